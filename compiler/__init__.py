@@ -1,0 +1,1 @@
+"""mtus back ends and command line: checked model -> checkers, rationale, packs."""

@@ -1,0 +1,30 @@
+"""`mtus lint`: check files and render their diagnostics."""
+
+from __future__ import annotations
+
+import attrs
+
+from dsl import diagnostics as diag
+from dsl.frontend import check_paths, find_sources
+
+
+@attrs.frozen
+class LintReport:
+    output: str
+    summary: str
+    exit_code: int  # 0 clean (warnings allowed), 1 errors, 2 nothing to check
+
+
+def lint_paths(paths, fmt: str = "text") -> LintReport:
+    files = find_sources(paths)
+    if not files:
+        return LintReport("", "no .mtus files found in " + ", ".join(map(str, paths)), 2)
+    results = check_paths(files)
+    ds = [d for r in results for d in r.diagnostics]
+    if fmt == "json":
+        out = diag.render_json(ds)
+    else:
+        out = diag.render_text(ds, {r.source.path: r.source for r in results})
+    n = len(results)
+    summary = f"checked {n} file{'s' if n != 1 else ''}: {diag.summary(ds)}"
+    return LintReport(out, summary, 1 if any(d.is_error for d in ds) else 0)

@@ -1,0 +1,277 @@
+"""The syntax tree of a `.mtus` file: frozen attrs nodes, each with a source span.
+
+These nodes mirror what the author wrote, names unresolved and types unknown.
+dsl/build.py creates them from Lark's tree once; the checking passes read them
+and produce the checked model (dsl/model.py). Nothing here knows about Lark.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Optional, Union
+
+import attrs
+
+from dsl.source import Span
+
+frozen = attrs.frozen(kw_only=False)
+
+
+# ---------------------------------------------------------------- expressions
+@frozen
+class Path:
+    """A dotted name: `injections`, `request.date`."""
+    parts: tuple[str, ...]
+    span: Span
+    part_spans: tuple[Span, ...] = ()
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.parts)
+
+
+@frozen
+class NumberLit:
+    """A number, optionally followed by a unit word: `4`, `120 MME/day`, `3 months`."""
+    value: Decimal
+    text: str
+    unit: Optional[str]
+    span: Span
+    unit_span: Optional[Span] = None
+
+
+@frozen
+class PercentLit:
+    value: Decimal
+    text: str
+    span: Span
+
+
+@frozen
+class StringLit:
+    value: str
+    span: Span
+
+
+@frozen
+class DateLit:
+    text: str
+    span: Span
+
+
+@frozen
+class FindingLit:
+    """`present` or `absent`, the two documented states of a finding."""
+    present: bool
+    span: Span
+
+
+@frozen
+class SetLit:
+    items: tuple["Expr", ...]
+    span: Span
+
+
+@frozen
+class Not:
+    operand: "Expr"
+    span: Span
+
+
+@frozen
+class Logic:
+    """`a and b and c` or `a or b`: operands kept flat, in source order."""
+    op: str  # "and" | "or"
+    operands: tuple["Expr", ...]
+    span: Span
+
+
+@frozen
+class Compare:
+    op: str  # < <= > >= = !=
+    left: "Expr"
+    right: "Expr"
+    span: Span
+    op_span: Optional[Span] = None
+
+
+@frozen
+class Membership:
+    """`x in S`, `x not in S`, `S contains x`, `S contains any of T`, `S contains only T`."""
+    op: str  # "in" | "not in" | "contains" | "contains any of" | "contains only"
+    left: "Expr"
+    right: "Expr"
+    span: Span
+
+
+@frozen
+class Between:
+    value: "Expr"
+    low: "Expr"
+    high: "Expr"
+    span: Span
+
+
+@frozen
+class Arith:
+    op: str  # + - * /
+    left: "Expr"
+    right: "Expr"
+    span: Span
+
+
+@frozen
+class Documented:
+    path: Path
+    span: Span
+
+
+@frozen
+class TimeFrom:
+    start: "Expr"
+    end: "Expr"
+    span: Span
+
+
+@frozen
+class AtLeast:
+    count: int
+    items: tuple["Expr", ...]
+    span: Span
+
+
+@frozen
+class Aggregate:
+    """`any(h)`, `count(h within 12 months where ...)`, `last(h).field`, `sum(h.field)`."""
+    op: str  # any all count sum last first
+    target: Path
+    within: Optional["Literal"]
+    where: Optional["Expr"]
+    field: Optional[str]
+    span: Span
+    field_span: Optional[Span] = None
+
+
+Literal = Union[NumberLit, PercentLit, StringLit, DateLit, FindingLit]
+Expr = Union[
+    Path, NumberLit, PercentLit, StringLit, DateLit, FindingLit, SetLit, Not, Logic,
+    Compare, Membership, Between, Arith, Documented, TimeFrom, AtLeast, Aggregate,
+]
+
+
+# --------------------------------------------------------------- declarations
+@frozen
+class Pages:
+    """Page references as written: `122`, `74-96`, `29, 41-42`."""
+    specs: tuple[str, ...]
+    span: Span
+
+    @property
+    def text(self) -> str:
+        return ", ".join(self.specs)
+
+
+@frozen
+class Citation:
+    source: Optional[str]
+    section: Optional[str]
+    pages: Optional[Pages]
+    span: Span
+
+
+@frozen
+class Service:
+    kind: str  # "name" | "cpt"
+    value: str
+    span: Span
+
+
+@frozen
+class TypeRef:
+    """A declared type: `finding`, `quantity mg`, `one of {...}`, `set of text`, `history`."""
+    kind: str
+    span: Span
+    unit: Optional[str] = None
+    members: tuple[StringLit, ...] = ()
+
+
+@frozen
+class Field:
+    name: str
+    type: TypeRef
+    label: Optional[str]
+    span: Span
+    name_span: Span
+
+
+@frozen
+class Fact:
+    name: str
+    type: TypeRef
+    label: Optional[str]
+    default: Optional[Literal]
+    fields: tuple[Field, ...]
+    span: Span
+    name_span: Span
+
+
+@frozen
+class Criterion:
+    id: str
+    exclude: bool
+    expr: Expr
+    says: Optional[str]
+    citation: Optional[Citation]
+    span: Span
+    id_span: Span
+
+
+@frozen
+class When:
+    condition: Expr
+    items: tuple[Union[Criterion, "When"], ...]
+    span: Span
+
+
+@frozen
+class Row:
+    values: tuple[tuple[str, Literal, Span], ...]
+    span: Span
+
+
+@frozen
+class Given:
+    path: Path
+    value: Union[Literal, tuple[Row, ...]]
+    span: Span
+
+
+@frozen
+class Reason:
+    criterion: str
+    outcome: str  # "met" | "not met" | "not documented" | "not applicable"
+    span: Span
+
+
+@frozen
+class Example:
+    name: str
+    givens: tuple[Given, ...]
+    certified: bool
+    reasons: tuple[Reason, ...]
+    span: Span
+
+
+@frozen
+class Guideline:
+    id: str
+    title: str
+    citation: Optional[Citation]
+    services: tuple[Service, ...]
+    states: Optional[str]
+    version: Optional[str]
+    facts: tuple[Fact, ...]
+    criteria: tuple[Union[Criterion, When], ...]
+    examples: tuple[Example, ...]
+    span: Span
+    id_span: Span

@@ -1,0 +1,297 @@
+"""Lark parse tree -> AST, once. Nothing after this module sees a lark.Tree.
+
+Also decodes literals (numbers to Decimal, strings unescaped, text blocks
+dedented) and flattens chains of `and`/`or`. Malformed literals that the
+grammar cannot rule out (a date such as 2014-02-30) are left as text for the
+type pass, which reports them with a span.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from decimal import Decimal
+from typing import Any
+
+from lark import Token, Tree
+
+from dsl import ast
+from dsl.source import Source, Span
+
+#: Expressions nested deeper than this are refused (E901) instead of
+#: exhausting Python's stack in later passes.
+MAX_DEPTH = 100
+
+
+class TooDeep(Exception):
+    def __init__(self, span: Span):
+        self.span = span
+
+
+class _Builder:
+    def __init__(self, source: Source):
+        self.file = source.path
+        self.source = source
+
+    # ----------------------------------------------------------- positions
+    def span(self, node: Tree | Token) -> Span:
+        if isinstance(node, Token):
+            return Span(self.file, node.start_pos, node.end_pos, node.line, node.column,
+                        node.end_line, node.end_column)
+        m = node.meta
+        if getattr(m, "empty", True):
+            return Span(self.file, 0, 0, 1, 1, 1, 1)
+        return Span(self.file, m.start_pos, m.end_pos, m.line, m.column, m.end_line, m.end_column)
+
+    # ------------------------------------------------------------- helpers
+    @staticmethod
+    def string(tok: Token) -> str:
+        body = str(tok)[1:-1]
+        out = []
+        i = 0
+        while i < len(body):
+            c = body[i]
+            if c == "\\" and i + 1 < len(body):
+                nxt = body[i + 1]
+                out.append({"n": "\n", "t": "\t", '"': '"', "\\": "\\"}.get(nxt, "\\" + nxt))
+                i += 2
+            else:
+                out.append(c)
+                i += 1
+        return "".join(out)
+
+    def text(self, tok: Token) -> str:
+        if tok.type == "TEXT_BLOCK":
+            body = str(tok)[3:-3]
+            return " ".join(textwrap.dedent(body).split()) if body.strip() else ""
+        return self.string(tok)
+
+    # --------------------------------------------------------- declarations
+    def start(self, tree: Tree) -> ast.Guideline:
+        header, *rest = tree.children
+        facts: tuple = ()
+        criteria: tuple = ()
+        examples = []
+        for child in rest:
+            if child is None:
+                continue
+            if child.data == "facts_section":
+                facts = tuple(self.fact(f) for f in child.children)
+            elif child.data == "criteria_section":
+                criteria = tuple(self.criteria_item(c, 0) for c in child.children)
+            elif child.data == "example":
+                examples.append(self.example(child))
+        name_tok, title_tok = header.children[0], header.children[1]
+        citation = None
+        services: list[ast.Service] = []
+        states = None
+        version = None
+        for item in header.children[2:]:
+            if item is None:
+                continue
+            if item.data == "citation":
+                citation = self.citation(item)
+            elif item.data == "services":
+                services += [self.service(s) for s in item.children]
+            elif item.data == "states":
+                states = self.text(item.children[0])
+            elif item.data == "version":
+                version = self.string(item.children[0])
+        return ast.Guideline(
+            id=str(name_tok), title=self.string(title_tok), citation=citation,
+            services=tuple(services), states=states, version=version, facts=facts,
+            criteria=criteria, examples=tuple(examples), span=self.span(header),
+            id_span=self.span(name_tok),
+        )
+
+    def citation(self, tree: Tree) -> ast.Citation:
+        source, section, pages = tree.children
+        return ast.Citation(
+            source=self.string(source) if source is not None else None,
+            section=self.string(section) if section is not None else None,
+            pages=self.pages(pages) if pages is not None else None,
+            span=self.span(tree),
+        )
+
+    def pages(self, tree: Tree) -> ast.Pages:
+        return ast.Pages(tuple(str(t) for t in tree.children), self.span(tree))
+
+    def service(self, tree: Tree) -> ast.Service:
+        kind = "name" if tree.data == "service_name" else "cpt"
+        tok = tree.children[0]
+        value = self.string(tok) if kind == "name" else str(tok)
+        return ast.Service(kind, value, self.span(tree))
+
+    def type_ref(self, tree: Tree) -> ast.TypeRef:
+        kind = tree.data[2:]  # t_finding -> finding
+        span = self.span(tree)
+        if kind == "quantity":
+            return ast.TypeRef("quantity", span, unit=str(tree.children[0]))
+        if kind in ("enum", "set_enum"):
+            members = tuple(
+                ast.StringLit(self.string(t), self.span(t)) for t in tree.children[0].children if t is not None
+            )
+            return ast.TypeRef(kind, span, members=members)
+        return ast.TypeRef(kind, span)
+
+    def fact(self, tree: Tree) -> ast.Fact:
+        name, type_tree, label, default, *fields = tree.children
+        return ast.Fact(
+            name=str(name),
+            type=self.type_ref(type_tree),
+            label=self.string(label) if label is not None else None,
+            default=self.literal(default.children[0]) if default is not None else None,
+            fields=tuple(self.field(f) for f in fields if f is not None),
+            span=self.span(tree),
+            name_span=self.span(name),
+        )
+
+    def field(self, tree: Tree) -> ast.Field:
+        name, type_tree, label = tree.children
+        return ast.Field(str(name), self.type_ref(type_tree),
+                         self.string(label) if label is not None else None,
+                         self.span(tree), self.span(name))
+
+    def criteria_item(self, tree: Tree, depth: int):
+        if tree.data == "when_block":
+            cond, *items = tree.children
+            return ast.When(self.expr(cond, 0), tuple(self.criteria_item(i, depth + 1) for i in items),
+                            self.span(tree))
+        exclude, name, expr, *attrs_ = tree.children
+        says = None
+        citation = None
+        for a in attrs_:
+            if a is None:
+                continue
+            if a.data == "says":
+                says = self.text(a.children[0])
+            else:
+                source, section, pages = a.children  # cite_ref
+                citation = ast.Citation(
+                    self.string(source) if source is not None else None,
+                    self.string(section) if section is not None else None,
+                    self.pages(pages) if pages is not None else None,
+                    self.span(a),
+                )
+        return ast.Criterion(
+            id=str(name), exclude=exclude is not None, expr=self.expr(expr, 0), says=says,
+            citation=citation, span=self.span(tree), id_span=self.span(name),
+        )
+
+    def example(self, tree: Tree) -> ast.Example:
+        name, *givens, expect = tree.children
+        out = []
+        for g in givens:
+            for a in g.children:
+                path_tree, op, value = a.children
+                path = self.path(path_tree)
+                if isinstance(value, Tree) and value.data == "rows":
+                    rows = tuple(self.row(r) for r in value.children if r is not None)
+                    out.append(ast.Given(path, rows, self.span(a)))
+                else:
+                    out.append(ast.Given(path, self.literal(value), self.span(a)))
+        verdict, *reasons = expect.children
+        certified = len(verdict.children) == 1
+        return ast.Example(
+            name=self.string(name),
+            givens=tuple(out),
+            certified=certified,
+            reasons=tuple(
+                ast.Reason(str(r.children[0]), " ".join(str(t) for t in r.children[1].children), self.span(r))
+                for r in reasons if r is not None
+            ),
+            span=self.span(tree),
+        )
+
+    def row(self, tree: Tree) -> ast.Row:
+        values = []
+        for fv in tree.children:
+            if fv is None:
+                continue
+            name, lit = fv.children
+            values.append((str(name), self.literal(lit), self.span(name)))
+        return ast.Row(tuple(values), self.span(tree))
+
+    # ---------------------------------------------------------- expressions
+    def path(self, tree: Tree) -> ast.Path:
+        toks = [t for t in tree.children]
+        return ast.Path(tuple(str(t) for t in toks), self.span(tree), tuple(self.span(t) for t in toks))
+
+    def literal(self, tree: Tree) -> ast.Literal:
+        span = self.span(tree)
+        kind = tree.data
+        if kind == "number":
+            num, unit = tree.children
+            return ast.NumberLit(Decimal(str(num)), str(num), str(unit) if unit is not None else None, span,
+                                 self.span(unit) if unit is not None else None)
+        if kind == "percent":
+            return ast.PercentLit(Decimal(str(tree.children[0])), str(tree.children[0]), span)
+        if kind == "string":
+            return ast.StringLit(self.string(tree.children[0]), span)
+        if kind == "date":
+            return ast.DateLit(str(tree.children[0]), span)
+        if kind in ("present", "absent"):
+            return ast.FindingLit(kind == "present", span)
+        raise AssertionError(kind)
+
+    _LITERALS = {"number", "percent", "string", "date", "present", "absent"}
+
+    def expr(self, tree: Any, depth: int):
+        if depth > MAX_DEPTH:
+            raise TooDeep(self.span(tree))
+        d = depth + 1
+        kind = tree.data
+        span = self.span(tree)
+        if kind in self._LITERALS:
+            return self.literal(tree)
+        if kind == "path":
+            return self.path(tree)
+        if kind in ("and_", "or_"):
+            operands = []
+            for c in tree.children:
+                e = self.expr(c, d)
+                if isinstance(e, ast.Logic) and e.op == kind[:-1] and c.data == kind:
+                    operands.extend(e.operands)
+                else:
+                    operands.append(e)
+            return ast.Logic(kind[:-1], tuple(operands), span)
+        if kind == "not_":
+            return ast.Not(self.expr(tree.children[0], d), span)
+        if kind == "compare":
+            left, op, right = tree.children
+            return ast.Compare(str(op), self.expr(left, d), self.expr(right, d), span, self.span(op))
+        if kind in ("is_in", "not_in", "contains", "contains_any", "contains_only"):
+            op = {"is_in": "in", "not_in": "not in", "contains": "contains",
+                  "contains_any": "contains any of", "contains_only": "contains only"}[kind]
+            left, right = tree.children
+            return ast.Membership(op, self.expr(left, d), self.expr(right, d), span)
+        if kind == "between":
+            v, lo, hi = tree.children
+            return ast.Between(self.expr(v, d), self.expr(lo, d), self.expr(hi, d), span)
+        if kind == "arith":
+            left, op, right = tree.children
+            return ast.Arith(str(op), self.expr(left, d), self.expr(right, d), span)
+        if kind == "documented":
+            return ast.Documented(self.path(tree.children[0]), span)
+        if kind == "time_from":
+            a, b = tree.children
+            return ast.TimeFrom(self.expr(a, d), self.expr(b, d), span)
+        if kind == "at_least":
+            n, *items = tree.children
+            return ast.AtLeast(int(str(n)), tuple(self.expr(i, d) for i in items if i is not None), span)
+        if kind == "set_literal":
+            return ast.SetLit(tuple(self.expr(i, d) for i in tree.children if i is not None), span)
+        if kind == "aggregate":
+            op, target, within, where, field = tree.children
+            return ast.Aggregate(
+                op=str(op.children[0]), target=self.path(target),
+                within=self.literal(within) if within is not None else None,
+                where=self.expr(where, d) if where is not None else None,
+                field=str(field) if field is not None else None, span=span,
+                field_span=self.span(field) if field is not None else None,
+            )
+        raise AssertionError(f"unhandled tree {kind}")
+
+
+def build(tree: Tree, source: Source) -> ast.Guideline:
+    """Convert a parse tree into the AST. Raises TooDeep for absurd nesting."""
+    return _Builder(source).start(tree)

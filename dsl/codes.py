@@ -1,0 +1,46 @@
+"""The catalogue of stable diagnostic codes: one line of documentation each.
+
+Codes never change meaning once released; tools and docs refer to them.
+E1xx: reading and syntax. E2xx: names. E3xx: types and units.
+E4xx: structure. W4xx: warnings. E9xx: limits and internal errors.
+"""
+
+CODES: dict[str, str] = {
+    # reading and syntax
+    "E100": "the file could not be read or is not valid UTF-8 text",
+    "E101": "a character that cannot start any part of the language",
+    "E102": "a string is not closed on the same line",
+    "E103": "a triple-quoted text block is not closed",
+    "E104": "indentation does not match any enclosing block",
+    "E110": "the parser found something other than what the language allows here",
+    "E111": "the file ends in the middle of a construct",
+    # names
+    "E201": "a name that is not a declared fact",
+    "E202": "a field that the history does not declare",
+    "E203": "a value that is not a member of the fact's `one of` list",
+    "E204": "a criterion id (in an example) that the guideline does not declare",
+    "E205": "a path such as `request.x` or `fact.field` that does not exist",
+    # types and units
+    "E301": "an operand of the wrong type for its operator",
+    "E302": "two values of different kinds are compared or combined",
+    "E303": "two quantities with different units are compared or combined",
+    "E304": "a criterion or `when` condition that is not true/false",
+    "E305": "a literal that is not valid (date, number, page)",
+    "E306": "a unit after a number that the fact's type does not use",
+    "E307": "a history operation used on something that is not a history",
+    "E308": "a default or example value of the wrong type",
+    "E309": "a percent compared with a plain number (write `50%`)",
+    # structure
+    "E401": "the same id declared twice",
+    "E402": "a guideline with no criteria",
+    "E403": "a guideline without a citation (source and page)",
+    "E404": "a `when` condition that can never be true",
+    "W401": "a fact that no criterion reads",
+    # limits and internal errors
+    "E901": "the input is nested too deeply or is too large to check",
+    "E999": "an internal error in mtus (please report it)",
+}
+
+
+def describe(code: str) -> str:
+    return CODES[code]

@@ -1,0 +1,348 @@
+"""The checked model: what the backends consume.
+
+Every name is resolved, every expression carries its Type, literals are
+decoded to exact values (Decimal, int, datetime.date, Period), `when` blocks
+are flattened so each criterion lists the conditions that guard it, and every
+criterion carries its full citation. The model holds plain values only, so the
+compiler's backends need nothing from the front end but this module.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Optional, Union
+
+import attrs
+
+from dsl.source import Span
+
+frozen = attrs.frozen
+
+
+# ---------------------------------------------------------------------- types
+BOOL, NUMBER, COUNT, PERCENT, QUANTITY = "bool", "number", "count", "percent", "quantity"
+DURATION, DATE, TEXT, ENUM, SET, HISTORY = "duration", "date", "text", "enum", "set", "history"
+NUMERIC = frozenset({NUMBER, COUNT})
+
+
+@frozen
+class Type:
+    """The type of a fact or expression. `element` is for sets; `fields` for histories."""
+
+    kind: str
+    unit: Optional[str] = None
+    members: tuple[str, ...] = ()
+    element: Optional["Type"] = None
+    fields: tuple["Field", ...] = ()
+
+    def describe(self) -> str:
+        """The type in words, for diagnostics: "a percent", "a quantity in mg"."""
+        k = self.kind
+        if k == BOOL:
+            return "a true/false finding"
+        if k == QUANTITY:
+            return f"a quantity in {self.unit}"
+        if k == ENUM:
+            return "one of " + ", ".join(f'"{m}"' for m in self.members[:4]) + (", ..." if len(self.members) > 4 else "")
+        if k == SET:
+            return f"a set of {self.element.kind if self.element else 'values'}"
+        if k == HISTORY:
+            return "a history"
+        if k == COUNT:
+            return "a count"
+        article = "an" if k[0] in "aeiou" else "a"
+        return f"{article} {k}"
+
+    def field(self, name: str) -> Optional["Field"]:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+    def to_json(self) -> dict:
+        out: dict = {"kind": self.kind}
+        if self.unit:
+            out["unit"] = self.unit
+        if self.members:
+            out["members"] = list(self.members)
+        if self.element:
+            out["element"] = self.element.to_json()
+        if self.fields:
+            out["fields"] = {f.name: dict(f.type.to_json(), label=f.label) for f in self.fields}
+        return out
+
+
+T_BOOL = Type(BOOL)
+T_NUMBER = Type(NUMBER)
+T_COUNT = Type(COUNT)
+T_PERCENT = Type(PERCENT)
+T_DURATION = Type(DURATION)
+T_DATE = Type(DATE)
+T_TEXT = Type(TEXT)
+
+
+@frozen
+class Period:
+    """A calendar period as written: months and days (weeks are 7 days, years 12 months)."""
+
+    months: int = 0
+    days: int = 0
+
+
+# ---------------------------------------------------------------- expressions
+@frozen
+class FactRef:
+    name: str
+    type: Type
+    span: Span
+
+
+@frozen
+class FieldRef:
+    """A field of the history row being examined (inside `where`)."""
+    name: str
+    type: Type
+    span: Span
+
+
+@frozen
+class RequestDate:
+    span: Span
+    type: Type = T_DATE
+
+
+Value = Union[bool, int, Decimal, str, datetime.date, Period, frozenset]
+
+
+@frozen
+class Const:
+    value: Value
+    type: Type
+    text: str  # as written, for rationale text
+    span: Span
+
+
+@frozen
+class Not:
+    operand: "Expr"
+    span: Span
+    type: Type = T_BOOL
+
+
+@frozen
+class Logic:
+    op: str  # "and" | "or"
+    operands: tuple["Expr", ...]
+    span: Span
+    type: Type = T_BOOL
+
+
+@frozen
+class Compare:
+    op: str  # < <= > >= = !=
+    left: "Expr"
+    right: "Expr"
+    span: Span
+    type: Type = T_BOOL
+
+
+@frozen
+class Member:
+    op: str  # "in" | "not in" | "contains" | "contains any of" | "contains only"
+    left: "Expr"
+    right: "Expr"
+    span: Span
+    type: Type = T_BOOL
+
+
+@frozen
+class Between:
+    value: "Expr"
+    low: "Expr"
+    high: "Expr"
+    span: Span
+    type: Type = T_BOOL
+
+
+@frozen
+class Arith:
+    op: str
+    left: "Expr"
+    right: "Expr"
+    type: Type
+    span: Span
+
+
+@frozen
+class Documented:
+    """`documented x`: true when the fact (or row field) is present in the case."""
+    target: Union[FactRef, FieldRef]
+    span: Span
+    type: Type = T_BOOL
+
+
+@frozen
+class TimeFrom:
+    start: "Expr"
+    end: "Expr"
+    span: Span
+    type: Type = T_DURATION
+
+
+@frozen
+class AtLeast:
+    count: int
+    items: tuple["Expr", ...]
+    span: Span
+    type: Type = T_BOOL
+
+
+@frozen
+class Query:
+    """An operation over a history: any, all, count, sum, last, first.
+
+    Rows are first restricted to those dated within `within` before the request
+    date (when given), then to those where `where` holds. `last`/`first` pick
+    by the row's `date` field (list order if the history has none) and read
+    `field`; `sum` adds `field` over the rows.
+    """
+
+    op: str
+    history: FactRef
+    within: Optional[Period]
+    within_text: Optional[str]
+    where: Optional["Expr"]
+    field: Optional[str]
+    type: Type
+    span: Span
+
+
+Expr = Union[FactRef, FieldRef, RequestDate, Const, Not, Logic, Compare, Member, Between,
+             Arith, Documented, TimeFrom, AtLeast, Query]
+
+
+def children(e: Expr) -> tuple:
+    """The sub-expressions of e, in source order (for generic walks)."""
+    if isinstance(e, Not):
+        return (e.operand,)
+    if isinstance(e, (Logic, AtLeast)):
+        return e.operands if isinstance(e, Logic) else e.items
+    if isinstance(e, (Compare, Member, Arith)):
+        return (e.left, e.right)
+    if isinstance(e, Between):
+        return (e.value, e.low, e.high)
+    if isinstance(e, TimeFrom):
+        return (e.start, e.end)
+    if isinstance(e, Documented):
+        return (e.target,)
+    if isinstance(e, Query):
+        return (e.history,) + ((e.where,) if e.where is not None else ())
+    return ()
+
+
+def facts_read(e: Expr) -> tuple[str, ...]:
+    """Names of the facts an expression reads, in first-use order."""
+    out: dict[str, None] = {}
+
+    def walk(x):
+        if isinstance(x, FactRef):
+            out.setdefault(x.name)
+        for c in children(x):
+            walk(c)
+
+    walk(e)
+    return tuple(out)
+
+
+# --------------------------------------------------------------- declarations
+@frozen
+class Citation:
+    source: str
+    section: Optional[str]
+    pages: Optional[str]
+
+    def describe(self) -> str:
+        parts = [self.source]
+        if self.section:
+            parts.append(f"section {self.section}")
+        if self.pages:
+            parts.append(("pages " if ("-" in self.pages or "," in self.pages) else "page ") + self.pages)
+        return ", ".join(parts)
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "section": self.section, "pages": self.pages}
+
+
+@frozen
+class Field:
+    name: str
+    type: Type
+    label: str
+
+
+@frozen
+class Fact:
+    name: str
+    type: Type
+    declared: str  # the type keyword as written: finding, count, one of, ...
+    label: str
+    default: Optional[Const]
+    span: Span
+
+
+@frozen
+class Condition:
+    """A `when` condition; criteria inside the block share this object."""
+    index: int
+    expr: Expr
+    span: Span
+
+
+@frozen
+class Criterion:
+    id: str
+    exclude: bool
+    expr: Expr
+    says: Optional[str]
+    citation: Citation
+    conditions: tuple[Condition, ...]
+    span: Span
+
+
+@frozen
+class Service:
+    kind: str  # "name" | "cpt"
+    value: str
+
+
+@frozen
+class Example:
+    name: str
+    request_date: Optional[datetime.date]
+    facts: tuple[tuple[str, object], ...]  # fact name -> value (rows as tuples of pairs)
+    certified: bool
+    reasons: tuple[tuple[str, str], ...]  # (criterion id, outcome)
+    span: Span
+
+
+@frozen
+class Guideline:
+    id: str
+    title: str
+    citation: Citation
+    services: tuple[Service, ...]
+    states: Optional[str]
+    version: Optional[str]
+    facts: tuple[Fact, ...]
+    criteria: tuple[Criterion, ...]
+    conditions: tuple[Condition, ...]
+    examples: tuple[Example, ...]
+    path: str
+    span: Span
+
+    def fact(self, name: str) -> Optional[Fact]:
+        for f in self.facts:
+            if f.name == name:
+                return f
+        return None

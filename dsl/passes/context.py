@@ -1,0 +1,42 @@
+"""State shared by the checking passes: the AST in, diagnostics and the model out."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterable, Optional
+
+import attrs
+
+from dsl import ast, model
+from dsl.diagnostics import Diagnostic
+from dsl.source import Source
+
+
+@attrs.define
+class Context:
+    source: Source
+    tree: ast.Guideline
+    diagnostics: list[Diagnostic] = attrs.field(factory=list)
+    # declare: every fact with its type, keyed by name
+    facts: dict[str, model.Fact] = attrs.field(factory=dict)
+    # resolve: what each path in an expression names ("fact", "field", "request.date")
+    resolved: dict[ast.Path, str] = attrs.field(factory=dict)
+    # typecheck: typed criteria, conditions and examples
+    criteria: list[model.Criterion] = attrs.field(factory=list)
+    conditions: list[model.Condition] = attrs.field(factory=list)
+    examples: list[model.Example] = attrs.field(factory=list)
+    # validate: the finished model
+    model: Optional[model.Guideline] = None
+
+    def report(self, d: Diagnostic) -> None:
+        self.diagnostics.append(d)
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> Optional[str]:
+    """A "did you mean" hint for a misspelled name, or None."""
+    matches = difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.6)
+    if not matches:
+        return None
+    if len(matches) == 1:
+        return f"did you mean `{matches[0]}`?"
+    return "did you mean " + ", ".join(f"`{m}`" for m in matches[:-1]) + f" or `{matches[-1]}`?"

@@ -1,0 +1,72 @@
+"""Decoding literals into exact model values (shared by the declare and typecheck passes)."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Union
+
+from dsl import ast, model
+from dsl import diagnostics as diag
+
+DURATION_UNITS = {
+    "day": (0, 1), "days": (0, 1),
+    "week": (0, 7), "weeks": (0, 7),
+    "month": (1, 0), "months": (1, 0),
+    "year": (12, 0), "years": (12, 0),
+}
+
+
+def period_text(amount: int, unit: str) -> str:
+    unit = unit.rstrip("s")
+    return f"{amount} {unit}{'' if amount == 1 else 's'}"
+
+
+def literal(lit: ast.Literal) -> Union[model.Const, diag.Diagnostic]:
+    """The typed constant a literal denotes, or a diagnostic if it is malformed."""
+    if isinstance(lit, ast.NumberLit):
+        if lit.unit is None:
+            if lit.value == lit.value.to_integral_value():
+                return model.Const(int(lit.value), model.T_COUNT, lit.text, lit.span)
+            return model.Const(lit.value, model.T_NUMBER, lit.text, lit.span)
+        if lit.unit.lower() in DURATION_UNITS:
+            if lit.value != lit.value.to_integral_value():
+                return diag.error("E305", f"a duration must be a whole number of {lit.unit}", lit.span,
+                                  hint="write a whole number, e.g. `10 days` instead of `1.5 weeks`")
+            months, days = DURATION_UNITS[lit.unit.lower()]
+            n = int(lit.value)
+            return model.Const(model.Period(months * n, days * n), model.T_DURATION,
+                               period_text(n, lit.unit.lower()), lit.span)
+        return model.Const(lit.value, model.Type(model.QUANTITY, unit=lit.unit), f"{lit.text} {lit.unit}", lit.span)
+    if isinstance(lit, ast.PercentLit):
+        return model.Const(lit.value, model.T_PERCENT, f"{lit.text}%", lit.span)
+    if isinstance(lit, ast.StringLit):
+        return model.Const(lit.value, model.T_TEXT, lit.value, lit.span)
+    if isinstance(lit, ast.DateLit):
+        try:
+            value = datetime.date.fromisoformat(lit.text)
+        except ValueError:
+            return diag.error("E305", f"`{lit.text}` is not a calendar date", lit.span,
+                              hint="dates are written YYYY-MM-DD with a real month and day, e.g. 2014-02-28")
+        return model.Const(value, model.T_DATE, lit.text, lit.span)
+    if isinstance(lit, ast.FindingLit):
+        return model.Const(lit.present, model.T_BOOL, "present" if lit.present else "absent", lit.span)
+    raise AssertionError(lit)
+
+
+def fits(const: model.Const, expected: model.Type) -> Union[model.Const, None]:
+    """`const` retyped to `expected` when a value of that type may be written so, else None."""
+    k, e = const.type.kind, expected.kind
+    if e == model.ENUM:
+        if k == model.TEXT and const.value in expected.members:
+            return model.Const(const.value, expected, const.text, const.span)
+        return None
+    if e == model.SET:
+        return None
+    if k == e and (k != model.QUANTITY or const.type.unit == expected.unit):
+        return const
+    if e == model.NUMBER and k == model.COUNT:
+        return model.Const(Decimal(const.value), model.T_NUMBER, const.text, const.span)
+    if e == model.COUNT and k == model.COUNT and const.value >= 0:
+        return const
+    return None

@@ -1,0 +1,488 @@
+"""Pass 3, typecheck: types and units of every expression; the typed model.
+
+Guarantees: every criterion and `when` condition is a true/false expression;
+compared and combined values are of compatible kinds and units; strings
+compared with a `one of` fact are among its members; date literals are real
+dates; example values fit their facts. Produces model.Criterion,
+model.Condition and model.Example. An error in a sub-expression is reported
+once; its parents stay silent (no cascades).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Optional
+
+from dsl import ast, model
+from dsl import diagnostics as diag
+from dsl.model import (BOOL, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, NUMERIC, PERCENT,
+                       QUANTITY, SET, TEXT, Type)
+from dsl.passes import literals
+from dsl.passes.context import Context
+
+_ORDERED = NUMERIC | {PERCENT, QUANTITY, DURATION, DATE}
+
+
+def _numeric_result(a: Type, b: Type) -> Type:
+    return model.T_COUNT if a.kind == COUNT and b.kind == COUNT else model.T_NUMBER
+
+
+def _source_text(ctx: Context, node) -> str:
+    text = ctx.source.text[node.span.start:node.span.end]
+    text = " ".join(text.split())
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class _Typer:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def err(self, code, message, span, hint=None, notes=()):
+        self.ctx.report(diag.error(code, message, span, hint=hint, notes=notes))
+        return None
+
+    def show(self, node) -> str:
+        return f"`{_source_text(self.ctx, node)}`"
+
+    # ------------------------------------------------------------- entry
+    def condition(self, e) -> Optional[model.Expr]:
+        typed = self.expr(e, None)
+        if typed is not None and typed.type.kind != BOOL:
+            hint = None
+            if typed.type.kind in NUMERIC | {PERCENT, QUANTITY, DURATION}:
+                hint = f"compare it with a limit, e.g. {self.show(e)[:-1]} <= 4`"
+            return self.err("E304", f"{self.show(e)} is {typed.type.describe()}, not true or false", e.span, hint=hint)
+        return typed
+
+    # ------------------------------------------------------------- walk
+    def expr(self, e, row: Optional[model.FactRef]) -> Optional[model.Expr]:
+        method = getattr(self, "e_" + type(e).__name__)
+        return method(e, row)
+
+    def e_Path(self, e: ast.Path, row):
+        kind = self.ctx.resolved.get(e)
+        if kind == "request.date":
+            return model.RequestDate(e.span)
+        if kind == "field":
+            field = self.ctx.facts[row.name].type.field(e.parts[0])
+            return model.FieldRef(field.name, field.type, e.span)
+        fact = self.ctx.facts[e.parts[0]]
+        return model.FactRef(fact.name, fact.type, e.span)
+
+    def _literal(self, e):
+        c = literals.literal(e)
+        if isinstance(c, diag.Diagnostic):
+            self.ctx.report(c)
+            return None
+        return c
+
+    e_NumberLit = e_PercentLit = e_StringLit = e_DateLit = e_FindingLit = lambda self, e, row: self._literal(e)
+
+    def e_SetLit(self, e: ast.SetLit, row):
+        items = [self.expr(i, row) for i in e.items]
+        if any(i is None for i in items):
+            return None
+        for i, node in zip(items, e.items):
+            if not isinstance(i, model.Const):
+                return self.err("E301", f"a set literal lists fixed values; {self.show(node)} is not one", node.span,
+                                hint='write the values themselves, e.g. {"saline", "glucose"}')
+        kinds = {i.type.kind for i in items}
+        if kinds - {TEXT} and len(kinds) > 1:
+            return self.err("E302", "a set mixes values of different kinds", e.span)
+        element = items[0].type if items else model.T_TEXT
+        return model.Const(frozenset(i.value for i in items), Type(SET, element=element),
+                           ", ".join(i.text for i in items), e.span)
+
+    def e_Not(self, e: ast.Not, row):
+        x = self.expr(e.operand, row)
+        if x is None:
+            return None
+        if x.type.kind != BOOL:
+            return self.err("E301", f"`not` needs something true or false; {self.show(e.operand)} is {x.type.describe()}",
+                            e.operand.span)
+        return model.Not(x, e.span)
+
+    def e_Logic(self, e: ast.Logic, row):
+        xs = [self.expr(x, row) for x in e.operands]
+        ok = True
+        for x, node in zip(xs, e.operands):
+            if x is not None and x.type.kind != BOOL:
+                ok = False
+                self.err("E301", f"`{e.op}` joins true/false conditions; {self.show(node)} is {x.type.describe()}",
+                         node.span, hint=f"compare it, e.g. {self.show(node)[:-1]} >= 1`")
+        if not ok or any(x is None for x in xs):
+            return None
+        return model.Logic(e.op, tuple(xs), e.span)
+
+    # ----------------------------------------------------- comparisons
+    def _enum_side(self, a, b):
+        """Retype a text constant compared with a `one of` value; report unknown members."""
+        if a.type.kind == ENUM and isinstance(b, model.Const) and b.type.kind == TEXT:
+            fitted = literals.fits(b, a.type)
+            if fitted is None:
+                self.err("E203", f'"{b.value}" is not one of the values declared for this fact', b.span,
+                         hint=_member_hint(b.value, a.type.members))
+                return None
+            return fitted
+        return b
+
+    def comparable(self, a, b, na, nb, span, ordered: bool) -> bool:
+        ka, kb = a.type.kind, b.type.kind
+        if ka in NUMERIC and kb in NUMERIC:
+            return True
+        if {ka, kb} == {PERCENT} or {ka, kb} <= {DURATION} or {ka, kb} == {DATE}:
+            return True
+        if ka == QUANTITY and kb == QUANTITY:
+            if a.type.unit != b.type.unit:
+                self.err("E303", f"cannot compare a quantity in {a.type.unit} with one in {b.type.unit}", span,
+                         hint=f"write both in {a.type.unit}")
+                return False
+            return True
+        if {ka, kb} == {PERCENT, NUMBER} or {ka, kb} == {PERCENT, COUNT}:
+            plain = nb if ka == PERCENT else na
+            self.err("E309", f"{self.show(na if ka == PERCENT else nb)} is a percent but {self.show(plain)} is a plain number",
+                     plain.span, hint=f"write {self.show(plain)[:-1]}%`")
+            return False
+        if QUANTITY in (ka, kb) and ({ka, kb} & NUMERIC):
+            q = a if ka == QUANTITY else b
+            plain = nb if ka == QUANTITY else na
+            self.err("E306", f"{self.show(plain)} has no unit, but it is compared with a quantity in {q.type.unit}",
+                     plain.span, hint=f"write {self.show(plain)[:-1]} {q.type.unit}`")
+            return False
+        if ka == kb and ka in (TEXT, ENUM, BOOL) or {ka, kb} == {TEXT, ENUM}:
+            if ordered:
+                self.err("E301", f"{a.type.describe()} has no order; only `=` and `!=` apply", span)
+                return False
+            return True
+        self.err("E302", f"cannot compare {self.show(na)}, {a.type.describe()}, with {self.show(nb)}, {b.type.describe()}",
+                 span, hint=_kind_hint(a.type, b.type))
+        return False
+
+    def e_Compare(self, e: ast.Compare, row):
+        a, b = self.expr(e.left, row), self.expr(e.right, row)
+        if a is None or b is None:
+            return None
+        b = self._enum_side(a, b)
+        a = self._enum_side(b, a) if b is not None else None
+        if a is None or b is None:
+            return None
+        if not self.comparable(a, b, e.left, e.right, e.span, e.op not in ("=", "!=")):
+            return None
+        return model.Compare(e.op, a, b, e.span)
+
+    def e_Between(self, e: ast.Between, row):
+        v, lo, hi = (self.expr(x, row) for x in (e.value, e.low, e.high))
+        if v is None or lo is None or hi is None:
+            return None
+        if not (self.comparable(v, lo, e.value, e.low, e.span, True) and
+                self.comparable(v, hi, e.value, e.high, e.span, True)):
+            return None
+        return model.Between(v, lo, hi, e.span)
+
+    def e_Membership(self, e: ast.Membership, row):
+        a, b = self.expr(e.left, row), self.expr(e.right, row)
+        if a is None or b is None:
+            return None
+        if e.op in ("in", "not in"):
+            elem, coll, nelem, ncoll = a, b, e.left, e.right
+        else:
+            coll, elem, ncoll, nelem = a, b, e.left, e.right
+        if coll.type.kind != SET:
+            return self.err("E301", f"`{e.op}` needs a set, but {self.show(ncoll)} is {coll.type.describe()}", ncoll.span,
+                            hint='a set is a `set of ...` fact or a list such as {"saline", "glucose"}')
+        if e.op in ("contains any of", "contains only"):
+            if elem.type.kind != SET:
+                return self.err("E301", f"`{e.op}` needs a set on the right, but {self.show(nelem)} is {elem.type.describe()}",
+                                nelem.span, hint=f"to test one value write `{e.op.split()[0]}`")
+            checked = self._set_elements(coll.type.element, elem, nelem)
+            if checked is None:
+                return None
+            elem = checked
+        else:
+            if elem.type.kind == SET:
+                return self.err("E301", f"{self.show(nelem)} is a set; use `contains any of` or `contains only`", nelem.span)
+            checked = self._set_elements(elem.type, coll, ncoll) if isinstance(coll, model.Const) else coll
+            if checked is None:
+                return None
+            coll = checked
+            if isinstance(elem, model.Const):
+                elem = self._enum_side(Type(SET, element=coll.type.element).element, elem) \
+                    if coll.type.element and coll.type.element.kind == ENUM else elem
+                if elem is None:
+                    return None
+            if not _same_family(elem.type, coll.type.element):
+                return self.err("E302", f"{self.show(nelem)} is {elem.type.describe()}, but the set holds "
+                                f"{coll.type.element.describe() if coll.type.element else 'values'}", nelem.span)
+        left, right = (elem, coll) if e.op in ("in", "not in") else (coll, elem)
+        return model.Member(e.op, left, right, e.span)
+
+    def _set_elements(self, element: Optional[Type], const, node):
+        """Check a constant set's members against an enum element type."""
+        if not isinstance(const, model.Const) or element is None or element.kind != ENUM:
+            return const
+        for v in sorted(const.value):
+            if v not in element.members:
+                return self.err("E203", f'"{v}" is not one of the values declared for this fact', node.span,
+                                hint=_member_hint(v, element.members))
+        return model.Const(const.value, Type(SET, element=element), const.text, const.span)
+
+    # ------------------------------------------------------- arithmetic
+    def e_Arith(self, e: ast.Arith, row):
+        a, b = self.expr(e.left, row), self.expr(e.right, row)
+        if a is None or b is None:
+            return None
+        t = _arith_type(e.op, a.type, b.type)
+        if t is None:
+            return self.err("E302", f"cannot compute {self.show(e.left)} {e.op} {self.show(e.right)}: "
+                            f"{a.type.describe()} {e.op} {b.type.describe()}", e.span, hint=_kind_hint(a.type, b.type))
+        return model.Arith(e.op, a, b, t, e.span)
+
+    def e_Documented(self, e: ast.Documented, row):
+        target = self.e_Path(e.path, row)
+        if isinstance(target, model.RequestDate):
+            return self.err("E205", "`request.date` is always documented", e.span)
+        return model.Documented(target, e.span)
+
+    def e_TimeFrom(self, e: ast.TimeFrom, row):
+        a, b = self.expr(e.start, row), self.expr(e.end, row)
+        if a is None or b is None:
+            return None
+        for x, n in ((a, e.start), (b, e.end)):
+            if x.type.kind != DATE:
+                return self.err("E301", f"`time from ... to ...` needs dates; {self.show(n)} is {x.type.describe()}", n.span)
+        return model.TimeFrom(a, b, e.span)
+
+    def e_AtLeast(self, e: ast.AtLeast, row):
+        xs = [self.expr(x, row) for x in e.items]
+        if any(x is None for x in xs):
+            return None
+        for x, n in zip(xs, e.items):
+            if x.type.kind != BOOL:
+                return self.err("E301", f"`at least {e.count} of` counts true/false conditions; {self.show(n)} is "
+                                f"{x.type.describe()}", n.span)
+        if not 1 <= e.count <= len(xs):
+            return self.err("E305", f"`at least {e.count} of` a list of {len(xs)} can never be met" if e.count > len(xs)
+                            else "`at least 0 of` is always met", e.span,
+                            hint=f"use a number from 1 to {len(xs)}")
+        return model.AtLeast(e.count, tuple(xs), e.span)
+
+    def e_Aggregate(self, e: ast.Aggregate, row):
+        fact = self.ctx.facts[e.target.parts[0]]
+        if fact.type.kind != HISTORY:
+            return self.err("E307", f"`{e.op}(...)` works on a history, but `{fact.name}` is {fact.type.describe()}",
+                            e.target.span, hint="declare it `history` with one field per column of each entry")
+        href = model.FactRef(fact.name, fact.type, e.target.span)
+        within = within_text = None
+        if e.within is not None:
+            c = self._literal(e.within)
+            if c is None:
+                return None
+            if c.type.kind != DURATION:
+                return self.err("E302", f"`within` takes a length of time such as `12 months`; {self.show(e.within)} is "
+                                f"{c.type.describe()}", e.within.span)
+            if fact.type.field("date") is None or fact.type.field("date").type.kind != DATE:
+                return self.err("E307", f"`within` counts back from the request date, but `{fact.name}` has no `date` field",
+                                e.within.span, hint=f"add `date: date` to the fields of `{fact.name}`")
+            within, within_text = c.value, c.text
+        where = None
+        if e.where is not None:
+            where = self.expr(e.where, href)
+            if where is None:
+                return None
+            if where.type.kind != BOOL:
+                return self.err("E304", f"`where` needs a condition; {self.show(e.where)} is {where.type.describe()}",
+                                e.where.span)
+        field = e.field
+        if len(e.target.parts) == 2:
+            if e.op != "sum" or field is not None:
+                return self.err("E307", f"`{e.op}` reads a field after the parenthesis", e.target.span,
+                                hint=f"write `{e.op}({e.target.parts[0]}).{e.target.parts[1]}`")
+            field = e.target.parts[1]
+        op = e.op
+        if op in ("any", "count") and field is not None:
+            return self.err("E307", f"`{op}(...)` does not read a field", e.field_span or e.span,
+                            hint=f"test the field inside: `{op}({fact.name} where {field} ...)`")
+        if op == "all":
+            if where is None:
+                return self.err("E307", "`all(...)` needs a condition that every entry must meet", e.span,
+                                hint=f"write `all({fact.name} where ...)`")
+            if field is not None:
+                return self.err("E307", "`all(...)` does not read a field", e.field_span or e.span)
+        if op in ("last", "first", "sum") and field is None:
+            return self.err("E307", f"`{op}(...)` must name the field to read", e.span,
+                            hint=f"write `{op}({fact.name}).<field>`" if op != "sum" else f"write `sum({fact.name}.<field>)`")
+        if op in ("any", "all"):
+            t = model.T_BOOL
+        elif op == "count":
+            t = model.T_COUNT
+        else:
+            t = fact.type.field(field).type
+            if op == "sum" and t.kind not in NUMERIC | {PERCENT, QUANTITY, DURATION}:
+                return self.err("E301", f"cannot add up `{field}`, which is {t.describe()}", e.field_span or e.target.span)
+        return model.Query(op, href, within, within_text, where, field, t, e.span)
+
+
+def _member_hint(value: str, members: tuple[str, ...]) -> str:
+    from dsl.passes.context import did_you_mean
+    return did_you_mean(value, members) or ("the declared values are " + ", ".join(f'"{m}"' for m in members))
+
+
+def _same_family(a: Type, b: Optional[Type]) -> bool:
+    if b is None:
+        return True
+    if a.kind in NUMERIC and b.kind in NUMERIC:
+        return True
+    if {a.kind, b.kind} <= {TEXT, ENUM}:
+        return True
+    return a.kind == b.kind and a.unit == b.unit
+
+
+def _kind_hint(a: Type, b: Type) -> Optional[str]:
+    kinds = {a.kind, b.kind}
+    if DURATION in kinds and DATE in kinds:
+        return "turn the dates into a length of time with `time from <date> to <date>`"
+    if DURATION in kinds and kinds & NUMERIC:
+        return "give the number a unit of time, e.g. `3 months`"
+    if DURATION in kinds:
+        return "a duration can only be compared with another duration, e.g. `6 weeks`"
+    return None
+
+
+def _arith_type(op: str, a: Type, b: Type) -> Optional[Type]:
+    ka, kb = a.kind, b.kind
+    if ka in NUMERIC and kb in NUMERIC:
+        return model.T_NUMBER if op == "/" else _numeric_result(a, b)
+    if op in "+-":
+        if ka == kb and ka in (PERCENT, DURATION):
+            return a
+        if ka == kb == QUANTITY and a.unit == b.unit:
+            return a
+        if ka == DATE and kb == DURATION:
+            return model.T_DATE
+        return None
+    if op == "*":
+        if ka in (PERCENT, QUANTITY) and kb in NUMERIC:
+            return a
+        if kb in (PERCENT, QUANTITY) and ka in NUMERIC:
+            return b
+        return None
+    if op == "/":
+        if ka in (PERCENT, QUANTITY) and kb in NUMERIC:
+            return a
+        if ka == kb == QUANTITY and a.unit == b.unit:
+            return model.T_NUMBER
+    return None
+
+
+def _citation(ctx: Context, c: Optional[ast.Citation], base: model.Citation) -> model.Citation:
+    if c is None:
+        return base
+    return model.Citation(
+        c.source or base.source,
+        c.section if c.section is not None else (base.section if c.source is None else None),
+        c.pages.text if c.pages is not None else (base.pages if c.source is None else None),
+    )
+
+
+def _base_citation(ctx: Context) -> model.Citation:
+    c = ctx.tree.citation
+    if c is None:
+        return model.Citation("", None, None)
+    return model.Citation(c.source or "", c.section, c.pages.text if c.pages else None)
+
+
+def _criteria(ctx: Context, typer: _Typer, items, conditions: tuple, base: model.Citation):
+    for item in items:
+        if isinstance(item, ast.When):
+            cond = typer.condition(item.condition)
+            if cond is None:
+                continue
+            c = model.Condition(len(ctx.conditions), cond, item.condition.span)
+            ctx.conditions.append(c)
+            _criteria(ctx, typer, item.items, conditions + (c,), base)
+            continue
+        expr = typer.condition(item.expr)
+        if expr is None:
+            continue
+        ctx.criteria.append(model.Criterion(
+            id=item.id, exclude=item.exclude, expr=expr, says=item.says,
+            citation=_citation(ctx, item.citation, base), conditions=conditions, span=item.span,
+        ))
+
+
+def _given_value(ctx: Context, typer: _Typer, t: Type, lit, span):
+    if t.kind == HISTORY:
+        if not isinstance(lit, tuple):
+            return typer.err("E308", "a history is given as a list of entries, e.g. [{date: 2014-09-01, relief: 60%}]",
+                             span)
+        rows = []
+        for r in lit:
+            values = []
+            for fname, flit, fspan in r.values:
+                v = _given_value(ctx, typer, t.field(fname).type, flit, flit.span)
+                if v is None:
+                    return None
+                values.append((fname, v))
+            rows.append(tuple(values))
+        return tuple(rows)
+    if isinstance(lit, tuple):
+        return typer.err("E308", f"a list of entries is given, but the fact is {t.describe()}", span)
+    c = typer._literal(lit)
+    if c is None:
+        return None
+    if t.kind == SET:
+        if c.type.kind != TEXT or (t.element.kind == ENUM and c.value not in t.element.members):
+            return typer.err("E308", f"`{c.text}` does not fit {t.describe()}", lit.span)
+        return frozenset([c.value])
+    fitted = literals.fits(c, t)
+    if fitted is None:
+        hint = _member_hint(c.value, t.members) if t.kind == ENUM and c.type.kind == TEXT else None
+        return typer.err("E308" if t.kind != ENUM else "E203", f"`{c.text}` is not {t.describe()}", lit.span, hint=hint)
+    return fitted.value
+
+
+def _examples(ctx: Context, typer: _Typer):
+    ids = {c.id for c in ctx.tree.criteria if isinstance(c, ast.Criterion)} | _nested_ids(ctx.tree.criteria)
+    for ex in ctx.tree.examples:
+        date = None
+        facts = []
+        ok = True
+        for g in ex.givens:
+            kind = ctx.resolved.get(g.path)
+            if kind == "request.date":
+                if isinstance(g.value, ast.DateLit):
+                    c = typer._literal(g.value)
+                    date = c.value if c else None
+                    ok &= c is not None
+                else:
+                    ok = False
+                    typer.err("E308", "`request.date` is a date such as 2014-12-18", g.span)
+                continue
+            fact = ctx.facts[g.path.parts[0]]
+            v = _given_value(ctx, typer, fact.type, g.value, g.span)
+            ok &= v is not None
+            facts.append((fact.name, v))
+        for r in ex.reasons:
+            if r.criterion not in ids:
+                ok = False
+                from dsl.passes.context import did_you_mean
+                typer.err("E204", f"`{r.criterion}` is not a criterion of this guideline", r.span,
+                          hint=did_you_mean(r.criterion, ids))
+        if ok:
+            ctx.examples.append(model.Example(ex.name, date, tuple(facts), ex.certified,
+                                              tuple((r.criterion, r.outcome) for r in ex.reasons), ex.span))
+
+
+def _nested_ids(items) -> set[str]:
+    out = set()
+    for i in items:
+        if isinstance(i, ast.When):
+            out |= {c.id for c in i.items if isinstance(c, ast.Criterion)} | _nested_ids(i.items)
+    return out
+
+
+def typecheck(ctx: Context) -> None:
+    """Type every criterion, condition and example; report kind and unit errors."""
+    typer = _Typer(ctx)
+    _criteria(ctx, typer, ctx.tree.criteria, (), _base_citation(ctx))
+    _examples(ctx, typer)

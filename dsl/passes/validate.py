@@ -1,0 +1,101 @@
+"""Pass 4, validate: the guideline as a whole makes sense; build the model.
+
+Guarantees: criterion ids are unique; there is at least one criterion; the
+guideline cites a source and page; no `when` condition is false whatever the
+case says. Warns about facts that nothing reads. Sets ctx.model.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Optional
+
+from dsl import ast, model
+from dsl import diagnostics as diag
+from dsl.passes.context import Context
+
+_CMP = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+        "=": operator.eq, "!=": operator.ne}
+
+
+def constant_truth(e: model.Expr) -> Optional[bool]:
+    """The truth of e if it is the same for every case, else None."""
+    if isinstance(e, model.Const) and isinstance(e.value, bool):
+        return e.value
+    if isinstance(e, model.Not):
+        t = constant_truth(e.operand)
+        return None if t is None else not t
+    if isinstance(e, model.Logic):
+        ts = [constant_truth(x) for x in e.operands]
+        if e.op == "and":
+            return False if False in ts else (True if all(t is True for t in ts) else None)
+        return True if True in ts else (False if all(t is False for t in ts) else None)
+    if isinstance(e, model.Compare):
+        a, b = e.left, e.right
+        if isinstance(a, model.Const) and isinstance(b, model.Const) and \
+                not isinstance(a.value, (model.Period, frozenset)) and not isinstance(b.value, (model.Period, frozenset)):
+            try:
+                return bool(_CMP[e.op](a.value, b.value))
+            except TypeError:
+                return None
+        # a count is never negative: `count(h) < 0` can never hold
+        if a.type.kind == model.COUNT and isinstance(b, model.Const) and not isinstance(a, model.Const):
+            if (e.op == "<" and b.value <= 0):
+                return False
+    return None
+
+
+def _check_ids(ctx: Context, items, seen: dict):
+    for item in items:
+        if isinstance(item, ast.When):
+            _check_ids(ctx, item.items, seen)
+            continue
+        if item.id in seen:
+            ctx.report(diag.error("E401", f"criterion `{item.id}` is declared twice", item.id_span,
+                                  notes=[diag.Note("first declared here", seen[item.id])],
+                                  hint="give each criterion its own id; reasons and examples refer to it"))
+        elif item.id in ctx.facts:
+            seen[item.id] = item.id_span
+        else:
+            seen[item.id] = item.id_span
+
+
+def validate(ctx: Context) -> None:
+    """Check the guideline as a whole and assemble the checked model."""
+    tree = ctx.tree
+    _check_ids(ctx, tree.criteria, {})
+    if not tree.criteria:
+        ctx.report(diag.error("E402", f"guideline `{tree.id}` has no criteria", tree.id_span,
+                              hint="add a `criteria` section with at least one `id: condition` line"))
+    c = tree.citation
+    if c is None or not c.source:
+        ctx.report(diag.error("E403", f"guideline `{tree.id}` does not cite its source", tree.id_span,
+                              hint='add an indented line: source "MTUS Chronic Pain Medical Treatment Guidelines" page 122'))
+    elif c.pages is None:
+        ctx.report(diag.error("E403", "the citation gives no page", c.span,
+                              hint="add `page 122` (or `pages 74-96`) so a reader can find the text"))
+    for cond in ctx.conditions:
+        if constant_truth(cond.expr) is False:
+            ctx.report(diag.error("E404", "this `when` condition can never be true, so its criteria never apply",
+                                  cond.span, hint="check the comparison; a count is never negative"))
+    used = set()
+    for cr in ctx.criteria:
+        used.update(model.facts_read(cr.expr))
+    for cond in ctx.conditions:
+        used.update(model.facts_read(cond.expr))
+    for name, fact in ctx.facts.items():
+        if name not in used:
+            decl = next(f for f in tree.facts if f.name == name)
+            ctx.report(diag.warning("W401", f"fact `{name}` is declared but no criterion reads it", decl.name_span,
+                                    hint="use it in a criterion or delete the declaration"))
+    if any(d.is_error for d in ctx.diagnostics):
+        return
+    ctx.model = model.Guideline(
+        id=tree.id, title=tree.title,
+        citation=model.Citation(c.source, c.section, c.pages.text),
+        services=tuple(model.Service(s.kind, s.value) for s in tree.services),
+        states=tree.states, version=tree.version,
+        facts=tuple(ctx.facts.values()), criteria=tuple(ctx.criteria),
+        conditions=tuple(ctx.conditions), examples=tuple(ctx.examples),
+        path=ctx.source.path, span=tree.span,
+    )
