@@ -1,0 +1,375 @@
+"""Case files -> typed facts per request, checked against the pack's fact schemas.
+
+A case names a review date, the disputed requests and the documented facts.
+Each request is routed to a guideline (explicit id, CPT code or service name)
+and gets the facts that guideline declares, converted to runtime values. All
+problems are collected and raised together as a CaseError with key paths.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping, Optional
+
+import attrs
+
+from compiler.casefile import CaseError, LDict, LList, Problem, read_case_file
+from compiler.runtime import Duration
+
+#: Entries in one history beyond this are refused (documented limit).
+MAX_HISTORY = 1000
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(day|days|week|weeks|month|months|year|years)\s*$", re.I)
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z][A-Za-z0-9]*(?:/[A-Za-z][A-Za-z0-9]*)?)\s*$")
+_CPT = re.compile(r"\b(?:cpt\s*)?(\d{4}[0-9A-Z])\b", re.I)
+_TOP_KEYS = ("case", "date", "request", "requests", "facts")
+_REQUEST_KEYS = ("item", "guideline", "facts")
+
+
+@attrs.frozen
+class Request:
+    index: int
+    item: str
+    guideline: str
+    facts: Mapping[str, Any]
+    sources: Mapping[str, str]
+
+
+@attrs.frozen
+class Case:
+    id: Optional[str]
+    date: datetime.date
+    requests: tuple[Request, ...]
+    path: str
+
+
+class _Bad(Exception):
+    def __init__(self, message: str, hint: Optional[str] = None):
+        self.message = message
+        self.hint = hint
+
+
+def _close(word: str, options) -> Optional[str]:
+    m = difflib.get_close_matches(word, sorted(options), n=3, cutoff=0.6)
+    if not m:
+        return None
+    return "did you mean " + " or ".join(f"`{x}`" for x in m) + "?"
+
+
+def parse_date(raw: Any) -> datetime.date:
+    if isinstance(raw, datetime.date):
+        return raw
+    if not isinstance(raw, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
+        raise _Bad(f"{_show(raw)} is not a date", "write dates as YYYY-MM-DD, e.g. 2014-12-18")
+    try:
+        return datetime.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise _Bad(f"{raw} is not a calendar date", "check the month and day, e.g. 2014-02-28") from None
+
+
+def _show(raw: Any) -> str:
+    if isinstance(raw, str):
+        return f'"{raw}"'
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, (dict, LDict)):
+        return "a mapping"
+    if isinstance(raw, (list, LList)):
+        return "a list"
+    if raw is None:
+        return "an empty value"
+    return str(raw)
+
+
+def _number(raw: Any) -> Optional[Decimal]:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return Decimal(raw)
+    if isinstance(raw, Decimal):
+        return raw
+    if isinstance(raw, float):
+        return Decimal(repr(raw))
+    if isinstance(raw, str):
+        try:
+            return Decimal(raw.strip())
+        except InvalidOperation:
+            return None
+    return None
+
+
+def _plain(d: Decimal):
+    """Whole numbers as int, others as Decimal: exact either way."""
+    return int(d) if d == d.to_integral_value() else d
+
+
+def convert(raw: Any, schema: Mapping[str, Any]) -> Any:
+    """Convert one raw case value to the runtime value for a fact of this schema."""
+    kind = schema["kind"]
+    if raw is None:
+        raise _Bad("the value is empty", "leave the fact out if it is not documented")
+    if kind == "finding":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in ("present", "absent", "yes", "no", "true", "false"):
+            return raw.strip().lower() in ("present", "yes", "true")
+        raise _Bad(f"{_show(raw)} is not a finding", "write `present` or `absent`")
+    if kind == "count":
+        if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).strip().isdigit():
+            if isinstance(raw, int) and not isinstance(raw, bool) and raw < 0:
+                raise _Bad(f"{raw} is negative; a count is 0 or more")
+            raise _Bad(f"{_show(raw)} is not a count", "write a whole number such as 4")
+        return int(str(raw).strip())
+    if kind == "number":
+        n = _number(raw)
+        if n is None or not n.is_finite():
+            raise _Bad(f"{_show(raw)} is not a number")
+        return _plain(n)
+    if kind == "percent":
+        m = _PERCENT.match(raw) if isinstance(raw, str) else None
+        n = Decimal(m.group(1)) if m else _number(raw)
+        if n is None or not n.is_finite():
+            raise _Bad(f"{_show(raw)} is not a percent", "write a percent such as 60%")
+        if not 0 <= n <= 100:
+            raise _Bad(f"{raw} is outside 0% to 100%")
+        return _plain(n)
+    if kind == "quantity":
+        unit = schema["unit"]
+        n = _number(raw)
+        if n is None and isinstance(raw, str):
+            m = _QUANTITY.match(raw)
+            if m and m.group(2).lower() == unit.lower():
+                n = Decimal(m.group(1))
+            elif m:
+                raise _Bad(f"{_show(raw)} is in {m.group(2)}, but this fact is measured in {unit}",
+                           f"convert it to {unit}")
+        if n is None or not n.is_finite() or n < 0:
+            raise _Bad(f"{_show(raw)} is not a quantity in {unit}", f"write e.g. `90 {unit}`")
+        return _plain(n)
+    if kind == "duration":
+        m = _DURATION.match(raw) if isinstance(raw, str) else None
+        if not m:
+            raise _Bad(f"{_show(raw)} is not a length of time", "write e.g. `8 weeks`, `10 days`, `3 months` or `1 year`")
+        n, unit = int(m.group(1)), m.group(2).lower().rstrip("s")
+        return {"day": Duration(0, n), "week": Duration(0, 7 * n), "month": Duration(n, 0),
+                "year": Duration(12 * n, 0)}[unit]
+    if kind == "date":
+        return parse_date(raw)
+    if kind == "text":
+        if not isinstance(raw, str):
+            raise _Bad(f"{_show(raw)} is not text", 'write it in quotes, e.g. "lumbago"')
+        return raw
+    if kind == "enum":
+        return _member(raw, schema["members"])
+    if kind == "set":
+        items = raw if isinstance(raw, list) else [raw]
+        element = schema["element"]
+        out = []
+        for x in items:
+            if element["kind"] == "enum":
+                out.append(_member(x, element["members"]))
+            elif isinstance(x, str):
+                out.append(x)
+            else:
+                raise _Bad(f"{_show(x)} is not text", "list the entries as text")
+        return frozenset(out)
+    raise AssertionError(kind)
+
+
+def _member(raw: Any, members) -> str:
+    if isinstance(raw, str):
+        for m in members:
+            if m.casefold() == " ".join(raw.split()).casefold():
+                return m
+    hint = _close(str(raw), members) or "one of: " + ", ".join(members)
+    raise _Bad(f"{_show(raw)} is not one of the values this fact takes", hint)
+
+
+class _Loader:
+    def __init__(self, path: str, infos: Mapping[str, Mapping]):
+        self.path = path
+        self.infos = infos
+        self.problems: list[Problem] = []
+        self.all_facts = {n: info["facts"][n] for info in infos.values() for n in info["facts"]}
+
+    def bad(self, key: str, message: str, hint=None, line=None):
+        self.problems.append(Problem(self.path, key, message, hint, line))
+
+    def fact_values(self, facts: Any, prefix: str, allowed: Mapping[str, Mapping], line=None):
+        values: dict = {}
+        sources: dict = {}
+        if facts is None:
+            return values, sources
+        if not isinstance(facts, dict):
+            self.bad(prefix, f"expected a mapping of fact names to values, found {_show(facts)}", line=line)
+            return values, sources
+        for name, raw in facts.items():
+            key = f"{prefix}.{name}"
+            fline = facts.line_of(name) if isinstance(facts, LDict) else None
+            schema = allowed.get(name)
+            if schema is None:
+                hint = _close(name, allowed) or "see the facts each guideline declares: `mtus schema`"
+                self.bad(key, f"`{name}` is not a fact of any guideline in the pack", hint, fline)
+                continue
+            if isinstance(raw, dict) and "value" in raw and schema["kind"] != "history":
+                extra = set(raw) - {"value", "source"}
+                if extra:
+                    self.bad(key, f"unexpected key `{sorted(extra)[0]}`", "a fact is written `{value: ..., source: ...}`", fline)
+                    continue
+                if "source" in raw:
+                    if not isinstance(raw["source"], str):
+                        self.bad(key + ".source", "the source must be text", line=fline)
+                        continue
+                    sources[name] = raw["source"]
+                raw = raw["value"]
+            try:
+                values[name] = self.history(raw, schema, key, fline) if schema["kind"] == "history" else convert(raw, schema)
+            except _Bad as e:
+                self.bad(key, e.message, e.hint, fline)
+        return values, sources
+
+    def history(self, raw, schema, key, line):
+        if not isinstance(raw, list):
+            raise _Bad(f"{_show(raw)} is not a list of entries", "write a list: - {date: 2014-09-01, relief: 60%}")
+        if len(raw) > MAX_HISTORY:
+            raise _Bad(f"{len(raw)} entries; a history may hold at most {MAX_HISTORY}")
+        rows = []
+        fields = schema["fields"]
+        for i, entry in enumerate(raw):
+            ekey = f"{key}[{i}]"
+            eline = raw.line_of(i) if isinstance(raw, LList) else line
+            if not isinstance(entry, dict):
+                self.bad(ekey, f"expected a mapping of field names to values, found {_show(entry)}", line=eline)
+                continue
+            row = {}
+            for fname, fraw in entry.items():
+                if fname not in fields:
+                    self.bad(f"{ekey}.{fname}", f"`{fname}` is not a field of this history",
+                             _close(fname, fields) or "its fields are " + ", ".join(fields), eline)
+                    continue
+                try:
+                    row[fname] = convert(fraw, fields[fname])
+                except _Bad as e:
+                    self.bad(f"{ekey}.{fname}", e.message, e.hint, eline)
+            rows.append(row)
+        return tuple(rows)
+
+    def route(self, item: str, explicit: Optional[str], key: str, line) -> Optional[str]:
+        if explicit is not None:
+            if explicit in self.infos:
+                return explicit
+            self.bad(key + ".guideline", f"`{explicit}` is not a guideline in the pack",
+                     _close(explicit, self.infos) or "guidelines: " + ", ".join(sorted(self.infos)), line)
+            return None
+        matches = route_item(item, self.infos)
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            self.bad(key + ".item", f'"{item}" matches several guidelines: ' + ", ".join(matches),
+                     "add `guideline: <id>` to the request", line)
+        else:
+            names = {s["value"]: gid for gid, info in self.infos.items() for s in info["services"] if s["kind"] == "name"}
+            close = difflib.get_close_matches(item.lower(), sorted(names), n=6, cutoff=0.4)
+            best: dict[str, str] = {}
+            for c in close:
+                best.setdefault(names[c], c)
+            hint = ("closest: " + ", ".join(f"{gid} ({name})" for gid, name in best.items())) if best else \
+                "add `guideline: <id>`; guidelines: " + ", ".join(sorted(self.infos))
+            self.bad(key + ".item", f'no guideline governs "{item}"', hint, line)
+        return None
+
+    def load(self, data: Any) -> Case:
+        if not isinstance(data, dict):
+            raise CaseError([Problem(self.path, "", f"a case file is a mapping with `date`, `requests` and `facts`; "
+                                     f"found {_show(data)}")])
+        line = data.line_of if isinstance(data, LDict) else (lambda k: None)
+        for k in data:
+            if k not in _TOP_KEYS:
+                self.bad(k, f"unexpected key `{k}`", _close(k, _TOP_KEYS) or "keys: " + ", ".join(_TOP_KEYS), line(k))
+        case_id = data.get("case")
+        if case_id is not None and not isinstance(case_id, (str, int)):
+            self.bad("case", "the case id must be text", line=line("case"))
+        date = None
+        if "date" not in data:
+            self.bad("date", "the case has no review date", "add `date: YYYY-MM-DD`; time is counted from it")
+        else:
+            try:
+                date = parse_date(data["date"])
+            except _Bad as e:
+                self.bad("date", e.message, e.hint, line("date"))
+        if "request" in data and "requests" in data:
+            self.bad("request", "write either `request:` or `requests:`, not both", line=line("request"))
+        raw_requests = data.get("requests", data.get("request"))
+        rkey = "request" if "request" in data and "requests" not in data else "requests"
+        if isinstance(raw_requests, dict):
+            raw_requests = [raw_requests]
+        if not raw_requests or not isinstance(raw_requests, list):
+            self.bad(rkey, "the case has no requests", "add `requests:` with at least one `- item: ...`", line(rkey))
+            raw_requests = []
+        shared, shared_sources = self.fact_values(data.get("facts"), "facts", self.all_facts, line("facts"))
+        requests = []
+        for i, r in enumerate(raw_requests):
+            key = f"{rkey}[{i}]" if rkey == "requests" else rkey
+            rline = raw_requests.line_of(i) if isinstance(raw_requests, LList) else None
+            if not isinstance(r, dict):
+                self.bad(key, f"a request is a mapping with `item`, found {_show(r)}", line=rline)
+                continue
+            for k in r:
+                if k not in _REQUEST_KEYS:
+                    self.bad(f"{key}.{k}", f"unexpected key `{k}`", _close(k, _REQUEST_KEYS), rline)
+            item = r.get("item")
+            if not isinstance(item, str) or not item.strip():
+                self.bad(f"{key}.item", "the request has no item", "name the disputed treatment, e.g. `item: Trigger point injections`", rline)
+                continue
+            explicit = r.get("guideline")
+            if explicit is not None and not isinstance(explicit, str):
+                self.bad(f"{key}.guideline", "the guideline id must be text", line=rline)
+                continue
+            gid = self.route(item, explicit, key, rline)
+            if gid is None:
+                continue
+            own, own_sources = self.fact_values(r.get("facts"), f"{key}.facts", self.infos[gid]["facts"], rline)
+            declared = self.infos[gid]["facts"]
+            facts = {n: v for n, v in shared.items() if n in declared}
+            facts.update(own)
+            sources = {n: s for n, s in shared_sources.items() if n in declared}
+            sources.update(own_sources)
+            requests.append(Request(i, item.strip(), gid, facts, sources))
+        if self.problems:
+            raise CaseError(self.problems)
+        return Case(str(case_id) if case_id is not None else None, date, tuple(requests), self.path)
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+
+
+def route_item(item: str, infos: Mapping[str, Mapping]) -> list[str]:
+    """Guidelines whose CPT codes or service names the request item mentions."""
+    found = []
+    codes = {m.group(1).upper() for m in _CPT.finditer(item)}
+    text = f" {_norm(item)} "
+    for gid, info in sorted(infos.items()):
+        for s in info["services"]:
+            if s["kind"] == "cpt" and s["value"].upper() in codes:
+                found.append(gid)
+                break
+            if s["kind"] == "name" and f" {_norm(s['value'])} " in text:
+                found.append(gid)
+                break
+    if not found and _norm(item) in infos:
+        found.append(_norm(item))
+    return found
+
+
+def case_from_data(data: Any, path: str, infos: Mapping[str, Mapping]) -> Case:
+    return _Loader(path, infos).load(data)
+
+
+def load_case(path: str, infos: Mapping[str, Mapping]) -> Case:
+    """Read, validate and route a case file; raises CaseError listing every problem."""
+    return case_from_data(read_case_file(path), path, infos)

@@ -1,0 +1,229 @@
+"""Compile time: the checked model -> plain data a pack carries for check time.
+
+Everything the reviewer's side needs besides the checker code: the facts'
+types and labels (to load case files), the citation and services (to route
+requests), and each criterion's statement in English plus a small `shape`
+that says how to phrase a finding with the case's values. The result is
+JSON-serialisable and deterministic; rationale text at check time is built
+from it without the front end.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Optional
+
+from dsl import model
+from dsl.model import BOOL, DATE, ENUM, HISTORY, PERCENT, QUANTITY, SET
+
+INFO_FORMAT = 1
+
+
+# ------------------------------------------------------------------ phrases
+def _value_text(c: model.Const) -> str:
+    if isinstance(c.value, frozenset):
+        return _join(sorted(c.value), "or")
+    if c.type.kind == BOOL:
+        return "present" if c.value else "absent"
+    return c.text
+
+
+def _join(items: list[str], word: str = "and") -> str:
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    if len(items) == 2:
+        return f"{items[0]} {word} {items[1]}"
+    return ", ".join(items[:-1]) + f", {word} " + items[-1]
+
+
+class _Phraser:
+    """Turns typed expressions into noun phrases a clinician reads as criteria."""
+
+    def __init__(self, g: model.Guideline):
+        self.g = g
+
+    def label(self, e: model.Expr) -> str:
+        if isinstance(e, model.FactRef):
+            return self.g.fact(e.name).label
+        if isinstance(e, model.FieldRef):
+            return e.name.replace("_", " ")
+        if isinstance(e, model.RequestDate):
+            return "the date of the request"
+        if isinstance(e, model.Const):
+            return _value_text(e)
+        if isinstance(e, model.Query):
+            h = self.g.fact(e.history.name)
+            window = f" within {e.within_text}" if e.within_text else ""
+            cond = f" with {self.phrase(e.where)}" if e.where is not None else ""
+            if e.op in ("last", "first"):
+                which = "most recent" if e.op == "last" else "earliest"
+                field = h.type.field(e.field)
+                return f"{field.label} of the {which} of the {h.label}{window}"
+            if e.op == "count":
+                return f"the number of {h.label}{window}{cond}"
+            if e.op == "sum":
+                field = h.type.field(e.field)
+                return f"the total {field.label} of the {h.label}{window}{cond}"
+        if isinstance(e, model.Arith):
+            word = {"+": "plus", "-": "minus", "*": "times", "/": "divided by"}[e.op]
+            return f"{self.label(e.left)} {word} {self.label(e.right)}"
+        if isinstance(e, model.TimeFrom):
+            return f"the time from {self.label(e.start)} to {self.label(e.end)}"
+        return self.phrase(e)
+
+    def phrase(self, e: model.Expr) -> str:
+        """A criterion as a noun phrase: 'no more than 4 injections requested per session'."""
+        if isinstance(e, (model.FactRef, model.FieldRef)) and e.type.kind == BOOL:
+            return self.label(e)
+        if isinstance(e, model.Query) and e.type.kind == BOOL:
+            h = self.g.fact(e.history.name)
+            window = f" within {e.within_text}" if e.within_text else ""
+            if e.op == "any":
+                cond = f" with {self.phrase(e.where)}" if e.where is not None else ""
+                return f"any {h.label}{window}{cond}"
+            if e.op == "all":
+                return f"{self.phrase(e.where)} for all {h.label}{window}"
+            if e.op in ("last", "first"):
+                return self.label(e)
+        if isinstance(e, model.Not):
+            inner = e.operand
+            if isinstance(inner, (model.FactRef, model.FieldRef, model.Query)) and inner.type.kind == BOOL:
+                return f"no {self.label(inner)}"
+            if isinstance(inner, model.Documented):
+                return f"no documentation of {self.label(inner.target)}"
+            return f"not ({self.phrase(inner)})"
+        if isinstance(e, model.Logic):
+            return _join([self.phrase(x) for x in e.operands], e.op)
+        if isinstance(e, model.AtLeast):
+            return f"at least {e.count} of: " + "; ".join(self.phrase(x) for x in e.items)
+        if isinstance(e, model.Documented):
+            return f"documentation of {self.label(e.target)}"
+        if isinstance(e, model.Between):
+            return f"{self.label(e.value)} between {self.label(e.low)} and {self.label(e.high)}"
+        if isinstance(e, model.Member):
+            left, right = self.label(e.left), self.label(e.right)
+            if e.op == "in":
+                return f"{left}: {right}"
+            if e.op == "not in":
+                return f"{left} other than {right}"
+            if e.op == "contains":
+                return f"{left} including {right}"
+            if e.op == "contains any of":
+                return f"{left} including any of {right}"
+            return f"{left} limited to {right}"
+        if isinstance(e, model.Compare):
+            return self.compare(e)
+        return self.label(e)
+
+    def compare(self, e: model.Compare) -> str:
+        left, right, op = e.left, e.right, e.op
+        if isinstance(left, model.Const) and not isinstance(right, model.Const):
+            left, right = right, left
+            op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+        if isinstance(left, model.TimeFrom) and isinstance(right, model.Const):
+            start, end = left.start, left.end
+            span = _LIMIT_WORDS[op](right.text)
+            if isinstance(end, model.RequestDate):
+                return f"{span} since the {self.label(start)}"
+            return f"{span} from the {self.label(start)} to the {self.label(end)}"
+        if op in _LIMIT_WORDS and isinstance(right, model.Const):
+            return f"{_LIMIT_WORDS[op](_value_text(right))} {self.label(left)}"
+        word = {"=": "equal to", "!=": "other than", "<": "less than", "<=": "at most",
+                ">": "more than", ">=": "at least"}[op]
+        return f"{self.label(left)} {word} {self.label(right)}"
+
+
+_LIMIT_WORDS = {
+    "<=": lambda v: f"no more than {v}",
+    "<": lambda v: f"less than {v}",
+    ">=": lambda v: f"at least {v}",
+    ">": lambda v: f"more than {v}",
+    "=": lambda v: f"exactly {v}",
+    "!=": lambda v: f"other than {v}",
+}
+
+
+def _shape(e: model.Expr) -> dict:
+    """How to phrase a finding for this criterion with the case's values."""
+    if isinstance(e, model.Compare):
+        left, right, op = e.left, e.right, e.op
+        if isinstance(left, model.Const) and not isinstance(right, model.Const):
+            left, right = right, left
+            op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+        if isinstance(left, model.FactRef) and isinstance(right, model.Const):
+            return {"kind": "limit", "fact": left.name, "op": op, "limit": _value_text(right)}
+        if isinstance(left, model.TimeFrom) and isinstance(right, model.Const) and isinstance(left.start, model.FactRef):
+            return {"kind": "elapsed", "fact": left.start.name, "op": op, "limit": right.text,
+                    "to_request": isinstance(left.end, model.RequestDate)}
+    if isinstance(e, model.FactRef) and e.type.kind == BOOL:
+        return {"kind": "finding", "fact": e.name}
+    if isinstance(e, model.Not) and isinstance(e.operand, model.FactRef) and e.operand.type.kind == BOOL:
+        return {"kind": "no_finding", "fact": e.operand.name}
+    if isinstance(e, model.Member) and isinstance(e.left, model.FactRef) and e.op in ("in", "not in"):
+        return {"kind": "member", "fact": e.left.name, "op": e.op, "values": _value_text(e.right)}
+    if isinstance(e, model.Member) and isinstance(e.left, model.FactRef) and e.op.startswith("contains"):
+        return {"kind": "contains", "fact": e.left.name, "op": e.op, "values": _value_text(e.right)}
+    return {"kind": "general"}
+
+
+# ------------------------------------------------------------------ schema
+def type_schema(t: model.Type, declared: Optional[str] = None) -> dict:
+    out: dict = {"kind": "finding" if t.kind == BOOL else t.kind}
+    if t.kind == QUANTITY:
+        out["unit"] = t.unit
+    if t.kind == ENUM:
+        out["members"] = list(t.members)
+    if t.kind == SET:
+        out["element"] = type_schema(t.element)
+    if t.kind == HISTORY:
+        out["fields"] = {f.name: dict(type_schema(f.type), label=f.label) for f in t.fields}
+    return out
+
+
+def _default(c: Optional[model.Const]):
+    if c is None:
+        return None
+    v = c.value
+    if isinstance(v, Decimal):
+        return str(v)
+    if isinstance(v, model.Period):
+        return {"months": v.months, "days": v.days}
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v
+
+
+def describe(g: model.Guideline) -> dict:
+    """The check-time description of one guideline (see module docstring)."""
+    p = _Phraser(g)
+    conditions = {c.index: p.phrase(c.expr) for c in g.conditions}
+    criteria = []
+    for c in g.criteria:
+        criteria.append({
+            "id": c.id,
+            "exclude": c.exclude,
+            "statement": c.says or p.phrase(c.expr),
+            "said": c.says is not None,
+            "generated": p.phrase(c.expr),
+            "shape": _shape(c.expr),
+            "when": [conditions[x.index] for x in c.conditions],
+            "when_facts": sorted({n for x in c.conditions for n in model.facts_read(x.expr)}),
+            "citation": c.citation.to_json(),
+            "line": c.span.line,
+        })
+    return {
+        "format": INFO_FORMAT,
+        "id": g.id,
+        "title": g.title,
+        "citation": g.citation.to_json(),
+        "citation_text": g.citation.describe(),
+        "version": g.version,
+        "services": [{"kind": s.kind, "value": s.value} for s in g.services],
+        "states": g.states,
+        "facts": {
+            f.name: dict(type_schema(f.type), label=f.label, default=_default(f.default))
+            for f in g.facts
+        },
+        "criteria": criteria,
+    }
