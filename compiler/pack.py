@@ -1,0 +1,385 @@
+"""Rule packs: compile guidelines into a verified folder, and load one back.
+
+A pack is a folder:
+
+    manifest.json            name, version, compiler and runtime versions,
+                             sha256 of every source and every generated file
+    guidelines/<id>.py       the compiled checker (compiler/python.py)
+    guidelines/<id>.json     check-time description: facts, statements (describe.py)
+
+Loading verifies every hash and the runtime version before executing any
+generated code, and refuses unlisted files. Writing goes to a temporary
+folder renamed into place, so a crash never leaves half a pack. This module
+imports no front-end code at load time: checking a case needs only the runtime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+
+import tempfile
+import types
+from pathlib import Path
+from typing import Iterable, Mapping, Optional
+
+import attrs
+
+from compiler import runtime
+
+PACK_FORMAT = 1
+MANIFEST = "manifest.json"
+MAX_PACK_FILE_BYTES = 20 * 1024 * 1024
+
+
+class PackError(Exception):
+    """A pack that cannot be written or loaded; the message names the file."""
+
+
+class CompileError(Exception):
+    """Sources with errors: carries the front end's results for rendering."""
+
+    def __init__(self, results):
+        super().__init__("the guidelines have errors")
+        self.results = results
+
+
+def compiler_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("mtus")
+    except Exception:  # noqa: BLE001 - running from a source tree without metadata
+        return "0+unknown"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _json_bytes(data) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+# ------------------------------------------------------------------ building
+@attrs.frozen
+class PackFiles:
+    """A compiled pack in memory: relative path -> bytes, manifest included."""
+
+    files: Mapping[str, bytes]
+
+    @property
+    def manifest(self) -> dict:
+        return json.loads(self.files[MANIFEST])
+
+
+def build_pack(paths: Iterable[str], name: str = "mtus-pack", version: str = "0") -> PackFiles:
+    """Compile `.mtus` files or folders into pack files. Raises CompileError on diagnostics."""
+    from compiler.describe import describe
+    from compiler.python import generate_module
+    from dsl.frontend import check_paths, find_sources
+
+    sources = find_sources(paths)
+    if not sources:
+        raise PackError("no .mtus files found in " + ", ".join(map(str, paths)))
+    results = check_paths(sources)
+    if any(not r.ok for r in results):
+        raise CompileError(results)
+    files: dict[str, bytes] = {}
+    entries = []
+    source_hashes = {}
+    seen: dict[str, str] = {}
+    for r in results:
+        g = r.model
+        if g.id in seen:
+            raise PackError(f"{r.source.path}: guideline id `{g.id}` is also used by {seen[g.id]}")
+        seen[g.id] = r.source.path
+        source_hashes[_display_path(r.source.path)] = sha256(r.source.text.encode("utf-8"))
+        module = f"guidelines/{g.id}.py"
+        info = f"guidelines/{g.id}.json"
+        files[module] = generate_module(g).encode("utf-8")
+        files[info] = _json_bytes(describe(g))
+        entries.append({
+            "id": g.id, "title": g.title, "citation": g.citation.to_json(),
+            "services": [{"kind": s.kind, "value": s.value} for s in g.services],
+            "module": module, "info": info,
+        })
+    manifest = {
+        "format": PACK_FORMAT,
+        "name": name,
+        "version": version,
+        "compiler": compiler_version(),
+        "runtime": runtime.RUNTIME_VERSION,
+        "sources": source_hashes,
+        "files": {p: sha256(b) for p, b in sorted(files.items())},
+        "guidelines": sorted(entries, key=lambda e: e["id"]),
+    }
+    files[MANIFEST] = _json_bytes(manifest)
+    return PackFiles(files)
+
+
+def _display_path(path: str) -> str:
+    return Path(path).name
+
+
+def _is_pack_dir(path: Path) -> bool:
+    return (path / MANIFEST).is_file()
+
+
+def write_pack(pack: PackFiles, out_dir: str) -> Path:
+    """Write a pack atomically: into a temporary sibling folder, then renamed into place.
+
+    An existing folder is replaced only if it is a pack or empty, so `-o` can
+    never destroy unrelated files.
+    """
+    target = Path(out_dir)
+    if target.is_symlink():
+        raise PackError(f"{target}: refusing to write through a symbolic link")
+    if target.exists():
+        if not target.is_dir():
+            raise PackError(f"{target}: exists and is not a folder")
+        if any(target.iterdir()) and not _is_pack_dir(target):
+            raise PackError(f"{target}: the folder is not empty and is not a pack; choose another output folder")
+    parent = target.parent if str(target.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    try:
+        for rel, data in sorted(pack.files.items()):
+            dest = (tmp / rel).resolve()
+            if tmp.resolve() not in dest.parents:
+                raise PackError(f"{rel}: refusing to write outside the pack folder")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(dest, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        old = None
+        if target.exists():
+            # Directories cannot be swapped atomically: move the old pack aside,
+            # and put it back if the new one cannot be moved into place.
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
+            os.rmdir(old)
+            os.replace(target, old)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            if old is not None:
+                os.replace(old, target)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+# ------------------------------------------------------------------- loading
+@attrs.frozen
+class LoadedGuideline:
+    id: str
+    info: Mapping
+    module: types.ModuleType
+
+    def evaluate(self, facts, request_date) -> runtime.GuidelineResult:
+        return self.module.evaluate(facts, request_date)
+
+
+@attrs.frozen
+class Pack:
+    name: str
+    version: str
+    digest: str  # sha256 of manifest.json: names the exact pack in letters
+    guidelines: Mapping[str, LoadedGuideline]
+    location: str
+
+    @property
+    def infos(self) -> dict:
+        return {gid: g.info for gid, g in self.guidelines.items()}
+
+    def label(self) -> str:
+        return f"{self.name} {self.version} (sha256 {self.digest[:16]})"
+
+
+def _read(root: Path, rel: str) -> bytes:
+    if rel.startswith("/") or ".." in Path(rel).parts:
+        raise PackError(f"{root / MANIFEST}: lists `{rel}`, which is outside the pack")
+    p = root / rel
+    if p.is_symlink():
+        raise PackError(f"{p}: is a symbolic link; packs hold plain files")
+    try:
+        if p.stat().st_size > MAX_PACK_FILE_BYTES:
+            raise PackError(f"{p}: is larger than a pack file may be")
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise PackError(f"{p}: missing from the pack (the manifest lists it)") from None
+    except OSError as e:
+        raise PackError(f"{p}: cannot be read: {e.strerror or e}") from None
+
+
+def _module_from_source(source: bytes, name: str, filename: str) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.__file__ = filename
+    code = compile(source, filename, "exec", dont_inherit=True)
+    exec(code, module.__dict__)  # noqa: S102 - verified generated code, see load_pack
+    return module
+
+
+def load_pack_files(files: Mapping[str, bytes], location: str) -> Pack:
+    """Verify and load a pack given as files (from disk or memory)."""
+    raw = files.get(MANIFEST)
+    if raw is None:
+        raise PackError(f"{location}: not a pack (no {MANIFEST})")
+    try:
+        manifest = json.loads(raw)
+        listed = manifest["files"]
+        guidelines = manifest["guidelines"]
+        if not isinstance(listed, dict) or not isinstance(guidelines, list):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise PackError(f"{location}/{MANIFEST}: is not a valid pack manifest") from None
+    if manifest.get("format") != PACK_FORMAT:
+        raise PackError(f"{location}/{MANIFEST}: pack format {manifest.get('format')!r}; this mtus reads format {PACK_FORMAT}")
+    if manifest.get("runtime") != runtime.RUNTIME_VERSION:
+        raise PackError(f"{location}/{MANIFEST}: compiled for runtime {manifest.get('runtime')!r}, but this mtus "
+                        f"provides runtime {runtime.RUNTIME_VERSION}; recompile the pack with `mtus compile`")
+    extra = sorted(set(files) - set(listed) - {MANIFEST})
+    if extra:
+        raise PackError(f"{location}/{extra[0]}: is not listed in the manifest; the pack was altered")
+    for rel, digest in sorted(listed.items()):
+        if rel not in files:
+            raise PackError(f"{location}/{rel}: missing from the pack (the manifest lists it)")
+        if sha256(files[rel]) != digest:
+            raise PackError(f"{location}/{rel}: does not match its sha256 in the manifest; the pack was altered")
+    loaded = {}
+    for entry in guidelines:
+        gid = entry["id"]
+        info = json.loads(files[entry["info"]])
+        module = _module_from_source(files[entry["module"]], f"mtus_pack_{gid}", f"{location}/{entry['module']}")
+        if getattr(module, "RUNTIME_VERSION", None) != runtime.RUNTIME_VERSION:
+            raise PackError(f"{location}/{entry['module']}: built for another runtime version")
+        loaded[gid] = LoadedGuideline(gid, info, module)
+    return Pack(manifest.get("name", "?"), str(manifest.get("version", "?")), sha256(raw), loaded, location)
+
+
+def load_pack(path: str) -> Pack:
+    """Load a pack folder, verifying it first (see module docstring)."""
+    root = Path(path)
+    if not root.is_dir():
+        raise PackError(f"{root}: is not a pack folder")
+    files: dict[str, bytes] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for fn in sorted(filenames):
+            rel = os.path.relpath(os.path.join(dirpath, fn), root).replace(os.sep, "/")
+            files[rel] = _read(root, rel)
+    return load_pack_files(files, str(root))
+
+
+# -------------------------------------------------------------- source packs
+def _find_sources(paths: Iterable[str]) -> list[str]:
+    """The `.mtus` files named or below the folders named, sorted.
+
+    Like dsl.frontend.find_sources, repeated here because importing `dsl`
+    imports Lark, and a warm cache must not pay for the front end.
+    """
+    out: list[str] = []
+    for p in map(str, paths):
+        if os.path.isdir(p):
+            for root, dirs, names in os.walk(p):
+                dirs.sort()
+                out += [os.path.join(root, n) for n in sorted(names) if n.endswith(".mtus")]
+        else:
+            out.append(p)
+    return out
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("MTUS_CACHE_DIR")
+    if base:
+        return Path(base)
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(xdg) / "mtus" / "packs"
+
+
+def _compiler_fingerprint() -> bytes:
+    """A hash of the compiler's own files, so a changed compiler never reuses a stale cache.
+
+    The files are read as bytes, not imported: the warm path stays free of the front end.
+    """
+    import importlib.util
+
+    h = hashlib.sha256()
+    for package in ("grammar", "dsl", "compiler"):
+        spec = importlib.util.find_spec(package)
+        for root in (spec.submodule_search_locations or []) if spec else []:
+            for dirpath, dirnames, names in os.walk(root):
+                dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+                for n in sorted(names):
+                    if n.endswith((".py", ".lark")):
+                        h.update(n.encode() + b"\0" + Path(dirpath, n).read_bytes())
+    return h.digest()
+
+
+def _sources_key(files: list[str], name: str, version: str) -> str:
+    h = hashlib.sha256()
+    h.update(f"{compiler_version()}\0{runtime.RUNTIME_VERSION}\0{name}\0{version}\0".encode())
+    h.update(_compiler_fingerprint())
+    for f in files:
+        h.update(Path(f).name.encode() + b"\0")
+        h.update(hashlib.sha256(Path(f).read_bytes()).digest())
+    return h.hexdigest()
+
+
+def pack_from_sources(paths: Iterable[str], name: str = "mtus-pack", version: str = "0",
+                      use_cache: bool = True) -> Pack:
+    """Compile sources in memory, caching the pack by the sources' hash.
+
+    A warm cache loads like any pack (verified, no front end imported).
+    """
+    files = _find_sources(paths)
+    if not files:
+        raise PackError("no .mtus files found in " + ", ".join(map(str, paths)))
+    try:
+        key = _sources_key(files, name, version)
+    except OSError as e:
+        raise PackError(f"{e.filename}: cannot be read: {e.strerror}") from None
+    cached = cache_dir() / key[:32]
+    if use_cache and _is_pack_dir(cached):
+        try:
+            return load_pack(str(cached))
+        except PackError:
+            shutil.rmtree(cached, ignore_errors=True)  # a damaged cache entry is rebuilt
+    pack = build_pack(files, name=name, version=version)
+    if use_cache:
+        try:
+            write_pack(pack, str(cached))
+        except (OSError, PackError):
+            pass  # a read-only cache only costs speed
+    return load_pack_files(pack.files, "<compiled from " + ", ".join(_display_path(f) for f in files) + ">")
+
+
+def bundled_pack(use_cache: bool = True) -> Pack:
+    """The MTUS guidelines shipped with the package, compiled on first use and cached."""
+    from guidelines import bundled_dir
+
+    return pack_from_sources([str(bundled_dir())], name="mtus-bundled", version=compiler_version(),
+                             use_cache=use_cache)
+
+
+def open_pack(spec: Optional[str]) -> Pack:
+    """A pack from `--pack`: a pack folder, `.mtus` sources (files or folders), or the bundled one."""
+    if spec is None:
+        return bundled_pack()
+    p = Path(spec)
+    if p.is_dir() and _is_pack_dir(p):
+        return load_pack(spec)
+    if p.exists():
+        return pack_from_sources([spec])
+    raise PackError(f"{spec}: no such pack folder or .mtus file")
+
+
+__all__ = ["Pack", "PackError", "CompileError", "PackFiles", "build_pack", "write_pack", "load_pack",
+           "load_pack_files", "pack_from_sources", "bundled_pack", "open_pack"]
+
