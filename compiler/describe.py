@@ -104,7 +104,7 @@ class _Phraser:
         if isinstance(e, model.Member):
             left, right = self.label(e.left), self.label(e.right)
             if e.op == "in":
-                return f"{left}: {right}"
+                return f"{left} that is {right}"
             if e.op == "not in":
                 return f"{left} other than {right}"
             if e.op == "contains":
@@ -158,6 +158,8 @@ def _shape(e: model.Expr) -> dict:
                     "to_request": isinstance(left.end, model.RequestDate)}
     if isinstance(e, model.FactRef) and e.type.kind == BOOL:
         return {"kind": "finding", "fact": e.name}
+    if isinstance(e, model.Logic) and all(isinstance(x, model.FactRef) and x.type.kind == BOOL for x in e.operands):
+        return {"kind": "findings", "op": e.op, "facts": [x.name for x in e.operands]}
     if isinstance(e, model.Not) and isinstance(e.operand, model.FactRef) and e.operand.type.kind == BOOL:
         return {"kind": "no_finding", "fact": e.operand.name}
     if isinstance(e, model.Member) and isinstance(e.left, model.FactRef) and e.op in ("in", "not in"):
