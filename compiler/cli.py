@@ -1,6 +1,9 @@
 """The `mtus` command line: thin click commands over library functions.
 
-Exit codes: 0 success, 1 the input has problems (diagnostics), 2 usage error.
+Exit codes (all commands): 0 success; 1 the guidelines or pack have problems
+(diagnostics, a failed check of the pack); 2 usage error or unusable input
+(bad case file, unknown option, missing file). A determination of "not
+certified" is a result, not an error: `mtus check` exits 0 when it decides.
 """
 
 from __future__ import annotations
@@ -9,11 +12,37 @@ import sys
 
 import click
 
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mtus", prog_name="mtus")
 def main() -> None:
     """mtus: write MTUS guideline criteria as code; check them; explain decisions."""
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(message.rstrip("\n"), err=True)
+    sys.exit(code)
+
+
+def _compile_failed(err) -> None:
+    from dsl import diagnostics as diag
+
+    ds = [d for r in err.results for d in r.diagnostics]
+    click.echo(diag.render_text(ds, {r.source.path: r.source for r in err.results}), err=True, nl=False)
+    _fail(f"compilation failed: {diag.summary(ds)}", EXIT_PROBLEMS)
+
+
+def _open_pack(spec):
+    from compiler.pack import CompileError, PackError, open_pack
+
+    try:
+        return open_pack(spec)
+    except CompileError as e:
+        _compile_failed(e)
+    except PackError as e:
+        _fail(f"error: {e}", EXIT_PROBLEMS)
 
 
 @main.command()
@@ -35,3 +64,97 @@ def lint(paths: tuple[str, ...], fmt: str) -> None:
     if report.summary:
         click.echo(report.summary, err=True)
     sys.exit(report.exit_code)
+
+
+@main.command("compile")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="The pack folder to write.")
+@click.option("--name", default="mtus-pack", show_default=True, help="The pack's name, printed in every letter.")
+@click.option("--pack-version", "pack_version", default="0", show_default=True, help="The pack's version.")
+def compile_cmd(paths: tuple[str, ...], output: str, name: str, pack_version: str) -> None:
+    """Compile guidelines into a rule pack folder (checkers + manifest).
+
+    \b
+    Example:
+      mtus compile guidelines/ -o build/mtus-pack --name mtus-chronic-pain --pack-version 2024.1
+      mtus check case.yaml --pack build/mtus-pack
+    """
+    from compiler.pack import CompileError, PackError, build_pack, write_pack
+
+    try:
+        pack = build_pack(paths, name=name, version=pack_version)
+        where = write_pack(pack, output)
+    except CompileError as e:
+        _compile_failed(e)
+    except (PackError, OSError) as e:
+        _fail(f"error: {e}", EXIT_PROBLEMS)
+    ids = ", ".join(g["id"] for g in pack.manifest["guidelines"])
+    click.echo(f"wrote {where}: {len(pack.manifest['guidelines'])} guideline(s): {ids}", err=True)
+
+
+@main.command()
+@click.argument("case", type=click.Path(dir_okay=False))
+@click.option("--pack", "pack_spec", default=None, metavar="PACK_OR_SOURCES",
+              help="A pack folder or .mtus files/folders. Default: the MTUS pack bundled with mtus.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option("--wording", type=click.Choice(["imr", "ur"]), default="imr", show_default=True,
+              help="IMR: Upheld/Overturned. UR: certified/not certified.")
+@click.option("--explain", is_flag=True, help="Add the per-criterion trace: outcome, facts read and their values.")
+def check(case: str, pack_spec, fmt: str, wording: str, explain: bool) -> None:
+    """Decide a case file's requests and print the determination letter.
+
+    \b
+    Example:
+      mtus check docs/examples/seed-2014-12-18.yaml
+      mtus check case.yaml --pack build/mtus-pack --format json --explain
+    """
+    from compiler.casefile import CaseError
+    from compiler.case import load_case
+    from compiler.letter import decide, render
+
+    pack = _open_pack(pack_spec)
+    try:
+        parsed = load_case(case, pack.infos)
+    except CaseError as e:
+        _fail(e.render(), EXIT_USAGE)
+    click.echo(render(decide(parsed, pack, wording), fmt, explain), nl=False)
+
+
+@main.command()
+@click.argument("spec", required=False, metavar="[PACK_OR_SOURCES]")
+@click.option("--guideline", "only", default=None, help="Only this guideline id.")
+def rationale(spec, only) -> None:
+    """Print each guideline's rationale: its statement and criteria in prose.
+
+    A clinician reads it against the guideline page to confirm the encoding.
+
+    \b
+    Example:
+      mtus rationale guidelines/tpi.mtus
+    """
+    from compiler.rationale import Explainer
+
+    pack = _open_pack(spec)
+    ids = sorted(pack.guidelines)
+    if only is not None:
+        if only not in pack.guidelines:
+            _fail(f"error: no guideline `{only}` in the pack; guidelines: {', '.join(ids)}", EXIT_USAGE)
+        ids = [only]
+    click.echo("\n".join(Explainer(pack.guidelines[g].info).outline() for g in ids), nl=False)
+
+
+@main.command()
+@click.argument("spec", required=False, metavar="[PACK_OR_SOURCES]")
+def schema(spec) -> None:
+    """Print the JSON Schema of case files for a pack (default: the bundled pack).
+
+    \b
+    Example:
+      mtus schema > case.schema.json
+    """
+    import json
+
+    from compiler.schema import case_schema
+
+    pack = _open_pack(spec)
+    click.echo(json.dumps(case_schema(pack.infos), indent=2, sort_keys=True))

@@ -1,0 +1,52 @@
+"""The Python API for integrators: load a pack, check a case, get structured results.
+
+    from compiler import api
+    pack = api.load_pack()                       # the bundled MTUS pack
+    letter = api.check_case("case.yaml", pack)   # or a dict shaped like a case file
+    for d in letter.decisions:
+        print(d.request.item, d.certified, d.result.unmet_ids())
+    print(api.render(letter, "json"))
+
+Everything here works without the front end once a pack is compiled.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Mapping, Optional, Union
+
+from compiler.case import Case, case_from_data, load_case
+from compiler.casefile import CaseError
+from compiler.letter import Letter, decide, letter_json, render
+from compiler.pack import Pack, PackError, open_pack
+from compiler.runtime import CriterionResult, GuidelineResult
+
+
+def load_pack(spec: Optional[str] = None) -> Pack:
+    """A compiled pack folder, `.mtus` sources (compiled in memory and cached), or None for the bundled pack."""
+    return open_pack(spec)
+
+
+def read_case(case: Union[str, Mapping[str, Any]], pack: Pack) -> Case:
+    """A case file path or a dict with the same shape, validated and routed. Raises CaseError."""
+    if isinstance(case, Mapping):
+        return case_from_data(dict(case), "<case>", pack.infos)
+    return load_case(str(case), pack.infos)
+
+
+def check_case(case: Union[str, Mapping[str, Any]], pack: Optional[Pack] = None, wording: str = "imr") -> Letter:
+    """Decide every request of a case; the Letter holds results and rationale."""
+    pack = pack or load_pack()
+    return decide(read_case(case, pack), pack, wording)
+
+
+def evaluate(pack: Pack, guideline: str, facts: Mapping[str, Any], date: datetime.date) -> GuidelineResult:
+    """Evaluate one guideline on facts written as in a case file's `facts` mapping."""
+    case = read_case({"date": date.isoformat(), "request": {"item": guideline, "guideline": guideline},
+                      "facts": dict(facts)}, pack)
+    req = case.requests[0]
+    return pack.guidelines[guideline].evaluate(req.facts, case.date)
+
+
+__all__ = ["load_pack", "read_case", "check_case", "evaluate", "render", "letter_json", "Letter", "Pack",
+           "Case", "CaseError", "PackError", "GuidelineResult", "CriterionResult"]
