@@ -18,3 +18,26 @@ def pytest_addoption(parser):
 @pytest.fixture
 def guideline_files():
     return sorted(GUIDELINES.glob("*.mtus"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_pack_cache(tmp_path_factory):
+    """Tests never read or write the user's pack cache."""
+    import os
+
+    old = os.environ.get("MTUS_CACHE_DIR")
+    os.environ["MTUS_CACHE_DIR"] = str(tmp_path_factory.mktemp("mtus-cache"))
+    yield
+    if old is None:
+        os.environ.pop("MTUS_CACHE_DIR", None)
+    else:
+        os.environ["MTUS_CACHE_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def source_pack():
+    """The bundled guidelines compiled in memory (no cache), shared by a test session."""
+    from compiler.pack import build_pack, load_pack_files
+
+    files = build_pack([str(GUIDELINES)], name="mtus-test", version="1")
+    return load_pack_files(files.files, "<test pack>")

@@ -1,0 +1,124 @@
+"""The command line, through click's CliRunner: exit codes and exact messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from compiler.cli import main
+from tests.conftest import GUIDELINES, ROOT
+
+BAD_CASES = sorted((Path(__file__).parent / "cases" / "bad").iterdir())
+SEED = "docs/examples/seed-2014-12-18.yaml"
+
+
+@pytest.fixture
+def run(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+    return invoke
+
+
+def test_lint_bundled_guidelines_is_clean(run):
+    r = run("lint", "guidelines/")
+    assert r.exit_code == 0, r.output
+    assert "0 errors" in r.stderr
+
+
+def test_check_seed_with_bundled_pack(run):
+    r = run("check", SEED)
+    assert r.exit_code == 0, r.stderr
+    assert "Determination: UPHELD." in r.stdout
+    assert "Rule pack: mtus-bundled" in r.stdout
+
+
+def test_check_json_explain(run):
+    r = run("check", SEED, "--pack", "guidelines/", "--format", "json", "--explain")
+    assert r.exit_code == 0
+    data = json.loads(r.stdout)
+    assert data["requests"][0]["determination"] == "upheld"
+    assert "criteria" in data["requests"][0]
+
+
+@pytest.mark.parametrize("path", BAD_CASES, ids=[p.name for p in BAD_CASES])
+def test_bad_case_file_exit_2_and_message(run, path, snapshot):
+    r = run("check", str(path.relative_to(ROOT)), "--pack", "guidelines/")
+    assert r.exit_code == 2
+    assert r.stdout == ""  # nothing is printed as a result
+    assert r.stderr == snapshot
+
+
+def test_missing_case_file(run):
+    r = run("check", "no/such/case.yaml", "--pack", "guidelines/")
+    assert r.exit_code == 2
+    assert "no/such/case.yaml: error: cannot read the case file" in r.stderr
+
+
+def test_compile_then_check_with_the_pack(run, tmp_path):
+    out = tmp_path / "pack"
+    r = run("compile", "guidelines/", "-o", str(out), "--name", "mtus-chronic-pain", "--pack-version", "2024.1")
+    assert r.exit_code == 0, r.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["name"] == "mtus-chronic-pain" and [g["id"] for g in manifest["guidelines"]] == ["tpi"]
+    r = run("check", SEED, "--pack", str(out))
+    assert r.exit_code == 0
+    assert "Rule pack: mtus-chronic-pain 2024.1" in r.stdout
+
+
+def test_compile_reports_diagnostics_and_exit_1(run, tmp_path):
+    bad = tmp_path / "bad.mtus"
+    bad.write_text('guideline x "X"\n  source "S" page 1\ncriteria\n  a: nothing_declared\n')
+    r = run("compile", str(bad), "-o", str(tmp_path / "out"))
+    assert r.exit_code == 1
+    assert "error[E201]" in r.stderr and not (tmp_path / "out").exists()
+
+
+def test_compile_refuses_to_overwrite_a_folder_that_is_not_a_pack(run, tmp_path):
+    (tmp_path / "notes.txt").write_text("precious")
+    r = run("compile", "guidelines/", "-o", str(tmp_path))
+    assert r.exit_code == 1
+    assert "is not empty and is not a pack" in r.stderr
+    assert (tmp_path / "notes.txt").read_text() == "precious"
+
+
+def test_tampered_pack_is_refused(run, tmp_path):
+    out = tmp_path / "pack"
+    assert run("compile", "guidelines/", "-o", str(out)).exit_code == 0
+    module = out / "guidelines" / "tpi.py"
+    module.write_text(module.read_text() + "\nprint('hijacked')\n")
+    r = run("check", SEED, "--pack", str(out))
+    assert r.exit_code == 1
+    assert "guidelines/tpi.py: does not match its sha256 in the manifest" in r.stderr
+    assert "hijacked" not in r.stdout
+
+
+def test_rationale_and_schema(run):
+    r = run("rationale", "guidelines/tpi.mtus")
+    assert r.exit_code == 0
+    assert "Criteria for use (all must be met):" in r.stdout
+    r = run("schema")
+    assert r.exit_code == 0
+    schema = json.loads(r.stdout)
+    assert "twitch_response" in schema["properties"]["facts"]["properties"]
+
+
+def test_rationale_unknown_guideline(run):
+    r = run("rationale", "guidelines/", "--guideline", "tpj")
+    assert r.exit_code == 2
+    assert "no guideline `tpj`" in r.stderr
+
+
+def test_every_command_help_has_an_example(run):
+    for cmd in main.commands:
+        r = run(cmd, "--help")
+        assert r.exit_code == 0 and "Example:" in r.stdout, cmd
+
+
+def test_guidelines_fixture_exists():
+    assert (GUIDELINES / "tpi.mtus").is_file()

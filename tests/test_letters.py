@@ -1,0 +1,64 @@
+"""Determination letters: the seed IMR decision and trigger point cases, as reviewed snapshots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compiler import api
+from tests.conftest import ROOT
+
+SEED = ROOT / "docs" / "examples" / "seed-2014-12-18.yaml"
+TPI_CASES = sorted((Path(__file__).parent / "cases" / "tpi").iterdir())
+
+
+def test_seed_letter_reproduces_the_imr_decision(source_pack):
+    letter = api.check_case(str(SEED), source_pack)
+    (d,) = letter.decisions
+    assert not d.certified
+    assert d.determination("imr") == "Upheld"
+    assert d.determination("ur") == "Not certified"
+    text = api.render(letter, "text")
+    assert "Determination: UPHELD." in text
+    assert "MTUS Chronic Pain Medical Treatment Guidelines, section 2, page 122" in text
+    assert "In this case, there is no documentation of circumscribed trigger points with evidence upon palpation " \
+           "of a twitch response as well as referred pain." in " ".join(text.split())
+    assert d.result.reasons[0].id == "trigger_points"
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_seed_letter(source_pack, fmt, snapshot):
+    assert api.render(api.check_case(str(SEED), source_pack), fmt) == snapshot
+
+
+def test_seed_letter_json_is_stable_and_complete(source_pack):
+    data = json.loads(api.render(api.check_case(str(SEED), source_pack), "json", explain=True))
+    (req,) = data["requests"]
+    assert req["determination"] == "upheld" and req["certified"] is False
+    assert req["citation"]["pages"] == "122"
+    assert [r["criterion"] for r in req["reasons"]][0] == "trigger_points"
+    assert {c["id"] for c in req["criteria"]} >= {"trigger_points", "chronic", "interval"}
+    assert data["pack"]["sha256"] == source_pack.digest
+
+
+@pytest.mark.parametrize("path", TPI_CASES, ids=[p.stem for p in TPI_CASES])
+def test_tpi_case_letter(source_pack, path, snapshot):
+    letter = api.check_case(str(path), source_pack)
+    assert api.render(letter, "text", explain=True) == snapshot
+
+
+def test_ur_wording(source_pack):
+    letter = api.check_case(str(TPI_CASES[0]), source_pack, wording="ur")
+    assert "Utilization review determination" in api.render(letter, "text")
+
+
+def test_cases_cover_every_tpi_criterion_in_every_state(source_pack):
+    seen: dict[str, set[str]] = {}
+    for path in TPI_CASES + [SEED]:
+        for d in api.check_case(str(path), source_pack).decisions:
+            for r in d.result.criteria:
+                seen.setdefault(r.id, set()).add(r.outcome)
+    for cid, outcomes in seen.items():
+        assert {"met", "not met", "not documented"} <= outcomes, (cid, outcomes)

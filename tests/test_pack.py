@@ -1,0 +1,141 @@
+"""Rule packs: deterministic builds, verified loads, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from compiler import pack as packmod
+from compiler.pack import PackError, build_pack, load_pack, write_pack
+from compiler.runtime import RUNTIME_VERSION
+from tests.conftest import GUIDELINES
+
+
+@pytest.fixture
+def built(tmp_path):
+    out = tmp_path / "pack"
+    write_pack(build_pack([str(GUIDELINES)], name="t", version="1"), str(out))
+    return out
+
+
+def test_pack_is_byte_identical_across_builds(tmp_path):
+    a = build_pack([str(GUIDELINES)], name="t", version="1").files
+    b = build_pack([str(GUIDELINES)], name="t", version="1").files
+    assert a == b
+    write_pack(build_pack([str(GUIDELINES)], name="t", version="1"), str(tmp_path / "x"))
+    for rel, data in a.items():
+        assert (tmp_path / "x" / rel).read_bytes() == data
+
+
+def test_manifest_records_hashes_and_guidelines(built):
+    m = json.loads((built / "manifest.json").read_text())
+    assert m["runtime"] == RUNTIME_VERSION
+    assert set(m["files"]) == {"guidelines/tpi.py", "guidelines/tpi.json"}
+    assert set(m["sources"]) == {"tpi.mtus"}
+    (g,) = m["guidelines"]
+    assert g["citation"]["pages"] == "122" and {"kind": "cpt", "value": "20553"} in g["services"]
+
+
+def test_loaded_pack_evaluates(built):
+    import datetime
+    p = load_pack(str(built))
+    r = p.guidelines["tpi"].evaluate({}, datetime.date(2014, 12, 18))
+    assert not r.certified
+
+
+@pytest.mark.parametrize("rel", ["guidelines/tpi.py", "guidelines/tpi.json"])
+def test_altered_file_is_refused_by_name(built, rel):
+    f = built / rel
+    f.write_bytes(f.read_bytes().replace(b"tpi", b"tpj", 1))
+    with pytest.raises(PackError, match=rf"{rel}: does not match its sha256"):
+        load_pack(str(built))
+
+
+def test_truncated_file_is_refused(built):
+    f = built / "guidelines" / "tpi.py"
+    f.write_bytes(f.read_bytes()[:100])
+    with pytest.raises(PackError, match="tpi.py: does not match"):
+        load_pack(str(built))
+
+
+def test_altered_manifest_is_refused(built):
+    m = built / "manifest.json"
+    data = json.loads(m.read_text())
+    data["files"]["guidelines/tpi.py"] = "0" * 64
+    m.write_text(json.dumps(data))
+    with pytest.raises(PackError, match="tpi.py: does not match"):
+        load_pack(str(built))
+    m.write_text("{not json")
+    with pytest.raises(PackError, match="manifest.json: is not a valid pack manifest"):
+        load_pack(str(built))
+
+
+def test_other_runtime_version_is_refused(built):
+    m = built / "manifest.json"
+    data = json.loads(m.read_text())
+    data["runtime"] = RUNTIME_VERSION + 1
+    m.write_text(json.dumps(data))
+    with pytest.raises(PackError, match="recompile the pack"):
+        load_pack(str(built))
+
+
+def test_extra_and_missing_files_are_refused(built):
+    (built / "guidelines" / "evil.py").write_text("import os\n")
+    with pytest.raises(PackError, match="evil.py: is not listed in the manifest"):
+        load_pack(str(built))
+    os.remove(built / "guidelines" / "evil.py")
+    os.remove(built / "guidelines" / "tpi.json")
+    with pytest.raises(PackError, match="tpi.json: missing from the pack"):
+        load_pack(str(built))
+
+
+def test_manifest_paths_cannot_leave_the_pack(built):
+    m = built / "manifest.json"
+    data = json.loads(m.read_text())
+    data["files"]["../outside.py"] = "0" * 64
+    m.write_text(json.dumps(data))
+    with pytest.raises(PackError):
+        load_pack(str(built))
+
+
+def test_write_refuses_symlinked_output(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    with pytest.raises(PackError, match="symbolic link"):
+        write_pack(build_pack([str(GUIDELINES)]), str(link))
+
+
+def test_failed_write_leaves_the_old_pack_intact(built, monkeypatch):
+    before = {p: p.read_bytes() for p in built.rglob("*") if p.is_file()}
+    real_replace = os.replace
+    calls = []
+
+    def failing_replace(a, b):
+        calls.append((a, b))
+        if len(calls) == 2:  # after moving the old pack aside, before the new one lands
+            raise OSError("disk full")
+        return real_replace(a, b)
+
+    monkeypatch.setattr(packmod.os, "replace", failing_replace)
+    with pytest.raises(OSError):
+        write_pack(build_pack([str(GUIDELINES)], name="t", version="2"), str(built))
+    monkeypatch.setattr(packmod.os, "replace", real_replace)
+    after = {p: p.read_bytes() for p in built.rglob("*") if p.is_file()}
+    assert after == before
+    assert not [p for p in built.parent.iterdir() if p.name.startswith(".pack.")]
+
+
+def test_warm_source_cache_does_not_import_the_front_end(tmp_path):
+    import subprocess
+    import sys
+    env = dict(os.environ, MTUS_CACHE_DIR=str(tmp_path / "cache"))
+    code = ("import sys; from compiler.pack import pack_from_sources; pack_from_sources([%r]); "
+            "print('lark' in sys.modules, 'dsl' in sys.modules)") % str(GUIDELINES)
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert first.stdout.split() == ["True", "True"]  # cold: compiled
+    warm = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert warm.stdout.split() == ["False", "False"]
