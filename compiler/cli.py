@@ -93,26 +93,49 @@ def compile_cmd(paths: tuple[str, ...], output: str, name: str, pack_version: st
 
 
 @main.command()
-@click.argument("case", type=click.Path(dir_okay=False))
+@click.argument("case", type=click.Path(dir_okay=False), required=False)
 @click.option("--pack", "pack_spec", default=None, metavar="PACK_OR_SOURCES",
               help="A pack folder or .mtus files/folders. Default: the MTUS pack bundled with mtus.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 @click.option("--wording", type=click.Choice(["imr", "ur"]), default="imr", show_default=True,
               help="IMR: Upheld/Overturned. UR: certified/not certified.")
 @click.option("--explain", is_flag=True, help="Add the per-criterion trace: outcome, facts read and their values.")
-def check(case: str, pack_spec, fmt: str, wording: str, explain: bool) -> None:
+@click.option("--jsonl", "jsonl", default=None, metavar="IN",
+              help="Batch mode: one JSON case per line of IN ('-' for stdin); one JSON result per line out.")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes for --jsonl.")
+def check(case, pack_spec, fmt: str, wording: str, explain: bool, jsonl, jobs: int) -> None:
     """Decide a case file's requests and print the determination letter.
+
+    In batch mode (--jsonl) a bad line becomes an error record with its line
+    number and the run goes on; the exit status is 2 if any line was an error.
 
     \b
     Example:
       mtus check docs/examples/seed-2014-12-18.yaml
       mtus check case.yaml --pack build/mtus-pack --format json --explain
+      mtus check --jsonl cases.jsonl --jobs 2 > results.jsonl
     """
     from compiler.casefile import CaseError
     from compiler.case import load_case
     from compiler.letter import decide, render
 
+    if (case is None) == (jsonl is None):
+        _fail("error: give a case file, or --jsonl IN for batch mode (not both)", EXIT_USAGE)
     pack = _open_pack(pack_spec)
+    if jsonl is not None:
+        from compiler.batch import check_stream, open_lines
+
+        try:
+            stream = open_lines(jsonl)
+        except OSError as e:
+            _fail(f"{jsonl}: error: cannot read: {e.strerror or e}", EXIT_USAGE)
+        progress = sys.stderr if sys.stderr.isatty() else None
+        with stream:
+            summary = check_stream(stream, sys.stdout, pack, pack_spec=pack_spec, jobs=jobs, wording=wording,
+                                   explain=explain, progress=progress)
+        click.echo(summary.text(), err=True)
+        sys.exit(EXIT_USAGE if summary.errors else EXIT_OK)
     try:
         parsed = load_case(case, pack.infos)
     except CaseError as e:

@@ -1,0 +1,134 @@
+"""Batch checking: JSON Lines in, one JSON result per line out, in input order.
+
+A bad line (invalid JSON, an unusable case) becomes an error record with its
+line number and the run goes on. Memory stays flat: lines are streamed, and
+with several jobs at most a bounded window of lines is in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal
+from typing import IO, Iterable, Iterator, Optional
+
+import attrs
+
+from compiler.case import case_from_data
+from compiler.casefile import CaseError
+from compiler.letter import decide, letter_json
+from compiler.pack import Pack
+from compiler.runtime import to_json_value
+
+#: Lines longer than this are error records (a case is a few kilobytes).
+MAX_LINE_BYTES = 1024 * 1024
+
+
+@attrs.define
+class Summary:
+    lines: int = 0
+    decided: int = 0
+    errors: int = 0
+
+    def text(self) -> str:
+        return f"{self.lines} line(s): {self.decided} decided, {self.errors} error(s)"
+
+
+def _result(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> dict:
+    if len(line) > MAX_LINE_BYTES:
+        return {"line": lineno, "error": [{"message": f"the line is longer than {MAX_LINE_BYTES:,} bytes"}]}
+    try:
+        data = json.loads(line, parse_float=Decimal)
+    except (ValueError, RecursionError) as e:
+        return {"line": lineno, "error": [{"message": f"not valid JSON: {e}"}]}
+    try:
+        case = case_from_data(data, f"line {lineno}", pack.infos)
+    except CaseError as e:
+        return {"line": lineno, "error": [
+            {"key": p.key, "message": p.message, "hint": p.hint} for p in e.problems]}
+    if explain:
+        out = letter_json(decide(case, pack, wording), explain=True)
+        out["line"] = lineno
+        return out
+    requests = []
+    for req in case.requests:
+        # the compact record needs only the unmet ids: the checker's fast path
+        unmet = pack.guidelines[req.guideline].module.unmet(req.facts, case.date)
+        certified = not unmet
+        requests.append({
+            "item": req.item, "guideline": req.guideline, "certified": certified,
+            "determination": _DETERMINATION[wording][certified], "unmet": unmet,
+        })
+    return {"line": lineno, "case": case.id, "requests": requests}
+
+
+_DETERMINATION = {"imr": {True: "overturned", False: "upheld"}, "ur": {True: "certified", False: "not certified"}}
+
+
+def _encode(record: dict) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), default=to_json_value)
+
+
+_worker_pack: Optional[Pack] = None
+
+
+def _init_worker(spec: Optional[str]) -> None:
+    global _worker_pack
+    from compiler.pack import open_pack
+    _worker_pack = open_pack(spec)
+
+
+def _line(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> tuple[bool, str]:
+    """(decided?, the JSON result line)."""
+    record = _result(pack, lineno, line, wording, explain)
+    return "error" not in record, _encode(record)
+
+
+def _work(args) -> tuple[bool, str]:
+    return _line(_worker_pack, *args)
+
+
+def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+    for n, line in enumerate(lines, 1):
+        if line.strip():
+            yield n, line
+
+
+def check_stream(lines: Iterable[str], out: IO[str], pack: Pack, *, pack_spec: Optional[str] = None,
+                 jobs: int = 1, wording: str = "imr", explain: bool = False,
+                 progress: Optional[IO[str]] = None) -> Summary:
+    """Decide every case of a JSON Lines stream; write one result line per input line."""
+    summary = Summary()
+    items = ((n, line, wording, explain) for n, line in _numbered(lines))
+    if jobs <= 1:
+        results = (_line(pack, *item) for item in items)
+        pool = None
+    else:
+        import multiprocessing
+
+        pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(pack_spec,))
+        results = pool.imap(_work, items, chunksize=256)  # imap keeps input order
+    try:
+        for decided, text in results:
+            summary.lines += 1
+            if decided:
+                summary.decided += 1
+            else:
+                summary.errors += 1
+            out.write(text + "\n")
+            if progress is not None and summary.lines % 1000 == 0:
+                progress.write(f"\r{summary.lines:,} cases")
+                progress.flush()
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    if progress is not None and summary.lines >= 1000:
+        progress.write("\n")
+    return summary
+
+
+def open_lines(path: str) -> IO[str]:
+    if path == "-":
+        return sys.stdin
+    return open(path, encoding="utf-8", errors="replace", newline="")

@@ -1,0 +1,68 @@
+"""Batch checking over JSON Lines: order kept, bad lines reported, the rest decided."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from compiler.batch import check_stream
+from compiler.casefile import read_case_file
+from compiler.cli import main
+from compiler.runtime import to_json_value
+
+CASES = sorted((Path(__file__).parent / "cases" / "tpi").iterdir())
+
+
+def _lines() -> list[str]:
+    lines = [json.dumps(read_case_file(str(p)), default=to_json_value) for p in CASES]
+    lines.insert(2, '{"date": "2014-02-30", "request": {"item": "trigger point injection"}}')
+    lines.insert(4, "{not json")
+    lines.insert(6, "")  # blank lines are skipped but keep the numbering
+    return lines
+
+
+def test_stream_keeps_order_and_reports_bad_lines(source_pack):
+    out = io.StringIO()
+    summary = check_stream(_lines(), out, source_pack)
+    records = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert [r["line"] for r in records] == [n for n, x in enumerate(_lines(), 1) if x.strip()]
+    assert records[2]["error"][0]["key"] == "date" and "calendar date" in records[2]["error"][0]["message"]
+    assert "not valid JSON" in records[4]["error"][0]["message"]
+    assert summary.errors == 2 and summary.decided == len(CASES)
+    decided = [r for r in records if "requests" in r]
+    assert {r["requests"][0]["determination"] for r in decided} == {"upheld", "overturned"}
+
+
+def test_compact_records_agree_with_full_evaluation(source_pack):
+    out = io.StringIO()
+    check_stream(_lines(), out, source_pack)
+    for r in (json.loads(x) for x in out.getvalue().splitlines()):
+        if "requests" not in r:
+            continue
+        case = json.loads(_lines()[r["line"] - 1])
+        from compiler import api
+        letter = api.check_case(case, source_pack)
+        assert [d.result.unmet_ids() for d in letter.decisions] == [q["unmet"] for q in r["requests"]]
+
+
+def test_cli_jsonl_exit_status_and_jobs(tmp_path, monkeypatch):
+    src = tmp_path / "cases.jsonl"
+    src.write_text("\n".join(_lines()) + "\n")
+    runner = CliRunner()
+    guidelines = str(Path(__file__).parent.parent / "guidelines")
+    one = runner.invoke(main, ["check", "--jsonl", str(src), "--pack", guidelines])
+    assert one.exit_code == 2  # some lines were errors
+    assert "2 error(s)" in one.stderr
+    two = runner.invoke(main, ["check", "--jsonl", str(src), "--pack", guidelines, "--jobs", "2"])
+    assert two.exit_code == 2 and two.stdout == one.stdout
+    good = tmp_path / "good.jsonl"
+    good.write_text("\n".join(x for x in _lines()[:2]) + "\n")
+    assert runner.invoke(main, ["check", "--jsonl", str(good), "--pack", guidelines]).exit_code == 0
+
+
+def test_case_and_jsonl_are_exclusive():
+    r = CliRunner().invoke(main, ["check"])
+    assert r.exit_code == 2 and "give a case file, or --jsonl" in r.stderr
