@@ -9,15 +9,24 @@ Values of documented facts, as the case loader produces them:
   finding -> bool, count -> int, number / percent / quantity -> Decimal (or int),
   duration -> Duration, date -> datetime.date, text / one of -> str,
   set of ... -> frozenset[str], history -> tuple of dicts (field -> value).
-A fact absent from the case is not documented. Unknown is None throughout.
+A fact absent from the case (or None) is not documented. Unknown is None throughout.
+
+Two shapes of evaluation share these functions:
+  * values only (the fast path): True / False / None for conditions;
+  * "pairs" (value, missing) for full results, where `missing` is the ordered
+    tuple of what was not documented and made the value unknown. Invariant:
+    missing is () whenever value is not None.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime
+import decimal
+import operator
+from bisect import bisect_right
 from decimal import Decimal
-from typing import Optional
+from typing import Callable, Iterable, Optional
 
 import attrs
 
@@ -38,6 +47,11 @@ def add_months(d: datetime.date, months: int) -> datetime.date:
     year, month = d.year + y, m + 1
     day = min(d.day, calendar.monthrange(year, month)[1])
     return datetime.date(year, month, day)
+
+
+def shift(d: datetime.date, months: int, days: int) -> datetime.date:
+    """d moved by a calendar period: months first (clamped to the month's end), then days."""
+    return add_months(d, months) + datetime.timedelta(days=days)
 
 
 @attrs.frozen
@@ -72,10 +86,412 @@ class Duration:
         return " ".join(parts)
 
 
+def time_from(a: Optional[datetime.date], b: Optional[datetime.date]) -> Optional[Duration]:
+    """`time from a to b`: whole calendar months from a, then the remaining days; anchored at a.
+
+    The months are the most that fit (add_months(a, months) <= b), so
+    `after(a)` gives back exactly b, also when b is before a (negative months).
+    """
+    if a is None or b is None:
+        return None
+    months = (b.year - a.year) * 12 + (b.month - a.month)
+    if add_months(a, months) > b:
+        months -= 1
+    return Duration(months, (b - add_months(a, months)).days, a)
+
+
+def _sign(x) -> int:
+    return (x > 0) - (x < 0)
+
+
+def dur_cmp(a: Duration, b: Duration, request_date: datetime.date) -> int:
+    """-1, 0 or 1 as a is shorter than, as long as, or longer than b (both documented).
+
+    A measured duration (time from A to B) is compared on the calendar from its
+    start A: with a period P, B against A + P; two measured durations compare
+    their lengths in days. Two periods compare exactly when both are whole
+    days or both whole months; otherwise (1 month vs 30 days) on the calendar
+    starting at the request date.
+    """
+    if a.start is not None and b.start is not None:
+        return _sign((a.after(a.start) - a.start).days - (b.after(b.start) - b.start).days)
+    anchor = a.start if a.start is not None else b.start
+    if anchor is None:
+        if a.months == 0 and b.months == 0:
+            return _sign(a.days - b.days)
+        if a.days == 0 and b.days == 0:
+            return _sign(a.months - b.months)
+        anchor = request_date
+    x, y = a.after(anchor), b.after(anchor)
+    return (x > y) - (x < y)
+
+
+def window(request_date: datetime.date, months: int, days: int) -> tuple[datetime.date, datetime.date]:
+    """The dates `within` a period before the request date, as an inclusive (first, last) pair."""
+    return add_months(request_date, -months) - datetime.timedelta(days=days), request_date
+
+
+# ------------------------------------------------- three-valued logic (values)
+def k_not(a: Optional[bool]) -> Optional[bool]:
+    return None if a is None else not a
+
+
+def k_and(*values: Optional[bool]) -> Optional[bool]:
+    """Kleene and: false if any operand is false, else unknown if any is unknown, else true."""
+    unknown = False
+    for v in values:
+        if v is False:
+            return False
+        if v is None:
+            unknown = True
+    return None if unknown else True
+
+
+def k_or(*values: Optional[bool]) -> Optional[bool]:
+    """Kleene or: true if any operand is true, else unknown if any is unknown, else false."""
+    unknown = False
+    for v in values:
+        if v is True:
+            return True
+        if v is None:
+            unknown = True
+    return None if unknown else False
+
+
+def k_at_least(n: int, *values: Optional[bool]) -> Optional[bool]:
+    """`at least n of {...}`: true once n hold, false once n can no longer hold, else unknown."""
+    true = sum(1 for v in values if v is True)
+    unknown = sum(1 for v in values if v is None)
+    if true >= n:
+        return True
+    if true + unknown < n:
+        return False
+    return None
+
+
+# ------------------------------------------- values with their missing facts
+Pair = tuple  # (value, missing): missing is () unless value is None
+
+
+def union(*missings: Iterable[str]) -> tuple[str, ...]:
+    """The names in first-use order, each once."""
+    out: dict[str, None] = {}
+    for m in missings:
+        for name in m:
+            out.setdefault(name)
+    return tuple(out)
+
+
+def missing_of(*pairs: Pair) -> tuple[str, ...]:
+    """What the unknown operands were missing (the known ones miss nothing)."""
+    return union(*(m for v, m in pairs if v is None))
+
+
+def strict_m(value, *pairs: Pair) -> Pair:
+    """A comparison or computation: unknown exactly when an operand is, naming what they miss."""
+    return (value, ()) if value is not None else (None, missing_of(*pairs))
+
+
+def not_m(pair: Pair) -> Pair:
+    v, m = pair
+    return (None, m) if v is None else (not v, ())
+
+
+def and_m(*pairs: Pair) -> Pair:
+    """Kleene and; a false operand decides, so the unknown ones are then not missing."""
+    value = k_and(*(v for v, _ in pairs))
+    return (None, missing_of(*pairs)) if value is None else (value, ())
+
+
+def or_m(*pairs: Pair) -> Pair:
+    value = k_or(*(v for v, _ in pairs))
+    return (None, missing_of(*pairs)) if value is None else (value, ())
+
+
+def at_least_m(n: int, *pairs: Pair) -> Pair:
+    value = k_at_least(n, *(v for v, _ in pairs))
+    return (None, missing_of(*pairs)) if value is None else (value, ())
+
+
+# ------------------------------------------------------------ comparisons
+_OPS: dict[str, Callable] = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+                             "=": operator.eq, "!=": operator.ne}
+
+
+def compare(op: str, a, b) -> Optional[bool]:
+    """Numbers (int and Decimal, exact), dates, findings and `one of` values (exact)."""
+    if a is None or b is None:
+        return None
+    return _OPS[op](a, b)
+
+
+def norm_text(s: str) -> str:
+    """Free text as compared: case-insensitive, runs of whitespace collapsed, ends trimmed."""
+    return " ".join(s.split()).casefold()
+
+
+def compare_text(op: str, a: Optional[str], b: Optional[str]) -> Optional[bool]:
+    """`=` / `!=` where one side is free text (diagnoses are written many ways)."""
+    if a is None or b is None:
+        return None
+    return _OPS[op](norm_text(a), norm_text(b))
+
+
+def compare_duration(op: str, a: Optional[Duration], b: Optional[Duration],
+                     request_date: datetime.date) -> Optional[bool]:
+    if a is None or b is None:
+        return None
+    return _OPS[op](dur_cmp(a, b, request_date), 0)
+
+
+def between(value, low, high) -> Optional[bool]:
+    """`value between low and high`, both ends inclusive; unknown if any of the three is."""
+    if value is None or low is None or high is None:
+        return None
+    return low <= value <= high
+
+
+def between_duration(value, low, high, request_date: datetime.date) -> Optional[bool]:
+    if value is None or low is None or high is None:
+        return None
+    return dur_cmp(low, value, request_date) <= 0 and dur_cmp(value, high, request_date) <= 0
+
+
+# ------------------------------------------------------------------ sets
+TEXT, DURATION, EXACT = "text", "duration", "exact"  # how the elements of a set compare
+
+
+def contains_text(collection: Iterable[str], needle: str) -> bool:
+    """Whether free text `needle`, already normalised with norm_text, is in the collection."""
+    for x in collection:
+        if norm_text(x) == needle:
+            return True
+    return False
+
+
+def _has(collection, x, kind: str, request_date) -> bool:
+    if kind == TEXT:
+        return contains_text(collection, norm_text(x))
+    if kind == DURATION:
+        return any(dur_cmp(x, c, request_date) == 0 for c in collection)
+    return x in collection
+
+
+def member(op: str, left, right, kind: str, request_date: datetime.date) -> Optional[bool]:
+    """`x in S`, `x not in S`, `S contains x`, `S contains any of T`, `S contains only T`.
+
+    `kind` says how elements compare: TEXT (free text, normalised), DURATION
+    (on the calendar) or EXACT (`one of` values, numbers, dates).
+    """
+    if left is None or right is None:
+        return None
+    if op == "in":
+        return _has(right, left, kind, request_date)
+    if op == "not in":
+        return not _has(right, left, kind, request_date)
+    if op == "contains":
+        return _has(left, right, kind, request_date)
+    if op == "contains any of":
+        return any(_has(left, x, kind, request_date) for x in right)
+    if op == "contains only":
+        return all(_has(right, x, kind, request_date) for x in left)
+    raise ValueError(f"unknown set operation {op!r}")
+
+
+# ------------------------------------------------------------ arithmetic
+#: Exact for every number a guideline or case writes; only a quotient is ever rounded (at 60 digits).
+_DECIMAL = decimal.Context(prec=60, traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow])
+
+
+def _both_int(a, b) -> bool:
+    return type(a) is int and type(b) is int
+
+
+def add(a, b):
+    """a + b for numbers, durations (month and day parts add) and date + duration."""
+    if a is None or b is None:
+        return None
+    if isinstance(a, datetime.date):
+        return shift(a, b.months, b.days)
+    if isinstance(a, Duration):
+        return Duration(a.months + b.months, a.days + b.days)
+    return a + b if _both_int(a, b) else _DECIMAL.add(a, b)
+
+
+def sub(a, b):
+    """a - b for numbers, durations and date - duration (months back first, then days)."""
+    if a is None or b is None:
+        return None
+    if isinstance(a, datetime.date):
+        return shift(a, -b.months, -b.days)
+    if isinstance(a, Duration):
+        return Duration(a.months - b.months, a.days - b.days)
+    return a - b if _both_int(a, b) else _DECIMAL.subtract(a, b)
+
+
+def mul(a, b):
+    if a is None or b is None:
+        return None
+    return a * b if _both_int(a, b) else _DECIMAL.multiply(a, b)
+
+
+def div(a, b):
+    """An exact Decimal quotient; dividing by zero has no value, so it is unknown."""
+    if a is None or b is None or b == 0:
+        return None
+    return _DECIMAL.divide(a, b)
+
+
+# ------------------------------------------------------------- histories
+# Rows are mappings (field -> value); a field absent or None is not documented
+# and is named `history.field`. `within` keeps rows dated from window[0] to
+# window[1] inclusive; `where` is a function row -> pair.
+def last_row(rows, date_field: Optional[str]):
+    """The latest row (ties go to the later entry), or None if there is none or a row has no date.
+
+    Without a date field the order is the order of the list.
+    """
+    if not rows:
+        return None
+    if date_field is None:
+        return rows[-1]
+    best = best_date = None
+    for row in rows:
+        d = row.get(date_field)
+        if d is None:
+            return None
+        if best is None or d >= best_date:
+            best, best_date = row, d
+    return best
+
+
+def first_row(rows, date_field: Optional[str]):
+    """The earliest row (ties go to the earlier entry); None as for last_row."""
+    if not rows:
+        return None
+    if date_field is None:
+        return rows[0]
+    best = best_date = None
+    for row in rows:
+        d = row.get(date_field)
+        if d is None:
+            return None
+        if best is None or d < best_date:
+            best, best_date = row, d
+    return best
+
+
+_TRUE = (True, ())
+
+
+def _in_window(row, history: str, window) -> Pair:
+    if window is None:
+        return _TRUE
+    d = row.get("date")
+    if d is None:
+        return None, (history + ".date",)
+    return (window[0] <= d <= window[1]), ()
+
+
+def _included(row, history: str, window, where) -> Pair:
+    """Whether a row counts: inside the window and meeting `where` (three-valued)."""
+    inside = _in_window(row, history, window)
+    if inside[0] is False or where is None:
+        return inside
+    return and_m(inside, where(row))
+
+
+def any_m(rows, history: str, window, where) -> Pair:
+    """`any(h ...)`: true if some row counts; unknown if none does but some might."""
+    if rows is None:
+        return None, (history,)
+    return or_m(*(_included(row, history, window, where) for row in rows))
+
+
+def all_m(rows, history: str, window, where) -> Pair:
+    """`all(h within P where C)`: every row inside the window meets C (true for no rows)."""
+    if rows is None:
+        return None, (history,)
+    pairs = []
+    for row in rows:
+        inside = _in_window(row, history, window)
+        pairs.append(_TRUE if inside[0] is False else or_m(not_m(inside), where(row)))
+    return and_m(*pairs)
+
+
+def count_m(rows, history: str, window, where) -> Pair:
+    """The number of rows that count; unknown if any row might or might not."""
+    if rows is None:
+        return None, (history,)
+    pairs = [_included(row, history, window, where) for row in rows]
+    if any(v is None for v, _ in pairs):
+        return None, missing_of(*pairs)
+    return sum(1 for v, _ in pairs if v), ()
+
+
+def sum_m(rows, history: str, window, where, field: str, zero) -> Pair:
+    """The total of `field` over the rows that count; unknown if a needed value is."""
+    if rows is None:
+        return None, (history,)
+    total, missing, unknown = zero, [], False
+    for row in rows:
+        counts, m = _included(row, history, window, where)
+        if counts is None:
+            unknown = True
+            missing.append(m)
+        elif counts:
+            x = row.get(field)
+            if x is None:
+                unknown = True
+                missing.append((f"{history}.{field}",))
+            elif not unknown:
+                total = add(total, x)
+    return (None, union(*missing)) if unknown else (total, ())
+
+
+def pick_m(which: str, rows, history: str, window, where, date_field: Optional[str]) -> Pair:
+    """The row `last(...)` / `first(...)` names, as (row, missing).
+
+    Unknown when a row might or might not count, when a counted row has no
+    date to order by (`history.date`), or when no row counts (`history`).
+    """
+    if rows is None:
+        return None, (history,)
+    chosen, missing, unknown = [], [], False
+    for row in rows:
+        counts, m = _included(row, history, window, where)
+        if counts is None:
+            unknown = True
+            missing.append(m)
+        elif counts:
+            if date_field is not None and row.get(date_field) is None:
+                unknown = True
+                missing.append((f"{history}.{date_field}",))
+            chosen.append(row)
+    if unknown:
+        return None, union(*missing)
+    if not chosen:
+        return None, (history,)
+    return (last_row if which == "last" else first_row)(chosen, date_field), ()
+
+
+def field_m(row_pair: Pair, history: str, field: str) -> Pair:
+    """A field of the row pick_m named."""
+    row, m = row_pair
+    if row is None:
+        return None, m
+    v = row.get(field)
+    return (v, ()) if v is not None else (None, (f"{history}.{field}",))
+
+
 # --------------------------------------------------------------- results
 @attrs.frozen
 class FactValue:
-    """A fact a criterion read, with the value the case documented (None if not documented)."""
+    """A fact a criterion read, with the value the case documented (None if not documented).
+
+    For a fact with a default that the case leaves out, `value` is the default
+    and `documented` is False.
+    """
 
     name: str
     value: object
@@ -139,6 +555,30 @@ class GuidelineResult:
         }
 
 
+#: The gate of a criterion outside any `when`: it always applies.
+ALWAYS = _TRUE
+
+
+def decide(cid: str, exclude: bool, gate: Pair, result: Optional[Pair],
+           read: tuple[FactValue, ...]) -> CriterionResult:
+    """A criterion's outcome from its `when` gate and, if the gate holds, its condition.
+
+    Gate false: not applicable; gate unknown: not documented, naming what the
+    conditions miss. A requirement is met when its condition is true; an
+    exclusion is met when its condition is false. Unknown is not documented.
+    """
+    g, gate_missing = gate
+    if g is False:
+        return CriterionResult(cid, NOT_APPLICABLE, exclude, read, ())
+    if g is None:
+        return CriterionResult(cid, NOT_DOCUMENTED, exclude, read, gate_missing)
+    value, missing = result
+    if value is None:
+        return CriterionResult(cid, NOT_DOCUMENTED, exclude, read, missing)
+    met = bool(value) != exclude
+    return CriterionResult(cid, MET if met else NOT_MET, exclude, read, ())
+
+
 def to_json_value(v: object):
     """A JSON-ready form of a runtime value (Decimals as strings keep them exact)."""
     if v is None or isinstance(v, (bool, int, str)):
@@ -158,7 +598,31 @@ def to_json_value(v: object):
     return str(v)
 
 
+# ----------------------------------------------------------- source lines
+def mtus_line(source_lines: tuple[tuple[int, int, int], ...], py_line: int) -> Optional[int]:
+    """The `.mtus` line a generated line came from, given the module's SOURCE_LINES.
+
+    SOURCE_LINES holds sorted, non-overlapping (first, last, mtus_line) ranges.
+    """
+    i = bisect_right(source_lines, (py_line, float("inf"))) - 1
+    if i >= 0 and source_lines[i][0] <= py_line <= source_lines[i][1]:
+        return source_lines[i][2]
+    return None
+
+
 __all__ = [
     "RUNTIME_VERSION", "MET", "NOT_MET", "NOT_DOCUMENTED", "NOT_APPLICABLE", "OUTCOMES",
-    "add_months", "Duration", "FactValue", "CriterionResult", "GuidelineResult", "to_json_value",
+    # time
+    "add_months", "shift", "Duration", "time_from", "dur_cmp", "window",
+    # three-valued logic, values and (value, missing) pairs
+    "k_not", "k_and", "k_or", "k_at_least",
+    "union", "missing_of", "strict_m", "not_m", "and_m", "or_m", "at_least_m",
+    # comparisons, sets, arithmetic
+    "compare", "norm_text", "compare_text", "compare_duration", "between", "between_duration",
+    "TEXT", "DURATION", "EXACT", "contains_text", "member",
+    "add", "sub", "mul", "div",
+    # histories
+    "last_row", "first_row", "any_m", "all_m", "count_m", "sum_m", "pick_m", "field_m",
+    # results
+    "FactValue", "CriterionResult", "GuidelineResult", "ALWAYS", "decide", "to_json_value", "mtus_line",
 ]

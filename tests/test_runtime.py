@@ -1,0 +1,396 @@
+"""The runtime's semantics, one rule at a time: logic, calendar time, numbers, text, histories, outcomes."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from compiler import runtime as rt
+from compiler.runtime import Duration
+
+D = datetime.date
+RD = D(2014, 12, 18)
+T, F, U = True, False, None
+
+
+# ------------------------------------------------------------ Kleene logic
+@pytest.mark.parametrize("a,b,expected", [
+    (T, T, T), (T, F, F), (T, U, U),
+    (F, T, F), (F, F, F), (F, U, F),
+    (U, T, U), (U, F, F), (U, U, U),
+])
+def test_and_truth_table(a, b, expected):
+    assert rt.k_and(a, b) is expected
+
+
+@pytest.mark.parametrize("a,b,expected", [
+    (T, T, T), (T, F, T), (T, U, T),
+    (F, T, T), (F, F, F), (F, U, U),
+    (U, T, T), (U, F, U), (U, U, U),
+])
+def test_or_truth_table(a, b, expected):
+    assert rt.k_or(a, b) is expected
+
+
+def test_not_truth_table():
+    assert (rt.k_not(T), rt.k_not(F), rt.k_not(U)) == (F, T, U)
+
+
+def test_empty_and_or():
+    assert rt.k_and() is True and rt.k_or() is False
+
+
+@pytest.mark.parametrize("values,n,expected", [
+    ((T, T, F), 2, T), ((T, U, F), 2, U), ((T, F, F), 2, F), ((U, U, U), 1, U), ((F, F, U), 1, U),
+    ((F, F, F), 1, F), ((T, T, U, U), 2, T),
+])
+def test_at_least(values, n, expected):
+    assert rt.k_at_least(n, *values) is expected
+
+
+# ------------------------------------------------- what made a value unknown
+def test_and_missing_is_the_union_of_the_unknown_operands():
+    assert rt.and_m((True, ()), (None, ("a",)), (None, ("b", "a"))) == (None, ("a", "b"))
+
+
+def test_a_false_operand_decides_and_nothing_is_missing():
+    assert rt.and_m((None, ("a",)), (False, ())) == (False, ())
+    assert rt.or_m((None, ("a",)), (True, ())) == (True, ())
+
+
+def test_or_missing_when_unknown():
+    assert rt.or_m((False, ()), (None, ("x",))) == (None, ("x",))
+
+
+def test_at_least_missing():
+    assert rt.at_least_m(2, (True, ()), (None, ("a",)), (None, ("b",))) == (None, ("a", "b"))
+    assert rt.at_least_m(2, (True, ()), (True, ()), (None, ("b",))) == (True, ())
+
+
+def test_not_keeps_missing():
+    assert rt.not_m((None, ("a",))) == (None, ("a",))
+    assert rt.not_m((True, ())) == (False, ())
+
+
+def test_strict_operation_names_only_its_unknown_operands():
+    assert rt.strict_m(None, (3, ()), (None, ("x",))) == (None, ("x",))
+    assert rt.strict_m(True, (3, ()), (4, ())) == (True, ())
+
+
+# ------------------------------------------------------------------ calendar
+def test_add_months_clamps_to_month_end():
+    assert rt.add_months(D(2015, 1, 31), 1) == D(2015, 2, 28)
+    assert rt.add_months(D(2016, 1, 31), 1) == D(2016, 2, 29)
+    assert rt.add_months(D(2015, 3, 31), 1) == D(2015, 4, 30)
+
+
+def test_add_months_leap_day_plus_a_year():
+    assert rt.add_months(D(2016, 2, 29), 12) == D(2017, 2, 28)
+    assert rt.add_months(D(2016, 2, 29), 48) == D(2020, 2, 29)
+
+
+def test_add_months_backwards_across_years():
+    assert rt.add_months(D(2015, 1, 15), -2) == D(2014, 11, 15)
+    assert rt.add_months(D(2015, 3, 31), -1) == D(2015, 2, 28)
+
+
+def test_shift_is_months_first_then_days():
+    # Jan 31 + 1 month = Feb 28, + 1 day = Mar 1 (days after the clamp, not before)
+    assert rt.shift(D(2015, 1, 31), 1, 1) == D(2015, 3, 1)
+
+
+@pytest.mark.parametrize("a,b", [
+    (D(2015, 1, 31), D(2015, 2, 28)), (D(2015, 1, 30), D(2015, 3, 2)), (D(2014, 12, 18), D(2006, 7, 17)),
+    (D(2016, 2, 29), D(2017, 2, 28)), (D(2015, 5, 5), D(2015, 5, 5)), (D(2015, 3, 31), D(2015, 2, 1)),
+])
+def test_time_from_lands_exactly_on_the_end(a, b):
+    d = rt.time_from(a, b)
+    assert d.start == a
+    assert d.after(a) == b
+    assert 0 <= d.days < 31
+
+
+def test_time_from_counts_whole_months_then_days():
+    d = rt.time_from(D(2015, 1, 31), D(2015, 3, 3))
+    assert (d.months, d.days) == (1, 3)  # Feb 28 is one month after Jan 31; then 3 days
+
+
+def test_time_from_unknown():
+    assert rt.time_from(None, RD) is None and rt.time_from(RD, None) is None
+
+
+# --------------------------------------------------------------- durations
+def measured(a, b):
+    return rt.time_from(a, b)
+
+
+def test_eight_weeks_versus_two_months_anchored_on_the_calendar():
+    # 56 days from Jan 1 is Feb 26: shorter than 2 months (Mar 1)
+    eight_weeks = measured(D(2015, 1, 1), D(2015, 2, 26))
+    assert rt.compare_duration("<", eight_weeks, Duration(2, 0), RD) is True
+    # 56 days from Feb 1, 2015 is Mar 29; 2 months is Apr 1
+    assert rt.compare_duration("<", measured(D(2015, 2, 1), D(2015, 3, 29)), Duration(2, 0), RD) is True
+    # from Dec 31, 2 months is Feb 28 (clamped), which is 59 days: equal to 2 months, longer than 8 weeks
+    assert rt.compare_duration("=", measured(D(2014, 12, 31), D(2015, 2, 28)), Duration(2, 0), RD) is True
+    assert rt.compare_duration(">=", measured(D(2014, 12, 31), D(2015, 2, 28)), Duration(0, 56), RD) is True
+
+
+def test_measured_duration_compares_end_with_start_plus_period():
+    three_months_exactly = measured(D(2014, 9, 18), RD)
+    assert rt.compare_duration(">", three_months_exactly, Duration(3, 0), RD) is False
+    assert rt.compare_duration(">=", three_months_exactly, Duration(3, 0), RD) is True
+    assert rt.compare_duration(">", measured(D(2014, 9, 17), RD), Duration(3, 0), RD) is True
+
+
+def test_period_on_the_left_of_a_measured_duration():
+    assert rt.compare_duration("<", Duration(3, 0), measured(D(2014, 9, 17), RD), RD) is True
+    assert rt.compare_duration("<", Duration(3, 0), measured(D(2014, 9, 18), RD), RD) is False
+
+
+def test_unanchored_durations_in_the_same_unit_compare_exactly():
+    assert rt.dur_cmp(Duration(0, 42), Duration(0, 42), RD) == 0
+    assert rt.dur_cmp(Duration(0, 41), Duration(0, 42), RD) == -1
+    assert rt.dur_cmp(Duration(12, 0), Duration(13, 0), RD) == -1
+    # no calendar is needed, so the request date cannot matter
+    assert rt.dur_cmp(Duration(1, 0), Duration(1, 0), D(2015, 1, 31)) == 0
+
+
+def test_unanchored_mixed_units_use_the_calendar_from_the_request_date():
+    # 1 month from Jan 31 is Feb 28: 28 days is equal, 29 days is longer
+    assert rt.dur_cmp(Duration(1, 0), Duration(0, 28), D(2015, 1, 31)) == 0
+    assert rt.dur_cmp(Duration(0, 29), Duration(1, 0), D(2015, 1, 31)) == 1
+    # 1 month from Mar 1 is 31 days
+    assert rt.dur_cmp(Duration(0, 30), Duration(1, 0), D(2015, 3, 1)) == -1
+
+
+def test_two_measured_durations_compare_their_lengths_in_days():
+    a = measured(D(2015, 1, 1), D(2015, 3, 1))  # 59 days
+    b = measured(D(2016, 1, 1), D(2016, 3, 1))  # 60 days (leap year)
+    assert rt.dur_cmp(a, b, RD) == -1
+
+
+def test_duration_comparison_unknown():
+    assert rt.compare_duration(">=", None, Duration(0, 42), RD) is None
+
+
+# --------------------------------------------------------------- numbers
+@pytest.mark.parametrize("relief,expected", [
+    (50, True), (Decimal("50"), True), (Decimal("50.00"), True), (Decimal("49.99"), False),
+    (Decimal("49.999999999999999999999999999999"), False), (51, True),
+])
+def test_at_least_fifty_percent_holds_for_exactly_fifty(relief, expected):
+    assert rt.compare(">=", relief, Decimal("50")) is expected
+
+
+def test_comparison_with_unknown_is_unknown():
+    assert rt.compare("<=", None, 4) is None
+    assert rt.compare("=", 4, None) is None
+
+
+def test_arithmetic_is_exact_and_never_float():
+    assert rt.add(Decimal("0.1"), Decimal("0.2")) == Decimal("0.3")
+    assert rt.add(2, 3) == 5 and type(rt.add(2, 3)) is int
+    assert rt.mul(Decimal("0.5"), 3) == Decimal("1.5")
+    assert rt.div(1, 4) == Decimal("0.25") and isinstance(rt.div(1, 4), Decimal)
+    assert rt.sub(10**30 + 1, 10**30) == 1
+
+
+def test_arithmetic_unknown_and_division_by_zero():
+    assert rt.add(None, 1) is None and rt.mul(2, None) is None
+    assert rt.div(1, 0) is None
+
+
+def test_date_and_duration_arithmetic():
+    assert rt.add(D(2015, 1, 31), Duration(1, 0)) == D(2015, 2, 28)
+    assert rt.sub(D(2015, 3, 31), Duration(1, 1)) == D(2015, 2, 27)
+    assert rt.add(Duration(1, 3), Duration(0, 4)) == Duration(1, 7)
+
+
+def test_between_is_inclusive():
+    assert rt.between(1, 1, 3) and rt.between(3, 1, 3) and not rt.between(4, 1, 3)
+    assert rt.between(None, 1, 3) is None and rt.between(2, 1, None) is None
+    assert rt.between_duration(Duration(0, 7), Duration(0, 7), Duration(1, 0), RD) is True
+
+
+# ------------------------------------------------------------------- text
+def test_text_equality_ignores_case_and_spacing():
+    assert rt.compare_text("=", "  Myofascial   PAIN ", "myofascial pain") is True
+    assert rt.compare_text("!=", "low back pain", "Low Back Pain") is False
+    assert rt.compare_text("=", "fibromyalgia", "fibromyalgias") is False
+    assert rt.compare_text("=", None, "x") is None
+
+
+def test_text_set_membership_is_case_insensitive():
+    dx = frozenset({"Low back pain", " FIBROMYALGIA"})
+    assert rt.member("contains", dx, "fibromyalgia", rt.TEXT, RD) is True
+    assert rt.member("contains", dx, "myalgia", rt.TEXT, RD) is False
+    assert rt.contains_text(dx, rt.norm_text("Fibromyalgia"))
+
+
+def test_one_of_values_compare_exactly():
+    allowed = frozenset({"local anesthetic", "local anesthetic with steroid"})
+    assert rt.member("in", "local anesthetic", allowed, rt.EXACT, RD) is True
+    assert rt.member("in", "Local Anesthetic", allowed, rt.EXACT, RD) is False
+    assert rt.compare("=", "saline", "Saline") is False
+
+
+@pytest.mark.parametrize("op,left,right,expected", [
+    ("in", "a", frozenset({"a", "b"}), True),
+    ("not in", "a", frozenset({"a", "b"}), False),
+    ("contains any of", frozenset({"a", "c"}), frozenset({"b", "c"}), True),
+    ("contains any of", frozenset({"a"}), frozenset({"b"}), False),
+    ("contains only", frozenset({"a"}), frozenset({"a", "b"}), True),
+    ("contains only", frozenset({"a", "z"}), frozenset({"a", "b"}), False),
+    ("contains only", frozenset(), frozenset({"a"}), True),
+    ("in", None, frozenset({"a"}), None),
+])
+def test_set_operations(op, left, right, expected):
+    assert rt.member(op, left, right, rt.EXACT, RD) is expected
+
+
+def test_duration_set_membership_uses_the_calendar():
+    assert rt.member("in", Duration(0, 42), frozenset({Duration(0, 42)}), rt.DURATION, RD) is True
+    assert rt.member("in", Duration(0, 28), frozenset({Duration(1, 0)}), rt.DURATION, D(2015, 2, 1)) is True
+
+
+# -------------------------------------------------------------- histories
+ROWS = (
+    {"date": D(2014, 6, 18), "relief": 60},
+    {"date": D(2014, 12, 18), "relief": 40},
+    {"date": D(2013, 12, 18), "relief": 70},
+    {"date": D(2013, 12, 17), "relief": 80},
+)
+YEAR = rt.window(RD, 12, 0)
+
+
+def relief_at_least(n):
+    return lambda row: ((row.get("relief") >= n) if row.get("relief") is not None else None,
+                        () if row.get("relief") is not None else ("h.relief",))
+
+
+def test_window_includes_both_ends():
+    assert YEAR == (D(2013, 12, 18), RD)
+    assert rt.count_m(ROWS, "h", YEAR, None) == (3, ())  # Dec 17, 2013 is one day too early
+
+
+def test_window_month_end_clamp():
+    assert rt.window(D(2015, 3, 31), 1, 0) == (D(2015, 2, 28), D(2015, 3, 31))
+    assert rt.window(RD, 0, 42) == (D(2014, 11, 6), RD)
+
+
+def test_rows_after_the_request_date_are_outside_the_window():
+    rows = ({"date": D(2014, 12, 19)},)
+    assert rt.any_m(rows, "h", YEAR, None) == (False, ())
+
+
+def test_any_all_count_sum_with_where():
+    assert rt.any_m(ROWS, "h", None, relief_at_least(75)) == (True, ())
+    assert rt.all_m(ROWS, "h", YEAR, relief_at_least(40)) == (True, ())
+    assert rt.all_m(ROWS, "h", None, relief_at_least(50)) == (False, ())
+    assert rt.count_m(ROWS, "h", YEAR, relief_at_least(50)) == (2, ())
+    assert rt.sum_m(ROWS, "h", YEAR, None, "relief", 0) == (170, ())
+
+
+def test_where_unknown_is_three_valued():
+    rows = ({"relief": 40}, {})
+    assert rt.any_m(rows, "h", None, relief_at_least(50)) == (None, ("h.relief",))
+    assert rt.any_m(rows + ({"relief": 90},), "h", None, relief_at_least(50)) == (True, ())
+    assert rt.all_m(rows, "h", None, relief_at_least(30)) == (None, ("h.relief",))
+    assert rt.all_m(rows, "h", None, relief_at_least(50)) == (False, ())
+    assert rt.count_m(rows, "h", None, relief_at_least(50)) == (None, ("h.relief",))
+
+
+def test_a_row_without_a_date_is_unknown_to_a_window():
+    rows = ({"relief": 40},)
+    assert rt.count_m(rows, "h", YEAR, None) == (None, ("h.date",))
+    # unless `where` already excludes it: false and unknown is false
+    assert rt.count_m(rows, "h", YEAR, relief_at_least(50)) == (0, ())
+
+
+def test_sum_needs_every_counted_value():
+    assert rt.sum_m(({"relief": 1}, {}), "h", None, None, "relief", 0) == (None, ("h.relief",))
+    assert rt.sum_m((), "h", None, None, "relief", 0) == (0, ())
+    assert rt.sum_m(({"d": Duration(0, 3)}, {"d": Duration(1, 0)}), "h", None, None, "d", Duration()) == (Duration(1, 3), ())
+
+
+def test_queries_on_an_undocumented_history_are_unknown():
+    for fn in (rt.any_m, rt.count_m):
+        assert fn(None, "h", None, None) == (None, ("h",))
+    assert rt.pick_m("last", None, "h", None, None, "date") == (None, ("h",))
+
+
+def test_last_and_first_order_by_date_not_list_order():
+    assert rt.pick_m("last", ROWS, "h", None, None, "date")[0] is ROWS[1]
+    assert rt.pick_m("first", ROWS, "h", None, None, "date")[0] is ROWS[3]
+    assert rt.last_row(ROWS, "date") is ROWS[1] and rt.first_row(ROWS, "date") is ROWS[3]
+
+
+def test_last_ties_go_to_the_later_entry_and_first_to_the_earlier():
+    rows = ({"date": RD, "n": 1}, {"date": RD, "n": 2})
+    assert rt.last_row(rows, "date")["n"] == 2 and rt.first_row(rows, "date")["n"] == 1
+
+
+def test_last_without_a_date_field_is_list_order():
+    rows = ({"n": 1}, {"n": 2})
+    assert rt.pick_m("last", rows, "h", None, None, None) == (rows[1], ())
+    assert rt.first_row(rows, None) is rows[0]
+
+
+def test_last_is_unknown_when_a_row_lacks_its_date():
+    rows = ({"date": RD}, {"relief": 3})
+    assert rt.pick_m("last", rows, "h", None, None, "date") == (None, ("h.date",))
+    assert rt.last_row(rows, "date") is None
+
+
+def test_last_of_no_rows_is_named_by_the_history():
+    assert rt.pick_m("last", (), "h", None, None, "date") == (None, ("h",))
+    assert rt.field_m(rt.pick_m("first", (), "h", None, None, "date"), "h", "relief") == (None, ("h",))
+    assert rt.last_row((), "date") is None
+
+
+def test_field_of_the_last_row():
+    picked = rt.pick_m("last", ROWS, "h", None, None, "date")
+    assert rt.field_m(picked, "h", "relief") == (40, ())
+    assert rt.field_m(picked, "h", "relief_lasted") == (None, ("h.relief_lasted",))
+
+
+# ---------------------------------------------------------------- outcomes
+@pytest.mark.parametrize("exclude,value,outcome", [
+    (False, True, rt.MET), (False, False, rt.NOT_MET), (False, None, rt.NOT_DOCUMENTED),
+    (True, True, rt.NOT_MET), (True, False, rt.MET), (True, None, rt.NOT_DOCUMENTED),
+])
+def test_decide_requirements_and_exclusions(exclude, value, outcome):
+    r = rt.decide("c", exclude, rt.ALWAYS, (value, () if value is not None else ("x",)), ())
+    assert r.outcome == outcome
+    assert r.missing == (("x",) if value is None else ())
+
+
+def test_decide_gates():
+    assert rt.decide("c", False, (False, ()), None, ()).outcome == rt.NOT_APPLICABLE
+    r = rt.decide("c", True, (None, ("h",)), None, ())
+    assert (r.outcome, r.missing) == (rt.NOT_DOCUMENTED, ("h",))
+
+
+def test_certified_when_every_criterion_is_met_or_not_applicable():
+    met = rt.CriterionResult("a", rt.MET, False)
+    na = rt.CriterionResult("b", rt.NOT_APPLICABLE, False)
+    nd = rt.CriterionResult("c", rt.NOT_DOCUMENTED, False)
+    assert rt.GuidelineResult("g", RD, (met, na)).certified
+    result = rt.GuidelineResult("g", RD, (met, nd, na))
+    assert not result.certified and result.unmet_ids() == ["c"]
+
+
+def test_mtus_line_lookup():
+    table = ((10, 12, 35), (14, 14, 39))
+    assert [rt.mtus_line(table, n) for n in (9, 10, 12, 13, 14, 15)] == [None, 35, 35, None, 39, None]
+
+
+def test_exports_are_explicit_and_cannot_clash_with_mangled_names():
+    import re
+    assert len(set(rt.__all__)) == len(rt.__all__)
+    for name in rt.__all__:
+        assert hasattr(rt, name)
+        # generated code names guideline things f_/m_/d_/r_<name> or fX_<hex>...
+        assert not re.match(r"[fmdr](_|X_)", name)
