@@ -1,0 +1,196 @@
+"""The reference interpreter: evaluates the checked model on a case, the executable specification.
+
+It walks dsl.model expressions and combines their values with the functions
+of compiler.runtime, so the semantics live in one place; the Python backend
+(compiler/python.py) must produce identical results, and the differential
+tests hold it to that. Clear over clever: every expression is evaluated to a
+(value, missing) pair, nothing is cached.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Mapping, Optional
+
+from compiler import runtime as rt
+from dsl import model
+from dsl.model import DATE, DURATION, TEXT
+
+
+# ------------------------------------------- helpers shared with the backend
+def const_value(c: model.Const):
+    """The runtime value of a literal: periods become Durations, everything else is already exact."""
+    return _runtime_value(c.value)
+
+
+def _runtime_value(v):
+    if isinstance(v, model.Period):
+        return rt.Duration(v.months, v.days)
+    if isinstance(v, frozenset):
+        return frozenset(_runtime_value(x) for x in v)
+    return v
+
+
+def compare_kind(a: model.Type, b: model.Type) -> str:
+    """How two values compare: as durations, as free text, or exactly."""
+    kinds = {a.kind, b.kind}
+    if DURATION in kinds:
+        return rt.DURATION
+    if TEXT in kinds:
+        return rt.TEXT
+    return rt.EXACT
+
+
+def member_kind(e: model.Member) -> str:
+    """How the elements of a set operation compare (free text wins over `one of`)."""
+    if e.op in ("in", "not in"):
+        element, collection = e.left.type, e.right.type.element
+    elif e.op == "contains":
+        element, collection = e.right.type, e.left.type.element
+    else:
+        element, collection = e.right.type.element, e.left.type.element
+    return compare_kind(element or model.T_TEXT, collection or model.T_TEXT)
+
+
+def date_field(history: model.Type) -> Optional[str]:
+    """The field `last`/`first` order rows by, if the history has a `date` field that is a date."""
+    f = history.field("date")
+    return f.name if f is not None and f.type.kind == DATE else None
+
+
+def sum_zero(t: model.Type):
+    """The total of no rows."""
+    return rt.Duration(0, 0) if t.kind == DURATION else 0
+
+
+def reads(exprs) -> tuple[str, ...]:
+    """The facts a criterion reads, in first-use order: its `when` conditions, then its own condition."""
+    return rt.union(*(model.facts_read(e) for e in exprs))
+
+
+# ----------------------------------------------------------------- entry
+def evaluate(guideline: model.Guideline, facts: Mapping[str, object],
+             request_date: datetime.date) -> rt.GuidelineResult:
+    """Every criterion's outcome on one case, in source order."""
+    case = _Case(guideline, facts, request_date)
+    return rt.GuidelineResult(guideline.id, request_date,
+                              tuple(case.criterion(c) for c in guideline.criteria))
+
+
+class _Case:
+    def __init__(self, guideline: model.Guideline, facts: Mapping[str, object], request_date: datetime.date):
+        self.guideline = guideline
+        self.facts = facts
+        self.request_date = request_date
+
+    # ------------------------------------------------------------ facts
+    def documented(self, name: str) -> bool:
+        return self.facts.get(name) is not None
+
+    def value(self, name: str):
+        """The fact's value: as documented, else its default, else None (unknown)."""
+        v = self.facts.get(name)
+        if v is None:
+            default = self.guideline.fact(name).default
+            if default is not None:
+                return const_value(default)
+        return v
+
+    # -------------------------------------------------------- criteria
+    def criterion(self, c: model.Criterion) -> rt.CriterionResult:
+        gate = rt.and_m(*(self.eval(cond.expr) for cond in c.conditions))
+        exprs = [cond.expr for cond in c.conditions]
+        result = None
+        if gate[0] is True:  # the condition is only evaluated where the criterion applies
+            result = self.eval(c.expr)
+            exprs.append(c.expr)
+        read = tuple(rt.FactValue(n, self.value(n), self.documented(n)) for n in reads(exprs))
+        return rt.decide(c.id, c.exclude, gate, result, read)
+
+    # ------------------------------------------------------ expressions
+    def eval(self, e: model.Expr, row: Optional[tuple[str, Mapping]] = None) -> rt.Pair:
+        """(value, missing) of e; `row` is (history name, row) inside a `where`."""
+        method = getattr(self, "e_" + type(e).__name__)
+        return method(e, row)
+
+    def e_FactRef(self, e: model.FactRef, row):
+        v = self.value(e.name)
+        return (v, ()) if v is not None else (None, (e.name,))
+
+    def e_FieldRef(self, e: model.FieldRef, row):
+        history, r = row
+        v = r.get(e.name)
+        return (v, ()) if v is not None else (None, (f"{history}.{e.name}",))
+
+    def e_RequestDate(self, e, row):
+        return self.request_date, ()
+
+    def e_Const(self, e: model.Const, row):
+        return const_value(e), ()
+
+    def e_Not(self, e: model.Not, row):
+        return rt.not_m(self.eval(e.operand, row))
+
+    def e_Logic(self, e: model.Logic, row):
+        pairs = [self.eval(x, row) for x in e.operands]
+        return rt.and_m(*pairs) if e.op == "and" else rt.or_m(*pairs)
+
+    def e_AtLeast(self, e: model.AtLeast, row):
+        return rt.at_least_m(e.count, *(self.eval(x, row) for x in e.items))
+
+    def e_Compare(self, e: model.Compare, row):
+        a, b = self.eval(e.left, row), self.eval(e.right, row)
+        kind = compare_kind(e.left.type, e.right.type)
+        if kind == rt.DURATION:
+            value = rt.compare_duration(e.op, a[0], b[0], self.request_date)
+        elif kind == rt.TEXT:
+            value = rt.compare_text(e.op, a[0], b[0])
+        else:
+            value = rt.compare(e.op, a[0], b[0])
+        return rt.strict_m(value, a, b)
+
+    def e_Between(self, e: model.Between, row):
+        v, lo, hi = (self.eval(x, row) for x in (e.value, e.low, e.high))
+        if e.value.type.kind == DURATION:
+            value = rt.between_duration(v[0], lo[0], hi[0], self.request_date)
+        else:
+            value = rt.between(v[0], lo[0], hi[0])
+        return rt.strict_m(value, v, lo, hi)
+
+    def e_Member(self, e: model.Member, row):
+        a, b = self.eval(e.left, row), self.eval(e.right, row)
+        return rt.strict_m(rt.member(e.op, a[0], b[0], member_kind(e), self.request_date), a, b)
+
+    def e_Arith(self, e: model.Arith, row):
+        a, b = self.eval(e.left, row), self.eval(e.right, row)
+        fn = {"+": rt.add, "-": rt.sub, "*": rt.mul, "/": rt.div}[e.op]
+        return rt.strict_m(fn(a[0], b[0]), a, b)
+
+    def e_Documented(self, e: model.Documented, row):
+        if isinstance(e.target, model.FieldRef):
+            return row[1].get(e.target.name) is not None, ()
+        return self.documented(e.target.name), ()
+
+    def e_TimeFrom(self, e: model.TimeFrom, row):
+        a, b = self.eval(e.start, row), self.eval(e.end, row)
+        return rt.strict_m(rt.time_from(a[0], b[0]), a, b)
+
+    def e_Query(self, e: model.Query, row):
+        name = e.history.name
+        rows = self.value(name)
+        window = rt.window(self.request_date, e.within.months, e.within.days) if e.within is not None else None
+        where = None
+        if e.where is not None:
+            def where(r, _where=e.where, _name=name):
+                return self.eval(_where, (_name, r))
+        if e.op == "any":
+            return rt.any_m(rows, name, window, where)
+        if e.op == "all":
+            return rt.all_m(rows, name, window, where)
+        if e.op == "count":
+            return rt.count_m(rows, name, window, where)
+        if e.op == "sum":
+            return rt.sum_m(rows, name, window, where, e.field, sum_zero(e.type))
+        picked = rt.pick_m(e.op, rows, name, window, where, date_field(e.history.type))
+        return rt.field_m(picked, name, e.field)
+
