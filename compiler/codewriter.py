@@ -1,0 +1,151 @@
+"""A small safe writer of Python source: the only way text gets into generated checkers.
+
+Guideline text enters generated code only as `literal()` of plain values
+(exact str, int, bool, Decimal, date, Duration, frozenset, tuple), names only
+through `mangle()`, comments only through `comment()`. Every line is checked
+to be a single line, and each line remembers the `.mtus` line it came from so
+that tracebacks can be mapped back to the guideline.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Iterator, Optional
+
+from compiler.runtime import Duration
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_PREFIX = re.compile(r"[a-z]+\Z")
+INDENT = "    "
+
+
+def literal(value) -> str:
+    """Python source for a plain value, built only from repr() of str/int and from ints.
+
+    Exact types are required (a str subclass could override __repr__), so no
+    guideline text can ever be spliced into code as anything but a literal.
+    """
+    t = type(value)
+    if value is None or t is bool:
+        return repr(value)
+    if t is int:
+        return repr(value)
+    if t is str:
+        return repr(value)
+    if t is Decimal:
+        if not value.is_finite():
+            raise ValueError(f"not a finite number: {value!r}")
+        return f"Decimal({str(value)!r})"
+    if t is datetime.date:
+        return f"date({value.year!r}, {value.month!r}, {value.day!r})"
+    if t is Duration:
+        if value.start is not None:
+            raise ValueError("a measured duration is not a literal")
+        return f"Duration({int(value.months)!r}, {int(value.days)!r})"
+    if t is frozenset:
+        items = [literal(x) for x in sorted(value, key=_order)]  # sorted: byte-identical across runs
+        return f"frozenset({_tuple(items)})" if items else "frozenset()"
+    if t is tuple:
+        return _tuple([literal(x) for x in value])
+    raise TypeError(f"cannot write a {t.__name__} as a literal")
+
+
+def _tuple(items: list[str]) -> str:
+    if len(items) == 1:
+        return f"({items[0]},)"
+    return f"({', '.join(items)})"
+
+
+def _order(x):
+    """A sort key for set elements: by kind, then by value (durations by their parts)."""
+    if type(x) is Duration:
+        return ("duration", (x.months, x.days), "")
+    if type(x) in (int, Decimal):
+        return ("number", x, "")
+    return (type(x).__name__, 0, x) if type(x) is not bool else ("bool", int(x), "")
+
+
+def mangle(prefix: str, name: str) -> str:
+    """A Python identifier for a guideline name that can clash with nothing.
+
+    `f`, `fact` -> `f_fact`. Every generated name of our own starts with `_`
+    and runtime names never match `<lowercase prefix>_`, so a user name (even
+    `class` or `__import__`) cannot shadow anything. A name that is not a
+    plain ASCII identifier is written as hex: `fX_<hex>`, which no plain
+    name can produce (`X` is not `_`).
+    """
+    if not _PREFIX.match(prefix):
+        raise ValueError(f"bad prefix {prefix!r}")
+    if type(name) is str and _IDENT.match(name):
+        return f"{prefix}_{name}"
+    return f"{prefix}X_{str(name).encode('utf-8').hex()}"
+
+
+def comment_text(text: str, limit: int = 100) -> str:
+    """Text that is safe after `#`: printable, one line, bounded; otherwise its repr()."""
+    text = str(text)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    if not text.isprintable():
+        text = repr(text)  # repr() escapes every non-printable character, line breaks included
+    return text
+
+
+class CodeWriter:
+    """Lines of Python with indentation and a table of the `.mtus` line behind each line."""
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+        self._origins: list[Optional[int]] = []
+        self._level = 0
+        self._origin: Optional[int] = None
+
+    def line(self, text: str = "") -> None:
+        if "\n" in text or "\r" in text or not (text.isprintable() or text == ""):
+            raise ValueError(f"generated line is not a single printable line: {text!r}")
+        self._lines.append(INDENT * self._level + text if text else "")
+        self._origins.append(self._origin if text else None)
+
+    def comment(self, text: str) -> None:
+        self.line("# " + comment_text(text))
+
+    @contextmanager
+    def indent(self) -> Iterator[None]:
+        self._level += 1
+        try:
+            yield
+        finally:
+            self._level -= 1
+
+    @contextmanager
+    def origin(self, mtus_line: Optional[int]) -> Iterator[None]:
+        """Tag the lines written inside with the `.mtus` line they implement."""
+        saved = self._origin
+        self._origin = mtus_line if mtus_line is not None else saved
+        try:
+            yield
+        finally:
+            self._origin = saved
+
+    @property
+    def next_line(self) -> int:
+        """The 1-based number the next line will get."""
+        return len(self._lines) + 1
+
+    def source_lines(self) -> tuple[tuple[int, int, int], ...]:
+        """(first, last, mtus line) ranges of consecutive lines with the same origin."""
+        out: list[list[int]] = []
+        for i, o in enumerate(self._origins, start=1):
+            if o is None:
+                continue
+            if out and out[-1][2] == o and out[-1][1] == i - 1:
+                out[-1][1] = i
+            else:
+                out.append([i, i, o])
+        return tuple(tuple(r) for r in out)
+
+    def getvalue(self) -> str:
+        return "\n".join(self._lines) + "\n"

@@ -1,0 +1,656 @@
+"""The Python backend: one readable, deterministic checker module per guideline.
+
+A generated module defines GUIDELINE_ID, RUNTIME_VERSION, CRITERIA,
+SOURCE_FILE, SOURCE_LINES, `evaluate(facts, request_date)` (full results,
+identical to compiler/interpret.py) and the fast path
+`unmet(facts, request_date)` (the ids of criteria not met or not documented).
+It imports only compiler.runtime's exported names, datetime and decimal.
+
+Two flavours of code come from each expression. The fast path computes plain
+three-valued values and tests them with `is True` / `is False`, inlining the
+logic where an operand is known never to be unknown. `evaluate` computes
+(value, missing) pairs with the runtime's pair functions, exactly as the
+interpreter does. All text reaches the source through compiler/codewriter.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import linecache
+import os
+import re
+import traceback
+import types
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+from compiler import runtime as rt
+from compiler.codewriter import CodeWriter, comment_text, literal, mangle
+from compiler.interpret import compare_kind, const_value, date_field, member_kind, reads, sum_zero
+from dsl import model
+from dsl.dump import expr as outline
+from dsl.model import DURATION, HISTORY
+
+_SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z|\(\)\Z|-?\d+\Z|'[^'\\]*'\Z|True\Z|False\Z|None\Z")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PY_OP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "=": "==", "!=": "!="}
+
+
+class _V:
+    """A compiled value: Python text, and whether it can be None (unknown)."""
+
+    __slots__ = ("text", "nullable")
+
+    def __init__(self, text: str, nullable: bool):
+        self.text, self.nullable = text, nullable
+
+
+def _paren(parts: list[str], joiner: str) -> str:
+    return parts[0] if len(parts) == 1 else "(" + joiner.join(parts) + ")"
+
+
+def _time_vs_period(e) -> Optional[tuple[model.TimeFrom, model.Period, bool]]:
+    """(time from, period, period on the left) when e compares a measured time with a written period."""
+    if not isinstance(e, model.Compare):
+        return None
+    if isinstance(e.left, model.TimeFrom) and isinstance(e.right, model.Const):
+        return e.left, e.right.value, False
+    if isinstance(e.right, model.TimeFrom) and isinstance(e.left, model.Const):
+        return e.right, e.left.value, True
+    return None
+
+
+class _Function:
+    """Emits the body of one generated function: temporaries, scopes, both flavours of expression."""
+
+    def __init__(self, gen: "_Generator", w: CodeWriter, full: bool):
+        self.gen = gen
+        self.w = w
+        self.full = full  # evaluate() reads each fact's missing tuple once, as m_<name>
+        self.counter = 0
+        self.scopes: list[dict[str, object]] = [{}]
+        self.rows: list[tuple[str, str]] = []  # (row variable, history name) of enclosing `where`s
+
+    # -------------------------------------------------------- plumbing
+    def fresh(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def cached(self, key: str):
+        for scope in reversed(self.scopes):
+            if key in scope:
+                return scope[key]
+        return None
+
+    def temp(self, rhs: str, line: Optional[int], prefix: str = "_t") -> str:
+        """A local holding rhs, computed once per block (expressions have no side effects)."""
+        name = self.cached(rhs)
+        if name is None:
+            name = self.fresh(prefix)
+            with self.w.origin(line):
+                self.w.line(f"{name} = {rhs}")
+            self.scopes[-1][rhs] = name
+        return name
+
+    def temp_pair(self, rhs: str, line: Optional[int]) -> tuple[str, str]:
+        found = self.cached(rhs)
+        if found is None:
+            n = self.fresh("")
+            found = (f"_v{n}", f"_m{n}")
+            with self.w.origin(line):
+                self.w.line(f"{found[0]}, {found[1]} = {rhs}")
+            self.scopes[-1][rhs] = found
+        return found
+
+    @contextmanager
+    def block(self) -> Iterator[None]:
+        """An indented block: temporaries computed inside are not visible after it."""
+        self.scopes.append({})
+        try:
+            with self.w.indent():
+                yield
+        finally:
+            self.scopes.pop()
+
+    def atom(self, v: _V, line: Optional[int]) -> _V:
+        """v, as a name or literal if it may be None (it is then read twice: the test and the use)."""
+        if not v.nullable or _SIMPLE.match(v.text):
+            return v
+        return _V(self.temp(v.text, line), True)
+
+    # ------------------------------------------------------------ facts
+    def fact(self, name: str) -> _V:
+        return _V(mangle("f", name), self.gen.guideline.fact(name).default is None)
+
+    def documented(self, target) -> str:
+        if isinstance(target, model.FieldRef):
+            row, _ = self.rows[-1]
+            return f"({row}.get({literal(target.name)}) is not None)"
+        if self.gen.guideline.fact(target.name).default is not None:
+            return mangle("d", target.name)
+        return f"({mangle('f', target.name)} is not None)"
+
+    # --------------------------------------------- strict operations
+    def strict_children(self, e) -> list:
+        """The operands a comparison or set test is computed from."""
+        timed = _time_vs_period(e)
+        if timed is not None:  # `time from A to B` against a period reads A and B directly
+            return [timed[0].start, timed[0].end]
+        return list(model.children(e))
+
+    def strict(self, e, operands: list[_V]) -> tuple[list[str], str]:
+        """(None-guards, the value when no operand is unknown) for comparisons and set tests."""
+        guards = [f"{x.text} is not None" for x in operands if x.nullable]
+        if isinstance(e, model.Compare):
+            return guards, self.compare_core(e, operands[0].text, operands[1].text)
+        if isinstance(e, model.Between):
+            v, lo, hi = (x.text for x in operands)
+            if e.value.type.kind == DURATION:
+                return guards, (f"(dur_cmp({lo}, {v}, request_date) <= 0 and dur_cmp({v}, {hi}, request_date) <= 0)")
+            return guards, f"({lo} <= {v} <= {hi})"
+        if isinstance(e, model.Member):
+            return guards, self.member_core(e, operands[0].text, operands[1].text)
+        raise AssertionError(e)
+
+    def compare_core(self, e: model.Compare, a: str, b: str) -> str:
+        op = _PY_OP[e.op]
+        kind = compare_kind(e.left.type, e.right.type)
+        if kind == rt.DURATION:
+            timed = _time_vs_period(e)
+            if timed is not None:
+                # `time from A to B` op P is, by definition, B op A + P (here a is A and b is B)
+                _, period, period_left = timed
+                if period_left:
+                    return f"({self.shift(a, period)} {op} {b})"
+                return f"({b} {op} {self.shift(a, period)})"
+            return f"(dur_cmp({a}, {b}, request_date) {op} 0)"
+        if kind == rt.TEXT:
+            return f"({self.normalised(e.left, a)} {op} {self.normalised(e.right, b)})"
+        return f"({a} {op} {b})"
+
+    def shift(self, d: str, p: model.Period) -> str:
+        if p.days == 0:
+            return f"add_months({d}, {literal(p.months)})"
+        return f"shift({d}, {literal(p.months)}, {literal(p.days)})"
+
+    def normalised(self, e, text: str) -> str:
+        if isinstance(e, model.Const):
+            return literal(rt.norm_text(e.value))
+        return f"norm_text({text})"
+
+    def member_core(self, e: model.Member, a: str, b: str) -> str:
+        kind = member_kind(e)
+        if kind == rt.EXACT and e.op in ("in", "not in"):
+            return f"({a} {e.op} {b})"
+        if kind == rt.EXACT and e.op == "contains":
+            return f"({b} in {a})"
+        if kind == rt.TEXT and e.op == "contains" and isinstance(e.right, model.Const):
+            return f"contains_text({a}, {literal(rt.norm_text(e.right.value))})"
+        if kind == rt.TEXT and e.op in ("in", "not in") and isinstance(e.right, model.Const):
+            normed = self.gen.constant(frozenset(rt.norm_text(x) for x in e.right.value), e.right)
+            return f"(norm_text({a}) {e.op} {normed})"
+        return f"member({literal(e.op)}, {a}, {b}, {kind.upper()}, request_date)"
+
+    # ----------------------------------------------- fast-path values
+    def val(self, e: model.Expr) -> _V:
+        """The plain (three-valued) value of e."""
+        line = e.span.line
+        if isinstance(e, model.FactRef):
+            return self.fact(e.name)
+        if isinstance(e, model.RequestDate):
+            return _V("request_date", False)
+        if isinstance(e, model.Const):
+            return _V(self.gen.constant(const_value(e), e), False)
+        if isinstance(e, model.Documented):
+            return _V(self.documented(e.target), False)
+        if isinstance(e, model.FieldRef):  # only inside `where`, which is compiled as pairs
+            return self.pair_value(e)
+        if isinstance(e, model.Not):
+            x = self.atom(self.val(e.operand), line)
+            return _V(f"(None if {x.text} is None else not {x.text})", True) if x.nullable else _V(f"(not {x.text})", False)
+        if isinstance(e, (model.Logic, model.AtLeast)):
+            xs = [self.val(x) for x in model.children(e)]
+            nullable = any(x.nullable for x in xs)
+            args = ", ".join(x.text for x in xs)
+            if isinstance(e, model.AtLeast):
+                return _V(f"k_at_least({e.count}, {args})", nullable)
+            if not nullable:
+                return _V(_paren([x.text for x in xs], f" {e.op} "), False)
+            return _V(f"k_{e.op}({args})", True)
+        if isinstance(e, (model.Compare, model.Between, model.Member)):
+            operands = [self.atom(self.val(x), line) for x in self.strict_children(e)]
+            guards, core = self.strict(e, operands)
+            if not guards:
+                return _V(core, False)
+            unknown = " or ".join(x.text + " is None" for x in operands if x.nullable)
+            return _V(f"(None if {unknown} else {core})", True)
+        if isinstance(e, (model.Arith, model.TimeFrom)):
+            a, b = (self.val(x) for x in model.children(e))
+            fn = {"+": "add", "-": "sub", "*": "mul", "/": "div"}[e.op] if isinstance(e, model.Arith) else "time_from"
+            nullable = a.nullable or b.nullable or fn == "div"
+            return _V(f"{fn}({a.text}, {b.text})", nullable)
+        if isinstance(e, model.Query):
+            return self.query_val(e)
+        raise AssertionError(e)
+
+    def query_val(self, e: model.Query) -> _V:
+        rows = self.fact(e.history.name)
+        line = e.span.line
+        if e.within is None and e.where is None and e.op in ("any", "count", "last", "first"):
+            if e.op in ("any", "count"):
+                core = f"len({rows.text}) > 0" if e.op == "any" else f"len({rows.text})"
+                return _V(f"(None if {rows.text} is None else {core})", True) if rows.nullable else _V(f"({core})", False)
+            pick = "last_row" if e.op == "last" else "first_row"
+            row = self.temp(f"{pick}({rows.text}, {literal(date_field(e.history.type))})", line, "_r")
+            return _V(self.temp(f"None if {row} is None else {row}.get({literal(e.field)})", line), True)
+        v, _ = self.query_pair(e)
+        return _V(v, True)
+
+    def is_true(self, e: model.Expr) -> str:
+        """A Python bool that holds exactly when e is true."""
+        return self.truth(e, True)
+
+    def is_false(self, e: model.Expr) -> str:
+        return self.truth(e, False)
+
+    def truth(self, e: model.Expr, want: bool) -> str:
+        line = e.span.line
+        if isinstance(e, model.Const):
+            return repr(e.value is want)
+        if isinstance(e, model.Not):
+            return self.truth(e.operand, not want)
+        if isinstance(e, model.Logic):
+            parts = [self.truth(x, want) for x in e.operands]
+            # true and: all true; false and: any false (and dually for or)
+            return _paren(parts, " and " if (e.op == "and") == want else " or ")
+        if isinstance(e, model.AtLeast):
+            if want:
+                return "(" + " + ".join(self.truth(x, True) for x in e.items) + f" >= {e.count})"
+            return "(" + " + ".join(f"(not {self.truth(x, False)})" for x in e.items) + f" < {e.count})"
+        if isinstance(e, model.Documented):
+            d = self.documented(e.target)
+            return d if want else f"(not {d})"
+        if isinstance(e, (model.Compare, model.Between, model.Member)):
+            operands = [self.atom(self.val(x), line) for x in self.strict_children(e)]
+            guards, core = self.strict(e, operands)
+            return _paren(guards + [core if want else f"(not {core})"], " and ")
+        v = self.val(e)
+        if not v.nullable:
+            return v.text if want else f"(not {v.text})"
+        v = self.atom(v, line)
+        return f"({v.text} is {want})"
+
+    # ------------------------------------------------ pairs (evaluate)
+    def pair(self, e: model.Expr) -> tuple[str, str]:
+        """(value text, missing text) of e, as the interpreter computes them."""
+        line = e.span.line
+        if isinstance(e, model.FactRef):
+            f = self.fact(e.name)
+            if not f.nullable:
+                return f.text, "()"
+            if self.full:
+                return f.text, mangle("m", e.name)
+            return f.text, f"(() if {f.text} is not None else {literal((e.name,))})"
+        if isinstance(e, model.FieldRef):
+            row, history = self.rows[-1]
+            v = self.temp(f"{row}.get({literal(e.name)})", line)
+            m = self.temp(f"() if {v} is not None else {literal((history + '.' + e.name,))}", line, "_m")
+            return v, m
+        if isinstance(e, (model.RequestDate, model.Const, model.Documented)):
+            return self.val(e).text, "()"
+        if isinstance(e, model.Not):
+            v, m = self.pair(e.operand)
+            if not self.pair_nullable(e.operand):
+                return f"(not {v})", "()"
+            return self.temp(f"None if {v} is None else not {v}", line), m
+        if isinstance(e, (model.Logic, model.AtLeast)):
+            args = ", ".join(f"({v}, {m})" for v, m in (self.pair(x) for x in model.children(e)))
+            if isinstance(e, model.AtLeast):
+                return self.temp_pair(f"at_least_m({e.count}, {args})", line)
+            return self.temp_pair(f"{e.op}_m({args})", line)
+        if isinstance(e, (model.Compare, model.Between, model.Member, model.Arith, model.TimeFrom)):
+            children = self.strict_children(e) if isinstance(e, model.Compare) else list(model.children(e))
+            kids = [self.pair(x) for x in children]
+            nullable = [self.pair_nullable(x) for x in children]
+            operands = [_V(v, n) for (v, _), n in zip(kids, nullable)]
+            if isinstance(e, (model.Arith, model.TimeFrom)):
+                fn = {"+": "add", "-": "sub", "*": "mul", "/": "div"}[e.op] if isinstance(e, model.Arith) else "time_from"
+                value = f"{fn}({operands[0].text}, {operands[1].text})"
+            else:
+                guards, core = self.strict(e, operands)
+                unknown = " or ".join(x.text + " is None" for x in operands if x.nullable)
+                value = f"(None if {unknown} else {core})" if guards else core
+            # only an operand that can be unknown can be missing something
+            args = "".join(f", ({v}, {m})" for (v, m), n in zip(kids, nullable) if n)
+            return self.temp_pair(f"strict_m({value}{args})", line)
+        if isinstance(e, model.Query):
+            return self.query_pair(e)
+        raise AssertionError(e)
+
+    def pair_nullable(self, e) -> bool:
+        if isinstance(e, model.FactRef):
+            return self.fact(e.name).nullable
+        return not isinstance(e, (model.RequestDate, model.Const, model.Documented))
+
+    def pair_value(self, e) -> _V:
+        v, _ = self.pair(e)
+        return _V(v, True)
+
+    def query_pair(self, e: model.Query) -> tuple[str, str]:
+        line = e.span.line
+        name = e.history.name
+        rows = self.fact(name).text
+        window = "None"
+        if e.within is not None:
+            window = self.temp(f"window(request_date, {literal(e.within.months)}, {literal(e.within.days)})", line, "_w")
+        where = self.where_function(e) if e.where is not None else "None"
+        args = f"{rows}, {literal(name)}, {window}, {where}"
+        if e.op in ("any", "all", "count"):
+            return self.temp_pair(f"{e.op}_m({args})", line)
+        if e.op == "sum":
+            zero = self.gen.constant(sum_zero(e.type), e)
+            return self.temp_pair(f"sum_m({args}, {literal(e.field)}, {zero})", line)
+        picked = self.temp(f"pick_m({literal(e.op)}, {args}, {literal(date_field(e.history.type))})", line, "_p")
+        return self.temp_pair(f"field_m({picked}, {literal(name)}, {literal(e.field)})", line)
+
+    def where_function(self, e: model.Query) -> str:
+        """A local function row -> (value, missing) for a `where`; it may read facts and outer rows."""
+        fname = self.fresh("_where")
+        row = self.fresh("_row")
+        saved = self.scopes
+        with self.w.origin(e.where.span.line):
+            self.w.line(f"def {fname}({row}):")
+            self.rows.append((row, e.history.name))
+            self.scopes = [{}]  # the body is self-contained: it reuses nothing computed outside
+            try:
+                with self.w.indent():
+                    v, m = self.pair(e.where)
+                    self.w.line(f"return {v}, {m}")
+            finally:
+                self.scopes = saved
+                self.rows.pop()
+        return fname
+
+
+class _Generator:
+    """Writes the module for one guideline."""
+
+    def __init__(self, guideline: model.Guideline):
+        self.guideline = guideline
+        self.w = CodeWriter()
+        self.constants: dict[str, str] = {}  # literal text -> module constant name
+        self.constant_notes: dict[str, tuple[str, int]] = {}
+        self.source_file = os.path.basename(guideline.path or "") or "<text>"
+
+    def constant(self, value, const_node) -> str:
+        """Plain small values inline; Decimals, dates, durations and sets as module constants built once."""
+        text = literal(value)
+        if type(value) in (bool, int) or value is None or (type(value) is str and len(text) <= 40):
+            return text
+        name = self.constants.get(text)
+        if name is None:
+            name = f"_K{len(self.constants) + 1}"
+            self.constants[text] = name
+            note = const_node.text if isinstance(const_node, model.Const) else "the sum of no rows"
+            self.constant_notes[name] = (note, const_node.span.line)
+        return name
+
+    # ------------------------------------------------------------ module
+    def module(self) -> str:
+        body = CodeWriter()
+        self.w = body
+        self.unmet_function()
+        body.line()
+        body.line()
+        self.evaluate_function()
+        head = self.header()
+        # The body was written before the header (constants are discovered while writing it),
+        # so its line table is shifted by the header's length when joined.
+        offset = len(head.splitlines())
+        table = tuple((a + offset, b + offset, m) for a, b, m in body.source_lines())
+        tail = CodeWriter()
+        tail.line()
+        tail.line()
+        tail.comment("Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).")
+        tail.line("SOURCE_LINES = (")
+        with tail.indent():
+            for i in range(0, len(table), 6):
+                tail.line(" ".join(literal(r) + "," for r in table[i:i + 6]))
+        tail.line(")")
+        return head + body.getvalue() + tail.getvalue()
+
+    def header(self) -> str:
+        g = self.guideline
+        h = CodeWriter()
+        h.comment(f"Checker for guideline {g.id}: {g.title}")
+        h.comment(f"Generated by mtus from {self.source_file}; do not edit, regenerate it.")
+        h.line('"""A compiled mtus checker: evaluate(facts, request_date) and the fast path unmet(facts, request_date)."""')
+        h.line()
+        h.line("from datetime import date")
+        h.line("from decimal import Decimal")
+        h.line()
+        words = set(_WORD.findall(self.w.getvalue() + " ".join(self.constants)))
+        used = sorted(n for n in rt.__all__ if n in words and n != "RUNTIME_VERSION")
+        h.line("from compiler.runtime import RUNTIME_VERSION as _RUNTIME_VERSION")
+        h.line("from compiler.runtime import (")
+        with h.indent():
+            for i in range(0, len(used), 6):
+                h.line(", ".join(used[i:i + 6]) + ",")
+        h.line(")")
+        h.line()
+        h.line(f"GUIDELINE_ID = {literal(g.id)}")
+        h.line(f"RUNTIME_VERSION = {literal(rt.RUNTIME_VERSION)}")
+        h.line(f"SOURCE_FILE = {literal(self.source_file)}")
+        h.line(f"CRITERIA = {literal(tuple(c.id for c in g.criteria))}")
+        h.line()
+        h.line("if _RUNTIME_VERSION != RUNTIME_VERSION:")
+        with h.indent():
+            h.line(f"raise ImportError({literal(f'this checker needs mtus runtime version {rt.RUNTIME_VERSION}')})")
+        if self.constants:
+            h.line()
+            h.comment("The guideline's values, built once.")
+            for text, name in self.constants.items():
+                note, line = self.constant_notes[name]
+                h.line(f"{name} = {text}  # {comment_text(f'{note} ({self.source_file}:{line})')}")
+        h.line()
+        h.line()
+        return h.getvalue()
+
+    def read_facts(self, full: bool) -> None:
+        """Read each fact the criteria use once, into f_<name> (with its default applied).
+
+        d_<name> says whether the case itself documented a fact that has a
+        default; with `full` (evaluate), m_<name> is what the fact misses and
+        r_<name> its FactValue for `read`.
+        """
+        g = self.guideline
+        used = rt.union(*(model.facts_read(c.expr) for c in g.criteria),
+                        *(model.facts_read(c.expr) for c in g.conditions))
+        w = self.w
+        w.line("_get = facts.get")
+        for fact in g.facts:
+            if fact.name not in used:
+                continue
+            f, key = mangle("f", fact.name), literal(fact.name)
+            with w.origin(fact.span.line):
+                w.line(f"{f} = _get({key})")
+                documented = f"{f} is not None"
+                if fact.default is not None:
+                    documented = mangle("d", fact.name)
+                    w.line(f"{documented} = {f} is not None")
+                    w.line(f"if {f} is None:")
+                    with w.indent():
+                        w.line(f"{f} = {self.constant(const_value(fact.default), fact.default)}")
+                elif full and fact.type.kind != HISTORY:  # a history's queries name it themselves
+                    w.line(f"{mangle('m', fact.name)} = () if {f} is not None else {literal((fact.name,))}")
+                if full:
+                    w.line(f"{mangle('r', fact.name)} = FactValue({key}, {f}, {documented})")
+
+    # ------------------------------------------------------- fast path
+    def unmet_function(self) -> None:
+        w = self.w
+        w.line("def unmet(facts, request_date):")
+        with w.indent():
+            w.line('"""The ids of the criteria not met or not documented, in source order."""')
+            fn = _Function(self, w, full=False)
+            self.read_facts(full=False)
+            w.line("_out = []")
+            self.unmet_items(fn, list(self.guideline.criteria), 0, None)
+            w.line()
+            w.line("return _out")
+
+    def unmet_items(self, fn: _Function, criteria: list, depth: int, unknown: Optional[str]) -> None:
+        """Criteria in source order; a run sharing the next `when` becomes one nested block."""
+        i = 0
+        while i < len(criteria):
+            c = criteria[i]
+            if len(c.conditions) == depth:
+                self.unmet_criterion(fn, c, unknown)
+                i += 1
+                continue
+            cond = c.conditions[depth]
+            j = i
+            while j < len(criteria) and len(criteria[j].conditions) > depth and criteria[j].conditions[depth].index == cond.index:
+                j += 1
+            self.unmet_when(fn, cond, criteria[i:j], depth, unknown)
+            i = j
+
+    def unmet_when(self, fn: _Function, cond: model.Condition, criteria: list, depth: int, unknown: Optional[str]):
+        w = self.w
+        w.line()
+        with w.origin(cond.span.line):
+            w.comment(f"when#{cond.index} ({self.source_file}:{cond.span.line}): {outline(cond.expr)}")
+            flag = fn.temp(fn.val(cond.expr).text, cond.span.line, "_when")
+            # false: none of these criteria applies; unknown: each is not documented
+            w.line(f"if {flag} is not False:")
+        with fn.block():
+            inner = f"{flag} is None" if unknown is None else f"{unknown} or {flag} is None"
+            if len(criteria) > 1 or unknown is not None:
+                inner = fn.temp(inner, cond.span.line, "_unknown")
+            self.unmet_items(fn, criteria, depth + 1, inner)
+
+    def unmet_criterion(self, fn: _Function, c: model.Criterion, unknown: Optional[str]) -> None:
+        w = self.w
+        w.line()
+        with w.origin(c.span.line):
+            self.criterion_comment(c)
+            ok = fn.is_false(c.expr) if c.exclude else fn.is_true(c.expr)
+            w.line(f"if {unknown} or not {ok}:" if unknown else f"if not {ok}:")
+            with w.indent():
+                w.line(f"_out.append({literal(c.id)})")
+
+    def criterion_comment(self, c: model.Criterion) -> None:
+        kind = "exclude " if c.exclude else ""
+        guard = "".join(f" when#{x.index}" for x in c.conditions)
+        self.w.comment(f"{kind}{c.id}{guard} ({self.source_file}:{c.span.line}): {outline(c.expr)}")
+
+    # ------------------------------------------------------- full results
+    def evaluate_function(self) -> None:
+        g = self.guideline
+        w = self.w
+        w.line("def evaluate(facts, request_date):")
+        with w.indent():
+            w.line('"""Every criterion\'s outcome with the facts it read and what was missing."""')
+            fn = _Function(self, w, full=True)
+            self.read_facts(full=True)
+            gates = {}
+            if g.conditions:
+                w.line()
+            for cond in g.conditions:
+                with w.origin(cond.span.line):
+                    w.comment(f"when#{cond.index} ({self.source_file}:{cond.span.line}): {outline(cond.expr)}")
+                    v, m = fn.pair(cond.expr)
+                    gates[cond.index] = fn.temp(f"({v}, {m})", cond.span.line, "_gate")
+            results: list[str] = []
+            criteria = list(g.criteria)
+            i = 0
+            while i < len(criteria):
+                # a run of criteria under the same `when`s shares one gate test
+                j = i + 1
+                key = [x.index for x in criteria[i].conditions]
+                while j < len(criteria) and key and [x.index for x in criteria[j].conditions] == key:
+                    j += 1
+                self.evaluate_run(fn, criteria[i:j], gates, results)
+                i = j
+            w.line()
+            w.line(f"return GuidelineResult(GUIDELINE_ID, request_date, {_tuple_text(results)})")
+
+    def evaluate_run(self, fn: _Function, run: list, gates: dict, results: list) -> None:
+        w = self.w
+        names = [fn.fresh("_c") for _ in run]
+        results.extend(names)
+        conditions = run[0].conditions
+        if not conditions:
+            (c,) = run
+            w.line()
+            with w.origin(c.span.line):
+                self.criterion_comment(c)
+                v, m = fn.pair(c.expr)
+                w.line(f"{names[0]} = decide({literal(c.id)}, {literal(c.exclude)}, ALWAYS, ({v}, {m}), "
+                       f"{self.read_tuple(reads([c.expr]))})")
+            return
+        line = run[0].span.line
+        if len(conditions) == 1:
+            gate = gates[conditions[0].index]
+        else:
+            gate = fn.temp("and_m(" + ", ".join(gates[x.index] for x in conditions) + ")", line, "_gate")
+        cond_read = self.read_tuple(reads([x.expr for x in conditions]))
+        w.line()
+        with w.origin(line):
+            w.line(f"if {gate}[0] is True:")
+        with fn.block():
+            for c, name in zip(run, names):
+                with w.origin(c.span.line):
+                    self.criterion_comment(c)
+                    v, m = fn.pair(c.expr)
+                    all_read = self.read_tuple(reads([x.expr for x in conditions] + [c.expr]))
+                    w.line(f"{name} = decide({literal(c.id)}, {literal(c.exclude)}, {gate}, ({v}, {m}), {all_read})")
+        with w.origin(line):
+            w.line("else:  # not applicable, or not documented with what the `when` misses")
+            with w.indent():
+                for c, name in zip(run, names):
+                    w.line(f"{name} = decide({literal(c.id)}, {literal(c.exclude)}, {gate}, None, {cond_read})")
+
+    def read_tuple(self, names) -> str:
+        return _tuple_text([mangle("r", n) for n in names])
+
+
+def _tuple_text(items: list[str]) -> str:
+    """A tuple display of already-safe Python expressions."""
+    if not items:
+        return "()"
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+
+
+def generate_module(guideline: model.Guideline) -> str:
+    """The checker module's source for a checked guideline; compiled once here as a self-check."""
+    source = _Generator(guideline).module()
+    compile(source, f"<mtus checker {guideline.id!r}>", "exec", dont_inherit=True)
+    return source
+
+
+def load_module(source: str, name: str) -> types.ModuleType:
+    """Execute generated source as a fresh module object (no files, no sys.path or sys.modules changes).
+
+    The source is registered with linecache under a pseudo file name so that
+    tracebacks show the generated lines; `mtus_frames` maps them to `.mtus` lines.
+    """
+    # the source's digest keeps two versions of one checker apart in linecache
+    filename = f"<mtus checker {name} {hashlib.sha256(source.encode('utf-8')).hexdigest()[:12]}>"
+    module = types.ModuleType(name)
+    code = compile(source, filename, "exec", dont_inherit=True)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(code, module.__dict__)  # noqa: S102 - our own generated source, built by the safe code writer
+    return module
+
+
+def mtus_frames(exc: BaseException, module: types.ModuleType) -> list[tuple[str, int]]:
+    """(.mtus file, line) for each traceback frame inside the generated module, outermost first."""
+    filename = module.evaluate.__code__.co_filename
+    out = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == filename and frame.lineno is not None:
+            line = rt.mtus_line(module.SOURCE_LINES, frame.lineno)
+            if line is not None:
+                out.append((module.SOURCE_FILE, line))
+    return out
