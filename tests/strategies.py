@@ -1,0 +1,735 @@
+"""Hypothesis strategies: random well-typed guidelines (dsl.model values) and random cases for them.
+
+`guidelines()` builds checked models directly, following the typing rules of
+dsl/passes/typecheck.py (tests/test_differential.py renders a sample back to
+`.mtus` text and checks it with the real front end). `cases(guideline)`
+draws (facts, request_date) pairs aimed at the edges: facts absent,
+documented false, values exactly at the guideline's thresholds and one step
+either side, dates at month ends and leap days, histories empty or with
+missing fields.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Optional
+
+from hypothesis import strategies as st
+
+from compiler.runtime import Duration, add_months, shift
+from dsl import model
+from dsl.model import (BOOL, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, PERCENT, QUANTITY, SET, TEXT,
+                       Type)
+from dsl.source import Span
+
+UNIT = "mg"
+T_QUANTITY = Type(QUANTITY, unit=UNIT)
+T_SET_TEXT = Type(SET, element=model.T_TEXT)
+CITATION = model.Citation("MTUS Chronic Pain Medical Treatment Guidelines", None, "1")
+
+# A few fixed vocabularies keep shrunk examples readable.
+MEMBER_POOL = ("local anesthetic", "saline", "botulinum toxin", "glucose", "Saline", "steroid")
+TEXT_POOL = ("fibromyalgia", "low back pain", "myofascial pain syndrome", "Fibromyalgia")
+PERIODS = (model.Period(0, 1), model.Period(0, 14), model.Period(0, 42), model.Period(0, 56), model.Period(0, 30),
+           model.Period(1, 0), model.Period(2, 0), model.Period(3, 0), model.Period(12, 0), model.Period(1, 3))
+SPECIAL_DATES = (datetime.date(2014, 12, 18), datetime.date(2016, 2, 29), datetime.date(2016, 3, 31),
+                 datetime.date(2015, 1, 31), datetime.date(2015, 2, 28), datetime.date(2020, 2, 29),
+                 datetime.date(2019, 12, 31), datetime.date(2021, 1, 1), datetime.date(2014, 5, 31))
+
+
+def pick(draw, options):
+    """One of options; drawn as an index, which is much cheaper than a fresh sampled_from and shrinks to the first."""
+    options = tuple(options)
+    return options[draw(st.integers(0, len(options) - 1))] if len(options) > 1 else options[0]
+
+
+def some(draw, options, min_size: int = 0, max_size: int = 3) -> list:
+    """A few of options (repeats allowed), drawn as indexes."""
+    return [pick(draw, options) for _ in range(draw(st.integers(min_size, max_size)))]
+
+
+def span(line: int = 1) -> Span:
+    return Span("random.mtus", 0, 0, line, 1, line, 1)
+
+
+def period_text(p: model.Period) -> str:
+    if p.months and p.days:
+        return f"{p.months} months {p.days} days"  # not writable in .mtus; only used by hand-made models
+    if p.months:
+        return f"{p.months} month{'s' if p.months != 1 else ''}"
+    if p.days % 7 == 0:
+        w = p.days // 7
+        return f"{w} week{'s' if w != 1 else ''}"
+    return f"{p.days} day{'s' if p.days != 1 else ''}"
+
+
+# ------------------------------------------------------------------ constants
+def const(value, t: Type, line: int = 1) -> model.Const:
+    """A literal as the front end decodes it, with its text as written."""
+    if t.kind == BOOL:
+        text = "present" if value else "absent"
+    elif t.kind == PERCENT:
+        text = f"{value}%"
+    elif t.kind == QUANTITY:
+        text = f"{value} {t.unit}"
+    elif t.kind == DURATION:
+        text = period_text(value)
+    elif t.kind == SET:
+        text = ", ".join(str(x) for x in sorted(value, key=str))
+    else:
+        text = str(value)
+    return model.Const(value, t, text, span(line))
+
+
+numbers = st.sampled_from([0, 1, 2, 3, 4, 5, 10, Decimal("2.5"), Decimal("0.5")])
+percents = st.sampled_from([Decimal("0"), Decimal("50"), Decimal("49.5"), Decimal("100"), Decimal("30")])
+quantities = st.sampled_from([Decimal("90"), Decimal("120"), Decimal("0.5")])
+dates = st.sampled_from(SPECIAL_DATES[:6])
+
+
+def _num_const(value) -> model.Const:
+    return const(value, model.T_COUNT if isinstance(value, int) else model.T_NUMBER)
+
+
+# -------------------------------------------------------------------- facts
+_SCALAR_KINDS = ("finding", "count", "number", "percent", "quantity", "duration", "date", "text", "enum",
+                 "set_text", "set_enum")
+_FIELD_KINDS = ("finding", "count", "percent", "duration", "text", "enum", "number")
+
+
+@st.composite
+def types_of(draw, kind: str) -> tuple[Type, str]:
+    """(type, declared keyword) for a fact kind."""
+    if kind == "finding":
+        return model.T_BOOL, "finding"
+    if kind == "count":
+        return model.T_COUNT, "count"
+    if kind == "number":
+        return model.T_NUMBER, "number"
+    if kind == "percent":
+        return model.T_PERCENT, "percent"
+    if kind == "quantity":
+        return T_QUANTITY, "quantity"
+    if kind == "duration":
+        return model.T_DURATION, "duration"
+    if kind == "date":
+        return model.T_DATE, "date"
+    if kind == "text":
+        return model.T_TEXT, "text"
+    members = tuple(dict.fromkeys(some(draw, MEMBER_POOL, 1, 4)))
+    if kind == "enum":
+        return Type(ENUM, members=members), "one of"
+    if kind == "set_text":
+        return T_SET_TEXT, "set of text"
+    return Type(SET, element=Type(ENUM, members=members)), "set of"
+
+
+@st.composite
+def default_for(draw, t: Type) -> Optional[model.Const]:
+    if t.kind in (SET, HISTORY) or not draw(st.integers(0, 5)) == 0:
+        return None
+    if t.kind == BOOL:
+        return const(draw(st.booleans()), t)
+    if t.kind == COUNT:
+        return const(draw(st.integers(0, 5)), t)
+    if t.kind == NUMBER:
+        return const(Decimal(pick(draw, ["0", "2.5", "3"])), t)
+    if t.kind == PERCENT:
+        return const(draw(percents), t)
+    if t.kind == QUANTITY:
+        return const(draw(quantities), t)
+    if t.kind == DURATION:
+        return const(pick(draw, PERIODS[:9]), t)
+    if t.kind == DATE:
+        return const(draw(dates), t)
+    if t.kind == TEXT:
+        return const(pick(draw, TEXT_POOL), t)
+    return const(pick(draw, t.members), t)
+
+
+@st.composite
+def facts(draw, max_scalars: int = 6) -> tuple[model.Fact, ...]:
+    kinds = some(draw, _SCALAR_KINDS, 1, max_scalars)
+    out = []
+    for i, kind in enumerate(kinds):
+        t, declared = draw(types_of(kind))
+        out.append(model.Fact(f"{kind}_{i}", t, declared, f"label of {kind} {i}", draw(default_for(t)), span(2 + i)))
+    for j in range(draw(st.integers(0, 2))):
+        fields = []
+        if draw(st.integers(0, 4)) > 0:
+            fields.append(model.Field("date", model.T_DATE, "date"))
+        for k, kind in enumerate(some(draw, _FIELD_KINDS, 1, 3)):
+            t, _ = draw(types_of(kind))
+            fields.append(model.Field(f"{kind}_f{k}", t, f"{kind} {k}"))  # never a fact's name
+        out.append(model.Fact(f"history_{j}", Type(HISTORY, fields=tuple(fields)), "history", f"history {j}", None,
+                              span(20 + j)))
+    return tuple(out)
+
+
+# --------------------------------------------------------------- expressions
+class Env:
+    """What an expression may refer to: the facts, and inside a `where` the row's fields."""
+
+    def __init__(self, facts_: tuple[model.Fact, ...], row: Optional[model.Fact] = None, line: int = 1):
+        self.facts = facts_
+        self.row = row
+        self.line = line
+
+    def inside(self, history: model.Fact) -> "Env":
+        return Env(self.facts, history, self.line)
+
+    def refs(self, pred) -> list:
+        """References (facts, and fields of the current row) whose type satisfies pred."""
+        out = [model.FactRef(f.name, f.type, span(self.line)) for f in self.facts
+               if f.type.kind != HISTORY and pred(f.type)]
+        if self.row is not None:
+            out += [model.FieldRef(f.name, f.type, span(self.line)) for f in self.row.type.fields if pred(f.type)]
+        return out
+
+    def histories(self, pred=lambda h: True) -> list[model.Fact]:
+        return [f for f in self.facts if f.type.kind == HISTORY and pred(f.type)]
+
+
+def _is(kind):
+    return lambda t: t.kind == kind
+
+
+def _numeric(t: Type) -> bool:
+    return t.kind in (COUNT, NUMBER)
+
+
+def _ordered_pred(kind: str):
+    return _numeric if kind == "num" else (lambda t: t.kind == kind and (kind != QUANTITY or t.unit == UNIT))
+
+
+@st.composite
+def query(draw, env: Env, depth: int, op: str, field_pred=None) -> Optional[model.Query]:
+    """A query over one of the histories (None if no history fits)."""
+    if op in ("last", "first", "sum"):
+        hs = env.histories(lambda h: any(field_pred(f.type) for f in h.fields))
+    else:
+        hs = env.histories()
+    if not hs:
+        return None
+    h = pick(draw, hs)
+    href = model.FactRef(h.name, h.type, span(env.line))
+    within = within_text = None
+    date = h.type.field("date")
+    if date is not None and draw(st.integers(0, 2)) == 0:
+        within = pick(draw, PERIODS[:9])
+        within_text = period_text(within)
+    where = None
+    if op == "all" or (depth > 0 and draw(st.integers(0, 2)) == 0):
+        where = draw(bool_expr(env.inside(h), max(depth - 1, 0)))
+    field = None
+    t = {"any": model.T_BOOL, "all": model.T_BOOL, "count": model.T_COUNT}.get(op)
+    if t is None:
+        f = pick(draw, [f for f in h.type.fields if field_pred(f.type)])
+        field, t = f.name, f.type
+    return model.Query(op, href, within, within_text, where, field, t, span(env.line))
+
+
+@st.composite
+def value_expr(draw, env: Env, kind: str, depth: int) -> model.Expr:
+    """An expression of an ordered kind: "num", PERCENT, QUANTITY, DURATION or DATE."""
+    pred = _ordered_pred(kind)
+    options = ["const", "const"]
+    refs = env.refs(pred)
+    if refs:
+        options += ["ref"] * 3
+    if env.histories(lambda h: any(pred(f.type) for f in h.fields)):
+        options.append("pick")
+    if kind == DATE:
+        options.append("request")
+    if depth > 0:
+        options.append("arith")
+        if kind == "num" and env.histories():
+            options.append("count")
+        if kind in ("num", PERCENT, QUANTITY, DURATION) and env.histories(lambda h: any(pred(f.type) for f in h.fields)):
+            options.append("sum")
+        if kind == DURATION:
+            options.append("time")
+    choice = pick(draw, options)
+    line = env.line
+    if choice == "ref":
+        return pick(draw, refs)
+    if choice == "request":
+        return model.RequestDate(span(line))
+    if choice == "pick":
+        return draw(query(env, depth, pick(draw, ["last", "first"]), pred))
+    if choice == "count":
+        return draw(query(env, depth, "count"))
+    if choice == "sum":
+        return draw(query(env, depth, "sum", pred))
+    if choice == "time":
+        a, b = draw(value_expr(env, DATE, depth - 1)), draw(value_expr(env, DATE, depth - 1))
+        return model.TimeFrom(a, b, span(line))
+    if choice == "arith":
+        return draw(arith(env, kind, depth))
+    # constants
+    if kind == "num":
+        return _num_const(draw(numbers))
+    if kind == PERCENT:
+        return const(draw(percents), model.T_PERCENT, line)
+    if kind == QUANTITY:
+        return const(draw(quantities), T_QUANTITY, line)
+    if kind == DURATION:
+        return const(pick(draw, PERIODS[:9]), model.T_DURATION, line)
+    return const(draw(dates), model.T_DATE, line)
+
+
+@st.composite
+def arith(draw, env: Env, kind: str, depth: int) -> model.Expr:
+    line = env.line
+    sub = depth - 1
+    if kind == "num":
+        op = pick(draw, ["+", "-", "*", "/"])
+        a, b = draw(value_expr(env, "num", sub)), draw(value_expr(env, "num", sub))
+        t = model.T_NUMBER if op == "/" or not (a.type.kind == b.type.kind == COUNT) else model.T_COUNT
+        return model.Arith(op, a, b, t, span(line))
+    if kind in (PERCENT, QUANTITY):
+        t = model.T_PERCENT if kind == PERCENT else T_QUANTITY
+        op = pick(draw, ["+", "-", "*", "/"])
+        a = draw(value_expr(env, kind, sub))
+        b = draw(value_expr(env, kind if op in "+-" else "num", sub))
+        return model.Arith(op, a, b, t, span(line))
+    if kind == DURATION:
+        op = pick(draw, ["+", "-"])
+        return model.Arith(op, draw(value_expr(env, DURATION, sub)), draw(value_expr(env, DURATION, sub)),
+                           model.T_DURATION, span(line))
+    op = pick(draw, ["+", "-"])
+    return model.Arith(op, draw(value_expr(env, DATE, sub)), draw(value_expr(env, DURATION, sub)),
+                       model.T_DATE, span(line))
+
+
+_ORDERED_KINDS = ("num", PERCENT, QUANTITY, DURATION, DATE)
+
+
+@st.composite
+def text_like(draw, env: Env, depth: int) -> model.Expr:
+    """A text value: a text fact or field, or `last(h).text`."""
+    options = env.refs(_is(TEXT))
+    if depth > 0 and env.histories(lambda h: any(f.type.kind == TEXT for f in h.fields)):
+        options.append(draw(query(env, depth, "last", _is(TEXT))))
+    if not options:
+        return None
+    return pick(draw, options)
+
+
+@st.composite
+def equality(draw, env: Env, depth: int) -> Optional[model.Expr]:
+    """`=` / `!=` on findings, text (free, normalised) or `one of` values (exact)."""
+    line = env.line
+    op = pick(draw, ["=", "!="])
+    options = []
+    enums = env.refs(_is(ENUM))
+    if enums:
+        options.append("enum")
+    if env.refs(_is(TEXT)):
+        options.append("text")
+    if env.refs(_is(BOOL)):
+        options.append("bool")
+    if not options:
+        return None
+    choice = pick(draw, options)
+    if choice == "enum":
+        ref = pick(draw, enums)
+        other = pick(draw, [r for r in enums if r.type == ref.type] +
+                                     [const(m, ref.type, line) for m in ref.type.members])
+    elif choice == "text":
+        ref = draw(text_like(env, depth))
+        other = pick(draw, env.refs(_is(TEXT)) + [const(t, model.T_TEXT, line) for t in TEXT_POOL])
+    else:
+        ref = pick(draw, env.refs(_is(BOOL)))
+        other = pick(draw, env.refs(_is(BOOL)) + [const(True, model.T_BOOL, line), const(False, model.T_BOOL, line)])
+    left, right = (ref, other) if draw(st.booleans()) else (other, ref)
+    if isinstance(left, model.Const) and isinstance(right, model.Const):
+        left = ref
+    return model.Compare(op, left, right, span(line))
+
+
+@st.composite
+def membership(draw, env: Env, depth: int) -> Optional[model.Expr]:
+    line = env.line
+    options = []
+    sets = env.refs(_is(SET))
+    if sets:
+        options += ["set_contains", "set_any", "set_only", "in_set_fact"]
+    if env.refs(_is(ENUM)):
+        options.append("enum_in")
+    if env.refs(_is(TEXT)):
+        options.append("text_in")
+    options += ["num_in", "duration_in"]
+    choice = pick(draw, options)
+    if choice in ("set_contains", "set_any", "set_only", "in_set_fact"):
+        s = pick(draw, sets)
+        element = s.type.element
+        pool = element.members if element.kind == ENUM else TEXT_POOL
+        if choice == "set_contains":
+            return model.Member("contains", s, const(pick(draw, pool), element, line), span(line))
+        if choice == "in_set_fact":
+            singles = env.refs(lambda t: t.kind == TEXT or (t == element))
+            x = pick(draw, singles) if singles and draw(st.booleans()) else const(pick(draw, pool), element, line)
+            return model.Member(pick(draw, ["in", "not in"]), x, s, span(line))
+        values = frozenset(some(draw, pool, 0 if choice == "set_only" else 1, 3))
+        other = const(values, Type(SET, element=element), line)
+        if choice == "set_any" and draw(st.booleans()):
+            other = pick(draw, [x for x in sets if x.type.element.kind == TEXT or x.type == s.type])
+        return model.Member("contains any of" if choice == "set_any" else "contains only", s, other, span(line))
+    op = pick(draw, ["in", "not in"])
+    if choice == "enum_in":
+        x = pick(draw, env.refs(_is(ENUM)))
+        values = frozenset(some(draw, x.type.members, 1, 3))
+        return model.Member(op, x, const(values, Type(SET, element=x.type), line), span(line))
+    if choice == "text_in":
+        x = draw(text_like(env, depth))
+        values = frozenset(some(draw, TEXT_POOL, 1, 3))
+        return model.Member(op, x, const(values, T_SET_TEXT, line), span(line))
+    if choice == "num_in":
+        x = draw(value_expr(env, "num", max(depth - 1, 0)))
+        values = some(draw, [0, 1, 2, 3, 4, 5], 1, 3)
+        return model.Member(op, x, const(frozenset(values), Type(SET, element=model.T_COUNT), line), span(line))
+    x = draw(value_expr(env, DURATION, max(depth - 1, 0)))
+    values = frozenset(some(draw, PERIODS[:9], 1, 3))
+    return model.Member(op, x, const(values, Type(SET, element=model.T_DURATION), line), span(line))
+
+
+@st.composite
+def bool_expr(draw, env: Env, depth: int = 3) -> model.Expr:
+    """A true/false expression over env, at most `depth` levels of nesting."""
+    line = env.line
+    leaves = env.refs(_is(BOOL))
+    options = ["compare", "compare", "documented"]
+    if leaves:
+        options += ["ref", "ref"]
+    if env.histories(lambda h: any(f.type.kind == BOOL for f in h.fields)):
+        options.append("pick")
+    if env.histories():
+        options += ["any", "all"] if depth > 0 else ["any"]
+    options += ["equality", "member", "between", "const"]
+    if depth > 0:
+        options += ["not", "and", "or", "at_least"]
+    choice = pick(draw, options)
+    sub = max(depth - 1, 0)
+    if choice == "ref":
+        return pick(draw, leaves)
+    if choice == "const":
+        return const(draw(st.booleans()), model.T_BOOL, line)
+    if choice == "pick":
+        return draw(query(env, depth, pick(draw, ["last", "first"]), _is(BOOL)))
+    if choice in ("any", "all"):
+        return draw(query(env, sub, choice))
+    if choice == "documented":
+        targets = [r for r in env.refs(lambda t: True)] + \
+                  [model.FactRef(h.name, h.type, span(line)) for h in env.histories()]
+        return model.Documented(pick(draw, targets), span(line)) if targets else const(True, model.T_BOOL, line)
+    if choice == "not":
+        return model.Not(draw(bool_expr(env, sub)), span(line))
+    if choice in ("and", "or"):
+        return model.Logic(choice, tuple(draw(bool_expr(env, sub)) for _ in range(draw(st.integers(2, 3)))), span(line))
+    if choice == "at_least":
+        items = tuple(draw(bool_expr(env, sub)) for _ in range(draw(st.integers(2, 4))))
+        return model.AtLeast(draw(st.integers(1, len(items))), items, span(line))
+    if choice == "equality":
+        e = draw(equality(env, depth))
+        return e if e is not None else draw(bool_expr(env, sub))
+    if choice == "member":
+        return draw(membership(env, depth))
+    kind = pick(draw, _ORDERED_KINDS)
+    if choice == "between":
+        v, lo, hi = (draw(value_expr(env, kind, sub)) for _ in range(3))
+        return model.Between(v, lo, hi, span(line))
+    op = pick(draw, ["<", "<=", ">", ">=", "=", "!="])
+    return model.Compare(op, draw(value_expr(env, kind, sub)), draw(value_expr(env, kind, sub)), span(line))
+
+
+# ---------------------------------------------------------------- guidelines
+@st.composite
+def guidelines(draw, max_criteria: int = 6, depth: int = 3) -> model.Guideline:
+    """A random checked guideline: facts, criteria (some exclusions), nested `when` blocks."""
+    fs = draw(facts())
+    criteria: list[model.Criterion] = []
+    conditions: list[model.Condition] = []
+    line = [30]
+
+    def next_line() -> int:
+        line[0] += 1
+        return line[0]
+
+    def items(guard: tuple, budget: int, level: int):
+        for _ in range(budget):
+            if level < 2 and draw(st.integers(0, 4)) == 0:
+                ln = next_line()
+                cond = model.Condition(len(conditions), draw(bool_expr(Env(fs, None, ln), 2)), span(ln))
+                conditions.append(cond)
+                items(guard + (cond,), draw(st.integers(1, 3)), level + 1)
+                continue
+            ln = next_line()
+            criteria.append(model.Criterion(
+                id=f"c{len(criteria)}", exclude=draw(st.integers(0, 4)) == 0,
+                expr=draw(bool_expr(Env(fs, None, ln), depth)), says=None, citation=CITATION,
+                conditions=guard, span=span(ln)))
+
+    items((), draw(st.integers(1, max_criteria)), 0)
+    if not criteria:
+        ln = next_line()
+        criteria.append(model.Criterion("c0", False, draw(bool_expr(Env(fs, None, ln), depth)), None, CITATION, (),
+                                        span(ln)))
+    return model.Guideline(id="random", title="A random guideline", citation=CITATION, services=(), states=None,
+                           version=None, facts=fs, criteria=tuple(criteria), conditions=tuple(conditions),
+                           examples=(), path="random.mtus", span=span(1))
+
+
+# --------------------------------------------------------------------- cases
+def _consts(g: model.Guideline) -> list[model.Const]:
+    out = []
+
+    def walk(e):
+        if isinstance(e, model.Const):
+            out.append(e)
+        for c in model.children(e):
+            walk(c)
+
+    for c in g.criteria:
+        walk(c.expr)
+    for c in g.conditions:
+        walk(c.expr)
+    return out
+
+
+def _periods(g: model.Guideline) -> list[model.Period]:
+    ps = {c.value for c in _consts(g) if isinstance(c.value, model.Period)}
+    ps |= {x for c in _consts(g) if isinstance(c.value, frozenset) for x in c.value if isinstance(x, model.Period)}
+    ps |= {e.within for e in _queries(g) if e.within is not None}
+    return sorted(ps, key=lambda p: (p.months, p.days))
+
+
+def _queries(g: model.Guideline) -> list[model.Query]:
+    out = []
+
+    def walk(e):
+        if isinstance(e, model.Query):
+            out.append(e)
+        for c in model.children(e):
+            walk(c)
+
+    for c in g.criteria:
+        walk(c.expr)
+    for c in g.conditions:
+        walk(c.expr)
+    return out
+
+
+class _Pools:
+    """Candidate values per type: the guideline's own thresholds, one step either side, and edges."""
+
+    def __init__(self, g: model.Guideline, request_date: datetime.date):
+        consts = _consts(g)
+        self.rd = request_date
+        nums = {0, 1, 2, 3, 4, 5}
+        pcts = {Decimal("0"), Decimal("50"), 100}
+        qty = {Decimal("90"), Decimal("120")}
+        for c in consts:
+            v = c.value
+            if isinstance(v, frozenset):
+                continue
+            if c.type.kind in (COUNT, NUMBER):
+                nums |= {v, v + 1, v - 1 if v >= 1 else v, v + Decimal("0.01")}
+            elif c.type.kind == PERCENT:
+                pcts |= {v, v + 1, v - Decimal("0.01"), int(v) if v == int(v) else v}
+            elif c.type.kind == QUANTITY:
+                qty |= {v, v + Decimal("0.5"), v - Decimal("0.5")}
+        self.counts = sorted(x for x in nums if isinstance(x, int) and x >= 0)
+        self.numbers = sorted(nums)
+        self.percents = sorted(p for p in pcts if 0 <= p <= 100)
+        self.quantities = sorted(q for q in qty if q >= 0)
+        periods = _periods(g) or [model.Period(1, 0)]
+        durs = {Duration(0, 0), Duration(1, 0), Duration(0, 30), Duration(0, 31), Duration(0, 28)}
+        for p in periods:
+            durs |= {Duration(p.months, p.days), Duration(p.months, p.days + 1)}
+            if p.days:
+                durs.add(Duration(p.months, p.days - 1))
+            if p.months == 0 and p.days % 28 == 0:
+                durs.add(Duration(p.days // 28, 0))  # 8 weeks next to 2 months
+            if p.days == 0:
+                durs |= {Duration(0, 30 * p.months), Duration(0, 31 * p.months)}  # 2 months next to 60 / 62 days
+        self.durations = sorted((d for d in durs if d.months >= 0 and d.days >= 0), key=lambda d: (d.months, d.days))
+        ds = {request_date, request_date + datetime.timedelta(days=1), request_date - datetime.timedelta(days=1)}
+        for p in periods:
+            at = shift(request_date, -p.months, -p.days)
+            ds |= {at, at + datetime.timedelta(days=1), at - datetime.timedelta(days=1)}
+        for c in consts:
+            if isinstance(c.value, datetime.date):
+                ds |= {c.value, c.value + datetime.timedelta(days=1)}
+        for months in (-1, -2, -3, -12):
+            ds.add(add_months(request_date.replace(day=1), months + 1) - datetime.timedelta(days=1))  # month ends
+        ds |= {datetime.date(2016, 2, 29), datetime.date(2015, 2, 28)}
+        self.dates = sorted(ds)
+        texts = {c.value for c in consts if isinstance(c.value, str)} | set(TEXT_POOL)
+        texts |= {c for x in consts if isinstance(x.value, frozenset) for c in x.value if isinstance(c, str)}
+        variants = set()
+        for t in texts:
+            variants |= {t, t.upper(), f"  {t}  ", t.replace(" ", "   "), t + "x"}
+        self.texts = sorted(variants)
+
+    def value(self, draw, t: Type):
+        k = t.kind
+        if k == BOOL:
+            return draw(st.booleans())
+        if k == COUNT:
+            return pick(draw, self.counts)
+        if k == NUMBER:
+            return pick(draw, self.numbers)
+        if k == PERCENT:
+            return pick(draw, self.percents)
+        if k == QUANTITY:
+            return pick(draw, self.quantities)
+        if k == DURATION:
+            return pick(draw, self.durations)
+        if k == DATE:
+            return pick(draw, self.dates)
+        if k == TEXT:
+            return pick(draw, self.texts)
+        if k == ENUM:
+            return pick(draw, t.members)
+        if k == SET:
+            pool = t.element.members if t.element.kind == ENUM else self.texts
+            return frozenset(some(draw, pool))
+        if k == HISTORY:
+            rows = []
+            for _ in range(draw(st.integers(0, 3))):
+                row = {}
+                for f in t.fields:
+                    if draw(st.integers(0, 6)) > 0:
+                        row[f.name] = self.value(draw, f.type)
+                rows.append(row)
+            return tuple(rows)
+        raise AssertionError(t)
+
+
+request_dates = st.one_of(st.sampled_from(SPECIAL_DATES),
+                          st.dates(datetime.date(2000, 1, 1), datetime.date(2030, 12, 31)))
+
+
+@st.composite
+def cases(draw, g: model.Guideline) -> tuple[dict, datetime.date]:
+    """(facts, request_date) for g: each fact absent, explicitly None, or a value from the pools."""
+    request_date = draw(request_dates)
+    pools = _Pools(g, request_date)
+    out = {}
+    for f in g.facts:
+        presence = draw(st.integers(0, 9))
+        if presence == 0:
+            continue
+        if presence == 1:
+            out[f.name] = None  # a loader may write "not documented" as None: the same as absent
+            continue
+        out[f.name] = pools.value(draw, f.type)
+    return out, request_date
+
+
+# ------------------------------------------------- back to text, for checking
+def to_mtus(g: model.Guideline) -> str:
+    """`.mtus` source for a model built by these strategies (fully parenthesised)."""
+    lines = [f'guideline {g.id} "{g.title}"', f'  source "{g.citation.source}" page {g.citation.pages}', "", "facts"]
+    for f in g.facts:
+        default = f" default {_lit(f.default.value, f.type)}" if f.default is not None else ""
+        lines.append(f'  {f.name}: {_type_text(f.type)} "{f.label}"{default}')
+        for fld in f.type.fields:
+            lines.append(f'    {fld.name}: {_type_text(fld.type)} "{fld.label}"')
+    lines += ["", "criteria"]
+    open_conditions: tuple = ()
+    for c in g.criteria:
+        common = 0
+        while (common < min(len(open_conditions), len(c.conditions))
+               and open_conditions[common].index == c.conditions[common].index):
+            common += 1
+        for depth, cond in enumerate(c.conditions[common:], start=common):
+            lines.append("  " * (depth + 1) + f"when {_text(cond.expr)}")
+        open_conditions = c.conditions
+        indent = "  " * (len(c.conditions) + 1)
+        lines.append(f"{indent}{'exclude ' if c.exclude else ''}{c.id}: {_text(c.expr)}")
+    return "\n".join(lines) + "\n"
+
+
+def _type_text(t: Type) -> str:
+    if t.kind == BOOL:
+        return "finding"
+    if t.kind == QUANTITY:
+        return f"quantity {t.unit}"
+    if t.kind == ENUM:
+        return "one of {" + ", ".join(f'"{m}"' for m in t.members) + "}"
+    if t.kind == SET:
+        return "set of text" if t.element.kind == TEXT else "set of " + _type_text(t.element)[len("one of "):]
+    return t.kind
+
+
+def _lit(v, t: Type) -> str:
+    if t.kind == BOOL:
+        return "present" if v else "absent"
+    if t.kind == PERCENT:
+        return f"{v}%"
+    if t.kind == QUANTITY:
+        return f"{v} {t.unit}"
+    if t.kind == DURATION:
+        return period_text(v)
+    if t.kind == SET:
+        return "{" + ", ".join(_lit(x, t.element) for x in sorted(v, key=str)) + "}"
+    if t.kind in (TEXT, ENUM):
+        return f'"{v}"'
+    return str(v)
+
+
+def _text(e: model.Expr) -> str:
+    if isinstance(e, (model.FactRef, model.FieldRef)):
+        return e.name
+    if isinstance(e, model.RequestDate):
+        return "request.date"
+    if isinstance(e, model.Const):
+        return _lit(e.value, e.type)
+    if isinstance(e, model.Not):
+        return f"(not {_text(e.operand)})"
+    if isinstance(e, model.Logic):
+        return "(" + f" {e.op} ".join(_text(x) for x in e.operands) + ")"
+    if isinstance(e, model.AtLeast):
+        return f"at least {e.count} of {{" + ", ".join(_text(x) for x in e.items) + "}"
+    if isinstance(e, (model.Compare, model.Member, model.Arith)):
+        return f"({_text(e.left)} {e.op} {_text(e.right)})"
+    if isinstance(e, model.Between):
+        return f"({_text(e.value)} between {_text(e.low)} and {_text(e.high)})"
+    if isinstance(e, model.Documented):
+        return f"documented {e.target.name}"
+    if isinstance(e, model.TimeFrom):
+        return f"(time from {_text(e.start)} to {_text(e.end)})"
+    if isinstance(e, model.Query):
+        inner = e.history.name + (f".{e.field}" if e.op == "sum" else "")
+        if e.within is not None:
+            inner += f" within {period_text(e.within)}"
+        if e.where is not None:
+            inner += f" where {_text(e.where)}"
+        after = f".{e.field}" if e.op in ("last", "first") else ""
+        return f"{e.op}({inner}){after}"
+    raise AssertionError(e)
+
+
+def shape(x):
+    """A model value without spans and as-written text: what two equivalent models share.
+
+    `a and (b and c)` is `a and b and c` (the front end flattens it; Kleene and/or are associative).
+    """
+    if isinstance(x, model.Logic):
+        flat = []
+        for o in x.operands:
+            flat.extend(o.operands if isinstance(o, model.Logic) and o.op == x.op else (o,))
+        if len(flat) != len(x.operands):
+            return shape(model.Logic(x.op, tuple(flat), x.span))
+    if hasattr(type(x), "__attrs_attrs__"):
+        return (type(x).__name__,) + tuple(
+            (a.name, shape(getattr(x, a.name))) for a in type(x).__attrs_attrs__
+            if a.name not in ("span", "text", "within_text", "label", "declared", "citation", "says"))
+    if isinstance(x, (tuple, list)):
+        return tuple(shape(i) for i in x)
+    if isinstance(x, frozenset):
+        return frozenset(shape(i) for i in x)
+    return x

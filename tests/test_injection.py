@@ -1,0 +1,204 @@
+"""Code injection: hostile guideline text compiles to modules whose code and behaviour are unchanged by it."""
+
+from __future__ import annotations
+
+import ast
+import datetime
+import io
+import tokenize
+from decimal import Decimal
+
+import pytest
+
+from compiler.codewriter import CodeWriter, comment_text, literal, mangle
+from compiler.interpret import evaluate
+from compiler.python import generate_module, load_module
+from compiler.runtime import MET, NOT_DOCUMENTED, NOT_MET, Duration
+from dsl import model
+from tests.strategies import CITATION, span
+from tests.test_codegen import assert_safe_module
+
+RD = datetime.date(2014, 12, 18)
+
+NASTY = [
+    "it's", 'say "hi"', "back\\slash", "ends with a backslash\\", '"""', "'''", 'a"""b\'\'\'c',
+    "line\nbreak", "carriage\r\nreturn", "__import__('os').system('echo pwned')",
+    "'); import os; os.system('echo pwned'); ('", '"); import os #', "# not a comment",
+    "déjà vu \u2028 \u0085 \u00a0 🎉 汉字", "nul\x00byte", "{injections} %s {0}", "\t tab",
+    "x" * 10_000,
+]
+NASTY_NAMES = ["class", "__import__", "_get", "facts", "request_date", "f_x", "x", "é", "a b",
+               "'); import os #", "\n", "x" * 500]
+
+
+def hostile_guideline() -> model.Guideline:
+    sp = span(3)
+    enum_t = model.Type(model.ENUM, members=tuple(NASTY))
+    h_t = model.Type(model.HISTORY, fields=(model.Field("date", model.T_DATE, "date"),
+                                            model.Field('re"lief\n', model.T_PERCENT, "relief")))
+    f_enum, f_text, f_set, f_hist, f_default = NASTY_NAMES[9], "class", "__import__", "h'\"\n", "_get"
+    facts = (
+        model.Fact(f_enum, enum_t, "one of", NASTY[0], None, sp),
+        model.Fact(f_text, model.T_TEXT, "text", NASTY[7], None, sp),
+        model.Fact(f_set, model.Type(model.SET, element=model.T_TEXT), "set of text", "x", None, sp),
+        model.Fact(f_hist, h_t, "history", "h", None, sp),
+        model.Fact(f_default, model.T_BOOL, "finding", "d",
+                   model.Const(False, model.T_BOOL, "absent\nimport os", sp), sp),
+        model.Fact("x", model.T_COUNT, "count", "x", None, sp),
+        model.Fact("f_x", model.T_COUNT, "count", "f_x", None, sp),
+    )
+
+    def ref(name):
+        f = next(f for f in facts if f.name == name)
+        return model.FactRef(f.name, f.type, sp)
+
+    def c(value, t, text="\"\"\"\n__import__('os')"):
+        return model.Const(value, t, text, sp)
+
+    any_h = model.Query("any", ref(f_hist), None, None, None, None, model.T_BOOL, sp)
+    when = model.Condition(0, any_h, span(20))
+    last_relief = model.Query("last", ref(f_hist), None, None, None, 're"lief\n', model.T_PERCENT, sp)
+    window = model.Query("count", ref(f_hist), model.Period(12, 0), "12 months\n#",
+                         model.Compare(">=", model.FieldRef('re"lief\n', model.T_PERCENT, sp),
+                                       c(Decimal("50"), model.T_PERCENT), sp), None, model.T_COUNT, sp)
+    exprs = [
+        model.Member("in", ref(f_enum), c(frozenset(NASTY), model.Type(model.SET, element=enum_t)), sp),
+        model.Compare("=", ref(f_text), c(NASTY[9], model.T_TEXT), sp),
+        model.Member("contains", ref(f_set), c(NASTY[13], model.T_TEXT), sp),
+        model.Not(ref(f_default), sp),
+        model.Compare("<", ref("x"), ref("f_x"), sp),
+        model.Compare("=", ref(f_enum), c(NASTY[-1], enum_t), sp),
+        model.Compare(">=", last_relief, c(Decimal("50"), model.T_PERCENT, "50%\n'''"), sp),
+        model.Compare("<=", window, c(1, model.T_COUNT), sp),
+    ]
+    criteria = tuple(
+        model.Criterion(NASTY_NAMES[i % len(NASTY_NAMES)] + ("" if i < len(NASTY_NAMES) else str(i)),
+                        i == 5, e, NASTY[i], CITATION, (when,) if i >= 6 else (), span(10 + i))
+        for i, e in enumerate(exprs))
+    return model.Guideline(
+        id="tpi'\"\n__import__('os')", title='"""\nimport os\n"""', citation=CITATION, services=(),
+        states=NASTY[3], version=NASTY[8], facts=facts, criteria=criteria, conditions=(when,), examples=(),
+        path="/tmp/evil\n\"name'.mtus", span=span(1))
+
+
+G = hostile_guideline()
+SOURCE = generate_module(G)
+MODULE = load_module(SOURCE, "hostile")
+
+
+def test_hostile_text_compiles_to_a_safe_module():
+    assert_safe_module(SOURCE)
+
+
+def test_top_level_names_are_only_ours():
+    tree = ast.parse(SOURCE)
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets}
+        elif isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.ImportFrom):
+            names |= {a.asname or a.name for a in node.names}
+    ours = {"GUIDELINE_ID", "RUNTIME_VERSION", "SOURCE_FILE", "CRITERIA", "SOURCE_LINES", "unmet", "evaluate"}
+    assert ours <= names
+    for n in names - ours:
+        assert n.startswith("_") or n in ("date", "Decimal") or n in __import__("compiler.runtime").runtime.__all__, n
+
+
+def test_every_hostile_string_is_one_literal_in_the_code():
+    constants = {n.value for n in ast.walk(ast.parse(SOURCE)) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    for s in NASTY:
+        assert s in constants
+    for c in G.criteria:
+        assert c.id in constants
+    assert MODULE.GUIDELINE_ID == G.id
+    assert MODULE.CRITERIA == tuple(c.id for c in G.criteria)
+    assert MODULE.SOURCE_FILE == "evil\n\"name'.mtus"
+
+
+def test_comments_cannot_end_early():
+    # every comment token is a whole line's tail, and nothing after it becomes code
+    tokens = list(tokenize.generate_tokens(io.StringIO(SOURCE).readline))
+    comments = [t for t in tokens if t.type == tokenize.COMMENT]
+    assert comments
+    for t in comments:
+        assert "\n" not in t.string and "\r" not in t.string
+    assert SOURCE.splitlines()[2].startswith('"""A compiled mtus checker')  # the docstring is ours, not the title
+
+
+@pytest.mark.parametrize("member", NASTY, ids=range(len(NASTY)))
+def test_every_hostile_member_is_matched_exactly(member):
+    facts = {NASTY_NAMES[9]: member}
+    r = MODULE.evaluate(facts, RD)
+    assert r == evaluate(G, facts, RD)
+    first = r.criteria[0]
+    assert first.outcome == MET and first.read[0].value == member
+    assert r.criteria[5].outcome == (NOT_MET if member == NASTY[-1] else MET)  # the exclusion on the long member
+
+
+def test_hostile_text_compares_as_free_text():
+    facts = {"class": NASTY[9].upper(), "__import__": frozenset({"  " + NASTY[13] + " "})}
+    r = MODULE.evaluate(facts, RD)
+    assert r == evaluate(G, facts, RD)
+    assert [c.outcome for c in r.criteria[1:3]] == [MET, MET]
+
+
+def test_missing_names_keep_hostile_spelling():
+    r = MODULE.evaluate({}, RD)
+    assert r == evaluate(G, {}, RD)
+    assert r.criteria[0].missing == (NASTY_NAMES[9],)
+    rows = ({"date": RD},)
+    r = MODULE.evaluate({"h'\"\n": rows}, RD)
+    assert r == evaluate(G, {"h'\"\n": rows}, RD)
+    assert (r.criteria[6].outcome, r.criteria[6].missing) == (NOT_DOCUMENTED, ('h\'"\n.re"lief\n',))
+
+
+@pytest.mark.parametrize("facts", [
+    {}, {"x": 1, "f_x": 2}, {"x": 2, "f_x": 1}, {"_get": True}, {"_get": False},
+    {"h'\"\n": ({"date": RD, 're"lief\n': 50},)}, {"h'\"\n": ({"date": RD, 're"lief\n': 49}, {"date": RD})},
+    {"h'\"\n": ()}, {NASTY_NAMES[9]: "not a member"},
+])
+def test_behaviour_matches_the_interpreter(facts):
+    expected = evaluate(G, facts, RD)
+    assert MODULE.evaluate(facts, RD) == expected
+    assert MODULE.unmet(facts, RD) == expected.unmet_ids()
+
+
+# ----------------------------------------------------------- the code writer
+def test_mangled_names_are_identifiers_and_distinct():
+    names = NASTY_NAMES + NASTY + ["fX_61", "X_61", "a", "A", "_"]
+    mangled = [mangle("f", n) for n in names]
+    assert all(m.isidentifier() for m in mangled)
+    assert len(set(mangled)) == len(set(names))
+    assert mangle("f", "class") == "f_class"
+    assert mangle("f", "a b").startswith("fX_")
+
+
+def test_literals_only_for_plain_values():
+    class Sneaky(str):
+        def __repr__(self):
+            return "__import__('os')"
+
+    for bad in (Sneaky("x"), 1.5, Decimal("NaN"), object(), [1], {"a": 1}, Duration(1, 0, RD)):
+        with pytest.raises((TypeError, ValueError)):
+            literal(bad)
+    assert literal(Decimal("50")) == "Decimal('50')"
+    assert literal(datetime.date(2014, 12, 18)) == "date(2014, 12, 18)"
+    assert literal(Duration(0, 42)) == "Duration(0, 42)"
+    for s in NASTY:
+        assert ast.literal_eval(literal(s)) == s
+
+
+def test_comment_text_is_one_printable_line():
+    for s in NASTY:
+        t = comment_text(s)
+        assert t.isprintable() and "\n" not in t and len(t) <= 102
+
+
+def test_writer_refuses_a_line_with_a_line_break():
+    w = CodeWriter()
+    with pytest.raises(ValueError):
+        w.line("x = 1\nimport os")
+    with pytest.raises(ValueError):
+        w.line("x = 1\u2028")
