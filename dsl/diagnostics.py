@@ -94,10 +94,19 @@ def finalize(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
+#: Longer source lines are shown as a window around the caret.
+EXCERPT_WIDTH = 100
+
+
+def _visible(text: str) -> str:
+    """The line with tabs and control characters shown one column each."""
+    return "".join(" " if c == "\t" else (c if c.isprintable() else "\N{REPLACEMENT CHARACTER}") for c in text)
+
+
 def _excerpt(source: Source | None, span: Span, label: str = "") -> list[str]:
     if source is None:
         return []
-    text = source.line_text(span.line).replace("\t", " ")
+    text = _visible(source.line_text(span.line))
     if not text and span.line > 1 and span.column == 1:
         return []
     gutter = str(span.line)
@@ -107,6 +116,14 @@ def _excerpt(source: Source | None, span: Span, label: str = "") -> list[str]:
         width = max(1, span.end_column - span.column)
     else:
         width = max(1, len(text) - span.column + 1)
+    if len(text) > EXCERPT_WIDTH:
+        left = max(0, min(start - 1 - 20, len(text) - EXCERPT_WIDTH))
+        shown = text[left:left + EXCERPT_WIDTH]
+        prefix = "..." if left > 0 else ""
+        suffix = "..." if left + EXCERPT_WIDTH < len(text) else ""
+        start = start - left + len(prefix)
+        width = max(1, min(width, EXCERPT_WIDTH - (start - len(prefix)) + 1))
+        text = prefix + shown + suffix
     underline = " " * (start - 1) + "^" * width
     lines = [f"{pad} |", f"{gutter} | {text}", f"{pad} | {underline.rstrip()}{(' ' + label) if label else ''}"]
     return lines

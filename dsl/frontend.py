@@ -7,6 +7,7 @@ absurd nesting and internal errors all come back as diagnostics.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -14,13 +15,14 @@ import attrs
 
 from dsl import diagnostics as diag
 from dsl import model
-from dsl.build import TooDeep, build
+from dsl.build import MAX_DEPTH, TooDeep, build
 from dsl.parser import parse
 from dsl.passes import Context, run
 from dsl.source import Source
 
-#: Files larger than this are refused before parsing (E901).
-MAX_FILE_BYTES = 10 * 1024 * 1024
+#: Files larger than this are refused before parsing (E901). A guideline is a
+#: few kilobytes; at this size parsing would already take seconds.
+MAX_FILE_BYTES = 1024 * 1024
 
 
 @attrs.frozen
@@ -36,9 +38,19 @@ class CheckResult:
         return self.model is not None and not any(d.is_error for d in self.diagnostics)
 
 
+def normalize(text: str) -> str:
+    """The text as the front end reads it: no byte order mark, `\n` line ends."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def check_text(text: str, path: str = "<text>") -> CheckResult:
     """Check guideline source text; never raises."""
-    source = Source(path, text)
+    source = Source(path, normalize(text))
+    size = len(source.text.encode("utf-8", errors="replace"))
+    if size > MAX_FILE_BYTES:
+        return CheckResult(Source(path, ""), None, (_too_large(path, size),))
     try:
         return _check(source)
     except RecursionError:
@@ -64,39 +76,55 @@ def _check(source: Source) -> CheckResult:
     try:
         tree = build(parsed.tree, source)
     except TooDeep as e:
-        return CheckResult(source, None, (diag.error("E901", "this expression is nested too deeply", e.span,
-                                                     hint="split it into separate criteria"),))
+        word = re.match(r"\S{1,40}", source.text[e.span.start:e.span.start + 40])
+        span = source.span(e.span.start, e.span.start + (word.end() if word else 1))
+        return CheckResult(source, None, (diag.error(
+            "E901", f"this expression is nested more than {MAX_DEPTH} levels deep", span,
+            hint="simplify it or split it into several criteria (two `not`s in a row cancel out)"),))
     ctx = run(Context(source, tree))
     return CheckResult(source, ctx.model, tuple(diag.finalize(ctx.diagnostics)))
 
 
+def _too_large(path: str, size: int) -> diag.Diagnostic:
+    return diag.error("E901", f"the file is {size:,} bytes; a guideline may be at most {MAX_FILE_BYTES:,} bytes",
+                      Source(path, "").whole(), hint="is this the right file? split very long guidelines into several files")
+
+
+def _read(path: str) -> tuple[Source, Optional[diag.Diagnostic]]:
+    """The file's text (undecodable bytes shown as U+FFFD) and the reason it cannot be checked, if any."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            return Source(path, ""), _too_large(path, size)
+        data = Path(path).read_bytes()
+    except OSError as e:
+        return Source(path, ""), diag.error("E100", f"cannot read the file: {e.strerror or e}", Source(path, "").whole())
+    except ValueError as e:  # e.g. a NUL character in the path itself
+        return Source(path, ""), diag.error("E100", f"cannot read the file: {e}", Source(path, "").whole())
+    try:
+        return Source(path, normalize(data.decode("utf-8"))), None
+    except UnicodeDecodeError as e:
+        prefix = normalize(data[: e.start].decode("utf-8", errors="replace"))
+        src = Source(path, normalize(data.decode("utf-8", errors="replace")))
+        at = len(prefix)
+        line, col = src.position(at)
+        return src, diag.error(
+            "E100", f"the file is not valid UTF-8 text: byte 0x{data[e.start]:02x} on line {line}, column {col} "
+                    "cannot be read", src.span(at, at + 1),
+            hint="save the file with the UTF-8 encoding (it was probably saved as Latin-1 or Windows-1252)")
+
+
 def read_source(path: str | os.PathLike) -> Source | diag.Diagnostic:
     """Read a file as UTF-8 text (a BOM is allowed), or explain why it cannot be read."""
-    p = str(path)
-    try:
-        size = os.path.getsize(p)
-        if size > MAX_FILE_BYTES:
-            return diag.error("E901", f"the file is {size:,} bytes; guidelines are limited to {MAX_FILE_BYTES:,}",
-                              Source(p, "").whole())
-        data = Path(p).read_bytes()
-    except OSError as e:
-        return diag.error("E100", f"cannot read the file: {e.strerror or e}", Source(p, "").whole())
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        prefix = data[: e.start].decode("utf-8", errors="replace")
-        src = Source(p, prefix)
-        end = len(prefix)
-        return diag.error("E100", f"the file is not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start})",
-                          src.span(end, end), hint="save the file as UTF-8")
-    return Source(p, text.replace("\r\n", "\n").replace("\r", "\n"))
+    src, problem = _read(str(path))
+    return problem if problem is not None else src
 
 
 def check_file(path: str | os.PathLike) -> CheckResult:
     """Read and check one `.mtus` file; never raises."""
-    src = read_source(path)
-    if isinstance(src, diag.Diagnostic):
-        return CheckResult(Source(str(path), ""), None, (src,))
+    src, problem = _read(str(path))
+    if problem is not None:
+        return CheckResult(src, None, (problem,))
     return check_text(src.text, src.path)
 
 
