@@ -241,8 +241,9 @@ class Row:
 
 @frozen
 class Given:
+    """`fact = value` in an example: a literal, a set of literals, or history rows."""
     path: Path
-    value: Union[Literal, tuple[Row, ...]]
+    value: Union[Literal, SetLit, tuple[Row, ...]]
     span: Span
 
 

@@ -187,6 +187,9 @@ class _Builder:
                 if isinstance(value, Tree) and value.data == "rows":
                     rows = tuple(self.row(r) for r in value.children if r is not None)
                     out.append(ast.Given(path, rows, self.span(a)))
+                elif isinstance(value, Tree) and value.data == "given_set":
+                    items = tuple(self.literal(x) for x in value.children if x is not None)
+                    out.append(ast.Given(path, ast.SetLit(items, self.span(value)), self.span(a)))
                 else:
                     out.append(ast.Given(path, self.literal(value), self.span(a)))
         verdict, *reasons = expect.children

@@ -11,7 +11,7 @@ CODES: dict[str, str] = {
     "E101": "a character that cannot start any part of the language",
     "E102": "a string is not closed on the same line",
     "E103": "a triple-quoted text block is not closed",
-    "E104": "indentation does not match any enclosing block",
+    "E104": "indentation does not match any enclosing block, or mixes tabs and spaces",
     "E110": "the parser found something other than what the language allows here",
     "E111": "the file ends in the middle of a construct",
     # names
@@ -35,6 +35,7 @@ CODES: dict[str, str] = {
     "E402": "a guideline with no criteria",
     "E403": "a guideline without a citation (source and page)",
     "E404": "a `when` condition that can never be true",
+    "E405": "indented fields under a fact that is not a `history`, or a `history` without fields",
     "W401": "a fact that no criterion reads",
     # limits and internal errors
     "E901": "the input is nested too deeply or is too large to check",

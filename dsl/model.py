@@ -46,7 +46,11 @@ class Type:
         if k == ENUM:
             return "one of " + ", ".join(f'"{m}"' for m in self.members[:4]) + (", ..." if len(self.members) > 4 else "")
         if k == SET:
-            return f"a set of {self.element.kind if self.element else 'values'}"
+            if self.element is not None and self.element.kind == ENUM:
+                return "a set of values from " + ", ".join(f'"{m}"' for m in self.element.members[:4]) + \
+                    (", ..." if len(self.element.members) > 4 else "")
+            return "a set of texts" if self.element is None or self.element.kind == TEXT else \
+                f"a set of {self.element.kind} values"
         if k == HISTORY:
             return "a history"
         if k == COUNT:

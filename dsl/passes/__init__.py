@@ -1,9 +1,12 @@
 """The checking passes, in the order they run.
 
 Each pass is a small function over a shared Context that adds diagnostics and
-fills in the part of the model it guarantees. The driver stops after the first
-pass that reports an error, so later passes can rely on earlier guarantees and
-an author never sees errors that are only consequences of earlier ones.
+fills in the part of the model it guarantees. Every pass runs, so a file with
+several independent mistakes reports all of them; a pass skips what an
+earlier pass could not establish (an unknown name is in ctx.failed, a
+mistyped expression has no typed form), so an author never sees errors that
+are only consequences of earlier ones. The model is built only when no pass
+reported an error.
 """
 
 from __future__ import annotations
@@ -26,8 +29,6 @@ PASSES = (
 def run(ctx: Context) -> Context:
     for _name, fn in PASSES:
         fn(ctx)
-        if any(d.is_error for d in ctx.diagnostics):
-            break
     return ctx
 
 

@@ -21,6 +21,10 @@ class Context:
     facts: dict[str, model.Fact] = attrs.field(factory=dict)
     # resolve: what each path in an expression names ("fact", "field", "request.date")
     resolved: dict[ast.Path, str] = attrs.field(factory=dict)
+    # resolve: id() of AST nodes whose names were reported as unknown (later passes skip them)
+    failed: set[int] = attrs.field(factory=set)
+    # resolve: names of the facts that criteria and `when` conditions read
+    read: set[str] = attrs.field(factory=set)
     # typecheck: typed criteria, conditions and examples
     criteria: list[model.Criterion] = attrs.field(factory=list)
     conditions: list[model.Condition] = attrs.field(factory=list)
@@ -32,11 +36,15 @@ class Context:
         self.diagnostics.append(d)
 
 
-def did_you_mean(name: str, candidates: Iterable[str]) -> Optional[str]:
-    """A "did you mean" hint for a misspelled name, or None."""
-    matches = difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.6)
+def did_you_mean(name: str, candidates: Iterable[str], quote: str = "`") -> Optional[str]:
+    """A "did you mean" hint for a misspelled name (or, with quote='"', a value), or None."""
+    pool = sorted(set(candidates))
+    matches = difflib.get_close_matches(name, pool, n=3, cutoff=0.6)
+    if not matches:
+        matches = [c for c in pool if c.lower() == name.lower()]
     if not matches:
         return None
-    if len(matches) == 1:
-        return f"did you mean `{matches[0]}`?"
-    return "did you mean " + ", ".join(f"`{m}`" for m in matches[:-1]) + f" or `{matches[-1]}`?"
+    shown = [f"{quote}{m}{quote}" for m in matches]
+    if len(shown) == 1:
+        return f"did you mean {shown[0]}?"
+    return "did you mean " + ", ".join(shown[:-1]) + f" or {shown[-1]}?"

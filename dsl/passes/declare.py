@@ -2,7 +2,9 @@
 
 Guarantees: fact names, field names and `one of` members are unique; each
 fact has a model.Type; defaults have the fact's type. Reports E401, E305,
-E306, E308.
+E306, E308, E405. After an error it still declares the fact as the author
+most likely meant it (the first of two duplicates; a `quantity weeks` as a
+duration), so that later passes do not report consequences.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ def _members(ctx: Context, ref: ast.TypeRef) -> tuple[str, ...]:
     for m in ref.members:
         if m.value in seen:
             ctx.report(diag.error("E401", f'"{m.value}" is listed twice', m.span,
-                                  notes=[diag.Note("first listed here", seen[m.value].span)]))
+                                  notes=[diag.Note("first listed here", seen[m.value].span)],
+                                  hint="delete the second one"))
         else:
             seen[m.value] = m
     return tuple(seen)
@@ -41,7 +44,9 @@ def type_of(ctx: Context, ref: ast.TypeRef, fields: tuple[ast.Field, ...] = (), 
     if ref.kind == "quantity":
         if ref.unit.lower() in literals.DURATION_UNITS:
             ctx.report(diag.error("E306", f"`{ref.unit}` is a unit of time, not of a quantity", ref.span,
-                                  hint="declare the fact as `duration`"))
+                                  hint="declare the fact as `duration`; a duration can be compared with any "
+                                       "unit of time, e.g. `>= 6 weeks`"))
+            return model.T_DURATION
         return model.Type(model.QUANTITY, unit=ref.unit)
     if ref.kind == "enum":
         return model.Type(model.ENUM, members=_members(ctx, ref))
@@ -58,7 +63,8 @@ def type_of(ctx: Context, ref: ast.TypeRef, fields: tuple[ast.Field, ...] = (), 
         for f in fields:
             if f.name in seen:
                 ctx.report(diag.error("E401", f"field `{f.name}` is declared twice", f.name_span,
-                                      notes=[diag.Note("first declared here", seen[f.name].name_span)]))
+                                      notes=[diag.Note("first declared here", seen[f.name].name_span)],
+                                      hint="rename one of them or delete the second"))
                 continue
             seen[f.name] = f
             out.append(model.Field(f.name, type_of(ctx, f.type, in_history=True), f.label or humanize(f.name)))
@@ -77,11 +83,13 @@ def declare(ctx: Context) -> None:
             continue
         seen[f.name] = f
         if f.fields and f.type.kind != "history":
-            ctx.report(diag.error("E110", f"only a `history` fact has indented fields; `{f.name}` is not a history",
-                                  f.fields[0].span, hint=f"declare it as `{f.name}: history`"))
+            ctx.report(diag.error("E405", f"only a `history` fact has indented fields; `{f.name}` is not a history",
+                                  f.fields[0].span, hint=f"declare it as `{f.name}: history`, or un-indent the field "
+                                                         "to make it a fact of its own"))
         if f.type.kind == "history" and not f.fields:
-            ctx.report(diag.error("E111", f"history `{f.name}` declares no fields", f.name_span,
-                                  hint="list its fields on indented lines, e.g. `date: date`"))
+            ctx.report(diag.error("E405", f"history `{f.name}` declares no fields", f.name_span,
+                                  hint="list the fields of each entry on the lines below it, indented, "
+                                       'e.g. `date: date "date of the injection"`'))
         t = type_of(ctx, f.type, f.fields)
         default = None
         if f.default is not None:

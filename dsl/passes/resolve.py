@@ -1,9 +1,12 @@
 """Pass 2, resolve: every name in an expression or example refers to something.
 
-Guarantees: each ast.Path in criteria, conditions and examples is recorded in
-ctx.resolved as "fact", "field" (a row field inside `where`) or
-"request.date"; fields named after `last(...)`, in `sum(h.field)` and in
-example rows exist. Reports E201, E202, E205 with "did you mean" hints.
+Guarantees: each ast.Path in criteria, conditions and examples that names
+something is recorded in ctx.resolved as "fact", "field" (a row field inside
+`where`) or "request.date"; fields named after `last(...)`, in `sum(h.field)`
+and in example rows exist. A node that names nothing is reported once (E201,
+E202, E205, with "did you mean" hints) and recorded in ctx.failed, so later
+passes skip it instead of reporting its consequences. Also records in
+ctx.read the facts that criteria and conditions read.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ REQUEST_FIELDS = ("date",)
 class _Resolver:
     def __init__(self, ctx: Context):
         self.ctx = ctx
+        self.reading = True  # False while resolving examples: a `given` does not read a fact
 
     def history_fields(self, name: str) -> Optional[tuple[model.Field, ...]]:
         fact = self.ctx.facts.get(name)
@@ -27,54 +31,66 @@ class _Resolver:
             return fact.type.fields
         return None
 
-    def unknown_fact(self, name: str, span, row: tuple[model.Field, ...] = ()):
+    def fail(self, node, d: diag.Diagnostic) -> None:
+        self.ctx.failed.add(id(node))
+        self.ctx.report(d)
+
+    def found(self, p: ast.Path, kind: str) -> None:
+        self.ctx.resolved[p] = kind
+        if kind == "fact" and self.reading:
+            self.ctx.read.add(p.parts[0])
+
+    def unknown_fact(self, node, name: str, span, row: tuple[model.Field, ...] = ()):
         candidates = list(self.ctx.facts) + [f.name for f in row] + ["request"]
         hint = did_you_mean(name, candidates)
         if hint is None:
             owners = [f.name for f in self.ctx.facts.values()
                       if f.type.kind == model.HISTORY and f.type.field(name)]
             if owners:
-                hint = f"`{name}` is a field of `{owners[0]}`; use `last({owners[0]}).{name}` or a `where` inside `any({owners[0]} ...)`"
+                hint = (f"`{name}` is a field of `{owners[0]}`; read it with `last({owners[0]}).{name}`, "
+                        f"or test it with `any({owners[0]} where {name} ...)`")
             else:
                 hint = "declare it under `facts`, e.g. `" + name + ': finding "..."`'
-        self.ctx.report(diag.error("E201", f"`{name}` is not a declared fact", span, hint=hint))
+        self.fail(node, diag.error("E201", f"`{name}` is not a declared fact", span, hint=hint))
 
-    def unknown_field(self, history: str, name: str, span, fields):
+    def unknown_field(self, node, history: str, name: str, span, fields):
         hint = did_you_mean(name, [f.name for f in fields]) or (
             "its fields are " + ", ".join(f"`{f.name}`" for f in fields) if fields else None)
-        self.ctx.report(diag.error("E202", f"history `{history}` has no field `{name}`", span, hint=hint))
+        self.fail(node, diag.error("E202", f"history `{history}` has no field `{name}`", span, hint=hint))
 
     def path(self, p: ast.Path, row: tuple[model.Field, ...] = ()):
         first = p.parts[0]
         if first == "request" and first not in self.ctx.facts:
             if len(p.parts) == 2 and p.parts[1] in REQUEST_FIELDS:
-                self.ctx.resolved[p] = "request.date"
+                self.found(p, "request.date")
             else:
-                self.ctx.report(diag.error("E205", f"`{p.dotted}` is not something a request has", p.span,
-                                           hint="the request provides `request.date`, the date time is counted from"))
+                hint = did_you_mean(p.dotted, [f"request.{f}" for f in REQUEST_FIELDS]) if len(p.parts) > 1 else None
+                self.fail(p, diag.error("E205", f"`{p.dotted}` is not something a request has", p.span,
+                                        hint=hint or "the request provides `request.date`, the date time is counted from"))
             return
         if len(p.parts) == 1:
             if any(f.name == first for f in row):
-                self.ctx.resolved[p] = "field"
+                self.found(p, "field")
             elif first in self.ctx.facts:
-                self.ctx.resolved[p] = "fact"
+                self.found(p, "fact")
             else:
-                self.unknown_fact(first, p.span, row)
+                self.unknown_fact(p, first, p.span, row)
             return
         if first not in self.ctx.facts:
-            self.unknown_fact(first, p.part_spans[0] if p.part_spans else p.span, row)
+            self.unknown_fact(p, first, p.part_spans[0] if p.part_spans else p.span, row)
             return
         fields = self.history_fields(first)
         if fields is not None and len(p.parts) == 2:
             f = p.parts[1]
             if not any(x.name == f for x in fields):
-                self.unknown_field(first, f, p.part_spans[1], fields)
+                self.unknown_field(p, first, f, p.part_spans[1], fields)
                 return
-            self.ctx.report(diag.error("E205", f"`{p.dotted}` names a field of every row of the history", p.span,
-                                       hint=f"pick a row: `last({first}).{f}`, or test rows: `any({first} where {f} ...)`"))
+            self.fail(p, diag.error("E205", f"`{p.dotted}` names a field of every entry of the history, not one value",
+                                    p.span, hint=f"pick an entry: `last({first}).{f}`, or test the entries: "
+                                                 f"`any({first} where {f} ...)`"))
             return
-        self.ctx.report(diag.error("E205", f"`{first}` has no parts; `{p.dotted}` does not exist", p.span,
-                                   hint=f"write `{first}` alone"))
+        self.fail(p, diag.error("E205", f"`{first}` has no parts; `{p.dotted}` does not exist", p.span,
+                                hint=f"write `{first}` alone"))
 
     def expr(self, e, row: tuple[model.Field, ...] = ()):
         if isinstance(e, ast.Path):
@@ -102,18 +118,19 @@ class _Resolver:
         t = e.target
         name = t.parts[0]
         if name not in self.ctx.facts:
-            self.unknown_fact(name, t.part_spans[0] if t.part_spans else t.span, row)
+            self.unknown_fact(e, name, t.part_spans[0] if t.part_spans else t.span, row)
             return
-        self.ctx.resolved[t] = "fact"
+        self.found(t, "fact")
         fields = self.history_fields(name)
         if fields is None:
             return  # typecheck reports E307: not a history
         if len(t.parts) > 2:
-            self.ctx.report(diag.error("E205", f"`{t.dotted}` does not exist", t.span))
+            self.fail(e, diag.error("E205", f"`{t.dotted}` does not exist", t.span,
+                                    hint=f"name one field of `{name}`, e.g. `sum({name}.{fields[0].name if fields else 'field'})`"))
         elif len(t.parts) == 2 and not any(f.name == t.parts[1] for f in fields):
-            self.unknown_field(name, t.parts[1], t.part_spans[1], fields)
+            self.unknown_field(e, name, t.parts[1], t.part_spans[1], fields)
         if e.field is not None and not any(f.name == e.field for f in fields):
-            self.unknown_field(name, e.field, e.field_span, fields)
+            self.unknown_field(e, name, e.field, e.field_span, fields)
         if e.where is not None:
             self.expr(e.where, fields)
 
@@ -125,7 +142,7 @@ class _Resolver:
                 for r in g.value:
                     for fname, _lit, span in r.values:
                         if not any(f.name == fname for f in fields):
-                            self.unknown_field(g.path.parts[0], fname, span, fields)
+                            self.unknown_field(g, g.path.parts[0], fname, span, fields)
 
 
 def _walk_items(r: _Resolver, items):
@@ -141,5 +158,6 @@ def resolve(ctx: Context) -> None:
     """Record what every name refers to; report unknown names with suggestions."""
     r = _Resolver(ctx)
     _walk_items(r, ctx.tree.criteria)
+    r.reading = False
     for ex in ctx.tree.examples:
         r.example(ex)

@@ -5,11 +5,13 @@ compared and combined values are of compatible kinds and units; strings
 compared with a `one of` fact are among its members; date literals are real
 dates; example values fit their facts. Produces model.Criterion,
 model.Condition and model.Example. An error in a sub-expression is reported
-once; its parents stay silent (no cascades).
+once; its parents stay silent (no cascades), and nodes that resolve could not
+name (ctx.failed) are skipped silently.
 """
 
 from __future__ import annotations
 
+import difflib
 from decimal import Decimal
 from typing import Optional
 
@@ -18,7 +20,8 @@ from dsl import diagnostics as diag
 from dsl.model import (BOOL, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, NUMERIC, PERCENT,
                        QUANTITY, SET, TEXT, Type)
 from dsl.passes import literals
-from dsl.passes.context import Context
+from dsl.passes.context import Context, did_you_mean
+from dsl.syntax_errors import KEYWORDS
 
 _ORDERED = NUMERIC | {PERCENT, QUANTITY, DURATION, DATE}
 
@@ -36,6 +39,10 @@ def _source_text(ctx: Context, node) -> str:
 class _Typer:
     def __init__(self, ctx: Context):
         self.ctx = ctx
+        types = [f.type for f in ctx.facts.values()]
+        types += [fld.type for t in types for fld in t.fields]
+        #: the units of declared quantities: a number may carry one of these or a unit of time
+        self.units = sorted({t.unit for t in types if t.kind == QUANTITY})
 
     def err(self, code, message, span, hint=None, notes=()):
         self.ctx.report(diag.error(code, message, span, hint=hint, notes=notes))
@@ -48,19 +55,21 @@ class _Typer:
     def condition(self, e) -> Optional[model.Expr]:
         typed = self.expr(e, None)
         if typed is not None and typed.type.kind != BOOL:
-            hint = None
-            if typed.type.kind in NUMERIC | {PERCENT, QUANTITY, DURATION}:
-                hint = f"compare it with a limit, e.g. {self.show(e)[:-1]} <= 4`"
+            hint = _compare_hint(self.show(e), typed.type)
             return self.err("E304", f"{self.show(e)} is {typed.type.describe()}, not true or false", e.span, hint=hint)
         return typed
 
     # ------------------------------------------------------------- walk
     def expr(self, e, row: Optional[model.FactRef]) -> Optional[model.Expr]:
+        if id(e) in self.ctx.failed:
+            return None  # resolve reported it
         method = getattr(self, "e_" + type(e).__name__)
         return method(e, row)
 
     def e_Path(self, e: ast.Path, row):
         kind = self.ctx.resolved.get(e)
+        if kind is None:
+            return None  # resolve reported it
         if kind == "request.date":
             return model.RequestDate(e.span)
         if kind == "field":
@@ -74,7 +83,32 @@ class _Typer:
         if isinstance(c, diag.Diagnostic):
             self.ctx.report(c)
             return None
+        if c.type.kind == QUANTITY and self._mistaken_unit(c.type.unit):
+            unit = c.type.unit
+            hint = did_you_mean(unit, self.units + sorted(literals.DURATION_UNITS))
+            if unit in self.ctx.facts or unit in KEYWORDS:
+                hint = f"`{unit}` is {'a fact' if unit in self.ctx.facts else 'a word of the language'}, not a unit; " \
+                       f"is something missing between {self.show(e)[:-len(unit) - 1].rstrip()}` and `{unit}`?"
+            elif hint is None:
+                hint = (f"the units of this guideline's facts are {', '.join(f'`{u}`' for u in self.units)}; "
+                        if self.units else "") + f"to use `{unit}`, declare a fact as `quantity {unit}`"
+            return self.err("E306", f"`{unit}` is not a unit of time or of any declared fact", e.unit_span or e.span,
+                            hint=hint)
         return c
+
+    def _mistaken_unit(self, unit: str) -> bool:
+        """A word after a number that is surely not meant as a unit: a name, or a misspelled unit of time.
+
+        Other unknown units are left to the comparison, which reports E303
+        with both units (`daily_dose <= 120 MME/day` for a fact in mg).
+        """
+        if unit in self.units:
+            return False
+        names = set(self.ctx.facts) | {f.name for t in self.ctx.facts.values() for f in t.type.fields}
+        low = unit.lower()
+        return (unit in names or unit in KEYWORDS or
+                any(low != u and (low.startswith(u) or low.endswith(u)) for u in literals.DURATION_UNITS if len(u) > 3) or
+                bool(difflib.get_close_matches(low, literals.DURATION_UNITS, n=1, cutoff=0.75)))
 
     e_NumberLit = e_PercentLit = e_StringLit = e_DateLit = e_FindingLit = lambda self, e, row: self._literal(e)
 
@@ -99,7 +133,7 @@ class _Typer:
             return None
         if x.type.kind != BOOL:
             return self.err("E301", f"`not` needs something true or false; {self.show(e.operand)} is {x.type.describe()}",
-                            e.operand.span)
+                            e.operand.span, hint=_compare_hint(self.show(e.operand), x.type, negated=True))
         return model.Not(x, e.span)
 
     def e_Logic(self, e: ast.Logic, row):
@@ -109,7 +143,7 @@ class _Typer:
             if x is not None and x.type.kind != BOOL:
                 ok = False
                 self.err("E301", f"`{e.op}` joins true/false conditions; {self.show(node)} is {x.type.describe()}",
-                         node.span, hint=f"compare it, e.g. {self.show(node)[:-1]} >= 1`")
+                         node.span, hint=_compare_hint(self.show(node), x.type))
         if not ok or any(x is None for x in xs):
             return None
         return model.Logic(e.op, tuple(xs), e.span)
@@ -117,11 +151,15 @@ class _Typer:
     # ----------------------------------------------------- comparisons
     def _enum_side(self, a, b):
         """Retype a text constant compared with a `one of` value; report unknown members."""
-        if a.type.kind == ENUM and isinstance(b, model.Const) and b.type.kind == TEXT:
-            fitted = literals.fits(b, a.type)
+        return self._enum_fit(a.type, b)
+
+    def _enum_fit(self, t: Type, b):
+        """`b` retyped to the `one of` type `t` if it is a text constant; None (reported) if not a member."""
+        if t.kind == ENUM and isinstance(b, model.Const) and b.type.kind == TEXT:
+            fitted = literals.fits(b, t)
             if fitted is None:
                 self.err("E203", f'"{b.value}" is not one of the values declared for this fact', b.span,
-                         hint=_member_hint(b.value, a.type.members))
+                         hint=_member_hint(b.value, t.members))
                 return None
             return fitted
         return b
@@ -134,8 +172,9 @@ class _Typer:
             return True
         if ka == QUANTITY and kb == QUANTITY:
             if a.type.unit != b.type.unit:
-                self.err("E303", f"cannot compare a quantity in {a.type.unit} with one in {b.type.unit}", span,
-                         hint=f"write both in {a.type.unit}")
+                self.err("E303", f"cannot compare {self.show(na)}, a quantity in {a.type.unit}, with {self.show(nb)}, "
+                         f"a quantity in {b.type.unit}", span,
+                         hint=f"mtus does not convert units: write both sides in {a.type.unit}, or both in {b.type.unit}")
                 return False
             return True
         if {ka, kb} == {PERCENT, NUMBER} or {ka, kb} == {PERCENT, COUNT}:
@@ -151,11 +190,15 @@ class _Typer:
             return False
         if ka == kb and ka in (TEXT, ENUM, BOOL) or {ka, kb} == {TEXT, ENUM}:
             if ordered:
-                self.err("E301", f"{a.type.describe()} has no order; only `=` and `!=` apply", span)
+                what = {TEXT: "texts", ENUM: "values of a `one of` list", BOOL: "findings"}[ka]
+                hint = None
+                if ENUM in (ka, kb):
+                    hint = "to allow several values, list them: `" + _source_text(self.ctx, na) + ' in {"...", "..."}`'
+                self.err("E301", f"{what} have no order; only `=` and `!=` can compare them", span, hint=hint)
                 return False
             return True
         self.err("E302", f"cannot compare {self.show(na)}, {a.type.describe()}, with {self.show(nb)}, {b.type.describe()}",
-                 span, hint=_kind_hint(a.type, b.type))
+                 span, hint=_kind_hint(a.type, b.type, self.show(na), self.show(nb), na, nb))
         return False
 
     def e_Compare(self, e: ast.Compare, row):
@@ -206,8 +249,7 @@ class _Typer:
                 return None
             coll = checked
             if isinstance(elem, model.Const):
-                elem = self._enum_side(Type(SET, element=coll.type.element).element, elem) \
-                    if coll.type.element and coll.type.element.kind == ENUM else elem
+                elem = self._enum_fit(coll.type.element, elem) if coll.type.element else elem
                 if elem is None:
                     return None
             if not _same_family(elem.type, coll.type.element):
@@ -217,13 +259,20 @@ class _Typer:
         return model.Member(e.op, left, right, e.span)
 
     def _set_elements(self, element: Optional[Type], const, node):
-        """Check a constant set's members against an enum element type."""
-        if not isinstance(const, model.Const) or element is None or element.kind != ENUM:
+        """Check a constant set's values against the element type they are compared with."""
+        if not isinstance(const, model.Const) or element is None:
             return const
-        for v in sorted(const.value):
+        got = const.type.element
+        if const.value and got is not None and not _same_family(got, element):
+            return self.err("E302", f"{self.show(node)} lists {got.describe()}, where {element.describe()} is expected",
+                            node.span, hint=f"write values such as {_example_of(element)}")
+        if element.kind != ENUM:
+            return const
+        for v in sorted(const.value, key=str):
             if v not in element.members:
-                return self.err("E203", f'"{v}" is not one of the values declared for this fact', node.span,
-                                hint=_member_hint(v, element.members))
+                at = next((i.span for i in getattr(node, "items", ()) if getattr(i, "value", None) == v), node.span)
+                return self.err("E203", f'"{v}" is not one of the values declared for this fact', at,
+                                hint=_member_hint(str(v), element.members))
         return model.Const(const.value, Type(SET, element=element), const.text, const.span)
 
     # ------------------------------------------------------- arithmetic
@@ -239,8 +288,11 @@ class _Typer:
 
     def e_Documented(self, e: ast.Documented, row):
         target = self.e_Path(e.path, row)
+        if target is None:
+            return None
         if isinstance(target, model.RequestDate):
-            return self.err("E205", "`request.date` is always documented", e.span)
+            return self.err("E205", "`request.date` is always documented", e.span,
+                            hint="`documented` asks whether the case records a fact; the request always has a date")
         return model.Documented(target, e.span)
 
     def e_TimeFrom(self, e: ast.TimeFrom, row):
@@ -249,7 +301,8 @@ class _Typer:
             return None
         for x, n in ((a, e.start), (b, e.end)):
             if x.type.kind != DATE:
-                return self.err("E301", f"`time from ... to ...` needs dates; {self.show(n)} is {x.type.describe()}", n.span)
+                return self.err("E301", f"`time from ... to ...` needs dates; {self.show(n)} is {x.type.describe()}", n.span,
+                                hint="measure between two dates, e.g. `time from symptom_onset to request.date`")
         return model.TimeFrom(a, b, e.span)
 
     def e_AtLeast(self, e: ast.AtLeast, row):
@@ -269,8 +322,10 @@ class _Typer:
     def e_Aggregate(self, e: ast.Aggregate, row):
         fact = self.ctx.facts[e.target.parts[0]]
         if fact.type.kind != HISTORY:
+            other = _compare_hint(f"`{fact.name}`", fact.type)
             return self.err("E307", f"`{e.op}(...)` works on a history, but `{fact.name}` is {fact.type.describe()}",
-                            e.target.span, hint="declare it `history` with one field per column of each entry")
+                            e.target.span, hint=f"`{e.op}` reads the entries of a `history` fact"
+                                                + (f"; to test `{fact.name}` itself, {other}" if other else ""))
         href = model.FactRef(fact.name, fact.type, e.target.span)
         within = within_text = None
         if e.within is not None:
@@ -278,8 +333,9 @@ class _Typer:
             if c is None:
                 return None
             if c.type.kind != DURATION:
-                return self.err("E302", f"`within` takes a length of time such as `12 months`; {self.show(e.within)} is "
-                                f"{c.type.describe()}", e.within.span)
+                return self.err("E302", f"`within` takes a length of time; {self.show(e.within)} is "
+                                f"{c.type.describe()}", e.within.span,
+                                hint=f"write e.g. `{e.op}({fact.name} within 12 months)`")
             if fact.type.field("date") is None or fact.type.field("date").type.kind != DATE:
                 return self.err("E307", f"`within` counts back from the request date, but `{fact.name}` has no `date` field",
                                 e.within.span, hint=f"add `date: date` to the fields of `{fact.name}`")
@@ -323,8 +379,37 @@ class _Typer:
 
 
 def _member_hint(value: str, members: tuple[str, ...]) -> str:
-    from dsl.passes.context import did_you_mean
-    return did_you_mean(value, members) or ("the declared values are " + ", ".join(f'"{m}"' for m in members))
+    return did_you_mean(value, members, quote='"') or ("the declared values are " + ", ".join(f'"{m}"' for m in members))
+
+
+#: A literal of each kind, for hints that show what to write.
+_EXAMPLE_LITERAL = {PERCENT: "50%", DURATION: "6 weeks", DATE: "2014-12-18", COUNT: "4", NUMBER: "4",
+                    TEXT: '"fibromyalgia"', BOOL: "present"}
+
+
+def _example_of(t: Type) -> str:
+    if t.kind == QUANTITY:
+        return f"`120 {t.unit}`"
+    if t.kind == ENUM and t.members:
+        return f'`"{t.members[0]}"`'
+    return f"`{_EXAMPLE_LITERAL.get(t.kind, '...')}`"
+
+
+def _compare_hint(shown: str, t: Type, negated: bool = False) -> Optional[str]:
+    """How to turn a value into a condition, e.g. "compare it, e.g. `injections <= 4`"."""
+    inner = shown[1:-1]
+    if t.kind in NUMERIC:
+        return f"compare it with a number, e.g. `{inner} = 0`" if negated else \
+            f"compare it with a limit, e.g. `{inner} <= 4`"
+    if t.kind in (PERCENT, QUANTITY, DURATION, DATE):
+        return f"compare it with a limit, e.g. `{inner} >= {_example_of(t)[1:-1]}`"
+    if t.kind in (TEXT, ENUM):
+        return f"compare it with a value, e.g. `{inner} = {_example_of(t)[1:-1]}`"
+    if t.kind == SET:
+        return f'test what it holds, e.g. `{inner} contains "..."`'
+    if t.kind == HISTORY:
+        return f"test its entries, e.g. `any({inner})` or `count({inner}) <= 4`"
+    return None
 
 
 def _same_family(a: Type, b: Optional[Type]) -> bool:
@@ -337,15 +422,20 @@ def _same_family(a: Type, b: Optional[Type]) -> bool:
     return a.kind == b.kind and a.unit == b.unit
 
 
-def _kind_hint(a: Type, b: Type) -> Optional[str]:
+def _kind_hint(a: Type, b: Type, sa: str = "", sb: str = "", na=None, nb=None) -> Optional[str]:
     kinds = {a.kind, b.kind}
     if DURATION in kinds and DATE in kinds:
-        return "turn the dates into a length of time with `time from <date> to <date>`"
+        date = sa if a.kind == DATE else sb
+        date = date if date and not isinstance(na if a.kind == DATE else nb, ast.DateLit) else "`symptom_onset`"
+        return f"to measure the time since a date, write `time from {date[1:-1]} to request.date`"
     if DURATION in kinds and kinds & NUMERIC:
         return "give the number a unit of time, e.g. `3 months`"
-    if DURATION in kinds:
-        return "a duration can only be compared with another duration, e.g. `6 weeks`"
-    return None
+    literal = (ast.NumberLit, ast.PercentLit, ast.StringLit, ast.DateLit, ast.FindingLit)
+    if isinstance(nb, literal) and not isinstance(na, literal) and sa:
+        return f"{sa} is {a.describe()}: compare it with {a.describe()} such as {_example_of(a)}"
+    if isinstance(na, literal) and not isinstance(nb, literal) and sb:
+        return f"{sb} is {b.describe()}: compare it with {b.describe()} such as {_example_of(b)}"
+    return "values of different kinds cannot be compared"
 
 
 def _arith_type(op: str, a: Type, b: Type) -> Optional[Type]:
@@ -395,7 +485,8 @@ def _criteria(ctx: Context, typer: _Typer, items, conditions: tuple, base: model
     for item in items:
         if isinstance(item, ast.When):
             cond = typer.condition(item.condition)
-            if cond is None:
+            if cond is None:  # reported; the criteria under it are still checked
+                _criteria(ctx, typer, item.items, conditions, base)
                 continue
             c = model.Condition(len(ctx.conditions), cond, item.condition.span)
             ctx.conditions.append(c)
@@ -419,6 +510,8 @@ def _given_value(ctx: Context, typer: _Typer, t: Type, lit, span):
         for r in lit:
             values = []
             for fname, flit, fspan in r.values:
+                if t.field(fname) is None:
+                    return None  # resolve reported the unknown field
                 v = _given_value(ctx, typer, t.field(fname).type, flit, flit.span)
                 if v is None:
                     return None
@@ -426,19 +519,41 @@ def _given_value(ctx: Context, typer: _Typer, t: Type, lit, span):
             rows.append(tuple(values))
         return tuple(rows)
     if isinstance(lit, tuple):
-        return typer.err("E308", f"a list of entries is given, but the fact is {t.describe()}", span)
+        return typer.err("E308", f"a list of entries is given, but the fact is {t.describe()}", span,
+                         hint=f"give one value, e.g. {_example_of(t)}")
+    if isinstance(lit, ast.SetLit):
+        if t.kind != SET:
+            return typer.err("E308", f"a set of values is given, but the fact is {t.describe()}", lit.span,
+                             hint=f"give one value, e.g. {_example_of(t)}")
+        values = [_set_member(typer, t, x) for x in lit.items]
+        return None if any(v is None for v in values) else frozenset(values)
     c = typer._literal(lit)
     if c is None:
         return None
     if t.kind == SET:
-        if c.type.kind != TEXT or (t.element.kind == ENUM and c.value not in t.element.members):
-            return typer.err("E308", f"`{c.text}` does not fit {t.describe()}", lit.span)
-        return frozenset([c.value])
+        return None if _set_member(typer, t, lit, c) is None else frozenset([c.value])
     fitted = literals.fits(c, t)
     if fitted is None:
-        hint = _member_hint(c.value, t.members) if t.kind == ENUM and c.type.kind == TEXT else None
-        return typer.err("E308" if t.kind != ENUM else "E203", f"`{c.text}` is not {t.describe()}", lit.span, hint=hint)
+        if t.kind == ENUM and c.type.kind == TEXT:
+            return typer.err("E203", f'"{c.value}" is not one of the values declared for this fact', lit.span,
+                             hint=_member_hint(c.value, t.members))
+        return typer.err("E308", f"{typer.show(lit)} is not {t.describe()}", lit.span,
+                         hint=f"write {t.describe()} such as {_example_of(t)}")
     return fitted.value
+
+
+def _set_member(typer: _Typer, t: Type, lit, c=None):
+    """One value given for a `set of` fact, checked against its declared members."""
+    c = c if c is not None else typer._literal(lit)
+    if c is None:
+        return None
+    if c.type.kind != TEXT:
+        return typer.err("E308", f"{typer.show(lit)} is not a text, but the fact is {t.describe()}", lit.span,
+                         hint='give its values in quotes, e.g. {"fibromyalgia", "myofascial pain"}')
+    if t.element.kind == ENUM and c.value not in t.element.members:
+        return typer.err("E203", f'"{c.value}" is not one of the values declared for this fact', lit.span,
+                         hint=_member_hint(c.value, t.element.members))
+    return c.value
 
 
 def _examples(ctx: Context, typer: _Typer):
@@ -447,8 +562,19 @@ def _examples(ctx: Context, typer: _Typer):
         date = None
         facts = []
         ok = True
+        given: dict[str, ast.Given] = {}
         for g in ex.givens:
             kind = ctx.resolved.get(g.path)
+            if kind is None or id(g) in ctx.failed:
+                ok = False  # resolve reported it
+                continue
+            if g.path.dotted in given:
+                ok = False
+                typer.err("E401", f"`{g.path.dotted}` is given twice in this example", g.path.span,
+                          notes=[diag.Note("first given here", given[g.path.dotted].path.span)],
+                          hint="give each fact once")
+                continue
+            given[g.path.dotted] = g
             if kind == "request.date":
                 if isinstance(g.value, ast.DateLit):
                     c = typer._literal(g.value)
@@ -456,7 +582,7 @@ def _examples(ctx: Context, typer: _Typer):
                     ok &= c is not None
                 else:
                     ok = False
-                    typer.err("E308", "`request.date` is a date such as 2014-12-18", g.span)
+                    typer.err("E308", "`request.date` is a date", g.span, hint="write e.g. `request.date = 2014-12-18`")
                 continue
             fact = ctx.facts[g.path.parts[0]]
             v = _given_value(ctx, typer, fact.type, g.value, g.span)
@@ -465,9 +591,10 @@ def _examples(ctx: Context, typer: _Typer):
         for r in ex.reasons:
             if r.criterion not in ids:
                 ok = False
-                from dsl.passes.context import did_you_mean
-                typer.err("E204", f"`{r.criterion}` is not a criterion of this guideline", r.span,
-                          hint=did_you_mean(r.criterion, ids))
+                typer.err("E204", f"`{r.criterion}` is not a criterion of this guideline",
+                          ctx.source.span(r.span.start, r.span.start + len(r.criterion)),
+                          hint=did_you_mean(r.criterion, ids) or
+                          ("the criteria are " + ", ".join(f"`{i}`" for i in sorted(ids)) if ids else None))
         if ok:
             ctx.examples.append(model.Example(ex.name, date, tuple(facts), ex.certified,
                                               tuple((r.criterion, r.outcome) for r in ex.reasons), ex.span))

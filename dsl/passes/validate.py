@@ -70,7 +70,8 @@ def validate(ctx: Context) -> None:
     c = tree.citation
     if c is None or not c.source:
         ctx.report(diag.error("E403", f"guideline `{tree.id}` does not cite its source", tree.id_span,
-                              hint='add an indented line: source "MTUS Chronic Pain Medical Treatment Guidelines" page 122'))
+                              hint='add an indented line below it, e.g. '
+                                   '`source "MTUS Chronic Pain Medical Treatment Guidelines" page 122`'))
     elif c.pages is None:
         ctx.report(diag.error("E403", "the citation gives no page", c.span,
                               hint="add `page 122` (or `pages 74-96`) so a reader can find the text"))
@@ -78,13 +79,11 @@ def validate(ctx: Context) -> None:
         if constant_truth(cond.expr) is False:
             ctx.report(diag.error("E404", "this `when` condition can never be true, so its criteria never apply",
                                   cond.span, hint="check the comparison; a count is never negative"))
-    used = set()
-    for cr in ctx.criteria:
-        used.update(model.facts_read(cr.expr))
-    for cond in ctx.conditions:
-        used.update(model.facts_read(cond.expr))
-    for name, fact in ctx.facts.items():
-        if name not in used:
+    # An unknown name may be a misspelling of a declared fact: then "no criterion
+    # reads it" would only be a consequence of that error.
+    names_failed = any(d.code in ("E201", "E202", "E205") for d in ctx.diagnostics)
+    for name in ctx.facts:
+        if name not in ctx.read and not names_failed:
             decl = next(f for f in tree.facts if f.name == name)
             ctx.report(diag.warning("W401", f"fact `{name}` is declared but no criterion reads it", decl.name_span,
                                     hint="use it in a criterion or delete the declaration"))
