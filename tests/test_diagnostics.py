@@ -1,0 +1,262 @@
+"""Malformed guidelines get one clear diagnostic each; the rendered text is a reviewed snapshot.
+
+Every file in tests/bad/ has one problem, named by the file. Its diagnostics
+are rendered as `mtus lint` prints them, with paths relative to the
+repository so the snapshots do not depend on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dsl import check_file, check_text
+from dsl.codes import CODES
+from dsl.diagnostics import MAX_PER_FILE, render_json, render_text
+from tests.conftest import ROOT
+
+BAD = ROOT / "tests" / "bad"
+FILES = sorted(BAD.glob("*.mtus"))
+
+#: The code each malformed file must produce (and nothing else).
+EXPECTED = {
+    "aggregate_on_non_history": "E307",
+    "aggregate_without_field": "E307",
+    "all_without_where": "E307",
+    "at_least_more_than_listed": "E305",
+    "bad_character": "E101",
+    "bad_character_at_sign": "E101",
+    "bad_citation": "E110",
+    "bad_date_literal": "E305",
+    "bad_default": "E308",
+    "bad_example_value": "E308",
+    "criterion_not_true_or_false": "E304",
+    "curly_quotes": "E101",
+    "date_compared_with_duration": "E302",
+    "double_equals": "E110",
+    "duplicate_criterion": "E401",
+    "duplicate_enum_member": "E401",
+    "duplicate_fact": "E401",
+    "duplicate_given_in_example": "E401",
+    "duplicate_history_field": "E401",
+    "duration_vs_percent": "E302",
+    "empty_criteria_section": "E111",
+    "empty_guideline": "E402",
+    "example_set_value_unknown_member": "E203",
+    "example_without_expect": "E111",
+    "fields_under_non_history": "E405",
+    "history_field_used_as_fact": "E201",
+    "history_field_without_row": "E205",
+    "history_without_fields": "E405",
+    "indentation_matches_no_block": "E104",
+    "keyword_as_criterion_id": "E110",
+    "keyword_as_fact_name": "E110",
+    "missing_citation": "E403",
+    "missing_colon": "E110",
+    "missing_expression_after_operator": "E110",
+    "missing_operand_after_and": "E110",
+    "missing_page": "E403",
+    "missing_section_indentation": "E110",
+    "missing_title": "E110",
+    "nested_too_deeply": "E901",
+    "not_utf8": "E100",
+    "nul_byte": "E101",
+    "ordered_comparison_of_text": "E301",
+    "percent_vs_plain_number": "E309",
+    "quantity_in_units_of_time": "E306",
+    "quantity_without_unit": "E306",
+    "single_quoted_text": "E101",
+    "stray_indentation": "E110",
+    "tab_indented_after_spaces": "E104",
+    "tab_mixed_with_spaces": "E104",
+    "time_from_not_a_date": "E301",
+    "truncated_in_member_list": "E111",
+    "unbalanced_closing_parenthesis": "E110",
+    "unclosed_parenthesis": "E110",
+    "unclosed_parenthesis_at_end": "E111",
+    "unclosed_set_brace": "E110",
+    "unclosed_string": "E102",
+    "unclosed_text_block": "E103",
+    "unit_mismatch": "E303",
+    "unknown_criterion_in_example": "E204",
+    "unknown_enum_member": "E203",
+    "unknown_fact": "E201",
+    "unknown_fact_misspelled": "E201",
+    "unknown_history_field": "E202",
+    "unknown_outcome_in_expect": "E110",
+    "unknown_request_field": "E205",
+    "unknown_section": "E110",
+    "unused_fact": "W401",
+    "when_never_true": "E404",
+    "within_not_a_duration": "E302",
+    "wrong_type_in_and": "E301",
+    "wrong_type_not_count": "E301",
+}
+
+#: Raw parser vocabulary that must never reach an author.
+INTERNAL = ("RPAR", "LPAR", "RBRACE", "LBRACE", "RSQB", "LSQB", "_NL", "_INDENT", "_DEDENT", "$END",
+            "__ANON", "Token(", "Tree(", "Traceback", "UnexpectedToken", "COMPARE", "Decimal(")
+
+
+@pytest.fixture
+def in_repo(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def check_relative(path):
+    """Check a file by its path relative to the repository (the caller is in the repository)."""
+    return check_file(path.relative_to(ROOT).as_posix())
+
+
+def rendered(result) -> str:
+    return render_text(result.diagnostics, {result.source.path: result.source})
+
+
+def test_the_corpus_is_the_list_above():
+    assert [p.stem for p in FILES] == sorted(EXPECTED)
+    assert len(FILES) >= 45
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_bad_file(path, snapshot, in_repo):
+    result = check_relative(path)
+    text = rendered(result)
+    assert [d.code for d in result.diagnostics] == [EXPECTED[path.stem]], text
+    d = result.diagnostics[0]
+    assert d.span.path == f"tests/bad/{path.name}"
+    assert not d.message[0].isupper() and not d.message.endswith("."), d.message  # house style
+    if d.is_error:
+        assert result.model is None and not result.ok
+    else:
+        assert result.model is not None and result.ok
+    for word in INTERNAL:
+        assert word not in text, text
+    assert text == snapshot
+
+
+def test_every_code_but_the_internal_error_is_covered(in_repo):
+    covered = {d.code for p in FILES for d in check_relative(p).diagnostics}
+    assert covered == set(CODES) - {"E999"}
+
+
+def test_the_internal_error_code_is_only_for_bugs(monkeypatch):
+    # E999 cannot be triggered by any input: it is the safety net for a bug in a pass.
+    import dsl.frontend
+
+    def broken(ctx):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(dsl.frontend, "run", broken)
+    result = check_text((BAD / "unused_fact.mtus").read_text(), "x.mtus")
+    assert [d.code for d in result.diagnostics] == ["E999"]
+    assert "please report it" in result.diagnostics[0].hint
+
+
+def test_json_rendering(in_repo):
+    result = check_relative(BAD / "unknown_fact_misspelled.mtus")
+    data = json.loads(render_json(result.diagnostics))
+    assert data == [{
+        "code": "E201",
+        "severity": "error",
+        "message": "`twitch_respnse` is not a declared fact",
+        "span": {"path": "tests/bad/unknown_fact_misspelled.mtus", "line": 10, "column": 19,
+                 "end_line": 10, "end_column": 33},
+        "hint": "did you mean `twitch_response`?",
+        "notes": [],
+    }]
+
+
+def test_json_rendering_of_notes(in_repo):
+    result = check_relative(BAD / "duplicate_criterion.mtus")
+    [data] = json.loads(render_json(result.diagnostics))
+    assert data["notes"] == [{"message": "first declared here",
+                              "span": {"path": "tests/bad/duplicate_criterion.mtus", "line": 8, "column": 3,
+                                       "end_line": 8, "end_column": 14}}]
+
+
+SEVERAL = '''\
+guideline demo "Demo guideline"
+  source "MTUS Chronic Pain Medical Treatment Guidelines" page 122
+
+facts
+  injections: count "injections requested per session"
+  twitch_response: finding "twitch response"
+  daily_dose: quantity mg "total daily dose"
+  onset: date "onset of symptoms"
+  injections: number "injections again"
+
+criteria
+  trigger_points: twitch_respnse
+  per_session: injections <= 4 and not injections
+  dose: daily_dose <= 120 MME/day
+  chronic: time from onset to request.date > 3 months
+  per_session: injections >= 1
+  when onset > 3 months
+    recent: onset >= 2014-02-30
+
+example "bad values"
+  given injections = "four", onset = 2014-01-01
+  expect not certified because per_sesion not met
+'''
+
+
+def test_independent_errors_are_all_reported_sorted_without_follow_ons():
+    result = check_text(SEVERAL, "several.mtus")
+    found = [(d.span.line, d.code) for d in result.diagnostics]
+    assert found == [
+        (9, "E401"),    # duplicate fact
+        (12, "E201"),   # misspelled fact (no W401 for twitch_response: it is probably the one meant)
+        (13, "E301"),   # `not` of a count; the `and` around it stays silent
+        (14, "E303"),   # mg vs MME/day
+        (16, "E401"),   # duplicate criterion
+        (17, "E302"),   # date compared with a duration in `when`
+        (18, "E305"),   # the criterion under the broken `when` is still checked
+        (21, "E308"),   # example value of the wrong type
+        (22, "E204"),   # unknown criterion in the example
+    ]
+    assert result.model is None
+
+
+def test_a_misspelled_fact_does_not_also_warn_that_the_fact_is_unused():
+    result = check_text((BAD / "unknown_fact_misspelled.mtus").read_text(), "x.mtus")
+    assert [d.code for d in result.diagnostics] == ["E201"]
+
+
+def test_syntax_errors_stop_at_the_first():
+    text = (BAD / "missing_colon.mtus").read_text() + "  other injections >= 1\n"
+    result = check_text(text, "x.mtus")
+    assert [(d.code, d.span.line) for d in result.diagnostics] == [("E110", 8)]
+
+
+def test_diagnostics_are_capped_per_file():
+    names = [f"unknown_{i:03}" for i in range(MAX_PER_FILE + 15)]
+    text = 'guideline g "G"\n  source "S" page 1\ncriteria\n' + "".join(f"  c{i}: {n}\n" for i, n in enumerate(names))
+    result = check_text(text, "many.mtus")
+    ds = result.diagnostics
+    assert len(ds) == MAX_PER_FILE + 1
+    assert [d.span.line for d in ds[:MAX_PER_FILE]] == list(range(4, 4 + MAX_PER_FILE))
+    assert all(d.code == "E201" for d in ds)
+    assert ds[-1].message == "15 more diagnostics in this file were not shown"
+    assert ds[-1].hint == "fix the errors above and run `mtus lint` again"
+
+
+def test_warnings_keep_the_model():
+    result = check_text((BAD / "unused_fact.mtus").read_text(), "x.mtus")
+    assert result.ok and result.model is not None
+    assert [d.severity for d in result.diagnostics] == ["warning"]
+
+
+def test_invalid_utf8_written_by_the_test(tmp_path):
+    path = tmp_path / "cp1252.mtus"
+    path.write_bytes((BAD / "unused_fact.mtus").read_bytes().replace(b"radiculopathy\"", b"radiculopathie \x93\""))
+    result = check_file(path)
+    assert [d.code for d in result.diagnostics] == ["E100"]
+    assert "byte 0x93" in result.diagnostics[0].message
+    assert result.diagnostics[0].span.line == 6
+
+
+def test_long_lines_are_shown_around_the_caret(in_repo):
+    text = rendered(check_relative(BAD / "nested_too_deeply.mtus"))
+    assert max(len(line) for line in text.splitlines()) < 130
+    assert "..." in text
