@@ -8,12 +8,14 @@ case says. Warns about facts that nothing reads. Sets ctx.model.
 from __future__ import annotations
 
 import operator
+from decimal import Decimal
 from typing import Optional
 
 from dsl import ast, model
 from dsl import diagnostics as diag
 from dsl.passes.context import Context
 
+_MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _CMP = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
         "=": operator.eq, "!=": operator.ne}
 
@@ -38,11 +40,21 @@ def constant_truth(e: model.Expr) -> Optional[bool]:
                 return bool(_CMP[e.op](a.value, b.value))
             except TypeError:
                 return None
-        # a count is never negative: `count(h) < 0` can never hold
-        if a.type.kind == model.COUNT and isinstance(b, model.Const) and not isinstance(a, model.Const):
-            if (e.op == "<" and b.value <= 0):
+        # a count is never negative: `count(h) < 0` (or `0 > count(h)`) can never hold
+        op = e.op
+        if isinstance(a, model.Const) and not isinstance(b, model.Const):
+            a, b, op = b, a, _MIRROR.get(op, op)
+        if a.type.kind == model.COUNT and isinstance(b, model.Const) and not isinstance(a, model.Const) \
+                and isinstance(b.value, (int, Decimal)) and not isinstance(b.value, bool):
+            if op == "<" and b.value <= 0:
                 return False
     return None
+
+
+def _reads_a_count(e: model.Expr) -> bool:
+    if e.type.kind == model.COUNT and not isinstance(e, model.Const):
+        return True
+    return any(_reads_a_count(c) for c in model.children(e))
 
 
 def _check_ids(ctx: Context, items, seen: dict):
@@ -77,8 +89,10 @@ def validate(ctx: Context) -> None:
                               hint="add `page 122` (or `pages 74-96`) so a reader can find the text"))
     for cond in ctx.conditions:
         if constant_truth(cond.expr) is False:
+            counts = _reads_a_count(cond.expr)
             ctx.report(diag.error("E404", "this `when` condition can never be true, so its criteria never apply",
-                                  cond.span, hint="check the comparison; a count is never negative"))
+                                  cond.span, hint="check the comparison; a count is never negative" if counts else
+                                  "it compares fixed values, so it is false for every case"))
     # An unknown name may be a misspelling of a declared fact: then "no criterion
     # reads it" would only be a consequence of that error.
     names_failed = any(d.code in ("E201", "E202", "E205") for d in ctx.diagnostics)
