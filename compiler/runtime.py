@@ -41,11 +41,17 @@ OUTCOMES = (MET, NOT_MET, NOT_DOCUMENTED, NOT_APPLICABLE)
 
 
 # ------------------------------------------------------------------ time
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def add_months(d: datetime.date, months: int) -> datetime.date:
     """Calendar month arithmetic with month-end clamping: Jan 31 + 1 month = Feb 28/29."""
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
-    day = min(d.day, calendar.monthrange(year, month)[1])
+    day = d.day
+    if day > 28:  # only the last days of a month can need clamping (checked on every case: keep it cheap)
+        last = 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month - 1]
+        day = min(day, last)
     return datetime.date(year, month, day)
 
 
