@@ -40,12 +40,12 @@ _WORDS = {
     "NUMBER": "a number",
     "INT": "a whole number",
     "DATE": "a date such as 2014-12-18",
-    "PAGE_SPEC": "a page number such as 122 or 74-96",
+    "PAGE_SPEC": "a page number (`122`, `74-96`)",
     "CPT_CODE": "a CPT code such as 20552",
     "COMPARE": "a comparison such as `<=`",
     "ADD_OP": "`+` or `-`",
     "MUL_OP": "`*` or `/`",
-    "UNIT": "a unit such as `months` or `mg`",
+    "UNIT": "a unit (`months`, `mg`, ...)",
     "_NL": "the end of the line",
     "_INDENT": "an indented line",
     "_DEDENT": "the end of the indented block",
@@ -106,19 +106,19 @@ def expected_words(expected: set[str]) -> list[str]:
     expected = set(expected)
     words = []
     if len(expected & _EXPR_START) >= 4:
-        words.append("a value such as a fact name, a number or `(`")
+        words.append("a value (a fact name, a number, `(`, ...)")
         expected -= _EXPR_START | {"MINUS"}
     if len(expected & _TYPES) >= 4:
-        words.append("a type such as `finding`, `count`, `date` or `one of {...}`")
+        words.append("a type (`finding`, `count`, `date`, `one of {...}`, ...)")
         expected -= _TYPES
     if len(expected & _OPERATORS) >= 3:
         shown = [f"`{_OPERATOR_EXAMPLES[t]}`" for t in sorted(expected & _OPERATORS, key=list(_OPERATOR_EXAMPLES).index)]
-        words.append("an operator such as " + ", ".join(shown[:2]) + " or " + shown[2])
+        words.append("an operator (" + ", ".join(shown[:3]) + ", ...)")
         expected -= _OPERATORS
     if len(expected) > 1:
         expected -= {"_INDENT", "_DEDENT"}  # layout: true, but the other words say more
     if "UNIT" in expected and "__ANON_2" in expected:
-        words.append("a unit such as `weeks`, `mg` or `%`")
+        words.append("a unit (`weeks`, `mg`, `%`, ...)")
         expected -= {"UNIT", "__ANON_2"}
     if len(expected) > 2:
         expected.discard("DOT")  # `a.b` paths: true but never what the author was after
@@ -375,6 +375,8 @@ def _hint(err: _Error) -> Optional[str]:
         return f"write `{prev.text}: ...` with a colon after the name"
     if "COLON" in expected and prev.kind == "word":
         return f"put a colon after the id: `{prev.text}: {err.token.value} ...`"
+    if err.type == "COMPARE":
+        return "comparisons do not chain: write `a < b and b < c`, or `b between a and c`"
     if err.layout and prev.text in _NEEDS_RIGHT:
         return f"`{prev.text}` needs something on its right, e.g. `injections {prev.text} 4`"
     if err.layout and prev.text in ("and", "or", "not", "in"):
