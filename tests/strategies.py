@@ -307,7 +307,7 @@ _ORDERED_KINDS = ("num", PERCENT, QUANTITY, DURATION, DATE)
 
 
 @st.composite
-def text_like(draw, env: Env, depth: int) -> model.Expr:
+def text_like(draw, env: Env, depth: int) -> Optional[model.Expr]:
     """A text value: a text fact or field, or `last(h).text`."""
     options = env.refs(_is(TEXT))
     if depth > 0 and env.histories(lambda h: any(f.type.kind == TEXT for f in h.fields)):
@@ -335,8 +335,8 @@ def equality(draw, env: Env, depth: int) -> Optional[model.Expr]:
     choice = pick(draw, options)
     if choice == "enum":
         ref = pick(draw, enums)
-        other = pick(draw, [r for r in enums if r.type == ref.type] +
-                                     [const(m, ref.type, line) for m in ref.type.members])
+        other = pick(draw, [const(m, ref.type, line) for m in ref.type.members] +
+                     [r for r in enums if r.type == ref.type])
     elif choice == "text":
         ref = draw(text_like(env, depth))
         other = pick(draw, env.refs(_is(TEXT)) + [const(t, model.T_TEXT, line) for t in TEXT_POOL])
@@ -344,8 +344,6 @@ def equality(draw, env: Env, depth: int) -> Optional[model.Expr]:
         ref = pick(draw, env.refs(_is(BOOL)))
         other = pick(draw, env.refs(_is(BOOL)) + [const(True, model.T_BOOL, line), const(False, model.T_BOOL, line)])
     left, right = (ref, other) if draw(st.booleans()) else (other, ref)
-    if isinstance(left, model.Const) and isinstance(right, model.Const):
-        left = ref
     return model.Compare(op, left, right, span(line))
 
 
@@ -400,14 +398,12 @@ def bool_expr(draw, env: Env, depth: int = 3) -> model.Expr:
     """A true/false expression over env, at most `depth` levels of nesting."""
     line = env.line
     leaves = env.refs(_is(BOOL))
-    options = ["compare", "compare", "documented"]
-    if leaves:
-        options += ["ref", "ref"]
+    options = ["const"] + ["ref", "ref"] * bool(leaves) + ["compare", "compare", "documented"]  # simplest first
     if env.histories(lambda h: any(f.type.kind == BOOL for f in h.fields)):
         options.append("pick")
     if env.histories():
         options += ["any", "all"] if depth > 0 else ["any"]
-    options += ["equality", "member", "between", "const"]
+    options += ["equality", "member", "between"]
     if depth > 0:
         options += ["not", "and", "or", "at_least"]
     choice = pick(draw, options)
