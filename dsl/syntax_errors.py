@@ -319,9 +319,13 @@ def _special(err: _Error) -> Optional[diag.Diagnostic]:
                                "`expect not certified because <criterion> not met`")
     if err.expected & {"CRITERIA", "EXAMPLE", "FACTS"} and re.fullmatch(r"[A-Za-z_]\w*", value) \
             and err.source.position(err.pos)[1] == 1:
+        order = "the sections are `facts`, `criteria` and `example`, in that order"
+        if value in _SECTIONS:
+            return diag.error("E110", f"a `{value}` section cannot come here", err.found_span(),
+                              hint=f"{order}; `facts` and `criteria` appear once each")
         return diag.error("E110", f"`{value}` is not a section of a guideline", err.found_span(),
-                          hint="after the guideline header come the sections `facts`, `criteria` and "
-                               "`example`, in that order, each at the start of a line")
+                          hint=f"{order}, each at the start of a line; if this line belongs to the section "
+                               "above, indent it")
     if err.expected == {"STRING"} and err.prev is not None and scan.line_head(err.text, err.pos) == "guideline":
         return diag.error("E110", "the guideline has no title", err.found_span(),
                           hint=f'write the title in quotes after the id: guideline {err.prev.text} "Trigger point injections"')

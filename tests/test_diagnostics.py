@@ -45,6 +45,7 @@ EXPECTED = {
     "empty_guideline": "E402",
     "example_set_value_unknown_member": "E203",
     "example_without_expect": "E111",
+    "fact_named_present": "E110",
     "fields_under_non_history": "E405",
     "history_field_used_as_fact": "E201",
     "history_field_without_row": "E205",

@@ -2,7 +2,7 @@
 
 Guarantees: fact names, field names and `one of` members are unique; each
 fact has a model.Type; defaults have the fact's type. Reports E401, E305,
-E306, E308, E405. After an error it still declares the fact as the author
+E306, E308, E405, and E110 for a fact or field named like a keyword. After an error it still declares the fact as the author
 most likely meant it (the first of two duplicates; a `quantity weeks` as a
 duration), so that later passes do not report consequences.
 """
@@ -24,6 +24,17 @@ _DECLARED = {"enum": "one of", "set_text": "set of text", "set_enum": "set of", 
 
 def humanize(name: str) -> str:
     return name.replace("_", " ").strip()
+
+
+#: Words that begin a value in a condition, so a fact or field named so could not be read.
+OPERAND_KEYWORDS = frozenset({"not", "any", "all", "count", "sum", "last", "first", "time", "at", "documented",
+                              "present", "absent"})
+
+
+def _check_name(ctx: Context, name: str, span, what: str) -> None:
+    if name in OPERAND_KEYWORDS:
+        ctx.report(diag.error("E110", f"`{name}` is a word of the language and cannot name a {what}", span,
+                              hint=f"conditions would read `{name}` as the keyword; rename the {what}, e.g. `{name}_`"))
 
 
 def _members(ctx: Context, ref: ast.TypeRef) -> tuple[str, ...]:
@@ -67,6 +78,7 @@ def type_of(ctx: Context, ref: ast.TypeRef, fields: tuple[ast.Field, ...] = (), 
                                       hint="rename one of them or delete the second"))
                 continue
             seen[f.name] = f
+            _check_name(ctx, f.name, f.name_span, "field")
             out.append(model.Field(f.name, type_of(ctx, f.type, in_history=True), f.label or humanize(f.name)))
         return model.Type(model.HISTORY, fields=tuple(out))
     raise AssertionError(ref.kind)
@@ -82,6 +94,7 @@ def declare(ctx: Context) -> None:
                                   hint="rename one of them or delete the second"))
             continue
         seen[f.name] = f
+        _check_name(ctx, f.name, f.name_span, "fact")
         if f.fields and f.type.kind != "history":
             ctx.report(diag.error("E405", f"only a `history` fact has indented fields; `{f.name}` is not a history",
                                   f.fields[0].span, hint=f"declare it as `{f.name}: history`, or un-indent the field "

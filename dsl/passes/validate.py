@@ -14,6 +14,7 @@ from typing import Optional
 from dsl import ast, model
 from dsl import diagnostics as diag
 from dsl.passes.context import Context
+from dsl.passes.declare import OPERAND_KEYWORDS
 
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _CMP = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -97,7 +98,7 @@ def validate(ctx: Context) -> None:
     # reads it" would only be a consequence of that error.
     names_failed = any(d.code in ("E201", "E202", "E205") for d in ctx.diagnostics)
     for name in ctx.facts:
-        if name not in ctx.read and not names_failed:
+        if name not in ctx.read and not names_failed and name not in OPERAND_KEYWORDS:
             decl = next(f for f in tree.facts if f.name == name)
             ctx.report(diag.warning("W401", f"fact `{name}` is declared but no criterion reads it", decl.name_span,
                                     hint="use it in a criterion or delete the declaration"))
