@@ -60,9 +60,10 @@ def check_text(text: str, path: str = "<text>") -> CheckResult:
     except MemoryError:
         return CheckResult(source, None, (diag.error("E901", "the guideline is too large to check", source.whole()),))
     except Exception as e:  # noqa: BLE001 - the promise is: diagnostics, never a traceback
+        detail = f"{type(e).__name__}: {e}"[:200]
         return CheckResult(source, None, (diag.error(
-            "E999", f"internal error while checking this file: {type(e).__name__}: {e}", source.whole(),
-            hint="this is a bug in mtus; please report it with the file"),))
+            "E999", "mtus failed while checking this file (an internal error, not a problem in the file)",
+            source.whole(), hint=f"this is a bug in mtus; please report it with the file ({detail})"),))
 
 
 def _check(source: Source) -> CheckResult:

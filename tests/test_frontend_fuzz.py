@@ -179,7 +179,7 @@ def with_inserted_text(draw):
 
 
 def test_token_mutations_never_raise(request):
-    @_settings(request, 300)
+    @_settings(request, 1500)
     @given(mutated())
     def run(text):
         assert_well_behaved(check_text(text, "m.mtus"))
@@ -188,7 +188,7 @@ def test_token_mutations_never_raise(request):
 
 
 def test_line_mutations_never_raise(request):
-    @_settings(request, 200)
+    @_settings(request, 800)
     @given(line_mutated())
     def run(text):
         assert_well_behaved(check_text(text, "m.mtus"))
@@ -197,7 +197,7 @@ def test_line_mutations_never_raise(request):
 
 
 def test_inserted_characters_never_raise(request):
-    @_settings(request, 200)
+    @_settings(request, 800)
     @given(with_inserted_text())
     def run(text):
         assert_well_behaved(check_text(text, "m.mtus"))
@@ -206,7 +206,7 @@ def test_inserted_characters_never_raise(request):
 
 
 def test_random_text_never_raises(request):
-    @_settings(request, 100)
+    @_settings(request, 300)
     @given(st.text(max_size=200))
     def run(text):
         assert_well_behaved(check_text(text, "m.mtus"))
@@ -224,7 +224,7 @@ def test_truncation_at_every_token_boundary(seed):
 
 
 def test_random_bytes_read_from_a_file_never_raise(request):
-    @_settings(request, 100)
+    @_settings(request, 200)
     @given(st.sampled_from(SEEDS), st.binary(min_size=1, max_size=6), st.floats(0, 1))
     def run(seed, junk, where):
         data = seed.encode("utf-8")
