@@ -160,6 +160,10 @@ def _character_error(source: Source, pos: int, allowed: set[str]) -> diag.Diagno
         what = "a non-breaking space" if ch == "\u00a0" else f"`{ch}`"
         return diag.error("E101", f"{what} is not part of the language", span, hint=_LOOKALIKES[ch])
     shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
+    if ch.isalpha():
+        return diag.error("E101", f"the letter `{ch}` cannot be used outside quotes", span,
+                          hint="names use the letters A-Z and a-z, digits and `_`; text with other letters goes "
+                               "in double quotes")
     if ch and ch in "()[]{}:,.%+-*/<>=":
         return diag.error("E110", f"`{ch}` cannot stand here; expected {join(expected_words(allowed))}", span)
     return diag.error("E101", f"the character `{shown}` is not part of the language", span,

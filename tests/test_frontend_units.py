@@ -91,6 +91,15 @@ def test_leap_day_is_a_date():
     assert literal(ast.DateLit("2016-02-29", SPAN)).value == datetime.date(2016, 2, 29)
 
 
+@pytest.mark.parametrize("n, unit", [(101, "years"), (1201, "months"), (5300, "weeks"), (40000, "days")])
+def test_absurdly_long_durations_are_e305(n, unit):
+    assert literal(ast.NumberLit(Decimal(n), str(n), unit, SPAN)).code == "E305"
+
+
+def test_a_hundred_years_is_a_duration():
+    assert literal(ast.NumberLit(Decimal(100), "100", "years", SPAN)).value == model.Period(1200, 0)
+
+
 def test_fractional_durations_are_e305():
     assert literal(ast.NumberLit(Decimal("1.5"), "1.5", "weeks", SPAN)).code == "E305"
 

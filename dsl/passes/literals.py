@@ -17,6 +17,12 @@ DURATION_UNITS = {
 }
 
 
+#: Durations longer than this are surely typing mistakes, and calendar arithmetic
+#: with them would leave the range of dates.
+MAX_MONTHS = 100 * 12
+MAX_DAYS = 36525
+
+
 def period_text(amount: int, unit: str) -> str:
     unit = unit.rstrip("s")
     return f"{amount} {unit}{'' if amount == 1 else 's'}"
@@ -35,6 +41,9 @@ def literal(lit: ast.Literal) -> Union[model.Const, diag.Diagnostic]:
                                   hint="write a whole number, e.g. `10 days` instead of `1.5 weeks`")
             months, days = DURATION_UNITS[lit.unit.lower()]
             n = int(lit.value)
+            if months * n > MAX_MONTHS or days * n > MAX_DAYS:
+                return diag.error("E305", f"`{lit.text} {lit.unit}` is longer than {MAX_MONTHS // 12} years", lit.span,
+                                  hint="no guideline period is this long; check the number")
             return model.Const(model.Period(months * n, days * n), model.T_DURATION,
                                period_text(n, lit.unit.lower()), lit.span)
         return model.Const(lit.value, model.Type(model.QUANTITY, unit=lit.unit), f"{lit.text} {lit.unit}", lit.span)
