@@ -261,3 +261,28 @@ def test_long_lines_are_shown_around_the_caret(in_repo):
     text = rendered(check_relative(BAD / "nested_too_deeply.mtus"))
     assert max(len(line) for line in text.splitlines()) < 130
     assert "..." in text
+
+
+HEAD = 'guideline g "G"\n  source "S" page 1\n'
+
+
+@pytest.mark.parametrize("text, codes", [
+    # the history's missing fields are reported once, not again at each use
+    (HEAD + "facts\n  h: history\ncriteria\n  c: last(h).relief > 1\n", ["E405"]),
+    # without criteria, facts are not also reported unused one by one
+    (HEAD + "facts\n  f: finding\n  g: finding\n", ["E402"]),
+    # a quantity declared in weeks is then used as the duration it was meant to be
+    (HEAD + "facts\n  d: quantity weeks\ncriteria\n  c: d >= 6 weeks\n", ["E306"]),
+    # of two declarations the first counts; uses that fit it are fine
+    (HEAD + "facts\n  n: count\n  n: text\ncriteria\n  c: n <= 4\n", ["E401"]),
+    # an unknown name inside a larger condition: the condition stays silent
+    (HEAD + "facts\n  n: count\ncriteria\n  c: not (nn <= 4 and n + 1 > 2)\n", ["E201"]),
+    # a bad `when` condition: the criteria under it are still checked, once each
+    (HEAD + "facts\n  n: count\ncriteria\n  when n\n    c: n <= 4\n    d: n = \"x\"\n", ["E304", "E302"]),
+    # a misspelled history field in an example row
+    (HEAD + "facts\n  h: history\n    date: date\ncriteria\n  c: any(h)\n"
+            'example "e"\n  given h = [{dat: 2014-01-01}]\n  expect certified\n', ["E202"]),
+])
+def test_no_follow_on_errors(text, codes):
+    result = check_text(text, "x.mtus")
+    assert [d.code for d in result.diagnostics] == codes, rendered(result)

@@ -54,6 +54,9 @@ class _Resolver:
         self.fail(node, diag.error("E201", f"`{name}` is not a declared fact", span, hint=hint))
 
     def unknown_field(self, node, history: str, name: str, span, fields):
+        if not fields:  # declare reported the history without fields (E405)
+            self.ctx.failed.add(id(node))
+            return
         hint = did_you_mean(name, [f.name for f in fields]) or (
             "its fields are " + ", ".join(f"`{f.name}`" for f in fields) if fields else None)
         self.fail(node, diag.error("E202", f"history `{history}` has no field `{name}`", span, hint=hint))

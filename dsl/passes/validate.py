@@ -96,7 +96,8 @@ def validate(ctx: Context) -> None:
                                   "it compares fixed values, so it is false for every case"))
     # An unknown name may be a misspelling of a declared fact: then "no criterion
     # reads it" would only be a consequence of that error.
-    names_failed = any(d.code in ("E201", "E202", "E205") for d in ctx.diagnostics)
+    # Without criteria (E402) every fact is unused; saying so for each would be noise.
+    names_failed = any(d.code in ("E201", "E202", "E205") for d in ctx.diagnostics) or not tree.criteria
     for name in ctx.facts:
         if name not in ctx.read and not names_failed and name not in OPERAND_KEYWORDS:
             decl = next(f for f in tree.facts if f.name == name)
