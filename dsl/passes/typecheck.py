@@ -12,7 +12,6 @@ name (ctx.failed) are skipped silently.
 from __future__ import annotations
 
 import difflib
-from decimal import Decimal
 from typing import Optional
 
 from dsl import ast, model
@@ -21,9 +20,9 @@ from dsl.model import (BOOL, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, NUMER
                        QUANTITY, SET, TEXT, Type)
 from dsl.passes import literals
 from dsl.passes.context import Context, did_you_mean
+from dsl.passes.examples import check_examples
+from dsl.passes.hints import compare_hint, example_of, kind_hint, member_hint
 from dsl.syntax_errors import KEYWORDS
-
-_ORDERED = NUMERIC | {PERCENT, QUANTITY, DURATION, DATE}
 
 
 def _numeric_result(a: Type, b: Type) -> Type:
@@ -55,7 +54,7 @@ class _Typer:
     def condition(self, e) -> Optional[model.Expr]:
         typed = self.expr(e, None)
         if typed is not None and typed.type.kind != BOOL:
-            hint = _compare_hint(self.show(e), typed.type)
+            hint = compare_hint(self.show(e), typed.type)
             return self.err("E304", f"{self.show(e)} is {typed.type.describe()}, not true or false", e.span, hint=hint)
         return typed
 
@@ -133,7 +132,7 @@ class _Typer:
             return None
         if x.type.kind != BOOL:
             return self.err("E301", f"`not` needs something true or false; {self.show(e.operand)} is {x.type.describe()}",
-                            e.operand.span, hint=_compare_hint(self.show(e.operand), x.type, negated=True))
+                            e.operand.span, hint=compare_hint(self.show(e.operand), x.type, negated=True))
         return model.Not(x, e.span)
 
     def e_Logic(self, e: ast.Logic, row):
@@ -143,7 +142,7 @@ class _Typer:
             if x is not None and x.type.kind != BOOL:
                 ok = False
                 self.err("E301", f"`{e.op}` joins true/false conditions; {self.show(node)} is {x.type.describe()}",
-                         node.span, hint=_compare_hint(self.show(node), x.type))
+                         node.span, hint=compare_hint(self.show(node), x.type))
         if not ok or any(x is None for x in xs):
             return None
         return model.Logic(e.op, tuple(xs), e.span)
@@ -159,7 +158,7 @@ class _Typer:
             fitted = literals.fits(b, t)
             if fitted is None:
                 self.err("E203", f'"{b.value}" is not one of the values declared for this fact', b.span,
-                         hint=_member_hint(b.value, t.members))
+                         hint=member_hint(b.value, t.members))
                 return None
             return fitted
         return b
@@ -198,7 +197,7 @@ class _Typer:
                 return False
             return True
         self.err("E302", f"cannot compare {self.show(na)}, {a.type.describe()}, with {self.show(nb)}, {b.type.describe()}",
-                 span, hint=_kind_hint(a.type, b.type, self.show(na), self.show(nb), na, nb))
+                 span, hint=kind_hint(a.type, b.type, self.show(na), self.show(nb), na, nb))
         return False
 
     def e_Compare(self, e: ast.Compare, row):
@@ -265,14 +264,14 @@ class _Typer:
         got = const.type.element
         if const.value and got is not None and not _same_family(got, element):
             return self.err("E302", f"{self.show(node)} lists {got.describe()}, where {element.describe()} is expected",
-                            node.span, hint=f"write values such as {_example_of(element)}")
+                            node.span, hint=f"write values such as {example_of(element)}")
         if element.kind != ENUM:
             return const
         for v in sorted(const.value, key=str):
             if v not in element.members:
                 at = next((i.span for i in getattr(node, "items", ()) if getattr(i, "value", None) == v), node.span)
                 return self.err("E203", f'"{v}" is not one of the values declared for this fact', at,
-                                hint=_member_hint(str(v), element.members))
+                                hint=member_hint(str(v), element.members))
         return model.Const(const.value, Type(SET, element=element), const.text, const.span)
 
     # ------------------------------------------------------- arithmetic
@@ -283,7 +282,7 @@ class _Typer:
         t = _arith_type(e.op, a.type, b.type)
         if t is None:
             return self.err("E302", f"cannot compute {self.show(e.left)} {e.op} {self.show(e.right)}: "
-                            f"{a.type.describe()} {e.op} {b.type.describe()}", e.span, hint=_kind_hint(a.type, b.type))
+                            f"{a.type.describe()} {e.op} {b.type.describe()}", e.span, hint=kind_hint(a.type, b.type))
         return model.Arith(e.op, a, b, t, e.span)
 
     def e_Documented(self, e: ast.Documented, row):
@@ -322,7 +321,7 @@ class _Typer:
     def e_Aggregate(self, e: ast.Aggregate, row):
         fact = self.ctx.facts[e.target.parts[0]]
         if fact.type.kind != HISTORY:
-            other = _compare_hint(f"`{fact.name}`", fact.type)
+            other = compare_hint(f"`{fact.name}`", fact.type)
             return self.err("E307", f"`{e.op}(...)` works on a history, but `{fact.name}` is {fact.type.describe()}",
                             e.target.span, hint=f"`{e.op}` reads the entries of a `history` fact"
                                                 + (f"; to test `{fact.name}` itself, {other}" if other else ""))
@@ -378,40 +377,6 @@ class _Typer:
         return model.Query(op, href, within, within_text, where, field, t, e.span)
 
 
-def _member_hint(value: str, members: tuple[str, ...]) -> str:
-    return did_you_mean(value, members, quote='"') or ("the declared values are " + ", ".join(f'"{m}"' for m in members))
-
-
-#: A literal of each kind, for hints that show what to write.
-_EXAMPLE_LITERAL = {PERCENT: "50%", DURATION: "6 weeks", DATE: "2014-12-18", COUNT: "4", NUMBER: "4",
-                    TEXT: '"fibromyalgia"', BOOL: "present"}
-
-
-def _example_of(t: Type) -> str:
-    if t.kind == QUANTITY:
-        return f"`120 {t.unit}`"
-    if t.kind == ENUM and t.members:
-        return f'`"{t.members[0]}"`'
-    return f"`{_EXAMPLE_LITERAL.get(t.kind, '...')}`"
-
-
-def _compare_hint(shown: str, t: Type, negated: bool = False) -> Optional[str]:
-    """How to turn a value into a condition, e.g. "compare it, e.g. `injections <= 4`"."""
-    inner = shown[1:-1]
-    if t.kind in NUMERIC:
-        return f"compare it with a number, e.g. `{inner} = 0`" if negated else \
-            f"compare it with a limit, e.g. `{inner} <= 4`"
-    if t.kind in (PERCENT, QUANTITY, DURATION, DATE):
-        return f"compare it with a limit, e.g. `{inner} >= {_example_of(t)[1:-1]}`"
-    if t.kind in (TEXT, ENUM):
-        return f"compare it with a value, e.g. `{inner} = {_example_of(t)[1:-1]}`"
-    if t.kind == SET:
-        return f'test what it holds, e.g. `{inner} contains "..."`'
-    if t.kind == HISTORY:
-        return f"test its entries, e.g. `any({inner})` or `count({inner}) <= 4`"
-    return None
-
-
 def _same_family(a: Type, b: Optional[Type]) -> bool:
     if b is None:
         return True
@@ -420,22 +385,6 @@ def _same_family(a: Type, b: Optional[Type]) -> bool:
     if {a.kind, b.kind} <= {TEXT, ENUM}:
         return True
     return a.kind == b.kind and a.unit == b.unit
-
-
-def _kind_hint(a: Type, b: Type, sa: str = "", sb: str = "", na=None, nb=None) -> Optional[str]:
-    kinds = {a.kind, b.kind}
-    if DURATION in kinds and DATE in kinds:
-        date = sa if a.kind == DATE else sb
-        date = date if date and not isinstance(na if a.kind == DATE else nb, ast.DateLit) else "`symptom_onset`"
-        return f"to measure the time since a date, write `time from {date[1:-1]} to request.date`"
-    if DURATION in kinds and kinds & NUMERIC:
-        return "give the number a unit of time, e.g. `3 months`"
-    literal = (ast.NumberLit, ast.PercentLit, ast.StringLit, ast.DateLit, ast.FindingLit)
-    if isinstance(nb, literal) and not isinstance(na, literal) and sa:
-        return f"{sa} is {a.describe()}: compare it with {a.describe()} such as {_example_of(a)}"
-    if isinstance(na, literal) and not isinstance(nb, literal) and sb:
-        return f"{sb} is {b.describe()}: compare it with {b.describe()} such as {_example_of(b)}"
-    return "values of different kinds cannot be compared"
 
 
 def _arith_type(op: str, a: Type, b: Type) -> Optional[Type]:
@@ -501,115 +450,8 @@ def _criteria(ctx: Context, typer: _Typer, items, conditions: tuple, base: model
         ))
 
 
-def _given_value(ctx: Context, typer: _Typer, t: Type, lit, span):
-    if t.kind == HISTORY:
-        if not isinstance(lit, tuple):
-            return typer.err("E308", "a history is given as a list of entries, e.g. [{date: 2014-09-01, relief: 60%}]",
-                             span)
-        rows = []
-        for r in lit:
-            values = []
-            for fname, flit, fspan in r.values:
-                if t.field(fname) is None:
-                    return None  # resolve reported the unknown field
-                v = _given_value(ctx, typer, t.field(fname).type, flit, flit.span)
-                if v is None:
-                    return None
-                values.append((fname, v))
-            rows.append(tuple(values))
-        return tuple(rows)
-    if isinstance(lit, tuple):
-        return typer.err("E308", f"a list of entries is given, but the fact is {t.describe()}", span,
-                         hint=f"give one value, e.g. {_example_of(t)}")
-    if isinstance(lit, ast.SetLit):
-        if t.kind != SET:
-            return typer.err("E308", f"a set of values is given, but the fact is {t.describe()}", lit.span,
-                             hint=f"give one value, e.g. {_example_of(t)}")
-        values = [_set_member(typer, t, x) for x in lit.items]
-        return None if any(v is None for v in values) else frozenset(values)
-    c = typer._literal(lit)
-    if c is None:
-        return None
-    if t.kind == SET:
-        return None if _set_member(typer, t, lit, c) is None else frozenset([c.value])
-    fitted = literals.fits(c, t)
-    if fitted is None:
-        if t.kind == ENUM and c.type.kind == TEXT:
-            return typer.err("E203", f'"{c.value}" is not one of the values declared for this fact', lit.span,
-                             hint=_member_hint(c.value, t.members))
-        return typer.err("E308", f"{typer.show(lit)} is not {t.describe()}", lit.span,
-                         hint=f"write {t.describe()} such as {_example_of(t)}")
-    return fitted.value
-
-
-def _set_member(typer: _Typer, t: Type, lit, c=None):
-    """One value given for a `set of` fact, checked against its declared members."""
-    c = c if c is not None else typer._literal(lit)
-    if c is None:
-        return None
-    if c.type.kind != TEXT:
-        return typer.err("E308", f"{typer.show(lit)} is not a text, but the fact is {t.describe()}", lit.span,
-                         hint='give its values in quotes, e.g. {"fibromyalgia", "myofascial pain"}')
-    if t.element.kind == ENUM and c.value not in t.element.members:
-        return typer.err("E203", f'"{c.value}" is not one of the values declared for this fact', lit.span,
-                         hint=_member_hint(c.value, t.element.members))
-    return c.value
-
-
-def _examples(ctx: Context, typer: _Typer):
-    ids = {c.id for c in ctx.tree.criteria if isinstance(c, ast.Criterion)} | _nested_ids(ctx.tree.criteria)
-    for ex in ctx.tree.examples:
-        date = None
-        facts = []
-        ok = True
-        given: dict[str, ast.Given] = {}
-        for g in ex.givens:
-            kind = ctx.resolved.get(g.path)
-            if kind is None or id(g) in ctx.failed:
-                ok = False  # resolve reported it
-                continue
-            if g.path.dotted in given:
-                ok = False
-                typer.err("E401", f"`{g.path.dotted}` is given twice in this example", g.path.span,
-                          notes=[diag.Note("first given here", given[g.path.dotted].path.span)],
-                          hint="give each fact once")
-                continue
-            given[g.path.dotted] = g
-            if kind == "request.date":
-                if isinstance(g.value, ast.DateLit):
-                    c = typer._literal(g.value)
-                    date = c.value if c else None
-                    ok &= c is not None
-                else:
-                    ok = False
-                    typer.err("E308", "`request.date` is a date", g.span, hint="write e.g. `request.date = 2014-12-18`")
-                continue
-            fact = ctx.facts[g.path.parts[0]]
-            v = _given_value(ctx, typer, fact.type, g.value, g.span)
-            ok &= v is not None
-            facts.append((fact.name, v))
-        for r in ex.reasons:
-            if r.criterion not in ids:
-                ok = False
-                typer.err("E204", f"`{r.criterion}` is not a criterion of this guideline",
-                          ctx.source.span(r.span.start, r.span.start + len(r.criterion)),
-                          hint=did_you_mean(r.criterion, ids) or
-                          ("the criteria are " + ", ".join(f"`{i}`" for i in sorted(ids)) if ids else None))
-        if ok:
-            ctx.examples.append(model.Example(ex.name, date, tuple(facts), ex.certified,
-                                              tuple((r.criterion, r.outcome) for r in ex.reasons), ex.span))
-
-
-def _nested_ids(items) -> set[str]:
-    out = set()
-    for i in items:
-        if isinstance(i, ast.When):
-            out |= {c.id for c in i.items if isinstance(c, ast.Criterion)} | _nested_ids(i.items)
-    return out
-
-
 def typecheck(ctx: Context) -> None:
     """Type every criterion, condition and example; report kind and unit errors."""
     typer = _Typer(ctx)
     _criteria(ctx, typer, ctx.tree.criteria, (), _base_citation(ctx))
-    _examples(ctx, typer)
+    check_examples(ctx, typer)

@@ -1,0 +1,117 @@
+"""Typing the examples: given values fit their facts and expected criteria exist (part of pass 3)."""
+
+from __future__ import annotations
+
+from dsl import ast, model
+from dsl import diagnostics as diag
+from dsl.model import ENUM, HISTORY, SET, TEXT, Type
+from dsl.passes import literals
+from dsl.passes.context import Context, did_you_mean
+from dsl.passes.hints import example_of, member_hint
+
+
+def _given_value(ctx: Context, typer, t: Type, lit, span):
+    if t.kind == HISTORY:
+        if not isinstance(lit, tuple):
+            return typer.err("E308", "a history is given as a list of entries, e.g. [{date: 2014-09-01, relief: 60%}]",
+                             span)
+        rows = []
+        for r in lit:
+            values = []
+            for fname, flit, fspan in r.values:
+                if t.field(fname) is None:
+                    return None  # resolve reported the unknown field
+                v = _given_value(ctx, typer, t.field(fname).type, flit, flit.span)
+                if v is None:
+                    return None
+                values.append((fname, v))
+            rows.append(tuple(values))
+        return tuple(rows)
+    if isinstance(lit, tuple):
+        return typer.err("E308", f"a list of entries is given, but the fact is {t.describe()}", span,
+                         hint=f"give one value, e.g. {example_of(t)}")
+    if isinstance(lit, ast.SetLit):
+        if t.kind != SET:
+            return typer.err("E308", f"a set of values is given, but the fact is {t.describe()}", lit.span,
+                             hint=f"give one value, e.g. {example_of(t)}")
+        values = [_set_member(typer, t, x) for x in lit.items]
+        return None if any(v is None for v in values) else frozenset(values)
+    c = typer._literal(lit)
+    if c is None:
+        return None
+    if t.kind == SET:
+        return None if _set_member(typer, t, lit, c) is None else frozenset([c.value])
+    fitted = literals.fits(c, t)
+    if fitted is None:
+        if t.kind == ENUM and c.type.kind == TEXT:
+            return typer.err("E203", f'"{c.value}" is not one of the values declared for this fact', lit.span,
+                             hint=member_hint(c.value, t.members))
+        return typer.err("E308", f"{typer.show(lit)} is not {t.describe()}", lit.span,
+                         hint=f"write {t.describe()} such as {example_of(t)}")
+    return fitted.value
+
+
+def _set_member(typer, t: Type, lit, c=None):
+    """One value given for a `set of` fact, checked against its declared members."""
+    c = c if c is not None else typer._literal(lit)
+    if c is None:
+        return None
+    if c.type.kind != TEXT:
+        return typer.err("E308", f"{typer.show(lit)} is not a text, but the fact is {t.describe()}", lit.span,
+                         hint='give its values in quotes, e.g. {"fibromyalgia", "myofascial pain"}')
+    if t.element.kind == ENUM and c.value not in t.element.members:
+        return typer.err("E203", f'"{c.value}" is not one of the values declared for this fact', lit.span,
+                         hint=member_hint(c.value, t.element.members))
+    return c.value
+
+
+def check_examples(ctx: Context, typer):
+    ids = {c.id for c in ctx.tree.criteria if isinstance(c, ast.Criterion)} | _nested_ids(ctx.tree.criteria)
+    for ex in ctx.tree.examples:
+        date = None
+        facts = []
+        ok = True
+        given: dict[str, ast.Given] = {}
+        for g in ex.givens:
+            kind = ctx.resolved.get(g.path)
+            if kind is None or id(g) in ctx.failed:
+                ok = False  # resolve reported it
+                continue
+            if g.path.dotted in given:
+                ok = False
+                typer.err("E401", f"`{g.path.dotted}` is given twice in this example", g.path.span,
+                          notes=[diag.Note("first given here", given[g.path.dotted].path.span)],
+                          hint="give each fact once")
+                continue
+            given[g.path.dotted] = g
+            if kind == "request.date":
+                if isinstance(g.value, ast.DateLit):
+                    c = typer._literal(g.value)
+                    date = c.value if c else None
+                    ok &= c is not None
+                else:
+                    ok = False
+                    typer.err("E308", "`request.date` is a date", g.span, hint="write e.g. `request.date = 2014-12-18`")
+                continue
+            fact = ctx.facts[g.path.parts[0]]
+            v = _given_value(ctx, typer, fact.type, g.value, g.span)
+            ok &= v is not None
+            facts.append((fact.name, v))
+        for r in ex.reasons:
+            if r.criterion not in ids:
+                ok = False
+                typer.err("E204", f"`{r.criterion}` is not a criterion of this guideline",
+                          ctx.source.span(r.span.start, r.span.start + len(r.criterion)),
+                          hint=did_you_mean(r.criterion, ids) or
+                          ("the criteria are " + ", ".join(f"`{i}`" for i in sorted(ids)) if ids else None))
+        if ok:
+            ctx.examples.append(model.Example(ex.name, date, tuple(facts), ex.certified,
+                                              tuple((r.criterion, r.outcome) for r in ex.reasons), ex.span))
+
+
+def _nested_ids(items) -> set[str]:
+    out = set()
+    for i in items:
+        if isinstance(i, ast.When):
+            out |= {c.id for c in i.items if isinstance(c, ast.Criterion)} | _nested_ids(i.items)
+    return out
