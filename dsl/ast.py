@@ -245,6 +245,8 @@ class Given:
     path: Path
     value: Union[Literal, SetLit, tuple[Row, ...]]
     span: Span
+    op: str = "="  # as written; only `=` is meaningful
+    op_span: Optional[Span] = None
 
 
 @frozen

@@ -185,13 +185,13 @@ class _Builder:
                 path_tree, op, value = a.children
                 path = self.path(path_tree)
                 if isinstance(value, Tree) and value.data == "rows":
-                    rows = tuple(self.row(r) for r in value.children if r is not None)
-                    out.append(ast.Given(path, rows, self.span(a)))
+                    given = tuple(self.row(r) for r in value.children if r is not None)
                 elif isinstance(value, Tree) and value.data == "given_set":
                     items = tuple(self.literal(x) for x in value.children if x is not None)
-                    out.append(ast.Given(path, ast.SetLit(items, self.span(value)), self.span(a)))
+                    given = ast.SetLit(items, self.span(value))
                 else:
-                    out.append(ast.Given(path, self.literal(value), self.span(a)))
+                    given = self.literal(value)
+                out.append(ast.Given(path, given, self.span(a), str(op), self.span(op)))
         verdict, *reasons = expect.children
         certified = len(verdict.children) == 1
         return ast.Example(

@@ -43,6 +43,7 @@ EXPECTED = {
     "duration_vs_percent": "E302",
     "empty_criteria_section": "E111",
     "empty_guideline": "E402",
+    "example_given_with_comparison": "E110",
     "example_set_value_unknown_member": "E203",
     "example_without_expect": "E111",
     "fact_named_present": "E110",

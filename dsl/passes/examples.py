@@ -77,6 +77,11 @@ def check_examples(ctx: Context, typer):
             if kind is None or id(g) in ctx.failed:
                 ok = False  # resolve reported it
                 continue
+            if g.op != "=":
+                ok = False
+                typer.err("E110", f"an example gives each value with `=`, not `{g.op}`", g.op_span or g.span,
+                          hint=f"write `{g.path.dotted} = ...`: an example states what the record documents")
+                continue
             if g.path.dotted in given:
                 ok = False
                 typer.err("E401", f"`{g.path.dotted}` is given twice in this example", g.path.span,
