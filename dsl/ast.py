@@ -278,3 +278,5 @@ class Guideline:
     examples: tuple[Example, ...]
     span: Span
     id_span: Span
+    #: lines that may appear once but were repeated: (keyword, span of the repeat, span of the first)
+    repeated: tuple[tuple[str, Span, Span], ...] = ()

@@ -31,6 +31,14 @@ class _Builder:
     def __init__(self, source: Source):
         self.file = source.path
         self.source = source
+        self.repeated: list[tuple[str, Span, Span]] = []
+
+    def once(self, seen: dict, keyword: str, item: Tree) -> None:
+        """Note a line that may appear only once (`source`, `says`, ...) if it is repeated."""
+        if keyword in seen:
+            self.repeated.append((keyword, self.span(item), seen[keyword]))
+        else:
+            seen[keyword] = self.span(item)
 
     # ----------------------------------------------------------- positions
     def span(self, node: Tree | Token) -> Span:
@@ -85,9 +93,12 @@ class _Builder:
         services: list[ast.Service] = []
         states = None
         version = None
+        seen: dict = {}
         for item in header.children[2:]:
             if item is None:
                 continue
+            if item.data != "services":
+                self.once(seen, {"citation": "source"}.get(item.data, item.data), item)
             if item.data == "citation":
                 citation = self.citation(item)
             elif item.data == "services":
@@ -100,7 +111,7 @@ class _Builder:
             id=str(name_tok), title=self.string(title_tok), citation=citation,
             services=tuple(services), states=states, version=version, facts=facts,
             criteria=criteria, examples=tuple(examples), span=self.span(header),
-            id_span=self.span(name_tok),
+            id_span=self.span(name_tok), repeated=tuple(self.repeated),
         )
 
     def citation(self, tree: Tree) -> ast.Citation:
@@ -159,9 +170,11 @@ class _Builder:
         exclude, name, expr, *attrs_ = tree.children
         says = None
         citation = None
+        seen: dict = {}
         for a in attrs_:
             if a is None:
                 continue
+            self.once(seen, "says" if a.data == "says" else "cite", a)
             if a.data == "says":
                 says = self.text(a.children[0])
             else:

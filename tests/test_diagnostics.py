@@ -68,6 +68,7 @@ EXPECTED = {
     "percent_vs_plain_number": "E309",
     "quantity_in_units_of_time": "E306",
     "quantity_without_unit": "E306",
+    "says_given_twice": "E401",
     "single_quoted_text": "E101",
     "stray_indentation": "E110",
     "tab_indented_after_spaces": "E104",

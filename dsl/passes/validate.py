@@ -77,6 +77,11 @@ def validate(ctx: Context) -> None:
     """Check the guideline as a whole and assemble the checked model."""
     tree = ctx.tree
     _check_ids(ctx, tree.criteria, {})
+    for keyword, span, first in tree.repeated:
+        where = "the guideline" if keyword in ("source", "version", "states") else "this criterion"
+        ctx.report(diag.error("E401", f"`{keyword}` is given twice for {where}", span,
+                              notes=[diag.Note("first given here", first)],
+                              hint="keep one; the second would silently replace the first"))
     if not tree.criteria:
         ctx.report(diag.error("E402", f"guideline `{tree.id}` has no criteria", tree.id_span,
                               hint="add a `criteria` section with at least one `id: condition` line"))
