@@ -314,6 +314,9 @@ def _special(err: _Error) -> Optional[diag.Diagnostic]:
     if err.expected & {"MET", "NOT"} and err.expected <= {"MET", "NOT", "DOCUMENTED", "APPLICABLE"}:
         return diag.error("E110", f"expected an outcome{err.after()}, found {err.found()}", err.found_span(),
                           hint="an outcome is `met`, `not met`, `not documented` or `not applicable`")
+    if err.expected == {"GIVEN"}:
+        return diag.error("E110", f"expected a `given` line, found {err.found()}", err.found_span(),
+                          hint="an example states the case first: `given name = value, ...`, then `expect ...`")
     if err.expected <= {"SAYS", "CITE"} and err.type != "_INDENT":
         return diag.error("E110", "only `says` and `cite` lines can be indented under a criterion",
                           err.found_span(), hint=f"line {err.found()} up with the criterion above it")

@@ -323,3 +323,12 @@ def test_a_given_value_is_not_a_use():
 def test_keywords_can_name_fields_and_facts_where_only_a_name_fits():
     m = checked("  c: last(h).date < request.date\n")
     assert m.criteria[0].expr.left.field == "date"
+
+
+def test_an_empty_set_takes_the_element_type_of_the_other_side():
+    e = expr("n in {}")
+    assert e.right.type == model.Type(model.SET, element=model.T_COUNT) and e.right.value == frozenset()
+    e = expr('route in {}')
+    assert e.right.type.element.kind == model.ENUM
+    e = expr("drugs contains only {}")
+    assert e.right.type.element == model.T_TEXT

@@ -25,6 +25,13 @@ from dsl.passes.hints import compare_hint, example_of, kind_hint, member_hint
 from dsl.syntax_errors import KEYWORDS
 
 
+def _typed_empty(e: model.Expr, element: Optional[Type]) -> model.Expr:
+    """An empty set literal `{}` given the element type it is compared with (it has none of its own)."""
+    if isinstance(e, model.Const) and e.type.kind == SET and e.type.element is None and element is not None:
+        return model.Const(e.value, Type(SET, element=element), e.text, e.span)
+    return e
+
+
 def _numeric_result(a: Type, b: Type) -> Type:
     return model.T_COUNT if a.kind == COUNT and b.kind == COUNT else model.T_NUMBER
 
@@ -122,7 +129,7 @@ class _Typer:
         kinds = {i.type.kind for i in items}
         if kinds - {TEXT} and len(kinds) > 1:
             return self.err("E302", "a set mixes values of different kinds", e.span)
-        element = items[0].type if items else model.T_TEXT
+        element = items[0].type if items else None  # `{}` fits a set of anything
         return model.Const(frozenset(i.value for i in items), Type(SET, element=element),
                            ", ".join(i.text for i in items), e.span)
 
@@ -229,6 +236,12 @@ class _Typer:
             elem, coll, nelem, ncoll = a, b, e.left, e.right
         else:
             coll, elem, ncoll, nelem = a, b, e.left, e.right
+        # an empty `{}` takes the element type of the other side
+        if e.op in ("contains any of", "contains only"):
+            coll = _typed_empty(coll, elem.type.element if elem.type.kind == SET else None)
+            elem = _typed_empty(elem, coll.type.element if coll.type.kind == SET else None)
+        else:
+            coll = _typed_empty(coll, elem.type if elem.type.kind != SET else None)
         if coll.type.kind != SET:
             return self.err("E301", f"`{e.op}` needs a set, but {self.show(ncoll)} is {coll.type.describe()}", ncoll.span,
                             hint='a set is a `set of ...` fact or a list such as {"saline", "glucose"}')
@@ -315,7 +328,8 @@ class _Typer:
         if not 1 <= e.count <= len(xs):
             return self.err("E305", f"`at least {e.count} of` a list of {len(xs)} can never be met" if e.count > len(xs)
                             else "`at least 0 of` is always met", e.span,
-                            hint=f"use a number from 1 to {len(xs)}")
+                            hint=f"use a number from 1 to {len(xs)}" if len(xs) > 1 else
+                            "with one condition, write the condition alone")
         return model.AtLeast(e.count, tuple(xs), e.span)
 
     def e_Aggregate(self, e: ast.Aggregate, row):
