@@ -32,7 +32,14 @@ def test_the_installed_distribution_ships_grammar_and_guidelines():
 
     import pytest
 
-    dist = metadata.distribution("mtus")
+    import sysconfig
+
+    # Look in site-packages only: an in-tree build leaves mtus.egg-info in the
+    # checkout, which is on sys.path and is not what was installed.
+    found = [d for d in metadata.distributions(name="mtus", path=[sysconfig.get_paths()["purelib"]])]
+    if not found:
+        pytest.skip("mtus is not installed into site-packages (running from a checkout)")
+    dist = found[0]
     direct = dist.read_text("direct_url.json")
     if direct and json.loads(direct).get("dir_info", {}).get("editable"):
         pytest.skip("editable install: package data is read from the checkout")
