@@ -1,0 +1,25 @@
+"""The guideline rationale of every bundled guideline: the prose a clinician checks against the page."""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler.rationale import Explainer
+from tests.conftest import GUIDELINES
+
+IDS = sorted(p.stem for p in GUIDELINES.glob("*.mtus"))
+
+
+@pytest.mark.parametrize("gid", IDS)
+def test_guideline_rationale(source_pack, gid, snapshot):
+    g = source_pack.guidelines[gid]
+    ex = Explainer(g.info)
+    assert ex.outline() == snapshot(name="outline")
+    assert " ".join(ex.criteria_sentences()) == snapshot(name="letter_statement")
+
+
+def test_every_criterion_appears_in_the_rationale(source_pack):
+    for gid, g in source_pack.guidelines.items():
+        outline = Explainer(g.info).outline()
+        for c in g.info["criteria"]:
+            assert f"[{c['id']}, line {c['line']}]" in outline, (gid, c["id"])
