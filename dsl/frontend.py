@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Union
 
 import attrs
 
@@ -30,7 +30,7 @@ class CheckResult:
     """The outcome of checking one file: a model, or diagnostics, or both (warnings)."""
 
     source: Source
-    model: Optional[model.Guideline]
+    model: Optional[Union[model.Guideline, model.Formulary]]  # by the file's first keyword
     diagnostics: tuple[diag.Diagnostic, ...]
 
     @property

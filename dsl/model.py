@@ -220,10 +220,20 @@ class Query:
     field: Optional[str]
     type: Type
     span: Span
+    value: Optional["Expr"] = None  # `sum(h of <expr>)`: per-row expression; field is then None
+
+
+@frozen
+class Lookup:
+    """`table[key]`: the entry for key (text/enum), matched like text (casefold, spaces collapsed)."""
+    table: str
+    key: "Expr"
+    type: Type  # the table's value type
+    span: Span
 
 
 Expr = Union[FactRef, FieldRef, RequestDate, Const, Not, Logic, Compare, Member, Between,
-             Arith, Documented, TimeFrom, AtLeast, Query]
+             Arith, Documented, TimeFrom, AtLeast, Query, Lookup]
 
 
 def children(e: Expr) -> tuple:
@@ -241,7 +251,10 @@ def children(e: Expr) -> tuple:
     if isinstance(e, Documented):
         return (e.target,)
     if isinstance(e, Query):
-        return (e.history,) + ((e.where,) if e.where is not None else ())
+        return ((e.history,) + ((e.where,) if e.where is not None else ())
+                + ((e.value,) if e.value is not None else ()))
+    if isinstance(e, Lookup):
+        return (e.key,)
     return ()
 
 
@@ -293,6 +306,24 @@ class Fact:
     label: str
     default: Optional[Const]
     span: Span
+    # "ingredients" | "classes" | "form" | "name": filled at check time from the formulary
+    # product the request item names (ingredients/classes: set of text; form/name: text).
+    source: Optional[str] = None
+
+
+@frozen
+class TableEntry:
+    key: str  # as written
+    value: Const  # typed with the table's value type
+
+
+@frozen
+class Table:
+    name: str
+    type: Type  # value type: number, count, percent, quantity, duration or text
+    label: str
+    entries: tuple[TableEntry, ...]
+    span: Span
 
 
 @frozen
@@ -312,11 +343,13 @@ class Criterion:
     citation: Citation
     conditions: tuple[Condition, ...]
     span: Span
+    # a `count` fact the criterion reads that may be reduced for partial certification
+    allows_fewer: Optional[str] = None
 
 
 @frozen
 class Service:
-    kind: str  # "name" | "cpt"
+    kind: str  # "name" | "cpt" | "class" | "ingredient" | "form" (drug services: value is the name)
     value: str
 
 
@@ -328,6 +361,7 @@ class Example:
     certified: bool
     reasons: tuple[tuple[str, str], ...]  # (criterion id, outcome)
     span: Span
+    modified: Optional[int] = None  # `expect modified 6 because ...`
 
 
 @frozen
@@ -344,9 +378,38 @@ class Guideline:
     examples: tuple[Example, ...]
     path: str
     span: Span
+    tables: tuple["Table", ...] = ()
 
     def fact(self, name: str) -> Optional[Fact]:
         for f in self.facts:
             if f.name == name:
                 return f
         return None
+
+
+# ------------------------------------------------------------------ formulary
+@frozen
+class Ingredient:
+    name: str
+    classes: tuple[str, ...]
+    span: Span
+
+
+@frozen
+class Product:
+    name: str
+    ingredients: tuple[str, ...]
+    form: Optional[str]
+    span: Span
+
+
+@frozen
+class Formulary:
+    """A drug vocabulary file: ingredients with their classes, products with ingredients and form."""
+    id: str
+    title: str
+    citation: Optional[Citation]
+    ingredients: tuple[Ingredient, ...]
+    products: tuple[Product, ...]
+    path: str
+    span: Span
