@@ -143,6 +143,39 @@ def check(case, pack_spec, fmt: str, wording: str, explain: bool, jsonl, jobs: i
     click.echo(render(decide(parsed, pack, wording), fmt, explain), nl=False)
 
 
+@main.command("test")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True))
+@click.option("--coverage", "show_coverage", is_flag=True,
+              help="Also report which outcomes each criterion reached; exit 1 if any reachable one was not.")
+def test_cmd(paths: tuple[str, ...], show_coverage: bool) -> None:
+    """Run the examples written in guidelines against their compiled checkers.
+
+    Exit 0 when every example passes (and, with --coverage, every criterion
+    reached every outcome it can have); 1 otherwise.
+
+    \b
+    Example:
+      mtus test guidelines/
+      mtus test --coverage guidelines/tpi.mtus
+    """
+    from compiler.testing import render_report, run_examples
+    from dsl import diagnostics as diag
+    from dsl.frontend import check_paths
+    from dsl.model import Guideline
+
+    results = check_paths(paths)
+    if not any(isinstance(r.model, Guideline) for r in results) and all(r.ok for r in results):
+        _fail("error: no guidelines found in " + ", ".join(paths), EXIT_USAGE)
+    if any(not r.ok for r in results):
+        ds = [d for r in results for d in r.diagnostics]
+        click.echo(diag.render_text(ds, {r.source.path: r.source for r in results}), err=True, nl=False)
+        _fail(f"cannot run examples: {diag.summary(ds)}", EXIT_PROBLEMS)
+    report = run_examples([r.model for r in results if isinstance(r.model, Guideline)])
+    click.echo(render_report(report, show_coverage), nl=False)
+    incomplete = show_coverage and not all(c.complete for c in report.coverages)
+    sys.exit(EXIT_PROBLEMS if report.failed or incomplete else EXIT_OK)
+
+
 @main.command()
 @click.argument("spec", required=False, metavar="[PACK_OR_SOURCES]")
 @click.option("--guideline", "only", default=None, help="Only this guideline id.")

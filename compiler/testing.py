@@ -1,0 +1,178 @@
+"""`mtus test`: run the examples embedded in guidelines, and measure their coverage.
+
+Each `example` gives facts and expects a determination and the criteria that
+stop certification. Examples run against the compiled checker (what a pack
+ships); a failure is reported criterion by criterion, expected against
+actual. Coverage records, per criterion, which of met / not met / not
+documented the examples reached, against the states the criterion can reach.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Iterable, Optional
+
+import attrs
+
+from compiler import runtime as rt
+from dsl import model
+
+STATES = (rt.MET, rt.NOT_MET, rt.NOT_DOCUMENTED)
+
+
+def runtime_value(v):
+    """An example's literal value as the checker sees it."""
+    if isinstance(v, model.Period):
+        return rt.Duration(v.months, v.days)
+    if isinstance(v, frozenset):
+        return frozenset(runtime_value(x) for x in v)
+    if isinstance(v, tuple):  # history rows: tuples of (field, value) pairs
+        return tuple({k: runtime_value(x) for k, x in row} for row in v)
+    return v
+
+
+@attrs.frozen
+class ExampleRun:
+    guideline: str
+    name: str
+    path: str
+    line: int
+    problems: tuple[str, ...]          # empty when the example passes
+    result: Optional[rt.GuidelineResult]
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def _determination(result: rt.GuidelineResult) -> str:
+    return getattr(result, "determination", "certified" if result.certified else "not certified")
+
+
+def run_example(g: model.Guideline, ex: model.Example, evaluate) -> ExampleRun:
+    where = (g.id, ex.name, g.path, ex.span.line)
+    if ex.request_date is None:
+        return ExampleRun(*where, ("the example gives no `request.date`",), None)
+    facts = {name: runtime_value(v) for name, v in ex.facts}
+    result = evaluate(facts, ex.request_date)
+    problems = []
+    expected_modified = getattr(ex, "modified", None)
+    expected = "modified" if expected_modified else ("certified" if ex.certified else "not certified")
+    actual = _determination(result)
+    if expected != actual:
+        problems.append(f"determination: expected {expected}, got {actual}")
+    elif expected_modified:
+        got = result.modified.certified
+        if got != expected_modified:
+            problems.append(f"modified: expected {expected_modified} certified, got {got}")
+    outcomes = {c.id: c for c in result.criteria}
+    listed = dict(ex.reasons)
+    for cid, want in ex.reasons:
+        got = outcomes[cid].outcome if cid in outcomes else "absent"
+        if got != want:
+            problems.append(f"{cid}: expected {want}, got {got}" + _missing(outcomes.get(cid)))
+    for r in result.reasons:
+        if r.id not in listed:
+            problems.append(f"{r.id}: {r.outcome}, but the example does not list it" + _missing(r))
+    return ExampleRun(*where, tuple(problems), result)
+
+
+def _missing(r: Optional[rt.CriterionResult]) -> str:
+    if r is None or not r.missing:
+        return ""
+    return " (missing: " + ", ".join(r.missing) + ")"
+
+
+# ---------------------------------------------------------------- coverage
+def reachable_states(c: model.Criterion, g: model.Guideline) -> tuple[str, ...]:
+    """The outcomes this criterion can have: not documented only if it reads an undefaulted fact."""
+    def undocumentable(e) -> bool:
+        if isinstance(e, model.Documented):
+            return False
+        if isinstance(e, model.FactRef):
+            fact = g.fact(e.name)
+            return fact is None or fact.default is None
+        if isinstance(e, (model.FieldRef, model.Query)) and not isinstance(e, model.Query):
+            return True
+        if isinstance(e, model.Query) and e.op in ("last", "first"):
+            return True
+        return any(undocumentable(x) for x in model.children(e))
+
+    exprs = [c.expr] + [x.expr for x in c.conditions]
+    if any(undocumentable(e) for e in exprs):
+        return STATES
+    return (rt.MET, rt.NOT_MET)
+
+
+@attrs.frozen
+class Coverage:
+    guideline: str
+    rows: tuple[tuple[str, tuple[str, ...], frozenset], ...]  # (criterion, reachable, reached)
+
+    @property
+    def complete(self) -> bool:
+        return all(set(reach) <= reached for _, reach, reached in self.rows)
+
+    def counts(self) -> tuple[int, int]:
+        total = sum(len(reach) for _, reach, _ in self.rows)
+        hit = sum(len(set(reach) & reached) for _, reach, reached in self.rows)
+        return hit, total
+
+
+def coverage(g: model.Guideline, runs: Iterable[ExampleRun]) -> Coverage:
+    reached: dict[str, set] = {c.id: set() for c in g.criteria}
+    for run in runs:
+        if run.result is None:
+            continue
+        for r in run.result.criteria:
+            reached.setdefault(r.id, set()).add(r.outcome)
+    return Coverage(g.id, tuple((c.id, reachable_states(c, g), frozenset(reached[c.id])) for c in g.criteria))
+
+
+# ----------------------------------------------------------------- running
+@attrs.frozen
+class ExampleReport:
+    runs: tuple[ExampleRun, ...]
+    coverages: tuple[Coverage, ...]
+
+    @property
+    def failed(self) -> tuple[ExampleRun, ...]:
+        return tuple(r for r in self.runs if not r.passed)
+
+
+def run_examples(models: Iterable[model.Guideline]) -> ExampleReport:
+    """Run every example of every guideline against its compiled checker."""
+    from compiler.python import generate_module, load_module
+
+    runs, covs = [], []
+    for g in models:
+        module = load_module(generate_module(g), f"mtus_test_{g.id}")
+        mine = [run_example(g, ex, module.evaluate) for ex in g.examples]
+        runs += mine
+        covs.append(coverage(g, mine))
+    return ExampleReport(tuple(runs), tuple(covs))
+
+
+def render_report(report: ExampleReport, show_coverage: bool = False) -> str:
+    out = []
+    for run in report.runs:
+        status = "ok  " if run.passed else "FAIL"
+        out.append(f"{status} {run.guideline}: {run.name} ({run.path}:{run.line})")
+        for p in run.problems:
+            out.append(f"       {p}")
+    if show_coverage:
+        out.append("")
+        out.append("coverage (criterion: outcomes reached by the examples; - marks one it can reach but no example does)")
+        for cov in report.coverages:
+            hit, total = cov.counts()
+            out.append(f"{cov.guideline}: {hit}/{total} states")
+            width = max((len(cid) for cid, _, _ in cov.rows), default=0)
+            for cid, reach, reached in cov.rows:
+                marks = "  ".join((s if s in reached else "-" * len(s)) for s in reach)
+                out.append(f"  {cid.ljust(width)}  {marks}")
+    n, bad = len(report.runs), len(report.failed)
+    out.append("")
+    out.append(f"{n - bad} passed, {bad} failed")
+    return "\n".join(out) + "\n"
+
+
