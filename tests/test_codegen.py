@@ -122,10 +122,11 @@ def test_module_interface(path):
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_the_guidelines_examples_through_the_compiled_module(path):
+    from compiler.testing import runtime_value
     g = model(path)
     m = load_module(generate_module(g), g.id)
     for ex in g.examples:
-        facts = {name: (tuple(dict(r) for r in v) if isinstance(v, tuple) else v) for name, v in ex.facts}
+        facts = {name: runtime_value(v) for name, v in ex.facts}
         got = m.evaluate(facts, ex.request_date)
         assert got == evaluate(g, facts, ex.request_date)
         assert got.certified == ex.certified
