@@ -11,7 +11,10 @@ from compiler import api
 from tests.conftest import ROOT
 
 SEED = ROOT / "docs" / "examples" / "seed-2014-12-18.yaml"
-TPI_CASES = sorted((Path(__file__).parent / "cases" / "tpi").iterdir())
+CASES_DIR = Path(__file__).parent / "cases"
+TPI_CASES = sorted((CASES_DIR / "tpi").iterdir())
+# Every folder under tests/cases/ except bad/ holds realistic cases: one letter snapshot each.
+ALL_CASES = sorted(p for d in CASES_DIR.iterdir() if d.is_dir() and d.name != "bad" for p in d.iterdir())
 
 
 def test_seed_letter_reproduces_the_imr_decision(source_pack):
@@ -48,8 +51,8 @@ def test_seed_letter_json_is_stable_and_complete(source_pack):
     assert data["pack"]["sha256"] == source_pack.digest
 
 
-@pytest.mark.parametrize("path", TPI_CASES, ids=[p.stem for p in TPI_CASES])
-def test_tpi_case_letter(source_pack, path, snapshot):
+@pytest.mark.parametrize("path", ALL_CASES, ids=[f"{p.parent.name}/{p.stem}" for p in ALL_CASES])
+def test_case_letter(source_pack, path, snapshot):
     letter = api.check_case(str(path), source_pack)
     assert stable(api.render(letter, "text", explain=True), source_pack) == snapshot
 
