@@ -30,8 +30,8 @@ def load_pack(spec: Optional[str] = None) -> Pack:
 def read_case(case: Union[str, Mapping[str, Any]], pack: Pack) -> Case:
     """A case file path or a dict with the same shape, validated and routed. Raises CaseError."""
     if isinstance(case, Mapping):
-        return case_from_data(dict(case), "<case>", pack.infos)
-    return load_case(str(case), pack.infos)
+        return case_from_data(dict(case), "<case>", pack.infos, pack.formulary)
+    return load_case(str(case), pack.infos, pack.formulary)
 
 
 def check_case(case: Union[str, Mapping[str, Any]], pack: Optional[Pack] = None, wording: str = "imr") -> Letter:

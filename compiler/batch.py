@@ -42,7 +42,7 @@ def _result(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> 
     except (ValueError, RecursionError) as e:
         return {"line": lineno, "error": [{"message": f"not valid JSON: {e}"}]}
     try:
-        case = case_from_data(data, f"line {lineno}", pack.infos)
+        case = case_from_data(data, f"line {lineno}", pack.infos, pack.formulary)
     except CaseError as e:
         return {"line": lineno, "error": [
             {"key": p.key, "message": p.message, "hint": p.hint} for p in e.problems]}
@@ -52,13 +52,18 @@ def _result(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> 
         return out
     requests = []
     for req in case.requests:
+        g = pack.guidelines[req.guideline]
         # the compact record needs only the unmet ids: the checker's fast path
-        unmet = pack.guidelines[req.guideline].module.unmet(req.facts, case.date)
+        unmet = g.module.unmet(req.facts, case.date)
         certified = not unmet
-        requests.append({
-            "item": req.item, "guideline": req.guideline, "certified": certified,
-            "determination": _DETERMINATION[wording][certified], "unmet": unmet,
-        })
+        record = {"item": req.item, "guideline": req.guideline, "certified": certified,
+                  "determination": _DETERMINATION[wording][certified], "unmet": unmet}
+        if unmet and any(c.get("allows_fewer") for c in g.info["criteria"]):
+            modified = getattr(g.evaluate(req.facts, case.date), "modified", None)
+            if modified is not None:  # partial certification needs the full evaluation
+                record["determination"] = "modified"
+                record["modified"] = modified.to_json()
+        requests.append(record)
     return {"line": lineno, "case": case.id, "requests": requests}
 
 

@@ -31,12 +31,27 @@ _REQUEST_KEYS = ("item", "guideline", "facts")
 
 
 @attrs.frozen
+class Product:
+    """A drug the request item names, as the pack's formulary describes it."""
+
+    name: str
+    ingredients: frozenset
+    classes: frozenset
+    form: Optional[str]
+
+    def value(self, part: str):
+        return {"ingredients": self.ingredients, "classes": self.classes, "form": self.form,
+                "name": self.name}[part]
+
+
+@attrs.frozen
 class Request:
     index: int
     item: str
     guideline: str
     facts: Mapping[str, Any]
     sources: Mapping[str, str]
+    product: Optional[Product] = None
 
 
 @attrs.frozen
@@ -190,9 +205,10 @@ def _member(raw: Any, members) -> str:
 
 
 class _Loader:
-    def __init__(self, path: str, infos: Mapping[str, Mapping]):
+    def __init__(self, path: str, infos: Mapping[str, Mapping], formulary: Optional[Mapping] = None):
         self.path = path
         self.infos = infos
+        self.formulary = formulary
         self.problems: list[Problem] = []
         self.all_facts = {n: info["facts"][n] for info in infos.values() for n in info["facts"]}
 
@@ -258,19 +274,25 @@ class _Loader:
             rows.append(row)
         return tuple(rows)
 
-    def route(self, item: str, explicit: Optional[str], key: str, line) -> Optional[str]:
+    def route(self, item: str, explicit: Optional[str], key: str, line,
+              product: Optional[Product]) -> Optional[str]:
         if explicit is not None:
             if explicit in self.infos:
                 return explicit
             self.bad(key + ".guideline", f"`{explicit}` is not a guideline in the pack",
                      _close(explicit, self.infos) or "guidelines: " + ", ".join(sorted(self.infos)), line)
             return None
-        matches = route_item(item, self.infos)
+        matches = route_item(item, self.infos) or route_product(product, self.infos)
         if len(matches) == 1:
             return matches[0]
         if matches:
             self.bad(key + ".item", f'"{item}" matches several guidelines: ' + ", ".join(matches),
                      "add `guideline: <id>` to the request", line)
+        elif product is not None:
+            what = ", ".join(sorted(product.ingredients))
+            self.bad(key + ".item", f'no guideline in the pack governs "{item}" ({product.name}: {what})',
+                     "add `guideline: <id>` if a guideline applies; guidelines: " + ", ".join(sorted(self.infos)),
+                     line)
         else:
             names = {s["value"]: gid for gid, info in self.infos.items() for s in info["services"] if s["kind"] == "name"}
             close = difflib.get_close_matches(item.lower(), sorted(names), n=6, cutoff=0.4)
@@ -329,16 +351,23 @@ class _Loader:
             if explicit is not None and not isinstance(explicit, str):
                 self.bad(f"{key}.guideline", "the guideline id must be text", line=rline)
                 continue
-            gid = self.route(item, explicit, key, rline)
+            product = find_product(item, self.formulary)
+            gid = self.route(item, explicit, key, rline, product)
             if gid is None:
                 continue
             own, own_sources = self.fact_values(r.get("facts"), f"{key}.facts", self.infos[gid]["facts"], rline)
             declared = self.infos[gid]["facts"]
-            facts = {n: v for n, v in shared.items() if n in declared}
+            facts = {}
+            if product is not None:  # facts the guideline takes from the product: the case may override
+                for n, schema in declared.items():
+                    part = schema.get("from_product")
+                    if part and product.value(part) is not None:
+                        facts[n] = product.value(part)
+            facts.update((n, v) for n, v in shared.items() if n in declared)
             facts.update(own)
             sources = {n: s for n, s in shared_sources.items() if n in declared}
             sources.update(own_sources)
-            requests.append(Request(i, item.strip(), gid, facts, sources))
+            requests.append(Request(i, item.strip(), gid, facts, sources, product))
         if self.problems:
             raise CaseError(self.problems)
         return Case(str(case_id) if case_id is not None else None, date, tuple(requests), self.path)
@@ -366,10 +395,47 @@ def route_item(item: str, infos: Mapping[str, Mapping]) -> list[str]:
     return found
 
 
-def case_from_data(data: Any, path: str, infos: Mapping[str, Mapping]) -> Case:
-    return _Loader(path, infos).load(data)
+def find_product(item: str, formulary: Optional[Mapping]) -> Optional[Product]:
+    """The formulary product (or single ingredient) the item names; the longest name wins."""
+    if not formulary:
+        return None
+    text = f" {_norm(item)} "
+    best = None
+    for kind in ("products", "ingredients"):
+        for name in formulary[kind]:
+            n = _norm(name)
+            if n and f" {n} " in text and (best is None or len(n) > len(_norm(best[1]))):
+                best = (kind, name)
+    if best is None:
+        return None
+    kind, name = best
+    if kind == "products":
+        entry = formulary["products"][name]
+        ingredients, form = entry["ingredients"], entry["form"]
+    else:
+        ingredients, form = [name], None
+    classes = {c for i in ingredients for c in formulary["ingredients"].get(i, ())}
+    return Product(name, frozenset(ingredients), frozenset(classes), form)
 
 
-def load_case(path: str, infos: Mapping[str, Mapping]) -> Case:
+def route_product(product: Optional[Product], infos: Mapping[str, Mapping]) -> list[str]:
+    """Guidelines that govern a drug: by dosage form, else by ingredient, else by drug class."""
+    if product is None:
+        return []
+    tiers = (("form", {product.form} if product.form else set()), ("ingredient", product.ingredients),
+             ("class", product.classes))
+    for kind, values in tiers:
+        found = sorted(gid for gid, info in infos.items()
+                       if any(s["kind"] == kind and s["value"] in values for s in info["services"]))
+        if found:
+            return found
+    return []
+
+
+def case_from_data(data: Any, path: str, infos: Mapping[str, Mapping], formulary: Optional[Mapping] = None) -> Case:
+    return _Loader(path, infos, formulary).load(data)
+
+
+def load_case(path: str, infos: Mapping[str, Mapping], formulary: Optional[Mapping] = None) -> Case:
     """Read, validate and route a case file; raises CaseError listing every problem."""
-    return case_from_data(read_case_file(path), path, infos)
+    return case_from_data(read_case_file(path), path, infos, formulary)

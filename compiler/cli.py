@@ -137,7 +137,7 @@ def check(case, pack_spec, fmt: str, wording: str, explain: bool, jsonl, jobs: i
         click.echo(summary.text(), err=True)
         sys.exit(EXIT_USAGE if summary.errors else EXIT_OK)
     try:
-        parsed = load_case(case, pack.infos)
+        parsed = load_case(case, pack.infos, pack.formulary)
     except CaseError as e:
         _fail(e.render(), EXIT_USAGE)
     click.echo(render(decide(parsed, pack, wording), fmt, explain), nl=False)

@@ -42,12 +42,27 @@ class _Phraser:
 
     def __init__(self, g: model.Guideline):
         self.g = g
+        self.rows: list[model.Fact] = []  # histories whose rows are in scope (inside a query)
+
+    def _in_rows(self, history: model.Fact, fn, e):
+        self.rows.append(history)
+        try:
+            return fn(e)
+        finally:
+            self.rows.pop()
 
     def label(self, e: model.Expr) -> str:
         if isinstance(e, model.FactRef):
             return self.g.fact(e.name).label
         if isinstance(e, model.FieldRef):
+            for h in reversed(self.rows):
+                f = h.type.field(e.name)
+                if f is not None:
+                    return f.label
             return e.name.replace("_", " ")
+        if isinstance(e, model.Lookup):
+            table = next((t for t in self.g.tables if t.name == e.table), None)
+            return f"the {table.label if table else e.table} for the {self.label(e.key)}"
         if isinstance(e, model.RequestDate):
             return "the date of the request"
         if isinstance(e, model.Const):
@@ -55,7 +70,9 @@ class _Phraser:
         if isinstance(e, model.Query):
             h = self.g.fact(e.history.name)
             window = f" within {e.within_text}" if e.within_text else ""
-            cond = f" with {self.phrase(e.where)}" if e.where is not None else ""
+            cond = f" with {self._in_rows(h, self.phrase, e.where)}" if e.where is not None else ""
+            if e.op == "sum" and e.value is not None:
+                return f"the total of {self._in_rows(h, self.label, e.value)} over the {h.label}{window}{cond}"
             if e.op in ("last", "first"):
                 which = "most recent" if e.op == "last" else "earliest"
                 field = h.type.field(e.field)
@@ -80,10 +97,10 @@ class _Phraser:
             h = self.g.fact(e.history.name)
             window = f" within {e.within_text}" if e.within_text else ""
             if e.op == "any":
-                cond = f" with {self.phrase(e.where)}" if e.where is not None else ""
+                cond = f" with {self._in_rows(h, self.phrase, e.where)}" if e.where is not None else ""
                 return f"any {h.label}{window}{cond}"
             if e.op == "all":
-                return f"{self.phrase(e.where)} for all {h.label}{window}"
+                return f"{self._in_rows(h, self.phrase, e.where)} for all {h.label}{window}"
             if e.op in ("last", "first"):
                 return self.label(e)
         if isinstance(e, model.Not):
@@ -196,6 +213,17 @@ def _default(c: Optional[model.Const]):
     return v
 
 
+def describe_formulary(f: model.Formulary) -> dict:
+    """The formulary as check-time data: product and ingredient names to ingredients, classes, form."""
+    return {
+        "id": f.id,
+        "title": f.title,
+        "citation": f.citation.to_json() if f.citation else None,
+        "ingredients": {i.name: list(i.classes) for i in f.ingredients},
+        "products": {p.name: {"ingredients": list(p.ingredients), "form": p.form} for p in f.products},
+    }
+
+
 def describe(g: model.Guideline) -> dict:
     """The check-time description of one guideline (see module docstring)."""
     p = _Phraser(g)
@@ -211,6 +239,7 @@ def describe(g: model.Guideline) -> dict:
             "shape": _shape(c.expr),
             "when": [conditions[x.index] for x in c.conditions],
             "when_facts": sorted({n for x in c.conditions for n in model.facts_read(x.expr)}),
+            "allows_fewer": c.allows_fewer,
             "citation": c.citation.to_json(),
             "line": c.span.line,
         })
@@ -224,8 +253,13 @@ def describe(g: model.Guideline) -> dict:
         "services": [{"kind": s.kind, "value": s.value} for s in g.services],
         "states": g.states,
         "facts": {
-            f.name: dict(type_schema(f.type), label=f.label, default=_default(f.default))
+            f.name: dict(type_schema(f.type), label=f.label, default=_default(f.default),
+                         **({"from_product": f.source} if f.source else {}))
             for f in g.facts
         },
+        "tables": [
+            {"name": t.name, "label": t.label, "entries": [[e.key, e.value.text] for e in t.entries]}
+            for t in g.tables
+        ],
         "criteria": criteria,
     }

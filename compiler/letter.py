@@ -37,12 +37,35 @@ class RequestDecision:
     def certified(self) -> bool:
         return self.result.certified
 
+    @property
+    def modified(self):
+        """The partial certification (runtime.Modification), when the guideline allows fewer units."""
+        return getattr(self.result, "modified", None)
+
+    def units(self) -> str:
+        m = self.modified
+        return self.info["facts"].get(m.fact, {}).get("label", m.fact.replace("_", " "))
+
     def determination(self, wording: str) -> str:
+        if self.modified is not None:
+            return "Modified"
         if wording == "ur":
             return "Certified" if self.certified else "Not certified"
         return "Overturned" if self.certified else "Upheld"
 
+    def verdict(self) -> str:
+        """The sentence after the determination."""
+        m = self.modified
+        if m is not None:
+            return f"{m.certified} of the {m.requested} {self.units()} are medically necessary."
+        return f"The requested treatment is {'' if self.certified else 'not '}medically necessary."
+
     def closing(self) -> str:
+        m = self.modified
+        if m is not None:
+            rest = m.requested - m.certified
+            return (f"Therefore, for the request for {self.request.item}, {m.certified} of the {m.requested} "
+                    f"{self.units()} are medically necessary; the other {rest} {'is' if rest == 1 else 'are'} not.")
         necessary = "medically necessary" if self.certified else "not medically necessary"
         return f"Therefore, the request for {self.request.item} is {necessary}."
 
@@ -111,14 +134,13 @@ def render_text(letter: Letter, explain: bool = False) -> str:
     for i, d in enumerate(letter.decisions, 1):
         info = d.info
         out += ["", f"Item {i}: {d.request.item}",
-                f"Determination: {d.determination(w).upper()}. The requested treatment is "
-                f"{'' if d.certified else 'not '}medically necessary.",
+                f"Determination: {d.determination(w).upper()}. {d.verdict()}",
                 f"Guideline: {info['citation_text']} ({info['title']})", "", "Decision rationale:"]
         for i_para, para in enumerate(_paragraphs(d)):
             if i_para:
                 out.append("")
             out += textwrap.wrap(para, WIDTH, initial_indent="  ", subsequent_indent="  ")
-        if d.remedies:
+        if d.remedies and d.modified is None:
             out += ["", "What would change this determination:"]
             for r in d.remedies:
                 out += textwrap.wrap(r, WIDTH, initial_indent="  - ", subsequent_indent="    ")
@@ -140,11 +162,10 @@ def render_markdown(letter: Letter, explain: bool = False) -> str:
     for i, d in enumerate(letter.decisions, 1):
         info = d.info
         out += ["", f"## Item {i}: {d.request.item}", "",
-                f"**Determination: {d.determination(w)}.** The requested treatment is "
-                f"{'' if d.certified else 'not '}medically necessary.", "",
+                f"**Determination: {d.determination(w)}.** {d.verdict()}", "",
                 f"**Guideline:** {info['citation_text']} ({info['title']})", "", "### Decision rationale", "",
                 "\n\n".join(_paragraphs(d))]
-        if d.remedies:
+        if d.remedies and d.modified is None:
             out += ["", "### What would change this determination", ""]
             out += [f"- {r}" for r in d.remedies]
         if explain:
@@ -170,6 +191,7 @@ def letter_json(letter: Letter, explain: bool = False) -> dict:
                 "citation": d.info["citation"],
                 "certified": d.certified,
                 "determination": d.determination(w).lower(),
+                "modified": d.modified.to_json() if d.modified is not None else None,
                 "rationale": {
                     "statement": list(d.statement),
                     "findings": [sentence(f) for f in d.findings],

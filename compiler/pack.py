@@ -31,6 +31,7 @@ from compiler import runtime
 
 PACK_FORMAT = 1
 MANIFEST = "manifest.json"
+FORMULARY = "formulary.json"
 MAX_PACK_FILE_BYTES = 20 * 1024 * 1024
 
 
@@ -76,9 +77,10 @@ class PackFiles:
 
 def build_pack(paths: Iterable[str], name: str = "mtus-pack", version: str = "0") -> PackFiles:
     """Compile `.mtus` files or folders into pack files. Raises CompileError on diagnostics."""
-    from compiler.describe import describe
+    from compiler.describe import describe, describe_formulary
     from compiler.python import generate_module
     from dsl.frontend import check_paths, find_sources
+    from dsl.model import Formulary
 
     sources = find_sources(paths)
     if not sources:
@@ -90,12 +92,16 @@ def build_pack(paths: Iterable[str], name: str = "mtus-pack", version: str = "0"
     entries = []
     source_hashes = {}
     seen: dict[str, str] = {}
+    formulary = None
     for r in results:
+        source_hashes[_display_path(r.source.path)] = sha256(r.source.text.encode("utf-8"))
+        if isinstance(r.model, Formulary):
+            formulary = _merge_formulary(formulary, describe_formulary(r.model), r.source.path)
+            continue
         g = r.model
         if g.id in seen:
             raise PackError(f"{r.source.path}: guideline id `{g.id}` is also used by {seen[g.id]}")
         seen[g.id] = r.source.path
-        source_hashes[_display_path(r.source.path)] = sha256(r.source.text.encode("utf-8"))
         module = f"guidelines/{g.id}.py"
         info = f"guidelines/{g.id}.json"
         files[module] = generate_module(g).encode("utf-8")
@@ -105,6 +111,9 @@ def build_pack(paths: Iterable[str], name: str = "mtus-pack", version: str = "0"
             "services": [{"kind": s.kind, "value": s.value} for s in g.services],
             "module": module, "info": info,
         })
+    _check_drug_services(results, formulary)
+    if formulary is not None:
+        files[FORMULARY] = _json_bytes(formulary)
     manifest = {
         "format": PACK_FORMAT,
         "name": name,
@@ -114,9 +123,48 @@ def build_pack(paths: Iterable[str], name: str = "mtus-pack", version: str = "0"
         "sources": source_hashes,
         "files": {p: sha256(b) for p, b in sorted(files.items())},
         "guidelines": sorted(entries, key=lambda e: e["id"]),
+        "formulary": FORMULARY if formulary is not None else None,
     }
     files[MANIFEST] = _json_bytes(manifest)
     return PackFiles(files)
+
+
+def _merge_formulary(into: Optional[dict], new: dict, path: str) -> dict:
+    """Several formulary files make one vocabulary; a name may be defined once."""
+    if into is None:
+        return new
+    for section in ("ingredients", "products"):
+        for name in new[section]:
+            if name in into[section]:
+                raise PackError(f"{path}: {section[:-1]} \"{name}\" is already defined by another formulary file")
+        into[section].update(new[section])
+    return into
+
+
+def _check_drug_services(results, formulary: Optional[dict]) -> None:
+    """Drug services (class/ingredient/form) must name something the formulary defines."""
+    import difflib
+
+    from dsl.model import Guideline
+
+    known = {"class": set(), "ingredient": set(), "form": set()}
+    if formulary is not None:
+        for name, classes in formulary["ingredients"].items():
+            known["ingredient"].add(name)
+            known["class"].update(classes)
+        known["form"].update(p["form"] for p in formulary["products"].values() if p["form"])
+    for r in results:
+        if not isinstance(r.model, Guideline):
+            continue
+        for svc in r.model.services:
+            if svc.kind in known and svc.value not in known[svc.kind]:
+                if formulary is None:
+                    raise PackError(f"{r.source.path}: services {svc.kind} \"{svc.value}\" needs a formulary file "
+                                    f"among the sources")
+                close = difflib.get_close_matches(svc.value, sorted(known[svc.kind]), n=1)
+                hint = f" (did you mean \"{close[0]}\"?)" if close else ""
+                raise PackError(f"{r.source.path}: services {svc.kind} \"{svc.value}\" is not a drug {svc.kind} "
+                                f"in the formulary{hint}")
 
 
 def _display_path(path: str) -> str:
@@ -193,6 +241,7 @@ class Pack:
     digest: str  # sha256 of manifest.json: names the exact pack in letters
     guidelines: Mapping[str, LoadedGuideline]
     location: str
+    formulary: Optional[Mapping] = None  # describe_formulary() data, when the pack has one
 
     @property
     def infos(self) -> dict:
@@ -260,7 +309,14 @@ def load_pack_files(files: Mapping[str, bytes], location: str) -> Pack:
         if getattr(module, "RUNTIME_VERSION", None) != runtime.RUNTIME_VERSION:
             raise PackError(f"{location}/{entry['module']}: built for another runtime version")
         loaded[gid] = LoadedGuideline(gid, info, module)
-    return Pack(manifest.get("name", "?"), str(manifest.get("version", "?")), sha256(raw), loaded, location)
+    formulary = None
+    if manifest.get("formulary"):
+        try:
+            formulary = json.loads(files[manifest["formulary"]])
+        except (KeyError, ValueError):
+            raise PackError(f"{location}/{manifest['formulary']}: missing or not valid JSON") from None
+    return Pack(manifest.get("name", "?"), str(manifest.get("version", "?")), sha256(raw), loaded, location,
+                formulary)
 
 
 def load_pack(path: str) -> Pack:
