@@ -142,7 +142,7 @@ class AtLeast:
 
 @frozen
 class Aggregate:
-    """`any(h)`, `count(h within 12 months where ...)`, `last(h).field`, `sum(h.field)`."""
+    """`any(h)`, `count(h within 12 months where ...)`, `last(h).field`, `sum(h.field)`, `sum(h of expr)`."""
     op: str  # any all count sum last first
     target: Path
     within: Optional["Literal"]
@@ -150,12 +150,22 @@ class Aggregate:
     field: Optional[str]
     span: Span
     field_span: Optional[Span] = None
+    value: Optional["Expr"] = None  # `sum(h of <expr>)`: the expression added up per entry
+
+
+@frozen
+class Lookup:
+    """`table[key]`: the table's entry for the key."""
+    table: str
+    key: "Expr"
+    span: Span
+    table_span: Span
 
 
 Literal = Union[NumberLit, PercentLit, StringLit, DateLit, FindingLit]
 Expr = Union[
     Path, NumberLit, PercentLit, StringLit, DateLit, FindingLit, SetLit, Not, Logic,
-    Compare, Membership, Between, Arith, Documented, TimeFrom, AtLeast, Aggregate,
+    Compare, Membership, Between, Arith, Documented, TimeFrom, AtLeast, Aggregate, Lookup,
 ]
 
 
@@ -181,7 +191,7 @@ class Citation:
 
 @frozen
 class Service:
-    kind: str  # "name" | "cpt"
+    kind: str  # "name" | "cpt" | "class" | "ingredient" | "form"
     value: str
     span: Span
 
@@ -213,6 +223,27 @@ class Fact:
     fields: tuple[Field, ...]
     span: Span
     name_span: Span
+    #: `from product FIELD`: the product field as written, and its span
+    source: Optional[str] = None
+    source_span: Optional[Span] = None
+
+
+@frozen
+class TableEntry:
+    key: StringLit
+    value: Literal
+    span: Span
+
+
+@frozen
+class Table:
+    """`name: type "label"` under `tables`, with its `"key": value` entries indented below."""
+    name: str
+    type: TypeRef
+    label: Optional[str]
+    entries: tuple[TableEntry, ...]
+    span: Span
+    name_span: Span
 
 
 @frozen
@@ -224,6 +255,9 @@ class Criterion:
     citation: Optional[Citation]
     span: Span
     id_span: Span
+    #: `allows fewer NAME`: the fact as written, and the span of the name
+    allows_fewer: Optional[str] = None
+    allows_fewer_span: Optional[Span] = None
 
 
 @frozen
@@ -263,6 +297,9 @@ class Example:
     certified: bool
     reasons: tuple[Reason, ...]
     span: Span
+    #: `expect modified N`: N, and the span of the number
+    modified: Optional[int] = None
+    modified_span: Optional[Span] = None
 
 
 @frozen
@@ -279,4 +316,35 @@ class Guideline:
     span: Span
     id_span: Span
     #: lines that may appear once but were repeated: (keyword, span of the repeat, span of the first)
+    repeated: tuple[tuple[str, Span, Span], ...] = ()
+    tables: tuple[Table, ...] = ()
+
+
+# ------------------------------------------------------------------ formulary
+@frozen
+class Ingredient:
+    """`"name": "class", ...` under `ingredients`."""
+    name: StringLit
+    classes: tuple[StringLit, ...]
+    span: Span
+
+
+@frozen
+class Product:
+    """`"Name": "ingredient", ... as "form"` under `products`."""
+    name: StringLit
+    ingredients: tuple[StringLit, ...]
+    form: Optional[StringLit]
+    span: Span
+
+
+@frozen
+class Formulary:
+    id: str
+    title: str
+    citation: Optional[Citation]
+    ingredients: tuple[Ingredient, ...]
+    products: tuple[Product, ...]
+    span: Span
+    id_span: Span
     repeated: tuple[tuple[str, Span, Span], ...] = ()

@@ -74,9 +74,12 @@ class _Builder:
         return self.string(tok)
 
     # --------------------------------------------------------- declarations
-    def start(self, tree: Tree) -> ast.Guideline:
+    def start(self, tree: Tree) -> ast.Guideline | ast.Formulary:
         header, *rest = tree.children
+        if header.data == "formulary":
+            return self.formulary(header, rest)
         facts: tuple = ()
+        tables: tuple = ()
         criteria: tuple = ()
         examples = []
         for child in rest:
@@ -84,6 +87,8 @@ class _Builder:
                 continue
             if child.data == "facts_section":
                 facts = tuple(self.fact(f) for f in child.children)
+            elif child.data == "tables_section":
+                tables = tuple(self.table(t) for t in child.children)
             elif child.data == "criteria_section":
                 criteria = tuple(self.criteria_item(c, 0) for c in child.children)
             elif child.data == "example":
@@ -111,7 +116,55 @@ class _Builder:
             id=str(name_tok), title=self.string(title_tok), citation=citation,
             services=tuple(services), states=states, version=version, facts=facts,
             criteria=criteria, examples=tuple(examples), span=self.span(header),
-            id_span=self.span(name_tok), repeated=tuple(self.repeated),
+            id_span=self.span(name_tok), repeated=tuple(self.repeated), tables=tables,
+        )
+
+    def formulary(self, header: Tree, sections: list) -> ast.Formulary:
+        name_tok, title_tok, *items = header.children
+        citation = None
+        seen: dict = {}
+        for item in items:
+            if item is None:
+                continue
+            self.once(seen, "source", item)
+            if citation is None:
+                citation = self.citation(item)
+        ingredients: tuple = ()
+        products: tuple = ()
+        for child in sections:
+            if child is None:
+                continue
+            if child.data == "ingredients_section":
+                ingredients = tuple(
+                    ast.Ingredient(self.string_lit(d.children[0]), tuple(self.string_lit(t) for t in d.children[1:]),
+                                   self.span(d))
+                    for d in child.children)
+            elif child.data == "products_section":
+                products = tuple(self.product(d) for d in child.children)
+        return ast.Formulary(
+            id=str(name_tok), title=self.string(title_tok), citation=citation, ingredients=ingredients,
+            products=products, span=self.span(header), id_span=self.span(name_tok), repeated=tuple(self.repeated),
+        )
+
+    def product(self, tree: Tree) -> ast.Product:
+        name, *rest = tree.children
+        form = rest.pop() if rest and (rest[-1] is None or isinstance(rest[-1], Tree)) else None
+        return ast.Product(
+            self.string_lit(name), tuple(self.string_lit(t) for t in rest),
+            self.string_lit(form.children[0]) if form is not None else None, self.span(tree),
+        )
+
+    def string_lit(self, tok: Token) -> ast.StringLit:
+        return ast.StringLit(self.string(tok), self.span(tok))
+
+    def table(self, tree: Tree) -> ast.Table:
+        name, type_tree, label, *entries = tree.children
+        return ast.Table(
+            name=str(name), type=self.type_ref(type_tree),
+            label=self.string(label) if label is not None else None,
+            entries=tuple(ast.TableEntry(self.string_lit(e.children[0]), self.literal(e.children[1]), self.span(e))
+                          for e in entries if e is not None),
+            span=self.span(tree), name_span=self.span(name),
         )
 
     def citation(self, tree: Tree) -> ast.Citation:
@@ -127,9 +180,9 @@ class _Builder:
         return ast.Pages(tuple(str(t) for t in tree.children), self.span(tree))
 
     def service(self, tree: Tree) -> ast.Service:
-        kind = "name" if tree.data == "service_name" else "cpt"
+        kind = tree.data[len("service_"):]  # service_name, service_cpt, service_class, ...
         tok = tree.children[0]
-        value = self.string(tok) if kind == "name" else str(tok)
+        value = str(tok) if kind == "cpt" else self.string(tok)
         return ast.Service(kind, value, self.span(tree))
 
     def type_ref(self, tree: Tree) -> ast.TypeRef:
@@ -145,7 +198,7 @@ class _Builder:
         return ast.TypeRef(kind, span)
 
     def fact(self, tree: Tree) -> ast.Fact:
-        name, type_tree, label, default, *fields = tree.children
+        name, type_tree, label, source, default, *fields = tree.children
         return ast.Fact(
             name=str(name),
             type=self.type_ref(type_tree),
@@ -154,6 +207,8 @@ class _Builder:
             fields=tuple(self.field(f) for f in fields if f is not None),
             span=self.span(tree),
             name_span=self.span(name),
+            source=str(source.children[0]) if source is not None else None,
+            source_span=self.span(source.children[0]) if source is not None else None,
         )
 
     def field(self, tree: Tree) -> ast.Field:
@@ -170,13 +225,17 @@ class _Builder:
         exclude, name, expr, *attrs_ = tree.children
         says = None
         citation = None
+        fewer = fewer_span = None
         seen: dict = {}
         for a in attrs_:
             if a is None:
                 continue
-            self.once(seen, "says" if a.data == "says" else "cite", a)
+            self.once(seen, {"says": "says", "allows_fewer": "allows fewer"}.get(a.data, "cite"), a)
             if a.data == "says":
                 says = self.text(a.children[0])
+            elif a.data == "allows_fewer":
+                if fewer is None:
+                    fewer, fewer_span = str(a.children[0]), self.span(a.children[0])
             else:
                 source, section, pages = a.children  # cite_ref
                 citation = ast.Citation(
@@ -188,6 +247,7 @@ class _Builder:
         return ast.Criterion(
             id=str(name), exclude=exclude is not None, expr=self.expr(expr, 0), says=says,
             citation=citation, span=self.span(tree), id_span=self.span(name),
+            allows_fewer=fewer, allows_fewer_span=fewer_span,
         )
 
     def example(self, tree: Tree) -> ast.Example:
@@ -206,7 +266,9 @@ class _Builder:
                     given = self.literal(value)
                 out.append(ast.Given(path, given, self.span(a), str(op), self.span(op)))
         verdict, *reasons = expect.children
-        certified = len(verdict.children) == 1
+        words = [str(t) for t in verdict.children]
+        certified = words == ["certified"]
+        modified = int(words[1]) if words[0] == "modified" else None
         return ast.Example(
             name=self.string(name),
             givens=tuple(out),
@@ -216,6 +278,8 @@ class _Builder:
                 for r in reasons if r is not None
             ),
             span=self.span(tree),
+            modified=modified,
+            modified_span=self.span(verdict.children[1]) if modified is not None else None,
         )
 
     def row(self, tree: Tree) -> ast.Row:
@@ -297,17 +361,21 @@ class _Builder:
         if kind == "set_literal":
             return ast.SetLit(tuple(self.expr(i, d) for i in tree.children if i is not None), span)
         if kind == "aggregate":
-            op, target, within, where, field = tree.children
+            op, target, value, within, where, field = tree.children
             return ast.Aggregate(
                 op=str(op.children[0]), target=self.path(target),
                 within=self.literal(within) if within is not None else None,
                 where=self.expr(where, d) if where is not None else None,
                 field=str(field) if field is not None else None, span=span,
                 field_span=self.span(field) if field is not None else None,
+                value=self.expr(value, d) if value is not None else None,
             )
+        if kind == "lookup":
+            name, key = tree.children
+            return ast.Lookup(str(name), self.expr(key, d), span, self.span(name))
         raise AssertionError(f"unhandled tree {kind}")
 
 
-def build(tree: Tree, source: Source) -> ast.Guideline:
+def build(tree: Tree, source: Source) -> ast.Guideline | ast.Formulary:
     """Convert a parse tree into the AST. Raises TooDeep for absurd nesting."""
     return _Builder(source).start(tree)

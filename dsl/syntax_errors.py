@@ -72,8 +72,10 @@ KEYWORDS = frozenset({
     "facts", "criteria", "example", "given", "expect", "because", "guideline", "services",
     "states", "version", "cpt", "finding", "number", "percent", "quantity", "duration", "date",
     "text", "one", "set", "history", "default", "met", "certified", "applicable",
+    "tables", "product", "allows", "fewer", "modified", "formulary",
 })
-_SECTIONS = ("facts", "criteria", "example")
+_SECTIONS = ("facts", "tables", "criteria", "example")
+_FORMULARY_SECTIONS = ("ingredients", "products")
 
 #: Characters from word processors and mathematics, with what to write instead.
 _LOOKALIKES = {
@@ -257,11 +259,14 @@ def _indentation(err: _Error) -> Optional[diag.Diagnostic]:
     what, example = {
         "facts": ("its facts", '`  injections: count "injections requested"`'),
         "criteria": ("its criteria", "`  per_session: injections <= 4`"),
+        "tables": ("its tables", '`  mme_factor: number "conversion factor"`'),
+        "ingredients": ("its ingredients", '`  "hydrocodone": "opioid"`'),
+        "products": ("its products", '`  "Norco": "hydrocodone", "acetaminophen" as "tablet"`'),
         "example": ("its `given` and `expect` lines", "`  given injections = 4`"),
         "when": ("the criteria that apply when the condition holds", "`    per_session: injections <= 4`"),
     }.get(head, ("the lines that belong to it", ""))
     nxt = scan.next_piece(err.text, err.pos)
-    starts_section = nxt is not None and nxt.text in _SECTIONS
+    starts_section = nxt is not None and nxt.text in _SECTIONS + _FORMULARY_SECTIONS
     if err.at_end or starts_section or nxt is None:
         span = err.span_of(err.prev) if err.prev else err.found_span()
         return diag.error("E111" if err.at_end else "E110", f"nothing is indented under `{head}`", span,
@@ -292,11 +297,14 @@ def _special(err: _Error) -> Optional[diag.Diagnostic]:
     value = str(err.token.value)
     if "GUIDELINE" in err.expected:
         example = 'guideline tpi "Trigger point injections"'
+        drugs = 'formulary mtus_drugs "Drug vocabulary"'
         if err.at_end:
             return diag.error("E111", "the file has no guideline in it", err.found_span(),
-                              hint=f"a guideline file starts with a line such as `{example}`")
-        return diag.error("E110", f"a guideline file must start with a `guideline` line, not {err.found()}",
-                          err.found_span(), hint=f"start with a line such as `{example}`")
+                              hint=f"a guideline file starts with a line such as `{example}`; a drug vocabulary "
+                                   f"with a line such as `{drugs}`")
+        return diag.error("E110", f"a file must start with a `guideline` or `formulary` line, not {err.found()}",
+                          err.found_span(), hint=f"start with a line such as `{example}` (or `{drugs}` for a drug "
+                                                 "vocabulary)")
     joined = err.text[err.pos - 1: err.pos + 1] if err.pos > 0 else ""
     if joined == "==":
         return diag.error("E110", "`==` is not an operator of the language", err.source.span(err.pos - 1, err.pos + 1),
@@ -317,20 +325,29 @@ def _special(err: _Error) -> Optional[diag.Diagnostic]:
     if err.expected == {"GIVEN"}:
         return diag.error("E110", f"expected a `given` line, found {err.found()}", err.found_span(),
                           hint="an example states the case first: `given name = value, ...`, then `expect ...`")
-    if err.expected <= {"SAYS", "CITE"} and err.type != "_INDENT":
-        return diag.error("E110", "only `says` and `cite` lines can be indented under a criterion",
+    if err.expected <= {"SAYS", "CITE", "ALLOWS"} and err.type != "_INDENT":
+        return diag.error("E110", "only `says`, `cite` and `allows fewer` lines can be indented under a criterion",
                           err.found_span(), hint=f"line {err.found()} up with the criterion above it")
     if "EXPECT" in err.expected and "GIVEN" in err.expected and err.layout:
         return diag.error("E111" if err.at_end else "E110", "this example has no `expect` line", err.found_span(),
                           hint="end the example with `expect certified`, or "
                                "`expect not certified because <criterion> not met`")
-    if err.expected & {"CRITERIA", "EXAMPLE", "FACTS"} and re.fullmatch(r"[A-Za-z_]\w*", value) \
+    if err.expected & {"CRITERIA", "EXAMPLE", "FACTS", "TABLES"} and re.fullmatch(r"[A-Za-z_]\w*", value) \
             and err.source.position(err.pos)[1] == 1:
-        order = "the sections are `facts`, `criteria` and `example`, in that order"
+        order = "the sections are `facts`, `tables`, `criteria` and `example`, in that order"
         if value in _SECTIONS:
             return diag.error("E110", f"a `{value}` section cannot come here", err.found_span(),
-                              hint=f"{order}; `facts` and `criteria` appear once each")
+                              hint=f"{order}; `facts`, `tables` and `criteria` appear once each")
         return diag.error("E110", f"`{value}` is not a section of a guideline", err.found_span(),
+                          hint=f"{order}, each at the start of a line; if this line belongs to the section "
+                               "above, indent it")
+    if err.expected & {"INGREDIENTS", "PRODUCTS"} and re.fullmatch(r"[A-Za-z_]\w*", value) \
+            and err.source.position(err.pos)[1] == 1:
+        order = "the sections of a formulary are `ingredients` and then `products`, once each"
+        if value in _FORMULARY_SECTIONS:
+            return diag.error("E110", f"an `{value}` section cannot come here" if value[0] == "i" else
+                              f"a `{value}` section cannot come here", err.found_span(), hint=order)
+        return diag.error("E110", f"`{value}` is not a section of a formulary", err.found_span(),
                           hint=f"{order}, each at the start of a line; if this line belongs to the section "
                                "above, indent it")
     if err.expected == {"STRING"} and err.prev is not None and scan.line_head(err.text, err.pos) == "guideline":

@@ -7,12 +7,17 @@ earlier pass could not establish (an unknown name is in ctx.failed, a
 mistyped expression has no typed form), so an author never sees errors that
 are only consequences of earlier ones. The model is built only when no pass
 reported an error.
+
+A formulary file (a drug vocabulary, not a guideline) has one pass of its own,
+passes/formulary.py.
 """
 
 from __future__ import annotations
 
+from dsl import ast
 from dsl.passes.context import Context
 from dsl.passes.declare import declare
+from dsl.passes.formulary import check_formulary
 from dsl.passes.resolve import resolve
 from dsl.passes.typecheck import typecheck
 from dsl.passes.validate import validate
@@ -27,6 +32,9 @@ PASSES = (
 
 
 def run(ctx: Context) -> Context:
+    if isinstance(ctx.tree, ast.Formulary):
+        check_formulary(ctx)
+        return ctx
     for _name, fn in PASSES:
         fn(ctx)
     return ctx

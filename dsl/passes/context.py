@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Union
 
 import attrs
 
@@ -15,22 +15,28 @@ from dsl.source import Source
 @attrs.define
 class Context:
     source: Source
-    tree: ast.Guideline
+    tree: Union[ast.Guideline, ast.Formulary]
     diagnostics: list[Diagnostic] = attrs.field(factory=list)
     # declare: every fact with its type, keyed by name
     facts: dict[str, model.Fact] = attrs.field(factory=dict)
+    # declare: every table with its value type and typed entries, keyed by name
+    tables: dict[str, model.Table] = attrs.field(factory=dict)
+    # declare: tables whose declaration had an error (lookups in them are not checked further)
+    broken_tables: set[str] = attrs.field(factory=set)
     # resolve: what each path in an expression names ("fact", "field", "request.date")
     resolved: dict[ast.Path, str] = attrs.field(factory=dict)
     # resolve: id() of AST nodes whose names were reported as unknown (later passes skip them)
     failed: set[int] = attrs.field(factory=set)
     # resolve: names of the facts that criteria and `when` conditions read
     read: set[str] = attrs.field(factory=set)
+    # resolve: names of the tables that criteria and `when` conditions look up
+    tables_read: set[str] = attrs.field(factory=set)
     # typecheck: typed criteria, conditions and examples
     criteria: list[model.Criterion] = attrs.field(factory=list)
     conditions: list[model.Condition] = attrs.field(factory=list)
     examples: list[model.Example] = attrs.field(factory=list)
-    # validate: the finished model
-    model: Optional[model.Guideline] = None
+    # validate: the finished model (a formulary file's model comes from passes/formulary.py)
+    model: Optional[Union[model.Guideline, model.Formulary]] = None
 
     def report(self, d: Diagnostic) -> None:
         self.diagnostics.append(d)

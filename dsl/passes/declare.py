@@ -1,10 +1,13 @@
-"""Pass 1, declare: every fact and history field gets a type and a label.
+"""Pass 1, declare: every fact, history field and table gets a type and a label.
 
-Guarantees: fact names, field names and `one of` members are unique; each
-fact has a model.Type; defaults have the fact's type. Reports E401, E305,
-E306, E308, E405, and E110 for a fact or field named like a keyword. After an error it still declares the fact as the author
-most likely meant it (the first of two duplicates; a `quantity weeks` as a
-duration), so that later passes do not report consequences.
+Guarantees: fact names, field names, table names, table keys and `one of`
+members are unique; each fact and table has a model.Type; defaults and table
+entries have their fact's or table's type; a fact bound to the product
+(`from product ...`) names a product field and has its type. Reports E401,
+E205, E305, E306, E308, E310, E405, E406, and E110 for a fact, field or table
+named like a keyword. After an error it still declares the fact or table as
+the author most likely meant it (the first of two duplicates; a `quantity
+weeks` as a duration), so that later passes do not report consequences.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 from dsl import ast, model
 from dsl import diagnostics as diag
 from dsl.passes import literals
-from dsl.passes.context import Context
+from dsl.passes.literals import text_key
+from dsl.passes.context import Context, did_you_mean
+from dsl.passes.hints import example_of
 
 _SIMPLE = {
     "finding": model.T_BOOL, "number": model.T_NUMBER, "count": model.T_COUNT,
@@ -84,8 +89,103 @@ def type_of(ctx: Context, ref: ast.TypeRef, fields: tuple[ast.Field, ...] = (), 
     raise AssertionError(ref.kind)
 
 
+#: What a request's product provides to a fact declared `from product FIELD`, and the type it has.
+PRODUCT_FIELDS = {
+    "ingredients": (model.Type(model.SET, element=model.T_TEXT), "set of text"),
+    "classes": (model.Type(model.SET, element=model.T_TEXT), "set of text"),
+    "form": (model.T_TEXT, "text"),
+    "name": (model.T_TEXT, "text"),
+}
+_PRODUCT_WHAT = {"ingredients": "the names of the product's ingredients",
+                 "classes": "the classes of the product's ingredients",
+                 "form": "the product's dosage form", "name": "the product's name"}
+
+
+def _product_source(ctx: Context, f: ast.Fact, t: model.Type):
+    """The product field a fact is bound to, checked against the fact's type; None if there is none or it is wrong."""
+    if f.source is None:
+        return None
+    if f.source not in PRODUCT_FIELDS:
+        hint = did_you_mean(f.source, PRODUCT_FIELDS) or \
+            "a product provides " + ", ".join(f"`{p}`" for p in PRODUCT_FIELDS)
+        ctx.report(diag.error("E205", f"a product has no `{f.source}`", f.source_span, hint=hint))
+        return None
+    want, written = PRODUCT_FIELDS[f.source]
+    if t != want:
+        ctx.report(diag.error("E308", f"`from product {f.source}` gives {want.describe()}, but `{f.name}` is declared "
+                                      f"as {t.describe()}", f.type.span,
+                              hint=f"{_PRODUCT_WHAT[f.source]} are read as `{written}`: declare "
+                                   f"`{f.name}: {written}`" if written.startswith("set") else
+                              f"{_PRODUCT_WHAT[f.source]} is read as `{written}`: declare `{f.name}: {written}`"))
+        return None
+    return f.source
+
+
+#: The kinds of value a table can hold.
+TABLE_KINDS = ("number", "count", "percent", "quantity", "duration", "text")
+
+
+def _tables(ctx: Context) -> None:
+    seen: dict[str, ast.Table] = {}
+    for tb in ctx.tree.tables:
+        if tb.name in seen:
+            ctx.report(diag.error("E401", f"table `{tb.name}` is declared twice", tb.name_span,
+                                  notes=[diag.Note("first declared here", seen[tb.name].name_span)],
+                                  hint="rename one of them or delete the second"))
+            continue
+        seen[tb.name] = tb
+        if tb.name in ctx.facts:
+            fact = next(f for f in ctx.tree.facts if f.name == tb.name)
+            ctx.report(diag.error("E401", f"`{tb.name}` is declared as a fact and as a table", tb.name_span,
+                                  notes=[diag.Note("the fact is declared here", fact.name_span)],
+                                  hint="give the table its own name, e.g. `" + tb.name + "_table`"))
+        _check_name(ctx, tb.name, tb.name_span, "table")
+        t = type_of(ctx, tb.type)
+        label = tb.label or humanize(tb.name)
+        if tb.type.kind not in TABLE_KINDS:
+            ctx.report(diag.error("E310", f"a table cannot hold {t.describe() if t.kind != model.HISTORY else 'histories'}",
+                                  tb.type.span,
+                                  hint="a table gives each key a number, count, percent, quantity, duration or "
+                                       "text; for a finding per key, write the condition with `in`, e.g. "
+                                       '`drug in {"codeine", "tramadol"}`'))
+            ctx.broken_tables.add(tb.name)
+            ctx.tables[tb.name] = model.Table(tb.name, t, label, (), tb.span)
+            continue
+        if not tb.entries:
+            ctx.report(diag.error("E406", f"table `{tb.name}` has no entries", tb.name_span,
+                                  hint='list its entries on the lines below it, indented, one `"key": value` '
+                                       f"each, e.g. `\"codeine\": {example_of(t)[1:-1]}`"))
+            ctx.broken_tables.add(tb.name)
+        keys: dict[str, ast.TableEntry] = {}
+        entries = []
+        for e in tb.entries:
+            k = text_key(e.key.value)
+            if k in keys:
+                same = keys[k].key.value == e.key.value
+                ctx.report(diag.error("E401", f'"{e.key.value}" is listed twice in table `{tb.name}`' if same else
+                                      f'"{e.key.value}" and "{keys[k].key.value}" are the same key', e.key.span,
+                                      notes=[diag.Note("first listed here", keys[k].key.span)],
+                                      hint="keep one entry per key" + ("" if same else
+                                           "; keys are matched ignoring case and spacing, like texts")))
+                continue
+            keys[k] = e
+            c = literals.literal(e.value)
+            if isinstance(c, diag.Diagnostic):
+                ctx.report(c)
+                continue
+            fitted = literals.fits(c, t)
+            if fitted is None:
+                shown = f'"{c.text}"' if c.type.kind == model.TEXT else f"`{c.text}`"
+                ctx.report(diag.error("E308", f"{shown} is not {t.describe()}, the type of table `{tb.name}`",
+                                      e.value.span,
+                                      hint=f"write {t.describe()} such as {example_of(t)}"))
+                continue
+            entries.append(model.TableEntry(e.key.value, fitted))
+        ctx.tables[tb.name] = model.Table(tb.name, t, label, tuple(entries), tb.span)
+
+
 def declare(ctx: Context) -> None:
-    """Give every fact a type; reject duplicates and mistyped defaults."""
+    """Give every fact and table a type; reject duplicates and mistyped defaults and entries."""
     seen: dict[str, ast.Fact] = {}
     for f in ctx.tree.facts:
         if f.name in seen:
@@ -116,4 +216,7 @@ def declare(ctx: Context) -> None:
                                           hint="for a finding write `default absent` or `default present`"))
                     default = None
         declared = _DECLARED.get(f.type.kind, f.type.kind)
-        ctx.facts[f.name] = model.Fact(f.name, t, declared, f.label or humanize(f.name), default, f.span)
+        source = _product_source(ctx, f, t)
+        ctx.facts[f.name] = model.Fact(f.name, t, declared, f.label or humanize(f.name), default, f.span,
+                                       source=source)
+    _tables(ctx)

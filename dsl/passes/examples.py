@@ -1,4 +1,5 @@
-"""Typing the examples: given values fit their facts and expected criteria exist (part of pass 3)."""
+"""Typing the examples: given values fit their facts, expected criteria exist, an expected
+modification can happen (part of pass 3)."""
 
 from __future__ import annotations
 
@@ -109,9 +110,56 @@ def check_examples(ctx: Context, typer):
                           ctx.source.span(r.span.start, r.span.start + len(r.criterion)),
                           hint=did_you_mean(r.criterion, ids) or
                           ("the criteria are " + ", ".join(f"`{i}`" for i in sorted(ids)) if ids else None))
+        if ex.modified is not None:
+            ok &= _modified(ctx, typer, ex, dict(facts))
         if ok:
             ctx.examples.append(model.Example(ex.name, date, tuple(facts), ex.certified,
-                                              tuple((r.criterion, r.outcome) for r in ex.reasons), ex.span))
+                                              tuple((r.criterion, r.outcome) for r in ex.reasons), ex.span,
+                                              modified=ex.modified))
+
+
+def _fewer(items) -> list[ast.Criterion]:
+    """The criteria (also under `when`) with an `allows fewer` line."""
+    out = []
+    for i in items:
+        if isinstance(i, ast.When):
+            out += _fewer(i.items)
+        elif i.allows_fewer is not None:
+            out.append(i)
+    return out
+
+
+def _modified(ctx: Context, typer, ex: ast.Example, given: dict) -> bool:
+    """`expect modified N`: N is at least 1, and fewer than the example requests of a fact that allows fewer."""
+    n = ex.modified
+    if n < 1:
+        typer.err("E305", "a modification certifies at least 1", ex.modified_span,
+                  hint="certifying none of the request is `expect not certified`")
+        return False
+    criteria = _fewer(ctx.tree.criteria)
+    if not criteria:
+        typer.err("E407", "no criterion of this guideline allows fewer, so it is never modified", ex.modified_span,
+                  hint="add `allows fewer <count fact>` under the criterion that limits the amount requested, "
+                       "or expect `not certified`")
+        return False
+    names = sorted({c.allows_fewer for c in criteria
+                    if c.allows_fewer in ctx.facts and ctx.facts[c.allows_fewer].type.kind == model.COUNT})
+    if not names:
+        return False  # reported at the `allows fewer` line
+    requested = {name: given[name] for name in names if isinstance(given.get(name), int)}
+    shown = " or ".join(f"`{name}`" for name in names)
+    if not requested:
+        typer.err("E407", f"the example does not give {shown}, the amount that may be reduced", ex.modified_span,
+                  hint=f"give the amount requested, e.g. `{names[0]} = {n + 1}`")
+        return False
+    if all(v <= n for v in requested.values()):
+        most = max(requested.values())
+        typer.err("E407", f"a modification to {n} certifies fewer than requested, but the example requests {most}",
+                  ex.modified_span,
+                  hint=f"expect a number from 1 to {most - 1}" if most > 1 else
+                  f"with {most} requested there is nothing fewer to certify; expect `certified` or `not certified`")
+        return False
+    return True
 
 
 def _nested_ids(items) -> set[str]:

@@ -28,6 +28,11 @@ def period_text(amount: int, unit: str) -> str:
     return f"{amount} {unit}{'' if amount == 1 else 's'}"
 
 
+def text_key(s: str) -> str:
+    """Texts as lookups, `set of text` and the formulary match them: case and runs of spaces ignored."""
+    return " ".join(s.split()).casefold()
+
+
 def literal(lit: ast.Literal) -> Union[model.Const, diag.Diagnostic]:
     """The typed constant a literal denotes, or a diagnostic if it is malformed."""
     if isinstance(lit, ast.NumberLit):

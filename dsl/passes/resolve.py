@@ -2,11 +2,13 @@
 
 Guarantees: each ast.Path in criteria, conditions and examples that names
 something is recorded in ctx.resolved as "fact", "field" (a row field inside
-`where`) or "request.date"; fields named after `last(...)`, in `sum(h.field)`
-and in example rows exist. A node that names nothing is reported once (E201,
-E202, E205, with "did you mean" hints) and recorded in ctx.failed, so later
-passes skip it instead of reporting its consequences. Also records in
-ctx.read the facts that criteria and conditions read.
+`where` or `sum(h of ...)`) or "request.date"; fields named after
+`last(...)`, in `sum(h.field)` and in example rows exist; the table of each
+lookup `table[key]` and the fact of each `allows fewer` are declared. A node
+that names nothing is reported once (E201, E202, E205, E206, with "did you
+mean" hints) and recorded in ctx.failed, so later passes skip it instead of
+reporting its consequences. Also records in ctx.read the facts that criteria
+and conditions read, and in ctx.tables_read the tables they look up.
 """
 
 from __future__ import annotations
@@ -116,6 +118,23 @@ class _Resolver:
         elif isinstance(e, ast.TimeFrom):
             self.expr(e.start, row)
             self.expr(e.end, row)
+        elif isinstance(e, ast.Lookup):
+            self.lookup(e, row)
+
+    def lookup(self, e: ast.Lookup, row):
+        self.expr(e.key, row)
+        if e.table in self.ctx.tables:
+            if self.reading:
+                self.ctx.tables_read.add(e.table)
+            return
+        hint = did_you_mean(e.table, self.ctx.tables)
+        if hint is None and (e.table in self.ctx.facts or any(f.name == e.table for f in row)):
+            hint = f"`{e.table}` is a fact; `[...]` looks up an entry of a table declared under `tables`"
+        if hint is None:
+            hint = ("the tables are " + ", ".join(f"`{t}`" for t in sorted(self.ctx.tables)) if self.ctx.tables else
+                    f"declare it in a `tables` section, e.g. `{e.table}: number` with `\"key\": value` entries "
+                    "indented below")
+        self.fail(e, diag.error("E206", f"`{e.table}` is not a declared table", e.table_span, hint=hint))
 
     def aggregate(self, e: ast.Aggregate, row):
         t = e.target
@@ -134,6 +153,8 @@ class _Resolver:
             self.unknown_field(e, name, t.parts[1], t.part_spans[1], fields)
         if e.field is not None and not any(f.name == e.field for f in fields):
             self.unknown_field(e, name, e.field, e.field_span, fields)
+        if e.value is not None:
+            self.expr(e.value, fields)
         if e.where is not None:
             self.expr(e.where, fields)
 
@@ -155,6 +176,11 @@ def _walk_items(r: _Resolver, items):
             _walk_items(r, item.items)
         else:
             r.expr(item.expr)
+            if item.allows_fewer is not None and item.allows_fewer not in r.ctx.facts:
+                hint = did_you_mean(item.allows_fewer, r.ctx.facts) or \
+                    "name the count fact that the request asks for, e.g. `allows fewer visits_requested`"
+                r.ctx.report(diag.error("E201", f"`{item.allows_fewer}` is not a declared fact",
+                                        item.allows_fewer_span, hint=hint))
 
 
 def resolve(ctx: Context) -> None:

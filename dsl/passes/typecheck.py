@@ -3,8 +3,10 @@
 Guarantees: every criterion and `when` condition is a true/false expression;
 compared and combined values are of compatible kinds and units; strings
 compared with a `one of` fact are among its members; date literals are real
-dates; example values fit their facts. Produces model.Criterion,
-model.Condition and model.Example. An error in a sub-expression is reported
+dates; example values fit their facts; table lookups have text keys; sums
+add up numeric values; `allows fewer` names a count its criterion reads.
+Produces model.Criterion, model.Condition and model.Example. An error in a
+sub-expression is reported
 once; its parents stay silent (no cascades), and nodes that resolve could not
 name (ctx.failed) are skipped silently.
 """
@@ -19,6 +21,7 @@ from dsl import diagnostics as diag
 from dsl.model import (BOOL, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, NUMERIC, PERCENT,
                        QUANTITY, SET, TEXT, Type)
 from dsl.passes import literals
+from dsl.passes.literals import text_key
 from dsl.passes.context import Context, did_you_mean
 from dsl.passes.examples import check_examples
 from dsl.passes.hints import compare_hint, example_of, kind_hint, member_hint
@@ -30,6 +33,10 @@ def _typed_empty(e: model.Expr, element: Optional[Type]) -> model.Expr:
     if isinstance(e, model.Const) and e.type.kind == SET and e.type.element is None and element is not None:
         return model.Const(e.value, Type(SET, element=element), e.text, e.span)
     return e
+
+
+#: What `sum` can add up.
+SUMMABLE = NUMERIC | {PERCENT, QUANTITY, DURATION}
 
 
 def _numeric_result(a: Type, b: Type) -> Type:
@@ -317,6 +324,44 @@ class _Typer:
                                 hint="measure between two dates, e.g. `time from symptom_onset to request.date`")
         return model.TimeFrom(a, b, e.span)
 
+    def e_Lookup(self, e: ast.Lookup, row):
+        key = self.expr(e.key, row)
+        if key is None or e.table in self.ctx.broken_tables:
+            return None  # reported: the key, or the table's declaration
+        table = self.ctx.tables[e.table]
+        if key.type.kind not in (TEXT, ENUM):
+            first = f' such as "{table.entries[0].key}"' if table.entries else ""
+            return self.err("E301", f"a table is looked up by a text, but {self.show(e.key)} is {key.type.describe()}",
+                            e.key.span, hint=f"the keys of `{table.name}` are texts{first}; look it up with a `text` "
+                                             "or `one of` fact, or a text field of a history")
+        self._missing_entries(table, key, e)
+        return model.Lookup(table.name, key, table.type, e.span)
+
+    def _missing_entries(self, table: model.Table, key: model.Expr, e: ast.Lookup) -> None:
+        """W402: a `one of` key with members the table has no entry for, or a fixed key that is not in it."""
+        keys = {text_key(x.key) for x in table.entries}
+        if key.type.kind == ENUM:
+            missing = [m for m in key.type.members if text_key(m) not in keys]
+        elif isinstance(key, model.Const):
+            missing = [key.value] if text_key(key.value) not in keys else []
+        else:
+            return
+        if not missing:
+            return
+        shown = ", ".join(f'"{m}"' for m in missing[:4]) + (", ..." if len(missing) > 4 else "")
+        many = len(missing) > 1
+        message = f"table `{table.name}` has no entr{'ies' if many else 'y'} for {shown}"
+        if key.type.kind == ENUM:
+            hint = (f"{self.show(e.key)} can be {'these values' if many else 'this value'}, and then the lookup has "
+                    f'no value and the criterion is not documented; add an entry such as `"{missing[0]}": ...` '
+                    f"under `{table.name}`")
+        else:
+            hint = did_you_mean(key.value, [x.key for x in table.entries], quote='"') or \
+                ("the lookup never has a value, so the criterion is never decided; the keys of "
+                 f"`{table.name}` are " + ", ".join(f'"{x.key}"' for x in table.entries[:6])
+                 + (", ..." if len(table.entries) > 6 else ""))
+        self.ctx.report(diag.warning("W402", message, e.span, hint=hint))
+
     def e_AtLeast(self, e: ast.AtLeast, row):
         xs = [self.expr(x, row) for x in e.items]
         if any(x is None for x in xs):
@@ -368,6 +413,8 @@ class _Typer:
                                 hint=f"write `{e.op}({e.target.parts[0]}).{e.target.parts[1]}`")
             field = e.target.parts[1]
         op = e.op
+        if e.value is not None:
+            return self._sum_of(e, href, within, within_text, where, field)
         if op in ("any", "count") and field is not None:
             return self.err("E307", f"`{op}(...)` does not read a field", e.field_span or e.span,
                             hint=f"test the field inside: `{op}({fact.name} where {field} ...)`")
@@ -386,9 +433,31 @@ class _Typer:
             t = model.T_COUNT
         else:
             t = fact.type.field(field).type
-            if op == "sum" and t.kind not in NUMERIC | {PERCENT, QUANTITY, DURATION}:
+            if op == "sum" and t.kind not in SUMMABLE:
                 return self.err("E301", f"cannot add up `{field}`, which is {t.describe()}", e.field_span or e.target.span)
         return model.Query(op, href, within, within_text, where, field, t, e.span)
+
+    def _sum_of(self, e: ast.Aggregate, href: model.FactRef, within, within_text, where, field):
+        """`sum(h of <expr> ...)`: the expression evaluated for each entry, added up."""
+        name = href.name
+        if e.op != "sum":
+            return self.err("E307", f"`{e.op}(...)` does not take `of`; only `sum` adds up an expression per entry",
+                            e.value.span, hint=f"write `{e.op}({name} where ...)` to test the entries" if e.op in
+                            ("any", "all", "count") else f"write `{e.op}({name}).<field>`")
+        if field is not None:
+            return self.err("E307", "`sum(... of ...)` adds up the expression after `of` and reads no field",
+                            e.field_span or e.target.span,
+                            hint=f"write `sum({name} of <expression>)`, or `sum({name}.{field})` to add up the field")
+        value = self.expr(e.value, href)
+        if value is None:
+            return None
+        if value.type.kind not in SUMMABLE:
+            return self.err("E301", f"cannot add up {self.show(e.value)}, which is {value.type.describe()}",
+                            e.value.span, hint="`sum` adds numbers, counts, percents, quantities or durations; "
+                                               f"to count the entries that meet a condition, write "
+                                               f"`count({name} where ...)`" if value.type.kind == BOOL else
+                            "`sum` adds numbers, counts, percents, quantities or durations")
+        return model.Query("sum", href, within, within_text, where, None, value.type, e.span, value=value)
 
 
 def _same_family(a: Type, b: Optional[Type]) -> bool:
@@ -461,7 +530,27 @@ def _criteria(ctx: Context, typer: _Typer, items, conditions: tuple, base: model
         ctx.criteria.append(model.Criterion(
             id=item.id, exclude=item.exclude, expr=expr, says=item.says,
             citation=_citation(ctx, item.citation, base), conditions=conditions, span=item.span,
+            allows_fewer=_allows_fewer(ctx, typer, item, expr),
         ))
+
+
+def _allows_fewer(ctx: Context, typer: _Typer, item: ast.Criterion, expr: model.Expr) -> Optional[str]:
+    """The count fact a criterion allows to be reduced, checked: a count that the criterion reads."""
+    name = item.allows_fewer
+    if name is None or name not in ctx.facts:
+        return None  # none, or resolve reported the unknown name
+    fact = ctx.facts[name]
+    if fact.type.kind != COUNT:
+        return typer.err("E301", f"`allows fewer` reduces a count, but `{name}` is {fact.type.describe()}",
+                         item.allows_fewer_span,
+                         hint="name the `count` fact of what is requested, e.g. `allows fewer visits_requested`: "
+                              "a modification certifies fewer of them")
+    if name not in model.facts_read(expr):
+        return typer.err("E407", f"criterion `{item.id}` does not read `{name}`, so fewer `{name}` cannot change it",
+                         item.allows_fewer_span,
+                         hint=f"put `allows fewer {name}` under the criterion that limits `{name}`, or name a count "
+                              f"that `{item.id}` reads")
+    return name
 
 
 def typecheck(ctx: Context) -> None:

@@ -2,7 +2,7 @@
 
 Guarantees: criterion ids are unique; there is at least one criterion; the
 guideline cites a source and page; no `when` condition is false whatever the
-case says. Warns about facts that nothing reads. Sets ctx.model.
+case says. Warns about facts and tables that nothing reads. Sets ctx.model.
 """
 
 from __future__ import annotations
@@ -102,12 +102,18 @@ def validate(ctx: Context) -> None:
     # An unknown name may be a misspelling of a declared fact: then "no criterion
     # reads it" would only be a consequence of that error.
     # Without criteria (E402) every fact is unused; saying so for each would be noise.
-    names_failed = any(d.code in ("E201", "E202", "E205") for d in ctx.diagnostics) or not tree.criteria
+    names_failed = any(d.code in ("E201", "E202", "E205", "E206") for d in ctx.diagnostics) or not tree.criteria
     for name in ctx.facts:
         if name not in ctx.read and not names_failed and name not in OPERAND_KEYWORDS:
             decl = next(f for f in tree.facts if f.name == name)
             ctx.report(diag.warning("W401", f"fact `{name}` is declared but no criterion reads it", decl.name_span,
                                     hint="use it in a criterion or delete the declaration"))
+    for name in ctx.tables:
+        if name not in ctx.tables_read and not names_failed and name not in ctx.broken_tables \
+                and name not in OPERAND_KEYWORDS:
+            decl = next(t for t in tree.tables if t.name == name)
+            ctx.report(diag.warning("W401", f"table `{name}` is declared but no criterion looks it up", decl.name_span,
+                                    hint=f"use it in a criterion, e.g. `{name}[drug]`, or delete the declaration"))
     if any(d.is_error for d in ctx.diagnostics):
         return
     ctx.model = model.Guideline(
@@ -117,5 +123,5 @@ def validate(ctx: Context) -> None:
         states=tree.states, version=tree.version,
         facts=tuple(ctx.facts.values()), criteria=tuple(ctx.criteria),
         conditions=tuple(ctx.conditions), examples=tuple(ctx.examples),
-        path=ctx.source.path, span=tree.span,
+        path=ctx.source.path, span=tree.span, tables=tuple(ctx.tables.values()),
     )
