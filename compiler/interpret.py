@@ -63,6 +63,24 @@ def sum_zero(t: model.Type):
     return rt.Duration(0, 0) if t.kind == DURATION else 0
 
 
+def sum_type(q: model.Query) -> model.Type:
+    """The type of what `sum` adds: the per-row expression's, or the field's (the query's own type)."""
+    return q.value.type if q.value is not None else q.type
+
+
+def table_entries(table: model.Table) -> dict:
+    """A table as the runtime reads it: keys normalised like text (the first entry of a key wins) -> values."""
+    out: dict = {}
+    for entry in table.entries:
+        out.setdefault(rt.norm_text(entry.key), const_value(entry.value))
+    return out
+
+
+def allows_fewer(guideline: model.Guideline) -> dict[str, str]:
+    """Criterion id -> the count fact it allows fewer of, for the criteria that say so."""
+    return {c.id: c.allows_fewer for c in guideline.criteria if c.allows_fewer is not None}
+
+
 def reads(exprs) -> tuple[str, ...]:
     """The facts a criterion reads, in first-use order: its `when` conditions, then its own condition."""
     return rt.union(*(model.facts_read(e) for e in exprs))
@@ -71,7 +89,16 @@ def reads(exprs) -> tuple[str, ...]:
 # ----------------------------------------------------------------- entry
 def evaluate(guideline: model.Guideline, facts: Mapping[str, object],
              request_date: datetime.date) -> rt.GuidelineResult:
-    """Every criterion's outcome on one case, in source order."""
+    """Every criterion's outcome on one case, in source order, and the partial certification if any."""
+    result = _decide(guideline, facts, request_date)
+    fewer = allows_fewer(guideline)
+    if not fewer:
+        return result
+    return rt.modify(result, facts, fewer, lambda f, d: _decide(guideline, f, d).unmet_ids())
+
+
+def _decide(guideline: model.Guideline, facts: Mapping[str, object],
+            request_date: datetime.date) -> rt.GuidelineResult:
     case = _Case(guideline, facts, request_date)
     return rt.GuidelineResult(guideline.id, request_date,
                               tuple(case.criterion(c) for c in guideline.criteria))
@@ -82,6 +109,7 @@ class _Case:
         self.guideline = guideline
         self.facts = facts
         self.request_date = request_date
+        self.tables = {t.name: table_entries(t) for t in guideline.tables}
 
     # ------------------------------------------------------------ facts
     def documented(self, name: str) -> bool:
@@ -189,8 +217,15 @@ class _Case:
             return rt.all_m(rows, name, window, where)
         if e.op == "count":
             return rt.count_m(rows, name, window, where)
+        if e.op == "sum" and e.value is not None:
+            def value(r, _value=e.value, _name=name):
+                return self.eval(_value, (_name, r))
+            return rt.sum_of_m(rows, name, window, where, value, sum_zero(sum_type(e)))
         if e.op == "sum":
-            return rt.sum_m(rows, name, window, where, e.field, sum_zero(e.type))
+            return rt.sum_m(rows, name, window, where, e.field, sum_zero(sum_type(e)))
         picked = rt.pick_m(e.op, rows, name, window, where, date_field(e.history.type))
         return rt.field_m(picked, name, e.field)
+
+    def e_Lookup(self, e: model.Lookup, row):
+        return rt.lookup_m(self.tables[e.table], e.table, self.eval(e.key, row))
 

@@ -25,11 +25,12 @@ from contextlib import contextmanager
 from typing import Iterator, Optional
 
 from compiler import runtime as rt
-from compiler.codewriter import CodeWriter, comment_text, literal, mangle
-from compiler.interpret import compare_kind, const_value, date_field, member_kind, reads, sum_zero
+from compiler.codewriter import INDENT, CodeWriter, comment_text, literal, mangle
+from compiler.interpret import (allows_fewer, compare_kind, const_value, date_field, member_kind, reads, sum_type,
+                                sum_zero, table_entries)
 from dsl import model
 from dsl.dump import expr as outline
-from dsl.model import DURATION, HISTORY
+from dsl.model import DATE, DURATION, HISTORY
 
 _SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z|\(\)\Z|-?\d+\Z|'[^'\\]*'\Z|True\Z|False\Z|None\Z")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -138,33 +139,51 @@ class _Function:
             return [timed[0].start, timed[0].end]
         return list(model.children(e))
 
-    def strict(self, e, operands: list[_V]) -> tuple[list[str], str]:
-        """(None-guards, the value when no operand is unknown) for comparisons and set tests."""
-        guards = [f"{x.text} is not None" for x in operands if x.nullable]
+    def strict(self, e, operands: list[_V], line: Optional[int]) -> tuple[list[str], str]:
+        """(names that must not be None, the value when none is) for comparisons and set tests.
+
+        The names are the operands that can be unknown, and temporaries holding a
+        date computation that is unknown off the calendar. Where the calendar is
+        needed (durations), the value is a temporary holding a runtime call that
+        takes unknown operands itself; it is then its own only name.
+        """
+        checks = [x.text for x in operands if x.nullable]
         if isinstance(e, model.Compare):
-            return guards, self.compare_core(e, operands[0].text, operands[1].text)
+            if compare_kind(e.left.type, e.right.type) == rt.DURATION:
+                return self.compare_duration(e, operands, line)
+            return checks, self.compare_core(e, operands[0].text, operands[1].text)
         if isinstance(e, model.Between):
             v, lo, hi = (x.text for x in operands)
             if e.value.type.kind == DURATION:
-                return guards, (f"(dur_cmp({lo}, {v}, request_date) <= 0 and dur_cmp({v}, {hi}, request_date) <= 0)")
-            return guards, f"({lo} <= {v} <= {hi})"
+                t = self.temp(f"between_duration({v}, {lo}, {hi}, request_date)", line)
+                return [t], t
+            return checks, f"({lo} <= {v} <= {hi})"
         if isinstance(e, model.Member):
-            return guards, self.member_core(e, operands[0].text, operands[1].text)
+            a, b = operands[0].text, operands[1].text
+            if member_kind(e) == rt.DURATION:
+                t = self.temp(f"member({literal(e.op)}, {a}, {b}, DURATION, request_date)", line)
+                return [t], t
+            return checks, self.member_core(e, a, b)
         raise AssertionError(e)
+
+    def compare_duration(self, e: model.Compare, operands: list[_V], line: Optional[int]) -> tuple[list[str], str]:
+        op = _PY_OP[e.op]
+        timed = _time_vs_period(e)
+        if timed is None:
+            a, b = operands[0].text, operands[1].text
+            t = self.temp(f"compare_duration({literal(e.op)}, {a}, {b}, request_date)", line)
+            return [t], t
+        # `time from A to B` op P is, by definition, B op A + P (the operands are A and B);
+        # A + P is unknown when A is, or when it is off the calendar
+        start, end = operands
+        _, period, period_left = timed
+        moved = self.temp(self.shift(start.text, period), line)
+        checks = [moved] + ([end.text] if end.nullable else [])
+        return checks, (f"({moved} {op} {end.text})" if period_left else f"({end.text} {op} {moved})")
 
     def compare_core(self, e: model.Compare, a: str, b: str) -> str:
         op = _PY_OP[e.op]
-        kind = compare_kind(e.left.type, e.right.type)
-        if kind == rt.DURATION:
-            timed = _time_vs_period(e)
-            if timed is not None:
-                # `time from A to B` op P is, by definition, B op A + P (here a is A and b is B)
-                _, period, period_left = timed
-                if period_left:
-                    return f"({self.shift(a, period)} {op} {b})"
-                return f"({b} {op} {self.shift(a, period)})"
-            return f"(dur_cmp({a}, {b}, request_date) {op} 0)"
-        if kind == rt.TEXT:
+        if compare_kind(e.left.type, e.right.type) == rt.TEXT:
             return f"({self.normalised(e.left, a)} {op} {self.normalised(e.right, b)})"
         return f"({a} {op} {b})"
 
@@ -219,16 +238,21 @@ class _Function:
             return _V(f"k_{e.op}({args})", True)
         if isinstance(e, (model.Compare, model.Between, model.Member)):
             operands = [self.atom(self.val(x), line) for x in self.strict_children(e)]
-            guards, core = self.strict(e, operands)
-            if not guards:
+            checks, core = self.strict(e, operands, line)
+            if not checks:
                 return _V(core, False)
-            unknown = " or ".join(x.text + " is None" for x in operands if x.nullable)
+            if checks == [core]:
+                return _V(core, True)
+            unknown = " or ".join(c + " is None" for c in checks)
             return _V(f"(None if {unknown} else {core})", True)
         if isinstance(e, (model.Arith, model.TimeFrom)):
             a, b = (self.val(x) for x in model.children(e))
             fn = {"+": "add", "-": "sub", "*": "mul", "/": "div"}[e.op] if isinstance(e, model.Arith) else "time_from"
-            nullable = a.nullable or b.nullable or fn == "div"
+            # a quotient by zero has no value, nor has a date off the calendar
+            nullable = a.nullable or b.nullable or fn == "div" or e.type.kind == DATE
             return _V(f"{fn}({a.text}, {b.text})", nullable)
+        if isinstance(e, model.Lookup):
+            return _V(f"lookup({self.gen.table(e.table)}, {self.val(e.key).text})", True)
         if isinstance(e, model.Query):
             return self.query_val(e)
         raise AssertionError(e)
@@ -272,8 +296,10 @@ class _Function:
             return d if want else f"(not {d})"
         if isinstance(e, (model.Compare, model.Between, model.Member)):
             operands = [self.atom(self.val(x), line) for x in self.strict_children(e)]
-            guards, core = self.strict(e, operands)
-            return _paren(guards + [core if want else f"(not {core})"], " and ")
+            checks, core = self.strict(e, operands, line)
+            if checks == [core]:
+                return f"({core} is {want})"
+            return _paren([c + " is not None" for c in checks] + [core if want else f"(not {core})"], " and ")
         v = self.val(e)
         if not v.nullable:
             return v.text if want else f"(not {v.text})"
@@ -317,12 +343,15 @@ class _Function:
                 fn = {"+": "add", "-": "sub", "*": "mul", "/": "div"}[e.op] if isinstance(e, model.Arith) else "time_from"
                 value = f"{fn}({operands[0].text}, {operands[1].text})"
             else:
-                guards, core = self.strict(e, operands)
-                unknown = " or ".join(x.text + " is None" for x in operands if x.nullable)
-                value = f"(None if {unknown} else {core})" if guards else core
+                checks, core = self.strict(e, operands, line)
+                unknown = " or ".join(c + " is None" for c in checks)
+                value = core if not checks or checks == [core] else f"(None if {unknown} else {core})"
             # only an operand that can be unknown can be missing something
             args = "".join(f", ({v}, {m})" for (v, m), n in zip(kids, nullable) if n)
             return self.temp_pair(f"strict_m({value}{args})", line)
+        if isinstance(e, model.Lookup):
+            key = "({}, {})".format(*self.pair(e.key))
+            return self.temp_pair(f"lookup_m({self.gen.table(e.table)}, {literal(e.table)}, {key})", line)
         if isinstance(e, model.Query):
             return self.query_pair(e)
         raise AssertionError(e)
@@ -343,28 +372,31 @@ class _Function:
         window = "None"
         if e.within is not None:
             window = self.temp(f"window(request_date, {literal(e.within.months)}, {literal(e.within.days)})", line, "_w")
-        where = self.where_function(e) if e.where is not None else "None"
+        where = self.row_function(e, e.where, "_where") if e.where is not None else "None"
         args = f"{rows}, {literal(name)}, {window}, {where}"
         if e.op in ("any", "all", "count"):
             return self.temp_pair(f"{e.op}_m({args})", line)
         if e.op == "sum":
-            zero = self.gen.constant(sum_zero(e.type), e)
+            zero = self.gen.constant(sum_zero(sum_type(e)), e)
+            if e.value is not None:
+                value = self.row_function(e, e.value, "_value")
+                return self.temp_pair(f"sum_of_m({args}, {value}, {zero})", line)
             return self.temp_pair(f"sum_m({args}, {literal(e.field)}, {zero})", line)
         picked = self.temp(f"pick_m({literal(e.op)}, {args}, {literal(date_field(e.history.type))})", line, "_p")
         return self.temp_pair(f"field_m({picked}, {literal(name)}, {literal(e.field)})", line)
 
-    def where_function(self, e: model.Query) -> str:
-        """A local function row -> (value, missing) for a `where`; it may read facts and outer rows."""
-        fname = self.fresh("_where")
+    def row_function(self, e: model.Query, body: model.Expr, prefix: str) -> str:
+        """A local function row -> (value, missing) for a `where` or a `sum ... of`; it may read facts and outer rows."""
+        fname = self.fresh(prefix)
         row = self.fresh("_row")
         saved = self.scopes
-        with self.w.origin(e.where.span.line):
+        with self.w.origin(body.span.line):
             self.w.line(f"def {fname}({row}):")
             self.rows.append((row, e.history.name))
             self.scopes = [{}]  # the body is self-contained: it reuses nothing computed outside
             try:
                 with self.w.indent():
-                    v, m = self.pair(e.where)
+                    v, m = self.pair(body)
                     self.w.line(f"return {v}, {m}")
             finally:
                 self.scopes = saved
@@ -380,7 +412,15 @@ class _Generator:
         self.w = CodeWriter()
         self.constants: dict[str, str] = {}  # literal text -> module constant name
         self.constant_notes: dict[str, tuple[str, int]] = {}
+        self.tables: dict[str, str] = {}  # table name -> module constant name, for the tables looked up
         self.source_file = os.path.basename(guideline.path or "") or "<text>"
+
+    def table(self, name: str) -> str:
+        """The module constant holding a table (written in the header once something looks it up)."""
+        constant = self.tables.get(name)
+        if constant is None:
+            constant = self.tables[name] = "_" + mangle("table", name)
+        return constant
 
     def constant(self, value, const_node) -> str:
         """Plain small values inline; Decimals, dates, durations and sets as module constants built once."""
@@ -429,7 +469,8 @@ class _Generator:
         h.line("from datetime import date")
         h.line("from decimal import Decimal")
         h.line()
-        words = set(_WORD.findall(self.w.getvalue() + " ".join(self.constants)))
+        tables = self.table_lines()
+        words = set(_WORD.findall(self.w.getvalue() + " ".join(self.constants) + "\n".join(tables)))
         used = sorted(n for n in rt.__all__ if n in words and n != "RUNTIME_VERSION")
         h.line("from compiler.runtime import RUNTIME_VERSION as _RUNTIME_VERSION")
         h.line("from compiler.runtime import (")
@@ -452,9 +493,34 @@ class _Generator:
             for text, name in self.constants.items():
                 note, line = self.constant_notes[name]
                 h.line(f"{name} = {text}  # {comment_text(f'{note} ({self.source_file}:{line})')}")
+        for text in tables:
+            h.line(text)
+        fewer = allows_fewer(g)
+        if fewer:
+            h.line()
+            h.comment("Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).")
+            h.line(f"_ALLOWS_FEWER = {_dict_text(fewer)}")
         h.line()
         h.line()
         return h.getvalue()
+
+    def table_lines(self) -> list[str]:
+        """The tables looked up, as dict constants: keys normalised as they are compared, one entry a line."""
+        out = []
+        for t in self.guideline.tables:
+            constant = self.tables.get(t.name)
+            if constant is None:
+                continue
+            out.append("")
+            out.append("# " + comment_text(f"Table {t.name}: {t.label} ({self.source_file}:{t.span.line})"))
+            entries = table_entries(t)
+            if not entries:
+                out.append(f"{constant} = {{}}")
+                continue
+            out.append(f"{constant} = {{")
+            out.extend(f"{INDENT}{literal(k)}: {literal(v)}," for k, v in entries.items())
+            out.append("}")
+        return out
 
     def read_facts(self, full: bool) -> None:
         """Read each fact the criteria use once, into f_<name> (with its default applied).
@@ -573,7 +639,13 @@ class _Generator:
                 self.evaluate_run(fn, criteria[i:j], gates, results)
                 i = j
             w.line()
-            w.line(f"return GuidelineResult(GUIDELINE_ID, request_date, {_tuple_text(results)})")
+            result = f"GuidelineResult(GUIDELINE_ID, request_date, {_tuple_text(results)})"
+            if not allows_fewer(g):
+                w.line(f"return {result}")
+                return
+            w.line(f"_result = {result}")
+            w.comment("Not certified only for want of fewer units: the most of them that would be (runtime.modify).")
+            w.line("return modify(_result, facts, _ALLOWS_FEWER, unmet)")
 
     def evaluate_run(self, fn: _Function, run: list, gates: dict, results: list) -> None:
         w = self.w
@@ -613,6 +685,11 @@ class _Generator:
 
     def read_tuple(self, names) -> str:
         return _tuple_text([mangle("r", n) for n in names])
+
+
+def _dict_text(items: dict) -> str:
+    """A dict display of plain values (each through literal())."""
+    return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in items.items()) + "}"
 
 
 def _tuple_text(items: list[str]) -> str:

@@ -11,6 +11,10 @@ Values of documented facts, as the case loader produces them:
   set of ... -> frozenset[str], history -> tuple of dicts (field -> value).
 A fact absent from the case (or None) is not documented. Unknown is None throughout.
 
+Calendar arithmetic is total: a date computation that would leave the calendar
+(before 0001-01-01 or after 9999-12-31) has no value, so it is unknown (None),
+never an exception, like a division by zero.
+
 Two shapes of evaluation share these functions:
   * values only (the fast path): True / False / None for conditions;
   * "pairs" (value, missing) for full results, where `missing` is the ordered
@@ -26,12 +30,13 @@ import decimal
 import operator
 from bisect import bisect_right
 from decimal import Decimal
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Mapping, Optional
 
 import attrs
 
 #: Bumped whenever generated code would need a different runtime. Packs record it.
-RUNTIME_VERSION = 1
+#: 2: tables (lookup), sum of an expression, partial certification, total calendar arithmetic.
+RUNTIME_VERSION = 2
 
 MET = "met"
 NOT_MET = "not met"
@@ -42,12 +47,20 @@ OUTCOMES = (MET, NOT_MET, NOT_DOCUMENTED, NOT_APPLICABLE)
 
 # ------------------------------------------------------------------ time
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_MIN_YEAR, _MAX_YEAR = datetime.MINYEAR, datetime.MAXYEAR
 
 
-def add_months(d: datetime.date, months: int) -> datetime.date:
-    """Calendar month arithmetic with month-end clamping: Jan 31 + 1 month = Feb 28/29."""
+def add_months(d: Optional[datetime.date], months: int) -> Optional[datetime.date]:
+    """Calendar month arithmetic with month-end clamping: Jan 31 + 1 month = Feb 28/29.
+
+    None (unknown) when d is, or when the result would be off the calendar.
+    """
+    if d is None:
+        return None
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
+    if not _MIN_YEAR <= year <= _MAX_YEAR:
+        return None
     day = d.day
     if day > 28:  # only the last days of a month can need clamping (checked on every case: keep it cheap)
         last = 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month - 1]
@@ -55,25 +68,43 @@ def add_months(d: datetime.date, months: int) -> datetime.date:
     return datetime.date(year, month, day)
 
 
-def shift(d: datetime.date, months: int, days: int) -> datetime.date:
-    """d moved by a calendar period: months first (clamped to the month's end), then days."""
-    return add_months(d, months) + datetime.timedelta(days=days)
+def add_days(d: Optional[datetime.date], days: int) -> Optional[datetime.date]:
+    """d moved by whole days; None when d is unknown or the result would be off the calendar."""
+    if d is None:
+        return None
+    try:
+        return d + datetime.timedelta(days=days)
+    except OverflowError:  # off the calendar, or more days than timedelta holds
+        return None
+
+
+def shift(d: Optional[datetime.date], months: int, days: int) -> Optional[datetime.date]:
+    """d moved by a calendar period: months first (clamped to the month's end), then days.
+
+    None when d is unknown or any step would be off the calendar.
+    """
+    return add_days(add_months(d, months), days) if days else add_months(d, months)
 
 
 @attrs.frozen
 class Duration:
     """A length of calendar time: whole months plus days.
 
-    A duration measured by `time from A to B` remembers A (`start`), so that
-    comparing it with `2 months` is decided on the calendar starting at A.
+    A duration measured by `time from A to B` remembers A (`start`) and B
+    (`end`), so that comparing it with `2 months` is decided on the calendar
+    starting at A.
     """
 
     months: int = 0
     days: int = 0
     start: Optional[datetime.date] = attrs.field(default=None, eq=False)
+    end: Optional[datetime.date] = attrs.field(default=None, eq=False, repr=False)
 
-    def after(self, d: datetime.date) -> datetime.date:
-        return add_months(d, self.months) + datetime.timedelta(days=self.days)
+    def after(self, d: Optional[datetime.date]) -> Optional[datetime.date]:
+        """The date this long after d (None if that is off the calendar)."""
+        if d is not None and d == self.start and self.end is not None:
+            return self.end
+        return shift(d, self.months, self.days)
 
     def __str__(self) -> str:
         parts = []
@@ -92,32 +123,46 @@ class Duration:
         return " ".join(parts)
 
 
+def _month_start_ordinal(year: int, month: int) -> int:
+    """The ordinal of the first day of a month, also for December of year 0 (the month before the calendar)."""
+    if year < _MIN_YEAR:
+        return 1 - 31
+    return datetime.date(year, month, 1).toordinal()
+
+
 def time_from(a: Optional[datetime.date], b: Optional[datetime.date]) -> Optional[Duration]:
     """`time from a to b`: whole calendar months from a, then the remaining days; anchored at a.
 
-    The months are the most that fit (add_months(a, months) <= b), so
-    `after(a)` gives back exactly b, also when b is before a (negative months).
+    The months are the most that fit (a + months <= b, clamped as add_months
+    does), so `after(a)` gives back exactly b, also when b is before a
+    (negative months). Total for any two dates: the month counted from may lie
+    just before the calendar (b in January of year 1), which is done on ordinals.
     """
     if a is None or b is None:
         return None
     months = (b.year - a.year) * 12 + (b.month - a.month)
-    if add_months(a, months) > b:
+    landed = add_months(a, months)  # in b's month, so always on the calendar
+    if landed > b:
         months -= 1
-    return Duration(months, (b - add_months(a, months)).days, a)
-
-
+        landed = add_months(a, months)
+    if landed is not None:
+        days = (b - landed).days
+    else:  # December of year 0: a's day, clamped to 31 days
+        days = b.toordinal() - (_month_start_ordinal(0, 12) + min(a.day, 31) - 1)
+    return Duration(months, days, a, b)
 def _sign(x) -> int:
     return (x > 0) - (x < 0)
 
 
-def dur_cmp(a: Duration, b: Duration, request_date: datetime.date) -> int:
+def dur_cmp(a: Duration, b: Duration, request_date: datetime.date) -> Optional[int]:
     """-1, 0 or 1 as a is shorter than, as long as, or longer than b (both documented).
 
     A measured duration (time from A to B) is compared on the calendar from its
     start A: with a period P, B against A + P; two measured durations compare
     their lengths in days. Two periods compare exactly when both are whole
     days or both whole months; otherwise (1 month vs 30 days) on the calendar
-    starting at the request date.
+    starting at the request date. None (unknown) when the calendar needed runs
+    off its end.
     """
     if a.start is not None and b.start is not None:
         return _sign((a.after(a.start) - a.start).days - (b.after(b.start) - b.start).days)
@@ -129,12 +174,17 @@ def dur_cmp(a: Duration, b: Duration, request_date: datetime.date) -> int:
             return _sign(a.months - b.months)
         anchor = request_date
     x, y = a.after(anchor), b.after(anchor)
+    if x is None or y is None:
+        return None
     return (x > y) - (x < y)
 
 
-def window(request_date: datetime.date, months: int, days: int) -> tuple[datetime.date, datetime.date]:
-    """The dates `within` a period before the request date, as an inclusive (first, last) pair."""
-    return add_months(request_date, -months) - datetime.timedelta(days=days), request_date
+def window(request_date: datetime.date, months: int, days: int) -> tuple[Optional[datetime.date], datetime.date]:
+    """The dates `within` a period before the request date, as an inclusive (first, last) pair.
+
+    The first date is None (unknown) when it would be before the calendar starts.
+    """
+    return shift(request_date, -months, -days), request_date
 
 
 # ------------------------------------------------- three-valued logic (values)
@@ -245,9 +295,11 @@ def compare_text(op: str, a: Optional[str], b: Optional[str]) -> Optional[bool]:
 
 def compare_duration(op: str, a: Optional[Duration], b: Optional[Duration],
                      request_date: datetime.date) -> Optional[bool]:
+    """Durations on the calendar (dur_cmp); unknown if either is, or if the calendar runs out."""
     if a is None or b is None:
         return None
-    return _OPS[op](dur_cmp(a, b, request_date), 0)
+    c = dur_cmp(a, b, request_date)
+    return None if c is None else _OPS[op](c, 0)
 
 
 def between(value, low, high) -> Optional[bool]:
@@ -258,9 +310,11 @@ def between(value, low, high) -> Optional[bool]:
 
 
 def between_duration(value, low, high, request_date: datetime.date) -> Optional[bool]:
+    """`low <= value and value <= high` on the calendar (Kleene and: one false end decides)."""
     if value is None or low is None or high is None:
         return None
-    return dur_cmp(low, value, request_date) <= 0 and dur_cmp(value, high, request_date) <= 0
+    lo, hi = dur_cmp(low, value, request_date), dur_cmp(value, high, request_date)
+    return k_and(None if lo is None else lo <= 0, None if hi is None else hi <= 0)
 
 
 # ------------------------------------------------------------------ sets
@@ -275,11 +329,11 @@ def contains_text(collection: Iterable[str], needle: str) -> bool:
     return False
 
 
-def _has(collection, x, kind: str, request_date) -> bool:
+def _has(collection, x, kind: str, request_date) -> Optional[bool]:
     if kind == TEXT:
         return contains_text(collection, norm_text(x))
-    if kind == DURATION:
-        return any(dur_cmp(x, c, request_date) == 0 for c in collection)
+    if kind == DURATION:  # an element whose comparison runs off the calendar might or might not be x
+        return k_or(*(None if c is None else c == 0 for c in (dur_cmp(x, y, request_date) for y in collection)))
     return x in collection
 
 
@@ -287,20 +341,21 @@ def member(op: str, left, right, kind: str, request_date: datetime.date) -> Opti
     """`x in S`, `x not in S`, `S contains x`, `S contains any of T`, `S contains only T`.
 
     `kind` says how elements compare: TEXT (free text, normalised), DURATION
-    (on the calendar) or EXACT (`one of` values, numbers, dates).
+    (on the calendar; three-valued, as a comparison can run off the calendar)
+    or EXACT (`one of` values, numbers, dates).
     """
     if left is None or right is None:
         return None
     if op == "in":
         return _has(right, left, kind, request_date)
     if op == "not in":
-        return not _has(right, left, kind, request_date)
+        return k_not(_has(right, left, kind, request_date))
     if op == "contains":
         return _has(left, right, kind, request_date)
     if op == "contains any of":
-        return any(_has(left, x, kind, request_date) for x in right)
+        return k_or(*(_has(left, x, kind, request_date) for x in right))
     if op == "contains only":
-        return all(_has(right, x, kind, request_date) for x in left)
+        return k_and(*(_has(right, x, kind, request_date) for x in left))
     raise ValueError(f"unknown set operation {op!r}")
 
 
@@ -314,7 +369,7 @@ def _both_int(a, b) -> bool:
 
 
 def add(a, b):
-    """a + b for numbers, durations (month and day parts add) and date + duration."""
+    """a + b for numbers, durations (month and day parts add) and date + duration (None off the calendar)."""
     if a is None or b is None:
         return None
     if isinstance(a, datetime.date):
@@ -325,7 +380,7 @@ def add(a, b):
 
 
 def sub(a, b):
-    """a - b for numbers, durations and date - duration (months back first, then days)."""
+    """a - b for numbers, durations and date - duration (months back first, then days; None off the calendar)."""
     if a is None or b is None:
         return None
     if isinstance(a, datetime.date):
@@ -351,7 +406,8 @@ def div(a, b):
 # ------------------------------------------------------------- histories
 # Rows are mappings (field -> value); a field absent or None is not documented
 # and is named `history.field`. `within` keeps rows dated from window[0] to
-# window[1] inclusive; `where` is a function row -> pair.
+# window[1] inclusive (a window whose start is off the calendar, None, leaves
+# every dated row unknown); `where` is a function row -> pair.
 def last_row(rows, date_field: Optional[str]):
     """The latest row (ties go to the later entry), or None if there is none or a row has no date.
 
@@ -396,7 +452,10 @@ def _in_window(row, history: str, window) -> Pair:
     d = row.get("date")
     if d is None:
         return None, (history + ".date",)
-    return (window[0] <= d <= window[1]), ()
+    first, last = window
+    if first is None:  # the start is off the calendar: unknown, unless the row is after the end
+        return (None, ()) if d <= last else (False, ())
+    return (first <= d <= last), ()
 
 
 def _included(row, history: str, window, where) -> Pair:
@@ -436,7 +495,22 @@ def count_m(rows, history: str, window, where) -> Pair:
 
 
 def sum_m(rows, history: str, window, where, field: str, zero) -> Pair:
-    """The total of `field` over the rows that count; unknown if a needed value is."""
+    """`sum(h.field)`: the total of `field` over the rows that count; unknown if a needed value is."""
+    missing = (f"{history}.{field}",)
+
+    def value(row) -> Pair:
+        x = row.get(field)
+        return (x, ()) if x is not None else (None, missing)
+
+    return sum_of_m(rows, history, window, where, value, zero)
+
+
+def sum_of_m(rows, history: str, window, where, value, zero) -> Pair:
+    """`sum(h of e)`: the total of e over the rows that count, e a function row -> pair.
+
+    No rows count: zero. Unknown when a row might or might not count, or when
+    a counted row's e is unknown; missing is then the union, in row order.
+    """
     if rows is None:
         return None, (history,)
     total, missing, unknown = zero, [], False
@@ -446,10 +520,10 @@ def sum_m(rows, history: str, window, where, field: str, zero) -> Pair:
             unknown = True
             missing.append(m)
         elif counts:
-            x = row.get(field)
+            x, m = value(row)
             if x is None:
                 unknown = True
-                missing.append((f"{history}.{field}",))
+                missing.append(m)
             elif not unknown:
                 total = add(total, x)
     return (None, union(*missing)) if unknown else (total, ())
@@ -488,6 +562,22 @@ def field_m(row_pair: Pair, history: str, field: str) -> Pair:
         return None, m
     v = row.get(field)
     return (v, ()) if v is not None else (None, (f"{history}.{field}",))
+
+
+# ----------------------------------------------------------------- tables
+# A table is a dict from keys normalised with norm_text to the entries' values.
+def lookup(table: dict, key: Optional[str]):
+    """`table[key]`, key matched like text; None if the key is unknown or not in the table."""
+    return None if key is None else table.get(norm_text(key))
+
+
+def lookup_m(table: dict, name: str, key: Pair) -> Pair:
+    """`table[key]` with what it misses: the key's missing, or `name[key as given]` for a key not in the table."""
+    k, m = key
+    if k is None:
+        return None, m
+    v = table.get(norm_text(k))
+    return (v, ()) if v is not None else (None, (f"{name}[{k}]",))
 
 
 # --------------------------------------------------------------- results
@@ -533,16 +623,44 @@ class CriterionResult:
 
 
 @attrs.frozen
+class Modification:
+    """Partial certification: `certified` of the `requested` amount of the count fact `fact` would be certified."""
+
+    fact: str
+    certified: int
+    requested: int
+
+    def to_json(self) -> dict:
+        return {"fact": self.fact, "certified": self.certified, "requested": self.requested}
+
+
+CERTIFIED, MODIFIED, NOT_CERTIFIED = "certified", "modified", "not certified"
+
+
+@attrs.frozen
 class GuidelineResult:
-    """The determination for one guideline: certified when every applicable criterion is met."""
+    """The determination for one guideline: certified when every applicable criterion is met.
+
+    `criteria` are the outcomes for the amount requested. `modified` is set when
+    a smaller amount of a count fact the unmet criteria allow fewer of would be
+    certified (see `modify`); `certified` stays False then.
+    """
 
     guideline: str
     request_date: datetime.date
     criteria: tuple[CriterionResult, ...]
+    modified: Optional[Modification] = None
 
     @property
     def certified(self) -> bool:
         return all(c.outcome in (MET, NOT_APPLICABLE) for c in self.criteria)
+
+    @property
+    def determination(self) -> str:
+        """"certified", "modified" or "not certified"."""
+        if self.certified:
+            return CERTIFIED
+        return MODIFIED if self.modified is not None else NOT_CERTIFIED
 
     @property
     def reasons(self) -> tuple[CriterionResult, ...]:
@@ -557,8 +675,46 @@ class GuidelineResult:
             "guideline": self.guideline,
             "request_date": self.request_date.isoformat(),
             "certified": self.certified,
+            "determination": self.determination,
+            "modified": self.modified.to_json() if self.modified is not None else None,
             "criteria": [c.to_json() for c in self.criteria],
         }
+
+
+def modify(result: GuidelineResult, facts: Mapping[str, object], allows_fewer: Mapping[str, str],
+           unmet: Callable[[Mapping[str, object], datetime.date], list]) -> GuidelineResult:
+    """result with `modified` filled in when a smaller amount of one count fact would be certified.
+
+    Only when the result is not certified, every reason is "not met", every
+    reason's criterion allows fewer of the same count fact X (`allows_fewer`:
+    criterion id -> fact name), and the case documents X as n >= 2. Then the
+    guideline is decided again with X = n-1, n-2, ..., 1 (`unmet(facts,
+    request_date)` lists the ids not met or not documented; empty means
+    certified) and the first amount certified is the modification. The cost
+    is up to n-1 decisions.
+    """
+    if not allows_fewer:
+        return result
+    fact = None
+    for c in result.criteria:
+        if c.outcome == NOT_DOCUMENTED:
+            return result
+        if c.outcome == NOT_MET:
+            x = allows_fewer.get(c.id)
+            if x is None or (fact is not None and x != fact):
+                return result
+            fact = x
+    if fact is None:  # certified
+        return result
+    n = facts.get(fact)
+    if type(n) is not int or n < 2:  # a documented count is an int (not a bool)
+        return result
+    fewer = dict(facts)
+    for k in range(n - 1, 0, -1):
+        fewer[fact] = k
+        if not unmet(fewer, result.request_date):
+            return attrs.evolve(result, modified=Modification(fact, k, n))
+    return result
 
 
 #: The gate of a criterion outside any `when`: it always applies.
@@ -619,7 +775,7 @@ def mtus_line(source_lines: tuple[tuple[int, int, int], ...], py_line: int) -> O
 __all__ = [
     "RUNTIME_VERSION", "MET", "NOT_MET", "NOT_DOCUMENTED", "NOT_APPLICABLE", "OUTCOMES",
     # time
-    "add_months", "shift", "Duration", "time_from", "dur_cmp", "window",
+    "add_months", "add_days", "shift", "Duration", "time_from", "dur_cmp", "window",
     # three-valued logic, values and (value, missing) pairs
     "k_not", "k_and", "k_or", "k_at_least",
     "union", "missing_of", "strict_m", "not_m", "and_m", "or_m", "at_least_m",
@@ -628,7 +784,10 @@ __all__ = [
     "TEXT", "DURATION", "EXACT", "contains_text", "member",
     "add", "sub", "mul", "div",
     # histories
-    "last_row", "first_row", "any_m", "all_m", "count_m", "sum_m", "pick_m", "field_m",
+    "last_row", "first_row", "any_m", "all_m", "count_m", "sum_m", "sum_of_m", "pick_m", "field_m",
+    # tables
+    "lookup", "lookup_m",
     # results
-    "FactValue", "CriterionResult", "GuidelineResult", "ALWAYS", "decide", "to_json_value", "mtus_line",
+    "FactValue", "CriterionResult", "Modification", "CERTIFIED", "MODIFIED", "NOT_CERTIFIED", "GuidelineResult",
+    "modify", "ALWAYS", "decide", "to_json_value", "mtus_line",
 ]

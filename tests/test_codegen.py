@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 
 import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
@@ -15,7 +16,7 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 from compiler import runtime as rt
 from compiler.interpret import evaluate
 from compiler.python import generate_module, load_module, mtus_frames
-from dsl import check_file
+from dsl import check_file, check_text
 from tests.conftest import GUIDELINES, ROOT
 
 FILES = sorted(GUIDELINES.glob("*.mtus"))
@@ -25,6 +26,47 @@ RD = datetime.date(2014, 12, 18)
 ALLOWED_CALLS = {"Decimal", "date", "frozenset", "len", "ImportError", "_get"}  # _get is facts.get, bound once
 ALLOWED_METHODS = {"get", "append"}
 ALLOWED_IMPORTS = {("datetime", "date"), ("decimal", "Decimal")}
+
+
+EXTENSIONS_TEXT = """\
+guideline opioids "Opioids: on-going management"
+  source "MTUS Chronic Pain Medical Treatment Guidelines" pages 74-96
+
+facts
+  ingredients: set of text "ingredients of the requested product" from product ingredients
+  form: one of {"tablet", "patch"} "dosage form"
+  visits_to_date: count "visits to date"
+  visits_requested: count "visits requested"
+  regimen: history "opioids taken"
+    date: date "date"
+    drug: text "opioid"
+    daily_mg: number "daily dose in mg"
+  onset: date "onset of pain"
+
+tables
+  mme_factor: number "morphine milligram equivalent conversion factor"
+    "codeine": 0.15
+    "hydrocodone": 1
+    "Oxycodone": 1.5
+  trial: duration "length of a trial"
+    "tablet": 4 weeks
+    "patch": 1 month
+
+criteria
+  ceiling: sum(regimen of daily_mg * mme_factor[drug] within 3 months where daily_mg > 0) <= 120
+  no_acetaminophen: not (ingredients contains "acetaminophen")
+  trial_over: time from onset to request.date >= trial[form]
+  visit_limit: visits_to_date + visits_requested <= 10
+    allows fewer visits_requested
+  per_request: visits_requested <= 8
+    allows fewer visits_requested
+  chronic: onset + 3 months < request.date
+
+example "partial"
+  given request.date = 2014-12-18, visits_to_date = 4, visits_requested = 12, regimen = [], onset = 2014-01-02
+  given form = "tablet", ingredients = {"oxycodone"}
+  expect modified 6 because visit_limit not met
+"""
 
 
 class PythonSnapshot(SingleFileSnapshotExtension):
@@ -44,6 +86,15 @@ def model(path):
     result = check_file(path)
     assert result.ok, [d.message for d in result.diagnostics]
     return result.model
+
+
+def model_of(text: str, path: str = "opioids.mtus"):
+    result = check_text(text, path)
+    assert result.ok, [d.message for d in result.diagnostics]
+    return result.model
+
+
+EXTENSIONS = model_of(EXTENSIONS_TEXT)
 
 
 def assert_safe_module(source: str) -> None:
@@ -78,6 +129,10 @@ class TestGeneratedModule:
     def test_snapshot(self, path, py_snapshot):
         assert generate_module(model(path)) == py_snapshot
 
+    def test_extensions_snapshot(self, py_snapshot):
+        """Tables, sum of an expression, allows fewer and calendar arithmetic, as a reviewer reads them."""
+        assert generate_module(EXTENSIONS) == py_snapshot
+
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_generation_is_deterministic(path):
@@ -87,7 +142,7 @@ def test_generation_is_deterministic(path):
 def test_generation_is_byte_identical_across_processes():
     code = textwrap.dedent("""
         import sys
-        from dsl import check_file
+        from dsl import check_file, check_text
         from compiler.python import generate_module
         sys.stdout.write(generate_module(check_file(sys.argv[1]).model))
     """)
@@ -130,6 +185,7 @@ def test_the_guidelines_examples_through_the_compiled_module(path):
         got = m.evaluate(facts, ex.request_date)
         assert got == evaluate(g, facts, ex.request_date)
         assert got.certified == ex.certified
+        assert (got.modified.certified if got.modified is not None else None) == ex.modified
         outcomes = {c.id: c.outcome for c in got.criteria}
         assert [(cid, outcomes[cid]) for cid, _ in ex.reasons] == list(ex.reasons)
         assert m.unmet(facts, ex.request_date) == got.unmet_ids()
@@ -179,3 +235,95 @@ def test_fast_path_needs_no_result_objects():
     unmet = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "unmet")
     called = {n.func.id for n in ast.walk(unmet) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     assert not called & {"decide", "FactValue", "CriterionResult", "strict_m", "and_m"}
+
+
+# ------------------------------------------- tables, sums of, partial certification
+def test_extension_module_is_safe_and_keeps_tables_as_module_constants():
+    source = generate_module(EXTENSIONS)
+    assert_safe_module(source)
+    tree = ast.parse(source)
+    tables = {n.targets[0].id: n.value for n in tree.body
+              if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name) and n.targets[0].id.startswith("_table")}
+    assert set(tables) == {"_table_mme_factor", "_table_trial"}
+    m = load_module(source, "opioids_tables")
+    # keys as they are compared; values as the runtime reads them
+    assert m._table_mme_factor == {"codeine": Decimal("0.15"), "hydrocodone": 1, "oxycodone": Decimal("1.5")}
+    assert m._table_trial == {"tablet": rt.Duration(0, 28), "patch": rt.Duration(1, 0)}
+    for value in tables.values():
+        assert isinstance(value, ast.Dict) and all(isinstance(k, ast.Constant) for k in value.keys)
+
+
+def _small_guidelines():
+    from tests import test_interpret as ti
+    return {"opioids": ti.OPIOIDS, "few": ti.ONE_OF_FEW, "calendar": ti.CALENDAR, "extensions": EXTENSIONS}
+
+
+SMALL_CASES = [
+    ({"drug": "codeine", "form": "tablet", "regimen": (), "visits_to_date": 4, "visits_requested": 12}, RD),
+    ({"drug": " Oxycodone  ER", "form": "patch", "visits_to_date": 4, "visits_requested": 2,
+      "regimen": ({"date": RD, "drug": "hydrocodone", "daily_mg": 60, "weeks": rt.Duration(0, 42)},
+                  {"date": RD, "drug": "fentanyl", "daily_mg": 1}, {"daily_mg": 3})}, RD),
+    ({"drug": "tramadol", "form": "tablet", "visits_to_date": 9, "visits_requested": 40,
+      "regimen": ({"date": RD, "drug": "Oxycodone", "daily_mg": 80},)}, RD),
+    ({"sessions": 7, "hours": 1, "weekly": False}, RD),
+    ({"sessions": 9, "hours": 12, "weekly": True}, RD),
+    ({"sessions": 2, "hours": 12, "weekly": None}, RD),
+    ({"onset": datetime.date(9999, 12, 1), "lasted": rt.Duration(1, 0), "visits": ({"date": datetime.date(1, 1, 1)},)},
+     datetime.date(9999, 12, 18)),
+    ({"onset": datetime.date(1, 2, 1), "lasted": rt.Duration(0, 42), "visits": ({"date": datetime.date(1, 2, 1)},)},
+     datetime.date(1, 3, 1)),
+    ({"onset": datetime.date(2014, 1, 2), "form": "tablet", "ingredients": frozenset({"Acetaminophen "}),
+      "visits_to_date": 4, "visits_requested": 12, "regimen": ()}, RD),
+    ({"onset": datetime.date(2014, 1, 2), "form": "tablet", "ingredients": frozenset({"oxycodone"}),
+      "visits_to_date": 4, "visits_requested": 12, "regimen": ()}, RD),
+    ({"onset": datetime.date(9999, 11, 30), "form": "patch", "ingredients": frozenset(),
+      "visits_to_date": 0, "visits_requested": 9, "regimen": ()}, datetime.date(9999, 12, 31)),
+]
+
+
+@pytest.mark.parametrize("name", ["opioids", "few", "calendar", "extensions"])
+def test_extensions_compiled_agree_with_the_interpreter(name):
+    g = _small_guidelines()[name]
+    m = load_module(generate_module(g), name)
+    modified = 0
+    for facts, request_date in SMALL_CASES:
+        facts = {k: v for k, v in facts.items() if g.fact(k) is not None}
+        expected = evaluate(g, facts, request_date)
+        got = m.evaluate(facts, request_date)
+        assert got == expected, facts
+        assert got.modified == expected.modified and got.to_json() == expected.to_json()
+        assert m.unmet(facts, request_date) == expected.unmet_ids()  # ids at the amount requested
+        modified += got.modified is not None
+    assert modified or name == "calendar"
+
+
+def test_the_fast_path_is_not_searched_for_a_modification():
+    source = generate_module(EXTENSIONS)
+    tree = ast.parse(source)
+    unmet = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "unmet")
+    called = {n.func.id for n in ast.walk(unmet) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    assert "modify" not in called
+    m = load_module(source, "opioids_fast")
+    facts, request_date = SMALL_CASES[8]
+    assert m.unmet(facts, request_date) == ["no_acetaminophen", "visit_limit", "per_request"]
+    facts = dict(facts, ingredients=frozenset({"oxycodone"}))
+    r = m.evaluate(facts, request_date)
+    assert r.modified == rt.Modification("visits_requested", 6, 12) and r.determination == "modified"
+    assert m.unmet(facts, request_date) == ["visit_limit", "per_request"]
+
+
+def test_a_guideline_without_allows_fewer_has_no_search():
+    source = generate_module(model(GUIDELINES / "tpi.mtus"))
+    assert "modify" not in source and "_ALLOWS_FEWER" not in source
+
+
+def test_calendar_arithmetic_off_the_calendar_never_raises_in_compiled_code():
+    g = _small_guidelines()["calendar"]
+    m = load_module(generate_module(g), "calendar_ends")
+    for onset in (datetime.date(9999, 12, 31), datetime.date(1, 1, 1), datetime.date(9999, 10, 31)):
+        for rd in (datetime.date(9999, 12, 31), datetime.date(1, 1, 1), datetime.date(1, 1, 31)):
+            for lasted in (rt.Duration(0, 10**6), rt.Duration(10**6, 0), rt.Duration(-5, 0), rt.Duration(1, 0)):
+                facts = {"onset": onset, "lasted": lasted, "visits": ({"date": onset}, {})}
+                expected = evaluate(g, facts, rd)
+                assert m.evaluate(facts, rd) == expected
+                assert m.unmet(facts, rd) == expected.unmet_ids()

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from compiler.interpret import evaluate
-from compiler.runtime import MET, NOT_APPLICABLE, NOT_DOCUMENTED, NOT_MET, Duration, FactValue
+from compiler.testing import runtime_value
+from compiler.runtime import MET, NOT_APPLICABLE, NOT_DOCUMENTED, NOT_MET, Duration, FactValue, Modification
 from dsl import check_file, check_text
 from tests.conftest import GUIDELINES
 
@@ -55,7 +56,7 @@ def test_a_first_injection_meeting_everything_is_certified():
 
 @pytest.mark.parametrize("example", TPI.examples, ids=lambda e: e.name)
 def test_the_guidelines_own_examples(example):
-    facts = dict(example.facts)
+    facts = {name: runtime_value(v) for name, v in example.facts}
     got = evaluate(TPI, facts, example.request_date)
     assert got.certified == example.certified
     for cid, outcome in example.reasons:
@@ -335,3 +336,186 @@ def test_when_unknown_names_the_conditions_missing_facts_outer_first():
     r = result("inner", {"z": True}, RD, NESTED)
     assert (r.outcome, r.missing) == (NOT_DOCUMENTED, ("x", "y"))
     assert [f.name for f in r.read] == ["x", "y"]  # the criterion's own condition was not evaluated
+
+
+# ------------------------------------------------------- tables and lookups
+OPIOIDS = guideline("""facts
+  drug: text "drug"
+  form: one of {"tablet", "patch", "lotion"} "dosage form"
+  visits_to_date: count "visits to date"
+  visits_requested: count "visits requested"
+  regimen: history "opioids taken"
+    date: date "date"
+    drug: text "opioid"
+    daily_mg: number "daily dose in mg"
+    weeks: duration "for how long"
+
+tables
+  mme_factor: number "morphine milligram equivalent conversion factor"
+    "codeine": 0.15
+    "Hydrocodone": 1
+    "oxycodone  ER": 1.5
+  max_weeks: duration "longest course"
+    "tablet": 12 weeks
+    "patch": 3 months
+    "lotion": 2 weeks
+
+criteria
+  ceiling: sum(regimen of daily_mg * mme_factor[drug] within 3 months where daily_mg > 0) <= 120
+  known: mme_factor[drug] > 0
+  course: sum(regimen of weeks) <= max_weeks[form]
+  visit_limit: visits_to_date + visits_requested <= 10
+    allows fewer visits_requested
+""")
+
+
+def opioids(cid, facts, request_date=RD):
+    return result(cid, facts, request_date, OPIOIDS)
+
+
+@pytest.mark.parametrize("drug,outcome,missing", [
+    ("codeine", MET, ()), ("  CODEINE ", MET, ()), ("hydrocodone", MET, ()), ("Oxycodone er", MET, ()),
+    ("oxycodone", NOT_DOCUMENTED, ("mme_factor[oxycodone]",)),
+    ("Fentanyl  Patch", NOT_DOCUMENTED, ("mme_factor[Fentanyl  Patch]",)),   # the key as the case gave it
+    (None, NOT_DOCUMENTED, ("drug",)),
+])
+def test_a_lookup_matches_its_key_like_text(drug, outcome, missing):
+    r = opioids("known", {} if drug is None else {"drug": drug})
+    assert (r.outcome, r.missing) == (outcome, missing)
+    assert [f.name for f in r.read] == ["drug"]  # a table is not a fact
+
+
+def row(drug, mg, date=D(2014, 12, 1), **more):
+    return {"date": date, "drug": drug, "daily_mg": mg, **more}
+
+
+def test_sum_of_an_expression_evaluates_it_per_row_with_the_rows_fields():
+    # 60 * 1 + 40 * 1.5 = 120: at the ceiling
+    assert opioids("ceiling", {"regimen": (row("hydrocodone", 60), row("oxycodone er", 40))}).outcome == MET
+    assert opioids("ceiling", {"regimen": (row("hydrocodone", 61), row("oxycodone er", 40))}).outcome == NOT_MET
+    # within 3 months: an older row does not count, nor does one `where` excludes (its drug is unknown to the table)
+    old = row("hydrocodone", 500, D(2014, 9, 17))
+    assert opioids("ceiling", {"regimen": (row("codeine", 800), old, row("fentanyl", 0))}).outcome == MET
+    # no rows: zero
+    assert opioids("ceiling", {"regimen": ()}).outcome == MET
+
+
+def test_sum_of_is_not_documented_with_the_union_of_what_the_rows_miss():
+    rows = (row("fentanyl", 10), {"date": D(2014, 12, 2), "daily_mg": 5}, row("tramadol", 10), row("fentanyl", 1))
+    r = opioids("ceiling", {"regimen": rows})
+    assert (r.outcome, r.missing) == (NOT_DOCUMENTED, ("mme_factor[fentanyl]", "regimen.drug", "mme_factor[tramadol]"))
+    r = opioids("ceiling", {})
+    assert (r.outcome, r.missing) == (NOT_DOCUMENTED, ("regimen",))
+
+
+def test_sum_of_durations_against_a_duration_table():
+    weeks = ({"weeks": Duration(0, 42)}, {"weeks": Duration(0, 42)})
+    assert opioids("course", {"regimen": weeks, "form": "tablet"}).outcome == MET        # 12 weeks
+    assert opioids("course", {"regimen": weeks + ({"weeks": Duration(0, 1)},), "form": "tablet"}).outcome == NOT_MET
+    assert opioids("course", {"regimen": ({"weeks": Duration(3, 0)},), "form": "patch"}).outcome == MET
+    r = opioids("course", {"regimen": weeks})
+    assert (r.outcome, r.missing) == (NOT_DOCUMENTED, ("form",))
+
+
+# ------------------------------------------------------ partial certification
+def decision(facts, g=OPIOIDS):
+    return evaluate(g, facts, RD)
+
+
+CERTIFIABLE = {"drug": "codeine", "form": "tablet", "regimen": ()}
+
+
+def test_fewer_visits_are_certified_when_only_the_visit_limit_is_not_met():
+    r = decision({**CERTIFIABLE, "visits_to_date": 4, "visits_requested": 12})
+    assert (r.certified, r.determination) == (False, "modified")
+    assert r.modified == Modification("visits_requested", 6, 12)
+    # the outcomes are those of the amount requested
+    assert [(c.id, c.outcome) for c in r.reasons] == [("visit_limit", NOT_MET)]
+    assert next(f for f in r.reasons[0].read if f.name == "visits_requested").value == 12
+
+
+@pytest.mark.parametrize("facts", [
+    {**CERTIFIABLE, "visits_to_date": 4, "visits_requested": 6},        # certified as requested
+    {**CERTIFIABLE, "visits_to_date": 10, "visits_requested": 3},       # no visit left
+    {**CERTIFIABLE, "visits_to_date": 9, "visits_requested": 1},        # nothing fewer than 1
+    {**CERTIFIABLE, "visits_requested": 12},                            # the limit is not documented
+    {**CERTIFIABLE, "visits_to_date": 4, "visits_requested": 12, "drug": "fentanyl"},  # another reason
+    {**CERTIFIABLE, "visits_to_date": 4, "visits_requested": 12, "regimen": (row("codeine", 10**6),)},
+])
+def test_no_modification(facts):
+    r = decision(facts)
+    assert r.modified is None
+    assert r.determination == ("certified" if r.certified else "not certified")
+
+
+ONE_OF_FEW = guideline("""facts
+  sessions: count "sessions requested"
+  hours: count "hours requested"
+  weekly: finding "weekly sessions"
+
+criteria
+  pairs: sessions in {2, 4, 8}
+    allows fewer sessions
+  per_week: sessions <= 5 or weekly
+    allows fewer sessions
+  hours_cap: hours <= 10
+    allows fewer hours
+""")
+
+
+def test_the_search_takes_the_largest_certifiable_amount_even_when_certification_is_not_monotone():
+    r = evaluate(ONE_OF_FEW, {"sessions": 7, "hours": 1, "weekly": False}, RD)
+    assert [c.id for c in r.reasons] == ["pairs", "per_week"]
+    assert r.modified == Modification("sessions", 4, 7)
+    r = evaluate(ONE_OF_FEW, {"sessions": 9, "hours": 1, "weekly": True}, RD)
+    assert r.modified == Modification("sessions", 8, 9)
+
+
+def test_reasons_allowing_fewer_of_different_facts_are_not_modified():
+    r = evaluate(ONE_OF_FEW, {"sessions": 7, "hours": 12, "weekly": True}, RD)
+    assert [c.id for c in r.reasons] == ["pairs", "hours_cap"] and r.modified is None
+    assert evaluate(ONE_OF_FEW, {"sessions": 2, "hours": 12, "weekly": True}, RD).modified == \
+        Modification("hours", 10, 12)
+
+
+# --------------------------------------------------- the ends of the calendar
+CALENDAR = guideline("""facts
+  onset: date "onset"
+  lasted: duration "relief lasted"
+  visits: history "visits"
+    date: date "date"
+
+criteria
+  chronic: time from onset to request.date > 3 months
+  follow_up: onset + 1 month < 9999-12-31
+  lasted_enough: lasted >= 6 weeks
+  recent: count(visits within 1 year) <= 2
+  both: lasted between 4 weeks and 2 months
+""")
+
+
+def test_date_arithmetic_off_the_calendar_is_not_documented_never_an_error():
+    late = D(9999, 12, 18)
+    facts = {"onset": D(9999, 12, 1), "lasted": Duration(1, 0), "visits": ({"date": D(1, 1, 1)},)}
+    r = evaluate(CALENDAR, facts, late)
+    got = {c.id: (c.outcome, c.missing) for c in r.criteria}
+    # onset + 3 months and onset + 1 month are after 9999-12-31: unknown, and nothing is missing from the case
+    assert got["chronic"] == (NOT_DOCUMENTED, ())
+    assert got["follow_up"] == (NOT_DOCUMENTED, ())
+    # 1 month against 6 weeks on the request date's calendar runs off its end
+    assert got["lasted_enough"] == (NOT_DOCUMENTED, ())
+    assert got["both"] == (NOT_DOCUMENTED, ())
+    assert got["recent"] == (MET, ())
+    early = D(1, 3, 1)
+    r = evaluate(CALENDAR, {**facts, "onset": D(1, 2, 1)}, early)
+    got = {c.id: (c.outcome, c.missing) for c in r.criteria}
+    assert got["chronic"] == (NOT_MET, ())                # Feb 1 + 3 months is after Mar 1
+    assert got["recent"] == (NOT_DOCUMENTED, ())          # the year's window starts before the calendar
+    assert got["lasted_enough"] == (NOT_MET, ())          # Mar 1 + 1 month is before Mar 1 + 6 weeks
+
+
+def test_dates_near_the_ends_that_stay_on_the_calendar_are_decided():
+    r = evaluate(CALENDAR, {"onset": D(9999, 9, 17), "lasted": Duration(0, 42), "visits": ()}, D(9999, 12, 18))
+    assert {c.id: c.outcome for c in r.criteria} == {
+        "chronic": MET, "follow_up": MET, "lasted_enough": MET, "recent": MET,
+        "both": NOT_DOCUMENTED}  # 42 days against 2 months needs the 2 months after the request date

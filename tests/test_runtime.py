@@ -121,6 +121,94 @@ def test_time_from_unknown():
     assert rt.time_from(None, RD) is None and rt.time_from(RD, None) is None
 
 
+# ------------------------------------------------ the ends of the calendar
+LAST, FIRST = D(9999, 12, 31), D(1, 1, 1)
+
+
+@pytest.mark.parametrize("d,months", [(D(9999, 12, 18), 1), (D(9999, 1, 31), 12), (FIRST, -1), (D(1, 12, 31), -12),
+                                      (RD, 10**9), (RD, -10**9)])
+def test_months_off_the_calendar_are_unknown(d, months):
+    assert rt.add_months(d, months) is None
+    assert rt.shift(d, months, 0) is None
+    assert rt.add(d, Duration(months, 0)) is None and rt.sub(d, Duration(-months, 0)) is None
+
+
+@pytest.mark.parametrize("d,days", [(LAST, 1), (FIRST, -1), (RD, 10**10), (RD, -10**10)])
+def test_days_off_the_calendar_are_unknown(d, days):
+    assert rt.add_days(d, days) is None
+    assert rt.shift(d, 0, days) is None and rt.shift(d, 0, days) is None
+    assert rt.add(d, Duration(0, days)) is None
+
+
+def test_the_last_and_first_days_are_on_the_calendar():
+    assert rt.add_months(D(9999, 10, 31), 2) == LAST
+    assert rt.shift(D(9999, 11, 30), 1, 1) == LAST and rt.add_days(D(9999, 12, 30), 1) == LAST
+    assert rt.shift(D(1, 2, 28), -1, -27) == FIRST
+    # the month step is on the calendar and the day step brings it back: still unknown, as computed in order
+    assert rt.shift(D(9999, 12, 18), 1, -31) is None
+
+
+def test_unknown_dates_stay_unknown_in_calendar_arithmetic():
+    assert rt.add_months(None, 1) is None and rt.add_days(None, 1) is None and rt.shift(None, 1, 1) is None
+
+
+@pytest.mark.parametrize("a,b,months,days", [
+    (D(1, 1, 31), D(1, 1, 1), -1, 1),       # a month back from Jan 31, year 1, is Dec 31 of year 0
+    (D(1, 3, 31), D(1, 1, 1), -3, 1),
+    (D(1, 1, 2), FIRST, -1, 30),     # Dec 2 of year 0, then 30 days
+    (FIRST, LAST, 119987, 30),
+    (LAST, FIRST, -119988, 1),
+])
+def test_time_from_is_total_at_the_ends(a, b, months, days):
+    d = rt.time_from(a, b)
+    assert (d.months, d.days, d.start, d.end) == (months, days, a, b)
+    assert d.after(a) == b  # measured: its end, even where recomputing would leave the calendar
+
+
+def test_comparisons_that_leave_the_calendar_are_unknown():
+    late = D(9999, 12, 18)
+    # a measured duration against a period: the end against the start + the period
+    assert rt.compare_duration(">=", measured(D(9999, 12, 1), late), Duration(1, 0), RD) is None
+    assert rt.compare_duration("<", measured(D(9999, 11, 1), late), Duration(1, 0), RD) is False
+    # mixed units on the request date's calendar
+    assert rt.dur_cmp(Duration(1, 0), Duration(0, 30), late) is None
+    assert rt.compare_duration("=", Duration(1, 0), Duration(0, 30), late) is None
+    # same units need no calendar
+    assert rt.compare_duration("<", Duration(1, 0), Duration(2, 0), late) is True
+    # two measured durations compare their lengths, whatever the dates
+    assert rt.dur_cmp(measured(D(1, 1, 31), FIRST), measured(FIRST, LAST), RD) == -1
+
+
+def test_between_durations_off_the_calendar_is_three_valued():
+    late = D(9999, 12, 18)
+    # 20 days <= 1 month is unknown on this calendar, 20 days <= 10 days is false: false decides
+    assert rt.between_duration(Duration(0, 20), Duration(1, 0), Duration(0, 10), late) is False
+    assert rt.between_duration(Duration(0, 20), Duration(0, 10), Duration(1, 0), late) is None
+    assert rt.between_duration(Duration(0, 20), Duration(0, 10), Duration(1, 0), RD) is True
+
+
+def test_duration_membership_off_the_calendar_is_three_valued():
+    late = D(9999, 12, 18)
+    assert rt.member("in", Duration(0, 30), frozenset({Duration(1, 0)}), rt.DURATION, late) is None
+    assert rt.member("not in", Duration(0, 30), frozenset({Duration(1, 0)}), rt.DURATION, late) is None
+    assert rt.member("in", Duration(0, 30), frozenset({Duration(1, 0), Duration(0, 30)}), rt.DURATION, late) is True
+    assert rt.member("contains only", frozenset({Duration(0, 30)}), frozenset({Duration(1, 0)}),
+                     rt.DURATION, late) is None
+    assert rt.member("contains any of", frozenset({Duration(0, 30)}), frozenset({Duration(1, 0)}),
+                     rt.DURATION, late) is None
+
+
+def test_a_window_starting_before_the_calendar_leaves_dated_rows_unknown():
+    early = D(1, 3, 1)
+    w = rt.window(early, 12, 0)
+    assert w == (None, early)
+    rows = ({"date": D(1, 2, 1)}, {"date": D(1, 4, 1)})
+    assert rt.count_m(rows[:1], "h", w, None) == (None, ())
+    assert rt.any_m(rows[1:], "h", w, None) == (False, ())  # after the request date: outside whatever the start
+    assert rt.count_m(rows[1:], "h", w, None) == (0, ())
+    assert rt.count_m(({},), "h", w, None) == (None, ("h.date",))
+
+
 # --------------------------------------------------------------- durations
 def measured(a, b):
     return rt.time_from(a, b)
@@ -309,6 +397,34 @@ def test_a_row_without_a_date_is_unknown_to_a_window():
     assert rt.count_m(rows, "h", YEAR, relief_at_least(50)) == (0, ())
 
 
+def test_sum_of_an_expression_per_row():
+    def double(row):
+        x = row.get("relief")
+        return (x * 2, ()) if x is not None else (None, ("h.relief",))
+
+    assert rt.sum_of_m(ROWS, "h", YEAR, None, double, 0) == (340, ())
+    assert rt.sum_of_m(ROWS, "h", YEAR, relief_at_least(70), double, 0) == (140, ())
+    assert rt.sum_of_m((), "h", None, None, double, 0) == (0, ())
+    assert rt.sum_of_m(None, "h", None, None, double, 0) == (None, ("h",))
+
+
+def test_sum_of_is_unknown_when_a_counted_row_is_and_names_the_union():
+    def value(row):
+        return (row["n"], ()) if "n" in row else (None, tuple(row["missing"]))
+
+    rows = ({"n": 1}, {"missing": ["a", "b"]}, {"missing": ["b", "c"]}, {"n": 2})
+    assert rt.sum_of_m(rows, "h", None, None, value, 0) == (None, ("a", "b", "c"))
+    # a row `where` excludes is not added, so what it misses does not matter
+    keep = lambda row: ("missing" not in row or row["missing"][0] == "b", ())  # noqa: E731
+    assert rt.sum_of_m(rows, "h", None, keep, value, 0) == (None, ("b", "c"))
+    # rows that might or might not count come first in row order too
+    unsure = ({"missing": ["x"], "d": 1}, {"n": 5})
+    assert rt.sum_of_m(unsure, "h", None, lambda r: (None, ("h.w",)) if "d" in r else (True, ()), value, 0) == \
+        (None, ("h.w",))
+    assert rt.sum_of_m(({"n": Duration(0, 3)}, {"n": Duration(1, 0)}), "h", None, None, value, Duration()) == \
+        (Duration(1, 3), ())
+
+
 def test_sum_needs_every_counted_value():
     assert rt.sum_m(({"relief": 1}, {}), "h", None, None, "relief", 0) == (None, ("h.relief",))
     assert rt.sum_m((), "h", None, None, "relief", 0) == (0, ())
@@ -356,6 +472,25 @@ def test_field_of_the_last_row():
     assert rt.field_m(picked, "h", "relief_lasted") == (None, ("h.relief_lasted",))
 
 
+# ----------------------------------------------------------------- tables
+MME = {"codeine": Decimal("0.15"), "oxycodone": Decimal("1.5"), "extended release morphine": 1}
+
+
+@pytest.mark.parametrize("key,value", [
+    ("codeine", Decimal("0.15")), ("  CODEINE ", Decimal("0.15")), ("Extended   Release\tMorphine", 1),
+    ("fentanyl", None), (None, None), ("codein", None),
+])
+def test_lookup_matches_keys_like_text(key, value):
+    assert rt.lookup(MME, key) == value
+
+
+def test_lookup_names_what_is_missing():
+    assert rt.lookup_m(MME, "mme", ("Oxycodone", ())) == (Decimal("1.5"), ())
+    assert rt.lookup_m(MME, "mme", (None, ("drug",))) == (None, ("drug",))
+    # a key not in the table: the table and the key as the case gave it
+    assert rt.lookup_m(MME, "mme", ("Fentanyl  patch", ())) == (None, ("mme[Fentanyl  patch]",))
+
+
 # ---------------------------------------------------------------- outcomes
 @pytest.mark.parametrize("exclude,value,outcome", [
     (False, True, rt.MET), (False, False, rt.NOT_MET), (False, None, rt.NOT_DOCUMENTED),
@@ -380,6 +515,95 @@ def test_certified_when_every_criterion_is_met_or_not_applicable():
     assert rt.GuidelineResult("g", RD, (met, na)).certified
     result = rt.GuidelineResult("g", RD, (met, nd, na))
     assert not result.certified and result.unmet_ids() == ["c"]
+
+
+# ------------------------------------------------------ partial certification
+def result_of(*outcomes):
+    return rt.GuidelineResult("g", RD, tuple(rt.CriterionResult(f"c{i}", o, False) for i, o in enumerate(outcomes)))
+
+
+def test_modification_and_determination_in_json():
+    m = rt.Modification("visits", 6, 12)
+    assert m.to_json() == {"fact": "visits", "certified": 6, "requested": 12}
+    r = attrs_evolve(result_of(rt.NOT_MET), modified=m)
+    assert (r.certified, r.determination, r.unmet_ids()) == (False, "modified", ["c0"])
+    j = r.to_json()
+    assert (j["certified"], j["determination"], j["modified"]) == (False, "modified", m.to_json())
+    assert result_of(rt.MET).determination == "certified" and result_of(rt.MET).to_json()["modified"] is None
+    assert result_of(rt.NOT_DOCUMENTED).determination == "not certified"
+    assert rt.GuidelineResult("g", RD, ()).modified is None
+
+
+def attrs_evolve(r, **changes):
+    import attrs
+    return attrs.evolve(r, **changes)
+
+
+def limit(most: int, fact: str = "n", extra=lambda facts: []):
+    """unmet of a guideline with one criterion `fact <= most` (id c0), and what else `extra` says is unmet."""
+    calls = []
+
+    def unmet(facts, request_date):
+        calls.append(facts[fact])
+        assert request_date == RD
+        return ([] if facts[fact] <= most else ["c0"]) + extra(facts)
+
+    return unmet, calls
+
+
+def test_the_most_that_would_be_certified_counting_down():
+    unmet, calls = limit(6)
+    r = rt.modify(result_of(rt.NOT_MET), {"n": 12, "other": 1}, {"c0": "n"}, unmet)
+    assert r.modified == rt.Modification("n", 6, 12) and r.determination == "modified"
+    assert calls == [11, 10, 9, 8, 7, 6]
+    assert r.criteria == result_of(rt.NOT_MET).criteria  # the outcomes stay those of the amount requested
+
+
+def test_the_first_certified_amount_from_the_top_even_if_certification_is_not_monotone():
+    unmet = lambda facts, d: [] if facts["n"] in (2, 7) else ["c0"]  # noqa: E731
+    assert rt.modify(result_of(rt.NOT_MET), {"n": 9}, {"c0": "n"}, unmet).modified == rt.Modification("n", 7, 9)
+
+
+@pytest.mark.parametrize("outcomes,fewer,facts", [
+    ((rt.MET,), {"c0": "n"}, {"n": 12}),                                     # certified
+    ((rt.NOT_MET, rt.NOT_DOCUMENTED), {"c0": "n", "c1": "n"}, {"n": 12}),    # a reason is not documented
+    ((rt.NOT_MET, rt.NOT_MET), {"c0": "n"}, {"n": 12}),                      # a reason does not allow fewer
+    ((rt.NOT_MET, rt.NOT_MET), {"c0": "n", "c1": "m"}, {"n": 12, "m": 3}),  # of two different facts
+    ((rt.NOT_MET,), {"c0": "n"}, {}),                                        # not documented
+    ((rt.NOT_MET,), {"c0": "n"}, {"n": None}),
+    ((rt.NOT_MET,), {"c0": "n"}, {"n": 1}),                                  # nothing fewer to certify
+    ((rt.NOT_MET,), {"c0": "n"}, {"n": 0}),
+    ((rt.NOT_MET,), {"c0": "n"}, {"n": True}),                               # not a count
+    ((rt.NOT_MET,), {"c0": "n"}, {"n": Decimal("12")}),
+    ((rt.NOT_MET,), {}, {"n": 12}),
+])
+def test_no_modification_unless_every_reason_is_not_met_and_allows_fewer_of_one_documented_count(
+        outcomes, fewer, facts):
+    calls = []
+    r = rt.modify(result_of(*outcomes), facts, fewer, lambda f, d: calls.append(f) or [])
+    assert r.modified is None and calls == []
+
+
+def test_no_modification_when_no_fewer_amount_is_certified():
+    unmet, calls = limit(0)
+    assert rt.modify(result_of(rt.NOT_MET), {"n": 4}, {"c0": "n"}, unmet).modified is None
+    assert calls == [3, 2, 1]
+    # another criterion that fewer would break counts too
+    unmet, _ = limit(6, extra=lambda f: ["c1"] if f["n"] < 8 else [])
+    assert rt.modify(result_of(rt.NOT_MET, rt.MET), {"n": 12}, {"c0": "n"}, unmet).modified is None
+
+
+def test_not_applicable_criteria_do_not_prevent_a_modification():
+    unmet, _ = limit(3)
+    r = rt.modify(result_of(rt.NOT_APPLICABLE, rt.NOT_MET, rt.MET), {"n": 5}, {"c1": "n"}, unmet)
+    assert r.modified == rt.Modification("n", 3, 5)
+
+
+def test_the_case_is_not_changed_by_the_search():
+    facts = {"n": 5}
+    unmet, _ = limit(2)
+    rt.modify(result_of(rt.NOT_MET), facts, {"c0": "n"}, unmet)
+    assert facts == {"n": 5}
 
 
 def test_mtus_line_lookup():

@@ -8,17 +8,17 @@ from decimal import Decimal
 from compiler.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from compiler.runtime import (
     ALWAYS, Duration, FactValue, GuidelineResult, add_months, and_m,
-    any_m, contains_text, decide, dur_cmp, field_m, last_row,
+    any_m, compare_duration, contains_text, decide, field_m, last_row,
     pick_m, strict_m,
 )
 
 GUIDELINE_ID = 'tpi'
-RUNTIME_VERSION = 1
+RUNTIME_VERSION = 2
 SOURCE_FILE = 'tpi.mtus'
 CRITERIA = ('trigger_points', 'chronic', 'conservative_care', 'no_radiculopathy', 'per_session', 'local_anesthetic', 'fibromyalgia', 'repeat_relief', 'repeat_function', 'interval')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 1')
+    raise ImportError('this checker needs mtus runtime version 2')
 
 # The guideline's values, built once.
 _K1 = frozenset(('local anesthetic', 'local anesthetic with steroid'))  # local anesthetic, local anesthetic with steroid (tpi.mtus:54)
@@ -45,7 +45,8 @@ def unmet(facts, request_date):
         _out.append('trigger_points')
 
     # chronic (tpi.mtus:39): (> (time-from symptom_onset:date request.date) 3 months:duration)
-    if not (f_symptom_onset is not None and (request_date > add_months(f_symptom_onset, 3))):
+    _t1 = add_months(f_symptom_onset, 3)
+    if not (_t1 is not None and (request_date > _t1)):
         _out.append('chronic')
 
     # conservative_care (tpi.mtus:43): conservative_care_failed:bool
@@ -69,25 +70,27 @@ def unmet(facts, request_date):
         _out.append('fibromyalgia')
 
     # when#0 (tpi.mtus:62): (any prior_injections):bool
-    _when1 = (None if f_prior_injections is None else len(f_prior_injections) > 0)
-    if _when1 is not False:
-        _unknown2 = _when1 is None
+    _when2 = (None if f_prior_injections is None else len(f_prior_injections) > 0)
+    if _when2 is not False:
+        _unknown3 = _when2 is None
 
         # repeat_relief when#0 (tpi.mtus:66): (and (>= (last prior_injections field relief):percent 50%:per...
-        _r3 = last_row(f_prior_injections, 'date')
-        _t4 = None if _r3 is None else _r3.get('relief')
-        _t5 = None if _r3 is None else _r3.get('relief_lasted')
-        if _unknown2 or not ((_t4 is not None and (_t4 >= _K2)) and (_t5 is not None and (dur_cmp(_t5, _K3, request_date) >= 0))):
+        _r4 = last_row(f_prior_injections, 'date')
+        _t5 = None if _r4 is None else _r4.get('relief')
+        _t6 = None if _r4 is None else _r4.get('relief_lasted')
+        _t7 = compare_duration('>=', _t6, _K3, request_date)
+        if _unknown3 or not ((_t5 is not None and (_t5 >= _K2)) and (_t7 is True)):
             _out.append('repeat_relief')
 
         # repeat_function when#0 (tpi.mtus:68): (last prior_injections field function_improved):bool
-        _t6 = None if _r3 is None else _r3.get('function_improved')
-        if _unknown2 or not (_t6 is True):
+        _t8 = None if _r4 is None else _r4.get('function_improved')
+        if _unknown3 or not (_t8 is True):
             _out.append('repeat_function')
 
         # interval when#0 (tpi.mtus:71): (>= (time-from (last prior_injections field date):date request.dat...
-        _t7 = None if _r3 is None else _r3.get('date')
-        if _unknown2 or not (_t7 is not None and (request_date >= add_months(_t7, 2))):
+        _t9 = None if _r4 is None else _r4.get('date')
+        _t10 = add_months(_t9, 2)
+        if _unknown3 or not (_t10 is not None and (request_date >= _t10)):
             _out.append('interval')
 
     return _out
@@ -132,59 +135,62 @@ def evaluate(facts, request_date):
     _c3 = decide('trigger_points', False, ALWAYS, (_v4, _m4), (r_twitch_response, r_referred_pain))
 
     # chronic (tpi.mtus:39): (> (time-from symptom_onset:date request.date) 3 months:duration)
-    _v6, _m6 = strict_m((None if f_symptom_onset is None else (request_date > add_months(f_symptom_onset, 3))), (f_symptom_onset, m_symptom_onset))
-    _c5 = decide('chronic', False, ALWAYS, (_v6, _m6), (r_symptom_onset,))
+    _t6 = add_months(f_symptom_onset, 3)
+    _v7, _m7 = strict_m((None if _t6 is None else (request_date > _t6)), (f_symptom_onset, m_symptom_onset))
+    _c5 = decide('chronic', False, ALWAYS, (_v7, _m7), (r_symptom_onset,))
 
     # conservative_care (tpi.mtus:43): conservative_care_failed:bool
-    _c7 = decide('conservative_care', False, ALWAYS, (f_conservative_care_failed, m_conservative_care_failed), (r_conservative_care_failed,))
+    _c8 = decide('conservative_care', False, ALWAYS, (f_conservative_care_failed, m_conservative_care_failed), (r_conservative_care_failed,))
 
     # no_radiculopathy (tpi.mtus:47): (not radiculopathy:bool)
-    _t9 = None if f_radiculopathy is None else not f_radiculopathy
-    _c8 = decide('no_radiculopathy', False, ALWAYS, (_t9, m_radiculopathy), (r_radiculopathy,))
+    _t10 = None if f_radiculopathy is None else not f_radiculopathy
+    _c9 = decide('no_radiculopathy', False, ALWAYS, (_t10, m_radiculopathy), (r_radiculopathy,))
 
     # per_session (tpi.mtus:50): (<= injections:count 4:count)
-    _v11, _m11 = strict_m((None if f_injections is None else (f_injections <= 4)), (f_injections, m_injections))
-    _c10 = decide('per_session', False, ALWAYS, (_v11, _m11), (r_injections,))
+    _v12, _m12 = strict_m((None if f_injections is None else (f_injections <= 4)), (f_injections, m_injections))
+    _c11 = decide('per_session', False, ALWAYS, (_v12, _m12), (r_injections,))
 
     # local_anesthetic (tpi.mtus:54): (in substance:enum {'local anesthetic', 'local anesthetic with st...
-    _v13, _m13 = strict_m((None if f_substance is None else (f_substance in _K1)), (f_substance, m_substance))
-    _c12 = decide('local_anesthetic', False, ALWAYS, (_v13, _m13), (r_substance,))
+    _v14, _m14 = strict_m((None if f_substance is None else (f_substance in _K1)), (f_substance, m_substance))
+    _c13 = decide('local_anesthetic', False, ALWAYS, (_v14, _m14), (r_substance,))
 
     # exclude fibromyalgia (tpi.mtus:58): (contains diagnoses:set[text] 'fibromyalgia')
-    _v15, _m15 = strict_m((None if f_diagnoses is None else contains_text(f_diagnoses, 'fibromyalgia')), (f_diagnoses, m_diagnoses))
-    _c14 = decide('fibromyalgia', True, ALWAYS, (_v15, _m15), (r_diagnoses,))
+    _v16, _m16 = strict_m((None if f_diagnoses is None else contains_text(f_diagnoses, 'fibromyalgia')), (f_diagnoses, m_diagnoses))
+    _c15 = decide('fibromyalgia', True, ALWAYS, (_v16, _m16), (r_diagnoses,))
 
     if _gate2[0] is True:
         # repeat_relief when#0 (tpi.mtus:66): (and (>= (last prior_injections field relief):percent 50%:per...
-        _p19 = pick_m('last', f_prior_injections, 'prior_injections', None, None, 'date')
-        _v20, _m20 = field_m(_p19, 'prior_injections', 'relief')
-        _v21, _m21 = strict_m((None if _v20 is None else (_v20 >= _K2)), (_v20, _m20))
-        _v22, _m22 = field_m(_p19, 'prior_injections', 'relief_lasted')
-        _v23, _m23 = strict_m((None if _v22 is None else (dur_cmp(_v22, _K3, request_date) >= 0)), (_v22, _m22))
-        _v24, _m24 = and_m((_v21, _m21), (_v23, _m23))
-        _c16 = decide('repeat_relief', False, _gate2, (_v24, _m24), (r_prior_injections,))
+        _p20 = pick_m('last', f_prior_injections, 'prior_injections', None, None, 'date')
+        _v21, _m21 = field_m(_p20, 'prior_injections', 'relief')
+        _v22, _m22 = strict_m((None if _v21 is None else (_v21 >= _K2)), (_v21, _m21))
+        _v23, _m23 = field_m(_p20, 'prior_injections', 'relief_lasted')
+        _t24 = compare_duration('>=', _v23, _K3, request_date)
+        _v25, _m25 = strict_m(_t24, (_v23, _m23))
+        _v26, _m26 = and_m((_v22, _m22), (_v25, _m25))
+        _c17 = decide('repeat_relief', False, _gate2, (_v26, _m26), (r_prior_injections,))
         # repeat_function when#0 (tpi.mtus:68): (last prior_injections field function_improved):bool
-        _v25, _m25 = field_m(_p19, 'prior_injections', 'function_improved')
-        _c17 = decide('repeat_function', False, _gate2, (_v25, _m25), (r_prior_injections,))
+        _v27, _m27 = field_m(_p20, 'prior_injections', 'function_improved')
+        _c18 = decide('repeat_function', False, _gate2, (_v27, _m27), (r_prior_injections,))
         # interval when#0 (tpi.mtus:71): (>= (time-from (last prior_injections field date):date request.dat...
-        _v26, _m26 = field_m(_p19, 'prior_injections', 'date')
-        _v27, _m27 = strict_m((None if _v26 is None else (request_date >= add_months(_v26, 2))), (_v26, _m26))
-        _c18 = decide('interval', False, _gate2, (_v27, _m27), (r_prior_injections,))
+        _v28, _m28 = field_m(_p20, 'prior_injections', 'date')
+        _t29 = add_months(_v28, 2)
+        _v30, _m30 = strict_m((None if _t29 is None else (request_date >= _t29)), (_v28, _m28))
+        _c19 = decide('interval', False, _gate2, (_v30, _m30), (r_prior_injections,))
     else:  # not applicable, or not documented with what the `when` misses
-        _c16 = decide('repeat_relief', False, _gate2, None, (r_prior_injections,))
-        _c17 = decide('repeat_function', False, _gate2, None, (r_prior_injections,))
-        _c18 = decide('interval', False, _gate2, None, (r_prior_injections,))
+        _c17 = decide('repeat_relief', False, _gate2, None, (r_prior_injections,))
+        _c18 = decide('repeat_function', False, _gate2, None, (r_prior_injections,))
+        _c19 = decide('interval', False, _gate2, None, (r_prior_injections,))
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c7, _c8, _c10, _c12, _c14, _c16, _c17, _c18))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c8, _c9, _c11, _c13, _c15, _c17, _c18, _c19))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (32, 32, 19), (33, 33, 20), (34, 34, 21), (35, 35, 22), (36, 36, 23), (37, 37, 24),
-    (38, 38, 25), (39, 39, 26), (40, 40, 27), (43, 45, 35), (47, 49, 39), (51, 53, 43),
-    (55, 57, 47), (59, 61, 50), (63, 65, 54), (67, 69, 58), (71, 74, 62), (76, 81, 66),
-    (83, 86, 68), (88, 91, 71), (99, 101, 19), (102, 104, 20), (105, 107, 21), (108, 110, 22),
-    (111, 113, 23), (114, 116, 24), (117, 119, 25), (120, 122, 26), (123, 124, 27), (126, 128, 62),
-    (130, 132, 35), (134, 136, 39), (138, 139, 43), (141, 143, 47), (145, 147, 50), (149, 151, 54),
-    (153, 155, 58), (157, 165, 66), (166, 168, 68), (169, 172, 71), (173, 176, 66),
+    (38, 38, 25), (39, 39, 26), (40, 40, 27), (43, 45, 35), (47, 50, 39), (52, 54, 43),
+    (56, 58, 47), (60, 62, 50), (64, 66, 54), (68, 70, 58), (72, 75, 62), (77, 83, 66),
+    (85, 88, 68), (90, 94, 71), (102, 104, 19), (105, 107, 20), (108, 110, 21), (111, 113, 22),
+    (114, 116, 23), (117, 119, 24), (120, 122, 25), (123, 125, 26), (126, 127, 27), (129, 131, 62),
+    (133, 135, 35), (137, 140, 39), (142, 143, 43), (145, 147, 47), (149, 151, 50), (153, 155, 54),
+    (157, 159, 58), (161, 170, 66), (171, 173, 68), (174, 178, 71), (179, 182, 66),
 )
