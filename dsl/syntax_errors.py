@@ -341,8 +341,9 @@ def _special(err: _Error) -> Optional[diag.Diagnostic]:
         return diag.error("E110", f"`{value}` is not a section of a guideline", err.found_span(),
                           hint=f"{order}, each at the start of a line; if this line belongs to the section "
                                "above, indent it")
-    if err.expected & {"INGREDIENTS", "PRODUCTS"} and re.fullmatch(r"[A-Za-z_]\w*", value) \
-            and err.source.position(err.pos)[1] == 1:
+    in_formulary = err.expected & {"INGREDIENTS", "PRODUCTS"} or \
+        (err.expected <= {"$END", "_DEDENT"} and re.match(r"(\s*#[^\n]*\n)*\s*formulary\b", err.text))
+    if in_formulary and re.fullmatch(r"[A-Za-z_]\w*", value) and err.source.position(err.pos)[1] == 1:
         order = "the sections of a formulary are `ingredients` and then `products`, once each"
         if value in _FORMULARY_SECTIONS:
             return diag.error("E110", f"an `{value}` section cannot come here" if value[0] == "i" else
@@ -405,6 +406,8 @@ def _hint(err: _Error) -> Optional[str]:
         return f"put a colon after the id: `{prev.text}: {err.token.value} ...`"
     if err.type == "COMPARE":
         return "comparisons do not chain: write `a < b and b < c`, or `b between a and c`"
+    if str(err.token.value) == "from" and re.search(r"\bdefault\b", err.text[err.text.rfind("\n", 0, err.pos) + 1:err.pos]):
+        return "write `from product ...` before `default`"
     if err.layout and prev.text in _NEEDS_RIGHT:
         return f"`{prev.text}` needs something on its right, e.g. `injections {prev.text} 4`"
     if err.layout and prev.text in ("and", "or", "not", "in"):

@@ -107,7 +107,7 @@ def _product_source(ctx: Context, f: ast.Fact, t: model.Type):
         return None
     if f.source not in PRODUCT_FIELDS:
         hint = did_you_mean(f.source, PRODUCT_FIELDS) or \
-            "a product provides " + ", ".join(f"`{p}`" for p in PRODUCT_FIELDS)
+            "a product provides `ingredients`, `classes`, `form` or `name`"
         ctx.report(diag.error("E205", f"a product has no `{f.source}`", f.source_span, hint=hint))
         return None
     want, written = PRODUCT_FIELDS[f.source]
@@ -178,7 +178,9 @@ def _tables(ctx: Context) -> None:
                 shown = f'"{c.text}"' if c.type.kind == model.TEXT else f"`{c.text}`"
                 ctx.report(diag.error("E308", f"{shown} is not {t.describe()}, the type of table `{tb.name}`",
                                       e.value.span,
-                                      hint=f"write {t.describe()} such as {example_of(t)}"))
+                                      hint=f"write the number alone: `{c.value}`" if t.kind in model.NUMERIC
+                                      and c.type.kind in (model.PERCENT, model.QUANTITY) else
+                                      f"write {t.describe()} such as {example_of(t)}"))
                 continue
             entries.append(model.TableEntry(e.key.value, fitted))
         ctx.tables[tb.name] = model.Table(tb.name, t, label, tuple(entries), tb.span)

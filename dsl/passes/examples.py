@@ -111,7 +111,7 @@ def check_examples(ctx: Context, typer):
                           hint=did_you_mean(r.criterion, ids) or
                           ("the criteria are " + ", ".join(f"`{i}`" for i in sorted(ids)) if ids else None))
         if ex.modified is not None:
-            ok &= _modified(ctx, typer, ex, dict(facts))
+            ok &= _modified(ctx, typer, ex, dict(facts), set(given))
         if ok:
             ctx.examples.append(model.Example(ex.name, date, tuple(facts), ex.certified,
                                               tuple((r.criterion, r.outcome) for r in ex.reasons), ex.span,
@@ -129,12 +129,13 @@ def _fewer(items) -> list[ast.Criterion]:
     return out
 
 
-def _modified(ctx: Context, typer, ex: ast.Example, given: dict) -> bool:
+def _modified(ctx: Context, typer, ex: ast.Example, given: dict, written: set[str]) -> bool:
     """`expect modified N`: N is at least 1, and fewer than the example requests of a fact that allows fewer."""
     n = ex.modified
     if n < 1:
-        typer.err("E305", "a modification certifies at least 1", ex.modified_span,
-                  hint="certifying none of the request is `expect not certified`")
+        typer.err("E305", "`modified 0` certifies nothing", ex.modified_span,
+                  hint="a modification certifies from 1 to one fewer than requested; certifying none of the "
+                       "request is `expect not certified`")
         return False
     criteria = _fewer(ctx.tree.criteria)
     if not criteria:
@@ -148,14 +149,16 @@ def _modified(ctx: Context, typer, ex: ast.Example, given: dict) -> bool:
         return False  # reported at the `allows fewer` line
     requested = {name: given[name] for name in names if isinstance(given.get(name), int)}
     shown = " or ".join(f"`{name}`" for name in names)
+    if not requested and any(name in written for name in names):
+        return False  # given, but its value was reported
     if not requested:
         typer.err("E407", f"the example does not give {shown}, the amount that may be reduced", ex.modified_span,
                   hint=f"give the amount requested, e.g. `{names[0]} = {n + 1}`")
         return False
     if all(v <= n for v in requested.values()):
-        most = max(requested.values())
-        typer.err("E407", f"a modification to {n} certifies fewer than requested, but the example requests {most}",
-                  ex.modified_span,
+        name, most = max(requested.items(), key=lambda kv: kv[1])
+        typer.err("E407", f"the example requests {most} (`{name}`), so it cannot be modified to {n}: a modification "
+                          "certifies fewer than requested", ex.modified_span,
                   hint=f"expect a number from 1 to {most - 1}" if most > 1 else
                   f"with {most} requested there is nothing fewer to certify; expect `certified` or `not certified`")
         return False

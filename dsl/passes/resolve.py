@@ -121,6 +121,23 @@ class _Resolver:
         elif isinstance(e, ast.Lookup):
             self.lookup(e, row)
 
+    def quietly_read(self, e) -> None:
+        """Note the facts and tables under a node that cannot be checked, so they are not also called unused."""
+        if isinstance(e, ast.Path):
+            if e.parts[0] in self.ctx.facts and self.reading:
+                self.ctx.read.add(e.parts[0])
+            return
+        if isinstance(e, ast.Lookup) and e.table in self.ctx.tables and self.reading:
+            self.ctx.tables_read.add(e.table)
+        if isinstance(e, ast.Aggregate):
+            self.quietly_read(e.target)
+        for name in ("operand", "left", "right", "value", "low", "high", "start", "end", "where", "key", "path"):
+            sub = getattr(e, name, None)
+            if sub is not None and not isinstance(sub, (str, int)):
+                self.quietly_read(sub)
+        for sub in getattr(e, "operands", None) or getattr(e, "items", None) or ():
+            self.quietly_read(sub)
+
     def lookup(self, e: ast.Lookup, row):
         self.expr(e.key, row)
         if e.table in self.ctx.tables:
@@ -144,8 +161,10 @@ class _Resolver:
             return
         self.found(t, "fact")
         fields = self.history_fields(name)
-        if fields is None:
-            return  # typecheck reports E307: not a history
+        if fields is None:  # typecheck reports E307: not a history
+            for sub in (e.value, e.where):
+                self.quietly_read(sub)
+            return
         if len(t.parts) > 2:
             self.fail(e, diag.error("E205", f"`{t.dotted}` does not exist", t.span,
                                     hint=f"name one field of `{name}`, e.g. `sum({name}.{fields[0].name if fields else 'field'})`"))

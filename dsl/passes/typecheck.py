@@ -352,9 +352,9 @@ class _Typer:
         many = len(missing) > 1
         message = f"table `{table.name}` has no entr{'ies' if many else 'y'} for {shown}"
         if key.type.kind == ENUM:
-            hint = (f"{self.show(e.key)} can be {'these values' if many else 'this value'}, and then the lookup has "
-                    f'no value and the criterion is not documented; add an entry such as `"{missing[0]}": ...` '
-                    f"under `{table.name}`")
+            hint = (f"when {self.show(e.key)} is {'one of these' if many else shown}, the lookup has no value "
+                    f'and the criterion is not documented; add an entry such as `"{missing[0]}": ...` under '
+                    f"`{table.name}`")
         else:
             hint = did_you_mean(key.value, [x.key for x in table.entries], quote='"') or \
                 ("the lookup never has a value, so the criterion is never decided; the keys of "
