@@ -1,8 +1,8 @@
 """The documentation's examples are true: every ```mtus block checks, every bad example fails as stated.
 
 Conventions (stated at the top of docs/language.md and docs/diagnostics.md):
-- a ```mtus block starting with `guideline` (after any comment lines) is a file and
-  must have no errors;
+- a ```mtus block starting with `guideline` or `formulary` (after any comment lines)
+  is a file and must have no errors;
 - any other ```mtus block is a fragment checked inside the `fragments` guideline
   of docs/language.md (a `facts` fragment adds declarations, and its own `criteria`
   if it has them; any other fragment is the criteria);
@@ -45,9 +45,13 @@ def _context() -> tuple[str, str]:
     raise AssertionError("docs/language.md has no `guideline fragments` block")
 
 
-def is_file(body: str) -> bool:
+def first_word(body: str) -> str:
     lines = [line for line in body.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    return bool(lines) and lines[0].startswith("guideline")
+    return lines[0].split()[0] if lines else ""
+
+
+def is_file(body: str) -> bool:
+    return first_word(body) in ("guideline", "formulary")
 
 
 def as_file(body: str) -> str:
@@ -84,6 +88,13 @@ def test_mtus_block_checks_without_errors(where, info, body):
     result = check_text(as_file(body), where)
     assert not [d for d in result.diagnostics if d.is_error], show(result)
     assert result.model is not None
+    kind = "formulary" if first_word(body) == "formulary" else "guideline"
+    assert type(result.model).__name__.lower() == kind
+
+
+def test_the_docs_show_every_kind_of_file():
+    kinds = {type(check_text(as_file(body), where).model).__name__ for where, _, body in GOOD if is_file(body)}
+    assert kinds == {"Guideline", "Formulary"}
 
 
 @pytest.mark.parametrize("where, info, body", BAD, ids=[w for w, _, _ in BAD])
