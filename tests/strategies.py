@@ -2,11 +2,14 @@
 
 `guidelines()` builds checked models directly, following the typing rules of
 dsl/passes/typecheck.py (tests/test_differential.py renders a sample back to
-`.mtus` text and checks it with the real front end). `cases(guideline)`
-draws (facts, request_date) pairs aimed at the edges: facts absent,
-documented false, values exactly at the guideline's thresholds and one step
-either side, dates at month ends and leap days, histories empty or with
-missing fields.
+`.mtus` text and checks it with the real front end). Guidelines may have
+tables looked up by text keys, `sum(h of <expr>)` and criteria that allow
+fewer of a count (partial certification). `cases(guideline)` draws
+(facts, request_date) pairs aimed at the edges: facts absent, documented
+false, values exactly at the guideline's thresholds and one step either side,
+requested counts above the limits, dates at month ends, leap days and the
+ends of the calendar (year 1 and 9999), keys in and out of the tables in
+other spellings, histories empty or with missing fields.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Optional
 
 from hypothesis import strategies as st
 
-from compiler.runtime import Duration, add_months, shift
+from compiler.runtime import Duration, add_days, add_months, norm_text, shift
 from dsl import model
 from dsl.model import (BOOL, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, PERCENT, QUANTITY, SET, TEXT,
                        Type)
@@ -36,6 +39,12 @@ PERIODS = (model.Period(0, 1), model.Period(0, 14), model.Period(0, 42), model.P
 SPECIAL_DATES = (datetime.date(2014, 12, 18), datetime.date(2016, 2, 29), datetime.date(2016, 3, 31),
                  datetime.date(2015, 1, 31), datetime.date(2015, 2, 28), datetime.date(2020, 2, 29),
                  datetime.date(2019, 12, 31), datetime.date(2021, 1, 1), datetime.date(2014, 5, 31))
+#: Near the ends of the calendar, where date arithmetic runs off it (and must be unknown, not an error).
+EDGE_DATES = (datetime.date(9999, 12, 31), datetime.date(9999, 12, 18), datetime.date(9999, 11, 30),
+              datetime.date(1, 1, 1), datetime.date(1, 1, 31), datetime.date(1, 3, 1))
+#: Table keys: drugs, and the `one of` members and texts the other pools use, so lookups by them can hit.
+KEY_POOL = ("codeine", "Hydrocodone", "oxycodone  ER", "local anesthetic", "saline", "botulinum toxin",
+            "steroid", "fibromyalgia", "low back pain")
 
 
 def pick(draw, options):
@@ -85,7 +94,7 @@ def const(value, t: Type, line: int = 1) -> model.Const:
 numbers = st.sampled_from([0, 1, 2, 3, 4, 5, 10, Decimal("2.5"), Decimal("0.5")])
 percents = st.sampled_from([Decimal("0"), Decimal("50"), Decimal("49.5"), Decimal("100"), Decimal("30")])
 quantities = st.sampled_from([Decimal("90"), Decimal("120"), Decimal("0.5")])
-dates = st.sampled_from(SPECIAL_DATES[:6])
+dates = st.sampled_from(SPECIAL_DATES[:6] * 2 + (EDGE_DATES[0], EDGE_DATES[3]))
 
 
 def _num_const(value) -> model.Const:
@@ -167,17 +176,50 @@ def facts(draw, max_scalars: int = 6) -> tuple[model.Fact, ...]:
     return tuple(out)
 
 
+_TABLE_KINDS = ("number", "count", "percent", "quantity", "duration", "text")
+
+
+@st.composite
+def table_value(draw, t: Type) -> model.Const:
+    k = t.kind
+    if k == NUMBER:
+        return const(Decimal(pick(draw, ["1", "0.15", "1.5", "3"])), t)
+    if k == COUNT:
+        return const(draw(st.integers(0, 10)), t)
+    if k == PERCENT:
+        return const(draw(percents), t)
+    if k == QUANTITY:
+        return const(draw(quantities), t)
+    if k == DURATION:
+        return const(pick(draw, PERIODS[:9]), t)
+    return const(pick(draw, TEXT_POOL), t)
+
+
+@st.composite
+def tables(draw, max_tables: int = 2) -> tuple[model.Table, ...]:
+    """Tables of each value kind; keys distinct as texts compare (the front end refuses duplicates)."""
+    out = []
+    for i in range(draw(st.integers(0, max_tables))):
+        t, _ = draw(types_of(pick(draw, _TABLE_KINDS)))
+        keys = {norm_text(k): k for k in reversed(some(draw, KEY_POOL, 1, 4))}
+        entries = tuple(model.TableEntry(k, draw(table_value(t))) for k in sorted(keys.values(), key=norm_text))
+        out.append(model.Table(f"table_{i}", t, f"label of table {i}", entries, span(40 + i)))
+    return tuple(out)
+
+
 # --------------------------------------------------------------- expressions
 class Env:
-    """What an expression may refer to: the facts, and inside a `where` the row's fields."""
+    """What an expression may refer to: the facts and tables, and inside a `where` or `of` the row's fields."""
 
-    def __init__(self, facts_: tuple[model.Fact, ...], row: Optional[model.Fact] = None, line: int = 1):
+    def __init__(self, facts_: tuple[model.Fact, ...], row: Optional[model.Fact] = None, line: int = 1,
+                 tables_: tuple[model.Table, ...] = ()):
         self.facts = facts_
         self.row = row
         self.line = line
+        self.tables = tables_
 
     def inside(self, history: model.Fact) -> "Env":
-        return Env(self.facts, history, self.line)
+        return Env(self.facts, history, self.line, self.tables)
 
     def refs(self, pred) -> list:
         """References (facts, and fields of the current row) whose type satisfies pred."""
@@ -204,6 +246,50 @@ def _ordered_pred(kind: str):
 
 
 @st.composite
+def within_where(draw, env: Env, h: model.Fact, depth: int, need_where: bool = False):
+    """(within, within as written, where) for a query over h: each optional."""
+    within = within_text = None
+    if h.type.field("date") is not None and draw(st.integers(0, 2)) == 0:
+        within = pick(draw, PERIODS[:9])
+        within_text = period_text(within)
+    where = None
+    if need_where or (depth > 0 and draw(st.integers(0, 2)) == 0):
+        where = draw(bool_expr(env.inside(h), max(depth - 1, 0)))
+    return within, within_text, where
+
+
+@st.composite
+def sum_of(draw, env: Env, kind: str, depth: int) -> model.Query:
+    """`sum(h of <expr> ...)`: an expression of an ordered kind, over a row of h (its fields in scope)."""
+    h = pick(draw, env.histories())
+    href = model.FactRef(h.name, h.type, span(env.line))
+    value = draw(value_expr(env.inside(h), kind, depth - 1))
+    within, within_text, where = draw(within_where(env, h, depth))
+    return model.Query("sum", href, within, within_text, where, None, value.type, span(env.line), value=value)
+
+
+@st.composite
+def lookup(draw, env: Env, pred, depth: int) -> Optional[model.Lookup]:
+    """`table[key]` for a table whose values satisfy pred, keyed by a text or `one of` value (None if none fits)."""
+    tables_ = [t for t in env.tables if pred(t.type)]
+    if not tables_:
+        return None
+    t = pick(draw, tables_)
+    line = env.line
+    keys = env.refs(lambda x: x.kind in (TEXT, ENUM))
+    choice = pick(draw, ["ref"] * 3 * bool(keys) + ["const"] +
+                  ["last"] * (depth > 0 and bool(env.histories(lambda h: any(f.type.kind == TEXT for f in h.fields)))))
+    if choice == "ref":
+        key = pick(draw, keys)
+    elif choice == "last":
+        key = draw(query(env, depth - 1, "last", _is(TEXT)))
+    else:  # a key of the table as written or respelled, or one it does not have
+        k = pick(draw, [e.key for e in t.entries] + ["tramadol"])
+        key = const(pick(draw, [k, k.upper(), f" {k}  "]), model.T_TEXT, line)
+    return model.Lookup(t.name, key, t.type, span(line))
+
+
+@st.composite
 def query(draw, env: Env, depth: int, op: str, field_pred=None) -> Optional[model.Query]:
     """A query over one of the histories (None if no history fits)."""
     if op in ("last", "first", "sum"):
@@ -214,14 +300,7 @@ def query(draw, env: Env, depth: int, op: str, field_pred=None) -> Optional[mode
         return None
     h = pick(draw, hs)
     href = model.FactRef(h.name, h.type, span(env.line))
-    within = within_text = None
-    date = h.type.field("date")
-    if date is not None and draw(st.integers(0, 2)) == 0:
-        within = pick(draw, PERIODS[:9])
-        within_text = period_text(within)
-    where = None
-    if op == "all" or (depth > 0 and draw(st.integers(0, 2)) == 0):
-        where = draw(bool_expr(env.inside(h), max(depth - 1, 0)))
+    within, within_text, where = draw(within_where(env, h, depth, op == "all"))
     field = None
     t = {"any": model.T_BOOL, "all": model.T_BOOL, "count": model.T_COUNT}.get(op)
     if t is None:
@@ -242,18 +321,26 @@ def value_expr(draw, env: Env, kind: str, depth: int) -> model.Expr:
         options.append("pick")
     if kind == DATE:
         options.append("request")
+    if any(pred(t.type) for t in env.tables):
+        options.append("lookup")
     if depth > 0:
         options.append("arith")
         if kind == "num" and env.histories():
             options.append("count")
         if kind in ("num", PERCENT, QUANTITY, DURATION) and env.histories(lambda h: any(pred(f.type) for f in h.fields)):
             options.append("sum")
+        if kind in ("num", PERCENT, QUANTITY, DURATION) and env.histories():
+            options.append("sum_of")
         if kind == DURATION:
             options.append("time")
     choice = pick(draw, options)
     line = env.line
     if choice == "ref":
         return pick(draw, refs)
+    if choice == "lookup":
+        return draw(lookup(env, pred, depth))
+    if choice == "sum_of":
+        return draw(sum_of(env, kind, depth))
     if choice == "request":
         return model.RequestDate(span(line))
     if choice == "pick":
@@ -312,6 +399,8 @@ def text_like(draw, env: Env, depth: int) -> Optional[model.Expr]:
     options = env.refs(_is(TEXT))
     if depth > 0 and env.histories(lambda h: any(f.type.kind == TEXT for f in h.fields)):
         options.append(draw(query(env, depth, "last", _is(TEXT))))
+    if depth > 0 and any(t.type.kind == TEXT for t in env.tables):
+        options.append(draw(lookup(env, _is(TEXT), depth - 1)))
     if not options:
         return None
     return pick(draw, options)
@@ -442,9 +531,37 @@ def bool_expr(draw, env: Env, depth: int = 3) -> model.Expr:
 
 # ---------------------------------------------------------------- guidelines
 @st.composite
+def limit(draw, env: Env, fact: model.Fact, depth: int) -> model.Expr:
+    """A condition that caps a requested count: `n <= 6`, `n + visits <= 10`, `n in {2, 4}`, maybe with more."""
+    line = env.line
+    n = model.FactRef(fact.name, fact.type, span(line))
+    choice = pick(draw, ["le", "le", "plus", "times", "in", "and"] if depth > 0 else ["le", "in"])
+    if choice == "in":
+        values = frozenset(some(draw, range(1, 9), 1, 3))
+        return model.Member(pick(draw, ["in", "not in"]), n, const(values, Type(SET, element=model.T_COUNT), line),
+                            span(line))
+    if choice == "and":
+        parts = [draw(limit(env, fact, depth - 1)), draw(bool_expr(env, depth - 1))]
+        return model.Logic(pick(draw, ["and", "or"]), tuple(parts if draw(st.booleans()) else parts[::-1]), span(line))
+    left: model.Expr = n
+    if choice == "plus":
+        other = draw(value_expr(env, "num", depth - 1))
+        t = model.T_COUNT if other.type.kind == COUNT else model.T_NUMBER
+        left = model.Arith("+", n, other, t, span(line)) if draw(st.booleans()) else \
+            model.Arith("+", other, n, t, span(line))
+    elif choice == "times":
+        left = model.Arith("*", n, const(2, model.T_COUNT, line), model.T_COUNT, span(line))
+    return model.Compare(pick(draw, ["<=", "<"]), left, const(draw(st.integers(1, 10)), model.T_COUNT, line),
+                         span(line))
+
+
+@st.composite
 def guidelines(draw, max_criteria: int = 6, depth: int = 3) -> model.Guideline:
-    """A random checked guideline: facts, criteria (some exclusions), nested `when` blocks."""
+    """A random checked guideline: facts, tables, criteria (some exclusions, some allowing fewer), nested `when`s."""
     fs = draw(facts())
+    ts = draw(tables())
+    counts = [f for f in fs if f.type.kind == COUNT]
+    fewer = pick(draw, counts) if counts and draw(st.booleans()) else None
     criteria: list[model.Criterion] = []
     conditions: list[model.Condition] = []
     line = [30]
@@ -457,24 +574,29 @@ def guidelines(draw, max_criteria: int = 6, depth: int = 3) -> model.Guideline:
         for _ in range(budget):
             if level < 2 and draw(st.integers(0, 4)) == 0:
                 ln = next_line()
-                cond = model.Condition(len(conditions), draw(bool_expr(Env(fs, None, ln), 2)), span(ln))
+                cond = model.Condition(len(conditions), draw(bool_expr(Env(fs, None, ln, ts), 2)), span(ln))
                 conditions.append(cond)
                 items(guard + (cond,), draw(st.integers(1, 3)), level + 1)
                 continue
             ln = next_line()
+            env = Env(fs, None, ln, ts)
+            capped = fewer is not None and draw(st.integers(0, 2)) > 0
+            expr = draw(limit(env, fewer, depth)) if capped else draw(bool_expr(env, depth))
+            allows = None
+            if fewer is not None and fewer.name in model.facts_read(expr) and draw(st.integers(0, 3)) > 0:
+                allows = fewer.name
             criteria.append(model.Criterion(
                 id=f"c{len(criteria)}", exclude=draw(st.integers(0, 4)) == 0,
-                expr=draw(bool_expr(Env(fs, None, ln), depth)), says=None, citation=CITATION,
-                conditions=guard, span=span(ln)))
+                expr=expr, says=None, citation=CITATION, conditions=guard, span=span(ln), allows_fewer=allows))
 
     items((), draw(st.integers(1, max_criteria)), 0)
     if not criteria:
         ln = next_line()
-        criteria.append(model.Criterion("c0", False, draw(bool_expr(Env(fs, None, ln), depth)), None, CITATION, (),
-                                        span(ln)))
+        criteria.append(model.Criterion("c0", False, draw(bool_expr(Env(fs, None, ln, ts), depth)), None, CITATION,
+                                        (), span(ln)))
     return model.Guideline(id="random", title="A random guideline", citation=CITATION, services=(), states=None,
                            version=None, facts=fs, criteria=tuple(criteria), conditions=tuple(conditions),
-                           examples=(), path="random.mtus", span=span(1))
+                           examples=(), path="random.mtus", span=span(1), tables=ts)
 
 
 # --------------------------------------------------------------------- cases
@@ -491,6 +613,7 @@ def _consts(g: model.Guideline) -> list[model.Const]:
         walk(c.expr)
     for c in g.conditions:
         walk(c.expr)
+    out += [e.value for t in g.tables for e in t.entries]  # thresholds a lookup may give
     return out
 
 
@@ -532,6 +655,8 @@ class _Pools:
                 continue
             if c.type.kind in (COUNT, NUMBER):
                 nums |= {v, v + 1, v - 1 if v >= 1 else v, v + Decimal("0.01")}
+                if type(v) is int:
+                    nums |= {v + 3, 2 * v + 2}  # well over a limit: room for a partial certification
             elif c.type.kind == PERCENT:
                 pcts |= {v, v + 1, v - Decimal("0.01"), int(v) if v == int(v) else v}
             elif c.type.kind == QUANTITY:
@@ -551,18 +676,20 @@ class _Pools:
             if p.days == 0:
                 durs |= {Duration(0, 30 * p.months), Duration(0, 31 * p.months)}  # 2 months next to 60 / 62 days
         self.durations = sorted((d for d in durs if d.months >= 0 and d.days >= 0), key=lambda d: (d.months, d.days))
-        ds = {request_date, request_date + datetime.timedelta(days=1), request_date - datetime.timedelta(days=1)}
+        # near the ends of the calendar some of these do not exist: they are None and left out
+        ds = {request_date, add_days(request_date, 1), add_days(request_date, -1)}
         for p in periods:
             at = shift(request_date, -p.months, -p.days)
-            ds |= {at, at + datetime.timedelta(days=1), at - datetime.timedelta(days=1)}
+            ds |= {at, add_days(at, 1), add_days(at, -1)}
         for c in consts:
             if isinstance(c.value, datetime.date):
-                ds |= {c.value, c.value + datetime.timedelta(days=1)}
+                ds |= {c.value, add_days(c.value, 1)}
         for months in (-1, -2, -3, -12):
-            ds.add(add_months(request_date.replace(day=1), months + 1) - datetime.timedelta(days=1))  # month ends
+            ds.add(add_days(add_months(request_date.replace(day=1), months + 1), -1))  # month ends
         ds |= {datetime.date(2016, 2, 29), datetime.date(2015, 2, 28)}
-        self.dates = sorted(ds)
+        self.dates = sorted(ds - {None})
         texts = {c.value for c in consts if isinstance(c.value, str)} | set(TEXT_POOL)
+        texts |= {e.key for t in g.tables for e in t.entries}
         texts |= {c for x in consts if isinstance(x.value, frozenset) for c in x.value if isinstance(c, str)}
         variants = set()
         for t in texts:
@@ -604,14 +731,21 @@ class _Pools:
         raise AssertionError(t)
 
 
-request_dates = st.one_of(st.sampled_from(SPECIAL_DATES),
-                          st.dates(datetime.date(2000, 1, 1), datetime.date(2030, 12, 31)))
+@st.composite
+def request_dates(draw) -> datetime.date:
+    """Mostly special or ordinary dates; one in ten near an end of the calendar."""
+    which = draw(st.integers(0, 9))
+    if which < 5:
+        return pick(draw, SPECIAL_DATES)
+    if which < 9:
+        return draw(st.dates(datetime.date(2000, 1, 1), datetime.date(2030, 12, 31)))
+    return pick(draw, EDGE_DATES)
 
 
 @st.composite
 def cases(draw, g: model.Guideline) -> tuple[dict, datetime.date]:
     """(facts, request_date) for g: each fact absent, explicitly None, or a value from the pools."""
-    request_date = draw(request_dates)
+    request_date = draw(request_dates())
     pools = _Pools(g, request_date)
     out = {}
     for f in g.facts:
@@ -634,6 +768,11 @@ def to_mtus(g: model.Guideline) -> str:
         lines.append(f'  {f.name}: {_type_text(f.type)} "{f.label}"{default}')
         for fld in f.type.fields:
             lines.append(f'    {fld.name}: {_type_text(fld.type)} "{fld.label}"')
+    if g.tables:
+        lines += ["", "tables"]
+        for t in g.tables:
+            lines.append(f'  {t.name}: {_type_text(t.type)} "{t.label}"')
+            lines += [f'    "{e.key}": {_lit(e.value.value, t.type)}' for e in t.entries]
     lines += ["", "criteria"]
     open_conditions: tuple = ()
     for c in g.criteria:
@@ -646,6 +785,8 @@ def to_mtus(g: model.Guideline) -> str:
         open_conditions = c.conditions
         indent = "  " * (len(c.conditions) + 1)
         lines.append(f"{indent}{'exclude ' if c.exclude else ''}{c.id}: {_text(c.expr)}")
+        if c.allows_fewer is not None:
+            lines.append(f"{indent}  allows fewer {c.allows_fewer}")
     return "\n".join(lines) + "\n"
 
 
@@ -698,8 +839,12 @@ def _text(e: model.Expr) -> str:
         return f"documented {e.target.name}"
     if isinstance(e, model.TimeFrom):
         return f"(time from {_text(e.start)} to {_text(e.end)})"
+    if isinstance(e, model.Lookup):
+        return f"{e.table}[{_text(e.key)}]"
     if isinstance(e, model.Query):
-        inner = e.history.name + (f".{e.field}" if e.op == "sum" else "")
+        inner = e.history.name + (f".{e.field}" if e.op == "sum" and e.value is None else "")
+        if e.value is not None:
+            inner += f" of {_text(e.value)}"
         if e.within is not None:
             inner += f" within {period_text(e.within)}"
         if e.where is not None:

@@ -2,12 +2,16 @@
 
 For each bundled guideline and for random well-typed guidelines, random
 cases must give identical results from the interpreter, the compiled
-`evaluate` (outcomes, read values, missing facts) and the compiled fast path
-`unmet`. About 10,000 examples by default (well under two minutes); `--slow`
-runs ten times as many.
+`evaluate` (outcomes, read values, missing facts, partial certification) and
+the compiled fast path `unmet`. Random guidelines include table lookups,
+`sum(h of ...)`, criteria that allow fewer, and dates at the ends of the
+calendar. About 10,000 examples by default (about a minute); `--slow` runs ten
+times as many.
 """
 
 from __future__ import annotations
+
+import collections
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -44,8 +48,10 @@ def assert_agree(g, module, facts, request_date):
     got = module.evaluate(facts, request_date)
     for want, have in zip(expected.criteria, got.criteria):
         assert have == want, (facts, request_date)
+    assert (got.modified, got.determination) == (expected.modified, expected.determination), (facts, request_date)
     assert got == expected
     assert module.unmet(facts, request_date) == expected.unmet_ids()
+    return expected
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
@@ -55,7 +61,7 @@ def test_bundled_guideline_compiled_agrees_with_interpreter(path, scale):
     g = result.model
     module = load_module(generate_module(g), g.id)
 
-    @_settings(scale * max(1000, BUNDLED_EXAMPLES // len(FILES)))
+    @_settings(scale * max(500, BUNDLED_EXAMPLES // len(FILES)))
     @given(cases(g))
     def check(case):
         facts, request_date = case
@@ -65,6 +71,8 @@ def test_bundled_guideline_compiled_agrees_with_interpreter(path, scale):
 
 
 def test_random_guidelines_compiled_agrees_with_interpreter(scale):
+    seen = collections.Counter()
+
     @_settings(scale * RANDOM_GUIDELINES)
     @given(st.data())
     def check(data):
@@ -72,9 +80,14 @@ def test_random_guidelines_compiled_agrees_with_interpreter(scale):
         module = load_module(generate_module(g), "random")
         for _ in range(CASES_PER_GUIDELINE):
             facts, request_date = data.draw(cases(g), label="case")
-            assert_agree(g, module, facts, request_date)
+            r = assert_agree(g, module, facts, request_date)
+            seen["modified"] += r.modified is not None
+            seen["not in a table"] += any("[" in m for c in r.criteria for m in c.missing)
+            seen["calendar end"] += request_date.year in (1, 9999)
 
     check()
+    # the new constructs were exercised, not just generated (each happens in hundreds of cases)
+    assert seen["modified"] and seen["not in a table"] and seen["calendar end"], seen
 
 
 def test_random_guidelines_are_what_the_front_end_builds(scale):
@@ -90,6 +103,7 @@ def test_random_guidelines_are_what_the_front_end_builds(scale):
         assert [d.message for d in result.diagnostics if d.is_error] == [], text
         m = result.model
         assert shape(m.facts) == shape(g.facts), text
+        assert shape(m.tables) == shape(g.tables), text
         assert shape(m.conditions) == shape(g.conditions), text
         assert [shape(c) for c in m.criteria] == [shape(c) for c in g.criteria], text
 

@@ -13,7 +13,7 @@ import pytest
 from compiler.codewriter import CodeWriter, comment_text, literal, mangle
 from compiler.interpret import evaluate
 from compiler.python import generate_module, load_module
-from compiler.runtime import MET, NOT_DOCUMENTED, NOT_MET, Duration
+from compiler.runtime import MET, NOT_DOCUMENTED, NOT_MET, Duration, Modification
 from dsl import model
 from tests.strategies import CITATION, span
 from tests.test_codegen import assert_safe_module
@@ -27,6 +27,9 @@ NASTY = [
     "déjà vu \u2028 \u0085 \u00a0 🎉 汉字", "nul\x00byte", "{injections} %s {0}", "\t tab",
     "x" * 10_000,
 ]
+#: Keys distinct as texts compare (a table cannot list one key twice).
+TABLE_KEYS = [k for i, k in enumerate(NASTY) if all(" ".join(k.split()).casefold() != " ".join(x.split()).casefold()
+                                                    for x in NASTY[:i])]
 NASTY_NAMES = ["class", "__import__", "_get", "facts", "request_date", "f_x", "x", "é", "a b",
                "'); import os #", "\n", "x" * 500]
 
@@ -46,7 +49,17 @@ def hostile_guideline() -> model.Guideline:
                    model.Const(False, model.T_BOOL, "absent\nimport os", sp), sp),
         model.Fact("x", model.T_COUNT, "count", "x", None, sp),
         model.Fact("f_x", model.T_COUNT, "count", "f_x", None, sp),
+        model.Fact(NASTY[10], model.T_COUNT, "count", NASTY[11], None, sp),
     )
+    # tables named like our own names and like code, keyed and filled with hostile text
+    text_table = model.Table(NASTY_NAMES[9], model.T_TEXT, NASTY[7],
+                             tuple(model.TableEntry(k, model.Const(v, model.T_TEXT, v, sp))
+                                   for k, v in zip(TABLE_KEYS, reversed(NASTY))), sp)
+    number_table = model.Table("_table_x", model.T_NUMBER, '"""',
+                               tuple(model.TableEntry(k, model.Const(Decimal(i), model.T_NUMBER, str(i), sp))
+                                     for i, k in enumerate(TABLE_KEYS)), sp)
+    code_table = model.Table("__import__", model.T_COUNT, "x",
+                             (model.TableEntry("os", model.Const(1, model.T_COUNT, "1\nimport os", sp)),), sp)
 
     def ref(name):
         f = next(f for f in facts if f.name == name)
@@ -58,6 +71,10 @@ def hostile_guideline() -> model.Guideline:
     any_h = model.Query("any", ref(f_hist), None, None, None, None, model.T_BOOL, sp)
     when = model.Condition(0, any_h, span(20))
     last_relief = model.Query("last", ref(f_hist), None, None, None, 're"lief\n', model.T_PERCENT, sp)
+    relief = model.FieldRef('re"lief\n', model.T_PERCENT, sp)
+    weighted = model.Query("sum", ref(f_hist), None, None, None, None, model.T_PERCENT, sp,
+                           value=model.Arith("*", relief, model.Lookup("_table_x", ref(f_text), model.T_NUMBER, sp),
+                                             model.T_PERCENT, sp))
     window = model.Query("count", ref(f_hist), model.Period(12, 0), "12 months\n#",
                          model.Compare(">=", model.FieldRef('re"lief\n', model.T_PERCENT, sp),
                                        c(Decimal("50"), model.T_PERCENT), sp), None, model.T_COUNT, sp)
@@ -70,15 +87,19 @@ def hostile_guideline() -> model.Guideline:
         model.Compare("=", ref(f_enum), c(NASTY[-1], enum_t), sp),
         model.Compare(">=", last_relief, c(Decimal("50"), model.T_PERCENT, "50%\n'''"), sp),
         model.Compare("<=", window, c(1, model.T_COUNT), sp),
+        model.Compare("=", model.Lookup(NASTY_NAMES[9], ref(f_enum), model.T_TEXT, sp), c(NASTY[1], model.T_TEXT), sp),
+        model.Compare("<=", weighted, c(Decimal("100"), model.T_PERCENT, "100%\n\"\"\""), sp),
+        model.Compare("<", model.Lookup("__import__", ref(f_text), model.T_COUNT, sp), ref(NASTY[10]), sp),
     ]
     criteria = tuple(
         model.Criterion(NASTY_NAMES[i % len(NASTY_NAMES)] + ("" if i < len(NASTY_NAMES) else str(i)),
-                        i == 5, e, NASTY[i], CITATION, (when,) if i >= 6 else (), span(10 + i))
+                        i == 5, e, NASTY[i], CITATION, (when,) if 6 <= i < 10 else (), span(10 + i),
+                        allows_fewer=NASTY[10] if i == 10 else None)
         for i, e in enumerate(exprs))
     return model.Guideline(
         id="tpi'\"\n__import__('os')", title='"""\nimport os\n"""', citation=CITATION, services=(),
         states=NASTY[3], version=NASTY[8], facts=facts, criteria=criteria, conditions=(when,), examples=(),
-        path="/tmp/evil\n\"name'.mtus", span=span(1))
+        path="/tmp/evil\n\"name'.mtus", span=span(1), tables=(text_table, number_table, code_table))
 
 
 G = hostile_guideline()
@@ -110,6 +131,10 @@ def test_every_hostile_string_is_one_literal_in_the_code():
     constants = {n.value for n in ast.walk(ast.parse(SOURCE)) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
     for s in NASTY:
         assert s in constants
+    for t in G.tables:
+        assert t.name in constants  # named in what a lookup misses
+        for e in t.entries:
+            assert " ".join(e.key.split()).casefold() in constants  # keys as they are compared
     for c in G.criteria:
         assert c.id in constants
     assert MODULE.GUIDELINE_ID == G.id
@@ -154,10 +179,65 @@ def test_missing_names_keep_hostile_spelling():
     assert (r.criteria[6].outcome, r.criteria[6].missing) == (NOT_DOCUMENTED, ('h\'"\n.re"lief\n',))
 
 
+def test_hostile_tables_are_module_constants_with_inert_keys_and_values():
+    tree = ast.parse(SOURCE)
+    tables = {n.targets[0].id: n.value for n in tree.body if isinstance(n, ast.Assign)
+              and isinstance(n.targets[0], ast.Name) and n.targets[0].id.startswith("_table")}
+    assert len(tables) == 3 and "_table__table_x" in tables and "_table___import__" in tables
+    for value in tables.values():
+        assert isinstance(value, ast.Dict)
+        assert all(isinstance(k, ast.Constant) and type(k.value) is str for k in value.keys)
+    text_table = next(v for k, v in vars(MODULE).items() if k.startswith("_tableX_"))
+    assert set(text_table.values()) <= set(NASTY)
+
+
+@pytest.mark.parametrize("key", TABLE_KEYS, ids=range(len(TABLE_KEYS)))
+def test_every_hostile_key_is_looked_up_as_text(key):
+    rows = ({"date": RD, 're"lief\n': 10},)
+    for spelling in (key, key.upper(), f"  {key} "):
+        facts = {NASTY_NAMES[9]: key, "class": spelling, "h'\"\n": rows}
+        r = MODULE.evaluate(facts, RD)
+        assert r == evaluate(G, facts, RD)
+        assert MODULE.unmet(facts, RD) == r.unmet_ids()
+        # both lookups found their entry: the one by the `one of` member and the one inside the sum
+        assert r.criteria[8].missing == () and r.criteria[8].outcome in (MET, NOT_MET)
+        assert r.criteria[9].missing == () and r.criteria[9].outcome in (MET, NOT_MET)
+
+
+def test_a_hostile_key_not_in_the_table_is_named_as_given():
+    key = "'); import os #\n\"\"\"[0]"
+    rows = ({"date": RD, 're"lief\n': 10},)
+    facts = {"class": key, "h'\"\n": rows, NASTY[10]: 3}
+    r = MODULE.evaluate(facts, RD)
+    assert r == evaluate(G, facts, RD)
+    assert r.criteria[9].missing == (f"_table_x[{key}]",)
+    assert r.criteria[10].missing == (f"__import__[{key}]",)
+
+
+def test_partial_certification_with_hostile_names():
+    fact, cid = NASTY[10], NASTY_NAMES[10 % len(NASTY_NAMES)]
+    assert SOURCE.count("_ALLOWS_FEWER = ") == 1 and repr(fact) in SOURCE
+    small = model.Guideline(
+        id="g", title="t", citation=CITATION, services=(), states=None, version=None,
+        facts=(model.Fact(fact, model.T_COUNT, "count", "n", None, span(2)),),
+        criteria=(model.Criterion(cid, False, model.Compare("<=", model.FactRef(fact, model.T_COUNT, span(3)),
+                                                            model.Const(3, model.T_COUNT, "3\n#", span(3)), span(3)),
+                                  None, CITATION, (), span(3), allows_fewer=fact),),
+        conditions=(), examples=(), path="g.mtus", span=span(1))
+    source = generate_module(small)
+    assert_safe_module(source)
+    m = load_module(source, "hostile_fewer")
+    r = m.evaluate({fact: 9}, RD)
+    assert r == evaluate(small, {fact: 9}, RD)
+    assert r.modified == Modification(fact, 3, 9) and m.unmet({fact: 9}, RD) == [cid]
+
+
 @pytest.mark.parametrize("facts", [
     {}, {"x": 1, "f_x": 2}, {"x": 2, "f_x": 1}, {"_get": True}, {"_get": False},
     {"h'\"\n": ({"date": RD, 're"lief\n': 50},)}, {"h'\"\n": ({"date": RD, 're"lief\n': 49}, {"date": RD})},
     {"h'\"\n": ()}, {NASTY_NAMES[9]: "not a member"},
+    {"class": "os", NASTY[10]: 2}, {"class": " Os ", NASTY[10]: 1}, {"class": NASTY[5], NASTY_NAMES[9]: NASTY[4]},
+    {"class": NASTY[2], "h'\"\n": ({"date": RD, 're"lief\n': 50}, {"date": RD, 're"lief\n': 30})},
 ])
 def test_behaviour_matches_the_interpreter(facts):
     expected = evaluate(G, facts, RD)
