@@ -231,7 +231,7 @@ class _Loader:
                 hint = _close(name, allowed) or "see the facts each guideline declares: `mtus schema`"
                 self.bad(key, f"`{name}` is not a fact of any guideline in the pack", hint, fline)
                 continue
-            if isinstance(raw, dict) and "value" in raw and schema["kind"] != "history":
+            if isinstance(raw, dict) and "value" in raw:
                 extra = set(raw) - {"value", "source"}
                 if extra:
                     self.bad(key, f"unexpected key `{sorted(extra)[0]}`", "a fact is written `{value: ..., source: ...}`", fline)

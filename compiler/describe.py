@@ -105,6 +105,8 @@ class _Phraser:
                 return self.label(e)
         if isinstance(e, model.Not):
             inner = e.operand
+            if isinstance(inner, model.Query) and inner.op == "any":
+                return "no " + self.phrase(inner)[len("any "):]
             if isinstance(inner, (model.FactRef, model.FieldRef, model.Query)) and inner.type.kind == BOOL:
                 return f"no {self.label(inner)}"
             if isinstance(inner, model.Documented):
@@ -113,7 +115,8 @@ class _Phraser:
         if isinstance(e, model.Logic):
             return _join([self.phrase(x) for x in e.operands], e.op)
         if isinstance(e, model.AtLeast):
-            return f"at least {e.count} of: " + "; ".join(self.phrase(x) for x in e.items)
+            items = [f"({self.phrase(x)})" if isinstance(x, model.Logic) else self.phrase(x) for x in e.items]
+            return f"at least {e.count} of: " + "; ".join(items)
         if isinstance(e, model.Documented):
             return f"documentation of {self.label(e.target)}"
         if isinstance(e, model.Between):
@@ -144,11 +147,53 @@ class _Phraser:
             if isinstance(end, model.RequestDate):
                 return f"{span} since the {self.label(start)}"
             return f"{span} from the {self.label(start)} to the {self.label(end)}"
+        if isinstance(right, model.Const) and right.type.kind == BOOL and op in ("=", "!="):
+            present = right.value if op == "=" else not right.value
+            return self.label(left) if present else f"no {self.label(left)}"
+        if isinstance(right, model.Const) and right.type.kind in (model.TEXT, model.ENUM):
+            word = "documented as" if op == "=" else "other than"
+            return f"{self.label(left)} {word} {_value_text(right)}"
         if op in _LIMIT_WORDS and isinstance(right, model.Const):
-            return f"{_LIMIT_WORDS[op](_value_text(right))} {self.label(left)}"
+            if isinstance(left, model.FactRef):  # "no more than 4 injections requested per session"
+                return f"{_LIMIT_WORDS[op](_value_text(right))} {self.label(left)}"
+            return f"{self.label(left)} of {_OF_WORDS[op](_value_text(right))}"
         word = {"=": "equal to", "!=": "other than", "<": "less than", "<=": "at most",
                 ">": "more than", ">=": "at least"}[op]
         return f"{self.label(left)} {word} {self.label(right)}"
+
+    # ------------------------------------------------------------- conditions
+    def clause(self, e: model.Expr) -> str:
+        """A `when` condition as a clause that follows "where": "there are prior trigger point injections"."""
+        if isinstance(e, model.Query) and e.op == "any":
+            return "there are " + self.phrase(e)[len("any "):]
+        if isinstance(e, model.Not) and isinstance(e.operand, model.Query) and e.operand.op == "any":
+            return "there are " + self.phrase(e)
+        if isinstance(e, model.Logic):
+            return _join([self.clause(x) for x in e.operands], e.op)
+        if isinstance(e, model.Compare) and isinstance(e.right, model.Const) and isinstance(e.left, model.FactRef):
+            value = _value_text(e.right)
+            if e.right.type.kind == BOOL and e.op in ("=", "!="):
+                present = e.right.value if e.op == "=" else not e.right.value
+                return f"the record documents {'' if present else 'no '}{self.label(e.left)}"
+            verb = {"=": "is", "!=": "is not", "<": "is less than", "<=": "is at most", ">": "is more than",
+                    ">=": "is at least"}[e.op]
+            return f"the {self.label(e.left)} {verb} {value}"
+        if isinstance(e, model.Member) and isinstance(e.left, model.FactRef):
+            values = self.label(e.right)
+            verb = {"in": "is", "not in": "is not", "contains": "include", "contains any of": "include any of",
+                    "contains only": "include only"}[e.op]
+            return f"the {self.label(e.left)} {verb} {values}"
+        return f"the record documents {self.phrase(e)}"
+
+
+_OF_WORDS = {
+    "<=": lambda v: f"at most {v}",
+    "<": lambda v: f"less than {v}",
+    ">=": lambda v: f"at least {v}",
+    ">": lambda v: f"more than {v}",
+    "=": lambda v: f"exactly {v}",
+    "!=": lambda v: f"other than {v}",
+}
 
 
 _LIMIT_WORDS = {
@@ -227,7 +272,7 @@ def describe_formulary(f: model.Formulary) -> dict:
 def describe(g: model.Guideline) -> dict:
     """The check-time description of one guideline (see module docstring)."""
     p = _Phraser(g)
-    conditions = {c.index: p.phrase(c.expr) for c in g.conditions}
+    conditions = {c.index: p.clause(c.expr) for c in g.conditions}
     criteria = []
     for c in g.criteria:
         criteria.append({

@@ -79,11 +79,13 @@ def format_value(value: object, schema: Optional[Mapping] = None) -> str:
         dated = [r for r in value if isinstance(r.get("date"), datetime.date)]
         if dated and len(dated) == n:
             last = max(dated, key=lambda r: r["date"])
-        parts = [f"{fields.get(k, {}).get('label', k)} {format_value(v, fields.get(k))}"
+        parts = [f"{fields.get(k, {}).get('label', k)}: {format_value(v, fields.get(k))}"
                  for k, v in last.items() if k != "date"]
-        when = f" on {format_date(last['date'])}" if isinstance(last.get("date"), datetime.date) else ""
+        when = f", on {format_date(last['date'])}" if isinstance(last.get("date"), datetime.date) else ""
         head = f"{n} entr{'y' if n == 1 else 'ies'}"
-        return f"{head}; the most recent{when}: " + ", ".join(parts) if parts else head
+        if not parts:
+            return head + (f"; the most recent{when}" if when else "")
+        return f"{head}; the most recent{when}, with " + ", ".join(parts)
     return str(value)
 
 
@@ -126,8 +128,7 @@ class Explainer:
             if c["when"] and not c["exclude"]:
                 groups.setdefault(tuple(c["when"]), []).append(lower_start(c["statement"]))
         for when, statements in groups.items():
-            out.append(sentence(f"Where there {'are' if True else 'is'} {join(list(when))}, the criteria also include "
-                                + join(statements)))
+            out.append(sentence(f"Where {join(list(when))}, the criteria also include " + join(statements)))
         for c in info["criteria"]:
             if c["exclude"]:
                 out.append(sentence(c["statement"]) if c["said"] else
@@ -154,7 +155,7 @@ class Explainer:
             if c["when"] and tuple(c["when"]) not in whens and not c["exclude"]:
                 whens.append(tuple(c["when"]))
         for when in whens:
-            sections.append((f"Only where there {'are'} {join(list(when))}:",
+            sections.append((f"Only where {join(list(when))}:",
                              lambda c, w=when: tuple(c["when"]) == w and not c["exclude"]))
         for title, keep in sections:
             chosen = [c for c in info["criteria"] if keep(c)]
@@ -166,10 +167,14 @@ class Explainer:
                 lines.append(f"  {n}. {sentence(c['statement'])}  [{c['id']}, line {c['line']}]")
                 if c["said"]:
                     lines.append(f"     encoded as: {c['generated']}")
+                if c.get("allows_fewer"):
+                    units = self.label(c["allows_fewer"])
+                    lines.append(f"     allows fewer {units}: fewer than requested may be certified")
                 cite = c["citation"]
                 if cite != info["citation"]:
-                    pages = cite.get("pages")
-                    lines.append(f"     cites: {cite['source']}" + (f", page {pages}" if pages else ""))
+                    parts = [cite["source"]] + ([f"section {cite['section']}"] if cite.get("section") else []) + \
+                        ([f"page {cite['pages']}"] if cite.get("pages") else [])
+                    lines.append("     cites: " + ", ".join(parts))
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
 
@@ -208,8 +213,8 @@ class Explainer:
         if r.outcome == NOT_DOCUMENTED:
             missing = self.missing_phrase(r.missing)
             if c["exclude"]:
-                text = f"there is no documentation of {missing}, needed to rule out that {statement}" if c["said"] \
-                    else f"there is no documentation of {missing}, needed to rule out {statement}"
+                text = (f"there is no documentation of {missing}, so the exclusion cannot be ruled out "
+                        f"({statement if c['said'] else 'not recommended with ' + statement})")
             elif statement.startswith("documentation of ") and c["said"]:
                 text = f"there is no {statement}"
             else:
@@ -218,15 +223,20 @@ class Explainer:
                     text += f", needed to establish {statement}"
         else:
             text = self._not_met(c, r, values)
-        return text + self._cite(values, sources)
+        return self._cite(text, values, sources)
 
-    def _cite(self, values: Mapping, sources: Mapping[str, str]) -> str:
+    def _cite(self, text: str, values: Mapping, sources: Mapping[str, str]) -> str:
+        """Name the record each fact came from, inside the sentence's parenthesis if it has one."""
         cited = [n for n in values if n in sources]
         if not cited:
-            return ""
+            return text
         if len(cited) == 1:
-            return f" (source: {sources[cited[0]]})"
-        return " (sources: " + "; ".join(f"{self.label(n)}: {sources[n]}" for n in cited) + ")"
+            note = f"source: {sources[cited[0]]}"
+        else:
+            note = "sources: " + "; ".join(f"{self.label(n)}: {sources[n]}" for n in cited)
+        if text.endswith(")"):
+            return text[:-1] + f"; {note})"
+        return f"{text} ({note})"
 
     def _not_met(self, c, r: CriterionResult, values) -> str:
         shape = c["shape"]
@@ -272,7 +282,8 @@ class Explainer:
             if shape["op"] == "in":
                 return f"the {label} is {format_value(v, schema)}, which is not {shape['values']}"
             return f"the {label} is {format_value(v, schema)}, which the guideline does not allow"
-        return f"the record does not show {lower_start(c['statement'])} (documented: {self._values_phrase(values)})"
+        shown = {n: v for n, v in values.items() if n not in c.get("when_facts", ()) or n == fact}
+        return f"the record does not show {lower_start(c['statement'])} (documented: {self._values_phrase(shown or values)})"
 
     def _values_phrase(self, values: Mapping) -> str:
         parts = [f"{self.label(n)}: {format_value(v, self.facts.get(n))}" for n, v in values.items() if v is not None]
@@ -299,7 +310,7 @@ class Explainer:
         for (when, missing), rs in grouped.items():
             statements = join([lower_start(self.criteria[r.id]["statement"]) for r in rs])
             text = (f"there is no documentation of {self.missing_phrase(missing)}, so it cannot be determined "
-                    f"whether the criteria that apply where there are {join(list(when))} are met ({statements})")
+                    f"whether the criteria that apply where {join(list(when))} are met ({statements})")
             i = next(i for i, f in enumerate(out) if f.criterion == rs[0].id and not f.text)
             out[i] = Finding(rs[0].id, NOT_DOCUMENTED, text)
         return out
@@ -311,11 +322,18 @@ class Explainer:
         n = _count_word(len(met))
         if met and result.reasons:
             out.append(f"{capital(n)} other applicable criteri{'on is' if len(met) == 1 else 'a are'} met.")
+        elif len(met) == 1:
+            out.append("The one applicable criterion is met.")
+        elif len(met) == 2:
+            out.append("Both applicable criteria are met.")
         elif met:
-            out.append(f"All {n} applicable criteri{'on is' if len(met) == 1 else 'a are'} met.")
+            out.append(f"All {n} applicable criteria are met.")
         skipped = {tuple(self.criteria[r.id]["when"]) for r in result.criteria if r.outcome == NOT_APPLICABLE}
         for when in sorted(skipped):
-            out.append(sentence(f"The criteria that apply only where there are {join(list(when))} do not apply"))
+            out.append(sentence(f"The criteria that apply only where {join(list(when))} do not apply"))
+        m = getattr(result, "modified", None)
+        if m is not None:
+            out.append(f"The guideline allows {m.certified} of the {m.requested} {self.label(m.fact)}.")
         return out
 
     def remedies(self, result: GuidelineResult) -> list[str]:
@@ -326,10 +344,14 @@ class Explainer:
             statement = lower_start(c["statement"])
             if r.outcome == NOT_DOCUMENTED and self._undetermined_when(c, r):
                 line = sentence(f"Documentation of {self.missing_phrase(r.missing)}, or that there were none")
+            elif r.outcome == NOT_DOCUMENTED and c["exclude"]:
+                line = sentence(f"Documentation of {self.missing_phrase(r.missing)}, to rule out the exclusion "
+                                f"({statement if c['said'] else 'not recommended with ' + statement})")
             elif r.outcome == NOT_DOCUMENTED:
                 line = sentence(f"Documentation of {self.missing_phrase(r.missing)}")
             elif c["exclude"]:
-                line = sentence(f"None while this holds: {statement}")
+                line = sentence(f"None: {statement}" if c["said"] else
+                                f"None: the treatment is not recommended with {statement}")
             elif statement.startswith("documentation of "):
                 line = sentence(statement)
             else:

@@ -32,9 +32,14 @@ def test_pack_is_byte_identical_across_builds(tmp_path):
 def test_manifest_records_hashes_and_guidelines(built):
     m = json.loads((built / "manifest.json").read_text())
     assert m["runtime"] == RUNTIME_VERSION
-    assert set(m["files"]) == {"guidelines/tpi.py", "guidelines/tpi.json"}
-    assert set(m["sources"]) == {"tpi.mtus"}
-    (g,) = m["guidelines"]
+    ids = sorted(p.stem for p in GUIDELINES.glob("*.mtus") if p.stem != "formulary")
+    assert [g["id"] for g in m["guidelines"]] == ids
+    expected = {f"guidelines/{i}.{ext}" for i in ids for ext in ("py", "json")}
+    if m["formulary"]:
+        expected.add(m["formulary"])
+    assert set(m["files"]) == expected
+    assert set(m["sources"]) == {p.name for p in GUIDELINES.glob("*.mtus")}
+    g = next(g for g in m["guidelines"] if g["id"] == "tpi")
     assert g["citation"]["pages"] == "122" and {"kind": "cpt", "value": "20553"} in g["services"]
 
 
