@@ -36,7 +36,7 @@ CODES: dict[str, str] = {
     # structure
     "E401": "the same id declared twice",
     "E402": "a guideline with no criteria",
-    "E403": "a guideline without a citation (source and page)",
+    "E403": "a guideline without a citation (source, and a page or section)",
     "E404": "a `when` condition that can never be true",
     "E405": "indented fields under a fact that is not a `history`, or a `history` without fields",
     "E406": "a table with no entries",

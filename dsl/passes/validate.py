@@ -90,9 +90,11 @@ def validate(ctx: Context) -> None:
         ctx.report(diag.error("E403", f"guideline `{tree.id}` does not cite its source", tree.id_span,
                               hint='add an indented line below it, e.g. '
                                    '`source "MTUS Chronic Pain Medical Treatment Guidelines" page 122`'))
-    elif c.pages is None:
-        ctx.report(diag.error("E403", "the citation gives no page", c.span,
-                              hint="add `page 122` (or `pages 74-96`) so a reader can find the text"))
+    elif c.pages is None and c.section is None:
+        # A regulation is found by its section (8 CCR 9792.24.1); a book by its page.
+        ctx.report(diag.error("E403", "the citation gives no page or section", c.span,
+                              hint="add `page 122` (or `pages 74-96`), or the `section` of a regulation, "
+                                   "so a reader can find the text"))
     for cond in ctx.conditions:
         if constant_truth(cond.expr) is False:
             counts = _reads_a_count(cond.expr)
@@ -118,7 +120,7 @@ def validate(ctx: Context) -> None:
         return
     ctx.model = model.Guideline(
         id=tree.id, title=tree.title,
-        citation=model.Citation(c.source, c.section, c.pages.text),
+        citation=model.Citation(c.source, c.section, c.pages.text if c.pages else None),
         services=tuple(model.Service(s.kind, s.value) for s in tree.services),
         states=tree.states, version=tree.version,
         facts=tuple(ctx.facts.values()), criteria=tuple(ctx.criteria),
