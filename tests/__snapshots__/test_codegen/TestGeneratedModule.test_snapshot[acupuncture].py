@@ -21,7 +21,7 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 2')
 
 # The guideline's values, built once.
-_K1 = Duration(2, 0)  # 2 months (acupuncture.mtus:63)
+_K1 = Duration(2, 0)  # 2 months (acupuncture.mtus:61)
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'initial_treatments': 'acupuncture_requested'}
@@ -38,28 +38,28 @@ def unmet(facts, request_date):
     f_prior_acupuncture = _get('prior_acupuncture')
     _out = []
 
-    # indication (acupuncture.mtus:48): (or medication_reduced_or_not_tolerated:bool rehabilitation_adj...
+    # indication (acupuncture.mtus:46): (or medication_reduced_or_not_tolerated:bool rehabilitation_adj...
     if not ((f_medication_reduced_or_not_tolerated is True) or (f_rehabilitation_adjunct is True)):
         _out.append('indication')
 
-    # frequency (acupuncture.mtus:52): (between acupuncture_per_week:count 1:count 3:count)
+    # frequency (acupuncture.mtus:50): (between acupuncture_per_week:count 1:count 3:count)
     if not (f_acupuncture_per_week is not None and (1 <= f_acupuncture_per_week <= 3)):
         _out.append('frequency')
 
-    # initial_treatments (acupuncture.mtus:60): (or (any prior_acupuncture):bool (<= acupuncture_reques...
+    # initial_treatments (acupuncture.mtus:58): (or (any prior_acupuncture):bool (<= acupuncture_reques...
     _t1 = (None if f_prior_acupuncture is None else len(f_prior_acupuncture) > 0)
     if not ((_t1 is True) or (f_acupuncture_requested is not None and (f_acupuncture_requested <= 6))):
         _out.append('initial_treatments')
 
-    # initial_duration (acupuncture.mtus:63): (or (any prior_acupuncture):bool (<= acupuncture_course:d...
+    # initial_duration (acupuncture.mtus:61): (or (any prior_acupuncture):bool (<= acupuncture_course:d...
     _t2 = compare_duration('<=', f_acupuncture_course, _K1, request_date)
     if not ((_t1 is True) or (_t2 is True)):
         _out.append('initial_duration')
 
-    # when#0 (acupuncture.mtus:70): (any prior_acupuncture):bool
+    # when#0 (acupuncture.mtus:68): (any prior_acupuncture):bool
     if _t1 is not False:
 
-        # extension_improvement when#0 (acupuncture.mtus:71): (and (or (last prior_acupuncture field adl_im...
+        # extension_improvement when#0 (acupuncture.mtus:69): (and (or (last prior_acupuncture field adl_im...
         _r3 = last_row(f_prior_acupuncture, 'date')
         _t4 = None if _r3 is None else _r3.get('adl_improved')
         _t5 = None if _r3 is None else _r3.get('work_restrictions_reduced')
@@ -91,31 +91,31 @@ def evaluate(facts, request_date):
     f_prior_acupuncture = _get('prior_acupuncture')
     r_prior_acupuncture = FactValue('prior_acupuncture', f_prior_acupuncture, f_prior_acupuncture is not None)
 
-    # when#0 (acupuncture.mtus:70): (any prior_acupuncture):bool
+    # when#0 (acupuncture.mtus:68): (any prior_acupuncture):bool
     _v1, _m1 = any_m(f_prior_acupuncture, 'prior_acupuncture', None, None)
     _gate2 = (_v1, _m1)
 
-    # indication (acupuncture.mtus:48): (or medication_reduced_or_not_tolerated:bool rehabilitation_adj...
+    # indication (acupuncture.mtus:46): (or medication_reduced_or_not_tolerated:bool rehabilitation_adj...
     _v4, _m4 = or_m((f_medication_reduced_or_not_tolerated, m_medication_reduced_or_not_tolerated), (f_rehabilitation_adjunct, m_rehabilitation_adjunct))
     _c3 = decide('indication', False, ALWAYS, (_v4, _m4), (r_medication_reduced_or_not_tolerated, r_rehabilitation_adjunct))
 
-    # frequency (acupuncture.mtus:52): (between acupuncture_per_week:count 1:count 3:count)
+    # frequency (acupuncture.mtus:50): (between acupuncture_per_week:count 1:count 3:count)
     _v6, _m6 = strict_m((None if f_acupuncture_per_week is None else (1 <= f_acupuncture_per_week <= 3)), (f_acupuncture_per_week, m_acupuncture_per_week))
     _c5 = decide('frequency', False, ALWAYS, (_v6, _m6), (r_acupuncture_per_week,))
 
-    # initial_treatments (acupuncture.mtus:60): (or (any prior_acupuncture):bool (<= acupuncture_reques...
+    # initial_treatments (acupuncture.mtus:58): (or (any prior_acupuncture):bool (<= acupuncture_reques...
     _v8, _m8 = strict_m((None if f_acupuncture_requested is None else (f_acupuncture_requested <= 6)), (f_acupuncture_requested, m_acupuncture_requested))
     _v9, _m9 = or_m((_v1, _m1), (_v8, _m8))
     _c7 = decide('initial_treatments', False, ALWAYS, (_v9, _m9), (r_prior_acupuncture, r_acupuncture_requested))
 
-    # initial_duration (acupuncture.mtus:63): (or (any prior_acupuncture):bool (<= acupuncture_course:d...
+    # initial_duration (acupuncture.mtus:61): (or (any prior_acupuncture):bool (<= acupuncture_course:d...
     _t11 = compare_duration('<=', f_acupuncture_course, _K1, request_date)
     _v12, _m12 = strict_m(_t11, (f_acupuncture_course, m_acupuncture_course))
     _v13, _m13 = or_m((_v1, _m1), (_v12, _m12))
     _c10 = decide('initial_duration', False, ALWAYS, (_v13, _m13), (r_prior_acupuncture, r_acupuncture_course))
 
     if _gate2[0] is True:
-        # extension_improvement when#0 (acupuncture.mtus:71): (and (or (last prior_acupuncture field adl_im...
+        # extension_improvement when#0 (acupuncture.mtus:69): (and (or (last prior_acupuncture field adl_im...
         _p15 = pick_m('last', f_prior_acupuncture, 'prior_acupuncture', None, None, 'date')
         _v16, _m16 = field_m(_p15, 'prior_acupuncture', 'adl_improved')
         _v17, _m17 = field_m(_p15, 'prior_acupuncture', 'work_restrictions_reduced')
@@ -133,9 +133,9 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (33, 33, 33), (34, 34, 34), (35, 35, 35), (36, 36, 36), (37, 37, 37), (38, 38, 38),
-    (41, 43, 48), (45, 47, 52), (49, 52, 60), (54, 57, 63), (59, 60, 70), (62, 65, 71),
-    (66, 66, 72), (67, 68, 71), (76, 78, 33), (79, 81, 34), (82, 84, 35), (85, 87, 36),
-    (88, 90, 37), (91, 92, 38), (94, 96, 70), (98, 100, 48), (102, 104, 52), (106, 109, 60),
-    (111, 115, 63), (117, 122, 71), (123, 123, 72), (124, 127, 71),
+    (33, 33, 31), (34, 34, 32), (35, 35, 33), (36, 36, 34), (37, 37, 35), (38, 38, 36),
+    (41, 43, 46), (45, 47, 50), (49, 52, 58), (54, 57, 61), (59, 60, 68), (62, 65, 69),
+    (66, 66, 70), (67, 68, 69), (76, 78, 31), (79, 81, 32), (82, 84, 33), (85, 87, 34),
+    (88, 90, 35), (91, 92, 36), (94, 96, 68), (98, 100, 46), (102, 104, 50), (106, 109, 58),
+    (111, 115, 61), (117, 122, 69), (123, 123, 70), (124, 127, 69),
 )
