@@ -243,12 +243,19 @@ class _Loader:
                     sources[name] = raw["source"]
                 raw = raw["value"]
             try:
-                values[name] = self.history(raw, schema, key, fline) if schema["kind"] == "history" else convert(raw, schema)
+                if schema["kind"] == "history":
+                    row_sources: list[str] = []
+                    values[name] = self.history(raw, schema, key, fline, row_sources)
+                    if row_sources:  # sources of entry fields are cited for the history
+                        sources[name] = "; ".join(([sources[name]] if name in sources else []) +
+                                                  list(dict.fromkeys(row_sources)))
+                else:
+                    values[name] = convert(raw, schema)
             except _Bad as e:
                 self.bad(key, e.message, e.hint, fline)
         return values, sources
 
-    def history(self, raw, schema, key, line):
+    def history(self, raw, schema, key, line, sources: Optional[list] = None):
         if not isinstance(raw, list):
             raise _Bad(f"{_show(raw)} is not a list of entries", "write a list: - {date: 2014-09-01, relief: 60%}")
         if len(raw) > MAX_HISTORY:
@@ -267,6 +274,10 @@ class _Loader:
                     self.bad(f"{ekey}.{fname}", f"`{fname}` is not a field of this history",
                              _close(fname, fields) or "its fields are " + ", ".join(fields), eline)
                     continue
+                if isinstance(fraw, dict) and "value" in fraw and set(fraw) <= {"value", "source"}:
+                    if isinstance(fraw.get("source"), str) and sources is not None:
+                        sources.append(fraw["source"])
+                    fraw = fraw["value"]
                 try:
                     row[fname] = convert(fraw, fields[fname])
                 except _Bad as e:

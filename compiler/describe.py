@@ -113,7 +113,9 @@ class _Phraser:
                 return f"no documentation of {self.label(inner.target)}"
             return f"not ({self.phrase(inner)})"
         if isinstance(e, model.Logic):
-            return _join([self.phrase(x) for x in e.operands], e.op)
+            # keep "A or (B and C)" readable: nested groups of the other connective in parentheses
+            return _join([f"({self.phrase(x)})" if isinstance(x, model.Logic) and x.op != e.op else self.phrase(x)
+                          for x in e.operands], e.op)
         if isinstance(e, model.AtLeast):
             items = [f"({self.phrase(x)})" if isinstance(x, model.Logic) else self.phrase(x) for x in e.items]
             return f"at least {e.count} of: " + "; ".join(items)

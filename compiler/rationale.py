@@ -69,7 +69,7 @@ def format_value(value: object, schema: Optional[Mapping] = None) -> str:
             return f"{text} {schema['unit']}"
         return text
     if isinstance(value, frozenset):
-        return join(sorted(value))
+        return join(sorted(value)) if value else "none"
     if isinstance(value, tuple):
         n = len(value)
         if n == 0:
@@ -223,6 +223,12 @@ class Explainer:
                     text += f", needed to establish {statement}"
         else:
             text = self._not_met(c, r, values)
+        if c["citation"] != self.info["citation"]:  # the criterion cites another page than the guideline
+            cite = c["citation"]
+            where = ", ".join(x for x in (cite["source"] if cite["source"] != self.info["citation"]["source"] else "",
+                                           _pages(cite.get("pages"))) if x)
+            if where:
+                text += f" ({where})"
         return self._cite(text, values, sources)
 
     def _cite(self, text: str, values: Mapping, sources: Mapping[str, str]) -> str:
@@ -250,6 +256,8 @@ class Explainer:
                 f"the guideline does not recommend the treatment with {c['statement']}"
             if kind == "contains" and v is not None:
                 return f"the {label} include {shape['values']}, and {said}"
+            if kind == "finding" and v is True:
+                return f"the record documents {label}, and {said}"
             return f"the record documents {self._values_phrase(values)}, and {said}"
         if kind == "limit" and v is not None:
             op, limit = shape["op"], shape["limit"]
@@ -354,11 +362,20 @@ class Explainer:
                                 f"None: the treatment is not recommended with {statement}")
             elif statement.startswith("documentation of "):
                 line = sentence(statement)
+            elif c.get("allows_fewer") or (c["shape"]["kind"] == "limit"
+                                           and self.facts.get(c["shape"]["fact"], {}).get("kind") == "count"):
+                line = sentence(f"A request for {statement}")  # a count is changed by asking for less
             else:
                 line = sentence(f"Documentation showing {statement}")
             if line not in out:
                 out.append(line)
         return out
+
+
+def _pages(pages) -> str:
+    if not pages:
+        return ""
+    return ("pages " if ("-" in pages or "," in pages) else "page ") + pages
 
 
 _COUNT_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
