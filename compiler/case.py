@@ -21,6 +21,9 @@ from compiler.runtime import Duration
 
 #: Entries in one history beyond this are refused (documented limit).
 MAX_HISTORY = 1000
+#: A count above this is not a plausible number of units, and partial
+#: certification searches below the requested count.
+MAX_COUNT = 10_000
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(day|days|week|weeks|month|months|year|years)\s*$", re.I)
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
@@ -138,7 +141,10 @@ def convert(raw: Any, schema: Mapping[str, Any]) -> Any:
             if isinstance(raw, int) and not isinstance(raw, bool) and raw < 0:
                 raise _Bad(f"{raw} is negative; a count is 0 or more")
             raise _Bad(f"{_show(raw)} is not a count", "write a whole number such as 4")
-        return int(str(raw).strip())
+        n = int(str(raw).strip())
+        if n > MAX_COUNT:
+            raise _Bad(f"{n:,} is more than the {MAX_COUNT:,} a count may be", "check the number")
+        return n
     if kind == "number":
         n = _number(raw)
         if n is None or not n.is_finite():

@@ -104,7 +104,9 @@ def compile_cmd(paths: tuple[str, ...], output: str, name: str, pack_version: st
               help="Batch mode: one JSON case per line of IN ('-' for stdin); one JSON result per line out.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes for --jsonl.")
-def check(case, pack_spec, fmt: str, wording: str, explain: bool, jsonl, jobs: int) -> None:
+@click.option("--pack-sha256", "pack_sha256", default=None, metavar="HASH",
+              help="Refuse to run unless the pack's manifest has this sha256 (as published by its developer).")
+def check(case, pack_spec, fmt: str, wording: str, explain: bool, jsonl, jobs: int, pack_sha256) -> None:
     """Decide a case file's requests and print the determination letter.
 
     In batch mode (--jsonl) a bad line becomes an error record with its line
@@ -123,6 +125,9 @@ def check(case, pack_spec, fmt: str, wording: str, explain: bool, jsonl, jobs: i
     if (case is None) == (jsonl is None):
         _fail("error: give a case file, or --jsonl IN for batch mode (not both)", EXIT_USAGE)
     pack = _open_pack(pack_spec)
+    if pack_sha256 is not None and pack.digest != pack_sha256.strip().lower():
+        _fail(f"error: {pack.location}: the pack's sha256 is {pack.digest}, not the expected {pack_sha256}; "
+              "it is not the pack you meant to run", EXIT_PROBLEMS)
     if jsonl is not None:
         from compiler.batch import check_stream, open_lines
 

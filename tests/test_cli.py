@@ -122,3 +122,13 @@ def test_every_command_help_has_an_example(run):
 
 def test_guidelines_fixture_exists():
     assert (GUIDELINES / "tpi.mtus").is_file()
+
+
+def test_pack_sha256_pins_the_pack(run, tmp_path):
+    out = tmp_path / "pack"
+    assert run("compile", "guidelines/", "-o", str(out)).exit_code == 0
+    from compiler.pack import load_pack
+    digest = load_pack(str(out)).digest
+    assert run("check", SEED, "--pack", str(out), "--pack-sha256", digest).exit_code == 0
+    r = run("check", SEED, "--pack", str(out), "--pack-sha256", "0" * 64)
+    assert r.exit_code == 1 and "not the pack you meant to run" in r.stderr and r.stdout == ""

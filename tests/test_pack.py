@@ -144,3 +144,47 @@ def test_warm_source_cache_does_not_import_the_front_end(tmp_path):
     assert first.stdout.split() == ["True", "True"]  # cold: compiled
     warm = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert warm.stdout.split() == ["False", "False"]
+
+
+def _snapshot(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_failure_at_any_write_step_never_leaves_half_a_pack(tmp_path, monkeypatch):
+    """Fail the k-th file write or rename, for every k: the old pack or the new one, whole."""
+    target = tmp_path / "pack"
+    write_pack(build_pack([str(GUIDELINES)], name="t", version="1"), str(target))
+    old = _snapshot(target)
+    new_pack = build_pack([str(GUIDELINES)], name="t", version="2")
+    real_open, real_replace = open, os.replace
+    k = 0
+    while True:
+        k += 1
+        calls = {"n": 0}
+
+        def counting(real):
+            def f(*args, **kwargs):
+                calls["n"] += 1
+                if calls["n"] == k:
+                    raise OSError(f"simulated failure at step {k}")
+                return real(*args, **kwargs)
+            return f
+
+        monkeypatch.setattr(packmod, "open", counting(real_open), raising=False)
+        monkeypatch.setattr(packmod.os, "replace", counting(real_replace))
+        try:
+            write_pack(new_pack, str(target))
+            failed = False
+        except OSError:
+            failed = True
+        monkeypatch.undo()
+        now = _snapshot(target)
+        assert now in (old, dict(new_pack.files)), f"step {k}: a mixed pack"
+        assert [p.name for p in tmp_path.iterdir()] == ["pack"], f"step {k}: temporary folders left"
+        if failed:
+            assert now == old, f"step {k}: the old pack was not kept"
+            load_pack(str(target))
+        else:
+            assert now == dict(new_pack.files)
+            break
+    assert k > len(new_pack.files)  # every file write and both renames were failed once
