@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime
 from typing import Any, Mapping, Optional, Union
 
-from compiler.case import Case, case_from_data, load_case
-from compiler.casefile import CaseError
+from compiler.case import Case
+from compiler.casefile import CaseError, read_case_file
 from compiler.letter import Letter, decide, letter_json, render
 from compiler.pack import Pack, PackError, open_pack
 from compiler.runtime import CriterionResult, GuidelineResult
@@ -30,8 +30,8 @@ def load_pack(spec: Optional[str] = None) -> Pack:
 def read_case(case: Union[str, Mapping[str, Any]], pack: Pack) -> Case:
     """A case file path or a dict with the same shape, validated and routed. Raises CaseError."""
     if isinstance(case, Mapping):
-        return case_from_data(dict(case), "<case>", pack.infos, pack.formulary)
-    return load_case(str(case), pack.infos, pack.formulary)
+        return pack.reader().read(dict(case), "<case>")
+    return pack.reader().read(read_case_file(str(case)), str(case))
 
 
 def check_case(case: Union[str, Mapping[str, Any]], pack: Optional[Pack] = None, wording: str = "imr") -> Letter:

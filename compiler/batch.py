@@ -14,7 +14,6 @@ from typing import IO, Iterable, Iterator, Optional
 
 import attrs
 
-from compiler.case import case_from_data
 from compiler.casefile import CaseError
 from compiler.letter import decide, letter_json
 from compiler.pack import Pack
@@ -42,7 +41,7 @@ def _result(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> 
     except (ValueError, RecursionError) as e:
         return {"line": lineno, "error": [{"message": f"not valid JSON: {e}"}]}
     try:
-        case = case_from_data(data, f"line {lineno}", pack.infos, pack.formulary)
+        case = pack.reader().read(data, f"line {lineno}")
     except CaseError as e:
         return {"line": lineno, "error": [
             {"key": p.key, "message": p.message, "hint": p.hint} for p in e.problems]}

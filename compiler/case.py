@@ -211,12 +211,14 @@ def _member(raw: Any, members) -> str:
 
 
 class _Loader:
-    def __init__(self, path: str, infos: Mapping[str, Mapping], formulary: Optional[Mapping] = None):
+    """Reads one case; the per-pack tables come from a CaseReader."""
+
+    def __init__(self, path: str, reader: "CaseReader"):
         self.path = path
-        self.infos = infos
-        self.formulary = formulary
+        self.reader = reader
+        self.infos = reader.infos
         self.problems: list[Problem] = []
-        self.all_facts = {n: info["facts"][n] for info in infos.values() for n in info["facts"]}
+        self.all_facts = reader.all_facts
 
     def bad(self, key: str, message: str, hint=None, line=None):
         self.problems.append(Problem(self.path, key, message, hint, line))
@@ -299,7 +301,7 @@ class _Loader:
             self.bad(key + ".guideline", f"`{explicit}` is not a guideline in the pack",
                      _close(explicit, self.infos) or "guidelines: " + ", ".join(sorted(self.infos)), line)
             return None
-        matches = route_item(item, self.infos) or route_product(product, self.infos)
+        matches = self.reader.route(item, product)
         if len(matches) == 1:
             return matches[0]
         if matches:
@@ -368,7 +370,7 @@ class _Loader:
             if explicit is not None and not isinstance(explicit, str):
                 self.bad(f"{key}.guideline", "the guideline id must be text", line=rline)
                 continue
-            product = find_product(item, self.formulary)
+            product = self.reader.product(item)
             gid = self.route(item, explicit, key, rline, product)
             if gid is None:
                 continue
@@ -390,67 +392,125 @@ class _Loader:
         return Case(str(case_id) if case_id is not None else None, date, tuple(requests), self.path)
 
 
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
 def _norm(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+    return " ".join(_NON_WORD.sub(" ", text.lower()).split())
+
+
+class CaseReader:
+    """Reads cases against one pack: fact schemas, routing tables and a cache of routed items.
+
+    Built once per pack (Pack.reader()), so that batch checking does not
+    re-normalise every service and product name for every case.
+    """
+
+    CACHE_SIZE = 4096
+
+    def __init__(self, infos: Mapping[str, Mapping], formulary: Optional[Mapping] = None):
+        self.infos = infos
+        self.formulary = formulary
+        self.all_facts = {n: info["facts"][n] for info in infos.values() for n in info["facts"]}
+        self._cpt: dict[str, set] = {}
+        self._names: list[tuple[str, str]] = []  # (normalised service name, guideline id)
+        self._drug: dict[tuple[str, str], set] = {}  # (kind, value) -> guideline ids
+        for gid, info in infos.items():
+            for svc in info["services"]:
+                if svc["kind"] == "cpt":
+                    self._cpt.setdefault(svc["value"].upper(), set()).add(gid)
+                elif svc["kind"] == "name":
+                    self._names.append((f" {_norm(svc['value'])} ", gid))
+                else:
+                    self._drug.setdefault((svc["kind"], svc["value"]), set()).add(gid)
+        self._drug_names: list[tuple[str, str, str]] = []  # (normalised, kind, name)
+        if formulary:
+            for kind in ("products", "ingredients"):
+                for name in formulary[kind]:
+                    n = _norm(name)
+                    if n:
+                        self._drug_names.append((f" {n} ", kind, name))
+            # longest name first; products before ingredients of the same length
+            self._drug_names.sort(key=lambda x: (-len(x[0]), x[1] != "products"))
+        self._products: dict[str, Optional[Product]] = {}
+        self._routes: dict[tuple, list[str]] = {}
+
+    def read(self, data: Any, path: str) -> Case:
+        return _Loader(path, self).load(data)
+
+    def services(self, item: str) -> list[str]:
+        """Guidelines whose CPT codes or service names the request item mentions."""
+        found = set()
+        for m in _CPT.finditer(item):
+            found |= self._cpt.get(m.group(1).upper(), set())
+        text = f" {_norm(item)} "
+        found |= {gid for name, gid in self._names if name in text}
+        if not found and _norm(item) in self.infos:
+            found.add(_norm(item))
+        return sorted(found)
+
+    def product(self, item: str) -> Optional[Product]:
+        """The formulary product (or single ingredient) the item names; the longest name wins."""
+        if item in self._products:
+            return self._products[item]
+        found = None
+        if self._drug_names:
+            text = f" {_norm(item)} "
+            hit = next(((kind, name) for n, kind, name in self._drug_names if n in text), None)
+            if hit is not None:
+                kind, name = hit
+                if kind == "products":
+                    entry = self.formulary["products"][name]
+                    ingredients, form = entry["ingredients"], entry["form"]
+                else:
+                    ingredients, form = [name], None
+                classes = {c for i in ingredients for c in self.formulary["ingredients"].get(i, ())}
+                found = Product(name, frozenset(ingredients), frozenset(classes), form)
+        if len(self._products) < self.CACHE_SIZE:
+            self._products[item] = found
+        return found
+
+    def by_product(self, product: Optional[Product]) -> list[str]:
+        """Guidelines that govern a drug: by dosage form, else by ingredient, else by drug class."""
+        if product is None:
+            return []
+        tiers = (("form", {product.form} if product.form else set()), ("ingredient", product.ingredients),
+                 ("class", product.classes))
+        for kind, values in tiers:
+            found = set()
+            for v in values:
+                found |= self._drug.get((kind, v), set())
+            if found:
+                return sorted(found)
+        return []
+
+    def route(self, item: str, product: Optional[Product]) -> list[str]:
+        key = (item, product)
+        if key not in self._routes:
+            matches = self.services(item) or self.by_product(product)
+            if len(self._routes) >= self.CACHE_SIZE:
+                return matches
+            self._routes[key] = matches
+        return self._routes[key]
 
 
 def route_item(item: str, infos: Mapping[str, Mapping]) -> list[str]:
     """Guidelines whose CPT codes or service names the request item mentions."""
-    found = []
-    codes = {m.group(1).upper() for m in _CPT.finditer(item)}
-    text = f" {_norm(item)} "
-    for gid, info in sorted(infos.items()):
-        for s in info["services"]:
-            if s["kind"] == "cpt" and s["value"].upper() in codes:
-                found.append(gid)
-                break
-            if s["kind"] == "name" and f" {_norm(s['value'])} " in text:
-                found.append(gid)
-                break
-    if not found and _norm(item) in infos:
-        found.append(_norm(item))
-    return found
+    return CaseReader(infos).services(item)
 
 
 def find_product(item: str, formulary: Optional[Mapping]) -> Optional[Product]:
-    """The formulary product (or single ingredient) the item names; the longest name wins."""
-    if not formulary:
-        return None
-    text = f" {_norm(item)} "
-    best = None
-    for kind in ("products", "ingredients"):
-        for name in formulary[kind]:
-            n = _norm(name)
-            if n and f" {n} " in text and (best is None or len(n) > len(_norm(best[1]))):
-                best = (kind, name)
-    if best is None:
-        return None
-    kind, name = best
-    if kind == "products":
-        entry = formulary["products"][name]
-        ingredients, form = entry["ingredients"], entry["form"]
-    else:
-        ingredients, form = [name], None
-    classes = {c for i in ingredients for c in formulary["ingredients"].get(i, ())}
-    return Product(name, frozenset(ingredients), frozenset(classes), form)
+    """The formulary product (or single ingredient) the item names."""
+    return CaseReader({}, formulary).product(item)
 
 
 def route_product(product: Optional[Product], infos: Mapping[str, Mapping]) -> list[str]:
     """Guidelines that govern a drug: by dosage form, else by ingredient, else by drug class."""
-    if product is None:
-        return []
-    tiers = (("form", {product.form} if product.form else set()), ("ingredient", product.ingredients),
-             ("class", product.classes))
-    for kind, values in tiers:
-        found = sorted(gid for gid, info in infos.items()
-                       if any(s["kind"] == kind and s["value"] in values for s in info["services"]))
-        if found:
-            return found
-    return []
+    return CaseReader(infos).by_product(product)
 
 
 def case_from_data(data: Any, path: str, infos: Mapping[str, Mapping], formulary: Optional[Mapping] = None) -> Case:
-    return _Loader(path, infos, formulary).load(data)
+    return CaseReader(infos, formulary).read(data, path)
 
 
 def load_case(path: str, infos: Mapping[str, Mapping], formulary: Optional[Mapping] = None) -> Case:

@@ -119,7 +119,7 @@ def check(case, pack_spec, fmt: str, wording: str, explain: bool, jsonl, jobs: i
       mtus check --jsonl cases.jsonl --jobs 2 > results.jsonl
     """
     from compiler.casefile import CaseError
-    from compiler.case import load_case
+    from compiler.casefile import read_case_file
     from compiler.letter import decide, render
 
     if (case is None) == (jsonl is None):
@@ -142,7 +142,7 @@ def check(case, pack_spec, fmt: str, wording: str, explain: bool, jsonl, jobs: i
         click.echo(summary.text(), err=True)
         sys.exit(EXIT_USAGE if summary.errors else EXIT_OK)
     try:
-        parsed = load_case(case, pack.infos, pack.formulary)
+        parsed = pack.reader().read(read_case_file(case), case)
     except CaseError as e:
         _fail(e.render(), EXIT_USAGE)
     click.echo(render(decide(parsed, pack, wording), fmt, explain), nl=False)

@@ -242,6 +242,14 @@ class Pack:
     guidelines: Mapping[str, LoadedGuideline]
     location: str
     formulary: Optional[Mapping] = None  # describe_formulary() data, when the pack has one
+    _cache: dict = attrs.field(factory=dict, eq=False, repr=False)
+
+    def reader(self):
+        """The case reader for this pack (routing tables built once)."""
+        if "reader" not in self._cache:
+            from compiler.case import CaseReader
+            self._cache["reader"] = CaseReader(self.infos, self.formulary)
+        return self._cache["reader"]
 
     @property
     def infos(self) -> dict:
