@@ -21,10 +21,8 @@ from compiler.interpret import evaluate
 from compiler.python import generate_module, load_module
 from dsl import check_file, check_text
 from dsl.passes.validate import constant_truth
-from tests.conftest import GUIDELINES
 from tests.strategies import cases, guidelines, shape, to_mtus
-
-FILES = sorted(GUIDELINES.glob("*.mtus"))
+from tests.test_codegen import FILES
 
 BUNDLED_EXAMPLES = 7000        # split over the bundled guidelines
 RANDOM_GUIDELINES = 2700       # each checked on CASES_PER_GUIDELINE cases
