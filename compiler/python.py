@@ -3,8 +3,12 @@
 A generated module defines GUIDELINE_ID, RUNTIME_VERSION, CRITERIA,
 SOURCE_FILE, SOURCE_LINES, `evaluate(facts, request_date)` (full results,
 identical to compiler/interpret.py) and the fast path
-`unmet(facts, request_date)` (the ids of criteria not met or not documented).
-It imports only compiler.runtime's exported names, datetime and decimal.
+`unmet(facts, request_date)` (the ids of criteria not met or not documented
+at the amounts requested). It imports only compiler.runtime's exported
+names, datetime and decimal. Tables the criteria look up are module-level
+dict constants (`_table_<name>`, keys normalised as texts compare). When
+criteria allow fewer of a count, `evaluate` ends with runtime.modify, which
+searches for the partial certification by calling `unmet`.
 
 Two flavours of code come from each expression. The fast path computes plain
 three-valued values and tests them with `is True` / `is False`, inlining the
