@@ -310,7 +310,7 @@ class _Loader:
         elif product is not None:
             what = ", ".join(sorted(product.ingredients))
             self.bad(key + ".item", f'no guideline in the pack governs "{item}" ({product.name}: {what})',
-                     "add `guideline: <id>` if a guideline applies; guidelines: " + ", ".join(sorted(self.infos)),
+                     "add `guideline: <id>` if one of the pack's guidelines applies (`mtus rationale` lists them)",
                      line)
         else:
             names = {s["value"]: gid for gid, info in self.infos.items() for s in info["services"] if s["kind"] == "name"}

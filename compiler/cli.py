@@ -219,3 +219,53 @@ def schema(spec) -> None:
 
     pack = _open_pack(spec)
     click.echo(json.dumps(case_schema(pack.infos), indent=2, sort_keys=True))
+
+
+@main.command("fmt")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True, allow_dash=True))
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; exit 1 if any file would change.")
+@click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print what would change as a unified diff.")
+def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
+    """Rewrite .mtus files (or folders of them) in the one canonical layout.
+
+    Comments and text blocks are kept as written. The result is parsed again
+    and written only if the guideline is unchanged; each file is replaced
+    atomically. `-` formats standard input to standard output. Exit 0 when
+    done (or, with --check, when nothing would change); 1 when a file would
+    change under --check or cannot be formatted (a syntax error).
+
+    \b
+    Example:
+      mtus fmt guidelines/
+      mtus fmt --check --diff guidelines/tpi.mtus
+    """
+    from dsl.format import fmt_command
+
+    report = fmt_command(paths, check=check_only, diff=show_diff, stdin=sys.stdin)
+    click.echo(report.stdout, nl=False)
+    click.echo(report.stderr, err=True, nl=False)
+    sys.exit(report.exit_code)
+
+
+@main.command("lsp")
+def lsp() -> None:
+    """Run the language server on standard input and output (for editors).
+
+    Diagnostics as you type (as `mtus lint`), hover, go to definition,
+    completion, document symbols and formatting (as `mtus fmt`). Editors start
+    it themselves; editors/vscode/ has an extension that does. Needs the
+    `lsp` extra: pip install 'mtus[lsp]'.
+
+    \b
+    Example:
+      mtus lsp
+    """
+    try:
+        from compiler.lsp import serve
+    except ImportError as e:  # pygls is an optional dependency
+        if (e.name or "").split(".")[0] not in ("pygls", "lsprotocol", "cattrs"):
+            raise
+        _fail(f"error: `mtus lsp` needs the language server library {e.name}, which is not installed: "
+              "pip install 'mtus[lsp]'", EXIT_USAGE)
+    serve()

@@ -170,6 +170,15 @@ class _Phraser:
             return "there are " + self.phrase(e)[len("any "):]
         if isinstance(e, model.Not) and isinstance(e.operand, model.Query) and e.operand.op == "any":
             return "there are " + self.phrase(e)
+        if isinstance(e, model.Not) and isinstance(e.operand, model.Member) and isinstance(e.operand.left, model.FactRef):
+            m = e.operand
+            verb = {"in": "is not", "not in": "is", "contains": "do not include", "contains any of":
+                    "include none of", "contains only": "do not include only"}[m.op]
+            return f"the {self.label(m.left)} {verb} {self.label(m.right)}"
+        if isinstance(e, model.Not) and isinstance(e.operand, model.FactRef) and e.operand.type.kind == BOOL:
+            return f"the record documents no {self.label(e.operand)}"  # true only when documented absent
+        if isinstance(e, model.Not):
+            return f"the record does not show {self.phrase(e.operand)}"
         if isinstance(e, model.Logic):
             return _join([self.clause(x) for x in e.operands], e.op)
         if isinstance(e, model.Compare) and isinstance(e.right, model.Const) and isinstance(e.left, model.FactRef):
@@ -223,13 +232,15 @@ def _shape(e: model.Expr) -> dict:
     if isinstance(e, model.FactRef) and e.type.kind == BOOL:
         return {"kind": "finding", "fact": e.name}
     if isinstance(e, model.Logic) and all(isinstance(x, model.FactRef) and x.type.kind == BOOL for x in e.operands):
-        return {"kind": "findings", "op": e.op, "facts": [x.name for x in e.operands]}
+        return {"kind": "findings", "op": e.op, "facts": [x.name for x in e.operands], "disjunctive": e.op == "or"}
     if isinstance(e, model.Not) and isinstance(e.operand, model.FactRef) and e.operand.type.kind == BOOL:
         return {"kind": "no_finding", "fact": e.operand.name}
     if isinstance(e, model.Member) and isinstance(e.left, model.FactRef) and e.op in ("in", "not in"):
         return {"kind": "member", "fact": e.left.name, "op": e.op, "values": _value_text(e.right)}
     if isinstance(e, model.Member) and isinstance(e.left, model.FactRef) and e.op.startswith("contains"):
         return {"kind": "contains", "fact": e.left.name, "op": e.op, "values": _value_text(e.right)}
+    if isinstance(e, model.AtLeast) or (isinstance(e, model.Logic) and e.op == "or"):
+        return {"kind": "general", "disjunctive": True}  # any one of the missing facts may decide it
     return {"kind": "general"}
 
 

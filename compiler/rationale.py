@@ -77,7 +77,12 @@ def format_value(value: object, schema: Optional[Mapping] = None) -> str:
         fields = (schema or {}).get("fields", {})
         last = value[-1]
         dated = [r for r in value if isinstance(r.get("date"), datetime.date)]
-        if dated and len(dated) == n:
+        if not dated:  # no dates: "most recent" would mislead; list the entries
+            shown = ["(" + ", ".join(f"{fields.get(k, {}).get('label', k)}: {format_value(v, fields.get(k))}"
+                                     for k, v in row.items()) + ")" for row in value[:3]]
+            more = f" and {n - 3} more" if n > 3 else ""
+            return f"{n} entr{'y' if n == 1 else 'ies'}: " + ", ".join(shown) + more
+        if len(dated) == n:
             last = max(dated, key=lambda r: r["date"])
         parts = [f"{fields.get(k, {}).get('label', k)}: {format_value(v, fields.get(k))}"
                  for k, v in last.items() if k != "date"]
@@ -141,7 +146,8 @@ class Explainer:
         lines = [f"{info['title']} ({info['id']})", f"Source: {info['citation_text']}"]
         if info.get("version"):
             lines.append(f"Version: {info['version']}")
-        services = [s["value"] if s["kind"] == "name" else f"CPT {s['value']}" for s in info["services"]]
+        prefix = {"name": "", "cpt": "CPT ", "class": "drug class ", "ingredient": "ingredient ", "form": "form "}
+        services = [prefix.get(s["kind"], "") + s["value"] for s in info["services"]]
         if services:
             lines.append("Governs: " + ", ".join(services))
         lines.append("")
@@ -173,13 +179,13 @@ class Explainer:
                 cite = c["citation"]
                 if cite != info["citation"]:
                     parts = [cite["source"]] + ([f"section {cite['section']}"] if cite.get("section") else []) + \
-                        ([f"page {cite['pages']}"] if cite.get("pages") else [])
+                        ([_pages(cite["pages"])] if cite.get("pages") else [])
                     lines.append("     cites: " + ", ".join(parts))
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
 
     # ------------------------------------------------------- case findings
-    def missing_phrase(self, names) -> str:
+    def missing_phrase(self, names, word: str = "and") -> str:
         """`a, b and c`: missing facts, history fields grouped under their history."""
         parts: list[str] = []
         fields: dict[str, list[str]] = {}
@@ -200,7 +206,7 @@ class Explainer:
                 out.append(f"the {join(labels)} of the {h.get('label', p[1:])}")
             else:
                 out.append(_undocumented(self.label(p)))
-        return join(out)
+        return join(out, word)
 
     def _undetermined_when(self, c, r: CriterionResult) -> bool:
         """Not documented only because the `when` condition guarding it is unknown."""
@@ -210,8 +216,9 @@ class Explainer:
         c = self.criteria[r.id]
         statement = lower_start(c["statement"])
         values = {fv.name: fv.value for fv in r.read}
+        self._documented = {fv.name for fv in r.read if fv.documented}  # defaults are not shown as documented
         if r.outcome == NOT_DOCUMENTED:
-            missing = self.missing_phrase(r.missing)
+            missing = self.missing_phrase(r.missing, "or" if c["shape"].get("disjunctive") else "and")
             if c["exclude"]:
                 text = (f"there is no documentation of {missing}, so the exclusion cannot be ruled out "
                         f"({statement if c['said'] else 'not recommended with ' + statement})")
@@ -279,13 +286,13 @@ class Explainer:
             return f"the {label} is documented as {format_date(v)}, which is not {bound} {where}"
         # "the record documents (no) X": labels are noun phrases of unknown number
         if kind == "finding" and v is False:
-            return f"the record documents no {label}"
+            return f"the record documents no {_no_article(label)}"
         if kind == "no_finding" and v is True:
             return f"the record documents {label}"
         if kind == "findings" and shape["op"] == "and":
             absent = [self.label(n) for n in shape["facts"] if values.get(n) is False]
             if absent:
-                return "the record documents " + join([f"no {a}" for a in absent])
+                return "the record documents " + join([f"no {_no_article(a)}" for a in absent])
         if kind == "member" and v is not None:
             if shape["op"] == "in":
                 return f"the {label} is {format_value(v, schema)}, which is not {shape['values']}"
@@ -294,7 +301,9 @@ class Explainer:
         return f"the record does not show {lower_start(c['statement'])} (documented: {self._values_phrase(shown or values)})"
 
     def _values_phrase(self, values: Mapping) -> str:
-        parts = [f"{self.label(n)}: {format_value(v, self.facts.get(n))}" for n, v in values.items() if v is not None]
+        shown = getattr(self, "_documented", None)
+        parts = [f"{self.label(n)}: {format_value(v, self.facts.get(n))}" for n, v in values.items()
+                 if v is not None and (shown is None or n in shown)]
         return "; ".join(parts) if parts else "no relevant facts"
 
     def findings(self, result: GuidelineResult, sources: Mapping[str, str]) -> list[Finding]:
@@ -317,8 +326,9 @@ class Explainer:
             out.append(Finding(r.id, r.outcome, self.finding(r, sources)))
         for (when, missing), rs in grouped.items():
             statements = join([lower_start(self.criteria[r.id]["statement"]) for r in rs])
-            text = (f"there is no documentation of {self.missing_phrase(missing)}, so it cannot be determined "
-                    f"whether the criteria that apply where {join(list(when))} are met ({statements})")
+            required = "is" if len(rs) == 1 else "are"
+            text = (f"there is no documentation of {self.missing_phrase(missing)}, either way, so it cannot be "
+                    f"determined whether {statements} {required} required")
             i = next(i for i, f in enumerate(out) if f.criterion == rs[0].id and not f.text)
             out[i] = Finding(rs[0].id, NOT_DOCUMENTED, text)
         return out
@@ -344,6 +354,11 @@ class Explainer:
             out.append(f"The guideline allows {m.certified} of the {m.requested} {self.label(m.fact)}.")
         return out
 
+    def _reads_only_product(self, r: CriterionResult) -> bool:
+        """The criterion reads only facts taken from the requested product: only another product changes it."""
+        names = [fv.name for fv in r.read]
+        return bool(names) and all(self.facts.get(n, {}).get("from_product") for n in names)
+
     def remedies(self, result: GuidelineResult) -> list[str]:
         """What documentation would have to be present, one line per distinct need."""
         out: list[str] = []
@@ -355,11 +370,15 @@ class Explainer:
             elif r.outcome == NOT_DOCUMENTED and c["exclude"]:
                 line = sentence(f"Documentation of {self.missing_phrase(r.missing)}, to rule out the exclusion "
                                 f"({statement if c['said'] else 'not recommended with ' + statement})")
+            elif r.outcome == NOT_DOCUMENTED and c["shape"].get("disjunctive"):
+                line = sentence(f"Documentation of any of: {self.missing_phrase(r.missing, 'or')}")
             elif r.outcome == NOT_DOCUMENTED:
                 line = sentence(f"Documentation of {self.missing_phrase(r.missing)}")
             elif c["exclude"]:
-                line = sentence(f"None: {statement}" if c["said"] else
-                                f"None: the treatment is not recommended with {statement}")
+                line = sentence(f"Documentation that the exclusion does not apply: {statement}" if c["said"] else
+                                f"Documentation that the exclusion does not apply: not recommended with {statement}")
+            elif self._reads_only_product(r):
+                line = sentence(f"A different product that meets the criterion: {statement}")
             elif statement.startswith("documentation of "):
                 line = sentence(statement)
             elif c.get("allows_fewer") or (c["shape"]["kind"] == "limit"
@@ -370,6 +389,14 @@ class Explainer:
             if line not in out:
                 out.append(line)
         return out
+
+
+def _no_article(label: str) -> str:
+    """"no a pain assessment" reads wrong: drop a leading article after "no"."""
+    for article in ("a ", "an ", "the "):
+        if label.startswith(article):
+            return label[len(article):]
+    return label
 
 
 def _pages(pages) -> str:
