@@ -103,13 +103,12 @@ class ParseResult:
     diagnostics: tuple[diag.Diagnostic, ...]
 
 
-def parse(source: Source) -> ParseResult:
-    """Parse one source file. Returns a tree, or the first syntax error as a diagnostic."""
+def _run(lark: Lark, source: Source) -> ParseResult:
     text = source.text
     if not text.endswith("\n"):
         text += "\n"  # every statement ends with a newline; offsets are unchanged
     try:
-        return ParseResult(_lark().parse(text), ())
+        return ParseResult(lark.parse(text), ())
     except IndentProblem as e:
         return ParseResult(None, (indent_error(source, e),))
     except UnexpectedInput as e:
@@ -117,3 +116,74 @@ def parse(source: Source) -> ParseResult:
     except LarkError as e:  # pragma: no cover - Lark internals we have not seen fail
         return ParseResult(None, (diag.error("E110", "the file could not be parsed", source.whole(),
                                              hint=f"the parser reported: {e}"),))
+
+
+def parse(source: Source) -> ParseResult:
+    """Parse one source file. Returns a tree, or the first syntax error as a diagnostic."""
+    return _run(_lark(), source)
+
+
+# ------------------------------------------------------- tokens, for tooling
+# The formatter, the language server and the highlighter's tests need the
+# tokens as the parser read them (its contextual lexer decides NAME vs UNIT vs
+# keyword). Comments, line breaks and `\` continuations are not tokens: they
+# are everything between two tokens' spans.
+
+@attrs.frozen
+class Lexeme:
+    """One token of a file: `kind` is a terminal of the grammar (NAME, STRING, TEXT_BLOCK,
+    NUMBER, INT, DATE, UNIT, PAGE_SPEC, CPT_CODE, COMPARE, ADD_OP, MUL_OP), or KEYWORD for
+    a word of the language (`guideline`, `and`, `not`) and PUNCT for `( ) { } [ ] , : . %`."""
+
+    kind: str
+    text: str
+    start: int
+    end: int
+
+
+@attrs.frozen
+class LexResult:
+    lexemes: tuple[Lexeme, ...] | None  # None after a syntax error
+    diagnostics: tuple[diag.Diagnostic, ...]
+
+
+@functools.lru_cache(maxsize=1)
+def _lark_all_tokens() -> Lark:
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        postlex=_Indenter(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+        keep_all_tokens=True,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _literal_terminals() -> dict[str, str]:
+    """Terminal name -> its literal text, for the keyword and punctuation terminals."""
+    return {t.name: t.pattern.value for t in _lark().terminals if t.pattern.type == "str"}
+
+
+def keywords() -> frozenset[str]:
+    """Every word of the language, from the grammar (`guideline`, `facts`, `and`, `within`, ...)."""
+    return frozenset(v for v in _literal_terminals().values() if v.isalpha())
+
+
+def lex(source: Source) -> LexResult:
+    """The tokens of a file that parses, in order; or its first syntax error."""
+    parsed = _run(_lark_all_tokens(), source)
+    if parsed.tree is None:
+        return LexResult(None, parsed.diagnostics)
+    literal = _literal_terminals()
+    out = []
+    for tok in parsed.tree.scan_values(lambda v: isinstance(v, Token)):
+        if tok.type in ("_NL", "_INDENT", "_DEDENT"):
+            continue
+        kind = tok.type
+        if kind in literal:
+            kind = "KEYWORD" if literal[kind].isalpha() else "PUNCT"
+        out.append(Lexeme(kind, str(tok), tok.start_pos, tok.end_pos))
+    out.sort(key=lambda lx: lx.start)
+    return LexResult(tuple(out), ())
