@@ -145,7 +145,13 @@ def check(case, pack_spec, fmt: str, wording: str, explain: bool, jsonl, jobs: i
         parsed = pack.reader().read(read_case_file(case), case)
     except CaseError as e:
         _fail(e.render(), EXIT_USAGE)
-    click.echo(render(decide(parsed, pack, wording), fmt, explain), nl=False)
+    from compiler.pack import PackError
+
+    try:
+        letter = render(decide(parsed, pack, wording), fmt, explain)
+    except PackError as e:  # a checker module is run on first use and may be refused then
+        _fail(f"error: {e}", EXIT_PROBLEMS)
+    click.echo(letter, nl=False)
 
 
 @main.command("test")

@@ -226,9 +226,26 @@ def write_pack(pack: PackFiles, out_dir: str) -> Path:
 # ------------------------------------------------------------------- loading
 @attrs.frozen
 class LoadedGuideline:
+    """One guideline of a verified pack. Its checker module is executed on first use:
+    a reviewer's case touches one or two of a pack's guidelines, not all of them."""
+
     id: str
     info: Mapping
-    module: types.ModuleType
+    source: bytes = attrs.field(repr=False)
+    filename: str
+    _cache: dict = attrs.field(factory=dict, eq=False, repr=False)
+
+    @property
+    def module(self) -> types.ModuleType:
+        if "module" not in self._cache:
+            try:
+                module = _module_from_source(self.source, f"mtus_pack_{self.id}", self.filename)
+            except ImportError as e:  # the module refuses a runtime it was not built for
+                raise PackError(f"{self.filename}: built for another runtime version ({e})") from None
+            if getattr(module, "RUNTIME_VERSION", None) != runtime.RUNTIME_VERSION:
+                raise PackError(f"{self.filename}: built for another runtime version")
+            self._cache["module"] = module
+        return self._cache["module"]
 
     def evaluate(self, facts, request_date) -> runtime.GuidelineResult:
         return self.module.evaluate(facts, request_date)
@@ -313,10 +330,8 @@ def load_pack_files(files: Mapping[str, bytes], location: str) -> Pack:
     for entry in guidelines:
         gid = entry["id"]
         info = json.loads(files[entry["info"]])
-        module = _module_from_source(files[entry["module"]], f"mtus_pack_{gid}", f"{location}/{entry['module']}")
-        if getattr(module, "RUNTIME_VERSION", None) != runtime.RUNTIME_VERSION:
-            raise PackError(f"{location}/{entry['module']}: built for another runtime version")
-        loaded[gid] = LoadedGuideline(gid, info, module)
+        # every hash was verified above; the module runs when the guideline is first used
+        loaded[gid] = LoadedGuideline(gid, info, files[entry["module"]], f"{location}/{entry['module']}")
     formulary = None
     if manifest.get("formulary"):
         try:

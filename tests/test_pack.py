@@ -188,3 +188,11 @@ def test_a_failure_at_any_write_step_never_leaves_half_a_pack(tmp_path, monkeypa
             assert now == dict(new_pack.files)
             break
     assert k > len(new_pack.files)  # every file write and both renames were failed once
+
+
+def test_a_module_built_for_another_runtime_is_refused_when_first_used(built, monkeypatch):
+    import datetime
+    p = load_pack(str(built))
+    monkeypatch.setattr(packmod.runtime, "RUNTIME_VERSION", packmod.runtime.RUNTIME_VERSION + 1)
+    with pytest.raises(PackError, match="tpi.py: built for another runtime version"):
+        p.guidelines["tpi"].evaluate({}, datetime.date(2014, 12, 18))
