@@ -1,0 +1,85 @@
+"""The documentation site's build hooks (mkdocs.yml `hooks:`), and the CLI reference.
+
+- docs/cli.md is generated from the click commands (`cli_reference()`); run
+  `python tools/mkdocs_hooks.py` after changing a command. The site always shows
+  the commands as they are, and tests/test_docs_site.py fails when the committed
+  page is out of date.
+- ```` ```mtus-error CODE ```` blocks (the bad examples of docs/diagnostics.md) are shown as
+  ```` ```mtus ```` blocks marked with their code: Markdown's fenced code does not accept
+  words after the language.
+- The Pygments style sheet for the highlighted ```` ```mtus ```` blocks (the lexer is
+  dsl/highlight.py, found by its entry point) is written into the built site.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI_PAGE = ROOT / "docs" / "cli.md"
+WIDTH = 88
+_ERROR_FENCE = re.compile(r"^```mtus-error[ \t]+(\w+)[^\n]*$", re.M)
+
+
+def cli_reference() -> str:
+    """docs/cli.md: every command's --help, as `mtus COMMAND --help` prints it."""
+    import click
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import compiler.cli as cli
+
+    group = cli.main
+    top = click.Context(group, info_name="mtus", terminal_width=WIDTH, max_content_width=WIDTH,
+                        **group.context_settings)
+
+    def help_text(command: click.Command, name: str, parent=None) -> str:
+        if parent is None:
+            return command.get_help(top)
+        ctx = click.Context(command, info_name=name, parent=parent, terminal_width=WIDTH, max_content_width=WIDTH)
+        return command.get_help(ctx)
+
+    exit_codes = (cli.__doc__ or "").split("\n\n", 1)[1].strip()
+    exit_codes = " ".join(exit_codes.split())
+    out = [
+        "# Command line reference",
+        "",
+        "<!-- Generated from the click commands by tools/mkdocs_hooks.py; do not edit by hand:",
+        "     run `python tools/mkdocs_hooks.py` after changing a command. -->",
+        "",
+        "Every command prints its help with `-h` or `--help`; this page is that help, generated",
+        "from the commands themselves.",
+        "",
+        exit_codes,
+        "",
+        "```text",
+        help_text(group, "mtus"),
+        "```",
+    ]
+    for name in group.list_commands(top):
+        command = group.get_command(top, name)
+        out += ["", f"## mtus {name}", "", "```text", help_text(command, name, top), "```"]
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------- hooks
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    if page.file.src_uri == "cli.md":
+        return cli_reference()
+    return _ERROR_FENCE.sub(lambda m: f"*Gives `{m.group(1)}`:*\n\n```mtus", markdown)
+
+
+def on_post_build(config) -> None:
+    from pygments.formatters import HtmlFormatter
+
+    css = Path(config["site_dir"]) / "css" / "pygments.css"
+    css.parent.mkdir(parents=True, exist_ok=True)
+    css.write_text(HtmlFormatter(style="friendly").get_style_defs(".highlight"), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    CLI_PAGE.write_text(cli_reference(), encoding="utf-8")
+    print(f"wrote {os.path.relpath(CLI_PAGE)}")
