@@ -103,21 +103,30 @@ def _show(raw: Any) -> str:
     return str(raw)
 
 
+#: Numbers in a case have at most this many digits before or after the point:
+#: clinical values are small, and arithmetic on huge exponents can overflow.
+MAX_DIGITS = 30
+
+
 def _number(raw: Any) -> Optional[Decimal]:
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
-        return Decimal(raw)
-    if isinstance(raw, Decimal):
-        return raw
-    if isinstance(raw, float):
-        return Decimal(repr(raw))
-    if isinstance(raw, str):
+        n = Decimal(raw)
+    elif isinstance(raw, Decimal):
+        n = raw
+    elif isinstance(raw, float):
+        n = Decimal(repr(raw))
+    elif isinstance(raw, str):
         try:
-            return Decimal(raw.strip())
+            n = Decimal(raw.strip())
         except InvalidOperation:
             return None
-    return None
+    else:
+        return None
+    if n.is_finite() and n and abs(n.adjusted()) > MAX_DIGITS:
+        raise _Bad(f"{_show(raw)} is not a plausible value (more than {MAX_DIGITS} digits)", "check the number")
+    return n
 
 
 def _plain(d: Decimal):

@@ -210,13 +210,18 @@ class Explainer:
 
     def _undetermined_when(self, c, r: CriterionResult) -> bool:
         """Not documented only because the `when` condition guarding it is unknown."""
-        return bool(c["when"]) and all("." not in m and m in c["when_facts"] for m in r.missing)
+        return bool(c["when"]) and bool(r.missing) and all("." not in m and m in c["when_facts"] for m in r.missing)
 
     def finding(self, r: CriterionResult, sources: Mapping[str, str]) -> str:
         c = self.criteria[r.id]
         statement = lower_start(c["statement"])
         values = {fv.name: fv.value for fv in r.read}
         self._documented = {fv.name for fv in r.read if fv.documented}  # defaults are not shown as documented
+        if r.outcome == NOT_DOCUMENTED and not r.missing:
+            # unknown without a missing fact: a computed date or number fell out of range
+            text = (f"the documented values do not allow the criterion of {statement} to be determined "
+                    f"(a date or number computed from them is out of range)")
+            return self._cite(text, values, sources)
         if r.outcome == NOT_DOCUMENTED:
             missing = self.missing_phrase(r.missing, "or" if c["shape"].get("disjunctive") else "and")
             if c["exclude"]:
@@ -365,7 +370,9 @@ class Explainer:
         for r in result.reasons:
             c = self.criteria[r.id]
             statement = lower_start(c["statement"])
-            if r.outcome == NOT_DOCUMENTED and self._undetermined_when(c, r):
+            if r.outcome == NOT_DOCUMENTED and not r.missing:
+                line = sentence(f"Documented values that allow the criterion of {statement} to be determined")
+            elif r.outcome == NOT_DOCUMENTED and self._undetermined_when(c, r):
                 line = sentence(f"Documentation of {self.missing_phrase(r.missing)}, or that there were none")
             elif r.outcome == NOT_DOCUMENTED and c["exclude"]:
                 line = sentence(f"Documentation of {self.missing_phrase(r.missing)}, to rule out the exclusion "

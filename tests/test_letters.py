@@ -70,3 +70,19 @@ def test_cases_cover_every_tpi_criterion_in_every_state(source_pack):
                 seen.setdefault(r.id, set()).add(r.outcome)
     for cid, outcomes in seen.items():
         assert {"met", "not met", "not documented"} <= outcomes, (cid, outcomes)
+
+
+def test_a_date_out_of_calendar_range_reads_as_undeterminable(source_pack):
+    letter = api.check_case({"date": "9999-12-30", "request": {"item": "trigger point injection"},
+                             "facts": {"symptom_onset": "9999-11-01"}}, source_pack)
+    text = api.render(letter, "text")
+    assert "a date or number computed from them is out of range" in " ".join(text.split())
+    assert "no documentation of ," not in text and "no documentation of ." not in text
+
+
+def test_implausible_numbers_are_refused(source_pack):
+    import pytest as _pytest
+    from compiler.casefile import CaseError
+    with _pytest.raises(CaseError, match="plausible"):
+        api.check_case({"date": "2014-12-18", "request": {"item": "trigger point injection"},
+                        "facts": {"prior_injections": [{"relief": "1e400"}]}}, source_pack)
