@@ -76,8 +76,8 @@ class _Indenter:
             yield Token.new_borrow_pos("_DEDENT", "", token) if token else Token("_DEDENT", "")
 
 
-@functools.lru_cache(maxsize=1)
-def _lark() -> Lark:
+@functools.lru_cache(maxsize=2)
+def _build(keep_all_tokens: bool) -> Lark:
     return Lark(
         grammar_text(),
         parser="lalr",
@@ -85,7 +85,13 @@ def _lark() -> Lark:
         postlex=_Indenter(),
         propagate_positions=True,
         maybe_placeholders=True,
+        keep_all_tokens=keep_all_tokens,
     )
+
+
+def _lark() -> Lark:
+    """The parser the front end uses: punctuation and keywords are dropped from the tree."""
+    return _build(False)
 
 
 def terminal_pattern(name: str) -> str | None:
@@ -147,17 +153,9 @@ class LexResult:
     diagnostics: tuple[diag.Diagnostic, ...]
 
 
-@functools.lru_cache(maxsize=1)
 def _lark_all_tokens() -> Lark:
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        lexer="contextual",
-        postlex=_Indenter(),
-        propagate_positions=True,
-        maybe_placeholders=True,
-        keep_all_tokens=True,
-    )
+    """The same grammar keeping every token, for the formatter's lexemes."""
+    return _build(True)
 
 
 @functools.lru_cache(maxsize=1)
