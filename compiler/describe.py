@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Optional
 
 from dsl import model
-from dsl.model import BOOL, DATE, ENUM, HISTORY, PERCENT, QUANTITY, SET
+from dsl.model import BOOL, ENUM, HISTORY, QUANTITY, SET
 
 INFO_FORMAT = 1
 

@@ -9,7 +9,6 @@ documented the examples reached, against the states the criterion can reach.
 
 from __future__ import annotations
 
-import datetime
 from typing import Iterable, Optional
 
 import attrs
