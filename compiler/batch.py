@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import deque
 from decimal import Decimal
+from itertools import islice
 from typing import IO, Iterable, Iterator, Optional
 
 import attrs
@@ -73,6 +75,11 @@ def _encode(record: dict) -> str:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), default=to_json_value)
 
 
+#: Lines per task sent to a worker, and tasks in flight per worker with --jobs N: at most
+#: jobs * WINDOW * CHUNK lines are read ahead of the output, however long the input.
+CHUNK = 256
+WINDOW = 4
+
 _worker_pack: Optional[Pack] = None
 
 
@@ -88,8 +95,12 @@ def _line(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> tu
     return "error" not in record, _encode(record)
 
 
-def _work(args) -> tuple[bool, str]:
-    return _line(_worker_pack, *args)
+def _work(digest: str, chunk: list, wording: str, explain: bool) -> list[tuple[bool, str]]:
+    pack = _worker_pack
+    if pack.digest != digest:  # the worker opened another pack than the one given: never mix them
+        raise RuntimeError(f"the worker opened pack sha256 {pack.digest}, not {digest}; "
+                           "pass pack_spec for the pack being checked")
+    return [_line(pack, n, line, wording, explain) for n, line in chunk]
 
 
 def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
@@ -98,20 +109,46 @@ def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
             yield n, line
 
 
+def _windowed(pool, digest: str, items: Iterator[tuple[int, str]], wording: str, explain: bool,
+              chunk: int, window: int) -> Iterator[tuple[bool, str]]:
+    """Results in input order, with at most `window` chunks of `chunk` lines read ahead.
+
+    (Pool.imap would do the ordering, but its feeder thread reads the whole
+    input as fast as it can: memory would grow with the input.)
+    """
+    pending: deque = deque()
+    exhausted = False
+    while True:
+        while not exhausted and len(pending) < window:
+            batch = list(islice(items, chunk))
+            if batch:
+                pending.append(pool.apply_async(_work, (digest, batch, wording, explain)))
+            exhausted = len(batch) < chunk
+        if not pending:
+            return
+        yield from pending.popleft().get()
+
+
 def check_stream(lines: Iterable[str], out: IO[str], pack: Pack, *, pack_spec: Optional[str] = None,
                  jobs: int = 1, wording: str = "imr", explain: bool = False,
-                 progress: Optional[IO[str]] = None) -> Summary:
-    """Decide every case of a JSON Lines stream; write one result line per input line."""
+                 progress: Optional[IO[str]] = None, chunk: int = CHUNK, window: int = WINDOW) -> Summary:
+    """Decide every case of a JSON Lines stream; write one result line per input line.
+
+    With jobs > 1 the workers open the pack from `pack_spec` (the bundled pack
+    if None), which must be `pack`; at most jobs * window * chunk lines are
+    read ahead of the output.
+    """
     summary = Summary()
-    items = ((n, line, wording, explain) for n, line in _numbered(lines))
+    items = _numbered(lines)
     if jobs <= 1:
-        results = (_line(pack, *item) for item in items)
+        results = (_line(pack, n, line, wording, explain) for n, line in items)
         pool = None
     else:
         import multiprocessing
 
         pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(pack_spec,))
-        results = pool.imap(_work, items, chunksize=256)  # imap keeps input order
+        results = _windowed(pool, pack.digest, items, wording, explain, chunk, jobs * window)
+    ok = False
     try:
         for decided, text in results:
             summary.lines += 1
@@ -123,9 +160,13 @@ def check_stream(lines: Iterable[str], out: IO[str], pack: Pack, *, pack_spec: O
             if progress is not None and summary.lines % 1000 == 0:
                 progress.write(f"\r{summary.lines:,} cases")
                 progress.flush()
+        ok = True
     finally:
         if pool is not None:
-            pool.close()
+            if ok:
+                pool.close()
+            else:  # an error or an interrupt: do not wait for the cases in flight
+                pool.terminate()
             pool.join()
     if progress is not None and summary.lines >= 1000:
         progress.write("\n")

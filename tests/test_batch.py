@@ -66,3 +66,56 @@ def test_cli_jsonl_exit_status_and_jobs(tmp_path, monkeypatch):
 def test_case_and_jsonl_are_exclusive():
     r = CliRunner().invoke(main, ["check"])
     assert r.exit_code == 2 and "give a case file, or --jsonl" in r.stderr
+
+
+class _Counted:
+    """The input lines, counting how many the batch has read."""
+
+    def __init__(self, lines):
+        self.lines = lines
+        self.read = 0
+
+    def __iter__(self):
+        for line in self.lines:
+            self.read += 1
+            yield line
+
+
+class _Ahead(io.StringIO):
+    """The output, recording how far the input was read ahead of each result line."""
+
+    def __init__(self, source: _Counted):
+        super().__init__()
+        self.source = source
+        self.written = 0
+        self.most_ahead = 0
+
+    def write(self, text):
+        self.written += text.count("\n")
+        self.most_ahead = max(self.most_ahead, self.source.read - self.written)
+        return super().write(text)
+
+
+def test_jobs_read_a_bounded_window_ahead_of_the_output(tmp_path):
+    """With several processes, memory does not grow with the input: the input is read
+    at most jobs * window * chunk lines ahead of the output (Pool.imap reads it all)."""
+    from compiler.pack import open_pack
+
+    guidelines = str(Path(__file__).parent.parent / "guidelines")
+    pack = open_pack(guidelines)
+    lines = [x for x in _lines() if x.strip()] * 60  # 720 lines, none blank
+    source = _Counted(lines)
+    out = _Ahead(source)
+    summary = check_stream(source, out, pack, pack_spec=guidelines, jobs=2, chunk=8, window=2)
+    assert summary.lines == len(lines) and source.read == len(lines)
+    assert 0 < out.most_ahead <= 2 * 2 * 8
+    one = io.StringIO()
+    check_stream(lines, one, pack)
+    assert out.getvalue() == one.getvalue()
+
+
+def test_workers_refuse_another_pack_than_the_one_given(source_pack):
+    import pytest
+
+    with pytest.raises(RuntimeError, match="not .* pass pack_spec"):
+        check_stream(_lines(), io.StringIO(), source_pack, pack_spec=None, jobs=2)
