@@ -39,7 +39,8 @@ def _result(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> 
     if len(line) > MAX_LINE_BYTES:
         return {"line": lineno, "error": [{"message": f"the line is longer than {MAX_LINE_BYTES:,} bytes"}]}
     try:
-        data = json.loads(line, parse_float=Decimal)
+        # json.loads(line, parse_float=Decimal) without building a decoder per line
+        data = _DECODER.decode(line) if not line.startswith("\ufeff") else json.loads(line, parse_float=Decimal)
     except (ValueError, RecursionError) as e:
         return {"line": lineno, "error": [{"message": f"not valid JSON: {e}"}]}
     try:
@@ -71,8 +72,13 @@ def _result(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> 
 _DETERMINATION = {"imr": {True: "overturned", False: "upheld"}, "ur": {True: "certified", False: "not certified"}}
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+#: json.dumps(record, sort_keys=True, separators=(",", ":"), default=to_json_value), built once
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=to_json_value)
+
+
 def _encode(record: dict) -> str:
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), default=to_json_value)
+    return _ENCODER.encode(record)
 
 
 #: Lines per task sent to a worker, and tasks in flight per worker with --jobs N: at most

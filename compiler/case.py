@@ -28,6 +28,7 @@ MAX_COUNT = 10_000
 _DURATION = re.compile(r"^\s*(\d+)\s*(day|days|week|weeks|month|months|year|years)\s*$", re.I)
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z][A-Za-z0-9]*(?:/[A-Za-z][A-Za-z0-9]*)?)\s*$")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CPT = re.compile(r"\b(?:cpt\s*)?(\d{4}[0-9A-Z])\b", re.I)
 _TOP_KEYS = ("case", "date", "request", "requests", "facts")
 _REQUEST_KEYS = ("item", "guideline", "facts")
@@ -81,7 +82,7 @@ def _close(word: str, options) -> Optional[str]:
 def parse_date(raw: Any) -> datetime.date:
     if isinstance(raw, datetime.date):
         return raw
-    if not isinstance(raw, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
+    if not isinstance(raw, str) or not _DATE.fullmatch(raw.strip()):
         raise _Bad(f"{_show(raw)} is not a date", "write dates as YYYY-MM-DD, e.g. 2014-12-18")
     try:
         return datetime.date.fromisoformat(raw.strip())
@@ -134,89 +135,147 @@ def _plain(d: Decimal):
     return int(d) if d == d.to_integral_value() else d
 
 
+_FINDING_WORDS = frozenset(("present", "absent", "yes", "no", "true", "false"))
+_FINDING_TRUE = frozenset(("present", "yes", "true"))
+
+
+def _finding(raw: Any, schema: Mapping[str, Any]) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str):
+        word = raw.strip().lower()
+        if word in _FINDING_WORDS:
+            return word in _FINDING_TRUE
+    raise _Bad(f"{_show(raw)} is not a finding", "write `present` or `absent`")
+
+
+def _count(raw: Any, schema: Mapping[str, Any]) -> int:
+    if type(raw) is int and 0 <= raw <= MAX_COUNT:  # the common case, decided as below
+        return raw
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).strip().isdigit():
+        if isinstance(raw, int) and not isinstance(raw, bool) and raw < 0:
+            raise _Bad(f"{raw} is negative; a count is 0 or more")
+        raise _Bad(f"{_show(raw)} is not a count", "write a whole number such as 4")
+    n = int(str(raw).strip())
+    if n > MAX_COUNT:
+        raise _Bad(f"{n:,} is more than the {MAX_COUNT:,} a count may be", "check the number")
+    return n
+
+
+def _number_value(raw: Any, schema: Mapping[str, Any]):
+    n = _number(raw)
+    if n is None or not n.is_finite():
+        raise _Bad(f"{_show(raw)} is not a number")
+    return _plain(n)
+
+
+def _percent(raw: Any, schema: Mapping[str, Any]):
+    m = _PERCENT.match(raw) if isinstance(raw, str) else None
+    n = Decimal(m.group(1)) if m else _number(raw)
+    if n is None or not n.is_finite():
+        raise _Bad(f"{_show(raw)} is not a percent", "write a percent such as 60%")
+    if not 0 <= n <= 100:
+        raise _Bad(f"{raw} is outside 0% to 100%")
+    return _plain(n)
+
+
+def _quantity(raw: Any, schema: Mapping[str, Any]):
+    unit = schema["unit"]
+    n = _number(raw)
+    if n is None and isinstance(raw, str):
+        m = _QUANTITY.match(raw)
+        if m and m.group(2).lower() == unit.lower():
+            n = Decimal(m.group(1))
+        elif m:
+            raise _Bad(f"{_show(raw)} is in {m.group(2)}, but this fact is measured in {unit}",
+                       f"convert it to {unit}")
+    if n is None or not n.is_finite() or n < 0:
+        raise _Bad(f"{_show(raw)} is not a quantity in {unit}", f"write e.g. `90 {unit}`")
+    return _plain(n)
+
+
+def _duration(raw: Any, schema: Mapping[str, Any]) -> Duration:
+    m = _DURATION.match(raw) if isinstance(raw, str) else None
+    if not m:
+        raise _Bad(f"{_show(raw)} is not a length of time", "write e.g. `8 weeks`, `10 days`, `3 months` or `1 year`")
+    n, unit = int(m.group(1)), m.group(2).lower().rstrip("s")
+    if unit == "day":
+        return Duration(0, n)
+    if unit == "week":
+        return Duration(0, 7 * n)
+    if unit == "month":
+        return Duration(n, 0)
+    return Duration(12 * n, 0)  # year
+
+
+def _date(raw: Any, schema: Mapping[str, Any]) -> datetime.date:
+    return parse_date(raw)
+
+
+def _text(raw: Any, schema: Mapping[str, Any]) -> str:
+    if not isinstance(raw, str):
+        raise _Bad(f"{_show(raw)} is not text", 'write it in quotes, e.g. "lumbago"')
+    return raw
+
+
+def _enum(raw: Any, schema: Mapping[str, Any]) -> str:
+    return _member(raw, schema["members"])
+
+
+def _set(raw: Any, schema: Mapping[str, Any]) -> frozenset:
+    items = raw if isinstance(raw, list) else [raw]
+    element = schema["element"]
+    members = element["members"] if element["kind"] == "enum" else None
+    out = []
+    for x in items:
+        if members is not None:
+            out.append(_member(x, members))
+        elif isinstance(x, str):
+            out.append(x)
+        else:
+            raise _Bad(f"{_show(x)} is not text", "list the entries as text")
+    return frozenset(out)
+
+
+_CONVERT = {"finding": _finding, "count": _count, "number": _number_value, "percent": _percent,
+            "quantity": _quantity, "duration": _duration, "date": _date, "text": _text, "enum": _enum,
+            "set": _set}
+
+
 def convert(raw: Any, schema: Mapping[str, Any]) -> Any:
     """Convert one raw case value to the runtime value for a fact of this schema."""
     kind = schema["kind"]
     if raw is None:
         raise _Bad("the value is empty", "leave the fact out if it is not documented")
-    if kind == "finding":
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, str) and raw.strip().lower() in ("present", "absent", "yes", "no", "true", "false"):
-            return raw.strip().lower() in ("present", "yes", "true")
-        raise _Bad(f"{_show(raw)} is not a finding", "write `present` or `absent`")
-    if kind == "count":
-        if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).strip().isdigit():
-            if isinstance(raw, int) and not isinstance(raw, bool) and raw < 0:
-                raise _Bad(f"{raw} is negative; a count is 0 or more")
-            raise _Bad(f"{_show(raw)} is not a count", "write a whole number such as 4")
-        n = int(str(raw).strip())
-        if n > MAX_COUNT:
-            raise _Bad(f"{n:,} is more than the {MAX_COUNT:,} a count may be", "check the number")
-        return n
-    if kind == "number":
-        n = _number(raw)
-        if n is None or not n.is_finite():
-            raise _Bad(f"{_show(raw)} is not a number")
-        return _plain(n)
-    if kind == "percent":
-        m = _PERCENT.match(raw) if isinstance(raw, str) else None
-        n = Decimal(m.group(1)) if m else _number(raw)
-        if n is None or not n.is_finite():
-            raise _Bad(f"{_show(raw)} is not a percent", "write a percent such as 60%")
-        if not 0 <= n <= 100:
-            raise _Bad(f"{raw} is outside 0% to 100%")
-        return _plain(n)
-    if kind == "quantity":
-        unit = schema["unit"]
-        n = _number(raw)
-        if n is None and isinstance(raw, str):
-            m = _QUANTITY.match(raw)
-            if m and m.group(2).lower() == unit.lower():
-                n = Decimal(m.group(1))
-            elif m:
-                raise _Bad(f"{_show(raw)} is in {m.group(2)}, but this fact is measured in {unit}",
-                           f"convert it to {unit}")
-        if n is None or not n.is_finite() or n < 0:
-            raise _Bad(f"{_show(raw)} is not a quantity in {unit}", f"write e.g. `90 {unit}`")
-        return _plain(n)
-    if kind == "duration":
-        m = _DURATION.match(raw) if isinstance(raw, str) else None
-        if not m:
-            raise _Bad(f"{_show(raw)} is not a length of time", "write e.g. `8 weeks`, `10 days`, `3 months` or `1 year`")
-        n, unit = int(m.group(1)), m.group(2).lower().rstrip("s")
-        return {"day": Duration(0, n), "week": Duration(0, 7 * n), "month": Duration(n, 0),
-                "year": Duration(12 * n, 0)}[unit]
-    if kind == "date":
-        return parse_date(raw)
-    if kind == "text":
-        if not isinstance(raw, str):
-            raise _Bad(f"{_show(raw)} is not text", 'write it in quotes, e.g. "lumbago"')
-        return raw
-    if kind == "enum":
-        return _member(raw, schema["members"])
-    if kind == "set":
-        items = raw if isinstance(raw, list) else [raw]
-        element = schema["element"]
-        out = []
-        for x in items:
-            if element["kind"] == "enum":
-                out.append(_member(x, element["members"]))
-            elif isinstance(x, str):
-                out.append(x)
-            else:
-                raise _Bad(f"{_show(x)} is not text", "list the entries as text")
-        return frozenset(out)
-    raise AssertionError(kind)
+    try:
+        to_value = _CONVERT[kind]
+    except KeyError:
+        raise AssertionError(kind) from None
+    return to_value(raw, schema)
+
+
+_MEMBERS: dict[tuple, dict[str, str]] = {}  # a `one of` list -> its members by casefolded spelling
 
 
 def _member(raw: Any, members) -> str:
     if isinstance(raw, str):
-        for m in members:
-            if m.casefold() == " ".join(raw.split()).casefold():
-                return m
+        key = tuple(members)
+        table = _MEMBERS.get(key)
+        if table is None:
+            table = {}
+            for m in members:
+                table.setdefault(m.casefold(), m)  # the first member of a spelling wins, as in a scan
+            if len(_MEMBERS) < 256:
+                _MEMBERS[key] = table
+        found = table.get(" ".join(raw.split()).casefold())
+        if found is not None:
+            return found
     hint = _close(str(raw), members) or "one of: " + ", ".join(members)
     raise _Bad(f"{_show(raw)} is not one of the values this fact takes", hint)
+
+
+def _no_line(key) -> None:
+    return None
 
 
 class _Loader:
@@ -240,15 +299,16 @@ class _Loader:
         if not isinstance(facts, dict):
             self.bad(prefix, f"expected a mapping of fact names to values, found {_show(facts)}", line=line)
             return values, sources
+        line_of = facts.line_of if isinstance(facts, LDict) else _no_line
         for name, raw in facts.items():
-            key = f"{prefix}.{name}"
-            fline = facts.line_of(name) if isinstance(facts, LDict) else None
             schema = allowed.get(name)
             if schema is None:
+                key, fline = f"{prefix}.{name}", line_of(name)
                 hint = _close(name, allowed) or "see the facts each guideline declares: `mtus schema`"
                 self.bad(key, f"`{name}` is not a fact of any guideline in the pack", hint, fline)
                 continue
             if isinstance(raw, dict) and "value" in raw:
+                key, fline = f"{prefix}.{name}", line_of(name)
                 extra = set(raw) - {"value", "source"}
                 if extra:
                     self.bad(key, f"unexpected key `{sorted(extra)[0]}`", "a fact is written `{value: ..., source: ...}`", fline)
@@ -262,14 +322,16 @@ class _Loader:
             try:
                 if schema["kind"] == "history":
                     row_sources: list[str] = []
-                    values[name] = self.history(raw, schema, key, fline, row_sources)
+                    values[name] = self.history(raw, schema, f"{prefix}.{name}", line_of(name), row_sources)
                     if row_sources:  # sources of entry fields are cited for the history
                         sources[name] = "; ".join(([sources[name]] if name in sources else []) +
                                                   list(dict.fromkeys(row_sources)))
+                elif raw is not None and schema["kind"] in _CONVERT:  # convert(), one call fewer
+                    values[name] = _CONVERT[schema["kind"]](raw, schema)
                 else:
                     values[name] = convert(raw, schema)
             except _Bad as e:
-                self.bad(key, e.message, e.hint, fline)
+                self.bad(f"{prefix}.{name}", e.message, e.hint, line_of(name))
         return values, sources
 
     def history(self, raw, schema, key, line, sources: Optional[list] = None):
@@ -279,17 +341,17 @@ class _Loader:
             raise _Bad(f"{len(raw)} entries; a history may hold at most {MAX_HISTORY}")
         rows = []
         fields = schema["fields"]
+        line_of = raw.line_of if isinstance(raw, LList) else (lambda i: line)
         for i, entry in enumerate(raw):
-            ekey = f"{key}[{i}]"
-            eline = raw.line_of(i) if isinstance(raw, LList) else line
             if not isinstance(entry, dict):
-                self.bad(ekey, f"expected a mapping of field names to values, found {_show(entry)}", line=eline)
+                self.bad(f"{key}[{i}]", f"expected a mapping of field names to values, found {_show(entry)}",
+                         line=line_of(i))
                 continue
             row = {}
             for fname, fraw in entry.items():
                 if fname not in fields:
-                    self.bad(f"{ekey}.{fname}", f"`{fname}` is not a field of this history",
-                             _close(fname, fields) or "its fields are " + ", ".join(fields), eline)
+                    self.bad(f"{key}[{i}].{fname}", f"`{fname}` is not a field of this history",
+                             _close(fname, fields) or "its fields are " + ", ".join(fields), line_of(i))
                     continue
                 if isinstance(fraw, dict) and "value" in fraw and set(fraw) <= {"value", "source"}:
                     if isinstance(fraw.get("source"), str) and sources is not None:
@@ -298,7 +360,7 @@ class _Loader:
                 try:
                     row[fname] = convert(fraw, fields[fname])
                 except _Bad as e:
-                    self.bad(f"{ekey}.{fname}", e.message, e.hint, eline)
+                    self.bad(f"{key}[{i}].{fname}", e.message, e.hint, line_of(i))
             rows.append(row)
         return tuple(rows)
 
@@ -391,7 +453,9 @@ class _Loader:
                     part = schema.get("from_product")
                     if part and product.value(part) is not None:
                         facts[n] = product.value(part)
-            facts.update((n, v) for n, v in shared.items() if n in declared)
+            for n, v in shared.items():
+                if n in declared:
+                    facts[n] = v
             facts.update(own)
             sources = {n: s for n, s in shared_sources.items() if n in declared}
             sources.update(own_sources)
