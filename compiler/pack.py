@@ -15,12 +15,10 @@ imports no front-end code at load time: checking a case needs only the runtime.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
-import shutil
-
-import tempfile
 import types
 from pathlib import Path
 from typing import Iterable, Mapping, Optional
@@ -47,12 +45,58 @@ class CompileError(Exception):
         self.results = results
 
 
+@functools.lru_cache(maxsize=None)
 def compiler_version() -> str:
+    found = _version_on_path("mtus")
+    if found is not None:
+        return found
     try:
         from importlib.metadata import version
         return version("mtus")
     except Exception:  # noqa: BLE001 - running from a source tree without metadata
         return "0+unknown"
+
+
+def _version_on_path(name: str) -> Optional[str]:
+    """The Version of the first `name` distribution on sys.path, as importlib.metadata finds it.
+
+    importlib.metadata costs 10-25 ms to import, which every bundled-pack check
+    would pay. Only plain folders are looked at; anything else (a zip on the
+    path, an unreadable entry) returns None, and the caller asks importlib.metadata.
+    """
+    import sys
+
+    for entry in sys.path:
+        folder = entry or "."
+        if not os.path.isdir(folder):
+            if os.path.exists(folder):
+                return None  # a zip file or other importer: leave it to importlib.metadata
+            continue
+        try:
+            children = os.listdir(folder)
+        except OSError:
+            return None
+        for child in children:
+            low = child.lower()
+            if not low.endswith((".dist-info", ".egg-info")):
+                continue
+            dist = low.rpartition(".")[0].partition("-")[0]
+            if dist.replace("-", "_").replace(".", "_") != name:
+                continue
+            path = os.path.join(folder, child)
+            meta = path if os.path.isfile(path) else os.path.join(
+                path, "METADATA" if low.endswith(".dist-info") else "PKG-INFO")
+            try:
+                with open(meta, encoding="utf-8") as f:
+                    for line in f:
+                        if not line.strip():
+                            break  # the end of the headers
+                        if line.startswith("Version:"):
+                            return line[len("Version:"):].strip() or None
+            except OSError:
+                pass
+            return None  # found, but without a version we can read: ask importlib.metadata
+    return None
 
 
 def sha256(data: bytes) -> str:
@@ -191,6 +235,9 @@ def write_pack(pack: PackFiles, out_dir: str) -> Path:
             raise PackError(f"{target}: the folder is not empty and is not a pack; choose another output folder")
     parent = target.parent if str(target.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
+    import shutil
+    import tempfile
+
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
     try:
         for rel, data in sorted(pack.files.items()):
@@ -429,6 +476,8 @@ def pack_from_sources(paths: Iterable[str], name: str = "mtus-pack", version: st
         try:
             return load_pack(str(cached))
         except PackError:
+            import shutil
+
             shutil.rmtree(cached, ignore_errors=True)  # a damaged cache entry is rebuilt
     pack = build_pack(files, name=name, version=version)
     if use_cache:
