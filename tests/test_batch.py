@@ -119,3 +119,40 @@ def test_workers_refuse_another_pack_than_the_one_given(source_pack):
 
     with pytest.raises(RuntimeError, match="not .* pass pack_spec"):
         check_stream(_lines(), io.StringIO(), source_pack, pack_spec=None, jobs=2)
+
+
+def test_benchmark_lines_decide_as_the_checker_on_the_same_facts(source_pack):
+    """bench/jsonl.py writes bench/cases.py's cases as case files: the batch results are
+    the compiled checker's `unmet` on the facts they came from (the batch benchmark's inputs)."""
+    from bench import jsonl
+
+    lines = list(jsonl.lines(300, distinct=150))
+    out = io.StringIO()
+    summary = check_stream(lines, out, source_pack)
+    assert summary.decided == 300
+    pool = jsonl.pool(300, distinct=150)
+    unmet = source_pack.guidelines["tpi"].module.unmet
+    records = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert [r["requests"][0]["unmet"] for r in records] == [unmet(*pool[i % 150]) for i in range(300)]
+    assert {r["requests"][0]["certified"] for r in records} == {True, False}
+
+
+def test_batch_with_a_precompiled_pack_imports_no_front_end(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from compiler.pack import build_pack, write_pack
+
+    pack = tmp_path / "pack"
+    write_pack(build_pack([str(Path(__file__).parent.parent / "guidelines")]), str(pack))
+    src = tmp_path / "cases.jsonl"
+    src.write_text("\n".join(_lines()) + "\n")
+    code = ("import sys; from compiler.cli import main\n"
+            "try:\n    main(['check', '--jsonl', sys.argv[1], '--pack', sys.argv[2]])\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('lark', 'dsl', 'grammar')\n"
+            "             or m in ('compiler.python', 'compiler.interpret', 'compiler.describe')))")
+    r = subprocess.run([sys.executable, "-c", code, str(src), str(pack)], capture_output=True, text=True,
+                       env=dict(os.environ, MTUS_CACHE_DIR=str(tmp_path / "cache")))
+    assert r.stdout.strip().splitlines()[-1] == "[]", r.stderr

@@ -1,0 +1,68 @@
+"""mtus as an engine of the shared peers harness (bench/peers: bench_peers.py --extra-factory).
+
+The harness evaluates its eight trigger point criteria on its own generated
+cases with peer rule engines and a hand-written function. Here the criteria
+are `bench/peers_tpi.mtus`, compiled by mtus (front end, checks, Python
+backend) when the harness calls the factory, so its "compile ms" column is
+mtus compiling the guideline from text. The checker is the generated module's
+fast path `unmet`, which returns the criterion ids not met or not documented in
+source order: the harness's ids in its order.
+
+The adapter only maps a harness case to the facts the guideline declares:
+their names are the harness's case keys, and the fields of its two nested
+objects (`trigger_points`, `prior`) are facts of their own, as a case file
+lists them. Nothing is converted: the harness's values are already the
+runtime's (bools, ints, strings, a list of diagnoses). This mapping costs about
+as much as the criteria themselves (bench/suite.py times both).
+
+From a copy of the harness, with its venv (`pip install -r requirements.txt`,
+plus `pip install attrs` for mtus):
+
+    .venv/bin/python bench_peers.py --extra-path /work/main --extra-factory bench.peers_mtus:make_check
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+GUIDELINE = Path(__file__).resolve().with_name("peers_tpi.mtus")
+_EMPTY: dict = {}
+
+
+def compile_unmet(path: Path = GUIDELINE):
+    """The compiled checker's `unmet(facts, request_date)` for the guideline at path."""
+    from compiler.python import generate_module, load_module
+    from dsl import check_file
+    from dsl.diagnostics import render_text
+
+    result = check_file(str(path))
+    if not result.ok:
+        raise RuntimeError(render_text(result.diagnostics, {result.source.path: result.source}))
+    return load_module(generate_module(result.model), result.model.id).unmet
+
+
+def adapter(unmet):
+    """check(case) -> unmet ids, for a harness case dict."""
+
+    def check(case):
+        get = case.get
+        tp = get("trigger_points", _EMPTY)
+        prior = get("prior", _EMPTY)
+        facts = {  # the facts the guideline declares, under its names (the harness's keys)
+            "twitch_response": tp.get("twitch_response"), "referred_pain": tp.get("referred_pain"),
+            "symptom_duration_months": get("symptom_duration_months"),
+            "conservative_therapy_failed": get("conservative_therapy_failed"),
+            "radiculopathy": get("radiculopathy"), "injections_per_session": get("injections_per_session"),
+            "is_repeat": get("is_repeat"), "pain_relief_percent": prior.get("pain_relief_percent"),
+            "relief_weeks": prior.get("relief_weeks"), "functional_improvement": prior.get("functional_improvement"),
+            "months_since_last_injection": get("months_since_last_injection"),
+            "substance": get("substance"), "diagnoses": get("diagnoses"),
+        }
+        return unmet(facts, None)  # no criterion reads request.date
+
+    return check
+
+
+def make_check():
+    """The harness's factory: compile the guideline with mtus, return check(case)."""
+    return adapter(compile_unmet())

@@ -1,0 +1,607 @@
+"""Every figure of docs/performance.md in one run: measured on this machine, now, as ratios.
+
+    python bench/suite.py                      # everything, about 5 minutes on 2 cores
+    python bench/suite.py --quick              # smaller sizes, about 1 minute
+    python bench/suite.py --peers /tmp/peers   # also the shared peers harness, with mtus as an engine
+    python bench/suite.py --only startup,batch --json results.json
+
+Sections (--only takes their names):
+
+  eval     per-case TPI checking: the compiled fast path `unmet` vs a hand-written
+           function vs the reference interpreter, same inputs, same output; and the
+           compiled `evaluate` (full structured results) vs the interpreter (bench/run.py)
+  compile  the bundled pack and a generated pack of 500 guidelines (bench/genpack.py):
+           cold cache (a fresh process, an empty cache) and warm cache; lines per second;
+           how time grows with size (a fit of time against lines)
+  startup  `mtus check` on one case with a precompiled pack, as a ratio to `python -c pass`,
+           interleaved runs; and which modules that path imports
+  batch    `mtus check --jsonl` on 1,000,000 TPI cases (bench/jsonl.py), 1 and 2 processes:
+           cases per second, peak memory at a tenth of the input and at all of it
+  peers    with --peers DIR (a copy of the shared harness with its venv, see bench/README.md):
+           the harness's table with mtus's row (bench/peers_mtus.py), and where mtus's
+           time per case goes
+
+Subprocesses use a private pack cache and byte-code cache in a temporary folder
+(as an installed mtus has its byte-code compiled by pip), after a warm-up run.
+No figure is compared with an absolute threshold except the issue's targets,
+which are printed as met or not met with the measured figure; timings on a
+shared machine are noisy (the load average is printed before and after).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # benchmark this checkout, not an installed copy
+
+SECTIONS = ("eval", "compile", "startup", "batch", "peers")
+SEED_CASE = ROOT / "docs" / "examples" / "seed-2014-12-18.yaml"
+
+
+# --------------------------------------------------------------------- helpers
+class Env:
+    """The temporary folder, and the environment every subprocess runs in."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.env = dict(os.environ)
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
+        self.env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+        self.env["MTUS_CACHE_DIR"] = str(tmp / "cache")
+        self.env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([os.environ["PYTHONPATH"]]
+                                                                if os.environ.get("PYTHONPATH") else []))
+
+    def with_cache(self, cache: Path) -> dict:
+        return {**self.env, "MTUS_CACHE_DIR": str(cache)}
+
+
+def mtus_cmd() -> list[str]:
+    """How a user runs mtus: the console script beside this interpreter, else the same code with -c."""
+    script = Path(sys.executable).with_name("mtus")
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from compiler.cli import main; sys.argv[0] = 'mtus'; sys.exit(main())"]
+
+
+def run_wall(cmd: list[str], env: dict, stdout=subprocess.DEVNULL, cwd=ROOT) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, stdout=stdout, stderr=subprocess.DEVNULL, cwd=cwd, check=True)
+    return time.perf_counter() - t0
+
+
+def run_json(code: str, env: dict) -> dict:
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f"exit {r.returncode}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def med(xs) -> float:
+    return statistics.median(xs)
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict:
+    return {"date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpus": os.cpu_count(),
+            "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            "cpu_model": cpu_model(), "python": platform.python_version(),
+            "implementation": platform.python_implementation(), "platform": platform.platform(),
+            "loadavg": os.getloadavg() if hasattr(os, "getloadavg") else None}
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def mark(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+# ------------------------------------------------------------------------ eval
+def section_eval(quick: bool) -> dict:
+    from bench import run
+
+    m = run.measure(1_000 if quick else 10_000, 3 if quick else 9)
+    say(run.report(m))
+    us = m["us"]
+    return {**m, "ratio_unmet_to_handwritten": us["compiled unmet"] / us["hand-written unmet"],
+            "ratio_interpreter_to_unmet": us["interpreter evaluate"] / us["compiled unmet"],
+            "ratio_interpreter_to_evaluate": us["interpreter evaluate"] / us["compiled evaluate"]}
+
+
+# --------------------------------------------------------------------- compile
+_COMPILE_CODE = """
+import json, sys, time
+t0 = time.perf_counter()
+from compiler import pack
+t1 = time.perf_counter()
+p = pack.bundled_pack() if {src!r} is None else pack.pack_from_sources([{src!r}])
+t2 = time.perf_counter()
+print(json.dumps({{"import_s": t1 - t0, "compile_s": t2 - t1, "guidelines": len(p.guidelines),
+                  "front_end": "lark" in sys.modules or "dsl" in sys.modules}}))
+"""
+
+
+def _compile_runs(env: Env, src, cache: Path, cold: bool, reps: int) -> dict:
+    """Median in-process seconds of pack_from_sources (after `import compiler.pack`) and process wall."""
+    code = _COMPILE_CODE.format(src=None if src is None else str(src))
+    inside, wall, front = [], [], set()
+    for _ in range(reps):
+        if cold:
+            shutil.rmtree(cache, ignore_errors=True)
+        t0 = time.perf_counter()
+        r = run_json(code, env.with_cache(cache))
+        wall.append(time.perf_counter() - t0)
+        inside.append(r["compile_s"])
+        front.add(r["front_end"])
+    return {"s": med(inside), "wall_s": med(wall), "reps": reps, "guidelines": r["guidelines"],
+            "front_end_imported": sorted(front)}
+
+
+def _fit(points: list[tuple[int, float]]) -> dict:
+    """Least squares time = a + b * lines; the largest deviation of a point from the line."""
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    b = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points)
+    a = my - b * mx
+    dev = max(abs(y - (a + b * x)) / y for x, y in points)
+    steps = [(y2 - y1) / (x2 - x1) for (x1, y1), (x2, y2) in zip(points, points[1:])]
+    return {"fixed_s": a, "s_per_1000_lines": b * 1000, "max_deviation": dev,
+            "marginal_s_per_1000_lines": [s * 1000 for s in steps],
+            "last_over_first_marginal": steps[-1] / steps[0] if steps and steps[0] > 0 else None}
+
+
+def section_compile(env: Env, quick: bool) -> dict:
+    from bench import genpack
+
+    out: dict = {}
+    bundled_lines = genpack.source_lines(ROOT / "guidelines")
+    cache = env.tmp / "compile-cache"
+    reps_cold, reps_warm = (3, 5) if quick else (5, 10)
+    _compile_runs(env, None, cache, True, 1)  # byte-code for the front end, once
+    cold = _compile_runs(env, None, cache, True, reps_cold)
+    warm = _compile_runs(env, None, cache, False, reps_warm)
+    out["bundled"] = {"lines": bundled_lines, "cold": cold, "warm": warm,
+                      "cold_lines_per_s": bundled_lines / cold["s"]}
+    say(f"bundled pack: {cold['guidelines']} guidelines + formulary, {bundled_lines:,} lines of .mtus")
+    say(f"  cold cache: {cold['s'] * 1000:7.0f} ms in process ({bundled_lines / cold['s']:,.0f} lines/s), "
+        f"{cold['wall_s'] * 1000:5.0f} ms wall with interpreter start (median of {reps_cold})")
+    say(f"  warm cache: {warm['s'] * 1000:7.1f} ms in process, {warm['wall_s'] * 1000:5.0f} ms wall "
+        f"(median of {reps_warm}); front end imported: {warm['front_end_imported'] == [False] and 'no' or 'YES'}")
+
+    n = 100 if quick else 500
+    sizes = [n // 4, n // 2, 3 * n // 4, n]
+    points = []
+    growth = []
+    for size in sizes:
+        src = env.tmp / f"gen{size}"
+        shutil.rmtree(src, ignore_errors=True)
+        files, lines = genpack.generate(src, size)
+        r = _compile_runs(env, src, env.tmp / f"gen-cache{size}", True, 1)
+        points.append((lines, r["s"]))
+        growth.append({"guidelines": size, "lines": lines, "cold_s": r["s"], "lines_per_s": lines / r["s"]})
+    big = env.tmp / f"gen{n}"
+    big_cache = env.tmp / f"gen-cache{n}"
+    warm_big = _compile_runs(env, big, big_cache, False, 3 if quick else 5)
+    fit = _fit(points)
+    lines = growth[-1]["lines"]
+    out["generated"] = {"guidelines": n, "lines": lines, "cold_s": growth[-1]["cold_s"], "warm": warm_big,
+                        "growth": growth, "fit": fit}
+    say(f"generated pack: {n} guidelines + formulary, {lines:,} lines (bench/genpack.py)")
+    say(f"  cold cache: {growth[-1]['cold_s']:7.2f} s in process ({growth[-1]['lines_per_s']:,.0f} lines/s)")
+    say(f"  warm cache: {warm_big['s'] * 1000:7.1f} ms in process, {warm_big['wall_s'] * 1000:5.0f} ms wall")
+    say("  growth (cold, one run each):  " + "  ".join(f"{g['guidelines']}: {g['cold_s']:.2f} s" for g in growth))
+    say(f"  fit: {fit['fixed_s'] * 1000:.0f} ms + {fit['s_per_1000_lines'] * 1000:.0f} ms per 1,000 lines, "
+        f"every size within {fit['max_deviation']:.1%} of the line; marginal cost per 1,000 lines "
+        + ", ".join(f"{x * 1000:.0f}" for x in fit["marginal_s_per_1000_lines"]) + " ms")
+    return out
+
+
+# --------------------------------------------------------------------- startup
+_MODULES_CODE = """
+import atexit, sys
+def dump():
+    tops = ("lark", "dsl", "grammar", "compiler", "yaml", "click")
+    sys.stderr.write("MODULES " + " ".join(sorted(m for m in sys.modules if m.split(".")[0] in tops)) + "\\n")
+atexit.register(dump)
+from compiler.cli import main
+sys.argv = ["mtus"] + sys.argv[1:]
+main()
+"""
+
+
+def check_path_modules(env: Env, args: list[str]) -> list[str]:
+    r = subprocess.run([sys.executable, "-c", _MODULES_CODE] + args, env=env.env, capture_output=True, text=True,
+                       cwd=ROOT)
+    line = next(x for x in r.stderr.splitlines() if x.startswith("MODULES "))
+    return line.split()[1:]
+
+
+def _interleaved(cmds: dict[str, list[str]], env: dict, reps: int) -> dict[str, float]:
+    times: dict[str, list[float]] = {k: [] for k in cmds}
+    for _ in range(reps):
+        for k, cmd in cmds.items():
+            times[k].append(run_wall(cmd, env))
+    return {k: med(v) for k, v in times.items()}
+
+
+def section_startup(env: Env, quick: bool) -> dict:
+    from compiler.pack import build_pack, write_pack
+
+    pack_dir = env.tmp / "startup-pack"
+    write_pack(build_pack([str(ROOT / "guidelines")], name="mtus-bench", version="1"), str(pack_dir))
+    check = mtus_cmd() + ["check", str(SEED_CASE), "--pack", str(pack_dir)]
+    bare = [sys.executable, "-c", "pass"]
+    default = mtus_cmd() + ["check", str(SEED_CASE)]
+    reps = 7 if quick else 21
+    for cmd in (check, default, bare):  # byte-code, and the bundled pack's cache
+        run_wall(cmd, env.env)
+    t = _interleaved({"bare": bare, "check": check, "default": default}, env.env, reps)
+    ambient = dict(os.environ, MTUS_CACHE_DIR=env.env["MTUS_CACHE_DIR"], PYTHONPATH=env.env["PYTHONPATH"])
+    ta = _interleaved({"bare": bare, "check": check}, ambient, max(5, reps // 3))
+    modules = check_path_modules(env, ["check", str(SEED_CASE), "--pack", str(pack_dir)])
+    front = [m for m in modules if m.split(".")[0] in ("lark", "dsl", "grammar")]
+    backend = [m for m in modules if m in ("compiler.python", "compiler.interpret", "compiler.describe",
+                                           "compiler.codewriter", "compiler.lint", "compiler.testing")]
+    added = t["check"] - t["bare"]
+    out = {"reps": reps, "bare_s": t["bare"], "check_s": t["check"], "default_pack_check_s": t["default"],
+           "added_s": added, "ratio": t["check"] / t["bare"],
+           "ambient": {"bare_s": ta["bare"], "check_s": ta["check"], "added_s": ta["check"] - ta["bare"],
+                       "PYTHONDONTWRITEBYTECODE": os.environ.get("PYTHONDONTWRITEBYTECODE")},
+           "modules": modules, "front_end_modules": front, "compiler_modules": backend}
+    say(f"`mtus check` on the seed case with a precompiled pack (median of {reps}, interleaved):")
+    say(f"  python -c pass {t['bare'] * 1000:6.1f} ms;  mtus check {t['check'] * 1000:6.1f} ms  "
+        f"= {out['ratio']:.1f}x, +{added * 1000:.0f} ms")
+    say(f"  with the bundled pack (warm cache, no --pack): {t['default'] * 1000:.1f} ms")
+    pdwb = os.environ.get("PYTHONDONTWRITEBYTECODE")
+    say(f"  in this shell's environment (PYTHONDONTWRITEBYTECODE={pdwb or 'unset'}: mtus's modules "
+        f"{'compiled from source every run' if pdwb else 'byte-code cached'}): "
+        f"+{(ta['check'] - ta['bare']) * 1000:.0f} ms")
+    say(f"  the check path imports: {', '.join(m for m in modules if m.startswith('compiler'))}; "
+        f"Lark or the front end: {', '.join(front) or 'none'}; the compiler back end: {', '.join(backend) or 'none'}")
+    return out
+
+
+# ----------------------------------------------------------------------- batch
+def _tree_rss_kb(pid: int) -> tuple[int, int]:
+    """(RSS of pid and all its descendants, RSS of pid), in kB, from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                stat = f.read()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{d}/status") as f:
+                kb = next((int(x.split()[1]) for x in f if x.startswith("VmRSS:")), 0)
+        except (OSError, ValueError, IndexError):
+            continue
+        parents[int(d)] = ppid
+        rss[int(d)] = kb
+    tree = {pid}
+    grew = True
+    while grew:
+        grew = False
+        for p, pp in parents.items():
+            if pp in tree and p not in tree:
+                tree.add(p)
+                grew = True
+    return sum(rss.get(p, 0) for p in tree), rss.get(pid, 0)
+
+
+def run_batch(cmd: list[str], env: dict, out_path: Path) -> dict:
+    """Run one batch, polling the memory of its process tree every 50 ms."""
+    peak = [0, 0]
+    with open(out_path, "w") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        stop = threading.Event()
+
+        def poll():
+            while not stop.is_set():
+                tree, main = _tree_rss_kb(proc.pid)
+                peak[0], peak[1] = max(peak[0], tree), max(peak[1], main)
+                stop.wait(0.05)
+
+        th = threading.Thread(target=poll, daemon=True)
+        th.start()
+        _, err = proc.communicate()
+        wall = time.perf_counter() - t0
+        stop.set()
+        th.join()
+    summary = err.strip().splitlines()[-1] if err.strip() else ""
+    return {"wall_s": wall, "peak_tree_mb": peak[0] / 1024, "peak_main_mb": peak[1] / 1024,
+            "summary": summary, "exit": proc.returncode}
+
+
+def _verify_batch(pack_dir: Path, out_path: Path, n_lines: int, sample: int) -> int:
+    """Mismatches between the first `sample` result lines and the compiled checker run in process."""
+    from bench import jsonl
+    from compiler.pack import load_pack
+
+    unmet = load_pack(str(pack_dir)).guidelines["tpi"].module.unmet
+    pool = jsonl.pool(n_lines)
+    bad = 0
+    with open(out_path, encoding="utf-8") as f:
+        for i, line in zip(range(sample), f):
+            facts, rd = pool[i % len(pool)]
+            r = json.loads(line)
+            if r.get("line") != i + 1 or [q["unmet"] for q in r.get("requests", [])] != [unmet(facts, rd)]:
+                bad += 1
+    return bad
+
+
+def _in_process_rate(pack_dir: Path, n: int) -> float:
+    import io
+
+    from bench import jsonl
+    from compiler.batch import check_stream
+    from compiler.pack import load_pack
+
+    pack = load_pack(str(pack_dir))
+    lines = list(jsonl.lines(n))
+    check_stream(lines[:1000], io.StringIO(), pack)  # warm up: modules run, routes cached
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        check_stream(lines, io.StringIO(), pack)
+        times.append(time.perf_counter() - t0)
+    return n / med(times)
+
+
+def _sha(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def section_batch(env: Env, quick: bool, n: int) -> dict:
+    from bench import jsonl
+    from compiler.pack import build_pack, write_pack
+
+    pack_dir = env.tmp / "batch-pack"
+    if not pack_dir.exists():
+        write_pack(build_pack([str(ROOT / "guidelines")], name="mtus-bench", version="1"), str(pack_dir))
+    small_n = n // 10
+    files = {}
+    for size in (small_n, n):
+        path = env.tmp / f"cases{size}.jsonl"
+        t0 = time.perf_counter()
+        nbytes = jsonl.write(str(path), size)
+        files[size] = path
+        say(f"  wrote {size:,} cases ({nbytes / 1e6:,.0f} MB) in {time.perf_counter() - t0:.1f} s")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    runs = {}
+    outputs = {}
+    run_batch(mtus_cmd() + ["check", "--jsonl", str(files[small_n]), "--pack", str(pack_dir)], env.env,
+              env.tmp / "warmup.jsonl")
+    for jobs in (1, 2):
+        for size in (small_n, n):
+            out_path = env.tmp / f"out-j{jobs}-{size}.jsonl"
+            cmd = mtus_cmd() + ["check", "--jsonl", str(files[size]), "--pack", str(pack_dir), "--jobs", str(jobs)]
+            r = run_batch(cmd, env.env, out_path)
+            r["cases_per_s"] = size / r["wall_s"]
+            r["cases_per_s_per_core"] = r["cases_per_s"] / min(jobs, cores)
+            runs[f"jobs{jobs}-{size}"] = {"jobs": jobs, "cases": size, **r}
+            outputs[(jobs, size)] = out_path
+            say(f"  --jobs {jobs}, {size:>9,} cases: {r['wall_s']:6.1f} s, {r['cases_per_s']:>8,.0f} cases/s "
+                f"({r['cases_per_s_per_core']:,.0f} per core), peak RSS {r['peak_tree_mb']:.0f} MB "
+                f"(main process {r['peak_main_mb']:.0f} MB); {r['summary']}")
+    same = _sha(outputs[(1, n)]) == _sha(outputs[(2, n)])
+    sample = min(n, 20_000)
+    mismatches = _verify_batch(pack_dir, outputs[(1, n)], n, sample)
+    rate_in = _in_process_rate(pack_dir, 5_000 if quick else 20_000)
+    for p in list(files.values()) + list(outputs.values()):
+        p.unlink(missing_ok=True)
+    flat = {j: runs[f"jobs{j}-{n}"]["peak_tree_mb"] / runs[f"jobs{j}-{small_n}"]["peak_tree_mb"] for j in (1, 2)}
+    say(f"  outputs of --jobs 1 and --jobs 2 identical: {'yes' if same else 'NO'}; "
+        f"first {sample:,} results equal the compiled checker's unmet in process: "
+        f"{'yes' if mismatches == 0 else f'NO ({mismatches})'}")
+    say(f"  peak RSS at {n:,} / at {small_n:,} cases: " + ", ".join(f"--jobs {j}: {flat[j]:.2f}x" for j in (1, 2)))
+    say(f"  in process (check_stream over lines in memory, no process start, no file): {rate_in:,.0f} cases/s")
+    return {"cases": n, "small_cases": small_n, "cores": cores, "runs": runs, "jobs_outputs_identical": same,
+            "verified_sample": sample, "mismatches": mismatches, "in_process_cases_per_s": rate_in,
+            "peak_ratio": flat}
+
+
+# ----------------------------------------------------------------------- peers
+def section_peers(peers: Path, quick: bool, tmp: Path) -> dict:
+    py = peers / ".venv" / "bin" / "python"
+    if not (peers / "bench_peers.py").is_file() or not py.is_file():
+        raise SystemExit(f"--peers {peers}: needs a copy of the shared harness with its venv; see bench/README.md")
+    out_json = tmp / "peers.json"
+    cmd = [str(py), str(peers / "bench_peers.py"), "--extra-path", str(ROOT),
+           "--extra-factory", "bench.peers_mtus:make_check", "--out", str(out_json)] + (["--quick"] if quick else [])
+    say("  " + " ".join(cmd[1:]))
+    r = subprocess.run(cmd, cwd=peers, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(r.stderr)
+    data = json.loads(out_json.read_text())
+    say()
+    say(data["table_markdown"])
+    say()
+    results = data["results"]
+    ours = next(x for x in results if x["name"].startswith("extra-factory:bench.peers_mtus"))
+    base = next(x for x in results if x["name"] == "python-baseline")
+    others = [x for x in results if x is not ours and x is not base and x.get("eval_us_median")]
+    ahead = {x["label"]: x["eval_us_median"] / ours["eval_us_median"] for x in others}
+    worst = min(ahead, key=ahead.get) if ahead else None
+    say(f"  mtus {ours['eval_us_median']:.3f} us/case = {ours['eval_us_median'] / base['eval_us_median']:.2f}x "
+        f"the hand-written baseline; ahead of every peer by at least {ahead[worst]:.1f}x ({worst})"
+        if worst else "  no peer engines ran")
+    split = _peers_split(peers)
+    say(f"  where mtus's time goes (in process, harness cases): mapping a case to facts {split['mapping_us']:.3f} us, "
+        f"the compiled criteria {split['unmet_us']:.3f} us (hand-written baseline {split['baseline_us']:.3f} us: "
+        f"criteria alone {split['unmet_us'] / split['baseline_us']:.2f}x)")
+    return {"meta": data["meta"], "table_markdown": data["table_markdown"], "ours": ours, "baseline": base,
+            "ahead_of_peers": ahead, "least_ahead": worst, "split": split}
+
+
+def _peers_split(peers: Path) -> dict:
+    """The adapter's mapping vs the compiled criteria, in this process, on the harness's cases."""
+    import timeit
+
+    sys.path.insert(0, str(peers))
+    try:
+        import baseline
+        import cases as peer_cases
+    finally:
+        sys.path.remove(str(peers))
+    from bench import peers_mtus
+
+    unmet = peers_mtus.compile_unmet()
+    check = peers_mtus.adapter(unmet)
+    collect = peers_mtus.adapter(lambda facts, rd: facts)  # the mapping alone
+    cs = peer_cases.generate_cases(1000, 20240611)
+    flat = [collect(c) for c in cs]
+
+    def per_case(fn, xs):
+        return min(timeit.repeat(lambda: [fn(x) for x in xs], number=5, repeat=7)) / (5 * len(xs)) * 1e6
+
+    total = per_case(check, cs)
+    crit = per_case(lambda f: unmet(f, None), flat)
+    return {"baseline_us": per_case(baseline.check, cs), "adapter_us": total, "unmet_us": crit,
+            "mapping_us": per_case(collect, cs)}
+
+
+# ------------------------------------------------------------------------ main
+def targets(res: dict) -> list[tuple[str, str, str]]:
+    """(target, measured, verdict) for each of the issue's targets that this run measured."""
+    out = []
+    if "eval" in res:
+        r = res["eval"]["ratio_unmet_to_handwritten"]
+        out.append(("compiled checker within 2x of the hand-written function (same output)", f"{r:.2f}x", mark(r <= 2)))
+    if "peers" in res:
+        p = res["peers"]
+        if p["least_ahead"]:
+            a = p["ahead_of_peers"][p["least_ahead"]]
+            out.append(("at least 25x ahead of every peer (harness, with the adapter's mapping)",
+                        f"{a:.1f}x ahead of {p['least_ahead']}", mark(a >= 25)))
+        r = p["ours"]["eval_us_median"] / p["baseline"]["eval_us_median"]
+        out.append(("within 2x of the harness's hand-written baseline (with the mapping)", f"{r:.2f}x", mark(r <= 2)))
+    if "startup" in res:
+        s = res["startup"]
+        clean = not s["front_end_modules"] and not s["compiler_modules"]
+        out.append(("the check path imports neither Lark nor the compiler",
+                    "imports none" if clean else ", ".join(s["front_end_modules"] + s["compiler_modules"]), mark(clean)))
+        out.append(("`mtus check` with a precompiled pack adds at most 150 ms to interpreter start",
+                    f"+{s['added_s'] * 1000:.0f} ms ({s['ratio']:.1f}x python -c pass)", mark(s["added_s"] <= 0.150)))
+    if "compile" in res:
+        b = res["compile"]["bundled"]
+        out.append(("bundled pack from a cold cache under 1 s",
+                    f"{b['cold']['s']:.2f} s in process, {b['cold']['wall_s']:.2f} s wall", mark(b["cold"]["wall_s"] < 1)))
+        out.append(("bundled pack from a warm cache under 100 ms",
+                    f"{b['warm']['s'] * 1000:.0f} ms in process, {b['warm']['wall_s'] * 1000:.0f} ms wall",
+                    mark(b["warm"]["wall_s"] < 0.1)))
+        f = res["compile"]["generated"]["fit"]
+        lin = f["max_deviation"] < 0.1 and (f["last_over_first_marginal"] or 0) < 1.5
+        out.append(("compile time linear in size",
+                    f"every size within {f['max_deviation']:.1%} of a line; last/first marginal "
+                    f"{f['last_over_first_marginal']:.2f}", mark(lin)))
+    if "batch" in res:
+        b = res["batch"]
+        n = b["cases"]
+        for j in (1, 2):
+            r = b["runs"][f"jobs{j}-{n}"]
+            out.append((f"batch: at least 20,000 TPI cases/s per core (--jobs {j})",
+                        f"{r['cases_per_s_per_core']:,.0f} per core ({r['cases_per_s']:,.0f}/s)",
+                        mark(r["cases_per_s_per_core"] >= 20_000)))
+        worst = max(b["peak_ratio"].values())
+        out.append(("batch memory flat in the number of cases",
+                    f"peak RSS at {n:,} = {worst:.2f}x the peak at {b['small_cases']:,}", mark(worst < 1.1)))
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller sizes and fewer repeats (about 1 minute)")
+    ap.add_argument("--only", default=None, help="comma-separated sections: " + ", ".join(SECTIONS))
+    ap.add_argument("--peers", type=Path, default=None,
+                    help="a copy of the shared peers harness with its .venv (see bench/README.md)")
+    ap.add_argument("--batch-cases", type=int, default=None, help="cases for the batch section (1,000,000; quick 100,000)")
+    ap.add_argument("--json", type=Path, default=None, help="write every figure to this file")
+    args = ap.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else set(SECTIONS)
+    unknown = only - set(SECTIONS)
+    if unknown:
+        ap.error(f"unknown section(s): {', '.join(sorted(unknown))}")
+    if args.peers is None:
+        only.discard("peers")
+    n_batch = args.batch_cases or (100_000 if args.quick else 1_000_000)
+
+    res: dict = {"machine": machine(), "quick": args.quick}
+    m = res["machine"]
+    say(f"mtus benchmark suite, {m['date_utc']}: {m['cpus']} CPUs ({m['cpus_usable']} usable), {m['cpu_model']}, "
+        f"{m['implementation']} {m['python']}, {m['platform']}; load average {m['loadavg']}")
+    tmp = Path(tempfile.mkdtemp(prefix="mtus-bench-"))
+    env = Env(tmp)
+    failed = False
+    try:
+        for name in SECTIONS:
+            if name not in only:
+                continue
+            say()
+            say(f"== {name} " + "=" * (70 - len(name)))
+            t0 = time.perf_counter()
+            if name == "eval":
+                res[name] = section_eval(args.quick)
+                failed |= res[name]["disagreements"] != 0
+            elif name == "compile":
+                res[name] = section_compile(env, args.quick)
+            elif name == "startup":
+                res[name] = section_startup(env, args.quick)
+            elif name == "batch":
+                res[name] = section_batch(env, args.quick, n_batch)
+                failed |= res[name]["mismatches"] != 0 or not res[name]["jobs_outputs_identical"]
+            elif name == "peers":
+                res[name] = section_peers(args.peers, args.quick, tmp)
+                failed |= res[name]["ours"].get("mismatches", 1) != 0
+            say(f"({time.perf_counter() - t0:.0f} s)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    res["loadavg_after"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    say()
+    say("== targets " + "=" * 63)
+    rows = targets(res)
+    res["targets"] = [{"target": t, "measured": v, "verdict": k} for t, v, k in rows]
+    width = max((len(t) for t, _, _ in rows), default=0)
+    for t, v, k in rows:
+        say(f"{t:<{width}}  {k:<7}  {v}")
+    say(f"load average before {m['loadavg']}, after {res['loadavg_after']}")
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=2, default=str) + "\n")
+        say(f"wrote {args.json}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
