@@ -101,38 +101,52 @@ def _line(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> tu
     return "error" not in record, _encode(record)
 
 
-def _work(digest: str, chunk: list, wording: str, explain: bool) -> list[tuple[bool, str]]:
+def _work(digest: str, start: int, lines: list, wording: str, explain: bool) -> tuple[int, int, str]:
+    """A worker's share: the raw lines from line number `start` -> (results, decided, their text)."""
     pack = _worker_pack
     if pack.digest != digest:  # the worker opened another pack than the one given: never mix them
         raise RuntimeError(f"the worker opened pack sha256 {pack.digest}, not {digest}; "
                            "pass pack_spec for the pack being checked")
-    return [_line(pack, n, line, wording, explain) for n, line in chunk]
+    texts = []
+    decided = 0
+    for n, line in enumerate(lines, start):
+        if line.strip():
+            ok, text = _line(pack, n, line, wording, explain)
+            decided += ok
+            texts.append(text)
+    # one string per chunk: the main process only reads, hands out and writes
+    return len(texts), decided, "".join(t + "\n" for t in texts)
 
 
-def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+def _one_by_one(pack: Pack, lines: Iterable[str], wording: str, explain: bool) -> Iterator[tuple[int, int, str]]:
+    """In this process, each result written as soon as its line is read (a slow producer is not kept waiting)."""
     for n, line in enumerate(lines, 1):
         if line.strip():
-            yield n, line
+            ok, text = _line(pack, n, line, wording, explain)
+            yield 1, int(ok), text + "\n"
 
 
-def _windowed(pool, digest: str, items: Iterator[tuple[int, str]], wording: str, explain: bool,
-              chunk: int, window: int) -> Iterator[tuple[bool, str]]:
-    """Results in input order, with at most `window` chunks of `chunk` lines read ahead.
+def _windowed(pool, digest: str, lines: Iterable[str], wording: str, explain: bool,
+              chunk: int, window: int) -> Iterator[tuple[int, int, str]]:
+    """Results in input order, chunk by chunk, with at most `window` chunks of `chunk` lines read ahead.
 
     (Pool.imap would do the ordering, but its feeder thread reads the whole
     input as fast as it can: memory would grow with the input.)
     """
     pending: deque = deque()
+    source = iter(lines)
+    start = 1
     exhausted = False
     while True:
         while not exhausted and len(pending) < window:
-            batch = list(islice(items, chunk))
+            batch = list(islice(source, chunk))
             if batch:
-                pending.append(pool.apply_async(_work, (digest, batch, wording, explain)))
+                pending.append(pool.apply_async(_work, (digest, start, batch, wording, explain)))
+                start += len(batch)
             exhausted = len(batch) < chunk
         if not pending:
             return
-        yield from pending.popleft().get()
+        yield pending.popleft().get()
 
 
 def check_stream(lines: Iterable[str], out: IO[str], pack: Pack, *, pack_spec: Optional[str] = None,
@@ -145,26 +159,25 @@ def check_stream(lines: Iterable[str], out: IO[str], pack: Pack, *, pack_spec: O
     read ahead of the output.
     """
     summary = Summary()
-    items = _numbered(lines)
     if jobs <= 1:
-        results = (_line(pack, n, line, wording, explain) for n, line in items)
+        results = _one_by_one(pack, lines, wording, explain)
         pool = None
     else:
         import multiprocessing
 
         pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(pack_spec,))
-        results = _windowed(pool, pack.digest, items, wording, explain, chunk, jobs * window)
+        results = _windowed(pool, pack.digest, lines, wording, explain, chunk, jobs * window)
     ok = False
     try:
-        for decided, text in results:
-            summary.lines += 1
-            if decided:
-                summary.decided += 1
-            else:
-                summary.errors += 1
-            out.write(text + "\n")
-            if progress is not None and summary.lines % 1000 == 0:
-                progress.write(f"\r{summary.lines:,} cases")
+        for count, decided, text in results:
+            out.write(text)
+            before = summary.lines
+            summary.lines += count
+            summary.decided += decided
+            summary.errors += count - decided
+            if progress is not None and summary.lines // 1000 > before // 1000:
+                for done in range((before // 1000 + 1) * 1000, summary.lines + 1, 1000):
+                    progress.write(f"\r{done:,} cases")
                 progress.flush()
         ok = True
     finally:

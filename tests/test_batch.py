@@ -103,15 +103,18 @@ def test_jobs_read_a_bounded_window_ahead_of_the_output(tmp_path):
 
     guidelines = str(Path(__file__).parent.parent / "guidelines")
     pack = open_pack(guidelines)
-    lines = [x for x in _lines() if x.strip()] * 60  # 720 lines, none blank
+    lines = [x for x in _lines() if x.strip()] * 150  # over 2,000 lines, none blank
     source = _Counted(lines)
     out = _Ahead(source)
-    summary = check_stream(source, out, pack, pack_spec=guidelines, jobs=2, chunk=8, window=2)
+    progress = io.StringIO()
+    summary = check_stream(source, out, pack, pack_spec=guidelines, jobs=2, chunk=8, window=2, progress=progress)
     assert summary.lines == len(lines) and source.read == len(lines)
     assert 0 < out.most_ahead <= 2 * 2 * 8
-    one = io.StringIO()
-    check_stream(lines, one, pack)
+    one, one_progress = io.StringIO(), io.StringIO()
+    assert check_stream(lines, one, pack, progress=one_progress) == summary
     assert out.getvalue() == one.getvalue()
+    assert progress.getvalue() == one_progress.getvalue() == \
+        "".join(f"\r{k:,} cases" for k in range(1000, len(lines) + 1, 1000)) + "\n"
 
 
 def test_workers_refuse_another_pack_than_the_one_given(source_pack):
