@@ -3,6 +3,7 @@
     python bench/suite.py                      # everything, about 5 minutes on 2 cores
     python bench/suite.py --quick              # smaller sizes, about 1 minute
     python bench/suite.py --peers /tmp/peers   # also the shared peers harness, with mtus as an engine
+    python bench/suite.py --peers /tmp/peers --peers-source ../shared/bench/peers   # ...set up first if needed
     python bench/suite.py --only startup,batch --json results.json
 
 Sections (--only takes their names):
@@ -260,6 +261,10 @@ def section_startup(env: Env, quick: bool) -> dict:
     for cmd in (check, default, bare):  # byte-code, and the bundled pack's cache
         run_wall(cmd, env.env)
     t = _interleaved({"bare": bare, "check": check, "default": default}, env.env, reps)
+    deps = [sys.executable, "-c", "import click, attrs, yaml"]
+    mods = [sys.executable, "-c", "import click, attrs, yaml, compiler.cli, compiler.pack, compiler.casefile, "
+            "compiler.case, compiler.letter"]
+    ti = _interleaved({"bare": bare, "deps": deps, "mods": mods}, env.env, reps)
     ambient = dict(os.environ, MTUS_CACHE_DIR=env.env["MTUS_CACHE_DIR"], PYTHONPATH=env.env["PYTHONPATH"])
     ta = _interleaved({"bare": bare, "check": check}, ambient, max(5, reps // 3))
     modules = check_path_modules(env, ["check", str(SEED_CASE), "--pack", str(pack_dir)])
@@ -269,12 +274,17 @@ def section_startup(env: Env, quick: bool) -> dict:
     added = t["check"] - t["bare"]
     out = {"reps": reps, "bare_s": t["bare"], "check_s": t["check"], "default_pack_check_s": t["default"],
            "added_s": added, "ratio": t["check"] / t["bare"],
+           "imports": {"click_attrs_yaml_s": ti["deps"] - ti["bare"], "mtus_modules_s": ti["mods"] - ti["deps"],
+                       "rest_s": added - (ti["mods"] - ti["bare"])},
            "ambient": {"bare_s": ta["bare"], "check_s": ta["check"], "added_s": ta["check"] - ta["bare"],
                        "PYTHONDONTWRITEBYTECODE": os.environ.get("PYTHONDONTWRITEBYTECODE")},
            "modules": modules, "front_end_modules": front, "compiler_modules": backend}
     say(f"`mtus check` on the seed case with a precompiled pack (median of {reps}, interleaved):")
     say(f"  python -c pass {t['bare'] * 1000:6.1f} ms;  mtus check {t['check'] * 1000:6.1f} ms  "
         f"= {out['ratio']:.1f}x, +{added * 1000:.0f} ms")
+    say(f"  of the +{added * 1000:.0f} ms: importing click, attrs and PyYAML {(ti['deps'] - ti['bare']) * 1000:.0f} ms, "
+        f"mtus's check-path modules {(ti['mods'] - ti['deps']) * 1000:.0f} ms, the rest (reading the case, "
+        f"verifying the pack, checking, the letter) {(added - (ti['mods'] - ti['bare'])) * 1000:.0f} ms")
     say(f"  with the bundled pack (warm cache, no --pack): {t['default'] * 1000:.1f} ms")
     pdwb = os.environ.get("PYTHONDONTWRITEBYTECODE")
     say(f"  in this shell's environment (PYTHONDONTWRITEBYTECODE={pdwb or 'unset'}: mtus's modules "
@@ -356,22 +366,50 @@ def _verify_batch(pack_dir: Path, out_path: Path, n_lines: int, sample: int) -> 
     return bad
 
 
-def _in_process_rate(pack_dir: Path, n: int) -> float:
+def _in_process(pack_dir: Path, n: int) -> dict:
+    """check_stream over lines in memory, and the time per case of each stage of a line."""
     import io
+    from decimal import Decimal
 
     from bench import jsonl
-    from compiler.batch import check_stream
+    from compiler import batch
     from compiler.pack import load_pack
 
     pack = load_pack(str(pack_dir))
     lines = list(jsonl.lines(n))
-    check_stream(lines[:1000], io.StringIO(), pack)  # warm up: modules run, routes cached
+    batch.check_stream(lines[:1000], io.StringIO(), pack)  # warm up: modules run, routes cached
     times = []
     for _ in range(3):
         t0 = time.perf_counter()
-        check_stream(lines, io.StringIO(), pack)
+        batch.check_stream(lines, io.StringIO(), pack)
         times.append(time.perf_counter() - t0)
-    return n / med(times)
+    reader = pack.reader()
+    unmet = pack.guidelines["tpi"].module.unmet
+
+    def stage(fn, xs):
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            out = [fn(x) for x in xs]
+            best = min(best, time.perf_counter() - t0)
+        return best / len(xs) * 1e6, out
+
+    part = lines[:5000]
+    parse_us, datas = stage(lambda line: json.loads(line, parse_float=Decimal), part)
+    read_us, cases = stage(lambda d: reader.read(d, "line"), datas)
+    unmet_us, _ = stage(lambda c: unmet(c.requests[0].facts, c.date), cases)
+    records = [batch._result(pack, i, line, "imr", False) for i, line in enumerate(part, 1)]
+    encode_us, _ = stage(batch._encode, records)
+    return {"cases_per_s": n / med(times), "us_per_case": med(times) / n * 1e6,
+            "stages_us": {"json_parse": parse_us, "read_case": read_us, "checker_unmet": unmet_us,
+                          "encode_result": encode_us}}
+
+
+def _worker_start(env: Env, pack_dir: Path, path: Path) -> float:
+    """Seconds `--jobs 2` takes over `--jobs 1` on 2,000 lines: mostly starting the two workers."""
+    one = mtus_cmd() + ["check", "--jsonl", str(path), "--pack", str(pack_dir)]
+    ts = _interleaved({"1": one, "2": one + ["--jobs", "2"]}, env.env, 5)
+    return ts["2"] - ts["1"]
 
 
 def _sha(path: Path) -> str:
@@ -419,7 +457,11 @@ def section_batch(env: Env, quick: bool, n: int) -> dict:
     same = _sha(outputs[(1, n)]) == _sha(outputs[(2, n)])
     sample = min(n, 20_000)
     mismatches = _verify_batch(pack_dir, outputs[(1, n)], n, sample)
-    rate_in = _in_process_rate(pack_dir, 5_000 if quick else 20_000)
+    inproc = _in_process(pack_dir, 5_000 if quick else 20_000)
+    rate_in = inproc["cases_per_s"]
+    head = env.tmp / "cases2000.jsonl"
+    jsonl.write(str(head), 2_000)
+    start_s = _worker_start(env, pack_dir, head)
     for p in list(files.values()) + list(outputs.values()):
         p.unlink(missing_ok=True)
     flat = {j: runs[f"jobs{j}-{n}"]["peak_tree_mb"] / runs[f"jobs{j}-{small_n}"]["peak_tree_mb"] for j in (1, 2)}
@@ -427,17 +469,36 @@ def section_batch(env: Env, quick: bool, n: int) -> dict:
         f"first {sample:,} results equal the compiled checker's unmet in process: "
         f"{'yes' if mismatches == 0 else f'NO ({mismatches})'}")
     say(f"  peak RSS at {n:,} / at {small_n:,} cases: " + ", ".join(f"--jobs {j}: {flat[j]:.2f}x" for j in (1, 2)))
-    say(f"  in process (check_stream over lines in memory, no process start, no file): {rate_in:,.0f} cases/s")
-    return {"cases": n, "small_cases": small_n, "cores": cores, "runs": runs, "jobs_outputs_identical": same,
+    say(f"  in process (check_stream over lines in memory, no process start, no file): {rate_in:,.0f} cases/s, "
+        f"{inproc['us_per_case']:.1f} us per case; by stage: "
+        + ", ".join(f"{k.replace('_', ' ')} {v:.1f} us" for k, v in inproc["stages_us"].items()))
+    say(f"  --jobs 2 over --jobs 1 on 2,000 cases (mostly starting the workers): {start_s:+.2f} s")
+    return {"in_process": inproc, "jobs2_start_s": start_s, "cases": n, "small_cases": small_n, "cores": cores, "runs": runs, "jobs_outputs_identical": same,
             "verified_sample": sample, "mismatches": mismatches, "in_process_cases_per_s": rate_in,
             "peak_ratio": flat}
 
 
 # ----------------------------------------------------------------------- peers
+def setup_peers(source: Path, peers: Path) -> None:
+    """Copy the shared harness to `peers` and give it its own venv (pip: its requirements, and attrs for mtus)."""
+    if not (peers / "bench_peers.py").is_file():
+        say(f"  copying {source} to {peers}")
+        shutil.copytree(source, peers, ignore=shutil.ignore_patterns(".venv", "__pycache__"))
+        for p in [peers, *peers.rglob("*")]:
+            p.chmod(p.stat().st_mode | 0o200)  # the shared copy is read-only; results.json is written here
+    py = peers / ".venv" / "bin" / "python"
+    if not py.is_file():
+        say(f"  creating {peers / '.venv'} and installing the harness's requirements (pip)")
+        subprocess.run([sys.executable, "-m", "venv", str(peers / ".venv")], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "--quiet", "-r", str(peers / "requirements.txt"), "attrs"],
+                       check=True)
+
+
 def section_peers(peers: Path, quick: bool, tmp: Path) -> dict:
     py = peers / ".venv" / "bin" / "python"
     if not (peers / "bench_peers.py").is_file() or not py.is_file():
-        raise SystemExit(f"--peers {peers}: needs a copy of the shared harness with its venv; see bench/README.md")
+        raise SystemExit(f"--peers {peers}: needs a copy of the shared harness with its venv; "
+                         "add --peers-source PATH_OF_THE_HARNESS to make one, or see bench/README.md")
     out_json = tmp / "peers.json"
     cmd = [str(py), str(peers / "bench_peers.py"), "--extra-path", str(ROOT),
            "--extra-factory", "bench.peers_mtus:make_check", "--out", str(out_json)] + (["--quick"] if quick else [])
@@ -458,6 +519,8 @@ def section_peers(peers: Path, quick: bool, tmp: Path) -> dict:
     say(f"  mtus {ours['eval_us_median']:.3f} us/case = {ours['eval_us_median'] / base['eval_us_median']:.2f}x "
         f"the hand-written baseline; ahead of every peer by at least {ahead[worst]:.1f}x ({worst})"
         if worst else "  no peer engines ran")
+    say("  each peer's time per case over mtus's: "
+        + ", ".join(f"{k} {v:.1f}x" for k, v in sorted(ahead.items(), key=lambda kv: kv[1])))
     split = _peers_split(peers)
     say(f"  where mtus's time goes (in process, harness cases): mapping a case to facts {split['mapping_us']:.3f} us, "
         f"the compiled criteria {split['unmet_us']:.3f} us (hand-written baseline {split['baseline_us']:.3f} us: "
@@ -547,6 +610,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default=None, help="comma-separated sections: " + ", ".join(SECTIONS))
     ap.add_argument("--peers", type=Path, default=None,
                     help="a copy of the shared peers harness with its .venv (see bench/README.md)")
+    ap.add_argument("--peers-source", type=Path, default=None,
+                    help="the shared harness to copy into --peers (with a new venv) if that folder has none")
     ap.add_argument("--batch-cases", type=int, default=None, help="cases for the batch section (1,000,000; quick 100,000)")
     ap.add_argument("--json", type=Path, default=None, help="write every figure to this file")
     args = ap.parse_args(argv)
@@ -556,6 +621,8 @@ def main(argv=None) -> int:
         ap.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     if args.peers is None:
         only.discard("peers")
+    elif args.peers_source is not None and "peers" in only:
+        setup_peers(args.peers_source.resolve(), args.peers.resolve())
     n_batch = args.batch_cases or (100_000 if args.quick else 1_000_000)
 
     res: dict = {"machine": machine(), "quick": args.quick}
