@@ -197,16 +197,6 @@ class _Phraser:
         return f"the record documents {self.phrase(e)}"
 
 
-_OF_WORDS = {
-    "<=": lambda v: f"at most {v}",
-    "<": lambda v: f"less than {v}",
-    ">=": lambda v: f"at least {v}",
-    ">": lambda v: f"more than {v}",
-    "=": lambda v: f"exactly {v}",
-    "!=": lambda v: f"other than {v}",
-}
-
-
 _LIMIT_WORDS = {
     "<=": lambda v: f"no more than {v}",
     "<": lambda v: f"less than {v}",
@@ -215,6 +205,9 @@ _LIMIT_WORDS = {
     "=": lambda v: f"exactly {v}",
     "!=": lambda v: f"other than {v}",
 }
+
+# After a noun phrase ("... requested of at most 10") "no more than" reads wrong; the rest are the same.
+_OF_WORDS = dict(_LIMIT_WORDS, **{"<=": lambda v: f"at most {v}"})
 
 
 def _shape(e: model.Expr) -> dict:
