@@ -31,9 +31,9 @@ _EMPTY: dict = {}
 
 def compile_unmet(path: Path = GUIDELINE):
     """The compiled checker's `unmet(facts, request_date)` for the guideline at path."""
-    from compiler.python import generate_module, load_module
-    from dsl import check_file
-    from dsl.diagnostics import render_text
+    from mtus.compiler.python import generate_module, load_module
+    from mtus.dsl import check_file
+    from mtus.dsl.diagnostics import render_text
 
     result = check_file(str(path))
     if not result.ok:

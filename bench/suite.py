@@ -73,7 +73,7 @@ def mtus_cmd() -> list[str]:
     script = Path(sys.executable).with_name("mtus")
     if script.is_file():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from compiler.cli import main; sys.argv[0] = 'mtus'; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from mtus.compiler.cli import main; sys.argv[0] = 'mtus'; sys.exit(main())"]
 
 
 def run_wall(cmd: list[str], env: dict, stdout=subprocess.DEVNULL, cwd=ROOT) -> float:
@@ -136,12 +136,12 @@ def section_eval(quick: bool) -> dict:
 _COMPILE_CODE = """
 import json, sys, time
 t0 = time.perf_counter()
-from compiler import pack
+from mtus.compiler import pack
 t1 = time.perf_counter()
 p = pack.bundled_pack() if {src!r} is None else pack.pack_from_sources([{src!r}])
 t2 = time.perf_counter()
 print(json.dumps({{"import_s": t1 - t0, "compile_s": t2 - t1, "guidelines": len(p.guidelines),
-                  "front_end": "lark" in sys.modules or "dsl" in sys.modules}}))
+                  "front_end": "lark" in sys.modules or "mtus.dsl" in sys.modules}}))
 """
 
 
@@ -225,10 +225,10 @@ def section_compile(env: Env, quick: bool) -> dict:
 _MODULES_CODE = """
 import atexit, sys
 def dump():
-    tops = ("lark", "dsl", "grammar", "compiler", "yaml", "click")
+    tops = ("lark", "mtus", "yaml", "click")
     sys.stderr.write("MODULES " + " ".join(sorted(m for m in sys.modules if m.split(".")[0] in tops)) + "\\n")
 atexit.register(dump)
-from compiler.cli import main
+from mtus.compiler.cli import main
 sys.argv = ["mtus"] + sys.argv[1:]
 main()
 """
@@ -250,7 +250,7 @@ def _interleaved(cmds: dict[str, list[str]], env: dict, reps: int) -> dict[str, 
 
 
 def section_startup(env: Env, quick: bool) -> dict:
-    from compiler.pack import build_pack, write_pack
+    from mtus.compiler.pack import build_pack, write_pack
 
     pack_dir = env.tmp / "startup-pack"
     write_pack(build_pack([str(ROOT / "guidelines")], name="mtus-bench", version="1"), str(pack_dir))
@@ -262,15 +262,15 @@ def section_startup(env: Env, quick: bool) -> dict:
         run_wall(cmd, env.env)
     t = _interleaved({"bare": bare, "check": check, "default": default}, env.env, reps)
     deps = [sys.executable, "-c", "import click, attrs, yaml"]
-    mods = [sys.executable, "-c", "import click, attrs, yaml, compiler.cli, compiler.pack, compiler.casefile, "
-            "compiler.case, compiler.letter"]
+    mods = [sys.executable, "-c", "import click, attrs, yaml, mtus.compiler.cli, mtus.compiler.pack, mtus.compiler.casefile, "
+            "mtus.compiler.case, mtus.compiler.letter"]
     ti = _interleaved({"bare": bare, "deps": deps, "mods": mods}, env.env, reps)
     ambient = dict(os.environ, MTUS_CACHE_DIR=env.env["MTUS_CACHE_DIR"], PYTHONPATH=env.env["PYTHONPATH"])
     ta = _interleaved({"bare": bare, "check": check}, ambient, max(5, reps // 3))
     modules = check_path_modules(env, ["check", str(SEED_CASE), "--pack", str(pack_dir)])
-    front = [m for m in modules if m.split(".")[0] in ("lark", "dsl", "grammar")]
-    backend = [m for m in modules if m in ("compiler.python", "compiler.interpret", "compiler.describe",
-                                           "compiler.codewriter", "compiler.lint", "compiler.testing")]
+    front = [m for m in modules if m.split(".")[0] == "lark" or m.startswith(("mtus.dsl", "mtus.grammar"))]
+    backend = [m for m in modules if m in ("mtus.compiler.python", "mtus.compiler.interpret", "mtus.compiler.describe",
+                                           "mtus.compiler.codewriter", "mtus.compiler.lint", "mtus.compiler.testing")]
     added = t["check"] - t["bare"]
     out = {"reps": reps, "bare_s": t["bare"], "check_s": t["check"], "default_pack_check_s": t["default"],
            "added_s": added, "ratio": t["check"] / t["bare"],
@@ -290,7 +290,7 @@ def section_startup(env: Env, quick: bool) -> dict:
     say(f"  in this shell's environment (PYTHONDONTWRITEBYTECODE={pdwb or 'unset'}: mtus's modules "
         f"{'compiled from source every run' if pdwb else 'byte-code cached'}): "
         f"+{(ta['check'] - ta['bare']) * 1000:.0f} ms")
-    say(f"  the check path imports: {', '.join(m for m in modules if m.startswith('compiler'))}; "
+    say(f"  the check path imports: {', '.join(m for m in modules if m.startswith('mtus.compiler'))}; "
         f"Lark or the front end: {', '.join(front) or 'none'}; the compiler back end: {', '.join(backend) or 'none'}")
     return out
 
@@ -352,7 +352,7 @@ def run_batch(cmd: list[str], env: dict, out_path: Path) -> dict:
 def _verify_batch(pack_dir: Path, out_path: Path, n_lines: int, sample: int) -> int:
     """Mismatches between the first `sample` result lines and the compiled checker run in process."""
     from bench import jsonl
-    from compiler.pack import load_pack
+    from mtus.compiler.pack import load_pack
 
     unmet = load_pack(str(pack_dir)).guidelines["tpi"].module.unmet
     pool = jsonl.pool(n_lines)
@@ -372,8 +372,8 @@ def _in_process(pack_dir: Path, n: int) -> dict:
     from decimal import Decimal
 
     from bench import jsonl
-    from compiler import batch
-    from compiler.pack import load_pack
+    from mtus.compiler import batch
+    from mtus.compiler.pack import load_pack
 
     pack = load_pack(str(pack_dir))
     lines = list(jsonl.lines(n))
@@ -424,7 +424,7 @@ def _sha(path: Path) -> str:
 
 def section_batch(env: Env, quick: bool, n: int) -> dict:
     from bench import jsonl
-    from compiler.pack import build_pack, write_pack
+    from mtus.compiler.pack import build_pack, write_pack
 
     pack_dir = env.tmp / "batch-pack"
     if not pack_dir.exists():

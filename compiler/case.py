@@ -16,8 +16,8 @@ from typing import Any, Mapping, Optional
 
 import attrs
 
-from compiler.casefile import CaseError, LDict, LList, Problem, read_case_file
-from compiler.runtime import Duration
+from mtus.compiler.casefile import CaseError, LDict, LList, Problem, read_case_file
+from mtus.compiler.runtime import Duration
 
 #: Entries in one history beyond this are refused (documented limit).
 MAX_HISTORY = 1000

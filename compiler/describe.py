@@ -13,8 +13,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Optional
 
-from dsl import model
-from dsl.model import BOOL, ENUM, HISTORY, QUANTITY, SET
+from mtus.dsl import model
+from mtus.dsl.model import BOOL, ENUM, HISTORY, QUANTITY, SET
 
 INFO_FORMAT = 1
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime
 from typing import Mapping, Optional
 
-from compiler import runtime as rt
-from dsl import model
-from dsl.model import DATE, DURATION, TEXT
+from mtus.compiler import runtime as rt
+from mtus.dsl import model
+from mtus.dsl.model import DATE, DURATION, TEXT
 
 
 # ------------------------------------------- helpers shared with the backend

@@ -14,10 +14,10 @@ import textwrap
 
 import attrs
 
-from compiler.case import Case, Request
-from compiler.pack import Pack
-from compiler.rationale import Explainer, format_date, format_value, sentence
-from compiler.runtime import GuidelineResult, to_json_value
+from mtus.compiler.case import Case, Request
+from mtus.compiler.pack import Pack
+from mtus.compiler.rationale import Explainer, format_date, format_value, sentence
+from mtus.compiler.runtime import GuidelineResult, to_json_value
 
 WORDINGS = ("imr", "ur")
 WIDTH = 88

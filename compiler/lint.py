@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from dsl import diagnostics as diag
-from dsl.frontend import check_paths, find_sources
+from mtus.dsl import diagnostics as diag
+from mtus.dsl.frontend import check_paths, find_sources
 
 
 @attrs.frozen

@@ -21,10 +21,10 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
-from dsl import diagnostics as diag
-from dsl.format import FormatError, format_text
-from dsl.navigate import Analysis, Completion, Symbol, complete, outline
-from dsl.source import Span
+from mtus.dsl import diagnostics as diag
+from mtus.dsl.format import FormatError, format_text
+from mtus.dsl.navigate import Analysis, Completion, Symbol, complete, outline
+from mtus.dsl.source import Span
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from typing import Iterable, Mapping, Optional
 
 import attrs
 
-from compiler import runtime
+from mtus.compiler import runtime
 
 PACK_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -121,10 +121,10 @@ class PackFiles:
 
 def build_pack(paths: Iterable[str], name: str = "mtus-pack", version: str = "0") -> PackFiles:
     """Compile `.mtus` files or folders into pack files. Raises CompileError on diagnostics."""
-    from compiler.describe import describe, describe_formulary
-    from compiler.python import generate_module
-    from dsl.frontend import check_paths, find_sources
-    from dsl.model import Formulary
+    from mtus.compiler.describe import describe, describe_formulary
+    from mtus.compiler.python import generate_module
+    from mtus.dsl.frontend import check_paths, find_sources
+    from mtus.dsl.model import Formulary
 
     sources = find_sources(paths)
     if not sources:
@@ -189,7 +189,7 @@ def _check_drug_services(results, formulary: Optional[dict]) -> None:
     """Drug services (class/ingredient/form) must name something the formulary defines."""
     import difflib
 
-    from dsl.model import Guideline
+    from mtus.dsl.model import Guideline
 
     known = {"class": set(), "ingredient": set(), "form": set()}
     if formulary is not None:
@@ -311,7 +311,7 @@ class Pack:
     def reader(self):
         """The case reader for this pack (routing tables built once)."""
         if "reader" not in self._cache:
-            from compiler.case import CaseReader
+            from mtus.compiler.case import CaseReader
             self._cache["reader"] = CaseReader(self.infos, self.formulary)
         return self._cache["reader"]
 
@@ -437,7 +437,7 @@ def _compiler_fingerprint() -> bytes:
     import importlib.util
 
     h = hashlib.sha256()
-    for package in ("grammar", "dsl", "compiler"):
+    for package in ("mtus.grammar", "mtus.dsl", "mtus.compiler"):
         spec = importlib.util.find_spec(package)
         for root in (spec.submodule_search_locations or []) if spec else []:
             for dirpath, dirnames, names in os.walk(root):
@@ -490,7 +490,7 @@ def pack_from_sources(paths: Iterable[str], name: str = "mtus-pack", version: st
 
 def bundled_pack(use_cache: bool = True) -> Pack:
     """The MTUS guidelines shipped with the package, compiled on first use and cached."""
-    from guidelines import bundled_dir
+    from mtus.guidelines import bundled_dir
 
     return pack_from_sources([str(bundled_dir())], name="mtus-bundled", version=compiler_version(),
                              use_cache=use_cache)

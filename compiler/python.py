@@ -28,13 +28,13 @@ import types
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
-from compiler import runtime as rt
-from compiler.codewriter import INDENT, CodeWriter, comment_text, literal, mangle
-from compiler.interpret import (allows_fewer, compare_kind, const_value, date_field, member_kind, reads, sum_type,
+from mtus.compiler import runtime as rt
+from mtus.compiler.codewriter import INDENT, CodeWriter, comment_text, literal, mangle
+from mtus.compiler.interpret import (allows_fewer, compare_kind, const_value, date_field, member_kind, reads, sum_type,
                                 sum_zero, table_entries)
-from dsl import model
-from dsl.dump import expr as outline
-from dsl.model import DATE, DURATION, HISTORY
+from mtus.dsl import model
+from mtus.dsl.dump import expr as outline
+from mtus.dsl.model import DATE, DURATION, HISTORY
 
 _SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z|\(\)\Z|-?\d+\Z|'[^'\\]*'\Z|True\Z|False\Z|None\Z")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -476,8 +476,8 @@ class _Generator:
         tables = self.table_lines()
         words = set(_WORD.findall(self.w.getvalue() + " ".join(self.constants) + "\n".join(tables)))
         used = sorted(n for n in rt.__all__ if n in words and n != "RUNTIME_VERSION")
-        h.line("from compiler.runtime import RUNTIME_VERSION as _RUNTIME_VERSION")
-        h.line("from compiler.runtime import (")
+        h.line("from mtus.compiler.runtime import RUNTIME_VERSION as _RUNTIME_VERSION")
+        h.line("from mtus.compiler.runtime import (")
         with h.indent():
             for i in range(0, len(used), 6):
                 h.line(", ".join(used[i:i + 6]) + ",")

@@ -15,7 +15,7 @@ from typing import Mapping, Optional
 
 import attrs
 
-from compiler.runtime import (MET, NOT_APPLICABLE, NOT_DOCUMENTED, NOT_MET, CriterionResult, Duration,
+from mtus.compiler.runtime import (MET, NOT_APPLICABLE, NOT_DOCUMENTED, NOT_MET, CriterionResult, Duration,
                               GuidelineResult)
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",

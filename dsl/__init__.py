@@ -2,7 +2,7 @@
 
 Typical use::
 
-    from dsl import check_file
+    from mtus.dsl import check_file
     result = check_file("guidelines/tpi.mtus")
     if result.ok:
         model = result.model        # dsl.model.Guideline, ready for the backends
@@ -10,6 +10,6 @@ Typical use::
         print(render_text(result.diagnostics, result.sources))
 """
 
-from dsl.frontend import CheckResult, check_file, check_paths, check_text
+from mtus.dsl.frontend import CheckResult, check_file, check_paths, check_text
 
 __all__ = ["CheckResult", "check_file", "check_paths", "check_text"]

@@ -14,8 +14,8 @@ from typing import Any
 
 from lark import Token, Tree
 
-from dsl import ast
-from dsl.source import Source, Span
+from mtus.dsl import ast
+from mtus.dsl.source import Source, Span
 
 #: Expressions nested deeper than this are refused (E901) instead of
 #: exhausting Python's stack in later passes.

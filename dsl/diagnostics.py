@@ -12,8 +12,8 @@ from typing import Iterable, Mapping
 
 import attrs
 
-from dsl.codes import CODES
-from dsl.source import Source, Span
+from mtus.dsl.codes import CODES
+from mtus.dsl.source import Source, Span
 
 ERROR = "error"
 WARNING = "warning"

@@ -8,7 +8,7 @@ type of every value.
 
 from __future__ import annotations
 
-from dsl import model
+from mtus.dsl import model
 
 
 def expr(e: model.Expr) -> str:

@@ -35,11 +35,11 @@ from typing import Iterable, Optional
 
 import attrs
 
-from dsl import diagnostics as diag
-from dsl.build import build
-from dsl.frontend import check_text, find_sources, normalize, read_source
-from dsl.parser import TAB_WIDTH, Lexeme, lex, parse
-from dsl.source import Source, Span
+from mtus.dsl import diagnostics as diag
+from mtus.dsl.build import build
+from mtus.dsl.frontend import check_text, find_sources, normalize, read_source
+from mtus.dsl.parser import TAB_WIDTH, Lexeme, lex, parse
+from mtus.dsl.source import Source, Span
 
 INDENT = "  "             #: one block level
 CONTINUATION = 4          #: a continued line, past the line it continues

@@ -13,12 +13,12 @@ from typing import Iterable, Optional, Union
 
 import attrs
 
-from dsl import diagnostics as diag
-from dsl import model
-from dsl.build import MAX_DEPTH, TooDeep, build
-from dsl.parser import parse
-from dsl.passes import Context, run
-from dsl.source import Source
+from mtus.dsl import diagnostics as diag
+from mtus.dsl import model
+from mtus.dsl.build import MAX_DEPTH, TooDeep, build
+from mtus.dsl.parser import parse
+from mtus.dsl.passes import Context, run
+from mtus.dsl.source import Source
 
 #: Files larger than this are refused before parsing (E901). A guideline is a
 #: few kilobytes; at this size parsing would already take seconds.

@@ -15,7 +15,7 @@ from typing import Optional, Union
 
 import attrs
 
-from dsl.source import Span
+from mtus.dsl.source import Span
 
 frozen = attrs.frozen
 

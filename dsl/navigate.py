@@ -21,11 +21,11 @@ from typing import Iterator, Optional, Union
 
 import attrs
 
-from dsl import ast
-from dsl.build import TooDeep, build
-from dsl.frontend import CheckResult, check_text, normalize
-from dsl.parser import parse
-from dsl.source import Source, Span
+from mtus.dsl import ast
+from mtus.dsl.build import TooDeep, build
+from mtus.dsl.frontend import CheckResult, check_text, normalize
+from mtus.dsl.parser import parse
+from mtus.dsl.source import Source, Span
 
 Tree = Union[ast.Guideline, ast.Formulary]
 

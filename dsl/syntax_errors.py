@@ -15,9 +15,9 @@ from typing import Optional
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from dsl import diagnostics as diag
-from dsl import scan
-from dsl.source import Source, Span
+from mtus.dsl import diagnostics as diag
+from mtus.dsl import scan
+from mtus.dsl.source import Source, Span
 
 
 class IndentProblem(Exception):
@@ -95,7 +95,7 @@ _LOOKALIKES = {
 def _describe(terminal: str) -> str:
     if terminal in _WORDS:
         return _WORDS[terminal]
-    from dsl.parser import terminal_pattern
+    from mtus.dsl.parser import terminal_pattern
 
     literal = terminal_pattern(terminal)
     if literal is not None:

@@ -37,7 +37,7 @@ def _private_pack_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def source_pack():
     """The bundled guidelines compiled in memory (no cache), shared by a test session."""
-    from compiler.pack import build_pack, load_pack_files
+    from mtus.compiler.pack import build_pack, load_pack_files
 
     files = build_pack([str(GUIDELINES)], name="mtus-test", version="1")
     return load_pack_files(files.files, "<test pack>")

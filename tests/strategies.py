@@ -20,11 +20,11 @@ from typing import Optional
 
 from hypothesis import strategies as st
 
-from compiler.runtime import Duration, add_days, add_months, norm_text, shift
-from dsl import model
-from dsl.model import (BOOL, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, PERCENT, QUANTITY, SET, TEXT,
+from mtus.compiler.runtime import Duration, add_days, add_months, norm_text, shift
+from mtus.dsl import model
+from mtus.dsl.model import (BOOL, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, PERCENT, QUANTITY, SET, TEXT,
                        Type)
-from dsl.source import Span
+from mtus.dsl.source import Span
 
 UNIT = "mg"
 T_QUANTITY = Type(QUANTITY, unit=UNIT)

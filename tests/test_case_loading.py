@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from compiler.case import case_from_data, load_case, route_item
-from compiler.casefile import CaseError
-from compiler.describe import describe
-from compiler.runtime import Duration
-from dsl import check_file
+from mtus.compiler.case import case_from_data, load_case, route_item
+from mtus.compiler.casefile import CaseError
+from mtus.compiler.describe import describe
+from mtus.compiler.runtime import Duration
+from mtus.dsl import check_file
 from tests.conftest import GUIDELINES, ROOT
 
 BAD = sorted((Path(__file__).parent / "cases" / "bad").iterdir())

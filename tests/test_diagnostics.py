@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from dsl import check_file, check_text
-from dsl.codes import CODES
-from dsl.diagnostics import MAX_PER_FILE, render_json, render_text
+from mtus.dsl import check_file, check_text
+from mtus.dsl.codes import CODES
+from mtus.dsl.diagnostics import MAX_PER_FILE, render_json, render_text
 from tests.conftest import ROOT
 
 BAD = ROOT / "tests" / "bad"
@@ -166,12 +166,12 @@ def test_every_code_but_the_internal_error_is_covered(in_repo):
 
 def test_the_internal_error_code_is_only_for_bugs(monkeypatch):
     # E999 cannot be triggered by any input: it is the safety net for a bug in a pass.
-    import dsl.frontend
+    import mtus.dsl.frontend
 
     def broken(ctx):
         raise KeyError("a bug")
 
-    monkeypatch.setattr(dsl.frontend, "run", broken)
+    monkeypatch.setattr(mtus.dsl.frontend, "run", broken)
     result = check_text((BAD / "unused_fact.mtus").read_text(), "x.mtus")
     assert [d.code for d in result.diagnostics] == ["E999"]
     assert "please report it" in result.diagnostics[0].hint

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from compiler.interpret import evaluate
-from compiler.python import generate_module, load_module
-from dsl import check_file, check_text
-from dsl.passes.validate import constant_truth
+from mtus.compiler.interpret import evaluate
+from mtus.compiler.python import generate_module, load_module
+from mtus.dsl import check_file, check_text
+from mtus.dsl.passes.validate import constant_truth
 from tests.strategies import cases, guidelines, shape, to_mtus
 from tests.test_codegen import FILES
 

@@ -16,9 +16,9 @@ import re
 
 import pytest
 
-from dsl import check_file, check_text
-from dsl.codes import CODES
-from dsl.diagnostics import render_text
+from mtus.dsl import check_file, check_text
+from mtus.dsl.codes import CODES
+from mtus.dsl.diagnostics import render_text
 from tests.conftest import ROOT
 
 DOCS = sorted((ROOT / "docs").glob("*.md"))

@@ -20,10 +20,10 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from compiler.cli import main
-from compiler.testing import run_examples
-from dsl import check_text
-from dsl.model import Guideline
+from mtus.compiler.cli import main
+from mtus.compiler.testing import run_examples
+from mtus.dsl import check_text
+from mtus.dsl.model import Guideline
 from tests.conftest import ROOT
 from tests.test_docs import GOOD, is_file
 

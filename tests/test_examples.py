@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from compiler.cli import main
-from compiler.testing import render_report, run_examples
-from dsl import check_file
-from dsl.model import Guideline
+from mtus.compiler.cli import main
+from mtus.compiler.testing import render_report, run_examples
+from mtus.dsl import check_file
+from mtus.dsl.model import Guideline
 from tests.conftest import GUIDELINES
 
 FILES = sorted(GUIDELINES.glob("*.mtus"))

@@ -22,11 +22,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import dsl.format as fmt
-from compiler.cli import main
-from dsl import check_text
-from dsl.dump import dump
-from dsl.format import FormatError, format_file, format_text
+import mtus.dsl.format as fmt
+from mtus.compiler.cli import main
+from mtus.dsl import check_text
+from mtus.dsl.dump import dump
+from mtus.dsl.format import FormatError, format_file, format_text
 from tests.conftest import GUIDELINES, ROOT
 
 FILES = sorted(GUIDELINES.glob("*.mtus"))
@@ -205,7 +205,7 @@ def test_messy_bundled_guideline_formats_faithfully(path, scale):
 
 
 def test_messy_random_guidelines_format_faithfully(scale):
-    from dsl.passes.validate import constant_truth
+    from mtus.dsl.passes.validate import constant_truth
     from tests.strategies import guidelines, to_mtus
 
     @settings(_SETTINGS, max_examples=100 * scale)

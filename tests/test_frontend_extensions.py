@@ -11,9 +11,9 @@ from decimal import Decimal
 
 import pytest
 
-from dsl import check_file, check_text, model
-from dsl.dump import dump
-from dsl.model import COUNT, DURATION, NUMBER, PERCENT, QUANTITY, SET, TEXT, Type
+from mtus.dsl import check_file, check_text, model
+from mtus.dsl.dump import dump
+from mtus.dsl.model import COUNT, DURATION, NUMBER, PERCENT, QUANTITY, SET, TEXT, Type
 
 HEAD = 'guideline g "G"\n  source "Chronic Pain Guidelines" page 74\n'
 FACTS = '''\
@@ -560,7 +560,7 @@ def test_a_file_that_is_neither_kind():
 
 
 def test_check_file_and_lint_read_both_kinds(tmp_path):
-    from compiler.lint import lint_paths
+    from mtus.compiler.lint import lint_paths
 
     (tmp_path / "drugs.mtus").write_text(FORMULARY, encoding="utf-8")
     (tmp_path / "g.mtus").write_text(HEAD + "facts\n  f: finding\ncriteria\n  c: f\n", encoding="utf-8")

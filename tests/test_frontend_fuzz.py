@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsl import check_file, check_text
-from dsl.diagnostics import Diagnostic, render_json, render_text
-from dsl.dump import dump
-from dsl.frontend import MAX_FILE_BYTES
+from mtus.dsl import check_file, check_text
+from mtus.dsl.diagnostics import Diagnostic, render_json, render_text
+from mtus.dsl.dump import dump
+from mtus.dsl.frontend import MAX_FILE_BYTES
 from tests.conftest import GUIDELINES
 
 KITCHEN_SINK = '''\

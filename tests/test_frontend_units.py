@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from dsl import ast, check_text, model
-from dsl.passes.context import did_you_mean
-from dsl.passes.literals import literal
-from dsl.passes.validate import constant_truth
-from dsl.source import Span
+from mtus.dsl import ast, check_text, model
+from mtus.dsl.passes.context import did_you_mean
+from mtus.dsl.passes.literals import literal
+from mtus.dsl.passes.validate import constant_truth
+from mtus.dsl.source import Span
 
 HEAD = 'guideline g "G"\n  source "Chronic Pain Guidelines" section "2" page 122\n'
 FACTS = '''\

@@ -22,9 +22,9 @@ import pytest
 from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
 from pygments.token import Comment, Error, Keyword, Literal, Name, Number, Operator, Punctuation, String
 
-from dsl.highlight import KEYWORDS, MtusLexer
-from dsl.parser import keywords, lex
-from dsl.source import Source
+from mtus.dsl.highlight import KEYWORDS, MtusLexer
+from mtus.dsl.parser import keywords, lex
+from mtus.dsl.source import Source
 from tests.conftest import GUIDELINES, ROOT
 
 FILES = sorted(GUIDELINES.glob("*.mtus"))
@@ -37,7 +37,7 @@ def tokens(text: str):
 
 def test_registered_through_the_entry_point():
     points = {ep.name: ep.value for ep in metadata.entry_points(group="pygments.lexers")}
-    assert points.get("mtus") == "dsl.highlight:MtusLexer"
+    assert points.get("mtus") == "mtus.dsl.highlight:MtusLexer"
     assert isinstance(get_lexer_by_name("mtus"), MtusLexer)
     assert isinstance(get_lexer_for_filename("guidelines/tpi.mtus"), MtusLexer)
 
@@ -173,7 +173,7 @@ def _stream(text: str) -> str:
 
 
 def test_sample_is_a_valid_guideline_and_formulary():
-    from dsl import check_text
+    from mtus.dsl import check_text
 
     assert check_text(SAMPLE).ok and check_text(FORMULARY).ok
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from compiler.interpret import evaluate
-from compiler.testing import runtime_value
-from compiler.runtime import MET, NOT_APPLICABLE, NOT_DOCUMENTED, NOT_MET, Duration, FactValue, Modification
-from dsl import check_file, check_text
+from mtus.compiler.interpret import evaluate
+from mtus.compiler.testing import runtime_value
+from mtus.compiler.runtime import MET, NOT_APPLICABLE, NOT_DOCUMENTED, NOT_MET, Duration, FactValue, Modification
+from mtus.dsl import check_file, check_text
 from tests.conftest import GUIDELINES
 
 D = datetime.date

@@ -14,13 +14,13 @@ passes/formulary.py.
 
 from __future__ import annotations
 
-from dsl import ast
-from dsl.passes.context import Context
-from dsl.passes.declare import declare
-from dsl.passes.formulary import check_formulary
-from dsl.passes.resolve import resolve
-from dsl.passes.typecheck import typecheck
-from dsl.passes.validate import validate
+from mtus.dsl import ast
+from mtus.dsl.passes.context import Context
+from mtus.dsl.passes.declare import declare
+from mtus.dsl.passes.formulary import check_formulary
+from mtus.dsl.passes.resolve import resolve
+from mtus.dsl.passes.typecheck import typecheck
+from mtus.dsl.passes.validate import validate
 
 #: (name, function) in running order. Each docstring states its guarantee.
 PASSES = (

@@ -7,9 +7,9 @@ from typing import Iterable, Optional, Union
 
 import attrs
 
-from dsl import ast, model
-from dsl.diagnostics import Diagnostic
-from dsl.source import Source
+from mtus.dsl import ast, model
+from mtus.dsl.diagnostics import Diagnostic
+from mtus.dsl.source import Source
 
 
 @attrs.define

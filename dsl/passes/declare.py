@@ -12,12 +12,12 @@ weeks` as a duration), so that later passes do not report consequences.
 
 from __future__ import annotations
 
-from dsl import ast, model
-from dsl import diagnostics as diag
-from dsl.passes import literals
-from dsl.passes.literals import text_key
-from dsl.passes.context import Context, did_you_mean
-from dsl.passes.hints import example_of
+from mtus.dsl import ast, model
+from mtus.dsl import diagnostics as diag
+from mtus.dsl.passes import literals
+from mtus.dsl.passes.literals import text_key
+from mtus.dsl.passes.context import Context, did_you_mean
+from mtus.dsl.passes.hints import example_of
 
 _SIMPLE = {
     "finding": model.T_BOOL, "number": model.T_NUMBER, "count": model.T_COUNT,

@@ -3,12 +3,12 @@ modification can happen (part of pass 3)."""
 
 from __future__ import annotations
 
-from dsl import ast, model
-from dsl import diagnostics as diag
-from dsl.model import ENUM, HISTORY, SET, TEXT, Type
-from dsl.passes import literals
-from dsl.passes.context import Context, did_you_mean
-from dsl.passes.hints import example_of, member_hint
+from mtus.dsl import ast, model
+from mtus.dsl import diagnostics as diag
+from mtus.dsl.model import ENUM, HISTORY, SET, TEXT, Type
+from mtus.dsl.passes import literals
+from mtus.dsl.passes.context import Context, did_you_mean
+from mtus.dsl.passes.hints import example_of, member_hint
 
 
 def _given_value(ctx: Context, typer, t: Type, lit, span):

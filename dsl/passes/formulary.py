@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from dsl import ast, model
-from dsl import diagnostics as diag
-from dsl.passes.context import Context, did_you_mean
-from dsl.passes.literals import text_key
+from mtus.dsl import ast, model
+from mtus.dsl import diagnostics as diag
+from mtus.dsl.passes.context import Context, did_you_mean
+from mtus.dsl.passes.literals import text_key
 
 
 def _unique(ctx: Context, items: tuple[ast.StringLit, ...], what: str) -> list[ast.StringLit]:

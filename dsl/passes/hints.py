@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from dsl import ast
-from dsl.model import (BOOL, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, NUMERIC, PERCENT, QUANTITY, SET, TEXT,
+from mtus.dsl import ast
+from mtus.dsl.model import (BOOL, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, NUMERIC, PERCENT, QUANTITY, SET, TEXT,
                        Type)
-from dsl.passes.context import did_you_mean
+from mtus.dsl.passes.context import did_you_mean
 
 
 def member_hint(value: str, members: tuple[str, ...]) -> str:

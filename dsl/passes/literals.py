@@ -6,8 +6,8 @@ import datetime
 from decimal import Decimal
 from typing import Union
 
-from dsl import ast, model
-from dsl import diagnostics as diag
+from mtus.dsl import ast, model
+from mtus.dsl import diagnostics as diag
 
 DURATION_UNITS = {
     "day": (0, 1), "days": (0, 1),

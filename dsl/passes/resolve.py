@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from dsl import ast, model
-from dsl import diagnostics as diag
-from dsl.passes.context import Context, did_you_mean
+from mtus.dsl import ast, model
+from mtus.dsl import diagnostics as diag
+from mtus.dsl.passes.context import Context, did_you_mean
 
 REQUEST_FIELDS = ("date",)
 

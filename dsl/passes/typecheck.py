@@ -16,16 +16,16 @@ from __future__ import annotations
 import difflib
 from typing import Optional
 
-from dsl import ast, model
-from dsl import diagnostics as diag
-from dsl.model import (BOOL, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, NUMERIC, PERCENT,
+from mtus.dsl import ast, model
+from mtus.dsl import diagnostics as diag
+from mtus.dsl.model import (BOOL, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, NUMERIC, PERCENT,
                        QUANTITY, SET, TEXT, Type)
-from dsl.passes import literals
-from dsl.passes.literals import text_key
-from dsl.passes.context import Context, did_you_mean
-from dsl.passes.examples import check_examples
-from dsl.passes.hints import compare_hint, example_of, kind_hint, member_hint
-from dsl.syntax_errors import KEYWORDS
+from mtus.dsl.passes import literals
+from mtus.dsl.passes.literals import text_key
+from mtus.dsl.passes.context import Context, did_you_mean
+from mtus.dsl.passes.examples import check_examples
+from mtus.dsl.passes.hints import compare_hint, example_of, kind_hint, member_hint
+from mtus.dsl.syntax_errors import KEYWORDS
 
 
 def _typed_empty(e: model.Expr, element: Optional[Type]) -> model.Expr:

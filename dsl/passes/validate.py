@@ -11,10 +11,10 @@ import operator
 from decimal import Decimal
 from typing import Optional
 
-from dsl import ast, model
-from dsl import diagnostics as diag
-from dsl.passes.context import Context
-from dsl.passes.declare import OPERAND_KEYWORDS
+from mtus.dsl import ast, model
+from mtus.dsl import diagnostics as diag
+from mtus.dsl.passes.context import Context
+from mtus.dsl.passes.declare import OPERAND_KEYWORDS
 
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _CMP = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,

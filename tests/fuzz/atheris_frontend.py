@@ -19,11 +19,11 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from compiler.case import case_from_data
-    from compiler.casefile import CaseError, parse_case_text
-    from compiler.describe import describe
-    from dsl import check_text
-    from dsl.model import Guideline
+    from mtus.compiler.case import case_from_data
+    from mtus.compiler.casefile import CaseError, parse_case_text
+    from mtus.compiler.describe import describe
+    from mtus.dsl import check_text
+    from mtus.dsl.model import Guideline
 
 ROOT = Path(__file__).resolve().parents[2]
 _INFOS = {}
