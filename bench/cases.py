@@ -14,7 +14,7 @@ import datetime
 import random
 from decimal import Decimal
 
-from mtus.compiler.runtime import Duration, add_months
+from mtus.compiler.check.runtime import Duration, add_months
 
 DIAGNOSES = ["myofascial pain syndrome", "cervicalgia", "low back pain", "trapezius myalgia",
              "Muscle spasm of back", "shoulder strain"]

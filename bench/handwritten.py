@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime
 
-from mtus.compiler.runtime import add_months
+from mtus.compiler.check.runtime import add_months
 
 _LOCAL = frozenset({"local anesthetic", "local anesthetic with steroid"})
 _SIX_WEEKS = datetime.timedelta(days=42)

@@ -23,7 +23,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import cases as case_gen  # noqa: E402
-from mtus.compiler.runtime import Duration  # noqa: E402
+from mtus.compiler.check.runtime import Duration  # noqa: E402
 
 ITEMS = ["Trigger point injections, right upper trapezius", "trigger point injection", "CPT 20552",
          "Trigger point injections x3, cervical paraspinals (CPT 20553)"]

@@ -31,7 +31,7 @@ _EMPTY: dict = {}
 
 def compile_unmet(path: Path = GUIDELINE):
     """The compiled checker's `unmet(facts, request_date)` for the guideline at path."""
-    from mtus.compiler.python import generate_module, load_module
+    from mtus.compiler.build.codegen import generate_module, load_module
     from mtus.dsl import check_file
     from mtus.dsl.diagnostics import render_text
 

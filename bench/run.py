@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))  # benchmark this checkout, not an installed copy
 
 from bench import cases as case_gen  # noqa: E402
 from bench import handwritten  # noqa: E402
-from mtus.compiler import interpret  # noqa: E402
-from mtus.compiler.python import generate_module, load_module  # noqa: E402
+from mtus.compiler.build import interpret  # noqa: E402
+from mtus.compiler.build.codegen import generate_module, load_module  # noqa: E402
 from mtus.dsl import check_file  # noqa: E402
 
 

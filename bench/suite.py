@@ -73,7 +73,7 @@ def mtus_cmd() -> list[str]:
     script = Path(sys.executable).with_name("mtus")
     if script.is_file():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from mtus.compiler.cli import main; sys.argv[0] = 'mtus'; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from mtus.compiler.tools.cli import main; sys.argv[0] = 'mtus'; sys.exit(main())"]
 
 
 def run_wall(cmd: list[str], env: dict, stdout=subprocess.DEVNULL, cwd=ROOT) -> float:
@@ -136,7 +136,7 @@ def section_eval(quick: bool) -> dict:
 _COMPILE_CODE = """
 import json, sys, time
 t0 = time.perf_counter()
-from mtus.compiler import pack
+from mtus.compiler.check import pack
 t1 = time.perf_counter()
 p = pack.bundled_pack() if {src!r} is None else pack.pack_from_sources([{src!r}])
 t2 = time.perf_counter()
@@ -228,7 +228,7 @@ def dump():
     tops = ("lark", "mtus", "yaml", "click")
     sys.stderr.write("MODULES " + " ".join(sorted(m for m in sys.modules if m.split(".")[0] in tops)) + "\\n")
 atexit.register(dump)
-from mtus.compiler.cli import main
+from mtus.compiler.tools.cli import main
 sys.argv = ["mtus"] + sys.argv[1:]
 main()
 """
@@ -250,7 +250,7 @@ def _interleaved(cmds: dict[str, list[str]], env: dict, reps: int) -> dict[str, 
 
 
 def section_startup(env: Env, quick: bool) -> dict:
-    from mtus.compiler.pack import build_pack, write_pack
+    from mtus.compiler.build.packwriter import build_pack, write_pack
 
     pack_dir = env.tmp / "startup-pack"
     write_pack(build_pack([str(ROOT / "guidelines")], name="mtus-bench", version="1"), str(pack_dir))
@@ -262,15 +262,15 @@ def section_startup(env: Env, quick: bool) -> dict:
         run_wall(cmd, env.env)
     t = _interleaved({"bare": bare, "check": check, "default": default}, env.env, reps)
     deps = [sys.executable, "-c", "import click, attrs, yaml"]
-    mods = [sys.executable, "-c", "import click, attrs, yaml, mtus.compiler.cli, mtus.compiler.pack, mtus.compiler.casefile, "
-            "mtus.compiler.case, mtus.compiler.letter"]
+    mods = [sys.executable, "-c", "import click, attrs, yaml, mtus.compiler.tools.cli, mtus.compiler.check.pack, mtus.compiler.check.casefile, "
+            "mtus.compiler.check.case, mtus.compiler.check.letter"]
     ti = _interleaved({"bare": bare, "deps": deps, "mods": mods}, env.env, reps)
     ambient = dict(os.environ, MTUS_CACHE_DIR=env.env["MTUS_CACHE_DIR"], PYTHONPATH=env.env["PYTHONPATH"])
     ta = _interleaved({"bare": bare, "check": check}, ambient, max(5, reps // 3))
     modules = check_path_modules(env, ["check", str(SEED_CASE), "--pack", str(pack_dir)])
     front = [m for m in modules if m.split(".")[0] == "lark" or m.startswith(("mtus.dsl", "mtus.grammar"))]
-    backend = [m for m in modules if m in ("mtus.compiler.python", "mtus.compiler.interpret", "mtus.compiler.describe",
-                                           "mtus.compiler.codewriter", "mtus.compiler.lint", "mtus.compiler.testing")]
+    backend = [m for m in modules if m in ("mtus.compiler.build.codegen", "mtus.compiler.build.interpret", "mtus.compiler.build.packinfo",
+                                           "mtus.compiler.build.codewriter", "mtus.compiler.tools.lint", "mtus.compiler.tools.examples")]
     added = t["check"] - t["bare"]
     out = {"reps": reps, "bare_s": t["bare"], "check_s": t["check"], "default_pack_check_s": t["default"],
            "added_s": added, "ratio": t["check"] / t["bare"],
@@ -352,7 +352,7 @@ def run_batch(cmd: list[str], env: dict, out_path: Path) -> dict:
 def _verify_batch(pack_dir: Path, out_path: Path, n_lines: int, sample: int) -> int:
     """Mismatches between the first `sample` result lines and the compiled checker run in process."""
     from bench import jsonl
-    from mtus.compiler.pack import load_pack
+    from mtus.compiler.check.pack import load_pack
 
     unmet = load_pack(str(pack_dir)).guidelines["tpi"].module.unmet
     pool = jsonl.pool(n_lines)
@@ -372,8 +372,8 @@ def _in_process(pack_dir: Path, n: int) -> dict:
     from decimal import Decimal
 
     from bench import jsonl
-    from mtus.compiler import batch
-    from mtus.compiler.pack import load_pack
+    from mtus.compiler.check import batch
+    from mtus.compiler.check.pack import load_pack
 
     pack = load_pack(str(pack_dir))
     lines = list(jsonl.lines(n))
@@ -424,7 +424,7 @@ def _sha(path: Path) -> str:
 
 def section_batch(env: Env, quick: bool, n: int) -> dict:
     from bench import jsonl
-    from mtus.compiler.pack import build_pack, write_pack
+    from mtus.compiler.build.packwriter import build_pack, write_pack
 
     pack_dir = env.tmp / "batch-pack"
     if not pack_dir.exists():

@@ -1,1 +1,1 @@
-"""mtus back ends and command line: checked model -> checkers, rationale, packs."""
+"""mtus back ends: check/ (what checking a case loads), build/ (what compiles a pack), tools/ (the commands)."""

@@ -1,6 +1,6 @@
 """What an editor asks of a `.mtus` file: what a name is, where it is declared, what can be typed here.
 
-The language server (compiler/lsp.py) is a thin layer over this module; nothing
+The language server (compiler/tools/lsp.py) is a thin layer over this module; nothing
 here knows about the protocol. Positions are character offsets into the text as
 the front end reads it (dsl/frontend.py `normalize`), and spans are dsl.source
 spans.

@@ -37,7 +37,8 @@ def _private_pack_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def source_pack():
     """The bundled guidelines compiled in memory (no cache), shared by a test session."""
-    from mtus.compiler.pack import build_pack, load_pack_files
+    from mtus.compiler.check.pack import load_pack_files
+    from mtus.compiler.build.packwriter import build_pack
 
     files = build_pack([str(GUIDELINES)], name="mtus-test", version="1")
     return load_pack_files(files.files, "<test pack>")

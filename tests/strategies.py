@@ -20,7 +20,7 @@ from typing import Optional
 
 from hypothesis import strategies as st
 
-from mtus.compiler.runtime import Duration, add_days, add_months, norm_text, shift
+from mtus.compiler.check.runtime import Duration, add_days, add_months, norm_text, shift
 from mtus.dsl import model
 from mtus.dsl.model import (BOOL, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, PERCENT, QUANTITY, SET, TEXT,
                        Type)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from mtus.compiler.batch import check_stream
-from mtus.compiler.casefile import read_case_file
-from mtus.compiler.cli import main
-from mtus.compiler.runtime import to_json_value
+from mtus.compiler.check.batch import check_stream
+from mtus.compiler.check.casefile import read_case_file
+from mtus.compiler.tools.cli import main
+from mtus.compiler.check.runtime import to_json_value
 
 CASES = sorted((Path(__file__).parent / "cases" / "tpi").iterdir())
 
@@ -43,7 +43,7 @@ def test_compact_records_agree_with_full_evaluation(source_pack):
         if "requests" not in r:
             continue
         case = json.loads(_lines()[r["line"] - 1])
-        from mtus.compiler import api
+        from mtus.compiler.check import api
         letter = api.check_case(case, source_pack)
         assert [d.result.unmet_ids() for d in letter.decisions] == [q["unmet"] for q in r["requests"]]
 
@@ -99,7 +99,7 @@ class _Ahead(io.StringIO):
 def test_jobs_read_a_bounded_window_ahead_of_the_output(tmp_path):
     """With several processes, memory does not grow with the input: the input is read
     at most jobs * window * chunk lines ahead of the output (Pool.imap reads it all)."""
-    from mtus.compiler.pack import open_pack
+    from mtus.compiler.check.pack import open_pack
 
     guidelines = str(Path(__file__).parent.parent / "guidelines")
     pack = open_pack(guidelines)
@@ -145,17 +145,17 @@ def test_batch_with_a_precompiled_pack_imports_no_front_end(tmp_path):
     import subprocess
     import sys
 
-    from mtus.compiler.pack import build_pack, write_pack
+    from mtus.compiler.build.packwriter import build_pack, write_pack
 
     pack = tmp_path / "pack"
     write_pack(build_pack([str(Path(__file__).parent.parent / "guidelines")]), str(pack))
     src = tmp_path / "cases.jsonl"
     src.write_text("\n".join(_lines()) + "\n")
-    code = ("import sys; from mtus.compiler.cli import main\n"
+    code = ("import sys; from mtus.compiler.tools.cli import main\n"
             "try:\n    main(['check', '--jsonl', sys.argv[1], '--pack', sys.argv[2]])\n"
             "except SystemExit:\n    pass\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'lark' or m.startswith(('mtus.dsl', 'mtus.grammar'))\n"
-            "             or m in ('mtus.compiler.python', 'mtus.compiler.interpret', 'mtus.compiler.describe')))")
+            "             or m in ('mtus.compiler.build.codegen', 'mtus.compiler.build.interpret', 'mtus.compiler.build.packinfo')))")
     r = subprocess.run([sys.executable, "-c", code, str(src), str(pack)], capture_output=True, text=True,
                        env=dict(os.environ, MTUS_CACHE_DIR=str(tmp_path / "cache")))
     assert r.stdout.strip().splitlines()[-1] == "[]", r.stderr

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from mtus.compiler.case import case_from_data, load_case, route_item
-from mtus.compiler.casefile import CaseError
-from mtus.compiler.describe import describe
-from mtus.compiler.runtime import Duration
+from mtus.compiler.check.case import case_from_data, load_case, route_item
+from mtus.compiler.check.casefile import CaseError
+from mtus.compiler.build.packinfo import describe
+from mtus.compiler.check.runtime import Duration
 from mtus.dsl import check_file
 from tests.conftest import GUIDELINES, ROOT
 

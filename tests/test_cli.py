@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mtus.compiler.cli import main
+from mtus.compiler.tools.cli import main
 from tests.conftest import GUIDELINES, ROOT
 
 BAD_CASES = sorted((Path(__file__).parent / "cases" / "bad").iterdir())
@@ -127,7 +127,7 @@ def test_guidelines_fixture_exists():
 def test_pack_sha256_pins_the_pack(run, tmp_path):
     out = tmp_path / "pack"
     assert run("compile", "guidelines/", "-o", str(out)).exit_code == 0
-    from mtus.compiler.pack import load_pack
+    from mtus.compiler.check.pack import load_pack
     digest = load_pack(str(out)).digest
     assert run("check", SEED, "--pack", str(out), "--pack-sha256", digest).exit_code == 0
     r = run("check", SEED, "--pack", str(out), "--pack-sha256", "0" * 64)

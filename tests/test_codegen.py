@@ -13,9 +13,9 @@ from decimal import Decimal
 import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from mtus.compiler import runtime as rt
-from mtus.compiler.interpret import evaluate
-from mtus.compiler.python import generate_module, load_module, mtus_frames
+from mtus.compiler.check import runtime as rt
+from mtus.compiler.build.interpret import evaluate
+from mtus.compiler.build.codegen import generate_module, load_module, mtus_frames
 from mtus.dsl import check_file, check_text
 from tests.conftest import GUIDELINES, ROOT
 
@@ -116,7 +116,7 @@ def assert_safe_module(source: str) -> None:
         if isinstance(node, ast.Import):
             raise AssertionError(f"plain import: {ast.dump(node)}")
         if isinstance(node, ast.ImportFrom):
-            if node.module == "mtus.compiler.runtime":
+            if node.module == "mtus.compiler.check.runtime":
                 assert all(a.name in rt.__all__ for a in node.names), ast.dump(node)
             else:
                 assert {(node.module, a.name) for a in node.names} <= ALLOWED_IMPORTS, ast.dump(node)
@@ -154,7 +154,7 @@ def test_generation_is_byte_identical_across_processes():
     code = textwrap.dedent("""
         import sys
         from mtus.dsl import check_file, check_text
-        from mtus.compiler.python import generate_module
+        from mtus.compiler.build.codegen import generate_module
         sys.stdout.write(generate_module(check_file(sys.argv[1]).model))
     """)
     path = str(GUIDELINES / "tpi.mtus")
@@ -188,7 +188,7 @@ def test_module_interface(path):
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_the_guidelines_examples_through_the_compiled_module(path):
-    from mtus.compiler.testing import runtime_value
+    from mtus.compiler.tools.examples import runtime_value
     g = model(path)
     m = load_module(generate_module(g), g.id)
     for ex in g.examples:

@@ -20,7 +20,7 @@ ENVIRONMENTS = [
 
 def _mtus(args, env_extra, cwd):
     env = dict(os.environ, **env_extra)
-    return subprocess.run([sys.executable, "-c", "from mtus.compiler.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from mtus.compiler.tools.cli import main; main()", *args],
                           env=env, cwd=cwd, capture_output=True, check=False)
 
 

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from mtus.compiler.interpret import evaluate
-from mtus.compiler.python import generate_module, load_module
+from mtus.compiler.build.interpret import evaluate
+from mtus.compiler.build.codegen import generate_module, load_module
 from mtus.dsl import check_file, check_text
 from mtus.dsl.passes.validate import constant_truth
 from tests.strategies import cases, guidelines, shape, to_mtus

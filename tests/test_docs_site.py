@@ -20,8 +20,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from mtus.compiler.cli import main
-from mtus.compiler.testing import run_examples
+from mtus.compiler.tools.cli import main
+from mtus.compiler.tools.examples import run_examples
 from mtus.dsl import check_text
 from mtus.dsl.model import Guideline
 from tests.conftest import ROOT

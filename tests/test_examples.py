@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from mtus.compiler.cli import main
-from mtus.compiler.testing import render_report, run_examples
+from mtus.compiler.tools.cli import main
+from mtus.compiler.tools.examples import render_report, run_examples
 from mtus.dsl import check_file
 from mtus.dsl.model import Guideline
 from tests.conftest import GUIDELINES

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import mtus.dsl.format as fmt
-from mtus.compiler.cli import main
+from mtus.compiler.tools.cli import main
 from mtus.dsl import check_text
 from mtus.dsl.dump import dump
 from mtus.dsl.format import FormatError, format_file, format_text

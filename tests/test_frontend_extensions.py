@@ -560,7 +560,7 @@ def test_a_file_that_is_neither_kind():
 
 
 def test_check_file_and_lint_read_both_kinds(tmp_path):
-    from mtus.compiler.lint import lint_paths
+    from mtus.compiler.tools.lint import lint_paths
 
     (tmp_path / "drugs.mtus").write_text(FORMULARY, encoding="utf-8")
     (tmp_path / "g.mtus").write_text(HEAD + "facts\n  f: finding\ncriteria\n  c: f\n", encoding="utf-8")

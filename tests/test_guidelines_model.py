@@ -32,7 +32,7 @@ def test_tpi_uses_the_case_file_fact_names():
 def test_bundled_guideline_is_in_canonical_layout(path):
     from click.testing import CliRunner
 
-    from mtus.compiler.cli import main
+    from mtus.compiler.tools.cli import main
 
     r = CliRunner().invoke(main, ["fmt", "--check", str(path)])
     assert r.exit_code == 0, f"run `mtus fmt {path.name}`:\n{r.output}"

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mtus.compiler.case import MAX_HISTORY, case_from_data
-from mtus.compiler.casefile import MAX_CASE_BYTES, MAX_DEPTH, CaseError, parse_case_text, read_case_file
-from mtus.compiler.cli import main
+from mtus.compiler.check.case import MAX_HISTORY, case_from_data
+from mtus.compiler.check.casefile import MAX_CASE_BYTES, MAX_DEPTH, CaseError, parse_case_text, read_case_file
+from mtus.compiler.tools.cli import main
 from tests.conftest import GUIDELINES
 
 VALID = {

@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import pytest
 
-from mtus.compiler.codewriter import CodeWriter, comment_text, literal, mangle
-from mtus.compiler.interpret import evaluate
-from mtus.compiler.python import generate_module, load_module
-from mtus.compiler.runtime import MET, NOT_DOCUMENTED, NOT_MET, Duration, Modification
+from mtus.compiler.build.codewriter import CodeWriter, comment_text, literal, mangle
+from mtus.compiler.build.interpret import evaluate
+from mtus.compiler.build.codegen import generate_module, load_module
+from mtus.compiler.check.runtime import MET, NOT_DOCUMENTED, NOT_MET, Duration, Modification
 from mtus.dsl import model
 from tests.strategies import CITATION, span
 from tests.test_codegen import assert_safe_module
@@ -124,7 +124,7 @@ def test_top_level_names_are_only_ours():
     ours = {"GUIDELINE_ID", "RUNTIME_VERSION", "SOURCE_FILE", "CRITERIA", "SOURCE_LINES", "unmet", "evaluate"}
     assert ours <= names
     for n in names - ours:
-        assert n.startswith("_") or n in ("date", "Decimal") or n in __import__("mtus.compiler.runtime", fromlist=["__all__"]).__all__, n
+        assert n.startswith("_") or n in ("date", "Decimal") or n in __import__("mtus.compiler.check.runtime", fromlist=["__all__"]).__all__, n
 
 
 def test_every_hostile_string_is_one_literal_in_the_code():

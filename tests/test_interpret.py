@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from mtus.compiler.interpret import evaluate
-from mtus.compiler.testing import runtime_value
-from mtus.compiler.runtime import MET, NOT_APPLICABLE, NOT_DOCUMENTED, NOT_MET, Duration, FactValue, Modification
+from mtus.compiler.build.interpret import evaluate
+from mtus.compiler.tools.examples import runtime_value
+from mtus.compiler.check.runtime import MET, NOT_APPLICABLE, NOT_DOCUMENTED, NOT_MET, Duration, FactValue, Modification
 from mtus.dsl import check_file, check_text
 from tests.conftest import GUIDELINES
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mtus.compiler import api
+from mtus.compiler.check import api
 from tests.conftest import ROOT
 
 SEED = ROOT / "docs" / "examples" / "seed-2014-12-18.yaml"
@@ -82,7 +82,7 @@ def test_a_date_out_of_calendar_range_reads_as_undeterminable(source_pack):
 
 def test_implausible_numbers_are_refused(source_pack):
     import pytest as _pytest
-    from mtus.compiler.casefile import CaseError
+    from mtus.compiler.check.casefile import CaseError
     with _pytest.raises(CaseError, match="plausible"):
         api.check_case({"date": "2014-12-18", "request": {"item": "trigger point injection"},
                         "facts": {"prior_injections": [{"relief": "1e400"}]}}, source_pack)

@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from mtus.compiler.lint import lint_paths
+from mtus.compiler.tools.lint import lint_paths
 from mtus.dsl.format import format_text
 from mtus.dsl.navigate import Analysis, complete
 from tests.conftest import GUIDELINES, ROOT
@@ -144,7 +144,7 @@ def position(text: str, needle: str, skip: int = 0, after: int = 0) -> dict:
 
 @pytest.fixture
 def client(tmp_path):
-    c = Client([sys.executable, "-c", "from mtus.compiler.cli import main; main()", "lsp"])
+    c = Client([sys.executable, "-c", "from mtus.compiler.tools.cli import main; main()", "lsp"])
     result = c.request("initialize", {
         "processId": os.getpid(), "rootUri": tmp_path.as_uri(),
         "capabilities": {
@@ -319,7 +319,7 @@ def test_formulary_and_a_syntax_error(client, tmp_path):
 def test_without_pygls_a_clear_message():
     """`mtus lsp` with pygls missing: exit 2 and how to install it, not a traceback."""
     blocked = ("import sys; sys.modules['pygls'] = None; sys.modules['lsprotocol'] = None\n"
-               "from mtus.compiler.cli import main; main()")
+               "from mtus.compiler.tools.cli import main; main()")
     r = subprocess.run([sys.executable, "-c", blocked, "lsp"], capture_output=True, text=True, timeout=TIMEOUT,
                        cwd=ROOT, stdin=subprocess.DEVNULL)
     assert r.returncode == 2

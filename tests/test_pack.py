@@ -7,9 +7,10 @@ import os
 
 import pytest
 
-from mtus.compiler import pack as packmod
-from mtus.compiler.pack import PackError, build_pack, load_pack, write_pack
-from mtus.compiler.runtime import RUNTIME_VERSION
+from mtus.compiler.build import packwriter as packmod
+from mtus.compiler.check.pack import PackError, load_pack
+from mtus.compiler.build.packwriter import build_pack, write_pack
+from mtus.compiler.check.runtime import RUNTIME_VERSION
 from tests.conftest import GUIDELINES
 
 
@@ -138,7 +139,7 @@ def test_warm_source_cache_does_not_import_the_front_end(tmp_path):
     import subprocess
     import sys
     env = dict(os.environ, MTUS_CACHE_DIR=str(tmp_path / "cache"))
-    code = ("import sys; from mtus.compiler.pack import pack_from_sources; pack_from_sources([%r]); "
+    code = ("import sys; from mtus.compiler.check.pack import pack_from_sources; pack_from_sources([%r]); "
             "print('lark' in sys.modules, 'mtus.dsl' in sys.modules)") % str(GUIDELINES)
     first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert first.stdout.split() == ["True", "True"]  # cold: compiled

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mtus.compiler.rationale import Explainer
+from mtus.compiler.check.rationale import Explainer
 from tests.conftest import GUIDELINES
 
 IDS = sorted(p.stem for p in GUIDELINES.glob("*.mtus") if p.stem != "formulary")  # the formulary is vocabulary

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mtus.compiler.casefile import CaseError
+from mtus.compiler.check.casefile import CaseError
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from mtus.compiler import runtime as rt
-from mtus.compiler.runtime import Duration
+from mtus.compiler.check import runtime as rt
+from mtus.compiler.check.runtime import Duration
 
 D = datetime.date
 RD = D(2014, 12, 18)

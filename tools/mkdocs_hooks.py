@@ -30,7 +30,7 @@ def cli_reference() -> str:
 
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    import mtus.compiler.cli as cli
+    import mtus.compiler.tools.cli as cli
 
     group = cli.main
     top = click.Context(group, info_name="mtus", terminal_width=WIDTH, max_content_width=WIDTH,

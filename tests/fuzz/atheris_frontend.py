@@ -19,9 +19,9 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from mtus.compiler.case import case_from_data
-    from mtus.compiler.casefile import CaseError, parse_case_text
-    from mtus.compiler.describe import describe
+    from mtus.compiler.check.case import case_from_data
+    from mtus.compiler.check.casefile import CaseError, parse_case_text
+    from mtus.compiler.build.packinfo import describe
     from mtus.dsl import check_text
     from mtus.dsl.model import Guideline
 

@@ -5,8 +5,8 @@
 from datetime import date
 from decimal import Decimal
 
-from mtus.compiler.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
-from mtus.compiler.runtime import (
+from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
+from mtus.compiler.check.runtime import (
     ALWAYS, FactValue, GuidelineResult, contains_text, decide, strict_m,
 )
 

@@ -5,8 +5,8 @@
 from datetime import date
 from decimal import Decimal
 
-from mtus.compiler.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
-from mtus.compiler.runtime import (
+from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
+from mtus.compiler.check.runtime import (
     ALWAYS, EXACT, FactValue, GuidelineResult, add, and_m,
     any_m, decide, field_m, k_and, last_row, member,
     modify, mul, or_m, pick_m, strict_m, sum_m,

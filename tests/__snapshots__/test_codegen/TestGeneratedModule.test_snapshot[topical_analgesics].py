@@ -5,8 +5,8 @@
 from datetime import date
 from decimal import Decimal
 
-from mtus.compiler.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
-from mtus.compiler.runtime import (
+from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
+from mtus.compiler.check.runtime import (
     ALWAYS, Duration, EXACT, FactValue, GuidelineResult, add,
     compare_duration, contains_text, decide, member, norm_text, strict_m,
 )

@@ -5,8 +5,8 @@
 from datetime import date
 from decimal import Decimal
 
-from mtus.compiler.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
-from mtus.compiler.runtime import (
+from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
+from mtus.compiler.check.runtime import (
     ALWAYS, Duration, FactValue, GuidelineResult, add_months, and_m,
     any_m, compare_duration, contains_text, decide, field_m, last_row,
     pick_m, strict_m,

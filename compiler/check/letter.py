@@ -14,10 +14,10 @@ import textwrap
 
 import attrs
 
-from mtus.compiler.case import Case, Request
-from mtus.compiler.pack import Pack
-from mtus.compiler.rationale import Explainer, format_date, format_value, sentence
-from mtus.compiler.runtime import GuidelineResult, to_json_value
+from mtus.compiler.check.case import Case, Request
+from mtus.compiler.check.pack import Pack
+from mtus.compiler.check.rationale import Explainer, format_date, format_value, sentence
+from mtus.compiler.check.runtime import GuidelineResult, to_json_value
 
 WORDINGS = ("imr", "ur")
 WIDTH = 88

@@ -1,7 +1,7 @@
 """Rationale text: the guideline's criteria in prose, and a case's findings.
 
-Works from a guideline's check-time description (compiler/describe.py) and
-its results (compiler/runtime.py), so it runs on the reviewer's side without
+Works from a guideline's check-time description (compiler/build/packinfo.py) and
+its results (compiler/check/runtime.py), so it runs on the reviewer's side without
 the front end. Sentences follow IMR decision letters: "CA MTUS guidelines
 state ... Criteria for use include ... In this case, there is no
 documentation of ..."
@@ -15,7 +15,7 @@ from typing import Mapping, Optional
 
 import attrs
 
-from mtus.compiler.runtime import (MET, NOT_APPLICABLE, NOT_DOCUMENTED, NOT_MET, CriterionResult, Duration,
+from mtus.compiler.check.runtime import (MET, NOT_APPLICABLE, NOT_DOCUMENTED, NOT_MET, CriterionResult, Duration,
                               GuidelineResult)
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",

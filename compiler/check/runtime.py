@@ -1,7 +1,7 @@
 """The runtime contract of compiled checkers: values, three-valued logic, results.
 
 Generated checker modules import only the names in __all__; the reference
-interpreter (compiler/interpret.py) uses the same functions, so both share one
+interpreter (compiler/build/interpret.py) uses the same functions, so both share one
 definition of the semantics. Standard library and attrs only: checking a case
 never imports Lark or the compiler.
 

@@ -1,6 +1,6 @@
 """The Python API for integrators: load a pack, check a case, get structured results.
 
-    from mtus.compiler import api
+    from mtus.compiler.check import api
     pack = api.load_pack()                       # the bundled MTUS pack
     letter = api.check_case("case.yaml", pack)   # or a dict shaped like a case file
     for d in letter.decisions:
@@ -15,11 +15,11 @@ from __future__ import annotations
 import datetime
 from typing import Any, Mapping, Optional, Union
 
-from mtus.compiler.case import Case
-from mtus.compiler.casefile import CaseError, read_case_file
-from mtus.compiler.letter import Letter, decide, letter_json, render
-from mtus.compiler.pack import Pack, PackError, open_pack
-from mtus.compiler.runtime import CriterionResult, GuidelineResult
+from mtus.compiler.check.case import Case
+from mtus.compiler.check.casefile import CaseError, read_case_file
+from mtus.compiler.check.letter import Letter, decide, letter_json, render
+from mtus.compiler.check.pack import Pack, PackError, open_pack
+from mtus.compiler.check.runtime import CriterionResult, GuidelineResult
 
 
 def load_pack(spec: Optional[str] = None) -> Pack:

@@ -35,7 +35,7 @@ def _compile_failed(err) -> None:
 
 
 def _open_pack(spec):
-    from mtus.compiler.pack import CompileError, PackError, open_pack
+    from mtus.compiler.check.pack import CompileError, PackError, open_pack
 
     try:
         return open_pack(spec)
@@ -57,7 +57,7 @@ def lint(paths: tuple[str, ...], fmt: str) -> None:
       mtus lint guidelines/
       mtus lint --format json guidelines/tpi.mtus
     """
-    from mtus.compiler.lint import lint_paths
+    from mtus.compiler.tools.lint import lint_paths
 
     report = lint_paths(paths, fmt)
     click.echo(report.output, nl=False)
@@ -79,7 +79,8 @@ def compile_cmd(paths: tuple[str, ...], output: str, name: str, pack_version: st
       mtus compile guidelines/ -o build/mtus-pack --name mtus-chronic-pain --pack-version 2024.1
       mtus check case.yaml --pack build/mtus-pack
     """
-    from mtus.compiler.pack import CompileError, PackError, build_pack, write_pack
+    from mtus.compiler.check.pack import CompileError, PackError
+    from mtus.compiler.build.packwriter import build_pack, write_pack
 
     try:
         pack = build_pack(paths, name=name, version=pack_version)
@@ -118,9 +119,9 @@ def check(case, pack_spec, fmt: str, wording: str, explain: bool, jsonl, jobs: i
       mtus check case.yaml --pack build/mtus-pack --format json --explain
       mtus check --jsonl cases.jsonl --jobs 2 > results.jsonl
     """
-    from mtus.compiler.casefile import CaseError
-    from mtus.compiler.casefile import read_case_file
-    from mtus.compiler.letter import decide, render
+    from mtus.compiler.check.casefile import CaseError
+    from mtus.compiler.check.casefile import read_case_file
+    from mtus.compiler.check.letter import decide, render
 
     if (case is None) == (jsonl is None):
         _fail("error: give a case file, or --jsonl IN for batch mode (not both)", EXIT_USAGE)
@@ -129,7 +130,7 @@ def check(case, pack_spec, fmt: str, wording: str, explain: bool, jsonl, jobs: i
         _fail(f"error: {pack.location}: the pack's sha256 is {pack.digest}, not the expected {pack_sha256}; "
               "it is not the pack you meant to run", EXIT_PROBLEMS)
     if jsonl is not None:
-        from mtus.compiler.batch import check_stream, open_lines
+        from mtus.compiler.check.batch import check_stream, open_lines
 
         try:
             stream = open_lines(jsonl)
@@ -145,7 +146,7 @@ def check(case, pack_spec, fmt: str, wording: str, explain: bool, jsonl, jobs: i
         parsed = pack.reader().read(read_case_file(case), case)
     except CaseError as e:
         _fail(e.render(), EXIT_USAGE)
-    from mtus.compiler.pack import PackError
+    from mtus.compiler.check.pack import PackError
 
     try:
         letter = render(decide(parsed, pack, wording), fmt, explain)
@@ -169,7 +170,7 @@ def test_cmd(paths: tuple[str, ...], show_coverage: bool) -> None:
       mtus test guidelines/
       mtus test --coverage guidelines/tpi.mtus
     """
-    from mtus.compiler.testing import render_report, run_examples
+    from mtus.compiler.tools.examples import render_report, run_examples
     from mtus.dsl import diagnostics as diag
     from mtus.dsl.frontend import check_paths
     from mtus.dsl.model import Guideline
@@ -199,7 +200,7 @@ def rationale(spec, only) -> None:
     Example:
       mtus rationale guidelines/tpi.mtus
     """
-    from mtus.compiler.rationale import Explainer
+    from mtus.compiler.check.rationale import Explainer
 
     pack = _open_pack(spec)
     ids = sorted(pack.guidelines)
@@ -221,7 +222,7 @@ def schema(spec) -> None:
     """
     import json
 
-    from mtus.compiler.schema import case_schema
+    from mtus.compiler.check.schema import case_schema
 
     pack = _open_pack(spec)
     click.echo(json.dumps(case_schema(pack.infos), indent=2, sort_keys=True))
@@ -268,7 +269,7 @@ def lsp() -> None:
       mtus lsp
     """
     try:
-        from mtus.compiler.lsp import serve
+        from mtus.compiler.tools.lsp import serve
     except ImportError as e:  # pygls is an optional dependency
         if (e.name or "").split(".")[0] not in ("pygls", "lsprotocol", "cattrs"):
             raise

@@ -2,7 +2,7 @@
 
 A generated module defines GUIDELINE_ID, RUNTIME_VERSION, CRITERIA,
 SOURCE_FILE, SOURCE_LINES, `evaluate(facts, request_date)` (full results,
-identical to compiler/interpret.py) and the fast path
+identical to compiler/build/interpret.py) and the fast path
 `unmet(facts, request_date)` (the ids of criteria not met or not documented
 at the amounts requested). It imports only compiler.runtime's exported
 names, datetime and decimal. Tables the criteria look up are module-level
@@ -14,7 +14,7 @@ Two flavours of code come from each expression. The fast path computes plain
 three-valued values and tests them with `is True` / `is False`, inlining the
 logic where an operand is known never to be unknown. `evaluate` computes
 (value, missing) pairs with the runtime's pair functions, exactly as the
-interpreter does. All text reaches the source through compiler/codewriter.py.
+interpreter does. All text reaches the source through compiler/build/codewriter.py.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ import types
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
-from mtus.compiler import runtime as rt
-from mtus.compiler.codewriter import INDENT, CodeWriter, comment_text, literal, mangle
-from mtus.compiler.interpret import (allows_fewer, compare_kind, const_value, date_field, member_kind, reads, sum_type,
+from mtus.compiler.check import runtime as rt
+from mtus.compiler.build.codewriter import INDENT, CodeWriter, comment_text, literal, mangle
+from mtus.compiler.build.interpret import (allows_fewer, compare_kind, const_value, date_field, member_kind, reads, sum_type,
                                 sum_zero, table_entries)
 from mtus.dsl import model
 from mtus.dsl.dump import expr as outline
@@ -476,8 +476,8 @@ class _Generator:
         tables = self.table_lines()
         words = set(_WORD.findall(self.w.getvalue() + " ".join(self.constants) + "\n".join(tables)))
         used = sorted(n for n in rt.__all__ if n in words and n != "RUNTIME_VERSION")
-        h.line("from mtus.compiler.runtime import RUNTIME_VERSION as _RUNTIME_VERSION")
-        h.line("from mtus.compiler.runtime import (")
+        h.line("from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION")
+        h.line("from mtus.compiler.check.runtime import (")
         with h.indent():
             for i in range(0, len(used), 6):
                 h.line(", ".join(used[i:i + 6]) + ",")

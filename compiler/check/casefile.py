@@ -2,7 +2,7 @@
 
 Only plain data is constructed: no tags, no anchors or aliases (so no
 expansion bombs), no duplicate keys, bounded size and depth. Dates stay text
-here; compiler/case.py parses them with its own messages. Every mapping and
+here; compiler/check/case.py parses them with its own messages. Every mapping and
 list remembers where its entries were written, so errors name the line.
 """
 

@@ -16,8 +16,8 @@ from typing import Any, Mapping, Optional
 
 import attrs
 
-from mtus.compiler.casefile import CaseError, LDict, LList, Problem, read_case_file
-from mtus.compiler.runtime import Duration
+from mtus.compiler.check.casefile import CaseError, LDict, LList, Problem, read_case_file
+from mtus.compiler.check.runtime import Duration
 
 #: Entries in one history beyond this are refused (documented limit).
 MAX_HISTORY = 1000

@@ -2,7 +2,7 @@
 
 It walks dsl.model expressions and combines their values with the functions
 of compiler.runtime, so the semantics live in one place; the Python backend
-(compiler/python.py) must produce identical results, and the differential
+(compiler/build/codegen.py) must produce identical results, and the differential
 tests hold it to that. Clear over clever: every expression is evaluated to a
 (value, missing) pair, nothing is cached.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 from typing import Mapping, Optional
 
-from mtus.compiler import runtime as rt
+from mtus.compiler.check import runtime as rt
 from mtus.dsl import model
 from mtus.dsl.model import DATE, DURATION, TEXT
 

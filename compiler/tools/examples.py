@@ -13,7 +13,7 @@ from typing import Iterable, Optional
 
 import attrs
 
-from mtus.compiler import runtime as rt
+from mtus.compiler.check import runtime as rt
 from mtus.dsl import model
 
 STATES = (rt.MET, rt.NOT_MET, rt.NOT_DOCUMENTED)
@@ -141,7 +141,7 @@ class ExampleReport:
 
 def run_examples(models: Iterable[model.Guideline]) -> ExampleReport:
     """Run every example of every guideline against its compiled checker."""
-    from mtus.compiler.python import generate_module, load_module
+    from mtus.compiler.build.codegen import generate_module, load_module
 
     runs, covs = [], []
     for g in models:

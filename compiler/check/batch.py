@@ -16,10 +16,10 @@ from typing import IO, Iterable, Iterator, Optional
 
 import attrs
 
-from mtus.compiler.casefile import CaseError
-from mtus.compiler.letter import decide, letter_json
-from mtus.compiler.pack import Pack
-from mtus.compiler.runtime import to_json_value
+from mtus.compiler.check.casefile import CaseError
+from mtus.compiler.check.letter import decide, letter_json
+from mtus.compiler.check.pack import Pack
+from mtus.compiler.check.runtime import to_json_value
 
 #: Lines longer than this are error records (a case is a few kilobytes).
 MAX_LINE_BYTES = 1024 * 1024
@@ -91,7 +91,7 @@ _worker_pack: Optional[Pack] = None
 
 def _init_worker(spec: Optional[str]) -> None:
     global _worker_pack
-    from mtus.compiler.pack import open_pack
+    from mtus.compiler.check.pack import open_pack
     _worker_pack = open_pack(spec)
 
 

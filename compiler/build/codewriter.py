@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Iterator, Optional
 
-from mtus.compiler.runtime import Duration
+from mtus.compiler.check.runtime import Duration
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _PREFIX = re.compile(r"[a-z]+\Z")

@@ -1,0 +1,92 @@
+"""The import rules between the layers, read from the source (docs/architecture.md).
+
+    grammar  <-  dsl  <-  compiler.build  <-  compiler.tools
+                          compiler.check  <-  compiler.build, compiler.tools
+
+compiler/check/ is what a reviewer's `mtus check` loads: it imports nothing from the
+front end, Lark or the code generator. The one exception is named here: a source pack
+whose cache entry is missing is compiled on demand (check/pack.py, inside a function).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# layer -> the mtus packages (and third-party modules) it must never import
+FORBIDDEN = {
+    "compiler/check": ("mtus.dsl", "mtus.grammar", "mtus.compiler.build", "mtus.compiler.tools", "lark"),
+    "compiler/build": ("mtus.compiler.tools",),
+    "compiler/tools": (),  # the top: it may use every layer
+    "dsl": ("mtus.compiler",),
+    "grammar": ("mtus.dsl", "mtus.compiler"),
+}
+# (file, imported module) pairs allowed inside a function body: the on-demand compile of a source pack
+LAZY_ALLOWED = {("compiler/check/pack.py", "mtus.compiler.build.packwriter")}
+
+
+def imports(path: Path) -> list[tuple[str, bool, int]]:
+    """Every module `path` imports: (name, at module level?, line)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    found = []
+    top = set(map(id, tree.body))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(a.name, id(node) in top, node.lineno) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.append((node.module, id(node) in top, node.lineno))
+    return found
+
+
+def _layer_files(layer: str) -> list[Path]:
+    return sorted((ROOT / layer).rglob("*.py"))
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_imports_point_one_way(layer):
+    wrong = []
+    for path in _layer_files(layer):
+        rel = path.relative_to(ROOT).as_posix()
+        for name, _top, line in imports(path):
+            if (rel, name) in LAZY_ALLOWED:
+                continue
+            if any(name == f or name.startswith(f + ".") for f in FORBIDDEN[layer]):
+                wrong.append(f"{rel}:{line} imports {name}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_lazy_exception_is_lazy():
+    for rel, name in LAZY_ALLOWED:
+        found = [(n, top) for n, top, _ in imports(ROOT / rel) if n == name]
+        assert found and not any(top for _, top in found), f"{rel} must import {name} inside a function only"
+
+
+def test_every_layer_is_checked():
+    layers = {p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "compiler").rglob("*.py")} - {"compiler"}
+    assert layers <= set(FORBIDDEN), f"add the new layer to FORBIDDEN: {sorted(layers - set(FORBIDDEN))}"
+
+
+def test_checking_with_a_compiled_pack_loads_no_front_end(tmp_path):
+    """The rule above, observed: a whole `mtus check` run with a compiled pack."""
+    from mtus.compiler.build.packwriter import build_pack, write_pack
+
+    pack = tmp_path / "pack"
+    write_pack(build_pack([str(ROOT / "guidelines")]), str(pack))
+    code = ("import sys\nfrom mtus.compiler.tools.cli import main\n"
+            "try:\n    main(['check', sys.argv[1], '--pack', sys.argv[2]])\nexcept SystemExit:\n    pass\n"
+            "bad = ('lark', 'mtus.dsl', 'mtus.grammar', 'mtus.compiler.build')\n"
+            "print(sorted(m for m in sys.modules if any(m == b or m.startswith(b + '.') for b in bad)))")
+    r = subprocess.run([sys.executable, "-c", code, str(ROOT / "docs" / "examples" / "seed-2014-12-18.yaml"),
+                        str(pack)], capture_output=True, text=True,
+                       env=dict(os.environ, MTUS_CACHE_DIR=str(tmp_path / "cache")))
+    assert r.returncode == 0, r.stderr
+    assert "UPHELD" in r.stdout
+    assert r.stdout.strip().splitlines()[-1] == "[]"
