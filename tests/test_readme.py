@@ -44,6 +44,9 @@ def test_the_installed_distribution_ships_grammar_and_guidelines():
     if direct and json.loads(direct).get("dir_info", {}).get("editable"):
         pytest.skip("editable install: package data is read from the checkout")
     names = {str(f).replace("\\\\", "/") for f in dist.files or ()}
-    assert "grammar/mtus.lark" in names
-    assert "guidelines/tpi.mtus" in names
+    assert "mtus/grammar/mtus.lark" in names
+    assert "mtus/guidelines/tpi.mtus" in names
     assert not any(n.startswith("tests/") for n in names)
+    # one import namespace: nothing generic at the top of site-packages
+    tops = {n.split("/")[0] for n in names if not n.startswith(("..", "mtus-"))}
+    assert tops == {"mtus"}, tops
