@@ -1,0 +1,181 @@
+"""Rule packs at compile time: compile guidelines into pack files, and write a pack folder.
+
+Writing goes to a temporary folder renamed into place, so a crash never leaves
+half a pack. Loading (and the pack layout) is check/pack.py's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Iterable, Mapping, Optional
+
+import attrs
+
+from mtus.compiler.check import runtime
+from mtus.compiler.check.pack import (FORMULARY, MANIFEST, PACK_FORMAT, CompileError, PackError, _display_path,
+                                      compiler_version, is_pack_dir, sha256)
+
+
+def _json_bytes(data) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+# ------------------------------------------------------------------ building
+@attrs.frozen
+class PackFiles:
+    """A compiled pack in memory: relative path -> bytes, manifest included."""
+
+    files: Mapping[str, bytes]
+
+    @property
+    def manifest(self) -> dict:
+        return json.loads(self.files[MANIFEST])
+
+
+def build_pack(paths: Iterable[str], name: str = "mtus-pack", version: str = "0") -> PackFiles:
+    """Compile `.mtus` files or folders into pack files. Raises CompileError on diagnostics."""
+    from mtus.compiler.build.packinfo import describe, describe_formulary
+    from mtus.compiler.build.codegen import generate_module
+    from mtus.dsl.frontend import check_paths, find_sources
+    from mtus.dsl.model import Formulary
+
+    sources = find_sources(paths)
+    if not sources:
+        raise PackError("no .mtus files found in " + ", ".join(map(str, paths)))
+    results = check_paths(sources)
+    if any(not r.ok for r in results):
+        raise CompileError(results)
+    files: dict[str, bytes] = {}
+    entries = []
+    source_hashes = {}
+    seen: dict[str, str] = {}
+    formulary = None
+    for r in results:
+        source_hashes[_display_path(r.source.path)] = sha256(r.source.text.encode("utf-8"))
+        if isinstance(r.model, Formulary):
+            formulary = _merge_formulary(formulary, describe_formulary(r.model), r.source.path)
+            continue
+        g = r.model
+        if g.id in seen:
+            raise PackError(f"{r.source.path}: guideline id `{g.id}` is also used by {seen[g.id]}")
+        seen[g.id] = r.source.path
+        module = f"guidelines/{g.id}.py"
+        info = f"guidelines/{g.id}.json"
+        files[module] = generate_module(g).encode("utf-8")
+        files[info] = _json_bytes(describe(g))
+        entries.append({
+            "id": g.id, "title": g.title, "citation": g.citation.to_json(),
+            "services": [{"kind": s.kind, "value": s.value} for s in g.services],
+            "module": module, "info": info,
+        })
+    _check_drug_services(results, formulary)
+    if formulary is not None:
+        files[FORMULARY] = _json_bytes(formulary)
+    manifest = {
+        "format": PACK_FORMAT,
+        "name": name,
+        "version": version,
+        "compiler": compiler_version(),
+        "runtime": runtime.RUNTIME_VERSION,
+        "sources": source_hashes,
+        "files": {p: sha256(b) for p, b in sorted(files.items())},
+        "guidelines": sorted(entries, key=lambda e: e["id"]),
+        "formulary": FORMULARY if formulary is not None else None,
+    }
+    files[MANIFEST] = _json_bytes(manifest)
+    return PackFiles(files)
+
+
+def _merge_formulary(into: Optional[dict], new: dict, path: str) -> dict:
+    """Several formulary files make one vocabulary; a name may be defined once."""
+    if into is None:
+        return new
+    for section in ("ingredients", "products"):
+        for name in new[section]:
+            if name in into[section]:
+                raise PackError(f"{path}: {section[:-1]} \"{name}\" is already defined by another formulary file")
+        into[section].update(new[section])
+    return into
+
+
+def _check_drug_services(results, formulary: Optional[dict]) -> None:
+    """Drug services (class/ingredient/form) must name something the formulary defines."""
+    import difflib
+
+    from mtus.dsl.model import Guideline
+
+    known = {"class": set(), "ingredient": set(), "form": set()}
+    if formulary is not None:
+        for name, classes in formulary["ingredients"].items():
+            known["ingredient"].add(name)
+            known["class"].update(classes)
+        known["form"].update(p["form"] for p in formulary["products"].values() if p["form"])
+    for r in results:
+        if not isinstance(r.model, Guideline):
+            continue
+        for svc in r.model.services:
+            if svc.kind in known and svc.value not in known[svc.kind]:
+                if formulary is None:
+                    raise PackError(f"{r.source.path}: services {svc.kind} \"{svc.value}\" needs a formulary file "
+                                    f"among the sources")
+                close = difflib.get_close_matches(svc.value, sorted(known[svc.kind]), n=1)
+                hint = f" (did you mean \"{close[0]}\"?)" if close else ""
+                raise PackError(f"{r.source.path}: services {svc.kind} \"{svc.value}\" is not a drug {svc.kind} "
+                                f"in the formulary{hint}")
+
+
+def write_pack(pack: PackFiles, out_dir: str) -> Path:
+    """Write a pack atomically: into a temporary sibling folder, then renamed into place.
+
+    An existing folder is replaced only if it is a pack or empty, so `-o` can
+    never destroy unrelated files.
+    """
+    target = Path(out_dir)
+    if target.is_symlink():
+        raise PackError(f"{target}: refusing to write through a symbolic link")
+    if target.exists():
+        if not target.is_dir():
+            raise PackError(f"{target}: exists and is not a folder")
+        if any(target.iterdir()) and not is_pack_dir(target):
+            raise PackError(f"{target}: the folder is not empty and is not a pack; choose another output folder")
+    parent = target.parent if str(target.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    try:
+        for rel, data in sorted(pack.files.items()):
+            dest = (tmp / rel).resolve()
+            if tmp.resolve() not in dest.parents:
+                raise PackError(f"{rel}: refusing to write outside the pack folder")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(dest, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        old = None
+        if target.exists():
+            # Directories cannot be swapped atomically: move the old pack aside,
+            # and put it back if the new one cannot be moved into place.
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
+            os.rmdir(old)
+            os.replace(target, old)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            if old is not None:
+                os.replace(old, target)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+
+__all__ = ["PackFiles", "build_pack", "write_pack"]
