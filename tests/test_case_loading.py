@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mtus.compiler.check.case import case_from_data, load_case, route_item
+from mtus.compiler.check.case import case_from_data, load_case
+from mtus.compiler.check.routing import route_item
 from mtus.compiler.check.casefile import CaseError
 from mtus.compiler.build.packinfo import describe
 from mtus.compiler.check.runtime import Duration

@@ -1,8 +1,8 @@
 """Case files -> typed facts per request, checked against the pack's fact schemas.
 
 A case names a review date, the disputed requests and the documented facts.
-Each request is routed to a guideline (explicit id, CPT code or service name)
-and gets the facts that guideline declares, converted to runtime values. All
+Each request is routed to a guideline (compiler/check/routing.py) and gets the
+facts that guideline declares, converted to runtime values. All
 problems are collected and raised together as a CaseError with key paths.
 """
 
@@ -17,6 +17,7 @@ from typing import Any, Mapping, Optional
 import attrs
 
 from mtus.compiler.check.casefile import CaseError, LDict, LList, Problem, read_case_file
+from mtus.compiler.check.routing import Product, Router
 from mtus.compiler.check.runtime import Duration
 
 #: Entries in one history beyond this are refused (documented limit).
@@ -29,23 +30,8 @@ _DURATION = re.compile(r"^\s*(\d+)\s*(day|days|week|weeks|month|months|year|year
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z][A-Za-z0-9]*(?:/[A-Za-z][A-Za-z0-9]*)?)\s*$")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_CPT = re.compile(r"\b(?:cpt\s*)?(\d{4}[0-9A-Z])\b", re.I)
 _TOP_KEYS = ("case", "date", "request", "requests", "facts")
 _REQUEST_KEYS = ("item", "guideline", "facts")
-
-
-@attrs.frozen
-class Product:
-    """A drug the request item names, as the pack's formulary describes it."""
-
-    name: str
-    ingredients: frozenset
-    classes: frozenset
-    form: Optional[str]
-
-    def value(self, part: str):
-        return {"ingredients": self.ingredients, "classes": self.classes, "form": self.form,
-                "name": self.name}[part]
 
 
 @attrs.frozen
@@ -366,33 +352,10 @@ class _Loader:
 
     def route(self, item: str, explicit: Optional[str], key: str, line,
               product: Optional[Product]) -> Optional[str]:
-        if explicit is not None:
-            if explicit in self.infos:
-                return explicit
-            self.bad(key + ".guideline", f"`{explicit}` is not a guideline in the pack",
-                     _close(explicit, self.infos) or "guidelines: " + ", ".join(sorted(self.infos)), line)
-            return None
-        matches = self.reader.route(item, product)
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            self.bad(key + ".item", f'"{item}" matches several guidelines: ' + ", ".join(matches),
-                     "add `guideline: <id>` to the request", line)
-        elif product is not None:
-            what = ", ".join(sorted(product.ingredients))
-            self.bad(key + ".item", f'no guideline in the pack governs "{item}" ({product.name}: {what})',
-                     "add `guideline: <id>` if one of the pack's guidelines applies (`mtus rationale` lists them)",
-                     line)
-        else:
-            names = {s["value"]: gid for gid, info in self.infos.items() for s in info["services"] if s["kind"] == "name"}
-            close = difflib.get_close_matches(item.lower(), sorted(names), n=6, cutoff=0.4)
-            best: dict[str, str] = {}
-            for c in close:
-                best.setdefault(names[c], c)
-            hint = ("closest: " + ", ".join(f"{gid} ({name})" for gid, name in best.items())) if best else \
-                "add `guideline: <id>`; guidelines: " + ", ".join(sorted(self.infos))
-            self.bad(key + ".item", f'no guideline governs "{item}"', hint, line)
-        return None
+        found = self.reader.router.resolve(item, explicit, product)
+        if found.guideline is None:
+            self.bad(key + "." + found.key, found.message, found.hint, line)
+        return found.guideline
 
     def load(self, data: Any) -> Case:
         if not isinstance(data, dict):
@@ -441,7 +404,7 @@ class _Loader:
             if explicit is not None and not isinstance(explicit, str):
                 self.bad(f"{key}.guideline", "the guideline id must be text", line=rline)
                 continue
-            product = self.reader.product(item)
+            product = self.reader.router.product(item)
             gid = self.route(item, explicit, key, rline, product)
             if gid is None:
                 continue
@@ -465,121 +428,17 @@ class _Loader:
         return Case(str(case_id) if case_id is not None else None, date, tuple(requests), self.path)
 
 
-_NON_WORD = re.compile(r"[^a-z0-9]+")
-
-
-def _norm(text: str) -> str:
-    return " ".join(_NON_WORD.sub(" ", text.lower()).split())
-
-
 class CaseReader:
-    """Reads cases against one pack: fact schemas, routing tables and a cache of routed items.
-
-    Built once per pack (Pack.reader()), so that batch checking does not
-    re-normalise every service and product name for every case.
-    """
-
-    CACHE_SIZE = 4096
+    """Reads cases against one pack: fact schemas and the pack's router (built once, Pack.reader())."""
 
     def __init__(self, infos: Mapping[str, Mapping], formulary: Optional[Mapping] = None):
         self.infos = infos
         self.formulary = formulary
         self.all_facts = {n: info["facts"][n] for info in infos.values() for n in info["facts"]}
-        self._cpt: dict[str, set] = {}
-        self._names: list[tuple[str, str]] = []  # (normalised service name, guideline id)
-        self._drug: dict[tuple[str, str], set] = {}  # (kind, value) -> guideline ids
-        for gid, info in infos.items():
-            for svc in info["services"]:
-                if svc["kind"] == "cpt":
-                    self._cpt.setdefault(svc["value"].upper(), set()).add(gid)
-                elif svc["kind"] == "name":
-                    self._names.append((f" {_norm(svc['value'])} ", gid))
-                else:
-                    self._drug.setdefault((svc["kind"], svc["value"]), set()).add(gid)
-        self._drug_names: list[tuple[str, str, str]] = []  # (normalised, kind, name)
-        if formulary:
-            for kind in ("products", "ingredients"):
-                for name in formulary[kind]:
-                    n = _norm(name)
-                    if n:
-                        self._drug_names.append((f" {n} ", kind, name))
-            # longest name first; products before ingredients of the same length
-            self._drug_names.sort(key=lambda x: (-len(x[0]), x[1] != "products"))
-        self._products: dict[str, Optional[Product]] = {}
-        self._routes: dict[tuple, list[str]] = {}
+        self.router = Router(infos, formulary)
 
     def read(self, data: Any, path: str) -> Case:
         return _Loader(path, self).load(data)
-
-    def services(self, item: str) -> list[str]:
-        """Guidelines whose CPT codes or service names the request item mentions."""
-        found = set()
-        for m in _CPT.finditer(item):
-            found |= self._cpt.get(m.group(1).upper(), set())
-        text = f" {_norm(item)} "
-        found |= {gid for name, gid in self._names if name in text}
-        if not found and _norm(item) in self.infos:
-            found.add(_norm(item))
-        return sorted(found)
-
-    def product(self, item: str) -> Optional[Product]:
-        """The formulary product (or single ingredient) the item names; the longest name wins."""
-        if item in self._products:
-            return self._products[item]
-        found = None
-        if self._drug_names:
-            text = f" {_norm(item)} "
-            hit = next(((kind, name) for n, kind, name in self._drug_names if n in text), None)
-            if hit is not None:
-                kind, name = hit
-                if kind == "products":
-                    entry = self.formulary["products"][name]
-                    ingredients, form = entry["ingredients"], entry["form"]
-                else:
-                    ingredients, form = [name], None
-                classes = {c for i in ingredients for c in self.formulary["ingredients"].get(i, ())}
-                found = Product(name, frozenset(ingredients), frozenset(classes), form)
-        if len(self._products) < self.CACHE_SIZE:
-            self._products[item] = found
-        return found
-
-    def by_product(self, product: Optional[Product]) -> list[str]:
-        """Guidelines that govern a drug: by dosage form, else by ingredient, else by drug class."""
-        if product is None:
-            return []
-        tiers = (("form", {product.form} if product.form else set()), ("ingredient", product.ingredients),
-                 ("class", product.classes))
-        for kind, values in tiers:
-            found = set()
-            for v in values:
-                found |= self._drug.get((kind, v), set())
-            if found:
-                return sorted(found)
-        return []
-
-    def route(self, item: str, product: Optional[Product]) -> list[str]:
-        key = (item, product)
-        if key not in self._routes:
-            matches = self.services(item) or self.by_product(product)
-            if len(self._routes) >= self.CACHE_SIZE:
-                return matches
-            self._routes[key] = matches
-        return self._routes[key]
-
-
-def route_item(item: str, infos: Mapping[str, Mapping]) -> list[str]:
-    """Guidelines whose CPT codes or service names the request item mentions."""
-    return CaseReader(infos).services(item)
-
-
-def find_product(item: str, formulary: Optional[Mapping]) -> Optional[Product]:
-    """The formulary product (or single ingredient) the item names."""
-    return CaseReader({}, formulary).product(item)
-
-
-def route_product(product: Optional[Product], infos: Mapping[str, Mapping]) -> list[str]:
-    """Guidelines that govern a drug: by dosage form, else by ingredient, else by drug class."""
-    return CaseReader(infos).by_product(product)
 
 
 def case_from_data(data: Any, path: str, infos: Mapping[str, Mapping], formulary: Optional[Mapping] = None) -> Case:
