@@ -30,7 +30,10 @@ _DURATION = re.compile(r"^\s*(\d+)\s*(day|days|week|weeks|month|months|year|year
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z][A-Za-z0-9]*(?:/[A-Za-z][A-Za-z0-9]*)?)\s*$")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_TOP_KEYS = ("case", "date", "request", "requests", "facts")
+_TOP_KEYS = ("case", "date", "summary", "patient", "request", "requests", "facts")
+_PATIENT_KEYS = ("age", "sex", "injury_date", "diagnoses")
+#: An age above this is a typing error, not a patient.
+MAX_AGE = 130
 _REQUEST_KEYS = ("item", "guideline", "facts")
 
 
@@ -45,11 +48,23 @@ class Request:
 
 
 @attrs.frozen
+class Patient:
+    """What a case states about the injured worker, for the letter's case summary (never for a decision)."""
+
+    age: Optional[int] = None
+    sex: Optional[str] = None
+    injury_date: Optional[datetime.date] = None
+    diagnoses: tuple[str, ...] = ()
+
+
+@attrs.frozen
 class Case:
     id: Optional[str]
     date: datetime.date
     requests: tuple[Request, ...]
     path: str
+    summary: Optional[str] = None  # the case file's own clinical summary, as written
+    patient: Optional[Patient] = None
 
 
 class _Bad(Exception):
@@ -376,6 +391,12 @@ class _Loader:
                 date = parse_date(data["date"])
             except _Bad as e:
                 self.bad("date", e.message, e.hint, line("date"))
+        summary = data.get("summary")
+        if summary is not None and (not isinstance(summary, str) or not summary.strip()):
+            self.bad("summary", "the summary must be text", "write the clinical summary as a paragraph of text",
+                     line("summary"))
+            summary = None
+        patient = self.patient(data["patient"], line("patient")) if "patient" in data else None
         if "request" in data and "requests" in data:
             self.bad("request", "write either `request:` or `requests:`, not both", line=line("request"))
         raw_requests = data.get("requests", data.get("request"))
@@ -425,7 +446,37 @@ class _Loader:
             requests.append(Request(i, item.strip(), gid, facts, sources, product))
         if self.problems:
             raise CaseError(self.problems)
-        return Case(str(case_id) if case_id is not None else None, date, tuple(requests), self.path)
+        return Case(str(case_id) if case_id is not None else None, date, tuple(requests), self.path,
+                    " ".join(summary.split()) if summary else None, patient)
+
+    def patient(self, raw: Any, line) -> Optional[Patient]:
+        """The optional `patient:` mapping: age, sex, injury_date, diagnoses."""
+        if not isinstance(raw, dict):
+            self.bad("patient", f"expected a mapping with {', '.join(_PATIENT_KEYS)}, found {_show(raw)}", line=line)
+            return None
+        fields: dict = {}
+        line_of = raw.line_of if isinstance(raw, LDict) else (lambda k: line)
+        for k, v in raw.items():
+            key = f"patient.{k}"
+            try:
+                if k == "age":
+                    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_AGE:
+                        raise _Bad(f"{_show(v)} is not an age", f"write the age in years, 0 to {MAX_AGE}")
+                    fields["age"] = v
+                elif k == "sex":
+                    if not isinstance(v, str) or not v.strip():
+                        raise _Bad(f"{_show(v)} is not text", "write it as the record does, e.g. `male` or `female`")
+                    fields["sex"] = v.strip()
+                elif k == "injury_date":
+                    fields["injury_date"] = parse_date(v)
+                elif k == "diagnoses":
+                    items = v if isinstance(v, list) else [v]
+                    fields["diagnoses"] = tuple(_text(x, {}).strip() for x in items)
+                else:
+                    raise _Bad(f"unexpected key `{k}`", _close(k, _PATIENT_KEYS) or "keys: " + ", ".join(_PATIENT_KEYS))
+            except _Bad as e:
+                self.bad(key, e.message, e.hint, line_of(k))
+        return Patient(**fields)
 
 
 class CaseReader:
