@@ -30,8 +30,8 @@ from typing import Iterator, Optional
 
 from mtus.compiler.check import runtime as rt
 from mtus.compiler.build.codewriter import INDENT, CodeWriter, comment_text, literal, mangle
-from mtus.compiler.build.interpret import (allows_fewer, compare_kind, const_value, date_field, member_kind, reads, sum_type,
-                                sum_zero, table_entries)
+from mtus.compiler.build.interpret import (allows_fewer, compare_kind, computed_operands, const_value, date_field,
+                                          member_kind, reads, sum_type, sum_zero, table_entries, written)
 from mtus.dsl import model
 from mtus.dsl.dump import expr as outline
 from mtus.dsl.model import DATE, DURATION, HISTORY
@@ -370,6 +370,17 @@ class _Function:
         return _V(v, True)
 
     def query_pair(self, e: model.Query) -> tuple[str, str]:
+        """A query's pair, computed once per block outside rows (a criterion and its computed values share it)."""
+        if self.rows:  # inside a row function the query may read the row: not shared
+            return self._query_pair(e)
+        key = "query " + written(e)
+        found = self.cached(key)
+        if found is None:
+            found = self._query_pair(e)
+            self.scopes[-1][key] = found
+        return found
+
+    def _query_pair(self, e: model.Query) -> tuple[str, str]:
         line = e.span.line
         name = e.history.name
         rows = self.fact(name).text
@@ -663,7 +674,7 @@ class _Generator:
                 self.criterion_comment(c)
                 v, m = fn.pair(c.expr)
                 w.line(f"{names[0]} = decide({literal(c.id)}, {literal(c.exclude)}, ALWAYS, ({v}, {m}), "
-                       f"{self.read_tuple(reads([c.expr]))})")
+                       f"{self.read_tuple(reads([c.expr]))}{self.computed_arg(fn, c)})")
             return
         line = run[0].span.line
         if len(conditions) == 1:
@@ -680,12 +691,18 @@ class _Generator:
                     self.criterion_comment(c)
                     v, m = fn.pair(c.expr)
                     all_read = self.read_tuple(reads([x.expr for x in conditions] + [c.expr]))
-                    w.line(f"{name} = decide({literal(c.id)}, {literal(c.exclude)}, {gate}, ({v}, {m}), {all_read})")
+                    w.line(f"{name} = decide({literal(c.id)}, {literal(c.exclude)}, {gate}, ({v}, {m}), {all_read}"
+                           f"{self.computed_arg(fn, c)})")
         with w.origin(line):
             w.line("else:  # not applicable, or not documented with what the `when` misses")
             with w.indent():
                 for c, name in zip(run, names):
                     w.line(f"{name} = decide({literal(c.id)}, {literal(c.exclude)}, {gate}, None, {cond_read})")
+
+    def computed_arg(self, fn: _Function, c: model.Criterion) -> str:
+        """`, (Computed(...), ...)`: the computed values the criterion compares, or nothing if it has none."""
+        items = [f"Computed({literal(written(x))}, {fn.pair(x)[0]})" for x in computed_operands(c.expr)]
+        return f", {_tuple_text(items)}" if items else ""
 
     def read_tuple(self, names) -> str:
         return _tuple_text([mangle("r", n) for n in names])

@@ -13,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Optional
 
+from mtus.compiler.build.interpret import compared_directly, computed_operands, written
 from mtus.dsl import model
 from mtus.dsl.model import BOOL, ENUM, HISTORY, QUANTITY, SET
 
@@ -86,6 +87,8 @@ class _Phraser:
             word = {"+": "plus", "-": "minus", "*": "times", "/": "divided by"}[e.op]
             return f"{self.label(e.left)} {word} {self.label(e.right)}"
         if isinstance(e, model.TimeFrom):
+            if isinstance(e.end, model.RequestDate):
+                return f"the time since the {self.label(e.start)}"
             return f"the time from {self.label(e.start)} to {self.label(e.end)}"
         return self.phrase(e)
 
@@ -210,8 +213,47 @@ _LIMIT_WORDS = {
 _OF_WORDS = dict(_LIMIT_WORDS, **{"<=": lambda v: f"at most {v}"})
 
 
+def _operand(e: model.Expr) -> dict:
+    """One side of a comparison, as the letter needs it: a fact, a literal, or a computed value (by its text)."""
+    if isinstance(e, model.FactRef):
+        return {"fact": e.name}
+    if isinstance(e, model.Const):
+        return {"const": _value_text(e)}
+    out: dict = {"computed": written(e)}
+    if isinstance(e, model.Lookup) and isinstance(e.key, model.FactRef):
+        out["key"] = e.key.name  # "the 10 visits recommended for myalgia": the key's value names the entry
+    if isinstance(e, model.Arith):
+        out["parts"] = [_operand(e.left), _operand(e.right)]
+        out["word"] = {"+": "plus", "-": "minus", "*": "times", "/": "divided by"}[e.op]
+    return out
+
+
+def _computed(p: _Phraser, g: model.Guideline, e: model.Expr) -> list[dict]:
+    """The computed values a criterion compares (interpret.computed_operands), each with its label."""
+    out = []
+    direct = compared_directly(e)
+    for x in computed_operands(e):
+        entry = {"expr": written(x), "label": p.label(x), "kind": "finding" if x.type.kind == BOOL else x.type.kind,
+                 "compared": written(x) in direct}
+        if x.type.kind == QUANTITY:
+            entry["unit"] = x.type.unit
+        if isinstance(x, model.Lookup):
+            table = next((t for t in g.tables if t.name == x.table), None)
+            entry["table_label"] = table.label if table else x.table
+        out.append(entry)
+    return out
+
+
 def _shape(e: model.Expr) -> dict:
     """How to phrase a finding for this criterion with the case's values."""
+    if isinstance(e, model.Compare) and not all(isinstance(x, (model.FactRef, model.Const, model.TimeFrom))
+                                                for x in (e.left, e.right)):
+        # a computed value compared: the letter shows it ("the visits total 18, more than the 10 ...")
+        left, right, op = e.left, e.right, e.op
+        if isinstance(left, model.Const):
+            left, right = right, left
+            op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+        return {"kind": "compare", "op": op, "left": _operand(left), "right": _operand(right)}
     if isinstance(e, model.Compare):
         left, right, op = e.left, e.right, e.op
         if isinstance(left, model.Const) and not isinstance(right, model.Const):
@@ -288,6 +330,7 @@ def describe(g: model.Guideline) -> dict:
             "said": c.says is not None,
             "generated": p.phrase(c.expr),
             "shape": _shape(c.expr),
+            "computed": _computed(p, g, c.expr),
             "when": [conditions[x.index] for x in c.conditions],
             "when_facts": sorted({n for x in c.conditions for n in model.facts_read(x.expr)}),
             "allows_fewer": c.allows_fewer,

@@ -36,7 +36,8 @@ import attrs
 
 #: Bumped whenever generated code would need a different runtime. Packs record it.
 #: 2: tables (lookup), sum of an expression, partial certification, total calendar arithmetic.
-RUNTIME_VERSION = 2
+#: 3: criterion results carry the values they computed (Computed; decide's `computed`).
+RUNTIME_VERSION = 3
 
 MET = "met"
 NOT_MET = "not met"
@@ -598,12 +599,28 @@ class FactValue:
 
 
 @attrs.frozen
+class Computed:
+    """A value a criterion computed from the facts (a sum, a table lookup, an elapsed time); None if unknown.
+
+    `expr` is the computed expression as the guideline writes it.
+    """
+
+    expr: str
+    value: object
+
+    def to_json(self) -> dict:
+        return {"expr": self.expr, "value": to_json_value(self.value)}
+
+
+@attrs.frozen
 class CriterionResult:
     """The outcome of one criterion on one case.
 
     `missing` names what was not documented, in first-use order: fact names,
     or `history.field` for a field missing from a history entry. It is empty
-    unless the outcome is not documented.
+    unless the outcome is not documented. `computed` holds the values the
+    criterion compared that are computed rather than read (empty where its
+    `when` does not hold).
     """
 
     id: str
@@ -611,6 +628,7 @@ class CriterionResult:
     exclude: bool
     read: tuple[FactValue, ...] = ()
     missing: tuple[str, ...] = ()
+    computed: tuple[Computed, ...] = ()
 
     def to_json(self) -> dict:
         return {
@@ -619,6 +637,7 @@ class CriterionResult:
             "exclude": self.exclude,
             "read": [r.to_json() for r in self.read],
             "missing": list(self.missing),
+            "computed": [c.to_json() for c in self.computed],
         }
 
 
@@ -722,7 +741,7 @@ ALWAYS = _TRUE
 
 
 def decide(cid: str, exclude: bool, gate: Pair, result: Optional[Pair],
-           read: tuple[FactValue, ...]) -> CriterionResult:
+           read: tuple[FactValue, ...], computed: tuple[Computed, ...] = ()) -> CriterionResult:
     """A criterion's outcome from its `when` gate and, if the gate holds, its condition.
 
     Gate false: not applicable; gate unknown: not documented, naming what the
@@ -736,9 +755,9 @@ def decide(cid: str, exclude: bool, gate: Pair, result: Optional[Pair],
         return CriterionResult(cid, NOT_DOCUMENTED, exclude, read, gate_missing)
     value, missing = result
     if value is None:
-        return CriterionResult(cid, NOT_DOCUMENTED, exclude, read, missing)
+        return CriterionResult(cid, NOT_DOCUMENTED, exclude, read, missing, computed)
     met = bool(value) != exclude
-    return CriterionResult(cid, MET if met else NOT_MET, exclude, read, ())
+    return CriterionResult(cid, MET if met else NOT_MET, exclude, read, (), computed)
 
 
 def to_json_value(v: object):
@@ -788,6 +807,6 @@ __all__ = [
     # tables
     "lookup", "lookup_m",
     # results
-    "FactValue", "CriterionResult", "Modification", "CERTIFIED", "MODIFIED", "NOT_CERTIFIED", "GuidelineResult",
+    "FactValue", "Computed", "CriterionResult", "Modification", "CERTIFIED", "MODIFIED", "NOT_CERTIFIED", "GuidelineResult",
     "modify", "ALWAYS", "decide", "to_json_value", "mtus_line",
 ]

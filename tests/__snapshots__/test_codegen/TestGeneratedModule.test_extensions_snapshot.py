@@ -7,18 +7,18 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Duration, FactValue, GuidelineResult, add, compare_duration,
-    contains_text, decide, lookup, lookup_m, modify, mul,
-    strict_m, sum_of_m, time_from, window,
+    ALWAYS, Computed, Duration, FactValue, GuidelineResult, add,
+    compare_duration, contains_text, decide, lookup, lookup_m, modify,
+    mul, strict_m, sum_of_m, time_from, window,
 )
 
 GUIDELINE_ID = 'opioids'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'opioids.mtus'
 CRITERIA = ('ceiling', 'no_acetaminophen', 'trial_over', 'visit_limit', 'per_request', 'chronic')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 # The guideline's values, built once.
 _K1 = Duration(3, 0)  # 3 months (opioids.mtus:32)
@@ -136,7 +136,7 @@ def evaluate(facts, request_date):
         return _v15, _m15
     _v16, _m16 = sum_of_m(f_regimen, 'regimen', _w2, _where3, _value8, 0)
     _v17, _m17 = strict_m((None if _v16 is None else (_v16 <= 120)), (_v16, _m16))
-    _c1 = decide('ceiling', False, ALWAYS, (_v17, _m17), (r_regimen,))
+    _c1 = decide('ceiling', False, ALWAYS, (_v17, _m17), (r_regimen,), (Computed('sum(regimen of daily_mg * mme_factor[drug] within 3 months where daily_mg > 0)', _v16),))
 
     # no_acetaminophen (opioids.mtus:26): (not (contains ingredients:set[text] 'acetaminophen'))
     _v19, _m19 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'acetaminophen')), (f_ingredients, m_ingredients))
@@ -148,12 +148,12 @@ def evaluate(facts, request_date):
     _v23, _m23 = lookup_m(_table_trial, 'trial', (f_form, m_form))
     _t24 = compare_duration('>=', _v22, _v23, request_date)
     _v25, _m25 = strict_m(_t24, (_v22, _m22), (_v23, _m23))
-    _c21 = decide('trial_over', False, ALWAYS, (_v25, _m25), (r_onset, r_form))
+    _c21 = decide('trial_over', False, ALWAYS, (_v25, _m25), (r_onset, r_form), (Computed('time from onset to request.date', _v22), Computed('trial[form]', _v23)))
 
     # visit_limit (opioids.mtus:28): (<= (+ visits_to_date:count visits_requested:count):count 10:count)
     _v27, _m27 = strict_m(add(f_visits_to_date, f_visits_requested), (f_visits_to_date, m_visits_to_date), (f_visits_requested, m_visits_requested))
     _v28, _m28 = strict_m((None if _v27 is None else (_v27 <= 10)), (_v27, _m27))
-    _c26 = decide('visit_limit', False, ALWAYS, (_v28, _m28), (r_visits_to_date, r_visits_requested))
+    _c26 = decide('visit_limit', False, ALWAYS, (_v28, _m28), (r_visits_to_date, r_visits_requested), (Computed('visits_to_date + visits_requested', _v27),))
 
     # per_request (opioids.mtus:30): (<= visits_requested:count 8:count)
     _v30, _m30 = strict_m((None if f_visits_requested is None else (f_visits_requested <= 8)), (f_visits_requested, m_visits_requested))
@@ -162,7 +162,7 @@ def evaluate(facts, request_date):
     # chronic (opioids.mtus:32): (< (+ onset:date 3 months:duration):date request.date)
     _v32, _m32 = strict_m(add(f_onset, _K1), (f_onset, m_onset))
     _v33, _m33 = strict_m((None if _v32 is None else (_v32 < request_date)), (_v32, _m32))
-    _c31 = decide('chronic', False, ALWAYS, (_v33, _m33), (r_onset,))
+    _c31 = decide('chronic', False, ALWAYS, (_v33, _m33), (r_onset,), (Computed('onset + 3 months', _v32),))
 
     _result = GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c18, _c21, _c26, _c29, _c31))
     # Not certified only for want of fewer units: the most of them that would be (runtime.modify).

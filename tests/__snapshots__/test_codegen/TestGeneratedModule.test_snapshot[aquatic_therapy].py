@@ -7,17 +7,17 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, FactValue, GuidelineResult, add, decide, lookup,
-    lookup_m, modify, mul, strict_m, sum_m,
+    ALWAYS, Computed, FactValue, GuidelineResult, add, decide,
+    lookup, lookup_m, modify, mul, strict_m, sum_m,
 )
 
 GUIDELINE_ID = 'aquatic_therapy'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'aquatic_therapy.mtus'
 CRITERIA = ('reduced_weight_bearing_needed', 'visit_limit', 'course_length')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 # Table pm_visits: visits recommended (aquatic_therapy.mtus:42)
 _table_pm_visits = {
@@ -92,13 +92,13 @@ def evaluate(facts, request_date):
     _v4, _m4 = strict_m(add(_v3, f_aquatic_visits_requested), (_v3, _m3), (f_aquatic_visits_requested, m_aquatic_visits_requested))
     _v5, _m5 = lookup_m(_table_pm_visits, 'pm_visits', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
     _v6, _m6 = strict_m((None if _v4 is None or _v5 is None else (_v4 <= _v5)), (_v4, _m4), (_v5, _m5))
-    _c2 = decide('visit_limit', False, ALWAYS, (_v6, _m6), (r_prior_physical_medicine, r_aquatic_visits_requested, r_physical_medicine_diagnosis))
+    _c2 = decide('visit_limit', False, ALWAYS, (_v6, _m6), (r_prior_physical_medicine, r_aquatic_visits_requested, r_physical_medicine_diagnosis), (Computed('sum(prior_physical_medicine.visits) + aquatic_visits_requested', _v4), Computed('sum(prior_physical_medicine.visits)', _v3), Computed('pm_visits[physical_medicine_diagnosis]', _v5)))
 
     # course_length (aquatic_therapy.mtus:65): (<= aquatic_visits_requested:count (* aquatic_visits_per...
     _v8, _m8 = lookup_m(_table_pm_weeks, 'pm_weeks', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
     _v9, _m9 = strict_m(mul(f_aquatic_visits_per_week, _v8), (f_aquatic_visits_per_week, m_aquatic_visits_per_week), (_v8, _m8))
     _v10, _m10 = strict_m((None if f_aquatic_visits_requested is None or _v9 is None else (f_aquatic_visits_requested <= _v9)), (f_aquatic_visits_requested, m_aquatic_visits_requested), (_v9, _m9))
-    _c7 = decide('course_length', False, ALWAYS, (_v10, _m10), (r_aquatic_visits_requested, r_aquatic_visits_per_week, r_physical_medicine_diagnosis))
+    _c7 = decide('course_length', False, ALWAYS, (_v10, _m10), (r_aquatic_visits_requested, r_aquatic_visits_per_week, r_physical_medicine_diagnosis), (Computed('aquatic_visits_per_week * pm_weeks[physical_medicine_diagnosis]', _v9), Computed('pm_weeks[physical_medicine_diagnosis]', _v8)))
 
     _result = GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c2, _c7))
     # Not certified only for want of fewer units: the most of them that would be (runtime.modify).

@@ -7,18 +7,18 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, FactValue, GuidelineResult, add, and_m, any_m,
-    at_least_m, count_m, decide, modify, or_m, shift,
-    strict_m,
+    ALWAYS, Computed, FactValue, GuidelineResult, add, and_m,
+    any_m, at_least_m, count_m, decide, modify, or_m,
+    shift, strict_m, time_from,
 )
 
 GUIDELINE_ID = 'cbt'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'cbt.mtus'
 CRITERIA = ('physical_medicine_first', 'lack_of_progress', 'initial_trial', 'functional_improvement', 'total_visits')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'initial_trial': 'visits_requested', 'total_visits': 'visits_requested'}
@@ -97,31 +97,32 @@ def evaluate(facts, request_date):
     # physical_medicine_first (cbt.mtus:37): (>= (time-from physical_medicine_start:date request.date) ...
     _t4 = shift(f_physical_medicine_start, 0, 28)
     _v5, _m5 = strict_m((None if _t4 is None else (request_date >= _t4)), (f_physical_medicine_start, m_physical_medicine_start))
-    _c3 = decide('physical_medicine_first', False, ALWAYS, (_v5, _m5), (r_physical_medicine_start,))
+    _v6, _m6 = strict_m(time_from(f_physical_medicine_start, request_date), (f_physical_medicine_start, m_physical_medicine_start))
+    _c3 = decide('physical_medicine_first', False, ALWAYS, (_v5, _m5), (r_physical_medicine_start,), (Computed('time from physical_medicine_start to request.date', _v6),))
 
     # lack_of_progress (cbt.mtus:39): no_progress:bool
-    _c6 = decide('lack_of_progress', False, ALWAYS, (f_no_progress, m_no_progress), (r_no_progress,))
+    _c7 = decide('lack_of_progress', False, ALWAYS, (f_no_progress, m_no_progress), (r_no_progress,))
 
     # initial_trial (cbt.mtus:48): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
-    _v8, _m8 = strict_m((None if f_visits_requested is None else (f_visits_requested <= 4)), (f_visits_requested, m_visits_requested))
-    _v9, _m9 = or_m((_v1, _m1), (_v8, _m8))
-    _c7 = decide('initial_trial', False, ALWAYS, (_v9, _m9), (r_cbt_visits, r_visits_requested))
+    _v9, _m9 = strict_m((None if f_visits_requested is None else (f_visits_requested <= 4)), (f_visits_requested, m_visits_requested))
+    _v10, _m10 = or_m((_v1, _m1), (_v9, _m9))
+    _c8 = decide('initial_trial', False, ALWAYS, (_v10, _m10), (r_cbt_visits, r_visits_requested))
 
     if _gate2[0] is True:
         # functional_improvement when#0 (cbt.mtus:58): (and (at-least 1 adl_improvement:bool work_restricti...
-        _v12, _m12 = at_least_m(1, (f_adl_improvement, m_adl_improvement), (f_work_restrictions_reduced, m_work_restrictions_reduced))
-        _v13, _m13 = and_m((_v12, _m12), (f_less_dependency, m_less_dependency))
-        _c10 = decide('functional_improvement', False, _gate2, (_v13, _m13), (r_cbt_visits, r_adl_improvement, r_work_restrictions_reduced, r_less_dependency))
+        _v13, _m13 = at_least_m(1, (f_adl_improvement, m_adl_improvement), (f_work_restrictions_reduced, m_work_restrictions_reduced))
+        _v14, _m14 = and_m((_v13, _m13), (f_less_dependency, m_less_dependency))
+        _c11 = decide('functional_improvement', False, _gate2, (_v14, _m14), (r_cbt_visits, r_adl_improvement, r_work_restrictions_reduced, r_less_dependency))
         # total_visits when#0 (cbt.mtus:64): (<= (+ (count cbt_visits):count visits_requested:count):count ...
-        _v14, _m14 = count_m(f_cbt_visits, 'cbt_visits', None, None)
-        _v15, _m15 = strict_m(add(_v14, f_visits_requested), (_v14, _m14), (f_visits_requested, m_visits_requested))
-        _v16, _m16 = strict_m((None if _v15 is None else (_v15 <= 10)), (_v15, _m15))
-        _c11 = decide('total_visits', False, _gate2, (_v16, _m16), (r_cbt_visits, r_visits_requested))
+        _v15, _m15 = count_m(f_cbt_visits, 'cbt_visits', None, None)
+        _v16, _m16 = strict_m(add(_v15, f_visits_requested), (_v15, _m15), (f_visits_requested, m_visits_requested))
+        _v17, _m17 = strict_m((None if _v16 is None else (_v16 <= 10)), (_v16, _m16))
+        _c12 = decide('total_visits', False, _gate2, (_v17, _m17), (r_cbt_visits, r_visits_requested), (Computed('count(cbt_visits) + visits_requested', _v16), Computed('count(cbt_visits)', _v15)))
     else:  # not applicable, or not documented with what the `when` misses
-        _c10 = decide('functional_improvement', False, _gate2, None, (r_cbt_visits,))
-        _c11 = decide('total_visits', False, _gate2, None, (r_cbt_visits,))
+        _c11 = decide('functional_improvement', False, _gate2, None, (r_cbt_visits,))
+        _c12 = decide('total_visits', False, _gate2, None, (r_cbt_visits,))
 
-    _result = GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c6, _c7, _c10, _c11))
+    _result = GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c7, _c8, _c11, _c12))
     # Not certified only for want of fewer units: the most of them that would be (runtime.modify).
     return modify(_result, facts, _ALLOWS_FEWER, unmet)
 
@@ -131,6 +132,6 @@ SOURCE_LINES = (
     (30, 30, 25), (31, 31, 26), (32, 32, 27), (33, 33, 28), (34, 34, 30), (35, 35, 31),
     (36, 36, 32), (39, 42, 37), (44, 46, 39), (48, 51, 48), (53, 55, 52), (57, 59, 58),
     (61, 64, 64), (72, 74, 25), (75, 77, 26), (78, 80, 27), (81, 82, 28), (83, 85, 30),
-    (86, 88, 31), (89, 91, 32), (93, 95, 52), (97, 100, 37), (102, 103, 39), (105, 108, 48),
-    (110, 114, 58), (115, 119, 64), (120, 122, 58),
+    (86, 88, 31), (89, 91, 32), (93, 95, 52), (97, 101, 37), (103, 104, 39), (106, 109, 48),
+    (111, 115, 58), (116, 120, 64), (121, 123, 58),
 )

@@ -7,18 +7,18 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Duration, FactValue, GuidelineResult, add, and_m,
-    any_m, compare_duration, count_m, decide, field_m, last_row,
-    pick_m, shift, strict_m, window,
+    ALWAYS, Computed, Duration, FactValue, GuidelineResult, add,
+    and_m, any_m, compare_duration, count_m, decide, field_m,
+    last_row, pick_m, shift, strict_m, time_from, window,
 )
 
 GUIDELINE_ID = 'esi'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'esi.mtus'
 CRITERIA = ('radiculopathy', 'conservative_care', 'fluoroscopic_guidance', 'transforaminal_levels', 'interlaminar_levels', 'diagnostic_maximum', 'diagnostic_response', 'diagnostic_interval', 'per_region_per_year', 'repeat_improvement', 'no_more_than_two')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 # The guideline's values, built once.
 _K1 = Decimal('50')  # 50% (esi.mtus:100)
@@ -218,7 +218,7 @@ def evaluate(facts, request_date):
         _v16, _m16 = count_m(f_prior_esis, 'prior_esis', None, None)
         _v17, _m17 = strict_m(add(_v16, f_esi_requested), (_v16, _m16), (f_esi_requested, m_esi_requested))
         _v18, _m18 = strict_m((None if _v17 is None else (_v17 <= 2)), (_v17, _m17))
-        _c15 = decide('diagnostic_maximum', False, _gate3, (_v18, _m18), (r_diagnostic_phase, r_prior_esis, r_esi_requested))
+        _c15 = decide('diagnostic_maximum', False, _gate3, (_v18, _m18), (r_diagnostic_phase, r_prior_esis, r_esi_requested), (Computed('count(prior_esis) + esi_requested', _v17), Computed('count(prior_esis)', _v16)))
     else:  # not applicable, or not documented with what the `when` misses
         _c15 = decide('diagnostic_maximum', False, _gate3, None, (r_diagnostic_phase,))
     _gate21 = and_m(_gate3, _gate5)
@@ -232,49 +232,50 @@ def evaluate(facts, request_date):
         _v24, _m24 = field_m(_p22, 'prior_esis', 'date')
         _t25 = shift(_v24, 0, 7)
         _v26, _m26 = strict_m((None if _t25 is None else (request_date >= _t25)), (_v24, _m24))
-        _c20 = decide('diagnostic_interval', False, _gate21, (_v26, _m26), (r_diagnostic_phase, r_prior_esis))
+        _v27, _m27 = strict_m(time_from(_v24, request_date), (_v24, _m24))
+        _c20 = decide('diagnostic_interval', False, _gate21, (_v26, _m26), (r_diagnostic_phase, r_prior_esis), (Computed('time from last(prior_esis).date to request.date', _v27), Computed('last(prior_esis).date', _v24)))
     else:  # not applicable, or not documented with what the `when` misses
         _c19 = decide('diagnostic_response', False, _gate21, None, (r_diagnostic_phase, r_prior_esis))
         _c20 = decide('diagnostic_interval', False, _gate21, None, (r_diagnostic_phase, r_prior_esis))
 
     if _gate6[0] is True:
         # per_region_per_year when#4 (esi.mtus:94): (<= (+ (count prior_esis within 1 year where (= .region...
-        _w28 = window(request_date, 12, 0)
-        def _where29(_row30):
-            _t31 = _row30.get('region')
-            _m32 = () if _t31 is not None else ('prior_esis.region',)
-            _v33, _m33 = strict_m((None if _t31 is None or f_esi_region is None else (_t31 == f_esi_region)), (_t31, _m32), (f_esi_region, m_esi_region))
-            return _v33, _m33
-        _v34, _m34 = count_m(f_prior_esis, 'prior_esis', _w28, _where29)
-        _v35, _m35 = strict_m(add(_v34, f_esi_requested), (_v34, _m34), (f_esi_requested, m_esi_requested))
-        _v36, _m36 = strict_m((None if _v35 is None else (_v35 <= 4)), (_v35, _m35))
-        _c27 = decide('per_region_per_year', False, _gate6, (_v36, _m36), (r_therapeutic_phase, r_prior_esis, r_esi_region, r_esi_requested))
+        _w29 = window(request_date, 12, 0)
+        def _where30(_row31):
+            _t32 = _row31.get('region')
+            _m33 = () if _t32 is not None else ('prior_esis.region',)
+            _v34, _m34 = strict_m((None if _t32 is None or f_esi_region is None else (_t32 == f_esi_region)), (_t32, _m33), (f_esi_region, m_esi_region))
+            return _v34, _m34
+        _v35, _m35 = count_m(f_prior_esis, 'prior_esis', _w29, _where30)
+        _v36, _m36 = strict_m(add(_v35, f_esi_requested), (_v35, _m35), (f_esi_requested, m_esi_requested))
+        _v37, _m37 = strict_m((None if _v36 is None else (_v36 <= 4)), (_v36, _m36))
+        _c28 = decide('per_region_per_year', False, _gate6, (_v37, _m37), (r_therapeutic_phase, r_prior_esis, r_esi_region, r_esi_requested), (Computed('count(prior_esis within 1 year where region = esi_region) + esi_requested', _v36), Computed('count(prior_esis within 1 year where region = esi_region)', _v35)))
     else:  # not applicable, or not documented with what the `when` misses
-        _c27 = decide('per_region_per_year', False, _gate6, None, (r_therapeutic_phase,))
-    _gate38 = and_m(_gate6, _gate5)
+        _c28 = decide('per_region_per_year', False, _gate6, None, (r_therapeutic_phase,))
+    _gate39 = and_m(_gate6, _gate5)
 
-    if _gate38[0] is True:
+    if _gate39[0] is True:
         # repeat_improvement when#4 when#5 (esi.mtus:100): (and (>= (last prior_esis field relief):percent ...
-        _p39 = pick_m('last', f_prior_esis, 'prior_esis', None, None, 'date')
-        _v40, _m40 = field_m(_p39, 'prior_esis', 'relief')
-        _v41, _m41 = strict_m((None if _v40 is None else (_v40 >= _K1)), (_v40, _m40))
-        _v42, _m42 = field_m(_p39, 'prior_esis', 'medication_reduced')
-        _v43, _m43 = field_m(_p39, 'prior_esis', 'relief_lasted')
-        _t44 = compare_duration('>=', _v43, _K2, request_date)
-        _v45, _m45 = strict_m(_t44, (_v43, _m43))
-        _v46, _m46 = field_m(_p39, 'prior_esis', 'function_improved')
-        _v47, _m47 = and_m((_v41, _m41), (_v42, _m42), (_v45, _m45), (_v46, _m46))
-        _c37 = decide('repeat_improvement', False, _gate38, (_v47, _m47), (r_therapeutic_phase, r_prior_esis))
+        _p40 = pick_m('last', f_prior_esis, 'prior_esis', None, None, 'date')
+        _v41, _m41 = field_m(_p40, 'prior_esis', 'relief')
+        _v42, _m42 = strict_m((None if _v41 is None else (_v41 >= _K1)), (_v41, _m41))
+        _v43, _m43 = field_m(_p40, 'prior_esis', 'medication_reduced')
+        _v44, _m44 = field_m(_p40, 'prior_esis', 'relief_lasted')
+        _t45 = compare_duration('>=', _v44, _K2, request_date)
+        _v46, _m46 = strict_m(_t45, (_v44, _m44))
+        _v47, _m47 = field_m(_p40, 'prior_esis', 'function_improved')
+        _v48, _m48 = and_m((_v42, _m42), (_v43, _m43), (_v46, _m46), (_v47, _m47))
+        _c38 = decide('repeat_improvement', False, _gate39, (_v48, _m48), (r_therapeutic_phase, r_prior_esis), (Computed('last(prior_esis).relief', _v41), Computed('last(prior_esis).relief_lasted', _v44)))
     else:  # not applicable, or not documented with what the `when` misses
-        _c37 = decide('repeat_improvement', False, _gate38, None, (r_therapeutic_phase, r_prior_esis))
+        _c38 = decide('repeat_improvement', False, _gate39, None, (r_therapeutic_phase, r_prior_esis))
 
     # no_more_than_two (esi.mtus:108): (<= (+ (count prior_esis):count esi_requested:count):count 2:count)
-    _v49, _m49 = count_m(f_prior_esis, 'prior_esis', None, None)
-    _v50, _m50 = strict_m(add(_v49, f_esi_requested), (_v49, _m49), (f_esi_requested, m_esi_requested))
-    _v51, _m51 = strict_m((None if _v50 is None else (_v50 <= 2)), (_v50, _m50))
-    _c48 = decide('no_more_than_two', False, ALWAYS, (_v51, _m51), (r_prior_esis, r_esi_requested))
+    _v50, _m50 = count_m(f_prior_esis, 'prior_esis', None, None)
+    _v51, _m51 = strict_m(add(_v50, f_esi_requested), (_v50, _m50), (f_esi_requested, m_esi_requested))
+    _v52, _m52 = strict_m((None if _v51 is None else (_v51 <= 2)), (_v51, _m51))
+    _c49 = decide('no_more_than_two', False, ALWAYS, (_v52, _m52), (r_prior_esis, r_esi_requested), (Computed('count(prior_esis) + esi_requested', _v51), Computed('count(prior_esis)', _v50)))
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c7, _c9, _c10, _c11, _c13, _c15, _c19, _c20, _c27, _c37, _c48))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c7, _c9, _c10, _c11, _c13, _c15, _c19, _c20, _c28, _c38, _c49))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
@@ -288,6 +289,6 @@ SOURCE_LINES = (
     (158, 160, 33), (161, 163, 34), (164, 166, 35), (167, 169, 36), (170, 172, 37), (173, 175, 38),
     (176, 177, 39), (179, 180, 67), (181, 182, 70), (183, 184, 75), (185, 187, 79), (188, 189, 91),
     (190, 190, 96), (192, 194, 54), (196, 197, 59), (199, 200, 63), (202, 207, 68), (209, 214, 71),
-    (216, 223, 77), (224, 224, 83), (226, 230, 83), (231, 235, 87), (236, 238, 83), (240, 253, 94),
-    (254, 254, 100), (256, 261, 100), (262, 265, 101), (266, 269, 100), (271, 275, 108),
+    (216, 223, 77), (224, 224, 83), (226, 230, 83), (231, 236, 87), (237, 239, 83), (241, 254, 94),
+    (255, 255, 100), (257, 262, 100), (263, 266, 101), (267, 270, 100), (272, 276, 108),
 )

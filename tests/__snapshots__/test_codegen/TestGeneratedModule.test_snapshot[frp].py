@@ -7,18 +7,18 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Duration, FactValue, GuidelineResult, add, and_m,
-    any_m, compare_duration, decide, field_m, last_row, modify,
-    or_m, pick_m, strict_m, sum_m,
+    ALWAYS, Computed, Duration, FactValue, GuidelineResult, add,
+    and_m, any_m, compare_duration, decide, field_m, last_row,
+    modify, or_m, pick_m, strict_m, sum_m,
 )
 
 GUIDELINE_ID = 'frp'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'frp.mtus'
 CRITERIA = ('evaluation', 'previous_methods', 'no_other_options', 'function_loss', 'not_surgical_candidate', 'motivation', 'negative_predictors', 'two_weeks', 'total_sessions', 'no_reenrollment', 'efficacy')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 # The guideline's values, built once.
 _K1 = Duration(0, 14)  # 2 weeks (frp.mtus:99)
@@ -194,7 +194,7 @@ def evaluate(facts, request_date):
     _v22, _m22 = strict_m(add(_v21, f_sessions_requested), (_v21, _m21), (f_sessions_requested, m_sessions_requested))
     _v23, _m23 = strict_m((None if _v22 is None else (_v22 <= 20)), (_v22, _m22))
     _v24, _m24 = or_m((_v23, _m23), (f_extension_justified, m_extension_justified))
-    _c20 = decide('total_sessions', False, ALWAYS, (_v24, _m24), (r_program_to_date, r_sessions_requested, r_extension_justified))
+    _c20 = decide('total_sessions', False, ALWAYS, (_v24, _m24), (r_program_to_date, r_sessions_requested, r_extension_justified), (Computed('sum(program_to_date.sessions) + sessions_requested', _v22), Computed('sum(program_to_date.sessions)', _v21)))
 
     # no_reenrollment (frp.mtus:118): (not (any previous_programs):bool)
     _v26, _m26 = any_m(f_previous_programs, 'previous_programs', None, None)

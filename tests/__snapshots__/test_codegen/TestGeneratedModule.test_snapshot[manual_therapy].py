@@ -7,19 +7,19 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, EXACT, FactValue, GuidelineResult, add, and_m,
-    any_m, decide, field_m, k_and, last_row, member,
-    modify, mul, or_m, pick_m, strict_m, sum_m,
-    window,
+    ALWAYS, Computed, EXACT, FactValue, GuidelineResult, add,
+    and_m, any_m, decide, field_m, k_and, last_row,
+    member, modify, mul, or_m, pick_m, strict_m,
+    sum_m, window,
 )
 
 GUIDELINE_ID = 'manual_therapy'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'manual_therapy.mtus'
 CRITERIA = ('maintenance', 'region_not_recommended', 'carpal_tunnel_syndrome', 'flare_up_return_to_work', 'flare_up_visits', 'trial_visits', 'trial_length', 'functional_improvement', 'total_visits')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 # The guideline's values, built once.
 _K1 = frozenset(('ankle or foot', 'forearm, wrist or hand', 'knee'))  # ankle or foot, forearm, wrist or hand, knee (manual_therapy.mtus:49)
@@ -161,7 +161,7 @@ def evaluate(facts, request_date):
         _v15, _m15 = sum_m(f_prior_manipulation, 'prior_manipulation', _w14, None, 'visits', 0)
         _v16, _m16 = strict_m(add(_v15, f_manipulation_visits_requested), (_v15, _m15), (f_manipulation_visits_requested, m_manipulation_visits_requested))
         _v17, _m17 = strict_m((None if _v16 is None else (_v16 <= 2)), (_v16, _m16))
-        _c13 = decide('flare_up_visits', False, _gate1, (_v17, _m17), (r_flare_up, r_prior_manipulation, r_manipulation_visits_requested))
+        _c13 = decide('flare_up_visits', False, _gate1, (_v17, _m17), (r_flare_up, r_prior_manipulation, r_manipulation_visits_requested), (Computed('sum(prior_manipulation.visits within 4 months) + manipulation_visits_requested', _v16), Computed('sum(prior_manipulation.visits within 4 months)', _v15)))
     else:  # not applicable, or not documented with what the `when` misses
         _c12 = decide('flare_up_return_to_work', False, _gate1, None, (r_flare_up,))
         _c13 = decide('flare_up_visits', False, _gate1, None, (r_flare_up,))
@@ -175,7 +175,7 @@ def evaluate(facts, request_date):
         _v22, _m22 = strict_m(mul(f_manipulation_visits_per_week, 2), (f_manipulation_visits_per_week, m_manipulation_visits_per_week))
         _v23, _m23 = strict_m((None if f_manipulation_visits_requested is None or _v22 is None else (f_manipulation_visits_requested <= _v22)), (f_manipulation_visits_requested, m_manipulation_visits_requested), (_v22, _m22))
         _v24, _m24 = or_m((_v6, _m6), (_v23, _m23))
-        _c19 = decide('trial_length', False, _gate5, (_v24, _m24), (r_flare_up, r_manipulation_regions, r_prior_manipulation, r_manipulation_visits_requested, r_manipulation_visits_per_week))
+        _c19 = decide('trial_length', False, _gate5, (_v24, _m24), (r_flare_up, r_manipulation_regions, r_prior_manipulation, r_manipulation_visits_requested, r_manipulation_visits_per_week), (Computed('manipulation_visits_per_week * 2', _v22),))
     else:  # not applicable, or not documented with what the `when` misses
         _c18 = decide('trial_visits', False, _gate5, None, (r_flare_up, r_manipulation_regions))
         _c19 = decide('trial_length', False, _gate5, None, (r_flare_up, r_manipulation_regions))
@@ -194,7 +194,7 @@ def evaluate(facts, request_date):
         _v34, _m34 = sum_m(f_prior_manipulation, 'prior_manipulation', None, None, 'visits', 0)
         _v35, _m35 = strict_m(add(_v34, f_manipulation_visits_requested), (_v34, _m34), (f_manipulation_visits_requested, m_manipulation_visits_requested))
         _v36, _m36 = strict_m((None if _v35 is None else (_v35 <= 18)), (_v35, _m35))
-        _c26 = decide('total_visits', False, _gate27, (_v36, _m36), (r_flare_up, r_manipulation_regions, r_prior_manipulation, r_manipulation_visits_requested))
+        _c26 = decide('total_visits', False, _gate27, (_v36, _m36), (r_flare_up, r_manipulation_regions, r_prior_manipulation, r_manipulation_visits_requested), (Computed('sum(prior_manipulation.visits) + manipulation_visits_requested', _v35), Computed('sum(prior_manipulation.visits)', _v34)))
     else:  # not applicable, or not documented with what the `when` misses
         _c25 = decide('functional_improvement', False, _gate27, None, (r_flare_up, r_manipulation_regions, r_prior_manipulation))
         _c26 = decide('total_visits', False, _gate27, None, (r_flare_up, r_manipulation_regions, r_prior_manipulation))

@@ -7,17 +7,17 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, FactValue, GuidelineResult, add, decide, modify,
-    strict_m, sum_m,
+    ALWAYS, Computed, FactValue, GuidelineResult, add, decide,
+    modify, strict_m, sum_m,
 )
 
 GUIDELINE_ID = 'massage'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'massage.mtus'
 CRITERIA = ('adjunct_to_exercise', 'visit_limit')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'visit_limit': 'massage_visits_requested'}
@@ -63,7 +63,7 @@ def evaluate(facts, request_date):
     _v3, _m3 = sum_m(f_prior_massage, 'prior_massage', None, None, 'visits', 0)
     _v4, _m4 = strict_m(add(_v3, f_massage_visits_requested), (_v3, _m3), (f_massage_visits_requested, m_massage_visits_requested))
     _v5, _m5 = strict_m((None if _v4 is None else (_v4 <= 6)), (_v4, _m4))
-    _c2 = decide('visit_limit', False, ALWAYS, (_v5, _m5), (r_prior_massage, r_massage_visits_requested))
+    _c2 = decide('visit_limit', False, ALWAYS, (_v5, _m5), (r_prior_massage, r_massage_visits_requested), (Computed('sum(prior_massage.visits) + massage_visits_requested', _v4), Computed('sum(prior_massage.visits)', _v3)))
 
     _result = GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c2))
     # Not certified only for want of fewer units: the most of them that would be (runtime.modify).

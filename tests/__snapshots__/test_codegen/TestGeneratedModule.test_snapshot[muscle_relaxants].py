@@ -7,17 +7,17 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Duration, FactValue, GuidelineResult, add, compare_duration,
-    contains_text, decide, or_m, strict_m,
+    ALWAYS, Computed, Duration, FactValue, GuidelineResult, add,
+    compare_duration, contains_text, decide, or_m, strict_m,
 )
 
 GUIDELINE_ID = 'muscle_relaxants'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'muscle_relaxants.mtus'
 CRITERIA = ('second_line', 'acute_exacerbation_of_lbp', 'short_term', 'cyclobenzaprine_course')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 # The guideline's values, built once.
 _K1 = Duration(0, 21)  # 3 weeks (muscle_relaxants.mtus:64)
@@ -100,7 +100,7 @@ def evaluate(facts, request_date):
         _v8, _m8 = strict_m(add(f_use_to_date, f_supply_requested), (f_use_to_date, m_use_to_date), (f_supply_requested, m_supply_requested))
         _t9 = compare_duration('<=', _v8, _K1, request_date)
         _v10, _m10 = strict_m(_t9, (_v8, _m8))
-        _c7 = decide('cyclobenzaprine_course', False, _gate2, (_v10, _m10), (r_ingredients, r_use_to_date, r_supply_requested))
+        _c7 = decide('cyclobenzaprine_course', False, _gate2, (_v10, _m10), (r_ingredients, r_use_to_date, r_supply_requested), (Computed('use_to_date + supply_requested', _v8),))
     else:  # not applicable, or not documented with what the `when` misses
         _c7 = decide('cyclobenzaprine_course', False, _gate2, None, (r_ingredients,))
 

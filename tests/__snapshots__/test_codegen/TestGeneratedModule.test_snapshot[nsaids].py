@@ -7,17 +7,17 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, FactValue, GuidelineResult, add_months, at_least_m, contains_text,
-    decide, or_m, strict_m,
+    ALWAYS, Computed, FactValue, GuidelineResult, add_months, at_least_m,
+    contains_text, decide, or_m, strict_m, time_from,
 )
 
 GUIDELINE_ID = 'nsaids'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'nsaids.mtus'
 CRITERIA = ('risk_weighed', 'gi_protection', 'short_term_relief')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 
 def unmet(facts, request_date):
@@ -98,15 +98,16 @@ def evaluate(facts, request_date):
     _t7 = None if _v6 is None else not _v6
     _v8, _m8 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'cox-2 selective nsaid')), (f_drug_classes, m_drug_classes))
     _v9, _m9 = or_m((_t7, _m6), (_v8, _m8), (f_gastroprotection, m_gastroprotection))
-    _c3 = decide('gi_protection', False, ALWAYS, (_v9, _m9), (r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_drug_classes, r_gastroprotection))
+    _v10, _m10 = strict_m(time_from(f_birth_date, request_date), (f_birth_date, m_birth_date))
+    _c3 = decide('gi_protection', False, ALWAYS, (_v9, _m9), (r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_drug_classes, r_gastroprotection), (Computed('time from birth_date to request.date', _v10),))
 
     if _gate1[0] is True:
         # short_term_relief when#0 (nsaids.mtus:75): short_course:bool
-        _c10 = decide('short_term_relief', False, _gate1, (f_short_course, m_short_course), (r_low_back_pain, r_short_course))
+        _c11 = decide('short_term_relief', False, _gate1, (f_short_course, m_short_course), (r_low_back_pain, r_short_course))
     else:  # not applicable, or not documented with what the `when` misses
-        _c10 = decide('short_term_relief', False, _gate1, None, (r_low_back_pain,))
+        _c11 = decide('short_term_relief', False, _gate1, None, (r_low_back_pain,))
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c2, _c3, _c10))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c2, _c3, _c11))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
@@ -115,5 +116,5 @@ SOURCE_LINES = (
     (32, 32, 45), (33, 33, 46), (34, 34, 47), (37, 39, 52), (41, 44, 65), (46, 48, 74),
     (50, 52, 75), (60, 62, 39), (63, 65, 40), (66, 68, 41), (69, 71, 42), (72, 74, 43),
     (75, 77, 44), (78, 80, 45), (81, 83, 46), (84, 86, 47), (88, 89, 74), (91, 92, 52),
-    (94, 98, 65), (99, 99, 67), (100, 101, 65), (103, 107, 75),
+    (94, 98, 65), (99, 99, 67), (100, 102, 65), (104, 108, 75),
 )

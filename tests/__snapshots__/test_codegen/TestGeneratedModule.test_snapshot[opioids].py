@@ -7,17 +7,17 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, FactValue, GuidelineResult, and_m, decide, lookup_m,
-    mul, or_m, strict_m, sum_of_m,
+    ALWAYS, Computed, FactValue, GuidelineResult, and_m, decide,
+    lookup_m, mul, or_m, strict_m, sum_of_m,
 )
 
 GUIDELINE_ID = 'opioids'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'opioids.mtus'
 CRITERIA = ('single_source', 'review_and_pain_assessment', 'four_as', 'drug_screen', 'non_opioid_means', 'continuation', 'no_functional_improvement', 'intolerable_effects', 'function_decreased', 'resolved', 'non_adherence', 'patient_request', 'morphine_equivalent_ceiling')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 # Table mme_factor: oral morphine milligram equivalent conversion factor (opioids.mtus:87)
 _table_mme_factor = {
@@ -282,7 +282,7 @@ def evaluate(facts, request_date):
         return _v29, _m29
     _v30, _m30 = sum_of_m(f_opioid_regimen, 'opioid_regimen', None, None, _value22, 0)
     _v31, _m31 = strict_m((None if _v30 is None else (_v30 <= 120)), (_v30, _m30))
-    _c21 = decide('morphine_equivalent_ceiling', False, ALWAYS, (_v31, _m31), (r_opioid_regimen,))
+    _c21 = decide('morphine_equivalent_ceiling', False, ALWAYS, (_v31, _m31), (r_opioid_regimen,), (Computed('sum(opioid_regimen of daily_mg * mme_factor[drug])', _v30),))
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c2, _c4, _c6, _c8, _c9, _c10, _c13, _c16, _c17, _c18, _c19, _c20, _c21))
 

@@ -7,18 +7,18 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, FactValue, GuidelineResult, add, and_m, any_m,
-    decide, field_m, last_row, lookup, lookup_m, modify,
-    mul, or_m, pick_m, strict_m, sum_m,
+    ALWAYS, Computed, FactValue, GuidelineResult, add, and_m,
+    any_m, decide, field_m, last_row, lookup, lookup_m,
+    modify, mul, or_m, pick_m, strict_m, sum_m,
 )
 
 GUIDELINE_ID = 'physical_medicine'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'physical_medicine.mtus'
 CRITERIA = ('active', 'home_program', 'frequency', 'visit_limit', 'course_length', 'functional_improvement', 'home_program_not_enough')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 # Table pm_visits: visits recommended (physical_medicine.mtus:48)
 _table_pm_visits = {
@@ -137,13 +137,13 @@ def evaluate(facts, request_date):
     _v9, _m9 = strict_m(add(_v8, f_pt_visits_requested), (_v8, _m8), (f_pt_visits_requested, m_pt_visits_requested))
     _v10, _m10 = lookup_m(_table_pm_visits, 'pm_visits', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
     _v11, _m11 = strict_m((None if _v9 is None or _v10 is None else (_v9 <= _v10)), (_v9, _m9), (_v10, _m10))
-    _c7 = decide('visit_limit', False, ALWAYS, (_v11, _m11), (r_prior_physical_medicine, r_pt_visits_requested, r_physical_medicine_diagnosis))
+    _c7 = decide('visit_limit', False, ALWAYS, (_v11, _m11), (r_prior_physical_medicine, r_pt_visits_requested, r_physical_medicine_diagnosis), (Computed('sum(prior_physical_medicine.visits) + pt_visits_requested', _v9), Computed('sum(prior_physical_medicine.visits)', _v8), Computed('pm_visits[physical_medicine_diagnosis]', _v10)))
 
     # course_length (physical_medicine.mtus:79): (<= pt_visits_requested:count (* pt_visits_per_week:co...
     _v13, _m13 = lookup_m(_table_pm_weeks, 'pm_weeks', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
     _v14, _m14 = strict_m(mul(f_pt_visits_per_week, _v13), (f_pt_visits_per_week, m_pt_visits_per_week), (_v13, _m13))
     _v15, _m15 = strict_m((None if f_pt_visits_requested is None or _v14 is None else (f_pt_visits_requested <= _v14)), (f_pt_visits_requested, m_pt_visits_requested), (_v14, _m14))
-    _c12 = decide('course_length', False, ALWAYS, (_v15, _m15), (r_pt_visits_requested, r_pt_visits_per_week, r_physical_medicine_diagnosis))
+    _c12 = decide('course_length', False, ALWAYS, (_v15, _m15), (r_pt_visits_requested, r_pt_visits_per_week, r_physical_medicine_diagnosis), (Computed('pt_visits_per_week * pm_weeks[physical_medicine_diagnosis]', _v14), Computed('pm_weeks[physical_medicine_diagnosis]', _v13)))
 
     if _gate2[0] is True:
         # functional_improvement when#0 (physical_medicine.mtus:89): (and (or (last prior_physical_medicine...

@@ -7,17 +7,17 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, FactValue, GuidelineResult, add_months, at_least_m, decide,
-    strict_m,
+    ALWAYS, Computed, FactValue, GuidelineResult, add_months, at_least_m,
+    decide, strict_m, time_from,
 )
 
 GUIDELINE_ID = 'ppi'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'ppi.mtus'
 CRITERIA = ('gi_risk_or_dyspepsia',)
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 
 def unmet(facts, request_date):
@@ -61,7 +61,8 @@ def evaluate(facts, request_date):
     _t2 = add_months(f_birth_date, 780)
     _v3, _m3 = strict_m((None if _t2 is None else (request_date > _t2)), (f_birth_date, m_birth_date))
     _v4, _m4 = at_least_m(1, (_v3, _m3), (f_gi_event_history, m_gi_event_history), (f_gi_risk_medications, m_gi_risk_medications), (f_high_dose_nsaids, m_high_dose_nsaids), (f_nsaid_dyspepsia, m_nsaid_dyspepsia))
-    _c1 = decide('gi_risk_or_dyspepsia', False, ALWAYS, (_v4, _m4), (r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_nsaid_dyspepsia))
+    _v5, _m5 = strict_m(time_from(f_birth_date, request_date), (f_birth_date, m_birth_date))
+    _c1 = decide('gi_risk_or_dyspepsia', False, ALWAYS, (_v4, _m4), (r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_nsaid_dyspepsia), (Computed('time from birth_date to request.date', _v5),))
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c1,))
 
@@ -69,5 +70,5 @@ def evaluate(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (26, 26, 33), (27, 27, 34), (28, 28, 35), (29, 29, 36), (30, 30, 37), (33, 36, 44),
-    (44, 46, 33), (47, 49, 34), (50, 52, 35), (53, 55, 36), (56, 58, 37), (60, 64, 44),
+    (44, 46, 33), (47, 49, 34), (50, 52, 35), (53, 55, 36), (56, 58, 37), (60, 65, 44),
 )

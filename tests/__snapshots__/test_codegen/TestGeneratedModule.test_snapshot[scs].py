@@ -7,17 +7,17 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, FactValue, GuidelineResult, and_m, any_m, decide,
-    field_m, last_row, or_m, pick_m, strict_m,
+    ALWAYS, Computed, FactValue, GuidelineResult, and_m, any_m,
+    decide, field_m, last_row, or_m, pick_m, strict_m,
 )
 
 GUIDELINE_ID = 'scs'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'scs.mtus'
 CRITERIA = ('listed_condition', 'less_invasive', 'non_interventional', 'psychological', 'no_substance_abuse', 'no_contraindication', 'nociceptive', 'successful_trial')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 # The guideline's values, built once.
 _K1 = frozenset(('complex regional pain syndrome', 'multiple sclerosis pain', 'peripheral vascular disease', 'post-amputation pain', 'post-herpetic neuralgia', 'spinal cord injury dysesthesia'))  # complex regional pain syndrome, post-amputation pain, post-herpetic neuralgia, spinal cord injury...
@@ -163,7 +163,7 @@ def evaluate(facts, request_date):
         _v24, _m24 = field_m(_p20, 'stimulator_trials', 'function_improved')
         _v25, _m25 = or_m((_v23, _m23), (_v24, _m24))
         _v26, _m26 = and_m((_v19, _m19), (_v22, _m22), (_v25, _m25))
-        _c18 = decide('successful_trial', False, _gate1, (_v26, _m26), (r_permanent_implant, r_stimulator_trials))
+        _c18 = decide('successful_trial', False, _gate1, (_v26, _m26), (r_permanent_implant, r_stimulator_trials), (Computed('last(stimulator_trials).relief', _v21),))
     else:  # not applicable, or not documented with what the `when` misses
         _c18 = decide('successful_trial', False, _gate1, None, (r_permanent_implant,))
 

@@ -7,18 +7,18 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Duration, EXACT, FactValue, GuidelineResult, add_months,
-    and_m, any_m, compare_duration, decide, field_m, last_row,
-    member, or_m, pick_m, strict_m,
+    ALWAYS, Computed, Duration, EXACT, FactValue, GuidelineResult,
+    add_months, and_m, any_m, compare_duration, decide, field_m,
+    last_row, member, or_m, pick_m, strict_m, time_from,
 )
 
 GUIDELINE_ID = 'tens'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'tens.mtus'
 CRITERIA = ('adjunct', 'listed_condition', 'one_month_trial', 'chronic', 'other_modalities', 'treatment_plan', 'four_lead', 'trial_documentation', 'ongoing_treatment', 'purchase_after_trial')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 # The guideline's values, built once.
 _K1 = frozenset(('CRPS I', 'CRPS II', 'multiple sclerosis', 'neuropathic pain', 'phantom limb pain', 'spasticity after spinal cord injury'))  # neuropathic pain, CRPS I, CRPS II, phantom limb pain, spasticity after spinal cord injury, multip...
@@ -181,50 +181,51 @@ def evaluate(facts, request_date):
     # chronic (tens.mtus:54): (>= (time-from symptom_onset:date request.date) 3 months:duration)
     _t16 = add_months(f_symptom_onset, 3)
     _v17, _m17 = strict_m((None if _t16 is None else (request_date >= _t16)), (f_symptom_onset, m_symptom_onset))
-    _c15 = decide('chronic', False, ALWAYS, (_v17, _m17), (r_symptom_onset,))
+    _v18, _m18 = strict_m(time_from(f_symptom_onset, request_date), (f_symptom_onset, m_symptom_onset))
+    _c15 = decide('chronic', False, ALWAYS, (_v17, _m17), (r_symptom_onset,), (Computed('time from symptom_onset to request.date', _v18),))
 
     # other_modalities (tens.mtus:58): other_modalities_failed:bool
-    _c18 = decide('other_modalities', False, ALWAYS, (f_other_modalities_failed, m_other_modalities_failed), (r_other_modalities_failed,))
+    _c19 = decide('other_modalities', False, ALWAYS, (f_other_modalities_failed, m_other_modalities_failed), (r_other_modalities_failed,))
 
     # treatment_plan (tens.mtus:62): tens_goals:bool
-    _c19 = decide('treatment_plan', False, ALWAYS, (f_tens_goals, m_tens_goals), (r_tens_goals,))
+    _c20 = decide('treatment_plan', False, ALWAYS, (f_tens_goals, m_tens_goals), (r_tens_goals,))
 
     if _gate4[0] is True:
         # four_lead when#1 (tens.mtus:66): four_lead_reason:bool
-        _c20 = decide('four_lead', False, _gate4, (f_four_lead_reason, m_four_lead_reason), (r_tens_leads, r_four_lead_reason))
+        _c21 = decide('four_lead', False, _gate4, (f_four_lead_reason, m_four_lead_reason), (r_tens_leads, r_four_lead_reason))
     else:  # not applicable, or not documented with what the `when` misses
-        _c20 = decide('four_lead', False, _gate4, None, (r_tens_leads,))
+        _c21 = decide('four_lead', False, _gate4, None, (r_tens_leads,))
 
     if _gate6[0] is True:
         # trial_documentation when#2 (tens.mtus:74): (any tens_trials where (and (documented .use_frequency...
-        def _where23(_row24):
-            _v25, _m25 = and_m(((_row24.get('use_frequency') is not None), ()), ((_row24.get('pain_relieved') is not None), ()), ((_row24.get('function_improved') is not None), ()))
-            return _v25, _m25
-        _v26, _m26 = any_m(f_tens_trials, 'tens_trials', None, _where23)
-        _c21 = decide('trial_documentation', False, _gate6, (_v26, _m26), (r_tens_trials,))
+        def _where24(_row25):
+            _v26, _m26 = and_m(((_row25.get('use_frequency') is not None), ()), ((_row25.get('pain_relieved') is not None), ()), ((_row25.get('function_improved') is not None), ()))
+            return _v26, _m26
+        _v27, _m27 = any_m(f_tens_trials, 'tens_trials', None, _where24)
+        _c22 = decide('trial_documentation', False, _gate6, (_v27, _m27), (r_tens_trials,))
         # ongoing_treatment when#2 (tens.mtus:77): (last tens_trials field other_treatment):bool
-        _p27 = pick_m('last', f_tens_trials, 'tens_trials', None, None, 'date')
-        _v28, _m28 = field_m(_p27, 'tens_trials', 'other_treatment')
-        _c22 = decide('ongoing_treatment', False, _gate6, (_v28, _m28), (r_tens_trials,))
+        _p28 = pick_m('last', f_tens_trials, 'tens_trials', None, None, 'date')
+        _v29, _m29 = field_m(_p28, 'tens_trials', 'other_treatment')
+        _c23 = decide('ongoing_treatment', False, _gate6, (_v29, _m29), (r_tens_trials,))
     else:  # not applicable, or not documented with what the `when` misses
-        _c21 = decide('trial_documentation', False, _gate6, None, (r_tens_trials,))
-        _c22 = decide('ongoing_treatment', False, _gate6, None, (r_tens_trials,))
+        _c22 = decide('trial_documentation', False, _gate6, None, (r_tens_trials,))
+        _c23 = decide('ongoing_treatment', False, _gate6, None, (r_tens_trials,))
 
     if _gate7[0] is True:
         # purchase_after_trial when#3 (tens.mtus:85): (any tens_trials where (and .pain_relieved:bool .func...
-        def _where30(_row31):
-            _t32 = _row31.get('pain_relieved')
-            _m33 = () if _t32 is not None else ('tens_trials.pain_relieved',)
-            _t34 = _row31.get('function_improved')
-            _m35 = () if _t34 is not None else ('tens_trials.function_improved',)
-            _v36, _m36 = and_m((_t32, _m33), (_t34, _m35))
-            return _v36, _m36
-        _v37, _m37 = any_m(f_tens_trials, 'tens_trials', None, _where30)
-        _c29 = decide('purchase_after_trial', False, _gate7, (_v37, _m37), (r_tens_purchase, r_tens_trials))
+        def _where31(_row32):
+            _t33 = _row32.get('pain_relieved')
+            _m34 = () if _t33 is not None else ('tens_trials.pain_relieved',)
+            _t35 = _row32.get('function_improved')
+            _m36 = () if _t35 is not None else ('tens_trials.function_improved',)
+            _v37, _m37 = and_m((_t33, _m34), (_t35, _m36))
+            return _v37, _m37
+        _v38, _m38 = any_m(f_tens_trials, 'tens_trials', None, _where31)
+        _c30 = decide('purchase_after_trial', False, _gate7, (_v38, _m38), (r_tens_purchase, r_tens_trials))
     else:  # not applicable, or not documented with what the `when` misses
-        _c29 = decide('purchase_after_trial', False, _gate7, None, (r_tens_purchase,))
+        _c30 = decide('purchase_after_trial', False, _gate7, None, (r_tens_purchase,))
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c8, _c9, _c11, _c15, _c18, _c19, _c20, _c21, _c22, _c29))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c8, _c9, _c11, _c15, _c19, _c20, _c21, _c22, _c23, _c30))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
@@ -235,7 +236,7 @@ SOURCE_LINES = (
     (78, 80, 66), (82, 85, 70), (87, 93, 74), (95, 99, 77), (101, 103, 84), (105, 115, 85),
     (123, 125, 24), (126, 128, 25), (129, 131, 26), (132, 134, 27), (135, 137, 28), (138, 140, 29),
     (141, 143, 30), (144, 146, 31), (147, 149, 32), (150, 151, 33), (153, 155, 49), (156, 158, 65),
-    (159, 161, 70), (162, 163, 84), (165, 166, 43), (168, 170, 45), (172, 179, 50), (181, 184, 54),
-    (186, 187, 58), (189, 190, 62), (192, 196, 66), (198, 204, 74), (205, 208, 77), (209, 211, 74),
-    (213, 225, 85),
+    (159, 161, 70), (162, 163, 84), (165, 166, 43), (168, 170, 45), (172, 179, 50), (181, 185, 54),
+    (187, 188, 58), (190, 191, 62), (193, 197, 66), (199, 205, 74), (206, 209, 77), (210, 212, 74),
+    (214, 226, 85),
 )

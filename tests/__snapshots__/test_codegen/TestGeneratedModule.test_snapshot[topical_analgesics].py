@@ -7,17 +7,18 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Duration, EXACT, FactValue, GuidelineResult, add,
-    compare_duration, contains_text, decide, member, norm_text, strict_m,
+    ALWAYS, Computed, Duration, EXACT, FactValue, GuidelineResult,
+    add, compare_duration, contains_text, decide, member, norm_text,
+    strict_m,
 )
 
 GUIDELINE_ID = 'topical_analgesics'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'topical_analgesics.mtus'
 CRITERIA = ('topical_gabapentin', 'topical_muscle_relaxant', 'lidocaine_patch', 'lidocaine_indication', 'lidocaine_after_first_line', 'capsaicin_after_other_treatments', 'capsaicin_strength', 'topical_nsaid_indication', 'topical_nsaid_site', 'topical_nsaid_short_term', 'topical_nsaid_neuropathic')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 # The guideline's values, built once.
 _K1 = Decimal('0.025')  # 0.025% (topical_analgesics.mtus:90)
@@ -198,7 +199,7 @@ def evaluate(facts, request_date):
         _v24, _m24 = strict_m(add(f_use_to_date, f_supply_requested), (f_use_to_date, m_use_to_date), (f_supply_requested, m_supply_requested))
         _t25 = compare_duration('<=', _v24, _K3, request_date)
         _v26, _m26 = strict_m(_t25, (_v24, _m24))
-        _c20 = decide('topical_nsaid_short_term', False, _gate6, (_v26, _m26), (r_drug_classes, r_use_to_date, r_supply_requested))
+        _c20 = decide('topical_nsaid_short_term', False, _gate6, (_v26, _m26), (r_drug_classes, r_use_to_date, r_supply_requested), (Computed('use_to_date + supply_requested', _v24),))
         # exclude topical_nsaid_neuropathic when#2 (topical_analgesics.mtus:105): neuropathic_pain:bool
         _c21 = decide('topical_nsaid_neuropathic', True, _gate6, (f_neuropathic_pain, m_neuropathic_pain), (r_drug_classes, r_neuropathic_pain))
     else:  # not applicable, or not documented with what the `when` misses
@@ -212,14 +213,14 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (31, 31, 48), (32, 32, 49), (33, 33, 50), (34, 34, 51), (35, 35, 52), (36, 36, 53),
-    (37, 37, 54), (38, 38, 55), (39, 39, 56), (40, 40, 57), (41, 41, 58), (42, 42, 59),
-    (45, 47, 64), (49, 51, 69), (53, 56, 76), (58, 60, 77), (62, 64, 79), (66, 68, 81),
-    (70, 73, 87), (75, 77, 88), (79, 81, 90), (83, 86, 98), (88, 90, 99), (92, 94, 101),
-    (96, 100, 103), (102, 104, 105), (112, 114, 48), (115, 117, 49), (118, 120, 50), (121, 123, 51),
-    (124, 126, 52), (127, 129, 53), (130, 132, 54), (133, 135, 55), (136, 138, 56), (139, 141, 57),
-    (142, 144, 58), (145, 147, 59), (149, 151, 76), (152, 154, 87), (155, 157, 98), (159, 161, 64),
-    (163, 165, 69), (167, 170, 77), (171, 172, 79), (173, 174, 81), (175, 178, 77), (180, 182, 88),
-    (183, 185, 90), (186, 188, 88), (190, 192, 99), (193, 196, 101), (197, 201, 103), (202, 203, 105),
-    (204, 208, 99),
+    (32, 32, 48), (33, 33, 49), (34, 34, 50), (35, 35, 51), (36, 36, 52), (37, 37, 53),
+    (38, 38, 54), (39, 39, 55), (40, 40, 56), (41, 41, 57), (42, 42, 58), (43, 43, 59),
+    (46, 48, 64), (50, 52, 69), (54, 57, 76), (59, 61, 77), (63, 65, 79), (67, 69, 81),
+    (71, 74, 87), (76, 78, 88), (80, 82, 90), (84, 87, 98), (89, 91, 99), (93, 95, 101),
+    (97, 101, 103), (103, 105, 105), (113, 115, 48), (116, 118, 49), (119, 121, 50), (122, 124, 51),
+    (125, 127, 52), (128, 130, 53), (131, 133, 54), (134, 136, 55), (137, 139, 56), (140, 142, 57),
+    (143, 145, 58), (146, 148, 59), (150, 152, 76), (153, 155, 87), (156, 158, 98), (160, 162, 64),
+    (164, 166, 69), (168, 171, 77), (172, 173, 79), (174, 175, 81), (176, 179, 77), (181, 183, 88),
+    (184, 186, 90), (187, 189, 88), (191, 193, 99), (194, 197, 101), (198, 202, 103), (203, 204, 105),
+    (205, 209, 99),
 )

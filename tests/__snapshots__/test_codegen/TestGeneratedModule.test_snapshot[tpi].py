@@ -7,18 +7,18 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Duration, FactValue, GuidelineResult, add_months, and_m,
-    any_m, compare_duration, contains_text, decide, field_m, last_row,
-    pick_m, strict_m,
+    ALWAYS, Computed, Duration, FactValue, GuidelineResult, add_months,
+    and_m, any_m, compare_duration, contains_text, decide, field_m,
+    last_row, pick_m, strict_m, time_from,
 )
 
 GUIDELINE_ID = 'tpi'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'tpi.mtus'
 CRITERIA = ('trigger_points', 'chronic', 'conservative_care', 'no_radiculopathy', 'per_session', 'local_anesthetic', 'fibromyalgia', 'repeat_relief', 'repeat_function', 'interval')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 # The guideline's values, built once.
 _K1 = frozenset(('local anesthetic', 'local anesthetic with steroid'))  # local anesthetic, local anesthetic with steroid (tpi.mtus:54)
@@ -137,51 +137,53 @@ def evaluate(facts, request_date):
     # chronic (tpi.mtus:39): (> (time-from symptom_onset:date request.date) 3 months:duration)
     _t6 = add_months(f_symptom_onset, 3)
     _v7, _m7 = strict_m((None if _t6 is None else (request_date > _t6)), (f_symptom_onset, m_symptom_onset))
-    _c5 = decide('chronic', False, ALWAYS, (_v7, _m7), (r_symptom_onset,))
+    _v8, _m8 = strict_m(time_from(f_symptom_onset, request_date), (f_symptom_onset, m_symptom_onset))
+    _c5 = decide('chronic', False, ALWAYS, (_v7, _m7), (r_symptom_onset,), (Computed('time from symptom_onset to request.date', _v8),))
 
     # conservative_care (tpi.mtus:43): conservative_care_failed:bool
-    _c8 = decide('conservative_care', False, ALWAYS, (f_conservative_care_failed, m_conservative_care_failed), (r_conservative_care_failed,))
+    _c9 = decide('conservative_care', False, ALWAYS, (f_conservative_care_failed, m_conservative_care_failed), (r_conservative_care_failed,))
 
     # no_radiculopathy (tpi.mtus:47): (not radiculopathy:bool)
-    _t10 = None if f_radiculopathy is None else not f_radiculopathy
-    _c9 = decide('no_radiculopathy', False, ALWAYS, (_t10, m_radiculopathy), (r_radiculopathy,))
+    _t11 = None if f_radiculopathy is None else not f_radiculopathy
+    _c10 = decide('no_radiculopathy', False, ALWAYS, (_t11, m_radiculopathy), (r_radiculopathy,))
 
     # per_session (tpi.mtus:50): (<= injections:count 4:count)
-    _v12, _m12 = strict_m((None if f_injections is None else (f_injections <= 4)), (f_injections, m_injections))
-    _c11 = decide('per_session', False, ALWAYS, (_v12, _m12), (r_injections,))
+    _v13, _m13 = strict_m((None if f_injections is None else (f_injections <= 4)), (f_injections, m_injections))
+    _c12 = decide('per_session', False, ALWAYS, (_v13, _m13), (r_injections,))
 
     # local_anesthetic (tpi.mtus:54): (in substance:enum {'local anesthetic', 'local anesthetic with st...
-    _v14, _m14 = strict_m((None if f_substance is None else (f_substance in _K1)), (f_substance, m_substance))
-    _c13 = decide('local_anesthetic', False, ALWAYS, (_v14, _m14), (r_substance,))
+    _v15, _m15 = strict_m((None if f_substance is None else (f_substance in _K1)), (f_substance, m_substance))
+    _c14 = decide('local_anesthetic', False, ALWAYS, (_v15, _m15), (r_substance,))
 
     # exclude fibromyalgia (tpi.mtus:58): (contains diagnoses:set[text] 'fibromyalgia')
-    _v16, _m16 = strict_m((None if f_diagnoses is None else contains_text(f_diagnoses, 'fibromyalgia')), (f_diagnoses, m_diagnoses))
-    _c15 = decide('fibromyalgia', True, ALWAYS, (_v16, _m16), (r_diagnoses,))
+    _v17, _m17 = strict_m((None if f_diagnoses is None else contains_text(f_diagnoses, 'fibromyalgia')), (f_diagnoses, m_diagnoses))
+    _c16 = decide('fibromyalgia', True, ALWAYS, (_v17, _m17), (r_diagnoses,))
 
     if _gate2[0] is True:
         # repeat_relief when#0 (tpi.mtus:66): (and (>= (last prior_injections field relief):percent 50%:per...
-        _p20 = pick_m('last', f_prior_injections, 'prior_injections', None, None, 'date')
-        _v21, _m21 = field_m(_p20, 'prior_injections', 'relief')
-        _v22, _m22 = strict_m((None if _v21 is None else (_v21 >= _K2)), (_v21, _m21))
-        _v23, _m23 = field_m(_p20, 'prior_injections', 'relief_lasted')
-        _t24 = compare_duration('>=', _v23, _K3, request_date)
-        _v25, _m25 = strict_m(_t24, (_v23, _m23))
-        _v26, _m26 = and_m((_v22, _m22), (_v25, _m25))
-        _c17 = decide('repeat_relief', False, _gate2, (_v26, _m26), (r_prior_injections,))
+        _p21 = pick_m('last', f_prior_injections, 'prior_injections', None, None, 'date')
+        _v22, _m22 = field_m(_p21, 'prior_injections', 'relief')
+        _v23, _m23 = strict_m((None if _v22 is None else (_v22 >= _K2)), (_v22, _m22))
+        _v24, _m24 = field_m(_p21, 'prior_injections', 'relief_lasted')
+        _t25 = compare_duration('>=', _v24, _K3, request_date)
+        _v26, _m26 = strict_m(_t25, (_v24, _m24))
+        _v27, _m27 = and_m((_v23, _m23), (_v26, _m26))
+        _c18 = decide('repeat_relief', False, _gate2, (_v27, _m27), (r_prior_injections,), (Computed('last(prior_injections).relief', _v22), Computed('last(prior_injections).relief_lasted', _v24)))
         # repeat_function when#0 (tpi.mtus:68): (last prior_injections field function_improved):bool
-        _v27, _m27 = field_m(_p20, 'prior_injections', 'function_improved')
-        _c18 = decide('repeat_function', False, _gate2, (_v27, _m27), (r_prior_injections,))
+        _v28, _m28 = field_m(_p21, 'prior_injections', 'function_improved')
+        _c19 = decide('repeat_function', False, _gate2, (_v28, _m28), (r_prior_injections,))
         # interval when#0 (tpi.mtus:71): (>= (time-from (last prior_injections field date):date request.dat...
-        _v28, _m28 = field_m(_p20, 'prior_injections', 'date')
-        _t29 = add_months(_v28, 2)
-        _v30, _m30 = strict_m((None if _t29 is None else (request_date >= _t29)), (_v28, _m28))
-        _c19 = decide('interval', False, _gate2, (_v30, _m30), (r_prior_injections,))
+        _v29, _m29 = field_m(_p21, 'prior_injections', 'date')
+        _t30 = add_months(_v29, 2)
+        _v31, _m31 = strict_m((None if _t30 is None else (request_date >= _t30)), (_v29, _m29))
+        _v32, _m32 = strict_m(time_from(_v29, request_date), (_v29, _m29))
+        _c20 = decide('interval', False, _gate2, (_v31, _m31), (r_prior_injections,), (Computed('time from last(prior_injections).date to request.date', _v32), Computed('last(prior_injections).date', _v29)))
     else:  # not applicable, or not documented with what the `when` misses
-        _c17 = decide('repeat_relief', False, _gate2, None, (r_prior_injections,))
-        _c18 = decide('repeat_function', False, _gate2, None, (r_prior_injections,))
-        _c19 = decide('interval', False, _gate2, None, (r_prior_injections,))
+        _c18 = decide('repeat_relief', False, _gate2, None, (r_prior_injections,))
+        _c19 = decide('repeat_function', False, _gate2, None, (r_prior_injections,))
+        _c20 = decide('interval', False, _gate2, None, (r_prior_injections,))
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c8, _c9, _c11, _c13, _c15, _c17, _c18, _c19))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c9, _c10, _c12, _c14, _c16, _c18, _c19, _c20))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
@@ -191,6 +193,6 @@ SOURCE_LINES = (
     (56, 58, 47), (60, 62, 50), (64, 66, 54), (68, 70, 58), (72, 75, 62), (77, 83, 66),
     (85, 88, 68), (90, 94, 71), (102, 104, 19), (105, 107, 20), (108, 110, 21), (111, 113, 22),
     (114, 116, 23), (117, 119, 24), (120, 122, 25), (123, 125, 26), (126, 127, 27), (129, 131, 62),
-    (133, 135, 35), (137, 140, 39), (142, 143, 43), (145, 147, 47), (149, 151, 50), (153, 155, 54),
-    (157, 159, 58), (161, 170, 66), (171, 173, 68), (174, 178, 71), (179, 182, 66),
+    (133, 135, 35), (137, 141, 39), (143, 144, 43), (146, 148, 47), (150, 152, 50), (154, 156, 54),
+    (158, 160, 58), (162, 171, 66), (172, 174, 68), (175, 180, 71), (181, 184, 66),
 )

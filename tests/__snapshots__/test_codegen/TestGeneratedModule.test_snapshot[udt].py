@@ -7,17 +7,18 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, FactValue, GuidelineResult, add, and_m, any_m,
-    at_least_m, count_m, decide, or_m, strict_m, window,
+    ALWAYS, Computed, FactValue, GuidelineResult, add, and_m,
+    any_m, at_least_m, count_m, decide, or_m, strict_m,
+    window,
 )
 
 GUIDELINE_ID = 'udt'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'udt.mtus'
 CRITERIA = ('indication', 'frequency_for_risk')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 
 def unmet(facts, request_date):
@@ -87,7 +88,7 @@ def evaluate(facts, request_date):
         _v13, _m13 = strict_m((None if _v9 is None else (_v9 <= 12)), (_v9, _m9))
         _v14, _m14 = and_m((_v12, _m12), (_v13, _m13))
         _v15, _m15 = or_m((_v11, _m11), (_v14, _m14))
-        _c6 = decide('frequency_for_risk', False, _gate3, (_v15, _m15), (r_prior_tests, r_risk_level))
+        _c6 = decide('frequency_for_risk', False, _gate3, (_v15, _m15), (r_prior_tests, r_risk_level), (Computed('count(prior_tests within 12 months) + 1', _v9), Computed('count(prior_tests within 12 months)', _v8)))
     else:  # not applicable, or not documented with what the `when` misses
         _c6 = decide('frequency_for_risk', False, _gate3, None, (r_prior_tests,))
 
@@ -96,7 +97,7 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (26, 26, 29), (27, 27, 30), (28, 28, 31), (29, 29, 32), (30, 30, 33), (33, 35, 42),
-    (37, 41, 49), (43, 47, 55), (55, 57, 29), (58, 60, 30), (61, 63, 31), (64, 66, 32),
-    (67, 68, 33), (70, 73, 49), (75, 77, 42), (79, 85, 55), (86, 88, 56), (89, 92, 55),
+    (27, 27, 29), (28, 28, 30), (29, 29, 31), (30, 30, 32), (31, 31, 33), (34, 36, 42),
+    (38, 42, 49), (44, 48, 55), (56, 58, 29), (59, 61, 30), (62, 64, 31), (65, 67, 32),
+    (68, 69, 33), (71, 74, 49), (76, 78, 42), (80, 86, 55), (87, 89, 56), (90, 93, 55),
 )
