@@ -23,12 +23,185 @@ def test_seed_letter_reproduces_the_imr_decision(source_pack):
     assert not d.certified
     assert d.determination("imr") == "Upheld"
     assert d.determination("ur") == "Not certified"
-    text = api.render(letter, "text")
+    text = " ".join(api.render(letter, "text").split())
     assert "Determination: UPHELD." in text
     assert "MTUS Chronic Pain Medical Treatment Guidelines, section 2, page 122" in text
+    # the first reason is the one the real IMR gave: no twitch response and referred pain
     assert "In this case, there is no documentation of circumscribed trigger points with evidence upon palpation " \
-           "of a twitch response as well as referred pain." in " ".join(text.split())
+           "of a twitch response as well as referred pain." in text
     assert d.result.reasons[0].id == "trigger_points"
+    assert "either way" not in text and "cannot be determined whether" not in text
+
+
+def paragraphs(letter, i: int = 0, wording: str = "imr") -> list[str]:
+    return letter.decisions[i].paragraphs(wording)
+
+
+def test_attribution_is_the_guidelines_own_source(source_pack):
+    seed = api.render(api.check_case(str(SEED), source_pack), "text")
+    assert "CA MTUS" not in seed
+    assert paragraphs(api.check_case(str(SEED), source_pack))[0].startswith(
+        "Per the MTUS Chronic Pain Medical Treatment Guidelines, trigger point injections")
+
+
+
+ODG_CRYOTHERAPY = '''
+guideline cryotherapy "Continuous-flow cryotherapy"
+  source "Official Disability Guidelines (ODG), Knee & Leg" section "Continuous-flow cryotherapy"
+  services "continuous-flow cryotherapy"
+  states """
+    Continuous-flow cryotherapy is recommended as an option after surgery, but not
+    for nonsurgical treatment.
+  """
+
+facts
+  surgery_date: date "date of surgery"
+  days_requested: count "days of use requested"
+
+criteria
+  postoperative: documented surgery_date
+    says "use after surgery"
+  up_to_seven_days: days_requested <= 7
+    says "use for up to 7 days after surgery"
+'''
+
+
+def test_a_guideline_from_another_source_is_attributed_to_it(tmp_path):
+    (tmp_path / "cryotherapy.mtus").write_text(ODG_CRYOTHERAPY)
+    pack = api.load_pack(str(tmp_path / "cryotherapy.mtus"))
+    letter = api.check_case({"date": "2016-05-02", "request": {"item": "Continuous-flow cryotherapy, 21 days",
+                                                               "facts": {"days_requested": 21}},
+                             "facts": {"surgery_date": "2016-04-28"}}, pack)
+    statement, in_this_case, closing = paragraphs(letter)
+    assert statement.startswith("Per the Official Disability Guidelines (ODG), Knee & Leg, continuous-flow "
+                                "cryotherapy is recommended")
+    assert "MTUS" not in api.render(letter, "text").split("Rule pack:")[0]
+    assert in_this_case == "In this case, the request is for 21 days of use requested, more than the 7 the " \
+                           "guideline allows."
+    assert closing == "Therefore, the request for Continuous-flow cryotherapy, 21 days is not medically necessary."
+
+
+def test_the_statement_names_only_the_criteria_that_apply(source_pack):
+    first = api.check_case(str(TPI_CASES[0]), source_pack)  # certified_first: no prior injections
+    statement = paragraphs(first)[0]
+    assert "Criteria for use include" in statement
+    assert "previous injection" not in statement  # the repeat-injection criteria do not apply
+    assert "fibromyalgia" not in statement.split("Criteria for use")[1]  # the exclusion does not apply
+    fibro = api.check_case({"date": "2014-12-18", "request": {"item": "trigger point injection"},
+                            "facts": {"diagnoses": ["fibromyalgia"]}}, source_pack)
+    assert "Trigger point injections are not recommended for fibromyalgia." in paragraphs(fibro)[0]
+
+
+def test_decisive_reasons_are_few_and_in_guideline_order(source_pack):
+    letter = api.check_case({"date": "2014-12-18", "request": {"item": "trigger point injection"}}, source_pack)
+    (d,) = letter.decisions
+    assert len(d.reasons) > 3
+    in_this_case = d.in_this_case()
+    assert len(in_this_case) == 3 and in_this_case[0].startswith("In this case, ")
+    assert [r.criterion for r in d.decisive()] == [r.criterion for r in d.reasons][:3]
+    order = [c["id"] for c in d.info["criteria"]]
+    assert [r.criterion for r in d.reasons] == sorted((r.criterion for r in d.reasons), key=order.index)
+    data = json.loads(api.render(letter, "json"))["requests"][0]
+    assert len(data["reasons"]) == len(d.reasons) and len(data["rationale"]["in_this_case"]) == 3
+    assert len(data["what_would_change"]) >= len(d.reasons) - 1
+
+
+@pytest.mark.parametrize("path", ALL_CASES, ids=[f"{p.parent.name}/{p.stem}" for p in ALL_CASES])
+def test_no_letter_counts_or_dumps(source_pack, path):
+    letter = api.check_case(str(path), source_pack)
+    text = " ".join(api.render(letter, "text").split())
+    for phrase in ("other applicable criteri", "do not apply", "either way", "(documented:", "CA MTUS", "MODIFIED"):
+        assert phrase not in text, phrase
+    for d in letter.decisions:
+        assert len(d.in_this_case()) <= 4  # three reasons, and the supported part of a partly supported request
+        assert d.request.item in d.verdict() and d.request.item in d.closing()
+
+
+def test_a_partly_supported_request_in_imr_and_ur_wording(source_pack):
+    path = str(CASES_DIR / "physical_medicine" / "modified_additional_visits.yaml")
+    imr = api.check_case(path, source_pack)
+    (d,) = imr.decisions
+    assert d.modified is not None and d.determination("imr") == "Upheld"
+    assert d.verdict("imr") == "The request for Physical therapy 2x6 lumbar spine is not medically necessary as submitted."
+    assert "The guideline supports 4 of the 12 physical medicine visits requested" in paragraphs(imr)[1]
+    assert "odif" not in api.render(imr, "text")
+    ur = api.check_case(path, source_pack, wording="ur")
+    text = " ".join(api.render(ur, "text").split())
+    assert "Determination: MODIFIED." in text
+    assert "modified to certify 4 of the 12 physical medicine visits requested; the other 8 are not certified" in text
+    assert json.loads(api.render(ur, "json"))["requests"][0]["determination"] == "modified"
+
+
+def test_every_wording_names_every_outcome():
+    from mtus.compiler.check.letter import WORDINGS
+    from mtus.compiler.check.runtime import CERTIFIED, MODIFIED, NOT_CERTIFIED
+    for name, w in WORDINGS.items():
+        for table in (w.words, w.verdicts, w.closings):
+            assert set(table) == {CERTIFIED, MODIFIED, NOT_CERTIFIED}, name
+    assert "Modified" not in WORDINGS["imr"].words.values()
+
+
+def test_computed_values_are_shown(source_pack):
+    path = str(CASES_DIR / "drugs" / "norco_above_morphine_ceiling.yaml")
+    letter = api.check_case(path, source_pack)
+    text = " ".join(api.render(letter, "text").split())
+    assert "doses is 150, more than 120 (page 86)" in text
+    explained = " ".join(api.render(letter, "text", explain=True).split())
+    assert "computed sum(opioid_regimen of daily_mg * mme_factor[drug]) = 150" in explained
+    data = json.loads(api.render(letter, "json"))
+    (ceiling,) = [c for c in data["requests"][0]["criteria"] if c["id"] == "morphine_equivalent_ceiling"]
+    assert ceiling["computed"] == [{"expr": "sum(opioid_regimen of daily_mg * mme_factor[drug])", "value": "150.0"}]
+
+
+def test_prior_and_requested_visits_are_added_up_in_the_letter(source_pack):
+    path = str(CASES_DIR / "physical_medicine" / "modified_additional_visits.yaml")
+    text = " ".join(paragraphs(api.check_case(path, source_pack)))
+    assert "come to 18 (6 plus 12), more than the 10 visits recommended for myalgia and myositis, unspecified" in text
+
+
+def test_the_elapsed_time_is_shown(source_pack):
+    letter = api.check_case({"date": "2014-12-18", "request": {"item": "trigger point injection"},
+                             "facts": {"symptom_onset": "2014-10-01"}}, source_pack)
+    text = " ".join(paragraphs(letter))
+    assert "The onset of symptoms is documented as October 1, 2014, 2 months 17 days before the request, " \
+           "not more than 3 months" in text
+
+
+def test_sources_are_cited_only_where_their_fact_is_used(source_pack):
+    letter = api.check_case(str(SEED), source_pack)
+    (d,) = letter.decisions
+    cited = [r.text for r in d.reasons if "source:" in r.text]
+    assert cited == [r.text for r in d.reasons if r.criterion == "no_radiculopathy"]
+
+
+def test_clinical_summary_from_the_case_file_or_generated(source_pack):
+    own = api.check_case(str(CASES_DIR / "drugs" / "norco_above_morphine_ceiling.yaml"), source_pack)
+    assert own.summary().startswith("The injured worker is a 47-year-old female warehouse clerk")
+    seed = api.check_case(str(SEED), source_pack)
+    assert seed.summary() == ("The injured worker is a 58-year-old male who was injured at work on July 17, 2006. "
+                              "Diagnoses include chronic pain syndrome, failed back surgery syndrome with "
+                              "radiculopathy, insomnia, lumbago, lumbar degenerative disc disease, muscle spasm, "
+                              "and overweight.")
+    assert "Clinical case summary:" in api.render(seed, "text")
+    bare = api.check_case({"date": "2014-12-18", "request": {"item": "trigger point injection"}}, source_pack)
+    assert bare.summary() is None and "Clinical case summary" not in api.render(bare, "text")
+    young = api.check_case({"date": "2014-12-18", "patient": {"age": 18, "diagnoses": ["cervicalgia"]},
+                            "request": {"item": "trigger point injection"}}, source_pack)
+    assert young.summary() == "The injured worker is 18 years old. Diagnoses include cervicalgia."
+    assert json.loads(api.render(young, "json"))["summary"] == young.summary()
+
+
+def test_patient_fields_are_checked(source_pack):
+    from mtus.compiler.check.casefile import CaseError
+    with pytest.raises(CaseError) as e:
+        api.check_case({"date": "2014-12-18", "summary": 3,
+                        "patient": {"age": 300, "sex": 1, "injury_date": "2006-13-01", "dx": []},
+                        "request": {"item": "trigger point injection"}}, source_pack)
+    keys = [p.key for p in e.value.problems]
+    assert keys == ["summary", "patient.age", "patient.sex", "patient.injury_date", "patient.dx"]
+    hints = [p.hint for p in e.value.problems]
+    assert hints[2] == "write it as the record does, e.g. `male` or `female`"
+    assert hints[4] == "keys: age, sex, injury_date, diagnoses"
 
 
 def stable(text: str, pack) -> str:
@@ -59,7 +232,8 @@ def test_case_letter(source_pack, path, snapshot):
 
 def test_ur_wording(source_pack):
     letter = api.check_case(str(TPI_CASES[0]), source_pack, wording="ur")
-    assert "Utilization review determination" in api.render(letter, "text")
+    text = api.render(letter, "text")
+    assert "Utilization review determination" in text and "Determination: CERTIFIED." in text
 
 
 def test_cases_cover_every_tpi_criterion_in_every_state(source_pack):

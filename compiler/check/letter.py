@@ -1,26 +1,71 @@
-"""Determination letters: one per case, a section per disputed request.
+"""Determination letters: one per case, a section per disputed request, shaped like a real IMR letter.
 
-The same Letter data renders as plain text (to paste into a decision), as
-Markdown, or as JSON for integrators (stable keys, documented in
-docs/case-files.md). IMR wording says Upheld / Overturned; UR wording says
-certified / not certified.
+Each section names the item as requested and the determination, the guideline
+basis, then "Decision rationale:": what the guideline states (only the criteria
+that apply to this request), "In this case, ..." with the decisive reasons, and
+a closing sentence. The same Letter renders as plain text (to paste into a
+decision), Markdown, or JSON for integrators (documented in docs/case-files.md).
+IMR and UR wording come from one table (WORDINGS).
 """
 
 from __future__ import annotations
 
 import json
 import textwrap
-
+from typing import Optional
 
 import attrs
 
 from mtus.compiler.check.case import Case, Request
 from mtus.compiler.check.pack import Pack
-from mtus.compiler.check.rationale import Explainer, format_date, format_value, sentence
-from mtus.compiler.check.runtime import GuidelineResult, to_json_value
+from mtus.compiler.check.rationale import Explainer, Reason, format_date, format_value, join, sentence
+from mtus.compiler.check.runtime import CERTIFIED, MODIFIED, GuidelineResult, to_json_value
 
-WORDINGS = ("imr", "ur")
 WIDTH = 88
+#: Decisive reasons in the rationale paragraph; the rest are in "what would change it", --explain and JSON.
+MAX_REASONS = 3
+#: Bumped when a key of letter_json changes meaning. 2: rationale.in_this_case (decisive reasons only),
+#: reasons with their sentences, summary, outcome; criteria always included.
+JSON_FORMAT = 2
+
+
+@attrs.frozen
+class Wording:
+    """How one kind of review names its outcomes; {item}, {k}, {n}, {units} are filled in per request."""
+
+    title: str
+    words: dict  # runtime determination -> the word after "Determination:"
+    verdicts: dict  # runtime determination -> the sentence after it
+    closings: dict  # runtime determination -> the last sentence of the rationale
+    part: str  # the supported part of a request only partly supported, in the rationale paragraph
+
+
+#: IMR decides a request as a whole (there is no "modified"); the part the guideline supports is named.
+WORDINGS = {
+    "imr": Wording(
+        title="Independent Medical Review: final determination",
+        words={CERTIFIED: "Overturned", MODIFIED: "Upheld", "not certified": "Upheld"},
+        verdicts={CERTIFIED: "The request for {item} is medically necessary.",
+                  MODIFIED: "The request for {item} is not medically necessary as submitted.",
+                  "not certified": "The request for {item} is not medically necessary."},
+        closings={CERTIFIED: "Therefore, the request for {item} is medically necessary.",
+                  MODIFIED: "Therefore, the request for {item} is not medically necessary as submitted.",
+                  "not certified": "Therefore, the request for {item} is not medically necessary."},
+        part="The guideline supports {k} of the {n} {units}; the request as a whole exceeds it.",
+    ),
+    "ur": Wording(
+        title="Utilization review determination",
+        words={CERTIFIED: "Certified", MODIFIED: "Modified", "not certified": "Not certified"},
+        verdicts={CERTIFIED: "The request for {item} is certified.",
+                  MODIFIED: "The request for {item} is modified: {k} of the {n} {units} are certified.",
+                  "not certified": "The request for {item} is not certified."},
+        closings={CERTIFIED: "Therefore, the request for {item} is certified as medically necessary.",
+                  MODIFIED: "Therefore, the request for {item} is modified to certify {k} of the {n} {units}; "
+                            "the other {rest} {are} not certified.",
+                  "not certified": "Therefore, the request for {item} is not certified as medically necessary."},
+        part="The guideline supports {k} of the {n} {units}.",
+    ),
+}
 
 
 @attrs.frozen
@@ -29,8 +74,7 @@ class RequestDecision:
     info: dict
     result: GuidelineResult
     statement: tuple[str, ...]
-    findings: tuple[str, ...]
-    summary: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     remedies: tuple[str, ...]
 
     @property
@@ -40,34 +84,54 @@ class RequestDecision:
     @property
     def modified(self):
         """The partial certification (runtime.Modification), when the guideline allows fewer units."""
-        return getattr(self.result, "modified", None)
+        return self.result.modified
+
+    def _fill(self, template: str) -> str:
+        m = self.modified
+        fields = {"item": self.request.item}
+        if m is not None:
+            rest = m.requested - m.certified
+            fields.update(k=m.certified, n=m.requested, rest=rest, are="is" if rest == 1 else "are",
+                          units=self.units())
+        return template.format(**fields)
 
     def units(self) -> str:
         m = self.modified
         return self.info["facts"].get(m.fact, {}).get("label", m.fact.replace("_", " "))
 
     def determination(self, wording: str) -> str:
+        return WORDINGS[wording].words[self.result.determination]
+
+    def verdict(self, wording: str = "imr") -> str:
+        """The sentence after the determination, naming the item as requested."""
+        return self._fill(WORDINGS[wording].verdicts[self.result.determination])
+
+    def closing(self, wording: str = "imr") -> str:
+        return self._fill(WORDINGS[wording].closings[self.result.determination])
+
+    def missing(self, reason: Reason) -> list[str]:
+        """What the record does not document, for the criteria a reason stands for (first use first)."""
+        by_id = {r.id: r for r in self.result.criteria}
+        return list(dict.fromkeys(m for cid in reason.criteria for m in by_id[cid].missing))
+
+    def decisive(self) -> tuple[Reason, ...]:
+        """The reasons the rationale paragraph gives: the first few, in the order the guideline states them."""
+        return self.reasons[:MAX_REASONS]
+
+    def in_this_case(self, wording: str = "imr") -> list[str]:
+        """"In this case, ...": the decisive reasons, then the part a partly supported request may have."""
+        if self.certified:
+            out = ["In this case, the criteria for use that apply to this request are met."]
+        else:
+            texts = [r.text for r in self.decisive()]
+            out = [sentence("In this case, " + texts[0])] + [sentence(t) for t in texts[1:]] if texts else []
         if self.modified is not None:
-            return "Modified"
-        if wording == "ur":
-            return "Certified" if self.certified else "Not certified"
-        return "Overturned" if self.certified else "Upheld"
+            out.append(self._fill(WORDINGS[wording].part))
+        return out
 
-    def verdict(self) -> str:
-        """The sentence after the determination."""
-        m = self.modified
-        if m is not None:
-            return f"{m.certified} of the {m.requested} {self.units()} are medically necessary."
-        return f"The requested treatment is {'' if self.certified else 'not '}medically necessary."
-
-    def closing(self) -> str:
-        m = self.modified
-        if m is not None:
-            rest = m.requested - m.certified
-            return (f"Therefore, for the request for {self.request.item}, {m.certified} of the {m.requested} "
-                    f"{self.units()} are medically necessary; the other {rest} {'is' if rest == 1 else 'are'} not.")
-        necessary = "medically necessary" if self.certified else "not medically necessary"
-        return f"Therefore, the request for {self.request.item} is {necessary}."
+    def paragraphs(self, wording: str = "imr") -> list[str]:
+        """The decision rationale: what the guideline states; what this case shows; the conclusion."""
+        return [" ".join(self.statement), " ".join(self.in_this_case(wording)), self.closing(wording)]
 
 
 @attrs.frozen
@@ -77,9 +141,52 @@ class Letter:
     decisions: tuple[RequestDecision, ...]
     wording: str = "imr"
 
+    def summary(self) -> Optional[str]:
+        """The clinical case summary: the case file's own, or one made from what the case documents."""
+        return self.case.summary or generated_summary(self.case)
+
+
+def generated_summary(case: Case) -> Optional[str]:
+    """Age, sex, date of injury and diagnoses, as a reviewer opens a summary; None if the case states none."""
+    p = case.patient
+    age = p.age if p else None
+    sex = (p.sex or "").strip().lower() if p else ""
+    injured = p.injury_date if p else None
+    diagnoses = list(p.diagnoses) if p and p.diagnoses else _documented_diagnoses(case)
+    out = []
+    if age is not None and sex:
+        out.append(f"The injured worker is {_article(age)} {age}-year-old {sex}")
+    elif age is not None:
+        out.append(f"The injured worker is {age} years old")
+    elif sex:
+        out.append(f"The injured worker is {sex}")
+    if injured and out:
+        out[0] += f" who was injured at work on {format_date(injured)}"
+    elif injured:
+        out.append(f"The date of injury is {format_date(injured)}")
+    if diagnoses:
+        out.append("Diagnoses include " + join(diagnoses))
+    return " ".join(sentence(x) for x in out) or None
+
+
+def _article(age: int) -> str:
+    """"an 8-year-old", "an 18-year-old", "a 58-year-old": by how the number is spoken."""
+    return "an" if str(age).startswith("8") or age in (11, 18) else "a"
+
+
+def _documented_diagnoses(case: Case) -> list[str]:
+    """A `diagnoses` fact a request documents (the same for every request that reads it)."""
+    for req in case.requests:
+        v = req.facts.get("diagnoses")
+        if isinstance(v, frozenset) and v:
+            return sorted(v)
+    return []
+
 
 def decide(case: Case, pack: Pack, wording: str = "imr") -> Letter:
     """Evaluate every request of the case with its guideline and phrase the result."""
+    if wording not in WORDINGS:
+        raise ValueError(f"unknown wording {wording!r}; one of: {', '.join(WORDINGS)}")
     decisions = []
     for req in case.requests:
         g = pack.guidelines[req.guideline]
@@ -87,29 +194,11 @@ def decide(case: Case, pack: Pack, wording: str = "imr") -> Letter:
         ex = Explainer(g.info)
         decisions.append(RequestDecision(
             request=req, info=g.info, result=result,
-            statement=tuple(ex.criteria_sentences()),
-            findings=tuple(f.text for f in ex.findings(result, req.sources)),
-            summary=tuple(ex.summary(result)),
+            statement=tuple(ex.criteria_sentences(result)),
+            reasons=tuple(ex.reasons(result, req.sources)),
             remedies=tuple(ex.remedies(result)),
         ))
     return Letter(case, pack, tuple(decisions), wording)
-
-
-def _in_this_case(findings) -> list[str]:
-    if not findings:
-        return []
-    out = [sentence("In this case, " + findings[0])]
-    out += [sentence(f) for f in findings[1:]]
-    return out
-
-
-def _paragraphs(d: RequestDecision) -> list[str]:
-    """The decision rationale: what the guideline says; what this case shows; the conclusion."""
-    return [" ".join(d.statement), " ".join(_in_this_case(d.findings) + list(d.summary)), d.closing()]
-
-
-def _title(wording: str) -> str:
-    return "Independent Medical Review: final determination" if wording == "imr" else "Utilization review determination"
 
 
 def _explain_rows(d: RequestDecision) -> list[tuple[str, str, str]]:
@@ -120,34 +209,45 @@ def _explain_rows(d: RequestDecision) -> list[tuple[str, str, str]]:
                          for fv in r.read)
         if r.missing:
             read += ("; " if read else "") + "missing: " + ", ".join(r.missing)
+        for x in r.computed:  # every value the criterion computed, as the guideline writes the expression
+            shown = format_value(x.value) if x.value is not None else "not documented"
+            read += ("; " if read else "") + f"computed {x.expr} = {shown}"
         rows.append((r.id, r.outcome, read or "-"))
     return rows
+
+
+def _wrap(text: str, first: str = "  ", rest: str = "  ") -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False)
 
 
 def render_text(letter: Letter, explain: bool = False) -> str:
     w = letter.wording
     case = letter.case
-    out = [_title(w), ""]
+    out = [WORDINGS[w].title, ""]
     if case.id:
         out.append(f"Case: {case.id}")
     out.append(f"Review date: {format_date(case.date)}")
+    summary = letter.summary()
+    if summary:
+        out += ["", "Clinical case summary:"] + _wrap(summary)
     for i, d in enumerate(letter.decisions, 1):
         info = d.info
-        out += ["", f"Item {i}: {d.request.item}",
-                f"Determination: {d.determination(w).upper()}. {d.verdict()}",
-                f"Guideline: {info['citation_text']} ({info['title']})", "", "Decision rationale:"]
-        for i_para, para in enumerate(_paragraphs(d)):
+        out += ["", f"Item {i}: {d.request.item}"]
+        out += _wrap(f"Determination: {d.determination(w).upper()}. {d.verdict(w)}", "", "  ")
+        out += _wrap(f"Guideline basis: {info['citation_text']} ({info['title']})", "", "  ")
+        out += ["", "Decision rationale:"]
+        for i_para, para in enumerate(d.paragraphs(w)):
             if i_para:
                 out.append("")
-            out += textwrap.wrap(para, WIDTH, initial_indent="  ", subsequent_indent="  ")
-        if d.remedies and d.modified is None:
+            out += _wrap(para)
+        if d.remedies:
             out += ["", "What would change this determination:"]
             for r in d.remedies:
-                out += textwrap.wrap(r, WIDTH, initial_indent="  - ", subsequent_indent="    ")
+                out += _wrap(r, "  - ", "    ")
         if explain:
             out += ["", "Criterion trace:"]
             for cid, outcome, read in _explain_rows(d):
-                out += textwrap.wrap(f"{cid}: {outcome} ({read})", WIDTH, initial_indent="  ", subsequent_indent="    ")
+                out += _wrap(f"{cid}: {outcome} ({read})", "  ", "    ")
     out += ["", f"Rule pack: {letter.pack.label()}"]
     return "\n".join(out) + "\n"
 
@@ -155,17 +255,20 @@ def render_text(letter: Letter, explain: bool = False) -> str:
 def render_markdown(letter: Letter, explain: bool = False) -> str:
     w = letter.wording
     case = letter.case
-    out = [f"# {_title(w)}", ""]
+    out = [f"# {WORDINGS[w].title}", ""]
     if case.id:
         out.append(f"- **Case:** {case.id}")
     out.append(f"- **Review date:** {format_date(case.date)}")
+    summary = letter.summary()
+    if summary:
+        out += ["", "## Clinical case summary", "", summary]
     for i, d in enumerate(letter.decisions, 1):
         info = d.info
         out += ["", f"## Item {i}: {d.request.item}", "",
-                f"**Determination: {d.determination(w)}.** {d.verdict()}", "",
-                f"**Guideline:** {info['citation_text']} ({info['title']})", "", "### Decision rationale", "",
-                "\n\n".join(_paragraphs(d))]
-        if d.remedies and d.modified is None:
+                f"**Determination: {d.determination(w)}.** {d.verdict(w)}", "",
+                f"**Guideline basis:** {info['citation_text']} ({info['title']})", "", "### Decision rationale", "",
+                "\n\n".join(d.paragraphs(w))]
+        if d.remedies:
             out += ["", "### What would change this determination", ""]
             out += [f"- {r}" for r in d.remedies]
         if explain:
@@ -176,12 +279,17 @@ def render_markdown(letter: Letter, explain: bool = False) -> str:
 
 
 def letter_json(letter: Letter, explain: bool = False) -> dict:
+    """The letter as data: every sentence of the text letter, every reason, and the full criterion trace.
+
+    `explain` is accepted for symmetry with the other formats; the trace is always included.
+    """
     w = letter.wording
     return {
-        "format": 1,
+        "format": JSON_FORMAT,
         "case": letter.case.id,
         "date": letter.case.date.isoformat(),
         "wording": w,
+        "summary": letter.summary(),
         "pack": {"name": letter.pack.name, "version": letter.pack.version, "sha256": letter.pack.digest},
         "requests": [
             {
@@ -190,18 +298,19 @@ def letter_json(letter: Letter, explain: bool = False) -> dict:
                 "title": d.info["title"],
                 "citation": d.info["citation"],
                 "certified": d.certified,
+                "outcome": d.result.determination,
                 "determination": d.determination(w).lower(),
+                "verdict": d.verdict(w),
                 "modified": d.modified.to_json() if d.modified is not None else None,
                 "rationale": {
                     "statement": list(d.statement),
-                    "findings": [sentence(f) for f in d.findings],
-                    "summary": list(d.summary),
-                    "closing": d.closing(),
+                    "in_this_case": d.in_this_case(w),
+                    "closing": d.closing(w),
                 },
-                "reasons": [{"criterion": r.id, "outcome": r.outcome, "missing": list(r.missing)}
-                            for r in d.result.reasons],
+                "reasons": [{"criterion": r.criterion, "criteria": list(r.criteria), "outcome": r.outcome,
+                             "missing": d.missing(r), "sentence": sentence(r.text)} for r in d.reasons],
                 "what_would_change": list(d.remedies),
-                **({"criteria": [r.to_json() for r in d.result.criteria]} if explain else {}),
+                "criteria": [r.to_json() for r in d.result.criteria],
                 "sources": dict(sorted(d.request.sources.items())),
             }
             for d in letter.decisions
@@ -218,5 +327,3 @@ RENDERERS = {"text": render_text, "markdown": render_markdown, "json": render_js
 
 def render(letter: Letter, fmt: str = "text", explain: bool = False) -> str:
     return RENDERERS[fmt](letter, explain)
-
-

@@ -1,10 +1,10 @@
-"""Rationale text: the guideline's criteria in prose, and a case's findings.
+"""Rationale text: the guideline's criteria in prose, and the reasons a case is decided as it is.
 
 Works from a guideline's check-time description (compiler/build/packinfo.py) and
 its results (compiler/check/runtime.py), so it runs on the reviewer's side without
-the front end. Sentences follow IMR decision letters: "CA MTUS guidelines
-state ... Criteria for use include ... In this case, there is no
-documentation of ..."
+the front end. Sentences follow IMR decision letters: "Per the MTUS Chronic Pain
+Medical Treatment Guidelines, ... Criteria for use include ... In this case, there
+is no documentation of ..." The attribution is the guideline's own source.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Mapping, Optional
 
 import attrs
 
-from mtus.compiler.check.runtime import (MET, NOT_APPLICABLE, NOT_DOCUMENTED, NOT_MET, CriterionResult, Duration,
+from mtus.compiler.check.runtime import (NOT_APPLICABLE, NOT_DOCUMENTED, NOT_MET, CriterionResult, Duration,
                               GuidelineResult)
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -62,7 +62,7 @@ def format_value(value: object, schema: Optional[Mapping] = None) -> str:
     if isinstance(value, Duration):
         return str(value)
     if isinstance(value, (int, Decimal)):
-        text = str(value)
+        text = _number_text(value)
         if kind == "percent":
             return f"{text}%"
         if kind == "quantity":
@@ -94,11 +94,26 @@ def format_value(value: object, schema: Optional[Mapping] = None) -> str:
     return str(value)
 
 
+def _number_text(n) -> str:
+    """An exact number as written by hand: 150 for 150.0, 7.5 for 7.50 (never an exponent)."""
+    if isinstance(n, Decimal) and n.is_finite():
+        if n == n.to_integral_value():
+            return str(int(n))
+        return format(n.normalize(), "f")
+    return str(n)
+
+
 @attrs.frozen
-class Finding:
-    criterion: str
+class Reason:
+    """One reason a request is not certified: the criteria it stands for, their outcome, the sentence's body."""
+
+    criteria: tuple[str, ...]
     outcome: str
     text: str
+
+    @property
+    def criterion(self) -> str:
+        return self.criteria[0]
 
 
 class Explainer:
@@ -119,25 +134,51 @@ class Explainer:
         return self.facts.get(name, {}).get("label", name.replace("_", " "))
 
     # --------------------------------------------------- guideline prose
-    def criteria_sentences(self) -> list[str]:
-        """The guideline statement and criteria for use, as letter sentences."""
+    def attribution(self) -> str:
+        """"Per the <source>": the guideline's own source, never a fixed "CA MTUS"."""
+        return f"Per the {self.info['citation']['source']}"
+
+    def _shown(self, result: Optional[GuidelineResult]):
+        """Which criteria the statement names: all (no result), or only those that apply to this request.
+
+        A criterion whose `when` does not hold is left out; an exclusion is named
+        only where it decides (it applies, or the record leaves it open).
+        """
+        if result is None:
+            return lambda c: True
+        outcome = {r.id: r.outcome for r in result.criteria}
+        deciding = {r.id for r in result.reasons}
+        return lambda c: c["id"] in deciding if c["exclude"] else outcome.get(c["id"]) != NOT_APPLICABLE
+
+    def criteria_sentences(self, result: Optional[GuidelineResult] = None) -> list[str]:
+        """What the guideline states and its criteria for use, attributed to its source.
+
+        With a result, only the criteria that apply to that request are named.
+        """
         info = self.info
+        shown = self._shown(result)
         out = []
+        lead = self.attribution()
         if info.get("states"):
-            out.append(f"CA MTUS guidelines state that {lower_start(info['states'])}")
-        plain = [c["statement"] for c in info["criteria"] if not c["exclude"] and not c["when"]]
+            out.append(sentence(f"{lead}, {lower_start(info['states'])}"))
+            lead = ""
+        plain = [c["statement"] for c in info["criteria"] if not c["exclude"] and not c["when"] and shown(c)]
         if plain:
-            out.append(sentence("Criteria for use include " + join([lower_start(s) for s in plain])))
+            text = "criteria for use include " + join([lower_start(s) for s in plain])
+            out.append(sentence(f"{lead}, {text}" if lead else text))
+            lead = ""
         groups: dict[tuple, list[str]] = {}
         for c in info["criteria"]:
-            if c["when"] and not c["exclude"]:
+            if c["when"] and not c["exclude"] and shown(c):
                 groups.setdefault(tuple(c["when"]), []).append(lower_start(c["statement"]))
         for when, statements in groups.items():
             out.append(sentence(f"Where {join(list(when))}, the criteria also include " + join(statements)))
         for c in info["criteria"]:
-            if c["exclude"]:
+            if c["exclude"] and shown(c):
                 out.append(sentence(c["statement"]) if c["said"] else
                            sentence(f"The treatment is not recommended when there are {c['statement']}"))
+        if lead and out:  # nothing carried the attribution: every sentence is an exclusion
+            out[0] = sentence(f"{lead}, {lower_start(out[0])}")
         return out
 
     def outline(self) -> str:
@@ -212,16 +253,16 @@ class Explainer:
         """Not documented only because the `when` condition guarding it is unknown."""
         return bool(c["when"]) and bool(r.missing) and all("." not in m and m in c["when_facts"] for m in r.missing)
 
-    def finding(self, r: CriterionResult, sources: Mapping[str, str]) -> str:
+    def reason(self, r: CriterionResult, sources: Mapping[str, str]) -> str:
+        """Why one criterion stops certification, as the body of a sentence (the record's sources cited)."""
         c = self.criteria[r.id]
         statement = lower_start(c["statement"])
-        values = {fv.name: fv.value for fv in r.read}
-        self._documented = {fv.name for fv in r.read if fv.documented}  # defaults are not shown as documented
+        values = {fv.name: fv.value for fv in r.read if fv.documented}
         if r.outcome == NOT_DOCUMENTED and not r.missing:
             # unknown without a missing fact: a computed date or number fell out of range
             text = (f"the documented values do not allow the criterion of {statement} to be determined "
                     f"(a date or number computed from them is out of range)")
-            return self._cite(text, values, sources)
+            return self._cite(text, list(values), sources)
         if r.outcome == NOT_DOCUMENTED:
             missing = self.missing_phrase(r.missing, "or" if c["shape"].get("disjunctive") else "and")
             if c["exclude"]:
@@ -233,19 +274,20 @@ class Explainer:
                 text = f"there is no documentation of {missing}"
                 if c["shape"]["kind"] == "general":
                     text += f", needed to establish {statement}"
+            used: list[str] = []
         else:
-            text = self._not_met(c, r, values)
+            text, used = self._not_met(c, r, values)
         if c["citation"] != self.info["citation"]:  # the criterion cites another page than the guideline
             cite = c["citation"]
             where = ", ".join(x for x in (cite["source"] if cite["source"] != self.info["citation"]["source"] else "",
                                            _pages(cite.get("pages"))) if x)
             if where:
                 text += f" ({where})"
-        return self._cite(text, values, sources)
+        return self._cite(text, used, sources)
 
-    def _cite(self, text: str, values: Mapping, sources: Mapping[str, str]) -> str:
-        """Name the record each fact came from, inside the sentence's parenthesis if it has one."""
-        cited = [n for n in values if n in sources]
+    def _cite(self, text: str, used, sources: Mapping[str, str]) -> str:
+        """Name the record each fact the sentence uses came from, inside its parenthesis if it has one."""
+        cited = [n for n in used if n in sources]
         if not cited:
             return text
         if len(cited) == 1:
@@ -256,7 +298,8 @@ class Explainer:
             return text[:-1] + f"; {note})"
         return f"{text} ({note})"
 
-    def _not_met(self, c, r: CriterionResult, values) -> str:
+    def _not_met(self, c, r: CriterionResult, values) -> tuple[str, list[str]]:
+        """The sentence for a criterion not met (or an exclusion that applies), and the facts it uses."""
         shape = c["shape"]
         kind = shape["kind"]
         fact = shape.get("fact")
@@ -267,10 +310,12 @@ class Explainer:
             said = lower_start(c["statement"]) if c["said"] else \
                 f"the guideline does not recommend the treatment with {c['statement']}"
             if kind == "contains" and v is not None:
-                return f"the {label} include {shape['values']}, and {said}"
+                return f"the {label} include {shape['values']}, and {said}", [fact]
             if kind == "finding" and v is True:
-                return f"the record documents {label}, and {said}"
-            return f"the record documents {self._values_phrase(values)}, and {said}"
+                return f"the record documents {label}, and {said}", [fact]
+            if kind == "member" and v is not None:
+                return f"the {label} is {format_value(v, schema)}, and {said}", [fact]
+            return f"{said}, and the record documents it", self._own_facts(c, values)
         if kind == "limit" and v is not None:
             op, limit = shape["op"], shape["limit"]
             shown = format_value(v, schema)
@@ -281,82 +326,135 @@ class Explainer:
                      "=": f"not {limit} as the guideline requires",
                      "!=": "which the guideline does not allow"}[op]
             if schema.get("kind") == "count":
-                return f"{shown} {label} {'is' if v == 1 else 'are'} documented, {words}"
-            return f"the {label} is documented as {shown}, {words}"
+                return f"the request is for {shown} {label}, {words}", [fact]
+            return f"the {label} is documented as {shown}, {words}", [fact]
+        computed = {x.expr: x.value for x in getattr(r, "computed", ()) if x.value is not None}
+        if kind == "compare":
+            text = self._compare(c, shape, computed, values)
+            if text:
+                return text, self._own_facts(c, values)
         if kind == "elapsed" and isinstance(v, datetime.date):
             limit = shape["limit"]
             bound = {">": f"more than {limit}", ">=": f"at least {limit}", "<": f"less than {limit}",
                      "<=": f"no more than {limit}"}.get(shape["op"], limit)
             where = "before the request" if shape["to_request"] else "earlier"
-            return f"the {label} is documented as {format_date(v)}, which is not {bound} {where}"
+            elapsed = next((x for e, x in computed.items() if e.startswith("time from ")), None)
+            if elapsed is not None:  # the elapsed time the criterion computed, shown as the reviewer reads it
+                return (f"the {label} is documented as {format_date(v)}, {format_value(elapsed)} {where}, "
+                        f"not {bound}"), [fact]
+            return f"the {label} is documented as {format_date(v)}, which is not {bound} {where}", [fact]
         # "the record documents (no) X": labels are noun phrases of unknown number
         if kind == "finding" and v is False:
-            return f"the record documents no {_no_article(label)}"
+            return f"the record documents no {_no_article(label)}", [fact]
         if kind == "no_finding" and v is True:
-            return f"the record documents {label}"
+            return f"the record documents {label}", [fact]
         if kind == "findings" and shape["op"] == "and":
-            absent = [self.label(n) for n in shape["facts"] if values.get(n) is False]
+            absent = [n for n in shape["facts"] if values.get(n) is False]
             if absent:
-                return "the record documents " + join([f"no {_no_article(a)}" for a in absent])
+                return "the record documents " + join([f"no {_no_article(self.label(a))}" for a in absent]), absent
         if kind == "member" and v is not None:
             if shape["op"] == "in":
-                return f"the {label} is {format_value(v, schema)}, which is not {shape['values']}"
-            return f"the {label} is {format_value(v, schema)}, which the guideline does not allow"
-        shown = {n: v for n, v in values.items() if n not in c.get("when_facts", ()) or n == fact}
-        return f"the record does not show {lower_start(c['statement'])} (documented: {self._values_phrase(shown or values)})"
+                return f"the {label} is {format_value(v, schema)}, which is not {shape['values']}", [fact]
+            return f"the {label} is {format_value(v, schema)}, which the guideline does not allow", [fact]
+        text = f"the record does not show {lower_start(c['statement'])}"
+        shown = [f"{x['label']} is {self._computed_value(x, computed[x['expr']])}"
+                 for x in c.get("computed", ()) if x["expr"] in computed and x.get("compared", True)][:3]
+        if shown:  # the values it computed are what a reviewer checks the outcome against
+            text += ": " + join(shown)
+        return text, self._own_facts(c, values)
 
-    def _values_phrase(self, values: Mapping) -> str:
-        shown = getattr(self, "_documented", None)
-        parts = [f"{self.label(n)}: {format_value(v, self.facts.get(n))}" for n, v in values.items()
-                 if v is not None and (shown is None or n in shown)]
-        return "; ".join(parts) if parts else "no relevant facts"
+    def _computed_value(self, entry: Mapping, value) -> str:
+        return format_value(value, entry)
 
-    def findings(self, result: GuidelineResult, sources: Mapping[str, str]) -> list[Finding]:
-        """One sentence per deciding criterion, in source order.
+    def _side(self, c, side: Mapping, computed: Mapping, values: Mapping) -> Optional[tuple[str, object]]:
+        """(phrase, value) for one side of a comparison, or None if its value is unknown."""
+        if "fact" in side:
+            v = values.get(side["fact"])
+            if v is None:
+                return None
+            return self.label(side["fact"]), v
+        if "const" in side:
+            return side["const"], None
+        entry = next((x for x in c.get("computed", ()) if x["expr"] == side["computed"]), None)
+        v = computed.get(side["computed"])
+        if entry is None or v is None:
+            return None
+        return entry["label"], v
 
-        Criteria that are undetermined only because their `when` condition is
-        not documented share one sentence per condition.
+    def _compare(self, c, shape: Mapping, computed: Mapping, values: Mapping) -> Optional[str]:
+        """"prior visits plus visits requested come to 18 (6 plus 12), more than the 10 visits recommended for X"."""
+        left = self._side(c, shape["left"], computed, values)
+        right = self._side(c, shape["right"], computed, values)
+        if left is None or right is None:
+            return None
+        entry = next((x for x in c.get("computed", ()) if x["expr"] == shape["left"].get("computed")), {})
+        lv = left[1]
+        shown = self._computed_value(entry, lv) if entry else format_value(lv, self.facts.get(shape["left"].get("fact")))
+        parts = shape["left"].get("parts")
+        if parts:
+            part_values = [self._part_value(p, computed, values) for p in parts]
+            if all(x is not None for x in part_values):
+                shown += f" ({part_values[0]} {shape['left']['word']} {part_values[1]})"
+        fact = shape["left"].get("fact")
+        if fact and self.facts.get(fact, {}).get("kind") == "count":
+            subject = f"the request is for {shown} {left[0]}"
+        elif fact:
+            subject = f"the {left[0]} is documented as {shown}"
+        else:
+            subject = f"{left[0]} {'come to' if parts else 'is'} {shown}"
+        rside = shape["right"]
+        if "const" in rside:
+            return f"{subject}, {_relation(lv, None, shape['op'])} {rside['const']}"
+        rv = right[1]
+        rentry = next((x for x in c.get("computed", ()) if x["expr"] == rside.get("computed")), {})
+        rshown = self._computed_value(rentry, rv) if rentry else format_value(rv, self.facts.get(rside.get("fact")))
+        relation = _relation(lv, rv, shape["op"])
+        if "key" in rside and values.get(rside["key"]) is not None and rentry.get("table_label"):
+            target = f"the {rshown} {_no_article(rentry['table_label'])} for {format_value(values[rside['key']])}"
+        else:
+            target = f"{rshown}, {right[0]}"
+            rparts = rside.get("parts")
+            if rparts:
+                part_values = [self._part_value(p, computed, values) for p in rparts]
+                if all(x is not None for x in part_values):
+                    target += f" ({part_values[0]} {rside['word']} {part_values[1]})"
+        return f"{subject}, {relation} {target}"
+
+    def _part_value(self, part: Mapping, computed: Mapping, values: Mapping) -> Optional[str]:
+        if "const" in part:
+            return part["const"]
+        if "fact" in part:
+            v = values.get(part["fact"])
+            return None if v is None else format_value(v, self.facts.get(part["fact"]))
+        v = computed.get(part["computed"])
+        return None if v is None else format_value(v)
+
+    def _own_facts(self, c, values) -> list[str]:
+        """The documented facts a criterion reads itself (not those of the `when` that guards it)."""
+        return [n for n in values if n not in c.get("when_facts", ())]
+
+    def reasons(self, result: GuidelineResult, sources: Mapping[str, str]) -> list[Reason]:
+        """Every criterion that stops certification, one sentence each, in the order the guideline states them.
+
+        Criteria left open only because the record does not document whether
+        their `when` holds share one sentence naming what the result turns on.
         """
-        out: list[Finding] = []
-        grouped: dict[tuple, list[CriterionResult]] = {}
+        out: list[Reason] = []
+        turns_on: dict[tuple, int] = {}
         for r in result.reasons:
             c = self.criteria[r.id]
             if r.outcome == NOT_DOCUMENTED and self._undetermined_when(c, r):
                 key = (tuple(c["when"]), r.missing)
-                if key not in grouped:
-                    grouped[key] = []
-                    out.append(Finding(r.id, r.outcome, ""))  # placeholder, filled below
-                grouped[key].append(r)
+                if key in turns_on:
+                    i = turns_on[key]
+                    out[i] = attrs.evolve(out[i], criteria=out[i].criteria + (r.id,))
+                    continue
+                turns_on[key] = len(out)
+                text = (f"whether the request can be certified turns on whether {join(list(c['when']))}, "
+                        f"which the record does not document")
+                out.append(Reason((r.id,), r.outcome, text))
                 continue
-            out.append(Finding(r.id, r.outcome, self.finding(r, sources)))
-        for (when, missing), rs in grouped.items():
-            statements = join([lower_start(self.criteria[r.id]["statement"]) for r in rs])
-            required = "is" if len(rs) == 1 else "are"
-            text = (f"there is no documentation of {self.missing_phrase(missing)}, either way, so it cannot be "
-                    f"determined whether {statements} {required} required")
-            i = next(i for i, f in enumerate(out) if f.criterion == rs[0].id and not f.text)
-            out[i] = Finding(rs[0].id, NOT_DOCUMENTED, text)
-        return out
-
-    def summary(self, result: GuidelineResult) -> list[str]:
-        """Met and inapplicable criteria, summarised in one or two sentences."""
-        out = []
-        met = [r for r in result.criteria if r.outcome == MET and not self.criteria[r.id]["exclude"]]
-        n = _count_word(len(met))
-        if met and result.reasons:
-            out.append(f"{capital(n)} other applicable criteri{'on is' if len(met) == 1 else 'a are'} met.")
-        elif len(met) == 1:
-            out.append("The one applicable criterion is met.")
-        elif len(met) == 2:
-            out.append("Both applicable criteria are met.")
-        elif met:
-            out.append(f"All {n} applicable criteria are met.")
-        skipped = {tuple(self.criteria[r.id]["when"]) for r in result.criteria if r.outcome == NOT_APPLICABLE}
-        for when in sorted(skipped):
-            out.append(sentence(f"The criteria that apply only where {join(list(when))} do not apply"))
-        m = getattr(result, "modified", None)
-        if m is not None:
-            out.append(f"The guideline allows {m.certified} of the {m.requested} {self.label(m.fact)}.")
+            out.append(Reason((r.id,), r.outcome, self.reason(r, sources)))
         return out
 
     def _reads_only_product(self, r: CriterionResult) -> bool:
@@ -412,11 +510,17 @@ def _pages(pages) -> str:
     return ("pages " if ("-" in pages or "," in pages) else "page ") + pages
 
 
-_COUNT_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-
-
-def _count_word(n: int) -> str:
-    return _COUNT_WORDS[n] if 0 <= n < len(_COUNT_WORDS) else str(n)
+def _relation(left, right, op: str) -> str:
+    """How a value that fails `left op right` stands to the limit: "more than", "less than", "equal to"."""
+    if right is not None:
+        try:
+            if left == right:
+                return "equal to"
+            return "more than" if left > right else "less than"
+        except TypeError:  # durations compare on the calendar only; say what the criterion needed
+            pass
+    return {"<=": "more than", "<": "not less than", ">=": "less than", ">": "not more than",
+            "=": "other than", "!=": "equal to"}[op]
 
 
 def _undocumented(label: str) -> str:
@@ -427,4 +531,4 @@ def _undocumented(label: str) -> str:
     return label
 
 
-__all__ = ["Explainer", "Finding", "format_value", "format_date", "join", "sentence", "NOT_MET"]
+__all__ = ["Explainer", "Reason", "format_value", "format_date", "join", "sentence", "NOT_MET"]
