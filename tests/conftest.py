@@ -10,9 +10,10 @@ ROOT = Path(__file__).resolve().parent.parent
 GUIDELINES = ROOT / "guidelines"
 
 
-def pytest_addoption(parser):
-    parser.addoption("--slow", action="store_true", default=False,
-                     help="run property tests with many more examples")
+def tiers(fast, slow, name: str = "n"):
+    """Run a test at two sizes: `fast` in the default tier, `slow` in the slow one (`pytest -m slow`)."""
+    return pytest.mark.parametrize(name, [pytest.param(fast, id="fast"),
+                                          pytest.param(slow, id="slow", marks=pytest.mark.slow)])
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """`mtus fmt` (dsl/format.py): one canonical layout that changes nothing but the layout.
 
-- every bundled guideline formatted is a reviewed snapshot;
+- every bundled guideline is already in the layout (formatting it changes nothing), and
+  the unformatted inputs in tests/format/ formatted are reviewed snapshots;
 - property: for every bundled guideline and for random guidelines (tests/strategies.py),
   each made messy first (other indentation, tabs, extra spaces, comments and blank lines
   everywhere, line breaks inside brackets, `\\` continuations), formatting is idempotent
@@ -27,7 +28,7 @@ from mtus.compiler.tools.cli import main
 from mtus.dsl import check_text
 from mtus.dsl.dump import dump
 from mtus.dsl.format import FormatError, format_file, format_text
-from tests.conftest import GUIDELINES, ROOT
+from tests.conftest import GUIDELINES, ROOT, tiers
 
 FILES = sorted(GUIDELINES.glob("*.mtus"))
 
@@ -173,26 +174,32 @@ _SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                            HealthCheck.large_base_example])
 
 
-@pytest.fixture
-def scale(request) -> int:
-    return 10 if request.config.getoption("--slow") else 1
-
-
 # -------------------------------------------------------------- snapshots
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_guideline_formatted(path, snapshot):
+def test_bundled_guideline_is_already_formatted(path):
+    text = path.read_text(encoding="utf-8")
+    assert format_text(text, str(path)) == text, f"run `mtus fmt {path.name}`"
+
+
+UNFORMATTED = sorted((ROOT / "tests" / "format").glob("*.mtus"))
+
+
+@pytest.mark.parametrize("path", UNFORMATTED, ids=[p.stem for p in UNFORMATTED])
+def test_unformatted_input_formatted(path, snapshot):
     text = path.read_text(encoding="utf-8")
     out = assert_formats_faithfully(text)
+    assert out != text
     assert out == snapshot
 
 
 # ---------------------------------------------------------------- property
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_messy_bundled_guideline_formats_faithfully(path, scale):
+@tiers(fast=2, slow=8)
+def test_messy_bundled_guideline_formats_faithfully(path, n):
     text = path.read_text(encoding="utf-8")
     canonical = format_text(text)
 
-    @settings(_SETTINGS, max_examples=8 * scale)
+    @settings(_SETTINGS, max_examples=n)
     @given(st.data())
     def check(data):
         mess = data.draw(messy(text), label="messy")
@@ -204,11 +211,12 @@ def test_messy_bundled_guideline_formats_faithfully(path, scale):
     check()
 
 
-def test_messy_random_guidelines_format_faithfully(scale):
+@tiers(fast=15, slow=100)
+def test_messy_random_guidelines_format_faithfully(n):
     from mtus.dsl.passes.validate import constant_truth
     from tests.strategies import guidelines, to_mtus
 
-    @settings(_SETTINGS, max_examples=100 * scale)
+    @settings(_SETTINGS, max_examples=n)
     @given(st.data())
     def check(data):
         g = data.draw(guidelines(), label="guideline")

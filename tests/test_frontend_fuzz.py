@@ -1,7 +1,8 @@
 """The front end never raises: mangled guidelines give a model or diagnostics, nothing else.
 
 Mutations start from the bundled guidelines and from a guideline that uses
-every construct of the language. Run with `--slow` for many more examples.
+every construct of the language. The default tier runs a tenth of the examples
+and every 29th truncation; the slow tier (`pytest -m slow`) runs them all.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from mtus.dsl import check_file, check_text
 from mtus.dsl.diagnostics import Diagnostic, render_json, render_text
 from mtus.dsl.dump import dump
 from mtus.dsl.frontend import MAX_FILE_BYTES
-from tests.conftest import GUIDELINES
+from tests.conftest import GUIDELINES, tiers
 
 KITCHEN_SINK = '''\
 # Every construct of the language in one small guideline.
@@ -155,9 +156,8 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def _settings(request, n: int):
-    slow = request.config.getoption("--slow")
-    return settings(max_examples=n * 20 if slow else n, deadline=None, derandomize=not slow,
+def _settings(n: int):
+    return settings(max_examples=n, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -232,8 +232,9 @@ def with_inserted_text(draw):
     return text[:at] + junk + text[at:]
 
 
-def test_token_mutations_never_raise(request):
-    @_settings(request, 1500)
+@tiers(fast=150, slow=1500)
+def test_token_mutations_never_raise(n):
+    @_settings(n)
     @given(mutated())
     def run(text):
         assert_well_behaved(check_text(text, "m.mtus"))
@@ -241,8 +242,9 @@ def test_token_mutations_never_raise(request):
     run()
 
 
-def test_line_mutations_never_raise(request):
-    @_settings(request, 800)
+@tiers(fast=80, slow=800)
+def test_line_mutations_never_raise(n):
+    @_settings(n)
     @given(line_mutated())
     def run(text):
         assert_well_behaved(check_text(text, "m.mtus"))
@@ -250,8 +252,9 @@ def test_line_mutations_never_raise(request):
     run()
 
 
-def test_inserted_characters_never_raise(request):
-    @_settings(request, 800)
+@tiers(fast=80, slow=800)
+def test_inserted_characters_never_raise(n):
+    @_settings(n)
     @given(with_inserted_text())
     def run(text):
         assert_well_behaved(check_text(text, "m.mtus"))
@@ -259,8 +262,9 @@ def test_inserted_characters_never_raise(request):
     run()
 
 
-def test_random_text_never_raises(request):
-    @_settings(request, 300)
+@tiers(fast=30, slow=300)
+def test_random_text_never_raises(n):
+    @_settings(n)
     @given(st.text(max_size=200))
     def run(text):
         assert_well_behaved(check_text(text, "m.mtus"))
@@ -269,16 +273,19 @@ def test_random_text_never_raises(request):
 
 
 @pytest.mark.parametrize("seed", range(len(SEEDS)))
-def test_truncation_at_every_token_boundary(seed):
+@tiers(fast=29, slow=1, name="stride")
+def test_truncation_at_every_token_boundary(seed, stride):
+    """Cut at every token boundary (slow tier), or at every 29th one, a different set per seed."""
     tokens = _tokens(SEEDS[seed])
     cuts = sorted({len("".join(tokens[:i])) for i in range(len(tokens) + 1)})
-    for cut in cuts:
+    for cut in cuts[seed % stride::stride]:
         text = SEEDS[seed][:cut]
         assert_well_behaved(check_text(text, "t.mtus"), text)
 
 
-def test_random_bytes_read_from_a_file_never_raise(request):
-    @_settings(request, 200)
+@tiers(fast=20, slow=200)
+def test_random_bytes_read_from_a_file_never_raise(n):
+    @_settings(n)
     @given(st.sampled_from(SEEDS), st.binary(min_size=1, max_size=6), st.floats(0, 1))
     def run(seed, junk, where):
         data = seed.encode("utf-8")

@@ -26,13 +26,3 @@ def test_tpi_uses_the_case_file_fact_names():
                      "radiculopathy", "injections", "substance", "diagnoses", "prior_injections"]
     history = model.fact("prior_injections").type
     assert [f.name for f in history.fields] == ["date", "relief", "relief_lasted", "function_improved"]
-
-
-@pytest.mark.parametrize("path", sorted(GUIDELINES.glob("*.mtus")), ids=lambda p: p.stem)
-def test_bundled_guideline_is_in_canonical_layout(path):
-    from click.testing import CliRunner
-
-    from mtus.compiler.tools.cli import main
-
-    r = CliRunner().invoke(main, ["fmt", "--check", str(path)])
-    assert r.exit_code == 0, f"run `mtus fmt {path.name}`:\n{r.output}"

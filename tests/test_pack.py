@@ -11,7 +11,7 @@ from mtus.compiler.build import packwriter as packmod
 from mtus.compiler.check.pack import PackError, load_pack
 from mtus.compiler.build.packwriter import build_pack, write_pack
 from mtus.compiler.check.runtime import RUNTIME_VERSION
-from tests.conftest import GUIDELINES
+from tests.conftest import GUIDELINES, tiers
 
 
 @pytest.fixture
@@ -151,19 +151,20 @@ def _snapshot(folder):
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
-def test_a_failure_at_any_write_step_never_leaves_half_a_pack(tmp_path, monkeypatch):
-    """Fail the k-th file write or rename, for every k: the old pack or the new one, whole."""
+@tiers(fast=5, slow=1, name="stride")
+def test_a_failure_at_any_write_step_never_leaves_half_a_pack(tmp_path, monkeypatch, stride):
+    """Fail the k-th file write or rename, for every k (every 5th in the default tier): the old pack or the new one, whole."""
     target = tmp_path / "pack"
     write_pack(build_pack([str(GUIDELINES)], name="t", version="1"), str(target))
     old = _snapshot(target)
     new_pack = build_pack([str(GUIDELINES)], name="t", version="2")
     real_open, real_replace = open, os.replace
-    k = 0
+    k = 1 - stride
     while True:
-        k += 1
+        k += stride
         calls = {"n": 0}
 
-        def counting(real):
+        def counting(real, calls=calls, k=k):
             def f(*args, **kwargs):
                 calls["n"] += 1
                 if calls["n"] == k:
@@ -188,7 +189,7 @@ def test_a_failure_at_any_write_step_never_leaves_half_a_pack(tmp_path, monkeypa
         else:
             assert now == dict(new_pack.files)
             break
-    assert k > len(new_pack.files)  # every file write and both renames were failed once
+    assert k > len(new_pack.files)  # every file write and both renames were failed once (in the slow tier)
 
 
 def test_a_module_built_for_another_runtime_is_refused_when_first_used(built, monkeypatch):

@@ -22,7 +22,9 @@ def test_readme_starts_with_the_two_commands():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert 'pip install --quiet ".[test]"' in ci
-    assert "-m pytest" in ci
+    assert "-m pytest\n" in ci
+    # and the slow tier the default run leaves out (pyproject.toml's addopts)
+    assert "-m pytest -m slow\n" in ci
 
 
 def test_the_installed_distribution_ships_grammar_and_guidelines():
