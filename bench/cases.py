@@ -108,7 +108,8 @@ MUTATIONS = [
     _drop_or("radiculopathy", lambda rng, r: True),
     _drop_or("injections", lambda rng, r: rng.randint(5, 8)),
     _drop_or("substance", lambda rng, r: rng.choice(BAD_SUBSTANCES)),
-    _drop_or("diagnoses", lambda rng, r: frozenset(rng.sample(DIAGNOSES, 1) + [rng.choice(["fibromyalgia", "Fibromyalgia ", "FIBROMYALGIA"])])),
+    _drop_or("diagnoses", lambda rng, r: frozenset(rng.sample(DIAGNOSES, 1)
+                                                   + [rng.choice(["fibromyalgia", "Fibromyalgia ", "FIBROMYALGIA"])])),
     _break_repeat,
 ]
 

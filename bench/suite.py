@@ -262,15 +262,17 @@ def section_startup(env: Env, quick: bool) -> dict:
         run_wall(cmd, env.env)
     t = _interleaved({"bare": bare, "check": check, "default": default}, env.env, reps)
     deps = [sys.executable, "-c", "import click, attrs, yaml"]
-    mods = [sys.executable, "-c", "import click, attrs, yaml, mtus.compiler.tools.cli, mtus.compiler.check.pack, mtus.compiler.check.casefile, "
+    mods = [sys.executable, "-c", "import click, attrs, yaml, mtus.compiler.tools.cli, mtus.compiler.check.pack, "
+            "mtus.compiler.check.casefile, "
             "mtus.compiler.check.case, mtus.compiler.check.letter"]
     ti = _interleaved({"bare": bare, "deps": deps, "mods": mods}, env.env, reps)
     ambient = dict(os.environ, MTUS_CACHE_DIR=env.env["MTUS_CACHE_DIR"], PYTHONPATH=env.env["PYTHONPATH"])
     ta = _interleaved({"bare": bare, "check": check}, ambient, max(5, reps // 3))
     modules = check_path_modules(env, ["check", str(SEED_CASE), "--pack", str(pack_dir)])
     front = [m for m in modules if m.split(".")[0] == "lark" or m.startswith(("mtus.dsl", "mtus.grammar"))]
-    backend = [m for m in modules if m in ("mtus.compiler.build.codegen", "mtus.compiler.build.interpret", "mtus.compiler.build.packinfo",
-                                           "mtus.compiler.build.codewriter", "mtus.compiler.tools.lint", "mtus.compiler.tools.examples")]
+    backend = [m for m in modules if m in ("mtus.compiler.build.codegen", "mtus.compiler.build.interpret",
+                                           "mtus.compiler.build.packinfo", "mtus.compiler.build.codewriter",
+                                           "mtus.compiler.tools.lint", "mtus.compiler.tools.examples")]
     added = t["check"] - t["bare"]
     out = {"reps": reps, "bare_s": t["bare"], "check_s": t["check"], "default_pack_check_s": t["default"],
            "added_s": added, "ratio": t["check"] / t["bare"],
@@ -473,7 +475,8 @@ def section_batch(env: Env, quick: bool, n: int) -> dict:
         f"{inproc['us_per_case']:.1f} us per case; by stage: "
         + ", ".join(f"{k.replace('_', ' ')} {v:.1f} us" for k, v in inproc["stages_us"].items()))
     say(f"  --jobs 2 over --jobs 1 on 2,000 cases (mostly starting the workers): {start_s:+.2f} s")
-    return {"in_process": inproc, "jobs2_start_s": start_s, "cases": n, "small_cases": small_n, "cores": cores, "runs": runs, "jobs_outputs_identical": same,
+    return {"in_process": inproc, "jobs2_start_s": start_s, "cases": n, "small_cases": small_n, "cores": cores, "runs": runs,
+            "jobs_outputs_identical": same,
             "verified_sample": sample, "mismatches": mismatches, "in_process_cases_per_s": rate_in,
             "peak_ratio": flat}
 

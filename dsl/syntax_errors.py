@@ -273,7 +273,8 @@ def _indentation(err: _Error) -> Optional[diag.Diagnostic]:
                           hint=f"write {what} on the lines below, indented by two more spaces"
                                + (f", e.g. {example}" if example else ""))
     return diag.error("E110", f"this line belongs under `{head}` and must be indented",
-                      err.source.span(nxt.start, nxt.end), hint=f"indent the lines under `{head}` by two more spaces than `{head}` itself")
+                      err.source.span(nxt.start, nxt.end),
+                      hint=f"indent the lines under `{head}` by two more spaces than `{head}` itself")
 
 
 def _keyword_as_name(err: _Error) -> Optional[diag.Diagnostic]:

@@ -155,7 +155,8 @@ def test_batch_with_a_precompiled_pack_imports_no_front_end(tmp_path):
             "try:\n    main(['check', '--jsonl', sys.argv[1], '--pack', sys.argv[2]])\n"
             "except SystemExit:\n    pass\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'lark' or m.startswith(('mtus.dsl', 'mtus.grammar'))\n"
-            "             or m in ('mtus.compiler.build.codegen', 'mtus.compiler.build.interpret', 'mtus.compiler.build.packinfo')))")
+            "             or m in ('mtus.compiler.build.codegen', 'mtus.compiler.build.interpret',"
+            "                      'mtus.compiler.build.packinfo')))")
     r = subprocess.run([sys.executable, "-c", code, str(src), str(pack)], capture_output=True, text=True,
                        env=dict(os.environ, MTUS_CACHE_DIR=str(tmp_path / "cache")))
     assert r.stdout.strip().splitlines()[-1] == "[]", r.stderr

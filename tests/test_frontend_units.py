@@ -290,7 +290,8 @@ def test_when_that_can_never_be_true_is_e404(condition):
     assert errors(f"  when {condition}\n    c: f\n") == ["E404"]
 
 
-@pytest.mark.parametrize("condition", ["count(h) < 1", "f or 3 < 2", "score < 0", "0 < count(h)", "any(h)", "not f", "2014-01-01 < onset"])
+@pytest.mark.parametrize("condition", ["count(h) < 1", "f or 3 < 2", "score < 0", "0 < count(h)", "any(h)", "not f",
+                                       "2014-01-01 < onset"])
 def test_when_that_may_hold_is_accepted(condition):
     checked(f"  when {condition}\n    c: g\n")
 

@@ -385,7 +385,8 @@ def test_a_lookup_matches_its_key_like_text(drug, outcome, missing):
     assert [f.name for f in r.read] == ["drug"]  # a table is not a fact
 
 
-def row(drug, mg, date=D(2014, 12, 1), **more):
+def row(drug, mg, date=None, **more):
+    date = D(2014, 12, 1) if date is None else date
     return {"date": date, "drug": drug, "daily_mg": mg, **more}
 
 

@@ -270,7 +270,8 @@ def test_session(client, tmp_path):
     assert [c["name"] for c in when["children"]] == ["repeat"]
 
     # formatting: a messy document, one edit that makes it `mtus fmt`'s text
-    messy = fixed.replace("  injections: count", "  injections :count").replace("<= 4", "<=4").replace("\n\ncriteria", "\n\n\n\ncriteria")
+    messy = (fixed.replace("  injections: count", "  injections :count").replace("<= 4", "<=4")
+             .replace("\n\ncriteria", "\n\n\n\ncriteria"))
     client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 5},
                                               "contentChanges": [{"text": messy}]})
     edits = client.request("textDocument/formatting", {

@@ -419,7 +419,8 @@ class _Loader:
                     self.bad(f"{key}.{k}", f"unexpected key `{k}`", _close(k, _REQUEST_KEYS), rline)
             item = r.get("item")
             if not isinstance(item, str) or not item.strip():
-                self.bad(f"{key}.item", "the request has no item", "name the disputed treatment, e.g. `item: Trigger point injections`", rline)
+                self.bad(f"{key}.item", "the request has no item",
+                         "name the disputed treatment, e.g. `item: Trigger point injections`", rline)
                 continue
             explicit = r.get("guideline")
             if explicit is not None and not isinstance(explicit, str):

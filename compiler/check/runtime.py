@@ -30,7 +30,7 @@ import decimal
 import operator
 from bisect import bisect_right
 from decimal import Decimal
-from typing import Callable, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 import attrs
 
@@ -143,6 +143,7 @@ def time_from(a: Optional[datetime.date], b: Optional[datetime.date]) -> Optiona
         return None
     months = (b.year - a.year) * 12 + (b.month - a.month)
     landed = add_months(a, months)  # in b's month, so always on the calendar
+    assert landed is not None
     if landed > b:
         months -= 1
         landed = add_months(a, months)
@@ -151,7 +152,7 @@ def time_from(a: Optional[datetime.date], b: Optional[datetime.date]) -> Optiona
     else:  # December of year 0: a's day, clamped to 31 days
         days = b.toordinal() - (_month_start_ordinal(0, 12) + min(a.day, 31) - 1)
     return Duration(months, days, a, b)
-def _sign(x) -> int:
+def _sign(x: int) -> int:
     return (x > 0) - (x < 0)
 
 
@@ -166,7 +167,10 @@ def dur_cmp(a: Duration, b: Duration, request_date: datetime.date) -> Optional[i
     off its end.
     """
     if a.start is not None and b.start is not None:
-        return _sign((a.after(a.start) - a.start).days - (b.after(b.start) - b.start).days)
+        a_end, b_end = a.after(a.start), b.after(b.start)
+        if a_end is None or b_end is None:
+            return None
+        return _sign((a_end - a.start).days - (b_end - b.start).days)
     anchor = a.start if a.start is not None else b.start
     if anchor is None:
         if a.months == 0 and b.months == 0:
@@ -227,7 +231,13 @@ def k_at_least(n: int, *values: Optional[bool]) -> Optional[bool]:
 
 
 # ------------------------------------------- values with their missing facts
-Pair = tuple  # (value, missing): missing is () unless value is None
+#: A runtime value: bool, int, Decimal, str, date, Duration, frozenset, or a history's rows.
+Value = Any
+Row = Mapping[str, Any]
+Pair = tuple[Any, tuple[str, ...]]  # (value, missing): missing is () unless value is None
+#: `within`'s inclusive (first, last) dates; first is None when it would be off the calendar
+Window = Optional[tuple[Optional[datetime.date], datetime.date]]
+Where = Optional[Callable[[Row], Pair]]
 
 
 def union(*missings: Iterable[str]) -> tuple[str, ...]:
@@ -244,7 +254,7 @@ def missing_of(*pairs: Pair) -> tuple[str, ...]:
     return union(*(m for v, m in pairs if v is None))
 
 
-def strict_m(value, *pairs: Pair) -> Pair:
+def strict_m(value: Value, *pairs: Pair) -> Pair:
     """A comparison or computation: unknown exactly when an operand is, naming what they miss."""
     return (value, ()) if value is not None else (None, missing_of(*pairs))
 
@@ -271,11 +281,11 @@ def at_least_m(n: int, *pairs: Pair) -> Pair:
 
 
 # ------------------------------------------------------------ comparisons
-_OPS: dict[str, Callable] = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+_OPS: dict[str, Callable[[Any, Any], bool]] = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
                              "=": operator.eq, "!=": operator.ne}
 
 
-def compare(op: str, a, b) -> Optional[bool]:
+def compare(op: str, a: Value, b: Value) -> Optional[bool]:
     """Numbers (int and Decimal, exact), dates, findings and `one of` values (exact)."""
     if a is None or b is None:
         return None
@@ -303,14 +313,15 @@ def compare_duration(op: str, a: Optional[Duration], b: Optional[Duration],
     return None if c is None else _OPS[op](c, 0)
 
 
-def between(value, low, high) -> Optional[bool]:
+def between(value: Value, low: Value, high: Value) -> Optional[bool]:
     """`value between low and high`, both ends inclusive; unknown if any of the three is."""
     if value is None or low is None or high is None:
         return None
-    return low <= value <= high
+    return bool(low <= value <= high)
 
 
-def between_duration(value, low, high, request_date: datetime.date) -> Optional[bool]:
+def between_duration(value: Optional[Duration], low: Optional[Duration], high: Optional[Duration],
+                     request_date: datetime.date) -> Optional[bool]:
     """`low <= value and value <= high` on the calendar (Kleene and: one false end decides)."""
     if value is None or low is None or high is None:
         return None
@@ -330,7 +341,7 @@ def contains_text(collection: Iterable[str], needle: str) -> bool:
     return False
 
 
-def _has(collection, x, kind: str, request_date) -> Optional[bool]:
+def _has(collection: Iterable[Any], x: Value, kind: str, request_date: datetime.date) -> Optional[bool]:
     if kind == TEXT:
         return contains_text(collection, norm_text(x))
     if kind == DURATION:  # an element whose comparison runs off the calendar might or might not be x
@@ -338,7 +349,7 @@ def _has(collection, x, kind: str, request_date) -> Optional[bool]:
     return x in collection
 
 
-def member(op: str, left, right, kind: str, request_date: datetime.date) -> Optional[bool]:
+def member(op: str, left: Value, right: Value, kind: str, request_date: datetime.date) -> Optional[bool]:
     """`x in S`, `x not in S`, `S contains x`, `S contains any of T`, `S contains only T`.
 
     `kind` says how elements compare: TEXT (free text, normalised), DURATION
@@ -365,11 +376,11 @@ def member(op: str, left, right, kind: str, request_date: datetime.date) -> Opti
 _DECIMAL = decimal.Context(prec=60, traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow])
 
 
-def _both_int(a, b) -> bool:
+def _both_int(a: Value, b: Value) -> bool:
     return type(a) is int and type(b) is int
 
 
-def add(a, b):
+def add(a: Value, b: Value) -> Value:
     """a + b for numbers, durations (month and day parts add) and date + duration (None off the calendar)."""
     if a is None or b is None:
         return None
@@ -380,7 +391,7 @@ def add(a, b):
     return a + b if _both_int(a, b) else _DECIMAL.add(a, b)
 
 
-def sub(a, b):
+def sub(a: Value, b: Value) -> Value:
     """a - b for numbers, durations and date - duration (months back first, then days; None off the calendar)."""
     if a is None or b is None:
         return None
@@ -391,13 +402,13 @@ def sub(a, b):
     return a - b if _both_int(a, b) else _DECIMAL.subtract(a, b)
 
 
-def mul(a, b):
+def mul(a: Value, b: Value) -> Value:
     if a is None or b is None:
         return None
     return a * b if _both_int(a, b) else _DECIMAL.multiply(a, b)
 
 
-def div(a, b):
+def div(a: Value, b: Value) -> Value:
     """An exact Decimal quotient; dividing by zero has no value, so it is unknown."""
     if a is None or b is None or b == 0:
         return None
@@ -409,7 +420,7 @@ def div(a, b):
 # and is named `history.field`. `within` keeps rows dated from window[0] to
 # window[1] inclusive (a window whose start is off the calendar, None, leaves
 # every dated row unknown); `where` is a function row -> pair.
-def last_row(rows, date_field: Optional[str]):
+def last_row(rows: Sequence[Row], date_field: Optional[str]) -> Optional[Row]:
     """The latest row (ties go to the later entry), or None if there is none or a row has no date.
 
     Without a date field the order is the order of the list.
@@ -428,7 +439,7 @@ def last_row(rows, date_field: Optional[str]):
     return best
 
 
-def first_row(rows, date_field: Optional[str]):
+def first_row(rows: Sequence[Row], date_field: Optional[str]) -> Optional[Row]:
     """The earliest row (ties go to the earlier entry); None as for last_row."""
     if not rows:
         return None
@@ -447,7 +458,7 @@ def first_row(rows, date_field: Optional[str]):
 _TRUE = (True, ())
 
 
-def _in_window(row, history: str, window) -> Pair:
+def _in_window(row: Row, history: str, window: Window) -> Pair:
     if window is None:
         return _TRUE
     d = row.get("date")
@@ -459,7 +470,7 @@ def _in_window(row, history: str, window) -> Pair:
     return (first <= d <= last), ()
 
 
-def _included(row, history: str, window, where) -> Pair:
+def _included(row: Row, history: str, window: Window, where: Where) -> Pair:
     """Whether a row counts: inside the window and meeting `where` (three-valued)."""
     inside = _in_window(row, history, window)
     if inside[0] is False or where is None:
@@ -467,14 +478,14 @@ def _included(row, history: str, window, where) -> Pair:
     return and_m(inside, where(row))
 
 
-def any_m(rows, history: str, window, where) -> Pair:
+def any_m(rows: Optional[Sequence[Row]], history: str, window: Window, where: Where) -> Pair:
     """`any(h ...)`: true if some row counts; unknown if none does but some might."""
     if rows is None:
         return None, (history,)
     return or_m(*(_included(row, history, window, where) for row in rows))
 
 
-def all_m(rows, history: str, window, where) -> Pair:
+def all_m(rows: Optional[Sequence[Row]], history: str, window: Window, where: Callable[[Row], Pair]) -> Pair:
     """`all(h within P where C)`: every row inside the window meets C (true for no rows)."""
     if rows is None:
         return None, (history,)
@@ -485,7 +496,7 @@ def all_m(rows, history: str, window, where) -> Pair:
     return and_m(*pairs)
 
 
-def count_m(rows, history: str, window, where) -> Pair:
+def count_m(rows: Optional[Sequence[Row]], history: str, window: Window, where: Where) -> Pair:
     """The number of rows that count; unknown if any row might or might not."""
     if rows is None:
         return None, (history,)
@@ -495,18 +506,20 @@ def count_m(rows, history: str, window, where) -> Pair:
     return sum(1 for v, _ in pairs if v), ()
 
 
-def sum_m(rows, history: str, window, where, field: str, zero) -> Pair:
+def sum_m(rows: Optional[Sequence[Row]], history: str, window: Window, where: Where, field: str,
+          zero: Value) -> Pair:
     """`sum(h.field)`: the total of `field` over the rows that count; unknown if a needed value is."""
     missing = (f"{history}.{field}",)
 
-    def value(row) -> Pair:
+    def value(row: Row) -> Pair:
         x = row.get(field)
         return (x, ()) if x is not None else (None, missing)
 
     return sum_of_m(rows, history, window, where, value, zero)
 
 
-def sum_of_m(rows, history: str, window, where, value, zero) -> Pair:
+def sum_of_m(rows: Optional[Sequence[Row]], history: str, window: Window, where: Where,
+             value: Callable[[Row], Pair], zero: Value) -> Pair:
     """`sum(h of e)`: the total of e over the rows that count, e a function row -> pair.
 
     No rows count: zero. Unknown when a row might or might not count, or when
@@ -514,7 +527,8 @@ def sum_of_m(rows, history: str, window, where, value, zero) -> Pair:
     """
     if rows is None:
         return None, (history,)
-    total, missing, unknown = zero, [], False
+    total, unknown = zero, False
+    missing: list[tuple[str, ...]] = []
     for row in rows:
         counts, m = _included(row, history, window, where)
         if counts is None:
@@ -530,7 +544,8 @@ def sum_of_m(rows, history: str, window, where, value, zero) -> Pair:
     return (None, union(*missing)) if unknown else (total, ())
 
 
-def pick_m(which: str, rows, history: str, window, where, date_field: Optional[str]) -> Pair:
+def pick_m(which: str, rows: Optional[Sequence[Row]], history: str, window: Window, where: Where,
+           date_field: Optional[str]) -> Pair:
     """The row `last(...)` / `first(...)` names, as (row, missing).
 
     Unknown when a row might or might not count, when a counted row has no
@@ -538,7 +553,9 @@ def pick_m(which: str, rows, history: str, window, where, date_field: Optional[s
     """
     if rows is None:
         return None, (history,)
-    chosen, missing, unknown = [], [], False
+    chosen: list[Row] = []
+    missing: list[tuple[str, ...]] = []
+    unknown = False
     for row in rows:
         counts, m = _included(row, history, window, where)
         if counts is None:
@@ -567,12 +584,12 @@ def field_m(row_pair: Pair, history: str, field: str) -> Pair:
 
 # ----------------------------------------------------------------- tables
 # A table is a dict from keys normalised with norm_text to the entries' values.
-def lookup(table: dict, key: Optional[str]):
+def lookup(table: Mapping[str, Value], key: Optional[str]) -> Value:
     """`table[key]`, key matched like text; None if the key is unknown or not in the table."""
     return None if key is None else table.get(norm_text(key))
 
 
-def lookup_m(table: dict, name: str, key: Pair) -> Pair:
+def lookup_m(table: Mapping[str, Value], name: str, key: Pair) -> Pair:
     """`table[key]` with what it misses: the key's missing, or `name[key as given]` for a key not in the table."""
     k, m = key
     if k is None:
@@ -594,7 +611,7 @@ class FactValue:
     value: object
     documented: bool
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "value": to_json_value(self.value), "documented": self.documented}
 
 
@@ -630,7 +647,7 @@ class CriterionResult:
     missing: tuple[str, ...] = ()
     computed: tuple[Computed, ...] = ()
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "outcome": self.outcome,
@@ -649,7 +666,7 @@ class Modification:
     certified: int
     requested: int
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"fact": self.fact, "certified": self.certified, "requested": self.requested}
 
 
@@ -689,7 +706,7 @@ class GuidelineResult:
     def unmet_ids(self) -> list[str]:
         return [c.id for c in self.reasons]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "guideline": self.guideline,
             "request_date": self.request_date.isoformat(),
@@ -701,7 +718,7 @@ class GuidelineResult:
 
 
 def modify(result: GuidelineResult, facts: Mapping[str, object], allows_fewer: Mapping[str, str],
-           unmet: Callable[[Mapping[str, object], datetime.date], list]) -> GuidelineResult:
+           unmet: Callable[[Mapping[str, object], datetime.date], list[str]]) -> GuidelineResult:
     """result with `modified` filled in when a smaller amount of one count fact would be certified.
 
     Only when the result is not certified, every reason is "not met", every
@@ -728,7 +745,7 @@ def modify(result: GuidelineResult, facts: Mapping[str, object], allows_fewer: M
     n = facts.get(fact)
     if type(n) is not int or n < 2:  # a documented count is an int (not a bool)
         return result
-    fewer = dict(facts)
+    fewer: dict[str, object] = dict(facts)
     for k in range(n - 1, 0, -1):
         fewer[fact] = k
         if not unmet(fewer, result.request_date):
@@ -753,6 +770,7 @@ def decide(cid: str, exclude: bool, gate: Pair, result: Optional[Pair],
         return CriterionResult(cid, NOT_APPLICABLE, exclude, read, ())
     if g is None:
         return CriterionResult(cid, NOT_DOCUMENTED, exclude, read, gate_missing)
+    assert result is not None  # the gate holds, so the condition was evaluated
     value, missing = result
     if value is None:
         return CriterionResult(cid, NOT_DOCUMENTED, exclude, read, missing, computed)
@@ -760,7 +778,7 @@ def decide(cid: str, exclude: bool, gate: Pair, result: Optional[Pair],
     return CriterionResult(cid, MET if met else NOT_MET, exclude, read, (), computed)
 
 
-def to_json_value(v: object):
+def to_json_value(v: object) -> Any:
     """A JSON-ready form of a runtime value (Decimals as strings keep them exact)."""
     if v is None or isinstance(v, (bool, int, str)):
         return v
@@ -780,12 +798,13 @@ def to_json_value(v: object):
 
 
 # ----------------------------------------------------------- source lines
+_BIG = 2**62  # past every line and column number
 def mtus_line(source_lines: tuple[tuple[int, int, int], ...], py_line: int) -> Optional[int]:
     """The `.mtus` line a generated line came from, given the module's SOURCE_LINES.
 
     SOURCE_LINES holds sorted, non-overlapping (first, last, mtus_line) ranges.
     """
-    i = bisect_right(source_lines, (py_line, float("inf"))) - 1
+    i = bisect_right(source_lines, (py_line, _BIG)) - 1
     if i >= 0 and source_lines[i][0] <= py_line <= source_lines[i][1]:
         return source_lines[i][2]
     return None

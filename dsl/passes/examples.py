@@ -19,7 +19,7 @@ def _given_value(ctx: Context, typer, t: Type, lit, span):
         rows = []
         for r in lit:
             values = []
-            for fname, flit, fspan in r.values:
+            for fname, flit, _fspan in r.values:
                 if t.field(fname) is None:
                     return None  # resolve reported the unknown field
                 v = _given_value(ctx, typer, t.field(fname).type, flit, flit.span)

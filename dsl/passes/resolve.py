@@ -167,7 +167,8 @@ class _Resolver:
             return
         if len(t.parts) > 2:
             self.fail(e, diag.error("E205", f"`{t.dotted}` does not exist", t.span,
-                                    hint=f"name one field of `{name}`, e.g. `sum({name}.{fields[0].name if fields else 'field'})`"))
+                                    hint=f"name one field of `{name}`, "
+                                         f"e.g. `sum({name}.{fields[0].name if fields else 'field'})`"))
         elif len(t.parts) == 2 and not any(f.name == t.parts[1] for f in fields):
             self.unknown_field(e, name, t.parts[1], t.part_spans[1], fields)
         if e.field is not None and not any(f.name == e.field for f in fields):
