@@ -6,6 +6,7 @@
 compiler/check/ is what a reviewer's `mtus check` loads: it imports nothing from the
 front end, Lark or the code generator. The one exception is named here: a source pack
 whose cache entry is missing is compiled on demand (check/pack.py, inside a function).
+The two back ends (build/codegen.py, build/interpret.py) do not import each other.
 """
 
 from __future__ import annotations
@@ -61,6 +62,16 @@ def test_imports_point_one_way(layer):
             if any(name == f or name.startswith(f + ".") for f in FORBIDDEN[layer]):
                 wrong.append(f"{rel}:{line} imports {name}")
     assert not wrong, "\n".join(wrong)
+
+
+# back ends -> modules they must not import: both call the runtime (and build/lowering.py), never each other
+BACK_ENDS = {"compiler/build/codegen.py": "mtus.compiler.build.interpret",
+             "compiler/build/interpret.py": "mtus.compiler.build.codegen"}
+
+
+@pytest.mark.parametrize("rel", sorted(BACK_ENDS))
+def test_the_back_ends_share_the_runtime_not_each_other(rel):
+    assert BACK_ENDS[rel] not in [name for name, _top, _line in imports(ROOT / rel)]
 
 
 def test_the_lazy_exception_is_lazy():

@@ -618,3 +618,27 @@ def test_exports_are_explicit_and_cannot_clash_with_mangled_names():
         assert hasattr(rt, name)
         # generated code names guideline things f_/m_/d_/r_<name> or fX_<hex>...
         assert not re.match(r"[fmdr](_|X_)", name)
+
+
+# ------------------------------------------- time from A to B against a period
+D = datetime.date
+
+
+@pytest.mark.parametrize("op, start, end, months, days, expected", [
+    (">=", D(2014, 1, 31), D(2014, 2, 28), 1, 0, True),    # Jan 31 + 1 month is Feb 28 (clamped)
+    (">", D(2014, 1, 31), D(2014, 2, 28), 1, 0, False),
+    (">", D(2014, 1, 1), D(2014, 4, 2), 3, 0, True),
+    ("<", D(2014, 1, 1), D(2014, 1, 15), 0, 14, False),   # exactly 14 days
+    ("<=", D(2014, 1, 1), D(2014, 1, 15), 0, 14, True),
+    (">", None, D(2014, 1, 15), 1, 0, None),
+    (">", D(9999, 12, 1), D(9999, 12, 31), 1, 0, None),    # start + 1 month is off the calendar
+])
+def test_compare_elapsed(op, start, end, months, days, expected):
+    assert rt.compare_elapsed(op, start, end, months, days) is expected
+
+
+def test_a_measured_duration_against_a_period_is_the_same_rule_both_ways_round():
+    measured = rt.time_from(D(2014, 1, 31), D(2014, 2, 28))
+    month = Duration(1, 0)
+    assert rt.dur_cmp(measured, month, D(2020, 1, 1)) == rt.elapsed_cmp(D(2014, 1, 31), D(2014, 2, 28), 1, 0) == 0
+    assert rt.dur_cmp(Duration(0, 29), measured, D(2020, 1, 1)) == 1  # 29 days from Jan 31 is Mar 1

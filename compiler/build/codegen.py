@@ -30,7 +30,7 @@ from typing import Iterator, Optional
 
 from mtus.compiler.check import runtime as rt
 from mtus.compiler.build.codewriter import INDENT, CodeWriter, comment_text, literal, mangle
-from mtus.compiler.build.interpret import (allows_fewer, compare_kind, computed_operands, const_value, date_field,
+from mtus.compiler.build.lowering import (allows_fewer, compare_kind, computed_operands, const_value, date_field,
                                           member_kind, reads, sum_type, sum_zero, table_entries, written)
 from mtus.dsl import model
 from mtus.dsl.dump import expr as outline
@@ -39,6 +39,7 @@ from mtus.dsl.model import DATE, DURATION, HISTORY
 _SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z|\(\)\Z|-?\d+\Z|'[^'\\]*'\Z|True\Z|False\Z|None\Z")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PY_OP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "=": "==", "!=": "!="}
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}  # a op b is b flipped-op a
 
 
 class _V:
@@ -171,30 +172,24 @@ class _Function:
         raise AssertionError(e)
 
     def compare_duration(self, e: model.Compare, operands: list[_V], line: Optional[int]) -> tuple[list[str], str]:
-        op = _PY_OP[e.op]
         timed = _time_vs_period(e)
         if timed is None:
             a, b = operands[0].text, operands[1].text
             t = self.temp(f"compare_duration({literal(e.op)}, {a}, {b}, request_date)", line)
             return [t], t
-        # `time from A to B` op P is, by definition, B op A + P (the operands are A and B);
-        # A + P is unknown when A is, or when it is off the calendar
+        # `time from A to B` against a written period P: the runtime's compare_elapsed, on A and B
         start, end = operands
         _, period, period_left = timed
-        moved = self.temp(self.shift(start.text, period), line)
-        checks = [moved] + ([end.text] if end.nullable else [])
-        return checks, (f"({moved} {op} {end.text})" if period_left else f"({end.text} {op} {moved})")
+        op = _FLIPPED[e.op] if period_left else e.op
+        t = self.temp(f"compare_elapsed({literal(op)}, {start.text}, {end.text}, {literal(period.months)}, "
+                      f"{literal(period.days)})", line)
+        return [t], t
 
     def compare_core(self, e: model.Compare, a: str, b: str) -> str:
         op = _PY_OP[e.op]
         if compare_kind(e.left.type, e.right.type) == rt.TEXT:
             return f"({self.normalised(e.left, a)} {op} {self.normalised(e.right, b)})"
         return f"({a} {op} {b})"
-
-    def shift(self, d: str, p: model.Period) -> str:
-        if p.days == 0:
-            return f"add_months({d}, {literal(p.months)})"
-        return f"shift({d}, {literal(p.months)}, {literal(p.days)})"
 
     def normalised(self, e, text: str) -> str:
         if isinstance(e, model.Const):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Optional
 
-from mtus.compiler.build.interpret import compared_directly, computed_operands, written
+from mtus.compiler.build.lowering import compared_directly, computed_operands, written
 from mtus.dsl import model
 from mtus.dsl.model import BOOL, ENUM, HISTORY, QUANTITY, SET
 

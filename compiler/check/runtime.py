@@ -37,7 +37,8 @@ import attrs
 #: Bumped whenever generated code would need a different runtime. Packs record it.
 #: 2: tables (lookup), sum of an expression, partial certification, total calendar arithmetic.
 #: 3: criterion results carry the values they computed (Computed; decide's `computed`).
-RUNTIME_VERSION = 3
+#: 4: compare_elapsed, the one calendar rule for `time from A to B` against a period.
+RUNTIME_VERSION = 4
 
 MET = "met"
 NOT_MET = "not met"
@@ -156,28 +157,54 @@ def _sign(x: int) -> int:
     return (x > 0) - (x < 0)
 
 
+def elapsed_cmp(start: Optional[datetime.date], end: Optional[datetime.date], months: int,
+                days: int) -> Optional[int]:
+    """-1, 0 or 1 as `time from start to end` is shorter than, as long as, or longer than a period.
+
+    The calendar rule for a measured time against a period, stated once: the
+    end against start + the period (months first, clamped to the month's end,
+    then days), so `time from Jan 31 to Feb 28 >= 1 month` holds. None
+    (unknown) when start or end is, or when start + the period is off the calendar.
+    """
+    if start is None or end is None:
+        return None
+    moved = shift(start, months, days)
+    if moved is None:
+        return None
+    return (end > moved) - (end < moved)
+
+
+def compare_elapsed(op: str, start: Optional[datetime.date], end: Optional[datetime.date], months: int,
+                    days: int) -> Optional[bool]:
+    """`time from start to end op P` for a written period P (elapsed_cmp); what compiled checkers call."""
+    c = elapsed_cmp(start, end, months, days)
+    return None if c is None else _OPS[op](c, 0)
+
+
 def dur_cmp(a: Duration, b: Duration, request_date: datetime.date) -> Optional[int]:
     """-1, 0 or 1 as a is shorter than, as long as, or longer than b (both documented).
 
-    A measured duration (time from A to B) is compared on the calendar from its
-    start A: with a period P, B against A + P; two measured durations compare
-    their lengths in days. Two periods compare exactly when both are whole
-    days or both whole months; otherwise (1 month vs 30 days) on the calendar
-    starting at the request date. None (unknown) when the calendar needed runs
-    off its end.
+    A measured duration (time from A to B) against a period is elapsed_cmp;
+    two measured durations compare their lengths in days. Two periods compare
+    exactly when both are whole days or both whole months; otherwise (1 month
+    vs 30 days) on the calendar starting at the request date. None (unknown)
+    when the calendar needed runs off its end.
     """
     if a.start is not None and b.start is not None:
         a_end, b_end = a.after(a.start), b.after(b.start)
         if a_end is None or b_end is None:
             return None
         return _sign((a_end - a.start).days - (b_end - b.start).days)
-    anchor = a.start if a.start is not None else b.start
-    if anchor is None:
-        if a.months == 0 and b.months == 0:
-            return _sign(a.days - b.days)
-        if a.days == 0 and b.days == 0:
-            return _sign(a.months - b.months)
-        anchor = request_date
+    if a.start is not None:
+        return elapsed_cmp(a.start, a.after(a.start), b.months, b.days)
+    if b.start is not None:
+        c = elapsed_cmp(b.start, b.after(b.start), a.months, a.days)
+        return None if c is None else -c
+    anchor = request_date
+    if a.months == 0 and b.months == 0:
+        return _sign(a.days - b.days)
+    if a.days == 0 and b.days == 0:
+        return _sign(a.months - b.months)
     x, y = a.after(anchor), b.after(anchor)
     if x is None or y is None:
         return None
@@ -625,7 +652,7 @@ class Computed:
     expr: str
     value: object
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"expr": self.expr, "value": to_json_value(self.value)}
 
 
@@ -813,7 +840,7 @@ def mtus_line(source_lines: tuple[tuple[int, int, int], ...], py_line: int) -> O
 __all__ = [
     "RUNTIME_VERSION", "MET", "NOT_MET", "NOT_DOCUMENTED", "NOT_APPLICABLE", "OUTCOMES",
     # time
-    "add_months", "add_days", "shift", "Duration", "time_from", "dur_cmp", "window",
+    "add_months", "add_days", "shift", "Duration", "time_from", "elapsed_cmp", "compare_elapsed", "dur_cmp", "window",
     # three-valued logic, values and (value, missing) pairs
     "k_not", "k_and", "k_or", "k_at_least",
     "union", "missing_of", "strict_m", "not_m", "and_m", "or_m", "at_least_m",

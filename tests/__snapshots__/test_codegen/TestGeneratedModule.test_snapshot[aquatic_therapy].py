@@ -12,12 +12,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'aquatic_therapy'
-RUNTIME_VERSION = 3
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'aquatic_therapy.mtus'
 CRITERIA = ('reduced_weight_bearing_needed', 'visit_limit', 'course_length')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 3')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 # Table pm_visits: visits recommended (aquatic_therapy.mtus:42)
 _table_pm_visits = {

@@ -11,12 +11,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'carisoprodol'
-RUNTIME_VERSION = 3
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'carisoprodol.mtus'
 CRITERIA = ('carisoprodol_product',)
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 3')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 
 def unmet(facts, request_date):

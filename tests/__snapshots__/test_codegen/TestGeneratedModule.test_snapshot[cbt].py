@@ -8,17 +8,17 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, add, and_m,
-    any_m, at_least_m, count_m, decide, modify, or_m,
-    shift, strict_m, time_from,
+    any_m, at_least_m, compare_elapsed, count_m, decide, modify,
+    or_m, strict_m, time_from,
 )
 
 GUIDELINE_ID = 'cbt'
-RUNTIME_VERSION = 3
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'cbt.mtus'
 CRITERIA = ('physical_medicine_first', 'lack_of_progress', 'initial_trial', 'functional_improvement', 'total_visits')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 3')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'initial_trial': 'visits_requested', 'total_visits': 'visits_requested'}
@@ -37,8 +37,8 @@ def unmet(facts, request_date):
     _out = []
 
     # physical_medicine_first (cbt.mtus:37): (>= (time-from physical_medicine_start:date request.date) ...
-    _t1 = shift(f_physical_medicine_start, 0, 28)
-    if not (_t1 is not None and (request_date >= _t1)):
+    _t1 = compare_elapsed('>=', f_physical_medicine_start, request_date, 0, 28)
+    if not (_t1 is True):
         _out.append('physical_medicine_first')
 
     # lack_of_progress (cbt.mtus:39): no_progress:bool
@@ -95,8 +95,8 @@ def evaluate(facts, request_date):
     _gate2 = (_v1, _m1)
 
     # physical_medicine_first (cbt.mtus:37): (>= (time-from physical_medicine_start:date request.date) ...
-    _t4 = shift(f_physical_medicine_start, 0, 28)
-    _v5, _m5 = strict_m((None if _t4 is None else (request_date >= _t4)), (f_physical_medicine_start, m_physical_medicine_start))
+    _t4 = compare_elapsed('>=', f_physical_medicine_start, request_date, 0, 28)
+    _v5, _m5 = strict_m(_t4, (f_physical_medicine_start, m_physical_medicine_start))
     _v6, _m6 = strict_m(time_from(f_physical_medicine_start, request_date), (f_physical_medicine_start, m_physical_medicine_start))
     _c3 = decide('physical_medicine_first', False, ALWAYS, (_v5, _m5), (r_physical_medicine_start,), (Computed('time from physical_medicine_start to request.date', _v6),))
 

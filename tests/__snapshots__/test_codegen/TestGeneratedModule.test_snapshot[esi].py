@@ -8,17 +8,17 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, Duration, FactValue, GuidelineResult, add,
-    and_m, any_m, compare_duration, count_m, decide, field_m,
-    last_row, pick_m, shift, strict_m, time_from, window,
+    and_m, any_m, compare_duration, compare_elapsed, count_m, decide,
+    field_m, last_row, pick_m, strict_m, time_from, window,
 )
 
 GUIDELINE_ID = 'esi'
-RUNTIME_VERSION = 3
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'esi.mtus'
 CRITERIA = ('radiculopathy', 'conservative_care', 'fluoroscopic_guidance', 'transforaminal_levels', 'interlaminar_levels', 'diagnostic_maximum', 'diagnostic_response', 'diagnostic_interval', 'per_region_per_year', 'repeat_improvement', 'no_more_than_two')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 3')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
 _K1 = Decimal('50')  # 50% (esi.mtus:100)
@@ -93,8 +93,8 @@ def unmet(facts, request_date):
 
             # diagnostic_interval when#2 when#3 (esi.mtus:87): (>= (time-from (last prior_esis field date):date...
             _t10 = None if _r8 is None else _r8.get('date')
-            _t11 = shift(_t10, 0, 7)
-            if _unknown7 or not (_t11 is not None and (request_date >= _t11)):
+            _t11 = compare_elapsed('>=', _t10, request_date, 0, 7)
+            if _unknown7 or not (_t11 is True):
                 _out.append('diagnostic_interval')
 
     # when#4 (esi.mtus:91): therapeutic_phase:bool
@@ -230,8 +230,8 @@ def evaluate(facts, request_date):
         _c19 = decide('diagnostic_response', False, _gate21, (_v23, _m23), (r_diagnostic_phase, r_prior_esis))
         # diagnostic_interval when#2 when#3 (esi.mtus:87): (>= (time-from (last prior_esis field date):date...
         _v24, _m24 = field_m(_p22, 'prior_esis', 'date')
-        _t25 = shift(_v24, 0, 7)
-        _v26, _m26 = strict_m((None if _t25 is None else (request_date >= _t25)), (_v24, _m24))
+        _t25 = compare_elapsed('>=', _v24, request_date, 0, 7)
+        _v26, _m26 = strict_m(_t25, (_v24, _m24))
         _v27, _m27 = strict_m(time_from(_v24, request_date), (_v24, _m24))
         _c20 = decide('diagnostic_interval', False, _gate21, (_v26, _m26), (r_diagnostic_phase, r_prior_esis), (Computed('time from last(prior_esis).date to request.date', _v27), Computed('last(prior_esis).date', _v24)))
     else:  # not applicable, or not documented with what the `when` misses

@@ -13,12 +13,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'frp'
-RUNTIME_VERSION = 3
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'frp.mtus'
 CRITERIA = ('evaluation', 'previous_methods', 'no_other_options', 'function_loss', 'not_surgical_candidate', 'motivation', 'negative_predictors', 'two_weeks', 'total_sessions', 'no_reenrollment', 'efficacy')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 3')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
 _K1 = Duration(0, 14)  # 2 weeks (frp.mtus:99)

@@ -12,12 +12,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'massage'
-RUNTIME_VERSION = 3
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'massage.mtus'
 CRITERIA = ('adjunct_to_exercise', 'visit_limit')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 3')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'visit_limit': 'massage_visits_requested'}

@@ -12,12 +12,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'muscle_relaxants'
-RUNTIME_VERSION = 3
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'muscle_relaxants.mtus'
 CRITERIA = ('second_line', 'acute_exacerbation_of_lbp', 'short_term', 'cyclobenzaprine_course')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 3')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
 _K1 = Duration(0, 21)  # 3 weeks (muscle_relaxants.mtus:64)

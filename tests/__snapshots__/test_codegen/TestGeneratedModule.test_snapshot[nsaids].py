@@ -7,17 +7,17 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Computed, FactValue, GuidelineResult, add_months, at_least_m,
+    ALWAYS, Computed, FactValue, GuidelineResult, at_least_m, compare_elapsed,
     contains_text, decide, or_m, strict_m, time_from,
 )
 
 GUIDELINE_ID = 'nsaids'
-RUNTIME_VERSION = 3
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'nsaids.mtus'
 CRITERIA = ('risk_weighed', 'gi_protection', 'short_term_relief')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 3')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 
 def unmet(facts, request_date):
@@ -39,8 +39,8 @@ def unmet(facts, request_date):
         _out.append('risk_weighed')
 
     # gi_protection (nsaids.mtus:65): (or (not (at-least 1 (> (time-from birth_date:date request.date) ...
-    _t1 = add_months(f_birth_date, 780)
-    if not (((not (_t1 is not None and (not (request_date > _t1)))) + (not (f_gi_event_history is False)) + (not (f_gi_risk_medications is False)) + (not (f_high_dose_nsaids is False)) < 1) or (f_drug_classes is not None and contains_text(f_drug_classes, 'cox-2 selective nsaid')) or (f_gastroprotection is True)):
+    _t1 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
+    if not (((not (_t1 is False)) + (not (f_gi_event_history is False)) + (not (f_gi_risk_medications is False)) + (not (f_high_dose_nsaids is False)) < 1) or (f_drug_classes is not None and contains_text(f_drug_classes, 'cox-2 selective nsaid')) or (f_gastroprotection is True)):
         _out.append('gi_protection')
 
     # when#0 (nsaids.mtus:74): low_back_pain:bool
@@ -92,8 +92,8 @@ def evaluate(facts, request_date):
     _c2 = decide('risk_weighed', False, ALWAYS, (f_risk_assessed, m_risk_assessed), (r_risk_assessed,))
 
     # gi_protection (nsaids.mtus:65): (or (not (at-least 1 (> (time-from birth_date:date request.date) ...
-    _t4 = add_months(f_birth_date, 780)
-    _v5, _m5 = strict_m((None if _t4 is None else (request_date > _t4)), (f_birth_date, m_birth_date))
+    _t4 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
+    _v5, _m5 = strict_m(_t4, (f_birth_date, m_birth_date))
     _v6, _m6 = at_least_m(1, (_v5, _m5), (f_gi_event_history, m_gi_event_history), (f_gi_risk_medications, m_gi_risk_medications), (f_high_dose_nsaids, m_high_dose_nsaids))
     _t7 = None if _v6 is None else not _v6
     _v8, _m8 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'cox-2 selective nsaid')), (f_drug_classes, m_drug_classes))

@@ -12,12 +12,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'opioids'
-RUNTIME_VERSION = 3
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'opioids.mtus'
 CRITERIA = ('single_source', 'review_and_pain_assessment', 'four_as', 'drug_screen', 'non_opioid_means', 'continuation', 'no_functional_improvement', 'intolerable_effects', 'function_decreased', 'resolved', 'non_adherence', 'patient_request', 'morphine_equivalent_ceiling')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 3')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 # Table mme_factor: oral morphine milligram equivalent conversion factor (opioids.mtus:87)
 _table_mme_factor = {

@@ -13,12 +13,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'physical_medicine'
-RUNTIME_VERSION = 3
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'physical_medicine.mtus'
 CRITERIA = ('active', 'home_program', 'frequency', 'visit_limit', 'course_length', 'functional_improvement', 'home_program_not_enough')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 3')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 # Table pm_visits: visits recommended (physical_medicine.mtus:48)
 _table_pm_visits = {

@@ -7,17 +7,17 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Computed, FactValue, GuidelineResult, add_months, at_least_m,
+    ALWAYS, Computed, FactValue, GuidelineResult, at_least_m, compare_elapsed,
     decide, strict_m, time_from,
 )
 
 GUIDELINE_ID = 'ppi'
-RUNTIME_VERSION = 3
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'ppi.mtus'
 CRITERIA = ('gi_risk_or_dyspepsia',)
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 3')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 
 def unmet(facts, request_date):
@@ -31,8 +31,8 @@ def unmet(facts, request_date):
     _out = []
 
     # gi_risk_or_dyspepsia (ppi.mtus:44): (at-least 1 (> (time-from birth_date:date request.date) 65 ye...
-    _t1 = add_months(f_birth_date, 780)
-    if not ((_t1 is not None and (request_date > _t1)) + (f_gi_event_history is True) + (f_gi_risk_medications is True) + (f_high_dose_nsaids is True) + (f_nsaid_dyspepsia is True) >= 1):
+    _t1 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
+    if not ((_t1 is True) + (f_gi_event_history is True) + (f_gi_risk_medications is True) + (f_high_dose_nsaids is True) + (f_nsaid_dyspepsia is True) >= 1):
         _out.append('gi_risk_or_dyspepsia')
 
     return _out
@@ -58,8 +58,8 @@ def evaluate(facts, request_date):
     r_nsaid_dyspepsia = FactValue('nsaid_dyspepsia', f_nsaid_dyspepsia, f_nsaid_dyspepsia is not None)
 
     # gi_risk_or_dyspepsia (ppi.mtus:44): (at-least 1 (> (time-from birth_date:date request.date) 65 ye...
-    _t2 = add_months(f_birth_date, 780)
-    _v3, _m3 = strict_m((None if _t2 is None else (request_date > _t2)), (f_birth_date, m_birth_date))
+    _t2 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
+    _v3, _m3 = strict_m(_t2, (f_birth_date, m_birth_date))
     _v4, _m4 = at_least_m(1, (_v3, _m3), (f_gi_event_history, m_gi_event_history), (f_gi_risk_medications, m_gi_risk_medications), (f_high_dose_nsaids, m_high_dose_nsaids), (f_nsaid_dyspepsia, m_nsaid_dyspepsia))
     _v5, _m5 = strict_m(time_from(f_birth_date, request_date), (f_birth_date, m_birth_date))
     _c1 = decide('gi_risk_or_dyspepsia', False, ALWAYS, (_v4, _m4), (r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_nsaid_dyspepsia), (Computed('time from birth_date to request.date', _v5),))

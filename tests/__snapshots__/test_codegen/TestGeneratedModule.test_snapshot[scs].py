@@ -12,12 +12,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'scs'
-RUNTIME_VERSION = 3
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'scs.mtus'
 CRITERIA = ('listed_condition', 'less_invasive', 'non_interventional', 'psychological', 'no_substance_abuse', 'no_contraindication', 'nociceptive', 'successful_trial')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 3')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
 _K1 = frozenset(('complex regional pain syndrome', 'multiple sclerosis pain', 'peripheral vascular disease', 'post-amputation pain', 'post-herpetic neuralgia', 'spinal cord injury dysesthesia'))  # complex regional pain syndrome, post-amputation pain, post-herpetic neuralgia, spinal cord injury...

@@ -8,17 +8,17 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, Duration, EXACT, FactValue, GuidelineResult,
-    add_months, and_m, any_m, compare_duration, decide, field_m,
+    and_m, any_m, compare_duration, compare_elapsed, decide, field_m,
     last_row, member, or_m, pick_m, strict_m, time_from,
 )
 
 GUIDELINE_ID = 'tens'
-RUNTIME_VERSION = 3
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'tens.mtus'
 CRITERIA = ('adjunct', 'listed_condition', 'one_month_trial', 'chronic', 'other_modalities', 'treatment_plan', 'four_lead', 'trial_documentation', 'ongoing_treatment', 'purchase_after_trial')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 3')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
 _K1 = frozenset(('CRPS I', 'CRPS II', 'multiple sclerosis', 'neuropathic pain', 'phantom limb pain', 'spasticity after spinal cord injury'))  # neuropathic pain, CRPS I, CRPS II, phantom limb pain, spasticity after spinal cord injury, multip...
@@ -59,8 +59,8 @@ def unmet(facts, request_date):
             _out.append('one_month_trial')
 
     # chronic (tens.mtus:54): (>= (time-from symptom_onset:date request.date) 3 months:duration)
-    _t4 = add_months(f_symptom_onset, 3)
-    if not (_t4 is not None and (request_date >= _t4)):
+    _t4 = compare_elapsed('>=', f_symptom_onset, request_date, 3, 0)
+    if not (_t4 is True):
         _out.append('chronic')
 
     # other_modalities (tens.mtus:58): other_modalities_failed:bool
@@ -179,8 +179,8 @@ def evaluate(facts, request_date):
         _c11 = decide('one_month_trial', False, _gate2, None, (r_tens_purchase,))
 
     # chronic (tens.mtus:54): (>= (time-from symptom_onset:date request.date) 3 months:duration)
-    _t16 = add_months(f_symptom_onset, 3)
-    _v17, _m17 = strict_m((None if _t16 is None else (request_date >= _t16)), (f_symptom_onset, m_symptom_onset))
+    _t16 = compare_elapsed('>=', f_symptom_onset, request_date, 3, 0)
+    _v17, _m17 = strict_m(_t16, (f_symptom_onset, m_symptom_onset))
     _v18, _m18 = strict_m(time_from(f_symptom_onset, request_date), (f_symptom_onset, m_symptom_onset))
     _c15 = decide('chronic', False, ALWAYS, (_v17, _m17), (r_symptom_onset,), (Computed('time from symptom_onset to request.date', _v18),))
 

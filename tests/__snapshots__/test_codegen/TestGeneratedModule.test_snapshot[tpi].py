@@ -7,18 +7,18 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Computed, Duration, FactValue, GuidelineResult, add_months,
-    and_m, any_m, compare_duration, contains_text, decide, field_m,
+    ALWAYS, Computed, Duration, FactValue, GuidelineResult, and_m,
+    any_m, compare_duration, compare_elapsed, contains_text, decide, field_m,
     last_row, pick_m, strict_m, time_from,
 )
 
 GUIDELINE_ID = 'tpi'
-RUNTIME_VERSION = 3
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'tpi.mtus'
 CRITERIA = ('trigger_points', 'chronic', 'conservative_care', 'no_radiculopathy', 'per_session', 'local_anesthetic', 'fibromyalgia', 'repeat_relief', 'repeat_function', 'interval')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 3')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
 _K1 = frozenset(('local anesthetic', 'local anesthetic with steroid'))  # local anesthetic, local anesthetic with steroid (tpi.mtus:54)
@@ -45,8 +45,8 @@ def unmet(facts, request_date):
         _out.append('trigger_points')
 
     # chronic (tpi.mtus:39): (> (time-from symptom_onset:date request.date) 3 months:duration)
-    _t1 = add_months(f_symptom_onset, 3)
-    if not (_t1 is not None and (request_date > _t1)):
+    _t1 = compare_elapsed('>', f_symptom_onset, request_date, 3, 0)
+    if not (_t1 is True):
         _out.append('chronic')
 
     # conservative_care (tpi.mtus:43): conservative_care_failed:bool
@@ -89,8 +89,8 @@ def unmet(facts, request_date):
 
         # interval when#0 (tpi.mtus:71): (>= (time-from (last prior_injections field date):date request.dat...
         _t9 = None if _r4 is None else _r4.get('date')
-        _t10 = add_months(_t9, 2)
-        if _unknown3 or not (_t10 is not None and (request_date >= _t10)):
+        _t10 = compare_elapsed('>=', _t9, request_date, 2, 0)
+        if _unknown3 or not (_t10 is True):
             _out.append('interval')
 
     return _out
@@ -135,8 +135,8 @@ def evaluate(facts, request_date):
     _c3 = decide('trigger_points', False, ALWAYS, (_v4, _m4), (r_twitch_response, r_referred_pain))
 
     # chronic (tpi.mtus:39): (> (time-from symptom_onset:date request.date) 3 months:duration)
-    _t6 = add_months(f_symptom_onset, 3)
-    _v7, _m7 = strict_m((None if _t6 is None else (request_date > _t6)), (f_symptom_onset, m_symptom_onset))
+    _t6 = compare_elapsed('>', f_symptom_onset, request_date, 3, 0)
+    _v7, _m7 = strict_m(_t6, (f_symptom_onset, m_symptom_onset))
     _v8, _m8 = strict_m(time_from(f_symptom_onset, request_date), (f_symptom_onset, m_symptom_onset))
     _c5 = decide('chronic', False, ALWAYS, (_v7, _m7), (r_symptom_onset,), (Computed('time from symptom_onset to request.date', _v8),))
 
@@ -174,8 +174,8 @@ def evaluate(facts, request_date):
         _c19 = decide('repeat_function', False, _gate2, (_v28, _m28), (r_prior_injections,))
         # interval when#0 (tpi.mtus:71): (>= (time-from (last prior_injections field date):date request.dat...
         _v29, _m29 = field_m(_p21, 'prior_injections', 'date')
-        _t30 = add_months(_v29, 2)
-        _v31, _m31 = strict_m((None if _t30 is None else (request_date >= _t30)), (_v29, _m29))
+        _t30 = compare_elapsed('>=', _v29, request_date, 2, 0)
+        _v31, _m31 = strict_m(_t30, (_v29, _m29))
         _v32, _m32 = strict_m(time_from(_v29, request_date), (_v29, _m29))
         _c20 = decide('interval', False, _gate2, (_v31, _m31), (r_prior_injections,), (Computed('time from last(prior_injections).date to request.date', _v32), Computed('last(prior_injections).date', _v29)))
     else:  # not applicable, or not documented with what the `when` misses

@@ -1,0 +1,185 @@
+"""What the checked model's constructs are at run time, for both back ends (interpret.py, codegen.py).
+
+Literals as runtime values, how two operands compare, what `sum` adds and
+starts from, which field orders `last`/`first`, tables as the runtime reads
+them, what a criterion reads and which computed values its trace shows. The
+semantics themselves are the runtime's (compiler/check/runtime.py); this only
+maps the model onto it.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from mtus.compiler.check import runtime as rt
+from mtus.dsl import model
+from mtus.dsl.dump import expr as outline
+from mtus.dsl.model import DATE, DURATION, TEXT
+
+
+def const_value(c: model.Const):
+    """The runtime value of a literal: periods become Durations, everything else is already exact."""
+    return _runtime_value(c.value)
+
+
+def _runtime_value(v):
+    if isinstance(v, model.Period):
+        return rt.Duration(v.months, v.days)
+    if isinstance(v, frozenset):
+        return frozenset(_runtime_value(x) for x in v)
+    return v
+
+
+def compare_kind(a: model.Type, b: model.Type) -> str:
+    """How two values compare: as durations, as free text, or exactly."""
+    kinds = {a.kind, b.kind}
+    if DURATION in kinds:
+        return rt.DURATION
+    if TEXT in kinds:
+        return rt.TEXT
+    return rt.EXACT
+
+
+def member_kind(e: model.Member) -> str:
+    """How the elements of a set operation compare (free text wins over `one of`)."""
+    if e.op in ("in", "not in"):
+        element, collection = e.left.type, e.right.type.element
+    elif e.op == "contains":
+        element, collection = e.right.type, e.left.type.element
+    else:
+        element, collection = e.right.type.element, e.left.type.element
+    return compare_kind(element or model.T_TEXT, collection or model.T_TEXT)
+
+
+def date_field(history: model.Type) -> Optional[str]:
+    """The field `last`/`first` order rows by, if the history has a `date` field that is a date."""
+    f = history.field("date")
+    return f.name if f is not None and f.type.kind == DATE else None
+
+
+def sum_zero(t: model.Type):
+    """The total of no rows."""
+    return rt.Duration(0, 0) if t.kind == DURATION else 0
+
+
+def sum_type(q: model.Query) -> model.Type:
+    """The type of what `sum` adds: the per-row expression's, or the field's (the query's own type)."""
+    return q.value.type if q.value is not None else q.type
+
+
+def table_entries(table: model.Table) -> dict:
+    """A table as the runtime reads it: keys normalised like text (the first entry of a key wins) -> values."""
+    out: dict = {}
+    for entry in table.entries:
+        out.setdefault(rt.norm_text(entry.key), const_value(entry.value))
+    return out
+
+
+def allows_fewer(guideline: model.Guideline) -> dict[str, str]:
+    """Criterion id -> the count fact it allows fewer of, for the criteria that say so."""
+    return {c.id: c.allows_fewer for c in guideline.criteria if c.allows_fewer is not None}
+
+
+_PRECEDENCE = {"or": 1, "and": 2, "not": 3, "compare": 4, "+": 5, "-": 5, "*": 6, "/": 6}
+
+
+def written(e: model.Expr, outer: int = 0) -> str:
+    """e as a guideline writes it (`sum(prior_physical_medicine.visits) + pt_visits_requested`), for traces."""
+    def wrap(text: str, level: int) -> str:
+        return f"({text})" if level < outer else text
+
+    if isinstance(e, (model.FactRef, model.FieldRef)):
+        return e.name
+    if isinstance(e, model.RequestDate):
+        return "request.date"
+    if isinstance(e, model.Const):
+        return e.text
+    if isinstance(e, model.Not):
+        return wrap("not " + written(e.operand, 3), 3)
+    if isinstance(e, model.Logic):
+        level = _PRECEDENCE[e.op]
+        return wrap(f" {e.op} ".join(written(x, level + 1) for x in e.operands), level)
+    if isinstance(e, model.AtLeast):
+        return f"at least {e.count} of {{" + ", ".join(written(x) for x in e.items) + "}"
+    if isinstance(e, model.Compare):
+        return wrap(f"{written(e.left, 5)} {e.op} {written(e.right, 5)}", 4)
+    if isinstance(e, model.Between):
+        return wrap(f"{written(e.value, 5)} between {written(e.low, 5)} and {written(e.high, 5)}", 4)
+    if isinstance(e, model.Member):
+        return wrap(f"{written(e.left, 5)} {e.op} {written(e.right, 5)}", 4)
+    if isinstance(e, model.Arith):
+        level = _PRECEDENCE[e.op]
+        return wrap(f"{written(e.left, level)} {e.op} {written(e.right, level + 1)}", level)
+    if isinstance(e, model.TimeFrom):
+        return f"time from {written(e.start, 5)} to {written(e.end, 5)}"
+    if isinstance(e, model.Documented):
+        return f"documented {written(e.target)}"
+    if isinstance(e, model.Lookup):
+        return f"{e.table}[{written(e.key)}]"
+    if isinstance(e, model.Query):
+        inner = e.history.name
+        if e.value is not None:
+            inner += f" of {written(e.value)}"
+        if e.within_text:
+            inner += f" within {e.within_text}"
+        if e.where is not None:
+            inner += f" where {written(e.where)}"
+        text = f"{e.op}({inner})"
+        if e.field:
+            text += ("." if e.op in ("last", "first") else "") + e.field
+            if e.op not in ("last", "first"):  # sum(h.field)
+                text = f"{e.op}({e.history.name}.{e.field}" + inner[len(e.history.name):] + ")"
+        return text
+    return outline(e)  # a node this printer does not know yet: the debugging form
+
+
+_READ = (model.FactRef, model.FieldRef, model.Const, model.RequestDate)
+
+
+def _walk_comparisons(x: model.Expr, operand) -> None:
+    """Call operand(side) for each side of each comparison or set test in a criterion's logic."""
+    if isinstance(x, (model.Compare, model.Between, model.Member)):
+        for child in model.children(x):
+            operand(child)
+    elif isinstance(x, (model.Logic, model.Not, model.AtLeast)):
+        for child in model.children(x):
+            _walk_comparisons(child, operand)
+
+
+def compared_directly(e: model.Expr) -> set[str]:
+    """The written form of the computed values e compares directly (not the parts they are computed from)."""
+    out: set[str] = set()
+    _walk_comparisons(e, lambda x: out.add(written(x)))
+    return out
+
+
+def computed_operands(e: model.Expr) -> list[model.Expr]:
+    """The computed values a criterion compares (sums, counts, history fields, lookups, arithmetic, elapsed time).
+
+    Walks the criterion's logic down to its comparisons and set tests; an
+    operand that is not simply read (a fact, a field, a literal, the request
+    date) is listed, then its own computed operands, in source order. The rows
+    inside a query are not values of the criterion and are not entered.
+    """
+    out: list[model.Expr] = []
+
+    def value(x: model.Expr) -> None:
+        if isinstance(x, _READ) or (isinstance(x, model.Query) and x.op in ("any", "all")):
+            return
+        out.append(x)
+        if isinstance(x, (model.Arith, model.TimeFrom)):
+            for child in model.children(x):
+                value(child)
+        elif isinstance(x, model.Lookup):
+            value(x.key)
+
+    _walk_comparisons(e, value)
+    unique: dict[str, model.Expr] = {}
+    for x in out:  # the same value compared twice is shown once
+        unique.setdefault(written(x), x)
+    return list(unique.values())
+
+
+def reads(exprs: Iterable[model.Expr]) -> tuple[str, ...]:
+    """The facts a criterion reads, in first-use order: its `when` conditions, then its own condition."""
+    return rt.union(*(model.facts_read(e) for e in exprs))
