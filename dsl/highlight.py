@@ -12,6 +12,8 @@ from __future__ import annotations
 from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import Comment, Error, Keyword, Literal, Name, Number, Operator, Punctuation, String, Whitespace
 
+from mtus.grammar import keywords
+
 #: Lines that open a part of the file.
 SECTIONS = ("guideline", "formulary", "facts", "tables", "criteria", "example", "ingredients", "products")
 #: Words that introduce a line or a clause of one.
@@ -27,7 +29,8 @@ OPERATORS = ("and", "or", "not", "in", "contains", "only", "any", "all", "of", "
 #: Values and outcomes.
 CONSTANTS = ("present", "absent", "certified", "modified", "met", "applicable")
 
-KEYWORDS = frozenset(SECTIONS + STATEMENTS + TYPES + OPERATORS + CONSTANTS)
+#: Every word of the language, from the grammar; the groups above sort them (tests/test_highlight.py).
+KEYWORDS = keywords()
 _CALLS = ("any", "all", "count", "sum", "last", "first")
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _UNIT = r"[A-Za-z][A-Za-z0-9]*(?:/[A-Za-z][A-Za-z0-9]*)?"

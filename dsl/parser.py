@@ -165,7 +165,7 @@ def _literal_terminals() -> dict[str, str]:
 
 
 def keywords() -> frozenset[str]:
-    """Every word of the language, from the grammar (`guideline`, `facts`, `and`, `within`, ...)."""
+    """Every word of the language as Lark reads the grammar; mtus.grammar.keywords() is the list to use."""
     return frozenset(v for v in _literal_terminals().values() if v.isalpha())
 
 

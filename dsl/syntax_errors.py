@@ -18,6 +18,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from mtus.dsl import diagnostics as diag
 from mtus.dsl import scan
 from mtus.dsl.source import Source, Span
+from mtus.grammar import keywords
 
 
 class IndentProblem(Exception):
@@ -65,15 +66,7 @@ TYPES_HINT = ("the types are `finding`, `number`, `count`, `percent`, `quantity 
 _CLOSER_NAMES = {"RPAR": ")", "RBRACE": "}", "RSQB": "]"}
 
 #: Words of the language that the lexer reads as keywords where a name could also stand.
-KEYWORDS = frozenset({
-    "any", "all", "count", "sum", "last", "first", "time", "from", "to", "at", "least", "of",
-    "and", "or", "not", "in", "between", "contains", "only", "documented", "within", "where",
-    "present", "absent", "when", "exclude", "says", "cite", "source", "section", "page", "pages",
-    "facts", "criteria", "example", "given", "expect", "because", "guideline", "services",
-    "states", "version", "cpt", "finding", "number", "percent", "quantity", "duration", "date",
-    "text", "one", "set", "history", "default", "met", "certified", "applicable",
-    "tables", "product", "allows", "fewer", "modified", "formulary",
-})
+KEYWORDS = keywords()
 _SECTIONS = ("facts", "tables", "criteria", "example")
 _FORMULARY_SECTIONS = ("ingredients", "products")
 

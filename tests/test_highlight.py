@@ -61,7 +61,25 @@ def test_bad_characters_are_errors():
 
 
 def test_the_words_are_the_grammars():
-    assert KEYWORDS == keywords()
+    """One list of words, read from the grammar's text, is what Lark finds in it too; the highlighter sorts them all."""
+    from mtus.dsl import highlight
+    from mtus.dsl.passes.declare import OPERAND_KEYWORDS
+    from mtus.dsl.syntax_errors import KEYWORDS as SYNTAX_KEYWORDS
+    from mtus.grammar import keywords as grammar_keywords
+
+    assert grammar_keywords() == keywords() == KEYWORDS == SYNTAX_KEYWORDS
+    groups = (highlight.SECTIONS, highlight.STATEMENTS, highlight.TYPES, highlight.OPERATORS, highlight.CONSTANTS)
+    assert sorted(w for g in groups for w in g) == sorted(KEYWORDS)  # each word in exactly one group
+    assert OPERAND_KEYWORDS <= KEYWORDS
+
+
+def test_completions_offer_only_words_of_the_language():
+    from mtus.dsl import navigate
+
+    lists = (navigate.SECTION_WORDS, navigate.FORMULARY_SECTIONS, navigate.HEADER_WORDS, navigate.CRITERIA_WORDS,
+             navigate.EXAMPLE_WORDS, navigate.TYPE_WORDS, navigate.EXPRESSION_WORDS)
+    words = {w for lst in lists for phrase in lst for w in re.findall(r"[a-z]+", phrase)}
+    assert words <= KEYWORDS, sorted(words - KEYWORDS)
 
 
 #: What a parser token must be coloured as.
