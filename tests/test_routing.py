@@ -25,6 +25,8 @@ def reader(source_pack):
     ("cyclobenzaprine 7.5 mg", "muscle_relaxants"),
     ("Physical therapy 2x6 lumbar", "physical_medicine"),
     ("Lumbar epidural steroid injection L4-5", "esi"),
+    ("Post-op physical therapy 2x6 left knee", "postsurgical"),
+    ("Postoperative PT x12 visits, CPT 97110", "postsurgical"),
 ])
 def test_item_routes_to_one_guideline(reader, item, guideline):
     case = reader.read({"date": "2014-12-18", "request": {"item": item}}, "<case>")

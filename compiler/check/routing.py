@@ -89,7 +89,17 @@ class Router:
         for m in _CPT.finditer(item):
             found |= self._cpt.get(m.group(1).upper(), set())
         text = f" {_norm(item)} "
-        found |= {gid for name, gid in self._names if name in text}
+        named = [(name, gid) for name, gid in self._names if name in text]
+
+        def inside(name: str, gid: str) -> bool:
+            return any(other != gid and name != longer and name in longer for longer, other in named)
+
+        # The most specific name decides: "post-op physical therapy" routes to the
+        # postsurgical guideline only, not also to the guideline named "physical
+        # therapy" (nor through that one's CPT codes); names that do not overlap
+        # still route to several guidelines, which is an error for the case.
+        winners = {gid for name, gid in named if not inside(name, gid)}
+        found = (found | winners) - ({gid for name, gid in named if inside(name, gid)} - winners)
         if not found and _norm(item) in self.infos:
             found.add(_norm(item))
         return sorted(found)
