@@ -7,19 +7,19 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Duration, FactValue, GuidelineResult, add, any_m,
-    compare_duration, decide, div, field_m, last_row, lookup,
-    lookup_m, modify, or_m, pick_m, strict_m, sum_m,
-    time_from,
+    ALWAYS, Computed, Duration, FactValue, GuidelineResult, add,
+    any_m, compare_duration, decide, div, field_m, last_row,
+    lookup, lookup_m, modify, or_m, pick_m, strict_m,
+    sum_m, time_from,
 )
 
 GUIDELINE_ID = 'postsurgical'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 3
 SOURCE_FILE = 'postsurgical.mtus'
 CRITERIA = ('within_period', 'initial_course', 'functional_improvement', 'general_course_limit')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 3')
 
 # Table general_course: visits of the general course of therapy (postsurgical.mtus:63)
 _table_general_course = {
@@ -138,14 +138,14 @@ def evaluate(facts, request_date):
     _v7, _m7 = lookup_m(_table_treatment_period, 'treatment_period', (f_surgery, m_surgery))
     _t8 = compare_duration('<=', _v6, _v7, request_date)
     _v9, _m9 = strict_m(_t8, (_v6, _m6), (_v7, _m7))
-    _c5 = decide('within_period', False, ALWAYS, (_v9, _m9), (r_surgery_date, r_surgery))
+    _c5 = decide('within_period', False, ALWAYS, (_v9, _m9), (r_surgery_date, r_surgery), (Computed('time from surgery_date to request.date', _v6), Computed('treatment_period[surgery]', _v7)))
 
     if _gate3[0] is True:
         # initial_course when#0 (postsurgical.mtus:108): (<= postop_visits_requested:count (/ general_cours...
         _v11, _m11 = lookup_m(_table_general_course, 'general_course', (f_surgery, m_surgery))
         _v12, _m12 = strict_m(div(_v11, 2), (_v11, _m11))
         _v13, _m13 = strict_m((None if f_postop_visits_requested is None or _v12 is None else (f_postop_visits_requested <= _v12)), (f_postop_visits_requested, m_postop_visits_requested), (_v12, _m12))
-        _c10 = decide('initial_course', False, _gate3, (_v13, _m13), (r_postop_therapy, r_postop_visits_requested, r_surgery))
+        _c10 = decide('initial_course', False, _gate3, (_v13, _m13), (r_postop_therapy, r_postop_visits_requested, r_surgery), (Computed('general_course[surgery] / 2', _v12), Computed('general_course[surgery]', _v11)))
     else:  # not applicable, or not documented with what the `when` misses
         _c10 = decide('initial_course', False, _gate3, None, (r_postop_therapy,))
 
@@ -160,7 +160,7 @@ def evaluate(facts, request_date):
         _v20, _m20 = lookup_m(_table_general_course, 'general_course', (f_surgery, m_surgery))
         _v21, _m21 = strict_m((None if _v19 is None or _v20 is None else (_v19 <= _v20)), (_v19, _m19), (_v20, _m20))
         _v22, _m22 = or_m((_v21, _m21), (f_further_improvement_expected, m_further_improvement_expected))
-        _c15 = decide('general_course_limit', False, _gate4, (_v22, _m22), (r_postop_therapy, r_postop_visits_requested, r_surgery, r_further_improvement_expected))
+        _c15 = decide('general_course_limit', False, _gate4, (_v22, _m22), (r_postop_therapy, r_postop_visits_requested, r_surgery, r_further_improvement_expected), (Computed('sum(postop_therapy.visits) + postop_visits_requested', _v19), Computed('sum(postop_therapy.visits)', _v18), Computed('general_course[surgery]', _v20)))
     else:  # not applicable, or not documented with what the `when` misses
         _c14 = decide('functional_improvement', False, _gate4, None, (r_postop_therapy,))
         _c15 = decide('general_course_limit', False, _gate4, None, (r_postop_therapy,))
