@@ -41,12 +41,16 @@ CODES: dict[str, str] = {
     "E405": "indented fields under a fact that is not a `history`, or a `history` without fields",
     "E406": "a table with no entries",
     "E407": "partial certification that cannot happen (`allows fewer`, `expect modified`)",
+    "E408": "a fact name two guidelines of one pack declare with a different type, values, unit, default or silence rule",
     "W401": "a fact or table that no criterion reads",
     "W402": "a table lookup whose key may be a value the table has no entry for",
     # limits and internal errors
     "E901": "the input is nested too deeply or is too large to check",
     "E999": "an internal error in mtus (please report it)",
 }
+
+#: Codes found only across the files of a pack (compiler/build/packwriter.py), never in one file alone.
+PACK_CODES = frozenset({"E408"})
 
 
 def describe(code: str) -> str:

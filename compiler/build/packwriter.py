@@ -36,15 +36,32 @@ class PackFiles:
 
 def build_pack(paths: Iterable[str], name: str = "mtus-pack", version: str = "0") -> PackFiles:
     """Compile `.mtus` files or folders into pack files. Raises CompileError on diagnostics."""
-    from mtus.compiler.build.packinfo import describe, describe_formulary
-    from mtus.compiler.build.codegen import generate_module
     from mtus.dsl.frontend import check_paths, find_sources
-    from mtus.dsl.model import Formulary
 
     sources = find_sources(paths)
     if not sources:
         raise PackError("no .mtus files found in " + ", ".join(map(str, paths)))
-    results = check_paths(sources)
+    return pack_from_results(check_paths(sources), name, version)
+
+
+def pack_from_text(text: str, path: str = "<stdin>", name: str = "mtus-pack", version: str = "0"):
+    """A loaded pack from one `.mtus` source given as text (`--pack -`). Raises CompileError."""
+    from mtus.compiler.check.pack import load_pack_files
+    from mtus.dsl.frontend import check_text
+
+    return load_pack_files(pack_from_results([check_text(text, path)], name, version).files, path)
+
+
+def pack_from_results(results: list, name: str = "mtus-pack", version: str = "0") -> PackFiles:
+    """Pack files from the front end's results (one per source). Raises CompileError on diagnostics."""
+    from mtus.compiler.build.packinfo import describe, describe_formulary
+    from mtus.compiler.build.codegen import generate_module
+    from mtus.dsl.model import Formulary, Guideline
+
+    if any(not r.ok for r in results):
+        raise CompileError(results)
+    infos = {id(r): describe(r.model) for r in results if isinstance(r.model, Guideline)}
+    results = with_fact_conflicts(results, infos)
     if any(not r.ok for r in results):
         raise CompileError(results)
     files: dict[str, bytes] = {}
@@ -64,7 +81,7 @@ def build_pack(paths: Iterable[str], name: str = "mtus-pack", version: str = "0"
         module = f"guidelines/{g.id}.py"
         info = f"guidelines/{g.id}.json"
         files[module] = generate_module(g).encode("utf-8")
-        files[info] = _json_bytes(describe(g))
+        files[info] = _json_bytes(infos[id(r)])
         entries.append({
             "id": g.id, "title": g.title, "citation": g.citation.to_json(),
             "services": [{"kind": s.kind, "value": s.value} for s in g.services],
@@ -86,6 +103,55 @@ def build_pack(paths: Iterable[str], name: str = "mtus-pack", version: str = "0"
     }
     files[MANIFEST] = _json_bytes(manifest)
     return PackFiles(files)
+
+
+def with_fact_conflicts(results: list, infos: Optional[dict] = None) -> list:
+    """The results, with an E408 error on each fact declared by two guidelines with a different meaning.
+
+    A case's `facts:` gives one value to every guideline that reads the name, so
+    the name must mean the same everywhere: same type, allowed values, unit,
+    default and silence rule (everything the pack info says but the label).
+    `infos` maps id(result) to its describe() data, computed here if not given.
+    """
+    from mtus.compiler.build.packinfo import describe
+    from mtus.dsl import diagnostics as diag
+    from mtus.dsl.model import Guideline
+
+    first: dict[str, tuple] = {}
+    added: dict[int, list] = {}
+    for i, r in enumerate(results):
+        g = r.model
+        if not isinstance(g, Guideline):
+            continue
+        facts = (infos[id(r)] if infos is not None and id(r) in infos else describe(g))["facts"]
+        for f in g.facts:
+            meaning = {k: v for k, v in facts[f.name].items() if k != "label"}
+            if f.name not in first:
+                first[f.name] = (g.id, f, meaning)
+                continue
+            other, f0, meaning0 = first[f.name]
+            if meaning == meaning0:
+                continue
+            added.setdefault(i, []).append(diag.error(
+                "E408", f"the fact `{f.name}` is declared here as {_meaning(meaning)}, but guideline {other} "
+                f"declares it as {_meaning(meaning0)}", f.span,
+                hint=f"a case's facts give one value to every guideline reading `{f.name}`: declare it as {other} "
+                     f"does, or give one of them another name",
+                notes=[diag.Note(f"{other} declares `{f.name}` here", f0.span)]))
+    return [attrs.evolve(r, diagnostics=tuple(diag.finalize(list(r.diagnostics) + added[i]))) if i in added else r
+            for i, r in enumerate(results)]
+
+
+def _meaning(m: dict) -> str:
+    """A fact's declaration as messages show it: "a count", "one of {a, b} (silent: b)"."""
+    kind = m["kind"]
+    text = {"enum": "one of {" + ", ".join(m.get("members", ())) + "}", "set": "a set",
+            "history": "a history with fields " + ", ".join(m.get("fields", {}))}.get(kind, f"a {kind}")
+    if "unit" in m:
+        text += f" in {m['unit']}"
+    extra = [f"{k} {json.dumps(v, sort_keys=True)}" for k, v in sorted(m.items())
+             if k not in ("kind", "members", "unit", "fields") and v not in (None, False)]
+    return text + (f" ({'; '.join(extra)})" if extra else "")
 
 
 def _merge_formulary(into: Optional[dict], new: dict, path: str) -> dict:

@@ -17,7 +17,7 @@ from typing import IO, Iterable, Iterator, Optional
 import attrs
 
 from mtus.compiler.check.casefile import CaseError
-from mtus.compiler.check.letter import decide, letter_json
+from mtus.compiler.check.letter import decide, letter_json, render
 from mtus.compiler.check.pack import Pack
 from mtus.compiler.check.runtime import to_json_value
 
@@ -30,28 +30,58 @@ class Summary:
     lines: int = 0
     decided: int = 0
     errors: int = 0
+    certified: int = 0  # decided cases whose every request is certified (--exit-code)
 
     def text(self) -> str:
         return f"{self.lines} line(s): {self.decided} decided, {self.errors} error(s)"
 
 
-def _result(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> dict:
+@attrs.frozen
+class Options:
+    """How each line is decided and what its record carries (see docs/case-files.md, JSON Lines)."""
+
+    wording: str = "imr"
+    explain: bool = False  # each request's `criteria`: the per-criterion trace
+    strict: bool = False  # a fact no requested guideline reads makes the line an error
+    letter: Optional[str] = None  # "text", "markdown" or "json": the record's `letter`
+
+
+def _error(lineno: int, case_id, problems: list) -> dict:
+    """An error record: the same keys as a decided one, with `error` set and no requests."""
+    return {"line": lineno, "case": case_id, "requests": [], "warnings": [], "letter": None, "error": problems}
+
+
+def _case_id(data) -> Optional[str]:
+    """The case id of a line that could not be used, when it has a readable one."""
+    cid = data.get("case") if isinstance(data, dict) else None
+    return str(cid) if isinstance(cid, (str, int)) and not isinstance(cid, bool) else None
+
+
+def _result(pack: Pack, lineno: int, line: str, opts: Options) -> dict:
     if len(line) > MAX_LINE_BYTES:
-        return {"line": lineno, "error": [{"message": f"the line is longer than {MAX_LINE_BYTES:,} bytes"}]}
+        return _error(lineno, None, [{"key": "", "message": f"the line is longer than {MAX_LINE_BYTES:,} bytes",
+                                      "hint": None}])
     try:
         # json.loads(line, parse_float=Decimal) without building a decoder per line
         data = _DECODER.decode(line) if not line.startswith("\ufeff") else json.loads(line, parse_float=Decimal)
     except (ValueError, RecursionError) as e:
-        return {"line": lineno, "error": [{"message": f"not valid JSON: {e}"}]}
+        return _error(lineno, None, [{"key": "", "message": f"not valid JSON: {e}", "hint": None}])
     try:
-        case = pack.reader().read(data, f"line {lineno}")
+        case = pack.reader().read(data, f"line {lineno}", strict=opts.strict)
     except CaseError as e:
-        return {"line": lineno, "error": [
-            {"key": p.key, "message": p.message, "hint": p.hint} for p in e.problems]}
-    if explain:
-        out = letter_json(decide(case, pack, wording), explain=True)
-        out["line"] = lineno
-        return out
+        return _error(lineno, _case_id(data), [{"key": p.key, "message": p.message, "hint": p.hint}
+                                               for p in e.problems])
+    warnings = [{"key": w.key, "message": w.message, "hint": w.hint} for w in case.warnings]
+    if opts.explain or opts.letter:
+        letter = decide(case, pack, opts.wording)
+        full = letter_json(letter, explain=opts.explain)
+        requests = [{"item": r["item"], "guideline": r["guideline"], "certified": r["certified"],
+                     "determination": r["determination"], "modified": r["modified"],
+                     "unmet": d.result.unmet_ids(), "criteria": r.get("criteria")}
+                    for r, d in zip(full["requests"], letter.decisions)]
+        text = (full if opts.letter == "json" else render(letter, opts.letter, opts.explain)) if opts.letter else None
+        return {"line": lineno, "case": case.id, "requests": requests, "warnings": warnings, "letter": text,
+                "error": None}
     requests = []
     for req in case.requests:
         g = pack.guidelines[req.guideline]
@@ -59,14 +89,16 @@ def _result(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> 
         unmet = g.module.unmet(req.facts, case.date)
         certified = not unmet
         record = {"item": req.item, "guideline": req.guideline, "certified": certified,
-                  "determination": _DETERMINATION[wording][certified], "unmet": unmet}
+                  "determination": _DETERMINATION[opts.wording][certified], "modified": None, "unmet": unmet,
+                  "criteria": None}
         if unmet and any(c.get("allows_fewer") for c in g.info["criteria"]):
             modified = getattr(g.evaluate(req.facts, case.date), "modified", None)
             if modified is not None:  # partial certification needs the full evaluation
                 record["determination"] = "modified"
                 record["modified"] = modified.to_json()
         requests.append(record)
-    return {"line": lineno, "case": case.id, "requests": requests}
+    return {"line": lineno, "case": case.id, "requests": requests, "warnings": warnings, "letter": None,
+            "error": None}
 
 
 _DETERMINATION = {"imr": {True: "overturned", False: "upheld"}, "ur": {True: "certified", False: "not certified"}}
@@ -95,39 +127,41 @@ def _init_worker(spec: Optional[str]) -> None:
     _worker_pack = open_pack(spec)
 
 
-def _line(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> tuple[bool, str]:
-    """(decided?, the JSON result line)."""
-    record = _result(pack, lineno, line, wording, explain)
-    return "error" not in record, _encode(record)
+def _line(pack: Pack, lineno: int, line: str, opts: Options) -> tuple[bool, bool, str]:
+    """(decided?, every request certified?, the JSON result line)."""
+    record = _result(pack, lineno, line, opts)
+    decided = record["error"] is None
+    return decided, decided and all(r["certified"] for r in record["requests"]), _encode(record)
 
 
-def _work(digest: str, start: int, lines: list, wording: str, explain: bool) -> tuple[int, int, str]:
-    """A worker's share: the raw lines from line number `start` -> (results, decided, their text)."""
+def _work(digest: str, start: int, lines: list, opts: Options) -> tuple[int, int, int, str]:
+    """A worker's share: the raw lines from line number `start` -> (results, decided, certified, their text)."""
     pack = _worker_pack
     if pack.digest != digest:  # the worker opened another pack than the one given: never mix them
         raise RuntimeError(f"the worker opened pack sha256 {pack.digest}, not {digest}; "
                            "pass pack_spec for the pack being checked")
     texts = []
-    decided = 0
+    decided = certified = 0
     for n, line in enumerate(lines, start):
         if line.strip():
-            ok, text = _line(pack, n, line, wording, explain)
+            ok, yes, text = _line(pack, n, line, opts)
             decided += ok
+            certified += yes
             texts.append(text)
     # one string per chunk: the main process only reads, hands out and writes
-    return len(texts), decided, "".join(t + "\n" for t in texts)
+    return len(texts), decided, certified, "".join(t + "\n" for t in texts)
 
 
-def _one_by_one(pack: Pack, lines: Iterable[str], wording: str, explain: bool) -> Iterator[tuple[int, int, str]]:
+def _one_by_one(pack: Pack, lines: Iterable[str], opts: Options) -> Iterator[tuple[int, int, int, str]]:
     """In this process, each result written as soon as its line is read (a slow producer is not kept waiting)."""
     for n, line in enumerate(lines, 1):
         if line.strip():
-            ok, text = _line(pack, n, line, wording, explain)
-            yield 1, int(ok), text + "\n"
+            ok, yes, text = _line(pack, n, line, opts)
+            yield 1, int(ok), int(yes), text + "\n"
 
 
-def _windowed(pool, digest: str, lines: Iterable[str], wording: str, explain: bool,
-              chunk: int, window: int) -> Iterator[tuple[int, int, str]]:
+def _windowed(pool, digest: str, lines: Iterable[str], opts: Options,
+              chunk: int, window: int) -> Iterator[tuple[int, int, int, str]]:
     """Results in input order, chunk by chunk, with at most `window` chunks of `chunk` lines read ahead.
 
     (Pool.imap would do the ordering, but its feeder thread reads the whole
@@ -141,7 +175,7 @@ def _windowed(pool, digest: str, lines: Iterable[str], wording: str, explain: bo
         while not exhausted and len(pending) < window:
             batch = list(islice(source, chunk))
             if batch:
-                pending.append(pool.apply_async(_work, (digest, start, batch, wording, explain)))
+                pending.append(pool.apply_async(_work, (digest, start, batch, opts)))
                 start += len(batch)
             exhausted = len(batch) < chunk
         if not pending:
@@ -151,7 +185,8 @@ def _windowed(pool, digest: str, lines: Iterable[str], wording: str, explain: bo
 
 def check_stream(lines: Iterable[str], out: IO[str], pack: Pack, *, pack_spec: Optional[str] = None,
                  jobs: int = 1, wording: str = "imr", explain: bool = False,
-                 progress: Optional[IO[str]] = None, chunk: int = CHUNK, window: int = WINDOW) -> Summary:
+                 progress: Optional[IO[str]] = None, chunk: int = CHUNK, window: int = WINDOW,
+                 strict: bool = False, letter: Optional[str] = None) -> Summary:
     """Decide every case of a JSON Lines stream; write one result line per input line.
 
     With jobs > 1 the workers open the pack from `pack_spec` (the bundled pack
@@ -159,21 +194,23 @@ def check_stream(lines: Iterable[str], out: IO[str], pack: Pack, *, pack_spec: O
     read ahead of the output.
     """
     summary = Summary()
+    opts = Options(wording, explain, strict, letter)
     if jobs <= 1:
-        results = _one_by_one(pack, lines, wording, explain)
+        results = _one_by_one(pack, lines, opts)
         pool = None
     else:
         import multiprocessing
 
         pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(pack_spec,))
-        results = _windowed(pool, pack.digest, lines, wording, explain, chunk, jobs * window)
+        results = _windowed(pool, pack.digest, lines, opts, chunk, jobs * window)
     ok = False
     try:
-        for count, decided, text in results:
+        for count, decided, certified, text in results:
             out.write(text)
             before = summary.lines
             summary.lines += count
             summary.decided += decided
+            summary.certified += certified
             summary.errors += count - decided
             if progress is not None and summary.lines // 1000 > before // 1000:
                 for done in range((before // 1000 + 1) * 1000, summary.lines + 1, 1000):

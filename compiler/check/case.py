@@ -65,6 +65,8 @@ class Case:
     path: str
     summary: Optional[str] = None  # the case file's own clinical summary, as written
     patient: Optional[Patient] = None
+    #: Problems that do not stop the decision (facts no requested guideline reads); --strict makes them errors.
+    warnings: tuple[Problem, ...] = ()
 
 
 class _Bad(Exception):
@@ -282,8 +284,9 @@ def _no_line(key) -> None:
 class _Loader:
     """Reads one case; the per-pack tables come from a CaseReader."""
 
-    def __init__(self, path: str, reader: "CaseReader"):
+    def __init__(self, path: str, reader: "CaseReader", strict: bool = False):
         self.path = path
+        self.strict = strict
         self.reader = reader
         self.infos = reader.infos
         self.problems: list[Problem] = []
@@ -292,7 +295,8 @@ class _Loader:
     def bad(self, key: str, message: str, hint=None, line=None):
         self.problems.append(Problem(self.path, key, message, hint, line))
 
-    def fact_values(self, facts: Any, prefix: str, allowed: Mapping[str, Mapping], line=None):
+    def fact_values(self, facts: Any, prefix: str, allowed: Mapping[str, Mapping], line=None,
+                    owner: Optional[str] = None):
         values: dict = {}
         sources: dict = {}
         if facts is None:
@@ -306,6 +310,10 @@ class _Loader:
             if schema is None:
                 key, fline = f"{prefix}.{name}", line_of(name)
                 hint = _close(name, allowed) or "see the facts each guideline declares: `mtus schema`"
+                if owner is not None and name in self.all_facts:
+                    hint = _close(name, allowed) or f"`mtus template {owner}` lists the facts {owner} reads"
+                    self.bad(key, f"`{name}` is not a fact of {owner}; {_readers(name, self.infos)}", hint, fline)
+                    continue
                 self.bad(key, f"`{name}` is not a fact of any guideline in the pack", hint, fline)
                 continue
             if isinstance(raw, dict) and "value" in raw:
@@ -430,7 +438,7 @@ class _Loader:
             gid = self.route(item, explicit, key, rline, product)
             if gid is None:
                 continue
-            own, own_sources = self.fact_values(r.get("facts"), f"{key}.facts", self.infos[gid]["facts"], rline)
+            own, own_sources = self.fact_values(r.get("facts"), f"{key}.facts", self.infos[gid]["facts"], rline, gid)
             declared = self.infos[gid]["facts"]
             facts = {}
             if product is not None:  # facts the guideline takes from the product: the case may override
@@ -445,10 +453,14 @@ class _Loader:
             sources = {n: s for n, s in shared_sources.items() if n in declared}
             sources.update(own_sources)
             requests.append(Request(i, item.strip(), gid, facts, sources, product))
+        warnings = self.unread(shared, requests, data.get("facts"), rkey) if requests and not self.problems else []
+        if self.strict:
+            self.problems += [attrs.evolve(w, severity="error") for w in warnings]
+            warnings = []
         if self.problems:
             raise CaseError(self.problems)
         return Case(str(case_id) if case_id is not None else None, date, tuple(requests), self.path,
-                    " ".join(summary.split()) if summary else None, patient)
+                    " ".join(summary.split()) if summary else None, patient, tuple(warnings))
 
     def patient(self, raw: Any, line) -> Optional[Patient]:
         """The optional `patient:` mapping: age, sex, injury_date, diagnoses."""
@@ -479,6 +491,36 @@ class _Loader:
                 self.bad(key, e.message, e.hint, line_of(k))
         return Patient(**fields)
 
+    def unread(self, shared: Mapping, requests: list, raw_facts: Any, rkey: str) -> list[Problem]:
+        """Shared facts that no requested item's guideline reads: most likely another guideline's names.
+
+        Left alone they are silently ignored and the guideline finds its own facts
+        undocumented, so the letter would deny for want of what the case meant to say.
+        """
+        routed = list(dict.fromkeys(r.guideline for r in requests))
+        read = {n for gid in routed for n in self.infos[gid]["facts"]}
+        line_of = raw_facts.line_of if isinstance(raw_facts, LDict) else _no_line
+        which = " or ".join(routed)
+        out = []
+        for name in shared:
+            if name in read:
+                continue
+            close = difflib.get_close_matches(name, sorted(read), n=3, cutoff=0.6)
+            hint = ("did you mean " + " or ".join(f"`{x}`" for x in close) + "? " if close else "") + \
+                f"`mtus template {routed[0]}` lists the facts {routed[0]} reads"
+            whose = "the requested item's guideline" if len(routed) == 1 else "the requested items' guidelines"
+            ignored = "" if self.strict else ", so it is ignored"
+            message = f"`{name}` is not a fact of {which} ({whose}){ignored}; {_readers(name, self.infos)}"
+            out.append(Problem(self.path, f"facts.{name}", message, hint, line_of(name), "warning"))
+        return out
+
+
+def _readers(name: str, infos: Mapping[str, Mapping]) -> str:
+    """Which guidelines declare a fact, for messages: "tpi reads it" / "tens and tpi read it"."""
+    ids = sorted(gid for gid, info in infos.items() if name in info["facts"])
+    names = " and ".join(ids) if len(ids) <= 2 else ", ".join(ids[:-1]) + " and " + ids[-1]
+    return f"{names} {'reads' if len(ids) == 1 else 'read'} it"
+
 
 class CaseReader:
     """Reads cases against one pack: fact schemas and the pack's router (built once, Pack.reader())."""
@@ -489,8 +531,9 @@ class CaseReader:
         self.all_facts = {n: info["facts"][n] for info in infos.values() for n in info["facts"]}
         self.router = Router(infos, formulary)
 
-    def read(self, data: Any, path: str) -> Case:
-        return _Loader(path, self).load(data)
+    def read(self, data: Any, path: str, strict: bool = False) -> Case:
+        """A validated, routed case; with `strict`, a fact no requested guideline reads is an error too."""
+        return _Loader(path, self, strict).load(data)
 
 
 def case_from_data(data: Any, path: str, infos: Mapping[str, Mapping], formulary: Optional[Mapping] = None) -> Case:

@@ -29,17 +29,19 @@ class Problem:
     message: str
     hint: Optional[str] = None
     line: Optional[int] = None
+    severity: str = "error"  # or "warning": the case is still decided (see case.py's unread facts)
 
     def render(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
         key = f" {self.key}:" if self.key else ""
-        out = f"{where}: error:{key} {self.message}"
+        out = f"{where}: {self.severity}:{key} {self.message}"
         if self.hint:
             out += f"\nhint: {self.hint}"
         return out
 
     def to_json(self) -> dict:
-        return {"path": self.path, "key": self.key, "line": self.line, "message": self.message, "hint": self.hint}
+        return {"severity": self.severity, "path": self.path, "key": self.key, "line": self.line,
+                "message": self.message, "hint": self.hint}
 
 
 class CaseError(Exception):
@@ -173,6 +175,17 @@ def parse_case_text(text: str, path: str) -> Any:
     return data
 
 
+def read_case_stream(stream, name: str = "<stdin>") -> Any:
+    """Read and parse a case from an open stream (`mtus check -`), with the file's size limit and UTF-8."""
+    binary = getattr(stream, "buffer", stream)
+    data = binary.read(MAX_CASE_BYTES + 1)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > MAX_CASE_BYTES:
+        raise CaseError([Problem(name, "", f"the case is more than {MAX_CASE_BYTES:,} bytes, the limit")])
+    return _decode(data, name)
+
+
 def read_case_file(path: str) -> Any:
     """Read and parse a case file, enforcing the size limit and UTF-8."""
     try:
@@ -183,6 +196,10 @@ def read_case_file(path: str) -> Any:
             data = f.read()
     except OSError as e:
         raise CaseError([Problem(path, "", f"cannot read the case file: {e.strerror or e}")]) from None
+    return _decode(data, path)
+
+
+def _decode(data: bytes, path: str) -> Any:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:

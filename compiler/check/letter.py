@@ -315,6 +315,7 @@ def letter_json(letter: Letter, explain: bool = False) -> dict:
             }
             for d in letter.decisions
         ],
+        "warnings": [w.to_json() for w in letter.case.warnings],
     }
 
 

@@ -8,6 +8,8 @@ certified" is a result, not an error: `mtus check` exits 0 when it decides.
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 
 import click
@@ -22,27 +24,70 @@ def main() -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(message.rstrip("\n"), err=True)
+    _echo_err(message)
     sys.exit(code)
 
 
-def _compile_failed(err) -> None:
+# --------------------------------------------------------------- conventions
+_SEVERITY = re.compile(r"(?m)(?<![\w-])(error|warning)(\[\w+\])?:")
+_HINT = re.compile(r"(?m)^(hint|note):")
+
+
+def _paint(text: str) -> str:
+    """Diagnostics coloured as compilers do: errors red, warnings yellow, hints cyan.
+
+    click.echo drops the colour again unless --color and the terminal allow it.
+    """
+    text = _SEVERITY.sub(lambda m: click.style(m.group(0), fg="red" if m.group(1) == "error" else "yellow",
+                                               bold=True), text)
+    return _HINT.sub(lambda m: click.style(m.group(0), fg="cyan", bold=True), text)
+
+
+def _echo_err(text: str) -> None:
+    click.echo(_paint(text.rstrip("\n")), err=True)
+
+
+def _set_color(ctx: click.Context, param, value: str) -> str:
+    # https://no-color.org: NO_COLOR (non-empty) turns colour off unless asked for outright
+    if value == "always":
+        ctx.color = True
+    elif value == "never" or os.environ.get("NO_COLOR"):
+        ctx.color = False
+    return value
+
+
+def _color_option(f):
+    return click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+                        show_default=True, expose_value=False, is_eager=True, callback=_set_color,
+                        help="Colour errors and results: auto colours a terminal unless NO_COLOR is set.")(f)
+
+
+def _quiet_option(help_text: str):
+    return click.option("-q", "--quiet", is_flag=True, help=help_text)
+
+
+def _compile_failed(err, code: int = EXIT_PROBLEMS) -> None:
     from mtus.dsl import diagnostics as diag
 
     ds = [d for r in err.results for d in r.diagnostics]
-    click.echo(diag.render_text(ds, {r.source.path: r.source for r in err.results}), err=True, nl=False)
-    _fail(f"compilation failed: {diag.summary(ds)}", EXIT_PROBLEMS)
+    _echo_err(diag.render_text(ds, {r.source.path: r.source for r in err.results}))
+    _fail(f"compilation failed: {diag.summary(ds)}", code)
 
 
-def _open_pack(spec):
+def _open_pack(spec, code: int = EXIT_PROBLEMS):
+    """The pack of --pack (or PACK_OR_SOURCES); `-` compiles one .mtus source read from standard input."""
     from mtus.compiler.check.pack import CompileError, PackError, open_pack
 
     try:
+        if spec == "-":
+            from mtus.compiler.build.packwriter import pack_from_text
+
+            return pack_from_text(sys.stdin.read(), "<stdin>")
         return open_pack(spec)
     except CompileError as e:
-        _compile_failed(e)
+        _compile_failed(e, code)
     except PackError as e:
-        _fail(f"error: {e}", EXIT_PROBLEMS)
+        _fail(f"error: {e}", code)
 
 
 @main.command()
@@ -94,65 +139,91 @@ def compile_cmd(paths: tuple[str, ...], output: str, name: str, pack_version: st
 
 
 @main.command()
-@click.argument("case", type=click.Path(dir_okay=False), required=False)
+@click.argument("case", type=click.Path(dir_okay=False, allow_dash=True), required=False)
 @click.option("--pack", "pack_spec", default=None, metavar="PACK_OR_SOURCES",
               help="A pack folder or .mtus files/folders. Default: the MTUS pack bundled with mtus.")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True,
+              help="The letter's format. With --jsonl: each record's `letter` (null unless given).")
 @click.option("--wording", type=click.Choice(["imr", "ur"]), default="imr", show_default=True,
               help="IMR: Upheld/Overturned. UR: certified/not certified.")
 @click.option("--explain", is_flag=True, help="Add the per-criterion trace: outcome, facts read and their values.")
+@click.option("--strict", is_flag=True,
+              help="A case fact that no requested item's guideline reads is an error (exit 2), not a warning.")
+@click.option("--exit-code", "exit_code", is_flag=True,
+              help="Exit 0 only if every item is certified; 1 if any is not certified or modified; 2 on errors.")
 @click.option("--jsonl", "jsonl", default=None, metavar="IN",
-              help="Batch mode: one JSON case per line of IN ('-' for stdin); one JSON result per line out.")
+              help="Batch mode: one JSON case per line of IN ('-' for stdin); one JSON record per line out.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes for --jsonl.")
 @click.option("--pack-sha256", "pack_sha256", default=None, metavar="HASH",
               help="Refuse to run unless the pack's manifest has this sha256 (as published by its developer).")
-def check(case, pack_spec, fmt: str, wording: str, explain: bool, jsonl, jobs: int, pack_sha256) -> None:
+@_quiet_option("Print no warnings and no batch summary on standard error.")
+@_color_option
+@click.pass_context
+def check(ctx, case, pack_spec, fmt: str, wording: str, explain: bool, strict: bool, exit_code: bool, jsonl, jobs: int,
+          pack_sha256, quiet: bool) -> None:
     """Decide a case file's requests and print the determination letter.
 
-    In batch mode (--jsonl) a bad line becomes an error record with its line
-    number and the run goes on; the exit status is 2 if any line was an error.
+    CASE is a YAML or JSON case file (docs/case-files.md); `-` reads it from
+    standard input. A case fact that no requested item's guideline reads is
+    reported as a warning (an error with --strict). In batch mode (--jsonl)
+    a bad line becomes an error record with its line number and the run goes
+    on; the exit status is 2 if any line was an error.
 
     \b
     Example:
-      mtus check docs/examples/seed-2014-12-18.yaml
+      mtus template tpi > case.yaml    # fill it in, then:
+      mtus check case.yaml
       mtus check case.yaml --pack build/mtus-pack --format json --explain
+      mtus check --exit-code --strict case.yaml && echo certified
       mtus check --jsonl cases.jsonl --jobs 2 > results.jsonl
     """
-    from mtus.compiler.check.casefile import CaseError
-    from mtus.compiler.check.casefile import read_case_file
+    from mtus.compiler.check.casefile import CaseError, read_case_file, read_case_stream
     from mtus.compiler.check.letter import decide, render
 
+    failed = EXIT_USAGE if exit_code else EXIT_PROBLEMS  # with --exit-code, 1 means "not certified"
     if (case is None) == (jsonl is None):
         _fail("error: give a case file, or --jsonl IN for batch mode (not both)", EXIT_USAGE)
-    pack = _open_pack(pack_spec)
+    if "-" in (case, jsonl) and pack_spec == "-":
+        _fail("error: only one of the case and --pack can be read from standard input", EXIT_USAGE)
+    pack = _open_pack(pack_spec, failed)
     if pack_sha256 is not None and pack.digest != pack_sha256.strip().lower():
         _fail(f"error: {pack.location}: the pack's sha256 is {pack.digest}, not the expected {pack_sha256}; "
-              "it is not the pack you meant to run", EXIT_PROBLEMS)
+              "it is not the pack you meant to run", failed)
     if jsonl is not None:
         from mtus.compiler.check.batch import check_stream, open_lines
 
+        given = ctx.get_parameter_source("fmt") is not click.core.ParameterSource.DEFAULT
         try:
             stream = open_lines(jsonl)
         except OSError as e:
             _fail(f"{jsonl}: error: cannot read: {e.strerror or e}", EXIT_USAGE)
-        progress = sys.stderr if sys.stderr.isatty() else None
+        progress = sys.stderr if sys.stderr.isatty() and not quiet else None
         with stream:
             summary = check_stream(stream, sys.stdout, pack, pack_spec=pack_spec, jobs=jobs, wording=wording,
-                                   explain=explain, progress=progress)
-        click.echo(summary.text(), err=True)
-        sys.exit(EXIT_USAGE if summary.errors else EXIT_OK)
+                                   explain=explain, progress=progress, strict=strict, letter=fmt if given else None)
+        if not quiet:
+            _echo_err(summary.text())
+        if summary.errors:
+            sys.exit(EXIT_USAGE)
+        sys.exit(EXIT_PROBLEMS if exit_code and summary.certified < summary.decided else EXIT_OK)
     try:
-        parsed = pack.reader().read(read_case_file(case), case)
+        data = read_case_stream(sys.stdin, "<stdin>") if case == "-" else read_case_file(case)
+        parsed = pack.reader().read(data, "<stdin>" if case == "-" else case, strict=strict)
     except CaseError as e:
-        _fail(e.render(), EXIT_USAGE)
+        _fail(_paint(e.render()), EXIT_USAGE)
+    if parsed.warnings and not quiet:
+        _echo_err("\n".join(w.render() for w in parsed.warnings))
     from mtus.compiler.check.pack import PackError
 
     try:
-        letter = render(decide(parsed, pack, wording), fmt, explain)
+        letter = decide(parsed, pack, wording)
+        text = render(letter, fmt, explain)
     except PackError as e:  # a checker module is run on first use and may be refused then
-        _fail(f"error: {e}", EXIT_PROBLEMS)
-    click.echo(letter, nl=False)
+        _fail(f"error: {e}", failed)
+    click.echo(text, nl=False)
+    if exit_code and not all(d.certified and d.modified is None for d in letter.decisions):
+        sys.exit(EXIT_PROBLEMS)
 
 
 @main.command("test")

@@ -20,6 +20,10 @@ def lint_paths(paths, fmt: str = "text") -> LintReport:
     if not files:
         return LintReport("", "no .mtus files found in " + ", ".join(map(str, paths)), 2)
     results = check_paths(files)
+    if all(r.ok for r in results):  # the pack-level check needs every file's model
+        from mtus.compiler.build.packwriter import with_fact_conflicts
+
+        results = with_fact_conflicts(results)
     ds = [d for r in results for d in r.diagnostics]
     if fmt == "json":
         out = diag.render_json(ds)
