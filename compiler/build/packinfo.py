@@ -333,6 +333,7 @@ def describe(g: model.Guideline) -> dict:
             "computed": _computed(p, g, c.expr),
             "when": [conditions[x.index] for x in c.conditions],
             "when_facts": sorted({n for x in c.conditions for n in model.facts_read(x.expr)}),
+            "reads": list(model.facts_read(c.expr)),  # the facts its expression reads (templates, reference pages)
             "allows_fewer": c.allows_fewer,
             "citation": c.citation.to_json(),
             "line": c.span.line,

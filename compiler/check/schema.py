@@ -6,7 +6,7 @@ claims-system exports can validate a case before it reaches a reviewer.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Optional
 
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "a date, YYYY-MM-DD"}
 
@@ -86,3 +86,142 @@ def case_schema(infos: Mapping[str, Mapping]) -> dict:
         },
         "oneOf": [{"required": ["request"]}, {"required": ["requests"]}],
     }
+
+
+# ------------------------------------------------------------------ output
+def _obj(description: str, properties: dict, required: Optional[list] = None) -> dict:
+    """A closed object: every key documented, every key present unless `required` says otherwise."""
+    return {"type": "object", "description": description, "additionalProperties": False,
+            "required": sorted(properties) if required is None else required, "properties": properties}
+
+
+def _t(kind, description: str, **more) -> dict:
+    return dict({"type": kind, "description": description}, **more)
+
+
+_NULL_OR_TEXT = ["string", "null"]
+
+_PROBLEM = _obj("a problem with the case (or, in `warnings`, one that did not stop the decision)", {
+    "severity": _t("string", "`error`, or `warning` for a fact no requested item's guideline reads",
+                   enum=["error", "warning"]),
+    "path": _t("string", "the case file (or `<stdin>`, or `line N` in batch mode)"),
+    "key": _t("string", "the key path in the case, e.g. `facts.radiculopathy` or `requests[0].item`; "
+                        "empty when the problem is the whole file"),
+    "line": _t(["integer", "null"], "the line of the key in the case file; null when unknown (JSON input)"),
+    "message": _t("string", "what is wrong"),
+    "hint": _t(_NULL_OR_TEXT, "how to fix it, when there is a hint"),
+})
+
+_RECORD_PROBLEM = _obj("a problem with one batch line", {
+    "key": _t("string", "the key path in the case (empty for the whole line: too long, not JSON)"),
+    "message": _t("string", "what is wrong"),
+    "hint": _t(_NULL_OR_TEXT, "how to fix it, when there is a hint"),
+})
+
+_MODIFIED = {"description": "partial certification: set when the determination is `modified` (the guideline "
+                            "allows fewer units than requested and fewer would be certified); null otherwise",
+             "oneOf": [{"type": "null"}, _obj("the units certified of those requested", {
+                 "fact": _t("string", "the count fact that was reduced, e.g. `visits`"),
+                 "certified": _t("integer", "how many would be certified", minimum=0),
+                 "requested": _t("integer", "how many were requested", minimum=1)})]}
+
+_CRITERION = _obj("one criterion's outcome on the case (--explain)", {
+    "id": _t("string", "the criterion id in the guideline"),
+    "outcome": _t("string", "`met`, `not met`, `not documented` or `not applicable` (its `when` does not hold); "
+                            "exclusions may also be `applies` or `does not apply`"),
+    "exclude": _t("boolean", "true for an exclusion (a reason not to treat), false for a criterion for use"),
+    "read": {"type": "array", "description": "the facts it read",
+             "items": _obj("a fact as the criterion read it", {
+                 "name": _t("string", "the fact name (or `history.field`)"),
+                 "value": {"description": "its value as JSON: text, number, true/false, a list, or null "
+                                          "when not documented"},
+                 "documented": _t("boolean", "false when the case does not document it")})},
+    "missing": {"type": "array", "items": {"type": "string"},
+                "description": "when not documented: the facts whose absence left it undecided"},
+}, required=["id", "outcome", "exclude", "read", "missing"])
+# Result fields added later by the runtime (presumptions, readings) are allowed on criteria.
+_CRITERION["additionalProperties"] = True
+
+_DETERMINATION = _t("string", "`overturned`/`upheld` (IMR wording) or `certified`/`not certified` (UR wording); "
+                              "`modified` for a partial certification",
+                    enum=["overturned", "upheld", "certified", "not certified", "modified"])
+
+_LETTER_REQUEST = _obj("the determination for one disputed request", {
+    "item": _t("string", "the request item as written in the case"),
+    "guideline": _t("string", "the id of the guideline it was routed to"),
+    "title": _t("string", "the guideline's title"),
+    "citation": _obj("where the guideline is published", {
+        "source": _t("string", "the publication, e.g. MTUS Chronic Pain Medical Treatment Guidelines"),
+        "section": _t(_NULL_OR_TEXT, "the section, when cited"),
+        "pages": _t(_NULL_OR_TEXT, "the page or pages, when cited")}),
+    "certified": _t("boolean", "true when medically necessary as requested (every applicable criterion met)"),
+    "determination": _DETERMINATION,
+    "modified": _MODIFIED,
+    "rationale": _obj("the decision rationale, as in the letter", {
+        "statement": {"type": "array", "items": {"type": "string"},
+                      "description": "what the guideline states and its criteria for use, sentence by sentence"},
+        "findings": {"type": "array", "items": {"type": "string"},
+                     "description": "what this case shows against the criteria that decide it"},
+        "summary": {"type": "array", "items": {"type": "string"},
+                    "description": "sentences that sum up the findings (presumptions, what stays open)"},
+        "closing": _t("string", "the closing sentence: the request is (not) medically necessary")}),
+    "reasons": {"type": "array", "description": "the criteria that stop certification, in the guideline's order",
+                "items": _obj("a criterion that is not met, not documented, or an exclusion that applies", {
+                    "criterion": _t("string", "its id"),
+                    "outcome": _t("string", "its outcome"),
+                    "missing": {"type": "array", "items": {"type": "string"},
+                                "description": "the facts not documented, when that is the outcome"}})},
+    "what_would_change": {"type": "array", "items": {"type": "string"},
+                          "description": "the documentation that would change a denial, one entry per criterion"},
+    "criteria": {"type": "array", "items": _CRITERION,
+                 "description": "with --explain only: every criterion's outcome and the facts it read"},
+    "sources": {"type": "object", "additionalProperties": {"type": "string"},
+                "description": "fact name -> where the record documents it, as the case gave it"},
+}, required=["item", "guideline", "title", "citation", "certified", "determination", "modified", "rationale",
+             "reasons", "what_would_change", "sources"])
+
+LETTER_SCHEMA = dict(_obj("`mtus check --format json`: a determination letter as data", {
+    "format": _t("integer", "the letter format; bumped on any incompatible change", const=1),
+    "case": _t(_NULL_OR_TEXT, "the case id, when the case gives one"),
+    "date": _t("string", "the review date, YYYY-MM-DD", pattern=r"^\d{4}-\d{2}-\d{2}$"),
+    "wording": _t("string", "`imr` (Upheld/Overturned) or `ur` (certified/not certified)", enum=["imr", "ur"]),
+    "pack": _obj("the rule pack that decided", {
+        "name": _t("string", "its name"), "version": _t("string", "its version"),
+        "sha256": _t("string", "the sha256 of its manifest: names the exact pack")}),
+    "requests": {"type": "array", "items": _LETTER_REQUEST, "description": "one entry per disputed request"},
+    "warnings": {"type": "array", "items": _PROBLEM,
+                 "description": "problems that did not stop the decision: facts no requested guideline reads"},
+}), **{"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "mtus letter"})
+
+_RECORD_REQUEST = _obj("the determination for one request of the line's case", {
+    "item": _t("string", "the request item as written"),
+    "guideline": _t("string", "the id of the guideline it was routed to"),
+    "certified": _t("boolean", "true when medically necessary as requested"),
+    "determination": _DETERMINATION,
+    "modified": _MODIFIED,
+    "unmet": {"type": "array", "items": {"type": "string"},
+              "description": "the ids of the criteria that stop certification, in the guideline's order"},
+    "criteria": {"description": "with --explain: every criterion's outcome and the facts it read; null otherwise",
+                 "oneOf": [{"type": "null"}, {"type": "array", "items": _CRITERION}]},
+})
+
+JSONL_SCHEMA = dict(_obj("`mtus check --jsonl`: one record per non-blank input line, in input order; "
+                         "every record has every key, whatever the flags", {
+    "line": _t("integer", "the input line number (1-based, blank lines counted)", minimum=1),
+    "case": _t(_NULL_OR_TEXT, "the case id, when the line has a readable one (error records too)"),
+    "requests": {"type": "array", "items": _RECORD_REQUEST,
+                 "description": "one entry per request; empty when the line is an error"},
+    "warnings": {"type": "array", "items": _RECORD_PROBLEM,
+                 "description": "problems that did not stop the decision: facts no requested guideline reads"},
+    "letter": {"description": "with --format: the letter, as text (text, markdown) or as the letter object "
+                              "(json, see `mtus schema --output letter`); null otherwise",
+               "oneOf": [{"type": "null"}, {"type": "string"}, {"type": "object"}]},
+    "error": {"description": "null when the line was decided; otherwise every problem found, and nothing was "
+                             "decided", "oneOf": [{"type": "null"}, {"type": "array", "items": _RECORD_PROBLEM,
+                                                                     "minItems": 1}]},
+}), **{"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "mtus batch record"})
+
+
+def output_schema(which: str) -> dict:
+    """`mtus schema --output letter|jsonl`: the JSON Schema of --format json letters or of --jsonl records."""
+    return {"letter": LETTER_SCHEMA, "jsonl": JSONL_SCHEMA}[which]

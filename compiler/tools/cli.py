@@ -284,19 +284,63 @@ def rationale(spec, only) -> None:
 
 @main.command()
 @click.argument("spec", required=False, metavar="[PACK_OR_SOURCES]")
-def schema(spec) -> None:
-    """Print the JSON Schema of case files for a pack (default: the bundled pack).
+@click.option("--guideline", "only", default=None, metavar="ID",
+              help="Only the part of the schema that this guideline's requests use.")
+@click.option("--output", "what", type=click.Choice(["case", "letter", "jsonl"]), default="case", show_default=True,
+              help="Which schema: case files (input), --format json letters, or --jsonl records (output).")
+def schema(spec, only, what: str) -> None:
+    """Print a JSON Schema: of case files for a pack (default: the bundled pack), or of the output.
 
     \b
     Example:
-      mtus schema > case.schema.json
+      mtus schema --guideline tpi > tpi-case.schema.json
+      mtus schema --output letter > letter.schema.json
+      mtus schema --output jsonl > record.schema.json
     """
     import json
 
-    from mtus.compiler.check.schema import case_schema
+    from mtus.compiler.check.schema import case_schema, output_schema
 
+    if what != "case":
+        if only is not None or spec is not None:
+            _fail("error: --guideline and PACK_OR_SOURCES apply to the case schema only (--output case)",
+                  EXIT_USAGE)
+        click.echo(json.dumps(output_schema(what), indent=2, sort_keys=True))
+        return
     pack = _open_pack(spec)
-    click.echo(json.dumps(case_schema(pack.infos), indent=2, sort_keys=True))
+    infos = pack.infos
+    if only is not None:
+        if only not in infos:
+            _fail(f"error: no guideline `{only}` in the pack; guidelines: {', '.join(sorted(infos))}", EXIT_USAGE)
+        infos = {only: infos[only]}
+    click.echo(json.dumps(case_schema(infos), indent=2, sort_keys=True))
+
+
+@main.command()
+@click.argument("item", metavar="ITEM_OR_GUIDELINE")
+@click.option("--pack", "pack_spec", default=None, metavar="PACK_OR_SOURCES",
+              help="A pack folder or .mtus files/folders. Default: the MTUS pack bundled with mtus.")
+def template(item: str, pack_spec) -> None:
+    """Print a fill-in case file for a request item or a guideline id.
+
+    Every fact the guideline reads is listed, commented out, with its type,
+    the values it takes, its label, whether it is a request detail and what a
+    record that is silent about it means. Uncomment what the record documents,
+    fill in the date, and check it.
+
+    \b
+    Example:
+      mtus template "Trigger point injections" > case.yaml
+      mtus template esi --pack build/mtus-pack
+      mtus check case.yaml
+    """
+    from mtus.compiler.tools.template import TemplateError, template as make
+
+    pack = _open_pack(pack_spec)
+    try:
+        click.echo(make(pack, item), nl=False)
+    except TemplateError as e:
+        _fail(f"error: {e}", EXIT_USAGE)
 
 
 @main.command("fmt")

@@ -1,0 +1,217 @@
+"""`mtus template`: a fill-in case file (YAML with comments) for one guideline of a pack.
+
+A reviewer should not have to read `.mtus` source to write a case: the
+template lists every fact the routed guideline reads, with its type, the
+values it takes, its label, whether it is a request detail, and what a silent
+record means for it, all taken from the pack info. Every fact line is
+commented out: uncomment the ones the record documents, so that what is left
+out stays *not documented*.
+"""
+
+from __future__ import annotations
+
+import difflib
+import textwrap
+from typing import Mapping, Optional
+
+import attrs
+
+from mtus.compiler.check.pack import Pack
+
+WIDTH = 88
+
+#: Placeholder values by kind: something to overwrite, in the form the case reader accepts.
+_PLACEHOLDER = {"finding": "present", "count": "1", "number": "0", "percent": "50%", "duration": "6 weeks",
+                "date": "YYYY-MM-DD", "text": '"..."'}
+
+#: What a silent record means, by the silence rule a fact declares (pack info "silence").
+_SILENCE = {
+    "required": "the request is incomplete: not certified until it is stated",
+    "checked when stated": "not checked: the criteria that read it do not apply",
+    "none when silent": "none: the request is reviewed as an initial one",
+    "presumed absent when silent": "presumed absent (the letter says so where it decides)",
+}
+
+
+class TemplateError(Exception):
+    """The item or guideline cannot be resolved to one guideline of the pack."""
+
+
+@attrs.frozen
+class Resolved:
+    """The guideline a template is for, and the item as the reviewer wrote it (None for an id)."""
+
+    guideline: str
+    item: Optional[str]
+
+
+def resolve(pack: Pack, item_or_id: str) -> Resolved:
+    """A guideline id of the pack, or a request item routed as `mtus check` routes it."""
+    if item_or_id in pack.guidelines:
+        return Resolved(item_or_id, None)
+    reader = pack.reader()
+    matches = reader.route(item_or_id, reader.product(item_or_id))
+    if len(matches) == 1:
+        return Resolved(matches[0], item_or_id)
+    ids = ", ".join(sorted(pack.guidelines))
+    if matches:
+        raise TemplateError(f'"{item_or_id}" matches several guidelines: {", ".join(matches)}; '
+                            f"name one of them: mtus template {matches[0]}")
+    names = {s["value"].lower(): gid for gid, g in pack.guidelines.items() for s in g.info["services"]
+             if s["kind"] == "name"}
+    names.update({gid: gid for gid in pack.guidelines})
+    close = dict.fromkeys(names[c] for c in difflib.get_close_matches(item_or_id.lower(), sorted(names), n=8,
+                                                                      cutoff=0.5))
+    hint = f"closest: {', '.join(close)}" if close else f"guidelines: {ids}"
+    raise TemplateError(f'no guideline of the pack governs "{item_or_id}"; give the item as the request '
+                        f"writes it, or a guideline id ({hint})")
+
+
+def _kind_text(schema: Mapping) -> str:
+    kind = schema["kind"]
+    if kind == "finding":
+        return "A finding: present or absent"
+    if kind == "enum":
+        return "One of: " + ", ".join(schema["members"])
+    if kind == "set":
+        element = schema["element"]
+        if element["kind"] == "enum":
+            return "A list of any of: " + ", ".join(element["members"])
+        return "A list of text"
+    if kind == "quantity":
+        return f"A quantity in {schema['unit']}"
+    if kind == "count":
+        return "A count: a whole number, 0 or more"
+    if kind == "percent":
+        return "A percent: 0% to 100%"
+    if kind == "duration":
+        return "A length of time: days, weeks, months or years"
+    if kind == "date":
+        return "A date: YYYY-MM-DD"
+    if kind == "history":
+        return "A list of entries, one each"
+    return f"A {kind}"
+
+
+def _placeholder(schema: Mapping) -> str:
+    kind = schema["kind"]
+    if kind == "enum":
+        return _yaml_text(schema["members"][0])
+    if kind == "set":
+        element = schema["element"]
+        return "[" + (_yaml_text(element["members"][0]) if element["kind"] == "enum" else '"..."') + "]"
+    if kind == "quantity":
+        return f"0 {schema['unit']}"
+    return _PLACEHOLDER.get(kind, '"..."')
+
+
+def _yaml_text(text: str) -> str:
+    """Text as a YAML flow scalar: quoted when YAML would read it otherwise."""
+    plain = text.replace(" ", "").replace("-", "").replace("/", "").isalnum() and not text[0].isdigit() and \
+        text.lower() not in ("yes", "no", "true", "false", "on", "off", "null", "y", "n")
+    return text if plain else '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def silence(info: Mapping, name: str) -> str:
+    """What a record that says nothing about this fact means for the decision."""
+    schema = info["facts"][name]
+    rule = schema.get("silence")
+    if rule in _SILENCE:
+        return _SILENCE[rule]
+    if schema.get("default") is not None:
+        return f"taken as {_default_text(schema['default'], schema)}"
+    if schema.get("from_product"):
+        return f"taken from the drug the item names ({schema['from_product']})"
+    readers = [c for c in info["criteria"] if name in c.get("reads", ()) or name in c["when_facts"]]
+    # Packs that declare silence rules (the "silence" key) read a silent exclusion as not applying;
+    # older packs leave it not documented, like any criterion.
+    if "silence" in schema and readers and all(c["exclude"] for c in readers):
+        return "the exclusion that reads it does not apply"
+    if readers and all(name not in c.get("reads", ()) for c in readers):
+        return "the criteria that depend on it are decided in every reading of it"
+    return "not documented, so the criteria that read it cannot be met"
+
+
+def _default_text(value, schema: Mapping) -> str:
+    if isinstance(value, bool):
+        return "present" if value else "absent"
+    if isinstance(value, dict):
+        return f"{value['months']} months {value['days']} days" if value.get("months") else f"{value['days']} days"
+    if schema["kind"] == "percent":
+        return f"{value}%"
+    return str(value)
+
+
+def _readers(info: Mapping, name: str) -> list[str]:
+    return [c["id"] for c in info["criteria"] if name in c.get("reads", ()) or name in c["when_facts"]]
+
+
+def _comment(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=indent + "# ", subsequent_indent=indent + "#   ")
+
+
+def _fact_block(info: Mapping, name: str, indent: str) -> list[str]:
+    schema = info["facts"][name]
+    label = schema.get("label", name)
+    out = _comment(label[:1].upper() + label[1:] + ".", indent)
+    what = ("A request detail. " if schema.get("detail") else "") + _kind_text(schema) + "."
+    readers = _readers(info, name)
+    if readers:
+        what += " Read by " + ", ".join(readers) + "."
+    out += _comment(what, indent)
+    out += _comment(f"If the record is silent: {silence(info, name)}.", indent)
+    if schema["kind"] == "history":
+        out += _comment(f"`{name}: []` documents that there were none. The fields of an entry:", indent)
+        for fname, f in schema["fields"].items():
+            kind = _kind_text(f)
+            out += _comment(f"  {fname}: {f.get('label', fname)} ({kind[:1].lower() + kind[1:]})", indent)
+        entry = ", ".join(f"{fname}: {_placeholder(f)}" for fname, f in schema["fields"].items())
+        out += [f"{indent}# {name}:", f"{indent}#   - {{{entry}}}"]
+    else:
+        out.append(f"{indent}# {name}: {_placeholder(schema)}")
+    return out + [""]
+
+
+def _in_reading_order(info: Mapping, names: list[str]) -> list[str]:
+    """Facts in the order the guideline's criteria first read them (as its page lists them), then the rest."""
+    order = {}
+    for c in info["criteria"]:
+        for n in list(c["when_facts"]) + list(c.get("reads", ())):
+            order.setdefault(n, len(order))
+    return sorted(names, key=lambda n: (order.get(n, len(order)), n))
+
+
+def template(pack: Pack, item_or_id: str) -> str:
+    """The fill-in case file for the guideline an item (or id) routes to. Raises TemplateError."""
+    resolved = resolve(pack, item_or_id)
+    info = pack.guidelines[resolved.guideline].info
+    gid = info["id"]
+    names = _in_reading_order(info, list(info["facts"]))
+    details = [n for n in names if info["facts"][n].get("detail")]
+    record = [n for n in names if n not in details]
+    item = resolved.item or _default_item(info)
+    out = _comment(f"A case file for {info['title']} ({gid}): {info['citation_text']}.", "")
+    out += _comment("Uncomment each fact the medical record documents and write its value; leave the others "
+                    "commented out. A fact left out is not documented: each fact says what that means for the "
+                    "decision. Then check it: mtus check THIS_FILE (docs/case-files.md).", "")
+    out += [
+        "case: my-case-id                 # printed on the letter",
+        "date: YYYY-MM-DD                 # the review date: all time is counted from it",
+        "request:",
+        f"  item: {_yaml_text(item)}",
+        f"  guideline: {gid}",
+    ]
+    if details:
+        out.append("  facts:                         # the request's details")
+        for n in details:
+            out += _fact_block(info, n, "    ")
+    if record:
+        out.append("facts:                           # what the medical record documents")
+        for n in record:
+            out += _fact_block(info, n, "  ")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _default_item(info: Mapping) -> str:
+    names = [s["value"] for s in info["services"] if s["kind"] == "name"]
+    return names[0] if names else info["title"]
