@@ -49,8 +49,8 @@ def resolve(pack: Pack, item_or_id: str) -> Resolved:
     """A guideline id of the pack, or a request item routed as `mtus check` routes it."""
     if item_or_id in pack.guidelines:
         return Resolved(item_or_id, None)
-    reader = pack.reader()
-    matches = reader.route(item_or_id, reader.product(item_or_id))
+    router = pack.reader().router
+    matches = router.route(item_or_id, router.product(item_or_id))
     if len(matches) == 1:
         return Resolved(matches[0], item_or_id)
     ids = ", ".join(sorted(pack.guidelines))
