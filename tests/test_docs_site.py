@@ -53,6 +53,15 @@ def test_mkdocs_build_strict(tmp_path):
     cli = (site / "cli" / "index.html").read_text(encoding="utf-8")
     assert "mtus fmt" in cli and "mtus lsp" in cli
     assert ".highlight .kd" in (site / "css" / "pygments.css").read_text(encoding="utf-8")
+    # Material for MkDocs: search index, copy buttons on code, a dark scheme to switch to
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert '"content.code.copy"' in home and 'data-md-color-scheme="slate"' in home
+    assert (site / "search" / "search_index.json").is_file()
+    # a generated reference page per bundled guideline, in the navigation
+    for gid in ("tpi", "esi", "opioids"):
+        page = (site / "guidelines" / gid / "index.html").read_text(encoding="utf-8")
+        assert "Criteria for use" in page and "mtus template " + gid in page
+    assert 'href="guidelines/tpi/"' in home or 'href="./guidelines/tpi/"' in home
 
 
 def test_every_page_is_in_the_navigation():

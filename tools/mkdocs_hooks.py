@@ -7,6 +7,9 @@
 - ```` ```mtus-error CODE ```` blocks (the bad examples of docs/diagnostics.md) are shown as
   ```` ```mtus ```` blocks marked with their code: Markdown's fenced code does not accept
   words after the language.
+- One reference page per bundled guideline (compiler/tools/reference.py) is generated
+  into the site under guidelines/, with an index, and added to the navigation after
+  "Case files": nothing is committed, so a changed guideline never leaves a stale page.
 - The Pygments style sheet for the highlighted ```` ```mtus ```` blocks (the lexer is
   dsl/highlight.py, found by its entry point) is written into the built site.
 """
@@ -65,7 +68,53 @@ def cli_reference() -> str:
     return "\n".join(out) + "\n"
 
 
+# ------------------------------------------------------- guideline pages
+_GUIDELINES: list = []
+
+
+def bundled_guidelines() -> list:
+    """The bundled guidelines' checked models, by id (read once per build)."""
+    if not _GUIDELINES:
+        from mtus.dsl.frontend import check_paths
+        from mtus.dsl.model import Guideline
+
+        results = check_paths([str(ROOT / "guidelines")])
+        bad = [r.source.path for r in results if not r.ok]
+        if bad:
+            raise SystemExit(f"mkdocs hooks: the bundled guidelines have errors: {', '.join(bad)} (run mtus lint)")
+        _GUIDELINES.extend(sorted((r.model for r in results if isinstance(r.model, Guideline)), key=lambda g: g.id))
+    return _GUIDELINES
+
+
+def guideline_pages() -> dict[str, str]:
+    """guidelines/<id>.md -> its page, and guidelines/index.md."""
+    from mtus.compiler.tools.reference import index_page, page
+
+    models = bundled_guidelines()
+    pages = {f"guidelines/{g.id}.md": page(g) for g in models}
+    pages["guidelines/index.md"] = index_page(models)
+    return pages
+
+
 # ------------------------------------------------------------------- hooks
+def on_config(config):
+    models = sorted(bundled_guidelines(), key=lambda g: g.title.lower())
+    section = {"Guidelines": [{"All guidelines": "guidelines/index.md"}] +
+               [{g.title: f"guidelines/{g.id}.md"} for g in models]}
+    nav = list(config["nav"] or [])
+    after = next((i + 1 for i, entry in enumerate(nav) if "Case files" in entry), len(nav))
+    config["nav"] = nav[:after] + [section] + nav[after:]
+    return config
+
+
+def on_files(files, config):
+    from mkdocs.structure.files import File
+
+    for uri, content in guideline_pages().items():
+        files.append(File.generated(config, uri, content=content))
+    return files
+
+
 def on_page_markdown(markdown: str, page, config, files) -> str:
     if page.file.src_uri == "cli.md":
         return cli_reference()

@@ -91,11 +91,16 @@ def _open_pack(spec, code: int = EXIT_PROBLEMS):
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Diagnostics as compiler-style text or as JSON for tools.")
-def lint(paths: tuple[str, ...], fmt: str) -> None:
+@_quiet_option("Print no summary line on standard error.")
+@_color_option
+def lint(paths: tuple[str, ...], fmt: str, quiet: bool) -> None:
     """Check .mtus files (or folders of them) and report every problem.
+
+    `-` reads one file from standard input. Guidelines checked together are
+    also checked as one pack (a fact name with two meanings is E408).
 
     \b
     Example:
@@ -105,19 +110,21 @@ def lint(paths: tuple[str, ...], fmt: str) -> None:
     from mtus.compiler.tools.lint import lint_paths
 
     report = lint_paths(paths, fmt)
-    click.echo(report.output, nl=False)
-    if report.summary:
-        click.echo(report.summary, err=True)
+    click.echo(_paint(report.output) if fmt == "text" else report.output, nl=False)
+    if report.summary and not quiet:
+        _echo_err(report.summary)
     sys.exit(report.exit_code)
 
 
 @main.command("compile")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True, allow_dash=True))
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="The pack folder to write.")
 @click.option("--name", default="mtus-pack", show_default=True, help="The pack's name, printed in every letter.")
 @click.option("--pack-version", "pack_version", default="0", show_default=True, help="The pack's version.")
 def compile_cmd(paths: tuple[str, ...], output: str, name: str, pack_version: str) -> None:
     """Compile guidelines into a rule pack folder (checkers + manifest).
+
+    `-` reads one .mtus file from standard input.
 
     \b
     Example:
@@ -125,10 +132,14 @@ def compile_cmd(paths: tuple[str, ...], output: str, name: str, pack_version: st
       mtus check case.yaml --pack build/mtus-pack
     """
     from mtus.compiler.check.pack import CompileError, PackError
-    from mtus.compiler.build.packwriter import build_pack, write_pack
+    from mtus.compiler.build.packwriter import pack_from_results, write_pack
+    from mtus.compiler.tools.lint import check_inputs
 
     try:
-        pack = build_pack(paths, name=name, version=pack_version)
+        results = check_inputs(paths)
+        if not results:
+            raise PackError("no .mtus files found in " + ", ".join(paths))
+        pack = pack_from_results(results, name=name, version=pack_version)
         where = write_pack(pack, output)
     except CompileError as e:
         _compile_failed(e)
@@ -227,34 +238,58 @@ def check(ctx, case, pack_spec, fmt: str, wording: str, explain: bool, strict: b
 
 
 @main.command("test")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True, allow_dash=True))
 @click.option("--coverage", "show_coverage", is_flag=True,
               help="Also report which outcomes each criterion reached; exit 1 if any reachable one was not.")
-def test_cmd(paths: tuple[str, ...], show_coverage: bool) -> None:
+@click.option("--run", "pattern", default=None, metavar="PATTERN",
+              help="Only the examples whose `GUIDELINE: NAME` this regular expression matches.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_quiet_option("Print only the failures and the totals.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print each example's outcome.")
+@_color_option
+def test_cmd(paths: tuple[str, ...], show_coverage: bool, pattern, fmt: str, quiet: bool, verbose: bool) -> None:
     """Run the examples written in guidelines against their compiled checkers.
 
-    Exit 0 when every example passes (and, with --coverage, every criterion
-    reached every outcome it can have); 1 otherwise.
+    `-` reads one .mtus file from standard input. Exit 0 when every example
+    passes (and, with --coverage, every criterion reached every outcome it
+    can have); 1 otherwise; 2 when --run matches no example.
 
     \b
     Example:
       mtus test guidelines/
       mtus test --coverage guidelines/tpi.mtus
+      mtus test guidelines/ --run 'tpi: seed' -v
     """
-    from mtus.compiler.tools.examples import render_report, run_examples
+    import re
+
+    from mtus.compiler.tools.examples import render_report, report_json, run_examples
+    from mtus.compiler.tools.lint import check_inputs
     from mtus.dsl import diagnostics as diag
-    from mtus.dsl.frontend import check_paths
     from mtus.dsl.model import Guideline
 
-    results = check_paths(paths)
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as e:
+            _fail(f"error: --run {pattern!r} is not a regular expression: {e}", EXIT_USAGE)
+    results = check_inputs(paths)
     if not any(isinstance(r.model, Guideline) for r in results) and all(r.ok for r in results):
         _fail("error: no guidelines found in " + ", ".join(paths), EXIT_USAGE)
     if any(not r.ok for r in results):
         ds = [d for r in results for d in r.diagnostics]
-        click.echo(diag.render_text(ds, {r.source.path: r.source for r in results}), err=True, nl=False)
+        _echo_err(diag.render_text(ds, {r.source.path: r.source for r in results}))
         _fail(f"cannot run examples: {diag.summary(ds)}", EXIT_PROBLEMS)
-    report = run_examples([r.model for r in results if isinstance(r.model, Guideline)])
-    click.echo(render_report(report, show_coverage), nl=False)
+    report = run_examples([r.model for r in results if isinstance(r.model, Guideline)], pattern)
+    if pattern is not None and not report.runs:
+        _fail(f"error: --run {pattern!r} matches no example (it is searched in `GUIDELINE: NAME`)", EXIT_USAGE)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(report_json(report, show_coverage), indent=2, sort_keys=True))
+    else:
+        text = render_report(report, show_coverage, -1 if quiet else int(verbose))
+        text = re.sub(r"(?m)^FAIL\b", lambda m: click.style(m.group(0), fg="red", bold=True), text)
+        click.echo(re.sub(r"(?m)^ok\b", lambda m: click.style(m.group(0), fg="green"), text), nl=False)
     incomplete = show_coverage and not all(c.complete for c in report.coverages)
     sys.exit(EXIT_PROBLEMS if report.failed or incomplete else EXIT_OK)
 
@@ -262,14 +297,18 @@ def test_cmd(paths: tuple[str, ...], show_coverage: bool) -> None:
 @main.command()
 @click.argument("spec", required=False, metavar="[PACK_OR_SOURCES]")
 @click.option("--guideline", "only", default=None, help="Only this guideline id.")
-def rationale(spec, only) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Prose for a clinician, or JSON: criteria with the facts each reads, and the facts.")
+def rationale(spec, only, fmt: str) -> None:
     """Print each guideline's rationale: its statement and criteria in prose.
 
     A clinician reads it against the guideline page to confirm the encoding.
+    `-` reads one .mtus file from standard input.
 
     \b
     Example:
       mtus rationale guidelines/tpi.mtus
+      mtus rationale --guideline esi --format json
     """
     from mtus.compiler.check.rationale import Explainer
 
@@ -279,6 +318,13 @@ def rationale(spec, only) -> None:
         if only not in pack.guidelines:
             _fail(f"error: no guideline `{only}` in the pack; guidelines: {', '.join(ids)}", EXIT_USAGE)
         ids = [only]
+    if fmt == "json":
+        import json
+
+        from mtus.compiler.tools.reference import guideline_json
+
+        click.echo(json.dumps([guideline_json(pack.guidelines[g].info) for g in ids], indent=2, sort_keys=True))
+        return
     click.echo("\n".join(Explainer(pack.guidelines[g].info).outline() for g in ids), nl=False)
 
 

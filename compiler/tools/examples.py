@@ -139,24 +139,49 @@ class ExampleReport:
         return tuple(r for r in self.runs if not r.passed)
 
 
-def run_examples(models: Iterable[model.Guideline]) -> ExampleReport:
-    """Run every example of every guideline against its compiled checker."""
+def run_examples(models: Iterable[model.Guideline], pattern: Optional[str] = None) -> ExampleReport:
+    """Run every example of every guideline against its compiled checker.
+
+    With `pattern` (a regular expression, as `mtus test --run`), only the
+    examples whose `GUIDELINE: NAME` it matches anywhere; coverage then counts
+    those examples only.
+    """
+    import re
+
     from mtus.compiler.build.codegen import generate_module, load_module
 
+    wanted = re.compile(pattern) if pattern is not None else None
     runs, covs = [], []
     for g in models:
+        chosen = [ex for ex in g.examples if wanted is None or wanted.search(f"{g.id}: {ex.name}")]
+        if wanted is not None and not chosen:
+            continue
         module = load_module(generate_module(g), f"mtus_test_{g.id}")
-        mine = [run_example(g, ex, module.evaluate) for ex in g.examples]
+        mine = [run_example(g, ex, module.evaluate) for ex in chosen]
         runs += mine
         covs.append(coverage(g, mine))
     return ExampleReport(tuple(runs), tuple(covs))
 
 
-def render_report(report: ExampleReport, show_coverage: bool = False) -> str:
+def _outcome(run: ExampleRun) -> str:
+    """What the checker decided, as an example's `expect` line reads."""
+    result = run.result
+    if result is None:
+        return "not run"
+    reasons = ", ".join(f"{r.id} {r.outcome}" for r in result.reasons)
+    return _determination(result) + (f" because {reasons}" if reasons else "")
+
+
+def render_report(report: ExampleReport, show_coverage: bool = False, verbosity: int = 0) -> str:
+    """The report as text: a line per example (only failures when verbosity < 0; the outcome when > 0)."""
     out = []
     for run in report.runs:
+        if verbosity < 0 and run.passed:
+            continue
         status = "ok  " if run.passed else "FAIL"
         out.append(f"{status} {run.guideline}: {run.name} ({run.path}:{run.line})")
+        if verbosity > 0:
+            out.append(f"       {_outcome(run)}")
         for p in run.problems:
             out.append(f"       {p}")
     if show_coverage:
@@ -175,3 +200,20 @@ def render_report(report: ExampleReport, show_coverage: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
+
+
+def report_json(report: ExampleReport, show_coverage: bool = False) -> dict:
+    """`mtus test --format json`: every example's result, the totals, and (with coverage) each criterion's states."""
+    out = {
+        "examples": [{"guideline": r.guideline, "name": r.name, "path": r.path, "line": r.line, "passed": r.passed,
+                      "outcome": _outcome(r), "problems": list(r.problems)} for r in report.runs],
+        "passed": len(report.runs) - len(report.failed),
+        "failed": len(report.failed),
+    }
+    if show_coverage:
+        out["coverage"] = [{"guideline": c.guideline, "complete": c.complete,
+                            "criteria": [{"id": cid, "reachable": list(reach),
+                                          "reached": [x for x in reach if x in reached]}
+                                         for cid, reach, reached in c.rows]}
+                           for c in report.coverages]
+    return out

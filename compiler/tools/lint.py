@@ -1,6 +1,8 @@
-"""`mtus lint`: check files and render their diagnostics."""
+"""`mtus lint`: check files (or standard input) and render their diagnostics."""
 
 from __future__ import annotations
+
+import sys
 
 import attrs
 
@@ -15,11 +17,23 @@ class LintReport:
     exit_code: int  # 0 clean (warnings allowed), 1 errors, 2 nothing to check
 
 
-def lint_paths(paths, fmt: str = "text") -> LintReport:
-    files = find_sources(paths)
-    if not files:
+def check_inputs(paths, stdin=None) -> list:
+    """The front end's result for each `.mtus` file named or found in the folders named; `-` reads `stdin`."""
+    from mtus.dsl.frontend import check_text
+
+    results = []
+    for p in paths:
+        if str(p) == "-":
+            results.append(check_text((stdin or sys.stdin).read(), "<stdin>"))
+        else:
+            results += check_paths(find_sources([p]))
+    return results
+
+
+def lint_paths(paths, fmt: str = "text", stdin=None) -> LintReport:
+    results = check_inputs(paths, stdin)
+    if not results:
         return LintReport("", "no .mtus files found in " + ", ".join(map(str, paths)), 2)
-    results = check_paths(files)
     if all(r.ok for r in results):  # the pack-level check needs every file's model
         from mtus.compiler.build.packwriter import with_fact_conflicts
 
