@@ -385,6 +385,21 @@ def syntax_error(source: Source, e: UnexpectedInput) -> diag.Diagnostic:
 _NEEDS_RIGHT = ("<", "<=", ">", ">=", "=", "!=", "+", "-", "*", "/")
 
 
+#: Keywords that start a line and are followed by a word: a misspelling of one reads as an id without its colon.
+_LINE_KEYWORDS = ("exclude", "when", "example", "given", "expect", "source", "services", "states", "version",
+                  "guideline", "says", "cite", "default")
+
+
+def _misspelled_keyword(err: _Error, word: str) -> Optional[str]:
+    """The keyword a word at the start of its line is a typo of (`exlcude` -> `exclude`), if any."""
+    import difflib
+
+    if word in KEYWORDS or scan.line_head(err.text, err.pos) != word:
+        return None
+    close = difflib.get_close_matches(word.lower(), _LINE_KEYWORDS, n=1, cutoff=0.7)
+    return close[0] if close else None
+
+
 def _hint(err: _Error) -> Optional[str]:
     """A hint for the generic "expected ..., found ..." message, when one helps."""
     expected, prev = err.expected, err.prev
@@ -397,6 +412,9 @@ def _hint(err: _Error) -> Optional[str]:
     if err.type == "_NL" and "COLON" in expected:
         return f"write `{prev.text}: ...` with a colon after the name"
     if "COLON" in expected and prev.kind == "word":
+        keyword = _misspelled_keyword(err, prev.text)
+        if keyword is not None:  # `exlcude b: ...`: a colon after `exlcude` would only make a new mistake
+            return f"`{prev.text}` is not a keyword; did you mean `{keyword} {err.token.value} ...`?"
         return f"put a colon after the id: `{prev.text}: {err.token.value} ...`"
     if err.type == "COMPARE":
         return "comparisons do not chain: write `a < b and b < c`, or `b between a and c`"

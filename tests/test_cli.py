@@ -132,3 +132,84 @@ def test_pack_sha256_pins_the_pack(run, tmp_path):
     assert run("check", SEED, "--pack", str(out), "--pack-sha256", digest).exit_code == 0
     r = run("check", SEED, "--pack", str(out), "--pack-sha256", "0" * 64)
     assert r.exit_code == 1 and "not the pack you meant to run" in r.stderr and r.stdout == ""
+
+
+# ------------------------------------------------------------- conventions
+def _invoke(*args, input=None, env=None):
+    import os
+
+    os.chdir(ROOT)
+    return CliRunner().invoke(main, list(args), input=input, env=env, catch_exceptions=False)
+
+
+ESI_CASE = "date: 2015-03-02\nrequest:\n  item: ESI\nfacts:\n  radiculopathy: present\n"
+
+
+@pytest.mark.parametrize("flag, env, coloured", [
+    ("always", {}, True), ("never", {}, False), ("auto", {}, False),  # auto: CliRunner is no terminal
+    ("auto", {"NO_COLOR": "1"}, False), ("always", {"NO_COLOR": "1"}, True)])
+def test_color_option_and_no_color(flag, env, coloured, monkeypatch):
+    r = _invoke("check", "-", "--color", flag, input=ESI_CASE, env=env)
+    assert r.exit_code == 0
+    assert ("\x1b[" in r.stderr) == coloured
+    assert "warning:" in r.stderr  # the words stay whatever the colour
+
+
+def test_color_auto_colours_a_terminal_unless_no_color(monkeypatch):
+    import click
+
+    from mtus.compiler.tools import cli
+
+    ctx = click.Context(cli.check)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    cli._set_color(ctx, None, "auto")
+    assert ctx.color is None  # click decides: colour on a terminal, none in a pipe
+    monkeypatch.setenv("NO_COLOR", "1")
+    cli._set_color(ctx, None, "auto")
+    assert ctx.color is False
+
+
+def test_dash_reads_standard_input_everywhere(tmp_path):
+    tpi = (GUIDELINES / "tpi.mtus").read_text(encoding="utf-8")
+    seed = (ROOT / SEED).read_text(encoding="utf-8")
+    assert "Determination: UPHELD." in _invoke("check", "-", input=seed).stdout
+    assert "Rule pack: mtus-pack" in _invoke("check", SEED, "--pack", "-", input=tpi).stdout
+    lint = _invoke("lint", "-", input=tpi.replace("twitch_response and", "twitch_respnse and"))
+    assert lint.exit_code == 1 and lint.stdout.startswith("<stdin>:") and "error[E201]" in lint.stdout
+    assert "passed, 0 failed" in _invoke("test", "-", input=tpi).stdout
+    assert _invoke("compile", "-", "-o", str(tmp_path / "p"), input=tpi).exit_code == 0
+    assert (tmp_path / "p" / "guidelines" / "tpi.py").is_file()
+    assert "Trigger point injections (tpi)" in _invoke("rationale", "-", input=tpi).stdout
+    assert "guideline: tpi" in _invoke("template", "tpi", "--pack", "-", input=tpi).stdout
+    assert "twitch_response" in _invoke("schema", "-", input=tpi).stdout
+    both = _invoke("check", "-", "--pack", "-", input=tpi)
+    assert both.exit_code == 2 and "only one of the case and --pack" in both.stderr
+
+
+def test_test_run_pattern_format_json_quiet_verbose():
+    r = _invoke("test", "guidelines/", "--run", "tpi: seed")
+    assert r.exit_code == 0 and r.stdout.count("ok   ") == 1 and "1 passed, 0 failed" in r.stdout
+    verbose = _invoke("test", "guidelines/tpi.mtus", "--run", "seed", "-v").stdout
+    assert "not certified because trigger_points not documented" in verbose
+    quiet = _invoke("test", "guidelines/tpi.mtus", "-q").stdout
+    assert "ok   " not in quiet and quiet.strip().endswith("passed, 0 failed")
+    data = json.loads(_invoke("test", "guidelines/tpi.mtus", "--format", "json", "--coverage").stdout)
+    assert data["failed"] == 0 and data["passed"] == len(data["examples"]) > 3
+    assert {c["guideline"] for c in data["coverage"]} == {"tpi"}
+    none = _invoke("test", "guidelines/", "--run", "no such example")
+    assert none.exit_code == 2 and "matches no example" in none.stderr
+    assert _invoke("test", "guidelines/", "--run", "(").exit_code == 2
+
+
+def test_lint_quiet_and_json():
+    assert _invoke("lint", "guidelines/", "-q").stderr == ""
+    assert json.loads(_invoke("lint", "--format", "json", "guidelines/tpi.mtus").stdout) == []
+
+
+def test_shell_completion_completes_commands_and_guideline_ids():
+    script = CliRunner().invoke(main, [], env={"_MTUS_COMPLETE": "bash_source"}, prog_name="mtus")
+    assert script.exit_code == 0 and "_mtus_completion()" in script.output
+    words = CliRunner().invoke(main, [], prog_name="mtus", env={
+        "_MTUS_COMPLETE": "bash_complete", "COMP_WORDS": "mtus template tp", "COMP_CWORD": "2"})
+    assert "plain,tpi" in words.output.splitlines()
+    assert "Shell completion" in (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")

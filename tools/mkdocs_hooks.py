@@ -27,6 +27,44 @@ WIDTH = 88
 _ERROR_FENCE = re.compile(r"^```mtus-error[ \t]+(\w+)[^\n]*$", re.M)
 
 
+CONVENTIONS = """\
+## Conventions
+
+- **Standard input.** `-` in place of a file reads it from standard input: the case of
+  `mtus check -`, the lines of `--jsonl -`, a `.mtus` file for `lint`, `test`, `compile`,
+  `fmt`, and `--pack -` (or `-` as PACK_OR_SOURCES) for `check`, `rationale`, `schema` and
+  `template`. Only one of them can be standard input at a time.
+- **Colour.** Errors, warnings, hints and test results are coloured on a terminal.
+  `--color auto|always|never` (default `auto`: colour only on a terminal, and never when
+  the `NO_COLOR` environment variable is set, as <https://no-color.org> asks; `always`
+  overrides it). Piped output is never coloured under `auto`.
+- **Output for tools.** `--format json` on `check` (the letter), `lint` (diagnostics),
+  `test` (every example's result and the coverage) and `rationale` (criteria with the
+  facts each reads); `mtus schema --output letter|jsonl` prints the JSON Schema of the
+  letters and of the batch records.
+- **Exit codes that report the decision.** `mtus check --exit-code` exits 0 when every
+  item is certified, 1 when any is not certified or modified, 2 on errors, like
+  `git diff --exit-code`; `--strict` makes a case fact no requested guideline reads an error.
+- **Long output.** `-q`/`--quiet` on `check`, `lint` and `test` leaves out what is not
+  the result (warnings and summaries on standard error; passing examples);
+  `mtus test -v` also prints each example's outcome, and `mtus test --run PATTERN` runs
+  the examples whose `GUIDELINE: NAME` matches the regular expression.
+
+### Shell completion
+
+Commands, options, file names and guideline ids (`mtus template tp<TAB>`) complete in
+bash, zsh and fish. Add the line for your shell to its start-up file:
+
+```sh
+eval "$(_MTUS_COMPLETE=bash_source mtus)"     # ~/.bashrc
+eval "$(_MTUS_COMPLETE=zsh_source mtus)"      # ~/.zshrc
+_MTUS_COMPLETE=fish_source mtus | source      # ~/.config/fish/completions/mtus.fish
+```
+
+## mtus
+"""
+
+
 def cli_reference() -> str:
     """docs/cli.md: every command's --help, as `mtus COMMAND --help` prints it."""
     import click
@@ -58,6 +96,7 @@ def cli_reference() -> str:
         "",
         exit_codes,
         "",
+        CONVENTIONS,
         "```text",
         help_text(group, "mtus"),
         "```",

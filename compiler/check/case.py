@@ -453,7 +453,10 @@ class _Loader:
             sources = {n: s for n, s in shared_sources.items() if n in declared}
             sources.update(own_sources)
             requests.append(Request(i, item.strip(), gid, facts, sources, product))
-        warnings = self.unread(shared, requests, data.get("facts"), rkey) if requests and not self.problems else []
+        warnings = [attrs.evolve(w, key=self.item_key(raw_requests, rkey, w.line))  # a `#` that cut an item short
+                    for w in getattr(data, "warnings", ())]
+        if requests and not self.problems:
+            warnings += self.unread(shared, requests, data.get("facts"), rkey)
         if self.strict:
             self.problems += [attrs.evolve(w, severity="error") for w in warnings]
             warnings = []
@@ -490,6 +493,14 @@ class _Loader:
             except _Bad as e:
                 self.bad(key, e.message, e.hint, line_of(k))
         return Patient(**fields)
+
+    @staticmethod
+    def item_key(raw_requests: list, rkey: str, line: Optional[int]) -> str:
+        """The key path of the request whose `item:` is on this line (for warnings found in the raw text)."""
+        for i, r in enumerate(raw_requests):
+            if isinstance(r, LDict) and r.line_of("item") == line:
+                return f"{rkey}[{i}].item" if rkey == "requests" else f"{rkey}.item"
+        return "item"
 
     def unread(self, shared: Mapping, requests: list, raw_facts: Any, rkey: str) -> list[Problem]:
         """Shared facts that no requested item's guideline reads: most likely another guideline's names.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from decimal import Decimal
 from typing import Any, Optional
 
@@ -172,7 +173,31 @@ def parse_case_text(text: str, path: str) -> Any:
             raise CaseError([Problem(path, "", "the case file is nested too deeply")]) from None
     if not _depth(data, MAX_DEPTH):
         raise CaseError([Problem(path, "", f"the case file is nested more than {MAX_DEPTH} levels deep")])
+    if isinstance(data, LDict) and "#" in text and not text.lstrip().startswith("{"):
+        data.warnings = comment_in_item(text, path)  # the case reader adds them to Case.warnings
     return data
+
+
+#: `item: Norco 10/325 #180`: a plain (unquoted) item, then `#` with no space after it.
+_ITEM_COMMENT = re.compile(r"^[ \t]*(?:-[ \t]+)?item:[ \t]+(?P<value>[^\s'\"#|>][^#\n]*?)[ \t]+#(?P<rest>\S[^\n]*)$",
+                           re.M)
+
+
+def comment_in_item(text: str, path: str) -> list[Problem]:
+    """Request items that YAML cut short where a `#` starts a comment (`Norco 10/325 #180` reads "Norco 10/325").
+
+    Found in the raw text, since the parsed value no longer shows it; a `#`
+    followed by a space is taken as a comment meant as one.
+    """
+    out = []
+    for m in _ITEM_COMMENT.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        column = m.start("rest") - text.rfind("\n", 0, m.start()) - 1
+        value, rest = m.group("value"), m.group("rest").rstrip()
+        out.append(Problem(path, "item", f'the item ends at column {column}, where `#{rest}` starts a YAML comment: '
+                           f'the request reads "{value}"',
+                           f'quote the item to keep the `#`: item: "{value} #{rest}"', line, "warning"))
+    return out
 
 
 def read_case_stream(stream, name: str = "<stdin>") -> Any:

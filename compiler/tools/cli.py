@@ -66,6 +66,18 @@ def _quiet_option(help_text: str):
     return click.option("-q", "--quiet", is_flag=True, help=help_text)
 
 
+def _complete_guidelines(ctx: click.Context, param, incomplete: str) -> list:
+    """Shell completion of guideline ids, from --pack (or PACK_OR_SOURCES) or the bundled pack."""
+    from mtus.compiler.check.pack import open_pack
+
+    spec = ctx.params.get("pack_spec") or ctx.params.get("spec")
+    try:
+        ids = sorted(open_pack(None if spec == "-" else spec).guidelines)
+    except Exception:  # noqa: BLE001 - completion must never print a traceback into the shell
+        return []
+    return [i for i in ids if i.startswith(incomplete)]
+
+
 def _compile_failed(err, code: int = EXIT_PROBLEMS) -> None:
     from mtus.dsl import diagnostics as diag
 
@@ -110,7 +122,8 @@ def lint(paths: tuple[str, ...], fmt: str, quiet: bool) -> None:
     from mtus.compiler.tools.lint import lint_paths
 
     report = lint_paths(paths, fmt)
-    click.echo(_paint(report.output) if fmt == "text" else report.output, nl=False)
+    output = report.output if not report.output or report.output.endswith("\n") else report.output + "\n"
+    click.echo(_paint(output) if fmt == "text" else output, nl=False)
     if report.summary and not quiet:
         _echo_err(report.summary)
     sys.exit(report.exit_code)
@@ -296,7 +309,8 @@ def test_cmd(paths: tuple[str, ...], show_coverage: bool, pattern, fmt: str, qui
 
 @main.command()
 @click.argument("spec", required=False, metavar="[PACK_OR_SOURCES]")
-@click.option("--guideline", "only", default=None, help="Only this guideline id.")
+@click.option("--guideline", "only", default=None, help="Only this guideline id.",
+              shell_complete=_complete_guidelines)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Prose for a clinician, or JSON: criteria with the facts each reads, and the facts.")
 def rationale(spec, only, fmt: str) -> None:
@@ -330,7 +344,7 @@ def rationale(spec, only, fmt: str) -> None:
 
 @main.command()
 @click.argument("spec", required=False, metavar="[PACK_OR_SOURCES]")
-@click.option("--guideline", "only", default=None, metavar="ID",
+@click.option("--guideline", "only", default=None, metavar="ID", shell_complete=_complete_guidelines,
               help="Only the part of the schema that this guideline's requests use.")
 @click.option("--output", "what", type=click.Choice(["case", "letter", "jsonl"]), default="case", show_default=True,
               help="Which schema: case files (input), --format json letters, or --jsonl records (output).")
@@ -363,7 +377,7 @@ def schema(spec, only, what: str) -> None:
 
 
 @main.command()
-@click.argument("item", metavar="ITEM_OR_GUIDELINE")
+@click.argument("item", metavar="ITEM_OR_GUIDELINE", shell_complete=_complete_guidelines)
 @click.option("--pack", "pack_spec", default=None, metavar="PACK_OR_SOURCES",
               help="A pack folder or .mtus files/folders. Default: the MTUS pack bundled with mtus.")
 def template(item: str, pack_spec) -> None:
