@@ -129,3 +129,39 @@ def test_schema_for_one_guideline(run):
     assert len(r.stdout) < len(run("schema").stdout) / 5
     bad = run("schema", "--guideline", "tpj")
     assert bad.exit_code == 2 and "no guideline `tpj`" in bad.stderr
+
+
+def _doc_blocks(lang: str) -> list[str]:
+    text = (ROOT / "docs" / "case-files.md").read_text(encoding="utf-8")
+    return re.findall(rf"```{lang}\n(.*?)```", text, re.S)
+
+
+def test_the_docs_template_excerpt_is_what_template_prints(run):
+    excerpt = _doc_blocks("yaml")[0]
+    real = run("template", "Trigger Point Injections Bilateral Paraspinous Thoracic").stdout
+    # what silence means follows the guidelines' declared rules, which may be refined: the rest must match
+    for line in excerpt.splitlines():
+        if line.strip() != "..." and "If the record is silent" not in line:
+            assert line in real.splitlines(), line
+
+
+def test_the_docs_filled_in_case_checks_as_the_seed_does(run, tmp_path):
+    filled = _doc_blocks("yaml")[1]
+    path = tmp_path / "case.yaml"
+    path.write_text(filled)
+    r = run("check", str(path), "--format", "json")
+    assert r.exit_code == 0 and r.stderr == ""
+    seed = run("check", "docs/examples/seed-2014-12-18.yaml", "--format", "json")
+    assert json.loads(r.stdout)["requests"][0]["reasons"] == json.loads(seed.stdout)["requests"][0]["reasons"]
+
+
+def test_the_docs_jsonl_records_are_real(run, tmp_path):
+    shown = [json.loads(x) for x in _doc_blocks("json")[1].splitlines()]
+    from mtus.compiler.check.schema import JSONL_SCHEMA
+
+    for record in shown:
+        assert set(record) == set(JSONL_SCHEMA["properties"])
+    src = tmp_path / "cases.jsonl"
+    src.write_text('\n{"case": "bad-date", "date": "2014-02-30", "request": {"item": "trigger point injection"}}\n')
+    (bad,) = [json.loads(x) for x in run("check", "--jsonl", str(src)).stdout.splitlines()]
+    assert bad == shown[1]
