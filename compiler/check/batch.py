@@ -17,9 +17,9 @@ from typing import IO, Iterable, Iterator, Optional
 import attrs
 
 from mtus.compiler.check.casefile import CaseError
-from mtus.compiler.check.letter import decide, letter_json, render
+from mtus.compiler.check.letter import WORDINGS, decide, letter_json, render
 from mtus.compiler.check.pack import Pack
-from mtus.compiler.check.runtime import to_json_value
+from mtus.compiler.check.runtime import CERTIFIED, MODIFIED, NOT_CERTIFIED, to_json_value
 
 #: Lines longer than this are error records (a case is a few kilobytes).
 MAX_LINE_BYTES = 1024 * 1024
@@ -76,8 +76,8 @@ def _result(pack: Pack, lineno: int, line: str, opts: Options) -> dict:
         letter = decide(case, pack, opts.wording)
         full = letter_json(letter, explain=opts.explain)
         requests = [{"item": r["item"], "guideline": r["guideline"], "certified": r["certified"],
-                     "determination": r["determination"], "modified": r["modified"],
-                     "unmet": d.result.unmet_ids(), "criteria": r.get("criteria")}
+                     "outcome": r["outcome"], "determination": r["determination"], "modified": r["modified"],
+                     "unmet": d.result.unmet_ids(), "criteria": r["criteria"] if opts.explain else None}
                     for r, d in zip(full["requests"], letter.decisions)]
         text = (full if opts.letter == "json" else render(letter, opts.letter, opts.explain)) if opts.letter else None
         return {"line": lineno, "case": case.id, "requests": requests, "warnings": warnings, "letter": text,
@@ -89,19 +89,23 @@ def _result(pack: Pack, lineno: int, line: str, opts: Options) -> dict:
         unmet = g.module.unmet(req.facts, case.date)
         certified = not unmet
         record = {"item": req.item, "guideline": req.guideline, "certified": certified,
-                  "determination": _DETERMINATION[opts.wording][certified], "modified": None, "unmet": unmet,
-                  "criteria": None}
+                  "outcome": CERTIFIED if certified else NOT_CERTIFIED,
+                  "determination": _word(opts.wording, CERTIFIED if certified else NOT_CERTIFIED),
+                  "modified": None, "unmet": unmet, "criteria": None}
         if unmet and any(c.get("allows_fewer") for c in g.info["criteria"]):
             modified = getattr(g.evaluate(req.facts, case.date), "modified", None)
             if modified is not None:  # partial certification needs the full evaluation
-                record["determination"] = "modified"
+                record["outcome"] = MODIFIED
+                record["determination"] = _word(opts.wording, MODIFIED)
                 record["modified"] = modified.to_json()
         requests.append(record)
     return {"line": lineno, "case": case.id, "requests": requests, "warnings": warnings, "letter": None,
             "error": None}
 
 
-_DETERMINATION = {"imr": {True: "overturned", False: "upheld"}, "ur": {True: "certified", False: "not certified"}}
+def _word(wording: str, outcome: str) -> str:
+    """The determination as the letter words it, lower-cased (as in letter_json)."""
+    return WORDINGS[wording].words[outcome].lower()
 
 
 _DECODER = json.JSONDecoder(parse_float=Decimal)

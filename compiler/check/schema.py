@@ -138,12 +138,22 @@ _CRITERION = _obj("one criterion's outcome on the case (--explain)", {
                  "documented": _t("boolean", "false when the case does not document it")})},
     "missing": {"type": "array", "items": {"type": "string"},
                 "description": "when not documented: the facts whose absence left it undecided"},
+    "computed": {"type": "array", "description": "the values it computed rather than read (empty where its `when` "
+                                                 "does not hold)",
+                 "items": _obj("one computed value", {
+                     "expr": _t("string", "the computed expression as the guideline writes it"),
+                     "value": {"description": "its value: whole numbers as integers, other numbers as exact decimal "
+                                              "strings, durations and dates as text; null when unknown"}})},
 }, required=["id", "outcome", "exclude", "read", "missing"])
-# Result fields added later by the runtime (presumptions, readings) are allowed on criteria.
+# Result fields the runtime adds later (e.g. presumptions) are allowed on criteria; the documented ones are checked.
 _CRITERION["additionalProperties"] = True
 
-_DETERMINATION = _t("string", "`overturned`/`upheld` (IMR wording) or `certified`/`not certified` (UR wording); "
-                              "`modified` for a partial certification",
+_OUTCOME = _t("string", "the result in UR terms whatever the wording: `certified`, `not certified`, or `modified` "
+                        "for a partial certification", enum=["certified", "not certified", "modified"])
+
+_DETERMINATION = _t("string", "the word the letter prints, lower-cased: `overturned`/`upheld` (IMR wording, which "
+                              "decides a request as a whole: a partial certification is `upheld`) or "
+                              "`certified`/`modified`/`not certified` (UR wording)",
                     enum=["overturned", "upheld", "certified", "not certified", "modified"])
 
 _LETTER_REQUEST = _obj("the determination for one disputed request", {
@@ -155,34 +165,40 @@ _LETTER_REQUEST = _obj("the determination for one disputed request", {
         "section": _t(_NULL_OR_TEXT, "the section, when cited"),
         "pages": _t(_NULL_OR_TEXT, "the page or pages, when cited")}),
     "certified": _t("boolean", "true when medically necessary as requested (every applicable criterion met)"),
+    "outcome": _OUTCOME,
     "determination": _DETERMINATION,
+    "verdict": _t("string", "the sentence after the determination, naming the item"),
     "modified": _MODIFIED,
     "rationale": _obj("the decision rationale, as in the letter", {
         "statement": {"type": "array", "items": {"type": "string"},
-                      "description": "what the guideline states and its criteria for use, sentence by sentence"},
-        "findings": {"type": "array", "items": {"type": "string"},
-                     "description": "what this case shows against the criteria that decide it"},
-        "summary": {"type": "array", "items": {"type": "string"},
-                    "description": "sentences that sum up the findings (presumptions, what stays open)"},
+                      "description": "what the guideline states and the criteria that apply, sentence by sentence"},
+        "in_this_case": {"type": "array", "items": {"type": "string"},
+                         "description": "\"In this case, ...\": the decisive reasons (at most three), and the part a "
+                                        "partly supported request may have"},
         "closing": _t("string", "the closing sentence: the request is (not) medically necessary")}),
-    "reasons": {"type": "array", "description": "the criteria that stop certification, in the guideline's order",
-                "items": _obj("a criterion that is not met, not documented, or an exclusion that applies", {
-                    "criterion": _t("string", "its id"),
-                    "outcome": _t("string", "its outcome"),
-                    "missing": {"type": "array", "items": {"type": "string"},
-                                "description": "the facts not documented, when that is the outcome"}})},
+    "reasons": {"type": "array", "description": "every reason certification stops, in the guideline's order",
+                "items": _obj("a criterion (or group of criteria) that is not met, not documented, or an exclusion "
+                              "that applies", {
+                                  "criterion": _t("string", "the id of the criterion the reason is named by"),
+                                  "criteria": {"type": "array", "items": {"type": "string"},
+                                               "description": "the ids of every criterion the reason stands for"},
+                                  "outcome": _t("string", "their outcome"),
+                                  "missing": {"type": "array", "items": {"type": "string"},
+                                              "description": "the facts not documented, when that is the outcome"},
+                                  "sentence": _t("string", "the reason as the letter words it")})},
     "what_would_change": {"type": "array", "items": {"type": "string"},
                           "description": "the documentation that would change a denial, one entry per criterion"},
     "criteria": {"type": "array", "items": _CRITERION,
-                 "description": "with --explain only: every criterion's outcome and the facts it read"},
+                 "description": "the full trace: every criterion's outcome, the facts it read, what it computed"},
     "sources": {"type": "object", "additionalProperties": {"type": "string"},
                 "description": "fact name -> where the record documents it, as the case gave it"},
-}, required=["item", "guideline", "title", "citation", "certified", "determination", "modified", "rationale",
-             "reasons", "what_would_change", "sources"])
+})
 
 LETTER_SCHEMA = dict(_obj("`mtus check --format json`: a determination letter as data", {
-    "format": _t("integer", "the letter format; bumped on any incompatible change", const=1),
+    "format": _t("integer", "the letter format; bumped on any incompatible change", const=2),
     "case": _t(_NULL_OR_TEXT, "the case id, when the case gives one"),
+    "summary": _t(_NULL_OR_TEXT, "the clinical case summary: the case's `summary`, or one made from `patient`; "
+                                 "null when the case states neither"),
     "date": _t("string", "the review date, YYYY-MM-DD", pattern=r"^\d{4}-\d{2}-\d{2}$"),
     "wording": _t("string", "`imr` (Upheld/Overturned) or `ur` (certified/not certified)", enum=["imr", "ur"]),
     "pack": _obj("the rule pack that decided", {
@@ -197,6 +213,7 @@ _RECORD_REQUEST = _obj("the determination for one request of the line's case", {
     "item": _t("string", "the request item as written"),
     "guideline": _t("string", "the id of the guideline it was routed to"),
     "certified": _t("boolean", "true when medically necessary as requested"),
+    "outcome": _OUTCOME,
     "determination": _DETERMINATION,
     "modified": _MODIFIED,
     "unmet": {"type": "array", "items": {"type": "string"},
