@@ -88,7 +88,7 @@ def test_every_record_has_one_shape_whatever_the_flags(source_pack, flags):
     if flags.get("letter") == "text":
         assert records[0]["letter"].startswith("Independent Medical Review")
     decided = [r for r in records if r["error"] is None]
-    assert any(q["determination"] == "modified" and q["modified"] for r in decided for q in r["requests"])
+    assert any(q["outcome"] == "modified" and q["modified"] for r in decided for q in r["requests"])
     assert all((q["criteria"] is not None) == bool(flags.get("explain")) for r in decided for q in r["requests"])
 
 
