@@ -197,6 +197,8 @@ def template(pack: Pack, item_or_id: str) -> str:
     out += [
         "case: my-case-id                 # printed on the letter",
         "date: YYYY-MM-DD                 # the review date: all time is counted from it",
+        "# summary: >                     # optional: a clinical case summary, printed as written",
+        "#   The injured worker is ...",
         "request:",
         f"  item: {_yaml_text(item)}",
         f"  guideline: {gid}",
