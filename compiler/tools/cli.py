@@ -3,7 +3,8 @@
 Exit codes (all commands): 0 success; 1 the guidelines or pack have problems
 (diagnostics, a failed check of the pack); 2 usage error or unusable input
 (bad case file, unknown option, missing file). A determination of "not
-certified" is a result, not an error: `mtus check` exits 0 when it decides.
+certified" is a result, not an error: `mtus check` exits 0 when it decides
+(with --exit-code: 0 only if every item is certified, 1 otherwise, 2 on errors).
 """
 
 from __future__ import annotations
@@ -172,7 +173,8 @@ def compile_cmd(paths: tuple[str, ...], output: str, name: str, pack_version: st
               help="IMR: Upheld/Overturned. UR: certified/not certified.")
 @click.option("--explain", is_flag=True, help="Add the per-criterion trace: outcome, facts read and their values.")
 @click.option("--strict", is_flag=True,
-              help="A case fact that no requested item's guideline reads is an error (exit 2), not a warning.")
+              help="Warnings about the case are errors (exit 2): a fact no requested item's guideline reads, "
+                   "an item cut short by a `#`.")
 @click.option("--exit-code", "exit_code", is_flag=True,
               help="Exit 0 only if every item is certified; 1 if any is not certified or modified; 2 on errors.")
 @click.option("--jsonl", "jsonl", default=None, metavar="IN",
@@ -189,8 +191,8 @@ def check(ctx, case, pack_spec, fmt: str, wording: str, explain: bool, strict: b
     """Decide a case file's requests and print the determination letter.
 
     CASE is a YAML or JSON case file (docs/case-files.md); `-` reads it from
-    standard input. A case fact that no requested item's guideline reads is
-    reported as a warning (an error with --strict). In batch mode (--jsonl)
+    standard input. A case fact that no requested item's guideline reads, or
+    an item cut short by a `#`, is a warning (an error with --strict). In batch mode (--jsonl)
     a bad line becomes an error record with its line number and the run goes
     on; the exit status is 2 if any line was an error.
 
