@@ -64,7 +64,7 @@ def build_pack(paths: Iterable[str], name: str = "mtus-pack", version: str = "0"
         module = f"guidelines/{g.id}.py"
         info = f"guidelines/{g.id}.json"
         files[module] = generate_module(g).encode("utf-8")
-        files[info] = _json_bytes(describe(g))
+        files[info] = _json_bytes(describe(g).to_json())
         entries.append({
             "id": g.id, "title": g.title, "citation": g.citation.to_json(),
             "services": [{"kind": s.kind, "value": s.value} for s in g.services],

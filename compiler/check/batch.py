@@ -60,7 +60,7 @@ def _result(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> 
         certified = not unmet
         record = {"item": req.item, "guideline": req.guideline, "certified": certified,
                   "determination": _DETERMINATION[wording][certified], "unmet": unmet}
-        if unmet and any(c.get("allows_fewer") for c in g.info["criteria"]):
+        if unmet and any(c.allows_fewer for c in g.info.criteria):
             modified = getattr(g.evaluate(req.facts, case.date), "modified", None)
             if modified is not None:  # partial certification needs the full evaluation
                 record["determination"] = "modified"

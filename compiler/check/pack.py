@@ -5,7 +5,7 @@ A pack is a folder:
     manifest.json            name, version, compiler and runtime versions,
                              sha256 of every source and every generated file
     guidelines/<id>.py       the compiled checker (build/codegen.py)
-    guidelines/<id>.json     check-time description: facts, statements (build/packinfo.py)
+    guidelines/<id>.json     check-time description: facts, statements (check/info.py's GuidelineInfo)
 
 Loading verifies every hash and the runtime version before executing any
 generated code, and refuses unlisted files. This module imports nothing from
@@ -26,6 +26,7 @@ from typing import Iterable, Mapping, Optional
 import attrs
 
 from mtus.compiler.check import runtime
+from mtus.compiler.check.info import GuidelineInfo
 
 PACK_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -122,7 +123,7 @@ class LoadedGuideline:
     a reviewer's case touches one or two of a pack's guidelines, not all of them."""
 
     id: str
-    info: Mapping
+    info: GuidelineInfo
     source: bytes = attrs.field(repr=False)
     filename: str
     _cache: dict = attrs.field(factory=dict, eq=False, repr=False)
@@ -161,7 +162,7 @@ class Pack:
         return self._cache["reader"]
 
     @property
-    def infos(self) -> dict:
+    def infos(self) -> dict[str, GuidelineInfo]:
         return {gid: g.info for gid, g in self.guidelines.items()}
 
     def label(self) -> str:
@@ -221,7 +222,10 @@ def load_pack_files(files: Mapping[str, bytes], location: str) -> Pack:
     loaded = {}
     for entry in guidelines:
         gid = entry["id"]
-        info = json.loads(files[entry["info"]])
+        try:
+            info = GuidelineInfo.from_json(json.loads(files[entry["info"]]))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise PackError(f"{location}/{entry['info']}: is not a valid guideline description ({e})") from None
         # every hash was verified above; the module runs when the guideline is first used
         loaded[gid] = LoadedGuideline(gid, info, files[entry["module"]], f"{location}/{entry['module']}")
     formulary = None
