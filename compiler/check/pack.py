@@ -15,7 +15,6 @@ build/packwriter.py, imported only then.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -46,58 +45,14 @@ class CompileError(Exception):
         self.results = results
 
 
-@functools.lru_cache(maxsize=None)
 def compiler_version() -> str:
-    found = _version_on_path("mtus")
-    if found is not None:
-        return found
-    try:
-        from importlib.metadata import version
-        return version("mtus")
-    except Exception:  # noqa: BLE001 - running from a source tree without metadata
-        return "0+unknown"
+    """The mtus version packs record: compiler/__init__.py's, which the package metadata is built from.
 
-
-def _version_on_path(name: str) -> Optional[str]:
-    """The Version of the first `name` distribution on sys.path, as importlib.metadata finds it.
-
-    importlib.metadata costs 10-25 ms to import, which every bundled-pack check
-    would pay. Only plain folders are looked at; anything else (a zip on the
-    path, an unreadable entry) returns None, and the caller asks importlib.metadata.
+    Read from the package itself, not importlib.metadata, which costs 10-25 ms
+    to import on every bundled-pack check.
     """
-    import sys
-
-    for entry in sys.path:
-        folder = entry or "."
-        if not os.path.isdir(folder):
-            if os.path.exists(folder):
-                return None  # a zip file or other importer: leave it to importlib.metadata
-            continue
-        try:
-            children = os.listdir(folder)
-        except OSError:
-            return None
-        for child in children:
-            low = child.lower()
-            if not low.endswith((".dist-info", ".egg-info")):
-                continue
-            dist = low.rpartition(".")[0].partition("-")[0]
-            if dist.replace("-", "_").replace(".", "_") != name:
-                continue
-            path = os.path.join(folder, child)
-            meta = path if os.path.isfile(path) else os.path.join(
-                path, "METADATA" if low.endswith(".dist-info") else "PKG-INFO")
-            try:
-                with open(meta, encoding="utf-8") as f:
-                    for line in f:
-                        if not line.strip():
-                            break  # the end of the headers
-                        if line.startswith("Version:"):
-                            return line[len("Version:"):].strip() or None
-            except OSError:
-                pass
-            return None  # found, but without a version we can read: ask importlib.metadata
-    return None
+    from mtus.compiler import __version__
+    return __version__
 
 
 def sha256(data: bytes) -> str:
