@@ -61,7 +61,7 @@ def _result(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> 
         record = {"item": req.item, "guideline": req.guideline, "certified": certified,
                   "determination": _DETERMINATION[wording][certified], "unmet": unmet}
         if unmet and any(c.allows_fewer for c in g.info.criteria):
-            modified = getattr(g.evaluate(req.facts, case.date), "modified", None)
+            modified = g.evaluate(req.facts, case.date).modified
             if modified is not None:  # partial certification needs the full evaluation
                 record["determination"] = "modified"
                 record["modified"] = modified.to_json()

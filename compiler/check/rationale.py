@@ -333,7 +333,7 @@ class Explainer:
             if _kind(schema) == "count":
                 return f"the request is for {shown} {label}, {words}", [fact]
             return f"the {label} is documented as {shown}, {words}", [fact]
-        computed = {x.expr: x.value for x in getattr(r, "computed", ()) if x.value is not None}
+        computed = {x.expr: x.value for x in r.computed if x.value is not None}
         if kind == "compare":
             text = self._compare(c, shape, computed, values)
             if text:
