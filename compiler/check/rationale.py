@@ -16,7 +16,7 @@ from typing import Mapping, Optional
 import attrs
 
 from mtus.compiler.check.info import ComputedInfo, FactInfo, FieldInfo, GuidelineInfo, Operand, Shape
-from mtus.compiler.check.runtime import (NOT_APPLICABLE, NOT_DOCUMENTED, NOT_MET, CriterionResult, Duration,
+from mtus.compiler.check.runtime import (NOT_APPLICABLE, NOT_DOCUMENTED, CriterionResult, Duration,
                               GuidelineResult)
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -547,4 +547,4 @@ def _undocumented(label: str) -> str:
     return label
 
 
-__all__ = ["Explainer", "Reason", "format_value", "format_date", "join", "sentence", "NOT_MET"]
+__all__ = ["Explainer", "Reason", "format_value", "format_date", "join", "sentence"]
