@@ -17,9 +17,9 @@ from typing import IO, Iterable, Iterator, Optional
 import attrs
 
 from mtus.compiler.check.casefile import CaseError
-from mtus.compiler.check.letter import decide, letter_json
+from mtus.compiler.check.letter import WORDINGS, decide, letter_json
 from mtus.compiler.check.pack import Pack
-from mtus.compiler.check.runtime import to_json_value
+from mtus.compiler.check.runtime import CERTIFIED, NOT_CERTIFIED, to_json_value
 
 #: Lines longer than this are error records (a case is a few kilobytes).
 MAX_LINE_BYTES = 1024 * 1024
@@ -59,7 +59,7 @@ def _result(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> 
         unmet = g.module.unmet(req.facts, case.date)
         certified = not unmet
         record = {"item": req.item, "guideline": req.guideline, "certified": certified,
-                  "determination": _DETERMINATION[wording][certified], "unmet": unmet}
+                  "determination": _determination(wording, certified), "unmet": unmet}
         if unmet and any(c.allows_fewer for c in g.info.criteria):
             modified = g.evaluate(req.facts, case.date).modified
             if modified is not None:  # partial certification needs the full evaluation
@@ -69,7 +69,9 @@ def _result(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> 
     return {"line": lineno, "case": case.id, "requests": requests}
 
 
-_DETERMINATION = {"imr": {True: "overturned", False: "upheld"}, "ur": {True: "certified", False: "not certified"}}
+def _determination(wording: str, certified: bool) -> str:
+    """The letter's word for the outcome (letter.WORDINGS, the one IMR/UR table), as batch records write it."""
+    return WORDINGS[wording].words[CERTIFIED if certified else NOT_CERTIFIED].lower()
 
 
 _DECODER = json.JSONDecoder(parse_float=Decimal)
