@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 from typing import Mapping, Optional
 
-from mtus.compiler.build.lowering import (allows_fewer, compare_kind, computed_operands, const_value, date_field,
+from mtus.compiler.build.lowering import (ARITH_FUNCTIONS, allows_fewer, compare_kind, computed_operands, const_value, date_field,
                                           member_kind, reads, sum_type, sum_zero, table_entries, written)
 from mtus.compiler.check import runtime as rt
 from mtus.dsl import model
@@ -131,7 +131,7 @@ class _Case(model.Visitor):
 
     def visit_Arith(self, e: model.Arith, row):
         a, b = self.eval(e.left, row), self.eval(e.right, row)
-        fn = {"+": rt.add, "-": rt.sub, "*": rt.mul, "/": rt.div}[e.op]
+        fn = getattr(rt, ARITH_FUNCTIONS[e.op])
         return rt.strict_m(fn(a[0], b[0]), a, b)
 
     def visit_Documented(self, e: model.Documented, row):

@@ -85,7 +85,7 @@ class _Phraser:
                 field = h.type.field(e.field)
                 return f"the total {field.label} of the {h.label}{window}{cond}"
         if isinstance(e, model.Arith):
-            word = {"+": "plus", "-": "minus", "*": "times", "/": "divided by"}[e.op]
+            word = _ARITH_WORDS[e.op]
             return f"{self.label(e.left)} {word} {self.label(e.right)}"
         if isinstance(e, model.TimeFrom):
             if isinstance(e.end, model.RequestDate):
@@ -201,6 +201,8 @@ class _Phraser:
         return f"the record documents {self.phrase(e)}"
 
 
+_ARITH_WORDS = {"+": "plus", "-": "minus", "*": "times", "/": "divided by"}
+
 _LIMIT_WORDS = {
     "<=": lambda v: f"no more than {v}",
     "<": lambda v: f"less than {v}",
@@ -224,7 +226,7 @@ def _operand(e: model.Expr) -> Operand:
     key = e.key.name if isinstance(e, model.Lookup) and isinstance(e.key, model.FactRef) else None
     if isinstance(e, model.Arith):
         return Operand(computed=written(e), key=key, parts=(_operand(e.left), _operand(e.right)),
-                       word={"+": "plus", "-": "minus", "*": "times", "/": "divided by"}[e.op])
+                       word=_ARITH_WORDS[e.op])
     return Operand(computed=written(e), key=key)
 
 
