@@ -7,6 +7,7 @@ and produce the checked model (dsl/model.py). Nothing here knows about Lark.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Optional, Union
 
@@ -167,6 +168,29 @@ Expr = Union[
     Path, NumberLit, PercentLit, StringLit, DateLit, FindingLit, SetLit, Not, Logic,
     Compare, Membership, Between, Arith, Documented, TimeFrom, AtLeast, Aggregate, Lookup,
 ]
+
+
+_EXPR_CLASSES = (Path, NumberLit, PercentLit, StringLit, DateLit, FindingLit, SetLit, Not, Logic,
+                 Compare, Membership, Between, Arith, Documented, TimeFrom, AtLeast, Aggregate, Lookup)
+_EXPR_NAMES = frozenset(c.__name__ for c in _EXPR_CLASSES) | {"Expr", "Literal"}
+
+#: Expression node class -> the names of its fields holding sub-expressions, read off the definitions above.
+CHILD_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in attrs.fields(cls) if _EXPR_NAMES & set(re.findall(r"\w+", str(f.type))))
+    for cls in _EXPR_CLASSES
+}
+
+
+def children(e: Expr) -> tuple:
+    """The sub-expressions of a node, in source order (an aggregate's history path and `within` included)."""
+    out: list = []
+    for name in CHILD_FIELDS[type(e)]:
+        value = getattr(e, name)
+        if isinstance(value, tuple):
+            out.extend(value)
+        elif value is not None:
+            out.append(value)
+    return tuple(out)
 
 
 # --------------------------------------------------------------- declarations

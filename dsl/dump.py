@@ -11,49 +11,76 @@ from __future__ import annotations
 from mtus.dsl import model
 
 
-def expr(e: model.Expr) -> str:
-    if isinstance(e, model.FactRef):
+class _Outline(model.Visitor):
+    """An expression as a typed s-expression; every expression class has its method."""
+
+    def generic_visit(self, e: model.Expr) -> str:
+        raise AssertionError(e)
+
+    def visit_FactRef(self, e: model.FactRef) -> str:
         return f"{e.name}:{_t(e.type)}"
-    if isinstance(e, model.FieldRef):
+
+    def visit_FieldRef(self, e: model.FieldRef) -> str:
         return f".{e.name}:{_t(e.type)}"
-    if isinstance(e, model.RequestDate):
+
+    def visit_RequestDate(self, e: model.RequestDate) -> str:
         return "request.date"
-    if isinstance(e, model.Const):
+
+    def visit_Const(self, e: model.Const) -> str:
         if isinstance(e.value, frozenset):
             return "{" + ", ".join(repr(v) for v in sorted(e.value, key=str)) + "}"
         if isinstance(e.value, str):
             return repr(e.value)
         return f"{e.text}:{_t(e.type)}"
-    if isinstance(e, model.Not):
-        return f"(not {expr(e.operand)})"
-    if isinstance(e, model.Logic):
-        return f"({e.op} " + " ".join(expr(x) for x in e.operands) + ")"
-    if isinstance(e, (model.Compare, model.Member)):
-        return f"({e.op} {expr(e.left)} {expr(e.right)})"
-    if isinstance(e, model.Between):
-        return f"(between {expr(e.value)} {expr(e.low)} {expr(e.high)})"
-    if isinstance(e, model.Arith):
-        return f"({e.op} {expr(e.left)} {expr(e.right)}):{_t(e.type)}"
-    if isinstance(e, model.Documented):
-        return f"(documented {expr(e.target)})"
-    if isinstance(e, model.TimeFrom):
-        return f"(time-from {expr(e.start)} {expr(e.end)})"
-    if isinstance(e, model.AtLeast):
-        return f"(at-least {e.count} " + " ".join(expr(x) for x in e.items) + ")"
-    if isinstance(e, model.Query):
+
+    def visit_Not(self, e: model.Not) -> str:
+        return f"(not {self.visit(e.operand)})"
+
+    def visit_Logic(self, e: model.Logic) -> str:
+        return f"({e.op} " + " ".join(self.visit(x) for x in e.operands) + ")"
+
+    def visit_Compare(self, e: model.Compare | model.Member) -> str:
+        return f"({e.op} {self.visit(e.left)} {self.visit(e.right)})"
+
+    visit_Member = visit_Compare
+
+    def visit_Between(self, e: model.Between) -> str:
+        return f"(between {self.visit(e.value)} {self.visit(e.low)} {self.visit(e.high)})"
+
+    def visit_Arith(self, e: model.Arith) -> str:
+        return f"({e.op} {self.visit(e.left)} {self.visit(e.right)}):{_t(e.type)}"
+
+    def visit_Documented(self, e: model.Documented) -> str:
+        return f"(documented {self.visit(e.target)})"
+
+    def visit_TimeFrom(self, e: model.TimeFrom) -> str:
+        return f"(time-from {self.visit(e.start)} {self.visit(e.end)})"
+
+    def visit_AtLeast(self, e: model.AtLeast) -> str:
+        return f"(at-least {e.count} " + " ".join(self.visit(x) for x in e.items) + ")"
+
+    def visit_Query(self, e: model.Query) -> str:
         parts = [e.op, e.history.name]
         if e.value is not None:
-            parts.append(f"of {expr(e.value)}")
+            parts.append(f"of {self.visit(e.value)}")
         if e.within_text:
             parts.append(f"within {e.within_text}")
         if e.where is not None:
-            parts.append(f"where {expr(e.where)}")
+            parts.append(f"where {self.visit(e.where)}")
         if e.field:
             parts.append(f"field {e.field}")
         return "(" + " ".join(parts) + f"):{_t(e.type)}"
-    if isinstance(e, model.Lookup):
-        return f"{e.table}[{expr(e.key)}]:{_t(e.type)}"
-    raise AssertionError(e)
+
+    def visit_Lookup(self, e: model.Lookup) -> str:
+        return f"{e.table}[{self.visit(e.key)}]:{_t(e.type)}"
+
+
+_OUTLINE = _Outline()
+
+
+def expr(e: model.Expr) -> str:
+    """e as a typed s-expression, e.g. `(> (time-from symptom_onset request.date) 3 months)`."""
+    return _OUTLINE.visit(e)
 
 
 def _value(v) -> str:

@@ -10,8 +10,9 @@ compiler's backends need nothing from the front end but this module.
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import attrs
 
@@ -236,40 +237,63 @@ Expr = Union[FactRef, FieldRef, RequestDate, Const, Not, Logic, Compare, Member,
              Arith, Documented, TimeFrom, AtLeast, Query, Lookup]
 
 
+_EXPR_CLASSES = (FactRef, FieldRef, RequestDate, Const, Not, Logic, Compare, Member, Between,
+                 Arith, Documented, TimeFrom, AtLeast, Query, Lookup)
+_EXPR_NAMES = frozenset(c.__name__ for c in _EXPR_CLASSES) | {"Expr"}
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of an expression class that hold sub-expressions: those whose declared type names one."""
+    return tuple(f.name for f in attrs.fields(cls)
+                 if _EXPR_NAMES & set(re.findall(r"\w+", f.type if isinstance(f.type, str) else repr(f.type))))
+
+
+#: Expression class -> the names of its fields holding sub-expressions, in declaration (= source) order.
+CHILD_FIELDS: dict[type, tuple[str, ...]] = {cls: _child_fields(cls) for cls in _EXPR_CLASSES}
+
+
 def children(e: Expr) -> tuple:
-    """The sub-expressions of e, in source order (for generic walks)."""
-    if isinstance(e, Not):
-        return (e.operand,)
-    if isinstance(e, (Logic, AtLeast)):
-        return e.operands if isinstance(e, Logic) else e.items
-    if isinstance(e, (Compare, Member, Arith)):
-        return (e.left, e.right)
-    if isinstance(e, Between):
-        return (e.value, e.low, e.high)
-    if isinstance(e, TimeFrom):
-        return (e.start, e.end)
-    if isinstance(e, Documented):
-        return (e.target,)
-    if isinstance(e, Query):
-        return ((e.history,) + ((e.where,) if e.where is not None else ())
-                + ((e.value,) if e.value is not None else ()))
-    if isinstance(e, Lookup):
-        return (e.key,)
-    return ()
+    """The sub-expressions of e, in source order, read off the attrs definitions above (CHILD_FIELDS)."""
+    out: list = []
+    for name in CHILD_FIELDS[type(e)]:
+        value = getattr(e, name)
+        if isinstance(value, tuple):
+            out.extend(value)
+        elif value is not None:
+            out.append(value)
+    return tuple(out)
+
+
+class Visitor:
+    """A walk over expressions: visit(e) calls the method named `visit_<class>` (e.g. visit_Compare).
+
+    A class without its own method is handled by generic_visit, which visits
+    the children and returns None; subclasses override what they need.
+    """
+
+    def visit(self, e: Expr, *args: Any) -> Any:
+        method = getattr(self, "visit_" + type(e).__name__, None)
+        return self.generic_visit(e, *args) if method is None else method(e, *args)
+
+    def generic_visit(self, e: Expr, *args: Any) -> Any:
+        for c in children(e):
+            self.visit(c, *args)
+        return None
+
+
+class _FactsRead(Visitor):
+    def __init__(self) -> None:
+        self.names: dict[str, None] = {}
+
+    def visit_FactRef(self, e: FactRef) -> None:
+        self.names.setdefault(e.name)
 
 
 def facts_read(e: Expr) -> tuple[str, ...]:
     """Names of the facts an expression reads, in first-use order."""
-    out: dict[str, None] = {}
-
-    def walk(x):
-        if isinstance(x, FactRef):
-            out.setdefault(x.name)
-        for c in children(x):
-            walk(c)
-
-    walk(e)
-    return tuple(out)
+    v = _FactsRead()
+    v.visit(e)
+    return tuple(v.names)
 
 
 # --------------------------------------------------------------- declarations

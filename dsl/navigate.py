@@ -346,15 +346,9 @@ def _expr_refs(e, tree, history: Optional[str]) -> Iterator[tuple[Span, str, str
         yield from _expr_refs(e.key, tree, history)
     elif isinstance(e, ast.Documented):
         yield from _path_refs(e.path, tree, history)
-    elif attrs.has(type(e)):
-        for f in attrs.fields(type(e)):
-            value = getattr(e, f.name)
-            if isinstance(value, tuple):
-                for v in value:
-                    if attrs.has(type(v)):
-                        yield from _expr_refs(v, tree, history)
-            elif attrs.has(type(value)) and not isinstance(value, Span):
-                yield from _expr_refs(value, tree, history)
+    else:
+        for sub in ast.children(e):
+            yield from _expr_refs(sub, tree, history)
 
 
 # ----------------------------------------------------------------- outline

@@ -18,7 +18,6 @@ from mtus.dsl import diagnostics as diag
 from mtus.dsl.source import Source
 from mtus.grammar import grammar_text
 from mtus.dsl.syntax_errors import IndentProblem, indent_error, syntax_error
-from mtus.dsl.syntax_errors import expected_words as _expected_words  # noqa: F401 - kept for callers
 
 TAB_WIDTH = 8
 _OPEN = {"LPAR", "LSQB", "LBRACE"}

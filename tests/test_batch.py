@@ -160,3 +160,10 @@ def test_batch_with_a_precompiled_pack_imports_no_front_end(tmp_path):
     r = subprocess.run([sys.executable, "-c", code, str(src), str(pack)], capture_output=True, text=True,
                        env=dict(os.environ, MTUS_CACHE_DIR=str(tmp_path / "cache")))
     assert r.stdout.strip().splitlines()[-1] == "[]", r.stderr
+
+
+def test_ur_wording_names_outcomes_as_the_letter_does(source_pack):
+    out = io.StringIO()
+    check_stream(_lines(), out, source_pack, wording="ur")
+    decided = [r for r in map(json.loads, out.getvalue().splitlines()) if r["error"] is None]
+    assert {r["requests"][0]["determination"] for r in decided} == {"certified", "not certified"}

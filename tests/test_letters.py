@@ -99,7 +99,7 @@ def test_decisive_reasons_are_few_and_in_guideline_order(source_pack):
     in_this_case = d.in_this_case()
     assert len(in_this_case) == 3 and in_this_case[0].startswith("In this case, ")
     assert [r.criterion for r in d.decisive()] == [r.criterion for r in d.reasons][:3]
-    order = [c["id"] for c in d.info["criteria"]]
+    order = [c.id for c in d.info.criteria]
     assert [r.criterion for r in d.reasons] == sorted((r.criterion for r in d.reasons), key=order.index)
     data = json.loads(api.render(letter, "json"))["requests"][0]
     assert len(data["reasons"]) == len(d.reasons) and len(data["rationale"]["in_this_case"]) == 3

@@ -21,5 +21,5 @@ def test_guideline_rationale(source_pack, gid, snapshot):
 def test_every_criterion_appears_in_the_rationale(source_pack):
     for gid, g in source_pack.guidelines.items():
         outline = Explainer(g.info).outline()
-        for c in g.info["criteria"]:
-            assert f"[{c['id']}, line {c['line']}]" in outline, (gid, c["id"])
+        for c in g.info.criteria:
+            assert f"[{c.id}, line {c.line}]" in outline, (gid, c.id)

@@ -37,8 +37,8 @@ def test_brand_name_fills_the_product_facts(reader, source_pack):
     case = reader.read({"date": "2014-12-18", "request": {"item": "Terocin lotion"}}, "<case>")
     (req,) = case.requests
     assert req.product.name == "Terocin lotion" and req.product.form == "lotion"
-    declared = source_pack.guidelines[req.guideline].info["facts"]
-    filled = {n for n, schema in declared.items() if schema.get("from_product")}
+    declared = source_pack.guidelines[req.guideline].info.facts
+    filled = {n for n, schema in declared.items() if schema.from_product}
     assert filled and filled <= set(req.facts)
     assert any("lidocaine" in v for v in req.facts.values() if isinstance(v, frozenset))
 

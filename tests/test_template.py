@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Optional
 
+import attrs
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -12,7 +14,8 @@ from click.testing import CliRunner
 from mtus.compiler.check import api
 from mtus.compiler.check.casefile import parse_case_text
 from mtus.compiler.tools.cli import main
-from mtus.compiler.tools.template import TemplateError, resolve, silence, template
+from mtus.compiler.check.info import FactInfo
+from mtus.compiler.tools.template import TemplateError, resolve, silence, template, template_for
 from tests.conftest import ROOT
 
 
@@ -40,10 +43,10 @@ def test_every_guideline_template_lists_every_fact_it_reads(source_pack):
         text = template(source_pack, gid)
         data = yaml.safe_load(text)  # valid YAML as it is
         assert data["request"]["guideline"] == gid
-        for name, schema in g.info["facts"].items():
+        for name, schema in g.info.facts.items():
             assert re.search(rf"^\s*# {name}:", text, re.M), (gid, name)
-            assert schema["label"][1:] in " ".join(text.replace("#  ", "").split()), (gid, name)  # wrapped
-        assert text.count("If the record is silent:") == len(g.info["facts"])
+            assert schema.label[1:] in " ".join(text.replace("#  ", "").split()), (gid, name)  # wrapped
+        assert text.count("If the record is silent:") == len(g.info.facts)
 
 
 def test_the_tpi_template_says_type_values_and_silence(source_pack):
@@ -92,27 +95,32 @@ def test_an_unknown_item_exits_2(run):
     assert 'error: no guideline of the pack governs "injection"' in r.stderr and "closest: esi, tpi" in r.stderr
 
 
+@attrs.frozen
+class _RuledFact(FactInfo):
+    """A fact with issue 13's silence rule and request-detail mark (the pack info may not carry them yet)."""
+
+    silence: Optional[str] = None
+    detail: bool = False
+
+
+def _with_rules(info, **rules):
+    facts = dict(info.facts)
+    for name, (rule, detail) in rules.items():
+        facts[name] = _RuledFact(**attrs.asdict(facts[name], recurse=False), silence=rule, detail=detail)
+    return attrs.evolve(info, facts=facts)
+
+
 def test_silence_follows_the_declared_rule_first(source_pack):
-    info = dict(source_pack.guidelines["tpi"].info)
-    facts = dict(info["facts"])
-    facts["prior_injections"] = dict(facts["prior_injections"], silence="none when silent")
-    facts["injections"] = dict(facts["injections"], silence="required", detail=True)
-    info["facts"] = facts
+    info = _with_rules(source_pack.guidelines["tpi"].info, prior_injections=("none when silent", False),
+                       injections=("required", True), diagnoses=(None, False))
     assert silence(info, "prior_injections") == "none: the request is reviewed as an initial one"
     assert silence(info, "injections").startswith("the request is incomplete")
+    assert silence(info, "diagnoses") == "the exclusion that reads it does not apply"
 
 
-def test_request_details_go_under_the_request(source_pack, monkeypatch):
-    info = dict(source_pack.guidelines["tpi"].info)
-    info["facts"] = dict(info["facts"], injections=dict(info["facts"]["injections"], detail=True,
-                                                      silence="required"))
-    g = source_pack.guidelines["tpi"]
-    monkeypatch.setattr(g, "info", info) if not hasattr(type(g), "__attrs_attrs__") else \
-        object.__setattr__(g, "info", info)
-    try:
-        text = template(source_pack, "tpi")
-    finally:
-        object.__setattr__(g, "info", source_pack.guidelines["tpi"].info)
+def test_request_details_go_under_the_request(source_pack):
+    info = _with_rules(source_pack.guidelines["tpi"].info, injections=("required", True))
+    text = template_for(info)
     request_part, record_part = text.split("\nfacts:", 1)
     assert "    # A request detail. A count: a whole number, 0 or more. Read by per_session." in request_part
     assert "    # injections: 1" in request_part and "# injections:" not in record_part

@@ -30,7 +30,7 @@ from typing import Iterator, Optional
 
 from mtus.compiler.check import runtime as rt
 from mtus.compiler.build.codewriter import INDENT, CodeWriter, comment_text, literal, mangle
-from mtus.compiler.build.lowering import (allows_fewer, compare_kind, computed_operands, const_value, date_field,
+from mtus.compiler.build.lowering import (ARITH_FUNCTIONS, allows_fewer, compare_kind, computed_operands, const_value, date_field,
                                           member_kind, reads, sum_type, sum_zero, table_entries, written)
 from mtus.dsl import model
 from mtus.dsl.dump import expr as outline
@@ -246,7 +246,7 @@ class _Function:
             return _V(f"(None if {unknown} else {core})", True)
         if isinstance(e, (model.Arith, model.TimeFrom)):
             a, b = (self.val(x) for x in model.children(e))
-            fn = {"+": "add", "-": "sub", "*": "mul", "/": "div"}[e.op] if isinstance(e, model.Arith) else "time_from"
+            fn = ARITH_FUNCTIONS[e.op] if isinstance(e, model.Arith) else "time_from"
             # a quotient by zero has no value, nor has a date off the calendar
             nullable = a.nullable or b.nullable or fn == "div" or e.type.kind == DATE
             return _V(f"{fn}({a.text}, {b.text})", nullable)
@@ -339,7 +339,7 @@ class _Function:
             nullable = [self.pair_nullable(x) for x in children]
             operands = [_V(v, n) for (v, _), n in zip(kids, nullable)]
             if isinstance(e, (model.Arith, model.TimeFrom)):
-                fn = {"+": "add", "-": "sub", "*": "mul", "/": "div"}[e.op] if isinstance(e, model.Arith) else "time_from"
+                fn = ARITH_FUNCTIONS[e.op] if isinstance(e, model.Arith) else "time_from"
                 value = f"{fn}({operands[0].text}, {operands[1].text})"
             else:
                 checks, core = self.strict(e, operands, line)

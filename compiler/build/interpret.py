@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 from typing import Mapping, Optional
 
-from mtus.compiler.build.lowering import (allows_fewer, compare_kind, computed_operands, const_value, date_field,
+from mtus.compiler.build.lowering import (ARITH_FUNCTIONS, allows_fewer, compare_kind, computed_operands, const_value, date_field,
                                           member_kind, reads, sum_type, sum_zero, table_entries, written)
 from mtus.compiler.check import runtime as rt
 from mtus.dsl import model
@@ -38,7 +38,9 @@ def _decide(guideline: model.Guideline, facts: Mapping[str, object],
                               tuple(case.criterion(c) for c in guideline.criteria))
 
 
-class _Case:
+class _Case(model.Visitor):
+    """One case: every expression's (value, missing), by one visit_<class> method each."""
+
     def __init__(self, guideline: model.Guideline, facts: Mapping[str, object], request_date: datetime.date):
         self.guideline = guideline
         self.facts = facts
@@ -74,35 +76,37 @@ class _Case:
     # ------------------------------------------------------ expressions
     def eval(self, e: model.Expr, row: Optional[tuple[str, Mapping]] = None) -> rt.Pair:
         """(value, missing) of e; `row` is (history name, row) inside a `where`."""
-        method = getattr(self, "e_" + type(e).__name__)
-        return method(e, row)
+        return self.visit(e, row)
 
-    def e_FactRef(self, e: model.FactRef, row):
+    def generic_visit(self, e: model.Expr, *args) -> rt.Pair:
+        raise AssertionError(f"no rule for {type(e).__name__}")
+
+    def visit_FactRef(self, e: model.FactRef, row):
         v = self.value(e.name)
         return (v, ()) if v is not None else (None, (e.name,))
 
-    def e_FieldRef(self, e: model.FieldRef, row):
+    def visit_FieldRef(self, e: model.FieldRef, row):
         history, r = row
         v = r.get(e.name)
         return (v, ()) if v is not None else (None, (f"{history}.{e.name}",))
 
-    def e_RequestDate(self, e, row):
+    def visit_RequestDate(self, e, row):
         return self.request_date, ()
 
-    def e_Const(self, e: model.Const, row):
+    def visit_Const(self, e: model.Const, row):
         return const_value(e), ()
 
-    def e_Not(self, e: model.Not, row):
+    def visit_Not(self, e: model.Not, row):
         return rt.not_m(self.eval(e.operand, row))
 
-    def e_Logic(self, e: model.Logic, row):
+    def visit_Logic(self, e: model.Logic, row):
         pairs = [self.eval(x, row) for x in e.operands]
         return rt.and_m(*pairs) if e.op == "and" else rt.or_m(*pairs)
 
-    def e_AtLeast(self, e: model.AtLeast, row):
+    def visit_AtLeast(self, e: model.AtLeast, row):
         return rt.at_least_m(e.count, *(self.eval(x, row) for x in e.items))
 
-    def e_Compare(self, e: model.Compare, row):
+    def visit_Compare(self, e: model.Compare, row):
         a, b = self.eval(e.left, row), self.eval(e.right, row)
         kind = compare_kind(e.left.type, e.right.type)
         if kind == rt.DURATION:
@@ -113,7 +117,7 @@ class _Case:
             value = rt.compare(e.op, a[0], b[0])
         return rt.strict_m(value, a, b)
 
-    def e_Between(self, e: model.Between, row):
+    def visit_Between(self, e: model.Between, row):
         v, lo, hi = (self.eval(x, row) for x in (e.value, e.low, e.high))
         if e.value.type.kind == DURATION:
             value = rt.between_duration(v[0], lo[0], hi[0], self.request_date)
@@ -121,25 +125,25 @@ class _Case:
             value = rt.between(v[0], lo[0], hi[0])
         return rt.strict_m(value, v, lo, hi)
 
-    def e_Member(self, e: model.Member, row):
+    def visit_Member(self, e: model.Member, row):
         a, b = self.eval(e.left, row), self.eval(e.right, row)
         return rt.strict_m(rt.member(e.op, a[0], b[0], member_kind(e), self.request_date), a, b)
 
-    def e_Arith(self, e: model.Arith, row):
+    def visit_Arith(self, e: model.Arith, row):
         a, b = self.eval(e.left, row), self.eval(e.right, row)
-        fn = {"+": rt.add, "-": rt.sub, "*": rt.mul, "/": rt.div}[e.op]
+        fn = getattr(rt, ARITH_FUNCTIONS[e.op])
         return rt.strict_m(fn(a[0], b[0]), a, b)
 
-    def e_Documented(self, e: model.Documented, row):
+    def visit_Documented(self, e: model.Documented, row):
         if isinstance(e.target, model.FieldRef):
             return row[1].get(e.target.name) is not None, ()
         return self.documented(e.target.name), ()
 
-    def e_TimeFrom(self, e: model.TimeFrom, row):
+    def visit_TimeFrom(self, e: model.TimeFrom, row):
         a, b = self.eval(e.start, row), self.eval(e.end, row)
         return rt.strict_m(rt.time_from(a[0], b[0]), a, b)
 
-    def e_Query(self, e: model.Query, row):
+    def visit_Query(self, e: model.Query, row):
         name = e.history.name
         rows = self.value(name)
         window = rt.window(self.request_date, e.within.months, e.within.days) if e.within is not None else None
@@ -162,6 +166,6 @@ class _Case:
         picked = rt.pick_m(e.op, rows, name, window, where, date_field(e.history.type))
         return rt.field_m(picked, name, e.field)
 
-    def e_Lookup(self, e: model.Lookup, row):
+    def visit_Lookup(self, e: model.Lookup, row):
         return rt.lookup_m(self.tables[e.table], e.table, self.eval(e.key, row))
 

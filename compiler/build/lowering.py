@@ -17,6 +17,10 @@ from mtus.dsl.dump import expr as outline
 from mtus.dsl.model import DATE, DURATION, TEXT
 
 
+#: An arithmetic operator -> the runtime function that computes it (both back ends call these).
+ARITH_FUNCTIONS = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
+
+
 def const_value(c: model.Const):
     """The runtime value of a literal: periods become Durations, everything else is already exact."""
     return _runtime_value(c.value)

@@ -4,8 +4,8 @@ Everything the reviewer's side needs besides the checker code: the facts'
 types and labels (to load case files), the citation and services (to route
 requests), and each criterion's statement in English plus a small `shape`
 that says how to phrase a finding with the case's values. The result is
-JSON-serialisable and deterministic; rationale text at check time is built
-from it without the front end.
+compiler/check/info.py's classes, which a pack stores as JSON; rationale text
+at check time is built from them without the front end.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from decimal import Decimal
 from typing import Optional
 
 from mtus.compiler.build.lowering import compared_directly, computed_operands, written
+from mtus.compiler.check.info import (Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, GuidelineInfo, Operand,
+                                     Service, Shape, TableInfo)
 from mtus.dsl import model
 from mtus.dsl.model import BOOL, ENUM, HISTORY, QUANTITY, SET
 
-INFO_FORMAT = 1
 
 
 # ------------------------------------------------------------------ phrases
@@ -84,7 +85,7 @@ class _Phraser:
                 field = h.type.field(e.field)
                 return f"the total {field.label} of the {h.label}{window}{cond}"
         if isinstance(e, model.Arith):
-            word = {"+": "plus", "-": "minus", "*": "times", "/": "divided by"}[e.op]
+            word = _ARITH_WORDS[e.op]
             return f"{self.label(e.left)} {word} {self.label(e.right)}"
         if isinstance(e, model.TimeFrom):
             if isinstance(e.end, model.RequestDate):
@@ -200,6 +201,8 @@ class _Phraser:
         return f"the record documents {self.phrase(e)}"
 
 
+_ARITH_WORDS = {"+": "plus", "-": "minus", "*": "times", "/": "divided by"}
+
 _LIMIT_WORDS = {
     "<=": lambda v: f"no more than {v}",
     "<": lambda v: f"less than {v}",
@@ -213,38 +216,36 @@ _LIMIT_WORDS = {
 _OF_WORDS = dict(_LIMIT_WORDS, **{"<=": lambda v: f"at most {v}"})
 
 
-def _operand(e: model.Expr) -> dict:
+def _operand(e: model.Expr) -> Operand:
     """One side of a comparison, as the letter needs it: a fact, a literal, or a computed value (by its text)."""
     if isinstance(e, model.FactRef):
-        return {"fact": e.name}
+        return Operand(fact=e.name)
     if isinstance(e, model.Const):
-        return {"const": _value_text(e)}
-    out: dict = {"computed": written(e)}
-    if isinstance(e, model.Lookup) and isinstance(e.key, model.FactRef):
-        out["key"] = e.key.name  # "the 10 visits recommended for myalgia": the key's value names the entry
+        return Operand(const=_value_text(e))
+    # "the 10 visits recommended for myalgia": a lookup's key value names the entry
+    key = e.key.name if isinstance(e, model.Lookup) and isinstance(e.key, model.FactRef) else None
     if isinstance(e, model.Arith):
-        out["parts"] = [_operand(e.left), _operand(e.right)]
-        out["word"] = {"+": "plus", "-": "minus", "*": "times", "/": "divided by"}[e.op]
-    return out
+        return Operand(computed=written(e), key=key, parts=(_operand(e.left), _operand(e.right)),
+                       word=_ARITH_WORDS[e.op])
+    return Operand(computed=written(e), key=key)
 
 
-def _computed(p: _Phraser, g: model.Guideline, e: model.Expr) -> list[dict]:
-    """The computed values a criterion compares (interpret.computed_operands), each with its label."""
+def _computed(p: _Phraser, g: model.Guideline, e: model.Expr) -> tuple[ComputedInfo, ...]:
+    """The computed values a criterion compares (lowering.computed_operands), each with its label."""
     out = []
     direct = compared_directly(e)
     for x in computed_operands(e):
-        entry = {"expr": written(x), "label": p.label(x), "kind": "finding" if x.type.kind == BOOL else x.type.kind,
-                 "compared": written(x) in direct}
-        if x.type.kind == QUANTITY:
-            entry["unit"] = x.type.unit
+        table_label = None
         if isinstance(x, model.Lookup):
             table = next((t for t in g.tables if t.name == x.table), None)
-            entry["table_label"] = table.label if table else x.table
-        out.append(entry)
-    return out
+            table_label = table.label if table else x.table
+        out.append(ComputedInfo(kind="finding" if x.type.kind == BOOL else x.type.kind, label=p.label(x),
+                                unit=x.type.unit if x.type.kind == QUANTITY else None, expr=written(x),
+                                compared=written(x) in direct, table_label=table_label))
+    return tuple(out)
 
 
-def _shape(e: model.Expr) -> dict:
+def _shape(e: model.Expr) -> Shape:
     """How to phrase a finding for this criterion with the case's values."""
     if isinstance(e, model.Compare) and not all(isinstance(x, (model.FactRef, model.Const, model.TimeFrom))
                                                 for x in (e.left, e.right)):
@@ -253,44 +254,42 @@ def _shape(e: model.Expr) -> dict:
         if isinstance(left, model.Const):
             left, right = right, left
             op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
-        return {"kind": "compare", "op": op, "left": _operand(left), "right": _operand(right)}
+        return Shape("compare", op=op, left=_operand(left), right=_operand(right))
     if isinstance(e, model.Compare):
         left, right, op = e.left, e.right, e.op
         if isinstance(left, model.Const) and not isinstance(right, model.Const):
             left, right = right, left
             op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
         if isinstance(left, model.FactRef) and isinstance(right, model.Const):
-            return {"kind": "limit", "fact": left.name, "op": op, "limit": _value_text(right)}
+            return Shape("limit", fact=left.name, op=op, limit=_value_text(right))
         if isinstance(left, model.TimeFrom) and isinstance(right, model.Const) and isinstance(left.start, model.FactRef):
-            return {"kind": "elapsed", "fact": left.start.name, "op": op, "limit": right.text,
-                    "to_request": isinstance(left.end, model.RequestDate)}
+            return Shape("elapsed", fact=left.start.name, op=op, limit=right.text,
+                         to_request=isinstance(left.end, model.RequestDate))
     if isinstance(e, model.FactRef) and e.type.kind == BOOL:
-        return {"kind": "finding", "fact": e.name}
+        return Shape("finding", fact=e.name)
     if isinstance(e, model.Logic) and all(isinstance(x, model.FactRef) and x.type.kind == BOOL for x in e.operands):
-        return {"kind": "findings", "op": e.op, "facts": [x.name for x in e.operands], "disjunctive": e.op == "or"}
+        return Shape("findings", op=e.op, facts=tuple(x.name for x in e.operands), disjunctive=e.op == "or")
     if isinstance(e, model.Not) and isinstance(e.operand, model.FactRef) and e.operand.type.kind == BOOL:
-        return {"kind": "no_finding", "fact": e.operand.name}
+        return Shape("no_finding", fact=e.operand.name)
     if isinstance(e, model.Member) and isinstance(e.left, model.FactRef) and e.op in ("in", "not in"):
-        return {"kind": "member", "fact": e.left.name, "op": e.op, "values": _value_text(e.right)}
+        return Shape("member", fact=e.left.name, op=e.op, values=_value_text(e.right))
     if isinstance(e, model.Member) and isinstance(e.left, model.FactRef) and e.op.startswith("contains"):
-        return {"kind": "contains", "fact": e.left.name, "op": e.op, "values": _value_text(e.right)}
+        return Shape("contains", fact=e.left.name, op=e.op, values=_value_text(e.right))
     if isinstance(e, model.AtLeast) or (isinstance(e, model.Logic) and e.op == "or"):
-        return {"kind": "general", "disjunctive": True}  # any one of the missing facts may decide it
-    return {"kind": "general"}
+        return Shape("general", disjunctive=True)  # any one of the missing facts may decide it
+    return Shape("general")
 
 
 # ------------------------------------------------------------------ schema
-def type_schema(t: model.Type, declared: Optional[str] = None) -> dict:
-    out: dict = {"kind": "finding" if t.kind == BOOL else t.kind}
-    if t.kind == QUANTITY:
-        out["unit"] = t.unit
-    if t.kind == ENUM:
-        out["members"] = list(t.members)
-    if t.kind == SET:
-        out["element"] = type_schema(t.element)
-    if t.kind == HISTORY:
-        out["fields"] = {f.name: dict(type_schema(f.type), label=f.label) for f in t.fields}
-    return out
+def _type_parts(t: model.Type) -> dict:
+    """A type as FieldInfo's keyword arguments ("finding" for a true/false fact)."""
+    return {
+        "kind": "finding" if t.kind == BOOL else t.kind,
+        "unit": t.unit if t.kind == QUANTITY else None,
+        "members": tuple(t.members) if t.kind == ENUM else None,
+        "element": FieldInfo(**_type_parts(t.element)) if t.kind == SET else None,
+        "fields": {f.name: FieldInfo(**_type_parts(f.type), label=f.label) for f in t.fields} if t.kind == HISTORY else None,
+    }
 
 
 def _default(c: Optional[model.Const]):
@@ -317,44 +316,42 @@ def describe_formulary(f: model.Formulary) -> dict:
     }
 
 
-def describe(g: model.Guideline) -> dict:
+def _citation(c: model.Citation) -> Citation:
+    return Citation(c.source, c.section, c.pages)
+
+
+def describe(g: model.Guideline) -> GuidelineInfo:
     """The check-time description of one guideline (see module docstring)."""
     p = _Phraser(g)
     conditions = {c.index: p.clause(c.expr) for c in g.conditions}
-    criteria = []
-    for c in g.criteria:
-        criteria.append({
-            "id": c.id,
-            "exclude": c.exclude,
-            "statement": c.says or p.phrase(c.expr),
-            "said": c.says is not None,
-            "generated": p.phrase(c.expr),
-            "shape": _shape(c.expr),
-            "computed": _computed(p, g, c.expr),
-            "when": [conditions[x.index] for x in c.conditions],
-            "when_facts": sorted({n for x in c.conditions for n in model.facts_read(x.expr)}),
-            "reads": list(model.facts_read(c.expr)),  # the facts its expression reads (templates, reference pages)
-            "allows_fewer": c.allows_fewer,
-            "citation": c.citation.to_json(),
-            "line": c.span.line,
-        })
-    return {
-        "format": INFO_FORMAT,
-        "id": g.id,
-        "title": g.title,
-        "citation": g.citation.to_json(),
-        "citation_text": g.citation.describe(),
-        "version": g.version,
-        "services": [{"kind": s.kind, "value": s.value} for s in g.services],
-        "states": g.states,
-        "facts": {
-            f.name: dict(type_schema(f.type), label=f.label, default=_default(f.default),
-                         **({"from_product": f.source} if f.source else {}))
-            for f in g.facts
-        },
-        "tables": [
-            {"name": t.name, "label": t.label, "entries": [[e.key, e.value.text] for e in t.entries]}
-            for t in g.tables
-        ],
-        "criteria": criteria,
-    }
+    criteria = tuple(
+        CriterionInfo(
+            id=c.id,
+            exclude=c.exclude,
+            statement=c.says or p.phrase(c.expr),
+            said=c.says is not None,
+            generated=p.phrase(c.expr),
+            shape=_shape(c.expr),
+            computed=_computed(p, g, c.expr),
+            when=tuple(conditions[x.index] for x in c.conditions),
+            when_facts=tuple(sorted({n for x in c.conditions for n in model.facts_read(x.expr)})),
+            reads=tuple(model.facts_read(c.expr)),
+            allows_fewer=c.allows_fewer,
+            citation=_citation(c.citation),
+            line=c.span.line,
+        )
+        for c in g.criteria)
+    return GuidelineInfo(
+        id=g.id,
+        title=g.title,
+        citation=_citation(g.citation),
+        citation_text=g.citation.describe(),
+        version=g.version,
+        services=tuple(Service(s.kind, s.value) for s in g.services),
+        states=g.states,
+        facts={f.name: FactInfo(**_type_parts(f.type), label=f.label, default=_default(f.default),
+                                from_product=f.source or None)
+               for f in g.facts},
+        tables=tuple(TableInfo(t.name, t.label, tuple((e.key, e.value.text) for e in t.entries)) for t in g.tables),
+        criteria=criteria,
+    )

@@ -81,7 +81,7 @@ def pack_from_results(results: list, name: str = "mtus-pack", version: str = "0"
         module = f"guidelines/{g.id}.py"
         info = f"guidelines/{g.id}.json"
         files[module] = generate_module(g).encode("utf-8")
-        files[info] = _json_bytes(infos[id(r)])
+        files[info] = _json_bytes(infos[id(r)].to_json())
         entries.append({
             "id": g.id, "title": g.title, "citation": g.citation.to_json(),
             "services": [{"kind": s.kind, "value": s.value} for s in g.services],
@@ -123,9 +123,9 @@ def with_fact_conflicts(results: list, infos: Optional[dict] = None) -> list:
         g = r.model
         if not isinstance(g, Guideline):
             continue
-        facts = (infos[id(r)] if infos is not None and id(r) in infos else describe(g))["facts"]
+        facts = (infos[id(r)] if infos is not None and id(r) in infos else describe(g)).facts
         for f in g.facts:
-            meaning = {k: v for k, v in facts[f.name].items() if k != "label"}
+            meaning = {k: v for k, v in facts[f.name].to_json().items() if k != "label"}
             if f.name not in first:
                 first[f.name] = (g.id, f, meaning)
                 continue

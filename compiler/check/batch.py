@@ -92,8 +92,8 @@ def _result(pack: Pack, lineno: int, line: str, opts: Options) -> dict:
                   "outcome": CERTIFIED if certified else NOT_CERTIFIED,
                   "determination": _word(opts.wording, CERTIFIED if certified else NOT_CERTIFIED),
                   "modified": None, "unmet": unmet, "criteria": None}
-        if unmet and any(c.get("allows_fewer") for c in g.info["criteria"]):
-            modified = getattr(g.evaluate(req.facts, case.date), "modified", None)
+        if unmet and any(c.allows_fewer for c in g.info.criteria):
+            modified = g.evaluate(req.facts, case.date).modified
             if modified is not None:  # partial certification needs the full evaluation
                 record["outcome"] = MODIFIED
                 record["determination"] = _word(opts.wording, MODIFIED)

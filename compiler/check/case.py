@@ -17,6 +17,7 @@ from typing import Any, Mapping, Optional
 import attrs
 
 from mtus.compiler.check.casefile import CaseError, LDict, LList, Problem, read_case_file
+from mtus.compiler.check.info import FieldInfo, GuidelineInfo
 from mtus.compiler.check.routing import Product, Router
 from mtus.compiler.check.runtime import Duration
 
@@ -142,7 +143,7 @@ _FINDING_WORDS = frozenset(("present", "absent", "yes", "no", "true", "false"))
 _FINDING_TRUE = frozenset(("present", "yes", "true"))
 
 
-def _finding(raw: Any, schema: Mapping[str, Any]) -> bool:
+def _finding(raw: Any, schema: FieldInfo) -> bool:
     if isinstance(raw, bool):
         return raw
     if isinstance(raw, str):
@@ -152,7 +153,7 @@ def _finding(raw: Any, schema: Mapping[str, Any]) -> bool:
     raise _Bad(f"{_show(raw)} is not a finding", "write `present` or `absent`")
 
 
-def _count(raw: Any, schema: Mapping[str, Any]) -> int:
+def _count(raw: Any, schema: FieldInfo) -> int:
     if type(raw) is int and 0 <= raw <= MAX_COUNT:  # the common case, decided as below
         return raw
     if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).strip().isdigit():
@@ -165,14 +166,14 @@ def _count(raw: Any, schema: Mapping[str, Any]) -> int:
     return n
 
 
-def _number_value(raw: Any, schema: Mapping[str, Any]):
+def _number_value(raw: Any, schema: FieldInfo):
     n = _number(raw)
     if n is None or not n.is_finite():
         raise _Bad(f"{_show(raw)} is not a number")
     return _plain(n)
 
 
-def _percent(raw: Any, schema: Mapping[str, Any]):
+def _percent(raw: Any, schema: FieldInfo):
     m = _PERCENT.match(raw) if isinstance(raw, str) else None
     n = Decimal(m.group(1)) if m else _number(raw)
     if n is None or not n.is_finite():
@@ -182,8 +183,8 @@ def _percent(raw: Any, schema: Mapping[str, Any]):
     return _plain(n)
 
 
-def _quantity(raw: Any, schema: Mapping[str, Any]):
-    unit = schema["unit"]
+def _quantity(raw: Any, schema: FieldInfo):
+    unit = schema.unit
     n = _number(raw)
     if n is None and isinstance(raw, str):
         m = _QUANTITY.match(raw)
@@ -197,7 +198,7 @@ def _quantity(raw: Any, schema: Mapping[str, Any]):
     return _plain(n)
 
 
-def _duration(raw: Any, schema: Mapping[str, Any]) -> Duration:
+def _duration(raw: Any, schema: FieldInfo) -> Duration:
     m = _DURATION.match(raw) if isinstance(raw, str) else None
     if not m:
         raise _Bad(f"{_show(raw)} is not a length of time", "write e.g. `8 weeks`, `10 days`, `3 months` or `1 year`")
@@ -211,24 +212,24 @@ def _duration(raw: Any, schema: Mapping[str, Any]) -> Duration:
     return Duration(12 * n, 0)  # year
 
 
-def _date(raw: Any, schema: Mapping[str, Any]) -> datetime.date:
+def _date(raw: Any, schema: FieldInfo) -> datetime.date:
     return parse_date(raw)
 
 
-def _text(raw: Any, schema: Mapping[str, Any]) -> str:
+def _text(raw: Any, schema: FieldInfo) -> str:
     if not isinstance(raw, str):
         raise _Bad(f"{_show(raw)} is not text", 'write it in quotes, e.g. "lumbago"')
     return raw
 
 
-def _enum(raw: Any, schema: Mapping[str, Any]) -> str:
-    return _member(raw, schema["members"])
+def _enum(raw: Any, schema: FieldInfo) -> str:
+    return _member(raw, schema.members)
 
 
-def _set(raw: Any, schema: Mapping[str, Any]) -> frozenset:
+def _set(raw: Any, schema: FieldInfo) -> frozenset:
     items = raw if isinstance(raw, list) else [raw]
-    element = schema["element"]
-    members = element["members"] if element["kind"] == "enum" else None
+    element = schema.element
+    members = element.members if element.kind == "enum" else None
     out = []
     for x in items:
         if members is not None:
@@ -245,9 +246,9 @@ _CONVERT = {"finding": _finding, "count": _count, "number": _number_value, "perc
             "set": _set}
 
 
-def convert(raw: Any, schema: Mapping[str, Any]) -> Any:
+def convert(raw: Any, schema: FieldInfo) -> Any:
     """Convert one raw case value to the runtime value for a fact of this schema."""
-    kind = schema["kind"]
+    kind = schema.kind
     if raw is None:
         raise _Bad("the value is empty", "leave the fact out if it is not documented")
     try:
@@ -295,7 +296,7 @@ class _Loader:
     def bad(self, key: str, message: str, hint=None, line=None):
         self.problems.append(Problem(self.path, key, message, hint, line))
 
-    def fact_values(self, facts: Any, prefix: str, allowed: Mapping[str, Mapping], line=None,
+    def fact_values(self, facts: Any, prefix: str, allowed: Mapping[str, FieldInfo], line=None,
                     owner: Optional[str] = None):
         values: dict = {}
         sources: dict = {}
@@ -329,14 +330,14 @@ class _Loader:
                     sources[name] = raw["source"]
                 raw = raw["value"]
             try:
-                if schema["kind"] == "history":
+                if schema.kind == "history":
                     row_sources: list[str] = []
                     values[name] = self.history(raw, schema, f"{prefix}.{name}", line_of(name), row_sources)
                     if row_sources:  # sources of entry fields are cited for the history
                         sources[name] = "; ".join(([sources[name]] if name in sources else []) +
                                                   list(dict.fromkeys(row_sources)))
-                elif raw is not None and schema["kind"] in _CONVERT:  # convert(), one call fewer
-                    values[name] = _CONVERT[schema["kind"]](raw, schema)
+                elif raw is not None and schema.kind in _CONVERT:  # convert(), one call fewer
+                    values[name] = _CONVERT[schema.kind](raw, schema)
                 else:
                     values[name] = convert(raw, schema)
             except _Bad as e:
@@ -349,7 +350,7 @@ class _Loader:
         if len(raw) > MAX_HISTORY:
             raise _Bad(f"{len(raw)} entries; a history may hold at most {MAX_HISTORY}")
         rows = []
-        fields = schema["fields"]
+        fields = schema.fields
         line_of = raw.line_of if isinstance(raw, LList) else (lambda i: line)
         for i, entry in enumerate(raw):
             if not isinstance(entry, dict):
@@ -438,12 +439,12 @@ class _Loader:
             gid = self.route(item, explicit, key, rline, product)
             if gid is None:
                 continue
-            own, own_sources = self.fact_values(r.get("facts"), f"{key}.facts", self.infos[gid]["facts"], rline, gid)
-            declared = self.infos[gid]["facts"]
+            own, own_sources = self.fact_values(r.get("facts"), f"{key}.facts", self.infos[gid].facts, rline, gid)
+            declared = self.infos[gid].facts
             facts = {}
             if product is not None:  # facts the guideline takes from the product: the case may override
                 for n, schema in declared.items():
-                    part = schema.get("from_product")
+                    part = schema.from_product
                     if part and product.value(part) is not None:
                         facts[n] = product.value(part)
             for n, v in shared.items():
@@ -509,7 +510,7 @@ class _Loader:
         undocumented, so the letter would deny for want of what the case meant to say.
         """
         routed = list(dict.fromkeys(r.guideline for r in requests))
-        read = {n for gid in routed for n in self.infos[gid]["facts"]}
+        read = {n for gid in routed for n in self.infos[gid].facts}
         line_of = raw_facts.line_of if isinstance(raw_facts, LDict) else _no_line
         which = " or ".join(routed)
         out = []
@@ -526,9 +527,9 @@ class _Loader:
         return out
 
 
-def _readers(name: str, infos: Mapping[str, Mapping]) -> str:
+def _readers(name: str, infos: Mapping[str, GuidelineInfo]) -> str:
     """Which guidelines declare a fact, for messages: "tpi reads it" / "tens and tpi read it"."""
-    ids = sorted(gid for gid, info in infos.items() if name in info["facts"])
+    ids = sorted(gid for gid, info in infos.items() if name in info.facts)
     names = " and ".join(ids) if len(ids) <= 2 else ", ".join(ids[:-1]) + " and " + ids[-1]
     return f"{names} {'reads' if len(ids) == 1 else 'read'} it"
 
@@ -536,10 +537,10 @@ def _readers(name: str, infos: Mapping[str, Mapping]) -> str:
 class CaseReader:
     """Reads cases against one pack: fact schemas and the pack's router (built once, Pack.reader())."""
 
-    def __init__(self, infos: Mapping[str, Mapping], formulary: Optional[Mapping] = None):
+    def __init__(self, infos: Mapping[str, GuidelineInfo], formulary: Optional[Mapping] = None):
         self.infos = infos
         self.formulary = formulary
-        self.all_facts = {n: info["facts"][n] for info in infos.values() for n in info["facts"]}
+        self.all_facts = {n: f for info in infos.values() for n, f in info.facts.items()}
         self.router = Router(infos, formulary)
 
     def read(self, data: Any, path: str, strict: bool = False) -> Case:
@@ -547,10 +548,10 @@ class CaseReader:
         return _Loader(path, self, strict).load(data)
 
 
-def case_from_data(data: Any, path: str, infos: Mapping[str, Mapping], formulary: Optional[Mapping] = None) -> Case:
+def case_from_data(data: Any, path: str, infos: Mapping[str, GuidelineInfo], formulary: Optional[Mapping] = None) -> Case:
     return CaseReader(infos, formulary).read(data, path)
 
 
-def load_case(path: str, infos: Mapping[str, Mapping], formulary: Optional[Mapping] = None) -> Case:
+def load_case(path: str, infos: Mapping[str, GuidelineInfo], formulary: Optional[Mapping] = None) -> Case:
     """Read, validate and route a case file; raises CaseError listing every problem."""
     return case_from_data(read_case_file(path), path, infos, formulary)

@@ -17,6 +17,7 @@ from typing import Optional
 import attrs
 
 from mtus.compiler.check.case import Case, Request
+from mtus.compiler.check.info import GuidelineInfo
 from mtus.compiler.check.pack import Pack
 from mtus.compiler.check.rationale import Explainer, Reason, format_date, format_value, join, sentence
 from mtus.compiler.check.runtime import CERTIFIED, MODIFIED, GuidelineResult, to_json_value
@@ -71,7 +72,7 @@ WORDINGS = {
 @attrs.frozen
 class RequestDecision:
     request: Request
-    info: dict
+    info: GuidelineInfo
     result: GuidelineResult
     statement: tuple[str, ...]
     reasons: tuple[Reason, ...]
@@ -97,7 +98,8 @@ class RequestDecision:
 
     def units(self) -> str:
         m = self.modified
-        return self.info["facts"].get(m.fact, {}).get("label", m.fact.replace("_", " "))
+        fact = self.info.facts.get(m.fact)
+        return fact.label if fact is not None and fact.label is not None else m.fact.replace("_", " ")
 
     def determination(self, wording: str) -> str:
         return WORDINGS[wording].words[self.result.determination]
@@ -203,7 +205,7 @@ def decide(case: Case, pack: Pack, wording: str = "imr") -> Letter:
 
 def _explain_rows(d: RequestDecision) -> list[tuple[str, str, str]]:
     rows = []
-    facts = d.info["facts"]
+    facts = d.info.facts
     for r in d.result.criteria:
         read = "; ".join(f"{fv.name} = {format_value(fv.value, facts.get(fv.name)) if fv.documented else 'not documented'}"
                          for fv in r.read)
@@ -234,7 +236,7 @@ def render_text(letter: Letter, explain: bool = False) -> str:
         info = d.info
         out += ["", f"Item {i}: {d.request.item}"]
         out += _wrap(f"Determination: {d.determination(w).upper()}. {d.verdict(w)}", "", "  ")
-        out += _wrap(f"Guideline basis: {info['citation_text']} ({info['title']})", "", "  ")
+        out += _wrap(f"Guideline basis: {info.citation_text} ({info.title})", "", "  ")
         out += ["", "Decision rationale:"]
         for i_para, para in enumerate(d.paragraphs(w)):
             if i_para:
@@ -266,7 +268,7 @@ def render_markdown(letter: Letter, explain: bool = False) -> str:
         info = d.info
         out += ["", f"## Item {i}: {d.request.item}", "",
                 f"**Determination: {d.determination(w)}.** {d.verdict(w)}", "",
-                f"**Guideline basis:** {info['citation_text']} ({info['title']})", "", "### Decision rationale", "",
+                f"**Guideline basis:** {info.citation_text} ({info.title})", "", "### Decision rationale", "",
                 "\n\n".join(d.paragraphs(w))]
         if d.remedies:
             out += ["", "### What would change this determination", ""]
@@ -294,9 +296,9 @@ def letter_json(letter: Letter, explain: bool = False) -> dict:
         "requests": [
             {
                 "item": d.request.item,
-                "guideline": d.info["id"],
-                "title": d.info["title"],
-                "citation": d.info["citation"],
+                "guideline": d.info.id,
+                "title": d.info.title,
+                "citation": d.info.citation.to_json(),
                 "certified": d.certified,
                 "outcome": d.result.determination,
                 "determination": d.determination(w).lower(),

@@ -5,7 +5,7 @@ A pack is a folder:
     manifest.json            name, version, compiler and runtime versions,
                              sha256 of every source and every generated file
     guidelines/<id>.py       the compiled checker (build/codegen.py)
-    guidelines/<id>.json     check-time description: facts, statements (build/packinfo.py)
+    guidelines/<id>.json     check-time description: facts, statements (check/info.py's GuidelineInfo)
 
 Loading verifies every hash and the runtime version before executing any
 generated code, and refuses unlisted files. This module imports nothing from
@@ -15,7 +15,6 @@ build/packwriter.py, imported only then.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -26,6 +25,7 @@ from typing import Iterable, Mapping, Optional
 import attrs
 
 from mtus.compiler.check import runtime
+from mtus.compiler.check.info import GuidelineInfo
 
 PACK_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -45,58 +45,14 @@ class CompileError(Exception):
         self.results = results
 
 
-@functools.lru_cache(maxsize=None)
 def compiler_version() -> str:
-    found = _version_on_path("mtus")
-    if found is not None:
-        return found
-    try:
-        from importlib.metadata import version
-        return version("mtus")
-    except Exception:  # noqa: BLE001 - running from a source tree without metadata
-        return "0+unknown"
+    """The mtus version packs record: compiler/__init__.py's, which the package metadata is built from.
 
-
-def _version_on_path(name: str) -> Optional[str]:
-    """The Version of the first `name` distribution on sys.path, as importlib.metadata finds it.
-
-    importlib.metadata costs 10-25 ms to import, which every bundled-pack check
-    would pay. Only plain folders are looked at; anything else (a zip on the
-    path, an unreadable entry) returns None, and the caller asks importlib.metadata.
+    Read from the package itself, not importlib.metadata, which costs 10-25 ms
+    to import on every bundled-pack check.
     """
-    import sys
-
-    for entry in sys.path:
-        folder = entry or "."
-        if not os.path.isdir(folder):
-            if os.path.exists(folder):
-                return None  # a zip file or other importer: leave it to importlib.metadata
-            continue
-        try:
-            children = os.listdir(folder)
-        except OSError:
-            return None
-        for child in children:
-            low = child.lower()
-            if not low.endswith((".dist-info", ".egg-info")):
-                continue
-            dist = low.rpartition(".")[0].partition("-")[0]
-            if dist.replace("-", "_").replace(".", "_") != name:
-                continue
-            path = os.path.join(folder, child)
-            meta = path if os.path.isfile(path) else os.path.join(
-                path, "METADATA" if low.endswith(".dist-info") else "PKG-INFO")
-            try:
-                with open(meta, encoding="utf-8") as f:
-                    for line in f:
-                        if not line.strip():
-                            break  # the end of the headers
-                        if line.startswith("Version:"):
-                            return line[len("Version:"):].strip() or None
-            except OSError:
-                pass
-            return None  # found, but without a version we can read: ask importlib.metadata
-    return None
+    from mtus.compiler import __version__
+    return __version__
 
 
 def sha256(data: bytes) -> str:
@@ -122,7 +78,7 @@ class LoadedGuideline:
     a reviewer's case touches one or two of a pack's guidelines, not all of them."""
 
     id: str
-    info: Mapping
+    info: GuidelineInfo
     source: bytes = attrs.field(repr=False)
     filename: str
     _cache: dict = attrs.field(factory=dict, eq=False, repr=False)
@@ -161,7 +117,7 @@ class Pack:
         return self._cache["reader"]
 
     @property
-    def infos(self) -> dict:
+    def infos(self) -> dict[str, GuidelineInfo]:
         return {gid: g.info for gid, g in self.guidelines.items()}
 
     def label(self) -> str:
@@ -221,7 +177,10 @@ def load_pack_files(files: Mapping[str, bytes], location: str) -> Pack:
     loaded = {}
     for entry in guidelines:
         gid = entry["id"]
-        info = json.loads(files[entry["info"]])
+        try:
+            info = GuidelineInfo.from_json(json.loads(files[entry["info"]]))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise PackError(f"{location}/{entry['info']}: is not a valid guideline description ({e})") from None
         # every hash was verified above; the module runs when the guideline is first used
         loaded[gid] = LoadedGuideline(gid, info, files[entry["module"]], f"{location}/{entry['module']}")
     formulary = None

@@ -1,6 +1,6 @@
 """Rationale text: the guideline's criteria in prose, and the reasons a case is decided as it is.
 
-Works from a guideline's check-time description (compiler/build/packinfo.py) and
+Works from a guideline's check-time description (compiler/check/info.py) and
 its results (compiler/check/runtime.py), so it runs on the reviewer's side without
 the front end. Sentences follow IMR decision letters: "Per the MTUS Chronic Pain
 Medical Treatment Guidelines, ... Criteria for use include ... In this case, there
@@ -15,7 +15,8 @@ from typing import Mapping, Optional
 
 import attrs
 
-from mtus.compiler.check.runtime import (NOT_APPLICABLE, NOT_DOCUMENTED, NOT_MET, CriterionResult, Duration,
+from mtus.compiler.check.info import ComputedInfo, FactInfo, FieldInfo, GuidelineInfo, Operand, Shape
+from mtus.compiler.check.runtime import (NOT_APPLICABLE, NOT_DOCUMENTED, CriterionResult, Duration,
                               GuidelineResult)
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -52,9 +53,9 @@ def format_date(d: datetime.date) -> str:
     return f"{_MONTHS[d.month - 1]} {d.day}, {d.year}"
 
 
-def format_value(value: object, schema: Optional[Mapping] = None) -> str:
+def format_value(value: object, schema: Optional[FieldInfo] = None) -> str:
     """A documented value as a reviewer writes it."""
-    kind = (schema or {}).get("kind")
+    kind = schema.kind if schema is not None else None
     if isinstance(value, bool):
         return "present" if value else "absent"
     if isinstance(value, datetime.date):
@@ -66,7 +67,7 @@ def format_value(value: object, schema: Optional[Mapping] = None) -> str:
         if kind == "percent":
             return f"{text}%"
         if kind == "quantity":
-            return f"{text} {schema['unit']}"
+            return f"{text} {schema.unit}"
         return text
     if isinstance(value, frozenset):
         return join(sorted(value)) if value else "none"
@@ -74,17 +75,17 @@ def format_value(value: object, schema: Optional[Mapping] = None) -> str:
         n = len(value)
         if n == 0:
             return "none"
-        fields = (schema or {}).get("fields", {})
+        fields = (schema.fields if schema is not None else None) or {}
         last = value[-1]
         dated = [r for r in value if isinstance(r.get("date"), datetime.date)]
         if not dated:  # no dates: "most recent" would mislead; list the entries
-            shown = ["(" + ", ".join(f"{fields.get(k, {}).get('label', k)}: {format_value(v, fields.get(k))}"
+            shown = ["(" + ", ".join(f"{_label(fields.get(k), k)}: {format_value(v, fields.get(k))}"
                                      for k, v in row.items()) + ")" for row in value[:3]]
             more = f" and {n - 3} more" if n > 3 else ""
             return f"{n} entr{'y' if n == 1 else 'ies'}: " + ", ".join(shown) + more
         if len(dated) == n:
             last = max(dated, key=lambda r: r["date"])
-        parts = [f"{fields.get(k, {}).get('label', k)}: {format_value(v, fields.get(k))}"
+        parts = [f"{_label(fields.get(k), k)}: {format_value(v, fields.get(k))}"
                  for k, v in last.items() if k != "date"]
         when = f", on {format_date(last['date'])}" if isinstance(last.get("date"), datetime.date) else ""
         head = f"{n} entr{'y' if n == 1 else 'ies'}"
@@ -119,24 +120,27 @@ class Reason:
 class Explainer:
     """Phrases one guideline's criteria and findings from its description."""
 
-    def __init__(self, info: Mapping):
+    def __init__(self, info: GuidelineInfo):
         self.info = info
-        self.facts = info["facts"]
-        self.criteria = {c["id"]: c for c in info["criteria"]}
+        self.facts = info.facts
+        self.criteria = {c.id: c for c in info.criteria}
 
     # ------------------------------------------------------------- labels
     def label(self, name: str) -> str:
         if "." in name:
             hist, field = name.split(".", 1)
-            h = self.facts.get(hist, {})
-            flabel = h.get("fields", {}).get(field, {}).get("label", field)
-            return f"{flabel} for the {h.get('label', hist)}"
-        return self.facts.get(name, {}).get("label", name.replace("_", " "))
+            h = self.facts.get(hist)
+            flabel = _label((h.fields or {}).get(field) if h is not None else None, field)
+            return f"{flabel} for the {_label(h, hist)}"
+        return _label(self.facts.get(name), name.replace("_", " "))
+
+    def _fact(self, name: Optional[str]) -> Optional[FactInfo]:
+        return self.facts.get(name) if name else None
 
     # --------------------------------------------------- guideline prose
     def attribution(self) -> str:
         """"Per the <source>": the guideline's own source, never a fixed "CA MTUS"."""
-        return f"Per the {self.info['citation']['source']}"
+        return f"Per the {self.info.citation.source}"
 
     def _shown(self, result: Optional[GuidelineResult]):
         """Which criteria the statement names: all (no result), or only those that apply to this request.
@@ -148,7 +152,7 @@ class Explainer:
             return lambda c: True
         outcome = {r.id: r.outcome for r in result.criteria}
         deciding = {r.id for r in result.reasons}
-        return lambda c: c["id"] in deciding if c["exclude"] else outcome.get(c["id"]) != NOT_APPLICABLE
+        return lambda c: c.id in deciding if c.exclude else outcome.get(c.id) != NOT_APPLICABLE
 
     def criteria_sentences(self, result: Optional[GuidelineResult] = None) -> list[str]:
         """What the guideline states and its criteria for use, attributed to its source.
@@ -159,24 +163,24 @@ class Explainer:
         shown = self._shown(result)
         out = []
         lead = self.attribution()
-        if info.get("states"):
-            out.append(sentence(f"{lead}, {lower_start(info['states'])}"))
+        if info.states:
+            out.append(sentence(f"{lead}, {lower_start(info.states)}"))
             lead = ""
-        plain = [c["statement"] for c in info["criteria"] if not c["exclude"] and not c["when"] and shown(c)]
+        plain = [c.statement for c in info.criteria if not c.exclude and not c.when and shown(c)]
         if plain:
             text = "criteria for use include " + join([lower_start(s) for s in plain])
             out.append(sentence(f"{lead}, {text}" if lead else text))
             lead = ""
         groups: dict[tuple, list[str]] = {}
-        for c in info["criteria"]:
-            if c["when"] and not c["exclude"] and shown(c):
-                groups.setdefault(tuple(c["when"]), []).append(lower_start(c["statement"]))
+        for c in info.criteria:
+            if c.when and not c.exclude and shown(c):
+                groups.setdefault(tuple(c.when), []).append(lower_start(c.statement))
         for when, statements in groups.items():
             out.append(sentence(f"Where {join(list(when))}, the criteria also include " + join(statements)))
-        for c in info["criteria"]:
-            if c["exclude"] and shown(c):
-                out.append(sentence(c["statement"]) if c["said"] else
-                           sentence(f"The treatment is not recommended when there are {c['statement']}"))
+        for c in info.criteria:
+            if c.exclude and shown(c):
+                out.append(sentence(c.statement) if c.said else
+                           sentence(f"The treatment is not recommended when there are {c.statement}"))
         if lead and out:  # nothing carried the attribution: every sentence is an exclusion
             out[0] = sentence(f"{lead}, {lower_start(out[0])}")
         return out
@@ -184,43 +188,43 @@ class Explainer:
     def outline(self) -> str:
         """The guideline rationale for a clinician to verify against the page."""
         info = self.info
-        lines = [f"{info['title']} ({info['id']})", f"Source: {info['citation_text']}"]
-        if info.get("version"):
-            lines.append(f"Version: {info['version']}")
+        lines = [f"{info.title} ({info.id})", f"Source: {info.citation_text}"]
+        if info.version:
+            lines.append(f"Version: {info.version}")
         prefix = {"name": "", "cpt": "CPT ", "class": "drug class ", "ingredient": "ingredient ", "form": "form "}
-        services = [prefix.get(s["kind"], "") + s["value"] for s in info["services"]]
+        services = [prefix.get(s.kind, "") + s.value for s in info.services]
         if services:
             lines.append("Governs: " + ", ".join(services))
         lines.append("")
-        if info.get("states"):
-            lines += ["The guideline states:", f"  {info['states']}", ""]
+        if info.states:
+            lines += ["The guideline states:", f"  {info.states}", ""]
         n = 0
-        sections = [("Criteria for use (all must be met):", lambda c: not c["exclude"] and not c["when"]),
-                    ("Not recommended when:", lambda c: c["exclude"])]
+        sections = [("Criteria for use (all must be met):", lambda c: not c.exclude and not c.when),
+                    ("Not recommended when:", lambda c: c.exclude)]
         whens = []
-        for c in info["criteria"]:
-            if c["when"] and tuple(c["when"]) not in whens and not c["exclude"]:
-                whens.append(tuple(c["when"]))
+        for c in info.criteria:
+            if c.when and tuple(c.when) not in whens and not c.exclude:
+                whens.append(tuple(c.when))
         for when in whens:
             sections.append((f"Only where {join(list(when))}:",
-                             lambda c, w=when: tuple(c["when"]) == w and not c["exclude"]))
+                             lambda c, w=when: tuple(c.when) == w and not c.exclude))
         for title, keep in sections:
-            chosen = [c for c in info["criteria"] if keep(c)]
+            chosen = [c for c in info.criteria if keep(c)]
             if not chosen:
                 continue
             lines.append(title)
             for c in chosen:
                 n += 1
-                lines.append(f"  {n}. {sentence(c['statement'])}  [{c['id']}, line {c['line']}]")
-                if c["said"]:
-                    lines.append(f"     encoded as: {c['generated']}")
-                if c.get("allows_fewer"):
-                    units = self.label(c["allows_fewer"])
+                lines.append(f"  {n}. {sentence(c.statement)}  [{c.id}, line {c.line}]")
+                if c.said:
+                    lines.append(f"     encoded as: {c.generated}")
+                if c.allows_fewer:
+                    units = self.label(c.allows_fewer)
                     lines.append(f"     allows fewer {units}: fewer than requested may be certified")
-                cite = c["citation"]
-                if cite != info["citation"]:
-                    parts = [cite["source"]] + ([f"section {cite['section']}"] if cite.get("section") else []) + \
-                        ([_pages(cite["pages"])] if cite.get("pages") else [])
+                cite = c.citation
+                if cite != info.citation:
+                    parts = [cite.source] + ([f"section {cite.section}"] if cite.section else []) + \
+                        ([_pages(cite.pages)] if cite.pages else [])
                     lines.append("     cites: " + ", ".join(parts))
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
@@ -242,21 +246,22 @@ class Explainer:
         out = []
         for p in parts:
             if p.startswith("."):
-                h = self.facts.get(p[1:], {})
-                labels = [_undocumented(h.get("fields", {}).get(f, {}).get("label", f)) for f in fields[p[1:]]]
-                out.append(f"the {join(labels)} of the {h.get('label', p[1:])}")
+                h = self.facts.get(p[1:])
+                known = (h.fields if h is not None else None) or {}
+                labels = [_undocumented(_label(known.get(f), f)) for f in fields[p[1:]]]
+                out.append(f"the {join(labels)} of the {_label(h, p[1:])}")
             else:
                 out.append(_undocumented(self.label(p)))
         return join(out, word)
 
     def _undetermined_when(self, c, r: CriterionResult) -> bool:
         """Not documented only because the `when` condition guarding it is unknown."""
-        return bool(c["when"]) and bool(r.missing) and all("." not in m and m in c["when_facts"] for m in r.missing)
+        return bool(c.when) and bool(r.missing) and all("." not in m and m in c.when_facts for m in r.missing)
 
     def reason(self, r: CriterionResult, sources: Mapping[str, str]) -> str:
         """Why one criterion stops certification, as the body of a sentence (the record's sources cited)."""
         c = self.criteria[r.id]
-        statement = lower_start(c["statement"])
+        statement = lower_start(c.statement)
         values = {fv.name: fv.value for fv in r.read if fv.documented}
         if r.outcome == NOT_DOCUMENTED and not r.missing:
             # unknown without a missing fact: a computed date or number fell out of range
@@ -264,23 +269,23 @@ class Explainer:
                     f"(a date or number computed from them is out of range)")
             return self._cite(text, list(values), sources)
         if r.outcome == NOT_DOCUMENTED:
-            missing = self.missing_phrase(r.missing, "or" if c["shape"].get("disjunctive") else "and")
-            if c["exclude"]:
+            missing = self.missing_phrase(r.missing, "or" if c.shape.disjunctive else "and")
+            if c.exclude:
                 text = (f"there is no documentation of {missing}, so the exclusion cannot be ruled out "
-                        f"({statement if c['said'] else 'not recommended with ' + statement})")
-            elif statement.startswith("documentation of ") and c["said"]:
+                        f"({statement if c.said else 'not recommended with ' + statement})")
+            elif statement.startswith("documentation of ") and c.said:
                 text = f"there is no {statement}"
             else:
                 text = f"there is no documentation of {missing}"
-                if c["shape"]["kind"] == "general":
+                if c.shape.kind == "general":
                     text += f", needed to establish {statement}"
             used: list[str] = []
         else:
             text, used = self._not_met(c, r, values)
-        if c["citation"] != self.info["citation"]:  # the criterion cites another page than the guideline
-            cite = c["citation"]
-            where = ", ".join(x for x in (cite["source"] if cite["source"] != self.info["citation"]["source"] else "",
-                                           _pages(cite.get("pages"))) if x)
+        if c.citation != self.info.citation:  # the criterion cites another page than the guideline
+            cite = c.citation
+            where = ", ".join(x for x in (cite.source if cite.source != self.info.citation.source else "",
+                                           _pages(cite.pages)) if x)
             if where:
                 text += f" ({where})"
         return self._cite(text, used, sources)
@@ -300,24 +305,24 @@ class Explainer:
 
     def _not_met(self, c, r: CriterionResult, values) -> tuple[str, list[str]]:
         """The sentence for a criterion not met (or an exclusion that applies), and the facts it uses."""
-        shape = c["shape"]
-        kind = shape["kind"]
-        fact = shape.get("fact")
-        schema = self.facts.get(fact, {}) if fact else {}
+        shape = c.shape
+        kind = shape.kind
+        fact = shape.fact
+        schema = self.facts.get(fact) if fact else None
         v = values.get(fact)
         label = self.label(fact) if fact else ""
-        if c["exclude"]:
-            said = lower_start(c["statement"]) if c["said"] else \
-                f"the guideline does not recommend the treatment with {c['statement']}"
+        if c.exclude:
+            said = lower_start(c.statement) if c.said else \
+                f"the guideline does not recommend the treatment with {c.statement}"
             if kind == "contains" and v is not None:
-                return f"the {label} include {shape['values']}, and {said}", [fact]
+                return f"the {label} include {shape.values}, and {said}", [fact]
             if kind == "finding" and v is True:
                 return f"the record documents {label}, and {said}", [fact]
             if kind == "member" and v is not None:
                 return f"the {label} is {format_value(v, schema)}, and {said}", [fact]
             return f"{said}, and the record documents it", self._own_facts(c, values)
         if kind == "limit" and v is not None:
-            op, limit = shape["op"], shape["limit"]
+            op, limit = shape.op, shape.limit
             shown = format_value(v, schema)
             words = {"<=": f"more than the {limit} the guideline allows",
                      "<": f"not less than {limit} as the guideline requires",
@@ -325,19 +330,19 @@ class Explainer:
                      ">": f"not more than {limit} as the guideline requires",
                      "=": f"not {limit} as the guideline requires",
                      "!=": "which the guideline does not allow"}[op]
-            if schema.get("kind") == "count":
+            if _kind(schema) == "count":
                 return f"the request is for {shown} {label}, {words}", [fact]
             return f"the {label} is documented as {shown}, {words}", [fact]
-        computed = {x.expr: x.value for x in getattr(r, "computed", ()) if x.value is not None}
+        computed = {x.expr: x.value for x in r.computed if x.value is not None}
         if kind == "compare":
             text = self._compare(c, shape, computed, values)
             if text:
                 return text, self._own_facts(c, values)
         if kind == "elapsed" and isinstance(v, datetime.date):
-            limit = shape["limit"]
+            limit = shape.limit
             bound = {">": f"more than {limit}", ">=": f"at least {limit}", "<": f"less than {limit}",
-                     "<=": f"no more than {limit}"}.get(shape["op"], limit)
-            where = "before the request" if shape["to_request"] else "earlier"
+                     "<=": f"no more than {limit}"}.get(shape.op, limit)
+            where = "before the request" if shape.to_request else "earlier"
             elapsed = next((x for e, x in computed.items() if e.startswith("time from ")), None)
             if elapsed is not None:  # the elapsed time the criterion computed, shown as the reviewer reads it
                 return (f"the {label} is documented as {format_date(v)}, {format_value(elapsed)} {where}, "
@@ -348,90 +353,92 @@ class Explainer:
             return f"the record documents no {_no_article(label)}", [fact]
         if kind == "no_finding" and v is True:
             return f"the record documents {label}", [fact]
-        if kind == "findings" and shape["op"] == "and":
-            absent = [n for n in shape["facts"] if values.get(n) is False]
+        if kind == "findings" and shape.op == "and":
+            absent = [n for n in shape.facts if values.get(n) is False]
             if absent:
                 return "the record documents " + join([f"no {_no_article(self.label(a))}" for a in absent]), absent
         if kind == "member" and v is not None:
-            if shape["op"] == "in":
-                return f"the {label} is {format_value(v, schema)}, which is not {shape['values']}", [fact]
+            if shape.op == "in":
+                return f"the {label} is {format_value(v, schema)}, which is not {shape.values}", [fact]
             return f"the {label} is {format_value(v, schema)}, which the guideline does not allow", [fact]
-        text = f"the record does not show {lower_start(c['statement'])}"
-        shown = [f"{x['label']} is {self._computed_value(x, computed[x['expr']])}"
-                 for x in c.get("computed", ()) if x["expr"] in computed and x.get("compared", True)][:3]
+        text = f"the record does not show {lower_start(c.statement)}"
+        shown = [f"{x.label} is {self._computed_value(x, computed[x.expr])}"
+                 for x in c.computed if x.expr in computed and x.compared][:3]
         if shown:  # the values it computed are what a reviewer checks the outcome against
             text += ": " + join(shown)
         return text, self._own_facts(c, values)
 
-    def _computed_value(self, entry: Mapping, value) -> str:
+    def _computed_value(self, entry: ComputedInfo, value) -> str:
         return format_value(value, entry)
 
-    def _side(self, c, side: Mapping, computed: Mapping, values: Mapping) -> Optional[tuple[str, object]]:
+    def _side(self, c, side: Operand, computed: Mapping, values: Mapping) -> Optional[tuple[str, object]]:
         """(phrase, value) for one side of a comparison, or None if its value is unknown."""
-        if "fact" in side:
-            v = values.get(side["fact"])
+        if side.fact is not None:
+            v = values.get(side.fact)
             if v is None:
                 return None
-            return self.label(side["fact"]), v
-        if "const" in side:
-            return side["const"], None
-        entry = next((x for x in c.get("computed", ()) if x["expr"] == side["computed"]), None)
-        v = computed.get(side["computed"])
+            return self.label(side.fact), v
+        if side.const is not None:
+            return side.const, None
+        entry = c.computed_entry(side.computed)
+        v = computed.get(side.computed)
         if entry is None or v is None:
             return None
-        return entry["label"], v
+        return entry.label, v
 
-    def _compare(self, c, shape: Mapping, computed: Mapping, values: Mapping) -> Optional[str]:
+    def _compare(self, c, shape: Shape, computed: Mapping, values: Mapping) -> Optional[str]:
         """"prior visits plus visits requested come to 18 (6 plus 12), more than the 10 visits recommended for X"."""
-        left = self._side(c, shape["left"], computed, values)
-        right = self._side(c, shape["right"], computed, values)
+        lside, rside = shape.left, shape.right
+        assert lside is not None and rside is not None  # a "compare" shape has both
+        left = self._side(c, lside, computed, values)
+        right = self._side(c, rside, computed, values)
         if left is None or right is None:
             return None
-        entry = next((x for x in c.get("computed", ()) if x["expr"] == shape["left"].get("computed")), {})
+        entry = c.computed_entry(lside.computed)
         lv = left[1]
-        shown = self._computed_value(entry, lv) if entry else format_value(lv, self.facts.get(shape["left"].get("fact")))
-        parts = shape["left"].get("parts")
+        shown = self._computed_value(entry, lv) if entry is not None else format_value(lv, self._fact(lside.fact))
+        parts = lside.parts
         if parts:
             part_values = [self._part_value(p, computed, values) for p in parts]
             if all(x is not None for x in part_values):
-                shown += f" ({part_values[0]} {shape['left']['word']} {part_values[1]})"
-        fact = shape["left"].get("fact")
-        if fact and self.facts.get(fact, {}).get("kind") == "count":
+                shown += f" ({part_values[0]} {lside.word} {part_values[1]})"
+        fact = lside.fact
+        if fact and _kind(self.facts.get(fact)) == "count":
             subject = f"the request is for {shown} {left[0]}"
         elif fact:
             subject = f"the {left[0]} is documented as {shown}"
         else:
             subject = f"{left[0]} {'come to' if parts else 'is'} {shown}"
-        rside = shape["right"]
-        if "const" in rside:
-            return f"{subject}, {_relation(lv, None, shape['op'])} {rside['const']}"
+        if rside.const is not None:
+            return f"{subject}, {_relation(lv, None, shape.op)} {rside.const}"
         rv = right[1]
-        rentry = next((x for x in c.get("computed", ()) if x["expr"] == rside.get("computed")), {})
-        rshown = self._computed_value(rentry, rv) if rentry else format_value(rv, self.facts.get(rside.get("fact")))
-        relation = _relation(lv, rv, shape["op"])
-        if "key" in rside and values.get(rside["key"]) is not None and rentry.get("table_label"):
-            target = f"the {rshown} {_no_article(rentry['table_label'])} for {format_value(values[rside['key']])}"
+        rentry = c.computed_entry(rside.computed)
+        rshown = self._computed_value(rentry, rv) if rentry is not None else format_value(rv, self._fact(rside.fact))
+        relation = _relation(lv, rv, shape.op)
+        if (rside.key is not None and values.get(rside.key) is not None and rentry is not None
+                and rentry.table_label):
+            target = f"the {rshown} {_no_article(rentry.table_label)} for {format_value(values[rside.key])}"
         else:
             target = f"{rshown}, {right[0]}"
-            rparts = rside.get("parts")
+            rparts = rside.parts
             if rparts:
                 part_values = [self._part_value(p, computed, values) for p in rparts]
                 if all(x is not None for x in part_values):
-                    target += f" ({part_values[0]} {rside['word']} {part_values[1]})"
+                    target += f" ({part_values[0]} {rside.word} {part_values[1]})"
         return f"{subject}, {relation} {target}"
 
-    def _part_value(self, part: Mapping, computed: Mapping, values: Mapping) -> Optional[str]:
-        if "const" in part:
-            return part["const"]
-        if "fact" in part:
-            v = values.get(part["fact"])
-            return None if v is None else format_value(v, self.facts.get(part["fact"]))
-        v = computed.get(part["computed"])
+    def _part_value(self, part: Operand, computed: Mapping, values: Mapping) -> Optional[str]:
+        if part.const is not None:
+            return part.const
+        if part.fact is not None:
+            v = values.get(part.fact)
+            return None if v is None else format_value(v, self.facts.get(part.fact))
+        v = computed.get(part.computed)
         return None if v is None else format_value(v)
 
     def _own_facts(self, c, values) -> list[str]:
         """The documented facts a criterion reads itself (not those of the `when` that guards it)."""
-        return [n for n in values if n not in c.get("when_facts", ())]
+        return [n for n in values if n not in c.when_facts]
 
     def reasons(self, result: GuidelineResult, sources: Mapping[str, str]) -> list[Reason]:
         """Every criterion that stops certification, one sentence each, in the order the guideline states them.
@@ -444,13 +451,13 @@ class Explainer:
         for r in result.reasons:
             c = self.criteria[r.id]
             if r.outcome == NOT_DOCUMENTED and self._undetermined_when(c, r):
-                key = (tuple(c["when"]), r.missing)
+                key = (tuple(c.when), r.missing)
                 if key in turns_on:
                     i = turns_on[key]
                     out[i] = attrs.evolve(out[i], criteria=out[i].criteria + (r.id,))
                     continue
                 turns_on[key] = len(out)
-                text = (f"whether the request can be certified turns on whether {join(list(c['when']))}, "
+                text = (f"whether the request can be certified turns on whether {join(list(c.when))}, "
                         f"which the record does not document")
                 out.append(Reason((r.id,), r.outcome, text))
                 continue
@@ -460,40 +467,49 @@ class Explainer:
     def _reads_only_product(self, r: CriterionResult) -> bool:
         """The criterion reads only facts taken from the requested product: only another product changes it."""
         names = [fv.name for fv in r.read]
-        return bool(names) and all(self.facts.get(n, {}).get("from_product") for n in names)
+        return bool(names) and all(n in self.facts and self.facts[n].from_product for n in names)
 
     def remedies(self, result: GuidelineResult) -> list[str]:
         """What documentation would have to be present, one line per distinct need."""
         out: list[str] = []
         for r in result.reasons:
             c = self.criteria[r.id]
-            statement = lower_start(c["statement"])
+            statement = lower_start(c.statement)
             if r.outcome == NOT_DOCUMENTED and not r.missing:
                 line = sentence(f"Documented values that allow the criterion of {statement} to be determined")
             elif r.outcome == NOT_DOCUMENTED and self._undetermined_when(c, r):
                 line = sentence(f"Documentation of {self.missing_phrase(r.missing)}, or that there were none")
-            elif r.outcome == NOT_DOCUMENTED and c["exclude"]:
+            elif r.outcome == NOT_DOCUMENTED and c.exclude:
                 line = sentence(f"Documentation of {self.missing_phrase(r.missing)}, to rule out the exclusion "
-                                f"({statement if c['said'] else 'not recommended with ' + statement})")
-            elif r.outcome == NOT_DOCUMENTED and c["shape"].get("disjunctive"):
+                                f"({statement if c.said else 'not recommended with ' + statement})")
+            elif r.outcome == NOT_DOCUMENTED and c.shape.disjunctive:
                 line = sentence(f"Documentation of any of: {self.missing_phrase(r.missing, 'or')}")
             elif r.outcome == NOT_DOCUMENTED:
                 line = sentence(f"Documentation of {self.missing_phrase(r.missing)}")
-            elif c["exclude"]:
-                line = sentence(f"Documentation that the exclusion does not apply: {statement}" if c["said"] else
+            elif c.exclude:
+                line = sentence(f"Documentation that the exclusion does not apply: {statement}" if c.said else
                                 f"Documentation that the exclusion does not apply: not recommended with {statement}")
             elif self._reads_only_product(r):
                 line = sentence(f"A different product that meets the criterion: {statement}")
             elif statement.startswith("documentation of "):
                 line = sentence(statement)
-            elif c.get("allows_fewer") or (c["shape"]["kind"] == "limit"
-                                           and self.facts.get(c["shape"]["fact"], {}).get("kind") == "count"):
+            elif c.allows_fewer or (c.shape.kind == "limit"
+                                    and _kind(self._fact(c.shape.fact)) == "count"):
                 line = sentence(f"A request for {statement}")  # a count is changed by asking for less
             else:
                 line = sentence(f"Documentation showing {statement}")
             if line not in out:
                 out.append(line)
         return out
+
+
+def _label(info: Optional[FieldInfo], default: str) -> str:
+    """The label of a fact or field, or `default` when the pack does not declare it."""
+    return info.label if info is not None and info.label is not None else default
+
+
+def _kind(info: Optional[FieldInfo]) -> Optional[str]:
+    return info.kind if info is not None else None
 
 
 def _no_article(label: str) -> str:
@@ -531,4 +547,4 @@ def _undocumented(label: str) -> str:
     return label
 
 
-__all__ = ["Explainer", "Reason", "format_value", "format_date", "join", "sentence", "NOT_MET"]
+__all__ = ["Explainer", "Reason", "format_value", "format_date", "join", "sentence"]

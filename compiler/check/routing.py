@@ -13,6 +13,8 @@ from typing import Mapping, Optional
 
 import attrs
 
+from mtus.compiler.check.info import GuidelineInfo
+
 _CPT = re.compile(r"\b(?:cpt\s*)?(\d{4}[0-9A-Z])\b", re.I)
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -57,20 +59,20 @@ class Router:
 
     CACHE_SIZE = 4096
 
-    def __init__(self, infos: Mapping[str, Mapping], formulary: Optional[Mapping] = None):
+    def __init__(self, infos: Mapping[str, GuidelineInfo], formulary: Optional[Mapping] = None):
         self.infos = infos
         self.formulary = formulary
         self._cpt: dict[str, set] = {}
         self._names: list[tuple[str, str]] = []  # (normalised service name, guideline id)
         self._drug: dict[tuple[str, str], set] = {}  # (kind, value) -> guideline ids
         for gid, info in infos.items():
-            for svc in info["services"]:
-                if svc["kind"] == "cpt":
-                    self._cpt.setdefault(svc["value"].upper(), set()).add(gid)
-                elif svc["kind"] == "name":
-                    self._names.append((f" {_norm(svc['value'])} ", gid))
+            for svc in info.services:
+                if svc.kind == "cpt":
+                    self._cpt.setdefault(svc.value.upper(), set()).add(gid)
+                elif svc.kind == "name":
+                    self._names.append((f" {_norm(svc.value)} ", gid))
                 else:
-                    self._drug.setdefault((svc["kind"], svc["value"]), set()).add(gid)
+                    self._drug.setdefault((svc.kind, svc.value), set()).add(gid)
         self._drug_names: list[tuple[str, str, str]] = []  # (normalised, kind, name)
         if formulary:
             for kind in ("products", "ingredients"):
@@ -165,7 +167,7 @@ class Router:
             what = ", ".join(sorted(product.ingredients))
             return Route(None, "item", f'no guideline in the pack governs "{item}" ({product.name}: {what})',
                          "add `guideline: <id>` if one of the pack's guidelines applies (`mtus rationale` lists them)")
-        names = {s["value"]: gid for gid, info in self.infos.items() for s in info["services"] if s["kind"] == "name"}
+        names = {s.value: gid for gid, info in self.infos.items() for s in info.services if s.kind == "name"}
         close = difflib.get_close_matches(item.lower(), sorted(names), n=6, cutoff=0.4)
         best: dict[str, str] = {}
         for c in close:
@@ -175,7 +177,7 @@ class Router:
         return Route(None, "item", f'no guideline governs "{item}"', hint)
 
 
-def route_item(item: str, infos: Mapping[str, Mapping]) -> list[str]:
+def route_item(item: str, infos: Mapping[str, GuidelineInfo]) -> list[str]:
     """Guidelines whose CPT codes or service names the request item mentions."""
     return Router(infos).services(item)
 
@@ -185,6 +187,6 @@ def find_product(item: str, formulary: Optional[Mapping]) -> Optional[Product]:
     return Router({}, formulary).product(item)
 
 
-def route_product(product: Optional[Product], infos: Mapping[str, Mapping]) -> list[str]:
+def route_product(product: Optional[Product], infos: Mapping[str, GuidelineInfo]) -> list[str]:
     """Guidelines that govern a drug: by dosage form, else by ingredient, else by drug class."""
     return Router(infos).by_product(product)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
+from mtus.compiler.check.info import FieldInfo, GuidelineInfo
+
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "a date, YYYY-MM-DD"}
 
 
-def value_schema(schema: Mapping) -> dict:
-    kind = schema["kind"]
-    label = schema.get("label")
+def value_schema(schema: FieldInfo) -> dict:
+    kind = schema.kind
+    label = schema.label
     if kind == "finding":
         out = {"oneOf": [{"type": "boolean"}, {"enum": ["present", "absent"]}]}
     elif kind == "count":
@@ -25,8 +27,8 @@ def value_schema(schema: Mapping) -> dict:
                          {"type": "string", "pattern": r"^\d+(\.\d+)?\s*%$"}]}
     elif kind == "quantity":
         out = {"oneOf": [{"type": "number", "minimum": 0},
-                         {"type": "string", "pattern": r"^\d+(\.\d+)?\s*" + schema["unit"].replace("/", r"\/") + "$"}],
-               "description": f"in {schema['unit']}"}
+                         {"type": "string", "pattern": r"^\d+(\.\d+)?\s*" + schema.unit.replace("/", r"\/") + "$"}],
+               "description": f"in {schema.unit}"}
     elif kind == "duration":
         out = {"type": "string", "pattern": r"^\d+\s*(day|days|week|weeks|month|months|year|years)$"}
     elif kind == "date":
@@ -34,34 +36,34 @@ def value_schema(schema: Mapping) -> dict:
     elif kind == "text":
         out = {"type": "string"}
     elif kind == "enum":
-        out = {"enum": list(schema["members"])}
+        out = {"enum": list(schema.members)}
     elif kind == "set":
-        item = value_schema(schema["element"])
+        item = value_schema(schema.element)
         out = {"type": "array", "items": item}
     elif kind == "history":
-        fields = {name: value_schema(f) for name, f in schema["fields"].items()}
+        fields = {name: value_schema(f) for name, f in schema.fields.items()}
         out = {"type": "array", "maxItems": 1000,
                "items": {"type": "object", "properties": fields, "additionalProperties": False}}
-    else:  # pragma: no cover - describe.py emits only the kinds above
+    else:  # pragma: no cover - build/packinfo.py emits only the kinds above
         raise AssertionError(kind)
     if label and "description" not in out:
         out["description"] = label
     return out
 
 
-def _fact(schema: Mapping) -> dict:
+def _fact(schema: FieldInfo) -> dict:
     plain = value_schema(schema)
-    if schema["kind"] == "history":
+    if schema.kind == "history":
         return plain
     wrapped = {"type": "object", "required": ["value"], "additionalProperties": False,
                "properties": {"value": plain, "source": {"type": "string", "description": "where it is documented"}}}
     return {"description": plain.get("description"), "anyOf": [plain, wrapped]}
 
 
-def case_schema(infos: Mapping[str, Mapping]) -> dict:
+def case_schema(infos: Mapping[str, GuidelineInfo]) -> dict:
     facts: dict = {}
     for gid in sorted(infos):
-        for name, schema in infos[gid]["facts"].items():
+        for name, schema in infos[gid].facts.items():
             facts.setdefault(name, _fact(schema))
     request = {
         "type": "object", "required": ["item"], "additionalProperties": False,

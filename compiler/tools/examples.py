@@ -44,10 +44,6 @@ class ExampleRun:
         return not self.problems
 
 
-def _determination(result: rt.GuidelineResult) -> str:
-    return getattr(result, "determination", "certified" if result.certified else "not certified")
-
-
 def run_example(g: model.Guideline, ex: model.Example, evaluate) -> ExampleRun:
     where = (g.id, ex.name, g.path, ex.span.line)
     if ex.request_date is None:
@@ -55,9 +51,9 @@ def run_example(g: model.Guideline, ex: model.Example, evaluate) -> ExampleRun:
     facts = {name: runtime_value(v) for name, v in ex.facts}
     result = evaluate(facts, ex.request_date)
     problems = []
-    expected_modified = getattr(ex, "modified", None)
+    expected_modified = ex.modified
     expected = "modified" if expected_modified else ("certified" if ex.certified else "not certified")
-    actual = _determination(result)
+    actual = result.determination
     if expected != actual:
         problems.append(f"determination: expected {expected}, got {actual}")
     elif expected_modified:
@@ -169,7 +165,7 @@ def _outcome(run: ExampleRun) -> str:
     if result is None:
         return "not run"
     reasons = ", ".join(f"{r.id} {r.outcome}" for r in result.reasons)
-    return _determination(result) + (f" because {reasons}" if reasons else "")
+    return result.determination + (f" because {reasons}" if reasons else "")
 
 
 def render_report(report: ExampleReport, show_coverage: bool = False, verbosity: int = 0) -> str:

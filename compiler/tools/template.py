@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import difflib
 import textwrap
-from typing import Mapping, Optional
+from typing import Optional
 
 import attrs
 
+from mtus.compiler.check.info import FactInfo, FieldInfo, GuidelineInfo
 from mtus.compiler.check.pack import Pack
 
 WIDTH = 88
@@ -57,8 +58,7 @@ def resolve(pack: Pack, item_or_id: str) -> Resolved:
     if matches:
         raise TemplateError(f'"{item_or_id}" matches several guidelines: {", ".join(matches)}; '
                             f"name one of them: mtus template {matches[0]}")
-    names = {s["value"].lower(): gid for gid, g in pack.guidelines.items() for s in g.info["services"]
-             if s["kind"] == "name"}
+    names = {s.value.lower(): gid for gid, g in pack.guidelines.items() for s in g.info.services if s.kind == "name"}
     names.update({gid: gid for gid in pack.guidelines})
     close = dict.fromkeys(names[c] for c in difflib.get_close_matches(item_or_id.lower(), sorted(names), n=8,
                                                                       cutoff=0.5))
@@ -67,19 +67,19 @@ def resolve(pack: Pack, item_or_id: str) -> Resolved:
                         f"writes it, or a guideline id ({hint})")
 
 
-def _kind_text(schema: Mapping) -> str:
-    kind = schema["kind"]
+def _kind_text(schema: FieldInfo) -> str:
+    kind = schema.kind
     if kind == "finding":
         return "A finding: present or absent"
     if kind == "enum":
-        return "One of: " + ", ".join(schema["members"])
+        return "One of: " + ", ".join(schema.members or ())
     if kind == "set":
-        element = schema["element"]
-        if element["kind"] == "enum":
-            return "A list of any of: " + ", ".join(element["members"])
+        element = schema.element
+        if element is not None and element.kind == "enum":
+            return "A list of any of: " + ", ".join(element.members or ())
         return "A list of text"
     if kind == "quantity":
-        return f"A quantity in {schema['unit']}"
+        return f"A quantity in {schema.unit}"
     if kind == "count":
         return "A count: a whole number, 0 or more"
     if kind == "percent":
@@ -93,15 +93,15 @@ def _kind_text(schema: Mapping) -> str:
     return f"A {kind}"
 
 
-def _placeholder(schema: Mapping) -> str:
-    kind = schema["kind"]
-    if kind == "enum":
-        return _yaml_text(schema["members"][0])
+def _placeholder(schema: FieldInfo) -> str:
+    kind = schema.kind
+    if kind == "enum" and schema.members:
+        return _yaml_text(schema.members[0])
     if kind == "set":
-        element = schema["element"]
-        return "[" + (_yaml_text(element["members"][0]) if element["kind"] == "enum" else '"..."') + "]"
+        element = schema.element
+        return "[" + (_yaml_text(element.members[0]) if element and element.members else '"..."') + "]"
     if kind == "quantity":
-        return f"0 {schema['unit']}"
+        return f"0 {schema.unit}"
     return _PLACEHOLDER.get(kind, '"..."')
 
 
@@ -112,71 +112,81 @@ def _yaml_text(text: str) -> str:
     return text if plain else '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def silence(info: Mapping, name: str) -> str:
+def _rule(schema: FactInfo) -> Optional[str]:
+    """The fact's declared silence rule; packs from before silence rules (issue 13) have no such field."""
+    return getattr(schema, "silence", None)
+
+
+def silence(info: GuidelineInfo, name: str) -> str:
     """What a record that says nothing about this fact means for the decision."""
-    schema = info["facts"][name]
-    rule = schema.get("silence")
+    schema = info.facts[name]
+    rule = _rule(schema)
     if rule in _SILENCE:
         return _SILENCE[rule]
-    if schema.get("default") is not None:
-        return f"taken as {_default_text(schema['default'], schema)}"
-    if schema.get("from_product"):
-        return f"taken from the drug the item names ({schema['from_product']})"
-    readers = [c for c in info["criteria"] if name in c.get("reads", ()) or name in c["when_facts"]]
-    # Packs that declare silence rules (the "silence" key) read a silent exclusion as not applying;
+    if schema.default is not None:
+        return f"taken as {_default_text(schema.default, schema)}"
+    if schema.from_product:
+        return f"taken from the drug the item names ({schema.from_product})"
+    readers = [c for c in info.criteria if name in c.reads or name in c.when_facts]
+    # Packs that declare silence rules read a silent exclusion as not applying;
     # older packs leave it not documented, like any criterion.
-    if "silence" in schema and readers and all(c["exclude"] for c in readers):
+    if hasattr(schema, "silence") and readers and all(c.exclude for c in readers):
         return "the exclusion that reads it does not apply"
-    if readers and all(name not in c.get("reads", ()) for c in readers):
+    if readers and all(name not in c.reads for c in readers):
         return "the criteria that depend on it are decided in every reading of it"
     return "not documented, so the criteria that read it cannot be met"
 
 
-def _default_text(value, schema: Mapping) -> str:
+def _default_text(value, schema: FactInfo) -> str:
     if isinstance(value, bool):
         return "present" if value else "absent"
     if isinstance(value, dict):
         return f"{value['months']} months {value['days']} days" if value.get("months") else f"{value['days']} days"
-    if schema["kind"] == "percent":
+    if schema.kind == "percent":
         return f"{value}%"
     return str(value)
 
 
-def _readers(info: Mapping, name: str) -> list[str]:
-    return [c["id"] for c in info["criteria"] if name in c.get("reads", ()) or name in c["when_facts"]]
+def _readers(info: GuidelineInfo, name: str) -> list[str]:
+    return [c.id for c in info.criteria if name in c.reads or name in c.when_facts]
 
 
 def _comment(text: str, indent: str) -> list[str]:
     return textwrap.wrap(text, WIDTH, initial_indent=indent + "# ", subsequent_indent=indent + "#   ")
 
 
-def _fact_block(info: Mapping, name: str, indent: str) -> list[str]:
-    schema = info["facts"][name]
-    label = schema.get("label", name)
+def _is_detail(schema: FactInfo) -> bool:
+    """Declared a request detail (issue 13's mark; packs from before it have no such field)."""
+    return bool(getattr(schema, "detail", False))
+
+
+def _fact_block(info: GuidelineInfo, name: str, indent: str) -> list[str]:
+    schema = info.facts[name]
+    label = schema.label or name
     out = _comment(label[:1].upper() + label[1:] + ".", indent)
-    what = ("A request detail. " if schema.get("detail") else "") + _kind_text(schema) + "."
+    what = ("A request detail. " if _is_detail(schema) else "") + _kind_text(schema) + "."
     readers = _readers(info, name)
     if readers:
         what += " Read by " + ", ".join(readers) + "."
     out += _comment(what, indent)
     out += _comment(f"If the record is silent: {silence(info, name)}.", indent)
-    if schema["kind"] == "history":
+    if schema.kind == "history" and schema.fields:
         out += _comment(f"`{name}: []` documents that there were none. The fields of an entry:", indent)
-        for fname, f in schema["fields"].items():
+        for fname, f in schema.fields.items():
             kind = _kind_text(f)
-            out += _comment(f"  {fname}: {f.get('label', fname)} ({kind[:1].lower() + kind[1:]})", indent)
-        entry = ", ".join(f"{fname}: {_placeholder(f)}" for fname, f in schema["fields"].items())
+            out += _comment(f"  {fname}: {f.label or fname} ({kind[:1].lower() + kind[1:]})", indent)
+        entry = ", ".join(f"{fname}: {_placeholder(f)}" for fname, f in schema.fields.items())
         out += [f"{indent}# {name}:", f"{indent}#   - {{{entry}}}"]
     else:
         out.append(f"{indent}# {name}: {_placeholder(schema)}")
     return out + [""]
 
 
-def _in_reading_order(info: Mapping, names: list[str]) -> list[str]:
+def _in_reading_order(info: GuidelineInfo, names: list[str]) -> list[str]:
     """Facts in the order the guideline's criteria first read them (as its page lists them), then the rest."""
-    order = {}
-    for c in info["criteria"]:
-        for n in list(c["when_facts"]) + list(c.get("reads", ())):
+    order: dict[str, int] = {}
+    for c in info.criteria:
+        for n in list(c.when_facts) + list(c.reads):
             order.setdefault(n, len(order))
     return sorted(names, key=lambda n: (order.get(n, len(order)), n))
 
@@ -184,13 +194,17 @@ def _in_reading_order(info: Mapping, names: list[str]) -> list[str]:
 def template(pack: Pack, item_or_id: str) -> str:
     """The fill-in case file for the guideline an item (or id) routes to. Raises TemplateError."""
     resolved = resolve(pack, item_or_id)
-    info = pack.guidelines[resolved.guideline].info
-    gid = info["id"]
-    names = _in_reading_order(info, list(info["facts"]))
-    details = [n for n in names if info["facts"][n].get("detail")]
+    return template_for(pack.guidelines[resolved.guideline].info, resolved.item)
+
+
+def template_for(info: GuidelineInfo, item: Optional[str] = None) -> str:
+    """The fill-in case file for one guideline; `item` as the request writes it (default: its first service name)."""
+    gid = info.id
+    names = _in_reading_order(info, list(info.facts))
+    details = [n for n in names if _is_detail(info.facts[n])]
     record = [n for n in names if n not in details]
-    item = resolved.item or _default_item(info)
-    out = _comment(f"A case file for {info['title']} ({gid}): {info['citation_text']}.", "")
+    item = item or _default_item(info)
+    out = _comment(f"A case file for {info.title} ({gid}): {info.citation_text}.", "")
     out += _comment("Uncomment each fact the medical record documents and write its value; leave the others "
                     "commented out. A fact left out is not documented: each fact says what that means for the "
                     "decision. Then check it: mtus check THIS_FILE (docs/case-files.md).", "")
@@ -214,6 +228,6 @@ def template(pack: Pack, item_or_id: str) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def _default_item(info: Mapping) -> str:
-    names = [s["value"] for s in info["services"] if s["kind"] == "name"]
-    return names[0] if names else info["title"]
+def _default_item(info: GuidelineInfo) -> str:
+    names = [s.value for s in info.services if s.kind == "name"]
+    return names[0] if names else info.title

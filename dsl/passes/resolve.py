@@ -104,22 +104,11 @@ class _Resolver:
             self.path(e.path, row)
         elif isinstance(e, ast.Aggregate):
             self.aggregate(e, row)
-        elif isinstance(e, ast.Not):
-            self.expr(e.operand, row)
-        elif isinstance(e, (ast.Logic, ast.AtLeast, ast.SetLit)):
-            for x in (e.operands if isinstance(e, ast.Logic) else e.items):
-                self.expr(x, row)
-        elif isinstance(e, (ast.Compare, ast.Membership, ast.Arith)):
-            self.expr(e.left, row)
-            self.expr(e.right, row)
-        elif isinstance(e, ast.Between):
-            for x in (e.value, e.low, e.high):
-                self.expr(x, row)
-        elif isinstance(e, ast.TimeFrom):
-            self.expr(e.start, row)
-            self.expr(e.end, row)
         elif isinstance(e, ast.Lookup):
             self.lookup(e, row)
+        else:  # operators and literals: what they are made of
+            for x in ast.children(e):
+                self.expr(x, row)
 
     def quietly_read(self, e) -> None:
         """Note the facts and tables under a node that cannot be checked, so they are not also called unused."""
@@ -129,13 +118,7 @@ class _Resolver:
             return
         if isinstance(e, ast.Lookup) and e.table in self.ctx.tables and self.reading:
             self.ctx.tables_read.add(e.table)
-        if isinstance(e, ast.Aggregate):
-            self.quietly_read(e.target)
-        for name in ("operand", "left", "right", "value", "low", "high", "start", "end", "where", "key", "path"):
-            sub = getattr(e, name, None)
-            if sub is not None and not isinstance(sub, (str, int)):
-                self.quietly_read(sub)
-        for sub in getattr(e, "operands", None) or getattr(e, "items", None) or ():
+        for sub in ast.children(e):  # an aggregate's history path among them
             self.quietly_read(sub)
 
     def lookup(self, e: ast.Lookup, row):
@@ -163,7 +146,8 @@ class _Resolver:
         fields = self.history_fields(name)
         if fields is None:  # typecheck reports E307: not a history
             for sub in (e.value, e.where):
-                self.quietly_read(sub)
+                if sub is not None:
+                    self.quietly_read(sub)
             return
         if len(t.parts) > 2:
             self.fail(e, diag.error("E205", f"`{t.dotted}` does not exist", t.span,

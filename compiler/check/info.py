@@ -1,0 +1,298 @@
+"""The typed handoff from compile time to check time: what a pack says about each guideline.
+
+build/packinfo.py makes these from the checked model; a pack stores them as
+`guidelines/<id>.json` (to_json) and check time reads them back (from_json):
+case files are read by the facts' types, requests routed by the services,
+and letters and rationale phrased from the criteria's statements and shapes.
+Plain attrs classes over JSON values; nothing here imports the front end.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+import attrs
+
+#: The version of the JSON written by to_json; from_json refuses any other.
+INFO_FORMAT = 1
+
+Json = Any
+
+
+def _tuple(items: Optional[list[Any]]) -> Optional[tuple[Any, ...]]:
+    return None if items is None else tuple(items)
+
+
+@attrs.frozen
+class Citation:
+    """Where a guideline or criterion comes from: source, section and pages as written."""
+
+    source: str
+    section: Optional[str] = None
+    pages: Optional[str] = None
+
+    def to_json(self) -> Json:
+        return {"source": self.source, "section": self.section, "pages": self.pages}
+
+    @classmethod
+    def from_json(cls, data: Json) -> Citation:
+        return cls(data["source"], data.get("section"), data.get("pages"))
+
+
+@attrs.frozen
+class FieldInfo:
+    """The type of a value a case documents, and its label: a history's field, or a set's element (no label).
+
+    `kind` is "finding", "count", "number", "percent", "quantity" (with `unit`),
+    "duration", "date", "text", "enum" (with `members`), "set" (with
+    `element`) or "history" (with `fields`).
+    """
+
+    kind: str
+    label: Optional[str] = None
+    unit: Optional[str] = None
+    members: Optional[tuple[str, ...]] = None
+    element: Optional[FieldInfo] = None
+    fields: Optional[Mapping[str, FieldInfo]] = None
+
+    def to_json(self) -> Json:
+        out: dict[str, Json] = {"kind": self.kind}
+        if self.label is not None:
+            out["label"] = self.label
+        if self.unit is not None:
+            out["unit"] = self.unit
+        if self.members is not None:
+            out["members"] = list(self.members)
+        if self.element is not None:
+            out["element"] = self.element.to_json()
+        if self.fields is not None:
+            out["fields"] = {name: f.to_json() for name, f in self.fields.items()}
+        return out
+
+    @staticmethod
+    def _parts(data: Json) -> dict[str, Any]:
+        element, fields = data.get("element"), data.get("fields")
+        return {"kind": data["kind"], "label": data.get("label"), "unit": data.get("unit"),
+                "members": _tuple(data.get("members")),
+                "element": None if element is None else FieldInfo.from_json(element),
+                "fields": None if fields is None else {n: FieldInfo.from_json(f) for n, f in fields.items()}}
+
+    @classmethod
+    def from_json(cls, data: Json) -> FieldInfo:
+        return cls(**cls._parts(data))
+
+
+@attrs.frozen
+class FactInfo(FieldInfo):
+    """A fact the guideline declares: its type and label, its default, the product part it is read from."""
+
+    default: Json = None  # as JSON: "12.5" for a number, {"months": 1, "days": 0} for a period, an ISO date
+    from_product: Optional[str] = None
+
+    def to_json(self) -> Json:
+        out = super().to_json()
+        out["default"] = self.default
+        if self.from_product is not None:
+            out["from_product"] = self.from_product
+        return out
+
+    @classmethod
+    def from_json(cls, data: Json) -> FactInfo:
+        return cls(**cls._parts(data), default=data.get("default"), from_product=data.get("from_product"))
+
+
+@attrs.frozen
+class ComputedInfo(FieldInfo):
+    """A value a criterion computes (a sum, a lookup, an elapsed time), as its trace and letters show it.
+
+    `expr` is the expression as the guideline writes it (the key of the
+    runtime's Computed values); `label` says it in words; `compared`: the
+    criterion compares it directly (not only a part of it); `table_label`:
+    the table a lookup reads.
+    """
+
+    expr: str = ""
+    compared: bool = True
+    table_label: Optional[str] = None
+
+    def to_json(self) -> Json:
+        out = super().to_json()
+        out["expr"], out["compared"] = self.expr, self.compared
+        if self.table_label is not None:
+            out["table_label"] = self.table_label
+        return out
+
+    @classmethod
+    def from_json(cls, data: Json) -> ComputedInfo:
+        return cls(**cls._parts(data), expr=data["expr"], compared=data.get("compared", True),
+                   table_label=data.get("table_label"))
+
+
+@attrs.frozen
+class Operand:
+    """One side of a compared value, as a letter shows it: a `fact`, a `const` (as written), or a `computed` value.
+
+    A computed value names its expression; a table lookup keyed by a fact has
+    `key`; arithmetic has its two `parts` and the `word` between them ("plus").
+    """
+
+    fact: Optional[str] = None
+    const: Optional[str] = None
+    computed: Optional[str] = None
+    key: Optional[str] = None
+    parts: Optional[tuple[Operand, ...]] = None
+    word: Optional[str] = None
+
+    def to_json(self) -> Json:
+        out: dict[str, Json] = {k: v for k, v in attrs.asdict(self, recurse=False).items() if v is not None}
+        if self.parts is not None:
+            out["parts"] = [p.to_json() for p in self.parts]
+        return out
+
+    @classmethod
+    def from_json(cls, data: Json) -> Operand:
+        parts = data.get("parts")
+        return cls(data.get("fact"), data.get("const"), data.get("computed"), data.get("key"),
+                   None if parts is None else tuple(Operand.from_json(p) for p in parts), data.get("word"))
+
+
+@attrs.frozen
+class Shape:
+    """How a finding for a criterion is phrased with the case's values; which parts are set depends on `kind`.
+
+    limit: `fact op limit`; elapsed: time from `fact` (to the request when
+    `to_request`) `op limit`; finding / no_finding: `fact`; findings: `facts`
+    joined by `op`; member / contains: `fact op values`; compare: `left op
+    right` where a side is computed; general: anything else. `disjunctive`:
+    any one missing fact may decide the criterion.
+    """
+
+    kind: str
+    fact: Optional[str] = None
+    op: Optional[str] = None
+    limit: Optional[str] = None
+    to_request: Optional[bool] = None
+    facts: Optional[tuple[str, ...]] = None
+    values: Optional[str] = None
+    disjunctive: Optional[bool] = None
+    left: Optional[Operand] = None
+    right: Optional[Operand] = None
+
+    def to_json(self) -> Json:
+        out = {k: v for k, v in attrs.asdict(self, recurse=False).items() if v is not None}
+        if self.facts is not None:
+            out["facts"] = list(self.facts)
+        for side in ("left", "right"):
+            if out.get(side) is not None:
+                out[side] = out[side].to_json()
+        return out
+
+    @classmethod
+    def from_json(cls, data: Json) -> Shape:
+        left, right = data.get("left"), data.get("right")
+        return cls(data["kind"], data.get("fact"), data.get("op"), data.get("limit"), data.get("to_request"),
+                   _tuple(data.get("facts")), data.get("values"), data.get("disjunctive"),
+                   None if left is None else Operand.from_json(left),
+                   None if right is None else Operand.from_json(right))
+
+
+@attrs.frozen
+class CriterionInfo:
+    """One criterion: its statement (as the guideline says it, or generated), shape, `when` clauses and line."""
+
+    id: str
+    exclude: bool
+    statement: str
+    said: bool  # the statement is the guideline's own `says`, not generated
+    generated: str  # the statement generated from the condition, whether or not `says` replaces it
+    shape: Shape
+    when: tuple[str, ...]  # the enclosing `when` conditions as clauses, outermost first
+    when_facts: tuple[str, ...]  # the facts those conditions read, sorted
+    allows_fewer: Optional[str]
+    citation: Citation
+    line: int
+    computed: tuple[ComputedInfo, ...] = ()  # the values it computes, in the order the runtime reports them
+    reads: tuple[str, ...] = ()  # the facts its own condition reads, first use first (templates, reference pages)
+
+    def to_json(self) -> Json:
+        return {"id": self.id, "exclude": self.exclude, "statement": self.statement, "said": self.said,
+                "generated": self.generated, "shape": self.shape.to_json(), "when": list(self.when),
+                "when_facts": list(self.when_facts), "allows_fewer": self.allows_fewer,
+                "citation": self.citation.to_json(), "line": self.line,
+                "computed": [x.to_json() for x in self.computed], "reads": list(self.reads)}
+
+    @classmethod
+    def from_json(cls, data: Json) -> CriterionInfo:
+        return cls(data["id"], data["exclude"], data["statement"], data["said"], data["generated"],
+                   Shape.from_json(data["shape"]), tuple(data["when"]), tuple(data["when_facts"]),
+                   data.get("allows_fewer"), Citation.from_json(data["citation"]), data["line"],
+                   tuple(ComputedInfo.from_json(x) for x in data.get("computed", ())), tuple(data.get("reads", ())))
+
+    def computed_entry(self, expr: Optional[str]) -> Optional[ComputedInfo]:
+        """The computed value written `expr`, if this criterion computes it."""
+        return next((x for x in self.computed if x.expr == expr), None)
+
+
+@attrs.frozen
+class Service:
+    """A service a guideline covers: kind "name", "cpt", "class", "ingredient" or "form", and its value."""
+
+    kind: str
+    value: str
+
+    def to_json(self) -> Json:
+        return {"kind": self.kind, "value": self.value}
+
+    @classmethod
+    def from_json(cls, data: Json) -> Service:
+        return cls(data["kind"], data["value"])
+
+
+@attrs.frozen
+class TableInfo:
+    """A table of the guideline: its entries as (key, value as written)."""
+
+    name: str
+    label: str
+    entries: tuple[tuple[str, str], ...]
+
+    def to_json(self) -> Json:
+        return {"name": self.name, "label": self.label, "entries": [list(e) for e in self.entries]}
+
+    @classmethod
+    def from_json(cls, data: Json) -> TableInfo:
+        return cls(data["name"], data["label"], tuple((k, v) for k, v in data["entries"]))
+
+
+@attrs.frozen
+class GuidelineInfo:
+    """Everything check time knows about a guideline besides its compiled checker."""
+
+    id: str
+    title: str
+    citation: Citation
+    citation_text: str  # the citation in words: "MTUS ..., section 2, page 122"
+    version: Optional[str]
+    services: tuple[Service, ...]
+    states: Optional[str]
+    facts: Mapping[str, FactInfo]  # in declaration order
+    tables: tuple[TableInfo, ...]
+    criteria: tuple[CriterionInfo, ...]  # in source order
+
+    def to_json(self) -> Json:
+        return {"format": INFO_FORMAT, "id": self.id, "title": self.title, "citation": self.citation.to_json(),
+                "citation_text": self.citation_text, "version": self.version,
+                "services": [s.to_json() for s in self.services], "states": self.states,
+                "facts": {name: f.to_json() for name, f in self.facts.items()},
+                "tables": [t.to_json() for t in self.tables], "criteria": [c.to_json() for c in self.criteria]}
+
+    @classmethod
+    def from_json(cls, data: Json) -> GuidelineInfo:
+        """Raises ValueError for another format, KeyError or TypeError for malformed data."""
+        if data.get("format") != INFO_FORMAT:
+            raise ValueError(f"guideline description format {data.get('format')!r}; this mtus reads {INFO_FORMAT}")
+        return cls(data["id"], data["title"], Citation.from_json(data["citation"]), data["citation_text"],
+                   data.get("version"), tuple(Service.from_json(s) for s in data["services"]), data.get("states"),
+                   {name: FactInfo.from_json(f) for name, f in data["facts"].items()},
+                   tuple(TableInfo.from_json(t) for t in data["tables"]),
+                   tuple(CriterionInfo.from_json(c) for c in data["criteria"]))

@@ -1,0 +1,39 @@
+"""The typed handoff (compiler/check/info.py): what packinfo.py describes is what check time reads back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mtus.compiler.build.packinfo import describe
+from mtus.compiler.check.info import INFO_FORMAT, GuidelineInfo
+from mtus.dsl import check_file
+from tests.conftest import GUIDELINES
+
+FILES = [p for p in sorted(GUIDELINES.glob("*.mtus")) if p.stem != "formulary"]
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_a_description_survives_its_json(path):
+    info = describe(check_file(path).model)
+    data = json.loads(json.dumps(info.to_json()))  # as a pack stores it
+    assert GuidelineInfo.from_json(data) == info
+    assert GuidelineInfo.from_json(data).to_json() == data
+
+
+def test_the_json_keeps_its_keys():
+    """Packs written before the typed handoff read the same: the keys are the format, not the classes."""
+    data = describe(check_file(GUIDELINES / "tpi.mtus").model).to_json()
+    assert set(data) == {"format", "id", "title", "citation", "citation_text", "version", "services", "states",
+                         "facts", "tables", "criteria"}
+    assert data["facts"]["symptom_onset"] == {"kind": "date", "label": "onset of symptoms", "default": None}
+    assert data["facts"]["prior_injections"]["fields"]["relief"] == {"kind": "percent", "label": "pain relief"}
+    per_session = next(c for c in data["criteria"] if c["id"] == "per_session")
+    assert per_session["shape"] == {"kind": "limit", "fact": "injections", "op": "<=", "limit": "4"}
+
+
+def test_another_format_is_refused():
+    data = describe(check_file(GUIDELINES / "tpi.mtus").model).to_json()
+    with pytest.raises(ValueError, match=f"this mtus reads {INFO_FORMAT}"):
+        GuidelineInfo.from_json(dict(data, format=INFO_FORMAT + 1))
