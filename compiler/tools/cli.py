@@ -424,7 +424,7 @@ def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
       mtus fmt guidelines/
       mtus fmt --check --diff guidelines/tpi.mtus
     """
-    from mtus.dsl.format import fmt_command
+    from mtus.compiler.tools.fmt import fmt_command
 
     report = fmt_command(paths, check=check_only, diff=show_diff, stdin=sys.stdin)
     click.echo(report.stdout, nl=False)
