@@ -17,7 +17,7 @@ from typing import IO, Iterable, Iterator, Optional
 import attrs
 
 from mtus.compiler.check.casefile import CaseError
-from mtus.compiler.check.letter import WORDINGS, decide, letter_json
+from mtus.compiler.check.letter import WORDINGS, NotAddressed, _not_addressed_json, decide, letter_json
 from mtus.compiler.check.pack import Pack
 from mtus.compiler.check.runtime import CERTIFIED, NOT_CERTIFIED, to_json_value
 
@@ -54,6 +54,9 @@ def _result(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> 
         return out
     requests = []
     for req in case.requests:
+        if req.guideline is None:  # an item-level result: the other items are still decided
+            requests.append(_not_addressed_json(NotAddressed(req), wording))
+            continue
         g = pack.guidelines[req.guideline]
         # the compact record needs only the unmet ids: the checker's fast path
         unmet = g.module.unmet(req.facts, case.date)
@@ -100,7 +103,8 @@ def _init_worker(spec: Optional[str]) -> None:
 def _line(pack: Pack, lineno: int, line: str, wording: str, explain: bool) -> tuple[bool, str]:
     """(decided?, the JSON result line)."""
     record = _result(pack, lineno, line, wording, explain)
-    return "error" not in record, _encode(record)
+    decided = "error" not in record and any(r["guideline"] is not None for r in record["requests"])
+    return decided, _encode(record)
 
 
 def _work(digest: str, start: int, lines: list, wording: str, explain: bool) -> tuple[int, int, str]:

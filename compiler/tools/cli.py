@@ -110,8 +110,13 @@ def compile_cmd(paths: tuple[str, ...], output: str, name: str, pack_version: st
 def check(case, pack_spec, fmt: str, wording: str, explain: bool, jsonl, jobs: int, pack_sha256) -> None:
     """Decide a case file's requests and print the determination letter.
 
-    In batch mode (--jsonl) a bad line becomes an error record with its line
-    number and the run goes on; the exit status is 2 if any line was an error.
+    An item no guideline decides (none governs it, none is in force on the
+    case's date, or it names several treatments) is an item-level "not
+    addressed" result and the other items are still decided: the exit status
+    is 0 when at least one item was decided, 2 when none was or the case
+    cannot be read. In batch mode (--jsonl) a bad line becomes an error record
+    with its line number and the run goes on; the exit status is 2 if any line
+    was an error or had no item decided.
 
     \b
     Example:
@@ -149,10 +154,13 @@ def check(case, pack_spec, fmt: str, wording: str, explain: bool, jsonl, jobs: i
     from mtus.compiler.check.pack import PackError
 
     try:
-        letter = render(decide(parsed, pack, wording), fmt, explain)
+        decided = decide(parsed, pack, wording)
+        letter = render(decided, fmt, explain)
     except PackError as e:  # a checker module is run on first use and may be refused then
         _fail(f"error: {e}", EXIT_PROBLEMS)
     click.echo(letter, nl=False)
+    if not decided.decided:  # every item is an item-level result: nothing was decided
+        _fail(f"{case}: no item was decided by the guidelines in the pack", EXIT_USAGE)
 
 
 @main.command("test")
