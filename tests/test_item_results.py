@@ -60,7 +60,7 @@ def test_no_item_decided_prints_the_letter_and_exits_2(run):
     r = run("check", NONE, "--pack", "guidelines/")
     assert r.exit_code == 2
     assert "Determination: NOT ADDRESSED." in r.stdout
-    assert "if one applies; guidelines: acupuncture, aquatic_therapy" in r.stdout
+    assert "Hint: add `guideline: <id>` if one of the pack's guidelines applies" in r.stdout
     assert "no item was decided" in r.stderr
 
 

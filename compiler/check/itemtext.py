@@ -30,7 +30,8 @@ _PER_WEEK_FOR = re.compile(_NUM + r"\s*(?:x|times)?\s*(?:/|per|a|an|each)?\s*(?:
 #: "2x6", "2 x 6", "3X4": visits per week by weeks, the physical medicine convention
 _BY = re.compile(r"(?<![\d/.])\b(\d{1,2})\s*[xX]\s*(\d{1,2})\b(?!\s*(?:mg|mcg|ml|cm|mm|%|/|refill))")
 #: "x6", "x 12", "times 6", "6 visits", "12 sessions"
-_TIMES = re.compile(r"(?:\bx|\btimes)\s*(\d{1,3})\b(?!\s*(?:refills?|mg|mcg|ml|/|%|" + _WEEK + r"|months?|days?|hours?|hrs?))", re.I)
+_TIMES = re.compile(r"(?:\bx|\btimes)\s*(\d{1,3})\b"
+                    r"(?!\s*(?:refills?|mg|mcg|ml|/|%|" + _WEEK + r"|months?|days?|hours?|hrs?))", re.I)
 _UNITS = re.compile(_NUM + r"\s*(?:visits?|sessions?|treatments?|injections?)\b", re.I)
 _FOR_WEEKS = re.compile(r"\bfor\s+" + _NUM + r"\s*" + _WEEK + r"\b", re.I)
 #: "#180", "# 60", "qty 60", "quantity: 90", "120 tablets"

@@ -244,7 +244,7 @@ class Router:
             best.setdefault(gid, name)
         closest = tuple(list(best.items())[:3])
         hint = ("closest services: " + ", ".join(f"{gid} ({name})" for gid, name in closest)) if closest else \
-            "add `guideline: <id>` if one applies; guidelines: " + ", ".join(sorted(self.infos))
+            "add `guideline: <id>` if one of the pack's guidelines applies (`mtus rationale` lists them)"
         return Route(None, "item", f'no guideline in this pack governs "{item}"', hint, closest)
 
 
