@@ -44,7 +44,7 @@ def test_the_schema_is_valid_and_documents_every_field(schema):
 
 
 def test_partial_certification_is_documented():
-    modified = LETTER_SCHEMA["properties"]["requests"]["items"]["properties"]["modified"]
+    modified = LETTER_SCHEMA["properties"]["requests"]["items"]["oneOf"][0]["properties"]["modified"]
     assert "partial certification" in modified["description"]
     assert JSONL_SCHEMA["properties"]["requests"]["items"]["properties"]["modified"] == modified
 
@@ -114,3 +114,19 @@ def test_format_is_honoured_with_jsonl(tmp_path, monkeypatch):
     js = json.loads(runner.invoke(main, ["check", "--jsonl", str(src), "--format", "json"]).stdout)
     assert js["letter"]["requests"][0]["determination"] == "upheld"
     assert set(plain) == set(text) == set(js)
+
+
+def test_items_no_guideline_decides_match_both_schemas(source_pack):
+    """Item-level "not addressed" results: the letter's entry and the batch record keep their documented shapes."""
+    path = ROOT / "tests" / "data" / "items" / "mixed.yaml"
+    letter = json.loads(api.render(api.check_case(str(path), source_pack), "json"))
+    assert [e.message for e in Draft202012Validator(LETTER_SCHEMA).iter_errors(letter)] == []
+    assert any(r["outcome"] == "not addressed" for r in letter["requests"])
+    out = io.StringIO()
+    check_stream([json.dumps(read_case_file(str(path)), default=to_json_value)], out, source_pack)
+    (record,) = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert [e.message for e in Draft202012Validator(JSONL_SCHEMA).iter_errors(record)] == []
+    missing = [r for r in record["requests"] if r["guideline"] is None]
+    assert missing and all(r["not_addressed"]["reason"] and r["certified"] is None for r in missing)
+    assert {tuple(sorted(r)) for r in record["requests"]} == {tuple(sorted(JSONL_SCHEMA["properties"]["requests"]
+                                                                          ["items"]["properties"]))}

@@ -48,25 +48,91 @@ def test_explicit_guideline_wins(reader):
     assert case.requests[0].guideline == "tpi"
 
 
-def _error(reader, item):
+def _unrouted(reader, item):
+    case = reader.read({"date": "2014-12-18", "request": {"item": item}}, "<case>")
+    (req,) = case.requests
+    assert req.guideline is None and req.facts == {}
+    return req.unrouted
+
+
+def test_misspelled_item_lists_the_closest_services(reader):
+    r = _unrouted(reader, "Trigger pont injection")
+    assert r.key == "item" and 'no guideline in this pack governs "Trigger pont injection"' in r.message
+    assert "tpi (trigger point injection" in r.hint and r.closest[0][0] == "tpi"
+
+
+def test_drug_no_guideline_governs_is_not_addressed(reader):
+    r = _unrouted(reader, "Lunesta 3mg #30")
+    assert "no guideline in this pack governs" in r.message and "eszopiclone" in r.message
+
+
+def test_ambiguous_item_is_not_decided_never_a_guess(reader):
+    r = _unrouted(reader, "Aquatic therapy and massage")
+    assert "matches several guidelines" in r.message and "aquatic_therapy" in r.message and "massage" in r.message
+    assert "guideline: <id>" in r.hint
+
+
+def test_unknown_guideline_id_is_an_error_in_the_case_file(reader):
     with pytest.raises(CaseError) as e:
-        reader.read({"date": "2014-12-18", "request": {"item": item}}, "<case>")
+        reader.read({"date": "2014-12-18", "request": {"item": "Norco", "guideline": "opiods"}}, "<case>")
     (p,) = e.value.problems
-    return p
+    assert p.key == "request.guideline" and "`opioids`" in p.hint
 
 
-def test_misspelled_item_lists_the_closest_guidelines(reader):
-    p = _error(reader, "Trigger pont injection")
-    assert p.key == "request.item" and 'no guideline governs "Trigger pont injection"' in p.message
-    assert "tpi (trigger point injection" in p.hint
+def test_one_item_not_addressed_leaves_the_others_decided(reader):
+    case = reader.read({"date": "2014-12-18", "requests": [
+        {"item": "MRI lumbar spine"}, {"item": "Norco 10/325 #120"}, {"item": "Lyrica 75mg #60"}]}, "<case>")
+    assert [r.guideline for r in case.requests] == [None, "opioids", None]
+    assert [r.index for r in case.requests] == [0, 1, 2]
 
 
-def test_drug_no_guideline_governs_is_an_error(reader):
-    p = _error(reader, "Lunesta 3mg #30")
-    assert "no guideline in the pack governs" in p.message and "eszopiclone" in p.message
+def test_facts_of_an_item_not_addressed_are_still_checked(reader):
+    with pytest.raises(CaseError) as e:
+        reader.read({"date": "2014-12-18", "request": {"item": "MRI", "facts": {"injectoins": 2}}}, "<case>")
+    assert e.value.problems[0].key == "request.facts.injectoins"
 
 
-def test_ambiguous_item_is_an_error_never_a_guess(reader):
-    p = _error(reader, "Aquatic therapy and massage")
-    assert "matches several guidelines" in p.message and "aquatic_therapy" in p.message and "massage" in p.message
-    assert "guideline: <id>" in p.hint
+def test_cpt_code_written_as_a_bare_number(reader):
+    case = reader.read({"date": "2014-12-18", "requests": [{"item": 20553}, {"item": 62323}]}, "<case>")
+    assert [r.guideline for r in case.requests] == ["tpi", "esi"]
+    assert case.requests[0].item == "20553"
+
+
+def test_brand_with_its_generic_in_parentheses_routes_like_the_brand(reader):
+    case = reader.read({"date": "2014-12-18", "request": {"item": "Norco (hydrocodone/acetaminophen) 10/325 #180"}},
+                       "<case>")
+    (req,) = case.requests
+    assert req.guideline == "opioids" and req.product.name == "Norco"
+    assert req.detail.quantity == 180 and req.detail.strength == "10/325"
+
+
+def test_generic_combination_names_every_ingredient(reader):
+    case = reader.read({"date": "2014-12-18", "request": {"item": "Hydrocodone/acetaminophen 10/325mg"}}, "<case>")
+    (req,) = case.requests
+    assert req.guideline == "opioids" and req.product.ingredients == {"hydrocodone", "acetaminophen"}
+
+
+def test_approach_is_recorded_as_the_guidelines_approach_facts(reader):
+    case = reader.read({"date": "2014-12-18", "requests": [
+        {"item": "Selective nerve root block right L5"},
+        {"item": "Interlaminar ESI C6-7"},
+        {"item": "TFESI L4-5", "facts": {"interlaminar": "present"}},
+        {"item": "Lumbar ESI L4-5"}]}, "<case>")
+    snrb, il, both, plain = case.requests
+    assert snrb.guideline == "esi" and snrb.detail.approach == "transforaminal"
+    assert snrb.facts["transforaminal"] is True and snrb.facts["interlaminar"] is False
+    assert snrb.sources["transforaminal"] == 'the request ("Selective nerve root block right L5")'
+    assert il.facts["interlaminar"] is True and il.detail.levels == ("C6-C7",) and il.detail.region == "cervical"
+    assert both.facts["interlaminar"] is True and "interlaminar" not in both.sources  # the case's facts win
+    assert "transforaminal" not in plain.facts and "interlaminar" not in plain.facts  # no approach named
+
+
+def test_units_requested_fill_the_count_the_guideline_allows_fewer_of(reader):
+    case = reader.read({"date": "2014-12-18", "requests": [
+        {"item": "Physical therapy 2x6 lumbar"}, {"item": "Acupuncture x6"},
+        {"item": "Acupuncture 2x3", "facts": {"acupuncture_requested": 4}}]}, "<case>")
+    pt, acu, given = case.requests
+    assert (pt.detail.per_week, pt.detail.weeks, pt.detail.quantity) == (2, 6, 12)
+    assert pt.facts["pt_visits_requested"] == 12
+    assert acu.facts["acupuncture_requested"] == 6
+    assert given.facts["acupuncture_requested"] == 4

@@ -190,3 +190,9 @@ def test_exit_code_in_batch(run, tmp_path):
     mixed.write_text(line("tests/cases/tpi/certified_first.yaml") + "\n" + line("docs/examples/seed-2014-12-18.yaml"))
     assert run("check", "--jsonl", str(mixed)).exit_code == 0
     assert run("check", "--jsonl", str(mixed), "--exit-code").exit_code == 1
+
+
+def test_exit_code_counts_an_item_not_addressed_as_not_certified(run):
+    r = run("check", "tests/data/items/mixed.yaml", "--exit-code")
+    assert r.exit_code == 1 and "NOT ADDRESSED" in r.stdout
+    assert run("check", "tests/data/items/mixed.yaml").exit_code == 0

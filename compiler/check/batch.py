@@ -17,7 +17,7 @@ from typing import IO, Iterable, Iterator, Optional
 import attrs
 
 from mtus.compiler.check.casefile import CaseError
-from mtus.compiler.check.letter import WORDINGS, decide, letter_json, render
+from mtus.compiler.check.letter import WORDINGS, NotAddressed, _not_addressed_json, decide, letter_json, render
 from mtus.compiler.check.pack import Pack
 from mtus.compiler.check.runtime import CERTIFIED, MODIFIED, NOT_CERTIFIED, to_json_value
 
@@ -51,6 +51,14 @@ def _error(lineno: int, case_id, problems: list) -> dict:
     return {"line": lineno, "case": case_id, "requests": [], "warnings": [], "letter": None, "error": problems}
 
 
+def _not_addressed(req, wording: str) -> dict:
+    """An item no guideline decides, in the same shape as a decided request (see the JSONL schema)."""
+    na = _not_addressed_json(NotAddressed(req), wording)
+    return {"item": na["item"], "guideline": None, "certified": None, "outcome": na["outcome"],
+            "determination": na["determination"], "modified": None, "unmet": [], "criteria": None,
+            "not_addressed": na["not_addressed"]}
+
+
 def _case_id(data) -> Optional[str]:
     """The case id of a line that could not be used, when it has a readable one."""
     cid = data.get("case") if isinstance(data, dict) else None
@@ -75,15 +83,20 @@ def _result(pack: Pack, lineno: int, line: str, opts: Options) -> dict:
     if opts.explain or opts.letter:
         letter = decide(case, pack, opts.wording)
         full = letter_json(letter, explain=opts.explain)
-        requests = [{"item": r["item"], "guideline": r["guideline"], "certified": r["certified"],
+        requests = [_not_addressed(d.request, opts.wording) if isinstance(d, NotAddressed) else
+                    {"item": r["item"], "guideline": r["guideline"], "certified": r["certified"],
                      "outcome": r["outcome"], "determination": r["determination"], "modified": r["modified"],
-                     "unmet": d.result.unmet_ids(), "criteria": r["criteria"] if opts.explain else None}
+                     "unmet": d.result.unmet_ids(), "criteria": r["criteria"] if opts.explain else None,
+                     "not_addressed": None}
                     for r, d in zip(full["requests"], letter.decisions)]
         text = (full if opts.letter == "json" else render(letter, opts.letter, opts.explain)) if opts.letter else None
         return {"line": lineno, "case": case.id, "requests": requests, "warnings": warnings, "letter": text,
                 "error": None}
     requests = []
     for req in case.requests:
+        if req.guideline is None:  # an item-level result: the other items are still decided
+            requests.append(_not_addressed(req, opts.wording))
+            continue
         g = pack.guidelines[req.guideline]
         # the compact record needs only the unmet ids: the checker's fast path
         unmet = g.module.unmet(req.facts, case.date)
@@ -91,7 +104,7 @@ def _result(pack: Pack, lineno: int, line: str, opts: Options) -> dict:
         record = {"item": req.item, "guideline": req.guideline, "certified": certified,
                   "outcome": CERTIFIED if certified else NOT_CERTIFIED,
                   "determination": _word(opts.wording, CERTIFIED if certified else NOT_CERTIFIED),
-                  "modified": None, "unmet": unmet, "criteria": None}
+                  "modified": None, "unmet": unmet, "criteria": None, "not_addressed": None}
         if unmet and any(c.allows_fewer for c in g.info.criteria):
             modified = g.evaluate(req.facts, case.date).modified
             if modified is not None:  # partial certification needs the full evaluation
@@ -132,9 +145,9 @@ def _init_worker(spec: Optional[str]) -> None:
 
 
 def _line(pack: Pack, lineno: int, line: str, opts: Options) -> tuple[bool, bool, str]:
-    """(decided?, every request certified?, the JSON result line)."""
+    """(decided: no error and some item decided?, every request certified?, the JSON result line)."""
     record = _result(pack, lineno, line, opts)
-    decided = record["error"] is None
+    decided = record["error"] is None and any(r["guideline"] is not None for r in record["requests"])
     return decided, decided and all(r["certified"] for r in record["requests"]), _encode(record)
 
 

@@ -18,7 +18,8 @@ import attrs
 
 from mtus.compiler.check.casefile import CaseError, LDict, LList, Problem, read_case_file
 from mtus.compiler.check.info import FieldInfo, GuidelineInfo
-from mtus.compiler.check.routing import Product, Router
+from mtus.compiler.check.itemtext import ItemDetail, read_detail
+from mtus.compiler.check.routing import Product, Route, Router, detail_facts
 from mtus.compiler.check.runtime import Duration
 
 #: Entries in one history beyond this are refused (documented limit).
@@ -42,10 +43,12 @@ _REQUEST_KEYS = ("item", "guideline", "facts")
 class Request:
     index: int
     item: str
-    guideline: str
+    guideline: Optional[str]  # None: no guideline governs the item on the date (see `unrouted`)
     facts: Mapping[str, Any]
     sources: Mapping[str, str]
     product: Optional[Product] = None
+    detail: ItemDetail = ItemDetail()  # quantity, frequency, approach as the item states them
+    unrouted: Optional[Route] = None  # why the item is not addressed, when guideline is None
 
 
 @attrs.frozen
@@ -374,13 +377,6 @@ class _Loader:
             rows.append(row)
         return tuple(rows)
 
-    def route(self, item: str, explicit: Optional[str], key: str, line,
-              product: Optional[Product]) -> Optional[str]:
-        found = self.reader.router.resolve(item, explicit, product)
-        if found.guideline is None:
-            self.bad(key + "." + found.key, found.message, found.hint, line)
-        return found.guideline
-
     def load(self, data: Any) -> Case:
         if not isinstance(data, dict):
             raise CaseError([Problem(self.path, "", f"a case file is a mapping with `date`, `requests` and `facts`; "
@@ -427,6 +423,8 @@ class _Loader:
                 if k not in _REQUEST_KEYS:
                     self.bad(f"{key}.{k}", f"unexpected key `{k}`", _close(k, _REQUEST_KEYS), rline)
             item = r.get("item")
+            if type(item) is int and item >= 0:  # a CPT code written as a bare number in YAML
+                item = str(item)
             if not isinstance(item, str) or not item.strip():
                 self.bad(f"{key}.item", "the request has no item",
                          "name the disputed treatment, e.g. `item: Trigger point injections`", rline)
@@ -436,12 +434,20 @@ class _Loader:
                 self.bad(f"{key}.guideline", "the guideline id must be text", line=rline)
                 continue
             product = self.reader.router.product(item)
-            gid = self.route(item, explicit, key, rline, product)
+            found = self.reader.router.resolve(item, explicit, product, date)
+            detail = read_detail(item)
+            gid = found.guideline
             if gid is None:
+                if found.key != "item":  # an unknown guideline id: the case file is wrong
+                    self.bad(f"{key}.{found.key}", found.message, found.hint, rline)
+                    continue
+                # not addressed: an item-level result; its facts are still checked against the pack
+                self.fact_values(r.get("facts"), f"{key}.facts", self.all_facts, rline)
+                requests.append(Request(i, item.strip(), None, {}, {}, product, detail, found))
                 continue
             own, own_sources = self.fact_values(r.get("facts"), f"{key}.facts", self.infos[gid].facts, rline, gid)
             declared = self.infos[gid].facts
-            facts = {}
+            facts, from_item = detail_facts(self.infos[gid], detail, item.strip())
             if product is not None:  # facts the guideline takes from the product: the case may override
                 for n, schema in declared.items():
                     part = schema.from_product
@@ -451,9 +457,10 @@ class _Loader:
                 if n in declared:
                     facts[n] = v
             facts.update(own)
-            sources = {n: s for n, s in shared_sources.items() if n in declared}
+            sources = {n: s for n, s in from_item.items() if n not in own and n not in shared}
+            sources.update((n, s) for n, s in shared_sources.items() if n in declared)
             sources.update(own_sources)
-            requests.append(Request(i, item.strip(), gid, facts, sources, product))
+            requests.append(Request(i, item.strip(), gid, facts, sources, product, detail))
         warnings = [attrs.evolve(w, key=self.item_key(raw_requests, rkey, w.line))  # a `#` that cut an item short
                     for w in getattr(data, "warnings", ())]
         if requests and not self.problems:
@@ -509,7 +516,9 @@ class _Loader:
         Left alone they are silently ignored and the guideline finds its own facts
         undocumented, so the letter would deny for want of what the case meant to say.
         """
-        routed = list(dict.fromkeys(r.guideline for r in requests))
+        routed = list(dict.fromkeys(r.guideline for r in requests if r.guideline is not None))
+        if not routed:  # every item is not addressed: no guideline reads anything
+            return []
         read = {n for gid in routed for n in self.infos[gid].facts}
         line_of = raw_facts.line_of if isinstance(raw_facts, LDict) else _no_line
         which = " or ".join(routed)

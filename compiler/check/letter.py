@@ -137,11 +137,54 @@ class RequestDecision:
 
 
 @attrs.frozen
+class NotAddressed:
+    """An item no guideline decides (none governs it, none in force on the date, or several): a result, not an error."""
+
+    request: Request
+    certified = None
+    modified = None
+
+    @property
+    def route(self):
+        return self.request.unrouted
+
+    def determination(self, wording: str) -> str:
+        return "Not decided" if self.route.addressed_elsewhere else "Not addressed"
+
+    def verdict(self, wording: str = "imr") -> str:
+        if self.route.addressed_elsewhere:
+            return "The item names more than one treatment; each is decided on its own request."
+        return f"The request for {self.request.item} is not addressed by the guidelines in this pack."
+
+    def reason(self) -> str:
+        return sentence(self.route.message[0].upper() + self.route.message[1:])
+
+
+def _not_addressed_text(d: NotAddressed, w: str) -> list[str]:
+    out = _wrap(f"Determination: {d.determination(w).upper()}. {d.verdict(w)}", "", "  ")
+    out += ["", "Reason:"] + _wrap(d.reason())
+    if d.route.hint:
+        out += _wrap(f"Hint: {d.route.hint}")
+    return out
+
+
+def _not_addressed_json(d: NotAddressed, w: str) -> dict:
+    return {"item": d.request.item, "guideline": None, "certified": None, "outcome": "not addressed",
+            "determination": d.determination(w).lower(), "verdict": d.verdict(w),
+            "not_addressed": d.route.to_json(), "detail": d.request.detail.to_json()}
+
+
+@attrs.frozen
 class Letter:
     case: Case
     pack: Pack
-    decisions: tuple[RequestDecision, ...]
+    decisions: tuple  # a RequestDecision, or a NotAddressed, per request
     wording: str = "imr"
+
+    @property
+    def decided(self) -> int:
+        """How many items a guideline decided (the others are item-level "not addressed" results)."""
+        return sum(not isinstance(d, NotAddressed) for d in self.decisions)
 
     def summary(self) -> Optional[str]:
         """The clinical case summary: the case file's own, or one made from what the case documents."""
@@ -191,6 +234,9 @@ def decide(case: Case, pack: Pack, wording: str = "imr") -> Letter:
         raise ValueError(f"unknown wording {wording!r}; one of: {', '.join(WORDINGS)}")
     decisions = []
     for req in case.requests:
+        if req.guideline is None:  # an item-level result: the other items are still decided
+            decisions.append(NotAddressed(req))
+            continue
         g = pack.guidelines[req.guideline]
         result = g.evaluate(req.facts, case.date)
         ex = Explainer(g.info)
@@ -233,6 +279,9 @@ def render_text(letter: Letter, explain: bool = False) -> str:
     if summary:
         out += ["", "Clinical case summary:"] + _wrap(summary)
     for i, d in enumerate(letter.decisions, 1):
+        if isinstance(d, NotAddressed):
+            out += ["", f"Item {i}: {d.request.item}"] + _not_addressed_text(d, w)
+            continue
         info = d.info
         out += ["", f"Item {i}: {d.request.item}"]
         out += _wrap(f"Determination: {d.determination(w).upper()}. {d.verdict(w)}", "", "  ")
@@ -265,6 +314,10 @@ def render_markdown(letter: Letter, explain: bool = False) -> str:
     if summary:
         out += ["", "## Clinical case summary", "", summary]
     for i, d in enumerate(letter.decisions, 1):
+        if isinstance(d, NotAddressed):
+            out += ["", f"## Item {i}: {d.request.item}", "", f"**Determination: {d.determination(w)}.** {d.verdict(w)}",
+                    "", f"**Reason:** {d.reason()}"] + (["", f"**Hint:** {d.route.hint}"] if d.route.hint else [])
+            continue
         info = d.info
         out += ["", f"## Item {i}: {d.request.item}", "",
                 f"**Determination: {d.determination(w)}.** {d.verdict(w)}", "",
@@ -294,7 +347,7 @@ def letter_json(letter: Letter, explain: bool = False) -> dict:
         "summary": letter.summary(),
         "pack": {"name": letter.pack.name, "version": letter.pack.version, "sha256": letter.pack.digest},
         "requests": [
-            {
+            _not_addressed_json(d, w) if isinstance(d, NotAddressed) else {
                 "item": d.request.item,
                 "guideline": d.info.id,
                 "title": d.info.title,
@@ -314,6 +367,7 @@ def letter_json(letter: Letter, explain: bool = False) -> dict:
                 "what_would_change": list(d.remedies),
                 "criteria": [r.to_json() for r in d.result.criteria],
                 "sources": dict(sorted(d.request.sources.items())),
+                "detail": d.request.detail.to_json(),
             }
             for d in letter.decisions
         ],

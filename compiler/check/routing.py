@@ -1,26 +1,37 @@
-"""Routing a request item to the guideline that governs it: explicit id, CPT code, service name or drug.
+"""Routing a request item to the guideline that governs it on the request date, or saying why none does.
 
-A Router is built once per pack from the guidelines' declared services and the
-formulary; it caches routed items, so batch checking does not re-normalise
-every name for every case.
+A Router is built once per pack from the guidelines' declared services, their
+periods in force and the formulary; it caches routed items, so batch checking
+does not re-normalise every name for every case. Items are read as reviewers
+write them (compiler/check/itemtext.py): shorthand expanded, a brand with its
+generic in parentheses routed like the brand.
 """
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 import attrs
 
 from mtus.compiler.check.info import GuidelineInfo
+from mtus.compiler.check.itemtext import ItemDetail, outside_parentheses, routing_text
 
 _CPT = re.compile(r"\b(?:cpt\s*)?(\d{4}[0-9A-Z])\b", re.I)
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+#: Plural words in items that name a product's dosage form or a service in the singular.
+_SINGULAR = {"patches": "patch", "creams": "cream", "gels": "gel", "lotions": "lotion", "ointments": "ointment",
+             "tablets": "tablet", "capsules": "capsule"}
+#: Dosage forms an item may name after a bare ingredient ("lidocaine 5% patch").
+_ITEM_FORMS = ("cream", "gel", "lotion", "ointment", "patch")
+#: The approach facts a guideline may declare for the approach an item names.
+APPROACHES = ("transforaminal", "interlaminar", "caudal")
 
 
 def _norm(text: str) -> str:
-    return " ".join(_NON_WORD.sub(" ", text.lower()).split())
+    return " ".join(_SINGULAR.get(w, w) for w in _NON_WORD.sub(" ", text.lower()).split())
 
 
 def _close(word: str, options) -> Optional[str]:
@@ -46,12 +57,27 @@ class Product:
 
 @attrs.frozen
 class Route:
-    """Where an item goes: a guideline id, or why none (`key` is the request key the problem is about)."""
+    """Where an item goes: a guideline id, or why none (`key` is the request key the problem is about).
+
+    A miss about `guideline` (an unknown id) is an error in the case file; a
+    miss about `item` is an item-level result: the item is not addressed.
+    """
 
     guideline: Optional[str]
     key: str = "item"
     message: str = ""
     hint: Optional[str] = None
+    closest: tuple = ()  # (guideline id, service name) pairs nearest an item no guideline governs
+    kind: str = "none"  # why not routed: none (no guideline), several, or unknown_id
+
+    @property
+    def addressed_elsewhere(self) -> bool:
+        """Several guidelines govern the item: it is not decided, but it is not unaddressed either."""
+        return self.kind == "several"
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "reason": self.message, "hint": self.hint,
+                "closest": [{"guideline": g, "service": s} for g, s in self.closest]}
 
 
 class Router:
@@ -73,24 +99,30 @@ class Router:
                     self._names.append((f" {_norm(svc.value)} ", gid))
                 else:
                     self._drug.setdefault((svc.kind, svc.value), set()).add(gid)
-        self._drug_names: list[tuple[str, str, str]] = []  # (normalised, kind, name)
+        self._drug_names: list[tuple[frozenset, str, str]] = []  # (words, kind, name)
+        self._single_forms: dict[str, set] = {}  # ingredient -> forms of its single-ingredient products
         if formulary:
+            named = []
             for kind in ("products", "ingredients"):
                 for name in formulary[kind]:
                     n = _norm(name)
                     if n:
-                        self._drug_names.append((f" {n} ", kind, name))
+                        named.append((len(n), frozenset(n.split()), kind, name))
             # longest name first; products before ingredients of the same length
-            self._drug_names.sort(key=lambda x: (-len(x[0]), x[1] != "products"))
+            named.sort(key=lambda x: (-x[0], x[2] != "products"))
+            self._drug_names = [(words, kind, name) for _, words, kind, name in named]
+            for entry in formulary["products"].values():
+                if len(entry["ingredients"]) == 1 and entry["form"]:
+                    self._single_forms.setdefault(entry["ingredients"][0], set()).add(entry["form"])
         self._products: dict[str, Optional[Product]] = {}
         self._routes: dict[tuple, list[str]] = {}
 
     def services(self, item: str) -> list[str]:
-        """Guidelines whose CPT codes or service names the request item mentions."""
+        """Guidelines whose CPT codes or service names the request item mentions (shorthand expanded)."""
         found = set()
         for m in _CPT.finditer(item):
             found |= self._cpt.get(m.group(1).upper(), set())
-        text = f" {_norm(item)} "
+        text = f" {_norm(routing_text(item))} "
         named = [(name, gid) for name, gid in self._names if name in text]
 
         def inside(name: str, gid: str) -> bool:
@@ -99,7 +131,7 @@ class Router:
         # The most specific name decides: "post-op physical therapy" routes to the
         # postsurgical guideline only, not also to the guideline named "physical
         # therapy" (nor through that one's CPT codes); names that do not overlap
-        # still route to several guidelines, which is an error for the case.
+        # still route to several guidelines, which is not decided.
         winners = {gid for name, gid in named if not inside(name, gid)}
         found = (found | winners) - ({gid for name, gid in named if inside(name, gid)} - winners)
         if not found and _norm(item) in self.infos:
@@ -107,25 +139,40 @@ class Router:
         return sorted(found)
 
     def product(self, item: str) -> Optional[Product]:
-        """The formulary product (or single ingredient) the item names; the longest name wins."""
+        """The formulary product (or ingredients) the item names: a brand before the generic in its parentheses."""
         if item in self._products:
             return self._products[item]
         found = None
         if self._drug_names:
-            text = f" {_norm(item)} "
-            hit = next(((kind, name) for n, kind, name in self._drug_names if n in text), None)
-            if hit is not None:
-                kind, name = hit
-                if kind == "products":
-                    entry = self.formulary["products"][name]
-                    ingredients, form = entry["ingredients"], entry["form"]
-                else:
-                    ingredients, form = [name], None
-                classes = {c for i in ingredients for c in self.formulary["ingredients"].get(i, ())}
-                found = Product(name, frozenset(ingredients), frozenset(classes), form)
+            text = routing_text(item)
+            outside = outside_parentheses(text)
+            found = (self._find_product(outside) if outside else None) or self._find_product(text)
         if len(self._products) < self.CACHE_SIZE:
             self._products[item] = found
         return found
+
+    def _find_product(self, text: str) -> Optional[Product]:
+        words = _norm(text).split()
+        have = set(words)
+        named = [(kind, name) for names, kind, name in self._drug_names if names <= have]  # any word order
+        product = next((name for kind, name in named if kind == "products"), None)
+        if product is not None:  # the longest product named
+            entry = self.formulary["products"][product]
+            return self._product(product, entry["ingredients"], entry["form"])
+        ingredients = [name for kind, name in named if kind == "ingredients"]
+        if not ingredients:
+            return None
+        form = next((w for w in words if w in _ITEM_FORMS), None)
+        if form == "patch" and len(ingredients) == 1:
+            forms = self._single_forms.get(ingredients[0], set())
+            if "patch" not in forms and "transdermal system" in forms:
+                form = "transdermal system"  # "fentanyl patch": the transdermal opioid, not a topical patch
+        ingredients.sort(key=lambda i: _norm(text).find(_norm(i)))
+        return self._product("/".join(ingredients), ingredients, form)
+
+    def _product(self, name: str, ingredients, form: Optional[str]) -> Product:
+        classes = {c for i in ingredients for c in self.formulary["ingredients"].get(i, ())}
+        return Product(name, frozenset(ingredients), frozenset(classes), form)
 
     def by_product(self, product: Optional[Product]) -> list[str]:
         """Guidelines that govern a drug: by dosage form, else by ingredient, else by drug class."""
@@ -142,6 +189,7 @@ class Router:
         return []
 
     def route(self, item: str, product: Optional[Product]) -> list[str]:
+        """Every guideline (every edition) whose services the item names."""
         key = (item, product)
         if key not in self._routes:
             matches = self.services(item) or self.by_product(product)
@@ -150,31 +198,79 @@ class Router:
             self._routes[key] = matches
         return self._routes[key]
 
-    def resolve(self, item: str, explicit: Optional[str], product: Optional[Product]) -> Route:
-        """The one guideline for an item, or why there is none (unknown id, several, none)."""
+    def resolve(self, item: str, explicit: Optional[str], product: Optional[Product],
+                date: Optional[datetime.date] = None) -> Route:
+        """The one guideline for an item on the request date, or why there is none."""
         if explicit is not None:
-            if explicit in self.infos:
-                return Route(explicit)
-            return Route(None, "guideline", f"`{explicit}` is not a guideline in the pack",
-                         _close(explicit, self.infos) or "guidelines: " + ", ".join(sorted(self.infos)))
-        matches = self.route(item, product)
-        if len(matches) == 1:
-            return Route(matches[0])
-        if matches:
-            return Route(None, "item", f'"{item}" matches several guidelines: ' + ", ".join(matches),
-                         "add `guideline: <id>` to the request")
+            if explicit not in self.infos:
+                return Route(None, "guideline", f"`{explicit}` is not a guideline in the pack",
+                             _close(explicit, self.infos) or "guidelines: " + ", ".join(sorted(self.infos)),
+                             kind="unknown_id")
+            return Route(explicit)
+        governing = self.route(item, product)
+        if len(governing) == 1:
+            return Route(governing[0])
+        if governing:
+            return Route(None, "item", f'"{item}" matches several guidelines: ' + ", ".join(governing),
+                         "request each treatment as its own item, or add `guideline: <id>` to the request",
+                         kind="several")
         if product is not None:
             what = ", ".join(sorted(product.ingredients))
-            return Route(None, "item", f'no guideline in the pack governs "{item}" ({product.name}: {what})',
+            return Route(None, "item", f'no guideline in this pack governs "{item}" ({product.name}: {what})',
                          "add `guideline: <id>` if one of the pack's guidelines applies (`mtus rationale` lists them)")
-        names = {s.value: gid for gid, info in self.infos.items() for s in info.services if s.kind == "name"}
-        close = difflib.get_close_matches(item.lower(), sorted(names), n=6, cutoff=0.4)
+        return self._closest(item)
+
+    def _closest(self, item: str) -> Route:
+        names = {}
+        for gid, info in self.infos.items():
+            for svc in info.services:
+                if svc.kind == "name":
+                    names.setdefault(svc.value.lower(), (gid, svc.value))
+        text = _norm(routing_text(item))
+        words = text.split()
+        scored = []
+        for name in names:  # the whole item against the name, and the name against as many of the item's words
+            n = _norm(name)
+            k = len(n.split())
+            whole = difflib.SequenceMatcher(None, text, n).ratio()
+            window = max((difflib.SequenceMatcher(None, " ".join(words[i:i + k]), n).ratio()
+                          for i in range(max(1, len(words) - k + 1))), default=0.0)
+            if whole >= 0.6 or window >= 0.8:
+                scored.append((max(whole, window), name))
+        close = [name for _, name in sorted(scored, key=lambda x: (-x[0], x[1]))]
         best: dict[str, str] = {}
         for c in close:
-            best.setdefault(names[c], c)
-        hint = ("closest: " + ", ".join(f"{gid} ({name})" for gid, name in best.items())) if best else \
-            "add `guideline: <id>`; guidelines: " + ", ".join(sorted(self.infos))
-        return Route(None, "item", f'no guideline governs "{item}"', hint)
+            gid, name = names[c]
+            best.setdefault(gid, name)
+        closest = tuple(list(best.items())[:3])
+        hint = ("closest services: " + ", ".join(f"{gid} ({name})" for gid, name in closest)) if closest else \
+            "add `guideline: <id>` if one of the pack's guidelines applies (`mtus rationale` lists them)"
+        return Route(None, "item", f'no guideline in this pack governs "{item}"', hint, closest)
+
+
+def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[dict, dict]:
+    """Facts the item itself documents, for the guideline that declares them: the approach, the units requested.
+
+    A finding named for an approach (`transforaminal`) is present when the item
+    names that approach and absent when it names another; a count the
+    guideline `allows fewer` of is the item's quantity ("PT 2x6": 12 visits).
+    The case's own facts override these.
+    """
+    declared = info.facts
+    facts: dict[str, Any] = {}
+    if detail.approach is not None:
+        for name in APPROACHES:
+            if name in declared and declared[name].kind == "finding":
+                facts[name] = detail.approach == name
+        schema = declared.get("approach")
+        if schema is not None and (schema.kind == "text" or detail.approach in (schema.members or ())):
+            facts["approach"] = detail.approach
+    if detail.quantity is not None:
+        for c in info.criteria:
+            name = c.allows_fewer
+            if name and name in declared and declared[name].kind == "count":
+                facts[name] = detail.quantity
+    return facts, {n: f'the request ("{item}")' for n in facts}
 
 
 def route_item(item: str, infos: Mapping[str, GuidelineInfo]) -> list[str]:

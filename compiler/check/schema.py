@@ -150,13 +150,28 @@ _CRITERION = _obj("one criterion's outcome on the case (--explain)", {
 # Result fields the runtime adds later (e.g. presumptions) are allowed on criteria; the documented ones are checked.
 _CRITERION["additionalProperties"] = True
 
-_OUTCOME = _t("string", "the result in UR terms whatever the wording: `certified`, `not certified`, or `modified` "
-                        "for a partial certification", enum=["certified", "not certified", "modified"])
+_OUTCOME = _t("string", "the result in UR terms whatever the wording: `certified`, `not certified`, `modified` "
+                        "for a partial certification, or `not addressed` for an item no guideline decides",
+              enum=["certified", "not certified", "modified", "not addressed"])
+
+_NOT_ADDRESSED = _obj("why no guideline decides the item", {
+    "kind": _t("string", "why: e.g. no guideline governs it, none is in force on the date, or several"),
+    "reason": _t("string", "the reason in words"),
+    "hint": _t(_NULL_OR_TEXT, "what to do about it, when there is a hint"),
+    "closest": {"type": "array", "description": "the closest guidelines, for a reviewer to choose from",
+                "items": _obj("a close guideline", {"guideline": _t("string", "its id"),
+                                                    "service": _t(_NULL_OR_TEXT, "the service name that came close")})},
+})
+
+_DETAIL = {"type": "object", "description": "what the item states besides the service (units requested, frequency, "
+                                            "strength, dosing, approach, region, levels); only what it states"}
 
 _DETERMINATION = _t("string", "the word the letter prints, lower-cased: `overturned`/`upheld` (IMR wording, which "
                               "decides a request as a whole: a partial certification is `upheld`) or "
-                              "`certified`/`modified`/`not certified` (UR wording)",
-                    enum=["overturned", "upheld", "certified", "not certified", "modified"])
+                              "`certified`/`modified`/`not certified` (UR wording); `not addressed` or `not "
+                              "decided` for an item no guideline decides",
+                    enum=["overturned", "upheld", "certified", "not certified", "modified", "not addressed",
+                          "not decided"])
 
 _LETTER_REQUEST = _obj("the determination for one disputed request", {
     "item": _t("string", "the request item as written in the case"),
@@ -194,6 +209,18 @@ _LETTER_REQUEST = _obj("the determination for one disputed request", {
                  "description": "the full trace: every criterion's outcome, the facts it read, what it computed"},
     "sources": {"type": "object", "additionalProperties": {"type": "string"},
                 "description": "fact name -> where the record documents it, as the case gave it"},
+    "detail": _DETAIL,
+})
+
+_LETTER_NOT_ADDRESSED = _obj("an item no guideline of the pack decides: an item-level result, not an error", {
+    "item": _t("string", "the request item as written in the case"),
+    "guideline": _t("null", "no guideline decides it"),
+    "certified": _t("null", "not decided"),
+    "outcome": _OUTCOME,
+    "determination": _DETERMINATION,
+    "verdict": _t("string", "the sentence after the determination"),
+    "not_addressed": _NOT_ADDRESSED,
+    "detail": _DETAIL,
 })
 
 LETTER_SCHEMA = dict(_obj("`mtus check --format json`: a determination letter as data", {
@@ -206,15 +233,16 @@ LETTER_SCHEMA = dict(_obj("`mtus check --format json`: a determination letter as
     "pack": _obj("the rule pack that decided", {
         "name": _t("string", "its name"), "version": _t("string", "its version"),
         "sha256": _t("string", "the sha256 of its manifest: names the exact pack")}),
-    "requests": {"type": "array", "items": _LETTER_REQUEST, "description": "one entry per disputed request"},
+    "requests": {"type": "array", "items": {"oneOf": [_LETTER_REQUEST, _LETTER_NOT_ADDRESSED]},
+                 "description": "one entry per disputed request: decided, or not addressed"},
     "warnings": {"type": "array", "items": _PROBLEM,
                  "description": "problems that did not stop the decision: facts no requested guideline reads"},
 }), **{"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "mtus letter"})
 
 _RECORD_REQUEST = _obj("the determination for one request of the line's case", {
     "item": _t("string", "the request item as written"),
-    "guideline": _t("string", "the id of the guideline it was routed to"),
-    "certified": _t("boolean", "true when medically necessary as requested"),
+    "guideline": _t(_NULL_OR_TEXT, "the id of the guideline it was routed to; null when not addressed"),
+    "certified": _t(["boolean", "null"], "true when medically necessary as requested; null when not addressed"),
     "outcome": _OUTCOME,
     "determination": _DETERMINATION,
     "modified": _MODIFIED,
@@ -222,6 +250,8 @@ _RECORD_REQUEST = _obj("the determination for one request of the line's case", {
               "description": "the ids of the criteria that stop certification, in the guideline's order"},
     "criteria": {"description": "with --explain: every criterion's outcome and the facts it read; null otherwise",
                  "oneOf": [{"type": "null"}, {"type": "array", "items": _CRITERION}]},
+    "not_addressed": {"description": "for an item no guideline decides: why; null otherwise",
+                      "oneOf": [{"type": "null"}, _NOT_ADDRESSED]},
 })
 
 JSONL_SCHEMA = dict(_obj("`mtus check --jsonl`: one record per non-blank input line, in input order; "

@@ -191,10 +191,15 @@ def check(ctx, case, pack_spec, fmt: str, wording: str, explain: bool, strict: b
     """Decide a case file's requests and print the determination letter.
 
     CASE is a YAML or JSON case file (docs/case-files.md); `-` reads it from
-    standard input. A case fact that no requested item's guideline reads, or
-    an item cut short by a `#`, is a warning (an error with --strict). In batch mode (--jsonl)
-    a bad line becomes an error record with its line number and the run goes
-    on; the exit status is 2 if any line was an error.
+    standard input. An item no guideline decides (none governs it, none is in
+    force on the case's date, or it names several treatments) is an item-level
+    "not addressed" result and the other items are still decided: the exit
+    status is 0 when at least one item was decided, 2 when none was or the
+    case cannot be read. A case fact that no requested item's guideline reads,
+    or an item cut short by a `#`, is a warning (an error with --strict). In
+    batch mode (--jsonl) a bad line becomes an error record with its line
+    number and the run goes on; the exit status is 2 if any line was an error
+    or had no item decided.
 
     \b
     Example:
@@ -205,7 +210,7 @@ def check(ctx, case, pack_spec, fmt: str, wording: str, explain: bool, strict: b
       mtus check --jsonl cases.jsonl --jobs 2 > results.jsonl
     """
     from mtus.compiler.check.casefile import CaseError, read_case_file, read_case_stream
-    from mtus.compiler.check.letter import decide, render
+    from mtus.compiler.check.letter import RequestDecision, decide, render
 
     failed = EXIT_USAGE if exit_code else EXIT_PROBLEMS  # with --exit-code, 1 means "not certified"
     if (case is None) == (jsonl is None):
@@ -248,8 +253,11 @@ def check(ctx, case, pack_spec, fmt: str, wording: str, explain: bool, strict: b
     except PackError as e:  # a checker module is run on first use and may be refused then
         _fail(f"error: {e}", failed)
     click.echo(text, nl=False)
-    if exit_code and not all(d.certified and d.modified is None for d in letter.decisions):
-        sys.exit(EXIT_PROBLEMS)
+    if not letter.decided:  # every item is an item-level result: nothing was decided
+        _fail(f"{'<stdin>' if case == '-' else case}: no item was decided by the guidelines in the pack", EXIT_USAGE)
+    if exit_code and not all(isinstance(d, RequestDecision) and d.certified and d.modified is None
+                             for d in letter.decisions):
+        sys.exit(EXIT_PROBLEMS)  # not certified, modified, or not addressed
 
 
 @main.command("test")

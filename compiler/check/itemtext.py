@@ -1,0 +1,160 @@
+"""Request items as reviewers write them: quantity, frequency, dosing and approach read; shorthand expanded for routing.
+
+"Norco 10/325 #180", "PT 2x6 lumbar", "Acupuncture x6", "TFESI L4-5" and
+"Norco (hydrocodone/acetaminophen)" are how items appear in requests for
+authorization and IMR letters. The numbers are kept (an ItemDetail); the
+shorthand is expanded into the words the pack's service names use, so the
+pack, not this module, decides which guideline governs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+import attrs
+
+_WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                 "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "once": 1, "twice": 2, "thrice": 3}
+_NUM = r"(\d{1,3}|" + "|".join(_WORD_NUMBERS) + r")"
+_WEEK = r"(?:weeks?|wks?)"
+
+
+def _n(word: str) -> int:
+    return int(word) if word.isdigit() else _WORD_NUMBERS[word.lower()]
+
+
+#: "2 times a week for 3 weeks", "2x/week x 6 weeks", "twice weekly for four weeks", "3 x per wk x 4 wks"
+_PER_WEEK_FOR = re.compile(_NUM + r"\s*(?:x|times)?\s*(?:/|per|a|an|each)?\s*(?:week|wk|weekly)\b\.?,?\s*"
+                           r"(?:x|for|times)\s*" + _NUM + r"\s*" + _WEEK + r"\b", re.I)
+#: "2x6", "2 x 6", "3X4": visits per week by weeks, the physical medicine convention
+_BY = re.compile(r"(?<![\d/.])\b(\d{1,2})\s*[xX]\s*(\d{1,2})\b(?!\s*(?:mg|mcg|ml|cm|mm|%|/|refill))")
+#: "x6", "x 12", "times 6", "6 visits", "12 sessions"
+_TIMES = re.compile(r"(?:\bx|\btimes)\s*(\d{1,3})\b"
+                    r"(?!\s*(?:refills?|mg|mcg|ml|/|%|" + _WEEK + r"|months?|days?|hours?|hrs?))", re.I)
+_UNITS = re.compile(_NUM + r"\s*(?:visits?|sessions?|treatments?|injections?)\b", re.I)
+_FOR_WEEKS = re.compile(r"\bfor\s+" + _NUM + r"\s*" + _WEEK + r"\b", re.I)
+#: "#180", "# 60", "qty 60", "quantity: 90", "120 tablets"
+_QUANTITIES = (re.compile(r"#\s*(\d{1,4})\b"), re.compile(r"\b(?:qty|quantity)\s*[:.#]?\s*(\d{1,4})\b", re.I),
+               re.compile(r"\b(\d{1,4})\s*(?:tablets?|tabs?|capsules?|caps?|pills?|patch(?:es)?)\b"
+                          r"(?!\.?\s*(?:po|p\.o|by mouth|orally|q|bid|b\.i\.d|tid|t\.i\.d|qid|daily|every|at|per|a day))", re.I))
+_PRODUCT_NUMBER = re.compile(r"\b(?:tylenol|codeine)\s*(?:#|no\.?)\s*[234]\b", re.I)
+_STRENGTH = re.compile(r"\b(\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?\s*(?:mg|mcg|g|%)(?:/(?:ml|hr|h))?|"
+                       r"\d+(?:\.\d+)?/\d+(?:\.\d+)?)(?![\d/])", re.I)
+#: Sig abbreviations, as written with or without dots.
+_SIGS = (("qhs", "at bedtime"), ("qid", "four times daily"), ("tid", "three times daily"),
+         ("bid", "twice daily"), ("qd", "once daily"), ("daily", "once daily"), ("prn", "as needed"),
+         ("qod", "every other day"))
+_SIG = re.compile(r"(?<![a-z])(" + "|".join(r"\.?".join(s) + r"\.?" for s, _ in _SIGS) + r")(?![a-z])", re.I)
+_EVERY_HOURS = re.compile(r"\bq\.?\s*(\d{1,2})(?:\s*-\s*(\d{1,2}))?\s*h(?:rs?|ours?)?\b", re.I)
+_APPROACHES = {"transforaminal": "transforaminal", "interlaminar": "interlaminar", "caudal": "caudal",
+               "tfesi": "transforaminal", "tfe": "transforaminal", "ilesi": "interlaminar",
+               "snrb": "transforaminal", "selective nerve root": "transforaminal", "nerve root block": "transforaminal"}
+_APPROACH = re.compile(r"\b(" + "|".join(sorted(_APPROACHES, key=len, reverse=True)) + r")s?\b", re.I)
+_REGIONS = {"cervical": "cervical", "thoracic": "thoracic", "lumbar": "lumbar", "lumbosacral": "lumbar",
+            "lesi": "lumbar", "cesi": "cervical", "caudal": "lumbar"}
+_REGION = re.compile(r"\b(" + "|".join(_REGIONS) + r")\b", re.I)
+_LEVEL_REGIONS = {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "lumbar"}  # the region of a level
+_LEVEL = re.compile(r"\b([CTLS]\d{1,2})\s*(?:-|to|/)\s*([CTLS]?\d{1,2})\b", re.I)
+
+#: Reviewers' shorthand -> the words a pack's service names use. Whole words only.
+_SHORTHAND = (
+    (r"tfesis?|tfes?", "transforaminal epidural steroid injection"),
+    (r"lesis?", "lumbar epidural steroid injection"),
+    (r"cesis?", "cervical epidural steroid injection"),
+    (r"ilesis?", "interlaminar epidural steroid injection"),
+    (r"snrbs?|(?:selective\s+)?nerve\s+root\s+blocks?(?:\s+injections?)?|selective\s+nerve\s+blocks?",
+     "transforaminal epidural steroid injection"),
+    (r"epidurals?(?!\s+(?:steroid|injection|block))", "epidural injection"),
+    (r"epidural\s+steroids?(?!\s+injection)", "epidural steroid injection"),
+    (r"epidural\s+blocks?", "epidural injection"),
+    (r"inj|injx|injs|injections", "injection"),
+    (r"tylenol\s*(?:#|no\.?)\s*[234]|tylenol\s+with\s+codeine(?:\s*(?:#|no\.?)\s*[234])?", "Tylenol with Codeine"),
+    (r"tpis?", "trigger point injection"),
+    (r"chiro", "chiropractic"),
+    (r"physio", "physiotherapy"),
+    (r"ot", "occupational therapy"),
+    (r"ifc?\s+unit|ics\s+unit", "interferential"),
+    (r"urine\s+tox", "urine toxicology"),
+)
+_SHORTHAND_RE = [(re.compile(r"(?<![a-z0-9])(?:" + p + r")(?![a-z0-9])", re.I), w) for p, w in _SHORTHAND]
+_DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}")
+_PARENS = re.compile(r"\(([^()]*)\)")
+
+
+@attrs.frozen
+class ItemDetail:
+    """What an item states besides the service: units requested, frequency, dosing, approach."""
+
+    quantity: Optional[int] = None  # units requested: "#180", "x6", or visits per week times weeks
+    per_week: Optional[int] = None
+    weeks: Optional[int] = None
+    strength: Optional[str] = None
+    dosing: Optional[str] = None
+    approach: Optional[str] = None  # transforaminal, interlaminar, caudal
+    region: Optional[str] = None  # cervical, thoracic, lumbar
+    levels: tuple = ()
+
+    def to_json(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in attrs.asdict(self).items()
+                if v not in (None, ())}
+
+
+def read_detail(item: str) -> ItemDetail:
+    """The quantity, frequency, strength, dosing, approach, region and levels an item states."""
+    per_week = weeks = quantity = None
+    m = _PER_WEEK_FOR.search(item)
+    if m:
+        per_week, weeks = _n(m.group(1)), _n(m.group(2))
+    else:
+        m = _BY.search(item)
+        if m:
+            per_week, weeks = int(m.group(1)), int(m.group(2))
+    counted = _PRODUCT_NUMBER.sub(" ", item)  # "Tylenol #3 #60": #3 names the product, #60 is the quantity
+    q = next((found for found in (p.search(counted) for p in _QUANTITIES) if found), None)
+    if q:  # "#60" before "qty 60" before "1 tab": the dispensed quantity, not the dose
+        quantity = int(q.group(1))
+    elif per_week is not None and weeks is not None:
+        quantity = per_week * weeks
+    else:
+        t = _TIMES.search(item) or _UNITS.search(item)
+        if t:
+            quantity = _n(t.group(1))
+        w = _FOR_WEEKS.search(item)
+        if w:
+            weeks = _n(w.group(1))
+    s = _STRENGTH.search(_PARENS.sub(" ", item)) or _STRENGTH.search(item)
+    sigs = [label for found in _SIG.finditer(item)
+            for key, label in _SIGS if found.group(1).replace(".", "").lower() == key]
+    h = _EVERY_HOURS.search(item)
+    if h:
+        sigs.insert(0, f"every {h.group(1)}{'-' + h.group(2) if h.group(2) else ''} hours")
+    a = _APPROACH.search(item)
+    r = _REGION.search(item)
+    levels = tuple(_level(x.group(1), x.group(2)) for x in _LEVEL.finditer(item))
+    region = _REGIONS[r.group(1).lower()] if r else (_LEVEL_REGIONS[levels[0][0]] if levels else None)
+    return ItemDetail(quantity, per_week, weeks, " ".join(s.group(1).split()) if s else None,
+                      ", ".join(dict.fromkeys(sigs)) or None,
+                      _APPROACHES[a.group(1).lower()] if a else None,
+                      region, levels)
+
+
+def _level(top: str, bottom: str) -> str:
+    """A spinal level in one spelling: L4-5 and L4-L5 are both L4-L5."""
+    top, bottom = top.upper(), bottom.upper()
+    return f"{top}-{bottom if bottom[0].isalpha() else top[0] + bottom}"
+
+
+def routing_text(item: str) -> str:
+    """The item with reviewers' shorthand written out (dotted abbreviations closed up: P.T. -> PT)."""
+    text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), item)
+    for pattern, words in _SHORTHAND_RE:
+        text = pattern.sub(words, text)
+    return text
+
+
+def outside_parentheses(item: str) -> Optional[str]:
+    """The item without its parenthesised parts ("Norco (hydrocodone/APAP)" -> "Norco"), if it has any."""
+    if "(" not in item:
+        return None
+    return " ".join(_PARENS.sub(" ", item).split())
