@@ -327,6 +327,15 @@ class Example:
 
 
 @frozen
+class OnDenial:
+    """`on denial says "..."`: a sentence every letter that does not certify the request carries."""
+
+    text: str
+    citation: Optional[Citation]  # its own `cite`, if any
+    span: Span
+
+
+@frozen
 class Guideline:
     id: str
     title: str
@@ -342,6 +351,7 @@ class Guideline:
     #: lines that may appear once but were repeated: (keyword, span of the repeat, span of the first)
     repeated: tuple[tuple[str, Span, Span], ...] = ()
     tables: tuple[Table, ...] = ()
+    on_denial: Optional[OnDenial] = None
 
 
 # ------------------------------------------------------------------ formulary

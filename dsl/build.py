@@ -98,12 +98,13 @@ class _Builder:
         services: list[ast.Service] = []
         states = None
         version = None
+        on_denial = None
         seen: dict = {}
         for item in header.children[2:]:
             if item is None:
                 continue
             if item.data != "services":
-                self.once(seen, {"citation": "source"}.get(item.data, item.data), item)
+                self.once(seen, {"citation": "source", "on_denial": "on denial says"}.get(item.data, item.data), item)
             if item.data == "citation":
                 citation = self.citation(item)
             elif item.data == "services":
@@ -112,11 +113,15 @@ class _Builder:
                 states = self.text(item.children[0])
             elif item.data == "version":
                 version = self.string(item.children[0])
+            elif item.data == "on_denial":
+                text, cite = item.children
+                on_denial = ast.OnDenial(self.text(text), self.cite_ref(cite) if cite is not None else None,
+                                         self.span(item))
         return ast.Guideline(
             id=str(name_tok), title=self.string(title_tok), citation=citation,
             services=tuple(services), states=states, version=version, facts=facts,
             criteria=criteria, examples=tuple(examples), span=self.span(header),
-            id_span=self.span(name_tok), repeated=tuple(self.repeated), tables=tables,
+            id_span=self.span(name_tok), repeated=tuple(self.repeated), tables=tables, on_denial=on_denial,
         )
 
     def formulary(self, header: Tree, sections: list) -> ast.Formulary:
@@ -174,6 +179,16 @@ class _Builder:
             section=self.string(section) if section is not None else None,
             pages=self.pages(pages) if pages is not None else None,
             span=self.span(tree),
+        )
+
+    def cite_ref(self, tree: Tree) -> ast.Citation:
+        """`cite [source "..."] [section "..."] [pages ...]`: what differs from the guideline's citation."""
+        source, section, pages = tree.children[-3:]
+        return ast.Citation(
+            self.string(source) if source is not None else None,
+            self.string(section) if section is not None else None,
+            self.pages(pages) if pages is not None else None,
+            self.span(tree),
         )
 
     def pages(self, tree: Tree) -> ast.Pages:
@@ -237,13 +252,7 @@ class _Builder:
                 if fewer is None:
                     fewer, fewer_span = str(a.children[0]), self.span(a.children[0])
             else:
-                source, section, pages = a.children  # cite_ref
-                citation = ast.Citation(
-                    self.string(source) if source is not None else None,
-                    self.string(section) if section is not None else None,
-                    self.pages(pages) if pages is not None else None,
-                    self.span(a),
-                )
+                citation = self.cite_ref(a)
         return ast.Criterion(
             id=str(name), exclude=exclude is not None, expr=self.expr(expr, 0), says=says,
             citation=citation, span=self.span(tree), id_span=self.span(name),

@@ -121,6 +121,8 @@ def dump(g) -> str:
         lines.append("  services: " + ", ".join(f"{s.kind} {s.value!r}" for s in g.services))
     if g.states:
         lines.append(f"  states: {g.states!r}")
+    if g.on_denial:
+        lines.append(f"  on denial says: {g.on_denial.text!r} ({g.on_denial.citation.describe()})")
     lines.append("facts")
     for f in g.facts:
         default = f" default {f.default.text}" if f.default else ""

@@ -389,6 +389,14 @@ class Example:
 
 
 @frozen
+class OnDenial:
+    """The sentence every letter that does not certify a request of this guideline carries, with its citation."""
+
+    text: str
+    citation: Citation
+
+
+@frozen
 class Guideline:
     id: str
     title: str
@@ -403,6 +411,7 @@ class Guideline:
     path: str
     span: Span
     tables: tuple["Table", ...] = ()
+    on_denial: Optional[OnDenial] = None
 
     def fact(self, name: str) -> Optional[Fact]:
         for f in self.facts:

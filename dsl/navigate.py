@@ -404,7 +404,7 @@ class Completion:
 
 SECTION_WORDS = ("facts", "tables", "criteria", "example")
 FORMULARY_SECTIONS = ("ingredients", "products")
-HEADER_WORDS = ("source", "version", "services", "states")
+HEADER_WORDS = ("source", "version", "services", "states", "on denial says")
 CRITERIA_WORDS = ("when", "exclude", "says", "cite", "allows fewer")
 EXAMPLE_WORDS = ("given", "expect")
 TYPE_WORDS = ("finding", "number", "count", "percent", "quantity", "duration", "date", "text", "one of {}",

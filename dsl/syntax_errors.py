@@ -287,6 +287,14 @@ def _keyword_as_name(err: _Error) -> Optional[diag.Diagnostic]:
     return None
 
 
+def _line_above(err: _Error) -> str:
+    """The last non-blank line before the error's line, stripped (text blocks count as their last line)."""
+    lines = [line.strip() for line in err.text[:err.pos].splitlines()[:-1] if line.strip()]
+    if lines and lines[-1] == '"""':  # a text block closes here: its line is the one that opened it
+        return next((line for line in reversed(lines[:-1]) if '"""' in line), "")
+    return lines[-1] if lines else ""
+
+
 def _special(err: _Error) -> Optional[diag.Diagnostic]:
     value = str(err.token.value)
     if "GUIDELINE" in err.expected:
@@ -319,6 +327,12 @@ def _special(err: _Error) -> Optional[diag.Diagnostic]:
     if err.expected == {"GIVEN"}:
         return diag.error("E110", f"expected a `given` line, found {err.found()}", err.found_span(),
                           hint="an example states the case first: `given name = value, ...`, then `expect ...`")
+    if err.expected == {"SAYS"} and err.text[:err.pos].rstrip().endswith("denial"):
+        return diag.error("E110", f"expected `says` after `on denial`, found {err.found()}", err.found_span(),
+                          hint='write the sentence every denial carries as `on denial says "..."`')
+    if err.expected == {"CITE"} and _line_above(err).startswith("on denial"):
+        return diag.error("E110", "only a `cite` line can be indented under `on denial says`", err.found_span(),
+                          hint="give the sentence its own page with `cite pages 79-80`; other lines go at the header's indentation")
     if err.expected <= {"SAYS", "CITE", "ALLOWS"} and err.type != "_INDENT":
         return diag.error("E110", "only `says`, `cite` and `allows fewer` lines can be indented under a criterion",
                           err.found_span(), hint=f"line {err.found()} up with the criterion above it")

@@ -260,3 +260,51 @@ def test_implausible_numbers_are_refused(source_pack):
     with _pytest.raises(CaseError, match="plausible"):
         api.check_case({"date": "2014-12-18", "request": {"item": "trigger point injection"},
                         "facts": {"prior_injections": [{"relief": "1e400"}]}}, source_pack)
+
+
+ON_DENIAL = '''
+guideline weaning "Opioids: on-going management"
+  source "MTUS Chronic Pain Medical Treatment Guidelines" section "2" pages 74-96
+  services "opioid renewal"
+  on denial says """
+    Opioids should not be discontinued abruptly: the guideline recommends weaning
+    under direct ongoing medical supervision as a slow taper.
+  """
+    cite pages 79-80
+
+facts
+  pain_improved: finding "improved pain with the opioid"
+  tablets: count "tablets requested"
+
+criteria
+  continuation: pain_improved
+    says "improved pain with the opioid"
+  quantity: tablets <= 120
+    says "no more than 120 tablets"
+    allows fewer tablets
+'''
+
+
+def test_on_denial_says_is_in_every_letter_that_does_not_certify(tmp_path):
+    (tmp_path / "weaning.mtus").write_text(ON_DENIAL)
+    pack = api.load_pack(str(tmp_path / "weaning.mtus"))
+    assert pack.guidelines["weaning"].info.on_denial.to_json() == {
+        "text": "Opioids should not be discontinued abruptly: the guideline recommends weaning under direct "
+                "ongoing medical supervision as a slow taper.",
+        "citation": {"source": "MTUS Chronic Pain Medical Treatment Guidelines", "section": "2", "pages": "79-80"}}
+    weaning = ("Opioids should not be discontinued abruptly: the guideline recommends weaning under direct ongoing "
+               "medical supervision as a slow taper (pages 79-80).")
+
+    def case(pain: str, tablets: int):
+        return {"date": "2015-01-05", "request": {"item": f"opioid renewal #{tablets}", "facts": {"tablets": tablets}},
+                "facts": {"pain_improved": pain}}
+
+    denied = api.check_case(case("absent", 90), pack)
+    assert paragraphs(denied)[1] == f"In this case, the record documents no improved pain with the opioid. {weaning}"
+    assert paragraphs(denied)[2].startswith("Therefore,")  # before the closing sentence, once
+    assert " ".join(api.render(denied, "text").split()).count("slow taper") == 1
+    fewer = api.check_case(case("present", 180), pack, wording="ur")
+    assert fewer.decisions[0].modified is not None and paragraphs(fewer, wording="ur")[1].endswith(weaning)
+    certified = api.check_case(case("present", 90), pack)
+    assert "slow taper" not in api.render(certified, "text")
+    assert json.loads(api.render(denied, "json"))["requests"][0]["rationale"]["in_this_case"][-1] == weaning

@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Optional
 
 from mtus.compiler.build.lowering import compared_directly, computed_operands, written
-from mtus.compiler.check.info import (Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, GuidelineInfo, Operand,
-                                     Service, Shape, TableInfo)
+from mtus.compiler.check.info import (Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, GuidelineInfo,
+                                     OnDenialInfo, Operand, Service, Shape, TableInfo)
 from mtus.dsl import model
 from mtus.dsl.model import BOOL, ENUM, HISTORY, QUANTITY, SET
 
@@ -349,6 +349,8 @@ def describe(g: model.Guideline) -> GuidelineInfo:
         version=g.version,
         services=tuple(Service(s.kind, s.value) for s in g.services),
         states=g.states,
+        on_denial=(OnDenialInfo(g.on_denial.text, _citation(g.on_denial.citation))
+                   if g.on_denial is not None else None),
         facts={f.name: FactInfo(**_type_parts(f.type), label=f.label, default=_default(f.default),
                                 from_product=f.source or None)
                for f in g.facts},

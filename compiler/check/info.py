@@ -265,6 +265,21 @@ class TableInfo:
 
 
 @attrs.frozen
+class OnDenialInfo:
+    """A guideline's `on denial says`: the sentence every letter that does not certify carries, and its citation."""
+
+    text: str
+    citation: Citation
+
+    def to_json(self) -> Json:
+        return {"text": self.text, "citation": self.citation.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Json) -> OnDenialInfo:
+        return cls(data["text"], Citation.from_json(data["citation"]))
+
+
+@attrs.frozen
 class GuidelineInfo:
     """Everything check time knows about a guideline besides its compiled checker."""
 
@@ -278,13 +293,15 @@ class GuidelineInfo:
     facts: Mapping[str, FactInfo]  # in declaration order
     tables: tuple[TableInfo, ...]
     criteria: tuple[CriterionInfo, ...]  # in source order
+    on_denial: Optional[OnDenialInfo] = None
 
     def to_json(self) -> Json:
         return {"format": INFO_FORMAT, "id": self.id, "title": self.title, "citation": self.citation.to_json(),
                 "citation_text": self.citation_text, "version": self.version,
                 "services": [s.to_json() for s in self.services], "states": self.states,
                 "facts": {name: f.to_json() for name, f in self.facts.items()},
-                "tables": [t.to_json() for t in self.tables], "criteria": [c.to_json() for c in self.criteria]}
+                "tables": [t.to_json() for t in self.tables], "criteria": [c.to_json() for c in self.criteria],
+                "on_denial": None if self.on_denial is None else self.on_denial.to_json()}
 
     @classmethod
     def from_json(cls, data: Json) -> GuidelineInfo:
@@ -295,4 +312,5 @@ class GuidelineInfo:
                    data.get("version"), tuple(Service.from_json(s) for s in data["services"]), data.get("states"),
                    {name: FactInfo.from_json(f) for name, f in data["facts"].items()},
                    tuple(TableInfo.from_json(t) for t in data["tables"]),
-                   tuple(CriterionInfo.from_json(c) for c in data["criteria"]))
+                   tuple(CriterionInfo.from_json(c) for c in data["criteria"]),
+                   None if data.get("on_denial") is None else OnDenialInfo.from_json(data["on_denial"]))

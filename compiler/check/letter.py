@@ -77,6 +77,7 @@ class RequestDecision:
     statement: tuple[str, ...]
     reasons: tuple[Reason, ...]
     remedies: tuple[str, ...]
+    on_denial: Optional[str] = None  # the guideline's sentence for every letter that does not certify
 
     @property
     def certified(self) -> bool:
@@ -129,6 +130,8 @@ class RequestDecision:
             out = [sentence("In this case, " + texts[0])] + [sentence(t) for t in texts[1:]] if texts else []
         if self.modified is not None:
             out.append(self._fill(WORDINGS[wording].part))
+        if self.on_denial and not self.certified:
+            out.append(self.on_denial)
         return out
 
     def paragraphs(self, wording: str = "imr") -> list[str]:
@@ -245,6 +248,7 @@ def decide(case: Case, pack: Pack, wording: str = "imr") -> Letter:
             statement=tuple(ex.criteria_sentences(result)),
             reasons=tuple(ex.reasons(result, req.sources)),
             remedies=tuple(ex.remedies(result)),
+            on_denial=ex.on_denial(),
         ))
     return Letter(case, pack, tuple(decisions), wording)
 

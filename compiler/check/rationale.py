@@ -15,7 +15,7 @@ from typing import Mapping, Optional
 
 import attrs
 
-from mtus.compiler.check.info import ComputedInfo, FactInfo, FieldInfo, GuidelineInfo, Operand, Shape
+from mtus.compiler.check.info import Citation, ComputedInfo, FactInfo, FieldInfo, GuidelineInfo, Operand, Shape
 from mtus.compiler.check.runtime import (NOT_APPLICABLE, NOT_DOCUMENTED, CriterionResult, Duration,
                               GuidelineResult)
 
@@ -198,6 +198,8 @@ class Explainer:
         lines.append("")
         if info.states:
             lines += ["The guideline states:", f"  {info.states}", ""]
+        if info.on_denial is not None:
+            lines += ["Every letter that does not certify says:", f"  {self.on_denial()}", ""]
         n = 0
         sections = [("Criteria for use (all must be met):", lambda c: not c.exclude and not c.when),
                     ("Not recommended when:", lambda c: c.exclude)]
@@ -282,13 +284,24 @@ class Explainer:
             used: list[str] = []
         else:
             text, used = self._not_met(c, r, values)
-        if c.citation != self.info.citation:  # the criterion cites another page than the guideline
-            cite = c.citation
-            where = ", ".join(x for x in (cite.source if cite.source != self.info.citation.source else "",
-                                           _pages(cite.pages)) if x)
-            if where:
-                text += f" ({where})"
-        return self._cite(text, used, sources)
+        return self._cite(self.with_citation(text, c.citation), used, sources)
+
+    def with_citation(self, text: str, cite: Citation) -> str:
+        """text, with "(page 78)" where it cites another page (or source) than the guideline does."""
+        if cite == self.info.citation:
+            return text
+        where = ", ".join(x for x in (cite.source if cite.source != self.info.citation.source else "",
+                                       _pages(cite.pages)) if x)
+        return f"{text} ({where})" if where else text
+
+    def on_denial(self) -> Optional[str]:
+        """The guideline's `on denial says` sentence, with its own citation where it differs."""
+        d = self.info.on_denial
+        if d is None:
+            return None
+        text = " ".join(d.text.split())
+        end = text[-1:] if text[-1:] in (".", "!", "?") else ""
+        return sentence(self.with_citation(text[:len(text) - len(end)] if end else text, d.citation))
 
     def _cite(self, text: str, used, sources: Mapping[str, str]) -> str:
         """Name the record each fact the sentence uses came from, inside its parenthesis if it has one."""

@@ -15,6 +15,8 @@ from mtus.dsl import ast, model
 from mtus.dsl import diagnostics as diag
 from mtus.dsl.passes.context import Context
 from mtus.dsl.passes.declare import OPERAND_KEYWORDS
+from mtus.dsl.passes.typecheck import _base_citation as base_citation
+from mtus.dsl.passes.typecheck import _citation as completed_citation
 
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _CMP = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -78,7 +80,7 @@ def validate(ctx: Context) -> None:
     tree = ctx.tree
     _check_ids(ctx, tree.criteria, {})
     for keyword, span, first in tree.repeated:
-        where = "the guideline" if keyword in ("source", "version", "states") else "this criterion"
+        where = "the guideline" if keyword in ("source", "version", "states", "on denial says") else "this criterion"
         ctx.report(diag.error("E401", f"`{keyword}` is given twice for {where}", span,
                               notes=[diag.Note("first given here", first)],
                               hint="keep one; the second would silently replace the first"))
@@ -126,4 +128,13 @@ def validate(ctx: Context) -> None:
         facts=tuple(ctx.facts.values()), criteria=tuple(ctx.criteria),
         conditions=tuple(ctx.conditions), examples=tuple(ctx.examples),
         path=ctx.source.path, span=tree.span, tables=tuple(ctx.tables.values()),
+        on_denial=_on_denial(ctx, tree),
     )
+
+
+def _on_denial(ctx: Context, tree: ast.Guideline) -> Optional[model.OnDenial]:
+    """The guideline's `on denial says` with its citation (its own `cite` completes the guideline's, as a criterion's does)."""
+    d = tree.on_denial
+    if d is None:
+        return None
+    return model.OnDenial(d.text, completed_citation(ctx, d.citation, base_citation(ctx)))
