@@ -282,6 +282,9 @@ class Criterion:
     #: `allows fewer NAME`: the fact as written, and the span of the name
     allows_fewer: Optional[str] = None
     allows_fewer_span: Optional[Span] = None
+    #: `shows "... {} ..."`: how a letter states the computed value the criterion compares
+    shows: Optional[str] = None
+    shows_span: Optional[Span] = None
 
 
 @frozen

@@ -241,13 +241,16 @@ class _Builder:
         says = None
         citation = None
         fewer = fewer_span = None
+        shows = shows_span = None
         seen: dict = {}
         for a in attrs_:
             if a is None:
                 continue
-            self.once(seen, {"says": "says", "allows_fewer": "allows fewer"}.get(a.data, "cite"), a)
+            self.once(seen, {"says": "says", "allows_fewer": "allows fewer", "shows": "shows"}.get(a.data, "cite"), a)
             if a.data == "says":
                 says = self.text(a.children[0])
+            elif a.data == "shows":
+                shows, shows_span = self.string(a.children[0]), self.span(a.children[0])
             elif a.data == "allows_fewer":
                 if fewer is None:
                     fewer, fewer_span = str(a.children[0]), self.span(a.children[0])
@@ -256,7 +259,7 @@ class _Builder:
         return ast.Criterion(
             id=str(name), exclude=exclude is not None, expr=self.expr(expr, 0), says=says,
             citation=citation, span=self.span(tree), id_span=self.span(name),
-            allows_fewer=fewer, allows_fewer_span=fewer_span,
+            allows_fewer=fewer, allows_fewer_span=fewer_span, shows=shows, shows_span=shows_span,
         )
 
     def example(self, tree: Tree) -> ast.Example:

@@ -42,6 +42,7 @@ CODES: dict[str, str] = {
     "E406": "a table with no entries",
     "E407": "partial certification that cannot happen (`allows fewer`, `expect modified`)",
     "E408": "a fact name two guidelines of one pack declare with a different type, values, unit, default or silence rule",
+    "E409": "a `shows` line that cannot be shown (no `{}`, or no computed value compared)",
     "W401": "a fact or table that no criterion reads",
     "W402": "a table lookup whose key may be a value the table has no entry for",
     # limits and internal errors

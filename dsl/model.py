@@ -369,6 +369,8 @@ class Criterion:
     span: Span
     # a `count` fact the criterion reads that may be reduced for partial certification
     allows_fewer: Optional[str] = None
+    # `shows "the current regimen totals {} mg ..."`: the computed value in a letter's words
+    shows: Optional[str] = None
 
 
 @frozen

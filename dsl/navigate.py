@@ -405,7 +405,7 @@ class Completion:
 SECTION_WORDS = ("facts", "tables", "criteria", "example")
 FORMULARY_SECTIONS = ("ingredients", "products")
 HEADER_WORDS = ("source", "version", "services", "states", "on denial says")
-CRITERIA_WORDS = ("when", "exclude", "says", "cite", "allows fewer")
+CRITERIA_WORDS = ("when", "exclude", "says", "shows", "cite", "allows fewer")
 EXAMPLE_WORDS = ("given", "expect")
 TYPE_WORDS = ("finding", "number", "count", "percent", "quantity", "duration", "date", "text", "one of {}",
               "set of text", "set of {}", "history")

@@ -333,8 +333,8 @@ def _special(err: _Error) -> Optional[diag.Diagnostic]:
     if err.expected == {"CITE"} and _line_above(err).startswith("on denial"):
         return diag.error("E110", "only a `cite` line can be indented under `on denial says`", err.found_span(),
                           hint="give the sentence its own page with `cite pages 79-80`; other lines go at the header's indentation")
-    if err.expected <= {"SAYS", "CITE", "ALLOWS"} and err.type != "_INDENT":
-        return diag.error("E110", "only `says`, `cite` and `allows fewer` lines can be indented under a criterion",
+    if err.expected <= {"SAYS", "SHOWS", "CITE", "ALLOWS"} and err.type != "_INDENT":
+        return diag.error("E110", "only `says`, `shows`, `cite` and `allows fewer` lines can be indented under a criterion",
                           err.found_span(), hint=f"line {err.found()} up with the criterion above it")
     if "EXPECT" in err.expected and "GIVEN" in err.expected and err.layout:
         return diag.error("E111" if err.at_end else "E110", "this example has no `expect` line", err.found_span(),

@@ -100,6 +100,8 @@ EXPECTED = {
     "on_denial_given_twice": "E401",
     "on_denial_indented_says": "E110",
     "on_denial_without_says": "E110",
+    "shows_without_computed_value": "E409",
+    "shows_without_placeholder": "E409",
     "unclosed_parenthesis_at_end": "E111",
     "unclosed_set_brace": "E110",
     "unclosed_string": "E102",

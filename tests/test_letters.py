@@ -145,7 +145,8 @@ def test_computed_values_are_shown(source_pack):
     path = str(CASES_DIR / "drugs" / "norco_above_morphine_ceiling.yaml")
     letter = api.check_case(path, source_pack)
     text = " ".join(api.render(letter, "text").split())
-    assert "doses is 150, more than 120 (page 86)" in text
+    assert "In this case, the current regimen totals 150 mg oral morphine equivalents a day, more than 120 " \
+           "(page 86)." in text
     explained = " ".join(api.render(letter, "text", explain=True).split())
     assert "computed sum(opioid_regimen of daily_mg * mme_factor[drug]) = 150" in explained
     data = json.loads(api.render(letter, "json"))
@@ -308,3 +309,12 @@ def test_on_denial_says_is_in_every_letter_that_does_not_certify(tmp_path):
     certified = api.check_case(case("present", 90), pack)
     assert "slow taper" not in api.render(certified, "text")
     assert json.loads(api.render(denied, "json"))["requests"][0]["rationale"]["in_this_case"][-1] == weaning
+
+
+def test_a_picked_history_entry_is_described_once(source_pack):
+    too_soon = api.check_case(str(CASES_DIR / "tpi" / "repeat_too_soon.yaml"), source_pack)
+    assert paragraphs(too_soon)[1].endswith("the most recent of the prior trigger point injections was on "
+                                            "November 6, 2014, 1 month 12 days before the request.")
+    poor = api.check_case(str(CASES_DIR / "tpi" / "repeat_poor_relief.yaml"), source_pack)
+    assert paragraphs(poor)[1].endswith("the most recent of the prior trigger point injections had pain relief of "
+                                        "40% and duration of pain relief of 8 weeks.")

@@ -239,16 +239,21 @@ def _computed(p: _Phraser, g: model.Guideline, e: model.Expr) -> tuple[ComputedI
         if isinstance(x, model.Lookup):
             table = next((t for t in g.tables if t.name == x.table), None)
             table_label = table.label if table else x.table
+        pick = None
+        if isinstance(x, model.Query) and x.op in ("last", "first"):  # "the most recent of X had pain relief of 40%"
+            h = g.fact(x.history.name)
+            pick = ("most recent" if x.op == "last" else "earliest", h.label, h.type.field(x.field).label)
+        since = written(x.start) if isinstance(x, model.TimeFrom) and isinstance(x.end, model.RequestDate) else None
         out.append(ComputedInfo(kind="finding" if x.type.kind == BOOL else x.type.kind, label=p.label(x),
                                 unit=x.type.unit if x.type.kind == QUANTITY else None, expr=written(x),
-                                compared=written(x) in direct, table_label=table_label))
+                                compared=written(x) in direct, table_label=table_label, pick=pick, since=since))
     return tuple(out)
 
 
-def _shape(e: model.Expr) -> Shape:
-    """How to phrase a finding for this criterion with the case's values."""
-    if isinstance(e, model.Compare) and not all(isinstance(x, (model.FactRef, model.Const, model.TimeFrom))
-                                                for x in (e.left, e.right)):
+def _shape(e: model.Expr, shows: bool = False) -> Shape:
+    """How to phrase a finding for this criterion with the case's values (`shows` words its computed value)."""
+    if isinstance(e, model.Compare) and (shows or not all(isinstance(x, (model.FactRef, model.Const, model.TimeFrom))
+                                                          for x in (e.left, e.right))):
         # a computed value compared: the letter shows it ("the visits total 18, more than the 10 ...")
         left, right, op = e.left, e.right, e.op
         if isinstance(left, model.Const):
@@ -331,12 +336,13 @@ def describe(g: model.Guideline) -> GuidelineInfo:
             statement=c.says or p.phrase(c.expr),
             said=c.says is not None,
             generated=p.phrase(c.expr),
-            shape=_shape(c.expr),
+            shape=_shape(c.expr, c.shows is not None),
             computed=_computed(p, g, c.expr),
             when=tuple(conditions[x.index] for x in c.conditions),
             when_facts=tuple(sorted({n for x in c.conditions for n in model.facts_read(x.expr)})),
             reads=tuple(model.facts_read(c.expr)),
             allows_fewer=c.allows_fewer,
+            shows=c.shows,
             citation=_citation(c.citation),
             line=c.span.line,
         )

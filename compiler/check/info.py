@@ -114,18 +114,27 @@ class ComputedInfo(FieldInfo):
     expr: str = ""
     compared: bool = True
     table_label: Optional[str] = None
+    #: `last(h).field` / `first(h).field`: ("most recent" or "earliest", the history's label, the field's label)
+    pick: Optional[tuple[str, str, str]] = None
+    since: Optional[str] = None  # `time from X to request.date`: X as written
 
     def to_json(self) -> Json:
         out = super().to_json()
         out["expr"], out["compared"] = self.expr, self.compared
         if self.table_label is not None:
             out["table_label"] = self.table_label
+        if self.pick is not None:
+            out["pick"] = list(self.pick)
+        if self.since is not None:
+            out["since"] = self.since
         return out
 
     @classmethod
     def from_json(cls, data: Json) -> ComputedInfo:
+        pick = data.get("pick")
         return cls(**cls._parts(data), expr=data["expr"], compared=data.get("compared", True),
-                   table_label=data.get("table_label"))
+                   table_label=data.get("table_label"), pick=None if pick is None else (pick[0], pick[1], pick[2]),
+                   since=data.get("since"))
 
 
 @attrs.frozen
@@ -213,20 +222,22 @@ class CriterionInfo:
     line: int
     computed: tuple[ComputedInfo, ...] = ()  # the values it computes, in the order the runtime reports them
     reads: tuple[str, ...] = ()  # the facts its own condition reads, first use first (templates, reference pages)
+    shows: Optional[str] = None  # `shows "... {} ..."`: the author's words for the computed value it compares
 
     def to_json(self) -> Json:
         return {"id": self.id, "exclude": self.exclude, "statement": self.statement, "said": self.said,
                 "generated": self.generated, "shape": self.shape.to_json(), "when": list(self.when),
                 "when_facts": list(self.when_facts), "allows_fewer": self.allows_fewer,
                 "citation": self.citation.to_json(), "line": self.line,
-                "computed": [x.to_json() for x in self.computed], "reads": list(self.reads)}
+                "computed": [x.to_json() for x in self.computed], "reads": list(self.reads), "shows": self.shows}
 
     @classmethod
     def from_json(cls, data: Json) -> CriterionInfo:
         return cls(data["id"], data["exclude"], data["statement"], data["said"], data["generated"],
                    Shape.from_json(data["shape"]), tuple(data["when"]), tuple(data["when_facts"]),
                    data.get("allows_fewer"), Citation.from_json(data["citation"]), data["line"],
-                   tuple(ComputedInfo.from_json(x) for x in data.get("computed", ())), tuple(data.get("reads", ())))
+                   tuple(ComputedInfo.from_json(x) for x in data.get("computed", ())), tuple(data.get("reads", ())),
+                   data.get("shows"))
 
     def computed_entry(self, expr: Optional[str]) -> Optional[ComputedInfo]:
         """The computed value written `expr`, if this criterion computes it."""

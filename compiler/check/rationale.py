@@ -15,7 +15,7 @@ from typing import Mapping, Optional
 
 import attrs
 
-from mtus.compiler.check.info import Citation, ComputedInfo, FactInfo, FieldInfo, GuidelineInfo, Operand, Shape
+from mtus.compiler.check.info import Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, GuidelineInfo, Operand, Shape
 from mtus.compiler.check.runtime import (NOT_APPLICABLE, NOT_DOCUMENTED, CriterionResult, Duration,
                               GuidelineResult)
 
@@ -375,11 +375,35 @@ class Explainer:
                 return f"the {label} is {format_value(v, schema)}, which is not {shape.values}", [fact]
             return f"the {label} is {format_value(v, schema)}, which the guideline does not allow", [fact]
         text = f"the record does not show {lower_start(c.statement)}"
-        shown = [f"{x.label} is {self._computed_value(x, computed[x.expr])}"
-                 for x in c.computed if x.expr in computed and x.compared][:3]
+        shown = self._computed_phrases(c, computed)[:3]
         if shown:  # the values it computed are what a reviewer checks the outcome against
             text += ": " + join(shown)
         return text, self._own_facts(c, values)
+
+    def _computed_phrases(self, c: CriterionInfo, computed: Mapping) -> list[str]:
+        """The values a criterion compared, as clauses: fields of one picked entry of a history share one."""
+        entries = {x.expr: x for x in c.computed}
+        out: list = []
+        picked: dict[tuple, list[str]] = {}
+        for x in entries.values():
+            if x.expr not in computed or not x.compared:
+                continue
+            value = self._computed_value(x, computed[x.expr])
+            start = entries.get(x.since or "")
+            if start is not None and start.pick is not None and start.expr in computed:
+                which, history, _ = start.pick
+                out.append(f"the {which} of the {history} was on {format_value(computed[start.expr])}, "
+                           f"{value} before the request")
+            elif x.pick is not None:
+                which, history, field = x.pick
+                key = (which, history)
+                if key not in picked:
+                    picked[key] = []
+                    out.append(key)  # placeholder, filled below in the order first met
+                picked[key].append(f"{field} of {value}")
+            else:
+                out.append(f"{x.label} is {value}")
+        return [f"the {k[0]} of the {k[1]} had {join(picked[k])}" if isinstance(k, tuple) else k for k in out]
 
     def _computed_value(self, entry: ComputedInfo, value) -> str:
         return format_value(value, entry)
@@ -416,7 +440,9 @@ class Explainer:
             if all(x is not None for x in part_values):
                 shown += f" ({part_values[0]} {lside.word} {part_values[1]})"
         fact = lside.fact
-        if fact and _kind(self.facts.get(fact)) == "count":
+        if c.shows:  # the author's words for the computed value
+            subject = c.shows.replace("{}", shown)
+        elif fact and _kind(self.facts.get(fact)) == "count":
             subject = f"the request is for {shown} {left[0]}"
         elif fact:
             subject = f"the {left[0]} is documented as {shown}"

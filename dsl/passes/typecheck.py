@@ -530,8 +530,26 @@ def _criteria(ctx: Context, typer: _Typer, items, conditions: tuple, base: model
         ctx.criteria.append(model.Criterion(
             id=item.id, exclude=item.exclude, expr=expr, says=item.says,
             citation=_citation(ctx, item.citation, base), conditions=conditions, span=item.span,
-            allows_fewer=_allows_fewer(ctx, typer, item, expr),
+            allows_fewer=_allows_fewer(ctx, typer, item, expr), shows=_shows(ctx, typer, item, expr),
         ))
+
+
+def _shows(ctx: Context, typer: _Typer, item: ast.Criterion, expr: model.Expr) -> Optional[str]:
+    """`shows`, checked: one `{}` for the value, on a comparison of a computed value with a limit."""
+    text = item.shows
+    if text is None:
+        return None
+    if text.count("{}") != 1:
+        typer.err("E409", "`shows` must say where the value goes with one `{}`", item.shows_span,
+                  hint='e.g. `shows "the current regimen totals {} mg morphine equivalents a day"`')
+        return None
+    if not (isinstance(expr, model.Compare) and any(
+            not isinstance(x, (model.FactRef, model.FieldRef, model.Const, model.RequestDate))
+            for x in (expr.left, expr.right))):
+        typer.err("E409", "`shows` states a computed value, but this criterion compares none", item.shows_span,
+                  hint="use `shows` on a criterion such as `sum(h of x) <= 120`; for others `says` is enough")
+        return None
+    return text
 
 
 def _allows_fewer(ctx: Context, typer: _Typer, item: ast.Criterion, expr: model.Expr) -> Optional[str]:
