@@ -332,7 +332,8 @@ def _special(err: _Error) -> Optional[diag.Diagnostic]:
                           hint='write the sentence every denial carries as `on denial says "..."`')
     if err.expected == {"CITE"} and _line_above(err).startswith("on denial"):
         return diag.error("E110", "only a `cite` line can be indented under `on denial says`", err.found_span(),
-                          hint="give the sentence its own page with `cite pages 79-80`; other lines go at the header's indentation")
+                          hint="give the sentence its own page with `cite pages 79-80`; "
+                               "other lines go at the header's indentation")
     if err.expected <= {"SAYS", "SHOWS", "CITE", "ALLOWS"} and err.type != "_INDENT":
         return diag.error("E110", "only `says`, `shows`, `cite` and `allows fewer` lines can be indented under a criterion",
                           err.found_span(), hint=f"line {err.found()} up with the criterion above it")
