@@ -78,6 +78,7 @@ class RequestDecision:
     reasons: tuple[Reason, ...]
     remedies: tuple[str, ...]
     on_denial: Optional[str] = None  # the guideline's sentence for every letter that does not certify
+    presumptions: tuple[str, ...] = ()  # each presumption that decided, as the letter states it
 
     @property
     def certified(self) -> bool:
@@ -128,6 +129,7 @@ class RequestDecision:
         else:
             texts = [r.text for r in self.decisive()]
             out = [sentence("In this case, " + texts[0])] + [sentence(t) for t in texts[1:]] if texts else []
+        out += self.presumptions
         if self.modified is not None:
             out.append(self._fill(WORDINGS[wording].part))
         if self.on_denial and not self.certified:
@@ -243,12 +245,14 @@ def decide(case: Case, pack: Pack, wording: str = "imr") -> Letter:
         g = pack.guidelines[req.guideline]
         result = g.evaluate(req.facts, case.date)
         ex = Explainer(g.info)
+        reasons = ex.reasons(result, req.sources)
         decisions.append(RequestDecision(
             request=req, info=g.info, result=result,
             statement=tuple(ex.criteria_sentences(result)),
-            reasons=tuple(ex.reasons(result, req.sources)),
+            reasons=tuple(reasons),
             remedies=tuple(ex.remedies(result)),
             on_denial=ex.on_denial(),
+            presumptions=tuple(ex.presumptions(result, reasons)),
         ))
     return Letter(case, pack, tuple(decisions), wording)
 
@@ -261,6 +265,12 @@ def _explain_rows(d: RequestDecision) -> list[tuple[str, str, str]]:
                          for fv in r.read)
         if r.missing:
             read += ("; " if read else "") + "missing: " + ", ".join(r.missing)
+        presumed = getattr(r, "presumed", ())
+        if presumed:  # an outcome reached through a presumption says so
+            read += ("; " if read else "") + "presumed: " + ", ".join(presumed)
+        readings = getattr(r, "readings", ())
+        if readings:
+            read += ("; " if read else "") + "decided in every reading of: " + ", ".join(readings)
         for x in r.computed:  # every value the criterion computed, as the guideline writes the expression
             shown = format_value(x.value) if x.value is not None else "not documented"
             read += ("; " if read else "") + f"computed {x.expr} = {shown}"
@@ -368,6 +378,7 @@ def letter_json(letter: Letter, explain: bool = False) -> dict:
                 },
                 "reasons": [{"criterion": r.criterion, "criteria": list(r.criteria), "outcome": r.outcome,
                              "missing": d.missing(r), "sentence": sentence(r.text)} for r in d.reasons],
+                "presumptions": list(d.presumptions),
                 "what_would_change": list(d.remedies),
                 "criteria": [r.to_json() for r in d.result.criteria],
                 "sources": dict(sorted(d.request.sources.items())),

@@ -270,6 +270,11 @@ class Explainer:
             text = (f"the documented values do not allow the criterion of {statement} to be determined "
                     f"(a date or number computed from them is out of range)")
             return self._cite(text, list(values), sources)
+        details = [m for m in r.missing if self.facts.get(m, {}).get("detail")]
+        if r.outcome == NOT_DOCUMENTED and r.missing and len(details) == len(r.missing):
+            # what the request leaves out is the requester's to state: "the request does not specify ..."
+            text = "the request does not specify the " + join([_no_article(self.label(m)) for m in details])
+            return self._cite(self.with_citation(text, c["citation"]), [], sources)
         if r.outcome == NOT_DOCUMENTED:
             missing = self.missing_phrase(r.missing, "or" if c.shape.disjunctive else "and")
             if c.exclude:
@@ -502,6 +507,31 @@ class Explainer:
                 continue
             out.append(Reason((r.id,), r.outcome, self.reason(r, sources)))
         return out
+
+    def presumptions(self, result: GuidelineResult, reasons: list[Reason]) -> list[str]:
+        """Each presumption that decided, once, as a reviewer states it (never as what "the record shows").
+
+        A history read as none when silent: "No prior trigger point injections are
+        documented; the request is reviewed as an initial request for trigger point
+        injections." A finding presumed absent: "No aberrant drug-related behavior is
+        documented." A request detail left unstated: "The request does not specify the
+        frequency." (unless a reason already says so). A silent exclusion gets no sentence.
+        """
+        out: list[str] = []
+        said = " ".join(r.text for r in reasons)
+        for p in getattr(result, "presumptions", ()):
+            label = _no_article(getattr(p, "label", "") or p.fact.replace("_", " "))
+            kind = p.kind
+            if kind == "none_when_silent":
+                title = lower_start(self.info["title"])
+                out.append(f"No {label} are documented; the request is reviewed as an initial request for {title}.")
+            elif kind == "presumed_absent":
+                out.append(sentence(f"No {label} is documented"))
+            elif kind == "detail_unstated":
+                text = f"the request does not specify the {label}"
+                if text not in said:
+                    out.append(sentence(text))
+        return list(dict.fromkeys(out))
 
     def _reads_only_product(self, r: CriterionResult) -> bool:
         """The criterion reads only facts taken from the requested product: only another product changes it."""
