@@ -180,9 +180,12 @@ def test_clinical_summary_from_the_case_file_or_generated(source_pack):
     assert own.summary().startswith("The injured worker is a 47-year-old female warehouse clerk")
     seed = api.check_case(str(SEED), source_pack)
     assert seed.summary() == ("The injured worker is a 58-year-old male who was injured at work on July 17, 2006. "
-                              "Diagnoses include chronic pain syndrome, failed back surgery syndrome with "
-                              "radiculopathy, insomnia, lumbago, lumbar degenerative disc disease, muscle spasm, "
-                              "and overweight.")
+                              "Diagnoses include lumbago, failed back surgery syndrome with radiculopathy, lumbar "
+                              "degenerative disc disease, muscle spasm, overweight, chronic pain syndrome, and "
+                              "insomnia.")
+    documented = api.check_case({"date": "2014-12-18", "request": {"item": "trigger point injection"},
+                                 "facts": {"diagnoses": ["myofascial pain syndrome", "cervicalgia"]}}, source_pack)
+    assert documented.summary() == "Diagnoses include cervicalgia and myofascial pain syndrome."
     assert "Clinical case summary:" in api.render(seed, "text")
     bare = api.check_case({"date": "2014-12-18", "request": {"item": "trigger point injection"}}, source_pack)
     assert bare.summary() is None and "Clinical case summary" not in api.render(bare, "text")
