@@ -170,8 +170,9 @@ def compile_cmd(paths: tuple[str, ...], output: str, name: str, pack_version: st
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True,
               help="The letter's format. With --jsonl: each record's `letter` (null unless given).")
 @click.option("--wording", type=click.Choice(["imr", "ur"]), default="imr", show_default=True,
-              help="IMR: Upheld/Overturned. UR: certified/not certified.")
-@click.option("--explain", is_flag=True, help="Add the per-criterion trace: outcome, facts read and their values.")
+              help="IMR: Upheld/Overturned (a request is decided as a whole). UR: certified/modified/not certified.")
+@click.option("--explain", is_flag=True,
+              help="Add the per-criterion trace: outcome, facts read and their values, values computed.")
 @click.option("--strict", is_flag=True,
               help="Warnings about the case are errors (exit 2): a fact no requested item's guideline reads, "
                    "an item cut short by a `#`.")
