@@ -492,8 +492,19 @@ class Explainer:
         """
         out: list[Reason] = []
         turns_on: dict[tuple, int] = {}
+        open_on = tuple(getattr(result, "turns_on", ()))  # left open after every reading was tried
         for r in result.reasons:
             c = self.criteria[r.id]
+            if open_on and r.outcome == NOT_DOCUMENTED and r.missing and set(r.missing) <= set(open_on):
+                if ("turns on",) in turns_on:  # one plain sentence for all of them
+                    i = turns_on[("turns on",)]
+                    out[i] = attrs.evolve(out[i], criteria=out[i].criteria + (r.id,))
+                    continue
+                turns_on[("turns on",)] = len(out)
+                text = (f"whether the request can be certified turns on the {self.missing_phrase(open_on)}, "
+                        f"which the record does not document")
+                out.append(Reason((r.id,), r.outcome, text))
+                continue
             if r.outcome == NOT_DOCUMENTED and self._undetermined_when(c, r):
                 key = (tuple(c.when), r.missing)
                 if key in turns_on:
