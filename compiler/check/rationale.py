@@ -270,11 +270,12 @@ class Explainer:
             text = (f"the documented values do not allow the criterion of {statement} to be determined "
                     f"(a date or number computed from them is out of range)")
             return self._cite(text, list(values), sources)
-        details = [m for m in r.missing if self.facts.get(m, {}).get("detail")]
+        # sem's FactInfo.detail (a request detail); until it lands no fact is one
+        details = [m for m in r.missing if getattr(self.facts.get(m), "detail", False)]
         if r.outcome == NOT_DOCUMENTED and r.missing and len(details) == len(r.missing):
             # what the request leaves out is the requester's to state: "the request does not specify ..."
             text = "the request does not specify the " + join([_no_article(self.label(m)) for m in details])
-            return self._cite(self.with_citation(text, c["citation"]), [], sources)
+            return self._cite(self.with_citation(text, c.citation), [], sources)
         if r.outcome == NOT_DOCUMENTED:
             missing = self.missing_phrase(r.missing, "or" if c.shape.disjunctive else "and")
             if c.exclude:
@@ -534,7 +535,7 @@ class Explainer:
             label = _no_article(getattr(p, "label", "") or p.fact.replace("_", " "))
             kind = p.kind
             if kind == "none_when_silent":
-                title = lower_start(self.info["title"])
+                title = lower_start(self.info.title)
                 out.append(f"No {label} are documented; the request is reviewed as an initial request for {title}.")
             elif kind == "presumed_absent":
                 out.append(sentence(f"No {label} is documented"))
