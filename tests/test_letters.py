@@ -321,3 +321,47 @@ def test_a_picked_history_entry_is_described_once(source_pack):
     poor = api.check_case(str(CASES_DIR / "tpi" / "repeat_poor_relief.yaml"), source_pack)
     assert paragraphs(poor)[1].endswith("the most recent of the prior trigger point injections had pain relief of "
                                         "40% and duration of pain relief of 8 weeks.")
+
+
+def test_presumption_sentences_each_once(source_pack):
+    """The phrasing of each kind of presumption in sem's result shape (runtime.Presumption)."""
+    from types import SimpleNamespace
+
+    from mtus.compiler.check.rationale import Explainer
+
+    def presumption(fact, kind, label):
+        return SimpleNamespace(fact=fact, kind=kind, label=label, criteria=())
+
+    ex = Explainer(source_pack.guidelines["tpi"].info)
+    result = SimpleNamespace(presumptions=(
+        presumption("prior_injections", "none_when_silent", "prior trigger point injections"),
+        presumption("aberrant", "presumed_absent", "aberrant drug-related behavior"),
+        presumption("frequency", "detail_unstated", "frequency"),
+        presumption("substance", "exclusion_silent", "injected substance"),
+        presumption("prior_injections", "none_when_silent", "prior trigger point injections"),
+    ))
+    assert ex.presumptions(result, []) == [
+        "No prior trigger point injections are documented; the request is reviewed as an initial request for "
+        "trigger point injections.",
+        "No aberrant drug-related behavior is documented.",
+        "The request does not specify the frequency.",
+    ]
+    for sentence_ in ex.presumptions(result, []):
+        assert "record shows" not in sentence_ and "the record documents" not in sentence_
+
+
+def test_a_result_left_open_is_one_sentence_naming_what_it_turns_on(source_pack):
+    from types import SimpleNamespace
+
+    from mtus.compiler.check.rationale import Explainer
+    from mtus.compiler.check.runtime import NOT_DOCUMENTED, CriterionResult
+
+    ex = Explainer(source_pack.guidelines["esi"].info)
+    ids = [c.id for c in source_pack.guidelines["esi"].info.criteria][:2]
+    reasons = tuple(CriterionResult(cid, NOT_DOCUMENTED, False, (), ("diagnostic_phase",)) for cid in ids)
+    result = SimpleNamespace(reasons=reasons, turns_on=("diagnostic_phase",))
+    (reason,) = ex.reasons(result, {})
+    assert reason.criteria == tuple(ids)
+    label = source_pack.guidelines["esi"].info.facts["diagnostic_phase"].label
+    assert reason.text == f"whether the request can be certified turns on the {label}, which the record does not document"
+    assert reason.text.endswith(", which the record does not document") and "either way" not in reason.text
