@@ -296,6 +296,9 @@ def test_on_denial_says_is_in_every_letter_that_does_not_certify(tmp_path):
         "text": "Opioids should not be discontinued abruptly: the guideline recommends weaning under direct "
                 "ongoing medical supervision as a slow taper.",
         "citation": {"source": "MTUS Chronic Pain Medical Treatment Guidelines", "section": "2", "pages": "79-80"}}
+    from mtus.compiler.check.info import GuidelineInfo
+    info = pack.guidelines["weaning"].info
+    assert GuidelineInfo.from_json(json.loads(json.dumps(info.to_json()))) == info
     weaning = ("Opioids should not be discontinued abruptly: the guideline recommends weaning under direct ongoing "
                "medical supervision as a slow taper (pages 79-80).")
 

@@ -229,7 +229,8 @@ class CriterionInfo:
                 "generated": self.generated, "shape": self.shape.to_json(), "when": list(self.when),
                 "when_facts": list(self.when_facts), "allows_fewer": self.allows_fewer,
                 "citation": self.citation.to_json(), "line": self.line,
-                "computed": [x.to_json() for x in self.computed], "reads": list(self.reads), "shows": self.shows}
+                "computed": [x.to_json() for x in self.computed], "reads": list(self.reads),
+                **({} if self.shows is None else {"shows": self.shows})}
 
     @classmethod
     def from_json(cls, data: Json) -> CriterionInfo:
@@ -312,7 +313,7 @@ class GuidelineInfo:
                 "services": [s.to_json() for s in self.services], "states": self.states,
                 "facts": {name: f.to_json() for name, f in self.facts.items()},
                 "tables": [t.to_json() for t in self.tables], "criteria": [c.to_json() for c in self.criteria],
-                "on_denial": None if self.on_denial is None else self.on_denial.to_json()}
+                **({} if self.on_denial is None else {"on_denial": self.on_denial.to_json()})}
 
     @classmethod
     def from_json(cls, data: Json) -> GuidelineInfo:
