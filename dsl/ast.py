@@ -327,6 +327,25 @@ class Example:
 
 
 @frozen
+class InForce:
+    """`in force from D [until D]` / `in force until D`: the dates of the requests this edition applies to."""
+
+    start: Optional[str]  # the date as written, or None for "until" only
+    end: Optional[str]
+    span: Span
+    start_span: Optional[Span] = None
+    end_span: Optional[Span] = None
+
+
+@frozen
+class NotMtus:
+    """`not mtus rank N`: a source outside the MTUS, at rank N of the evidence hierarchy (8 CCR 9792.25)."""
+
+    rank: int
+    span: Span
+
+
+@frozen
 class Guideline:
     id: str
     title: str
@@ -342,6 +361,8 @@ class Guideline:
     #: lines that may appear once but were repeated: (keyword, span of the repeat, span of the first)
     repeated: tuple[tuple[str, Span, Span], ...] = ()
     tables: tuple[Table, ...] = ()
+    in_force: Optional[InForce] = None
+    not_mtus: Optional[NotMtus] = None
 
 
 # ------------------------------------------------------------------ formulary

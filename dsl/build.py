@@ -98,12 +98,14 @@ class _Builder:
         services: list[ast.Service] = []
         states = None
         version = None
+        in_force = not_mtus = None
         seen: dict = {}
         for item in header.children[2:]:
             if item is None:
                 continue
             if item.data != "services":
-                self.once(seen, {"citation": "source"}.get(item.data, item.data), item)
+                self.once(seen, {"citation": "source", "in_force": "in force", "not_mtus": "not mtus"}.get(item.data, item.data),
+                          item)
             if item.data == "citation":
                 citation = self.citation(item)
             elif item.data == "services":
@@ -112,12 +114,27 @@ class _Builder:
                 states = self.text(item.children[0])
             elif item.data == "version":
                 version = self.string(item.children[0])
+            elif item.data == "in_force":
+                in_force = self.in_force(item)
+            elif item.data == "not_mtus":
+                not_mtus = ast.NotMtus(int(item.children[0]), self.span(item))
         return ast.Guideline(
             id=str(name_tok), title=self.string(title_tok), citation=citation,
             services=tuple(services), states=states, version=version, facts=facts,
             criteria=criteria, examples=tuple(examples), span=self.span(header),
             id_span=self.span(name_tok), repeated=tuple(self.repeated), tables=tables,
+            in_force=in_force, not_mtus=not_mtus,
         )
+
+    def in_force(self, item: Tree) -> ast.InForce:
+        (period,) = item.children
+        dates = [c for c in period.children if c is not None]
+        if period.data == "in_force_until":
+            start, end = None, dates[0]
+        else:
+            start, end = dates[0], (dates[1] if len(dates) > 1 else None)
+        return ast.InForce(str(start) if start else None, str(end) if end else None, self.span(item),
+                           self.span(start) if start else None, self.span(end) if end else None)
 
     def formulary(self, header: Tree, sections: list) -> ast.Formulary:
         name_tok, title_tok, *items = header.children

@@ -42,8 +42,10 @@ CODES: dict[str, str] = {
     "E406": "a table with no entries",
     "E407": "partial certification that cannot happen (`allows fewer`, `expect modified`)",
     "E408": "a fact name two guidelines of one pack declare with a different type, values, unit, default or silence rule",
+    "E409": "an edition period that ends before it starts, or a `not mtus` rank outside the hierarchy",
     "W401": "a fact or table that no criterion reads",
     "W402": "a table lookup whose key may be a value the table has no entry for",
+    "W403": "an example dated when the guideline's edition is not in force",
     # limits and internal errors
     "E901": "the input is nested too deeply or is too large to check",
     "E999": "an internal error in mtus (please report it)",

@@ -117,6 +117,11 @@ def dump(g) -> str:
     lines = [f"guideline {g.id} {g.title!r}", f"  cites: {g.citation.describe()}"]
     if g.version:
         lines.append(f"  version: {g.version}")
+    if g.in_force:
+        start, end = g.in_force
+        lines.append(f"  in force: from {start or '-'} until {end or '-'}")
+    if g.not_mtus_rank is not None:
+        lines.append(f"  not MTUS: rank {g.not_mtus_rank}")
     if g.services:
         lines.append("  services: " + ", ".join(f"{s.kind} {s.value!r}" for s in g.services))
     if g.states:

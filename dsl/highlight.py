@@ -19,7 +19,7 @@ SECTIONS = ("guideline", "formulary", "facts", "tables", "criteria", "example", 
 #: Words that introduce a line or a clause of one.
 STATEMENTS = ("source", "section", "page", "pages", "version", "services", "states", "cpt", "class",
               "ingredient", "form", "says", "cite", "allows", "fewer", "when", "exclude", "given", "expect",
-              "because", "from", "product", "default", "as")
+              "because", "from", "product", "default", "as", "force", "until", "mtus", "rank")
 #: The types of facts, fields and tables.
 TYPES = ("finding", "number", "count", "percent", "quantity", "duration", "date", "text", "one", "set",
          "history")

@@ -403,6 +403,10 @@ class Guideline:
     path: str
     span: Span
     tables: tuple["Table", ...] = ()
+    #: the dates of the requests this edition applies to (both inclusive; None: open)
+    in_force: Optional[tuple[Optional[datetime.date], Optional[datetime.date]]] = None
+    #: for a source outside the MTUS, its rank in the evidence hierarchy (8 CCR 9792.25); None: an MTUS guideline
+    not_mtus_rank: Optional[int] = None
 
     def fact(self, name: str) -> Optional[Fact]:
         for f in self.facts:
