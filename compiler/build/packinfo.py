@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Optional
 
 from mtus.compiler.build.lowering import compared_directly, computed_operands, written
-from mtus.compiler.check.info import (Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, GuidelineInfo, Operand,
-                                     Service, Shape, TableInfo)
+from mtus.compiler.check.info import (Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, GuidelineInfo, InForce,
+                                     Operand, Service, Shape, TableInfo)
 from mtus.dsl import model
 from mtus.dsl.model import BOOL, ENUM, HISTORY, QUANTITY, SET
 
@@ -354,4 +354,6 @@ def describe(g: model.Guideline) -> GuidelineInfo:
                for f in g.facts},
         tables=tuple(TableInfo(t.name, t.label, tuple((e.key, e.value.text) for e in t.entries)) for t in g.tables),
         criteria=criteria,
+        in_force=InForce(*(d.isoformat() if d else None for d in g.in_force)) if g.in_force else None,
+        not_mtus_rank=g.not_mtus_rank,
     )

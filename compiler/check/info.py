@@ -265,6 +265,21 @@ class TableInfo:
 
 
 @attrs.frozen
+class InForce:
+    """The dates of the requests an edition applies to (ISO dates, both inclusive; None: open)."""
+
+    start: Optional[str] = None
+    end: Optional[str] = None
+
+    def to_json(self) -> Json:
+        return {"from": self.start, "until": self.end}
+
+    @classmethod
+    def from_json(cls, data: Json) -> InForce:
+        return cls(data.get("from"), data.get("until"))
+
+
+@attrs.frozen
 class GuidelineInfo:
     """Everything check time knows about a guideline besides its compiled checker."""
 
@@ -278,13 +293,20 @@ class GuidelineInfo:
     facts: Mapping[str, FactInfo]  # in declaration order
     tables: tuple[TableInfo, ...]
     criteria: tuple[CriterionInfo, ...]  # in source order
+    in_force: Optional[InForce] = None  # the edition's period; None: applied whatever the date
+    not_mtus_rank: Optional[int] = None  # a source outside the MTUS: its rank in 8 CCR 9792.25 (2 or 3)
 
     def to_json(self) -> Json:
-        return {"format": INFO_FORMAT, "id": self.id, "title": self.title, "citation": self.citation.to_json(),
-                "citation_text": self.citation_text, "version": self.version,
-                "services": [s.to_json() for s in self.services], "states": self.states,
-                "facts": {name: f.to_json() for name, f in self.facts.items()},
-                "tables": [t.to_json() for t in self.tables], "criteria": [c.to_json() for c in self.criteria]}
+        out = {"format": INFO_FORMAT, "id": self.id, "title": self.title, "citation": self.citation.to_json(),
+               "citation_text": self.citation_text, "version": self.version,
+               "services": [s.to_json() for s in self.services], "states": self.states,
+               "facts": {name: f.to_json() for name, f in self.facts.items()},
+               "tables": [t.to_json() for t in self.tables], "criteria": [c.to_json() for c in self.criteria]}
+        if self.in_force is not None:
+            out["in_force"] = self.in_force.to_json()
+        if self.not_mtus_rank is not None:
+            out["not_mtus_rank"] = self.not_mtus_rank
+        return out
 
     @classmethod
     def from_json(cls, data: Json) -> GuidelineInfo:
@@ -295,4 +317,6 @@ class GuidelineInfo:
                    data.get("version"), tuple(Service.from_json(s) for s in data["services"]), data.get("states"),
                    {name: FactInfo.from_json(f) for name, f in data["facts"].items()},
                    tuple(TableInfo.from_json(t) for t in data["tables"]),
-                   tuple(CriterionInfo.from_json(c) for c in data["criteria"]))
+                   tuple(CriterionInfo.from_json(c) for c in data["criteria"]),
+                   InForce.from_json(data["in_force"]) if data.get("in_force") else None,
+                   data.get("not_mtus_rank"))

@@ -17,6 +17,7 @@ from typing import Optional
 import attrs
 
 from mtus.compiler.check.case import Case, Request
+from mtus.compiler.check.editions import edition_text, is_mtus, not_mtus_sentence
 from mtus.compiler.check.info import GuidelineInfo
 from mtus.compiler.check.pack import Pack
 from mtus.compiler.check.rationale import Explainer, Reason, format_date, format_value, join, sentence
@@ -133,7 +134,15 @@ class RequestDecision:
 
     def paragraphs(self, wording: str = "imr") -> list[str]:
         """The decision rationale: what the guideline states; what this case shows; the conclusion."""
-        return [" ".join(self.statement), " ".join(self.in_this_case(wording)), self.closing(wording)]
+        silent = not_mtus_sentence(self.info)  # a source outside the MTUS says so first
+        return ([silent] if silent else []) + [" ".join(self.statement), " ".join(self.in_this_case(wording)),
+                                               self.closing(wording)]
+
+
+def _guideline(info: GuidelineInfo) -> str:
+    """The guideline as the letter cites it, with the edition in force on the request date."""
+    edition = edition_text(info)
+    return f"{info.citation_text} ({info.title})" + (f"; {edition}" if edition else "")
 
 
 @attrs.frozen
@@ -285,7 +294,7 @@ def render_text(letter: Letter, explain: bool = False) -> str:
         info = d.info
         out += ["", f"Item {i}: {d.request.item}"]
         out += _wrap(f"Determination: {d.determination(w).upper()}. {d.verdict(w)}", "", "  ")
-        out += _wrap(f"Guideline basis: {info.citation_text} ({info.title})", "", "  ")
+        out += _wrap(f"Guideline basis: {_guideline(info)}", "", "  ")
         out += ["", "Decision rationale:"]
         for i_para, para in enumerate(d.paragraphs(w)):
             if i_para:
@@ -321,7 +330,7 @@ def render_markdown(letter: Letter, explain: bool = False) -> str:
         info = d.info
         out += ["", f"## Item {i}: {d.request.item}", "",
                 f"**Determination: {d.determination(w)}.** {d.verdict(w)}", "",
-                f"**Guideline basis:** {info.citation_text} ({info.title})", "", "### Decision rationale", "",
+                f"**Guideline basis:** {_guideline(info)}", "", "### Decision rationale", "",
                 "\n\n".join(d.paragraphs(w))]
         if d.remedies:
             out += ["", "### What would change this determination", ""]
@@ -352,6 +361,9 @@ def letter_json(letter: Letter, explain: bool = False) -> dict:
                 "guideline": d.info.id,
                 "title": d.info.title,
                 "citation": d.info.citation.to_json(),
+                "edition": {"version": d.info.version,
+                            "in_force": d.info.in_force.to_json() if d.info.in_force else None},
+                "mtus": is_mtus(d.info),
                 "certified": d.certified,
                 "outcome": d.result.determination,
                 "determination": d.determination(w).lower(),

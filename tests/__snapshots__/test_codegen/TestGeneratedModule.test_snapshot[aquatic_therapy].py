@@ -19,14 +19,14 @@ CRITERIA = ('reduced_weight_bearing_needed', 'visit_limit', 'course_length')
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
-# Table pm_visits: visits recommended (aquatic_therapy.mtus:42)
+# Table pm_visits: visits recommended (aquatic_therapy.mtus:44)
 _table_pm_visits = {
     'myalgia and myositis, unspecified': 10,
     'neuralgia, neuritis and radiculitis, unspecified': 10,
     'reflex sympathetic dystrophy (crps)': 24,
 }
 
-# Table pm_weeks: weeks recommended (aquatic_therapy.mtus:46)
+# Table pm_weeks: weeks recommended (aquatic_therapy.mtus:48)
 _table_pm_weeks = {
     'myalgia and myositis, unspecified': 8,
     'neuralgia, neuritis and radiculitis, unspecified': 4,
@@ -47,18 +47,18 @@ def unmet(facts, request_date):
     f_prior_physical_medicine = _get('prior_physical_medicine')
     _out = []
 
-    # reduced_weight_bearing_needed (aquatic_therapy.mtus:54): reduced_weight_bearing:bool
+    # reduced_weight_bearing_needed (aquatic_therapy.mtus:56): reduced_weight_bearing:bool
     if not (f_reduced_weight_bearing is True):
         _out.append('reduced_weight_bearing_needed')
 
-    # visit_limit (aquatic_therapy.mtus:59): (<= (+ (sum prior_physical_medicine field visits):count aq...
+    # visit_limit (aquatic_therapy.mtus:61): (<= (+ (sum prior_physical_medicine field visits):count aq...
     _v1, _m1 = sum_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'visits', 0)
     _t2 = add(_v1, f_aquatic_visits_requested)
     _t3 = lookup(_table_pm_visits, f_physical_medicine_diagnosis)
     if not (_t2 is not None and _t3 is not None and (_t2 <= _t3)):
         _out.append('visit_limit')
 
-    # course_length (aquatic_therapy.mtus:65): (<= aquatic_visits_requested:count (* aquatic_visits_per...
+    # course_length (aquatic_therapy.mtus:67): (<= aquatic_visits_requested:count (* aquatic_visits_per...
     _t4 = mul(f_aquatic_visits_per_week, lookup(_table_pm_weeks, f_physical_medicine_diagnosis))
     if not (f_aquatic_visits_requested is not None and _t4 is not None and (f_aquatic_visits_requested <= _t4)):
         _out.append('course_length')
@@ -84,17 +84,17 @@ def evaluate(facts, request_date):
     f_prior_physical_medicine = _get('prior_physical_medicine')
     r_prior_physical_medicine = FactValue('prior_physical_medicine', f_prior_physical_medicine, f_prior_physical_medicine is not None)
 
-    # reduced_weight_bearing_needed (aquatic_therapy.mtus:54): reduced_weight_bearing:bool
+    # reduced_weight_bearing_needed (aquatic_therapy.mtus:56): reduced_weight_bearing:bool
     _c1 = decide('reduced_weight_bearing_needed', False, ALWAYS, (f_reduced_weight_bearing, m_reduced_weight_bearing), (r_reduced_weight_bearing,))
 
-    # visit_limit (aquatic_therapy.mtus:59): (<= (+ (sum prior_physical_medicine field visits):count aq...
+    # visit_limit (aquatic_therapy.mtus:61): (<= (+ (sum prior_physical_medicine field visits):count aq...
     _v3, _m3 = sum_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'visits', 0)
     _v4, _m4 = strict_m(add(_v3, f_aquatic_visits_requested), (_v3, _m3), (f_aquatic_visits_requested, m_aquatic_visits_requested))
     _v5, _m5 = lookup_m(_table_pm_visits, 'pm_visits', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
     _v6, _m6 = strict_m((None if _v4 is None or _v5 is None else (_v4 <= _v5)), (_v4, _m4), (_v5, _m5))
     _c2 = decide('visit_limit', False, ALWAYS, (_v6, _m6), (r_prior_physical_medicine, r_aquatic_visits_requested, r_physical_medicine_diagnosis), (Computed('sum(prior_physical_medicine.visits) + aquatic_visits_requested', _v4), Computed('sum(prior_physical_medicine.visits)', _v3), Computed('pm_visits[physical_medicine_diagnosis]', _v5)))
 
-    # course_length (aquatic_therapy.mtus:65): (<= aquatic_visits_requested:count (* aquatic_visits_per...
+    # course_length (aquatic_therapy.mtus:67): (<= aquatic_visits_requested:count (* aquatic_visits_per...
     _v8, _m8 = lookup_m(_table_pm_weeks, 'pm_weeks', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
     _v9, _m9 = strict_m(mul(f_aquatic_visits_per_week, _v8), (f_aquatic_visits_per_week, m_aquatic_visits_per_week), (_v8, _m8))
     _v10, _m10 = strict_m((None if f_aquatic_visits_requested is None or _v9 is None else (f_aquatic_visits_requested <= _v9)), (f_aquatic_visits_requested, m_aquatic_visits_requested), (_v9, _m9))
@@ -107,7 +107,7 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (43, 43, 29), (44, 44, 30), (45, 45, 31), (46, 46, 32), (47, 47, 33), (50, 52, 54),
-    (54, 59, 59), (61, 64, 65), (72, 74, 29), (75, 77, 30), (78, 80, 31), (81, 83, 32),
-    (84, 85, 33), (87, 88, 54), (90, 95, 59), (97, 101, 65),
+    (43, 43, 31), (44, 44, 32), (45, 45, 33), (46, 46, 34), (47, 47, 35), (50, 52, 56),
+    (54, 59, 61), (61, 64, 67), (72, 74, 31), (75, 77, 32), (78, 80, 33), (81, 83, 34),
+    (84, 85, 35), (87, 88, 56), (90, 95, 61), (97, 101, 67),
 )

@@ -25,7 +25,7 @@ def unmet(facts, request_date):
     f_ingredients = _get('ingredients')
     _out = []
 
-    # exclude carisoprodol_product (carisoprodol.mtus:28): (contains ingredients:set[text] 'carisoprodol')
+    # exclude carisoprodol_product (carisoprodol.mtus:30): (contains ingredients:set[text] 'carisoprodol')
     if not (f_ingredients is not None and (not contains_text(f_ingredients, 'carisoprodol'))):
         _out.append('carisoprodol_product')
 
@@ -39,7 +39,7 @@ def evaluate(facts, request_date):
     m_ingredients = () if f_ingredients is not None else ('ingredients',)
     r_ingredients = FactValue('ingredients', f_ingredients, f_ingredients is not None)
 
-    # exclude carisoprodol_product (carisoprodol.mtus:28): (contains ingredients:set[text] 'carisoprodol')
+    # exclude carisoprodol_product (carisoprodol.mtus:30): (contains ingredients:set[text] 'carisoprodol')
     _v2, _m2 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'carisoprodol')), (f_ingredients, m_ingredients))
     _c1 = decide('carisoprodol_product', True, ALWAYS, (_v2, _m2), (r_ingredients,))
 
@@ -48,5 +48,5 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (25, 25, 23), (28, 30, 28), (38, 40, 23), (42, 44, 28),
+    (25, 25, 25), (28, 30, 30), (38, 40, 25), (42, 44, 30),
 )

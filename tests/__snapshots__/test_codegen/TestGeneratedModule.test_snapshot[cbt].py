@@ -36,29 +36,29 @@ def unmet(facts, request_date):
     f_less_dependency = _get('less_dependency')
     _out = []
 
-    # physical_medicine_first (cbt.mtus:37): (>= (time-from physical_medicine_start:date request.date) ...
+    # physical_medicine_first (cbt.mtus:39): (>= (time-from physical_medicine_start:date request.date) ...
     _t1 = compare_elapsed('>=', f_physical_medicine_start, request_date, 0, 28)
     if not (_t1 is True):
         _out.append('physical_medicine_first')
 
-    # lack_of_progress (cbt.mtus:39): no_progress:bool
+    # lack_of_progress (cbt.mtus:41): no_progress:bool
     if not (f_no_progress is True):
         _out.append('lack_of_progress')
 
-    # initial_trial (cbt.mtus:48): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
+    # initial_trial (cbt.mtus:50): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
     _t2 = (None if f_cbt_visits is None else len(f_cbt_visits) > 0)
     if not ((_t2 is True) or (f_visits_requested is not None and (f_visits_requested <= 4))):
         _out.append('initial_trial')
 
-    # when#0 (cbt.mtus:52): (any cbt_visits):bool
+    # when#0 (cbt.mtus:54): (any cbt_visits):bool
     if _t2 is not False:
         _unknown3 = _t2 is None
 
-        # functional_improvement when#0 (cbt.mtus:58): (and (at-least 1 adl_improvement:bool work_restricti...
+        # functional_improvement when#0 (cbt.mtus:60): (and (at-least 1 adl_improvement:bool work_restricti...
         if _unknown3 or not (((f_adl_improvement is True) + (f_work_restrictions_reduced is True) >= 1) and (f_less_dependency is True)):
             _out.append('functional_improvement')
 
-        # total_visits when#0 (cbt.mtus:64): (<= (+ (count cbt_visits):count visits_requested:count):count ...
+        # total_visits when#0 (cbt.mtus:66): (<= (+ (count cbt_visits):count visits_requested:count):count ...
         _t4 = add((None if f_cbt_visits is None else len(f_cbt_visits)), f_visits_requested)
         if _unknown3 or not (_t4 is not None and (_t4 <= 10)):
             _out.append('total_visits')
@@ -90,30 +90,30 @@ def evaluate(facts, request_date):
     m_less_dependency = () if f_less_dependency is not None else ('less_dependency',)
     r_less_dependency = FactValue('less_dependency', f_less_dependency, f_less_dependency is not None)
 
-    # when#0 (cbt.mtus:52): (any cbt_visits):bool
+    # when#0 (cbt.mtus:54): (any cbt_visits):bool
     _v1, _m1 = any_m(f_cbt_visits, 'cbt_visits', None, None)
     _gate2 = (_v1, _m1)
 
-    # physical_medicine_first (cbt.mtus:37): (>= (time-from physical_medicine_start:date request.date) ...
+    # physical_medicine_first (cbt.mtus:39): (>= (time-from physical_medicine_start:date request.date) ...
     _t4 = compare_elapsed('>=', f_physical_medicine_start, request_date, 0, 28)
     _v5, _m5 = strict_m(_t4, (f_physical_medicine_start, m_physical_medicine_start))
     _v6, _m6 = strict_m(time_from(f_physical_medicine_start, request_date), (f_physical_medicine_start, m_physical_medicine_start))
     _c3 = decide('physical_medicine_first', False, ALWAYS, (_v5, _m5), (r_physical_medicine_start,), (Computed('time from physical_medicine_start to request.date', _v6),))
 
-    # lack_of_progress (cbt.mtus:39): no_progress:bool
+    # lack_of_progress (cbt.mtus:41): no_progress:bool
     _c7 = decide('lack_of_progress', False, ALWAYS, (f_no_progress, m_no_progress), (r_no_progress,))
 
-    # initial_trial (cbt.mtus:48): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
+    # initial_trial (cbt.mtus:50): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
     _v9, _m9 = strict_m((None if f_visits_requested is None else (f_visits_requested <= 4)), (f_visits_requested, m_visits_requested))
     _v10, _m10 = or_m((_v1, _m1), (_v9, _m9))
     _c8 = decide('initial_trial', False, ALWAYS, (_v10, _m10), (r_cbt_visits, r_visits_requested))
 
     if _gate2[0] is True:
-        # functional_improvement when#0 (cbt.mtus:58): (and (at-least 1 adl_improvement:bool work_restricti...
+        # functional_improvement when#0 (cbt.mtus:60): (and (at-least 1 adl_improvement:bool work_restricti...
         _v13, _m13 = at_least_m(1, (f_adl_improvement, m_adl_improvement), (f_work_restrictions_reduced, m_work_restrictions_reduced))
         _v14, _m14 = and_m((_v13, _m13), (f_less_dependency, m_less_dependency))
         _c11 = decide('functional_improvement', False, _gate2, (_v14, _m14), (r_cbt_visits, r_adl_improvement, r_work_restrictions_reduced, r_less_dependency))
-        # total_visits when#0 (cbt.mtus:64): (<= (+ (count cbt_visits):count visits_requested:count):count ...
+        # total_visits when#0 (cbt.mtus:66): (<= (+ (count cbt_visits):count visits_requested:count):count ...
         _v15, _m15 = count_m(f_cbt_visits, 'cbt_visits', None, None)
         _v16, _m16 = strict_m(add(_v15, f_visits_requested), (_v15, _m15), (f_visits_requested, m_visits_requested))
         _v17, _m17 = strict_m((None if _v16 is None else (_v16 <= 10)), (_v16, _m16))
@@ -129,9 +129,9 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (30, 30, 25), (31, 31, 26), (32, 32, 27), (33, 33, 28), (34, 34, 30), (35, 35, 31),
-    (36, 36, 32), (39, 42, 37), (44, 46, 39), (48, 51, 48), (53, 55, 52), (57, 59, 58),
-    (61, 64, 64), (72, 74, 25), (75, 77, 26), (78, 80, 27), (81, 82, 28), (83, 85, 30),
-    (86, 88, 31), (89, 91, 32), (93, 95, 52), (97, 101, 37), (103, 104, 39), (106, 109, 48),
-    (111, 115, 58), (116, 120, 64), (121, 123, 58),
+    (30, 30, 27), (31, 31, 28), (32, 32, 29), (33, 33, 30), (34, 34, 32), (35, 35, 33),
+    (36, 36, 34), (39, 42, 39), (44, 46, 41), (48, 51, 50), (53, 55, 54), (57, 59, 60),
+    (61, 64, 66), (72, 74, 27), (75, 77, 28), (78, 80, 29), (81, 82, 30), (83, 85, 32),
+    (86, 88, 33), (89, 91, 34), (93, 95, 54), (97, 101, 39), (103, 104, 41), (106, 109, 50),
+    (111, 115, 60), (116, 120, 66), (121, 123, 60),
 )

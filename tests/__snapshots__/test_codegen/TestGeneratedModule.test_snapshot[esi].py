@@ -21,8 +21,8 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = Decimal('50')  # 50% (esi.mtus:100)
-_K2 = Duration(0, 42)  # 6 weeks (esi.mtus:101)
+_K1 = Decimal('50')  # 50% (esi.mtus:102)
+_K2 = Duration(0, 42)  # 6 weeks (esi.mtus:103)
 
 
 def unmet(facts, request_date):
@@ -42,67 +42,67 @@ def unmet(facts, request_date):
     f_prior_esis = _get('prior_esis')
     _out = []
 
-    # radiculopathy (esi.mtus:54): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
+    # radiculopathy (esi.mtus:56): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
     if not ((f_radiculopathy_on_exam is True) and (f_radiculopathy_corroborated is True)):
         _out.append('radiculopathy')
 
-    # conservative_care (esi.mtus:59): unresponsive_to_conservative_care:bool
+    # conservative_care (esi.mtus:61): unresponsive_to_conservative_care:bool
     if not (f_unresponsive_to_conservative_care is True):
         _out.append('conservative_care')
 
-    # fluoroscopic_guidance (esi.mtus:63): fluoroscopy:bool
+    # fluoroscopic_guidance (esi.mtus:65): fluoroscopy:bool
     if not (f_fluoroscopy is True):
         _out.append('fluoroscopic_guidance')
 
-    # when#0 (esi.mtus:67): transforaminal:bool
+    # when#0 (esi.mtus:69): transforaminal:bool
     _when1 = f_transforaminal
     if _when1 is not False:
 
-        # transforaminal_levels when#0 (esi.mtus:68): (<= esi_levels:count 2:count)
+        # transforaminal_levels when#0 (esi.mtus:70): (<= esi_levels:count 2:count)
         if _when1 is None or not (f_esi_levels is not None and (f_esi_levels <= 2)):
             _out.append('transforaminal_levels')
 
-    # when#1 (esi.mtus:70): interlaminar:bool
+    # when#1 (esi.mtus:72): interlaminar:bool
     _when2 = f_interlaminar
     if _when2 is not False:
 
-        # interlaminar_levels when#1 (esi.mtus:71): (<= esi_levels:count 1:count)
+        # interlaminar_levels when#1 (esi.mtus:73): (<= esi_levels:count 1:count)
         if _when2 is None or not (f_esi_levels is not None and (f_esi_levels <= 1)):
             _out.append('interlaminar_levels')
 
-    # when#2 (esi.mtus:75): diagnostic_phase:bool
+    # when#2 (esi.mtus:77): diagnostic_phase:bool
     _when3 = f_diagnostic_phase
     if _when3 is not False:
         _unknown4 = _when3 is None
 
-        # diagnostic_maximum when#2 (esi.mtus:77): (<= (+ (count prior_esis):count esi_requested:count):cou...
+        # diagnostic_maximum when#2 (esi.mtus:79): (<= (+ (count prior_esis):count esi_requested:count):cou...
         _t5 = add((None if f_prior_esis is None else len(f_prior_esis)), f_esi_requested)
         if _unknown4 or not (_t5 is not None and (_t5 <= 2)):
             _out.append('diagnostic_maximum')
 
-        # when#3 (esi.mtus:79): (any prior_esis):bool
+        # when#3 (esi.mtus:81): (any prior_esis):bool
         _when6 = (None if f_prior_esis is None else len(f_prior_esis) > 0)
         if _when6 is not False:
             _unknown7 = _unknown4 or _when6 is None
 
-            # diagnostic_response when#2 when#3 (esi.mtus:83): (last prior_esis field adequate_response):bool
+            # diagnostic_response when#2 when#3 (esi.mtus:85): (last prior_esis field adequate_response):bool
             _r8 = last_row(f_prior_esis, 'date')
             _t9 = None if _r8 is None else _r8.get('adequate_response')
             if _unknown7 or not (_t9 is True):
                 _out.append('diagnostic_response')
 
-            # diagnostic_interval when#2 when#3 (esi.mtus:87): (>= (time-from (last prior_esis field date):date...
+            # diagnostic_interval when#2 when#3 (esi.mtus:89): (>= (time-from (last prior_esis field date):date...
             _t10 = None if _r8 is None else _r8.get('date')
             _t11 = compare_elapsed('>=', _t10, request_date, 0, 7)
             if _unknown7 or not (_t11 is True):
                 _out.append('diagnostic_interval')
 
-    # when#4 (esi.mtus:91): therapeutic_phase:bool
+    # when#4 (esi.mtus:93): therapeutic_phase:bool
     _when12 = f_therapeutic_phase
     if _when12 is not False:
         _unknown13 = _when12 is None
 
-        # per_region_per_year when#4 (esi.mtus:94): (<= (+ (count prior_esis within 1 year where (= .region...
+        # per_region_per_year when#4 (esi.mtus:96): (<= (+ (count prior_esis within 1 year where (= .region...
         _w14 = window(request_date, 12, 0)
         def _where15(_row16):
             _t17 = _row16.get('region')
@@ -114,12 +114,12 @@ def unmet(facts, request_date):
         if _unknown13 or not (_t21 is not None and (_t21 <= 4)):
             _out.append('per_region_per_year')
 
-        # when#5 (esi.mtus:96): (any prior_esis):bool
+        # when#5 (esi.mtus:98): (any prior_esis):bool
         _when22 = (None if f_prior_esis is None else len(f_prior_esis) > 0)
         if _when22 is not False:
             _unknown23 = _unknown13 or _when22 is None
 
-            # repeat_improvement when#4 when#5 (esi.mtus:100): (and (>= (last prior_esis field relief):percent ...
+            # repeat_improvement when#4 when#5 (esi.mtus:102): (and (>= (last prior_esis field relief):percent ...
             _r24 = last_row(f_prior_esis, 'date')
             _t25 = None if _r24 is None else _r24.get('relief')
             _t26 = None if _r24 is None else _r24.get('medication_reduced')
@@ -129,7 +129,7 @@ def unmet(facts, request_date):
             if _unknown23 or not ((_t25 is not None and (_t25 >= _K1)) and (_t26 is True) and (_t28 is True) and (_t29 is True)):
                 _out.append('repeat_improvement')
 
-    # no_more_than_two (esi.mtus:108): (<= (+ (count prior_esis):count esi_requested:count):count 2:count)
+    # no_more_than_two (esi.mtus:110): (<= (+ (count prior_esis):count esi_requested:count):count 2:count)
     _t30 = add((None if f_prior_esis is None else len(f_prior_esis)), f_esi_requested)
     if not (_t30 is not None and (_t30 <= 2)):
         _out.append('no_more_than_two')
@@ -176,45 +176,45 @@ def evaluate(facts, request_date):
     f_prior_esis = _get('prior_esis')
     r_prior_esis = FactValue('prior_esis', f_prior_esis, f_prior_esis is not None)
 
-    # when#0 (esi.mtus:67): transforaminal:bool
+    # when#0 (esi.mtus:69): transforaminal:bool
     _gate1 = (f_transforaminal, m_transforaminal)
-    # when#1 (esi.mtus:70): interlaminar:bool
+    # when#1 (esi.mtus:72): interlaminar:bool
     _gate2 = (f_interlaminar, m_interlaminar)
-    # when#2 (esi.mtus:75): diagnostic_phase:bool
+    # when#2 (esi.mtus:77): diagnostic_phase:bool
     _gate3 = (f_diagnostic_phase, m_diagnostic_phase)
-    # when#3 (esi.mtus:79): (any prior_esis):bool
+    # when#3 (esi.mtus:81): (any prior_esis):bool
     _v4, _m4 = any_m(f_prior_esis, 'prior_esis', None, None)
     _gate5 = (_v4, _m4)
-    # when#4 (esi.mtus:91): therapeutic_phase:bool
+    # when#4 (esi.mtus:93): therapeutic_phase:bool
     _gate6 = (f_therapeutic_phase, m_therapeutic_phase)
-    # when#5 (esi.mtus:96): (any prior_esis):bool
+    # when#5 (esi.mtus:98): (any prior_esis):bool
 
-    # radiculopathy (esi.mtus:54): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
+    # radiculopathy (esi.mtus:56): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
     _v8, _m8 = and_m((f_radiculopathy_on_exam, m_radiculopathy_on_exam), (f_radiculopathy_corroborated, m_radiculopathy_corroborated))
     _c7 = decide('radiculopathy', False, ALWAYS, (_v8, _m8), (r_radiculopathy_on_exam, r_radiculopathy_corroborated))
 
-    # conservative_care (esi.mtus:59): unresponsive_to_conservative_care:bool
+    # conservative_care (esi.mtus:61): unresponsive_to_conservative_care:bool
     _c9 = decide('conservative_care', False, ALWAYS, (f_unresponsive_to_conservative_care, m_unresponsive_to_conservative_care), (r_unresponsive_to_conservative_care,))
 
-    # fluoroscopic_guidance (esi.mtus:63): fluoroscopy:bool
+    # fluoroscopic_guidance (esi.mtus:65): fluoroscopy:bool
     _c10 = decide('fluoroscopic_guidance', False, ALWAYS, (f_fluoroscopy, m_fluoroscopy), (r_fluoroscopy,))
 
     if _gate1[0] is True:
-        # transforaminal_levels when#0 (esi.mtus:68): (<= esi_levels:count 2:count)
+        # transforaminal_levels when#0 (esi.mtus:70): (<= esi_levels:count 2:count)
         _v12, _m12 = strict_m((None if f_esi_levels is None else (f_esi_levels <= 2)), (f_esi_levels, m_esi_levels))
         _c11 = decide('transforaminal_levels', False, _gate1, (_v12, _m12), (r_transforaminal, r_esi_levels))
     else:  # not applicable, or not documented with what the `when` misses
         _c11 = decide('transforaminal_levels', False, _gate1, None, (r_transforaminal,))
 
     if _gate2[0] is True:
-        # interlaminar_levels when#1 (esi.mtus:71): (<= esi_levels:count 1:count)
+        # interlaminar_levels when#1 (esi.mtus:73): (<= esi_levels:count 1:count)
         _v14, _m14 = strict_m((None if f_esi_levels is None else (f_esi_levels <= 1)), (f_esi_levels, m_esi_levels))
         _c13 = decide('interlaminar_levels', False, _gate2, (_v14, _m14), (r_interlaminar, r_esi_levels))
     else:  # not applicable, or not documented with what the `when` misses
         _c13 = decide('interlaminar_levels', False, _gate2, None, (r_interlaminar,))
 
     if _gate3[0] is True:
-        # diagnostic_maximum when#2 (esi.mtus:77): (<= (+ (count prior_esis):count esi_requested:count):cou...
+        # diagnostic_maximum when#2 (esi.mtus:79): (<= (+ (count prior_esis):count esi_requested:count):cou...
         _v16, _m16 = count_m(f_prior_esis, 'prior_esis', None, None)
         _v17, _m17 = strict_m(add(_v16, f_esi_requested), (_v16, _m16), (f_esi_requested, m_esi_requested))
         _v18, _m18 = strict_m((None if _v17 is None else (_v17 <= 2)), (_v17, _m17))
@@ -224,11 +224,11 @@ def evaluate(facts, request_date):
     _gate21 = and_m(_gate3, _gate5)
 
     if _gate21[0] is True:
-        # diagnostic_response when#2 when#3 (esi.mtus:83): (last prior_esis field adequate_response):bool
+        # diagnostic_response when#2 when#3 (esi.mtus:85): (last prior_esis field adequate_response):bool
         _p22 = pick_m('last', f_prior_esis, 'prior_esis', None, None, 'date')
         _v23, _m23 = field_m(_p22, 'prior_esis', 'adequate_response')
         _c19 = decide('diagnostic_response', False, _gate21, (_v23, _m23), (r_diagnostic_phase, r_prior_esis))
-        # diagnostic_interval when#2 when#3 (esi.mtus:87): (>= (time-from (last prior_esis field date):date...
+        # diagnostic_interval when#2 when#3 (esi.mtus:89): (>= (time-from (last prior_esis field date):date...
         _v24, _m24 = field_m(_p22, 'prior_esis', 'date')
         _t25 = compare_elapsed('>=', _v24, request_date, 0, 7)
         _v26, _m26 = strict_m(_t25, (_v24, _m24))
@@ -239,7 +239,7 @@ def evaluate(facts, request_date):
         _c20 = decide('diagnostic_interval', False, _gate21, None, (r_diagnostic_phase, r_prior_esis))
 
     if _gate6[0] is True:
-        # per_region_per_year when#4 (esi.mtus:94): (<= (+ (count prior_esis within 1 year where (= .region...
+        # per_region_per_year when#4 (esi.mtus:96): (<= (+ (count prior_esis within 1 year where (= .region...
         _w29 = window(request_date, 12, 0)
         def _where30(_row31):
             _t32 = _row31.get('region')
@@ -255,7 +255,7 @@ def evaluate(facts, request_date):
     _gate39 = and_m(_gate6, _gate5)
 
     if _gate39[0] is True:
-        # repeat_improvement when#4 when#5 (esi.mtus:100): (and (>= (last prior_esis field relief):percent ...
+        # repeat_improvement when#4 when#5 (esi.mtus:102): (and (>= (last prior_esis field relief):percent ...
         _p40 = pick_m('last', f_prior_esis, 'prior_esis', None, None, 'date')
         _v41, _m41 = field_m(_p40, 'prior_esis', 'relief')
         _v42, _m42 = strict_m((None if _v41 is None else (_v41 >= _K1)), (_v41, _m41))
@@ -269,7 +269,7 @@ def evaluate(facts, request_date):
     else:  # not applicable, or not documented with what the `when` misses
         _c38 = decide('repeat_improvement', False, _gate39, None, (r_therapeutic_phase, r_prior_esis))
 
-    # no_more_than_two (esi.mtus:108): (<= (+ (count prior_esis):count esi_requested:count):count 2:count)
+    # no_more_than_two (esi.mtus:110): (<= (+ (count prior_esis):count esi_requested:count):count 2:count)
     _v50, _m50 = count_m(f_prior_esis, 'prior_esis', None, None)
     _v51, _m51 = strict_m(add(_v50, f_esi_requested), (_v50, _m50), (f_esi_requested, m_esi_requested))
     _v52, _m52 = strict_m((None if _v51 is None else (_v51 <= 2)), (_v51, _m51))
@@ -280,15 +280,15 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (31, 31, 28), (32, 32, 29), (33, 33, 30), (34, 34, 31), (35, 35, 32), (36, 36, 33),
-    (37, 37, 34), (38, 38, 35), (39, 39, 36), (40, 40, 37), (41, 41, 38), (42, 42, 39),
-    (45, 47, 54), (49, 51, 59), (53, 55, 63), (57, 59, 67), (61, 63, 68), (65, 67, 70),
-    (69, 71, 71), (73, 76, 75), (78, 81, 77), (83, 86, 79), (88, 92, 83), (94, 98, 87),
-    (100, 103, 91), (105, 115, 94), (117, 120, 96), (122, 125, 100), (126, 128, 101), (129, 130, 100),
-    (132, 135, 108), (143, 145, 28), (146, 148, 29), (149, 151, 30), (152, 154, 31), (155, 157, 32),
-    (158, 160, 33), (161, 163, 34), (164, 166, 35), (167, 169, 36), (170, 172, 37), (173, 175, 38),
-    (176, 177, 39), (179, 180, 67), (181, 182, 70), (183, 184, 75), (185, 187, 79), (188, 189, 91),
-    (190, 190, 96), (192, 194, 54), (196, 197, 59), (199, 200, 63), (202, 207, 68), (209, 214, 71),
-    (216, 223, 77), (224, 224, 83), (226, 230, 83), (231, 236, 87), (237, 239, 83), (241, 254, 94),
-    (255, 255, 100), (257, 262, 100), (263, 266, 101), (267, 270, 100), (272, 276, 108),
+    (31, 31, 30), (32, 32, 31), (33, 33, 32), (34, 34, 33), (35, 35, 34), (36, 36, 35),
+    (37, 37, 36), (38, 38, 37), (39, 39, 38), (40, 40, 39), (41, 41, 40), (42, 42, 41),
+    (45, 47, 56), (49, 51, 61), (53, 55, 65), (57, 59, 69), (61, 63, 70), (65, 67, 72),
+    (69, 71, 73), (73, 76, 77), (78, 81, 79), (83, 86, 81), (88, 92, 85), (94, 98, 89),
+    (100, 103, 93), (105, 115, 96), (117, 120, 98), (122, 125, 102), (126, 128, 103), (129, 130, 102),
+    (132, 135, 110), (143, 145, 30), (146, 148, 31), (149, 151, 32), (152, 154, 33), (155, 157, 34),
+    (158, 160, 35), (161, 163, 36), (164, 166, 37), (167, 169, 38), (170, 172, 39), (173, 175, 40),
+    (176, 177, 41), (179, 180, 69), (181, 182, 72), (183, 184, 77), (185, 187, 81), (188, 189, 93),
+    (190, 190, 98), (192, 194, 56), (196, 197, 61), (199, 200, 65), (202, 207, 70), (209, 214, 73),
+    (216, 223, 79), (224, 224, 85), (226, 230, 85), (231, 236, 89), (237, 239, 85), (241, 254, 96),
+    (255, 255, 102), (257, 262, 102), (263, 266, 103), (267, 270, 102), (272, 276, 110),
 )

@@ -20,7 +20,7 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = frozenset(('personal care',))  # personal care (home_health.mtus:50)
+_K1 = frozenset(('personal care',))  # personal care (home_health.mtus:52)
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'hours': 'hours_per_week'}
@@ -35,23 +35,23 @@ def unmet(facts, request_date):
     f_care_requested = _get('care_requested')
     _out = []
 
-    # medical (home_health.mtus:28): medical_treatment:bool
+    # medical (home_health.mtus:30): medical_treatment:bool
     if not (f_medical_treatment is True):
         _out.append('medical')
 
-    # homebound_patient (home_health.mtus:31): homebound:bool
+    # homebound_patient (home_health.mtus:33): homebound:bool
     if not (f_homebound is True):
         _out.append('homebound_patient')
 
-    # hours (home_health.mtus:38): (<= hours_per_week:count 35:count)
+    # hours (home_health.mtus:40): (<= hours_per_week:count 35:count)
     if not (f_hours_per_week is not None and (f_hours_per_week <= 35)):
         _out.append('hours')
 
-    # exclude homemaker (home_health.mtus:45): (contains care_requested:set[enum] 'homemaker services')
+    # exclude homemaker (home_health.mtus:47): (contains care_requested:set[enum] 'homemaker services')
     if not (f_care_requested is not None and (not ('homemaker services' in f_care_requested))):
         _out.append('homemaker')
 
-    # exclude personal_care_only (home_health.mtus:50): (contains only care_requested:set[enum] {'perso...
+    # exclude personal_care_only (home_health.mtus:52): (contains only care_requested:set[enum] {'perso...
     if not (f_care_requested is not None and (not member('contains only', f_care_requested, _K1, EXACT, request_date))):
         _out.append('personal_care_only')
 
@@ -74,21 +74,21 @@ def evaluate(facts, request_date):
     m_care_requested = () if f_care_requested is not None else ('care_requested',)
     r_care_requested = FactValue('care_requested', f_care_requested, f_care_requested is not None)
 
-    # medical (home_health.mtus:28): medical_treatment:bool
+    # medical (home_health.mtus:30): medical_treatment:bool
     _c1 = decide('medical', False, ALWAYS, (f_medical_treatment, m_medical_treatment), (r_medical_treatment,))
 
-    # homebound_patient (home_health.mtus:31): homebound:bool
+    # homebound_patient (home_health.mtus:33): homebound:bool
     _c2 = decide('homebound_patient', False, ALWAYS, (f_homebound, m_homebound), (r_homebound,))
 
-    # hours (home_health.mtus:38): (<= hours_per_week:count 35:count)
+    # hours (home_health.mtus:40): (<= hours_per_week:count 35:count)
     _v4, _m4 = strict_m((None if f_hours_per_week is None else (f_hours_per_week <= 35)), (f_hours_per_week, m_hours_per_week))
     _c3 = decide('hours', False, ALWAYS, (_v4, _m4), (r_hours_per_week,))
 
-    # exclude homemaker (home_health.mtus:45): (contains care_requested:set[enum] 'homemaker services')
+    # exclude homemaker (home_health.mtus:47): (contains care_requested:set[enum] 'homemaker services')
     _v6, _m6 = strict_m((None if f_care_requested is None else ('homemaker services' in f_care_requested)), (f_care_requested, m_care_requested))
     _c5 = decide('homemaker', True, ALWAYS, (_v6, _m6), (r_care_requested,))
 
-    # exclude personal_care_only (home_health.mtus:50): (contains only care_requested:set[enum] {'perso...
+    # exclude personal_care_only (home_health.mtus:52): (contains only care_requested:set[enum] {'perso...
     _v8, _m8 = strict_m((None if f_care_requested is None else member('contains only', f_care_requested, _K1, EXACT, request_date)), (f_care_requested, m_care_requested))
     _c7 = decide('personal_care_only', True, ALWAYS, (_v8, _m8), (r_care_requested,))
 
@@ -99,7 +99,7 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (32, 32, 21), (33, 33, 22), (34, 34, 23), (35, 35, 24), (38, 40, 28), (42, 44, 31),
-    (46, 48, 38), (50, 52, 45), (54, 56, 50), (64, 66, 21), (67, 69, 22), (70, 72, 23),
-    (73, 75, 24), (77, 78, 28), (80, 81, 31), (83, 85, 38), (87, 89, 45), (91, 93, 50),
+    (32, 32, 23), (33, 33, 24), (34, 34, 25), (35, 35, 26), (38, 40, 30), (42, 44, 33),
+    (46, 48, 40), (50, 52, 47), (54, 56, 52), (64, 66, 23), (67, 69, 24), (70, 72, 25),
+    (73, 75, 26), (77, 78, 30), (80, 81, 33), (83, 85, 40), (87, 89, 47), (91, 93, 52),
 )

@@ -21,7 +21,7 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = Duration(1, 0)  # 1 month (ics.mtus:41)
+_K1 = Duration(1, 0)  # 1 month (ics.mtus:43)
 
 
 def unmet(facts, request_date):
@@ -38,20 +38,20 @@ def unmet(facts, request_date):
     f_ics_trials = _get('ics_trials')
     _out = []
 
-    # patient_selection (ics.mtus:36): (at-least 1 medications_ineffective:bool medication_side_effects...
+    # patient_selection (ics.mtus:38): (at-least 1 medications_ineffective:bool medication_side_effects...
     if not ((f_medications_ineffective is True) + (f_medication_side_effects is True) + (f_substance_abuse_history is True) + (f_pain_limits_therapy is True) + (f_unresponsive_to_conservative_measures is True) >= 1):
         _out.append('patient_selection')
 
-    # one_month_trial (ics.mtus:41): (or (any ics_trials):bool (<= ics_use_requested:duration 1 month:d...
+    # one_month_trial (ics.mtus:43): (or (any ics_trials):bool (<= ics_use_requested:duration 1 month:d...
     _t1 = (None if f_ics_trials is None else len(f_ics_trials) > 0)
     _t2 = compare_duration('<=', f_ics_use_requested, _K1, request_date)
     if not ((_t1 is True) or (_t2 is True)):
         _out.append('one_month_trial')
 
-    # when#0 (ics.mtus:45): (any ics_trials):bool
+    # when#0 (ics.mtus:47): (any ics_trials):bool
     if _t1 is not False:
 
-        # continuation when#0 (ics.mtus:46): (and (last ics_trials field function_increased):bool (last ics...
+        # continuation when#0 (ics.mtus:48): (and (last ics_trials field function_increased):bool (last ics...
         _r3 = last_row(f_ics_trials, 'date')
         _t4 = None if _r3 is None else _r3.get('function_increased')
         _t5 = None if _r3 is None else _r3.get('pain_decreased')
@@ -59,11 +59,11 @@ def unmet(facts, request_date):
         if _t1 is None or not ((_t4 is True) and (_t5 is True) and (_t6 is True)):
             _out.append('continuation')
 
-    # when#1 (ics.mtus:52): ics_garment:bool
+    # when#1 (ics.mtus:54): ics_garment:bool
     _when7 = f_ics_garment
     if _when7 is not False:
 
-        # garment when#1 (ics.mtus:53): (and (any ics_trials):bool pads_need_garment:bool)
+        # garment when#1 (ics.mtus:55): (and (any ics_trials):bool pads_need_garment:bool)
         if _when7 is None or not ((_t1 is True) and (f_pads_need_garment is True)):
             _out.append('garment')
 
@@ -100,24 +100,24 @@ def evaluate(facts, request_date):
     f_ics_trials = _get('ics_trials')
     r_ics_trials = FactValue('ics_trials', f_ics_trials, f_ics_trials is not None)
 
-    # when#0 (ics.mtus:45): (any ics_trials):bool
+    # when#0 (ics.mtus:47): (any ics_trials):bool
     _v1, _m1 = any_m(f_ics_trials, 'ics_trials', None, None)
     _gate2 = (_v1, _m1)
-    # when#1 (ics.mtus:52): ics_garment:bool
+    # when#1 (ics.mtus:54): ics_garment:bool
     _gate3 = (f_ics_garment, m_ics_garment)
 
-    # patient_selection (ics.mtus:36): (at-least 1 medications_ineffective:bool medication_side_effects...
+    # patient_selection (ics.mtus:38): (at-least 1 medications_ineffective:bool medication_side_effects...
     _v5, _m5 = at_least_m(1, (f_medications_ineffective, m_medications_ineffective), (f_medication_side_effects, m_medication_side_effects), (f_substance_abuse_history, m_substance_abuse_history), (f_pain_limits_therapy, m_pain_limits_therapy), (f_unresponsive_to_conservative_measures, m_unresponsive_to_conservative_measures))
     _c4 = decide('patient_selection', False, ALWAYS, (_v5, _m5), (r_medications_ineffective, r_medication_side_effects, r_substance_abuse_history, r_pain_limits_therapy, r_unresponsive_to_conservative_measures))
 
-    # one_month_trial (ics.mtus:41): (or (any ics_trials):bool (<= ics_use_requested:duration 1 month:d...
+    # one_month_trial (ics.mtus:43): (or (any ics_trials):bool (<= ics_use_requested:duration 1 month:d...
     _t7 = compare_duration('<=', f_ics_use_requested, _K1, request_date)
     _v8, _m8 = strict_m(_t7, (f_ics_use_requested, m_ics_use_requested))
     _v9, _m9 = or_m((_v1, _m1), (_v8, _m8))
     _c6 = decide('one_month_trial', False, ALWAYS, (_v9, _m9), (r_ics_trials, r_ics_use_requested))
 
     if _gate2[0] is True:
-        # continuation when#0 (ics.mtus:46): (and (last ics_trials field function_increased):bool (last ics...
+        # continuation when#0 (ics.mtus:48): (and (last ics_trials field function_increased):bool (last ics...
         _p11 = pick_m('last', f_ics_trials, 'ics_trials', None, None, 'date')
         _v12, _m12 = field_m(_p11, 'ics_trials', 'function_increased')
         _v13, _m13 = field_m(_p11, 'ics_trials', 'pain_decreased')
@@ -128,7 +128,7 @@ def evaluate(facts, request_date):
         _c10 = decide('continuation', False, _gate2, None, (r_ics_trials,))
 
     if _gate3[0] is True:
-        # garment when#1 (ics.mtus:53): (and (any ics_trials):bool pads_need_garment:bool)
+        # garment when#1 (ics.mtus:55): (and (any ics_trials):bool pads_need_garment:bool)
         _v17, _m17 = and_m((_v1, _m1), (f_pads_need_garment, m_pads_need_garment))
         _c16 = decide('garment', False, _gate3, (_v17, _m17), (r_ics_garment, r_ics_trials, r_pads_need_garment))
     else:  # not applicable, or not documented with what the `when` misses
@@ -139,10 +139,10 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (30, 30, 20), (31, 31, 21), (32, 32, 22), (33, 33, 23), (34, 34, 24), (35, 35, 25),
-    (36, 36, 26), (37, 37, 27), (38, 38, 28), (41, 43, 36), (45, 49, 41), (51, 52, 45),
-    (54, 57, 46), (58, 58, 47), (59, 60, 46), (62, 64, 52), (66, 68, 53), (76, 78, 20),
-    (79, 81, 21), (82, 84, 22), (85, 87, 23), (88, 90, 24), (91, 93, 25), (94, 96, 26),
-    (97, 99, 27), (100, 101, 28), (103, 105, 45), (106, 107, 52), (109, 111, 36), (113, 117, 41),
-    (119, 123, 46), (124, 124, 47), (125, 128, 46), (130, 135, 53),
+    (30, 30, 22), (31, 31, 23), (32, 32, 24), (33, 33, 25), (34, 34, 26), (35, 35, 27),
+    (36, 36, 28), (37, 37, 29), (38, 38, 30), (41, 43, 38), (45, 49, 43), (51, 52, 47),
+    (54, 57, 48), (58, 58, 49), (59, 60, 48), (62, 64, 54), (66, 68, 55), (76, 78, 22),
+    (79, 81, 23), (82, 84, 24), (85, 87, 25), (88, 90, 26), (91, 93, 27), (94, 96, 28),
+    (97, 99, 29), (100, 101, 30), (103, 105, 47), (106, 107, 54), (109, 111, 38), (113, 117, 43),
+    (119, 123, 48), (124, 124, 49), (125, 128, 48), (130, 135, 55),
 )

@@ -22,7 +22,7 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = frozenset(('ankle or foot', 'forearm, wrist or hand', 'knee'))  # ankle or foot, forearm, wrist or hand, knee (manual_therapy.mtus:49)
+_K1 = frozenset(('ankle or foot', 'forearm, wrist or hand', 'knee'))  # ankle or foot, forearm, wrist or hand, knee (manual_therapy.mtus:51)
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'flare_up_visits': 'manipulation_visits_requested', 'trial_visits': 'manipulation_visits_requested', 'trial_length': 'manipulation_visits_requested', 'total_visits': 'manipulation_visits_requested'}
@@ -41,54 +41,54 @@ def unmet(facts, request_date):
     f_prior_manipulation = _get('prior_manipulation')
     _out = []
 
-    # exclude maintenance (manual_therapy.mtus:44): maintenance_care:bool
+    # exclude maintenance (manual_therapy.mtus:46): maintenance_care:bool
     if not (f_maintenance_care is False):
         _out.append('maintenance')
 
-    # exclude region_not_recommended (manual_therapy.mtus:49): (contains any of manipulation_regions:se...
+    # exclude region_not_recommended (manual_therapy.mtus:51): (contains any of manipulation_regions:se...
     if not (f_manipulation_regions is not None and (not member('contains any of', f_manipulation_regions, _K1, EXACT, request_date))):
         _out.append('region_not_recommended')
 
-    # exclude carpal_tunnel_syndrome (manual_therapy.mtus:51): carpal_tunnel:bool
+    # exclude carpal_tunnel_syndrome (manual_therapy.mtus:53): carpal_tunnel:bool
     if not (f_carpal_tunnel is False):
         _out.append('carpal_tunnel_syndrome')
 
-    # when#0 (manual_therapy.mtus:58): flare_up:bool
+    # when#0 (manual_therapy.mtus:60): flare_up:bool
     _when1 = f_flare_up
     if _when1 is not False:
         _unknown2 = _when1 is None
 
-        # flare_up_return_to_work when#0 (manual_therapy.mtus:59): returned_to_work:bool
+        # flare_up_return_to_work when#0 (manual_therapy.mtus:61): returned_to_work:bool
         if _unknown2 or not (f_returned_to_work is True):
             _out.append('flare_up_return_to_work')
 
-        # flare_up_visits when#0 (manual_therapy.mtus:61): (<= (+ (sum prior_manipulation within 4 months f...
+        # flare_up_visits when#0 (manual_therapy.mtus:63): (<= (+ (sum prior_manipulation within 4 months f...
         _w3 = window(request_date, 4, 0)
         _v4, _m4 = sum_m(f_prior_manipulation, 'prior_manipulation', _w3, None, 'visits', 0)
         _t5 = add(_v4, f_manipulation_visits_requested)
         if _unknown2 or not (_t5 is not None and (_t5 <= 2)):
             _out.append('flare_up_visits')
 
-    # when#1 (manual_therapy.mtus:67): (and (not flare_up:bool) (contains manipulation_regions:set[enum...
+    # when#1 (manual_therapy.mtus:69): (and (not flare_up:bool) (contains manipulation_regions:set[enum...
     _when6 = k_and((None if f_flare_up is None else not f_flare_up), (None if f_manipulation_regions is None else ('low back' in f_manipulation_regions)))
     if _when6 is not False:
         _unknown7 = _when6 is None
 
-        # trial_visits when#1 (manual_therapy.mtus:70): (or (any prior_manipulation):bool (<= manipulation_...
+        # trial_visits when#1 (manual_therapy.mtus:72): (or (any prior_manipulation):bool (<= manipulation_...
         _t8 = (None if f_prior_manipulation is None else len(f_prior_manipulation) > 0)
         if _unknown7 or not ((_t8 is True) or (f_manipulation_visits_requested is not None and (f_manipulation_visits_requested <= 6))):
             _out.append('trial_visits')
 
-        # trial_length when#1 (manual_therapy.mtus:73): (or (any prior_manipulation):bool (<= manipulation_...
+        # trial_length when#1 (manual_therapy.mtus:75): (or (any prior_manipulation):bool (<= manipulation_...
         _t9 = mul(f_manipulation_visits_per_week, 2)
         if _unknown7 or not ((_t8 is True) or (f_manipulation_visits_requested is not None and _t9 is not None and (f_manipulation_visits_requested <= _t9))):
             _out.append('trial_length')
 
-        # when#2 (manual_therapy.mtus:76): (any prior_manipulation):bool
+        # when#2 (manual_therapy.mtus:78): (any prior_manipulation):bool
         if _t8 is not False:
             _unknown10 = _unknown7 or _t8 is None
 
-            # functional_improvement when#1 when#2 (manual_therapy.mtus:78): (and (or (last prior_manipulation ...
+            # functional_improvement when#1 when#2 (manual_therapy.mtus:80): (and (or (last prior_manipulation ...
             _r11 = last_row(f_prior_manipulation, 'date')
             _t12 = None if _r11 is None else _r11.get('adl_improved')
             _t13 = None if _r11 is None else _r11.get('work_restrictions_reduced')
@@ -96,7 +96,7 @@ def unmet(facts, request_date):
             if _unknown10 or not (((_t12 is True) or (_t13 is True)) and (_t14 is True)):
                 _out.append('functional_improvement')
 
-            # total_visits when#1 when#2 (manual_therapy.mtus:86): (<= (+ (sum prior_manipulation field visits)...
+            # total_visits when#1 when#2 (manual_therapy.mtus:88): (<= (+ (sum prior_manipulation field visits)...
             _v15, _m15 = sum_m(f_prior_manipulation, 'prior_manipulation', None, None, 'visits', 0)
             _t16 = add(_v15, f_manipulation_visits_requested)
             if _unknown10 or not (_t16 is not None and (_t16 <= 18)):
@@ -132,31 +132,31 @@ def evaluate(facts, request_date):
     f_prior_manipulation = _get('prior_manipulation')
     r_prior_manipulation = FactValue('prior_manipulation', f_prior_manipulation, f_prior_manipulation is not None)
 
-    # when#0 (manual_therapy.mtus:58): flare_up:bool
+    # when#0 (manual_therapy.mtus:60): flare_up:bool
     _gate1 = (f_flare_up, m_flare_up)
-    # when#1 (manual_therapy.mtus:67): (and (not flare_up:bool) (contains manipulation_regions:set[enum...
+    # when#1 (manual_therapy.mtus:69): (and (not flare_up:bool) (contains manipulation_regions:set[enum...
     _t2 = None if f_flare_up is None else not f_flare_up
     _v3, _m3 = strict_m((None if f_manipulation_regions is None else ('low back' in f_manipulation_regions)), (f_manipulation_regions, m_manipulation_regions))
     _v4, _m4 = and_m((_t2, m_flare_up), (_v3, _m3))
     _gate5 = (_v4, _m4)
-    # when#2 (manual_therapy.mtus:76): (any prior_manipulation):bool
+    # when#2 (manual_therapy.mtus:78): (any prior_manipulation):bool
     _v6, _m6 = any_m(f_prior_manipulation, 'prior_manipulation', None, None)
     _gate7 = (_v6, _m6)
 
-    # exclude maintenance (manual_therapy.mtus:44): maintenance_care:bool
+    # exclude maintenance (manual_therapy.mtus:46): maintenance_care:bool
     _c8 = decide('maintenance', True, ALWAYS, (f_maintenance_care, m_maintenance_care), (r_maintenance_care,))
 
-    # exclude region_not_recommended (manual_therapy.mtus:49): (contains any of manipulation_regions:se...
+    # exclude region_not_recommended (manual_therapy.mtus:51): (contains any of manipulation_regions:se...
     _v10, _m10 = strict_m((None if f_manipulation_regions is None else member('contains any of', f_manipulation_regions, _K1, EXACT, request_date)), (f_manipulation_regions, m_manipulation_regions))
     _c9 = decide('region_not_recommended', True, ALWAYS, (_v10, _m10), (r_manipulation_regions,))
 
-    # exclude carpal_tunnel_syndrome (manual_therapy.mtus:51): carpal_tunnel:bool
+    # exclude carpal_tunnel_syndrome (manual_therapy.mtus:53): carpal_tunnel:bool
     _c11 = decide('carpal_tunnel_syndrome', True, ALWAYS, (f_carpal_tunnel, m_carpal_tunnel), (r_carpal_tunnel,))
 
     if _gate1[0] is True:
-        # flare_up_return_to_work when#0 (manual_therapy.mtus:59): returned_to_work:bool
+        # flare_up_return_to_work when#0 (manual_therapy.mtus:61): returned_to_work:bool
         _c12 = decide('flare_up_return_to_work', False, _gate1, (f_returned_to_work, m_returned_to_work), (r_flare_up, r_returned_to_work))
-        # flare_up_visits when#0 (manual_therapy.mtus:61): (<= (+ (sum prior_manipulation within 4 months f...
+        # flare_up_visits when#0 (manual_therapy.mtus:63): (<= (+ (sum prior_manipulation within 4 months f...
         _w14 = window(request_date, 4, 0)
         _v15, _m15 = sum_m(f_prior_manipulation, 'prior_manipulation', _w14, None, 'visits', 0)
         _v16, _m16 = strict_m(add(_v15, f_manipulation_visits_requested), (_v15, _m15), (f_manipulation_visits_requested, m_manipulation_visits_requested))
@@ -167,11 +167,11 @@ def evaluate(facts, request_date):
         _c13 = decide('flare_up_visits', False, _gate1, None, (r_flare_up,))
 
     if _gate5[0] is True:
-        # trial_visits when#1 (manual_therapy.mtus:70): (or (any prior_manipulation):bool (<= manipulation_...
+        # trial_visits when#1 (manual_therapy.mtus:72): (or (any prior_manipulation):bool (<= manipulation_...
         _v20, _m20 = strict_m((None if f_manipulation_visits_requested is None else (f_manipulation_visits_requested <= 6)), (f_manipulation_visits_requested, m_manipulation_visits_requested))
         _v21, _m21 = or_m((_v6, _m6), (_v20, _m20))
         _c18 = decide('trial_visits', False, _gate5, (_v21, _m21), (r_flare_up, r_manipulation_regions, r_prior_manipulation, r_manipulation_visits_requested))
-        # trial_length when#1 (manual_therapy.mtus:73): (or (any prior_manipulation):bool (<= manipulation_...
+        # trial_length when#1 (manual_therapy.mtus:75): (or (any prior_manipulation):bool (<= manipulation_...
         _v22, _m22 = strict_m(mul(f_manipulation_visits_per_week, 2), (f_manipulation_visits_per_week, m_manipulation_visits_per_week))
         _v23, _m23 = strict_m((None if f_manipulation_visits_requested is None or _v22 is None else (f_manipulation_visits_requested <= _v22)), (f_manipulation_visits_requested, m_manipulation_visits_requested), (_v22, _m22))
         _v24, _m24 = or_m((_v6, _m6), (_v23, _m23))
@@ -182,7 +182,7 @@ def evaluate(facts, request_date):
     _gate27 = and_m(_gate5, _gate7)
 
     if _gate27[0] is True:
-        # functional_improvement when#1 when#2 (manual_therapy.mtus:78): (and (or (last prior_manipulation ...
+        # functional_improvement when#1 when#2 (manual_therapy.mtus:80): (and (or (last prior_manipulation ...
         _p28 = pick_m('last', f_prior_manipulation, 'prior_manipulation', None, None, 'date')
         _v29, _m29 = field_m(_p28, 'prior_manipulation', 'adl_improved')
         _v30, _m30 = field_m(_p28, 'prior_manipulation', 'work_restrictions_reduced')
@@ -190,7 +190,7 @@ def evaluate(facts, request_date):
         _v32, _m32 = field_m(_p28, 'prior_manipulation', 'dependency_reduced')
         _v33, _m33 = and_m((_v31, _m31), (_v32, _m32))
         _c25 = decide('functional_improvement', False, _gate27, (_v33, _m33), (r_flare_up, r_manipulation_regions, r_prior_manipulation))
-        # total_visits when#1 when#2 (manual_therapy.mtus:86): (<= (+ (sum prior_manipulation field visits)...
+        # total_visits when#1 when#2 (manual_therapy.mtus:88): (<= (+ (sum prior_manipulation field visits)...
         _v34, _m34 = sum_m(f_prior_manipulation, 'prior_manipulation', None, None, 'visits', 0)
         _v35, _m35 = strict_m(add(_v34, f_manipulation_visits_requested), (_v34, _m34), (f_manipulation_visits_requested, m_manipulation_visits_requested))
         _v36, _m36 = strict_m((None if _v35 is None else (_v35 <= 18)), (_v35, _m35))
@@ -206,12 +206,12 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (34, 34, 28), (35, 35, 29), (36, 36, 30), (37, 37, 31), (38, 38, 32), (39, 39, 33),
-    (40, 40, 34), (41, 41, 35), (44, 46, 44), (48, 50, 49), (52, 54, 51), (56, 59, 58),
-    (61, 63, 59), (65, 70, 61), (72, 75, 67), (77, 80, 70), (82, 85, 73), (87, 89, 76),
-    (91, 94, 78), (95, 95, 79), (96, 97, 78), (99, 103, 86), (111, 113, 28), (114, 116, 29),
-    (117, 119, 30), (120, 122, 31), (123, 125, 32), (126, 128, 33), (129, 131, 34), (132, 133, 35),
-    (135, 136, 58), (137, 141, 67), (142, 144, 76), (146, 147, 44), (149, 151, 49), (153, 154, 51),
-    (156, 158, 59), (159, 164, 61), (165, 167, 59), (169, 173, 70), (174, 178, 73), (179, 181, 70),
-    (182, 182, 78), (184, 189, 78), (190, 190, 79), (191, 192, 78), (193, 197, 86), (198, 200, 78),
+    (34, 34, 30), (35, 35, 31), (36, 36, 32), (37, 37, 33), (38, 38, 34), (39, 39, 35),
+    (40, 40, 36), (41, 41, 37), (44, 46, 46), (48, 50, 51), (52, 54, 53), (56, 59, 60),
+    (61, 63, 61), (65, 70, 63), (72, 75, 69), (77, 80, 72), (82, 85, 75), (87, 89, 78),
+    (91, 94, 80), (95, 95, 81), (96, 97, 80), (99, 103, 88), (111, 113, 30), (114, 116, 31),
+    (117, 119, 32), (120, 122, 33), (123, 125, 34), (126, 128, 35), (129, 131, 36), (132, 133, 37),
+    (135, 136, 60), (137, 141, 69), (142, 144, 78), (146, 147, 46), (149, 151, 51), (153, 154, 53),
+    (156, 158, 61), (159, 164, 63), (165, 167, 61), (169, 173, 72), (174, 178, 75), (179, 181, 72),
+    (182, 182, 80), (184, 189, 80), (190, 190, 81), (191, 192, 80), (193, 197, 88), (198, 200, 80),
 )

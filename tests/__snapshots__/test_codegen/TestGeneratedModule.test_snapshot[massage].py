@@ -31,11 +31,11 @@ def unmet(facts, request_date):
     f_prior_massage = _get('prior_massage')
     _out = []
 
-    # adjunct_to_exercise (massage.mtus:28): exercise_program:bool
+    # adjunct_to_exercise (massage.mtus:30): exercise_program:bool
     if not (f_exercise_program is True):
         _out.append('adjunct_to_exercise')
 
-    # visit_limit (massage.mtus:34): (<= (+ (sum prior_massage field visits):count massage_visits_reque...
+    # visit_limit (massage.mtus:36): (<= (+ (sum prior_massage field visits):count massage_visits_reque...
     _v1, _m1 = sum_m(f_prior_massage, 'prior_massage', None, None, 'visits', 0)
     _t2 = add(_v1, f_massage_visits_requested)
     if not (_t2 is not None and (_t2 <= 6)):
@@ -56,10 +56,10 @@ def evaluate(facts, request_date):
     f_prior_massage = _get('prior_massage')
     r_prior_massage = FactValue('prior_massage', f_prior_massage, f_prior_massage is not None)
 
-    # adjunct_to_exercise (massage.mtus:28): exercise_program:bool
+    # adjunct_to_exercise (massage.mtus:30): exercise_program:bool
     _c1 = decide('adjunct_to_exercise', False, ALWAYS, (f_exercise_program, m_exercise_program), (r_exercise_program,))
 
-    # visit_limit (massage.mtus:34): (<= (+ (sum prior_massage field visits):count massage_visits_reque...
+    # visit_limit (massage.mtus:36): (<= (+ (sum prior_massage field visits):count massage_visits_reque...
     _v3, _m3 = sum_m(f_prior_massage, 'prior_massage', None, None, 'visits', 0)
     _v4, _m4 = strict_m(add(_v3, f_massage_visits_requested), (_v3, _m3), (f_massage_visits_requested, m_massage_visits_requested))
     _v5, _m5 = strict_m((None if _v4 is None else (_v4 <= 6)), (_v4, _m4))
@@ -72,6 +72,6 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (29, 29, 20), (30, 30, 21), (31, 31, 22), (34, 36, 28), (38, 42, 34), (50, 52, 20),
-    (53, 55, 21), (56, 57, 22), (59, 60, 28), (62, 66, 34),
+    (29, 29, 22), (30, 30, 23), (31, 31, 24), (34, 36, 30), (38, 42, 36), (50, 52, 22),
+    (53, 55, 23), (56, 57, 24), (59, 60, 30), (62, 66, 36),
 )

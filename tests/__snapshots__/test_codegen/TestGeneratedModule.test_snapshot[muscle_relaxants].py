@@ -20,7 +20,7 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = Duration(0, 21)  # 3 weeks (muscle_relaxants.mtus:64)
+_K1 = Duration(0, 21)  # 3 weeks (muscle_relaxants.mtus:66)
 
 
 def unmet(facts, request_date):
@@ -34,23 +34,23 @@ def unmet(facts, request_date):
     f_supply_requested = _get('supply_requested')
     _out = []
 
-    # second_line (muscle_relaxants.mtus:44): first_line_tried:bool
+    # second_line (muscle_relaxants.mtus:46): first_line_tried:bool
     if not (f_first_line_tried is True):
         _out.append('second_line')
 
-    # acute_exacerbation_of_lbp (muscle_relaxants.mtus:49): acute_exacerbation:bool
+    # acute_exacerbation_of_lbp (muscle_relaxants.mtus:51): acute_exacerbation:bool
     if not (f_acute_exacerbation is True):
         _out.append('acute_exacerbation_of_lbp')
 
-    # short_term (muscle_relaxants.mtus:56): (or short_course:bool (contains ingredients:set[text] 'cyc...
+    # short_term (muscle_relaxants.mtus:58): (or short_course:bool (contains ingredients:set[text] 'cyc...
     if not ((f_short_course is True) or (f_ingredients is not None and contains_text(f_ingredients, 'cyclobenzaprine'))):
         _out.append('short_term')
 
-    # when#0 (muscle_relaxants.mtus:63): (contains ingredients:set[text] 'cyclobenzaprine')
+    # when#0 (muscle_relaxants.mtus:65): (contains ingredients:set[text] 'cyclobenzaprine')
     _when1 = (None if f_ingredients is None else contains_text(f_ingredients, 'cyclobenzaprine'))
     if _when1 is not False:
 
-        # cyclobenzaprine_course when#0 (muscle_relaxants.mtus:64): (<= (+ use_to_date:duration supply_requ...
+        # cyclobenzaprine_course when#0 (muscle_relaxants.mtus:66): (<= (+ use_to_date:duration supply_requ...
         _t2 = add(f_use_to_date, f_supply_requested)
         _t3 = compare_duration('<=', _t2, _K1, request_date)
         if _when1 is None or not (_t3 is True):
@@ -81,22 +81,22 @@ def evaluate(facts, request_date):
     m_supply_requested = () if f_supply_requested is not None else ('supply_requested',)
     r_supply_requested = FactValue('supply_requested', f_supply_requested, f_supply_requested is not None)
 
-    # when#0 (muscle_relaxants.mtus:63): (contains ingredients:set[text] 'cyclobenzaprine')
+    # when#0 (muscle_relaxants.mtus:65): (contains ingredients:set[text] 'cyclobenzaprine')
     _v1, _m1 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'cyclobenzaprine')), (f_ingredients, m_ingredients))
     _gate2 = (_v1, _m1)
 
-    # second_line (muscle_relaxants.mtus:44): first_line_tried:bool
+    # second_line (muscle_relaxants.mtus:46): first_line_tried:bool
     _c3 = decide('second_line', False, ALWAYS, (f_first_line_tried, m_first_line_tried), (r_first_line_tried,))
 
-    # acute_exacerbation_of_lbp (muscle_relaxants.mtus:49): acute_exacerbation:bool
+    # acute_exacerbation_of_lbp (muscle_relaxants.mtus:51): acute_exacerbation:bool
     _c4 = decide('acute_exacerbation_of_lbp', False, ALWAYS, (f_acute_exacerbation, m_acute_exacerbation), (r_acute_exacerbation,))
 
-    # short_term (muscle_relaxants.mtus:56): (or short_course:bool (contains ingredients:set[text] 'cyc...
+    # short_term (muscle_relaxants.mtus:58): (or short_course:bool (contains ingredients:set[text] 'cyc...
     _v6, _m6 = or_m((f_short_course, m_short_course), (_v1, _m1))
     _c5 = decide('short_term', False, ALWAYS, (_v6, _m6), (r_short_course, r_ingredients))
 
     if _gate2[0] is True:
-        # cyclobenzaprine_course when#0 (muscle_relaxants.mtus:64): (<= (+ use_to_date:duration supply_requ...
+        # cyclobenzaprine_course when#0 (muscle_relaxants.mtus:66): (<= (+ use_to_date:duration supply_requ...
         _v8, _m8 = strict_m(add(f_use_to_date, f_supply_requested), (f_use_to_date, m_use_to_date), (f_supply_requested, m_supply_requested))
         _t9 = compare_duration('<=', _v8, _K1, request_date)
         _v10, _m10 = strict_m(_t9, (_v8, _m8))
@@ -109,8 +109,8 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (29, 29, 35), (30, 30, 36), (31, 31, 37), (32, 32, 38), (33, 33, 39), (34, 34, 40),
-    (37, 39, 44), (41, 43, 49), (45, 47, 56), (49, 51, 63), (53, 57, 64), (65, 67, 35),
-    (68, 70, 36), (71, 73, 37), (74, 76, 38), (77, 79, 39), (80, 82, 40), (84, 86, 63),
-    (88, 89, 44), (91, 92, 49), (94, 96, 56), (98, 105, 64),
+    (29, 29, 37), (30, 30, 38), (31, 31, 39), (32, 32, 40), (33, 33, 41), (34, 34, 42),
+    (37, 39, 46), (41, 43, 51), (45, 47, 58), (49, 51, 65), (53, 57, 66), (65, 67, 37),
+    (68, 70, 38), (71, 73, 39), (74, 76, 40), (77, 79, 41), (80, 82, 42), (84, 86, 65),
+    (88, 89, 46), (91, 92, 51), (94, 96, 58), (98, 105, 66),
 )

@@ -34,20 +34,20 @@ def unmet(facts, request_date):
     f_short_course = _get('short_course')
     _out = []
 
-    # risk_weighed (nsaids.mtus:52): risk_assessed:bool
+    # risk_weighed (nsaids.mtus:54): risk_assessed:bool
     if not (f_risk_assessed is True):
         _out.append('risk_weighed')
 
-    # gi_protection (nsaids.mtus:65): (or (not (at-least 1 (> (time-from birth_date:date request.date) ...
+    # gi_protection (nsaids.mtus:67): (or (not (at-least 1 (> (time-from birth_date:date request.date) ...
     _t1 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
     if not (((not (_t1 is False)) + (not (f_gi_event_history is False)) + (not (f_gi_risk_medications is False)) + (not (f_high_dose_nsaids is False)) < 1) or (f_drug_classes is not None and contains_text(f_drug_classes, 'cox-2 selective nsaid')) or (f_gastroprotection is True)):
         _out.append('gi_protection')
 
-    # when#0 (nsaids.mtus:74): low_back_pain:bool
+    # when#0 (nsaids.mtus:76): low_back_pain:bool
     _when2 = f_low_back_pain
     if _when2 is not False:
 
-        # short_term_relief when#0 (nsaids.mtus:75): short_course:bool
+        # short_term_relief when#0 (nsaids.mtus:77): short_course:bool
         if _when2 is None or not (f_short_course is True):
             _out.append('short_term_relief')
 
@@ -85,13 +85,13 @@ def evaluate(facts, request_date):
     m_short_course = () if f_short_course is not None else ('short_course',)
     r_short_course = FactValue('short_course', f_short_course, f_short_course is not None)
 
-    # when#0 (nsaids.mtus:74): low_back_pain:bool
+    # when#0 (nsaids.mtus:76): low_back_pain:bool
     _gate1 = (f_low_back_pain, m_low_back_pain)
 
-    # risk_weighed (nsaids.mtus:52): risk_assessed:bool
+    # risk_weighed (nsaids.mtus:54): risk_assessed:bool
     _c2 = decide('risk_weighed', False, ALWAYS, (f_risk_assessed, m_risk_assessed), (r_risk_assessed,))
 
-    # gi_protection (nsaids.mtus:65): (or (not (at-least 1 (> (time-from birth_date:date request.date) ...
+    # gi_protection (nsaids.mtus:67): (or (not (at-least 1 (> (time-from birth_date:date request.date) ...
     _t4 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
     _v5, _m5 = strict_m(_t4, (f_birth_date, m_birth_date))
     _v6, _m6 = at_least_m(1, (_v5, _m5), (f_gi_event_history, m_gi_event_history), (f_gi_risk_medications, m_gi_risk_medications), (f_high_dose_nsaids, m_high_dose_nsaids))
@@ -102,7 +102,7 @@ def evaluate(facts, request_date):
     _c3 = decide('gi_protection', False, ALWAYS, (_v9, _m9), (r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_drug_classes, r_gastroprotection), (Computed('time from birth_date to request.date', _v10),))
 
     if _gate1[0] is True:
-        # short_term_relief when#0 (nsaids.mtus:75): short_course:bool
+        # short_term_relief when#0 (nsaids.mtus:77): short_course:bool
         _c11 = decide('short_term_relief', False, _gate1, (f_short_course, m_short_course), (r_low_back_pain, r_short_course))
     else:  # not applicable, or not documented with what the `when` misses
         _c11 = decide('short_term_relief', False, _gate1, None, (r_low_back_pain,))
@@ -112,9 +112,9 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (26, 26, 39), (27, 27, 40), (28, 28, 41), (29, 29, 42), (30, 30, 43), (31, 31, 44),
-    (32, 32, 45), (33, 33, 46), (34, 34, 47), (37, 39, 52), (41, 44, 65), (46, 48, 74),
-    (50, 52, 75), (60, 62, 39), (63, 65, 40), (66, 68, 41), (69, 71, 42), (72, 74, 43),
-    (75, 77, 44), (78, 80, 45), (81, 83, 46), (84, 86, 47), (88, 89, 74), (91, 92, 52),
-    (94, 98, 65), (99, 99, 67), (100, 102, 65), (104, 108, 75),
+    (26, 26, 41), (27, 27, 42), (28, 28, 43), (29, 29, 44), (30, 30, 45), (31, 31, 46),
+    (32, 32, 47), (33, 33, 48), (34, 34, 49), (37, 39, 54), (41, 44, 67), (46, 48, 76),
+    (50, 52, 77), (60, 62, 41), (63, 65, 42), (66, 68, 43), (69, 71, 44), (72, 74, 45),
+    (75, 77, 46), (78, 80, 47), (81, 83, 48), (84, 86, 49), (88, 89, 76), (91, 92, 54),
+    (94, 98, 67), (99, 99, 69), (100, 102, 67), (104, 108, 77),
 )

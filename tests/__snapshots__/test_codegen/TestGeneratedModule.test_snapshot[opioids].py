@@ -19,7 +19,7 @@ CRITERIA = ('single_source', 'review_and_pain_assessment', 'four_as', 'drug_scre
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
-# Table mme_factor: oral morphine milligram equivalent conversion factor (opioids.mtus:87)
+# Table mme_factor: oral morphine milligram equivalent conversion factor (opioids.mtus:89)
 _table_mme_factor = {
     'codeine': Decimal('0.15'),
     'hydrocodone': Decimal('1'),
@@ -76,59 +76,59 @@ def unmet(facts, request_date):
     f_opioid_regimen = _get('opioid_regimen')
     _out = []
 
-    # single_source (opioids.mtus:101): (and single_practitioner:bool single_pharmacy:bool)
+    # single_source (opioids.mtus:103): (and single_practitioner:bool single_pharmacy:bool)
     if not ((f_single_practitioner is True) and (f_single_pharmacy is True)):
         _out.append('single_source')
 
-    # review_and_pain_assessment (opioids.mtus:107): (and medication_review:bool pain_assessment:bool)
+    # review_and_pain_assessment (opioids.mtus:109): (and medication_review:bool pain_assessment:bool)
     if not ((f_medication_review is True) and (f_pain_assessment is True)):
         _out.append('review_and_pain_assessment')
 
-    # four_as (opioids.mtus:112): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
+    # four_as (opioids.mtus:114): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
     if not ((f_analgesia_monitored is True) and (f_adl_monitored is True) and (f_adverse_effects_monitored is True) and (f_aberrant_behavior_monitored is True)):
         _out.append('four_as')
 
-    # when#0 (opioids.mtus:117): misuse_issues:bool
+    # when#0 (opioids.mtus:119): misuse_issues:bool
     _when1 = f_misuse_issues
     if _when1 is not False:
 
-        # drug_screen when#0 (opioids.mtus:118): drug_screening:bool
+        # drug_screen when#0 (opioids.mtus:120): drug_screening:bool
         if _when1 is None or not (f_drug_screening is True):
             _out.append('drug_screen')
 
-    # non_opioid_means (opioids.mtus:123): non_opioid_review:bool
+    # non_opioid_means (opioids.mtus:125): non_opioid_review:bool
     if not (f_non_opioid_review is True):
         _out.append('non_opioid_means')
 
-    # continuation (opioids.mtus:129): (or returned_to_work:bool (and function_improved:bool pain_impro...
+    # continuation (opioids.mtus:131): (or returned_to_work:bool (and function_improved:bool pain_impro...
     if not ((f_returned_to_work is True) or ((f_function_improved is True) and (f_pain_improved is True))):
         _out.append('continuation')
 
-    # exclude no_functional_improvement (opioids.mtus:135): (and (not function_improved:bool) (not exte...
+    # exclude no_functional_improvement (opioids.mtus:137): (and (not function_improved:bool) (not exte...
     if not ((f_function_improved is True) or f_extenuating_circumstances):
         _out.append('no_functional_improvement')
 
-    # exclude intolerable_effects (opioids.mtus:139): intolerable_adverse_effects:bool
+    # exclude intolerable_effects (opioids.mtus:141): intolerable_adverse_effects:bool
     if not (not f_intolerable_adverse_effects):
         _out.append('intolerable_effects')
 
-    # exclude function_decreased (opioids.mtus:143): decreased_function:bool
+    # exclude function_decreased (opioids.mtus:145): decreased_function:bool
     if not (not f_decreased_function):
         _out.append('function_decreased')
 
-    # exclude resolved (opioids.mtus:147): pain_resolved:bool
+    # exclude resolved (opioids.mtus:149): pain_resolved:bool
     if not (not f_pain_resolved):
         _out.append('resolved')
 
-    # exclude non_adherence (opioids.mtus:151): serious_non_adherence:bool
+    # exclude non_adherence (opioids.mtus:153): serious_non_adherence:bool
     if not (not f_serious_non_adherence):
         _out.append('non_adherence')
 
-    # exclude patient_request (opioids.mtus:155): discontinuation_requested:bool
+    # exclude patient_request (opioids.mtus:157): discontinuation_requested:bool
     if not (not f_discontinuation_requested):
         _out.append('patient_request')
 
-    # morphine_equivalent_ceiling (opioids.mtus:167): (<= (sum opioid_regimen of (* .daily_mg:number mm...
+    # morphine_equivalent_ceiling (opioids.mtus:169): (<= (sum opioid_regimen of (* .daily_mg:number mm...
     def _value2(_row3):
         _t4 = _row3.get('daily_mg')
         _m5 = () if _t4 is not None else ('opioid_regimen.daily_mg',)
@@ -222,56 +222,56 @@ def evaluate(facts, request_date):
     f_opioid_regimen = _get('opioid_regimen')
     r_opioid_regimen = FactValue('opioid_regimen', f_opioid_regimen, f_opioid_regimen is not None)
 
-    # when#0 (opioids.mtus:117): misuse_issues:bool
+    # when#0 (opioids.mtus:119): misuse_issues:bool
     _gate1 = (f_misuse_issues, m_misuse_issues)
 
-    # single_source (opioids.mtus:101): (and single_practitioner:bool single_pharmacy:bool)
+    # single_source (opioids.mtus:103): (and single_practitioner:bool single_pharmacy:bool)
     _v3, _m3 = and_m((f_single_practitioner, m_single_practitioner), (f_single_pharmacy, m_single_pharmacy))
     _c2 = decide('single_source', False, ALWAYS, (_v3, _m3), (r_single_practitioner, r_single_pharmacy))
 
-    # review_and_pain_assessment (opioids.mtus:107): (and medication_review:bool pain_assessment:bool)
+    # review_and_pain_assessment (opioids.mtus:109): (and medication_review:bool pain_assessment:bool)
     _v5, _m5 = and_m((f_medication_review, m_medication_review), (f_pain_assessment, m_pain_assessment))
     _c4 = decide('review_and_pain_assessment', False, ALWAYS, (_v5, _m5), (r_medication_review, r_pain_assessment))
 
-    # four_as (opioids.mtus:112): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
+    # four_as (opioids.mtus:114): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
     _v7, _m7 = and_m((f_analgesia_monitored, m_analgesia_monitored), (f_adl_monitored, m_adl_monitored), (f_adverse_effects_monitored, m_adverse_effects_monitored), (f_aberrant_behavior_monitored, m_aberrant_behavior_monitored))
     _c6 = decide('four_as', False, ALWAYS, (_v7, _m7), (r_analgesia_monitored, r_adl_monitored, r_adverse_effects_monitored, r_aberrant_behavior_monitored))
 
     if _gate1[0] is True:
-        # drug_screen when#0 (opioids.mtus:118): drug_screening:bool
+        # drug_screen when#0 (opioids.mtus:120): drug_screening:bool
         _c8 = decide('drug_screen', False, _gate1, (f_drug_screening, m_drug_screening), (r_misuse_issues, r_drug_screening))
     else:  # not applicable, or not documented with what the `when` misses
         _c8 = decide('drug_screen', False, _gate1, None, (r_misuse_issues,))
 
-    # non_opioid_means (opioids.mtus:123): non_opioid_review:bool
+    # non_opioid_means (opioids.mtus:125): non_opioid_review:bool
     _c9 = decide('non_opioid_means', False, ALWAYS, (f_non_opioid_review, m_non_opioid_review), (r_non_opioid_review,))
 
-    # continuation (opioids.mtus:129): (or returned_to_work:bool (and function_improved:bool pain_impro...
+    # continuation (opioids.mtus:131): (or returned_to_work:bool (and function_improved:bool pain_impro...
     _v11, _m11 = and_m((f_function_improved, m_function_improved), (f_pain_improved, m_pain_improved))
     _v12, _m12 = or_m((f_returned_to_work, m_returned_to_work), (_v11, _m11))
     _c10 = decide('continuation', False, ALWAYS, (_v12, _m12), (r_returned_to_work, r_function_improved, r_pain_improved))
 
-    # exclude no_functional_improvement (opioids.mtus:135): (and (not function_improved:bool) (not exte...
+    # exclude no_functional_improvement (opioids.mtus:137): (and (not function_improved:bool) (not exte...
     _t14 = None if f_function_improved is None else not f_function_improved
     _v15, _m15 = and_m((_t14, m_function_improved), ((not f_extenuating_circumstances), ()))
     _c13 = decide('no_functional_improvement', True, ALWAYS, (_v15, _m15), (r_function_improved, r_extenuating_circumstances))
 
-    # exclude intolerable_effects (opioids.mtus:139): intolerable_adverse_effects:bool
+    # exclude intolerable_effects (opioids.mtus:141): intolerable_adverse_effects:bool
     _c16 = decide('intolerable_effects', True, ALWAYS, (f_intolerable_adverse_effects, ()), (r_intolerable_adverse_effects,))
 
-    # exclude function_decreased (opioids.mtus:143): decreased_function:bool
+    # exclude function_decreased (opioids.mtus:145): decreased_function:bool
     _c17 = decide('function_decreased', True, ALWAYS, (f_decreased_function, ()), (r_decreased_function,))
 
-    # exclude resolved (opioids.mtus:147): pain_resolved:bool
+    # exclude resolved (opioids.mtus:149): pain_resolved:bool
     _c18 = decide('resolved', True, ALWAYS, (f_pain_resolved, ()), (r_pain_resolved,))
 
-    # exclude non_adherence (opioids.mtus:151): serious_non_adherence:bool
+    # exclude non_adherence (opioids.mtus:153): serious_non_adherence:bool
     _c19 = decide('non_adherence', True, ALWAYS, (f_serious_non_adherence, ()), (r_serious_non_adherence,))
 
-    # exclude patient_request (opioids.mtus:155): discontinuation_requested:bool
+    # exclude patient_request (opioids.mtus:157): discontinuation_requested:bool
     _c20 = decide('patient_request', True, ALWAYS, (f_discontinuation_requested, ()), (r_discontinuation_requested,))
 
-    # morphine_equivalent_ceiling (opioids.mtus:167): (<= (sum opioid_regimen of (* .daily_mg:number mm...
+    # morphine_equivalent_ceiling (opioids.mtus:169): (<= (sum opioid_regimen of (* .daily_mg:number mm...
     def _value22(_row23):
         _t24 = _row23.get('daily_mg')
         _m25 = () if _t24 is not None else ('opioid_regimen.daily_mg',)
@@ -289,16 +289,16 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (38, 38, 45), (39, 39, 46), (40, 40, 47), (41, 41, 48), (42, 42, 49), (43, 43, 50),
-    (44, 44, 51), (45, 45, 52), (46, 46, 53), (47, 47, 54), (48, 48, 55), (49, 49, 56),
-    (50, 50, 57), (51, 51, 58), (52, 55, 66), (56, 59, 67), (60, 63, 68), (64, 67, 69),
-    (68, 71, 70), (72, 75, 71), (76, 76, 72), (79, 81, 101), (83, 85, 107), (87, 89, 112),
-    (91, 93, 117), (95, 97, 118), (99, 101, 123), (103, 105, 129), (107, 109, 135), (111, 113, 139),
-    (115, 117, 143), (119, 121, 147), (123, 125, 151), (127, 129, 155), (131, 142, 167), (150, 152, 45),
-    (153, 155, 46), (156, 158, 47), (159, 161, 48), (162, 164, 49), (165, 167, 50), (168, 170, 51),
-    (171, 173, 52), (174, 176, 53), (177, 179, 54), (180, 182, 55), (183, 185, 56), (186, 188, 57),
-    (189, 191, 58), (192, 196, 66), (197, 201, 67), (202, 206, 68), (207, 211, 69), (212, 216, 70),
-    (217, 221, 71), (222, 223, 72), (225, 226, 117), (228, 230, 101), (232, 234, 107), (236, 238, 112),
-    (240, 244, 118), (246, 247, 123), (249, 252, 129), (254, 257, 135), (259, 260, 139), (262, 263, 143),
-    (265, 266, 147), (268, 269, 151), (271, 272, 155), (274, 285, 167),
+    (38, 38, 47), (39, 39, 48), (40, 40, 49), (41, 41, 50), (42, 42, 51), (43, 43, 52),
+    (44, 44, 53), (45, 45, 54), (46, 46, 55), (47, 47, 56), (48, 48, 57), (49, 49, 58),
+    (50, 50, 59), (51, 51, 60), (52, 55, 68), (56, 59, 69), (60, 63, 70), (64, 67, 71),
+    (68, 71, 72), (72, 75, 73), (76, 76, 74), (79, 81, 103), (83, 85, 109), (87, 89, 114),
+    (91, 93, 119), (95, 97, 120), (99, 101, 125), (103, 105, 131), (107, 109, 137), (111, 113, 141),
+    (115, 117, 145), (119, 121, 149), (123, 125, 153), (127, 129, 157), (131, 142, 169), (150, 152, 47),
+    (153, 155, 48), (156, 158, 49), (159, 161, 50), (162, 164, 51), (165, 167, 52), (168, 170, 53),
+    (171, 173, 54), (174, 176, 55), (177, 179, 56), (180, 182, 57), (183, 185, 58), (186, 188, 59),
+    (189, 191, 60), (192, 196, 68), (197, 201, 69), (202, 206, 70), (207, 211, 71), (212, 216, 72),
+    (217, 221, 73), (222, 223, 74), (225, 226, 119), (228, 230, 103), (232, 234, 109), (236, 238, 114),
+    (240, 244, 120), (246, 247, 125), (249, 252, 131), (254, 257, 137), (259, 260, 141), (262, 263, 145),
+    (265, 266, 149), (268, 269, 153), (271, 272, 157), (274, 285, 169),
 )

@@ -20,14 +20,14 @@ CRITERIA = ('active', 'home_program', 'frequency', 'visit_limit', 'course_length
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
-# Table pm_visits: visits recommended (physical_medicine.mtus:48)
+# Table pm_visits: visits recommended (physical_medicine.mtus:50)
 _table_pm_visits = {
     'myalgia and myositis, unspecified': 10,
     'neuralgia, neuritis and radiculitis, unspecified': 10,
     'reflex sympathetic dystrophy (crps)': 24,
 }
 
-# Table pm_weeks: weeks recommended (physical_medicine.mtus:52)
+# Table pm_weeks: weeks recommended (physical_medicine.mtus:54)
 _table_pm_weeks = {
     'myalgia and myositis, unspecified': 8,
     'neuralgia, neuritis and radiculitis, unspecified': 4,
@@ -50,36 +50,36 @@ def unmet(facts, request_date):
     f_prior_physical_medicine = _get('prior_physical_medicine')
     _out = []
 
-    # active (physical_medicine.mtus:60): active_therapy:bool
+    # active (physical_medicine.mtus:62): active_therapy:bool
     if not (f_active_therapy is True):
         _out.append('active')
 
-    # home_program (physical_medicine.mtus:62): home_exercise:bool
+    # home_program (physical_medicine.mtus:64): home_exercise:bool
     if not (f_home_exercise is True):
         _out.append('home_program')
 
-    # frequency (physical_medicine.mtus:68): (<= pt_visits_per_week:count 3:count)
+    # frequency (physical_medicine.mtus:70): (<= pt_visits_per_week:count 3:count)
     if not (f_pt_visits_per_week is not None and (f_pt_visits_per_week <= 3)):
         _out.append('frequency')
 
-    # visit_limit (physical_medicine.mtus:74): (<= (+ (sum prior_physical_medicine field visits):count ...
+    # visit_limit (physical_medicine.mtus:76): (<= (+ (sum prior_physical_medicine field visits):count ...
     _v1, _m1 = sum_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'visits', 0)
     _t2 = add(_v1, f_pt_visits_requested)
     _t3 = lookup(_table_pm_visits, f_physical_medicine_diagnosis)
     if not (_t2 is not None and _t3 is not None and (_t2 <= _t3)):
         _out.append('visit_limit')
 
-    # course_length (physical_medicine.mtus:79): (<= pt_visits_requested:count (* pt_visits_per_week:co...
+    # course_length (physical_medicine.mtus:81): (<= pt_visits_requested:count (* pt_visits_per_week:co...
     _t4 = mul(f_pt_visits_per_week, lookup(_table_pm_weeks, f_physical_medicine_diagnosis))
     if not (f_pt_visits_requested is not None and _t4 is not None and (f_pt_visits_requested <= _t4)):
         _out.append('course_length')
 
-    # when#0 (physical_medicine.mtus:88): (any prior_physical_medicine):bool
+    # when#0 (physical_medicine.mtus:90): (any prior_physical_medicine):bool
     _when5 = (None if f_prior_physical_medicine is None else len(f_prior_physical_medicine) > 0)
     if _when5 is not False:
         _unknown6 = _when5 is None
 
-        # functional_improvement when#0 (physical_medicine.mtus:89): (and (or (last prior_physical_medicine...
+        # functional_improvement when#0 (physical_medicine.mtus:91): (and (or (last prior_physical_medicine...
         _r7 = last_row(f_prior_physical_medicine, 'date')
         _t8 = None if _r7 is None else _r7.get('adl_improved')
         _t9 = None if _r7 is None else _r7.get('work_restrictions_reduced')
@@ -87,7 +87,7 @@ def unmet(facts, request_date):
         if _unknown6 or not (((_t8 is True) or (_t9 is True)) and (_t10 is True)):
             _out.append('functional_improvement')
 
-        # home_program_not_enough when#0 (physical_medicine.mtus:92): home_program_insufficient:bool
+        # home_program_not_enough when#0 (physical_medicine.mtus:94): home_program_insufficient:bool
         if _unknown6 or not (f_home_program_insufficient is True):
             _out.append('home_program_not_enough')
 
@@ -118,35 +118,35 @@ def evaluate(facts, request_date):
     f_prior_physical_medicine = _get('prior_physical_medicine')
     r_prior_physical_medicine = FactValue('prior_physical_medicine', f_prior_physical_medicine, f_prior_physical_medicine is not None)
 
-    # when#0 (physical_medicine.mtus:88): (any prior_physical_medicine):bool
+    # when#0 (physical_medicine.mtus:90): (any prior_physical_medicine):bool
     _v1, _m1 = any_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None)
     _gate2 = (_v1, _m1)
 
-    # active (physical_medicine.mtus:60): active_therapy:bool
+    # active (physical_medicine.mtus:62): active_therapy:bool
     _c3 = decide('active', False, ALWAYS, (f_active_therapy, m_active_therapy), (r_active_therapy,))
 
-    # home_program (physical_medicine.mtus:62): home_exercise:bool
+    # home_program (physical_medicine.mtus:64): home_exercise:bool
     _c4 = decide('home_program', False, ALWAYS, (f_home_exercise, m_home_exercise), (r_home_exercise,))
 
-    # frequency (physical_medicine.mtus:68): (<= pt_visits_per_week:count 3:count)
+    # frequency (physical_medicine.mtus:70): (<= pt_visits_per_week:count 3:count)
     _v6, _m6 = strict_m((None if f_pt_visits_per_week is None else (f_pt_visits_per_week <= 3)), (f_pt_visits_per_week, m_pt_visits_per_week))
     _c5 = decide('frequency', False, ALWAYS, (_v6, _m6), (r_pt_visits_per_week,))
 
-    # visit_limit (physical_medicine.mtus:74): (<= (+ (sum prior_physical_medicine field visits):count ...
+    # visit_limit (physical_medicine.mtus:76): (<= (+ (sum prior_physical_medicine field visits):count ...
     _v8, _m8 = sum_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'visits', 0)
     _v9, _m9 = strict_m(add(_v8, f_pt_visits_requested), (_v8, _m8), (f_pt_visits_requested, m_pt_visits_requested))
     _v10, _m10 = lookup_m(_table_pm_visits, 'pm_visits', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
     _v11, _m11 = strict_m((None if _v9 is None or _v10 is None else (_v9 <= _v10)), (_v9, _m9), (_v10, _m10))
     _c7 = decide('visit_limit', False, ALWAYS, (_v11, _m11), (r_prior_physical_medicine, r_pt_visits_requested, r_physical_medicine_diagnosis), (Computed('sum(prior_physical_medicine.visits) + pt_visits_requested', _v9), Computed('sum(prior_physical_medicine.visits)', _v8), Computed('pm_visits[physical_medicine_diagnosis]', _v10)))
 
-    # course_length (physical_medicine.mtus:79): (<= pt_visits_requested:count (* pt_visits_per_week:co...
+    # course_length (physical_medicine.mtus:81): (<= pt_visits_requested:count (* pt_visits_per_week:co...
     _v13, _m13 = lookup_m(_table_pm_weeks, 'pm_weeks', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
     _v14, _m14 = strict_m(mul(f_pt_visits_per_week, _v13), (f_pt_visits_per_week, m_pt_visits_per_week), (_v13, _m13))
     _v15, _m15 = strict_m((None if f_pt_visits_requested is None or _v14 is None else (f_pt_visits_requested <= _v14)), (f_pt_visits_requested, m_pt_visits_requested), (_v14, _m14))
     _c12 = decide('course_length', False, ALWAYS, (_v15, _m15), (r_pt_visits_requested, r_pt_visits_per_week, r_physical_medicine_diagnosis), (Computed('pt_visits_per_week * pm_weeks[physical_medicine_diagnosis]', _v14), Computed('pm_weeks[physical_medicine_diagnosis]', _v13)))
 
     if _gate2[0] is True:
-        # functional_improvement when#0 (physical_medicine.mtus:89): (and (or (last prior_physical_medicine...
+        # functional_improvement when#0 (physical_medicine.mtus:91): (and (or (last prior_physical_medicine...
         _p18 = pick_m('last', f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'date')
         _v19, _m19 = field_m(_p18, 'prior_physical_medicine', 'adl_improved')
         _v20, _m20 = field_m(_p18, 'prior_physical_medicine', 'work_restrictions_reduced')
@@ -154,7 +154,7 @@ def evaluate(facts, request_date):
         _v22, _m22 = field_m(_p18, 'prior_physical_medicine', 'dependency_reduced')
         _v23, _m23 = and_m((_v21, _m21), (_v22, _m22))
         _c16 = decide('functional_improvement', False, _gate2, (_v23, _m23), (r_prior_physical_medicine,))
-        # home_program_not_enough when#0 (physical_medicine.mtus:92): home_program_insufficient:bool
+        # home_program_not_enough when#0 (physical_medicine.mtus:94): home_program_insufficient:bool
         _c17 = decide('home_program_not_enough', False, _gate2, (f_home_program_insufficient, m_home_program_insufficient), (r_prior_physical_medicine, r_home_program_insufficient))
     else:  # not applicable, or not documented with what the `when` misses
         _c16 = decide('functional_improvement', False, _gate2, None, (r_prior_physical_medicine,))
@@ -167,10 +167,10 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (44, 44, 31), (45, 45, 32), (46, 46, 33), (47, 47, 34), (48, 48, 35), (49, 49, 36),
-    (50, 50, 37), (53, 55, 60), (57, 59, 62), (61, 63, 68), (65, 70, 74), (72, 75, 79),
-    (77, 80, 88), (82, 85, 89), (86, 86, 90), (87, 88, 89), (90, 92, 92), (100, 102, 31),
-    (103, 105, 32), (106, 108, 33), (109, 111, 34), (112, 114, 35), (115, 117, 36), (118, 119, 37),
-    (121, 123, 88), (125, 126, 60), (128, 129, 62), (131, 133, 68), (135, 140, 74), (142, 146, 79),
-    (148, 153, 89), (154, 154, 90), (155, 156, 89), (157, 158, 92), (159, 161, 89),
+    (44, 44, 33), (45, 45, 34), (46, 46, 35), (47, 47, 36), (48, 48, 37), (49, 49, 38),
+    (50, 50, 39), (53, 55, 62), (57, 59, 64), (61, 63, 70), (65, 70, 76), (72, 75, 81),
+    (77, 80, 90), (82, 85, 91), (86, 86, 92), (87, 88, 91), (90, 92, 94), (100, 102, 33),
+    (103, 105, 34), (106, 108, 35), (109, 111, 36), (112, 114, 37), (115, 117, 38), (118, 119, 39),
+    (121, 123, 90), (125, 126, 62), (128, 129, 64), (131, 133, 70), (135, 140, 76), (142, 146, 81),
+    (148, 153, 91), (154, 154, 92), (155, 156, 91), (157, 158, 94), (159, 161, 91),
 )

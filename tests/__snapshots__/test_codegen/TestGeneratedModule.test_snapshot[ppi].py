@@ -30,7 +30,7 @@ def unmet(facts, request_date):
     f_nsaid_dyspepsia = _get('nsaid_dyspepsia')
     _out = []
 
-    # gi_risk_or_dyspepsia (ppi.mtus:44): (at-least 1 (> (time-from birth_date:date request.date) 65 ye...
+    # gi_risk_or_dyspepsia (ppi.mtus:46): (at-least 1 (> (time-from birth_date:date request.date) 65 ye...
     _t1 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
     if not ((_t1 is True) + (f_gi_event_history is True) + (f_gi_risk_medications is True) + (f_high_dose_nsaids is True) + (f_nsaid_dyspepsia is True) >= 1):
         _out.append('gi_risk_or_dyspepsia')
@@ -57,7 +57,7 @@ def evaluate(facts, request_date):
     m_nsaid_dyspepsia = () if f_nsaid_dyspepsia is not None else ('nsaid_dyspepsia',)
     r_nsaid_dyspepsia = FactValue('nsaid_dyspepsia', f_nsaid_dyspepsia, f_nsaid_dyspepsia is not None)
 
-    # gi_risk_or_dyspepsia (ppi.mtus:44): (at-least 1 (> (time-from birth_date:date request.date) 65 ye...
+    # gi_risk_or_dyspepsia (ppi.mtus:46): (at-least 1 (> (time-from birth_date:date request.date) 65 ye...
     _t2 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
     _v3, _m3 = strict_m(_t2, (f_birth_date, m_birth_date))
     _v4, _m4 = at_least_m(1, (_v3, _m3), (f_gi_event_history, m_gi_event_history), (f_gi_risk_medications, m_gi_risk_medications), (f_high_dose_nsaids, m_high_dose_nsaids), (f_nsaid_dyspepsia, m_nsaid_dyspepsia))
@@ -69,6 +69,6 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (26, 26, 33), (27, 27, 34), (28, 28, 35), (29, 29, 36), (30, 30, 37), (33, 36, 44),
-    (44, 46, 33), (47, 49, 34), (50, 52, 35), (53, 55, 36), (56, 58, 37), (60, 65, 44),
+    (26, 26, 35), (27, 27, 36), (28, 28, 37), (29, 29, 38), (30, 30, 39), (33, 36, 46),
+    (44, 46, 35), (47, 49, 36), (50, 52, 37), (53, 55, 38), (56, 58, 39), (60, 65, 46),
 )

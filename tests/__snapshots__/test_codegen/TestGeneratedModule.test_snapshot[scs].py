@@ -21,7 +21,7 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
 
 # The guideline's values, built once.
 _K1 = frozenset(('complex regional pain syndrome', 'multiple sclerosis pain', 'peripheral vascular disease', 'post-amputation pain', 'post-herpetic neuralgia', 'spinal cord injury dysesthesia'))  # complex regional pain syndrome, post-amputation pain, post-herpetic neuralgia, spinal cord injury...
-_K2 = Decimal('50')  # 50% (scs.mtus:88)
+_K2 = Decimal('50')  # 50% (scs.mtus:90)
 
 
 def unmet(facts, request_date):
@@ -40,39 +40,39 @@ def unmet(facts, request_date):
     f_stimulator_trials = _get('stimulator_trials')
     _out = []
 
-    # listed_condition (scs.mtus:51): (or (in indication:enum {'complex regional pain syndrome', 'multi...
+    # listed_condition (scs.mtus:53): (or (in indication:enum {'complex regional pain syndrome', 'multi...
     if not ((f_indication is not None and (f_indication in _K1)) or ((f_indication is not None and (f_indication == 'failed back syndrome')) and (f_back_operations is not None and (f_back_operations >= 1)))):
         _out.append('listed_condition')
 
-    # less_invasive (scs.mtus:57): less_invasive_failed:bool
+    # less_invasive (scs.mtus:59): less_invasive_failed:bool
     if not (f_less_invasive_failed is True):
         _out.append('less_invasive')
 
-    # non_interventional (scs.mtus:62): limited_response:bool
+    # non_interventional (scs.mtus:64): limited_response:bool
     if not (f_limited_response is True):
         _out.append('non_interventional')
 
-    # psychological (scs.mtus:66): (and psych_evaluation:bool psych_clearance:bool)
+    # psychological (scs.mtus:68): (and psych_evaluation:bool psych_clearance:bool)
     if not ((f_psych_evaluation is True) and (f_psych_clearance is True)):
         _out.append('psychological')
 
-    # no_substance_abuse (scs.mtus:72): (= substance_abuse:bool absent:bool)
+    # no_substance_abuse (scs.mtus:74): (= substance_abuse:bool absent:bool)
     if not (f_substance_abuse is not None and (f_substance_abuse == False)):
         _out.append('no_substance_abuse')
 
-    # no_contraindication (scs.mtus:76): (= contraindication:bool absent:bool)
+    # no_contraindication (scs.mtus:78): (= contraindication:bool absent:bool)
     if not (f_contraindication is not None and (f_contraindication == False)):
         _out.append('no_contraindication')
 
-    # exclude nociceptive (scs.mtus:80): (= pain_type:enum 'nociceptive')
+    # exclude nociceptive (scs.mtus:82): (= pain_type:enum 'nociceptive')
     if not (f_pain_type is not None and (not (f_pain_type == 'nociceptive'))):
         _out.append('nociceptive')
 
-    # when#0 (scs.mtus:87): permanent_implant:bool
+    # when#0 (scs.mtus:89): permanent_implant:bool
     _when1 = f_permanent_implant
     if _when1 is not False:
 
-        # successful_trial when#0 (scs.mtus:88): (and (any stimulator_trials):bool (>= (last stimulator_tri...
+        # successful_trial when#0 (scs.mtus:90): (and (any stimulator_trials):bool (>= (last stimulator_tri...
         _t2 = (None if f_stimulator_trials is None else len(f_stimulator_trials) > 0)
         _r3 = last_row(f_stimulator_trials, 'date')
         _t4 = None if _r3 is None else _r3.get('relief')
@@ -120,10 +120,10 @@ def evaluate(facts, request_date):
     f_stimulator_trials = _get('stimulator_trials')
     r_stimulator_trials = FactValue('stimulator_trials', f_stimulator_trials, f_stimulator_trials is not None)
 
-    # when#0 (scs.mtus:87): permanent_implant:bool
+    # when#0 (scs.mtus:89): permanent_implant:bool
     _gate1 = (f_permanent_implant, m_permanent_implant)
 
-    # listed_condition (scs.mtus:51): (or (in indication:enum {'complex regional pain syndrome', 'multi...
+    # listed_condition (scs.mtus:53): (or (in indication:enum {'complex regional pain syndrome', 'multi...
     _v3, _m3 = strict_m((None if f_indication is None else (f_indication in _K1)), (f_indication, m_indication))
     _v4, _m4 = strict_m((None if f_indication is None else (f_indication == 'failed back syndrome')), (f_indication, m_indication))
     _v5, _m5 = strict_m((None if f_back_operations is None else (f_back_operations >= 1)), (f_back_operations, m_back_operations))
@@ -131,30 +131,30 @@ def evaluate(facts, request_date):
     _v7, _m7 = or_m((_v3, _m3), (_v6, _m6))
     _c2 = decide('listed_condition', False, ALWAYS, (_v7, _m7), (r_indication, r_back_operations))
 
-    # less_invasive (scs.mtus:57): less_invasive_failed:bool
+    # less_invasive (scs.mtus:59): less_invasive_failed:bool
     _c8 = decide('less_invasive', False, ALWAYS, (f_less_invasive_failed, m_less_invasive_failed), (r_less_invasive_failed,))
 
-    # non_interventional (scs.mtus:62): limited_response:bool
+    # non_interventional (scs.mtus:64): limited_response:bool
     _c9 = decide('non_interventional', False, ALWAYS, (f_limited_response, m_limited_response), (r_limited_response,))
 
-    # psychological (scs.mtus:66): (and psych_evaluation:bool psych_clearance:bool)
+    # psychological (scs.mtus:68): (and psych_evaluation:bool psych_clearance:bool)
     _v11, _m11 = and_m((f_psych_evaluation, m_psych_evaluation), (f_psych_clearance, m_psych_clearance))
     _c10 = decide('psychological', False, ALWAYS, (_v11, _m11), (r_psych_evaluation, r_psych_clearance))
 
-    # no_substance_abuse (scs.mtus:72): (= substance_abuse:bool absent:bool)
+    # no_substance_abuse (scs.mtus:74): (= substance_abuse:bool absent:bool)
     _v13, _m13 = strict_m((None if f_substance_abuse is None else (f_substance_abuse == False)), (f_substance_abuse, m_substance_abuse))
     _c12 = decide('no_substance_abuse', False, ALWAYS, (_v13, _m13), (r_substance_abuse,))
 
-    # no_contraindication (scs.mtus:76): (= contraindication:bool absent:bool)
+    # no_contraindication (scs.mtus:78): (= contraindication:bool absent:bool)
     _v15, _m15 = strict_m((None if f_contraindication is None else (f_contraindication == False)), (f_contraindication, m_contraindication))
     _c14 = decide('no_contraindication', False, ALWAYS, (_v15, _m15), (r_contraindication,))
 
-    # exclude nociceptive (scs.mtus:80): (= pain_type:enum 'nociceptive')
+    # exclude nociceptive (scs.mtus:82): (= pain_type:enum 'nociceptive')
     _v17, _m17 = strict_m((None if f_pain_type is None else (f_pain_type == 'nociceptive')), (f_pain_type, m_pain_type))
     _c16 = decide('nociceptive', True, ALWAYS, (_v17, _m17), (r_pain_type,))
 
     if _gate1[0] is True:
-        # successful_trial when#0 (scs.mtus:88): (and (any stimulator_trials):bool (>= (last stimulator_tri...
+        # successful_trial when#0 (scs.mtus:90): (and (any stimulator_trials):bool (>= (last stimulator_tri...
         _v19, _m19 = any_m(f_stimulator_trials, 'stimulator_trials', None, None)
         _p20 = pick_m('last', f_stimulator_trials, 'stimulator_trials', None, None, 'date')
         _v21, _m21 = field_m(_p20, 'stimulator_trials', 'relief')
@@ -172,12 +172,12 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (30, 30, 25), (31, 31, 26), (32, 32, 27), (33, 33, 28), (34, 34, 29), (35, 35, 30),
-    (36, 36, 34), (37, 37, 35), (38, 38, 38), (39, 39, 39), (40, 40, 40), (43, 45, 51),
-    (47, 49, 57), (51, 53, 62), (55, 57, 66), (59, 61, 72), (63, 65, 76), (67, 69, 80),
-    (71, 73, 87), (75, 78, 88), (79, 80, 89), (81, 82, 88), (90, 92, 25), (93, 95, 26),
-    (96, 98, 27), (99, 101, 28), (102, 104, 29), (105, 107, 30), (108, 110, 34), (111, 113, 35),
-    (114, 116, 38), (117, 119, 39), (120, 121, 40), (123, 124, 87), (126, 127, 51), (128, 130, 53),
-    (131, 132, 51), (134, 135, 57), (137, 138, 62), (140, 142, 66), (144, 146, 72), (148, 150, 76),
-    (152, 154, 80), (156, 161, 88), (162, 164, 89), (165, 168, 88),
+    (30, 30, 27), (31, 31, 28), (32, 32, 29), (33, 33, 30), (34, 34, 31), (35, 35, 32),
+    (36, 36, 36), (37, 37, 37), (38, 38, 40), (39, 39, 41), (40, 40, 42), (43, 45, 53),
+    (47, 49, 59), (51, 53, 64), (55, 57, 68), (59, 61, 74), (63, 65, 78), (67, 69, 82),
+    (71, 73, 89), (75, 78, 90), (79, 80, 91), (81, 82, 90), (90, 92, 27), (93, 95, 28),
+    (96, 98, 29), (99, 101, 30), (102, 104, 31), (105, 107, 32), (108, 110, 36), (111, 113, 37),
+    (114, 116, 40), (117, 119, 41), (120, 121, 42), (123, 124, 89), (126, 127, 53), (128, 130, 55),
+    (131, 132, 53), (134, 135, 59), (137, 138, 64), (140, 142, 68), (144, 146, 74), (148, 150, 78),
+    (152, 154, 82), (156, 161, 90), (162, 164, 91), (165, 168, 90),
 )

@@ -22,7 +22,7 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
 
 # The guideline's values, built once.
 _K1 = frozenset(('CRPS I', 'CRPS II', 'multiple sclerosis', 'neuropathic pain', 'phantom limb pain', 'spasticity after spinal cord injury'))  # neuropathic pain, CRPS I, CRPS II, phantom limb pain, spasticity after spinal cord injury, multip...
-_K2 = Duration(1, 0)  # 1 month (tens.mtus:50)
+_K2 = Duration(1, 0)  # 1 month (tens.mtus:52)
 
 
 def unmet(facts, request_date):
@@ -40,51 +40,51 @@ def unmet(facts, request_date):
     f_tens_trials = _get('tens_trials')
     _out = []
 
-    # adjunct (tens.mtus:43): functional_restoration:bool
+    # adjunct (tens.mtus:45): functional_restoration:bool
     if not (f_functional_restoration is True):
         _out.append('adjunct')
 
-    # listed_condition (tens.mtus:45): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
+    # listed_condition (tens.mtus:47): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
     if not (f_tens_conditions is not None and member('contains any of', f_tens_conditions, _K1, EXACT, request_date)):
         _out.append('listed_condition')
 
-    # when#0 (tens.mtus:49): (not tens_purchase:bool)
+    # when#0 (tens.mtus:51): (not tens_purchase:bool)
     _when1 = (None if f_tens_purchase is None else not f_tens_purchase)
     if _when1 is not False:
 
-        # one_month_trial when#0 (tens.mtus:50): (or (any tens_trials):bool (<= tens_rental_length:duration...
+        # one_month_trial when#0 (tens.mtus:52): (or (any tens_trials):bool (<= tens_rental_length:duration...
         _t2 = (None if f_tens_trials is None else len(f_tens_trials) > 0)
         _t3 = compare_duration('<=', f_tens_rental_length, _K2, request_date)
         if _when1 is None or not ((_t2 is True) or (_t3 is True)):
             _out.append('one_month_trial')
 
-    # chronic (tens.mtus:54): (>= (time-from symptom_onset:date request.date) 3 months:duration)
+    # chronic (tens.mtus:56): (>= (time-from symptom_onset:date request.date) 3 months:duration)
     _t4 = compare_elapsed('>=', f_symptom_onset, request_date, 3, 0)
     if not (_t4 is True):
         _out.append('chronic')
 
-    # other_modalities (tens.mtus:58): other_modalities_failed:bool
+    # other_modalities (tens.mtus:60): other_modalities_failed:bool
     if not (f_other_modalities_failed is True):
         _out.append('other_modalities')
 
-    # treatment_plan (tens.mtus:62): tens_goals:bool
+    # treatment_plan (tens.mtus:64): tens_goals:bool
     if not (f_tens_goals is True):
         _out.append('treatment_plan')
 
-    # when#1 (tens.mtus:65): (> tens_leads:count 2:count)
+    # when#1 (tens.mtus:67): (> tens_leads:count 2:count)
     _when5 = (None if f_tens_leads is None else (f_tens_leads > 2))
     if _when5 is not False:
 
-        # four_lead when#1 (tens.mtus:66): four_lead_reason:bool
+        # four_lead when#1 (tens.mtus:68): four_lead_reason:bool
         if _when5 is None or not (f_four_lead_reason is True):
             _out.append('four_lead')
 
-    # when#2 (tens.mtus:70): (any tens_trials):bool
+    # when#2 (tens.mtus:72): (any tens_trials):bool
     _when6 = (None if f_tens_trials is None else len(f_tens_trials) > 0)
     if _when6 is not False:
         _unknown7 = _when6 is None
 
-        # trial_documentation when#2 (tens.mtus:74): (any tens_trials where (and (documented .use_frequency...
+        # trial_documentation when#2 (tens.mtus:76): (any tens_trials where (and (documented .use_frequency...
         def _where8(_row9):
             _v10, _m10 = and_m(((_row9.get('use_frequency') is not None), ()), ((_row9.get('pain_relieved') is not None), ()), ((_row9.get('function_improved') is not None), ()))
             return _v10, _m10
@@ -92,17 +92,17 @@ def unmet(facts, request_date):
         if _unknown7 or not (_v11 is True):
             _out.append('trial_documentation')
 
-        # ongoing_treatment when#2 (tens.mtus:77): (last tens_trials field other_treatment):bool
+        # ongoing_treatment when#2 (tens.mtus:79): (last tens_trials field other_treatment):bool
         _r12 = last_row(f_tens_trials, 'date')
         _t13 = None if _r12 is None else _r12.get('other_treatment')
         if _unknown7 or not (_t13 is True):
             _out.append('ongoing_treatment')
 
-    # when#3 (tens.mtus:84): tens_purchase:bool
+    # when#3 (tens.mtus:86): tens_purchase:bool
     _when14 = f_tens_purchase
     if _when14 is not False:
 
-        # purchase_after_trial when#3 (tens.mtus:85): (any tens_trials where (and .pain_relieved:bool .func...
+        # purchase_after_trial when#3 (tens.mtus:87): (any tens_trials where (and .pain_relieved:bool .func...
         def _where15(_row16):
             _t17 = _row16.get('pain_relieved')
             _m18 = () if _t17 is not None else ('tens_trials.pain_relieved',)
@@ -150,27 +150,27 @@ def evaluate(facts, request_date):
     f_tens_trials = _get('tens_trials')
     r_tens_trials = FactValue('tens_trials', f_tens_trials, f_tens_trials is not None)
 
-    # when#0 (tens.mtus:49): (not tens_purchase:bool)
+    # when#0 (tens.mtus:51): (not tens_purchase:bool)
     _t1 = None if f_tens_purchase is None else not f_tens_purchase
     _gate2 = (_t1, m_tens_purchase)
-    # when#1 (tens.mtus:65): (> tens_leads:count 2:count)
+    # when#1 (tens.mtus:67): (> tens_leads:count 2:count)
     _v3, _m3 = strict_m((None if f_tens_leads is None else (f_tens_leads > 2)), (f_tens_leads, m_tens_leads))
     _gate4 = (_v3, _m3)
-    # when#2 (tens.mtus:70): (any tens_trials):bool
+    # when#2 (tens.mtus:72): (any tens_trials):bool
     _v5, _m5 = any_m(f_tens_trials, 'tens_trials', None, None)
     _gate6 = (_v5, _m5)
-    # when#3 (tens.mtus:84): tens_purchase:bool
+    # when#3 (tens.mtus:86): tens_purchase:bool
     _gate7 = (f_tens_purchase, m_tens_purchase)
 
-    # adjunct (tens.mtus:43): functional_restoration:bool
+    # adjunct (tens.mtus:45): functional_restoration:bool
     _c8 = decide('adjunct', False, ALWAYS, (f_functional_restoration, m_functional_restoration), (r_functional_restoration,))
 
-    # listed_condition (tens.mtus:45): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
+    # listed_condition (tens.mtus:47): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
     _v10, _m10 = strict_m((None if f_tens_conditions is None else member('contains any of', f_tens_conditions, _K1, EXACT, request_date)), (f_tens_conditions, m_tens_conditions))
     _c9 = decide('listed_condition', False, ALWAYS, (_v10, _m10), (r_tens_conditions,))
 
     if _gate2[0] is True:
-        # one_month_trial when#0 (tens.mtus:50): (or (any tens_trials):bool (<= tens_rental_length:duration...
+        # one_month_trial when#0 (tens.mtus:52): (or (any tens_trials):bool (<= tens_rental_length:duration...
         _t12 = compare_duration('<=', f_tens_rental_length, _K2, request_date)
         _v13, _m13 = strict_m(_t12, (f_tens_rental_length, m_tens_rental_length))
         _v14, _m14 = or_m((_v5, _m5), (_v13, _m13))
@@ -178,32 +178,32 @@ def evaluate(facts, request_date):
     else:  # not applicable, or not documented with what the `when` misses
         _c11 = decide('one_month_trial', False, _gate2, None, (r_tens_purchase,))
 
-    # chronic (tens.mtus:54): (>= (time-from symptom_onset:date request.date) 3 months:duration)
+    # chronic (tens.mtus:56): (>= (time-from symptom_onset:date request.date) 3 months:duration)
     _t16 = compare_elapsed('>=', f_symptom_onset, request_date, 3, 0)
     _v17, _m17 = strict_m(_t16, (f_symptom_onset, m_symptom_onset))
     _v18, _m18 = strict_m(time_from(f_symptom_onset, request_date), (f_symptom_onset, m_symptom_onset))
     _c15 = decide('chronic', False, ALWAYS, (_v17, _m17), (r_symptom_onset,), (Computed('time from symptom_onset to request.date', _v18),))
 
-    # other_modalities (tens.mtus:58): other_modalities_failed:bool
+    # other_modalities (tens.mtus:60): other_modalities_failed:bool
     _c19 = decide('other_modalities', False, ALWAYS, (f_other_modalities_failed, m_other_modalities_failed), (r_other_modalities_failed,))
 
-    # treatment_plan (tens.mtus:62): tens_goals:bool
+    # treatment_plan (tens.mtus:64): tens_goals:bool
     _c20 = decide('treatment_plan', False, ALWAYS, (f_tens_goals, m_tens_goals), (r_tens_goals,))
 
     if _gate4[0] is True:
-        # four_lead when#1 (tens.mtus:66): four_lead_reason:bool
+        # four_lead when#1 (tens.mtus:68): four_lead_reason:bool
         _c21 = decide('four_lead', False, _gate4, (f_four_lead_reason, m_four_lead_reason), (r_tens_leads, r_four_lead_reason))
     else:  # not applicable, or not documented with what the `when` misses
         _c21 = decide('four_lead', False, _gate4, None, (r_tens_leads,))
 
     if _gate6[0] is True:
-        # trial_documentation when#2 (tens.mtus:74): (any tens_trials where (and (documented .use_frequency...
+        # trial_documentation when#2 (tens.mtus:76): (any tens_trials where (and (documented .use_frequency...
         def _where24(_row25):
             _v26, _m26 = and_m(((_row25.get('use_frequency') is not None), ()), ((_row25.get('pain_relieved') is not None), ()), ((_row25.get('function_improved') is not None), ()))
             return _v26, _m26
         _v27, _m27 = any_m(f_tens_trials, 'tens_trials', None, _where24)
         _c22 = decide('trial_documentation', False, _gate6, (_v27, _m27), (r_tens_trials,))
-        # ongoing_treatment when#2 (tens.mtus:77): (last tens_trials field other_treatment):bool
+        # ongoing_treatment when#2 (tens.mtus:79): (last tens_trials field other_treatment):bool
         _p28 = pick_m('last', f_tens_trials, 'tens_trials', None, None, 'date')
         _v29, _m29 = field_m(_p28, 'tens_trials', 'other_treatment')
         _c23 = decide('ongoing_treatment', False, _gate6, (_v29, _m29), (r_tens_trials,))
@@ -212,7 +212,7 @@ def evaluate(facts, request_date):
         _c23 = decide('ongoing_treatment', False, _gate6, None, (r_tens_trials,))
 
     if _gate7[0] is True:
-        # purchase_after_trial when#3 (tens.mtus:85): (any tens_trials where (and .pain_relieved:bool .func...
+        # purchase_after_trial when#3 (tens.mtus:87): (any tens_trials where (and .pain_relieved:bool .func...
         def _where31(_row32):
             _t33 = _row32.get('pain_relieved')
             _m34 = () if _t33 is not None else ('tens_trials.pain_relieved',)
@@ -230,13 +230,13 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (31, 31, 24), (32, 32, 25), (33, 33, 26), (34, 34, 27), (35, 35, 28), (36, 36, 29),
-    (37, 37, 30), (38, 38, 31), (39, 39, 32), (40, 40, 33), (43, 45, 43), (47, 49, 45),
-    (51, 53, 49), (55, 59, 50), (61, 64, 54), (66, 68, 58), (70, 72, 62), (74, 76, 65),
-    (78, 80, 66), (82, 85, 70), (87, 93, 74), (95, 99, 77), (101, 103, 84), (105, 115, 85),
-    (123, 125, 24), (126, 128, 25), (129, 131, 26), (132, 134, 27), (135, 137, 28), (138, 140, 29),
-    (141, 143, 30), (144, 146, 31), (147, 149, 32), (150, 151, 33), (153, 155, 49), (156, 158, 65),
-    (159, 161, 70), (162, 163, 84), (165, 166, 43), (168, 170, 45), (172, 179, 50), (181, 185, 54),
-    (187, 188, 58), (190, 191, 62), (193, 197, 66), (199, 205, 74), (206, 209, 77), (210, 212, 74),
-    (214, 226, 85),
+    (31, 31, 26), (32, 32, 27), (33, 33, 28), (34, 34, 29), (35, 35, 30), (36, 36, 31),
+    (37, 37, 32), (38, 38, 33), (39, 39, 34), (40, 40, 35), (43, 45, 45), (47, 49, 47),
+    (51, 53, 51), (55, 59, 52), (61, 64, 56), (66, 68, 60), (70, 72, 64), (74, 76, 67),
+    (78, 80, 68), (82, 85, 72), (87, 93, 76), (95, 99, 79), (101, 103, 86), (105, 115, 87),
+    (123, 125, 26), (126, 128, 27), (129, 131, 28), (132, 134, 29), (135, 137, 30), (138, 140, 31),
+    (141, 143, 32), (144, 146, 33), (147, 149, 34), (150, 151, 35), (153, 155, 51), (156, 158, 67),
+    (159, 161, 72), (162, 163, 86), (165, 166, 45), (168, 170, 47), (172, 179, 52), (181, 185, 56),
+    (187, 188, 60), (190, 191, 64), (193, 197, 68), (199, 205, 76), (206, 209, 79), (210, 212, 76),
+    (214, 226, 87),
 )

@@ -21,9 +21,9 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = Decimal('0.025')  # 0.025% (topical_analgesics.mtus:90)
-_K2 = frozenset(('hip', 'shoulder', 'spine'))  # spine, hip, shoulder (topical_analgesics.mtus:101)
-_K3 = Duration(0, 84)  # 12 weeks (topical_analgesics.mtus:103)
+_K1 = Decimal('0.025')  # 0.025% (topical_analgesics.mtus:92)
+_K2 = frozenset(('hip', 'shoulder', 'spine'))  # spine, hip, shoulder (topical_analgesics.mtus:103)
+_K3 = Duration(0, 84)  # 12 weeks (topical_analgesics.mtus:105)
 
 
 def unmet(facts, request_date):
@@ -43,64 +43,64 @@ def unmet(facts, request_date):
     f_supply_requested = _get('supply_requested')
     _out = []
 
-    # exclude topical_gabapentin (topical_analgesics.mtus:64): (contains ingredients:set[text] 'gabapen...
+    # exclude topical_gabapentin (topical_analgesics.mtus:66): (contains ingredients:set[text] 'gabapen...
     if not (f_ingredients is not None and (not contains_text(f_ingredients, 'gabapentin'))):
         _out.append('topical_gabapentin')
 
-    # exclude topical_muscle_relaxant (topical_analgesics.mtus:69): (contains drug_classes:set[text] 'm...
+    # exclude topical_muscle_relaxant (topical_analgesics.mtus:71): (contains drug_classes:set[text] 'm...
     if not (f_drug_classes is not None and (not contains_text(f_drug_classes, 'muscle relaxant'))):
         _out.append('topical_muscle_relaxant')
 
-    # when#0 (topical_analgesics.mtus:76): (contains ingredients:set[text] 'lidocaine')
+    # when#0 (topical_analgesics.mtus:78): (contains ingredients:set[text] 'lidocaine')
     _when1 = (None if f_ingredients is None else contains_text(f_ingredients, 'lidocaine'))
     if _when1 is not False:
         _unknown2 = _when1 is None
 
-        # lidocaine_patch when#0 (topical_analgesics.mtus:77): (= dosage_form:text 'patch')
+        # lidocaine_patch when#0 (topical_analgesics.mtus:79): (= dosage_form:text 'patch')
         if _unknown2 or not (f_dosage_form is not None and (norm_text(f_dosage_form) == 'patch')):
             _out.append('lidocaine_patch')
 
-        # lidocaine_indication when#0 (topical_analgesics.mtus:79): localized_neuropathic_pain:bool
+        # lidocaine_indication when#0 (topical_analgesics.mtus:81): localized_neuropathic_pain:bool
         if _unknown2 or not (f_localized_neuropathic_pain is True):
             _out.append('lidocaine_indication')
 
-        # lidocaine_after_first_line when#0 (topical_analgesics.mtus:81): first_line_trial:bool
+        # lidocaine_after_first_line when#0 (topical_analgesics.mtus:83): first_line_trial:bool
         if _unknown2 or not (f_first_line_trial is True):
             _out.append('lidocaine_after_first_line')
 
-    # when#1 (topical_analgesics.mtus:87): (contains ingredients:set[text] 'capsaicin')
+    # when#1 (topical_analgesics.mtus:89): (contains ingredients:set[text] 'capsaicin')
     _when3 = (None if f_ingredients is None else contains_text(f_ingredients, 'capsaicin'))
     if _when3 is not False:
         _unknown4 = _when3 is None
 
-        # capsaicin_after_other_treatments when#1 (topical_analgesics.mtus:88): other_treatments_failed:bool
+        # capsaicin_after_other_treatments when#1 (topical_analgesics.mtus:90): other_treatments_failed:bool
         if _unknown4 or not (f_other_treatments_failed is True):
             _out.append('capsaicin_after_other_treatments')
 
-        # capsaicin_strength when#1 (topical_analgesics.mtus:90): (<= capsaicin_concentration:percent 0.025...
+        # capsaicin_strength when#1 (topical_analgesics.mtus:92): (<= capsaicin_concentration:percent 0.025...
         if _unknown4 or not (f_capsaicin_concentration is not None and (f_capsaicin_concentration <= _K1)):
             _out.append('capsaicin_strength')
 
-    # when#2 (topical_analgesics.mtus:98): (contains drug_classes:set[text] 'NSAID')
+    # when#2 (topical_analgesics.mtus:100): (contains drug_classes:set[text] 'NSAID')
     _when5 = (None if f_drug_classes is None else contains_text(f_drug_classes, 'nsaid'))
     if _when5 is not False:
         _unknown6 = _when5 is None
 
-        # topical_nsaid_indication when#2 (topical_analgesics.mtus:99): osteoarthritis_or_tendinitis:bool
+        # topical_nsaid_indication when#2 (topical_analgesics.mtus:101): osteoarthritis_or_tendinitis:bool
         if _unknown6 or not (f_osteoarthritis_or_tendinitis is True):
             _out.append('topical_nsaid_indication')
 
-        # topical_nsaid_site when#2 (topical_analgesics.mtus:101): (not (contains any of treated_joints:set...
+        # topical_nsaid_site when#2 (topical_analgesics.mtus:103): (not (contains any of treated_joints:set...
         if _unknown6 or not (f_treated_joints is not None and (not member('contains any of', f_treated_joints, _K2, EXACT, request_date))):
             _out.append('topical_nsaid_site')
 
-        # topical_nsaid_short_term when#2 (topical_analgesics.mtus:103): (<= (+ use_to_date:duration supply...
+        # topical_nsaid_short_term when#2 (topical_analgesics.mtus:105): (<= (+ use_to_date:duration supply...
         _t7 = add(f_use_to_date, f_supply_requested)
         _t8 = compare_duration('<=', _t7, _K3, request_date)
         if _unknown6 or not (_t8 is True):
             _out.append('topical_nsaid_short_term')
 
-        # exclude topical_nsaid_neuropathic when#2 (topical_analgesics.mtus:105): neuropathic_pain:bool
+        # exclude topical_nsaid_neuropathic when#2 (topical_analgesics.mtus:107): neuropathic_pain:bool
         if _unknown6 or not (f_neuropathic_pain is False):
             _out.append('topical_nsaid_neuropathic')
 
@@ -147,31 +147,31 @@ def evaluate(facts, request_date):
     m_supply_requested = () if f_supply_requested is not None else ('supply_requested',)
     r_supply_requested = FactValue('supply_requested', f_supply_requested, f_supply_requested is not None)
 
-    # when#0 (topical_analgesics.mtus:76): (contains ingredients:set[text] 'lidocaine')
+    # when#0 (topical_analgesics.mtus:78): (contains ingredients:set[text] 'lidocaine')
     _v1, _m1 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'lidocaine')), (f_ingredients, m_ingredients))
     _gate2 = (_v1, _m1)
-    # when#1 (topical_analgesics.mtus:87): (contains ingredients:set[text] 'capsaicin')
+    # when#1 (topical_analgesics.mtus:89): (contains ingredients:set[text] 'capsaicin')
     _v3, _m3 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'capsaicin')), (f_ingredients, m_ingredients))
     _gate4 = (_v3, _m3)
-    # when#2 (topical_analgesics.mtus:98): (contains drug_classes:set[text] 'NSAID')
+    # when#2 (topical_analgesics.mtus:100): (contains drug_classes:set[text] 'NSAID')
     _v5, _m5 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'nsaid')), (f_drug_classes, m_drug_classes))
     _gate6 = (_v5, _m5)
 
-    # exclude topical_gabapentin (topical_analgesics.mtus:64): (contains ingredients:set[text] 'gabapen...
+    # exclude topical_gabapentin (topical_analgesics.mtus:66): (contains ingredients:set[text] 'gabapen...
     _v8, _m8 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'gabapentin')), (f_ingredients, m_ingredients))
     _c7 = decide('topical_gabapentin', True, ALWAYS, (_v8, _m8), (r_ingredients,))
 
-    # exclude topical_muscle_relaxant (topical_analgesics.mtus:69): (contains drug_classes:set[text] 'm...
+    # exclude topical_muscle_relaxant (topical_analgesics.mtus:71): (contains drug_classes:set[text] 'm...
     _v10, _m10 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'muscle relaxant')), (f_drug_classes, m_drug_classes))
     _c9 = decide('topical_muscle_relaxant', True, ALWAYS, (_v10, _m10), (r_drug_classes,))
 
     if _gate2[0] is True:
-        # lidocaine_patch when#0 (topical_analgesics.mtus:77): (= dosage_form:text 'patch')
+        # lidocaine_patch when#0 (topical_analgesics.mtus:79): (= dosage_form:text 'patch')
         _v14, _m14 = strict_m((None if f_dosage_form is None else (norm_text(f_dosage_form) == 'patch')), (f_dosage_form, m_dosage_form))
         _c11 = decide('lidocaine_patch', False, _gate2, (_v14, _m14), (r_ingredients, r_dosage_form))
-        # lidocaine_indication when#0 (topical_analgesics.mtus:79): localized_neuropathic_pain:bool
+        # lidocaine_indication when#0 (topical_analgesics.mtus:81): localized_neuropathic_pain:bool
         _c12 = decide('lidocaine_indication', False, _gate2, (f_localized_neuropathic_pain, m_localized_neuropathic_pain), (r_ingredients, r_localized_neuropathic_pain))
-        # lidocaine_after_first_line when#0 (topical_analgesics.mtus:81): first_line_trial:bool
+        # lidocaine_after_first_line when#0 (topical_analgesics.mtus:83): first_line_trial:bool
         _c13 = decide('lidocaine_after_first_line', False, _gate2, (f_first_line_trial, m_first_line_trial), (r_ingredients, r_first_line_trial))
     else:  # not applicable, or not documented with what the `when` misses
         _c11 = decide('lidocaine_patch', False, _gate2, None, (r_ingredients,))
@@ -179,9 +179,9 @@ def evaluate(facts, request_date):
         _c13 = decide('lidocaine_after_first_line', False, _gate2, None, (r_ingredients,))
 
     if _gate4[0] is True:
-        # capsaicin_after_other_treatments when#1 (topical_analgesics.mtus:88): other_treatments_failed:bool
+        # capsaicin_after_other_treatments when#1 (topical_analgesics.mtus:90): other_treatments_failed:bool
         _c15 = decide('capsaicin_after_other_treatments', False, _gate4, (f_other_treatments_failed, m_other_treatments_failed), (r_ingredients, r_other_treatments_failed))
-        # capsaicin_strength when#1 (topical_analgesics.mtus:90): (<= capsaicin_concentration:percent 0.025...
+        # capsaicin_strength when#1 (topical_analgesics.mtus:92): (<= capsaicin_concentration:percent 0.025...
         _v17, _m17 = strict_m((None if f_capsaicin_concentration is None else (f_capsaicin_concentration <= _K1)), (f_capsaicin_concentration, m_capsaicin_concentration))
         _c16 = decide('capsaicin_strength', False, _gate4, (_v17, _m17), (r_ingredients, r_capsaicin_concentration))
     else:  # not applicable, or not documented with what the `when` misses
@@ -189,18 +189,18 @@ def evaluate(facts, request_date):
         _c16 = decide('capsaicin_strength', False, _gate4, None, (r_ingredients,))
 
     if _gate6[0] is True:
-        # topical_nsaid_indication when#2 (topical_analgesics.mtus:99): osteoarthritis_or_tendinitis:bool
+        # topical_nsaid_indication when#2 (topical_analgesics.mtus:101): osteoarthritis_or_tendinitis:bool
         _c18 = decide('topical_nsaid_indication', False, _gate6, (f_osteoarthritis_or_tendinitis, m_osteoarthritis_or_tendinitis), (r_drug_classes, r_osteoarthritis_or_tendinitis))
-        # topical_nsaid_site when#2 (topical_analgesics.mtus:101): (not (contains any of treated_joints:set...
+        # topical_nsaid_site when#2 (topical_analgesics.mtus:103): (not (contains any of treated_joints:set...
         _v22, _m22 = strict_m((None if f_treated_joints is None else member('contains any of', f_treated_joints, _K2, EXACT, request_date)), (f_treated_joints, m_treated_joints))
         _t23 = None if _v22 is None else not _v22
         _c19 = decide('topical_nsaid_site', False, _gate6, (_t23, _m22), (r_drug_classes, r_treated_joints))
-        # topical_nsaid_short_term when#2 (topical_analgesics.mtus:103): (<= (+ use_to_date:duration supply...
+        # topical_nsaid_short_term when#2 (topical_analgesics.mtus:105): (<= (+ use_to_date:duration supply...
         _v24, _m24 = strict_m(add(f_use_to_date, f_supply_requested), (f_use_to_date, m_use_to_date), (f_supply_requested, m_supply_requested))
         _t25 = compare_duration('<=', _v24, _K3, request_date)
         _v26, _m26 = strict_m(_t25, (_v24, _m24))
         _c20 = decide('topical_nsaid_short_term', False, _gate6, (_v26, _m26), (r_drug_classes, r_use_to_date, r_supply_requested), (Computed('use_to_date + supply_requested', _v24),))
-        # exclude topical_nsaid_neuropathic when#2 (topical_analgesics.mtus:105): neuropathic_pain:bool
+        # exclude topical_nsaid_neuropathic when#2 (topical_analgesics.mtus:107): neuropathic_pain:bool
         _c21 = decide('topical_nsaid_neuropathic', True, _gate6, (f_neuropathic_pain, m_neuropathic_pain), (r_drug_classes, r_neuropathic_pain))
     else:  # not applicable, or not documented with what the `when` misses
         _c18 = decide('topical_nsaid_indication', False, _gate6, None, (r_drug_classes,))
@@ -213,14 +213,14 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (32, 32, 48), (33, 33, 49), (34, 34, 50), (35, 35, 51), (36, 36, 52), (37, 37, 53),
-    (38, 38, 54), (39, 39, 55), (40, 40, 56), (41, 41, 57), (42, 42, 58), (43, 43, 59),
-    (46, 48, 64), (50, 52, 69), (54, 57, 76), (59, 61, 77), (63, 65, 79), (67, 69, 81),
-    (71, 74, 87), (76, 78, 88), (80, 82, 90), (84, 87, 98), (89, 91, 99), (93, 95, 101),
-    (97, 101, 103), (103, 105, 105), (113, 115, 48), (116, 118, 49), (119, 121, 50), (122, 124, 51),
-    (125, 127, 52), (128, 130, 53), (131, 133, 54), (134, 136, 55), (137, 139, 56), (140, 142, 57),
-    (143, 145, 58), (146, 148, 59), (150, 152, 76), (153, 155, 87), (156, 158, 98), (160, 162, 64),
-    (164, 166, 69), (168, 171, 77), (172, 173, 79), (174, 175, 81), (176, 179, 77), (181, 183, 88),
-    (184, 186, 90), (187, 189, 88), (191, 193, 99), (194, 197, 101), (198, 202, 103), (203, 204, 105),
-    (205, 209, 99),
+    (32, 32, 50), (33, 33, 51), (34, 34, 52), (35, 35, 53), (36, 36, 54), (37, 37, 55),
+    (38, 38, 56), (39, 39, 57), (40, 40, 58), (41, 41, 59), (42, 42, 60), (43, 43, 61),
+    (46, 48, 66), (50, 52, 71), (54, 57, 78), (59, 61, 79), (63, 65, 81), (67, 69, 83),
+    (71, 74, 89), (76, 78, 90), (80, 82, 92), (84, 87, 100), (89, 91, 101), (93, 95, 103),
+    (97, 101, 105), (103, 105, 107), (113, 115, 50), (116, 118, 51), (119, 121, 52), (122, 124, 53),
+    (125, 127, 54), (128, 130, 55), (131, 133, 56), (134, 136, 57), (137, 139, 58), (140, 142, 59),
+    (143, 145, 60), (146, 148, 61), (150, 152, 78), (153, 155, 89), (156, 158, 100), (160, 162, 66),
+    (164, 166, 71), (168, 171, 79), (172, 173, 81), (174, 175, 83), (176, 179, 79), (181, 183, 90),
+    (184, 186, 92), (187, 189, 90), (191, 193, 101), (194, 197, 103), (198, 202, 105), (203, 204, 107),
+    (205, 209, 101),
 )

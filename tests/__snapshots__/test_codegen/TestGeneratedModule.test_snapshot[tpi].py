@@ -21,9 +21,9 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = frozenset(('local anesthetic', 'local anesthetic with steroid'))  # local anesthetic, local anesthetic with steroid (tpi.mtus:54)
-_K2 = Decimal('50')  # 50% (tpi.mtus:66)
-_K3 = Duration(0, 42)  # 6 weeks (tpi.mtus:66)
+_K1 = frozenset(('local anesthetic', 'local anesthetic with steroid'))  # local anesthetic, local anesthetic with steroid (tpi.mtus:56)
+_K2 = Decimal('50')  # 50% (tpi.mtus:68)
+_K3 = Duration(0, 42)  # 6 weeks (tpi.mtus:68)
 
 
 def unmet(facts, request_date):
@@ -40,41 +40,41 @@ def unmet(facts, request_date):
     f_prior_injections = _get('prior_injections')
     _out = []
 
-    # trigger_points (tpi.mtus:35): (and twitch_response:bool referred_pain:bool)
+    # trigger_points (tpi.mtus:37): (and twitch_response:bool referred_pain:bool)
     if not ((f_twitch_response is True) and (f_referred_pain is True)):
         _out.append('trigger_points')
 
-    # chronic (tpi.mtus:39): (> (time-from symptom_onset:date request.date) 3 months:duration)
+    # chronic (tpi.mtus:41): (> (time-from symptom_onset:date request.date) 3 months:duration)
     _t1 = compare_elapsed('>', f_symptom_onset, request_date, 3, 0)
     if not (_t1 is True):
         _out.append('chronic')
 
-    # conservative_care (tpi.mtus:43): conservative_care_failed:bool
+    # conservative_care (tpi.mtus:45): conservative_care_failed:bool
     if not (f_conservative_care_failed is True):
         _out.append('conservative_care')
 
-    # no_radiculopathy (tpi.mtus:47): (not radiculopathy:bool)
+    # no_radiculopathy (tpi.mtus:49): (not radiculopathy:bool)
     if not (f_radiculopathy is False):
         _out.append('no_radiculopathy')
 
-    # per_session (tpi.mtus:50): (<= injections:count 4:count)
+    # per_session (tpi.mtus:52): (<= injections:count 4:count)
     if not (f_injections is not None and (f_injections <= 4)):
         _out.append('per_session')
 
-    # local_anesthetic (tpi.mtus:54): (in substance:enum {'local anesthetic', 'local anesthetic with st...
+    # local_anesthetic (tpi.mtus:56): (in substance:enum {'local anesthetic', 'local anesthetic with st...
     if not (f_substance is not None and (f_substance in _K1)):
         _out.append('local_anesthetic')
 
-    # exclude fibromyalgia (tpi.mtus:58): (contains diagnoses:set[text] 'fibromyalgia')
+    # exclude fibromyalgia (tpi.mtus:60): (contains diagnoses:set[text] 'fibromyalgia')
     if not (f_diagnoses is not None and (not contains_text(f_diagnoses, 'fibromyalgia'))):
         _out.append('fibromyalgia')
 
-    # when#0 (tpi.mtus:62): (any prior_injections):bool
+    # when#0 (tpi.mtus:64): (any prior_injections):bool
     _when2 = (None if f_prior_injections is None else len(f_prior_injections) > 0)
     if _when2 is not False:
         _unknown3 = _when2 is None
 
-        # repeat_relief when#0 (tpi.mtus:66): (and (>= (last prior_injections field relief):percent 50%:per...
+        # repeat_relief when#0 (tpi.mtus:68): (and (>= (last prior_injections field relief):percent 50%:per...
         _r4 = last_row(f_prior_injections, 'date')
         _t5 = None if _r4 is None else _r4.get('relief')
         _t6 = None if _r4 is None else _r4.get('relief_lasted')
@@ -82,12 +82,12 @@ def unmet(facts, request_date):
         if _unknown3 or not ((_t5 is not None and (_t5 >= _K2)) and (_t7 is True)):
             _out.append('repeat_relief')
 
-        # repeat_function when#0 (tpi.mtus:68): (last prior_injections field function_improved):bool
+        # repeat_function when#0 (tpi.mtus:70): (last prior_injections field function_improved):bool
         _t8 = None if _r4 is None else _r4.get('function_improved')
         if _unknown3 or not (_t8 is True):
             _out.append('repeat_function')
 
-        # interval when#0 (tpi.mtus:71): (>= (time-from (last prior_injections field date):date request.dat...
+        # interval when#0 (tpi.mtus:73): (>= (time-from (last prior_injections field date):date request.dat...
         _t9 = None if _r4 is None else _r4.get('date')
         _t10 = compare_elapsed('>=', _t9, request_date, 2, 0)
         if _unknown3 or not (_t10 is True):
@@ -126,41 +126,41 @@ def evaluate(facts, request_date):
     f_prior_injections = _get('prior_injections')
     r_prior_injections = FactValue('prior_injections', f_prior_injections, f_prior_injections is not None)
 
-    # when#0 (tpi.mtus:62): (any prior_injections):bool
+    # when#0 (tpi.mtus:64): (any prior_injections):bool
     _v1, _m1 = any_m(f_prior_injections, 'prior_injections', None, None)
     _gate2 = (_v1, _m1)
 
-    # trigger_points (tpi.mtus:35): (and twitch_response:bool referred_pain:bool)
+    # trigger_points (tpi.mtus:37): (and twitch_response:bool referred_pain:bool)
     _v4, _m4 = and_m((f_twitch_response, m_twitch_response), (f_referred_pain, m_referred_pain))
     _c3 = decide('trigger_points', False, ALWAYS, (_v4, _m4), (r_twitch_response, r_referred_pain))
 
-    # chronic (tpi.mtus:39): (> (time-from symptom_onset:date request.date) 3 months:duration)
+    # chronic (tpi.mtus:41): (> (time-from symptom_onset:date request.date) 3 months:duration)
     _t6 = compare_elapsed('>', f_symptom_onset, request_date, 3, 0)
     _v7, _m7 = strict_m(_t6, (f_symptom_onset, m_symptom_onset))
     _v8, _m8 = strict_m(time_from(f_symptom_onset, request_date), (f_symptom_onset, m_symptom_onset))
     _c5 = decide('chronic', False, ALWAYS, (_v7, _m7), (r_symptom_onset,), (Computed('time from symptom_onset to request.date', _v8),))
 
-    # conservative_care (tpi.mtus:43): conservative_care_failed:bool
+    # conservative_care (tpi.mtus:45): conservative_care_failed:bool
     _c9 = decide('conservative_care', False, ALWAYS, (f_conservative_care_failed, m_conservative_care_failed), (r_conservative_care_failed,))
 
-    # no_radiculopathy (tpi.mtus:47): (not radiculopathy:bool)
+    # no_radiculopathy (tpi.mtus:49): (not radiculopathy:bool)
     _t11 = None if f_radiculopathy is None else not f_radiculopathy
     _c10 = decide('no_radiculopathy', False, ALWAYS, (_t11, m_radiculopathy), (r_radiculopathy,))
 
-    # per_session (tpi.mtus:50): (<= injections:count 4:count)
+    # per_session (tpi.mtus:52): (<= injections:count 4:count)
     _v13, _m13 = strict_m((None if f_injections is None else (f_injections <= 4)), (f_injections, m_injections))
     _c12 = decide('per_session', False, ALWAYS, (_v13, _m13), (r_injections,))
 
-    # local_anesthetic (tpi.mtus:54): (in substance:enum {'local anesthetic', 'local anesthetic with st...
+    # local_anesthetic (tpi.mtus:56): (in substance:enum {'local anesthetic', 'local anesthetic with st...
     _v15, _m15 = strict_m((None if f_substance is None else (f_substance in _K1)), (f_substance, m_substance))
     _c14 = decide('local_anesthetic', False, ALWAYS, (_v15, _m15), (r_substance,))
 
-    # exclude fibromyalgia (tpi.mtus:58): (contains diagnoses:set[text] 'fibromyalgia')
+    # exclude fibromyalgia (tpi.mtus:60): (contains diagnoses:set[text] 'fibromyalgia')
     _v17, _m17 = strict_m((None if f_diagnoses is None else contains_text(f_diagnoses, 'fibromyalgia')), (f_diagnoses, m_diagnoses))
     _c16 = decide('fibromyalgia', True, ALWAYS, (_v17, _m17), (r_diagnoses,))
 
     if _gate2[0] is True:
-        # repeat_relief when#0 (tpi.mtus:66): (and (>= (last prior_injections field relief):percent 50%:per...
+        # repeat_relief when#0 (tpi.mtus:68): (and (>= (last prior_injections field relief):percent 50%:per...
         _p21 = pick_m('last', f_prior_injections, 'prior_injections', None, None, 'date')
         _v22, _m22 = field_m(_p21, 'prior_injections', 'relief')
         _v23, _m23 = strict_m((None if _v22 is None else (_v22 >= _K2)), (_v22, _m22))
@@ -169,10 +169,10 @@ def evaluate(facts, request_date):
         _v26, _m26 = strict_m(_t25, (_v24, _m24))
         _v27, _m27 = and_m((_v23, _m23), (_v26, _m26))
         _c18 = decide('repeat_relief', False, _gate2, (_v27, _m27), (r_prior_injections,), (Computed('last(prior_injections).relief', _v22), Computed('last(prior_injections).relief_lasted', _v24)))
-        # repeat_function when#0 (tpi.mtus:68): (last prior_injections field function_improved):bool
+        # repeat_function when#0 (tpi.mtus:70): (last prior_injections field function_improved):bool
         _v28, _m28 = field_m(_p21, 'prior_injections', 'function_improved')
         _c19 = decide('repeat_function', False, _gate2, (_v28, _m28), (r_prior_injections,))
-        # interval when#0 (tpi.mtus:71): (>= (time-from (last prior_injections field date):date request.dat...
+        # interval when#0 (tpi.mtus:73): (>= (time-from (last prior_injections field date):date request.dat...
         _v29, _m29 = field_m(_p21, 'prior_injections', 'date')
         _t30 = compare_elapsed('>=', _v29, request_date, 2, 0)
         _v31, _m31 = strict_m(_t30, (_v29, _m29))
@@ -188,11 +188,11 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (32, 32, 19), (33, 33, 20), (34, 34, 21), (35, 35, 22), (36, 36, 23), (37, 37, 24),
-    (38, 38, 25), (39, 39, 26), (40, 40, 27), (43, 45, 35), (47, 50, 39), (52, 54, 43),
-    (56, 58, 47), (60, 62, 50), (64, 66, 54), (68, 70, 58), (72, 75, 62), (77, 83, 66),
-    (85, 88, 68), (90, 94, 71), (102, 104, 19), (105, 107, 20), (108, 110, 21), (111, 113, 22),
-    (114, 116, 23), (117, 119, 24), (120, 122, 25), (123, 125, 26), (126, 127, 27), (129, 131, 62),
-    (133, 135, 35), (137, 141, 39), (143, 144, 43), (146, 148, 47), (150, 152, 50), (154, 156, 54),
-    (158, 160, 58), (162, 171, 66), (172, 174, 68), (175, 180, 71), (181, 184, 66),
+    (32, 32, 21), (33, 33, 22), (34, 34, 23), (35, 35, 24), (36, 36, 25), (37, 37, 26),
+    (38, 38, 27), (39, 39, 28), (40, 40, 29), (43, 45, 37), (47, 50, 41), (52, 54, 45),
+    (56, 58, 49), (60, 62, 52), (64, 66, 56), (68, 70, 60), (72, 75, 64), (77, 83, 68),
+    (85, 88, 70), (90, 94, 73), (102, 104, 21), (105, 107, 22), (108, 110, 23), (111, 113, 24),
+    (114, 116, 25), (117, 119, 26), (120, 122, 27), (123, 125, 28), (126, 127, 29), (129, 131, 64),
+    (133, 135, 37), (137, 141, 41), (143, 144, 45), (146, 148, 49), (150, 152, 52), (154, 156, 56),
+    (158, 160, 60), (162, 171, 68), (172, 174, 70), (175, 180, 73), (181, 184, 68),
 )

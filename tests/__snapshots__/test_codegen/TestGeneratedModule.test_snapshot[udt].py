@@ -31,17 +31,17 @@ def unmet(facts, request_date):
     f_prior_tests = _get('prior_tests')
     _out = []
 
-    # indication (udt.mtus:42): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
+    # indication (udt.mtus:44): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
     if not ((f_controlled_substance_regimen is True) + (f_opioid_trial_planned is True) + (f_misuse_concern is True) >= 1):
         _out.append('indication')
 
-    # when#0 (udt.mtus:49): (any prior_tests within 12 months):bool
+    # when#0 (udt.mtus:51): (any prior_tests within 12 months):bool
     _w1 = window(request_date, 12, 0)
     _v2, _m2 = any_m(f_prior_tests, 'prior_tests', _w1, None)
     _when3 = _v2
     if _when3 is not False:
 
-        # frequency_for_risk when#0 (udt.mtus:55): (or (and (= risk_level:enum 'moderate') (<= (+ (count pr...
+        # frequency_for_risk when#0 (udt.mtus:57): (or (and (= risk_level:enum 'moderate') (<= (+ (count pr...
         _v4, _m4 = count_m(f_prior_tests, 'prior_tests', _w1, None)
         _t5 = add(_v4, 1)
         if _when3 is None or not (((f_risk_level is not None and (f_risk_level == 'moderate')) and (_t5 is not None and (_t5 <= 3))) or ((f_risk_level is not None and (f_risk_level == 'high')) and (_t5 is not None and (_t5 <= 12)))):
@@ -68,17 +68,17 @@ def evaluate(facts, request_date):
     f_prior_tests = _get('prior_tests')
     r_prior_tests = FactValue('prior_tests', f_prior_tests, f_prior_tests is not None)
 
-    # when#0 (udt.mtus:49): (any prior_tests within 12 months):bool
+    # when#0 (udt.mtus:51): (any prior_tests within 12 months):bool
     _w1 = window(request_date, 12, 0)
     _v2, _m2 = any_m(f_prior_tests, 'prior_tests', _w1, None)
     _gate3 = (_v2, _m2)
 
-    # indication (udt.mtus:42): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
+    # indication (udt.mtus:44): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
     _v5, _m5 = at_least_m(1, (f_controlled_substance_regimen, m_controlled_substance_regimen), (f_opioid_trial_planned, m_opioid_trial_planned), (f_misuse_concern, m_misuse_concern))
     _c4 = decide('indication', False, ALWAYS, (_v5, _m5), (r_controlled_substance_regimen, r_opioid_trial_planned, r_misuse_concern))
 
     if _gate3[0] is True:
-        # frequency_for_risk when#0 (udt.mtus:55): (or (and (= risk_level:enum 'moderate') (<= (+ (count pr...
+        # frequency_for_risk when#0 (udt.mtus:57): (or (and (= risk_level:enum 'moderate') (<= (+ (count pr...
         _v7, _m7 = strict_m((None if f_risk_level is None else (f_risk_level == 'moderate')), (f_risk_level, m_risk_level))
         _v8, _m8 = count_m(f_prior_tests, 'prior_tests', _w1, None)
         _v9, _m9 = strict_m(add(_v8, 1), (_v8, _m8))
@@ -97,7 +97,7 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (27, 27, 29), (28, 28, 30), (29, 29, 31), (30, 30, 32), (31, 31, 33), (34, 36, 42),
-    (38, 42, 49), (44, 48, 55), (56, 58, 29), (59, 61, 30), (62, 64, 31), (65, 67, 32),
-    (68, 69, 33), (71, 74, 49), (76, 78, 42), (80, 86, 55), (87, 89, 56), (90, 93, 55),
+    (27, 27, 31), (28, 28, 32), (29, 29, 33), (30, 30, 34), (31, 31, 35), (34, 36, 44),
+    (38, 42, 51), (44, 48, 57), (56, 58, 31), (59, 61, 32), (62, 64, 33), (65, 67, 34),
+    (68, 69, 35), (71, 74, 51), (76, 78, 44), (80, 86, 57), (87, 89, 58), (90, 93, 57),
 )
