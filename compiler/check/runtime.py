@@ -44,7 +44,28 @@ MET = "met"
 NOT_MET = "not met"
 NOT_DOCUMENTED = "not documented"
 NOT_APPLICABLE = "not applicable"
-OUTCOMES = (MET, NOT_MET, NOT_DOCUMENTED, NOT_APPLICABLE)
+#: An exclusion (`exclude`) applies or does not apply; silence means it does not apply.
+APPLIES = "applies"
+DOES_NOT_APPLY = "does not apply"
+OUTCOMES = (MET, NOT_MET, NOT_DOCUMENTED, NOT_APPLICABLE, APPLIES, DOES_NOT_APPLY)
+#: Outcomes that let the request be certified, and those that stop it.
+PASSING = frozenset({MET, NOT_APPLICABLE, DOES_NOT_APPLY})
+FAILING = frozenset({NOT_MET, NOT_DOCUMENTED, APPLIES})
+
+# What a silent record means for a fact (its declared silence rule, as written).
+REQUIRED = "required"
+CHECKED_WHEN_STATED = "checked when stated"
+NONE_WHEN_SILENT_RULE = "none when silent"
+PRESUMED_ABSENT_RULE = "presumed absent when silent"
+SILENCE_RULES = (REQUIRED, CHECKED_WHEN_STATED, NONE_WHEN_SILENT_RULE, PRESUMED_ABSENT_RULE)
+
+# The kinds of presumption an outcome can rest on.
+NONE_WHEN_SILENT = "none_when_silent"    # a history the record is silent on is read as none
+PRESUMED_ABSENT = "presumed_absent"      # a finding the record is silent on is read as absent
+DETAIL_UNSTATED = "detail_unstated"      # a request detail checked only when stated was not stated
+EXCLUSION_SILENT = "exclusion_silent"    # an exclusion the record is silent on does not apply
+PRESUMPTION_KINDS = (NONE_WHEN_SILENT, PRESUMED_ABSENT, DETAIL_UNSTATED, EXCLUSION_SILENT)
+
 
 
 # ------------------------------------------------------------------ time
@@ -664,7 +685,11 @@ class CriterionResult:
     or `history.field` for a field missing from a history entry. It is empty
     unless the outcome is not documented. `computed` holds the values the
     criterion compared that are computed rather than read (empty where its
-    `when` does not hold).
+    `when` does not hold). `presumed` names the facts whose presumption the
+    outcome rests on (a history read as none, a finding read as absent, an
+    unstated request detail, the silent facts of an exclusion that does not
+    apply). `readings` names the facts whose every reading was tried to decide
+    the outcome (empty when three-valued logic decided it).
     """
 
     id: str
@@ -673,6 +698,13 @@ class CriterionResult:
     read: tuple[FactValue, ...] = ()
     missing: tuple[str, ...] = ()
     computed: tuple[Computed, ...] = ()
+    presumed: tuple[str, ...] = ()
+    readings: tuple[str, ...] = ()
+
+    @property
+    def passing(self) -> bool:
+        """Whether this outcome lets the request be certified."""
+        return self.outcome in PASSING
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -682,7 +714,22 @@ class CriterionResult:
             "read": [r.to_json() for r in self.read],
             "missing": list(self.missing),
             "computed": [c.to_json() for c in self.computed],
+            "presumed": list(self.presumed),
+            "readings": list(self.readings),
         }
+
+
+@attrs.frozen
+class Presumption:
+    """A presumption that decided a result: the fact, its kind (PRESUMPTION_KINDS), its label, the criteria resting on it."""
+
+    fact: str
+    kind: str
+    label: str
+    criteria: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"fact": self.fact, "kind": self.kind, "label": self.label, "criteria": list(self.criteria)}
 
 
 @attrs.frozen
@@ -713,10 +760,14 @@ class GuidelineResult:
     request_date: datetime.date
     criteria: tuple[CriterionResult, ...]
     modified: Optional[Modification] = None
+    #: The presumptions that decided, each once, in first-use order (see `conclude`).
+    presumptions: tuple[Presumption, ...] = ()
+    #: When every reading was tried and the result still differs between them: the facts it turns on.
+    turns_on: tuple[str, ...] = ()
 
     @property
     def certified(self) -> bool:
-        return all(c.outcome in (MET, NOT_APPLICABLE) for c in self.criteria)
+        return all(c.outcome in PASSING for c in self.criteria)
 
     @property
     def determination(self) -> str:
@@ -728,7 +779,7 @@ class GuidelineResult:
     @property
     def reasons(self) -> tuple[CriterionResult, ...]:
         """Criteria that prevent certification, in source order."""
-        return tuple(c for c in self.criteria if c.outcome in (NOT_MET, NOT_DOCUMENTED))
+        return tuple(c for c in self.criteria if c.outcome in FAILING)
 
     def unmet_ids(self) -> list[str]:
         return [c.id for c in self.reasons]
@@ -741,6 +792,8 @@ class GuidelineResult:
             "determination": self.determination,
             "modified": self.modified.to_json() if self.modified is not None else None,
             "criteria": [c.to_json() for c in self.criteria],
+            "presumptions": [p.to_json() for p in self.presumptions],
+            "turns_on": list(self.turns_on),
         }
 
 
@@ -838,7 +891,10 @@ def mtus_line(source_lines: tuple[tuple[int, int, int], ...], py_line: int) -> O
 
 
 __all__ = [
-    "RUNTIME_VERSION", "MET", "NOT_MET", "NOT_DOCUMENTED", "NOT_APPLICABLE", "OUTCOMES",
+    "RUNTIME_VERSION", "MET", "NOT_MET", "NOT_DOCUMENTED", "NOT_APPLICABLE", "APPLIES", "DOES_NOT_APPLY",
+    "OUTCOMES", "PASSING", "FAILING",
+    "REQUIRED", "CHECKED_WHEN_STATED", "NONE_WHEN_SILENT_RULE", "PRESUMED_ABSENT_RULE", "SILENCE_RULES",
+    "NONE_WHEN_SILENT", "PRESUMED_ABSENT", "DETAIL_UNSTATED", "EXCLUSION_SILENT", "PRESUMPTION_KINDS",
     # time
     "add_months", "add_days", "shift", "Duration", "time_from", "elapsed_cmp", "compare_elapsed", "dur_cmp", "window",
     # three-valued logic, values and (value, missing) pairs
@@ -853,6 +909,6 @@ __all__ = [
     # tables
     "lookup", "lookup_m",
     # results
-    "FactValue", "Computed", "CriterionResult", "Modification", "CERTIFIED", "MODIFIED", "NOT_CERTIFIED", "GuidelineResult",
+    "FactValue", "Computed", "CriterionResult", "Presumption", "Modification", "CERTIFIED", "MODIFIED", "NOT_CERTIFIED", "GuidelineResult",
     "modify", "ALWAYS", "decide", "to_json_value", "mtus_line",
 ]
