@@ -250,6 +250,16 @@ class Fact:
     #: `from product FIELD`: the product field as written, and its span
     source: Optional[str] = None
     source_span: Optional[Span] = None
+    #: the silence rules after commas, in order: `request detail`, `required`, ...
+    rules: tuple["Rule", ...] = ()
+
+
+@frozen
+class Rule:
+    """One clause after a comma in a fact declaration: `request detail`, `required`, `checked when stated`,
+    `none when silent` or `presumed absent when silent` (the words as written, spaces single)."""
+    words: str
+    span: Span
 
 
 @frozen

@@ -22,6 +22,12 @@ from mtus.dsl.source import Source, Span
 MAX_DEPTH = 100
 
 
+
+#: A fact's silence clauses, by their tree name, as the words the author wrote.
+_RULE_WORDS = {"rule_detail": "request detail", "rule_required": "required",
+               "rule_checked": "checked when stated", "rule_none": "none when silent",
+               "rule_absent": "presumed absent when silent"}
+
 class TooDeep(Exception):
     def __init__(self, span: Span):
         self.span = span
@@ -215,7 +221,10 @@ class _Builder:
         return ast.TypeRef(kind, span)
 
     def fact(self, tree: Tree) -> ast.Fact:
-        name, type_tree, label, source, default, *fields = tree.children
+        name, type_tree, label, source, default, *rest = tree.children
+        rules = tuple(ast.Rule(_RULE_WORDS[r.data], self.span(r)) for r in rest
+                      if r is not None and r.data in _RULE_WORDS)
+        fields = [f for f in rest if f is not None and f.data not in _RULE_WORDS]
         return ast.Fact(
             name=str(name),
             type=self.type_ref(type_tree),
@@ -226,6 +235,7 @@ class _Builder:
             name_span=self.span(name),
             source=str(source.children[0]) if source is not None else None,
             source_span=self.span(source.children[0]) if source is not None else None,
+            rules=rules,
         )
 
     def field(self, tree: Tree) -> ast.Field:

@@ -131,7 +131,8 @@ def dump(g) -> str:
         default = f" default {f.default.text}" if f.default else ""
         source = f" from product {f.source}" if f.source else ""
         kind = f.declared if f.type.kind == model.BOOL else _type_long(f.type)
-        lines.append(f"  {f.name}: {kind}{source}{default}  # {f.label}")
+        rules = (", request detail" if f.detail else "") + (f", {f.silence}" if f.silence else "")
+        lines.append(f"  {f.name}: {kind}{source}{default}{rules}  # {f.label}")
         for fld in f.type.fields:
             lines.append(f"    {fld.name}: {_type_long(fld.type)}  # {fld.label}")
     if g.tables:

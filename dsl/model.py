@@ -333,6 +333,11 @@ class Fact:
     # "ingredients" | "classes" | "form" | "name": filled at check time from the formulary
     # product the request item names (ingredients/classes: set of text; form/name: text).
     source: Optional[str] = None
+    # declared `request detail`: it describes the request (quantity, frequency, levels, approach)
+    detail: bool = False
+    # what the record's silence means: None (not documented, the default) or one of
+    # "required", "checked when stated", "none when silent", "presumed absent when silent"
+    silence: Optional[str] = None
 
 
 @frozen

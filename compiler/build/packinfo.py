@@ -350,7 +350,7 @@ def describe(g: model.Guideline) -> GuidelineInfo:
         services=tuple(Service(s.kind, s.value) for s in g.services),
         states=g.states,
         facts={f.name: FactInfo(**_type_parts(f.type), label=f.label, default=_default(f.default),
-                                from_product=f.source or None)
+                                from_product=f.source or None, silence=f.silence, detail=f.detail)
                for f in g.facts},
         tables=tuple(TableInfo(t.name, t.label, tuple((e.key, e.value.text) for e in t.entries)) for t in g.tables),
         criteria=criteria,

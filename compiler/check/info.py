@@ -88,17 +88,24 @@ class FactInfo(FieldInfo):
 
     default: Json = None  # as JSON: "12.5" for a number, {"months": 1, "days": 0} for a period, an ISO date
     from_product: Optional[str] = None
+    #: what a silent record means for it ("required", "checked when stated", "none when silent",
+    #: "presumed absent when silent") and whether it is a request detail
+    silence: Optional[str] = None
+    detail: bool = False
 
     def to_json(self) -> Json:
         out = super().to_json()
         out["default"] = self.default
         if self.from_product is not None:
             out["from_product"] = self.from_product
+        out["silence"] = self.silence
+        out["detail"] = self.detail
         return out
 
     @classmethod
     def from_json(cls, data: Json) -> FactInfo:
-        return cls(**cls._parts(data), default=data.get("default"), from_product=data.get("from_product"))
+        return cls(**cls._parts(data), default=data.get("default"), from_product=data.get("from_product"),
+                   silence=data.get("silence"), detail=bool(data.get("detail", False)))
 
 
 @attrs.frozen

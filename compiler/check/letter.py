@@ -269,7 +269,11 @@ def _explain_rows(d: RequestDecision) -> list[tuple[str, str, str]]:
         for x in r.computed:  # every value the criterion computed, as the guideline writes the expression
             shown = format_value(x.value) if x.value is not None else "not documented"
             read += ("; " if read else "") + f"computed {x.expr} = {shown}"
-        rows.append((r.id, r.outcome, read or "-"))
+        if r.presumed:  # an outcome reached through a presumption says so, never as what the record shows
+            read += ("; " if read else "") + "presumed: " + ", ".join(r.presumed)
+        if r.readings:
+            read += ("; " if read else "") + "the same in every reading of: " + ", ".join(r.readings)
+        rows.append((r.id, r.outcome + (" (presumed)" if r.presumed else ""), read or "-"))
     return rows
 
 
@@ -377,6 +381,8 @@ def letter_json(letter: Letter, explain: bool = False) -> dict:
                 "reasons": [{"criterion": r.criterion, "criteria": list(r.criteria), "outcome": r.outcome,
                              "missing": d.missing(r), "sentence": sentence(r.text)} for r in d.reasons],
                 "what_would_change": list(d.remedies),
+                "presumptions": [p.to_json() for p in d.result.presumptions],
+                "turns_on": list(d.result.turns_on),
                 "criteria": [r.to_json() for r in d.result.criteria],
                 "sources": dict(sorted(d.request.sources.items())),
                 "detail": d.request.detail.to_json(),
