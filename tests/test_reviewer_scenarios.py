@@ -232,6 +232,8 @@ REALISTIC = {
     "topical_analgesics": ("Lidoderm 5% patch #30", {
         "localized_neuropathic_pain": "present", "first_line_trial": "present"}),
     "tpi": ("Trigger point injections, bilateral trapezius", TPI_FIRST),
+    "postsurgical": ("Post-op physical therapy x12, right knee", {
+        "surgery": "total knee arthroplasty", "surgery_date": "2015-02-09", "postop_visits_requested": 12}),
     "udt": ("Urine drug screen", {"controlled_substance_regimen": "present"}),
     "muscle_relaxants": ("Flexeril 10mg #30", {
         "first_line_tried": "present", "acute_exacerbation": "present", "use_to_date": "0 days",

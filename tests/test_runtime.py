@@ -517,21 +517,21 @@ def test_decide_marks_presumptions_and_unstated_details():
     rules = {"prior": rt.NONE_WHEN_SILENT_RULE, "misuse": rt.PRESUMED_ABSENT_RULE, "n": rt.CHECKED_WHEN_STATED,
              "visits": rt.REQUIRED}
     prior = rt.FactValue("prior", (), False)
-    r = rt.decide("c", False, (False, ()), None, (prior,), rules)
+    r = rt.decide("c", False, (False, ()), None, (prior,), rules=rules)
     assert (r.outcome, r.presumed) == (rt.NOT_APPLICABLE, ("prior",))
     # a documented history presumes nothing
-    r = rt.decide("c", False, (False, ()), None, (rt.FactValue("prior", (), True),), rules)
+    r = rt.decide("c", False, (False, ()), None, (rt.FactValue("prior", (), True),), rules=rules)
     assert r.presumed == ()
     # an unstated detail checked only when stated: the criterion does not apply
     n = rt.FactValue("n", None, False)
-    r = rt.decide("c", False, rt.ALWAYS, (None, ("n",)), (n,), rules)
+    r = rt.decide("c", False, rt.ALWAYS, (None, ("n",)), (n,), rules=rules)
     assert (r.outcome, r.missing, r.presumed) == (rt.NOT_APPLICABLE, (), ("n",))
     # a required detail left out: not documented
     v = rt.FactValue("visits", None, False)
-    r = rt.decide("c", False, rt.ALWAYS, (None, ("visits",)), (v,), rules)
+    r = rt.decide("c", False, rt.ALWAYS, (None, ("visits",)), (v,), rules=rules)
     assert (r.outcome, r.missing, r.presumed) == (rt.NOT_DOCUMENTED, ("visits",), ())
     # decided despite the unstated detail: the value stands
-    r = rt.decide("c", False, rt.ALWAYS, (False, ()), (n,), rules)
+    r = rt.decide("c", False, rt.ALWAYS, (False, ()), (n,), rules=rules)
     assert r.outcome == rt.NOT_MET
 
 
@@ -593,9 +593,9 @@ def test_reading_facts_caps_facts_and_readings():
 
 
 def test_conclude_lists_each_deciding_presumption_once():
-    a = rt.CriterionResult("a", rt.NOT_APPLICABLE, False, (), (), ("prior",))
-    b = rt.CriterionResult("b", rt.NOT_APPLICABLE, False, (), (), ("prior", "n"))
-    e = rt.CriterionResult("e", rt.DOES_NOT_APPLY, True, (), (), ("diagnoses",))
+    a = rt.CriterionResult("a", rt.NOT_APPLICABLE, False, presumed=("prior",))
+    b = rt.CriterionResult("b", rt.NOT_APPLICABLE, False, presumed=("prior", "n"))
+    e = rt.CriterionResult("e", rt.DOES_NOT_APPLY, True, presumed=("diagnoses",))
     rules = {"prior": rt.NONE_WHEN_SILENT_RULE, "n": rt.CHECKED_WHEN_STATED}
     labels = {"prior": "prior injections", "diagnoses": "diagnoses"}
     r = rt.conclude(rt.GuidelineResult("g", RD, (a, b, e)), rules, labels)
@@ -605,7 +605,7 @@ def test_conclude_lists_each_deciding_presumption_once():
     assert r.to_json()["presumptions"][0] == {"fact": "prior", "kind": "none_when_silent",
                                               "label": "prior injections", "criteria": ["a", "b"]}
     # not certified: only the reasons' presumptions decided
-    c = rt.CriterionResult("c", rt.NOT_MET, False, (), (), ("n",))
+    c = rt.CriterionResult("c", rt.NOT_MET, False, presumed=("n",))
     r = rt.conclude(rt.GuidelineResult("g", RD, (a, c)), rules, labels)
     assert r.presumptions == (rt.Presumption("n", rt.DETAIL_UNSTATED, "n", ("c",)),)
 

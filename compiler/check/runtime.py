@@ -30,7 +30,7 @@ import decimal
 import operator
 from bisect import bisect_right
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 import attrs
 
@@ -727,7 +727,7 @@ class Presumption:
     label: str
     criteria: tuple[str, ...] = ()
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"fact": self.fact, "kind": self.kind, "label": self.label, "criteria": list(self.criteria)}
 
 
@@ -881,10 +881,12 @@ def decide(cid: str, exclude: bool, gate: Pair, result: Optional[Pair],
 #: this many readings are tried; the facts are taken in declaration order (the same in every back end).
 MAX_READING_FACTS = 4
 MAX_READINGS = 64
+#: A fact -> the values it can take, in the order they are tried.
+Domains = Mapping[str, tuple[Value, ...]]
 
 
 def reading_facts(result: GuidelineResult, facts: Mapping[str, object],
-                  domains: Mapping[str, tuple]) -> tuple[str, ...]:
+                  domains: Domains) -> tuple[str, ...]:
     """The facts to read every way: only where the result is still open.
 
     Open means nothing decided fails (no criterion not met, no exclusion that
@@ -892,7 +894,7 @@ def reading_facts(result: GuidelineResult, facts: Mapping[str, object],
     undocumented ones of `domains` (name -> its values, in declaration order)
     that those criteria miss, within MAX_READING_FACTS and MAX_READINGS.
     """
-    missing: set = set()
+    missing: set[str] = set()
     for c in result.criteria:
         if c.outcome == NOT_MET or c.outcome == APPLIES:
             return ()
@@ -911,7 +913,7 @@ def reading_facts(result: GuidelineResult, facts: Mapping[str, object],
     return tuple(names)
 
 
-def _passing_outcome(outcomes: set) -> str:
+def _passing_outcome(outcomes: set[str]) -> str:
     if MET in outcomes:
         return MET
     return DOES_NOT_APPLY if DOES_NOT_APPLY in outcomes else NOT_APPLICABLE
@@ -919,7 +921,7 @@ def _passing_outcome(outcomes: set) -> str:
 
 def every_reading(result: GuidelineResult, facts: Mapping[str, object],
                   decide_once: Callable[[Mapping[str, object], datetime.date], GuidelineResult],
-                  domains: Mapping[str, tuple]) -> GuidelineResult:
+                  domains: Domains) -> GuidelineResult:
     """The result decided in every reading of the undocumented findings and `one of` facts it turns on.
 
     `decide_once(facts, request_date)` decides the guideline with three-valued
@@ -943,7 +945,7 @@ def every_reading(result: GuidelineResult, facts: Mapping[str, object],
         runs.append(decide_once(trial, result.request_date))
     fails_always = not any(r.certified for r in runs)
     criteria = []
-    turns_on: set = set()  # the enumerated facts read by a criterion for use that stays open
+    turns_on: set[str] = set()  # the enumerated facts read by a criterion for use that stays open
     for i, base in enumerate(result.criteria):
         cs = [r.criteria[i] for r in runs]
         outcomes = {c.outcome for c in cs}
@@ -969,16 +971,16 @@ def every_reading(result: GuidelineResult, facts: Mapping[str, object],
     return attrs.evolve(result, criteria=tuple(criteria), turns_on=tuple(n for n in names if n in turns_on))
 
 
-def unmet_in_every_reading(unmet: list, facts: Mapping[str, object], request_date: datetime.date,
+def unmet_in_every_reading(unmet: list[str], facts: Mapping[str, object], request_date: datetime.date,
                            decide_once: Callable[[Mapping[str, object], datetime.date], GuidelineResult],
-                           domains: Mapping[str, tuple]) -> list:
+                           domains: Domains) -> list[str]:
     """The fast path's ids once every reading is tried: `unmet` itself unless some fact of `domains` is undocumented."""
     if not unmet or all(facts.get(name) is not None for name in domains):
         return unmet
     return every_reading(decide_once(facts, request_date), facts, decide_once, domains).unmet_ids()
 
 
-def _product(domains: list[tuple]):
+def _product(domains: list[tuple[Value, ...]]) -> Iterator[tuple[Value, ...]]:
     """Every combination of values, the first fact's values varying slowest (itertools.product's order)."""
     if not domains:
         yield ()
@@ -1001,15 +1003,16 @@ def conclude(result: GuidelineResult, rules: Mapping[str, str], labels: Mapping[
     silent by an exclusion (EXCLUSION_SILENT).
     """
     certified = result.certified
-    found: dict[str, list] = {}
+    found: dict[str, tuple[str, list[str]]] = {}
     for c in result.criteria:
         if not c.presumed or (not certified and c.outcome in PASSING):
             continue
         for name in c.presumed:
             entry = found.get(name)
             if entry is None:
-                kind = _KIND_OF_RULE.get(rules.get(name), EXCLUSION_SILENT)
-                found[name] = [kind, [c.id]]
+                rule = rules.get(name)
+                kind = _KIND_OF_RULE.get(rule, EXCLUSION_SILENT) if rule is not None else EXCLUSION_SILENT
+                found[name] = (kind, [c.id])
             elif c.id not in entry[1]:
                 entry[1].append(c.id)
     if not found:
@@ -1021,8 +1024,8 @@ def conclude(result: GuidelineResult, rules: Mapping[str, str], labels: Mapping[
 
 def finish(result: GuidelineResult, facts: Mapping[str, object],
            decide_once: Callable[[Mapping[str, object], datetime.date], GuidelineResult],
-           domains: Mapping[str, tuple], allows_fewer: Mapping[str, str],
-           unmet: Callable[[Mapping[str, object], datetime.date], list],
+           domains: Domains, allows_fewer: Mapping[str, str],
+           unmet: Callable[[Mapping[str, object], datetime.date], list[str]],
            rules: Mapping[str, str], labels: Mapping[str, str]) -> GuidelineResult:
     """The full result from the three-valued one: every reading, then partial certification, then the presumptions."""
     if domains:
@@ -1083,7 +1086,8 @@ __all__ = [
     # tables
     "lookup", "lookup_m",
     # results
-    "FactValue", "Computed", "CriterionResult", "Presumption", "Modification", "CERTIFIED", "MODIFIED", "NOT_CERTIFIED", "GuidelineResult",
+    "FactValue", "Computed", "CriterionResult", "Presumption", "Modification", "CERTIFIED", "MODIFIED", "NOT_CERTIFIED",
+    "GuidelineResult",
     "modify", "ALWAYS", "decide", "to_json_value", "mtus_line",
     "MAX_READING_FACTS", "MAX_READINGS", "reading_facts", "every_reading", "unmet_in_every_reading", "conclude", "finish",
 ]

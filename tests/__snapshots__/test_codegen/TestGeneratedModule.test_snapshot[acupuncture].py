@@ -136,22 +136,22 @@ def _decide(facts, request_date):
 
     # indication (acupuncture.mtus:46): (or medication_reduced_or_not_tolerated:bool rehabilitation_adj...
     _v4, _m4 = or_m((f_medication_reduced_or_not_tolerated, m_medication_reduced_or_not_tolerated), (f_rehabilitation_adjunct, m_rehabilitation_adjunct))
-    _c3 = decide('indication', False, ALWAYS, (_v4, _m4), (r_medication_reduced_or_not_tolerated, r_rehabilitation_adjunct), _RULES)
+    _c3 = decide('indication', False, ALWAYS, (_v4, _m4), (r_medication_reduced_or_not_tolerated, r_rehabilitation_adjunct), rules=_RULES)
 
     # frequency (acupuncture.mtus:50): (between acupuncture_per_week:count 1:count 3:count)
     _v6, _m6 = strict_m((None if f_acupuncture_per_week is None else (1 <= f_acupuncture_per_week <= 3)), (f_acupuncture_per_week, m_acupuncture_per_week))
-    _c5 = decide('frequency', False, ALWAYS, (_v6, _m6), (r_acupuncture_per_week,), _RULES)
+    _c5 = decide('frequency', False, ALWAYS, (_v6, _m6), (r_acupuncture_per_week,), rules=_RULES)
 
     # initial_treatments (acupuncture.mtus:58): (or (any prior_acupuncture):bool (<= acupuncture_reques...
     _v8, _m8 = strict_m((None if f_acupuncture_requested is None else (f_acupuncture_requested <= 6)), (f_acupuncture_requested, m_acupuncture_requested))
     _v9, _m9 = or_m((_v1, _m1), (_v8, _m8))
-    _c7 = decide('initial_treatments', False, ALWAYS, (_v9, _m9), (r_prior_acupuncture, r_acupuncture_requested), _RULES)
+    _c7 = decide('initial_treatments', False, ALWAYS, (_v9, _m9), (r_prior_acupuncture, r_acupuncture_requested), rules=_RULES)
 
     # initial_duration (acupuncture.mtus:61): (or (any prior_acupuncture):bool (<= acupuncture_course:d...
     _t11 = compare_duration('<=', f_acupuncture_course, _K1, request_date)
     _v12, _m12 = strict_m(_t11, (f_acupuncture_course, m_acupuncture_course))
     _v13, _m13 = or_m((_v1, _m1), (_v12, _m12))
-    _c10 = decide('initial_duration', False, ALWAYS, (_v13, _m13), (r_prior_acupuncture, r_acupuncture_course), _RULES)
+    _c10 = decide('initial_duration', False, ALWAYS, (_v13, _m13), (r_prior_acupuncture, r_acupuncture_course), rules=_RULES)
 
     if _gate2[0] is True:
         # extension_improvement when#0 (acupuncture.mtus:69): (and (or (last prior_acupuncture field adl_im...
@@ -161,9 +161,9 @@ def _decide(facts, request_date):
         _v18, _m18 = or_m((_v16, _m16), (_v17, _m17))
         _v19, _m19 = field_m(_p15, 'prior_acupuncture', 'dependency_reduced')
         _v20, _m20 = and_m((_v18, _m18), (_v19, _m19))
-        _c14 = decide('extension_improvement', False, _gate2, (_v20, _m20), (r_prior_acupuncture,), _RULES)
+        _c14 = decide('extension_improvement', False, _gate2, (_v20, _m20), (r_prior_acupuncture,), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c14 = decide('extension_improvement', False, _gate2, None, (r_prior_acupuncture,), _RULES)
+        _c14 = decide('extension_improvement', False, _gate2, None, (r_prior_acupuncture,), rules=_RULES)
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c7, _c10, _c14))
 
