@@ -247,7 +247,7 @@ def test_every_guideline_certifies_a_realistic_case(source_pack, guideline):
     item, facts = REALISTIC[guideline]
     letter = api.check_case({"date": "2015-03-02", "requests": [{"item": item}], "facts": facts}, source_pack)
     (d,) = letter.decisions
-    assert d.info["id"] == guideline  # the item routes as an RFA would write it
+    assert d.info.id == guideline  # the item routes as an RFA would write it
     assert d.certified, [(c.id, c.outcome, c.missing) for c in d.result.reasons]
 
 

@@ -274,7 +274,8 @@ def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[di
     """Facts the item itself documents, for the guideline that declares them: the approach, the units requested.
 
     A finding named for an approach (`transforaminal`) is present when the item
-    names that approach and absent when it names another; a count the
+    names that approach and absent when it names another; a `one of` request
+    detail whose values are approaches (`esi_approach`) takes the one named; a count the
     guideline `allows fewer` of is the item's quantity ("PT 2x6": 12 visits).
     The case's own facts override these.
     """
@@ -287,6 +288,10 @@ def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[di
         schema = declared.get("approach")
         if schema is not None and (schema.kind == "text" or detail.approach in (schema.members or ())):
             facts["approach"] = detail.approach
+        for name, schema in declared.items():  # a `one of` request detail whose values are approaches
+            members = schema.members or ()
+            if schema.detail and detail.approach in members and set(members) <= set(APPROACHES):
+                facts[name] = detail.approach
     if detail.quantity is not None:
         for c in info.criteria:
             name = c.allows_fewer
