@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, EXACT, FactValue, GuidelineResult, decide, member,
-    modify, strict_m,
+    ALWAYS, EXACT, FactValue, GuidelineResult, decide, finish,
+    member, strict_m, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'home_health'
@@ -24,6 +24,24 @@ _K1 = frozenset(('personal care',))  # personal care (home_health.mtus:52)
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'hours': 'hours_per_week'}
+
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'hours_per_week': 'required',
+    'care_requested': 'checked when stated',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'hours_per_week': 'hours of home health care requested per week',
+    'care_requested': 'home health services requested',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'medical_treatment': (True, False),
+    'homebound': (True, False),
+}
 
 
 def unmet(facts, request_date):
@@ -48,18 +66,24 @@ def unmet(facts, request_date):
         _out.append('hours')
 
     # exclude homemaker (home_health.mtus:47): (contains care_requested:set[enum] 'homemaker services')
-    if not (f_care_requested is not None and (not ('homemaker services' in f_care_requested))):
+    if (f_care_requested is not None and ('homemaker services' in f_care_requested)):
         _out.append('homemaker')
 
     # exclude personal_care_only (home_health.mtus:52): (contains only care_requested:set[enum] {'perso...
-    if not (f_care_requested is not None and (not member('contains only', f_care_requested, _K1, EXACT, request_date))):
+    if (f_care_requested is not None and member('contains only', f_care_requested, _K1, EXACT, request_date)):
         _out.append('personal_care_only')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, _ALLOWS_FEWER, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_medical_treatment = _get('medical_treatment')
     m_medical_treatment = () if f_medical_treatment is not None else ('medical_treatment',)
@@ -75,31 +99,29 @@ def evaluate(facts, request_date):
     r_care_requested = FactValue('care_requested', f_care_requested, f_care_requested is not None)
 
     # medical (home_health.mtus:30): medical_treatment:bool
-    _c1 = decide('medical', False, ALWAYS, (f_medical_treatment, m_medical_treatment), (r_medical_treatment,))
+    _c1 = decide('medical', False, ALWAYS, (f_medical_treatment, m_medical_treatment), (r_medical_treatment,), rules=_RULES)
 
     # homebound_patient (home_health.mtus:33): homebound:bool
-    _c2 = decide('homebound_patient', False, ALWAYS, (f_homebound, m_homebound), (r_homebound,))
+    _c2 = decide('homebound_patient', False, ALWAYS, (f_homebound, m_homebound), (r_homebound,), rules=_RULES)
 
     # hours (home_health.mtus:40): (<= hours_per_week:count 35:count)
     _v4, _m4 = strict_m((None if f_hours_per_week is None else (f_hours_per_week <= 35)), (f_hours_per_week, m_hours_per_week))
-    _c3 = decide('hours', False, ALWAYS, (_v4, _m4), (r_hours_per_week,))
+    _c3 = decide('hours', False, ALWAYS, (_v4, _m4), (r_hours_per_week,), rules=_RULES)
 
     # exclude homemaker (home_health.mtus:47): (contains care_requested:set[enum] 'homemaker services')
     _v6, _m6 = strict_m((None if f_care_requested is None else ('homemaker services' in f_care_requested)), (f_care_requested, m_care_requested))
-    _c5 = decide('homemaker', True, ALWAYS, (_v6, _m6), (r_care_requested,))
+    _c5 = decide('homemaker', True, ALWAYS, (_v6, _m6), (r_care_requested,), rules=_RULES)
 
     # exclude personal_care_only (home_health.mtus:52): (contains only care_requested:set[enum] {'perso...
     _v8, _m8 = strict_m((None if f_care_requested is None else member('contains only', f_care_requested, _K1, EXACT, request_date)), (f_care_requested, m_care_requested))
-    _c7 = decide('personal_care_only', True, ALWAYS, (_v8, _m8), (r_care_requested,))
+    _c7 = decide('personal_care_only', True, ALWAYS, (_v8, _m8), (r_care_requested,), rules=_RULES)
 
-    _result = GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c2, _c3, _c5, _c7))
-    # Not certified only for want of fewer units: the most of them that would be (runtime.modify).
-    return modify(_result, facts, _ALLOWS_FEWER, unmet)
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c2, _c3, _c5, _c7))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (32, 32, 23), (33, 33, 24), (34, 34, 25), (35, 35, 26), (38, 40, 30), (42, 44, 33),
-    (46, 48, 40), (50, 52, 47), (54, 56, 52), (64, 66, 23), (67, 69, 24), (70, 72, 25),
-    (73, 75, 26), (77, 78, 30), (80, 81, 33), (83, 85, 40), (87, 89, 47), (91, 93, 52),
+    (50, 50, 23), (51, 51, 24), (52, 52, 25), (53, 53, 26), (56, 58, 30), (60, 62, 33),
+    (64, 66, 40), (68, 70, 47), (72, 74, 52), (88, 90, 23), (91, 93, 24), (94, 96, 25),
+    (97, 99, 26), (101, 102, 30), (104, 105, 33), (107, 109, 40), (111, 113, 47), (115, 117, 52),
 )

@@ -8,8 +8,8 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, Duration, EXACT, FactValue, GuidelineResult,
-    add, compare_duration, contains_text, decide, member, norm_text,
-    strict_m,
+    add, compare_duration, contains_text, decide, finish, member,
+    norm_text, strict_m, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'topical_analgesics'
@@ -24,6 +24,32 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
 _K1 = Decimal('0.025')  # 0.025% (topical_analgesics.mtus:92)
 _K2 = frozenset(('hip', 'shoulder', 'spine'))  # spine, hip, shoulder (topical_analgesics.mtus:103)
 _K3 = Duration(0, 84)  # 12 weeks (topical_analgesics.mtus:105)
+
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'capsaicin_concentration': 'required',
+    'treated_joints': 'checked when stated',
+    'supply_requested': 'required',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'ingredients': 'ingredients of the requested product',
+    'drug_classes': 'drug classes of the requested product',
+    'capsaicin_concentration': 'capsaicin concentration',
+    'treated_joints': 'sites to be treated',
+    'neuropathic_pain': 'neuropathic pain as the pain treated',
+    'supply_requested': 'length of treatment the request supplies',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'localized_neuropathic_pain': (True, False),
+    'first_line_trial': (True, False),
+    'other_treatments_failed': (True, False),
+    'osteoarthritis_or_tendinitis': (True, False),
+    'neuropathic_pain': (True, False),
+}
 
 
 def unmet(facts, request_date):
@@ -44,11 +70,11 @@ def unmet(facts, request_date):
     _out = []
 
     # exclude topical_gabapentin (topical_analgesics.mtus:66): (contains ingredients:set[text] 'gabapen...
-    if not (f_ingredients is not None and (not contains_text(f_ingredients, 'gabapentin'))):
+    if (f_ingredients is not None and contains_text(f_ingredients, 'gabapentin')):
         _out.append('topical_gabapentin')
 
     # exclude topical_muscle_relaxant (topical_analgesics.mtus:71): (contains drug_classes:set[text] 'm...
-    if not (f_drug_classes is not None and (not contains_text(f_drug_classes, 'muscle relaxant'))):
+    if (f_drug_classes is not None and contains_text(f_drug_classes, 'muscle relaxant')):
         _out.append('topical_muscle_relaxant')
 
     # when#0 (topical_analgesics.mtus:78): (contains ingredients:set[text] 'lidocaine')
@@ -91,7 +117,10 @@ def unmet(facts, request_date):
             _out.append('topical_nsaid_indication')
 
         # topical_nsaid_site when#2 (topical_analgesics.mtus:103): (not (contains any of treated_joints:set...
-        if _unknown6 or not (f_treated_joints is not None and (not member('contains any of', f_treated_joints, _K2, EXACT, request_date))):
+        if _unknown6:
+            if True:
+                _out.append('topical_nsaid_site')
+        elif not (f_treated_joints is not None and (not member('contains any of', f_treated_joints, _K2, EXACT, request_date))) and ((f_treated_joints is not None and member('contains any of', f_treated_joints, _K2, EXACT, request_date)) or not (f_treated_joints is None)):
             _out.append('topical_nsaid_site')
 
         # topical_nsaid_short_term when#2 (topical_analgesics.mtus:105): (<= (+ use_to_date:duration supply...
@@ -101,14 +130,20 @@ def unmet(facts, request_date):
             _out.append('topical_nsaid_short_term')
 
         # exclude topical_nsaid_neuropathic when#2 (topical_analgesics.mtus:107): neuropathic_pain:bool
-        if _unknown6 or not (f_neuropathic_pain is False):
+        if not (_unknown6) and (f_neuropathic_pain is True):
             _out.append('topical_nsaid_neuropathic')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, {}, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_ingredients = _get('ingredients')
     m_ingredients = () if f_ingredients is not None else ('ingredients',)
@@ -159,68 +194,68 @@ def evaluate(facts, request_date):
 
     # exclude topical_gabapentin (topical_analgesics.mtus:66): (contains ingredients:set[text] 'gabapen...
     _v8, _m8 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'gabapentin')), (f_ingredients, m_ingredients))
-    _c7 = decide('topical_gabapentin', True, ALWAYS, (_v8, _m8), (r_ingredients,))
+    _c7 = decide('topical_gabapentin', True, ALWAYS, (_v8, _m8), (r_ingredients,), rules=_RULES)
 
     # exclude topical_muscle_relaxant (topical_analgesics.mtus:71): (contains drug_classes:set[text] 'm...
     _v10, _m10 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'muscle relaxant')), (f_drug_classes, m_drug_classes))
-    _c9 = decide('topical_muscle_relaxant', True, ALWAYS, (_v10, _m10), (r_drug_classes,))
+    _c9 = decide('topical_muscle_relaxant', True, ALWAYS, (_v10, _m10), (r_drug_classes,), rules=_RULES)
 
     if _gate2[0] is True:
         # lidocaine_patch when#0 (topical_analgesics.mtus:79): (= dosage_form:text 'patch')
         _v14, _m14 = strict_m((None if f_dosage_form is None else (norm_text(f_dosage_form) == 'patch')), (f_dosage_form, m_dosage_form))
-        _c11 = decide('lidocaine_patch', False, _gate2, (_v14, _m14), (r_ingredients, r_dosage_form))
+        _c11 = decide('lidocaine_patch', False, _gate2, (_v14, _m14), (r_ingredients, r_dosage_form), rules=_RULES)
         # lidocaine_indication when#0 (topical_analgesics.mtus:81): localized_neuropathic_pain:bool
-        _c12 = decide('lidocaine_indication', False, _gate2, (f_localized_neuropathic_pain, m_localized_neuropathic_pain), (r_ingredients, r_localized_neuropathic_pain))
+        _c12 = decide('lidocaine_indication', False, _gate2, (f_localized_neuropathic_pain, m_localized_neuropathic_pain), (r_ingredients, r_localized_neuropathic_pain), rules=_RULES)
         # lidocaine_after_first_line when#0 (topical_analgesics.mtus:83): first_line_trial:bool
-        _c13 = decide('lidocaine_after_first_line', False, _gate2, (f_first_line_trial, m_first_line_trial), (r_ingredients, r_first_line_trial))
+        _c13 = decide('lidocaine_after_first_line', False, _gate2, (f_first_line_trial, m_first_line_trial), (r_ingredients, r_first_line_trial), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c11 = decide('lidocaine_patch', False, _gate2, None, (r_ingredients,))
-        _c12 = decide('lidocaine_indication', False, _gate2, None, (r_ingredients,))
-        _c13 = decide('lidocaine_after_first_line', False, _gate2, None, (r_ingredients,))
+        _c11 = decide('lidocaine_patch', False, _gate2, None, (r_ingredients,), rules=_RULES)
+        _c12 = decide('lidocaine_indication', False, _gate2, None, (r_ingredients,), rules=_RULES)
+        _c13 = decide('lidocaine_after_first_line', False, _gate2, None, (r_ingredients,), rules=_RULES)
 
     if _gate4[0] is True:
         # capsaicin_after_other_treatments when#1 (topical_analgesics.mtus:90): other_treatments_failed:bool
-        _c15 = decide('capsaicin_after_other_treatments', False, _gate4, (f_other_treatments_failed, m_other_treatments_failed), (r_ingredients, r_other_treatments_failed))
+        _c15 = decide('capsaicin_after_other_treatments', False, _gate4, (f_other_treatments_failed, m_other_treatments_failed), (r_ingredients, r_other_treatments_failed), rules=_RULES)
         # capsaicin_strength when#1 (topical_analgesics.mtus:92): (<= capsaicin_concentration:percent 0.025...
         _v17, _m17 = strict_m((None if f_capsaicin_concentration is None else (f_capsaicin_concentration <= _K1)), (f_capsaicin_concentration, m_capsaicin_concentration))
-        _c16 = decide('capsaicin_strength', False, _gate4, (_v17, _m17), (r_ingredients, r_capsaicin_concentration))
+        _c16 = decide('capsaicin_strength', False, _gate4, (_v17, _m17), (r_ingredients, r_capsaicin_concentration), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c15 = decide('capsaicin_after_other_treatments', False, _gate4, None, (r_ingredients,))
-        _c16 = decide('capsaicin_strength', False, _gate4, None, (r_ingredients,))
+        _c15 = decide('capsaicin_after_other_treatments', False, _gate4, None, (r_ingredients,), rules=_RULES)
+        _c16 = decide('capsaicin_strength', False, _gate4, None, (r_ingredients,), rules=_RULES)
 
     if _gate6[0] is True:
         # topical_nsaid_indication when#2 (topical_analgesics.mtus:101): osteoarthritis_or_tendinitis:bool
-        _c18 = decide('topical_nsaid_indication', False, _gate6, (f_osteoarthritis_or_tendinitis, m_osteoarthritis_or_tendinitis), (r_drug_classes, r_osteoarthritis_or_tendinitis))
+        _c18 = decide('topical_nsaid_indication', False, _gate6, (f_osteoarthritis_or_tendinitis, m_osteoarthritis_or_tendinitis), (r_drug_classes, r_osteoarthritis_or_tendinitis), rules=_RULES)
         # topical_nsaid_site when#2 (topical_analgesics.mtus:103): (not (contains any of treated_joints:set...
         _v22, _m22 = strict_m((None if f_treated_joints is None else member('contains any of', f_treated_joints, _K2, EXACT, request_date)), (f_treated_joints, m_treated_joints))
         _t23 = None if _v22 is None else not _v22
-        _c19 = decide('topical_nsaid_site', False, _gate6, (_t23, _m22), (r_drug_classes, r_treated_joints))
+        _c19 = decide('topical_nsaid_site', False, _gate6, (_t23, _m22), (r_drug_classes, r_treated_joints), rules=_RULES)
         # topical_nsaid_short_term when#2 (topical_analgesics.mtus:105): (<= (+ use_to_date:duration supply...
         _v24, _m24 = strict_m(add(f_use_to_date, f_supply_requested), (f_use_to_date, m_use_to_date), (f_supply_requested, m_supply_requested))
         _t25 = compare_duration('<=', _v24, _K3, request_date)
         _v26, _m26 = strict_m(_t25, (_v24, _m24))
-        _c20 = decide('topical_nsaid_short_term', False, _gate6, (_v26, _m26), (r_drug_classes, r_use_to_date, r_supply_requested), (Computed('use_to_date + supply_requested', _v24),))
+        _c20 = decide('topical_nsaid_short_term', False, _gate6, (_v26, _m26), (r_drug_classes, r_use_to_date, r_supply_requested), (Computed('use_to_date + supply_requested', _v24),), rules=_RULES)
         # exclude topical_nsaid_neuropathic when#2 (topical_analgesics.mtus:107): neuropathic_pain:bool
-        _c21 = decide('topical_nsaid_neuropathic', True, _gate6, (f_neuropathic_pain, m_neuropathic_pain), (r_drug_classes, r_neuropathic_pain))
+        _c21 = decide('topical_nsaid_neuropathic', True, _gate6, (f_neuropathic_pain, m_neuropathic_pain), (r_drug_classes, r_neuropathic_pain), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c18 = decide('topical_nsaid_indication', False, _gate6, None, (r_drug_classes,))
-        _c19 = decide('topical_nsaid_site', False, _gate6, None, (r_drug_classes,))
-        _c20 = decide('topical_nsaid_short_term', False, _gate6, None, (r_drug_classes,))
-        _c21 = decide('topical_nsaid_neuropathic', True, _gate6, None, (r_drug_classes,))
+        _c18 = decide('topical_nsaid_indication', False, _gate6, None, (r_drug_classes,), rules=_RULES)
+        _c19 = decide('topical_nsaid_site', False, _gate6, None, (r_drug_classes,), rules=_RULES)
+        _c20 = decide('topical_nsaid_short_term', False, _gate6, None, (r_drug_classes,), rules=_RULES)
+        _c21 = decide('topical_nsaid_neuropathic', True, _gate6, None, (r_drug_classes,), rules=_RULES)
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c7, _c9, _c11, _c12, _c13, _c15, _c16, _c18, _c19, _c20, _c21))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (32, 32, 50), (33, 33, 51), (34, 34, 52), (35, 35, 53), (36, 36, 54), (37, 37, 55),
-    (38, 38, 56), (39, 39, 57), (40, 40, 58), (41, 41, 59), (42, 42, 60), (43, 43, 61),
-    (46, 48, 66), (50, 52, 71), (54, 57, 78), (59, 61, 79), (63, 65, 81), (67, 69, 83),
-    (71, 74, 89), (76, 78, 90), (80, 82, 92), (84, 87, 100), (89, 91, 101), (93, 95, 103),
-    (97, 101, 105), (103, 105, 107), (113, 115, 50), (116, 118, 51), (119, 121, 52), (122, 124, 53),
-    (125, 127, 54), (128, 130, 55), (131, 133, 56), (134, 136, 57), (137, 139, 58), (140, 142, 59),
-    (143, 145, 60), (146, 148, 61), (150, 152, 78), (153, 155, 89), (156, 158, 100), (160, 162, 66),
-    (164, 166, 71), (168, 171, 79), (172, 173, 81), (174, 175, 83), (176, 179, 79), (181, 183, 90),
-    (184, 186, 92), (187, 189, 90), (191, 193, 101), (194, 197, 103), (198, 202, 105), (203, 204, 107),
-    (205, 209, 101),
+    (58, 58, 50), (59, 59, 51), (60, 60, 52), (61, 61, 53), (62, 62, 54), (63, 63, 55),
+    (64, 64, 56), (65, 65, 57), (66, 66, 58), (67, 67, 59), (68, 68, 60), (69, 69, 61),
+    (72, 74, 66), (76, 78, 71), (80, 83, 78), (85, 87, 79), (89, 91, 81), (93, 95, 83),
+    (97, 100, 89), (102, 104, 90), (106, 108, 92), (110, 113, 100), (115, 117, 101), (119, 124, 103),
+    (126, 130, 105), (132, 134, 107), (148, 150, 50), (151, 153, 51), (154, 156, 52), (157, 159, 53),
+    (160, 162, 54), (163, 165, 55), (166, 168, 56), (169, 171, 57), (172, 174, 58), (175, 177, 59),
+    (178, 180, 60), (181, 183, 61), (185, 187, 78), (188, 190, 89), (191, 193, 100), (195, 197, 66),
+    (199, 201, 71), (203, 206, 79), (207, 208, 81), (209, 210, 83), (211, 214, 79), (216, 218, 90),
+    (219, 221, 92), (222, 224, 90), (226, 228, 101), (229, 232, 103), (233, 237, 105), (238, 239, 107),
+    (240, 244, 101),
 )
