@@ -28,7 +28,8 @@ def _day(rng: random.Random, start: datetime.date, span_days: int) -> datetime.d
 
 
 def _good(rng: random.Random) -> tuple[dict, datetime.date]:
-    request = _day(rng, datetime.date(2014, 1, 1), 3 * 365)
+    # three years of requests within the 2009 edition of the guideline (in force until 2016-07-28)
+    request = _day(rng, datetime.date(2013, 7, 1), 3 * 365)
     if rng.random() < 0.1:  # a month end: the calendar clamps here
         request = add_months(request.replace(day=1), 1) - datetime.timedelta(days=1)
     onset = add_months(request, -rng.choice([3, 4, 6, 12, 30])) - datetime.timedelta(days=rng.choice([1, 1, 10, 45]))

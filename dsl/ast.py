@@ -250,6 +250,16 @@ class Fact:
     #: `from product FIELD`: the product field as written, and its span
     source: Optional[str] = None
     source_span: Optional[Span] = None
+    #: the silence rules after commas, in order: `request detail`, `required`, ...
+    rules: tuple["Rule", ...] = ()
+
+
+@frozen
+class Rule:
+    """One clause after a comma in a fact declaration: `request detail`, `required`, `checked when stated`,
+    `none when silent` or `presumed absent when silent` (the words as written, spaces single)."""
+    words: str
+    span: Span
 
 
 @frozen
@@ -339,6 +349,25 @@ class OnDenial:
 
 
 @frozen
+class InForce:
+    """`in force from D [until D]` / `in force until D`: the dates of the requests this edition applies to."""
+
+    start: Optional[str]  # the date as written, or None for "until" only
+    end: Optional[str]
+    span: Span
+    start_span: Optional[Span] = None
+    end_span: Optional[Span] = None
+
+
+@frozen
+class NotMtus:
+    """`not mtus rank N`: a source outside the MTUS, at rank N of the evidence hierarchy (8 CCR 9792.25)."""
+
+    rank: int
+    span: Span
+
+
+@frozen
 class Guideline:
     id: str
     title: str
@@ -355,6 +384,8 @@ class Guideline:
     repeated: tuple[tuple[str, Span, Span], ...] = ()
     tables: tuple[Table, ...] = ()
     on_denial: Optional[OnDenial] = None
+    in_force: Optional[InForce] = None
+    not_mtus: Optional[NotMtus] = None
 
 
 # ------------------------------------------------------------------ formulary

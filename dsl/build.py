@@ -22,6 +22,12 @@ from mtus.dsl.source import Source, Span
 MAX_DEPTH = 100
 
 
+
+#: A fact's silence clauses, by their tree name, as the words the author wrote.
+_RULE_WORDS = {"rule_detail": "request detail", "rule_required": "required",
+               "rule_checked": "checked when stated", "rule_none": "none when silent",
+               "rule_absent": "presumed absent when silent"}
+
 class TooDeep(Exception):
     def __init__(self, span: Span):
         self.span = span
@@ -99,12 +105,15 @@ class _Builder:
         states = None
         version = None
         on_denial = None
+        in_force = not_mtus = None
         seen: dict = {}
         for item in header.children[2:]:
             if item is None:
                 continue
             if item.data != "services":
-                self.once(seen, {"citation": "source", "on_denial": "on denial says"}.get(item.data, item.data), item)
+                self.once(seen, {"citation": "source", "in_force": "in force", "not_mtus": "not mtus",
+                                  "on_denial": "on denial says"}.get(item.data, item.data),
+                          item)
             if item.data == "citation":
                 citation = self.citation(item)
             elif item.data == "services":
@@ -113,6 +122,10 @@ class _Builder:
                 states = self.text(item.children[0])
             elif item.data == "version":
                 version = self.string(item.children[0])
+            elif item.data == "in_force":
+                in_force = self.in_force(item)
+            elif item.data == "not_mtus":
+                not_mtus = ast.NotMtus(int(item.children[0]), self.span(item))
             elif item.data == "on_denial":
                 text, cite = item.children
                 on_denial = ast.OnDenial(self.text(text), self.cite_ref(cite) if cite is not None else None,
@@ -121,8 +134,19 @@ class _Builder:
             id=str(name_tok), title=self.string(title_tok), citation=citation,
             services=tuple(services), states=states, version=version, facts=facts,
             criteria=criteria, examples=tuple(examples), span=self.span(header),
-            id_span=self.span(name_tok), repeated=tuple(self.repeated), tables=tables, on_denial=on_denial,
+            id_span=self.span(name_tok), repeated=tuple(self.repeated), tables=tables,
+            in_force=in_force, not_mtus=not_mtus, on_denial=on_denial,
         )
+
+    def in_force(self, item: Tree) -> ast.InForce:
+        (period,) = item.children
+        dates = [c for c in period.children if c is not None]
+        if period.data == "in_force_until":
+            start, end = None, dates[0]
+        else:
+            start, end = dates[0], (dates[1] if len(dates) > 1 else None)
+        return ast.InForce(str(start) if start else None, str(end) if end else None, self.span(item),
+                           self.span(start) if start else None, self.span(end) if end else None)
 
     def formulary(self, header: Tree, sections: list) -> ast.Formulary:
         name_tok, title_tok, *items = header.children
@@ -213,7 +237,10 @@ class _Builder:
         return ast.TypeRef(kind, span)
 
     def fact(self, tree: Tree) -> ast.Fact:
-        name, type_tree, label, source, default, *fields = tree.children
+        name, type_tree, label, source, default, *rest = tree.children
+        rules = tuple(ast.Rule(_RULE_WORDS[r.data], self.span(r)) for r in rest
+                      if r is not None and r.data in _RULE_WORDS)
+        fields = [f for f in rest if f is not None and f.data not in _RULE_WORDS]
         return ast.Fact(
             name=str(name),
             type=self.type_ref(type_tree),
@@ -224,6 +251,7 @@ class _Builder:
             name_span=self.span(name),
             source=str(source.children[0]) if source is not None else None,
             source_span=self.span(source.children[0]) if source is not None else None,
+            rules=rules,
         )
 
     def field(self, tree: Tree) -> ast.Field:

@@ -42,9 +42,17 @@ CODES: dict[str, str] = {
     "E406": "a table with no entries",
     "E407": "partial certification that cannot happen (`allows fewer`, `expect modified`)",
     "E408": "a fact name two guidelines of one pack declare with a different type, values, unit, default or silence rule",
-    "E409": "a `shows` line that cannot be shown (no `{}`, or no computed value compared)",
+    "E409": "an edition period that ends before it starts, or a `not mtus` rank outside the hierarchy",
+    "E410": "a silence rule (`request detail`, `required`, `checked when stated`, `none when silent`, "
+            "`presumed absent when silent`) that does not fit its fact, or is written twice",
+    "E411": "an example outcome its criterion cannot have (`met` for an exclusion, `applies` for a criterion for use)",
+    "E412": "a `shows` line that cannot be shown (no `{}`, or no computed value compared)",
     "W401": "a fact or table that no criterion reads",
     "W402": "a table lookup whose key may be a value the table has no entry for",
+    "W403": "an example dated when the guideline's edition is not in force",
+    "W404": "a history or request detail without a declared silence rule (`mtus lint`)",
+    "W405": "an exclusion that can hold only because a fact is absent or negated (`mtus lint`)",
+    "W406": "a criterion that reads a request detail together with clinical facts (`mtus lint`)",
     # limits and internal errors
     "E901": "the input is nested too deeply or is too large to check",
     "E999": "an internal error in mtus (please report it)",

@@ -117,6 +117,11 @@ def dump(g) -> str:
     lines = [f"guideline {g.id} {g.title!r}", f"  cites: {g.citation.describe()}"]
     if g.version:
         lines.append(f"  version: {g.version}")
+    if g.in_force:
+        start, end = g.in_force
+        lines.append(f"  in force: from {start or '-'} until {end or '-'}")
+    if g.not_mtus_rank is not None:
+        lines.append(f"  not MTUS: rank {g.not_mtus_rank}")
     if g.services:
         lines.append("  services: " + ", ".join(f"{s.kind} {s.value!r}" for s in g.services))
     if g.states:
@@ -128,7 +133,8 @@ def dump(g) -> str:
         default = f" default {f.default.text}" if f.default else ""
         source = f" from product {f.source}" if f.source else ""
         kind = f.declared if f.type.kind == model.BOOL else _type_long(f.type)
-        lines.append(f"  {f.name}: {kind}{source}{default}  # {f.label}")
+        rules = (", request detail" if f.detail else "") + (f", {f.silence}" if f.silence else "")
+        lines.append(f"  {f.name}: {kind}{source}{default}{rules}  # {f.label}")
         for fld in f.type.fields:
             lines.append(f"    {fld.name}: {_type_long(fld.type)}  # {fld.label}")
     if g.tables:

@@ -19,7 +19,8 @@ SECTIONS = ("guideline", "formulary", "facts", "tables", "criteria", "example", 
 #: Words that introduce a line or a clause of one.
 STATEMENTS = ("source", "section", "page", "pages", "version", "services", "states", "cpt", "class",
               "ingredient", "form", "says", "cite", "allows", "fewer", "when", "exclude", "given", "expect",
-              "because", "from", "product", "default", "as", "on", "denial", "shows")
+              "because", "from", "product", "default", "as", "force", "until", "mtus", "rank",
+              "request", "detail", "required", "checked", "stated", "none", "presumed", "silent", "on", "denial", "shows")
 #: The types of facts, fields and tables.
 TYPES = ("finding", "number", "count", "percent", "quantity", "duration", "date", "text", "one", "set",
          "history")
@@ -27,7 +28,7 @@ TYPES = ("finding", "number", "count", "percent", "quantity", "duration", "date"
 OPERATORS = ("and", "or", "not", "in", "contains", "only", "any", "all", "of", "between", "at", "least",
              "within", "where", "documented", "time", "to", "sum", "last", "first")
 #: Values and outcomes.
-CONSTANTS = ("present", "absent", "certified", "modified", "met", "applicable")
+CONSTANTS = ("present", "absent", "certified", "modified", "met", "applicable", "applies", "does", "apply")
 
 #: Every word of the language, from the grammar; the groups above sort them (tests/test_highlight.py).
 KEYWORDS = keywords()

@@ -333,6 +333,11 @@ class Fact:
     # "ingredients" | "classes" | "form" | "name": filled at check time from the formulary
     # product the request item names (ingredients/classes: set of text; form/name: text).
     source: Optional[str] = None
+    # declared `request detail`: it describes the request (quantity, frequency, levels, approach)
+    detail: bool = False
+    # what the record's silence means: None (not documented, the default) or one of
+    # "required", "checked when stated", "none when silent", "presumed absent when silent"
+    silence: Optional[str] = None
 
 
 @frozen
@@ -414,6 +419,10 @@ class Guideline:
     span: Span
     tables: tuple["Table", ...] = ()
     on_denial: Optional[OnDenial] = None
+    #: the dates of the requests this edition applies to (both inclusive; None: open)
+    in_force: Optional[tuple[Optional[datetime.date], Optional[datetime.date]]] = None
+    #: for a source outside the MTUS, its rank in the evidence hierarchy (8 CCR 9792.25); None: an MTUS guideline
+    not_mtus_rank: Optional[int] = None
 
     def fact(self, name: str) -> Optional[Fact]:
         for f in self.facts:

@@ -321,9 +321,11 @@ def _special(err: _Error) -> Optional[diag.Diagnostic]:
     if "PAGE_SPEC" in err.expected and err.type != "PAGE_SPEC":
         return diag.error("E110", f"expected a page number{err.after()}, found {err.found()}", err.found_span(),
                           hint="write pages as numbers: `page 122`, `pages 74-96` or `pages 29, 41-42`")
-    if err.expected & {"MET", "NOT"} and err.expected <= {"MET", "NOT", "DOCUMENTED", "APPLICABLE"}:
+    if err.expected & {"MET", "NOT"} and err.expected <= {"MET", "NOT", "DOCUMENTED", "APPLICABLE", "APPLIES",
+                                                          "DOES", "APPLY"}:
         return diag.error("E110", f"expected an outcome{err.after()}, found {err.found()}", err.found_span(),
-                          hint="an outcome is `met`, `not met`, `not documented` or `not applicable`")
+                          hint="an outcome is `met`, `not met`, `not documented` or `not applicable`; for an "
+                               "exclusion `applies`, `does not apply` or `not applicable`")
     if err.expected == {"GIVEN"}:
         return diag.error("E110", f"expected a `given` line, found {err.found()}", err.found_span(),
                           hint="an example states the case first: `given name = value, ...`, then `expect ...`")

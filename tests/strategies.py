@@ -158,12 +158,30 @@ def default_for(draw, t: Type) -> Optional[model.Const]:
 
 
 @st.composite
+def silence_of(draw, t: Type, default) -> tuple[bool, Optional[str]]:
+    """(request detail, silence rule) for a scalar fact: what a silent record means for it."""
+    if default is not None:
+        return False, None
+    which = draw(st.integers(0, 5))
+    if which == 0 and t.kind == BOOL:
+        return False, "presumed absent when silent"
+    if which == 1:
+        return True, "checked when stated"
+    if which == 2:
+        return True, "required"
+    return False, None
+
+
+@st.composite
 def facts(draw, max_scalars: int = 6) -> tuple[model.Fact, ...]:
     kinds = some(draw, _SCALAR_KINDS, 1, max_scalars)
     out = []
     for i, kind in enumerate(kinds):
         t, declared = draw(types_of(kind))
-        out.append(model.Fact(f"{kind}_{i}", t, declared, f"label of {kind} {i}", draw(default_for(t)), span(2 + i)))
+        default = draw(default_for(t))
+        detail, rule = draw(silence_of(t, default))
+        out.append(model.Fact(f"{kind}_{i}", t, declared, f"label of {kind} {i}", default, span(2 + i),
+                              detail=detail, silence=rule))
     for j in range(draw(st.integers(0, 2))):
         fields = []
         if draw(st.integers(0, 4)) > 0:
@@ -171,8 +189,9 @@ def facts(draw, max_scalars: int = 6) -> tuple[model.Fact, ...]:
         for k, kind in enumerate(some(draw, _FIELD_KINDS, 1, 3)):
             t, _ = draw(types_of(kind))
             fields.append(model.Field(f"{kind}_f{k}", t, f"{kind} {k}"))  # never a fact's name
+        rule = pick(draw, [None, "none when silent", "none when silent", "required"])
         out.append(model.Fact(f"history_{j}", Type(HISTORY, fields=tuple(fields)), "history", f"history {j}", None,
-                              span(20 + j)))
+                              span(20 + j), silence=rule))
     return tuple(out)
 
 
@@ -765,7 +784,8 @@ def to_mtus(g: model.Guideline) -> str:
     lines = [f'guideline {g.id} "{g.title}"', f'  source "{g.citation.source}" page {g.citation.pages}', "", "facts"]
     for f in g.facts:
         default = f" default {_lit(f.default.value, f.type)}" if f.default is not None else ""
-        lines.append(f'  {f.name}: {_type_text(f.type)} "{f.label}"{default}')
+        rules = (", request detail" if f.detail else "") + (f", {f.silence}" if f.silence else "")
+        lines.append(f'  {f.name}: {_type_text(f.type)} "{f.label}"{default}{rules}')
         for fld in f.type.fields:
             lines.append(f'    {fld.name}: {_type_text(fld.type)} "{fld.label}"')
     if g.tables:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 
+import attrs
 import pytest
 
+from mtus.compiler.tools.lint import with_lints
 from mtus.dsl import check_file, check_text
 from mtus.dsl.codes import CODES, PACK_CODES
 from mtus.dsl.diagnostics import MAX_PER_FILE, render_json, render_text
@@ -28,6 +30,9 @@ EXPECTED = {
     "allows_fewer_not_a_count": "E301",
     "allows_fewer_unknown_fact": "E201",
     "at_least_more_than_listed": "E305",
+    "edition_ends_before_it_starts": "E409",
+    "example_dated_outside_edition": "W403",
+    "not_mtus_rank_one": "E409",
     "bad_character": "E101",
     "bad_character_at_sign": "E101",
     "bad_citation": "E110",
@@ -52,8 +57,12 @@ EXPECTED = {
     "expect_modified_not_allowed": "E407",
     "expect_modified_not_fewer": "E407",
     "expect_modified_zero": "E305",
+    "example_outcome_of_an_exclusion": "E411",
+    "exclusion_by_absence": "W405",
+    "history_without_silence_rule": "W404",
     "fact_named_present": "E110",
     "fields_under_non_history": "E405",
+    "detail_mixed_with_clinical_fact": "W406",
     "formulary_duplicate_ingredient": "E401",
     "formulary_duplicate_product": "E401",
     "formulary_unknown_ingredient": "E207",
@@ -100,8 +109,8 @@ EXPECTED = {
     "on_denial_given_twice": "E401",
     "on_denial_indented_says": "E110",
     "on_denial_without_says": "E110",
-    "shows_without_computed_value": "E409",
-    "shows_without_placeholder": "E409",
+    "shows_without_computed_value": "E412",
+    "shows_without_placeholder": "E412",
     "unclosed_parenthesis_at_end": "E111",
     "unclosed_set_brace": "E110",
     "unclosed_string": "E102",
@@ -117,6 +126,7 @@ EXPECTED = {
     "unknown_section": "E110",
     "unknown_table": "E206",
     "unused_fact": "W401",
+    "silence_rule_that_does_not_fit": "E410",
     "when_never_true": "E404",
     "within_not_a_duration": "E302",
     "wrong_type_in_and": "E301",
@@ -134,8 +144,9 @@ def in_repo(monkeypatch):
 
 
 def check_relative(path):
-    """Check a file by its path relative to the repository (the caller is in the repository)."""
-    return check_file(path.relative_to(ROOT).as_posix())
+    """Check and lint a file by its path relative to the repository (the caller is in the repository)."""
+    result = check_file(path.relative_to(ROOT).as_posix())
+    return attrs.evolve(result, diagnostics=tuple(with_lints(result)))
 
 
 def rendered(result) -> str:

@@ -16,6 +16,7 @@ import re
 
 import pytest
 
+from mtus.compiler.tools.lint import with_lints
 from mtus.dsl import check_file, check_text
 from mtus.dsl.codes import CODES, PACK_CODES
 from mtus.dsl.diagnostics import render_text
@@ -108,7 +109,7 @@ def test_bad_example_gives_its_code(where, info, body, tmp_path):
         result = check_file(path)
     else:
         result = check_text(text, where)
-    codes = {d.code for d in result.diagnostics}
+    codes = {d.code for d in with_lints(result)}
     assert code in codes and codes - {"W401"} <= {code}, show(result)  # that problem and no other
 
 

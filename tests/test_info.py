@@ -26,8 +26,11 @@ def test_the_json_keeps_its_keys():
     """Packs written before the typed handoff read the same: the keys are the format, not the classes."""
     data = describe(check_file(GUIDELINES / "tpi.mtus").model).to_json()
     assert set(data) == {"format", "id", "title", "citation", "citation_text", "version", "services", "states",
-                         "facts", "tables", "criteria"}
-    assert data["facts"]["symptom_onset"] == {"kind": "date", "label": "onset of symptoms", "default": None}
+                         "facts", "tables", "criteria", "in_force"}  # in_force and not_mtus_rank: only when declared
+    assert data["in_force"] == {"from": "2009-07-18", "until": "2016-07-28"}
+    assert GuidelineInfo.from_json(data).in_force.end == "2016-07-28"
+    assert data["facts"]["symptom_onset"] == {"kind": "date", "label": "onset of symptoms", "default": None,
+                                              "silence": None, "detail": False}
     assert data["facts"]["prior_injections"]["fields"]["relief"] == {"kind": "percent", "label": "pain relief"}
     per_session = next(c for c in data["criteria"] if c["id"] == "per_session")
     assert per_session["shape"] == {"kind": "limit", "fact": "injections", "op": "<=", "limit": "4"}

@@ -13,7 +13,7 @@ import pytest
 from mtus.compiler.build.codewriter import CodeWriter, comment_text, literal, mangle
 from mtus.compiler.build.interpret import evaluate
 from mtus.compiler.build.codegen import generate_module, load_module
-from mtus.compiler.check.runtime import MET, NOT_DOCUMENTED, NOT_MET, Duration, Modification
+from mtus.compiler.check.runtime import APPLIES, DOES_NOT_APPLY, MET, NOT_DOCUMENTED, NOT_MET, Duration, Modification
 from mtus.dsl import model
 from tests.strategies import CITATION, span
 from tests.test_codegen import assert_safe_module
@@ -160,7 +160,7 @@ def test_every_hostile_member_is_matched_exactly(member):
     assert r == evaluate(G, facts, RD)
     first = r.criteria[0]
     assert first.outcome == MET and first.read[0].value == member
-    assert r.criteria[5].outcome == (NOT_MET if member == NASTY[-1] else MET)  # the exclusion on the long member
+    assert r.criteria[5].outcome == (APPLIES if member == NASTY[-1] else DOES_NOT_APPLY)  # the exclusion on the long member
 
 
 def test_hostile_text_compares_as_free_text():
@@ -173,7 +173,9 @@ def test_hostile_text_compares_as_free_text():
 def test_missing_names_keep_hostile_spelling():
     r = MODULE.evaluate({}, RD)
     assert r == evaluate(G, {}, RD)
-    assert r.criteria[0].missing == (NASTY_NAMES[9],)
+    # met whatever the `one of` fact is: decided in every reading of it, named as spelled
+    assert (r.criteria[0].outcome, r.criteria[0].readings) == (MET, (NASTY_NAMES[9],))
+    assert r.criteria[1].missing == ("class",)
     rows = ({"date": RD},)
     r = MODULE.evaluate({"h'\"\n": rows}, RD)
     assert r == evaluate(G, {"h'\"\n": rows}, RD)

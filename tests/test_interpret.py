@@ -9,7 +9,8 @@ import pytest
 
 from mtus.compiler.build.interpret import evaluate
 from mtus.compiler.tools.examples import runtime_value
-from mtus.compiler.check.runtime import MET, NOT_APPLICABLE, NOT_DOCUMENTED, NOT_MET, Duration, FactValue, Modification
+from mtus.compiler.check.runtime import (APPLIES, DOES_NOT_APPLY, MET, NOT_APPLICABLE, NOT_DOCUMENTED, NOT_MET,
+                                         Duration, FactValue, Modification)
 from mtus.dsl import check_file, check_text
 from tests.conftest import GUIDELINES
 
@@ -50,7 +51,7 @@ def case(**changes):
 def test_a_first_injection_meeting_everything_is_certified():
     r = evaluate(TPI, GOOD, RD)
     assert r.certified
-    assert [c.outcome for c in r.criteria] == [MET] * 7 + [NOT_APPLICABLE] * 3
+    assert [c.outcome for c in r.criteria] == [MET] * 6 + [DOES_NOT_APPLY] + [NOT_APPLICABLE] * 3
     assert r.unmet_ids() == []
 
 
@@ -102,30 +103,32 @@ def test_chronic_counts_calendar_months_from_the_onset(onset, request_date, expe
     assert outcomes(case(symptom_onset=onset), request_date)["chronic"] == expected
 
 
-@pytest.mark.parametrize("n,expected", [(0, MET), (4, MET), (5, NOT_MET), (..., NOT_DOCUMENTED)])
+# the number of injections is a request detail checked only when stated: left out, the limit does not apply
+@pytest.mark.parametrize("n,expected", [(0, MET), (4, MET), (5, NOT_MET), (..., NOT_APPLICABLE)])
 def test_per_session_boundary(n, expected):
     assert outcomes(case(injections=n))["per_session"] == expected
 
 
 @pytest.mark.parametrize("substance,expected", [
     ("local anesthetic", MET), ("local anesthetic with steroid", MET), ("saline", NOT_MET),
-    ("corticosteroid only", NOT_MET), (..., NOT_DOCUMENTED),
+    ("corticosteroid only", NOT_MET), (..., NOT_APPLICABLE),
 ])
 def test_local_anesthetic(substance, expected):
     assert outcomes(case(substance=substance))["local_anesthetic"] == expected
 
 
 @pytest.mark.parametrize("diagnoses,expected", [
-    (frozenset({"low back pain"}), MET),
-    (frozenset(), MET),
-    (frozenset({"low back pain", "Fibromyalgia "}), NOT_MET),  # free text: case and spacing do not matter
-    (frozenset({"  FIBROMYALGIA"}), NOT_MET),
-    (..., NOT_DOCUMENTED),
+    (frozenset({"low back pain"}), DOES_NOT_APPLY),
+    (frozenset(), DOES_NOT_APPLY),
+    (frozenset({"low back pain", "Fibromyalgia "}), APPLIES),  # free text: case and spacing do not matter
+    (frozenset({"  FIBROMYALGIA"}), APPLIES),
+    (..., DOES_NOT_APPLY),  # a record silent on the diagnoses: the exclusion does not apply, presumed
 ])
 def test_fibromyalgia_exclusion(diagnoses, expected):
     r = result("fibromyalgia", case(diagnoses=diagnoses))
     assert r.exclude and r.outcome == expected
-    assert r.missing == (("diagnoses",) if expected == NOT_DOCUMENTED else ())
+    assert r.missing == ()
+    assert r.presumed == (("diagnoses",) if diagnoses is ... else ())
 
 
 def repeat(**prior):
@@ -189,16 +192,22 @@ def test_no_prior_injections_makes_the_repeat_criteria_not_applicable():
         [(NOT_APPLICABLE, (FactValue("prior_injections", (), True),))] * 3
 
 
-def test_undocumented_history_makes_the_when_unknown():
+def test_a_history_none_when_silent_reads_as_a_first_injection():
     r = evaluate(TPI, case(prior_injections=...), RD)
-    assert [(c.outcome, c.missing) for c in r.criteria[-3:]] == [(NOT_DOCUMENTED, ("prior_injections",))] * 3
-    assert not r.certified and r.unmet_ids() == ["repeat_relief", "repeat_function", "interval"]
+    assert [(c.outcome, c.missing, c.presumed) for c in r.criteria[-3:]] == \
+        [(NOT_APPLICABLE, (), ("prior_injections",))] * 3
+    assert [c.read for c in r.criteria[-3:]] == [(FactValue("prior_injections", (), False),)] * 3
+    assert r.certified and [(p.fact, p.kind) for p in r.presumptions] == [("prior_injections", "none_when_silent")]
 
 
-def test_an_empty_case_is_not_documented_throughout():
+def test_an_empty_case_is_not_documented_where_the_requester_carries_the_burden():
     r = evaluate(TPI, {}, RD)
-    assert {c.outcome for c in r.criteria} == {NOT_DOCUMENTED}
-    assert all(c.missing for c in r.criteria)
+    got = {c.id: c.outcome for c in r.criteria}
+    assert [cid for cid, o in got.items() if o == NOT_DOCUMENTED] == \
+        ["trigger_points", "chronic", "conservative_care", "no_radiculopathy"]
+    assert got["fibromyalgia"] == DOES_NOT_APPLY and got["per_session"] == got["interval"] == NOT_APPLICABLE
+    assert all(c.missing for c in r.criteria if c.outcome == NOT_DOCUMENTED)
+    assert all(c.presumed for c in r.criteria if c.outcome != NOT_DOCUMENTED)
 
 
 def test_the_wall_clock_is_never_read():
@@ -319,23 +328,32 @@ criteria
 """)
 
 
-@pytest.mark.parametrize("x,y,inner,outer", [
-    (True, True, MET, MET),
-    (False, None, NOT_APPLICABLE, NOT_APPLICABLE),
-    (None, False, NOT_APPLICABLE, NOT_DOCUMENTED),   # any false condition makes it not applicable
-    (None, True, NOT_DOCUMENTED, NOT_DOCUMENTED),
-    (True, None, NOT_DOCUMENTED, MET),
+@pytest.mark.parametrize("x,y,z,inner,outer", [
+    (True, True, True, MET, MET),
+    (False, None, True, NOT_APPLICABLE, NOT_APPLICABLE),
+    (None, False, None, NOT_APPLICABLE, NOT_DOCUMENTED),   # any false condition makes it not applicable
+    (None, True, None, NOT_DOCUMENTED, NOT_DOCUMENTED),
+    (True, None, None, NOT_DOCUMENTED, NOT_DOCUMENTED),
+    # outer is not met for certain, so nothing is read every way: inner stays not documented
+    (True, None, False, NOT_DOCUMENTED, NOT_MET),
+    # z holds, so each criterion is met wherever its `when`s hold: met in every reading of x and y
+    (None, False, True, NOT_APPLICABLE, MET),
+    (None, True, True, MET, MET),
+    (True, None, True, MET, MET),
 ])
-def test_nested_when(x, y, inner, outer):
-    facts = {k: v for k, v in {"x": x, "y": y, "z": True}.items() if v is not None}
+def test_nested_when(x, y, z, inner, outer):
+    facts = {k: v for k, v in {"x": x, "y": y, "z": z}.items() if v is not None}
     got = outcomes(facts, RD, NESTED)
     assert (got["inner"], got["outer"]) == (inner, outer)
 
 
 def test_when_unknown_names_the_conditions_missing_facts_outer_first():
-    r = result("inner", {"z": True}, RD, NESTED)
-    assert (r.outcome, r.missing) == (NOT_DOCUMENTED, ("x", "y"))
+    r = result("inner", {}, RD, NESTED)
+    assert (r.outcome, r.missing, r.readings) == (NOT_DOCUMENTED, ("x", "y"), ())
     assert [f.name for f in r.read] == ["x", "y"]  # the criterion's own condition was not evaluated
+    # decided in every reading: the readings are named
+    r = result("inner", {"z": True}, RD, NESTED)
+    assert (r.outcome, r.missing, r.readings) == (MET, (), ("x", "y"))
 
 
 # ------------------------------------------------------- tables and lookups

@@ -116,15 +116,15 @@ def test_approach_is_recorded_as_the_guidelines_approach_facts(reader):
     case = reader.read({"date": "2014-12-18", "requests": [
         {"item": "Selective nerve root block right L5"},
         {"item": "Interlaminar ESI C6-7"},
-        {"item": "TFESI L4-5", "facts": {"interlaminar": "present"}},
+        {"item": "TFESI L4-5", "facts": {"esi_approach": "interlaminar"}},
         {"item": "Lumbar ESI L4-5"}]}, "<case>")
     snrb, il, both, plain = case.requests
     assert snrb.guideline == "esi" and snrb.detail.approach == "transforaminal"
-    assert snrb.facts["transforaminal"] is True and snrb.facts["interlaminar"] is False
-    assert snrb.sources["transforaminal"] == 'the request ("Selective nerve root block right L5")'
-    assert il.facts["interlaminar"] is True and il.detail.levels == ("C6-C7",) and il.detail.region == "cervical"
-    assert both.facts["interlaminar"] is True and "interlaminar" not in both.sources  # the case's facts win
-    assert "transforaminal" not in plain.facts and "interlaminar" not in plain.facts  # no approach named
+    assert snrb.facts["esi_approach"] == "transforaminal"  # ESI's approach is a `one of` request detail
+    assert snrb.sources["esi_approach"] == 'the request ("Selective nerve root block right L5")'
+    assert il.facts["esi_approach"] == "interlaminar" and il.detail.levels == ("C6-C7",) and il.detail.region == "cervical"
+    assert both.facts["esi_approach"] == "interlaminar" and "esi_approach" not in both.sources  # the case's facts win
+    assert "esi_approach" not in plain.facts  # no approach named
 
 
 def test_units_requested_fill_the_count_the_guideline_allows_fewer_of(reader):

@@ -494,18 +494,120 @@ def test_lookup_names_what_is_missing():
 # ---------------------------------------------------------------- outcomes
 @pytest.mark.parametrize("exclude,value,outcome", [
     (False, True, rt.MET), (False, False, rt.NOT_MET), (False, None, rt.NOT_DOCUMENTED),
-    (True, True, rt.NOT_MET), (True, False, rt.MET), (True, None, rt.NOT_DOCUMENTED),
+    (True, True, rt.APPLIES), (True, False, rt.DOES_NOT_APPLY), (True, None, rt.DOES_NOT_APPLY),
 ])
 def test_decide_requirements_and_exclusions(exclude, value, outcome):
     r = rt.decide("c", exclude, rt.ALWAYS, (value, () if value is not None else ("x",)), ())
     assert r.outcome == outcome
-    assert r.missing == (("x",) if value is None else ())
+    # a criterion for use names what it misses; a silent exclusion does not apply, presuming what it misses
+    assert r.missing == (("x",) if value is None and not exclude else ())
+    assert r.presumed == (("x",) if value is None and exclude else ())
 
 
 def test_decide_gates():
     assert rt.decide("c", False, (False, ()), None, ()).outcome == rt.NOT_APPLICABLE
-    r = rt.decide("c", True, (None, ("h",)), None, ())
+    r = rt.decide("c", False, (None, ("h",)), None, ())
     assert (r.outcome, r.missing) == (rt.NOT_DOCUMENTED, ("h",))
+    # an exclusion under a `when` the record is silent on does not apply
+    r = rt.decide("c", True, (None, ("h",)), None, ())
+    assert (r.outcome, r.missing, r.presumed) == (rt.DOES_NOT_APPLY, (), ("h",))
+
+
+def test_decide_marks_presumptions_and_unstated_details():
+    rules = {"prior": rt.NONE_WHEN_SILENT_RULE, "misuse": rt.PRESUMED_ABSENT_RULE, "n": rt.CHECKED_WHEN_STATED,
+             "visits": rt.REQUIRED}
+    prior = rt.FactValue("prior", (), False)
+    r = rt.decide("c", False, (False, ()), None, (prior,), rules=rules)
+    assert (r.outcome, r.presumed) == (rt.NOT_APPLICABLE, ("prior",))
+    # a documented history presumes nothing
+    r = rt.decide("c", False, (False, ()), None, (rt.FactValue("prior", (), True),), rules=rules)
+    assert r.presumed == ()
+    # an unstated detail checked only when stated: the criterion does not apply
+    n = rt.FactValue("n", None, False)
+    r = rt.decide("c", False, rt.ALWAYS, (None, ("n",)), (n,), rules=rules)
+    assert (r.outcome, r.missing, r.presumed) == (rt.NOT_APPLICABLE, (), ("n",))
+    # a required detail left out: not documented
+    v = rt.FactValue("visits", None, False)
+    r = rt.decide("c", False, rt.ALWAYS, (None, ("visits",)), (v,), rules=rules)
+    assert (r.outcome, r.missing, r.presumed) == (rt.NOT_DOCUMENTED, ("visits",), ())
+    # decided despite the unstated detail: the value stands
+    r = rt.decide("c", False, rt.ALWAYS, (False, ()), (n,), rules=rules)
+    assert r.outcome == rt.NOT_MET
+
+
+def _reading_decider(table):
+    """decide_once for every_reading: the outcomes of each criterion as a function of the facts."""
+    def once(facts, request_date):
+        return rt.GuidelineResult("g", request_date, tuple(
+            rt.CriterionResult(cid, fn(facts)[0], exclude, (rt.FactValue("a", facts.get("a"), "a" in facts),),
+                               fn(facts)[1]) for cid, exclude, fn in table))
+    return once
+
+
+def test_every_reading_decides_what_fails_in_every_reading():
+    # the ESI levels: 3 levels fail by either approach (each limit applies under one approach)
+    levels = 3
+    table = [
+        ("tf", False, lambda f: {None: (rt.NOT_DOCUMENTED, ("a",)), "tf": (rt.MET if levels <= 2 else rt.NOT_MET, ()),
+                                "il": (rt.NOT_APPLICABLE, ())}[f.get("a")]),
+        ("il", False, lambda f: {None: (rt.NOT_DOCUMENTED, ("a",)), "il": (rt.MET if levels <= 1 else rt.NOT_MET, ()),
+                                "tf": (rt.NOT_APPLICABLE, ())}[f.get("a")]),
+    ]
+    once = _reading_decider(table)
+    domains = {"a": ("tf", "il")}
+    result = rt.every_reading(once({}, RD), {}, once, domains)
+    assert [(c.id, c.outcome, c.readings) for c in result.criteria] == [("tf", rt.NOT_MET, ("a",)),
+                                                                       ("il", rt.NOT_MET, ("a",))]
+    assert result.turns_on == ()
+    levels = 1  # passes by either approach: certified
+    result = rt.every_reading(once({}, RD), {}, once, domains)
+    assert result.certified and [c.outcome for c in result.criteria] == [rt.MET, rt.MET]
+    levels = 2  # passes transforaminal only: open, naming what it turns on
+    result = rt.every_reading(once({}, RD), {}, once, domains)
+    assert not result.certified and result.turns_on == ("a",)
+    assert [(c.id, c.outcome, c.missing) for c in result.criteria] == [("tf", rt.MET, ()),
+                                                                       ("il", rt.NOT_DOCUMENTED, ("a",))]
+
+
+def test_every_reading_only_where_the_result_is_open():
+    calls = []
+
+    def once(facts, request_date):
+        calls.append(dict(facts))
+        return rt.GuidelineResult("g", request_date, (rt.CriterionResult("x", rt.NOT_MET, False),
+                                                      rt.CriterionResult("y", rt.NOT_DOCUMENTED, False, (), ("a",))))
+    base = once({}, RD)
+    assert rt.every_reading(base, {}, once, {"a": (True, False)}) is base and len(calls) == 1
+    # documented facts and facts outside the domains are never read every way
+    assert rt.reading_facts(attrs_evolve(base, criteria=base.criteria[1:]), {"a": True}, {"a": (True, False)}) == ()
+
+
+def test_reading_facts_caps_facts_and_readings():
+    missing = tuple(f"f{i}" for i in range(8))
+    base = rt.GuidelineResult("g", RD, (rt.CriterionResult("y", rt.NOT_DOCUMENTED, False, (), missing),))
+    findings = {n: (True, False) for n in missing}
+    assert rt.reading_facts(base, {}, findings) == missing[:rt.MAX_READING_FACTS]
+    big = {"f0": tuple(range(40)), "f1": (True, False), "f2": tuple(range(5))}
+    # 40 readings, then 80 would exceed the cap of 64: f1 is skipped, f2 too (200)
+    assert rt.reading_facts(base, {}, big) == ("f0",)
+
+
+def test_conclude_lists_each_deciding_presumption_once():
+    a = rt.CriterionResult("a", rt.NOT_APPLICABLE, False, presumed=("prior",))
+    b = rt.CriterionResult("b", rt.NOT_APPLICABLE, False, presumed=("prior", "n"))
+    e = rt.CriterionResult("e", rt.DOES_NOT_APPLY, True, presumed=("diagnoses",))
+    rules = {"prior": rt.NONE_WHEN_SILENT_RULE, "n": rt.CHECKED_WHEN_STATED}
+    labels = {"prior": "prior injections", "diagnoses": "diagnoses"}
+    r = rt.conclude(rt.GuidelineResult("g", RD, (a, b, e)), rules, labels)
+    assert r.presumptions == (rt.Presumption("prior", rt.NONE_WHEN_SILENT, "prior injections", ("a", "b")),
+                              rt.Presumption("n", rt.DETAIL_UNSTATED, "n", ("b",)),
+                              rt.Presumption("diagnoses", rt.EXCLUSION_SILENT, "diagnoses", ("e",)))
+    assert r.to_json()["presumptions"][0] == {"fact": "prior", "kind": "none_when_silent",
+                                              "label": "prior injections", "criteria": ["a", "b"]}
+    # not certified: only the reasons' presumptions decided
+    c = rt.CriterionResult("c", rt.NOT_MET, False, presumed=("n",))
+    r = rt.conclude(rt.GuidelineResult("g", RD, (a, c)), rules, labels)
+    assert r.presumptions == (rt.Presumption("n", rt.DETAIL_UNSTATED, "n", ("c",)),)
 
 
 def test_certified_when_every_criterion_is_met_or_not_applicable():
@@ -513,6 +615,9 @@ def test_certified_when_every_criterion_is_met_or_not_applicable():
     na = rt.CriterionResult("b", rt.NOT_APPLICABLE, False)
     nd = rt.CriterionResult("c", rt.NOT_DOCUMENTED, False)
     assert rt.GuidelineResult("g", RD, (met, na)).certified
+    assert rt.GuidelineResult("g", RD, (met, rt.CriterionResult("e", rt.DOES_NOT_APPLY, True))).certified
+    applies = rt.GuidelineResult("g", RD, (met, rt.CriterionResult("e", rt.APPLIES, True)))
+    assert not applies.certified and applies.unmet_ids() == ["e"]
     result = rt.GuidelineResult("g", RD, (met, nd, na))
     assert not result.certified and result.unmet_ids() == ["c"]
 

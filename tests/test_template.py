@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Optional
 
 import attrs
 import pytest
@@ -14,7 +13,6 @@ from click.testing import CliRunner
 from mtus.compiler.check import api
 from mtus.compiler.check.casefile import parse_case_text
 from mtus.compiler.tools.cli import main
-from mtus.compiler.check.info import FactInfo
 from mtus.compiler.tools.template import TemplateError, resolve, silence, template, template_for
 from tests.conftest import ROOT
 
@@ -52,12 +50,13 @@ def test_every_guideline_template_lists_every_fact_it_reads(source_pack):
 def test_the_tpi_template_says_type_values_and_silence(source_pack):
     text = template(source_pack, "Trigger Point Injections Bilateral Paraspinous Thoracic")
     assert "  item: Trigger Point Injections Bilateral Paraspinous Thoracic\n  guideline: tpi\n" in text
-    block = text.split("  # Injected substance.\n", 1)[1].split("\n\n", 1)[0]
-    assert block.splitlines()[0].startswith("  # One of: local anesthetic, local anesthetic with steroid, saline")
-    assert "# If the record is silent: not documented, so the criteria that read it cannot be met." in block
-    assert block.splitlines()[-1] == "  # substance: local anesthetic"
+    # the injectate is a request detail checked only when stated: it goes under the request
+    block = text.split("    # Injected substance.\n", 1)[1].split("\n\n", 1)[0]
+    assert block.splitlines()[0].startswith("    # A request detail. One of: local anesthetic, local anesthetic with")
+    assert "# If the record is silent: not checked: the criteria that read it do not apply." in block
+    assert block.splitlines()[-1] == "    # substance: local anesthetic"
     # facts come in the order the guideline's criteria read them: trigger points first, as on its page
-    assert text.index("# twitch_response:") < text.index("# symptom_onset:") < text.index("# substance:")
+    assert text.index("# substance:") < text.index("# twitch_response:") < text.index("# symptom_onset:")
 
 
 def test_a_filled_in_template_checks(source_pack, tmp_path):
@@ -95,18 +94,10 @@ def test_an_unknown_item_exits_2(run):
     assert 'error: no guideline of the pack governs "injection"' in r.stderr and "closest: esi, tpi" in r.stderr
 
 
-@attrs.frozen
-class _RuledFact(FactInfo):
-    """A fact with issue 13's silence rule and request-detail mark (the pack info may not carry them yet)."""
-
-    silence: Optional[str] = None
-    detail: bool = False
-
-
 def _with_rules(info, **rules):
     facts = dict(info.facts)
     for name, (rule, detail) in rules.items():
-        facts[name] = _RuledFact(**attrs.asdict(facts[name], recurse=False), silence=rule, detail=detail)
+        facts[name] = attrs.evolve(facts[name], silence=rule, detail=detail)
     return attrs.evolve(info, facts=facts)
 
 

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from typing import Iterator, Optional
 
 from mtus.compiler.check import runtime as rt
+from mtus.compiler.build import silence
 from mtus.compiler.build.codewriter import INDENT, CodeWriter, comment_text, literal, mangle
 from mtus.compiler.build.lowering import (ARITH_FUNCTIONS, allows_fewer, compare_kind, computed_operands, const_value, date_field,
                                           member_kind, reads, sum_type, sum_zero, table_entries, written)
@@ -126,13 +127,13 @@ class _Function:
 
     # ------------------------------------------------------------ facts
     def fact(self, name: str) -> _V:
-        return _V(mangle("f", name), self.gen.guideline.fact(name).default is None)
+        return _V(mangle("f", name), silence.presumed_const(self.gen.guideline.fact(name)) is None)
 
     def documented(self, target) -> str:
         if isinstance(target, model.FieldRef):
             row, _ = self.rows[-1]
             return f"({row}.get({literal(target.name)}) is not None)"
-        if self.gen.guideline.fact(target.name).default is not None:
+        if silence.presumed_const(self.gen.guideline.fact(target.name)) is not None:
             return mangle("d", target.name)
         return f"({mangle('f', target.name)} is not None)"
 
@@ -435,7 +436,7 @@ class _Generator:
     def constant(self, value, const_node) -> str:
         """Plain small values inline; Decimals, dates, durations and sets as module constants built once."""
         text = literal(value)
-        if type(value) in (bool, int) or value is None or (type(value) is str and len(text) <= 40):
+        if type(value) in (bool, int) or value is None or value == () or (type(value) is str and len(text) <= 40):
             return text
         name = self.constants.get(text)
         if name is None:
@@ -510,9 +511,28 @@ class _Generator:
             h.line()
             h.comment("Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).")
             h.line(f"_ALLOWS_FEWER = {_dict_text(fewer)}")
+        self.silence_lines(h)
         h.line()
         h.line()
         return h.getvalue()
+
+    def silence_lines(self, h: CodeWriter) -> None:
+        """The silence rules, the labels presumptions name, and the facts to read every way (build/silence.py)."""
+        g = self.guideline
+        for name, note, items in (
+                ("_RULES", "Fact -> its silence rule (runtime.decide).", silence.rules(g)),
+                ("_LABELS", "What a presumption can name -> its label (runtime.conclude).", silence.labels(g)),
+                ("_READINGS", "Findings and `one of` facts -> their readings, in declaration order "
+                              "(runtime.every_reading).", silence.reading_domains(g))):
+            if not items:
+                continue
+            h.line()
+            h.comment(note)
+            h.line(f"{name} = {{")
+            with h.indent():
+                for k, v in items.items():
+                    h.line(f"{literal(k)}: {literal(v)},")
+            h.line("}")
 
     def table_lines(self) -> list[str]:
         """The tables looked up, as dict constants: keys normalised as they are compared, one entry a line."""
@@ -551,12 +571,13 @@ class _Generator:
             with w.origin(fact.span.line):
                 w.line(f"{f} = _get({key})")
                 documented = f"{f} is not None"
-                if fact.default is not None:
+                presumed = silence.presumed_const(fact)
+                if presumed is not None:
                     documented = mangle("d", fact.name)
                     w.line(f"{documented} = {f} is not None")
                     w.line(f"if {f} is None:")
                     with w.indent():
-                        w.line(f"{f} = {self.constant(const_value(fact.default), fact.default)}")
+                        w.line(f"{f} = {self.constant(const_value(presumed), presumed)}")
                 elif full and fact.type.kind != HISTORY:  # a history's queries name it themselves
                     w.line(f"{mangle('m', fact.name)} = () if {f} is not None else {literal((fact.name,))}")
                 if full:
@@ -573,7 +594,11 @@ class _Generator:
             w.line("_out = []")
             self.unmet_items(fn, list(self.guideline.criteria), 0, None)
             w.line()
-            w.line("return _out")
+            if silence.reading_domains(self.guideline):
+                w.comment("Not certified with a finding or `one of` fact undocumented: decide it in every reading.")
+                w.line("return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)")
+            else:
+                w.line("return _out")
 
     def unmet_items(self, fn: _Function, criteria: list, depth: int, unknown: Optional[str]) -> None:
         """Criteria in source order; a run sharing the next `when` becomes one nested block."""
@@ -606,14 +631,49 @@ class _Generator:
             self.unmet_items(fn, criteria, depth + 1, inner)
 
     def unmet_criterion(self, fn: _Function, c: model.Criterion, unknown: Optional[str]) -> None:
+        """Append c's id when it stops certification, as runtime.decide rules (silence included)."""
         w = self.w
         w.line()
+        append = f"_out.append({literal(c.id)})"
         with w.origin(c.span.line):
             self.criterion_comment(c)
-            ok = fn.is_false(c.expr) if c.exclude else fn.is_true(c.expr)
-            w.line(f"if {unknown} or not {ok}:" if unknown else f"if not {ok}:")
+            if c.exclude:  # applies only when its `when` holds and its condition is true; silence does not apply
+                applies = fn.is_true(c.expr)
+                w.line(f"if not ({unknown}) and {applies}:" if unknown else f"if {applies}:")
+                with w.indent():
+                    w.line(append)
+                return
+            gate_details, details = self.details_read(c)
+            ok = fn.is_true(c.expr)
+            if not details:
+                w.line(f"if {unknown} or not {ok}:" if unknown else f"if not {ok}:")
+                with w.indent():
+                    w.line(append)
+                return
+            # it does not apply where a request detail checked only when stated is unstated and left it open
+            fails = fn.is_false(c.expr)
+            if unknown:
+                w.line(f"if {unknown}:")
+                with w.indent():
+                    w.line(f"if not ({self.unstated(gate_details)}):" if gate_details else "if True:")
+                    with w.indent():
+                        w.line(append)
+                w.line(f"elif not {ok} and ({fails} or not ({self.unstated(details)})):")
+            else:
+                w.line(f"if not {ok} and ({fails} or not ({self.unstated(details)})):")
             with w.indent():
-                w.line(f"_out.append({literal(c.id)})")
+                w.line(append)
+
+    def details_read(self, c: model.Criterion) -> tuple[list[str], list[str]]:
+        """The request details checked only when stated that c's `when`s read, and that c reads in all."""
+        checked = {n for n, r in silence.rules(self.guideline).items() if r == rt.CHECKED_WHEN_STATED}
+        gate = reads([x.expr for x in c.conditions])
+        both = reads([x.expr for x in c.conditions] + [c.expr])
+        return [n for n in gate if n in checked], [n for n in both if n in checked]
+
+    @staticmethod
+    def unstated(names: list[str]) -> str:
+        return " or ".join(f"{mangle('f', n)} is None" for n in names)
 
     def criterion_comment(self, c: model.Criterion) -> None:
         kind = "exclude " if c.exclude else ""
@@ -626,7 +686,17 @@ class _Generator:
         w = self.w
         w.line("def evaluate(facts, request_date):")
         with w.indent():
-            w.line('"""Every criterion\'s outcome with the facts it read and what was missing."""')
+            w.line('"""Every criterion\'s outcome, decided in every reading, with the partial certification and presumptions."""')
+            args = ", ".join("_" + n if present else "{}" for n, present in (
+                ("READINGS", bool(silence.reading_domains(g))), ("ALLOWS_FEWER", bool(allows_fewer(g))),
+                ("RULES", bool(silence.rules(g))), ("LABELS", bool(silence.labels(g)))))
+            a = args.split(", ")
+            w.line(f"return finish(_decide(facts, request_date), facts, _decide, {a[0]}, {a[1]}, unmet, {a[2]}, {a[3]})")
+        w.line()
+        w.line()
+        w.line("def _decide(facts, request_date):")
+        with w.indent():
+            w.line('"""Every criterion\'s outcome in three-valued logic, with the facts it read and what was missing."""')
             fn = _Function(self, w, full=True)
             self.read_facts(full=True)
             gates = {}
@@ -649,13 +719,7 @@ class _Generator:
                 self.evaluate_run(fn, criteria[i:j], gates, results)
                 i = j
             w.line()
-            result = f"GuidelineResult(GUIDELINE_ID, request_date, {_tuple_text(results)})"
-            if not allows_fewer(g):
-                w.line(f"return {result}")
-                return
-            w.line(f"_result = {result}")
-            w.comment("Not certified only for want of fewer units: the most of them that would be (runtime.modify).")
-            w.line("return modify(_result, facts, _ALLOWS_FEWER, unmet)")
+            w.line(f"return GuidelineResult(GUIDELINE_ID, request_date, {_tuple_text(results)})")
 
     def evaluate_run(self, fn: _Function, run: list, gates: dict, results: list) -> None:
         w = self.w
@@ -669,7 +733,7 @@ class _Generator:
                 self.criterion_comment(c)
                 v, m = fn.pair(c.expr)
                 w.line(f"{names[0]} = decide({literal(c.id)}, {literal(c.exclude)}, ALWAYS, ({v}, {m}), "
-                       f"{self.read_tuple(reads([c.expr]))}{self.computed_arg(fn, c)})")
+                       f"{self.read_tuple(reads([c.expr]))}{self.computed_arg(fn, c)}{self.rules_arg()})")
             return
         line = run[0].span.line
         if len(conditions) == 1:
@@ -687,12 +751,17 @@ class _Generator:
                     v, m = fn.pair(c.expr)
                     all_read = self.read_tuple(reads([x.expr for x in conditions] + [c.expr]))
                     w.line(f"{name} = decide({literal(c.id)}, {literal(c.exclude)}, {gate}, ({v}, {m}), {all_read}"
-                           f"{self.computed_arg(fn, c)})")
+                           f"{self.computed_arg(fn, c)}{self.rules_arg()})")
         with w.origin(line):
             w.line("else:  # not applicable, or not documented with what the `when` misses")
             with w.indent():
                 for c, name in zip(run, names):
-                    w.line(f"{name} = decide({literal(c.id)}, {literal(c.exclude)}, {gate}, None, {cond_read})")
+                    w.line(f"{name} = decide({literal(c.id)}, {literal(c.exclude)}, {gate}, None, {cond_read}"
+                           f"{self.rules_arg()})")
+
+    def rules_arg(self) -> str:
+        """The silence rules argument of decide(), when the guideline declares any."""
+        return ", rules=_RULES" if silence.rules(self.guideline) else ""
 
     def computed_arg(self, fn: _Function, c: model.Criterion) -> str:
         """`, (Computed(...), ...)`: the computed values the criterion compares, or nothing if it has none."""

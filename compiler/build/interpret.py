@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 from typing import Mapping, Optional
 
+from mtus.compiler.build import silence
 from mtus.compiler.build.lowering import (ARITH_FUNCTIONS, allows_fewer, compare_kind, computed_operands, const_value, date_field,
                                           member_kind, reads, sum_type, sum_zero, table_entries, written)
 from mtus.compiler.check import runtime as rt
@@ -23,17 +24,24 @@ from mtus.dsl.model import DURATION
 # ----------------------------------------------------------------- entry
 def evaluate(guideline: model.Guideline, facts: Mapping[str, object],
              request_date: datetime.date) -> rt.GuidelineResult:
-    """Every criterion's outcome on one case, in source order, and the partial certification if any."""
-    result = _decide(guideline, facts, request_date)
+    """Every criterion's outcome on one case, in source order, decided in every reading, with the
+    partial certification if any and the presumptions that decided."""
+    rules = silence.rules(guideline)
     fewer = allows_fewer(guideline)
-    if not fewer:
-        return result
-    return rt.modify(result, facts, fewer, lambda f, d: _decide(guideline, f, d).unmet_ids())
+    domains = silence.reading_domains(guideline)
+
+    def once(f, d):
+        return _decide(guideline, f, d, rules)
+
+    def unmet(f, d):
+        return rt.unmet_in_every_reading(once(f, d).unmet_ids(), f, d, once, domains)
+
+    return rt.finish(once(facts, request_date), facts, once, domains, fewer, unmet, rules, silence.labels(guideline))
 
 
 def _decide(guideline: model.Guideline, facts: Mapping[str, object],
-            request_date: datetime.date) -> rt.GuidelineResult:
-    case = _Case(guideline, facts, request_date)
+            request_date: datetime.date, rules: Mapping[str, str]) -> rt.GuidelineResult:
+    case = _Case(guideline, facts, request_date, rules)
     return rt.GuidelineResult(guideline.id, request_date,
                               tuple(case.criterion(c) for c in guideline.criteria))
 
@@ -41,10 +49,12 @@ def _decide(guideline: model.Guideline, facts: Mapping[str, object],
 class _Case(model.Visitor):
     """One case: every expression's (value, missing), by one visit_<class> method each."""
 
-    def __init__(self, guideline: model.Guideline, facts: Mapping[str, object], request_date: datetime.date):
+    def __init__(self, guideline: model.Guideline, facts: Mapping[str, object], request_date: datetime.date,
+                 rules: Mapping[str, str]):
         self.guideline = guideline
         self.facts = facts
         self.request_date = request_date
+        self.rules = rules
         self.tables = {t.name: table_entries(t) for t in guideline.tables}
 
     # ------------------------------------------------------------ facts
@@ -52,12 +62,12 @@ class _Case(model.Visitor):
         return self.facts.get(name) is not None
 
     def value(self, name: str):
-        """The fact's value: as documented, else its default, else None (unknown)."""
+        """The fact's value: as documented, else its default or what its silence rule presumes, else None (unknown)."""
         v = self.facts.get(name)
         if v is None:
-            default = self.guideline.fact(name).default
-            if default is not None:
-                return const_value(default)
+            presumed = silence.presumed_const(self.guideline.fact(name))
+            if presumed is not None:
+                return const_value(presumed)
         return v
 
     # -------------------------------------------------------- criteria
@@ -71,7 +81,7 @@ class _Case(model.Visitor):
             exprs.append(c.expr)
             computed = tuple(rt.Computed(written(x), self.eval(x)[0]) for x in computed_operands(c.expr))
         read = tuple(rt.FactValue(n, self.value(n), self.documented(n)) for n in reads(exprs))
-        return rt.decide(c.id, c.exclude, gate, result, read, computed)
+        return rt.decide(c.id, c.exclude, gate, result, read, computed, self.rules)
 
     # ------------------------------------------------------ expressions
     def eval(self, e: model.Expr, row: Optional[tuple[str, Mapping]] = None) -> rt.Pair:

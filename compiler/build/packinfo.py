@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Optional
 
 from mtus.compiler.build.lowering import compared_directly, computed_operands, written
-from mtus.compiler.check.info import (Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, GuidelineInfo,
+from mtus.compiler.check.info import (Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, GuidelineInfo, InForce,
                                      OnDenialInfo, Operand, Service, Shape, TableInfo)
 from mtus.dsl import model
 from mtus.dsl.model import BOOL, ENUM, HISTORY, QUANTITY, SET
@@ -358,8 +358,10 @@ def describe(g: model.Guideline) -> GuidelineInfo:
         on_denial=(OnDenialInfo(g.on_denial.text, _citation(g.on_denial.citation))
                    if g.on_denial is not None else None),
         facts={f.name: FactInfo(**_type_parts(f.type), label=f.label, default=_default(f.default),
-                                from_product=f.source or None)
+                                from_product=f.source or None, silence=f.silence, detail=f.detail)
                for f in g.facts},
         tables=tuple(TableInfo(t.name, t.label, tuple((e.key, e.value.text) for e in t.entries)) for t in g.tables),
         criteria=criteria,
+        in_force=InForce(*(d.isoformat() if d else None for d in g.in_force)) if g.in_force else None,
+        not_mtus_rank=g.not_mtus_rank,
     )

@@ -88,17 +88,24 @@ class FactInfo(FieldInfo):
 
     default: Json = None  # as JSON: "12.5" for a number, {"months": 1, "days": 0} for a period, an ISO date
     from_product: Optional[str] = None
+    #: what a silent record means for it ("required", "checked when stated", "none when silent",
+    #: "presumed absent when silent") and whether it is a request detail
+    silence: Optional[str] = None
+    detail: bool = False
 
     def to_json(self) -> Json:
         out = super().to_json()
         out["default"] = self.default
         if self.from_product is not None:
             out["from_product"] = self.from_product
+        out["silence"] = self.silence
+        out["detail"] = self.detail
         return out
 
     @classmethod
     def from_json(cls, data: Json) -> FactInfo:
-        return cls(**cls._parts(data), default=data.get("default"), from_product=data.get("from_product"))
+        return cls(**cls._parts(data), default=data.get("default"), from_product=data.get("from_product"),
+                   silence=data.get("silence"), detail=bool(data.get("detail", False)))
 
 
 @attrs.frozen
@@ -292,6 +299,21 @@ class OnDenialInfo:
 
 
 @attrs.frozen
+class InForce:
+    """The dates of the requests an edition applies to (ISO dates, both inclusive; None: open)."""
+
+    start: Optional[str] = None
+    end: Optional[str] = None
+
+    def to_json(self) -> Json:
+        return {"from": self.start, "until": self.end}
+
+    @classmethod
+    def from_json(cls, data: Json) -> InForce:
+        return cls(data.get("from"), data.get("until"))
+
+
+@attrs.frozen
 class GuidelineInfo:
     """Everything check time knows about a guideline besides its compiled checker."""
 
@@ -306,14 +328,22 @@ class GuidelineInfo:
     tables: tuple[TableInfo, ...]
     criteria: tuple[CriterionInfo, ...]  # in source order
     on_denial: Optional[OnDenialInfo] = None
+    in_force: Optional[InForce] = None  # the edition's period; None: applied whatever the date
+    not_mtus_rank: Optional[int] = None  # a source outside the MTUS: its rank in 8 CCR 9792.25 (2 or 3)
 
     def to_json(self) -> Json:
-        return {"format": INFO_FORMAT, "id": self.id, "title": self.title, "citation": self.citation.to_json(),
-                "citation_text": self.citation_text, "version": self.version,
-                "services": [s.to_json() for s in self.services], "states": self.states,
-                "facts": {name: f.to_json() for name, f in self.facts.items()},
-                "tables": [t.to_json() for t in self.tables], "criteria": [c.to_json() for c in self.criteria],
-                **({} if self.on_denial is None else {"on_denial": self.on_denial.to_json()})}
+        out = {"format": INFO_FORMAT, "id": self.id, "title": self.title, "citation": self.citation.to_json(),
+               "citation_text": self.citation_text, "version": self.version,
+               "services": [s.to_json() for s in self.services], "states": self.states,
+               "facts": {name: f.to_json() for name, f in self.facts.items()},
+               "tables": [t.to_json() for t in self.tables], "criteria": [c.to_json() for c in self.criteria]}
+        if self.in_force is not None:
+            out["in_force"] = self.in_force.to_json()
+        if self.not_mtus_rank is not None:
+            out["not_mtus_rank"] = self.not_mtus_rank
+        if self.on_denial is not None:
+            out["on_denial"] = self.on_denial.to_json()
+        return out
 
     @classmethod
     def from_json(cls, data: Json) -> GuidelineInfo:
@@ -325,4 +355,6 @@ class GuidelineInfo:
                    {name: FactInfo.from_json(f) for name, f in data["facts"].items()},
                    tuple(TableInfo.from_json(t) for t in data["tables"]),
                    tuple(CriterionInfo.from_json(c) for c in data["criteria"]),
-                   None if data.get("on_denial") is None else OnDenialInfo.from_json(data["on_denial"]))
+                   None if data.get("on_denial") is None else OnDenialInfo.from_json(data["on_denial"]),
+                   InForce.from_json(data["in_force"]) if data.get("in_force") else None,
+                   data.get("not_mtus_rank"))

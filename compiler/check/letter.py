@@ -17,6 +17,7 @@ from typing import Optional
 import attrs
 
 from mtus.compiler.check.case import Case, Request
+from mtus.compiler.check.editions import edition_text, is_mtus, not_mtus_sentence
 from mtus.compiler.check.info import GuidelineInfo
 from mtus.compiler.check.pack import Pack
 from mtus.compiler.check.rationale import Explainer, Reason, format_date, format_value, join, sentence
@@ -138,7 +139,15 @@ class RequestDecision:
 
     def paragraphs(self, wording: str = "imr") -> list[str]:
         """The decision rationale: what the guideline states; what this case shows; the conclusion."""
-        return [" ".join(self.statement), " ".join(self.in_this_case(wording)), self.closing(wording)]
+        silent = not_mtus_sentence(self.info)  # a source outside the MTUS says so first
+        return ([silent] if silent else []) + [" ".join(self.statement), " ".join(self.in_this_case(wording)),
+                                               self.closing(wording)]
+
+
+def _guideline(info: GuidelineInfo) -> str:
+    """The guideline as the letter cites it, with the edition in force on the request date."""
+    edition = edition_text(info)
+    return f"{info.citation_text} ({info.title})" + (f"; {edition}" if edition else "")
 
 
 @attrs.frozen
@@ -265,16 +274,14 @@ def _explain_rows(d: RequestDecision) -> list[tuple[str, str, str]]:
                          for fv in r.read)
         if r.missing:
             read += ("; " if read else "") + "missing: " + ", ".join(r.missing)
-        presumed = getattr(r, "presumed", ())
-        if presumed:  # an outcome reached through a presumption says so
-            read += ("; " if read else "") + "presumed: " + ", ".join(presumed)
-        readings = getattr(r, "readings", ())
-        if readings:
-            read += ("; " if read else "") + "decided in every reading of: " + ", ".join(readings)
         for x in r.computed:  # every value the criterion computed, as the guideline writes the expression
             shown = format_value(x.value) if x.value is not None else "not documented"
             read += ("; " if read else "") + f"computed {x.expr} = {shown}"
-        rows.append((r.id, r.outcome, read or "-"))
+        if r.presumed:  # an outcome reached through a presumption says so, never as what the record shows
+            read += ("; " if read else "") + "presumed: " + ", ".join(r.presumed)
+        if r.readings:
+            read += ("; " if read else "") + "the same in every reading of: " + ", ".join(r.readings)
+        rows.append((r.id, r.outcome + (" (presumed)" if r.presumed else ""), read or "-"))
     return rows
 
 
@@ -299,7 +306,7 @@ def render_text(letter: Letter, explain: bool = False) -> str:
         info = d.info
         out += ["", f"Item {i}: {d.request.item}"]
         out += _wrap(f"Determination: {d.determination(w).upper()}. {d.verdict(w)}", "", "  ")
-        out += _wrap(f"Guideline basis: {info.citation_text} ({info.title})", "", "  ")
+        out += _wrap(f"Guideline basis: {_guideline(info)}", "", "  ")
         out += ["", "Decision rationale:"]
         for i_para, para in enumerate(d.paragraphs(w)):
             if i_para:
@@ -335,7 +342,7 @@ def render_markdown(letter: Letter, explain: bool = False) -> str:
         info = d.info
         out += ["", f"## Item {i}: {d.request.item}", "",
                 f"**Determination: {d.determination(w)}.** {d.verdict(w)}", "",
-                f"**Guideline basis:** {info.citation_text} ({info.title})", "", "### Decision rationale", "",
+                f"**Guideline basis:** {_guideline(info)}", "", "### Decision rationale", "",
                 "\n\n".join(d.paragraphs(w))]
         if d.remedies:
             out += ["", "### What would change this determination", ""]
@@ -366,6 +373,9 @@ def letter_json(letter: Letter, explain: bool = False) -> dict:
                 "guideline": d.info.id,
                 "title": d.info.title,
                 "citation": d.info.citation.to_json(),
+                "edition": {"version": d.info.version,
+                            "in_force": d.info.in_force.to_json() if d.info.in_force else None},
+                "mtus": is_mtus(d.info),
                 "certified": d.certified,
                 "outcome": d.result.determination,
                 "determination": d.determination(w).lower(),
@@ -378,8 +388,10 @@ def letter_json(letter: Letter, explain: bool = False) -> dict:
                 },
                 "reasons": [{"criterion": r.criterion, "criteria": list(r.criteria), "outcome": r.outcome,
                              "missing": d.missing(r), "sentence": sentence(r.text)} for r in d.reasons],
-                "presumptions": list(d.presumptions),
+                "presumption_sentences": list(d.presumptions),
                 "what_would_change": list(d.remedies),
+                "presumptions": [p.to_json() for p in d.result.presumptions],
+                "turns_on": list(d.result.turns_on),
                 "criteria": [r.to_json() for r in d.result.criteria],
                 "sources": dict(sorted(d.request.sources.items())),
                 "detail": d.request.detail.to_json(),

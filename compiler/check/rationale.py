@@ -271,7 +271,7 @@ class Explainer:
                     f"(a date or number computed from them is out of range)")
             return self._cite(text, list(values), sources)
         # sem's FactInfo.detail (a request detail); until it lands no fact is one
-        details = [m for m in r.missing if getattr(self.facts.get(m), "detail", False)]
+        details = [m for m in r.missing if m in self.facts and self.facts[m].detail]
         if r.outcome == NOT_DOCUMENTED and r.missing and len(details) == len(r.missing):
             # what the request leaves out is the requester's to state: "the request does not specify ..."
             text = "the request does not specify the " + join([_no_article(self.label(m)) for m in details])
@@ -493,10 +493,13 @@ class Explainer:
         """
         out: list[Reason] = []
         turns_on: dict[tuple, int] = {}
-        open_on = tuple(getattr(result, "turns_on", ()))  # left open after every reading was tried
+        open_on = tuple(result.turns_on)  # left open after every reading was tried
         for r in result.reasons:
             c = self.criteria[r.id]
-            if open_on and r.outcome == NOT_DOCUMENTED and r.missing and set(r.missing) <= set(open_on):
+            # Only a criterion left open by what guards it (its `when`) shares that sentence: a
+            # criterion for use whose own facts are undocumented is "no documentation of ...".
+            if (open_on and r.outcome == NOT_DOCUMENTED and r.missing and set(r.missing) <= set(open_on)
+                    and set(r.missing) <= set(c.when_facts)):
                 if ("turns on",) in turns_on:  # one plain sentence for all of them
                     i = turns_on[("turns on",)]
                     out[i] = attrs.evolve(out[i], criteria=out[i].criteria + (r.id,))
@@ -526,23 +529,20 @@ class Explainer:
         A history read as none when silent: "No prior trigger point injections are
         documented; the request is reviewed as an initial request for trigger point
         injections." A finding presumed absent: "No aberrant drug-related behavior is
-        documented." A request detail left unstated: "The request does not specify the
-        frequency." (unless a reason already says so). A silent exclusion gets no sentence.
+        documented." A detail checked only when stated and a silent exclusion get no sentence.
         """
         out: list[str] = []
-        said = " ".join(r.text for r in reasons)
-        for p in getattr(result, "presumptions", ()):
-            label = _no_article(getattr(p, "label", "") or p.fact.replace("_", " "))
+        for p in result.presumptions:
+            label = _no_article(p.label or p.fact.replace("_", " "))
             kind = p.kind
             if kind == "none_when_silent":
                 title = lower_start(self.info.title)
                 out.append(f"No {label} are documented; the request is reviewed as an initial request for {title}.")
             elif kind == "presumed_absent":
                 out.append(sentence(f"No {label} is documented"))
-            elif kind == "detail_unstated":
-                text = f"the request does not specify the {label}"
-                if text not in said:
-                    out.append(sentence(text))
+            # detail_unstated: a detail checked only when stated that the request leaves out has
+            # no sentence (the criteria reading it do not apply); a *required* detail is a reason,
+            # "the request does not specify ...", said by reason().
         return list(dict.fromkeys(out))
 
     def _reads_only_product(self, r: CriterionResult) -> bool:

@@ -16,6 +16,7 @@ from typing import Any, Mapping, Optional
 
 import attrs
 
+from mtus.compiler.check.editions import in_force, is_mtus, period_text, rank
 from mtus.compiler.check.info import GuidelineInfo
 from mtus.compiler.check.itemtext import ItemDetail, outside_parentheses, routing_text
 
@@ -68,7 +69,7 @@ class Route:
     message: str = ""
     hint: Optional[str] = None
     closest: tuple = ()  # (guideline id, service name) pairs nearest an item no guideline governs
-    kind: str = "none"  # why not routed: none (no guideline), several, or unknown_id
+    kind: str = "none"  # why not routed: none (no guideline), several, not_in_force, or unknown_id
 
     @property
     def addressed_elsewhere(self) -> bool:
@@ -200,14 +201,28 @@ class Router:
 
     def resolve(self, item: str, explicit: Optional[str], product: Optional[Product],
                 date: Optional[datetime.date] = None) -> Route:
-        """The one guideline for an item on the request date, or why there is none."""
+        """The one guideline for an item on the request date, or why there is none.
+
+        Among the guidelines in force on the date, an MTUS guideline governs; a
+        source outside the MTUS is used only where none does, the highest in the
+        hierarchy (the lowest rank) first.
+        """
         if explicit is not None:
             if explicit not in self.infos:
                 return Route(None, "guideline", f"`{explicit}` is not a guideline in the pack",
                              _close(explicit, self.infos) or "guidelines: " + ", ".join(sorted(self.infos)),
                              kind="unknown_id")
+            if not in_force(self.infos[explicit], date):
+                return self._not_in_force(item, [explicit], date)
             return Route(explicit)
-        governing = self.route(item, product)
+        matches = self.route(item, product)
+        current = [g for g in matches if in_force(self.infos[g], date)]
+        if matches and not current:
+            return self._not_in_force(item, matches, date)
+        governing = [g for g in current if is_mtus(self.infos[g])]
+        if not governing and current:
+            best = min(rank(self.infos[g]) for g in current)
+            governing = [g for g in current if rank(self.infos[g]) == best]
         if len(governing) == 1:
             return Route(governing[0])
         if governing:
@@ -219,6 +234,13 @@ class Router:
             return Route(None, "item", f'no guideline in this pack governs "{item}" ({product.name}: {what})',
                          "add `guideline: <id>` if one of the pack's guidelines applies (`mtus rationale` lists them)")
         return self._closest(item)
+
+    def _not_in_force(self, item: str, gids: list, date: Optional[datetime.date]) -> Route:
+        periods = "; ".join(f"{g}: {period_text(self.infos[g]) or 'no period'}" for g in gids)
+        when = date.isoformat() if date else "the request date"
+        return Route(None, "item", f'no guideline for "{item}" in this pack is in force on {when} ({periods})',
+                     "the guidelines in force on the date of the request apply; add the edition in force to the pack",
+                     kind="not_in_force")
 
     def _closest(self, item: str) -> Route:
         names = {}
@@ -252,7 +274,8 @@ def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[di
     """Facts the item itself documents, for the guideline that declares them: the approach, the units requested.
 
     A finding named for an approach (`transforaminal`) is present when the item
-    names that approach and absent when it names another; a count the
+    names that approach and absent when it names another; a `one of` request
+    detail whose values are approaches (`esi_approach`) takes the one named; a count the
     guideline `allows fewer` of is the item's quantity ("PT 2x6": 12 visits).
     The case's own facts override these.
     """
@@ -265,6 +288,10 @@ def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[di
         schema = declared.get("approach")
         if schema is not None and (schema.kind == "text" or detail.approach in (schema.members or ())):
             facts["approach"] = detail.approach
+        for name, schema in declared.items():  # a `one of` request detail whose values are approaches
+            members = schema.members or ()
+            if schema.detail and detail.approach in members and set(members) <= set(APPROACHES):
+                facts[name] = detail.approach
     if detail.quantity is not None:
         for c in info.criteria:
             name = c.allows_fewer

@@ -30,7 +30,7 @@ import decimal
 import operator
 from bisect import bisect_right
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 import attrs
 
@@ -44,7 +44,27 @@ MET = "met"
 NOT_MET = "not met"
 NOT_DOCUMENTED = "not documented"
 NOT_APPLICABLE = "not applicable"
-OUTCOMES = (MET, NOT_MET, NOT_DOCUMENTED, NOT_APPLICABLE)
+#: An exclusion (`exclude`) applies or does not apply; silence means it does not apply.
+APPLIES = "applies"
+DOES_NOT_APPLY = "does not apply"
+OUTCOMES = (MET, NOT_MET, NOT_DOCUMENTED, NOT_APPLICABLE, APPLIES, DOES_NOT_APPLY)
+#: Outcomes that let the request be certified, and those that stop it.
+PASSING = frozenset({MET, NOT_APPLICABLE, DOES_NOT_APPLY})
+FAILING = frozenset({NOT_MET, NOT_DOCUMENTED, APPLIES})
+
+# What a silent record means for a fact (its declared silence rule, as written).
+REQUIRED = "required"
+CHECKED_WHEN_STATED = "checked when stated"
+NONE_WHEN_SILENT_RULE = "none when silent"
+PRESUMED_ABSENT_RULE = "presumed absent when silent"
+SILENCE_RULES = (REQUIRED, CHECKED_WHEN_STATED, NONE_WHEN_SILENT_RULE, PRESUMED_ABSENT_RULE)
+
+# The kinds of presumption an outcome can rest on.
+NONE_WHEN_SILENT = "none_when_silent"    # a history the record is silent on is read as none
+PRESUMED_ABSENT = "presumed_absent"      # a finding the record is silent on is read as absent
+DETAIL_UNSTATED = "detail_unstated"      # a request detail checked only when stated was not stated
+EXCLUSION_SILENT = "exclusion_silent"    # an exclusion the record is silent on does not apply
+PRESUMPTION_KINDS = (NONE_WHEN_SILENT, PRESUMED_ABSENT, DETAIL_UNSTATED, EXCLUSION_SILENT)
 
 
 # ------------------------------------------------------------------ time
@@ -664,7 +684,11 @@ class CriterionResult:
     or `history.field` for a field missing from a history entry. It is empty
     unless the outcome is not documented. `computed` holds the values the
     criterion compared that are computed rather than read (empty where its
-    `when` does not hold).
+    `when` does not hold). `presumed` names the facts whose presumption the
+    outcome rests on (a history read as none, a finding read as absent, an
+    unstated request detail, the silent facts of an exclusion that does not
+    apply). `readings` names the facts whose every reading was tried to decide
+    the outcome (empty when three-valued logic decided it).
     """
 
     id: str
@@ -673,6 +697,13 @@ class CriterionResult:
     read: tuple[FactValue, ...] = ()
     missing: tuple[str, ...] = ()
     computed: tuple[Computed, ...] = ()
+    presumed: tuple[str, ...] = ()
+    readings: tuple[str, ...] = ()
+
+    @property
+    def passing(self) -> bool:
+        """Whether this outcome lets the request be certified."""
+        return self.outcome in PASSING
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -682,7 +713,22 @@ class CriterionResult:
             "read": [r.to_json() for r in self.read],
             "missing": list(self.missing),
             "computed": [c.to_json() for c in self.computed],
+            "presumed": list(self.presumed),
+            "readings": list(self.readings),
         }
+
+
+@attrs.frozen
+class Presumption:
+    """A presumption that decided a result: the fact, its kind (PRESUMPTION_KINDS), its label, the criteria resting on it."""
+
+    fact: str
+    kind: str
+    label: str
+    criteria: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fact": self.fact, "kind": self.kind, "label": self.label, "criteria": list(self.criteria)}
 
 
 @attrs.frozen
@@ -713,10 +759,14 @@ class GuidelineResult:
     request_date: datetime.date
     criteria: tuple[CriterionResult, ...]
     modified: Optional[Modification] = None
+    #: The presumptions that decided, each once, in first-use order (see `conclude`).
+    presumptions: tuple[Presumption, ...] = ()
+    #: When every reading was tried and the result still differs between them: the facts it turns on.
+    turns_on: tuple[str, ...] = ()
 
     @property
     def certified(self) -> bool:
-        return all(c.outcome in (MET, NOT_APPLICABLE) for c in self.criteria)
+        return all(c.outcome in PASSING for c in self.criteria)
 
     @property
     def determination(self) -> str:
@@ -728,7 +778,7 @@ class GuidelineResult:
     @property
     def reasons(self) -> tuple[CriterionResult, ...]:
         """Criteria that prevent certification, in source order."""
-        return tuple(c for c in self.criteria if c.outcome in (NOT_MET, NOT_DOCUMENTED))
+        return tuple(c for c in self.criteria if c.outcome in FAILING)
 
     def unmet_ids(self) -> list[str]:
         return [c.id for c in self.reasons]
@@ -741,6 +791,8 @@ class GuidelineResult:
             "determination": self.determination,
             "modified": self.modified.to_json() if self.modified is not None else None,
             "criteria": [c.to_json() for c in self.criteria],
+            "presumptions": [p.to_json() for p in self.presumptions],
+            "turns_on": list(self.turns_on),
         }
 
 
@@ -760,7 +812,7 @@ def modify(result: GuidelineResult, facts: Mapping[str, object], allows_fewer: M
         return result
     fact = None
     for c in result.criteria:
-        if c.outcome == NOT_DOCUMENTED:
+        if c.outcome == NOT_DOCUMENTED or c.outcome == APPLIES:  # fewer units cannot settle these
             return result
         if c.outcome == NOT_MET:
             x = allows_fewer.get(c.id)
@@ -782,27 +834,205 @@ def modify(result: GuidelineResult, facts: Mapping[str, object], allows_fewer: M
 
 #: The gate of a criterion outside any `when`: it always applies.
 ALWAYS = _TRUE
+_NO_RULES: Mapping[str, str] = {}
+_PRESUMING = (NONE_WHEN_SILENT_RULE, PRESUMED_ABSENT_RULE)
 
 
 def decide(cid: str, exclude: bool, gate: Pair, result: Optional[Pair],
-           read: tuple[FactValue, ...], computed: tuple[Computed, ...] = ()) -> CriterionResult:
+           read: tuple[FactValue, ...], computed: tuple[Computed, ...] = (),
+           rules: Mapping[str, str] = _NO_RULES) -> CriterionResult:
     """A criterion's outcome from its `when` gate and, if the gate holds, its condition.
 
-    Gate false: not applicable; gate unknown: not documented, naming what the
-    conditions miss. A requirement is met when its condition is true; an
-    exclusion is met when its condition is false. Unknown is not documented.
+    Gate false: not applicable. A requirement is met when its condition is
+    true, not met when false, and otherwise not documented (naming what the
+    gate or the condition misses), unless it read a request detail checked
+    only when stated that the case leaves out: then it does not apply. An
+    exclusion applies when its condition is true and otherwise does not apply
+    (a silent record, or an unknown gate, is read as the exclusion not
+    applying). `rules` (fact -> silence rule) marks the facts read through a
+    presumption, named in `presumed`.
     """
+    presumed: tuple[str, ...] = ()
+    if rules:
+        presumed = tuple(r.name for r in read if not r.documented and rules.get(r.name) in _PRESUMING)
     g, gate_missing = gate
     if g is False:
-        return CriterionResult(cid, NOT_APPLICABLE, exclude, read, ())
+        return CriterionResult(cid, NOT_APPLICABLE, exclude, read, (), presumed=presumed)
     if g is None:
-        return CriterionResult(cid, NOT_DOCUMENTED, exclude, read, gate_missing)
-    assert result is not None  # the gate holds, so the condition was evaluated
-    value, missing = result
+        value, missing, computed = None, gate_missing, ()
+    else:
+        assert result is not None  # the gate holds, so the condition was evaluated
+        value, missing = result
     if value is None:
-        return CriterionResult(cid, NOT_DOCUMENTED, exclude, read, missing, computed)
-    met = bool(value) != exclude
-    return CriterionResult(cid, MET if met else NOT_MET, exclude, read, (), computed)
+        if exclude:
+            return CriterionResult(cid, DOES_NOT_APPLY, exclude, read, (), computed, union(presumed, missing))
+        if rules:
+            unstated = tuple(r.name for r in read if not r.documented and rules.get(r.name) == CHECKED_WHEN_STATED)
+            if unstated:
+                return CriterionResult(cid, NOT_APPLICABLE, exclude, read, (), computed, union(presumed, unstated))
+        return CriterionResult(cid, NOT_DOCUMENTED, exclude, read, missing, computed, presumed)
+    if exclude:
+        return CriterionResult(cid, APPLIES if value else DOES_NOT_APPLY, exclude, read, (), computed, presumed)
+    return CriterionResult(cid, MET if value else NOT_MET, exclude, read, (), computed, presumed)
+
+
+# ------------------------------------------------ decided in every reading
+#: At most this many undocumented findings and `one of` facts are read every way, and at most
+#: this many readings are tried; the facts are taken in declaration order (the same in every back end).
+MAX_READING_FACTS = 4
+MAX_READINGS = 64
+#: A fact -> the values it can take, in the order they are tried.
+Domains = Mapping[str, tuple[Value, ...]]
+
+
+def reading_facts(result: GuidelineResult, facts: Mapping[str, object],
+                  domains: Domains) -> tuple[str, ...]:
+    """The facts to read every way: only where the result is still open.
+
+    Open means nothing decided fails (no criterion not met, no exclusion that
+    applies) but some criterion is not documented. The facts are the
+    undocumented ones of `domains` (name -> its values, in declaration order)
+    that those criteria miss, within MAX_READING_FACTS and MAX_READINGS.
+    """
+    missing: set[str] = set()
+    for c in result.criteria:
+        if c.outcome == NOT_MET or c.outcome == APPLIES:
+            return ()
+        if c.outcome == NOT_DOCUMENTED:
+            missing.update(c.missing)
+    if not missing:
+        return ()
+    names: list[str] = []
+    count = 1
+    for name, values in domains.items():
+        if name in missing and facts.get(name) is None and count * len(values) <= MAX_READINGS:
+            names.append(name)
+            count *= len(values)
+            if len(names) == MAX_READING_FACTS:
+                break
+    return tuple(names)
+
+
+def _passing_outcome(outcomes: set[str]) -> str:
+    if MET in outcomes:
+        return MET
+    return DOES_NOT_APPLY if DOES_NOT_APPLY in outcomes else NOT_APPLICABLE
+
+
+def every_reading(result: GuidelineResult, facts: Mapping[str, object],
+                  decide_once: Callable[[Mapping[str, object], datetime.date], GuidelineResult],
+                  domains: Domains) -> GuidelineResult:
+    """The result decided in every reading of the undocumented findings and `one of` facts it turns on.
+
+    `decide_once(facts, request_date)` decides the guideline with three-valued
+    logic. Where `reading_facts` names facts, the guideline is decided once
+    per reading (values in the order of `domains`) and each criterion takes:
+    the outcome it has in every reading; else, if it passes in every reading,
+    met (or does not apply / not applicable); else, if the request fails in
+    every reading, a criterion for use that fails in some reading and is met
+    in none is not met (not documented if a reading misses something else);
+    otherwise its three-valued outcome stands. `turns_on` names the facts read
+    by the criteria for use that are then still not documented because the
+    readings differ on them.
+    """
+    names = reading_facts(result, facts, domains)
+    if not names:
+        return result
+    runs = []
+    trial = dict(facts)
+    for values in _product([domains[n] for n in names]):
+        trial.update(zip(names, values))
+        runs.append(decide_once(trial, result.request_date))
+    fails_always = not any(r.certified for r in runs)
+    criteria = []
+    turns_on: set[str] = set()  # the enumerated facts read by a criterion for use that stays open
+    for i, base in enumerate(result.criteria):
+        cs = [r.criteria[i] for r in runs]
+        outcomes = {c.outcome for c in cs}
+        read = {r.name for c in [base] + cs for r in c.read}
+        if len(outcomes) == 1:
+            (outcome,) = outcomes
+        elif all(c.outcome in PASSING for c in cs):
+            outcome = _passing_outcome(outcomes)
+        elif fails_always and not base.exclude and MET not in outcomes:
+            outcome = NOT_DOCUMENTED if NOT_DOCUMENTED in outcomes else NOT_MET
+        else:
+            if not base.exclude and base.outcome == NOT_DOCUMENTED:
+                turns_on.update(n for n in names if n in read)
+            criteria.append(base)
+            continue
+        if outcome == base.outcome:
+            criteria.append(base)
+            continue
+        missing = union(*(c.missing for c in cs)) if outcome == NOT_DOCUMENTED else ()
+        presumed = union(base.presumed, *(c.presumed for c in cs))
+        criteria.append(attrs.evolve(base, outcome=outcome, missing=missing, presumed=presumed,
+                                     readings=tuple(n for n in names if n in read)))
+    return attrs.evolve(result, criteria=tuple(criteria), turns_on=tuple(n for n in names if n in turns_on))
+
+
+def unmet_in_every_reading(unmet: list[str], facts: Mapping[str, object], request_date: datetime.date,
+                           decide_once: Callable[[Mapping[str, object], datetime.date], GuidelineResult],
+                           domains: Domains) -> list[str]:
+    """The fast path's ids once every reading is tried: `unmet` itself unless some fact of `domains` is undocumented."""
+    if not unmet or all(facts.get(name) is not None for name in domains):
+        return unmet
+    return every_reading(decide_once(facts, request_date), facts, decide_once, domains).unmet_ids()
+
+
+def _product(domains: list[tuple[Value, ...]]) -> Iterator[tuple[Value, ...]]:
+    """Every combination of values, the first fact's values varying slowest (itertools.product's order)."""
+    if not domains:
+        yield ()
+        return
+    for v in domains[0]:
+        for rest in _product(domains[1:]):
+            yield (v,) + rest
+
+
+_KIND_OF_RULE = {NONE_WHEN_SILENT_RULE: NONE_WHEN_SILENT, PRESUMED_ABSENT_RULE: PRESUMED_ABSENT,
+                 CHECKED_WHEN_STATED: DETAIL_UNSTATED}
+
+
+def conclude(result: GuidelineResult, rules: Mapping[str, str], labels: Mapping[str, str]) -> GuidelineResult:
+    """result with the presumptions that decided it, each once in first-use order.
+
+    A certified result rests on every criterion's presumptions; any other on
+    those of the criteria that stop certification. Each presumption's kind
+    comes from the fact's silence rule; a presumed fact without one was read
+    silent by an exclusion (EXCLUSION_SILENT).
+    """
+    certified = result.certified
+    found: dict[str, tuple[str, list[str]]] = {}
+    for c in result.criteria:
+        if not c.presumed or (not certified and c.outcome in PASSING):
+            continue
+        for name in c.presumed:
+            entry = found.get(name)
+            if entry is None:
+                rule = rules.get(name)
+                kind = _KIND_OF_RULE.get(rule, EXCLUSION_SILENT) if rule is not None else EXCLUSION_SILENT
+                found[name] = (kind, [c.id])
+            elif c.id not in entry[1]:
+                entry[1].append(c.id)
+    if not found:
+        return result
+    presumptions = tuple(Presumption(name, kind, labels.get(name, name.replace("_", " ")), tuple(ids))
+                         for name, (kind, ids) in found.items())
+    return attrs.evolve(result, presumptions=presumptions)
+
+
+def finish(result: GuidelineResult, facts: Mapping[str, object],
+           decide_once: Callable[[Mapping[str, object], datetime.date], GuidelineResult],
+           domains: Domains, allows_fewer: Mapping[str, str],
+           unmet: Callable[[Mapping[str, object], datetime.date], list[str]],
+           rules: Mapping[str, str], labels: Mapping[str, str]) -> GuidelineResult:
+    """The full result from the three-valued one: every reading, then partial certification, then the presumptions."""
+    if domains:
+        result = every_reading(result, facts, decide_once, domains)
+    if allows_fewer:
+        result = modify(result, facts, allows_fewer, unmet)
+    return conclude(result, rules, labels) if rules or labels else result
 
 
 def to_json_value(v: object) -> Any:
@@ -838,7 +1068,10 @@ def mtus_line(source_lines: tuple[tuple[int, int, int], ...], py_line: int) -> O
 
 
 __all__ = [
-    "RUNTIME_VERSION", "MET", "NOT_MET", "NOT_DOCUMENTED", "NOT_APPLICABLE", "OUTCOMES",
+    "RUNTIME_VERSION", "MET", "NOT_MET", "NOT_DOCUMENTED", "NOT_APPLICABLE", "APPLIES", "DOES_NOT_APPLY",
+    "OUTCOMES", "PASSING", "FAILING",
+    "REQUIRED", "CHECKED_WHEN_STATED", "NONE_WHEN_SILENT_RULE", "PRESUMED_ABSENT_RULE", "SILENCE_RULES",
+    "NONE_WHEN_SILENT", "PRESUMED_ABSENT", "DETAIL_UNSTATED", "EXCLUSION_SILENT", "PRESUMPTION_KINDS",
     # time
     "add_months", "add_days", "shift", "Duration", "time_from", "elapsed_cmp", "compare_elapsed", "dur_cmp", "window",
     # three-valued logic, values and (value, missing) pairs
@@ -853,6 +1086,8 @@ __all__ = [
     # tables
     "lookup", "lookup_m",
     # results
-    "FactValue", "Computed", "CriterionResult", "Modification", "CERTIFIED", "MODIFIED", "NOT_CERTIFIED", "GuidelineResult",
+    "FactValue", "Computed", "CriterionResult", "Presumption", "Modification", "CERTIFIED", "MODIFIED", "NOT_CERTIFIED",
+    "GuidelineResult",
     "modify", "ALWAYS", "decide", "to_json_value", "mtus_line",
+    "MAX_READING_FACTS", "MAX_READINGS", "reading_facts", "every_reading", "unmet_in_every_reading", "conclude", "finish",
 ]

@@ -205,6 +205,31 @@ _LETTER_REQUEST = _obj("the determination for one disputed request", {
                                   "sentence": _t("string", "the reason as the letter words it")})},
     "what_would_change": {"type": "array", "items": {"type": "string"},
                           "description": "the documentation that would change a denial, one entry per criterion"},
+    "edition": _obj("the edition of the guideline applied: the one in force on the request date", {
+        "version": _t(_NULL_OR_TEXT, "the guideline's version (edition) as it declares it"),
+        "in_force": {"oneOf": [{"type": "null"}, _obj("the dates of the requests the edition applies to", {
+            "from": _t(_NULL_OR_TEXT, "the first date, YYYY-MM-DD; null: open"),
+            "until": _t(_NULL_OR_TEXT, "the last date, YYYY-MM-DD; null: open")})],
+            "description": "null when the guideline declares no period"}}),
+    "mtus": _t("boolean", "true for an MTUS guideline; false for a source outside the MTUS (8 CCR 9792.25.1)"),
+    "presumption_sentences": {"type": "array", "items": {"type": "string"},
+                              "description": "each presumption that decided, as the letter states it, once"},
+    "presumptions": {"type": "array", "description": "the presumptions the result rests on, each once, in the "
+                                                     "guideline's order (how a silent record was read)",
+                     "items": _obj("one presumption", {
+                         "fact": _t("string", "the fact presumed (or history.field)"),
+                         "kind": {"enum": ["none_when_silent", "presumed_absent", "detail_unstated",
+                                           "exclusion_silent"],
+                                  "description": "none_when_silent: a history read as none; presumed_absent: a finding "
+                                                 "read as absent; detail_unstated: a request detail not stated, so "
+                                                 "the criteria reading it do not apply; exclusion_silent: an "
+                                                 "exclusion the record is silent on does not apply"},
+                         "label": _t("string", "the fact's label"),
+                         "criteria": {"type": "array", "items": {"type": "string"},
+                                      "description": "the criteria whose outcome rests on it"}})},
+    "turns_on": {"type": "array", "items": {"type": "string"},
+                 "description": "when the result stays open after every reading of the undocumented findings and "
+                                "one-of facts: the facts it turns on; empty otherwise"},
     "criteria": {"type": "array", "items": _CRITERION,
                  "description": "the full trace: every criterion's outcome, the facts it read, what it computed"},
     "sources": {"type": "object", "additionalProperties": {"type": "string"},

@@ -261,6 +261,39 @@ def check(ctx, case, pack_spec, fmt: str, wording: str, explain: bool, strict: b
         sys.exit(EXIT_PROBLEMS)  # not certified, modified, or not addressed
 
 
+@main.command("diff")
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="NEW")
+@click.option("--cases", "cases", required=True, type=click.Path(exists=True, dir_okay=True),
+              help="A case file, or a folder of them (.yaml, .yml, .json, searched recursively).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff_cmd(old: str, new: str, cases: str, fmt: str) -> None:
+    """Show which cases two packs (or folders of .mtus sources) decide differently.
+
+    Every case is decided with OLD and with NEW; each item whose guideline,
+    determination or deciding criteria differ is listed. Exit 0 when nothing
+    changes, 1 when something does (or a pack cannot be used), 2 when a case
+    file cannot be read.
+
+    \b
+    Example:
+      mtus diff build/pack-2024.1 guidelines/ --cases tests/cases/
+      mtus diff old-guidelines/ guidelines/ --cases cases/ --format json
+    """
+    import json
+
+    from mtus.compiler.check.casefile import CaseError
+    from mtus.compiler.tools.diff import case_files, diff_packs, render_table
+
+    old_pack, new_pack = _open_pack(old), _open_pack(new)
+    try:
+        report = diff_packs(old_pack, new_pack, case_files(cases))
+    except CaseError as e:
+        _fail(e.render(), EXIT_USAGE)
+    click.echo(json.dumps(report.to_json(), indent=2) if fmt == "json" else render_table(report), nl=fmt == "json")
+    sys.exit(EXIT_PROBLEMS if report.changes else EXIT_OK)
+
+
 @main.command("test")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True, allow_dash=True))
 @click.option("--coverage", "show_coverage", is_flag=True,

@@ -3,8 +3,10 @@
 Each `example` gives facts and expects a determination and the criteria that
 stop certification. Examples run against the compiled checker (what a pack
 ships); a failure is reported criterion by criterion, expected against
-actual. Coverage records, per criterion, which of met / not met / not
-documented the examples reached, against the states the criterion can reach.
+actual. Coverage records, per criterion, which outcomes the examples reached
+(met / not met / not documented / not applicable when a request detail is
+unstated; applies / does not apply for an exclusion), against the outcomes
+the criterion can reach, and whether one was reached through a presumption.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Iterable, Optional
 
 import attrs
 
+from mtus.compiler.build import silence
 from mtus.compiler.check import runtime as rt
 from mtus.dsl import model
 
@@ -79,24 +82,45 @@ def _missing(r: Optional[rt.CriterionResult]) -> str:
 
 
 # ---------------------------------------------------------------- coverage
+#: The outcomes a criterion for use and an exclusion can have (a `when` that does not hold is not counted).
+STATES_EXCLUDE = (rt.APPLIES, rt.DOES_NOT_APPLY)
+#: Marks an outcome reached through a presumption (reported, not required).
+PRESUMED = "presumed"
+
+
 def reachable_states(c: model.Criterion, g: model.Guideline) -> tuple[str, ...]:
-    """The outcomes this criterion can have: not documented only if it reads an undefaulted fact."""
+    """The outcomes this criterion can have.
+
+    An exclusion applies or does not apply. A criterion for use is met or not
+    met; not documented only if it reads a fact that silence leaves unknown;
+    not applicable (when unstated) if it reads a request detail checked only
+    when stated.
+    """
+    if c.exclude:
+        return STATES_EXCLUDE
+
+    def silent(fact: Optional[model.Fact]) -> bool:
+        return fact is None or (silence.presumed_const(fact) is None and fact.silence != rt.CHECKED_WHEN_STATED)
+
     def undocumentable(e) -> bool:
         if isinstance(e, model.Documented):
             return False
         if isinstance(e, model.FactRef):
-            fact = g.fact(e.name)
-            return fact is None or fact.default is None
-        if isinstance(e, (model.FieldRef, model.Query)) and not isinstance(e, model.Query):
+            return silent(g.fact(e.name))
+        if isinstance(e, model.FieldRef):
             return True
         if isinstance(e, model.Query) and e.op in ("last", "first"):
             return True
         return any(undocumentable(x) for x in model.children(e))
 
     exprs = [c.expr] + [x.expr for x in c.conditions]
+    states = [rt.MET, rt.NOT_MET]
     if any(undocumentable(e) for e in exprs):
-        return STATES
-    return (rt.MET, rt.NOT_MET)
+        states.append(rt.NOT_DOCUMENTED)
+    read = {n for e in exprs for n in model.facts_read(e)}
+    if any((g.fact(n) is not None and g.fact(n).silence == rt.CHECKED_WHEN_STATED) for n in read):
+        states.append(rt.NOT_APPLICABLE)
+    return tuple(states)
 
 
 @attrs.frozen
@@ -121,6 +145,8 @@ def coverage(g: model.Guideline, runs: Iterable[ExampleRun]) -> Coverage:
             continue
         for r in run.result.criteria:
             reached.setdefault(r.id, set()).add(r.outcome)
+            if r.presumed:
+                reached[r.id].add(PRESUMED)
     return Coverage(g.id, tuple((c.id, reachable_states(c, g), frozenset(reached[c.id])) for c in g.criteria))
 
 
@@ -182,14 +208,15 @@ def render_report(report: ExampleReport, show_coverage: bool = False, verbosity:
             out.append(f"       {p}")
     if show_coverage:
         out.append("")
-        out.append("coverage (criterion: outcomes reached by the examples; - marks one it can reach but no example does)")
+        out.append("coverage (criterion: outcomes reached by the examples; - marks one it can reach but no example "
+                   "does; (presumed): one was reached through a presumption)")
         for cov in report.coverages:
             hit, total = cov.counts()
             out.append(f"{cov.guideline}: {hit}/{total} states")
             width = max((len(cid) for cid, _, _ in cov.rows), default=0)
             for cid, reach, reached in cov.rows:
                 marks = "  ".join((s if s in reached else "-" * len(s)) for s in reach)
-                out.append(f"  {cid.ljust(width)}  {marks}")
+                out.append(f"  {cid.ljust(width)}  {marks}" + ("  (presumed)" if PRESUMED in reached else ""))
     n, bad = len(report.runs), len(report.failed)
     out.append("")
     out.append(f"{n - bad} passed, {bad} failed")

@@ -7,7 +7,16 @@ import sys
 import attrs
 
 from mtus.dsl import diagnostics as diag
+from mtus.dsl import lints, model
 from mtus.dsl.frontend import check_paths, find_sources
+
+
+def with_lints(result) -> list:
+    """A file's diagnostics and, for a guideline that checks, the silence lints (dsl/lints.py)."""
+    ds = list(result.diagnostics)
+    if isinstance(result.model, model.Guideline):
+        ds = diag.finalize(ds + lints.lint(result.model))
+    return ds
 
 
 @attrs.frozen
@@ -38,7 +47,7 @@ def lint_paths(paths, fmt: str = "text", stdin=None) -> LintReport:
         from mtus.compiler.build.packwriter import with_fact_conflicts
 
         results = with_fact_conflicts(results)
-    ds = [d for r in results for d in r.diagnostics]
+    ds = [d for r in results for d in with_lints(r)]
     if fmt == "json":
         out = diag.render_json(ds)
     else:

@@ -186,6 +186,58 @@ def _tables(ctx: Context) -> None:
         ctx.tables[tb.name] = model.Table(tb.name, t, label, tuple(entries), tb.span)
 
 
+#: Which facts each silence rule fits, and the words that explain it in a hint.
+_RULE_FITS = {
+    "none when silent": (lambda t, detail: t.kind == model.HISTORY and not detail,
+                         "only a history can be read as none when the record is silent (a first request)"),
+    "presumed absent when silent": (lambda t, detail: t.kind == model.BOOL and not detail,
+                                    "only a finding (a red flag such as aberrant behaviour) can be presumed absent"),
+    "checked when stated": (lambda t, detail: detail,
+                            "only a request detail is checked when stated: write `, request detail, checked when "
+                            "stated`"),
+    "required": (lambda t, detail: detail or t.kind == model.HISTORY,
+                 "only a history or a request detail needs `required`: every other fact is required already"),
+}
+
+
+def _rules(ctx: Context, f: ast.Fact, t: model.Type, default) -> tuple[bool, "str | None"]:
+    """(declared a request detail, its silence rule) from the clauses after the label; E410 where one does not fit."""
+    detail = False
+    silence = None
+    seen: dict[str, ast.Rule] = {}
+    for r in f.rules:
+        if r.words in seen:
+            ctx.report(diag.error("E410", f"`{r.words}` is written twice for `{f.name}`", r.span,
+                                  notes=[diag.Note("first written here", seen[r.words].span)],
+                                  hint="delete the second one"))
+            continue
+        seen[r.words] = r
+        if r.words == "request detail":
+            if t.kind == model.HISTORY:
+                ctx.report(diag.error("E410", f"history `{f.name}` cannot be a request detail", r.span,
+                                      hint="a request detail describes the request (quantity, frequency, levels, "
+                                           "approach, injectate); a history is what happened before it"))
+            else:
+                detail = True
+    for r in f.rules:
+        if r.words == "request detail" or seen.get(r.words) is not r:
+            continue
+        fits, why = _RULE_FITS[r.words]
+        if not fits(t, detail):
+            ctx.report(diag.error("E410", f"`{r.words}` does not fit `{f.name}`, {t.describe()}"
+                                          + (" that is not a request detail" if r.words == "checked when stated" else ""),
+                                  r.span, hint=why))
+        elif silence is not None:
+            ctx.report(diag.error("E410", f"`{f.name}` has two silence rules, `{silence}` and `{r.words}`", r.span,
+                                  hint="keep the one that says what a record silent on it means"))
+        elif default is not None:
+            ctx.report(diag.error("E410", f"`{f.name}` has a default and the silence rule `{r.words}`", r.span,
+                                  hint="the silence rule says what silence means; delete the default"))
+        else:
+            silence = r.words
+    return detail, silence
+
+
 def declare(ctx: Context) -> None:
     """Give every fact and table a type; reject duplicates and mistyped defaults and entries."""
     seen: dict[str, ast.Fact] = {}
@@ -219,6 +271,7 @@ def declare(ctx: Context) -> None:
                     default = None
         declared = _DECLARED.get(f.type.kind, f.type.kind)
         source = _product_source(ctx, f, t)
+        detail, silence = _rules(ctx, f, t, default)
         ctx.facts[f.name] = model.Fact(f.name, t, declared, f.label or humanize(f.name), default, f.span,
-                                       source=source)
+                                       source=source, detail=detail, silence=silence)
     _tables(ctx)

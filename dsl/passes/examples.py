@@ -67,7 +67,8 @@ def _set_member(typer, t: Type, lit, c=None):
 
 
 def check_examples(ctx: Context, typer):
-    ids = {c.id for c in ctx.tree.criteria if isinstance(c, ast.Criterion)} | _nested_ids(ctx.tree.criteria)
+    excluded = _exclusions(ctx.tree.criteria)
+    ids = set(excluded)
     for ex in ctx.tree.examples:
         date = None
         facts = []
@@ -110,6 +111,16 @@ def check_examples(ctx: Context, typer):
                           ctx.source.span(r.span.start, r.span.start + len(r.criterion)),
                           hint=did_you_mean(r.criterion, ids) or
                           ("the criteria are " + ", ".join(f"`{i}`" for i in sorted(ids)) if ids else None))
+            elif r.outcome not in _OUTCOMES[excluded[r.criterion]]:
+                ok = False
+                kind = "an exclusion" if excluded[r.criterion] else "a criterion for use"
+                meant = _MEANT.get(r.outcome)
+                typer.err("E411", f"`{r.criterion}` is {kind}: it cannot be `{r.outcome}`",
+                          ctx.source.span(r.span.start + len(r.criterion) + 1, r.span.end),
+                          hint=(f"write `{r.criterion} {meant}`; " if meant else "") +
+                          ("an exclusion applies, does not apply or is not applicable (a record silent on it does "
+                           "not make it apply)" if excluded[r.criterion] else
+                           "a criterion for use is met, not met, not documented or not applicable"))
         if ex.modified is not None:
             ok &= _modified(ctx, typer, ex, dict(facts), set(given))
         if ok:
@@ -165,9 +176,23 @@ def _modified(ctx: Context, typer, ex: ast.Example, given: dict, written: set[st
     return True
 
 
-def _nested_ids(items) -> set[str]:
-    out = set()
+#: The outcomes an example may expect of a criterion for use (False) and of an exclusion (True).
+_OUTCOMES = {False: ("met", "not met", "not documented", "not applicable"),
+             True: ("applies", "does not apply", "not applicable")}
+
+
+#: The outcome an author most likely meant, written with the other kind's word.
+_MEANT = {"not met": "applies", "met": "does not apply", "not documented": "does not apply",
+          "applies": "not met", "does not apply": "met"}
+
+
+def _exclusions(items) -> dict[str, bool]:
+    """Every criterion id (also under `when`) -> whether it is an exclusion (the first of duplicates wins)."""
+    out: dict[str, bool] = {}
     for i in items:
         if isinstance(i, ast.When):
-            out |= {c.id for c in i.items if isinstance(c, ast.Criterion)} | _nested_ids(i.items)
+            for k, v in _exclusions(i.items).items():
+                out.setdefault(k, v)
+        elif isinstance(i, ast.Criterion):
+            out.setdefault(i.id, i.exclude)
     return out

@@ -540,13 +540,13 @@ def _shows(ctx: Context, typer: _Typer, item: ast.Criterion, expr: model.Expr) -
     if text is None:
         return None
     if text.count("{}") != 1:
-        typer.err("E409", "`shows` must say where the value goes with one `{}`", item.shows_span,
+        typer.err("E412", "`shows` must say where the value goes with one `{}`", item.shows_span,
                   hint='e.g. `shows "the current regimen totals {} mg morphine equivalents a day"`')
         return None
     if not (isinstance(expr, model.Compare) and any(
             not isinstance(x, (model.FactRef, model.FieldRef, model.Const, model.RequestDate))
             for x in (expr.left, expr.right))):
-        typer.err("E409", "`shows` states a computed value, but this criterion compares none", item.shows_span,
+        typer.err("E412", "`shows` states a computed value, but this criterion compares none", item.shows_span,
                   hint="use `shows` on a criterion such as `sum(h of x) <= 120`; for others `says` is enough")
         return None
     return text

@@ -7,6 +7,8 @@ case says. Warns about facts and tables that nothing reads. Sets ctx.model.
 
 from __future__ import annotations
 
+import datetime
+
 import operator
 from decimal import Decimal
 from typing import Optional
@@ -80,7 +82,8 @@ def validate(ctx: Context) -> None:
     tree = ctx.tree
     _check_ids(ctx, tree.criteria, {})
     for keyword, span, first in tree.repeated:
-        where = "the guideline" if keyword in ("source", "version", "states", "on denial says") else "this criterion"
+        header = ("source", "version", "states", "in force", "not mtus", "on denial says")
+        where = "the guideline" if keyword in header else "this criterion"
         ctx.report(diag.error("E401", f"`{keyword}` is given twice for {where}", span,
                               notes=[diag.Note("first given here", first)],
                               hint="keep one; the second would silently replace the first"))
@@ -118,6 +121,10 @@ def validate(ctx: Context) -> None:
             decl = next(t for t in tree.tables if t.name == name)
             ctx.report(diag.warning("W401", f"table `{name}` is declared but no criterion looks it up", decl.name_span,
                                     hint=f"use it in a criterion, e.g. `{name}[drug]`, or delete the declaration"))
+    in_force = _in_force(ctx, tree.in_force)
+    rank = _rank(ctx, tree.not_mtus)
+    if in_force is not None:
+        _examples_in_force(ctx, in_force)
     if any(d.is_error for d in ctx.diagnostics):
         return
     ctx.model = model.Guideline(
@@ -128,8 +135,60 @@ def validate(ctx: Context) -> None:
         facts=tuple(ctx.facts.values()), criteria=tuple(ctx.criteria),
         conditions=tuple(ctx.conditions), examples=tuple(ctx.examples),
         path=ctx.source.path, span=tree.span, tables=tuple(ctx.tables.values()),
-        on_denial=_on_denial(ctx, tree),
+        in_force=in_force, not_mtus_rank=rank, on_denial=_on_denial(ctx, tree),
     )
+
+
+#: The ranks of the evidence hierarchy a source outside the MTUS may have (8 CCR 9792.25):
+#: 2, other evidence-based guidelines nationally recognized by the medical community (b);
+#: 3, peer-reviewed published studies, rated by strength of evidence (c). Rank 1 is the MTUS.
+RANKS = (2, 3)
+
+
+def _in_force(ctx: Context, period):
+    """The edition's period as dates, or None; E305 for a date that is not one, E409 for a period that is empty."""
+    if period is None:
+        return None
+    dates = []
+    for text, span in ((period.start, period.start_span), (period.end, period.end_span)):
+        if text is None:
+            dates.append(None)
+            continue
+        try:
+            dates.append(datetime.date.fromisoformat(text))
+        except ValueError:
+            ctx.report(diag.error("E305", f"`{text}` is not a calendar date", span or period.span,
+                                  hint="dates are written YYYY-MM-DD with a real month and day, e.g. 2016-07-28"))
+            return None
+    start, end = dates
+    if start is not None and end is not None and end < start:
+        ctx.report(diag.error("E409", f"the edition is in force until {end}, before it comes into force on {start}",
+                              period.span, hint="write the first date the edition applies to after `from`, "
+                                                "the last after `until`"))
+        return None
+    return start, end
+
+
+def _rank(ctx: Context, not_mtus):
+    if not_mtus is None:
+        return None
+    if not_mtus.rank not in RANKS:
+        ctx.report(diag.error("E409", f"rank {not_mtus.rank} is not a rank of a source outside the MTUS",
+                              not_mtus.span, hint="rank 2: a nationally recognized evidence-based guideline "
+                                                  "(8 CCR 9792.25(b)); rank 3: peer-reviewed studies (9792.25(c)); "
+                                                  "the MTUS itself is rank 1 and needs no line"))
+        return None
+    return not_mtus.rank
+
+
+def _examples_in_force(ctx: Context, period) -> None:
+    """An example dated outside the edition's period tests a request the edition never decides."""
+    start, end = period
+    for ex in ctx.examples:
+        d = ex.request_date
+        if d is not None and ((start is not None and d < start) or (end is not None and d > end)):
+            ctx.report(diag.warning("W403", f"example \"{ex.name}\" is dated {d}, when this edition is not in force",
+                                    ex.span, hint="date the example's request within the edition's period"))
 
 
 def _on_denial(ctx: Context, tree: ast.Guideline) -> Optional[model.OnDenial]:

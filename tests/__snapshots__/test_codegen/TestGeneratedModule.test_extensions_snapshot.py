@@ -8,8 +8,8 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, Duration, FactValue, GuidelineResult, add,
-    compare_duration, contains_text, decide, lookup, lookup_m, modify,
-    mul, strict_m, sum_of_m, time_from, window,
+    compare_duration, contains_text, decide, finish, lookup, lookup_m,
+    mul, strict_m, sum_of_m, time_from, unmet_in_every_reading, window,
 )
 
 GUIDELINE_ID = 'opioids'
@@ -38,6 +38,11 @@ _table_trial = {
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'visit_limit': 'visits_requested', 'per_request': 'visits_requested'}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'form': ('tablet', 'patch'),
+}
 
 
 def unmet(facts, request_date):
@@ -95,11 +100,17 @@ def unmet(facts, request_date):
     if not (_t20 is not None and (_t20 < request_date)):
         _out.append('chronic')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, _ALLOWS_FEWER, unmet, {}, {})
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_ingredients = _get('ingredients')
     m_ingredients = () if f_ingredients is not None else ('ingredients',)
@@ -164,15 +175,13 @@ def evaluate(facts, request_date):
     _v33, _m33 = strict_m((None if _v32 is None else (_v32 < request_date)), (_v32, _m32))
     _c31 = decide('chronic', False, ALWAYS, (_v33, _m33), (r_onset,), (Computed('onset + 3 months', _v32),))
 
-    _result = GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c18, _c21, _c26, _c29, _c31))
-    # Not certified only for want of fewer units: the most of them that would be (runtime.modify).
-    return modify(_result, facts, _ALLOWS_FEWER, unmet)
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c18, _c21, _c26, _c29, _c31))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (46, 46, 5), (47, 47, 6), (48, 48, 7), (49, 49, 8), (50, 50, 9), (51, 51, 13),
-    (54, 71, 25), (73, 75, 26), (77, 82, 27), (84, 87, 28), (89, 91, 30), (93, 96, 32),
-    (104, 106, 5), (107, 109, 6), (110, 112, 7), (113, 115, 8), (116, 117, 9), (118, 120, 13),
-    (122, 139, 25), (141, 144, 26), (146, 151, 27), (153, 156, 28), (158, 160, 30), (162, 165, 32),
+    (51, 51, 5), (52, 52, 6), (53, 53, 7), (54, 54, 8), (55, 55, 9), (56, 56, 13),
+    (59, 76, 25), (78, 80, 26), (82, 87, 27), (89, 92, 28), (94, 96, 30), (98, 101, 32),
+    (115, 117, 5), (118, 120, 6), (121, 123, 7), (124, 126, 8), (127, 128, 9), (129, 131, 13),
+    (133, 150, 25), (152, 155, 26), (157, 162, 27), (164, 167, 28), (169, 171, 30), (173, 176, 32),
 )

@@ -8,8 +8,8 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Duration, FactValue, GuidelineResult, and_m, any_m,
-    between, compare_duration, decide, field_m, last_row, modify,
-    or_m, pick_m, strict_m,
+    between, compare_duration, decide, field_m, finish, last_row,
+    or_m, pick_m, strict_m, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'acupuncture'
@@ -26,6 +26,33 @@ _K1 = Duration(2, 0)  # 2 months (acupuncture.mtus:61)
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'initial_treatments': 'acupuncture_requested'}
 
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'acupuncture_per_week': 'required',
+    'acupuncture_requested': 'required',
+    'acupuncture_course': 'checked when stated',
+    'prior_acupuncture': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'acupuncture_per_week': 'acupuncture treatments per week requested',
+    'acupuncture_requested': 'acupuncture treatments requested',
+    'acupuncture_course': 'length of the course requested',
+    'prior_acupuncture': 'prior acupuncture courses for the same condition',
+    'prior_acupuncture.date': 'start of the course',
+    'prior_acupuncture.treatments': 'treatments completed',
+    'prior_acupuncture.adl_improved': 'clinically significant improvement in activities of daily living',
+    'prior_acupuncture.work_restrictions_reduced': 'reduction in work restrictions',
+    'prior_acupuncture.dependency_reduced': 'reduction in dependency on continued medical treatment',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'medication_reduced_or_not_tolerated': (True, False),
+    'rehabilitation_adjunct': (True, False),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -36,6 +63,9 @@ def unmet(facts, request_date):
     f_acupuncture_requested = _get('acupuncture_requested')
     f_acupuncture_course = _get('acupuncture_course')
     f_prior_acupuncture = _get('prior_acupuncture')
+    d_prior_acupuncture = f_prior_acupuncture is not None
+    if f_prior_acupuncture is None:
+        f_prior_acupuncture = ()
     _out = []
 
     # indication (acupuncture.mtus:46): (or medication_reduced_or_not_tolerated:bool rehabilitation_adj...
@@ -47,31 +77,37 @@ def unmet(facts, request_date):
         _out.append('frequency')
 
     # initial_treatments (acupuncture.mtus:58): (or (any prior_acupuncture):bool (<= acupuncture_reques...
-    _t1 = (None if f_prior_acupuncture is None else len(f_prior_acupuncture) > 0)
-    if not ((_t1 is True) or (f_acupuncture_requested is not None and (f_acupuncture_requested <= 6))):
+    if not ((len(f_prior_acupuncture) > 0) or (f_acupuncture_requested is not None and (f_acupuncture_requested <= 6))):
         _out.append('initial_treatments')
 
     # initial_duration (acupuncture.mtus:61): (or (any prior_acupuncture):bool (<= acupuncture_course:d...
-    _t2 = compare_duration('<=', f_acupuncture_course, _K1, request_date)
-    if not ((_t1 is True) or (_t2 is True)):
+    _t1 = compare_duration('<=', f_acupuncture_course, _K1, request_date)
+    if not ((len(f_prior_acupuncture) > 0) or (_t1 is True)) and (((not (len(f_prior_acupuncture) > 0)) and (_t1 is False)) or not (f_acupuncture_course is None)):
         _out.append('initial_duration')
 
     # when#0 (acupuncture.mtus:68): (any prior_acupuncture):bool
-    if _t1 is not False:
+    _when2 = (len(f_prior_acupuncture) > 0)
+    if _when2 is not False:
 
         # extension_improvement when#0 (acupuncture.mtus:69): (and (or (last prior_acupuncture field adl_im...
         _r3 = last_row(f_prior_acupuncture, 'date')
         _t4 = None if _r3 is None else _r3.get('adl_improved')
         _t5 = None if _r3 is None else _r3.get('work_restrictions_reduced')
         _t6 = None if _r3 is None else _r3.get('dependency_reduced')
-        if _t1 is None or not (((_t4 is True) or (_t5 is True)) and (_t6 is True)):
+        if _when2 is None or not (((_t4 is True) or (_t5 is True)) and (_t6 is True)):
             _out.append('extension_improvement')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, _ALLOWS_FEWER, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_medication_reduced_or_not_tolerated = _get('medication_reduced_or_not_tolerated')
     m_medication_reduced_or_not_tolerated = () if f_medication_reduced_or_not_tolerated is not None else ('medication_reduced_or_not_tolerated',)
@@ -89,7 +125,10 @@ def evaluate(facts, request_date):
     m_acupuncture_course = () if f_acupuncture_course is not None else ('acupuncture_course',)
     r_acupuncture_course = FactValue('acupuncture_course', f_acupuncture_course, f_acupuncture_course is not None)
     f_prior_acupuncture = _get('prior_acupuncture')
-    r_prior_acupuncture = FactValue('prior_acupuncture', f_prior_acupuncture, f_prior_acupuncture is not None)
+    d_prior_acupuncture = f_prior_acupuncture is not None
+    if f_prior_acupuncture is None:
+        f_prior_acupuncture = ()
+    r_prior_acupuncture = FactValue('prior_acupuncture', f_prior_acupuncture, d_prior_acupuncture)
 
     # when#0 (acupuncture.mtus:68): (any prior_acupuncture):bool
     _v1, _m1 = any_m(f_prior_acupuncture, 'prior_acupuncture', None, None)
@@ -97,22 +136,22 @@ def evaluate(facts, request_date):
 
     # indication (acupuncture.mtus:46): (or medication_reduced_or_not_tolerated:bool rehabilitation_adj...
     _v4, _m4 = or_m((f_medication_reduced_or_not_tolerated, m_medication_reduced_or_not_tolerated), (f_rehabilitation_adjunct, m_rehabilitation_adjunct))
-    _c3 = decide('indication', False, ALWAYS, (_v4, _m4), (r_medication_reduced_or_not_tolerated, r_rehabilitation_adjunct))
+    _c3 = decide('indication', False, ALWAYS, (_v4, _m4), (r_medication_reduced_or_not_tolerated, r_rehabilitation_adjunct), rules=_RULES)
 
     # frequency (acupuncture.mtus:50): (between acupuncture_per_week:count 1:count 3:count)
     _v6, _m6 = strict_m((None if f_acupuncture_per_week is None else (1 <= f_acupuncture_per_week <= 3)), (f_acupuncture_per_week, m_acupuncture_per_week))
-    _c5 = decide('frequency', False, ALWAYS, (_v6, _m6), (r_acupuncture_per_week,))
+    _c5 = decide('frequency', False, ALWAYS, (_v6, _m6), (r_acupuncture_per_week,), rules=_RULES)
 
     # initial_treatments (acupuncture.mtus:58): (or (any prior_acupuncture):bool (<= acupuncture_reques...
     _v8, _m8 = strict_m((None if f_acupuncture_requested is None else (f_acupuncture_requested <= 6)), (f_acupuncture_requested, m_acupuncture_requested))
     _v9, _m9 = or_m((_v1, _m1), (_v8, _m8))
-    _c7 = decide('initial_treatments', False, ALWAYS, (_v9, _m9), (r_prior_acupuncture, r_acupuncture_requested))
+    _c7 = decide('initial_treatments', False, ALWAYS, (_v9, _m9), (r_prior_acupuncture, r_acupuncture_requested), rules=_RULES)
 
     # initial_duration (acupuncture.mtus:61): (or (any prior_acupuncture):bool (<= acupuncture_course:d...
     _t11 = compare_duration('<=', f_acupuncture_course, _K1, request_date)
     _v12, _m12 = strict_m(_t11, (f_acupuncture_course, m_acupuncture_course))
     _v13, _m13 = or_m((_v1, _m1), (_v12, _m12))
-    _c10 = decide('initial_duration', False, ALWAYS, (_v13, _m13), (r_prior_acupuncture, r_acupuncture_course))
+    _c10 = decide('initial_duration', False, ALWAYS, (_v13, _m13), (r_prior_acupuncture, r_acupuncture_course), rules=_RULES)
 
     if _gate2[0] is True:
         # extension_improvement when#0 (acupuncture.mtus:69): (and (or (last prior_acupuncture field adl_im...
@@ -122,20 +161,18 @@ def evaluate(facts, request_date):
         _v18, _m18 = or_m((_v16, _m16), (_v17, _m17))
         _v19, _m19 = field_m(_p15, 'prior_acupuncture', 'dependency_reduced')
         _v20, _m20 = and_m((_v18, _m18), (_v19, _m19))
-        _c14 = decide('extension_improvement', False, _gate2, (_v20, _m20), (r_prior_acupuncture,))
+        _c14 = decide('extension_improvement', False, _gate2, (_v20, _m20), (r_prior_acupuncture,), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c14 = decide('extension_improvement', False, _gate2, None, (r_prior_acupuncture,))
+        _c14 = decide('extension_improvement', False, _gate2, None, (r_prior_acupuncture,), rules=_RULES)
 
-    _result = GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c7, _c10, _c14))
-    # Not certified only for want of fewer units: the most of them that would be (runtime.modify).
-    return modify(_result, facts, _ALLOWS_FEWER, unmet)
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c7, _c10, _c14))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (33, 33, 31), (34, 34, 32), (35, 35, 33), (36, 36, 34), (37, 37, 35), (38, 38, 36),
-    (41, 43, 46), (45, 47, 50), (49, 52, 58), (54, 57, 61), (59, 60, 68), (62, 65, 69),
-    (66, 66, 70), (67, 68, 69), (76, 78, 31), (79, 81, 32), (82, 84, 33), (85, 87, 34),
-    (88, 90, 35), (91, 92, 36), (94, 96, 68), (98, 100, 46), (102, 104, 50), (106, 109, 58),
-    (111, 115, 61), (117, 122, 69), (123, 123, 70), (124, 127, 69),
+    (60, 60, 31), (61, 61, 32), (62, 62, 33), (63, 63, 34), (64, 64, 35), (65, 68, 36),
+    (71, 73, 46), (75, 77, 50), (79, 81, 58), (83, 86, 61), (88, 90, 68), (92, 95, 69),
+    (96, 96, 70), (97, 98, 69), (112, 114, 31), (115, 117, 32), (118, 120, 33), (121, 123, 34),
+    (124, 126, 35), (127, 131, 36), (133, 135, 68), (137, 139, 46), (141, 143, 50), (145, 148, 58),
+    (150, 154, 61), (156, 161, 69), (162, 162, 70), (163, 166, 69),
 )

@@ -8,7 +8,8 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, add, decide,
-    lookup, lookup_m, modify, mul, strict_m, sum_m,
+    finish, lookup, lookup_m, mul, strict_m, sum_m,
+    unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'aquatic_therapy'
@@ -19,14 +20,14 @@ CRITERIA = ('reduced_weight_bearing_needed', 'visit_limit', 'course_length')
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
-# Table pm_visits: visits recommended (aquatic_therapy.mtus:42)
+# Table pm_visits: visits recommended (aquatic_therapy.mtus:44)
 _table_pm_visits = {
     'myalgia and myositis, unspecified': 10,
     'neuralgia, neuritis and radiculitis, unspecified': 10,
     'reflex sympathetic dystrophy (crps)': 24,
 }
 
-# Table pm_weeks: weeks recommended (aquatic_therapy.mtus:46)
+# Table pm_weeks: weeks recommended (aquatic_therapy.mtus:48)
 _table_pm_weeks = {
     'myalgia and myositis, unspecified': 8,
     'neuralgia, neuritis and radiculitis, unspecified': 4,
@@ -35,6 +36,31 @@ _table_pm_weeks = {
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'visit_limit': 'aquatic_visits_requested', 'course_length': 'aquatic_visits_requested'}
+
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'aquatic_visits_per_week': 'required',
+    'aquatic_visits_requested': 'required',
+    'prior_physical_medicine': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'aquatic_visits_per_week': 'aquatic therapy visits per week requested',
+    'aquatic_visits_requested': 'aquatic therapy visits requested',
+    'prior_physical_medicine': 'prior physical medicine courses for the same condition',
+    'prior_physical_medicine.date': 'start of the course',
+    'prior_physical_medicine.visits': 'visits completed',
+    'prior_physical_medicine.adl_improved': 'clinically significant improvement in activities of daily living',
+    'prior_physical_medicine.work_restrictions_reduced': 'reduction in work restrictions',
+    'prior_physical_medicine.dependency_reduced': 'reduction in dependency on continued medical treatment',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'reduced_weight_bearing': (True, False),
+    'physical_medicine_diagnosis': ('myalgia and myositis, unspecified', 'neuralgia, neuritis and radiculitis, unspecified', 'reflex sympathetic dystrophy (CRPS)'),
+}
 
 
 def unmet(facts, request_date):
@@ -45,29 +71,38 @@ def unmet(facts, request_date):
     f_aquatic_visits_requested = _get('aquatic_visits_requested')
     f_physical_medicine_diagnosis = _get('physical_medicine_diagnosis')
     f_prior_physical_medicine = _get('prior_physical_medicine')
+    d_prior_physical_medicine = f_prior_physical_medicine is not None
+    if f_prior_physical_medicine is None:
+        f_prior_physical_medicine = ()
     _out = []
 
-    # reduced_weight_bearing_needed (aquatic_therapy.mtus:54): reduced_weight_bearing:bool
+    # reduced_weight_bearing_needed (aquatic_therapy.mtus:56): reduced_weight_bearing:bool
     if not (f_reduced_weight_bearing is True):
         _out.append('reduced_weight_bearing_needed')
 
-    # visit_limit (aquatic_therapy.mtus:59): (<= (+ (sum prior_physical_medicine field visits):count aq...
+    # visit_limit (aquatic_therapy.mtus:61): (<= (+ (sum prior_physical_medicine field visits):count aq...
     _v1, _m1 = sum_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'visits', 0)
     _t2 = add(_v1, f_aquatic_visits_requested)
     _t3 = lookup(_table_pm_visits, f_physical_medicine_diagnosis)
     if not (_t2 is not None and _t3 is not None and (_t2 <= _t3)):
         _out.append('visit_limit')
 
-    # course_length (aquatic_therapy.mtus:65): (<= aquatic_visits_requested:count (* aquatic_visits_per...
+    # course_length (aquatic_therapy.mtus:67): (<= aquatic_visits_requested:count (* aquatic_visits_per...
     _t4 = mul(f_aquatic_visits_per_week, lookup(_table_pm_weeks, f_physical_medicine_diagnosis))
     if not (f_aquatic_visits_requested is not None and _t4 is not None and (f_aquatic_visits_requested <= _t4)):
         _out.append('course_length')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, _ALLOWS_FEWER, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_reduced_weight_bearing = _get('reduced_weight_bearing')
     m_reduced_weight_bearing = () if f_reduced_weight_bearing is not None else ('reduced_weight_bearing',)
@@ -82,32 +117,33 @@ def evaluate(facts, request_date):
     m_physical_medicine_diagnosis = () if f_physical_medicine_diagnosis is not None else ('physical_medicine_diagnosis',)
     r_physical_medicine_diagnosis = FactValue('physical_medicine_diagnosis', f_physical_medicine_diagnosis, f_physical_medicine_diagnosis is not None)
     f_prior_physical_medicine = _get('prior_physical_medicine')
-    r_prior_physical_medicine = FactValue('prior_physical_medicine', f_prior_physical_medicine, f_prior_physical_medicine is not None)
+    d_prior_physical_medicine = f_prior_physical_medicine is not None
+    if f_prior_physical_medicine is None:
+        f_prior_physical_medicine = ()
+    r_prior_physical_medicine = FactValue('prior_physical_medicine', f_prior_physical_medicine, d_prior_physical_medicine)
 
-    # reduced_weight_bearing_needed (aquatic_therapy.mtus:54): reduced_weight_bearing:bool
-    _c1 = decide('reduced_weight_bearing_needed', False, ALWAYS, (f_reduced_weight_bearing, m_reduced_weight_bearing), (r_reduced_weight_bearing,))
+    # reduced_weight_bearing_needed (aquatic_therapy.mtus:56): reduced_weight_bearing:bool
+    _c1 = decide('reduced_weight_bearing_needed', False, ALWAYS, (f_reduced_weight_bearing, m_reduced_weight_bearing), (r_reduced_weight_bearing,), rules=_RULES)
 
-    # visit_limit (aquatic_therapy.mtus:59): (<= (+ (sum prior_physical_medicine field visits):count aq...
+    # visit_limit (aquatic_therapy.mtus:61): (<= (+ (sum prior_physical_medicine field visits):count aq...
     _v3, _m3 = sum_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'visits', 0)
     _v4, _m4 = strict_m(add(_v3, f_aquatic_visits_requested), (_v3, _m3), (f_aquatic_visits_requested, m_aquatic_visits_requested))
     _v5, _m5 = lookup_m(_table_pm_visits, 'pm_visits', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
     _v6, _m6 = strict_m((None if _v4 is None or _v5 is None else (_v4 <= _v5)), (_v4, _m4), (_v5, _m5))
-    _c2 = decide('visit_limit', False, ALWAYS, (_v6, _m6), (r_prior_physical_medicine, r_aquatic_visits_requested, r_physical_medicine_diagnosis), (Computed('sum(prior_physical_medicine.visits) + aquatic_visits_requested', _v4), Computed('sum(prior_physical_medicine.visits)', _v3), Computed('pm_visits[physical_medicine_diagnosis]', _v5)))
+    _c2 = decide('visit_limit', False, ALWAYS, (_v6, _m6), (r_prior_physical_medicine, r_aquatic_visits_requested, r_physical_medicine_diagnosis), (Computed('sum(prior_physical_medicine.visits) + aquatic_visits_requested', _v4), Computed('sum(prior_physical_medicine.visits)', _v3), Computed('pm_visits[physical_medicine_diagnosis]', _v5)), rules=_RULES)
 
-    # course_length (aquatic_therapy.mtus:65): (<= aquatic_visits_requested:count (* aquatic_visits_per...
+    # course_length (aquatic_therapy.mtus:67): (<= aquatic_visits_requested:count (* aquatic_visits_per...
     _v8, _m8 = lookup_m(_table_pm_weeks, 'pm_weeks', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
     _v9, _m9 = strict_m(mul(f_aquatic_visits_per_week, _v8), (f_aquatic_visits_per_week, m_aquatic_visits_per_week), (_v8, _m8))
     _v10, _m10 = strict_m((None if f_aquatic_visits_requested is None or _v9 is None else (f_aquatic_visits_requested <= _v9)), (f_aquatic_visits_requested, m_aquatic_visits_requested), (_v9, _m9))
-    _c7 = decide('course_length', False, ALWAYS, (_v10, _m10), (r_aquatic_visits_requested, r_aquatic_visits_per_week, r_physical_medicine_diagnosis), (Computed('aquatic_visits_per_week * pm_weeks[physical_medicine_diagnosis]', _v9), Computed('pm_weeks[physical_medicine_diagnosis]', _v8)))
+    _c7 = decide('course_length', False, ALWAYS, (_v10, _m10), (r_aquatic_visits_requested, r_aquatic_visits_per_week, r_physical_medicine_diagnosis), (Computed('aquatic_visits_per_week * pm_weeks[physical_medicine_diagnosis]', _v9), Computed('pm_weeks[physical_medicine_diagnosis]', _v8)), rules=_RULES)
 
-    _result = GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c2, _c7))
-    # Not certified only for want of fewer units: the most of them that would be (runtime.modify).
-    return modify(_result, facts, _ALLOWS_FEWER, unmet)
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c2, _c7))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (43, 43, 29), (44, 44, 30), (45, 45, 31), (46, 46, 32), (47, 47, 33), (50, 52, 54),
-    (54, 59, 59), (61, 64, 65), (72, 74, 29), (75, 77, 30), (78, 80, 31), (81, 83, 32),
-    (84, 85, 33), (87, 88, 54), (90, 95, 59), (97, 101, 65),
+    (69, 69, 31), (70, 70, 32), (71, 71, 33), (72, 72, 34), (73, 76, 35), (79, 81, 56),
+    (83, 88, 61), (90, 93, 67), (107, 109, 31), (110, 112, 32), (113, 115, 33), (116, 118, 34),
+    (119, 123, 35), (125, 126, 56), (128, 133, 61), (135, 139, 67),
 )

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, FactValue, GuidelineResult, contains_text, decide, strict_m,
+    ALWAYS, FactValue, GuidelineResult, contains_text, decide, finish,
+    strict_m,
 )
 
 GUIDELINE_ID = 'carisoprodol'
@@ -18,6 +19,11 @@ CRITERIA = ('carisoprodol_product',)
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'ingredients': 'ingredients of the requested product',
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -25,21 +31,26 @@ def unmet(facts, request_date):
     f_ingredients = _get('ingredients')
     _out = []
 
-    # exclude carisoprodol_product (carisoprodol.mtus:28): (contains ingredients:set[text] 'carisoprodol')
-    if not (f_ingredients is not None and (not contains_text(f_ingredients, 'carisoprodol'))):
+    # exclude carisoprodol_product (carisoprodol.mtus:30): (contains ingredients:set[text] 'carisoprodol')
+    if (f_ingredients is not None and contains_text(f_ingredients, 'carisoprodol')):
         _out.append('carisoprodol_product')
 
     return _out
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, {}, {}, unmet, {}, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_ingredients = _get('ingredients')
     m_ingredients = () if f_ingredients is not None else ('ingredients',)
     r_ingredients = FactValue('ingredients', f_ingredients, f_ingredients is not None)
 
-    # exclude carisoprodol_product (carisoprodol.mtus:28): (contains ingredients:set[text] 'carisoprodol')
+    # exclude carisoprodol_product (carisoprodol.mtus:30): (contains ingredients:set[text] 'carisoprodol')
     _v2, _m2 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'carisoprodol')), (f_ingredients, m_ingredients))
     _c1 = decide('carisoprodol_product', True, ALWAYS, (_v2, _m2), (r_ingredients,))
 
@@ -48,5 +59,5 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (25, 25, 23), (28, 30, 28), (38, 40, 23), (42, 44, 28),
+    (31, 31, 25), (34, 36, 30), (49, 51, 25), (53, 55, 30),
 )

@@ -8,8 +8,8 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, add, and_m,
-    any_m, at_least_m, compare_elapsed, count_m, decide, modify,
-    or_m, strict_m, time_from,
+    any_m, at_least_m, compare_elapsed, count_m, decide, finish,
+    or_m, strict_m, time_from, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'cbt'
@@ -23,6 +23,27 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'initial_trial': 'visits_requested', 'total_visits': 'visits_requested'}
 
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'visits_requested': 'required',
+    'cbt_visits': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'visits_requested': 'cognitive behavioral therapy visits requested',
+    'cbt_visits': 'prior cognitive behavioral therapy visits',
+    'cbt_visits.date': 'date of the visit',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'no_progress': (True, False),
+    'adl_improvement': (True, False),
+    'work_restrictions_reduced': (True, False),
+    'less_dependency': (True, False),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -31,43 +52,52 @@ def unmet(facts, request_date):
     f_no_progress = _get('no_progress')
     f_visits_requested = _get('visits_requested')
     f_cbt_visits = _get('cbt_visits')
+    d_cbt_visits = f_cbt_visits is not None
+    if f_cbt_visits is None:
+        f_cbt_visits = ()
     f_adl_improvement = _get('adl_improvement')
     f_work_restrictions_reduced = _get('work_restrictions_reduced')
     f_less_dependency = _get('less_dependency')
     _out = []
 
-    # physical_medicine_first (cbt.mtus:37): (>= (time-from physical_medicine_start:date request.date) ...
+    # physical_medicine_first (cbt.mtus:39): (>= (time-from physical_medicine_start:date request.date) ...
     _t1 = compare_elapsed('>=', f_physical_medicine_start, request_date, 0, 28)
     if not (_t1 is True):
         _out.append('physical_medicine_first')
 
-    # lack_of_progress (cbt.mtus:39): no_progress:bool
+    # lack_of_progress (cbt.mtus:41): no_progress:bool
     if not (f_no_progress is True):
         _out.append('lack_of_progress')
 
-    # initial_trial (cbt.mtus:48): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
-    _t2 = (None if f_cbt_visits is None else len(f_cbt_visits) > 0)
-    if not ((_t2 is True) or (f_visits_requested is not None and (f_visits_requested <= 4))):
+    # initial_trial (cbt.mtus:50): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
+    if not ((len(f_cbt_visits) > 0) or (f_visits_requested is not None and (f_visits_requested <= 4))):
         _out.append('initial_trial')
 
-    # when#0 (cbt.mtus:52): (any cbt_visits):bool
-    if _t2 is not False:
-        _unknown3 = _t2 is None
+    # when#0 (cbt.mtus:54): (any cbt_visits):bool
+    _when2 = (len(f_cbt_visits) > 0)
+    if _when2 is not False:
+        _unknown3 = _when2 is None
 
-        # functional_improvement when#0 (cbt.mtus:58): (and (at-least 1 adl_improvement:bool work_restricti...
+        # functional_improvement when#0 (cbt.mtus:60): (and (at-least 1 adl_improvement:bool work_restricti...
         if _unknown3 or not (((f_adl_improvement is True) + (f_work_restrictions_reduced is True) >= 1) and (f_less_dependency is True)):
             _out.append('functional_improvement')
 
-        # total_visits when#0 (cbt.mtus:64): (<= (+ (count cbt_visits):count visits_requested:count):count ...
-        _t4 = add((None if f_cbt_visits is None else len(f_cbt_visits)), f_visits_requested)
+        # total_visits when#0 (cbt.mtus:66): (<= (+ (count cbt_visits):count visits_requested:count):count ...
+        _t4 = add((len(f_cbt_visits)), f_visits_requested)
         if _unknown3 or not (_t4 is not None and (_t4 <= 10)):
             _out.append('total_visits')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, _ALLOWS_FEWER, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_physical_medicine_start = _get('physical_medicine_start')
     m_physical_medicine_start = () if f_physical_medicine_start is not None else ('physical_medicine_start',)
@@ -79,7 +109,10 @@ def evaluate(facts, request_date):
     m_visits_requested = () if f_visits_requested is not None else ('visits_requested',)
     r_visits_requested = FactValue('visits_requested', f_visits_requested, f_visits_requested is not None)
     f_cbt_visits = _get('cbt_visits')
-    r_cbt_visits = FactValue('cbt_visits', f_cbt_visits, f_cbt_visits is not None)
+    d_cbt_visits = f_cbt_visits is not None
+    if f_cbt_visits is None:
+        f_cbt_visits = ()
+    r_cbt_visits = FactValue('cbt_visits', f_cbt_visits, d_cbt_visits)
     f_adl_improvement = _get('adl_improvement')
     m_adl_improvement = () if f_adl_improvement is not None else ('adl_improvement',)
     r_adl_improvement = FactValue('adl_improvement', f_adl_improvement, f_adl_improvement is not None)
@@ -90,48 +123,46 @@ def evaluate(facts, request_date):
     m_less_dependency = () if f_less_dependency is not None else ('less_dependency',)
     r_less_dependency = FactValue('less_dependency', f_less_dependency, f_less_dependency is not None)
 
-    # when#0 (cbt.mtus:52): (any cbt_visits):bool
+    # when#0 (cbt.mtus:54): (any cbt_visits):bool
     _v1, _m1 = any_m(f_cbt_visits, 'cbt_visits', None, None)
     _gate2 = (_v1, _m1)
 
-    # physical_medicine_first (cbt.mtus:37): (>= (time-from physical_medicine_start:date request.date) ...
+    # physical_medicine_first (cbt.mtus:39): (>= (time-from physical_medicine_start:date request.date) ...
     _t4 = compare_elapsed('>=', f_physical_medicine_start, request_date, 0, 28)
     _v5, _m5 = strict_m(_t4, (f_physical_medicine_start, m_physical_medicine_start))
     _v6, _m6 = strict_m(time_from(f_physical_medicine_start, request_date), (f_physical_medicine_start, m_physical_medicine_start))
-    _c3 = decide('physical_medicine_first', False, ALWAYS, (_v5, _m5), (r_physical_medicine_start,), (Computed('time from physical_medicine_start to request.date', _v6),))
+    _c3 = decide('physical_medicine_first', False, ALWAYS, (_v5, _m5), (r_physical_medicine_start,), (Computed('time from physical_medicine_start to request.date', _v6),), rules=_RULES)
 
-    # lack_of_progress (cbt.mtus:39): no_progress:bool
-    _c7 = decide('lack_of_progress', False, ALWAYS, (f_no_progress, m_no_progress), (r_no_progress,))
+    # lack_of_progress (cbt.mtus:41): no_progress:bool
+    _c7 = decide('lack_of_progress', False, ALWAYS, (f_no_progress, m_no_progress), (r_no_progress,), rules=_RULES)
 
-    # initial_trial (cbt.mtus:48): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
+    # initial_trial (cbt.mtus:50): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
     _v9, _m9 = strict_m((None if f_visits_requested is None else (f_visits_requested <= 4)), (f_visits_requested, m_visits_requested))
     _v10, _m10 = or_m((_v1, _m1), (_v9, _m9))
-    _c8 = decide('initial_trial', False, ALWAYS, (_v10, _m10), (r_cbt_visits, r_visits_requested))
+    _c8 = decide('initial_trial', False, ALWAYS, (_v10, _m10), (r_cbt_visits, r_visits_requested), rules=_RULES)
 
     if _gate2[0] is True:
-        # functional_improvement when#0 (cbt.mtus:58): (and (at-least 1 adl_improvement:bool work_restricti...
+        # functional_improvement when#0 (cbt.mtus:60): (and (at-least 1 adl_improvement:bool work_restricti...
         _v13, _m13 = at_least_m(1, (f_adl_improvement, m_adl_improvement), (f_work_restrictions_reduced, m_work_restrictions_reduced))
         _v14, _m14 = and_m((_v13, _m13), (f_less_dependency, m_less_dependency))
-        _c11 = decide('functional_improvement', False, _gate2, (_v14, _m14), (r_cbt_visits, r_adl_improvement, r_work_restrictions_reduced, r_less_dependency))
-        # total_visits when#0 (cbt.mtus:64): (<= (+ (count cbt_visits):count visits_requested:count):count ...
+        _c11 = decide('functional_improvement', False, _gate2, (_v14, _m14), (r_cbt_visits, r_adl_improvement, r_work_restrictions_reduced, r_less_dependency), rules=_RULES)
+        # total_visits when#0 (cbt.mtus:66): (<= (+ (count cbt_visits):count visits_requested:count):count ...
         _v15, _m15 = count_m(f_cbt_visits, 'cbt_visits', None, None)
         _v16, _m16 = strict_m(add(_v15, f_visits_requested), (_v15, _m15), (f_visits_requested, m_visits_requested))
         _v17, _m17 = strict_m((None if _v16 is None else (_v16 <= 10)), (_v16, _m16))
-        _c12 = decide('total_visits', False, _gate2, (_v17, _m17), (r_cbt_visits, r_visits_requested), (Computed('count(cbt_visits) + visits_requested', _v16), Computed('count(cbt_visits)', _v15)))
+        _c12 = decide('total_visits', False, _gate2, (_v17, _m17), (r_cbt_visits, r_visits_requested), (Computed('count(cbt_visits) + visits_requested', _v16), Computed('count(cbt_visits)', _v15)), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c11 = decide('functional_improvement', False, _gate2, None, (r_cbt_visits,))
-        _c12 = decide('total_visits', False, _gate2, None, (r_cbt_visits,))
+        _c11 = decide('functional_improvement', False, _gate2, None, (r_cbt_visits,), rules=_RULES)
+        _c12 = decide('total_visits', False, _gate2, None, (r_cbt_visits,), rules=_RULES)
 
-    _result = GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c7, _c8, _c11, _c12))
-    # Not certified only for want of fewer units: the most of them that would be (runtime.modify).
-    return modify(_result, facts, _ALLOWS_FEWER, unmet)
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c7, _c8, _c11, _c12))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (30, 30, 25), (31, 31, 26), (32, 32, 27), (33, 33, 28), (34, 34, 30), (35, 35, 31),
-    (36, 36, 32), (39, 42, 37), (44, 46, 39), (48, 51, 48), (53, 55, 52), (57, 59, 58),
-    (61, 64, 64), (72, 74, 25), (75, 77, 26), (78, 80, 27), (81, 82, 28), (83, 85, 30),
-    (86, 88, 31), (89, 91, 32), (93, 95, 52), (97, 101, 37), (103, 104, 39), (106, 109, 48),
-    (111, 115, 58), (116, 120, 64), (121, 123, 58),
+    (51, 51, 27), (52, 52, 28), (53, 53, 29), (54, 57, 30), (58, 58, 32), (59, 59, 33),
+    (60, 60, 34), (63, 66, 39), (68, 70, 41), (72, 74, 50), (76, 79, 54), (81, 83, 60),
+    (85, 88, 66), (102, 104, 27), (105, 107, 28), (108, 110, 29), (111, 115, 30), (116, 118, 32),
+    (119, 121, 33), (122, 124, 34), (126, 128, 54), (130, 134, 39), (136, 137, 41), (139, 142, 50),
+    (144, 148, 60), (149, 153, 66), (154, 156, 60),
 )

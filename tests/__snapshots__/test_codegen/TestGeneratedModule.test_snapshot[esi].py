@@ -9,7 +9,8 @@ from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, Duration, FactValue, GuidelineResult, add,
     and_m, any_m, compare_duration, compare_elapsed, count_m, decide,
-    field_m, last_row, pick_m, strict_m, time_from, window,
+    field_m, finish, last_row, pick_m, strict_m, time_from,
+    unmet_in_every_reading, window,
 )
 
 GUIDELINE_ID = 'esi'
@@ -21,8 +22,46 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = Decimal('50')  # 50% (esi.mtus:100)
-_K2 = Duration(0, 42)  # 6 weeks (esi.mtus:101)
+_K1 = Decimal('50')  # 50% (esi.mtus:104)
+_K2 = Duration(0, 42)  # 6 weeks (esi.mtus:105)
+
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'esi_phase': 'required',
+    'esi_approach': 'required',
+    'esi_levels': 'required',
+    'esi_region': 'required',
+    'esi_requested': 'required',
+    'prior_esis': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'esi_phase': 'phase of the injections',
+    'esi_approach': 'approach of the injection',
+    'esi_levels': 'levels to be injected in the session',
+    'esi_region': 'spinal region to be injected',
+    'esi_requested': 'epidural steroid injections requested',
+    'prior_esis': 'prior epidural steroid injections',
+    'prior_esis.date': 'date of the injection',
+    'prior_esis.region': 'spinal region injected',
+    'prior_esis.adequate_response': 'an adequate response to the block',
+    'prior_esis.relief': 'pain relief',
+    'prior_esis.relief_lasted': 'duration of pain relief',
+    'prior_esis.medication_reduced': 'associated reduction of medication use',
+    'prior_esis.function_improved': 'objective functional improvement',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'radiculopathy_on_exam': (True, False),
+    'radiculopathy_corroborated': (True, False),
+    'unresponsive_to_conservative_care': (True, False),
+    'fluoroscopy': (True, False),
+    'esi_phase': ('diagnostic', 'therapeutic'),
+    'esi_approach': ('transforaminal', 'interlaminar'),
+    'esi_region': ('cervical', 'thoracic', 'lumbar'),
+}
 
 
 def unmet(facts, request_date):
@@ -32,77 +71,78 @@ def unmet(facts, request_date):
     f_radiculopathy_corroborated = _get('radiculopathy_corroborated')
     f_unresponsive_to_conservative_care = _get('unresponsive_to_conservative_care')
     f_fluoroscopy = _get('fluoroscopy')
-    f_diagnostic_phase = _get('diagnostic_phase')
-    f_therapeutic_phase = _get('therapeutic_phase')
-    f_transforaminal = _get('transforaminal')
-    f_interlaminar = _get('interlaminar')
+    f_esi_phase = _get('esi_phase')
+    f_esi_approach = _get('esi_approach')
     f_esi_levels = _get('esi_levels')
     f_esi_region = _get('esi_region')
     f_esi_requested = _get('esi_requested')
     f_prior_esis = _get('prior_esis')
+    d_prior_esis = f_prior_esis is not None
+    if f_prior_esis is None:
+        f_prior_esis = ()
     _out = []
 
-    # radiculopathy (esi.mtus:54): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
+    # radiculopathy (esi.mtus:58): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
     if not ((f_radiculopathy_on_exam is True) and (f_radiculopathy_corroborated is True)):
         _out.append('radiculopathy')
 
-    # conservative_care (esi.mtus:59): unresponsive_to_conservative_care:bool
+    # conservative_care (esi.mtus:63): unresponsive_to_conservative_care:bool
     if not (f_unresponsive_to_conservative_care is True):
         _out.append('conservative_care')
 
-    # fluoroscopic_guidance (esi.mtus:63): fluoroscopy:bool
+    # fluoroscopic_guidance (esi.mtus:67): fluoroscopy:bool
     if not (f_fluoroscopy is True):
         _out.append('fluoroscopic_guidance')
 
-    # when#0 (esi.mtus:67): transforaminal:bool
-    _when1 = f_transforaminal
+    # when#0 (esi.mtus:71): (= esi_approach:enum 'transforaminal')
+    _when1 = (None if f_esi_approach is None else (f_esi_approach == 'transforaminal'))
     if _when1 is not False:
 
-        # transforaminal_levels when#0 (esi.mtus:68): (<= esi_levels:count 2:count)
+        # transforaminal_levels when#0 (esi.mtus:72): (<= esi_levels:count 2:count)
         if _when1 is None or not (f_esi_levels is not None and (f_esi_levels <= 2)):
             _out.append('transforaminal_levels')
 
-    # when#1 (esi.mtus:70): interlaminar:bool
-    _when2 = f_interlaminar
+    # when#1 (esi.mtus:74): (= esi_approach:enum 'interlaminar')
+    _when2 = (None if f_esi_approach is None else (f_esi_approach == 'interlaminar'))
     if _when2 is not False:
 
-        # interlaminar_levels when#1 (esi.mtus:71): (<= esi_levels:count 1:count)
+        # interlaminar_levels when#1 (esi.mtus:75): (<= esi_levels:count 1:count)
         if _when2 is None or not (f_esi_levels is not None and (f_esi_levels <= 1)):
             _out.append('interlaminar_levels')
 
-    # when#2 (esi.mtus:75): diagnostic_phase:bool
-    _when3 = f_diagnostic_phase
+    # when#2 (esi.mtus:79): (= esi_phase:enum 'diagnostic')
+    _when3 = (None if f_esi_phase is None else (f_esi_phase == 'diagnostic'))
     if _when3 is not False:
         _unknown4 = _when3 is None
 
-        # diagnostic_maximum when#2 (esi.mtus:77): (<= (+ (count prior_esis):count esi_requested:count):cou...
-        _t5 = add((None if f_prior_esis is None else len(f_prior_esis)), f_esi_requested)
+        # diagnostic_maximum when#2 (esi.mtus:81): (<= (+ (count prior_esis):count esi_requested:count):cou...
+        _t5 = add((len(f_prior_esis)), f_esi_requested)
         if _unknown4 or not (_t5 is not None and (_t5 <= 2)):
             _out.append('diagnostic_maximum')
 
-        # when#3 (esi.mtus:79): (any prior_esis):bool
-        _when6 = (None if f_prior_esis is None else len(f_prior_esis) > 0)
+        # when#3 (esi.mtus:83): (any prior_esis):bool
+        _when6 = (len(f_prior_esis) > 0)
         if _when6 is not False:
             _unknown7 = _unknown4 or _when6 is None
 
-            # diagnostic_response when#2 when#3 (esi.mtus:83): (last prior_esis field adequate_response):bool
+            # diagnostic_response when#2 when#3 (esi.mtus:87): (last prior_esis field adequate_response):bool
             _r8 = last_row(f_prior_esis, 'date')
             _t9 = None if _r8 is None else _r8.get('adequate_response')
             if _unknown7 or not (_t9 is True):
                 _out.append('diagnostic_response')
 
-            # diagnostic_interval when#2 when#3 (esi.mtus:87): (>= (time-from (last prior_esis field date):date...
+            # diagnostic_interval when#2 when#3 (esi.mtus:91): (>= (time-from (last prior_esis field date):date...
             _t10 = None if _r8 is None else _r8.get('date')
             _t11 = compare_elapsed('>=', _t10, request_date, 0, 7)
             if _unknown7 or not (_t11 is True):
                 _out.append('diagnostic_interval')
 
-    # when#4 (esi.mtus:91): therapeutic_phase:bool
-    _when12 = f_therapeutic_phase
+    # when#4 (esi.mtus:95): (= esi_phase:enum 'therapeutic')
+    _when12 = (None if f_esi_phase is None else (f_esi_phase == 'therapeutic'))
     if _when12 is not False:
         _unknown13 = _when12 is None
 
-        # per_region_per_year when#4 (esi.mtus:94): (<= (+ (count prior_esis within 1 year where (= .region...
+        # per_region_per_year when#4 (esi.mtus:98): (<= (+ (count prior_esis within 1 year where (= .region...
         _w14 = window(request_date, 12, 0)
         def _where15(_row16):
             _t17 = _row16.get('region')
@@ -114,12 +154,12 @@ def unmet(facts, request_date):
         if _unknown13 or not (_t21 is not None and (_t21 <= 4)):
             _out.append('per_region_per_year')
 
-        # when#5 (esi.mtus:96): (any prior_esis):bool
-        _when22 = (None if f_prior_esis is None else len(f_prior_esis) > 0)
+        # when#5 (esi.mtus:100): (any prior_esis):bool
+        _when22 = (len(f_prior_esis) > 0)
         if _when22 is not False:
             _unknown23 = _unknown13 or _when22 is None
 
-            # repeat_improvement when#4 when#5 (esi.mtus:100): (and (>= (last prior_esis field relief):percent ...
+            # repeat_improvement when#4 when#5 (esi.mtus:104): (and (>= (last prior_esis field relief):percent ...
             _r24 = last_row(f_prior_esis, 'date')
             _t25 = None if _r24 is None else _r24.get('relief')
             _t26 = None if _r24 is None else _r24.get('medication_reduced')
@@ -129,16 +169,22 @@ def unmet(facts, request_date):
             if _unknown23 or not ((_t25 is not None and (_t25 >= _K1)) and (_t26 is True) and (_t28 is True) and (_t29 is True)):
                 _out.append('repeat_improvement')
 
-    # no_more_than_two (esi.mtus:108): (<= (+ (count prior_esis):count esi_requested:count):count 2:count)
-    _t30 = add((None if f_prior_esis is None else len(f_prior_esis)), f_esi_requested)
+    # no_more_than_two (esi.mtus:112): (<= (+ (count prior_esis):count esi_requested:count):count 2:count)
+    _t30 = add((len(f_prior_esis)), f_esi_requested)
     if not (_t30 is not None and (_t30 <= 2)):
         _out.append('no_more_than_two')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, {}, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_radiculopathy_on_exam = _get('radiculopathy_on_exam')
     m_radiculopathy_on_exam = () if f_radiculopathy_on_exam is not None else ('radiculopathy_on_exam',)
@@ -152,18 +198,12 @@ def evaluate(facts, request_date):
     f_fluoroscopy = _get('fluoroscopy')
     m_fluoroscopy = () if f_fluoroscopy is not None else ('fluoroscopy',)
     r_fluoroscopy = FactValue('fluoroscopy', f_fluoroscopy, f_fluoroscopy is not None)
-    f_diagnostic_phase = _get('diagnostic_phase')
-    m_diagnostic_phase = () if f_diagnostic_phase is not None else ('diagnostic_phase',)
-    r_diagnostic_phase = FactValue('diagnostic_phase', f_diagnostic_phase, f_diagnostic_phase is not None)
-    f_therapeutic_phase = _get('therapeutic_phase')
-    m_therapeutic_phase = () if f_therapeutic_phase is not None else ('therapeutic_phase',)
-    r_therapeutic_phase = FactValue('therapeutic_phase', f_therapeutic_phase, f_therapeutic_phase is not None)
-    f_transforaminal = _get('transforaminal')
-    m_transforaminal = () if f_transforaminal is not None else ('transforaminal',)
-    r_transforaminal = FactValue('transforaminal', f_transforaminal, f_transforaminal is not None)
-    f_interlaminar = _get('interlaminar')
-    m_interlaminar = () if f_interlaminar is not None else ('interlaminar',)
-    r_interlaminar = FactValue('interlaminar', f_interlaminar, f_interlaminar is not None)
+    f_esi_phase = _get('esi_phase')
+    m_esi_phase = () if f_esi_phase is not None else ('esi_phase',)
+    r_esi_phase = FactValue('esi_phase', f_esi_phase, f_esi_phase is not None)
+    f_esi_approach = _get('esi_approach')
+    m_esi_approach = () if f_esi_approach is not None else ('esi_approach',)
+    r_esi_approach = FactValue('esi_approach', f_esi_approach, f_esi_approach is not None)
     f_esi_levels = _get('esi_levels')
     m_esi_levels = () if f_esi_levels is not None else ('esi_levels',)
     r_esi_levels = FactValue('esi_levels', f_esi_levels, f_esi_levels is not None)
@@ -174,121 +214,128 @@ def evaluate(facts, request_date):
     m_esi_requested = () if f_esi_requested is not None else ('esi_requested',)
     r_esi_requested = FactValue('esi_requested', f_esi_requested, f_esi_requested is not None)
     f_prior_esis = _get('prior_esis')
-    r_prior_esis = FactValue('prior_esis', f_prior_esis, f_prior_esis is not None)
+    d_prior_esis = f_prior_esis is not None
+    if f_prior_esis is None:
+        f_prior_esis = ()
+    r_prior_esis = FactValue('prior_esis', f_prior_esis, d_prior_esis)
 
-    # when#0 (esi.mtus:67): transforaminal:bool
-    _gate1 = (f_transforaminal, m_transforaminal)
-    # when#1 (esi.mtus:70): interlaminar:bool
-    _gate2 = (f_interlaminar, m_interlaminar)
-    # when#2 (esi.mtus:75): diagnostic_phase:bool
-    _gate3 = (f_diagnostic_phase, m_diagnostic_phase)
-    # when#3 (esi.mtus:79): (any prior_esis):bool
-    _v4, _m4 = any_m(f_prior_esis, 'prior_esis', None, None)
-    _gate5 = (_v4, _m4)
-    # when#4 (esi.mtus:91): therapeutic_phase:bool
-    _gate6 = (f_therapeutic_phase, m_therapeutic_phase)
-    # when#5 (esi.mtus:96): (any prior_esis):bool
+    # when#0 (esi.mtus:71): (= esi_approach:enum 'transforaminal')
+    _v1, _m1 = strict_m((None if f_esi_approach is None else (f_esi_approach == 'transforaminal')), (f_esi_approach, m_esi_approach))
+    _gate2 = (_v1, _m1)
+    # when#1 (esi.mtus:74): (= esi_approach:enum 'interlaminar')
+    _v3, _m3 = strict_m((None if f_esi_approach is None else (f_esi_approach == 'interlaminar')), (f_esi_approach, m_esi_approach))
+    _gate4 = (_v3, _m3)
+    # when#2 (esi.mtus:79): (= esi_phase:enum 'diagnostic')
+    _v5, _m5 = strict_m((None if f_esi_phase is None else (f_esi_phase == 'diagnostic')), (f_esi_phase, m_esi_phase))
+    _gate6 = (_v5, _m5)
+    # when#3 (esi.mtus:83): (any prior_esis):bool
+    _v7, _m7 = any_m(f_prior_esis, 'prior_esis', None, None)
+    _gate8 = (_v7, _m7)
+    # when#4 (esi.mtus:95): (= esi_phase:enum 'therapeutic')
+    _v9, _m9 = strict_m((None if f_esi_phase is None else (f_esi_phase == 'therapeutic')), (f_esi_phase, m_esi_phase))
+    _gate10 = (_v9, _m9)
+    # when#5 (esi.mtus:100): (any prior_esis):bool
 
-    # radiculopathy (esi.mtus:54): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
-    _v8, _m8 = and_m((f_radiculopathy_on_exam, m_radiculopathy_on_exam), (f_radiculopathy_corroborated, m_radiculopathy_corroborated))
-    _c7 = decide('radiculopathy', False, ALWAYS, (_v8, _m8), (r_radiculopathy_on_exam, r_radiculopathy_corroborated))
+    # radiculopathy (esi.mtus:58): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
+    _v12, _m12 = and_m((f_radiculopathy_on_exam, m_radiculopathy_on_exam), (f_radiculopathy_corroborated, m_radiculopathy_corroborated))
+    _c11 = decide('radiculopathy', False, ALWAYS, (_v12, _m12), (r_radiculopathy_on_exam, r_radiculopathy_corroborated), rules=_RULES)
 
-    # conservative_care (esi.mtus:59): unresponsive_to_conservative_care:bool
-    _c9 = decide('conservative_care', False, ALWAYS, (f_unresponsive_to_conservative_care, m_unresponsive_to_conservative_care), (r_unresponsive_to_conservative_care,))
+    # conservative_care (esi.mtus:63): unresponsive_to_conservative_care:bool
+    _c13 = decide('conservative_care', False, ALWAYS, (f_unresponsive_to_conservative_care, m_unresponsive_to_conservative_care), (r_unresponsive_to_conservative_care,), rules=_RULES)
 
-    # fluoroscopic_guidance (esi.mtus:63): fluoroscopy:bool
-    _c10 = decide('fluoroscopic_guidance', False, ALWAYS, (f_fluoroscopy, m_fluoroscopy), (r_fluoroscopy,))
-
-    if _gate1[0] is True:
-        # transforaminal_levels when#0 (esi.mtus:68): (<= esi_levels:count 2:count)
-        _v12, _m12 = strict_m((None if f_esi_levels is None else (f_esi_levels <= 2)), (f_esi_levels, m_esi_levels))
-        _c11 = decide('transforaminal_levels', False, _gate1, (_v12, _m12), (r_transforaminal, r_esi_levels))
-    else:  # not applicable, or not documented with what the `when` misses
-        _c11 = decide('transforaminal_levels', False, _gate1, None, (r_transforaminal,))
+    # fluoroscopic_guidance (esi.mtus:67): fluoroscopy:bool
+    _c14 = decide('fluoroscopic_guidance', False, ALWAYS, (f_fluoroscopy, m_fluoroscopy), (r_fluoroscopy,), rules=_RULES)
 
     if _gate2[0] is True:
-        # interlaminar_levels when#1 (esi.mtus:71): (<= esi_levels:count 1:count)
-        _v14, _m14 = strict_m((None if f_esi_levels is None else (f_esi_levels <= 1)), (f_esi_levels, m_esi_levels))
-        _c13 = decide('interlaminar_levels', False, _gate2, (_v14, _m14), (r_interlaminar, r_esi_levels))
+        # transforaminal_levels when#0 (esi.mtus:72): (<= esi_levels:count 2:count)
+        _v16, _m16 = strict_m((None if f_esi_levels is None else (f_esi_levels <= 2)), (f_esi_levels, m_esi_levels))
+        _c15 = decide('transforaminal_levels', False, _gate2, (_v16, _m16), (r_esi_approach, r_esi_levels), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c13 = decide('interlaminar_levels', False, _gate2, None, (r_interlaminar,))
+        _c15 = decide('transforaminal_levels', False, _gate2, None, (r_esi_approach,), rules=_RULES)
 
-    if _gate3[0] is True:
-        # diagnostic_maximum when#2 (esi.mtus:77): (<= (+ (count prior_esis):count esi_requested:count):cou...
-        _v16, _m16 = count_m(f_prior_esis, 'prior_esis', None, None)
-        _v17, _m17 = strict_m(add(_v16, f_esi_requested), (_v16, _m16), (f_esi_requested, m_esi_requested))
-        _v18, _m18 = strict_m((None if _v17 is None else (_v17 <= 2)), (_v17, _m17))
-        _c15 = decide('diagnostic_maximum', False, _gate3, (_v18, _m18), (r_diagnostic_phase, r_prior_esis, r_esi_requested), (Computed('count(prior_esis) + esi_requested', _v17), Computed('count(prior_esis)', _v16)))
+    if _gate4[0] is True:
+        # interlaminar_levels when#1 (esi.mtus:75): (<= esi_levels:count 1:count)
+        _v18, _m18 = strict_m((None if f_esi_levels is None else (f_esi_levels <= 1)), (f_esi_levels, m_esi_levels))
+        _c17 = decide('interlaminar_levels', False, _gate4, (_v18, _m18), (r_esi_approach, r_esi_levels), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c15 = decide('diagnostic_maximum', False, _gate3, None, (r_diagnostic_phase,))
-    _gate21 = and_m(_gate3, _gate5)
-
-    if _gate21[0] is True:
-        # diagnostic_response when#2 when#3 (esi.mtus:83): (last prior_esis field adequate_response):bool
-        _p22 = pick_m('last', f_prior_esis, 'prior_esis', None, None, 'date')
-        _v23, _m23 = field_m(_p22, 'prior_esis', 'adequate_response')
-        _c19 = decide('diagnostic_response', False, _gate21, (_v23, _m23), (r_diagnostic_phase, r_prior_esis))
-        # diagnostic_interval when#2 when#3 (esi.mtus:87): (>= (time-from (last prior_esis field date):date...
-        _v24, _m24 = field_m(_p22, 'prior_esis', 'date')
-        _t25 = compare_elapsed('>=', _v24, request_date, 0, 7)
-        _v26, _m26 = strict_m(_t25, (_v24, _m24))
-        _v27, _m27 = strict_m(time_from(_v24, request_date), (_v24, _m24))
-        _c20 = decide('diagnostic_interval', False, _gate21, (_v26, _m26), (r_diagnostic_phase, r_prior_esis), (Computed('time from last(prior_esis).date to request.date', _v27), Computed('last(prior_esis).date', _v24)))
-    else:  # not applicable, or not documented with what the `when` misses
-        _c19 = decide('diagnostic_response', False, _gate21, None, (r_diagnostic_phase, r_prior_esis))
-        _c20 = decide('diagnostic_interval', False, _gate21, None, (r_diagnostic_phase, r_prior_esis))
+        _c17 = decide('interlaminar_levels', False, _gate4, None, (r_esi_approach,), rules=_RULES)
 
     if _gate6[0] is True:
-        # per_region_per_year when#4 (esi.mtus:94): (<= (+ (count prior_esis within 1 year where (= .region...
-        _w29 = window(request_date, 12, 0)
-        def _where30(_row31):
-            _t32 = _row31.get('region')
-            _m33 = () if _t32 is not None else ('prior_esis.region',)
-            _v34, _m34 = strict_m((None if _t32 is None or f_esi_region is None else (_t32 == f_esi_region)), (_t32, _m33), (f_esi_region, m_esi_region))
-            return _v34, _m34
-        _v35, _m35 = count_m(f_prior_esis, 'prior_esis', _w29, _where30)
-        _v36, _m36 = strict_m(add(_v35, f_esi_requested), (_v35, _m35), (f_esi_requested, m_esi_requested))
-        _v37, _m37 = strict_m((None if _v36 is None else (_v36 <= 4)), (_v36, _m36))
-        _c28 = decide('per_region_per_year', False, _gate6, (_v37, _m37), (r_therapeutic_phase, r_prior_esis, r_esi_region, r_esi_requested), (Computed('count(prior_esis within 1 year where region = esi_region) + esi_requested', _v36), Computed('count(prior_esis within 1 year where region = esi_region)', _v35)))
+        # diagnostic_maximum when#2 (esi.mtus:81): (<= (+ (count prior_esis):count esi_requested:count):cou...
+        _v20, _m20 = count_m(f_prior_esis, 'prior_esis', None, None)
+        _v21, _m21 = strict_m(add(_v20, f_esi_requested), (_v20, _m20), (f_esi_requested, m_esi_requested))
+        _v22, _m22 = strict_m((None if _v21 is None else (_v21 <= 2)), (_v21, _m21))
+        _c19 = decide('diagnostic_maximum', False, _gate6, (_v22, _m22), (r_esi_phase, r_prior_esis, r_esi_requested), (Computed('count(prior_esis) + esi_requested', _v21), Computed('count(prior_esis)', _v20)), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c28 = decide('per_region_per_year', False, _gate6, None, (r_therapeutic_phase,))
-    _gate39 = and_m(_gate6, _gate5)
+        _c19 = decide('diagnostic_maximum', False, _gate6, None, (r_esi_phase,), rules=_RULES)
+    _gate25 = and_m(_gate6, _gate8)
 
-    if _gate39[0] is True:
-        # repeat_improvement when#4 when#5 (esi.mtus:100): (and (>= (last prior_esis field relief):percent ...
-        _p40 = pick_m('last', f_prior_esis, 'prior_esis', None, None, 'date')
-        _v41, _m41 = field_m(_p40, 'prior_esis', 'relief')
-        _v42, _m42 = strict_m((None if _v41 is None else (_v41 >= _K1)), (_v41, _m41))
-        _v43, _m43 = field_m(_p40, 'prior_esis', 'medication_reduced')
-        _v44, _m44 = field_m(_p40, 'prior_esis', 'relief_lasted')
-        _t45 = compare_duration('>=', _v44, _K2, request_date)
-        _v46, _m46 = strict_m(_t45, (_v44, _m44))
-        _v47, _m47 = field_m(_p40, 'prior_esis', 'function_improved')
-        _v48, _m48 = and_m((_v42, _m42), (_v43, _m43), (_v46, _m46), (_v47, _m47))
-        _c38 = decide('repeat_improvement', False, _gate39, (_v48, _m48), (r_therapeutic_phase, r_prior_esis), (Computed('last(prior_esis).relief', _v41), Computed('last(prior_esis).relief_lasted', _v44)))
+    if _gate25[0] is True:
+        # diagnostic_response when#2 when#3 (esi.mtus:87): (last prior_esis field adequate_response):bool
+        _p26 = pick_m('last', f_prior_esis, 'prior_esis', None, None, 'date')
+        _v27, _m27 = field_m(_p26, 'prior_esis', 'adequate_response')
+        _c23 = decide('diagnostic_response', False, _gate25, (_v27, _m27), (r_esi_phase, r_prior_esis), rules=_RULES)
+        # diagnostic_interval when#2 when#3 (esi.mtus:91): (>= (time-from (last prior_esis field date):date...
+        _v28, _m28 = field_m(_p26, 'prior_esis', 'date')
+        _t29 = compare_elapsed('>=', _v28, request_date, 0, 7)
+        _v30, _m30 = strict_m(_t29, (_v28, _m28))
+        _v31, _m31 = strict_m(time_from(_v28, request_date), (_v28, _m28))
+        _c24 = decide('diagnostic_interval', False, _gate25, (_v30, _m30), (r_esi_phase, r_prior_esis), (Computed('time from last(prior_esis).date to request.date', _v31), Computed('last(prior_esis).date', _v28)), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c38 = decide('repeat_improvement', False, _gate39, None, (r_therapeutic_phase, r_prior_esis))
+        _c23 = decide('diagnostic_response', False, _gate25, None, (r_esi_phase, r_prior_esis), rules=_RULES)
+        _c24 = decide('diagnostic_interval', False, _gate25, None, (r_esi_phase, r_prior_esis), rules=_RULES)
 
-    # no_more_than_two (esi.mtus:108): (<= (+ (count prior_esis):count esi_requested:count):count 2:count)
-    _v50, _m50 = count_m(f_prior_esis, 'prior_esis', None, None)
-    _v51, _m51 = strict_m(add(_v50, f_esi_requested), (_v50, _m50), (f_esi_requested, m_esi_requested))
-    _v52, _m52 = strict_m((None if _v51 is None else (_v51 <= 2)), (_v51, _m51))
-    _c49 = decide('no_more_than_two', False, ALWAYS, (_v52, _m52), (r_prior_esis, r_esi_requested), (Computed('count(prior_esis) + esi_requested', _v51), Computed('count(prior_esis)', _v50)))
+    if _gate10[0] is True:
+        # per_region_per_year when#4 (esi.mtus:98): (<= (+ (count prior_esis within 1 year where (= .region...
+        _w33 = window(request_date, 12, 0)
+        def _where34(_row35):
+            _t36 = _row35.get('region')
+            _m37 = () if _t36 is not None else ('prior_esis.region',)
+            _v38, _m38 = strict_m((None if _t36 is None or f_esi_region is None else (_t36 == f_esi_region)), (_t36, _m37), (f_esi_region, m_esi_region))
+            return _v38, _m38
+        _v39, _m39 = count_m(f_prior_esis, 'prior_esis', _w33, _where34)
+        _v40, _m40 = strict_m(add(_v39, f_esi_requested), (_v39, _m39), (f_esi_requested, m_esi_requested))
+        _v41, _m41 = strict_m((None if _v40 is None else (_v40 <= 4)), (_v40, _m40))
+        _c32 = decide('per_region_per_year', False, _gate10, (_v41, _m41), (r_esi_phase, r_prior_esis, r_esi_region, r_esi_requested), (Computed('count(prior_esis within 1 year where region = esi_region) + esi_requested', _v40), Computed('count(prior_esis within 1 year where region = esi_region)', _v39)), rules=_RULES)
+    else:  # not applicable, or not documented with what the `when` misses
+        _c32 = decide('per_region_per_year', False, _gate10, None, (r_esi_phase,), rules=_RULES)
+    _gate43 = and_m(_gate10, _gate8)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c7, _c9, _c10, _c11, _c13, _c15, _c19, _c20, _c28, _c38, _c49))
+    if _gate43[0] is True:
+        # repeat_improvement when#4 when#5 (esi.mtus:104): (and (>= (last prior_esis field relief):percent ...
+        _p44 = pick_m('last', f_prior_esis, 'prior_esis', None, None, 'date')
+        _v45, _m45 = field_m(_p44, 'prior_esis', 'relief')
+        _v46, _m46 = strict_m((None if _v45 is None else (_v45 >= _K1)), (_v45, _m45))
+        _v47, _m47 = field_m(_p44, 'prior_esis', 'medication_reduced')
+        _v48, _m48 = field_m(_p44, 'prior_esis', 'relief_lasted')
+        _t49 = compare_duration('>=', _v48, _K2, request_date)
+        _v50, _m50 = strict_m(_t49, (_v48, _m48))
+        _v51, _m51 = field_m(_p44, 'prior_esis', 'function_improved')
+        _v52, _m52 = and_m((_v46, _m46), (_v47, _m47), (_v50, _m50), (_v51, _m51))
+        _c42 = decide('repeat_improvement', False, _gate43, (_v52, _m52), (r_esi_phase, r_prior_esis), (Computed('last(prior_esis).relief', _v45), Computed('last(prior_esis).relief_lasted', _v48)), rules=_RULES)
+    else:  # not applicable, or not documented with what the `when` misses
+        _c42 = decide('repeat_improvement', False, _gate43, None, (r_esi_phase, r_prior_esis), rules=_RULES)
+
+    # no_more_than_two (esi.mtus:112): (<= (+ (count prior_esis):count esi_requested:count):count 2:count)
+    _v54, _m54 = count_m(f_prior_esis, 'prior_esis', None, None)
+    _v55, _m55 = strict_m(add(_v54, f_esi_requested), (_v54, _m54), (f_esi_requested, m_esi_requested))
+    _v56, _m56 = strict_m((None if _v55 is None else (_v55 <= 2)), (_v55, _m55))
+    _c53 = decide('no_more_than_two', False, ALWAYS, (_v56, _m56), (r_prior_esis, r_esi_requested), (Computed('count(prior_esis) + esi_requested', _v55), Computed('count(prior_esis)', _v54)), rules=_RULES)
+
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c11, _c13, _c14, _c15, _c17, _c19, _c23, _c24, _c32, _c42, _c53))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (31, 31, 28), (32, 32, 29), (33, 33, 30), (34, 34, 31), (35, 35, 32), (36, 36, 33),
-    (37, 37, 34), (38, 38, 35), (39, 39, 36), (40, 40, 37), (41, 41, 38), (42, 42, 39),
-    (45, 47, 54), (49, 51, 59), (53, 55, 63), (57, 59, 67), (61, 63, 68), (65, 67, 70),
-    (69, 71, 71), (73, 76, 75), (78, 81, 77), (83, 86, 79), (88, 92, 83), (94, 98, 87),
-    (100, 103, 91), (105, 115, 94), (117, 120, 96), (122, 125, 100), (126, 128, 101), (129, 130, 100),
-    (132, 135, 108), (143, 145, 28), (146, 148, 29), (149, 151, 30), (152, 154, 31), (155, 157, 32),
-    (158, 160, 33), (161, 163, 34), (164, 166, 35), (167, 169, 36), (170, 172, 37), (173, 175, 38),
-    (176, 177, 39), (179, 180, 67), (181, 182, 70), (183, 184, 75), (185, 187, 79), (188, 189, 91),
-    (190, 190, 96), (192, 194, 54), (196, 197, 59), (199, 200, 63), (202, 207, 68), (209, 214, 71),
-    (216, 223, 77), (224, 224, 83), (226, 230, 83), (231, 236, 87), (237, 239, 83), (241, 254, 94),
-    (255, 255, 100), (257, 262, 100), (263, 266, 101), (267, 270, 100), (272, 276, 108),
+    (70, 70, 30), (71, 71, 31), (72, 72, 32), (73, 73, 33), (74, 74, 38), (75, 75, 39),
+    (76, 76, 40), (77, 77, 41), (78, 78, 42), (79, 82, 43), (85, 87, 58), (89, 91, 63),
+    (93, 95, 67), (97, 99, 71), (101, 103, 72), (105, 107, 74), (109, 111, 75), (113, 116, 79),
+    (118, 121, 81), (123, 126, 83), (128, 132, 87), (134, 138, 91), (140, 143, 95), (145, 155, 98),
+    (157, 160, 100), (162, 165, 104), (166, 168, 105), (169, 170, 104), (172, 175, 112), (189, 191, 30),
+    (192, 194, 31), (195, 197, 32), (198, 200, 33), (201, 203, 38), (204, 206, 39), (207, 209, 40),
+    (210, 212, 41), (213, 215, 42), (216, 220, 43), (222, 224, 71), (225, 227, 74), (228, 230, 79),
+    (231, 233, 83), (234, 236, 95), (237, 237, 100), (239, 241, 58), (243, 244, 63), (246, 247, 67),
+    (249, 254, 72), (256, 261, 75), (263, 270, 81), (271, 271, 87), (273, 277, 87), (278, 283, 91),
+    (284, 286, 87), (288, 301, 98), (302, 302, 104), (304, 309, 104), (310, 313, 105), (314, 317, 104),
+    (319, 323, 112),
 )

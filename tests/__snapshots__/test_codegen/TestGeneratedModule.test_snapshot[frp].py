@@ -8,8 +8,8 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, Duration, FactValue, GuidelineResult, add,
-    and_m, any_m, compare_duration, decide, field_m, last_row,
-    modify, or_m, pick_m, strict_m, sum_m,
+    and_m, any_m, compare_duration, decide, field_m, finish,
+    last_row, or_m, pick_m, strict_m, sum_m, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'frp'
@@ -21,10 +21,47 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = Duration(0, 14)  # 2 weeks (frp.mtus:99)
+_K1 = Duration(0, 14)  # 2 weeks (frp.mtus:101)
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'not_surgical_candidate': 'sessions_requested', 'total_sessions': 'sessions_requested'}
+
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'program_duration': 'checked when stated',
+    'sessions_requested': 'required',
+    'previous_programs': 'none when silent',
+    'program_to_date': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'program_duration': 'program duration requested',
+    'sessions_requested': 'full-day sessions (or part-day equivalents) requested',
+    'previous_programs': 'previous rehabilitation programs for the same condition',
+    'previous_programs.date': 'start date',
+    'previous_programs.program': 'type of program',
+    'program_to_date': 'prior treatment periods in this functional restoration program',
+    'program_to_date.date': 'start date',
+    'program_to_date.sessions': 'full-day sessions (or part-day equivalents) completed',
+    'program_to_date.subjective_gains': 'subjective gains',
+    'program_to_date.objective_gains': 'objective functional gains',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'thorough_evaluation': (True, False),
+    'baseline_functional_testing': (True, False),
+    'previous_methods_failed': (True, False),
+    'no_other_options': (True, False),
+    'loss_of_function': (True, False),
+    'surgical_candidate': (True, False),
+    'avoiding_optional_surgery': (True, False),
+    'motivated': (True, False),
+    'forgoes_secondary_gains': (True, False),
+    'predictors_addressed': (True, False),
+    'extension_justified': (True, False),
+}
 
 
 def unmet(facts, request_date):
@@ -44,69 +81,80 @@ def unmet(facts, request_date):
     f_sessions_requested = _get('sessions_requested')
     f_extension_justified = _get('extension_justified')
     f_previous_programs = _get('previous_programs')
+    d_previous_programs = f_previous_programs is not None
+    if f_previous_programs is None:
+        f_previous_programs = ()
     f_program_to_date = _get('program_to_date')
+    d_program_to_date = f_program_to_date is not None
+    if f_program_to_date is None:
+        f_program_to_date = ()
     _out = []
 
-    # evaluation (frp.mtus:54): (and thorough_evaluation:bool baseline_functional_testing:bool)
+    # evaluation (frp.mtus:56): (and thorough_evaluation:bool baseline_functional_testing:bool)
     if not ((f_thorough_evaluation is True) and (f_baseline_functional_testing is True)):
         _out.append('evaluation')
 
-    # previous_methods (frp.mtus:61): previous_methods_failed:bool
+    # previous_methods (frp.mtus:63): previous_methods_failed:bool
     if not (f_previous_methods_failed is True):
         _out.append('previous_methods')
 
-    # no_other_options (frp.mtus:63): no_other_options:bool
+    # no_other_options (frp.mtus:65): no_other_options:bool
     if not (f_no_other_options is True):
         _out.append('no_other_options')
 
-    # function_loss (frp.mtus:68): loss_of_function:bool
+    # function_loss (frp.mtus:70): loss_of_function:bool
     if not (f_loss_of_function is True):
         _out.append('function_loss')
 
-    # not_surgical_candidate (frp.mtus:75): (or (not surgical_candidate:bool) (and avoiding_optional_su...
+    # not_surgical_candidate (frp.mtus:77): (or (not surgical_candidate:bool) (and avoiding_optional_su...
     if not ((f_surgical_candidate is False) or ((f_avoiding_optional_surgery is True) and (f_sessions_requested is not None and (f_sessions_requested <= 10)))):
         _out.append('not_surgical_candidate')
 
-    # motivation (frp.mtus:81): (and motivated:bool forgoes_secondary_gains:bool)
+    # motivation (frp.mtus:83): (and motivated:bool forgoes_secondary_gains:bool)
     if not ((f_motivated is True) and (f_forgoes_secondary_gains is True)):
         _out.append('motivation')
 
-    # negative_predictors (frp.mtus:92): predictors_addressed:bool
+    # negative_predictors (frp.mtus:94): predictors_addressed:bool
     if not (f_predictors_addressed is True):
         _out.append('negative_predictors')
 
-    # two_weeks (frp.mtus:99): (or (any program_to_date):bool (<= program_duration:duration 2 weeks:dur...
-    _t1 = (None if f_program_to_date is None else len(f_program_to_date) > 0)
-    _t2 = compare_duration('<=', f_program_duration, _K1, request_date)
-    if not ((_t1 is True) or (_t2 is True)):
+    # two_weeks (frp.mtus:101): (or (any program_to_date):bool (<= program_duration:duration 2 weeks:du...
+    _t1 = compare_duration('<=', f_program_duration, _K1, request_date)
+    if not ((len(f_program_to_date) > 0) or (_t1 is True)) and (((not (len(f_program_to_date) > 0)) and (_t1 is False)) or not (f_program_duration is None)):
         _out.append('two_weeks')
 
-    # total_sessions (frp.mtus:108): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
-    _v3, _m3 = sum_m(f_program_to_date, 'program_to_date', None, None, 'sessions', 0)
-    _t4 = add(_v3, f_sessions_requested)
-    if not ((_t4 is not None and (_t4 <= 20)) or (f_extension_justified is True)):
+    # total_sessions (frp.mtus:110): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
+    _v2, _m2 = sum_m(f_program_to_date, 'program_to_date', None, None, 'sessions', 0)
+    _t3 = add(_v2, f_sessions_requested)
+    if not ((_t3 is not None and (_t3 <= 20)) or (f_extension_justified is True)):
         _out.append('total_sessions')
 
-    # no_reenrollment (frp.mtus:118): (not (any previous_programs):bool)
-    _t5 = (None if f_previous_programs is None else len(f_previous_programs) > 0)
-    if not (_t5 is False):
+    # no_reenrollment (frp.mtus:120): (not (any previous_programs):bool)
+    if not (not (len(f_previous_programs) > 0)):
         _out.append('no_reenrollment')
 
-    # when#0 (frp.mtus:122): (any program_to_date):bool
-    if _t1 is not False:
+    # when#0 (frp.mtus:124): (any program_to_date):bool
+    _when4 = (len(f_program_to_date) > 0)
+    if _when4 is not False:
 
-        # efficacy when#0 (frp.mtus:123): (and (last program_to_date field subjective_gains):bool (last pro...
-        _r6 = last_row(f_program_to_date, 'date')
-        _t7 = None if _r6 is None else _r6.get('subjective_gains')
-        _t8 = None if _r6 is None else _r6.get('objective_gains')
-        if _t1 is None or not ((_t7 is True) and (_t8 is True)):
+        # efficacy when#0 (frp.mtus:125): (and (last program_to_date field subjective_gains):bool (last pro...
+        _r5 = last_row(f_program_to_date, 'date')
+        _t6 = None if _r5 is None else _r5.get('subjective_gains')
+        _t7 = None if _r5 is None else _r5.get('objective_gains')
+        if _when4 is None or not ((_t6 is True) and (_t7 is True)):
             _out.append('efficacy')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, _ALLOWS_FEWER, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_thorough_evaluation = _get('thorough_evaluation')
     m_thorough_evaluation = () if f_thorough_evaluation is not None else ('thorough_evaluation',)
@@ -148,83 +196,87 @@ def evaluate(facts, request_date):
     m_extension_justified = () if f_extension_justified is not None else ('extension_justified',)
     r_extension_justified = FactValue('extension_justified', f_extension_justified, f_extension_justified is not None)
     f_previous_programs = _get('previous_programs')
-    r_previous_programs = FactValue('previous_programs', f_previous_programs, f_previous_programs is not None)
+    d_previous_programs = f_previous_programs is not None
+    if f_previous_programs is None:
+        f_previous_programs = ()
+    r_previous_programs = FactValue('previous_programs', f_previous_programs, d_previous_programs)
     f_program_to_date = _get('program_to_date')
-    r_program_to_date = FactValue('program_to_date', f_program_to_date, f_program_to_date is not None)
+    d_program_to_date = f_program_to_date is not None
+    if f_program_to_date is None:
+        f_program_to_date = ()
+    r_program_to_date = FactValue('program_to_date', f_program_to_date, d_program_to_date)
 
-    # when#0 (frp.mtus:122): (any program_to_date):bool
+    # when#0 (frp.mtus:124): (any program_to_date):bool
     _v1, _m1 = any_m(f_program_to_date, 'program_to_date', None, None)
     _gate2 = (_v1, _m1)
 
-    # evaluation (frp.mtus:54): (and thorough_evaluation:bool baseline_functional_testing:bool)
+    # evaluation (frp.mtus:56): (and thorough_evaluation:bool baseline_functional_testing:bool)
     _v4, _m4 = and_m((f_thorough_evaluation, m_thorough_evaluation), (f_baseline_functional_testing, m_baseline_functional_testing))
-    _c3 = decide('evaluation', False, ALWAYS, (_v4, _m4), (r_thorough_evaluation, r_baseline_functional_testing))
+    _c3 = decide('evaluation', False, ALWAYS, (_v4, _m4), (r_thorough_evaluation, r_baseline_functional_testing), rules=_RULES)
 
-    # previous_methods (frp.mtus:61): previous_methods_failed:bool
-    _c5 = decide('previous_methods', False, ALWAYS, (f_previous_methods_failed, m_previous_methods_failed), (r_previous_methods_failed,))
+    # previous_methods (frp.mtus:63): previous_methods_failed:bool
+    _c5 = decide('previous_methods', False, ALWAYS, (f_previous_methods_failed, m_previous_methods_failed), (r_previous_methods_failed,), rules=_RULES)
 
-    # no_other_options (frp.mtus:63): no_other_options:bool
-    _c6 = decide('no_other_options', False, ALWAYS, (f_no_other_options, m_no_other_options), (r_no_other_options,))
+    # no_other_options (frp.mtus:65): no_other_options:bool
+    _c6 = decide('no_other_options', False, ALWAYS, (f_no_other_options, m_no_other_options), (r_no_other_options,), rules=_RULES)
 
-    # function_loss (frp.mtus:68): loss_of_function:bool
-    _c7 = decide('function_loss', False, ALWAYS, (f_loss_of_function, m_loss_of_function), (r_loss_of_function,))
+    # function_loss (frp.mtus:70): loss_of_function:bool
+    _c7 = decide('function_loss', False, ALWAYS, (f_loss_of_function, m_loss_of_function), (r_loss_of_function,), rules=_RULES)
 
-    # not_surgical_candidate (frp.mtus:75): (or (not surgical_candidate:bool) (and avoiding_optional_su...
+    # not_surgical_candidate (frp.mtus:77): (or (not surgical_candidate:bool) (and avoiding_optional_su...
     _t9 = None if f_surgical_candidate is None else not f_surgical_candidate
     _v10, _m10 = strict_m((None if f_sessions_requested is None else (f_sessions_requested <= 10)), (f_sessions_requested, m_sessions_requested))
     _v11, _m11 = and_m((f_avoiding_optional_surgery, m_avoiding_optional_surgery), (_v10, _m10))
     _v12, _m12 = or_m((_t9, m_surgical_candidate), (_v11, _m11))
-    _c8 = decide('not_surgical_candidate', False, ALWAYS, (_v12, _m12), (r_surgical_candidate, r_avoiding_optional_surgery, r_sessions_requested))
+    _c8 = decide('not_surgical_candidate', False, ALWAYS, (_v12, _m12), (r_surgical_candidate, r_avoiding_optional_surgery, r_sessions_requested), rules=_RULES)
 
-    # motivation (frp.mtus:81): (and motivated:bool forgoes_secondary_gains:bool)
+    # motivation (frp.mtus:83): (and motivated:bool forgoes_secondary_gains:bool)
     _v14, _m14 = and_m((f_motivated, m_motivated), (f_forgoes_secondary_gains, m_forgoes_secondary_gains))
-    _c13 = decide('motivation', False, ALWAYS, (_v14, _m14), (r_motivated, r_forgoes_secondary_gains))
+    _c13 = decide('motivation', False, ALWAYS, (_v14, _m14), (r_motivated, r_forgoes_secondary_gains), rules=_RULES)
 
-    # negative_predictors (frp.mtus:92): predictors_addressed:bool
-    _c15 = decide('negative_predictors', False, ALWAYS, (f_predictors_addressed, m_predictors_addressed), (r_predictors_addressed,))
+    # negative_predictors (frp.mtus:94): predictors_addressed:bool
+    _c15 = decide('negative_predictors', False, ALWAYS, (f_predictors_addressed, m_predictors_addressed), (r_predictors_addressed,), rules=_RULES)
 
-    # two_weeks (frp.mtus:99): (or (any program_to_date):bool (<= program_duration:duration 2 weeks:dur...
+    # two_weeks (frp.mtus:101): (or (any program_to_date):bool (<= program_duration:duration 2 weeks:du...
     _t17 = compare_duration('<=', f_program_duration, _K1, request_date)
     _v18, _m18 = strict_m(_t17, (f_program_duration, m_program_duration))
     _v19, _m19 = or_m((_v1, _m1), (_v18, _m18))
-    _c16 = decide('two_weeks', False, ALWAYS, (_v19, _m19), (r_program_to_date, r_program_duration))
+    _c16 = decide('two_weeks', False, ALWAYS, (_v19, _m19), (r_program_to_date, r_program_duration), rules=_RULES)
 
-    # total_sessions (frp.mtus:108): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
+    # total_sessions (frp.mtus:110): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
     _v21, _m21 = sum_m(f_program_to_date, 'program_to_date', None, None, 'sessions', 0)
     _v22, _m22 = strict_m(add(_v21, f_sessions_requested), (_v21, _m21), (f_sessions_requested, m_sessions_requested))
     _v23, _m23 = strict_m((None if _v22 is None else (_v22 <= 20)), (_v22, _m22))
     _v24, _m24 = or_m((_v23, _m23), (f_extension_justified, m_extension_justified))
-    _c20 = decide('total_sessions', False, ALWAYS, (_v24, _m24), (r_program_to_date, r_sessions_requested, r_extension_justified), (Computed('sum(program_to_date.sessions) + sessions_requested', _v22), Computed('sum(program_to_date.sessions)', _v21)))
+    _c20 = decide('total_sessions', False, ALWAYS, (_v24, _m24), (r_program_to_date, r_sessions_requested, r_extension_justified), (Computed('sum(program_to_date.sessions) + sessions_requested', _v22), Computed('sum(program_to_date.sessions)', _v21)), rules=_RULES)
 
-    # no_reenrollment (frp.mtus:118): (not (any previous_programs):bool)
+    # no_reenrollment (frp.mtus:120): (not (any previous_programs):bool)
     _v26, _m26 = any_m(f_previous_programs, 'previous_programs', None, None)
     _t27 = None if _v26 is None else not _v26
-    _c25 = decide('no_reenrollment', False, ALWAYS, (_t27, _m26), (r_previous_programs,))
+    _c25 = decide('no_reenrollment', False, ALWAYS, (_t27, _m26), (r_previous_programs,), rules=_RULES)
 
     if _gate2[0] is True:
-        # efficacy when#0 (frp.mtus:123): (and (last program_to_date field subjective_gains):bool (last pro...
+        # efficacy when#0 (frp.mtus:125): (and (last program_to_date field subjective_gains):bool (last pro...
         _p29 = pick_m('last', f_program_to_date, 'program_to_date', None, None, 'date')
         _v30, _m30 = field_m(_p29, 'program_to_date', 'subjective_gains')
         _v31, _m31 = field_m(_p29, 'program_to_date', 'objective_gains')
         _v32, _m32 = and_m((_v30, _m30), (_v31, _m31))
-        _c28 = decide('efficacy', False, _gate2, (_v32, _m32), (r_program_to_date,))
+        _c28 = decide('efficacy', False, _gate2, (_v32, _m32), (r_program_to_date,), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c28 = decide('efficacy', False, _gate2, None, (r_program_to_date,))
+        _c28 = decide('efficacy', False, _gate2, None, (r_program_to_date,), rules=_RULES)
 
-    _result = GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c6, _c7, _c8, _c13, _c15, _c16, _c20, _c25, _c28))
-    # Not certified only for want of fewer units: the most of them that would be (runtime.modify).
-    return modify(_result, facts, _ALLOWS_FEWER, unmet)
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c6, _c7, _c8, _c13, _c15, _c16, _c20, _c25, _c28))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (33, 33, 28), (34, 34, 29), (35, 35, 30), (36, 36, 31), (37, 37, 32), (38, 38, 33),
-    (39, 39, 34), (40, 40, 35), (41, 41, 36), (42, 42, 37), (43, 43, 38), (44, 44, 39),
-    (45, 45, 40), (46, 46, 41), (47, 47, 44), (50, 52, 54), (54, 56, 61), (58, 60, 63),
-    (62, 64, 68), (66, 68, 75), (70, 72, 81), (74, 76, 92), (78, 82, 99), (84, 88, 108),
-    (90, 93, 118), (95, 96, 122), (98, 103, 123), (111, 113, 28), (114, 116, 29), (117, 119, 30),
-    (120, 122, 31), (123, 125, 32), (126, 128, 33), (129, 131, 34), (132, 134, 35), (135, 137, 36),
-    (138, 140, 37), (141, 143, 38), (144, 146, 39), (147, 149, 40), (150, 151, 41), (152, 153, 44),
-    (155, 157, 122), (159, 161, 54), (163, 164, 61), (166, 167, 63), (169, 170, 68), (172, 177, 75),
-    (179, 181, 81), (183, 184, 92), (186, 190, 99), (192, 197, 108), (199, 202, 118), (204, 212, 123),
+    (70, 70, 30), (71, 71, 31), (72, 72, 32), (73, 73, 33), (74, 74, 34), (75, 75, 35),
+    (76, 76, 36), (77, 77, 37), (78, 78, 38), (79, 79, 39), (80, 80, 40), (81, 81, 41),
+    (82, 82, 42), (83, 86, 43), (87, 90, 46), (93, 95, 56), (97, 99, 63), (101, 103, 65),
+    (105, 107, 70), (109, 111, 77), (113, 115, 83), (117, 119, 94), (121, 124, 101), (126, 130, 110),
+    (132, 134, 120), (136, 138, 124), (140, 145, 125), (159, 161, 30), (162, 164, 31), (165, 167, 32),
+    (168, 170, 33), (171, 173, 34), (174, 176, 35), (177, 179, 36), (180, 182, 37), (183, 185, 38),
+    (186, 188, 39), (189, 191, 40), (192, 194, 41), (195, 197, 42), (198, 202, 43), (203, 207, 46),
+    (209, 211, 124), (213, 215, 56), (217, 218, 63), (220, 221, 65), (223, 224, 70), (226, 231, 77),
+    (233, 235, 83), (237, 238, 94), (240, 244, 101), (246, 251, 110), (253, 256, 120), (258, 266, 125),
 )

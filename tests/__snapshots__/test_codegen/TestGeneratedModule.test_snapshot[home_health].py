@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, EXACT, FactValue, GuidelineResult, decide, member,
-    modify, strict_m,
+    ALWAYS, EXACT, FactValue, GuidelineResult, decide, finish,
+    member, strict_m, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'home_health'
@@ -20,10 +20,28 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = frozenset(('personal care',))  # personal care (home_health.mtus:50)
+_K1 = frozenset(('personal care',))  # personal care (home_health.mtus:52)
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'hours': 'hours_per_week'}
+
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'hours_per_week': 'required',
+    'care_requested': 'checked when stated',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'hours_per_week': 'hours of home health care requested per week',
+    'care_requested': 'home health services requested',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'medical_treatment': (True, False),
+    'homebound': (True, False),
+}
 
 
 def unmet(facts, request_date):
@@ -35,31 +53,37 @@ def unmet(facts, request_date):
     f_care_requested = _get('care_requested')
     _out = []
 
-    # medical (home_health.mtus:28): medical_treatment:bool
+    # medical (home_health.mtus:30): medical_treatment:bool
     if not (f_medical_treatment is True):
         _out.append('medical')
 
-    # homebound_patient (home_health.mtus:31): homebound:bool
+    # homebound_patient (home_health.mtus:33): homebound:bool
     if not (f_homebound is True):
         _out.append('homebound_patient')
 
-    # hours (home_health.mtus:38): (<= hours_per_week:count 35:count)
+    # hours (home_health.mtus:40): (<= hours_per_week:count 35:count)
     if not (f_hours_per_week is not None and (f_hours_per_week <= 35)):
         _out.append('hours')
 
-    # exclude homemaker (home_health.mtus:45): (contains care_requested:set[enum] 'homemaker services')
-    if not (f_care_requested is not None and (not ('homemaker services' in f_care_requested))):
+    # exclude homemaker (home_health.mtus:47): (contains care_requested:set[enum] 'homemaker services')
+    if (f_care_requested is not None and ('homemaker services' in f_care_requested)):
         _out.append('homemaker')
 
-    # exclude personal_care_only (home_health.mtus:50): (contains only care_requested:set[enum] {'perso...
-    if not (f_care_requested is not None and (not member('contains only', f_care_requested, _K1, EXACT, request_date))):
+    # exclude personal_care_only (home_health.mtus:52): (contains only care_requested:set[enum] {'perso...
+    if (f_care_requested is not None and member('contains only', f_care_requested, _K1, EXACT, request_date)):
         _out.append('personal_care_only')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, _ALLOWS_FEWER, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_medical_treatment = _get('medical_treatment')
     m_medical_treatment = () if f_medical_treatment is not None else ('medical_treatment',)
@@ -74,32 +98,30 @@ def evaluate(facts, request_date):
     m_care_requested = () if f_care_requested is not None else ('care_requested',)
     r_care_requested = FactValue('care_requested', f_care_requested, f_care_requested is not None)
 
-    # medical (home_health.mtus:28): medical_treatment:bool
-    _c1 = decide('medical', False, ALWAYS, (f_medical_treatment, m_medical_treatment), (r_medical_treatment,))
+    # medical (home_health.mtus:30): medical_treatment:bool
+    _c1 = decide('medical', False, ALWAYS, (f_medical_treatment, m_medical_treatment), (r_medical_treatment,), rules=_RULES)
 
-    # homebound_patient (home_health.mtus:31): homebound:bool
-    _c2 = decide('homebound_patient', False, ALWAYS, (f_homebound, m_homebound), (r_homebound,))
+    # homebound_patient (home_health.mtus:33): homebound:bool
+    _c2 = decide('homebound_patient', False, ALWAYS, (f_homebound, m_homebound), (r_homebound,), rules=_RULES)
 
-    # hours (home_health.mtus:38): (<= hours_per_week:count 35:count)
+    # hours (home_health.mtus:40): (<= hours_per_week:count 35:count)
     _v4, _m4 = strict_m((None if f_hours_per_week is None else (f_hours_per_week <= 35)), (f_hours_per_week, m_hours_per_week))
-    _c3 = decide('hours', False, ALWAYS, (_v4, _m4), (r_hours_per_week,))
+    _c3 = decide('hours', False, ALWAYS, (_v4, _m4), (r_hours_per_week,), rules=_RULES)
 
-    # exclude homemaker (home_health.mtus:45): (contains care_requested:set[enum] 'homemaker services')
+    # exclude homemaker (home_health.mtus:47): (contains care_requested:set[enum] 'homemaker services')
     _v6, _m6 = strict_m((None if f_care_requested is None else ('homemaker services' in f_care_requested)), (f_care_requested, m_care_requested))
-    _c5 = decide('homemaker', True, ALWAYS, (_v6, _m6), (r_care_requested,))
+    _c5 = decide('homemaker', True, ALWAYS, (_v6, _m6), (r_care_requested,), rules=_RULES)
 
-    # exclude personal_care_only (home_health.mtus:50): (contains only care_requested:set[enum] {'perso...
+    # exclude personal_care_only (home_health.mtus:52): (contains only care_requested:set[enum] {'perso...
     _v8, _m8 = strict_m((None if f_care_requested is None else member('contains only', f_care_requested, _K1, EXACT, request_date)), (f_care_requested, m_care_requested))
-    _c7 = decide('personal_care_only', True, ALWAYS, (_v8, _m8), (r_care_requested,))
+    _c7 = decide('personal_care_only', True, ALWAYS, (_v8, _m8), (r_care_requested,), rules=_RULES)
 
-    _result = GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c2, _c3, _c5, _c7))
-    # Not certified only for want of fewer units: the most of them that would be (runtime.modify).
-    return modify(_result, facts, _ALLOWS_FEWER, unmet)
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c2, _c3, _c5, _c7))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (32, 32, 21), (33, 33, 22), (34, 34, 23), (35, 35, 24), (38, 40, 28), (42, 44, 31),
-    (46, 48, 38), (50, 52, 45), (54, 56, 50), (64, 66, 21), (67, 69, 22), (70, 72, 23),
-    (73, 75, 24), (77, 78, 28), (80, 81, 31), (83, 85, 38), (87, 89, 45), (91, 93, 50),
+    (50, 50, 23), (51, 51, 24), (52, 52, 25), (53, 53, 26), (56, 58, 30), (60, 62, 33),
+    (64, 66, 40), (68, 70, 47), (72, 74, 52), (88, 90, 23), (91, 93, 24), (94, 96, 25),
+    (97, 99, 26), (101, 102, 30), (104, 105, 33), (107, 109, 40), (111, 113, 47), (115, 117, 52),
 )

@@ -8,8 +8,8 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Duration, FactValue, GuidelineResult, and_m, any_m,
-    at_least_m, compare_duration, decide, field_m, last_row, or_m,
-    pick_m, strict_m,
+    at_least_m, compare_duration, decide, field_m, finish, last_row,
+    or_m, pick_m, strict_m, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'ics'
@@ -21,7 +21,35 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = Duration(1, 0)  # 1 month (ics.mtus:41)
+_K1 = Duration(1, 0)  # 1 month (ics.mtus:43)
+
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'ics_use_requested': 'checked when stated',
+    'ics_garment': 'presumed absent when silent',
+    'ics_trials': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'ics_use_requested': 'length of use requested',
+    'ics_garment': 'plans for a garment (jacket)',
+    'ics_trials': 'prior one-month interferential trials',
+    'ics_trials.date': 'start of the trial',
+    'ics_trials.function_increased': 'increased functional improvement',
+    'ics_trials.pain_decreased': 'less reported pain',
+    'ics_trials.medication_reduced': 'evidence of medication reduction',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'medications_ineffective': (True, False),
+    'medication_side_effects': (True, False),
+    'substance_abuse_history': (True, False),
+    'pain_limits_therapy': (True, False),
+    'unresponsive_to_conservative_measures': (True, False),
+    'pads_need_garment': (True, False),
+}
 
 
 def unmet(facts, request_date):
@@ -34,44 +62,56 @@ def unmet(facts, request_date):
     f_unresponsive_to_conservative_measures = _get('unresponsive_to_conservative_measures')
     f_ics_use_requested = _get('ics_use_requested')
     f_ics_garment = _get('ics_garment')
+    d_ics_garment = f_ics_garment is not None
+    if f_ics_garment is None:
+        f_ics_garment = False
     f_pads_need_garment = _get('pads_need_garment')
     f_ics_trials = _get('ics_trials')
+    d_ics_trials = f_ics_trials is not None
+    if f_ics_trials is None:
+        f_ics_trials = ()
     _out = []
 
-    # patient_selection (ics.mtus:36): (at-least 1 medications_ineffective:bool medication_side_effects...
+    # patient_selection (ics.mtus:38): (at-least 1 medications_ineffective:bool medication_side_effects...
     if not ((f_medications_ineffective is True) + (f_medication_side_effects is True) + (f_substance_abuse_history is True) + (f_pain_limits_therapy is True) + (f_unresponsive_to_conservative_measures is True) >= 1):
         _out.append('patient_selection')
 
-    # one_month_trial (ics.mtus:41): (or (any ics_trials):bool (<= ics_use_requested:duration 1 month:d...
-    _t1 = (None if f_ics_trials is None else len(f_ics_trials) > 0)
-    _t2 = compare_duration('<=', f_ics_use_requested, _K1, request_date)
-    if not ((_t1 is True) or (_t2 is True)):
+    # one_month_trial (ics.mtus:43): (or (any ics_trials):bool (<= ics_use_requested:duration 1 month:d...
+    _t1 = compare_duration('<=', f_ics_use_requested, _K1, request_date)
+    if not ((len(f_ics_trials) > 0) or (_t1 is True)) and (((not (len(f_ics_trials) > 0)) and (_t1 is False)) or not (f_ics_use_requested is None)):
         _out.append('one_month_trial')
 
-    # when#0 (ics.mtus:45): (any ics_trials):bool
-    if _t1 is not False:
+    # when#0 (ics.mtus:47): (any ics_trials):bool
+    _when2 = (len(f_ics_trials) > 0)
+    if _when2 is not False:
 
-        # continuation when#0 (ics.mtus:46): (and (last ics_trials field function_increased):bool (last ics...
+        # continuation when#0 (ics.mtus:48): (and (last ics_trials field function_increased):bool (last ics...
         _r3 = last_row(f_ics_trials, 'date')
         _t4 = None if _r3 is None else _r3.get('function_increased')
         _t5 = None if _r3 is None else _r3.get('pain_decreased')
         _t6 = None if _r3 is None else _r3.get('medication_reduced')
-        if _t1 is None or not ((_t4 is True) and (_t5 is True) and (_t6 is True)):
+        if _when2 is None or not ((_t4 is True) and (_t5 is True) and (_t6 is True)):
             _out.append('continuation')
 
-    # when#1 (ics.mtus:52): ics_garment:bool
+    # when#1 (ics.mtus:54): ics_garment:bool
     _when7 = f_ics_garment
     if _when7 is not False:
 
-        # garment when#1 (ics.mtus:53): (and (any ics_trials):bool pads_need_garment:bool)
-        if _when7 is None or not ((_t1 is True) and (f_pads_need_garment is True)):
+        # garment when#1 (ics.mtus:55): (and (any ics_trials):bool pads_need_garment:bool)
+        if _when7 is None or not ((len(f_ics_trials) > 0) and (f_pads_need_garment is True)):
             _out.append('garment')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, {}, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_medications_ineffective = _get('medications_ineffective')
     m_medications_ineffective = () if f_medications_ineffective is not None else ('medications_ineffective',)
@@ -92,57 +132,62 @@ def evaluate(facts, request_date):
     m_ics_use_requested = () if f_ics_use_requested is not None else ('ics_use_requested',)
     r_ics_use_requested = FactValue('ics_use_requested', f_ics_use_requested, f_ics_use_requested is not None)
     f_ics_garment = _get('ics_garment')
-    m_ics_garment = () if f_ics_garment is not None else ('ics_garment',)
-    r_ics_garment = FactValue('ics_garment', f_ics_garment, f_ics_garment is not None)
+    d_ics_garment = f_ics_garment is not None
+    if f_ics_garment is None:
+        f_ics_garment = False
+    r_ics_garment = FactValue('ics_garment', f_ics_garment, d_ics_garment)
     f_pads_need_garment = _get('pads_need_garment')
     m_pads_need_garment = () if f_pads_need_garment is not None else ('pads_need_garment',)
     r_pads_need_garment = FactValue('pads_need_garment', f_pads_need_garment, f_pads_need_garment is not None)
     f_ics_trials = _get('ics_trials')
-    r_ics_trials = FactValue('ics_trials', f_ics_trials, f_ics_trials is not None)
+    d_ics_trials = f_ics_trials is not None
+    if f_ics_trials is None:
+        f_ics_trials = ()
+    r_ics_trials = FactValue('ics_trials', f_ics_trials, d_ics_trials)
 
-    # when#0 (ics.mtus:45): (any ics_trials):bool
+    # when#0 (ics.mtus:47): (any ics_trials):bool
     _v1, _m1 = any_m(f_ics_trials, 'ics_trials', None, None)
     _gate2 = (_v1, _m1)
-    # when#1 (ics.mtus:52): ics_garment:bool
-    _gate3 = (f_ics_garment, m_ics_garment)
+    # when#1 (ics.mtus:54): ics_garment:bool
+    _gate3 = (f_ics_garment, ())
 
-    # patient_selection (ics.mtus:36): (at-least 1 medications_ineffective:bool medication_side_effects...
+    # patient_selection (ics.mtus:38): (at-least 1 medications_ineffective:bool medication_side_effects...
     _v5, _m5 = at_least_m(1, (f_medications_ineffective, m_medications_ineffective), (f_medication_side_effects, m_medication_side_effects), (f_substance_abuse_history, m_substance_abuse_history), (f_pain_limits_therapy, m_pain_limits_therapy), (f_unresponsive_to_conservative_measures, m_unresponsive_to_conservative_measures))
-    _c4 = decide('patient_selection', False, ALWAYS, (_v5, _m5), (r_medications_ineffective, r_medication_side_effects, r_substance_abuse_history, r_pain_limits_therapy, r_unresponsive_to_conservative_measures))
+    _c4 = decide('patient_selection', False, ALWAYS, (_v5, _m5), (r_medications_ineffective, r_medication_side_effects, r_substance_abuse_history, r_pain_limits_therapy, r_unresponsive_to_conservative_measures), rules=_RULES)
 
-    # one_month_trial (ics.mtus:41): (or (any ics_trials):bool (<= ics_use_requested:duration 1 month:d...
+    # one_month_trial (ics.mtus:43): (or (any ics_trials):bool (<= ics_use_requested:duration 1 month:d...
     _t7 = compare_duration('<=', f_ics_use_requested, _K1, request_date)
     _v8, _m8 = strict_m(_t7, (f_ics_use_requested, m_ics_use_requested))
     _v9, _m9 = or_m((_v1, _m1), (_v8, _m8))
-    _c6 = decide('one_month_trial', False, ALWAYS, (_v9, _m9), (r_ics_trials, r_ics_use_requested))
+    _c6 = decide('one_month_trial', False, ALWAYS, (_v9, _m9), (r_ics_trials, r_ics_use_requested), rules=_RULES)
 
     if _gate2[0] is True:
-        # continuation when#0 (ics.mtus:46): (and (last ics_trials field function_increased):bool (last ics...
+        # continuation when#0 (ics.mtus:48): (and (last ics_trials field function_increased):bool (last ics...
         _p11 = pick_m('last', f_ics_trials, 'ics_trials', None, None, 'date')
         _v12, _m12 = field_m(_p11, 'ics_trials', 'function_increased')
         _v13, _m13 = field_m(_p11, 'ics_trials', 'pain_decreased')
         _v14, _m14 = field_m(_p11, 'ics_trials', 'medication_reduced')
         _v15, _m15 = and_m((_v12, _m12), (_v13, _m13), (_v14, _m14))
-        _c10 = decide('continuation', False, _gate2, (_v15, _m15), (r_ics_trials,))
+        _c10 = decide('continuation', False, _gate2, (_v15, _m15), (r_ics_trials,), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c10 = decide('continuation', False, _gate2, None, (r_ics_trials,))
+        _c10 = decide('continuation', False, _gate2, None, (r_ics_trials,), rules=_RULES)
 
     if _gate3[0] is True:
-        # garment when#1 (ics.mtus:53): (and (any ics_trials):bool pads_need_garment:bool)
+        # garment when#1 (ics.mtus:55): (and (any ics_trials):bool pads_need_garment:bool)
         _v17, _m17 = and_m((_v1, _m1), (f_pads_need_garment, m_pads_need_garment))
-        _c16 = decide('garment', False, _gate3, (_v17, _m17), (r_ics_garment, r_ics_trials, r_pads_need_garment))
+        _c16 = decide('garment', False, _gate3, (_v17, _m17), (r_ics_garment, r_ics_trials, r_pads_need_garment), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c16 = decide('garment', False, _gate3, None, (r_ics_garment,))
+        _c16 = decide('garment', False, _gate3, None, (r_ics_garment,), rules=_RULES)
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c4, _c6, _c10, _c16))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (30, 30, 20), (31, 31, 21), (32, 32, 22), (33, 33, 23), (34, 34, 24), (35, 35, 25),
-    (36, 36, 26), (37, 37, 27), (38, 38, 28), (41, 43, 36), (45, 49, 41), (51, 52, 45),
-    (54, 57, 46), (58, 58, 47), (59, 60, 46), (62, 64, 52), (66, 68, 53), (76, 78, 20),
-    (79, 81, 21), (82, 84, 22), (85, 87, 23), (88, 90, 24), (91, 93, 25), (94, 96, 26),
-    (97, 99, 27), (100, 101, 28), (103, 105, 45), (106, 107, 52), (109, 111, 36), (113, 117, 41),
-    (119, 123, 46), (124, 124, 47), (125, 128, 46), (130, 135, 53),
+    (58, 58, 22), (59, 59, 23), (60, 60, 24), (61, 61, 25), (62, 62, 26), (63, 63, 27),
+    (64, 67, 28), (68, 68, 29), (69, 72, 30), (75, 77, 38), (79, 82, 43), (84, 86, 47),
+    (88, 91, 48), (92, 92, 49), (93, 94, 48), (96, 98, 54), (100, 102, 55), (116, 118, 22),
+    (119, 121, 23), (122, 124, 24), (125, 127, 25), (128, 130, 26), (131, 133, 27), (134, 138, 28),
+    (139, 141, 29), (142, 146, 30), (148, 150, 47), (151, 152, 54), (154, 156, 38), (158, 162, 43),
+    (164, 168, 48), (169, 169, 49), (170, 173, 48), (175, 180, 55),
 )

@@ -8,9 +8,9 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, EXACT, FactValue, GuidelineResult, add,
-    and_m, any_m, decide, field_m, k_and, last_row,
-    member, modify, mul, or_m, pick_m, strict_m,
-    sum_m, window,
+    and_m, any_m, decide, field_m, finish, k_and,
+    last_row, member, mul, or_m, pick_m, strict_m,
+    sum_m, unmet_in_every_reading, window,
 )
 
 GUIDELINE_ID = 'manual_therapy'
@@ -22,10 +22,42 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = frozenset(('ankle or foot', 'forearm, wrist or hand', 'knee'))  # ankle or foot, forearm, wrist or hand, knee (manual_therapy.mtus:49)
+_K1 = frozenset(('ankle or foot', 'forearm, wrist or hand', 'knee'))  # ankle or foot, forearm, wrist or hand, knee (manual_therapy.mtus:51)
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'flare_up_visits': 'manipulation_visits_requested', 'trial_visits': 'manipulation_visits_requested', 'trial_length': 'manipulation_visits_requested', 'total_visits': 'manipulation_visits_requested'}
+
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'manipulation_regions': 'required',
+    'flare_up': 'presumed absent when silent',
+    'manipulation_visits_per_week': 'required',
+    'manipulation_visits_requested': 'required',
+    'prior_manipulation': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'manipulation_regions': 'body regions to be treated',
+    'carpal_tunnel': 'carpal tunnel syndrome',
+    'maintenance_care': 'elective or maintenance care',
+    'flare_up': 'recurrences or flare-ups of the condition',
+    'manipulation_visits_per_week': 'manual therapy visits per week requested',
+    'manipulation_visits_requested': 'manual therapy visits requested',
+    'prior_manipulation': 'prior manual therapy courses for the same condition',
+    'prior_manipulation.date': 'start of the course',
+    'prior_manipulation.visits': 'visits completed',
+    'prior_manipulation.adl_improved': 'clinically significant improvement in activities of daily living',
+    'prior_manipulation.work_restrictions_reduced': 'reduction in work restrictions',
+    'prior_manipulation.dependency_reduced': 'reduction in dependency on continued medical treatment',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'carpal_tunnel': (True, False),
+    'maintenance_care': (True, False),
+    'returned_to_work': (True, False),
+}
 
 
 def unmet(facts, request_date):
@@ -35,60 +67,66 @@ def unmet(facts, request_date):
     f_carpal_tunnel = _get('carpal_tunnel')
     f_maintenance_care = _get('maintenance_care')
     f_flare_up = _get('flare_up')
+    d_flare_up = f_flare_up is not None
+    if f_flare_up is None:
+        f_flare_up = False
     f_returned_to_work = _get('returned_to_work')
     f_manipulation_visits_per_week = _get('manipulation_visits_per_week')
     f_manipulation_visits_requested = _get('manipulation_visits_requested')
     f_prior_manipulation = _get('prior_manipulation')
+    d_prior_manipulation = f_prior_manipulation is not None
+    if f_prior_manipulation is None:
+        f_prior_manipulation = ()
     _out = []
 
-    # exclude maintenance (manual_therapy.mtus:44): maintenance_care:bool
-    if not (f_maintenance_care is False):
+    # exclude maintenance (manual_therapy.mtus:46): maintenance_care:bool
+    if (f_maintenance_care is True):
         _out.append('maintenance')
 
-    # exclude region_not_recommended (manual_therapy.mtus:49): (contains any of manipulation_regions:se...
-    if not (f_manipulation_regions is not None and (not member('contains any of', f_manipulation_regions, _K1, EXACT, request_date))):
+    # exclude region_not_recommended (manual_therapy.mtus:51): (contains any of manipulation_regions:se...
+    if (f_manipulation_regions is not None and member('contains any of', f_manipulation_regions, _K1, EXACT, request_date)):
         _out.append('region_not_recommended')
 
-    # exclude carpal_tunnel_syndrome (manual_therapy.mtus:51): carpal_tunnel:bool
-    if not (f_carpal_tunnel is False):
+    # exclude carpal_tunnel_syndrome (manual_therapy.mtus:53): carpal_tunnel:bool
+    if (f_carpal_tunnel is True):
         _out.append('carpal_tunnel_syndrome')
 
-    # when#0 (manual_therapy.mtus:58): flare_up:bool
+    # when#0 (manual_therapy.mtus:60): flare_up:bool
     _when1 = f_flare_up
     if _when1 is not False:
         _unknown2 = _when1 is None
 
-        # flare_up_return_to_work when#0 (manual_therapy.mtus:59): returned_to_work:bool
+        # flare_up_return_to_work when#0 (manual_therapy.mtus:61): returned_to_work:bool
         if _unknown2 or not (f_returned_to_work is True):
             _out.append('flare_up_return_to_work')
 
-        # flare_up_visits when#0 (manual_therapy.mtus:61): (<= (+ (sum prior_manipulation within 4 months f...
+        # flare_up_visits when#0 (manual_therapy.mtus:63): (<= (+ (sum prior_manipulation within 4 months f...
         _w3 = window(request_date, 4, 0)
         _v4, _m4 = sum_m(f_prior_manipulation, 'prior_manipulation', _w3, None, 'visits', 0)
         _t5 = add(_v4, f_manipulation_visits_requested)
         if _unknown2 or not (_t5 is not None and (_t5 <= 2)):
             _out.append('flare_up_visits')
 
-    # when#1 (manual_therapy.mtus:67): (and (not flare_up:bool) (contains manipulation_regions:set[enum...
-    _when6 = k_and((None if f_flare_up is None else not f_flare_up), (None if f_manipulation_regions is None else ('low back' in f_manipulation_regions)))
+    # when#1 (manual_therapy.mtus:69): (and (not flare_up:bool) (contains manipulation_regions:set[enum...
+    _when6 = k_and((not f_flare_up), (None if f_manipulation_regions is None else ('low back' in f_manipulation_regions)))
     if _when6 is not False:
         _unknown7 = _when6 is None
 
-        # trial_visits when#1 (manual_therapy.mtus:70): (or (any prior_manipulation):bool (<= manipulation_...
-        _t8 = (None if f_prior_manipulation is None else len(f_prior_manipulation) > 0)
-        if _unknown7 or not ((_t8 is True) or (f_manipulation_visits_requested is not None and (f_manipulation_visits_requested <= 6))):
+        # trial_visits when#1 (manual_therapy.mtus:72): (or (any prior_manipulation):bool (<= manipulation_...
+        if _unknown7 or not ((len(f_prior_manipulation) > 0) or (f_manipulation_visits_requested is not None and (f_manipulation_visits_requested <= 6))):
             _out.append('trial_visits')
 
-        # trial_length when#1 (manual_therapy.mtus:73): (or (any prior_manipulation):bool (<= manipulation_...
-        _t9 = mul(f_manipulation_visits_per_week, 2)
-        if _unknown7 or not ((_t8 is True) or (f_manipulation_visits_requested is not None and _t9 is not None and (f_manipulation_visits_requested <= _t9))):
+        # trial_length when#1 (manual_therapy.mtus:75): (or (any prior_manipulation):bool (<= manipulation_...
+        _t8 = mul(f_manipulation_visits_per_week, 2)
+        if _unknown7 or not ((len(f_prior_manipulation) > 0) or (f_manipulation_visits_requested is not None and _t8 is not None and (f_manipulation_visits_requested <= _t8))):
             _out.append('trial_length')
 
-        # when#2 (manual_therapy.mtus:76): (any prior_manipulation):bool
-        if _t8 is not False:
-            _unknown10 = _unknown7 or _t8 is None
+        # when#2 (manual_therapy.mtus:78): (any prior_manipulation):bool
+        _when9 = (len(f_prior_manipulation) > 0)
+        if _when9 is not False:
+            _unknown10 = _unknown7 or _when9 is None
 
-            # functional_improvement when#1 when#2 (manual_therapy.mtus:78): (and (or (last prior_manipulation ...
+            # functional_improvement when#1 when#2 (manual_therapy.mtus:80): (and (or (last prior_manipulation ...
             _r11 = last_row(f_prior_manipulation, 'date')
             _t12 = None if _r11 is None else _r11.get('adl_improved')
             _t13 = None if _r11 is None else _r11.get('work_restrictions_reduced')
@@ -96,17 +134,23 @@ def unmet(facts, request_date):
             if _unknown10 or not (((_t12 is True) or (_t13 is True)) and (_t14 is True)):
                 _out.append('functional_improvement')
 
-            # total_visits when#1 when#2 (manual_therapy.mtus:86): (<= (+ (sum prior_manipulation field visits)...
+            # total_visits when#1 when#2 (manual_therapy.mtus:88): (<= (+ (sum prior_manipulation field visits)...
             _v15, _m15 = sum_m(f_prior_manipulation, 'prior_manipulation', None, None, 'visits', 0)
             _t16 = add(_v15, f_manipulation_visits_requested)
             if _unknown10 or not (_t16 is not None and (_t16 <= 18)):
                 _out.append('total_visits')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, _ALLOWS_FEWER, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_manipulation_regions = _get('manipulation_regions')
     m_manipulation_regions = () if f_manipulation_regions is not None else ('manipulation_regions',)
@@ -118,8 +162,10 @@ def evaluate(facts, request_date):
     m_maintenance_care = () if f_maintenance_care is not None else ('maintenance_care',)
     r_maintenance_care = FactValue('maintenance_care', f_maintenance_care, f_maintenance_care is not None)
     f_flare_up = _get('flare_up')
-    m_flare_up = () if f_flare_up is not None else ('flare_up',)
-    r_flare_up = FactValue('flare_up', f_flare_up, f_flare_up is not None)
+    d_flare_up = f_flare_up is not None
+    if f_flare_up is None:
+        f_flare_up = False
+    r_flare_up = FactValue('flare_up', f_flare_up, d_flare_up)
     f_returned_to_work = _get('returned_to_work')
     m_returned_to_work = () if f_returned_to_work is not None else ('returned_to_work',)
     r_returned_to_work = FactValue('returned_to_work', f_returned_to_work, f_returned_to_work is not None)
@@ -130,88 +176,88 @@ def evaluate(facts, request_date):
     m_manipulation_visits_requested = () if f_manipulation_visits_requested is not None else ('manipulation_visits_requested',)
     r_manipulation_visits_requested = FactValue('manipulation_visits_requested', f_manipulation_visits_requested, f_manipulation_visits_requested is not None)
     f_prior_manipulation = _get('prior_manipulation')
-    r_prior_manipulation = FactValue('prior_manipulation', f_prior_manipulation, f_prior_manipulation is not None)
+    d_prior_manipulation = f_prior_manipulation is not None
+    if f_prior_manipulation is None:
+        f_prior_manipulation = ()
+    r_prior_manipulation = FactValue('prior_manipulation', f_prior_manipulation, d_prior_manipulation)
 
-    # when#0 (manual_therapy.mtus:58): flare_up:bool
-    _gate1 = (f_flare_up, m_flare_up)
-    # when#1 (manual_therapy.mtus:67): (and (not flare_up:bool) (contains manipulation_regions:set[enum...
-    _t2 = None if f_flare_up is None else not f_flare_up
-    _v3, _m3 = strict_m((None if f_manipulation_regions is None else ('low back' in f_manipulation_regions)), (f_manipulation_regions, m_manipulation_regions))
-    _v4, _m4 = and_m((_t2, m_flare_up), (_v3, _m3))
-    _gate5 = (_v4, _m4)
-    # when#2 (manual_therapy.mtus:76): (any prior_manipulation):bool
-    _v6, _m6 = any_m(f_prior_manipulation, 'prior_manipulation', None, None)
-    _gate7 = (_v6, _m6)
+    # when#0 (manual_therapy.mtus:60): flare_up:bool
+    _gate1 = (f_flare_up, ())
+    # when#1 (manual_therapy.mtus:69): (and (not flare_up:bool) (contains manipulation_regions:set[enum...
+    _v2, _m2 = strict_m((None if f_manipulation_regions is None else ('low back' in f_manipulation_regions)), (f_manipulation_regions, m_manipulation_regions))
+    _v3, _m3 = and_m(((not f_flare_up), ()), (_v2, _m2))
+    _gate4 = (_v3, _m3)
+    # when#2 (manual_therapy.mtus:78): (any prior_manipulation):bool
+    _v5, _m5 = any_m(f_prior_manipulation, 'prior_manipulation', None, None)
+    _gate6 = (_v5, _m5)
 
-    # exclude maintenance (manual_therapy.mtus:44): maintenance_care:bool
-    _c8 = decide('maintenance', True, ALWAYS, (f_maintenance_care, m_maintenance_care), (r_maintenance_care,))
+    # exclude maintenance (manual_therapy.mtus:46): maintenance_care:bool
+    _c7 = decide('maintenance', True, ALWAYS, (f_maintenance_care, m_maintenance_care), (r_maintenance_care,), rules=_RULES)
 
-    # exclude region_not_recommended (manual_therapy.mtus:49): (contains any of manipulation_regions:se...
-    _v10, _m10 = strict_m((None if f_manipulation_regions is None else member('contains any of', f_manipulation_regions, _K1, EXACT, request_date)), (f_manipulation_regions, m_manipulation_regions))
-    _c9 = decide('region_not_recommended', True, ALWAYS, (_v10, _m10), (r_manipulation_regions,))
+    # exclude region_not_recommended (manual_therapy.mtus:51): (contains any of manipulation_regions:se...
+    _v9, _m9 = strict_m((None if f_manipulation_regions is None else member('contains any of', f_manipulation_regions, _K1, EXACT, request_date)), (f_manipulation_regions, m_manipulation_regions))
+    _c8 = decide('region_not_recommended', True, ALWAYS, (_v9, _m9), (r_manipulation_regions,), rules=_RULES)
 
-    # exclude carpal_tunnel_syndrome (manual_therapy.mtus:51): carpal_tunnel:bool
-    _c11 = decide('carpal_tunnel_syndrome', True, ALWAYS, (f_carpal_tunnel, m_carpal_tunnel), (r_carpal_tunnel,))
+    # exclude carpal_tunnel_syndrome (manual_therapy.mtus:53): carpal_tunnel:bool
+    _c10 = decide('carpal_tunnel_syndrome', True, ALWAYS, (f_carpal_tunnel, m_carpal_tunnel), (r_carpal_tunnel,), rules=_RULES)
 
     if _gate1[0] is True:
-        # flare_up_return_to_work when#0 (manual_therapy.mtus:59): returned_to_work:bool
-        _c12 = decide('flare_up_return_to_work', False, _gate1, (f_returned_to_work, m_returned_to_work), (r_flare_up, r_returned_to_work))
-        # flare_up_visits when#0 (manual_therapy.mtus:61): (<= (+ (sum prior_manipulation within 4 months f...
-        _w14 = window(request_date, 4, 0)
-        _v15, _m15 = sum_m(f_prior_manipulation, 'prior_manipulation', _w14, None, 'visits', 0)
-        _v16, _m16 = strict_m(add(_v15, f_manipulation_visits_requested), (_v15, _m15), (f_manipulation_visits_requested, m_manipulation_visits_requested))
-        _v17, _m17 = strict_m((None if _v16 is None else (_v16 <= 2)), (_v16, _m16))
-        _c13 = decide('flare_up_visits', False, _gate1, (_v17, _m17), (r_flare_up, r_prior_manipulation, r_manipulation_visits_requested), (Computed('sum(prior_manipulation.visits within 4 months) + manipulation_visits_requested', _v16), Computed('sum(prior_manipulation.visits within 4 months)', _v15)))
+        # flare_up_return_to_work when#0 (manual_therapy.mtus:61): returned_to_work:bool
+        _c11 = decide('flare_up_return_to_work', False, _gate1, (f_returned_to_work, m_returned_to_work), (r_flare_up, r_returned_to_work), rules=_RULES)
+        # flare_up_visits when#0 (manual_therapy.mtus:63): (<= (+ (sum prior_manipulation within 4 months f...
+        _w13 = window(request_date, 4, 0)
+        _v14, _m14 = sum_m(f_prior_manipulation, 'prior_manipulation', _w13, None, 'visits', 0)
+        _v15, _m15 = strict_m(add(_v14, f_manipulation_visits_requested), (_v14, _m14), (f_manipulation_visits_requested, m_manipulation_visits_requested))
+        _v16, _m16 = strict_m((None if _v15 is None else (_v15 <= 2)), (_v15, _m15))
+        _c12 = decide('flare_up_visits', False, _gate1, (_v16, _m16), (r_flare_up, r_prior_manipulation, r_manipulation_visits_requested), (Computed('sum(prior_manipulation.visits within 4 months) + manipulation_visits_requested', _v15), Computed('sum(prior_manipulation.visits within 4 months)', _v14)), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c12 = decide('flare_up_return_to_work', False, _gate1, None, (r_flare_up,))
-        _c13 = decide('flare_up_visits', False, _gate1, None, (r_flare_up,))
+        _c11 = decide('flare_up_return_to_work', False, _gate1, None, (r_flare_up,), rules=_RULES)
+        _c12 = decide('flare_up_visits', False, _gate1, None, (r_flare_up,), rules=_RULES)
 
-    if _gate5[0] is True:
-        # trial_visits when#1 (manual_therapy.mtus:70): (or (any prior_manipulation):bool (<= manipulation_...
-        _v20, _m20 = strict_m((None if f_manipulation_visits_requested is None else (f_manipulation_visits_requested <= 6)), (f_manipulation_visits_requested, m_manipulation_visits_requested))
-        _v21, _m21 = or_m((_v6, _m6), (_v20, _m20))
-        _c18 = decide('trial_visits', False, _gate5, (_v21, _m21), (r_flare_up, r_manipulation_regions, r_prior_manipulation, r_manipulation_visits_requested))
-        # trial_length when#1 (manual_therapy.mtus:73): (or (any prior_manipulation):bool (<= manipulation_...
-        _v22, _m22 = strict_m(mul(f_manipulation_visits_per_week, 2), (f_manipulation_visits_per_week, m_manipulation_visits_per_week))
-        _v23, _m23 = strict_m((None if f_manipulation_visits_requested is None or _v22 is None else (f_manipulation_visits_requested <= _v22)), (f_manipulation_visits_requested, m_manipulation_visits_requested), (_v22, _m22))
-        _v24, _m24 = or_m((_v6, _m6), (_v23, _m23))
-        _c19 = decide('trial_length', False, _gate5, (_v24, _m24), (r_flare_up, r_manipulation_regions, r_prior_manipulation, r_manipulation_visits_requested, r_manipulation_visits_per_week), (Computed('manipulation_visits_per_week * 2', _v22),))
+    if _gate4[0] is True:
+        # trial_visits when#1 (manual_therapy.mtus:72): (or (any prior_manipulation):bool (<= manipulation_...
+        _v19, _m19 = strict_m((None if f_manipulation_visits_requested is None else (f_manipulation_visits_requested <= 6)), (f_manipulation_visits_requested, m_manipulation_visits_requested))
+        _v20, _m20 = or_m((_v5, _m5), (_v19, _m19))
+        _c17 = decide('trial_visits', False, _gate4, (_v20, _m20), (r_flare_up, r_manipulation_regions, r_prior_manipulation, r_manipulation_visits_requested), rules=_RULES)
+        # trial_length when#1 (manual_therapy.mtus:75): (or (any prior_manipulation):bool (<= manipulation_...
+        _v21, _m21 = strict_m(mul(f_manipulation_visits_per_week, 2), (f_manipulation_visits_per_week, m_manipulation_visits_per_week))
+        _v22, _m22 = strict_m((None if f_manipulation_visits_requested is None or _v21 is None else (f_manipulation_visits_requested <= _v21)), (f_manipulation_visits_requested, m_manipulation_visits_requested), (_v21, _m21))
+        _v23, _m23 = or_m((_v5, _m5), (_v22, _m22))
+        _c18 = decide('trial_length', False, _gate4, (_v23, _m23), (r_flare_up, r_manipulation_regions, r_prior_manipulation, r_manipulation_visits_requested, r_manipulation_visits_per_week), (Computed('manipulation_visits_per_week * 2', _v21),), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c18 = decide('trial_visits', False, _gate5, None, (r_flare_up, r_manipulation_regions))
-        _c19 = decide('trial_length', False, _gate5, None, (r_flare_up, r_manipulation_regions))
-    _gate27 = and_m(_gate5, _gate7)
+        _c17 = decide('trial_visits', False, _gate4, None, (r_flare_up, r_manipulation_regions), rules=_RULES)
+        _c18 = decide('trial_length', False, _gate4, None, (r_flare_up, r_manipulation_regions), rules=_RULES)
+    _gate26 = and_m(_gate4, _gate6)
 
-    if _gate27[0] is True:
-        # functional_improvement when#1 when#2 (manual_therapy.mtus:78): (and (or (last prior_manipulation ...
-        _p28 = pick_m('last', f_prior_manipulation, 'prior_manipulation', None, None, 'date')
-        _v29, _m29 = field_m(_p28, 'prior_manipulation', 'adl_improved')
-        _v30, _m30 = field_m(_p28, 'prior_manipulation', 'work_restrictions_reduced')
-        _v31, _m31 = or_m((_v29, _m29), (_v30, _m30))
-        _v32, _m32 = field_m(_p28, 'prior_manipulation', 'dependency_reduced')
-        _v33, _m33 = and_m((_v31, _m31), (_v32, _m32))
-        _c25 = decide('functional_improvement', False, _gate27, (_v33, _m33), (r_flare_up, r_manipulation_regions, r_prior_manipulation))
-        # total_visits when#1 when#2 (manual_therapy.mtus:86): (<= (+ (sum prior_manipulation field visits)...
-        _v34, _m34 = sum_m(f_prior_manipulation, 'prior_manipulation', None, None, 'visits', 0)
-        _v35, _m35 = strict_m(add(_v34, f_manipulation_visits_requested), (_v34, _m34), (f_manipulation_visits_requested, m_manipulation_visits_requested))
-        _v36, _m36 = strict_m((None if _v35 is None else (_v35 <= 18)), (_v35, _m35))
-        _c26 = decide('total_visits', False, _gate27, (_v36, _m36), (r_flare_up, r_manipulation_regions, r_prior_manipulation, r_manipulation_visits_requested), (Computed('sum(prior_manipulation.visits) + manipulation_visits_requested', _v35), Computed('sum(prior_manipulation.visits)', _v34)))
+    if _gate26[0] is True:
+        # functional_improvement when#1 when#2 (manual_therapy.mtus:80): (and (or (last prior_manipulation ...
+        _p27 = pick_m('last', f_prior_manipulation, 'prior_manipulation', None, None, 'date')
+        _v28, _m28 = field_m(_p27, 'prior_manipulation', 'adl_improved')
+        _v29, _m29 = field_m(_p27, 'prior_manipulation', 'work_restrictions_reduced')
+        _v30, _m30 = or_m((_v28, _m28), (_v29, _m29))
+        _v31, _m31 = field_m(_p27, 'prior_manipulation', 'dependency_reduced')
+        _v32, _m32 = and_m((_v30, _m30), (_v31, _m31))
+        _c24 = decide('functional_improvement', False, _gate26, (_v32, _m32), (r_flare_up, r_manipulation_regions, r_prior_manipulation), rules=_RULES)
+        # total_visits when#1 when#2 (manual_therapy.mtus:88): (<= (+ (sum prior_manipulation field visits)...
+        _v33, _m33 = sum_m(f_prior_manipulation, 'prior_manipulation', None, None, 'visits', 0)
+        _v34, _m34 = strict_m(add(_v33, f_manipulation_visits_requested), (_v33, _m33), (f_manipulation_visits_requested, m_manipulation_visits_requested))
+        _v35, _m35 = strict_m((None if _v34 is None else (_v34 <= 18)), (_v34, _m34))
+        _c25 = decide('total_visits', False, _gate26, (_v35, _m35), (r_flare_up, r_manipulation_regions, r_prior_manipulation, r_manipulation_visits_requested), (Computed('sum(prior_manipulation.visits) + manipulation_visits_requested', _v34), Computed('sum(prior_manipulation.visits)', _v33)), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c25 = decide('functional_improvement', False, _gate27, None, (r_flare_up, r_manipulation_regions, r_prior_manipulation))
-        _c26 = decide('total_visits', False, _gate27, None, (r_flare_up, r_manipulation_regions, r_prior_manipulation))
+        _c24 = decide('functional_improvement', False, _gate26, None, (r_flare_up, r_manipulation_regions, r_prior_manipulation), rules=_RULES)
+        _c25 = decide('total_visits', False, _gate26, None, (r_flare_up, r_manipulation_regions, r_prior_manipulation), rules=_RULES)
 
-    _result = GuidelineResult(GUIDELINE_ID, request_date, (_c8, _c9, _c11, _c12, _c13, _c18, _c19, _c25, _c26))
-    # Not certified only for want of fewer units: the most of them that would be (runtime.modify).
-    return modify(_result, facts, _ALLOWS_FEWER, unmet)
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c7, _c8, _c10, _c11, _c12, _c17, _c18, _c24, _c25))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (34, 34, 28), (35, 35, 29), (36, 36, 30), (37, 37, 31), (38, 38, 32), (39, 39, 33),
-    (40, 40, 34), (41, 41, 35), (44, 46, 44), (48, 50, 49), (52, 54, 51), (56, 59, 58),
-    (61, 63, 59), (65, 70, 61), (72, 75, 67), (77, 80, 70), (82, 85, 73), (87, 89, 76),
-    (91, 94, 78), (95, 95, 79), (96, 97, 78), (99, 103, 86), (111, 113, 28), (114, 116, 29),
-    (117, 119, 30), (120, 122, 31), (123, 125, 32), (126, 128, 33), (129, 131, 34), (132, 133, 35),
-    (135, 136, 58), (137, 141, 67), (142, 144, 76), (146, 147, 44), (149, 151, 49), (153, 154, 51),
-    (156, 158, 59), (159, 164, 61), (165, 167, 59), (169, 173, 70), (174, 178, 73), (179, 181, 70),
-    (182, 182, 78), (184, 189, 78), (190, 190, 79), (191, 192, 78), (193, 197, 86), (198, 200, 78),
+    (66, 66, 30), (67, 67, 31), (68, 68, 32), (69, 72, 33), (73, 73, 34), (74, 74, 35),
+    (75, 75, 36), (76, 79, 37), (82, 84, 46), (86, 88, 51), (90, 92, 53), (94, 97, 60),
+    (99, 101, 61), (103, 108, 63), (110, 113, 69), (115, 117, 72), (119, 122, 75), (124, 127, 78),
+    (129, 132, 80), (133, 133, 81), (134, 135, 80), (137, 141, 88), (155, 157, 30), (158, 160, 31),
+    (161, 163, 32), (164, 168, 33), (169, 171, 34), (172, 174, 35), (175, 177, 36), (178, 182, 37),
+    (184, 185, 60), (186, 189, 69), (190, 192, 78), (194, 195, 46), (197, 199, 51), (201, 202, 53),
+    (204, 206, 61), (207, 212, 63), (213, 215, 61), (217, 221, 72), (222, 226, 75), (227, 229, 72),
+    (230, 230, 80), (232, 237, 80), (238, 238, 81), (239, 240, 80), (241, 245, 88), (246, 248, 80),
 )

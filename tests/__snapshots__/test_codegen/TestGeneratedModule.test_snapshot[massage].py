@@ -8,7 +8,7 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, add, decide,
-    modify, strict_m, sum_m,
+    finish, strict_m, sum_m, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'massage'
@@ -22,6 +22,25 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'visit_limit': 'massage_visits_requested'}
 
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'massage_visits_requested': 'required',
+    'prior_massage': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'massage_visits_requested': 'massage therapy visits requested',
+    'prior_massage': 'prior massage therapy for the same condition',
+    'prior_massage.date': 'start of the course',
+    'prior_massage.visits': 'visits completed',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'exercise_program': (True, False),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -29,23 +48,32 @@ def unmet(facts, request_date):
     f_exercise_program = _get('exercise_program')
     f_massage_visits_requested = _get('massage_visits_requested')
     f_prior_massage = _get('prior_massage')
+    d_prior_massage = f_prior_massage is not None
+    if f_prior_massage is None:
+        f_prior_massage = ()
     _out = []
 
-    # adjunct_to_exercise (massage.mtus:28): exercise_program:bool
+    # adjunct_to_exercise (massage.mtus:30): exercise_program:bool
     if not (f_exercise_program is True):
         _out.append('adjunct_to_exercise')
 
-    # visit_limit (massage.mtus:34): (<= (+ (sum prior_massage field visits):count massage_visits_reque...
+    # visit_limit (massage.mtus:36): (<= (+ (sum prior_massage field visits):count massage_visits_reque...
     _v1, _m1 = sum_m(f_prior_massage, 'prior_massage', None, None, 'visits', 0)
     _t2 = add(_v1, f_massage_visits_requested)
     if not (_t2 is not None and (_t2 <= 6)):
         _out.append('visit_limit')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, _ALLOWS_FEWER, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_exercise_program = _get('exercise_program')
     m_exercise_program = () if f_exercise_program is not None else ('exercise_program',)
@@ -54,24 +82,25 @@ def evaluate(facts, request_date):
     m_massage_visits_requested = () if f_massage_visits_requested is not None else ('massage_visits_requested',)
     r_massage_visits_requested = FactValue('massage_visits_requested', f_massage_visits_requested, f_massage_visits_requested is not None)
     f_prior_massage = _get('prior_massage')
-    r_prior_massage = FactValue('prior_massage', f_prior_massage, f_prior_massage is not None)
+    d_prior_massage = f_prior_massage is not None
+    if f_prior_massage is None:
+        f_prior_massage = ()
+    r_prior_massage = FactValue('prior_massage', f_prior_massage, d_prior_massage)
 
-    # adjunct_to_exercise (massage.mtus:28): exercise_program:bool
-    _c1 = decide('adjunct_to_exercise', False, ALWAYS, (f_exercise_program, m_exercise_program), (r_exercise_program,))
+    # adjunct_to_exercise (massage.mtus:30): exercise_program:bool
+    _c1 = decide('adjunct_to_exercise', False, ALWAYS, (f_exercise_program, m_exercise_program), (r_exercise_program,), rules=_RULES)
 
-    # visit_limit (massage.mtus:34): (<= (+ (sum prior_massage field visits):count massage_visits_reque...
+    # visit_limit (massage.mtus:36): (<= (+ (sum prior_massage field visits):count massage_visits_reque...
     _v3, _m3 = sum_m(f_prior_massage, 'prior_massage', None, None, 'visits', 0)
     _v4, _m4 = strict_m(add(_v3, f_massage_visits_requested), (_v3, _m3), (f_massage_visits_requested, m_massage_visits_requested))
     _v5, _m5 = strict_m((None if _v4 is None else (_v4 <= 6)), (_v4, _m4))
-    _c2 = decide('visit_limit', False, ALWAYS, (_v5, _m5), (r_prior_massage, r_massage_visits_requested), (Computed('sum(prior_massage.visits) + massage_visits_requested', _v4), Computed('sum(prior_massage.visits)', _v3)))
+    _c2 = decide('visit_limit', False, ALWAYS, (_v5, _m5), (r_prior_massage, r_massage_visits_requested), (Computed('sum(prior_massage.visits) + massage_visits_requested', _v4), Computed('sum(prior_massage.visits)', _v3)), rules=_RULES)
 
-    _result = GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c2))
-    # Not certified only for want of fewer units: the most of them that would be (runtime.modify).
-    return modify(_result, facts, _ALLOWS_FEWER, unmet)
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c2))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (29, 29, 20), (30, 30, 21), (31, 31, 22), (34, 36, 28), (38, 42, 34), (50, 52, 20),
-    (53, 55, 21), (56, 57, 22), (59, 60, 28), (62, 66, 34),
+    (48, 48, 22), (49, 49, 23), (50, 53, 24), (56, 58, 30), (60, 64, 36), (78, 80, 22),
+    (81, 83, 23), (84, 88, 24), (90, 91, 30), (93, 97, 36),
 )

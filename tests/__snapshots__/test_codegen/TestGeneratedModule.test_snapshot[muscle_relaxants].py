@@ -8,7 +8,8 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, Duration, FactValue, GuidelineResult, add,
-    compare_duration, contains_text, decide, or_m, strict_m,
+    compare_duration, contains_text, decide, finish, or_m, strict_m,
+    unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'muscle_relaxants'
@@ -20,7 +21,24 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = Duration(0, 21)  # 3 weeks (muscle_relaxants.mtus:64)
+_K1 = Duration(0, 21)  # 3 weeks (muscle_relaxants.mtus:66)
+
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'supply_requested': 'required',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'supply_requested': 'length of treatment the request supplies',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'first_line_tried': (True, False),
+    'acute_exacerbation': (True, False),
+    'short_course': (True, False),
+}
 
 
 def unmet(facts, request_date):
@@ -34,33 +52,39 @@ def unmet(facts, request_date):
     f_supply_requested = _get('supply_requested')
     _out = []
 
-    # second_line (muscle_relaxants.mtus:44): first_line_tried:bool
+    # second_line (muscle_relaxants.mtus:46): first_line_tried:bool
     if not (f_first_line_tried is True):
         _out.append('second_line')
 
-    # acute_exacerbation_of_lbp (muscle_relaxants.mtus:49): acute_exacerbation:bool
+    # acute_exacerbation_of_lbp (muscle_relaxants.mtus:51): acute_exacerbation:bool
     if not (f_acute_exacerbation is True):
         _out.append('acute_exacerbation_of_lbp')
 
-    # short_term (muscle_relaxants.mtus:56): (or short_course:bool (contains ingredients:set[text] 'cyc...
+    # short_term (muscle_relaxants.mtus:58): (or short_course:bool (contains ingredients:set[text] 'cyc...
     if not ((f_short_course is True) or (f_ingredients is not None and contains_text(f_ingredients, 'cyclobenzaprine'))):
         _out.append('short_term')
 
-    # when#0 (muscle_relaxants.mtus:63): (contains ingredients:set[text] 'cyclobenzaprine')
+    # when#0 (muscle_relaxants.mtus:65): (contains ingredients:set[text] 'cyclobenzaprine')
     _when1 = (None if f_ingredients is None else contains_text(f_ingredients, 'cyclobenzaprine'))
     if _when1 is not False:
 
-        # cyclobenzaprine_course when#0 (muscle_relaxants.mtus:64): (<= (+ use_to_date:duration supply_requ...
+        # cyclobenzaprine_course when#0 (muscle_relaxants.mtus:66): (<= (+ use_to_date:duration supply_requ...
         _t2 = add(f_use_to_date, f_supply_requested)
         _t3 = compare_duration('<=', _t2, _K1, request_date)
         if _when1 is None or not (_t3 is True):
             _out.append('cyclobenzaprine_course')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, {}, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_ingredients = _get('ingredients')
     m_ingredients = () if f_ingredients is not None else ('ingredients',)
@@ -81,36 +105,36 @@ def evaluate(facts, request_date):
     m_supply_requested = () if f_supply_requested is not None else ('supply_requested',)
     r_supply_requested = FactValue('supply_requested', f_supply_requested, f_supply_requested is not None)
 
-    # when#0 (muscle_relaxants.mtus:63): (contains ingredients:set[text] 'cyclobenzaprine')
+    # when#0 (muscle_relaxants.mtus:65): (contains ingredients:set[text] 'cyclobenzaprine')
     _v1, _m1 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'cyclobenzaprine')), (f_ingredients, m_ingredients))
     _gate2 = (_v1, _m1)
 
-    # second_line (muscle_relaxants.mtus:44): first_line_tried:bool
-    _c3 = decide('second_line', False, ALWAYS, (f_first_line_tried, m_first_line_tried), (r_first_line_tried,))
+    # second_line (muscle_relaxants.mtus:46): first_line_tried:bool
+    _c3 = decide('second_line', False, ALWAYS, (f_first_line_tried, m_first_line_tried), (r_first_line_tried,), rules=_RULES)
 
-    # acute_exacerbation_of_lbp (muscle_relaxants.mtus:49): acute_exacerbation:bool
-    _c4 = decide('acute_exacerbation_of_lbp', False, ALWAYS, (f_acute_exacerbation, m_acute_exacerbation), (r_acute_exacerbation,))
+    # acute_exacerbation_of_lbp (muscle_relaxants.mtus:51): acute_exacerbation:bool
+    _c4 = decide('acute_exacerbation_of_lbp', False, ALWAYS, (f_acute_exacerbation, m_acute_exacerbation), (r_acute_exacerbation,), rules=_RULES)
 
-    # short_term (muscle_relaxants.mtus:56): (or short_course:bool (contains ingredients:set[text] 'cyc...
+    # short_term (muscle_relaxants.mtus:58): (or short_course:bool (contains ingredients:set[text] 'cyc...
     _v6, _m6 = or_m((f_short_course, m_short_course), (_v1, _m1))
-    _c5 = decide('short_term', False, ALWAYS, (_v6, _m6), (r_short_course, r_ingredients))
+    _c5 = decide('short_term', False, ALWAYS, (_v6, _m6), (r_short_course, r_ingredients), rules=_RULES)
 
     if _gate2[0] is True:
-        # cyclobenzaprine_course when#0 (muscle_relaxants.mtus:64): (<= (+ use_to_date:duration supply_requ...
+        # cyclobenzaprine_course when#0 (muscle_relaxants.mtus:66): (<= (+ use_to_date:duration supply_requ...
         _v8, _m8 = strict_m(add(f_use_to_date, f_supply_requested), (f_use_to_date, m_use_to_date), (f_supply_requested, m_supply_requested))
         _t9 = compare_duration('<=', _v8, _K1, request_date)
         _v10, _m10 = strict_m(_t9, (_v8, _m8))
-        _c7 = decide('cyclobenzaprine_course', False, _gate2, (_v10, _m10), (r_ingredients, r_use_to_date, r_supply_requested), (Computed('use_to_date + supply_requested', _v8),))
+        _c7 = decide('cyclobenzaprine_course', False, _gate2, (_v10, _m10), (r_ingredients, r_use_to_date, r_supply_requested), (Computed('use_to_date + supply_requested', _v8),), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c7 = decide('cyclobenzaprine_course', False, _gate2, None, (r_ingredients,))
+        _c7 = decide('cyclobenzaprine_course', False, _gate2, None, (r_ingredients,), rules=_RULES)
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c4, _c5, _c7))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (29, 29, 35), (30, 30, 36), (31, 31, 37), (32, 32, 38), (33, 33, 39), (34, 34, 40),
-    (37, 39, 44), (41, 43, 49), (45, 47, 56), (49, 51, 63), (53, 57, 64), (65, 67, 35),
-    (68, 70, 36), (71, 73, 37), (74, 76, 38), (77, 79, 39), (80, 82, 40), (84, 86, 63),
-    (88, 89, 44), (91, 92, 49), (94, 96, 56), (98, 105, 64),
+    (47, 47, 37), (48, 48, 38), (49, 49, 39), (50, 50, 40), (51, 51, 41), (52, 52, 42),
+    (55, 57, 46), (59, 61, 51), (63, 65, 58), (67, 69, 65), (71, 75, 66), (89, 91, 37),
+    (92, 94, 38), (95, 97, 39), (98, 100, 40), (101, 103, 41), (104, 106, 42), (108, 110, 65),
+    (112, 113, 46), (115, 116, 51), (118, 120, 58), (122, 129, 66),
 )

@@ -8,7 +8,8 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, at_least_m, compare_elapsed,
-    contains_text, decide, or_m, strict_m, time_from,
+    contains_text, decide, finish, or_m, strict_m, time_from,
+    unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'nsaids'
@@ -19,6 +20,28 @@ CRITERIA = ('risk_weighed', 'gi_protection', 'short_term_relief')
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'gi_event_history': 'presumed absent when silent',
+    'gi_risk_medications': 'presumed absent when silent',
+    'high_dose_nsaids': 'presumed absent when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'gi_event_history': 'history of peptic ulcer, GI bleeding or perforation',
+    'gi_risk_medications': 'concurrent use of aspirin, corticosteroids and/or an anticoagulant',
+    'high_dose_nsaids': 'high-dose or multiple NSAIDs (e.g., an NSAID plus low-dose aspirin)',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'risk_assessed': (True, False),
+    'gastroprotection': (True, False),
+    'low_back_pain': (True, False),
+    'short_course': (True, False),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -26,36 +49,51 @@ def unmet(facts, request_date):
     f_risk_assessed = _get('risk_assessed')
     f_birth_date = _get('birth_date')
     f_gi_event_history = _get('gi_event_history')
+    d_gi_event_history = f_gi_event_history is not None
+    if f_gi_event_history is None:
+        f_gi_event_history = False
     f_gi_risk_medications = _get('gi_risk_medications')
+    d_gi_risk_medications = f_gi_risk_medications is not None
+    if f_gi_risk_medications is None:
+        f_gi_risk_medications = False
     f_high_dose_nsaids = _get('high_dose_nsaids')
+    d_high_dose_nsaids = f_high_dose_nsaids is not None
+    if f_high_dose_nsaids is None:
+        f_high_dose_nsaids = False
     f_gastroprotection = _get('gastroprotection')
     f_drug_classes = _get('drug_classes')
     f_low_back_pain = _get('low_back_pain')
     f_short_course = _get('short_course')
     _out = []
 
-    # risk_weighed (nsaids.mtus:52): risk_assessed:bool
+    # risk_weighed (nsaids.mtus:54): risk_assessed:bool
     if not (f_risk_assessed is True):
         _out.append('risk_weighed')
 
-    # gi_protection (nsaids.mtus:65): (or (not (at-least 1 (> (time-from birth_date:date request.date) ...
+    # gi_protection (nsaids.mtus:67): (or (not (at-least 1 (> (time-from birth_date:date request.date) ...
     _t1 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
-    if not (((not (_t1 is False)) + (not (f_gi_event_history is False)) + (not (f_gi_risk_medications is False)) + (not (f_high_dose_nsaids is False)) < 1) or (f_drug_classes is not None and contains_text(f_drug_classes, 'cox-2 selective nsaid')) or (f_gastroprotection is True)):
+    if not (((not (_t1 is False)) + (not (not f_gi_event_history)) + (not (not f_gi_risk_medications)) + (not (not f_high_dose_nsaids)) < 1) or (f_drug_classes is not None and contains_text(f_drug_classes, 'cox-2 selective nsaid')) or (f_gastroprotection is True)):
         _out.append('gi_protection')
 
-    # when#0 (nsaids.mtus:74): low_back_pain:bool
+    # when#0 (nsaids.mtus:76): low_back_pain:bool
     _when2 = f_low_back_pain
     if _when2 is not False:
 
-        # short_term_relief when#0 (nsaids.mtus:75): short_course:bool
+        # short_term_relief when#0 (nsaids.mtus:77): short_course:bool
         if _when2 is None or not (f_short_course is True):
             _out.append('short_term_relief')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, {}, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_risk_assessed = _get('risk_assessed')
     m_risk_assessed = () if f_risk_assessed is not None else ('risk_assessed',)
@@ -64,14 +102,20 @@ def evaluate(facts, request_date):
     m_birth_date = () if f_birth_date is not None else ('birth_date',)
     r_birth_date = FactValue('birth_date', f_birth_date, f_birth_date is not None)
     f_gi_event_history = _get('gi_event_history')
-    m_gi_event_history = () if f_gi_event_history is not None else ('gi_event_history',)
-    r_gi_event_history = FactValue('gi_event_history', f_gi_event_history, f_gi_event_history is not None)
+    d_gi_event_history = f_gi_event_history is not None
+    if f_gi_event_history is None:
+        f_gi_event_history = False
+    r_gi_event_history = FactValue('gi_event_history', f_gi_event_history, d_gi_event_history)
     f_gi_risk_medications = _get('gi_risk_medications')
-    m_gi_risk_medications = () if f_gi_risk_medications is not None else ('gi_risk_medications',)
-    r_gi_risk_medications = FactValue('gi_risk_medications', f_gi_risk_medications, f_gi_risk_medications is not None)
+    d_gi_risk_medications = f_gi_risk_medications is not None
+    if f_gi_risk_medications is None:
+        f_gi_risk_medications = False
+    r_gi_risk_medications = FactValue('gi_risk_medications', f_gi_risk_medications, d_gi_risk_medications)
     f_high_dose_nsaids = _get('high_dose_nsaids')
-    m_high_dose_nsaids = () if f_high_dose_nsaids is not None else ('high_dose_nsaids',)
-    r_high_dose_nsaids = FactValue('high_dose_nsaids', f_high_dose_nsaids, f_high_dose_nsaids is not None)
+    d_high_dose_nsaids = f_high_dose_nsaids is not None
+    if f_high_dose_nsaids is None:
+        f_high_dose_nsaids = False
+    r_high_dose_nsaids = FactValue('high_dose_nsaids', f_high_dose_nsaids, d_high_dose_nsaids)
     f_gastroprotection = _get('gastroprotection')
     m_gastroprotection = () if f_gastroprotection is not None else ('gastroprotection',)
     r_gastroprotection = FactValue('gastroprotection', f_gastroprotection, f_gastroprotection is not None)
@@ -85,36 +129,36 @@ def evaluate(facts, request_date):
     m_short_course = () if f_short_course is not None else ('short_course',)
     r_short_course = FactValue('short_course', f_short_course, f_short_course is not None)
 
-    # when#0 (nsaids.mtus:74): low_back_pain:bool
+    # when#0 (nsaids.mtus:76): low_back_pain:bool
     _gate1 = (f_low_back_pain, m_low_back_pain)
 
-    # risk_weighed (nsaids.mtus:52): risk_assessed:bool
-    _c2 = decide('risk_weighed', False, ALWAYS, (f_risk_assessed, m_risk_assessed), (r_risk_assessed,))
+    # risk_weighed (nsaids.mtus:54): risk_assessed:bool
+    _c2 = decide('risk_weighed', False, ALWAYS, (f_risk_assessed, m_risk_assessed), (r_risk_assessed,), rules=_RULES)
 
-    # gi_protection (nsaids.mtus:65): (or (not (at-least 1 (> (time-from birth_date:date request.date) ...
+    # gi_protection (nsaids.mtus:67): (or (not (at-least 1 (> (time-from birth_date:date request.date) ...
     _t4 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
     _v5, _m5 = strict_m(_t4, (f_birth_date, m_birth_date))
-    _v6, _m6 = at_least_m(1, (_v5, _m5), (f_gi_event_history, m_gi_event_history), (f_gi_risk_medications, m_gi_risk_medications), (f_high_dose_nsaids, m_high_dose_nsaids))
+    _v6, _m6 = at_least_m(1, (_v5, _m5), (f_gi_event_history, ()), (f_gi_risk_medications, ()), (f_high_dose_nsaids, ()))
     _t7 = None if _v6 is None else not _v6
     _v8, _m8 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'cox-2 selective nsaid')), (f_drug_classes, m_drug_classes))
     _v9, _m9 = or_m((_t7, _m6), (_v8, _m8), (f_gastroprotection, m_gastroprotection))
     _v10, _m10 = strict_m(time_from(f_birth_date, request_date), (f_birth_date, m_birth_date))
-    _c3 = decide('gi_protection', False, ALWAYS, (_v9, _m9), (r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_drug_classes, r_gastroprotection), (Computed('time from birth_date to request.date', _v10),))
+    _c3 = decide('gi_protection', False, ALWAYS, (_v9, _m9), (r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_drug_classes, r_gastroprotection), (Computed('time from birth_date to request.date', _v10),), rules=_RULES)
 
     if _gate1[0] is True:
-        # short_term_relief when#0 (nsaids.mtus:75): short_course:bool
-        _c11 = decide('short_term_relief', False, _gate1, (f_short_course, m_short_course), (r_low_back_pain, r_short_course))
+        # short_term_relief when#0 (nsaids.mtus:77): short_course:bool
+        _c11 = decide('short_term_relief', False, _gate1, (f_short_course, m_short_course), (r_low_back_pain, r_short_course), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c11 = decide('short_term_relief', False, _gate1, None, (r_low_back_pain,))
+        _c11 = decide('short_term_relief', False, _gate1, None, (r_low_back_pain,), rules=_RULES)
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c2, _c3, _c11))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (26, 26, 39), (27, 27, 40), (28, 28, 41), (29, 29, 42), (30, 30, 43), (31, 31, 44),
-    (32, 32, 45), (33, 33, 46), (34, 34, 47), (37, 39, 52), (41, 44, 65), (46, 48, 74),
-    (50, 52, 75), (60, 62, 39), (63, 65, 40), (66, 68, 41), (69, 71, 42), (72, 74, 43),
-    (75, 77, 44), (78, 80, 45), (81, 83, 46), (84, 86, 47), (88, 89, 74), (91, 92, 52),
-    (94, 98, 65), (99, 99, 67), (100, 102, 65), (104, 108, 75),
+    (49, 49, 41), (50, 50, 42), (51, 54, 43), (55, 58, 44), (59, 62, 45), (63, 63, 46),
+    (64, 64, 47), (65, 65, 48), (66, 66, 49), (69, 71, 54), (73, 76, 67), (78, 80, 76),
+    (82, 84, 77), (98, 100, 41), (101, 103, 42), (104, 108, 43), (109, 113, 44), (114, 118, 45),
+    (119, 121, 46), (122, 124, 47), (125, 127, 48), (128, 130, 49), (132, 133, 76), (135, 136, 54),
+    (138, 142, 67), (143, 143, 69), (144, 146, 67), (148, 152, 77),
 )

@@ -8,18 +8,19 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, and_m, decide,
-    lookup_m, mul, or_m, strict_m, sum_of_m,
+    finish, lookup_m, mul, or_m, strict_m, sum_of_m,
+    unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'opioids'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'opioids.mtus'
-CRITERIA = ('single_source', 'review_and_pain_assessment', 'four_as', 'drug_screen', 'non_opioid_means', 'continuation', 'no_functional_improvement', 'intolerable_effects', 'function_decreased', 'resolved', 'non_adherence', 'patient_request', 'morphine_equivalent_ceiling')
+CRITERIA = ('single_source', 'review_and_pain_assessment', 'four_as', 'drug_screen', 'non_opioid_means', 'continuation', 'functional_improvement', 'intolerable_effects', 'function_decreased', 'resolved', 'non_adherence', 'patient_request', 'morphine_equivalent_ceiling')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
-# Table mme_factor: oral morphine milligram equivalent conversion factor (opioids.mtus:87)
+# Table mme_factor: oral morphine milligram equivalent conversion factor (opioids.mtus:88)
 _table_mme_factor = {
     'codeine': Decimal('0.15'),
     'hydrocodone': Decimal('1'),
@@ -29,6 +30,48 @@ _table_mme_factor = {
     'oxymorphone': Decimal('3'),
     'tapentadol': Decimal('0.4'),
     'tramadol': Decimal('0.1'),
+}
+
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'misuse_issues': 'presumed absent when silent',
+    'opioid_regimen': 'required',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'misuse_issues': 'issues of abuse, addiction or poor pain control',
+    'intolerable_adverse_effects': 'continuing pain with intolerable adverse effects',
+    'decreased_function': 'decreased functioning',
+    'pain_resolved': 'resolution of pain',
+    'serious_non_adherence': 'serious non-adherence',
+    'discontinuation_requested': "the patient's request to discontinue",
+    'opioid_regimen': 'opioids taken and their daily doses',
+    'opioid_regimen.drug': 'opioid',
+    'opioid_regimen.daily_mg': 'milligrams a day',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'single_practitioner': (True, False),
+    'single_pharmacy': (True, False),
+    'medication_review': (True, False),
+    'pain_assessment': (True, False),
+    'analgesia_monitored': (True, False),
+    'adl_monitored': (True, False),
+    'adverse_effects_monitored': (True, False),
+    'aberrant_behavior_monitored': (True, False),
+    'drug_screening': (True, False),
+    'non_opioid_review': (True, False),
+    'returned_to_work': (True, False),
+    'function_improved': (True, False),
+    'pain_improved': (True, False),
+    'extenuating_circumstances': (True, False),
+    'intolerable_adverse_effects': (True, False),
+    'decreased_function': (True, False),
+    'pain_resolved': (True, False),
+    'serious_non_adherence': (True, False),
+    'discontinuation_requested': (True, False),
 }
 
 
@@ -44,91 +87,76 @@ def unmet(facts, request_date):
     f_adverse_effects_monitored = _get('adverse_effects_monitored')
     f_aberrant_behavior_monitored = _get('aberrant_behavior_monitored')
     f_misuse_issues = _get('misuse_issues')
+    d_misuse_issues = f_misuse_issues is not None
+    if f_misuse_issues is None:
+        f_misuse_issues = False
     f_drug_screening = _get('drug_screening')
     f_non_opioid_review = _get('non_opioid_review')
     f_returned_to_work = _get('returned_to_work')
     f_function_improved = _get('function_improved')
     f_pain_improved = _get('pain_improved')
     f_extenuating_circumstances = _get('extenuating_circumstances')
-    d_extenuating_circumstances = f_extenuating_circumstances is not None
-    if f_extenuating_circumstances is None:
-        f_extenuating_circumstances = False
     f_intolerable_adverse_effects = _get('intolerable_adverse_effects')
-    d_intolerable_adverse_effects = f_intolerable_adverse_effects is not None
-    if f_intolerable_adverse_effects is None:
-        f_intolerable_adverse_effects = False
     f_decreased_function = _get('decreased_function')
-    d_decreased_function = f_decreased_function is not None
-    if f_decreased_function is None:
-        f_decreased_function = False
     f_pain_resolved = _get('pain_resolved')
-    d_pain_resolved = f_pain_resolved is not None
-    if f_pain_resolved is None:
-        f_pain_resolved = False
     f_serious_non_adherence = _get('serious_non_adherence')
-    d_serious_non_adherence = f_serious_non_adherence is not None
-    if f_serious_non_adherence is None:
-        f_serious_non_adherence = False
     f_discontinuation_requested = _get('discontinuation_requested')
-    d_discontinuation_requested = f_discontinuation_requested is not None
-    if f_discontinuation_requested is None:
-        f_discontinuation_requested = False
     f_opioid_regimen = _get('opioid_regimen')
     _out = []
 
-    # single_source (opioids.mtus:101): (and single_practitioner:bool single_pharmacy:bool)
+    # single_source (opioids.mtus:102): (and single_practitioner:bool single_pharmacy:bool)
     if not ((f_single_practitioner is True) and (f_single_pharmacy is True)):
         _out.append('single_source')
 
-    # review_and_pain_assessment (opioids.mtus:107): (and medication_review:bool pain_assessment:bool)
+    # review_and_pain_assessment (opioids.mtus:108): (and medication_review:bool pain_assessment:bool)
     if not ((f_medication_review is True) and (f_pain_assessment is True)):
         _out.append('review_and_pain_assessment')
 
-    # four_as (opioids.mtus:112): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
+    # four_as (opioids.mtus:113): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
     if not ((f_analgesia_monitored is True) and (f_adl_monitored is True) and (f_adverse_effects_monitored is True) and (f_aberrant_behavior_monitored is True)):
         _out.append('four_as')
 
-    # when#0 (opioids.mtus:117): misuse_issues:bool
+    # when#0 (opioids.mtus:118): misuse_issues:bool
     _when1 = f_misuse_issues
     if _when1 is not False:
 
-        # drug_screen when#0 (opioids.mtus:118): drug_screening:bool
+        # drug_screen when#0 (opioids.mtus:119): drug_screening:bool
         if _when1 is None or not (f_drug_screening is True):
             _out.append('drug_screen')
 
-    # non_opioid_means (opioids.mtus:123): non_opioid_review:bool
+    # non_opioid_means (opioids.mtus:124): non_opioid_review:bool
     if not (f_non_opioid_review is True):
         _out.append('non_opioid_means')
 
-    # continuation (opioids.mtus:129): (or returned_to_work:bool (and function_improved:bool pain_impro...
+    # continuation (opioids.mtus:130): (or returned_to_work:bool (and function_improved:bool pain_impro...
     if not ((f_returned_to_work is True) or ((f_function_improved is True) and (f_pain_improved is True))):
         _out.append('continuation')
 
-    # exclude no_functional_improvement (opioids.mtus:135): (and (not function_improved:bool) (not exte...
-    if not ((f_function_improved is True) or f_extenuating_circumstances):
-        _out.append('no_functional_improvement')
+    # functional_improvement (opioids.mtus:139): (or function_improved:bool extenuating_circumstances:b...
+    if not ((f_function_improved is True) or (f_extenuating_circumstances is True)):
+        _out.append('functional_improvement')
 
-    # exclude intolerable_effects (opioids.mtus:139): intolerable_adverse_effects:bool
-    if not (not f_intolerable_adverse_effects):
+    # exclude intolerable_effects (opioids.mtus:144): intolerable_adverse_effects:bool
+    if (f_intolerable_adverse_effects is True):
         _out.append('intolerable_effects')
 
-    # exclude function_decreased (opioids.mtus:143): decreased_function:bool
-    if not (not f_decreased_function):
+    # exclude function_decreased (opioids.mtus:148): decreased_function:bool
+    if (f_decreased_function is True):
         _out.append('function_decreased')
 
-    # exclude resolved (opioids.mtus:147): pain_resolved:bool
-    if not (not f_pain_resolved):
+    # exclude resolved (opioids.mtus:152): pain_resolved:bool
+    if (f_pain_resolved is True):
         _out.append('resolved')
 
-    # exclude non_adherence (opioids.mtus:151): serious_non_adherence:bool
-    if not (not f_serious_non_adherence):
+    # exclude non_adherence (opioids.mtus:156): serious_non_adherence:bool
+    if (f_serious_non_adherence is True):
         _out.append('non_adherence')
 
-    # exclude patient_request (opioids.mtus:155): discontinuation_requested:bool
-    if not (not f_discontinuation_requested):
+    # exclude patient_request (opioids.mtus:160): discontinuation_requested:bool
+    if (f_discontinuation_requested is True):
         _out.append('patient_request')
 
-    # morphine_equivalent_ceiling (opioids.mtus:167): (<= (sum opioid_regimen of (* .daily_mg:number mm...
+    # morphine_equivalent_ceiling (opioids.mtus:172): (<= (sum opioid_regimen of (* .daily_mg:number mm...
     def _value2(_row3):
         _t4 = _row3.get('daily_mg')
         _m5 = () if _t4 is not None else ('opioid_regimen.daily_mg',)
@@ -141,11 +169,17 @@ def unmet(facts, request_date):
     if not (_v10 is not None and (_v10 <= 120)):
         _out.append('morphine_equivalent_ceiling')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, {}, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_single_practitioner = _get('single_practitioner')
     m_single_practitioner = () if f_single_practitioner is not None else ('single_practitioner',)
@@ -172,8 +206,10 @@ def evaluate(facts, request_date):
     m_aberrant_behavior_monitored = () if f_aberrant_behavior_monitored is not None else ('aberrant_behavior_monitored',)
     r_aberrant_behavior_monitored = FactValue('aberrant_behavior_monitored', f_aberrant_behavior_monitored, f_aberrant_behavior_monitored is not None)
     f_misuse_issues = _get('misuse_issues')
-    m_misuse_issues = () if f_misuse_issues is not None else ('misuse_issues',)
-    r_misuse_issues = FactValue('misuse_issues', f_misuse_issues, f_misuse_issues is not None)
+    d_misuse_issues = f_misuse_issues is not None
+    if f_misuse_issues is None:
+        f_misuse_issues = False
+    r_misuse_issues = FactValue('misuse_issues', f_misuse_issues, d_misuse_issues)
     f_drug_screening = _get('drug_screening')
     m_drug_screening = () if f_drug_screening is not None else ('drug_screening',)
     r_drug_screening = FactValue('drug_screening', f_drug_screening, f_drug_screening is not None)
@@ -190,115 +226,102 @@ def evaluate(facts, request_date):
     m_pain_improved = () if f_pain_improved is not None else ('pain_improved',)
     r_pain_improved = FactValue('pain_improved', f_pain_improved, f_pain_improved is not None)
     f_extenuating_circumstances = _get('extenuating_circumstances')
-    d_extenuating_circumstances = f_extenuating_circumstances is not None
-    if f_extenuating_circumstances is None:
-        f_extenuating_circumstances = False
-    r_extenuating_circumstances = FactValue('extenuating_circumstances', f_extenuating_circumstances, d_extenuating_circumstances)
+    m_extenuating_circumstances = () if f_extenuating_circumstances is not None else ('extenuating_circumstances',)
+    r_extenuating_circumstances = FactValue('extenuating_circumstances', f_extenuating_circumstances, f_extenuating_circumstances is not None)
     f_intolerable_adverse_effects = _get('intolerable_adverse_effects')
-    d_intolerable_adverse_effects = f_intolerable_adverse_effects is not None
-    if f_intolerable_adverse_effects is None:
-        f_intolerable_adverse_effects = False
-    r_intolerable_adverse_effects = FactValue('intolerable_adverse_effects', f_intolerable_adverse_effects, d_intolerable_adverse_effects)
+    m_intolerable_adverse_effects = () if f_intolerable_adverse_effects is not None else ('intolerable_adverse_effects',)
+    r_intolerable_adverse_effects = FactValue('intolerable_adverse_effects', f_intolerable_adverse_effects, f_intolerable_adverse_effects is not None)
     f_decreased_function = _get('decreased_function')
-    d_decreased_function = f_decreased_function is not None
-    if f_decreased_function is None:
-        f_decreased_function = False
-    r_decreased_function = FactValue('decreased_function', f_decreased_function, d_decreased_function)
+    m_decreased_function = () if f_decreased_function is not None else ('decreased_function',)
+    r_decreased_function = FactValue('decreased_function', f_decreased_function, f_decreased_function is not None)
     f_pain_resolved = _get('pain_resolved')
-    d_pain_resolved = f_pain_resolved is not None
-    if f_pain_resolved is None:
-        f_pain_resolved = False
-    r_pain_resolved = FactValue('pain_resolved', f_pain_resolved, d_pain_resolved)
+    m_pain_resolved = () if f_pain_resolved is not None else ('pain_resolved',)
+    r_pain_resolved = FactValue('pain_resolved', f_pain_resolved, f_pain_resolved is not None)
     f_serious_non_adherence = _get('serious_non_adherence')
-    d_serious_non_adherence = f_serious_non_adherence is not None
-    if f_serious_non_adherence is None:
-        f_serious_non_adherence = False
-    r_serious_non_adherence = FactValue('serious_non_adherence', f_serious_non_adherence, d_serious_non_adherence)
+    m_serious_non_adherence = () if f_serious_non_adherence is not None else ('serious_non_adherence',)
+    r_serious_non_adherence = FactValue('serious_non_adherence', f_serious_non_adherence, f_serious_non_adherence is not None)
     f_discontinuation_requested = _get('discontinuation_requested')
-    d_discontinuation_requested = f_discontinuation_requested is not None
-    if f_discontinuation_requested is None:
-        f_discontinuation_requested = False
-    r_discontinuation_requested = FactValue('discontinuation_requested', f_discontinuation_requested, d_discontinuation_requested)
+    m_discontinuation_requested = () if f_discontinuation_requested is not None else ('discontinuation_requested',)
+    r_discontinuation_requested = FactValue('discontinuation_requested', f_discontinuation_requested, f_discontinuation_requested is not None)
     f_opioid_regimen = _get('opioid_regimen')
     r_opioid_regimen = FactValue('opioid_regimen', f_opioid_regimen, f_opioid_regimen is not None)
 
-    # when#0 (opioids.mtus:117): misuse_issues:bool
-    _gate1 = (f_misuse_issues, m_misuse_issues)
+    # when#0 (opioids.mtus:118): misuse_issues:bool
+    _gate1 = (f_misuse_issues, ())
 
-    # single_source (opioids.mtus:101): (and single_practitioner:bool single_pharmacy:bool)
+    # single_source (opioids.mtus:102): (and single_practitioner:bool single_pharmacy:bool)
     _v3, _m3 = and_m((f_single_practitioner, m_single_practitioner), (f_single_pharmacy, m_single_pharmacy))
-    _c2 = decide('single_source', False, ALWAYS, (_v3, _m3), (r_single_practitioner, r_single_pharmacy))
+    _c2 = decide('single_source', False, ALWAYS, (_v3, _m3), (r_single_practitioner, r_single_pharmacy), rules=_RULES)
 
-    # review_and_pain_assessment (opioids.mtus:107): (and medication_review:bool pain_assessment:bool)
+    # review_and_pain_assessment (opioids.mtus:108): (and medication_review:bool pain_assessment:bool)
     _v5, _m5 = and_m((f_medication_review, m_medication_review), (f_pain_assessment, m_pain_assessment))
-    _c4 = decide('review_and_pain_assessment', False, ALWAYS, (_v5, _m5), (r_medication_review, r_pain_assessment))
+    _c4 = decide('review_and_pain_assessment', False, ALWAYS, (_v5, _m5), (r_medication_review, r_pain_assessment), rules=_RULES)
 
-    # four_as (opioids.mtus:112): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
+    # four_as (opioids.mtus:113): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
     _v7, _m7 = and_m((f_analgesia_monitored, m_analgesia_monitored), (f_adl_monitored, m_adl_monitored), (f_adverse_effects_monitored, m_adverse_effects_monitored), (f_aberrant_behavior_monitored, m_aberrant_behavior_monitored))
-    _c6 = decide('four_as', False, ALWAYS, (_v7, _m7), (r_analgesia_monitored, r_adl_monitored, r_adverse_effects_monitored, r_aberrant_behavior_monitored))
+    _c6 = decide('four_as', False, ALWAYS, (_v7, _m7), (r_analgesia_monitored, r_adl_monitored, r_adverse_effects_monitored, r_aberrant_behavior_monitored), rules=_RULES)
 
     if _gate1[0] is True:
-        # drug_screen when#0 (opioids.mtus:118): drug_screening:bool
-        _c8 = decide('drug_screen', False, _gate1, (f_drug_screening, m_drug_screening), (r_misuse_issues, r_drug_screening))
+        # drug_screen when#0 (opioids.mtus:119): drug_screening:bool
+        _c8 = decide('drug_screen', False, _gate1, (f_drug_screening, m_drug_screening), (r_misuse_issues, r_drug_screening), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c8 = decide('drug_screen', False, _gate1, None, (r_misuse_issues,))
+        _c8 = decide('drug_screen', False, _gate1, None, (r_misuse_issues,), rules=_RULES)
 
-    # non_opioid_means (opioids.mtus:123): non_opioid_review:bool
-    _c9 = decide('non_opioid_means', False, ALWAYS, (f_non_opioid_review, m_non_opioid_review), (r_non_opioid_review,))
+    # non_opioid_means (opioids.mtus:124): non_opioid_review:bool
+    _c9 = decide('non_opioid_means', False, ALWAYS, (f_non_opioid_review, m_non_opioid_review), (r_non_opioid_review,), rules=_RULES)
 
-    # continuation (opioids.mtus:129): (or returned_to_work:bool (and function_improved:bool pain_impro...
+    # continuation (opioids.mtus:130): (or returned_to_work:bool (and function_improved:bool pain_impro...
     _v11, _m11 = and_m((f_function_improved, m_function_improved), (f_pain_improved, m_pain_improved))
     _v12, _m12 = or_m((f_returned_to_work, m_returned_to_work), (_v11, _m11))
-    _c10 = decide('continuation', False, ALWAYS, (_v12, _m12), (r_returned_to_work, r_function_improved, r_pain_improved))
+    _c10 = decide('continuation', False, ALWAYS, (_v12, _m12), (r_returned_to_work, r_function_improved, r_pain_improved), rules=_RULES)
 
-    # exclude no_functional_improvement (opioids.mtus:135): (and (not function_improved:bool) (not exte...
-    _t14 = None if f_function_improved is None else not f_function_improved
-    _v15, _m15 = and_m((_t14, m_function_improved), ((not f_extenuating_circumstances), ()))
-    _c13 = decide('no_functional_improvement', True, ALWAYS, (_v15, _m15), (r_function_improved, r_extenuating_circumstances))
+    # functional_improvement (opioids.mtus:139): (or function_improved:bool extenuating_circumstances:b...
+    _v14, _m14 = or_m((f_function_improved, m_function_improved), (f_extenuating_circumstances, m_extenuating_circumstances))
+    _c13 = decide('functional_improvement', False, ALWAYS, (_v14, _m14), (r_function_improved, r_extenuating_circumstances), rules=_RULES)
 
-    # exclude intolerable_effects (opioids.mtus:139): intolerable_adverse_effects:bool
-    _c16 = decide('intolerable_effects', True, ALWAYS, (f_intolerable_adverse_effects, ()), (r_intolerable_adverse_effects,))
+    # exclude intolerable_effects (opioids.mtus:144): intolerable_adverse_effects:bool
+    _c15 = decide('intolerable_effects', True, ALWAYS, (f_intolerable_adverse_effects, m_intolerable_adverse_effects), (r_intolerable_adverse_effects,), rules=_RULES)
 
-    # exclude function_decreased (opioids.mtus:143): decreased_function:bool
-    _c17 = decide('function_decreased', True, ALWAYS, (f_decreased_function, ()), (r_decreased_function,))
+    # exclude function_decreased (opioids.mtus:148): decreased_function:bool
+    _c16 = decide('function_decreased', True, ALWAYS, (f_decreased_function, m_decreased_function), (r_decreased_function,), rules=_RULES)
 
-    # exclude resolved (opioids.mtus:147): pain_resolved:bool
-    _c18 = decide('resolved', True, ALWAYS, (f_pain_resolved, ()), (r_pain_resolved,))
+    # exclude resolved (opioids.mtus:152): pain_resolved:bool
+    _c17 = decide('resolved', True, ALWAYS, (f_pain_resolved, m_pain_resolved), (r_pain_resolved,), rules=_RULES)
 
-    # exclude non_adherence (opioids.mtus:151): serious_non_adherence:bool
-    _c19 = decide('non_adherence', True, ALWAYS, (f_serious_non_adherence, ()), (r_serious_non_adherence,))
+    # exclude non_adherence (opioids.mtus:156): serious_non_adherence:bool
+    _c18 = decide('non_adherence', True, ALWAYS, (f_serious_non_adherence, m_serious_non_adherence), (r_serious_non_adherence,), rules=_RULES)
 
-    # exclude patient_request (opioids.mtus:155): discontinuation_requested:bool
-    _c20 = decide('patient_request', True, ALWAYS, (f_discontinuation_requested, ()), (r_discontinuation_requested,))
+    # exclude patient_request (opioids.mtus:160): discontinuation_requested:bool
+    _c19 = decide('patient_request', True, ALWAYS, (f_discontinuation_requested, m_discontinuation_requested), (r_discontinuation_requested,), rules=_RULES)
 
-    # morphine_equivalent_ceiling (opioids.mtus:167): (<= (sum opioid_regimen of (* .daily_mg:number mm...
-    def _value22(_row23):
-        _t24 = _row23.get('daily_mg')
-        _m25 = () if _t24 is not None else ('opioid_regimen.daily_mg',)
-        _t26 = _row23.get('drug')
-        _m27 = () if _t26 is not None else ('opioid_regimen.drug',)
-        _v28, _m28 = lookup_m(_table_mme_factor, 'mme_factor', (_t26, _m27))
-        _v29, _m29 = strict_m(mul(_t24, _v28), (_t24, _m25), (_v28, _m28))
-        return _v29, _m29
-    _v30, _m30 = sum_of_m(f_opioid_regimen, 'opioid_regimen', None, None, _value22, 0)
-    _v31, _m31 = strict_m((None if _v30 is None else (_v30 <= 120)), (_v30, _m30))
-    _c21 = decide('morphine_equivalent_ceiling', False, ALWAYS, (_v31, _m31), (r_opioid_regimen,), (Computed('sum(opioid_regimen of daily_mg * mme_factor[drug])', _v30),))
+    # morphine_equivalent_ceiling (opioids.mtus:172): (<= (sum opioid_regimen of (* .daily_mg:number mm...
+    def _value21(_row22):
+        _t23 = _row22.get('daily_mg')
+        _m24 = () if _t23 is not None else ('opioid_regimen.daily_mg',)
+        _t25 = _row22.get('drug')
+        _m26 = () if _t25 is not None else ('opioid_regimen.drug',)
+        _v27, _m27 = lookup_m(_table_mme_factor, 'mme_factor', (_t25, _m26))
+        _v28, _m28 = strict_m(mul(_t23, _v27), (_t23, _m24), (_v27, _m27))
+        return _v28, _m28
+    _v29, _m29 = sum_of_m(f_opioid_regimen, 'opioid_regimen', None, None, _value21, 0)
+    _v30, _m30 = strict_m((None if _v29 is None else (_v29 <= 120)), (_v29, _m29))
+    _c20 = decide('morphine_equivalent_ceiling', False, ALWAYS, (_v30, _m30), (r_opioid_regimen,), (Computed('sum(opioid_regimen of daily_mg * mme_factor[drug])', _v29),), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c2, _c4, _c6, _c8, _c9, _c10, _c13, _c16, _c17, _c18, _c19, _c20, _c21))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c2, _c4, _c6, _c8, _c9, _c10, _c13, _c15, _c16, _c17, _c18, _c19, _c20))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (38, 38, 45), (39, 39, 46), (40, 40, 47), (41, 41, 48), (42, 42, 49), (43, 43, 50),
-    (44, 44, 51), (45, 45, 52), (46, 46, 53), (47, 47, 54), (48, 48, 55), (49, 49, 56),
-    (50, 50, 57), (51, 51, 58), (52, 55, 66), (56, 59, 67), (60, 63, 68), (64, 67, 69),
-    (68, 71, 70), (72, 75, 71), (76, 76, 72), (79, 81, 101), (83, 85, 107), (87, 89, 112),
-    (91, 93, 117), (95, 97, 118), (99, 101, 123), (103, 105, 129), (107, 109, 135), (111, 113, 139),
-    (115, 117, 143), (119, 121, 147), (123, 125, 151), (127, 129, 155), (131, 142, 167), (150, 152, 45),
-    (153, 155, 46), (156, 158, 47), (159, 161, 48), (162, 164, 49), (165, 167, 50), (168, 170, 51),
-    (171, 173, 52), (174, 176, 53), (177, 179, 54), (180, 182, 55), (183, 185, 56), (186, 188, 57),
-    (189, 191, 58), (192, 196, 66), (197, 201, 67), (202, 206, 68), (207, 211, 69), (212, 216, 70),
-    (217, 221, 71), (222, 223, 72), (225, 226, 117), (228, 230, 101), (232, 234, 107), (236, 238, 112),
-    (240, 244, 118), (246, 247, 123), (249, 252, 129), (254, 257, 135), (259, 260, 139), (262, 263, 143),
-    (265, 266, 147), (268, 269, 151), (271, 272, 155), (274, 285, 167),
+    (81, 81, 47), (82, 82, 48), (83, 83, 49), (84, 84, 50), (85, 85, 51), (86, 86, 52),
+    (87, 87, 53), (88, 88, 54), (89, 92, 55), (93, 93, 56), (94, 94, 57), (95, 95, 58),
+    (96, 96, 59), (97, 97, 60), (98, 98, 67), (99, 99, 68), (100, 100, 69), (101, 101, 70),
+    (102, 102, 71), (103, 103, 72), (104, 104, 73), (107, 109, 102), (111, 113, 108), (115, 117, 113),
+    (119, 121, 118), (123, 125, 119), (127, 129, 124), (131, 133, 130), (135, 137, 139), (139, 141, 144),
+    (143, 145, 148), (147, 149, 152), (151, 153, 156), (155, 157, 160), (159, 170, 172), (184, 186, 47),
+    (187, 189, 48), (190, 192, 49), (193, 195, 50), (196, 198, 51), (199, 201, 52), (202, 204, 53),
+    (205, 207, 54), (208, 212, 55), (213, 215, 56), (216, 218, 57), (219, 221, 58), (222, 224, 59),
+    (225, 227, 60), (228, 230, 67), (231, 233, 68), (234, 236, 69), (237, 239, 70), (240, 242, 71),
+    (243, 245, 72), (246, 247, 73), (249, 250, 118), (252, 254, 102), (256, 258, 108), (260, 262, 113),
+    (264, 268, 119), (270, 271, 124), (273, 276, 130), (278, 280, 139), (282, 283, 144), (285, 286, 148),
+    (288, 289, 152), (291, 292, 156), (294, 295, 160), (297, 308, 172),
 )

@@ -8,8 +8,9 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, add, and_m,
-    any_m, decide, field_m, last_row, lookup, lookup_m,
-    modify, mul, or_m, pick_m, strict_m, sum_m,
+    any_m, decide, field_m, finish, last_row, lookup,
+    lookup_m, mul, or_m, pick_m, strict_m, sum_m,
+    unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'physical_medicine'
@@ -20,14 +21,14 @@ CRITERIA = ('active', 'home_program', 'frequency', 'visit_limit', 'course_length
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
-# Table pm_visits: visits recommended (physical_medicine.mtus:48)
+# Table pm_visits: visits recommended (physical_medicine.mtus:50)
 _table_pm_visits = {
     'myalgia and myositis, unspecified': 10,
     'neuralgia, neuritis and radiculitis, unspecified': 10,
     'reflex sympathetic dystrophy (crps)': 24,
 }
 
-# Table pm_weeks: weeks recommended (physical_medicine.mtus:52)
+# Table pm_weeks: weeks recommended (physical_medicine.mtus:54)
 _table_pm_weeks = {
     'myalgia and myositis, unspecified': 8,
     'neuralgia, neuritis and radiculitis, unspecified': 4,
@@ -36,6 +37,33 @@ _table_pm_weeks = {
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'visit_limit': 'pt_visits_requested', 'course_length': 'pt_visits_requested'}
+
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'pt_visits_per_week': 'required',
+    'pt_visits_requested': 'required',
+    'prior_physical_medicine': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'pt_visits_per_week': 'visits per week requested',
+    'pt_visits_requested': 'physical medicine visits requested',
+    'prior_physical_medicine': 'prior physical medicine courses for the same condition',
+    'prior_physical_medicine.date': 'start of the course',
+    'prior_physical_medicine.visits': 'visits completed',
+    'prior_physical_medicine.adl_improved': 'clinically significant improvement in activities of daily living',
+    'prior_physical_medicine.work_restrictions_reduced': 'reduction in work restrictions',
+    'prior_physical_medicine.dependency_reduced': 'reduction in dependency on continued medical treatment',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'active_therapy': (True, False),
+    'home_exercise': (True, False),
+    'physical_medicine_diagnosis': ('myalgia and myositis, unspecified', 'neuralgia, neuritis and radiculitis, unspecified', 'reflex sympathetic dystrophy (CRPS)'),
+    'home_program_insufficient': (True, False),
+}
 
 
 def unmet(facts, request_date):
@@ -48,38 +76,41 @@ def unmet(facts, request_date):
     f_physical_medicine_diagnosis = _get('physical_medicine_diagnosis')
     f_home_program_insufficient = _get('home_program_insufficient')
     f_prior_physical_medicine = _get('prior_physical_medicine')
+    d_prior_physical_medicine = f_prior_physical_medicine is not None
+    if f_prior_physical_medicine is None:
+        f_prior_physical_medicine = ()
     _out = []
 
-    # active (physical_medicine.mtus:60): active_therapy:bool
+    # active (physical_medicine.mtus:62): active_therapy:bool
     if not (f_active_therapy is True):
         _out.append('active')
 
-    # home_program (physical_medicine.mtus:62): home_exercise:bool
+    # home_program (physical_medicine.mtus:64): home_exercise:bool
     if not (f_home_exercise is True):
         _out.append('home_program')
 
-    # frequency (physical_medicine.mtus:68): (<= pt_visits_per_week:count 3:count)
+    # frequency (physical_medicine.mtus:70): (<= pt_visits_per_week:count 3:count)
     if not (f_pt_visits_per_week is not None and (f_pt_visits_per_week <= 3)):
         _out.append('frequency')
 
-    # visit_limit (physical_medicine.mtus:74): (<= (+ (sum prior_physical_medicine field visits):count ...
+    # visit_limit (physical_medicine.mtus:76): (<= (+ (sum prior_physical_medicine field visits):count ...
     _v1, _m1 = sum_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'visits', 0)
     _t2 = add(_v1, f_pt_visits_requested)
     _t3 = lookup(_table_pm_visits, f_physical_medicine_diagnosis)
     if not (_t2 is not None and _t3 is not None and (_t2 <= _t3)):
         _out.append('visit_limit')
 
-    # course_length (physical_medicine.mtus:79): (<= pt_visits_requested:count (* pt_visits_per_week:co...
+    # course_length (physical_medicine.mtus:81): (<= pt_visits_requested:count (* pt_visits_per_week:co...
     _t4 = mul(f_pt_visits_per_week, lookup(_table_pm_weeks, f_physical_medicine_diagnosis))
     if not (f_pt_visits_requested is not None and _t4 is not None and (f_pt_visits_requested <= _t4)):
         _out.append('course_length')
 
-    # when#0 (physical_medicine.mtus:88): (any prior_physical_medicine):bool
-    _when5 = (None if f_prior_physical_medicine is None else len(f_prior_physical_medicine) > 0)
+    # when#0 (physical_medicine.mtus:90): (any prior_physical_medicine):bool
+    _when5 = (len(f_prior_physical_medicine) > 0)
     if _when5 is not False:
         _unknown6 = _when5 is None
 
-        # functional_improvement when#0 (physical_medicine.mtus:89): (and (or (last prior_physical_medicine...
+        # functional_improvement when#0 (physical_medicine.mtus:91): (and (or (last prior_physical_medicine...
         _r7 = last_row(f_prior_physical_medicine, 'date')
         _t8 = None if _r7 is None else _r7.get('adl_improved')
         _t9 = None if _r7 is None else _r7.get('work_restrictions_reduced')
@@ -87,15 +118,21 @@ def unmet(facts, request_date):
         if _unknown6 or not (((_t8 is True) or (_t9 is True)) and (_t10 is True)):
             _out.append('functional_improvement')
 
-        # home_program_not_enough when#0 (physical_medicine.mtus:92): home_program_insufficient:bool
+        # home_program_not_enough when#0 (physical_medicine.mtus:94): home_program_insufficient:bool
         if _unknown6 or not (f_home_program_insufficient is True):
             _out.append('home_program_not_enough')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, _ALLOWS_FEWER, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_active_therapy = _get('active_therapy')
     m_active_therapy = () if f_active_therapy is not None else ('active_therapy',)
@@ -116,61 +153,62 @@ def evaluate(facts, request_date):
     m_home_program_insufficient = () if f_home_program_insufficient is not None else ('home_program_insufficient',)
     r_home_program_insufficient = FactValue('home_program_insufficient', f_home_program_insufficient, f_home_program_insufficient is not None)
     f_prior_physical_medicine = _get('prior_physical_medicine')
-    r_prior_physical_medicine = FactValue('prior_physical_medicine', f_prior_physical_medicine, f_prior_physical_medicine is not None)
+    d_prior_physical_medicine = f_prior_physical_medicine is not None
+    if f_prior_physical_medicine is None:
+        f_prior_physical_medicine = ()
+    r_prior_physical_medicine = FactValue('prior_physical_medicine', f_prior_physical_medicine, d_prior_physical_medicine)
 
-    # when#0 (physical_medicine.mtus:88): (any prior_physical_medicine):bool
+    # when#0 (physical_medicine.mtus:90): (any prior_physical_medicine):bool
     _v1, _m1 = any_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None)
     _gate2 = (_v1, _m1)
 
-    # active (physical_medicine.mtus:60): active_therapy:bool
-    _c3 = decide('active', False, ALWAYS, (f_active_therapy, m_active_therapy), (r_active_therapy,))
+    # active (physical_medicine.mtus:62): active_therapy:bool
+    _c3 = decide('active', False, ALWAYS, (f_active_therapy, m_active_therapy), (r_active_therapy,), rules=_RULES)
 
-    # home_program (physical_medicine.mtus:62): home_exercise:bool
-    _c4 = decide('home_program', False, ALWAYS, (f_home_exercise, m_home_exercise), (r_home_exercise,))
+    # home_program (physical_medicine.mtus:64): home_exercise:bool
+    _c4 = decide('home_program', False, ALWAYS, (f_home_exercise, m_home_exercise), (r_home_exercise,), rules=_RULES)
 
-    # frequency (physical_medicine.mtus:68): (<= pt_visits_per_week:count 3:count)
+    # frequency (physical_medicine.mtus:70): (<= pt_visits_per_week:count 3:count)
     _v6, _m6 = strict_m((None if f_pt_visits_per_week is None else (f_pt_visits_per_week <= 3)), (f_pt_visits_per_week, m_pt_visits_per_week))
-    _c5 = decide('frequency', False, ALWAYS, (_v6, _m6), (r_pt_visits_per_week,))
+    _c5 = decide('frequency', False, ALWAYS, (_v6, _m6), (r_pt_visits_per_week,), rules=_RULES)
 
-    # visit_limit (physical_medicine.mtus:74): (<= (+ (sum prior_physical_medicine field visits):count ...
+    # visit_limit (physical_medicine.mtus:76): (<= (+ (sum prior_physical_medicine field visits):count ...
     _v8, _m8 = sum_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'visits', 0)
     _v9, _m9 = strict_m(add(_v8, f_pt_visits_requested), (_v8, _m8), (f_pt_visits_requested, m_pt_visits_requested))
     _v10, _m10 = lookup_m(_table_pm_visits, 'pm_visits', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
     _v11, _m11 = strict_m((None if _v9 is None or _v10 is None else (_v9 <= _v10)), (_v9, _m9), (_v10, _m10))
-    _c7 = decide('visit_limit', False, ALWAYS, (_v11, _m11), (r_prior_physical_medicine, r_pt_visits_requested, r_physical_medicine_diagnosis), (Computed('sum(prior_physical_medicine.visits) + pt_visits_requested', _v9), Computed('sum(prior_physical_medicine.visits)', _v8), Computed('pm_visits[physical_medicine_diagnosis]', _v10)))
+    _c7 = decide('visit_limit', False, ALWAYS, (_v11, _m11), (r_prior_physical_medicine, r_pt_visits_requested, r_physical_medicine_diagnosis), (Computed('sum(prior_physical_medicine.visits) + pt_visits_requested', _v9), Computed('sum(prior_physical_medicine.visits)', _v8), Computed('pm_visits[physical_medicine_diagnosis]', _v10)), rules=_RULES)
 
-    # course_length (physical_medicine.mtus:79): (<= pt_visits_requested:count (* pt_visits_per_week:co...
+    # course_length (physical_medicine.mtus:81): (<= pt_visits_requested:count (* pt_visits_per_week:co...
     _v13, _m13 = lookup_m(_table_pm_weeks, 'pm_weeks', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
     _v14, _m14 = strict_m(mul(f_pt_visits_per_week, _v13), (f_pt_visits_per_week, m_pt_visits_per_week), (_v13, _m13))
     _v15, _m15 = strict_m((None if f_pt_visits_requested is None or _v14 is None else (f_pt_visits_requested <= _v14)), (f_pt_visits_requested, m_pt_visits_requested), (_v14, _m14))
-    _c12 = decide('course_length', False, ALWAYS, (_v15, _m15), (r_pt_visits_requested, r_pt_visits_per_week, r_physical_medicine_diagnosis), (Computed('pt_visits_per_week * pm_weeks[physical_medicine_diagnosis]', _v14), Computed('pm_weeks[physical_medicine_diagnosis]', _v13)))
+    _c12 = decide('course_length', False, ALWAYS, (_v15, _m15), (r_pt_visits_requested, r_pt_visits_per_week, r_physical_medicine_diagnosis), (Computed('pt_visits_per_week * pm_weeks[physical_medicine_diagnosis]', _v14), Computed('pm_weeks[physical_medicine_diagnosis]', _v13)), rules=_RULES)
 
     if _gate2[0] is True:
-        # functional_improvement when#0 (physical_medicine.mtus:89): (and (or (last prior_physical_medicine...
+        # functional_improvement when#0 (physical_medicine.mtus:91): (and (or (last prior_physical_medicine...
         _p18 = pick_m('last', f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'date')
         _v19, _m19 = field_m(_p18, 'prior_physical_medicine', 'adl_improved')
         _v20, _m20 = field_m(_p18, 'prior_physical_medicine', 'work_restrictions_reduced')
         _v21, _m21 = or_m((_v19, _m19), (_v20, _m20))
         _v22, _m22 = field_m(_p18, 'prior_physical_medicine', 'dependency_reduced')
         _v23, _m23 = and_m((_v21, _m21), (_v22, _m22))
-        _c16 = decide('functional_improvement', False, _gate2, (_v23, _m23), (r_prior_physical_medicine,))
-        # home_program_not_enough when#0 (physical_medicine.mtus:92): home_program_insufficient:bool
-        _c17 = decide('home_program_not_enough', False, _gate2, (f_home_program_insufficient, m_home_program_insufficient), (r_prior_physical_medicine, r_home_program_insufficient))
+        _c16 = decide('functional_improvement', False, _gate2, (_v23, _m23), (r_prior_physical_medicine,), rules=_RULES)
+        # home_program_not_enough when#0 (physical_medicine.mtus:94): home_program_insufficient:bool
+        _c17 = decide('home_program_not_enough', False, _gate2, (f_home_program_insufficient, m_home_program_insufficient), (r_prior_physical_medicine, r_home_program_insufficient), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c16 = decide('functional_improvement', False, _gate2, None, (r_prior_physical_medicine,))
-        _c17 = decide('home_program_not_enough', False, _gate2, None, (r_prior_physical_medicine,))
+        _c16 = decide('functional_improvement', False, _gate2, None, (r_prior_physical_medicine,), rules=_RULES)
+        _c17 = decide('home_program_not_enough', False, _gate2, None, (r_prior_physical_medicine,), rules=_RULES)
 
-    _result = GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c4, _c5, _c7, _c12, _c16, _c17))
-    # Not certified only for want of fewer units: the most of them that would be (runtime.modify).
-    return modify(_result, facts, _ALLOWS_FEWER, unmet)
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c4, _c5, _c7, _c12, _c16, _c17))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (44, 44, 31), (45, 45, 32), (46, 46, 33), (47, 47, 34), (48, 48, 35), (49, 49, 36),
-    (50, 50, 37), (53, 55, 60), (57, 59, 62), (61, 63, 68), (65, 70, 74), (72, 75, 79),
-    (77, 80, 88), (82, 85, 89), (86, 86, 90), (87, 88, 89), (90, 92, 92), (100, 102, 31),
-    (103, 105, 32), (106, 108, 33), (109, 111, 34), (112, 114, 35), (115, 117, 36), (118, 119, 37),
-    (121, 123, 88), (125, 126, 60), (128, 129, 62), (131, 133, 68), (135, 140, 74), (142, 146, 79),
-    (148, 153, 89), (154, 154, 90), (155, 156, 89), (157, 158, 92), (159, 161, 89),
+    (72, 72, 33), (73, 73, 34), (74, 74, 35), (75, 75, 36), (76, 76, 37), (77, 77, 38),
+    (78, 81, 39), (84, 86, 62), (88, 90, 64), (92, 94, 70), (96, 101, 76), (103, 106, 81),
+    (108, 111, 90), (113, 116, 91), (117, 117, 92), (118, 119, 91), (121, 123, 94), (137, 139, 33),
+    (140, 142, 34), (143, 145, 35), (146, 148, 36), (149, 151, 37), (152, 154, 38), (155, 159, 39),
+    (161, 163, 90), (165, 166, 62), (168, 169, 64), (171, 173, 70), (175, 180, 76), (182, 186, 81),
+    (188, 193, 91), (194, 194, 92), (195, 196, 91), (197, 198, 94), (199, 201, 91),
 )

@@ -8,9 +8,9 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, Duration, FactValue, GuidelineResult, add,
-    any_m, compare_duration, decide, div, field_m, last_row,
-    lookup, lookup_m, modify, or_m, pick_m, strict_m,
-    sum_m, time_from,
+    any_m, compare_duration, decide, div, field_m, finish,
+    last_row, lookup, lookup_m, or_m, pick_m, strict_m,
+    sum_m, time_from, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'postsurgical'
@@ -60,6 +60,26 @@ _table_treatment_period = {
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'initial_course': 'postop_visits_requested', 'general_course_limit': 'postop_visits_requested'}
 
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'postop_visits_requested': 'required',
+    'postop_therapy': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'postop_visits_requested': 'postsurgical physical medicine visits requested',
+    'postop_therapy': 'postsurgical therapy courses since the surgery',
+    'postop_therapy.date': 'start of the course',
+    'postop_therapy.visits': 'visits completed',
+    'postop_therapy.function_improved': 'functional improvement with the course',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'further_improvement_expected': (True, False),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -69,6 +89,9 @@ def unmet(facts, request_date):
     f_postop_visits_requested = _get('postop_visits_requested')
     f_further_improvement_expected = _get('further_improvement_expected')
     f_postop_therapy = _get('postop_therapy')
+    d_postop_therapy = f_postop_therapy is not None
+    if f_postop_therapy is None:
+        f_postop_therapy = ()
     _out = []
 
     # within_period (postsurgical.mtus:100): (<= (time-from surgery_date:date request.date) treatment_p...
@@ -79,18 +102,18 @@ def unmet(facts, request_date):
         _out.append('within_period')
 
     # when#0 (postsurgical.mtus:107): (not (any postop_therapy):bool)
-    _t4 = (None if f_postop_therapy is None else len(f_postop_therapy) > 0)
-    _when5 = (None if _t4 is None else not _t4)
-    if _when5 is not False:
+    _when4 = (not (len(f_postop_therapy) > 0))
+    if _when4 is not False:
 
         # initial_course when#0 (postsurgical.mtus:108): (<= postop_visits_requested:count (/ general_cours...
-        _t6 = div(lookup(_table_general_course, f_surgery), 2)
-        if _when5 is None or not (f_postop_visits_requested is not None and _t6 is not None and (f_postop_visits_requested <= _t6)):
+        _t5 = div(lookup(_table_general_course, f_surgery), 2)
+        if _when4 is None or not (f_postop_visits_requested is not None and _t5 is not None and (f_postop_visits_requested <= _t5)):
             _out.append('initial_course')
 
     # when#1 (postsurgical.mtus:118): (any postop_therapy):bool
-    if _t4 is not False:
-        _unknown7 = _t4 is None
+    _when6 = (len(f_postop_therapy) > 0)
+    if _when6 is not False:
+        _unknown7 = _when6 is None
 
         # functional_improvement when#1 (postsurgical.mtus:119): (last postop_therapy field function_improv...
         _r8 = last_row(f_postop_therapy, 'date')
@@ -105,11 +128,17 @@ def unmet(facts, request_date):
         if _unknown7 or not ((_t11 is not None and _t12 is not None and (_t11 <= _t12)) or (f_further_improvement_expected is True)):
             _out.append('general_course_limit')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, _ALLOWS_FEWER, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_surgery = _get('surgery')
     m_surgery = () if f_surgery is not None else ('surgery',)
@@ -124,7 +153,10 @@ def evaluate(facts, request_date):
     m_further_improvement_expected = () if f_further_improvement_expected is not None else ('further_improvement_expected',)
     r_further_improvement_expected = FactValue('further_improvement_expected', f_further_improvement_expected, f_further_improvement_expected is not None)
     f_postop_therapy = _get('postop_therapy')
-    r_postop_therapy = FactValue('postop_therapy', f_postop_therapy, f_postop_therapy is not None)
+    d_postop_therapy = f_postop_therapy is not None
+    if f_postop_therapy is None:
+        f_postop_therapy = ()
+    r_postop_therapy = FactValue('postop_therapy', f_postop_therapy, d_postop_therapy)
 
     # when#0 (postsurgical.mtus:107): (not (any postop_therapy):bool)
     _v1, _m1 = any_m(f_postop_therapy, 'postop_therapy', None, None)
@@ -138,42 +170,40 @@ def evaluate(facts, request_date):
     _v7, _m7 = lookup_m(_table_treatment_period, 'treatment_period', (f_surgery, m_surgery))
     _t8 = compare_duration('<=', _v6, _v7, request_date)
     _v9, _m9 = strict_m(_t8, (_v6, _m6), (_v7, _m7))
-    _c5 = decide('within_period', False, ALWAYS, (_v9, _m9), (r_surgery_date, r_surgery), (Computed('time from surgery_date to request.date', _v6), Computed('treatment_period[surgery]', _v7)))
+    _c5 = decide('within_period', False, ALWAYS, (_v9, _m9), (r_surgery_date, r_surgery), (Computed('time from surgery_date to request.date', _v6), Computed('treatment_period[surgery]', _v7)), rules=_RULES)
 
     if _gate3[0] is True:
         # initial_course when#0 (postsurgical.mtus:108): (<= postop_visits_requested:count (/ general_cours...
         _v11, _m11 = lookup_m(_table_general_course, 'general_course', (f_surgery, m_surgery))
         _v12, _m12 = strict_m(div(_v11, 2), (_v11, _m11))
         _v13, _m13 = strict_m((None if f_postop_visits_requested is None or _v12 is None else (f_postop_visits_requested <= _v12)), (f_postop_visits_requested, m_postop_visits_requested), (_v12, _m12))
-        _c10 = decide('initial_course', False, _gate3, (_v13, _m13), (r_postop_therapy, r_postop_visits_requested, r_surgery), (Computed('general_course[surgery] / 2', _v12), Computed('general_course[surgery]', _v11)))
+        _c10 = decide('initial_course', False, _gate3, (_v13, _m13), (r_postop_therapy, r_postop_visits_requested, r_surgery), (Computed('general_course[surgery] / 2', _v12), Computed('general_course[surgery]', _v11)), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c10 = decide('initial_course', False, _gate3, None, (r_postop_therapy,))
+        _c10 = decide('initial_course', False, _gate3, None, (r_postop_therapy,), rules=_RULES)
 
     if _gate4[0] is True:
         # functional_improvement when#1 (postsurgical.mtus:119): (last postop_therapy field function_improv...
         _p16 = pick_m('last', f_postop_therapy, 'postop_therapy', None, None, 'date')
         _v17, _m17 = field_m(_p16, 'postop_therapy', 'function_improved')
-        _c14 = decide('functional_improvement', False, _gate4, (_v17, _m17), (r_postop_therapy,))
+        _c14 = decide('functional_improvement', False, _gate4, (_v17, _m17), (r_postop_therapy,), rules=_RULES)
         # general_course_limit when#1 (postsurgical.mtus:121): (or (<= (+ (sum postop_therapy field visits)...
         _v18, _m18 = sum_m(f_postop_therapy, 'postop_therapy', None, None, 'visits', 0)
         _v19, _m19 = strict_m(add(_v18, f_postop_visits_requested), (_v18, _m18), (f_postop_visits_requested, m_postop_visits_requested))
         _v20, _m20 = lookup_m(_table_general_course, 'general_course', (f_surgery, m_surgery))
         _v21, _m21 = strict_m((None if _v19 is None or _v20 is None else (_v19 <= _v20)), (_v19, _m19), (_v20, _m20))
         _v22, _m22 = or_m((_v21, _m21), (f_further_improvement_expected, m_further_improvement_expected))
-        _c15 = decide('general_course_limit', False, _gate4, (_v22, _m22), (r_postop_therapy, r_postop_visits_requested, r_surgery, r_further_improvement_expected), (Computed('sum(postop_therapy.visits) + postop_visits_requested', _v19), Computed('sum(postop_therapy.visits)', _v18), Computed('general_course[surgery]', _v20)))
+        _c15 = decide('general_course_limit', False, _gate4, (_v22, _m22), (r_postop_therapy, r_postop_visits_requested, r_surgery, r_further_improvement_expected), (Computed('sum(postop_therapy.visits) + postop_visits_requested', _v19), Computed('sum(postop_therapy.visits)', _v18), Computed('general_course[surgery]', _v20)), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c14 = decide('functional_improvement', False, _gate4, None, (r_postop_therapy,))
-        _c15 = decide('general_course_limit', False, _gate4, None, (r_postop_therapy,))
+        _c14 = decide('functional_improvement', False, _gate4, None, (r_postop_therapy,), rules=_RULES)
+        _c15 = decide('general_course_limit', False, _gate4, None, (r_postop_therapy,), rules=_RULES)
 
-    _result = GuidelineResult(GUIDELINE_ID, request_date, (_c5, _c10, _c14, _c15))
-    # Not certified only for want of fewer units: the most of them that would be (runtime.modify).
-    return modify(_result, facts, _ALLOWS_FEWER, unmet)
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c5, _c10, _c14, _c15))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (67, 67, 51), (68, 68, 52), (69, 69, 53), (70, 70, 54), (71, 71, 55), (74, 79, 100),
-    (81, 84, 107), (86, 89, 108), (91, 93, 118), (95, 99, 119), (101, 106, 121), (114, 116, 51),
-    (117, 119, 52), (120, 122, 53), (123, 125, 54), (126, 127, 55), (129, 132, 107), (133, 134, 118),
-    (136, 141, 100), (143, 150, 108), (152, 156, 119), (157, 163, 121), (164, 166, 119),
+    (87, 87, 51), (88, 88, 52), (89, 89, 53), (90, 90, 54), (91, 94, 55), (97, 102, 100),
+    (104, 106, 107), (108, 111, 108), (113, 116, 118), (118, 122, 119), (124, 129, 121), (143, 145, 51),
+    (146, 148, 52), (149, 151, 53), (152, 154, 54), (155, 159, 55), (161, 164, 107), (165, 166, 118),
+    (168, 173, 100), (175, 182, 108), (184, 188, 119), (189, 195, 121), (196, 198, 119),
 )

@@ -8,7 +8,7 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, at_least_m, compare_elapsed,
-    decide, strict_m, time_from,
+    decide, finish, strict_m, time_from, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'ppi'
@@ -19,56 +19,96 @@ CRITERIA = ('gi_risk_or_dyspepsia',)
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'gi_event_history': 'presumed absent when silent',
+    'gi_risk_medications': 'presumed absent when silent',
+    'high_dose_nsaids': 'presumed absent when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'gi_event_history': 'history of peptic ulcer, GI bleeding or perforation',
+    'gi_risk_medications': 'concurrent use of aspirin, corticosteroids and/or an anticoagulant',
+    'high_dose_nsaids': 'high-dose or multiple NSAIDs (e.g., an NSAID plus low-dose aspirin)',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'nsaid_dyspepsia': (True, False),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
     _get = facts.get
     f_birth_date = _get('birth_date')
     f_gi_event_history = _get('gi_event_history')
+    d_gi_event_history = f_gi_event_history is not None
+    if f_gi_event_history is None:
+        f_gi_event_history = False
     f_gi_risk_medications = _get('gi_risk_medications')
+    d_gi_risk_medications = f_gi_risk_medications is not None
+    if f_gi_risk_medications is None:
+        f_gi_risk_medications = False
     f_high_dose_nsaids = _get('high_dose_nsaids')
+    d_high_dose_nsaids = f_high_dose_nsaids is not None
+    if f_high_dose_nsaids is None:
+        f_high_dose_nsaids = False
     f_nsaid_dyspepsia = _get('nsaid_dyspepsia')
     _out = []
 
-    # gi_risk_or_dyspepsia (ppi.mtus:44): (at-least 1 (> (time-from birth_date:date request.date) 65 ye...
+    # gi_risk_or_dyspepsia (ppi.mtus:46): (at-least 1 (> (time-from birth_date:date request.date) 65 ye...
     _t1 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
-    if not ((_t1 is True) + (f_gi_event_history is True) + (f_gi_risk_medications is True) + (f_high_dose_nsaids is True) + (f_nsaid_dyspepsia is True) >= 1):
+    if not ((_t1 is True) + f_gi_event_history + f_gi_risk_medications + f_high_dose_nsaids + (f_nsaid_dyspepsia is True) >= 1):
         _out.append('gi_risk_or_dyspepsia')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, {}, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_birth_date = _get('birth_date')
     m_birth_date = () if f_birth_date is not None else ('birth_date',)
     r_birth_date = FactValue('birth_date', f_birth_date, f_birth_date is not None)
     f_gi_event_history = _get('gi_event_history')
-    m_gi_event_history = () if f_gi_event_history is not None else ('gi_event_history',)
-    r_gi_event_history = FactValue('gi_event_history', f_gi_event_history, f_gi_event_history is not None)
+    d_gi_event_history = f_gi_event_history is not None
+    if f_gi_event_history is None:
+        f_gi_event_history = False
+    r_gi_event_history = FactValue('gi_event_history', f_gi_event_history, d_gi_event_history)
     f_gi_risk_medications = _get('gi_risk_medications')
-    m_gi_risk_medications = () if f_gi_risk_medications is not None else ('gi_risk_medications',)
-    r_gi_risk_medications = FactValue('gi_risk_medications', f_gi_risk_medications, f_gi_risk_medications is not None)
+    d_gi_risk_medications = f_gi_risk_medications is not None
+    if f_gi_risk_medications is None:
+        f_gi_risk_medications = False
+    r_gi_risk_medications = FactValue('gi_risk_medications', f_gi_risk_medications, d_gi_risk_medications)
     f_high_dose_nsaids = _get('high_dose_nsaids')
-    m_high_dose_nsaids = () if f_high_dose_nsaids is not None else ('high_dose_nsaids',)
-    r_high_dose_nsaids = FactValue('high_dose_nsaids', f_high_dose_nsaids, f_high_dose_nsaids is not None)
+    d_high_dose_nsaids = f_high_dose_nsaids is not None
+    if f_high_dose_nsaids is None:
+        f_high_dose_nsaids = False
+    r_high_dose_nsaids = FactValue('high_dose_nsaids', f_high_dose_nsaids, d_high_dose_nsaids)
     f_nsaid_dyspepsia = _get('nsaid_dyspepsia')
     m_nsaid_dyspepsia = () if f_nsaid_dyspepsia is not None else ('nsaid_dyspepsia',)
     r_nsaid_dyspepsia = FactValue('nsaid_dyspepsia', f_nsaid_dyspepsia, f_nsaid_dyspepsia is not None)
 
-    # gi_risk_or_dyspepsia (ppi.mtus:44): (at-least 1 (> (time-from birth_date:date request.date) 65 ye...
+    # gi_risk_or_dyspepsia (ppi.mtus:46): (at-least 1 (> (time-from birth_date:date request.date) 65 ye...
     _t2 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
     _v3, _m3 = strict_m(_t2, (f_birth_date, m_birth_date))
-    _v4, _m4 = at_least_m(1, (_v3, _m3), (f_gi_event_history, m_gi_event_history), (f_gi_risk_medications, m_gi_risk_medications), (f_high_dose_nsaids, m_high_dose_nsaids), (f_nsaid_dyspepsia, m_nsaid_dyspepsia))
+    _v4, _m4 = at_least_m(1, (_v3, _m3), (f_gi_event_history, ()), (f_gi_risk_medications, ()), (f_high_dose_nsaids, ()), (f_nsaid_dyspepsia, m_nsaid_dyspepsia))
     _v5, _m5 = strict_m(time_from(f_birth_date, request_date), (f_birth_date, m_birth_date))
-    _c1 = decide('gi_risk_or_dyspepsia', False, ALWAYS, (_v4, _m4), (r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_nsaid_dyspepsia), (Computed('time from birth_date to request.date', _v5),))
+    _c1 = decide('gi_risk_or_dyspepsia', False, ALWAYS, (_v4, _m4), (r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_nsaid_dyspepsia), (Computed('time from birth_date to request.date', _v5),), rules=_RULES)
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c1,))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (26, 26, 33), (27, 27, 34), (28, 28, 35), (29, 29, 36), (30, 30, 37), (33, 36, 44),
-    (44, 46, 33), (47, 49, 34), (50, 52, 35), (53, 55, 36), (56, 58, 37), (60, 65, 44),
+    (45, 45, 35), (46, 49, 36), (50, 53, 37), (54, 57, 38), (58, 58, 39), (61, 64, 46),
+    (78, 80, 35), (81, 85, 36), (86, 90, 37), (91, 95, 38), (96, 98, 39), (100, 105, 46),
 )

@@ -8,7 +8,8 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, and_m, any_m,
-    decide, field_m, last_row, or_m, pick_m, strict_m,
+    decide, field_m, finish, last_row, or_m, pick_m,
+    strict_m, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'scs'
@@ -21,7 +22,39 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
 
 # The guideline's values, built once.
 _K1 = frozenset(('complex regional pain syndrome', 'multiple sclerosis pain', 'peripheral vascular disease', 'post-amputation pain', 'post-herpetic neuralgia', 'spinal cord injury dysesthesia'))  # complex regional pain syndrome, post-amputation pain, post-herpetic neuralgia, spinal cord injury...
-_K2 = Decimal('50')  # 50% (scs.mtus:88)
+_K2 = Decimal('50')  # 50% (scs.mtus:90)
+
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'substance_abuse': 'presumed absent when silent',
+    'contraindication': 'presumed absent when silent',
+    'permanent_implant': 'required',
+    'stimulator_trials': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'substance_abuse': 'current substance abuse status',
+    'contraindication': 'contraindication status for a stimulator trial',
+    'pain_type': 'the type of pain treated',
+    'permanent_implant': 'requests for permanent implantation (rather than a trial)',
+    'stimulator_trials': 'temporary spinal cord stimulator trials',
+    'stimulator_trials.date': 'date of the trial',
+    'stimulator_trials.relief': 'pain relief during the trial',
+    'stimulator_trials.medication_reduced': 'reduction in pain medication during the trial',
+    'stimulator_trials.function_improved': 'functional improvement during the trial',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'indication': ('failed back syndrome', 'complex regional pain syndrome', 'post-amputation pain', 'post-herpetic neuralgia', 'spinal cord injury dysesthesia', 'multiple sclerosis pain', 'peripheral vascular disease', 'another condition'),
+    'less_invasive_failed': (True, False),
+    'limited_response': (True, False),
+    'psych_evaluation': (True, False),
+    'psych_clearance': (True, False),
+    'pain_type': ('neuropathic', 'nociceptive', 'mixed neuropathic and nociceptive'),
+    'permanent_implant': (True, False),
+}
 
 
 def unmet(facts, request_date):
@@ -34,58 +67,72 @@ def unmet(facts, request_date):
     f_psych_evaluation = _get('psych_evaluation')
     f_psych_clearance = _get('psych_clearance')
     f_substance_abuse = _get('substance_abuse')
+    d_substance_abuse = f_substance_abuse is not None
+    if f_substance_abuse is None:
+        f_substance_abuse = False
     f_contraindication = _get('contraindication')
+    d_contraindication = f_contraindication is not None
+    if f_contraindication is None:
+        f_contraindication = False
     f_pain_type = _get('pain_type')
     f_permanent_implant = _get('permanent_implant')
     f_stimulator_trials = _get('stimulator_trials')
+    d_stimulator_trials = f_stimulator_trials is not None
+    if f_stimulator_trials is None:
+        f_stimulator_trials = ()
     _out = []
 
-    # listed_condition (scs.mtus:51): (or (in indication:enum {'complex regional pain syndrome', 'multi...
+    # listed_condition (scs.mtus:53): (or (in indication:enum {'complex regional pain syndrome', 'multi...
     if not ((f_indication is not None and (f_indication in _K1)) or ((f_indication is not None and (f_indication == 'failed back syndrome')) and (f_back_operations is not None and (f_back_operations >= 1)))):
         _out.append('listed_condition')
 
-    # less_invasive (scs.mtus:57): less_invasive_failed:bool
+    # less_invasive (scs.mtus:59): less_invasive_failed:bool
     if not (f_less_invasive_failed is True):
         _out.append('less_invasive')
 
-    # non_interventional (scs.mtus:62): limited_response:bool
+    # non_interventional (scs.mtus:64): limited_response:bool
     if not (f_limited_response is True):
         _out.append('non_interventional')
 
-    # psychological (scs.mtus:66): (and psych_evaluation:bool psych_clearance:bool)
+    # psychological (scs.mtus:68): (and psych_evaluation:bool psych_clearance:bool)
     if not ((f_psych_evaluation is True) and (f_psych_clearance is True)):
         _out.append('psychological')
 
-    # no_substance_abuse (scs.mtus:72): (= substance_abuse:bool absent:bool)
-    if not (f_substance_abuse is not None and (f_substance_abuse == False)):
+    # no_substance_abuse (scs.mtus:74): (= substance_abuse:bool absent:bool)
+    if not (f_substance_abuse == False):
         _out.append('no_substance_abuse')
 
-    # no_contraindication (scs.mtus:76): (= contraindication:bool absent:bool)
-    if not (f_contraindication is not None and (f_contraindication == False)):
+    # no_contraindication (scs.mtus:78): (= contraindication:bool absent:bool)
+    if not (f_contraindication == False):
         _out.append('no_contraindication')
 
-    # exclude nociceptive (scs.mtus:80): (= pain_type:enum 'nociceptive')
-    if not (f_pain_type is not None and (not (f_pain_type == 'nociceptive'))):
+    # exclude nociceptive (scs.mtus:82): (= pain_type:enum 'nociceptive')
+    if (f_pain_type is not None and (f_pain_type == 'nociceptive')):
         _out.append('nociceptive')
 
-    # when#0 (scs.mtus:87): permanent_implant:bool
+    # when#0 (scs.mtus:89): permanent_implant:bool
     _when1 = f_permanent_implant
     if _when1 is not False:
 
-        # successful_trial when#0 (scs.mtus:88): (and (any stimulator_trials):bool (>= (last stimulator_tri...
-        _t2 = (None if f_stimulator_trials is None else len(f_stimulator_trials) > 0)
-        _r3 = last_row(f_stimulator_trials, 'date')
-        _t4 = None if _r3 is None else _r3.get('relief')
-        _t5 = None if _r3 is None else _r3.get('medication_reduced')
-        _t6 = None if _r3 is None else _r3.get('function_improved')
-        if _when1 is None or not ((_t2 is True) and (_t4 is not None and (_t4 >= _K2)) and ((_t5 is True) or (_t6 is True))):
+        # successful_trial when#0 (scs.mtus:90): (and (any stimulator_trials):bool (>= (last stimulator_tri...
+        _r2 = last_row(f_stimulator_trials, 'date')
+        _t3 = None if _r2 is None else _r2.get('relief')
+        _t4 = None if _r2 is None else _r2.get('medication_reduced')
+        _t5 = None if _r2 is None else _r2.get('function_improved')
+        if _when1 is None or not ((len(f_stimulator_trials) > 0) and (_t3 is not None and (_t3 >= _K2)) and ((_t4 is True) or (_t5 is True))):
             _out.append('successful_trial')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, {}, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_indication = _get('indication')
     m_indication = () if f_indication is not None else ('indication',)
@@ -106,11 +153,15 @@ def evaluate(facts, request_date):
     m_psych_clearance = () if f_psych_clearance is not None else ('psych_clearance',)
     r_psych_clearance = FactValue('psych_clearance', f_psych_clearance, f_psych_clearance is not None)
     f_substance_abuse = _get('substance_abuse')
-    m_substance_abuse = () if f_substance_abuse is not None else ('substance_abuse',)
-    r_substance_abuse = FactValue('substance_abuse', f_substance_abuse, f_substance_abuse is not None)
+    d_substance_abuse = f_substance_abuse is not None
+    if f_substance_abuse is None:
+        f_substance_abuse = False
+    r_substance_abuse = FactValue('substance_abuse', f_substance_abuse, d_substance_abuse)
     f_contraindication = _get('contraindication')
-    m_contraindication = () if f_contraindication is not None else ('contraindication',)
-    r_contraindication = FactValue('contraindication', f_contraindication, f_contraindication is not None)
+    d_contraindication = f_contraindication is not None
+    if f_contraindication is None:
+        f_contraindication = False
+    r_contraindication = FactValue('contraindication', f_contraindication, d_contraindication)
     f_pain_type = _get('pain_type')
     m_pain_type = () if f_pain_type is not None else ('pain_type',)
     r_pain_type = FactValue('pain_type', f_pain_type, f_pain_type is not None)
@@ -118,43 +169,46 @@ def evaluate(facts, request_date):
     m_permanent_implant = () if f_permanent_implant is not None else ('permanent_implant',)
     r_permanent_implant = FactValue('permanent_implant', f_permanent_implant, f_permanent_implant is not None)
     f_stimulator_trials = _get('stimulator_trials')
-    r_stimulator_trials = FactValue('stimulator_trials', f_stimulator_trials, f_stimulator_trials is not None)
+    d_stimulator_trials = f_stimulator_trials is not None
+    if f_stimulator_trials is None:
+        f_stimulator_trials = ()
+    r_stimulator_trials = FactValue('stimulator_trials', f_stimulator_trials, d_stimulator_trials)
 
-    # when#0 (scs.mtus:87): permanent_implant:bool
+    # when#0 (scs.mtus:89): permanent_implant:bool
     _gate1 = (f_permanent_implant, m_permanent_implant)
 
-    # listed_condition (scs.mtus:51): (or (in indication:enum {'complex regional pain syndrome', 'multi...
+    # listed_condition (scs.mtus:53): (or (in indication:enum {'complex regional pain syndrome', 'multi...
     _v3, _m3 = strict_m((None if f_indication is None else (f_indication in _K1)), (f_indication, m_indication))
     _v4, _m4 = strict_m((None if f_indication is None else (f_indication == 'failed back syndrome')), (f_indication, m_indication))
     _v5, _m5 = strict_m((None if f_back_operations is None else (f_back_operations >= 1)), (f_back_operations, m_back_operations))
     _v6, _m6 = and_m((_v4, _m4), (_v5, _m5))
     _v7, _m7 = or_m((_v3, _m3), (_v6, _m6))
-    _c2 = decide('listed_condition', False, ALWAYS, (_v7, _m7), (r_indication, r_back_operations))
+    _c2 = decide('listed_condition', False, ALWAYS, (_v7, _m7), (r_indication, r_back_operations), rules=_RULES)
 
-    # less_invasive (scs.mtus:57): less_invasive_failed:bool
-    _c8 = decide('less_invasive', False, ALWAYS, (f_less_invasive_failed, m_less_invasive_failed), (r_less_invasive_failed,))
+    # less_invasive (scs.mtus:59): less_invasive_failed:bool
+    _c8 = decide('less_invasive', False, ALWAYS, (f_less_invasive_failed, m_less_invasive_failed), (r_less_invasive_failed,), rules=_RULES)
 
-    # non_interventional (scs.mtus:62): limited_response:bool
-    _c9 = decide('non_interventional', False, ALWAYS, (f_limited_response, m_limited_response), (r_limited_response,))
+    # non_interventional (scs.mtus:64): limited_response:bool
+    _c9 = decide('non_interventional', False, ALWAYS, (f_limited_response, m_limited_response), (r_limited_response,), rules=_RULES)
 
-    # psychological (scs.mtus:66): (and psych_evaluation:bool psych_clearance:bool)
+    # psychological (scs.mtus:68): (and psych_evaluation:bool psych_clearance:bool)
     _v11, _m11 = and_m((f_psych_evaluation, m_psych_evaluation), (f_psych_clearance, m_psych_clearance))
-    _c10 = decide('psychological', False, ALWAYS, (_v11, _m11), (r_psych_evaluation, r_psych_clearance))
+    _c10 = decide('psychological', False, ALWAYS, (_v11, _m11), (r_psych_evaluation, r_psych_clearance), rules=_RULES)
 
-    # no_substance_abuse (scs.mtus:72): (= substance_abuse:bool absent:bool)
-    _v13, _m13 = strict_m((None if f_substance_abuse is None else (f_substance_abuse == False)), (f_substance_abuse, m_substance_abuse))
-    _c12 = decide('no_substance_abuse', False, ALWAYS, (_v13, _m13), (r_substance_abuse,))
+    # no_substance_abuse (scs.mtus:74): (= substance_abuse:bool absent:bool)
+    _v13, _m13 = strict_m((f_substance_abuse == False))
+    _c12 = decide('no_substance_abuse', False, ALWAYS, (_v13, _m13), (r_substance_abuse,), rules=_RULES)
 
-    # no_contraindication (scs.mtus:76): (= contraindication:bool absent:bool)
-    _v15, _m15 = strict_m((None if f_contraindication is None else (f_contraindication == False)), (f_contraindication, m_contraindication))
-    _c14 = decide('no_contraindication', False, ALWAYS, (_v15, _m15), (r_contraindication,))
+    # no_contraindication (scs.mtus:78): (= contraindication:bool absent:bool)
+    _v15, _m15 = strict_m((f_contraindication == False))
+    _c14 = decide('no_contraindication', False, ALWAYS, (_v15, _m15), (r_contraindication,), rules=_RULES)
 
-    # exclude nociceptive (scs.mtus:80): (= pain_type:enum 'nociceptive')
+    # exclude nociceptive (scs.mtus:82): (= pain_type:enum 'nociceptive')
     _v17, _m17 = strict_m((None if f_pain_type is None else (f_pain_type == 'nociceptive')), (f_pain_type, m_pain_type))
-    _c16 = decide('nociceptive', True, ALWAYS, (_v17, _m17), (r_pain_type,))
+    _c16 = decide('nociceptive', True, ALWAYS, (_v17, _m17), (r_pain_type,), rules=_RULES)
 
     if _gate1[0] is True:
-        # successful_trial when#0 (scs.mtus:88): (and (any stimulator_trials):bool (>= (last stimulator_tri...
+        # successful_trial when#0 (scs.mtus:90): (and (any stimulator_trials):bool (>= (last stimulator_tri...
         _v19, _m19 = any_m(f_stimulator_trials, 'stimulator_trials', None, None)
         _p20 = pick_m('last', f_stimulator_trials, 'stimulator_trials', None, None, 'date')
         _v21, _m21 = field_m(_p20, 'stimulator_trials', 'relief')
@@ -163,21 +217,21 @@ def evaluate(facts, request_date):
         _v24, _m24 = field_m(_p20, 'stimulator_trials', 'function_improved')
         _v25, _m25 = or_m((_v23, _m23), (_v24, _m24))
         _v26, _m26 = and_m((_v19, _m19), (_v22, _m22), (_v25, _m25))
-        _c18 = decide('successful_trial', False, _gate1, (_v26, _m26), (r_permanent_implant, r_stimulator_trials), (Computed('last(stimulator_trials).relief', _v21),))
+        _c18 = decide('successful_trial', False, _gate1, (_v26, _m26), (r_permanent_implant, r_stimulator_trials), (Computed('last(stimulator_trials).relief', _v21),), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c18 = decide('successful_trial', False, _gate1, None, (r_permanent_implant,))
+        _c18 = decide('successful_trial', False, _gate1, None, (r_permanent_implant,), rules=_RULES)
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c2, _c8, _c9, _c10, _c12, _c14, _c16, _c18))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (30, 30, 25), (31, 31, 26), (32, 32, 27), (33, 33, 28), (34, 34, 29), (35, 35, 30),
-    (36, 36, 34), (37, 37, 35), (38, 38, 38), (39, 39, 39), (40, 40, 40), (43, 45, 51),
-    (47, 49, 57), (51, 53, 62), (55, 57, 66), (59, 61, 72), (63, 65, 76), (67, 69, 80),
-    (71, 73, 87), (75, 78, 88), (79, 80, 89), (81, 82, 88), (90, 92, 25), (93, 95, 26),
-    (96, 98, 27), (99, 101, 28), (102, 104, 29), (105, 107, 30), (108, 110, 34), (111, 113, 35),
-    (114, 116, 38), (117, 119, 39), (120, 121, 40), (123, 124, 87), (126, 127, 51), (128, 130, 53),
-    (131, 132, 51), (134, 135, 57), (137, 138, 62), (140, 142, 66), (144, 146, 72), (148, 150, 76),
-    (152, 154, 80), (156, 161, 88), (162, 164, 89), (165, 168, 88),
+    (63, 63, 27), (64, 64, 28), (65, 65, 29), (66, 66, 30), (67, 67, 31), (68, 68, 32),
+    (69, 72, 36), (73, 76, 37), (77, 77, 40), (78, 78, 41), (79, 82, 42), (85, 87, 53),
+    (89, 91, 59), (93, 95, 64), (97, 99, 68), (101, 103, 74), (105, 107, 78), (109, 111, 82),
+    (113, 115, 89), (117, 119, 90), (120, 121, 91), (122, 123, 90), (137, 139, 27), (140, 142, 28),
+    (143, 145, 29), (146, 148, 30), (149, 151, 31), (152, 154, 32), (155, 159, 36), (160, 164, 37),
+    (165, 167, 40), (168, 170, 41), (171, 175, 42), (177, 178, 89), (180, 181, 53), (182, 184, 55),
+    (185, 186, 53), (188, 189, 59), (191, 192, 64), (194, 196, 68), (198, 200, 74), (202, 204, 78),
+    (206, 208, 82), (210, 215, 90), (216, 218, 91), (219, 222, 90),
 )

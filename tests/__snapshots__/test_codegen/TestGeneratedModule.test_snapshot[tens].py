@@ -9,7 +9,8 @@ from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, Duration, EXACT, FactValue, GuidelineResult,
     and_m, any_m, compare_duration, compare_elapsed, decide, field_m,
-    last_row, member, or_m, pick_m, strict_m, time_from,
+    finish, last_row, member, or_m, pick_m, strict_m,
+    time_from, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'tens'
@@ -22,7 +23,37 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
 
 # The guideline's values, built once.
 _K1 = frozenset(('CRPS I', 'CRPS II', 'multiple sclerosis', 'neuropathic pain', 'phantom limb pain', 'spasticity after spinal cord injury'))  # neuropathic pain, CRPS I, CRPS II, phantom limb pain, spasticity after spinal cord injury, multip...
-_K2 = Duration(1, 0)  # 1 month (tens.mtus:50)
+_K2 = Duration(1, 0)  # 1 month (tens.mtus:52)
+
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'tens_leads': 'checked when stated',
+    'tens_purchase': 'required',
+    'tens_rental_length': 'checked when stated',
+    'tens_trials': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'tens_leads': 'number of leads on the requested unit',
+    'tens_purchase': 'plans to purchase the unit',
+    'tens_rental_length': 'length of rental requested',
+    'tens_trials': 'prior one-month TENS trials',
+    'tens_trials.date': 'start of the trial',
+    'tens_trials.use_frequency': 'how often the unit was used',
+    'tens_trials.pain_relieved': 'pain relief',
+    'tens_trials.function_improved': 'improved function',
+    'tens_trials.other_treatment': 'other ongoing pain treatment, including medication usage, during the trial',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'functional_restoration': (True, False),
+    'other_modalities_failed': (True, False),
+    'tens_goals': (True, False),
+    'four_lead_reason': (True, False),
+    'tens_purchase': (True, False),
+}
 
 
 def unmet(facts, request_date):
@@ -38,87 +69,101 @@ def unmet(facts, request_date):
     f_tens_purchase = _get('tens_purchase')
     f_tens_rental_length = _get('tens_rental_length')
     f_tens_trials = _get('tens_trials')
+    d_tens_trials = f_tens_trials is not None
+    if f_tens_trials is None:
+        f_tens_trials = ()
     _out = []
 
-    # adjunct (tens.mtus:43): functional_restoration:bool
+    # adjunct (tens.mtus:45): functional_restoration:bool
     if not (f_functional_restoration is True):
         _out.append('adjunct')
 
-    # listed_condition (tens.mtus:45): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
+    # listed_condition (tens.mtus:47): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
     if not (f_tens_conditions is not None and member('contains any of', f_tens_conditions, _K1, EXACT, request_date)):
         _out.append('listed_condition')
 
-    # when#0 (tens.mtus:49): (not tens_purchase:bool)
+    # when#0 (tens.mtus:51): (not tens_purchase:bool)
     _when1 = (None if f_tens_purchase is None else not f_tens_purchase)
     if _when1 is not False:
 
-        # one_month_trial when#0 (tens.mtus:50): (or (any tens_trials):bool (<= tens_rental_length:duration...
-        _t2 = (None if f_tens_trials is None else len(f_tens_trials) > 0)
-        _t3 = compare_duration('<=', f_tens_rental_length, _K2, request_date)
-        if _when1 is None or not ((_t2 is True) or (_t3 is True)):
+        # one_month_trial when#0 (tens.mtus:52): (or (any tens_trials):bool (<= tens_rental_length:duration...
+        _t2 = compare_duration('<=', f_tens_rental_length, _K2, request_date)
+        if _when1 is None:
+            if True:
+                _out.append('one_month_trial')
+        elif not ((len(f_tens_trials) > 0) or (_t2 is True)) and (((not (len(f_tens_trials) > 0)) and (_t2 is False)) or not (f_tens_rental_length is None)):
             _out.append('one_month_trial')
 
-    # chronic (tens.mtus:54): (>= (time-from symptom_onset:date request.date) 3 months:duration)
-    _t4 = compare_elapsed('>=', f_symptom_onset, request_date, 3, 0)
-    if not (_t4 is True):
+    # chronic (tens.mtus:56): (>= (time-from symptom_onset:date request.date) 3 months:duration)
+    _t3 = compare_elapsed('>=', f_symptom_onset, request_date, 3, 0)
+    if not (_t3 is True):
         _out.append('chronic')
 
-    # other_modalities (tens.mtus:58): other_modalities_failed:bool
+    # other_modalities (tens.mtus:60): other_modalities_failed:bool
     if not (f_other_modalities_failed is True):
         _out.append('other_modalities')
 
-    # treatment_plan (tens.mtus:62): tens_goals:bool
+    # treatment_plan (tens.mtus:64): tens_goals:bool
     if not (f_tens_goals is True):
         _out.append('treatment_plan')
 
-    # when#1 (tens.mtus:65): (> tens_leads:count 2:count)
-    _when5 = (None if f_tens_leads is None else (f_tens_leads > 2))
-    if _when5 is not False:
+    # when#1 (tens.mtus:67): (> tens_leads:count 2:count)
+    _when4 = (None if f_tens_leads is None else (f_tens_leads > 2))
+    if _when4 is not False:
 
-        # four_lead when#1 (tens.mtus:66): four_lead_reason:bool
-        if _when5 is None or not (f_four_lead_reason is True):
+        # four_lead when#1 (tens.mtus:68): four_lead_reason:bool
+        if _when4 is None:
+            if not (f_tens_leads is None):
+                _out.append('four_lead')
+        elif not (f_four_lead_reason is True) and ((f_four_lead_reason is False) or not (f_tens_leads is None)):
             _out.append('four_lead')
 
-    # when#2 (tens.mtus:70): (any tens_trials):bool
-    _when6 = (None if f_tens_trials is None else len(f_tens_trials) > 0)
-    if _when6 is not False:
-        _unknown7 = _when6 is None
+    # when#2 (tens.mtus:72): (any tens_trials):bool
+    _when5 = (len(f_tens_trials) > 0)
+    if _when5 is not False:
+        _unknown6 = _when5 is None
 
-        # trial_documentation when#2 (tens.mtus:74): (any tens_trials where (and (documented .use_frequency...
-        def _where8(_row9):
-            _v10, _m10 = and_m(((_row9.get('use_frequency') is not None), ()), ((_row9.get('pain_relieved') is not None), ()), ((_row9.get('function_improved') is not None), ()))
-            return _v10, _m10
-        _v11, _m11 = any_m(f_tens_trials, 'tens_trials', None, _where8)
-        if _unknown7 or not (_v11 is True):
+        # trial_documentation when#2 (tens.mtus:76): (any tens_trials where (and (documented .use_frequency...
+        def _where7(_row8):
+            _v9, _m9 = and_m(((_row8.get('use_frequency') is not None), ()), ((_row8.get('pain_relieved') is not None), ()), ((_row8.get('function_improved') is not None), ()))
+            return _v9, _m9
+        _v10, _m10 = any_m(f_tens_trials, 'tens_trials', None, _where7)
+        if _unknown6 or not (_v10 is True):
             _out.append('trial_documentation')
 
-        # ongoing_treatment when#2 (tens.mtus:77): (last tens_trials field other_treatment):bool
-        _r12 = last_row(f_tens_trials, 'date')
-        _t13 = None if _r12 is None else _r12.get('other_treatment')
-        if _unknown7 or not (_t13 is True):
+        # ongoing_treatment when#2 (tens.mtus:79): (last tens_trials field other_treatment):bool
+        _r11 = last_row(f_tens_trials, 'date')
+        _t12 = None if _r11 is None else _r11.get('other_treatment')
+        if _unknown6 or not (_t12 is True):
             _out.append('ongoing_treatment')
 
-    # when#3 (tens.mtus:84): tens_purchase:bool
-    _when14 = f_tens_purchase
-    if _when14 is not False:
+    # when#3 (tens.mtus:86): tens_purchase:bool
+    _when13 = f_tens_purchase
+    if _when13 is not False:
 
-        # purchase_after_trial when#3 (tens.mtus:85): (any tens_trials where (and .pain_relieved:bool .func...
-        def _where15(_row16):
-            _t17 = _row16.get('pain_relieved')
-            _m18 = () if _t17 is not None else ('tens_trials.pain_relieved',)
-            _t19 = _row16.get('function_improved')
-            _m20 = () if _t19 is not None else ('tens_trials.function_improved',)
-            _v21, _m21 = and_m((_t17, _m18), (_t19, _m20))
-            return _v21, _m21
-        _v22, _m22 = any_m(f_tens_trials, 'tens_trials', None, _where15)
-        if _when14 is None or not (_v22 is True):
+        # purchase_after_trial when#3 (tens.mtus:87): (any tens_trials where (and .pain_relieved:bool .func...
+        def _where14(_row15):
+            _t16 = _row15.get('pain_relieved')
+            _m17 = () if _t16 is not None else ('tens_trials.pain_relieved',)
+            _t18 = _row15.get('function_improved')
+            _m19 = () if _t18 is not None else ('tens_trials.function_improved',)
+            _v20, _m20 = and_m((_t16, _m17), (_t18, _m19))
+            return _v20, _m20
+        _v21, _m21 = any_m(f_tens_trials, 'tens_trials', None, _where14)
+        if _when13 is None or not (_v21 is True):
             _out.append('purchase_after_trial')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, {}, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_functional_restoration = _get('functional_restoration')
     m_functional_restoration = () if f_functional_restoration is not None else ('functional_restoration',)
@@ -148,71 +193,74 @@ def evaluate(facts, request_date):
     m_tens_rental_length = () if f_tens_rental_length is not None else ('tens_rental_length',)
     r_tens_rental_length = FactValue('tens_rental_length', f_tens_rental_length, f_tens_rental_length is not None)
     f_tens_trials = _get('tens_trials')
-    r_tens_trials = FactValue('tens_trials', f_tens_trials, f_tens_trials is not None)
+    d_tens_trials = f_tens_trials is not None
+    if f_tens_trials is None:
+        f_tens_trials = ()
+    r_tens_trials = FactValue('tens_trials', f_tens_trials, d_tens_trials)
 
-    # when#0 (tens.mtus:49): (not tens_purchase:bool)
+    # when#0 (tens.mtus:51): (not tens_purchase:bool)
     _t1 = None if f_tens_purchase is None else not f_tens_purchase
     _gate2 = (_t1, m_tens_purchase)
-    # when#1 (tens.mtus:65): (> tens_leads:count 2:count)
+    # when#1 (tens.mtus:67): (> tens_leads:count 2:count)
     _v3, _m3 = strict_m((None if f_tens_leads is None else (f_tens_leads > 2)), (f_tens_leads, m_tens_leads))
     _gate4 = (_v3, _m3)
-    # when#2 (tens.mtus:70): (any tens_trials):bool
+    # when#2 (tens.mtus:72): (any tens_trials):bool
     _v5, _m5 = any_m(f_tens_trials, 'tens_trials', None, None)
     _gate6 = (_v5, _m5)
-    # when#3 (tens.mtus:84): tens_purchase:bool
+    # when#3 (tens.mtus:86): tens_purchase:bool
     _gate7 = (f_tens_purchase, m_tens_purchase)
 
-    # adjunct (tens.mtus:43): functional_restoration:bool
-    _c8 = decide('adjunct', False, ALWAYS, (f_functional_restoration, m_functional_restoration), (r_functional_restoration,))
+    # adjunct (tens.mtus:45): functional_restoration:bool
+    _c8 = decide('adjunct', False, ALWAYS, (f_functional_restoration, m_functional_restoration), (r_functional_restoration,), rules=_RULES)
 
-    # listed_condition (tens.mtus:45): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
+    # listed_condition (tens.mtus:47): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
     _v10, _m10 = strict_m((None if f_tens_conditions is None else member('contains any of', f_tens_conditions, _K1, EXACT, request_date)), (f_tens_conditions, m_tens_conditions))
-    _c9 = decide('listed_condition', False, ALWAYS, (_v10, _m10), (r_tens_conditions,))
+    _c9 = decide('listed_condition', False, ALWAYS, (_v10, _m10), (r_tens_conditions,), rules=_RULES)
 
     if _gate2[0] is True:
-        # one_month_trial when#0 (tens.mtus:50): (or (any tens_trials):bool (<= tens_rental_length:duration...
+        # one_month_trial when#0 (tens.mtus:52): (or (any tens_trials):bool (<= tens_rental_length:duration...
         _t12 = compare_duration('<=', f_tens_rental_length, _K2, request_date)
         _v13, _m13 = strict_m(_t12, (f_tens_rental_length, m_tens_rental_length))
         _v14, _m14 = or_m((_v5, _m5), (_v13, _m13))
-        _c11 = decide('one_month_trial', False, _gate2, (_v14, _m14), (r_tens_purchase, r_tens_trials, r_tens_rental_length))
+        _c11 = decide('one_month_trial', False, _gate2, (_v14, _m14), (r_tens_purchase, r_tens_trials, r_tens_rental_length), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c11 = decide('one_month_trial', False, _gate2, None, (r_tens_purchase,))
+        _c11 = decide('one_month_trial', False, _gate2, None, (r_tens_purchase,), rules=_RULES)
 
-    # chronic (tens.mtus:54): (>= (time-from symptom_onset:date request.date) 3 months:duration)
+    # chronic (tens.mtus:56): (>= (time-from symptom_onset:date request.date) 3 months:duration)
     _t16 = compare_elapsed('>=', f_symptom_onset, request_date, 3, 0)
     _v17, _m17 = strict_m(_t16, (f_symptom_onset, m_symptom_onset))
     _v18, _m18 = strict_m(time_from(f_symptom_onset, request_date), (f_symptom_onset, m_symptom_onset))
-    _c15 = decide('chronic', False, ALWAYS, (_v17, _m17), (r_symptom_onset,), (Computed('time from symptom_onset to request.date', _v18),))
+    _c15 = decide('chronic', False, ALWAYS, (_v17, _m17), (r_symptom_onset,), (Computed('time from symptom_onset to request.date', _v18),), rules=_RULES)
 
-    # other_modalities (tens.mtus:58): other_modalities_failed:bool
-    _c19 = decide('other_modalities', False, ALWAYS, (f_other_modalities_failed, m_other_modalities_failed), (r_other_modalities_failed,))
+    # other_modalities (tens.mtus:60): other_modalities_failed:bool
+    _c19 = decide('other_modalities', False, ALWAYS, (f_other_modalities_failed, m_other_modalities_failed), (r_other_modalities_failed,), rules=_RULES)
 
-    # treatment_plan (tens.mtus:62): tens_goals:bool
-    _c20 = decide('treatment_plan', False, ALWAYS, (f_tens_goals, m_tens_goals), (r_tens_goals,))
+    # treatment_plan (tens.mtus:64): tens_goals:bool
+    _c20 = decide('treatment_plan', False, ALWAYS, (f_tens_goals, m_tens_goals), (r_tens_goals,), rules=_RULES)
 
     if _gate4[0] is True:
-        # four_lead when#1 (tens.mtus:66): four_lead_reason:bool
-        _c21 = decide('four_lead', False, _gate4, (f_four_lead_reason, m_four_lead_reason), (r_tens_leads, r_four_lead_reason))
+        # four_lead when#1 (tens.mtus:68): four_lead_reason:bool
+        _c21 = decide('four_lead', False, _gate4, (f_four_lead_reason, m_four_lead_reason), (r_tens_leads, r_four_lead_reason), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c21 = decide('four_lead', False, _gate4, None, (r_tens_leads,))
+        _c21 = decide('four_lead', False, _gate4, None, (r_tens_leads,), rules=_RULES)
 
     if _gate6[0] is True:
-        # trial_documentation when#2 (tens.mtus:74): (any tens_trials where (and (documented .use_frequency...
+        # trial_documentation when#2 (tens.mtus:76): (any tens_trials where (and (documented .use_frequency...
         def _where24(_row25):
             _v26, _m26 = and_m(((_row25.get('use_frequency') is not None), ()), ((_row25.get('pain_relieved') is not None), ()), ((_row25.get('function_improved') is not None), ()))
             return _v26, _m26
         _v27, _m27 = any_m(f_tens_trials, 'tens_trials', None, _where24)
-        _c22 = decide('trial_documentation', False, _gate6, (_v27, _m27), (r_tens_trials,))
-        # ongoing_treatment when#2 (tens.mtus:77): (last tens_trials field other_treatment):bool
+        _c22 = decide('trial_documentation', False, _gate6, (_v27, _m27), (r_tens_trials,), rules=_RULES)
+        # ongoing_treatment when#2 (tens.mtus:79): (last tens_trials field other_treatment):bool
         _p28 = pick_m('last', f_tens_trials, 'tens_trials', None, None, 'date')
         _v29, _m29 = field_m(_p28, 'tens_trials', 'other_treatment')
-        _c23 = decide('ongoing_treatment', False, _gate6, (_v29, _m29), (r_tens_trials,))
+        _c23 = decide('ongoing_treatment', False, _gate6, (_v29, _m29), (r_tens_trials,), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c22 = decide('trial_documentation', False, _gate6, None, (r_tens_trials,))
-        _c23 = decide('ongoing_treatment', False, _gate6, None, (r_tens_trials,))
+        _c22 = decide('trial_documentation', False, _gate6, None, (r_tens_trials,), rules=_RULES)
+        _c23 = decide('ongoing_treatment', False, _gate6, None, (r_tens_trials,), rules=_RULES)
 
     if _gate7[0] is True:
-        # purchase_after_trial when#3 (tens.mtus:85): (any tens_trials where (and .pain_relieved:bool .func...
+        # purchase_after_trial when#3 (tens.mtus:87): (any tens_trials where (and .pain_relieved:bool .func...
         def _where31(_row32):
             _t33 = _row32.get('pain_relieved')
             _m34 = () if _t33 is not None else ('tens_trials.pain_relieved',)
@@ -221,22 +269,22 @@ def evaluate(facts, request_date):
             _v37, _m37 = and_m((_t33, _m34), (_t35, _m36))
             return _v37, _m37
         _v38, _m38 = any_m(f_tens_trials, 'tens_trials', None, _where31)
-        _c30 = decide('purchase_after_trial', False, _gate7, (_v38, _m38), (r_tens_purchase, r_tens_trials))
+        _c30 = decide('purchase_after_trial', False, _gate7, (_v38, _m38), (r_tens_purchase, r_tens_trials), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c30 = decide('purchase_after_trial', False, _gate7, None, (r_tens_purchase,))
+        _c30 = decide('purchase_after_trial', False, _gate7, None, (r_tens_purchase,), rules=_RULES)
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c8, _c9, _c11, _c15, _c19, _c20, _c21, _c22, _c23, _c30))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (31, 31, 24), (32, 32, 25), (33, 33, 26), (34, 34, 27), (35, 35, 28), (36, 36, 29),
-    (37, 37, 30), (38, 38, 31), (39, 39, 32), (40, 40, 33), (43, 45, 43), (47, 49, 45),
-    (51, 53, 49), (55, 59, 50), (61, 64, 54), (66, 68, 58), (70, 72, 62), (74, 76, 65),
-    (78, 80, 66), (82, 85, 70), (87, 93, 74), (95, 99, 77), (101, 103, 84), (105, 115, 85),
-    (123, 125, 24), (126, 128, 25), (129, 131, 26), (132, 134, 27), (135, 137, 28), (138, 140, 29),
-    (141, 143, 30), (144, 146, 31), (147, 149, 32), (150, 151, 33), (153, 155, 49), (156, 158, 65),
-    (159, 161, 70), (162, 163, 84), (165, 166, 43), (168, 170, 45), (172, 179, 50), (181, 185, 54),
-    (187, 188, 58), (190, 191, 62), (193, 197, 66), (199, 205, 74), (206, 209, 77), (210, 212, 74),
-    (214, 226, 85),
+    (62, 62, 26), (63, 63, 27), (64, 64, 28), (65, 65, 29), (66, 66, 30), (67, 67, 31),
+    (68, 68, 32), (69, 69, 33), (70, 70, 34), (71, 74, 35), (77, 79, 45), (81, 83, 47),
+    (85, 87, 51), (89, 95, 52), (97, 100, 56), (102, 104, 60), (106, 108, 64), (110, 112, 67),
+    (114, 119, 68), (121, 124, 72), (126, 132, 76), (134, 138, 79), (140, 142, 86), (144, 154, 87),
+    (168, 170, 26), (171, 173, 27), (174, 176, 28), (177, 179, 29), (180, 182, 30), (183, 185, 31),
+    (186, 188, 32), (189, 191, 33), (192, 194, 34), (195, 199, 35), (201, 203, 51), (204, 206, 67),
+    (207, 209, 72), (210, 211, 86), (213, 214, 45), (216, 218, 47), (220, 227, 52), (229, 233, 56),
+    (235, 236, 60), (238, 239, 64), (241, 245, 68), (247, 253, 76), (254, 257, 79), (258, 260, 76),
+    (262, 274, 87),
 )

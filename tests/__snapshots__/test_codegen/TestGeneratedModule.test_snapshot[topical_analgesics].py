@@ -8,8 +8,8 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, Duration, EXACT, FactValue, GuidelineResult,
-    add, compare_duration, contains_text, decide, member, norm_text,
-    strict_m,
+    add, compare_duration, contains_text, decide, finish, member,
+    norm_text, strict_m, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'topical_analgesics'
@@ -21,9 +21,35 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = Decimal('0.025')  # 0.025% (topical_analgesics.mtus:90)
-_K2 = frozenset(('hip', 'shoulder', 'spine'))  # spine, hip, shoulder (topical_analgesics.mtus:101)
-_K3 = Duration(0, 84)  # 12 weeks (topical_analgesics.mtus:103)
+_K1 = Decimal('0.025')  # 0.025% (topical_analgesics.mtus:92)
+_K2 = frozenset(('hip', 'shoulder', 'spine'))  # spine, hip, shoulder (topical_analgesics.mtus:103)
+_K3 = Duration(0, 84)  # 12 weeks (topical_analgesics.mtus:105)
+
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'capsaicin_concentration': 'required',
+    'treated_joints': 'checked when stated',
+    'supply_requested': 'required',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'ingredients': 'ingredients of the requested product',
+    'drug_classes': 'drug classes of the requested product',
+    'capsaicin_concentration': 'capsaicin concentration',
+    'treated_joints': 'sites to be treated',
+    'neuropathic_pain': 'neuropathic pain as the pain treated',
+    'supply_requested': 'length of treatment the request supplies',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'localized_neuropathic_pain': (True, False),
+    'first_line_trial': (True, False),
+    'other_treatments_failed': (True, False),
+    'osteoarthritis_or_tendinitis': (True, False),
+    'neuropathic_pain': (True, False),
+}
 
 
 def unmet(facts, request_date):
@@ -43,72 +69,81 @@ def unmet(facts, request_date):
     f_supply_requested = _get('supply_requested')
     _out = []
 
-    # exclude topical_gabapentin (topical_analgesics.mtus:64): (contains ingredients:set[text] 'gabapen...
-    if not (f_ingredients is not None and (not contains_text(f_ingredients, 'gabapentin'))):
+    # exclude topical_gabapentin (topical_analgesics.mtus:66): (contains ingredients:set[text] 'gabapen...
+    if (f_ingredients is not None and contains_text(f_ingredients, 'gabapentin')):
         _out.append('topical_gabapentin')
 
-    # exclude topical_muscle_relaxant (topical_analgesics.mtus:69): (contains drug_classes:set[text] 'm...
-    if not (f_drug_classes is not None and (not contains_text(f_drug_classes, 'muscle relaxant'))):
+    # exclude topical_muscle_relaxant (topical_analgesics.mtus:71): (contains drug_classes:set[text] 'm...
+    if (f_drug_classes is not None and contains_text(f_drug_classes, 'muscle relaxant')):
         _out.append('topical_muscle_relaxant')
 
-    # when#0 (topical_analgesics.mtus:76): (contains ingredients:set[text] 'lidocaine')
+    # when#0 (topical_analgesics.mtus:78): (contains ingredients:set[text] 'lidocaine')
     _when1 = (None if f_ingredients is None else contains_text(f_ingredients, 'lidocaine'))
     if _when1 is not False:
         _unknown2 = _when1 is None
 
-        # lidocaine_patch when#0 (topical_analgesics.mtus:77): (= dosage_form:text 'patch')
+        # lidocaine_patch when#0 (topical_analgesics.mtus:79): (= dosage_form:text 'patch')
         if _unknown2 or not (f_dosage_form is not None and (norm_text(f_dosage_form) == 'patch')):
             _out.append('lidocaine_patch')
 
-        # lidocaine_indication when#0 (topical_analgesics.mtus:79): localized_neuropathic_pain:bool
+        # lidocaine_indication when#0 (topical_analgesics.mtus:81): localized_neuropathic_pain:bool
         if _unknown2 or not (f_localized_neuropathic_pain is True):
             _out.append('lidocaine_indication')
 
-        # lidocaine_after_first_line when#0 (topical_analgesics.mtus:81): first_line_trial:bool
+        # lidocaine_after_first_line when#0 (topical_analgesics.mtus:83): first_line_trial:bool
         if _unknown2 or not (f_first_line_trial is True):
             _out.append('lidocaine_after_first_line')
 
-    # when#1 (topical_analgesics.mtus:87): (contains ingredients:set[text] 'capsaicin')
+    # when#1 (topical_analgesics.mtus:89): (contains ingredients:set[text] 'capsaicin')
     _when3 = (None if f_ingredients is None else contains_text(f_ingredients, 'capsaicin'))
     if _when3 is not False:
         _unknown4 = _when3 is None
 
-        # capsaicin_after_other_treatments when#1 (topical_analgesics.mtus:88): other_treatments_failed:bool
+        # capsaicin_after_other_treatments when#1 (topical_analgesics.mtus:90): other_treatments_failed:bool
         if _unknown4 or not (f_other_treatments_failed is True):
             _out.append('capsaicin_after_other_treatments')
 
-        # capsaicin_strength when#1 (topical_analgesics.mtus:90): (<= capsaicin_concentration:percent 0.025...
+        # capsaicin_strength when#1 (topical_analgesics.mtus:92): (<= capsaicin_concentration:percent 0.025...
         if _unknown4 or not (f_capsaicin_concentration is not None and (f_capsaicin_concentration <= _K1)):
             _out.append('capsaicin_strength')
 
-    # when#2 (topical_analgesics.mtus:98): (contains drug_classes:set[text] 'NSAID')
+    # when#2 (topical_analgesics.mtus:100): (contains drug_classes:set[text] 'NSAID')
     _when5 = (None if f_drug_classes is None else contains_text(f_drug_classes, 'nsaid'))
     if _when5 is not False:
         _unknown6 = _when5 is None
 
-        # topical_nsaid_indication when#2 (topical_analgesics.mtus:99): osteoarthritis_or_tendinitis:bool
+        # topical_nsaid_indication when#2 (topical_analgesics.mtus:101): osteoarthritis_or_tendinitis:bool
         if _unknown6 or not (f_osteoarthritis_or_tendinitis is True):
             _out.append('topical_nsaid_indication')
 
-        # topical_nsaid_site when#2 (topical_analgesics.mtus:101): (not (contains any of treated_joints:set...
-        if _unknown6 or not (f_treated_joints is not None and (not member('contains any of', f_treated_joints, _K2, EXACT, request_date))):
+        # topical_nsaid_site when#2 (topical_analgesics.mtus:103): (not (contains any of treated_joints:set...
+        if _unknown6:
+            if True:
+                _out.append('topical_nsaid_site')
+        elif not (f_treated_joints is not None and (not member('contains any of', f_treated_joints, _K2, EXACT, request_date))) and ((f_treated_joints is not None and member('contains any of', f_treated_joints, _K2, EXACT, request_date)) or not (f_treated_joints is None)):
             _out.append('topical_nsaid_site')
 
-        # topical_nsaid_short_term when#2 (topical_analgesics.mtus:103): (<= (+ use_to_date:duration supply...
+        # topical_nsaid_short_term when#2 (topical_analgesics.mtus:105): (<= (+ use_to_date:duration supply...
         _t7 = add(f_use_to_date, f_supply_requested)
         _t8 = compare_duration('<=', _t7, _K3, request_date)
         if _unknown6 or not (_t8 is True):
             _out.append('topical_nsaid_short_term')
 
-        # exclude topical_nsaid_neuropathic when#2 (topical_analgesics.mtus:105): neuropathic_pain:bool
-        if _unknown6 or not (f_neuropathic_pain is False):
+        # exclude topical_nsaid_neuropathic when#2 (topical_analgesics.mtus:107): neuropathic_pain:bool
+        if not (_unknown6) and (f_neuropathic_pain is True):
             _out.append('topical_nsaid_neuropathic')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, {}, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_ingredients = _get('ingredients')
     m_ingredients = () if f_ingredients is not None else ('ingredients',)
@@ -147,80 +182,80 @@ def evaluate(facts, request_date):
     m_supply_requested = () if f_supply_requested is not None else ('supply_requested',)
     r_supply_requested = FactValue('supply_requested', f_supply_requested, f_supply_requested is not None)
 
-    # when#0 (topical_analgesics.mtus:76): (contains ingredients:set[text] 'lidocaine')
+    # when#0 (topical_analgesics.mtus:78): (contains ingredients:set[text] 'lidocaine')
     _v1, _m1 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'lidocaine')), (f_ingredients, m_ingredients))
     _gate2 = (_v1, _m1)
-    # when#1 (topical_analgesics.mtus:87): (contains ingredients:set[text] 'capsaicin')
+    # when#1 (topical_analgesics.mtus:89): (contains ingredients:set[text] 'capsaicin')
     _v3, _m3 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'capsaicin')), (f_ingredients, m_ingredients))
     _gate4 = (_v3, _m3)
-    # when#2 (topical_analgesics.mtus:98): (contains drug_classes:set[text] 'NSAID')
+    # when#2 (topical_analgesics.mtus:100): (contains drug_classes:set[text] 'NSAID')
     _v5, _m5 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'nsaid')), (f_drug_classes, m_drug_classes))
     _gate6 = (_v5, _m5)
 
-    # exclude topical_gabapentin (topical_analgesics.mtus:64): (contains ingredients:set[text] 'gabapen...
+    # exclude topical_gabapentin (topical_analgesics.mtus:66): (contains ingredients:set[text] 'gabapen...
     _v8, _m8 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'gabapentin')), (f_ingredients, m_ingredients))
-    _c7 = decide('topical_gabapentin', True, ALWAYS, (_v8, _m8), (r_ingredients,))
+    _c7 = decide('topical_gabapentin', True, ALWAYS, (_v8, _m8), (r_ingredients,), rules=_RULES)
 
-    # exclude topical_muscle_relaxant (topical_analgesics.mtus:69): (contains drug_classes:set[text] 'm...
+    # exclude topical_muscle_relaxant (topical_analgesics.mtus:71): (contains drug_classes:set[text] 'm...
     _v10, _m10 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'muscle relaxant')), (f_drug_classes, m_drug_classes))
-    _c9 = decide('topical_muscle_relaxant', True, ALWAYS, (_v10, _m10), (r_drug_classes,))
+    _c9 = decide('topical_muscle_relaxant', True, ALWAYS, (_v10, _m10), (r_drug_classes,), rules=_RULES)
 
     if _gate2[0] is True:
-        # lidocaine_patch when#0 (topical_analgesics.mtus:77): (= dosage_form:text 'patch')
+        # lidocaine_patch when#0 (topical_analgesics.mtus:79): (= dosage_form:text 'patch')
         _v14, _m14 = strict_m((None if f_dosage_form is None else (norm_text(f_dosage_form) == 'patch')), (f_dosage_form, m_dosage_form))
-        _c11 = decide('lidocaine_patch', False, _gate2, (_v14, _m14), (r_ingredients, r_dosage_form))
-        # lidocaine_indication when#0 (topical_analgesics.mtus:79): localized_neuropathic_pain:bool
-        _c12 = decide('lidocaine_indication', False, _gate2, (f_localized_neuropathic_pain, m_localized_neuropathic_pain), (r_ingredients, r_localized_neuropathic_pain))
-        # lidocaine_after_first_line when#0 (topical_analgesics.mtus:81): first_line_trial:bool
-        _c13 = decide('lidocaine_after_first_line', False, _gate2, (f_first_line_trial, m_first_line_trial), (r_ingredients, r_first_line_trial))
+        _c11 = decide('lidocaine_patch', False, _gate2, (_v14, _m14), (r_ingredients, r_dosage_form), rules=_RULES)
+        # lidocaine_indication when#0 (topical_analgesics.mtus:81): localized_neuropathic_pain:bool
+        _c12 = decide('lidocaine_indication', False, _gate2, (f_localized_neuropathic_pain, m_localized_neuropathic_pain), (r_ingredients, r_localized_neuropathic_pain), rules=_RULES)
+        # lidocaine_after_first_line when#0 (topical_analgesics.mtus:83): first_line_trial:bool
+        _c13 = decide('lidocaine_after_first_line', False, _gate2, (f_first_line_trial, m_first_line_trial), (r_ingredients, r_first_line_trial), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c11 = decide('lidocaine_patch', False, _gate2, None, (r_ingredients,))
-        _c12 = decide('lidocaine_indication', False, _gate2, None, (r_ingredients,))
-        _c13 = decide('lidocaine_after_first_line', False, _gate2, None, (r_ingredients,))
+        _c11 = decide('lidocaine_patch', False, _gate2, None, (r_ingredients,), rules=_RULES)
+        _c12 = decide('lidocaine_indication', False, _gate2, None, (r_ingredients,), rules=_RULES)
+        _c13 = decide('lidocaine_after_first_line', False, _gate2, None, (r_ingredients,), rules=_RULES)
 
     if _gate4[0] is True:
-        # capsaicin_after_other_treatments when#1 (topical_analgesics.mtus:88): other_treatments_failed:bool
-        _c15 = decide('capsaicin_after_other_treatments', False, _gate4, (f_other_treatments_failed, m_other_treatments_failed), (r_ingredients, r_other_treatments_failed))
-        # capsaicin_strength when#1 (topical_analgesics.mtus:90): (<= capsaicin_concentration:percent 0.025...
+        # capsaicin_after_other_treatments when#1 (topical_analgesics.mtus:90): other_treatments_failed:bool
+        _c15 = decide('capsaicin_after_other_treatments', False, _gate4, (f_other_treatments_failed, m_other_treatments_failed), (r_ingredients, r_other_treatments_failed), rules=_RULES)
+        # capsaicin_strength when#1 (topical_analgesics.mtus:92): (<= capsaicin_concentration:percent 0.025...
         _v17, _m17 = strict_m((None if f_capsaicin_concentration is None else (f_capsaicin_concentration <= _K1)), (f_capsaicin_concentration, m_capsaicin_concentration))
-        _c16 = decide('capsaicin_strength', False, _gate4, (_v17, _m17), (r_ingredients, r_capsaicin_concentration))
+        _c16 = decide('capsaicin_strength', False, _gate4, (_v17, _m17), (r_ingredients, r_capsaicin_concentration), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c15 = decide('capsaicin_after_other_treatments', False, _gate4, None, (r_ingredients,))
-        _c16 = decide('capsaicin_strength', False, _gate4, None, (r_ingredients,))
+        _c15 = decide('capsaicin_after_other_treatments', False, _gate4, None, (r_ingredients,), rules=_RULES)
+        _c16 = decide('capsaicin_strength', False, _gate4, None, (r_ingredients,), rules=_RULES)
 
     if _gate6[0] is True:
-        # topical_nsaid_indication when#2 (topical_analgesics.mtus:99): osteoarthritis_or_tendinitis:bool
-        _c18 = decide('topical_nsaid_indication', False, _gate6, (f_osteoarthritis_or_tendinitis, m_osteoarthritis_or_tendinitis), (r_drug_classes, r_osteoarthritis_or_tendinitis))
-        # topical_nsaid_site when#2 (topical_analgesics.mtus:101): (not (contains any of treated_joints:set...
+        # topical_nsaid_indication when#2 (topical_analgesics.mtus:101): osteoarthritis_or_tendinitis:bool
+        _c18 = decide('topical_nsaid_indication', False, _gate6, (f_osteoarthritis_or_tendinitis, m_osteoarthritis_or_tendinitis), (r_drug_classes, r_osteoarthritis_or_tendinitis), rules=_RULES)
+        # topical_nsaid_site when#2 (topical_analgesics.mtus:103): (not (contains any of treated_joints:set...
         _v22, _m22 = strict_m((None if f_treated_joints is None else member('contains any of', f_treated_joints, _K2, EXACT, request_date)), (f_treated_joints, m_treated_joints))
         _t23 = None if _v22 is None else not _v22
-        _c19 = decide('topical_nsaid_site', False, _gate6, (_t23, _m22), (r_drug_classes, r_treated_joints))
-        # topical_nsaid_short_term when#2 (topical_analgesics.mtus:103): (<= (+ use_to_date:duration supply...
+        _c19 = decide('topical_nsaid_site', False, _gate6, (_t23, _m22), (r_drug_classes, r_treated_joints), rules=_RULES)
+        # topical_nsaid_short_term when#2 (topical_analgesics.mtus:105): (<= (+ use_to_date:duration supply...
         _v24, _m24 = strict_m(add(f_use_to_date, f_supply_requested), (f_use_to_date, m_use_to_date), (f_supply_requested, m_supply_requested))
         _t25 = compare_duration('<=', _v24, _K3, request_date)
         _v26, _m26 = strict_m(_t25, (_v24, _m24))
-        _c20 = decide('topical_nsaid_short_term', False, _gate6, (_v26, _m26), (r_drug_classes, r_use_to_date, r_supply_requested), (Computed('use_to_date + supply_requested', _v24),))
-        # exclude topical_nsaid_neuropathic when#2 (topical_analgesics.mtus:105): neuropathic_pain:bool
-        _c21 = decide('topical_nsaid_neuropathic', True, _gate6, (f_neuropathic_pain, m_neuropathic_pain), (r_drug_classes, r_neuropathic_pain))
+        _c20 = decide('topical_nsaid_short_term', False, _gate6, (_v26, _m26), (r_drug_classes, r_use_to_date, r_supply_requested), (Computed('use_to_date + supply_requested', _v24),), rules=_RULES)
+        # exclude topical_nsaid_neuropathic when#2 (topical_analgesics.mtus:107): neuropathic_pain:bool
+        _c21 = decide('topical_nsaid_neuropathic', True, _gate6, (f_neuropathic_pain, m_neuropathic_pain), (r_drug_classes, r_neuropathic_pain), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c18 = decide('topical_nsaid_indication', False, _gate6, None, (r_drug_classes,))
-        _c19 = decide('topical_nsaid_site', False, _gate6, None, (r_drug_classes,))
-        _c20 = decide('topical_nsaid_short_term', False, _gate6, None, (r_drug_classes,))
-        _c21 = decide('topical_nsaid_neuropathic', True, _gate6, None, (r_drug_classes,))
+        _c18 = decide('topical_nsaid_indication', False, _gate6, None, (r_drug_classes,), rules=_RULES)
+        _c19 = decide('topical_nsaid_site', False, _gate6, None, (r_drug_classes,), rules=_RULES)
+        _c20 = decide('topical_nsaid_short_term', False, _gate6, None, (r_drug_classes,), rules=_RULES)
+        _c21 = decide('topical_nsaid_neuropathic', True, _gate6, None, (r_drug_classes,), rules=_RULES)
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c7, _c9, _c11, _c12, _c13, _c15, _c16, _c18, _c19, _c20, _c21))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (32, 32, 48), (33, 33, 49), (34, 34, 50), (35, 35, 51), (36, 36, 52), (37, 37, 53),
-    (38, 38, 54), (39, 39, 55), (40, 40, 56), (41, 41, 57), (42, 42, 58), (43, 43, 59),
-    (46, 48, 64), (50, 52, 69), (54, 57, 76), (59, 61, 77), (63, 65, 79), (67, 69, 81),
-    (71, 74, 87), (76, 78, 88), (80, 82, 90), (84, 87, 98), (89, 91, 99), (93, 95, 101),
-    (97, 101, 103), (103, 105, 105), (113, 115, 48), (116, 118, 49), (119, 121, 50), (122, 124, 51),
-    (125, 127, 52), (128, 130, 53), (131, 133, 54), (134, 136, 55), (137, 139, 56), (140, 142, 57),
-    (143, 145, 58), (146, 148, 59), (150, 152, 76), (153, 155, 87), (156, 158, 98), (160, 162, 64),
-    (164, 166, 69), (168, 171, 77), (172, 173, 79), (174, 175, 81), (176, 179, 77), (181, 183, 88),
-    (184, 186, 90), (187, 189, 88), (191, 193, 99), (194, 197, 101), (198, 202, 103), (203, 204, 105),
-    (205, 209, 99),
+    (58, 58, 50), (59, 59, 51), (60, 60, 52), (61, 61, 53), (62, 62, 54), (63, 63, 55),
+    (64, 64, 56), (65, 65, 57), (66, 66, 58), (67, 67, 59), (68, 68, 60), (69, 69, 61),
+    (72, 74, 66), (76, 78, 71), (80, 83, 78), (85, 87, 79), (89, 91, 81), (93, 95, 83),
+    (97, 100, 89), (102, 104, 90), (106, 108, 92), (110, 113, 100), (115, 117, 101), (119, 124, 103),
+    (126, 130, 105), (132, 134, 107), (148, 150, 50), (151, 153, 51), (154, 156, 52), (157, 159, 53),
+    (160, 162, 54), (163, 165, 55), (166, 168, 56), (169, 171, 57), (172, 174, 58), (175, 177, 59),
+    (178, 180, 60), (181, 183, 61), (185, 187, 78), (188, 190, 89), (191, 193, 100), (195, 197, 66),
+    (199, 201, 71), (203, 206, 79), (207, 208, 81), (209, 210, 83), (211, 214, 79), (216, 218, 90),
+    (219, 221, 92), (222, 224, 90), (226, 228, 101), (229, 232, 103), (233, 237, 105), (238, 239, 107),
+    (240, 244, 101),
 )

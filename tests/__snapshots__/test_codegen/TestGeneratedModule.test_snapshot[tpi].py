@@ -9,7 +9,7 @@ from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, Duration, FactValue, GuidelineResult, and_m,
     any_m, compare_duration, compare_elapsed, contains_text, decide, field_m,
-    last_row, pick_m, strict_m, time_from,
+    finish, last_row, pick_m, strict_m, time_from, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'tpi'
@@ -21,9 +21,36 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = frozenset(('local anesthetic', 'local anesthetic with steroid'))  # local anesthetic, local anesthetic with steroid (tpi.mtus:54)
-_K2 = Decimal('50')  # 50% (tpi.mtus:66)
-_K3 = Duration(0, 42)  # 6 weeks (tpi.mtus:66)
+_K1 = frozenset(('local anesthetic', 'local anesthetic with steroid'))  # local anesthetic, local anesthetic with steroid (tpi.mtus:56)
+_K2 = Decimal('50')  # 50% (tpi.mtus:68)
+_K3 = Duration(0, 42)  # 6 weeks (tpi.mtus:68)
+
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'injections': 'checked when stated',
+    'substance': 'checked when stated',
+    'prior_injections': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'injections': 'injections requested per session',
+    'substance': 'injected substance',
+    'diagnoses': 'diagnoses',
+    'prior_injections': 'prior trigger point injections',
+    'prior_injections.date': 'date of the injection',
+    'prior_injections.relief': 'pain relief',
+    'prior_injections.relief_lasted': 'duration of pain relief',
+    'prior_injections.function_improved': 'documented functional improvement',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'twitch_response': (True, False),
+    'referred_pain': (True, False),
+    'conservative_care_failed': (True, False),
+    'radiculopathy': (True, False),
+}
 
 
 def unmet(facts, request_date):
@@ -38,43 +65,46 @@ def unmet(facts, request_date):
     f_substance = _get('substance')
     f_diagnoses = _get('diagnoses')
     f_prior_injections = _get('prior_injections')
+    d_prior_injections = f_prior_injections is not None
+    if f_prior_injections is None:
+        f_prior_injections = ()
     _out = []
 
-    # trigger_points (tpi.mtus:35): (and twitch_response:bool referred_pain:bool)
+    # trigger_points (tpi.mtus:37): (and twitch_response:bool referred_pain:bool)
     if not ((f_twitch_response is True) and (f_referred_pain is True)):
         _out.append('trigger_points')
 
-    # chronic (tpi.mtus:39): (> (time-from symptom_onset:date request.date) 3 months:duration)
+    # chronic (tpi.mtus:41): (> (time-from symptom_onset:date request.date) 3 months:duration)
     _t1 = compare_elapsed('>', f_symptom_onset, request_date, 3, 0)
     if not (_t1 is True):
         _out.append('chronic')
 
-    # conservative_care (tpi.mtus:43): conservative_care_failed:bool
+    # conservative_care (tpi.mtus:45): conservative_care_failed:bool
     if not (f_conservative_care_failed is True):
         _out.append('conservative_care')
 
-    # no_radiculopathy (tpi.mtus:47): (not radiculopathy:bool)
+    # no_radiculopathy (tpi.mtus:49): (not radiculopathy:bool)
     if not (f_radiculopathy is False):
         _out.append('no_radiculopathy')
 
-    # per_session (tpi.mtus:50): (<= injections:count 4:count)
-    if not (f_injections is not None and (f_injections <= 4)):
+    # per_session (tpi.mtus:52): (<= injections:count 4:count)
+    if not (f_injections is not None and (f_injections <= 4)) and ((f_injections is not None and (not (f_injections <= 4))) or not (f_injections is None)):
         _out.append('per_session')
 
-    # local_anesthetic (tpi.mtus:54): (in substance:enum {'local anesthetic', 'local anesthetic with st...
-    if not (f_substance is not None and (f_substance in _K1)):
+    # local_anesthetic (tpi.mtus:56): (in substance:enum {'local anesthetic', 'local anesthetic with st...
+    if not (f_substance is not None and (f_substance in _K1)) and ((f_substance is not None and (not (f_substance in _K1))) or not (f_substance is None)):
         _out.append('local_anesthetic')
 
-    # exclude fibromyalgia (tpi.mtus:58): (contains diagnoses:set[text] 'fibromyalgia')
-    if not (f_diagnoses is not None and (not contains_text(f_diagnoses, 'fibromyalgia'))):
+    # exclude fibromyalgia (tpi.mtus:60): (contains diagnoses:set[text] 'fibromyalgia')
+    if (f_diagnoses is not None and contains_text(f_diagnoses, 'fibromyalgia')):
         _out.append('fibromyalgia')
 
-    # when#0 (tpi.mtus:62): (any prior_injections):bool
-    _when2 = (None if f_prior_injections is None else len(f_prior_injections) > 0)
+    # when#0 (tpi.mtus:64): (any prior_injections):bool
+    _when2 = (len(f_prior_injections) > 0)
     if _when2 is not False:
         _unknown3 = _when2 is None
 
-        # repeat_relief when#0 (tpi.mtus:66): (and (>= (last prior_injections field relief):percent 50%:per...
+        # repeat_relief when#0 (tpi.mtus:68): (and (>= (last prior_injections field relief):percent 50%:per...
         _r4 = last_row(f_prior_injections, 'date')
         _t5 = None if _r4 is None else _r4.get('relief')
         _t6 = None if _r4 is None else _r4.get('relief_lasted')
@@ -82,22 +112,28 @@ def unmet(facts, request_date):
         if _unknown3 or not ((_t5 is not None and (_t5 >= _K2)) and (_t7 is True)):
             _out.append('repeat_relief')
 
-        # repeat_function when#0 (tpi.mtus:68): (last prior_injections field function_improved):bool
+        # repeat_function when#0 (tpi.mtus:70): (last prior_injections field function_improved):bool
         _t8 = None if _r4 is None else _r4.get('function_improved')
         if _unknown3 or not (_t8 is True):
             _out.append('repeat_function')
 
-        # interval when#0 (tpi.mtus:71): (>= (time-from (last prior_injections field date):date request.dat...
+        # interval when#0 (tpi.mtus:73): (>= (time-from (last prior_injections field date):date request.dat...
         _t9 = None if _r4 is None else _r4.get('date')
         _t10 = compare_elapsed('>=', _t9, request_date, 2, 0)
         if _unknown3 or not (_t10 is True):
             _out.append('interval')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, {}, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_twitch_response = _get('twitch_response')
     m_twitch_response = () if f_twitch_response is not None else ('twitch_response',)
@@ -124,43 +160,46 @@ def evaluate(facts, request_date):
     m_diagnoses = () if f_diagnoses is not None else ('diagnoses',)
     r_diagnoses = FactValue('diagnoses', f_diagnoses, f_diagnoses is not None)
     f_prior_injections = _get('prior_injections')
-    r_prior_injections = FactValue('prior_injections', f_prior_injections, f_prior_injections is not None)
+    d_prior_injections = f_prior_injections is not None
+    if f_prior_injections is None:
+        f_prior_injections = ()
+    r_prior_injections = FactValue('prior_injections', f_prior_injections, d_prior_injections)
 
-    # when#0 (tpi.mtus:62): (any prior_injections):bool
+    # when#0 (tpi.mtus:64): (any prior_injections):bool
     _v1, _m1 = any_m(f_prior_injections, 'prior_injections', None, None)
     _gate2 = (_v1, _m1)
 
-    # trigger_points (tpi.mtus:35): (and twitch_response:bool referred_pain:bool)
+    # trigger_points (tpi.mtus:37): (and twitch_response:bool referred_pain:bool)
     _v4, _m4 = and_m((f_twitch_response, m_twitch_response), (f_referred_pain, m_referred_pain))
-    _c3 = decide('trigger_points', False, ALWAYS, (_v4, _m4), (r_twitch_response, r_referred_pain))
+    _c3 = decide('trigger_points', False, ALWAYS, (_v4, _m4), (r_twitch_response, r_referred_pain), rules=_RULES)
 
-    # chronic (tpi.mtus:39): (> (time-from symptom_onset:date request.date) 3 months:duration)
+    # chronic (tpi.mtus:41): (> (time-from symptom_onset:date request.date) 3 months:duration)
     _t6 = compare_elapsed('>', f_symptom_onset, request_date, 3, 0)
     _v7, _m7 = strict_m(_t6, (f_symptom_onset, m_symptom_onset))
     _v8, _m8 = strict_m(time_from(f_symptom_onset, request_date), (f_symptom_onset, m_symptom_onset))
-    _c5 = decide('chronic', False, ALWAYS, (_v7, _m7), (r_symptom_onset,), (Computed('time from symptom_onset to request.date', _v8),))
+    _c5 = decide('chronic', False, ALWAYS, (_v7, _m7), (r_symptom_onset,), (Computed('time from symptom_onset to request.date', _v8),), rules=_RULES)
 
-    # conservative_care (tpi.mtus:43): conservative_care_failed:bool
-    _c9 = decide('conservative_care', False, ALWAYS, (f_conservative_care_failed, m_conservative_care_failed), (r_conservative_care_failed,))
+    # conservative_care (tpi.mtus:45): conservative_care_failed:bool
+    _c9 = decide('conservative_care', False, ALWAYS, (f_conservative_care_failed, m_conservative_care_failed), (r_conservative_care_failed,), rules=_RULES)
 
-    # no_radiculopathy (tpi.mtus:47): (not radiculopathy:bool)
+    # no_radiculopathy (tpi.mtus:49): (not radiculopathy:bool)
     _t11 = None if f_radiculopathy is None else not f_radiculopathy
-    _c10 = decide('no_radiculopathy', False, ALWAYS, (_t11, m_radiculopathy), (r_radiculopathy,))
+    _c10 = decide('no_radiculopathy', False, ALWAYS, (_t11, m_radiculopathy), (r_radiculopathy,), rules=_RULES)
 
-    # per_session (tpi.mtus:50): (<= injections:count 4:count)
+    # per_session (tpi.mtus:52): (<= injections:count 4:count)
     _v13, _m13 = strict_m((None if f_injections is None else (f_injections <= 4)), (f_injections, m_injections))
-    _c12 = decide('per_session', False, ALWAYS, (_v13, _m13), (r_injections,))
+    _c12 = decide('per_session', False, ALWAYS, (_v13, _m13), (r_injections,), rules=_RULES)
 
-    # local_anesthetic (tpi.mtus:54): (in substance:enum {'local anesthetic', 'local anesthetic with st...
+    # local_anesthetic (tpi.mtus:56): (in substance:enum {'local anesthetic', 'local anesthetic with st...
     _v15, _m15 = strict_m((None if f_substance is None else (f_substance in _K1)), (f_substance, m_substance))
-    _c14 = decide('local_anesthetic', False, ALWAYS, (_v15, _m15), (r_substance,))
+    _c14 = decide('local_anesthetic', False, ALWAYS, (_v15, _m15), (r_substance,), rules=_RULES)
 
-    # exclude fibromyalgia (tpi.mtus:58): (contains diagnoses:set[text] 'fibromyalgia')
+    # exclude fibromyalgia (tpi.mtus:60): (contains diagnoses:set[text] 'fibromyalgia')
     _v17, _m17 = strict_m((None if f_diagnoses is None else contains_text(f_diagnoses, 'fibromyalgia')), (f_diagnoses, m_diagnoses))
-    _c16 = decide('fibromyalgia', True, ALWAYS, (_v17, _m17), (r_diagnoses,))
+    _c16 = decide('fibromyalgia', True, ALWAYS, (_v17, _m17), (r_diagnoses,), rules=_RULES)
 
     if _gate2[0] is True:
-        # repeat_relief when#0 (tpi.mtus:66): (and (>= (last prior_injections field relief):percent 50%:per...
+        # repeat_relief when#0 (tpi.mtus:68): (and (>= (last prior_injections field relief):percent 50%:per...
         _p21 = pick_m('last', f_prior_injections, 'prior_injections', None, None, 'date')
         _v22, _m22 = field_m(_p21, 'prior_injections', 'relief')
         _v23, _m23 = strict_m((None if _v22 is None else (_v22 >= _K2)), (_v22, _m22))
@@ -168,31 +207,31 @@ def evaluate(facts, request_date):
         _t25 = compare_duration('>=', _v24, _K3, request_date)
         _v26, _m26 = strict_m(_t25, (_v24, _m24))
         _v27, _m27 = and_m((_v23, _m23), (_v26, _m26))
-        _c18 = decide('repeat_relief', False, _gate2, (_v27, _m27), (r_prior_injections,), (Computed('last(prior_injections).relief', _v22), Computed('last(prior_injections).relief_lasted', _v24)))
-        # repeat_function when#0 (tpi.mtus:68): (last prior_injections field function_improved):bool
+        _c18 = decide('repeat_relief', False, _gate2, (_v27, _m27), (r_prior_injections,), (Computed('last(prior_injections).relief', _v22), Computed('last(prior_injections).relief_lasted', _v24)), rules=_RULES)
+        # repeat_function when#0 (tpi.mtus:70): (last prior_injections field function_improved):bool
         _v28, _m28 = field_m(_p21, 'prior_injections', 'function_improved')
-        _c19 = decide('repeat_function', False, _gate2, (_v28, _m28), (r_prior_injections,))
-        # interval when#0 (tpi.mtus:71): (>= (time-from (last prior_injections field date):date request.dat...
+        _c19 = decide('repeat_function', False, _gate2, (_v28, _m28), (r_prior_injections,), rules=_RULES)
+        # interval when#0 (tpi.mtus:73): (>= (time-from (last prior_injections field date):date request.dat...
         _v29, _m29 = field_m(_p21, 'prior_injections', 'date')
         _t30 = compare_elapsed('>=', _v29, request_date, 2, 0)
         _v31, _m31 = strict_m(_t30, (_v29, _m29))
         _v32, _m32 = strict_m(time_from(_v29, request_date), (_v29, _m29))
-        _c20 = decide('interval', False, _gate2, (_v31, _m31), (r_prior_injections,), (Computed('time from last(prior_injections).date to request.date', _v32), Computed('last(prior_injections).date', _v29)))
+        _c20 = decide('interval', False, _gate2, (_v31, _m31), (r_prior_injections,), (Computed('time from last(prior_injections).date to request.date', _v32), Computed('last(prior_injections).date', _v29)), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c18 = decide('repeat_relief', False, _gate2, None, (r_prior_injections,))
-        _c19 = decide('repeat_function', False, _gate2, None, (r_prior_injections,))
-        _c20 = decide('interval', False, _gate2, None, (r_prior_injections,))
+        _c18 = decide('repeat_relief', False, _gate2, None, (r_prior_injections,), rules=_RULES)
+        _c19 = decide('repeat_function', False, _gate2, None, (r_prior_injections,), rules=_RULES)
+        _c20 = decide('interval', False, _gate2, None, (r_prior_injections,), rules=_RULES)
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c9, _c10, _c12, _c14, _c16, _c18, _c19, _c20))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (32, 32, 19), (33, 33, 20), (34, 34, 21), (35, 35, 22), (36, 36, 23), (37, 37, 24),
-    (38, 38, 25), (39, 39, 26), (40, 40, 27), (43, 45, 35), (47, 50, 39), (52, 54, 43),
-    (56, 58, 47), (60, 62, 50), (64, 66, 54), (68, 70, 58), (72, 75, 62), (77, 83, 66),
-    (85, 88, 68), (90, 94, 71), (102, 104, 19), (105, 107, 20), (108, 110, 21), (111, 113, 22),
-    (114, 116, 23), (117, 119, 24), (120, 122, 25), (123, 125, 26), (126, 127, 27), (129, 131, 62),
-    (133, 135, 35), (137, 141, 39), (143, 144, 43), (146, 148, 47), (150, 152, 50), (154, 156, 54),
-    (158, 160, 58), (162, 171, 66), (172, 174, 68), (175, 180, 71), (181, 184, 66),
+    (59, 59, 21), (60, 60, 22), (61, 61, 23), (62, 62, 24), (63, 63, 25), (64, 64, 26),
+    (65, 65, 27), (66, 66, 28), (67, 70, 29), (73, 75, 37), (77, 80, 41), (82, 84, 45),
+    (86, 88, 49), (90, 92, 52), (94, 96, 56), (98, 100, 60), (102, 105, 64), (107, 113, 68),
+    (115, 118, 70), (120, 124, 73), (138, 140, 21), (141, 143, 22), (144, 146, 23), (147, 149, 24),
+    (150, 152, 25), (153, 155, 26), (156, 158, 27), (159, 161, 28), (162, 166, 29), (168, 170, 64),
+    (172, 174, 37), (176, 180, 41), (182, 183, 45), (185, 187, 49), (189, 191, 52), (193, 195, 56),
+    (197, 199, 60), (201, 210, 68), (211, 213, 70), (214, 219, 73), (220, 223, 68),
 )

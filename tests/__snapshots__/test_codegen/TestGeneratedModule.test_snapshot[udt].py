@@ -8,8 +8,8 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, add, and_m,
-    any_m, at_least_m, count_m, decide, or_m, strict_m,
-    window,
+    any_m, at_least_m, count_m, decide, finish, or_m,
+    strict_m, unmet_in_every_reading, window,
 )
 
 GUIDELINE_ID = 'udt'
@@ -20,6 +20,25 @@ CRITERIA = ('indication', 'frequency_for_risk')
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'prior_tests': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'prior_tests': 'prior urine drug tests',
+    'prior_tests.date': 'date of the test',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'controlled_substance_regimen': (True, False),
+    'opioid_trial_planned': (True, False),
+    'misuse_concern': (True, False),
+    'risk_level': ('low', 'moderate', 'high'),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -29,29 +48,38 @@ def unmet(facts, request_date):
     f_misuse_concern = _get('misuse_concern')
     f_risk_level = _get('risk_level')
     f_prior_tests = _get('prior_tests')
+    d_prior_tests = f_prior_tests is not None
+    if f_prior_tests is None:
+        f_prior_tests = ()
     _out = []
 
-    # indication (udt.mtus:42): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
+    # indication (udt.mtus:44): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
     if not ((f_controlled_substance_regimen is True) + (f_opioid_trial_planned is True) + (f_misuse_concern is True) >= 1):
         _out.append('indication')
 
-    # when#0 (udt.mtus:49): (any prior_tests within 12 months):bool
+    # when#0 (udt.mtus:51): (any prior_tests within 12 months):bool
     _w1 = window(request_date, 12, 0)
     _v2, _m2 = any_m(f_prior_tests, 'prior_tests', _w1, None)
     _when3 = _v2
     if _when3 is not False:
 
-        # frequency_for_risk when#0 (udt.mtus:55): (or (and (= risk_level:enum 'moderate') (<= (+ (count pr...
+        # frequency_for_risk when#0 (udt.mtus:57): (or (and (= risk_level:enum 'moderate') (<= (+ (count pr...
         _v4, _m4 = count_m(f_prior_tests, 'prior_tests', _w1, None)
         _t5 = add(_v4, 1)
         if _when3 is None or not (((f_risk_level is not None and (f_risk_level == 'moderate')) and (_t5 is not None and (_t5 <= 3))) or ((f_risk_level is not None and (f_risk_level == 'high')) and (_t5 is not None and (_t5 <= 12)))):
             _out.append('frequency_for_risk')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, {}, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_controlled_substance_regimen = _get('controlled_substance_regimen')
     m_controlled_substance_regimen = () if f_controlled_substance_regimen is not None else ('controlled_substance_regimen',)
@@ -66,19 +94,22 @@ def evaluate(facts, request_date):
     m_risk_level = () if f_risk_level is not None else ('risk_level',)
     r_risk_level = FactValue('risk_level', f_risk_level, f_risk_level is not None)
     f_prior_tests = _get('prior_tests')
-    r_prior_tests = FactValue('prior_tests', f_prior_tests, f_prior_tests is not None)
+    d_prior_tests = f_prior_tests is not None
+    if f_prior_tests is None:
+        f_prior_tests = ()
+    r_prior_tests = FactValue('prior_tests', f_prior_tests, d_prior_tests)
 
-    # when#0 (udt.mtus:49): (any prior_tests within 12 months):bool
+    # when#0 (udt.mtus:51): (any prior_tests within 12 months):bool
     _w1 = window(request_date, 12, 0)
     _v2, _m2 = any_m(f_prior_tests, 'prior_tests', _w1, None)
     _gate3 = (_v2, _m2)
 
-    # indication (udt.mtus:42): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
+    # indication (udt.mtus:44): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
     _v5, _m5 = at_least_m(1, (f_controlled_substance_regimen, m_controlled_substance_regimen), (f_opioid_trial_planned, m_opioid_trial_planned), (f_misuse_concern, m_misuse_concern))
-    _c4 = decide('indication', False, ALWAYS, (_v5, _m5), (r_controlled_substance_regimen, r_opioid_trial_planned, r_misuse_concern))
+    _c4 = decide('indication', False, ALWAYS, (_v5, _m5), (r_controlled_substance_regimen, r_opioid_trial_planned, r_misuse_concern), rules=_RULES)
 
     if _gate3[0] is True:
-        # frequency_for_risk when#0 (udt.mtus:55): (or (and (= risk_level:enum 'moderate') (<= (+ (count pr...
+        # frequency_for_risk when#0 (udt.mtus:57): (or (and (= risk_level:enum 'moderate') (<= (+ (count pr...
         _v7, _m7 = strict_m((None if f_risk_level is None else (f_risk_level == 'moderate')), (f_risk_level, m_risk_level))
         _v8, _m8 = count_m(f_prior_tests, 'prior_tests', _w1, None)
         _v9, _m9 = strict_m(add(_v8, 1), (_v8, _m8))
@@ -88,16 +119,16 @@ def evaluate(facts, request_date):
         _v13, _m13 = strict_m((None if _v9 is None else (_v9 <= 12)), (_v9, _m9))
         _v14, _m14 = and_m((_v12, _m12), (_v13, _m13))
         _v15, _m15 = or_m((_v11, _m11), (_v14, _m14))
-        _c6 = decide('frequency_for_risk', False, _gate3, (_v15, _m15), (r_prior_tests, r_risk_level), (Computed('count(prior_tests within 12 months) + 1', _v9), Computed('count(prior_tests within 12 months)', _v8)))
+        _c6 = decide('frequency_for_risk', False, _gate3, (_v15, _m15), (r_prior_tests, r_risk_level), (Computed('count(prior_tests within 12 months) + 1', _v9), Computed('count(prior_tests within 12 months)', _v8)), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c6 = decide('frequency_for_risk', False, _gate3, None, (r_prior_tests,))
+        _c6 = decide('frequency_for_risk', False, _gate3, None, (r_prior_tests,), rules=_RULES)
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c4, _c6))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (27, 27, 29), (28, 28, 30), (29, 29, 31), (30, 30, 32), (31, 31, 33), (34, 36, 42),
-    (38, 42, 49), (44, 48, 55), (56, 58, 29), (59, 61, 30), (62, 64, 31), (65, 67, 32),
-    (68, 69, 33), (71, 74, 49), (76, 78, 42), (80, 86, 55), (87, 89, 56), (90, 93, 55),
+    (46, 46, 31), (47, 47, 32), (48, 48, 33), (49, 49, 34), (50, 53, 35), (56, 58, 44),
+    (60, 64, 51), (66, 70, 57), (84, 86, 31), (87, 89, 32), (90, 92, 33), (93, 95, 34),
+    (96, 100, 35), (102, 105, 51), (107, 109, 44), (111, 117, 57), (118, 120, 58), (121, 124, 57),
 )

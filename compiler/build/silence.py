@@ -1,0 +1,64 @@
+"""How a silent record is read, as build-time data both back ends share (docs/language.md, "How silence is read").
+
+The interpreter and the generated checkers take the same rules, labels and
+reading domains from here, so they presume the same things and try the same
+readings in the same order.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from mtus.compiler.check import runtime as rt
+from mtus.dsl import model
+
+
+def presumed_const(fact: model.Fact) -> Optional[model.Const]:
+    """What a fact reads as when the case leaves it out: its default, or what its silence rule presumes."""
+    if fact.default is not None:
+        return fact.default
+    if fact.silence == rt.NONE_WHEN_SILENT_RULE:
+        return model.Const((), fact.type, "none", fact.span)
+    if fact.silence == rt.PRESUMED_ABSENT_RULE:
+        return model.Const(False, model.T_BOOL, "absent", fact.span)
+    return None
+
+
+def rules(guideline: model.Guideline) -> dict[str, str]:
+    """Fact name -> its declared silence rule, for the facts that declare one (declaration order)."""
+    return {f.name: f.silence for f in guideline.facts if f.silence is not None}
+
+
+def labels(guideline: model.Guideline) -> dict[str, str]:
+    """Labels for what a presumption can name: facts with a silence rule, and what exclusions read (with history fields)."""
+    names = set(rules(guideline))
+    for c in guideline.criteria:
+        if c.exclude:
+            names.update(model.facts_read(c.expr))
+            for cond in c.conditions:
+                names.update(model.facts_read(cond.expr))
+    out: dict[str, str] = {}
+    for f in guideline.facts:
+        if f.name not in names:
+            continue
+        out[f.name] = f.label
+        for field in f.type.fields:
+            out[f"{f.name}.{field.name}"] = field.label
+    return out
+
+
+def reading_domains(guideline: model.Guideline) -> dict[str, tuple]:
+    """The facts whose every reading may be tried (findings and `one of` facts), in declaration order, with their values.
+
+    Facts that silence already gives a value to (a default, presumed absent) or
+    whose criteria do not apply when unstated (checked when stated) are left out.
+    """
+    out: dict[str, tuple] = {}
+    for f in guideline.facts:
+        if presumed_const(f) is not None or f.silence == rt.CHECKED_WHEN_STATED or f.source is not None:
+            continue
+        if f.type.kind == model.BOOL:
+            out[f.name] = (True, False)
+        elif f.type.kind == model.ENUM:
+            out[f.name] = tuple(f.type.members)
+    return out
