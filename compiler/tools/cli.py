@@ -270,9 +270,10 @@ def diff_cmd(old: str, new: str, cases: str, fmt: str) -> None:
     """Show which cases two packs (or folders of .mtus sources) decide differently.
 
     Every case is decided with OLD and with NEW; each item whose guideline,
-    determination or deciding criteria differ is listed. Exit 0 when nothing
-    changes, 1 when something does (or a pack cannot be used), 2 when a case
-    file cannot be read.
+    determination or deciding criteria differ is listed; a file that is not a
+    readable case file is listed and skipped. Exit 0 when nothing changes, 1
+    when something does (or a pack cannot be used), 2 when no case file could
+    be read.
 
     \b
     Example:
@@ -281,14 +282,12 @@ def diff_cmd(old: str, new: str, cases: str, fmt: str) -> None:
     """
     import json
 
-    from mtus.compiler.check.casefile import CaseError
     from mtus.compiler.tools.diff import case_files, diff_packs, render_table
 
     old_pack, new_pack = _open_pack(old), _open_pack(new)
-    try:
-        report = diff_packs(old_pack, new_pack, case_files(cases))
-    except CaseError as e:
-        _fail(e.render(), EXIT_USAGE)
+    report = diff_packs(old_pack, new_pack, case_files(cases))
+    if not report.cases:
+        _fail(f"error: no readable case file in {cases}" + "".join(f"\n  {u}" for u in report.unreadable), EXIT_USAGE)
     click.echo(json.dumps(report.to_json(), indent=2) if fmt == "json" else render_table(report), nl=fmt == "json")
     sys.exit(EXIT_PROBLEMS if report.changes else EXIT_OK)
 
