@@ -27,6 +27,19 @@ def reader(source_pack):
     ("Lumbar epidural steroid injection L4-5", "esi"),
     ("Post-op physical therapy 2x6 left knee", "postsurgical"),
     ("Postoperative PT x12 visits, CPT 97110", "postsurgical"),
+    ("Gabapentin 600mg #90", "aeds"),
+    ("Lyrica 75 mg #60 with 2 refills", "aeds"),
+    ("Topamax 50mg #60", "aeds"),
+    ("Cymbalta 60mg #30", "antidepressants"),
+    ("amitriptyline 25 mg qhs #30", "antidepressants"),
+    ("Sertraline 50mg #30", "antidepressants"),
+    ("Psychotherapy 1x/week x 6 weeks", "psych_treatment"),
+    ("Individual psychotherapy CPT 90837 x 4", "psych_treatment"),
+    # The longer, more specific service name wins over a name inside it.
+    ("Cognitive behavioral psychotherapy x 4", "cbt"),
+    # An ingredient written with a topical dosage form is that form.
+    ("Gabapentin 10% cream 240 gm", "topical_analgesics"),
+    ("Ketoprofen 20% cream", "topical_analgesics"),
 ])
 def test_item_routes_to_one_guideline(reader, item, guideline):
     case = reader.read({"date": "2014-12-18", "request": {"item": item}}, "<case>")
