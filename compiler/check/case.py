@@ -32,7 +32,9 @@ _DURATION = re.compile(r"^\s*(\d+)\s*(day|days|week|weeks|month|months|year|year
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z][A-Za-z0-9]*(?:/[A-Za-z][A-Za-z0-9]*)?)\s*$")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_TOP_KEYS = ("case", "date", "summary", "patient", "request", "requests", "facts")
+# `expected:` is a casebook's expectation (docs/case-files.md): accepted here and
+# ignored, since it is what a reviewer expects, not what the record documents.
+_TOP_KEYS = ("case", "date", "summary", "patient", "request", "requests", "facts", "expected")
 _PATIENT_KEYS = ("age", "sex", "injury_date", "diagnoses")
 #: An age above this is a typing error, not a patient.
 MAX_AGE = 130
