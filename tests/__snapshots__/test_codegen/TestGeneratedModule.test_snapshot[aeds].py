@@ -7,18 +7,18 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, FactValue, GuidelineResult, and_m, any_m, contains_text,
-    decide, field_m, first_row, k_and, mul, or_m,
-    pick_m, shift, strict_m, sub,
+    ALWAYS, Computed, FactValue, GuidelineResult, and_m, any_m,
+    compare_elapsed, contains_text, decide, field_m, first_row, k_and,
+    mul, or_m, pick_m, strict_m, sub,
 )
 
 GUIDELINE_ID = 'aeds'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'aeds.mtus'
 CRITERIA = ('indication', 'topiramate_second_line', 'moderate_response', 'function', 'side_effects')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
 _K1 = Decimal('30')  # 30% (aeds.mtus:111)
@@ -54,8 +54,8 @@ def unmet(facts, request_date):
     # when#1 (aeds.mtus:106): (and (any aed_use):bool (>= (time-from (first aed_use field date):date re...
     _r2 = first_row(f_aed_use, 'date')
     _t3 = None if _r2 is None else _r2.get('date')
-    _t4 = shift(_t3, 0, 28)
-    _when5 = k_and((None if f_aed_use is None else len(f_aed_use) > 0), (None if _t4 is None else (request_date >= _t4)))
+    _t4 = compare_elapsed('>=', _t3, request_date, 0, 28)
+    _when5 = k_and((None if f_aed_use is None else len(f_aed_use) > 0), _t4)
     if _when5 is not False:
         _unknown6 = _when5 is None
 
@@ -116,8 +116,8 @@ def evaluate(facts, request_date):
     _v3, _m3 = any_m(f_aed_use, 'aed_use', None, None)
     _p4 = pick_m('first', f_aed_use, 'aed_use', None, None, 'date')
     _v5, _m5 = field_m(_p4, 'aed_use', 'date')
-    _t6 = shift(_v5, 0, 28)
-    _v7, _m7 = strict_m((None if _t6 is None else (request_date >= _t6)), (_v5, _m5))
+    _t6 = compare_elapsed('>=', _v5, request_date, 0, 28)
+    _v7, _m7 = strict_m(_t6, (_v5, _m5))
     _v8, _m8 = and_m((_v3, _m3), (_v7, _m7))
     _gate9 = (_v8, _m8)
 
@@ -143,7 +143,7 @@ def evaluate(facts, request_date):
         _v22, _m22 = strict_m((None if _v20 is None or _v21 is None else (_v20 >= _v21)), (_v20, _m20), (_v21, _m21))
         _v23, _m23 = and_m(((not (f_aed_pain_reduction is not None)), ()), (_v22, _m22))
         _v24, _m24 = or_m((_v18, _m18), (_v23, _m23))
-        _c15 = decide('moderate_response', False, _gate9, (_v24, _m24), (r_aed_use, r_aed_pain_reduction, r_pain_before, r_pain_on_aed))
+        _c15 = decide('moderate_response', False, _gate9, (_v24, _m24), (r_aed_use, r_aed_pain_reduction, r_pain_before, r_pain_on_aed), (Computed('(pain_before - pain_on_aed) * 10', _v20), Computed('pain_before - pain_on_aed', _v19), Computed('pain_before * 3', _v21)))
         # function when#1 (aeds.mtus:115): aed_function_improved:bool
         _c16 = decide('function', False, _gate9, (f_aed_function_improved, m_aed_function_improved), (r_aed_use, r_aed_function_improved))
     else:  # not applicable, or not documented with what the `when` misses

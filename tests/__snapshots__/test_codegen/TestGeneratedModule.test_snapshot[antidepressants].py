@@ -8,17 +8,17 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, FactValue, GuidelineResult, and_m, any_m, at_least_m,
-    contains_text, decide, field_m, first_row, k_and, pick_m,
-    shift, strict_m,
+    compare_elapsed, contains_text, decide, field_m, first_row, k_and,
+    pick_m, strict_m,
 )
 
 GUIDELINE_ID = 'antidepressants'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'antidepressants.mtus'
 CRITERIA = ('indication', 'ssri_for_depression', 'efficacy', 'not_tolerated', 'tca_contraindicated')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 
 def unmet(facts, request_date):
@@ -50,8 +50,8 @@ def unmet(facts, request_date):
     # when#1 (antidepressants.mtus:95): (and (any antidepressant_use):bool (>= (time-from (first antide...
     _r2 = first_row(f_antidepressant_use, 'date')
     _t3 = None if _r2 is None else _r2.get('date')
-    _t4 = shift(_t3, 0, 28)
-    _when5 = k_and((None if f_antidepressant_use is None else len(f_antidepressant_use) > 0), (None if _t4 is None else (request_date >= _t4)))
+    _t4 = compare_elapsed('>=', _t3, request_date, 0, 28)
+    _when5 = k_and((None if f_antidepressant_use is None else len(f_antidepressant_use) > 0), _t4)
     if _when5 is not False:
 
         # efficacy when#1 (antidepressants.mtus:96): (and antidepressant_pain_improved:bool antidepressant_...
@@ -106,8 +106,8 @@ def evaluate(facts, request_date):
     _v3, _m3 = any_m(f_antidepressant_use, 'antidepressant_use', None, None)
     _p4 = pick_m('first', f_antidepressant_use, 'antidepressant_use', None, None, 'date')
     _v5, _m5 = field_m(_p4, 'antidepressant_use', 'date')
-    _t6 = shift(_v5, 0, 28)
-    _v7, _m7 = strict_m((None if _t6 is None else (request_date >= _t6)), (_v5, _m5))
+    _t6 = compare_elapsed('>=', _v5, request_date, 0, 28)
+    _v7, _m7 = strict_m(_t6, (_v5, _m5))
     _v8, _m8 = and_m((_v3, _m3), (_v7, _m7))
     _gate9 = (_v8, _m8)
 

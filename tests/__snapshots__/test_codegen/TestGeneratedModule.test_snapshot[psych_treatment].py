@@ -7,17 +7,18 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, FactValue, GuidelineResult, add, and_m, any_m,
-    at_least_m, count_m, decide, modify, or_m, strict_m,
+    ALWAYS, Computed, FactValue, GuidelineResult, add, and_m,
+    any_m, at_least_m, count_m, decide, modify, or_m,
+    strict_m,
 )
 
 GUIDELINE_ID = 'psych_treatment'
-RUNTIME_VERSION = 2
+RUNTIME_VERSION = 4
 SOURCE_FILE = 'psych_treatment.mtus'
 CRITERIA = ('appropriately_identified', 'initial_trial', 'functional_improvement', 'total_visits')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 2')
+    raise ImportError('this checker needs mtus runtime version 4')
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'initial_trial': 'psychotherapy_requested', 'total_visits': 'psychotherapy_requested'}
@@ -101,7 +102,7 @@ def evaluate(facts, request_date):
         _v11, _m11 = count_m(f_psychotherapy_visits, 'psychotherapy_visits', None, None)
         _v12, _m12 = strict_m(add(_v11, f_psychotherapy_requested), (_v11, _m11), (f_psychotherapy_requested, m_psychotherapy_requested))
         _v13, _m13 = strict_m((None if _v12 is None else (_v12 <= 10)), (_v12, _m12))
-        _c8 = decide('total_visits', False, _gate2, (_v13, _m13), (r_psychotherapy_visits, r_psychotherapy_requested))
+        _c8 = decide('total_visits', False, _gate2, (_v13, _m13), (r_psychotherapy_visits, r_psychotherapy_requested), (Computed('count(psychotherapy_visits) + psychotherapy_requested', _v12), Computed('count(psychotherapy_visits)', _v11)))
     else:  # not applicable, or not documented with what the `when` misses
         _c7 = decide('functional_improvement', False, _gate2, None, (r_psychotherapy_visits,))
         _c8 = decide('total_visits', False, _gate2, None, (r_psychotherapy_visits,))
@@ -113,8 +114,8 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (29, 29, 55), (30, 30, 56), (31, 31, 57), (32, 32, 59), (33, 33, 60), (34, 34, 61),
-    (37, 39, 74), (41, 44, 81), (46, 48, 86), (50, 52, 93), (54, 57, 97), (65, 67, 55),
-    (68, 70, 56), (71, 72, 57), (73, 75, 59), (76, 78, 60), (79, 81, 61), (83, 85, 86),
-    (87, 88, 74), (90, 93, 81), (95, 99, 93), (100, 104, 97), (105, 107, 93),
+    (30, 30, 55), (31, 31, 56), (32, 32, 57), (33, 33, 59), (34, 34, 60), (35, 35, 61),
+    (38, 40, 74), (42, 45, 81), (47, 49, 86), (51, 53, 93), (55, 58, 97), (66, 68, 55),
+    (69, 71, 56), (72, 73, 57), (74, 76, 59), (77, 79, 60), (80, 82, 61), (84, 86, 86),
+    (88, 89, 74), (91, 94, 81), (96, 100, 93), (101, 105, 97), (106, 108, 93),
 )
