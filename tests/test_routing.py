@@ -94,7 +94,7 @@ def test_unknown_guideline_id_is_an_error_in_the_case_file(reader):
 
 def test_one_item_not_addressed_leaves_the_others_decided(reader):
     case = reader.read({"date": "2014-12-18", "requests": [
-        {"item": "MRI lumbar spine"}, {"item": "Norco 10/325 #120"}, {"item": "Lyrica 75mg #60"}]}, "<case>")
+        {"item": "MRI lumbar spine"}, {"item": "Norco 10/325 #120"}, {"item": "Lunesta 3mg #30"}]}, "<case>")
     assert [r.guideline for r in case.requests] == [None, "opioids", None]
     assert [r.index for r in case.requests] == [0, 1, 2]
 
