@@ -118,3 +118,13 @@ def test_cli_runs_a_casebook_folder(tmp_path):
     assert result.exit_code == 0, result.output
     assert "per guideline (expected / decided by mtus):" in result.output
     assert "psych_treatment" in result.output and " 0 failed" in result.output
+
+
+def test_an_item_no_guideline_decides_is_a_failure_not_a_crash(tmp_path, source_pack):
+    case = tmp_path / "tpi" / "mri.yaml"
+    case.parent.mkdir()
+    case.write_text("date: 2014-12-18\nrequests:\n  - item: MRI lumbar spine\n"
+                    "expected:\n  determination: certified\n  deciding: {trigger_points: met}\n  rests_on: x\n")
+    run = cb.run_case(str(case), source_pack)
+    (r,) = run.runs
+    assert run.status == "FAIL" and r.problems[0].startswith("not addressed by any guideline")

@@ -166,8 +166,12 @@ def _determination(result) -> str:
 
 def compare(exp: Expectation, decision, letter_text: str, folder: str, pack_ids) -> RequestRun:
     """The differences between one expectation and one decided request."""
-    req, result = decision.request, decision.result
+    req, result = decision.request, getattr(decision, "result", None)
     problems = []
+    if result is None:  # an item no guideline decides (letter.NotAddressed)
+        why = getattr(req, "unrouted", None)
+        detail = f": {why.message}" if why is not None and getattr(why, "message", None) else ""
+        return RequestRun(req.item, exp, None, None, None, (f"not addressed by any guideline{detail}",))
     want_gid = exp.guideline or (folder if folder in pack_ids else None)
     if exp.item is not None and exp.item != " ".join(req.item.split()):
         problems.append(f"item: the expectation is for {exp.item!r}, the request is {req.item!r}")
