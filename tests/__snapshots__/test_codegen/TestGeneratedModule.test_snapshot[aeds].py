@@ -21,7 +21,7 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = Decimal('30')  # 30% (aeds.mtus:111)
+_K1 = Decimal('30')  # 30% (aeds.mtus:113)
 
 
 def unmet(facts, request_date):
@@ -39,19 +39,19 @@ def unmet(facts, request_date):
     f_aed_side_effects_not_tolerated = _get('aed_side_effects_not_tolerated')
     _out = []
 
-    # indication (aeds.mtus:76): (or neuropathic_pain:bool (and (contains ingredients:set[text] 'pregab...
+    # indication (aeds.mtus:78): (or neuropathic_pain:bool (and (contains ingredients:set[text] 'pregab...
     if not ((f_neuropathic_pain is True) or ((f_ingredients is not None and contains_text(f_ingredients, 'pregabalin')) and (f_fibromyalgia is True))):
         _out.append('indication')
 
-    # when#0 (aeds.mtus:84): (contains ingredients:set[text] 'topiramate')
+    # when#0 (aeds.mtus:86): (contains ingredients:set[text] 'topiramate')
     _when1 = (None if f_ingredients is None else contains_text(f_ingredients, 'topiramate'))
     if _when1 is not False:
 
-        # topiramate_second_line when#0 (aeds.mtus:85): other_aeds_failed:bool
+        # topiramate_second_line when#0 (aeds.mtus:87): other_aeds_failed:bool
         if _when1 is None or not (f_other_aeds_failed is True):
             _out.append('topiramate_second_line')
 
-    # when#1 (aeds.mtus:106): (and (any aed_use):bool (>= (time-from (first aed_use field date):date re...
+    # when#1 (aeds.mtus:108): (and (any aed_use):bool (>= (time-from (first aed_use field date):date re...
     _r2 = first_row(f_aed_use, 'date')
     _t3 = None if _r2 is None else _r2.get('date')
     _t4 = compare_elapsed('>=', _t3, request_date, 0, 28)
@@ -59,17 +59,17 @@ def unmet(facts, request_date):
     if _when5 is not False:
         _unknown6 = _when5 is None
 
-        # moderate_response when#1 (aeds.mtus:111): (or (and (documented aed_pain_reduction:percent) (>= ae...
+        # moderate_response when#1 (aeds.mtus:113): (or (and (documented aed_pain_reduction:percent) (>= ae...
         _t7 = mul(sub(f_pain_before, f_pain_on_aed), 10)
         _t8 = mul(f_pain_before, 3)
         if _unknown6 or not (((f_aed_pain_reduction is not None) and (f_aed_pain_reduction is not None and (f_aed_pain_reduction >= _K1))) or ((not (f_aed_pain_reduction is not None)) and (_t7 is not None and _t8 is not None and (_t7 >= _t8)))):
             _out.append('moderate_response')
 
-        # function when#1 (aeds.mtus:115): aed_function_improved:bool
+        # function when#1 (aeds.mtus:117): aed_function_improved:bool
         if _unknown6 or not (f_aed_function_improved is True):
             _out.append('function')
 
-    # exclude side_effects (aeds.mtus:122): aed_side_effects_not_tolerated:bool
+    # exclude side_effects (aeds.mtus:124): aed_side_effects_not_tolerated:bool
     if not (f_aed_side_effects_not_tolerated is False):
         _out.append('side_effects')
 
@@ -109,10 +109,10 @@ def evaluate(facts, request_date):
     m_aed_side_effects_not_tolerated = () if f_aed_side_effects_not_tolerated is not None else ('aed_side_effects_not_tolerated',)
     r_aed_side_effects_not_tolerated = FactValue('aed_side_effects_not_tolerated', f_aed_side_effects_not_tolerated, f_aed_side_effects_not_tolerated is not None)
 
-    # when#0 (aeds.mtus:84): (contains ingredients:set[text] 'topiramate')
+    # when#0 (aeds.mtus:86): (contains ingredients:set[text] 'topiramate')
     _v1, _m1 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'topiramate')), (f_ingredients, m_ingredients))
     _gate2 = (_v1, _m1)
-    # when#1 (aeds.mtus:106): (and (any aed_use):bool (>= (time-from (first aed_use field date):date re...
+    # when#1 (aeds.mtus:108): (and (any aed_use):bool (>= (time-from (first aed_use field date):date re...
     _v3, _m3 = any_m(f_aed_use, 'aed_use', None, None)
     _p4 = pick_m('first', f_aed_use, 'aed_use', None, None, 'date')
     _v5, _m5 = field_m(_p4, 'aed_use', 'date')
@@ -121,20 +121,20 @@ def evaluate(facts, request_date):
     _v8, _m8 = and_m((_v3, _m3), (_v7, _m7))
     _gate9 = (_v8, _m8)
 
-    # indication (aeds.mtus:76): (or neuropathic_pain:bool (and (contains ingredients:set[text] 'pregab...
+    # indication (aeds.mtus:78): (or neuropathic_pain:bool (and (contains ingredients:set[text] 'pregab...
     _v11, _m11 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'pregabalin')), (f_ingredients, m_ingredients))
     _v12, _m12 = and_m((_v11, _m11), (f_fibromyalgia, m_fibromyalgia))
     _v13, _m13 = or_m((f_neuropathic_pain, m_neuropathic_pain), (_v12, _m12))
     _c10 = decide('indication', False, ALWAYS, (_v13, _m13), (r_neuropathic_pain, r_ingredients, r_fibromyalgia))
 
     if _gate2[0] is True:
-        # topiramate_second_line when#0 (aeds.mtus:85): other_aeds_failed:bool
+        # topiramate_second_line when#0 (aeds.mtus:87): other_aeds_failed:bool
         _c14 = decide('topiramate_second_line', False, _gate2, (f_other_aeds_failed, m_other_aeds_failed), (r_ingredients, r_other_aeds_failed))
     else:  # not applicable, or not documented with what the `when` misses
         _c14 = decide('topiramate_second_line', False, _gate2, None, (r_ingredients,))
 
     if _gate9[0] is True:
-        # moderate_response when#1 (aeds.mtus:111): (or (and (documented aed_pain_reduction:percent) (>= ae...
+        # moderate_response when#1 (aeds.mtus:113): (or (and (documented aed_pain_reduction:percent) (>= ae...
         _v17, _m17 = strict_m((None if f_aed_pain_reduction is None else (f_aed_pain_reduction >= _K1)), (f_aed_pain_reduction, m_aed_pain_reduction))
         _v18, _m18 = and_m(((f_aed_pain_reduction is not None), ()), (_v17, _m17))
         _v19, _m19 = strict_m(sub(f_pain_before, f_pain_on_aed), (f_pain_before, m_pain_before), (f_pain_on_aed, m_pain_on_aed))
@@ -144,13 +144,13 @@ def evaluate(facts, request_date):
         _v23, _m23 = and_m(((not (f_aed_pain_reduction is not None)), ()), (_v22, _m22))
         _v24, _m24 = or_m((_v18, _m18), (_v23, _m23))
         _c15 = decide('moderate_response', False, _gate9, (_v24, _m24), (r_aed_use, r_aed_pain_reduction, r_pain_before, r_pain_on_aed), (Computed('(pain_before - pain_on_aed) * 10', _v20), Computed('pain_before - pain_on_aed', _v19), Computed('pain_before * 3', _v21)))
-        # function when#1 (aeds.mtus:115): aed_function_improved:bool
+        # function when#1 (aeds.mtus:117): aed_function_improved:bool
         _c16 = decide('function', False, _gate9, (f_aed_function_improved, m_aed_function_improved), (r_aed_use, r_aed_function_improved))
     else:  # not applicable, or not documented with what the `when` misses
         _c15 = decide('moderate_response', False, _gate9, None, (r_aed_use,))
         _c16 = decide('function', False, _gate9, None, (r_aed_use,))
 
-    # exclude side_effects (aeds.mtus:122): aed_side_effects_not_tolerated:bool
+    # exclude side_effects (aeds.mtus:124): aed_side_effects_not_tolerated:bool
     _c25 = decide('side_effects', True, ALWAYS, (f_aed_side_effects_not_tolerated, m_aed_side_effects_not_tolerated), (r_aed_side_effects_not_tolerated,))
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c10, _c14, _c15, _c16, _c25))
@@ -158,11 +158,11 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (30, 30, 56), (31, 31, 57), (32, 32, 58), (33, 33, 59), (34, 34, 60), (35, 35, 62),
-    (36, 36, 63), (37, 37, 64), (38, 38, 65), (39, 39, 66), (42, 44, 76), (46, 48, 84),
-    (50, 52, 85), (54, 60, 106), (62, 62, 111), (63, 64, 112), (65, 66, 111), (68, 70, 115),
-    (72, 74, 122), (82, 84, 56), (85, 87, 57), (88, 90, 58), (91, 93, 59), (94, 95, 60),
-    (96, 98, 62), (99, 101, 63), (102, 104, 64), (105, 107, 65), (108, 110, 66), (112, 114, 84),
-    (115, 122, 106), (124, 128, 76), (130, 134, 85), (136, 139, 111), (140, 144, 112), (145, 146, 111),
-    (147, 148, 115), (149, 151, 111), (153, 154, 122),
+    (30, 30, 58), (31, 31, 59), (32, 32, 60), (33, 33, 61), (34, 34, 62), (35, 35, 64),
+    (36, 36, 65), (37, 37, 66), (38, 38, 67), (39, 39, 68), (42, 44, 78), (46, 48, 86),
+    (50, 52, 87), (54, 60, 108), (62, 62, 113), (63, 64, 114), (65, 66, 113), (68, 70, 117),
+    (72, 74, 124), (82, 84, 58), (85, 87, 59), (88, 90, 60), (91, 93, 61), (94, 95, 62),
+    (96, 98, 64), (99, 101, 65), (102, 104, 66), (105, 107, 67), (108, 110, 68), (112, 114, 86),
+    (115, 122, 108), (124, 128, 78), (130, 134, 87), (136, 139, 113), (140, 144, 114), (145, 146, 113),
+    (147, 148, 117), (149, 151, 113), (153, 154, 124),
 )

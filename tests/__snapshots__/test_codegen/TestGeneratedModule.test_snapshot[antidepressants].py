@@ -36,34 +36,34 @@ def unmet(facts, request_date):
     f_tca_contraindication = _get('tca_contraindication')
     _out = []
 
-    # indication (antidepressants.mtus:76): (at-least 1 neuropathic_pain:bool depression:bool fibromyal...
+    # indication (antidepressants.mtus:78): (at-least 1 neuropathic_pain:bool depression:bool fibromyal...
     if not ((f_neuropathic_pain is True) + (f_depression is True) + (f_fibromyalgia is True) >= 1):
         _out.append('indication')
 
-    # when#0 (antidepressants.mtus:83): (contains drug_classes:set[text] 'SSRI')
+    # when#0 (antidepressants.mtus:85): (contains drug_classes:set[text] 'SSRI')
     _when1 = (None if f_drug_classes is None else contains_text(f_drug_classes, 'ssri'))
     if _when1 is not False:
 
-        # ssri_for_depression when#0 (antidepressants.mtus:84): depression:bool
+        # ssri_for_depression when#0 (antidepressants.mtus:86): depression:bool
         if _when1 is None or not (f_depression is True):
             _out.append('ssri_for_depression')
 
-    # when#1 (antidepressants.mtus:99): (and (any antidepressant_use):bool (>= (time-from (first antide...
+    # when#1 (antidepressants.mtus:101): (and (any antidepressant_use):bool (>= (time-from (first antid...
     _r2 = first_row(f_antidepressant_use, 'date')
     _t3 = None if _r2 is None else _r2.get('date')
     _t4 = compare_elapsed('>=', _t3, request_date, 0, 28)
     _when5 = k_and((None if f_antidepressant_use is None else len(f_antidepressant_use) > 0), _t4)
     if _when5 is not False:
 
-        # efficacy when#1 (antidepressants.mtus:100): (or (and antidepressant_pain_improved:bool antidepres...
+        # efficacy when#1 (antidepressants.mtus:102): (or (and antidepressant_pain_improved:bool antidepres...
         if _when5 is None or not (((f_antidepressant_pain_improved is True) and (f_antidepressant_function_improved is True)) or ((f_drug_classes is not None and contains_text(f_drug_classes, 'ssri')) and (f_depression_improved is True))):
             _out.append('efficacy')
 
-    # exclude not_tolerated (antidepressants.mtus:109): antidepressant_not_tolerated:bool
+    # exclude not_tolerated (antidepressants.mtus:111): antidepressant_not_tolerated:bool
     if not (f_antidepressant_not_tolerated is False):
         _out.append('not_tolerated')
 
-    # exclude tca_contraindicated (antidepressants.mtus:111): (and (contains drug_classes:set[text] 'tr...
+    # exclude tca_contraindicated (antidepressants.mtus:113): (and (contains drug_classes:set[text] 'tr...
     if not ((f_drug_classes is not None and (not contains_text(f_drug_classes, 'tricyclic antidepressant'))) or (f_tca_contraindication is False)):
         _out.append('tca_contraindicated')
 
@@ -103,10 +103,10 @@ def evaluate(facts, request_date):
     m_tca_contraindication = () if f_tca_contraindication is not None else ('tca_contraindication',)
     r_tca_contraindication = FactValue('tca_contraindication', f_tca_contraindication, f_tca_contraindication is not None)
 
-    # when#0 (antidepressants.mtus:83): (contains drug_classes:set[text] 'SSRI')
+    # when#0 (antidepressants.mtus:85): (contains drug_classes:set[text] 'SSRI')
     _v1, _m1 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'ssri')), (f_drug_classes, m_drug_classes))
     _gate2 = (_v1, _m1)
-    # when#1 (antidepressants.mtus:99): (and (any antidepressant_use):bool (>= (time-from (first antide...
+    # when#1 (antidepressants.mtus:101): (and (any antidepressant_use):bool (>= (time-from (first antid...
     _v3, _m3 = any_m(f_antidepressant_use, 'antidepressant_use', None, None)
     _p4 = pick_m('first', f_antidepressant_use, 'antidepressant_use', None, None, 'date')
     _v5, _m5 = field_m(_p4, 'antidepressant_use', 'date')
@@ -115,18 +115,18 @@ def evaluate(facts, request_date):
     _v8, _m8 = and_m((_v3, _m3), (_v7, _m7))
     _gate9 = (_v8, _m8)
 
-    # indication (antidepressants.mtus:76): (at-least 1 neuropathic_pain:bool depression:bool fibromyal...
+    # indication (antidepressants.mtus:78): (at-least 1 neuropathic_pain:bool depression:bool fibromyal...
     _v11, _m11 = at_least_m(1, (f_neuropathic_pain, m_neuropathic_pain), (f_depression, m_depression), (f_fibromyalgia, m_fibromyalgia))
     _c10 = decide('indication', False, ALWAYS, (_v11, _m11), (r_neuropathic_pain, r_depression, r_fibromyalgia))
 
     if _gate2[0] is True:
-        # ssri_for_depression when#0 (antidepressants.mtus:84): depression:bool
+        # ssri_for_depression when#0 (antidepressants.mtus:86): depression:bool
         _c12 = decide('ssri_for_depression', False, _gate2, (f_depression, m_depression), (r_drug_classes, r_depression))
     else:  # not applicable, or not documented with what the `when` misses
         _c12 = decide('ssri_for_depression', False, _gate2, None, (r_drug_classes,))
 
     if _gate9[0] is True:
-        # efficacy when#1 (antidepressants.mtus:100): (or (and antidepressant_pain_improved:bool antidepres...
+        # efficacy when#1 (antidepressants.mtus:102): (or (and antidepressant_pain_improved:bool antidepres...
         _v14, _m14 = and_m((f_antidepressant_pain_improved, m_antidepressant_pain_improved), (f_antidepressant_function_improved, m_antidepressant_function_improved))
         _v15, _m15 = and_m((_v1, _m1), (f_depression_improved, m_depression_improved))
         _v16, _m16 = or_m((_v14, _m14), (_v15, _m15))
@@ -134,10 +134,10 @@ def evaluate(facts, request_date):
     else:  # not applicable, or not documented with what the `when` misses
         _c13 = decide('efficacy', False, _gate9, None, (r_antidepressant_use,))
 
-    # exclude not_tolerated (antidepressants.mtus:109): antidepressant_not_tolerated:bool
+    # exclude not_tolerated (antidepressants.mtus:111): antidepressant_not_tolerated:bool
     _c17 = decide('not_tolerated', True, ALWAYS, (f_antidepressant_not_tolerated, m_antidepressant_not_tolerated), (r_antidepressant_not_tolerated,))
 
-    # exclude tca_contraindicated (antidepressants.mtus:111): (and (contains drug_classes:set[text] 'tr...
+    # exclude tca_contraindicated (antidepressants.mtus:113): (and (contains drug_classes:set[text] 'tr...
     _v19, _m19 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'tricyclic antidepressant')), (f_drug_classes, m_drug_classes))
     _v20, _m20 = and_m((_v19, _m19), (f_tca_contraindication, m_tca_contraindication))
     _c18 = decide('tca_contraindicated', True, ALWAYS, (_v20, _m20), (r_drug_classes, r_tca_contraindication))
@@ -147,10 +147,10 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (27, 27, 55), (28, 28, 56), (29, 29, 57), (30, 30, 58), (31, 31, 59), (32, 32, 61),
-    (33, 33, 62), (34, 34, 63), (35, 35, 64), (36, 36, 65), (39, 41, 76), (43, 45, 83),
-    (47, 49, 84), (51, 56, 99), (58, 60, 100), (62, 64, 109), (66, 68, 111), (76, 78, 55),
-    (79, 81, 56), (82, 84, 57), (85, 87, 58), (88, 89, 59), (90, 92, 61), (93, 95, 62),
-    (96, 98, 63), (99, 101, 64), (102, 104, 65), (106, 108, 83), (109, 116, 99), (118, 120, 76),
-    (122, 126, 84), (128, 130, 100), (131, 131, 101), (132, 135, 100), (137, 138, 109), (140, 143, 111),
+    (27, 27, 57), (28, 28, 58), (29, 29, 59), (30, 30, 60), (31, 31, 61), (32, 32, 63),
+    (33, 33, 64), (34, 34, 65), (35, 35, 66), (36, 36, 67), (39, 41, 78), (43, 45, 85),
+    (47, 49, 86), (51, 56, 101), (58, 60, 102), (62, 64, 111), (66, 68, 113), (76, 78, 57),
+    (79, 81, 58), (82, 84, 59), (85, 87, 60), (88, 89, 61), (90, 92, 63), (93, 95, 64),
+    (96, 98, 65), (99, 101, 66), (102, 104, 67), (106, 108, 85), (109, 116, 101), (118, 120, 78),
+    (122, 126, 86), (128, 130, 102), (131, 131, 103), (132, 135, 102), (137, 138, 111), (140, 143, 113),
 )

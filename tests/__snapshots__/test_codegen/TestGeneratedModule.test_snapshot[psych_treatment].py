@@ -35,24 +35,24 @@ def unmet(facts, request_date):
     f_less_dependency = _get('less_dependency')
     _out = []
 
-    # appropriately_identified (psych_treatment.mtus:74): identified_for_treatment:bool
+    # appropriately_identified (psych_treatment.mtus:76): identified_for_treatment:bool
     if not (f_identified_for_treatment is True):
         _out.append('appropriately_identified')
 
-    # initial_trial (psych_treatment.mtus:81): (or (any psychotherapy_visits):bool (<= psychotherapy_re...
+    # initial_trial (psych_treatment.mtus:83): (or (any psychotherapy_visits):bool (<= psychotherapy_re...
     _t1 = (None if f_psychotherapy_visits is None else len(f_psychotherapy_visits) > 0)
     if not ((_t1 is True) or (f_psychotherapy_requested is not None and (f_psychotherapy_requested <= 4))):
         _out.append('initial_trial')
 
-    # when#0 (psych_treatment.mtus:86): (any psychotherapy_visits):bool
+    # when#0 (psych_treatment.mtus:88): (any psychotherapy_visits):bool
     if _t1 is not False:
         _unknown2 = _t1 is None
 
-        # functional_improvement when#0 (psych_treatment.mtus:93): (and (at-least 1 adl_improvement:bool wo...
+        # functional_improvement when#0 (psych_treatment.mtus:95): (and (at-least 1 adl_improvement:bool wo...
         if _unknown2 or not (((f_adl_improvement is True) + (f_work_restrictions_reduced is True) >= 1) and (f_less_dependency is True)):
             _out.append('functional_improvement')
 
-        # total_visits when#0 (psych_treatment.mtus:97): (<= (+ (count psychotherapy_visits):count psychoth...
+        # total_visits when#0 (psych_treatment.mtus:99): (<= (+ (count psychotherapy_visits):count psychoth...
         _t3 = add((None if f_psychotherapy_visits is None else len(f_psychotherapy_visits)), f_psychotherapy_requested)
         if _unknown2 or not (_t3 is not None and (_t3 <= 10)):
             _out.append('total_visits')
@@ -81,24 +81,24 @@ def evaluate(facts, request_date):
     m_less_dependency = () if f_less_dependency is not None else ('less_dependency',)
     r_less_dependency = FactValue('less_dependency', f_less_dependency, f_less_dependency is not None)
 
-    # when#0 (psych_treatment.mtus:86): (any psychotherapy_visits):bool
+    # when#0 (psych_treatment.mtus:88): (any psychotherapy_visits):bool
     _v1, _m1 = any_m(f_psychotherapy_visits, 'psychotherapy_visits', None, None)
     _gate2 = (_v1, _m1)
 
-    # appropriately_identified (psych_treatment.mtus:74): identified_for_treatment:bool
+    # appropriately_identified (psych_treatment.mtus:76): identified_for_treatment:bool
     _c3 = decide('appropriately_identified', False, ALWAYS, (f_identified_for_treatment, m_identified_for_treatment), (r_identified_for_treatment,))
 
-    # initial_trial (psych_treatment.mtus:81): (or (any psychotherapy_visits):bool (<= psychotherapy_re...
+    # initial_trial (psych_treatment.mtus:83): (or (any psychotherapy_visits):bool (<= psychotherapy_re...
     _v5, _m5 = strict_m((None if f_psychotherapy_requested is None else (f_psychotherapy_requested <= 4)), (f_psychotherapy_requested, m_psychotherapy_requested))
     _v6, _m6 = or_m((_v1, _m1), (_v5, _m5))
     _c4 = decide('initial_trial', False, ALWAYS, (_v6, _m6), (r_psychotherapy_visits, r_psychotherapy_requested))
 
     if _gate2[0] is True:
-        # functional_improvement when#0 (psych_treatment.mtus:93): (and (at-least 1 adl_improvement:bool wo...
+        # functional_improvement when#0 (psych_treatment.mtus:95): (and (at-least 1 adl_improvement:bool wo...
         _v9, _m9 = at_least_m(1, (f_adl_improvement, m_adl_improvement), (f_work_restrictions_reduced, m_work_restrictions_reduced))
         _v10, _m10 = and_m((_v9, _m9), (f_less_dependency, m_less_dependency))
         _c7 = decide('functional_improvement', False, _gate2, (_v10, _m10), (r_psychotherapy_visits, r_adl_improvement, r_work_restrictions_reduced, r_less_dependency))
-        # total_visits when#0 (psych_treatment.mtus:97): (<= (+ (count psychotherapy_visits):count psychoth...
+        # total_visits when#0 (psych_treatment.mtus:99): (<= (+ (count psychotherapy_visits):count psychoth...
         _v11, _m11 = count_m(f_psychotherapy_visits, 'psychotherapy_visits', None, None)
         _v12, _m12 = strict_m(add(_v11, f_psychotherapy_requested), (_v11, _m11), (f_psychotherapy_requested, m_psychotherapy_requested))
         _v13, _m13 = strict_m((None if _v12 is None else (_v12 <= 10)), (_v12, _m12))
@@ -114,8 +114,8 @@ def evaluate(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (30, 30, 55), (31, 31, 56), (32, 32, 57), (33, 33, 59), (34, 34, 60), (35, 35, 61),
-    (38, 40, 74), (42, 45, 81), (47, 49, 86), (51, 53, 93), (55, 58, 97), (66, 68, 55),
-    (69, 71, 56), (72, 73, 57), (74, 76, 59), (77, 79, 60), (80, 82, 61), (84, 86, 86),
-    (88, 89, 74), (91, 94, 81), (96, 100, 93), (101, 105, 97), (106, 108, 93),
+    (30, 30, 57), (31, 31, 58), (32, 32, 59), (33, 33, 61), (34, 34, 62), (35, 35, 63),
+    (38, 40, 76), (42, 45, 83), (47, 49, 88), (51, 53, 95), (55, 58, 99), (66, 68, 57),
+    (69, 71, 58), (72, 73, 59), (74, 76, 61), (77, 79, 62), (80, 82, 63), (84, 86, 88),
+    (88, 89, 76), (91, 94, 83), (96, 100, 95), (101, 105, 99), (106, 108, 95),
 )
