@@ -8,8 +8,9 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, and_m, any_m,
-    compare_elapsed, contains_text, decide, field_m, first_row, k_and,
-    mul, or_m, pick_m, strict_m, sub,
+    compare_elapsed, contains_text, decide, field_m, finish, first_row,
+    k_and, mul, or_m, pick_m, strict_m, sub,
+    unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'aeds'
@@ -23,6 +24,27 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
 # The guideline's values, built once.
 _K1 = Decimal('30')  # 30% (aeds.mtus:113)
 
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'aed_use': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'aed_use': 'prior prescriptions of the requested anticonvulsant',
+    'aed_use.date': 'date of the prescription',
+    'aed_side_effects_not_tolerated': 'adverse effects of the anticonvulsant that are not tolerated',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'neuropathic_pain': (True, False),
+    'fibromyalgia': (True, False),
+    'other_aeds_failed': (True, False),
+    'aed_function_improved': (True, False),
+    'aed_side_effects_not_tolerated': (True, False),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -32,6 +54,9 @@ def unmet(facts, request_date):
     f_fibromyalgia = _get('fibromyalgia')
     f_other_aeds_failed = _get('other_aeds_failed')
     f_aed_use = _get('aed_use')
+    d_aed_use = f_aed_use is not None
+    if f_aed_use is None:
+        f_aed_use = ()
     f_aed_pain_reduction = _get('aed_pain_reduction')
     f_pain_before = _get('pain_before')
     f_pain_on_aed = _get('pain_on_aed')
@@ -55,7 +80,7 @@ def unmet(facts, request_date):
     _r2 = first_row(f_aed_use, 'date')
     _t3 = None if _r2 is None else _r2.get('date')
     _t4 = compare_elapsed('>=', _t3, request_date, 0, 28)
-    _when5 = k_and((None if f_aed_use is None else len(f_aed_use) > 0), _t4)
+    _when5 = k_and((len(f_aed_use) > 0), _t4)
     if _when5 is not False:
         _unknown6 = _when5 is None
 
@@ -70,14 +95,20 @@ def unmet(facts, request_date):
             _out.append('function')
 
     # exclude side_effects (aeds.mtus:124): aed_side_effects_not_tolerated:bool
-    if not (f_aed_side_effects_not_tolerated is False):
+    if (f_aed_side_effects_not_tolerated is True):
         _out.append('side_effects')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, {}, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_ingredients = _get('ingredients')
     m_ingredients = () if f_ingredients is not None else ('ingredients',)
@@ -92,7 +123,10 @@ def evaluate(facts, request_date):
     m_other_aeds_failed = () if f_other_aeds_failed is not None else ('other_aeds_failed',)
     r_other_aeds_failed = FactValue('other_aeds_failed', f_other_aeds_failed, f_other_aeds_failed is not None)
     f_aed_use = _get('aed_use')
-    r_aed_use = FactValue('aed_use', f_aed_use, f_aed_use is not None)
+    d_aed_use = f_aed_use is not None
+    if f_aed_use is None:
+        f_aed_use = ()
+    r_aed_use = FactValue('aed_use', f_aed_use, d_aed_use)
     f_aed_pain_reduction = _get('aed_pain_reduction')
     m_aed_pain_reduction = () if f_aed_pain_reduction is not None else ('aed_pain_reduction',)
     r_aed_pain_reduction = FactValue('aed_pain_reduction', f_aed_pain_reduction, f_aed_pain_reduction is not None)
@@ -125,13 +159,13 @@ def evaluate(facts, request_date):
     _v11, _m11 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'pregabalin')), (f_ingredients, m_ingredients))
     _v12, _m12 = and_m((_v11, _m11), (f_fibromyalgia, m_fibromyalgia))
     _v13, _m13 = or_m((f_neuropathic_pain, m_neuropathic_pain), (_v12, _m12))
-    _c10 = decide('indication', False, ALWAYS, (_v13, _m13), (r_neuropathic_pain, r_ingredients, r_fibromyalgia))
+    _c10 = decide('indication', False, ALWAYS, (_v13, _m13), (r_neuropathic_pain, r_ingredients, r_fibromyalgia), rules=_RULES)
 
     if _gate2[0] is True:
         # topiramate_second_line when#0 (aeds.mtus:87): other_aeds_failed:bool
-        _c14 = decide('topiramate_second_line', False, _gate2, (f_other_aeds_failed, m_other_aeds_failed), (r_ingredients, r_other_aeds_failed))
+        _c14 = decide('topiramate_second_line', False, _gate2, (f_other_aeds_failed, m_other_aeds_failed), (r_ingredients, r_other_aeds_failed), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c14 = decide('topiramate_second_line', False, _gate2, None, (r_ingredients,))
+        _c14 = decide('topiramate_second_line', False, _gate2, None, (r_ingredients,), rules=_RULES)
 
     if _gate9[0] is True:
         # moderate_response when#1 (aeds.mtus:113): (or (and (documented aed_pain_reduction:percent) (>= ae...
@@ -143,26 +177,26 @@ def evaluate(facts, request_date):
         _v22, _m22 = strict_m((None if _v20 is None or _v21 is None else (_v20 >= _v21)), (_v20, _m20), (_v21, _m21))
         _v23, _m23 = and_m(((not (f_aed_pain_reduction is not None)), ()), (_v22, _m22))
         _v24, _m24 = or_m((_v18, _m18), (_v23, _m23))
-        _c15 = decide('moderate_response', False, _gate9, (_v24, _m24), (r_aed_use, r_aed_pain_reduction, r_pain_before, r_pain_on_aed), (Computed('(pain_before - pain_on_aed) * 10', _v20), Computed('pain_before - pain_on_aed', _v19), Computed('pain_before * 3', _v21)))
+        _c15 = decide('moderate_response', False, _gate9, (_v24, _m24), (r_aed_use, r_aed_pain_reduction, r_pain_before, r_pain_on_aed), (Computed('(pain_before - pain_on_aed) * 10', _v20), Computed('pain_before - pain_on_aed', _v19), Computed('pain_before * 3', _v21)), rules=_RULES)
         # function when#1 (aeds.mtus:117): aed_function_improved:bool
-        _c16 = decide('function', False, _gate9, (f_aed_function_improved, m_aed_function_improved), (r_aed_use, r_aed_function_improved))
+        _c16 = decide('function', False, _gate9, (f_aed_function_improved, m_aed_function_improved), (r_aed_use, r_aed_function_improved), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c15 = decide('moderate_response', False, _gate9, None, (r_aed_use,))
-        _c16 = decide('function', False, _gate9, None, (r_aed_use,))
+        _c15 = decide('moderate_response', False, _gate9, None, (r_aed_use,), rules=_RULES)
+        _c16 = decide('function', False, _gate9, None, (r_aed_use,), rules=_RULES)
 
     # exclude side_effects (aeds.mtus:124): aed_side_effects_not_tolerated:bool
-    _c25 = decide('side_effects', True, ALWAYS, (f_aed_side_effects_not_tolerated, m_aed_side_effects_not_tolerated), (r_aed_side_effects_not_tolerated,))
+    _c25 = decide('side_effects', True, ALWAYS, (f_aed_side_effects_not_tolerated, m_aed_side_effects_not_tolerated), (r_aed_side_effects_not_tolerated,), rules=_RULES)
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c10, _c14, _c15, _c16, _c25))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (30, 30, 58), (31, 31, 59), (32, 32, 60), (33, 33, 61), (34, 34, 62), (35, 35, 64),
-    (36, 36, 65), (37, 37, 66), (38, 38, 67), (39, 39, 68), (42, 44, 78), (46, 48, 86),
-    (50, 52, 87), (54, 60, 108), (62, 62, 113), (63, 64, 114), (65, 66, 113), (68, 70, 117),
-    (72, 74, 124), (82, 84, 58), (85, 87, 59), (88, 90, 60), (91, 93, 61), (94, 95, 62),
-    (96, 98, 64), (99, 101, 65), (102, 104, 66), (105, 107, 67), (108, 110, 68), (112, 114, 86),
-    (115, 122, 108), (124, 128, 78), (130, 134, 87), (136, 139, 113), (140, 144, 114), (145, 146, 113),
-    (147, 148, 117), (149, 151, 113), (153, 154, 124),
+    (52, 52, 58), (53, 53, 59), (54, 54, 60), (55, 55, 61), (56, 59, 62), (60, 60, 64),
+    (61, 61, 65), (62, 62, 66), (63, 63, 67), (64, 64, 68), (67, 69, 78), (71, 73, 86),
+    (75, 77, 87), (79, 85, 108), (87, 87, 113), (88, 89, 114), (90, 91, 113), (93, 95, 117),
+    (97, 99, 124), (113, 115, 58), (116, 118, 59), (119, 121, 60), (122, 124, 61), (125, 129, 62),
+    (130, 132, 64), (133, 135, 65), (136, 138, 66), (139, 141, 67), (142, 144, 68), (146, 148, 86),
+    (149, 156, 108), (158, 162, 78), (164, 168, 87), (170, 173, 113), (174, 178, 114), (179, 180, 113),
+    (181, 182, 117), (183, 185, 113), (187, 188, 124),
 )

@@ -8,8 +8,8 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, FactValue, GuidelineResult, and_m, any_m, at_least_m,
-    compare_elapsed, contains_text, decide, field_m, first_row, k_and,
-    or_m, pick_m, strict_m,
+    compare_elapsed, contains_text, decide, field_m, finish, first_row,
+    k_and, or_m, pick_m, strict_m, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'antidepressants'
@@ -20,6 +20,32 @@ CRITERIA = ('indication', 'ssri_for_depression', 'efficacy', 'not_tolerated', 't
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'antidepressant_use': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'drug_classes': 'drug classes of the requested antidepressant',
+    'antidepressant_use': 'prior prescriptions of the requested antidepressant',
+    'antidepressant_use.date': 'date of the prescription',
+    'antidepressant_not_tolerated': 'side effects of the antidepressant that are not tolerated, such as excessive sedation',
+    'tca_contraindication': 'contraindication to a tricyclic antidepressant, such as cardiac conduction disease or recent myocardial infarction',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'neuropathic_pain': (True, False),
+    'depression': (True, False),
+    'fibromyalgia': (True, False),
+    'antidepressant_pain_improved': (True, False),
+    'antidepressant_function_improved': (True, False),
+    'depression_improved': (True, False),
+    'antidepressant_not_tolerated': (True, False),
+    'tca_contraindication': (True, False),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -29,6 +55,9 @@ def unmet(facts, request_date):
     f_depression = _get('depression')
     f_fibromyalgia = _get('fibromyalgia')
     f_antidepressant_use = _get('antidepressant_use')
+    d_antidepressant_use = f_antidepressant_use is not None
+    if f_antidepressant_use is None:
+        f_antidepressant_use = ()
     f_antidepressant_pain_improved = _get('antidepressant_pain_improved')
     f_antidepressant_function_improved = _get('antidepressant_function_improved')
     f_depression_improved = _get('depression_improved')
@@ -52,7 +81,7 @@ def unmet(facts, request_date):
     _r2 = first_row(f_antidepressant_use, 'date')
     _t3 = None if _r2 is None else _r2.get('date')
     _t4 = compare_elapsed('>=', _t3, request_date, 0, 28)
-    _when5 = k_and((None if f_antidepressant_use is None else len(f_antidepressant_use) > 0), _t4)
+    _when5 = k_and((len(f_antidepressant_use) > 0), _t4)
     if _when5 is not False:
 
         # efficacy when#1 (antidepressants.mtus:102): (or (and antidepressant_pain_improved:bool antidepres...
@@ -60,18 +89,24 @@ def unmet(facts, request_date):
             _out.append('efficacy')
 
     # exclude not_tolerated (antidepressants.mtus:111): antidepressant_not_tolerated:bool
-    if not (f_antidepressant_not_tolerated is False):
+    if (f_antidepressant_not_tolerated is True):
         _out.append('not_tolerated')
 
     # exclude tca_contraindicated (antidepressants.mtus:113): (and (contains drug_classes:set[text] 'tr...
-    if not ((f_drug_classes is not None and (not contains_text(f_drug_classes, 'tricyclic antidepressant'))) or (f_tca_contraindication is False)):
+    if ((f_drug_classes is not None and contains_text(f_drug_classes, 'tricyclic antidepressant')) and (f_tca_contraindication is True)):
         _out.append('tca_contraindicated')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, {}, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_drug_classes = _get('drug_classes')
     m_drug_classes = () if f_drug_classes is not None else ('drug_classes',)
@@ -86,7 +121,10 @@ def evaluate(facts, request_date):
     m_fibromyalgia = () if f_fibromyalgia is not None else ('fibromyalgia',)
     r_fibromyalgia = FactValue('fibromyalgia', f_fibromyalgia, f_fibromyalgia is not None)
     f_antidepressant_use = _get('antidepressant_use')
-    r_antidepressant_use = FactValue('antidepressant_use', f_antidepressant_use, f_antidepressant_use is not None)
+    d_antidepressant_use = f_antidepressant_use is not None
+    if f_antidepressant_use is None:
+        f_antidepressant_use = ()
+    r_antidepressant_use = FactValue('antidepressant_use', f_antidepressant_use, d_antidepressant_use)
     f_antidepressant_pain_improved = _get('antidepressant_pain_improved')
     m_antidepressant_pain_improved = () if f_antidepressant_pain_improved is not None else ('antidepressant_pain_improved',)
     r_antidepressant_pain_improved = FactValue('antidepressant_pain_improved', f_antidepressant_pain_improved, f_antidepressant_pain_improved is not None)
@@ -117,40 +155,40 @@ def evaluate(facts, request_date):
 
     # indication (antidepressants.mtus:78): (at-least 1 neuropathic_pain:bool depression:bool fibromyal...
     _v11, _m11 = at_least_m(1, (f_neuropathic_pain, m_neuropathic_pain), (f_depression, m_depression), (f_fibromyalgia, m_fibromyalgia))
-    _c10 = decide('indication', False, ALWAYS, (_v11, _m11), (r_neuropathic_pain, r_depression, r_fibromyalgia))
+    _c10 = decide('indication', False, ALWAYS, (_v11, _m11), (r_neuropathic_pain, r_depression, r_fibromyalgia), rules=_RULES)
 
     if _gate2[0] is True:
         # ssri_for_depression when#0 (antidepressants.mtus:86): depression:bool
-        _c12 = decide('ssri_for_depression', False, _gate2, (f_depression, m_depression), (r_drug_classes, r_depression))
+        _c12 = decide('ssri_for_depression', False, _gate2, (f_depression, m_depression), (r_drug_classes, r_depression), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c12 = decide('ssri_for_depression', False, _gate2, None, (r_drug_classes,))
+        _c12 = decide('ssri_for_depression', False, _gate2, None, (r_drug_classes,), rules=_RULES)
 
     if _gate9[0] is True:
         # efficacy when#1 (antidepressants.mtus:102): (or (and antidepressant_pain_improved:bool antidepres...
         _v14, _m14 = and_m((f_antidepressant_pain_improved, m_antidepressant_pain_improved), (f_antidepressant_function_improved, m_antidepressant_function_improved))
         _v15, _m15 = and_m((_v1, _m1), (f_depression_improved, m_depression_improved))
         _v16, _m16 = or_m((_v14, _m14), (_v15, _m15))
-        _c13 = decide('efficacy', False, _gate9, (_v16, _m16), (r_antidepressant_use, r_antidepressant_pain_improved, r_antidepressant_function_improved, r_drug_classes, r_depression_improved))
+        _c13 = decide('efficacy', False, _gate9, (_v16, _m16), (r_antidepressant_use, r_antidepressant_pain_improved, r_antidepressant_function_improved, r_drug_classes, r_depression_improved), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c13 = decide('efficacy', False, _gate9, None, (r_antidepressant_use,))
+        _c13 = decide('efficacy', False, _gate9, None, (r_antidepressant_use,), rules=_RULES)
 
     # exclude not_tolerated (antidepressants.mtus:111): antidepressant_not_tolerated:bool
-    _c17 = decide('not_tolerated', True, ALWAYS, (f_antidepressant_not_tolerated, m_antidepressant_not_tolerated), (r_antidepressant_not_tolerated,))
+    _c17 = decide('not_tolerated', True, ALWAYS, (f_antidepressant_not_tolerated, m_antidepressant_not_tolerated), (r_antidepressant_not_tolerated,), rules=_RULES)
 
     # exclude tca_contraindicated (antidepressants.mtus:113): (and (contains drug_classes:set[text] 'tr...
     _v19, _m19 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'tricyclic antidepressant')), (f_drug_classes, m_drug_classes))
     _v20, _m20 = and_m((_v19, _m19), (f_tca_contraindication, m_tca_contraindication))
-    _c18 = decide('tca_contraindicated', True, ALWAYS, (_v20, _m20), (r_drug_classes, r_tca_contraindication))
+    _c18 = decide('tca_contraindicated', True, ALWAYS, (_v20, _m20), (r_drug_classes, r_tca_contraindication), rules=_RULES)
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c10, _c12, _c13, _c17, _c18))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (27, 27, 57), (28, 28, 58), (29, 29, 59), (30, 30, 60), (31, 31, 61), (32, 32, 63),
-    (33, 33, 64), (34, 34, 65), (35, 35, 66), (36, 36, 67), (39, 41, 78), (43, 45, 85),
-    (47, 49, 86), (51, 56, 101), (58, 60, 102), (62, 64, 111), (66, 68, 113), (76, 78, 57),
-    (79, 81, 58), (82, 84, 59), (85, 87, 60), (88, 89, 61), (90, 92, 63), (93, 95, 64),
-    (96, 98, 65), (99, 101, 66), (102, 104, 67), (106, 108, 85), (109, 116, 101), (118, 120, 78),
-    (122, 126, 86), (128, 130, 102), (131, 131, 103), (132, 135, 102), (137, 138, 111), (140, 143, 113),
+    (53, 53, 57), (54, 54, 58), (55, 55, 59), (56, 56, 60), (57, 60, 61), (61, 61, 63),
+    (62, 62, 64), (63, 63, 65), (64, 64, 66), (65, 65, 67), (68, 70, 78), (72, 74, 85),
+    (76, 78, 86), (80, 85, 101), (87, 89, 102), (91, 93, 111), (95, 97, 113), (111, 113, 57),
+    (114, 116, 58), (117, 119, 59), (120, 122, 60), (123, 127, 61), (128, 130, 63), (131, 133, 64),
+    (134, 136, 65), (137, 139, 66), (140, 142, 67), (144, 146, 85), (147, 154, 101), (156, 158, 78),
+    (160, 164, 86), (166, 168, 102), (169, 169, 103), (170, 173, 102), (175, 176, 111), (178, 181, 113),
 )

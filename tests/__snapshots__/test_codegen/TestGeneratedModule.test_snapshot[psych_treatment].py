@@ -8,8 +8,8 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, add, and_m,
-    any_m, at_least_m, count_m, decide, modify, or_m,
-    strict_m,
+    any_m, at_least_m, count_m, decide, finish, or_m,
+    strict_m, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'psych_treatment'
@@ -23,6 +23,27 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'initial_trial': 'psychotherapy_requested', 'total_visits': 'psychotherapy_requested'}
 
+# Fact -> its silence rule (runtime.decide).
+_RULES = {
+    'psychotherapy_requested': 'required',
+    'psychotherapy_visits': 'none when silent',
+}
+
+# What a presumption can name -> its label (runtime.conclude).
+_LABELS = {
+    'psychotherapy_requested': 'psychotherapy visits requested',
+    'psychotherapy_visits': 'prior psychotherapy visits for the chronic pain',
+    'psychotherapy_visits.date': 'date of the visit',
+}
+
+# Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
+_READINGS = {
+    'identified_for_treatment': (True, False),
+    'adl_improvement': (True, False),
+    'work_restrictions_reduced': (True, False),
+    'less_dependency': (True, False),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -30,6 +51,9 @@ def unmet(facts, request_date):
     f_identified_for_treatment = _get('identified_for_treatment')
     f_psychotherapy_requested = _get('psychotherapy_requested')
     f_psychotherapy_visits = _get('psychotherapy_visits')
+    d_psychotherapy_visits = f_psychotherapy_visits is not None
+    if f_psychotherapy_visits is None:
+        f_psychotherapy_visits = ()
     f_adl_improvement = _get('adl_improvement')
     f_work_restrictions_reduced = _get('work_restrictions_reduced')
     f_less_dependency = _get('less_dependency')
@@ -40,28 +64,34 @@ def unmet(facts, request_date):
         _out.append('appropriately_identified')
 
     # initial_trial (psych_treatment.mtus:83): (or (any psychotherapy_visits):bool (<= psychotherapy_re...
-    _t1 = (None if f_psychotherapy_visits is None else len(f_psychotherapy_visits) > 0)
-    if not ((_t1 is True) or (f_psychotherapy_requested is not None and (f_psychotherapy_requested <= 4))):
+    if not ((len(f_psychotherapy_visits) > 0) or (f_psychotherapy_requested is not None and (f_psychotherapy_requested <= 4))):
         _out.append('initial_trial')
 
     # when#0 (psych_treatment.mtus:88): (any psychotherapy_visits):bool
-    if _t1 is not False:
-        _unknown2 = _t1 is None
+    _when1 = (len(f_psychotherapy_visits) > 0)
+    if _when1 is not False:
+        _unknown2 = _when1 is None
 
         # functional_improvement when#0 (psych_treatment.mtus:95): (and (at-least 1 adl_improvement:bool wo...
         if _unknown2 or not (((f_adl_improvement is True) + (f_work_restrictions_reduced is True) >= 1) and (f_less_dependency is True)):
             _out.append('functional_improvement')
 
         # total_visits when#0 (psych_treatment.mtus:99): (<= (+ (count psychotherapy_visits):count psychoth...
-        _t3 = add((None if f_psychotherapy_visits is None else len(f_psychotherapy_visits)), f_psychotherapy_requested)
+        _t3 = add((len(f_psychotherapy_visits)), f_psychotherapy_requested)
         if _unknown2 or not (_t3 is not None and (_t3 <= 10)):
             _out.append('total_visits')
 
-    return _out
+    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
 
 
 def evaluate(facts, request_date):
-    """Every criterion's outcome with the facts it read and what was missing."""
+    """Every criterion's outcome, decided in every reading, with the partial certification and presumptions."""
+    return finish(_decide(facts, request_date), facts, _decide, _READINGS, _ALLOWS_FEWER, unmet, _RULES, _LABELS)
+
+
+def _decide(facts, request_date):
+    """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
     f_identified_for_treatment = _get('identified_for_treatment')
     m_identified_for_treatment = () if f_identified_for_treatment is not None else ('identified_for_treatment',)
@@ -70,7 +100,10 @@ def evaluate(facts, request_date):
     m_psychotherapy_requested = () if f_psychotherapy_requested is not None else ('psychotherapy_requested',)
     r_psychotherapy_requested = FactValue('psychotherapy_requested', f_psychotherapy_requested, f_psychotherapy_requested is not None)
     f_psychotherapy_visits = _get('psychotherapy_visits')
-    r_psychotherapy_visits = FactValue('psychotherapy_visits', f_psychotherapy_visits, f_psychotherapy_visits is not None)
+    d_psychotherapy_visits = f_psychotherapy_visits is not None
+    if f_psychotherapy_visits is None:
+        f_psychotherapy_visits = ()
+    r_psychotherapy_visits = FactValue('psychotherapy_visits', f_psychotherapy_visits, d_psychotherapy_visits)
     f_adl_improvement = _get('adl_improvement')
     m_adl_improvement = () if f_adl_improvement is not None else ('adl_improvement',)
     r_adl_improvement = FactValue('adl_improvement', f_adl_improvement, f_adl_improvement is not None)
@@ -86,36 +119,34 @@ def evaluate(facts, request_date):
     _gate2 = (_v1, _m1)
 
     # appropriately_identified (psych_treatment.mtus:76): identified_for_treatment:bool
-    _c3 = decide('appropriately_identified', False, ALWAYS, (f_identified_for_treatment, m_identified_for_treatment), (r_identified_for_treatment,))
+    _c3 = decide('appropriately_identified', False, ALWAYS, (f_identified_for_treatment, m_identified_for_treatment), (r_identified_for_treatment,), rules=_RULES)
 
     # initial_trial (psych_treatment.mtus:83): (or (any psychotherapy_visits):bool (<= psychotherapy_re...
     _v5, _m5 = strict_m((None if f_psychotherapy_requested is None else (f_psychotherapy_requested <= 4)), (f_psychotherapy_requested, m_psychotherapy_requested))
     _v6, _m6 = or_m((_v1, _m1), (_v5, _m5))
-    _c4 = decide('initial_trial', False, ALWAYS, (_v6, _m6), (r_psychotherapy_visits, r_psychotherapy_requested))
+    _c4 = decide('initial_trial', False, ALWAYS, (_v6, _m6), (r_psychotherapy_visits, r_psychotherapy_requested), rules=_RULES)
 
     if _gate2[0] is True:
         # functional_improvement when#0 (psych_treatment.mtus:95): (and (at-least 1 adl_improvement:bool wo...
         _v9, _m9 = at_least_m(1, (f_adl_improvement, m_adl_improvement), (f_work_restrictions_reduced, m_work_restrictions_reduced))
         _v10, _m10 = and_m((_v9, _m9), (f_less_dependency, m_less_dependency))
-        _c7 = decide('functional_improvement', False, _gate2, (_v10, _m10), (r_psychotherapy_visits, r_adl_improvement, r_work_restrictions_reduced, r_less_dependency))
+        _c7 = decide('functional_improvement', False, _gate2, (_v10, _m10), (r_psychotherapy_visits, r_adl_improvement, r_work_restrictions_reduced, r_less_dependency), rules=_RULES)
         # total_visits when#0 (psych_treatment.mtus:99): (<= (+ (count psychotherapy_visits):count psychoth...
         _v11, _m11 = count_m(f_psychotherapy_visits, 'psychotherapy_visits', None, None)
         _v12, _m12 = strict_m(add(_v11, f_psychotherapy_requested), (_v11, _m11), (f_psychotherapy_requested, m_psychotherapy_requested))
         _v13, _m13 = strict_m((None if _v12 is None else (_v12 <= 10)), (_v12, _m12))
-        _c8 = decide('total_visits', False, _gate2, (_v13, _m13), (r_psychotherapy_visits, r_psychotherapy_requested), (Computed('count(psychotherapy_visits) + psychotherapy_requested', _v12), Computed('count(psychotherapy_visits)', _v11)))
+        _c8 = decide('total_visits', False, _gate2, (_v13, _m13), (r_psychotherapy_visits, r_psychotherapy_requested), (Computed('count(psychotherapy_visits) + psychotherapy_requested', _v12), Computed('count(psychotherapy_visits)', _v11)), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c7 = decide('functional_improvement', False, _gate2, None, (r_psychotherapy_visits,))
-        _c8 = decide('total_visits', False, _gate2, None, (r_psychotherapy_visits,))
+        _c7 = decide('functional_improvement', False, _gate2, None, (r_psychotherapy_visits,), rules=_RULES)
+        _c8 = decide('total_visits', False, _gate2, None, (r_psychotherapy_visits,), rules=_RULES)
 
-    _result = GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c4, _c7, _c8))
-    # Not certified only for want of fewer units: the most of them that would be (runtime.modify).
-    return modify(_result, facts, _ALLOWS_FEWER, unmet)
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c4, _c7, _c8))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (30, 30, 57), (31, 31, 58), (32, 32, 59), (33, 33, 61), (34, 34, 62), (35, 35, 63),
-    (38, 40, 76), (42, 45, 83), (47, 49, 88), (51, 53, 95), (55, 58, 99), (66, 68, 57),
-    (69, 71, 58), (72, 73, 59), (74, 76, 61), (77, 79, 62), (80, 82, 63), (84, 86, 88),
-    (88, 89, 76), (91, 94, 83), (96, 100, 95), (101, 105, 99), (106, 108, 95),
+    (51, 51, 57), (52, 52, 58), (53, 56, 59), (57, 57, 61), (58, 58, 62), (59, 59, 63),
+    (62, 64, 76), (66, 68, 83), (70, 73, 88), (75, 77, 95), (79, 82, 99), (96, 98, 57),
+    (99, 101, 58), (102, 106, 59), (107, 109, 61), (110, 112, 62), (113, 115, 63), (117, 119, 88),
+    (121, 122, 76), (124, 127, 83), (129, 133, 95), (134, 138, 99), (139, 141, 95),
 )
