@@ -239,6 +239,9 @@ REALISTIC = {
         "first_line_tried": "present", "acute_exacerbation": "present", "use_to_date": "0 days",
         "supply_requested": "10 days"}),
     "nsaids": ("Mobic 15mg #30", {"risk_assessed": "present", "birth_date": "1962-08-14", "low_back_pain": "absent"}),
+    "aeds": ("Gabapentin 300mg #90", {"neuropathic_pain": "present"}),
+    "antidepressants": ("Cymbalta 30mg #30", {"neuropathic_pain": "present"}),
+    "psych_treatment": ("Psychotherapy x4", {"identified_for_treatment": "present", "psychotherapy_requested": 4}),
 }
 
 
