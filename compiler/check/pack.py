@@ -87,7 +87,8 @@ class LoadedGuideline:
     def module(self) -> types.ModuleType:
         if "module" not in self._cache:
             try:
-                module = _module_from_source(self.source, f"mtus_pack_{self.id}", self.filename)
+                module = _module_from_text(checker_text(self.source, self.filename), f"mtus_pack_{self.id}",
+                                           self.filename)
             except ImportError as e:  # the module refuses a runtime it was not built for
                 raise PackError(f"{self.filename}: built for another runtime version ({e})") from None
             if getattr(module, "RUNTIME_VERSION", None) != runtime.RUNTIME_VERSION:
@@ -140,10 +141,28 @@ def _read(root: Path, rel: str) -> bytes:
         raise PackError(f"{p}: cannot be read: {e.strerror or e}") from None
 
 
-def _module_from_source(source: bytes, name: str, filename: str) -> types.ModuleType:
+def checker_text(source: bytes, filename: str) -> str:
+    """A generated checker's bytes as the exact text that is compiled: strict UTF-8.
+
+    Compiling text, never bytes, is what keeps a `coding:` declaration in the
+    file from changing how Python reads it (compile() honours one only in
+    bytes); the code generator's safety tests parse this same text.
+    """
+    try:
+        return source.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PackError(f"{filename}: is not UTF-8 text (byte {e.start}); a generated checker is UTF-8") from None
+
+
+def _module_from_text(text: str, name: str, filename: str) -> types.ModuleType:
     module = types.ModuleType(name)
     module.__file__ = filename
-    code = compile(source, filename, "exec", dont_inherit=True)
+    try:
+        code = compile(text, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as e:  # ValueError: a NUL byte
+        where = f":{e.lineno}" if getattr(e, "lineno", None) else ""
+        what = e.msg if isinstance(e, SyntaxError) else e
+        raise PackError(f"{filename}{where}: is not a valid generated checker ({what}); recompile the pack") from None
     exec(code, module.__dict__)  # noqa: S102 - verified generated code, see load_pack
     return module
 
