@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -144,3 +145,136 @@ def test_cli_exits_2_for_every_hostile_file(tmp_path, monkeypatch):
         assert r.exit_code == 2, (name, r.output)
         assert r.stdout == "" and "Traceback" not in r.stderr, name
         assert r.stderr.startswith(name), (name, r.stderr)
+
+
+# ------------------------------------------------ the hostile corpus (tests/hostile/)
+from pathlib import Path  # noqa: E402
+
+HOSTILE = Path(__file__).resolve().parent / "hostile"
+CORPUS = json.loads((HOSTILE / "cases.json").read_text(encoding="utf-8"))
+
+
+def test_the_corpus_lists_every_file():
+    assert sorted(CORPUS) == sorted(p.name for p in (HOSTILE / "cases").iterdir())
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_every_hostile_case_file_is_a_clear_error_or_an_inert_letter(name, monkeypatch):
+    monkeypatch.chdir(HOSTILE / "cases")
+    for fmt in ("text", "markdown", "json"):
+        r = CliRunner().invoke(main, ["check", name, "--pack", str(GUIDELINES), "--format", fmt])
+        assert "Traceback" not in r.output and not isinstance(r.exception, (ValueError, UnicodeError)), r.output
+        if CORPUS[name] is None:
+            assert r.exit_code in (0, 1), r.output
+            unsafe = [c for c in r.stdout if (ord(c) < 32 and c != "\n") or 0x7f <= ord(c) <= 0x9f
+                      or 0xd800 <= ord(c) <= 0xdfff]
+            assert not unsafe and r.stdout.encode("utf-8"), unsafe
+        else:
+            key, message = CORPUS[name]
+            assert r.exit_code == 2, r.output
+            assert r.stderr.startswith(name) and message in r.stderr, r.stderr
+            assert not key or f" {key}:" in r.stderr, r.stderr
+
+
+def test_every_hostile_value_costs_one_batch_line_and_the_run_goes_on():
+    """Each corpus case that JSON can hold, as one line of a batch, between good lines: one record per line."""
+    import io
+
+    from mtus.compiler.check.batch import JsonLines, check_stream
+    from mtus.compiler.check.pack import pack_from_sources
+
+    good = json.dumps(VALID)
+    lines, decided = [good], [True]
+    for name in sorted(CORPUS):
+        path = HOSTILE / "cases" / name
+        if name.endswith(".json"):
+            lines.append(path.read_text(encoding="utf-8"))
+        else:
+            try:
+                lines.append(json.dumps(parse_case_text(path.read_text(encoding="utf-8"), name)))
+            except (CaseError, TypeError):
+                continue  # YAML-only hostility (anchors): nothing to put on a JSON line
+        lines.append(good)
+        decided += [CORPUS[name] is None, True]
+    lines += ["{not json", "[" * 100_000, '"\\ud800"', good]
+    decided += [False, False, False, True]
+    data = ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass")
+    out = io.StringIO()
+    with JsonLines(io.BytesIO(data), owned=True) as stream:
+        summary = check_stream(stream, out, pack_from_sources([str(GUIDELINES)]))
+    records = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert [r["line"] for r in records] == list(range(1, len(lines) + 1))
+    assert summary.lines == len(lines)
+    assert ["error" not in r for r in records] == decided
+    assert len(decided) > 20 and "Traceback" not in out.getvalue()
+
+
+def test_a_bare_carriage_return_does_not_split_a_batch_line():
+    import io
+
+    from mtus.compiler.check.batch import JsonLines
+
+    data = b'{"a": 1}\r{"b": 2}\n{"c": 3}\r\n{"d": 4}'
+    assert list(JsonLines(io.BytesIO(data), owned=True)) == ['{"a": 1}\r{"b": 2}\n', '{"c": 3}\r\n', '{"d": 4}']
+
+
+def test_a_long_batch_line_is_refused_while_it_is_read(monkeypatch):
+    """Never held whole: at most MAX_LINE_BYTES + 1 bytes of it are in memory at once."""
+    import io
+
+    from mtus.compiler.check import batch
+
+    monkeypatch.setattr(batch, "MAX_LINE_BYTES", 100)
+    reads = []
+
+    class Spy(io.BytesIO):
+        def readline(self, size=-1):
+            reads.append(size)
+            return super().readline(size)
+
+    data = b"x" * 10_000 + b"\n" + b'{"a": 1}\n' + b"y" * 101 + b"\n" + b"z" * 100 + b"\n"
+    lines = list(batch.JsonLines(Spy(data), owned=True))
+    assert [type(x).__name__ for x in lines] == ["LongLine", "str", "LongLine", "str"]
+    assert lines[1] == '{"a": 1}\n' and int(lines[0]) == 10_001 and lines[3] == "z" * 100 + "\n"
+    assert all(0 < s <= 1 << 20 for s in reads)
+
+
+def test_batch_refuses_devices_but_reads_pipes(tmp_path):
+    from mtus.compiler.check.batch import open_lines
+
+    with pytest.raises(OSError, match="not a regular file or a pipe"):
+        open_lines("/dev/zero")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    import threading
+
+    def write():
+        with open(fifo, "w") as f:
+            f.write('{"a": 1}\n')
+    t = threading.Thread(target=write)
+    t.start()
+    with open_lines(str(fifo)) as lines:
+        assert list(lines) == ['{"a": 1}\n']
+    t.join()
+
+
+def test_a_line_that_crashes_the_checker_is_that_lines_error(monkeypatch):
+    """The last resort: whatever one line raises, it becomes that line's error record."""
+    import io
+
+    from mtus.compiler.check import batch
+    from mtus.compiler.check.pack import pack_from_sources
+
+    real = batch._result
+
+    def flaky(pack, lineno, line, wording, explain):
+        if lineno == 2:
+            raise ZeroDivisionError("boom")
+        return real(pack, lineno, line, wording, explain)
+
+    monkeypatch.setattr(batch, "_result", flaky)
+    out = io.StringIO()
+    summary = batch.check_stream([json.dumps(VALID)] * 3, out, pack_from_sources([str(GUIDELINES)]))
+    records = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert [("error" in r) for r in records] == [False, True, False] and summary.errors == 1
+    assert "ZeroDivisionError: boom" in records[1]["error"][0]["message"]

@@ -19,6 +19,14 @@ import attrs
 #: Limits for untrusted case files (documented in docs/case-files.md).
 MAX_CASE_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 20
+#: Integers written with more characters than this are read as Decimal, not int (see _long_int).
+LONG_NUMBER_CHARS = 100
+_PLAIN_INT = re.compile(r"[-+]?[0-9_]+", re.ASCII)
+
+
+def _long_int(text: str):
+    """JSON integers: int() fails on more than 4,300 digits, so a long one stays an exact Decimal."""
+    return int(text) if len(text) <= LONG_NUMBER_CHARS else Decimal(text)
 
 
 @attrs.frozen
@@ -80,10 +88,10 @@ def _yaml_loader():
         """SafeLoader without aliases, custom tags or duplicate keys; dates left as text."""
 
         def compose_node(self, parent, index):
-            if self.check_event(yaml.AliasEvent):
-                event = self.peek_event()
-                raise yaml.MarkedYAMLError(None, None, "anchors and aliases (*name) are not allowed in case files",
-                                           event.start_mark)
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise yaml.MarkedYAMLError(None, None, "anchors (&name) and aliases (*name) are not allowed in case "
+                                                       "files", event.start_mark)
             if len(self.resolver_exact_paths) > MAX_DEPTH:  # pragma: no cover - belt and braces
                 raise yaml.MarkedYAMLError(None, None, "the case file is nested too deeply", self.peek_event().start_mark)
             return super().compose_node(parent, index)
@@ -109,6 +117,14 @@ def _yaml_loader():
             out.lines = [child.start_mark.line + 1 for child in node.value]
             return out
 
+        def construct_yaml_int(self, node):
+            # int() refuses more than 4,300 digits with a ValueError: a long integer is kept
+            # exact as a Decimal, and the case reader says it is implausible, naming the key
+            text = self.construct_scalar(node)
+            if len(text) > LONG_NUMBER_CHARS:
+                return Decimal(text.replace("_", "")) if _PLAIN_INT.fullmatch(text) else text
+            return super().construct_yaml_int(node)
+
         def construct_yaml_float(self, node):
             # exact numbers: keep the digits as written
             text = self.construct_scalar(node).replace("_", "")
@@ -120,6 +136,7 @@ def _yaml_loader():
     Loader.add_constructor("tag:yaml.org,2002:map", lambda loader, node: loader.construct_mapping(node))
     Loader.add_constructor("tag:yaml.org,2002:seq", lambda loader, node: loader.construct_sequence(node))
     Loader.add_constructor("tag:yaml.org,2002:float", Loader.construct_yaml_float)
+    Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
     Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
     # Any other tag (!!python/object, custom !tags) is refused by SafeLoader's constructor.
     return Loader
@@ -149,12 +166,14 @@ def parse_case_text(text: str, path: str) -> Any:
                 out[k] = v
             return out
         try:
-            data = json.loads(text, object_pairs_hook=pairs, parse_float=Decimal)
+            data = json.loads(text, object_pairs_hook=pairs, parse_float=Decimal, parse_int=_long_int)
         except json.JSONDecodeError as e:
             raise CaseError([Problem(path, "", f"this is not valid JSON: {e.msg} (column {e.colno})",
                                      line=e.lineno)]) from None
         except RecursionError:
             raise CaseError([Problem(path, "", "the case file is nested too deeply")]) from None
+        except ValueError as e:  # a value the decoder's hooks refuse; the line is not known
+            raise CaseError([Problem(path, "", f"this is not valid JSON: {e}")]) from None
     else:
         import yaml
         try:
@@ -171,6 +190,8 @@ def parse_case_text(text: str, path: str) -> Any:
             raise CaseError([Problem(path, "", f"this is not valid YAML: {e}")]) from None
         except RecursionError:
             raise CaseError([Problem(path, "", "the case file is nested too deeply")]) from None
+        except (ValueError, OverflowError) as e:  # a constructor's own refusal, without a line
+            raise CaseError([Problem(path, "", f"this is not valid YAML: {e}")]) from None
     if not _depth(data, MAX_DEPTH):
         raise CaseError([Problem(path, "", f"the case file is nested more than {MAX_DEPTH} levels deep")])
     if isinstance(data, LDict) and "#" in text and not text.lstrip().startswith("{"):
