@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
@@ -86,18 +87,44 @@ def _check(source: Source) -> CheckResult:
     return CheckResult(source, ctx.model, tuple(diag.finalize(ctx.diagnostics)))
 
 
-def _too_large(path: str, size: int) -> diag.Diagnostic:
-    return diag.error("E901", f"the file is {size:,} bytes; a guideline may be at most {MAX_FILE_BYTES:,} bytes",
+def _too_large(path: str, size: Optional[int]) -> diag.Diagnostic:
+    what = (f"the file is {size:,} bytes; a guideline may be at most {MAX_FILE_BYTES:,} bytes" if size is not None
+            else f"the file is larger than the {MAX_FILE_BYTES:,} bytes a guideline may be")
+    return diag.error("E901", what,
                       Source(path, "").whole(), hint="is this the right file? split very long guidelines into several files")
+
+
+def _read_bounded(path: str) -> Optional[bytes]:
+    """At most MAX_FILE_BYTES of a regular file; None if it is larger. OSError if it is not a regular file.
+
+    The limit is the read's, not stat()'s (`/dev/zero` has no size, a file may
+    grow), and a FIFO is refused before it can block. compiler/check/bounded.py
+    does the same for check time, which may not import the front end.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(0, "not a regular file")
+        chunks, size, want = [], 0, st.st_size + 1
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, min(MAX_FILE_BYTES + 1 - size, want))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            want = 1 << 20
+    finally:
+        os.close(fd)
+    return b"".join(chunks) if size <= MAX_FILE_BYTES else None
 
 
 def _read(path: str) -> tuple[Source, Optional[diag.Diagnostic]]:
     """The file's text (undecodable bytes shown as U+FFFD) and the reason it cannot be checked, if any."""
     try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            return Source(path, ""), _too_large(path, size)
-        data = Path(path).read_bytes()
+        data = _read_bounded(path)
+        if data is None:
+            return Source(path, ""), _too_large(path, None)
     except OSError as e:
         return Source(path, ""), diag.error("E100", f"cannot read the file: {e.strerror or e}", Source(path, "").whole())
     except ValueError as e:  # e.g. a NUL character in the path itself

@@ -89,12 +89,53 @@ def test_wrong_type_at_every_key_is_a_clear_error(infos, path):
             assert isinstance(wrong, str) and path[-2:] in (("diagnoses", 0),) or path[-1] == "diagnoses", (path, wrong)
 
 
-def test_oversized_case_file_is_refused_without_reading_it(tmp_path):
+def test_oversized_case_file_is_refused_by_a_bounded_read(tmp_path, monkeypatch):
     big = tmp_path / "big.yaml"
     with open(big, "wb") as f:
         f.truncate(100 * 1024 * 1024)  # sparse: 100 MB without writing them
-    with pytest.raises(CaseError, match=f"the limit is {MAX_CASE_BYTES:,}"):
+    from mtus.compiler.check import bounded
+
+    real, asked = os.read, []
+
+    def spy(fd, n):
+        asked.append(n)
+        return real(fd, n)
+    monkeypatch.setattr(bounded.os, "read", spy)
+    with pytest.raises(CaseError, match=f"larger than the limit of {MAX_CASE_BYTES:,} bytes"):
         read_case_file(str(big))
+    assert sum(asked) <= MAX_CASE_BYTES + 1  # never more than the limit and one byte
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo", "folder"])
+def test_a_case_file_that_is_not_a_regular_file_is_refused_at_once(tmp_path, special):
+    """/dev/zero would fill memory, a FIFO would block forever: both are refused before reading."""
+    path = {"/dev/zero": "/dev/zero", "fifo": str(tmp_path / "fifo"), "folder": str(tmp_path)}[special]
+    if special == "fifo":
+        os.mkfifo(path)
+    with pytest.raises(CaseError, match="is not a regular file"):
+        read_case_file(path)
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_a_guideline_that_is_not_a_regular_file_is_a_diagnostic(tmp_path, special):
+    from mtus.dsl import check_file
+
+    path = "/dev/zero" if special == "/dev/zero" else str(tmp_path / "g.mtus")
+    if special == "fifo":
+        os.mkfifo(path)
+    r = check_file(path)
+    assert not r.ok and r.diagnostics[0].code == "E100" and "not a regular file" in r.diagnostics[0].message
+
+
+def test_a_guideline_over_the_limit_is_refused_by_a_bounded_read(tmp_path):
+    from mtus.dsl import check_file
+    from mtus.dsl.frontend import MAX_FILE_BYTES
+
+    big = tmp_path / "big.mtus"
+    with open(big, "wb") as f:
+        f.truncate(100 * MAX_FILE_BYTES)
+    r = check_file(str(big))
+    assert r.diagnostics[0].code == "E901" and f"{MAX_FILE_BYTES:,} bytes" in r.diagnostics[0].message
 
 
 @pytest.mark.parametrize("text", [

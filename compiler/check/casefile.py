@@ -9,12 +9,13 @@ list remembers where its entries were written, so errors name the line.
 from __future__ import annotations
 
 import json
-import os
 import re
 from decimal import Decimal
 from typing import Any, Optional
 
 import attrs
+
+from mtus.compiler.check.bounded import Refused, read_bounded
 
 #: Limits for untrusted case files (documented in docs/case-files.md).
 MAX_CASE_BYTES = 5 * 1024 * 1024
@@ -235,13 +236,17 @@ def read_case_stream(stream, name: str = "<stdin>") -> Any:
 def read_case_file(path: str) -> Any:
     """Read and parse a case file, enforcing the size limit and UTF-8."""
     try:
-        size = os.path.getsize(path)
-        if size > MAX_CASE_BYTES:
-            raise CaseError([Problem(path, "", f"the case file is {size:,} bytes; the limit is {MAX_CASE_BYTES:,}")])
-        with open(path, "rb") as f:
-            data = f.read()
+        data = read_bounded(path, MAX_CASE_BYTES)  # the limit is the read's, not stat()'s: /dev/zero has no size
+    except Refused as e:
+        if e.too_large:
+            raise CaseError([Problem(path, "", f"the case file is larger than the limit of {MAX_CASE_BYTES:,} bytes",
+                                     hint="is this the right file? a case is a few kilobytes")]) from None
+        raise CaseError([Problem(path, "", "the case file is not a regular file (a device, a pipe or a folder)",
+                                 hint="save the case to a file and name that file")]) from None
     except OSError as e:
         raise CaseError([Problem(path, "", f"cannot read the case file: {e.strerror or e}")]) from None
+    except ValueError as e:  # a NUL character in the path itself
+        raise CaseError([Problem(path, "", f"cannot read the case file: {e}")]) from None
     return _decode(data, path)
 
 
