@@ -319,3 +319,87 @@ def test_a_line_that_crashes_the_checker_is_that_lines_error(monkeypatch):
     records = [json.loads(x) for x in out.getvalue().splitlines()]
     assert [("error" in r) for r in records] == [False, True, False] and summary.errors == 1
     assert "ZeroDivisionError: boom" in records[1]["error"][0]["message"]
+
+
+# ------------------------------------------------ count limits keep hostile cases cheap
+def test_a_case_with_more_requests_than_the_limit_is_refused_before_routing(infos, monkeypatch):
+    from mtus.compiler.check import case as casemod
+
+    routed = []
+    monkeypatch.setattr(casemod._Loader, "route", lambda self, *a: routed.append(a) or None)
+    data = _set(VALID, ("requests",), [{"item": "x"}] * (casemod.MAX_REQUESTS + 1))
+    with pytest.raises(CaseError, match="1,001 requests; a case may hold at most 1,000"):
+        case_from_data(data, "<case>", infos)
+    assert routed == []
+    monkeypatch.undo()
+    ok = _set(VALID, ("requests",), [{"item": "Trigger point injections"}] * casemod.MAX_REQUESTS)
+    assert len(case_from_data(ok, "<case>", infos).requests) == casemod.MAX_REQUESTS
+
+
+def test_problems_are_listed_up_to_the_limit_and_later_ones_cost_no_search(infos, monkeypatch):
+    from mtus.compiler.check import case as casemod
+
+    searches = []
+    real = casemod._close
+    monkeypatch.setattr(casemod, "_close", lambda *a: searches.append(a) or real(*a))
+    data = _set(VALID, ("facts",), {f"unknown_{i}": True for i in range(60_000)})
+    with pytest.raises(CaseError) as e:
+        case_from_data(data, "<case>", infos)
+    assert len(e.value.problems) == casemod.MAX_PROBLEMS + 1
+    assert "there are more problems; the first 100 are listed" in e.value.problems[-1].message
+    assert len(searches) <= casemod.MAX_PROBLEMS
+
+
+def test_a_yaml_case_file_with_more_nodes_than_the_limit_is_refused_while_parsing():
+    from mtus.compiler.check.casefile import MAX_NODES
+
+    text = "date: 2014-12-18\nfacts:\n  diagnoses:\n" + "    - a\n" * (MAX_NODES + 10)
+    with pytest.raises(CaseError) as e:
+        parse_case_text(text, "big.yaml")
+    problem = e.value.problems[0]
+    assert f"more than {MAX_NODES:,} values" in problem.message and problem.line < MAX_NODES + 10
+
+
+@pytest.mark.parametrize("where", ["value", "key", "item", "batch"])
+def test_a_text_longer_than_the_limit_is_refused_with_its_key(infos, where):
+    from mtus.compiler.check.casefile import MAX_TEXT_CHARS
+
+    long = "x" * (MAX_TEXT_CHARS + 1)
+    data = copy.deepcopy(VALID)
+    if where == "value":
+        data["facts"]["diagnoses"] = [long]
+    elif where == "key":
+        data["facts"][long] = True
+    else:
+        data["requests"][0]["item"] = long
+    if where == "batch":
+        import io
+
+        from mtus.compiler.check.batch import check_stream
+        from mtus.compiler.check.pack import pack_from_sources
+
+        out = io.StringIO()
+        check_stream([json.dumps(data)], out, pack_from_sources([str(GUIDELINES)]))
+        record = json.loads(out.getvalue())
+        assert record["error"][0]["key"] == "requests[0].item" and "20,001 characters" in record["error"][0]["message"]
+        return
+    with pytest.raises(CaseError) as e:
+        parse_case_text(json.dumps(data), "long.json")
+    key = {"value": "facts.diagnoses[0]", "key": "facts", "item": "requests[0].item"}[where]
+    assert e.value.problems[0].key == key
+    assert str(MAX_TEXT_CHARS)[:2] in e.value.problems[0].message
+
+
+def test_yaml_reading_matches_pyyaml_on_plain_data():
+    """The event reader builds what PyYAML's safe loader builds, for plain data without anchors or tags."""
+    import yaml
+    from decimal import Decimal
+
+    text = ("date: 2014-12-18\ncase: 12\nn: 1_000\nx: 0x1f\nf: 1.50\nb: yes\nnone: ~\ns: 'quoted: yes'\n"
+            "t: 2014-01-01T10:00:00\nl: [1, two, {three: 3}]\nm:\n  - a\n  - {b: [c, d]}\n'7': seven\n=: eq\n")
+    ours = parse_case_text(text, "plain.yaml")
+    theirs = yaml.safe_load(text)
+    theirs["f"], theirs["date"], theirs["t"] = Decimal("1.50"), "2014-12-18", "2014-01-01T10:00:00"
+    theirs["="] = theirs.pop("=", "eq") if "=" in theirs else "eq"
+    assert json.dumps(ours, default=str, sort_keys=True) == json.dumps(theirs, default=str, sort_keys=True)
+    assert ours.line_of("m") == 11 and ours["m"].line_of(1) == 13

@@ -16,7 +16,7 @@ from typing import IO, Iterable, Iterator, Optional
 
 import attrs
 
-from mtus.compiler.check.casefile import CaseError, _long_int
+from mtus.compiler.check.casefile import MAX_TEXT_CHARS, CaseError, _long_int, shape_problem
 from mtus.compiler.check.letter import WORDINGS, NotAddressed, _not_addressed_json, decide, letter_json, render
 from mtus.compiler.check.pack import Pack, PackError
 from mtus.compiler.check.runtime import CERTIFIED, MODIFIED, NOT_CERTIFIED, to_json_value
@@ -82,6 +82,10 @@ def _result(pack: Pack, lineno: int, line: str, opts: Options) -> dict:
         except (ValueError, RecursionError):
             return _error(lineno, None, [{"key": "", "message": f"not valid JSON: {e}", "hint": None}])
     try:
+        if len(line) > MAX_TEXT_CHARS:  # only then can a text be too long; a short line is not walked
+            problem = shape_problem(data, f"line {lineno}")
+            if problem is not None:
+                raise CaseError([problem])
         case = pack.reader().read(data, f"line {lineno}", strict=opts.strict)
     except CaseError as e:
         return _error(lineno, _case_id(data), [{"key": p.key, "message": p.message, "hint": p.hint}

@@ -27,6 +27,10 @@ MAX_HISTORY = 1000
 #: A count above this is not a plausible number of units, and partial
 #: certification searches below the requested count.
 MAX_COUNT = 10_000
+#: Requests in one case (documented limit): each is routed, decided and written into the letter.
+MAX_REQUESTS = 1_000
+#: Problems listed for one case; the rest are noted in one line.
+MAX_PROBLEMS = 100
 
 # ASCII digits only (re.ASCII): int() and Decimal() read other scripts' digits, but `isdigit()`
 # also admits superscripts, which they do not; a case is written with 0-9.
@@ -335,9 +339,18 @@ class _Loader:
         self.reader = reader
         self.infos = reader.infos
         self.problems: list[Problem] = []
+        self.more = False  # problems found after the first MAX_PROBLEMS, not listed
         self.all_facts = reader.all_facts
 
+    @property
+    def full(self) -> bool:
+        """Enough problems to report: later ones are only noted (their hints can cost a search each)."""
+        return len(self.problems) >= MAX_PROBLEMS
+
     def bad(self, key: str, message: str, hint=None, line=None):
+        if self.full:
+            self.more = True
+            return
         self.problems.append(Problem(self.path, key, message, hint, line))
 
     def fact_values(self, facts: Any, prefix: str, allowed: Mapping[str, FieldInfo], line=None,
@@ -353,6 +366,9 @@ class _Loader:
         for name, raw in facts.items():
             schema = allowed.get(name)
             if schema is None:
+                if self.full:
+                    self.more = True
+                    continue
                 key, fline = f"{prefix}.{name}", line_of(name)
                 hint = _close(name, allowed) or "see the facts each guideline declares: `mtus schema`"
                 if owner is not None and name in self.all_facts:
@@ -454,9 +470,16 @@ class _Loader:
         if not raw_requests or not isinstance(raw_requests, list):
             self.bad(rkey, "the case has no requests", "add `requests:` with at least one `- item: ...`", line(rkey))
             raw_requests = []
+        elif len(raw_requests) > MAX_REQUESTS:
+            self.bad(rkey, f"the case has {len(raw_requests):,} requests; a case may hold at most {MAX_REQUESTS:,}",
+                     "split it into several cases (batch mode checks many cases: `mtus check --jsonl`)", line(rkey))
+            raw_requests = []
         shared, shared_sources = self.fact_values(data.get("facts"), "facts", self.all_facts, line("facts"))
         requests = []
         for i, r in enumerate(raw_requests):
+            if self.full:  # the case is refused anyway: routing the rest would only cost time
+                self.more = True
+                break
             key = f"{rkey}[{i}]" if rkey == "requests" else rkey
             rline = raw_requests.line_of(i) if isinstance(raw_requests, LList) else None
             if not isinstance(r, dict):
@@ -515,6 +538,9 @@ class _Loader:
             self.problems += [attrs.evolve(w, severity="error") for w in warnings]
             warnings = []
         if self.problems:
+            if self.more:
+                self.problems.append(Problem(self.path, "", f"there are more problems; the first {MAX_PROBLEMS} "
+                                             "are listed", "fix these and check the case again"))
             raise CaseError(self.problems)
         return Case(str(case_id) if case_id is not None else None, date, tuple(requests), self.path,
                     " ".join(summary.split()) if summary else None, patient, tuple(warnings))
