@@ -119,18 +119,19 @@ def _read_bounded(path: str) -> Optional[bytes]:
     return b"".join(chunks) if size <= MAX_FILE_BYTES else None
 
 
-def _read(path: str) -> tuple[Source, Optional[diag.Diagnostic]]:
-    """The file's text (undecodable bytes shown as U+FFFD) and the reason it cannot be checked, if any."""
+def _read(path: str) -> tuple[Source, Optional[diag.Diagnostic], Optional[bytes]]:
+    """The file's text (undecodable bytes shown as U+FFFD), the reason it cannot be checked if any, its bytes."""
     try:
         data = _read_bounded(path)
         if data is None:
-            return Source(path, ""), _too_large(path, None)
+            return Source(path, ""), _too_large(path, None), None
     except OSError as e:
-        return Source(path, ""), diag.error("E100", f"cannot read the file: {e.strerror or e}", Source(path, "").whole())
+        return Source(path, ""), diag.error("E100", f"cannot read the file: {e.strerror or e}",
+                                            Source(path, "").whole()), None
     except ValueError as e:  # e.g. a NUL character in the path itself
-        return Source(path, ""), diag.error("E100", f"cannot read the file: {e}", Source(path, "").whole())
+        return Source(path, ""), diag.error("E100", f"cannot read the file: {e}", Source(path, "").whole()), None
     try:
-        return Source(path, normalize(data.decode("utf-8"))), None
+        return Source(path, normalize(data.decode("utf-8"))), None, data
     except UnicodeDecodeError as e:
         prefix = normalize(data[: e.start].decode("utf-8", errors="replace"))
         src = Source(path, normalize(data.decode("utf-8", errors="replace")))
@@ -139,18 +140,24 @@ def _read(path: str) -> tuple[Source, Optional[diag.Diagnostic]]:
         return src, diag.error(
             "E100", f"the file is not valid UTF-8 text: byte 0x{data[e.start]:02x} on line {line}, column {col} "
                     "cannot be read", src.span(at, at + 1),
-            hint="save the file with the UTF-8 encoding (it was probably saved as Latin-1 or Windows-1252)")
+            hint="save the file with the UTF-8 encoding (it was probably saved as Latin-1 or Windows-1252)"), data
 
 
 def read_source(path: str | os.PathLike) -> Source | diag.Diagnostic:
     """Read a file as UTF-8 text (a BOM is allowed), or explain why it cannot be read."""
-    src, problem = _read(str(path))
+    src, problem, _ = _read(str(path))
     return problem if problem is not None else src
+
+
+def read_source_and_bytes(path: str | os.PathLike) -> tuple[Source | diag.Diagnostic, Optional[bytes]]:
+    """read_source(), and the bytes it was read from (one read: the formatter compares them before writing)."""
+    src, problem, data = _read(str(path))
+    return (problem if problem is not None else src), data
 
 
 def check_file(path: str | os.PathLike) -> CheckResult:
     """Read and check one `.mtus` file; never raises."""
-    src, problem = _read(str(path))
+    src, problem, _ = _read(str(path))
     if problem is not None:
         return CheckResult(src, None, (problem,))
     return check_text(src.text, src.path)
