@@ -20,7 +20,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 MIB = 1024 * 1024
 DATE = "2014-12-18"

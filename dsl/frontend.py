@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-from pathlib import Path
 from typing import Iterable, Optional, Union
 
 import attrs

@@ -406,10 +406,21 @@ def load_as_the_pack_loader_does(source: str, name: str):
     return LoadedGuideline(name, {}, source.encode("utf-8"), f"fuzz/{name}.py").module
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts=st.fixed_dictionaries({slot: HOSTILE_TEXT for slot in SLOTS}),
        members=st.lists(HOSTILE_TEXT, min_size=1, max_size=4), keys=st.lists(HOSTILE_TEXT, min_size=1, max_size=4))
 def test_no_text_in_any_slot_becomes_code(texts, members, keys):
+    assert_no_text_becomes_code(texts, members, keys)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=range(len(PAYLOADS)))
+def test_no_payload_in_any_slot_becomes_code(payload):
+    """The fast tier's share of the property above: each payload in every slot at once."""
+    assert_no_text_becomes_code({s: payload for s in SLOTS}, [payload, payload + "2"], [payload])
+
+
+def assert_no_text_becomes_code(texts, members, keys):
     members, keys = distinct_texts(members), distinct_texts(keys)
     if not members or not keys:
         return

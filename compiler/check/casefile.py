@@ -230,8 +230,8 @@ def shape_problem(value: Any, path: str) -> Optional[Problem]:
                     return Problem(path, key, f"a key is longer than {MAX_TEXT_CHARS:,} characters", line=line_of(k))
                 stack.append((x, d + 1, f"{key}.{k}" if key else k, line_of(k)))
         elif isinstance(v, list):
-            line_of = v.line_of if isinstance(v, LList) else (lambda i: line)
-            stack.extend((x, d + 1, f"{key}[{i}]", line_of(i)) for i, x in enumerate(v))
+            lines = [v.line_of(i) for i in range(len(v))] if isinstance(v, LList) else [line] * len(v)
+            stack.extend((x, d + 1, f"{key}[{i}]", lines[i]) for i, x in enumerate(v))
         elif isinstance(v, str) and len(v) > MAX_TEXT_CHARS:
             return Problem(path, key, f"the text is {len(v):,} characters; a text in a case may be at most "
                                       f"{MAX_TEXT_CHARS:,}", "is this the right value?", line)

@@ -80,8 +80,8 @@ def fuzz_pack(data: bytes) -> None:
         files["manifest.json"] = json.dumps(manifest).encode()
     try:
         pack = load_pack_files(files, "<fuzz>")
-        for g in pack.guidelines.values():
-            g.module
+        modules = [g.module for g in pack.guidelines.values()]
+        assert all(m.RUNTIME_VERSION for m in modules)
     except PackError as e:
         assert str(e).startswith("<fuzz>"), str(e)
     except Exception as e:  # noqa: BLE001 - a checker module's own code may raise: it is code, and trusted
@@ -97,8 +97,9 @@ def main() -> None:
     target = sys.argv.pop(1) if len(sys.argv) > 1 and sys.argv[1] in TARGETS else "case"
     corpus = ROOT / "tests" / "fuzz" / f"corpus-{target}"
     corpus.mkdir(exist_ok=True)
-    seeds = {"case": sorted((ROOT / "tests" / "cases").rglob("*.yaml")) + sorted((ROOT / "tests" / "hostile" / "cases").iterdir()),
-             "jsonl": sorted((ROOT / "tests" / "hostile" / "cases").glob("*.json")),
+    hostile = ROOT / "tests" / "hostile" / "cases"
+    seeds = {"case": sorted((ROOT / "tests" / "cases").rglob("*.yaml")) + sorted(hostile.iterdir()),
+             "jsonl": sorted(hostile.glob("*.json")),
              "pack": []}[target]
     for i, path in enumerate(seeds):
         seed = corpus / f"seed-{i}-{path.name}"
