@@ -87,6 +87,21 @@ def jsonl_long_line(d):
     return "cases.jsonl", None
 
 
+def guideline_expression_at_limit(d):
+    """A guideline of one long `a or a or ...` criterion, at the front end's size limit."""
+    from mtus.dsl.frontend import MAX_FILE_BYTES
+
+    head = _guideline("  c: a")
+    return "big.mtus", head + " or a" * ((MAX_FILE_BYTES - len(head) - 100) // 5) + '\n    says "x"\n'
+
+
+def guideline_criteria_at_limit(d):
+    """A guideline of many short criteria, at the front end's size limit."""
+    from mtus.dsl.frontend import MAX_FILE_BYTES
+
+    return "big.mtus", guideline_criteria(d, MAX_FILE_BYTES)[1]
+
+
 def _guideline(criteria: str, facts: str = "  a: finding \"a\"\n") -> str:
     return (f'guideline big "Big"\n  source "MTUS Chronic Pain Medical Treatment Guidelines" section "2" page 1\n\n'
             f"facts\n{facts}\ncriteria\n{criteria}")
@@ -98,13 +113,13 @@ def guideline_expression(d):
     return "big.mtus", head + " or a" * ((MIB - len(head) - 100) // 5) + '\n    says "x"\n'
 
 
-def guideline_criteria(d):
+def guideline_criteria(d, size: int = MIB):
     """A 1 MB guideline of many short criteria."""
     head = _guideline("")
     one = '  c{}: a\n    says "a"\n'
-    out, i = [head], 0
+    out, i, limit = [head], 0, size
     size = len(head)
-    while size < MIB - 100:
+    while size < limit - 100:
         line = one.format(i)
         out.append(line)
         size += len(line)
@@ -133,6 +148,10 @@ SCENARIOS = {
     "lint-criteria": (guideline_criteria, ["lint", "{path}"]),
     "compile-criteria": (guideline_criteria, ["compile", "{path}", "-o", "{dir}/pack"]),
     "lint-parentheses": (guideline_parentheses, ["lint", "{path}"]),
+    "lint-expression-at-limit": (guideline_expression_at_limit, ["lint", "{path}"]),
+    "compile-expression-at-limit": (guideline_expression_at_limit, ["compile", "{path}", "-o", "{dir}/pack"]),
+    "lint-criteria-at-limit": (guideline_criteria_at_limit, ["lint", "{path}"]),
+    "compile-criteria-at-limit": (guideline_criteria_at_limit, ["compile", "{path}", "-o", "{dir}/pack"]),
 }
 
 
