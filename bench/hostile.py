@@ -134,8 +134,16 @@ def guideline_parentheses(d):
     return "big.mtus", head + "(" * n + "a" + ")" * n + '\n    says "x"\n'
 
 
+def baseline(d):
+    """The seed case of docs/examples: an ordinary `mtus check`, for scale on this machine now."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "docs", "examples", "seed-2014-12-18.yaml"), encoding="utf-8") as f:
+        return "case.yaml", f.read()
+
+
 CASE_CMD = ["check", "{path}"]
 SCENARIOS = {
+    "baseline": (baseline, CASE_CMD),
     "yaml-text": (yaml_text, CASE_CMD),
     "yaml-list": (yaml_list, CASE_CMD),
     "yaml-mappings": (yaml_mappings, CASE_CMD),
