@@ -325,8 +325,11 @@ def test_a_line_that_crashes_the_checker_is_that_lines_error(monkeypatch):
 def test_a_case_with_more_requests_than_the_limit_is_refused_before_routing(infos, monkeypatch):
     from mtus.compiler.check import case as casemod
 
+    from mtus.compiler.check.routing import Router
+
     routed = []
-    monkeypatch.setattr(casemod._Loader, "route", lambda self, *a: routed.append(a) or None)
+    real = Router.resolve
+    monkeypatch.setattr(Router, "resolve", lambda self, *a: routed.append(a) or real(self, *a))
     data = _set(VALID, ("requests",), [{"item": "x"}] * (casemod.MAX_REQUESTS + 1))
     with pytest.raises(CaseError, match="1,001 requests; a case may hold at most 1,000"):
         case_from_data(data, "<case>", infos)
