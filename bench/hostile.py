@@ -64,6 +64,17 @@ def requests(d):
     return "case.json", json.dumps({"date": DATE, "requests": [{"item": ITEM}] * 50_000, "facts": {}})
 
 
+def requests_at_limit(d):
+    """1,000 requests in one case (the limit): each decided and written into the letter."""
+    return "case.json", json.dumps({"date": DATE, "requests": [{"item": ITEM}] * 1_000, "facts": {}})
+
+
+def unroutable_at_limit(d):
+    """1,000 requests whose items no guideline governs (the request limit)."""
+    return "case.json", json.dumps({"date": DATE, "requests": [{"item": f"unknown treatment {i}"}
+                                                               for i in range(1_000)], "facts": {}})
+
+
 def unroutable(d):
     """50,000 requests whose items no guideline governs (each needs a 'closest' hint)."""
     return "case.json", json.dumps({"date": DATE, "requests": [{"item": f"unknown treatment {i}"}
@@ -150,6 +161,8 @@ SCENARIOS = {
     "yaml-mappings": (yaml_mappings, CASE_CMD),
     "requests": (requests, CASE_CMD),
     "unroutable": (unroutable, CASE_CMD),
+    "requests-at-limit": (requests_at_limit, CASE_CMD),
+    "unroutable-at-limit": (unroutable_at_limit, CASE_CMD),
     "unknown-facts": (unknown_facts, CASE_CMD),
     "jsonl-long-line": (jsonl_long_line, ["check", "--jsonl", "{path}"]),
     "lint-expression": (guideline_expression, ["lint", "{path}"]),
