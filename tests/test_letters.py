@@ -93,7 +93,8 @@ def test_the_statement_names_only_the_criteria_that_apply(source_pack):
 
 
 def test_decisive_reasons_are_few_and_in_guideline_order(source_pack):
-    letter = api.check_case({"date": "2014-12-18", "request": {"item": "trigger point injection"}}, source_pack)
+    letter = api.check_case({"date": "2014-12-18", "request": {"item": "trigger point injection"},
+                             "facts": {"radiculopathy": "present"}}, source_pack)
     (d,) = letter.decisions
     assert len(d.reasons) > 3
     in_this_case = d.in_this_case()
@@ -145,7 +146,7 @@ def test_computed_values_are_shown(source_pack):
     path = str(CASES_DIR / "drugs" / "norco_above_morphine_ceiling.yaml")
     letter = api.check_case(path, source_pack)
     text = " ".join(api.render(letter, "text").split())
-    assert "doses is 150, more than 120 (page 86)" in text
+    assert "doses is 150 (page 86" in text
     explained = " ".join(api.render(letter, "text", explain=True).split())
     assert "computed sum(opioid_regimen of daily_mg * mme_factor[drug]) = 150" in explained
     data = json.loads(api.render(letter, "json"))
