@@ -23,14 +23,14 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = Duration(2, 0)  # 2 months (acupuncture.mtus:61)
+_K1 = Duration(2, 0)  # 2 months (acupuncture.mtus:65)
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'initial_treatments': 'acupuncture_requested'}
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
-    'acupuncture_per_week': 'required',
+    'acupuncture_per_week': 'checked when stated',
     'acupuncture_requested': 'required',
     'acupuncture_course': 'checked when stated',
     'prior_acupuncture': 'none when silent',
@@ -70,28 +70,28 @@ def unmet(facts, request_date):
         f_prior_acupuncture = ()
     _out = []
 
-    # indication (acupuncture.mtus:46): (or medication_reduced_or_not_tolerated:bool rehabilitation_adj...
+    # indication (acupuncture.mtus:51): (or medication_reduced_or_not_tolerated:bool rehabilitation_adj...
     if not ((f_medication_reduced_or_not_tolerated is True) or (f_rehabilitation_adjunct is True)):
         _out.append('indication')
 
-    # frequency (acupuncture.mtus:50): (between acupuncture_per_week:count 1:count 3:count)
-    if not (f_acupuncture_per_week is not None and (1 <= f_acupuncture_per_week <= 3)):
+    # frequency (acupuncture.mtus:55): (between acupuncture_per_week:count 1:count 3:count)
+    if not (f_acupuncture_per_week is not None and (1 <= f_acupuncture_per_week <= 3)) and ((f_acupuncture_per_week is not None and (not (1 <= f_acupuncture_per_week <= 3))) or not (f_acupuncture_per_week is None)):
         _out.append('frequency')
 
-    # initial_treatments (acupuncture.mtus:58): (or (any prior_acupuncture):bool (<= acupuncture_reques...
+    # initial_treatments (acupuncture.mtus:62): (or (any prior_acupuncture):bool (<= acupuncture_reques...
     if not ((len(f_prior_acupuncture) > 0) or (f_acupuncture_requested is not None and (f_acupuncture_requested <= 6))):
         _out.append('initial_treatments')
 
-    # initial_duration (acupuncture.mtus:61): (or (any prior_acupuncture):bool (<= acupuncture_course:d...
+    # initial_duration (acupuncture.mtus:65): (<= acupuncture_course:duration 2 months:duration)
     _t1 = compare_duration('<=', f_acupuncture_course, _K1, request_date)
-    if not ((len(f_prior_acupuncture) > 0) or (_t1 is True)) and (((not (len(f_prior_acupuncture) > 0)) and (_t1 is False)) or not (f_acupuncture_course is None)):
+    if not (_t1 is True) and ((_t1 is False) or not (f_acupuncture_course is None)):
         _out.append('initial_duration')
 
-    # when#0 (acupuncture.mtus:68): (any prior_acupuncture):bool
+    # when#0 (acupuncture.mtus:73): (any prior_acupuncture):bool
     _when2 = (len(f_prior_acupuncture) > 0)
     if _when2 is not False:
 
-        # extension_improvement when#0 (acupuncture.mtus:69): (and (or (last prior_acupuncture field adl_im...
+        # extension_improvement when#0 (acupuncture.mtus:74): (and (or (last prior_acupuncture field adl_im...
         _r3 = last_row(f_prior_acupuncture, 'date')
         _t4 = None if _r3 is None else _r3.get('adl_improved')
         _t5 = None if _r3 is None else _r3.get('work_restrictions_reduced')
@@ -132,49 +132,48 @@ def _decide(facts, request_date):
         f_prior_acupuncture = ()
     r_prior_acupuncture = FactValue('prior_acupuncture', f_prior_acupuncture, d_prior_acupuncture)
 
-    # when#0 (acupuncture.mtus:68): (any prior_acupuncture):bool
+    # when#0 (acupuncture.mtus:73): (any prior_acupuncture):bool
     _v1, _m1 = any_m(f_prior_acupuncture, 'prior_acupuncture', None, None)
     _gate2 = (_v1, _m1)
 
-    # indication (acupuncture.mtus:46): (or medication_reduced_or_not_tolerated:bool rehabilitation_adj...
+    # indication (acupuncture.mtus:51): (or medication_reduced_or_not_tolerated:bool rehabilitation_adj...
     _v4, _m4 = or_m((f_medication_reduced_or_not_tolerated, m_medication_reduced_or_not_tolerated), (f_rehabilitation_adjunct, m_rehabilitation_adjunct))
     _c3 = decide('indication', False, ALWAYS, (_v4, _m4), (r_medication_reduced_or_not_tolerated, r_rehabilitation_adjunct), rules=_RULES)
 
-    # frequency (acupuncture.mtus:50): (between acupuncture_per_week:count 1:count 3:count)
+    # frequency (acupuncture.mtus:55): (between acupuncture_per_week:count 1:count 3:count)
     _v6, _m6 = strict_m((None if f_acupuncture_per_week is None else (1 <= f_acupuncture_per_week <= 3)), (f_acupuncture_per_week, m_acupuncture_per_week))
     _c5 = decide('frequency', False, ALWAYS, (_v6, _m6), (r_acupuncture_per_week,), rules=_RULES)
 
-    # initial_treatments (acupuncture.mtus:58): (or (any prior_acupuncture):bool (<= acupuncture_reques...
+    # initial_treatments (acupuncture.mtus:62): (or (any prior_acupuncture):bool (<= acupuncture_reques...
     _v8, _m8 = strict_m((None if f_acupuncture_requested is None else (f_acupuncture_requested <= 6)), (f_acupuncture_requested, m_acupuncture_requested))
     _v9, _m9 = or_m((_v1, _m1), (_v8, _m8))
     _c7 = decide('initial_treatments', False, ALWAYS, (_v9, _m9), (r_prior_acupuncture, r_acupuncture_requested), rules=_RULES)
 
-    # initial_duration (acupuncture.mtus:61): (or (any prior_acupuncture):bool (<= acupuncture_course:d...
+    # initial_duration (acupuncture.mtus:65): (<= acupuncture_course:duration 2 months:duration)
     _t11 = compare_duration('<=', f_acupuncture_course, _K1, request_date)
     _v12, _m12 = strict_m(_t11, (f_acupuncture_course, m_acupuncture_course))
-    _v13, _m13 = or_m((_v1, _m1), (_v12, _m12))
-    _c10 = decide('initial_duration', False, ALWAYS, (_v13, _m13), (r_prior_acupuncture, r_acupuncture_course), rules=_RULES)
+    _c10 = decide('initial_duration', False, ALWAYS, (_v12, _m12), (r_acupuncture_course,), rules=_RULES)
 
     if _gate2[0] is True:
-        # extension_improvement when#0 (acupuncture.mtus:69): (and (or (last prior_acupuncture field adl_im...
-        _p15 = pick_m('last', f_prior_acupuncture, 'prior_acupuncture', None, None, 'date')
-        _v16, _m16 = field_m(_p15, 'prior_acupuncture', 'adl_improved')
-        _v17, _m17 = field_m(_p15, 'prior_acupuncture', 'work_restrictions_reduced')
-        _v18, _m18 = or_m((_v16, _m16), (_v17, _m17))
-        _v19, _m19 = field_m(_p15, 'prior_acupuncture', 'dependency_reduced')
-        _v20, _m20 = and_m((_v18, _m18), (_v19, _m19))
-        _c14 = decide('extension_improvement', False, _gate2, (_v20, _m20), (r_prior_acupuncture,), rules=_RULES)
+        # extension_improvement when#0 (acupuncture.mtus:74): (and (or (last prior_acupuncture field adl_im...
+        _p14 = pick_m('last', f_prior_acupuncture, 'prior_acupuncture', None, None, 'date')
+        _v15, _m15 = field_m(_p14, 'prior_acupuncture', 'adl_improved')
+        _v16, _m16 = field_m(_p14, 'prior_acupuncture', 'work_restrictions_reduced')
+        _v17, _m17 = or_m((_v15, _m15), (_v16, _m16))
+        _v18, _m18 = field_m(_p14, 'prior_acupuncture', 'dependency_reduced')
+        _v19, _m19 = and_m((_v17, _m17), (_v18, _m18))
+        _c13 = decide('extension_improvement', False, _gate2, (_v19, _m19), (r_prior_acupuncture,), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c14 = decide('extension_improvement', False, _gate2, None, (r_prior_acupuncture,), rules=_RULES)
+        _c13 = decide('extension_improvement', False, _gate2, None, (r_prior_acupuncture,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c7, _c10, _c14))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c7, _c10, _c13))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (62, 62, 31), (63, 63, 32), (64, 64, 33), (65, 65, 34), (66, 66, 35), (67, 70, 36),
-    (73, 75, 46), (77, 79, 50), (81, 83, 58), (85, 88, 61), (90, 92, 68), (94, 97, 69),
-    (98, 98, 70), (99, 100, 69), (114, 116, 31), (117, 119, 32), (120, 122, 33), (123, 125, 34),
-    (126, 128, 35), (129, 133, 36), (135, 137, 68), (139, 141, 46), (143, 145, 50), (147, 150, 58),
-    (152, 156, 61), (158, 163, 69), (164, 164, 70), (165, 168, 69),
+    (62, 62, 35), (63, 63, 36), (64, 64, 37), (65, 65, 38), (66, 66, 39), (67, 70, 40),
+    (73, 75, 51), (77, 79, 55), (81, 83, 62), (85, 88, 65), (90, 92, 73), (94, 97, 74),
+    (98, 98, 75), (99, 100, 74), (114, 116, 35), (117, 119, 36), (120, 122, 37), (123, 125, 38),
+    (126, 128, 39), (129, 133, 40), (135, 137, 73), (139, 141, 51), (143, 145, 55), (147, 150, 62),
+    (152, 155, 65), (157, 162, 74), (163, 163, 75), (164, 167, 74),
 )

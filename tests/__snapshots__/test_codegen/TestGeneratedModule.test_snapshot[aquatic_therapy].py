@@ -9,31 +9,34 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Computed, FactValue, GuidelineResult, add, decide,
-    finish, lookup, lookup_m, mul, strict_m, sum_m,
+    ALWAYS, Computed, FactValue, GuidelineResult, add, and_m,
+    any_m, decide, field_m, finish, last_row, lookup,
+    lookup_m, mul, or_m, pick_m, strict_m, sum_m,
     unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'aquatic_therapy'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'aquatic_therapy.mtus'
-CRITERIA = ('reduced_weight_bearing_needed', 'visit_limit', 'course_length')
+CRITERIA = ('reduced_weight_bearing_needed', 'visit_limit', 'course_length', 'functional_improvement')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
-# Table pm_visits: visits recommended (aquatic_therapy.mtus:44)
+# Table pm_visits: visits recommended (aquatic_therapy.mtus:46)
 _table_pm_visits = {
     'myalgia and myositis, unspecified': 10,
     'neuralgia, neuritis and radiculitis, unspecified': 10,
     'reflex sympathetic dystrophy (crps)': 24,
+    'other musculoskeletal condition': 10,
 }
 
-# Table pm_weeks: weeks recommended (aquatic_therapy.mtus:48)
+# Table pm_weeks: weeks recommended (aquatic_therapy.mtus:51)
 _table_pm_weeks = {
     'myalgia and myositis, unspecified': 8,
     'neuralgia, neuritis and radiculitis, unspecified': 4,
     'reflex sympathetic dystrophy (crps)': 16,
+    'other musculoskeletal condition': 8,
 }
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
@@ -41,7 +44,7 @@ _ALLOWS_FEWER = {'visit_limit': 'aquatic_visits_requested', 'course_length': 'aq
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
-    'aquatic_visits_per_week': 'required',
+    'aquatic_visits_per_week': 'checked when stated',
     'aquatic_visits_requested': 'required',
     'prior_physical_medicine': 'none when silent',
 }
@@ -61,7 +64,7 @@ _LABELS = {
 # Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
 _READINGS = {
     'reduced_weight_bearing': (True, False),
-    'physical_medicine_diagnosis': ('myalgia and myositis, unspecified', 'neuralgia, neuritis and radiculitis, unspecified', 'reflex sympathetic dystrophy (CRPS)'),
+    'physical_medicine_diagnosis': ('myalgia and myositis, unspecified', 'neuralgia, neuritis and radiculitis, unspecified', 'reflex sympathetic dystrophy (CRPS)', 'other musculoskeletal condition'),
 }
 
 
@@ -78,21 +81,33 @@ def unmet(facts, request_date):
         f_prior_physical_medicine = ()
     _out = []
 
-    # reduced_weight_bearing_needed (aquatic_therapy.mtus:56): reduced_weight_bearing:bool
+    # reduced_weight_bearing_needed (aquatic_therapy.mtus:60): reduced_weight_bearing:bool
     if not (f_reduced_weight_bearing is True):
         _out.append('reduced_weight_bearing_needed')
 
-    # visit_limit (aquatic_therapy.mtus:61): (<= (+ (sum prior_physical_medicine field visits):count aq...
+    # visit_limit (aquatic_therapy.mtus:66): (<= (+ (sum prior_physical_medicine field visits):count aq...
     _v1, _m1 = sum_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'visits', 0)
     _t2 = add(_v1, f_aquatic_visits_requested)
     _t3 = lookup(_table_pm_visits, f_physical_medicine_diagnosis)
     if not (_t2 is not None and _t3 is not None and (_t2 <= _t3)):
         _out.append('visit_limit')
 
-    # course_length (aquatic_therapy.mtus:67): (<= aquatic_visits_requested:count (* aquatic_visits_per...
+    # course_length (aquatic_therapy.mtus:72): (<= aquatic_visits_requested:count (* aquatic_visits_per...
     _t4 = mul(f_aquatic_visits_per_week, lookup(_table_pm_weeks, f_physical_medicine_diagnosis))
-    if not (f_aquatic_visits_requested is not None and _t4 is not None and (f_aquatic_visits_requested <= _t4)):
+    if not (f_aquatic_visits_requested is not None and _t4 is not None and (f_aquatic_visits_requested <= _t4)) and ((f_aquatic_visits_requested is not None and _t4 is not None and (not (f_aquatic_visits_requested <= _t4))) or not (f_aquatic_visits_per_week is None)):
         _out.append('course_length')
+
+    # when#0 (aquatic_therapy.mtus:78): (any prior_physical_medicine):bool
+    _when5 = (len(f_prior_physical_medicine) > 0)
+    if _when5 is not False:
+
+        # functional_improvement when#0 (aquatic_therapy.mtus:79): (and (or (last prior_physical_medicine f...
+        _r6 = last_row(f_prior_physical_medicine, 'date')
+        _t7 = None if _r6 is None else _r6.get('adl_improved')
+        _t8 = None if _r6 is None else _r6.get('work_restrictions_reduced')
+        _t9 = None if _r6 is None else _r6.get('dependency_reduced')
+        if _when5 is None or not (((_t7 is True) or (_t8 is True)) and (_t9 is True)):
+            _out.append('functional_improvement')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
@@ -124,28 +139,45 @@ def _decide(facts, request_date):
         f_prior_physical_medicine = ()
     r_prior_physical_medicine = FactValue('prior_physical_medicine', f_prior_physical_medicine, d_prior_physical_medicine)
 
-    # reduced_weight_bearing_needed (aquatic_therapy.mtus:56): reduced_weight_bearing:bool
-    _c1 = decide('reduced_weight_bearing_needed', False, ALWAYS, (f_reduced_weight_bearing, m_reduced_weight_bearing), (r_reduced_weight_bearing,), rules=_RULES)
+    # when#0 (aquatic_therapy.mtus:78): (any prior_physical_medicine):bool
+    _v1, _m1 = any_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None)
+    _gate2 = (_v1, _m1)
 
-    # visit_limit (aquatic_therapy.mtus:61): (<= (+ (sum prior_physical_medicine field visits):count aq...
-    _v3, _m3 = sum_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'visits', 0)
-    _v4, _m4 = strict_m(add(_v3, f_aquatic_visits_requested), (_v3, _m3), (f_aquatic_visits_requested, m_aquatic_visits_requested))
-    _v5, _m5 = lookup_m(_table_pm_visits, 'pm_visits', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
-    _v6, _m6 = strict_m((None if _v4 is None or _v5 is None else (_v4 <= _v5)), (_v4, _m4), (_v5, _m5))
-    _c2 = decide('visit_limit', False, ALWAYS, (_v6, _m6), (r_prior_physical_medicine, r_aquatic_visits_requested, r_physical_medicine_diagnosis), (Computed('sum(prior_physical_medicine.visits) + aquatic_visits_requested', _v4), Computed('sum(prior_physical_medicine.visits)', _v3), Computed('pm_visits[physical_medicine_diagnosis]', _v5)), rules=_RULES)
+    # reduced_weight_bearing_needed (aquatic_therapy.mtus:60): reduced_weight_bearing:bool
+    _c3 = decide('reduced_weight_bearing_needed', False, ALWAYS, (f_reduced_weight_bearing, m_reduced_weight_bearing), (r_reduced_weight_bearing,), rules=_RULES)
 
-    # course_length (aquatic_therapy.mtus:67): (<= aquatic_visits_requested:count (* aquatic_visits_per...
-    _v8, _m8 = lookup_m(_table_pm_weeks, 'pm_weeks', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
-    _v9, _m9 = strict_m(mul(f_aquatic_visits_per_week, _v8), (f_aquatic_visits_per_week, m_aquatic_visits_per_week), (_v8, _m8))
-    _v10, _m10 = strict_m((None if f_aquatic_visits_requested is None or _v9 is None else (f_aquatic_visits_requested <= _v9)), (f_aquatic_visits_requested, m_aquatic_visits_requested), (_v9, _m9))
-    _c7 = decide('course_length', False, ALWAYS, (_v10, _m10), (r_aquatic_visits_requested, r_aquatic_visits_per_week, r_physical_medicine_diagnosis), (Computed('aquatic_visits_per_week * pm_weeks[physical_medicine_diagnosis]', _v9), Computed('pm_weeks[physical_medicine_diagnosis]', _v8)), rules=_RULES)
+    # visit_limit (aquatic_therapy.mtus:66): (<= (+ (sum prior_physical_medicine field visits):count aq...
+    _v5, _m5 = sum_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'visits', 0)
+    _v6, _m6 = strict_m(add(_v5, f_aquatic_visits_requested), (_v5, _m5), (f_aquatic_visits_requested, m_aquatic_visits_requested))
+    _v7, _m7 = lookup_m(_table_pm_visits, 'pm_visits', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
+    _v8, _m8 = strict_m((None if _v6 is None or _v7 is None else (_v6 <= _v7)), (_v6, _m6), (_v7, _m7))
+    _c4 = decide('visit_limit', False, ALWAYS, (_v8, _m8), (r_prior_physical_medicine, r_aquatic_visits_requested, r_physical_medicine_diagnosis), (Computed('sum(prior_physical_medicine.visits) + aquatic_visits_requested', _v6), Computed('sum(prior_physical_medicine.visits)', _v5), Computed('pm_visits[physical_medicine_diagnosis]', _v7)), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c2, _c7))
+    # course_length (aquatic_therapy.mtus:72): (<= aquatic_visits_requested:count (* aquatic_visits_per...
+    _v10, _m10 = lookup_m(_table_pm_weeks, 'pm_weeks', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
+    _v11, _m11 = strict_m(mul(f_aquatic_visits_per_week, _v10), (f_aquatic_visits_per_week, m_aquatic_visits_per_week), (_v10, _m10))
+    _v12, _m12 = strict_m((None if f_aquatic_visits_requested is None or _v11 is None else (f_aquatic_visits_requested <= _v11)), (f_aquatic_visits_requested, m_aquatic_visits_requested), (_v11, _m11))
+    _c9 = decide('course_length', False, ALWAYS, (_v12, _m12), (r_aquatic_visits_requested, r_aquatic_visits_per_week, r_physical_medicine_diagnosis), (Computed('aquatic_visits_per_week * pm_weeks[physical_medicine_diagnosis]', _v11), Computed('pm_weeks[physical_medicine_diagnosis]', _v10)), rules=_RULES)
+
+    if _gate2[0] is True:
+        # functional_improvement when#0 (aquatic_therapy.mtus:79): (and (or (last prior_physical_medicine f...
+        _p14 = pick_m('last', f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'date')
+        _v15, _m15 = field_m(_p14, 'prior_physical_medicine', 'adl_improved')
+        _v16, _m16 = field_m(_p14, 'prior_physical_medicine', 'work_restrictions_reduced')
+        _v17, _m17 = or_m((_v15, _m15), (_v16, _m16))
+        _v18, _m18 = field_m(_p14, 'prior_physical_medicine', 'dependency_reduced')
+        _v19, _m19 = and_m((_v17, _m17), (_v18, _m18))
+        _c13 = decide('functional_improvement', False, _gate2, (_v19, _m19), (r_prior_physical_medicine,), rules=_RULES)
+    else:  # not applicable, or not documented with what the `when` misses
+        _c13 = decide('functional_improvement', False, _gate2, None, (r_prior_physical_medicine,), rules=_RULES)
+
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c4, _c9, _c13))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (71, 71, 31), (72, 72, 32), (73, 73, 33), (74, 74, 34), (75, 78, 35), (81, 83, 56),
-    (85, 90, 61), (92, 95, 67), (109, 111, 31), (112, 114, 32), (115, 117, 33), (118, 120, 34),
-    (121, 125, 35), (127, 128, 56), (130, 135, 61), (137, 141, 67),
+    (74, 74, 32), (75, 75, 33), (76, 76, 34), (77, 77, 35), (78, 81, 36), (84, 86, 60),
+    (88, 93, 66), (95, 98, 72), (100, 102, 78), (104, 107, 79), (108, 108, 80), (109, 110, 79),
+    (124, 126, 32), (127, 129, 33), (130, 132, 34), (133, 135, 35), (136, 140, 36), (142, 144, 78),
+    (146, 147, 60), (149, 154, 66), (156, 160, 72), (162, 167, 79), (168, 168, 80), (169, 172, 79),
 )

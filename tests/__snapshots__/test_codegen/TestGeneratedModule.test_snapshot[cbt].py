@@ -27,12 +27,14 @@ _ALLOWS_FEWER = {'initial_trial': 'visits_requested', 'total_visits': 'visits_re
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
+    'early_at_risk': 'presumed absent when silent',
     'visits_requested': 'required',
     'cbt_visits': 'none when silent',
 }
 
 # What a presumption can name -> its label (runtime.conclude).
 _LABELS = {
+    'early_at_risk': 'an early-phase patient screened at risk for delayed recovery (such as fear-avoidance beliefs)',
     'visits_requested': 'cognitive behavioral therapy visits requested',
     'cbt_visits': 'prior cognitive behavioral therapy visits',
     'cbt_visits.date': 'date of the visit',
@@ -50,6 +52,10 @@ _READINGS = {
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
     _get = facts.get
+    f_early_at_risk = _get('early_at_risk')
+    d_early_at_risk = f_early_at_risk is not None
+    if f_early_at_risk is None:
+        f_early_at_risk = False
     f_physical_medicine_start = _get('physical_medicine_start')
     f_no_progress = _get('no_progress')
     f_visits_requested = _get('visits_requested')
@@ -62,31 +68,36 @@ def unmet(facts, request_date):
     f_less_dependency = _get('less_dependency')
     _out = []
 
-    # physical_medicine_first (cbt.mtus:39): (>= (time-from physical_medicine_start:date request.date) ...
-    _t1 = compare_elapsed('>=', f_physical_medicine_start, request_date, 0, 28)
-    if not (_t1 is True):
-        _out.append('physical_medicine_first')
+    # when#0 (cbt.mtus:58): early_at_risk:bool
+    _when1 = f_early_at_risk
+    if _when1 is not False:
+        _unknown2 = _when1 is None
 
-    # lack_of_progress (cbt.mtus:41): no_progress:bool
-    if not (f_no_progress is True):
-        _out.append('lack_of_progress')
+        # physical_medicine_first when#0 (cbt.mtus:59): (>= (time-from physical_medicine_start:date request...
+        _t3 = compare_elapsed('>=', f_physical_medicine_start, request_date, 0, 28)
+        if _unknown2 or not (_t3 is True):
+            _out.append('physical_medicine_first')
 
-    # initial_trial (cbt.mtus:50): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
+        # lack_of_progress when#0 (cbt.mtus:61): no_progress:bool
+        if _unknown2 or not (f_no_progress is True):
+            _out.append('lack_of_progress')
+
+    # initial_trial (cbt.mtus:67): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
     if not ((len(f_cbt_visits) > 0) or (f_visits_requested is not None and (f_visits_requested <= 4))):
         _out.append('initial_trial')
 
-    # when#0 (cbt.mtus:54): (any cbt_visits):bool
-    _when2 = (len(f_cbt_visits) > 0)
-    if _when2 is not False:
-        _unknown3 = _when2 is None
+    # when#1 (cbt.mtus:71): (any cbt_visits):bool
+    _when4 = (len(f_cbt_visits) > 0)
+    if _when4 is not False:
+        _unknown5 = _when4 is None
 
-        # functional_improvement when#0 (cbt.mtus:60): (and (at-least 1 adl_improvement:bool work_restricti...
-        if _unknown3 or not (((f_adl_improvement is True) + (f_work_restrictions_reduced is True) >= 1) and (f_less_dependency is True)):
+        # functional_improvement when#1 (cbt.mtus:76): (and (at-least 1 adl_improvement:bool work_restricti...
+        if _unknown5 or not (((f_adl_improvement is True) + (f_work_restrictions_reduced is True) >= 1) and (f_less_dependency is True)):
             _out.append('functional_improvement')
 
-        # total_visits when#0 (cbt.mtus:66): (<= (+ (count cbt_visits):count visits_requested:count):count ...
-        _t4 = add((len(f_cbt_visits)), f_visits_requested)
-        if _unknown3 or not (_t4 is not None and (_t4 <= 10)):
+        # total_visits when#1 (cbt.mtus:81): (<= (+ (count cbt_visits):count visits_requested:count):count ...
+        _t6 = add((len(f_cbt_visits)), f_visits_requested)
+        if _unknown5 or not (_t6 is not None and (_t6 <= 10)):
             _out.append('total_visits')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
@@ -101,6 +112,11 @@ def evaluate(facts, request_date):
 def _decide(facts, request_date):
     """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
+    f_early_at_risk = _get('early_at_risk')
+    d_early_at_risk = f_early_at_risk is not None
+    if f_early_at_risk is None:
+        f_early_at_risk = False
+    r_early_at_risk = FactValue('early_at_risk', f_early_at_risk, d_early_at_risk)
     f_physical_medicine_start = _get('physical_medicine_start')
     m_physical_medicine_start = () if f_physical_medicine_start is not None else ('physical_medicine_start',)
     r_physical_medicine_start = FactValue('physical_medicine_start', f_physical_medicine_start, f_physical_medicine_start is not None)
@@ -125,46 +141,52 @@ def _decide(facts, request_date):
     m_less_dependency = () if f_less_dependency is not None else ('less_dependency',)
     r_less_dependency = FactValue('less_dependency', f_less_dependency, f_less_dependency is not None)
 
-    # when#0 (cbt.mtus:54): (any cbt_visits):bool
-    _v1, _m1 = any_m(f_cbt_visits, 'cbt_visits', None, None)
-    _gate2 = (_v1, _m1)
+    # when#0 (cbt.mtus:58): early_at_risk:bool
+    _gate1 = (f_early_at_risk, ())
+    # when#1 (cbt.mtus:71): (any cbt_visits):bool
+    _v2, _m2 = any_m(f_cbt_visits, 'cbt_visits', None, None)
+    _gate3 = (_v2, _m2)
 
-    # physical_medicine_first (cbt.mtus:39): (>= (time-from physical_medicine_start:date request.date) ...
-    _t4 = compare_elapsed('>=', f_physical_medicine_start, request_date, 0, 28)
-    _v5, _m5 = strict_m(_t4, (f_physical_medicine_start, m_physical_medicine_start))
-    _v6, _m6 = strict_m(time_from(f_physical_medicine_start, request_date), (f_physical_medicine_start, m_physical_medicine_start))
-    _c3 = decide('physical_medicine_first', False, ALWAYS, (_v5, _m5), (r_physical_medicine_start,), (Computed('time from physical_medicine_start to request.date', _v6),), rules=_RULES)
-
-    # lack_of_progress (cbt.mtus:41): no_progress:bool
-    _c7 = decide('lack_of_progress', False, ALWAYS, (f_no_progress, m_no_progress), (r_no_progress,), rules=_RULES)
-
-    # initial_trial (cbt.mtus:50): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
-    _v9, _m9 = strict_m((None if f_visits_requested is None else (f_visits_requested <= 4)), (f_visits_requested, m_visits_requested))
-    _v10, _m10 = or_m((_v1, _m1), (_v9, _m9))
-    _c8 = decide('initial_trial', False, ALWAYS, (_v10, _m10), (r_cbt_visits, r_visits_requested), rules=_RULES)
-
-    if _gate2[0] is True:
-        # functional_improvement when#0 (cbt.mtus:60): (and (at-least 1 adl_improvement:bool work_restricti...
-        _v13, _m13 = at_least_m(1, (f_adl_improvement, m_adl_improvement), (f_work_restrictions_reduced, m_work_restrictions_reduced))
-        _v14, _m14 = and_m((_v13, _m13), (f_less_dependency, m_less_dependency))
-        _c11 = decide('functional_improvement', False, _gate2, (_v14, _m14), (r_cbt_visits, r_adl_improvement, r_work_restrictions_reduced, r_less_dependency), rules=_RULES)
-        # total_visits when#0 (cbt.mtus:66): (<= (+ (count cbt_visits):count visits_requested:count):count ...
-        _v15, _m15 = count_m(f_cbt_visits, 'cbt_visits', None, None)
-        _v16, _m16 = strict_m(add(_v15, f_visits_requested), (_v15, _m15), (f_visits_requested, m_visits_requested))
-        _v17, _m17 = strict_m((None if _v16 is None else (_v16 <= 10)), (_v16, _m16))
-        _c12 = decide('total_visits', False, _gate2, (_v17, _m17), (r_cbt_visits, r_visits_requested), (Computed('count(cbt_visits) + visits_requested', _v16), Computed('count(cbt_visits)', _v15)), rules=_RULES)
+    if _gate1[0] is True:
+        # physical_medicine_first when#0 (cbt.mtus:59): (>= (time-from physical_medicine_start:date request...
+        _t6 = compare_elapsed('>=', f_physical_medicine_start, request_date, 0, 28)
+        _v7, _m7 = strict_m(_t6, (f_physical_medicine_start, m_physical_medicine_start))
+        _v8, _m8 = strict_m(time_from(f_physical_medicine_start, request_date), (f_physical_medicine_start, m_physical_medicine_start))
+        _c4 = decide('physical_medicine_first', False, _gate1, (_v7, _m7), (r_early_at_risk, r_physical_medicine_start), (Computed('time from physical_medicine_start to request.date', _v8),), rules=_RULES)
+        # lack_of_progress when#0 (cbt.mtus:61): no_progress:bool
+        _c5 = decide('lack_of_progress', False, _gate1, (f_no_progress, m_no_progress), (r_early_at_risk, r_no_progress), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c11 = decide('functional_improvement', False, _gate2, None, (r_cbt_visits,), rules=_RULES)
-        _c12 = decide('total_visits', False, _gate2, None, (r_cbt_visits,), rules=_RULES)
+        _c4 = decide('physical_medicine_first', False, _gate1, None, (r_early_at_risk,), rules=_RULES)
+        _c5 = decide('lack_of_progress', False, _gate1, None, (r_early_at_risk,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c7, _c8, _c11, _c12))
+    # initial_trial (cbt.mtus:67): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
+    _v10, _m10 = strict_m((None if f_visits_requested is None else (f_visits_requested <= 4)), (f_visits_requested, m_visits_requested))
+    _v11, _m11 = or_m((_v2, _m2), (_v10, _m10))
+    _c9 = decide('initial_trial', False, ALWAYS, (_v11, _m11), (r_cbt_visits, r_visits_requested), rules=_RULES)
+
+    if _gate3[0] is True:
+        # functional_improvement when#1 (cbt.mtus:76): (and (at-least 1 adl_improvement:bool work_restricti...
+        _v14, _m14 = at_least_m(1, (f_adl_improvement, m_adl_improvement), (f_work_restrictions_reduced, m_work_restrictions_reduced))
+        _v15, _m15 = and_m((_v14, _m14), (f_less_dependency, m_less_dependency))
+        _c12 = decide('functional_improvement', False, _gate3, (_v15, _m15), (r_cbt_visits, r_adl_improvement, r_work_restrictions_reduced, r_less_dependency), rules=_RULES)
+        # total_visits when#1 (cbt.mtus:81): (<= (+ (count cbt_visits):count visits_requested:count):count ...
+        _v16, _m16 = count_m(f_cbt_visits, 'cbt_visits', None, None)
+        _v17, _m17 = strict_m(add(_v16, f_visits_requested), (_v16, _m16), (f_visits_requested, m_visits_requested))
+        _v18, _m18 = strict_m((None if _v17 is None else (_v17 <= 10)), (_v17, _m17))
+        _c13 = decide('total_visits', False, _gate3, (_v18, _m18), (r_cbt_visits, r_visits_requested), (Computed('count(cbt_visits) + visits_requested', _v17), Computed('count(cbt_visits)', _v16)), rules=_RULES)
+    else:  # not applicable, or not documented with what the `when` misses
+        _c12 = decide('functional_improvement', False, _gate3, None, (r_cbt_visits,), rules=_RULES)
+        _c13 = decide('total_visits', False, _gate3, None, (r_cbt_visits,), rules=_RULES)
+
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c4, _c5, _c9, _c12, _c13))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (53, 53, 27), (54, 54, 28), (55, 55, 29), (56, 59, 30), (60, 60, 32), (61, 61, 33),
-    (62, 62, 34), (65, 68, 39), (70, 72, 41), (74, 76, 50), (78, 81, 54), (83, 85, 60),
-    (87, 90, 66), (104, 106, 27), (107, 109, 28), (110, 112, 29), (113, 117, 30), (118, 120, 32),
-    (121, 123, 33), (124, 126, 34), (128, 130, 54), (132, 136, 39), (138, 139, 41), (141, 144, 50),
-    (146, 150, 60), (151, 155, 66), (156, 158, 60),
+    (55, 58, 44), (59, 59, 45), (60, 60, 46), (61, 61, 47), (62, 65, 48), (66, 66, 50),
+    (67, 67, 51), (68, 68, 52), (71, 74, 58), (76, 79, 59), (81, 83, 61), (85, 87, 67),
+    (89, 92, 71), (94, 96, 76), (98, 101, 81), (115, 119, 44), (120, 122, 45), (123, 125, 46),
+    (126, 128, 47), (129, 133, 48), (134, 136, 50), (137, 139, 51), (140, 142, 52), (144, 145, 58),
+    (146, 148, 71), (150, 155, 59), (156, 157, 61), (158, 160, 59), (162, 165, 67), (167, 171, 76),
+    (172, 176, 81), (177, 179, 76),
 )

@@ -10,44 +10,40 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, Duration, FactValue, GuidelineResult, add,
-    and_m, any_m, compare_duration, compare_elapsed, count_m, decide,
-    field_m, finish, last_row, pick_m, strict_m, time_from,
-    unmet_in_every_reading, window,
+    and_m, any_m, compare_duration, count_m, decide, field_m,
+    finish, pick_m, strict_m, unmet_in_every_reading, window,
 )
 
 GUIDELINE_ID = 'esi'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'esi.mtus'
-CRITERIA = ('radiculopathy', 'conservative_care', 'fluoroscopic_guidance', 'transforaminal_levels', 'interlaminar_levels', 'diagnostic_maximum', 'diagnostic_response', 'diagnostic_interval', 'per_region_per_year', 'repeat_improvement', 'no_more_than_two')
+CRITERIA = ('radiculopathy', 'conservative_care', 'fluoroscopic_guidance', 'transforaminal_levels', 'interlaminar_levels', 'no_series', 'repeat_improvement', 'per_region_per_year')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = Decimal('50')  # 50% (esi.mtus:104)
-_K2 = Duration(0, 42)  # 6 weeks (esi.mtus:105)
+_K1 = Decimal('50')  # 50% (esi.mtus:121)
+_K2 = Duration(0, 42)  # 6 weeks (esi.mtus:123)
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
-    'esi_phase': 'required',
+    'fluoroscopy': 'checked when stated',
     'esi_approach': 'required',
-    'esi_levels': 'required',
-    'esi_region': 'required',
-    'esi_requested': 'required',
+    'esi_levels': 'checked when stated',
+    'esi_requested': 'checked when stated',
     'prior_esis': 'none when silent',
 }
 
 # What a presumption can name -> its label (runtime.conclude).
 _LABELS = {
-    'esi_phase': 'phase of the injections',
+    'fluoroscopy': 'fluoroscopic guidance for the injection',
     'esi_approach': 'approach of the injection',
     'esi_levels': 'levels to be injected in the session',
-    'esi_region': 'spinal region to be injected',
     'esi_requested': 'epidural steroid injections requested',
     'prior_esis': 'prior epidural steroid injections',
     'prior_esis.date': 'date of the injection',
     'prior_esis.region': 'spinal region injected',
-    'prior_esis.adequate_response': 'an adequate response to the block',
     'prior_esis.relief': 'pain relief',
     'prior_esis.relief_lasted': 'duration of pain relief',
     'prior_esis.medication_reduced': 'associated reduction of medication use',
@@ -59,9 +55,7 @@ _READINGS = {
     'radiculopathy_on_exam': (True, False),
     'radiculopathy_corroborated': (True, False),
     'unresponsive_to_conservative_care': (True, False),
-    'fluoroscopy': (True, False),
-    'esi_phase': ('diagnostic', 'therapeutic'),
-    'esi_approach': ('transforaminal', 'interlaminar'),
+    'esi_approach': ('transforaminal', 'interlaminar', 'caudal'),
     'esi_region': ('cervical', 'thoracic', 'lumbar'),
 }
 
@@ -73,7 +67,6 @@ def unmet(facts, request_date):
     f_radiculopathy_corroborated = _get('radiculopathy_corroborated')
     f_unresponsive_to_conservative_care = _get('unresponsive_to_conservative_care')
     f_fluoroscopy = _get('fluoroscopy')
-    f_esi_phase = _get('esi_phase')
     f_esi_approach = _get('esi_approach')
     f_esi_levels = _get('esi_levels')
     f_esi_region = _get('esi_region')
@@ -84,97 +77,92 @@ def unmet(facts, request_date):
         f_prior_esis = ()
     _out = []
 
-    # radiculopathy (esi.mtus:58): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
+    # radiculopathy (esi.mtus:70): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
     if not ((f_radiculopathy_on_exam is True) and (f_radiculopathy_corroborated is True)):
         _out.append('radiculopathy')
 
-    # conservative_care (esi.mtus:63): unresponsive_to_conservative_care:bool
+    # conservative_care (esi.mtus:75): unresponsive_to_conservative_care:bool
     if not (f_unresponsive_to_conservative_care is True):
         _out.append('conservative_care')
 
-    # fluoroscopic_guidance (esi.mtus:67): fluoroscopy:bool
-    if not (f_fluoroscopy is True):
+    # fluoroscopic_guidance (esi.mtus:80): fluoroscopy:bool
+    if not (f_fluoroscopy is True) and ((f_fluoroscopy is False) or not (f_fluoroscopy is None)):
         _out.append('fluoroscopic_guidance')
 
-    # when#0 (esi.mtus:71): (= esi_approach:enum 'transforaminal')
-    _when1 = (None if f_esi_approach is None else (f_esi_approach == 'transforaminal'))
+    # transforaminal_levels (esi.mtus:86): (<= esi_levels:count 2:count)
+    if not (f_esi_levels is not None and (f_esi_levels <= 2)) and ((f_esi_levels is not None and (not (f_esi_levels <= 2))) or not (f_esi_levels is None)):
+        _out.append('transforaminal_levels')
+
+    # when#0 (esi.mtus:92): (!= esi_approach:enum 'transforaminal')
+    _when1 = (None if f_esi_approach is None else (f_esi_approach != 'transforaminal'))
     if _when1 is not False:
 
-        # transforaminal_levels when#0 (esi.mtus:72): (<= esi_levels:count 2:count)
-        if _when1 is None or not (f_esi_levels is not None and (f_esi_levels <= 2)):
-            _out.append('transforaminal_levels')
-
-    # when#1 (esi.mtus:74): (= esi_approach:enum 'interlaminar')
-    _when2 = (None if f_esi_approach is None else (f_esi_approach == 'interlaminar'))
-    if _when2 is not False:
-
-        # interlaminar_levels when#1 (esi.mtus:75): (<= esi_levels:count 1:count)
-        if _when2 is None or not (f_esi_levels is not None and (f_esi_levels <= 1)):
+        # interlaminar_levels when#0 (esi.mtus:93): (<= esi_levels:count 1:count)
+        if _when1 is None:
+            if True:
+                _out.append('interlaminar_levels')
+        elif not (f_esi_levels is not None and (f_esi_levels <= 1)) and ((f_esi_levels is not None and (not (f_esi_levels <= 1))) or not (f_esi_levels is None)):
             _out.append('interlaminar_levels')
 
-    # when#2 (esi.mtus:79): (= esi_phase:enum 'diagnostic')
-    _when3 = (None if f_esi_phase is None else (f_esi_phase == 'diagnostic'))
-    if _when3 is not False:
-        _unknown4 = _when3 is None
+    # no_series (esi.mtus:99): (<= esi_requested:count 2:count)
+    if not (f_esi_requested is not None and (f_esi_requested <= 2)) and ((f_esi_requested is not None and (not (f_esi_requested <= 2))) or not (f_esi_requested is None)):
+        _out.append('no_series')
 
-        # diagnostic_maximum when#2 (esi.mtus:81): (<= (+ (count prior_esis):count esi_requested:count):cou...
-        _t5 = add((len(f_prior_esis)), f_esi_requested)
-        if _unknown4 or not (_t5 is not None and (_t5 <= 2)):
-            _out.append('diagnostic_maximum')
+    # when#1 (esi.mtus:117): (any prior_esis where (= .region:enum esi_region:enum)):bool
+    def _where2(_row3):
+        _t4 = _row3.get('region')
+        _m5 = () if _t4 is not None else ('prior_esis.region',)
+        _v6, _m6 = strict_m((None if _t4 is None or f_esi_region is None else (_t4 == f_esi_region)), (_t4, _m5), (f_esi_region, (() if f_esi_region is not None else ('esi_region',))))
+        return _v6, _m6
+    _v7, _m7 = any_m(f_prior_esis, 'prior_esis', None, _where2)
+    _when8 = _v7
+    if _when8 is not False:
+        _unknown9 = _when8 is None
 
-        # when#3 (esi.mtus:83): (any prior_esis):bool
-        _when6 = (len(f_prior_esis) > 0)
-        if _when6 is not False:
-            _unknown7 = _unknown4 or _when6 is None
+        # repeat_improvement when#1 (esi.mtus:121): (and (>= (last prior_esis where (= .region:enum esi_reg...
+        def _where10(_row11):
+            _t12 = _row11.get('region')
+            _m13 = () if _t12 is not None else ('prior_esis.region',)
+            _v14, _m14 = strict_m((None if _t12 is None or f_esi_region is None else (_t12 == f_esi_region)), (_t12, _m13), (f_esi_region, (() if f_esi_region is not None else ('esi_region',))))
+            return _v14, _m14
+        _p15 = pick_m('last', f_prior_esis, 'prior_esis', None, _where10, 'date')
+        _v16, _m16 = field_m(_p15, 'prior_esis', 'relief')
+        def _where17(_row18):
+            _t19 = _row18.get('region')
+            _m20 = () if _t19 is not None else ('prior_esis.region',)
+            _v21, _m21 = strict_m((None if _t19 is None or f_esi_region is None else (_t19 == f_esi_region)), (_t19, _m20), (f_esi_region, (() if f_esi_region is not None else ('esi_region',))))
+            return _v21, _m21
+        _p22 = pick_m('last', f_prior_esis, 'prior_esis', None, _where17, 'date')
+        _v23, _m23 = field_m(_p22, 'prior_esis', 'medication_reduced')
+        def _where24(_row25):
+            _t26 = _row25.get('region')
+            _m27 = () if _t26 is not None else ('prior_esis.region',)
+            _v28, _m28 = strict_m((None if _t26 is None or f_esi_region is None else (_t26 == f_esi_region)), (_t26, _m27), (f_esi_region, (() if f_esi_region is not None else ('esi_region',))))
+            return _v28, _m28
+        _p29 = pick_m('last', f_prior_esis, 'prior_esis', None, _where24, 'date')
+        _v30, _m30 = field_m(_p29, 'prior_esis', 'relief_lasted')
+        _t31 = compare_duration('>=', _v30, _K2, request_date)
+        def _where32(_row33):
+            _t34 = _row33.get('region')
+            _m35 = () if _t34 is not None else ('prior_esis.region',)
+            _v36, _m36 = strict_m((None if _t34 is None or f_esi_region is None else (_t34 == f_esi_region)), (_t34, _m35), (f_esi_region, (() if f_esi_region is not None else ('esi_region',))))
+            return _v36, _m36
+        _p37 = pick_m('last', f_prior_esis, 'prior_esis', None, _where32, 'date')
+        _v38, _m38 = field_m(_p37, 'prior_esis', 'function_improved')
+        if _unknown9 or not ((_v16 is not None and (_v16 >= _K1)) and (_v23 is True) and (_t31 is True) and (_v38 is True)):
+            _out.append('repeat_improvement')
 
-            # diagnostic_response when#2 when#3 (esi.mtus:87): (last prior_esis field adequate_response):bool
-            _r8 = last_row(f_prior_esis, 'date')
-            _t9 = None if _r8 is None else _r8.get('adequate_response')
-            if _unknown7 or not (_t9 is True):
-                _out.append('diagnostic_response')
-
-            # diagnostic_interval when#2 when#3 (esi.mtus:91): (>= (time-from (last prior_esis field date):date...
-            _t10 = None if _r8 is None else _r8.get('date')
-            _t11 = compare_elapsed('>=', _t10, request_date, 0, 7)
-            if _unknown7 or not (_t11 is True):
-                _out.append('diagnostic_interval')
-
-    # when#4 (esi.mtus:95): (= esi_phase:enum 'therapeutic')
-    _when12 = (None if f_esi_phase is None else (f_esi_phase == 'therapeutic'))
-    if _when12 is not False:
-        _unknown13 = _when12 is None
-
-        # per_region_per_year when#4 (esi.mtus:98): (<= (+ (count prior_esis within 1 year where (= .region...
-        _w14 = window(request_date, 12, 0)
-        def _where15(_row16):
-            _t17 = _row16.get('region')
-            _m18 = () if _t17 is not None else ('prior_esis.region',)
-            _v19, _m19 = strict_m((None if _t17 is None or f_esi_region is None else (_t17 == f_esi_region)), (_t17, _m18), (f_esi_region, (() if f_esi_region is not None else ('esi_region',))))
-            return _v19, _m19
-        _v20, _m20 = count_m(f_prior_esis, 'prior_esis', _w14, _where15)
-        _t21 = add(_v20, f_esi_requested)
-        if _unknown13 or not (_t21 is not None and (_t21 <= 4)):
+        # per_region_per_year when#1 (esi.mtus:129): (<= (+ (count prior_esis within 1 year where (= .regio...
+        _w39 = window(request_date, 12, 0)
+        def _where40(_row41):
+            _t42 = _row41.get('region')
+            _m43 = () if _t42 is not None else ('prior_esis.region',)
+            _v44, _m44 = strict_m((None if _t42 is None or f_esi_region is None else (_t42 == f_esi_region)), (_t42, _m43), (f_esi_region, (() if f_esi_region is not None else ('esi_region',))))
+            return _v44, _m44
+        _v45, _m45 = count_m(f_prior_esis, 'prior_esis', _w39, _where40)
+        _t46 = add(_v45, 1)
+        if _unknown9 or not (_t46 is not None and (_t46 <= 4)):
             _out.append('per_region_per_year')
-
-        # when#5 (esi.mtus:100): (any prior_esis):bool
-        _when22 = (len(f_prior_esis) > 0)
-        if _when22 is not False:
-            _unknown23 = _unknown13 or _when22 is None
-
-            # repeat_improvement when#4 when#5 (esi.mtus:104): (and (>= (last prior_esis field relief):percent ...
-            _r24 = last_row(f_prior_esis, 'date')
-            _t25 = None if _r24 is None else _r24.get('relief')
-            _t26 = None if _r24 is None else _r24.get('medication_reduced')
-            _t27 = None if _r24 is None else _r24.get('relief_lasted')
-            _t28 = compare_duration('>=', _t27, _K2, request_date)
-            _t29 = None if _r24 is None else _r24.get('function_improved')
-            if _unknown23 or not ((_t25 is not None and (_t25 >= _K1)) and (_t26 is True) and (_t28 is True) and (_t29 is True)):
-                _out.append('repeat_improvement')
-
-    # no_more_than_two (esi.mtus:112): (<= (+ (count prior_esis):count esi_requested:count):count 2:count)
-    _t30 = add((len(f_prior_esis)), f_esi_requested)
-    if not (_t30 is not None and (_t30 <= 2)):
-        _out.append('no_more_than_two')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
@@ -200,9 +188,6 @@ def _decide(facts, request_date):
     f_fluoroscopy = _get('fluoroscopy')
     m_fluoroscopy = () if f_fluoroscopy is not None else ('fluoroscopy',)
     r_fluoroscopy = FactValue('fluoroscopy', f_fluoroscopy, f_fluoroscopy is not None)
-    f_esi_phase = _get('esi_phase')
-    m_esi_phase = () if f_esi_phase is not None else ('esi_phase',)
-    r_esi_phase = FactValue('esi_phase', f_esi_phase, f_esi_phase is not None)
     f_esi_approach = _get('esi_approach')
     m_esi_approach = () if f_esi_approach is not None else ('esi_approach',)
     r_esi_approach = FactValue('esi_approach', f_esi_approach, f_esi_approach is not None)
@@ -221,123 +206,104 @@ def _decide(facts, request_date):
         f_prior_esis = ()
     r_prior_esis = FactValue('prior_esis', f_prior_esis, d_prior_esis)
 
-    # when#0 (esi.mtus:71): (= esi_approach:enum 'transforaminal')
-    _v1, _m1 = strict_m((None if f_esi_approach is None else (f_esi_approach == 'transforaminal')), (f_esi_approach, m_esi_approach))
+    # when#0 (esi.mtus:92): (!= esi_approach:enum 'transforaminal')
+    _v1, _m1 = strict_m((None if f_esi_approach is None else (f_esi_approach != 'transforaminal')), (f_esi_approach, m_esi_approach))
     _gate2 = (_v1, _m1)
-    # when#1 (esi.mtus:74): (= esi_approach:enum 'interlaminar')
-    _v3, _m3 = strict_m((None if f_esi_approach is None else (f_esi_approach == 'interlaminar')), (f_esi_approach, m_esi_approach))
-    _gate4 = (_v3, _m3)
-    # when#2 (esi.mtus:79): (= esi_phase:enum 'diagnostic')
-    _v5, _m5 = strict_m((None if f_esi_phase is None else (f_esi_phase == 'diagnostic')), (f_esi_phase, m_esi_phase))
-    _gate6 = (_v5, _m5)
-    # when#3 (esi.mtus:83): (any prior_esis):bool
-    _v7, _m7 = any_m(f_prior_esis, 'prior_esis', None, None)
-    _gate8 = (_v7, _m7)
-    # when#4 (esi.mtus:95): (= esi_phase:enum 'therapeutic')
-    _v9, _m9 = strict_m((None if f_esi_phase is None else (f_esi_phase == 'therapeutic')), (f_esi_phase, m_esi_phase))
-    _gate10 = (_v9, _m9)
-    # when#5 (esi.mtus:100): (any prior_esis):bool
+    # when#1 (esi.mtus:117): (any prior_esis where (= .region:enum esi_region:enum)):bool
+    def _where3(_row4):
+        _t5 = _row4.get('region')
+        _m6 = () if _t5 is not None else ('prior_esis.region',)
+        _v7, _m7 = strict_m((None if _t5 is None or f_esi_region is None else (_t5 == f_esi_region)), (_t5, _m6), (f_esi_region, m_esi_region))
+        return _v7, _m7
+    _v8, _m8 = any_m(f_prior_esis, 'prior_esis', None, _where3)
+    _gate9 = (_v8, _m8)
 
-    # radiculopathy (esi.mtus:58): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
-    _v12, _m12 = and_m((f_radiculopathy_on_exam, m_radiculopathy_on_exam), (f_radiculopathy_corroborated, m_radiculopathy_corroborated))
-    _c11 = decide('radiculopathy', False, ALWAYS, (_v12, _m12), (r_radiculopathy_on_exam, r_radiculopathy_corroborated), rules=_RULES)
+    # radiculopathy (esi.mtus:70): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
+    _v11, _m11 = and_m((f_radiculopathy_on_exam, m_radiculopathy_on_exam), (f_radiculopathy_corroborated, m_radiculopathy_corroborated))
+    _c10 = decide('radiculopathy', False, ALWAYS, (_v11, _m11), (r_radiculopathy_on_exam, r_radiculopathy_corroborated), rules=_RULES)
 
-    # conservative_care (esi.mtus:63): unresponsive_to_conservative_care:bool
-    _c13 = decide('conservative_care', False, ALWAYS, (f_unresponsive_to_conservative_care, m_unresponsive_to_conservative_care), (r_unresponsive_to_conservative_care,), rules=_RULES)
+    # conservative_care (esi.mtus:75): unresponsive_to_conservative_care:bool
+    _c12 = decide('conservative_care', False, ALWAYS, (f_unresponsive_to_conservative_care, m_unresponsive_to_conservative_care), (r_unresponsive_to_conservative_care,), rules=_RULES)
 
-    # fluoroscopic_guidance (esi.mtus:67): fluoroscopy:bool
-    _c14 = decide('fluoroscopic_guidance', False, ALWAYS, (f_fluoroscopy, m_fluoroscopy), (r_fluoroscopy,), rules=_RULES)
+    # fluoroscopic_guidance (esi.mtus:80): fluoroscopy:bool
+    _c13 = decide('fluoroscopic_guidance', False, ALWAYS, (f_fluoroscopy, m_fluoroscopy), (r_fluoroscopy,), rules=_RULES)
+
+    # transforaminal_levels (esi.mtus:86): (<= esi_levels:count 2:count)
+    _v15, _m15 = strict_m((None if f_esi_levels is None else (f_esi_levels <= 2)), (f_esi_levels, m_esi_levels))
+    _c14 = decide('transforaminal_levels', False, ALWAYS, (_v15, _m15), (r_esi_levels,), rules=_RULES)
 
     if _gate2[0] is True:
-        # transforaminal_levels when#0 (esi.mtus:72): (<= esi_levels:count 2:count)
-        _v16, _m16 = strict_m((None if f_esi_levels is None else (f_esi_levels <= 2)), (f_esi_levels, m_esi_levels))
-        _c15 = decide('transforaminal_levels', False, _gate2, (_v16, _m16), (r_esi_approach, r_esi_levels), rules=_RULES)
+        # interlaminar_levels when#0 (esi.mtus:93): (<= esi_levels:count 1:count)
+        _v17, _m17 = strict_m((None if f_esi_levels is None else (f_esi_levels <= 1)), (f_esi_levels, m_esi_levels))
+        _c16 = decide('interlaminar_levels', False, _gate2, (_v17, _m17), (r_esi_approach, r_esi_levels), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c15 = decide('transforaminal_levels', False, _gate2, None, (r_esi_approach,), rules=_RULES)
+        _c16 = decide('interlaminar_levels', False, _gate2, None, (r_esi_approach,), rules=_RULES)
 
-    if _gate4[0] is True:
-        # interlaminar_levels when#1 (esi.mtus:75): (<= esi_levels:count 1:count)
-        _v18, _m18 = strict_m((None if f_esi_levels is None else (f_esi_levels <= 1)), (f_esi_levels, m_esi_levels))
-        _c17 = decide('interlaminar_levels', False, _gate4, (_v18, _m18), (r_esi_approach, r_esi_levels), rules=_RULES)
+    # no_series (esi.mtus:99): (<= esi_requested:count 2:count)
+    _v19, _m19 = strict_m((None if f_esi_requested is None else (f_esi_requested <= 2)), (f_esi_requested, m_esi_requested))
+    _c18 = decide('no_series', False, ALWAYS, (_v19, _m19), (r_esi_requested,), rules=_RULES)
+
+    if _gate9[0] is True:
+        # repeat_improvement when#1 (esi.mtus:121): (and (>= (last prior_esis where (= .region:enum esi_reg...
+        def _where22(_row23):
+            _t24 = _row23.get('region')
+            _m25 = () if _t24 is not None else ('prior_esis.region',)
+            _v26, _m26 = strict_m((None if _t24 is None or f_esi_region is None else (_t24 == f_esi_region)), (_t24, _m25), (f_esi_region, m_esi_region))
+            return _v26, _m26
+        _p27 = pick_m('last', f_prior_esis, 'prior_esis', None, _where22, 'date')
+        _v28, _m28 = field_m(_p27, 'prior_esis', 'relief')
+        _v29, _m29 = strict_m((None if _v28 is None else (_v28 >= _K1)), (_v28, _m28))
+        def _where30(_row31):
+            _t32 = _row31.get('region')
+            _m33 = () if _t32 is not None else ('prior_esis.region',)
+            _v34, _m34 = strict_m((None if _t32 is None or f_esi_region is None else (_t32 == f_esi_region)), (_t32, _m33), (f_esi_region, m_esi_region))
+            return _v34, _m34
+        _p35 = pick_m('last', f_prior_esis, 'prior_esis', None, _where30, 'date')
+        _v36, _m36 = field_m(_p35, 'prior_esis', 'medication_reduced')
+        def _where37(_row38):
+            _t39 = _row38.get('region')
+            _m40 = () if _t39 is not None else ('prior_esis.region',)
+            _v41, _m41 = strict_m((None if _t39 is None or f_esi_region is None else (_t39 == f_esi_region)), (_t39, _m40), (f_esi_region, m_esi_region))
+            return _v41, _m41
+        _p42 = pick_m('last', f_prior_esis, 'prior_esis', None, _where37, 'date')
+        _v43, _m43 = field_m(_p42, 'prior_esis', 'relief_lasted')
+        _t44 = compare_duration('>=', _v43, _K2, request_date)
+        _v45, _m45 = strict_m(_t44, (_v43, _m43))
+        def _where46(_row47):
+            _t48 = _row47.get('region')
+            _m49 = () if _t48 is not None else ('prior_esis.region',)
+            _v50, _m50 = strict_m((None if _t48 is None or f_esi_region is None else (_t48 == f_esi_region)), (_t48, _m49), (f_esi_region, m_esi_region))
+            return _v50, _m50
+        _p51 = pick_m('last', f_prior_esis, 'prior_esis', None, _where46, 'date')
+        _v52, _m52 = field_m(_p51, 'prior_esis', 'function_improved')
+        _v53, _m53 = and_m((_v29, _m29), (_v36, _m36), (_v45, _m45), (_v52, _m52))
+        _c20 = decide('repeat_improvement', False, _gate9, (_v53, _m53), (r_prior_esis, r_esi_region), (Computed('last(prior_esis where region = esi_region).relief', _v28), Computed('last(prior_esis where region = esi_region).relief_lasted', _v43)), rules=_RULES)
+        # per_region_per_year when#1 (esi.mtus:129): (<= (+ (count prior_esis within 1 year where (= .regio...
+        _w54 = window(request_date, 12, 0)
+        def _where55(_row56):
+            _t57 = _row56.get('region')
+            _m58 = () if _t57 is not None else ('prior_esis.region',)
+            _v59, _m59 = strict_m((None if _t57 is None or f_esi_region is None else (_t57 == f_esi_region)), (_t57, _m58), (f_esi_region, m_esi_region))
+            return _v59, _m59
+        _v60, _m60 = count_m(f_prior_esis, 'prior_esis', _w54, _where55)
+        _v61, _m61 = strict_m(add(_v60, 1), (_v60, _m60))
+        _v62, _m62 = strict_m((None if _v61 is None else (_v61 <= 4)), (_v61, _m61))
+        _c21 = decide('per_region_per_year', False, _gate9, (_v62, _m62), (r_prior_esis, r_esi_region), (Computed('count(prior_esis within 1 year where region = esi_region) + 1', _v61), Computed('count(prior_esis within 1 year where region = esi_region)', _v60)), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c17 = decide('interlaminar_levels', False, _gate4, None, (r_esi_approach,), rules=_RULES)
+        _c20 = decide('repeat_improvement', False, _gate9, None, (r_prior_esis, r_esi_region), rules=_RULES)
+        _c21 = decide('per_region_per_year', False, _gate9, None, (r_prior_esis, r_esi_region), rules=_RULES)
 
-    if _gate6[0] is True:
-        # diagnostic_maximum when#2 (esi.mtus:81): (<= (+ (count prior_esis):count esi_requested:count):cou...
-        _v20, _m20 = count_m(f_prior_esis, 'prior_esis', None, None)
-        _v21, _m21 = strict_m(add(_v20, f_esi_requested), (_v20, _m20), (f_esi_requested, m_esi_requested))
-        _v22, _m22 = strict_m((None if _v21 is None else (_v21 <= 2)), (_v21, _m21))
-        _c19 = decide('diagnostic_maximum', False, _gate6, (_v22, _m22), (r_esi_phase, r_prior_esis, r_esi_requested), (Computed('count(prior_esis) + esi_requested', _v21), Computed('count(prior_esis)', _v20)), rules=_RULES)
-    else:  # not applicable, or not documented with what the `when` misses
-        _c19 = decide('diagnostic_maximum', False, _gate6, None, (r_esi_phase,), rules=_RULES)
-    _gate25 = and_m(_gate6, _gate8)
-
-    if _gate25[0] is True:
-        # diagnostic_response when#2 when#3 (esi.mtus:87): (last prior_esis field adequate_response):bool
-        _p26 = pick_m('last', f_prior_esis, 'prior_esis', None, None, 'date')
-        _v27, _m27 = field_m(_p26, 'prior_esis', 'adequate_response')
-        _c23 = decide('diagnostic_response', False, _gate25, (_v27, _m27), (r_esi_phase, r_prior_esis), rules=_RULES)
-        # diagnostic_interval when#2 when#3 (esi.mtus:91): (>= (time-from (last prior_esis field date):date...
-        _v28, _m28 = field_m(_p26, 'prior_esis', 'date')
-        _t29 = compare_elapsed('>=', _v28, request_date, 0, 7)
-        _v30, _m30 = strict_m(_t29, (_v28, _m28))
-        _v31, _m31 = strict_m(time_from(_v28, request_date), (_v28, _m28))
-        _c24 = decide('diagnostic_interval', False, _gate25, (_v30, _m30), (r_esi_phase, r_prior_esis), (Computed('time from last(prior_esis).date to request.date', _v31), Computed('last(prior_esis).date', _v28)), rules=_RULES)
-    else:  # not applicable, or not documented with what the `when` misses
-        _c23 = decide('diagnostic_response', False, _gate25, None, (r_esi_phase, r_prior_esis), rules=_RULES)
-        _c24 = decide('diagnostic_interval', False, _gate25, None, (r_esi_phase, r_prior_esis), rules=_RULES)
-
-    if _gate10[0] is True:
-        # per_region_per_year when#4 (esi.mtus:98): (<= (+ (count prior_esis within 1 year where (= .region...
-        _w33 = window(request_date, 12, 0)
-        def _where34(_row35):
-            _t36 = _row35.get('region')
-            _m37 = () if _t36 is not None else ('prior_esis.region',)
-            _v38, _m38 = strict_m((None if _t36 is None or f_esi_region is None else (_t36 == f_esi_region)), (_t36, _m37), (f_esi_region, m_esi_region))
-            return _v38, _m38
-        _v39, _m39 = count_m(f_prior_esis, 'prior_esis', _w33, _where34)
-        _v40, _m40 = strict_m(add(_v39, f_esi_requested), (_v39, _m39), (f_esi_requested, m_esi_requested))
-        _v41, _m41 = strict_m((None if _v40 is None else (_v40 <= 4)), (_v40, _m40))
-        _c32 = decide('per_region_per_year', False, _gate10, (_v41, _m41), (r_esi_phase, r_prior_esis, r_esi_region, r_esi_requested), (Computed('count(prior_esis within 1 year where region = esi_region) + esi_requested', _v40), Computed('count(prior_esis within 1 year where region = esi_region)', _v39)), rules=_RULES)
-    else:  # not applicable, or not documented with what the `when` misses
-        _c32 = decide('per_region_per_year', False, _gate10, None, (r_esi_phase,), rules=_RULES)
-    _gate43 = and_m(_gate10, _gate8)
-
-    if _gate43[0] is True:
-        # repeat_improvement when#4 when#5 (esi.mtus:104): (and (>= (last prior_esis field relief):percent ...
-        _p44 = pick_m('last', f_prior_esis, 'prior_esis', None, None, 'date')
-        _v45, _m45 = field_m(_p44, 'prior_esis', 'relief')
-        _v46, _m46 = strict_m((None if _v45 is None else (_v45 >= _K1)), (_v45, _m45))
-        _v47, _m47 = field_m(_p44, 'prior_esis', 'medication_reduced')
-        _v48, _m48 = field_m(_p44, 'prior_esis', 'relief_lasted')
-        _t49 = compare_duration('>=', _v48, _K2, request_date)
-        _v50, _m50 = strict_m(_t49, (_v48, _m48))
-        _v51, _m51 = field_m(_p44, 'prior_esis', 'function_improved')
-        _v52, _m52 = and_m((_v46, _m46), (_v47, _m47), (_v50, _m50), (_v51, _m51))
-        _c42 = decide('repeat_improvement', False, _gate43, (_v52, _m52), (r_esi_phase, r_prior_esis), (Computed('last(prior_esis).relief', _v45), Computed('last(prior_esis).relief_lasted', _v48)), rules=_RULES)
-    else:  # not applicable, or not documented with what the `when` misses
-        _c42 = decide('repeat_improvement', False, _gate43, None, (r_esi_phase, r_prior_esis), rules=_RULES)
-
-    # no_more_than_two (esi.mtus:112): (<= (+ (count prior_esis):count esi_requested:count):count 2:count)
-    _v54, _m54 = count_m(f_prior_esis, 'prior_esis', None, None)
-    _v55, _m55 = strict_m(add(_v54, f_esi_requested), (_v54, _m54), (f_esi_requested, m_esi_requested))
-    _v56, _m56 = strict_m((None if _v55 is None else (_v55 <= 2)), (_v55, _m55))
-    _c53 = decide('no_more_than_two', False, ALWAYS, (_v56, _m56), (r_prior_esis, r_esi_requested), (Computed('count(prior_esis) + esi_requested', _v55), Computed('count(prior_esis)', _v54)), rules=_RULES)
-
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c11, _c13, _c14, _c15, _c17, _c19, _c23, _c24, _c32, _c42, _c53))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c10, _c12, _c13, _c14, _c16, _c18, _c20, _c21))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (72, 72, 30), (73, 73, 31), (74, 74, 32), (75, 75, 33), (76, 76, 38), (77, 77, 39),
-    (78, 78, 40), (79, 79, 41), (80, 80, 42), (81, 84, 43), (87, 89, 58), (91, 93, 63),
-    (95, 97, 67), (99, 101, 71), (103, 105, 72), (107, 109, 74), (111, 113, 75), (115, 118, 79),
-    (120, 123, 81), (125, 128, 83), (130, 134, 87), (136, 140, 91), (142, 145, 95), (147, 157, 98),
-    (159, 162, 100), (164, 167, 104), (168, 170, 105), (171, 172, 104), (174, 177, 112), (191, 193, 30),
-    (194, 196, 31), (197, 199, 32), (200, 202, 33), (203, 205, 38), (206, 208, 39), (209, 211, 40),
-    (212, 214, 41), (215, 217, 42), (218, 222, 43), (224, 226, 71), (227, 229, 74), (230, 232, 79),
-    (233, 235, 83), (236, 238, 95), (239, 239, 100), (241, 243, 58), (245, 246, 63), (248, 249, 67),
-    (251, 256, 72), (258, 263, 75), (265, 272, 81), (273, 273, 87), (275, 279, 87), (280, 285, 91),
-    (286, 288, 87), (290, 303, 98), (304, 304, 104), (306, 311, 104), (312, 315, 105), (316, 319, 104),
-    (321, 325, 112),
+    (66, 66, 49), (67, 67, 50), (68, 68, 51), (69, 69, 52), (70, 70, 53), (71, 71, 54),
+    (72, 72, 55), (73, 73, 56), (74, 77, 57), (80, 82, 70), (84, 86, 75), (88, 90, 80),
+    (92, 94, 86), (96, 98, 92), (100, 105, 93), (107, 109, 99), (111, 120, 117), (122, 129, 121),
+    (130, 136, 122), (137, 144, 123), (145, 151, 124), (152, 153, 121), (155, 165, 129), (179, 181, 49),
+    (182, 184, 50), (185, 187, 51), (188, 190, 52), (191, 193, 53), (194, 196, 54), (197, 199, 55),
+    (200, 202, 56), (203, 207, 57), (209, 211, 92), (212, 219, 117), (221, 223, 70), (225, 226, 75),
+    (228, 229, 80), (231, 233, 86), (235, 240, 93), (242, 244, 99), (246, 255, 121), (256, 262, 122),
+    (263, 271, 123), (272, 278, 124), (279, 280, 121), (281, 291, 129), (292, 294, 121),
 )

@@ -9,37 +9,34 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Computed, Duration, FactValue, GuidelineResult, add,
-    and_m, any_m, compare_duration, decide, field_m, finish,
-    last_row, or_m, pick_m, strict_m, sum_m, unmet_in_every_reading,
+    ALWAYS, Computed, FactValue, GuidelineResult, add, and_m,
+    any_m, decide, field_m, finish, last_row, or_m,
+    pick_m, strict_m, sum_m, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'frp'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'frp.mtus'
-CRITERIA = ('evaluation', 'previous_methods', 'no_other_options', 'function_loss', 'not_surgical_candidate', 'motivation', 'negative_predictors', 'two_weeks', 'total_sessions', 'no_reenrollment', 'efficacy')
+CRITERIA = ('evaluation', 'previous_methods', 'no_other_options', 'function_loss', 'not_surgical_candidate', 'motivation', 'negative_predictors', 'first_period_sessions', 'total_sessions', 'no_reenrollment', 'efficacy')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
-# The guideline's values, built once.
-_K1 = Duration(0, 14)  # 2 weeks (frp.mtus:101)
-
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
-_ALLOWS_FEWER = {'not_surgical_candidate': 'sessions_requested', 'total_sessions': 'sessions_requested'}
+_ALLOWS_FEWER = {'not_surgical_candidate': 'sessions_requested', 'first_period_sessions': 'sessions_requested', 'total_sessions': 'sessions_requested'}
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
-    'program_duration': 'checked when stated',
     'sessions_requested': 'required',
+    'extension_justified': 'presumed absent when silent',
     'previous_programs': 'none when silent',
     'program_to_date': 'none when silent',
 }
 
 # What a presumption can name -> its label (runtime.conclude).
 _LABELS = {
-    'program_duration': 'program duration requested',
     'sessions_requested': 'full-day sessions (or part-day equivalents) requested',
+    'extension_justified': 'a clear rationale for the extension and reasonable goals to be achieved',
     'previous_programs': 'previous rehabilitation programs for the same condition',
     'previous_programs.date': 'start date',
     'previous_programs.program': 'type of program',
@@ -62,7 +59,6 @@ _READINGS = {
     'motivated': (True, False),
     'forgoes_secondary_gains': (True, False),
     'predictors_addressed': (True, False),
-    'extension_justified': (True, False),
 }
 
 
@@ -79,9 +75,11 @@ def unmet(facts, request_date):
     f_motivated = _get('motivated')
     f_forgoes_secondary_gains = _get('forgoes_secondary_gains')
     f_predictors_addressed = _get('predictors_addressed')
-    f_program_duration = _get('program_duration')
     f_sessions_requested = _get('sessions_requested')
     f_extension_justified = _get('extension_justified')
+    d_extension_justified = f_extension_justified is not None
+    if f_extension_justified is None:
+        f_extension_justified = False
     f_previous_programs = _get('previous_programs')
     d_previous_programs = f_previous_programs is not None
     if f_previous_programs is None:
@@ -92,58 +90,57 @@ def unmet(facts, request_date):
         f_program_to_date = ()
     _out = []
 
-    # evaluation (frp.mtus:56): (and thorough_evaluation:bool baseline_functional_testing:bool)
+    # evaluation (frp.mtus:61): (and thorough_evaluation:bool baseline_functional_testing:bool)
     if not ((f_thorough_evaluation is True) and (f_baseline_functional_testing is True)):
         _out.append('evaluation')
 
-    # previous_methods (frp.mtus:63): previous_methods_failed:bool
+    # previous_methods (frp.mtus:68): previous_methods_failed:bool
     if not (f_previous_methods_failed is True):
         _out.append('previous_methods')
 
-    # no_other_options (frp.mtus:65): no_other_options:bool
+    # no_other_options (frp.mtus:70): no_other_options:bool
     if not (f_no_other_options is True):
         _out.append('no_other_options')
 
-    # function_loss (frp.mtus:70): loss_of_function:bool
+    # function_loss (frp.mtus:75): loss_of_function:bool
     if not (f_loss_of_function is True):
         _out.append('function_loss')
 
-    # not_surgical_candidate (frp.mtus:77): (or (not surgical_candidate:bool) (and avoiding_optional_su...
+    # not_surgical_candidate (frp.mtus:82): (or (not surgical_candidate:bool) (and avoiding_optional_su...
     if not ((f_surgical_candidate is False) or ((f_avoiding_optional_surgery is True) and (f_sessions_requested is not None and (f_sessions_requested <= 10)))):
         _out.append('not_surgical_candidate')
 
-    # motivation (frp.mtus:83): (and motivated:bool forgoes_secondary_gains:bool)
+    # motivation (frp.mtus:88): (and motivated:bool forgoes_secondary_gains:bool)
     if not ((f_motivated is True) and (f_forgoes_secondary_gains is True)):
         _out.append('motivation')
 
-    # negative_predictors (frp.mtus:94): predictors_addressed:bool
+    # negative_predictors (frp.mtus:99): predictors_addressed:bool
     if not (f_predictors_addressed is True):
         _out.append('negative_predictors')
 
-    # two_weeks (frp.mtus:101): (or (any program_to_date):bool (<= program_duration:duration 2 weeks:du...
-    _t1 = compare_duration('<=', f_program_duration, _K1, request_date)
-    if not ((len(f_program_to_date) > 0) or (_t1 is True)) and (((not (len(f_program_to_date) > 0)) and (_t1 is False)) or not (f_program_duration is None)):
-        _out.append('two_weeks')
+    # first_period_sessions (frp.mtus:107): (or (any program_to_date):bool (<= sessions_requested:count...
+    if not ((len(f_program_to_date) > 0) or (f_sessions_requested is not None and (f_sessions_requested <= 10))):
+        _out.append('first_period_sessions')
 
-    # total_sessions (frp.mtus:110): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
-    _v2, _m2 = sum_m(f_program_to_date, 'program_to_date', None, None, 'sessions', 0)
-    _t3 = add(_v2, f_sessions_requested)
-    if not ((_t3 is not None and (_t3 <= 20)) or (f_extension_justified is True)):
+    # total_sessions (frp.mtus:117): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
+    _v1, _m1 = sum_m(f_program_to_date, 'program_to_date', None, None, 'sessions', 0)
+    _t2 = add(_v1, f_sessions_requested)
+    if not ((_t2 is not None and (_t2 <= 20)) or f_extension_justified):
         _out.append('total_sessions')
 
-    # no_reenrollment (frp.mtus:120): (not (any previous_programs):bool)
+    # no_reenrollment (frp.mtus:129): (not (any previous_programs):bool)
     if not (not (len(f_previous_programs) > 0)):
         _out.append('no_reenrollment')
 
-    # when#0 (frp.mtus:124): (any program_to_date):bool
-    _when4 = (len(f_program_to_date) > 0)
-    if _when4 is not False:
+    # when#0 (frp.mtus:134): (any program_to_date):bool
+    _when3 = (len(f_program_to_date) > 0)
+    if _when3 is not False:
 
-        # efficacy when#0 (frp.mtus:125): (and (last program_to_date field subjective_gains):bool (last pro...
-        _r5 = last_row(f_program_to_date, 'date')
-        _t6 = None if _r5 is None else _r5.get('subjective_gains')
-        _t7 = None if _r5 is None else _r5.get('objective_gains')
-        if _when4 is None or not ((_t6 is True) and (_t7 is True)):
+        # efficacy when#0 (frp.mtus:135): (and (last program_to_date field subjective_gains):bool (last pro...
+        _r4 = last_row(f_program_to_date, 'date')
+        _t5 = None if _r4 is None else _r4.get('subjective_gains')
+        _t6 = None if _r4 is None else _r4.get('objective_gains')
+        if _when3 is None or not ((_t5 is True) and (_t6 is True)):
             _out.append('efficacy')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
@@ -188,15 +185,14 @@ def _decide(facts, request_date):
     f_predictors_addressed = _get('predictors_addressed')
     m_predictors_addressed = () if f_predictors_addressed is not None else ('predictors_addressed',)
     r_predictors_addressed = FactValue('predictors_addressed', f_predictors_addressed, f_predictors_addressed is not None)
-    f_program_duration = _get('program_duration')
-    m_program_duration = () if f_program_duration is not None else ('program_duration',)
-    r_program_duration = FactValue('program_duration', f_program_duration, f_program_duration is not None)
     f_sessions_requested = _get('sessions_requested')
     m_sessions_requested = () if f_sessions_requested is not None else ('sessions_requested',)
     r_sessions_requested = FactValue('sessions_requested', f_sessions_requested, f_sessions_requested is not None)
     f_extension_justified = _get('extension_justified')
-    m_extension_justified = () if f_extension_justified is not None else ('extension_justified',)
-    r_extension_justified = FactValue('extension_justified', f_extension_justified, f_extension_justified is not None)
+    d_extension_justified = f_extension_justified is not None
+    if f_extension_justified is None:
+        f_extension_justified = False
+    r_extension_justified = FactValue('extension_justified', f_extension_justified, d_extension_justified)
     f_previous_programs = _get('previous_programs')
     d_previous_programs = f_previous_programs is not None
     if f_previous_programs is None:
@@ -208,77 +204,75 @@ def _decide(facts, request_date):
         f_program_to_date = ()
     r_program_to_date = FactValue('program_to_date', f_program_to_date, d_program_to_date)
 
-    # when#0 (frp.mtus:124): (any program_to_date):bool
+    # when#0 (frp.mtus:134): (any program_to_date):bool
     _v1, _m1 = any_m(f_program_to_date, 'program_to_date', None, None)
     _gate2 = (_v1, _m1)
 
-    # evaluation (frp.mtus:56): (and thorough_evaluation:bool baseline_functional_testing:bool)
+    # evaluation (frp.mtus:61): (and thorough_evaluation:bool baseline_functional_testing:bool)
     _v4, _m4 = and_m((f_thorough_evaluation, m_thorough_evaluation), (f_baseline_functional_testing, m_baseline_functional_testing))
     _c3 = decide('evaluation', False, ALWAYS, (_v4, _m4), (r_thorough_evaluation, r_baseline_functional_testing), rules=_RULES)
 
-    # previous_methods (frp.mtus:63): previous_methods_failed:bool
+    # previous_methods (frp.mtus:68): previous_methods_failed:bool
     _c5 = decide('previous_methods', False, ALWAYS, (f_previous_methods_failed, m_previous_methods_failed), (r_previous_methods_failed,), rules=_RULES)
 
-    # no_other_options (frp.mtus:65): no_other_options:bool
+    # no_other_options (frp.mtus:70): no_other_options:bool
     _c6 = decide('no_other_options', False, ALWAYS, (f_no_other_options, m_no_other_options), (r_no_other_options,), rules=_RULES)
 
-    # function_loss (frp.mtus:70): loss_of_function:bool
+    # function_loss (frp.mtus:75): loss_of_function:bool
     _c7 = decide('function_loss', False, ALWAYS, (f_loss_of_function, m_loss_of_function), (r_loss_of_function,), rules=_RULES)
 
-    # not_surgical_candidate (frp.mtus:77): (or (not surgical_candidate:bool) (and avoiding_optional_su...
+    # not_surgical_candidate (frp.mtus:82): (or (not surgical_candidate:bool) (and avoiding_optional_su...
     _t9 = None if f_surgical_candidate is None else not f_surgical_candidate
     _v10, _m10 = strict_m((None if f_sessions_requested is None else (f_sessions_requested <= 10)), (f_sessions_requested, m_sessions_requested))
     _v11, _m11 = and_m((f_avoiding_optional_surgery, m_avoiding_optional_surgery), (_v10, _m10))
     _v12, _m12 = or_m((_t9, m_surgical_candidate), (_v11, _m11))
     _c8 = decide('not_surgical_candidate', False, ALWAYS, (_v12, _m12), (r_surgical_candidate, r_avoiding_optional_surgery, r_sessions_requested), rules=_RULES)
 
-    # motivation (frp.mtus:83): (and motivated:bool forgoes_secondary_gains:bool)
+    # motivation (frp.mtus:88): (and motivated:bool forgoes_secondary_gains:bool)
     _v14, _m14 = and_m((f_motivated, m_motivated), (f_forgoes_secondary_gains, m_forgoes_secondary_gains))
     _c13 = decide('motivation', False, ALWAYS, (_v14, _m14), (r_motivated, r_forgoes_secondary_gains), rules=_RULES)
 
-    # negative_predictors (frp.mtus:94): predictors_addressed:bool
+    # negative_predictors (frp.mtus:99): predictors_addressed:bool
     _c15 = decide('negative_predictors', False, ALWAYS, (f_predictors_addressed, m_predictors_addressed), (r_predictors_addressed,), rules=_RULES)
 
-    # two_weeks (frp.mtus:101): (or (any program_to_date):bool (<= program_duration:duration 2 weeks:du...
-    _t17 = compare_duration('<=', f_program_duration, _K1, request_date)
-    _v18, _m18 = strict_m(_t17, (f_program_duration, m_program_duration))
-    _v19, _m19 = or_m((_v1, _m1), (_v18, _m18))
-    _c16 = decide('two_weeks', False, ALWAYS, (_v19, _m19), (r_program_to_date, r_program_duration), rules=_RULES)
+    # first_period_sessions (frp.mtus:107): (or (any program_to_date):bool (<= sessions_requested:count...
+    _v17, _m17 = or_m((_v1, _m1), (_v10, _m10))
+    _c16 = decide('first_period_sessions', False, ALWAYS, (_v17, _m17), (r_program_to_date, r_sessions_requested), rules=_RULES)
 
-    # total_sessions (frp.mtus:110): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
-    _v21, _m21 = sum_m(f_program_to_date, 'program_to_date', None, None, 'sessions', 0)
-    _v22, _m22 = strict_m(add(_v21, f_sessions_requested), (_v21, _m21), (f_sessions_requested, m_sessions_requested))
-    _v23, _m23 = strict_m((None if _v22 is None else (_v22 <= 20)), (_v22, _m22))
-    _v24, _m24 = or_m((_v23, _m23), (f_extension_justified, m_extension_justified))
-    _c20 = decide('total_sessions', False, ALWAYS, (_v24, _m24), (r_program_to_date, r_sessions_requested, r_extension_justified), (Computed('sum(program_to_date.sessions) + sessions_requested', _v22), Computed('sum(program_to_date.sessions)', _v21)), rules=_RULES)
+    # total_sessions (frp.mtus:117): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
+    _v19, _m19 = sum_m(f_program_to_date, 'program_to_date', None, None, 'sessions', 0)
+    _v20, _m20 = strict_m(add(_v19, f_sessions_requested), (_v19, _m19), (f_sessions_requested, m_sessions_requested))
+    _v21, _m21 = strict_m((None if _v20 is None else (_v20 <= 20)), (_v20, _m20))
+    _v22, _m22 = or_m((_v21, _m21), (f_extension_justified, ()))
+    _c18 = decide('total_sessions', False, ALWAYS, (_v22, _m22), (r_program_to_date, r_sessions_requested, r_extension_justified), (Computed('sum(program_to_date.sessions) + sessions_requested', _v20), Computed('sum(program_to_date.sessions)', _v19)), rules=_RULES)
 
-    # no_reenrollment (frp.mtus:120): (not (any previous_programs):bool)
-    _v26, _m26 = any_m(f_previous_programs, 'previous_programs', None, None)
-    _t27 = None if _v26 is None else not _v26
-    _c25 = decide('no_reenrollment', False, ALWAYS, (_t27, _m26), (r_previous_programs,), rules=_RULES)
+    # no_reenrollment (frp.mtus:129): (not (any previous_programs):bool)
+    _v24, _m24 = any_m(f_previous_programs, 'previous_programs', None, None)
+    _t25 = None if _v24 is None else not _v24
+    _c23 = decide('no_reenrollment', False, ALWAYS, (_t25, _m24), (r_previous_programs,), rules=_RULES)
 
     if _gate2[0] is True:
-        # efficacy when#0 (frp.mtus:125): (and (last program_to_date field subjective_gains):bool (last pro...
-        _p29 = pick_m('last', f_program_to_date, 'program_to_date', None, None, 'date')
-        _v30, _m30 = field_m(_p29, 'program_to_date', 'subjective_gains')
-        _v31, _m31 = field_m(_p29, 'program_to_date', 'objective_gains')
-        _v32, _m32 = and_m((_v30, _m30), (_v31, _m31))
-        _c28 = decide('efficacy', False, _gate2, (_v32, _m32), (r_program_to_date,), rules=_RULES)
+        # efficacy when#0 (frp.mtus:135): (and (last program_to_date field subjective_gains):bool (last pro...
+        _p27 = pick_m('last', f_program_to_date, 'program_to_date', None, None, 'date')
+        _v28, _m28 = field_m(_p27, 'program_to_date', 'subjective_gains')
+        _v29, _m29 = field_m(_p27, 'program_to_date', 'objective_gains')
+        _v30, _m30 = and_m((_v28, _m28), (_v29, _m29))
+        _c26 = decide('efficacy', False, _gate2, (_v30, _m30), (r_program_to_date,), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c28 = decide('efficacy', False, _gate2, None, (r_program_to_date,), rules=_RULES)
+        _c26 = decide('efficacy', False, _gate2, None, (r_program_to_date,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c6, _c7, _c8, _c13, _c15, _c16, _c20, _c25, _c28))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c6, _c7, _c8, _c13, _c15, _c16, _c18, _c23, _c26))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (72, 72, 30), (73, 73, 31), (74, 74, 32), (75, 75, 33), (76, 76, 34), (77, 77, 35),
-    (78, 78, 36), (79, 79, 37), (80, 80, 38), (81, 81, 39), (82, 82, 40), (83, 83, 41),
-    (84, 84, 42), (85, 88, 43), (89, 92, 46), (95, 97, 56), (99, 101, 63), (103, 105, 65),
-    (107, 109, 70), (111, 113, 77), (115, 117, 83), (119, 121, 94), (123, 126, 101), (128, 132, 110),
-    (134, 136, 120), (138, 140, 124), (142, 147, 125), (161, 163, 30), (164, 166, 31), (167, 169, 32),
-    (170, 172, 33), (173, 175, 34), (176, 178, 35), (179, 181, 36), (182, 184, 37), (185, 187, 38),
-    (188, 190, 39), (191, 193, 40), (194, 196, 41), (197, 199, 42), (200, 204, 43), (205, 209, 46),
-    (211, 213, 124), (215, 217, 56), (219, 220, 63), (222, 223, 65), (225, 226, 70), (228, 233, 77),
-    (235, 237, 83), (239, 240, 94), (242, 246, 101), (248, 253, 110), (255, 258, 120), (260, 268, 125),
+    (68, 68, 36), (69, 69, 37), (70, 70, 38), (71, 71, 39), (72, 72, 40), (73, 73, 41),
+    (74, 74, 42), (75, 75, 43), (76, 76, 44), (77, 77, 45), (78, 78, 46), (79, 82, 47),
+    (83, 86, 48), (87, 90, 51), (93, 95, 61), (97, 99, 68), (101, 103, 70), (105, 107, 75),
+    (109, 111, 82), (113, 115, 88), (117, 119, 99), (121, 123, 107), (125, 129, 117), (131, 133, 129),
+    (135, 137, 134), (139, 144, 135), (158, 160, 36), (161, 163, 37), (164, 166, 38), (167, 169, 39),
+    (170, 172, 40), (173, 175, 41), (176, 178, 42), (179, 181, 43), (182, 184, 44), (185, 187, 45),
+    (188, 190, 46), (191, 195, 47), (196, 200, 48), (201, 205, 51), (207, 209, 134), (211, 213, 61),
+    (215, 216, 68), (218, 219, 70), (221, 222, 75), (224, 229, 82), (231, 233, 88), (235, 236, 99),
+    (238, 240, 107), (242, 247, 117), (249, 252, 129), (254, 262, 135),
 )

@@ -11,31 +11,31 @@ from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Duration, FactValue, GuidelineResult, and_m, any_m,
     at_least_m, compare_duration, decide, field_m, finish, last_row,
-    or_m, pick_m, strict_m, unmet_in_every_reading,
+    pick_m, strict_m, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'ics'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'ics.mtus'
-CRITERIA = ('patient_selection', 'one_month_trial', 'continuation', 'garment')
+CRITERIA = ('not_isolated', 'proven_effective', 'patient_selection', 'one_month_trial', 'continuation', 'garment')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = Duration(1, 0)  # 1 month (ics.mtus:43)
+_K1 = Duration(1, 0)  # 1 month (ics.mtus:79)
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
     'ics_use_requested': 'checked when stated',
-    'ics_garment': 'presumed absent when silent',
+    'ics_garment': 'checked when stated',
     'ics_trials': 'none when silent',
 }
 
 # What a presumption can name -> its label (runtime.conclude).
 _LABELS = {
     'ics_use_requested': 'length of use requested',
-    'ics_garment': 'plans for a garment (jacket)',
+    'ics_garment': 'a request for a garment (jacket)',
     'ics_trials': 'prior one-month interferential trials',
     'ics_trials.date': 'start of the trial',
     'ics_trials.function_increased': 'increased functional improvement',
@@ -45,6 +45,8 @@ _LABELS = {
 
 # Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
 _READINGS = {
+    'with_recommended_treatments': (True, False),
+    'supervised_effectiveness': (True, False),
     'medications_ineffective': (True, False),
     'medication_side_effects': (True, False),
     'substance_abuse_history': (True, False),
@@ -57,6 +59,8 @@ _READINGS = {
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
     _get = facts.get
+    f_with_recommended_treatments = _get('with_recommended_treatments')
+    f_supervised_effectiveness = _get('supervised_effectiveness')
     f_medications_ineffective = _get('medications_ineffective')
     f_medication_side_effects = _get('medication_side_effects')
     f_substance_abuse_history = _get('substance_abuse_history')
@@ -64,9 +68,6 @@ def unmet(facts, request_date):
     f_unresponsive_to_conservative_measures = _get('unresponsive_to_conservative_measures')
     f_ics_use_requested = _get('ics_use_requested')
     f_ics_garment = _get('ics_garment')
-    d_ics_garment = f_ics_garment is not None
-    if f_ics_garment is None:
-        f_ics_garment = False
     f_pads_need_garment = _get('pads_need_garment')
     f_ics_trials = _get('ics_trials')
     d_ics_trials = f_ics_trials is not None
@@ -74,33 +75,51 @@ def unmet(facts, request_date):
         f_ics_trials = ()
     _out = []
 
-    # patient_selection (ics.mtus:38): (at-least 1 medications_ineffective:bool medication_side_effects...
+    # not_isolated (ics.mtus:60): with_recommended_treatments:bool
+    if not (f_with_recommended_treatments is True):
+        _out.append('not_isolated')
+
+    # proven_effective (ics.mtus:66): supervised_effectiveness:bool
+    if not (f_supervised_effectiveness is True):
+        _out.append('proven_effective')
+
+    # patient_selection (ics.mtus:71): (at-least 1 medications_ineffective:bool medication_side_effects...
     if not ((f_medications_ineffective is True) + (f_medication_side_effects is True) + (f_substance_abuse_history is True) + (f_pain_limits_therapy is True) + (f_unresponsive_to_conservative_measures is True) >= 1):
         _out.append('patient_selection')
 
-    # one_month_trial (ics.mtus:43): (or (any ics_trials):bool (<= ics_use_requested:duration 1 month:d...
-    _t1 = compare_duration('<=', f_ics_use_requested, _K1, request_date)
-    if not ((len(f_ics_trials) > 0) or (_t1 is True)) and (((not (len(f_ics_trials) > 0)) and (_t1 is False)) or not (f_ics_use_requested is None)):
-        _out.append('one_month_trial')
+    # when#0 (ics.mtus:78): (not (any ics_trials):bool)
+    _when1 = (not (len(f_ics_trials) > 0))
+    if _when1 is not False:
 
-    # when#0 (ics.mtus:47): (any ics_trials):bool
-    _when2 = (len(f_ics_trials) > 0)
-    if _when2 is not False:
+        # one_month_trial when#0 (ics.mtus:79): (<= ics_use_requested:duration 1 month:duration)
+        _t2 = compare_duration('<=', f_ics_use_requested, _K1, request_date)
+        if _when1 is None:
+            if True:
+                _out.append('one_month_trial')
+        elif not (_t2 is True) and ((_t2 is False) or not (f_ics_use_requested is None)):
+            _out.append('one_month_trial')
 
-        # continuation when#0 (ics.mtus:48): (and (last ics_trials field function_increased):bool (last ics...
-        _r3 = last_row(f_ics_trials, 'date')
-        _t4 = None if _r3 is None else _r3.get('function_increased')
-        _t5 = None if _r3 is None else _r3.get('pain_decreased')
-        _t6 = None if _r3 is None else _r3.get('medication_reduced')
-        if _when2 is None or not ((_t4 is True) and (_t5 is True) and (_t6 is True)):
+    # when#1 (ics.mtus:84): (any ics_trials):bool
+    _when3 = (len(f_ics_trials) > 0)
+    if _when3 is not False:
+
+        # continuation when#1 (ics.mtus:85): (and (last ics_trials field function_increased):bool (last ics...
+        _r4 = last_row(f_ics_trials, 'date')
+        _t5 = None if _r4 is None else _r4.get('function_increased')
+        _t6 = None if _r4 is None else _r4.get('pain_decreased')
+        _t7 = None if _r4 is None else _r4.get('medication_reduced')
+        if _when3 is None or not ((_t5 is True) and (_t6 is True) and (_t7 is True)):
             _out.append('continuation')
 
-    # when#1 (ics.mtus:54): ics_garment:bool
-    _when7 = f_ics_garment
-    if _when7 is not False:
+    # when#2 (ics.mtus:92): ics_garment:bool
+    _when8 = f_ics_garment
+    if _when8 is not False:
 
-        # garment when#1 (ics.mtus:55): (and (any ics_trials):bool pads_need_garment:bool)
-        if _when7 is None or not ((len(f_ics_trials) > 0) and (f_pads_need_garment is True)):
+        # garment when#2 (ics.mtus:93): (and (any ics_trials):bool pads_need_garment:bool)
+        if _when8 is None:
+            if not (f_ics_garment is None):
+                _out.append('garment')
+        elif not ((len(f_ics_trials) > 0) and (f_pads_need_garment is True)) and (((not (len(f_ics_trials) > 0)) or (f_pads_need_garment is False)) or not (f_ics_garment is None)):
             _out.append('garment')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
@@ -115,6 +134,12 @@ def evaluate(facts, request_date):
 def _decide(facts, request_date):
     """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
+    f_with_recommended_treatments = _get('with_recommended_treatments')
+    m_with_recommended_treatments = () if f_with_recommended_treatments is not None else ('with_recommended_treatments',)
+    r_with_recommended_treatments = FactValue('with_recommended_treatments', f_with_recommended_treatments, f_with_recommended_treatments is not None)
+    f_supervised_effectiveness = _get('supervised_effectiveness')
+    m_supervised_effectiveness = () if f_supervised_effectiveness is not None else ('supervised_effectiveness',)
+    r_supervised_effectiveness = FactValue('supervised_effectiveness', f_supervised_effectiveness, f_supervised_effectiveness is not None)
     f_medications_ineffective = _get('medications_ineffective')
     m_medications_ineffective = () if f_medications_ineffective is not None else ('medications_ineffective',)
     r_medications_ineffective = FactValue('medications_ineffective', f_medications_ineffective, f_medications_ineffective is not None)
@@ -134,10 +159,8 @@ def _decide(facts, request_date):
     m_ics_use_requested = () if f_ics_use_requested is not None else ('ics_use_requested',)
     r_ics_use_requested = FactValue('ics_use_requested', f_ics_use_requested, f_ics_use_requested is not None)
     f_ics_garment = _get('ics_garment')
-    d_ics_garment = f_ics_garment is not None
-    if f_ics_garment is None:
-        f_ics_garment = False
-    r_ics_garment = FactValue('ics_garment', f_ics_garment, d_ics_garment)
+    m_ics_garment = () if f_ics_garment is not None else ('ics_garment',)
+    r_ics_garment = FactValue('ics_garment', f_ics_garment, f_ics_garment is not None)
     f_pads_need_garment = _get('pads_need_garment')
     m_pads_need_garment = () if f_pads_need_garment is not None else ('pads_need_garment',)
     r_pads_need_garment = FactValue('pads_need_garment', f_pads_need_garment, f_pads_need_garment is not None)
@@ -147,49 +170,62 @@ def _decide(facts, request_date):
         f_ics_trials = ()
     r_ics_trials = FactValue('ics_trials', f_ics_trials, d_ics_trials)
 
-    # when#0 (ics.mtus:47): (any ics_trials):bool
+    # when#0 (ics.mtus:78): (not (any ics_trials):bool)
     _v1, _m1 = any_m(f_ics_trials, 'ics_trials', None, None)
-    _gate2 = (_v1, _m1)
-    # when#1 (ics.mtus:54): ics_garment:bool
-    _gate3 = (f_ics_garment, ())
+    _t2 = None if _v1 is None else not _v1
+    _gate3 = (_t2, _m1)
+    # when#1 (ics.mtus:84): (any ics_trials):bool
+    _gate4 = (_v1, _m1)
+    # when#2 (ics.mtus:92): ics_garment:bool
+    _gate5 = (f_ics_garment, m_ics_garment)
 
-    # patient_selection (ics.mtus:38): (at-least 1 medications_ineffective:bool medication_side_effects...
-    _v5, _m5 = at_least_m(1, (f_medications_ineffective, m_medications_ineffective), (f_medication_side_effects, m_medication_side_effects), (f_substance_abuse_history, m_substance_abuse_history), (f_pain_limits_therapy, m_pain_limits_therapy), (f_unresponsive_to_conservative_measures, m_unresponsive_to_conservative_measures))
-    _c4 = decide('patient_selection', False, ALWAYS, (_v5, _m5), (r_medications_ineffective, r_medication_side_effects, r_substance_abuse_history, r_pain_limits_therapy, r_unresponsive_to_conservative_measures), rules=_RULES)
+    # not_isolated (ics.mtus:60): with_recommended_treatments:bool
+    _c6 = decide('not_isolated', False, ALWAYS, (f_with_recommended_treatments, m_with_recommended_treatments), (r_with_recommended_treatments,), rules=_RULES)
 
-    # one_month_trial (ics.mtus:43): (or (any ics_trials):bool (<= ics_use_requested:duration 1 month:d...
-    _t7 = compare_duration('<=', f_ics_use_requested, _K1, request_date)
-    _v8, _m8 = strict_m(_t7, (f_ics_use_requested, m_ics_use_requested))
-    _v9, _m9 = or_m((_v1, _m1), (_v8, _m8))
-    _c6 = decide('one_month_trial', False, ALWAYS, (_v9, _m9), (r_ics_trials, r_ics_use_requested), rules=_RULES)
+    # proven_effective (ics.mtus:66): supervised_effectiveness:bool
+    _c7 = decide('proven_effective', False, ALWAYS, (f_supervised_effectiveness, m_supervised_effectiveness), (r_supervised_effectiveness,), rules=_RULES)
 
-    if _gate2[0] is True:
-        # continuation when#0 (ics.mtus:48): (and (last ics_trials field function_increased):bool (last ics...
-        _p11 = pick_m('last', f_ics_trials, 'ics_trials', None, None, 'date')
-        _v12, _m12 = field_m(_p11, 'ics_trials', 'function_increased')
-        _v13, _m13 = field_m(_p11, 'ics_trials', 'pain_decreased')
-        _v14, _m14 = field_m(_p11, 'ics_trials', 'medication_reduced')
-        _v15, _m15 = and_m((_v12, _m12), (_v13, _m13), (_v14, _m14))
-        _c10 = decide('continuation', False, _gate2, (_v15, _m15), (r_ics_trials,), rules=_RULES)
-    else:  # not applicable, or not documented with what the `when` misses
-        _c10 = decide('continuation', False, _gate2, None, (r_ics_trials,), rules=_RULES)
+    # patient_selection (ics.mtus:71): (at-least 1 medications_ineffective:bool medication_side_effects...
+    _v9, _m9 = at_least_m(1, (f_medications_ineffective, m_medications_ineffective), (f_medication_side_effects, m_medication_side_effects), (f_substance_abuse_history, m_substance_abuse_history), (f_pain_limits_therapy, m_pain_limits_therapy), (f_unresponsive_to_conservative_measures, m_unresponsive_to_conservative_measures))
+    _c8 = decide('patient_selection', False, ALWAYS, (_v9, _m9), (r_medications_ineffective, r_medication_side_effects, r_substance_abuse_history, r_pain_limits_therapy, r_unresponsive_to_conservative_measures), rules=_RULES)
 
     if _gate3[0] is True:
-        # garment when#1 (ics.mtus:55): (and (any ics_trials):bool pads_need_garment:bool)
-        _v17, _m17 = and_m((_v1, _m1), (f_pads_need_garment, m_pads_need_garment))
-        _c16 = decide('garment', False, _gate3, (_v17, _m17), (r_ics_garment, r_ics_trials, r_pads_need_garment), rules=_RULES)
+        # one_month_trial when#0 (ics.mtus:79): (<= ics_use_requested:duration 1 month:duration)
+        _t11 = compare_duration('<=', f_ics_use_requested, _K1, request_date)
+        _v12, _m12 = strict_m(_t11, (f_ics_use_requested, m_ics_use_requested))
+        _c10 = decide('one_month_trial', False, _gate3, (_v12, _m12), (r_ics_trials, r_ics_use_requested), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c16 = decide('garment', False, _gate3, None, (r_ics_garment,), rules=_RULES)
+        _c10 = decide('one_month_trial', False, _gate3, None, (r_ics_trials,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c4, _c6, _c10, _c16))
+    if _gate4[0] is True:
+        # continuation when#1 (ics.mtus:85): (and (last ics_trials field function_increased):bool (last ics...
+        _p14 = pick_m('last', f_ics_trials, 'ics_trials', None, None, 'date')
+        _v15, _m15 = field_m(_p14, 'ics_trials', 'function_increased')
+        _v16, _m16 = field_m(_p14, 'ics_trials', 'pain_decreased')
+        _v17, _m17 = field_m(_p14, 'ics_trials', 'medication_reduced')
+        _v18, _m18 = and_m((_v15, _m15), (_v16, _m16), (_v17, _m17))
+        _c13 = decide('continuation', False, _gate4, (_v18, _m18), (r_ics_trials,), rules=_RULES)
+    else:  # not applicable, or not documented with what the `when` misses
+        _c13 = decide('continuation', False, _gate4, None, (r_ics_trials,), rules=_RULES)
+
+    if _gate5[0] is True:
+        # garment when#2 (ics.mtus:93): (and (any ics_trials):bool pads_need_garment:bool)
+        _v20, _m20 = and_m((_v1, _m1), (f_pads_need_garment, m_pads_need_garment))
+        _c19 = decide('garment', False, _gate5, (_v20, _m20), (r_ics_garment, r_ics_trials, r_pads_need_garment), rules=_RULES)
+    else:  # not applicable, or not documented with what the `when` misses
+        _c19 = decide('garment', False, _gate5, None, (r_ics_garment,), rules=_RULES)
+
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c6, _c7, _c8, _c10, _c13, _c19))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (60, 60, 22), (61, 61, 23), (62, 62, 24), (63, 63, 25), (64, 64, 26), (65, 65, 27),
-    (66, 69, 28), (70, 70, 29), (71, 74, 30), (77, 79, 38), (81, 84, 43), (86, 88, 47),
-    (90, 93, 48), (94, 94, 49), (95, 96, 48), (98, 100, 54), (102, 104, 55), (118, 120, 22),
-    (121, 123, 23), (124, 126, 24), (127, 129, 25), (130, 132, 26), (133, 135, 27), (136, 140, 28),
-    (141, 143, 29), (144, 148, 30), (150, 152, 47), (153, 154, 54), (156, 158, 38), (160, 164, 43),
-    (166, 170, 48), (171, 171, 49), (172, 175, 48), (177, 182, 55),
+    (62, 62, 40), (63, 63, 41), (64, 64, 42), (65, 65, 43), (66, 66, 44), (67, 67, 45),
+    (68, 68, 46), (69, 69, 47), (70, 70, 48), (71, 71, 49), (72, 75, 50), (78, 80, 60),
+    (82, 84, 66), (86, 88, 71), (90, 92, 78), (94, 100, 79), (102, 104, 84), (106, 109, 85),
+    (110, 110, 86), (111, 112, 85), (114, 116, 92), (118, 123, 93), (137, 139, 40), (140, 142, 41),
+    (143, 145, 42), (146, 148, 43), (149, 151, 44), (152, 154, 45), (155, 157, 46), (158, 160, 47),
+    (161, 163, 48), (164, 166, 49), (167, 171, 50), (173, 176, 78), (177, 178, 84), (179, 180, 92),
+    (182, 183, 60), (185, 186, 66), (188, 190, 71), (192, 198, 79), (200, 204, 85), (205, 205, 86),
+    (206, 209, 85), (211, 216, 93),
 )

@@ -10,30 +10,29 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, EXACT, FactValue, GuidelineResult, add,
-    and_m, any_m, decide, field_m, finish, k_and,
-    last_row, member, mul, or_m, pick_m, strict_m,
-    sum_m, unmet_in_every_reading, window,
+    and_m, any_m, decide, field_m, finish, last_row,
+    member, or_m, pick_m, strict_m, sum_m, unmet_in_every_reading,
+    window,
 )
 
 GUIDELINE_ID = 'manual_therapy'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'manual_therapy.mtus'
-CRITERIA = ('maintenance', 'region_not_recommended', 'carpal_tunnel_syndrome', 'flare_up_return_to_work', 'flare_up_visits', 'trial_visits', 'trial_length', 'functional_improvement', 'total_visits')
+CRITERIA = ('maintenance', 'region_not_recommended', 'carpal_tunnel_syndrome', 'flare_up_return_to_work', 'flare_up_visits', 'trial_visits', 'functional_improvement', 'total_visits')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = frozenset(('ankle or foot', 'forearm, wrist or hand', 'knee'))  # ankle or foot, forearm, wrist or hand, knee (manual_therapy.mtus:51)
+_K1 = frozenset(('ankle or foot', 'forearm, wrist or hand', 'knee'))  # ankle or foot, forearm, wrist or hand, knee (manual_therapy.mtus:72)
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
-_ALLOWS_FEWER = {'flare_up_visits': 'manipulation_visits_requested', 'trial_visits': 'manipulation_visits_requested', 'trial_length': 'manipulation_visits_requested', 'total_visits': 'manipulation_visits_requested'}
+_ALLOWS_FEWER = {'flare_up_visits': 'manipulation_visits_requested', 'trial_visits': 'manipulation_visits_requested', 'total_visits': 'manipulation_visits_requested'}
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
-    'manipulation_regions': 'required',
+    'manipulation_regions': 'checked when stated',
     'flare_up': 'presumed absent when silent',
-    'manipulation_visits_per_week': 'required',
     'manipulation_visits_requested': 'required',
     'prior_manipulation': 'none when silent',
 }
@@ -44,7 +43,6 @@ _LABELS = {
     'carpal_tunnel': 'carpal tunnel syndrome',
     'maintenance_care': 'elective or maintenance care',
     'flare_up': 'recurrences or flare-ups of the condition',
-    'manipulation_visits_per_week': 'manual therapy visits per week requested',
     'manipulation_visits_requested': 'manual therapy visits requested',
     'prior_manipulation': 'prior manual therapy courses for the same condition',
     'prior_manipulation.date': 'start of the course',
@@ -73,7 +71,6 @@ def unmet(facts, request_date):
     if f_flare_up is None:
         f_flare_up = False
     f_returned_to_work = _get('returned_to_work')
-    f_manipulation_visits_per_week = _get('manipulation_visits_per_week')
     f_manipulation_visits_requested = _get('manipulation_visits_requested')
     f_prior_manipulation = _get('prior_manipulation')
     d_prior_manipulation = f_prior_manipulation is not None
@@ -81,65 +78,60 @@ def unmet(facts, request_date):
         f_prior_manipulation = ()
     _out = []
 
-    # exclude maintenance (manual_therapy.mtus:46): maintenance_care:bool
+    # exclude maintenance (manual_therapy.mtus:66): maintenance_care:bool
     if (f_maintenance_care is True):
         _out.append('maintenance')
 
-    # exclude region_not_recommended (manual_therapy.mtus:51): (contains any of manipulation_regions:se...
+    # exclude region_not_recommended (manual_therapy.mtus:72): (contains any of manipulation_regions:se...
     if (f_manipulation_regions is not None and member('contains any of', f_manipulation_regions, _K1, EXACT, request_date)):
         _out.append('region_not_recommended')
 
-    # exclude carpal_tunnel_syndrome (manual_therapy.mtus:53): carpal_tunnel:bool
+    # exclude carpal_tunnel_syndrome (manual_therapy.mtus:74): carpal_tunnel:bool
     if (f_carpal_tunnel is True):
         _out.append('carpal_tunnel_syndrome')
 
-    # when#0 (manual_therapy.mtus:60): flare_up:bool
+    # when#0 (manual_therapy.mtus:81): flare_up:bool
     _when1 = f_flare_up
     if _when1 is not False:
         _unknown2 = _when1 is None
 
-        # flare_up_return_to_work when#0 (manual_therapy.mtus:61): returned_to_work:bool
+        # flare_up_return_to_work when#0 (manual_therapy.mtus:82): returned_to_work:bool
         if _unknown2 or not (f_returned_to_work is True):
             _out.append('flare_up_return_to_work')
 
-        # flare_up_visits when#0 (manual_therapy.mtus:63): (<= (+ (sum prior_manipulation within 4 months f...
+        # flare_up_visits when#0 (manual_therapy.mtus:84): (<= (+ (sum prior_manipulation within 4 months f...
         _w3 = window(request_date, 4, 0)
         _v4, _m4 = sum_m(f_prior_manipulation, 'prior_manipulation', _w3, None, 'visits', 0)
         _t5 = add(_v4, f_manipulation_visits_requested)
         if _unknown2 or not (_t5 is not None and (_t5 <= 2)):
             _out.append('flare_up_visits')
 
-    # when#1 (manual_therapy.mtus:69): (and (not flare_up:bool) (contains manipulation_regions:set[enum...
-    _when6 = k_and((not f_flare_up), (None if f_manipulation_regions is None else ('low back' in f_manipulation_regions)))
+    # when#1 (manual_therapy.mtus:88): (not flare_up:bool)
+    _when6 = (not f_flare_up)
     if _when6 is not False:
         _unknown7 = _when6 is None
 
-        # trial_visits when#1 (manual_therapy.mtus:72): (or (any prior_manipulation):bool (<= manipulation_...
+        # trial_visits when#1 (manual_therapy.mtus:91): (or (any prior_manipulation):bool (<= manipulation_...
         if _unknown7 or not ((len(f_prior_manipulation) > 0) or (f_manipulation_visits_requested is not None and (f_manipulation_visits_requested <= 6))):
             _out.append('trial_visits')
 
-        # trial_length when#1 (manual_therapy.mtus:75): (or (any prior_manipulation):bool (<= manipulation_...
-        _t8 = mul(f_manipulation_visits_per_week, 2)
-        if _unknown7 or not ((len(f_prior_manipulation) > 0) or (f_manipulation_visits_requested is not None and _t8 is not None and (f_manipulation_visits_requested <= _t8))):
-            _out.append('trial_length')
+        # when#2 (manual_therapy.mtus:94): (any prior_manipulation):bool
+        _when8 = (len(f_prior_manipulation) > 0)
+        if _when8 is not False:
+            _unknown9 = _unknown7 or _when8 is None
 
-        # when#2 (manual_therapy.mtus:78): (any prior_manipulation):bool
-        _when9 = (len(f_prior_manipulation) > 0)
-        if _when9 is not False:
-            _unknown10 = _unknown7 or _when9 is None
-
-            # functional_improvement when#1 when#2 (manual_therapy.mtus:80): (and (or (last prior_manipulation ...
-            _r11 = last_row(f_prior_manipulation, 'date')
-            _t12 = None if _r11 is None else _r11.get('adl_improved')
-            _t13 = None if _r11 is None else _r11.get('work_restrictions_reduced')
-            _t14 = None if _r11 is None else _r11.get('dependency_reduced')
-            if _unknown10 or not (((_t12 is True) or (_t13 is True)) and (_t14 is True)):
+            # functional_improvement when#1 when#2 (manual_therapy.mtus:98): (and (or (last prior_manipulation ...
+            _r10 = last_row(f_prior_manipulation, 'date')
+            _t11 = None if _r10 is None else _r10.get('adl_improved')
+            _t12 = None if _r10 is None else _r10.get('work_restrictions_reduced')
+            _t13 = None if _r10 is None else _r10.get('dependency_reduced')
+            if _unknown9 or not (((_t11 is True) or (_t12 is True)) and (_t13 is True)):
                 _out.append('functional_improvement')
 
-            # total_visits when#1 when#2 (manual_therapy.mtus:88): (<= (+ (sum prior_manipulation field visits)...
-            _v15, _m15 = sum_m(f_prior_manipulation, 'prior_manipulation', None, None, 'visits', 0)
-            _t16 = add(_v15, f_manipulation_visits_requested)
-            if _unknown10 or not (_t16 is not None and (_t16 <= 18)):
+            # total_visits when#1 when#2 (manual_therapy.mtus:103): (<= (+ (sum prior_manipulation field visits...
+            _v14, _m14 = sum_m(f_prior_manipulation, 'prior_manipulation', None, None, 'visits', 0)
+            _t15 = add(_v14, f_manipulation_visits_requested)
+            if _unknown9 or not (_t15 is not None and (_t15 <= 18)):
                 _out.append('total_visits')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
@@ -171,9 +163,6 @@ def _decide(facts, request_date):
     f_returned_to_work = _get('returned_to_work')
     m_returned_to_work = () if f_returned_to_work is not None else ('returned_to_work',)
     r_returned_to_work = FactValue('returned_to_work', f_returned_to_work, f_returned_to_work is not None)
-    f_manipulation_visits_per_week = _get('manipulation_visits_per_week')
-    m_manipulation_visits_per_week = () if f_manipulation_visits_per_week is not None else ('manipulation_visits_per_week',)
-    r_manipulation_visits_per_week = FactValue('manipulation_visits_per_week', f_manipulation_visits_per_week, f_manipulation_visits_per_week is not None)
     f_manipulation_visits_requested = _get('manipulation_visits_requested')
     m_manipulation_visits_requested = () if f_manipulation_visits_requested is not None else ('manipulation_visits_requested',)
     r_manipulation_visits_requested = FactValue('manipulation_visits_requested', f_manipulation_visits_requested, f_manipulation_visits_requested is not None)
@@ -183,83 +172,75 @@ def _decide(facts, request_date):
         f_prior_manipulation = ()
     r_prior_manipulation = FactValue('prior_manipulation', f_prior_manipulation, d_prior_manipulation)
 
-    # when#0 (manual_therapy.mtus:60): flare_up:bool
+    # when#0 (manual_therapy.mtus:81): flare_up:bool
     _gate1 = (f_flare_up, ())
-    # when#1 (manual_therapy.mtus:69): (and (not flare_up:bool) (contains manipulation_regions:set[enum...
-    _v2, _m2 = strict_m((None if f_manipulation_regions is None else ('low back' in f_manipulation_regions)), (f_manipulation_regions, m_manipulation_regions))
-    _v3, _m3 = and_m(((not f_flare_up), ()), (_v2, _m2))
+    # when#1 (manual_therapy.mtus:88): (not flare_up:bool)
+    _gate2 = ((not f_flare_up), ())
+    # when#2 (manual_therapy.mtus:94): (any prior_manipulation):bool
+    _v3, _m3 = any_m(f_prior_manipulation, 'prior_manipulation', None, None)
     _gate4 = (_v3, _m3)
-    # when#2 (manual_therapy.mtus:78): (any prior_manipulation):bool
-    _v5, _m5 = any_m(f_prior_manipulation, 'prior_manipulation', None, None)
-    _gate6 = (_v5, _m5)
 
-    # exclude maintenance (manual_therapy.mtus:46): maintenance_care:bool
-    _c7 = decide('maintenance', True, ALWAYS, (f_maintenance_care, m_maintenance_care), (r_maintenance_care,), rules=_RULES)
+    # exclude maintenance (manual_therapy.mtus:66): maintenance_care:bool
+    _c5 = decide('maintenance', True, ALWAYS, (f_maintenance_care, m_maintenance_care), (r_maintenance_care,), rules=_RULES)
 
-    # exclude region_not_recommended (manual_therapy.mtus:51): (contains any of manipulation_regions:se...
-    _v9, _m9 = strict_m((None if f_manipulation_regions is None else member('contains any of', f_manipulation_regions, _K1, EXACT, request_date)), (f_manipulation_regions, m_manipulation_regions))
-    _c8 = decide('region_not_recommended', True, ALWAYS, (_v9, _m9), (r_manipulation_regions,), rules=_RULES)
+    # exclude region_not_recommended (manual_therapy.mtus:72): (contains any of manipulation_regions:se...
+    _v7, _m7 = strict_m((None if f_manipulation_regions is None else member('contains any of', f_manipulation_regions, _K1, EXACT, request_date)), (f_manipulation_regions, m_manipulation_regions))
+    _c6 = decide('region_not_recommended', True, ALWAYS, (_v7, _m7), (r_manipulation_regions,), rules=_RULES)
 
-    # exclude carpal_tunnel_syndrome (manual_therapy.mtus:53): carpal_tunnel:bool
-    _c10 = decide('carpal_tunnel_syndrome', True, ALWAYS, (f_carpal_tunnel, m_carpal_tunnel), (r_carpal_tunnel,), rules=_RULES)
+    # exclude carpal_tunnel_syndrome (manual_therapy.mtus:74): carpal_tunnel:bool
+    _c8 = decide('carpal_tunnel_syndrome', True, ALWAYS, (f_carpal_tunnel, m_carpal_tunnel), (r_carpal_tunnel,), rules=_RULES)
 
     if _gate1[0] is True:
-        # flare_up_return_to_work when#0 (manual_therapy.mtus:61): returned_to_work:bool
-        _c11 = decide('flare_up_return_to_work', False, _gate1, (f_returned_to_work, m_returned_to_work), (r_flare_up, r_returned_to_work), rules=_RULES)
-        # flare_up_visits when#0 (manual_therapy.mtus:63): (<= (+ (sum prior_manipulation within 4 months f...
-        _w13 = window(request_date, 4, 0)
-        _v14, _m14 = sum_m(f_prior_manipulation, 'prior_manipulation', _w13, None, 'visits', 0)
-        _v15, _m15 = strict_m(add(_v14, f_manipulation_visits_requested), (_v14, _m14), (f_manipulation_visits_requested, m_manipulation_visits_requested))
-        _v16, _m16 = strict_m((None if _v15 is None else (_v15 <= 2)), (_v15, _m15))
-        _c12 = decide('flare_up_visits', False, _gate1, (_v16, _m16), (r_flare_up, r_prior_manipulation, r_manipulation_visits_requested), (Computed('sum(prior_manipulation.visits within 4 months) + manipulation_visits_requested', _v15), Computed('sum(prior_manipulation.visits within 4 months)', _v14)), rules=_RULES)
+        # flare_up_return_to_work when#0 (manual_therapy.mtus:82): returned_to_work:bool
+        _c9 = decide('flare_up_return_to_work', False, _gate1, (f_returned_to_work, m_returned_to_work), (r_flare_up, r_returned_to_work), rules=_RULES)
+        # flare_up_visits when#0 (manual_therapy.mtus:84): (<= (+ (sum prior_manipulation within 4 months f...
+        _w11 = window(request_date, 4, 0)
+        _v12, _m12 = sum_m(f_prior_manipulation, 'prior_manipulation', _w11, None, 'visits', 0)
+        _v13, _m13 = strict_m(add(_v12, f_manipulation_visits_requested), (_v12, _m12), (f_manipulation_visits_requested, m_manipulation_visits_requested))
+        _v14, _m14 = strict_m((None if _v13 is None else (_v13 <= 2)), (_v13, _m13))
+        _c10 = decide('flare_up_visits', False, _gate1, (_v14, _m14), (r_flare_up, r_prior_manipulation, r_manipulation_visits_requested), (Computed('sum(prior_manipulation.visits within 4 months) + manipulation_visits_requested', _v13), Computed('sum(prior_manipulation.visits within 4 months)', _v12)), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c11 = decide('flare_up_return_to_work', False, _gate1, None, (r_flare_up,), rules=_RULES)
-        _c12 = decide('flare_up_visits', False, _gate1, None, (r_flare_up,), rules=_RULES)
+        _c9 = decide('flare_up_return_to_work', False, _gate1, None, (r_flare_up,), rules=_RULES)
+        _c10 = decide('flare_up_visits', False, _gate1, None, (r_flare_up,), rules=_RULES)
 
-    if _gate4[0] is True:
-        # trial_visits when#1 (manual_therapy.mtus:72): (or (any prior_manipulation):bool (<= manipulation_...
-        _v19, _m19 = strict_m((None if f_manipulation_visits_requested is None else (f_manipulation_visits_requested <= 6)), (f_manipulation_visits_requested, m_manipulation_visits_requested))
-        _v20, _m20 = or_m((_v5, _m5), (_v19, _m19))
-        _c17 = decide('trial_visits', False, _gate4, (_v20, _m20), (r_flare_up, r_manipulation_regions, r_prior_manipulation, r_manipulation_visits_requested), rules=_RULES)
-        # trial_length when#1 (manual_therapy.mtus:75): (or (any prior_manipulation):bool (<= manipulation_...
-        _v21, _m21 = strict_m(mul(f_manipulation_visits_per_week, 2), (f_manipulation_visits_per_week, m_manipulation_visits_per_week))
-        _v22, _m22 = strict_m((None if f_manipulation_visits_requested is None or _v21 is None else (f_manipulation_visits_requested <= _v21)), (f_manipulation_visits_requested, m_manipulation_visits_requested), (_v21, _m21))
-        _v23, _m23 = or_m((_v5, _m5), (_v22, _m22))
-        _c18 = decide('trial_length', False, _gate4, (_v23, _m23), (r_flare_up, r_manipulation_regions, r_prior_manipulation, r_manipulation_visits_requested, r_manipulation_visits_per_week), (Computed('manipulation_visits_per_week * 2', _v21),), rules=_RULES)
+    if _gate2[0] is True:
+        # trial_visits when#1 (manual_therapy.mtus:91): (or (any prior_manipulation):bool (<= manipulation_...
+        _v16, _m16 = strict_m((None if f_manipulation_visits_requested is None else (f_manipulation_visits_requested <= 6)), (f_manipulation_visits_requested, m_manipulation_visits_requested))
+        _v17, _m17 = or_m((_v3, _m3), (_v16, _m16))
+        _c15 = decide('trial_visits', False, _gate2, (_v17, _m17), (r_flare_up, r_prior_manipulation, r_manipulation_visits_requested), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c17 = decide('trial_visits', False, _gate4, None, (r_flare_up, r_manipulation_regions), rules=_RULES)
-        _c18 = decide('trial_length', False, _gate4, None, (r_flare_up, r_manipulation_regions), rules=_RULES)
-    _gate26 = and_m(_gate4, _gate6)
+        _c15 = decide('trial_visits', False, _gate2, None, (r_flare_up,), rules=_RULES)
+    _gate20 = and_m(_gate2, _gate4)
 
-    if _gate26[0] is True:
-        # functional_improvement when#1 when#2 (manual_therapy.mtus:80): (and (or (last prior_manipulation ...
-        _p27 = pick_m('last', f_prior_manipulation, 'prior_manipulation', None, None, 'date')
-        _v28, _m28 = field_m(_p27, 'prior_manipulation', 'adl_improved')
-        _v29, _m29 = field_m(_p27, 'prior_manipulation', 'work_restrictions_reduced')
-        _v30, _m30 = or_m((_v28, _m28), (_v29, _m29))
-        _v31, _m31 = field_m(_p27, 'prior_manipulation', 'dependency_reduced')
-        _v32, _m32 = and_m((_v30, _m30), (_v31, _m31))
-        _c24 = decide('functional_improvement', False, _gate26, (_v32, _m32), (r_flare_up, r_manipulation_regions, r_prior_manipulation), rules=_RULES)
-        # total_visits when#1 when#2 (manual_therapy.mtus:88): (<= (+ (sum prior_manipulation field visits)...
-        _v33, _m33 = sum_m(f_prior_manipulation, 'prior_manipulation', None, None, 'visits', 0)
-        _v34, _m34 = strict_m(add(_v33, f_manipulation_visits_requested), (_v33, _m33), (f_manipulation_visits_requested, m_manipulation_visits_requested))
-        _v35, _m35 = strict_m((None if _v34 is None else (_v34 <= 18)), (_v34, _m34))
-        _c25 = decide('total_visits', False, _gate26, (_v35, _m35), (r_flare_up, r_manipulation_regions, r_prior_manipulation, r_manipulation_visits_requested), (Computed('sum(prior_manipulation.visits) + manipulation_visits_requested', _v34), Computed('sum(prior_manipulation.visits)', _v33)), rules=_RULES)
+    if _gate20[0] is True:
+        # functional_improvement when#1 when#2 (manual_therapy.mtus:98): (and (or (last prior_manipulation ...
+        _p21 = pick_m('last', f_prior_manipulation, 'prior_manipulation', None, None, 'date')
+        _v22, _m22 = field_m(_p21, 'prior_manipulation', 'adl_improved')
+        _v23, _m23 = field_m(_p21, 'prior_manipulation', 'work_restrictions_reduced')
+        _v24, _m24 = or_m((_v22, _m22), (_v23, _m23))
+        _v25, _m25 = field_m(_p21, 'prior_manipulation', 'dependency_reduced')
+        _v26, _m26 = and_m((_v24, _m24), (_v25, _m25))
+        _c18 = decide('functional_improvement', False, _gate20, (_v26, _m26), (r_flare_up, r_prior_manipulation), rules=_RULES)
+        # total_visits when#1 when#2 (manual_therapy.mtus:103): (<= (+ (sum prior_manipulation field visits...
+        _v27, _m27 = sum_m(f_prior_manipulation, 'prior_manipulation', None, None, 'visits', 0)
+        _v28, _m28 = strict_m(add(_v27, f_manipulation_visits_requested), (_v27, _m27), (f_manipulation_visits_requested, m_manipulation_visits_requested))
+        _v29, _m29 = strict_m((None if _v28 is None else (_v28 <= 18)), (_v28, _m28))
+        _c19 = decide('total_visits', False, _gate20, (_v29, _m29), (r_flare_up, r_prior_manipulation, r_manipulation_visits_requested), (Computed('sum(prior_manipulation.visits) + manipulation_visits_requested', _v28), Computed('sum(prior_manipulation.visits)', _v27)), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c24 = decide('functional_improvement', False, _gate26, None, (r_flare_up, r_manipulation_regions, r_prior_manipulation), rules=_RULES)
-        _c25 = decide('total_visits', False, _gate26, None, (r_flare_up, r_manipulation_regions, r_prior_manipulation), rules=_RULES)
+        _c18 = decide('functional_improvement', False, _gate20, None, (r_flare_up, r_prior_manipulation), rules=_RULES)
+        _c19 = decide('total_visits', False, _gate20, None, (r_flare_up, r_prior_manipulation), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c7, _c8, _c10, _c11, _c12, _c17, _c18, _c24, _c25))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c5, _c6, _c8, _c9, _c10, _c15, _c18, _c19))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (68, 68, 30), (69, 69, 31), (70, 70, 32), (71, 74, 33), (75, 75, 34), (76, 76, 35),
-    (77, 77, 36), (78, 81, 37), (84, 86, 46), (88, 90, 51), (92, 94, 53), (96, 99, 60),
-    (101, 103, 61), (105, 110, 63), (112, 115, 69), (117, 119, 72), (121, 124, 75), (126, 129, 78),
-    (131, 134, 80), (135, 135, 81), (136, 137, 80), (139, 143, 88), (157, 159, 30), (160, 162, 31),
-    (163, 165, 32), (166, 170, 33), (171, 173, 34), (174, 176, 35), (177, 179, 36), (180, 184, 37),
-    (186, 187, 60), (188, 191, 69), (192, 194, 78), (196, 197, 46), (199, 201, 51), (203, 204, 53),
-    (206, 208, 61), (209, 214, 63), (215, 217, 61), (219, 223, 72), (224, 228, 75), (229, 231, 72),
-    (232, 232, 80), (234, 239, 80), (240, 240, 81), (241, 242, 80), (243, 247, 88), (248, 250, 80),
+    (66, 66, 51), (67, 67, 52), (68, 68, 53), (69, 72, 54), (73, 73, 55), (74, 74, 56),
+    (75, 78, 57), (81, 83, 66), (85, 87, 72), (89, 91, 74), (93, 96, 81), (98, 100, 82),
+    (102, 107, 84), (109, 112, 88), (114, 116, 91), (118, 121, 94), (123, 126, 98), (127, 127, 99),
+    (128, 129, 98), (131, 135, 103), (149, 151, 51), (152, 154, 52), (155, 157, 53), (158, 162, 54),
+    (163, 165, 55), (166, 168, 56), (169, 173, 57), (175, 176, 81), (177, 178, 88), (179, 181, 94),
+    (183, 184, 66), (186, 188, 72), (190, 191, 74), (193, 195, 82), (196, 201, 84), (202, 204, 82),
+    (206, 212, 91), (213, 213, 98), (215, 220, 98), (221, 221, 99), (222, 223, 98), (224, 228, 103),
+    (229, 231, 98),
 )

@@ -16,7 +16,7 @@ from mtus.compiler.check.runtime import (
 GUIDELINE_ID = 'massage'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'massage.mtus'
-CRITERIA = ('adjunct_to_exercise', 'visit_limit')
+CRITERIA = ('adjunct', 'visit_limit')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
@@ -40,14 +40,14 @@ _LABELS = {
 
 # Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
 _READINGS = {
-    'exercise_program': (True, False),
+    'other_recommended_treatment': (True, False),
 }
 
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
     _get = facts.get
-    f_exercise_program = _get('exercise_program')
+    f_other_recommended_treatment = _get('other_recommended_treatment')
     f_massage_visits_requested = _get('massage_visits_requested')
     f_prior_massage = _get('prior_massage')
     d_prior_massage = f_prior_massage is not None
@@ -55,11 +55,11 @@ def unmet(facts, request_date):
         f_prior_massage = ()
     _out = []
 
-    # adjunct_to_exercise (massage.mtus:30): exercise_program:bool
-    if not (f_exercise_program is True):
-        _out.append('adjunct_to_exercise')
+    # adjunct (massage.mtus:38): other_recommended_treatment:bool
+    if not (f_other_recommended_treatment is True):
+        _out.append('adjunct')
 
-    # visit_limit (massage.mtus:36): (<= (+ (sum prior_massage field visits):count massage_visits_reque...
+    # visit_limit (massage.mtus:44): (<= (+ (sum prior_massage field visits):count massage_visits_reque...
     _v1, _m1 = sum_m(f_prior_massage, 'prior_massage', None, None, 'visits', 0)
     _t2 = add(_v1, f_massage_visits_requested)
     if not (_t2 is not None and (_t2 <= 6)):
@@ -77,9 +77,9 @@ def evaluate(facts, request_date):
 def _decide(facts, request_date):
     """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
-    f_exercise_program = _get('exercise_program')
-    m_exercise_program = () if f_exercise_program is not None else ('exercise_program',)
-    r_exercise_program = FactValue('exercise_program', f_exercise_program, f_exercise_program is not None)
+    f_other_recommended_treatment = _get('other_recommended_treatment')
+    m_other_recommended_treatment = () if f_other_recommended_treatment is not None else ('other_recommended_treatment',)
+    r_other_recommended_treatment = FactValue('other_recommended_treatment', f_other_recommended_treatment, f_other_recommended_treatment is not None)
     f_massage_visits_requested = _get('massage_visits_requested')
     m_massage_visits_requested = () if f_massage_visits_requested is not None else ('massage_visits_requested',)
     r_massage_visits_requested = FactValue('massage_visits_requested', f_massage_visits_requested, f_massage_visits_requested is not None)
@@ -89,10 +89,10 @@ def _decide(facts, request_date):
         f_prior_massage = ()
     r_prior_massage = FactValue('prior_massage', f_prior_massage, d_prior_massage)
 
-    # adjunct_to_exercise (massage.mtus:30): exercise_program:bool
-    _c1 = decide('adjunct_to_exercise', False, ALWAYS, (f_exercise_program, m_exercise_program), (r_exercise_program,), rules=_RULES)
+    # adjunct (massage.mtus:38): other_recommended_treatment:bool
+    _c1 = decide('adjunct', False, ALWAYS, (f_other_recommended_treatment, m_other_recommended_treatment), (r_other_recommended_treatment,), rules=_RULES)
 
-    # visit_limit (massage.mtus:36): (<= (+ (sum prior_massage field visits):count massage_visits_reque...
+    # visit_limit (massage.mtus:44): (<= (+ (sum prior_massage field visits):count massage_visits_reque...
     _v3, _m3 = sum_m(f_prior_massage, 'prior_massage', None, None, 'visits', 0)
     _v4, _m4 = strict_m(add(_v3, f_massage_visits_requested), (_v3, _m3), (f_massage_visits_requested, m_massage_visits_requested))
     _v5, _m5 = strict_m((None if _v4 is None else (_v4 <= 6)), (_v4, _m4))
@@ -103,6 +103,6 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (50, 50, 22), (51, 51, 23), (52, 55, 24), (58, 60, 30), (62, 66, 36), (80, 82, 22),
-    (83, 85, 23), (86, 90, 24), (92, 93, 30), (95, 99, 36),
+    (50, 50, 29), (51, 51, 30), (52, 55, 31), (58, 60, 38), (62, 66, 44), (80, 82, 29),
+    (83, 85, 30), (86, 90, 31), (92, 93, 38), (95, 99, 44),
 )

@@ -9,37 +9,42 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Computed, Duration, FactValue, GuidelineResult, add,
-    compare_duration, contains_text, decide, finish, or_m, strict_m,
-    unmet_in_every_reading,
+    ALWAYS, Duration, FactValue, GuidelineResult, TEXT, and_m,
+    compare_duration, contains_text, decide, finish, member, or_m,
+    strict_m, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'muscle_relaxants'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'muscle_relaxants.mtus'
-CRITERIA = ('second_line', 'acute_exacerbation_of_lbp', 'short_term', 'cyclobenzaprine_course')
+CRITERIA = ('indication', 'short_term', 'cyclobenzaprine_to_date', 'cyclobenzaprine_supply', 'medication_record')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = Duration(0, 21)  # 3 weeks (muscle_relaxants.mtus:66)
+_K1 = frozenset(('baclofen', 'tizanidine'))  # baclofen, tizanidine (muscle_relaxants.mtus:66)
+_K2 = Duration(0, 21)  # 3 weeks (muscle_relaxants.mtus:86)
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
-    'supply_requested': 'required',
+    'supply_requested': 'checked when stated',
+    'renewal': 'checked when stated',
 }
 
 # What a presumption can name -> its label (runtime.conclude).
 _LABELS = {
     'supply_requested': 'length of treatment the request supplies',
+    'renewal': 'a request to continue a medication the patient already takes',
 }
 
 # Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
 _READINGS = {
-    'first_line_tried': (True, False),
     'acute_exacerbation': (True, False),
+    'spasticity': (True, False),
+    'myofascial_pain': (True, False),
     'short_course': (True, False),
+    'pain_function_recorded': (True, False),
 }
 
 
@@ -47,34 +52,52 @@ def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
     _get = facts.get
     f_ingredients = _get('ingredients')
-    f_first_line_tried = _get('first_line_tried')
     f_acute_exacerbation = _get('acute_exacerbation')
+    f_spasticity = _get('spasticity')
+    f_myofascial_pain = _get('myofascial_pain')
     f_short_course = _get('short_course')
     f_use_to_date = _get('use_to_date')
     f_supply_requested = _get('supply_requested')
+    f_renewal = _get('renewal')
+    f_pain_function_recorded = _get('pain_function_recorded')
     _out = []
 
-    # second_line (muscle_relaxants.mtus:46): first_line_tried:bool
-    if not (f_first_line_tried is True):
-        _out.append('second_line')
+    # indication (muscle_relaxants.mtus:65): (or acute_exacerbation:bool (and (contains any of ingredie...
+    if not ((f_acute_exacerbation is True) or ((f_ingredients is not None and member('contains any of', f_ingredients, _K1, TEXT, request_date)) and (f_spasticity is True)) or ((f_ingredients is not None and contains_text(f_ingredients, 'tizanidine')) and (f_myofascial_pain is True))):
+        _out.append('indication')
 
-    # acute_exacerbation_of_lbp (muscle_relaxants.mtus:51): acute_exacerbation:bool
-    if not (f_acute_exacerbation is True):
-        _out.append('acute_exacerbation_of_lbp')
-
-    # short_term (muscle_relaxants.mtus:58): (or short_course:bool (contains ingredients:set[text] 'cyc...
-    if not ((f_short_course is True) or (f_ingredients is not None and contains_text(f_ingredients, 'cyclobenzaprine'))):
+    # short_term (muscle_relaxants.mtus:75): (or short_course:bool (contains ingredients:set[text] 'cyc...
+    if not ((f_short_course is True) or (f_ingredients is not None and contains_text(f_ingredients, 'cyclobenzaprine')) or ((f_ingredients is not None and member('contains any of', f_ingredients, _K1, TEXT, request_date)) and (f_spasticity is True))):
         _out.append('short_term')
 
-    # when#0 (muscle_relaxants.mtus:65): (contains ingredients:set[text] 'cyclobenzaprine')
+    # when#0 (muscle_relaxants.mtus:85): (contains ingredients:set[text] 'cyclobenzaprine')
     _when1 = (None if f_ingredients is None else contains_text(f_ingredients, 'cyclobenzaprine'))
     if _when1 is not False:
+        _unknown2 = _when1 is None
 
-        # cyclobenzaprine_course when#0 (muscle_relaxants.mtus:66): (<= (+ use_to_date:duration supply_requ...
-        _t2 = add(f_use_to_date, f_supply_requested)
-        _t3 = compare_duration('<=', _t2, _K1, request_date)
-        if _when1 is None or not (_t3 is True):
-            _out.append('cyclobenzaprine_course')
+        # cyclobenzaprine_to_date when#0 (muscle_relaxants.mtus:86): (< use_to_date:duration 3 weeks:duration)
+        _t3 = compare_duration('<', f_use_to_date, _K2, request_date)
+        if _unknown2 or not (_t3 is True):
+            _out.append('cyclobenzaprine_to_date')
+
+        # cyclobenzaprine_supply when#0 (muscle_relaxants.mtus:89): (<= supply_requested:duration 3 weeks:d...
+        _t4 = compare_duration('<=', f_supply_requested, _K2, request_date)
+        if _unknown2:
+            if True:
+                _out.append('cyclobenzaprine_supply')
+        elif not (_t4 is True) and ((_t4 is False) or not (f_supply_requested is None)):
+            _out.append('cyclobenzaprine_supply')
+
+    # when#1 (muscle_relaxants.mtus:95): renewal:bool
+    _when5 = f_renewal
+    if _when5 is not False:
+
+        # medication_record when#1 (muscle_relaxants.mtus:96): pain_function_recorded:bool
+        if _when5 is None:
+            if not (f_renewal is None):
+                _out.append('medication_record')
+        elif not (f_pain_function_recorded is True) and ((f_pain_function_recorded is False) or not (f_renewal is None)):
+            _out.append('medication_record')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
@@ -91,12 +114,15 @@ def _decide(facts, request_date):
     f_ingredients = _get('ingredients')
     m_ingredients = () if f_ingredients is not None else ('ingredients',)
     r_ingredients = FactValue('ingredients', f_ingredients, f_ingredients is not None)
-    f_first_line_tried = _get('first_line_tried')
-    m_first_line_tried = () if f_first_line_tried is not None else ('first_line_tried',)
-    r_first_line_tried = FactValue('first_line_tried', f_first_line_tried, f_first_line_tried is not None)
     f_acute_exacerbation = _get('acute_exacerbation')
     m_acute_exacerbation = () if f_acute_exacerbation is not None else ('acute_exacerbation',)
     r_acute_exacerbation = FactValue('acute_exacerbation', f_acute_exacerbation, f_acute_exacerbation is not None)
+    f_spasticity = _get('spasticity')
+    m_spasticity = () if f_spasticity is not None else ('spasticity',)
+    r_spasticity = FactValue('spasticity', f_spasticity, f_spasticity is not None)
+    f_myofascial_pain = _get('myofascial_pain')
+    m_myofascial_pain = () if f_myofascial_pain is not None else ('myofascial_pain',)
+    r_myofascial_pain = FactValue('myofascial_pain', f_myofascial_pain, f_myofascial_pain is not None)
     f_short_course = _get('short_course')
     m_short_course = () if f_short_course is not None else ('short_course',)
     r_short_course = FactValue('short_course', f_short_course, f_short_course is not None)
@@ -106,37 +132,59 @@ def _decide(facts, request_date):
     f_supply_requested = _get('supply_requested')
     m_supply_requested = () if f_supply_requested is not None else ('supply_requested',)
     r_supply_requested = FactValue('supply_requested', f_supply_requested, f_supply_requested is not None)
+    f_renewal = _get('renewal')
+    m_renewal = () if f_renewal is not None else ('renewal',)
+    r_renewal = FactValue('renewal', f_renewal, f_renewal is not None)
+    f_pain_function_recorded = _get('pain_function_recorded')
+    m_pain_function_recorded = () if f_pain_function_recorded is not None else ('pain_function_recorded',)
+    r_pain_function_recorded = FactValue('pain_function_recorded', f_pain_function_recorded, f_pain_function_recorded is not None)
 
-    # when#0 (muscle_relaxants.mtus:65): (contains ingredients:set[text] 'cyclobenzaprine')
+    # when#0 (muscle_relaxants.mtus:85): (contains ingredients:set[text] 'cyclobenzaprine')
     _v1, _m1 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'cyclobenzaprine')), (f_ingredients, m_ingredients))
     _gate2 = (_v1, _m1)
+    # when#1 (muscle_relaxants.mtus:95): renewal:bool
+    _gate3 = (f_renewal, m_renewal)
 
-    # second_line (muscle_relaxants.mtus:46): first_line_tried:bool
-    _c3 = decide('second_line', False, ALWAYS, (f_first_line_tried, m_first_line_tried), (r_first_line_tried,), rules=_RULES)
+    # indication (muscle_relaxants.mtus:65): (or acute_exacerbation:bool (and (contains any of ingredie...
+    _v5, _m5 = strict_m((None if f_ingredients is None else member('contains any of', f_ingredients, _K1, TEXT, request_date)), (f_ingredients, m_ingredients))
+    _v6, _m6 = and_m((_v5, _m5), (f_spasticity, m_spasticity))
+    _v7, _m7 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'tizanidine')), (f_ingredients, m_ingredients))
+    _v8, _m8 = and_m((_v7, _m7), (f_myofascial_pain, m_myofascial_pain))
+    _v9, _m9 = or_m((f_acute_exacerbation, m_acute_exacerbation), (_v6, _m6), (_v8, _m8))
+    _c4 = decide('indication', False, ALWAYS, (_v9, _m9), (r_acute_exacerbation, r_ingredients, r_spasticity, r_myofascial_pain), rules=_RULES)
 
-    # acute_exacerbation_of_lbp (muscle_relaxants.mtus:51): acute_exacerbation:bool
-    _c4 = decide('acute_exacerbation_of_lbp', False, ALWAYS, (f_acute_exacerbation, m_acute_exacerbation), (r_acute_exacerbation,), rules=_RULES)
-
-    # short_term (muscle_relaxants.mtus:58): (or short_course:bool (contains ingredients:set[text] 'cyc...
-    _v6, _m6 = or_m((f_short_course, m_short_course), (_v1, _m1))
-    _c5 = decide('short_term', False, ALWAYS, (_v6, _m6), (r_short_course, r_ingredients), rules=_RULES)
+    # short_term (muscle_relaxants.mtus:75): (or short_course:bool (contains ingredients:set[text] 'cyc...
+    _v11, _m11 = or_m((f_short_course, m_short_course), (_v1, _m1), (_v6, _m6))
+    _c10 = decide('short_term', False, ALWAYS, (_v11, _m11), (r_short_course, r_ingredients, r_spasticity), rules=_RULES)
 
     if _gate2[0] is True:
-        # cyclobenzaprine_course when#0 (muscle_relaxants.mtus:66): (<= (+ use_to_date:duration supply_requ...
-        _v8, _m8 = strict_m(add(f_use_to_date, f_supply_requested), (f_use_to_date, m_use_to_date), (f_supply_requested, m_supply_requested))
-        _t9 = compare_duration('<=', _v8, _K1, request_date)
-        _v10, _m10 = strict_m(_t9, (_v8, _m8))
-        _c7 = decide('cyclobenzaprine_course', False, _gate2, (_v10, _m10), (r_ingredients, r_use_to_date, r_supply_requested), (Computed('use_to_date + supply_requested', _v8),), rules=_RULES)
+        # cyclobenzaprine_to_date when#0 (muscle_relaxants.mtus:86): (< use_to_date:duration 3 weeks:duration)
+        _t14 = compare_duration('<', f_use_to_date, _K2, request_date)
+        _v15, _m15 = strict_m(_t14, (f_use_to_date, m_use_to_date))
+        _c12 = decide('cyclobenzaprine_to_date', False, _gate2, (_v15, _m15), (r_ingredients, r_use_to_date), rules=_RULES)
+        # cyclobenzaprine_supply when#0 (muscle_relaxants.mtus:89): (<= supply_requested:duration 3 weeks:d...
+        _t16 = compare_duration('<=', f_supply_requested, _K2, request_date)
+        _v17, _m17 = strict_m(_t16, (f_supply_requested, m_supply_requested))
+        _c13 = decide('cyclobenzaprine_supply', False, _gate2, (_v17, _m17), (r_ingredients, r_supply_requested), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c7 = decide('cyclobenzaprine_course', False, _gate2, None, (r_ingredients,), rules=_RULES)
+        _c12 = decide('cyclobenzaprine_to_date', False, _gate2, None, (r_ingredients,), rules=_RULES)
+        _c13 = decide('cyclobenzaprine_supply', False, _gate2, None, (r_ingredients,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c4, _c5, _c7))
+    if _gate3[0] is True:
+        # medication_record when#1 (muscle_relaxants.mtus:96): pain_function_recorded:bool
+        _c18 = decide('medication_record', False, _gate3, (f_pain_function_recorded, m_pain_function_recorded), (r_renewal, r_pain_function_recorded), rules=_RULES)
+    else:  # not applicable, or not documented with what the `when` misses
+        _c18 = decide('medication_record', False, _gate3, None, (r_renewal,), rules=_RULES)
+
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c4, _c10, _c12, _c13, _c18))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (49, 49, 37), (50, 50, 38), (51, 51, 39), (52, 52, 40), (53, 53, 41), (54, 54, 42),
-    (57, 59, 46), (61, 63, 51), (65, 67, 58), (69, 71, 65), (73, 77, 66), (91, 93, 37),
-    (94, 96, 38), (97, 99, 39), (100, 102, 40), (103, 105, 41), (106, 108, 42), (110, 112, 65),
-    (114, 115, 46), (117, 118, 51), (120, 122, 58), (124, 131, 66),
+    (54, 54, 48), (55, 55, 49), (56, 56, 50), (57, 57, 51), (58, 58, 52), (59, 59, 53),
+    (60, 60, 54), (61, 61, 55), (62, 62, 56), (65, 67, 65), (69, 71, 75), (73, 76, 85),
+    (78, 81, 86), (83, 89, 89), (91, 93, 95), (95, 100, 96), (114, 116, 48), (117, 119, 49),
+    (120, 122, 50), (123, 125, 51), (126, 128, 52), (129, 131, 53), (132, 134, 54), (135, 137, 55),
+    (138, 140, 56), (142, 144, 85), (145, 146, 95), (148, 148, 65), (149, 150, 66), (151, 152, 67),
+    (153, 154, 65), (156, 158, 75), (160, 164, 86), (165, 168, 89), (169, 171, 86), (173, 177, 96),
 )

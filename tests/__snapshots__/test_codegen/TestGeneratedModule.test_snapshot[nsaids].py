@@ -9,15 +9,15 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Computed, FactValue, GuidelineResult, at_least_m, compare_elapsed,
-    contains_text, decide, finish, or_m, strict_m, time_from,
+    ALWAYS, Computed, FactValue, GuidelineResult, and_m, at_least_m,
+    compare_elapsed, contains_text, decide, finish, strict_m, time_from,
     unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'nsaids'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'nsaids.mtus'
-CRITERIA = ('risk_weighed', 'gi_protection', 'short_term_relief')
+CRITERIA = ('unprotected_gi_risk', 'medication_record')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
@@ -27,28 +27,30 @@ _RULES = {
     'gi_event_history': 'presumed absent when silent',
     'gi_risk_medications': 'presumed absent when silent',
     'high_dose_nsaids': 'presumed absent when silent',
+    'gastroprotection': 'presumed absent when silent',
+    'renewal': 'checked when stated',
 }
 
 # What a presumption can name -> its label (runtime.conclude).
 _LABELS = {
+    'birth_date': 'date of birth',
     'gi_event_history': 'history of peptic ulcer, GI bleeding or perforation',
     'gi_risk_medications': 'concurrent use of aspirin, corticosteroids and/or an anticoagulant',
     'high_dose_nsaids': 'high-dose or multiple NSAIDs (e.g., an NSAID plus low-dose aspirin)',
+    'gastroprotection': 'a proton pump inhibitor or misoprostol with the NSAID',
+    'drug_classes': 'drug classes of the requested product',
+    'renewal': 'a request to continue a medication the patient already takes',
 }
 
 # Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
 _READINGS = {
-    'risk_assessed': (True, False),
-    'gastroprotection': (True, False),
-    'low_back_pain': (True, False),
-    'short_course': (True, False),
+    'pain_function_recorded': (True, False),
 }
 
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
     _get = facts.get
-    f_risk_assessed = _get('risk_assessed')
     f_birth_date = _get('birth_date')
     f_gi_event_history = _get('gi_event_history')
     d_gi_event_history = f_gi_event_history is not None
@@ -63,27 +65,29 @@ def unmet(facts, request_date):
     if f_high_dose_nsaids is None:
         f_high_dose_nsaids = False
     f_gastroprotection = _get('gastroprotection')
+    d_gastroprotection = f_gastroprotection is not None
+    if f_gastroprotection is None:
+        f_gastroprotection = False
     f_drug_classes = _get('drug_classes')
-    f_low_back_pain = _get('low_back_pain')
-    f_short_course = _get('short_course')
+    f_renewal = _get('renewal')
+    f_pain_function_recorded = _get('pain_function_recorded')
     _out = []
 
-    # risk_weighed (nsaids.mtus:54): risk_assessed:bool
-    if not (f_risk_assessed is True):
-        _out.append('risk_weighed')
-
-    # gi_protection (nsaids.mtus:67): (or (not (at-least 1 (> (time-from birth_date:date request.date) ...
+    # exclude unprotected_gi_risk (nsaids.mtus:73): (and (at-least 1 (> (time-from birth_date:date requ...
     _t1 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
-    if not (((not (_t1 is False)) + (not (not f_gi_event_history)) + (not (not f_gi_risk_medications)) + (not (not f_high_dose_nsaids)) < 1) or (f_drug_classes is not None and contains_text(f_drug_classes, 'cox-2 selective nsaid')) or (f_gastroprotection is True)):
-        _out.append('gi_protection')
+    if (((_t1 is True) + f_gi_event_history + f_gi_risk_medications + f_high_dose_nsaids >= 1) and (f_drug_classes is not None and (not contains_text(f_drug_classes, 'cox-2 selective nsaid'))) and (not f_gastroprotection)):
+        _out.append('unprotected_gi_risk')
 
-    # when#0 (nsaids.mtus:76): low_back_pain:bool
-    _when2 = f_low_back_pain
+    # when#0 (nsaids.mtus:81): renewal:bool
+    _when2 = f_renewal
     if _when2 is not False:
 
-        # short_term_relief when#0 (nsaids.mtus:77): short_course:bool
-        if _when2 is None or not (f_short_course is True):
-            _out.append('short_term_relief')
+        # medication_record when#0 (nsaids.mtus:82): pain_function_recorded:bool
+        if _when2 is None:
+            if not (f_renewal is None):
+                _out.append('medication_record')
+        elif not (f_pain_function_recorded is True) and ((f_pain_function_recorded is False) or not (f_renewal is None)):
+            _out.append('medication_record')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
@@ -97,9 +101,6 @@ def evaluate(facts, request_date):
 def _decide(facts, request_date):
     """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
-    f_risk_assessed = _get('risk_assessed')
-    m_risk_assessed = () if f_risk_assessed is not None else ('risk_assessed',)
-    r_risk_assessed = FactValue('risk_assessed', f_risk_assessed, f_risk_assessed is not None)
     f_birth_date = _get('birth_date')
     m_birth_date = () if f_birth_date is not None else ('birth_date',)
     r_birth_date = FactValue('birth_date', f_birth_date, f_birth_date is not None)
@@ -119,48 +120,46 @@ def _decide(facts, request_date):
         f_high_dose_nsaids = False
     r_high_dose_nsaids = FactValue('high_dose_nsaids', f_high_dose_nsaids, d_high_dose_nsaids)
     f_gastroprotection = _get('gastroprotection')
-    m_gastroprotection = () if f_gastroprotection is not None else ('gastroprotection',)
-    r_gastroprotection = FactValue('gastroprotection', f_gastroprotection, f_gastroprotection is not None)
+    d_gastroprotection = f_gastroprotection is not None
+    if f_gastroprotection is None:
+        f_gastroprotection = False
+    r_gastroprotection = FactValue('gastroprotection', f_gastroprotection, d_gastroprotection)
     f_drug_classes = _get('drug_classes')
     m_drug_classes = () if f_drug_classes is not None else ('drug_classes',)
     r_drug_classes = FactValue('drug_classes', f_drug_classes, f_drug_classes is not None)
-    f_low_back_pain = _get('low_back_pain')
-    m_low_back_pain = () if f_low_back_pain is not None else ('low_back_pain',)
-    r_low_back_pain = FactValue('low_back_pain', f_low_back_pain, f_low_back_pain is not None)
-    f_short_course = _get('short_course')
-    m_short_course = () if f_short_course is not None else ('short_course',)
-    r_short_course = FactValue('short_course', f_short_course, f_short_course is not None)
+    f_renewal = _get('renewal')
+    m_renewal = () if f_renewal is not None else ('renewal',)
+    r_renewal = FactValue('renewal', f_renewal, f_renewal is not None)
+    f_pain_function_recorded = _get('pain_function_recorded')
+    m_pain_function_recorded = () if f_pain_function_recorded is not None else ('pain_function_recorded',)
+    r_pain_function_recorded = FactValue('pain_function_recorded', f_pain_function_recorded, f_pain_function_recorded is not None)
 
-    # when#0 (nsaids.mtus:76): low_back_pain:bool
-    _gate1 = (f_low_back_pain, m_low_back_pain)
+    # when#0 (nsaids.mtus:81): renewal:bool
+    _gate1 = (f_renewal, m_renewal)
 
-    # risk_weighed (nsaids.mtus:54): risk_assessed:bool
-    _c2 = decide('risk_weighed', False, ALWAYS, (f_risk_assessed, m_risk_assessed), (r_risk_assessed,), rules=_RULES)
-
-    # gi_protection (nsaids.mtus:67): (or (not (at-least 1 (> (time-from birth_date:date request.date) ...
-    _t4 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
-    _v5, _m5 = strict_m(_t4, (f_birth_date, m_birth_date))
-    _v6, _m6 = at_least_m(1, (_v5, _m5), (f_gi_event_history, ()), (f_gi_risk_medications, ()), (f_high_dose_nsaids, ()))
+    # exclude unprotected_gi_risk (nsaids.mtus:73): (and (at-least 1 (> (time-from birth_date:date requ...
+    _t3 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
+    _v4, _m4 = strict_m(_t3, (f_birth_date, m_birth_date))
+    _v5, _m5 = at_least_m(1, (_v4, _m4), (f_gi_event_history, ()), (f_gi_risk_medications, ()), (f_high_dose_nsaids, ()))
+    _v6, _m6 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'cox-2 selective nsaid')), (f_drug_classes, m_drug_classes))
     _t7 = None if _v6 is None else not _v6
-    _v8, _m8 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'cox-2 selective nsaid')), (f_drug_classes, m_drug_classes))
-    _v9, _m9 = or_m((_t7, _m6), (_v8, _m8), (f_gastroprotection, m_gastroprotection))
-    _v10, _m10 = strict_m(time_from(f_birth_date, request_date), (f_birth_date, m_birth_date))
-    _c3 = decide('gi_protection', False, ALWAYS, (_v9, _m9), (r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_drug_classes, r_gastroprotection), (Computed('time from birth_date to request.date', _v10),), rules=_RULES)
+    _v8, _m8 = and_m((_v5, _m5), (_t7, _m6), ((not f_gastroprotection), ()))
+    _v9, _m9 = strict_m(time_from(f_birth_date, request_date), (f_birth_date, m_birth_date))
+    _c2 = decide('unprotected_gi_risk', True, ALWAYS, (_v8, _m8), (r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_drug_classes, r_gastroprotection), (Computed('time from birth_date to request.date', _v9),), rules=_RULES)
 
     if _gate1[0] is True:
-        # short_term_relief when#0 (nsaids.mtus:77): short_course:bool
-        _c11 = decide('short_term_relief', False, _gate1, (f_short_course, m_short_course), (r_low_back_pain, r_short_course), rules=_RULES)
+        # medication_record when#0 (nsaids.mtus:82): pain_function_recorded:bool
+        _c10 = decide('medication_record', False, _gate1, (f_pain_function_recorded, m_pain_function_recorded), (r_renewal, r_pain_function_recorded), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c11 = decide('short_term_relief', False, _gate1, None, (r_low_back_pain,), rules=_RULES)
+        _c10 = decide('medication_record', False, _gate1, None, (r_renewal,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c2, _c3, _c11))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c2, _c10))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (51, 51, 41), (52, 52, 42), (53, 56, 43), (57, 60, 44), (61, 64, 45), (65, 65, 46),
-    (66, 66, 47), (67, 67, 48), (68, 68, 49), (71, 73, 54), (75, 78, 67), (80, 82, 76),
-    (84, 86, 77), (100, 102, 41), (103, 105, 42), (106, 110, 43), (111, 115, 44), (116, 120, 45),
-    (121, 123, 46), (124, 126, 47), (127, 129, 48), (130, 132, 49), (134, 135, 76), (137, 138, 54),
-    (140, 144, 67), (145, 145, 69), (146, 148, 67), (150, 154, 77),
+    (54, 54, 52), (55, 58, 53), (59, 62, 54), (63, 66, 55), (67, 70, 56), (71, 71, 57),
+    (72, 72, 58), (73, 73, 59), (76, 79, 73), (81, 83, 81), (85, 90, 82), (104, 106, 52),
+    (107, 111, 53), (112, 116, 54), (117, 121, 55), (122, 126, 56), (127, 129, 57), (130, 132, 58),
+    (133, 135, 59), (137, 138, 81), (140, 143, 73), (144, 145, 75), (146, 148, 73), (150, 154, 82),
 )

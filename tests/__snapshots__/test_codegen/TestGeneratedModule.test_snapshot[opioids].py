@@ -9,20 +9,20 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Computed, FactValue, GuidelineResult, and_m, decide,
-    finish, lookup_m, mul, or_m, strict_m, sum_of_m,
-    unmet_in_every_reading,
+    ALWAYS, Computed, FactValue, GuidelineResult, and_m, at_least_m,
+    decide, finish, lookup_m, mul, or_m, strict_m,
+    sum_of_m, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'opioids'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'opioids.mtus'
-CRITERIA = ('single_source', 'review_and_pain_assessment', 'four_as', 'drug_screen', 'non_opioid_means', 'continuation', 'functional_improvement', 'intolerable_effects', 'function_decreased', 'resolved', 'non_adherence', 'patient_request', 'morphine_equivalent_ceiling')
+CRITERIA = ('four_as', 'drug_screen', 'continuation', 'overall_function', 'intolerable_effects', 'function_decreased', 'resolved', 'non_adherence', 'patient_request', 'immediate_discontinuation', 'referral', 'morphine_equivalent_ceiling')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
-# Table mme_factor: oral morphine milligram equivalent conversion factor (opioids.mtus:88)
+# Table mme_factor: oral morphine milligram equivalent conversion factor (opioids.mtus:114)
 _table_mme_factor = {
     'codeine': Decimal('0.15'),
     'hydrocodone': Decimal('1'),
@@ -37,6 +37,7 @@ _table_mme_factor = {
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
     'misuse_issues': 'presumed absent when silent',
+    'repeated_contract_violations': 'presumed absent when silent',
     'opioid_regimen': 'required',
 }
 
@@ -48,6 +49,11 @@ _LABELS = {
     'pain_resolved': 'resolution of pain',
     'serious_non_adherence': 'serious non-adherence',
     'discontinuation_requested': "the patient's request to discontinue",
+    'illegal_activity': 'illegal activity, including diversion, prescription forgery or stealing',
+    'opioid_related_accident': 'a motor vehicle accident or arrest related to opioids, illicit drugs or alcohol',
+    'suicide_attempt': 'an intentional suicide attempt',
+    'threatening_behavior': 'aggressive or threatening behavior in the clinic',
+    'repeated_contract_violations': 'repeated violations of the medication contract, or other evidence of abuse, addiction or diversion',
     'opioid_regimen': 'opioids taken and their daily doses',
     'opioid_regimen.drug': 'opioid',
     'opioid_regimen.daily_mg': 'milligrams a day',
@@ -55,16 +61,11 @@ _LABELS = {
 
 # Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
 _READINGS = {
-    'single_practitioner': (True, False),
-    'single_pharmacy': (True, False),
-    'medication_review': (True, False),
-    'pain_assessment': (True, False),
     'analgesia_monitored': (True, False),
     'adl_monitored': (True, False),
     'adverse_effects_monitored': (True, False),
     'aberrant_behavior_monitored': (True, False),
     'drug_screening': (True, False),
-    'non_opioid_review': (True, False),
     'returned_to_work': (True, False),
     'function_improved': (True, False),
     'pain_improved': (True, False),
@@ -74,16 +75,18 @@ _READINGS = {
     'pain_resolved': (True, False),
     'serious_non_adherence': (True, False),
     'discontinuation_requested': (True, False),
+    'illegal_activity': (True, False),
+    'opioid_related_accident': (True, False),
+    'suicide_attempt': (True, False),
+    'threatening_behavior': (True, False),
+    'specialist_referral': (True, False),
+    'pain_consultation': (True, False),
 }
 
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
     _get = facts.get
-    f_single_practitioner = _get('single_practitioner')
-    f_single_pharmacy = _get('single_pharmacy')
-    f_medication_review = _get('medication_review')
-    f_pain_assessment = _get('pain_assessment')
     f_analgesia_monitored = _get('analgesia_monitored')
     f_adl_monitored = _get('adl_monitored')
     f_adverse_effects_monitored = _get('adverse_effects_monitored')
@@ -93,7 +96,6 @@ def unmet(facts, request_date):
     if f_misuse_issues is None:
         f_misuse_issues = False
     f_drug_screening = _get('drug_screening')
-    f_non_opioid_review = _get('non_opioid_review')
     f_returned_to_work = _get('returned_to_work')
     f_function_improved = _get('function_improved')
     f_pain_improved = _get('pain_improved')
@@ -103,72 +105,82 @@ def unmet(facts, request_date):
     f_pain_resolved = _get('pain_resolved')
     f_serious_non_adherence = _get('serious_non_adherence')
     f_discontinuation_requested = _get('discontinuation_requested')
+    f_illegal_activity = _get('illegal_activity')
+    f_opioid_related_accident = _get('opioid_related_accident')
+    f_suicide_attempt = _get('suicide_attempt')
+    f_threatening_behavior = _get('threatening_behavior')
+    f_repeated_contract_violations = _get('repeated_contract_violations')
+    d_repeated_contract_violations = f_repeated_contract_violations is not None
+    if f_repeated_contract_violations is None:
+        f_repeated_contract_violations = False
+    f_specialist_referral = _get('specialist_referral')
+    f_pain_consultation = _get('pain_consultation')
     f_opioid_regimen = _get('opioid_regimen')
     _out = []
 
-    # single_source (opioids.mtus:102): (and single_practitioner:bool single_pharmacy:bool)
-    if not ((f_single_practitioner is True) and (f_single_pharmacy is True)):
-        _out.append('single_source')
-
-    # review_and_pain_assessment (opioids.mtus:108): (and medication_review:bool pain_assessment:bool)
-    if not ((f_medication_review is True) and (f_pain_assessment is True)):
-        _out.append('review_and_pain_assessment')
-
-    # four_as (opioids.mtus:113): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
+    # four_as (opioids.mtus:132): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
     if not ((f_analgesia_monitored is True) and (f_adl_monitored is True) and (f_adverse_effects_monitored is True) and (f_aberrant_behavior_monitored is True)):
         _out.append('four_as')
 
-    # when#0 (opioids.mtus:118): misuse_issues:bool
+    # when#0 (opioids.mtus:139): misuse_issues:bool
     _when1 = f_misuse_issues
     if _when1 is not False:
 
-        # drug_screen when#0 (opioids.mtus:119): drug_screening:bool
+        # drug_screen when#0 (opioids.mtus:140): drug_screening:bool
         if _when1 is None or not (f_drug_screening is True):
             _out.append('drug_screen')
 
-    # non_opioid_means (opioids.mtus:124): non_opioid_review:bool
-    if not (f_non_opioid_review is True):
-        _out.append('non_opioid_means')
-
-    # continuation (opioids.mtus:130): (or returned_to_work:bool (and function_improved:bool pain_impro...
+    # continuation (opioids.mtus:146): (or returned_to_work:bool (and function_improved:bool pain_impro...
     if not ((f_returned_to_work is True) or ((f_function_improved is True) and (f_pain_improved is True))):
         _out.append('continuation')
 
-    # functional_improvement (opioids.mtus:139): (or function_improved:bool extenuating_circumstances:b...
+    # overall_function (opioids.mtus:154): (or function_improved:bool extenuating_circumstances:bool)
     if not ((f_function_improved is True) or (f_extenuating_circumstances is True)):
-        _out.append('functional_improvement')
+        _out.append('overall_function')
 
-    # exclude intolerable_effects (opioids.mtus:144): intolerable_adverse_effects:bool
+    # exclude intolerable_effects (opioids.mtus:158): intolerable_adverse_effects:bool
     if (f_intolerable_adverse_effects is True):
         _out.append('intolerable_effects')
 
-    # exclude function_decreased (opioids.mtus:148): decreased_function:bool
+    # exclude function_decreased (opioids.mtus:161): decreased_function:bool
     if (f_decreased_function is True):
         _out.append('function_decreased')
 
-    # exclude resolved (opioids.mtus:152): pain_resolved:bool
+    # exclude resolved (opioids.mtus:164): pain_resolved:bool
     if (f_pain_resolved is True):
         _out.append('resolved')
 
-    # exclude non_adherence (opioids.mtus:156): serious_non_adherence:bool
+    # exclude non_adherence (opioids.mtus:167): serious_non_adherence:bool
     if (f_serious_non_adherence is True):
         _out.append('non_adherence')
 
-    # exclude patient_request (opioids.mtus:160): discontinuation_requested:bool
+    # exclude patient_request (opioids.mtus:170): discontinuation_requested:bool
     if (f_discontinuation_requested is True):
         _out.append('patient_request')
 
-    # morphine_equivalent_ceiling (opioids.mtus:172): (<= (sum opioid_regimen of (* .daily_mg:number mm...
-    def _value2(_row3):
-        _t4 = _row3.get('daily_mg')
-        _m5 = () if _t4 is not None else ('opioid_regimen.daily_mg',)
-        _t6 = _row3.get('drug')
-        _m7 = () if _t6 is not None else ('opioid_regimen.drug',)
-        _v8, _m8 = lookup_m(_table_mme_factor, 'mme_factor', (_t6, _m7))
-        _v9, _m9 = strict_m(mul(_t4, _v8), (_t4, _m5), (_v8, _m8))
-        return _v9, _m9
-    _v10, _m10 = sum_of_m(f_opioid_regimen, 'opioid_regimen', None, None, _value2, 0)
-    if not (_v10 is not None and (_v10 <= 120)):
+    # exclude immediate_discontinuation (opioids.mtus:178): (at-least 1 illegal_activity:bool opioid_re...
+    if ((f_illegal_activity is True) + (f_opioid_related_accident is True) + (f_suicide_attempt is True) + (f_threatening_behavior is True) >= 1):
+        _out.append('immediate_discontinuation')
+
+    # when#1 (opioids.mtus:184): repeated_contract_violations:bool
+    _when2 = f_repeated_contract_violations
+    if _when2 is not False:
+
+        # referral when#1 (opioids.mtus:185): specialist_referral:bool
+        if _when2 is None or not (f_specialist_referral is True):
+            _out.append('referral')
+
+    # morphine_equivalent_ceiling (opioids.mtus:197): (or (<= (sum opioid_regimen of (* .daily_mg:numbe...
+    def _value3(_row4):
+        _t5 = _row4.get('daily_mg')
+        _m6 = () if _t5 is not None else ('opioid_regimen.daily_mg',)
+        _t7 = _row4.get('drug')
+        _m8 = () if _t7 is not None else ('opioid_regimen.drug',)
+        _v9, _m9 = lookup_m(_table_mme_factor, 'mme_factor', (_t7, _m8))
+        _v10, _m10 = strict_m(mul(_t5, _v9), (_t5, _m6), (_v9, _m9))
+        return _v10, _m10
+    _v11, _m11 = sum_of_m(f_opioid_regimen, 'opioid_regimen', None, None, _value3, 0)
+    if not ((_v11 is not None and (_v11 <= 120)) or (f_pain_consultation is True)):
         _out.append('morphine_equivalent_ceiling')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
@@ -183,18 +195,6 @@ def evaluate(facts, request_date):
 def _decide(facts, request_date):
     """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
-    f_single_practitioner = _get('single_practitioner')
-    m_single_practitioner = () if f_single_practitioner is not None else ('single_practitioner',)
-    r_single_practitioner = FactValue('single_practitioner', f_single_practitioner, f_single_practitioner is not None)
-    f_single_pharmacy = _get('single_pharmacy')
-    m_single_pharmacy = () if f_single_pharmacy is not None else ('single_pharmacy',)
-    r_single_pharmacy = FactValue('single_pharmacy', f_single_pharmacy, f_single_pharmacy is not None)
-    f_medication_review = _get('medication_review')
-    m_medication_review = () if f_medication_review is not None else ('medication_review',)
-    r_medication_review = FactValue('medication_review', f_medication_review, f_medication_review is not None)
-    f_pain_assessment = _get('pain_assessment')
-    m_pain_assessment = () if f_pain_assessment is not None else ('pain_assessment',)
-    r_pain_assessment = FactValue('pain_assessment', f_pain_assessment, f_pain_assessment is not None)
     f_analgesia_monitored = _get('analgesia_monitored')
     m_analgesia_monitored = () if f_analgesia_monitored is not None else ('analgesia_monitored',)
     r_analgesia_monitored = FactValue('analgesia_monitored', f_analgesia_monitored, f_analgesia_monitored is not None)
@@ -215,9 +215,6 @@ def _decide(facts, request_date):
     f_drug_screening = _get('drug_screening')
     m_drug_screening = () if f_drug_screening is not None else ('drug_screening',)
     r_drug_screening = FactValue('drug_screening', f_drug_screening, f_drug_screening is not None)
-    f_non_opioid_review = _get('non_opioid_review')
-    m_non_opioid_review = () if f_non_opioid_review is not None else ('non_opioid_review',)
-    r_non_opioid_review = FactValue('non_opioid_review', f_non_opioid_review, f_non_opioid_review is not None)
     f_returned_to_work = _get('returned_to_work')
     m_returned_to_work = () if f_returned_to_work is not None else ('returned_to_work',)
     r_returned_to_work = FactValue('returned_to_work', f_returned_to_work, f_returned_to_work is not None)
@@ -245,85 +242,111 @@ def _decide(facts, request_date):
     f_discontinuation_requested = _get('discontinuation_requested')
     m_discontinuation_requested = () if f_discontinuation_requested is not None else ('discontinuation_requested',)
     r_discontinuation_requested = FactValue('discontinuation_requested', f_discontinuation_requested, f_discontinuation_requested is not None)
+    f_illegal_activity = _get('illegal_activity')
+    m_illegal_activity = () if f_illegal_activity is not None else ('illegal_activity',)
+    r_illegal_activity = FactValue('illegal_activity', f_illegal_activity, f_illegal_activity is not None)
+    f_opioid_related_accident = _get('opioid_related_accident')
+    m_opioid_related_accident = () if f_opioid_related_accident is not None else ('opioid_related_accident',)
+    r_opioid_related_accident = FactValue('opioid_related_accident', f_opioid_related_accident, f_opioid_related_accident is not None)
+    f_suicide_attempt = _get('suicide_attempt')
+    m_suicide_attempt = () if f_suicide_attempt is not None else ('suicide_attempt',)
+    r_suicide_attempt = FactValue('suicide_attempt', f_suicide_attempt, f_suicide_attempt is not None)
+    f_threatening_behavior = _get('threatening_behavior')
+    m_threatening_behavior = () if f_threatening_behavior is not None else ('threatening_behavior',)
+    r_threatening_behavior = FactValue('threatening_behavior', f_threatening_behavior, f_threatening_behavior is not None)
+    f_repeated_contract_violations = _get('repeated_contract_violations')
+    d_repeated_contract_violations = f_repeated_contract_violations is not None
+    if f_repeated_contract_violations is None:
+        f_repeated_contract_violations = False
+    r_repeated_contract_violations = FactValue('repeated_contract_violations', f_repeated_contract_violations, d_repeated_contract_violations)
+    f_specialist_referral = _get('specialist_referral')
+    m_specialist_referral = () if f_specialist_referral is not None else ('specialist_referral',)
+    r_specialist_referral = FactValue('specialist_referral', f_specialist_referral, f_specialist_referral is not None)
+    f_pain_consultation = _get('pain_consultation')
+    m_pain_consultation = () if f_pain_consultation is not None else ('pain_consultation',)
+    r_pain_consultation = FactValue('pain_consultation', f_pain_consultation, f_pain_consultation is not None)
     f_opioid_regimen = _get('opioid_regimen')
     r_opioid_regimen = FactValue('opioid_regimen', f_opioid_regimen, f_opioid_regimen is not None)
 
-    # when#0 (opioids.mtus:118): misuse_issues:bool
+    # when#0 (opioids.mtus:139): misuse_issues:bool
     _gate1 = (f_misuse_issues, ())
+    # when#1 (opioids.mtus:184): repeated_contract_violations:bool
+    _gate2 = (f_repeated_contract_violations, ())
 
-    # single_source (opioids.mtus:102): (and single_practitioner:bool single_pharmacy:bool)
-    _v3, _m3 = and_m((f_single_practitioner, m_single_practitioner), (f_single_pharmacy, m_single_pharmacy))
-    _c2 = decide('single_source', False, ALWAYS, (_v3, _m3), (r_single_practitioner, r_single_pharmacy), rules=_RULES)
-
-    # review_and_pain_assessment (opioids.mtus:108): (and medication_review:bool pain_assessment:bool)
-    _v5, _m5 = and_m((f_medication_review, m_medication_review), (f_pain_assessment, m_pain_assessment))
-    _c4 = decide('review_and_pain_assessment', False, ALWAYS, (_v5, _m5), (r_medication_review, r_pain_assessment), rules=_RULES)
-
-    # four_as (opioids.mtus:113): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
-    _v7, _m7 = and_m((f_analgesia_monitored, m_analgesia_monitored), (f_adl_monitored, m_adl_monitored), (f_adverse_effects_monitored, m_adverse_effects_monitored), (f_aberrant_behavior_monitored, m_aberrant_behavior_monitored))
-    _c6 = decide('four_as', False, ALWAYS, (_v7, _m7), (r_analgesia_monitored, r_adl_monitored, r_adverse_effects_monitored, r_aberrant_behavior_monitored), rules=_RULES)
+    # four_as (opioids.mtus:132): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
+    _v4, _m4 = and_m((f_analgesia_monitored, m_analgesia_monitored), (f_adl_monitored, m_adl_monitored), (f_adverse_effects_monitored, m_adverse_effects_monitored), (f_aberrant_behavior_monitored, m_aberrant_behavior_monitored))
+    _c3 = decide('four_as', False, ALWAYS, (_v4, _m4), (r_analgesia_monitored, r_adl_monitored, r_adverse_effects_monitored, r_aberrant_behavior_monitored), rules=_RULES)
 
     if _gate1[0] is True:
-        # drug_screen when#0 (opioids.mtus:119): drug_screening:bool
-        _c8 = decide('drug_screen', False, _gate1, (f_drug_screening, m_drug_screening), (r_misuse_issues, r_drug_screening), rules=_RULES)
+        # drug_screen when#0 (opioids.mtus:140): drug_screening:bool
+        _c5 = decide('drug_screen', False, _gate1, (f_drug_screening, m_drug_screening), (r_misuse_issues, r_drug_screening), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c8 = decide('drug_screen', False, _gate1, None, (r_misuse_issues,), rules=_RULES)
+        _c5 = decide('drug_screen', False, _gate1, None, (r_misuse_issues,), rules=_RULES)
 
-    # non_opioid_means (opioids.mtus:124): non_opioid_review:bool
-    _c9 = decide('non_opioid_means', False, ALWAYS, (f_non_opioid_review, m_non_opioid_review), (r_non_opioid_review,), rules=_RULES)
+    # continuation (opioids.mtus:146): (or returned_to_work:bool (and function_improved:bool pain_impro...
+    _v7, _m7 = and_m((f_function_improved, m_function_improved), (f_pain_improved, m_pain_improved))
+    _v8, _m8 = or_m((f_returned_to_work, m_returned_to_work), (_v7, _m7))
+    _c6 = decide('continuation', False, ALWAYS, (_v8, _m8), (r_returned_to_work, r_function_improved, r_pain_improved), rules=_RULES)
 
-    # continuation (opioids.mtus:130): (or returned_to_work:bool (and function_improved:bool pain_impro...
-    _v11, _m11 = and_m((f_function_improved, m_function_improved), (f_pain_improved, m_pain_improved))
-    _v12, _m12 = or_m((f_returned_to_work, m_returned_to_work), (_v11, _m11))
-    _c10 = decide('continuation', False, ALWAYS, (_v12, _m12), (r_returned_to_work, r_function_improved, r_pain_improved), rules=_RULES)
+    # overall_function (opioids.mtus:154): (or function_improved:bool extenuating_circumstances:bool)
+    _v10, _m10 = or_m((f_function_improved, m_function_improved), (f_extenuating_circumstances, m_extenuating_circumstances))
+    _c9 = decide('overall_function', False, ALWAYS, (_v10, _m10), (r_function_improved, r_extenuating_circumstances), rules=_RULES)
 
-    # functional_improvement (opioids.mtus:139): (or function_improved:bool extenuating_circumstances:b...
-    _v14, _m14 = or_m((f_function_improved, m_function_improved), (f_extenuating_circumstances, m_extenuating_circumstances))
-    _c13 = decide('functional_improvement', False, ALWAYS, (_v14, _m14), (r_function_improved, r_extenuating_circumstances), rules=_RULES)
+    # exclude intolerable_effects (opioids.mtus:158): intolerable_adverse_effects:bool
+    _c11 = decide('intolerable_effects', True, ALWAYS, (f_intolerable_adverse_effects, m_intolerable_adverse_effects), (r_intolerable_adverse_effects,), rules=_RULES)
 
-    # exclude intolerable_effects (opioids.mtus:144): intolerable_adverse_effects:bool
-    _c15 = decide('intolerable_effects', True, ALWAYS, (f_intolerable_adverse_effects, m_intolerable_adverse_effects), (r_intolerable_adverse_effects,), rules=_RULES)
+    # exclude function_decreased (opioids.mtus:161): decreased_function:bool
+    _c12 = decide('function_decreased', True, ALWAYS, (f_decreased_function, m_decreased_function), (r_decreased_function,), rules=_RULES)
 
-    # exclude function_decreased (opioids.mtus:148): decreased_function:bool
-    _c16 = decide('function_decreased', True, ALWAYS, (f_decreased_function, m_decreased_function), (r_decreased_function,), rules=_RULES)
+    # exclude resolved (opioids.mtus:164): pain_resolved:bool
+    _c13 = decide('resolved', True, ALWAYS, (f_pain_resolved, m_pain_resolved), (r_pain_resolved,), rules=_RULES)
 
-    # exclude resolved (opioids.mtus:152): pain_resolved:bool
-    _c17 = decide('resolved', True, ALWAYS, (f_pain_resolved, m_pain_resolved), (r_pain_resolved,), rules=_RULES)
+    # exclude non_adherence (opioids.mtus:167): serious_non_adherence:bool
+    _c14 = decide('non_adherence', True, ALWAYS, (f_serious_non_adherence, m_serious_non_adherence), (r_serious_non_adherence,), rules=_RULES)
 
-    # exclude non_adherence (opioids.mtus:156): serious_non_adherence:bool
-    _c18 = decide('non_adherence', True, ALWAYS, (f_serious_non_adherence, m_serious_non_adherence), (r_serious_non_adherence,), rules=_RULES)
+    # exclude patient_request (opioids.mtus:170): discontinuation_requested:bool
+    _c15 = decide('patient_request', True, ALWAYS, (f_discontinuation_requested, m_discontinuation_requested), (r_discontinuation_requested,), rules=_RULES)
 
-    # exclude patient_request (opioids.mtus:160): discontinuation_requested:bool
-    _c19 = decide('patient_request', True, ALWAYS, (f_discontinuation_requested, m_discontinuation_requested), (r_discontinuation_requested,), rules=_RULES)
+    # exclude immediate_discontinuation (opioids.mtus:178): (at-least 1 illegal_activity:bool opioid_re...
+    _v17, _m17 = at_least_m(1, (f_illegal_activity, m_illegal_activity), (f_opioid_related_accident, m_opioid_related_accident), (f_suicide_attempt, m_suicide_attempt), (f_threatening_behavior, m_threatening_behavior))
+    _c16 = decide('immediate_discontinuation', True, ALWAYS, (_v17, _m17), (r_illegal_activity, r_opioid_related_accident, r_suicide_attempt, r_threatening_behavior), rules=_RULES)
 
-    # morphine_equivalent_ceiling (opioids.mtus:172): (<= (sum opioid_regimen of (* .daily_mg:number mm...
-    def _value21(_row22):
-        _t23 = _row22.get('daily_mg')
-        _m24 = () if _t23 is not None else ('opioid_regimen.daily_mg',)
-        _t25 = _row22.get('drug')
-        _m26 = () if _t25 is not None else ('opioid_regimen.drug',)
-        _v27, _m27 = lookup_m(_table_mme_factor, 'mme_factor', (_t25, _m26))
-        _v28, _m28 = strict_m(mul(_t23, _v27), (_t23, _m24), (_v27, _m27))
-        return _v28, _m28
-    _v29, _m29 = sum_of_m(f_opioid_regimen, 'opioid_regimen', None, None, _value21, 0)
-    _v30, _m30 = strict_m((None if _v29 is None else (_v29 <= 120)), (_v29, _m29))
-    _c20 = decide('morphine_equivalent_ceiling', False, ALWAYS, (_v30, _m30), (r_opioid_regimen,), (Computed('sum(opioid_regimen of daily_mg * mme_factor[drug])', _v29),), rules=_RULES)
+    if _gate2[0] is True:
+        # referral when#1 (opioids.mtus:185): specialist_referral:bool
+        _c18 = decide('referral', False, _gate2, (f_specialist_referral, m_specialist_referral), (r_repeated_contract_violations, r_specialist_referral), rules=_RULES)
+    else:  # not applicable, or not documented with what the `when` misses
+        _c18 = decide('referral', False, _gate2, None, (r_repeated_contract_violations,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c2, _c4, _c6, _c8, _c9, _c10, _c13, _c15, _c16, _c17, _c18, _c19, _c20))
+    # morphine_equivalent_ceiling (opioids.mtus:197): (or (<= (sum opioid_regimen of (* .daily_mg:numbe...
+    def _value20(_row21):
+        _t22 = _row21.get('daily_mg')
+        _m23 = () if _t22 is not None else ('opioid_regimen.daily_mg',)
+        _t24 = _row21.get('drug')
+        _m25 = () if _t24 is not None else ('opioid_regimen.drug',)
+        _v26, _m26 = lookup_m(_table_mme_factor, 'mme_factor', (_t24, _m25))
+        _v27, _m27 = strict_m(mul(_t22, _v26), (_t22, _m23), (_v26, _m26))
+        return _v27, _m27
+    _v28, _m28 = sum_of_m(f_opioid_regimen, 'opioid_regimen', None, None, _value20, 0)
+    _v29, _m29 = strict_m((None if _v28 is None else (_v28 <= 120)), (_v28, _m28))
+    _v30, _m30 = or_m((_v29, _m29), (f_pain_consultation, m_pain_consultation))
+    _c19 = decide('morphine_equivalent_ceiling', False, ALWAYS, (_v30, _m30), (r_opioid_regimen, r_pain_consultation), (Computed('sum(opioid_regimen of daily_mg * mme_factor[drug])', _v28),), rules=_RULES)
+
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c6, _c9, _c11, _c12, _c13, _c14, _c15, _c16, _c18, _c19))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (83, 83, 47), (84, 84, 48), (85, 85, 49), (86, 86, 50), (87, 87, 51), (88, 88, 52),
-    (89, 89, 53), (90, 90, 54), (91, 94, 55), (95, 95, 56), (96, 96, 57), (97, 97, 58),
-    (98, 98, 59), (99, 99, 60), (100, 100, 67), (101, 101, 68), (102, 102, 69), (103, 103, 70),
-    (104, 104, 71), (105, 105, 72), (106, 106, 73), (109, 111, 102), (113, 115, 108), (117, 119, 113),
-    (121, 123, 118), (125, 127, 119), (129, 131, 124), (133, 135, 130), (137, 139, 139), (141, 143, 144),
-    (145, 147, 148), (149, 151, 152), (153, 155, 156), (157, 159, 160), (161, 172, 172), (186, 188, 47),
-    (189, 191, 48), (192, 194, 49), (195, 197, 50), (198, 200, 51), (201, 203, 52), (204, 206, 53),
-    (207, 209, 54), (210, 214, 55), (215, 217, 56), (218, 220, 57), (221, 223, 58), (224, 226, 59),
-    (227, 229, 60), (230, 232, 67), (233, 235, 68), (236, 238, 69), (239, 241, 70), (242, 244, 71),
-    (245, 247, 72), (248, 249, 73), (251, 252, 118), (254, 256, 102), (258, 260, 108), (262, 264, 113),
-    (266, 270, 119), (272, 273, 124), (275, 278, 130), (280, 282, 139), (284, 285, 144), (287, 288, 148),
-    (290, 291, 152), (293, 294, 156), (296, 297, 160), (299, 310, 172),
+    (90, 90, 77), (91, 91, 78), (92, 92, 79), (93, 93, 80), (94, 97, 81), (98, 98, 82),
+    (99, 99, 83), (100, 100, 84), (101, 101, 85), (102, 102, 86), (103, 103, 87), (104, 104, 88),
+    (105, 105, 89), (106, 106, 90), (107, 107, 91), (108, 108, 92), (109, 109, 93), (110, 110, 94),
+    (111, 111, 95), (112, 115, 96), (116, 116, 97), (117, 117, 98), (118, 118, 99), (121, 123, 132),
+    (125, 127, 139), (129, 131, 140), (133, 135, 146), (137, 139, 154), (141, 143, 158), (145, 147, 161),
+    (149, 151, 164), (153, 155, 167), (157, 159, 170), (161, 163, 178), (165, 167, 184), (169, 171, 185),
+    (173, 184, 197), (198, 200, 77), (201, 203, 78), (204, 206, 79), (207, 209, 80), (210, 214, 81),
+    (215, 217, 82), (218, 220, 83), (221, 223, 84), (224, 226, 85), (227, 229, 86), (230, 232, 87),
+    (233, 235, 88), (236, 238, 89), (239, 241, 90), (242, 244, 91), (245, 247, 92), (248, 250, 93),
+    (251, 253, 94), (254, 256, 95), (257, 261, 96), (262, 264, 97), (265, 267, 98), (268, 269, 99),
+    (271, 272, 139), (273, 274, 184), (276, 278, 132), (280, 284, 140), (286, 289, 146), (291, 293, 154),
+    (295, 296, 158), (298, 299, 161), (301, 302, 164), (304, 305, 167), (307, 308, 170), (310, 312, 178),
+    (314, 318, 185), (320, 332, 197),
 )

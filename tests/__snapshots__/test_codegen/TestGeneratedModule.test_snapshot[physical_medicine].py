@@ -18,37 +18,40 @@ from mtus.compiler.check.runtime import (
 GUIDELINE_ID = 'physical_medicine'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'physical_medicine.mtus'
-CRITERIA = ('active', 'home_program', 'frequency', 'visit_limit', 'course_length', 'functional_improvement', 'home_program_not_enough')
+CRITERIA = ('passive_modalities_only', 'frequency', 'visit_limit', 'course_length', 'statutory_cap', 'functional_improvement', 'home_program_not_enough')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
-# Table pm_visits: visits recommended (physical_medicine.mtus:50)
+# Table pm_visits: visits recommended (physical_medicine.mtus:70)
 _table_pm_visits = {
     'myalgia and myositis, unspecified': 10,
     'neuralgia, neuritis and radiculitis, unspecified': 10,
     'reflex sympathetic dystrophy (crps)': 24,
+    'other musculoskeletal condition': 10,
 }
 
-# Table pm_weeks: weeks recommended (physical_medicine.mtus:54)
+# Table pm_weeks: weeks recommended (physical_medicine.mtus:75)
 _table_pm_weeks = {
     'myalgia and myositis, unspecified': 8,
     'neuralgia, neuritis and radiculitis, unspecified': 4,
     'reflex sympathetic dystrophy (crps)': 16,
+    'other musculoskeletal condition': 8,
 }
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
-_ALLOWS_FEWER = {'visit_limit': 'pt_visits_requested', 'course_length': 'pt_visits_requested'}
+_ALLOWS_FEWER = {'visit_limit': 'pt_visits_requested', 'course_length': 'pt_visits_requested', 'statutory_cap': 'pt_visits_requested'}
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
-    'pt_visits_per_week': 'required',
+    'pt_visits_per_week': 'checked when stated',
     'pt_visits_requested': 'required',
     'prior_physical_medicine': 'none when silent',
 }
 
 # What a presumption can name -> its label (runtime.conclude).
 _LABELS = {
+    'passive_only': 'a treatment plan of passive modalities only',
     'pt_visits_per_week': 'visits per week requested',
     'pt_visits_requested': 'physical medicine visits requested',
     'prior_physical_medicine': 'prior physical medicine courses for the same condition',
@@ -61,9 +64,8 @@ _LABELS = {
 
 # Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
 _READINGS = {
-    'active_therapy': (True, False),
-    'home_exercise': (True, False),
-    'physical_medicine_diagnosis': ('myalgia and myositis, unspecified', 'neuralgia, neuritis and radiculitis, unspecified', 'reflex sympathetic dystrophy (CRPS)'),
+    'passive_only': (True, False),
+    'physical_medicine_diagnosis': ('myalgia and myositis, unspecified', 'neuralgia, neuritis and radiculitis, unspecified', 'reflex sympathetic dystrophy (CRPS)', 'other musculoskeletal condition'),
     'home_program_insufficient': (True, False),
 }
 
@@ -71,57 +73,62 @@ _READINGS = {
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
     _get = facts.get
-    f_active_therapy = _get('active_therapy')
-    f_home_exercise = _get('home_exercise')
+    f_passive_only = _get('passive_only')
     f_pt_visits_per_week = _get('pt_visits_per_week')
     f_pt_visits_requested = _get('pt_visits_requested')
     f_physical_medicine_diagnosis = _get('physical_medicine_diagnosis')
     f_home_program_insufficient = _get('home_program_insufficient')
+    f_injury_pt_visits = _get('injury_pt_visits')
     f_prior_physical_medicine = _get('prior_physical_medicine')
     d_prior_physical_medicine = f_prior_physical_medicine is not None
     if f_prior_physical_medicine is None:
         f_prior_physical_medicine = ()
     _out = []
 
-    # active (physical_medicine.mtus:62): active_therapy:bool
-    if not (f_active_therapy is True):
-        _out.append('active')
+    # exclude passive_modalities_only (physical_medicine.mtus:87): passive_only:bool
+    if (f_passive_only is True):
+        _out.append('passive_modalities_only')
 
-    # home_program (physical_medicine.mtus:64): home_exercise:bool
-    if not (f_home_exercise is True):
-        _out.append('home_program')
-
-    # frequency (physical_medicine.mtus:70): (<= pt_visits_per_week:count 3:count)
-    if not (f_pt_visits_per_week is not None and (f_pt_visits_per_week <= 3)):
+    # frequency (physical_medicine.mtus:92): (<= pt_visits_per_week:count 3:count)
+    if not (f_pt_visits_per_week is not None and (f_pt_visits_per_week <= 3)) and ((f_pt_visits_per_week is not None and (not (f_pt_visits_per_week <= 3))) or not (f_pt_visits_per_week is None)):
         _out.append('frequency')
 
-    # visit_limit (physical_medicine.mtus:76): (<= (+ (sum prior_physical_medicine field visits):count ...
+    # visit_limit (physical_medicine.mtus:98): (<= (+ (sum prior_physical_medicine field visits):count ...
     _v1, _m1 = sum_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'visits', 0)
     _t2 = add(_v1, f_pt_visits_requested)
     _t3 = lookup(_table_pm_visits, f_physical_medicine_diagnosis)
     if not (_t2 is not None and _t3 is not None and (_t2 <= _t3)):
         _out.append('visit_limit')
 
-    # course_length (physical_medicine.mtus:81): (<= pt_visits_requested:count (* pt_visits_per_week:co...
+    # course_length (physical_medicine.mtus:103): (<= pt_visits_requested:count (* pt_visits_per_week:c...
     _t4 = mul(f_pt_visits_per_week, lookup(_table_pm_weeks, f_physical_medicine_diagnosis))
-    if not (f_pt_visits_requested is not None and _t4 is not None and (f_pt_visits_requested <= _t4)):
+    if not (f_pt_visits_requested is not None and _t4 is not None and (f_pt_visits_requested <= _t4)) and ((f_pt_visits_requested is not None and _t4 is not None and (not (f_pt_visits_requested <= _t4))) or not (f_pt_visits_per_week is None)):
         _out.append('course_length')
 
-    # when#0 (physical_medicine.mtus:90): (any prior_physical_medicine):bool
-    _when5 = (len(f_prior_physical_medicine) > 0)
+    # when#0 (physical_medicine.mtus:112): (documented injury_pt_visits:count)
+    _when5 = (f_injury_pt_visits is not None)
     if _when5 is not False:
-        _unknown6 = _when5 is None
 
-        # functional_improvement when#0 (physical_medicine.mtus:91): (and (or (last prior_physical_medicine...
-        _r7 = last_row(f_prior_physical_medicine, 'date')
-        _t8 = None if _r7 is None else _r7.get('adl_improved')
-        _t9 = None if _r7 is None else _r7.get('work_restrictions_reduced')
-        _t10 = None if _r7 is None else _r7.get('dependency_reduced')
-        if _unknown6 or not (((_t8 is True) or (_t9 is True)) and (_t10 is True)):
+        # statutory_cap when#0 (physical_medicine.mtus:113): (<= (+ injury_pt_visits:count pt_visits_reques...
+        _t6 = add(f_injury_pt_visits, f_pt_visits_requested)
+        if _when5 is None or not (_t6 is not None and (_t6 <= 24)):
+            _out.append('statutory_cap')
+
+    # when#1 (physical_medicine.mtus:124): (any prior_physical_medicine):bool
+    _when7 = (len(f_prior_physical_medicine) > 0)
+    if _when7 is not False:
+        _unknown8 = _when7 is None
+
+        # functional_improvement when#1 (physical_medicine.mtus:125): (and (or (last prior_physical_medicin...
+        _r9 = last_row(f_prior_physical_medicine, 'date')
+        _t10 = None if _r9 is None else _r9.get('adl_improved')
+        _t11 = None if _r9 is None else _r9.get('work_restrictions_reduced')
+        _t12 = None if _r9 is None else _r9.get('dependency_reduced')
+        if _unknown8 or not (((_t10 is True) or (_t11 is True)) and (_t12 is True)):
             _out.append('functional_improvement')
 
-        # home_program_not_enough when#0 (physical_medicine.mtus:94): home_program_insufficient:bool
-        if _unknown6 or not (f_home_program_insufficient is True):
+        # home_program_not_enough when#1 (physical_medicine.mtus:128): home_program_insufficient:bool
+        if _unknown8 or not (f_home_program_insufficient is True):
             _out.append('home_program_not_enough')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
@@ -136,12 +143,9 @@ def evaluate(facts, request_date):
 def _decide(facts, request_date):
     """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
-    f_active_therapy = _get('active_therapy')
-    m_active_therapy = () if f_active_therapy is not None else ('active_therapy',)
-    r_active_therapy = FactValue('active_therapy', f_active_therapy, f_active_therapy is not None)
-    f_home_exercise = _get('home_exercise')
-    m_home_exercise = () if f_home_exercise is not None else ('home_exercise',)
-    r_home_exercise = FactValue('home_exercise', f_home_exercise, f_home_exercise is not None)
+    f_passive_only = _get('passive_only')
+    m_passive_only = () if f_passive_only is not None else ('passive_only',)
+    r_passive_only = FactValue('passive_only', f_passive_only, f_passive_only is not None)
     f_pt_visits_per_week = _get('pt_visits_per_week')
     m_pt_visits_per_week = () if f_pt_visits_per_week is not None else ('pt_visits_per_week',)
     r_pt_visits_per_week = FactValue('pt_visits_per_week', f_pt_visits_per_week, f_pt_visits_per_week is not None)
@@ -154,63 +158,74 @@ def _decide(facts, request_date):
     f_home_program_insufficient = _get('home_program_insufficient')
     m_home_program_insufficient = () if f_home_program_insufficient is not None else ('home_program_insufficient',)
     r_home_program_insufficient = FactValue('home_program_insufficient', f_home_program_insufficient, f_home_program_insufficient is not None)
+    f_injury_pt_visits = _get('injury_pt_visits')
+    m_injury_pt_visits = () if f_injury_pt_visits is not None else ('injury_pt_visits',)
+    r_injury_pt_visits = FactValue('injury_pt_visits', f_injury_pt_visits, f_injury_pt_visits is not None)
     f_prior_physical_medicine = _get('prior_physical_medicine')
     d_prior_physical_medicine = f_prior_physical_medicine is not None
     if f_prior_physical_medicine is None:
         f_prior_physical_medicine = ()
     r_prior_physical_medicine = FactValue('prior_physical_medicine', f_prior_physical_medicine, d_prior_physical_medicine)
 
-    # when#0 (physical_medicine.mtus:90): (any prior_physical_medicine):bool
-    _v1, _m1 = any_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None)
-    _gate2 = (_v1, _m1)
+    # when#0 (physical_medicine.mtus:112): (documented injury_pt_visits:count)
+    _gate1 = ((f_injury_pt_visits is not None), ())
+    # when#1 (physical_medicine.mtus:124): (any prior_physical_medicine):bool
+    _v2, _m2 = any_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None)
+    _gate3 = (_v2, _m2)
 
-    # active (physical_medicine.mtus:62): active_therapy:bool
-    _c3 = decide('active', False, ALWAYS, (f_active_therapy, m_active_therapy), (r_active_therapy,), rules=_RULES)
+    # exclude passive_modalities_only (physical_medicine.mtus:87): passive_only:bool
+    _c4 = decide('passive_modalities_only', True, ALWAYS, (f_passive_only, m_passive_only), (r_passive_only,), rules=_RULES)
 
-    # home_program (physical_medicine.mtus:64): home_exercise:bool
-    _c4 = decide('home_program', False, ALWAYS, (f_home_exercise, m_home_exercise), (r_home_exercise,), rules=_RULES)
-
-    # frequency (physical_medicine.mtus:70): (<= pt_visits_per_week:count 3:count)
+    # frequency (physical_medicine.mtus:92): (<= pt_visits_per_week:count 3:count)
     _v6, _m6 = strict_m((None if f_pt_visits_per_week is None else (f_pt_visits_per_week <= 3)), (f_pt_visits_per_week, m_pt_visits_per_week))
     _c5 = decide('frequency', False, ALWAYS, (_v6, _m6), (r_pt_visits_per_week,), rules=_RULES)
 
-    # visit_limit (physical_medicine.mtus:76): (<= (+ (sum prior_physical_medicine field visits):count ...
+    # visit_limit (physical_medicine.mtus:98): (<= (+ (sum prior_physical_medicine field visits):count ...
     _v8, _m8 = sum_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'visits', 0)
     _v9, _m9 = strict_m(add(_v8, f_pt_visits_requested), (_v8, _m8), (f_pt_visits_requested, m_pt_visits_requested))
     _v10, _m10 = lookup_m(_table_pm_visits, 'pm_visits', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
     _v11, _m11 = strict_m((None if _v9 is None or _v10 is None else (_v9 <= _v10)), (_v9, _m9), (_v10, _m10))
     _c7 = decide('visit_limit', False, ALWAYS, (_v11, _m11), (r_prior_physical_medicine, r_pt_visits_requested, r_physical_medicine_diagnosis), (Computed('sum(prior_physical_medicine.visits) + pt_visits_requested', _v9), Computed('sum(prior_physical_medicine.visits)', _v8), Computed('pm_visits[physical_medicine_diagnosis]', _v10)), rules=_RULES)
 
-    # course_length (physical_medicine.mtus:81): (<= pt_visits_requested:count (* pt_visits_per_week:co...
+    # course_length (physical_medicine.mtus:103): (<= pt_visits_requested:count (* pt_visits_per_week:c...
     _v13, _m13 = lookup_m(_table_pm_weeks, 'pm_weeks', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
     _v14, _m14 = strict_m(mul(f_pt_visits_per_week, _v13), (f_pt_visits_per_week, m_pt_visits_per_week), (_v13, _m13))
     _v15, _m15 = strict_m((None if f_pt_visits_requested is None or _v14 is None else (f_pt_visits_requested <= _v14)), (f_pt_visits_requested, m_pt_visits_requested), (_v14, _m14))
     _c12 = decide('course_length', False, ALWAYS, (_v15, _m15), (r_pt_visits_requested, r_pt_visits_per_week, r_physical_medicine_diagnosis), (Computed('pt_visits_per_week * pm_weeks[physical_medicine_diagnosis]', _v14), Computed('pm_weeks[physical_medicine_diagnosis]', _v13)), rules=_RULES)
 
-    if _gate2[0] is True:
-        # functional_improvement when#0 (physical_medicine.mtus:91): (and (or (last prior_physical_medicine...
-        _p18 = pick_m('last', f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'date')
-        _v19, _m19 = field_m(_p18, 'prior_physical_medicine', 'adl_improved')
-        _v20, _m20 = field_m(_p18, 'prior_physical_medicine', 'work_restrictions_reduced')
-        _v21, _m21 = or_m((_v19, _m19), (_v20, _m20))
-        _v22, _m22 = field_m(_p18, 'prior_physical_medicine', 'dependency_reduced')
-        _v23, _m23 = and_m((_v21, _m21), (_v22, _m22))
-        _c16 = decide('functional_improvement', False, _gate2, (_v23, _m23), (r_prior_physical_medicine,), rules=_RULES)
-        # home_program_not_enough when#0 (physical_medicine.mtus:94): home_program_insufficient:bool
-        _c17 = decide('home_program_not_enough', False, _gate2, (f_home_program_insufficient, m_home_program_insufficient), (r_prior_physical_medicine, r_home_program_insufficient), rules=_RULES)
+    if _gate1[0] is True:
+        # statutory_cap when#0 (physical_medicine.mtus:113): (<= (+ injury_pt_visits:count pt_visits_reques...
+        _v17, _m17 = strict_m(add(f_injury_pt_visits, f_pt_visits_requested), (f_injury_pt_visits, m_injury_pt_visits), (f_pt_visits_requested, m_pt_visits_requested))
+        _v18, _m18 = strict_m((None if _v17 is None else (_v17 <= 24)), (_v17, _m17))
+        _c16 = decide('statutory_cap', False, _gate1, (_v18, _m18), (r_injury_pt_visits, r_pt_visits_requested), (Computed('injury_pt_visits + pt_visits_requested', _v17),), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c16 = decide('functional_improvement', False, _gate2, None, (r_prior_physical_medicine,), rules=_RULES)
-        _c17 = decide('home_program_not_enough', False, _gate2, None, (r_prior_physical_medicine,), rules=_RULES)
+        _c16 = decide('statutory_cap', False, _gate1, None, (r_injury_pt_visits,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c4, _c5, _c7, _c12, _c16, _c17))
+    if _gate3[0] is True:
+        # functional_improvement when#1 (physical_medicine.mtus:125): (and (or (last prior_physical_medicin...
+        _p21 = pick_m('last', f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'date')
+        _v22, _m22 = field_m(_p21, 'prior_physical_medicine', 'adl_improved')
+        _v23, _m23 = field_m(_p21, 'prior_physical_medicine', 'work_restrictions_reduced')
+        _v24, _m24 = or_m((_v22, _m22), (_v23, _m23))
+        _v25, _m25 = field_m(_p21, 'prior_physical_medicine', 'dependency_reduced')
+        _v26, _m26 = and_m((_v24, _m24), (_v25, _m25))
+        _c19 = decide('functional_improvement', False, _gate3, (_v26, _m26), (r_prior_physical_medicine,), rules=_RULES)
+        # home_program_not_enough when#1 (physical_medicine.mtus:128): home_program_insufficient:bool
+        _c20 = decide('home_program_not_enough', False, _gate3, (f_home_program_insufficient, m_home_program_insufficient), (r_prior_physical_medicine, r_home_program_insufficient), rules=_RULES)
+    else:  # not applicable, or not documented with what the `when` misses
+        _c19 = decide('functional_improvement', False, _gate3, None, (r_prior_physical_medicine,), rules=_RULES)
+        _c20 = decide('home_program_not_enough', False, _gate3, None, (r_prior_physical_medicine,), rules=_RULES)
+
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c4, _c5, _c7, _c12, _c16, _c19, _c20))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (74, 74, 33), (75, 75, 34), (76, 76, 35), (77, 77, 36), (78, 78, 37), (79, 79, 38),
-    (80, 83, 39), (86, 88, 62), (90, 92, 64), (94, 96, 70), (98, 103, 76), (105, 108, 81),
-    (110, 113, 90), (115, 118, 91), (119, 119, 92), (120, 121, 91), (123, 125, 94), (139, 141, 33),
-    (142, 144, 34), (145, 147, 35), (148, 150, 36), (151, 153, 37), (154, 156, 38), (157, 161, 39),
-    (163, 165, 90), (167, 168, 62), (170, 171, 64), (173, 175, 70), (177, 182, 76), (184, 188, 81),
-    (190, 195, 91), (196, 196, 92), (197, 198, 91), (199, 200, 94), (201, 203, 91),
+    (76, 76, 51), (77, 77, 52), (78, 78, 53), (79, 79, 54), (80, 80, 55), (81, 81, 56),
+    (82, 85, 57), (88, 90, 87), (92, 94, 92), (96, 101, 98), (103, 106, 103), (108, 110, 112),
+    (112, 115, 113), (117, 120, 124), (122, 125, 125), (126, 126, 126), (127, 128, 125), (130, 132, 128),
+    (146, 148, 51), (149, 151, 52), (152, 154, 53), (155, 157, 54), (158, 160, 55), (161, 163, 56),
+    (164, 168, 57), (170, 171, 112), (172, 174, 124), (176, 177, 87), (179, 181, 92), (183, 188, 98),
+    (190, 194, 103), (196, 202, 113), (204, 209, 125), (210, 210, 126), (211, 212, 125), (213, 214, 128),
+    (215, 217, 125),
 )

@@ -16,7 +16,7 @@ from mtus.compiler.check.runtime import (
 GUIDELINE_ID = 'ppi'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'ppi.mtus'
-CRITERIA = ('gi_risk_or_dyspepsia',)
+CRITERIA = ('on_nsaid', 'gi_risk_or_dyspepsia')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
@@ -37,6 +37,7 @@ _LABELS = {
 
 # Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
 _READINGS = {
+    'concurrent_nsaid': (True, False),
     'nsaid_dyspepsia': (True, False),
 }
 
@@ -44,6 +45,7 @@ _READINGS = {
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
     _get = facts.get
+    f_concurrent_nsaid = _get('concurrent_nsaid')
     f_birth_date = _get('birth_date')
     f_gi_event_history = _get('gi_event_history')
     d_gi_event_history = f_gi_event_history is not None
@@ -60,7 +62,11 @@ def unmet(facts, request_date):
     f_nsaid_dyspepsia = _get('nsaid_dyspepsia')
     _out = []
 
-    # gi_risk_or_dyspepsia (ppi.mtus:46): (at-least 1 (> (time-from birth_date:date request.date) 65 ye...
+    # on_nsaid (ppi.mtus:48): concurrent_nsaid:bool
+    if not (f_concurrent_nsaid is True):
+        _out.append('on_nsaid')
+
+    # gi_risk_or_dyspepsia (ppi.mtus:60): (at-least 1 (> (time-from birth_date:date request.date) 65 ye...
     _t1 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
     if not ((_t1 is True) + f_gi_event_history + f_gi_risk_medications + f_high_dose_nsaids + (f_nsaid_dyspepsia is True) >= 1):
         _out.append('gi_risk_or_dyspepsia')
@@ -77,6 +83,9 @@ def evaluate(facts, request_date):
 def _decide(facts, request_date):
     """Every criterion's outcome in three-valued logic, with the facts it read and what was missing."""
     _get = facts.get
+    f_concurrent_nsaid = _get('concurrent_nsaid')
+    m_concurrent_nsaid = () if f_concurrent_nsaid is not None else ('concurrent_nsaid',)
+    r_concurrent_nsaid = FactValue('concurrent_nsaid', f_concurrent_nsaid, f_concurrent_nsaid is not None)
     f_birth_date = _get('birth_date')
     m_birth_date = () if f_birth_date is not None else ('birth_date',)
     r_birth_date = FactValue('birth_date', f_birth_date, f_birth_date is not None)
@@ -99,18 +108,22 @@ def _decide(facts, request_date):
     m_nsaid_dyspepsia = () if f_nsaid_dyspepsia is not None else ('nsaid_dyspepsia',)
     r_nsaid_dyspepsia = FactValue('nsaid_dyspepsia', f_nsaid_dyspepsia, f_nsaid_dyspepsia is not None)
 
-    # gi_risk_or_dyspepsia (ppi.mtus:46): (at-least 1 (> (time-from birth_date:date request.date) 65 ye...
-    _t2 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
-    _v3, _m3 = strict_m(_t2, (f_birth_date, m_birth_date))
-    _v4, _m4 = at_least_m(1, (_v3, _m3), (f_gi_event_history, ()), (f_gi_risk_medications, ()), (f_high_dose_nsaids, ()), (f_nsaid_dyspepsia, m_nsaid_dyspepsia))
-    _v5, _m5 = strict_m(time_from(f_birth_date, request_date), (f_birth_date, m_birth_date))
-    _c1 = decide('gi_risk_or_dyspepsia', False, ALWAYS, (_v4, _m4), (r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_nsaid_dyspepsia), (Computed('time from birth_date to request.date', _v5),), rules=_RULES)
+    # on_nsaid (ppi.mtus:48): concurrent_nsaid:bool
+    _c1 = decide('on_nsaid', False, ALWAYS, (f_concurrent_nsaid, m_concurrent_nsaid), (r_concurrent_nsaid,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c1,))
+    # gi_risk_or_dyspepsia (ppi.mtus:60): (at-least 1 (> (time-from birth_date:date request.date) 65 ye...
+    _t3 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
+    _v4, _m4 = strict_m(_t3, (f_birth_date, m_birth_date))
+    _v5, _m5 = at_least_m(1, (_v4, _m4), (f_gi_event_history, ()), (f_gi_risk_medications, ()), (f_high_dose_nsaids, ()), (f_nsaid_dyspepsia, m_nsaid_dyspepsia))
+    _v6, _m6 = strict_m(time_from(f_birth_date, request_date), (f_birth_date, m_birth_date))
+    _c2 = decide('gi_risk_or_dyspepsia', False, ALWAYS, (_v5, _m5), (r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_nsaid_dyspepsia), (Computed('time from birth_date to request.date', _v6),), rules=_RULES)
+
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c2))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (47, 47, 35), (48, 51, 36), (52, 55, 37), (56, 59, 38), (60, 60, 39), (63, 66, 46),
-    (80, 82, 35), (83, 87, 36), (88, 92, 37), (93, 97, 38), (98, 100, 39), (102, 107, 46),
+    (48, 48, 38), (49, 49, 39), (50, 53, 40), (54, 57, 41), (58, 61, 42), (62, 62, 43),
+    (65, 67, 48), (69, 72, 60), (86, 88, 38), (89, 91, 39), (92, 96, 40), (97, 101, 41),
+    (102, 106, 42), (107, 109, 43), (111, 112, 48), (114, 119, 60),
 )

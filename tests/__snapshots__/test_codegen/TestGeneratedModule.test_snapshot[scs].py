@@ -17,29 +17,27 @@ from mtus.compiler.check.runtime import (
 GUIDELINE_ID = 'scs'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'scs.mtus'
-CRITERIA = ('listed_condition', 'less_invasive', 'non_interventional', 'psychological', 'no_substance_abuse', 'no_contraindication', 'nociceptive', 'successful_trial')
+CRITERIA = ('listed_condition', 'less_invasive', 'non_interventional', 'psychological', 'current_substance_abuse', 'trial_contraindication', 'nociceptive', 'successful_trial')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
 _K1 = frozenset(('complex regional pain syndrome', 'multiple sclerosis pain', 'peripheral vascular disease', 'post-amputation pain', 'post-herpetic neuralgia', 'spinal cord injury dysesthesia'))  # complex regional pain syndrome, post-amputation pain, post-herpetic neuralgia, spinal cord injury...
-_K2 = Decimal('50')  # 50% (scs.mtus:90)
+_K2 = Decimal('50')  # 50% (scs.mtus:101)
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
-    'substance_abuse': 'presumed absent when silent',
-    'contraindication': 'presumed absent when silent',
-    'permanent_implant': 'required',
+    'permanent_implant': 'checked when stated',
     'stimulator_trials': 'none when silent',
 }
 
 # What a presumption can name -> its label (runtime.conclude).
 _LABELS = {
-    'substance_abuse': 'current substance abuse status',
-    'contraindication': 'contraindication status for a stimulator trial',
+    'substance_abuse': 'current substance abuse',
+    'contraindication': 'a contraindication to a stimulator trial',
     'pain_type': 'the type of pain treated',
-    'permanent_implant': 'requests for permanent implantation (rather than a trial)',
+    'permanent_implant': 'a request for permanent implantation (rather than a trial)',
     'stimulator_trials': 'temporary spinal cord stimulator trials',
     'stimulator_trials.date': 'date of the trial',
     'stimulator_trials.relief': 'pain relief during the trial',
@@ -54,8 +52,9 @@ _READINGS = {
     'limited_response': (True, False),
     'psych_evaluation': (True, False),
     'psych_clearance': (True, False),
+    'substance_abuse': (True, False),
+    'contraindication': (True, False),
     'pain_type': ('neuropathic', 'nociceptive', 'mixed neuropathic and nociceptive'),
-    'permanent_implant': (True, False),
 }
 
 
@@ -69,13 +68,7 @@ def unmet(facts, request_date):
     f_psych_evaluation = _get('psych_evaluation')
     f_psych_clearance = _get('psych_clearance')
     f_substance_abuse = _get('substance_abuse')
-    d_substance_abuse = f_substance_abuse is not None
-    if f_substance_abuse is None:
-        f_substance_abuse = False
     f_contraindication = _get('contraindication')
-    d_contraindication = f_contraindication is not None
-    if f_contraindication is None:
-        f_contraindication = False
     f_pain_type = _get('pain_type')
     f_permanent_implant = _get('permanent_implant')
     f_stimulator_trials = _get('stimulator_trials')
@@ -84,44 +77,47 @@ def unmet(facts, request_date):
         f_stimulator_trials = ()
     _out = []
 
-    # listed_condition (scs.mtus:53): (or (in indication:enum {'complex regional pain syndrome', 'multi...
+    # listed_condition (scs.mtus:64): (or (in indication:enum {'complex regional pain syndrome', 'multi...
     if not ((f_indication is not None and (f_indication in _K1)) or ((f_indication is not None and (f_indication == 'failed back syndrome')) and (f_back_operations is not None and (f_back_operations >= 1)))):
         _out.append('listed_condition')
 
-    # less_invasive (scs.mtus:59): less_invasive_failed:bool
+    # less_invasive (scs.mtus:70): less_invasive_failed:bool
     if not (f_less_invasive_failed is True):
         _out.append('less_invasive')
 
-    # non_interventional (scs.mtus:64): limited_response:bool
+    # non_interventional (scs.mtus:75): limited_response:bool
     if not (f_limited_response is True):
         _out.append('non_interventional')
 
-    # psychological (scs.mtus:68): (and psych_evaluation:bool psych_clearance:bool)
+    # psychological (scs.mtus:79): (and psych_evaluation:bool psych_clearance:bool)
     if not ((f_psych_evaluation is True) and (f_psych_clearance is True)):
         _out.append('psychological')
 
-    # no_substance_abuse (scs.mtus:74): (= substance_abuse:bool absent:bool)
-    if not (f_substance_abuse == False):
-        _out.append('no_substance_abuse')
+    # exclude current_substance_abuse (scs.mtus:85): substance_abuse:bool
+    if (f_substance_abuse is True):
+        _out.append('current_substance_abuse')
 
-    # no_contraindication (scs.mtus:78): (= contraindication:bool absent:bool)
-    if not (f_contraindication == False):
-        _out.append('no_contraindication')
+    # exclude trial_contraindication (scs.mtus:89): contraindication:bool
+    if (f_contraindication is True):
+        _out.append('trial_contraindication')
 
-    # exclude nociceptive (scs.mtus:82): (= pain_type:enum 'nociceptive')
+    # exclude nociceptive (scs.mtus:93): (= pain_type:enum 'nociceptive')
     if (f_pain_type is not None and (f_pain_type == 'nociceptive')):
         _out.append('nociceptive')
 
-    # when#0 (scs.mtus:89): permanent_implant:bool
+    # when#0 (scs.mtus:100): permanent_implant:bool
     _when1 = f_permanent_implant
     if _when1 is not False:
 
-        # successful_trial when#0 (scs.mtus:90): (and (any stimulator_trials):bool (>= (last stimulator_tri...
+        # successful_trial when#0 (scs.mtus:101): (and (any stimulator_trials):bool (>= (last stimulator_tr...
         _r2 = last_row(f_stimulator_trials, 'date')
         _t3 = None if _r2 is None else _r2.get('relief')
         _t4 = None if _r2 is None else _r2.get('medication_reduced')
         _t5 = None if _r2 is None else _r2.get('function_improved')
-        if _when1 is None or not ((len(f_stimulator_trials) > 0) and (_t3 is not None and (_t3 >= _K2)) and ((_t4 is True) or (_t5 is True))):
+        if _when1 is None:
+            if not (f_permanent_implant is None):
+                _out.append('successful_trial')
+        elif not ((len(f_stimulator_trials) > 0) and (_t3 is not None and (_t3 >= _K2)) and ((_t4 is True) or (_t5 is True))) and (((not (len(f_stimulator_trials) > 0)) or (_t3 is not None and (not (_t3 >= _K2))) or ((_t4 is False) and (_t5 is False))) or not (f_permanent_implant is None)):
             _out.append('successful_trial')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
@@ -155,15 +151,11 @@ def _decide(facts, request_date):
     m_psych_clearance = () if f_psych_clearance is not None else ('psych_clearance',)
     r_psych_clearance = FactValue('psych_clearance', f_psych_clearance, f_psych_clearance is not None)
     f_substance_abuse = _get('substance_abuse')
-    d_substance_abuse = f_substance_abuse is not None
-    if f_substance_abuse is None:
-        f_substance_abuse = False
-    r_substance_abuse = FactValue('substance_abuse', f_substance_abuse, d_substance_abuse)
+    m_substance_abuse = () if f_substance_abuse is not None else ('substance_abuse',)
+    r_substance_abuse = FactValue('substance_abuse', f_substance_abuse, f_substance_abuse is not None)
     f_contraindication = _get('contraindication')
-    d_contraindication = f_contraindication is not None
-    if f_contraindication is None:
-        f_contraindication = False
-    r_contraindication = FactValue('contraindication', f_contraindication, d_contraindication)
+    m_contraindication = () if f_contraindication is not None else ('contraindication',)
+    r_contraindication = FactValue('contraindication', f_contraindication, f_contraindication is not None)
     f_pain_type = _get('pain_type')
     m_pain_type = () if f_pain_type is not None else ('pain_type',)
     r_pain_type = FactValue('pain_type', f_pain_type, f_pain_type is not None)
@@ -176,10 +168,10 @@ def _decide(facts, request_date):
         f_stimulator_trials = ()
     r_stimulator_trials = FactValue('stimulator_trials', f_stimulator_trials, d_stimulator_trials)
 
-    # when#0 (scs.mtus:89): permanent_implant:bool
+    # when#0 (scs.mtus:100): permanent_implant:bool
     _gate1 = (f_permanent_implant, m_permanent_implant)
 
-    # listed_condition (scs.mtus:53): (or (in indication:enum {'complex regional pain syndrome', 'multi...
+    # listed_condition (scs.mtus:64): (or (in indication:enum {'complex regional pain syndrome', 'multi...
     _v3, _m3 = strict_m((None if f_indication is None else (f_indication in _K1)), (f_indication, m_indication))
     _v4, _m4 = strict_m((None if f_indication is None else (f_indication == 'failed back syndrome')), (f_indication, m_indication))
     _v5, _m5 = strict_m((None if f_back_operations is None else (f_back_operations >= 1)), (f_back_operations, m_back_operations))
@@ -187,53 +179,51 @@ def _decide(facts, request_date):
     _v7, _m7 = or_m((_v3, _m3), (_v6, _m6))
     _c2 = decide('listed_condition', False, ALWAYS, (_v7, _m7), (r_indication, r_back_operations), rules=_RULES)
 
-    # less_invasive (scs.mtus:59): less_invasive_failed:bool
+    # less_invasive (scs.mtus:70): less_invasive_failed:bool
     _c8 = decide('less_invasive', False, ALWAYS, (f_less_invasive_failed, m_less_invasive_failed), (r_less_invasive_failed,), rules=_RULES)
 
-    # non_interventional (scs.mtus:64): limited_response:bool
+    # non_interventional (scs.mtus:75): limited_response:bool
     _c9 = decide('non_interventional', False, ALWAYS, (f_limited_response, m_limited_response), (r_limited_response,), rules=_RULES)
 
-    # psychological (scs.mtus:68): (and psych_evaluation:bool psych_clearance:bool)
+    # psychological (scs.mtus:79): (and psych_evaluation:bool psych_clearance:bool)
     _v11, _m11 = and_m((f_psych_evaluation, m_psych_evaluation), (f_psych_clearance, m_psych_clearance))
     _c10 = decide('psychological', False, ALWAYS, (_v11, _m11), (r_psych_evaluation, r_psych_clearance), rules=_RULES)
 
-    # no_substance_abuse (scs.mtus:74): (= substance_abuse:bool absent:bool)
-    _v13, _m13 = strict_m((f_substance_abuse == False))
-    _c12 = decide('no_substance_abuse', False, ALWAYS, (_v13, _m13), (r_substance_abuse,), rules=_RULES)
+    # exclude current_substance_abuse (scs.mtus:85): substance_abuse:bool
+    _c12 = decide('current_substance_abuse', True, ALWAYS, (f_substance_abuse, m_substance_abuse), (r_substance_abuse,), rules=_RULES)
 
-    # no_contraindication (scs.mtus:78): (= contraindication:bool absent:bool)
-    _v15, _m15 = strict_m((f_contraindication == False))
-    _c14 = decide('no_contraindication', False, ALWAYS, (_v15, _m15), (r_contraindication,), rules=_RULES)
+    # exclude trial_contraindication (scs.mtus:89): contraindication:bool
+    _c13 = decide('trial_contraindication', True, ALWAYS, (f_contraindication, m_contraindication), (r_contraindication,), rules=_RULES)
 
-    # exclude nociceptive (scs.mtus:82): (= pain_type:enum 'nociceptive')
-    _v17, _m17 = strict_m((None if f_pain_type is None else (f_pain_type == 'nociceptive')), (f_pain_type, m_pain_type))
-    _c16 = decide('nociceptive', True, ALWAYS, (_v17, _m17), (r_pain_type,), rules=_RULES)
+    # exclude nociceptive (scs.mtus:93): (= pain_type:enum 'nociceptive')
+    _v15, _m15 = strict_m((None if f_pain_type is None else (f_pain_type == 'nociceptive')), (f_pain_type, m_pain_type))
+    _c14 = decide('nociceptive', True, ALWAYS, (_v15, _m15), (r_pain_type,), rules=_RULES)
 
     if _gate1[0] is True:
-        # successful_trial when#0 (scs.mtus:90): (and (any stimulator_trials):bool (>= (last stimulator_tri...
-        _v19, _m19 = any_m(f_stimulator_trials, 'stimulator_trials', None, None)
-        _p20 = pick_m('last', f_stimulator_trials, 'stimulator_trials', None, None, 'date')
-        _v21, _m21 = field_m(_p20, 'stimulator_trials', 'relief')
-        _v22, _m22 = strict_m((None if _v21 is None else (_v21 >= _K2)), (_v21, _m21))
-        _v23, _m23 = field_m(_p20, 'stimulator_trials', 'medication_reduced')
-        _v24, _m24 = field_m(_p20, 'stimulator_trials', 'function_improved')
-        _v25, _m25 = or_m((_v23, _m23), (_v24, _m24))
-        _v26, _m26 = and_m((_v19, _m19), (_v22, _m22), (_v25, _m25))
-        _c18 = decide('successful_trial', False, _gate1, (_v26, _m26), (r_permanent_implant, r_stimulator_trials), (Computed('last(stimulator_trials).relief', _v21),), rules=_RULES)
+        # successful_trial when#0 (scs.mtus:101): (and (any stimulator_trials):bool (>= (last stimulator_tr...
+        _v17, _m17 = any_m(f_stimulator_trials, 'stimulator_trials', None, None)
+        _p18 = pick_m('last', f_stimulator_trials, 'stimulator_trials', None, None, 'date')
+        _v19, _m19 = field_m(_p18, 'stimulator_trials', 'relief')
+        _v20, _m20 = strict_m((None if _v19 is None else (_v19 >= _K2)), (_v19, _m19))
+        _v21, _m21 = field_m(_p18, 'stimulator_trials', 'medication_reduced')
+        _v22, _m22 = field_m(_p18, 'stimulator_trials', 'function_improved')
+        _v23, _m23 = or_m((_v21, _m21), (_v22, _m22))
+        _v24, _m24 = and_m((_v17, _m17), (_v20, _m20), (_v23, _m23))
+        _c16 = decide('successful_trial', False, _gate1, (_v24, _m24), (r_permanent_implant, r_stimulator_trials), (Computed('last(stimulator_trials).relief', _v19),), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c18 = decide('successful_trial', False, _gate1, None, (r_permanent_implant,), rules=_RULES)
+        _c16 = decide('successful_trial', False, _gate1, None, (r_permanent_implant,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c2, _c8, _c9, _c10, _c12, _c14, _c16, _c18))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c2, _c8, _c9, _c10, _c12, _c13, _c14, _c16))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (65, 65, 27), (66, 66, 28), (67, 67, 29), (68, 68, 30), (69, 69, 31), (70, 70, 32),
-    (71, 74, 36), (75, 78, 37), (79, 79, 40), (80, 80, 41), (81, 84, 42), (87, 89, 53),
-    (91, 93, 59), (95, 97, 64), (99, 101, 68), (103, 105, 74), (107, 109, 78), (111, 113, 82),
-    (115, 117, 89), (119, 121, 90), (122, 123, 91), (124, 125, 90), (139, 141, 27), (142, 144, 28),
-    (145, 147, 29), (148, 150, 30), (151, 153, 31), (154, 156, 32), (157, 161, 36), (162, 166, 37),
-    (167, 169, 40), (170, 172, 41), (173, 177, 42), (179, 180, 89), (182, 183, 53), (184, 186, 55),
-    (187, 188, 53), (190, 191, 59), (193, 194, 64), (196, 198, 68), (200, 202, 74), (204, 206, 78),
-    (208, 210, 82), (212, 217, 90), (218, 220, 91), (221, 224, 90),
+    (64, 64, 41), (65, 65, 42), (66, 66, 43), (67, 67, 44), (68, 68, 45), (69, 69, 46),
+    (70, 70, 47), (71, 71, 48), (72, 72, 51), (73, 73, 52), (74, 77, 53), (80, 82, 64),
+    (84, 86, 70), (88, 90, 75), (92, 94, 79), (96, 98, 85), (100, 102, 89), (104, 106, 93),
+    (108, 110, 100), (112, 114, 101), (115, 116, 102), (117, 121, 101), (135, 137, 41), (138, 140, 42),
+    (141, 143, 43), (144, 146, 44), (147, 149, 45), (150, 152, 46), (153, 155, 47), (156, 158, 48),
+    (159, 161, 51), (162, 164, 52), (165, 169, 53), (171, 172, 100), (174, 175, 64), (176, 178, 66),
+    (179, 180, 64), (182, 183, 70), (185, 186, 75), (188, 190, 79), (192, 193, 85), (195, 196, 89),
+    (198, 200, 93), (202, 207, 101), (208, 210, 102), (211, 214, 101),
 )

@@ -11,26 +11,26 @@ from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, Duration, EXACT, FactValue, GuidelineResult,
     and_m, any_m, compare_duration, compare_elapsed, decide, field_m,
-    finish, last_row, member, or_m, pick_m, strict_m,
-    time_from, unmet_in_every_reading,
+    finish, last_row, member, pick_m, strict_m, time_from,
+    unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'tens'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'tens.mtus'
-CRITERIA = ('adjunct', 'listed_condition', 'one_month_trial', 'chronic', 'other_modalities', 'treatment_plan', 'four_lead', 'trial_documentation', 'ongoing_treatment', 'purchase_after_trial')
+CRITERIA = ('adjunct', 'listed_condition', 'chronic', 'other_modalities', 'treatment_plan', 'one_month_trial', 'four_lead', 'trial_documentation', 'ongoing_treatment', 'purchase_after_trial')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
 _K1 = frozenset(('CRPS I', 'CRPS II', 'multiple sclerosis', 'neuropathic pain', 'phantom limb pain', 'spasticity after spinal cord injury'))  # neuropathic pain, CRPS I, CRPS II, phantom limb pain, spasticity after spinal cord injury, multip...
-_K2 = Duration(1, 0)  # 1 month (tens.mtus:52)
+_K2 = Duration(1, 0)  # 1 month (tens.mtus:81)
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
     'tens_leads': 'checked when stated',
-    'tens_purchase': 'required',
+    'tens_purchase': 'checked when stated',
     'tens_rental_length': 'checked when stated',
     'tens_trials': 'none when silent',
 }
@@ -38,7 +38,7 @@ _RULES = {
 # What a presumption can name -> its label (runtime.conclude).
 _LABELS = {
     'tens_leads': 'number of leads on the requested unit',
-    'tens_purchase': 'plans to purchase the unit',
+    'tens_purchase': 'a request to purchase the unit',
     'tens_rental_length': 'length of rental requested',
     'tens_trials': 'prior one-month TENS trials',
     'tens_trials.date': 'start of the trial',
@@ -54,7 +54,6 @@ _READINGS = {
     'other_modalities_failed': (True, False),
     'tens_goals': (True, False),
     'four_lead_reason': (True, False),
-    'tens_purchase': (True, False),
 }
 
 
@@ -76,56 +75,56 @@ def unmet(facts, request_date):
         f_tens_trials = ()
     _out = []
 
-    # adjunct (tens.mtus:45): functional_restoration:bool
+    # adjunct (tens.mtus:57): functional_restoration:bool
     if not (f_functional_restoration is True):
         _out.append('adjunct')
 
-    # listed_condition (tens.mtus:47): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
+    # listed_condition (tens.mtus:59): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
     if not (f_tens_conditions is not None and member('contains any of', f_tens_conditions, _K1, EXACT, request_date)):
         _out.append('listed_condition')
 
-    # when#0 (tens.mtus:51): (not tens_purchase:bool)
-    _when1 = (None if f_tens_purchase is None else not f_tens_purchase)
-    if _when1 is not False:
-
-        # one_month_trial when#0 (tens.mtus:52): (or (any tens_trials):bool (<= tens_rental_length:duration...
-        _t2 = compare_duration('<=', f_tens_rental_length, _K2, request_date)
-        if _when1 is None:
-            if True:
-                _out.append('one_month_trial')
-        elif not ((len(f_tens_trials) > 0) or (_t2 is True)) and (((not (len(f_tens_trials) > 0)) and (_t2 is False)) or not (f_tens_rental_length is None)):
-            _out.append('one_month_trial')
-
-    # chronic (tens.mtus:56): (>= (time-from symptom_onset:date request.date) 3 months:duration)
-    _t3 = compare_elapsed('>=', f_symptom_onset, request_date, 3, 0)
-    if not (_t3 is True):
+    # chronic (tens.mtus:63): (>= (time-from symptom_onset:date request.date) 3 months:duration)
+    _t1 = compare_elapsed('>=', f_symptom_onset, request_date, 3, 0)
+    if not (_t1 is True):
         _out.append('chronic')
 
-    # other_modalities (tens.mtus:60): other_modalities_failed:bool
+    # other_modalities (tens.mtus:68): other_modalities_failed:bool
     if not (f_other_modalities_failed is True):
         _out.append('other_modalities')
 
-    # treatment_plan (tens.mtus:64): tens_goals:bool
+    # treatment_plan (tens.mtus:73): tens_goals:bool
     if not (f_tens_goals is True):
         _out.append('treatment_plan')
 
-    # when#1 (tens.mtus:67): (> tens_leads:count 2:count)
+    # when#0 (tens.mtus:80): (not (any tens_trials):bool)
+    _when2 = (not (len(f_tens_trials) > 0))
+    if _when2 is not False:
+
+        # one_month_trial when#0 (tens.mtus:81): (<= tens_rental_length:duration 1 month:duration)
+        _t3 = compare_duration('<=', f_tens_rental_length, _K2, request_date)
+        if _when2 is None:
+            if True:
+                _out.append('one_month_trial')
+        elif not (_t3 is True) and ((_t3 is False) or not (f_tens_rental_length is None)):
+            _out.append('one_month_trial')
+
+    # when#1 (tens.mtus:86): (> tens_leads:count 2:count)
     _when4 = (None if f_tens_leads is None else (f_tens_leads > 2))
     if _when4 is not False:
 
-        # four_lead when#1 (tens.mtus:68): four_lead_reason:bool
+        # four_lead when#1 (tens.mtus:87): four_lead_reason:bool
         if _when4 is None:
             if not (f_tens_leads is None):
                 _out.append('four_lead')
         elif not (f_four_lead_reason is True) and ((f_four_lead_reason is False) or not (f_tens_leads is None)):
             _out.append('four_lead')
 
-    # when#2 (tens.mtus:72): (any tens_trials):bool
+    # when#2 (tens.mtus:91): (any tens_trials):bool
     _when5 = (len(f_tens_trials) > 0)
     if _when5 is not False:
         _unknown6 = _when5 is None
 
-        # trial_documentation when#2 (tens.mtus:76): (any tens_trials where (and (documented .use_frequency...
+        # trial_documentation when#2 (tens.mtus:94): (any tens_trials where (and (documented .use_frequency...
         def _where7(_row8):
             _v9, _m9 = and_m(((_row8.get('use_frequency') is not None), ()), ((_row8.get('pain_relieved') is not None), ()), ((_row8.get('function_improved') is not None), ()))
             return _v9, _m9
@@ -133,17 +132,17 @@ def unmet(facts, request_date):
         if _unknown6 or not (_v10 is True):
             _out.append('trial_documentation')
 
-        # ongoing_treatment when#2 (tens.mtus:79): (last tens_trials field other_treatment):bool
+        # ongoing_treatment when#2 (tens.mtus:98): (last tens_trials field other_treatment):bool
         _r11 = last_row(f_tens_trials, 'date')
         _t12 = None if _r11 is None else _r11.get('other_treatment')
         if _unknown6 or not (_t12 is True):
             _out.append('ongoing_treatment')
 
-    # when#3 (tens.mtus:86): tens_purchase:bool
+    # when#3 (tens.mtus:104): tens_purchase:bool
     _when13 = f_tens_purchase
     if _when13 is not False:
 
-        # purchase_after_trial when#3 (tens.mtus:87): (any tens_trials where (and .pain_relieved:bool .func...
+        # purchase_after_trial when#3 (tens.mtus:105): (any tens_trials where (and .pain_relieved:bool .fun...
         def _where14(_row15):
             _t16 = _row15.get('pain_relieved')
             _m17 = () if _t16 is not None else ('tens_trials.pain_relieved',)
@@ -152,7 +151,10 @@ def unmet(facts, request_date):
             _v20, _m20 = and_m((_t16, _m17), (_t18, _m19))
             return _v20, _m20
         _v21, _m21 = any_m(f_tens_trials, 'tens_trials', None, _where14)
-        if _when13 is None or not (_v21 is True):
+        if _when13 is None:
+            if not (f_tens_purchase is None):
+                _out.append('purchase_after_trial')
+        elif not (_v21 is True) and ((_v21 is False) or not (f_tens_purchase is None)):
             _out.append('purchase_after_trial')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
@@ -200,93 +202,92 @@ def _decide(facts, request_date):
         f_tens_trials = ()
     r_tens_trials = FactValue('tens_trials', f_tens_trials, d_tens_trials)
 
-    # when#0 (tens.mtus:51): (not tens_purchase:bool)
-    _t1 = None if f_tens_purchase is None else not f_tens_purchase
-    _gate2 = (_t1, m_tens_purchase)
-    # when#1 (tens.mtus:67): (> tens_leads:count 2:count)
-    _v3, _m3 = strict_m((None if f_tens_leads is None else (f_tens_leads > 2)), (f_tens_leads, m_tens_leads))
-    _gate4 = (_v3, _m3)
-    # when#2 (tens.mtus:72): (any tens_trials):bool
-    _v5, _m5 = any_m(f_tens_trials, 'tens_trials', None, None)
-    _gate6 = (_v5, _m5)
-    # when#3 (tens.mtus:86): tens_purchase:bool
+    # when#0 (tens.mtus:80): (not (any tens_trials):bool)
+    _v1, _m1 = any_m(f_tens_trials, 'tens_trials', None, None)
+    _t2 = None if _v1 is None else not _v1
+    _gate3 = (_t2, _m1)
+    # when#1 (tens.mtus:86): (> tens_leads:count 2:count)
+    _v4, _m4 = strict_m((None if f_tens_leads is None else (f_tens_leads > 2)), (f_tens_leads, m_tens_leads))
+    _gate5 = (_v4, _m4)
+    # when#2 (tens.mtus:91): (any tens_trials):bool
+    _gate6 = (_v1, _m1)
+    # when#3 (tens.mtus:104): tens_purchase:bool
     _gate7 = (f_tens_purchase, m_tens_purchase)
 
-    # adjunct (tens.mtus:45): functional_restoration:bool
+    # adjunct (tens.mtus:57): functional_restoration:bool
     _c8 = decide('adjunct', False, ALWAYS, (f_functional_restoration, m_functional_restoration), (r_functional_restoration,), rules=_RULES)
 
-    # listed_condition (tens.mtus:47): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
+    # listed_condition (tens.mtus:59): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
     _v10, _m10 = strict_m((None if f_tens_conditions is None else member('contains any of', f_tens_conditions, _K1, EXACT, request_date)), (f_tens_conditions, m_tens_conditions))
     _c9 = decide('listed_condition', False, ALWAYS, (_v10, _m10), (r_tens_conditions,), rules=_RULES)
 
-    if _gate2[0] is True:
-        # one_month_trial when#0 (tens.mtus:52): (or (any tens_trials):bool (<= tens_rental_length:duration...
-        _t12 = compare_duration('<=', f_tens_rental_length, _K2, request_date)
-        _v13, _m13 = strict_m(_t12, (f_tens_rental_length, m_tens_rental_length))
-        _v14, _m14 = or_m((_v5, _m5), (_v13, _m13))
-        _c11 = decide('one_month_trial', False, _gate2, (_v14, _m14), (r_tens_purchase, r_tens_trials, r_tens_rental_length), rules=_RULES)
+    # chronic (tens.mtus:63): (>= (time-from symptom_onset:date request.date) 3 months:duration)
+    _t12 = compare_elapsed('>=', f_symptom_onset, request_date, 3, 0)
+    _v13, _m13 = strict_m(_t12, (f_symptom_onset, m_symptom_onset))
+    _v14, _m14 = strict_m(time_from(f_symptom_onset, request_date), (f_symptom_onset, m_symptom_onset))
+    _c11 = decide('chronic', False, ALWAYS, (_v13, _m13), (r_symptom_onset,), (Computed('time from symptom_onset to request.date', _v14),), rules=_RULES)
+
+    # other_modalities (tens.mtus:68): other_modalities_failed:bool
+    _c15 = decide('other_modalities', False, ALWAYS, (f_other_modalities_failed, m_other_modalities_failed), (r_other_modalities_failed,), rules=_RULES)
+
+    # treatment_plan (tens.mtus:73): tens_goals:bool
+    _c16 = decide('treatment_plan', False, ALWAYS, (f_tens_goals, m_tens_goals), (r_tens_goals,), rules=_RULES)
+
+    if _gate3[0] is True:
+        # one_month_trial when#0 (tens.mtus:81): (<= tens_rental_length:duration 1 month:duration)
+        _t18 = compare_duration('<=', f_tens_rental_length, _K2, request_date)
+        _v19, _m19 = strict_m(_t18, (f_tens_rental_length, m_tens_rental_length))
+        _c17 = decide('one_month_trial', False, _gate3, (_v19, _m19), (r_tens_trials, r_tens_rental_length), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c11 = decide('one_month_trial', False, _gate2, None, (r_tens_purchase,), rules=_RULES)
+        _c17 = decide('one_month_trial', False, _gate3, None, (r_tens_trials,), rules=_RULES)
 
-    # chronic (tens.mtus:56): (>= (time-from symptom_onset:date request.date) 3 months:duration)
-    _t16 = compare_elapsed('>=', f_symptom_onset, request_date, 3, 0)
-    _v17, _m17 = strict_m(_t16, (f_symptom_onset, m_symptom_onset))
-    _v18, _m18 = strict_m(time_from(f_symptom_onset, request_date), (f_symptom_onset, m_symptom_onset))
-    _c15 = decide('chronic', False, ALWAYS, (_v17, _m17), (r_symptom_onset,), (Computed('time from symptom_onset to request.date', _v18),), rules=_RULES)
-
-    # other_modalities (tens.mtus:60): other_modalities_failed:bool
-    _c19 = decide('other_modalities', False, ALWAYS, (f_other_modalities_failed, m_other_modalities_failed), (r_other_modalities_failed,), rules=_RULES)
-
-    # treatment_plan (tens.mtus:64): tens_goals:bool
-    _c20 = decide('treatment_plan', False, ALWAYS, (f_tens_goals, m_tens_goals), (r_tens_goals,), rules=_RULES)
-
-    if _gate4[0] is True:
-        # four_lead when#1 (tens.mtus:68): four_lead_reason:bool
-        _c21 = decide('four_lead', False, _gate4, (f_four_lead_reason, m_four_lead_reason), (r_tens_leads, r_four_lead_reason), rules=_RULES)
+    if _gate5[0] is True:
+        # four_lead when#1 (tens.mtus:87): four_lead_reason:bool
+        _c20 = decide('four_lead', False, _gate5, (f_four_lead_reason, m_four_lead_reason), (r_tens_leads, r_four_lead_reason), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c21 = decide('four_lead', False, _gate4, None, (r_tens_leads,), rules=_RULES)
+        _c20 = decide('four_lead', False, _gate5, None, (r_tens_leads,), rules=_RULES)
 
     if _gate6[0] is True:
-        # trial_documentation when#2 (tens.mtus:76): (any tens_trials where (and (documented .use_frequency...
-        def _where24(_row25):
-            _v26, _m26 = and_m(((_row25.get('use_frequency') is not None), ()), ((_row25.get('pain_relieved') is not None), ()), ((_row25.get('function_improved') is not None), ()))
-            return _v26, _m26
-        _v27, _m27 = any_m(f_tens_trials, 'tens_trials', None, _where24)
-        _c22 = decide('trial_documentation', False, _gate6, (_v27, _m27), (r_tens_trials,), rules=_RULES)
-        # ongoing_treatment when#2 (tens.mtus:79): (last tens_trials field other_treatment):bool
-        _p28 = pick_m('last', f_tens_trials, 'tens_trials', None, None, 'date')
-        _v29, _m29 = field_m(_p28, 'tens_trials', 'other_treatment')
-        _c23 = decide('ongoing_treatment', False, _gate6, (_v29, _m29), (r_tens_trials,), rules=_RULES)
+        # trial_documentation when#2 (tens.mtus:94): (any tens_trials where (and (documented .use_frequency...
+        def _where23(_row24):
+            _v25, _m25 = and_m(((_row24.get('use_frequency') is not None), ()), ((_row24.get('pain_relieved') is not None), ()), ((_row24.get('function_improved') is not None), ()))
+            return _v25, _m25
+        _v26, _m26 = any_m(f_tens_trials, 'tens_trials', None, _where23)
+        _c21 = decide('trial_documentation', False, _gate6, (_v26, _m26), (r_tens_trials,), rules=_RULES)
+        # ongoing_treatment when#2 (tens.mtus:98): (last tens_trials field other_treatment):bool
+        _p27 = pick_m('last', f_tens_trials, 'tens_trials', None, None, 'date')
+        _v28, _m28 = field_m(_p27, 'tens_trials', 'other_treatment')
+        _c22 = decide('ongoing_treatment', False, _gate6, (_v28, _m28), (r_tens_trials,), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c22 = decide('trial_documentation', False, _gate6, None, (r_tens_trials,), rules=_RULES)
-        _c23 = decide('ongoing_treatment', False, _gate6, None, (r_tens_trials,), rules=_RULES)
+        _c21 = decide('trial_documentation', False, _gate6, None, (r_tens_trials,), rules=_RULES)
+        _c22 = decide('ongoing_treatment', False, _gate6, None, (r_tens_trials,), rules=_RULES)
 
     if _gate7[0] is True:
-        # purchase_after_trial when#3 (tens.mtus:87): (any tens_trials where (and .pain_relieved:bool .func...
-        def _where31(_row32):
-            _t33 = _row32.get('pain_relieved')
-            _m34 = () if _t33 is not None else ('tens_trials.pain_relieved',)
-            _t35 = _row32.get('function_improved')
-            _m36 = () if _t35 is not None else ('tens_trials.function_improved',)
-            _v37, _m37 = and_m((_t33, _m34), (_t35, _m36))
-            return _v37, _m37
-        _v38, _m38 = any_m(f_tens_trials, 'tens_trials', None, _where31)
-        _c30 = decide('purchase_after_trial', False, _gate7, (_v38, _m38), (r_tens_purchase, r_tens_trials), rules=_RULES)
+        # purchase_after_trial when#3 (tens.mtus:105): (any tens_trials where (and .pain_relieved:bool .fun...
+        def _where30(_row31):
+            _t32 = _row31.get('pain_relieved')
+            _m33 = () if _t32 is not None else ('tens_trials.pain_relieved',)
+            _t34 = _row31.get('function_improved')
+            _m35 = () if _t34 is not None else ('tens_trials.function_improved',)
+            _v36, _m36 = and_m((_t32, _m33), (_t34, _m35))
+            return _v36, _m36
+        _v37, _m37 = any_m(f_tens_trials, 'tens_trials', None, _where30)
+        _c29 = decide('purchase_after_trial', False, _gate7, (_v37, _m37), (r_tens_purchase, r_tens_trials), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c30 = decide('purchase_after_trial', False, _gate7, None, (r_tens_purchase,), rules=_RULES)
+        _c29 = decide('purchase_after_trial', False, _gate7, None, (r_tens_purchase,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c8, _c9, _c11, _c15, _c19, _c20, _c21, _c22, _c23, _c30))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c8, _c9, _c11, _c15, _c16, _c17, _c20, _c21, _c22, _c29))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (64, 64, 26), (65, 65, 27), (66, 66, 28), (67, 67, 29), (68, 68, 30), (69, 69, 31),
-    (70, 70, 32), (71, 71, 33), (72, 72, 34), (73, 76, 35), (79, 81, 45), (83, 85, 47),
-    (87, 89, 51), (91, 97, 52), (99, 102, 56), (104, 106, 60), (108, 110, 64), (112, 114, 67),
-    (116, 121, 68), (123, 126, 72), (128, 134, 76), (136, 140, 79), (142, 144, 86), (146, 156, 87),
-    (170, 172, 26), (173, 175, 27), (176, 178, 28), (179, 181, 29), (182, 184, 30), (185, 187, 31),
-    (188, 190, 32), (191, 193, 33), (194, 196, 34), (197, 201, 35), (203, 205, 51), (206, 208, 67),
-    (209, 211, 72), (212, 213, 86), (215, 216, 45), (218, 220, 47), (222, 229, 52), (231, 235, 56),
-    (237, 238, 60), (240, 241, 64), (243, 247, 68), (249, 255, 76), (256, 259, 79), (260, 262, 76),
-    (264, 276, 87),
+    (63, 63, 36), (64, 64, 37), (65, 65, 38), (66, 66, 39), (67, 67, 40), (68, 68, 41),
+    (69, 69, 42), (70, 70, 43), (71, 71, 44), (72, 75, 45), (78, 80, 57), (82, 84, 59),
+    (86, 89, 63), (91, 93, 68), (95, 97, 73), (99, 101, 80), (103, 109, 81), (111, 113, 86),
+    (115, 120, 87), (122, 125, 91), (127, 133, 94), (135, 139, 98), (141, 143, 104), (145, 158, 105),
+    (172, 174, 36), (175, 177, 37), (178, 180, 38), (181, 183, 39), (184, 186, 40), (187, 189, 41),
+    (190, 192, 42), (193, 195, 43), (196, 198, 44), (199, 203, 45), (205, 208, 80), (209, 211, 86),
+    (212, 213, 91), (214, 215, 104), (217, 218, 57), (220, 222, 59), (224, 228, 63), (230, 231, 68),
+    (233, 234, 73), (236, 242, 81), (244, 248, 87), (250, 256, 94), (257, 260, 98), (261, 263, 94),
+    (265, 277, 105),
 )

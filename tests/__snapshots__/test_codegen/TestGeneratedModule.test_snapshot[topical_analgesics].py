@@ -9,48 +9,56 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Computed, Duration, EXACT, FactValue, GuidelineResult,
-    add, compare_duration, contains_text, decide, finish, member,
-    norm_text, strict_m, unmet_in_every_reading,
+    ALWAYS, Duration, EXACT, FactValue, GuidelineResult, and_m,
+    compare_duration, contains_text, decide, finish, member, norm_text,
+    or_m, strict_m, unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'topical_analgesics'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'topical_analgesics.mtus'
-CRITERIA = ('topical_gabapentin', 'topical_muscle_relaxant', 'lidocaine_patch', 'lidocaine_indication', 'lidocaine_after_first_line', 'capsaicin_after_other_treatments', 'capsaicin_strength', 'topical_nsaid_indication', 'topical_nsaid_site', 'topical_nsaid_short_term', 'topical_nsaid_neuropathic')
+CRITERIA = ('compound_indication', 'topical_anticonvulsant', 'topical_muscle_relaxant', 'topical_ketoprofen', 'lidocaine_patch', 'lidocaine_indication', 'lidocaine_after_first_line', 'capsaicin_after_other_treatments', 'capsaicin_strength', 'topical_nsaid_indication', 'topical_nsaid_site', 'topical_nsaid_supply', 'topical_nsaid_short_term', 'topical_nsaid_neuropathic', 'medication_record')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = Decimal('0.025')  # 0.025% (topical_analgesics.mtus:92)
-_K2 = frozenset(('hip', 'shoulder', 'spine'))  # spine, hip, shoulder (topical_analgesics.mtus:103)
-_K3 = Duration(0, 84)  # 12 weeks (topical_analgesics.mtus:105)
+_K1 = Decimal('0.025')  # 0.025% (topical_analgesics.mtus:128)
+_K2 = Decimal('0.075')  # 0.075% (topical_analgesics.mtus:129)
+_K3 = frozenset(('hip', 'shoulder', 'spine'))  # spine, hip, shoulder (topical_analgesics.mtus:143)
+_K4 = Duration(0, 84)  # 12 weeks (topical_analgesics.mtus:147)
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
+    'compounded': 'checked when stated',
+    'renewal': 'checked when stated',
     'capsaicin_concentration': 'required',
     'treated_joints': 'checked when stated',
-    'supply_requested': 'required',
+    'supply_requested': 'checked when stated',
 }
 
 # What a presumption can name -> its label (runtime.conclude).
 _LABELS = {
     'ingredients': 'ingredients of the requested product',
     'drug_classes': 'drug classes of the requested product',
+    'compounded': 'a compounded product',
+    'renewal': 'a request to continue a medication the patient already takes',
+    'neuropathic_pain': 'neuropathic pain as the pain treated',
     'capsaicin_concentration': 'capsaicin concentration',
     'treated_joints': 'sites to be treated',
-    'neuropathic_pain': 'neuropathic pain as the pain treated',
     'supply_requested': 'length of treatment the request supplies',
 }
 
 # Findings and `one of` facts -> their readings, in declaration order (runtime.every_reading).
 _READINGS = {
+    'pain_function_recorded': (True, False),
+    'neuropathic_pain': (True, False),
+    'oral_trials_failed': (True, False),
     'localized_neuropathic_pain': (True, False),
     'first_line_trial': (True, False),
     'other_treatments_failed': (True, False),
+    'capsaicin_high_dose_indication': (True, False),
     'osteoarthritis_or_tendinitis': (True, False),
-    'neuropathic_pain': (True, False),
 }
 
 
@@ -60,80 +68,126 @@ def unmet(facts, request_date):
     f_ingredients = _get('ingredients')
     f_drug_classes = _get('drug_classes')
     f_dosage_form = _get('dosage_form')
+    f_compounded = _get('compounded')
+    f_renewal = _get('renewal')
+    f_pain_function_recorded = _get('pain_function_recorded')
+    f_neuropathic_pain = _get('neuropathic_pain')
+    f_oral_trials_failed = _get('oral_trials_failed')
     f_localized_neuropathic_pain = _get('localized_neuropathic_pain')
     f_first_line_trial = _get('first_line_trial')
     f_other_treatments_failed = _get('other_treatments_failed')
     f_capsaicin_concentration = _get('capsaicin_concentration')
+    f_capsaicin_high_dose_indication = _get('capsaicin_high_dose_indication')
     f_osteoarthritis_or_tendinitis = _get('osteoarthritis_or_tendinitis')
     f_treated_joints = _get('treated_joints')
-    f_neuropathic_pain = _get('neuropathic_pain')
     f_use_to_date = _get('use_to_date')
     f_supply_requested = _get('supply_requested')
     _out = []
 
-    # exclude topical_gabapentin (topical_analgesics.mtus:66): (contains ingredients:set[text] 'gabapen...
-    if (f_ingredients is not None and contains_text(f_ingredients, 'gabapentin')):
-        _out.append('topical_gabapentin')
+    # when#0 (topical_analgesics.mtus:81): compounded:bool
+    _when1 = f_compounded
+    if _when1 is not False:
 
-    # exclude topical_muscle_relaxant (topical_analgesics.mtus:71): (contains drug_classes:set[text] 'm...
+        # compound_indication when#0 (topical_analgesics.mtus:82): (and neuropathic_pain:bool oral_trials_f...
+        if _when1 is None:
+            if not (f_compounded is None):
+                _out.append('compound_indication')
+        elif not ((f_neuropathic_pain is True) and (f_oral_trials_failed is True)) and (((f_neuropathic_pain is False) or (f_oral_trials_failed is False)) or not (f_compounded is None)):
+            _out.append('compound_indication')
+
+    # exclude topical_anticonvulsant (topical_analgesics.mtus:88): (or (contains ingredients:set[text] ...
+    if ((f_ingredients is not None and contains_text(f_ingredients, 'gabapentin')) or (f_drug_classes is not None and contains_text(f_drug_classes, 'anticonvulsant'))):
+        _out.append('topical_anticonvulsant')
+
+    # exclude topical_muscle_relaxant (topical_analgesics.mtus:94): (contains drug_classes:set[text] 'm...
     if (f_drug_classes is not None and contains_text(f_drug_classes, 'muscle relaxant')):
         _out.append('topical_muscle_relaxant')
 
-    # when#0 (topical_analgesics.mtus:78): (contains ingredients:set[text] 'lidocaine')
-    _when1 = (None if f_ingredients is None else contains_text(f_ingredients, 'lidocaine'))
-    if _when1 is not False:
-        _unknown2 = _when1 is None
+    # exclude topical_ketoprofen (topical_analgesics.mtus:100): (contains ingredients:set[text] 'ketopr...
+    if (f_ingredients is not None and contains_text(f_ingredients, 'ketoprofen')):
+        _out.append('topical_ketoprofen')
 
-        # lidocaine_patch when#0 (topical_analgesics.mtus:79): (= dosage_form:text 'patch')
-        if _unknown2 or not (f_dosage_form is not None and (norm_text(f_dosage_form) == 'patch')):
+    # when#1 (topical_analgesics.mtus:109): (contains ingredients:set[text] 'lidocaine')
+    _when2 = (None if f_ingredients is None else contains_text(f_ingredients, 'lidocaine'))
+    if _when2 is not False:
+        _unknown3 = _when2 is None
+
+        # lidocaine_patch when#1 (topical_analgesics.mtus:110): (= dosage_form:text 'patch')
+        if _unknown3 or not (f_dosage_form is not None and (norm_text(f_dosage_form) == 'patch')):
             _out.append('lidocaine_patch')
 
-        # lidocaine_indication when#0 (topical_analgesics.mtus:81): localized_neuropathic_pain:bool
-        if _unknown2 or not (f_localized_neuropathic_pain is True):
+        # lidocaine_indication when#1 (topical_analgesics.mtus:112): localized_neuropathic_pain:bool
+        if _unknown3 or not (f_localized_neuropathic_pain is True):
             _out.append('lidocaine_indication')
 
-        # lidocaine_after_first_line when#0 (topical_analgesics.mtus:83): first_line_trial:bool
-        if _unknown2 or not (f_first_line_trial is True):
+        # lidocaine_after_first_line when#1 (topical_analgesics.mtus:114): first_line_trial:bool
+        if _unknown3 or not (f_first_line_trial is True):
             _out.append('lidocaine_after_first_line')
 
-    # when#1 (topical_analgesics.mtus:89): (contains ingredients:set[text] 'capsaicin')
-    _when3 = (None if f_ingredients is None else contains_text(f_ingredients, 'capsaicin'))
-    if _when3 is not False:
-        _unknown4 = _when3 is None
+    # when#2 (topical_analgesics.mtus:125): (contains ingredients:set[text] 'capsaicin')
+    _when4 = (None if f_ingredients is None else contains_text(f_ingredients, 'capsaicin'))
+    if _when4 is not False:
+        _unknown5 = _when4 is None
 
-        # capsaicin_after_other_treatments when#1 (topical_analgesics.mtus:90): other_treatments_failed:bool
-        if _unknown4 or not (f_other_treatments_failed is True):
+        # capsaicin_after_other_treatments when#2 (topical_analgesics.mtus:126): other_treatments_failed:bool
+        if _unknown5 or not (f_other_treatments_failed is True):
             _out.append('capsaicin_after_other_treatments')
 
-        # capsaicin_strength when#1 (topical_analgesics.mtus:92): (<= capsaicin_concentration:percent 0.025...
-        if _unknown4 or not (f_capsaicin_concentration is not None and (f_capsaicin_concentration <= _K1)):
+        # capsaicin_strength when#2 (topical_analgesics.mtus:128): (or (<= capsaicin_concentration:percent ...
+        if _unknown5 or not ((f_capsaicin_concentration is not None and (f_capsaicin_concentration <= _K1)) or ((f_capsaicin_concentration is not None and (f_capsaicin_concentration == _K2)) and (f_capsaicin_high_dose_indication is True))):
             _out.append('capsaicin_strength')
 
-    # when#2 (topical_analgesics.mtus:100): (contains drug_classes:set[text] 'NSAID')
-    _when5 = (None if f_drug_classes is None else contains_text(f_drug_classes, 'nsaid'))
-    if _when5 is not False:
-        _unknown6 = _when5 is None
+    # when#3 (topical_analgesics.mtus:138): (contains drug_classes:set[text] 'NSAID')
+    _when6 = (None if f_drug_classes is None else contains_text(f_drug_classes, 'nsaid'))
+    if _when6 is not False:
+        _unknown7 = _when6 is None
 
-        # topical_nsaid_indication when#2 (topical_analgesics.mtus:101): osteoarthritis_or_tendinitis:bool
-        if _unknown6 or not (f_osteoarthritis_or_tendinitis is True):
+        # topical_nsaid_indication when#3 (topical_analgesics.mtus:139): osteoarthritis_or_tendinitis:bool
+        if _unknown7 or not (f_osteoarthritis_or_tendinitis is True):
             _out.append('topical_nsaid_indication')
 
-        # topical_nsaid_site when#2 (topical_analgesics.mtus:103): (not (contains any of treated_joints:set...
-        if _unknown6:
+        # topical_nsaid_site when#3 (topical_analgesics.mtus:143): (not (contains any of treated_joints:set...
+        if _unknown7:
             if True:
                 _out.append('topical_nsaid_site')
-        elif not (f_treated_joints is not None and (not member('contains any of', f_treated_joints, _K2, EXACT, request_date))) and ((f_treated_joints is not None and member('contains any of', f_treated_joints, _K2, EXACT, request_date)) or not (f_treated_joints is None)):
+        elif not (f_treated_joints is not None and (not member('contains any of', f_treated_joints, _K3, EXACT, request_date))) and ((f_treated_joints is not None and member('contains any of', f_treated_joints, _K3, EXACT, request_date)) or not (f_treated_joints is None)):
             _out.append('topical_nsaid_site')
 
-        # topical_nsaid_short_term when#2 (topical_analgesics.mtus:105): (<= (+ use_to_date:duration supply...
-        _t7 = add(f_use_to_date, f_supply_requested)
-        _t8 = compare_duration('<=', _t7, _K3, request_date)
-        if _unknown6 or not (_t8 is True):
-            _out.append('topical_nsaid_short_term')
+        # topical_nsaid_supply when#3 (topical_analgesics.mtus:147): (<= supply_requested:duration 12 weeks...
+        _t8 = compare_duration('<=', f_supply_requested, _K4, request_date)
+        if _unknown7:
+            if True:
+                _out.append('topical_nsaid_supply')
+        elif not (_t8 is True) and ((_t8 is False) or not (f_supply_requested is None)):
+            _out.append('topical_nsaid_supply')
 
-        # exclude topical_nsaid_neuropathic when#2 (topical_analgesics.mtus:107): neuropathic_pain:bool
-        if not (_unknown6) and (f_neuropathic_pain is True):
+        # when#4 (topical_analgesics.mtus:149): renewal:bool
+        _when9 = f_renewal
+        if _when9 is not False:
+            _unknown10 = _unknown7 or _when9 is None
+
+            # topical_nsaid_short_term when#3 when#4 (topical_analgesics.mtus:150): (< use_to_date:duration 12 ...
+            _t11 = compare_duration('<', f_use_to_date, _K4, request_date)
+            if _unknown10:
+                if not (f_renewal is None):
+                    _out.append('topical_nsaid_short_term')
+            elif not (_t11 is True) and ((_t11 is False) or not (f_renewal is None)):
+                _out.append('topical_nsaid_short_term')
+
+        # exclude topical_nsaid_neuropathic when#3 (topical_analgesics.mtus:152): neuropathic_pain:bool
+        if not (_unknown7) and (f_neuropathic_pain is True):
             _out.append('topical_nsaid_neuropathic')
+
+    # when#5 (topical_analgesics.mtus:157): renewal:bool
+    _when12 = f_renewal
+    if _when12 is not False:
+
+        # medication_record when#5 (topical_analgesics.mtus:158): pain_function_recorded:bool
+        if _when12 is None:
+            if not (f_renewal is None):
+                _out.append('medication_record')
+        elif not (f_pain_function_recorded is True) and ((f_pain_function_recorded is False) or not (f_renewal is None)):
+            _out.append('medication_record')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
@@ -156,6 +210,21 @@ def _decide(facts, request_date):
     f_dosage_form = _get('dosage_form')
     m_dosage_form = () if f_dosage_form is not None else ('dosage_form',)
     r_dosage_form = FactValue('dosage_form', f_dosage_form, f_dosage_form is not None)
+    f_compounded = _get('compounded')
+    m_compounded = () if f_compounded is not None else ('compounded',)
+    r_compounded = FactValue('compounded', f_compounded, f_compounded is not None)
+    f_renewal = _get('renewal')
+    m_renewal = () if f_renewal is not None else ('renewal',)
+    r_renewal = FactValue('renewal', f_renewal, f_renewal is not None)
+    f_pain_function_recorded = _get('pain_function_recorded')
+    m_pain_function_recorded = () if f_pain_function_recorded is not None else ('pain_function_recorded',)
+    r_pain_function_recorded = FactValue('pain_function_recorded', f_pain_function_recorded, f_pain_function_recorded is not None)
+    f_neuropathic_pain = _get('neuropathic_pain')
+    m_neuropathic_pain = () if f_neuropathic_pain is not None else ('neuropathic_pain',)
+    r_neuropathic_pain = FactValue('neuropathic_pain', f_neuropathic_pain, f_neuropathic_pain is not None)
+    f_oral_trials_failed = _get('oral_trials_failed')
+    m_oral_trials_failed = () if f_oral_trials_failed is not None else ('oral_trials_failed',)
+    r_oral_trials_failed = FactValue('oral_trials_failed', f_oral_trials_failed, f_oral_trials_failed is not None)
     f_localized_neuropathic_pain = _get('localized_neuropathic_pain')
     m_localized_neuropathic_pain = () if f_localized_neuropathic_pain is not None else ('localized_neuropathic_pain',)
     r_localized_neuropathic_pain = FactValue('localized_neuropathic_pain', f_localized_neuropathic_pain, f_localized_neuropathic_pain is not None)
@@ -168,15 +237,15 @@ def _decide(facts, request_date):
     f_capsaicin_concentration = _get('capsaicin_concentration')
     m_capsaicin_concentration = () if f_capsaicin_concentration is not None else ('capsaicin_concentration',)
     r_capsaicin_concentration = FactValue('capsaicin_concentration', f_capsaicin_concentration, f_capsaicin_concentration is not None)
+    f_capsaicin_high_dose_indication = _get('capsaicin_high_dose_indication')
+    m_capsaicin_high_dose_indication = () if f_capsaicin_high_dose_indication is not None else ('capsaicin_high_dose_indication',)
+    r_capsaicin_high_dose_indication = FactValue('capsaicin_high_dose_indication', f_capsaicin_high_dose_indication, f_capsaicin_high_dose_indication is not None)
     f_osteoarthritis_or_tendinitis = _get('osteoarthritis_or_tendinitis')
     m_osteoarthritis_or_tendinitis = () if f_osteoarthritis_or_tendinitis is not None else ('osteoarthritis_or_tendinitis',)
     r_osteoarthritis_or_tendinitis = FactValue('osteoarthritis_or_tendinitis', f_osteoarthritis_or_tendinitis, f_osteoarthritis_or_tendinitis is not None)
     f_treated_joints = _get('treated_joints')
     m_treated_joints = () if f_treated_joints is not None else ('treated_joints',)
     r_treated_joints = FactValue('treated_joints', f_treated_joints, f_treated_joints is not None)
-    f_neuropathic_pain = _get('neuropathic_pain')
-    m_neuropathic_pain = () if f_neuropathic_pain is not None else ('neuropathic_pain',)
-    r_neuropathic_pain = FactValue('neuropathic_pain', f_neuropathic_pain, f_neuropathic_pain is not None)
     f_use_to_date = _get('use_to_date')
     m_use_to_date = () if f_use_to_date is not None else ('use_to_date',)
     r_use_to_date = FactValue('use_to_date', f_use_to_date, f_use_to_date is not None)
@@ -184,80 +253,122 @@ def _decide(facts, request_date):
     m_supply_requested = () if f_supply_requested is not None else ('supply_requested',)
     r_supply_requested = FactValue('supply_requested', f_supply_requested, f_supply_requested is not None)
 
-    # when#0 (topical_analgesics.mtus:78): (contains ingredients:set[text] 'lidocaine')
-    _v1, _m1 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'lidocaine')), (f_ingredients, m_ingredients))
-    _gate2 = (_v1, _m1)
-    # when#1 (topical_analgesics.mtus:89): (contains ingredients:set[text] 'capsaicin')
-    _v3, _m3 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'capsaicin')), (f_ingredients, m_ingredients))
-    _gate4 = (_v3, _m3)
-    # when#2 (topical_analgesics.mtus:100): (contains drug_classes:set[text] 'NSAID')
-    _v5, _m5 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'nsaid')), (f_drug_classes, m_drug_classes))
-    _gate6 = (_v5, _m5)
+    # when#0 (topical_analgesics.mtus:81): compounded:bool
+    _gate1 = (f_compounded, m_compounded)
+    # when#1 (topical_analgesics.mtus:109): (contains ingredients:set[text] 'lidocaine')
+    _v2, _m2 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'lidocaine')), (f_ingredients, m_ingredients))
+    _gate3 = (_v2, _m2)
+    # when#2 (topical_analgesics.mtus:125): (contains ingredients:set[text] 'capsaicin')
+    _v4, _m4 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'capsaicin')), (f_ingredients, m_ingredients))
+    _gate5 = (_v4, _m4)
+    # when#3 (topical_analgesics.mtus:138): (contains drug_classes:set[text] 'NSAID')
+    _v6, _m6 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'nsaid')), (f_drug_classes, m_drug_classes))
+    _gate7 = (_v6, _m6)
+    # when#4 (topical_analgesics.mtus:149): renewal:bool
+    _gate8 = (f_renewal, m_renewal)
+    # when#5 (topical_analgesics.mtus:157): renewal:bool
 
-    # exclude topical_gabapentin (topical_analgesics.mtus:66): (contains ingredients:set[text] 'gabapen...
-    _v8, _m8 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'gabapentin')), (f_ingredients, m_ingredients))
-    _c7 = decide('topical_gabapentin', True, ALWAYS, (_v8, _m8), (r_ingredients,), rules=_RULES)
-
-    # exclude topical_muscle_relaxant (topical_analgesics.mtus:71): (contains drug_classes:set[text] 'm...
-    _v10, _m10 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'muscle relaxant')), (f_drug_classes, m_drug_classes))
-    _c9 = decide('topical_muscle_relaxant', True, ALWAYS, (_v10, _m10), (r_drug_classes,), rules=_RULES)
-
-    if _gate2[0] is True:
-        # lidocaine_patch when#0 (topical_analgesics.mtus:79): (= dosage_form:text 'patch')
-        _v14, _m14 = strict_m((None if f_dosage_form is None else (norm_text(f_dosage_form) == 'patch')), (f_dosage_form, m_dosage_form))
-        _c11 = decide('lidocaine_patch', False, _gate2, (_v14, _m14), (r_ingredients, r_dosage_form), rules=_RULES)
-        # lidocaine_indication when#0 (topical_analgesics.mtus:81): localized_neuropathic_pain:bool
-        _c12 = decide('lidocaine_indication', False, _gate2, (f_localized_neuropathic_pain, m_localized_neuropathic_pain), (r_ingredients, r_localized_neuropathic_pain), rules=_RULES)
-        # lidocaine_after_first_line when#0 (topical_analgesics.mtus:83): first_line_trial:bool
-        _c13 = decide('lidocaine_after_first_line', False, _gate2, (f_first_line_trial, m_first_line_trial), (r_ingredients, r_first_line_trial), rules=_RULES)
+    if _gate1[0] is True:
+        # compound_indication when#0 (topical_analgesics.mtus:82): (and neuropathic_pain:bool oral_trials_f...
+        _v10, _m10 = and_m((f_neuropathic_pain, m_neuropathic_pain), (f_oral_trials_failed, m_oral_trials_failed))
+        _c9 = decide('compound_indication', False, _gate1, (_v10, _m10), (r_compounded, r_neuropathic_pain, r_oral_trials_failed), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c11 = decide('lidocaine_patch', False, _gate2, None, (r_ingredients,), rules=_RULES)
-        _c12 = decide('lidocaine_indication', False, _gate2, None, (r_ingredients,), rules=_RULES)
-        _c13 = decide('lidocaine_after_first_line', False, _gate2, None, (r_ingredients,), rules=_RULES)
+        _c9 = decide('compound_indication', False, _gate1, None, (r_compounded,), rules=_RULES)
 
-    if _gate4[0] is True:
-        # capsaicin_after_other_treatments when#1 (topical_analgesics.mtus:90): other_treatments_failed:bool
-        _c15 = decide('capsaicin_after_other_treatments', False, _gate4, (f_other_treatments_failed, m_other_treatments_failed), (r_ingredients, r_other_treatments_failed), rules=_RULES)
-        # capsaicin_strength when#1 (topical_analgesics.mtus:92): (<= capsaicin_concentration:percent 0.025...
-        _v17, _m17 = strict_m((None if f_capsaicin_concentration is None else (f_capsaicin_concentration <= _K1)), (f_capsaicin_concentration, m_capsaicin_concentration))
-        _c16 = decide('capsaicin_strength', False, _gate4, (_v17, _m17), (r_ingredients, r_capsaicin_concentration), rules=_RULES)
+    # exclude topical_anticonvulsant (topical_analgesics.mtus:88): (or (contains ingredients:set[text] ...
+    _v12, _m12 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'gabapentin')), (f_ingredients, m_ingredients))
+    _v13, _m13 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'anticonvulsant')), (f_drug_classes, m_drug_classes))
+    _v14, _m14 = or_m((_v12, _m12), (_v13, _m13))
+    _c11 = decide('topical_anticonvulsant', True, ALWAYS, (_v14, _m14), (r_ingredients, r_drug_classes), rules=_RULES)
+
+    # exclude topical_muscle_relaxant (topical_analgesics.mtus:94): (contains drug_classes:set[text] 'm...
+    _v16, _m16 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'muscle relaxant')), (f_drug_classes, m_drug_classes))
+    _c15 = decide('topical_muscle_relaxant', True, ALWAYS, (_v16, _m16), (r_drug_classes,), rules=_RULES)
+
+    # exclude topical_ketoprofen (topical_analgesics.mtus:100): (contains ingredients:set[text] 'ketopr...
+    _v18, _m18 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'ketoprofen')), (f_ingredients, m_ingredients))
+    _c17 = decide('topical_ketoprofen', True, ALWAYS, (_v18, _m18), (r_ingredients,), rules=_RULES)
+
+    if _gate3[0] is True:
+        # lidocaine_patch when#1 (topical_analgesics.mtus:110): (= dosage_form:text 'patch')
+        _v22, _m22 = strict_m((None if f_dosage_form is None else (norm_text(f_dosage_form) == 'patch')), (f_dosage_form, m_dosage_form))
+        _c19 = decide('lidocaine_patch', False, _gate3, (_v22, _m22), (r_ingredients, r_dosage_form), rules=_RULES)
+        # lidocaine_indication when#1 (topical_analgesics.mtus:112): localized_neuropathic_pain:bool
+        _c20 = decide('lidocaine_indication', False, _gate3, (f_localized_neuropathic_pain, m_localized_neuropathic_pain), (r_ingredients, r_localized_neuropathic_pain), rules=_RULES)
+        # lidocaine_after_first_line when#1 (topical_analgesics.mtus:114): first_line_trial:bool
+        _c21 = decide('lidocaine_after_first_line', False, _gate3, (f_first_line_trial, m_first_line_trial), (r_ingredients, r_first_line_trial), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c15 = decide('capsaicin_after_other_treatments', False, _gate4, None, (r_ingredients,), rules=_RULES)
-        _c16 = decide('capsaicin_strength', False, _gate4, None, (r_ingredients,), rules=_RULES)
+        _c19 = decide('lidocaine_patch', False, _gate3, None, (r_ingredients,), rules=_RULES)
+        _c20 = decide('lidocaine_indication', False, _gate3, None, (r_ingredients,), rules=_RULES)
+        _c21 = decide('lidocaine_after_first_line', False, _gate3, None, (r_ingredients,), rules=_RULES)
 
-    if _gate6[0] is True:
-        # topical_nsaid_indication when#2 (topical_analgesics.mtus:101): osteoarthritis_or_tendinitis:bool
-        _c18 = decide('topical_nsaid_indication', False, _gate6, (f_osteoarthritis_or_tendinitis, m_osteoarthritis_or_tendinitis), (r_drug_classes, r_osteoarthritis_or_tendinitis), rules=_RULES)
-        # topical_nsaid_site when#2 (topical_analgesics.mtus:103): (not (contains any of treated_joints:set...
-        _v22, _m22 = strict_m((None if f_treated_joints is None else member('contains any of', f_treated_joints, _K2, EXACT, request_date)), (f_treated_joints, m_treated_joints))
-        _t23 = None if _v22 is None else not _v22
-        _c19 = decide('topical_nsaid_site', False, _gate6, (_t23, _m22), (r_drug_classes, r_treated_joints), rules=_RULES)
-        # topical_nsaid_short_term when#2 (topical_analgesics.mtus:105): (<= (+ use_to_date:duration supply...
-        _v24, _m24 = strict_m(add(f_use_to_date, f_supply_requested), (f_use_to_date, m_use_to_date), (f_supply_requested, m_supply_requested))
-        _t25 = compare_duration('<=', _v24, _K3, request_date)
-        _v26, _m26 = strict_m(_t25, (_v24, _m24))
-        _c20 = decide('topical_nsaid_short_term', False, _gate6, (_v26, _m26), (r_drug_classes, r_use_to_date, r_supply_requested), (Computed('use_to_date + supply_requested', _v24),), rules=_RULES)
-        # exclude topical_nsaid_neuropathic when#2 (topical_analgesics.mtus:107): neuropathic_pain:bool
-        _c21 = decide('topical_nsaid_neuropathic', True, _gate6, (f_neuropathic_pain, m_neuropathic_pain), (r_drug_classes, r_neuropathic_pain), rules=_RULES)
+    if _gate5[0] is True:
+        # capsaicin_after_other_treatments when#2 (topical_analgesics.mtus:126): other_treatments_failed:bool
+        _c23 = decide('capsaicin_after_other_treatments', False, _gate5, (f_other_treatments_failed, m_other_treatments_failed), (r_ingredients, r_other_treatments_failed), rules=_RULES)
+        # capsaicin_strength when#2 (topical_analgesics.mtus:128): (or (<= capsaicin_concentration:percent ...
+        _v25, _m25 = strict_m((None if f_capsaicin_concentration is None else (f_capsaicin_concentration <= _K1)), (f_capsaicin_concentration, m_capsaicin_concentration))
+        _v26, _m26 = strict_m((None if f_capsaicin_concentration is None else (f_capsaicin_concentration == _K2)), (f_capsaicin_concentration, m_capsaicin_concentration))
+        _v27, _m27 = and_m((_v26, _m26), (f_capsaicin_high_dose_indication, m_capsaicin_high_dose_indication))
+        _v28, _m28 = or_m((_v25, _m25), (_v27, _m27))
+        _c24 = decide('capsaicin_strength', False, _gate5, (_v28, _m28), (r_ingredients, r_capsaicin_concentration, r_capsaicin_high_dose_indication), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c18 = decide('topical_nsaid_indication', False, _gate6, None, (r_drug_classes,), rules=_RULES)
-        _c19 = decide('topical_nsaid_site', False, _gate6, None, (r_drug_classes,), rules=_RULES)
-        _c20 = decide('topical_nsaid_short_term', False, _gate6, None, (r_drug_classes,), rules=_RULES)
-        _c21 = decide('topical_nsaid_neuropathic', True, _gate6, None, (r_drug_classes,), rules=_RULES)
+        _c23 = decide('capsaicin_after_other_treatments', False, _gate5, None, (r_ingredients,), rules=_RULES)
+        _c24 = decide('capsaicin_strength', False, _gate5, None, (r_ingredients,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c7, _c9, _c11, _c12, _c13, _c15, _c16, _c18, _c19, _c20, _c21))
+    if _gate7[0] is True:
+        # topical_nsaid_indication when#3 (topical_analgesics.mtus:139): osteoarthritis_or_tendinitis:bool
+        _c29 = decide('topical_nsaid_indication', False, _gate7, (f_osteoarthritis_or_tendinitis, m_osteoarthritis_or_tendinitis), (r_drug_classes, r_osteoarthritis_or_tendinitis), rules=_RULES)
+        # topical_nsaid_site when#3 (topical_analgesics.mtus:143): (not (contains any of treated_joints:set...
+        _v32, _m32 = strict_m((None if f_treated_joints is None else member('contains any of', f_treated_joints, _K3, EXACT, request_date)), (f_treated_joints, m_treated_joints))
+        _t33 = None if _v32 is None else not _v32
+        _c30 = decide('topical_nsaid_site', False, _gate7, (_t33, _m32), (r_drug_classes, r_treated_joints), rules=_RULES)
+        # topical_nsaid_supply when#3 (topical_analgesics.mtus:147): (<= supply_requested:duration 12 weeks...
+        _t34 = compare_duration('<=', f_supply_requested, _K4, request_date)
+        _v35, _m35 = strict_m(_t34, (f_supply_requested, m_supply_requested))
+        _c31 = decide('topical_nsaid_supply', False, _gate7, (_v35, _m35), (r_drug_classes, r_supply_requested), rules=_RULES)
+    else:  # not applicable, or not documented with what the `when` misses
+        _c29 = decide('topical_nsaid_indication', False, _gate7, None, (r_drug_classes,), rules=_RULES)
+        _c30 = decide('topical_nsaid_site', False, _gate7, None, (r_drug_classes,), rules=_RULES)
+        _c31 = decide('topical_nsaid_supply', False, _gate7, None, (r_drug_classes,), rules=_RULES)
+    _gate37 = and_m(_gate7, _gate8)
+
+    if _gate37[0] is True:
+        # topical_nsaid_short_term when#3 when#4 (topical_analgesics.mtus:150): (< use_to_date:duration 12 ...
+        _t38 = compare_duration('<', f_use_to_date, _K4, request_date)
+        _v39, _m39 = strict_m(_t38, (f_use_to_date, m_use_to_date))
+        _c36 = decide('topical_nsaid_short_term', False, _gate37, (_v39, _m39), (r_drug_classes, r_renewal, r_use_to_date), rules=_RULES)
+    else:  # not applicable, or not documented with what the `when` misses
+        _c36 = decide('topical_nsaid_short_term', False, _gate37, None, (r_drug_classes, r_renewal), rules=_RULES)
+
+    if _gate7[0] is True:
+        # exclude topical_nsaid_neuropathic when#3 (topical_analgesics.mtus:152): neuropathic_pain:bool
+        _c40 = decide('topical_nsaid_neuropathic', True, _gate7, (f_neuropathic_pain, m_neuropathic_pain), (r_drug_classes, r_neuropathic_pain), rules=_RULES)
+    else:  # not applicable, or not documented with what the `when` misses
+        _c40 = decide('topical_nsaid_neuropathic', True, _gate7, None, (r_drug_classes,), rules=_RULES)
+
+    if _gate8[0] is True:
+        # medication_record when#5 (topical_analgesics.mtus:158): pain_function_recorded:bool
+        _c41 = decide('medication_record', False, _gate8, (f_pain_function_recorded, m_pain_function_recorded), (r_renewal, r_pain_function_recorded), rules=_RULES)
+    else:  # not applicable, or not documented with what the `when` misses
+        _c41 = decide('medication_record', False, _gate8, None, (r_renewal,), rules=_RULES)
+
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c9, _c11, _c15, _c17, _c19, _c20, _c21, _c23, _c24, _c29, _c30, _c31, _c36, _c40, _c41))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (60, 60, 50), (61, 61, 51), (62, 62, 52), (63, 63, 53), (64, 64, 54), (65, 65, 55),
-    (66, 66, 56), (67, 67, 57), (68, 68, 58), (69, 69, 59), (70, 70, 60), (71, 71, 61),
-    (74, 76, 66), (78, 80, 71), (82, 85, 78), (87, 89, 79), (91, 93, 81), (95, 97, 83),
-    (99, 102, 89), (104, 106, 90), (108, 110, 92), (112, 115, 100), (117, 119, 101), (121, 126, 103),
-    (128, 132, 105), (134, 136, 107), (150, 152, 50), (153, 155, 51), (156, 158, 52), (159, 161, 53),
-    (162, 164, 54), (165, 167, 55), (168, 170, 56), (171, 173, 57), (174, 176, 58), (177, 179, 59),
-    (180, 182, 60), (183, 185, 61), (187, 189, 78), (190, 192, 89), (193, 195, 100), (197, 199, 66),
-    (201, 203, 71), (205, 208, 79), (209, 210, 81), (211, 212, 83), (213, 216, 79), (218, 220, 90),
-    (221, 223, 92), (224, 226, 90), (228, 230, 101), (231, 234, 103), (235, 239, 105), (240, 241, 107),
-    (242, 246, 101),
+    (68, 68, 58), (69, 69, 59), (70, 70, 60), (71, 71, 61), (72, 72, 62), (73, 73, 63),
+    (74, 74, 64), (75, 75, 65), (76, 76, 66), (77, 77, 67), (78, 78, 68), (79, 79, 69),
+    (80, 80, 70), (81, 81, 71), (82, 82, 72), (83, 83, 73), (84, 84, 74), (87, 89, 81),
+    (91, 96, 82), (98, 100, 88), (102, 104, 94), (106, 108, 100), (110, 113, 109), (115, 117, 110),
+    (119, 121, 112), (123, 125, 114), (127, 130, 125), (132, 134, 126), (136, 138, 128), (140, 143, 138),
+    (145, 147, 139), (149, 154, 143), (156, 162, 147), (164, 167, 149), (169, 175, 150), (177, 179, 152),
+    (181, 183, 157), (185, 190, 158), (204, 206, 58), (207, 209, 59), (210, 212, 60), (213, 215, 61),
+    (216, 218, 62), (219, 221, 63), (222, 224, 64), (225, 227, 65), (228, 230, 66), (231, 233, 67),
+    (234, 236, 68), (237, 239, 69), (240, 242, 70), (243, 245, 71), (246, 248, 72), (249, 251, 73),
+    (252, 254, 74), (256, 257, 81), (258, 260, 109), (261, 263, 125), (264, 266, 138), (267, 268, 149),
+    (269, 269, 157), (271, 276, 82), (278, 282, 88), (284, 286, 94), (288, 290, 100), (292, 295, 110),
+    (296, 297, 112), (298, 299, 114), (300, 303, 110), (305, 307, 126), (308, 309, 128), (310, 311, 129),
+    (312, 313, 128), (314, 316, 126), (318, 320, 139), (321, 324, 143), (325, 328, 147), (329, 332, 139),
+    (333, 333, 150), (335, 341, 150), (343, 347, 152), (349, 353, 158),
 )

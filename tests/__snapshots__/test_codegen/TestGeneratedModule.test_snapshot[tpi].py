@@ -17,18 +17,19 @@ from mtus.compiler.check.runtime import (
 GUIDELINE_ID = 'tpi'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'tpi.mtus'
-CRITERIA = ('trigger_points', 'chronic', 'conservative_care', 'no_radiculopathy', 'per_session', 'local_anesthetic', 'fibromyalgia', 'repeat_relief', 'repeat_function', 'interval')
+CRITERIA = ('trigger_points', 'chronic', 'conservative_care', 'no_radiculopathy', 'per_session', 'other_injectate', 'fibromyalgia', 'repeat_relief', 'repeat_function', 'interval')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # The guideline's values, built once.
-_K1 = frozenset(('local anesthetic', 'local anesthetic with steroid'))  # local anesthetic, local anesthetic with steroid (tpi.mtus:56)
-_K2 = Decimal('50')  # 50% (tpi.mtus:68)
-_K3 = Duration(0, 42)  # 6 weeks (tpi.mtus:68)
+_K1 = frozenset(('botulinum toxin', 'corticosteroid only', 'glucose', 'saline'))  # saline, glucose, botulinum toxin, corticosteroid only (tpi.mtus:86)
+_K2 = Decimal('50')  # 50% (tpi.mtus:98)
+_K3 = Duration(0, 42)  # 6 weeks (tpi.mtus:98)
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
+    'radiculopathy': 'presumed absent when silent',
     'injections': 'checked when stated',
     'substance': 'checked when stated',
     'prior_injections': 'none when silent',
@@ -36,6 +37,7 @@ _RULES = {
 
 # What a presumption can name -> its label (runtime.conclude).
 _LABELS = {
+    'radiculopathy': 'radiculopathy by exam, imaging or neuro-testing',
     'injections': 'injections requested per session',
     'substance': 'injected substance',
     'diagnoses': 'diagnoses',
@@ -51,7 +53,6 @@ _READINGS = {
     'twitch_response': (True, False),
     'referred_pain': (True, False),
     'conservative_care_failed': (True, False),
-    'radiculopathy': (True, False),
 }
 
 
@@ -63,6 +64,9 @@ def unmet(facts, request_date):
     f_symptom_onset = _get('symptom_onset')
     f_conservative_care_failed = _get('conservative_care_failed')
     f_radiculopathy = _get('radiculopathy')
+    d_radiculopathy = f_radiculopathy is not None
+    if f_radiculopathy is None:
+        f_radiculopathy = False
     f_injections = _get('injections')
     f_substance = _get('substance')
     f_diagnoses = _get('diagnoses')
@@ -72,54 +76,54 @@ def unmet(facts, request_date):
         f_prior_injections = ()
     _out = []
 
-    # trigger_points (tpi.mtus:37): (and twitch_response:bool referred_pain:bool)
+    # trigger_points (tpi.mtus:57): (and twitch_response:bool referred_pain:bool)
     if not ((f_twitch_response is True) and (f_referred_pain is True)):
         _out.append('trigger_points')
 
-    # chronic (tpi.mtus:41): (> (time-from symptom_onset:date request.date) 3 months:duration)
+    # chronic (tpi.mtus:61): (> (time-from symptom_onset:date request.date) 3 months:duration)
     _t1 = compare_elapsed('>', f_symptom_onset, request_date, 3, 0)
     if not (_t1 is True):
         _out.append('chronic')
 
-    # conservative_care (tpi.mtus:45): conservative_care_failed:bool
+    # conservative_care (tpi.mtus:67): conservative_care_failed:bool
     if not (f_conservative_care_failed is True):
         _out.append('conservative_care')
 
-    # no_radiculopathy (tpi.mtus:49): (not radiculopathy:bool)
-    if not (f_radiculopathy is False):
+    # no_radiculopathy (tpi.mtus:75): (not radiculopathy:bool)
+    if not (not f_radiculopathy):
         _out.append('no_radiculopathy')
 
-    # per_session (tpi.mtus:52): (<= injections:count 4:count)
+    # per_session (tpi.mtus:80): (<= injections:count 4:count)
     if not (f_injections is not None and (f_injections <= 4)) and ((f_injections is not None and (not (f_injections <= 4))) or not (f_injections is None)):
         _out.append('per_session')
 
-    # local_anesthetic (tpi.mtus:56): (in substance:enum {'local anesthetic', 'local anesthetic with st...
-    if not (f_substance is not None and (f_substance in _K1)) and ((f_substance is not None and (not (f_substance in _K1))) or not (f_substance is None)):
-        _out.append('local_anesthetic')
+    # exclude other_injectate (tpi.mtus:86): (in substance:enum {'botulinum toxin', 'corticosteroid onl...
+    if (f_substance is not None and (f_substance in _K1)):
+        _out.append('other_injectate')
 
-    # exclude fibromyalgia (tpi.mtus:60): (contains diagnoses:set[text] 'fibromyalgia')
+    # exclude fibromyalgia (tpi.mtus:90): (contains diagnoses:set[text] 'fibromyalgia')
     if (f_diagnoses is not None and contains_text(f_diagnoses, 'fibromyalgia')):
         _out.append('fibromyalgia')
 
-    # when#0 (tpi.mtus:64): (any prior_injections):bool
+    # when#0 (tpi.mtus:94): (any prior_injections):bool
     _when2 = (len(f_prior_injections) > 0)
     if _when2 is not False:
         _unknown3 = _when2 is None
 
-        # repeat_relief when#0 (tpi.mtus:68): (and (>= (last prior_injections field relief):percent 50%:per...
+        # repeat_relief when#0 (tpi.mtus:98): (and (> (last prior_injections field relief):percent 50%:perc...
         _r4 = last_row(f_prior_injections, 'date')
         _t5 = None if _r4 is None else _r4.get('relief')
         _t6 = None if _r4 is None else _r4.get('relief_lasted')
         _t7 = compare_duration('>=', _t6, _K3, request_date)
-        if _unknown3 or not ((_t5 is not None and (_t5 >= _K2)) and (_t7 is True)):
+        if _unknown3 or not ((_t5 is not None and (_t5 > _K2)) and (_t7 is True)):
             _out.append('repeat_relief')
 
-        # repeat_function when#0 (tpi.mtus:70): (last prior_injections field function_improved):bool
+        # repeat_function when#0 (tpi.mtus:100): (last prior_injections field function_improved):bool
         _t8 = None if _r4 is None else _r4.get('function_improved')
         if _unknown3 or not (_t8 is True):
             _out.append('repeat_function')
 
-        # interval when#0 (tpi.mtus:73): (>= (time-from (last prior_injections field date):date request.dat...
+        # interval when#0 (tpi.mtus:103): (>= (time-from (last prior_injections field date):date request.da...
         _t9 = None if _r4 is None else _r4.get('date')
         _t10 = compare_elapsed('>=', _t9, request_date, 2, 0)
         if _unknown3 or not (_t10 is True):
@@ -150,8 +154,10 @@ def _decide(facts, request_date):
     m_conservative_care_failed = () if f_conservative_care_failed is not None else ('conservative_care_failed',)
     r_conservative_care_failed = FactValue('conservative_care_failed', f_conservative_care_failed, f_conservative_care_failed is not None)
     f_radiculopathy = _get('radiculopathy')
-    m_radiculopathy = () if f_radiculopathy is not None else ('radiculopathy',)
-    r_radiculopathy = FactValue('radiculopathy', f_radiculopathy, f_radiculopathy is not None)
+    d_radiculopathy = f_radiculopathy is not None
+    if f_radiculopathy is None:
+        f_radiculopathy = False
+    r_radiculopathy = FactValue('radiculopathy', f_radiculopathy, d_radiculopathy)
     f_injections = _get('injections')
     m_injections = () if f_injections is not None else ('injections',)
     r_injections = FactValue('injections', f_injections, f_injections is not None)
@@ -167,73 +173,72 @@ def _decide(facts, request_date):
         f_prior_injections = ()
     r_prior_injections = FactValue('prior_injections', f_prior_injections, d_prior_injections)
 
-    # when#0 (tpi.mtus:64): (any prior_injections):bool
+    # when#0 (tpi.mtus:94): (any prior_injections):bool
     _v1, _m1 = any_m(f_prior_injections, 'prior_injections', None, None)
     _gate2 = (_v1, _m1)
 
-    # trigger_points (tpi.mtus:37): (and twitch_response:bool referred_pain:bool)
+    # trigger_points (tpi.mtus:57): (and twitch_response:bool referred_pain:bool)
     _v4, _m4 = and_m((f_twitch_response, m_twitch_response), (f_referred_pain, m_referred_pain))
     _c3 = decide('trigger_points', False, ALWAYS, (_v4, _m4), (r_twitch_response, r_referred_pain), rules=_RULES)
 
-    # chronic (tpi.mtus:41): (> (time-from symptom_onset:date request.date) 3 months:duration)
+    # chronic (tpi.mtus:61): (> (time-from symptom_onset:date request.date) 3 months:duration)
     _t6 = compare_elapsed('>', f_symptom_onset, request_date, 3, 0)
     _v7, _m7 = strict_m(_t6, (f_symptom_onset, m_symptom_onset))
     _v8, _m8 = strict_m(time_from(f_symptom_onset, request_date), (f_symptom_onset, m_symptom_onset))
     _c5 = decide('chronic', False, ALWAYS, (_v7, _m7), (r_symptom_onset,), (Computed('time from symptom_onset to request.date', _v8),), rules=_RULES)
 
-    # conservative_care (tpi.mtus:45): conservative_care_failed:bool
+    # conservative_care (tpi.mtus:67): conservative_care_failed:bool
     _c9 = decide('conservative_care', False, ALWAYS, (f_conservative_care_failed, m_conservative_care_failed), (r_conservative_care_failed,), rules=_RULES)
 
-    # no_radiculopathy (tpi.mtus:49): (not radiculopathy:bool)
-    _t11 = None if f_radiculopathy is None else not f_radiculopathy
-    _c10 = decide('no_radiculopathy', False, ALWAYS, (_t11, m_radiculopathy), (r_radiculopathy,), rules=_RULES)
+    # no_radiculopathy (tpi.mtus:75): (not radiculopathy:bool)
+    _c10 = decide('no_radiculopathy', False, ALWAYS, ((not f_radiculopathy), ()), (r_radiculopathy,), rules=_RULES)
 
-    # per_session (tpi.mtus:52): (<= injections:count 4:count)
-    _v13, _m13 = strict_m((None if f_injections is None else (f_injections <= 4)), (f_injections, m_injections))
-    _c12 = decide('per_session', False, ALWAYS, (_v13, _m13), (r_injections,), rules=_RULES)
+    # per_session (tpi.mtus:80): (<= injections:count 4:count)
+    _v12, _m12 = strict_m((None if f_injections is None else (f_injections <= 4)), (f_injections, m_injections))
+    _c11 = decide('per_session', False, ALWAYS, (_v12, _m12), (r_injections,), rules=_RULES)
 
-    # local_anesthetic (tpi.mtus:56): (in substance:enum {'local anesthetic', 'local anesthetic with st...
-    _v15, _m15 = strict_m((None if f_substance is None else (f_substance in _K1)), (f_substance, m_substance))
-    _c14 = decide('local_anesthetic', False, ALWAYS, (_v15, _m15), (r_substance,), rules=_RULES)
+    # exclude other_injectate (tpi.mtus:86): (in substance:enum {'botulinum toxin', 'corticosteroid onl...
+    _v14, _m14 = strict_m((None if f_substance is None else (f_substance in _K1)), (f_substance, m_substance))
+    _c13 = decide('other_injectate', True, ALWAYS, (_v14, _m14), (r_substance,), rules=_RULES)
 
-    # exclude fibromyalgia (tpi.mtus:60): (contains diagnoses:set[text] 'fibromyalgia')
-    _v17, _m17 = strict_m((None if f_diagnoses is None else contains_text(f_diagnoses, 'fibromyalgia')), (f_diagnoses, m_diagnoses))
-    _c16 = decide('fibromyalgia', True, ALWAYS, (_v17, _m17), (r_diagnoses,), rules=_RULES)
+    # exclude fibromyalgia (tpi.mtus:90): (contains diagnoses:set[text] 'fibromyalgia')
+    _v16, _m16 = strict_m((None if f_diagnoses is None else contains_text(f_diagnoses, 'fibromyalgia')), (f_diagnoses, m_diagnoses))
+    _c15 = decide('fibromyalgia', True, ALWAYS, (_v16, _m16), (r_diagnoses,), rules=_RULES)
 
     if _gate2[0] is True:
-        # repeat_relief when#0 (tpi.mtus:68): (and (>= (last prior_injections field relief):percent 50%:per...
-        _p21 = pick_m('last', f_prior_injections, 'prior_injections', None, None, 'date')
-        _v22, _m22 = field_m(_p21, 'prior_injections', 'relief')
-        _v23, _m23 = strict_m((None if _v22 is None else (_v22 >= _K2)), (_v22, _m22))
-        _v24, _m24 = field_m(_p21, 'prior_injections', 'relief_lasted')
-        _t25 = compare_duration('>=', _v24, _K3, request_date)
-        _v26, _m26 = strict_m(_t25, (_v24, _m24))
-        _v27, _m27 = and_m((_v23, _m23), (_v26, _m26))
-        _c18 = decide('repeat_relief', False, _gate2, (_v27, _m27), (r_prior_injections,), (Computed('last(prior_injections).relief', _v22), Computed('last(prior_injections).relief_lasted', _v24)), rules=_RULES)
-        # repeat_function when#0 (tpi.mtus:70): (last prior_injections field function_improved):bool
-        _v28, _m28 = field_m(_p21, 'prior_injections', 'function_improved')
-        _c19 = decide('repeat_function', False, _gate2, (_v28, _m28), (r_prior_injections,), rules=_RULES)
-        # interval when#0 (tpi.mtus:73): (>= (time-from (last prior_injections field date):date request.dat...
-        _v29, _m29 = field_m(_p21, 'prior_injections', 'date')
-        _t30 = compare_elapsed('>=', _v29, request_date, 2, 0)
-        _v31, _m31 = strict_m(_t30, (_v29, _m29))
-        _v32, _m32 = strict_m(time_from(_v29, request_date), (_v29, _m29))
-        _c20 = decide('interval', False, _gate2, (_v31, _m31), (r_prior_injections,), (Computed('time from last(prior_injections).date to request.date', _v32), Computed('last(prior_injections).date', _v29)), rules=_RULES)
+        # repeat_relief when#0 (tpi.mtus:98): (and (> (last prior_injections field relief):percent 50%:perc...
+        _p20 = pick_m('last', f_prior_injections, 'prior_injections', None, None, 'date')
+        _v21, _m21 = field_m(_p20, 'prior_injections', 'relief')
+        _v22, _m22 = strict_m((None if _v21 is None else (_v21 > _K2)), (_v21, _m21))
+        _v23, _m23 = field_m(_p20, 'prior_injections', 'relief_lasted')
+        _t24 = compare_duration('>=', _v23, _K3, request_date)
+        _v25, _m25 = strict_m(_t24, (_v23, _m23))
+        _v26, _m26 = and_m((_v22, _m22), (_v25, _m25))
+        _c17 = decide('repeat_relief', False, _gate2, (_v26, _m26), (r_prior_injections,), (Computed('last(prior_injections).relief', _v21), Computed('last(prior_injections).relief_lasted', _v23)), rules=_RULES)
+        # repeat_function when#0 (tpi.mtus:100): (last prior_injections field function_improved):bool
+        _v27, _m27 = field_m(_p20, 'prior_injections', 'function_improved')
+        _c18 = decide('repeat_function', False, _gate2, (_v27, _m27), (r_prior_injections,), rules=_RULES)
+        # interval when#0 (tpi.mtus:103): (>= (time-from (last prior_injections field date):date request.da...
+        _v28, _m28 = field_m(_p20, 'prior_injections', 'date')
+        _t29 = compare_elapsed('>=', _v28, request_date, 2, 0)
+        _v30, _m30 = strict_m(_t29, (_v28, _m28))
+        _v31, _m31 = strict_m(time_from(_v28, request_date), (_v28, _m28))
+        _c19 = decide('interval', False, _gate2, (_v30, _m30), (r_prior_injections,), (Computed('time from last(prior_injections).date to request.date', _v31), Computed('last(prior_injections).date', _v28)), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c18 = decide('repeat_relief', False, _gate2, None, (r_prior_injections,), rules=_RULES)
-        _c19 = decide('repeat_function', False, _gate2, None, (r_prior_injections,), rules=_RULES)
-        _c20 = decide('interval', False, _gate2, None, (r_prior_injections,), rules=_RULES)
+        _c17 = decide('repeat_relief', False, _gate2, None, (r_prior_injections,), rules=_RULES)
+        _c18 = decide('repeat_function', False, _gate2, None, (r_prior_injections,), rules=_RULES)
+        _c19 = decide('interval', False, _gate2, None, (r_prior_injections,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c9, _c10, _c12, _c14, _c16, _c18, _c19, _c20))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c9, _c10, _c11, _c13, _c15, _c17, _c18, _c19))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (61, 61, 21), (62, 62, 22), (63, 63, 23), (64, 64, 24), (65, 65, 25), (66, 66, 26),
-    (67, 67, 27), (68, 68, 28), (69, 72, 29), (75, 77, 37), (79, 82, 41), (84, 86, 45),
-    (88, 90, 49), (92, 94, 52), (96, 98, 56), (100, 102, 60), (104, 107, 64), (109, 115, 68),
-    (117, 120, 70), (122, 126, 73), (140, 142, 21), (143, 145, 22), (146, 148, 23), (149, 151, 24),
-    (152, 154, 25), (155, 157, 26), (158, 160, 27), (161, 163, 28), (164, 168, 29), (170, 172, 64),
-    (174, 176, 37), (178, 182, 41), (184, 185, 45), (187, 189, 49), (191, 193, 52), (195, 197, 56),
-    (199, 201, 60), (203, 212, 68), (213, 215, 70), (216, 221, 73), (222, 225, 68),
+    (62, 62, 40), (63, 63, 41), (64, 64, 42), (65, 65, 43), (66, 69, 44), (70, 70, 45),
+    (71, 71, 46), (72, 72, 47), (73, 76, 48), (79, 81, 57), (83, 86, 61), (88, 90, 67),
+    (92, 94, 75), (96, 98, 80), (100, 102, 86), (104, 106, 90), (108, 111, 94), (113, 119, 98),
+    (121, 124, 100), (126, 130, 103), (144, 146, 40), (147, 149, 41), (150, 152, 42), (153, 155, 43),
+    (156, 160, 44), (161, 163, 45), (164, 166, 46), (167, 169, 47), (170, 174, 48), (176, 178, 94),
+    (180, 182, 57), (184, 188, 61), (190, 191, 67), (193, 194, 75), (196, 198, 80), (200, 202, 86),
+    (204, 206, 90), (208, 217, 98), (218, 220, 100), (221, 226, 103), (227, 230, 98),
 )

@@ -17,18 +17,20 @@ from mtus.compiler.check.runtime import (
 GUIDELINE_ID = 'udt'
 RUNTIME_VERSION = 4
 SOURCE_FILE = 'udt.mtus'
-CRITERIA = ('indication', 'frequency_for_risk')
+CRITERIA = ('indication', 'frequency_for_risk', 'confirmation_indicated')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 4')
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
+    'definitive_testing': 'checked when stated',
     'prior_tests': 'none when silent',
 }
 
 # What a presumption can name -> its label (runtime.conclude).
 _LABELS = {
+    'definitive_testing': 'a request for confirmatory (definitive, quantitative) testing',
     'prior_tests': 'prior urine drug tests',
     'prior_tests.date': 'date of the test',
 }
@@ -39,6 +41,7 @@ _READINGS = {
     'opioid_trial_planned': (True, False),
     'misuse_concern': (True, False),
     'risk_level': ('low', 'moderate', 'high'),
+    'inconsistent_screen': (True, False),
 }
 
 
@@ -49,27 +52,40 @@ def unmet(facts, request_date):
     f_opioid_trial_planned = _get('opioid_trial_planned')
     f_misuse_concern = _get('misuse_concern')
     f_risk_level = _get('risk_level')
+    f_definitive_testing = _get('definitive_testing')
+    f_inconsistent_screen = _get('inconsistent_screen')
     f_prior_tests = _get('prior_tests')
     d_prior_tests = f_prior_tests is not None
     if f_prior_tests is None:
         f_prior_tests = ()
     _out = []
 
-    # indication (udt.mtus:44): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
+    # indication (udt.mtus:49): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
     if not ((f_controlled_substance_regimen is True) + (f_opioid_trial_planned is True) + (f_misuse_concern is True) >= 1):
         _out.append('indication')
 
-    # when#0 (udt.mtus:51): (any prior_tests within 12 months):bool
+    # when#0 (udt.mtus:56): (any prior_tests within 12 months):bool
     _w1 = window(request_date, 12, 0)
     _v2, _m2 = any_m(f_prior_tests, 'prior_tests', _w1, None)
     _when3 = _v2
     if _when3 is not False:
 
-        # frequency_for_risk when#0 (udt.mtus:57): (or (and (= risk_level:enum 'moderate') (<= (+ (count pr...
+        # frequency_for_risk when#0 (udt.mtus:62): (or (and (= risk_level:enum 'moderate') (<= (+ (count pr...
         _v4, _m4 = count_m(f_prior_tests, 'prior_tests', _w1, None)
         _t5 = add(_v4, 1)
         if _when3 is None or not (((f_risk_level is not None and (f_risk_level == 'moderate')) and (_t5 is not None and (_t5 <= 3))) or ((f_risk_level is not None and (f_risk_level == 'high')) and (_t5 is not None and (_t5 <= 12)))):
             _out.append('frequency_for_risk')
+
+    # when#1 (udt.mtus:69): definitive_testing:bool
+    _when6 = f_definitive_testing
+    if _when6 is not False:
+
+        # confirmation_indicated when#1 (udt.mtus:70): inconsistent_screen:bool
+        if _when6 is None:
+            if not (f_definitive_testing is None):
+                _out.append('confirmation_indicated')
+        elif not (f_inconsistent_screen is True) and ((f_inconsistent_screen is False) or not (f_definitive_testing is None)):
+            _out.append('confirmation_indicated')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
@@ -95,42 +111,58 @@ def _decide(facts, request_date):
     f_risk_level = _get('risk_level')
     m_risk_level = () if f_risk_level is not None else ('risk_level',)
     r_risk_level = FactValue('risk_level', f_risk_level, f_risk_level is not None)
+    f_definitive_testing = _get('definitive_testing')
+    m_definitive_testing = () if f_definitive_testing is not None else ('definitive_testing',)
+    r_definitive_testing = FactValue('definitive_testing', f_definitive_testing, f_definitive_testing is not None)
+    f_inconsistent_screen = _get('inconsistent_screen')
+    m_inconsistent_screen = () if f_inconsistent_screen is not None else ('inconsistent_screen',)
+    r_inconsistent_screen = FactValue('inconsistent_screen', f_inconsistent_screen, f_inconsistent_screen is not None)
     f_prior_tests = _get('prior_tests')
     d_prior_tests = f_prior_tests is not None
     if f_prior_tests is None:
         f_prior_tests = ()
     r_prior_tests = FactValue('prior_tests', f_prior_tests, d_prior_tests)
 
-    # when#0 (udt.mtus:51): (any prior_tests within 12 months):bool
+    # when#0 (udt.mtus:56): (any prior_tests within 12 months):bool
     _w1 = window(request_date, 12, 0)
     _v2, _m2 = any_m(f_prior_tests, 'prior_tests', _w1, None)
     _gate3 = (_v2, _m2)
+    # when#1 (udt.mtus:69): definitive_testing:bool
+    _gate4 = (f_definitive_testing, m_definitive_testing)
 
-    # indication (udt.mtus:44): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
-    _v5, _m5 = at_least_m(1, (f_controlled_substance_regimen, m_controlled_substance_regimen), (f_opioid_trial_planned, m_opioid_trial_planned), (f_misuse_concern, m_misuse_concern))
-    _c4 = decide('indication', False, ALWAYS, (_v5, _m5), (r_controlled_substance_regimen, r_opioid_trial_planned, r_misuse_concern), rules=_RULES)
+    # indication (udt.mtus:49): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
+    _v6, _m6 = at_least_m(1, (f_controlled_substance_regimen, m_controlled_substance_regimen), (f_opioid_trial_planned, m_opioid_trial_planned), (f_misuse_concern, m_misuse_concern))
+    _c5 = decide('indication', False, ALWAYS, (_v6, _m6), (r_controlled_substance_regimen, r_opioid_trial_planned, r_misuse_concern), rules=_RULES)
 
     if _gate3[0] is True:
-        # frequency_for_risk when#0 (udt.mtus:57): (or (and (= risk_level:enum 'moderate') (<= (+ (count pr...
-        _v7, _m7 = strict_m((None if f_risk_level is None else (f_risk_level == 'moderate')), (f_risk_level, m_risk_level))
-        _v8, _m8 = count_m(f_prior_tests, 'prior_tests', _w1, None)
-        _v9, _m9 = strict_m(add(_v8, 1), (_v8, _m8))
-        _v10, _m10 = strict_m((None if _v9 is None else (_v9 <= 3)), (_v9, _m9))
-        _v11, _m11 = and_m((_v7, _m7), (_v10, _m10))
-        _v12, _m12 = strict_m((None if f_risk_level is None else (f_risk_level == 'high')), (f_risk_level, m_risk_level))
-        _v13, _m13 = strict_m((None if _v9 is None else (_v9 <= 12)), (_v9, _m9))
-        _v14, _m14 = and_m((_v12, _m12), (_v13, _m13))
-        _v15, _m15 = or_m((_v11, _m11), (_v14, _m14))
-        _c6 = decide('frequency_for_risk', False, _gate3, (_v15, _m15), (r_prior_tests, r_risk_level), (Computed('count(prior_tests within 12 months) + 1', _v9), Computed('count(prior_tests within 12 months)', _v8)), rules=_RULES)
+        # frequency_for_risk when#0 (udt.mtus:62): (or (and (= risk_level:enum 'moderate') (<= (+ (count pr...
+        _v8, _m8 = strict_m((None if f_risk_level is None else (f_risk_level == 'moderate')), (f_risk_level, m_risk_level))
+        _v9, _m9 = count_m(f_prior_tests, 'prior_tests', _w1, None)
+        _v10, _m10 = strict_m(add(_v9, 1), (_v9, _m9))
+        _v11, _m11 = strict_m((None if _v10 is None else (_v10 <= 3)), (_v10, _m10))
+        _v12, _m12 = and_m((_v8, _m8), (_v11, _m11))
+        _v13, _m13 = strict_m((None if f_risk_level is None else (f_risk_level == 'high')), (f_risk_level, m_risk_level))
+        _v14, _m14 = strict_m((None if _v10 is None else (_v10 <= 12)), (_v10, _m10))
+        _v15, _m15 = and_m((_v13, _m13), (_v14, _m14))
+        _v16, _m16 = or_m((_v12, _m12), (_v15, _m15))
+        _c7 = decide('frequency_for_risk', False, _gate3, (_v16, _m16), (r_prior_tests, r_risk_level), (Computed('count(prior_tests within 12 months) + 1', _v10), Computed('count(prior_tests within 12 months)', _v9)), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c6 = decide('frequency_for_risk', False, _gate3, None, (r_prior_tests,), rules=_RULES)
+        _c7 = decide('frequency_for_risk', False, _gate3, None, (r_prior_tests,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c4, _c6))
+    if _gate4[0] is True:
+        # confirmation_indicated when#1 (udt.mtus:70): inconsistent_screen:bool
+        _c17 = decide('confirmation_indicated', False, _gate4, (f_inconsistent_screen, m_inconsistent_screen), (r_definitive_testing, r_inconsistent_screen), rules=_RULES)
+    else:  # not applicable, or not documented with what the `when` misses
+        _c17 = decide('confirmation_indicated', False, _gate4, None, (r_definitive_testing,), rules=_RULES)
+
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c5, _c7, _c17))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (48, 48, 31), (49, 49, 32), (50, 50, 33), (51, 51, 34), (52, 55, 35), (58, 60, 44),
-    (62, 66, 51), (68, 72, 57), (86, 88, 31), (89, 91, 32), (92, 94, 33), (95, 97, 34),
-    (98, 102, 35), (104, 107, 51), (109, 111, 44), (113, 119, 57), (120, 122, 58), (123, 126, 57),
+    (51, 51, 34), (52, 52, 35), (53, 53, 36), (54, 54, 37), (55, 55, 38), (56, 56, 39),
+    (57, 60, 40), (63, 65, 49), (67, 71, 56), (73, 77, 62), (79, 81, 69), (83, 88, 70),
+    (102, 104, 34), (105, 107, 35), (108, 110, 36), (111, 113, 37), (114, 116, 38), (117, 119, 39),
+    (120, 124, 40), (126, 129, 56), (130, 131, 69), (133, 135, 49), (137, 143, 62), (144, 146, 63),
+    (147, 150, 62), (152, 156, 70),
 )
