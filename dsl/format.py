@@ -37,7 +37,7 @@ import attrs
 
 from mtus.dsl import diagnostics as diag
 from mtus.dsl.build import build
-from mtus.dsl.frontend import check_text, find_sources, normalize, read_source
+from mtus.dsl.frontend import check_text, find_sources, normalize, read_source_and_bytes
 from mtus.dsl.parser import TAB_WIDTH, Lexeme, lex, parse
 from mtus.dsl.source import Source, Span
 
@@ -392,12 +392,23 @@ def format_text(text: str, path: str = "<text>") -> str:
 
 
 # -------------------------------------------------------------------- files
-def write_atomic(path: str | os.PathLike, text: str) -> None:
+class WriteRefused(Exception):
+    """The formatted text is not written: the file is read-only, or it changed after it was read."""
+
+
+def write_atomic(path: str | os.PathLike, text: str, expected: Optional[bytes] = None) -> None:
     """Replace the file's contents all at once: a temporary file in the same folder, then os.replace.
 
-    On any failure the original file is untouched and the temporary file is removed.
+    A read-only file is refused (os.replace would swap it anyway: only the folder's
+    permission counts). With `expected`, the file must still hold exactly those
+    bytes just before the swap, or nothing is written: an editor's save made while
+    the file was formatted is never overwritten. On any failure the original file is
+    untouched and the temporary file is removed.
     """
     target = os.path.realpath(path)  # write through a symbolic link, keep the link
+    mode = os.stat(target).st_mode
+    if not mode & 0o222 or not os.access(target, os.W_OK):
+        raise WriteRefused("the file is read-only; it was not formatted")
     folder = os.path.dirname(target) or "."
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")
     try:
@@ -405,10 +416,13 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        try:
-            os.chmod(tmp, os.stat(target).st_mode & 0o7777)
-        except OSError:
-            pass
+        os.chmod(tmp, mode & 0o7777)
+        if expected is not None:
+            with open(target, "rb") as f:
+                now = f.read(len(expected) + 1)
+            if now != expected:
+                raise WriteRefused("the file changed while it was being formatted; it was not written "
+                                   "(run `mtus fmt` again)")
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -444,12 +458,7 @@ class FileResult:
 def format_file(path: str | os.PathLike, write: bool = True) -> FileResult:
     """Format one file; with write, replace it atomically when it changes. Never raises for a bad file."""
     path = str(path)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        return FileResult(path, "", None, f"cannot read the file: {e.strerror or e}")
-    src = read_source(path)
+    src, raw = read_source_and_bytes(path)  # one bounded read: what is formatted is what was read
     if isinstance(src, diag.Diagnostic):
         return FileResult(path, "", None, src.message, (src,))
     original = raw.decode("utf-8")
@@ -460,7 +469,9 @@ def format_file(path: str | os.PathLike, write: bool = True) -> FileResult:
     result = FileResult(path, original, formatted, source=src)
     if write and result.changed:
         try:
-            write_atomic(path, formatted)
+            write_atomic(path, formatted, expected=raw)
+        except WriteRefused as e:
+            return FileResult(path, original, None, str(e), (), src)
         except OSError as e:
             return FileResult(path, original, None, f"cannot write the file: {e.strerror or e}", (), src)
     return result

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+import stat
 from typing import Iterable, Optional, Union
 
 import attrs
@@ -20,9 +20,10 @@ from mtus.dsl.parser import parse
 from mtus.dsl.passes import Context, run
 from mtus.dsl.source import Source
 
-#: Files larger than this are refused before parsing (E901). A guideline is a
-#: few kilobytes; at this size parsing would already take seconds.
-MAX_FILE_BYTES = 1024 * 1024
+#: Files larger than this are refused before parsing (E901). The largest bundled
+#: guideline is 14 KB; a 1 MB file took over 15 s to lint (bench/hostile.py), so
+#: the limit keeps the worst case a few seconds (docs/security.md).
+MAX_FILE_BYTES = 256 * 1024
 
 
 @attrs.frozen
@@ -86,24 +87,51 @@ def _check(source: Source) -> CheckResult:
     return CheckResult(source, ctx.model, tuple(diag.finalize(ctx.diagnostics)))
 
 
-def _too_large(path: str, size: int) -> diag.Diagnostic:
-    return diag.error("E901", f"the file is {size:,} bytes; a guideline may be at most {MAX_FILE_BYTES:,} bytes",
+def _too_large(path: str, size: Optional[int]) -> diag.Diagnostic:
+    what = (f"the file is {size:,} bytes; a guideline may be at most {MAX_FILE_BYTES:,} bytes" if size is not None
+            else f"the file is larger than the {MAX_FILE_BYTES:,} bytes a guideline may be")
+    return diag.error("E901", what,
                       Source(path, "").whole(), hint="is this the right file? split very long guidelines into several files")
 
 
-def _read(path: str) -> tuple[Source, Optional[diag.Diagnostic]]:
-    """The file's text (undecodable bytes shown as U+FFFD) and the reason it cannot be checked, if any."""
+def _read_bounded(path: str) -> Optional[bytes]:
+    """At most MAX_FILE_BYTES of a regular file; None if it is larger. OSError if it is not a regular file.
+
+    The limit is the read's, not stat()'s (`/dev/zero` has no size, a file may
+    grow), and a FIFO is refused before it can block. compiler/check/bounded.py
+    does the same for check time, which may not import the front end.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            return Source(path, ""), _too_large(path, size)
-        data = Path(path).read_bytes()
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(0, "not a regular file")
+        chunks, size, want = [], 0, st.st_size + 1
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, min(MAX_FILE_BYTES + 1 - size, want))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            want = 1 << 20
+    finally:
+        os.close(fd)
+    return b"".join(chunks) if size <= MAX_FILE_BYTES else None
+
+
+def _read(path: str) -> tuple[Source, Optional[diag.Diagnostic], Optional[bytes]]:
+    """The file's text (undecodable bytes shown as U+FFFD), the reason it cannot be checked if any, its bytes."""
+    try:
+        data = _read_bounded(path)
+        if data is None:
+            return Source(path, ""), _too_large(path, None), None
     except OSError as e:
-        return Source(path, ""), diag.error("E100", f"cannot read the file: {e.strerror or e}", Source(path, "").whole())
+        return Source(path, ""), diag.error("E100", f"cannot read the file: {e.strerror or e}",
+                                            Source(path, "").whole()), None
     except ValueError as e:  # e.g. a NUL character in the path itself
-        return Source(path, ""), diag.error("E100", f"cannot read the file: {e}", Source(path, "").whole())
+        return Source(path, ""), diag.error("E100", f"cannot read the file: {e}", Source(path, "").whole()), None
     try:
-        return Source(path, normalize(data.decode("utf-8"))), None
+        return Source(path, normalize(data.decode("utf-8"))), None, data
     except UnicodeDecodeError as e:
         prefix = normalize(data[: e.start].decode("utf-8", errors="replace"))
         src = Source(path, normalize(data.decode("utf-8", errors="replace")))
@@ -112,18 +140,24 @@ def _read(path: str) -> tuple[Source, Optional[diag.Diagnostic]]:
         return src, diag.error(
             "E100", f"the file is not valid UTF-8 text: byte 0x{data[e.start]:02x} on line {line}, column {col} "
                     "cannot be read", src.span(at, at + 1),
-            hint="save the file with the UTF-8 encoding (it was probably saved as Latin-1 or Windows-1252)")
+            hint="save the file with the UTF-8 encoding (it was probably saved as Latin-1 or Windows-1252)"), data
 
 
 def read_source(path: str | os.PathLike) -> Source | diag.Diagnostic:
     """Read a file as UTF-8 text (a BOM is allowed), or explain why it cannot be read."""
-    src, problem = _read(str(path))
+    src, problem, _ = _read(str(path))
     return problem if problem is not None else src
+
+
+def read_source_and_bytes(path: str | os.PathLike) -> tuple[Source | diag.Diagnostic, Optional[bytes]]:
+    """read_source(), and the bytes it was read from (one read: the formatter compares them before writing)."""
+    src, problem, data = _read(str(path))
+    return (problem if problem is not None else src), data
 
 
 def check_file(path: str | os.PathLike) -> CheckResult:
     """Read and check one `.mtus` file; never raises."""
-    src, problem = _read(str(path))
+    src, problem, _ = _read(str(path))
     if problem is not None:
         return CheckResult(src, None, (problem,))
     return check_text(src.text, src.path)

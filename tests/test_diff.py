@@ -97,4 +97,8 @@ def test_cli_exit_codes(setup, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("date: [\n", encoding="utf-8")
     r = runner.invoke(main, ["diff", str(old), str(new), "--cases", str(bad)], catch_exceptions=False)
-    assert r.exit_code == 2 and "bad.yaml" in r.stderr
+    assert r.exit_code == 2 and "no readable case file" in r.stderr and "bad.yaml" in r.stderr
+    (cases / "broken.yaml").write_text("date: [\n", encoding="utf-8")  # skipped; the others still compared
+    r = runner.invoke(main, ["diff", str(old), str(new), "--cases", str(cases)], catch_exceptions=False)
+    assert r.exit_code == 1 and "1 file(s) skipped, not readable as case files:" in r.stdout
+    assert "broken.yaml" in r.stdout and "4 case(s), 4 item(s)" in r.stdout

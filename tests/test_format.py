@@ -408,3 +408,42 @@ def test_write_keeps_the_mode_and_a_symbolic_link(tmp_path):
     assert format_file(link).changed
     assert link.is_symlink() and real.read_text() == TIDY
     assert real.stat().st_mode & 0o777 == 0o640
+
+
+# ------------------------------------------------- never losing an edit
+def test_a_file_changed_while_it_is_formatted_is_not_overwritten(monkeypatch, tmp_path):
+    """An editor saves while mtus fmt works: the save wins, and the formatter says so."""
+    f = tmp_path / "g.mtus"
+    f.write_text(MESSY)
+    real = fmt.format_text
+
+    def edit_meanwhile(text, path="<text>"):
+        out = real(text, path)
+        f.write_text(MESSY + "# the user's edit\n")
+        return out
+
+    monkeypatch.setattr(fmt, "format_text", edit_meanwhile)
+    result = format_file(f)
+    assert result.formatted is None and "changed while it was being formatted" in result.error
+    assert f.read_text() == MESSY + "# the user's edit\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.mtus"]
+
+
+def test_a_read_only_file_is_not_formatted(tmp_path, monkeypatch):
+    f = tmp_path / "g.mtus"
+    f.write_text(MESSY)
+    os.chmod(f, 0o444)  # root may write anyway (os.access says yes): the mode bits are what is respected
+    result = format_file(f)
+    assert result.formatted is None and "read-only" in result.error
+    assert f.read_text() == MESSY and f.stat().st_mode & 0o777 == 0o444
+    from mtus.compiler.tools.cli import main
+    from click.testing import CliRunner
+
+    r = CliRunner().invoke(main, ["fmt", str(f)])
+    assert r.exit_code == 1 and "read-only" in r.output and "Traceback" not in r.output
+    assert format_file(f, write=False).changed  # --check still reports what would change
+
+
+def test_a_device_is_not_formatted(tmp_path):
+    result = format_file("/dev/zero")
+    assert result.formatted is None and "not a regular file" in result.error

@@ -150,7 +150,7 @@ def test_comments_cannot_end_early():
     assert comments
     for t in comments:
         assert "\n" not in t.string and "\r" not in t.string
-    assert SOURCE.splitlines()[2].startswith('"""A compiled mtus checker')  # the docstring is ours, not the title
+    assert SOURCE.splitlines()[4].startswith('"""A compiled mtus checker')  # the docstring is ours, not the title
 
 
 @pytest.mark.parametrize("member", NASTY, ids=range(len(NASTY)))
@@ -285,3 +285,250 @@ def test_writer_refuses_a_line_with_a_line_break():
         w.line("x = 1\nimport os")
     with pytest.raises(ValueError):
         w.line("x = 1\u2028")
+
+
+# ------------------------------------------- every slot, fuzzed, through the loader
+import builtins  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from mtus.compiler.build.codegen import FIRST_LINES  # noqa: E402
+from mtus.compiler.check.pack import LoadedGuideline, checker_text  # noqa: E402
+from mtus.compiler.check.runtime import norm_text  # noqa: E402
+
+#: Payloads that, if any reached code, would set builtins.mtus_pwned: through a source encoding
+#: declaration (the bytes would be read as UTF-7, where +AAo- is a line break), line breaks,
+#: quotes that end a literal, and a comment that ends early.
+CANARY = "mtus_pwned"
+PAYLOADS = [
+    f"x coding:utf-7 +AAo-__import__('builtins').{CANARY} = 1+AAo-#",
+    f"# -*- coding: utf-7 -*- +AAo-__import__('builtins').{CANARY}=1",
+    f"vim: set fileencoding=utf-7 : +AAo-__import__('builtins').{CANARY}=1",
+    f"\n__import__('builtins').{CANARY} = 1\n#",
+    f"\r__import__('builtins').{CANARY} = 1\r#",
+    f"'''\n__import__('builtins').{CANARY} = 1\n'''",
+    f'"); __import__("builtins").{CANARY} = 1; ("',
+    f"\\\n__import__('builtins').{CANARY} = 1",
+    f"\x0c__import__('builtins').{CANARY} = 1",
+    f"\u2028__import__('builtins').{CANARY} = 1",
+    "\ufeff\x00\udcff",
+]
+HOSTILE_TEXT = st.one_of(st.sampled_from(PAYLOADS), st.text(min_size=1, max_size=60),
+                         st.builds(lambda a, b: a + b, st.sampled_from(PAYLOADS), st.text(max_size=20)))
+#: The slots user text reaches in a generated checker, each given its own string.
+SLOTS = ("path", "id", "title", "fact", "label", "says", "citation", "table", "table_label", "history", "field",
+         "const")
+
+
+def slot_guideline(text: dict, members: list, keys: list) -> model.Guideline:
+    """A guideline whose every name, label, text, member and key is the given string."""
+    sp = span(3)
+    enum_t = model.Type(model.ENUM, members=tuple(members))
+    h_t = model.Type(model.HISTORY, fields=(model.Field("date", model.T_DATE, "date"),
+                                            model.Field(text["field"], model.T_PERCENT, text["label"])))
+    fact_enum, fact_text, fact_hist = "0" + text["fact"], "1" + text["fact"], "2" + text["history"]
+    facts = (model.Fact(fact_enum, enum_t, "one of", text["label"], None, sp),
+             model.Fact(fact_text, model.T_TEXT, "text", text["label"], None, sp),
+             model.Fact(fact_hist, h_t, "history", text["label"], None, sp))
+    table = model.Table(text["table"], model.T_TEXT, text["table_label"],
+                        tuple(model.TableEntry(k, model.Const(text["const"] + k, model.T_TEXT, k, sp)) for k in keys),
+                        sp)
+    citation = model.Citation(text["citation"], text["citation"], text["citation"])
+    enum_ref = model.FactRef(fact_enum, enum_t, sp)
+    text_ref = model.FactRef(fact_text, model.T_TEXT, sp)
+    hist_ref = model.FactRef(fact_hist, h_t, sp)
+    exprs = [
+        model.Member("in", enum_ref, model.Const(frozenset(members), model.Type(model.SET, element=enum_t),
+                                                 text["const"], sp), sp),
+        model.Compare("=", text_ref, model.Const(text["const"], model.T_TEXT, text["const"], sp), sp),
+        model.Compare("=", model.Lookup(text["table"], text_ref, model.T_TEXT, sp),
+                      model.Const(text["const"], model.T_TEXT, text["const"], sp), sp),
+        model.Compare(">=", model.Query("last", hist_ref, None, None, None, text["field"], model.T_PERCENT, sp),
+                      model.Const(Decimal("50"), model.T_PERCENT, text["const"], sp), sp),
+    ]
+    criteria = tuple(model.Criterion(text["id"] + "_" * i, False, e, text["says"], citation, (), span(10 + i))
+                     for i, e in enumerate(exprs))
+    return model.Guideline(id=text["id"], title=text["title"], citation=citation, services=(), states=text["says"],
+                           version=text["says"], facts=facts, criteria=criteria, conditions=(), examples=(),
+                           path=text["path"], span=span(1), tables=(table,))
+
+
+def skeleton(source: str) -> str:
+    """The module's code with every text literal blanked, names numbered by first use and module constants inlined.
+
+    Two guidelines that differ only in their texts have equal skeletons exactly when no text changed the code.
+    """
+    tree = ast.parse(source)
+    consts = {n.targets[0].id: n.value for n in tree.body if isinstance(n, ast.Assign)
+              and isinstance(n.targets[0], ast.Name) and n.targets[0].id.startswith("_K")}
+    # dropped: the runtime names imported (what is used, checked by assert_safe_module), the constants
+    # (inlined below) and the line table (its numbers move with the header's length)
+    tree.body = [n for n in tree.body if not (isinstance(n, ast.ImportFrom) and n.module.endswith("runtime"))
+                 and not (isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)
+                          and (n.targets[0].id in consts or n.targets[0].id == "SOURCE_LINES"))]
+    numbers: dict[str, str] = {}
+
+    def number(name: str) -> str:
+        return numbers.setdefault(name, f"n{len(numbers)}")
+
+    class Canon(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id in consts:
+                return self.visit(consts[node.id])
+            return ast.Name(number(node.id), node.ctx)
+
+        def visit_FunctionDef(self, node):
+            node.name = number(node.name)
+            return self.generic_visit(node)
+
+        def visit_arg(self, node):
+            node.arg = number(node.arg)
+            return node
+
+        def visit_Constant(self, node):
+            return ast.Constant("S") if isinstance(node.value, str) else node
+
+    return ast.dump(Canon().visit(tree))
+
+
+def distinct_texts(texts: list) -> list:
+    """Texts that stay distinct as the runtime compares them (a table or a `one of` cannot list one twice)."""
+    out: list = []
+    for t in texts:
+        if norm_text(t) and all(norm_text(t) != norm_text(x) and t != x for x in out):
+            out.append(t)
+    return out
+
+
+def load_as_the_pack_loader_does(source: str, name: str):
+    """The module as `mtus check` gets it: the pack file's bytes, decoded and compiled by check/pack.py."""
+    return LoadedGuideline(name, {}, source.encode("utf-8"), f"fuzz/{name}.py").module
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.fixed_dictionaries({slot: HOSTILE_TEXT for slot in SLOTS}),
+       members=st.lists(HOSTILE_TEXT, min_size=1, max_size=4), keys=st.lists(HOSTILE_TEXT, min_size=1, max_size=4))
+def test_no_text_in_any_slot_becomes_code(texts, members, keys):
+    assert_no_text_becomes_code(texts, members, keys)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=range(len(PAYLOADS)))
+def test_no_payload_in_any_slot_becomes_code(payload):
+    """The fast tier's share of the property above: each payload in every slot at once."""
+    assert_no_text_becomes_code({s: payload for s in SLOTS}, [payload, payload + "2"], [payload])
+
+
+def assert_no_text_becomes_code(texts, members, keys):
+    members, keys = distinct_texts(members), distinct_texts(keys)
+    if not members or not keys:
+        return
+    hostile = slot_guideline(texts, members, keys)
+    source = generate_module(hostile)
+    text = checker_text(source.encode("utf-8"), "fuzz.py")
+    assert tuple(text.splitlines()[:2]) == FIRST_LINES  # no user text where Python looks for `coding:`
+    assert_safe_module(text)  # the very text the loader compiles
+    # the same guideline with plain texts: the code must be the same, only the literals differ
+    plain = slot_guideline({s: f"plain_{s}" for s in SLOTS}, [f"m{i}" for i in range(len(members))],
+                           [f"k{i}" for i in range(len(keys))])
+    assert skeleton(text) == skeleton(generate_module(plain))
+    constants = {n.value for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Constant)}
+    assert {hostile.id, *members, *(c.id for c in hostile.criteria)} <= constants  # each text whole, one literal
+    module = load_as_the_pack_loader_does(source, "fuzzed")
+    for facts in ({}, {hostile.facts[0].name: members[0], hostile.facts[1].name: keys[0]}):
+        r = module.evaluate(facts, RD)
+        assert r == evaluate(hostile, facts, RD)
+    assert not hasattr(builtins, CANARY)
+
+
+def evil_source(payload: str) -> str:
+    """A `.mtus` guideline with the payload in every string it may hold."""
+    q = payload.replace("\\", "\\\\").replace('"', '\\"')
+    return f'''guideline evil "{q}"
+  source "{q}" section "{q}" page 1
+
+facts
+  a: finding "{q}"
+  kind: one of {{"{q}", "b"}} "{q}"
+  code: text "{q}"
+
+tables
+  t: text "{q}"
+    "{q}": "{q}"
+
+criteria
+  c1: a and kind = "{q}" and t[code] = "{q}"
+    says "{q}"
+'''
+
+
+@pytest.mark.parametrize("payload", PAYLOADS[:3] + PAYLOADS[6:7], ids=range(4))
+def test_a_coding_declaration_in_a_guideline_never_runs(payload, tmp_path):
+    """The reported attack, end to end: `.mtus` -> mtus compile -> pack on disk -> mtus check."""
+    from click.testing import CliRunner
+
+    from mtus.compiler.check.pack import load_pack
+    from mtus.compiler.tools.cli import main
+
+    src = tmp_path / "coding=utf-7 +AAo-x.mtus"  # the file name is user text too
+    src.write_text(evil_source(payload), encoding="utf-8")
+    out = tmp_path / "pack"
+    runner = CliRunner()
+    r = runner.invoke(main, ["compile", str(src), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    checker = (out / "guidelines" / "evil.py").read_bytes()
+    assert tuple(checker.decode("utf-8").splitlines()[:2]) == FIRST_LINES
+    assert_safe_module(checker_text(checker, "evil.py"))
+    case = tmp_path / "case.yaml"
+    case.write_text("request_date: 2020-01-01\nguideline: evil\nfacts:\n  a: true\n", encoding="utf-8")
+    r = runner.invoke(main, ["check", "--pack", str(out), str(case)])
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.output
+    assert not hasattr(builtins, CANARY)
+    pack = load_pack(str(out))
+    assert pack.guidelines["evil"].evaluate({"a": True}, RD).criteria[0].outcome == NOT_DOCUMENTED
+    assert not hasattr(builtins, CANARY)
+
+
+def _repacked(module_bytes: bytes) -> dict:
+    """The bundled tpi guideline's pack with its checker replaced and the manifest re-hashed to match."""
+    import json
+
+    from mtus.compiler.build.packwriter import build_pack
+    from mtus.compiler.check.pack import sha256
+    from mtus.guidelines import bundled_dir
+
+    files = dict(build_pack([str(bundled_dir() / "tpi.mtus")]).files)
+    files["guidelines/tpi.py"] = module_bytes
+    manifest = json.loads(files["manifest.json"])
+    manifest["files"]["guidelines/tpi.py"] = sha256(module_bytes)
+    files["manifest.json"] = json.dumps(manifest).encode()
+    return files
+
+
+def test_the_loader_compiles_text_so_a_coding_declaration_is_inert():
+    """Even a checker whose first line declares UTF-7 (not one mtus writes) is read as UTF-8 by the loader."""
+    from mtus.compiler.check.pack import load_pack_files
+
+    payload = f"# coding:utf-7 +AAo-__import__('builtins').{CANARY} = 1+AAo-#\n".encode()
+    from mtus.dsl import check_file
+    from mtus.guidelines import bundled_dir
+
+    files = _repacked(payload + generate_module(check_file(str(bundled_dir() / "tpi.mtus")).model).encode())
+    pack = load_pack_files(files, "hostile-pack")
+    assert pack.guidelines["tpi"].evaluate({}, RD).criteria
+    assert not hasattr(builtins, CANARY)
+
+
+@pytest.mark.parametrize("module, message", [
+    (b"x = '\xff'\n", "hostile-pack/guidelines/tpi.py: is not UTF-8 text (byte 5)"),
+    (b"def (:\n", "hostile-pack/guidelines/tpi.py:1: is not a valid generated checker"),
+    (b"x = 1\x00\n", "hostile-pack/guidelines/tpi.py"),
+])
+def test_a_checker_that_is_not_utf8_python_is_refused_by_name(module, message):
+    from mtus.compiler.check.pack import PackError, load_pack_files
+
+    pack = load_pack_files(_repacked(module), "hostile-pack")
+    with pytest.raises(PackError) as e:
+        pack.guidelines["tpi"].evaluate({}, RD)
+    assert message in str(e.value)

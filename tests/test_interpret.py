@@ -25,8 +25,8 @@ GOOD = {
     "substance": "local anesthetic", "diagnoses": frozenset({"myofascial pain syndrome"}),
     "prior_injections": (),
 }
-#: A previous injection that meets the repeat criteria exactly at their thresholds.
-PRIOR = {"date": D(2014, 10, 18), "relief": 50, "relief_lasted": Duration(0, 42), "function_improved": True}
+#: A previous injection that meets the repeat criteria exactly at their thresholds ("greater than 50%").
+PRIOR = {"date": D(2014, 10, 18), "relief": Decimal("50.01"), "relief_lasted": Duration(0, 42), "function_improved": True}
 
 
 def outcomes(facts, request_date=RD, guideline=TPI):
@@ -51,7 +51,7 @@ def case(**changes):
 def test_a_first_injection_meeting_everything_is_certified():
     r = evaluate(TPI, GOOD, RD)
     assert r.certified
-    assert [c.outcome for c in r.criteria] == [MET] * 6 + [DOES_NOT_APPLY] + [NOT_APPLICABLE] * 3
+    assert [c.outcome for c in r.criteria] == [MET] * 5 + [DOES_NOT_APPLY] * 2 + [NOT_APPLICABLE] * 3
     assert r.unmet_ids() == []
 
 
@@ -84,8 +84,10 @@ def test_read_lists_the_facts_with_their_values_in_first_use_order():
 def test_a_finding_documented_absent_is_not_the_same_as_not_documented():
     assert outcomes(case(radiculopathy=False))["no_radiculopathy"] == MET
     assert outcomes(case(radiculopathy=True))["no_radiculopathy"] == NOT_MET
-    assert outcomes(case(radiculopathy=...))["no_radiculopathy"] == NOT_DOCUMENTED
     assert outcomes(case(conservative_care_failed=False))["conservative_care"] == NOT_MET
+    assert outcomes(case(conservative_care_failed=...))["conservative_care"] == NOT_DOCUMENTED
+    # radiculopathy is presumed absent when the record is silent: met, and the outcome says it was presumed
+    assert result("no_radiculopathy", case(radiculopathy=...)).presumed == ("radiculopathy",)
 
 
 @pytest.mark.parametrize("onset,request_date,expected", [
@@ -109,12 +111,13 @@ def test_per_session_boundary(n, expected):
     assert outcomes(case(injections=n))["per_session"] == expected
 
 
+# criterion 8 of page 122 is a "not recommended": an exclusion that applies when the request names another substance
 @pytest.mark.parametrize("substance,expected", [
-    ("local anesthetic", MET), ("local anesthetic with steroid", MET), ("saline", NOT_MET),
-    ("corticosteroid only", NOT_MET), (..., NOT_APPLICABLE),
+    ("local anesthetic", DOES_NOT_APPLY), ("local anesthetic with steroid", DOES_NOT_APPLY), ("saline", APPLIES),
+    ("corticosteroid only", APPLIES), (..., DOES_NOT_APPLY),
 ])
-def test_local_anesthetic(substance, expected):
-    assert outcomes(case(substance=substance))["local_anesthetic"] == expected
+def test_other_injectate(substance, expected):
+    assert outcomes(case(substance=substance))["other_injectate"] == expected
 
 
 @pytest.mark.parametrize("diagnoses,expected", [
@@ -145,7 +148,8 @@ def test_a_repeat_injection_at_the_thresholds_is_certified():
 @pytest.mark.parametrize("prior,cid,expected", [
     ({"relief": 49}, "repeat_relief", NOT_MET),
     ({"relief": Decimal("49.99")}, "repeat_relief", NOT_MET),
-    ({"relief": Decimal("50.0")}, "repeat_relief", MET),
+    ({"relief": Decimal("50.0")}, "repeat_relief", NOT_MET),  # "a greater than 50% pain relief"
+    ({"relief": Decimal("50.01")}, "repeat_relief", MET),
     ({"relief_lasted": Duration(0, 41)}, "repeat_relief", NOT_MET),
     ({"relief_lasted": Duration(2, 0)}, "repeat_relief", MET),
     # 1 month from the request date (Dec 18 -> Jan 18) is shorter than 6 weeks (Jan 29)
@@ -204,7 +208,8 @@ def test_an_empty_case_is_not_documented_where_the_requester_carries_the_burden(
     r = evaluate(TPI, {}, RD)
     got = {c.id: c.outcome for c in r.criteria}
     assert [cid for cid, o in got.items() if o == NOT_DOCUMENTED] == \
-        ["trigger_points", "chronic", "conservative_care", "no_radiculopathy"]
+        ["trigger_points", "chronic", "conservative_care"]
+    assert got["no_radiculopathy"] == MET  # radiculopathy is presumed absent when the record is silent
     assert got["fibromyalgia"] == DOES_NOT_APPLY and got["per_session"] == got["interval"] == NOT_APPLICABLE
     assert all(c.missing for c in r.criteria if c.outcome == NOT_DOCUMENTED)
     assert all(c.presumed for c in r.criteria if c.outcome != NOT_DOCUMENTED)

@@ -66,7 +66,7 @@ def test_no_item_decided_prints_the_letter_and_exits_2(run):
 
 def test_batch_record_has_a_result_per_item(source_pack):
     case = {"case": "b", "date": "2014-12-18",
-            "requests": [{"item": "Norco 10/325 #120"}, {"item": "Gabapentin 600mg #90"}]}
+            "requests": [{"item": "Norco 10/325 #120"}, {"item": "Lunesta 3mg #30"}]}
     out = io.StringIO()
     summary = check_stream([json.dumps(case), json.dumps({"date": "2014-12-18", "request": {"item": "MRI"}})],
                            out, source_pack)

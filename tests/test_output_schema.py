@@ -21,7 +21,7 @@ Draft202012Validator = pytest.importorskip("jsonschema").Draft202012Validator
 
 CASES = sorted(p for d in (ROOT / "tests" / "cases").iterdir() if d.is_dir() and d.name != "bad"
                for p in d.iterdir())
-MODIFIED = ROOT / "tests" / "cases" / "aquatic_therapy" / "modified_after_land_therapy.yaml"
+MODIFIED = ROOT / "tests" / "cases" / "physical_medicine" / "modified_additional_visits.yaml"
 
 
 def _properties(schema: dict, where: str = "$"):

@@ -27,6 +27,19 @@ def reader(source_pack):
     ("Lumbar epidural steroid injection L4-5", "esi"),
     ("Post-op physical therapy 2x6 left knee", "postsurgical"),
     ("Postoperative PT x12 visits, CPT 97110", "postsurgical"),
+    ("Gabapentin 600mg #90", "aeds"),
+    ("Lyrica 75 mg #60 with 2 refills", "aeds"),
+    ("Topamax 50mg #60", "aeds"),
+    ("Cymbalta 60mg #30", "antidepressants"),
+    ("amitriptyline 25 mg qhs #30", "antidepressants"),
+    ("Sertraline 50mg #30", "antidepressants"),
+    ("Psychotherapy 1x/week x 6 weeks", "psych_treatment"),
+    ("Individual psychotherapy CPT 90837 x 4", "psych_treatment"),
+    # The longer, more specific service name wins over a name inside it.
+    ("Cognitive behavioral psychotherapy x 4", "cbt"),
+    # An ingredient written with a topical dosage form is that form.
+    ("Gabapentin 10% cream 240 gm", "topical_analgesics"),
+    ("Ketoprofen 20% cream", "topical_analgesics"),
 ])
 def test_item_routes_to_one_guideline(reader, item, guideline):
     case = reader.read({"date": "2014-12-18", "request": {"item": item}}, "<case>")
@@ -81,7 +94,7 @@ def test_unknown_guideline_id_is_an_error_in_the_case_file(reader):
 
 def test_one_item_not_addressed_leaves_the_others_decided(reader):
     case = reader.read({"date": "2014-12-18", "requests": [
-        {"item": "MRI lumbar spine"}, {"item": "Norco 10/325 #120"}, {"item": "Lyrica 75mg #60"}]}, "<case>")
+        {"item": "MRI lumbar spine"}, {"item": "Norco 10/325 #120"}, {"item": "Lunesta 3mg #30"}]}, "<case>")
     assert [r.guideline for r in case.requests] == [None, "opioids", None]
     assert [r.index for r in case.requests] == [0, 1, 2]
 

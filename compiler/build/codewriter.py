@@ -81,7 +81,7 @@ def mangle(prefix: str, name: str) -> str:
         raise ValueError(f"bad prefix {prefix!r}")
     if type(name) is str and _IDENT.match(name):
         return f"{prefix}_{name}"
-    return f"{prefix}X_{str(name).encode('utf-8').hex()}"
+    return f"{prefix}X_{str(name).encode('utf-8', 'surrogatepass').hex()}"  # a lone surrogate too
 
 
 def comment_text(text: str, limit: int = 100) -> str:

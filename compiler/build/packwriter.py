@@ -15,7 +15,7 @@ import attrs
 
 from mtus.compiler.check import runtime
 from mtus.compiler.check.pack import (FORMULARY, MANIFEST, PACK_FORMAT, CompileError, PackError, _display_path,
-                                      compiler_version, is_pack_dir, sha256)
+                                      compiler_version, read_pack_dir, sha256, verify_listing)
 
 
 def _json_bytes(data) -> bytes:
@@ -195,8 +195,9 @@ def _check_drug_services(results, formulary: Optional[dict]) -> None:
 def write_pack(pack: PackFiles, out_dir: str) -> Path:
     """Write a pack atomically: into a temporary sibling folder, then renamed into place.
 
-    An existing folder is replaced only if it is a pack or empty, so `-o` can
-    never destroy unrelated files.
+    An existing folder is replaced only if it is empty or verifies as a pack
+    (its manifest lists exactly its files, with matching hashes), so `-o` can
+    never delete a file mtus did not write.
     """
     target = Path(out_dir)
     if target.is_symlink():
@@ -204,8 +205,12 @@ def write_pack(pack: PackFiles, out_dir: str) -> Path:
     if target.exists():
         if not target.is_dir():
             raise PackError(f"{target}: exists and is not a folder")
-        if any(target.iterdir()) and not is_pack_dir(target):
-            raise PackError(f"{target}: the folder is not empty and is not a pack; choose another output folder")
+        if any(target.iterdir()):
+            try:
+                verify_listing(read_pack_dir(target), str(target))
+            except PackError as e:
+                raise PackError(f"{target}: is not empty and is not a pack, so it is not replaced ({e}); "
+                                f"choose another output folder") from None
     parent = target.parent if str(target.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
     import shutil

@@ -16,9 +16,9 @@ from typing import IO, Iterable, Iterator, Optional
 
 import attrs
 
-from mtus.compiler.check.casefile import CaseError
+from mtus.compiler.check.casefile import MAX_TEXT_CHARS, CaseError, _long_int, shape_problem
 from mtus.compiler.check.letter import WORDINGS, NotAddressed, _not_addressed_json, decide, letter_json, render
-from mtus.compiler.check.pack import Pack
+from mtus.compiler.check.pack import Pack, PackError
 from mtus.compiler.check.runtime import CERTIFIED, MODIFIED, NOT_CERTIFIED, to_json_value
 
 #: Lines longer than this are error records (a case is a few kilobytes).
@@ -65,16 +65,27 @@ def _case_id(data) -> Optional[str]:
     return str(cid) if isinstance(cid, (str, int)) and not isinstance(cid, bool) else None
 
 
+class LongLine(str):
+    """Stands for a line longer than MAX_LINE_BYTES, which is never held in memory; its text is its length."""
+
+
 def _result(pack: Pack, lineno: int, line: str, opts: Options) -> dict:
-    if len(line) > MAX_LINE_BYTES:
+    if isinstance(line, LongLine) or len(line) > MAX_LINE_BYTES:
         return _error(lineno, None, [{"key": "", "message": f"the line is longer than {MAX_LINE_BYTES:,} bytes",
                                       "hint": None}])
     try:
         # json.loads(line, parse_float=Decimal) without building a decoder per line
         data = _DECODER.decode(line) if not line.startswith("\ufeff") else json.loads(line, parse_float=Decimal)
     except (ValueError, RecursionError) as e:
-        return _error(lineno, None, [{"key": "", "message": f"not valid JSON: {e}", "hint": None}])
+        try:  # perhaps only an integer too long for int(): read as a case file is, the reader names the key
+            data = _LONG_INT_DECODER.decode(line)
+        except (ValueError, RecursionError):
+            return _error(lineno, None, [{"key": "", "message": f"not valid JSON: {e}", "hint": None}])
     try:
+        if len(line) > MAX_TEXT_CHARS:  # only then can a text be too long; a short line is not walked
+            problem = shape_problem(data, f"line {lineno}")
+            if problem is not None:
+                raise CaseError([problem])
         case = pack.reader().read(data, f"line {lineno}", strict=opts.strict)
     except CaseError as e:
         return _error(lineno, _case_id(data), [{"key": p.key, "message": p.message, "hint": p.hint}
@@ -122,6 +133,8 @@ def _word(wording: str, outcome: str) -> str:
 
 
 _DECODER = json.JSONDecoder(parse_float=Decimal)
+#: Used only when _DECODER fails: a custom parse_int would slow every line's integers.
+_LONG_INT_DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=_long_int)
 #: json.dumps(record, sort_keys=True, separators=(",", ":"), default=to_json_value), built once
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=to_json_value)
 
@@ -145,10 +158,20 @@ def _init_worker(spec: Optional[str]) -> None:
 
 
 def _line(pack: Pack, lineno: int, line: str, opts: Options) -> tuple[bool, bool, str]:
-    """(decided: no error and some item decided?, every request certified?, the JSON result line)."""
-    record = _result(pack, lineno, line, opts)
-    decided = record["error"] is None and any(r["guideline"] is not None for r in record["requests"])
-    return decided, decided and all(r["certified"] for r in record["requests"]), _encode(record)
+    """(decided: no error and some item decided?, every request certified?, the JSON result line).
+
+    Nothing raised by one line stops the run: it is that line's error record.
+    """
+    try:
+        record = _result(pack, lineno, line, opts)
+        decided = record["error"] is None and any(r["guideline"] is not None for r in record["requests"])
+        return decided, decided and all(r["certified"] for r in record["requests"]), _encode(record)
+    except PackError as e:  # a checker refused when first used: every line of its guideline says so
+        problem = {"key": "", "message": str(e), "hint": None}
+    except Exception as e:  # noqa: BLE001 - a defect must cost one line, not the run (and never a traceback)
+        problem = {"key": "", "message": f"mtus could not check this line ({type(e).__name__}: {e})",
+                   "hint": "this is a defect in mtus: please report it with the line"}
+    return False, False, _encode(_error(lineno, None, [problem]))
 
 
 def _work(digest: str, start: int, lines: list, opts: Options) -> tuple[int, int, int, str]:
@@ -246,7 +269,55 @@ def check_stream(lines: Iterable[str], out: IO[str], pack: Pack, *, pack_spec: O
     return summary
 
 
-def open_lines(path: str) -> IO[str]:
+class JsonLines:
+    """The lines of a JSON Lines file or stdin, read bounded: only a line feed ends a line.
+
+    A line over MAX_LINE_BYTES is skipped while it is read (a LongLine stands
+    for it), so memory stays bounded even for an input without line feeds. A
+    bare carriage return is part of its line (as in JSON), so line numbers
+    count what `wc -l` counts. Undecodable bytes become U+FFFD, and the line's
+    JSON says what is wrong.
+    """
+
+    def __init__(self, stream: IO[bytes], owned: bool):
+        self._stream = stream
+        self._owned = owned
+
+    def __enter__(self) -> "JsonLines":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._owned:
+            self._stream.close()
+
+    def __iter__(self) -> Iterator[str]:
+        readline = self._stream.readline
+        while True:
+            raw = readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return
+            if len(raw) > MAX_LINE_BYTES and raw[-1:] != b"\n":
+                size = len(raw)
+                while raw[-1:] != b"\n":  # skip the rest of the line, holding at most 1 MiB of it
+                    raw = readline(1 << 20)
+                    if not raw:
+                        break
+                    size += len(raw)
+                yield LongLine(size)
+                continue
+            yield raw.decode("utf-8", errors="replace")
+
+
+def open_lines(path: str) -> JsonLines:
+    """The lines of `path` ('-': stdin). Refuses devices and folders (a FIFO is a stream, as stdin is)."""
     if path == "-":
-        return sys.stdin
-    return open(path, encoding="utf-8", errors="replace", newline="")
+        return JsonLines(sys.stdin.buffer, owned=False)
+    import os
+    import stat
+
+    f = open(path, "rb")
+    mode = os.fstat(f.fileno()).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        f.close()
+        raise OSError(0, "not a regular file or a pipe")
+    return JsonLines(f, owned=True)

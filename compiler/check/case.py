@@ -27,12 +27,21 @@ MAX_HISTORY = 1000
 #: A count above this is not a plausible number of units, and partial
 #: certification searches below the requested count.
 MAX_COUNT = 10_000
+#: Requests in one case (documented limit): each is routed, decided and written into the letter.
+MAX_REQUESTS = 1_000
+#: Problems listed for one case; the rest are noted in one line.
+MAX_PROBLEMS = 100
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(day|days|week|weeks|month|months|year|years)\s*$", re.I)
-_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
-_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z][A-Za-z0-9]*(?:/[A-Za-z][A-Za-z0-9]*)?)\s*$")
+# ASCII digits only (re.ASCII): int() and Decimal() read other scripts' digits, but `isdigit()`
+# also admits superscripts, which they do not; a case is written with 0-9.
+_DURATION = re.compile(r"^\s*(\d+)\s*(day|days|week|weeks|month|months|year|years)\s*$", re.I | re.ASCII)
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$", re.ASCII)
+_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z][A-Za-z0-9]*(?:/[A-Za-z][A-Za-z0-9]*)?)\s*$", re.ASCII)
+_COUNT = re.compile(r"\s*([0-9]+)\s*", re.ASCII)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_TOP_KEYS = ("case", "date", "summary", "patient", "request", "requests", "facts")
+# `expected:` is a casebook's expectation (docs/case-files.md): accepted here and
+# ignored, since it is what a reviewer expects, not what the record documents.
+_TOP_KEYS = ("case", "date", "summary", "patient", "request", "requests", "facts", "expected")
 _PATIENT_KEYS = ("age", "sex", "injury_date", "diagnoses")
 #: An age above this is a typing error, not a patient.
 MAX_AGE = 130
@@ -97,9 +106,15 @@ def parse_date(raw: Any) -> datetime.date:
         raise _Bad(f"{raw} is not a calendar date", "check the month and day, e.g. 2014-02-28") from None
 
 
+#: A value longer than this is shown cut short in a message.
+SHOW_CHARS = 60
+
+
 def _show(raw: Any) -> str:
     if isinstance(raw, str):
-        return f'"{raw}"'
+        return f'"{_cut(raw)}"'
+    if isinstance(raw, (int, Decimal)) and not isinstance(raw, bool):
+        return _cut(str(raw))
     if isinstance(raw, bool):
         return "true" if raw else "false"
     if isinstance(raw, (dict, LDict)):
@@ -108,12 +123,18 @@ def _show(raw: Any) -> str:
         return "a list"
     if raw is None:
         return "an empty value"
-    return str(raw)
+    return _cut(str(raw))
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= SHOW_CHARS else f"{text[:SHOW_CHARS - 20]}... ({len(text):,} characters)"
 
 
 #: Numbers in a case have at most this many digits before or after the point:
 #: clinical values are small, and arithmetic on huge exponents can overflow.
 MAX_DIGITS = 30
+#: A length of time has at most this many digits (999,999 days is over 2,700 years).
+MAX_DURATION_DIGITS = 6
 
 
 def _number(raw: Any) -> Optional[Decimal]:
@@ -126,13 +147,28 @@ def _number(raw: Any) -> Optional[Decimal]:
     elif isinstance(raw, float):
         n = Decimal(repr(raw))
     elif isinstance(raw, str):
+        if len(raw) > 4 * MAX_DIGITS:  # bounded before parsing; the digits are checked below
+            raise _Bad(f"{_show(raw)} is not a plausible value (more than {MAX_DIGITS} digits)", "check the number")
         try:
             n = Decimal(raw.strip())
         except InvalidOperation:
             return None
     else:
         return None
-    if n.is_finite() and n and abs(n.adjusted()) > MAX_DIGITS:
+    return _plausible(n, raw)
+
+
+def _plausible(n: Decimal, raw: Any) -> Decimal:
+    """n, if its significant digits and its magnitude are within MAX_DIGITS.
+
+    Counted on the value, not the text: `0.000...1` and `1.000...1` have as
+    many digits as they are written with, `100.000` has one.
+    """
+    if not n.is_finite() or not n:
+        return n
+    digits = n.as_tuple().digits
+    too_many = len(digits) > MAX_DIGITS and len("".join(map(str, digits)).rstrip("0")) > MAX_DIGITS
+    if too_many or abs(n.adjusted()) > MAX_DIGITS:
         raise _Bad(f"{_show(raw)} is not a plausible value (more than {MAX_DIGITS} digits)", "check the number")
     return n
 
@@ -159,14 +195,19 @@ def _finding(raw: Any, schema: FieldInfo) -> bool:
 def _count(raw: Any, schema: FieldInfo) -> int:
     if type(raw) is int and 0 <= raw <= MAX_COUNT:  # the common case, decided as below
         return raw
-    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).strip().isdigit():
-        if isinstance(raw, int) and not isinstance(raw, bool) and raw < 0:
-            raise _Bad(f"{raw} is negative; a count is 0 or more")
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if raw < 0:
+            raise _Bad(f"{_show(raw)} is negative; a count is 0 or more")
+        raise _Bad(f"{_show(raw)} is more than the {MAX_COUNT:,} a count may be", "check the number")
+    if isinstance(raw, Decimal) and raw.is_finite() and raw > MAX_COUNT:  # a long integer (casefile.LONG_NUMBER_CHARS)
+        raise _Bad(f"{_show(raw)} is more than the {MAX_COUNT:,} a count may be", "check the number")
+    m = _COUNT.fullmatch(raw) if isinstance(raw, str) else None
+    if m is None:
         raise _Bad(f"{_show(raw)} is not a count", "write a whole number such as 4")
-    n = int(str(raw).strip())
-    if n > MAX_COUNT:
-        raise _Bad(f"{n:,} is more than the {MAX_COUNT:,} a count may be", "check the number")
-    return n
+    digits = m.group(1).lstrip("0") or "0"
+    if len(digits) > len(str(MAX_COUNT)) or int(digits) > MAX_COUNT:  # the length first: int() of 5,000 digits fails
+        raise _Bad(f"{_show(raw)} is more than the {MAX_COUNT:,} a count may be", "check the number")
+    return int(digits)
 
 
 def _number_value(raw: Any, schema: FieldInfo):
@@ -177,8 +218,8 @@ def _number_value(raw: Any, schema: FieldInfo):
 
 
 def _percent(raw: Any, schema: FieldInfo):
-    m = _PERCENT.match(raw) if isinstance(raw, str) else None
-    n = Decimal(m.group(1)) if m else _number(raw)
+    m = _PERCENT.match(raw) if isinstance(raw, str) and len(raw) <= 4 * MAX_DIGITS else None
+    n = _plausible(Decimal(m.group(1)), raw) if m else _number(raw)
     if n is None or not n.is_finite():
         raise _Bad(f"{_show(raw)} is not a percent", "write a percent such as 60%")
     if not 0 <= n <= 100:
@@ -192,7 +233,7 @@ def _quantity(raw: Any, schema: FieldInfo):
     if n is None and isinstance(raw, str):
         m = _QUANTITY.match(raw)
         if m and m.group(2).lower() == unit.lower():
-            n = Decimal(m.group(1))
+            n = _plausible(Decimal(m.group(1)), raw)
         elif m:
             raise _Bad(f"{_show(raw)} is in {m.group(2)}, but this fact is measured in {unit}",
                        f"convert it to {unit}")
@@ -205,7 +246,11 @@ def _duration(raw: Any, schema: FieldInfo) -> Duration:
     m = _DURATION.match(raw) if isinstance(raw, str) else None
     if not m:
         raise _Bad(f"{_show(raw)} is not a length of time", "write e.g. `8 weeks`, `10 days`, `3 months` or `1 year`")
-    n, unit = int(m.group(1)), m.group(2).lower().rstrip("s")
+    digits = m.group(1).lstrip("0") or "0"
+    if len(digits) > MAX_DURATION_DIGITS:  # before int(): 5,000 digits would fail, and no span of care is that long
+        raise _Bad(f"{_show(raw)} is not a plausible length of time (more than {MAX_DURATION_DIGITS} digits)",
+                   "check the number")
+    n, unit = int(digits), m.group(2).lower().rstrip("s")
     if unit == "day":
         return Duration(0, n)
     if unit == "week":
@@ -294,9 +339,18 @@ class _Loader:
         self.reader = reader
         self.infos = reader.infos
         self.problems: list[Problem] = []
+        self.more = False  # problems found after the first MAX_PROBLEMS, not listed
         self.all_facts = reader.all_facts
 
+    @property
+    def full(self) -> bool:
+        """Enough problems to report: later ones are only noted (their hints can cost a search each)."""
+        return len(self.problems) >= MAX_PROBLEMS
+
     def bad(self, key: str, message: str, hint=None, line=None):
+        if self.full:
+            self.more = True
+            return
         self.problems.append(Problem(self.path, key, message, hint, line))
 
     def fact_values(self, facts: Any, prefix: str, allowed: Mapping[str, FieldInfo], line=None,
@@ -312,6 +366,9 @@ class _Loader:
         for name, raw in facts.items():
             schema = allowed.get(name)
             if schema is None:
+                if self.full:
+                    self.more = True
+                    continue
                 key, fline = f"{prefix}.{name}", line_of(name)
                 hint = _close(name, allowed) or "see the facts each guideline declares: `mtus schema`"
                 if owner is not None and name in self.all_facts:
@@ -388,6 +445,8 @@ class _Loader:
         case_id = data.get("case")
         if case_id is not None and not isinstance(case_id, (str, int)):
             self.bad("case", "the case id must be text", line=line("case"))
+        elif isinstance(case_id, str) and "\n" in case_id:  # a letter prints it on one line of its own
+            self.bad("case", "the case id must be one line of text", line=line("case"))
         date = None
         if "date" not in data:
             self.bad("date", "the case has no review date", "add `date: YYYY-MM-DD`; time is counted from it")
@@ -411,9 +470,16 @@ class _Loader:
         if not raw_requests or not isinstance(raw_requests, list):
             self.bad(rkey, "the case has no requests", "add `requests:` with at least one `- item: ...`", line(rkey))
             raw_requests = []
+        elif len(raw_requests) > MAX_REQUESTS:
+            self.bad(rkey, f"the case has {len(raw_requests):,} requests; a case may hold at most {MAX_REQUESTS:,}",
+                     "split it into several cases (batch mode checks many cases: `mtus check --jsonl`)", line(rkey))
+            raw_requests = []
         shared, shared_sources = self.fact_values(data.get("facts"), "facts", self.all_facts, line("facts"))
         requests = []
         for i, r in enumerate(raw_requests):
+            if self.full:  # the case is refused anyway: routing the rest would only cost time
+                self.more = True
+                break
             key = f"{rkey}[{i}]" if rkey == "requests" else rkey
             rline = raw_requests.line_of(i) if isinstance(raw_requests, LList) else None
             if not isinstance(r, dict):
@@ -428,6 +494,9 @@ class _Loader:
             if not isinstance(item, str) or not item.strip():
                 self.bad(f"{key}.item", "the request has no item",
                          "name the disputed treatment, e.g. `item: Trigger point injections`", rline)
+                continue
+            if "\n" in item.strip():  # a letter prints it on a line of its own: it must not forge the next one
+                self.bad(f"{key}.item", "the item must be one line of text", line=rline)
                 continue
             explicit = r.get("guideline")
             if explicit is not None and not isinstance(explicit, str):
@@ -469,6 +538,9 @@ class _Loader:
             self.problems += [attrs.evolve(w, severity="error") for w in warnings]
             warnings = []
         if self.problems:
+            if self.more:
+                self.problems.append(Problem(self.path, "", f"there are more problems; the first {MAX_PROBLEMS} "
+                                             "are listed", "fix these and check the case again"))
             raise CaseError(self.problems)
         return Case(str(case_id) if case_id is not None else None, date, tuple(requests), self.path,
                     " ".join(summary.split()) if summary else None, patient, tuple(warnings))

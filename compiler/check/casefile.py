@@ -8,17 +8,29 @@ list remembers where its entries were written, so errors name the line.
 
 from __future__ import annotations
 
+import functools
 import json
-import os
 import re
 from decimal import Decimal
 from typing import Any, Optional
 
 import attrs
 
+from mtus.compiler.check.bounded import Refused, read_bounded
+
 #: Limits for untrusted case files (documented in docs/case-files.md).
 MAX_CASE_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 20
+#: Characters in one text of a case (a value, a key): a diagnosis or a source is a line or two.
+MAX_TEXT_CHARS = 20_000
+#: Integers written with more characters than this are read as Decimal, not int (see _long_int).
+LONG_NUMBER_CHARS = 100
+_PLAIN_INT = re.compile(r"[-+]?[0-9_]+", re.ASCII)
+
+
+def _long_int(text: str):
+    """JSON integers: int() fails on more than 4,300 digits, so a long one stays an exact Decimal."""
+    return int(text) if len(text) <= LONG_NUMBER_CHARS else Decimal(text)
 
 
 @attrs.frozen
@@ -73,69 +85,157 @@ class LList(list):
         return lines[i] if lines and i < len(lines) else None
 
 
-def _yaml_loader():
+#: Nodes (values, mappings, lists) in one YAML case file. A case with 1,000 requests and
+#: histories of 1,000 entries stays far below; the limit keeps a 5 MiB file fast to refuse.
+MAX_NODES = 100_000
+
+
+def _no(message: str, mark):
     import yaml
 
-    class Loader(yaml.SafeLoader):
-        """SafeLoader without aliases, custom tags or duplicate keys; dates left as text."""
+    return yaml.MarkedYAMLError(None, None, message, mark)
 
-        def compose_node(self, parent, index):
-            if self.check_event(yaml.AliasEvent):
-                event = self.peek_event()
-                raise yaml.MarkedYAMLError(None, None, "anchors and aliases (*name) are not allowed in case files",
-                                           event.start_mark)
-            if len(self.resolver_exact_paths) > MAX_DEPTH:  # pragma: no cover - belt and braces
-                raise yaml.MarkedYAMLError(None, None, "the case file is nested too deeply", self.peek_event().start_mark)
-            return super().compose_node(parent, index)
 
-        def construct_mapping(self, node, deep=False):
-            if not isinstance(node, yaml.MappingNode):
-                raise yaml.constructor.ConstructorError(None, None, "expected a mapping", node.start_mark)
-            out = LDict()
-            out.lines = {}
-            for key_node, value_node in node.value:
-                key = self.construct_object(key_node, deep=True)
-                if not isinstance(key, str):
-                    key = str(key)
-                if key in out:
-                    raise yaml.MarkedYAMLError(None, None, f"the key `{key}` appears twice in this mapping",
-                                               key_node.start_mark)
-                out[key] = self.construct_object(value_node, deep=True)
-                out.lines[key] = key_node.start_mark.line + 1
-            return out
+@functools.lru_cache(maxsize=1)
+def _scalars():
+    """Resolves and constructs plain scalars: YAML 1.1 implicit types, floats as exact Decimals, dates as text."""
+    import yaml
 
-        def construct_sequence(self, node, deep=False):
-            out = LList(self.construct_object(child, deep=True) for child in node.value)
-            out.lines = [child.start_mark.line + 1 for child in node.value]
-            return out
+    class Scalars(yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+        def __init__(self):
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+        def construct_yaml_int(self, node):
+            # int() refuses more than 4,300 digits with a ValueError: a long integer is kept
+            # exact as a Decimal, and the case reader says it is implausible, naming the key
+            text = node.value
+            if len(text) > LONG_NUMBER_CHARS:
+                return Decimal(text.replace("_", "")) if _PLAIN_INT.fullmatch(text) else text
+            return super().construct_yaml_int(node)
 
         def construct_yaml_float(self, node):
-            # exact numbers: keep the digits as written
-            text = self.construct_scalar(node).replace("_", "")
+            text = node.value.replace("_", "")  # exact numbers: keep the digits as written
             try:
                 return Decimal(text)
-            except Exception:
+            except Exception:  # .inf, .nan, sexagesimal: as PyYAML reads them
                 return super().construct_yaml_float(node)
 
-    Loader.add_constructor("tag:yaml.org,2002:map", lambda loader, node: loader.construct_mapping(node))
-    Loader.add_constructor("tag:yaml.org,2002:seq", lambda loader, node: loader.construct_sequence(node))
-    Loader.add_constructor("tag:yaml.org,2002:float", Loader.construct_yaml_float)
-    Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
-    # Any other tag (!!python/object, custom !tags) is refused by SafeLoader's constructor.
-    return Loader
+    Scalars.add_constructor("tag:yaml.org,2002:int", Scalars.construct_yaml_int)
+    Scalars.add_constructor("tag:yaml.org,2002:float", Scalars.construct_yaml_float)
+    Scalars.add_constructor("tag:yaml.org,2002:timestamp", lambda self, node: node.value)
+    return Scalars()
 
 
-def _depth(value: Any, limit: int) -> bool:
-    stack = [(value, 0)]
+def _load_yaml(text: str) -> Any:
+    """Plain data from YAML, built from the parser's events (libyaml's when installed).
+
+    Refused with the line: anchors, aliases and tags (plain data only, no
+    expansion bombs), duplicate keys, keys that are not plain values, nesting
+    beyond MAX_DEPTH, more than MAX_NODES nodes, a second document. Nothing
+    recurses, and the events are pulled one at a time, so a refusal costs no
+    more than the input up to it.
+    """
+    import yaml
+    from yaml import events as ev
+
+    parser = yaml.cyaml.CParser(text) if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader(text)
+    try:
+        scalars = _scalars()
+        ScalarNode = yaml.ScalarNode
+        resolve, constructors = scalars.resolve, scalars.yaml_constructors
+        root: Any = None
+        stack: list = []  # open collections: [container, is_mapping, key awaiting its value (or _NO_KEY)]
+        nodes = documents = 0
+        while True:
+            e = parser.get_event()
+            kind = type(e)
+            if kind is ev.ScalarEvent or kind is ev.MappingStartEvent or kind is ev.SequenceStartEvent:
+                if e.anchor is not None:
+                    raise _no("anchors (&name) and aliases (*name) are not allowed in case files", e.start_mark)
+                if e.tag is not None and e.tag != "!":  # "!" is the plain quoted style, not a tag
+                    raise _no(f"the tag `{_short_tag(e.tag)}` is not allowed in case files", e.start_mark)
+                nodes += 1
+                if nodes > MAX_NODES:
+                    raise _no(f"the case file has more than {MAX_NODES:,} values", e.start_mark)
+                if kind is ev.ScalarEvent:
+                    tag = "tag:yaml.org,2002:str" if e.tag == "!" else resolve(ScalarNode, e.value, e.implicit)
+                    make = constructors.get(tag)  # none for YAML 1.1's `=` (!!value): it is text
+                    value = make(scalars, ScalarNode(tag, e.value, e.start_mark, e.end_mark)) if make else e.value
+                elif kind is ev.MappingStartEvent:
+                    value = LDict()
+                    value.lines = {}
+                else:
+                    value = LList()
+                    value.lines = []
+                if stack:
+                    top = stack[-1]
+                    if top[1]:
+                        if top[2] is _NO_KEY:  # this node is a key
+                            if kind is not ev.ScalarEvent:
+                                raise _no("a key must be a plain value, not a mapping or a list", e.start_mark)
+                            key = value if isinstance(value, str) else str(value)
+                            if key in top[0]:
+                                raise _no(f"the key `{key}` appears twice in this mapping", e.start_mark)
+                            top[0].lines[key] = e.start_mark.line + 1
+                            top[2] = key
+                            continue
+                        top[0][top[2]] = value
+                        top[2] = _NO_KEY
+                    else:
+                        top[0].append(value)
+                        top[0].lines.append(e.start_mark.line + 1)
+                else:
+                    root = value
+                if kind is not ev.ScalarEvent:
+                    if len(stack) > MAX_DEPTH:
+                        raise _no(f"the case file is nested more than {MAX_DEPTH} levels deep", e.start_mark)
+                    stack.append([value, kind is ev.MappingStartEvent, _NO_KEY])
+            elif kind is ev.MappingEndEvent or kind is ev.SequenceEndEvent:
+                stack.pop()
+            elif kind is ev.AliasEvent:
+                raise _no("anchors (&name) and aliases (*name) are not allowed in case files", e.start_mark)
+            elif kind is ev.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise _no("a case file holds one YAML document", e.start_mark)
+            elif kind is ev.StreamEndEvent:
+                return root
+    finally:
+        parser.dispose()
+
+
+_NO_KEY = object()
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def shape_problem(value: Any, path: str) -> Optional[Problem]:
+    """The first place the data is nested too deeply or holds an over-long text, as a Problem; None if neither.
+
+    One pass, without recursion. Long texts are refused here, once, because every
+    later step (routing, hints, letters that wrap text) is at least linear in them.
+    """
+    stack = [(value, 0, "", None)]
     while stack:
-        v, d = stack.pop()
-        if d > limit:
-            return False
+        v, d, key, line = stack.pop()
+        if d > MAX_DEPTH:
+            return Problem(path, key, f"the case file is nested more than {MAX_DEPTH} levels deep", line=line)
         if isinstance(v, dict):
-            stack.extend((x, d + 1) for x in v.values())
+            line_of = v.line_of if isinstance(v, LDict) else (lambda k: None)
+            for k, x in v.items():
+                if len(k) > MAX_TEXT_CHARS:
+                    return Problem(path, key, f"a key is longer than {MAX_TEXT_CHARS:,} characters", line=line_of(k))
+                stack.append((x, d + 1, f"{key}.{k}" if key else k, line_of(k)))
         elif isinstance(v, list):
-            stack.extend((x, d + 1) for x in v)
-    return True
+            lines = [v.line_of(i) for i in range(len(v))] if isinstance(v, LList) else [line] * len(v)
+            stack.extend((x, d + 1, f"{key}[{i}]", lines[i]) for i, x in enumerate(v))
+        elif isinstance(v, str) and len(v) > MAX_TEXT_CHARS:
+            return Problem(path, key, f"the text is {len(v):,} characters; a text in a case may be at most "
+                                      f"{MAX_TEXT_CHARS:,}", "is this the right value?", line)
+    return None
 
 
 def parse_case_text(text: str, path: str) -> Any:
@@ -149,16 +249,18 @@ def parse_case_text(text: str, path: str) -> Any:
                 out[k] = v
             return out
         try:
-            data = json.loads(text, object_pairs_hook=pairs, parse_float=Decimal)
+            data = json.loads(text, object_pairs_hook=pairs, parse_float=Decimal, parse_int=_long_int)
         except json.JSONDecodeError as e:
             raise CaseError([Problem(path, "", f"this is not valid JSON: {e.msg} (column {e.colno})",
                                      line=e.lineno)]) from None
         except RecursionError:
             raise CaseError([Problem(path, "", "the case file is nested too deeply")]) from None
+        except ValueError as e:  # a value the decoder's hooks refuse; the line is not known
+            raise CaseError([Problem(path, "", f"this is not valid JSON: {e}")]) from None
     else:
         import yaml
         try:
-            data = yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
+            data = _load_yaml(text)
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             problem = e.problem or e.context or "this is not valid YAML"
@@ -171,8 +273,11 @@ def parse_case_text(text: str, path: str) -> Any:
             raise CaseError([Problem(path, "", f"this is not valid YAML: {e}")]) from None
         except RecursionError:
             raise CaseError([Problem(path, "", "the case file is nested too deeply")]) from None
-    if not _depth(data, MAX_DEPTH):
-        raise CaseError([Problem(path, "", f"the case file is nested more than {MAX_DEPTH} levels deep")])
+        except (ValueError, OverflowError) as e:  # a constructor's own refusal, without a line
+            raise CaseError([Problem(path, "", f"this is not valid YAML: {e}")]) from None
+    problem = shape_problem(data, path)
+    if problem is not None:
+        raise CaseError([problem])
     if isinstance(data, LDict) and "#" in text and not text.lstrip().startswith("{"):
         data.warnings = comment_in_item(text, path)  # the case reader adds them to Case.warnings
     return data
@@ -214,13 +319,17 @@ def read_case_stream(stream, name: str = "<stdin>") -> Any:
 def read_case_file(path: str) -> Any:
     """Read and parse a case file, enforcing the size limit and UTF-8."""
     try:
-        size = os.path.getsize(path)
-        if size > MAX_CASE_BYTES:
-            raise CaseError([Problem(path, "", f"the case file is {size:,} bytes; the limit is {MAX_CASE_BYTES:,}")])
-        with open(path, "rb") as f:
-            data = f.read()
+        data = read_bounded(path, MAX_CASE_BYTES)  # the limit is the read's, not stat()'s: /dev/zero has no size
+    except Refused as e:
+        if e.too_large:
+            raise CaseError([Problem(path, "", f"the case file is larger than the limit of {MAX_CASE_BYTES:,} bytes",
+                                     hint="is this the right file? a case is a few kilobytes")]) from None
+        raise CaseError([Problem(path, "", "the case file is not a regular file (a device, a pipe or a folder)",
+                                 hint="save the case to a file and name that file")]) from None
     except OSError as e:
         raise CaseError([Problem(path, "", f"cannot read the case file: {e.strerror or e}")]) from None
+    except ValueError as e:  # a NUL character in the path itself
+        raise CaseError([Problem(path, "", f"cannot read the case file: {e}")]) from None
     return _decode(data, path)
 
 

@@ -19,6 +19,7 @@ import attrs
 from mtus.compiler.check.case import Case, Request
 from mtus.compiler.check.editions import edition_text, is_mtus, not_mtus_sentence
 from mtus.compiler.check.info import GuidelineInfo
+from mtus.compiler.check.inert import inert
 from mtus.compiler.check.pack import Pack
 from mtus.compiler.check.rationale import Explainer, Reason, format_date, format_value, join, sentence
 from mtus.compiler.check.runtime import CERTIFIED, MODIFIED, GuidelineResult, to_json_value
@@ -410,4 +411,5 @@ RENDERERS = {"text": render_text, "markdown": render_markdown, "json": render_js
 
 
 def render(letter: Letter, fmt: str = "text", explain: bool = False) -> str:
-    return RENDERERS[fmt](letter, explain)
+    out = RENDERERS[fmt](letter, explain)
+    return out if fmt == "json" else inert(out)  # case text must not drive a terminal (check/inert.py)

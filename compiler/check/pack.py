@@ -25,12 +25,15 @@ from typing import Iterable, Mapping, Optional
 import attrs
 
 from mtus.compiler.check import runtime
+from mtus.compiler.check.bounded import Refused, read_bounded
 from mtus.compiler.check.info import GuidelineInfo
 
 PACK_FORMAT = 1
 MANIFEST = "manifest.json"
 FORMULARY = "formulary.json"
 MAX_PACK_FILE_BYTES = 20 * 1024 * 1024
+MAX_PACK_FILES = 10_000
+MAX_PACK_BYTES = 200 * 1024 * 1024
 
 
 class PackError(Exception):
@@ -87,7 +90,8 @@ class LoadedGuideline:
     def module(self) -> types.ModuleType:
         if "module" not in self._cache:
             try:
-                module = _module_from_source(self.source, f"mtus_pack_{self.id}", self.filename)
+                module = _module_from_text(checker_text(self.source, self.filename), f"mtus_pack_{self.id}",
+                                           self.filename)
             except ImportError as e:  # the module refuses a runtime it was not built for
                 raise PackError(f"{self.filename}: built for another runtime version ({e})") from None
             if getattr(module, "RUNTIME_VERSION", None) != runtime.RUNTIME_VERSION:
@@ -124,48 +128,75 @@ class Pack:
         return f"{self.name} {self.version} (sha256 {self.digest[:16]})"
 
 
-def _read(root: Path, rel: str) -> bytes:
-    if rel.startswith("/") or ".." in Path(rel).parts:
-        raise PackError(f"{root / MANIFEST}: lists `{rel}`, which is outside the pack")
-    p = root / rel
-    if p.is_symlink():
-        raise PackError(f"{p}: is a symbolic link; packs hold plain files")
+def read_pack_dir(root: Path) -> dict[str, bytes]:
+    """Every file in a pack folder, by relative path; anything but plain folders and regular files is refused.
+
+    Nothing is skipped (not even `__pycache__/`): whatever is in the folder must
+    be listed in the manifest. Each file is read bounded (check/bounded.py).
+    """
+    files: dict[str, bytes] = {}
+    total = 0
+    pending = [(root, "")]
+    while pending:
+        folder, prefix = pending.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as e:
+            raise PackError(f"{folder}: cannot be read: {e.strerror or e}") from None
+        for entry in entries:
+            rel = prefix + entry.name
+            where = root / rel
+            if entry.is_symlink():
+                raise PackError(f"{where}: is a symbolic link; packs hold plain files")
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((Path(entry.path), rel + "/"))
+                continue
+            if len(files) >= MAX_PACK_FILES:
+                raise PackError(f"{root}: holds more than {MAX_PACK_FILES:,} files; not a pack")
+            try:
+                data = read_bounded(entry.path, MAX_PACK_FILE_BYTES, follow_links=False)  # not a link: checked above
+            except Refused as e:
+                why = " for a pack file" if e.too_large else "; a pack holds only folders and regular files"
+                raise PackError(f"{where}: {e}{why}") from None
+            except OSError as e:
+                raise PackError(f"{where}: cannot be read: {e.strerror or e}") from None
+            total += len(data)
+            if total > MAX_PACK_BYTES:
+                raise PackError(f"{root}: holds more than {MAX_PACK_BYTES:,} bytes; not a pack")
+            files[rel] = data
+    return files
+
+
+def _json(data: bytes, where: str, what: str):
+    """Parsed JSON of a pack file, or PackError naming the file (deep nesting included)."""
     try:
-        if p.stat().st_size > MAX_PACK_FILE_BYTES:
-            raise PackError(f"{p}: is larger than a pack file may be")
-        return p.read_bytes()
-    except FileNotFoundError:
-        raise PackError(f"{p}: missing from the pack (the manifest lists it)") from None
-    except OSError as e:
-        raise PackError(f"{p}: cannot be read: {e.strerror or e}") from None
+        return json.loads(data)
+    except (ValueError, RecursionError):  # ValueError covers bad UTF-8 and bad JSON
+        raise PackError(f"{where}: {what} (not valid JSON)") from None
 
 
-def _module_from_source(source: bytes, name: str, filename: str) -> types.ModuleType:
-    module = types.ModuleType(name)
-    module.__file__ = filename
-    code = compile(source, filename, "exec", dont_inherit=True)
-    exec(code, module.__dict__)  # noqa: S102 - verified generated code, see load_pack
-    return module
+def verify_listing(files: Mapping[str, bytes], location: str) -> dict:
+    """The manifest, once it lists exactly the pack's files with their sha256; PackError naming the file otherwise.
 
-
-def load_pack_files(files: Mapping[str, bytes], location: str) -> Pack:
-    """Verify and load a pack given as files (from disk or memory)."""
+    This is what makes a folder a pack: `mtus compile -o` replaces nothing else.
+    """
     raw = files.get(MANIFEST)
     if raw is None:
         raise PackError(f"{location}: not a pack (no {MANIFEST})")
-    try:
-        manifest = json.loads(raw)
-        listed = manifest["files"]
-        guidelines = manifest["guidelines"]
-        if not isinstance(listed, dict) or not isinstance(guidelines, list):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        raise PackError(f"{location}/{MANIFEST}: is not a valid pack manifest") from None
-    if manifest.get("format") != PACK_FORMAT:
-        raise PackError(f"{location}/{MANIFEST}: pack format {manifest.get('format')!r}; this mtus reads format {PACK_FORMAT}")
-    if manifest.get("runtime") != runtime.RUNTIME_VERSION:
-        raise PackError(f"{location}/{MANIFEST}: compiled for runtime {manifest.get('runtime')!r}, but this mtus "
-                        f"provides runtime {runtime.RUNTIME_VERSION}; recompile the pack with `mtus compile`")
+    where = f"{location}/{MANIFEST}"
+    manifest = _json(raw, where, "is not a valid pack manifest")
+    if not isinstance(manifest, dict):
+        raise PackError(f"{where}: is not a valid pack manifest (a JSON object)")
+    fmt = manifest.get("format")
+    if type(fmt) is not int or fmt != PACK_FORMAT:
+        found = "has no pack format" if fmt is None else f"pack format {fmt!r}"
+        raise PackError(f"{where}: {found}; this mtus reads format {PACK_FORMAT}")
+    listed = manifest.get("files")
+    if not isinstance(listed, dict) or not all(type(k) is str and type(v) is str for k, v in listed.items()):
+        raise PackError(f"{where}: is not a valid pack manifest (`files` must map each path to its sha256)")
+    for rel in sorted(listed):
+        if rel.startswith("/") or "\\" in rel or ".." in rel.split("/") or rel in ("", MANIFEST):
+            raise PackError(f"{where}: lists `{rel}`, which is outside the pack")
     extra = sorted(set(files) - set(listed) - {MANIFEST})
     if extra:
         raise PackError(f"{location}/{extra[0]}: is not listed in the manifest; the pack was altered")
@@ -174,23 +205,82 @@ def load_pack_files(files: Mapping[str, bytes], location: str) -> Pack:
             raise PackError(f"{location}/{rel}: missing from the pack (the manifest lists it)")
         if sha256(files[rel]) != digest:
             raise PackError(f"{location}/{rel}: does not match its sha256 in the manifest; the pack was altered")
+    return manifest
+
+
+def _entries(manifest: dict, listed: Mapping, where: str) -> list[tuple[str, str, str]]:
+    """(id, module, info) of each guideline in a verified manifest; PackError if any is malformed."""
+    guidelines = manifest.get("guidelines")
+    if not isinstance(guidelines, list):
+        raise PackError(f"{where}: is not a valid pack manifest (`guidelines` must be a list)")
+    out, seen = [], set()
+    for i, entry in enumerate(guidelines):
+        if not isinstance(entry, dict) or not all(type(entry.get(k)) is str for k in ("id", "module", "info")):
+            raise PackError(f"{where}: guideline entry {i + 1} is not valid (it needs text `id`, `module` and `info`)")
+        gid, module, info = entry["id"], entry["module"], entry["info"]
+        if gid in seen:
+            raise PackError(f"{where}: guideline `{gid}` is listed twice")
+        seen.add(gid)
+        if not module.endswith(".py") or module not in listed:
+            raise PackError(f"{where}: guideline `{gid}`: module `{module}` is not a .py file of the pack")
+        if not info.endswith(".json") or info not in listed:
+            raise PackError(f"{where}: guideline `{gid}`: info `{info}` is not a .json file of the pack")
+        out.append((gid, module, info))
+    return out
+
+
+def checker_text(source: bytes, filename: str) -> str:
+    """A generated checker's bytes as the exact text that is compiled: strict UTF-8.
+
+    Compiling text, never bytes, is what keeps a `coding:` declaration in the
+    file from changing how Python reads it (compile() honours one only in
+    bytes); the code generator's safety tests parse this same text.
+    """
+    try:
+        return source.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PackError(f"{filename}: is not UTF-8 text (byte {e.start}); a generated checker is UTF-8") from None
+
+
+def _module_from_text(text: str, name: str, filename: str) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.__file__ = filename
+    try:
+        code = compile(text, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as e:  # ValueError: a NUL byte
+        where = f":{e.lineno}" if getattr(e, "lineno", None) else ""
+        what = e.msg if isinstance(e, SyntaxError) else e
+        raise PackError(f"{filename}{where}: is not a valid generated checker ({what}); recompile the pack") from None
+    exec(code, module.__dict__)  # noqa: S102 - verified generated code, see load_pack
+    return module
+
+
+def load_pack_files(files: Mapping[str, bytes], location: str) -> Pack:
+    """Verify and load a pack given as files (from disk or memory). No generated code runs here."""
+    manifest = verify_listing(files, location)
+    where = f"{location}/{MANIFEST}"
+    if manifest.get("runtime") != runtime.RUNTIME_VERSION:
+        raise PackError(f"{where}: compiled for runtime {manifest.get('runtime')!r}, but this mtus "
+                        f"provides runtime {runtime.RUNTIME_VERSION}; recompile the pack with `mtus compile`")
     loaded = {}
-    for entry in guidelines:
-        gid = entry["id"]
+    for gid, module, info_file in _entries(manifest, manifest["files"], where):
+        data = _json(files[info_file], f"{location}/{info_file}", "is not a valid guideline description")
         try:
-            info = GuidelineInfo.from_json(json.loads(files[entry["info"]]))
+            info = GuidelineInfo.from_json(data)
         except (ValueError, KeyError, TypeError, AttributeError) as e:
-            raise PackError(f"{location}/{entry['info']}: is not a valid guideline description ({e})") from None
+            raise PackError(f"{location}/{info_file}: is not a valid guideline description ({e})") from None
         # every hash was verified above; the module runs when the guideline is first used
-        loaded[gid] = LoadedGuideline(gid, info, files[entry["module"]], f"{location}/{entry['module']}")
+        loaded[gid] = LoadedGuideline(gid, info, files[module], f"{location}/{module}")
     formulary = None
-    if manifest.get("formulary"):
-        try:
-            formulary = json.loads(files[manifest["formulary"]])
-        except (KeyError, ValueError):
-            raise PackError(f"{location}/{manifest['formulary']}: missing or not valid JSON") from None
-    return Pack(manifest.get("name", "?"), str(manifest.get("version", "?")), sha256(raw), loaded, location,
-                formulary)
+    name = manifest.get("formulary")
+    if name is not None:
+        if type(name) is not str or name not in files or name == MANIFEST:
+            raise PackError(f"{where}: `formulary` must name a .json file of the pack")
+        formulary = _json(files[name], f"{location}/{name}", "is not a valid formulary file")
+        if not isinstance(formulary, dict):
+            raise PackError(f"{location}/{name}: is not a formulary (a JSON object)")
+    return Pack(str(manifest.get("name", "?")), str(manifest.get("version", "?")), sha256(files[MANIFEST]), loaded,
+                location, formulary)
 
 
 def load_pack(path: str) -> Pack:
@@ -198,13 +288,7 @@ def load_pack(path: str) -> Pack:
     root = Path(path)
     if not root.is_dir():
         raise PackError(f"{root}: is not a pack folder")
-    files: dict[str, bytes] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-        for fn in sorted(filenames):
-            rel = os.path.relpath(os.path.join(dirpath, fn), root).replace(os.sep, "/")
-            files[rel] = _read(root, rel)
-    return load_pack_files(files, str(root))
+    return load_pack_files(read_pack_dir(root), str(root))
 
 
 # -------------------------------------------------------------- source packs
@@ -252,6 +336,27 @@ def _compiler_fingerprint() -> bytes:
     return h.digest()
 
 
+def _private(folder: Path) -> bool:
+    """True if only this user can change the cache entry `folder`: one others can write to could hold their code.
+
+    An entry that is not private is not used (the pack is compiled in memory).
+    The entries mtus writes are private (tempfile.mkdtemp makes them 0700), and
+    no one else can add a file to one; a missing entry will be written by us.
+    """
+    try:
+        st = folder.lstat()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    import stat
+
+    if not stat.S_ISDIR(st.st_mode):
+        return False
+    getuid = getattr(os, "getuid", None)
+    return getuid is None or (st.st_uid == getuid() and not st.st_mode & 0o022)
+
+
 def _sources_key(files: list[str], name: str, version: str) -> str:
     h = hashlib.sha256()
     h.update(f"{compiler_version()}\0{runtime.RUNTIME_VERSION}\0{name}\0{version}\0".encode())
@@ -276,6 +381,7 @@ def pack_from_sources(paths: Iterable[str], name: str = "mtus-pack", version: st
     except OSError as e:
         raise PackError(f"{e.filename}: cannot be read: {e.strerror}") from None
     cached = cache_dir() / key[:32]
+    use_cache = use_cache and _private(cached)
     if use_cache and is_pack_dir(cached):
         try:
             return load_pack(str(cached))

@@ -85,6 +85,8 @@ def case_schema(infos: Mapping[str, GuidelineInfo]) -> dict:
             "request": request,
             "requests": {"type": "array", "minItems": 1, "items": request},
             "facts": {"type": "object", "properties": dict(sorted(facts.items())), "additionalProperties": False},
+            "expected": {"type": ["object", "array"],
+                         "description": "a casebook's expected determination (mtus test); mtus check ignores it"},
         },
         "oneOf": [{"required": ["request"]}, {"required": ["requests"]}],
     }

@@ -271,9 +271,10 @@ def diff_cmd(old: str, new: str, cases: str, fmt: str) -> None:
     """Show which cases two packs (or folders of .mtus sources) decide differently.
 
     Every case is decided with OLD and with NEW; each item whose guideline,
-    determination or deciding criteria differ is listed. Exit 0 when nothing
-    changes, 1 when something does (or a pack cannot be used), 2 when a case
-    file cannot be read.
+    determination or deciding criteria differ is listed; a file that is not a
+    readable case file is listed and skipped. Exit 0 when nothing changes, 1
+    when something does (or a pack cannot be used), 2 when no case file could
+    be read.
 
     \b
     Example:
@@ -282,20 +283,18 @@ def diff_cmd(old: str, new: str, cases: str, fmt: str) -> None:
     """
     import json
 
-    from mtus.compiler.check.casefile import CaseError
     from mtus.compiler.tools.diff import case_files, diff_packs, render_table
 
     old_pack, new_pack = _open_pack(old), _open_pack(new)
-    try:
-        report = diff_packs(old_pack, new_pack, case_files(cases))
-    except CaseError as e:
-        _fail(e.render(), EXIT_USAGE)
+    report = diff_packs(old_pack, new_pack, case_files(cases))
+    if not report.cases:
+        _fail(f"error: no readable case file in {cases}" + "".join(f"\n  {u}" for u in report.unreadable), EXIT_USAGE)
     click.echo(json.dumps(report.to_json(), indent=2) if fmt == "json" else render_table(report), nl=fmt == "json")
     sys.exit(EXIT_PROBLEMS if report.changes else EXIT_OK)
 
 
 @main.command("test")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True, allow_dash=True))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=True, allow_dash=True))
 @click.option("--coverage", "show_coverage", is_flag=True,
               help="Also report which outcomes each criterion reached; exit 1 if any reachable one was not.")
 @click.option("--run", "pattern", default=None, metavar="PATTERN",
@@ -303,21 +302,44 @@ def diff_cmd(old: str, new: str, cases: str, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_quiet_option("Print only the failures and the totals.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print each example's outcome.")
+@click.option("--cases", "cases", multiple=True, type=click.Path(exists=True, dir_okay=True),
+              help="A casebook folder or case file (repeatable); a PATH holding case files and no .mtus is one too.")
+@click.option("--pack", "pack_spec", default=None, metavar="PACK",
+              help="The pack that decides casebook cases (default: the bundled pack).")
 @_color_option
-def test_cmd(paths: tuple[str, ...], show_coverage: bool, pattern, fmt: str, quiet: bool, verbose: bool) -> None:
-    """Run the examples written in guidelines against their compiled checkers.
+def test_cmd(paths: tuple[str, ...], show_coverage: bool, pattern, fmt: str, quiet: bool, verbose: bool,
+             cases: tuple[str, ...], pack_spec) -> None:
+    """Run the examples written in guidelines, or a casebook, against the checkers.
 
-    `-` reads one .mtus file from standard input. Exit 0 when every example
-    passes (and, with --coverage, every criterion reached every outcome it
-    can have); 1 otherwise; 2 when --run matches no example.
+    `-` reads one .mtus file from standard input. A casebook is a folder of
+    case files with an `expected:` block (docs/case-files.md); each is decided
+    like `mtus check` and compared with it, and the summary counts certified /
+    not certified / modified per guideline. Exit 0 when every example and
+    case passes (and, with --coverage, every criterion reached every outcome
+    it can have); 1 otherwise; 2 when --run matches no example.
 
     \b
     Example:
       mtus test guidelines/
       mtus test --coverage guidelines/tpi.mtus
       mtus test guidelines/ --run 'tpi: seed' -v
+      mtus test tests/casebook
     """
     import re
+
+    from mtus.compiler.tools.casebook import is_casebook, render_casebook, run_casebook
+
+    casebook = list(cases) + [p for p in paths if p != "-" and is_casebook(p)]
+    paths = tuple(p for p in paths if p == "-" or not is_casebook(p))
+    if not paths and not casebook:
+        _fail("error: give guideline files or folders, or a casebook (--cases)", EXIT_USAGE)
+    failed = False
+    if casebook:
+        book = run_casebook(casebook, _open_pack(pack_spec))
+        click.echo(render_casebook(book), nl=False)
+        failed = bool(book.failed)
+        if not paths:
+            sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
 
     from mtus.compiler.tools.examples import render_report, report_json, run_examples
     from mtus.compiler.tools.lint import check_inputs
@@ -348,7 +370,7 @@ def test_cmd(paths: tuple[str, ...], show_coverage: bool, pattern, fmt: str, qui
         text = re.sub(r"(?m)^FAIL\b", lambda m: click.style(m.group(0), fg="red", bold=True), text)
         click.echo(re.sub(r"(?m)^ok\b", lambda m: click.style(m.group(0), fg="green"), text), nl=False)
     incomplete = show_coverage and not all(c.complete for c in report.coverages)
-    sys.exit(EXIT_PROBLEMS if report.failed or incomplete else EXIT_OK)
+    sys.exit(EXIT_PROBLEMS if failed or report.failed or incomplete else EXIT_OK)
 
 
 @main.command()

@@ -62,6 +62,7 @@ class DiffReport:
     cases: int
     items: int
     changes: tuple[Change, ...]
+    unreadable: tuple[str, ...] = ()  # case files that are not YAML/JSON case files at all (skipped)
 
     def count(self, kind: str) -> int:
         return sum(c.kind == kind for c in self.changes)
@@ -69,7 +70,7 @@ class DiffReport:
     def to_json(self) -> dict:
         return {"format": 1, "old": self.old_label, "new": self.new_label, "cases": self.cases, "items": self.items,
                 "changed_determination": self.count("determination"), "changed_criteria": self.count("criteria"),
-                "changes": [c.to_json() for c in self.changes]}
+                "changes": [c.to_json() for c in self.changes], "unreadable": list(self.unreadable)}
 
 
 def case_files(path: str) -> list[Path]:
@@ -102,11 +103,16 @@ def _outcomes(pack: Pack, data, path: str) -> Optional[list[tuple[str, Outcome]]
 def diff_packs(old: Pack, new: Pack, paths: Iterable[Path]) -> DiffReport:
     """Decide every case with both packs; report the items whose outcome differs."""
     changes: list[Change] = []
+    skipped: list[str] = []
     cases = items = 0
     unreadable = Outcome(None, "unreadable")
     for path in paths:
         name = str(path)
-        data = read_case_file(name)  # a file neither pack can read is the caller's error (CaseError)
+        try:
+            data = read_case_file(name)
+        except CaseError as e:  # not a case file for either pack: listed, and the others are still compared
+            skipped.append(e.render().splitlines()[0])
+            continue
         before, after = _outcomes(old, data, name), _outcomes(new, data, name)
         cases += 1
         label = (data.get("case") if isinstance(data, dict) else None) or name
@@ -122,7 +128,7 @@ def diff_packs(old: Pack, new: Pack, paths: Iterable[Path]) -> DiffReport:
             if o != n:
                 changes.append(Change(str(label), item, o, n))
     return DiffReport(f"{old.location}: {old.label()}", f"{new.location}: {new.label()}", cases, items,
-                      tuple(changes))
+                      tuple(changes), tuple(skipped))
 
 
 def render_table(report: DiffReport) -> str:
@@ -136,6 +142,9 @@ def render_table(report: DiffReport) -> str:
             cells = [r[i].ljust(widths[i]) for i in range(4)] + [r[4]]
             lines.append("  ".join(cells).rstrip())
         lines.append("")
+    if report.unreadable:
+        lines += [f"{len(report.unreadable)} file(s) skipped, not readable as case files:"]
+        lines += [f"  {u}" for u in report.unreadable] + [""]
     lines.append(f"{report.cases} case(s), {report.items} item(s): {report.count('determination')} changed "
                  f"determination, {report.count('criteria')} changed deciding criteria only, "
                  f"{report.items - len(report.changes)} unchanged")

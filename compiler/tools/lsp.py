@@ -12,9 +12,11 @@ negotiated) on the editor's lines. `_Positions` converts between the two.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from importlib import metadata
-from typing import Optional
+from typing import BinaryIO, Optional
+from urllib.parse import unquote
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
@@ -49,14 +51,35 @@ def _version() -> str:
         return "0"
 
 
+#: Documents longer than this are checked when opened and saved, not as they change, and get no
+#: hover, completion or symbols: a guideline is a few kilobytes, and an analysis grows with the text.
+MAX_LIVE_CHARS = 100_000
+#: Changes within this many seconds are checked once, after the last (a fast typist's keystrokes).
+DEBOUNCE_SECONDS = 0.25
+#: The largest message read from the client; a larger one is skipped without being held in memory.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+#: The longest header line read from the client.
+MAX_HEADER_BYTES = 4096
+
+
 class MtusServer(LanguageServer):
     def __init__(self):
         super().__init__("mtus", _version(), text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.analyses: dict[str, Analysis] = {}
         self.last_parsed: dict[str, Analysis] = {}  # the last version with a syntax tree, for completion
+        self.changes: dict[str, int] = {}  # uri -> changes received, for the debounce
+
+    def document(self, uri: str) -> Optional[TextDocument]:
+        """An open document, or None: never a file read from disk for a uri the client did not open."""
+        return self.workspace.text_documents.get(unquote(uri))
+
+    def live(self, uri: str) -> Optional[TextDocument]:
+        """An open document small enough to analyse on request."""
+        doc = self.document(uri)
+        return doc if doc is not None and len(doc.source) <= MAX_LIVE_CHARS else None
 
     def analyse(self, uri: str) -> Analysis:
-        doc = self.workspace.get_text_document(uri)
+        doc = self.document(uri)  # callers pass only open documents
         current = self.analyses.get(uri)
         if current is not None and current.text == _Positions(doc).text:
             return current
@@ -67,10 +90,19 @@ class MtusServer(LanguageServer):
         return analysis
 
     def publish(self, uri: str) -> None:
-        doc = self.workspace.get_text_document(uri)
-        analysis = self.analyse(uri)
-        pos = _Positions(doc)
-        items = [_diagnostic(d, pos, uri) for d in analysis.result.diagnostics]
+        doc = self.document(uri)
+        if doc is None:
+            return
+        if len(doc.source) > MAX_LIVE_CHARS:  # checking it would hold up every other request
+            items = [lsp.Diagnostic(range=lsp.Range(start=lsp.Position(line=0, character=0),
+                                                    end=lsp.Position(line=0, character=0)),
+                                    message=f"the document is over {MAX_LIVE_CHARS:,} characters, too long to check "
+                                            "as you edit\nhint: check it with `mtus lint`",
+                                    severity=lsp.DiagnosticSeverity.Warning, code="E901", source="mtus")]
+        else:
+            analysis = self.analyse(uri)
+            pos = _Positions(doc)
+            items = [_diagnostic(d, pos, uri) for d in analysis.result.diagnostics]
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=doc.version))
 
@@ -185,8 +217,13 @@ def create_server() -> MtusServer:
         ls.publish(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: MtusServer, params: lsp.DidChangeTextDocumentParams) -> None:
-        ls.publish(params.text_document.uri)
+    async def did_change(ls: MtusServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        seen = ls.changes[uri] = ls.changes.get(uri, 0) + 1
+        await asyncio.sleep(DEBOUNCE_SECONDS)
+        if ls.changes.get(uri) != seen:  # a later change came: it will check the text
+            return
+        ls.publish(uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: MtusServer, params: lsp.DidSaveTextDocumentParams) -> None:
@@ -197,12 +234,16 @@ def create_server() -> MtusServer:
         uri = params.text_document.uri
         ls.analyses.pop(uri, None)
         ls.last_parsed.pop(uri, None)
+        ls.changes.pop(uri, None)
         ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     def hover(ls: MtusServer, params: lsp.HoverParams) -> Optional[lsp.Hover]:
         uri = params.text_document.uri
-        pos = _Positions(ls.workspace.get_text_document(uri))
+        doc = ls.live(uri)
+        if doc is None:
+            return None
+        pos = _Positions(doc)
         target = ls.analyse(uri).at(pos.offset(params.position))
         if target is None:
             return None
@@ -212,7 +253,10 @@ def create_server() -> MtusServer:
     @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
     def definition(ls: MtusServer, params: lsp.DefinitionParams) -> Optional[lsp.Location]:
         uri = params.text_document.uri
-        pos = _Positions(ls.workspace.get_text_document(uri))
+        doc = ls.live(uri)
+        if doc is None:
+            return None
+        pos = _Positions(doc)
         target = ls.analyse(uri).at(pos.offset(params.position))
         if target is None or target.declaration is None:
             return None
@@ -221,7 +265,10 @@ def create_server() -> MtusServer:
     @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=[".", '"']))
     def completion(ls: MtusServer, params: lsp.CompletionParams) -> lsp.CompletionList:
         uri = params.text_document.uri
-        pos = _Positions(ls.workspace.get_text_document(uri))
+        doc = ls.live(uri)
+        if doc is None:
+            return lsp.CompletionList(is_incomplete=False, items=[])
+        pos = _Positions(doc)
         analysis = ls.analyse(uri)
         tree = analysis.tree if analysis.tree is not None else getattr(ls.last_parsed.get(uri), "tree", None)
         offset = pos.offset(params.position)
@@ -231,14 +278,19 @@ def create_server() -> MtusServer:
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def document_symbol(ls: MtusServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
         uri = params.text_document.uri
-        pos = _Positions(ls.workspace.get_text_document(uri))
+        doc = ls.live(uri)
+        if doc is None:
+            return []
+        pos = _Positions(doc)
         analysis = ls.analyse(uri)
         return [_symbol(s, pos) for s in outline(analysis.tree, analysis.source)]
 
     @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
     def formatting(ls: MtusServer, params: lsp.DocumentFormattingParams) -> Optional[list[lsp.TextEdit]]:
         uri = params.text_document.uri
-        doc = ls.workspace.get_text_document(uri)
+        doc = ls.live(uri)
+        if doc is None:
+            return None
         try:
             formatted = format_text(doc.source, _path(uri))
         except FormatError as e:
@@ -252,6 +304,45 @@ def create_server() -> MtusServer:
     return server
 
 
+class BoundedInput:
+    """The client's byte stream, read with bounded memory: pygls reads headers by line and bodies by length.
+
+    A header line longer than MAX_HEADER_BYTES, or a body longer than
+    MAX_MESSAGE_BYTES, is skipped while it is read (at most 1 MiB of it in
+    memory) and stands as a line or a body pygls ignores; a Content-Length too
+    long to be a number is one that is skipped. The server never exits or fills
+    memory for what a client sends.
+    """
+
+    _SKIPPED_BODY = b"{}"  # not a message: pygls logs it and reads the next one
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+
+    def readline(self) -> bytes:
+        line = self._stream.readline(MAX_HEADER_BYTES + 1)
+        if len(line) > MAX_HEADER_BYTES and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):
+                line = self._stream.readline(1 << 20)
+            return b"X-Skipped: a header line too long\r\n"
+        if line.startswith(b"Content-Length:") and len(line.strip()) > len(b"Content-Length: ") + 12:
+            return b"Content-Length: %d\r\n" % (MAX_MESSAGE_BYTES + 1)  # not a length to allocate
+        return line
+
+    def read(self, n: int) -> bytes:
+        if n <= MAX_MESSAGE_BYTES:
+            return self._stream.read(n)
+        left = n
+        while left > 0:
+            chunk = self._stream.read(min(left, 1 << 20))
+            if not chunk:
+                return b""  # the client closed the stream
+            left -= len(chunk)
+        return self._SKIPPED_BODY
+
+
 def serve() -> None:
     """Run the server on stdin/stdout until the client says exit."""
-    create_server().start_io()
+    import sys
+
+    create_server().start_io(stdin=BoundedInput(sys.stdin.buffer))

@@ -1,0 +1,49 @@
+"""Bounded reads of regular files: how check-time code reads a file it was handed.
+
+A size found by stat() is not a limit (`/dev/zero` reports 0 bytes, a FIFO
+blocks, a file can grow after the check), so the limit is enforced by the
+read itself: at most `limit + 1` bytes, from a file that fstat() says is
+regular, opened without blocking.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+
+class Refused(Exception):
+    """A file that is not read: not a regular file, or over its size limit. The message says which."""
+
+    def __init__(self, message: str, too_large: bool):
+        super().__init__(message)
+        self.too_large = too_large
+
+
+def read_bounded(path: str, limit: int, follow_links: bool = True) -> bytes:
+    """At most `limit` bytes of the regular file at `path`; Refused if it is larger or not a regular file.
+
+    OSError (missing, unreadable) is left to the caller, which knows what the file is.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)  # a FIFO must not block open()
+    if not follow_links:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Refused("is not a regular file", too_large=False)
+        chunks, size = [], 0
+        want = st.st_size + 1  # the size stat() reports, and one byte to see the end: usually one read
+        while size <= limit:
+            chunk = os.read(fd, min(limit + 1 - size, want))
+            want = 1 << 20
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise Refused(f"is larger than the limit of {limit:,} bytes", too_large=True)
+    return b"".join(chunks)

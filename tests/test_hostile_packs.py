@@ -1,0 +1,250 @@
+"""Hostile packs and output folders: `-o` deletes only packs, a broken pack is refused by name, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from mtus.compiler.build.packwriter import build_pack, write_pack
+from mtus.compiler.check.pack import PackError, load_pack, load_pack_files, sha256
+from mtus.compiler.tools.cli import main
+from tests.conftest import GUIDELINES, ROOT
+
+TPI = str(GUIDELINES / "tpi.mtus")
+
+
+@pytest.fixture(scope="module")
+def tpi_files():
+    return dict(build_pack([TPI], name="t", version="1").files)
+
+
+@pytest.fixture
+def built(tmp_path, tpi_files):
+    out = tmp_path / "pack"
+    write_pack(build_pack([TPI], name="t", version="1"), str(out))
+    return out
+
+
+def compile_to(out) -> "CliRunner":
+    return CliRunner().invoke(main, ["compile", TPI, "-o", str(out)])
+
+
+# ------------------------------------------------ 2. -o deletes only what mtus wrote
+@pytest.mark.parametrize("manifest", [b"{}", b"[]", b"not json", b'{"format": 1, "files": {}}',
+                                      b'{"format": 1, "files": {"notes.txt": "0"}}'])
+def test_compile_never_replaces_a_folder_that_only_has_a_manifest(tmp_path, manifest):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_bytes(manifest)
+    (out / "notes.txt").write_text("precious")
+    r = compile_to(out)
+    assert r.exit_code == 1 and "is not empty and is not a pack, so it is not replaced" in r.output, r.output
+    assert (out / "notes.txt").read_text() == "precious" and (out / "manifest.json").read_bytes() == manifest
+
+
+def test_compile_never_follows_a_symlinked_manifest(tmp_path, built):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").symlink_to(built / "manifest.json")
+    (out / "notes.txt").write_text("precious")
+    r = compile_to(out)
+    assert r.exit_code == 1 and "manifest.json: is a symbolic link" in r.output, r.output
+    assert (out / "notes.txt").read_text() == "precious"
+
+
+@pytest.mark.parametrize("change", ["extra", "pycache", "altered", "missing"])
+def test_compile_never_replaces_a_pack_with_something_it_did_not_write(built, change):
+    if change == "extra":
+        (built / "guidelines" / "mine.txt").write_text("precious")
+    elif change == "pycache":
+        (built / "__pycache__").mkdir()
+        (built / "__pycache__" / "x.pyc").write_text("precious")
+    elif change == "altered":
+        (built / "guidelines" / "tpi.json").write_text("{}")
+    else:
+        (built / "guidelines" / "tpi.json").unlink()
+    before = sorted(p.relative_to(built).as_posix() for p in built.rglob("*"))
+    r = compile_to(built)
+    assert r.exit_code == 1 and "so it is not replaced" in r.output, r.output
+    assert sorted(p.relative_to(built).as_posix() for p in built.rglob("*")) == before
+
+
+def test_compile_replaces_a_pack_it_wrote_and_an_empty_folder(tmp_path, built):
+    assert compile_to(built).exit_code == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert compile_to(empty).exit_code == 0 and (empty / "manifest.json").is_file()
+
+
+# ------------------------------------------------ 5. a broken pack is refused by name
+def manifest_of(files) -> dict:
+    return json.loads(files["manifest.json"])
+
+
+def with_manifest(files, change) -> dict:
+    files = dict(files)
+    m = manifest_of(files)
+    change(m)
+    files["manifest.json"] = json.dumps(m).encode()
+    return files
+
+
+def rehashed(files, rel, data) -> dict:
+    files = dict(files)
+    files[rel] = data
+
+    def update(m):
+        m["files"][rel] = sha256(data)
+    return with_manifest(files, update)
+
+
+def _set(key, value):
+    def change(m):
+        m[key] = value
+    return change
+
+
+def _entry(key, value):
+    def change(m):
+        m["guidelines"][0][key] = value
+    return change
+
+
+BROKEN = {
+    "manifest is a list": (lambda f: {**f, "manifest.json": b"[]"}, "manifest.json: is not a valid pack manifest"),
+    "manifest is a string": (lambda f: {**f, "manifest.json": b'"x"'}, "manifest.json: is not a valid pack manifest"),
+    "manifest is not UTF-8": (lambda f: {**f, "manifest.json": b"\xff{}"}, "manifest.json: is not a valid pack manifest"),
+    "manifest nested deeply": (lambda f: {**f, "manifest.json": b"[" * 100_000 + b"]" * 100_000},
+                               "manifest.json: is not a valid pack manifest"),
+    "no format": (lambda f: with_manifest(f, lambda m: m.pop("format")), "manifest.json: has no pack format"),
+    "format true": (lambda f: with_manifest(f, _set("format", True)), "manifest.json: pack format True"),
+    "format text": (lambda f: with_manifest(f, _set("format", "1")), "manifest.json: pack format '1'"),
+    "files a list": (lambda f: with_manifest(f, _set("files", [])), "manifest.json: is not a valid pack manifest"),
+    "files missing": (lambda f: with_manifest(f, lambda m: m.pop("files")), "is not a valid pack manifest"),
+    "hash a number": (lambda f: with_manifest(f, lambda m: m["files"].update({"guidelines/tpi.py": 1})),
+                      "manifest.json: is not a valid pack manifest"),
+    "guidelines missing": (lambda f: with_manifest(f, lambda m: m.pop("guidelines")), "`guidelines` must be a list"),
+    "guidelines a dict": (lambda f: with_manifest(f, _set("guidelines", {})), "`guidelines` must be a list"),
+    "entry a string": (lambda f: with_manifest(f, _set("guidelines", ["tpi"])), "guideline entry 1 is not valid"),
+    "entry without id": (lambda f: with_manifest(f, lambda m: m["guidelines"][0].pop("id")), "entry 1 is not valid"),
+    "id a number": (lambda f: with_manifest(f, _entry("id", 7)), "guideline entry 1 is not valid"),
+    "module a json file": (lambda f: with_manifest(f, _entry("module", "guidelines/tpi.json")),
+                           "module `guidelines/tpi.json` is not a .py file of the pack"),
+    "module outside": (lambda f: with_manifest(f, _entry("module", "../../etc/x.py")),
+                       "module `../../etc/x.py` is not a .py file of the pack"),
+    "module unlisted": (lambda f: with_manifest(f, _entry("module", "guidelines/other.py")),
+                        "is not a .py file of the pack"),
+    "module the manifest": (lambda f: with_manifest(f, _entry("module", "manifest.json")),
+                            "is not a .py file of the pack"),
+    "info not JSON": (lambda f: rehashed(f, "guidelines/tpi.json", b"{nope"),
+                      "guidelines/tpi.json: is not a valid guideline description"),
+    "info a list": (lambda f: rehashed(f, "guidelines/tpi.json", b"[]"),
+                    "guidelines/tpi.json: is not a valid guideline description"),
+    "info nested deeply": (lambda f: rehashed(f, "guidelines/tpi.json", b"[" * 100_000),
+                           "guidelines/tpi.json: is not a valid guideline description"),
+    "listed twice": (lambda f: with_manifest(f, lambda m: m["guidelines"].append(dict(m["guidelines"][0]))),
+                     "guideline `tpi` is listed twice"),
+    "path outside": (lambda f: with_manifest(f, lambda m: m["files"].update({"../x": "0" * 64})), "which is outside"),
+    "absolute path": (lambda f: with_manifest(f, lambda m: m["files"].update({"/etc/passwd": "0" * 64})),
+                      "which is outside"),
+    "formulary a number": (lambda f: with_manifest(f, _set("formulary", 3)), "`formulary` must name a .json file"),
+    "formulary missing": (lambda f: with_manifest(f, _set("formulary", "f.json")), "`formulary` must name a .json file"),
+    "extra file": (lambda f: {**f, "notes.txt": b"x"}, "notes.txt: is not listed in the manifest"),
+    "extra cache file": (lambda f: {**f, "__pycache__/tpi.cpython-311.pyc": b"x"},
+                         "__pycache__/tpi.cpython-311.pyc: is not listed in the manifest"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_a_broken_pack_is_refused_by_name(tpi_files, name):
+    make, message = BROKEN[name]
+    with pytest.raises(PackError) as e:
+        load_pack_files(make(tpi_files), "hostile")
+    assert message in str(e.value)
+    assert str(e.value).startswith("hostile")  # names the file in the pack
+
+
+@pytest.mark.parametrize("name", ["manifest nested deeply", "entry a string", "info not JSON", "extra cache file",
+                                  "module outside"])
+def test_check_with_a_broken_pack_is_an_error_not_a_traceback(tmp_path, tpi_files, name):
+    out = tmp_path / "pack"
+    for rel, data in BROKEN[name][0](tpi_files).items():
+        if ".." in rel or rel.startswith("/"):
+            continue
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_bytes(data)
+    mtus = os.path.join(os.path.dirname(sys.executable), "mtus")
+    r = subprocess.run([mtus, "check", "--pack", str(out),
+                        str(ROOT / "docs/examples/seed-2014-12-18.yaml")], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode in (1, 2) and "Traceback" not in r.stderr, r.stderr
+    assert str(out) in r.stderr
+
+
+def test_pack_files_that_are_not_regular_files_are_refused(built):
+    os.mkfifo(built / "guidelines" / "fifo")  # would block a plain open() forever
+    with pytest.raises(PackError, match="fifo: is not a regular file"):
+        load_pack(str(built))
+    os.unlink(built / "guidelines" / "fifo")
+    (built / "guidelines" / "zero").symlink_to("/dev/zero")
+    with pytest.raises(PackError, match="zero: is a symbolic link"):
+        load_pack(str(built))
+    os.unlink(built / "guidelines" / "zero")
+    (built / "sub").symlink_to(built / "guidelines", target_is_directory=True)
+    with pytest.raises(PackError, match="sub: is a symbolic link"):
+        load_pack(str(built))
+
+
+def test_an_oversized_pack_file_is_refused_by_a_bounded_read(built, monkeypatch):
+    from mtus.compiler.check import pack
+
+    monkeypatch.setattr(pack, "MAX_PACK_FILE_BYTES", 1000)
+    too_large = r"(manifest.json|guidelines/tpi\.(py|json)): is larger than the limit of 1,000 bytes for a pack file"
+    with pytest.raises(PackError, match=too_large):
+        load_pack(str(built))
+
+
+def test_a_cache_entry_others_can_write_is_not_used(tmp_path, monkeypatch):
+    """A poisoned cache entry (self-consistent, but someone else's code) is never loaded."""
+    from mtus.compiler.check import pack
+
+    monkeypatch.setenv("MTUS_CACHE_DIR", str(tmp_path / "cache"))
+    first = pack.pack_from_sources([TPI])
+    (entry,) = (tmp_path / "cache").iterdir()
+    assert first.location == str(entry) or first.location.startswith("<compiled")
+    poison = entry / "guidelines" / "tpi.py"
+    os.chmod(poison, 0o644)
+    text = poison.read_text().replace("def evaluate(facts, request_date):",
+                                      "import builtins\nbuiltins.mtus_cache_pwned = 1\n\n"
+                                      "def evaluate(facts, request_date):")
+    files = dict(load_files(entry))
+    files["guidelines/tpi.py"] = text.encode()
+    shutil.rmtree(entry)
+    poisoned = rehashed(files, "guidelines/tpi.py", text.encode())
+    for rel, data in poisoned.items():
+        (entry / rel).parent.mkdir(parents=True, exist_ok=True)
+        (entry / rel).write_bytes(data)
+    os.chmod(entry, 0o777)  # what makes it poisonable: anyone may write in it
+    import builtins
+    import datetime
+
+    p = pack.pack_from_sources([TPI])
+    p.guidelines["tpi"].evaluate({}, datetime.date(2020, 1, 1))
+    assert not hasattr(builtins, "mtus_cache_pwned")
+    os.chmod(entry, 0o700)  # a private entry is the user's own: it is used
+    p = pack.pack_from_sources([TPI])
+    assert p.location == str(entry)
+    p.guidelines["tpi"].evaluate({}, datetime.date(2020, 1, 1))
+    assert getattr(builtins, "mtus_cache_pwned", None) == 1  # (the test can fail: the check above is real)
+    del builtins.mtus_cache_pwned
+
+
+def load_files(root):
+    from mtus.compiler.check.pack import read_pack_dir
+
+    return read_pack_dir(root)
