@@ -217,8 +217,6 @@ REALISTIC = {
     "physical_medicine": ("Physical therapy 2x3, lumbar", {
         "pt_visits_per_week": 2, "pt_visits_requested": 6,
         "physical_medicine_diagnosis": "myalgia and myositis, unspecified"}),
-    "postsurgical": ("Post-op physical therapy 2x6, right knee", {
-        "surgery": "total knee arthroplasty", "surgery_date": "2015-02-09", "postop_visits_requested": 12}),
     "ppi": ("Protonix 20mg #30", {"birth_date": "1958-04-02", "gi_risk_medications": "present",
                                   "concurrent_nsaid": "present"}),
     "scs": ("Spinal cord stimulator trial", {
