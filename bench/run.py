@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # benchmark this checkout, not an installed copy
+sys.path.insert(0, str(ROOT))  # the bench package itself; mtus comes from the install (pip install -e . measures this checkout)
 
 from bench import cases as case_gen  # noqa: E402
 from bench import handwritten  # noqa: E402
