@@ -383,3 +383,17 @@ def test_a_result_left_open_is_one_sentence_naming_what_it_turns_on(source_pack)
     label = source_pack.guidelines["esi"].info.facts["esi_approach"].label
     assert reason.text == f"whether the request can be certified turns on the {label}, which the record does not document"
     assert reason.text.endswith(", which the record does not document") and "either way" not in reason.text
+
+
+def test_a_request_failing_outright_does_not_turn_on_an_undocumented_when(source_pack):
+    """3 ESI levels with the approach unstated fail whatever the approach: the rationale names the level
+    limit and no sentence about what the result "turns on"; what would change it still lists every criterion."""
+    case = {"date": "2015-05-04",
+            "request": {"item": "Lumbar epidural steroid injection L3-4, L4-5, L5-S1", "facts": {"esi_levels": 3}},
+            "facts": {"radiculopathy_on_exam": "present", "radiculopathy_corroborated": "present",
+                      "unresponsive_to_conservative_care": "present", "esi_region": "lumbar"}}
+    (d,) = api.check_case(case, source_pack).decisions
+    assert not d.certified
+    text = " ".join(d.in_this_case())
+    assert "3 levels" in text and "turns on" not in text
+    assert len(d.remedies) >= len(d.in_this_case()) - 1

@@ -494,7 +494,7 @@ class Explainer:
         out: list[Reason] = []
         turns_on: dict[tuple, int] = {}
         open_on = tuple(result.turns_on)  # left open after every reading was tried
-        for r in result.reasons:
+        for r in self.deciding(result):
             c = self.criteria[r.id]
             # Only a criterion left open by what guards it (its `when`) shares that sentence: a
             # criterion for use whose own facts are undocumented is "no documentation of ...".
@@ -522,6 +522,17 @@ class Explainer:
                 continue
             out.append(Reason((r.id,), r.outcome, self.reason(r, sources)))
         return out
+
+    def deciding(self, result: GuidelineResult) -> list[CriterionResult]:
+        """The reasons that decide: a criterion left open only because its `when` is undocumented
+        does not, once another criterion fails outright (3 ESI levels fail whatever the
+        approach), so the rationale does not name the fact it turns on; "what would change
+        it" still lists every criterion."""
+        reasons = list(result.reasons)
+        if all(r.outcome == NOT_DOCUMENTED for r in reasons):
+            return reasons
+        return [r for r in reasons
+                if not (r.outcome == NOT_DOCUMENTED and self._undetermined_when(self.criteria[r.id], r))]
 
     def presumptions(self, result: GuidelineResult, reasons: list[Reason]) -> list[str]:
         """Each presumption that decided, once, as a reviewer states it (never as what "the record shows").
