@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import random
+
 import pytest
 
 from mtus.compiler.check.casefile import CaseError
@@ -149,3 +152,88 @@ def test_units_requested_fill_the_count_the_guideline_allows_fewer_of(reader):
     assert pt.facts["pt_visits_requested"] == 12
     assert acu.facts["acupuncture_requested"] == 6
     assert given.facts["acupuncture_requested"] == 4
+
+
+def _reference_closest(router, item):
+    """The closest-service hint by its definition: difflib's ratio of the item, and of every run of its words, to every name."""
+    from mtus.compiler.check.itemtext import routing_text
+    from mtus.compiler.check.routing import HINT_WORDS, _norm
+
+    text = " ".join(_norm(routing_text(item)).split()[:HINT_WORDS])
+    words = text.split()
+    scored = []
+    for key in router._hint_index:
+        n = _norm(key)
+        k = len(n.split())
+        whole = difflib.SequenceMatcher(None, text, n).ratio()
+        window = max(difflib.SequenceMatcher(None, " ".join(words[i:i + k]), n).ratio()
+                     for i in range(max(1, len(words) - k + 1)))
+        if whole >= 0.6 or window >= 0.8:
+            scored.append((max(whole, window), key))
+    best: dict = {}
+    for _, key in sorted(scored, key=lambda x: (-x[0], x[1])):
+        gid, name = router._hint_index[key]
+        best.setdefault(gid, name)
+    return tuple(list(best.items())[:3])
+
+
+def _misspellings(names, n, seed=11):
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(n):
+        chars = list(rnd.choice(names))
+        for _ in range(rnd.randint(0, 4)):
+            if not chars:
+                break
+            j, op = rnd.randrange(len(chars)), rnd.random()
+            if op < 0.3:
+                del chars[j]
+            elif op < 0.6:
+                chars[j] = rnd.choice("abcdefghijklmnopqrstuvwxyz ")
+            else:
+                chars.insert(j, rnd.choice("abcdefghijklmnopqrstuvwxyz "))
+        out.append(rnd.choice(["", "left ", "bilateral "]) + "".join(chars) + rnd.choice(["", " 2x6", " #30"]))
+    return out
+
+
+def test_the_closest_services_are_exactly_difflibs_whatever_is_skipped(source_pack):
+    """The cheap bounds that skip most comparisons never change the hint (issue 11: 1,000 unroutable items took 40 s)."""
+    router = source_pack.reader().router
+    items = _misspellings(sorted(router._hint_index), 300) + [
+        "Trigger pont injection", "unknown treatment 7", "", "x", "massage therapy and acupunture"]
+    found = [router.closest(i) for i in items]
+    assert found == [_reference_closest(router, i) for i in items]
+    assert sum(1 for f in found if f) > 250  # the sample is of near misses: most have a closest service
+
+
+def test_unroutable_items_cost_few_comparisons_and_a_case_searches_at_most_the_limit(source_pack, monkeypatch):
+    from mtus.compiler.check.routing import HINT_WORDS, MAX_CLOSEST_SEARCHES
+
+    calls = []
+    real = difflib.SequenceMatcher.ratio
+    monkeypatch.setattr(difflib.SequenceMatcher, "ratio", lambda self: calls.append(1) or real(self))
+    reader = source_pack.reader()
+    n = 3 * MAX_CLOSEST_SEARCHES
+    case = reader.read({"date": "2014-12-18", "requests": [{"item": f"unknown treatment {i}"} for i in range(n)]},
+                       "<case>")
+    routes = [r.unrouted for r in case.requests]
+    assert len(routes) == n and all(r is not None and r.kind == "none" for r in routes)
+    # before: about 320 full difflib matches per item; the bounds skip every one for unrelated words
+    assert len(calls) <= MAX_CLOSEST_SEARCHES
+    assert all(r.closest == () and "guideline: <id>" in r.hint for r in routes[MAX_CLOSEST_SEARCHES:])
+    # a search reads only the first HINT_WORDS words of an item, however long it is
+    calls.clear()
+    item = "Trigger pont injection " + "zz " * 6000
+    long = reader.read({"date": "2014-12-18", "request": {"item": item}}, "<case>")
+    assert long.requests[0].unrouted.closest[0][0] == "tpi" and len(calls) <= 20
+    assert reader.router.closest(item) == reader.router.closest(" ".join(item.split()[:HINT_WORDS]))
+
+
+def test_a_case_of_misspelled_items_lists_the_closest_services_for_the_first_ones_only(source_pack):
+    from mtus.compiler.check.routing import MAX_CLOSEST_SEARCHES
+
+    items = [f"Trigger pont injection {i}" for i in range(MAX_CLOSEST_SEARCHES + 5)]
+    case = source_pack.reader().read({"date": "2014-12-18", "requests": [{"item": i} for i in items]}, "<case>")
+    routes = [r.unrouted for r in case.requests]
+    assert all(r.closest and r.closest[0][0] == "tpi" for r in routes[:MAX_CLOSEST_SEARCHES])
+    assert all(r.closest == () and "guideline: <id>" in r.hint for r in routes[MAX_CLOSEST_SEARCHES:])

@@ -19,7 +19,7 @@ import attrs
 from mtus.compiler.check.casefile import CaseError, LDict, LList, Problem, read_case_file
 from mtus.compiler.check.info import FieldInfo, GuidelineInfo
 from mtus.compiler.check.itemtext import ItemDetail, read_detail
-from mtus.compiler.check.routing import Product, Route, Router, detail_facts
+from mtus.compiler.check.routing import MAX_CLOSEST_SEARCHES, Product, Route, Router, detail_facts
 from mtus.compiler.check.runtime import Duration
 
 #: Entries in one history beyond this are refused (documented limit).
@@ -476,6 +476,7 @@ class _Loader:
             raw_requests = []
         shared, shared_sources = self.fact_values(data.get("facts"), "facts", self.all_facts, line("facts"))
         requests = []
+        searched = 0  # items no guideline governs, each a search for its closest services
         for i, r in enumerate(raw_requests):
             if self.full:  # the case is refused anyway: routing the rest would only cost time
                 self.more = True
@@ -503,7 +504,8 @@ class _Loader:
                 self.bad(f"{key}.guideline", "the guideline id must be text", line=rline)
                 continue
             product = self.reader.router.product(item)
-            found = self.reader.router.resolve(item, explicit, product, date)
+            found = self.reader.router.resolve(item, explicit, product, date, searched < MAX_CLOSEST_SEARCHES)
+            searched += found.guideline is None and found.kind == "none"
             detail = read_detail(item)
             gid = found.guideline
             if gid is None:

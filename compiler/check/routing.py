@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import re
+from collections import Counter
 from typing import Any, Mapping, Optional
 
 import attrs
@@ -29,6 +30,14 @@ _SINGULAR = {"patches": "patch", "creams": "cream", "gels": "gel", "lotions": "l
 _ITEM_FORMS = ("cream", "gel", "lotion", "ointment", "patch")
 #: The approach facts a guideline may declare for the approach an item names.
 APPROACHES = ("transforaminal", "interlaminar", "caudal")
+#: Items of one case that no guideline governs and whose closest services are searched; later
+#: ones get the plain hint (the search is a courtesy: it must not make a case of 1,000 such items slow).
+MAX_CLOSEST_SEARCHES = 100
+_NO_GUIDELINE_HINT = "add `guideline: <id>` if one of the pack's guidelines applies (`mtus rationale` lists them)"
+
+#: The closest-service hint reads at most this many words of an item (an item is one line; a
+#: 20,000-character one would otherwise be thousands of runs of words against every name).
+HINT_WORDS = 20
 
 
 def _norm(text: str) -> str:
@@ -117,6 +126,15 @@ class Router:
                     self._single_forms.setdefault(entry["ingredients"][0], set()).add(entry["form"])
         self._products: dict[str, Optional[Product]] = {}
         self._routes: dict[tuple, list[str]] = {}
+        # the closest-service hint's names, prepared once (lower-cased name -> first guideline declaring it)
+        self._hint_index: dict[str, tuple[str, str]] = {}
+        for gid, info in infos.items():
+            for svc in info.services:
+                if svc.kind == "name":
+                    self._hint_index.setdefault(svc.value.lower(), (gid, svc.value))
+        self._hint_names = [_HintName(key, n, len(n.split()), tuple(Counter(n).items()))
+                            for key in self._hint_index for n in [_norm(key)]]
+        self._closest_cache: dict[str, tuple] = {}
 
     def services(self, item: str) -> list[str]:
         """Guidelines whose CPT codes or service names the request item mentions (shorthand expanded)."""
@@ -200,12 +218,14 @@ class Router:
         return self._routes[key]
 
     def resolve(self, item: str, explicit: Optional[str], product: Optional[Product],
-                date: Optional[datetime.date] = None) -> Route:
+                date: Optional[datetime.date] = None, closest: bool = True) -> Route:
         """The one guideline for an item on the request date, or why there is none.
 
         Among the guidelines in force on the date, an MTUS guideline governs; a
         source outside the MTUS is used only where none does, the highest in the
-        hierarchy (the lowest rank) first.
+        hierarchy (the lowest rank) first. With `closest` false, an item no
+        guideline governs gets no search for the closest services (a case's
+        reader stops searching after MAX_CLOSEST_SEARCHES items).
         """
         if explicit is not None:
             if explicit not in self.infos:
@@ -232,8 +252,9 @@ class Router:
         if product is not None:
             what = ", ".join(sorted(product.ingredients))
             return Route(None, "item", f'no guideline in this pack governs "{item}" ({product.name}: {what})',
-                         "add `guideline: <id>` if one of the pack's guidelines applies (`mtus rationale` lists them)")
-        return self._closest(item)
+                         _NO_GUIDELINE_HINT)
+        return self._closest(item) if closest else Route(None, "item", f'no guideline in this pack governs "{item}"',
+                                                         _NO_GUIDELINE_HINT)
 
     def _not_in_force(self, item: str, gids: list, date: Optional[datetime.date]) -> Route:
         periods = "; ".join(f"{g}: {period_text(self.infos[g]) or 'no period'}" for g in gids)
@@ -243,31 +264,75 @@ class Router:
                      kind="not_in_force")
 
     def _closest(self, item: str) -> Route:
-        names = {}
-        for gid, info in self.infos.items():
-            for svc in info.services:
-                if svc.kind == "name":
-                    names.setdefault(svc.value.lower(), (gid, svc.value))
-        text = _norm(routing_text(item))
-        words = text.split()
-        scored = []
-        for name in names:  # the whole item against the name, and the name against as many of the item's words
-            n = _norm(name)
-            k = len(n.split())
-            whole = difflib.SequenceMatcher(None, text, n).ratio()
-            window = max((difflib.SequenceMatcher(None, " ".join(words[i:i + k]), n).ratio()
-                          for i in range(max(1, len(words) - k + 1))), default=0.0)
-            if whole >= 0.6 or window >= 0.8:
-                scored.append((max(whole, window), name))
-        close = [name for _, name in sorted(scored, key=lambda x: (-x[0], x[1]))]
-        best: dict[str, str] = {}
-        for c in close:
-            gid, name = names[c]
-            best.setdefault(gid, name)
-        closest = tuple(list(best.items())[:3])
+        closest = self.closest(item)
         hint = ("closest services: " + ", ".join(f"{gid} ({name})" for gid, name in closest)) if closest else \
-            "add `guideline: <id>` if one of the pack's guidelines applies (`mtus rationale` lists them)"
+            _NO_GUIDELINE_HINT
         return Route(None, "item", f'no guideline in this pack governs "{item}"', hint, closest)
+
+    def closest(self, item: str) -> tuple:
+        """Up to three (guideline id, service name) pairs whose service names are nearest the item, best first.
+
+        The whole item is scored against each name, and so is every run of as
+        many of its words as the name has (only its first HINT_WORDS words are
+        read): a name is close at a whole-item ratio of 0.6 or a run's of 0.8.
+        """
+        text = " ".join(_norm(routing_text(item)).split()[:HINT_WORDS])
+        if text in self._closest_cache:
+            return self._closest_cache[text]
+        words = text.split()
+        whole = (text, Counter(text))
+        runs: dict[int, list] = {}  # runs of k words, with their characters, shared by names of k words
+        scored = []
+        for name in self._hint_names:
+            k = name.words
+            if k not in runs:
+                runs[k] = [(r, Counter(r)) for r in
+                           (" ".join(words[i:i + k]) for i in range(max(1, len(words) - k + 1)))]
+            score = name.score(whole, runs[k])
+            if score is not None:
+                scored.append((score, name.key))
+        best: dict[str, str] = {}
+        for _, key in sorted(scored, key=lambda x: (-x[0], x[1])):
+            gid, name = self._hint_index[key]
+            best.setdefault(gid, name)
+        found = tuple(list(best.items())[:3])
+        if len(self._closest_cache) < self.CACHE_SIZE:
+            self._closest_cache[text] = found
+        return found
+
+
+@attrs.frozen
+class _HintName:
+    """One service name, prepared once per pack for the closest-service hint.
+
+    Its score against an item is difflib's ratio, exactly; the cheap upper
+    bounds (lengths, then shared characters) skip every ratio that could not
+    reach its cutoff, which is nearly all of them, so the hint for an item
+    costs a few comparisons per name instead of one full match per run of words.
+    """
+
+    key: str  # the name as the guideline declares it, lower case (sorting ties)
+    norm: str
+    words: int
+    chars: tuple  # (character, count) pairs
+
+    def _ratio(self, text: tuple, cutoff: float) -> float:
+        """difflib's ratio of a (text, its characters) to the name if it may reach cutoff, else 0.0 (below cutoff)."""
+        string, chars = text
+        total = len(string) + len(self.norm)
+        if not total or 2.0 * min(len(string), len(self.norm)) / total < cutoff:
+            return 0.0
+        if 2.0 * sum(min(n, chars[c]) for c, n in self.chars) / total < cutoff:  # difflib's quick_ratio
+            return 0.0
+        return difflib.SequenceMatcher(None, string, self.norm).ratio()
+
+    def score(self, whole: tuple, runs: list) -> Optional[float]:
+        """The larger of the whole item's and its best run's ratios, if either reaches its cutoff; else None."""
+        ratio = self._ratio(whole, 0.6)
+        if ratio >= 0.6:  # close: its score is the best run's exact ratio when that is higher
+            return max([ratio] + [self._ratio(r, 0.0) for r in runs])
+        window = max((self._ratio(r, 0.8) for r in runs), default=0.0)
+        return window if window >= 0.8 else None
 
 
 def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[dict, dict]:
