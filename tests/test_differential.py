@@ -80,12 +80,18 @@ def test_random_guidelines_compiled_agrees_with_interpreter(n):
             seen["modified"] += r.modified is not None
             seen["not in a table"] += any("[" in m for c in r.criteria for m in c.missing)
             seen["calendar end"] += request_date.year in (1, 9999)
+            presumptive = {f.name for f in g.facts if f.silence in ("none when silent", "presumed absent when silent")}
+            silent = [(c, r.name) for c in r.criteria for r in c.read if r.name in presumptive and not r.documented]
+            seen["presumption decided"] += any(name in c.presumed for c, name in silent)
+            seen["presumption did not decide"] += any(name not in c.presumed for c, name in silent)
 
     check()
     if n == RANDOM_GUIDELINES:
         # the new constructs were exercised, not just generated (each in dozens of cases or more); the
         # fast tier's first couple of hundred guidelines are too plain to reach partial certification
         assert seen["modified"] and seen["not in a table"] and seen["calendar end"], seen
+        # presumptions are kept only where they decide (runtime.decisive_presumptions): both ways drawn
+        assert seen["presumption decided"] and seen["presumption did not decide"], seen
 
 
 @tiers(fast=60, slow=300)

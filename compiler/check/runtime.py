@@ -993,6 +993,56 @@ def _product(domains: list[tuple[Value, ...]]) -> Iterator[tuple[Value, ...]]:
 _KIND_OF_RULE = {NONE_WHEN_SILENT_RULE: NONE_WHEN_SILENT, PRESUMED_ABSENT_RULE: PRESUMED_ABSENT,
                  CHECKED_WHEN_STATED: DETAIL_UNSTATED}
 
+#: An entry of a history of which nothing is known (every field unknown).
+_UNKNOWN_ENTRY: Mapping[str, Any] = {}
+#: The other readings a presumption is tested against: a finding read as absent
+#: against present; a history read as none against one entry and against more
+#: entries than any limit a guideline states, nothing known of them.
+MANY_ENTRIES = 100
+_OTHER_READINGS: Mapping[str, tuple[object, ...]] = {
+    PRESUMED_ABSENT_RULE: (True,),
+    NONE_WHEN_SILENT_RULE: ((_UNKNOWN_ENTRY,), (_UNKNOWN_ENTRY,) * MANY_ENTRIES),
+}
+
+
+def decisive_presumptions(result: GuidelineResult, base: GuidelineResult, facts: Mapping[str, object],
+                          decide_once: Callable[[Mapping[str, object], datetime.date], GuidelineResult],
+                          rules: Mapping[str, str]) -> GuidelineResult:
+    """result with each criterion's `presumed` cut to the presumptions that decided it.
+
+    A history read as none or a finding read as absent decides a criterion
+    when another reading of that fact (_OTHER_READINGS) changes whether the
+    criterion passes in `base` (the three-valued result, decided again with
+    that reading); otherwise the outcome stands whatever the record said and
+    the presumption is not one the result rests on. Other presumed names
+    (unstated details, the silent facts of an exclusion) are kept: three-valued
+    logic already named only those the outcome turned on.
+    """
+    others: dict[str, set[str]] = {}  # presumed fact -> ids of the criteria that name it
+    for c in result.criteria:
+        for name in c.presumed:
+            if rules.get(name) in _OTHER_READINGS and facts.get(name) is None:
+                others.setdefault(name, set()).add(c.id)
+    if not others:
+        return result
+    decided: dict[str, set[str]] = {}
+    for name, ids in others.items():
+        found = decided.setdefault(name, set())
+        for reading in _OTHER_READINGS[rules[name]]:
+            trial = dict(facts)
+            trial[name] = reading
+            other = decide_once(trial, result.request_date)
+            for c, o in zip(base.criteria, other.criteria):
+                if c.id in ids and c.passing != o.passing:
+                    found.add(c.id)
+            if found == ids:
+                break
+    criteria = []
+    for c in result.criteria:
+        kept = tuple(n for n in c.presumed if n not in others or c.id in decided[n])
+        criteria.append(c if kept == c.presumed else attrs.evolve(c, presumed=kept))
+    return attrs.evolve(result, criteria=tuple(criteria))
+
 
 def conclude(result: GuidelineResult, rules: Mapping[str, str], labels: Mapping[str, str]) -> GuidelineResult:
     """result with the presumptions that decided it, each once in first-use order.
@@ -1027,11 +1077,14 @@ def finish(result: GuidelineResult, facts: Mapping[str, object],
            domains: Domains, allows_fewer: Mapping[str, str],
            unmet: Callable[[Mapping[str, object], datetime.date], list[str]],
            rules: Mapping[str, str], labels: Mapping[str, str]) -> GuidelineResult:
-    """The full result from the three-valued one: every reading, then partial certification, then the presumptions."""
+    """The full result from the three-valued one: every reading, then partial certification, then the presumptions that decided."""
+    base = result
     if domains:
         result = every_reading(result, facts, decide_once, domains)
     if allows_fewer:
         result = modify(result, facts, allows_fewer, unmet)
+    if rules:
+        result = decisive_presumptions(result, base, facts, decide_once, rules)
     return conclude(result, rules, labels) if rules or labels else result
 
 
