@@ -1077,7 +1077,7 @@ def finish(result: GuidelineResult, facts: Mapping[str, object],
            domains: Domains, allows_fewer: Mapping[str, str],
            unmet: Callable[[Mapping[str, object], datetime.date], list[str]],
            rules: Mapping[str, str], labels: Mapping[str, str]) -> GuidelineResult:
-    """The full result from the three-valued one: every reading, then partial certification, then the presumptions that decided."""
+    """The full result from the three-valued one: every reading, then partial certification, then the deciding presumptions."""
     base = result
     if domains:
         result = every_reading(result, facts, decide_once, domains)

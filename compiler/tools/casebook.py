@@ -23,9 +23,11 @@ DETERMINATIONS = ("certified", "not certified", "modified")
 BASES = ("clinical", "administrative")
 OUTCOMES = ("met", "not met", "not documented", "not applicable", "applies", "does not apply")
 KEYS = ("item", "guideline", "determination", "certified", "basis", "deciding", "rests_on", "presumed", "disputed")
-#: Presumption kinds a letter must state where they decide (sem-interface.md);
-#: a silent exclusion is read as not applying by design and is not stated.
-STATED_KINDS = ("none_when_silent", "presumed_absent", "detail_unstated")
+#: Presumption kinds a letter must state where they decide (docs/language.md, "How
+#: silence is read"). Not stated by design: a silent exclusion does not apply, and a
+#: request detail checked only when stated leaves the criteria that read it not
+#: applicable (the letter speaks of a detail only where it is required).
+STATED_KINDS = ("none_when_silent", "presumed_absent")
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -207,7 +209,7 @@ def presumption_problems(exp: Expectation, result, letter_text: str) -> list[str
     for p in getattr(result, "presumptions", ()):
         if p.kind not in STATED_KINDS:
             continue
-        label = " ".join(str(p.label).lower().split())
+        label = _without_article(" ".join(str(p.label).lower().split()))
         if label and label not in text:
             out.append(f"presumption: the decision rests on {p.fact} ({p.kind.replace('_', ' ')}), "
                        f"which the letter does not state")
@@ -215,6 +217,14 @@ def presumption_problems(exp: Expectation, result, letter_text: str) -> list[str
             out.append(f"presumption: the decision rests on {p.fact} ({p.kind.replace('_', ' ')}); "
                        f"list it under `presumed:` if the reviewer accepts it, or document the fact")
     return out
+
+
+def _without_article(label: str) -> str:
+    """A label as a letter uses it after "No": "an early-phase patient ..." is stated as "No early-phase patient ..."."""
+    for article in ("a ", "an ", "the "):
+        if label.startswith(article):
+            return label[len(article):]
+    return label
 
 
 #: An exclusion's outcome in the words of sem-interface.md. Before that landing an

@@ -68,34 +68,34 @@ def unmet(facts, request_date):
     f_less_dependency = _get('less_dependency')
     _out = []
 
-    # when#0 (cbt.mtus:58): early_at_risk:bool
-    _when1 = f_early_at_risk
+    # when#0 (cbt.mtus:60): (and early_at_risk:bool (not (any cbt_visits):bool))
+    _when1 = (f_early_at_risk and (not (len(f_cbt_visits) > 0)))
     if _when1 is not False:
         _unknown2 = _when1 is None
 
-        # physical_medicine_first when#0 (cbt.mtus:59): (>= (time-from physical_medicine_start:date request...
+        # physical_medicine_first when#0 (cbt.mtus:61): (>= (time-from physical_medicine_start:date request...
         _t3 = compare_elapsed('>=', f_physical_medicine_start, request_date, 0, 28)
         if _unknown2 or not (_t3 is True):
             _out.append('physical_medicine_first')
 
-        # lack_of_progress when#0 (cbt.mtus:61): no_progress:bool
+        # lack_of_progress when#0 (cbt.mtus:63): no_progress:bool
         if _unknown2 or not (f_no_progress is True):
             _out.append('lack_of_progress')
 
-    # initial_trial (cbt.mtus:67): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
+    # initial_trial (cbt.mtus:69): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
     if not ((len(f_cbt_visits) > 0) or (f_visits_requested is not None and (f_visits_requested <= 4))):
         _out.append('initial_trial')
 
-    # when#1 (cbt.mtus:71): (any cbt_visits):bool
+    # when#1 (cbt.mtus:73): (any cbt_visits):bool
     _when4 = (len(f_cbt_visits) > 0)
     if _when4 is not False:
         _unknown5 = _when4 is None
 
-        # functional_improvement when#1 (cbt.mtus:76): (and (at-least 1 adl_improvement:bool work_restricti...
+        # functional_improvement when#1 (cbt.mtus:78): (and (at-least 1 adl_improvement:bool work_restricti...
         if _unknown5 or not (((f_adl_improvement is True) + (f_work_restrictions_reduced is True) >= 1) and (f_less_dependency is True)):
             _out.append('functional_improvement')
 
-        # total_visits when#1 (cbt.mtus:81): (<= (+ (count cbt_visits):count visits_requested:count):count ...
+        # total_visits when#1 (cbt.mtus:83): (<= (+ (count cbt_visits):count visits_requested:count):count ...
         _t6 = add((len(f_cbt_visits)), f_visits_requested)
         if _unknown5 or not (_t6 is not None and (_t6 <= 10)):
             _out.append('total_visits')
@@ -141,52 +141,54 @@ def _decide(facts, request_date):
     m_less_dependency = () if f_less_dependency is not None else ('less_dependency',)
     r_less_dependency = FactValue('less_dependency', f_less_dependency, f_less_dependency is not None)
 
-    # when#0 (cbt.mtus:58): early_at_risk:bool
-    _gate1 = (f_early_at_risk, ())
-    # when#1 (cbt.mtus:71): (any cbt_visits):bool
-    _v2, _m2 = any_m(f_cbt_visits, 'cbt_visits', None, None)
-    _gate3 = (_v2, _m2)
+    # when#0 (cbt.mtus:60): (and early_at_risk:bool (not (any cbt_visits):bool))
+    _v1, _m1 = any_m(f_cbt_visits, 'cbt_visits', None, None)
+    _t2 = None if _v1 is None else not _v1
+    _v3, _m3 = and_m((f_early_at_risk, ()), (_t2, _m1))
+    _gate4 = (_v3, _m3)
+    # when#1 (cbt.mtus:73): (any cbt_visits):bool
+    _gate5 = (_v1, _m1)
 
-    if _gate1[0] is True:
-        # physical_medicine_first when#0 (cbt.mtus:59): (>= (time-from physical_medicine_start:date request...
-        _t6 = compare_elapsed('>=', f_physical_medicine_start, request_date, 0, 28)
-        _v7, _m7 = strict_m(_t6, (f_physical_medicine_start, m_physical_medicine_start))
-        _v8, _m8 = strict_m(time_from(f_physical_medicine_start, request_date), (f_physical_medicine_start, m_physical_medicine_start))
-        _c4 = decide('physical_medicine_first', False, _gate1, (_v7, _m7), (r_early_at_risk, r_physical_medicine_start), (Computed('time from physical_medicine_start to request.date', _v8),), rules=_RULES)
-        # lack_of_progress when#0 (cbt.mtus:61): no_progress:bool
-        _c5 = decide('lack_of_progress', False, _gate1, (f_no_progress, m_no_progress), (r_early_at_risk, r_no_progress), rules=_RULES)
+    if _gate4[0] is True:
+        # physical_medicine_first when#0 (cbt.mtus:61): (>= (time-from physical_medicine_start:date request...
+        _t8 = compare_elapsed('>=', f_physical_medicine_start, request_date, 0, 28)
+        _v9, _m9 = strict_m(_t8, (f_physical_medicine_start, m_physical_medicine_start))
+        _v10, _m10 = strict_m(time_from(f_physical_medicine_start, request_date), (f_physical_medicine_start, m_physical_medicine_start))
+        _c6 = decide('physical_medicine_first', False, _gate4, (_v9, _m9), (r_early_at_risk, r_cbt_visits, r_physical_medicine_start), (Computed('time from physical_medicine_start to request.date', _v10),), rules=_RULES)
+        # lack_of_progress when#0 (cbt.mtus:63): no_progress:bool
+        _c7 = decide('lack_of_progress', False, _gate4, (f_no_progress, m_no_progress), (r_early_at_risk, r_cbt_visits, r_no_progress), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c4 = decide('physical_medicine_first', False, _gate1, None, (r_early_at_risk,), rules=_RULES)
-        _c5 = decide('lack_of_progress', False, _gate1, None, (r_early_at_risk,), rules=_RULES)
+        _c6 = decide('physical_medicine_first', False, _gate4, None, (r_early_at_risk, r_cbt_visits), rules=_RULES)
+        _c7 = decide('lack_of_progress', False, _gate4, None, (r_early_at_risk, r_cbt_visits), rules=_RULES)
 
-    # initial_trial (cbt.mtus:67): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
-    _v10, _m10 = strict_m((None if f_visits_requested is None else (f_visits_requested <= 4)), (f_visits_requested, m_visits_requested))
-    _v11, _m11 = or_m((_v2, _m2), (_v10, _m10))
-    _c9 = decide('initial_trial', False, ALWAYS, (_v11, _m11), (r_cbt_visits, r_visits_requested), rules=_RULES)
+    # initial_trial (cbt.mtus:69): (or (any cbt_visits):bool (<= visits_requested:count 4:count))
+    _v12, _m12 = strict_m((None if f_visits_requested is None else (f_visits_requested <= 4)), (f_visits_requested, m_visits_requested))
+    _v13, _m13 = or_m((_v1, _m1), (_v12, _m12))
+    _c11 = decide('initial_trial', False, ALWAYS, (_v13, _m13), (r_cbt_visits, r_visits_requested), rules=_RULES)
 
-    if _gate3[0] is True:
-        # functional_improvement when#1 (cbt.mtus:76): (and (at-least 1 adl_improvement:bool work_restricti...
-        _v14, _m14 = at_least_m(1, (f_adl_improvement, m_adl_improvement), (f_work_restrictions_reduced, m_work_restrictions_reduced))
-        _v15, _m15 = and_m((_v14, _m14), (f_less_dependency, m_less_dependency))
-        _c12 = decide('functional_improvement', False, _gate3, (_v15, _m15), (r_cbt_visits, r_adl_improvement, r_work_restrictions_reduced, r_less_dependency), rules=_RULES)
-        # total_visits when#1 (cbt.mtus:81): (<= (+ (count cbt_visits):count visits_requested:count):count ...
-        _v16, _m16 = count_m(f_cbt_visits, 'cbt_visits', None, None)
-        _v17, _m17 = strict_m(add(_v16, f_visits_requested), (_v16, _m16), (f_visits_requested, m_visits_requested))
-        _v18, _m18 = strict_m((None if _v17 is None else (_v17 <= 10)), (_v17, _m17))
-        _c13 = decide('total_visits', False, _gate3, (_v18, _m18), (r_cbt_visits, r_visits_requested), (Computed('count(cbt_visits) + visits_requested', _v17), Computed('count(cbt_visits)', _v16)), rules=_RULES)
+    if _gate5[0] is True:
+        # functional_improvement when#1 (cbt.mtus:78): (and (at-least 1 adl_improvement:bool work_restricti...
+        _v16, _m16 = at_least_m(1, (f_adl_improvement, m_adl_improvement), (f_work_restrictions_reduced, m_work_restrictions_reduced))
+        _v17, _m17 = and_m((_v16, _m16), (f_less_dependency, m_less_dependency))
+        _c14 = decide('functional_improvement', False, _gate5, (_v17, _m17), (r_cbt_visits, r_adl_improvement, r_work_restrictions_reduced, r_less_dependency), rules=_RULES)
+        # total_visits when#1 (cbt.mtus:83): (<= (+ (count cbt_visits):count visits_requested:count):count ...
+        _v18, _m18 = count_m(f_cbt_visits, 'cbt_visits', None, None)
+        _v19, _m19 = strict_m(add(_v18, f_visits_requested), (_v18, _m18), (f_visits_requested, m_visits_requested))
+        _v20, _m20 = strict_m((None if _v19 is None else (_v19 <= 10)), (_v19, _m19))
+        _c15 = decide('total_visits', False, _gate5, (_v20, _m20), (r_cbt_visits, r_visits_requested), (Computed('count(cbt_visits) + visits_requested', _v19), Computed('count(cbt_visits)', _v18)), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c12 = decide('functional_improvement', False, _gate3, None, (r_cbt_visits,), rules=_RULES)
-        _c13 = decide('total_visits', False, _gate3, None, (r_cbt_visits,), rules=_RULES)
+        _c14 = decide('functional_improvement', False, _gate5, None, (r_cbt_visits,), rules=_RULES)
+        _c15 = decide('total_visits', False, _gate5, None, (r_cbt_visits,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c4, _c5, _c9, _c12, _c13))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c6, _c7, _c11, _c14, _c15))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (55, 58, 44), (59, 59, 45), (60, 60, 46), (61, 61, 47), (62, 65, 48), (66, 66, 50),
-    (67, 67, 51), (68, 68, 52), (71, 74, 58), (76, 79, 59), (81, 83, 61), (85, 87, 67),
-    (89, 92, 71), (94, 96, 76), (98, 101, 81), (115, 119, 44), (120, 122, 45), (123, 125, 46),
-    (126, 128, 47), (129, 133, 48), (134, 136, 50), (137, 139, 51), (140, 142, 52), (144, 145, 58),
-    (146, 148, 71), (150, 155, 59), (156, 157, 61), (158, 160, 59), (162, 165, 67), (167, 171, 76),
-    (172, 176, 81), (177, 179, 76),
+    (67, 67, 51), (68, 68, 52), (71, 74, 60), (76, 79, 61), (81, 83, 63), (85, 87, 69),
+    (89, 92, 73), (94, 96, 78), (98, 101, 83), (115, 119, 44), (120, 122, 45), (123, 125, 46),
+    (126, 128, 47), (129, 133, 48), (134, 136, 50), (137, 139, 51), (140, 142, 52), (144, 148, 60),
+    (149, 150, 73), (152, 157, 61), (158, 159, 63), (160, 162, 61), (164, 167, 69), (169, 173, 78),
+    (174, 178, 83), (179, 181, 78),
 )
