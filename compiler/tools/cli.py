@@ -517,3 +517,31 @@ def lsp() -> None:
         _fail(f"error: `mtus lsp` needs the language server library {e.name}, which is not installed: "
               "pip install 'mtus[lsp]'", EXIT_USAGE)
     serve()
+
+
+@main.command("serve")
+@click.option("--pack", "pack_spec", default=None, metavar="PACK_OR_SOURCES",
+              help="A pack folder or .mtus files/folders. Default: the MTUS pack bundled with mtus.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on (loopback by default).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="The port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
+def serve_cmd(pack_spec, host: str, port: int, workers: int) -> None:
+    """Serve the decision API and the playground page over HTTP.
+
+    POST /v1/check decides a case as `mtus check --format json` does;
+    GET /openapi.json describes every endpoint (docs/api.md); / is the
+    playground (docs/playground.md). Access logs are JSON lines on standard
+    error. Needs the `serve` extra: pip install 'mtus[serve]'.
+
+    \b
+    Example:
+      mtus serve --port 8000
+      curl -s --data-binary @case.yaml http://127.0.0.1:8000/v1/check
+    """
+    try:
+        from mtus.compiler.tools.serve import run
+    except ImportError as e:  # starlette and uvicorn are an optional dependency
+        if (e.name or "").split(".")[0] not in ("starlette", "uvicorn", "anyio"):
+            raise
+        _fail(f"error: `mtus serve` needs {e.name}, which is not installed: pip install 'mtus[serve]'", EXIT_USAGE)
+    run(_open_pack(pack_spec), pack_spec, host, port, workers)
