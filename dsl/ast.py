@@ -298,6 +298,18 @@ class Criterion:
 
 
 @frozen
+class Let:
+    """`let NAME = expr` under `criteria`, with an indented `says "label"`: a value the criteria below may use."""
+    name: str
+    label: Optional[str]
+    expr: "Expr"
+    span: Span
+    name_span: Span
+    #: the span of the `when` it was written under, if any (not allowed: E413)
+    under_when: Optional[Span] = None
+
+
+@frozen
 class When:
     condition: Expr
     items: tuple[Union[Criterion, "When"], ...]
@@ -386,6 +398,8 @@ class Guideline:
     on_denial: Optional[OnDenial] = None
     in_force: Optional[InForce] = None
     not_mtus: Optional[NotMtus] = None
+    #: the named values (`let`), in source order, wherever they were written
+    lets: tuple[Let, ...] = ()
 
 
 # ------------------------------------------------------------------ formulary

@@ -38,6 +38,7 @@ class _Builder:
         self.file = source.path
         self.source = source
         self.repeated: list[tuple[str, Span, Span]] = []
+        self.lets: list[ast.Let] = []
 
     def once(self, seen: dict, keyword: str, item: Tree) -> None:
         """Note a line that may appear only once (`source`, `says`, ...) if it is repeated."""
@@ -96,7 +97,7 @@ class _Builder:
             elif child.data == "tables_section":
                 tables = tuple(self.table(t) for t in child.children)
             elif child.data == "criteria_section":
-                criteria = tuple(self.criteria_item(c, 0) for c in child.children)
+                criteria = tuple(self.criteria_items(child.children, None))
             elif child.data == "example":
                 examples.append(self.example(child))
         name_tok, title_tok = header.children[0], header.children[1]
@@ -135,7 +136,7 @@ class _Builder:
             services=tuple(services), states=states, version=version, facts=facts,
             criteria=criteria, examples=tuple(examples), span=self.span(header),
             id_span=self.span(name_tok), repeated=tuple(self.repeated), tables=tables,
-            in_force=in_force, not_mtus=not_mtus, on_denial=on_denial,
+            in_force=in_force, not_mtus=not_mtus, on_denial=on_denial, lets=tuple(self.lets),
         )
 
     def in_force(self, item: Tree) -> ast.InForce:
@@ -260,11 +261,21 @@ class _Builder:
                          self.string(label) if label is not None else None,
                          self.span(tree), self.span(name))
 
-    def criteria_item(self, tree: Tree, depth: int):
+    def criteria_items(self, trees, when: Span | None):
+        """The criteria and `when` blocks of a section or block; its `let`s go to self.lets (with the `when`, if any)."""
+        for tree in trees:
+            if tree.data == "let_decl":
+                name, expr, label = tree.children
+                self.lets.append(ast.Let(str(name), self.text(label) if label is not None else None,
+                                         self.expr(expr, 0), self.span(tree), self.span(name), when))
+            else:
+                yield self.criteria_item(tree)
+
+    def criteria_item(self, tree: Tree):
         if tree.data == "when_block":
             cond, *items = tree.children
-            return ast.When(self.expr(cond, 0), tuple(self.criteria_item(i, depth + 1) for i in items),
-                            self.span(tree))
+            span = self.span(tree)
+            return ast.When(self.expr(cond, 0), tuple(self.criteria_items(items, span)), span)
         exclude, name, expr, *attrs_ = tree.children
         says = None
         citation = None

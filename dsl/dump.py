@@ -71,6 +71,9 @@ class _Outline(model.Visitor):
             parts.append(f"field {e.field}")
         return "(" + " ".join(parts) + f"):{_t(e.type)}"
 
+    def visit_ValueRef(self, e: model.ValueRef) -> str:
+        return f"${e.name}:{_t(e.type)}"
+
     def visit_Lookup(self, e: model.Lookup) -> str:
         return f"{e.table}[{self.visit(e.key)}]:{_t(e.type)}"
 
@@ -143,6 +146,10 @@ def dump(g) -> str:
             lines.append(f"  {t.name}: {_type_long(t.type)}  # {t.label}")
             for entry in t.entries:
                 lines.append(f"    {entry.key!r}: {expr(entry.value)}")
+    if g.values:
+        lines.append("values")
+        for v in g.values:
+            lines.append(f"  ${v.name} (line {v.span.line}): {expr(v.expr)}  # {v.label}")
     lines.append("conditions")
     for c in g.conditions:
         lines.append(f"  when#{c.index} (line {c.span.line}): {expr(c.expr)}")

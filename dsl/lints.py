@@ -54,6 +54,8 @@ def _unruled(f: model.Fact) -> list[diag.Diagnostic]:
 
 def _only_by_absence(e: model.Expr) -> bool:
     """Whether every way e can hold rests on a negation: `not X`, `= absent`, `not in`, `not documented`."""
+    if isinstance(e, model.ValueRef):
+        return _only_by_absence(e.expr)
     if isinstance(e, model.Not):
         return True
     if isinstance(e, model.Compare) and e.op in ("=", "!="):

@@ -233,12 +233,27 @@ class Lookup:
     span: Span
 
 
+@frozen
+class ValueRef:
+    """A use of a named value (`let NAME = expr`): its definition travels with it.
+
+    `expr` is a child like any other, so every walk (the facts a criterion
+    reads, the back ends) goes through the definition; `label` is what a letter
+    calls the value.
+    """
+    name: str
+    label: str
+    expr: "Expr"
+    type: Type
+    span: Span
+
+
 Expr = Union[FactRef, FieldRef, RequestDate, Const, Not, Logic, Compare, Member, Between,
-             Arith, Documented, TimeFrom, AtLeast, Query, Lookup]
+             Arith, Documented, TimeFrom, AtLeast, Query, Lookup, ValueRef]
 
 
 _EXPR_CLASSES = (FactRef, FieldRef, RequestDate, Const, Not, Logic, Compare, Member, Between,
-                 Arith, Documented, TimeFrom, AtLeast, Query, Lookup)
+                 Arith, Documented, TimeFrom, AtLeast, Query, Lookup, ValueRef)
 _EXPR_NAMES = frozenset(c.__name__ for c in _EXPR_CLASSES) | {"Expr"}
 
 
@@ -356,6 +371,19 @@ class Table:
 
 
 @frozen
+class NamedValue:
+    """`let NAME "label" = expr`: a value computed once from the facts and used by name in criteria."""
+    name: str
+    label: str
+    expr: Expr
+    span: Span
+
+    @property
+    def type(self) -> Type:
+        return self.expr.type
+
+
+@frozen
 class Condition:
     """A `when` condition; criteria inside the block share this object."""
     index: int
@@ -423,6 +451,8 @@ class Guideline:
     in_force: Optional[tuple[Optional[datetime.date], Optional[datetime.date]]] = None
     #: for a source outside the MTUS, its rank in the evidence hierarchy (8 CCR 9792.25); None: an MTUS guideline
     not_mtus_rank: Optional[int] = None
+    #: the named values (`let`), in source order
+    values: tuple[NamedValue, ...] = ()
 
     def fact(self, name: str) -> Optional[Fact]:
         for f in self.facts:

@@ -35,7 +35,7 @@ Tree = Union[ast.Guideline, ast.Formulary]
 class Target:
     """A name in the text and what it refers to."""
 
-    kind: str                 # fact | field | table | criterion | request | ingredient | product
+    kind: str                 # fact | field | table | value | criterion | request | ingredient | product
     name: str                 # the fact, table, criterion...; a field is "history.field"
     span: Span                # the name where it was found
     declaration: Optional[Span]  # the name where it is declared (None: `request.date`)
@@ -97,6 +97,9 @@ class Analysis:
         if kind == "table":
             t = next((t for t in tree.tables if t.name == name), None)
             return t.name_span if t else None
+        if kind == "value":
+            let = _let(tree, name)
+            return let.name_span if let else None
         if kind == "criterion":
             c = next((c for c in criteria(tree.criteria) if c.id == name), None)
             return c.id_span if c else None
@@ -149,6 +152,16 @@ class Analysis:
             keys = ", ".join(f'"{e.key.value}"' for e in t.entries[:8]) + (", ..." if len(t.entries) > 8 else "")
             return (f"**table** `{t.name}`: {type_text(t.type)}\n\n{label_of(t.name, t.label)}\n\n"
                     f"{len(t.entries)} entries: {keys}")
+        if kind == "value":
+            let = _let(tree, name)
+            if let is None:
+                return f"`{name}` is not a named value"
+            parts = [f"**named value** `{let.name}` = `{self.snippet(let.expr.span)}`",
+                     label_of(let.name, let.label)]
+            users = [c.id for c in criteria(tree.criteria) if let.name in _values_used(c.expr, tree)]
+            if users:
+                parts.append("Used by: " + ", ".join(f"`{u}`" for u in users))
+            return "\n\n".join(parts)
         if kind == "criterion":
             return self._criterion_hover(tree, name)
         return name
@@ -215,6 +228,14 @@ def _fact(tree: ast.Guideline, name: str) -> Optional[ast.Fact]:
     return next((f for f in tree.facts if f.name == name), None)
 
 
+def _let(tree: ast.Guideline, name: str) -> Optional[ast.Let]:
+    return next((x for x in tree.lets if x.name == name), None)
+
+
+def _values_used(expr, tree) -> set[str]:
+    return {name for _span, kind, name in _expr_refs(expr, tree, None) if kind == "value"}
+
+
 def _field(fact: ast.Fact, name: str) -> Optional[ast.Field]:
     return next((x for x in fact.fields if x.name == name), None)
 
@@ -278,6 +299,9 @@ def _references(tree: Tree) -> Iterator[tuple[Span, str, str]]:
             yield from _expr_refs(f.default, tree, None)
     for t in tree.tables:
         yield t.name_span, "table", t.name
+    for let in tree.lets:
+        yield let.name_span, "value", let.name
+        yield from _expr_refs(let.expr, tree, None)
     for item in tree.criteria:
         yield from _item_refs(item, tree)
     for ex in tree.examples:
@@ -323,6 +347,9 @@ def _path_refs(path: ast.Path, tree, history: Optional[str]) -> Iterator[tuple[S
         return
     if history is not None and _history_field(tree, history, first):
         yield spans[0], "field", f"{history}.{first}"
+        return
+    if isinstance(tree, ast.Guideline) and _fact(tree, first) is None and _let(tree, first) is not None:
+        yield spans[0], "value", first
         return
     yield spans[0], "fact", first
     if len(path.parts) > 1 and len(spans) > 1:
@@ -378,6 +405,7 @@ def outline(tree: Optional[Tree], source: Source) -> list[Symbol]:
         fields = tuple(Symbol(x.name, "field", type_text(x.type), x.span, x.name_span) for x in f.fields)
         kids.append(Symbol(f.name, "fact", type_text(f.type), f.span, f.name_span, fields))
     kids += [Symbol(t.name, "table", type_text(t.type), t.span, t.name_span) for t in tree.tables]
+    kids += [Symbol(x.name, "value", label_of(x.name, x.label), x.span, x.name_span) for x in tree.lets]
     kids += [_item_symbol(item, source) for item in tree.criteria]
     kids += [Symbol(ex.name, "example", "example", ex.span, _prefix(ex.span, len("example"))) for ex in tree.examples]
     return [Symbol(tree.id, "guideline", tree.title, whole, tree.id_span, tuple(kids))]
@@ -395,7 +423,7 @@ def _item_symbol(item, source: Source) -> Symbol:
 @attrs.frozen
 class Completion:
     label: str
-    kind: str                 # fact | field | table | criterion | value | keyword | type | outcome
+    kind: str                 # fact | field | table | named | criterion | value | keyword | type | outcome
     detail: str = ""
     documentation: str = ""
     insert: Optional[str] = None
@@ -405,7 +433,7 @@ class Completion:
 SECTION_WORDS = ("facts", "tables", "criteria", "example")
 FORMULARY_SECTIONS = ("ingredients", "products")
 HEADER_WORDS = ("source", "version", "services", "states", "on denial says")
-CRITERIA_WORDS = ("when", "exclude", "says", "shows", "cite", "allows fewer")
+CRITERIA_WORDS = ("when", "exclude", "let", "says", "shows", "cite", "allows fewer")
 EXAMPLE_WORDS = ("given", "expect")
 TYPE_WORDS = ("finding", "number", "count", "percent", "quantity", "duration", "date", "text", "one of {}",
               "set of text", "set of {}", "history")
@@ -528,7 +556,7 @@ def complete(text: str, offset: int, tree: Optional[Tree]) -> list[Completion]:
         out += _fields(g, history)
     if stripped.endswith("allows fewer"):
         return [c for c in _facts(g) if c.detail == "count"]
-    out += _facts(g) + _tables(g) + [Completion("request.date", "field", "date", "the date of the request")]
+    out += _facts(g) + _lets(g) + _tables(g) + [Completion("request.date", "field", "date", "the date of the request")]
     out += [Completion(w, "keyword") for w in EXPRESSION_WORDS]
     return out
 
@@ -621,6 +649,12 @@ def _facts(g: Optional[ast.Guideline]) -> list[Completion]:
     if g is None:
         return []
     return [Completion(f.name, "fact", type_text(f.type), label_of(f.name, f.label)) for f in g.facts]
+
+
+def _lets(g: Optional[ast.Guideline]) -> list[Completion]:
+    if g is None:
+        return []
+    return [Completion(x.name, "named", "named value", label_of(x.name, x.label)) for x in g.lets]
 
 
 def _fields(g: Optional[ast.Guideline], history: str) -> list[Completion]:

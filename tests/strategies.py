@@ -231,19 +231,23 @@ class Env:
     """What an expression may refer to: the facts and tables, and inside a `where` or `of` the row's fields."""
 
     def __init__(self, facts_: tuple[model.Fact, ...], row: Optional[model.Fact] = None, line: int = 1,
-                 tables_: tuple[model.Table, ...] = ()):
+                 tables_: tuple[model.Table, ...] = (), values: tuple[model.NamedValue, ...] = ()):
         self.facts = facts_
         self.row = row
         self.line = line
         self.tables = tables_
+        self.values = values  # the named values defined above (`let`)
 
     def inside(self, history: model.Fact) -> "Env":
-        return Env(self.facts, history, self.line, self.tables)
+        return Env(self.facts, history, self.line, self.tables, self.values)
 
-    def refs(self, pred) -> list:
-        """References (facts, and fields of the current row) whose type satisfies pred."""
+    def refs(self, pred, values: bool = True) -> list:
+        """References (facts, named values, and fields of the current row) whose type satisfies pred."""
         out = [model.FactRef(f.name, f.type, span(self.line)) for f in self.facts
                if f.type.kind != HISTORY and pred(f.type)]
+        if values:
+            out += [model.ValueRef(v.name, v.label, v.expr, v.type, span(self.line)) for v in self.values
+                    if pred(v.type)]
         if self.row is not None:
             out += [model.FieldRef(f.name, f.type, span(self.line)) for f in self.row.type.fields if pred(f.type)]
         return out
@@ -525,7 +529,7 @@ def bool_expr(draw, env: Env, depth: int = 3) -> model.Expr:
     if choice in ("any", "all"):
         return draw(query(env, sub, choice))
     if choice == "documented":
-        targets = [r for r in env.refs(lambda t: True)] + \
+        targets = [r for r in env.refs(lambda t: True, values=False)] + \
                   [model.FactRef(h.name, h.type, span(line)) for h in env.histories()]
         return model.Documented(pick(draw, targets), span(line)) if targets else const(True, model.T_BOOL, line)
     if choice == "not":
@@ -579,6 +583,13 @@ def guidelines(draw, max_criteria: int = 6, depth: int = 3) -> model.Guideline:
     """A random checked guideline: facts, tables, criteria (some exclusions, some allowing fewer), nested `when`s."""
     fs = draw(facts())
     ts = draw(tables())
+    values: list[model.NamedValue] = []
+    for i in range(pick(draw, [0, 0, 1, 2, 3])):  # `let`s, each may use those above it
+        env = Env(fs, None, 28, ts, tuple(values))
+        kind = pick(draw, ("bool",) + _ORDERED_KINDS)
+        expr = draw(bool_expr(env, 2)) if kind == "bool" else draw(value_expr(env, kind, 2))
+        values.append(model.NamedValue(f"value_{i}", f"label of value {i}", expr, span(28)))
+    vs = tuple(values)
     counts = [f for f in fs if f.type.kind == COUNT]
     fewer = pick(draw, counts) if counts and draw(st.booleans()) else None
     criteria: list[model.Criterion] = []
@@ -593,12 +604,12 @@ def guidelines(draw, max_criteria: int = 6, depth: int = 3) -> model.Guideline:
         for _ in range(budget):
             if level < 2 and draw(st.integers(0, 4)) == 0:
                 ln = next_line()
-                cond = model.Condition(len(conditions), draw(bool_expr(Env(fs, None, ln, ts), 2)), span(ln))
+                cond = model.Condition(len(conditions), draw(bool_expr(Env(fs, None, ln, ts, vs), 2)), span(ln))
                 conditions.append(cond)
                 items(guard + (cond,), draw(st.integers(1, 3)), level + 1)
                 continue
             ln = next_line()
-            env = Env(fs, None, ln, ts)
+            env = Env(fs, None, ln, ts, vs)
             capped = fewer is not None and draw(st.integers(0, 2)) > 0
             expr = draw(limit(env, fewer, depth)) if capped else draw(bool_expr(env, depth))
             allows = None
@@ -611,11 +622,11 @@ def guidelines(draw, max_criteria: int = 6, depth: int = 3) -> model.Guideline:
     items((), draw(st.integers(1, max_criteria)), 0)
     if not criteria:
         ln = next_line()
-        criteria.append(model.Criterion("c0", False, draw(bool_expr(Env(fs, None, ln, ts), depth)), None, CITATION,
+        criteria.append(model.Criterion("c0", False, draw(bool_expr(Env(fs, None, ln, ts, vs), depth)), None, CITATION,
                                         (), span(ln)))
     return model.Guideline(id="random", title="A random guideline", citation=CITATION, services=(), states=None,
                            version=None, facts=fs, criteria=tuple(criteria), conditions=tuple(conditions),
-                           examples=(), path="random.mtus", span=span(1), tables=ts)
+                           examples=(), path="random.mtus", span=span(1), tables=ts, values=vs)
 
 
 # --------------------------------------------------------------------- cases
@@ -794,6 +805,8 @@ def to_mtus(g: model.Guideline) -> str:
             lines.append(f'  {t.name}: {_type_text(t.type)} "{t.label}"')
             lines += [f'    "{e.key}": {_lit(e.value.value, t.type)}' for e in t.entries]
     lines += ["", "criteria"]
+    for v in g.values:
+        lines += [f"  let {v.name} = {_text(v.expr)}", f'    says "{v.label}"']
     open_conditions: tuple = ()
     for c in g.criteria:
         common = 0
@@ -839,7 +852,7 @@ def _lit(v, t: Type) -> str:
 
 
 def _text(e: model.Expr) -> str:
-    if isinstance(e, (model.FactRef, model.FieldRef)):
+    if isinstance(e, (model.FactRef, model.FieldRef, model.ValueRef)):
         return e.name
     if isinstance(e, model.RequestDate):
         return "request.date"

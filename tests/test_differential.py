@@ -3,7 +3,7 @@
 For each bundled guideline and for random well-typed guidelines, random
 cases must give identical results from the interpreter, the compiled
 `evaluate` (outcomes, read values, missing facts, partial certification) and
-the compiled fast path `unmet`. Random guidelines include table lookups,
+the compiled fast path `unmet`. Random guidelines include named values (`let`), table lookups,
 `sum(h of ...)`, criteria that allow fewer, and dates at the ends of the
 calendar. The default tier runs a few hundred examples; the slow tier
 (`pytest -m slow`) about 10,000. Every run draws the same examples
@@ -84,12 +84,13 @@ def test_random_guidelines_compiled_agrees_with_interpreter(n):
             silent = [(c, r.name) for c in r.criteria for r in c.read if r.name in presumptive and not r.documented]
             seen["presumption decided"] += any(name in c.presumed for c, name in silent)
             seen["presumption did not decide"] += any(name not in c.presumed for c, name in silent)
+            seen["named value"] += bool(g.values)
 
     check()
     if n == RANDOM_GUIDELINES:
         # the new constructs were exercised, not just generated (each in dozens of cases or more); the
         # fast tier's first couple of hundred guidelines are too plain to reach partial certification
-        assert seen["modified"] and seen["not in a table"] and seen["calendar end"], seen
+        assert seen["modified"] and seen["not in a table"] and seen["calendar end"] and seen["named value"], seen
         # presumptions are kept only where they decide (runtime.decisive_presumptions): both ways drawn
         assert seen["presumption decided"] and seen["presumption did not decide"], seen
 
@@ -109,6 +110,7 @@ def test_random_guidelines_are_what_the_front_end_builds(n):
         m = result.model
         assert shape(m.facts) == shape(g.facts), text
         assert shape(m.tables) == shape(g.tables), text
+        assert shape(m.values) == shape(g.values), text
         assert shape(m.conditions) == shape(g.conditions), text
         assert [shape(c) for c in m.criteria] == [shape(c) for c in g.criteria], text
 

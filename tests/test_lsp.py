@@ -349,7 +349,7 @@ HEAD = GUIDELINE.replace("injectons", "injections").split("\nexample")[0]
     ("  x: substance in {\"saline\", \"‸", ["local anesthetic", "saline"]),
     ("  x: prior.‸", ["date", "relief"]),
     ("  x: request.‸", ["date"]),
-    ("  x: twitch_response\n    ‸", ["when", "exclude", "says", "shows", "cite", "allows fewer"]),
+    ("  x: twitch_response\n    ‸", ["when", "exclude", "let", "says", "shows", "cite", "allows fewer"]),
     ("  x: twitch_response\n‸", ["facts", "tables", "criteria", "example"]),
     ("  x: twitch_response\n    allows fewer ‸", ["injections"]),
     ("  x: twitch_response  # a comment ‸", []),

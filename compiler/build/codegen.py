@@ -214,6 +214,8 @@ class _Function:
     def val(self, e: model.Expr) -> _V:
         """The plain (three-valued) value of e."""
         line = e.span.line
+        if isinstance(e, model.ValueRef):  # a named value is its definition; temporaries share repeated parts
+            return self.val(e.expr)
         if isinstance(e, model.FactRef):
             return self.fact(e.name)
         if isinstance(e, model.RequestDate):
@@ -279,6 +281,8 @@ class _Function:
 
     def truth(self, e: model.Expr, want: bool) -> str:
         line = e.span.line
+        if isinstance(e, model.ValueRef):
+            return self.truth(e.expr, want)
         if isinstance(e, model.Const):
             return repr(e.value is want)
         if isinstance(e, model.Not):
@@ -310,6 +314,8 @@ class _Function:
     def pair(self, e: model.Expr) -> tuple[str, str]:
         """(value text, missing text) of e, as the interpreter computes them."""
         line = e.span.line
+        if isinstance(e, model.ValueRef):
+            return self.pair(e.expr)
         if isinstance(e, model.FactRef):
             f = self.fact(e.name)
             if not f.nullable:
@@ -357,6 +363,8 @@ class _Function:
         raise AssertionError(e)
 
     def pair_nullable(self, e) -> bool:
+        if isinstance(e, model.ValueRef):
+            return self.pair_nullable(e.expr)
         if isinstance(e, model.FactRef):
             return self.fact(e.name).nullable
         return not isinstance(e, (model.RequestDate, model.Const, model.Documented))

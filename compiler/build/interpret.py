@@ -176,6 +176,9 @@ class _Case(model.Visitor):
         picked = rt.pick_m(e.op, rows, name, window, where, date_field(e.history.type))
         return rt.field_m(picked, name, e.field)
 
+    def visit_ValueRef(self, e: model.ValueRef, row):
+        return self.eval(e.expr, row)
+
     def visit_Lookup(self, e: model.Lookup, row):
         return rt.lookup_m(self.tables[e.table], e.table, self.eval(e.key, row))
 

@@ -92,7 +92,7 @@ def written(e: model.Expr, outer: int = 0) -> str:
     def wrap(text: str, level: int) -> str:
         return f"({text})" if level < outer else text
 
-    if isinstance(e, (model.FactRef, model.FieldRef)):
+    if isinstance(e, (model.FactRef, model.FieldRef, model.ValueRef)):
         return e.name
     if isinstance(e, model.RequestDate):
         return "request.date"
@@ -148,6 +148,8 @@ def _walk_comparisons(x: model.Expr, operand) -> None:
     elif isinstance(x, (model.Logic, model.Not, model.AtLeast)):
         for child in model.children(x):
             _walk_comparisons(child, operand)
+    elif isinstance(x, model.ValueRef) and x.type.kind == model.BOOL:  # a named condition: what it compares
+        _walk_comparisons(x.expr, operand)
 
 
 def compared_directly(e: model.Expr) -> set[str]:

@@ -54,6 +54,8 @@ class _Phraser:
             self.rows.pop()
 
     def label(self, e: model.Expr) -> str:
+        if isinstance(e, model.ValueRef):  # the name the author gave the value
+            return e.label
         if isinstance(e, model.FactRef):
             return self.g.fact(e.name).label
         if isinstance(e, model.FieldRef):
@@ -95,7 +97,7 @@ class _Phraser:
 
     def phrase(self, e: model.Expr) -> str:
         """A criterion as a noun phrase: 'no more than 4 injections requested per session'."""
-        if isinstance(e, (model.FactRef, model.FieldRef)) and e.type.kind == BOOL:
+        if isinstance(e, (model.FactRef, model.FieldRef, model.ValueRef)) and e.type.kind == BOOL:
             return self.label(e)
         if isinstance(e, model.Query) and e.type.kind == BOOL:
             h = self.g.fact(e.history.name)

@@ -34,11 +34,12 @@ _SYMBOL_KINDS = {
     "guideline": lsp.SymbolKind.Module, "formulary": lsp.SymbolKind.Module, "fact": lsp.SymbolKind.Variable,
     "field": lsp.SymbolKind.Field, "table": lsp.SymbolKind.Struct, "criterion": lsp.SymbolKind.Boolean,
     "when": lsp.SymbolKind.Namespace, "example": lsp.SymbolKind.Event, "ingredient": lsp.SymbolKind.Constant,
-    "product": lsp.SymbolKind.Object,
+    "product": lsp.SymbolKind.Object, "value": lsp.SymbolKind.Constant,
 }
 _COMPLETION_KINDS = {
     "fact": lsp.CompletionItemKind.Variable, "field": lsp.CompletionItemKind.Field,
     "table": lsp.CompletionItemKind.Struct, "criterion": lsp.CompletionItemKind.Function,
+    "named": lsp.CompletionItemKind.Constant,
     "value": lsp.CompletionItemKind.EnumMember, "keyword": lsp.CompletionItemKind.Keyword,
     "type": lsp.CompletionItemKind.TypeParameter, "outcome": lsp.CompletionItemKind.Keyword,
 }

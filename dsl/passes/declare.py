@@ -275,3 +275,34 @@ def declare(ctx: Context) -> None:
         ctx.facts[f.name] = model.Fact(f.name, t, declared, f.label or humanize(f.name), default, f.span,
                                        source=source, detail=detail, silence=silence)
     _tables(ctx)
+    _lets(ctx)
+
+
+def _lets(ctx: Context) -> None:
+    """The named values: unique names (E401), not under a `when` (E413, declared all the same), not hidden by a
+    history field (W408)."""
+    tree = ctx.tree
+    for let in tree.lets:
+        _check_name(ctx, let.name, let.name_span, "named value")
+        if let.under_when is not None:
+            ctx.report(diag.error("E413", f"`let {let.name}` is written under a `when`", let.name_span,
+                                  notes=[diag.Note("the `when` block", let.under_when)],
+                                  hint="a named value is the same wherever it is used: write the `let` at the "
+                                       "top level of `criteria`, above the criteria that use it"))
+            # still declared, so that its uses do not also report an unknown name
+        first = ctx.lets.get(let.name)
+        other = first.name_span if first is not None else next(
+            (x.name_span for x in (*tree.facts, *tree.tables) if x.name == let.name), None)
+        if other is not None:
+            what = "named value" if first is not None else ("fact" if let.name in ctx.facts else "table")
+            ctx.report(diag.error("E401", f"`{let.name}` is already declared as a {what}", let.name_span,
+                                  notes=[diag.Note("first declared here", other)],
+                                  hint="give the named value a name of its own"))
+            continue
+        ctx.lets[let.name] = let
+        owners = [f.name for f in ctx.facts.values() if f.type.kind == model.HISTORY and f.type.field(let.name)]
+        if owners:
+            ctx.report(diag.warning("W408", f"named value `{let.name}` has the name of a field of `{owners[0]}`",
+                                    let.name_span,
+                                    hint=f"inside `where` or `of` over `{owners[0]}`, `{let.name}` means the field, "
+                                         "not this value: rename the value"))

@@ -43,7 +43,7 @@ class _Resolver:
             self.ctx.read.add(p.parts[0])
 
     def unknown_fact(self, node, name: str, span, row: tuple[model.Field, ...] = ()):
-        candidates = list(self.ctx.facts) + [f.name for f in row] + ["request"]
+        candidates = list(self.ctx.facts) + list(self.ctx.lets) + [f.name for f in row] + ["request"]
         hint = did_you_mean(name, candidates)
         if hint is None:
             owners = [f.name for f in self.ctx.facts.values()
@@ -78,8 +78,14 @@ class _Resolver:
                 self.found(p, "field")
             elif first in self.ctx.facts:
                 self.found(p, "fact")
+            elif first in self.ctx.lets:
+                self.value(p)
             else:
                 self.unknown_fact(p, first, p.span, row)
+            return
+        if first in self.ctx.lets and first not in self.ctx.facts:
+            self.fail(p, diag.error("E205", f"`{first}` is a named value and has no parts; `{p.dotted}` does not exist",
+                                    p.span, hint=f"write `{first}` alone"))
             return
         if first not in self.ctx.facts:
             self.unknown_fact(p, first, p.part_spans[0] if p.part_spans else p.span, row)
@@ -96,6 +102,24 @@ class _Resolver:
             return
         self.fail(p, diag.error("E205", f"`{first}` has no parts; `{p.dotted}` does not exist", p.span,
                                 hint=f"write `{first}` alone"))
+
+    def value(self, p: ast.Path) -> None:
+        """A use of a named value: only in conditions, and only below its `let` (which also rules out cycles)."""
+        let = self.ctx.lets[p.parts[0]]
+        if self.reading:  # used, even where wrongly: "unused" would only repeat the error
+            self.ctx.lets_used.add(let.name)
+        if not self.reading:
+            self.fail(p, diag.error("E201", f"`{let.name}` is a named value, not a fact an example can give",
+                                    p.span, hint="give the facts it is computed from; the value follows from them"))
+        elif let.span.end > p.span.start:
+            inside = let.span.start <= p.span.start
+            self.fail(p, diag.error(
+                "E414", f"named value `{let.name}` is used {'in its own definition' if inside else 'above its `let`'}",
+                p.span, notes=[diag.Note("defined here", let.name_span)],
+                hint="a value cannot be computed from itself" if inside else
+                "move the `let` above the first criterion that uses it: a guideline is read top to bottom"))
+        else:
+            self.found(p, "value")
 
     def expr(self, e, row: tuple[model.Field, ...] = ()):
         if isinstance(e, ast.Path):
@@ -139,6 +163,10 @@ class _Resolver:
     def aggregate(self, e: ast.Aggregate, row):
         t = e.target
         name = t.parts[0]
+        if name in self.ctx.lets and name not in self.ctx.facts:
+            self.fail(e, diag.error("E307", f"`{e.op}(...)` works on a history, but `{name}` is a named value",
+                                    t.span, hint=f"`{e.op}` reads the entries of a `history` fact"))
+            return
         if name not in self.ctx.facts:
             self.unknown_fact(e, name, t.part_spans[0] if t.part_spans else t.span, row)
             return
@@ -190,6 +218,11 @@ def _walk_items(r: _Resolver, items):
 def resolve(ctx: Context) -> None:
     """Record what every name refers to; report unknown names with suggestions."""
     r = _Resolver(ctx)
+    for let in ctx.tree.lets:
+        if ctx.lets.get(let.name) is let:
+            r.expr(let.expr)
+        else:  # reported by declare (a duplicate, or under a `when`): what it reads is not also unused
+            r.quietly_read(let.expr)
     _walk_items(r, ctx.tree.criteria)
     r.reading = False
     for ex in ctx.tree.examples:

@@ -88,6 +88,11 @@ class _Typer:
         if kind == "field":
             field = self.ctx.facts[row.name].type.field(e.parts[0])
             return model.FieldRef(field.name, field.type, e.span)
+        if kind == "value":
+            v = self.ctx.values.get(e.parts[0])
+            if v is None:
+                return None  # its definition had an error, reported there
+            return model.ValueRef(v.name, v.label, v.expr, v.type, e.span)
         fact = self.ctx.facts[e.parts[0]]
         return model.FactRef(fact.name, fact.type, e.span)
 
@@ -309,6 +314,10 @@ class _Typer:
         target = self.e_Path(e.path, row)
         if target is None:
             return None
+        if isinstance(target, model.ValueRef):
+            return self.err("E301", f"`documented` asks whether the case records a fact; `{target.name}` is a "
+                            "named value", e.span, hint="ask about the facts it is computed from, e.g. "
+                            f"`documented {next(iter(model.facts_read(target.expr)), 'fact')}`")
         if isinstance(target, model.RequestDate):
             return self.err("E205", "`request.date` is always documented", e.span,
                             hint="`documented` asks whether the case records a fact; the request always has a date")
@@ -574,5 +583,10 @@ def _allows_fewer(ctx: Context, typer: _Typer, item: ast.Criterion, expr: model.
 def typecheck(ctx: Context) -> None:
     """Type every criterion, condition and example; report kind and unit errors."""
     typer = _Typer(ctx)
+    for let in ctx.lets.values():  # in source order: a value uses only those above it
+        typed = typer.expr(let.expr, None)
+        if typed is not None:
+            ctx.values[let.name] = model.NamedValue(let.name, let.label or let.name.replace("_", " "), typed,
+                                                    let.span)
     _criteria(ctx, typer, ctx.tree.criteria, (), _base_citation(ctx))
     check_examples(ctx, typer)

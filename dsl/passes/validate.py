@@ -29,6 +29,8 @@ def constant_truth(e: model.Expr) -> Optional[bool]:
     """The truth of e if it is the same for every case, else None."""
     if isinstance(e, model.Const) and isinstance(e.value, bool):
         return e.value
+    if isinstance(e, model.ValueRef):
+        return constant_truth(e.expr)
     if isinstance(e, model.Not):
         t = constant_truth(e.operand)
         return None if t is None else not t
@@ -121,6 +123,10 @@ def validate(ctx: Context) -> None:
             decl = next(t for t in tree.tables if t.name == name)
             ctx.report(diag.warning("W401", f"table `{name}` is declared but no criterion looks it up", decl.name_span,
                                     hint=f"use it in a criterion, e.g. `{name}[drug]`, or delete the declaration"))
+    for name, let in ctx.lets.items():
+        if name not in ctx.lets_used and not names_failed:
+            ctx.report(diag.warning("W407", f"named value `{name}` is defined but no criterion uses it",
+                                    let.name_span, hint="use it in a criterion or delete the `let`"))
     in_force = _in_force(ctx, tree.in_force)
     rank = _rank(ctx, tree.not_mtus)
     if in_force is not None:
@@ -136,6 +142,7 @@ def validate(ctx: Context) -> None:
         conditions=tuple(ctx.conditions), examples=tuple(ctx.examples),
         path=ctx.source.path, span=tree.span, tables=tuple(ctx.tables.values()),
         in_force=in_force, not_mtus_rank=rank, on_denial=_on_denial(ctx, tree),
+        values=tuple(ctx.values.values()),
     )
 
 
