@@ -7,6 +7,7 @@ title suffixed by copy number i // 20, so every id is unique and the pack
 compiles. Deterministic: the same n gives the same bytes.
 
     python bench/genpack.py 500 /tmp/pack500-src     # then: mtus compile /tmp/pack500-src -o /tmp/pack500
+    python bench/genpack.py 2000 /tmp/pack2000-src --own-services   # the bundled pack and 1,975 more
 """
 
 from __future__ import annotations
@@ -48,8 +49,29 @@ def variant(text: str, copy: int) -> str:
     return out
 
 
-def generate(out_dir: str | Path, n: int) -> tuple[int, int]:
-    """Write n guidelines and the formulary into out_dir; returns (files, lines)."""
+_SERVICES = re.compile(r"^(\s*)services (.*)$", re.M)
+_SERVICE = re.compile(r'(?:(cpt|class|ingredient|form) )?("[^"]*"|\d+)')
+
+
+def distinct(text: str, copy: int) -> str:
+    """The variant, covering services of its own: its service names suffixed with the copy number, its CPT codes
+    and drug services left out, so that a case routes as with the bundled pack alone (the start-up benchmark)."""
+    out = variant(text, copy)
+
+    def services(m: re.Match) -> str:
+        names = [f'"{v[1:-1]} v{copy}"' for kind, v in _SERVICE.findall(m.group(2)) if not kind]
+        gid = _HEADER.search(out).group(1)
+        return f"{m.group(1)}services " + ", ".join(names or [f'"{gid} service"'])
+
+    return _SERVICES.sub(services, out)
+
+
+def generate(out_dir: str | Path, n: int, own_services: bool = False) -> tuple[int, int]:
+    """Write n guidelines and the formulary into out_dir; returns (files, lines).
+
+    With own_services, the first copy is the bundled guidelines themselves and every other covers services of
+    its own (distinct()): a large pack in which the seed case routes as in the bundled one.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     guidelines, formulary = bundled_sources()
@@ -57,8 +79,12 @@ def generate(out_dir: str | Path, n: int) -> tuple[int, int]:
     lines = 0
     for i in range(n):
         stem, text = texts[i % len(texts)]
-        body = variant(text, i // len(texts))
-        (out / f"{stem}_v{i // len(texts):03d}.mtus").write_text(body, encoding="utf-8")
+        copy = i // len(texts)
+        if own_services and copy == 0:
+            body, name = text, f"{stem}.mtus"
+        else:
+            body, name = (distinct if own_services else variant)(text, copy), f"{stem}_v{copy:03d}.mtus"
+        (out / name).write_text(body, encoding="utf-8")
         lines += body.count("\n")
     body = formulary.read_text(encoding="utf-8")
     (out / formulary.name).write_text(body, encoding="utf-8")
@@ -70,5 +96,5 @@ def source_lines(folder: str | Path) -> int:
 
 
 if __name__ == "__main__":
-    files, lines = generate(sys.argv[2], int(sys.argv[1]))
+    files, lines = generate(sys.argv[2], int(sys.argv[1]), own_services="--own-services" in sys.argv)
     print(f"wrote {files} files, {lines:,} lines to {sys.argv[2]}")

@@ -51,19 +51,40 @@ def test_loaded_pack_evaluates(built):
     assert not r.certified
 
 
+def _first_use(pack, rel):
+    """Use the file `rel` of the pack: its description is read, or its checker executed."""
+    g = pack.guidelines["tpi"]
+    return g.info if rel.endswith(".json") else g.module
+
+
 @pytest.mark.parametrize("rel", ["guidelines/tpi.py", "guidelines/tpi.json"])
-def test_altered_file_is_refused_by_name(built, rel):
+def test_altered_file_is_refused_by_name_before_it_is_used(built, rel):
     f = built / rel
     f.write_bytes(f.read_bytes().replace(b"tpi", b"tpj", 1))
+    p = load_pack(str(built))  # opening reads only the manifest: start-up does not grow with the pack
     with pytest.raises(PackError, match=rf"{rel}: does not match its sha256"):
-        load_pack(str(built))
+        _first_use(p, rel)
+    with pytest.raises(PackError, match=rf"{rel}: does not match its sha256"):
+        _first_use(p, rel)  # and again: nothing unverified was kept
+
+
+def test_an_altered_checker_never_runs(built):
+    import builtins
+
+    f = built / "guidelines" / "tpi.py"
+    f.write_bytes(b"import builtins\nbuiltins.mtus_altered_ran = 1\n" + f.read_bytes())
+    p = load_pack(str(built))
+    with pytest.raises(PackError, match="tpi.py: does not match its sha256"):
+        p.guidelines["tpi"].evaluate({}, None)
+    assert not hasattr(builtins, "mtus_altered_ran")
+    p.guidelines["aeds"].module  # noqa: B018 - the other guidelines still load
 
 
 def test_truncated_file_is_refused(built):
     f = built / "guidelines" / "tpi.py"
     f.write_bytes(f.read_bytes()[:100])
     with pytest.raises(PackError, match="tpi.py: does not match"):
-        load_pack(str(built))
+        load_pack(str(built)).guidelines["tpi"].module  # noqa: B018
 
 
 def test_altered_manifest_is_refused(built):
@@ -72,10 +93,55 @@ def test_altered_manifest_is_refused(built):
     data["files"]["guidelines/tpi.py"] = "0" * 64
     m.write_text(json.dumps(data))
     with pytest.raises(PackError, match="tpi.py: does not match"):
-        load_pack(str(built))
+        load_pack(str(built)).guidelines["tpi"].module  # noqa: B018
     m.write_text("{not json")
     with pytest.raises(PackError, match="manifest.json: is not a valid pack manifest"):
         load_pack(str(built))
+
+
+def test_a_malformed_routing_index_is_refused_at_open(built):
+    m = built / "manifest.json"
+    data = json.loads(m.read_text())
+    data["guidelines"][0]["facts"] = [1]
+    m.write_text(json.dumps(data))
+    with pytest.raises(PackError, match="manifest.json: guideline entry 1 is not valid"):
+        load_pack(str(built))
+
+
+def test_the_manifest_index_is_the_descriptions_index(built):
+    """The services and facts the manifest lists are those of the guidelines' descriptions."""
+    from mtus.compiler.check.index import PackIndex
+
+    p = load_pack(str(built))
+    assert p.index is not None
+    full = PackIndex.of({gid: g.info for gid, g in p.guidelines.items()})
+    assert dict(p.index.services) == dict(full.services)
+    assert dict(p.index.facts) == dict(full.facts)
+
+
+def test_a_pack_without_the_index_still_routes(built):
+    """A manifest written before the index: descriptions are read to route, as they were."""
+    m = built / "manifest.json"
+    data = json.loads(m.read_text())
+    for g in data["guidelines"]:
+        g.pop("facts")
+    m.write_text(json.dumps(data))
+    p = load_pack(str(built))
+    assert p.index is None
+    assert p.reader().router.services("20553 trigger point injection") == ["tpi"]
+
+
+def test_opening_a_pack_reads_only_its_manifest_and_formulary(built, monkeypatch):
+    from mtus.compiler.check import pack as packmod_
+
+    read = []
+    real = packmod_.read_bounded
+    monkeypatch.setattr(packmod_, "read_bounded", lambda path, *a, **k: read.append(os.path.basename(path)) or
+                        real(path, *a, **k))
+    p = load_pack(str(built))
+    assert sorted(read) == ["formulary.json", "manifest.json"]
+    p.reader().router.services("20553")
+    assert sorted(read) == ["formulary.json", "manifest.json"]
 
 
 def test_other_runtime_version_is_refused(built):
@@ -198,3 +264,23 @@ def test_a_module_built_for_another_runtime_is_refused_when_first_used(built, mo
     monkeypatch.setattr(packmod.runtime, "RUNTIME_VERSION", packmod.runtime.RUNTIME_VERSION + 1)
     with pytest.raises(PackError, match="tpi.py: built for another runtime version"):
         p.guidelines["tpi"].evaluate({}, datetime.date(2014, 12, 18))
+
+
+@pytest.mark.parametrize("rel", ["guidelines/tpi.py", "guidelines/tpi.json"])
+@pytest.mark.parametrize("command", [["check", "docs/examples/seed-2014-12-18.yaml", "--pack"], ["schema"],
+                                     ["template", "tpi", "--pack"]])
+def test_a_file_found_altered_on_first_use_is_an_error_not_a_traceback(built, rel, command):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    f = built / rel
+    f.write_bytes(f.read_bytes().replace(b"tpi", b"tpj", 1))
+    mtus = os.path.join(os.path.dirname(sys.executable), "mtus")
+    r = subprocess.run([mtus, *command, str(built)], capture_output=True, text=True, cwd=ROOT)
+    if command[0] != "check" and rel.endswith(".py"):  # these never run a checker
+        assert r.returncode == 0, r.stderr
+        return
+    assert r.returncode in (1, 2) and "Traceback" not in r.stderr, r.stderr
+    assert f"{built}/{rel}: does not match its sha256 in the manifest" in r.stderr

@@ -85,6 +85,8 @@ def pack_from_results(results: list, name: str = "mtus-pack", version: str = "0"
         entries.append({
             "id": g.id, "title": g.title, "citation": g.citation.to_json(),
             "services": [{"kind": s.kind, "value": s.value} for s in g.services],
+            # the routing index (check/index.py): a case is read without opening other guidelines' files
+            "facts": list(infos[id(r)].facts),
             "module": module, "info": info,
         })
     _check_drug_services(results, formulary)

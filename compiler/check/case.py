@@ -17,6 +17,7 @@ from typing import Any, Mapping, Optional
 import attrs
 
 from mtus.compiler.check.casefile import CaseError, LDict, LList, Problem, read_case_file
+from mtus.compiler.check.index import AllFacts, PackIndex
 from mtus.compiler.check.info import FieldInfo, GuidelineInfo
 from mtus.compiler.check.itemtext import ItemDetail, read_detail
 from mtus.compiler.check.routing import MAX_CLOSEST_SEARCHES, Product, Route, Router, detail_facts
@@ -373,7 +374,7 @@ class _Loader:
                 hint = _close(name, allowed) or "see the facts each guideline declares: `mtus schema`"
                 if owner is not None and name in self.all_facts:
                     hint = _close(name, allowed) or f"`mtus template {owner}` lists the facts {owner} reads"
-                    self.bad(key, f"`{name}` is not a fact of {owner}; {_readers(name, self.infos)}", hint, fline)
+                    self.bad(key, f"`{name}` is not a fact of {owner}; {_readers(name, self.reader.index)}", hint, fline)
                     continue
                 self.bad(key, f"`{name}` is not a fact of any guideline in the pack", hint, fline)
                 continue
@@ -605,14 +606,14 @@ class _Loader:
                 f"`mtus template {routed[0]}` lists the facts {routed[0]} reads"
             whose = "the requested item's guideline" if len(routed) == 1 else "the requested items' guidelines"
             ignored = "" if self.strict else ", so it is ignored"
-            message = f"`{name}` is not a fact of {which} ({whose}){ignored}; {_readers(name, self.infos)}"
+            message = f"`{name}` is not a fact of {which} ({whose}){ignored}; {_readers(name, self.reader.index)}"
             out.append(Problem(self.path, f"facts.{name}", message, hint, line_of(name), "warning"))
         return out
 
 
-def _readers(name: str, infos: Mapping[str, GuidelineInfo]) -> str:
+def _readers(name: str, index: PackIndex) -> str:
     """Which guidelines declare a fact, for messages: "tpi reads it" / "tens and tpi read it"."""
-    ids = sorted(gid for gid, info in infos.items() if name in info.facts)
+    ids = sorted(index.facts.get(name, ()))
     names = " and ".join(ids) if len(ids) <= 2 else ", ".join(ids[:-1]) + " and " + ids[-1]
     return f"{names} {'reads' if len(ids) == 1 else 'read'} it"
 
@@ -620,11 +621,14 @@ def _readers(name: str, infos: Mapping[str, GuidelineInfo]) -> str:
 class CaseReader:
     """Reads cases against one pack: fact schemas and the pack's router (built once, Pack.reader())."""
 
-    def __init__(self, infos: Mapping[str, GuidelineInfo], formulary: Optional[Mapping] = None):
+    def __init__(self, infos: Mapping[str, GuidelineInfo], formulary: Optional[Mapping] = None,
+                 index: Optional[PackIndex] = None):
         self.infos = infos
         self.formulary = formulary
-        self.all_facts = {n: f for info in infos.values() for n, f in info.facts.items()}
-        self.router = Router(infos, formulary)
+        # with a pack's index, a guideline's description is read only when a case routes to it
+        self.index = index if index is not None else PackIndex.of(infos)
+        self.all_facts = AllFacts(infos, self.index.facts)
+        self.router = Router(infos, formulary, services=self.index.services)
 
     def read(self, data: Any, path: str, strict: bool = False) -> Case:
         """A validated, routed case; with `strict`, a fact no requested guideline reads is an error too."""

@@ -3,18 +3,24 @@
 A pack is a folder:
 
     manifest.json            name, version, compiler and runtime versions,
-                             sha256 of every source and every generated file
+                             sha256 of every source and every generated file,
+                             each guideline's services and fact names (check/index.py)
     guidelines/<id>.py       the compiled checker (build/codegen.py)
     guidelines/<id>.json     check-time description: facts, statements (check/info.py's GuidelineInfo)
 
-Loading verifies every hash and the runtime version before executing any
-generated code, and refuses unlisted files. This module imports nothing from
+Opening a pack folder reads only its manifest: its structure, the runtime
+version and the folder's listing (no unlisted, missing or linked file) are
+verified at once, so a broken pack is refused before any case is read; each
+other file is read and its sha256 checked just before its first use (a
+checker module before it is executed), so start-up does not grow with the
+pack. A pack given in memory is verified whole. This module imports nothing from
 the front end or the code generator: checking a case needs only the runtime.
 A source pack (`--pack file.mtus`) whose cache entry is missing is compiled by
 build/packwriter.py, imported only then.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -26,7 +32,8 @@ import attrs
 
 from mtus.compiler.check import runtime
 from mtus.compiler.check.bounded import Refused, read_bounded
-from mtus.compiler.check.info import GuidelineInfo
+from mtus.compiler.check.index import PackIndex
+from mtus.compiler.check.info import GuidelineInfo, Service
 
 PACK_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -75,20 +82,73 @@ def is_pack_dir(path: Path) -> bool:
 
 
 # ------------------------------------------------------------------- loading
-@attrs.frozen
-class LoadedGuideline:
-    """One guideline of a verified pack. Its checker module is executed on first use:
-    a reviewer's case touches one or two of a pack's guidelines, not all of them."""
+class _Files:
+    """A pack's files by relative path, each read (and, from a folder, checked against its sha256) when first used.
 
-    id: str
-    info: GuidelineInfo
-    source: bytes = attrs.field(repr=False)
-    filename: str
-    _cache: dict = attrs.field(factory=dict, eq=False, repr=False)
+    In memory every file was verified when the pack was loaded; in a folder,
+    a file is read bounded and its hash compared with the manifest's just
+    before its content is used, and the bytes used are the bytes hashed.
+    """
+
+    def __init__(self, location: str, listed: Mapping[str, str], memory: Optional[Mapping[str, bytes]] = None):
+        self.location = location
+        self._listed = listed
+        self._memory = memory
+
+    def read(self, rel: str) -> bytes:
+        if self._memory is not None:
+            return self._memory[rel]
+        where = f"{self.location}/{rel}"
+        try:
+            data = read_bounded(os.path.join(self.location, rel), MAX_PACK_FILE_BYTES, follow_links=False)
+        except Refused as e:
+            why = " for a pack file" if e.too_large else "; a pack holds only folders and regular files"
+            raise PackError(f"{where}: {e}{why}") from None
+        except OSError as e:
+            if e.errno == errno.ELOOP:  # O_NOFOLLOW met a link put there since the pack was opened
+                raise PackError(f"{where}: is a symbolic link; packs hold plain files") from None
+            raise PackError(f"{where}: cannot be read: {e.strerror or e}") from None
+        if sha256(data) != self._listed[rel]:
+            raise PackError(f"{where}: does not match its sha256 in the manifest; the pack was altered")
+        return data
+
+
+class LoadedGuideline:
+    """One guideline of a verified pack. Its description is read and its checker module executed on first
+    use (each file's hash checked just before): a reviewer's case touches one or two of a pack's
+    guidelines, not all of them."""
+
+    def __init__(self, id: str, info: Optional[GuidelineInfo], source: Optional[bytes], filename: str,
+                 files: Optional[_Files] = None, module_file: str = "", info_file: str = ""):
+        self.id = id
+        self.filename = filename
+        self._info = info
+        self._source = source
+        self._files = files  # where `info` and `source` are read from when not given
+        self._module_file = module_file
+        self._info_file = info_file
+        self._module: Optional[types.ModuleType] = None
+
+    def __repr__(self) -> str:
+        return f"LoadedGuideline({self.id!r}, {self.filename!r})"
+
+    @property
+    def info(self) -> GuidelineInfo:
+        if self._info is None:
+            assert self._files is not None
+            self._info = _read_info(self._files.read(self._info_file), f"{self._files.location}/{self._info_file}")
+        return self._info
+
+    @property
+    def source(self) -> bytes:
+        if self._source is not None:
+            return self._source
+        assert self._files is not None
+        return self._files.read(self._module_file)  # not kept: it is needed once, to compile
 
     @property
     def module(self) -> types.ModuleType:
-        if "module" not in self._cache:
+        if self._module is None:
             try:
                 module = _module_from_text(checker_text(self.source, self.filename), f"mtus_pack_{self.id}",
                                            self.filename)
@@ -96,11 +156,30 @@ class LoadedGuideline:
                 raise PackError(f"{self.filename}: built for another runtime version ({e})") from None
             if getattr(module, "RUNTIME_VERSION", None) != runtime.RUNTIME_VERSION:
                 raise PackError(f"{self.filename}: built for another runtime version")
-            self._cache["module"] = module
-        return self._cache["module"]
+            self._module = module
+        return self._module
 
     def evaluate(self, facts, request_date) -> runtime.GuidelineResult:
         return self.module.evaluate(facts, request_date)
+
+
+class _Infos(Mapping[str, GuidelineInfo]):
+    """The pack's guideline descriptions by id, each read when first asked for."""
+
+    def __init__(self, guidelines: Mapping[str, LoadedGuideline]):
+        self._guidelines = guidelines
+
+    def __getitem__(self, gid: str) -> GuidelineInfo:
+        return self._guidelines[gid].info
+
+    def __contains__(self, gid: object) -> bool:
+        return gid in self._guidelines
+
+    def __iter__(self):
+        return iter(self._guidelines)
+
+    def __len__(self) -> int:
+        return len(self._guidelines)
 
 
 @attrs.frozen
@@ -111,21 +190,63 @@ class Pack:
     guidelines: Mapping[str, LoadedGuideline]
     location: str
     formulary: Optional[Mapping] = None  # describe_formulary() data, when the pack has one
+    index: Optional[PackIndex] = None  # the manifest's services and facts; None: computed from the descriptions
     _cache: dict = attrs.field(factory=dict, eq=False, repr=False)
 
     def reader(self):
         """The case reader for this pack (routing tables built once)."""
         if "reader" not in self._cache:
             from mtus.compiler.check.case import CaseReader
-            self._cache["reader"] = CaseReader(self.infos, self.formulary)
+            self._cache["reader"] = CaseReader(self.infos, self.formulary, self.index)
         return self._cache["reader"]
 
     @property
-    def infos(self) -> dict[str, GuidelineInfo]:
-        return {gid: g.info for gid, g in self.guidelines.items()}
+    def infos(self) -> Mapping[str, GuidelineInfo]:
+        """Every guideline's description by id; each is read (and verified) when first looked up."""
+        if "infos" not in self._cache:
+            self._cache["infos"] = _Infos(self.guidelines)
+        return self._cache["infos"]
 
     def label(self) -> str:
         return f"{self.name} {self.version} (sha256 {self.digest[:16]})"
+
+
+def _walk(root: Path, visit) -> None:
+    """visit(relative path, DirEntry) for every non-folder entry below root, in name order; folders are followed,
+    symbolic links refused."""
+    pending = [(root, "")]
+    while pending:
+        folder, prefix = pending.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as e:
+            raise PackError(f"{folder}: cannot be read: {e.strerror or e}") from None
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_symlink():
+                raise PackError(f"{root / rel}: is a symbolic link; packs hold plain files")
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((Path(entry.path), rel + "/"))
+                continue
+            visit(rel, entry)
+
+
+def list_pack_dir(root: Path) -> set[str]:
+    """The relative paths of the files in a pack folder, none read; anything but folders and regular files is refused.
+
+    Nothing is skipped (not even `__pycache__/`): whatever is in the folder must be listed in the manifest.
+    """
+    names: set[str] = set()
+
+    def visit(rel: str, entry) -> None:
+        if not entry.is_file(follow_symlinks=False):
+            raise PackError(f"{root / rel}: is not a regular file; a pack holds only folders and regular files")
+        if len(names) >= MAX_PACK_FILES:
+            raise PackError(f"{root}: holds more than {MAX_PACK_FILES:,} files; not a pack")
+        names.add(rel)
+
+    _walk(root, visit)
+    return names
 
 
 def read_pack_dir(root: Path) -> dict[str, bytes]:
@@ -136,34 +257,25 @@ def read_pack_dir(root: Path) -> dict[str, bytes]:
     """
     files: dict[str, bytes] = {}
     total = 0
-    pending = [(root, "")]
-    while pending:
-        folder, prefix = pending.pop()
+
+    def visit(rel: str, entry) -> None:
+        nonlocal total
+        where = root / rel
+        if len(files) >= MAX_PACK_FILES:
+            raise PackError(f"{root}: holds more than {MAX_PACK_FILES:,} files; not a pack")
         try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            data = read_bounded(entry.path, MAX_PACK_FILE_BYTES, follow_links=False)  # not a link: checked above
+        except Refused as e:
+            why = " for a pack file" if e.too_large else "; a pack holds only folders and regular files"
+            raise PackError(f"{where}: {e}{why}") from None
         except OSError as e:
-            raise PackError(f"{folder}: cannot be read: {e.strerror or e}") from None
-        for entry in entries:
-            rel = prefix + entry.name
-            where = root / rel
-            if entry.is_symlink():
-                raise PackError(f"{where}: is a symbolic link; packs hold plain files")
-            if entry.is_dir(follow_symlinks=False):
-                pending.append((Path(entry.path), rel + "/"))
-                continue
-            if len(files) >= MAX_PACK_FILES:
-                raise PackError(f"{root}: holds more than {MAX_PACK_FILES:,} files; not a pack")
-            try:
-                data = read_bounded(entry.path, MAX_PACK_FILE_BYTES, follow_links=False)  # not a link: checked above
-            except Refused as e:
-                why = " for a pack file" if e.too_large else "; a pack holds only folders and regular files"
-                raise PackError(f"{where}: {e}{why}") from None
-            except OSError as e:
-                raise PackError(f"{where}: cannot be read: {e.strerror or e}") from None
-            total += len(data)
-            if total > MAX_PACK_BYTES:
-                raise PackError(f"{root}: holds more than {MAX_PACK_BYTES:,} bytes; not a pack")
-            files[rel] = data
+            raise PackError(f"{where}: cannot be read: {e.strerror or e}") from None
+        total += len(data)
+        if total > MAX_PACK_BYTES:
+            raise PackError(f"{root}: holds more than {MAX_PACK_BYTES:,} bytes; not a pack")
+        files[rel] = data
+
+    _walk(root, visit)
     return files
 
 
@@ -175,12 +287,11 @@ def _json(data: bytes, where: str, what: str):
         raise PackError(f"{where}: {what} (not valid JSON)") from None
 
 
-def verify_listing(files: Mapping[str, bytes], location: str) -> dict:
-    """The manifest, once it lists exactly the pack's files with their sha256; PackError naming the file otherwise.
+def verify_manifest(raw: Optional[bytes], names: Iterable[str], location: str) -> dict:
+    """The manifest, once its structure is valid and it lists exactly the files `names`; PackError otherwise.
 
-    This is what makes a folder a pack: `mtus compile -o` replaces nothing else.
+    No file but the manifest is read: each is checked against its sha256 when first used.
     """
-    raw = files.get(MANIFEST)
     if raw is None:
         raise PackError(f"{location}: not a pack (no {MANIFEST})")
     where = f"{location}/{MANIFEST}"
@@ -197,12 +308,23 @@ def verify_listing(files: Mapping[str, bytes], location: str) -> dict:
     for rel in sorted(listed):
         if rel.startswith("/") or "\\" in rel or ".." in rel.split("/") or rel in ("", MANIFEST):
             raise PackError(f"{where}: lists `{rel}`, which is outside the pack")
-    extra = sorted(set(files) - set(listed) - {MANIFEST})
+    present = set(names)
+    extra = sorted(present - set(listed) - {MANIFEST})
     if extra:
         raise PackError(f"{location}/{extra[0]}: is not listed in the manifest; the pack was altered")
-    for rel, digest in sorted(listed.items()):
-        if rel not in files:
-            raise PackError(f"{location}/{rel}: missing from the pack (the manifest lists it)")
+    missing = sorted(set(listed) - present)
+    if missing:
+        raise PackError(f"{location}/{missing[0]}: missing from the pack (the manifest lists it)")
+    return manifest
+
+
+def verify_listing(files: Mapping[str, bytes], location: str) -> dict:
+    """The manifest, once it lists exactly the pack's files with their sha256; PackError naming the file otherwise.
+
+    This is what makes a folder a pack: `mtus compile -o` replaces nothing else.
+    """
+    manifest = verify_manifest(files.get(MANIFEST), files, location)
+    for rel, digest in sorted(manifest["files"].items()):
         if sha256(files[rel]) != digest:
             raise PackError(f"{location}/{rel}: does not match its sha256 in the manifest; the pack was altered")
     return manifest
@@ -227,6 +349,36 @@ def _entries(manifest: dict, listed: Mapping, where: str) -> list[tuple[str, str
             raise PackError(f"{where}: guideline `{gid}`: info `{info}` is not a .json file of the pack")
         out.append((gid, module, info))
     return out
+
+
+def _index(manifest: dict, where: str) -> Optional[PackIndex]:
+    """The routing index the manifest's guideline entries carry (`services`, `facts`); None if any entry has none
+    (a pack written before they were: its descriptions are read to route). PackError if one is malformed."""
+    services: dict[str, tuple[Service, ...]] = {}
+    facts: dict[str, list[str]] = {}
+    for i, entry in enumerate(manifest["guidelines"]):
+        svcs, names = entry.get("services"), entry.get("facts")
+        if svcs is None or names is None:
+            return None
+        if not (isinstance(svcs, list) and all(isinstance(s, dict) and type(s.get("kind")) is str
+                                               and type(s.get("value")) is str for s in svcs)
+                and isinstance(names, list) and all(type(n) is str for n in names)):
+            raise PackError(f"{where}: guideline entry {i + 1} is not valid (`services` must list kinds and values, "
+                            "`facts` the names of its facts)")
+        gid = entry["id"]
+        services[gid] = tuple(Service(s["kind"], s["value"]) for s in svcs)
+        for n in names:
+            facts.setdefault(n, []).append(gid)
+    return PackIndex(services, {n: tuple(g) for n, g in facts.items()})
+
+
+def _read_info(data: bytes, where: str) -> GuidelineInfo:
+    """A guideline's description from its verified bytes; PackError naming the file if it is not one."""
+    parsed = _json(data, where, "is not a valid guideline description")
+    try:
+        return GuidelineInfo.from_json(parsed)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise PackError(f"{where}: is not a valid guideline description ({e})") from None
 
 
 def checker_text(source: bytes, filename: str) -> str:
@@ -255,40 +407,57 @@ def _module_from_text(text: str, name: str, filename: str) -> types.ModuleType:
     return module
 
 
-def load_pack_files(files: Mapping[str, bytes], location: str) -> Pack:
-    """Verify and load a pack given as files (from disk or memory). No generated code runs here."""
-    manifest = verify_listing(files, location)
+def _pack(manifest: dict, raw_manifest: bytes, files: _Files, location: str, eager: bool) -> Pack:
+    """The Pack of a verified manifest. With `eager` (files in memory), every description is read now."""
     where = f"{location}/{MANIFEST}"
     if manifest.get("runtime") != runtime.RUNTIME_VERSION:
         raise PackError(f"{where}: compiled for runtime {manifest.get('runtime')!r}, but this mtus "
                         f"provides runtime {runtime.RUNTIME_VERSION}; recompile the pack with `mtus compile`")
     loaded = {}
     for gid, module, info_file in _entries(manifest, manifest["files"], where):
-        data = _json(files[info_file], f"{location}/{info_file}", "is not a valid guideline description")
-        try:
-            info = GuidelineInfo.from_json(data)
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
-            raise PackError(f"{location}/{info_file}: is not a valid guideline description ({e})") from None
-        # every hash was verified above; the module runs when the guideline is first used
-        loaded[gid] = LoadedGuideline(gid, info, files[module], f"{location}/{module}")
+        # the module runs, and the description is read, when the guideline is first used
+        loaded[gid] = LoadedGuideline(gid, None, None, f"{location}/{module}", files, module, info_file)
+        if eager:
+            loaded[gid].info  # noqa: B018 - a bad description in memory is refused at once
+    index = _index(manifest, where)
     formulary = None
     name = manifest.get("formulary")
     if name is not None:
-        if type(name) is not str or name not in files or name == MANIFEST:
+        if type(name) is not str or name not in manifest["files"] or name == MANIFEST:
             raise PackError(f"{where}: `formulary` must name a .json file of the pack")
-        formulary = _json(files[name], f"{location}/{name}", "is not a valid formulary file")
+        formulary = _json(files.read(name), f"{location}/{name}", "is not a valid formulary file")
         if not isinstance(formulary, dict):
             raise PackError(f"{location}/{name}: is not a formulary (a JSON object)")
-    return Pack(str(manifest.get("name", "?")), str(manifest.get("version", "?")), sha256(files[MANIFEST]), loaded,
-                location, formulary)
+    return Pack(str(manifest.get("name", "?")), str(manifest.get("version", "?")), sha256(raw_manifest), loaded,
+                location, formulary, index)
+
+
+def load_pack_files(files: Mapping[str, bytes], location: str) -> Pack:
+    """Verify and load a pack given as files in memory (every hash checked now). No generated code runs here."""
+    manifest = verify_listing(files, location)
+    return _pack(manifest, files[MANIFEST], _Files(location, manifest["files"], files), location, eager=True)
 
 
 def load_pack(path: str) -> Pack:
-    """Load a pack folder, verifying it first (see module docstring)."""
+    """Open a pack folder: its manifest's structure and listing are verified now, each other file's sha256 just
+    before its first use (see module docstring). Start-up reads one file however large the pack."""
     root = Path(path)
     if not root.is_dir():
         raise PackError(f"{root}: is not a pack folder")
-    return load_pack_files(read_pack_dir(root), str(root))
+    location = str(root)
+    names = list_pack_dir(root)
+    raw = None
+    if MANIFEST in names:
+        where = f"{location}/{MANIFEST}"
+        try:
+            raw = read_bounded(str(root / MANIFEST), MAX_PACK_FILE_BYTES, follow_links=False)
+        except Refused as e:
+            why = " for a pack file" if e.too_large else "; a pack holds only folders and regular files"
+            raise PackError(f"{where}: {e}{why}") from None
+        except OSError as e:
+            raise PackError(f"{where}: cannot be read: {e.strerror or e}") from None
+    manifest = verify_manifest(raw, names, location)
+    return _pack(manifest, raw, _Files(location, manifest["files"]), location, eager=False)
 
 
 # -------------------------------------------------------------- source packs

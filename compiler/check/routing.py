@@ -13,12 +13,12 @@ import datetime
 import difflib
 import re
 from collections import Counter
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import attrs
 
 from mtus.compiler.check.editions import in_force, is_mtus, period_text, rank
-from mtus.compiler.check.info import GuidelineInfo
+from mtus.compiler.check.info import GuidelineInfo, Service
 from mtus.compiler.check.itemtext import ItemDetail, outside_parentheses, routing_text
 
 _CPT = re.compile(r"\b(?:cpt\s*)?(\d{4}[0-9A-Z])\b", re.I)
@@ -95,14 +95,17 @@ class Router:
 
     CACHE_SIZE = 4096
 
-    def __init__(self, infos: Mapping[str, GuidelineInfo], formulary: Optional[Mapping] = None):
+    def __init__(self, infos: Mapping[str, GuidelineInfo], formulary: Optional[Mapping] = None,
+                 services: Optional[Mapping[str, Sequence[Service]]] = None):
         self.infos = infos
         self.formulary = formulary
+        # each guideline's services: from the pack's index when given, so no description is read to route
+        self.services_of = services if services is not None else {gid: info.services for gid, info in infos.items()}
         self._cpt: dict[str, set] = {}
         self._names: list[tuple[str, str]] = []  # (normalised service name, guideline id)
         self._drug: dict[tuple[str, str], set] = {}  # (kind, value) -> guideline ids
-        for gid, info in infos.items():
-            for svc in info.services:
+        for gid, svcs in self.services_of.items():
+            for svc in svcs:
                 if svc.kind == "cpt":
                     self._cpt.setdefault(svc.value.upper(), set()).add(gid)
                 elif svc.kind == "name":
@@ -126,15 +129,20 @@ class Router:
                     self._single_forms.setdefault(entry["ingredients"][0], set()).add(entry["form"])
         self._products: dict[str, Optional[Product]] = {}
         self._routes: dict[tuple, list[str]] = {}
-        # the closest-service hint's names, prepared once (lower-cased name -> first guideline declaring it)
         self._hint_index: dict[str, tuple[str, str]] = {}
-        for gid, info in infos.items():
-            for svc in info.services:
-                if svc.kind == "name":
-                    self._hint_index.setdefault(svc.value.lower(), (gid, svc.value))
-        self._hint_names = [_HintName(key, n, len(n.split()), tuple(Counter(n).items()))
-                            for key in self._hint_index for n in [_norm(key)]]
+        self._hint_names: Optional[list[_HintName]] = None  # prepared on the first hint: most runs need none
         self._closest_cache: dict[str, tuple] = {}
+
+    def _prepare_hints(self) -> None:
+        """The closest-service hint's names, prepared once (lower-cased name -> first guideline declaring it)."""
+        index: dict[str, tuple[str, str]] = {}
+        for gid, svcs in self.services_of.items():
+            for svc in svcs:
+                if svc.kind == "name":
+                    index.setdefault(svc.value.lower(), (gid, svc.value))
+        self._hint_index = index
+        self._hint_names = [_HintName(key, n, len(n.split()), tuple(Counter(n).items()))
+                            for key in index for n in [_norm(key)]]
 
     def services(self, item: str) -> list[str]:
         """Guidelines whose CPT codes or service names the request item mentions (shorthand expanded)."""
@@ -279,11 +287,13 @@ class Router:
         text = " ".join(_norm(routing_text(item)).split()[:HINT_WORDS])
         if text in self._closest_cache:
             return self._closest_cache[text]
+        if self._hint_names is None:
+            self._prepare_hints()
         words = text.split()
         whole = (text, Counter(text))
         runs: dict[int, list] = {}  # runs of k words, with their characters, shared by names of k words
         scored = []
-        for name in self._hint_names:
+        for name in self._hint_names or ():
             k = name.words
             if k not in runs:
                 runs[k] = [(r, Counter(r)) for r in

@@ -18,7 +18,22 @@ import click
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group; a pack file found altered when first used (packs are verified file by file, on
+    first use) ends any command with its message, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Exception as e:
+            from mtus.compiler.check.pack import PackError
+
+            if isinstance(e, PackError):
+                _fail(f"error: {e}", EXIT_PROBLEMS)
+            raise
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mtus", prog_name="mtus")
 def main() -> None:
     """mtus: write MTUS guideline criteria as code; check them; explain decisions."""
@@ -239,14 +254,17 @@ def check(ctx, case, pack_spec, fmt: str, wording: str, explain: bool, strict: b
         if summary.errors:
             sys.exit(EXIT_USAGE)
         sys.exit(EXIT_PROBLEMS if exit_code and summary.certified < summary.decided else EXIT_OK)
+    from mtus.compiler.check.pack import PackError
+
     try:
         data = read_case_stream(sys.stdin, "<stdin>") if case == "-" else read_case_file(case)
         parsed = pack.reader().read(data, "<stdin>" if case == "-" else case, strict=strict)
     except CaseError as e:
         _fail(_paint(e.render()), EXIT_USAGE)
+    except PackError as e:  # a guideline's description is verified when a case first routes to it
+        _fail(f"error: {e}", failed)
     if parsed.warnings and not quiet:
         _echo_err("\n".join(w.render() for w in parsed.warnings))
-    from mtus.compiler.check.pack import PackError
 
     try:
         letter = decide(parsed, pack, wording)

@@ -1,0 +1,63 @@
+"""A pack's routing index: which guideline covers which services and declares which facts.
+
+The manifest carries it (build/packwriter.py writes each guideline's `services`
+and `facts`), so reading a case opens the description of only the guidelines
+it routes to: start-up does not grow with the pack. A pack without it (or a
+set of descriptions given directly) has its index computed from the descriptions.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Mapping
+
+from mtus.compiler.check.info import FactInfo, GuidelineInfo, Service
+
+
+class PackIndex:
+    """services: guideline id -> its services; facts: fact name -> the ids of the guidelines declaring it, in order."""
+
+    __slots__ = ("services", "facts")
+
+    def __init__(self, services: Mapping[str, tuple[Service, ...]], facts: Mapping[str, tuple[str, ...]]):
+        self.services = services
+        self.facts = facts
+
+    @classmethod
+    def of(cls, infos: Mapping[str, GuidelineInfo]) -> "PackIndex":
+        """The index of descriptions already loaded (every one of them is read)."""
+        facts: dict[str, list[str]] = {}
+        for gid, info in infos.items():
+            for name in info.facts:
+                facts.setdefault(name, []).append(gid)
+        return cls({gid: info.services for gid, info in infos.items()}, {n: tuple(g) for n, g in facts.items()})
+
+
+class AllFacts(Mapping[str, FactInfo]):
+    """Every fact of the pack by name, each read from a guideline declaring it when first asked for.
+
+    A fact declared by several guidelines has one meaning (the compiler refuses
+    a conflict, E408); the last declaring guideline's entry is the one used.
+    """
+
+    def __init__(self, infos: Mapping[str, GuidelineInfo], facts: Mapping[str, tuple[str, ...]]):
+        self._infos = infos
+        self._facts = facts
+        self._loaded: dict[str, FactInfo] = {}
+
+    def __getitem__(self, name: str) -> FactInfo:
+        fact = self._loaded.get(name)
+        if fact is None:
+            fact = self._loaded[name] = self._infos[self._facts[name][-1]].facts[name]
+        return fact
+
+    def get(self, name, default=None):  # type: ignore[override]  # the common case, without a KeyError
+        return self[name] if name in self._facts else default
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._facts
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._facts)
+
+    def __len__(self) -> int:
+        return len(self._facts)
