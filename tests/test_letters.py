@@ -76,7 +76,7 @@ def test_a_guideline_from_another_source_is_attributed_to_it(tmp_path):
     assert statement.startswith("Per the Official Disability Guidelines (ODG), Knee & Leg, continuous-flow "
                                 "cryotherapy is recommended")
     assert "MTUS" not in api.render(letter, "text").split("Rule pack:")[0]
-    assert in_this_case == "In this case, the request is for 21 days of use requested, more than the 7 the " \
+    assert in_this_case == "In this case, the request is for 21 days of use, more than the 7 the " \
                            "guideline allows."
     assert closing == "Therefore, the request for Continuous-flow cryotherapy, 21 days is not medically necessary."
 
@@ -151,7 +151,7 @@ def test_computed_values_are_shown(source_pack):
     path = str(CASES_DIR / "drugs" / "norco_above_morphine_ceiling.yaml")
     letter = api.check_case(path, source_pack)
     text = " ".join(api.render(letter, "text").split())
-    assert "doses is 150 (page 86" in text
+    assert "the current regimen totals 150 mg oral morphine equivalents a day, more than 120 (page 86" in text
     explained = " ".join(api.render(letter, "text", explain=True).split())
     assert "computed sum(opioid_regimen of daily_mg * mme_factor[drug]) = 150" in explained
     data = json.loads(api.render(letter, "json"))

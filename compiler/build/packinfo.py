@@ -10,6 +10,8 @@ at check time is built from them without the front end.
 
 from __future__ import annotations
 
+import attrs
+
 from decimal import Decimal
 from typing import Optional
 
@@ -282,6 +284,12 @@ def _shape(e: model.Expr, shows: bool = False) -> Shape:
         return Shape("member", fact=e.left.name, op=e.op, values=_value_text(e.right))
     if isinstance(e, model.Member) and isinstance(e.left, model.FactRef) and e.op.startswith("contains"):
         return Shape("contains", fact=e.left.name, op=e.op, values=_value_text(e.right))
+    if isinstance(e, model.Logic) and e.op == "or":
+        # `any(prior) or n <= 6`: not met only when every alternative fails, so the letter can
+        # word it by its one limit ("the request is for 8 visits, more than the 6 ...")
+        limits = [x for x in (_shape(o, shows) for o in e.operands) if x.kind in ("limit", "compare")]
+        if len(limits) == 1:
+            return attrs.evolve(limits[0], disjunctive=True)
     if isinstance(e, model.AtLeast) or (isinstance(e, model.Logic) and e.op == "or"):
         return Shape("general", disjunctive=True)  # any one of the missing facts may decide it
     return Shape("general")

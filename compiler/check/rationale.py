@@ -10,6 +10,7 @@ is no documentation of ..." The attribution is the guideline's own source.
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 from typing import Mapping, Optional
 
@@ -334,7 +335,9 @@ class Explainer:
             said = lower_start(c.statement) if c.said else \
                 f"the guideline does not recommend the treatment with {c.statement}"
             if kind == "contains" and v is not None:
-                return f"the {label} include {shape.values}, and {said}", [fact]
+                # the case's own values: for `contains any of`, shape.values is the guideline's list
+                shown = format_value(v, schema) if shape.op == "contains any of" else shape.values
+                return f"the {label} include {shown}, and {said}", [fact]
             if kind == "finding" and v is True:
                 return f"the record documents {label}, and {said}", [fact]
             if kind == "member" and v is not None:
@@ -350,7 +353,8 @@ class Explainer:
                      "=": f"not {limit} as the guideline requires",
                      "!=": "which the guideline does not allow"}[op]
             if _kind(schema) == "count":
-                return f"the request is for {shown} {label}, {words}", [fact]
+                noun = label[:-len(" requested")] if label.endswith(" requested") else label
+                return f"the request is for {shown} {noun}, {words}", [fact]
             return f"the {label} is documented as {shown}, {words}", [fact]
         computed = {x.expr: x.value for x in r.computed if x.value is not None}
         if kind == "compare":
@@ -550,7 +554,7 @@ class Explainer:
                 title = lower_start(self.info.title)
                 out.append(f"No {label} are documented; the request is reviewed as an initial request for {title}.")
             elif kind == "presumed_absent":
-                out.append(sentence(f"No {label} is documented"))
+                out.append(sentence(f"No {label} {'are' if _plural(label) else 'is'} documented"))
             # detail_unstated: a detail checked only when stated that the request leaves out has
             # no sentence (the criteria reading it do not apply); a *required* detail is a reason,
             # "the request does not specify ...", said by reason().
@@ -593,6 +597,17 @@ class Explainer:
             if line not in out:
                 out.append(line)
         return out
+
+
+_HEAD_ENDS = re.compile(r" (?:of|with|by|for|from|to|in|on|at|after|before|that|which)\b|[(,;:]")
+
+
+def _plural(label: str) -> bool:
+    """Whether a noun phrase is plural, judged by its head noun: the last word before its first
+    preposition or parenthesis ("issues of abuse": yes; "history of peptic ulcer": no)."""
+    head = _HEAD_ENDS.split(label, maxsplit=1)[0].split()
+    word = head[-1].lower() if head else ""
+    return word.endswith("s") and not word.endswith(("ss", "us", "is"))
 
 
 def _label(info: Optional[FieldInfo], default: str) -> str:

@@ -552,13 +552,19 @@ def _shows(ctx: Context, typer: _Typer, item: ast.Criterion, expr: model.Expr) -
         typer.err("E412", "`shows` must say where the value goes with one `{}`", item.shows_span,
                   hint='e.g. `shows "the current regimen totals {} mg morphine equivalents a day"`')
         return None
-    if not (isinstance(expr, model.Compare) and any(
-            not isinstance(x, (model.FactRef, model.FieldRef, model.Const, model.RequestDate))
-            for x in (expr.left, expr.right))):
+    alternatives = expr.operands if isinstance(expr, model.Logic) and expr.op == "or" else (expr,)
+    if sum(1 for x in alternatives if _compares_computed(x)) != 1:
         typer.err("E412", "`shows` states a computed value, but this criterion compares none", item.shows_span,
-                  hint="use `shows` on a criterion such as `sum(h of x) <= 120`; for others `says` is enough")
+                  hint="use `shows` where one computed value is compared, as in `sum(h of x) <= 120 or y`; "
+                       "for others `says` is enough")
         return None
     return text
+
+
+def _compares_computed(expr: model.Expr) -> bool:
+    """A comparison with a computed side (a sum, a count, a lookup, arithmetic): the value `shows` words."""
+    return isinstance(expr, model.Compare) and any(
+        not isinstance(x, (model.FactRef, model.FieldRef, model.Const, model.RequestDate)) for x in (expr.left, expr.right))
 
 
 def _allows_fewer(ctx: Context, typer: _Typer, item: ast.Criterion, expr: model.Expr) -> Optional[str]:
