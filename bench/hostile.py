@@ -100,7 +100,7 @@ def jsonl_long_line(d):
 
 
 def guideline_expression_at_limit(d):
-    """A guideline of one long `a or a or ...` criterion, at the front end's size limit."""
+    """A guideline of one long `a or a or ...` criterion, at the front end's size limit (refused: too many tokens)."""
     from mtus.dsl.frontend import MAX_FILE_BYTES
 
     head = _guideline("  c: a")
@@ -108,10 +108,26 @@ def guideline_expression_at_limit(d):
 
 
 def guideline_criteria_at_limit(d):
-    """A guideline of many short criteria, at the front end's size limit."""
+    """A guideline of many short criteria, at the front end's size limit (refused: too many tokens)."""
     from mtus.dsl.frontend import MAX_FILE_BYTES
 
     return "big.mtus", guideline_criteria(d, MAX_FILE_BYTES)[1]
+
+
+def guideline_expression_at_token_limit(d):
+    """One long `a or a or ...` criterion just under the token limit (each `or a` is two tokens)."""
+    from mtus.dsl.parser import MAX_TOKENS
+
+    head = _guideline("  c: a")
+    return "big.mtus", head + " or a" * ((MAX_TOKENS - 100) // 2) + '\n    says "x"\n'
+
+
+def guideline_criteria_at_token_limit(d):
+    """Short criteria just under the token limit (each is nine tokens with its line ends and indents)."""
+    from mtus.dsl.parser import MAX_TOKENS
+
+    head = _guideline("")
+    return "big.mtus", head + "".join(f'  c{i}: a\n    says "a"\n' for i in range((MAX_TOKENS - 100) // 9))
 
 
 def _guideline(criteria: str, facts: str = "  a: finding \"a\"\n") -> str:
@@ -174,6 +190,11 @@ SCENARIOS = {
     "compile-expression-at-limit": (guideline_expression_at_limit, ["compile", "{path}", "-o", "{dir}/pack"]),
     "lint-criteria-at-limit": (guideline_criteria_at_limit, ["lint", "{path}"]),
     "compile-criteria-at-limit": (guideline_criteria_at_limit, ["compile", "{path}", "-o", "{dir}/pack"]),
+    "lint-expression-at-token-limit": (guideline_expression_at_token_limit, ["lint", "{path}"]),
+    "compile-expression-at-token-limit": (guideline_expression_at_token_limit,
+                                          ["compile", "{path}", "-o", "{dir}/pack"]),
+    "lint-criteria-at-token-limit": (guideline_criteria_at_token_limit, ["lint", "{path}"]),
+    "compile-criteria-at-token-limit": (guideline_criteria_at_token_limit, ["compile", "{path}", "-o", "{dir}/pack"]),
 }
 
 
@@ -213,7 +234,7 @@ def main() -> None:
     for name in names:
         row = run(name, cache)
         rows.append(row)
-        print(f"{row['scenario']:20} {row['input_bytes'] / MIB:7.2f} MiB  {row['seconds']:7.2f} s  "
+        print(f"{row['scenario']:34} {row['input_bytes'] / MIB:7.2f} MiB  {row['seconds']:7.2f} s  "
               f"{row['peak_mb']:5} MB  exit {row['exit']}  {row['says']}", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     shutil.rmtree(cache, ignore_errors=True)

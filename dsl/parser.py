@@ -20,8 +20,20 @@ from mtus.grammar import grammar_text
 from mtus.dsl.syntax_errors import IndentProblem, indent_error, syntax_error
 
 TAB_WIDTH = 8
+#: Words, names, numbers, strings, symbols and line ends in one file beyond this are refused while
+#: they are read (E901): parsing costs per token, and 256 KiB of `or a` is 100,000 of them (34 s to
+#: lint on a loaded machine). The largest bundled guideline has about 1,500.
+MAX_TOKENS = 20_000
 _OPEN = {"LPAR", "LSQB", "LBRACE"}
 _CLOSE = {"RPAR", "RSQB", "RBRACE"}
+
+
+class TooManyTokens(Exception):
+    """The file has more than MAX_TOKENS tokens; `token` is the first one over."""
+
+    def __init__(self, token: Token):
+        super().__init__(token)
+        self.token = token
 
 
 class _Indenter:
@@ -40,7 +52,9 @@ class _Indenter:
         depth = 0
         token = None
         style = None  # (character, token) of the first indented line
-        for token in stream:
+        for count, token in enumerate(stream):
+            if count >= MAX_TOKENS:
+                raise TooManyTokens(token)
             if token.type == "_NL":
                 if depth > 0:
                     continue
@@ -116,6 +130,12 @@ def _run(lark: Lark, source: Source) -> ParseResult:
         return ParseResult(lark.parse(text), ())
     except IndentProblem as e:
         return ParseResult(None, (indent_error(source, e),))
+    except TooManyTokens as e:
+        at = e.token.start_pos or 0
+        return ParseResult(None, (diag.error(
+            "E901", f"the guideline has more than {MAX_TOKENS:,} words, names, numbers and symbols; "
+            f"a guideline may have at most {MAX_TOKENS:,}", source.span(at, max(at + 1, e.token.end_pos or 0)),
+            hint="split it into several guidelines (the largest bundled one has about 1,500)"),))
     except UnexpectedInput as e:
         return ParseResult(None, (syntax_error(source, e),))
     except LarkError as e:  # pragma: no cover - Lark internals we have not seen fail

@@ -138,6 +138,37 @@ def test_a_guideline_over_the_limit_is_refused_by_a_bounded_read(tmp_path):
     assert r.diagnostics[0].code == "E901" and f"{MAX_FILE_BYTES:,} bytes" in r.diagnostics[0].message
 
 
+def _or_chain(n: int) -> str:
+    """A guideline whose one criterion is `a or a or ...` with n `or a` (two tokens each)."""
+    return ('guideline big "Big"\n  source "MTUS Chronic Pain Medical Treatment Guidelines" section "2" page 1\n\n'
+            'facts\n  a: finding "a"\n\ncriteria\n  c: a' + " or a" * n + '\n    says "x"\n')
+
+
+def test_a_guideline_of_more_tokens_than_the_limit_is_refused_while_it_is_read(monkeypatch):
+    """Parsing costs per token: 256 KiB of `or a` took 34 s to lint; past MAX_TOKENS the parser stops (E901)."""
+    from mtus.dsl import check_text
+    from mtus.dsl import parser as dsl_parser
+    from mtus.dsl.frontend import MAX_FILE_BYTES
+
+    assert check_text(_or_chain(10)).ok
+    monkeypatch.setattr(dsl_parser, "MAX_TOKENS", 60)
+    seen = []
+    real = dsl_parser._Indenter.process
+    monkeypatch.setattr(dsl_parser._Indenter, "process",
+                        lambda self, stream: real(self, (seen.append(t) or t for t in stream)))
+    assert check_text(_or_chain(10)).ok  # 47 tokens
+    seen.clear()
+    r = check_text(_or_chain(30), "big.mtus")
+    (d,) = r.diagnostics
+    assert d.code == "E901" and "more than 60 words, names, numbers and symbols" in d.message and d.hint
+    assert d.span.line == 8 and r.model is None
+    assert len(seen) == 61  # read up to the first token over, no further
+    monkeypatch.undo()
+    at_limit = _or_chain((MAX_FILE_BYTES - 300) // 5)  # the whole byte limit of `or a`: refused, not parsed
+    r = check_text(at_limit, "big.mtus")
+    assert [d.code for d in r.diagnostics] == ["E901"] and "20,000 words" in r.diagnostics[0].message
+
+
 @pytest.mark.parametrize("text", [
     "[" * 10000 + "]" * 10000,
     "a:\n" + "".join("  " * i + "b:\n" for i in range(1, 200)),
