@@ -29,6 +29,7 @@ tokens with the same comments, and build the same syntax tree and checked model
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import tempfile
 from typing import Iterable, Optional
@@ -397,13 +398,18 @@ class WriteRefused(Exception):
 
 
 def write_atomic(path: str | os.PathLike, text: str, expected: Optional[bytes] = None) -> None:
-    """Replace the file's contents all at once: a temporary file in the same folder, then os.replace.
+    """Replace the file's contents all at once, never over an edit made since it was read.
 
-    A read-only file is refused (os.replace would swap it anyway: only the folder's
-    permission counts). With `expected`, the file must still hold exactly those
-    bytes just before the swap, or nothing is written: an editor's save made while
-    the file was formatted is never overwritten. On any failure the original file is
-    untouched and the temporary file is removed.
+    The text goes to a temporary file in the same folder first. A read-only file
+    is refused (a rename would swap it anyway: only the folder's permission
+    counts). Without `expected` the temporary file is renamed into place. With
+    `expected` (the bytes that were read), the file is first taken aside by a
+    rename, so no save can reach it unseen: it must still hold exactly those
+    bytes; the new text is then linked into place only if no save has created
+    the file anew meanwhile; and the file taken aside is read once more, so a
+    save written into it through a handle opened earlier is put back. Any
+    change found leaves the user's text in place and raises WriteRefused. On
+    any failure the original file is in place and no temporary file is left.
     """
     target = os.path.realpath(path)  # write through a symbolic link, keep the link
     mode = os.stat(target).st_mode
@@ -417,19 +423,80 @@ def write_atomic(path: str | os.PathLike, text: str, expected: Optional[bytes] =
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode & 0o7777)
-        if expected is not None:
-            with open(target, "rb") as f:
-                now = f.read(len(expected) + 1)
-            if now != expected:
-                raise WriteRefused("the file changed while it was being formatted; it was not written "
-                                   "(run `mtus fmt` again)")
-        os.replace(tmp, target)
+        if expected is None:
+            os.replace(tmp, target)
+        else:
+            _swap_unless_changed(target, tmp, expected)
+    finally:
+        _remove(tmp)
+
+
+_CHANGED = "the file changed while it was being formatted; it was not written (run `mtus fmt` again)"
+
+
+def _swap_unless_changed(target: str, new: str, expected: bytes) -> None:
+    """Put `new` at target if target still holds `expected`; otherwise leave the user's text there."""
+    fd, aside = tempfile.mkstemp(dir=os.path.dirname(new), prefix=os.path.basename(new)[:-len(".tmp")],
+                                 suffix=".old")
+    os.close(fd)
+    try:
+        os.replace(target, aside)  # from here a save creates a new file at target, or writes into `aside`
+        if _read(aside, len(expected)) != expected:
+            _put_back(aside, target, None)
+            raise WriteRefused(_CHANGED)
+        ours = os.stat(new)
+        _link(new, target)
+        if _read(aside, len(expected)) != expected:  # saved through a handle opened before the rename
+            _put_back(aside, target, (ours.st_dev, ours.st_ino))
+            raise WriteRefused(_CHANGED)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if os.path.lexists(aside) and not os.path.lexists(target):
+            os.rename(aside, target)  # a failure before the new text was in place: the original goes back
         raise
+    finally:
+        _remove(aside)
+
+
+def _link(new: str, target: str) -> None:
+    """Give `new` the name target, never over a file there (a save made since target was taken aside)."""
+    try:
+        os.link(new, target)
+    except FileExistsError:
+        raise WriteRefused(_CHANGED) from None
+    except OSError as e:
+        if e.errno not in _NO_HARD_LINKS:
+            raise
+        if os.path.lexists(target):  # no hard links here (FAT, some network folders): check, then rename
+            raise WriteRefused(_CHANGED) from None
+        os.rename(new, target)
+
+
+_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
+
+
+def _put_back(aside: str, target: str, ours: Optional[tuple]) -> None:
+    """Return the user's edited file from `aside` to target, unless a newer save is already there."""
+    if ours is None:
+        try:
+            _link(aside, target)
+        except WriteRefused:
+            pass  # a later save is in place: it supersedes the one taken aside, as it would have anyway
+        return
+    st = os.stat(target)
+    if (st.st_dev, st.st_ino) == ours:  # still the formatted text: the edit replaces it
+        os.replace(aside, target)
+
+
+def _read(path: str, limit: int) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(limit + 1)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 @attrs.frozen

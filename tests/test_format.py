@@ -384,7 +384,7 @@ def test_refuses_a_layout_that_changes_the_structure(monkeypatch):
         format_text(HEAD + "criteria\n  when a\n    c: n < 2\n  d: n > 1\n")
 
 
-@pytest.mark.parametrize("failing", ["fsync", "replace"])
+@pytest.mark.parametrize("failing", ["fsync", "replace", "link"])
 def test_a_failed_write_leaves_the_original(monkeypatch, tmp_path, failing):
     f = tmp_path / "g.mtus"
     f.write_text(MESSY)
@@ -427,6 +427,91 @@ def test_a_file_changed_while_it_is_formatted_is_not_overwritten(monkeypatch, tm
     assert result.formatted is None and "changed while it was being formatted" in result.error
     assert f.read_text() == MESSY + "# the user's edit\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.mtus"]
+
+
+class _SaveAt:
+    """The os module as dsl/format.py sees it, with an editor's save made just before the n-th call."""
+
+    HOOKED = {"replace", "link", "rename", "stat", "unlink", "chmod", "fsync", "fdopen", "close", "lstat"}
+
+    def __init__(self, n, save):
+        self.n, self.save, self.calls = n, save, 0
+
+    def tick(self):
+        if self.calls == self.n:
+            self.save()
+        self.calls += 1
+
+    def __getattr__(self, name):
+        real = getattr(os, name)
+        if name not in self.HOOKED:
+            return real
+
+        def call(*args, **kwargs):
+            self.tick()
+            return real(*args, **kwargs)
+        return call
+
+
+EDIT = MESSY + "# the user's edit\n"
+
+
+def _editor(kind, f, held):
+    """A save of EDIT: by rename (most editors), by rewriting the path, or through a handle opened before fmt."""
+    def rename_save():
+        tmp = f.parent / "editor-save.tmp"
+        tmp.write_text(EDIT)
+        os.rename(tmp, f)
+
+    def rewrite():
+        with open(f, "w") as out:
+            out.write(EDIT)
+
+    def through_held_handle():
+        held.seek(0)
+        held.truncate()
+        held.write(EDIT)
+        held.flush()
+    return {"rename": rename_save, "rewrite": rewrite, "held": through_held_handle}[kind]
+
+
+def _format_saving_at(monkeypatch, tmp_path, kind, n):
+    """Format g.mtus with a save made before the n-th file-system call; the hook, to count the calls."""
+    f = tmp_path / "g.mtus"
+    f.write_text(MESSY)
+    with open(f, "r+") as held:
+        hook = _SaveAt(n, _editor(kind, f, held))
+        real_read = fmt._read
+        reads = []
+        monkeypatch.setattr(fmt, "os", hook)
+        monkeypatch.setattr(fmt, "_read", lambda *a: (reads.append(hook.calls), hook.tick(), real_read(*a))[2])
+        try:
+            format_file(f)
+        finally:
+            monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.mtus"], (kind, n)  # no temporary file left
+    return f.read_text(), hook.calls, reads
+
+
+@pytest.mark.parametrize("kind", ["rename", "rewrite", "held"])
+def test_a_save_at_any_step_of_the_write_is_never_lost(monkeypatch, tmp_path, kind):
+    """Issue 11: the window between the last comparison and the rename is closed.
+
+    An editor's save is made before each file-system call fmt makes while it
+    writes, and before each read of the file it took aside: whatever the step,
+    the file ends with the user's edit (fmt refused, or the save came after
+    the formatted text was in place), and no temporary file is left. The one
+    exception is documented: a program that opened the file before fmt and
+    writes through that handle after fmt's last read writes to the replaced file.
+    """
+    text, steps, reads = _format_saving_at(monkeypatch, tmp_path, kind, -1)
+    assert text == TIDY and len(reads) == 2 and steps >= 8
+    for n in range(steps):
+        text, _, _ = _format_saving_at(monkeypatch, tmp_path, kind, n)
+        if kind == "held" and n > reads[-1]:
+            assert text == TIDY, n  # after the last read: the residual case
+        else:
+            assert text == EDIT, (kind, n)
 
 
 def test_a_read_only_file_is_not_formatted(tmp_path, monkeypatch):
