@@ -10,17 +10,20 @@ the reference.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+from pathlib import Path
 from typing import Any, Optional
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
+from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from mtus.compiler.check.casefile import MAX_CASE_BYTES, CaseError, Problem, parse_case_text
 from mtus.compiler.check.letter import RENDERERS, WORDINGS, decide, letter_json, render
@@ -30,6 +33,8 @@ from mtus.compiler.tools.serve_asgi import BodyTooLarge, Guard, Limits, error_bo
 
 LOG = logging.getLogger("mtus.serve")
 
+#: The page's files: HTML, CSS and JavaScript written by hand, no build step.
+PLAYGROUND = Path(__file__).resolve().parent / "playground"
 #: The environment variable that carries --pack to uvicorn's worker processes (they build the app themselves).
 PACK_ENV = "MTUS_SERVE_PACK"
 
@@ -110,9 +115,15 @@ def _case_error(e: CaseError) -> ApiError:
 class Api:
     """The endpoints, bound to one opened pack."""
 
-    def __init__(self, pack: Pack, pack_spec: Optional[str]):
+    def __init__(self, pack: Pack, pack_spec: Optional[str], limits: Limits):
         self.pack = pack
         self.pack_spec = pack_spec
+        self.limits = limits
+        self._sandbox = None
+
+    def close(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
 
     # -------------------------------------------------------------- check
     def _check(self, body: bytes, name: str, fmt: str, wording: str, explain: bool, strict: bool) -> Response:
@@ -206,9 +217,50 @@ class Api:
             return _json({"guideline": resolved.guideline, "item": resolved.item, "template": text})
         return Response(text, media_type="application/yaml; charset=utf-8")
 
+    # --------------------------------------------------------- playground
+    def sandbox(self):
+        """The playground's worker processes (compiler/tools/sandbox.py), started on first use."""
+        if self._sandbox is None:
+            from mtus.compiler.tools.playground_eval import TARGET
+            from mtus.compiler.tools.sandbox import Sandbox
+
+            self._sandbox = Sandbox(TARGET, self.limits.sandbox_seconds, self.limits.sandbox_memory,
+                                    self.limits.sandbox_workers)
+        return self._sandbox
+
+    async def playground(self, request: Request) -> Response:
+        """Lint a guideline typed into the page and decide the page's case with it, in a sandbox worker."""
+        from mtus.compiler.tools.sandbox import Busy, SandboxError
+
+        try:
+            data = json.loads(await request.body())
+        except ValueError as e:
+            raise ApiError(400, f"the body is not JSON: {e}", '{"source": "guideline ...", "case": "date: ..."}'
+                           ) from None
+        if not isinstance(data, dict) or not all(isinstance(data.get(k, ""), str) for k in ("source", "case")):
+            raise ApiError(400, "the body must be a JSON object with the texts `source` and `case`",
+                           '{"source": "guideline ...", "case": "date: ...", "wording": "imr"}')
+        wording = data.get("wording", "imr")
+        if wording not in WORDINGS:
+            raise ApiError(400, f"invalid value for wording: {wording!r} is not one of "
+                           + ", ".join(repr(w) for w in WORDINGS))
+        payload = {"source": data.get("source", ""), "case": data.get("case", ""), "wording": wording}
+        try:
+            answer = await run_in_threadpool(self.sandbox().run, payload)
+        except Busy as e:
+            raise ApiError(503, str(e), "try again in a few seconds") from None
+        except SandboxError as e:
+            raise ApiError(422, str(e), "a guideline typed into the playground is evaluated within a time and "
+                           "memory limit; `mtus check --pack FILE` has none") from None
+        return _json(answer)
+
     # ---------------------------------------------------------- service
     def _pack_json(self) -> dict:
         return {"name": self.pack.name, "version": self.pack.version, "sha256": self.pack.digest}
+
+    async def page(self, request: Request) -> Response:
+        """The playground and reviewer's form (compiler/tools/playground/, static files shipped in the wheel)."""
+        return FileResponse(PLAYGROUND / "index.html", media_type="text/html; charset=utf-8")
 
     async def health(self, request: Request) -> Response:
         from mtus.compiler.check.pack import compiler_version
@@ -246,7 +298,7 @@ def create_app(pack_spec: Optional[str] = None, limits: Optional[Limits] = None,
 
     pack = pack or open_pack(pack_spec)
     limits = limits or Limits()
-    api = Api(pack, pack_spec)
+    api = Api(pack, pack_spec, limits)
     routes = [
         Route("/v1/check", api.check, methods=["POST"]),
         Route("/v1/check/jsonl", api.check_jsonl, methods=["POST"]),
@@ -254,12 +306,20 @@ def create_app(pack_spec: Optional[str] = None, limits: Optional[Limits] = None,
         Route("/v1/guidelines/{id}", api.guideline, methods=["GET"]),
         Route("/v1/guidelines/{id}/source", api.guideline_source, methods=["GET"]),
         Route("/v1/template/{item:path}", api.template, methods=["GET"]),
+        Route("/v1/playground", api.playground, methods=["POST"]),
         Route("/health", api.health, methods=["GET"]),
+        Route("/", api.page, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=str(PLAYGROUND)), name="static"),
         Route("/openapi.json", api.openapi, methods=["GET"]),
     ]
     handlers = {ApiError: _error_handler, BodyTooLarge: _error_handler, HTTPException: _error_handler,
                 Exception: _error_handler}
-    app = Starlette(routes=routes, exception_handlers=handlers)
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        api.close()  # the playground's workers end with the server
+
+    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
     app.state.api = api
     app.state.limits = limits
     return Guard(app, limits)

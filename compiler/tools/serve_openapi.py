@@ -83,6 +83,18 @@ def openapi(pack: Pack) -> dict:
                 "responses": {"200": {"description": "the template", "content": {
                     "application/yaml": _TEXT, "application/json": {"schema": {"type": "object"}}}},
                     **_errors(400, 404)}}},
+            "/v1/playground": {"post": {
+                "summary": "The playground: lint a guideline's source and decide a case with it (reference interpreter, "
+                           "in a worker process with a time and memory limit)",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"source": {"type": "string"}, "case": {"type": "string"},
+                                                     "wording": {"enum": ["imr", "ur"]}}}}}},
+                "responses": {"200": {"description": "diagnostics (as `mtus lint --format json`), the case's problems, "
+                                                     "and the letter as JSON, text and markdown (null until both check)",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              **_errors(400, 413, 422, 503)}}},
+            "/": {"get": {"summary": "The playground and reviewer's form (an HTML page)", "responses": {
+                "200": {"description": "the page", "content": {"text/html": _TEXT}}}}},
             "/health": {"get": {"summary": "Liveness, the mtus version and the pack", "responses": {
                 "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
             "/openapi.json": {"get": {"summary": "This description", "responses": {
