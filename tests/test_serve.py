@@ -297,3 +297,78 @@ def test_no_endpoint_writes_a_file(client, tmp_path, monkeypatch):
     for path in ("/v1/guidelines", "/v1/guidelines/tpi", "/v1/template/tpi", "/health", "/openapi.json"):
         assert client.get(path).status_code == 200
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------ /v1/playground
+TPI_SOURCE = (ROOT / "guidelines/tpi.mtus").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def playground():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with TestClient(create_app()) as c:  # the lifespan ends the sandbox's workers
+            yield c
+
+
+def test_the_playground_letter_is_the_letter_of_the_compiled_pack(playground):
+    r = playground.post("/v1/playground", json={"source": TPI_SOURCE, "case": SEED.read_text(encoding="utf-8")})
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["diagnostics"] == [] and answer["guideline"] == {"id": "tpi", "title": "Trigger point injections"}
+    checked = playground.post("/v1/check?explain=true", content=SEED.read_bytes()).json()
+    # the interpreter's decision, phrased by the same letter code, is the compiled checker's
+    assert answer["letter"]["json"]["requests"] == checked["requests"]
+    assert answer["letter"]["json"]["pack"]["name"] == "playground"
+    assert "Determination: UPHELD." in answer["letter"]["text"]
+    assert "**Determination: Upheld.**" in answer["letter"]["markdown"]
+
+
+def test_a_guideline_error_is_a_diagnostic_at_its_line_and_column(playground):
+    bad = TPI_SOURCE.replace("twitch_response and referred_pain", "twitch_response and refered_pain")
+    line = TPI_SOURCE[:TPI_SOURCE.index("twitch_response and referred_pain")].count("\n") + 1
+    column = TPI_SOURCE.splitlines()[line - 1].index("referred_pain") + 1
+    answer = playground.post("/v1/playground", json={"source": bad, "case": "date: 2014-12-18"}).json()
+    assert [(d["code"], d["span"]["line"], d["span"]["column"]) for d in answer["diagnostics"]] == [("E201", line, column)]
+    assert answer["diagnostics"][0]["hint"] == "did you mean `referred_pain`?"
+    assert answer["letter"] is None and answer["summary"] == "1 error, 0 warnings"
+    # the same diagnostics as `mtus lint --format json`, but for the file's name
+    linted = json.loads(cli("lint", "--format", "json", "-", input=bad).stdout)
+    assert [dict(d, span=dict(d["span"], path=None)) for d in linted] == \
+        [dict(d, span=dict(d["span"], path=None)) for d in answer["diagnostics"]]
+
+
+def test_a_case_problem_names_its_line(playground):
+    case = "date: 2014-12-18\nrequests:\n  - item: Trigger point injections\nfacts:\n  twitch_response: maybe\n"
+    answer = playground.post("/v1/playground", json={"source": TPI_SOURCE, "case": case}).json()
+    assert answer["letter"] is None
+    assert [(p["key"], p["line"]) for p in answer["case_problems"]] == [("facts.twitch_response", 5)]
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"source": 3}', b'{"source": "", "wording": "x"}'])
+def test_a_bad_playground_body_is_400(playground, body):
+    assert playground.post("/v1/playground", content=body).status_code == 400
+
+
+def test_playground_text_is_never_compiled_to_python(monkeypatch):
+    """The evaluation, run here in-process, works with the code generator and module loading broken."""
+    from mtus.compiler.build import codegen
+    from mtus.compiler.check import pack
+    from mtus.compiler.tools import playground_eval
+
+    playground_eval.prepare()  # the bundled formulary, compiled (if the cache is cold) before the refusal
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("playground text was turned into Python")
+    monkeypatch.setattr(codegen, "generate_module", refuse)
+    monkeypatch.setattr(pack, "_module_from_text", refuse)
+    answer = playground_eval.evaluate({"source": TPI_SOURCE, "case": SEED.read_text(encoding="utf-8")})
+    assert answer["letter"]["json"]["requests"][0]["determination"] == "upheld"
+
+
+def test_the_page_and_its_files_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for name in ("playground.css", "playground.js", "editor.js", "form.js"):
+        assert f"/static/{name}" in page.text
+        assert client.get(f"/static/{name}").status_code == 200
