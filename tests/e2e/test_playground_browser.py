@@ -34,8 +34,8 @@ def test_typing_a_guideline_error_shows_the_diagnostic_at_its_line(page):
     editor = page.locator("#guideline-editor textarea")
     editor.click()
     # type the mistake as a person would: move to the fact's name and type one letter fewer
-    editor.evaluate(f"(t) => {{ const i = t.value.indexOf('and referred_pain') + 'and refer'.length; "
-                    f"t.setSelectionRange(i, i + 1); }}")
+    editor.evaluate("(t) => { const i = t.value.indexOf('and referred_pain') + 'and refer'.length; "
+                    "t.setSelectionRange(i, i + 1); }")
     page.keyboard.press("Delete")
     page.wait_for_selector(f"#guideline-editor .ln.error[data-line='{line}']")
     assert page.locator(f"#guideline-editor .gutter div.error[data-line='{line}']").count() == 1
