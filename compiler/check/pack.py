@@ -32,8 +32,8 @@ import attrs
 
 from mtus.compiler.check import runtime
 from mtus.compiler.check.bounded import Refused, read_bounded
-from mtus.compiler.check.index import PackIndex
-from mtus.compiler.check.info import GuidelineInfo, Service
+from mtus.compiler.check.index import PackIndex, ServiceEntry
+from mtus.compiler.check.info import GuidelineInfo
 
 PACK_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -234,18 +234,33 @@ def _walk(root: Path, visit) -> None:
 def list_pack_dir(root: Path) -> set[str]:
     """The relative paths of the files in a pack folder, none read; anything but folders and regular files is refused.
 
-    Nothing is skipped (not even `__pycache__/`): whatever is in the folder must be listed in the manifest.
+    Nothing is skipped (not even `__pycache__/`): whatever is in the folder must
+    be listed in the manifest. One pass over the entries' types (no stat per
+    file); of several bad entries, the first by name is reported.
     """
     names: set[str] = set()
-
-    def visit(rel: str, entry) -> None:
-        if not entry.is_file(follow_symlinks=False):
-            raise PackError(f"{root / rel}: is not a regular file; a pack holds only folders and regular files")
-        if len(names) >= MAX_PACK_FILES:
+    bad: list[tuple[str, bool]] = []  # (relative path, is a link)
+    pending = [(str(root), "")]
+    while pending:
+        folder, prefix = pending.pop()
+        try:
+            entries = os.scandir(folder)
+        except OSError as e:
+            raise PackError(f"{folder}: cannot be read: {e.strerror or e}") from None
+        with entries:
+            for entry in entries:
+                if entry.is_file(follow_symlinks=False):
+                    names.add(prefix + entry.name)
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, prefix + entry.name + "/"))
+                else:
+                    bad.append((prefix + entry.name, entry.is_symlink()))
+        if len(names) > MAX_PACK_FILES:
             raise PackError(f"{root}: holds more than {MAX_PACK_FILES:,} files; not a pack")
-        names.add(rel)
-
-    _walk(root, visit)
+    if bad:
+        rel, link = min(bad)
+        raise PackError(f"{root / rel}: " + ("is a symbolic link; packs hold plain files" if link else
+                                             "is not a regular file; a pack holds only folders and regular files"))
     return names
 
 
@@ -354,21 +369,25 @@ def _entries(manifest: dict, listed: Mapping, where: str) -> list[tuple[str, str
 def _index(manifest: dict, where: str) -> Optional[PackIndex]:
     """The routing index the manifest's guideline entries carry (`services`, `facts`); None if any entry has none
     (a pack written before they were: its descriptions are read to route). PackError if one is malformed."""
-    services: dict[str, tuple[Service, ...]] = {}
+    services: dict[str, tuple[ServiceEntry, ...]] = {}
     facts: dict[str, list[str]] = {}
     for i, entry in enumerate(manifest["guidelines"]):
         svcs, names = entry.get("services"), entry.get("facts")
         if svcs is None or names is None:
             return None
-        if not (isinstance(svcs, list) and all(isinstance(s, dict) and type(s.get("kind")) is str
-                                               and type(s.get("value")) is str for s in svcs)
-                and isinstance(names, list) and all(type(n) is str for n in names)):
+        try:  # str.join refuses anything but texts: one check per entry, not one per value
+            pairs = [(s["kind"], s["value"]) for s in svcs]
+            "".join(names)
+            "".join(k + v for k, v in pairs)
+            services[entry["id"]] = tuple([ServiceEntry(k, v) for k, v in pairs])
+            valid = type(svcs) is list and type(names) is list
+        except (TypeError, KeyError):
+            valid = False
+        if not valid:
             raise PackError(f"{where}: guideline entry {i + 1} is not valid (`services` must list kinds and values, "
                             "`facts` the names of its facts)")
-        gid = entry["id"]
-        services[gid] = tuple(Service(s["kind"], s["value"]) for s in svcs)
         for n in names:
-            facts.setdefault(n, []).append(gid)
+            facts.setdefault(n, []).append(entry["id"])
     return PackIndex(services, {n: tuple(g) for n, g in facts.items()})
 
 
