@@ -45,6 +45,11 @@ class Options:
     strict: bool = False  # a fact no requested guideline reads makes the line an error
     letter: Optional[str] = None  # "text", "markdown" or "json": the record's `letter`
 
+    @property
+    def fast(self) -> bool:
+        """Whether a line may take the fast path: compact records in the default wording."""
+        return self.wording == "imr" and not self.explain and self.letter is None
+
 
 def _error(lineno: int, case_id, problems: list) -> dict:
     """An error record: the same keys as a decided one, with `error` set and no requests."""
@@ -69,7 +74,24 @@ class LongLine(str):
     """Stands for a line longer than MAX_LINE_BYTES, which is never held in memory; its text is its length."""
 
 
-def _result(pack: Pack, lineno: int, line: str, opts: Options) -> dict:
+class _Written(str):
+    """A line's record already written as JSON (by the fast path), with what the summary counts."""
+
+    decided = certified = False
+
+
+def _result(pack: Pack, lineno: int, line: str, opts: Options):
+    """A line's record: written by the fast path when the line is plain and valid, else as _record builds it."""
+    if opts.fast:
+        done = _fast(pack, lineno, line)
+        if done is not None:
+            written = _Written(done[2])
+            written.decided, written.certified = done[0], done[1]
+            return written
+    return _record(pack, lineno, line, opts)
+
+
+def _record(pack: Pack, lineno: int, line: str, opts: Options) -> dict:
     if isinstance(line, LongLine) or len(line) > MAX_LINE_BYTES:
         return _error(lineno, None, [{"key": "", "message": f"the line is longer than {MAX_LINE_BYTES:,} bytes",
                                       "hint": None}])
@@ -143,6 +165,10 @@ def _encode(record: dict) -> str:
     return _ENCODER.encode(record)
 
 
+#: A text as _ENCODER writes it (ASCII, escaped): json's own C function.
+_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
+
 #: Lines per task sent to a worker, and tasks in flight per worker with --jobs N: at most
 #: jobs * WINDOW * CHUNK lines are read ahead of the output, however long the input.
 CHUNK = 256
@@ -157,6 +183,69 @@ def _init_worker(spec: Optional[str]) -> None:
     _worker_pack = open_pack(spec)
 
 
+def _fast(pack: Pack, lineno: int, line: str) -> Optional[tuple[bool, bool, str]]:
+    """The compact record of a plain, valid line read by the fast path (check/batchread.py), written by
+    _fast_text; None for any other line (the case reader decides it)."""
+    if isinstance(line, LongLine) or len(line) > MAX_TEXT_CHARS or line.startswith("\ufeff"):
+        return None
+    try:
+        data = _fast_decoder()(line)
+    except (ValueError, RecursionError):  # msgspec's DecodeError is a ValueError; json says what is wrong
+        return None
+    fast = pack.fast_reader()
+    checkers = fast.checkers
+    got = fast.read(data)
+    if got is None:
+        return None
+    cid, date, requests = got
+    parts = []
+    every = True
+    for item, gid, facts in requests:
+        unmet_of, allows_fewer, evaluate = checkers.get(gid) or _checker(pack, gid, checkers)
+        unmet = unmet_of(facts, date)
+        modified = None
+        if unmet and allows_fewer:
+            modified = evaluate(facts, date).modified  # partial certification needs the full evaluation
+        every = every and not unmet
+        parts.append(_request_text(item, gid, unmet, modified))
+    return True, every, (f'{{"case":{"null" if cid is None else _str(cid)},"error":null,"letter":null,'
+                         f'"line":{lineno},"requests":[{",".join(parts)}],"warnings":[]}}')
+
+
+_WORDS: dict[tuple, str] = {}  # (guideline id, outcome) -> the record's text for them
+
+
+def _request_text(item: str, gid: str, unmet: list, modified) -> str:
+    """One compact request record, as _encode writes it (keys sorted, no spaces, ASCII)."""
+    outcome = MODIFIED if modified is not None else CERTIFIED if not unmet else NOT_CERTIFIED
+    words = _WORDS.get((gid, outcome))
+    if words is None:
+        words = _WORDS[(gid, outcome)] = (f'"determination":{_str(_word("imr", outcome))},"guideline":{_str(gid)},')
+    return (f'{{"certified":{"false" if unmet else "true"},"criteria":null,{words}"item":{_str(item)},'
+            f'"modified":{"null" if modified is None else _encode(modified.to_json())},"not_addressed":null,'
+            f'"outcome":{_str(outcome)},"unmet":[{",".join(map(_str, unmet))}]}}')
+
+
+def _fast_decoder():
+    """msgspec's JSON decoder, numbers with a fraction or exponent as Decimal, as _DECODER reads them."""
+    global _MSGSPEC
+    if _MSGSPEC is None:
+        import msgspec
+
+        _MSGSPEC = msgspec.json.Decoder(float_hook=Decimal).decode
+    return _MSGSPEC
+
+
+_MSGSPEC = None
+
+
+def _checker(pack: Pack, gid: str, checkers: dict) -> tuple:
+    """(unmet, whether a criterion allows fewer, evaluate) of a guideline's checker, kept per fast reader."""
+    g = pack.guidelines[gid]
+    found = checkers[gid] = (g.module.unmet, any(c.allows_fewer for c in g.info.criteria), g.module.evaluate)
+    return found
+
+
 def _line(pack: Pack, lineno: int, line: str, opts: Options) -> tuple[bool, bool, str]:
     """(decided: no error and some item decided?, every request certified?, the JSON result line).
 
@@ -164,6 +253,8 @@ def _line(pack: Pack, lineno: int, line: str, opts: Options) -> tuple[bool, bool
     """
     try:
         record = _result(pack, lineno, line, opts)
+        if isinstance(record, _Written):
+            return record.decided, record.certified, str(record)
         decided = record["error"] is None and any(r["guideline"] is not None for r in record["requests"])
         return decided, decided and all(r["certified"] for r in record["requests"]), _encode(record)
     except PackError as e:  # a checker refused when first used: every line of its guideline says so

@@ -200,6 +200,13 @@ class Pack:
             self._cache["reader"] = CaseReader(self.infos, self.formulary, self.index)
         return self._cache["reader"]
 
+    def fast_reader(self):
+        """The batch's fast path over this pack's case reader (check/batchread.py)."""
+        if "fast" not in self._cache:
+            from mtus.compiler.check.batchread import FastReader
+            self._cache["fast"] = FastReader(self.reader())
+        return self._cache["fast"]
+
     @property
     def infos(self) -> Mapping[str, GuidelineInfo]:
         """Every guideline's description by id; each is read (and verified) when first looked up."""
