@@ -109,7 +109,7 @@ class FastReader:
         self._keep.append(schema)  # its id stays its own while the converter is kept
         return conv
 
-    def facts(self, raw: Any, scope: str, allowed) -> Optional[dict]:
+    def facts(self, raw: Any, scope: Optional[str], allowed) -> Optional[dict]:
         """Converted facts, or None where the case reader would refuse one or read it otherwise."""
         if raw is None:
             return {}
