@@ -156,11 +156,13 @@ class Aggregate:
 
 @frozen
 class Lookup:
-    """`table[key]`: the table's entry for the key."""
+    """`table[key]`, or `table[key].low` / `.high`: the table's entry for the key (a range's end)."""
     table: str
     key: "Expr"
     span: Span
     table_span: Span
+    end: Optional[str] = None  # the word after the dot, as written
+    end_span: Optional[Span] = None
 
 
 Literal = Union[NumberLit, PercentLit, StringLit, DateLit, FindingLit]
@@ -263,9 +265,17 @@ class Rule:
 
 
 @frozen
+class RangeLit:
+    """`3-8` or `3-5 weeks` in a table entry: both ends, each with the unit written after the second."""
+    low: NumberLit
+    high: NumberLit
+    span: Span
+
+
+@frozen
 class TableEntry:
     key: StringLit
-    value: Literal
+    value: Union[Literal, RangeLit]
     span: Span
 
 
@@ -278,6 +288,8 @@ class Table:
     entries: tuple[TableEntry, ...]
     span: Span
     name_span: Span
+    #: `otherwise: VALUE`, the value for the keys the table does not list (its key is the word `otherwise`)
+    otherwise: Optional[TableEntry] = None
 
 
 @frozen

@@ -188,14 +188,35 @@ class _Builder:
         return ast.StringLit(self.string(tok), self.span(tok))
 
     def table(self, tree: Tree) -> ast.Table:
-        name, type_tree, label, *entries = tree.children
+        name, type_tree, label, *rows = tree.children
+        entries, otherwise = [], []
+        for e in rows:
+            if e is None:
+                continue
+            if e.data == "table_otherwise":
+                key = ast.StringLit("otherwise", self.span(e))
+                otherwise.append(ast.TableEntry(key, self.table_value(e.children[0]), self.span(e)))
+            else:
+                entries.append(ast.TableEntry(self.string_lit(e.children[0]), self.table_value(e.children[1]),
+                                              self.span(e)))
+        for extra in otherwise[1:]:  # one default row: a second would silently replace the first
+            self.repeated.append(("otherwise", extra.span, otherwise[0].span))
         return ast.Table(
             name=str(name), type=self.type_ref(type_tree),
             label=self.string(label) if label is not None else None,
-            entries=tuple(ast.TableEntry(self.string_lit(e.children[0]), self.literal(e.children[1]), self.span(e))
-                          for e in entries if e is not None),
-            span=self.span(tree), name_span=self.span(name),
+            entries=tuple(entries), span=self.span(tree), name_span=self.span(name),
+            otherwise=otherwise[0] if otherwise else None,
         )
+
+    def table_value(self, tree: Tree):
+        """A table entry's value: a literal, or a range `3-8` / `3-5 weeks` (the unit belongs to both ends)."""
+        if tree.data != "range":
+            return self.literal(tree)
+        low, high, unit = tree.children
+        u = str(unit) if unit is not None else None
+        u_span = self.span(unit) if unit is not None else None
+        return ast.RangeLit(ast.NumberLit(Decimal(str(low)), str(low), u, self.span(low), u_span),
+                           ast.NumberLit(Decimal(str(high)), str(high), u, self.span(high), u_span), self.span(tree))
 
     def citation(self, tree: Tree) -> ast.Citation:
         source, section, pages = tree.children
@@ -422,8 +443,9 @@ class _Builder:
                 value=self.expr(value, d) if value is not None else None,
             )
         if kind == "lookup":
-            name, key = tree.children
-            return ast.Lookup(str(name), self.expr(key, d), span, self.span(name))
+            name, key, end = tree.children
+            return ast.Lookup(str(name), self.expr(key, d), span, self.span(name),
+                              str(end) if end is not None else None, self.span(end) if end is not None else None)
         raise AssertionError(f"unhandled tree {kind}")
 
 

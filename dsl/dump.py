@@ -75,7 +75,7 @@ class _Outline(model.Visitor):
         return f"${e.name}:{_t(e.type)}"
 
     def visit_Lookup(self, e: model.Lookup) -> str:
-        return f"{e.table}[{self.visit(e.key)}]:{_t(e.type)}"
+        return f"{e.table}[{self.visit(e.key)}]{'.low' if e.low else ''}:{_t(e.type)}"
 
 
 _OUTLINE = _Outline()

@@ -134,6 +134,8 @@ def _gaps(text: str, lexemes: tuple[Lexeme, ...]) -> list[str]:
 def _space(prev: Lexeme, nxt: Lexeme) -> str:
     if prev.kind == "PUNCT" and prev.text in _OPEN or prev.text == "." and prev.kind == "PUNCT":
         return ""
+    if any(x.kind == "PUNCT" and x.text == "-" for x in (prev, nxt)):  # a range `3-8` (arithmetic's is ADD_OP)
+        return ""
     if nxt.kind == "PUNCT" and (nxt.text in _CLOSE or nxt.text in _NO_SPACE_BEFORE):
         return ""
     if nxt.text == "(" and prev.kind == "KEYWORD" and prev.text in _CALLS:

@@ -18,7 +18,7 @@ from mtus.grammar import keywords
 SECTIONS = ("guideline", "formulary", "facts", "tables", "criteria", "example", "ingredients", "products")
 #: Words that introduce a line or a clause of one.
 STATEMENTS = ("source", "section", "page", "pages", "version", "services", "states", "cpt", "class",
-              "ingredient", "form", "says", "cite", "allows", "fewer", "when", "exclude", "let", "given", "expect",
+              "ingredient", "form", "says", "cite", "allows", "fewer", "when", "exclude", "let", "otherwise", "given", "expect",
               "because", "from", "product", "default", "as", "force", "until", "mtus", "rank",
               "request", "detail", "required", "checked", "stated", "none", "presumed", "silent", "on", "denial", "shows")
 #: The types of facts, fields and tables.

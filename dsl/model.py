@@ -226,11 +226,17 @@ class Query:
 
 @frozen
 class Lookup:
-    """`table[key]`: the entry for key (text/enum), matched like text (casefold, spaces collapsed)."""
+    """`table[key]`: the entry for key (text/enum), matched like text (casefold, spaces collapsed).
+
+    A key the table does not list has its `otherwise` entry, if it has one.
+    A range entry (`3-8`) is read by its upper end, or by its lower end with
+    `low` (`table[key].low`).
+    """
     table: str
     key: "Expr"
     type: Type  # the table's value type
     span: Span
+    low: bool = False
 
 
 @frozen
@@ -358,7 +364,8 @@ class Fact:
 @frozen
 class TableEntry:
     key: str  # as written
-    value: Const  # typed with the table's value type
+    value: Const  # typed with the table's value type; a range's upper end
+    low: Optional[Const] = None  # a range's lower end (`3-8`); None for a single value
 
 
 @frozen
@@ -368,6 +375,12 @@ class Table:
     label: str
     entries: tuple[TableEntry, ...]
     span: Span
+    otherwise: Optional[TableEntry] = None  # `otherwise: VALUE`: the entry for every key not listed
+
+    @property
+    def ranges(self) -> bool:
+        """Whether an entry is a range (`3-8`), so that a lookup may read its lower end."""
+        return any(e.low is not None for e in (*self.entries, *((self.otherwise,) if self.otherwise else ())))
 
 
 @frozen

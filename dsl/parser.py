@@ -158,7 +158,8 @@ def parse(source: Source) -> ParseResult:
 class Lexeme:
     """One token of a file: `kind` is a terminal of the grammar (NAME, STRING, TEXT_BLOCK,
     NUMBER, INT, DATE, UNIT, PAGE_SPEC, CPT_CODE, COMPARE, ADD_OP, MUL_OP), or KEYWORD for
-    a word of the language (`guideline`, `and`, `not`) and PUNCT for `( ) { } [ ] , : . %`."""
+    a word of the language (`guideline`, `and`, `not`) and PUNCT for `( ) { } [ ] , : . % =` and the `-`
+    of a range (`3-8`; arithmetic's `-` is ADD_OP)."""
 
     kind: str
     text: str

@@ -214,15 +214,33 @@ def table_value(draw, t: Type) -> model.Const:
     return const(pick(draw, TEXT_POOL), t)
 
 
+#: Range ends of a duration table, in days (a range is written with one unit: `14-30 days`).
+RANGE_DAYS = (1, 14, 30, 42, 56)
+
+
+@st.composite
+def table_entry(draw, key: str, t: Type) -> model.TableEntry:
+    """A table entry: a value, or (numbers, counts, quantities, durations) sometimes a range `low-high`."""
+    if t.kind in (NUMBER, COUNT, QUANTITY, DURATION) and draw(st.integers(0, 2)) == 0:
+        if t.kind == DURATION:
+            a, b = sorted(pick(draw, RANGE_DAYS) for _ in range(2))
+            return model.TableEntry(key, const(model.Period(0, b), t), const(model.Period(0, a), t))
+        a, b = sorted((draw(table_value(t)) for _ in range(2)), key=lambda c: c.value)
+        return model.TableEntry(key, b, a)
+    return model.TableEntry(key, draw(table_value(t)))
+
+
 @st.composite
 def tables(draw, max_tables: int = 2) -> tuple[model.Table, ...]:
-    """Tables of each value kind; keys distinct as texts compare (the front end refuses duplicates)."""
+    """Tables of each value kind; keys distinct as texts compare (the front end refuses duplicates); some with
+    ranges, some with an `otherwise` row."""
     out = []
     for i in range(draw(st.integers(0, max_tables))):
         t, _ = draw(types_of(pick(draw, _TABLE_KINDS)))
         keys = {norm_text(k): k for k in reversed(some(draw, KEY_POOL, 1, 4))}
-        entries = tuple(model.TableEntry(k, draw(table_value(t))) for k in sorted(keys.values(), key=norm_text))
-        out.append(model.Table(f"table_{i}", t, f"label of table {i}", entries, span(40 + i)))
+        entries = tuple(draw(table_entry(k, t)) for k in sorted(keys.values(), key=norm_text))
+        otherwise = draw(table_entry("otherwise", t)) if draw(st.integers(0, 2)) == 0 else None
+        out.append(model.Table(f"table_{i}", t, f"label of table {i}", entries, span(40 + i), otherwise))
     return tuple(out)
 
 
@@ -309,7 +327,7 @@ def lookup(draw, env: Env, pred, depth: int) -> Optional[model.Lookup]:
     else:  # a key of the table as written or respelled, or one it does not have
         k = pick(draw, [e.key for e in t.entries] + ["tramadol"])
         key = const(pick(draw, [k, k.upper(), f" {k}  "]), model.T_TEXT, line)
-    return model.Lookup(t.name, key, t.type, span(line))
+    return model.Lookup(t.name, key, t.type, span(line), t.ranges and draw(st.booleans()))
 
 
 @st.composite
@@ -643,7 +661,8 @@ def _consts(g: model.Guideline) -> list[model.Const]:
         walk(c.expr)
     for c in g.conditions:
         walk(c.expr)
-    out += [e.value for t in g.tables for e in t.entries]  # thresholds a lookup may give
+    rows = [e for t in g.tables for e in (*t.entries, *((t.otherwise,) if t.otherwise else ()))]
+    out += [c for e in rows for c in (e.value, e.low) if c is not None]  # thresholds a lookup may give
     return out
 
 
@@ -803,7 +822,9 @@ def to_mtus(g: model.Guideline) -> str:
         lines += ["", "tables"]
         for t in g.tables:
             lines.append(f'  {t.name}: {_type_text(t.type)} "{t.label}"')
-            lines += [f'    "{e.key}": {_lit(e.value.value, t.type)}' for e in t.entries]
+            lines += [f'    "{e.key}": {_entry_text(e, t.type)}' for e in t.entries]
+            if t.otherwise is not None:
+                lines.append(f"    otherwise: {_entry_text(t.otherwise, t.type)}")
     lines += ["", "criteria"]
     for v in g.values:
         lines += [f"  let {v.name} = {_text(v.expr)}", f'    says "{v.label}"']
@@ -821,6 +842,14 @@ def to_mtus(g: model.Guideline) -> str:
         if c.allows_fewer is not None:
             lines.append(f"{indent}  allows fewer {c.allows_fewer}")
     return "\n".join(lines) + "\n"
+
+
+def _entry_text(e: model.TableEntry, t: Type) -> str:
+    if e.low is None:
+        return _lit(e.value.value, t)
+    if t.kind == DURATION:
+        return f"{e.low.value.days}-{e.value.value.days} days"
+    return f"{e.low.value}-{_lit(e.value.value, t)}"
 
 
 def _type_text(t: Type) -> str:
@@ -873,7 +902,7 @@ def _text(e: model.Expr) -> str:
     if isinstance(e, model.TimeFrom):
         return f"(time from {_text(e.start)} to {_text(e.end)})"
     if isinstance(e, model.Lookup):
-        return f"{e.table}[{_text(e.key)}]"
+        return f"{e.table}[{_text(e.key)}]" + (".low" if e.low else "")
     if isinstance(e, model.Query):
         inner = e.history.name + (f".{e.field}" if e.op == "sum" and e.value is None else "")
         if e.value is not None:

@@ -3,12 +3,13 @@
 For each bundled guideline and for random well-typed guidelines, random
 cases must give identical results from the interpreter, the compiled
 `evaluate` (outcomes, read values, missing facts, partial certification) and
-the compiled fast path `unmet`. Random guidelines include named values (`let`), table lookups,
-`sum(h of ...)`, criteria that allow fewer, and dates at the ends of the
-calendar. The default tier runs a few hundred examples; the slow tier
-(`pytest -m slow`) about 10,000. Every run draws the same examples
-(derandomized, no example database), so what the last test asserts about the
-cases it drew holds on every run or on none.
+the compiled fast path `unmet`. Random guidelines include named values
+(`let`), table lookups (with ranges and `otherwise` rows), `sum(h of ...)`,
+criteria that allow fewer, and dates at the ends of the calendar. The
+default tier runs a few hundred examples; the slow tier (`pytest -m slow`)
+about 10,000. Every run draws the same examples (derandomized, no example
+database), so what the last test asserts about the cases it drew holds on
+every run or on none.
 """
 
 from __future__ import annotations
@@ -85,12 +86,15 @@ def test_random_guidelines_compiled_agrees_with_interpreter(n):
             seen["presumption decided"] += any(name in c.presumed for c, name in silent)
             seen["presumption did not decide"] += any(name not in c.presumed for c, name in silent)
             seen["named value"] += bool(g.values)
+            seen["table otherwise"] += any(t.otherwise is not None for t in g.tables)
+            seen["range low end"] += "].low" in to_mtus(g)
 
     check()
     if n == RANDOM_GUIDELINES:
         # the new constructs were exercised, not just generated (each in dozens of cases or more); the
         # fast tier's first couple of hundred guidelines are too plain to reach partial certification
         assert seen["modified"] and seen["not in a table"] and seen["calendar end"] and seen["named value"], seen
+        assert seen["table otherwise"] and seen["range low end"], seen
         # presumptions are kept only where they decide (runtime.decisive_presumptions): both ways drawn
         assert seen["presumption decided"] and seen["presumption did not decide"], seen
 

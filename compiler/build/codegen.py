@@ -32,7 +32,8 @@ from mtus.compiler.check import runtime as rt
 from mtus.compiler.build import silence
 from mtus.compiler.build.codewriter import INDENT, CodeWriter, comment_text, literal, mangle
 from mtus.compiler.build.lowering import (ARITH_FUNCTIONS, allows_fewer, compare_kind, computed_operands, const_value, date_field,
-                                          member_kind, reads, sum_type, sum_zero, table_entries, written)
+                                          member_kind, reads, sum_type, sum_zero, table_default, table_entries,
+                                          written)
 from mtus.dsl import model
 from mtus.dsl.dump import expr as outline
 from mtus.dsl.model import DATE, DURATION, HISTORY
@@ -254,7 +255,10 @@ class _Function:
             nullable = a.nullable or b.nullable or fn == "div" or e.type.kind == DATE
             return _V(f"{fn}({a.text}, {b.text})", nullable)
         if isinstance(e, model.Lookup):
-            return _V(f"lookup({self.gen.table(e.table)}, {self.val(e.key).text})", True)
+            default = self.gen.table_default(e)
+            if default is not None:
+                return _V(f"lookup_or({self.gen.table(e.table, e.low)}, {self.val(e.key).text}, {default})", True)
+            return _V(f"lookup({self.gen.table(e.table, e.low)}, {self.val(e.key).text})", True)
         if isinstance(e, model.Query):
             return self.query_val(e)
         raise AssertionError(e)
@@ -357,7 +361,10 @@ class _Function:
             return self.temp_pair(f"strict_m({value}{args})", line)
         if isinstance(e, model.Lookup):
             key = "({}, {})".format(*self.pair(e.key))
-            return self.temp_pair(f"lookup_m({self.gen.table(e.table)}, {literal(e.table)}, {key})", line)
+            default = self.gen.table_default(e)
+            if default is not None:
+                return self.temp_pair(f"lookup_or_m({self.gen.table(e.table, e.low)}, {key}, {default})", line)
+            return self.temp_pair(f"lookup_m({self.gen.table(e.table, e.low)}, {literal(e.table)}, {key})", line)
         if isinstance(e, model.Query):
             return self.query_pair(e)
         raise AssertionError(e)
@@ -435,15 +442,28 @@ class _Generator:
         self.w = CodeWriter()
         self.constants: dict[str, str] = {}  # literal text -> module constant name
         self.constant_notes: dict[str, tuple[str, int]] = {}
-        self.tables: dict[str, str] = {}  # table name -> module constant name, for the tables looked up
+        # (table name, lower ends?) -> module constant name, for the tables looked up
+        self.tables: dict[tuple[str, bool], str] = {}
         self.source_file = os.path.basename(guideline.path or "") or "<text>"
 
-    def table(self, name: str) -> str:
-        """The module constant holding a table (written in the header once something looks it up)."""
-        constant = self.tables.get(name)
+    def table(self, name: str, low: bool = False) -> str:
+        """The module constant holding a table (written in the header once something looks it up).
+
+        A table whose ranges are also read by their lower ends has a second constant for them.
+        """
+        constant = self.tables.get((name, low))
         if constant is None:
-            constant = self.tables[name] = "_" + mangle("table", name)
+            constant = self.tables[(name, low)] = "_" + mangle("tablelow" if low else "table", name)
         return constant
+
+    def table_default(self, e: model.Lookup) -> Optional[str]:
+        """The value of the `otherwise` row of the table e looks up (the end it reads), or None if it has none."""
+        t = next(t for t in self.guideline.tables if t.name == e.table)
+        value = table_default(t, e.low)
+        if value is None:
+            return None
+        row = t.otherwise
+        return self.constant(value, row.low if e.low and row.low is not None else row.value)
 
     def constant(self, value, const_node) -> str:
         """Plain small values inline; Decimals, dates, durations and sets as module constants built once."""
@@ -553,13 +573,14 @@ class _Generator:
     def table_lines(self) -> list[str]:
         """The tables looked up, as dict constants: keys normalised as they are compared, one entry a line."""
         out = []
-        for t in self.guideline.tables:
-            constant = self.tables.get(t.name)
+        for t, low in ((t, low) for t in self.guideline.tables for low in (False, True)):  # declaration order
+            constant = self.tables.get((t.name, low))
             if constant is None:
                 continue
             out.append("")
-            out.append("# " + comment_text(f"Table {t.name}: {t.label} ({self.source_file}:{t.span.line})"))
-            entries = table_entries(t)
+            which = ", the lower ends of its ranges" if low else ""
+            out.append("# " + comment_text(f"Table {t.name}: {t.label}{which} ({self.source_file}:{t.span.line})"))
+            entries = table_entries(t, low)
             if not entries:
                 out.append(f"{constant} = {{}}")
                 continue

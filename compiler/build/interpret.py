@@ -15,7 +15,8 @@ from typing import Mapping, Optional
 
 from mtus.compiler.build import silence
 from mtus.compiler.build.lowering import (ARITH_FUNCTIONS, allows_fewer, compare_kind, computed_operands, const_value, date_field,
-                                          member_kind, reads, sum_type, sum_zero, table_entries, written)
+                                          member_kind, reads, sum_type, sum_zero, table_default, table_entries,
+                                          written)
 from mtus.compiler.check import runtime as rt
 from mtus.dsl import model
 from mtus.dsl.model import DURATION
@@ -55,7 +56,9 @@ class _Case(model.Visitor):
         self.facts = facts
         self.request_date = request_date
         self.rules = rules
-        self.tables = {t.name: table_entries(t) for t in guideline.tables}
+        # (name, lower end?) -> (entries, the otherwise value or None)
+        self.tables = {(t.name, low): (table_entries(t, low), table_default(t, low))
+                       for t in guideline.tables for low in (False, True)}
 
     # ------------------------------------------------------------ facts
     def documented(self, name: str) -> bool:
@@ -180,5 +183,8 @@ class _Case(model.Visitor):
         return self.eval(e.expr, row)
 
     def visit_Lookup(self, e: model.Lookup, row):
-        return rt.lookup_m(self.tables[e.table], e.table, self.eval(e.key, row))
+        entries, default = self.tables[(e.table, e.low)]
+        if default is not None:
+            return rt.lookup_or_m(entries, self.eval(e.key, row), default)
+        return rt.lookup_m(entries, e.table, self.eval(e.key, row))
 

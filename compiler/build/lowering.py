@@ -71,12 +71,24 @@ def sum_type(q: model.Query) -> model.Type:
     return q.value.type if q.value is not None else q.type
 
 
-def table_entries(table: model.Table) -> dict:
-    """A table as the runtime reads it: keys normalised like text (the first entry of a key wins) -> values."""
+def table_entries(table: model.Table, low: bool = False) -> dict:
+    """A table as the runtime reads it: keys normalised like text (the first entry of a key wins) -> values.
+
+    A range entry gives its upper end, or with `low` its lower end (a single value is both).
+    """
     out: dict = {}
     for entry in table.entries:
-        out.setdefault(rt.norm_text(entry.key), const_value(entry.value))
+        out.setdefault(rt.norm_text(entry.key), const_value(_end(entry, low)))
     return out
+
+
+def table_default(table: model.Table, low: bool = False):
+    """The value of the table's `otherwise` row (the end asked for, if a range), or None if it has none."""
+    return None if table.otherwise is None else const_value(_end(table.otherwise, low))
+
+
+def _end(entry: model.TableEntry, low: bool) -> model.Const:
+    return entry.low if low and entry.low is not None else entry.value
 
 
 def allows_fewer(guideline: model.Guideline) -> dict[str, str]:
@@ -119,7 +131,7 @@ def written(e: model.Expr, outer: int = 0) -> str:
     if isinstance(e, model.Documented):
         return f"documented {written(e.target)}"
     if isinstance(e, model.Lookup):
-        return f"{e.table}[{written(e.key)}]"
+        return f"{e.table}[{written(e.key)}]" + (".low" if e.low else "")
     if isinstance(e, model.Query):
         inner = e.history.name
         if e.value is not None:

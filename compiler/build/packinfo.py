@@ -68,7 +68,8 @@ class _Phraser:
             return e.name.replace("_", " ")
         if isinstance(e, model.Lookup):
             table = next((t for t in self.g.tables if t.name == e.table), None)
-            return f"the {table.label if table else e.table} for the {self.label(e.key)}"
+            low = "the lower end of " if e.low else ""
+            return f"{low}the {table.label if table else e.table} for the {self.label(e.key)}"
         if isinstance(e, model.RequestDate):
             return "the date of the request"
         if isinstance(e, model.Const):
@@ -331,6 +332,17 @@ def describe_formulary(f: model.Formulary) -> dict:
     }
 
 
+def _entry_text(e: model.TableEntry) -> str:
+    """A table entry's value as written: `8`, or a range `3-8` / `21-35 days` (the unit once)."""
+    if e.low is None:
+        return e.value.text
+    low, high = e.low.text, e.value.text
+    unit = high.partition(" ")[2]
+    if unit and low.endswith(" " + unit):
+        low = low[: -len(unit) - 1]
+    return f"{low}-{high}"
+
+
 def _citation(c: model.Citation) -> Citation:
     return Citation(c.source, c.section, c.pages)
 
@@ -370,7 +382,7 @@ def describe(g: model.Guideline) -> GuidelineInfo:
         facts={f.name: FactInfo(**_type_parts(f.type), label=f.label, default=_default(f.default),
                                 from_product=f.source or None, silence=f.silence, detail=f.detail)
                for f in g.facts},
-        tables=tuple(TableInfo(t.name, t.label, tuple((e.key, e.value.text) for e in t.entries)) for t in g.tables),
+        tables=tuple(TableInfo(t.name, t.label, tuple((e.key, _entry_text(e)) for e in t.entries)) for t in g.tables),
         criteria=criteria,
         in_force=InForce(*(d.isoformat() if d else None for d in g.in_force)) if g.in_force else None,
         not_mtus_rank=g.not_mtus_rank,

@@ -38,7 +38,8 @@ import attrs
 #: 2: tables (lookup), sum of an expression, partial certification, total calendar arithmetic.
 #: 3: criterion results carry the values they computed (Computed; decide's `computed`).
 #: 4: compare_elapsed, the one calendar rule for `time from A to B` against a period.
-RUNTIME_VERSION = 4
+#: 5: lookup_or / lookup_or_m, tables with an `otherwise` row.
+RUNTIME_VERSION = 5
 
 MET = "met"
 NOT_MET = "not met"
@@ -645,6 +646,17 @@ def lookup_m(table: Mapping[str, Value], name: str, key: Pair) -> Pair:
     return (v, ()) if v is not None else (None, (f"{name}[{k}]",))
 
 
+def lookup_or(table: Mapping[str, Value], key: Optional[str], default: Value) -> Value:
+    """`table[key]` for a table with an `otherwise` row: `default` for a key it does not list; None if the key is unknown."""
+    return None if key is None else table.get(norm_text(key), default)
+
+
+def lookup_or_m(table: Mapping[str, Value], key: Pair, default: Value) -> Pair:
+    """lookup_or with what it misses: only the key's (every listed or unlisted key has a value)."""
+    k, m = key
+    return (None, m) if k is None else (table.get(norm_text(k), default), ())
+
+
 # --------------------------------------------------------------- results
 @attrs.frozen
 class FactValue:
@@ -1137,7 +1149,7 @@ __all__ = [
     # histories
     "last_row", "first_row", "any_m", "all_m", "count_m", "sum_m", "sum_of_m", "pick_m", "field_m",
     # tables
-    "lookup", "lookup_m",
+    "lookup", "lookup_m", "lookup_or", "lookup_or_m",
     # results
     "FactValue", "Computed", "CriterionResult", "Presumption", "Modification", "CERTIFIED", "MODIFIED", "NOT_CERTIFIED",
     "GuidelineResult",

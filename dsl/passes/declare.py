@@ -158,6 +158,7 @@ def _tables(ctx: Context) -> None:
             ctx.broken_tables.add(tb.name)
         keys: dict[str, ast.TableEntry] = {}
         entries = []
+        otherwise = _table_entry(ctx, tb, tb.otherwise, t) if tb.otherwise is not None else None
         for e in tb.entries:
             k = text_key(e.key.value)
             if k in keys:
@@ -169,21 +170,46 @@ def _tables(ctx: Context) -> None:
                                            "; keys are matched ignoring case and spacing, like texts")))
                 continue
             keys[k] = e
-            c = literals.literal(e.value)
-            if isinstance(c, diag.Diagnostic):
-                ctx.report(c)
-                continue
-            fitted = literals.fits(c, t)
-            if fitted is None:
-                shown = f'"{c.text}"' if c.type.kind == model.TEXT else f"`{c.text}`"
-                ctx.report(diag.error("E308", f"{shown} is not {t.describe()}, the type of table `{tb.name}`",
-                                      e.value.span,
-                                      hint=f"write the number alone: `{c.value}`" if t.kind in model.NUMERIC
-                                      and c.type.kind in (model.PERCENT, model.QUANTITY) else
-                                      f"write {t.describe()} such as {example_of(t)}"))
-                continue
-            entries.append(model.TableEntry(e.key.value, fitted))
-        ctx.tables[tb.name] = model.Table(tb.name, t, label, tuple(entries), tb.span)
+            entry = _table_entry(ctx, tb, e, t)
+            if entry is not None:
+                entries.append(entry)
+        ctx.tables[tb.name] = model.Table(tb.name, t, label, tuple(entries), tb.span, otherwise)
+
+
+def _table_value(ctx: Context, tb: ast.Table, lit, t: model.Type):
+    """One value of a table entry, typed with the table's type; None if reported (E305, E308)."""
+    c = literals.literal(lit)
+    if isinstance(c, diag.Diagnostic):
+        ctx.report(c)
+        return None
+    fitted = literals.fits(c, t)
+    if fitted is None:
+        shown = f'"{c.text}"' if c.type.kind == model.TEXT else f"`{c.text}`"
+        ctx.report(diag.error("E308", f"{shown} is not {t.describe()}, the type of table `{tb.name}`", lit.span,
+                              hint=f"write the number alone: `{c.value}`" if t.kind in model.NUMERIC
+                              and c.type.kind in (model.PERCENT, model.QUANTITY) else
+                              f"write {t.describe()} such as {example_of(t)}"))
+    return fitted
+
+
+def _table_entry(ctx: Context, tb: ast.Table, e: ast.TableEntry, t: model.Type):
+    """An entry (or the `otherwise` row) typed: a value, or a range whose ends are in order (E305)."""
+    if not isinstance(e.value, ast.RangeLit):
+        value = _table_value(ctx, tb, e.value, t)
+        return None if value is None else model.TableEntry(e.key.value, value)
+    if t.kind not in (model.NUMBER, model.COUNT, model.QUANTITY, model.DURATION):
+        ctx.report(diag.error("E308", f"a range is not {t.describe()}, the type of table `{tb.name}`", e.value.span,
+                              hint="ranges are of numbers, counts, quantities or durations; "
+                                   f"write {t.describe()} such as {example_of(t)}"))
+        return None
+    low, high = (_table_value(ctx, tb, x, t) for x in (e.value.low, e.value.high))
+    if low is None or high is None:
+        return None
+    if e.value.low.value > e.value.high.value:
+        ctx.report(diag.error("E305", f"the range `{e.value.low.text}-{e.value.high.text}` ends below where it starts",
+                              e.value.span, hint=f"write the smaller end first: `{e.value.high.text}-{e.value.low.text}`"))
+        return None
+    return model.TableEntry(e.key.value, high, low)
 
 
 #: Which facts each silence rule fits, and the words that explain it in a hint.

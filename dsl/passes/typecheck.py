@@ -343,8 +343,20 @@ class _Typer:
             return self.err("E301", f"a table is looked up by a text, but {self.show(e.key)} is {key.type.describe()}",
                             e.key.span, hint=f"the keys of `{table.name}` are texts{first}; look it up with a `text` "
                                              "or `one of` fact, or a text field of a history")
-        self._missing_entries(table, key, e)
-        return model.Lookup(table.name, key, table.type, e.span)
+        low = False
+        if e.end is not None:
+            if e.end not in ("low", "high"):
+                return self.err("E205", f"`.{e.end}` is not an end of a table entry", e.end_span,
+                                hint=f"a range such as `3-8` has `.low` (3) and `.high` (8); "
+                                     f"`{table.name}[...]` alone reads the high end")
+            if not table.ranges:
+                return self.err("E205", f"table `{table.name}` lists no ranges, so its entries have no `.{e.end}`",
+                                e.end_span, hint=f"write `{table.name}[...]` alone, or give an entry a range such "
+                                                 "as `3-8`")
+            low = e.end == "low"
+        if table.otherwise is None:  # with an `otherwise` row every key has a value
+            self._missing_entries(table, key, e)
+        return model.Lookup(table.name, key, table.type, e.span, low)
 
     def _missing_entries(self, table: model.Table, key: model.Expr, e: ast.Lookup) -> None:
         """W402: a `one of` key with members the table has no entry for, or a fixed key that is not in it."""
@@ -363,7 +375,7 @@ class _Typer:
         if key.type.kind == ENUM:
             hint = (f"when {self.show(e.key)} is {'one of these' if many else shown}, the lookup has no value "
                     f'and the criterion is not documented; add an entry such as `"{missing[0]}": ...` under '
-                    f"`{table.name}`")
+                    f"`{table.name}`, or an `otherwise: ...` row for every key it does not list")
         else:
             hint = did_you_mean(key.value, [x.key for x in table.entries], quote='"') or \
                 ("the lookup never has a value, so the criterion is never decided; the keys of "

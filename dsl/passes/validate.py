@@ -85,7 +85,7 @@ def validate(ctx: Context) -> None:
     _check_ids(ctx, tree.criteria, {})
     for keyword, span, first in tree.repeated:
         header = ("source", "version", "states", "in force", "not mtus", "on denial says")
-        where = "the guideline" if keyword in header else "this criterion"
+        where = "the guideline" if keyword in header else ("this table" if keyword == "otherwise" else "this criterion")
         ctx.report(diag.error("E401", f"`{keyword}` is given twice for {where}", span,
                               notes=[diag.Note("first given here", first)],
                               hint="keep one; the second would silently replace the first"))
