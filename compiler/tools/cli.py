@@ -547,7 +547,7 @@ def serve_cmd(pack_spec, host: str, port: int, workers: int) -> None:
     """Serve the decision API and the playground page over HTTP.
 
     POST /v1/check decides a case as `mtus check --format json` does;
-    GET /openapi.json describes every endpoint (docs/api.md); / is the
+    GET /openapi.json describes every endpoint (docs/http-api.md); / is the
     playground (docs/playground.md). Access logs are JSON lines on standard
     error. Needs the `serve` extra: pip install 'mtus[serve]'.
 

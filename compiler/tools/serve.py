@@ -14,10 +14,12 @@ import contextlib
 import json
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any, Optional
 
 import uvicorn
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -325,6 +327,25 @@ def create_app(pack_spec: Optional[str] = None, limits: Optional[Limits] = None,
     return Guard(app, limits)
 
 
+class NoDelayHTTP(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+    """uvicorn's HTTP protocol with Nagle's algorithm off on every connection.
+
+    uvicorn binds the socket itself when it starts several workers, as a
+    socket whose protocol number is 0, and asyncio turns TCP_NODELAY on only
+    for sockets that say IPPROTO_TCP: a response's headers and body then wait
+    for the client's delayed ACK, 40 ms a request (bench/serve.py found it).
+    """
+
+    def connection_made(self, transport) -> None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        super().connection_made(transport)
+
+
 def _log_to_stderr() -> None:
     """The access log (serve_asgi.ACCESS_LOG), one JSON object per line, on standard error."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -353,7 +374,8 @@ def run(pack: Pack, pack_spec: Optional[str], host: str, port: int, workers: int
     if workers > 1:
         os.environ[PACK_ENV] = pack_spec or ""
         uvicorn.run("mtus.compiler.tools.serve:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    access_log=False, log_level=log_level)
+                    access_log=False, log_level=log_level, http=NoDelayHTTP)
         return
     warm(pack)
-    uvicorn.run(create_app(pack_spec, pack=pack), host=host, port=port, access_log=False, log_level=log_level)
+    uvicorn.run(create_app(pack_spec, pack=pack), host=host, port=port, access_log=False, log_level=log_level,
+                http=NoDelayHTTP)
