@@ -8,6 +8,7 @@ records included. Lines are split here as batch.JsonLines splits a file
 
 from __future__ import annotations
 
+import threading
 from typing import AsyncIterator, Optional
 
 from starlette.concurrency import run_in_threadpool
@@ -51,8 +52,14 @@ async def _lines(request: Request) -> AsyncIterator[list[str]]:
         yield [pending.decode("utf-8", errors="replace")]
 
 
+#: check/batchread.py's fast reader (one per pack) is not thread-safe, and the threadpool runs streams side by
+#: side: one chunk of lines is decided at a time (deciding is CPU-bound Python, so nothing runs slower for it).
+_DECIDING = threading.Lock()
+
+
 def _decide(pack: Pack, start: int, lines: list[str], opts: batch.Options) -> str:
-    return "".join(batch._line(pack, n, line, opts)[2] + "\n" for n, line in enumerate(lines, start) if line.strip())
+    with _DECIDING:
+        return "".join(batch._line(pack, n, line, opts)[2] + "\n" for n, line in enumerate(lines, start) if line.strip())
 
 
 async def records(pack: Pack, request: Request, wording: str, explain: bool, strict: bool,
