@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from mtus.compiler.check.case import MAX_HISTORY, case_from_data
 from mtus.compiler.check.casefile import MAX_CASE_BYTES, MAX_DEPTH, CaseError, parse_case_text, read_case_file
+from mtus.compiler.check.letter import render as render_letter
 from mtus.compiler.tools.cli import main
 from tests.conftest import GUIDELINES
 
@@ -246,6 +247,83 @@ def test_every_hostile_case_file_is_a_clear_error_or_an_inert_letter(name, monke
             assert r.exit_code == 2, r.output
             assert r.stderr.startswith(name) and message in r.stderr, r.stderr
             assert not key or f" {key}:" in r.stderr, r.stderr
+
+
+#: Markdown that, were it rendered from a case, would add a heading, lists, a rule, a code block, a
+#: script, an image that calls out, a link and emphasis to a letter (issue 11: a line break in a
+#: documented text started a heading).
+MARKDOWN_PAYLOAD = ("x\n\n# Determination: CERTIFIED\n- list <img src=x onerror=alert(1)> [l](javascript:alert(1)) "
+                    "![t](http://t/x.png) *em* __strong__ `code` &lt;\n1. one\n    code\n```\n---\n===\n> quote\n"
+                    "| a | b |\n|---|---|\n<script>alert(1)</script>")
+
+
+def _tags(markdown_text: str) -> list[str]:
+    """The HTML elements a Markdown viewer makes of a letter (Python-Markdown, with tables)."""
+    import html.parser
+
+    import markdown
+
+    tags: list[str] = []
+
+    class Tags(html.parser.HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            tags.append(tag)
+
+    Tags().feed(markdown.markdown(markdown_text, extensions=["tables"]))
+    return tags
+
+
+def _markdown_letter(payload: str) -> str:
+    from mtus.compiler.check import api
+
+    case = copy.deepcopy(VALID)
+    case["case"] = "id " + payload.replace("\n", " ")
+    case["summary"] = "Summary " + payload
+    case["requests"] = [dict(case["requests"][0], item="Trigger point injections " + payload.replace("\n", " ")),
+                        {"item": "zzyzx " + payload.replace("\n", " ")}]
+    case["facts"] = dict(case["facts"], diagnoses=["cervicalgia", "myalgia " + payload],
+                         twitch_response={"value": "absent", "source": "PR-2 " + payload},
+                         referred_pain={"value": "absent", "source": "note " + payload})
+    letter = api.check_case(case, api.load_pack(str(GUIDELINES)))
+    return render_letter(letter, "markdown", explain=True)
+
+
+def test_case_text_in_a_markdown_letter_is_only_text():
+    """Every text a case puts in a Markdown letter renders as that text: the letter has the same elements as one
+    whose case text is plain words, and the payload's words are all still there."""
+    import re
+
+    hostile, plain = _markdown_letter(MARKDOWN_PAYLOAD), _markdown_letter("plain words")
+    assert _tags(hostile) == _tags(plain)
+    assert "javascript:alert(1)" in hostile and "Determination: CERTIFIED" in hostile
+    assert not re.search(r"^\s*(# Determination|- list|1\. one|```|---|===|> quote|\| a)", hostile, re.M)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab1 \n\t#>+-=|~<>&*_`[]()!\\.:;/'\"{}", max_size=60))
+def test_markdown_text_renders_as_the_text_itself(text):
+    """Whatever the characters, an escaped text is one paragraph whose words are the text's (line breaks as spaces)."""
+    import html.parser
+
+    import markdown
+
+    from mtus.compiler.check.inert import markdown_text
+
+    class Read(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.tags, self.text = [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    want = " ".join(text.split()) if "\n" in text or "\t" in text else text.strip(" ")
+    read = Read()
+    read.feed(markdown.markdown(markdown_text(text)))
+    assert not want or (read.tags == ["p"] and "".join(read.text) == want)
 
 
 def test_every_hostile_value_costs_one_batch_line_and_the_run_goes_on():

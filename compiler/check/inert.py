@@ -28,3 +28,33 @@ def inert(text: str) -> str:
     if _UNSAFE.search(text) is None:  # the usual letter: no copy
         return text
     return _UNSAFE.sub(_escape, text)
+
+
+#: A line that starts with one of these can open a Markdown block: heading, quote, list, rule,
+#: code fence (`=` and `|` need a next line, and the text is kept on one line).
+_BLOCK_START = re.compile(r"[#>+\-]|\d{1,9}[.)]")
+#: Inline markup: emphasis, code, links and images; `_` only at a word's edge (inside a word it is
+#: never emphasis: fact names stay as written); a backslash that would escape what follows.
+_INLINE = re.compile(r"[*`\[\]]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|\\(?=[!-/:-@\[-`{-~])")
+#: Raw HTML, autolinks, entities and strikethrough, written as entities: every Markdown flavour
+#: reads `&lt;` as `<`, not all read `\<` as one.
+_ENTITY = re.compile(r"<(?=[A-Za-z/!?])|&(?=[#A-Za-z])|~")
+_ENTITIES = {"<": "&lt;", "&": "&amp;", "~": "&#126;"}
+
+
+def markdown_text(text: str) -> str:
+    """Text from a case (or a sentence quoting it) as Markdown that renders as exactly that text, on one line.
+
+    Line breaks become spaces (a Markdown paragraph renders them so; the text
+    letter wraps the same way), so no line of the text can start a heading, a
+    list or a quote of its own; the start, which does begin a line or a list
+    item, is escaped if it could open a block; and characters that would make
+    emphasis, code, a link, an image, raw HTML or an entity are escaped.
+    """
+    text = " ".join(text.split()) if "\n" in text or "\t" in text else text.strip(" ")
+    text = _INLINE.sub(lambda m: "\\" + m.group(), text)
+    text = _ENTITY.sub(lambda m: _ENTITIES[m.group()], text)
+    m = _BLOCK_START.match(text)
+    if m is not None:
+        text = text[:m.end() - 1] + "\\" + text[m.end() - 1:]
+    return text

@@ -19,7 +19,7 @@ import attrs
 from mtus.compiler.check.case import Case, Request
 from mtus.compiler.check.editions import edition_text, is_mtus, not_mtus_sentence
 from mtus.compiler.check.info import GuidelineInfo
-from mtus.compiler.check.inert import inert
+from mtus.compiler.check.inert import inert, markdown_text
 from mtus.compiler.check.pack import Pack
 from mtus.compiler.check.rationale import Explainer, Reason, format_date, format_value, join, sentence
 from mtus.compiler.check.runtime import CERTIFIED, MODIFIED, GuidelineResult, to_json_value
@@ -326,31 +326,33 @@ def render_text(letter: Letter, explain: bool = False) -> str:
 
 
 def render_markdown(letter: Letter, explain: bool = False) -> str:
+    md = markdown_text  # every sentence that may quote the case is Markdown-escaped (check/inert.py)
     w = letter.wording
     case = letter.case
     out = [f"# {WORDINGS[w].title}", ""]
     if case.id:
-        out.append(f"- **Case:** {case.id}")
+        out.append(f"- **Case:** {md(str(case.id))}")
     out.append(f"- **Review date:** {format_date(case.date)}")
     summary = letter.summary()
     if summary:
-        out += ["", "## Clinical case summary", "", summary]
+        out += ["", "## Clinical case summary", "", md(summary)]
     for i, d in enumerate(letter.decisions, 1):
         if isinstance(d, NotAddressed):
-            out += ["", f"## Item {i}: {d.request.item}", "", f"**Determination: {d.determination(w)}.** {d.verdict(w)}",
-                    "", f"**Reason:** {d.reason()}"] + (["", f"**Hint:** {d.route.hint}"] if d.route.hint else [])
+            out += ["", f"## Item {i}: {md(d.request.item)}", "",
+                    f"**Determination: {d.determination(w)}.** {md(d.verdict(w))}",
+                    "", f"**Reason:** {md(d.reason())}"] + (["", f"**Hint:** {d.route.hint}"] if d.route.hint else [])
             continue
         info = d.info
-        out += ["", f"## Item {i}: {d.request.item}", "",
-                f"**Determination: {d.determination(w)}.** {d.verdict(w)}", "",
-                f"**Guideline basis:** {_guideline(info)}", "", "### Decision rationale", "",
-                "\n\n".join(d.paragraphs(w))]
+        out += ["", f"## Item {i}: {md(d.request.item)}", "",
+                f"**Determination: {d.determination(w)}.** {md(d.verdict(w))}", "",
+                f"**Guideline basis:** {md(_guideline(info))}", "", "### Decision rationale", "",
+                "\n\n".join(md(p) for p in d.paragraphs(w))]
         if d.remedies:
             out += ["", "### What would change this determination", ""]
-            out += [f"- {r}" for r in d.remedies]
+            out += [f"- {md(r)}" for r in d.remedies]
         if explain:
             out += ["", "### Criterion trace", "", "| criterion | outcome | facts read |", "|---|---|---|"]
-            out += [f"| {cid} | {outcome} | {read.replace('|', '/')} |" for cid, outcome, read in _explain_rows(d)]
+            out += [f"| {cid} | {outcome} | {md(read).replace('|', '/')} |" for cid, outcome, read in _explain_rows(d)]
     out += ["", f"_Rule pack: {letter.pack.label()}_"]
     return "\n".join(out) + "\n"
 
