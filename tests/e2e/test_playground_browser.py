@@ -138,3 +138,24 @@ def test_the_form_state_is_shared_too(page, browser):
     assert json.loads(other.evaluate("JSON.stringify(ReviewerForm.caseData())")) == \
         json.loads(page.evaluate("JSON.stringify(ReviewerForm.caseData())"))
     other.context.close()
+
+
+def test_starting_from_another_guideline_loads_it_and_its_fill_in_case(page):
+    open_page(page)
+    page.wait_for_selector("#verdicts .verdict")
+    page.select_option("#start-from", "esi")
+    page.wait_for_function("document.querySelector('#case-editor textarea').value.includes('guideline: esi')")
+    source = page.locator("#guideline-editor textarea").input_value()
+    assert source == (ROOT / "guidelines/esi.mtus").read_text(encoding="utf-8")
+    # the template's placeholder date is the case's one problem, shown at its line
+    problem = page.locator("#case-problems li").first
+    problem.wait_for()
+    lines = page.locator("#case-editor textarea").input_value().splitlines()
+    date_line = next(n for n, text in enumerate(lines, 1) if text.startswith("date:"))
+    assert problem.locator(".where").inner_text() == f"line {date_line}"
+    page.wait_for_selector(f"#case-editor .ln.error[data-line='{date_line}']")
+    case = page.locator("#case-editor textarea")
+    case.fill(case.input_value().replace("date: YYYY-MM-DD", "date: 2015-03-02", 1))
+    page.wait_for_selector("#verdicts .verdict")
+    assert "Epidural steroid injections" in page.locator("#verdicts").inner_text()
+    shot(page, "playground-esi")

@@ -23,6 +23,13 @@ const ReviewerForm = {
     this.checkSoon = App.debounce(() => this.check(), 250);
     document.querySelector("#item-form").addEventListener("submit", (e) => { e.preventDefault(); this.lookup(); });
     document.querySelector("#export-yaml").addEventListener("click", () => this.download());
+    const wording = document.querySelector("#form-wording");
+    wording.value = App.state.wording || "imr";
+    wording.addEventListener("change", () => {
+      App.state.wording = wording.value;
+      document.querySelector("#wording").value = wording.value;  // one wording for both tools
+      this.changed();
+    });
     document.querySelector("#copy-json").addEventListener("click", async () => {
       try { await navigator.clipboard.writeText(JSON.stringify(this.caseData(), null, 2)); App.toast("Case copied as JSON."); }
       catch (e) { App.toast("The browser refused the clipboard."); }
@@ -51,7 +58,7 @@ const ReviewerForm = {
     const c = this.info.citation;
     route.className = "route found";
     route.innerHTML = `Decided by <strong>${escapeHtml(this.info.title)}</strong> (${escapeHtml(this.info.id)}): ` +
-      `${escapeHtml(c.source)}${c.pages ? ", page " + escapeHtml(c.pages) : ""}` +
+      `${escapeHtml(c.source)}${escapeHtml(App.pages(c.pages))}` +
       (this.info.version ? `, ${escapeHtml(this.info.version)} edition` : "");
     this.build(values || {});
     document.querySelector("#export-yaml").disabled = false;

@@ -67,8 +67,7 @@ const App = {
       let basis = "";
       if (r.citation) {
         const c = r.citation;
-        basis = `${c.source}${c.section ? ", section " + c.section : ""}${c.pages ? ", page " + c.pages : ""}` +
-          ` (${r.title})`;
+        basis = `${c.source}${c.section ? ", section " + c.section : ""}${App.pages(c.pages)} (${r.title})`;
       }
       const reasons = (r.reasons || []).map((x) => x.sentence);
       if (na && r.not_addressed) reasons.push(r.not_addressed.reason || "");
@@ -93,6 +92,11 @@ const App = {
       }
     }
     return `<table><thead><tr><th>Criterion</th><th>Outcome</th><th>Facts read</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  },
+
+  // ", page 122" or ", pages 74-96" (nothing when the citation has no page)
+  pages(p) {
+    return p ? (/[-–,]/.test(p) ? ", pages " : ", page ") + p : "";
   },
 
   show(v) {
@@ -183,16 +187,28 @@ const Playground = {
                                                               onInput: () => this.changed() });
     this.caseEditor = new CodeEditor($("#case-editor"), { lang: "yaml", label: "Case", onInput: () => this.changed() });
     this.evaluateSoon = App.debounce(() => this.evaluate(), 300);
-    $("#wording").addEventListener("change", (e) => { App.state.wording = e.target.value; this.changed(); });
+    $("#wording").addEventListener("change", (e) => {
+      App.state.wording = e.target.value;
+      $("#form-wording").value = e.target.value;  // one wording for both tools
+      this.changed();
+    });
     $("#show-trace").addEventListener("change", (e) => { App.state.trace = e.target.checked; this.showLetter(); App.saveSoon(); });
     for (const b of document.querySelectorAll("#letter-format button")) {
       b.addEventListener("click", () => { App.state.format = b.dataset.format; this.showLetter(); App.saveSoon(); });
     }
+    // Start from a bundled guideline: its source, and its fill-in case file (`mtus template`) as the case
     $("#start-from").addEventListener("change", async (e) => {
-      if (!e.target.value) return;
-      const r = await App.request("GET", `/v1/guidelines/${encodeURIComponent(e.target.value)}/source`);
-      if (r.ok) { this.guideline.value = r.text; this.changed(); } else App.toast(r.json ? r.json.error.message : "not found");
+      const id = e.target.value;
+      if (!id) return;
       e.target.value = "";
+      const [src, tpl] = await Promise.all([
+        App.request("GET", `/v1/guidelines/${encodeURIComponent(id)}/source`),
+        App.request("GET", `/v1/template/${encodeURIComponent(id)}`)]);
+      if (!src.ok) { App.toast(src.json ? src.json.error.message : "not found"); return; }
+      this.guideline.value = src.text;
+      if (tpl.ok) this.caseEditor.value = tpl.text;
+      this.changed();
+      App.toast(`Loaded ${id} and a fill-in case for it: uncomment what the record documents.`);
     });
   },
 
