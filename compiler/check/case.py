@@ -1,6 +1,6 @@
 """Case files -> typed facts per request, checked against the pack's fact schemas.
 
-A case names a review date, the disputed requests and the documented facts.
+A case names the date of the request (for authorization), the disputed requests and the documented facts.
 Each request is routed to a guideline (compiler/check/routing.py) and gets the
 facts that guideline declares, converted to runtime values. All
 problems are collected and raised together as a CaseError with key paths.
@@ -450,7 +450,7 @@ class _Loader:
             self.bad("case", "the case id must be one line of text", line=line("case"))
         date = None
         if "date" not in data:
-            self.bad("date", "the case has no review date", "add `date: YYYY-MM-DD`; time is counted from it")
+            self.bad("date", "the case has no date (the date of the request for authorization)", "add `date: YYYY-MM-DD`; time is counted from it")
         else:
             try:
                 date = parse_date(data["date"])

@@ -296,7 +296,7 @@ def render_text(letter: Letter, explain: bool = False) -> str:
     out = [WORDINGS[w].title, ""]
     if case.id:
         out.append(f"Case: {case.id}")
-    out.append(f"Review date: {format_date(case.date)}")
+    out.append(f"Date of request: {format_date(case.date)}")
     summary = letter.summary()
     if summary:
         out += ["", "Clinical case summary:"] + _wrap(summary)
@@ -332,7 +332,7 @@ def render_markdown(letter: Letter, explain: bool = False) -> str:
     out = [f"# {WORDINGS[w].title}", ""]
     if case.id:
         out.append(f"- **Case:** {md(str(case.id))}")
-    out.append(f"- **Review date:** {format_date(case.date)}")
+    out.append(f"- **Date of request:** {format_date(case.date)}")
     summary = letter.summary()
     if summary:
         out += ["", "## Clinical case summary", "", md(summary)]

@@ -81,7 +81,7 @@ def case_schema(infos: Mapping[str, GuidelineInfo]) -> dict:
         "additionalProperties": False,
         "properties": {
             "case": {"type": ["string", "integer"], "description": "an id for the case"},
-            "date": dict(_DATE, description="the review date; time is counted from it"),
+            "date": dict(_DATE, description="the date of the request for authorization; time is counted from it"),
             "request": request,
             "requests": {"type": "array", "minItems": 1, "items": request},
             "facts": {"type": "object", "properties": dict(sorted(facts.items())), "additionalProperties": False},
@@ -255,7 +255,7 @@ LETTER_SCHEMA = dict(_obj("`mtus check --format json`: a determination letter as
     "case": _t(_NULL_OR_TEXT, "the case id, when the case gives one"),
     "summary": _t(_NULL_OR_TEXT, "the clinical case summary: the case's `summary`, or one made from `patient`; "
                                  "null when the case states neither"),
-    "date": _t("string", "the review date, YYYY-MM-DD", pattern=r"^\d{4}-\d{2}-\d{2}$"),
+    "date": _t("string", "the date of the request for authorization, YYYY-MM-DD", pattern=r"^\d{4}-\d{2}-\d{2}$"),
     "wording": _t("string", "`imr` (Upheld/Overturned) or `ur` (certified/not certified)", enum=["imr", "ur"]),
     "pack": _obj("the rule pack that decided", {
         "name": _t("string", "its name"), "version": _t("string", "its version"),

@@ -210,7 +210,7 @@ def template_for(info: GuidelineInfo, item: Optional[str] = None) -> str:
                     "decision. Then check it: mtus check THIS_FILE (docs/case-files.md).", "")
     out += [
         "case: my-case-id                 # printed on the letter",
-        "date: YYYY-MM-DD                 # the review date: all time is counted from it",
+        "date: YYYY-MM-DD                 # the date of the request for authorization: all time is counted from it",
         "# summary: >                     # optional: a clinical case summary, printed as written",
         "#   The injured worker is ...",
         "request:",
