@@ -450,7 +450,8 @@ class _Loader:
             self.bad("case", "the case id must be one line of text", line=line("case"))
         date = None
         if "date" not in data:
-            self.bad("date", "the case has no date (the date of the request for authorization)", "add `date: YYYY-MM-DD`; time is counted from it")
+            self.bad("date", "the case has no date (the date of the request for authorization)",
+                     "add `date: YYYY-MM-DD`; time is counted from it")
         else:
             try:
                 date = parse_date(data["date"])
