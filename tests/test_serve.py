@@ -290,6 +290,22 @@ def test_over_the_time_limit_is_503():
     assert r.status_code == 503 and "time limit" in r.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("host,answered", [("127.0.0.1:8000", True), ("localhost", True), ("[::1]:8000", True),
+                                           ("evil.example", False), ("127.0.0.1.evil.example:80", False), ("", False)])
+def test_a_loopback_server_answers_only_its_own_names(host, answered):
+    """Against DNS rebinding: a page from another site that resolves its name to 127.0.0.1 is refused."""
+    from mtus.compiler.tools.serve import limits_for
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = TestClient(create_app(limits=limits_for("127.0.0.1")))
+    r = c.get("/health", headers={"host": host})
+    assert r.status_code == (200 if answered else 400)
+    if not answered:
+        assert "answers requests for 127.0.0.1" in r.json()["error"]["message"]
+    assert limits_for("0.0.0.0").hosts is None  # a server on another address answers any name
+
+
 def test_no_endpoint_writes_a_file(client, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     client.post("/v1/check", content=SEED.read_bytes())

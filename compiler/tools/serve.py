@@ -39,6 +39,7 @@ LOG = logging.getLogger("mtus.serve")
 PLAYGROUND = Path(__file__).resolve().parent / "playground"
 #: The environment variable that carries --pack to uvicorn's worker processes (they build the app themselves).
 PACK_ENV = "MTUS_SERVE_PACK"
+HOST_ENV = "MTUS_SERVE_HOST"
 
 _CONTENT_TYPES = {"text": "text/plain; charset=utf-8", "markdown": "text/markdown; charset=utf-8",
                   "json": "application/json"}
@@ -354,7 +355,7 @@ def _log_to_stderr() -> None:
 def app_from_env():
     """The application uvicorn's worker processes build (`mtus serve --workers N`): --pack comes in PACK_ENV."""
     _log_to_stderr()
-    app = create_app(os.environ.get(PACK_ENV) or None)
+    app = create_app(os.environ.get(PACK_ENV) or None, limits=limits_for(os.environ.get(HOST_ENV, "")))
     warm(app.app.state.api.pack)
     return app
 
@@ -365,6 +366,14 @@ def warm(pack: Pack) -> None:
         assert g.module is not None  # the property executes the module
 
 
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
+
+
+def limits_for(host: str) -> Limits:
+    """A loopback server answers only Host headers naming the loopback (against DNS rebinding); others any."""
+    return Limits(hosts=LOOPBACK_NAMES) if host in LOOPBACK_NAMES else Limits()
+
+
 def run(pack: Pack, pack_spec: Optional[str], host: str, port: int, workers: int = 1, log_level: str = "info") -> None:
     """Serve until interrupted (uvicorn), with the access log as JSON lines on standard error.
 
@@ -373,9 +382,10 @@ def run(pack: Pack, pack_spec: Optional[str], host: str, port: int, workers: int
     _log_to_stderr()
     if workers > 1:
         os.environ[PACK_ENV] = pack_spec or ""
+        os.environ[HOST_ENV] = host
         uvicorn.run("mtus.compiler.tools.serve:app_from_env", factory=True, host=host, port=port, workers=workers,
                     access_log=False, log_level=log_level, http=NoDelayHTTP)
         return
     warm(pack)
-    uvicorn.run(create_app(pack_spec, pack=pack), host=host, port=port, access_log=False, log_level=log_level,
-                http=NoDelayHTTP)
+    uvicorn.run(create_app(pack_spec, pack=pack, limits=limits_for(host)), host=host, port=port, access_log=False,
+                log_level=log_level, http=NoDelayHTTP)

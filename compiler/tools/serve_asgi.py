@@ -36,6 +36,9 @@ class Limits:
     sandbox_seconds: float = 5.0  # one playground evaluation, in its worker process
     sandbox_memory: int = 1024 * 1024 * 1024  # the worker's address space (RLIMIT_AS)
     sandbox_workers: int = 1
+    #: The Host headers answered (names without the port); None answers any. A server on a loopback address
+    #: answers only its own names, so a web page cannot reach it through DNS rebinding.
+    hosts: Optional[tuple[str, ...]] = None
 
 
 class BodyTooLarge(Exception):
@@ -108,8 +111,13 @@ class Guard:
         except ValueError:
             declared = 0
         bounded = path.startswith("/v1/")
+        host = headers.get(b"host", b"").decode("latin-1").lower()
+        host = host[:host.rindex(":")] if ":" in host and not host.endswith("]") else host
         try:
-            if declared > limit:
+            if self.limits.hosts is not None and host not in self.limits.hosts:
+                await refuse(400, f"this server answers requests for {', '.join(self.limits.hosts)}, "
+                             f"not {host[:100]!r}", "start it with --host to serve another name")
+            elif declared > limit:
                 await refuse(413, f"the request body is larger than the limit of {limit:,} bytes",
                              "send one case per request, or many as JSON Lines to /v1/check/jsonl")
             elif bounded and self.busy >= self.limits.concurrency:
