@@ -78,9 +78,9 @@ const ReviewerForm = {
     form.hidden = false;
     form.innerHTML = "";
     const head = document.createElement("div");
-    head.innerHTML = `<h3>The review</h3>`;
+    head.innerHTML = `<h3>The request</h3>`;
     form.append(head);
-    form.append(this.field({ name: "date", label: "Review date", help: "All time is counted from it (the request's date).",
+    form.append(this.field({ name: "date", label: "Request date", help: "The date of the request: all time is counted from it.",
                              control: `<input type="date" name="date" required>` }));
     form.append(this.field({ name: "case", label: "Case id", help: "Printed on the letter.",
                              control: `<input name="case" placeholder="e.g. CM14-0001">` }));
@@ -273,7 +273,7 @@ const ReviewerForm = {
     const letterEl = document.querySelector("#form-letter");
     if (!data.date) {
       App.renderVerdicts(document.querySelector("#form-verdicts"), null);
-      App.renderProblems(document.querySelector("#form-problems"), [{ key: "date", message: "give the review date: all time is counted from it" }]);
+      App.renderProblems(document.querySelector("#form-problems"), [{ key: "date", message: "give the date of the request: all time is counted from it" }]);
       letterEl.textContent = "";
       letterEl.classList.remove("stale");
       return;
