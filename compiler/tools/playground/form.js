@@ -126,7 +126,7 @@ const ReviewerForm = {
       case "date":
         return `<input type="date" name="${name}" id="${id}">`;
       case "count":
-        return `<input type="number" min="0" step="1" name="${name}" id="${id}" placeholder="not documented" style="width:9em">`;
+        return `<input type="number" min="0" step="1" name="${name}" id="${id}" placeholder="not documented" style="width:11em">`;
       case "enum":
         return `<select name="${name}" id="${id}"><option value="">Not documented</option>` +
           s.members.map((m) => `<option>${escapeHtml(m)}</option>`).join("") + `</select>`;
@@ -263,6 +263,9 @@ const ReviewerForm = {
     if (!this.info) return;
     App.state.form = { item: this.item, values: this.values() };
     App.saveSoon();
+    const key = JSON.stringify([this.caseData(), App.state.wording]);
+    if (key === this.checkedKey) return;  // a change event that changed nothing (a field left as it was)
+    this.checkedKey = key;
     document.querySelector("#form-letter").classList.add("stale");
     this.checkSoon();
   },
