@@ -49,6 +49,7 @@ CODES: dict[str, str] = {
     "E412": "a `shows` line that cannot be shown (no `{}`, or no computed value compared)",
     "E413": "a `let` written under a `when` (a named value is defined once, at the top level of `criteria`)",
     "E414": "a named value used above its `let`, or in its own definition",
+    "E415": "a text compared with a code that is not an ICD-10-CM or CPT/HCPCS code, prefix (`M79.1*`) or range",
     "W401": "a fact or table that no criterion reads",
     "W402": "a table lookup whose key may be a value the table has no entry for",
     "W403": "an example dated when the guideline's edition is not in force",
@@ -57,6 +58,7 @@ CODES: dict[str, str] = {
     "W406": "a criterion that reads a request detail together with clinical facts (`mtus lint`)",
     "W407": "a named value (`let`) that no criterion uses",
     "W408": "a named value with the name of a history field, which hides it inside `where` and `of`",
+    "W409": "a code pattern (`\"M79.1*\"`, a range) compared with free text, where it matches only letter for letter",
     # limits and internal errors
     "E901": "the input is nested too deeply or is too large to check",
     "E999": "an internal error in mtus (please report it)",

@@ -23,7 +23,7 @@ STATEMENTS = ("source", "section", "page", "pages", "version", "services", "stat
               "request", "detail", "required", "checked", "stated", "none", "presumed", "silent", "on", "denial", "shows")
 #: The types of facts, fields and tables.
 TYPES = ("finding", "number", "count", "percent", "quantity", "duration", "date", "text", "one", "set",
-         "history")
+         "history", "icd10")
 #: Words that combine or compare values.
 OPERATORS = ("and", "or", "not", "in", "contains", "only", "any", "all", "of", "between", "at", "least",
              "within", "where", "documented", "time", "to", "sum", "last", "first")

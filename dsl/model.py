@@ -24,6 +24,7 @@ frozen = attrs.frozen
 # ---------------------------------------------------------------------- types
 BOOL, NUMBER, COUNT, PERCENT, QUANTITY = "bool", "number", "count", "percent", "quantity"
 DURATION, DATE, TEXT, ENUM, SET, HISTORY = "duration", "date", "text", "enum", "set", "history"
+CODE = "code"  # a diagnosis or procedure code; Type.system says which: "icd10" or "cpt" (CPT and HCPCS)
 NUMERIC = frozenset({NUMBER, COUNT})
 
 
@@ -36,12 +37,15 @@ class Type:
     members: tuple[str, ...] = ()
     element: Optional["Type"] = None
     fields: tuple["Field", ...] = ()
+    system: Optional[str] = None  # of a code: "icd10" or "cpt"
 
     def describe(self) -> str:
         """The type in words, for diagnostics: "a percent", "a quantity in mg"."""
         k = self.kind
         if k == BOOL:
             return "a true/false finding"
+        if k == CODE:
+            return "an ICD-10-CM code" if self.system == "icd10" else "a CPT or HCPCS code"
         if k == QUANTITY:
             return f"a quantity in {self.unit}"
         if k == ENUM:
@@ -50,6 +54,8 @@ class Type:
             if self.element is not None and self.element.kind == ENUM:
                 return "a set of values from " + ", ".join(f'"{m}"' for m in self.element.members[:4]) + \
                     (", ..." if len(self.element.members) > 4 else "")
+            if self.element is not None and self.element.kind == CODE:
+                return "a set of " + self.element.describe().split(" ", 1)[1].replace("code", "codes")
             return "a set of texts" if self.element is None or self.element.kind == TEXT else \
                 f"a set of {self.element.kind} values"
         if k == HISTORY:
@@ -75,6 +81,8 @@ class Type:
             out["element"] = self.element.to_json()
         if self.fields:
             out["fields"] = {f.name: dict(f.type.to_json(), label=f.label) for f in self.fields}
+        if self.system:
+            out["system"] = self.system
         return out
 
 

@@ -186,7 +186,7 @@ def _literal_terminals() -> dict[str, str]:
 
 def keywords() -> frozenset[str]:
     """Every word of the language as Lark reads the grammar; mtus.grammar.keywords() is the list to use."""
-    return frozenset(v for v in _literal_terminals().values() if v.isalpha())
+    return frozenset(v for v in _literal_terminals().values() if v[:1].isalpha())  # `icd10` too
 
 
 def lex(source: Source) -> LexResult:
@@ -201,7 +201,7 @@ def lex(source: Source) -> LexResult:
             continue
         kind = tok.type
         if kind in literal:
-            kind = "KEYWORD" if literal[kind].isalpha() else "PUNCT"
+            kind = "KEYWORD" if literal[kind][:1].isalpha() else "PUNCT"
         out.append(Lexeme(kind, str(tok), tok.start_pos, tok.end_pos))
     out.sort(key=lambda lx: lx.start)
     return LexResult(tuple(out), ())

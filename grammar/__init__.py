@@ -21,5 +21,5 @@ def keywords() -> frozenset:
     """
     words = set()
     for line in grammar_text().splitlines():
-        words.update(re.findall(r'"([A-Za-z]+)"', line.split("//", 1)[0]))
+        words.update(re.findall(r'"([A-Za-z][A-Za-z0-9]*)"', line.split("//", 1)[0]))
     return frozenset(words)

@@ -103,7 +103,14 @@ def _num_const(value) -> model.Const:
 
 # -------------------------------------------------------------------- facts
 _SCALAR_KINDS = ("finding", "count", "number", "percent", "quantity", "duration", "date", "text", "enum",
-                 "set_text", "set_enum")
+                 "set_text", "set_enum", "icd10", "set_icd10", "cpt")
+#: Code patterns a guideline writes and codes a record gives, by system: exact, prefix and range, with codes
+#: on, below, between and beside them (and spelled without the dot, in lower case).
+CODE_PATTERNS = {"icd10": ("M79.1", "M79.1*", "M54.10-M54.18", "M54.5*", "S32.0-S32.29", "G89*"),
+                 "cpt": ("20552", "2055*", "97110-97140", "J1030")}
+CODE_POOL = {"icd10": ("M79.1", "M79.11", "M79.18", "M54.10", "M54.16", "M54.181", "M54.19", "M54.5", "M54.50",
+                       "S32.0", "S32.01", "S32.3", "S32", "G89.29", "m79.18", "M7918", "M79.7"),
+             "cpt": ("20552", "20553", "20550", "97110", "97112", "97140", "97150", "J1030", "J1040")}
 _FIELD_KINDS = ("finding", "count", "percent", "duration", "text", "enum", "number")
 
 
@@ -131,6 +138,10 @@ def types_of(draw, kind: str) -> tuple[Type, str]:
         return Type(ENUM, members=members), "one of"
     if kind == "set_text":
         return T_SET_TEXT, "set of text"
+    if kind in ("icd10", "cpt"):
+        return Type(model.CODE, system=kind), kind
+    if kind == "set_icd10":
+        return Type(SET, element=Type(model.CODE, system="icd10")), "set of icd10"
     return Type(SET, element=Type(ENUM, members=members)), "set of"
 
 
@@ -154,6 +165,8 @@ def default_for(draw, t: Type) -> Optional[model.Const]:
         return const(draw(dates), t)
     if t.kind == TEXT:
         return const(pick(draw, TEXT_POOL), t)
+    if t.kind == model.CODE:
+        return const(pick(draw, CODE_POOL[t.system]).upper(), t)
     return const(pick(draw, t.members), t)
 
 
@@ -481,15 +494,20 @@ def equality(draw, env: Env, depth: int) -> Optional[model.Expr]:
 def membership(draw, env: Env, depth: int) -> Optional[model.Expr]:
     line = env.line
     options = []
-    sets = env.refs(_is(SET))
+    sets = env.refs(lambda t: t.kind == SET and t.element.kind != model.CODE)
     if sets:
         options += ["set_contains", "set_any", "set_only", "in_set_fact"]
+    codes = env.refs(_is(model.CODE)) + env.refs(lambda t: t.kind == SET and t.element.kind == model.CODE)
+    if codes:
+        options += ["code", "code"]
     if env.refs(_is(ENUM)):
         options.append("enum_in")
     if env.refs(_is(TEXT)):
         options.append("text_in")
     options += ["num_in", "duration_in"]
     choice = pick(draw, options)
+    if choice == "code":
+        return draw(code_test(env, pick(draw, codes)))
     if choice in ("set_contains", "set_any", "set_only", "in_set_fact"):
         s = pick(draw, sets)
         element = s.type.element
@@ -521,6 +539,22 @@ def membership(draw, env: Env, depth: int) -> Optional[model.Expr]:
     x = draw(value_expr(env, DURATION, max(depth - 1, 0)))
     values = frozenset(some(draw, PERIODS[:9], 1, 3))
     return model.Member(op, x, const(values, Type(SET, element=model.T_DURATION), line), span(line))
+
+
+@st.composite
+def code_test(draw, env: Env, x: model.Expr) -> model.Expr:
+    """A code (or a set of codes) tested against patterns: `=`, `!=`, `in`, `contains`, `contains any of/only`."""
+    line = env.line
+    t = x.type if x.type.kind == model.CODE else x.type.element
+    patterns = CODE_PATTERNS[t.system]
+    one = const(pick(draw, patterns), t, line)
+    several = const(frozenset(some(draw, patterns, 1, 3)), Type(SET, element=t), line)
+    if x.type.kind == model.CODE:
+        if draw(st.booleans()):
+            return model.Compare(pick(draw, ["=", "!="]), x, one, span(line))
+        return model.Member(pick(draw, ["in", "not in"]), x, several, span(line))
+    op = pick(draw, ["contains", "contains any of", "contains only"])
+    return model.Member(op, x, one if op == "contains" else several, span(line))
 
 
 @st.composite
@@ -765,8 +799,11 @@ class _Pools:
             return pick(draw, self.texts)
         if k == ENUM:
             return pick(draw, t.members)
+        if k == model.CODE:
+            return pick(draw, CODE_POOL[t.system])
         if k == SET:
-            pool = t.element.members if t.element.kind == ENUM else self.texts
+            pool = (t.element.members if t.element.kind == ENUM else
+                    CODE_POOL[t.element.system] if t.element.kind == model.CODE else self.texts)
             return frozenset(some(draw, pool))
         if k == HISTORY:
             rows = []
@@ -859,7 +896,11 @@ def _type_text(t: Type) -> str:
         return f"quantity {t.unit}"
     if t.kind == ENUM:
         return "one of {" + ", ".join(f'"{m}"' for m in t.members) + "}"
+    if t.kind == model.CODE:
+        return t.system
     if t.kind == SET:
+        if t.element.kind == model.CODE:
+            return "set of " + t.element.system
         return "set of text" if t.element.kind == TEXT else "set of " + _type_text(t.element)[len("one of "):]
     return t.kind
 
@@ -875,7 +916,7 @@ def _lit(v, t: Type) -> str:
         return period_text(v)
     if t.kind == SET:
         return "{" + ", ".join(_lit(x, t.element) for x in sorted(v, key=str)) + "}"
-    if t.kind in (TEXT, ENUM):
+    if t.kind in (TEXT, ENUM, model.CODE):
         return f'"{v}"'
     return str(v)
 

@@ -4,12 +4,12 @@ For each bundled guideline and for random well-typed guidelines, random
 cases must give identical results from the interpreter, the compiled
 `evaluate` (outcomes, read values, missing facts, partial certification) and
 the compiled fast path `unmet`. Random guidelines include named values
-(`let`), table lookups (with ranges and `otherwise` rows), `sum(h of ...)`,
-criteria that allow fewer, and dates at the ends of the calendar. The
-default tier runs a few hundred examples; the slow tier (`pytest -m slow`)
-about 10,000. Every run draws the same examples (derandomized, no example
-database), so what the last test asserts about the cases it drew holds on
-every run or on none.
+(`let`), table lookups (with ranges and `otherwise` rows), ICD-10-CM and CPT
+codes tested against patterns, `sum(h of ...)`, criteria that allow fewer,
+and dates at the ends of the calendar. The default tier runs a few hundred
+examples; the slow tier (`pytest -m slow`) about 10,000. Every run draws the
+same examples (derandomized, no example database), so what the last test
+asserts about the cases it drew holds on every run or on none.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from mtus.compiler.build.interpret import evaluate
 from mtus.compiler.build.codegen import generate_module, load_module
-from mtus.dsl import check_file, check_text
+from mtus.dsl import check_file, check_text, model
 from mtus.dsl.passes.validate import constant_truth
 from tests.conftest import tiers
 from tests.strategies import cases, guidelines, shape, to_mtus
@@ -36,6 +36,11 @@ def _settings(n: int) -> settings:
     return settings(max_examples=n, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.filter_too_much])
+
+
+def _all(g) -> model.Logic:
+    """Every criterion and `when` condition of g as one expression, to ask what they read."""
+    return model.Logic("and", tuple(c.expr for c in (*g.criteria, *g.conditions)), g.span)
 
 
 def assert_agree(g, module, facts, request_date):
@@ -88,13 +93,15 @@ def test_random_guidelines_compiled_agrees_with_interpreter(n):
             seen["named value"] += bool(g.values)
             seen["table otherwise"] += any(t.otherwise is not None for t in g.tables)
             seen["range low end"] += "].low" in to_mtus(g)
+            seen["code"] += any(f.type.kind == "code" or (f.type.element is not None and f.type.element.kind == "code")
+                                for f in g.facts if f.name in model.facts_read(_all(g)))
 
     check()
     if n == RANDOM_GUIDELINES:
         # the new constructs were exercised, not just generated (each in dozens of cases or more); the
         # fast tier's first couple of hundred guidelines are too plain to reach partial certification
         assert seen["modified"] and seen["not in a table"] and seen["calendar end"] and seen["named value"], seen
-        assert seen["table otherwise"] and seen["range low end"], seen
+        assert seen["table otherwise"] and seen["range low end"] and seen["code"], seen
         # presumptions are kept only where they decide (runtime.decisive_presumptions): both ways drawn
         assert seen["presumption decided"] and seen["presumption did not decide"], seen
 

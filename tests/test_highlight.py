@@ -251,7 +251,7 @@ def test_textmate_grammar_is_valid_and_has_every_word():
         re.compile(p)  # the grammar's expressions stay in the subset Python and Oniguruma share
     words = set()
     for p in patterns:
-        for group in re.findall(r"\\b\(\?:([a-z|]+)\)\\b", p):
+        for group in re.findall(r"\\b\(\?:([a-z0-9|]+)\)\\b", p):
             words |= set(group.split("|"))
     assert words == KEYWORDS
     for name in ("comment", "string", "keyword", "constant"):

@@ -189,6 +189,8 @@ class _Function:
 
     def compare_core(self, e: model.Compare, a: str, b: str) -> str:
         op = _PY_OP[e.op]
+        if compare_kind(e.left.type, e.right.type) == rt.CODE:
+            return f"compare_code({literal(e.op)}, {a}, {b})"
         if compare_kind(e.left.type, e.right.type) == rt.TEXT:
             return f"({self.normalised(e.left, a)} {op} {self.normalised(e.right, b)})"
         return f"({a} {op} {b})"
@@ -200,6 +202,8 @@ class _Function:
 
     def member_core(self, e: model.Member, a: str, b: str) -> str:
         kind = member_kind(e)
+        if kind == rt.CODE:
+            return f"member_code({literal(e.op)}, {a}, {b})"
         if kind == rt.EXACT and e.op in ("in", "not in"):
             return f"({a} {e.op} {b})"
         if kind == rt.EXACT and e.op == "contains":

@@ -126,6 +126,8 @@ class _Case(model.Visitor):
             value = rt.compare_duration(e.op, a[0], b[0], self.request_date)
         elif kind == rt.TEXT:
             value = rt.compare_text(e.op, a[0], b[0])
+        elif kind == rt.CODE:
+            value = rt.compare_code(e.op, a[0], b[0])
         else:
             value = rt.compare(e.op, a[0], b[0])
         return rt.strict_m(value, a, b)
@@ -140,6 +142,8 @@ class _Case(model.Visitor):
 
     def visit_Member(self, e: model.Member, row):
         a, b = self.eval(e.left, row), self.eval(e.right, row)
+        if member_kind(e) == rt.CODE:
+            return rt.strict_m(rt.member_code(e.op, a[0], b[0]), a, b)
         return rt.strict_m(rt.member(e.op, a[0], b[0], member_kind(e), self.request_date), a, b)
 
     def visit_Arith(self, e: model.Arith, row):

@@ -35,8 +35,10 @@ def _runtime_value(v):
 
 
 def compare_kind(a: model.Type, b: model.Type) -> str:
-    """How two values compare: as durations, as free text, or exactly."""
+    """How two values compare: as durations, as codes (against patterns), as free text, or exactly."""
     kinds = {a.kind, b.kind}
+    if model.CODE in kinds:
+        return rt.CODE
     if DURATION in kinds:
         return rt.DURATION
     if TEXT in kinds:

@@ -298,9 +298,9 @@ def _shape(e: model.Expr, shows: bool = False) -> Shape:
 
 # ------------------------------------------------------------------ schema
 def _type_parts(t: model.Type) -> dict:
-    """A type as FieldInfo's keyword arguments ("finding" for a true/false fact)."""
+    """A type as FieldInfo's keyword arguments ("finding" for a true/false fact; a case gives a code as text)."""
     return {
-        "kind": "finding" if t.kind == BOOL else t.kind,
+        "kind": "finding" if t.kind == BOOL else ("text" if t.kind == model.CODE else t.kind),
         "unit": t.unit if t.kind == QUANTITY else None,
         "members": tuple(t.members) if t.kind == ENUM else None,
         "element": FieldInfo(**_type_parts(t.element)) if t.kind == SET else None,

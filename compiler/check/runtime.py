@@ -39,7 +39,8 @@ import attrs
 #: 3: criterion results carry the values they computed (Computed; decide's `computed`).
 #: 4: compare_elapsed, the one calendar rule for `time from A to B` against a period.
 #: 5: lookup_or / lookup_or_m, tables with an `otherwise` row.
-RUNTIME_VERSION = 5
+#: 6: compare_code / member_code, ICD-10-CM, CPT and HCPCS codes and patterns.
+RUNTIME_VERSION = 6
 
 MET = "met"
 NOT_MET = "not met"
@@ -657,6 +658,51 @@ def lookup_or_m(table: Mapping[str, Value], key: Pair, default: Value) -> Pair:
     return (None, m) if k is None else (table.get(norm_text(k), default), ())
 
 
+# --------------------------------------------------------- codes (ICD-10-CM, CPT, HCPCS)
+#: How the elements of a set operation compare (with TEXT, DURATION, EXACT): as diagnosis or procedure codes.
+CODE = "code"
+
+
+def norm_code(code: str) -> str:
+    """A code as compared: upper case, without spaces or dots (`m79.1` is `M791`)."""
+    return "".join(code.split()).replace(".", "").upper()
+
+
+def code_matches(code: str, pattern: str) -> bool:
+    """Whether a code is the pattern's: the same code; `M79.1*`: a code starting so; `M54.10-M54.18`: a code
+    between the ends, the codes below an end included (M54.181 is within M54.10-M54.18)."""
+    c = norm_code(code)
+    p = "".join(pattern.split()).upper()
+    if p.endswith("*"):
+        return c.startswith(norm_code(p[:-1]))
+    lo, dash, hi = p.partition("-")
+    if not dash:
+        return c == norm_code(p)
+    lo, hi = norm_code(lo), norm_code(hi)
+    return lo <= c[:max(len(lo), len(hi))] <= hi and len(c) >= min(len(lo), len(hi))
+
+
+def compare_code(op: str, code: Optional[str], pattern: Optional[str]) -> Optional[bool]:
+    """`code = pattern` / `code != pattern`; unknown if either is."""
+    if code is None or pattern is None:
+        return None
+    return code_matches(code, pattern) is (op == "=")
+
+
+def member_code(op: str, a: Any, b: Any) -> Optional[bool]:
+    """The set operations on codes, the right side holding patterns: `code in {...}`, `codes contains P`,
+    `codes contains any of {...}`, `codes contains only {...}`; unknown if either side is."""
+    if a is None or b is None:
+        return None
+    if op in ("in", "not in"):
+        return any(code_matches(a, p) for p in b) is (op == "in")
+    if op == "contains":
+        return any(code_matches(c, b) for c in a)
+    if op == "contains any of":
+        return any(code_matches(c, p) for c in a for p in b)
+    return all(any(code_matches(c, p) for p in b) for c in a)  # contains only
+
+
 # --------------------------------------------------------------- results
 @attrs.frozen
 class FactValue:
@@ -1150,6 +1196,8 @@ __all__ = [
     "last_row", "first_row", "any_m", "all_m", "count_m", "sum_m", "sum_of_m", "pick_m", "field_m",
     # tables
     "lookup", "lookup_m", "lookup_or", "lookup_or_m",
+    # codes
+    "CODE", "norm_code", "code_matches", "compare_code", "member_code",
     # results
     "FactValue", "Computed", "CriterionResult", "Presumption", "Modification", "CERTIFIED", "MODIFIED", "NOT_CERTIFIED",
     "GuidelineResult",

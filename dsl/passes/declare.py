@@ -24,7 +24,8 @@ _SIMPLE = {
     "percent": model.T_PERCENT, "duration": model.T_DURATION, "date": model.T_DATE,
     "text": model.T_TEXT,
 }
-_DECLARED = {"enum": "one of", "set_text": "set of text", "set_enum": "set of", "finding": "finding"}
+_DECLARED = {"enum": "one of", "set_text": "set of text", "set_enum": "set of", "finding": "finding",
+             "set_icd10": "set of icd10", "set_cpt": "set of cpt"}
 
 
 def humanize(name: str) -> str:
@@ -68,6 +69,10 @@ def type_of(ctx: Context, ref: ast.TypeRef, fields: tuple[ast.Field, ...] = (), 
         return model.Type(model.ENUM, members=_members(ctx, ref))
     if ref.kind == "set_text":
         return model.Type(model.SET, element=model.T_TEXT)
+    if ref.kind in ("icd10", "cpt"):
+        return model.Type(model.CODE, system=ref.kind)
+    if ref.kind in ("set_icd10", "set_cpt"):
+        return model.Type(model.SET, element=model.Type(model.CODE, system=ref.kind[4:]))
     if ref.kind == "set_enum":
         return model.Type(model.SET, element=model.Type(model.ENUM, members=_members(ctx, ref)))
     if ref.kind == "history":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mtus.dsl import ast, model
 from mtus.dsl import diagnostics as diag
-from mtus.dsl.model import ENUM, HISTORY, SET, TEXT, Type
+from mtus.dsl.model import CODE, ENUM, HISTORY, SET, TEXT, Type
 from mtus.dsl.passes import literals
 from mtus.dsl.passes.context import Context, did_you_mean
 from mtus.dsl.passes.hints import example_of, member_hint
@@ -47,6 +47,10 @@ def _given_value(ctx: Context, typer, t: Type, lit, span):
         if t.kind == ENUM and c.type.kind == TEXT:
             return typer.err("E203", f'"{c.value}" is not one of the values declared for this fact', lit.span,
                              hint=member_hint(c.value, t.members))
+        if t.kind == CODE:
+            return typer.err("E308", f"{typer.show(lit)} is not {t.describe()}", lit.span,
+                             hint=f"an example gives a code as a record states it, such as {example_of(t)}; "
+                                  "patterns such as `\"M79.1*\"` are for conditions")
         return typer.err("E308", f"{typer.show(lit)} is not {t.describe()}", lit.span,
                          hint=f"write {t.describe()} such as {example_of(t)}")
     return fitted.value
@@ -63,6 +67,13 @@ def _set_member(typer, t: Type, lit, c=None):
     if t.element.kind == ENUM and c.value not in t.element.members:
         return typer.err("E203", f'"{c.value}" is not one of the values declared for this fact', lit.span,
                          hint=member_hint(c.value, t.element.members))
+    if t.element.kind == CODE:
+        fitted = literals.fits(c, t.element)
+        if fitted is None:
+            return typer.err("E308", f"{typer.show(lit)} is not {t.element.describe()}", lit.span,
+                             hint=f"an example gives codes as a record states them, such as "
+                                  f"{example_of(t.element)}; patterns such as `\"M79.1*\"` are for conditions")
+        return fitted.value
     return c.value
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from mtus.dsl import ast
-from mtus.dsl.model import (BOOL, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, NUMERIC, PERCENT, QUANTITY, SET, TEXT,
+from mtus.dsl.model import (BOOL, CODE, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, NUMERIC, PERCENT, QUANTITY, SET, TEXT,
                        Type)
 from mtus.dsl.passes.context import did_you_mean
 
@@ -24,6 +24,8 @@ def example_of(t: Type) -> str:
         return f"`120 {t.unit}`"
     if t.kind == ENUM and t.members:
         return f'`"{t.members[0]}"`'
+    if t.kind == CODE:
+        return '`"M79.18"`' if t.system == "icd10" else '`"20552"`'
     return f"`{_EXAMPLE_LITERAL.get(t.kind, '...')}`"
 
 

@@ -8,6 +8,7 @@ from typing import Union
 
 from mtus.dsl import ast, model
 from mtus.dsl import diagnostics as diag
+from mtus.dsl.passes import medcodes
 
 DURATION_UNITS = {
     "day": (0, 1), "days": (0, 1),
@@ -76,6 +77,10 @@ def fits(const: model.Const, expected: model.Type) -> Union[model.Const, None]:
             return model.Const(const.value, expected, const.text, const.span)
         return None
     if e == model.SET:
+        return None
+    if e == model.CODE:  # a code as a record states it (no pattern), upper case without spaces
+        if k == model.TEXT and medcodes.is_code(const.value, expected.system):
+            return model.Const("".join(const.value.split()).upper(), expected, const.text, const.span)
         return None
     if k == e and (k != model.QUANTITY or const.type.unit == expected.unit):
         return const

@@ -18,9 +18,9 @@ from typing import Optional
 
 from mtus.dsl import ast, model
 from mtus.dsl import diagnostics as diag
-from mtus.dsl.model import (BOOL, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, NUMERIC, PERCENT,
+from mtus.dsl.model import (BOOL, CODE, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, NUMERIC, PERCENT,
                        QUANTITY, SET, TEXT, Type)
-from mtus.dsl.passes import literals
+from mtus.dsl.passes import literals, medcodes
 from mtus.dsl.passes.literals import text_key
 from mtus.dsl.passes.context import Context, did_you_mean
 from mtus.dsl.passes.examples import check_examples
@@ -171,8 +171,32 @@ class _Typer:
         """Retype a text constant compared with a `one of` value; report unknown members."""
         return self._enum_fit(a.type, b)
 
+    def _pattern_as_text(self, value: str, span) -> None:
+        """W409: a code pattern (`"M79.1*"`, `"M54.10-M54.18"`) compared with free text, where it is only text."""
+        if ("*" in value or "-" in value) and any(medcodes.check(value, s) is None for s in (medcodes.ICD10,
+                                                                                             medcodes.CPT)):
+            self.ctx.report(diag.warning(
+                "W409", f'"{value}" is a code pattern, but it is compared with free text, which it matches only '
+                        "letter for letter", span,
+                hint="declare the fact `icd10` (or `cpt`, `set of icd10`) to match codes by prefix and range"))
+
+    def _code_fit(self, t: Type, b, span=None):
+        """A text constant compared with a code, retyped as a code pattern; None (reported, E415) if not one."""
+        problem = medcodes.check(b.value, t.system)
+        if problem is not None:
+            return self.err("E415", problem, span or b.span,
+                            hint=f"write {medcodes.NAMES[t.system]} or a pattern: {medcodes.EXAMPLES[t.system]}")
+        return model.Const("".join(b.value.split()).upper(), t, b.text, b.span)
+
     def _enum_fit(self, t: Type, b):
-        """`b` retyped to the `one of` type `t` if it is a text constant; None (reported) if not a member."""
+        """`b` retyped to the `one of` type `t` if it is a text constant; None (reported) if not a member.
+
+        A text constant compared with a code is retyped as a code pattern instead (E415 if it is not one).
+        """
+        if t.kind == CODE and isinstance(b, model.Const) and b.type.kind == TEXT:
+            return self._code_fit(t, b)
+        if t.kind == TEXT and isinstance(b, model.Const) and b.type.kind == TEXT:
+            self._pattern_as_text(b.value, b.span)
         if t.kind == ENUM and isinstance(b, model.Const) and b.type.kind == TEXT:
             fitted = literals.fits(b, t)
             if fitted is None:
@@ -206,6 +230,18 @@ class _Typer:
             self.err("E306", f"{self.show(plain)} has no unit, but it is compared with a quantity in {q.type.unit}",
                      plain.span, hint=f"write {self.show(plain)[:-1]} {q.type.unit}`")
             return False
+        if CODE in (ka, kb):
+            if ka == kb and a.type.system == b.type.system:
+                if ordered:
+                    return bool(self.err("E301", "codes have no order; only `=` and `!=` can compare them", span,
+                                         hint='for a range of codes, compare with a pattern: `= "M54.10-M54.18"`'))
+                return True
+            code = a if ka == CODE else b
+            self.err("E302", f"cannot compare {self.show(na)}, {a.type.describe()}, with {self.show(nb)}, "
+                     f"{b.type.describe()}", span,
+                     hint=f"compare {code.type.describe()} with another, or with a code or pattern such as "
+                          f"{medcodes.EXAMPLES[code.type.system]}")
+            return False
         if ka == kb and ka in (TEXT, ENUM, BOOL) or {ka, kb} == {TEXT, ENUM}:
             if ordered:
                 what = {TEXT: "texts", ENUM: "values of a `one of` list", BOOL: "findings"}[ka]
@@ -229,6 +265,8 @@ class _Typer:
             return None
         if not self.comparable(a, b, e.left, e.right, e.span, e.op not in ("=", "!=")):
             return None
+        if a.type.kind == CODE and isinstance(a, model.Const) and not isinstance(b, model.Const):
+            a, b = b, a  # the pattern on the right, where the runtime reads it (`=` and `!=` are symmetric)
         return model.Compare(e.op, a, b, e.span)
 
     def e_Between(self, e: ast.Between, row):
@@ -287,6 +325,20 @@ class _Typer:
         if not isinstance(const, model.Const) or element is None:
             return const
         got = const.type.element
+        if element.kind == CODE and got is not None and got.kind == TEXT:  # patterns of codes, each checked
+            items = {i.value: i for i in getattr(node, "items", ())}
+            values = []
+            for v in sorted(const.value, key=str):
+                fitted = self._code_fit(element, model.Const(v, got, v, const.span),
+                                        items[v].span if v in items else node.span)
+                if fitted is None:
+                    return None
+                values.append(fitted.value)
+            return model.Const(frozenset(values), Type(SET, element=element), const.text, const.span)
+        if element.kind == TEXT and got is not None and got.kind == TEXT:
+            items = {i.value: i for i in getattr(node, "items", ())}
+            for v in sorted(const.value, key=str):
+                self._pattern_as_text(v, items[v].span if v in items else node.span)
         if const.value and got is not None and not _same_family(got, element):
             return self.err("E302", f"{self.show(node)} lists {got.describe()}, where {element.describe()} is expected",
                             node.span, hint=f"write values such as {example_of(element)}")
@@ -488,7 +540,7 @@ def _same_family(a: Type, b: Optional[Type]) -> bool:
         return True
     if {a.kind, b.kind} <= {TEXT, ENUM}:
         return True
-    return a.kind == b.kind and a.unit == b.unit
+    return a.kind == b.kind and a.unit == b.unit and a.system == b.system
 
 
 def _arith_type(op: str, a: Type, b: Type) -> Optional[Type]:
