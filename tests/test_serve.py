@@ -388,3 +388,17 @@ def test_the_page_and_its_files_are_served(client):
     for name in ("playground.css", "playground.js", "editor.js", "form.js"):
         assert f"/static/{name}" in page.text
         assert client.get(f"/static/{name}").status_code == 200
+
+
+BUNDLED = sorted(p.stem for p in (ROOT / "guidelines").glob("*.mtus") if p.stem != "formulary")
+
+
+@pytest.mark.parametrize("gid", BUNDLED)
+def test_every_bundled_guideline_in_the_playground_decides_as_the_pack(playground, gid):
+    """Its fill-in case, dated: the interpreter's letter in the playground is the compiled pack's, request by request."""
+    case = playground.get(f"/v1/template/{gid}").text.replace("date: YYYY-MM-DD", "date: 2015-03-02")
+    source = (ROOT / "guidelines" / f"{gid}.mtus").read_text(encoding="utf-8")
+    answer = playground.post("/v1/playground", json={"source": source, "case": case}).json()
+    assert not [d for d in answer["diagnostics"] if d["severity"] == "error"] and answer["case_problems"] == []
+    checked = playground.post("/v1/check?explain=true", content=case.encode()).json()
+    assert answer["letter"]["json"]["requests"] == checked["requests"]
