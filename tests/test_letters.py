@@ -151,7 +151,8 @@ def test_computed_values_are_shown(source_pack):
     path = str(CASES_DIR / "drugs" / "norco_above_morphine_ceiling.yaml")
     letter = api.check_case(path, source_pack)
     text = " ".join(api.render(letter, "text").split())
-    assert "the current regimen totals 150 mg oral morphine equivalents a day, more than 120 (page 86" in text
+    assert ("the current regimen totals 150 mg oral morphine equivalents a day, more than 120, and the record "
+            "documents no pain management consultation (page 86") in text
     explained = " ".join(api.render(letter, "text", explain=True).split())
     assert "computed sum(opioid_regimen of daily_mg * mme_factor[drug]) = 150" in explained
     data = json.loads(api.render(letter, "json"))

@@ -289,8 +289,9 @@ def _shape(e: model.Expr, shows: bool = False) -> Shape:
         # `any(prior) or n <= 6`: not met only when every alternative fails, so the letter can
         # word it by its one limit ("the request is for 8 visits, more than the 6 ...")
         limits = [x for x in (_shape(o, shows) for o in e.operands) if x.kind in ("limit", "compare")]
-        if len(limits) == 1:
-            return attrs.evolve(limits[0], disjunctive=True)
+        if len(limits) == 1:  # `facts`: the findings among the alternatives, which the letter names too
+            findings = tuple(o.name for o in e.operands if isinstance(o, model.FactRef) and o.type.kind == BOOL)
+            return attrs.evolve(limits[0], disjunctive=True, facts=findings or None)
     if isinstance(e, model.AtLeast) or (isinstance(e, model.Logic) and e.op == "or"):
         return Shape("general", disjunctive=True)  # any one of the missing facts may decide it
     return Shape("general")

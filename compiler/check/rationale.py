@@ -325,6 +325,18 @@ class Explainer:
 
     def _not_met(self, c, r: CriterionResult, values) -> tuple[str, list[str]]:
         """The sentence for a criterion not met (or an exclusion that applies), and the facts it uses."""
+        text, used = self._not_met_core(c, r, values)
+        shape = c.shape
+        if shape.disjunctive and shape.facts and shape.kind in ("limit", "compare") and not c.exclude:
+            # `total <= 120 or pain_consultation` fails only without the alternative: say so
+            documented = {fv.name for fv in r.read if fv.documented}  # a presumed absence has its own sentence
+            absent = [n for n in shape.facts if values.get(n) is False and n in documented]
+            if absent:
+                text += ", and the record documents " + join([f"no {_no_article(self.label(n))}" for n in absent])
+                used = list(used) + [n for n in absent if n not in used]
+        return text, used
+
+    def _not_met_core(self, c, r: CriterionResult, values) -> tuple[str, list[str]]:
         shape = c.shape
         kind = shape.kind
         fact = shape.fact
@@ -377,7 +389,8 @@ class Explainer:
         if kind == "no_finding" and v is True:
             return f"the record documents {label}", [fact]
         if kind == "findings" and shape.op == "and":
-            absent = [n for n in shape.facts if values.get(n) is False]
+            documented = {fv.name for fv in r.read if fv.documented}  # a presumed absence has its own sentence
+            absent = [n for n in shape.facts if values.get(n) is False and n in documented]
             if absent:
                 return "the record documents " + join([f"no {_no_article(self.label(a))}" for a in absent]), absent
         if kind == "member" and v is not None:
