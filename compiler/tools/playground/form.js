@@ -1,7 +1,8 @@
 // The reviewer's form: pick the item, fill in what the record documents, read the letter, export the case file.
 "use strict";
 
-const KIND_PLACEHOLDER = { percent: "e.g. 60%", duration: "e.g. 6 weeks", number: "e.g. 2.5", text: "", count: "0" };
+const KIND_PLACEHOLDER = { percent: "e.g. 60%", duration: "e.g. 6 weeks", number: "e.g. 2.5", text: "", count: "0",
+                           code: "a code, e.g. M79.1 or 20552" };
 
 const ReviewerForm = {
   info: null,
