@@ -117,7 +117,7 @@ def test_a_shared_url_restores_the_state(page, browser):
     other.context.close()
 
 
-def test_the_form_state_is_shared_too(page, browser):
+def test_the_form_state_is_shared_too(page, browser, tmp_path):
     open_page(page)
     page.click("#tab-form")
     page.fill("#item", "20552")
@@ -138,6 +138,16 @@ def test_the_form_state_is_shared_too(page, browser):
     assert json.loads(other.evaluate("JSON.stringify(ReviewerForm.caseData())")) == \
         json.loads(page.evaluate("JSON.stringify(ReviewerForm.caseData())"))
     other.context.close()
+    # a history row survives the export: the YAML file decides as the form does
+    page.wait_for_function("!document.querySelector('#form-letter').classList.contains('stale')")
+    with page.expect_download() as download:
+        page.click("#export-yaml")
+    exported = tmp_path / "case.yaml"
+    download.value.save_as(exported)
+    assert "prior_injections:\n    - relief: \"60%\"" in exported.read_text(encoding="utf-8")
+    request = urllib.request.Request(page.base + "/v1/check?format=text", data=exported.read_bytes(), method="POST")
+    with urllib.request.urlopen(request) as r:
+        assert r.read().decode().rstrip("\n") == page.locator("#form-letter").inner_text().rstrip("\n")
 
 
 def test_starting_from_another_guideline_loads_it_and_its_fill_in_case(page):
