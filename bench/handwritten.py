@@ -1,13 +1,16 @@
 """The TPI criteria written by hand, as a careful engineer would: the floor for the compiled fast path.
 
-unmet(facts, request_date) -> ids of the criteria not met or not documented,
-in source order, with the same semantics as the guideline: an absent fact
-never meets a criterion, a finding must be documented true (or, for
-radiculopathy, documented false), months are calendar months with month-end
-clamping, 50% is inclusive, diagnoses compare as free text, the last
-injection is the latest by date (unknown if one has no date), and a relief
-duration in months is compared with 6 weeks on the calendar from the
-request date.
+unmet(facts, request_date) -> ids of the criteria not met or not documented
+(and of the exclusions that apply), in source order, with the same semantics
+as guidelines/tpi.mtus: a finding must be documented true, radiculopathy is
+presumed absent when silent, the number of injections and the injectate are
+checked only when stated, an exclusion applies only when documented, no prior
+injections documented is none, months are calendar months with month-end
+clamping, relief must be greater than 50%, diagnoses compare as free text, the
+last injection is the latest by date (unknown if one has no date), and a
+relief duration in months is compared with 6 weeks on the calendar from the
+request date. (The guideline's undocumented findings are decided in every
+reading; for these criteria that lists the same ids.)
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import datetime
 
 from mtus.compiler.check.runtime import add_months
 
-_LOCAL = frozenset({"local anesthetic", "local anesthetic with steroid"})
+_OTHER = frozenset({"saline", "glucose", "botulinum toxin", "corticosteroid only"})
 _SIX_WEEKS = datetime.timedelta(days=42)
 _REPEAT = ["repeat_relief", "repeat_function", "interval"]
 
@@ -31,20 +34,18 @@ def unmet(facts, request_date):
         out.append("chronic")
     if get("conservative_care_failed") is not True:
         out.append("conservative_care")
-    if get("radiculopathy") is not False:
+    if get("radiculopathy") is True:
         out.append("no_radiculopathy")
     n = get("injections")
-    if n is None or n > 4:
+    if n is not None and n > 4:
         out.append("per_session")
-    if get("substance") not in _LOCAL:
-        out.append("local_anesthetic")
+    if get("substance") in _OTHER:
+        out.append("other_injectate")
     dx = get("diagnoses")
-    if dx is None or any(" ".join(d.split()).casefold() == "fibromyalgia" for d in dx):
+    if dx is not None and any(" ".join(d.split()).casefold() == "fibromyalgia" for d in dx):
         out.append("fibromyalgia")
     prior = get("prior_injections")
-    if prior is None:
-        out += _REPEAT
-    elif prior:
+    if prior:
         last = None
         for row in prior:
             d = row.get("date")
@@ -57,7 +58,7 @@ def unmet(facts, request_date):
             out += _REPEAT
         else:
             relief, lasted = last.get("relief"), last.get("relief_lasted")
-            if relief is None or relief < 50 or lasted is None or not (
+            if relief is None or relief <= 50 or lasted is None or not (
                     lasted.days >= 42 if lasted.months == 0 else lasted.after(request_date) >= request_date + _SIX_WEEKS):
                 out.append("repeat_relief")
             if last.get("function_improved") is not True:
