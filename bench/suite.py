@@ -91,21 +91,25 @@ def run_wall(cmd: list[str], env: dict, stdout=subprocess.DEVNULL, cwd=ROOT) -> 
 
 def run_usage(cmd: list[str], env: dict, cwd=ROOT) -> dict:
     """One run of cmd (output discarded): wall seconds, CPU seconds (user + system, the kernel's accounting of the
-    child) and peak resident memory in MB. posix_spawn, not fork: a forked child's peak would count this process."""
-    exe = shutil.which(cmd[0]) or cmd[0]
-    actions = [(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0), (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)]
-    here = os.getcwd()
-    os.chdir(cwd)  # posix_spawn has no working-directory action before Python 3.13
-    try:
+    child) and peak resident memory in MB.
+
+    The peak is GNU time's (%M) where /usr/bin/time exists: the kernel carries a process's peak across exec,
+    so a child forked (or spawned) from this process would report this process's memory; one forked from
+    time's small process does not. Without it, the peak is None.
+    """
+    gnu_time = Path("/usr/bin/time")
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        full = ([str(gnu_time), "-f", "%M", "-o", rss.name] if gnu_time.is_file() else []) + cmd
         t0 = time.perf_counter()
-        pid = os.posix_spawn(exe, cmd, env, file_actions=actions)
-    finally:
-        os.chdir(here)
-    _, status, usage = os.wait4(pid, 0)
-    wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: exit {os.waitstatus_to_exitcode(status)}")
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_mb": usage.ru_maxrss / 1024}
+        proc = subprocess.Popen(full, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)}: exit {proc.returncode}")
+        text = rss.read().strip().splitlines()
+    peak = int(text[-1]) / 1024 if text and text[-1].isdigit() else None
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_mb": peak}
 
 
 def instructions(cmd: list[str], env: dict) -> Optional[int]:
@@ -309,7 +313,8 @@ def _interleaved_usage(cmds: dict[str, list[str]], env: dict, reps: int) -> dict
     for _ in range(reps):
         for k, cmd in cmds.items():
             runs[k].append(run_usage(cmd, env))
-    return {k: {f: med([r[f] for r in v]) for f in ("wall_s", "cpu_s", "maxrss_mb")} for k, v in runs.items()}
+    return {k: {f: (med([r[f] for r in v]) if v[0][f] is not None else float("nan"))
+                for f in ("wall_s", "cpu_s", "maxrss_mb")} for k, v in runs.items()}
 
 
 def _letter_without_pack_line(cmd: list[str], env: dict) -> str:
