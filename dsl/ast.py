@@ -144,7 +144,7 @@ class AtLeast:
 @frozen
 class Aggregate:
     """`any(h)`, `count(h within 12 months where ...)`, `last(h).field`, `sum(h.field)`, `sum(h of expr)`."""
-    op: str  # any all count sum last first
+    op: str  # any all count sum last first, or "count distinct"
     target: Path
     within: Optional["Literal"]
     where: Optional["Expr"]

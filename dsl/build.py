@@ -435,7 +435,7 @@ class _Builder:
         if kind == "aggregate":
             op, target, value, within, where, field = tree.children
             return ast.Aggregate(
-                op=str(op.children[0]), target=self.path(target),
+                op=" ".join(str(t) for t in op.children), target=self.path(target),
                 within=self.literal(within) if within is not None else None,
                 where=self.expr(where, d) if where is not None else None,
                 field=str(field) if field is not None else None, span=span,

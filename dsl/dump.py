@@ -71,6 +71,9 @@ class _Outline(model.Visitor):
             parts.append(f"field {e.field}")
         return "(" + " ".join(parts) + f"):{_t(e.type)}"
 
+    def visit_SetCount(self, e: model.SetCount) -> str:
+        return f"(count {self.visit(e.set)}):count"
+
     def visit_ValueRef(self, e: model.ValueRef) -> str:
         return f"${e.name}:{_t(e.type)}"
 

@@ -26,7 +26,7 @@ TYPES = ("finding", "number", "count", "percent", "quantity", "duration", "date"
          "history", "icd10")
 #: Words that combine or compare values.
 OPERATORS = ("and", "or", "not", "in", "contains", "only", "any", "all", "of", "between", "at", "least",
-             "within", "where", "documented", "time", "to", "sum", "last", "first")
+             "distinct", "within", "where", "documented", "time", "to", "sum", "last", "first")
 #: Values and outcomes.
 CONSTANTS = ("present", "absent", "certified", "modified", "met", "applicable", "applies", "does", "apply")
 

@@ -213,12 +213,13 @@ class AtLeast:
 
 @frozen
 class Query:
-    """An operation over a history: any, all, count, sum, last, first.
+    """An operation over a history: any, all, count, count distinct, sum, last, first.
 
     Rows are first restricted to those dated within `within` before the request
     date (when given), then to those where `where` holds. `last`/`first` pick
     by the row's `date` field (list order if the history has none) and read
-    `field`; `sum` adds `field` over the rows.
+    `field`; `sum` adds `field` over the rows; `count distinct` counts the
+    different values of `field` among them.
     """
 
     op: str
@@ -230,6 +231,14 @@ class Query:
     type: Type
     span: Span
     value: Optional["Expr"] = None  # `sum(h of <expr>)`: per-row expression; field is then None
+
+
+@frozen
+class SetCount:
+    """`count(s)` of a set fact: how many different values it holds (texts and codes compared as they match)."""
+    set: FactRef
+    span: Span
+    type: Type = T_COUNT
 
 
 @frozen
@@ -263,11 +272,11 @@ class ValueRef:
 
 
 Expr = Union[FactRef, FieldRef, RequestDate, Const, Not, Logic, Compare, Member, Between,
-             Arith, Documented, TimeFrom, AtLeast, Query, Lookup, ValueRef]
+             Arith, Documented, TimeFrom, AtLeast, Query, Lookup, ValueRef, SetCount]
 
 
 _EXPR_CLASSES = (FactRef, FieldRef, RequestDate, Const, Not, Logic, Compare, Member, Between,
-                 Arith, Documented, TimeFrom, AtLeast, Query, Lookup, ValueRef)
+                 Arith, Documented, TimeFrom, AtLeast, Query, Lookup, ValueRef, SetCount)
 _EXPR_NAMES = frozenset(c.__name__ for c in _EXPR_CLASSES) | {"Expr"}
 
 

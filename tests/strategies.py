@@ -346,7 +346,7 @@ def lookup(draw, env: Env, pred, depth: int) -> Optional[model.Lookup]:
 @st.composite
 def query(draw, env: Env, depth: int, op: str, field_pred=None) -> Optional[model.Query]:
     """A query over one of the histories (None if no history fits)."""
-    if op in ("last", "first", "sum"):
+    if op in ("last", "first", "sum", "count distinct"):
         hs = env.histories(lambda h: any(field_pred(f.type) for f in h.fields))
     else:
         hs = env.histories()
@@ -359,7 +359,7 @@ def query(draw, env: Env, depth: int, op: str, field_pred=None) -> Optional[mode
     t = {"any": model.T_BOOL, "all": model.T_BOOL, "count": model.T_COUNT}.get(op)
     if t is None:
         f = pick(draw, [f for f in h.type.fields if field_pred(f.type)])
-        field, t = f.name, f.type
+        field, t = f.name, (model.T_COUNT if op == "count distinct" else f.type)
     return model.Query(op, href, within, within_text, where, field, t, span(env.line))
 
 
@@ -380,7 +380,9 @@ def value_expr(draw, env: Env, kind: str, depth: int) -> model.Expr:
     if depth > 0:
         options.append("arith")
         if kind == "num" and env.histories():
-            options.append("count")
+            options += ["count", "count_distinct"]
+        if kind == "num" and env.refs(_is(SET), values=False):
+            options.append("set_count")
         if kind in ("num", PERCENT, QUANTITY, DURATION) and env.histories(lambda h: any(pred(f.type) for f in h.fields)):
             options.append("sum")
         if kind in ("num", PERCENT, QUANTITY, DURATION) and env.histories():
@@ -401,6 +403,11 @@ def value_expr(draw, env: Env, kind: str, depth: int) -> model.Expr:
         return draw(query(env, depth, pick(draw, ["last", "first"]), pred))
     if choice == "count":
         return draw(query(env, depth, "count"))
+    if choice == "count_distinct":
+        return draw(query(env, depth, "count distinct", lambda t: True))
+    if choice == "set_count":
+        s = pick(draw, [r for r in env.refs(_is(SET), values=False) if isinstance(r, model.FactRef)])
+        return model.SetCount(s, span(line))
     if choice == "sum":
         return draw(query(env, depth, "sum", pred))
     if choice == "time":
@@ -944,8 +951,10 @@ def _text(e: model.Expr) -> str:
         return f"(time from {_text(e.start)} to {_text(e.end)})"
     if isinstance(e, model.Lookup):
         return f"{e.table}[{_text(e.key)}]" + (".low" if e.low else "")
+    if isinstance(e, model.SetCount):
+        return f"count({e.set.name})"
     if isinstance(e, model.Query):
-        inner = e.history.name + (f".{e.field}" if e.op == "sum" and e.value is None else "")
+        inner = e.history.name + (f".{e.field}" if e.op in ("sum", "count distinct") and e.value is None else "")
         if e.value is not None:
             inner += f" of {_text(e.value)}"
         if e.within is not None:

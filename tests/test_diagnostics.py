@@ -44,6 +44,8 @@ EXPECTED = {
     "code_ordered_comparison": "E301",
     "code_pattern_compared_with_text": "W409",
     "code_range_out_of_order": "E415",
+    "count_distinct_without_field": "E307",
+    "count_of_a_set_with_where": "E307",
     "criterion_not_true_or_false": "E304",
     "curly_quotes": "E101",
     "date_compared_with_duration": "E302",

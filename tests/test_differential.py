@@ -5,11 +5,12 @@ cases must give identical results from the interpreter, the compiled
 `evaluate` (outcomes, read values, missing facts, partial certification) and
 the compiled fast path `unmet`. Random guidelines include named values
 (`let`), table lookups (with ranges and `otherwise` rows), ICD-10-CM and CPT
-codes tested against patterns, `sum(h of ...)`, criteria that allow fewer,
-and dates at the ends of the calendar. The default tier runs a few hundred
-examples; the slow tier (`pytest -m slow`) about 10,000. Every run draws the
-same examples (derandomized, no example database), so what the last test
-asserts about the cases it drew holds on every run or on none.
+codes tested against patterns, `sum(h of ...)`, `count distinct(h.field)`,
+`count(s)` of a set, criteria that allow fewer, and dates at the ends of the
+calendar. The default tier runs a few hundred examples; the slow tier
+(`pytest -m slow`) about 10,000. Every run draws the same examples
+(derandomized, no example database), so what the last test asserts about the
+cases it drew holds on every run or on none.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ def _settings(n: int) -> settings:
 def _all(g) -> model.Logic:
     """Every criterion and `when` condition of g as one expression, to ask what they read."""
     return model.Logic("and", tuple(c.expr for c in (*g.criteria, *g.conditions)), g.span)
+
+
+def _walk(e):
+    yield e
+    for c in model.children(e):
+        yield from _walk(c)
 
 
 def assert_agree(g, module, facts, request_date):
@@ -93,6 +100,8 @@ def test_random_guidelines_compiled_agrees_with_interpreter(n):
             seen["named value"] += bool(g.values)
             seen["table otherwise"] += any(t.otherwise is not None for t in g.tables)
             seen["range low end"] += "].low" in to_mtus(g)
+            seen["count distinct"] += "count distinct(" in to_mtus(g)
+            seen["count of a set"] += any(isinstance(x, model.SetCount) for x in _walk(_all(g)))
             seen["code"] += any(f.type.kind == "code" or (f.type.element is not None and f.type.element.kind == "code")
                                 for f in g.facts if f.name in model.facts_read(_all(g)))
 
@@ -102,6 +111,7 @@ def test_random_guidelines_compiled_agrees_with_interpreter(n):
         # fast tier's first couple of hundred guidelines are too plain to reach partial certification
         assert seen["modified"] and seen["not in a table"] and seen["calendar end"] and seen["named value"], seen
         assert seen["table otherwise"] and seen["range low end"] and seen["code"], seen
+        assert seen["count distinct"] and seen["count of a set"], seen
         # presumptions are kept only where they decide (runtime.decisive_presumptions): both ways drawn
         assert seen["presumption decided"] and seen["presumption did not decide"], seen
 

@@ -32,6 +32,7 @@ from mtus.compiler.check import runtime as rt
 from mtus.compiler.build import silence
 from mtus.compiler.build.codewriter import INDENT, CodeWriter, comment_text, literal, mangle
 from mtus.compiler.build.lowering import (ARITH_FUNCTIONS, allows_fewer, compare_kind, computed_operands, const_value, date_field,
+                                          distinct_kind,
                                           member_kind, reads, sum_type, sum_zero, table_default, table_entries,
                                           written)
 from mtus.dsl import model
@@ -265,6 +266,9 @@ class _Function:
             return _V(f"lookup({self.gen.table(e.table, e.low)}, {self.val(e.key).text})", True)
         if isinstance(e, model.Query):
             return self.query_val(e)
+        if isinstance(e, model.SetCount):
+            s = self.val(e.set)
+            return _V(f"set_count({s.text}, {literal(distinct_kind(e.set.type))})", s.nullable)
         raise AssertionError(e)
 
     def query_val(self, e: model.Query) -> _V:
@@ -371,11 +375,19 @@ class _Function:
             return self.temp_pair(f"lookup_m({self.gen.table(e.table, e.low)}, {literal(e.table)}, {key})", line)
         if isinstance(e, model.Query):
             return self.query_pair(e)
+        if isinstance(e, model.SetCount):
+            v, m = self.pair(e.set)
+            if not self.pair_nullable(e.set):
+                return self.val(e).text, "()"
+            return self.temp_pair(f"strict_m(set_count({v}, {literal(distinct_kind(e.set.type))}), ({v}, {m}))",
+                                  e.span.line)
         raise AssertionError(e)
 
     def pair_nullable(self, e) -> bool:
         if isinstance(e, model.ValueRef):
             return self.pair_nullable(e.expr)
+        if isinstance(e, model.SetCount):
+            return self.pair_nullable(e.set)
         if isinstance(e, model.FactRef):
             return self.fact(e.name).nullable
         return not isinstance(e, (model.RequestDate, model.Const, model.Documented))
@@ -406,6 +418,9 @@ class _Function:
         args = f"{rows}, {literal(name)}, {window}, {where}"
         if e.op in ("any", "all", "count"):
             return self.temp_pair(f"{e.op}_m({args})", line)
+        if e.op == "count distinct":
+            kind = distinct_kind(e.history.type.field(e.field).type)
+            return self.temp_pair(f"count_distinct_m({args}, {literal(e.field)}, {literal(kind)})", line)
         if e.op == "sum":
             zero = self.gen.constant(sum_zero(sum_type(e)), e)
             if e.value is not None:

@@ -15,6 +15,7 @@ from typing import Mapping, Optional
 
 from mtus.compiler.build import silence
 from mtus.compiler.build.lowering import (ARITH_FUNCTIONS, allows_fewer, compare_kind, computed_operands, const_value, date_field,
+                                          distinct_kind,
                                           member_kind, reads, sum_type, sum_zero, table_default, table_entries,
                                           written)
 from mtus.compiler.check import runtime as rt
@@ -174,6 +175,9 @@ class _Case(model.Visitor):
             return rt.all_m(rows, name, window, where)
         if e.op == "count":
             return rt.count_m(rows, name, window, where)
+        if e.op == "count distinct":
+            field_type = e.history.type.field(e.field).type
+            return rt.count_distinct_m(rows, name, window, where, e.field, distinct_kind(field_type))
         if e.op == "sum" and e.value is not None:
             def value(r, _value=e.value, _name=name):
                 return self.eval(_value, (_name, r))
@@ -182,6 +186,10 @@ class _Case(model.Visitor):
             return rt.sum_m(rows, name, window, where, e.field, sum_zero(sum_type(e)))
         picked = rt.pick_m(e.op, rows, name, window, where, date_field(e.history.type))
         return rt.field_m(picked, name, e.field)
+
+    def visit_SetCount(self, e: model.SetCount, row):
+        v = self.eval(e.set, row)
+        return rt.strict_m(rt.set_count(v[0], distinct_kind(e.set.type)), v)
 
     def visit_ValueRef(self, e: model.ValueRef, row):
         return self.eval(e.expr, row)

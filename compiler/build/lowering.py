@@ -57,6 +57,13 @@ def member_kind(e: model.Member) -> str:
     return compare_kind(element or model.T_TEXT, collection or model.T_TEXT)
 
 
+def distinct_kind(t: model.Type) -> str:
+    """How `count distinct` and `count(s)` tell values apart: texts as they compare, codes as they match."""
+    if t.kind == model.SET:
+        t = t.element or model.T_TEXT
+    return rt.CODE if t.kind == model.CODE else rt.TEXT if t.kind == TEXT else rt.EXACT
+
+
 def date_field(history: model.Type) -> Optional[str]:
     """The field `last`/`first` order rows by, if the history has a `date` field that is a date."""
     f = history.field("date")
@@ -134,6 +141,8 @@ def written(e: model.Expr, outer: int = 0) -> str:
         return f"documented {written(e.target)}"
     if isinstance(e, model.Lookup):
         return f"{e.table}[{written(e.key)}]" + (".low" if e.low else "")
+    if isinstance(e, model.SetCount):
+        return f"count({e.set.name})"
     if isinstance(e, model.Query):
         inner = e.history.name
         if e.value is not None:

@@ -58,6 +58,8 @@ class _Phraser:
     def label(self, e: model.Expr) -> str:
         if isinstance(e, model.ValueRef):  # the name the author gave the value
             return e.label
+        if isinstance(e, model.SetCount):
+            return f"the number of {self.label(e.set)}"
         if isinstance(e, model.FactRef):
             return self.g.fact(e.name).label
         if isinstance(e, model.FieldRef):
@@ -86,6 +88,10 @@ class _Phraser:
                 return f"{field.label} of the {which} of the {h.label}{window}"
             if e.op == "count":
                 return f"the number of {h.label}{window}{cond}"
+            if e.op == "count distinct":
+                label = h.type.field(e.field).label
+                label = label[4:] if label.startswith("the ") else label
+                return f"the number of different values of {label} in the {h.label}{window}{cond}"
             if e.op == "sum":
                 field = h.type.field(e.field)
                 return f"the total {field.label} of the {h.label}{window}{cond}"

@@ -40,7 +40,8 @@ import attrs
 #: 4: compare_elapsed, the one calendar rule for `time from A to B` against a period.
 #: 5: lookup_or / lookup_or_m, tables with an `otherwise` row.
 #: 6: compare_code / member_code, ICD-10-CM, CPT and HCPCS codes and patterns.
-RUNTIME_VERSION = 6
+#: 7: count_distinct_m and set_count: `count distinct(h.field)` and `count(s)` of a set.
+RUNTIME_VERSION = 7
 
 MET = "met"
 NOT_MET = "not met"
@@ -591,6 +592,44 @@ def sum_of_m(rows: Optional[Sequence[Row]], history: str, window: Window, where:
             elif not unknown:
                 total = add(total, x)
     return (None, union(*missing)) if unknown else (total, ())
+
+
+def _distinct(value: Value, kind: str) -> Value:
+    """A value as `count distinct` tells values apart: texts as they compare, codes without dots or case."""
+    if kind == TEXT and isinstance(value, str):
+        return norm_text(value)
+    if kind == CODE and isinstance(value, str):
+        return norm_code(value)
+    return value
+
+
+def count_distinct_m(rows: Optional[Sequence[Row]], history: str, window: Window, where: Where, field: str,
+                     kind: str) -> Pair:
+    """`count distinct(h.field ...)`: how many different values `field` has in the rows that count.
+
+    Unknown, like a sum, when a row might or might not count or a counted row
+    does not give the field.
+    """
+    if rows is None:
+        return None, (history,)
+    seen: set[Value] = set()
+    missing: list[tuple[str, ...]] = []
+    for row in rows:
+        counts, m = _included(row, history, window, where)
+        if counts is None:
+            missing.append(m or (history,))
+        elif counts:
+            x = row.get(field)
+            if x is None:
+                missing.append((f"{history}.{field}",))
+            else:
+                seen.add(_distinct(x, kind))
+    return (None, union(*missing)) if missing else (len(seen), ())
+
+
+def set_count(values: Optional[frozenset[Value]], kind: str) -> Optional[int]:
+    """`count(s)` of a set: how many different values it holds (as count_distinct_m tells them apart)."""
+    return None if values is None else len({_distinct(x, kind) for x in values})
 
 
 def pick_m(which: str, rows: Optional[Sequence[Row]], history: str, window: Window, where: Where,
@@ -1194,6 +1233,7 @@ __all__ = [
     "add", "sub", "mul", "div",
     # histories
     "last_row", "first_row", "any_m", "all_m", "count_m", "sum_m", "sum_of_m", "pick_m", "field_m",
+    "count_distinct_m", "set_count",
     # tables
     "lookup", "lookup_m", "lookup_or", "lookup_or_m",
     # codes

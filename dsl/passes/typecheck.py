@@ -452,6 +452,8 @@ class _Typer:
 
     def e_Aggregate(self, e: ast.Aggregate, row):
         fact = self.ctx.facts[e.target.parts[0]]
+        if fact.type.kind == SET and e.op in ("count", "count distinct"):
+            return self._set_count(e, fact)
         if fact.type.kind != HISTORY:
             other = compare_hint(f"`{fact.name}`", fact.type)
             return self.err("E307", f"`{e.op}(...)` works on a history, but `{fact.name}` is {fact.type.describe()}",
@@ -481,13 +483,23 @@ class _Typer:
                                 e.where.span)
         field = e.field
         if len(e.target.parts) == 2:
-            if e.op != "sum" or field is not None:
+            if e.op not in ("sum", "count distinct") or field is not None:
                 return self.err("E307", f"`{e.op}` reads a field after the parenthesis", e.target.span,
                                 hint=f"write `{e.op}({e.target.parts[0]}).{e.target.parts[1]}`")
             field = e.target.parts[1]
         op = e.op
         if e.value is not None:
             return self._sum_of(e, href, within, within_text, where, field)
+        if op == "count distinct":  # `count distinct(h.field ...)`
+            if field is None or e.field is not None:
+                return self.err("E307", "`count distinct` counts the different values of one field: name it inside "
+                                "the parentheses", e.field_span or e.span,
+                                hint=f"write `count distinct({fact.name}.{e.field or '<field>'} where ...)`")
+            t = fact.type.field(field).type
+            if t.kind == SET:
+                return self.err("E301", f"`count distinct` counts single values; `{field}` is {t.describe()}",
+                                e.target.span)
+            return model.Query(op, href, within, within_text, where, field, model.T_COUNT, e.span)
         if op in ("any", "count") and field is not None:
             return self.err("E307", f"`{op}(...)` does not read a field", e.field_span or e.span,
                             hint=f"test the field inside: `{op}({fact.name} where {field} ...)`")
@@ -510,13 +522,23 @@ class _Typer:
                 return self.err("E301", f"cannot add up `{field}`, which is {t.describe()}", e.field_span or e.target.span)
         return model.Query(op, href, within, within_text, where, field, t, e.span)
 
+    def _set_count(self, e: ast.Aggregate, fact: model.Fact):
+        """`count(s)` of a set fact: the number of different values it holds."""
+        if len(e.target.parts) > 1 or e.within is not None or e.where is not None or e.value is not None \
+                or e.field is not None:
+            return self.err("E307", f"`count({fact.name})` counts the values of a set; a set has no entries to "
+                            "choose with `where`, `within`, `of` or a field", e.span,
+                            hint=f"write `count({fact.name})` alone, or test a value with `{fact.name} contains ...`")
+        return model.SetCount(model.FactRef(fact.name, fact.type, e.target.span), e.span)
+
     def _sum_of(self, e: ast.Aggregate, href: model.FactRef, within, within_text, where, field):
         """`sum(h of <expr> ...)`: the expression evaluated for each entry, added up."""
         name = href.name
         if e.op != "sum":
             return self.err("E307", f"`{e.op}(...)` does not take `of`; only `sum` adds up an expression per entry",
                             e.value.span, hint=f"write `{e.op}({name} where ...)` to test the entries" if e.op in
-                            ("any", "all", "count") else f"write `{e.op}({name}).<field>`")
+                            ("any", "all", "count") else f"write `count distinct({name}.<field> where ...)`"
+                            if e.op == "count distinct" else f"write `{e.op}({name}).<field>`")
         if field is not None:
             return self.err("E307", "`sum(... of ...)` adds up the expression after `of` and reads no field",
                             e.field_span or e.target.span,
