@@ -11,7 +11,8 @@ Run locally, one target at a time:
 Allowed outcomes, anything else is a crash atheris reports with its input:
 - case: a case (then decided, and its letter rendered in every format, with no raw
   control character in text or Markdown) or a CaseError;
-- jsonl: one result record per non-blank line, whatever the bytes;
+- jsonl: one result record per non-blank line, whatever the bytes (seeded with the
+  hostile corpus and with tests/cases/ as JSON lines, so lines are decided too);
 - pack: the bundled pack with its manifest replaced by the input, or one of its
   files replaced (and re-hashed, so the loader's later checks are reached), is
   loaded or refused with a PackError, and so is each checker module when run.
@@ -108,6 +109,19 @@ def main() -> None:
         seed = corpus / f"seed-{i}-{path.name}"
         if not seed.exists():
             seed.write_bytes(path.read_bytes())
+    if target == "jsonl":  # decidable lines too, one case a line and all in one batch, so deciding is reached
+        from mtus.compiler.check.casefile import read_case_file
+        from mtus.compiler.check.runtime import to_json_value
+
+        lines = []
+        for p in sorted((ROOT / "tests" / "cases").rglob("*.yaml")):
+            try:
+                lines.append(json.dumps(read_case_file(str(p)), default=to_json_value))
+            except CaseError:
+                continue  # a case file that is wrong on purpose
+        for i, line in enumerate(lines):
+            (corpus / f"seed-case-{i}").write_text(line + "\n", encoding="utf-8")
+        (corpus / "seed-cases-all").write_text("\n".join(lines) + "\n", encoding="utf-8")
     if target == "pack":
         for i, name in enumerate(NAMES[:8]):
             (corpus / f"seed-{i}").write_bytes(bytes([i]) + SMALL[name])
