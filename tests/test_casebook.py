@@ -125,3 +125,10 @@ def test_an_item_no_guideline_decides_is_a_failure_not_a_crash(tmp_path, source_
     run = cb.run_case(str(case), source_pack)
     (r,) = run.runs
     assert run.status == "FAIL" and r.problems[0].startswith("not addressed by any guideline")
+
+
+@pytest.mark.parametrize("path", CASES, ids=_id)
+def test_case_reads_without_warnings(path):
+    """A casebook case is a model of a well-written case file: no warning (an unquoted `#` cut an item)."""
+    from mtus.compiler.check.casefile import read_case_file
+    assert [w.message for w in read_case_file(path).warnings] == []

@@ -336,6 +336,16 @@ class Explainer:
                 used = list(used) + [n for n in absent if n not in used]
         return text, used
 
+    def _documented_findings(self, r: CriterionResult) -> list[tuple[str, str]]:
+        """The findings a criterion read that the record documents, as words ("X", "no Y") with their names."""
+        out = []
+        for fv in r.read:
+            info = self.facts.get(fv.name)
+            if fv.documented and _kind(info) == "finding" and isinstance(fv.value, bool):
+                label = self.label(fv.name)
+                out.append((label if fv.value else f"no {_no_article(label)}", fv.name))
+        return out
+
     def _not_met_core(self, c, r: CriterionResult, values) -> tuple[str, list[str]]:
         shape = c.shape
         kind = shape.kind
@@ -354,6 +364,9 @@ class Explainer:
                 return f"the record documents {label}, and {said}", [fact]
             if kind == "member" and v is not None:
                 return f"the {label} is {format_value(v, schema)}, and {said}", [fact]
+            found = self._documented_findings(r)
+            if found:  # what the record says that makes the exclusion apply, then the guideline's words
+                return f"the record documents {join([w for w, _ in found])}; {said}", [n for _, n in found]
             return f"{said}, and the record documents it", self._own_facts(c, values)
         if kind == "limit" and v is not None:
             op, limit = shape.op, shape.limit
@@ -365,8 +378,7 @@ class Explainer:
                      "=": f"not {limit} as the guideline requires",
                      "!=": "which the guideline does not allow"}[op]
             if _kind(schema) == "count":
-                noun = label[:-len(" requested")] if label.endswith(" requested") else label
-                return f"the request is for {shown} {noun}, {words}", [fact]
+                return f"the request is for {shown} {_unrequested(label)}, {words}", [fact]
             return f"the {label} is documented as {shown}, {words}", [fact]
         computed = {x.expr: x.value for x in r.computed if x.value is not None}
         if kind == "compare":
@@ -397,7 +409,13 @@ class Explainer:
             if shape.op == "in":
                 return f"the {label} is {format_value(v, schema)}, which is not {shape.values}", [fact]
             return f"the {label} is {format_value(v, schema)}, which the guideline does not allow", [fact]
-        text = f"the record does not show {lower_start(c.statement)}"
+        statement = lower_start(c.statement)
+        if statement.startswith(("documentation of ", "documentation that ")):
+            text = f"there is no {statement}"
+        elif statement.startswith("no "):  # "no re-enrollment in nor repetition of ...": not met, so it is shown
+            text = "the record shows " + statement[3:].replace(" nor ", " or ")
+        else:
+            text = f"the record does not show {statement}"
         shown = self._computed_phrases(c, computed)[:3]
         if shown:  # the values it computed are what a reviewer checks the outcome against
             text += ": " + join(shown)
@@ -466,7 +484,7 @@ class Explainer:
         if c.shows:  # the author's words for the computed value
             subject = c.shows.replace("{}", shown)
         elif fact and _kind(self.facts.get(fact)) == "count":
-            subject = f"the request is for {shown} {left[0]}"
+            subject = f"the request is for {shown} {_unrequested(left[0])}"
         elif fact:
             subject = f"the {left[0]} is documented as {shown}"
         else:
@@ -600,7 +618,7 @@ class Explainer:
                                 f"Documentation that the exclusion does not apply: not recommended with {statement}")
             elif self._reads_only_product(r):
                 line = sentence(f"A different product that meets the criterion: {statement}")
-            elif statement.startswith("documentation of "):
+            elif statement.startswith(("documentation of ", "documentation that ")):
                 line = sentence(statement)
             elif c.allows_fewer or (c.shape.kind == "limit"
                                     and _kind(self._fact(c.shape.fact)) == "count"):
@@ -613,6 +631,11 @@ class Explainer:
 
 
 _HEAD_ENDS = re.compile(r" (?:of|with|by|for|from|to|in|on|at|after|before|that|which)\b|[(,;:]")
+
+
+def _unrequested(label: str) -> str:
+    """A count's label after "the request is for N": "visits requested" reads "visits"."""
+    return label[:-len(" requested")] if label.endswith(" requested") else label
 
 
 def _plural(label: str) -> bool:
