@@ -336,6 +336,14 @@ def _special(err: _Error) -> Optional[diag.Diagnostic]:
         return diag.error("E110", "only a `cite` line can be indented under `on denial says`", err.found_span(),
                           hint="give the sentence its own page with `cite pages 79-80`; "
                                "other lines go at the header's indentation")
+    attribute = err.prev.text if err.prev is not None else None
+    if "COLON" in err.expected and attribute in ("says", "shows", "cite", "allows") \
+            and scan.line_head(err.text, err.pos) == attribute:
+        # `says` where a criterion may start (under `when`, or not indented under its criterion)
+        return diag.error("E110", f"`{attribute}` belongs to a criterion, but here it starts a line where a criterion "
+                                  "or a `when` block may start", err.found_span(),
+                          hint=f"indent `{attribute}` under the criterion it belongs to, one step further than the "
+                               f"criterion's id; a `when` condition has no `{attribute}` of its own")
     if err.expected <= {"SAYS", "SHOWS", "CITE", "ALLOWS"} and err.type != "_INDENT":
         return diag.error("E110", "only `says`, `shows`, `cite` and `allows fewer` lines can be indented under a criterion",
                           err.found_span(), hint=f"line {err.found()} up with the criterion above it")

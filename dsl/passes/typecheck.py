@@ -20,7 +20,7 @@ from mtus.dsl import ast, model
 from mtus.dsl import diagnostics as diag
 from mtus.dsl.model import (BOOL, CODE, COUNT, DATE, DURATION, ENUM, HISTORY, NUMBER, NUMERIC, PERCENT,
                        QUANTITY, SET, TEXT, Type)
-from mtus.dsl.passes import literals, medcodes
+from mtus.dsl.passes import literals, medcodes, units
 from mtus.dsl.passes.literals import text_key
 from mtus.dsl.passes.context import Context, did_you_mean
 from mtus.dsl.passes.examples import check_examples
@@ -227,8 +227,16 @@ class _Typer:
         if QUANTITY in (ka, kb) and ({ka, kb} & NUMERIC):
             q = a if ka == QUANTITY else b
             plain = nb if ka == QUANTITY else na
+            qnode = na if ka == QUANTITY else nb
+            if isinstance(plain, ast.NumberLit):  # a number written without its unit
+                hint = f"write {self.show(plain)[:-1]} {q.type.unit}`"
+            elif isinstance(qnode, ast.NumberLit):  # `visits <= 34 visits`: a name cannot carry a unit
+                hint = (f"{self.show(plain)} is {(a if ka != QUANTITY else b).type.describe()}, which has no unit: "
+                        f"write the number alone, `{qnode.text}`, or declare it `quantity {q.type.unit}`")
+            else:
+                hint = f"declare {self.show(plain)} as a `quantity {q.type.unit}`, or compare it with a plain number"
             self.err("E306", f"{self.show(plain)} has no unit, but it is compared with a quantity in {q.type.unit}",
-                     plain.span, hint=f"write {self.show(plain)[:-1]} {q.type.unit}`")
+                     plain.span, hint=hint)
             return False
         if CODE in (ka, kb):
             if ka == kb and a.type.system == b.type.system:
@@ -357,9 +365,17 @@ class _Typer:
         if a is None or b is None:
             return None
         t = _arith_type(e.op, a.type, b.type)
+        if t is None and a.type.kind == b.type.kind == QUANTITY and e.op in "*/":
+            word = "multiply" if e.op == "*" else "divide"
+            return self.err("E303", f"cannot {word} {self.show(e.left)}, in {a.type.unit}, by {self.show(e.right)}, "
+                            f"in {b.type.unit}: the result is in no unit mtus can write (one word, or `word/word`)",
+                            e.span,
+                            hint="units multiply and cancel as written: `mg/day * MME/mg` is MME/day; "
+                                 "a conversion factor is a quantity in the units it converts, e.g. `quantity MME/mg`")
         if t is None:
             return self.err("E302", f"cannot compute {self.show(e.left)} {e.op} {self.show(e.right)}: "
-                            f"{a.type.describe()} {e.op} {b.type.describe()}", e.span, hint=kind_hint(a.type, b.type))
+                            f"{a.type.describe()} {e.op} {b.type.describe()}", e.span,
+                            hint=_arith_hint(e.op, a.type, b.type))
         return model.Arith(e.op, a, b, t, e.span)
 
     def e_Documented(self, e: ast.Documented, row):
@@ -582,13 +598,36 @@ def _arith_type(op: str, a: Type, b: Type) -> Optional[Type]:
             return a
         if kb in (PERCENT, QUANTITY) and ka in NUMERIC:
             return b
+        if ka == kb == QUANTITY:  # units multiply: mg/day * MME/mg is MME/day
+            return _unit_type(units.product(a.unit, b.unit))
         return None
     if op == "/":
         if ka in (PERCENT, QUANTITY) and kb in NUMERIC:
             return a
-        if ka == kb == QUANTITY and a.unit == b.unit:
-            return model.T_NUMBER
+        if ka == kb == QUANTITY:  # mg / mg is a plain number; MME/day / MME/mg is mg/day
+            return _unit_type(units.quotient(a.unit, b.unit))
     return None
+
+
+def _unit_type(unit: Optional[str]) -> Optional[Type]:
+    """A quantity in the unit an operation gives, a plain number where the units cancel, None if not a unit."""
+    if unit is None:
+        return None
+    return Type(QUANTITY, unit=unit) if unit else model.T_NUMBER
+
+
+def _arith_hint(op: str, a: Type, b: Type) -> str:
+    """What arithmetic the two kinds allow, in the operation's own words."""
+    if op in "+-":
+        if DATE in (a.kind, b.kind):
+            return "a date plus or minus a length of time is a date, e.g. `injury_date + 6 weeks`; to measure " \
+                   "between two dates write `time from A to B`"
+        return "only values of one kind add up (numbers, percents, lengths of time, quantities in one unit)"
+    if op == "*":
+        return "a percent or a quantity is multiplied by a plain number, and two quantities multiply their units " \
+               "(mg/day * MME/mg is MME/day); other kinds cannot be multiplied"
+    return "a percent or a quantity is divided by a plain number, or by a quantity (mg / mg is a plain number); " \
+           "other kinds cannot be divided"
 
 
 def _citation(ctx: Context, c: Optional[ast.Citation], base: model.Citation) -> model.Citation:

@@ -1,0 +1,63 @@
+"""Units that convert: quantities multiplied or divided multiply or divide their units, checked at compile time."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from mtus.compiler.build.interpret import evaluate
+from mtus.dsl import check_text
+from mtus.dsl.passes.units import product, quotient
+
+SOURCE = '''\
+guideline opioids "Opioids"
+  source "MTUS Chronic Pain Medical Treatment Guidelines" page 86
+
+facts
+  regimen: history "opioids taken and their daily doses", required
+    drug: text "opioid"
+    daily_dose: quantity mg/day "daily dose"
+
+tables
+  mme_per_mg: quantity MME/mg "oral morphine milligram equivalents per milligram"
+    "hydrocodone": 1 MME/mg
+    "oxycodone": 1.5 MME/mg
+
+criteria
+  ceiling: sum(regimen of daily_dose * mme_per_mg[drug]) <= 120 MME/day
+'''
+
+
+@pytest.mark.parametrize("a, b, want", [
+    ("mg/day", "MME/mg", "MME/day"), ("MME/mg", "mg/day", "MME/day"), ("mg", "MME/mg", "MME"),
+    ("mg/kg", "kg", "mg"), ("mg/day", "day", "mg"), ("mg", "mg", None), ("mg/day", "mg", None),
+    ("day/mg", "mg/day", ""),
+])
+def test_units_multiply_and_cancel(a, b, want):
+    assert product(a, b) == want
+
+
+@pytest.mark.parametrize("a, b, want", [
+    ("MME/day", "MME/mg", "mg/day"), ("mg", "mg", ""), ("mg", "day", "mg/day"), ("mg/day", "mg/day", ""),
+    ("mg", "kg/day", None),
+])
+def test_units_divide(a, b, want):
+    assert quotient(a, b) == want
+
+
+def test_a_dose_times_its_factor_is_in_mme_a_day():
+    result = check_text(SOURCE, "opioids.mtus")
+    assert result.ok, result.diagnostics
+    g = result.model
+    assert g.criteria[0].expr.left.type.unit == "MME/day"
+    facts = {"regimen": ({"drug": "oxycodone", "daily_dose": Decimal(60)}, {"drug": "hydrocodone", "daily_dose": 60})}
+    r = evaluate(g, facts, datetime.date(2015, 3, 2))
+    assert (r.criteria[0].outcome, r.criteria[0].computed[0].value) == ("not met", Decimal("150.0"))
+
+
+def test_the_dimension_checks_stay():
+    wrong = check_text(SOURCE.replace("<= 120 MME/day", "<= 120 mg/day"), "opioids.mtus")
+    assert [d.code for d in wrong.diagnostics] == ["E303"]
+    assert "MME/day" in wrong.diagnostics[0].message and "mg/day" in wrong.diagnostics[0].message
