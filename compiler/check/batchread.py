@@ -35,7 +35,7 @@ class FastReader:
         self.reader = reader
         self.all_facts = reader.all_facts
         self.infos = reader.infos
-        self._convs: dict[int, Any] = {}  # id(schema) -> its converter
+        self._convs: dict[int, tuple] = {}  # id(schema) -> (its converter, the values of the texts it has seen)
         self._keep: list = []  # the schemas whose ids key _convs: alive, so no other object takes an id
         self._scopes: dict[Optional[str], dict] = {}  # None (the case's facts) or a guideline id -> name -> converter
         self._dates: dict[str, datetime.date] = {}
@@ -45,15 +45,17 @@ class FastReader:
         self.checkers: dict[str, tuple] = {}  # guideline id -> what batch.py calls of its checker
 
     # ---------------------------------------------------------------- values
-    def converter(self, schema) -> Any:
-        """raw -> runtime value (or _NOT) for the fact `schema`: the case reader's converter, remembering each text's
-        value (most lines repeat the same words), made once per schema."""
-        conv = self._convs.get(id(schema))
-        if conv is not None:
-            return conv
+    def converter(self, schema) -> tuple:
+        """(conv, texts) for the fact `schema`, made once: conv(raw) is the runtime value (or _NOT), by the case
+        reader's converter; texts holds the value of each text seen (most lines repeat the same words), looked up
+        by the caller before calling conv."""
+        made = self._convs.get(id(schema))
+        if made is not None:
+            return made
         kind = schema.kind
         if kind == "history":
             fields = {name: self.converter(f) for name, f in schema.fields.items()}
+            texts: dict[str, Any] = {}  # a history is never a text
 
             def conv(raw: Any) -> Any:
                 if type(raw) is not list or len(raw) > MAX_HISTORY:
@@ -65,15 +67,19 @@ class FastReader:
                     row = {}
                     for fname, fraw in entry.items():
                         f = fields.get(fname)
-                        v = _NOT if f is None else f(fraw)
-                        if v is _NOT:
+                        if f is None:
                             return _NOT
+                        v = f[1].get(fraw, _NOT) if type(fraw) is str else _NOT
+                        if v is _NOT:
+                            v = f[0](fraw)
+                            if v is _NOT:
+                                return _NOT
                         row[fname] = v
                     rows.append(row)
                 return tuple(rows)
         else:
             to_value = _CONVERT[kind]
-            texts: dict[str, Any] = {}  # the value of each text seen
+            texts = {}  # the value of each text seen
             lists: dict[tuple, Any] = {}  # the value of each list of texts seen
 
             def conv(raw: Any) -> Any:
@@ -105,9 +111,9 @@ class FastReader:
                     texts[raw] = v
                 return v
 
-        self._convs[id(schema)] = conv
+        made = self._convs[id(schema)] = (conv, texts)
         self._keep.append(schema)  # its id stays its own while the converter is kept
-        return conv
+        return made
 
     def facts(self, raw: Any, scope: Optional[str], allowed) -> Optional[dict]:
         """Converted facts, or None where the case reader would refuse one or read it otherwise."""
@@ -120,15 +126,17 @@ class FastReader:
             convs = self._scopes[scope] = {}
         out = {}
         for name, v in raw.items():
-            conv = convs.get(name)
-            if conv is None:
+            made = convs.get(name)
+            if made is None:
                 schema = allowed.get(name)
                 if schema is None:
                     return None
-                conv = convs[name] = self.converter(schema)
-            value = conv(v)
+                made = convs[name] = self.converter(schema)
+            value = made[1].get(v, _NOT) if type(v) is str else _NOT  # a text seen before: no call
             if value is _NOT:
-                return None
+                value = made[0](v)
+                if value is _NOT:
+                    return None
             out[name] = value
         return out
 
