@@ -59,6 +59,7 @@ CODES: dict[str, str] = {
     "W407": "a named value (`let`) that no criterion uses",
     "W408": "a named value with the name of a history field, which hides it inside `where` and `of`",
     "W409": "a code pattern (`\"M79.1*\"`, a range) compared with free text, where it matches only letter for letter",
+    "W410": "a `last(h)` or `first(h)` that no `when any(h)` or `any(h) and` guards (`mtus lint`)",
     # limits and internal errors
     "E901": "the input is nested too deeply or is too large to check",
     "E999": "an internal error in mtus (please report it)",

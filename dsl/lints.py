@@ -5,13 +5,16 @@ W404 a history or request detail that does not say what a silent record means,
 W405 an exclusion that can hold only because a fact is absent or negated,
 W406 a criterion whose condition reads a request detail checked only when
 stated together with a clinical finding (the detail's rule would decide the
-clinical part too). They are lints, not errors: the guideline still compiles.
+clinical part too), W410 a `last(h)` or `first(h)` that no `any(h)` guards (a
+history with no entry leaves the criterion not documented, where a reviewer
+would read it as failed). They are lints, not errors: the guideline still compiles.
 """
 
 from __future__ import annotations
 
 from mtus.dsl import diagnostics as diag
 from mtus.dsl import model
+from mtus.dsl.dump import expr as outline
 
 #: The silence rule that makes a criterion not apply when its detail is unstated (as written in the model).
 CHECKED_WHEN_STATED = "checked when stated"
@@ -26,6 +29,14 @@ def lint(guideline: model.Guideline) -> list[diag.Diagnostic]:
                 "W405", f"exclusion `{c.id}` can hold only because a fact is absent or negated", c.span,
                 hint="a silent record never makes an exclusion apply, so this moves the burden of documenting "
                      "the fact off the requester: write it as a criterion for use (drop `exclude` and `not`)"))
+        for q in _unguarded_picks(c):
+            h = guideline.fact(q.history.name)
+            out.append(diag.warning(
+                "W410", f"`{q.op}({q.history.name})` reads an entry, but `{q.history.name}` may have none", q.span,
+                hint=f"with no entry the criterion is not documented; where the guideline means otherwise, guard "
+                     f"it: `when any({q.history.name})` above it (then not applicable without an entry), or "
+                     f"`any({q.history.name}) and ...` (then not met)" + ("" if h is None or h.silence != "none when silent" else
+                                                            f"; a record silent on `{q.history.name}` reads as none")))
         mixed = _mixed(guideline, c)
         if mixed is not None:
             detail, clinical = mixed
@@ -50,6 +61,49 @@ def _unruled(f: model.Fact) -> list[diag.Diagnostic]:
                              hint="add `, required` (the request is incomplete without it) or `, checked when "
                                   "stated` (the criteria that read it do not apply when it is left out)")]
     return []
+
+
+def _guards(e: model.Expr) -> list[model.Query]:
+    """The `any(h ...)` conjuncts of a condition: where it holds, those histories have an entry."""
+    if isinstance(e, model.ValueRef):
+        return _guards(e.expr)
+    if isinstance(e, model.Query) and e.op == "any":
+        return [e]
+    if isinstance(e, model.Logic) and e.op == "and":
+        return [g for x in e.operands for g in _guards(x)]
+    return []
+
+
+def _guarded(q: model.Query, guards: list[model.Query]) -> bool:
+    """A guard covers a pick of the same history that selects the same entries, or all of them (an entry the
+    guard selects is then among them)."""
+    return any(g.history.name == q.history.name and
+               ((q.within is None and q.where is None) or _selection(g) == _selection(q))
+               for g in guards)
+
+
+def _selection(q: model.Query) -> tuple:
+    """Which entries a query selects, as written (spans aside): its history, `within` and `where`."""
+    return q.history.name, q.within, None if q.where is None else outline(q.where)
+
+
+def _unguarded_picks(c: model.Criterion) -> list[model.Query]:
+    """The `last(...)`/`first(...)` of c's condition that no `when` or `and` above them guards with `any`."""
+    out: list[model.Query] = []
+
+    def walk(e: model.Expr, guards: list[model.Query]) -> None:
+        if isinstance(e, model.Query) and e.op in ("last", "first") and not _guarded(e, guards):
+            out.append(e)
+        if isinstance(e, model.Logic) and e.op == "and":
+            guards = guards + _guards(e)
+        for child in model.children(e):
+            walk(child, guards)
+
+    walk(c.expr, [g for cond in c.conditions for g in _guards(cond.expr)])
+    unique: dict = {}
+    for q in out:  # one warning per pick as written
+        unique.setdefault((q.op,) + _selection(q), q)
+    return list(unique.values())
 
 
 def _only_by_absence(e: model.Expr) -> bool:

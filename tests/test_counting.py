@@ -61,3 +61,31 @@ def test_the_letter_names_what_is_counted():
     labels = [x.label for c in info.criteria for x in c.computed]
     assert labels[0].startswith("the number of different values of drug tried in the first-line medication trials")
     assert labels[1] == "the number of regions treated this session"
+
+
+def test_a_pick_without_an_entry_is_warned_about_unless_guarded():
+    from mtus.dsl.lints import lint
+    text = '''\
+guideline demo "Demo"
+  source "MTUS Chronic Pain Medical Treatment Guidelines" page 80
+
+facts
+  changes: history "dose changes", none when silent
+    date: date "date"
+    improved: finding "improved"
+    region: text "region"
+  target: text "region treated"
+
+criteria
+  a: last(changes).improved
+  b: any(changes) and last(changes).improved
+  c: any(changes where region = target) and last(changes).improved
+  when any(changes where region = target)
+    d: last(changes where region = target).improved and first(changes where region = target).improved
+    e: last(changes).improved
+  f: any(changes) and last(changes where region = target).improved
+'''
+    g = check_text(text, "demo.mtus").model
+    flagged = [(d.code, d.span.line) for d in lint(g) if d.code == "W410"]
+    # a bare pick, and a pick of fewer entries than its guard selects; the others are guarded
+    assert flagged == [("W410", 12), ("W410", 18)]

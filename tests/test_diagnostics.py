@@ -88,6 +88,7 @@ EXPECTED = {
     "let_under_when": "E413",
     "let_unused": "W407",
     "let_used_above": "E414",
+    "last_of_a_history_that_may_be_empty": "W410",
     "lookup_key_member_without_entry": "W402",
     "lookup_key_not_text": "E301",
     "missing_citation": "E403",
