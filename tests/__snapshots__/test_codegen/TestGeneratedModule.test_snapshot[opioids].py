@@ -118,59 +118,59 @@ def unmet(facts, request_date):
     f_opioid_regimen = _get('opioid_regimen')
     _out = []
 
-    # four_as (opioids.mtus:137): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
+    # four_as (opioids.mtus:139): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
     if not ((f_analgesia_monitored is True) and (f_adl_monitored is True) and (f_adverse_effects_monitored is True) and (f_aberrant_behavior_monitored is True)):
         _out.append('four_as')
 
-    # when#0 (opioids.mtus:144): misuse_issues:bool
+    # when#0 (opioids.mtus:146): misuse_issues:bool
     _when1 = f_misuse_issues
     if _when1 is not False:
 
-        # drug_screen when#0 (opioids.mtus:145): drug_screening:bool
+        # drug_screen when#0 (opioids.mtus:147): drug_screening:bool
         if _when1 is None or not (f_drug_screening is True):
             _out.append('drug_screen')
 
-    # continuation (opioids.mtus:151): (or returned_to_work:bool (and function_improved:bool pain_impro...
+    # continuation (opioids.mtus:153): (or returned_to_work:bool (and function_improved:bool pain_impro...
     if not ((f_returned_to_work is True) or ((f_function_improved is True) and (f_pain_improved is True))):
         _out.append('continuation')
 
-    # overall_function (opioids.mtus:159): (or function_improved:bool extenuating_circumstances:bool)
+    # overall_function (opioids.mtus:161): (or function_improved:bool extenuating_circumstances:bool)
     if not ((f_function_improved is True) or (f_extenuating_circumstances is True)):
         _out.append('overall_function')
 
-    # exclude intolerable_effects (opioids.mtus:163): intolerable_adverse_effects:bool
+    # exclude intolerable_effects (opioids.mtus:165): intolerable_adverse_effects:bool
     if (f_intolerable_adverse_effects is True):
         _out.append('intolerable_effects')
 
-    # exclude function_decreased (opioids.mtus:166): decreased_function:bool
+    # exclude function_decreased (opioids.mtus:168): decreased_function:bool
     if (f_decreased_function is True):
         _out.append('function_decreased')
 
-    # exclude resolved (opioids.mtus:169): pain_resolved:bool
+    # exclude resolved (opioids.mtus:171): pain_resolved:bool
     if (f_pain_resolved is True):
         _out.append('resolved')
 
-    # exclude non_adherence (opioids.mtus:172): serious_non_adherence:bool
+    # exclude non_adherence (opioids.mtus:174): serious_non_adherence:bool
     if (f_serious_non_adherence is True):
         _out.append('non_adherence')
 
-    # exclude patient_request (opioids.mtus:175): discontinuation_requested:bool
+    # exclude patient_request (opioids.mtus:177): discontinuation_requested:bool
     if (f_discontinuation_requested is True):
         _out.append('patient_request')
 
-    # exclude immediate_discontinuation (opioids.mtus:183): (at-least 1 illegal_activity:bool opioid_re...
+    # exclude immediate_discontinuation (opioids.mtus:185): (at-least 1 illegal_activity:bool opioid_re...
     if ((f_illegal_activity is True) + (f_opioid_related_accident is True) + (f_suicide_attempt is True) + (f_threatening_behavior is True) >= 1):
         _out.append('immediate_discontinuation')
 
-    # when#1 (opioids.mtus:189): repeated_contract_violations:bool
+    # when#1 (opioids.mtus:191): repeated_contract_violations:bool
     _when2 = f_repeated_contract_violations
     if _when2 is not False:
 
-        # referral when#1 (opioids.mtus:190): specialist_referral:bool
+        # referral when#1 (opioids.mtus:192): specialist_referral:bool
         if _when2 is None or not (f_specialist_referral is True):
             _out.append('referral')
 
-    # morphine_equivalent_ceiling (opioids.mtus:202): (or (<= (sum opioid_regimen of (* .daily_mg:numbe...
+    # morphine_equivalent_ceiling (opioids.mtus:204): (or (<= (sum opioid_regimen of (* .daily_mg:numbe...
     def _value3(_row4):
         _t5 = _row4.get('daily_mg')
         _m6 = () if _t5 is not None else ('opioid_regimen.daily_mg',)
@@ -268,56 +268,56 @@ def _decide(facts, request_date):
     f_opioid_regimen = _get('opioid_regimen')
     r_opioid_regimen = FactValue('opioid_regimen', f_opioid_regimen, f_opioid_regimen is not None)
 
-    # when#0 (opioids.mtus:144): misuse_issues:bool
+    # when#0 (opioids.mtus:146): misuse_issues:bool
     _gate1 = (f_misuse_issues, ())
-    # when#1 (opioids.mtus:189): repeated_contract_violations:bool
+    # when#1 (opioids.mtus:191): repeated_contract_violations:bool
     _gate2 = (f_repeated_contract_violations, ())
 
-    # four_as (opioids.mtus:137): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
+    # four_as (opioids.mtus:139): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
     _v4, _m4 = and_m((f_analgesia_monitored, m_analgesia_monitored), (f_adl_monitored, m_adl_monitored), (f_adverse_effects_monitored, m_adverse_effects_monitored), (f_aberrant_behavior_monitored, m_aberrant_behavior_monitored))
     _c3 = decide('four_as', False, ALWAYS, (_v4, _m4), (r_analgesia_monitored, r_adl_monitored, r_adverse_effects_monitored, r_aberrant_behavior_monitored), rules=_RULES)
 
     if _gate1[0] is True:
-        # drug_screen when#0 (opioids.mtus:145): drug_screening:bool
+        # drug_screen when#0 (opioids.mtus:147): drug_screening:bool
         _c5 = decide('drug_screen', False, _gate1, (f_drug_screening, m_drug_screening), (r_misuse_issues, r_drug_screening), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
         _c5 = decide('drug_screen', False, _gate1, None, (r_misuse_issues,), rules=_RULES)
 
-    # continuation (opioids.mtus:151): (or returned_to_work:bool (and function_improved:bool pain_impro...
+    # continuation (opioids.mtus:153): (or returned_to_work:bool (and function_improved:bool pain_impro...
     _v7, _m7 = and_m((f_function_improved, m_function_improved), (f_pain_improved, m_pain_improved))
     _v8, _m8 = or_m((f_returned_to_work, m_returned_to_work), (_v7, _m7))
     _c6 = decide('continuation', False, ALWAYS, (_v8, _m8), (r_returned_to_work, r_function_improved, r_pain_improved), rules=_RULES)
 
-    # overall_function (opioids.mtus:159): (or function_improved:bool extenuating_circumstances:bool)
+    # overall_function (opioids.mtus:161): (or function_improved:bool extenuating_circumstances:bool)
     _v10, _m10 = or_m((f_function_improved, m_function_improved), (f_extenuating_circumstances, m_extenuating_circumstances))
     _c9 = decide('overall_function', False, ALWAYS, (_v10, _m10), (r_function_improved, r_extenuating_circumstances), rules=_RULES)
 
-    # exclude intolerable_effects (opioids.mtus:163): intolerable_adverse_effects:bool
+    # exclude intolerable_effects (opioids.mtus:165): intolerable_adverse_effects:bool
     _c11 = decide('intolerable_effects', True, ALWAYS, (f_intolerable_adverse_effects, m_intolerable_adverse_effects), (r_intolerable_adverse_effects,), rules=_RULES)
 
-    # exclude function_decreased (opioids.mtus:166): decreased_function:bool
+    # exclude function_decreased (opioids.mtus:168): decreased_function:bool
     _c12 = decide('function_decreased', True, ALWAYS, (f_decreased_function, m_decreased_function), (r_decreased_function,), rules=_RULES)
 
-    # exclude resolved (opioids.mtus:169): pain_resolved:bool
+    # exclude resolved (opioids.mtus:171): pain_resolved:bool
     _c13 = decide('resolved', True, ALWAYS, (f_pain_resolved, m_pain_resolved), (r_pain_resolved,), rules=_RULES)
 
-    # exclude non_adherence (opioids.mtus:172): serious_non_adherence:bool
+    # exclude non_adherence (opioids.mtus:174): serious_non_adherence:bool
     _c14 = decide('non_adherence', True, ALWAYS, (f_serious_non_adherence, m_serious_non_adherence), (r_serious_non_adherence,), rules=_RULES)
 
-    # exclude patient_request (opioids.mtus:175): discontinuation_requested:bool
+    # exclude patient_request (opioids.mtus:177): discontinuation_requested:bool
     _c15 = decide('patient_request', True, ALWAYS, (f_discontinuation_requested, m_discontinuation_requested), (r_discontinuation_requested,), rules=_RULES)
 
-    # exclude immediate_discontinuation (opioids.mtus:183): (at-least 1 illegal_activity:bool opioid_re...
+    # exclude immediate_discontinuation (opioids.mtus:185): (at-least 1 illegal_activity:bool opioid_re...
     _v17, _m17 = at_least_m(1, (f_illegal_activity, m_illegal_activity), (f_opioid_related_accident, m_opioid_related_accident), (f_suicide_attempt, m_suicide_attempt), (f_threatening_behavior, m_threatening_behavior))
     _c16 = decide('immediate_discontinuation', True, ALWAYS, (_v17, _m17), (r_illegal_activity, r_opioid_related_accident, r_suicide_attempt, r_threatening_behavior), rules=_RULES)
 
     if _gate2[0] is True:
-        # referral when#1 (opioids.mtus:190): specialist_referral:bool
+        # referral when#1 (opioids.mtus:192): specialist_referral:bool
         _c18 = decide('referral', False, _gate2, (f_specialist_referral, m_specialist_referral), (r_repeated_contract_violations, r_specialist_referral), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
         _c18 = decide('referral', False, _gate2, None, (r_repeated_contract_violations,), rules=_RULES)
 
-    # morphine_equivalent_ceiling (opioids.mtus:202): (or (<= (sum opioid_regimen of (* .daily_mg:numbe...
+    # morphine_equivalent_ceiling (opioids.mtus:204): (or (<= (sum opioid_regimen of (* .daily_mg:numbe...
     def _value20(_row21):
         _t22 = _row21.get('daily_mg')
         _m23 = () if _t22 is not None else ('opioid_regimen.daily_mg',)
@@ -339,14 +339,14 @@ SOURCE_LINES = (
     (90, 90, 82), (91, 91, 83), (92, 92, 84), (93, 93, 85), (94, 97, 86), (98, 98, 87),
     (99, 99, 88), (100, 100, 89), (101, 101, 90), (102, 102, 91), (103, 103, 92), (104, 104, 93),
     (105, 105, 94), (106, 106, 95), (107, 107, 96), (108, 108, 97), (109, 109, 98), (110, 110, 99),
-    (111, 111, 100), (112, 115, 101), (116, 116, 102), (117, 117, 103), (118, 118, 104), (121, 123, 137),
-    (125, 127, 144), (129, 131, 145), (133, 135, 151), (137, 139, 159), (141, 143, 163), (145, 147, 166),
-    (149, 151, 169), (153, 155, 172), (157, 159, 175), (161, 163, 183), (165, 167, 189), (169, 171, 190),
-    (173, 184, 202), (198, 200, 82), (201, 203, 83), (204, 206, 84), (207, 209, 85), (210, 214, 86),
+    (111, 111, 100), (112, 115, 101), (116, 116, 102), (117, 117, 103), (118, 118, 104), (121, 123, 139),
+    (125, 127, 146), (129, 131, 147), (133, 135, 153), (137, 139, 161), (141, 143, 165), (145, 147, 168),
+    (149, 151, 171), (153, 155, 174), (157, 159, 177), (161, 163, 185), (165, 167, 191), (169, 171, 192),
+    (173, 184, 204), (198, 200, 82), (201, 203, 83), (204, 206, 84), (207, 209, 85), (210, 214, 86),
     (215, 217, 87), (218, 220, 88), (221, 223, 89), (224, 226, 90), (227, 229, 91), (230, 232, 92),
     (233, 235, 93), (236, 238, 94), (239, 241, 95), (242, 244, 96), (245, 247, 97), (248, 250, 98),
     (251, 253, 99), (254, 256, 100), (257, 261, 101), (262, 264, 102), (265, 267, 103), (268, 269, 104),
-    (271, 272, 144), (273, 274, 189), (276, 278, 137), (280, 284, 145), (286, 289, 151), (291, 293, 159),
-    (295, 296, 163), (298, 299, 166), (301, 302, 169), (304, 305, 172), (307, 308, 175), (310, 312, 183),
-    (314, 318, 190), (320, 332, 202),
+    (271, 272, 146), (273, 274, 191), (276, 278, 139), (280, 284, 147), (286, 289, 153), (291, 293, 161),
+    (295, 296, 165), (298, 299, 168), (301, 302, 171), (304, 305, 174), (307, 308, 177), (310, 312, 185),
+    (314, 318, 192), (320, 332, 204),
 )
