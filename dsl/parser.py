@@ -1,8 +1,11 @@
-"""The only facade over Lark: text in, Lark tree or one syntax diagnostic out.
+"""The only facade over Lark: text in, Lark tree or the syntax diagnostics out.
 
 Lark's exceptions never leave this module; dsl/syntax_errors.py phrases them
-for guideline authors. Parsing stops at the first syntax error: LALR error
-recovery would guess at the author's intent and report follow-on errors.
+for guideline authors. After a syntax error the parser does not guess what
+the author meant (LALR error recovery would report follow-on errors): the
+statement with the error, and the lines indented under it, are set aside and
+the file is read again, so that independent errors further down are reported
+too (at most MAX_SYNTAX_ERRORS).
 """
 
 from __future__ import annotations
@@ -143,9 +146,92 @@ def _run(lark: Lark, source: Source) -> ParseResult:
                                              hint=f"the parser reported: {e}"),))
 
 
+#: Syntax errors reported per file: the first, and independent ones after it.
+MAX_SYNTAX_ERRORS = 5
+#: Each further error costs a parse of the file again: beyond this size (3.5 times the largest bundled
+#: guideline) only the first is reported, so that a hostile file cannot make lint parse it 5 times over.
+MAX_RECOVERY_CHARS = 64 * 1024
+#: Errors after which the rest of the file cannot be read apart from them.
+_FINAL = frozenset({"E111", "E103", "E901"})
+
+
 def parse(source: Source) -> ParseResult:
-    """Parse one source file. Returns a tree, or the first syntax error as a diagnostic."""
-    return _run(_lark(), source)
+    """Parse one source file. Returns a tree, or its syntax errors as diagnostics (the first, then others found
+    by reading the file again without the statement in error, while each is further down)."""
+    result = _run(_lark(), source)
+    if result.tree is not None or not result.diagnostics:
+        return result
+    found = [result.diagnostics[0]]
+    text = source.text
+    while len(found) < MAX_SYNTAX_ERRORS and found[-1].code not in _FINAL and len(text) <= MAX_RECOVERY_CHARS:
+        blanked, end = _set_aside(text, found[-1].span.line)
+        if not _statements_before(text, found[-1].span.line):
+            break  # an error in the file's first line: without it nothing below can be read
+        again = _run(_lark(), Source(source.path, blanked))
+        if again.tree is not None or not again.diagnostics:
+            break
+        d = again.diagnostics[0]
+        if d.span.start < end or d.code in _FINAL:  # not clear of what was set aside: a consequence of it
+            break
+        found.append(d)  # the same offsets: setting aside keeps every character's position
+        text = blanked
+    return ParseResult(None, tuple(found))
+
+
+def _set_aside(text: str, line: int) -> tuple[str, int]:
+    """text with the statement on a line (from where it starts, with the lines indented under it) blanked out,
+    every character but line ends a space; and the offset where what was blanked ends."""
+    lines = text.split("\n")
+    depth = _bracket_depths(lines)
+    first = min(max(line - 1, 0), len(lines) - 1)
+    while first > 0 and (depth[first] > 0 or lines[first - 1].rstrip().endswith("\\")):
+        first -= 1  # a statement continued from the lines above starts there
+    indent = len(lines[first]) - len(lines[first].lstrip())
+    last = first + 1
+    while last < len(lines) and (depth[last] > 0 or not lines[last].strip() or lines[last].lstrip().startswith("#")
+                                 or len(lines[last]) - len(lines[last].lstrip()) > indent):
+        last += 1
+    while last > first + 1 and not lines[last - 1].strip():
+        last -= 1  # blank lines after the block stay
+    out = lines[:first] + [" " * len(x) for x in lines[first:last]] + lines[last:]
+    return "\n".join(out), sum(len(x) + 1 for x in lines[:last])
+
+
+def _statements_before(text: str, line: int) -> bool:
+    """Whether a line other than blank lines and comments comes before the given line."""
+    return any(x.strip() and not x.lstrip().startswith("#") for x in text.split("\n")[:max(line - 1, 0)])
+
+
+def _bracket_depths(lines: list[str]) -> list[int]:
+    """The depth of open brackets at the start of each line, strings and comments aside (a rough reading:
+    it only decides how much of the file an error sets aside)."""
+    depths, depth, in_block = [], 0, False
+    for line in lines:
+        depths.append(depth)
+        i = 0
+        while i < len(line):
+            if in_block:
+                end = line.find('"""', i)
+                if end < 0:
+                    break
+                in_block, i = False, end + 3
+                continue
+            c = line[i]
+            if line.startswith('"""', i):
+                in_block, i = True, i + 3
+                continue
+            if c == "#":
+                break
+            if c == '"':
+                end = line.find('"', i + 1)
+                i = len(line) if end < 0 else end + 1
+                continue
+            if c in "([{":
+                depth += 1
+            elif c in ")]}" and depth > 0:
+                depth -= 1
+            i += 1
+    return depths
 
 
 # ------------------------------------------------------- tokens, for tooling

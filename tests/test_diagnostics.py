@@ -285,10 +285,27 @@ def test_a_misspelled_fact_does_not_also_warn_that_the_fact_is_unused():
     assert [d.code for d in result.diagnostics] == ["E201"]
 
 
-def test_syntax_errors_stop_at_the_first():
+def test_syntax_errors_after_the_first_are_reported_when_independent():
     text = (BAD / "missing_colon.mtus").read_text() + "  other injections >= 1\n"
     result = check_text(text, "x.mtus")
-    assert [(d.code, d.span.line) for d in result.diagnostics] == [("E110", 8)]
+    assert [(d.code, d.span.line) for d in result.diagnostics] == [("E110", 8), ("E110", 9)]
+    # a statement continued over lines, and the lines indented under a statement, are set aside with it
+    text = ('guideline g "G"\n  source "S" page 1\nfacts\n  a: finding "a"\n  b: finding "b"\ncriteria\n'
+            '  c1: (a or\n       b < <\n       a)\n    says "x" "y"\n  c2 b\n  c3: a\n  c4: a b\n')
+    got = [(d.span.line, d.message) for d in check_text(text, "x.mtus").diagnostics]
+    assert got == [(7, "this `(` is not closed"), (11, "expected `:` after `c2`, found `b`"),
+                   (13, "expected an operator (`<=`, `and`, `or`, ...), `[` or the end of the line after `a`, "
+                        "found `b`")]  # line 10's error went with its criterion
+    # an error in the first line leaves nothing else to read apart from it
+    result = check_text((BAD / "missing_title.mtus").read_text(), "x.mtus")
+    assert [d.span.line for d in result.diagnostics] == [1]
+
+
+def test_syntax_errors_are_capped():
+    from mtus.dsl.parser import MAX_SYNTAX_ERRORS
+    text = 'guideline g "G"\n  source "S" page 1\ncriteria\n' + "".join(f"  c{i} x\n" for i in range(10))
+    lines = [d.span.line for d in check_text(text, "x.mtus").diagnostics]
+    assert lines == list(range(4, 4 + MAX_SYNTAX_ERRORS))
 
 
 def test_diagnostics_are_capped_per_file():
@@ -347,3 +364,10 @@ HEAD = 'guideline g "G"\n  source "S" page 1\n'
 def test_no_follow_on_errors(text, codes):
     result = check_text(text, "x.mtus")
     assert [d.code for d in result.diagnostics] == codes, rendered(result)
+
+
+def test_a_large_file_reports_its_first_syntax_error_only():
+    from mtus.dsl.parser import MAX_RECOVERY_CHARS
+    text = 'guideline g "G"\n  source "S" page 1\ncriteria\n' + "  c x\n" * 3 + "# padding\n" * (MAX_RECOVERY_CHARS // 10)
+    assert [d.span.line for d in check_text(text, "x.mtus").diagnostics] == [4]
+    assert [d.span.line for d in check_text(text[:2000], "x.mtus").diagnostics] == [4, 5, 6]
