@@ -251,6 +251,9 @@ class _Builder:
         span = self.span(tree)
         if kind == "quantity":
             return ast.TypeRef("quantity", span, unit=str(tree.children[0]))
+        if kind == "count":  # `count visits`: what it counts, as a unit
+            unit = tree.children[0] if tree.children else None
+            return ast.TypeRef("count", span, unit=str(unit) if unit is not None else None)
         if kind in ("enum", "set_enum"):
             members = tuple(
                 ast.StringLit(self.string(t), self.span(t)) for t in tree.children[0].children if t is not None

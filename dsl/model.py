@@ -61,7 +61,7 @@ class Type:
         if k == HISTORY:
             return "a history"
         if k == COUNT:
-            return "a count"
+            return f"a count of {self.unit}" if self.unit else "a count"
         article = "an" if k[0] in "aeiou" else "a"
         return f"{article} {k}"
 

@@ -248,7 +248,8 @@ def type_text(t: ast.TypeRef) -> str:
     """A declared type as written."""
     members = ", ".join(f'"{m.value}"' for m in t.members)
     return {"quantity": f"quantity {t.unit}", "enum": f"one of {{{members}}}", "set_enum": f"set of {{{members}}}",
-            "set_text": "set of text"}.get(t.kind, t.kind)
+            "set_text": "set of text", "count": f"count {t.unit}" if t.unit else "count",
+            "set_icd10": "set of icd10", "set_cpt": "set of cpt"}.get(t.kind, t.kind)
 
 
 def criteria(items) -> Iterator[ast.Criterion]:

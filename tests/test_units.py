@@ -61,3 +61,32 @@ def test_the_dimension_checks_stay():
     wrong = check_text(SOURCE.replace("<= 120 MME/day", "<= 120 mg/day"), "opioids.mtus")
     assert [d.code for d in wrong.diagnostics] == ["E303"]
     assert "MME/day" in wrong.diagnostics[0].message and "mg/day" in wrong.diagnostics[0].message
+
+
+def test_a_count_of_visits_compares_with_visits_and_not_with_injections():
+    text = '''\
+guideline pt "PT"
+  source "MTUS Postsurgical Treatment Guidelines" section "9792.24.3"
+
+facts
+  visits_requested: count visits "visits requested"
+  prior: history "prior therapy", none when silent
+    visits: count "visits"
+  injections: count injections "injections"
+  n: count "n"
+
+criteria
+  a: visits_requested <= 34 visits
+  b: sum(prior.visits) + visits_requested <= 34 visits
+  c: visits_requested <= 34
+  d: visits_requested + injections <= 3
+  e: visits_requested <= injections
+  f: n <= 3 visits
+'''
+    result = check_text(text, "pt.mtus")
+    assert [(d.code, d.span.line) for d in result.diagnostics] == [("E302", 15), ("E303", 16), ("E306", 17)]
+    assert "declare it `count visits`" in result.diagnostics[2].hint
+    ok = check_text(text.split("  d:")[0], "pt.mtus")
+    assert ok.ok and ok.model.criteria[1].expr.left.type.unit == "visits"
+    r = evaluate(ok.model, {"visits_requested": 12, "prior": ({"visits": 24},)}, datetime.date(2015, 1, 2))
+    assert [c.outcome for c in r.criteria] == ["met", "not met", "met"]

@@ -56,6 +56,13 @@ def _members(ctx: Context, ref: ast.TypeRef) -> tuple[str, ...]:
 
 
 def type_of(ctx: Context, ref: ast.TypeRef, fields: tuple[ast.Field, ...] = (), in_history=False) -> model.Type:
+    if ref.kind == "count" and ref.unit is not None:
+        if ref.unit.lower() in literals.DURATION_UNITS:
+            ctx.report(diag.error("E306", f"`{ref.unit}` is a unit of time, not what a count counts", ref.span,
+                                  hint="declare a length of time as `duration`; a count counts things, "
+                                       "e.g. `count visits`"))
+            return model.T_COUNT
+        return model.Type(model.COUNT, unit=ref.unit)
     if ref.kind in _SIMPLE:
         return _SIMPLE[ref.kind]
     if ref.kind == "quantity":

@@ -40,7 +40,10 @@ SUMMABLE = NUMERIC | {PERCENT, QUANTITY, DURATION}
 
 
 def _numeric_result(a: Type, b: Type) -> Type:
-    return model.T_COUNT if a.kind == COUNT and b.kind == COUNT else model.T_NUMBER
+    """A sum, difference or product of numbers: a count of counts, in the unit one of them counts (`count visits`)."""
+    if a.kind == COUNT and b.kind == COUNT:
+        return Type(COUNT, unit=a.unit or b.unit) if a.unit or b.unit else model.T_COUNT
+    return model.T_NUMBER
 
 
 def _source_text(ctx: Context, node) -> str:
@@ -54,8 +57,8 @@ class _Typer:
         self.ctx = ctx
         types = [f.type for f in ctx.facts.values()]
         types += [fld.type for t in types for fld in t.fields]
-        #: the units of declared quantities: a number may carry one of these or a unit of time
-        self.units = sorted({t.unit for t in types if t.kind == QUANTITY})
+        #: the units of declared quantities and counts: a number may carry one of these or a unit of time
+        self.units = sorted({t.unit for t in types if t.kind in (QUANTITY, COUNT) and t.unit})
 
     def err(self, code, message, span, hint=None, notes=()):
         self.ctx.report(diag.error(code, message, span, hint=hint, notes=notes))
@@ -209,7 +212,13 @@ class _Typer:
     def comparable(self, a, b, na, nb, span, ordered: bool) -> bool:
         ka, kb = a.type.kind, b.type.kind
         if ka in NUMERIC and kb in NUMERIC:
+            if a.type.unit and b.type.unit and a.type.unit != b.type.unit:
+                self.err("E303", f"cannot compare {self.show(na)}, {a.type.describe()}, with {self.show(nb)}, "
+                         f"{b.type.describe()}", span, hint="compare counts of the same things")
+                return False
             return True
+        if {ka, kb} == {COUNT, QUANTITY} and (a.type.unit or b.type.unit) and a.type.unit == b.type.unit:
+            return True  # `visits_requested <= 34 visits` for a `count visits`
         if {ka, kb} == {PERCENT} or {ka, kb} <= {DURATION} or {ka, kb} == {DATE}:
             return True
         if ka == QUANTITY and kb == QUANTITY:
@@ -231,8 +240,10 @@ class _Typer:
             if isinstance(plain, ast.NumberLit):  # a number written without its unit
                 hint = f"write {self.show(plain)[:-1]} {q.type.unit}`"
             elif isinstance(qnode, ast.NumberLit):  # `visits <= 34 visits`: a name cannot carry a unit
-                hint = (f"{self.show(plain)} is {(a if ka != QUANTITY else b).type.describe()}, which has no unit: "
-                        f"write the number alone, `{qnode.text}`, or declare it `quantity {q.type.unit}`")
+                other = (a if ka != QUANTITY else b).type
+                declared = f"count {q.type.unit}" if other.kind == COUNT else f"quantity {q.type.unit}"
+                hint = (f"{self.show(plain)} is {other.describe()}, which has no unit: "
+                        f"write the number alone, `{qnode.text}`, or declare it `{declared}`")
             else:
                 hint = f"declare {self.show(plain)} as a `quantity {q.type.unit}`, or compare it with a plain number"
             self.err("E306", f"{self.show(plain)} has no unit, but it is compared with a quantity in {q.type.unit}",
@@ -584,6 +595,8 @@ def _same_family(a: Type, b: Optional[Type]) -> bool:
 def _arith_type(op: str, a: Type, b: Type) -> Optional[Type]:
     ka, kb = a.kind, b.kind
     if ka in NUMERIC and kb in NUMERIC:
+        if op in "+-" and a.unit and b.unit and a.unit != b.unit:
+            return None  # visits plus injections
         return model.T_NUMBER if op == "/" else _numeric_result(a, b)
     if op in "+-":
         if ka == kb and ka in (PERCENT, DURATION):
@@ -619,6 +632,8 @@ def _unit_type(unit: Optional[str]) -> Optional[Type]:
 def _arith_hint(op: str, a: Type, b: Type) -> str:
     """What arithmetic the two kinds allow, in the operation's own words."""
     if op in "+-":
+        if a.kind == b.kind == COUNT:
+            return f"{a.describe()} and {b.describe()} do not add up: count the same things"
         if DATE in (a.kind, b.kind):
             return "a date plus or minus a length of time is a date, e.g. `injury_date + 6 weeks`; to measure " \
                    "between two dates write `time from A to B`"
