@@ -578,7 +578,9 @@ class _Generator:
                 ("_RULES", "Fact -> its silence rule (runtime.decide).", silence.rules(g)),
                 ("_LABELS", "What a presumption can name -> its label (runtime.conclude).", silence.labels(g)),
                 ("_READINGS", "Findings and `one of` facts -> their readings, in declaration order "
-                              "(runtime.every_reading).", silence.reading_domains(g))):
+                              "(runtime.every_reading).", silence.reading_domains(g)),
+                ("_READS", "Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).",
+                 silence.reading_reads(g))):
             if not items:
                 continue
             h.line()
@@ -652,7 +654,8 @@ class _Generator:
             w.line()
             if silence.reading_domains(self.guideline):
                 w.comment("Not certified with a finding or `one of` fact undocumented: decide it in every reading.")
-                w.line("return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)")
+                reads = "_READS" if silence.reading_reads(self.guideline) else "{}"
+                w.line(f"return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, {reads})")
             else:
                 w.line("return _out")
 

@@ -31,12 +31,13 @@ def evaluate(guideline: model.Guideline, facts: Mapping[str, object],
     rules = silence.rules(guideline)
     fewer = allows_fewer(guideline)
     domains = silence.reading_domains(guideline)
+    reads = silence.reading_reads(guideline)
 
     def once(f, d):
         return _decide(guideline, f, d, rules)
 
     def unmet(f, d):
-        return rt.unmet_in_every_reading(once(f, d).unmet_ids(), f, d, once, domains)
+        return rt.unmet_in_every_reading(once(f, d).unmet_ids(), f, d, once, domains, reads)
 
     return rt.finish(once(facts, request_date), facts, once, domains, fewer, unmet, rules, silence.labels(guideline))
 

@@ -62,3 +62,22 @@ def reading_domains(guideline: model.Guideline) -> dict[str, tuple]:
         elif f.type.kind == model.ENUM:
             out[f.name] = tuple(f.type.members)
     return out
+
+
+def reading_reads(guideline: model.Guideline) -> dict[str, tuple[str, ...]]:
+    """Criterion id -> the facts of `reading_domains` it reads (its condition and its `when`), for those reading any.
+
+    Only a criterion that reads an undocumented one of them can change outcome
+    when every reading is tried (three-valued logic is sound: a definite outcome
+    is the same in every reading), so the fast path skips the readings otherwise.
+    """
+    domains = reading_domains(guideline)
+    out: dict[str, tuple[str, ...]] = {}
+    for c in guideline.criteria:
+        names = dict.fromkeys(model.facts_read(c.expr))
+        for cond in c.conditions:
+            names.update(dict.fromkeys(model.facts_read(cond.expr)))
+        read = tuple(n for n in names if n in domains)
+        if read:
+            out[c.id] = read
+    return out

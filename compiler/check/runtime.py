@@ -1070,9 +1070,17 @@ def every_reading(result: GuidelineResult, facts: Mapping[str, object],
 
 def unmet_in_every_reading(unmet: list[str], facts: Mapping[str, object], request_date: datetime.date,
                            decide_once: Callable[[Mapping[str, object], datetime.date], GuidelineResult],
-                           domains: Domains) -> list[str]:
-    """The fast path's ids once every reading is tried: `unmet` itself unless some fact of `domains` is undocumented."""
+                           domains: Domains, reads: Optional[Mapping[str, tuple[str, ...]]] = None) -> list[str]:
+    """The fast path's ids once every reading is tried.
+
+    `unmet` itself unless a criterion in it reads an undocumented fact of
+    `domains` (`reads`: criterion id -> those it reads; None: any may): only
+    such a criterion can change outcome in some reading, since a definite
+    three-valued outcome is the same in every reading.
+    """
     if not unmet or all(facts.get(name) is not None for name in domains):
+        return unmet
+    if reads is not None and not any(facts.get(n) is None for cid in unmet for n in reads.get(cid, ())):
         return unmet
     return every_reading(decide_once(facts, request_date), facts, decide_once, domains).unmet_ids()
 

@@ -46,6 +46,11 @@ _READINGS = {
     'form': ('tablet', 'patch'),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'trial_over': ('form',),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -103,7 +108,7 @@ def unmet(facts, request_date):
         _out.append('chronic')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -182,8 +187,8 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (53, 53, 5), (54, 54, 6), (55, 55, 7), (56, 56, 8), (57, 57, 9), (58, 58, 13),
-    (61, 78, 25), (80, 82, 26), (84, 89, 27), (91, 94, 28), (96, 98, 30), (100, 103, 32),
-    (117, 119, 5), (120, 122, 6), (123, 125, 7), (126, 128, 8), (129, 130, 9), (131, 133, 13),
-    (135, 152, 25), (154, 157, 26), (159, 164, 27), (166, 169, 28), (171, 173, 30), (175, 178, 32),
+    (58, 58, 5), (59, 59, 6), (60, 60, 7), (61, 61, 8), (62, 62, 9), (63, 63, 13),
+    (66, 83, 25), (85, 87, 26), (89, 94, 27), (96, 99, 28), (101, 103, 30), (105, 108, 32),
+    (122, 124, 5), (125, 127, 6), (128, 130, 7), (131, 133, 8), (134, 135, 9), (136, 138, 13),
+    (140, 157, 25), (159, 162, 26), (164, 169, 27), (171, 174, 28), (176, 178, 30), (180, 183, 32),
 )

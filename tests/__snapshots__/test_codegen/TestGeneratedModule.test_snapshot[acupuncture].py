@@ -55,6 +55,11 @@ _READINGS = {
     'rehabilitation_adjunct': (True, False),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'indication': ('medication_reduced_or_not_tolerated', 'rehabilitation_adjunct'),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -100,7 +105,7 @@ def unmet(facts, request_date):
             _out.append('extension_improvement')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -171,9 +176,9 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (62, 62, 35), (63, 63, 36), (64, 64, 37), (65, 65, 38), (66, 66, 39), (67, 70, 40),
-    (73, 75, 51), (77, 79, 55), (81, 83, 62), (85, 88, 65), (90, 92, 73), (94, 97, 74),
-    (98, 98, 75), (99, 100, 74), (114, 116, 35), (117, 119, 36), (120, 122, 37), (123, 125, 38),
-    (126, 128, 39), (129, 133, 40), (135, 137, 73), (139, 141, 51), (143, 145, 55), (147, 150, 62),
-    (152, 155, 65), (157, 162, 74), (163, 163, 75), (164, 167, 74),
+    (67, 67, 35), (68, 68, 36), (69, 69, 37), (70, 70, 38), (71, 71, 39), (72, 75, 40),
+    (78, 80, 51), (82, 84, 55), (86, 88, 62), (90, 93, 65), (95, 97, 73), (99, 102, 74),
+    (103, 103, 75), (104, 105, 74), (119, 121, 35), (122, 124, 36), (125, 127, 37), (128, 130, 38),
+    (131, 133, 39), (134, 138, 40), (140, 142, 73), (144, 146, 51), (148, 150, 55), (152, 155, 62),
+    (157, 160, 65), (162, 167, 74), (168, 168, 75), (169, 172, 74),
 )

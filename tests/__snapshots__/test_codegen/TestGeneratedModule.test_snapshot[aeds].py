@@ -47,6 +47,14 @@ _READINGS = {
     'aed_side_effects_not_tolerated': (True, False),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'indication': ('neuropathic_pain', 'fibromyalgia'),
+    'topiramate_second_line': ('other_aeds_failed',),
+    'function': ('aed_function_improved',),
+    'side_effects': ('aed_side_effects_not_tolerated',),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -101,7 +109,7 @@ def unmet(facts, request_date):
         _out.append('side_effects')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -194,11 +202,11 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (54, 54, 58), (55, 55, 59), (56, 56, 60), (57, 57, 61), (58, 61, 62), (62, 62, 64),
-    (63, 63, 65), (64, 64, 66), (65, 65, 67), (66, 66, 68), (69, 71, 78), (73, 75, 86),
-    (77, 79, 87), (81, 87, 108), (89, 89, 113), (90, 91, 114), (92, 93, 113), (95, 97, 117),
-    (99, 101, 124), (115, 117, 58), (118, 120, 59), (121, 123, 60), (124, 126, 61), (127, 131, 62),
-    (132, 134, 64), (135, 137, 65), (138, 140, 66), (141, 143, 67), (144, 146, 68), (148, 150, 86),
-    (151, 158, 108), (160, 164, 78), (166, 170, 87), (172, 175, 113), (176, 180, 114), (181, 182, 113),
-    (183, 184, 117), (185, 187, 113), (189, 190, 124),
+    (62, 62, 58), (63, 63, 59), (64, 64, 60), (65, 65, 61), (66, 69, 62), (70, 70, 64),
+    (71, 71, 65), (72, 72, 66), (73, 73, 67), (74, 74, 68), (77, 79, 78), (81, 83, 86),
+    (85, 87, 87), (89, 95, 108), (97, 97, 113), (98, 99, 114), (100, 101, 113), (103, 105, 117),
+    (107, 109, 124), (123, 125, 58), (126, 128, 59), (129, 131, 60), (132, 134, 61), (135, 139, 62),
+    (140, 142, 64), (143, 145, 65), (146, 148, 66), (149, 151, 67), (152, 154, 68), (156, 158, 86),
+    (159, 166, 108), (168, 172, 78), (174, 178, 87), (180, 183, 113), (184, 188, 114), (189, 190, 113),
+    (191, 192, 117), (193, 195, 113), (197, 198, 124),
 )

@@ -48,6 +48,15 @@ _READINGS = {
     'tca_contraindication': (True, False),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'indication': ('neuropathic_pain', 'depression', 'fibromyalgia'),
+    'ssri_for_depression': ('depression',),
+    'efficacy': ('antidepressant_pain_improved', 'antidepressant_function_improved', 'depression_improved'),
+    'not_tolerated': ('antidepressant_not_tolerated',),
+    'tca_contraindicated': ('tca_contraindication',),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -99,7 +108,7 @@ def unmet(facts, request_date):
         _out.append('tca_contraindicated')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -187,10 +196,10 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (55, 55, 57), (56, 56, 58), (57, 57, 59), (58, 58, 60), (59, 62, 61), (63, 63, 63),
-    (64, 64, 64), (65, 65, 65), (66, 66, 66), (67, 67, 67), (70, 72, 78), (74, 76, 85),
-    (78, 80, 86), (82, 87, 101), (89, 91, 102), (93, 95, 111), (97, 99, 113), (113, 115, 57),
-    (116, 118, 58), (119, 121, 59), (122, 124, 60), (125, 129, 61), (130, 132, 63), (133, 135, 64),
-    (136, 138, 65), (139, 141, 66), (142, 144, 67), (146, 148, 85), (149, 156, 101), (158, 160, 78),
-    (162, 166, 86), (168, 170, 102), (171, 171, 103), (172, 175, 102), (177, 178, 111), (180, 183, 113),
+    (64, 64, 57), (65, 65, 58), (66, 66, 59), (67, 67, 60), (68, 71, 61), (72, 72, 63),
+    (73, 73, 64), (74, 74, 65), (75, 75, 66), (76, 76, 67), (79, 81, 78), (83, 85, 85),
+    (87, 89, 86), (91, 96, 101), (98, 100, 102), (102, 104, 111), (106, 108, 113), (122, 124, 57),
+    (125, 127, 58), (128, 130, 59), (131, 133, 60), (134, 138, 61), (139, 141, 63), (142, 144, 64),
+    (145, 147, 65), (148, 150, 66), (151, 153, 67), (155, 157, 85), (158, 165, 101), (167, 169, 78),
+    (171, 175, 86), (177, 179, 102), (180, 180, 103), (181, 184, 102), (186, 187, 111), (189, 192, 113),
 )

@@ -67,6 +67,13 @@ _READINGS = {
     'physical_medicine_diagnosis': ('myalgia and myositis, unspecified', 'neuralgia, neuritis and radiculitis, unspecified', 'reflex sympathetic dystrophy (CRPS)', 'other musculoskeletal condition'),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'reduced_weight_bearing_needed': ('reduced_weight_bearing',),
+    'visit_limit': ('physical_medicine_diagnosis',),
+    'course_length': ('physical_medicine_diagnosis',),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -110,7 +117,7 @@ def unmet(facts, request_date):
             _out.append('functional_improvement')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -176,8 +183,8 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (74, 74, 32), (75, 75, 33), (76, 76, 34), (77, 77, 35), (78, 81, 36), (84, 86, 60),
-    (88, 93, 66), (95, 98, 72), (100, 102, 78), (104, 107, 79), (108, 108, 80), (109, 110, 79),
-    (124, 126, 32), (127, 129, 33), (130, 132, 34), (133, 135, 35), (136, 140, 36), (142, 144, 78),
-    (146, 147, 60), (149, 154, 66), (156, 160, 72), (162, 167, 79), (168, 168, 80), (169, 172, 79),
+    (81, 81, 32), (82, 82, 33), (83, 83, 34), (84, 84, 35), (85, 88, 36), (91, 93, 60),
+    (95, 100, 66), (102, 105, 72), (107, 109, 78), (111, 114, 79), (115, 115, 80), (116, 117, 79),
+    (131, 133, 32), (134, 136, 33), (137, 139, 34), (140, 142, 35), (143, 147, 36), (149, 151, 78),
+    (153, 154, 60), (156, 161, 66), (163, 167, 72), (169, 174, 79), (175, 175, 80), (176, 179, 79),
 )

@@ -48,6 +48,12 @@ _READINGS = {
     'less_dependency': (True, False),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'lack_of_progress': ('no_progress',),
+    'functional_improvement': ('adl_improvement', 'work_restrictions_reduced', 'less_dependency'),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -101,7 +107,7 @@ def unmet(facts, request_date):
             _out.append('total_visits')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -185,10 +191,10 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (55, 58, 44), (59, 59, 45), (60, 60, 46), (61, 61, 47), (62, 65, 48), (66, 66, 50),
-    (67, 67, 51), (68, 68, 52), (71, 74, 60), (76, 79, 61), (81, 83, 63), (85, 87, 69),
-    (89, 92, 73), (94, 96, 78), (98, 101, 83), (115, 119, 44), (120, 122, 45), (123, 125, 46),
-    (126, 128, 47), (129, 133, 48), (134, 136, 50), (137, 139, 51), (140, 142, 52), (144, 148, 60),
-    (149, 150, 73), (152, 157, 61), (158, 159, 63), (160, 162, 61), (164, 167, 69), (169, 173, 78),
-    (174, 178, 83), (179, 181, 78),
+    (61, 64, 44), (65, 65, 45), (66, 66, 46), (67, 67, 47), (68, 71, 48), (72, 72, 50),
+    (73, 73, 51), (74, 74, 52), (77, 80, 60), (82, 85, 61), (87, 89, 63), (91, 93, 69),
+    (95, 98, 73), (100, 102, 78), (104, 107, 83), (121, 125, 44), (126, 128, 45), (129, 131, 46),
+    (132, 134, 47), (135, 139, 48), (140, 142, 50), (143, 145, 51), (146, 148, 52), (150, 154, 60),
+    (155, 156, 73), (158, 163, 61), (164, 165, 63), (166, 168, 61), (170, 173, 69), (175, 179, 78),
+    (180, 184, 83), (185, 187, 78),
 )

@@ -59,6 +59,15 @@ _READINGS = {
     'esi_region': ('cervical', 'thoracic', 'lumbar'),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'radiculopathy': ('radiculopathy_on_exam', 'radiculopathy_corroborated'),
+    'conservative_care': ('unresponsive_to_conservative_care',),
+    'interlaminar_levels': ('esi_approach',),
+    'repeat_improvement': ('esi_region',),
+    'per_region_per_year': ('esi_region',),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -165,7 +174,7 @@ def unmet(facts, request_date):
             _out.append('per_region_per_year')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -298,12 +307,12 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (66, 66, 49), (67, 67, 50), (68, 68, 51), (69, 69, 52), (70, 70, 53), (71, 71, 54),
-    (72, 72, 55), (73, 73, 56), (74, 77, 57), (80, 82, 70), (84, 86, 75), (88, 90, 80),
-    (92, 94, 86), (96, 98, 92), (100, 105, 93), (107, 109, 99), (111, 120, 117), (122, 129, 121),
-    (130, 136, 122), (137, 144, 123), (145, 151, 124), (152, 153, 121), (155, 165, 129), (179, 181, 49),
-    (182, 184, 50), (185, 187, 51), (188, 190, 52), (191, 193, 53), (194, 196, 54), (197, 199, 55),
-    (200, 202, 56), (203, 207, 57), (209, 211, 92), (212, 219, 117), (221, 223, 70), (225, 226, 75),
-    (228, 229, 80), (231, 233, 86), (235, 240, 93), (242, 244, 99), (246, 255, 121), (256, 262, 122),
-    (263, 271, 123), (272, 278, 124), (279, 280, 121), (281, 291, 129), (292, 294, 121),
+    (75, 75, 49), (76, 76, 50), (77, 77, 51), (78, 78, 52), (79, 79, 53), (80, 80, 54),
+    (81, 81, 55), (82, 82, 56), (83, 86, 57), (89, 91, 70), (93, 95, 75), (97, 99, 80),
+    (101, 103, 86), (105, 107, 92), (109, 114, 93), (116, 118, 99), (120, 129, 117), (131, 138, 121),
+    (139, 145, 122), (146, 153, 123), (154, 160, 124), (161, 162, 121), (164, 174, 129), (188, 190, 49),
+    (191, 193, 50), (194, 196, 51), (197, 199, 52), (200, 202, 53), (203, 205, 54), (206, 208, 55),
+    (209, 211, 56), (212, 216, 57), (218, 220, 92), (221, 228, 117), (230, 232, 70), (234, 235, 75),
+    (237, 238, 80), (240, 242, 86), (244, 249, 93), (251, 253, 99), (255, 264, 121), (265, 271, 122),
+    (272, 280, 123), (281, 287, 124), (288, 289, 121), (290, 300, 129), (301, 303, 121),
 )

@@ -61,6 +61,17 @@ _READINGS = {
     'predictors_addressed': (True, False),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'evaluation': ('thorough_evaluation', 'baseline_functional_testing'),
+    'previous_methods': ('previous_methods_failed',),
+    'no_other_options': ('no_other_options',),
+    'function_loss': ('loss_of_function',),
+    'not_surgical_candidate': ('surgical_candidate', 'avoiding_optional_surgery'),
+    'motivation': ('motivated', 'forgoes_secondary_gains'),
+    'negative_predictors': ('predictors_addressed',),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -144,7 +155,7 @@ def unmet(facts, request_date):
             _out.append('efficacy')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -266,13 +277,13 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (68, 68, 36), (69, 69, 37), (70, 70, 38), (71, 71, 39), (72, 72, 40), (73, 73, 41),
-    (74, 74, 42), (75, 75, 43), (76, 76, 44), (77, 77, 45), (78, 78, 46), (79, 82, 47),
-    (83, 86, 48), (87, 90, 51), (93, 95, 61), (97, 99, 68), (101, 103, 70), (105, 107, 75),
-    (109, 111, 82), (113, 115, 88), (117, 119, 99), (121, 123, 107), (125, 129, 117), (131, 133, 129),
-    (135, 137, 134), (139, 144, 135), (158, 160, 36), (161, 163, 37), (164, 166, 38), (167, 169, 39),
-    (170, 172, 40), (173, 175, 41), (176, 178, 42), (179, 181, 43), (182, 184, 44), (185, 187, 45),
-    (188, 190, 46), (191, 195, 47), (196, 200, 48), (201, 205, 51), (207, 209, 134), (211, 213, 61),
-    (215, 216, 68), (218, 219, 70), (221, 222, 75), (224, 229, 82), (231, 233, 88), (235, 236, 99),
-    (238, 240, 107), (242, 247, 117), (249, 252, 129), (254, 262, 135),
+    (79, 79, 36), (80, 80, 37), (81, 81, 38), (82, 82, 39), (83, 83, 40), (84, 84, 41),
+    (85, 85, 42), (86, 86, 43), (87, 87, 44), (88, 88, 45), (89, 89, 46), (90, 93, 47),
+    (94, 97, 48), (98, 101, 51), (104, 106, 61), (108, 110, 68), (112, 114, 70), (116, 118, 75),
+    (120, 122, 82), (124, 126, 88), (128, 130, 99), (132, 134, 107), (136, 140, 117), (142, 144, 129),
+    (146, 148, 134), (150, 155, 135), (169, 171, 36), (172, 174, 37), (175, 177, 38), (178, 180, 39),
+    (181, 183, 40), (184, 186, 41), (187, 189, 42), (190, 192, 43), (193, 195, 44), (196, 198, 45),
+    (199, 201, 46), (202, 206, 47), (207, 211, 48), (212, 216, 51), (218, 220, 134), (222, 224, 61),
+    (226, 227, 68), (229, 230, 70), (232, 233, 75), (235, 240, 82), (242, 244, 88), (246, 247, 99),
+    (249, 251, 107), (253, 258, 117), (260, 263, 129), (265, 273, 135),
 )

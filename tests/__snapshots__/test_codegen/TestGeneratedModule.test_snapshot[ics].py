@@ -55,6 +55,14 @@ _READINGS = {
     'pads_need_garment': (True, False),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'not_isolated': ('with_recommended_treatments',),
+    'proven_effective': ('supervised_effectiveness',),
+    'patient_selection': ('medications_ineffective', 'medication_side_effects', 'substance_abuse_history', 'pain_limits_therapy', 'unresponsive_to_conservative_measures'),
+    'garment': ('pads_need_garment',),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -123,7 +131,7 @@ def unmet(facts, request_date):
             _out.append('garment')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -220,12 +228,12 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (62, 62, 40), (63, 63, 41), (64, 64, 42), (65, 65, 43), (66, 66, 44), (67, 67, 45),
-    (68, 68, 46), (69, 69, 47), (70, 70, 48), (71, 71, 49), (72, 75, 50), (78, 80, 60),
-    (82, 84, 66), (86, 88, 71), (90, 92, 78), (94, 100, 79), (102, 104, 84), (106, 109, 85),
-    (110, 110, 86), (111, 112, 85), (114, 116, 92), (118, 123, 93), (137, 139, 40), (140, 142, 41),
-    (143, 145, 42), (146, 148, 43), (149, 151, 44), (152, 154, 45), (155, 157, 46), (158, 160, 47),
-    (161, 163, 48), (164, 166, 49), (167, 171, 50), (173, 176, 78), (177, 178, 84), (179, 180, 92),
-    (182, 183, 60), (185, 186, 66), (188, 190, 71), (192, 198, 79), (200, 204, 85), (205, 205, 86),
-    (206, 209, 85), (211, 216, 93),
+    (70, 70, 40), (71, 71, 41), (72, 72, 42), (73, 73, 43), (74, 74, 44), (75, 75, 45),
+    (76, 76, 46), (77, 77, 47), (78, 78, 48), (79, 79, 49), (80, 83, 50), (86, 88, 60),
+    (90, 92, 66), (94, 96, 71), (98, 100, 78), (102, 108, 79), (110, 112, 84), (114, 117, 85),
+    (118, 118, 86), (119, 120, 85), (122, 124, 92), (126, 131, 93), (145, 147, 40), (148, 150, 41),
+    (151, 153, 42), (154, 156, 43), (157, 159, 44), (160, 162, 45), (163, 165, 46), (166, 168, 47),
+    (169, 171, 48), (172, 174, 49), (175, 179, 50), (181, 184, 78), (185, 186, 84), (187, 188, 92),
+    (190, 191, 60), (193, 194, 66), (196, 198, 71), (200, 206, 79), (208, 212, 85), (213, 213, 86),
+    (214, 217, 85), (219, 224, 93),
 )

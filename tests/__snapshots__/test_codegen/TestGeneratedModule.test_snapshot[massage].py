@@ -43,6 +43,11 @@ _READINGS = {
     'other_recommended_treatment': (True, False),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'adjunct': ('other_recommended_treatment',),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -66,7 +71,7 @@ def unmet(facts, request_date):
         _out.append('visit_limit')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -103,6 +108,6 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (50, 50, 29), (51, 51, 30), (52, 55, 31), (58, 60, 38), (62, 66, 44), (80, 82, 29),
-    (83, 85, 30), (86, 90, 31), (92, 93, 38), (95, 99, 44),
+    (55, 55, 29), (56, 56, 30), (57, 60, 31), (63, 65, 38), (67, 71, 44), (85, 87, 29),
+    (88, 90, 30), (91, 95, 31), (97, 98, 38), (100, 104, 44),
 )

@@ -47,6 +47,13 @@ _READINGS = {
     'pain_function_recorded': (True, False),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'indication': ('acute_exacerbation', 'spasticity', 'myofascial_pain'),
+    'short_term': ('short_course', 'spasticity'),
+    'medication_record': ('pain_function_recorded',),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -100,7 +107,7 @@ def unmet(facts, request_date):
             _out.append('medication_record')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -181,10 +188,10 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (54, 54, 48), (55, 55, 49), (56, 56, 50), (57, 57, 51), (58, 58, 52), (59, 59, 53),
-    (60, 60, 54), (61, 61, 55), (62, 62, 56), (65, 67, 65), (69, 71, 75), (73, 76, 85),
-    (78, 81, 86), (83, 89, 89), (91, 93, 95), (95, 100, 96), (114, 116, 48), (117, 119, 49),
-    (120, 122, 50), (123, 125, 51), (126, 128, 52), (129, 131, 53), (132, 134, 54), (135, 137, 55),
-    (138, 140, 56), (142, 144, 85), (145, 146, 95), (148, 148, 65), (149, 150, 66), (151, 152, 67),
-    (153, 154, 65), (156, 158, 75), (160, 164, 86), (165, 168, 89), (169, 171, 86), (173, 177, 96),
+    (61, 61, 48), (62, 62, 49), (63, 63, 50), (64, 64, 51), (65, 65, 52), (66, 66, 53),
+    (67, 67, 54), (68, 68, 55), (69, 69, 56), (72, 74, 65), (76, 78, 75), (80, 83, 85),
+    (85, 88, 86), (90, 96, 89), (98, 100, 95), (102, 107, 96), (121, 123, 48), (124, 126, 49),
+    (127, 129, 50), (130, 132, 51), (133, 135, 52), (136, 138, 53), (139, 141, 54), (142, 144, 55),
+    (145, 147, 56), (149, 151, 85), (152, 153, 95), (155, 155, 65), (156, 157, 66), (158, 159, 67),
+    (160, 161, 65), (163, 165, 75), (167, 171, 86), (172, 175, 89), (176, 178, 86), (180, 184, 96),
 )

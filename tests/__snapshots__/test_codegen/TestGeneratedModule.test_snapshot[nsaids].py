@@ -47,6 +47,11 @@ _READINGS = {
     'pain_function_recorded': (True, False),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'medication_record': ('pain_function_recorded',),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -90,7 +95,7 @@ def unmet(facts, request_date):
             _out.append('medication_record')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -158,8 +163,8 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (54, 54, 52), (55, 58, 53), (59, 62, 54), (63, 66, 55), (67, 70, 56), (71, 71, 57),
-    (72, 72, 58), (73, 73, 59), (76, 79, 73), (81, 83, 81), (85, 90, 82), (104, 106, 52),
-    (107, 111, 53), (112, 116, 54), (117, 121, 55), (122, 126, 56), (127, 129, 57), (130, 132, 58),
-    (133, 135, 59), (137, 138, 81), (140, 143, 73), (144, 145, 75), (146, 148, 73), (150, 154, 82),
+    (59, 59, 52), (60, 63, 53), (64, 67, 54), (68, 71, 55), (72, 75, 56), (76, 76, 57),
+    (77, 77, 58), (78, 78, 59), (81, 84, 73), (86, 88, 81), (90, 95, 82), (109, 111, 52),
+    (112, 116, 53), (117, 121, 54), (122, 126, 55), (127, 131, 56), (132, 134, 57), (135, 137, 58),
+    (138, 140, 59), (142, 143, 81), (145, 148, 73), (149, 150, 75), (151, 153, 73), (155, 159, 82),
 )

@@ -83,6 +83,22 @@ _READINGS = {
     'pain_consultation': (True, False),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'four_as': ('analgesia_monitored', 'adl_monitored', 'adverse_effects_monitored', 'aberrant_behavior_monitored'),
+    'drug_screen': ('drug_screening',),
+    'continuation': ('returned_to_work', 'function_improved', 'pain_improved'),
+    'overall_function': ('function_improved', 'extenuating_circumstances'),
+    'intolerable_effects': ('intolerable_adverse_effects',),
+    'function_decreased': ('decreased_function',),
+    'resolved': ('pain_resolved',),
+    'non_adherence': ('serious_non_adherence',),
+    'patient_request': ('discontinuation_requested',),
+    'immediate_discontinuation': ('illegal_activity', 'opioid_related_accident', 'suicide_attempt', 'threatening_behavior'),
+    'referral': ('specialist_referral',),
+    'morphine_equivalent_ceiling': ('pain_consultation',),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -184,7 +200,7 @@ def unmet(facts, request_date):
         _out.append('morphine_equivalent_ceiling')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -336,17 +352,17 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (90, 90, 82), (91, 91, 83), (92, 92, 84), (93, 93, 85), (94, 97, 86), (98, 98, 87),
-    (99, 99, 88), (100, 100, 89), (101, 101, 90), (102, 102, 91), (103, 103, 92), (104, 104, 93),
-    (105, 105, 94), (106, 106, 95), (107, 107, 96), (108, 108, 97), (109, 109, 98), (110, 110, 99),
-    (111, 111, 100), (112, 115, 101), (116, 116, 102), (117, 117, 103), (118, 118, 104), (121, 123, 139),
-    (125, 127, 146), (129, 131, 147), (133, 135, 153), (137, 139, 161), (141, 143, 165), (145, 147, 168),
-    (149, 151, 171), (153, 155, 174), (157, 159, 177), (161, 163, 185), (165, 167, 191), (169, 171, 192),
-    (173, 184, 204), (198, 200, 82), (201, 203, 83), (204, 206, 84), (207, 209, 85), (210, 214, 86),
-    (215, 217, 87), (218, 220, 88), (221, 223, 89), (224, 226, 90), (227, 229, 91), (230, 232, 92),
-    (233, 235, 93), (236, 238, 94), (239, 241, 95), (242, 244, 96), (245, 247, 97), (248, 250, 98),
-    (251, 253, 99), (254, 256, 100), (257, 261, 101), (262, 264, 102), (265, 267, 103), (268, 269, 104),
-    (271, 272, 146), (273, 274, 191), (276, 278, 139), (280, 284, 147), (286, 289, 153), (291, 293, 161),
-    (295, 296, 165), (298, 299, 168), (301, 302, 171), (304, 305, 174), (307, 308, 177), (310, 312, 185),
-    (314, 318, 192), (320, 332, 204),
+    (106, 106, 82), (107, 107, 83), (108, 108, 84), (109, 109, 85), (110, 113, 86), (114, 114, 87),
+    (115, 115, 88), (116, 116, 89), (117, 117, 90), (118, 118, 91), (119, 119, 92), (120, 120, 93),
+    (121, 121, 94), (122, 122, 95), (123, 123, 96), (124, 124, 97), (125, 125, 98), (126, 126, 99),
+    (127, 127, 100), (128, 131, 101), (132, 132, 102), (133, 133, 103), (134, 134, 104), (137, 139, 139),
+    (141, 143, 146), (145, 147, 147), (149, 151, 153), (153, 155, 161), (157, 159, 165), (161, 163, 168),
+    (165, 167, 171), (169, 171, 174), (173, 175, 177), (177, 179, 185), (181, 183, 191), (185, 187, 192),
+    (189, 200, 204), (214, 216, 82), (217, 219, 83), (220, 222, 84), (223, 225, 85), (226, 230, 86),
+    (231, 233, 87), (234, 236, 88), (237, 239, 89), (240, 242, 90), (243, 245, 91), (246, 248, 92),
+    (249, 251, 93), (252, 254, 94), (255, 257, 95), (258, 260, 96), (261, 263, 97), (264, 266, 98),
+    (267, 269, 99), (270, 272, 100), (273, 277, 101), (278, 280, 102), (281, 283, 103), (284, 285, 104),
+    (287, 288, 146), (289, 290, 191), (292, 294, 139), (296, 300, 147), (302, 305, 153), (307, 309, 161),
+    (311, 312, 165), (314, 315, 168), (317, 318, 171), (320, 321, 174), (323, 324, 177), (326, 328, 185),
+    (330, 334, 192), (336, 348, 204),
 )

@@ -69,6 +69,14 @@ _READINGS = {
     'home_program_insufficient': (True, False),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'passive_modalities_only': ('passive_only',),
+    'visit_limit': ('physical_medicine_diagnosis',),
+    'course_length': ('physical_medicine_diagnosis',),
+    'home_program_not_enough': ('home_program_insufficient',),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -132,7 +140,7 @@ def unmet(facts, request_date):
             _out.append('home_program_not_enough')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -221,11 +229,11 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (76, 76, 51), (77, 77, 52), (78, 78, 53), (79, 79, 54), (80, 80, 55), (81, 81, 56),
-    (82, 85, 57), (88, 90, 87), (92, 94, 92), (96, 101, 98), (103, 106, 103), (108, 110, 112),
-    (112, 115, 113), (117, 120, 124), (122, 125, 125), (126, 126, 126), (127, 128, 125), (130, 132, 128),
-    (146, 148, 51), (149, 151, 52), (152, 154, 53), (155, 157, 54), (158, 160, 55), (161, 163, 56),
-    (164, 168, 57), (170, 171, 112), (172, 174, 124), (176, 177, 87), (179, 181, 92), (183, 188, 98),
-    (190, 194, 103), (196, 202, 113), (204, 209, 125), (210, 210, 126), (211, 212, 125), (213, 214, 128),
-    (215, 217, 125),
+    (84, 84, 51), (85, 85, 52), (86, 86, 53), (87, 87, 54), (88, 88, 55), (89, 89, 56),
+    (90, 93, 57), (96, 98, 87), (100, 102, 92), (104, 109, 98), (111, 114, 103), (116, 118, 112),
+    (120, 123, 113), (125, 128, 124), (130, 133, 125), (134, 134, 126), (135, 136, 125), (138, 140, 128),
+    (154, 156, 51), (157, 159, 52), (160, 162, 53), (163, 165, 54), (166, 168, 55), (169, 171, 56),
+    (172, 176, 57), (178, 179, 112), (180, 182, 124), (184, 185, 87), (187, 189, 92), (191, 196, 98),
+    (198, 202, 103), (204, 210, 113), (212, 217, 125), (218, 218, 126), (219, 220, 125), (221, 222, 128),
+    (223, 225, 125),
 )

@@ -41,6 +41,12 @@ _READINGS = {
     'nsaid_dyspepsia': (True, False),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'on_nsaid': ('concurrent_nsaid',),
+    'gi_risk_or_dyspepsia': ('nsaid_dyspepsia',),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -72,7 +78,7 @@ def unmet(facts, request_date):
         _out.append('gi_risk_or_dyspepsia')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -123,7 +129,7 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (48, 48, 38), (49, 49, 39), (50, 53, 40), (54, 57, 41), (58, 61, 42), (62, 62, 43),
-    (65, 67, 48), (69, 72, 60), (86, 88, 38), (89, 91, 39), (92, 96, 40), (97, 101, 41),
-    (102, 106, 42), (107, 109, 43), (111, 112, 48), (114, 119, 60),
+    (54, 54, 38), (55, 55, 39), (56, 59, 40), (60, 63, 41), (64, 67, 42), (68, 68, 43),
+    (71, 73, 48), (75, 78, 60), (92, 94, 38), (95, 97, 39), (98, 102, 40), (103, 107, 41),
+    (108, 112, 42), (113, 115, 43), (117, 118, 48), (120, 125, 60),
 )

@@ -46,6 +46,12 @@ _READINGS = {
     'less_dependency': (True, False),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'appropriately_identified': ('identified_for_treatment',),
+    'functional_improvement': ('adl_improvement', 'work_restrictions_reduced', 'less_dependency'),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -84,7 +90,7 @@ def unmet(facts, request_date):
             _out.append('total_visits')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -147,8 +153,8 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (53, 53, 57), (54, 54, 58), (55, 58, 59), (59, 59, 61), (60, 60, 62), (61, 61, 63),
-    (64, 66, 76), (68, 70, 83), (72, 75, 88), (77, 79, 95), (81, 84, 99), (98, 100, 57),
-    (101, 103, 58), (104, 108, 59), (109, 111, 61), (112, 114, 62), (115, 117, 63), (119, 121, 88),
-    (123, 124, 76), (126, 129, 83), (131, 135, 95), (136, 140, 99), (141, 143, 95),
+    (59, 59, 57), (60, 60, 58), (61, 64, 59), (65, 65, 61), (66, 66, 62), (67, 67, 63),
+    (70, 72, 76), (74, 76, 83), (78, 81, 88), (83, 85, 95), (87, 90, 99), (104, 106, 57),
+    (107, 109, 58), (110, 114, 59), (115, 117, 61), (118, 120, 62), (121, 123, 63), (125, 127, 88),
+    (129, 130, 76), (132, 135, 83), (137, 141, 95), (142, 146, 99), (147, 149, 95),
 )

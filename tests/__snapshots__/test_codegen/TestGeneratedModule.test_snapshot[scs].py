@@ -57,6 +57,17 @@ _READINGS = {
     'pain_type': ('neuropathic', 'nociceptive', 'mixed neuropathic and nociceptive'),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'listed_condition': ('indication',),
+    'less_invasive': ('less_invasive_failed',),
+    'non_interventional': ('limited_response',),
+    'psychological': ('psych_evaluation', 'psych_clearance'),
+    'current_substance_abuse': ('substance_abuse',),
+    'trial_contraindication': ('contraindication',),
+    'nociceptive': ('pain_type',),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -121,7 +132,7 @@ def unmet(facts, request_date):
             _out.append('successful_trial')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -218,12 +229,12 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (64, 64, 41), (65, 65, 42), (66, 66, 43), (67, 67, 44), (68, 68, 45), (69, 69, 46),
-    (70, 70, 47), (71, 71, 48), (72, 72, 51), (73, 73, 52), (74, 77, 53), (80, 82, 64),
-    (84, 86, 70), (88, 90, 75), (92, 94, 79), (96, 98, 85), (100, 102, 89), (104, 106, 93),
-    (108, 110, 100), (112, 114, 101), (115, 116, 102), (117, 121, 101), (135, 137, 41), (138, 140, 42),
-    (141, 143, 43), (144, 146, 44), (147, 149, 45), (150, 152, 46), (153, 155, 47), (156, 158, 48),
-    (159, 161, 51), (162, 164, 52), (165, 169, 53), (171, 172, 100), (174, 175, 64), (176, 178, 66),
-    (179, 180, 64), (182, 183, 70), (185, 186, 75), (188, 190, 79), (192, 193, 85), (195, 196, 89),
-    (198, 200, 93), (202, 207, 101), (208, 210, 102), (211, 214, 101),
+    (75, 75, 41), (76, 76, 42), (77, 77, 43), (78, 78, 44), (79, 79, 45), (80, 80, 46),
+    (81, 81, 47), (82, 82, 48), (83, 83, 51), (84, 84, 52), (85, 88, 53), (91, 93, 64),
+    (95, 97, 70), (99, 101, 75), (103, 105, 79), (107, 109, 85), (111, 113, 89), (115, 117, 93),
+    (119, 121, 100), (123, 125, 101), (126, 127, 102), (128, 132, 101), (146, 148, 41), (149, 151, 42),
+    (152, 154, 43), (155, 157, 44), (158, 160, 45), (161, 163, 46), (164, 166, 47), (167, 169, 48),
+    (170, 172, 51), (173, 175, 52), (176, 180, 53), (182, 183, 100), (185, 186, 64), (187, 189, 66),
+    (190, 191, 64), (193, 194, 70), (196, 197, 75), (199, 201, 79), (203, 204, 85), (206, 207, 89),
+    (209, 211, 93), (213, 218, 101), (219, 221, 102), (222, 225, 101),
 )

@@ -55,6 +55,12 @@ _READINGS = {
     'conservative_care_failed': (True, False),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'trigger_points': ('twitch_response', 'referred_pain'),
+    'conservative_care': ('conservative_care_failed',),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -130,7 +136,7 @@ def unmet(facts, request_date):
             _out.append('interval')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -234,11 +240,11 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (62, 62, 40), (63, 63, 41), (64, 64, 42), (65, 65, 43), (66, 69, 44), (70, 70, 45),
-    (71, 71, 46), (72, 72, 47), (73, 76, 48), (79, 81, 57), (83, 86, 61), (88, 90, 67),
-    (92, 94, 75), (96, 98, 80), (100, 102, 86), (104, 106, 90), (108, 111, 94), (113, 119, 98),
-    (121, 124, 100), (126, 130, 103), (144, 146, 40), (147, 149, 41), (150, 152, 42), (153, 155, 43),
-    (156, 160, 44), (161, 163, 45), (164, 166, 46), (167, 169, 47), (170, 174, 48), (176, 178, 94),
-    (180, 182, 57), (184, 188, 61), (190, 191, 67), (193, 194, 75), (196, 198, 80), (200, 202, 86),
-    (204, 206, 90), (208, 217, 98), (218, 220, 100), (221, 226, 103), (227, 230, 98),
+    (68, 68, 40), (69, 69, 41), (70, 70, 42), (71, 71, 43), (72, 75, 44), (76, 76, 45),
+    (77, 77, 46), (78, 78, 47), (79, 82, 48), (85, 87, 57), (89, 92, 61), (94, 96, 67),
+    (98, 100, 75), (102, 104, 80), (106, 108, 86), (110, 112, 90), (114, 117, 94), (119, 125, 98),
+    (127, 130, 100), (132, 136, 103), (150, 152, 40), (153, 155, 41), (156, 158, 42), (159, 161, 43),
+    (162, 166, 44), (167, 169, 45), (170, 172, 46), (173, 175, 47), (176, 180, 48), (182, 184, 94),
+    (186, 188, 57), (190, 194, 61), (196, 197, 67), (199, 200, 75), (202, 204, 80), (206, 208, 86),
+    (210, 212, 90), (214, 223, 98), (224, 226, 100), (227, 232, 103), (233, 236, 98),
 )

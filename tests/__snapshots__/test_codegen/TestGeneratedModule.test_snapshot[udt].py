@@ -44,6 +44,13 @@ _READINGS = {
     'inconsistent_screen': (True, False),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'indication': ('controlled_substance_regimen', 'opioid_trial_planned', 'misuse_concern'),
+    'frequency_for_risk': ('risk_level',),
+    'confirmation_indicated': ('inconsistent_screen',),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -88,7 +95,7 @@ def unmet(facts, request_date):
             _out.append('confirmation_indicated')
 
     # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS)
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -160,9 +167,9 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (51, 51, 34), (52, 52, 35), (53, 53, 36), (54, 54, 37), (55, 55, 38), (56, 56, 39),
-    (57, 60, 40), (63, 65, 49), (67, 71, 56), (73, 77, 62), (79, 81, 69), (83, 88, 70),
-    (102, 104, 34), (105, 107, 35), (108, 110, 36), (111, 113, 37), (114, 116, 38), (117, 119, 39),
-    (120, 124, 40), (126, 129, 56), (130, 131, 69), (133, 135, 49), (137, 143, 62), (144, 146, 63),
-    (147, 150, 62), (152, 156, 70),
+    (58, 58, 34), (59, 59, 35), (60, 60, 36), (61, 61, 37), (62, 62, 38), (63, 63, 39),
+    (64, 67, 40), (70, 72, 49), (74, 78, 56), (80, 84, 62), (86, 88, 69), (90, 95, 70),
+    (109, 111, 34), (112, 114, 35), (115, 117, 36), (118, 120, 37), (121, 123, 38), (124, 126, 39),
+    (127, 131, 40), (133, 136, 56), (137, 138, 69), (140, 142, 49), (144, 150, 62), (151, 153, 63),
+    (154, 157, 62), (159, 163, 70),
 )
