@@ -275,9 +275,13 @@ def _explain_rows(d: RequestDecision) -> list[tuple[str, str, str]]:
                          for fv in r.read)
         if r.missing:
             read += ("; " if read else "") + "missing: " + ", ".join(r.missing)
+        info = next((c for c in d.info.criteria if c.id == r.id), None)
         for x in r.computed:  # every value the criterion computed, as the guideline writes the expression
             shown = format_value(x.value) if x.value is not None else "not documented"
-            read += ("; " if read else "") + f"computed {x.expr} = {shown}"
+            entry = info.computed_entry(x.expr) if info is not None else None
+            # a named value (`let current_mme = ...`) is shown with the label its `let` gives it
+            named = f" ({entry.label})" if x.expr.isidentifier() and entry is not None and entry.label else ""
+            read += ("; " if read else "") + f"computed {x.expr}{named} = {shown}"
         if r.presumed:  # an outcome reached through a presumption says so, never as what the record shows
             read += ("; " if read else "") + "presumed: " + ", ".join(r.presumed)
         if r.readings:
