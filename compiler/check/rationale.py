@@ -602,7 +602,13 @@ class Explainer:
         for r in result.reasons:
             c = self.criteria[r.id]
             statement = lower_start(c.statement)
-            if r.outcome == NOT_DOCUMENTED and not r.missing:
+            negated = c.shape.kind == "no_finding" and not c.exclude  # `not radiculopathy`
+            absence = f"the absence of {_no_article(self.label(c.shape.fact))}" if negated else ""
+            if negated and r.outcome == NOT_DOCUMENTED:
+                line = sentence(f"Documentation of {absence}")  # not "Documentation of radiculopathy"
+            elif negated:
+                line = sentence(absence)  # the finding is documented: only its absence would change it
+            elif r.outcome == NOT_DOCUMENTED and not r.missing:
                 line = sentence(f"Documented values that allow the criterion of {statement} to be determined")
             elif r.outcome == NOT_DOCUMENTED and self._undetermined_when(c, r):
                 line = sentence(f"Documentation of {self.missing_phrase(r.missing)}, or that there were none")
