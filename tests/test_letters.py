@@ -399,32 +399,3 @@ def test_a_request_failing_outright_does_not_turn_on_an_undocumented_when(source
     assert "3 levels" in text and "turns on" not in text
     assert len(d.remedies) >= len(d.in_this_case()) - 1
 
-
-def test_explain_names_a_named_value_by_its_label(tmp_path):
-    """`--explain` shows a `let` value with the label its `let` gives it (issue 14, item 1)."""
-    (tmp_path / "opi.mtus").write_text('''guideline opi "Opioid ceiling"
-  source "MTUS Chronic Pain Medical Treatment Guidelines" section "2" page 86
-  services "Norco"
-
-facts
-  regimen: history "opioids taken and their daily doses"
-    drug: text "opioid"
-    daily_mg: number "milligrams a day"
-
-tables
-  mme_factor: number "oral morphine milligram equivalent conversion factor"
-    "hydrocodone": 1
-    "oxycodone": 1.5
-
-criteria
-  let current_mme = sum(regimen of daily_mg * mme_factor[drug])
-    says "the current regimen's total daily dose in oral morphine equivalents"
-  ceiling: current_mme <= 120
-''')
-    case = tmp_path / "case.yaml"
-    case.write_text("date: 2015-03-02\nrequests:\n  - item: Norco\nfacts:\n"
-                    "  regimen: [{drug: hydrocodone, daily_mg: 60}, {drug: oxycodone, daily_mg: 60}]\n")
-    pack = api.load_pack(str(tmp_path))
-    text = " ".join(api.render(api.check_case(str(case), pack), "text", explain=True).split())
-    assert ("computed current_mme (the current regimen's total daily dose in oral morphine equivalents) = 150"
-            in text)

@@ -100,3 +100,17 @@ def test_a_value_is_named_in_the_trace_and_the_outline():
     text = dump(_model())
     assert "values\n  $current_mme (line 16): (sum regimen of (* .daily_mg:number mme_factor[.drug:text]:number)" in text
     assert "(or $within_ceiling:bool pain_consultation:bool)" in text
+
+
+def test_explain_names_a_named_value_by_its_label(tmp_path):
+    """`--explain` shows a `let` value with the label its `let` gives it (issue 14, item 1)."""
+    from mtus.compiler.check import api
+    (tmp_path / "opioids.mtus").write_text(OPIOIDS.replace('page 86\n', 'page 86\n  services "Norco"\n', 1))
+    case = tmp_path / "case.yaml"
+    case.write_text("date: 2015-03-02\nrequests:\n  - item: Norco\nfacts:\n  pain_consultation: absent\n"
+                    "  regimen: [{drug: hydrocodone, daily_mg: 60}, {drug: oxycodone, daily_mg: 60}]\n")
+    letter = api.check_case(str(case), api.load_pack(str(tmp_path)))
+    text = " ".join(api.render(letter, "text", explain=True).split())
+    assert ("computed current_mme (the current regimen's total daily dose in oral morphine equivalents) = 150"
+            in text)
+
