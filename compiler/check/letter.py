@@ -270,12 +270,13 @@ def decide(case: Case, pack: Pack, wording: str = "imr") -> Letter:
 def _explain_rows(d: RequestDecision) -> list[tuple[str, str, str]]:
     rows = []
     facts = d.info.facts
+    criteria = {c.id: c for c in d.info.criteria}
     for r in d.result.criteria:
         read = "; ".join(f"{fv.name} = {format_value(fv.value, facts.get(fv.name)) if fv.documented else 'not documented'}"
                          for fv in r.read)
         if r.missing:
             read += ("; " if read else "") + "missing: " + ", ".join(r.missing)
-        info = next((c for c in d.info.criteria if c.id == r.id), None)
+        info = criteria.get(r.id)
         for x in r.computed:  # every value the criterion computed, as the guideline writes the expression
             shown = format_value(x.value) if x.value is not None else "not documented"
             entry = info.computed_entry(x.expr) if info is not None else None

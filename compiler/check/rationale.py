@@ -275,7 +275,7 @@ class Explainer:
         details = [m for m in r.missing if m in self.facts and self.facts[m].detail]
         if r.outcome == NOT_DOCUMENTED and r.missing and len(details) == len(r.missing):
             # what the request leaves out is the requester's to state: "the request does not specify ..."
-            text = "the request does not specify the " + join([_no_article(self.label(m)) for m in details])
+            text = "the request does not specify the " + join([no_article(self.label(m)) for m in details])
             return self._cite(self.with_citation(text, c.citation), [], sources)
         if r.outcome == NOT_DOCUMENTED:
             missing = self.missing_phrase(r.missing, "or" if c.shape.disjunctive else "and")
@@ -332,7 +332,7 @@ class Explainer:
             documented = {fv.name for fv in r.read if fv.documented}  # a presumed absence has its own sentence
             absent = [n for n in shape.facts if values.get(n) is False and n in documented]
             if absent:
-                text += ", and the record documents " + join([f"no {_no_article(self.label(n))}" for n in absent])
+                text += ", and the record documents " + join([f"no {no_article(self.label(n))}" for n in absent])
                 used = list(used) + [n for n in absent if n not in used]
         return text, used
 
@@ -343,7 +343,7 @@ class Explainer:
             info = self.facts.get(fv.name)
             if fv.documented and _kind(info) == "finding" and isinstance(fv.value, bool):
                 label = self.label(fv.name)
-                out.append((label if fv.value else f"no {_no_article(label)}", fv.name))
+                out.append((label if fv.value else f"no {no_article(label)}", fv.name))
         return out
 
     def _not_met_core(self, c, r: CriterionResult, values) -> tuple[str, list[str]]:
@@ -397,14 +397,14 @@ class Explainer:
             return f"the {label} is documented as {format_date(v)}, which is not {bound} {where}", [fact]
         # "the record documents (no) X": labels are noun phrases of unknown number
         if kind == "finding" and v is False:
-            return f"the record documents no {_no_article(label)}", [fact]
+            return f"the record documents no {no_article(label)}", [fact]
         if kind == "no_finding" and v is True:
             return f"the record documents {label}", [fact]
         if kind == "findings" and shape.op == "and":
             documented = {fv.name for fv in r.read if fv.documented}  # a presumed absence has its own sentence
             absent = [n for n in shape.facts if values.get(n) is False and n in documented]
             if absent:
-                return "the record documents " + join([f"no {_no_article(self.label(a))}" for a in absent]), absent
+                return "the record documents " + join([f"no {no_article(self.label(a))}" for a in absent]), absent
         if kind == "member" and v is not None:
             if shape.op == "in":
                 return f"the {label} is {format_value(v, schema)}, which is not {shape.values}", [fact]
@@ -497,7 +497,7 @@ class Explainer:
         relation = _relation(lv, rv, shape.op)
         if (rside.key is not None and values.get(rside.key) is not None and rentry is not None
                 and rentry.table_label):
-            target = f"the {rshown} {_no_article(rentry.table_label)} for {format_value(values[rside.key])}"
+            target = f"the {rshown} {no_article(rentry.table_label)} for {format_value(values[rside.key])}"
         else:
             target = f"{rshown}, {right[0]}"
             rparts = rside.parts
@@ -579,7 +579,7 @@ class Explainer:
         """
         out: list[str] = []
         for p in result.presumptions:
-            label = _no_article(p.label or p.fact.replace("_", " "))
+            label = no_article(p.label or p.fact.replace("_", " "))
             kind = p.kind
             if kind == "none_when_silent":
                 title = lower_start(self.info.title)
@@ -603,7 +603,7 @@ class Explainer:
             c = self.criteria[r.id]
             statement = lower_start(c.statement)
             negated = c.shape.kind == "no_finding" and not c.exclude  # `not radiculopathy`
-            absence = f"the absence of {_no_article(self.label(c.shape.fact))}" if negated else ""
+            absence = f"the absence of {no_article(self.label(c.shape.fact))}" if negated else ""
             if negated and r.outcome == NOT_DOCUMENTED:
                 line = sentence(f"Documentation of {absence}")  # not "Documentation of radiculopathy"
             elif negated:
@@ -661,7 +661,7 @@ def _kind(info: Optional[FieldInfo]) -> Optional[str]:
     return info.kind if info is not None else None
 
 
-def _no_article(label: str) -> str:
+def no_article(label: str) -> str:
     """"no a pain assessment" reads wrong: drop a leading article after "no"."""
     for article in ("a ", "an ", "the "):
         if label.startswith(article):

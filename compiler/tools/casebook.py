@@ -18,6 +18,7 @@ from typing import Iterable, Optional
 import attrs
 
 from mtus.compiler.check.casefile import CaseError, LDict, LList, read_case_file
+from mtus.compiler.check.rationale import no_article
 
 DETERMINATIONS = ("certified", "not certified", "modified")
 BASES = ("clinical", "administrative")
@@ -209,7 +210,7 @@ def presumption_problems(exp: Expectation, result, letter_text: str) -> list[str
     for p in getattr(result, "presumptions", ()):
         if p.kind not in STATED_KINDS:
             continue
-        label = _without_article(" ".join(str(p.label).lower().split()))
+        label = no_article(" ".join(str(p.label).lower().split()))
         if label and label not in text:
             out.append(f"presumption: the decision rests on {p.fact} ({p.kind.replace('_', ' ')}), "
                        f"which the letter does not state")
@@ -217,14 +218,6 @@ def presumption_problems(exp: Expectation, result, letter_text: str) -> list[str
             out.append(f"presumption: the decision rests on {p.fact} ({p.kind.replace('_', ' ')}); "
                        f"list it under `presumed:` if the reviewer accepts it, or document the fact")
     return out
-
-
-def _without_article(label: str) -> str:
-    """A label as a letter uses it after "No": "an early-phase patient ..." is stated as "No early-phase patient ..."."""
-    for article in ("a ", "an ", "the "):
-        if label.startswith(article):
-            return label[len(article):]
-    return label
 
 
 #: An exclusion's outcome in the words of sem-interface.md. Before that landing an
