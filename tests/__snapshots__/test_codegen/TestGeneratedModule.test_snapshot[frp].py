@@ -139,15 +139,15 @@ def unmet(facts, request_date):
     if not ((_t2 is not None and (_t2 <= 20)) or f_extension_justified):
         _out.append('total_sessions')
 
-    # no_reenrollment (frp.mtus:129): (not (any previous_programs):bool)
+    # no_reenrollment (frp.mtus:130): (not (any previous_programs):bool)
     if not (not (len(f_previous_programs) > 0)):
         _out.append('no_reenrollment')
 
-    # when#0 (frp.mtus:134): (any program_to_date):bool
+    # when#0 (frp.mtus:135): (any program_to_date):bool
     _when3 = (len(f_program_to_date) > 0)
     if _when3 is not False:
 
-        # efficacy when#0 (frp.mtus:135): (and (last program_to_date field subjective_gains):bool (last pro...
+        # efficacy when#0 (frp.mtus:136): (and (last program_to_date field subjective_gains):bool (last pro...
         _r4 = last_row(f_program_to_date, 'date')
         _t5 = None if _r4 is None else _r4.get('subjective_gains')
         _t6 = None if _r4 is None else _r4.get('objective_gains')
@@ -215,7 +215,7 @@ def _decide(facts, request_date):
         f_program_to_date = ()
     r_program_to_date = FactValue('program_to_date', f_program_to_date, d_program_to_date)
 
-    # when#0 (frp.mtus:134): (any program_to_date):bool
+    # when#0 (frp.mtus:135): (any program_to_date):bool
     _v1, _m1 = any_m(f_program_to_date, 'program_to_date', None, None)
     _gate2 = (_v1, _m1)
 
@@ -257,13 +257,13 @@ def _decide(facts, request_date):
     _v22, _m22 = or_m((_v21, _m21), (f_extension_justified, ()))
     _c18 = decide('total_sessions', False, ALWAYS, (_v22, _m22), (r_program_to_date, r_sessions_requested, r_extension_justified), (Computed('sum(program_to_date.sessions) + sessions_requested', _v20), Computed('sum(program_to_date.sessions)', _v19)), rules=_RULES)
 
-    # no_reenrollment (frp.mtus:129): (not (any previous_programs):bool)
+    # no_reenrollment (frp.mtus:130): (not (any previous_programs):bool)
     _v24, _m24 = any_m(f_previous_programs, 'previous_programs', None, None)
     _t25 = None if _v24 is None else not _v24
     _c23 = decide('no_reenrollment', False, ALWAYS, (_t25, _m24), (r_previous_programs,), rules=_RULES)
 
     if _gate2[0] is True:
-        # efficacy when#0 (frp.mtus:135): (and (last program_to_date field subjective_gains):bool (last pro...
+        # efficacy when#0 (frp.mtus:136): (and (last program_to_date field subjective_gains):bool (last pro...
         _p27 = pick_m('last', f_program_to_date, 'program_to_date', None, None, 'date')
         _v28, _m28 = field_m(_p27, 'program_to_date', 'subjective_gains')
         _v29, _m29 = field_m(_p27, 'program_to_date', 'objective_gains')
@@ -280,10 +280,10 @@ SOURCE_LINES = (
     (79, 79, 36), (80, 80, 37), (81, 81, 38), (82, 82, 39), (83, 83, 40), (84, 84, 41),
     (85, 85, 42), (86, 86, 43), (87, 87, 44), (88, 88, 45), (89, 89, 46), (90, 93, 47),
     (94, 97, 48), (98, 101, 51), (104, 106, 61), (108, 110, 68), (112, 114, 70), (116, 118, 75),
-    (120, 122, 82), (124, 126, 88), (128, 130, 99), (132, 134, 107), (136, 140, 117), (142, 144, 129),
-    (146, 148, 134), (150, 155, 135), (169, 171, 36), (172, 174, 37), (175, 177, 38), (178, 180, 39),
+    (120, 122, 82), (124, 126, 88), (128, 130, 99), (132, 134, 107), (136, 140, 117), (142, 144, 130),
+    (146, 148, 135), (150, 155, 136), (169, 171, 36), (172, 174, 37), (175, 177, 38), (178, 180, 39),
     (181, 183, 40), (184, 186, 41), (187, 189, 42), (190, 192, 43), (193, 195, 44), (196, 198, 45),
-    (199, 201, 46), (202, 206, 47), (207, 211, 48), (212, 216, 51), (218, 220, 134), (222, 224, 61),
+    (199, 201, 46), (202, 206, 47), (207, 211, 48), (212, 216, 51), (218, 220, 135), (222, 224, 61),
     (226, 227, 68), (229, 230, 70), (232, 233, 75), (235, 240, 82), (242, 244, 88), (246, 247, 99),
-    (249, 251, 107), (253, 258, 117), (260, 263, 129), (265, 273, 135),
+    (249, 251, 107), (253, 258, 117), (260, 263, 130), (265, 273, 136),
 )
