@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mtus.compiler.check.rationale import Explainer
+from mtus.compiler.check.rationale import Explainer, join
 from tests.conftest import GUIDELINES
 
 IDS = sorted(p.stem for p in GUIDELINES.glob("*.mtus") if p.stem != "formulary")  # the formulary is vocabulary
@@ -23,3 +23,13 @@ def test_every_criterion_appears_in_the_rationale(source_pack):
         outline = Explainer(g.info).outline()
         for c in g.info.criteria:
             assert f"[{c.id}, line {c.line}]" in outline, (gid, c.id)
+
+
+def test_one_joiner_sets_off_items_that_hold_commas():
+    # the pack's criterion phrases (compile time) and the letters (check time) use this one joiner
+    assert join(["ankle or foot", "knee"], "or") == "ankle or foot or knee"
+    assert join(["a", "b", "c"]) == "a, b, and c"
+    assert join(["ankle or foot", "forearm, wrist or hand", "knee"], "or") == \
+        "ankle or foot; forearm, wrist or hand; or knee"
+    assert join(["", "a"]) == "a"
+

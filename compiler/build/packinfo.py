@@ -18,6 +18,7 @@ from typing import Optional
 from mtus.compiler.build.lowering import compared_directly, computed_operands, written
 from mtus.compiler.check.info import (Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, GuidelineInfo, InForce,
                                      OnDenialInfo, Operand, Service, Shape, TableInfo)
+from mtus.compiler.check.rationale import join
 from mtus.dsl import model
 from mtus.dsl.model import BOOL, ENUM, HISTORY, QUANTITY, SET
 
@@ -26,19 +27,10 @@ from mtus.dsl.model import BOOL, ENUM, HISTORY, QUANTITY, SET
 # ------------------------------------------------------------------ phrases
 def _value_text(c: model.Const) -> str:
     if isinstance(c.value, frozenset):
-        return _join(sorted(c.value), "or")
+        return join(sorted(c.value), "or")
     if c.type.kind == BOOL:
         return "present" if c.value else "absent"
     return c.text
-
-
-def _join(items: list[str], word: str = "and") -> str:
-    items = [i for i in items if i]
-    if len(items) <= 1:
-        return "".join(items)
-    if len(items) == 2:
-        return f"{items[0]} {word} {items[1]}"
-    return ", ".join(items[:-1]) + f", {word} " + items[-1]
 
 
 class _Phraser:
@@ -128,8 +120,10 @@ class _Phraser:
                 return f"no documentation of {self.label(inner.target)}"
             return f"not ({self.phrase(inner)})"
         if isinstance(e, model.Logic):
-            # keep "A or (B and C)" readable: nested groups of the other connective in parentheses
-            return _join([f"({self.phrase(x)})" if isinstance(x, model.Logic) and x.op != e.op else self.phrase(x)
+            # keep "A or (B and C)" readable: nested groups of the other connective in parentheses, and
+            # an "at least N of" list, whose items would otherwise run on into this list's
+            return join([f"({self.phrase(x)})" if isinstance(x, model.Logic) and x.op != e.op
+                         or isinstance(x, model.AtLeast) else self.phrase(x)
                           for x in e.operands], e.op)
         if isinstance(e, model.AtLeast):
             items = [f"({self.phrase(x)})" if isinstance(x, model.Logic) else self.phrase(x) for x in e.items]
@@ -195,7 +189,7 @@ class _Phraser:
         if isinstance(e, model.Not):
             return f"the record does not show {self.phrase(e.operand)}"
         if isinstance(e, model.Logic):
-            return _join([self.clause(x) for x in e.operands], e.op)
+            return join([self.clause(x) for x in e.operands], e.op)
         if isinstance(e, model.Compare) and isinstance(e.right, model.Const) and isinstance(e.left, model.FactRef):
             value = _value_text(e.right)
             if e.right.type.kind == BOOL and e.op in ("=", "!="):

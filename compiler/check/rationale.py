@@ -25,13 +25,18 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 
 
 def join(items: list[str], word: str = "and") -> str:
+    """The one prose list ("a, b, and c"), for letters and for the pack's criterion phrases alike.
+
+    When any item holds a comma of its own ("forearm, wrist or hand"), the items are set off
+    by semicolons, or the reader cannot tell where one item ends and the next begins.
+    """
     items = [i for i in items if i]
     if len(items) <= 1:
         return "".join(items)
     if len(items) == 2:
         return f"{items[0]} {word} {items[1]}"
-    return "; ".join(items[:-1]) + f"; {word} " + items[-1] if any("," in i for i in items) \
-        else ", ".join(items[:-1]) + f", {word} " + items[-1]
+    sep = "; " if any("," in i for i in items) else ", "
+    return sep.join(items[:-1]) + f"{sep}{word} " + items[-1]
 
 
 def capital(text: str) -> str:
