@@ -18,7 +18,7 @@ from typing import Optional
 from mtus.compiler.build.lowering import compared_directly, computed_operands, written
 from mtus.compiler.check.info import (Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, GuidelineInfo, InForce,
                                      OnDenialInfo, Operand, Service, Shape, TableInfo)
-from mtus.compiler.check.rationale import join
+from mtus.compiler.check.rationale import join, no_article
 from mtus.dsl import model
 from mtus.dsl.model import BOOL, ENUM, HISTORY, QUANTITY, SET
 
@@ -115,7 +115,7 @@ class _Phraser:
             if isinstance(inner, model.Query) and inner.op == "any":
                 return "no " + self.phrase(inner)[len("any "):]
             if isinstance(inner, (model.FactRef, model.FieldRef, model.Query)) and inner.type.kind == BOOL:
-                return f"no {self.label(inner)}"
+                return f"no {no_article(self.label(inner))}"
             if isinstance(inner, model.Documented):
                 return f"no documentation of {self.label(inner.target)}"
             return f"not ({self.phrase(inner)})"
@@ -160,7 +160,7 @@ class _Phraser:
             return f"{span} from the {self.label(start)} to the {self.label(end)}"
         if isinstance(right, model.Const) and right.type.kind == BOOL and op in ("=", "!="):
             present = right.value if op == "=" else not right.value
-            return self.label(left) if present else f"no {self.label(left)}"
+            return self.label(left) if present else f"no {no_article(self.label(left))}"
         if isinstance(right, model.Const) and right.type.kind in (model.TEXT, model.ENUM):
             word = "documented as" if op == "=" else "other than"
             return f"{self.label(left)} {word} {_value_text(right)}"
