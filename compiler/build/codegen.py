@@ -464,6 +464,7 @@ class _Generator:
         # (table name, lower ends?) -> module constant name, for the tables looked up
         self.tables: dict[tuple[str, bool], str] = {}
         self.source_file = os.path.basename(guideline.path or "") or "<text>"
+        self.track_failed = False  # unmet notes a criterion failing outright (set per guideline)
 
     def table(self, name: str, low: bool = False) -> str:
         """The module constant holding a table (written in the header once something looks it up).
@@ -580,7 +581,7 @@ class _Generator:
                 ("_READINGS", "Findings and `one of` facts -> their readings, in declaration order "
                               "(runtime.every_reading).", silence.reading_domains(g)),
                 ("_READS", "Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).",
-                 silence.reading_reads(g))):
+                 silence.reading_reads(g) if silence.readings_change_unmet(g) else {})):
             if not items:
                 continue
             h.line()
@@ -649,11 +650,18 @@ class _Generator:
             w.line('"""The ids of the criteria not met or not documented, in source order."""')
             fn = _Function(self, w, full=False)
             self.read_facts(full=False)
+            # readings can change the answer only when nothing fails outright (runtime.reading_facts)
+            self.track_failed = silence.readings_change_unmet(self.guideline)
             w.line("_out = []")
+            if self.track_failed:
+                w.line("_failed = False  # a criterion not met or an exclusion that applies")
             self.unmet_items(fn, list(self.guideline.criteria), 0, None)
             w.line()
-            if silence.reading_domains(self.guideline):
-                w.comment("Not certified with a finding or `one of` fact undocumented: decide it in every reading.")
+            if self.track_failed:
+                w.comment("Open, with a finding or `one of` fact undocumented: decide it in every reading.")
+                w.line("if _failed:")
+                with w.indent():
+                    w.line("return _out")
                 reads = "_READS" if silence.reading_reads(self.guideline) else "{}"
                 w.line(f"return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, {reads})")
             else:
@@ -701,13 +709,20 @@ class _Generator:
                 w.line(f"if not ({unknown}) and {applies}:" if unknown else f"if {applies}:")
                 with w.indent():
                     w.line(append)
+                    if self.track_failed:
+                        w.line("_failed = True")
                 return
             gate_details, details = self.details_read(c)
             ok = fn.is_true(c.expr)
             if not details:
                 w.line(f"if {unknown} or not {ok}:" if unknown else f"if not {ok}:")
-                with w.indent():
+                with fn.block():  # temporaries the test below computes stay in this block
                     w.line(append)
+                    if self.track_failed:
+                        fails = fn.is_false(c.expr)
+                        w.line(f"if not ({unknown}) and {fails}:" if unknown else f"if {fails}:")
+                        with w.indent():
+                            w.line("_failed = True")
                 return
             # it does not apply where a request detail checked only when stated is unstated and left it open
             fails = fn.is_false(c.expr)
@@ -722,6 +737,10 @@ class _Generator:
                 w.line(f"if not {ok} and ({fails} or not ({self.unstated(details)})):")
             with w.indent():
                 w.line(append)
+                if self.track_failed:
+                    w.line(f"if {fails}:")
+                    with w.indent():
+                        w.line("_failed = True")
 
     def details_read(self, c: model.Criterion) -> tuple[list[str], list[str]]:
         """The request details checked only when stated that c's `when`s read, and that c reads in all."""

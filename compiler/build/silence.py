@@ -81,3 +81,45 @@ def reading_reads(guideline: model.Guideline) -> dict[str, tuple[str, ...]]:
         if read:
             out[c.id] = read
     return out
+
+
+def _rises_with(e: model.Expr, names: set[str]) -> bool:
+    """Whether e reads the findings `names` only through `and`, `or` and `at least`.
+
+    Such an e can only rise (false, unknown, true) as one of those findings
+    goes from absent to present, since those operators are monotone in
+    three-valued logic; anything else that reads one of them may not.
+    """
+    if isinstance(e, model.ValueRef):
+        return _rises_with(e.expr, names)
+    if isinstance(e, (model.Logic, model.AtLeast)):
+        return all(_rises_with(x, names) for x in model.children(e))
+    if isinstance(e, model.FactRef) and e.type.kind == model.BOOL:
+        return True
+    return not (set(model.facts_read(e)) & names)
+
+
+def readings_change_unmet(guideline: model.Guideline) -> bool:
+    """Whether trying every reading can change which criteria the fast path `unmet` names.
+
+    It cannot when each criterion that reads a fact of `reading_domains` reads
+    only findings, outside its `when`s, through `and`/`or`/`at least`, and no
+    request detail checked when stated: with all those findings absent such a
+    criterion that is open is still open or fails (so it is unmet in some
+    reading and stays unmet), and one that passes or fails outright does so in
+    every reading (runtime.every_reading). The generated `unmet` then skips the
+    readings, which `evaluate` still tries for the letter's wording.
+    """
+    domains = reading_domains(guideline)
+    findings = {n for n, values in domains.items() if values == (True, False)}
+    checked = {n for n, r in rules(guideline).items() if r == rt.CHECKED_WHEN_STATED}
+    for c in guideline.criteria:
+        gates = set().union(*(model.facts_read(cond.expr) for cond in c.conditions))
+        read = gates | set(model.facts_read(c.expr))
+        if not read & set(domains):
+            continue
+        if read & (set(domains) - findings) or read & checked or gates & set(domains):
+            return True
+        if not _rises_with(c.expr, findings):
+            return True
+    return False

@@ -62,6 +62,7 @@ def unmet(facts, request_date):
     f_regimen = _get('regimen')
     f_onset = _get('onset')
     _out = []
+    _failed = False  # a criterion not met or an exclusion that applies
 
     # ceiling (opioids.mtus:25): (<= (sum regimen of (* .daily_mg:number mme_factor[.drug:text]:number)...
     _w1 = window(request_date, 3, 0)
@@ -81,10 +82,14 @@ def unmet(facts, request_date):
     _v15, _m15 = sum_of_m(f_regimen, 'regimen', _w1, _where2, _value7, 0)
     if not (_v15 is not None and (_v15 <= 120)):
         _out.append('ceiling')
+        if (_v15 is not None and (not (_v15 <= 120))):
+            _failed = True
 
     # no_acetaminophen (opioids.mtus:26): (not (contains ingredients:set[text] 'acetaminophen'))
     if not (f_ingredients is not None and (not contains_text(f_ingredients, 'acetaminophen'))):
         _out.append('no_acetaminophen')
+        if (f_ingredients is not None and contains_text(f_ingredients, 'acetaminophen')):
+            _failed = True
 
     # trial_over (opioids.mtus:27): (>= (time-from onset:date request.date) trial[form:enum]:duration)
     _t16 = time_from(f_onset, request_date)
@@ -92,22 +97,32 @@ def unmet(facts, request_date):
     _t18 = compare_duration('>=', _t16, _t17, request_date)
     if not (_t18 is True):
         _out.append('trial_over')
+        if (_t18 is False):
+            _failed = True
 
     # visit_limit (opioids.mtus:28): (<= (+ visits_to_date:count visits_requested:count):count 10:count)
     _t19 = add(f_visits_to_date, f_visits_requested)
     if not (_t19 is not None and (_t19 <= 10)):
         _out.append('visit_limit')
+        if (_t19 is not None and (not (_t19 <= 10))):
+            _failed = True
 
     # per_request (opioids.mtus:30): (<= visits_requested:count 8:count)
     if not (f_visits_requested is not None and (f_visits_requested <= 8)):
         _out.append('per_request')
+        if (f_visits_requested is not None and (not (f_visits_requested <= 8))):
+            _failed = True
 
     # chronic (opioids.mtus:32): (< (+ onset:date 3 months:duration):date request.date)
     _t20 = add(f_onset, _K1)
     if not (_t20 is not None and (_t20 < request_date)):
         _out.append('chronic')
+        if (_t20 is not None and (not (_t20 < request_date))):
+            _failed = True
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
+    if _failed:
+        return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
@@ -188,7 +203,7 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (58, 58, 5), (59, 59, 6), (60, 60, 7), (61, 61, 8), (62, 62, 9), (63, 63, 13),
-    (66, 83, 25), (85, 87, 26), (89, 94, 27), (96, 99, 28), (101, 103, 30), (105, 108, 32),
-    (122, 124, 5), (125, 127, 6), (128, 130, 7), (131, 133, 8), (134, 135, 9), (136, 138, 13),
-    (140, 157, 25), (159, 162, 26), (164, 169, 27), (171, 174, 28), (176, 178, 30), (180, 183, 32),
+    (67, 86, 25), (88, 92, 26), (94, 101, 27), (103, 108, 28), (110, 114, 30), (116, 121, 32),
+    (137, 139, 5), (140, 142, 6), (143, 145, 7), (146, 148, 8), (149, 150, 9), (151, 153, 13),
+    (155, 172, 25), (174, 177, 26), (179, 184, 27), (186, 189, 28), (191, 193, 30), (195, 198, 32),
 )

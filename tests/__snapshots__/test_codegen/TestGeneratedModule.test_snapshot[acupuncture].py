@@ -11,7 +11,7 @@ from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Duration, FactValue, GuidelineResult, and_m, any_m,
     between, compare_duration, decide, field_m, finish, last_row,
-    or_m, pick_m, strict_m, unmet_in_every_reading,
+    or_m, pick_m, strict_m,
 )
 
 GUIDELINE_ID = 'acupuncture'
@@ -53,11 +53,6 @@ _LABELS = {
 _READINGS = {
     'medication_reduced_or_not_tolerated': (True, False),
     'rehabilitation_adjunct': (True, False),
-}
-
-# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
-_READS = {
-    'indication': ('medication_reduced_or_not_tolerated', 'rehabilitation_adjunct'),
 }
 
 
@@ -104,8 +99,7 @@ def unmet(facts, request_date):
         if _when2 is None or not (((_t4 is True) or (_t5 is True)) and (_t6 is True)):
             _out.append('extension_improvement')
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
+    return _out
 
 
 def evaluate(facts, request_date):
@@ -176,9 +170,9 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (67, 67, 35), (68, 68, 36), (69, 69, 37), (70, 70, 38), (71, 71, 39), (72, 75, 40),
-    (78, 80, 51), (82, 84, 55), (86, 88, 62), (90, 93, 65), (95, 97, 73), (99, 102, 74),
-    (103, 103, 75), (104, 105, 74), (119, 121, 35), (122, 124, 36), (125, 127, 37), (128, 130, 38),
-    (131, 133, 39), (134, 138, 40), (140, 142, 73), (144, 146, 51), (148, 150, 55), (152, 155, 62),
-    (157, 160, 65), (162, 167, 74), (168, 168, 75), (169, 172, 74),
+    (62, 62, 35), (63, 63, 36), (64, 64, 37), (65, 65, 38), (66, 66, 39), (67, 70, 40),
+    (73, 75, 51), (77, 79, 55), (81, 83, 62), (85, 88, 65), (90, 92, 73), (94, 97, 74),
+    (98, 98, 75), (99, 100, 74), (113, 115, 35), (116, 118, 36), (119, 121, 37), (122, 124, 38),
+    (125, 127, 39), (128, 132, 40), (134, 136, 73), (138, 140, 51), (142, 144, 55), (146, 149, 62),
+    (151, 154, 65), (156, 161, 74), (162, 162, 75), (163, 166, 74),
 )

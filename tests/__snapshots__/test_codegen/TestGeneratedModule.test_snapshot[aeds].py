@@ -12,7 +12,6 @@ from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, and_m, any_m,
     compare_elapsed, contains_text, decide, field_m, finish, first_row,
     k_and, mul, or_m, pick_m, strict_m, sub,
-    unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'aeds'
@@ -45,14 +44,6 @@ _READINGS = {
     'other_aeds_failed': (True, False),
     'aed_function_improved': (True, False),
     'aed_side_effects_not_tolerated': (True, False),
-}
-
-# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
-_READS = {
-    'indication': ('neuropathic_pain', 'fibromyalgia'),
-    'topiramate_second_line': ('other_aeds_failed',),
-    'function': ('aed_function_improved',),
-    'side_effects': ('aed_side_effects_not_tolerated',),
 }
 
 
@@ -108,8 +99,7 @@ def unmet(facts, request_date):
     if (f_aed_side_effects_not_tolerated is True):
         _out.append('side_effects')
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
+    return _out
 
 
 def evaluate(facts, request_date):
@@ -202,11 +192,11 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (62, 62, 58), (63, 63, 59), (64, 64, 60), (65, 65, 61), (66, 69, 62), (70, 70, 64),
-    (71, 71, 65), (72, 72, 66), (73, 73, 67), (74, 74, 68), (77, 79, 78), (81, 83, 86),
-    (85, 87, 87), (89, 95, 108), (97, 97, 113), (98, 99, 114), (100, 101, 113), (103, 105, 117),
-    (107, 109, 124), (123, 125, 58), (126, 128, 59), (129, 131, 60), (132, 134, 61), (135, 139, 62),
-    (140, 142, 64), (143, 145, 65), (146, 148, 66), (149, 151, 67), (152, 154, 68), (156, 158, 86),
-    (159, 166, 108), (168, 172, 78), (174, 178, 87), (180, 183, 113), (184, 188, 114), (189, 190, 113),
-    (191, 192, 117), (193, 195, 113), (197, 198, 124),
+    (53, 53, 58), (54, 54, 59), (55, 55, 60), (56, 56, 61), (57, 60, 62), (61, 61, 64),
+    (62, 62, 65), (63, 63, 66), (64, 64, 67), (65, 65, 68), (68, 70, 78), (72, 74, 86),
+    (76, 78, 87), (80, 86, 108), (88, 88, 113), (89, 90, 114), (91, 92, 113), (94, 96, 117),
+    (98, 100, 124), (113, 115, 58), (116, 118, 59), (119, 121, 60), (122, 124, 61), (125, 129, 62),
+    (130, 132, 64), (133, 135, 65), (136, 138, 66), (139, 141, 67), (142, 144, 68), (146, 148, 86),
+    (149, 156, 108), (158, 162, 78), (164, 168, 87), (170, 173, 113), (174, 178, 114), (179, 180, 113),
+    (181, 182, 117), (183, 185, 113), (187, 188, 124),
 )

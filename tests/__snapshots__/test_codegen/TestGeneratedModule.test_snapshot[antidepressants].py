@@ -11,7 +11,7 @@ from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, FactValue, GuidelineResult, and_m, any_m, at_least_m,
     compare_elapsed, contains_text, decide, field_m, finish, first_row,
-    k_and, or_m, pick_m, strict_m, unmet_in_every_reading,
+    k_and, or_m, pick_m, strict_m,
 )
 
 GUIDELINE_ID = 'antidepressants'
@@ -46,15 +46,6 @@ _READINGS = {
     'depression_improved': (True, False),
     'antidepressant_not_tolerated': (True, False),
     'tca_contraindication': (True, False),
-}
-
-# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
-_READS = {
-    'indication': ('neuropathic_pain', 'depression', 'fibromyalgia'),
-    'ssri_for_depression': ('depression',),
-    'efficacy': ('antidepressant_pain_improved', 'antidepressant_function_improved', 'depression_improved'),
-    'not_tolerated': ('antidepressant_not_tolerated',),
-    'tca_contraindicated': ('tca_contraindication',),
 }
 
 
@@ -107,8 +98,7 @@ def unmet(facts, request_date):
     if ((f_drug_classes is not None and contains_text(f_drug_classes, 'tricyclic antidepressant')) and (f_tca_contraindication is True)):
         _out.append('tca_contraindicated')
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
+    return _out
 
 
 def evaluate(facts, request_date):
@@ -196,10 +186,10 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (64, 64, 57), (65, 65, 58), (66, 66, 59), (67, 67, 60), (68, 71, 61), (72, 72, 63),
-    (73, 73, 64), (74, 74, 65), (75, 75, 66), (76, 76, 67), (79, 81, 78), (83, 85, 85),
-    (87, 89, 86), (91, 96, 101), (98, 100, 102), (102, 104, 111), (106, 108, 113), (122, 124, 57),
-    (125, 127, 58), (128, 130, 59), (131, 133, 60), (134, 138, 61), (139, 141, 63), (142, 144, 64),
-    (145, 147, 65), (148, 150, 66), (151, 153, 67), (155, 157, 85), (158, 165, 101), (167, 169, 78),
-    (171, 175, 86), (177, 179, 102), (180, 180, 103), (181, 184, 102), (186, 187, 111), (189, 192, 113),
+    (55, 55, 57), (56, 56, 58), (57, 57, 59), (58, 58, 60), (59, 62, 61), (63, 63, 63),
+    (64, 64, 64), (65, 65, 65), (66, 66, 66), (67, 67, 67), (70, 72, 78), (74, 76, 85),
+    (78, 80, 86), (82, 87, 101), (89, 91, 102), (93, 95, 111), (97, 99, 113), (112, 114, 57),
+    (115, 117, 58), (118, 120, 59), (121, 123, 60), (124, 128, 61), (129, 131, 63), (132, 134, 64),
+    (135, 137, 65), (138, 140, 66), (141, 143, 67), (145, 147, 85), (148, 155, 101), (157, 159, 78),
+    (161, 165, 86), (167, 169, 102), (170, 170, 103), (171, 174, 102), (176, 177, 111), (179, 182, 113),
 )

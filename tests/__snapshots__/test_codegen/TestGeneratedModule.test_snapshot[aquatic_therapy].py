@@ -87,10 +87,13 @@ def unmet(facts, request_date):
     if f_prior_physical_medicine is None:
         f_prior_physical_medicine = ()
     _out = []
+    _failed = False  # a criterion not met or an exclusion that applies
 
     # reduced_weight_bearing_needed (aquatic_therapy.mtus:60): reduced_weight_bearing:bool
     if not (f_reduced_weight_bearing is True):
         _out.append('reduced_weight_bearing_needed')
+        if (f_reduced_weight_bearing is False):
+            _failed = True
 
     # visit_limit (aquatic_therapy.mtus:66): (<= (+ (sum prior_physical_medicine field visits):count aq...
     _v1, _m1 = sum_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'visits', 0)
@@ -98,11 +101,15 @@ def unmet(facts, request_date):
     _t3 = lookup(_table_pm_visits, f_physical_medicine_diagnosis)
     if not (_t2 is not None and _t3 is not None and (_t2 <= _t3)):
         _out.append('visit_limit')
+        if (_t2 is not None and _t3 is not None and (not (_t2 <= _t3))):
+            _failed = True
 
     # course_length (aquatic_therapy.mtus:72): (<= aquatic_visits_requested:count (* aquatic_visits_per...
     _t4 = mul(f_aquatic_visits_per_week, lookup(_table_pm_weeks, f_physical_medicine_diagnosis))
     if not (f_aquatic_visits_requested is not None and _t4 is not None and (f_aquatic_visits_requested <= _t4)) and ((f_aquatic_visits_requested is not None and _t4 is not None and (not (f_aquatic_visits_requested <= _t4))) or not (f_aquatic_visits_per_week is None)):
         _out.append('course_length')
+        if (f_aquatic_visits_requested is not None and _t4 is not None and (not (f_aquatic_visits_requested <= _t4))):
+            _failed = True
 
     # when#0 (aquatic_therapy.mtus:78): (any prior_physical_medicine):bool
     _when5 = (len(f_prior_physical_medicine) > 0)
@@ -115,8 +122,12 @@ def unmet(facts, request_date):
         _t9 = None if _r6 is None else _r6.get('dependency_reduced')
         if _when5 is None or not (((_t7 is True) or (_t8 is True)) and (_t9 is True)):
             _out.append('functional_improvement')
+            if not (_when5 is None) and (((_t7 is False) and (_t8 is False)) or (_t9 is False)):
+                _failed = True
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
+    if _failed:
+        return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
@@ -183,8 +194,8 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (81, 81, 32), (82, 82, 33), (83, 83, 34), (84, 84, 35), (85, 88, 36), (91, 93, 60),
-    (95, 100, 66), (102, 105, 72), (107, 109, 78), (111, 114, 79), (115, 115, 80), (116, 117, 79),
-    (131, 133, 32), (134, 136, 33), (137, 139, 34), (140, 142, 35), (143, 147, 36), (149, 151, 78),
-    (153, 154, 60), (156, 161, 66), (163, 167, 72), (169, 174, 79), (175, 175, 80), (176, 179, 79),
+    (81, 81, 32), (82, 82, 33), (83, 83, 34), (84, 84, 35), (85, 88, 36), (92, 96, 60),
+    (98, 105, 66), (107, 112, 72), (114, 116, 78), (118, 121, 79), (122, 122, 80), (123, 126, 79),
+    (142, 144, 32), (145, 147, 33), (148, 150, 34), (151, 153, 35), (154, 158, 36), (160, 162, 78),
+    (164, 165, 60), (167, 172, 66), (174, 178, 72), (180, 185, 79), (186, 186, 80), (187, 190, 79),
 )

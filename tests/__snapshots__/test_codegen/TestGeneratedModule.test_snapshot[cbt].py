@@ -11,7 +11,7 @@ from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, add, and_m,
     any_m, at_least_m, compare_elapsed, count_m, decide, finish,
-    or_m, strict_m, time_from, unmet_in_every_reading,
+    or_m, strict_m, time_from,
 )
 
 GUIDELINE_ID = 'cbt'
@@ -46,12 +46,6 @@ _READINGS = {
     'adl_improvement': (True, False),
     'work_restrictions_reduced': (True, False),
     'less_dependency': (True, False),
-}
-
-# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
-_READS = {
-    'lack_of_progress': ('no_progress',),
-    'functional_improvement': ('adl_improvement', 'work_restrictions_reduced', 'less_dependency'),
 }
 
 
@@ -106,8 +100,7 @@ def unmet(facts, request_date):
         if _unknown5 or not (_t6 is not None and (_t6 <= 10)):
             _out.append('total_visits')
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
+    return _out
 
 
 def evaluate(facts, request_date):
@@ -191,10 +184,10 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (61, 64, 44), (65, 65, 45), (66, 66, 46), (67, 67, 47), (68, 71, 48), (72, 72, 50),
-    (73, 73, 51), (74, 74, 52), (77, 80, 60), (82, 85, 61), (87, 89, 63), (91, 93, 69),
-    (95, 98, 73), (100, 102, 78), (104, 107, 83), (121, 125, 44), (126, 128, 45), (129, 131, 46),
-    (132, 134, 47), (135, 139, 48), (140, 142, 50), (143, 145, 51), (146, 148, 52), (150, 154, 60),
-    (155, 156, 73), (158, 163, 61), (164, 165, 63), (166, 168, 61), (170, 173, 69), (175, 179, 78),
-    (180, 184, 83), (185, 187, 78),
+    (55, 58, 44), (59, 59, 45), (60, 60, 46), (61, 61, 47), (62, 65, 48), (66, 66, 50),
+    (67, 67, 51), (68, 68, 52), (71, 74, 60), (76, 79, 61), (81, 83, 63), (85, 87, 69),
+    (89, 92, 73), (94, 96, 78), (98, 101, 83), (114, 118, 44), (119, 121, 45), (122, 124, 46),
+    (125, 127, 47), (128, 132, 48), (133, 135, 50), (136, 138, 51), (139, 141, 52), (143, 147, 60),
+    (148, 149, 73), (151, 156, 61), (157, 158, 63), (159, 161, 61), (163, 166, 69), (168, 172, 78),
+    (173, 177, 83), (178, 180, 78),
 )

@@ -85,22 +85,31 @@ def unmet(facts, request_date):
     if f_prior_esis is None:
         f_prior_esis = ()
     _out = []
+    _failed = False  # a criterion not met or an exclusion that applies
 
     # radiculopathy (esi.mtus:70): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
     if not ((f_radiculopathy_on_exam is True) and (f_radiculopathy_corroborated is True)):
         _out.append('radiculopathy')
+        if ((f_radiculopathy_on_exam is False) or (f_radiculopathy_corroborated is False)):
+            _failed = True
 
     # conservative_care (esi.mtus:75): unresponsive_to_conservative_care:bool
     if not (f_unresponsive_to_conservative_care is True):
         _out.append('conservative_care')
+        if (f_unresponsive_to_conservative_care is False):
+            _failed = True
 
     # fluoroscopic_guidance (esi.mtus:80): fluoroscopy:bool
     if not (f_fluoroscopy is True) and ((f_fluoroscopy is False) or not (f_fluoroscopy is None)):
         _out.append('fluoroscopic_guidance')
+        if (f_fluoroscopy is False):
+            _failed = True
 
     # transforaminal_levels (esi.mtus:86): (<= esi_levels:count 2:count)
     if not (f_esi_levels is not None and (f_esi_levels <= 2)) and ((f_esi_levels is not None and (not (f_esi_levels <= 2))) or not (f_esi_levels is None)):
         _out.append('transforaminal_levels')
+        if (f_esi_levels is not None and (not (f_esi_levels <= 2))):
+            _failed = True
 
     # when#0 (esi.mtus:92): (!= esi_approach:enum 'transforaminal')
     _when1 = (None if f_esi_approach is None else (f_esi_approach != 'transforaminal'))
@@ -112,10 +121,14 @@ def unmet(facts, request_date):
                 _out.append('interlaminar_levels')
         elif not (f_esi_levels is not None and (f_esi_levels <= 1)) and ((f_esi_levels is not None and (not (f_esi_levels <= 1))) or not (f_esi_levels is None)):
             _out.append('interlaminar_levels')
+            if (f_esi_levels is not None and (not (f_esi_levels <= 1))):
+                _failed = True
 
     # no_series (esi.mtus:99): (<= esi_requested:count 2:count)
     if not (f_esi_requested is not None and (f_esi_requested <= 2)) and ((f_esi_requested is not None and (not (f_esi_requested <= 2))) or not (f_esi_requested is None)):
         _out.append('no_series')
+        if (f_esi_requested is not None and (not (f_esi_requested <= 2))):
+            _failed = True
 
     # when#1 (esi.mtus:117): (any prior_esis where (= .region:enum esi_region:enum)):bool
     def _where2(_row3):
@@ -160,6 +173,8 @@ def unmet(facts, request_date):
         _v38, _m38 = field_m(_p37, 'prior_esis', 'function_improved')
         if _unknown9 or not ((_v16 is not None and (_v16 >= _K1)) and (_v23 is True) and (_t31 is True) and (_v38 is True)):
             _out.append('repeat_improvement')
+            if not (_unknown9) and ((_v16 is not None and (not (_v16 >= _K1))) or (_v23 is False) or (_t31 is False) or (_v38 is False)):
+                _failed = True
 
         # per_region_per_year when#1 (esi.mtus:129): (<= (+ (count prior_esis within 1 year where (= .regio...
         _w39 = window(request_date, 12, 0)
@@ -172,8 +187,12 @@ def unmet(facts, request_date):
         _t46 = add(_v45, 1)
         if _unknown9 or not (_t46 is not None and (_t46 <= 4)):
             _out.append('per_region_per_year')
+            if not (_unknown9) and (_t46 is not None and (not (_t46 <= 4))):
+                _failed = True
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
+    if _failed:
+        return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
@@ -308,11 +327,11 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (75, 75, 49), (76, 76, 50), (77, 77, 51), (78, 78, 52), (79, 79, 53), (80, 80, 54),
-    (81, 81, 55), (82, 82, 56), (83, 86, 57), (89, 91, 70), (93, 95, 75), (97, 99, 80),
-    (101, 103, 86), (105, 107, 92), (109, 114, 93), (116, 118, 99), (120, 129, 117), (131, 138, 121),
-    (139, 145, 122), (146, 153, 123), (154, 160, 124), (161, 162, 121), (164, 174, 129), (188, 190, 49),
-    (191, 193, 50), (194, 196, 51), (197, 199, 52), (200, 202, 53), (203, 205, 54), (206, 208, 55),
-    (209, 211, 56), (212, 216, 57), (218, 220, 92), (221, 228, 117), (230, 232, 70), (234, 235, 75),
-    (237, 238, 80), (240, 242, 86), (244, 249, 93), (251, 253, 99), (255, 264, 121), (265, 271, 122),
-    (272, 280, 123), (281, 287, 124), (288, 289, 121), (290, 300, 129), (301, 303, 121),
+    (81, 81, 55), (82, 82, 56), (83, 86, 57), (90, 94, 70), (96, 100, 75), (102, 106, 80),
+    (108, 112, 86), (114, 116, 92), (118, 125, 93), (127, 131, 99), (133, 142, 117), (144, 151, 121),
+    (152, 158, 122), (159, 166, 123), (167, 173, 124), (174, 177, 121), (179, 191, 129), (207, 209, 49),
+    (210, 212, 50), (213, 215, 51), (216, 218, 52), (219, 221, 53), (222, 224, 54), (225, 227, 55),
+    (228, 230, 56), (231, 235, 57), (237, 239, 92), (240, 247, 117), (249, 251, 70), (253, 254, 75),
+    (256, 257, 80), (259, 261, 86), (263, 268, 93), (270, 272, 99), (274, 283, 121), (284, 290, 122),
+    (291, 299, 123), (300, 306, 124), (307, 308, 121), (309, 319, 129), (320, 322, 121),
 )

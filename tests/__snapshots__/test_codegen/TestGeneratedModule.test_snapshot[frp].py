@@ -100,48 +100,69 @@ def unmet(facts, request_date):
     if f_program_to_date is None:
         f_program_to_date = ()
     _out = []
+    _failed = False  # a criterion not met or an exclusion that applies
 
     # evaluation (frp.mtus:61): (and thorough_evaluation:bool baseline_functional_testing:bool)
     if not ((f_thorough_evaluation is True) and (f_baseline_functional_testing is True)):
         _out.append('evaluation')
+        if ((f_thorough_evaluation is False) or (f_baseline_functional_testing is False)):
+            _failed = True
 
     # previous_methods (frp.mtus:68): previous_methods_failed:bool
     if not (f_previous_methods_failed is True):
         _out.append('previous_methods')
+        if (f_previous_methods_failed is False):
+            _failed = True
 
     # no_other_options (frp.mtus:70): no_other_options:bool
     if not (f_no_other_options is True):
         _out.append('no_other_options')
+        if (f_no_other_options is False):
+            _failed = True
 
     # function_loss (frp.mtus:75): loss_of_function:bool
     if not (f_loss_of_function is True):
         _out.append('function_loss')
+        if (f_loss_of_function is False):
+            _failed = True
 
     # not_surgical_candidate (frp.mtus:82): (or (not surgical_candidate:bool) (and avoiding_optional_su...
     if not ((f_surgical_candidate is False) or ((f_avoiding_optional_surgery is True) and (f_sessions_requested is not None and (f_sessions_requested <= 10)))):
         _out.append('not_surgical_candidate')
+        if ((f_surgical_candidate is True) and ((f_avoiding_optional_surgery is False) or (f_sessions_requested is not None and (not (f_sessions_requested <= 10))))):
+            _failed = True
 
     # motivation (frp.mtus:88): (and motivated:bool forgoes_secondary_gains:bool)
     if not ((f_motivated is True) and (f_forgoes_secondary_gains is True)):
         _out.append('motivation')
+        if ((f_motivated is False) or (f_forgoes_secondary_gains is False)):
+            _failed = True
 
     # negative_predictors (frp.mtus:99): predictors_addressed:bool
     if not (f_predictors_addressed is True):
         _out.append('negative_predictors')
+        if (f_predictors_addressed is False):
+            _failed = True
 
     # first_period_sessions (frp.mtus:107): (or (any program_to_date):bool (<= sessions_requested:count...
     if not ((len(f_program_to_date) > 0) or (f_sessions_requested is not None and (f_sessions_requested <= 10))):
         _out.append('first_period_sessions')
+        if ((not (len(f_program_to_date) > 0)) and (f_sessions_requested is not None and (not (f_sessions_requested <= 10)))):
+            _failed = True
 
     # total_sessions (frp.mtus:117): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
     _v1, _m1 = sum_m(f_program_to_date, 'program_to_date', None, None, 'sessions', 0)
     _t2 = add(_v1, f_sessions_requested)
     if not ((_t2 is not None and (_t2 <= 20)) or f_extension_justified):
         _out.append('total_sessions')
+        if ((_t2 is not None and (not (_t2 <= 20))) and (not f_extension_justified)):
+            _failed = True
 
     # no_reenrollment (frp.mtus:130): (not (any previous_programs):bool)
     if not (not (len(f_previous_programs) > 0)):
         _out.append('no_reenrollment')
+        if (len(f_previous_programs) > 0):
+            _failed = True
 
     # when#0 (frp.mtus:135): (any program_to_date):bool
     _when3 = (len(f_program_to_date) > 0)
@@ -153,8 +174,12 @@ def unmet(facts, request_date):
         _t6 = None if _r4 is None else _r4.get('objective_gains')
         if _when3 is None or not ((_t5 is True) and (_t6 is True)):
             _out.append('efficacy')
+            if not (_when3 is None) and ((_t5 is False) or (_t6 is False)):
+                _failed = True
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
+    if _failed:
+        return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
@@ -279,11 +304,11 @@ def _decide(facts, request_date):
 SOURCE_LINES = (
     (79, 79, 36), (80, 80, 37), (81, 81, 38), (82, 82, 39), (83, 83, 40), (84, 84, 41),
     (85, 85, 42), (86, 86, 43), (87, 87, 44), (88, 88, 45), (89, 89, 46), (90, 93, 47),
-    (94, 97, 48), (98, 101, 51), (104, 106, 61), (108, 110, 68), (112, 114, 70), (116, 118, 75),
-    (120, 122, 82), (124, 126, 88), (128, 130, 99), (132, 134, 107), (136, 140, 117), (142, 144, 130),
-    (146, 148, 135), (150, 155, 136), (169, 171, 36), (172, 174, 37), (175, 177, 38), (178, 180, 39),
-    (181, 183, 40), (184, 186, 41), (187, 189, 42), (190, 192, 43), (193, 195, 44), (196, 198, 45),
-    (199, 201, 46), (202, 206, 47), (207, 211, 48), (212, 216, 51), (218, 220, 135), (222, 224, 61),
-    (226, 227, 68), (229, 230, 70), (232, 233, 75), (235, 240, 82), (242, 244, 88), (246, 247, 99),
-    (249, 251, 107), (253, 258, 117), (260, 263, 130), (265, 273, 136),
+    (94, 97, 48), (98, 101, 51), (105, 109, 61), (111, 115, 68), (117, 121, 70), (123, 127, 75),
+    (129, 133, 82), (135, 139, 88), (141, 145, 99), (147, 151, 107), (153, 159, 117), (161, 165, 130),
+    (167, 169, 135), (171, 178, 136), (194, 196, 36), (197, 199, 37), (200, 202, 38), (203, 205, 39),
+    (206, 208, 40), (209, 211, 41), (212, 214, 42), (215, 217, 43), (218, 220, 44), (221, 223, 45),
+    (224, 226, 46), (227, 231, 47), (232, 236, 48), (237, 241, 51), (243, 245, 135), (247, 249, 61),
+    (251, 252, 68), (254, 255, 70), (257, 258, 75), (260, 265, 82), (267, 269, 88), (271, 272, 99),
+    (274, 276, 107), (278, 283, 117), (285, 288, 130), (290, 298, 136),
 )

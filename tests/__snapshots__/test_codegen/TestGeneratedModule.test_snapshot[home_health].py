@@ -10,7 +10,7 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, EXACT, FactValue, GuidelineResult, decide, finish,
-    member, strict_m, unmet_in_every_reading,
+    member, strict_m,
 )
 
 GUIDELINE_ID = 'home_health'
@@ -45,12 +45,6 @@ _READINGS = {
     'homebound': (True, False),
 }
 
-# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
-_READS = {
-    'medical': ('medical_treatment',),
-    'homebound_patient': ('homebound',),
-}
-
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -81,8 +75,7 @@ def unmet(facts, request_date):
     if (f_care_requested is not None and member('contains only', f_care_requested, _K1, EXACT, request_date)):
         _out.append('personal_care_only')
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
+    return _out
 
 
 def evaluate(facts, request_date):
@@ -129,7 +122,7 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (58, 58, 30), (59, 59, 31), (60, 60, 32), (61, 61, 33), (64, 66, 37), (68, 70, 40),
-    (72, 74, 47), (76, 78, 54), (80, 82, 59), (96, 98, 30), (99, 101, 31), (102, 104, 32),
-    (105, 107, 33), (109, 110, 37), (112, 113, 40), (115, 117, 47), (119, 121, 54), (123, 125, 59),
+    (52, 52, 30), (53, 53, 31), (54, 54, 32), (55, 55, 33), (58, 60, 37), (62, 64, 40),
+    (66, 68, 47), (70, 72, 54), (74, 76, 59), (89, 91, 30), (92, 94, 31), (95, 97, 32),
+    (98, 100, 33), (102, 103, 37), (105, 106, 40), (108, 110, 47), (112, 114, 54), (116, 118, 59),
 )

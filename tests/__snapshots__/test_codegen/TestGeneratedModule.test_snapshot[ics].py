@@ -82,18 +82,25 @@ def unmet(facts, request_date):
     if f_ics_trials is None:
         f_ics_trials = ()
     _out = []
+    _failed = False  # a criterion not met or an exclusion that applies
 
     # not_isolated (ics.mtus:60): with_recommended_treatments:bool
     if not (f_with_recommended_treatments is True):
         _out.append('not_isolated')
+        if (f_with_recommended_treatments is False):
+            _failed = True
 
     # proven_effective (ics.mtus:66): supervised_effectiveness:bool
     if not (f_supervised_effectiveness is True):
         _out.append('proven_effective')
+        if (f_supervised_effectiveness is False):
+            _failed = True
 
     # patient_selection (ics.mtus:71): (at-least 1 medications_ineffective:bool medication_side_effects...
     if not ((f_medications_ineffective is True) + (f_medication_side_effects is True) + (f_substance_abuse_history is True) + (f_pain_limits_therapy is True) + (f_unresponsive_to_conservative_measures is True) >= 1):
         _out.append('patient_selection')
+        if ((not (f_medications_ineffective is False)) + (not (f_medication_side_effects is False)) + (not (f_substance_abuse_history is False)) + (not (f_pain_limits_therapy is False)) + (not (f_unresponsive_to_conservative_measures is False)) < 1):
+            _failed = True
 
     # when#0 (ics.mtus:78): (not (any ics_trials):bool)
     _when1 = (not (len(f_ics_trials) > 0))
@@ -106,6 +113,8 @@ def unmet(facts, request_date):
                 _out.append('one_month_trial')
         elif not (_t2 is True) and ((_t2 is False) or not (f_ics_use_requested is None)):
             _out.append('one_month_trial')
+            if (_t2 is False):
+                _failed = True
 
     # when#1 (ics.mtus:84): (any ics_trials):bool
     _when3 = (len(f_ics_trials) > 0)
@@ -118,6 +127,8 @@ def unmet(facts, request_date):
         _t7 = None if _r4 is None else _r4.get('medication_reduced')
         if _when3 is None or not ((_t5 is True) and (_t6 is True) and (_t7 is True)):
             _out.append('continuation')
+            if not (_when3 is None) and ((_t5 is False) or (_t6 is False) or (_t7 is False)):
+                _failed = True
 
     # when#2 (ics.mtus:92): ics_garment:bool
     _when8 = f_ics_garment
@@ -129,8 +140,12 @@ def unmet(facts, request_date):
                 _out.append('garment')
         elif not ((len(f_ics_trials) > 0) and (f_pads_need_garment is True)) and (((not (len(f_ics_trials) > 0)) or (f_pads_need_garment is False)) or not (f_ics_garment is None)):
             _out.append('garment')
+            if ((not (len(f_ics_trials) > 0)) or (f_pads_need_garment is False)):
+                _failed = True
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
+    if _failed:
+        return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
@@ -229,11 +244,11 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (70, 70, 40), (71, 71, 41), (72, 72, 42), (73, 73, 43), (74, 74, 44), (75, 75, 45),
-    (76, 76, 46), (77, 77, 47), (78, 78, 48), (79, 79, 49), (80, 83, 50), (86, 88, 60),
-    (90, 92, 66), (94, 96, 71), (98, 100, 78), (102, 108, 79), (110, 112, 84), (114, 117, 85),
-    (118, 118, 86), (119, 120, 85), (122, 124, 92), (126, 131, 93), (145, 147, 40), (148, 150, 41),
-    (151, 153, 42), (154, 156, 43), (157, 159, 44), (160, 162, 45), (163, 165, 46), (166, 168, 47),
-    (169, 171, 48), (172, 174, 49), (175, 179, 50), (181, 184, 78), (185, 186, 84), (187, 188, 92),
-    (190, 191, 60), (193, 194, 66), (196, 198, 71), (200, 206, 79), (208, 212, 85), (213, 213, 86),
-    (214, 217, 85), (219, 224, 93),
+    (76, 76, 46), (77, 77, 47), (78, 78, 48), (79, 79, 49), (80, 83, 50), (87, 91, 60),
+    (93, 97, 66), (99, 103, 71), (105, 107, 78), (109, 117, 79), (119, 121, 84), (123, 126, 85),
+    (127, 127, 86), (128, 131, 85), (133, 135, 92), (137, 144, 93), (160, 162, 40), (163, 165, 41),
+    (166, 168, 42), (169, 171, 43), (172, 174, 44), (175, 177, 45), (178, 180, 46), (181, 183, 47),
+    (184, 186, 48), (187, 189, 49), (190, 194, 50), (196, 199, 78), (200, 201, 84), (202, 203, 92),
+    (205, 206, 60), (208, 209, 66), (211, 213, 71), (215, 221, 79), (223, 227, 85), (228, 228, 86),
+    (229, 232, 85), (234, 239, 93),
 )

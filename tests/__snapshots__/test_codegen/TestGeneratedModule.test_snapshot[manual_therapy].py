@@ -11,8 +11,7 @@ from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, EXACT, FactValue, GuidelineResult, add,
     and_m, any_m, decide, field_m, finish, last_row,
-    member, or_m, pick_m, strict_m, sum_m, unmet_in_every_reading,
-    window,
+    member, or_m, pick_m, strict_m, sum_m, window,
 )
 
 GUIDELINE_ID = 'manual_therapy'
@@ -57,13 +56,6 @@ _READINGS = {
     'carpal_tunnel': (True, False),
     'maintenance_care': (True, False),
     'returned_to_work': (True, False),
-}
-
-# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
-_READS = {
-    'maintenance': ('maintenance_care',),
-    'carpal_tunnel_syndrome': ('carpal_tunnel',),
-    'flare_up_return_to_work': ('returned_to_work',),
 }
 
 
@@ -141,8 +133,7 @@ def unmet(facts, request_date):
             if _unknown9 or not (_t15 is not None and (_t15 <= 18)):
                 _out.append('total_visits')
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
+    return _out
 
 
 def evaluate(facts, request_date):
@@ -242,12 +233,12 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (73, 73, 51), (74, 74, 52), (75, 75, 53), (76, 79, 54), (80, 80, 55), (81, 81, 56),
-    (82, 85, 57), (88, 90, 66), (92, 94, 72), (96, 98, 74), (100, 103, 81), (105, 107, 82),
-    (109, 114, 84), (116, 119, 88), (121, 123, 91), (125, 128, 94), (130, 133, 98), (134, 134, 99),
-    (135, 136, 98), (138, 142, 103), (156, 158, 51), (159, 161, 52), (162, 164, 53), (165, 169, 54),
-    (170, 172, 55), (173, 175, 56), (176, 180, 57), (182, 183, 81), (184, 185, 88), (186, 188, 94),
-    (190, 191, 66), (193, 195, 72), (197, 198, 74), (200, 202, 82), (203, 208, 84), (209, 211, 82),
-    (213, 219, 91), (220, 220, 98), (222, 227, 98), (228, 228, 99), (229, 230, 98), (231, 235, 103),
-    (236, 238, 98),
+    (65, 65, 51), (66, 66, 52), (67, 67, 53), (68, 71, 54), (72, 72, 55), (73, 73, 56),
+    (74, 77, 57), (80, 82, 66), (84, 86, 72), (88, 90, 74), (92, 95, 81), (97, 99, 82),
+    (101, 106, 84), (108, 111, 88), (113, 115, 91), (117, 120, 94), (122, 125, 98), (126, 126, 99),
+    (127, 128, 98), (130, 134, 103), (147, 149, 51), (150, 152, 52), (153, 155, 53), (156, 160, 54),
+    (161, 163, 55), (164, 166, 56), (167, 171, 57), (173, 174, 81), (175, 176, 88), (177, 179, 94),
+    (181, 182, 66), (184, 186, 72), (188, 189, 74), (191, 193, 82), (194, 199, 84), (200, 202, 82),
+    (204, 210, 91), (211, 211, 98), (213, 218, 98), (219, 219, 99), (220, 221, 98), (222, 226, 103),
+    (227, 229, 98),
 )

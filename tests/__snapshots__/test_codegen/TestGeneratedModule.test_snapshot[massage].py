@@ -10,7 +10,7 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, add, decide,
-    finish, strict_m, sum_m, unmet_in_every_reading,
+    finish, strict_m, sum_m,
 )
 
 GUIDELINE_ID = 'massage'
@@ -43,11 +43,6 @@ _READINGS = {
     'other_recommended_treatment': (True, False),
 }
 
-# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
-_READS = {
-    'adjunct': ('other_recommended_treatment',),
-}
-
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -70,8 +65,7 @@ def unmet(facts, request_date):
     if not (_t2 is not None and (_t2 <= 6)):
         _out.append('visit_limit')
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
+    return _out
 
 
 def evaluate(facts, request_date):
@@ -108,6 +102,6 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (55, 55, 29), (56, 56, 30), (57, 60, 31), (63, 65, 38), (67, 71, 44), (85, 87, 29),
-    (88, 90, 30), (91, 95, 31), (97, 98, 38), (100, 104, 44),
+    (50, 50, 29), (51, 51, 30), (52, 55, 31), (58, 60, 38), (62, 66, 44), (79, 81, 29),
+    (82, 84, 30), (85, 89, 31), (91, 92, 38), (94, 98, 44),
 )

@@ -68,14 +68,19 @@ def unmet(facts, request_date):
     f_renewal = _get('renewal')
     f_pain_function_recorded = _get('pain_function_recorded')
     _out = []
+    _failed = False  # a criterion not met or an exclusion that applies
 
     # indication (muscle_relaxants.mtus:65): (or acute_exacerbation:bool (and (contains any of ingredie...
     if not ((f_acute_exacerbation is True) or ((f_ingredients is not None and member('contains any of', f_ingredients, _K1, TEXT, request_date)) and (f_spasticity is True)) or ((f_ingredients is not None and contains_text(f_ingredients, 'tizanidine')) and (f_myofascial_pain is True))):
         _out.append('indication')
+        if ((f_acute_exacerbation is False) and ((f_ingredients is not None and (not member('contains any of', f_ingredients, _K1, TEXT, request_date))) or (f_spasticity is False)) and ((f_ingredients is not None and (not contains_text(f_ingredients, 'tizanidine'))) or (f_myofascial_pain is False))):
+            _failed = True
 
     # short_term (muscle_relaxants.mtus:75): (or short_course:bool (contains ingredients:set[text] 'cyc...
     if not ((f_short_course is True) or (f_ingredients is not None and contains_text(f_ingredients, 'cyclobenzaprine')) or ((f_ingredients is not None and member('contains any of', f_ingredients, _K1, TEXT, request_date)) and (f_spasticity is True))):
         _out.append('short_term')
+        if ((f_short_course is False) and (f_ingredients is not None and (not contains_text(f_ingredients, 'cyclobenzaprine'))) and ((f_ingredients is not None and (not member('contains any of', f_ingredients, _K1, TEXT, request_date))) or (f_spasticity is False))):
+            _failed = True
 
     # when#0 (muscle_relaxants.mtus:85): (contains ingredients:set[text] 'cyclobenzaprine')
     _when1 = (None if f_ingredients is None else contains_text(f_ingredients, 'cyclobenzaprine'))
@@ -86,6 +91,8 @@ def unmet(facts, request_date):
         _t3 = compare_duration('<', f_use_to_date, _K2, request_date)
         if _unknown2 or not (_t3 is True):
             _out.append('cyclobenzaprine_to_date')
+            if not (_unknown2) and (_t3 is False):
+                _failed = True
 
         # cyclobenzaprine_supply when#0 (muscle_relaxants.mtus:89): (<= supply_requested:duration 3 weeks:d...
         _t4 = compare_duration('<=', f_supply_requested, _K2, request_date)
@@ -94,6 +101,8 @@ def unmet(facts, request_date):
                 _out.append('cyclobenzaprine_supply')
         elif not (_t4 is True) and ((_t4 is False) or not (f_supply_requested is None)):
             _out.append('cyclobenzaprine_supply')
+            if (_t4 is False):
+                _failed = True
 
     # when#1 (muscle_relaxants.mtus:95): renewal:bool
     _when5 = f_renewal
@@ -105,8 +114,12 @@ def unmet(facts, request_date):
                 _out.append('medication_record')
         elif not (f_pain_function_recorded is True) and ((f_pain_function_recorded is False) or not (f_renewal is None)):
             _out.append('medication_record')
+            if (f_pain_function_recorded is False):
+                _failed = True
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
+    if _failed:
+        return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
@@ -189,9 +202,9 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (61, 61, 48), (62, 62, 49), (63, 63, 50), (64, 64, 51), (65, 65, 52), (66, 66, 53),
-    (67, 67, 54), (68, 68, 55), (69, 69, 56), (72, 74, 65), (76, 78, 75), (80, 83, 85),
-    (85, 88, 86), (90, 96, 89), (98, 100, 95), (102, 107, 96), (121, 123, 48), (124, 126, 49),
-    (127, 129, 50), (130, 132, 51), (133, 135, 52), (136, 138, 53), (139, 141, 54), (142, 144, 55),
-    (145, 147, 56), (149, 151, 85), (152, 153, 95), (155, 155, 65), (156, 157, 66), (158, 159, 67),
-    (160, 161, 65), (163, 165, 75), (167, 171, 86), (172, 175, 89), (176, 178, 86), (180, 184, 96),
+    (67, 67, 54), (68, 68, 55), (69, 69, 56), (73, 77, 65), (79, 83, 75), (85, 88, 85),
+    (90, 95, 86), (97, 105, 89), (107, 109, 95), (111, 118, 96), (134, 136, 48), (137, 139, 49),
+    (140, 142, 50), (143, 145, 51), (146, 148, 52), (149, 151, 53), (152, 154, 54), (155, 157, 55),
+    (158, 160, 56), (162, 164, 85), (165, 166, 95), (168, 168, 65), (169, 170, 66), (171, 172, 67),
+    (173, 174, 65), (176, 178, 75), (180, 184, 86), (185, 188, 89), (189, 191, 86), (193, 197, 96),
 )

@@ -77,11 +77,13 @@ def unmet(facts, request_date):
     f_renewal = _get('renewal')
     f_pain_function_recorded = _get('pain_function_recorded')
     _out = []
+    _failed = False  # a criterion not met or an exclusion that applies
 
     # exclude unprotected_gi_risk (nsaids.mtus:73): (and (at-least 1 (> (time-from birth_date:date requ...
     _t1 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
     if (((_t1 is True) + f_gi_event_history + f_gi_risk_medications + f_high_dose_nsaids >= 1) and (f_drug_classes is not None and (not contains_text(f_drug_classes, 'cox-2 selective nsaid'))) and (not f_gastroprotection)):
         _out.append('unprotected_gi_risk')
+        _failed = True
 
     # when#0 (nsaids.mtus:81): renewal:bool
     _when2 = f_renewal
@@ -93,8 +95,12 @@ def unmet(facts, request_date):
                 _out.append('medication_record')
         elif not (f_pain_function_recorded is True) and ((f_pain_function_recorded is False) or not (f_renewal is None)):
             _out.append('medication_record')
+            if (f_pain_function_recorded is False):
+                _failed = True
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
+    if _failed:
+        return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
@@ -164,7 +170,7 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (59, 59, 52), (60, 63, 53), (64, 67, 54), (68, 71, 55), (72, 75, 56), (76, 76, 57),
-    (77, 77, 58), (78, 78, 59), (81, 84, 73), (86, 88, 81), (90, 95, 82), (109, 111, 52),
-    (112, 116, 53), (117, 121, 54), (122, 126, 55), (127, 131, 56), (132, 134, 57), (135, 137, 58),
-    (138, 140, 59), (142, 143, 81), (145, 148, 73), (149, 150, 75), (151, 153, 73), (155, 159, 82),
+    (77, 77, 58), (78, 78, 59), (82, 86, 73), (88, 90, 81), (92, 99, 82), (115, 117, 52),
+    (118, 122, 53), (123, 127, 54), (128, 132, 55), (133, 137, 56), (138, 140, 57), (141, 143, 58),
+    (144, 146, 59), (148, 149, 81), (151, 154, 73), (155, 156, 75), (157, 159, 73), (161, 165, 82),
 )

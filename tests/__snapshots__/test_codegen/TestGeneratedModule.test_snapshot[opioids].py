@@ -11,7 +11,7 @@ from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, and_m, at_least_m,
     decide, finish, lookup_m, mul, or_m, strict_m,
-    sum_of_m, unmet_in_every_reading,
+    sum_of_m,
 )
 
 GUIDELINE_ID = 'opioids'
@@ -81,22 +81,6 @@ _READINGS = {
     'threatening_behavior': (True, False),
     'specialist_referral': (True, False),
     'pain_consultation': (True, False),
-}
-
-# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
-_READS = {
-    'four_as': ('analgesia_monitored', 'adl_monitored', 'adverse_effects_monitored', 'aberrant_behavior_monitored'),
-    'drug_screen': ('drug_screening',),
-    'continuation': ('returned_to_work', 'function_improved', 'pain_improved'),
-    'overall_function': ('function_improved', 'extenuating_circumstances'),
-    'intolerable_effects': ('intolerable_adverse_effects',),
-    'function_decreased': ('decreased_function',),
-    'resolved': ('pain_resolved',),
-    'non_adherence': ('serious_non_adherence',),
-    'patient_request': ('discontinuation_requested',),
-    'immediate_discontinuation': ('illegal_activity', 'opioid_related_accident', 'suicide_attempt', 'threatening_behavior'),
-    'referral': ('specialist_referral',),
-    'morphine_equivalent_ceiling': ('pain_consultation',),
 }
 
 
@@ -199,8 +183,7 @@ def unmet(facts, request_date):
     if not ((_v11 is not None and (_v11 <= 120)) or (f_pain_consultation is True)):
         _out.append('morphine_equivalent_ceiling')
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
+    return _out
 
 
 def evaluate(facts, request_date):
@@ -352,17 +335,17 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (106, 106, 82), (107, 107, 83), (108, 108, 84), (109, 109, 85), (110, 113, 86), (114, 114, 87),
-    (115, 115, 88), (116, 116, 89), (117, 117, 90), (118, 118, 91), (119, 119, 92), (120, 120, 93),
-    (121, 121, 94), (122, 122, 95), (123, 123, 96), (124, 124, 97), (125, 125, 98), (126, 126, 99),
-    (127, 127, 100), (128, 131, 101), (132, 132, 102), (133, 133, 103), (134, 134, 104), (137, 139, 139),
-    (141, 143, 146), (145, 147, 147), (149, 151, 153), (153, 155, 161), (157, 159, 165), (161, 163, 168),
-    (165, 167, 171), (169, 171, 174), (173, 175, 177), (177, 179, 185), (181, 183, 191), (185, 187, 192),
-    (189, 200, 204), (214, 216, 82), (217, 219, 83), (220, 222, 84), (223, 225, 85), (226, 230, 86),
-    (231, 233, 87), (234, 236, 88), (237, 239, 89), (240, 242, 90), (243, 245, 91), (246, 248, 92),
-    (249, 251, 93), (252, 254, 94), (255, 257, 95), (258, 260, 96), (261, 263, 97), (264, 266, 98),
-    (267, 269, 99), (270, 272, 100), (273, 277, 101), (278, 280, 102), (281, 283, 103), (284, 285, 104),
-    (287, 288, 146), (289, 290, 191), (292, 294, 139), (296, 300, 147), (302, 305, 153), (307, 309, 161),
-    (311, 312, 165), (314, 315, 168), (317, 318, 171), (320, 321, 174), (323, 324, 177), (326, 328, 185),
-    (330, 334, 192), (336, 348, 204),
+    (90, 90, 82), (91, 91, 83), (92, 92, 84), (93, 93, 85), (94, 97, 86), (98, 98, 87),
+    (99, 99, 88), (100, 100, 89), (101, 101, 90), (102, 102, 91), (103, 103, 92), (104, 104, 93),
+    (105, 105, 94), (106, 106, 95), (107, 107, 96), (108, 108, 97), (109, 109, 98), (110, 110, 99),
+    (111, 111, 100), (112, 115, 101), (116, 116, 102), (117, 117, 103), (118, 118, 104), (121, 123, 139),
+    (125, 127, 146), (129, 131, 147), (133, 135, 153), (137, 139, 161), (141, 143, 165), (145, 147, 168),
+    (149, 151, 171), (153, 155, 174), (157, 159, 177), (161, 163, 185), (165, 167, 191), (169, 171, 192),
+    (173, 184, 204), (197, 199, 82), (200, 202, 83), (203, 205, 84), (206, 208, 85), (209, 213, 86),
+    (214, 216, 87), (217, 219, 88), (220, 222, 89), (223, 225, 90), (226, 228, 91), (229, 231, 92),
+    (232, 234, 93), (235, 237, 94), (238, 240, 95), (241, 243, 96), (244, 246, 97), (247, 249, 98),
+    (250, 252, 99), (253, 255, 100), (256, 260, 101), (261, 263, 102), (264, 266, 103), (267, 268, 104),
+    (270, 271, 146), (272, 273, 191), (275, 277, 139), (279, 283, 147), (285, 288, 153), (290, 292, 161),
+    (294, 295, 165), (297, 298, 168), (300, 301, 171), (303, 304, 174), (306, 307, 177), (309, 311, 185),
+    (313, 317, 192), (319, 331, 204),
 )

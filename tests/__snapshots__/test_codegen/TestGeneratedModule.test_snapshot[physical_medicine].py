@@ -92,14 +92,18 @@ def unmet(facts, request_date):
     if f_prior_physical_medicine is None:
         f_prior_physical_medicine = ()
     _out = []
+    _failed = False  # a criterion not met or an exclusion that applies
 
     # exclude passive_modalities_only (physical_medicine.mtus:87): passive_only:bool
     if (f_passive_only is True):
         _out.append('passive_modalities_only')
+        _failed = True
 
     # frequency (physical_medicine.mtus:92): (<= pt_visits_per_week:count 3:count)
     if not (f_pt_visits_per_week is not None and (f_pt_visits_per_week <= 3)) and ((f_pt_visits_per_week is not None and (not (f_pt_visits_per_week <= 3))) or not (f_pt_visits_per_week is None)):
         _out.append('frequency')
+        if (f_pt_visits_per_week is not None and (not (f_pt_visits_per_week <= 3))):
+            _failed = True
 
     # visit_limit (physical_medicine.mtus:98): (<= (+ (sum prior_physical_medicine field visits):count ...
     _v1, _m1 = sum_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'visits', 0)
@@ -107,11 +111,15 @@ def unmet(facts, request_date):
     _t3 = lookup(_table_pm_visits, f_physical_medicine_diagnosis)
     if not (_t2 is not None and _t3 is not None and (_t2 <= _t3)):
         _out.append('visit_limit')
+        if (_t2 is not None and _t3 is not None and (not (_t2 <= _t3))):
+            _failed = True
 
     # course_length (physical_medicine.mtus:103): (<= pt_visits_requested:count (* pt_visits_per_week:c...
     _t4 = mul(f_pt_visits_per_week, lookup(_table_pm_weeks, f_physical_medicine_diagnosis))
     if not (f_pt_visits_requested is not None and _t4 is not None and (f_pt_visits_requested <= _t4)) and ((f_pt_visits_requested is not None and _t4 is not None and (not (f_pt_visits_requested <= _t4))) or not (f_pt_visits_per_week is None)):
         _out.append('course_length')
+        if (f_pt_visits_requested is not None and _t4 is not None and (not (f_pt_visits_requested <= _t4))):
+            _failed = True
 
     # when#0 (physical_medicine.mtus:112): (documented injury_pt_visits:count)
     _when5 = (f_injury_pt_visits is not None)
@@ -121,6 +129,8 @@ def unmet(facts, request_date):
         _t6 = add(f_injury_pt_visits, f_pt_visits_requested)
         if _when5 is None or not (_t6 is not None and (_t6 <= 24)):
             _out.append('statutory_cap')
+            if not (_when5 is None) and (_t6 is not None and (not (_t6 <= 24))):
+                _failed = True
 
     # when#1 (physical_medicine.mtus:124): (any prior_physical_medicine):bool
     _when7 = (len(f_prior_physical_medicine) > 0)
@@ -134,12 +144,18 @@ def unmet(facts, request_date):
         _t12 = None if _r9 is None else _r9.get('dependency_reduced')
         if _unknown8 or not (((_t10 is True) or (_t11 is True)) and (_t12 is True)):
             _out.append('functional_improvement')
+            if not (_unknown8) and (((_t10 is False) and (_t11 is False)) or (_t12 is False)):
+                _failed = True
 
         # home_program_not_enough when#1 (physical_medicine.mtus:128): home_program_insufficient:bool
         if _unknown8 or not (f_home_program_insufficient is True):
             _out.append('home_program_not_enough')
+            if not (_unknown8) and (f_home_program_insufficient is False):
+                _failed = True
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
+    if _failed:
+        return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
@@ -230,10 +246,10 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (84, 84, 51), (85, 85, 52), (86, 86, 53), (87, 87, 54), (88, 88, 55), (89, 89, 56),
-    (90, 93, 57), (96, 98, 87), (100, 102, 92), (104, 109, 98), (111, 114, 103), (116, 118, 112),
-    (120, 123, 113), (125, 128, 124), (130, 133, 125), (134, 134, 126), (135, 136, 125), (138, 140, 128),
-    (154, 156, 51), (157, 159, 52), (160, 162, 53), (163, 165, 54), (166, 168, 55), (169, 171, 56),
-    (172, 176, 57), (178, 179, 112), (180, 182, 124), (184, 185, 87), (187, 189, 92), (191, 196, 98),
-    (198, 202, 103), (204, 210, 113), (212, 217, 125), (218, 218, 126), (219, 220, 125), (221, 222, 128),
-    (223, 225, 125),
+    (90, 93, 57), (97, 100, 87), (102, 106, 92), (108, 115, 98), (117, 122, 103), (124, 126, 112),
+    (128, 133, 113), (135, 138, 124), (140, 143, 125), (144, 144, 126), (145, 148, 125), (150, 154, 128),
+    (170, 172, 51), (173, 175, 52), (176, 178, 53), (179, 181, 54), (182, 184, 55), (185, 187, 56),
+    (188, 192, 57), (194, 195, 112), (196, 198, 124), (200, 201, 87), (203, 205, 92), (207, 212, 98),
+    (214, 218, 103), (220, 226, 113), (228, 233, 125), (234, 234, 126), (235, 236, 125), (237, 238, 128),
+    (239, 241, 125),
 )

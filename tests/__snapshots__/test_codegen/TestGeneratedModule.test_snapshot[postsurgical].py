@@ -12,7 +12,7 @@ from mtus.compiler.check.runtime import (
     ALWAYS, Computed, Duration, FactValue, GuidelineResult, add,
     any_m, compare_duration, decide, div, field_m, finish,
     last_row, lookup, lookup_m, or_m, pick_m, strict_m,
-    sum_m, time_from, unmet_in_every_reading,
+    sum_m, time_from,
 )
 
 GUIDELINE_ID = 'postsurgical'
@@ -82,11 +82,6 @@ _READINGS = {
     'further_improvement_expected': (True, False),
 }
 
-# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
-_READS = {
-    'general_course_limit': ('further_improvement_expected',),
-}
-
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -135,8 +130,7 @@ def unmet(facts, request_date):
         if _unknown7 or not ((_t11 is not None and _t12 is not None and (_t11 <= _t12)) or (f_further_improvement_expected is True)):
             _out.append('general_course_limit')
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
+    return _out
 
 
 def evaluate(facts, request_date):
@@ -209,8 +203,8 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (94, 94, 51), (95, 95, 52), (96, 96, 53), (97, 97, 54), (98, 101, 55), (104, 109, 100),
-    (111, 113, 107), (115, 118, 108), (120, 123, 118), (125, 129, 119), (131, 136, 121), (150, 152, 51),
-    (153, 155, 52), (156, 158, 53), (159, 161, 54), (162, 166, 55), (168, 171, 107), (172, 173, 118),
-    (175, 180, 100), (182, 189, 108), (191, 195, 119), (196, 202, 121), (203, 205, 119),
+    (89, 89, 51), (90, 90, 52), (91, 91, 53), (92, 92, 54), (93, 96, 55), (99, 104, 100),
+    (106, 108, 107), (110, 113, 108), (115, 118, 118), (120, 124, 119), (126, 131, 121), (144, 146, 51),
+    (147, 149, 52), (150, 152, 53), (153, 155, 54), (156, 160, 55), (162, 165, 107), (166, 167, 118),
+    (169, 174, 100), (176, 183, 108), (185, 189, 119), (190, 196, 121), (197, 199, 119),
 )

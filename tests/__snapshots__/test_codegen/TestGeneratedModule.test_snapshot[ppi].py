@@ -10,7 +10,7 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, at_least_m, compare_elapsed,
-    decide, finish, strict_m, time_from, unmet_in_every_reading,
+    decide, finish, strict_m, time_from,
 )
 
 GUIDELINE_ID = 'ppi'
@@ -39,12 +39,6 @@ _LABELS = {
 _READINGS = {
     'concurrent_nsaid': (True, False),
     'nsaid_dyspepsia': (True, False),
-}
-
-# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
-_READS = {
-    'on_nsaid': ('concurrent_nsaid',),
-    'gi_risk_or_dyspepsia': ('nsaid_dyspepsia',),
 }
 
 
@@ -77,8 +71,7 @@ def unmet(facts, request_date):
     if not ((_t1 is True) + f_gi_event_history + f_gi_risk_medications + f_high_dose_nsaids + (f_nsaid_dyspepsia is True) >= 1):
         _out.append('gi_risk_or_dyspepsia')
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
+    return _out
 
 
 def evaluate(facts, request_date):
@@ -129,7 +122,7 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (54, 54, 38), (55, 55, 39), (56, 59, 40), (60, 63, 41), (64, 67, 42), (68, 68, 43),
-    (71, 73, 48), (75, 78, 60), (92, 94, 38), (95, 97, 39), (98, 102, 40), (103, 107, 41),
-    (108, 112, 42), (113, 115, 43), (117, 118, 48), (120, 125, 60),
+    (48, 48, 38), (49, 49, 39), (50, 53, 40), (54, 57, 41), (58, 61, 42), (62, 62, 43),
+    (65, 67, 48), (69, 72, 60), (85, 87, 38), (88, 90, 39), (91, 95, 40), (96, 100, 41),
+    (101, 105, 42), (106, 108, 43), (110, 111, 48), (113, 118, 60),
 )

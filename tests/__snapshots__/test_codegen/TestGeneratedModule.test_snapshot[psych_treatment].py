@@ -11,7 +11,7 @@ from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, add, and_m,
     any_m, at_least_m, count_m, decide, finish, or_m,
-    strict_m, unmet_in_every_reading,
+    strict_m,
 )
 
 GUIDELINE_ID = 'psych_treatment'
@@ -44,12 +44,6 @@ _READINGS = {
     'adl_improvement': (True, False),
     'work_restrictions_reduced': (True, False),
     'less_dependency': (True, False),
-}
-
-# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
-_READS = {
-    'appropriately_identified': ('identified_for_treatment',),
-    'functional_improvement': ('adl_improvement', 'work_restrictions_reduced', 'less_dependency'),
 }
 
 
@@ -89,8 +83,7 @@ def unmet(facts, request_date):
         if _unknown2 or not (_t3 is not None and (_t3 <= 10)):
             _out.append('total_visits')
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
+    return _out
 
 
 def evaluate(facts, request_date):
@@ -153,8 +146,8 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (59, 59, 57), (60, 60, 58), (61, 64, 59), (65, 65, 61), (66, 66, 62), (67, 67, 63),
-    (70, 72, 76), (74, 76, 83), (78, 81, 88), (83, 85, 95), (87, 90, 99), (104, 106, 57),
-    (107, 109, 58), (110, 114, 59), (115, 117, 61), (118, 120, 62), (121, 123, 63), (125, 127, 88),
-    (129, 130, 76), (132, 135, 83), (137, 141, 95), (142, 146, 99), (147, 149, 95),
+    (53, 53, 57), (54, 54, 58), (55, 58, 59), (59, 59, 61), (60, 60, 62), (61, 61, 63),
+    (64, 66, 76), (68, 70, 83), (72, 75, 88), (77, 79, 95), (81, 84, 99), (97, 99, 57),
+    (100, 102, 58), (103, 107, 59), (108, 110, 61), (111, 113, 62), (114, 116, 63), (118, 120, 88),
+    (122, 123, 76), (125, 128, 83), (130, 134, 95), (135, 139, 99), (140, 142, 95),
 )

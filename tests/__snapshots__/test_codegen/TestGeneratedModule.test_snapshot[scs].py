@@ -87,34 +87,46 @@ def unmet(facts, request_date):
     if f_stimulator_trials is None:
         f_stimulator_trials = ()
     _out = []
+    _failed = False  # a criterion not met or an exclusion that applies
 
     # listed_condition (scs.mtus:64): (or (in indication:enum {'complex regional pain syndrome', 'multi...
     if not ((f_indication is not None and (f_indication in _K1)) or ((f_indication is not None and (f_indication == 'failed back syndrome')) and (f_back_operations is not None and (f_back_operations >= 1)))):
         _out.append('listed_condition')
+        if ((f_indication is not None and (not (f_indication in _K1))) and ((f_indication is not None and (not (f_indication == 'failed back syndrome'))) or (f_back_operations is not None and (not (f_back_operations >= 1))))):
+            _failed = True
 
     # less_invasive (scs.mtus:70): less_invasive_failed:bool
     if not (f_less_invasive_failed is True):
         _out.append('less_invasive')
+        if (f_less_invasive_failed is False):
+            _failed = True
 
     # non_interventional (scs.mtus:75): limited_response:bool
     if not (f_limited_response is True):
         _out.append('non_interventional')
+        if (f_limited_response is False):
+            _failed = True
 
     # psychological (scs.mtus:79): (and psych_evaluation:bool psych_clearance:bool)
     if not ((f_psych_evaluation is True) and (f_psych_clearance is True)):
         _out.append('psychological')
+        if ((f_psych_evaluation is False) or (f_psych_clearance is False)):
+            _failed = True
 
     # exclude current_substance_abuse (scs.mtus:85): substance_abuse:bool
     if (f_substance_abuse is True):
         _out.append('current_substance_abuse')
+        _failed = True
 
     # exclude trial_contraindication (scs.mtus:89): contraindication:bool
     if (f_contraindication is True):
         _out.append('trial_contraindication')
+        _failed = True
 
     # exclude nociceptive (scs.mtus:93): (= pain_type:enum 'nociceptive')
     if (f_pain_type is not None and (f_pain_type == 'nociceptive')):
         _out.append('nociceptive')
+        _failed = True
 
     # when#0 (scs.mtus:100): permanent_implant:bool
     _when1 = f_permanent_implant
@@ -130,8 +142,12 @@ def unmet(facts, request_date):
                 _out.append('successful_trial')
         elif not ((len(f_stimulator_trials) > 0) and (_t3 is not None and (_t3 >= _K2)) and ((_t4 is True) or (_t5 is True))) and (((not (len(f_stimulator_trials) > 0)) or (_t3 is not None and (not (_t3 >= _K2))) or ((_t4 is False) and (_t5 is False))) or not (f_permanent_implant is None)):
             _out.append('successful_trial')
+            if ((not (len(f_stimulator_trials) > 0)) or (_t3 is not None and (not (_t3 >= _K2))) or ((_t4 is False) and (_t5 is False))):
+                _failed = True
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
+    if _failed:
+        return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
@@ -230,11 +246,11 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (75, 75, 41), (76, 76, 42), (77, 77, 43), (78, 78, 44), (79, 79, 45), (80, 80, 46),
-    (81, 81, 47), (82, 82, 48), (83, 83, 51), (84, 84, 52), (85, 88, 53), (91, 93, 64),
-    (95, 97, 70), (99, 101, 75), (103, 105, 79), (107, 109, 85), (111, 113, 89), (115, 117, 93),
-    (119, 121, 100), (123, 125, 101), (126, 127, 102), (128, 132, 101), (146, 148, 41), (149, 151, 42),
-    (152, 154, 43), (155, 157, 44), (158, 160, 45), (161, 163, 46), (164, 166, 47), (167, 169, 48),
-    (170, 172, 51), (173, 175, 52), (176, 180, 53), (182, 183, 100), (185, 186, 64), (187, 189, 66),
-    (190, 191, 64), (193, 194, 70), (196, 197, 75), (199, 201, 79), (203, 204, 85), (206, 207, 89),
-    (209, 211, 93), (213, 218, 101), (219, 221, 102), (222, 225, 101),
+    (81, 81, 47), (82, 82, 48), (83, 83, 51), (84, 84, 52), (85, 88, 53), (92, 96, 64),
+    (98, 102, 70), (104, 108, 75), (110, 114, 79), (116, 119, 85), (121, 124, 89), (126, 129, 93),
+    (131, 133, 100), (135, 137, 101), (138, 139, 102), (140, 146, 101), (162, 164, 41), (165, 167, 42),
+    (168, 170, 43), (171, 173, 44), (174, 176, 45), (177, 179, 46), (180, 182, 47), (183, 185, 48),
+    (186, 188, 51), (189, 191, 52), (192, 196, 53), (198, 199, 100), (201, 202, 64), (203, 205, 66),
+    (206, 207, 64), (209, 210, 70), (212, 213, 75), (215, 217, 79), (219, 220, 85), (222, 223, 89),
+    (225, 227, 93), (229, 234, 101), (235, 237, 102), (238, 241, 101),
 )

@@ -82,27 +82,38 @@ def unmet(facts, request_date):
     if f_tens_trials is None:
         f_tens_trials = ()
     _out = []
+    _failed = False  # a criterion not met or an exclusion that applies
 
     # adjunct (tens.mtus:57): functional_restoration:bool
     if not (f_functional_restoration is True):
         _out.append('adjunct')
+        if (f_functional_restoration is False):
+            _failed = True
 
     # listed_condition (tens.mtus:59): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
     if not (f_tens_conditions is not None and member('contains any of', f_tens_conditions, _K1, EXACT, request_date)):
         _out.append('listed_condition')
+        if (f_tens_conditions is not None and (not member('contains any of', f_tens_conditions, _K1, EXACT, request_date))):
+            _failed = True
 
     # chronic (tens.mtus:63): (>= (time-from symptom_onset:date request.date) 3 months:duration)
     _t1 = compare_elapsed('>=', f_symptom_onset, request_date, 3, 0)
     if not (_t1 is True):
         _out.append('chronic')
+        if (_t1 is False):
+            _failed = True
 
     # other_modalities (tens.mtus:68): other_modalities_failed:bool
     if not (f_other_modalities_failed is True):
         _out.append('other_modalities')
+        if (f_other_modalities_failed is False):
+            _failed = True
 
     # treatment_plan (tens.mtus:73): tens_goals:bool
     if not (f_tens_goals is True):
         _out.append('treatment_plan')
+        if (f_tens_goals is False):
+            _failed = True
 
     # when#0 (tens.mtus:80): (not (any tens_trials):bool)
     _when2 = (not (len(f_tens_trials) > 0))
@@ -115,6 +126,8 @@ def unmet(facts, request_date):
                 _out.append('one_month_trial')
         elif not (_t3 is True) and ((_t3 is False) or not (f_tens_rental_length is None)):
             _out.append('one_month_trial')
+            if (_t3 is False):
+                _failed = True
 
     # when#1 (tens.mtus:86): (> tens_leads:count 2:count)
     _when4 = (None if f_tens_leads is None else (f_tens_leads > 2))
@@ -126,6 +139,8 @@ def unmet(facts, request_date):
                 _out.append('four_lead')
         elif not (f_four_lead_reason is True) and ((f_four_lead_reason is False) or not (f_tens_leads is None)):
             _out.append('four_lead')
+            if (f_four_lead_reason is False):
+                _failed = True
 
     # when#2 (tens.mtus:91): (any tens_trials):bool
     _when5 = (len(f_tens_trials) > 0)
@@ -139,12 +154,16 @@ def unmet(facts, request_date):
         _v10, _m10 = any_m(f_tens_trials, 'tens_trials', None, _where7)
         if _unknown6 or not (_v10 is True):
             _out.append('trial_documentation')
+            if not (_unknown6) and (_v10 is False):
+                _failed = True
 
         # ongoing_treatment when#2 (tens.mtus:98): (last tens_trials field other_treatment):bool
         _r11 = last_row(f_tens_trials, 'date')
         _t12 = None if _r11 is None else _r11.get('other_treatment')
         if _unknown6 or not (_t12 is True):
             _out.append('ongoing_treatment')
+            if not (_unknown6) and (_t12 is False):
+                _failed = True
 
     # when#3 (tens.mtus:104): tens_purchase:bool
     _when13 = f_tens_purchase
@@ -164,8 +183,12 @@ def unmet(facts, request_date):
                 _out.append('purchase_after_trial')
         elif not (_v21 is True) and ((_v21 is False) or not (f_tens_purchase is None)):
             _out.append('purchase_after_trial')
+            if (_v21 is False):
+                _failed = True
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
+    if _failed:
+        return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
@@ -290,12 +313,12 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (71, 71, 36), (72, 72, 37), (73, 73, 38), (74, 74, 39), (75, 75, 40), (76, 76, 41),
-    (77, 77, 42), (78, 78, 43), (79, 79, 44), (80, 83, 45), (86, 88, 57), (90, 92, 59),
-    (94, 97, 63), (99, 101, 68), (103, 105, 73), (107, 109, 80), (111, 117, 81), (119, 121, 86),
-    (123, 128, 87), (130, 133, 91), (135, 141, 94), (143, 147, 98), (149, 151, 104), (153, 166, 105),
-    (180, 182, 36), (183, 185, 37), (186, 188, 38), (189, 191, 39), (192, 194, 40), (195, 197, 41),
-    (198, 200, 42), (201, 203, 43), (204, 206, 44), (207, 211, 45), (213, 216, 80), (217, 219, 86),
-    (220, 221, 91), (222, 223, 104), (225, 226, 57), (228, 230, 59), (232, 236, 63), (238, 239, 68),
-    (241, 242, 73), (244, 250, 81), (252, 256, 87), (258, 264, 94), (265, 268, 98), (269, 271, 94),
-    (273, 285, 105),
+    (77, 77, 42), (78, 78, 43), (79, 79, 44), (80, 83, 45), (87, 91, 57), (93, 97, 59),
+    (99, 104, 63), (106, 110, 68), (112, 116, 73), (118, 120, 80), (122, 130, 81), (132, 134, 86),
+    (136, 143, 87), (145, 148, 91), (150, 158, 94), (160, 166, 98), (168, 170, 104), (172, 187, 105),
+    (203, 205, 36), (206, 208, 37), (209, 211, 38), (212, 214, 39), (215, 217, 40), (218, 220, 41),
+    (221, 223, 42), (224, 226, 43), (227, 229, 44), (230, 234, 45), (236, 239, 80), (240, 242, 86),
+    (243, 244, 91), (245, 246, 104), (248, 249, 57), (251, 253, 59), (255, 259, 63), (261, 262, 68),
+    (264, 265, 73), (267, 273, 81), (275, 279, 87), (281, 287, 94), (288, 291, 98), (292, 294, 94),
+    (296, 308, 105),
 )

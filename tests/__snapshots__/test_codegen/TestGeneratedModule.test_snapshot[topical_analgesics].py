@@ -95,6 +95,7 @@ def unmet(facts, request_date):
     f_use_to_date = _get('use_to_date')
     f_supply_requested = _get('supply_requested')
     _out = []
+    _failed = False  # a criterion not met or an exclusion that applies
 
     # when#0 (topical_analgesics.mtus:81): compounded:bool
     _when1 = f_compounded
@@ -106,18 +107,23 @@ def unmet(facts, request_date):
                 _out.append('compound_indication')
         elif not ((f_neuropathic_pain is True) and (f_oral_trials_failed is True)) and (((f_neuropathic_pain is False) or (f_oral_trials_failed is False)) or not (f_compounded is None)):
             _out.append('compound_indication')
+            if ((f_neuropathic_pain is False) or (f_oral_trials_failed is False)):
+                _failed = True
 
     # exclude topical_anticonvulsant (topical_analgesics.mtus:88): (or (contains ingredients:set[text] ...
     if ((f_ingredients is not None and contains_text(f_ingredients, 'gabapentin')) or (f_drug_classes is not None and contains_text(f_drug_classes, 'anticonvulsant'))):
         _out.append('topical_anticonvulsant')
+        _failed = True
 
     # exclude topical_muscle_relaxant (topical_analgesics.mtus:94): (contains drug_classes:set[text] 'm...
     if (f_drug_classes is not None and contains_text(f_drug_classes, 'muscle relaxant')):
         _out.append('topical_muscle_relaxant')
+        _failed = True
 
     # exclude topical_ketoprofen (topical_analgesics.mtus:100): (contains ingredients:set[text] 'ketopr...
     if (f_ingredients is not None and contains_text(f_ingredients, 'ketoprofen')):
         _out.append('topical_ketoprofen')
+        _failed = True
 
     # when#1 (topical_analgesics.mtus:109): (contains ingredients:set[text] 'lidocaine')
     _when2 = (None if f_ingredients is None else contains_text(f_ingredients, 'lidocaine'))
@@ -127,14 +133,20 @@ def unmet(facts, request_date):
         # lidocaine_patch when#1 (topical_analgesics.mtus:110): (= dosage_form:text 'patch')
         if _unknown3 or not (f_dosage_form is not None and (norm_text(f_dosage_form) == 'patch')):
             _out.append('lidocaine_patch')
+            if not (_unknown3) and (f_dosage_form is not None and (not (norm_text(f_dosage_form) == 'patch'))):
+                _failed = True
 
         # lidocaine_indication when#1 (topical_analgesics.mtus:112): localized_neuropathic_pain:bool
         if _unknown3 or not (f_localized_neuropathic_pain is True):
             _out.append('lidocaine_indication')
+            if not (_unknown3) and (f_localized_neuropathic_pain is False):
+                _failed = True
 
         # lidocaine_after_first_line when#1 (topical_analgesics.mtus:114): first_line_trial:bool
         if _unknown3 or not (f_first_line_trial is True):
             _out.append('lidocaine_after_first_line')
+            if not (_unknown3) and (f_first_line_trial is False):
+                _failed = True
 
     # when#2 (topical_analgesics.mtus:125): (contains ingredients:set[text] 'capsaicin')
     _when4 = (None if f_ingredients is None else contains_text(f_ingredients, 'capsaicin'))
@@ -144,10 +156,14 @@ def unmet(facts, request_date):
         # capsaicin_after_other_treatments when#2 (topical_analgesics.mtus:126): other_treatments_failed:bool
         if _unknown5 or not (f_other_treatments_failed is True):
             _out.append('capsaicin_after_other_treatments')
+            if not (_unknown5) and (f_other_treatments_failed is False):
+                _failed = True
 
         # capsaicin_strength when#2 (topical_analgesics.mtus:128): (or (<= capsaicin_concentration:percent ...
         if _unknown5 or not ((f_capsaicin_concentration is not None and (f_capsaicin_concentration <= _K1)) or ((f_capsaicin_concentration is not None and (f_capsaicin_concentration == _K2)) and (f_capsaicin_high_dose_indication is True))):
             _out.append('capsaicin_strength')
+            if not (_unknown5) and ((f_capsaicin_concentration is not None and (not (f_capsaicin_concentration <= _K1))) and ((f_capsaicin_concentration is not None and (not (f_capsaicin_concentration == _K2))) or (f_capsaicin_high_dose_indication is False))):
+                _failed = True
 
     # when#3 (topical_analgesics.mtus:138): (contains drug_classes:set[text] 'NSAID')
     _when6 = (None if f_drug_classes is None else contains_text(f_drug_classes, 'nsaid'))
@@ -157,6 +173,8 @@ def unmet(facts, request_date):
         # topical_nsaid_indication when#3 (topical_analgesics.mtus:139): osteoarthritis_or_tendinitis:bool
         if _unknown7 or not (f_osteoarthritis_or_tendinitis is True):
             _out.append('topical_nsaid_indication')
+            if not (_unknown7) and (f_osteoarthritis_or_tendinitis is False):
+                _failed = True
 
         # topical_nsaid_site when#3 (topical_analgesics.mtus:143): (not (contains any of treated_joints:set...
         if _unknown7:
@@ -164,6 +182,8 @@ def unmet(facts, request_date):
                 _out.append('topical_nsaid_site')
         elif not (f_treated_joints is not None and (not member('contains any of', f_treated_joints, _K3, EXACT, request_date))) and ((f_treated_joints is not None and member('contains any of', f_treated_joints, _K3, EXACT, request_date)) or not (f_treated_joints is None)):
             _out.append('topical_nsaid_site')
+            if (f_treated_joints is not None and member('contains any of', f_treated_joints, _K3, EXACT, request_date)):
+                _failed = True
 
         # topical_nsaid_supply when#3 (topical_analgesics.mtus:147): (<= supply_requested:duration 12 weeks...
         _t8 = compare_duration('<=', f_supply_requested, _K4, request_date)
@@ -172,6 +192,8 @@ def unmet(facts, request_date):
                 _out.append('topical_nsaid_supply')
         elif not (_t8 is True) and ((_t8 is False) or not (f_supply_requested is None)):
             _out.append('topical_nsaid_supply')
+            if (_t8 is False):
+                _failed = True
 
         # when#4 (topical_analgesics.mtus:149): renewal:bool
         _when9 = f_renewal
@@ -185,10 +207,13 @@ def unmet(facts, request_date):
                     _out.append('topical_nsaid_short_term')
             elif not (_t11 is True) and ((_t11 is False) or not (f_renewal is None)):
                 _out.append('topical_nsaid_short_term')
+                if (_t11 is False):
+                    _failed = True
 
         # exclude topical_nsaid_neuropathic when#3 (topical_analgesics.mtus:152): neuropathic_pain:bool
         if not (_unknown7) and (f_neuropathic_pain is True):
             _out.append('topical_nsaid_neuropathic')
+            _failed = True
 
     # when#5 (topical_analgesics.mtus:157): renewal:bool
     _when12 = f_renewal
@@ -200,8 +225,12 @@ def unmet(facts, request_date):
                 _out.append('medication_record')
         elif not (f_pain_function_recorded is True) and ((f_pain_function_recorded is False) or not (f_renewal is None)):
             _out.append('medication_record')
+            if (f_pain_function_recorded is False):
+                _failed = True
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
+    if _failed:
+        return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
@@ -371,16 +400,16 @@ def _decide(facts, request_date):
 SOURCE_LINES = (
     (80, 80, 58), (81, 81, 59), (82, 82, 60), (83, 83, 61), (84, 84, 62), (85, 85, 63),
     (86, 86, 64), (87, 87, 65), (88, 88, 66), (89, 89, 67), (90, 90, 68), (91, 91, 69),
-    (92, 92, 70), (93, 93, 71), (94, 94, 72), (95, 95, 73), (96, 96, 74), (99, 101, 81),
-    (103, 108, 82), (110, 112, 88), (114, 116, 94), (118, 120, 100), (122, 125, 109), (127, 129, 110),
-    (131, 133, 112), (135, 137, 114), (139, 142, 125), (144, 146, 126), (148, 150, 128), (152, 155, 138),
-    (157, 159, 139), (161, 166, 143), (168, 174, 147), (176, 179, 149), (181, 187, 150), (189, 191, 152),
-    (193, 195, 157), (197, 202, 158), (216, 218, 58), (219, 221, 59), (222, 224, 60), (225, 227, 61),
-    (228, 230, 62), (231, 233, 63), (234, 236, 64), (237, 239, 65), (240, 242, 66), (243, 245, 67),
-    (246, 248, 68), (249, 251, 69), (252, 254, 70), (255, 257, 71), (258, 260, 72), (261, 263, 73),
-    (264, 266, 74), (268, 269, 81), (270, 272, 109), (273, 275, 125), (276, 278, 138), (279, 280, 149),
-    (281, 281, 157), (283, 288, 82), (290, 294, 88), (296, 298, 94), (300, 302, 100), (304, 307, 110),
-    (308, 309, 112), (310, 311, 114), (312, 315, 110), (317, 319, 126), (320, 321, 128), (322, 323, 129),
-    (324, 325, 128), (326, 328, 126), (330, 332, 139), (333, 336, 143), (337, 340, 147), (341, 344, 139),
-    (345, 345, 150), (347, 353, 150), (355, 359, 152), (361, 365, 158),
+    (92, 92, 70), (93, 93, 71), (94, 94, 72), (95, 95, 73), (96, 96, 74), (100, 102, 81),
+    (104, 111, 82), (113, 116, 88), (118, 121, 94), (123, 126, 100), (128, 131, 109), (133, 137, 110),
+    (139, 143, 112), (145, 149, 114), (151, 154, 125), (156, 160, 126), (162, 166, 128), (168, 171, 138),
+    (173, 177, 139), (179, 186, 143), (188, 196, 147), (198, 201, 149), (203, 211, 150), (213, 216, 152),
+    (218, 220, 157), (222, 229, 158), (245, 247, 58), (248, 250, 59), (251, 253, 60), (254, 256, 61),
+    (257, 259, 62), (260, 262, 63), (263, 265, 64), (266, 268, 65), (269, 271, 66), (272, 274, 67),
+    (275, 277, 68), (278, 280, 69), (281, 283, 70), (284, 286, 71), (287, 289, 72), (290, 292, 73),
+    (293, 295, 74), (297, 298, 81), (299, 301, 109), (302, 304, 125), (305, 307, 138), (308, 309, 149),
+    (310, 310, 157), (312, 317, 82), (319, 323, 88), (325, 327, 94), (329, 331, 100), (333, 336, 110),
+    (337, 338, 112), (339, 340, 114), (341, 344, 110), (346, 348, 126), (349, 350, 128), (351, 352, 129),
+    (353, 354, 128), (355, 357, 126), (359, 361, 139), (362, 365, 143), (366, 369, 147), (370, 373, 139),
+    (374, 374, 150), (376, 382, 150), (384, 388, 152), (390, 394, 158),
 )

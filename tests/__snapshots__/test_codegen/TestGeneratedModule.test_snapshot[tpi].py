@@ -11,7 +11,7 @@ from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, Duration, FactValue, GuidelineResult, and_m,
     any_m, compare_duration, compare_elapsed, contains_text, decide, field_m,
-    finish, last_row, pick_m, strict_m, time_from, unmet_in_every_reading,
+    finish, last_row, pick_m, strict_m, time_from,
 )
 
 GUIDELINE_ID = 'tpi'
@@ -53,12 +53,6 @@ _READINGS = {
     'twitch_response': (True, False),
     'referred_pain': (True, False),
     'conservative_care_failed': (True, False),
-}
-
-# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
-_READS = {
-    'trigger_points': ('twitch_response', 'referred_pain'),
-    'conservative_care': ('conservative_care_failed',),
 }
 
 
@@ -135,8 +129,7 @@ def unmet(facts, request_date):
         if _unknown3 or not (_t10 is True):
             _out.append('interval')
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
+    return _out
 
 
 def evaluate(facts, request_date):
@@ -240,11 +233,11 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (68, 68, 40), (69, 69, 41), (70, 70, 42), (71, 71, 43), (72, 75, 44), (76, 76, 45),
-    (77, 77, 46), (78, 78, 47), (79, 82, 48), (85, 87, 57), (89, 92, 61), (94, 96, 67),
-    (98, 100, 75), (102, 104, 80), (106, 108, 86), (110, 112, 90), (114, 117, 94), (119, 125, 98),
-    (127, 130, 100), (132, 136, 103), (150, 152, 40), (153, 155, 41), (156, 158, 42), (159, 161, 43),
-    (162, 166, 44), (167, 169, 45), (170, 172, 46), (173, 175, 47), (176, 180, 48), (182, 184, 94),
-    (186, 188, 57), (190, 194, 61), (196, 197, 67), (199, 200, 75), (202, 204, 80), (206, 208, 86),
-    (210, 212, 90), (214, 223, 98), (224, 226, 100), (227, 232, 103), (233, 236, 98),
+    (62, 62, 40), (63, 63, 41), (64, 64, 42), (65, 65, 43), (66, 69, 44), (70, 70, 45),
+    (71, 71, 46), (72, 72, 47), (73, 76, 48), (79, 81, 57), (83, 86, 61), (88, 90, 67),
+    (92, 94, 75), (96, 98, 80), (100, 102, 86), (104, 106, 90), (108, 111, 94), (113, 119, 98),
+    (121, 124, 100), (126, 130, 103), (143, 145, 40), (146, 148, 41), (149, 151, 42), (152, 154, 43),
+    (155, 159, 44), (160, 162, 45), (163, 165, 46), (166, 168, 47), (169, 173, 48), (175, 177, 94),
+    (179, 181, 57), (183, 187, 61), (189, 190, 67), (192, 193, 75), (195, 197, 80), (199, 201, 86),
+    (203, 205, 90), (207, 216, 98), (217, 219, 100), (220, 225, 103), (226, 229, 98),
 )

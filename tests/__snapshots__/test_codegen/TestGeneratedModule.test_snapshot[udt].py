@@ -66,10 +66,13 @@ def unmet(facts, request_date):
     if f_prior_tests is None:
         f_prior_tests = ()
     _out = []
+    _failed = False  # a criterion not met or an exclusion that applies
 
     # indication (udt.mtus:49): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
     if not ((f_controlled_substance_regimen is True) + (f_opioid_trial_planned is True) + (f_misuse_concern is True) >= 1):
         _out.append('indication')
+        if ((not (f_controlled_substance_regimen is False)) + (not (f_opioid_trial_planned is False)) + (not (f_misuse_concern is False)) < 1):
+            _failed = True
 
     # when#0 (udt.mtus:56): (any prior_tests within 12 months):bool
     _w1 = window(request_date, 12, 0)
@@ -82,6 +85,8 @@ def unmet(facts, request_date):
         _t5 = add(_v4, 1)
         if _when3 is None or not (((f_risk_level is not None and (f_risk_level == 'moderate')) and (_t5 is not None and (_t5 <= 3))) or ((f_risk_level is not None and (f_risk_level == 'high')) and (_t5 is not None and (_t5 <= 12)))):
             _out.append('frequency_for_risk')
+            if not (_when3 is None) and (((f_risk_level is not None and (not (f_risk_level == 'moderate'))) or (_t5 is not None and (not (_t5 <= 3)))) and ((f_risk_level is not None and (not (f_risk_level == 'high'))) or (_t5 is not None and (not (_t5 <= 12))))):
+                _failed = True
 
     # when#1 (udt.mtus:69): definitive_testing:bool
     _when6 = f_definitive_testing
@@ -93,8 +98,12 @@ def unmet(facts, request_date):
                 _out.append('confirmation_indicated')
         elif not (f_inconsistent_screen is True) and ((f_inconsistent_screen is False) or not (f_definitive_testing is None)):
             _out.append('confirmation_indicated')
+            if (f_inconsistent_screen is False):
+                _failed = True
 
-    # Not certified with a finding or `one of` fact undocumented: decide it in every reading.
+    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
+    if _failed:
+        return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
@@ -168,8 +177,8 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (58, 58, 34), (59, 59, 35), (60, 60, 36), (61, 61, 37), (62, 62, 38), (63, 63, 39),
-    (64, 67, 40), (70, 72, 49), (74, 78, 56), (80, 84, 62), (86, 88, 69), (90, 95, 70),
-    (109, 111, 34), (112, 114, 35), (115, 117, 36), (118, 120, 37), (121, 123, 38), (124, 126, 39),
-    (127, 131, 40), (133, 136, 56), (137, 138, 69), (140, 142, 49), (144, 150, 62), (151, 153, 63),
-    (154, 157, 62), (159, 163, 70),
+    (64, 67, 40), (71, 75, 49), (77, 81, 56), (83, 89, 62), (91, 93, 69), (95, 102, 70),
+    (118, 120, 34), (121, 123, 35), (124, 126, 36), (127, 129, 37), (130, 132, 38), (133, 135, 39),
+    (136, 140, 40), (142, 145, 56), (146, 147, 69), (149, 151, 49), (153, 159, 62), (160, 162, 63),
+    (163, 166, 62), (168, 172, 70),
 )
