@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import re
 from decimal import Decimal
+from enum import Enum
 from typing import Any, Optional, Union
 
 import attrs
@@ -21,18 +22,93 @@ from mtus.dsl.source import Span
 frozen = attrs.frozen
 
 
-# ---------------------------------------------------------------------- types
-BOOL, NUMBER, COUNT, PERCENT, QUANTITY = "bool", "number", "count", "percent", "quantity"
-DURATION, DATE, TEXT, ENUM, SET, HISTORY = "duration", "date", "text", "enum", "set", "history"
-CODE = "code"  # a diagnosis or procedure code; Type.system says which: "icd10" or "cpt" (CPT and HCPCS)
+# ------------------------------------------------------------ words as enums
+class Word(str, Enum):
+    """An enum whose members are the words the language writes; as str they are those words.
+
+    Members compare, hash, print and serialize (JSON) as their value, so the
+    pack's JSON and the generated code read the same as with plain strings
+    (enum.StrEnum does this from Python 3.11; the project supports 3.10).
+    """
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class Kind(Word):
+    """The kind of a Type."""
+
+    BOOL = "bool"
+    NUMBER = "number"
+    COUNT = "count"
+    PERCENT = "percent"
+    QUANTITY = "quantity"
+    DURATION = "duration"
+    DATE = "date"
+    TEXT = "text"
+    ENUM = "enum"
+    SET = "set"
+    HISTORY = "history"
+    CODE = "code"  # a diagnosis or procedure code; Type.system says which: "icd10" or "cpt" (CPT and HCPCS)
+
+
+class LogicOp(Word):
+    AND = "and"
+    OR = "or"
+
+
+class CompareOp(Word):
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    EQ = "="
+    NE = "!="
+
+
+class MemberOp(Word):
+    IN = "in"
+    NOT_IN = "not in"
+    CONTAINS = "contains"
+    CONTAINS_ANY_OF = "contains any of"
+    CONTAINS_ONLY = "contains only"
+
+
+class ArithOp(Word):
+    ADD = "+"
+    SUB = "-"
+    MUL = "*"
+    DIV = "/"
+
+
+class QueryOp(Word):
+    ANY = "any"
+    ALL = "all"
+    COUNT = "count"
+    COUNT_DISTINCT = "count distinct"
+    SUM = "sum"
+    LAST = "last"
+    FIRST = "first"
+
+
+# The kinds by their short names, as the passes and back ends write them (as re exports its flags).
+BOOL, NUMBER, COUNT, PERCENT, QUANTITY = Kind.BOOL, Kind.NUMBER, Kind.COUNT, Kind.PERCENT, Kind.QUANTITY
+DURATION, DATE, TEXT, ENUM, SET, HISTORY = Kind.DURATION, Kind.DATE, Kind.TEXT, Kind.ENUM, Kind.SET, Kind.HISTORY
+CODE = Kind.CODE
 NUMERIC = frozenset({NUMBER, COUNT})
+
+
+# ---------------------------------------------------------------------- types
 
 
 @frozen
 class Type:
     """The type of a fact or expression. `element` is for sets; `fields` for histories."""
 
-    kind: str
+    kind: Kind = attrs.field(converter=Kind)
     unit: Optional[str] = None
     members: tuple[str, ...] = ()
     element: Optional["Type"] = None
@@ -72,7 +148,7 @@ class Type:
         return None
 
     def to_json(self) -> dict:
-        out: dict = {"kind": self.kind}
+        out: dict = {"kind": self.kind.value}
         if self.unit:
             out["unit"] = self.unit
         if self.members:
@@ -145,7 +221,7 @@ class Not:
 
 @frozen
 class Logic:
-    op: str  # "and" | "or"
+    op: LogicOp = attrs.field(converter=LogicOp)
     operands: tuple["Expr", ...]
     span: Span
     type: Type = T_BOOL
@@ -153,7 +229,7 @@ class Logic:
 
 @frozen
 class Compare:
-    op: str  # < <= > >= = !=
+    op: CompareOp = attrs.field(converter=CompareOp)
     left: "Expr"
     right: "Expr"
     span: Span
@@ -162,7 +238,7 @@ class Compare:
 
 @frozen
 class Member:
-    op: str  # "in" | "not in" | "contains" | "contains any of" | "contains only"
+    op: MemberOp = attrs.field(converter=MemberOp)
     left: "Expr"
     right: "Expr"
     span: Span
@@ -180,7 +256,7 @@ class Between:
 
 @frozen
 class Arith:
-    op: str
+    op: ArithOp = attrs.field(converter=ArithOp)
     left: "Expr"
     right: "Expr"
     type: Type
@@ -222,7 +298,7 @@ class Query:
     different values of `field` among them.
     """
 
-    op: str
+    op: QueryOp = attrs.field(converter=QueryOp)
     history: FactRef
     within: Optional[Period]
     within_text: Optional[str]

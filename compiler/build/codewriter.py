@@ -1,7 +1,8 @@
 """A small safe writer of Python source: the only way text gets into generated checkers.
 
 Guideline text enters generated code only as `literal()` of plain values
-(exact str, int, bool, Decimal, date, Duration, frozenset, tuple), names only
+(exact str, int, bool, Decimal, date, Duration, frozenset, tuple, and an
+enum member by its value), names only
 through `mangle()`, comments only through `comment()`. Every line is checked
 to be a single line, and each line remembers the `.mtus` line it came from so
 that tracebacks can be mapped back to the guideline.
@@ -13,6 +14,7 @@ import datetime
 import re
 from contextlib import contextmanager
 from decimal import Decimal
+from enum import Enum
 from typing import Iterator, Optional
 
 from mtus.compiler.check.runtime import Duration
@@ -50,6 +52,8 @@ def literal(value) -> str:
         return f"frozenset({_tuple(items)})" if items else "frozenset()"
     if t is tuple:
         return _tuple([literal(x) for x in value])
+    if isinstance(value, Enum):  # the model's kinds and operators: written as their (exact) value
+        return literal(value.value)
     raise TypeError(f"cannot write a {t.__name__} as a literal")
 
 
