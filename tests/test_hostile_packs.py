@@ -116,6 +116,12 @@ def _entry(key, value):
     return change
 
 
+def _fact_kind(files, kind) -> bytes:
+    info = json.loads(files["guidelines/tpi.json"])
+    info["facts"]["injections"]["kind"] = kind
+    return json.dumps(info).encode()
+
+
 BROKEN = {
     "manifest is a list": (lambda f: {**f, "manifest.json": b"[]"}, "manifest.json: is not a valid pack manifest"),
     "manifest is a string": (lambda f: {**f, "manifest.json": b'"x"'}, "manifest.json: is not a valid pack manifest"),
@@ -155,6 +161,8 @@ BROKEN = {
                       "which is outside"),
     "formulary a number": (lambda f: with_manifest(f, _set("formulary", 3)), "`formulary` must name a .json file"),
     "formulary missing": (lambda f: with_manifest(f, _set("formulary", "f.json")), "`formulary` must name a .json file"),
+    "fact of no kind the reader has": (lambda f: rehashed(f, "guidelines/tpi.json", _fact_kind(f, "colour")),
+                                       "guidelines/tpi.json: is not a valid guideline description"),
     "extra file": (lambda f: {**f, "notes.txt": b"x"}, "notes.txt: is not listed in the manifest"),
     "extra cache file": (lambda f: {**f, "__pycache__/tpi.cpython-311.pyc": b"x"},
                          "__pycache__/tpi.cpython-311.pyc: is not listed in the manifest"),

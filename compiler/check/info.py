@@ -9,6 +9,7 @@ Plain attrs classes over JSON values; nothing here imports the front end.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any, Mapping, Optional
 
 import attrs
@@ -17,6 +18,34 @@ import attrs
 INFO_FORMAT = 1
 
 Json = Any
+
+
+class FieldKind(str, Enum):
+    """The kind of a value a case documents; as str, the word the pack's JSON writes.
+
+    Members compare, hash, print and serialize as their value (enum.StrEnum from
+    Python 3.11 does this; the project supports 3.10). dsl/model.py's Kind is the
+    compile-time counterpart (check time imports nothing from dsl/): its "bool"
+    is "finding" here, and a code is read as "text".
+    """
+
+    FINDING = "finding"
+    COUNT = "count"
+    NUMBER = "number"
+    PERCENT = "percent"
+    QUANTITY = "quantity"
+    DURATION = "duration"
+    DATE = "date"
+    TEXT = "text"
+    ENUM = "enum"
+    SET = "set"
+    HISTORY = "history"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
 
 
 def _tuple(items: Optional[list[Any]]) -> Optional[tuple[Any, ...]]:
@@ -43,12 +72,11 @@ class Citation:
 class FieldInfo:
     """The type of a value a case documents, and its label: a history's field, or a set's element (no label).
 
-    `kind` is "finding", "count", "number", "percent", "quantity" (with `unit`),
-    "duration", "date", "text", "enum" (with `members`), "set" (with
-    `element`) or "history" (with `fields`).
+    `kind`: a quantity has a `unit`, an enum its `members`, a set its
+    `element`, a history its `fields`.
     """
 
-    kind: str
+    kind: FieldKind = attrs.field(converter=FieldKind)
     label: Optional[str] = None
     unit: Optional[str] = None
     members: Optional[tuple[str, ...]] = None
@@ -56,7 +84,7 @@ class FieldInfo:
     fields: Optional[Mapping[str, FieldInfo]] = None
 
     def to_json(self) -> Json:
-        out: dict[str, Json] = {"kind": self.kind}
+        out: dict[str, Json] = {"kind": self.kind.value}
         if self.label is not None:
             out["label"] = self.label
         if self.unit is not None:
