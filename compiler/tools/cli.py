@@ -9,13 +9,12 @@ certified" is a result, not an error: `mtus check` exits 0 when it decides
 
 from __future__ import annotations
 
-import os
-import re
 import sys
 
 import click
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+from mtus.compiler.tools.output import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, color_for
+from mtus.compiler.tools.output import paint as _paint  # click.echo drops its colour unless --color and the terminal allow it
 
 
 class _Commands(click.Group):
@@ -45,18 +44,8 @@ def _fail(message: str, code: int) -> None:
 
 
 # --------------------------------------------------------------- conventions
-_SEVERITY = re.compile(r"(?m)(?<![\w-])(error|warning)(\[\w+\])?:")
-_HINT = re.compile(r"(?m)^(hint|note):")
-
-
-def _paint(text: str) -> str:
-    """Diagnostics coloured as compilers do: errors red, warnings yellow, hints cyan.
-
-    click.echo drops the colour again unless --color and the terminal allow it.
-    """
-    text = _SEVERITY.sub(lambda m: click.style(m.group(0), fg="red" if m.group(1) == "error" else "yellow",
-                                               bold=True), text)
-    return _HINT.sub(lambda m: click.style(m.group(0), fg="cyan", bold=True), text)
+def _echo(text: str, err: bool = False, nl: bool = True) -> None:
+    click.echo(text, err=err, nl=nl)
 
 
 def _echo_err(text: str) -> None:
@@ -64,11 +53,9 @@ def _echo_err(text: str) -> None:
 
 
 def _set_color(ctx: click.Context, param, value: str) -> str:
-    # https://no-color.org: NO_COLOR (non-empty) turns colour off unless asked for outright
-    if value == "always":
-        ctx.color = True
-    elif value == "never" or os.environ.get("NO_COLOR"):
-        ctx.color = False
+    color = color_for(value)
+    if color is not None:
+        ctx.color = color
     return value
 
 
@@ -95,27 +82,16 @@ def _complete_guidelines(ctx: click.Context, param, incomplete: str) -> list:
 
 
 def _compile_failed(err, code: int = EXIT_PROBLEMS) -> None:
-    from mtus.dsl import diagnostics as diag
+    from mtus.compiler.tools.checkcmd import compile_failed
 
-    ds = [d for r in err.results for d in r.diagnostics]
-    _echo_err(diag.render_text(ds, {r.source.path: r.source for r in err.results}))
-    _fail(f"compilation failed: {diag.summary(ds)}", code)
+    compile_failed(_echo, err, code)
 
 
 def _open_pack(spec, code: int = EXIT_PROBLEMS):
     """The pack of --pack (or PACK_OR_SOURCES); `-` compiles one .mtus source read from standard input."""
-    from mtus.compiler.check.pack import CompileError, PackError, open_pack
+    from mtus.compiler.tools.checkcmd import open_pack_or_exit
 
-    try:
-        if spec == "-":
-            from mtus.compiler.build.packwriter import pack_from_text
-
-            return pack_from_text(sys.stdin.read(), "<stdin>")
-        return open_pack(spec)
-    except CompileError as e:
-        _compile_failed(e, code)
-    except PackError as e:
-        _fail(f"error: {e}", code)
+    return open_pack_or_exit(_echo, spec, code)
 
 
 @main.command()
@@ -225,58 +201,11 @@ def check(ctx, case, pack_spec, fmt: str, wording: str, explain: bool, strict: b
       mtus check --exit-code --strict case.yaml && echo certified
       mtus check --jsonl cases.jsonl --jobs 2 > results.jsonl
     """
-    from mtus.compiler.check.casefile import CaseError, read_case_file, read_case_stream
-    from mtus.compiler.check.letter import RequestDecision, decide, render
+    from mtus.compiler.tools.checkcmd import run_check
 
-    failed = EXIT_USAGE if exit_code else EXIT_PROBLEMS  # with --exit-code, 1 means "not certified"
-    if (case is None) == (jsonl is None):
-        _fail("error: give a case file, or --jsonl IN for batch mode (not both)", EXIT_USAGE)
-    if "-" in (case, jsonl) and pack_spec == "-":
-        _fail("error: only one of the case and --pack can be read from standard input", EXIT_USAGE)
-    pack = _open_pack(pack_spec, failed)
-    if pack_sha256 is not None and pack.digest != pack_sha256.strip().lower():
-        _fail(f"error: {pack.location}: the pack's sha256 is {pack.digest}, not the expected {pack_sha256}; "
-              "it is not the pack you meant to run", failed)
-    if jsonl is not None:
-        from mtus.compiler.check.batch import check_stream, open_lines
-
-        given = ctx.get_parameter_source("fmt") is not click.core.ParameterSource.DEFAULT
-        try:
-            stream = open_lines(jsonl)
-        except OSError as e:
-            _fail(f"{jsonl}: error: cannot read: {e.strerror or e}", EXIT_USAGE)
-        progress = sys.stderr if sys.stderr.isatty() and not quiet else None
-        with stream:
-            summary = check_stream(stream, sys.stdout, pack, pack_spec=pack_spec, jobs=jobs, wording=wording,
-                                   explain=explain, progress=progress, strict=strict, letter=fmt if given else None)
-        if not quiet:
-            _echo_err(summary.text())
-        if summary.errors:
-            sys.exit(EXIT_USAGE)
-        sys.exit(EXIT_PROBLEMS if exit_code and summary.certified < summary.decided else EXIT_OK)
-    from mtus.compiler.check.pack import PackError
-
-    try:
-        data = read_case_stream(sys.stdin, "<stdin>") if case == "-" else read_case_file(case)
-        parsed = pack.reader().read(data, "<stdin>" if case == "-" else case, strict=strict)
-    except CaseError as e:
-        _fail(_paint(e.render()), EXIT_USAGE)
-    except PackError as e:  # a guideline's description is verified when a case first routes to it
-        _fail(f"error: {e}", failed)
-    if parsed.warnings and not quiet:
-        _echo_err("\n".join(w.render() for w in parsed.warnings))
-
-    try:
-        letter = decide(parsed, pack, wording)
-        text = render(letter, fmt, explain)
-    except PackError as e:  # a checker module is run on first use and may be refused then
-        _fail(f"error: {e}", failed)
-    click.echo(text, nl=False)
-    if not letter.decided:  # every item is an item-level result: nothing was decided
-        _fail(f"{'<stdin>' if case == '-' else case}: no item was decided by the guidelines in the pack", EXIT_USAGE)
-    if exit_code and not all(isinstance(d, RequestDecision) and d.certified and d.modified is None
-                             for d in letter.decisions):
-        sys.exit(EXIT_PROBLEMS)  # not certified, modified, or not addressed
+    # the console script reads these arguments itself when it can (entry.py): the same function does the work
+    run_check(_echo, case, pack_spec, fmt, wording, explain, strict, exit_code, jsonl, jobs, pack_sha256, quiet,
+              format_given=ctx.get_parameter_source("fmt") is not click.core.ParameterSource.DEFAULT)
 
 
 @main.command("diff")
