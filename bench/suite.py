@@ -80,7 +80,8 @@ def mtus_cmd() -> list[str]:
     script = Path(sys.executable).with_name("mtus")
     if script.is_file():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from mtus.compiler.tools.entry import main; sys.argv[0] = 'mtus'; sys.exit(main())"]
+    return [sys.executable, "-c",
+            "import sys; from mtus.compiler.tools.entry import main; sys.argv[0] = 'mtus'; sys.exit(main())"]
 
 
 def run_wall(cmd: list[str], env: dict, stdout=subprocess.DEVNULL, cwd=ROOT) -> float:
