@@ -601,8 +601,28 @@ class Explainer:
         names = [fv.name for fv in r.read]
         return bool(names) and all(n in self.facts and self.facts[n].from_product for n in names)
 
+    def _exclusion_remedy(self, r: CriterionResult, said: str) -> Optional[str]:
+        """What would change an exclusion that applies: another request or product, where it reads only those.
+
+        An exclusion that turns on the patient's own findings or history (a
+        diagnosis, a contraindication, evidence of diversion) names nothing the
+        record could add, so it gets no line: a letter does not ask for
+        documentation that the patient's condition is otherwise.
+        """
+        facts = [self.facts.get(fv.name) for fv in r.read]
+        if not facts or any(f is None or not (f.detail or f.from_product) for f in facts):
+            return None
+        if all(f is not None and f.from_product for f in facts):
+            return sentence(f"A different product, since {said}")
+        return sentence(f"A different request, since {said}")
+
     def remedies(self, result: GuidelineResult) -> list[str]:
-        """What documentation would have to be present, one line per distinct need."""
+        """What documentation would have to be present, one line per distinct need.
+
+        None at all where an exclusion that applies turns on the patient's own
+        condition: then no documentation would change the determination, and
+        listing the other criteria's needs would say it could.
+        """
         out: list[str] = []
         for r in result.reasons:
             c = self.criteria[r.id]
@@ -625,8 +645,10 @@ class Explainer:
             elif r.outcome == NOT_DOCUMENTED:
                 line = sentence(f"Documentation of {self.missing_phrase(r.missing)}")
             elif c.exclude:
-                line = sentence(f"Documentation that the exclusion does not apply: {statement}" if c.said else
-                                f"Documentation that the exclusion does not apply: not recommended with {statement}")
+                line = self._exclusion_remedy(r, statement if c.said else f"the treatment is not recommended "
+                                                                          f"when there are {statement}")
+                if line is None:  # nothing the record could add changes it: no other line would either
+                    return []
             elif self._reads_only_product(r):
                 line = sentence(f"A different product that meets the criterion: {statement}")
             elif statement.startswith(("documentation of ", "documentation that ")):
@@ -645,8 +667,9 @@ _HEAD_ENDS = re.compile(r" (?:of|with|by|for|from|to|in|on|at|after|before|that|
 
 
 def _unrequested(label: str) -> str:
-    """A count's label after "the request is for N": "visits requested" reads "visits"."""
-    return label[:-len(" requested")] if label.endswith(" requested") else label
+    """A count's label after "the request is for N": "visits requested" reads "visits",
+    "injections requested per session" reads "injections per session"."""
+    return re.sub(r" requested\b", "", label, count=1)
 
 
 def _plural(label: str) -> bool:
