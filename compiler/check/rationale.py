@@ -183,8 +183,9 @@ class Explainer:
                 groups.setdefault(tuple(c.when), []).append(lower_start(c.statement))
         for when, statements in groups.items():
             out.append(sentence(f"Where {join(list(when))}, the criteria also include " + join(statements)))
+        stated = _words(info.states or "")
         for c in info.criteria:
-            if c.exclude and shown(c):
+            if c.exclude and shown(c) and not (c.said and _words(c.statement) in stated):
                 out.append(sentence(c.statement) if c.said else
                            sentence(f"The treatment is not recommended when there are {c.statement}"))
         if lead and out:  # nothing carried the attribution: every sentence is an exclusion
@@ -664,6 +665,15 @@ class Explainer:
 
 
 _HEAD_ENDS = re.compile(r" (?:of|with|by|for|from|to|in|on|at|after|before|that|which)\b|[(,;:]")
+
+
+def _words(text: str) -> str:
+    """Text compared word for word: lower case, one space, no closing punctuation.
+
+    An exclusion whose `says` the guideline's `states` already contains word for
+    word is not said a second time after it.
+    """
+    return " ".join(text.lower().split()).rstrip(".;:")
 
 
 def _unrequested(label: str) -> str:

@@ -23,7 +23,7 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 7')
 
 # The guideline's values, built once.
-_K1 = frozenset(('ankle or foot', 'forearm, wrist or hand', 'knee'))  # ankle or foot, forearm, wrist or hand, knee (manual_therapy.mtus:72)
+_K1 = frozenset(('ankle or foot', 'forearm, wrist or hand', 'knee'))  # ankle or foot, forearm, wrist or hand, knee (manual_therapy.mtus:73)
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'flare_up_visits': 'manipulation_visits_requested', 'trial_visits': 'manipulation_visits_requested', 'total_visits': 'manipulation_visits_requested'}
@@ -81,45 +81,45 @@ def unmet(facts, request_date):
     if (f_maintenance_care is True):
         _out.append('maintenance')
 
-    # exclude region_not_recommended (manual_therapy.mtus:72): (contains any of manipulation_regions:se...
+    # exclude region_not_recommended (manual_therapy.mtus:73): (contains any of manipulation_regions:se...
     if (f_manipulation_regions is not None and member('contains any of', f_manipulation_regions, _K1, EXACT, request_date)):
         _out.append('region_not_recommended')
 
-    # exclude carpal_tunnel_syndrome (manual_therapy.mtus:74): carpal_tunnel:bool
+    # exclude carpal_tunnel_syndrome (manual_therapy.mtus:75): carpal_tunnel:bool
     if (f_carpal_tunnel is True):
         _out.append('carpal_tunnel_syndrome')
 
-    # when#0 (manual_therapy.mtus:81): flare_up:bool
+    # when#0 (manual_therapy.mtus:82): flare_up:bool
     _when1 = f_flare_up
     if _when1 is not False:
         _unknown2 = _when1 is None
 
-        # flare_up_return_to_work when#0 (manual_therapy.mtus:82): returned_to_work:bool
+        # flare_up_return_to_work when#0 (manual_therapy.mtus:83): returned_to_work:bool
         if _unknown2 or not (f_returned_to_work is True):
             _out.append('flare_up_return_to_work')
 
-        # flare_up_visits when#0 (manual_therapy.mtus:84): (<= (+ (sum prior_manipulation within 4 months f...
+        # flare_up_visits when#0 (manual_therapy.mtus:85): (<= (+ (sum prior_manipulation within 4 months f...
         _w3 = window(request_date, 4, 0)
         _v4, _m4 = sum_m(f_prior_manipulation, 'prior_manipulation', _w3, None, 'visits', 0)
         _t5 = add(_v4, f_manipulation_visits_requested)
         if _unknown2 or not (_t5 is not None and (_t5 <= 2)):
             _out.append('flare_up_visits')
 
-    # when#1 (manual_therapy.mtus:88): (not flare_up:bool)
+    # when#1 (manual_therapy.mtus:89): (not flare_up:bool)
     _when6 = (not f_flare_up)
     if _when6 is not False:
         _unknown7 = _when6 is None
 
-        # trial_visits when#1 (manual_therapy.mtus:91): (or (any prior_manipulation):bool (<= manipulation_...
+        # trial_visits when#1 (manual_therapy.mtus:92): (or (any prior_manipulation):bool (<= manipulation_...
         if _unknown7 or not ((len(f_prior_manipulation) > 0) or (f_manipulation_visits_requested is not None and (f_manipulation_visits_requested <= 6))):
             _out.append('trial_visits')
 
-        # when#2 (manual_therapy.mtus:94): (any prior_manipulation):bool
+        # when#2 (manual_therapy.mtus:95): (any prior_manipulation):bool
         _when8 = (len(f_prior_manipulation) > 0)
         if _when8 is not False:
             _unknown9 = _unknown7 or _when8 is None
 
-            # functional_improvement when#1 when#2 (manual_therapy.mtus:98): (and (or (last prior_manipulation ...
+            # functional_improvement when#1 when#2 (manual_therapy.mtus:99): (and (or (last prior_manipulation ...
             _r10 = last_row(f_prior_manipulation, 'date')
             _t11 = None if _r10 is None else _r10.get('adl_improved')
             _t12 = None if _r10 is None else _r10.get('work_restrictions_reduced')
@@ -127,7 +127,7 @@ def unmet(facts, request_date):
             if _unknown9 or not (((_t11 is True) or (_t12 is True)) and (_t13 is True)):
                 _out.append('functional_improvement')
 
-            # total_visits when#1 when#2 (manual_therapy.mtus:103): (<= (+ (sum prior_manipulation field visits...
+            # total_visits when#1 when#2 (manual_therapy.mtus:104): (<= (+ (sum prior_manipulation field visits...
             _v14, _m14 = sum_m(f_prior_manipulation, 'prior_manipulation', None, None, 'visits', 0)
             _t15 = add(_v14, f_manipulation_visits_requested)
             if _unknown9 or not (_t15 is not None and (_t15 <= 18)):
@@ -170,28 +170,28 @@ def _decide(facts, request_date):
         f_prior_manipulation = ()
     r_prior_manipulation = FactValue('prior_manipulation', f_prior_manipulation, d_prior_manipulation)
 
-    # when#0 (manual_therapy.mtus:81): flare_up:bool
+    # when#0 (manual_therapy.mtus:82): flare_up:bool
     _gate1 = (f_flare_up, ())
-    # when#1 (manual_therapy.mtus:88): (not flare_up:bool)
+    # when#1 (manual_therapy.mtus:89): (not flare_up:bool)
     _gate2 = ((not f_flare_up), ())
-    # when#2 (manual_therapy.mtus:94): (any prior_manipulation):bool
+    # when#2 (manual_therapy.mtus:95): (any prior_manipulation):bool
     _v3, _m3 = any_m(f_prior_manipulation, 'prior_manipulation', None, None)
     _gate4 = (_v3, _m3)
 
     # exclude maintenance (manual_therapy.mtus:66): maintenance_care:bool
     _c5 = decide('maintenance', True, ALWAYS, (f_maintenance_care, m_maintenance_care), (r_maintenance_care,), rules=_RULES)
 
-    # exclude region_not_recommended (manual_therapy.mtus:72): (contains any of manipulation_regions:se...
+    # exclude region_not_recommended (manual_therapy.mtus:73): (contains any of manipulation_regions:se...
     _v7, _m7 = strict_m((None if f_manipulation_regions is None else member('contains any of', f_manipulation_regions, _K1, EXACT, request_date)), (f_manipulation_regions, m_manipulation_regions))
     _c6 = decide('region_not_recommended', True, ALWAYS, (_v7, _m7), (r_manipulation_regions,), rules=_RULES)
 
-    # exclude carpal_tunnel_syndrome (manual_therapy.mtus:74): carpal_tunnel:bool
+    # exclude carpal_tunnel_syndrome (manual_therapy.mtus:75): carpal_tunnel:bool
     _c8 = decide('carpal_tunnel_syndrome', True, ALWAYS, (f_carpal_tunnel, m_carpal_tunnel), (r_carpal_tunnel,), rules=_RULES)
 
     if _gate1[0] is True:
-        # flare_up_return_to_work when#0 (manual_therapy.mtus:82): returned_to_work:bool
+        # flare_up_return_to_work when#0 (manual_therapy.mtus:83): returned_to_work:bool
         _c9 = decide('flare_up_return_to_work', False, _gate1, (f_returned_to_work, m_returned_to_work), (r_flare_up, r_returned_to_work), rules=_RULES)
-        # flare_up_visits when#0 (manual_therapy.mtus:84): (<= (+ (sum prior_manipulation within 4 months f...
+        # flare_up_visits when#0 (manual_therapy.mtus:85): (<= (+ (sum prior_manipulation within 4 months f...
         _w11 = window(request_date, 4, 0)
         _v12, _m12 = sum_m(f_prior_manipulation, 'prior_manipulation', _w11, None, 'visits', 0)
         _v13, _m13 = strict_m(add(_v12, f_manipulation_visits_requested), (_v12, _m12), (f_manipulation_visits_requested, m_manipulation_visits_requested))
@@ -202,7 +202,7 @@ def _decide(facts, request_date):
         _c10 = decide('flare_up_visits', False, _gate1, None, (r_flare_up,), rules=_RULES)
 
     if _gate2[0] is True:
-        # trial_visits when#1 (manual_therapy.mtus:91): (or (any prior_manipulation):bool (<= manipulation_...
+        # trial_visits when#1 (manual_therapy.mtus:92): (or (any prior_manipulation):bool (<= manipulation_...
         _v16, _m16 = strict_m((None if f_manipulation_visits_requested is None else (f_manipulation_visits_requested <= 6)), (f_manipulation_visits_requested, m_manipulation_visits_requested))
         _v17, _m17 = or_m((_v3, _m3), (_v16, _m16))
         _c15 = decide('trial_visits', False, _gate2, (_v17, _m17), (r_flare_up, r_prior_manipulation, r_manipulation_visits_requested), rules=_RULES)
@@ -211,7 +211,7 @@ def _decide(facts, request_date):
     _gate20 = and_m(_gate2, _gate4)
 
     if _gate20[0] is True:
-        # functional_improvement when#1 when#2 (manual_therapy.mtus:98): (and (or (last prior_manipulation ...
+        # functional_improvement when#1 when#2 (manual_therapy.mtus:99): (and (or (last prior_manipulation ...
         _p21 = pick_m('last', f_prior_manipulation, 'prior_manipulation', None, None, 'date')
         _v22, _m22 = field_m(_p21, 'prior_manipulation', 'adl_improved')
         _v23, _m23 = field_m(_p21, 'prior_manipulation', 'work_restrictions_reduced')
@@ -219,7 +219,7 @@ def _decide(facts, request_date):
         _v25, _m25 = field_m(_p21, 'prior_manipulation', 'dependency_reduced')
         _v26, _m26 = and_m((_v24, _m24), (_v25, _m25))
         _c18 = decide('functional_improvement', False, _gate20, (_v26, _m26), (r_flare_up, r_prior_manipulation), rules=_RULES)
-        # total_visits when#1 when#2 (manual_therapy.mtus:103): (<= (+ (sum prior_manipulation field visits...
+        # total_visits when#1 when#2 (manual_therapy.mtus:104): (<= (+ (sum prior_manipulation field visits...
         _v27, _m27 = sum_m(f_prior_manipulation, 'prior_manipulation', None, None, 'visits', 0)
         _v28, _m28 = strict_m(add(_v27, f_manipulation_visits_requested), (_v27, _m27), (f_manipulation_visits_requested, m_manipulation_visits_requested))
         _v29, _m29 = strict_m((None if _v28 is None else (_v28 <= 18)), (_v28, _m28))
@@ -234,11 +234,11 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (65, 65, 51), (66, 66, 52), (67, 67, 53), (68, 71, 54), (72, 72, 55), (73, 73, 56),
-    (74, 77, 57), (80, 82, 66), (84, 86, 72), (88, 90, 74), (92, 95, 81), (97, 99, 82),
-    (101, 106, 84), (108, 111, 88), (113, 115, 91), (117, 120, 94), (122, 125, 98), (126, 126, 99),
-    (127, 128, 98), (130, 134, 103), (147, 149, 51), (150, 152, 52), (153, 155, 53), (156, 160, 54),
-    (161, 163, 55), (164, 166, 56), (167, 171, 57), (173, 174, 81), (175, 176, 88), (177, 179, 94),
-    (181, 182, 66), (184, 186, 72), (188, 189, 74), (191, 193, 82), (194, 199, 84), (200, 202, 82),
-    (204, 210, 91), (211, 211, 98), (213, 218, 98), (219, 219, 99), (220, 221, 98), (222, 226, 103),
-    (227, 229, 98),
+    (74, 77, 57), (80, 82, 66), (84, 86, 73), (88, 90, 75), (92, 95, 82), (97, 99, 83),
+    (101, 106, 85), (108, 111, 89), (113, 115, 92), (117, 120, 95), (122, 125, 99), (126, 126, 100),
+    (127, 128, 99), (130, 134, 104), (147, 149, 51), (150, 152, 52), (153, 155, 53), (156, 160, 54),
+    (161, 163, 55), (164, 166, 56), (167, 171, 57), (173, 174, 82), (175, 176, 89), (177, 179, 95),
+    (181, 182, 66), (184, 186, 73), (188, 189, 75), (191, 193, 83), (194, 199, 85), (200, 202, 83),
+    (204, 210, 92), (211, 211, 99), (213, 218, 99), (219, 219, 100), (220, 221, 99), (222, 226, 104),
+    (227, 229, 99),
 )
