@@ -217,7 +217,7 @@ class Citation:
 
 @frozen
 class Service:
-    kind: str  # "name" | "cpt" | "class" | "ingredient" | "form"
+    kind: str  # "name" | "cpt" | "hcpcs" | "class" | "ingredient" | "form"
     value: str
     span: Span
 
@@ -254,6 +254,9 @@ class Fact:
     source_span: Optional[Span] = None
     #: the silence rules after commas, in order: `request detail`, `required`, ...
     rules: tuple["Rule", ...] = ()
+    #: `from item PART` (`from item quantity`): the part of the request item as written, and its span
+    from_item: Optional[str] = None
+    from_item_span: Optional[Span] = None
 
 
 @frozen

@@ -243,7 +243,7 @@ class _Builder:
     def service(self, tree: Tree) -> ast.Service:
         kind = tree.data[len("service_"):]  # service_name, service_cpt, service_class, ...
         tok = tree.children[0]
-        value = str(tok) if kind == "cpt" else self.string(tok)
+        value = str(tok).upper() if kind in ("cpt", "hcpcs") else self.string(tok)
         return ast.Service(kind, value, self.span(tree))
 
     def type_ref(self, tree: Tree) -> ast.TypeRef:
@@ -266,6 +266,9 @@ class _Builder:
         rules = tuple(ast.Rule(_RULE_WORDS[r.data], self.span(r)) for r in rest
                       if r is not None and r.data in _RULE_WORDS)
         fields = [f for f in rest if f is not None and f.data not in _RULE_WORDS]
+        # `from product NAME` or `from item NAME`: where the value comes from when the case does not say
+        product = source if source is not None and source.data == "fact_source" else None
+        item = source if source is not None and source.data == "item_source" else None
         return ast.Fact(
             name=str(name),
             type=self.type_ref(type_tree),
@@ -274,9 +277,11 @@ class _Builder:
             fields=tuple(self.field(f) for f in fields if f is not None),
             span=self.span(tree),
             name_span=self.span(name),
-            source=str(source.children[0]) if source is not None else None,
-            source_span=self.span(source.children[0]) if source is not None else None,
+            source=str(product.children[0]) if product is not None else None,
+            source_span=self.span(product.children[0]) if product is not None else None,
             rules=rules,
+            from_item=str(item.children[0]) if item is not None else None,
+            from_item_span=self.span(item.children[0]) if item is not None else None,
         )
 
     def field(self, tree: Tree) -> ast.Field:

@@ -50,6 +50,10 @@ CODES: dict[str, str] = {
     "E413": "a `let` written under a `when` (a named value is defined once, at the top level of `criteria`)",
     "E414": "a named value used above its `let`, or in its own definition",
     "E415": "a text compared with a code that is not an ICD-10-CM or CPT/HCPCS code, prefix (`M79.1*`) or range",
+    "E465": "a `from item PART` whose part a request item does not give (an item gives its `quantity`)",
+    "E466": "a fact read `from item quantity` that is not a count or number",
+    "E467": "a second fact read `from item quantity` in one guideline (an item states one quantity)",
+    "E468": "a service code that is not of its kind (`cpt E0730`: an HCPCS code; `hcpcs 20552`: a CPT code)",
     "W401": "a fact or table that no criterion reads",
     "W402": "a table lookup whose key may be a value the table has no entry for",
     "W403": "an example dated when the guideline's edition is not in force",
@@ -60,6 +64,7 @@ CODES: dict[str, str] = {
     "W408": "a named value with the name of a history field, which hides it inside `where` and `of`",
     "W409": "a code pattern (`\"M79.1*\"`, a range) compared with free text, where it matches only letter for letter",
     "W410": "a `last(h)` or `first(h)` that no `when any(h)` or `any(h) and` guards (`mtus lint`)",
+    "W430": "a fact read `from item quantity` that is not a request detail",
     # limits and internal errors
     "E901": "the input is nested too deeply or is too large to check",
     "E999": "an internal error in mtus (please report it)",

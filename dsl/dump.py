@@ -137,7 +137,7 @@ def dump(g) -> str:
     lines.append("facts")
     for f in g.facts:
         default = f" default {f.default.text}" if f.default else ""
-        source = f" from product {f.source}" if f.source else ""
+        source = f" from product {f.source}" if f.source else (f" from item {f.from_item}" if f.from_item else "")
         kind = f.declared if f.type.kind == model.BOOL else _type_long(f.type)
         rules = (", request detail" if f.detail else "") + (f", {f.silence}" if f.silence else "")
         lines.append(f"  {f.name}: {kind}{source}{default}{rules}  # {f.label}")

@@ -17,9 +17,9 @@ from mtus.grammar import keywords
 #: Lines that open a part of the file.
 SECTIONS = ("guideline", "formulary", "facts", "tables", "criteria", "example", "ingredients", "products")
 #: Words that introduce a line or a clause of one.
-STATEMENTS = ("source", "section", "page", "pages", "version", "services", "states", "cpt", "class",
+STATEMENTS = ("source", "section", "page", "pages", "version", "services", "states", "cpt", "hcpcs", "class",
               "ingredient", "form", "says", "cite", "allows", "fewer", "when", "exclude", "let", "otherwise", "given", "expect",
-              "because", "from", "product", "default", "as", "force", "until", "mtus", "rank",
+              "because", "from", "product", "item", "default", "as", "force", "until", "mtus", "rank",
               "request", "detail", "required", "checked", "stated", "none", "presumed", "silent", "on", "denial", "shows")
 #: The types of facts, fields and tables.
 TYPES = ("finding", "number", "count", "percent", "quantity", "duration", "date", "text", "one", "set",

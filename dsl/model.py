@@ -452,6 +452,9 @@ class Fact:
     # what the record's silence means: None (not documented, the default) or one of
     # "required", "checked when stated", "none when silent", "presumed absent when silent"
     silence: Optional[str] = None
+    # `from item quantity`: filled at check time from the quantity the request item states
+    # ("Trigger point injections x4": 4) unless the case gives the fact
+    from_item: Optional[str] = None
 
 
 @frozen
@@ -514,7 +517,7 @@ class Criterion:
 
 @frozen
 class Service:
-    kind: str  # "name" | "cpt" | "class" | "ingredient" | "form" (drug services: value is the name)
+    kind: str  # "name" | "cpt" | "hcpcs" | "class" | "ingredient" | "form" (drug services: value is the name)
     value: str
 
 

@@ -131,6 +131,8 @@ class Analysis:
                 parts.append(f"Default: `{self.snippet(f.default.span)}`")
             if f.source:
                 parts.append(f"From the requested product's {f.source}.")
+            if f.from_item:
+                parts.append(f"From the request item's {f.from_item} (\"x4\", \"#60\"), unless the case gives it.")
             if f.fields:
                 parts.append("Fields: " + ", ".join(f"`{x.name}` ({type_text(x.type)})" for x in f.fields))
             readers = [c.id for c in criteria(tree.criteria) if f.name in _names_read(c.expr)]
@@ -544,8 +546,11 @@ def complete(text: str, offset: int, tree: Optional[Tree]) -> list[Completion]:
         return [Completion(t, "type", insert=t.replace("{}", '{"$1"}') if "{}" in t else None) for t in TYPE_WORDS]
     if ctx.section == "facts" and re.search(r"\bfrom\s+product$", stripped):
         return [Completion(w, "keyword") for w in ("ingredients", "classes", "form", "name")]
+    if ctx.section == "facts" and re.search(r"\bfrom\s+item$", stripped):
+        return [Completion("quantity", "keyword")]
     if ctx.section in ("facts", "tables", "header", "ingredients", "products"):
-        return [Completion(w, "keyword") for w in ("default", "from product")] if ctx.section == "facts" else []
+        return [Completion(w, "keyword") for w in ("default", "from product", "from item quantity")] \
+            if ctx.section == "facts" else []
 
     # a condition: inside `agg(h ...)` the history's fields come first
     out: list[Completion] = []

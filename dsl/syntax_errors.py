@@ -444,7 +444,7 @@ def _hint(err: _Error) -> Optional[str]:
     if err.type == "COMPARE":
         return "comparisons do not chain: write `a < b and b < c`, or `b between a and c`"
     if str(err.token.value) == "from" and re.search(r"\bdefault\b", err.text[err.text.rfind("\n", 0, err.pos) + 1:err.pos]):
-        return "write `from product ...` before `default`"
+        return "write `from product ...` (or `from item quantity`) before `default`"
     if err.layout and prev.text in _NEEDS_RIGHT:
         return f"`{prev.text}` needs something on its right, e.g. `injections {prev.text} 4`"
     if err.layout and prev.text in ("and", "or", "not", "in"):

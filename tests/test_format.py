@@ -289,6 +289,17 @@ def test_formulary_files():
         '  "acetaminophen": "analgesic"\n\nproducts\n  "Norco": "hydrocodone", "acetaminophen" as "tablet"\n')
 
 
+def test_from_item_quantity_and_hcpcs_services_format_in_one_layout():
+    messy = ('guideline tens "TENS"\n    source "S"   page 116\n    services "TENS unit" ,hcpcs   E0730,cpt 64550\n'
+             'facts\n  leads:count   "leads"   from   item quantity ,request detail,checked when stated\n'
+             'criteria\n  c: leads <= 4\n')
+    tidy = ('guideline tens "TENS"\n  source "S" page 116\n  services "TENS unit", hcpcs E0730, cpt 64550\n\n'
+            'facts\n  leads: count "leads" from item quantity, request detail, checked when stated\n\n'
+            'criteria\n  c: leads <= 4\n')
+    assert format_text(messy) == tidy
+    assert format_text(tidy) == tidy
+
+
 def test_a_syntax_error_is_reported_not_formatted():
     with pytest.raises(FormatError) as e:
         format_text(HEAD + "criteria\n  c: a and\n")

@@ -333,3 +333,27 @@ def test_an_empty_set_takes_the_element_type_of_the_other_side():
     assert e.right.type.element.kind == model.ENUM
     e = expr("drugs contains only {}")
     assert e.right.type.element == model.T_TEXT
+
+
+def test_from_item_quantity_and_hcpcs_services_reach_the_model():
+    text = ('guideline tens "TENS"\n  source "S" page 116\n  services "TENS unit", hcpcs e0730, cpt 64550\n'
+            'facts\n  leads: count "leads" from item quantity, request detail, checked when stated\n'
+            '  kind: text "kind" from product form\n'
+            'criteria\n  c: leads <= 4 and kind = "unit"\n')
+    result = check_text(text, "tens.mtus")
+    assert result.ok, result.diagnostics
+    g = result.model
+    facts = {f.name: f for f in g.facts}
+    assert facts["leads"].from_item == "quantity" and facts["leads"].source is None
+    assert facts["kind"].source == "form" and facts["kind"].from_item is None
+    assert [(s.kind, s.value) for s in g.services] == [("name", "TENS unit"), ("hcpcs", "E0730"), ("cpt", "64550")]
+
+
+@pytest.mark.parametrize("clause, code", [
+    ("count \"n\" from item weeks, request detail, checked when stated", "E465"),
+    ("duration \"n\" from item quantity, request detail, checked when stated", "E466"),
+    ("count \"n\" from item quantity", "W430"),
+])
+def test_from_item_is_checked(clause, code):
+    text = f'guideline g "G"\n  source "S" page 1\nfacts\n  n: {clause}\ncriteria\n  c: documented n\n'
+    assert [d.code for d in check_text(text, "g.mtus").diagnostics] == [code]

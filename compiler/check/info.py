@@ -120,6 +120,8 @@ class FactInfo(FieldInfo):
     #: "presumed absent when silent") and whether it is a request detail
     silence: Optional[str] = None
     detail: bool = False
+    #: `from item quantity`: the request item's quantity fills it ("quantity"), unless the case gives it
+    from_item: Optional[str] = None
 
     def to_json(self) -> Json:
         out = super().to_json()
@@ -128,12 +130,15 @@ class FactInfo(FieldInfo):
             out["from_product"] = self.from_product
         out["silence"] = self.silence
         out["detail"] = self.detail
+        if self.from_item is not None:  # written only where declared: every other fact keeps its keys
+            out["from_item"] = self.from_item
         return out
 
     @classmethod
     def from_json(cls, data: Json) -> FactInfo:
         return cls(**cls._parts(data), default=data.get("default"), from_product=data.get("from_product"),
-                   silence=data.get("silence"), detail=bool(data.get("detail", False)))
+                   silence=data.get("silence"), detail=bool(data.get("detail", False)),
+                   from_item=data.get("from_item"))
 
 
 @attrs.frozen
@@ -282,7 +287,7 @@ class CriterionInfo:
 
 @attrs.frozen
 class Service:
-    """A service a guideline covers: kind "name", "cpt", "class", "ingredient" or "form", and its value."""
+    """A service a guideline covers: kind "name", "cpt", "hcpcs", "class", "ingredient" or "form", and its value."""
 
     kind: str
     value: str

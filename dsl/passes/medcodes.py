@@ -18,6 +18,8 @@ ICD10, CPT = "icd10", "cpt"
 _ICD10 = re.compile(r"[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?\Z")
 #: A CPT code (five digits, or four and F or T for categories II and III) or an HCPCS Level II code (J1030).
 _CPT = re.compile(r"([0-9]{4}[0-9FT]|[A-V][0-9]{4})\Z")
+#: The two halves of _CPT, told apart where a guideline names the system (`services cpt 20552, hcpcs E0730`).
+PROCEDURE_SYSTEMS = {"cpt": re.compile(r"[0-9]{4}[0-9FT]\Z"), "hcpcs": re.compile(r"[A-V][0-9]{4}\Z")}
 _PREFIX = {ICD10: re.compile(r"[A-Z]([0-9]([0-9A-Z](\.?[0-9A-Z]{0,4})?)?)?\Z"),
            CPT: re.compile(r"([0-9]{1,5}|[A-V][0-9]{0,4})\Z")}
 
@@ -51,3 +53,9 @@ def check(text: str, system: str) -> Optional[str]:
             return f'the range "{text}" ends below where it starts'
         return None
     return None if is_code(t, system) else f'"{text}" is not {NAMES[system]}'
+
+
+def procedure_system(code: str) -> Optional[str]:
+    """"cpt" for a CPT code (20552, 0232T), "hcpcs" for an HCPCS Level II code (E0730), else None."""
+    t = code.upper()
+    return next((name for name, shape in PROCEDURE_SYSTEMS.items() if shape.match(t)), None)

@@ -17,6 +17,7 @@ from mtus.dsl import ast, model
 from mtus.dsl import diagnostics as diag
 from mtus.dsl.passes.context import Context
 from mtus.dsl.passes.declare import OPERAND_KEYWORDS
+from mtus.dsl.passes.medcodes import procedure_system
 from mtus.dsl.passes.typecheck import _base_citation as base_citation
 from mtus.dsl.passes.typecheck import _citation as completed_citation
 
@@ -127,6 +128,7 @@ def validate(ctx: Context) -> None:
         if name not in ctx.lets_used and not names_failed:
             ctx.report(diag.warning("W407", f"named value `{name}` is defined but no criterion uses it",
                                     let.name_span, hint="use it in a criterion or delete the `let`"))
+    _service_codes(ctx, tree)
     in_force = _in_force(ctx, tree.in_force)
     rank = _rank(ctx, tree.not_mtus)
     if in_force is not None:
@@ -144,6 +146,25 @@ def validate(ctx: Context) -> None:
         in_force=in_force, not_mtus_rank=rank, on_denial=_on_denial(ctx, tree),
         values=tuple(ctx.values.values()),
     )
+
+
+#: What each kind of service code is, for E468's message and hint.
+_CODE_KINDS = {"cpt": ("a CPT code", "five digits, or four and F or T: `cpt 20552`"),
+               "hcpcs": ("an HCPCS Level II code", "a letter A-V and four digits: `hcpcs E0730`")}
+
+
+def _service_codes(ctx: Context, tree: ast.Guideline) -> None:
+    """E468: a `cpt` service must be a CPT code and an `hcpcs` one an HCPCS Level II code (items route by them)."""
+    for s in tree.services:
+        if s.kind not in _CODE_KINDS:
+            continue
+        actual = procedure_system(s.value)
+        if actual == s.kind:
+            continue
+        what, shape = _CODE_KINDS[s.kind]
+        hint = f"`{s.value}` is {_CODE_KINDS[actual][0]}: write `{actual} {s.value}`" if actual else \
+            f"{what} is {shape}"
+        ctx.report(diag.error("E468", f"`{s.kind} {s.value}` is not {what}", s.span, hint=hint))
 
 
 #: The ranks of the evidence hierarchy a source outside the MTUS may have (8 CCR 9792.25):
