@@ -143,7 +143,7 @@ def test_approach_is_recorded_as_the_guidelines_approach_facts(reader):
     assert "esi_approach" not in plain.facts  # no approach named
 
 
-def test_units_requested_fill_the_count_the_guideline_allows_fewer_of(reader):
+def test_units_requested_fill_the_count_declared_from_the_items_quantity(reader):
     case = reader.read({"date": "2014-12-18", "requests": [
         {"item": "Physical therapy 2x6 lumbar"}, {"item": "Acupuncture x6"},
         {"item": "Acupuncture 2x3", "facts": {"acupuncture_requested": 4}}]}, "<case>")
@@ -152,6 +152,53 @@ def test_units_requested_fill_the_count_the_guideline_allows_fewer_of(reader):
     assert pt.facts["pt_visits_requested"] == 12
     assert acu.facts["acupuncture_requested"] == 6
     assert given.facts["acupuncture_requested"] == 4
+
+
+def test_the_items_quantity_is_the_count_it_names_and_no_other(reader):
+    """`from item quantity`: TPI "x4" is four injections, ESI "x3" three injections; a TENS unit's "x1" is no lead count."""
+    case = reader.read({"date": "2014-12-18", "requests": [
+        {"item": "Trigger point injections x4"}, {"item": "TPI right trapezius x6"},
+        {"item": "Trigger point injections x3", "facts": {"injections": 2}},
+        {"item": "Lumbar ESI x3"}, {"item": "Lumbar ESI L4-5 x 2 levels"},
+        {"item": "TENS unit x1"}, {"item": "Home health nursing and therapy, 3 visits per week x 4 weeks"},
+        {"item": "Trigger point injections"}]}, "<case>")
+    tpi, six, given, esi, levels, tens, home, silent = case.requests
+    assert tpi.facts["injections"] == 4 and tpi.sources["injections"] == 'the request ("Trigger point injections x4")'
+    assert six.facts["injections"] == 6
+    assert given.facts["injections"] == 2 and "injections" not in given.sources  # the case's own fact wins
+    assert esi.facts["esi_requested"] == 3
+    assert "esi_requested" not in levels.facts  # "x 2 levels" is the levels of one injection, not two injections
+    assert tens.guideline == "tens" and tens.detail.quantity == 1 and "tens_leads" not in tens.facts
+    assert home.detail.quantity == 12 and "hours_per_week" not in home.facts  # 12 visits, not 12 hours a week
+    assert "injections" not in silent.facts
+
+
+def test_a_count_allowed_fewer_is_not_filled_unless_declared_from_the_item(tmp_path):
+    """Only the declaration fills a count: `allows fewer` alone (home health's hours per week) does not."""
+    from mtus.compiler.check.itemtext import read_detail
+    from mtus.compiler.check.routing import detail_facts
+    from mtus.compiler.build.packinfo import describe as guideline_info
+    from mtus.dsl import check_text
+
+    head = '''guideline pt "Physical medicine"
+  source "MTUS Chronic Pain Medical Treatment Guidelines" pages 98-99
+  services "physical therapy"
+
+facts
+  hours: count "hours requested per week"{clause}, request detail, required
+
+criteria
+  limit: hours <= 10
+    allows fewer hours
+'''
+    detail = read_detail("Physical therapy x12")
+    plain = guideline_info(check_text(head.format(clause=""), "pt.mtus").model)
+    declared = guideline_info(check_text(head.format(clause=" from item quantity"), "pt.mtus").model)
+    assert detail_facts(plain, detail, "Physical therapy x12")[0] == {}
+    assert detail_facts(declared, detail, "Physical therapy x12")[0] == {"hours": 12}
+    assert declared.facts["hours"].from_item == "quantity" and plain.facts["hours"].from_item is None
+    assert type(declared.facts["hours"]).from_json(declared.facts["hours"].to_json()) == declared.facts["hours"]
+    assert "from_item" not in plain.facts["hours"].to_json()  # the key is written only where declared
 
 
 def _reference_closest(router, item):

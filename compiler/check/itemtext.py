@@ -24,14 +24,17 @@ def _n(word: str) -> int:
     return int(word) if word.isdigit() else _WORD_NUMBERS[word.lower()]
 
 
-#: "2 times a week for 3 weeks", "2x/week x 6 weeks", "twice weekly for four weeks", "3 x per wk x 4 wks"
-_PER_WEEK_FOR = re.compile(_NUM + r"\s*(?:x|times)?\s*(?:/|per|a|an|each)?\s*(?:week|wk|weekly)\b\.?,?\s*"
+#: "2 times a week for 3 weeks", "2x/week x 6 weeks", "twice weekly for four weeks", "3 x per wk x 4 wks",
+#: "3 visits per week x 4 weeks"
+_PER_WEEK_FOR = re.compile(_NUM + r"\s*(?:x|times|visits?|sessions?|treatments?)?\s*(?:/|per|a|an|each)?\s*"
+                           r"(?:week|wk|weekly)\b\.?,?\s*"
                            r"(?:x|for|times)\s*" + _NUM + r"\s*" + _WEEK + r"\b", re.I)
 #: "2x6", "2 x 6", "3X4": visits per week by weeks, the physical medicine convention
-_BY = re.compile(r"(?<![\d/.])\b(\d{1,2})\s*[xX]\s*(\d{1,2})\b(?!\s*(?:mg|mcg|ml|cm|mm|%|/|refill))")
+#: (not a spinal level's "L4-5 x 2", nor "x 2 levels")
+_BY = re.compile(r"(?<![\d/.-])\b(\d{1,2})\s*[xX]\s*(\d{1,2})\b(?!\s*(?:mg|mcg|ml|cm|mm|%|/|refill|levels?))")
 #: "x6", "x 12", "times 6", "6 visits", "12 sessions"
 _TIMES = re.compile(r"(?:\bx|\btimes)\s*(\d{1,3})\b"
-                    r"(?!\s*(?:refills?|mg|mcg|ml|/|%|" + _WEEK + r"|months?|days?|hours?|hrs?))", re.I)
+                    r"(?!\s*(?:refills?|levels?|mg|mcg|ml|/|%|" + _WEEK + r"|months?|days?|hours?|hrs?))", re.I)
 _UNITS = re.compile(_NUM + r"\s*(?:visits?|sessions?|treatments?|injections?)\b", re.I)
 _FOR_WEEKS = re.compile(r"\bfor\s+" + _NUM + r"\s*" + _WEEK + r"\b", re.I)
 #: "#180", "# 60", "qty 60", "quantity: 90", "120 tablets"

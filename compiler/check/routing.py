@@ -350,9 +350,11 @@ def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[di
 
     A finding named for an approach (`transforaminal`) is present when the item
     names that approach and absent when it names another; a `one of` request
-    detail whose values are approaches (`esi_approach`) takes the one named; a count the
-    guideline `allows fewer` of is the item's quantity ("PT 2x6": 12 visits).
-    The case's own facts override these.
+    detail whose values are approaches (`esi_approach`) takes the one named; the
+    fact declared `from item quantity` is the item's quantity ("PT 2x6": 12
+    visits; "Trigger point injections x4": 4 injections), and no other fact is
+    (a TENS unit's "x1" is one unit, not one lead). The case's own facts
+    override these.
     """
     declared = info.facts
     facts: dict[str, Any] = {}
@@ -368,9 +370,8 @@ def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[di
             if schema.detail and detail.approach in members and set(members) <= set(APPROACHES):
                 facts[name] = detail.approach
     if detail.quantity is not None:
-        for c in info.criteria:
-            name = c.allows_fewer
-            if name and name in declared and declared[name].kind == "count":
+        for name, schema in declared.items():
+            if schema.from_item == "quantity":
                 facts[name] = detail.quantity
     return facts, {n: f'the request ("{item}")' for n in facts}
 
