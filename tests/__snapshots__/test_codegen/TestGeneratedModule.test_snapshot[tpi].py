@@ -23,9 +23,9 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 7')
 
 # The guideline's values, built once.
-_K1 = frozenset(('botulinum toxin', 'corticosteroid only', 'glucose', 'saline'))  # saline, glucose, botulinum toxin, corticosteroid only (tpi.mtus:86)
-_K2 = Decimal('50')  # 50% (tpi.mtus:98)
-_K3 = Duration(0, 42)  # 6 weeks (tpi.mtus:98)
+_K1 = frozenset(('botulinum toxin', 'corticosteroid only', 'glucose', 'saline'))  # saline, glucose, botulinum toxin, corticosteroid only (tpi.mtus:88)
+_K2 = Decimal('50')  # 50% (tpi.mtus:100)
+_K3 = Duration(0, 42)  # 6 weeks (tpi.mtus:100)
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
@@ -76,41 +76,41 @@ def unmet(facts, request_date):
         f_prior_injections = ()
     _out = []
 
-    # trigger_points (tpi.mtus:57): (and twitch_response:bool referred_pain:bool)
+    # trigger_points (tpi.mtus:59): (and twitch_response:bool referred_pain:bool)
     if not ((f_twitch_response is True) and (f_referred_pain is True)):
         _out.append('trigger_points')
 
-    # chronic (tpi.mtus:61): (> (time-from symptom_onset:date request.date) 3 months:duration)
+    # chronic (tpi.mtus:63): (> (time-from symptom_onset:date request.date) 3 months:duration)
     _t1 = compare_elapsed('>', f_symptom_onset, request_date, 3, 0)
     if not (_t1 is True):
         _out.append('chronic')
 
-    # conservative_care (tpi.mtus:67): conservative_care_failed:bool
+    # conservative_care (tpi.mtus:69): conservative_care_failed:bool
     if not (f_conservative_care_failed is True):
         _out.append('conservative_care')
 
-    # no_radiculopathy (tpi.mtus:75): (not radiculopathy:bool)
+    # no_radiculopathy (tpi.mtus:77): (not radiculopathy:bool)
     if not (not f_radiculopathy):
         _out.append('no_radiculopathy')
 
-    # per_session (tpi.mtus:80): (<= injections:count 4:count)
+    # per_session (tpi.mtus:82): (<= injections:count 4:count)
     if not (f_injections is not None and (f_injections <= 4)) and ((f_injections is not None and (not (f_injections <= 4))) or not (f_injections is None)):
         _out.append('per_session')
 
-    # exclude other_injectate (tpi.mtus:86): (in substance:enum {'botulinum toxin', 'corticosteroid onl...
+    # exclude other_injectate (tpi.mtus:88): (in substance:enum {'botulinum toxin', 'corticosteroid onl...
     if (f_substance is not None and (f_substance in _K1)):
         _out.append('other_injectate')
 
-    # exclude fibromyalgia (tpi.mtus:90): (contains diagnoses:set[text] 'fibromyalgia')
+    # exclude fibromyalgia (tpi.mtus:92): (contains diagnoses:set[text] 'fibromyalgia')
     if (f_diagnoses is not None and contains_text(f_diagnoses, 'fibromyalgia')):
         _out.append('fibromyalgia')
 
-    # when#0 (tpi.mtus:94): (any prior_injections):bool
+    # when#0 (tpi.mtus:96): (any prior_injections):bool
     _when2 = (len(f_prior_injections) > 0)
     if _when2 is not False:
         _unknown3 = _when2 is None
 
-        # repeat_relief when#0 (tpi.mtus:98): (and (> (last prior_injections field relief):percent 50%:perc...
+        # repeat_relief when#0 (tpi.mtus:100): (and (> (last prior_injections field relief):percent 50%:per...
         _r4 = last_row(f_prior_injections, 'date')
         _t5 = None if _r4 is None else _r4.get('relief')
         _t6 = None if _r4 is None else _r4.get('relief_lasted')
@@ -118,12 +118,12 @@ def unmet(facts, request_date):
         if _unknown3 or not ((_t5 is not None and (_t5 > _K2)) and (_t7 is True)):
             _out.append('repeat_relief')
 
-        # repeat_function when#0 (tpi.mtus:100): (last prior_injections field function_improved):bool
+        # repeat_function when#0 (tpi.mtus:102): (last prior_injections field function_improved):bool
         _t8 = None if _r4 is None else _r4.get('function_improved')
         if _unknown3 or not (_t8 is True):
             _out.append('repeat_function')
 
-        # interval when#0 (tpi.mtus:103): (>= (time-from (last prior_injections field date):date request.da...
+        # interval when#0 (tpi.mtus:105): (>= (time-from (last prior_injections field date):date request.da...
         _t9 = None if _r4 is None else _r4.get('date')
         _t10 = compare_elapsed('>=', _t9, request_date, 2, 0)
         if _unknown3 or not (_t10 is True):
@@ -172,40 +172,40 @@ def _decide(facts, request_date):
         f_prior_injections = ()
     r_prior_injections = FactValue('prior_injections', f_prior_injections, d_prior_injections)
 
-    # when#0 (tpi.mtus:94): (any prior_injections):bool
+    # when#0 (tpi.mtus:96): (any prior_injections):bool
     _v1, _m1 = any_m(f_prior_injections, 'prior_injections', None, None)
     _gate2 = (_v1, _m1)
 
-    # trigger_points (tpi.mtus:57): (and twitch_response:bool referred_pain:bool)
+    # trigger_points (tpi.mtus:59): (and twitch_response:bool referred_pain:bool)
     _v4, _m4 = and_m((f_twitch_response, m_twitch_response), (f_referred_pain, m_referred_pain))
     _c3 = decide('trigger_points', False, ALWAYS, (_v4, _m4), (r_twitch_response, r_referred_pain), rules=_RULES)
 
-    # chronic (tpi.mtus:61): (> (time-from symptom_onset:date request.date) 3 months:duration)
+    # chronic (tpi.mtus:63): (> (time-from symptom_onset:date request.date) 3 months:duration)
     _t6 = compare_elapsed('>', f_symptom_onset, request_date, 3, 0)
     _v7, _m7 = strict_m(_t6, (f_symptom_onset, m_symptom_onset))
     _v8, _m8 = strict_m(time_from(f_symptom_onset, request_date), (f_symptom_onset, m_symptom_onset))
     _c5 = decide('chronic', False, ALWAYS, (_v7, _m7), (r_symptom_onset,), (Computed('time from symptom_onset to request.date', _v8),), rules=_RULES)
 
-    # conservative_care (tpi.mtus:67): conservative_care_failed:bool
+    # conservative_care (tpi.mtus:69): conservative_care_failed:bool
     _c9 = decide('conservative_care', False, ALWAYS, (f_conservative_care_failed, m_conservative_care_failed), (r_conservative_care_failed,), rules=_RULES)
 
-    # no_radiculopathy (tpi.mtus:75): (not radiculopathy:bool)
+    # no_radiculopathy (tpi.mtus:77): (not radiculopathy:bool)
     _c10 = decide('no_radiculopathy', False, ALWAYS, ((not f_radiculopathy), ()), (r_radiculopathy,), rules=_RULES)
 
-    # per_session (tpi.mtus:80): (<= injections:count 4:count)
+    # per_session (tpi.mtus:82): (<= injections:count 4:count)
     _v12, _m12 = strict_m((None if f_injections is None else (f_injections <= 4)), (f_injections, m_injections))
     _c11 = decide('per_session', False, ALWAYS, (_v12, _m12), (r_injections,), rules=_RULES)
 
-    # exclude other_injectate (tpi.mtus:86): (in substance:enum {'botulinum toxin', 'corticosteroid onl...
+    # exclude other_injectate (tpi.mtus:88): (in substance:enum {'botulinum toxin', 'corticosteroid onl...
     _v14, _m14 = strict_m((None if f_substance is None else (f_substance in _K1)), (f_substance, m_substance))
     _c13 = decide('other_injectate', True, ALWAYS, (_v14, _m14), (r_substance,), rules=_RULES)
 
-    # exclude fibromyalgia (tpi.mtus:90): (contains diagnoses:set[text] 'fibromyalgia')
+    # exclude fibromyalgia (tpi.mtus:92): (contains diagnoses:set[text] 'fibromyalgia')
     _v16, _m16 = strict_m((None if f_diagnoses is None else contains_text(f_diagnoses, 'fibromyalgia')), (f_diagnoses, m_diagnoses))
     _c15 = decide('fibromyalgia', True, ALWAYS, (_v16, _m16), (r_diagnoses,), rules=_RULES)
 
     if _gate2[0] is True:
-        # repeat_relief when#0 (tpi.mtus:98): (and (> (last prior_injections field relief):percent 50%:perc...
+        # repeat_relief when#0 (tpi.mtus:100): (and (> (last prior_injections field relief):percent 50%:per...
         _p20 = pick_m('last', f_prior_injections, 'prior_injections', None, None, 'date')
         _v21, _m21 = field_m(_p20, 'prior_injections', 'relief')
         _v22, _m22 = strict_m((None if _v21 is None else (_v21 > _K2)), (_v21, _m21))
@@ -214,10 +214,10 @@ def _decide(facts, request_date):
         _v25, _m25 = strict_m(_t24, (_v23, _m23))
         _v26, _m26 = and_m((_v22, _m22), (_v25, _m25))
         _c17 = decide('repeat_relief', False, _gate2, (_v26, _m26), (r_prior_injections,), (Computed('last(prior_injections).relief', _v21), Computed('last(prior_injections).relief_lasted', _v23)), rules=_RULES)
-        # repeat_function when#0 (tpi.mtus:100): (last prior_injections field function_improved):bool
+        # repeat_function when#0 (tpi.mtus:102): (last prior_injections field function_improved):bool
         _v27, _m27 = field_m(_p20, 'prior_injections', 'function_improved')
         _c18 = decide('repeat_function', False, _gate2, (_v27, _m27), (r_prior_injections,), rules=_RULES)
-        # interval when#0 (tpi.mtus:103): (>= (time-from (last prior_injections field date):date request.da...
+        # interval when#0 (tpi.mtus:105): (>= (time-from (last prior_injections field date):date request.da...
         _v28, _m28 = field_m(_p20, 'prior_injections', 'date')
         _t29 = compare_elapsed('>=', _v28, request_date, 2, 0)
         _v30, _m30 = strict_m(_t29, (_v28, _m28))
@@ -233,11 +233,11 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (62, 62, 40), (63, 63, 41), (64, 64, 42), (65, 65, 43), (66, 69, 44), (70, 70, 45),
-    (71, 71, 46), (72, 72, 47), (73, 76, 48), (79, 81, 57), (83, 86, 61), (88, 90, 67),
-    (92, 94, 75), (96, 98, 80), (100, 102, 86), (104, 106, 90), (108, 111, 94), (113, 119, 98),
-    (121, 124, 100), (126, 130, 103), (143, 145, 40), (146, 148, 41), (149, 151, 42), (152, 154, 43),
-    (155, 159, 44), (160, 162, 45), (163, 165, 46), (166, 168, 47), (169, 173, 48), (175, 177, 94),
-    (179, 181, 57), (183, 187, 61), (189, 190, 67), (192, 193, 75), (195, 197, 80), (199, 201, 86),
-    (203, 205, 90), (207, 216, 98), (217, 219, 100), (220, 225, 103), (226, 229, 98),
+    (62, 62, 40), (63, 63, 41), (64, 64, 42), (65, 65, 43), (66, 69, 44), (70, 70, 47),
+    (71, 71, 48), (72, 72, 49), (73, 76, 50), (79, 81, 59), (83, 86, 63), (88, 90, 69),
+    (92, 94, 77), (96, 98, 82), (100, 102, 88), (104, 106, 92), (108, 111, 96), (113, 119, 100),
+    (121, 124, 102), (126, 130, 105), (143, 145, 40), (146, 148, 41), (149, 151, 42), (152, 154, 43),
+    (155, 159, 44), (160, 162, 47), (163, 165, 48), (166, 168, 49), (169, 173, 50), (175, 177, 96),
+    (179, 181, 59), (183, 187, 63), (189, 190, 69), (192, 193, 77), (195, 197, 82), (199, 201, 88),
+    (203, 205, 92), (207, 216, 100), (217, 219, 102), (220, 225, 105), (226, 229, 100),
 )
