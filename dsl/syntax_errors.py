@@ -443,8 +443,11 @@ def _hint(err: _Error) -> Optional[str]:
         return f"put a colon after the id: `{prev.text}: {err.token.value} ...`"
     if err.type == "COMPARE":
         return "comparisons do not chain: write `a < b and b < c`, or `b between a and c`"
-    if str(err.token.value) == "from" and re.search(r"\bdefault\b", err.text[err.text.rfind("\n", 0, err.pos) + 1:err.pos]):
-        return "write `from product ...` (or `from item quantity`) before `default`"
+    # `default 1 from item ...`: after a number `from` reads as its unit, and the error is at `item`
+    source_word = str(err.token.value) == "from" or (str(err.token.value) in ("item", "product") and prev.text == "from")
+    if source_word and re.search(r"\bdefault\b", err.text[err.text.rfind("\n", 0, err.pos) + 1:err.pos]):
+        after = err.text[err.pos:].split()[1:2] if str(err.token.value) == "from" else [str(err.token.value)]
+        return f"write `from {'item' if after == ['item'] else 'product'} ...` before `default`"
     if err.layout and prev.text in _NEEDS_RIGHT:
         return f"`{prev.text}` needs something on its right, e.g. `injections {prev.text} 4`"
     if err.layout and prev.text in ("and", "or", "not", "in"):

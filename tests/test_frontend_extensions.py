@@ -595,3 +595,6 @@ def test_what_a_misused_sum_mentions_is_not_also_unused():
 def test_from_product_after_default_says_where_it_goes():
     [d] = run('  c: x = "a"\n', facts='facts\n  x: text "l" default "a" from product form\n', tables="").diagnostics
     assert (d.code, d.hint) == ("E110", "write `from product ...` before `default`")
+    [d] = run('  c: x <= 4\n', facts='facts\n  x: count "l" default 1 from item quantity, request detail, required\n',
+              tables="").diagnostics
+    assert (d.code, d.hint) == ("E110", "write `from item ...` before `default`")
