@@ -53,7 +53,7 @@ class _Builder:
             return Span(self.file, node.start_pos, node.end_pos, node.line, node.column,
                         node.end_line, node.end_column)
         m = node.meta
-        if getattr(m, "empty", True):
+        if m.empty:  # a rule that matched nothing has no position
             return Span(self.file, 0, 0, 1, 1, 1, 1)
         return Span(self.file, m.start_pos, m.end_pos, m.line, m.column, m.end_line, m.end_column)
 

@@ -21,7 +21,7 @@ from typing import Iterator, Optional, Union
 
 import attrs
 
-from mtus.dsl import ast
+from mtus.dsl import ast, model
 from mtus.dsl.build import TooDeep, build
 from mtus.dsl.frontend import CheckResult, check_text, normalize
 from mtus.dsl.parser import parse
@@ -186,9 +186,9 @@ class Analysis:
         return "\n\n".join(parts)
 
     def _citation(self, c: ast.Criterion) -> str:
-        model = self.result.model
-        if model is not None and hasattr(model, "criteria"):
-            for mc in model.criteria:
+        checked = self.result.model
+        if isinstance(checked, model.Guideline):  # not a formulary
+            for mc in checked.criteria:
                 if mc.id == c.id:
                     return mc.citation.describe()
         tree = self.tree

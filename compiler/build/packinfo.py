@@ -10,10 +10,11 @@ at check time is built from them without the front end.
 
 from __future__ import annotations
 
-import attrs
-
+import datetime
 from decimal import Decimal
 from typing import Optional
+
+import attrs
 
 from mtus.compiler.build.lowering import compared_directly, computed_operands, written
 from mtus.compiler.check.info import (Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, GuidelineInfo, InForce,
@@ -317,7 +318,7 @@ def _default(c: Optional[model.Const]):
         return str(v)
     if isinstance(v, model.Period):
         return {"months": v.months, "days": v.days}
-    if hasattr(v, "isoformat"):
+    if isinstance(v, datetime.date):
         return v.isoformat()
     return v
 

@@ -19,6 +19,7 @@ import attrs
 
 from mtus.compiler.check.casefile import CaseError, LDict, LList, read_case_file
 from mtus.compiler.check.rationale import no_article
+from mtus.compiler.check.runtime import CriterionResult, GuidelineResult
 
 DETERMINATIONS = ("certified", "not certified", "modified")
 BASES = ("clinical", "administrative")
@@ -163,25 +164,21 @@ def expectations(data) -> tuple[Expectation, ...]:
 
 
 # ------------------------------------------------------------------ deciding
-def _determination(result) -> str:
-    return getattr(result, "determination", None) or ("certified" if result.certified else "not certified")
-
-
 def compare(exp: Expectation, decision, letter_text: str, folder: str, pack_ids) -> RequestRun:
     """The differences between one expectation and one decided request."""
     req, result = decision.request, getattr(decision, "result", None)
     problems = []
     if result is None:  # an item no guideline decides (letter.NotAddressed)
-        why = getattr(req, "unrouted", None)
-        detail = f": {why.message}" if why is not None and getattr(why, "message", None) else ""
+        why = req.unrouted
+        detail = f": {why.message}" if why is not None and why.message else ""
         return RequestRun(req.item, exp, None, None, None, (f"not addressed by any guideline{detail}",))
     want_gid = exp.guideline or (folder if folder in pack_ids else None)
     if exp.item is not None and exp.item != " ".join(req.item.split()):
         problems.append(f"item: the expectation is for {exp.item!r}, the request is {req.item!r}")
     if want_gid is not None and req.guideline != want_gid:
         problems.append(f"routed to {req.guideline}, expected {want_gid}")
-    got = _determination(result)
-    modified = getattr(result, "modified", None)
+    got = result.determination
+    modified = result.modified
     got_n = modified.certified if got == "modified" and modified is not None else None
     if got != exp.determination:
         problems.append(f"determination: expected {exp.determination}, got {got}")
@@ -203,11 +200,11 @@ def compare(exp: Expectation, decision, letter_text: str, folder: str, pack_ids)
     return RequestRun(req.item, exp, req.guideline, got, got_n, tuple(problems))
 
 
-def presumption_problems(exp: Expectation, result, letter_text: str) -> list[str]:
+def presumption_problems(exp: Expectation, result: GuidelineResult, letter_text: str) -> list[str]:
     """A decision may rest on a presumption only if the letter states it and the expectation accepts it."""
     out = []
     text = " ".join(letter_text.lower().split())
-    for p in getattr(result, "presumptions", ()):
+    for p in result.presumptions:
         if p.kind not in STATED_KINDS:
             continue
         label = no_article(" ".join(str(p.label).lower().split()))
@@ -225,13 +222,13 @@ def presumption_problems(exp: Expectation, result, letter_text: str) -> list[str
 _EXCLUSION = {"not met": "applies", "met": "does not apply"}
 
 
-def outcome(c) -> str:
+def outcome(c: CriterionResult) -> str:
     """A criterion's outcome as a casebook writes it: exclusions apply or do not apply."""
-    return _EXCLUSION.get(c.outcome, c.outcome) if getattr(c, "exclude", False) else c.outcome
+    return _EXCLUSION.get(c.outcome, c.outcome) if c.exclude else c.outcome
 
 
-def _missing(c) -> str:
-    return " (missing: " + ", ".join(c.missing) + ")" if getattr(c, "missing", None) else ""
+def _missing(c: CriterionResult) -> str:
+    return " (missing: " + ", ".join(c.missing) + ")" if c.missing else ""
 
 
 def run_case(path: str, pack, root: Optional[str] = None) -> CaseRun:

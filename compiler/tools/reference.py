@@ -15,7 +15,7 @@ from typing import Iterable, Optional
 
 from mtus.compiler.check.info import FieldInfo, GuidelineInfo
 from mtus.compiler.check.rationale import sentence
-from mtus.compiler.tools.template import _is_detail, _kind_text, _readers, _yaml_text, silence
+from mtus.compiler.tools.template import _kind_text, _readers, _yaml_text, silence
 
 #: The pack info keys `mtus rationale --format json` shows (the rest are for phrasing letters).
 _GUIDELINE_KEYS = ("id", "title", "citation", "citation_text", "version", "services", "states")
@@ -71,7 +71,7 @@ def _criteria(info: GuidelineInfo) -> list[str]:
 def _facts(info: GuidelineInfo) -> list[str]:
     out = ["| fact | what it is | type and values | if the record is silent | read by |", "|---|---|---|---|---|"]
     for name, schema in info.facts.items():
-        kind = _kind_text(schema) + (" (a request detail)" if _is_detail(schema) else "")
+        kind = _kind_text(schema) + (" (a request detail)" if schema.detail else "")
         if schema.kind == "history" and schema.fields:
             kind += ": " + "; ".join(f"`{f}` {fs.label or f}" for f, fs in schema.fields.items())
         readers = ", ".join(f"`{r}`" for r in _readers(info, name))

@@ -112,15 +112,10 @@ def _yaml_text(text: str) -> str:
     return text if plain else '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _rule(schema: FactInfo) -> Optional[str]:
-    """The fact's declared silence rule; packs from before silence rules (issue 13) have no such field."""
-    return getattr(schema, "silence", None)
-
-
 def silence(info: GuidelineInfo, name: str) -> str:
     """What a record that says nothing about this fact means for the decision."""
     schema = info.facts[name]
-    rule = _rule(schema)
+    rule = schema.silence
     if rule in _SILENCE:
         return _SILENCE[rule]
     if schema.default is not None:
@@ -128,9 +123,8 @@ def silence(info: GuidelineInfo, name: str) -> str:
     if schema.from_product:
         return f"taken from the drug the item names ({schema.from_product})"
     readers = [c for c in info.criteria if name in c.reads or name in c.when_facts]
-    # Packs that declare silence rules read a silent exclusion as not applying;
-    # older packs leave it not documented, like any criterion.
-    if hasattr(schema, "silence") and readers and all(c.exclude for c in readers):
+    # a silent exclusion does not apply (the runtime's reading since silence rules, issue 13)
+    if readers and all(c.exclude for c in readers):
         return "the exclusion that reads it does not apply"
     if readers and all(name not in c.reads for c in readers):
         return "the criteria that depend on it are decided in every reading of it"
@@ -155,16 +149,11 @@ def _comment(text: str, indent: str) -> list[str]:
     return textwrap.wrap(text, WIDTH, initial_indent=indent + "# ", subsequent_indent=indent + "#   ")
 
 
-def _is_detail(schema: FactInfo) -> bool:
-    """Declared a request detail (issue 13's mark; packs from before it have no such field)."""
-    return bool(getattr(schema, "detail", False))
-
-
 def _fact_block(info: GuidelineInfo, name: str, indent: str) -> list[str]:
     schema = info.facts[name]
     label = schema.label or name
     out = _comment(label[:1].upper() + label[1:] + ".", indent)
-    what = ("A request detail. " if _is_detail(schema) else "") + _kind_text(schema) + "."
+    what = ("A request detail. " if schema.detail else "") + _kind_text(schema) + "."
     readers = _readers(info, name)
     if readers:
         what += " Read by " + ", ".join(readers) + "."
@@ -201,7 +190,7 @@ def template_for(info: GuidelineInfo, item: Optional[str] = None) -> str:
     """The fill-in case file for one guideline; `item` as the request writes it (default: its first service name)."""
     gid = info.id
     names = _in_reading_order(info, list(info.facts))
-    details = [n for n in names if _is_detail(info.facts[n])]
+    details = [n for n in names if info.facts[n].detail]
     record = [n for n in names if n not in details]
     item = item or _default_item(info)
     out = _comment(f"A case file for {info.title} ({gid}): {info.citation_text}.", "")
