@@ -20,6 +20,7 @@ from mtus.compiler.check.casefile import CaseError, LDict, LList, Problem, read_
 from mtus.compiler.check.index import AllFacts, PackIndex
 from mtus.compiler.check.info import FieldInfo, GuidelineInfo
 from mtus.compiler.check.itemtext import ItemDetail, read_detail
+from mtus.compiler.check.lazyre import Lazy  # most values need none of the patterns below: compiled on first use
 from mtus.compiler.check.routing import MAX_CLOSEST_SEARCHES, Product, Route, Router, detail_facts
 from mtus.compiler.check.runtime import Duration
 
@@ -35,10 +36,10 @@ MAX_PROBLEMS = 100
 
 # ASCII digits only (re.ASCII): int() and Decimal() read other scripts' digits, but `isdigit()`
 # also admits superscripts, which they do not; a case is written with 0-9.
-_DURATION = re.compile(r"^\s*(\d+)\s*(day|days|week|weeks|month|months|year|years)\s*$", re.I | re.ASCII)
-_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$", re.ASCII)
-_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z][A-Za-z0-9]*(?:/[A-Za-z][A-Za-z0-9]*)?)\s*$", re.ASCII)
-_COUNT = re.compile(r"\s*([0-9]+)\s*", re.ASCII)
+_DURATION = Lazy(r"^\s*(\d+)\s*(day|days|week|weeks|month|months|year|years)\s*$", re.I | re.ASCII)
+_PERCENT = Lazy(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$", re.ASCII)
+_QUANTITY = Lazy(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z][A-Za-z0-9]*(?:/[A-Za-z][A-Za-z0-9]*)?)\s*$", re.ASCII)
+_COUNT = Lazy(r"\s*([0-9]+)\s*", re.ASCII)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # `expected:` is a casebook's expectation (docs/case-files.md): accepted here and
 # ignored, since it is what a reviewer expects, not what the record documents.

@@ -17,6 +17,7 @@ from typing import Any, Optional
 import attrs
 
 from mtus.compiler.check.bounded import Refused, read_bounded
+from mtus.compiler.check.lazyre import Lazy
 
 #: Limits for untrusted case files (documented in docs/case-files.md).
 MAX_CASE_BYTES = 5 * 1024 * 1024
@@ -25,7 +26,7 @@ MAX_DEPTH = 20
 MAX_TEXT_CHARS = 20_000
 #: Integers written with more characters than this are read as Decimal, not int (see _long_int).
 LONG_NUMBER_CHARS = 100
-_PLAIN_INT = re.compile(r"[-+]?[0-9_]+", re.ASCII)
+_PLAIN_INT = Lazy(r"[-+]?[0-9_]+", re.ASCII)  # compiled when a YAML number is first read
 
 
 def _long_int(text: str):

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from mtus.compiler.check.lazyre import Lazy  # the Markdown patterns: compiled when a Markdown letter is written
+
 #: C0 controls but the line feed, DEL, C1 controls, line/paragraph separators, bidirectional
 #: embeddings, overrides and isolates, the byte order mark, and lone surrogates.
 _UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
@@ -32,13 +34,13 @@ def inert(text: str) -> str:
 
 #: A line that starts with one of these can open a Markdown block: heading, quote, list, rule,
 #: code fence (`=` and `|` need a next line, and the text is kept on one line).
-_BLOCK_START = re.compile(r"[#>+\-]|\d{1,9}[.)]")
+_BLOCK_START = Lazy(r"[#>+\-]|\d{1,9}[.)]")
 #: Inline markup: emphasis, code, links and images; `_` only at a word's edge (inside a word it is
 #: never emphasis: fact names stay as written); a backslash that would escape what follows.
-_INLINE = re.compile(r"[*`\[\]]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|\\(?=[!-/:-@\[-`{-~])")
+_INLINE = Lazy(r"[*`\[\]]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|\\(?=[!-/:-@\[-`{-~])")
 #: Raw HTML, autolinks, entities and strikethrough, written as entities: every Markdown flavour
 #: reads `&lt;` as `<`, not all read `\<` as one.
-_ENTITY = re.compile(r"<(?=[A-Za-z/!?])|&(?=[#A-Za-z])|~")
+_ENTITY = Lazy(r"<(?=[A-Za-z/!?])|&(?=[#A-Za-z])|~")
 _ENTITIES = {"<": "&lt;", "&": "&amp;", "~": "&#126;"}
 
 

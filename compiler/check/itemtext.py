@@ -14,6 +14,8 @@ from typing import Optional
 
 import attrs
 
+from mtus.compiler.check.lazyre import DIGIT, Lazy, literal_prefixes
+
 _WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                  "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "once": 1, "twice": 2, "thrice": 3}
 _NUM = r"(\d{1,3}|" + "|".join(_WORD_NUMBERS) + r")"
@@ -26,39 +28,42 @@ def _n(word: str) -> int:
 
 #: "2 times a week for 3 weeks", "2x/week x 6 weeks", "twice weekly for four weeks", "3 x per wk x 4 wks",
 #: "3 visits per week x 4 weeks"
-_PER_WEEK_FOR = re.compile(_NUM + r"\s*(?:x|times|visits?|sessions?|treatments?)?\s*(?:/|per|a|an|each)?\s*"
-                           r"(?:week|wk|weekly)\b\.?,?\s*"
-                           r"(?:x|for|times)\s*" + _NUM + r"\s*" + _WEEK + r"\b", re.I)
+_PER_WEEK_FOR = Lazy(_NUM + r"\s*(?:x|times|visits?|sessions?|treatments?)?\s*(?:/|per|a|an|each)?\s*"
+                     r"(?:week|wk|weekly)\b\.?,?\s*"
+                     r"(?:x|for|times)\s*" + _NUM + r"\s*" + _WEEK + r"\b", re.I, ("week", "wk"))
 #: "2x6", "2 x 6", "3X4": visits per week by weeks, the physical medicine convention
 #: (not a spinal level's "L4-5 x 2", nor "x 2 levels")
-_BY = re.compile(r"(?<![\d/.-])\b(\d{1,2})\s*[xX]\s*(\d{1,2})\b(?!\s*(?:mg|mcg|ml|cm|mm|%|/|refill|levels?))")
+_BY = Lazy(r"(?<![\d/.-])\b(\d{1,2})\s*[xX]\s*(\d{1,2})\b(?!\s*(?:mg|mcg|ml|cm|mm|%|/|refill|levels?))", 0, (DIGIT,))
 #: "x6", "x 12", "times 6", "6 visits", "12 sessions"
-_TIMES = re.compile(r"(?:\bx|\btimes)\s*(\d{1,3})\b"
-                    r"(?!\s*(?:refills?|levels?|mg|mcg|ml|/|%|" + _WEEK + r"|months?|days?|hours?|hrs?))", re.I)
-_UNITS = re.compile(_NUM + r"\s*(?:visits?|sessions?|treatments?|injections?)\b", re.I)
-_FOR_WEEKS = re.compile(r"\bfor\s+" + _NUM + r"\s*" + _WEEK + r"\b", re.I)
+_TIMES = Lazy(r"(?:\bx|\btimes)\s*(\d{1,3})\b"
+              r"(?!\s*(?:refills?|levels?|mg|mcg|ml|/|%|" + _WEEK + r"|months?|days?|hours?|hrs?))", re.I, (DIGIT,))
+_UNITS = Lazy(_NUM + r"\s*(?:visits?|sessions?|treatments?|injections?)\b", re.I,
+              ("visit", "session", "treatment", "injection"))
+_FOR_WEEKS = Lazy(r"\bfor\s+" + _NUM + r"\s*" + _WEEK + r"\b", re.I, ("week", "wk"))
 #: "#180", "# 60", "qty 60", "quantity: 90", "120 tablets"
-_QUANTITIES = (re.compile(r"#\s*(\d{1,4})\b"), re.compile(r"\b(?:qty|quantity)\s*[:.#]?\s*(\d{1,4})\b", re.I),
-               re.compile(r"\b(\d{1,4})\s*(?:tablets?|tabs?|capsules?|caps?|pills?|patch(?:es)?)\b"
-                          r"(?!\.?\s*(?:po|p\.o|by mouth|orally|q|bid|b\.i\.d|tid|t\.i\.d|qid|daily|every|at|per|a day))", re.I))
-_PRODUCT_NUMBER = re.compile(r"\b(?:tylenol|codeine)\s*(?:#|no\.?)\s*[234]\b", re.I)
-_STRENGTH = re.compile(r"\b(\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?\s*(?:mg|mcg|g|%)(?:/(?:ml|hr|h))?|"
-                       r"\d+(?:\.\d+)?/\d+(?:\.\d+)?)(?![\d/])", re.I)
+_QUANTITIES = (Lazy(r"#\s*(\d{1,4})\b", 0, (DIGIT,)), Lazy(r"\b(?:qty|quantity)\s*[:.#]?\s*(\d{1,4})\b", re.I, (DIGIT,)),
+               Lazy(r"\b(\d{1,4})\s*(?:tablets?|tabs?|capsules?|caps?|pills?|patch(?:es)?)\b"
+                    r"(?!\.?\s*(?:po|p\.o|by mouth|orally|q|bid|b\.i\.d|tid|t\.i\.d|qid|daily|every|at|per|a day))", re.I,
+                    (DIGIT,)))
+_PRODUCT_NUMBER = Lazy(r"\b(?:tylenol|codeine)\s*(?:#|no\.?)\s*[234]\b", re.I, ("tylenol", "codeine"))
+_STRENGTH = Lazy(r"\b(\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?\s*(?:mg|mcg|g|%)(?:/(?:ml|hr|h))?|"
+                 r"\d+(?:\.\d+)?/\d+(?:\.\d+)?)(?![\d/])", re.I, (DIGIT,))
 #: Sig abbreviations, as written with or without dots.
 _SIGS = (("qhs", "at bedtime"), ("qid", "four times daily"), ("tid", "three times daily"),
          ("bid", "twice daily"), ("qd", "once daily"), ("daily", "once daily"), ("prn", "as needed"),
          ("qod", "every other day"))
-_SIG = re.compile(r"(?<![a-z])(" + "|".join(r"\.?".join(s) + r"\.?" for s, _ in _SIGS) + r")(?![a-z])", re.I)
-_EVERY_HOURS = re.compile(r"\bq\.?\s*(\d{1,2})(?:\s*-\s*(\d{1,2}))?\s*h(?:rs?|ours?)?\b", re.I)
+_SIG = Lazy(r"(?<![a-z])(" + "|".join(r"\.?".join(s) + r"\.?" for s, _ in _SIGS) + r")(?![a-z])", re.I)
+_EVERY_HOURS = Lazy(r"\bq\.?\s*(\d{1,2})(?:\s*-\s*(\d{1,2}))?\s*h(?:rs?|ours?)?\b", re.I, (DIGIT,))
 _APPROACHES = {"transforaminal": "transforaminal", "interlaminar": "interlaminar", "caudal": "caudal",
                "tfesi": "transforaminal", "tfe": "transforaminal", "ilesi": "interlaminar",
                "snrb": "transforaminal", "selective nerve root": "transforaminal", "nerve root block": "transforaminal"}
-_APPROACH = re.compile(r"\b(" + "|".join(sorted(_APPROACHES, key=len, reverse=True)) + r")s?\b", re.I)
+_APPROACH = Lazy(r"\b(" + "|".join(sorted(_APPROACHES, key=len, reverse=True)) + r")s?\b", re.I,
+                 tuple(k.lower() for k in _APPROACHES))
 _REGIONS = {"cervical": "cervical", "thoracic": "thoracic", "lumbar": "lumbar", "lumbosacral": "lumbar",
             "lesi": "lumbar", "cesi": "cervical", "caudal": "lumbar"}
-_REGION = re.compile(r"\b(" + "|".join(_REGIONS) + r")\b", re.I)
+_REGION = Lazy(r"\b(" + "|".join(_REGIONS) + r")\b", re.I, tuple(k.lower() for k in _REGIONS))
 _LEVEL_REGIONS = {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "lumbar"}  # the region of a level
-_LEVEL = re.compile(r"\b([CTLS]\d{1,2})\s*(?:-|to|/)\s*([CTLS]?\d{1,2})\b", re.I)
+_LEVEL = Lazy(r"\b([CTLS]\d{1,2})\s*(?:-|to|/)\s*([CTLS]?\d{1,2})\b", re.I, (DIGIT,))
 
 #: Reviewers' shorthand -> the words a pack's service names use. Whole words only.
 _SHORTHAND = (
@@ -80,9 +85,9 @@ _SHORTHAND = (
     (r"ifc?\s+unit|ics\s+unit", "interferential"),
     (r"urine\s+tox", "urine toxicology"),
 )
-_SHORTHAND_RE = [(re.compile(r"(?<![a-z0-9])(?:" + p + r")(?![a-z0-9])", re.I), w) for p, w in _SHORTHAND]
-_DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}")
-_PARENS = re.compile(r"\(([^()]*)\)")
+_SHORTHAND_RE = [(Lazy(r"(?<![a-z0-9])(?:" + p + r")(?![a-z0-9])", re.I, literal_prefixes(p)), w) for p, w in _SHORTHAND]
+_DOTTED = Lazy(r"\b(?:[A-Za-z]\.){2,}", 0, (".",))
+_PARENS = Lazy(r"\(([^()]*)\)", 0, ("(",))
 
 
 @attrs.frozen
