@@ -21,7 +21,9 @@ from mtus.compiler.check.editions import in_force, is_mtus, period_text, rank
 from mtus.compiler.check.info import GuidelineInfo, Service
 from mtus.compiler.check.itemtext import ItemDetail, outside_parentheses, routing_text
 
-_CPT = re.compile(r"\b(?:cpt\s*)?(\d{4}[0-9A-Z])\b", re.I)
+#: A procedure code in an item, bare or after its system's name: a CPT code ("20552", "CPT 0232T") or an
+#: HCPCS Level II code ("E0730 TENS unit", "HCPCS E0730": a letter A-V and four digits).
+_CODE = re.compile(r"\b(\d{4}[0-9A-Z]|[A-V]\d{4})\b", re.I)
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 #: Plural words in items that name a product's dosage form or a service in the singular.
 _SINGULAR = {"patches": "patch", "creams": "cream", "gels": "gel", "lotions": "lotion", "ointments": "ointment",
@@ -91,7 +93,7 @@ class Route:
 
 
 class Router:
-    """The pack's routing tables: CPT codes, service names and drug services to guideline ids."""
+    """The pack's routing tables: CPT and HCPCS codes, service names and drug services to guideline ids."""
 
     CACHE_SIZE = 4096
 
@@ -106,7 +108,7 @@ class Router:
         self._drug: dict[tuple[str, str], set] = {}  # (kind, value) -> guideline ids
         for gid, svcs in self.services_of.items():
             for svc in svcs:
-                if svc.kind == "cpt":
+                if svc.kind in ("cpt", "hcpcs"):  # one table: the two systems' codes never collide
                     self._cpt.setdefault(svc.value.upper(), set()).add(gid)
                 elif svc.kind == "name":
                     self._names.append((f" {_norm(svc.value)} ", gid))
@@ -145,9 +147,9 @@ class Router:
                             for key in index for n in [_norm(key)]]
 
     def services(self, item: str) -> list[str]:
-        """Guidelines whose CPT codes or service names the request item mentions (shorthand expanded)."""
+        """Guidelines whose CPT or HCPCS codes or service names the request item mentions (shorthand expanded)."""
         found = set()
-        for m in _CPT.finditer(item):
+        for m in _CODE.finditer(item):
             found |= self._cpt.get(m.group(1).upper(), set())
         text = f" {_norm(routing_text(item))} "
         named = [(name, gid) for name, gid in self._names if name in text]

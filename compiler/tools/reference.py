@@ -39,7 +39,7 @@ def _md(text: str) -> str:
 
 
 def _services(info: GuidelineInfo) -> str:
-    prefix = {"name": "", "cpt": "CPT ", "class": "drug class ", "ingredient": "ingredient ", "form": "form "}
+    prefix = {"name": "", "cpt": "CPT ", "hcpcs": "HCPCS ", "class": "drug class ", "ingredient": "ingredient ", "form": "form "}
     return ", ".join(prefix.get(s.kind, "") + s.value for s in info.services)
 
 

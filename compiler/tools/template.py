@@ -159,6 +159,9 @@ def _fact_block(info: GuidelineInfo, name: str, indent: str) -> list[str]:
         what += " Read by " + ", ".join(readers) + "."
     out += _comment(what, indent)
     out += _comment(f"If the record is silent: {silence(info, name)}.", indent)
+    if getattr(schema, "from_item", None) == "quantity":  # packs from before `from item quantity` have none
+        out += _comment("The item's quantity gives it when the item states one (\"x4\", \"2x6\"); write it here "
+                        "only to say otherwise.", indent)
     if schema.kind == "history" and schema.fields:
         out += _comment(f"`{name}: []` documents that there were none. The fields of an entry:", indent)
         for fname, f in schema.fields.items():
