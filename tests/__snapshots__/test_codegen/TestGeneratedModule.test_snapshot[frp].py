@@ -102,55 +102,55 @@ def unmet(facts, request_date):
     _out = []
     _failed = False  # a criterion not met or an exclusion that applies
 
-    # evaluation (frp.mtus:61): (and thorough_evaluation:bool baseline_functional_testing:bool)
+    # evaluation (frp.mtus:64): (and thorough_evaluation:bool baseline_functional_testing:bool)
     if not ((f_thorough_evaluation is True) and (f_baseline_functional_testing is True)):
         _out.append('evaluation')
         if ((f_thorough_evaluation is False) or (f_baseline_functional_testing is False)):
             _failed = True
 
-    # previous_methods (frp.mtus:68): previous_methods_failed:bool
+    # previous_methods (frp.mtus:71): previous_methods_failed:bool
     if not (f_previous_methods_failed is True):
         _out.append('previous_methods')
         if (f_previous_methods_failed is False):
             _failed = True
 
-    # no_other_options (frp.mtus:70): no_other_options:bool
+    # no_other_options (frp.mtus:73): no_other_options:bool
     if not (f_no_other_options is True):
         _out.append('no_other_options')
         if (f_no_other_options is False):
             _failed = True
 
-    # function_loss (frp.mtus:75): loss_of_function:bool
+    # function_loss (frp.mtus:78): loss_of_function:bool
     if not (f_loss_of_function is True):
         _out.append('function_loss')
         if (f_loss_of_function is False):
             _failed = True
 
-    # not_surgical_candidate (frp.mtus:82): (or (not surgical_candidate:bool) (and avoiding_optional_su...
+    # not_surgical_candidate (frp.mtus:85): (or (not surgical_candidate:bool) (and avoiding_optional_su...
     if not ((f_surgical_candidate is False) or ((f_avoiding_optional_surgery is True) and (f_sessions_requested is not None and (f_sessions_requested <= 10)))):
         _out.append('not_surgical_candidate')
         if ((f_surgical_candidate is True) and ((f_avoiding_optional_surgery is False) or (f_sessions_requested is not None and (not (f_sessions_requested <= 10))))):
             _failed = True
 
-    # motivation (frp.mtus:88): (and motivated:bool forgoes_secondary_gains:bool)
+    # motivation (frp.mtus:91): (and motivated:bool forgoes_secondary_gains:bool)
     if not ((f_motivated is True) and (f_forgoes_secondary_gains is True)):
         _out.append('motivation')
         if ((f_motivated is False) or (f_forgoes_secondary_gains is False)):
             _failed = True
 
-    # negative_predictors (frp.mtus:99): predictors_addressed:bool
+    # negative_predictors (frp.mtus:102): predictors_addressed:bool
     if not (f_predictors_addressed is True):
         _out.append('negative_predictors')
         if (f_predictors_addressed is False):
             _failed = True
 
-    # first_period_sessions (frp.mtus:107): (or (any program_to_date):bool (<= sessions_requested:count...
+    # first_period_sessions (frp.mtus:110): (or (any program_to_date):bool (<= sessions_requested:count...
     if not ((len(f_program_to_date) > 0) or (f_sessions_requested is not None and (f_sessions_requested <= 10))):
         _out.append('first_period_sessions')
         if ((not (len(f_program_to_date) > 0)) and (f_sessions_requested is not None and (not (f_sessions_requested <= 10)))):
             _failed = True
 
-    # total_sessions (frp.mtus:117): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
+    # total_sessions (frp.mtus:120): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
     _v1, _m1 = sum_m(f_program_to_date, 'program_to_date', None, None, 'sessions', 0)
     _t2 = add(_v1, f_sessions_requested)
     if not ((_t2 is not None and (_t2 <= 20)) or f_extension_justified):
@@ -158,17 +158,17 @@ def unmet(facts, request_date):
         if ((_t2 is not None and (not (_t2 <= 20))) and (not f_extension_justified)):
             _failed = True
 
-    # no_reenrollment (frp.mtus:130): (not (any previous_programs):bool)
+    # no_reenrollment (frp.mtus:133): (not (any previous_programs):bool)
     if not (not (len(f_previous_programs) > 0)):
         _out.append('no_reenrollment')
         if (len(f_previous_programs) > 0):
             _failed = True
 
-    # when#0 (frp.mtus:135): (any program_to_date):bool
+    # when#0 (frp.mtus:138): (any program_to_date):bool
     _when3 = (len(f_program_to_date) > 0)
     if _when3 is not False:
 
-        # efficacy when#0 (frp.mtus:136): (and (last program_to_date field subjective_gains):bool (last pro...
+        # efficacy when#0 (frp.mtus:139): (and (last program_to_date field subjective_gains):bool (last pro...
         _r4 = last_row(f_program_to_date, 'date')
         _t5 = None if _r4 is None else _r4.get('subjective_gains')
         _t6 = None if _r4 is None else _r4.get('objective_gains')
@@ -240,55 +240,55 @@ def _decide(facts, request_date):
         f_program_to_date = ()
     r_program_to_date = FactValue('program_to_date', f_program_to_date, d_program_to_date)
 
-    # when#0 (frp.mtus:135): (any program_to_date):bool
+    # when#0 (frp.mtus:138): (any program_to_date):bool
     _v1, _m1 = any_m(f_program_to_date, 'program_to_date', None, None)
     _gate2 = (_v1, _m1)
 
-    # evaluation (frp.mtus:61): (and thorough_evaluation:bool baseline_functional_testing:bool)
+    # evaluation (frp.mtus:64): (and thorough_evaluation:bool baseline_functional_testing:bool)
     _v4, _m4 = and_m((f_thorough_evaluation, m_thorough_evaluation), (f_baseline_functional_testing, m_baseline_functional_testing))
     _c3 = decide('evaluation', False, ALWAYS, (_v4, _m4), (r_thorough_evaluation, r_baseline_functional_testing), rules=_RULES)
 
-    # previous_methods (frp.mtus:68): previous_methods_failed:bool
+    # previous_methods (frp.mtus:71): previous_methods_failed:bool
     _c5 = decide('previous_methods', False, ALWAYS, (f_previous_methods_failed, m_previous_methods_failed), (r_previous_methods_failed,), rules=_RULES)
 
-    # no_other_options (frp.mtus:70): no_other_options:bool
+    # no_other_options (frp.mtus:73): no_other_options:bool
     _c6 = decide('no_other_options', False, ALWAYS, (f_no_other_options, m_no_other_options), (r_no_other_options,), rules=_RULES)
 
-    # function_loss (frp.mtus:75): loss_of_function:bool
+    # function_loss (frp.mtus:78): loss_of_function:bool
     _c7 = decide('function_loss', False, ALWAYS, (f_loss_of_function, m_loss_of_function), (r_loss_of_function,), rules=_RULES)
 
-    # not_surgical_candidate (frp.mtus:82): (or (not surgical_candidate:bool) (and avoiding_optional_su...
+    # not_surgical_candidate (frp.mtus:85): (or (not surgical_candidate:bool) (and avoiding_optional_su...
     _t9 = None if f_surgical_candidate is None else not f_surgical_candidate
     _v10, _m10 = strict_m((None if f_sessions_requested is None else (f_sessions_requested <= 10)), (f_sessions_requested, m_sessions_requested))
     _v11, _m11 = and_m((f_avoiding_optional_surgery, m_avoiding_optional_surgery), (_v10, _m10))
     _v12, _m12 = or_m((_t9, m_surgical_candidate), (_v11, _m11))
     _c8 = decide('not_surgical_candidate', False, ALWAYS, (_v12, _m12), (r_surgical_candidate, r_avoiding_optional_surgery, r_sessions_requested), rules=_RULES)
 
-    # motivation (frp.mtus:88): (and motivated:bool forgoes_secondary_gains:bool)
+    # motivation (frp.mtus:91): (and motivated:bool forgoes_secondary_gains:bool)
     _v14, _m14 = and_m((f_motivated, m_motivated), (f_forgoes_secondary_gains, m_forgoes_secondary_gains))
     _c13 = decide('motivation', False, ALWAYS, (_v14, _m14), (r_motivated, r_forgoes_secondary_gains), rules=_RULES)
 
-    # negative_predictors (frp.mtus:99): predictors_addressed:bool
+    # negative_predictors (frp.mtus:102): predictors_addressed:bool
     _c15 = decide('negative_predictors', False, ALWAYS, (f_predictors_addressed, m_predictors_addressed), (r_predictors_addressed,), rules=_RULES)
 
-    # first_period_sessions (frp.mtus:107): (or (any program_to_date):bool (<= sessions_requested:count...
+    # first_period_sessions (frp.mtus:110): (or (any program_to_date):bool (<= sessions_requested:count...
     _v17, _m17 = or_m((_v1, _m1), (_v10, _m10))
     _c16 = decide('first_period_sessions', False, ALWAYS, (_v17, _m17), (r_program_to_date, r_sessions_requested), rules=_RULES)
 
-    # total_sessions (frp.mtus:117): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
+    # total_sessions (frp.mtus:120): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
     _v19, _m19 = sum_m(f_program_to_date, 'program_to_date', None, None, 'sessions', 0)
     _v20, _m20 = strict_m(add(_v19, f_sessions_requested), (_v19, _m19), (f_sessions_requested, m_sessions_requested))
     _v21, _m21 = strict_m((None if _v20 is None else (_v20 <= 20)), (_v20, _m20))
     _v22, _m22 = or_m((_v21, _m21), (f_extension_justified, ()))
     _c18 = decide('total_sessions', False, ALWAYS, (_v22, _m22), (r_program_to_date, r_sessions_requested, r_extension_justified), (Computed('sum(program_to_date.sessions) + sessions_requested', _v20), Computed('sum(program_to_date.sessions)', _v19)), rules=_RULES)
 
-    # no_reenrollment (frp.mtus:130): (not (any previous_programs):bool)
+    # no_reenrollment (frp.mtus:133): (not (any previous_programs):bool)
     _v24, _m24 = any_m(f_previous_programs, 'previous_programs', None, None)
     _t25 = None if _v24 is None else not _v24
     _c23 = decide('no_reenrollment', False, ALWAYS, (_t25, _m24), (r_previous_programs,), rules=_RULES)
 
     if _gate2[0] is True:
-        # efficacy when#0 (frp.mtus:136): (and (last program_to_date field subjective_gains):bool (last pro...
+        # efficacy when#0 (frp.mtus:139): (and (last program_to_date field subjective_gains):bool (last pro...
         _p27 = pick_m('last', f_program_to_date, 'program_to_date', None, None, 'date')
         _v28, _m28 = field_m(_p27, 'program_to_date', 'subjective_gains')
         _v29, _m29 = field_m(_p27, 'program_to_date', 'objective_gains')
@@ -302,13 +302,13 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (79, 79, 36), (80, 80, 37), (81, 81, 38), (82, 82, 39), (83, 83, 40), (84, 84, 41),
-    (85, 85, 42), (86, 86, 43), (87, 87, 44), (88, 88, 45), (89, 89, 46), (90, 93, 47),
-    (94, 97, 48), (98, 101, 51), (105, 109, 61), (111, 115, 68), (117, 121, 70), (123, 127, 75),
-    (129, 133, 82), (135, 139, 88), (141, 145, 99), (147, 151, 107), (153, 159, 117), (161, 165, 130),
-    (167, 169, 135), (171, 178, 136), (194, 196, 36), (197, 199, 37), (200, 202, 38), (203, 205, 39),
-    (206, 208, 40), (209, 211, 41), (212, 214, 42), (215, 217, 43), (218, 220, 44), (221, 223, 45),
-    (224, 226, 46), (227, 231, 47), (232, 236, 48), (237, 241, 51), (243, 245, 135), (247, 249, 61),
-    (251, 252, 68), (254, 255, 70), (257, 258, 75), (260, 265, 82), (267, 269, 88), (271, 272, 99),
-    (274, 276, 107), (278, 283, 117), (285, 288, 130), (290, 298, 136),
+    (79, 79, 39), (80, 80, 40), (81, 81, 41), (82, 82, 42), (83, 83, 43), (84, 84, 44),
+    (85, 85, 45), (86, 86, 46), (87, 87, 47), (88, 88, 48), (89, 89, 49), (90, 93, 50),
+    (94, 97, 51), (98, 101, 54), (105, 109, 64), (111, 115, 71), (117, 121, 73), (123, 127, 78),
+    (129, 133, 85), (135, 139, 91), (141, 145, 102), (147, 151, 110), (153, 159, 120), (161, 165, 133),
+    (167, 169, 138), (171, 178, 139), (194, 196, 39), (197, 199, 40), (200, 202, 41), (203, 205, 42),
+    (206, 208, 43), (209, 211, 44), (212, 214, 45), (215, 217, 46), (218, 220, 47), (221, 223, 48),
+    (224, 226, 49), (227, 231, 50), (232, 236, 51), (237, 241, 54), (243, 245, 138), (247, 249, 64),
+    (251, 252, 71), (254, 255, 73), (257, 258, 78), (260, 265, 85), (267, 269, 91), (271, 272, 102),
+    (274, 276, 110), (278, 283, 120), (285, 288, 133), (290, 298, 139),
 )

@@ -23,7 +23,7 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 7')
 
 # The guideline's values, built once.
-_K1 = Duration(1, 0)  # 1 month (ics.mtus:79)
+_K1 = Duration(1, 0)  # 1 month (ics.mtus:82)
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
@@ -84,29 +84,29 @@ def unmet(facts, request_date):
     _out = []
     _failed = False  # a criterion not met or an exclusion that applies
 
-    # not_isolated (ics.mtus:60): with_recommended_treatments:bool
+    # not_isolated (ics.mtus:63): with_recommended_treatments:bool
     if not (f_with_recommended_treatments is True):
         _out.append('not_isolated')
         if (f_with_recommended_treatments is False):
             _failed = True
 
-    # proven_effective (ics.mtus:66): supervised_effectiveness:bool
+    # proven_effective (ics.mtus:69): supervised_effectiveness:bool
     if not (f_supervised_effectiveness is True):
         _out.append('proven_effective')
         if (f_supervised_effectiveness is False):
             _failed = True
 
-    # patient_selection (ics.mtus:71): (at-least 1 medications_ineffective:bool medication_side_effects...
+    # patient_selection (ics.mtus:74): (at-least 1 medications_ineffective:bool medication_side_effects...
     if not ((f_medications_ineffective is True) + (f_medication_side_effects is True) + (f_substance_abuse_history is True) + (f_pain_limits_therapy is True) + (f_unresponsive_to_conservative_measures is True) >= 1):
         _out.append('patient_selection')
         if ((not (f_medications_ineffective is False)) + (not (f_medication_side_effects is False)) + (not (f_substance_abuse_history is False)) + (not (f_pain_limits_therapy is False)) + (not (f_unresponsive_to_conservative_measures is False)) < 1):
             _failed = True
 
-    # when#0 (ics.mtus:78): (not (any ics_trials):bool)
+    # when#0 (ics.mtus:81): (not (any ics_trials):bool)
     _when1 = (not (len(f_ics_trials) > 0))
     if _when1 is not False:
 
-        # one_month_trial when#0 (ics.mtus:79): (<= ics_use_requested:duration 1 month:duration)
+        # one_month_trial when#0 (ics.mtus:82): (<= ics_use_requested:duration 1 month:duration)
         _t2 = compare_duration('<=', f_ics_use_requested, _K1, request_date)
         if _when1 is None:
             if True:
@@ -116,11 +116,11 @@ def unmet(facts, request_date):
             if (_t2 is False):
                 _failed = True
 
-    # when#1 (ics.mtus:84): (any ics_trials):bool
+    # when#1 (ics.mtus:87): (any ics_trials):bool
     _when3 = (len(f_ics_trials) > 0)
     if _when3 is not False:
 
-        # continuation when#1 (ics.mtus:85): (and (last ics_trials field function_increased):bool (last ics...
+        # continuation when#1 (ics.mtus:88): (and (last ics_trials field function_increased):bool (last ics...
         _r4 = last_row(f_ics_trials, 'date')
         _t5 = None if _r4 is None else _r4.get('function_increased')
         _t6 = None if _r4 is None else _r4.get('pain_decreased')
@@ -130,11 +130,11 @@ def unmet(facts, request_date):
             if not (_when3 is None) and ((_t5 is False) or (_t6 is False) or (_t7 is False)):
                 _failed = True
 
-    # when#2 (ics.mtus:92): ics_garment:bool
+    # when#2 (ics.mtus:95): ics_garment:bool
     _when8 = f_ics_garment
     if _when8 is not False:
 
-        # garment when#2 (ics.mtus:93): (and (any ics_trials):bool pads_need_garment:bool)
+        # garment when#2 (ics.mtus:96): (and (any ics_trials):bool pads_need_garment:bool)
         if _when8 is None:
             if not (f_ics_garment is None):
                 _out.append('garment')
@@ -193,27 +193,27 @@ def _decide(facts, request_date):
         f_ics_trials = ()
     r_ics_trials = FactValue('ics_trials', f_ics_trials, d_ics_trials)
 
-    # when#0 (ics.mtus:78): (not (any ics_trials):bool)
+    # when#0 (ics.mtus:81): (not (any ics_trials):bool)
     _v1, _m1 = any_m(f_ics_trials, 'ics_trials', None, None)
     _t2 = None if _v1 is None else not _v1
     _gate3 = (_t2, _m1)
-    # when#1 (ics.mtus:84): (any ics_trials):bool
+    # when#1 (ics.mtus:87): (any ics_trials):bool
     _gate4 = (_v1, _m1)
-    # when#2 (ics.mtus:92): ics_garment:bool
+    # when#2 (ics.mtus:95): ics_garment:bool
     _gate5 = (f_ics_garment, m_ics_garment)
 
-    # not_isolated (ics.mtus:60): with_recommended_treatments:bool
+    # not_isolated (ics.mtus:63): with_recommended_treatments:bool
     _c6 = decide('not_isolated', False, ALWAYS, (f_with_recommended_treatments, m_with_recommended_treatments), (r_with_recommended_treatments,), rules=_RULES)
 
-    # proven_effective (ics.mtus:66): supervised_effectiveness:bool
+    # proven_effective (ics.mtus:69): supervised_effectiveness:bool
     _c7 = decide('proven_effective', False, ALWAYS, (f_supervised_effectiveness, m_supervised_effectiveness), (r_supervised_effectiveness,), rules=_RULES)
 
-    # patient_selection (ics.mtus:71): (at-least 1 medications_ineffective:bool medication_side_effects...
+    # patient_selection (ics.mtus:74): (at-least 1 medications_ineffective:bool medication_side_effects...
     _v9, _m9 = at_least_m(1, (f_medications_ineffective, m_medications_ineffective), (f_medication_side_effects, m_medication_side_effects), (f_substance_abuse_history, m_substance_abuse_history), (f_pain_limits_therapy, m_pain_limits_therapy), (f_unresponsive_to_conservative_measures, m_unresponsive_to_conservative_measures))
     _c8 = decide('patient_selection', False, ALWAYS, (_v9, _m9), (r_medications_ineffective, r_medication_side_effects, r_substance_abuse_history, r_pain_limits_therapy, r_unresponsive_to_conservative_measures), rules=_RULES)
 
     if _gate3[0] is True:
-        # one_month_trial when#0 (ics.mtus:79): (<= ics_use_requested:duration 1 month:duration)
+        # one_month_trial when#0 (ics.mtus:82): (<= ics_use_requested:duration 1 month:duration)
         _t11 = compare_duration('<=', f_ics_use_requested, _K1, request_date)
         _v12, _m12 = strict_m(_t11, (f_ics_use_requested, m_ics_use_requested))
         _c10 = decide('one_month_trial', False, _gate3, (_v12, _m12), (r_ics_trials, r_ics_use_requested), rules=_RULES)
@@ -221,7 +221,7 @@ def _decide(facts, request_date):
         _c10 = decide('one_month_trial', False, _gate3, None, (r_ics_trials,), rules=_RULES)
 
     if _gate4[0] is True:
-        # continuation when#1 (ics.mtus:85): (and (last ics_trials field function_increased):bool (last ics...
+        # continuation when#1 (ics.mtus:88): (and (last ics_trials field function_increased):bool (last ics...
         _p14 = pick_m('last', f_ics_trials, 'ics_trials', None, None, 'date')
         _v15, _m15 = field_m(_p14, 'ics_trials', 'function_increased')
         _v16, _m16 = field_m(_p14, 'ics_trials', 'pain_decreased')
@@ -232,7 +232,7 @@ def _decide(facts, request_date):
         _c13 = decide('continuation', False, _gate4, None, (r_ics_trials,), rules=_RULES)
 
     if _gate5[0] is True:
-        # garment when#2 (ics.mtus:93): (and (any ics_trials):bool pads_need_garment:bool)
+        # garment when#2 (ics.mtus:96): (and (any ics_trials):bool pads_need_garment:bool)
         _v20, _m20 = and_m((_v1, _m1), (f_pads_need_garment, m_pads_need_garment))
         _c19 = decide('garment', False, _gate5, (_v20, _m20), (r_ics_garment, r_ics_trials, r_pads_need_garment), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
@@ -243,12 +243,12 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (70, 70, 40), (71, 71, 41), (72, 72, 42), (73, 73, 43), (74, 74, 44), (75, 75, 45),
-    (76, 76, 46), (77, 77, 47), (78, 78, 48), (79, 79, 49), (80, 83, 50), (87, 91, 60),
-    (93, 97, 66), (99, 103, 71), (105, 107, 78), (109, 117, 79), (119, 121, 84), (123, 126, 85),
-    (127, 127, 86), (128, 131, 85), (133, 135, 92), (137, 144, 93), (160, 162, 40), (163, 165, 41),
-    (166, 168, 42), (169, 171, 43), (172, 174, 44), (175, 177, 45), (178, 180, 46), (181, 183, 47),
-    (184, 186, 48), (187, 189, 49), (190, 194, 50), (196, 199, 78), (200, 201, 84), (202, 203, 92),
-    (205, 206, 60), (208, 209, 66), (211, 213, 71), (215, 221, 79), (223, 227, 85), (228, 228, 86),
-    (229, 232, 85), (234, 239, 93),
+    (70, 70, 43), (71, 71, 44), (72, 72, 45), (73, 73, 46), (74, 74, 47), (75, 75, 48),
+    (76, 76, 49), (77, 77, 50), (78, 78, 51), (79, 79, 52), (80, 83, 53), (87, 91, 63),
+    (93, 97, 69), (99, 103, 74), (105, 107, 81), (109, 117, 82), (119, 121, 87), (123, 126, 88),
+    (127, 127, 89), (128, 131, 88), (133, 135, 95), (137, 144, 96), (160, 162, 43), (163, 165, 44),
+    (166, 168, 45), (169, 171, 46), (172, 174, 47), (175, 177, 48), (178, 180, 49), (181, 183, 50),
+    (184, 186, 51), (187, 189, 52), (190, 194, 53), (196, 199, 81), (200, 201, 87), (202, 203, 95),
+    (205, 206, 63), (208, 209, 69), (211, 213, 74), (215, 221, 82), (223, 227, 88), (228, 228, 89),
+    (229, 232, 88), (234, 239, 96),
 )

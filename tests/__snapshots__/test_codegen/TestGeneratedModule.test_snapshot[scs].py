@@ -24,7 +24,7 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
 
 # The guideline's values, built once.
 _K1 = frozenset(('complex regional pain syndrome', 'multiple sclerosis pain', 'peripheral vascular disease', 'post-amputation pain', 'post-herpetic neuralgia', 'spinal cord injury dysesthesia'))  # complex regional pain syndrome, post-amputation pain, post-herpetic neuralgia, spinal cord injury...
-_K2 = Decimal('50')  # 50% (scs.mtus:101)
+_K2 = Decimal('50')  # 50% (scs.mtus:104)
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
@@ -89,50 +89,50 @@ def unmet(facts, request_date):
     _out = []
     _failed = False  # a criterion not met or an exclusion that applies
 
-    # listed_condition (scs.mtus:64): (or (in indication:enum {'complex regional pain syndrome', 'multi...
+    # listed_condition (scs.mtus:67): (or (in indication:enum {'complex regional pain syndrome', 'multi...
     if not ((f_indication is not None and (f_indication in _K1)) or ((f_indication is not None and (f_indication == 'failed back syndrome')) and (f_back_operations is not None and (f_back_operations >= 1)))):
         _out.append('listed_condition')
         if ((f_indication is not None and (not (f_indication in _K1))) and ((f_indication is not None and (not (f_indication == 'failed back syndrome'))) or (f_back_operations is not None and (not (f_back_operations >= 1))))):
             _failed = True
 
-    # less_invasive (scs.mtus:70): less_invasive_failed:bool
+    # less_invasive (scs.mtus:73): less_invasive_failed:bool
     if not (f_less_invasive_failed is True):
         _out.append('less_invasive')
         if (f_less_invasive_failed is False):
             _failed = True
 
-    # non_interventional (scs.mtus:75): limited_response:bool
+    # non_interventional (scs.mtus:78): limited_response:bool
     if not (f_limited_response is True):
         _out.append('non_interventional')
         if (f_limited_response is False):
             _failed = True
 
-    # psychological (scs.mtus:79): (and psych_evaluation:bool psych_clearance:bool)
+    # psychological (scs.mtus:82): (and psych_evaluation:bool psych_clearance:bool)
     if not ((f_psych_evaluation is True) and (f_psych_clearance is True)):
         _out.append('psychological')
         if ((f_psych_evaluation is False) or (f_psych_clearance is False)):
             _failed = True
 
-    # exclude current_substance_abuse (scs.mtus:85): substance_abuse:bool
+    # exclude current_substance_abuse (scs.mtus:88): substance_abuse:bool
     if (f_substance_abuse is True):
         _out.append('current_substance_abuse')
         _failed = True
 
-    # exclude trial_contraindication (scs.mtus:89): contraindication:bool
+    # exclude trial_contraindication (scs.mtus:92): contraindication:bool
     if (f_contraindication is True):
         _out.append('trial_contraindication')
         _failed = True
 
-    # exclude nociceptive (scs.mtus:93): (= pain_type:enum 'nociceptive')
+    # exclude nociceptive (scs.mtus:96): (= pain_type:enum 'nociceptive')
     if (f_pain_type is not None and (f_pain_type == 'nociceptive')):
         _out.append('nociceptive')
         _failed = True
 
-    # when#0 (scs.mtus:100): permanent_implant:bool
+    # when#0 (scs.mtus:103): permanent_implant:bool
     _when1 = f_permanent_implant
     if _when1 is not False:
 
-        # successful_trial when#0 (scs.mtus:101): (and (any stimulator_trials):bool (>= (last stimulator_tr...
+        # successful_trial when#0 (scs.mtus:104): (and (any stimulator_trials):bool (>= (last stimulator_tr...
         _r2 = last_row(f_stimulator_trials, 'date')
         _t3 = None if _r2 is None else _r2.get('relief')
         _t4 = None if _r2 is None else _r2.get('medication_reduced')
@@ -195,10 +195,10 @@ def _decide(facts, request_date):
         f_stimulator_trials = ()
     r_stimulator_trials = FactValue('stimulator_trials', f_stimulator_trials, d_stimulator_trials)
 
-    # when#0 (scs.mtus:100): permanent_implant:bool
+    # when#0 (scs.mtus:103): permanent_implant:bool
     _gate1 = (f_permanent_implant, m_permanent_implant)
 
-    # listed_condition (scs.mtus:64): (or (in indication:enum {'complex regional pain syndrome', 'multi...
+    # listed_condition (scs.mtus:67): (or (in indication:enum {'complex regional pain syndrome', 'multi...
     _v3, _m3 = strict_m((None if f_indication is None else (f_indication in _K1)), (f_indication, m_indication))
     _v4, _m4 = strict_m((None if f_indication is None else (f_indication == 'failed back syndrome')), (f_indication, m_indication))
     _v5, _m5 = strict_m((None if f_back_operations is None else (f_back_operations >= 1)), (f_back_operations, m_back_operations))
@@ -206,28 +206,28 @@ def _decide(facts, request_date):
     _v7, _m7 = or_m((_v3, _m3), (_v6, _m6))
     _c2 = decide('listed_condition', False, ALWAYS, (_v7, _m7), (r_indication, r_back_operations), rules=_RULES)
 
-    # less_invasive (scs.mtus:70): less_invasive_failed:bool
+    # less_invasive (scs.mtus:73): less_invasive_failed:bool
     _c8 = decide('less_invasive', False, ALWAYS, (f_less_invasive_failed, m_less_invasive_failed), (r_less_invasive_failed,), rules=_RULES)
 
-    # non_interventional (scs.mtus:75): limited_response:bool
+    # non_interventional (scs.mtus:78): limited_response:bool
     _c9 = decide('non_interventional', False, ALWAYS, (f_limited_response, m_limited_response), (r_limited_response,), rules=_RULES)
 
-    # psychological (scs.mtus:79): (and psych_evaluation:bool psych_clearance:bool)
+    # psychological (scs.mtus:82): (and psych_evaluation:bool psych_clearance:bool)
     _v11, _m11 = and_m((f_psych_evaluation, m_psych_evaluation), (f_psych_clearance, m_psych_clearance))
     _c10 = decide('psychological', False, ALWAYS, (_v11, _m11), (r_psych_evaluation, r_psych_clearance), rules=_RULES)
 
-    # exclude current_substance_abuse (scs.mtus:85): substance_abuse:bool
+    # exclude current_substance_abuse (scs.mtus:88): substance_abuse:bool
     _c12 = decide('current_substance_abuse', True, ALWAYS, (f_substance_abuse, m_substance_abuse), (r_substance_abuse,), rules=_RULES)
 
-    # exclude trial_contraindication (scs.mtus:89): contraindication:bool
+    # exclude trial_contraindication (scs.mtus:92): contraindication:bool
     _c13 = decide('trial_contraindication', True, ALWAYS, (f_contraindication, m_contraindication), (r_contraindication,), rules=_RULES)
 
-    # exclude nociceptive (scs.mtus:93): (= pain_type:enum 'nociceptive')
+    # exclude nociceptive (scs.mtus:96): (= pain_type:enum 'nociceptive')
     _v15, _m15 = strict_m((None if f_pain_type is None else (f_pain_type == 'nociceptive')), (f_pain_type, m_pain_type))
     _c14 = decide('nociceptive', True, ALWAYS, (_v15, _m15), (r_pain_type,), rules=_RULES)
 
     if _gate1[0] is True:
-        # successful_trial when#0 (scs.mtus:101): (and (any stimulator_trials):bool (>= (last stimulator_tr...
+        # successful_trial when#0 (scs.mtus:104): (and (any stimulator_trials):bool (>= (last stimulator_tr...
         _v17, _m17 = any_m(f_stimulator_trials, 'stimulator_trials', None, None)
         _p18 = pick_m('last', f_stimulator_trials, 'stimulator_trials', None, None, 'date')
         _v19, _m19 = field_m(_p18, 'stimulator_trials', 'relief')
@@ -245,12 +245,12 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (75, 75, 41), (76, 76, 42), (77, 77, 43), (78, 78, 44), (79, 79, 45), (80, 80, 46),
-    (81, 81, 47), (82, 82, 48), (83, 83, 51), (84, 84, 52), (85, 88, 53), (92, 96, 64),
-    (98, 102, 70), (104, 108, 75), (110, 114, 79), (116, 119, 85), (121, 124, 89), (126, 129, 93),
-    (131, 133, 100), (135, 137, 101), (138, 139, 102), (140, 146, 101), (162, 164, 41), (165, 167, 42),
-    (168, 170, 43), (171, 173, 44), (174, 176, 45), (177, 179, 46), (180, 182, 47), (183, 185, 48),
-    (186, 188, 51), (189, 191, 52), (192, 196, 53), (198, 199, 100), (201, 202, 64), (203, 205, 66),
-    (206, 207, 64), (209, 210, 70), (212, 213, 75), (215, 217, 79), (219, 220, 85), (222, 223, 89),
-    (225, 227, 93), (229, 234, 101), (235, 237, 102), (238, 241, 101),
+    (75, 75, 44), (76, 76, 45), (77, 77, 46), (78, 78, 47), (79, 79, 48), (80, 80, 49),
+    (81, 81, 50), (82, 82, 51), (83, 83, 54), (84, 84, 55), (85, 88, 56), (92, 96, 67),
+    (98, 102, 73), (104, 108, 78), (110, 114, 82), (116, 119, 88), (121, 124, 92), (126, 129, 96),
+    (131, 133, 103), (135, 137, 104), (138, 139, 105), (140, 146, 104), (162, 164, 44), (165, 167, 45),
+    (168, 170, 46), (171, 173, 47), (174, 176, 48), (177, 179, 49), (180, 182, 50), (183, 185, 51),
+    (186, 188, 54), (189, 191, 55), (192, 196, 56), (198, 199, 103), (201, 202, 67), (203, 205, 69),
+    (206, 207, 67), (209, 210, 73), (212, 213, 78), (215, 217, 82), (219, 220, 88), (222, 223, 92),
+    (225, 227, 96), (229, 234, 104), (235, 237, 105), (238, 241, 104),
 )

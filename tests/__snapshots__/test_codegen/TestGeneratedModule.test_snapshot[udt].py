@@ -68,19 +68,19 @@ def unmet(facts, request_date):
     _out = []
     _failed = False  # a criterion not met or an exclusion that applies
 
-    # indication (udt.mtus:49): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
+    # indication (udt.mtus:54): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
     if not ((f_controlled_substance_regimen is True) + (f_opioid_trial_planned is True) + (f_misuse_concern is True) >= 1):
         _out.append('indication')
         if ((not (f_controlled_substance_regimen is False)) + (not (f_opioid_trial_planned is False)) + (not (f_misuse_concern is False)) < 1):
             _failed = True
 
-    # when#0 (udt.mtus:56): (any prior_tests within 12 months):bool
+    # when#0 (udt.mtus:61): (any prior_tests within 12 months):bool
     _w1 = window(request_date, 12, 0)
     _v2, _m2 = any_m(f_prior_tests, 'prior_tests', _w1, None)
     _when3 = _v2
     if _when3 is not False:
 
-        # frequency_for_risk when#0 (udt.mtus:62): (or (and (= risk_level:enum 'moderate') (<= (+ (count pr...
+        # frequency_for_risk when#0 (udt.mtus:67): (or (and (= risk_level:enum 'moderate') (<= (+ (count pr...
         _v4, _m4 = count_m(f_prior_tests, 'prior_tests', _w1, None)
         _t5 = add(_v4, 1)
         if _when3 is None or not (((f_risk_level is not None and (f_risk_level == 'moderate')) and (_t5 is not None and (_t5 <= 3))) or ((f_risk_level is not None and (f_risk_level == 'high')) and (_t5 is not None and (_t5 <= 12)))):
@@ -88,11 +88,11 @@ def unmet(facts, request_date):
             if not (_when3 is None) and (((f_risk_level is not None and (not (f_risk_level == 'moderate'))) or (_t5 is not None and (not (_t5 <= 3)))) and ((f_risk_level is not None and (not (f_risk_level == 'high'))) or (_t5 is not None and (not (_t5 <= 12))))):
                 _failed = True
 
-    # when#1 (udt.mtus:69): definitive_testing:bool
+    # when#1 (udt.mtus:74): definitive_testing:bool
     _when6 = f_definitive_testing
     if _when6 is not False:
 
-        # confirmation_indicated when#1 (udt.mtus:70): inconsistent_screen:bool
+        # confirmation_indicated when#1 (udt.mtus:75): inconsistent_screen:bool
         if _when6 is None:
             if not (f_definitive_testing is None):
                 _out.append('confirmation_indicated')
@@ -139,19 +139,19 @@ def _decide(facts, request_date):
         f_prior_tests = ()
     r_prior_tests = FactValue('prior_tests', f_prior_tests, d_prior_tests)
 
-    # when#0 (udt.mtus:56): (any prior_tests within 12 months):bool
+    # when#0 (udt.mtus:61): (any prior_tests within 12 months):bool
     _w1 = window(request_date, 12, 0)
     _v2, _m2 = any_m(f_prior_tests, 'prior_tests', _w1, None)
     _gate3 = (_v2, _m2)
-    # when#1 (udt.mtus:69): definitive_testing:bool
+    # when#1 (udt.mtus:74): definitive_testing:bool
     _gate4 = (f_definitive_testing, m_definitive_testing)
 
-    # indication (udt.mtus:49): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
+    # indication (udt.mtus:54): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
     _v6, _m6 = at_least_m(1, (f_controlled_substance_regimen, m_controlled_substance_regimen), (f_opioid_trial_planned, m_opioid_trial_planned), (f_misuse_concern, m_misuse_concern))
     _c5 = decide('indication', False, ALWAYS, (_v6, _m6), (r_controlled_substance_regimen, r_opioid_trial_planned, r_misuse_concern), rules=_RULES)
 
     if _gate3[0] is True:
-        # frequency_for_risk when#0 (udt.mtus:62): (or (and (= risk_level:enum 'moderate') (<= (+ (count pr...
+        # frequency_for_risk when#0 (udt.mtus:67): (or (and (= risk_level:enum 'moderate') (<= (+ (count pr...
         _v8, _m8 = strict_m((None if f_risk_level is None else (f_risk_level == 'moderate')), (f_risk_level, m_risk_level))
         _v9, _m9 = count_m(f_prior_tests, 'prior_tests', _w1, None)
         _v10, _m10 = strict_m(add(_v9, 1), (_v9, _m9))
@@ -166,7 +166,7 @@ def _decide(facts, request_date):
         _c7 = decide('frequency_for_risk', False, _gate3, None, (r_prior_tests,), rules=_RULES)
 
     if _gate4[0] is True:
-        # confirmation_indicated when#1 (udt.mtus:70): inconsistent_screen:bool
+        # confirmation_indicated when#1 (udt.mtus:75): inconsistent_screen:bool
         _c17 = decide('confirmation_indicated', False, _gate4, (f_inconsistent_screen, m_inconsistent_screen), (r_definitive_testing, r_inconsistent_screen), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
         _c17 = decide('confirmation_indicated', False, _gate4, None, (r_definitive_testing,), rules=_RULES)
@@ -176,9 +176,9 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (58, 58, 34), (59, 59, 35), (60, 60, 36), (61, 61, 37), (62, 62, 38), (63, 63, 39),
-    (64, 67, 40), (71, 75, 49), (77, 81, 56), (83, 89, 62), (91, 93, 69), (95, 102, 70),
-    (118, 120, 34), (121, 123, 35), (124, 126, 36), (127, 129, 37), (130, 132, 38), (133, 135, 39),
-    (136, 140, 40), (142, 145, 56), (146, 147, 69), (149, 151, 49), (153, 159, 62), (160, 162, 63),
-    (163, 166, 62), (168, 172, 70),
+    (58, 58, 39), (59, 59, 40), (60, 60, 41), (61, 61, 42), (62, 62, 43), (63, 63, 44),
+    (64, 67, 45), (71, 75, 54), (77, 81, 61), (83, 89, 67), (91, 93, 74), (95, 102, 75),
+    (118, 120, 39), (121, 123, 40), (124, 126, 41), (127, 129, 42), (130, 132, 43), (133, 135, 44),
+    (136, 140, 45), (142, 145, 61), (146, 147, 74), (149, 151, 54), (153, 159, 67), (160, 162, 68),
+    (163, 166, 67), (168, 172, 75),
 )
