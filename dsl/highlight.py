@@ -56,7 +56,7 @@ class MtusLexer(RegexLexer):
             (r'"""', String.Doc, "textblock"),
             (r'"', String.Double, "string"),
             (r"\d{4}-\d{2}-\d{2}\b", Literal.Date),
-            (r"(cpt)(\s+)([0-9]{4}[0-9A-Z])\b", bygroups(Keyword, Whitespace, Number.Integer)),
+            (r"(cpt|hcpcs)(\s+)([0-9A-Za-z][0-9]{3}[0-9A-Za-z])\b", bygroups(Keyword, Whitespace, Number.Integer)),
             (r"(page|pages)(\s+)(\d+(?:-\d+)?)", bygroups(Keyword, Whitespace, Number.Integer)),
             (r"(,)(\s*)(\d+-\d+)(?![-\d])", bygroups(Punctuation, Whitespace, Number.Integer)),  # a page range in a list
             (r"(quantity)(\s+)(" + _UNIT + r")", bygroups(Keyword.Type, Whitespace, Name.Constant)),

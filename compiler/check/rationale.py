@@ -198,7 +198,8 @@ class Explainer:
         lines = [f"{info.title} ({info.id})", f"Source: {info.citation_text}"]
         if info.version:
             lines.append(f"Version: {info.version}")
-        prefix = {"name": "", "cpt": "CPT ", "hcpcs": "HCPCS ", "class": "drug class ", "ingredient": "ingredient ", "form": "form "}
+        prefix = {"name": "", "cpt": "CPT ", "hcpcs": "HCPCS ", "class": "drug class ", "ingredient": "ingredient ",
+                  "form": "form "}
         services = [prefix.get(s.kind, "") + s.value for s in info.services]
         if services:
             lines.append("Governs: " + ", ".join(services))
