@@ -122,6 +122,14 @@ def _fact_kind(files, kind) -> bytes:
     return json.dumps(info).encode()
 
 
+def _with_formulary(files, change) -> dict:
+    """The pack with a formulary.json that is well formed but for `change`."""
+    good = {"id": "d", "title": "D", "citation": None, "ingredients": {"carisoprodol": ["muscle relaxant"]},
+            "products": {"Soma": {"ingredients": ["carisoprodol"], "form": "tablet"}}}
+    files = rehashed(files, "formulary.json", json.dumps({**good, **change}).encode())
+    return with_manifest(files, _set("formulary", "formulary.json"))
+
+
 BROKEN = {
     "manifest is a list": (lambda f: {**f, "manifest.json": b"[]"}, "manifest.json: is not a valid pack manifest"),
     "manifest is a string": (lambda f: {**f, "manifest.json": b'"x"'}, "manifest.json: is not a valid pack manifest"),
@@ -163,6 +171,12 @@ BROKEN = {
     "formulary missing": (lambda f: with_manifest(f, _set("formulary", "f.json")), "`formulary` must name a .json file"),
     "fact of no kind the reader has": (lambda f: rehashed(f, "guidelines/tpi.json", _fact_kind(f, "colour")),
                                        "guidelines/tpi.json: is not a valid guideline description"),
+    "formulary products a list": (lambda f: _with_formulary(f, {"products": []}), "is not a valid formulary file"),
+    "formulary form a number": (lambda f: _with_formulary(f, {"products": {"Soma": {"ingredients": ["carisoprodol"],
+                                                                                    "form": 3}}}),
+                                "is not a valid formulary file"),
+    "formulary classes a string": (lambda f: _with_formulary(f, {"ingredients": {"carisoprodol": "muscle relaxant"}}),
+                                   "is not a valid formulary file"),
     "extra file": (lambda f: {**f, "notes.txt": b"x"}, "notes.txt: is not listed in the manifest"),
     "extra cache file": (lambda f: {**f, "__pycache__/tpi.cpython-311.pyc": b"x"},
                          "__pycache__/tpi.cpython-311.pyc: is not listed in the manifest"),

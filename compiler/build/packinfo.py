@@ -17,8 +17,9 @@ from typing import Optional
 import attrs
 
 from mtus.compiler.build.lowering import compared_directly, computed_operands, written
-from mtus.compiler.check.info import (Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, GuidelineInfo, InForce,
-                                     OnDenialInfo, Operand, Service, Shape, TableInfo)
+from mtus.compiler.check.info import (Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, FormularyInfo,
+                                     GuidelineInfo, InForce, OnDenialInfo, Operand, ProductInfo, Service, Shape,
+                                     TableInfo)
 from mtus.compiler.check.rationale import join, no_article
 from mtus.dsl import model
 from mtus.dsl.model import BOOL, ENUM, HISTORY, QUANTITY, SET
@@ -323,15 +324,11 @@ def _default(c: Optional[model.Const]):
     return v
 
 
-def describe_formulary(f: model.Formulary) -> dict:
+def describe_formulary(f: model.Formulary) -> FormularyInfo:
     """The formulary as check-time data: product and ingredient names to ingredients, classes, form."""
-    return {
-        "id": f.id,
-        "title": f.title,
-        "citation": f.citation.to_json() if f.citation else None,
-        "ingredients": {i.name: list(i.classes) for i in f.ingredients},
-        "products": {p.name: {"ingredients": list(p.ingredients), "form": p.form} for p in f.products},
-    }
+    return FormularyInfo(id=f.id, title=f.title, citation=_citation(f.citation) if f.citation else None,
+                         ingredients={i.name: tuple(i.classes) for i in f.ingredients},
+                         products={p.name: ProductInfo(tuple(p.ingredients), p.form) for p in f.products})
 
 
 def _entry_text(e: model.TableEntry) -> str:

@@ -14,6 +14,7 @@ from typing import Iterable, Mapping, Optional
 import attrs
 
 from mtus.compiler.check import runtime
+from mtus.compiler.check.info import FormularyInfo
 from mtus.compiler.check.pack import (FORMULARY, MANIFEST, PACK_FORMAT, CompileError, PackError, _display_path,
                                       compiler_version, read_pack_dir, sha256, verify_listing)
 
@@ -91,7 +92,7 @@ def pack_from_results(results: list, name: str = "mtus-pack", version: str = "0"
         })
     _check_drug_services(results, formulary)
     if formulary is not None:
-        files[FORMULARY] = _json_bytes(formulary)
+        files[FORMULARY] = _json_bytes(formulary.to_json())
     manifest = {
         "format": PACK_FORMAT,
         "name": name,
@@ -156,19 +157,19 @@ def _meaning(m: dict) -> str:
     return text + (f" ({'; '.join(extra)})" if extra else "")
 
 
-def _merge_formulary(into: Optional[dict], new: dict, path: str) -> dict:
-    """Several formulary files make one vocabulary; a name may be defined once."""
+def _merge_formulary(into: Optional[FormularyInfo], new: FormularyInfo, path: str) -> FormularyInfo:
+    """Several formulary files make one vocabulary (named by the first); a name may be defined once."""
     if into is None:
         return new
-    for section in ("ingredients", "products"):
-        for name in new[section]:
-            if name in into[section]:
-                raise PackError(f"{path}: {section[:-1]} \"{name}\" is already defined by another formulary file")
-        into[section].update(new[section])
-    return into
+    for section, names in (("ingredient", new.ingredients), ("product", new.products)):
+        for name in names:
+            if name in (into.ingredients if section == "ingredient" else into.products):
+                raise PackError(f"{path}: {section} \"{name}\" is already defined by another formulary file")
+    return attrs.evolve(into, ingredients={**into.ingredients, **new.ingredients},
+                        products={**into.products, **new.products})
 
 
-def _check_drug_services(results, formulary: Optional[dict]) -> None:
+def _check_drug_services(results, formulary: Optional[FormularyInfo]) -> None:
     """Drug services (class/ingredient/form) must name something the formulary defines."""
     import difflib
 
@@ -176,10 +177,10 @@ def _check_drug_services(results, formulary: Optional[dict]) -> None:
 
     known = {"class": set(), "ingredient": set(), "form": set()}
     if formulary is not None:
-        for name, classes in formulary["ingredients"].items():
+        for name, classes in formulary.ingredients.items():
             known["ingredient"].add(name)
             known["class"].update(classes)
-        known["form"].update(p["form"] for p in formulary["products"].values() if p["form"])
+        known["form"].update(p.form for p in formulary.products.values() if p.form)
     for r in results:
         if not isinstance(r.model, Guideline):
             continue

@@ -18,7 +18,7 @@ import attrs
 
 from mtus.compiler.check.casefile import CaseError, LDict, LList, Problem, read_case_file
 from mtus.compiler.check.index import AllFacts, PackIndex
-from mtus.compiler.check.info import FieldInfo, GuidelineInfo
+from mtus.compiler.check.info import FieldInfo, FormularyInfo, GuidelineInfo
 from mtus.compiler.check.itemtext import ItemDetail, read_detail
 from mtus.compiler.check.lazyre import Lazy  # most values need none of the patterns below: compiled on first use
 from mtus.compiler.check.routing import MAX_CLOSEST_SEARCHES, Product, Route, Router, detail_facts
@@ -623,7 +623,7 @@ def _readers(name: str, index: PackIndex) -> str:
 class CaseReader:
     """Reads cases against one pack: fact schemas and the pack's router (built once, Pack.reader())."""
 
-    def __init__(self, infos: Mapping[str, GuidelineInfo], formulary: Optional[Mapping] = None,
+    def __init__(self, infos: Mapping[str, GuidelineInfo], formulary: Optional[FormularyInfo] = None,
                  index: Optional[PackIndex] = None):
         self.infos = infos
         self.formulary = formulary
@@ -637,10 +637,11 @@ class CaseReader:
         return _Loader(path, self, strict).load(data)
 
 
-def case_from_data(data: Any, path: str, infos: Mapping[str, GuidelineInfo], formulary: Optional[Mapping] = None) -> Case:
+def case_from_data(data: Any, path: str, infos: Mapping[str, GuidelineInfo],
+                   formulary: Optional[FormularyInfo] = None) -> Case:
     return CaseReader(infos, formulary).read(data, path)
 
 
-def load_case(path: str, infos: Mapping[str, GuidelineInfo], formulary: Optional[Mapping] = None) -> Case:
+def load_case(path: str, infos: Mapping[str, GuidelineInfo], formulary: Optional[FormularyInfo] = None) -> Case:
     """Read, validate and route a case file; raises CaseError listing every problem."""
     return case_from_data(read_case_file(path), path, infos, formulary)

@@ -4,6 +4,8 @@ build/packinfo.py makes these from the checked model; a pack stores them as
 `guidelines/<id>.json` (to_json) and check time reads them back (from_json):
 case files are read by the facts' types, requests routed by the services,
 and letters and rationale phrased from the criteria's statements and shapes.
+The pack's drug vocabulary (`formulary.json`, FormularyInfo) is handed over the
+same way.
 Plain attrs classes over JSON values; nothing here imports the front end.
 """
 
@@ -391,3 +393,57 @@ class GuidelineInfo:
                    None if data.get("on_denial") is None else OnDenialInfo.from_json(data["on_denial"]),
                    InForce.from_json(data["in_force"]) if data.get("in_force") else None,
                    data.get("not_mtus_rank"))
+
+
+def _texts(data: Json) -> tuple[str, ...]:
+    """A JSON list of strings, as a tuple; TypeError for anything else (a pack is not trusted to be well formed)."""
+    if not isinstance(data, list) or not all(type(x) is str for x in data):
+        raise TypeError("expected a list of strings")
+    return tuple(data)
+
+
+@attrs.frozen
+class ProductInfo:
+    """A drug product of the formulary: its ingredients and its dosage form (None: not stated)."""
+
+    ingredients: tuple[str, ...]
+    form: Optional[str] = None
+
+    def to_json(self) -> Json:
+        return {"ingredients": list(self.ingredients), "form": self.form}
+
+    @classmethod
+    def from_json(cls, data: Json) -> ProductInfo:
+        form = data["form"]
+        if form is not None and type(form) is not str:
+            raise TypeError("a product's form is a string")
+        return cls(_texts(data["ingredients"]), form)
+
+
+@attrs.frozen
+class FormularyInfo:
+    """The pack's drug vocabulary (formulary.json): ingredients with their drug classes, products by name.
+
+    Check time routes a drug request by it (check/routing.py); build/packinfo.py
+    makes it from a `formulary` file, and several files merge into one (packwriter).
+    """
+
+    id: str
+    title: str
+    citation: Optional[Citation]
+    ingredients: Mapping[str, tuple[str, ...]]  # ingredient name -> its drug classes
+    products: Mapping[str, ProductInfo]  # product name (brand or generic) -> ingredients and form
+
+    def to_json(self) -> Json:
+        return {"id": self.id, "title": self.title,
+                "citation": None if self.citation is None else self.citation.to_json(),
+                "ingredients": {name: list(classes) for name, classes in self.ingredients.items()},
+                "products": {name: p.to_json() for name, p in self.products.items()}}
+
+    @classmethod
+    def from_json(cls, data: Json) -> FormularyInfo:
+        """Raises KeyError, TypeError or AttributeError for malformed data."""
+        citation = data["citation"]
+        return cls(data["id"], data["title"], None if citation is None else Citation.from_json(citation),
+                   {name: _texts(classes) for name, classes in data["ingredients"].items()},
+                   {name: ProductInfo.from_json(p) for name, p in data["products"].items()})

@@ -33,7 +33,7 @@ import attrs
 from mtus.compiler.check import runtime
 from mtus.compiler.check.bounded import Refused, read_bounded
 from mtus.compiler.check.index import PackIndex, ServiceEntry
-from mtus.compiler.check.info import GuidelineInfo
+from mtus.compiler.check.info import FormularyInfo, GuidelineInfo
 
 PACK_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -189,7 +189,7 @@ class Pack:
     digest: str  # sha256 of manifest.json: names the exact pack in letters
     guidelines: Mapping[str, LoadedGuideline]
     location: str
-    formulary: Optional[Mapping] = None  # describe_formulary() data, when the pack has one
+    formulary: Optional[FormularyInfo] = None  # the drug vocabulary, when the pack has one
     index: Optional[PackIndex] = None  # the manifest's services and facts; None: computed from the descriptions
     _cache: dict = attrs.field(factory=dict, eq=False, repr=False)
 
@@ -407,6 +407,17 @@ def _read_info(data: bytes, where: str) -> GuidelineInfo:
         raise PackError(f"{where}: is not a valid guideline description ({e})") from None
 
 
+def _read_formulary(data: bytes, where: str) -> FormularyInfo:
+    """The pack's formulary from its verified bytes; PackError naming the file if it is not one."""
+    parsed = _json(data, where, "is not a valid formulary file")
+    if not isinstance(parsed, dict):
+        raise PackError(f"{where}: is not a formulary (a JSON object)")
+    try:
+        return FormularyInfo.from_json(parsed)
+    except (KeyError, TypeError, AttributeError) as e:
+        raise PackError(f"{where}: is not a valid formulary file ({e})") from None
+
+
 def checker_text(source: bytes, filename: str) -> str:
     """A generated checker's bytes as the exact text that is compiled: strict UTF-8.
 
@@ -451,9 +462,7 @@ def _pack(manifest: dict, raw_manifest: bytes, files: _Files, location: str, eag
     if name is not None:
         if type(name) is not str or name not in manifest["files"] or name == MANIFEST:
             raise PackError(f"{where}: `formulary` must name a .json file of the pack")
-        formulary = _json(files.read(name), f"{location}/{name}", "is not a valid formulary file")
-        if not isinstance(formulary, dict):
-            raise PackError(f"{location}/{name}: is not a formulary (a JSON object)")
+        formulary = _read_formulary(files.read(name), f"{location}/{name}")
     return Pack(str(manifest.get("name", "?")), str(manifest.get("version", "?")), sha256(raw_manifest), loaded,
                 location, formulary, index)
 

@@ -18,7 +18,7 @@ from typing import Any, Mapping, Optional, Sequence
 import attrs
 
 from mtus.compiler.check.editions import in_force, is_mtus, period_text, rank
-from mtus.compiler.check.info import GuidelineInfo, Service
+from mtus.compiler.check.info import FormularyInfo, GuidelineInfo, Service
 from mtus.compiler.check.itemtext import ItemDetail, outside_parentheses, routing_text
 
 #: A procedure code in an item, bare or after its system's name: a CPT code ("20552", "CPT 0232T") or an
@@ -97,7 +97,7 @@ class Router:
 
     CACHE_SIZE = 4096
 
-    def __init__(self, infos: Mapping[str, GuidelineInfo], formulary: Optional[Mapping] = None,
+    def __init__(self, infos: Mapping[str, GuidelineInfo], formulary: Optional[FormularyInfo] = None,
                  services: Optional[Mapping[str, Sequence[Service]]] = None):
         self.infos = infos
         self.formulary = formulary
@@ -116,19 +116,19 @@ class Router:
                     self._drug.setdefault((svc.kind, svc.value), set()).add(gid)
         self._drug_names: list[tuple[frozenset, str, str]] = []  # (words, kind, name)
         self._single_forms: dict[str, set] = {}  # ingredient -> forms of its single-ingredient products
-        if formulary:
+        if formulary is not None:
             named = []
-            for kind in ("products", "ingredients"):
-                for name in formulary[kind]:
+            for kind, names in (("products", formulary.products), ("ingredients", formulary.ingredients)):
+                for name in names:
                     n = _norm(name)
                     if n:
                         named.append((len(n), frozenset(n.split()), kind, name))
             # longest name first; products before ingredients of the same length
             named.sort(key=lambda x: (-x[0], x[2] != "products"))
             self._drug_names = [(words, kind, name) for _, words, kind, name in named]
-            for entry in formulary["products"].values():
-                if len(entry["ingredients"]) == 1 and entry["form"]:
-                    self._single_forms.setdefault(entry["ingredients"][0], set()).add(entry["form"])
+            for entry in formulary.products.values():
+                if len(entry.ingredients) == 1 and entry.form:
+                    self._single_forms.setdefault(entry.ingredients[0], set()).add(entry.form)
         self._products: dict[str, Optional[Product]] = {}
         self._routes: dict[tuple, list[str]] = {}
         self._hint_index: dict[str, tuple[str, str]] = {}
@@ -186,8 +186,8 @@ class Router:
         named = [(kind, name) for names, kind, name in self._drug_names if names <= have]  # any word order
         product = next((name for kind, name in named if kind == "products"), None)
         if product is not None:  # the longest product named
-            entry = self.formulary["products"][product]
-            return self._product(product, entry["ingredients"], entry["form"])
+            entry = self.formulary.products[product]
+            return self._product(product, entry.ingredients, entry.form)
         ingredients = [name for kind, name in named if kind == "ingredients"]
         if not ingredients:
             return None
@@ -200,7 +200,7 @@ class Router:
         return self._product("/".join(ingredients), ingredients, form)
 
     def _product(self, name: str, ingredients, form: Optional[str]) -> Product:
-        classes = {c for i in ingredients for c in self.formulary["ingredients"].get(i, ())}
+        classes = {c for i in ingredients for c in self.formulary.ingredients.get(i, ())}
         return Product(name, frozenset(ingredients), frozenset(classes), form)
 
     def by_product(self, product: Optional[Product]) -> list[str]:
@@ -383,7 +383,7 @@ def route_item(item: str, infos: Mapping[str, GuidelineInfo]) -> list[str]:
     return Router(infos).services(item)
 
 
-def find_product(item: str, formulary: Optional[Mapping]) -> Optional[Product]:
+def find_product(item: str, formulary: Optional[FormularyInfo]) -> Optional[Product]:
     """The formulary product (or single ingredient) the item names."""
     return Router({}, formulary).product(item)
 

@@ -21,7 +21,7 @@ import attrs
 from mtus.compiler.build import interpret
 from mtus.compiler.build.packinfo import describe
 from mtus.compiler.check.casefile import CaseError, parse_case_text
-from mtus.compiler.check.info import GuidelineInfo
+from mtus.compiler.check.info import FormularyInfo, GuidelineInfo
 from mtus.compiler.check.letter import WORDINGS, decide, letter_json, render
 from mtus.compiler.check.pack import Pack
 from mtus.compiler.check.runtime import to_json_value
@@ -49,7 +49,7 @@ class InterpretedGuideline:
 
 
 @functools.lru_cache(maxsize=1)
-def _formulary() -> Optional[dict]:
+def _formulary() -> Optional[FormularyInfo]:
     """The bundled pack's drug formulary, so "Norco 10/325" reaches a guideline typed in the page as in the pack."""
     from mtus.compiler.check.pack import bundled_pack
 
