@@ -72,6 +72,9 @@ class MtusLexer(RegexLexer):
             # a declaration or a criterion: `name:` (not a record's `field:` inside braces)
             (r"(exclude)(\s+)(" + _NAME + r")(\s*)(:)",
              bygroups(Keyword, Whitespace, Name.Function, Whitespace, Punctuation)),
+            # `let name =`: the `=` names a value (punctuation), it does not compare
+            (r"(let)(\s+)(" + _NAME + r")(\s*)(=)(?!=)",
+             bygroups(Keyword, Whitespace, Name.Variable, Whitespace, Punctuation)),
             (r"(" + _NAME + r")(\s*)(:)", bygroups(Name.Variable, Whitespace, Punctuation)),
             (words(SECTIONS, prefix=r"\b", suffix=r"\b"), Keyword.Declaration),
             (words(STATEMENTS, prefix=r"\b", suffix=r"\b"), Keyword),

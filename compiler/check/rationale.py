@@ -653,7 +653,7 @@ class Explainer:
                     return []
             elif self._reads_only_product(r):
                 line = sentence(f"A different product that meets the criterion: {statement}")
-            elif statement.startswith(("documentation of ", "documentation that ")):
+            elif statement.startswith(("documentation of ", "documentation that ", "documented ")):
                 line = sentence(statement)
             elif c.allows_fewer or (c.shape.kind == "limit"
                                     and _kind(self._fact(c.shape.fact)) == "count"):

@@ -23,7 +23,7 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 7')
 
 # The guideline's values, built once.
-_K1 = Decimal('30')  # 30% (aeds.mtus:113)
+_K1 = Decimal('30')  # 30% (aeds.mtus:115)
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
@@ -77,7 +77,7 @@ def unmet(facts, request_date):
         if _when1 is None or not (f_other_aeds_failed is True):
             _out.append('topiramate_second_line')
 
-    # when#1 (aeds.mtus:108): (and (any aed_use):bool (>= (time-from (first aed_use field date):date re...
+    # when#1 (aeds.mtus:110): $after_trial:bool
     _r2 = first_row(f_aed_use, 'date')
     _t3 = None if _r2 is None else _r2.get('date')
     _t4 = compare_elapsed('>=', _t3, request_date, 0, 28)
@@ -85,17 +85,17 @@ def unmet(facts, request_date):
     if _when5 is not False:
         _unknown6 = _when5 is None
 
-        # moderate_response when#1 (aeds.mtus:113): (or (and (documented aed_pain_reduction:percent) (>= ae...
+        # moderate_response when#1 (aeds.mtus:115): (or (and (documented aed_pain_reduction:percent) (>= ae...
         _t7 = mul(sub(f_pain_before, f_pain_on_aed), 10)
         _t8 = mul(f_pain_before, 3)
         if _unknown6 or not (((f_aed_pain_reduction is not None) and (f_aed_pain_reduction is not None and (f_aed_pain_reduction >= _K1))) or ((not (f_aed_pain_reduction is not None)) and (_t7 is not None and _t8 is not None and (_t7 >= _t8)))):
             _out.append('moderate_response')
 
-        # function when#1 (aeds.mtus:117): aed_function_improved:bool
+        # function when#1 (aeds.mtus:119): aed_function_improved:bool
         if _unknown6 or not (f_aed_function_improved is True):
             _out.append('function')
 
-    # exclude side_effects (aeds.mtus:124): aed_side_effects_not_tolerated:bool
+    # exclude side_effects (aeds.mtus:126): aed_side_effects_not_tolerated:bool
     if (f_aed_side_effects_not_tolerated is True):
         _out.append('side_effects')
 
@@ -146,7 +146,7 @@ def _decide(facts, request_date):
     # when#0 (aeds.mtus:86): (contains ingredients:set[text] 'topiramate')
     _v1, _m1 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'topiramate')), (f_ingredients, m_ingredients))
     _gate2 = (_v1, _m1)
-    # when#1 (aeds.mtus:108): (and (any aed_use):bool (>= (time-from (first aed_use field date):date re...
+    # when#1 (aeds.mtus:110): $after_trial:bool
     _v3, _m3 = any_m(f_aed_use, 'aed_use', None, None)
     _p4 = pick_m('first', f_aed_use, 'aed_use', None, None, 'date')
     _v5, _m5 = field_m(_p4, 'aed_use', 'date')
@@ -168,7 +168,7 @@ def _decide(facts, request_date):
         _c14 = decide('topiramate_second_line', False, _gate2, None, (r_ingredients,), rules=_RULES)
 
     if _gate9[0] is True:
-        # moderate_response when#1 (aeds.mtus:113): (or (and (documented aed_pain_reduction:percent) (>= ae...
+        # moderate_response when#1 (aeds.mtus:115): (or (and (documented aed_pain_reduction:percent) (>= ae...
         _v17, _m17 = strict_m((None if f_aed_pain_reduction is None else (f_aed_pain_reduction >= _K1)), (f_aed_pain_reduction, m_aed_pain_reduction))
         _v18, _m18 = and_m(((f_aed_pain_reduction is not None), ()), (_v17, _m17))
         _v19, _m19 = strict_m(sub(f_pain_before, f_pain_on_aed), (f_pain_before, m_pain_before), (f_pain_on_aed, m_pain_on_aed))
@@ -178,13 +178,13 @@ def _decide(facts, request_date):
         _v23, _m23 = and_m(((not (f_aed_pain_reduction is not None)), ()), (_v22, _m22))
         _v24, _m24 = or_m((_v18, _m18), (_v23, _m23))
         _c15 = decide('moderate_response', False, _gate9, (_v24, _m24), (r_aed_use, r_aed_pain_reduction, r_pain_before, r_pain_on_aed), (Computed('(pain_before - pain_on_aed) * 10', _v20), Computed('pain_before - pain_on_aed', _v19), Computed('pain_before * 3', _v21)), rules=_RULES)
-        # function when#1 (aeds.mtus:117): aed_function_improved:bool
+        # function when#1 (aeds.mtus:119): aed_function_improved:bool
         _c16 = decide('function', False, _gate9, (f_aed_function_improved, m_aed_function_improved), (r_aed_use, r_aed_function_improved), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
         _c15 = decide('moderate_response', False, _gate9, None, (r_aed_use,), rules=_RULES)
         _c16 = decide('function', False, _gate9, None, (r_aed_use,), rules=_RULES)
 
-    # exclude side_effects (aeds.mtus:124): aed_side_effects_not_tolerated:bool
+    # exclude side_effects (aeds.mtus:126): aed_side_effects_not_tolerated:bool
     _c25 = decide('side_effects', True, ALWAYS, (f_aed_side_effects_not_tolerated, m_aed_side_effects_not_tolerated), (r_aed_side_effects_not_tolerated,), rules=_RULES)
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c10, _c14, _c15, _c16, _c25))
@@ -194,9 +194,10 @@ def _decide(facts, request_date):
 SOURCE_LINES = (
     (53, 53, 58), (54, 54, 59), (55, 55, 60), (56, 56, 61), (57, 60, 62), (61, 61, 64),
     (62, 62, 65), (63, 63, 66), (64, 64, 67), (65, 65, 68), (68, 70, 78), (72, 74, 86),
-    (76, 78, 87), (80, 86, 108), (88, 88, 113), (89, 90, 114), (91, 92, 113), (94, 96, 117),
-    (98, 100, 124), (113, 115, 58), (116, 118, 59), (119, 121, 60), (122, 124, 61), (125, 129, 62),
-    (130, 132, 64), (133, 135, 65), (136, 138, 66), (139, 141, 67), (142, 144, 68), (146, 148, 86),
-    (149, 156, 108), (158, 162, 78), (164, 168, 87), (170, 173, 113), (174, 178, 114), (179, 180, 113),
-    (181, 182, 117), (183, 185, 113), (187, 188, 124),
+    (76, 78, 87), (80, 80, 110), (81, 83, 108), (84, 86, 110), (88, 88, 115), (89, 90, 116),
+    (91, 92, 115), (94, 96, 119), (98, 100, 126), (113, 115, 58), (116, 118, 59), (119, 121, 60),
+    (122, 124, 61), (125, 129, 62), (130, 132, 64), (133, 135, 65), (136, 138, 66), (139, 141, 67),
+    (142, 144, 68), (146, 148, 86), (149, 149, 110), (150, 155, 108), (156, 156, 110), (158, 162, 78),
+    (164, 168, 87), (170, 173, 115), (174, 178, 116), (179, 180, 115), (181, 182, 119), (183, 185, 115),
+    (187, 188, 126),
 )

@@ -79,22 +79,22 @@ def unmet(facts, request_date):
         if _when1 is None or not (f_depression is True):
             _out.append('ssri_for_depression')
 
-    # when#1 (antidepressants.mtus:101): (and (any antidepressant_use):bool (>= (time-from (first antid...
+    # when#1 (antidepressants.mtus:103): $after_trial:bool
     _r2 = first_row(f_antidepressant_use, 'date')
     _t3 = None if _r2 is None else _r2.get('date')
     _t4 = compare_elapsed('>=', _t3, request_date, 0, 28)
     _when5 = k_and((len(f_antidepressant_use) > 0), _t4)
     if _when5 is not False:
 
-        # efficacy when#1 (antidepressants.mtus:102): (or (and antidepressant_pain_improved:bool antidepres...
+        # efficacy when#1 (antidepressants.mtus:104): (or (and antidepressant_pain_improved:bool antidepres...
         if _when5 is None or not (((f_antidepressant_pain_improved is True) and (f_antidepressant_function_improved is True)) or ((f_drug_classes is not None and contains_text(f_drug_classes, 'ssri')) and (f_depression_improved is True))):
             _out.append('efficacy')
 
-    # exclude not_tolerated (antidepressants.mtus:111): antidepressant_not_tolerated:bool
+    # exclude not_tolerated (antidepressants.mtus:113): antidepressant_not_tolerated:bool
     if (f_antidepressant_not_tolerated is True):
         _out.append('not_tolerated')
 
-    # exclude tca_contraindicated (antidepressants.mtus:113): (and (contains drug_classes:set[text] 'tr...
+    # exclude tca_contraindicated (antidepressants.mtus:115): (and (contains drug_classes:set[text] 'tr...
     if ((f_drug_classes is not None and contains_text(f_drug_classes, 'tricyclic antidepressant')) and (f_tca_contraindication is True)):
         _out.append('tca_contraindicated')
 
@@ -145,7 +145,7 @@ def _decide(facts, request_date):
     # when#0 (antidepressants.mtus:85): (contains drug_classes:set[text] 'SSRI')
     _v1, _m1 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'ssri')), (f_drug_classes, m_drug_classes))
     _gate2 = (_v1, _m1)
-    # when#1 (antidepressants.mtus:101): (and (any antidepressant_use):bool (>= (time-from (first antid...
+    # when#1 (antidepressants.mtus:103): $after_trial:bool
     _v3, _m3 = any_m(f_antidepressant_use, 'antidepressant_use', None, None)
     _p4 = pick_m('first', f_antidepressant_use, 'antidepressant_use', None, None, 'date')
     _v5, _m5 = field_m(_p4, 'antidepressant_use', 'date')
@@ -165,7 +165,7 @@ def _decide(facts, request_date):
         _c12 = decide('ssri_for_depression', False, _gate2, None, (r_drug_classes,), rules=_RULES)
 
     if _gate9[0] is True:
-        # efficacy when#1 (antidepressants.mtus:102): (or (and antidepressant_pain_improved:bool antidepres...
+        # efficacy when#1 (antidepressants.mtus:104): (or (and antidepressant_pain_improved:bool antidepres...
         _v14, _m14 = and_m((f_antidepressant_pain_improved, m_antidepressant_pain_improved), (f_antidepressant_function_improved, m_antidepressant_function_improved))
         _v15, _m15 = and_m((_v1, _m1), (f_depression_improved, m_depression_improved))
         _v16, _m16 = or_m((_v14, _m14), (_v15, _m15))
@@ -173,10 +173,10 @@ def _decide(facts, request_date):
     else:  # not applicable, or not documented with what the `when` misses
         _c13 = decide('efficacy', False, _gate9, None, (r_antidepressant_use,), rules=_RULES)
 
-    # exclude not_tolerated (antidepressants.mtus:111): antidepressant_not_tolerated:bool
+    # exclude not_tolerated (antidepressants.mtus:113): antidepressant_not_tolerated:bool
     _c17 = decide('not_tolerated', True, ALWAYS, (f_antidepressant_not_tolerated, m_antidepressant_not_tolerated), (r_antidepressant_not_tolerated,), rules=_RULES)
 
-    # exclude tca_contraindicated (antidepressants.mtus:113): (and (contains drug_classes:set[text] 'tr...
+    # exclude tca_contraindicated (antidepressants.mtus:115): (and (contains drug_classes:set[text] 'tr...
     _v19, _m19 = strict_m((None if f_drug_classes is None else contains_text(f_drug_classes, 'tricyclic antidepressant')), (f_drug_classes, m_drug_classes))
     _v20, _m20 = and_m((_v19, _m19), (f_tca_contraindication, m_tca_contraindication))
     _c18 = decide('tca_contraindicated', True, ALWAYS, (_v20, _m20), (r_drug_classes, r_tca_contraindication), rules=_RULES)
@@ -188,8 +188,9 @@ def _decide(facts, request_date):
 SOURCE_LINES = (
     (55, 55, 57), (56, 56, 58), (57, 57, 59), (58, 58, 60), (59, 62, 61), (63, 63, 63),
     (64, 64, 64), (65, 65, 65), (66, 66, 66), (67, 67, 67), (70, 72, 78), (74, 76, 85),
-    (78, 80, 86), (82, 87, 101), (89, 91, 102), (93, 95, 111), (97, 99, 113), (112, 114, 57),
-    (115, 117, 58), (118, 120, 59), (121, 123, 60), (124, 128, 61), (129, 131, 63), (132, 134, 64),
-    (135, 137, 65), (138, 140, 66), (141, 143, 67), (145, 147, 85), (148, 155, 101), (157, 159, 78),
-    (161, 165, 86), (167, 169, 102), (170, 170, 103), (171, 174, 102), (176, 177, 111), (179, 182, 113),
+    (78, 80, 86), (82, 82, 103), (83, 85, 101), (86, 87, 103), (89, 91, 104), (93, 95, 113),
+    (97, 99, 115), (112, 114, 57), (115, 117, 58), (118, 120, 59), (121, 123, 60), (124, 128, 61),
+    (129, 131, 63), (132, 134, 64), (135, 137, 65), (138, 140, 66), (141, 143, 67), (145, 147, 85),
+    (148, 148, 103), (149, 154, 101), (155, 155, 103), (157, 159, 78), (161, 165, 86), (167, 169, 104),
+    (170, 170, 105), (171, 174, 104), (176, 177, 113), (179, 182, 115),
 )

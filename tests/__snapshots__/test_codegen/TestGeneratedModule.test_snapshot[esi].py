@@ -23,8 +23,8 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 7')
 
 # The guideline's values, built once.
-_K1 = Decimal('50')  # 50% (esi.mtus:123)
-_K2 = Duration(0, 42)  # 6 weeks (esi.mtus:125)
+_K1 = Decimal('50')  # 50% (esi.mtus:125)
+_K2 = Duration(0, 42)  # 6 weeks (esi.mtus:127)
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
@@ -130,7 +130,7 @@ def unmet(facts, request_date):
         if (f_esi_requested is not None and (not (f_esi_requested <= 2))):
             _failed = True
 
-    # when#1 (esi.mtus:119): (any prior_esis where (= .region:enum esi_region:enum)):bool
+    # when#1 (esi.mtus:121): $same_region:bool
     def _where2(_row3):
         _t4 = _row3.get('region')
         _m5 = () if _t4 is not None else ('prior_esis.region',)
@@ -141,7 +141,7 @@ def unmet(facts, request_date):
     if _when8 is not False:
         _unknown9 = _when8 is None
 
-        # repeat_improvement when#1 (esi.mtus:123): (and (>= (last prior_esis where (= .region:enum esi_reg...
+        # repeat_improvement when#1 (esi.mtus:125): (and (>= (last prior_esis where (= .region:enum esi_reg...
         def _where10(_row11):
             _t12 = _row11.get('region')
             _m13 = () if _t12 is not None else ('prior_esis.region',)
@@ -176,7 +176,7 @@ def unmet(facts, request_date):
             if not (_unknown9) and ((_v16 is not None and (not (_v16 >= _K1))) or (_v23 is False) or (_t31 is False) or (_v38 is False)):
                 _failed = True
 
-        # per_region_per_year when#1 (esi.mtus:131): (<= (+ (count prior_esis within 1 year where (= .regio...
+        # per_region_per_year when#1 (esi.mtus:133): (<= (+ (count prior_esis within 1 year where (= .regio...
         _w39 = window(request_date, 12, 0)
         def _where40(_row41):
             _t42 = _row41.get('region')
@@ -237,7 +237,7 @@ def _decide(facts, request_date):
     # when#0 (esi.mtus:94): (!= esi_approach:enum 'transforaminal')
     _v1, _m1 = strict_m((None if f_esi_approach is None else (f_esi_approach != 'transforaminal')), (f_esi_approach, m_esi_approach))
     _gate2 = (_v1, _m1)
-    # when#1 (esi.mtus:119): (any prior_esis where (= .region:enum esi_region:enum)):bool
+    # when#1 (esi.mtus:121): $same_region:bool
     def _where3(_row4):
         _t5 = _row4.get('region')
         _m6 = () if _t5 is not None else ('prior_esis.region',)
@@ -272,7 +272,7 @@ def _decide(facts, request_date):
     _c18 = decide('no_series', False, ALWAYS, (_v19, _m19), (r_esi_requested,), rules=_RULES)
 
     if _gate9[0] is True:
-        # repeat_improvement when#1 (esi.mtus:123): (and (>= (last prior_esis where (= .region:enum esi_reg...
+        # repeat_improvement when#1 (esi.mtus:125): (and (>= (last prior_esis where (= .region:enum esi_reg...
         def _where22(_row23):
             _t24 = _row23.get('region')
             _m25 = () if _t24 is not None else ('prior_esis.region',)
@@ -306,7 +306,7 @@ def _decide(facts, request_date):
         _v52, _m52 = field_m(_p51, 'prior_esis', 'function_improved')
         _v53, _m53 = and_m((_v29, _m29), (_v36, _m36), (_v45, _m45), (_v52, _m52))
         _c20 = decide('repeat_improvement', False, _gate9, (_v53, _m53), (r_prior_esis, r_esi_region), (Computed('last(prior_esis where region = esi_region).relief', _v28), Computed('last(prior_esis where region = esi_region).relief_lasted', _v43)), rules=_RULES)
-        # per_region_per_year when#1 (esi.mtus:131): (<= (+ (count prior_esis within 1 year where (= .regio...
+        # per_region_per_year when#1 (esi.mtus:133): (<= (+ (count prior_esis within 1 year where (= .regio...
         _w54 = window(request_date, 12, 0)
         def _where55(_row56):
             _t57 = _row56.get('region')
@@ -328,10 +328,11 @@ def _decide(facts, request_date):
 SOURCE_LINES = (
     (75, 75, 49), (76, 76, 50), (77, 77, 51), (78, 78, 52), (79, 79, 53), (80, 80, 54),
     (81, 81, 55), (82, 82, 58), (83, 86, 59), (90, 94, 72), (96, 100, 77), (102, 106, 82),
-    (108, 112, 88), (114, 116, 94), (118, 125, 95), (127, 131, 101), (133, 142, 119), (144, 151, 123),
-    (152, 158, 124), (159, 166, 125), (167, 173, 126), (174, 177, 123), (179, 191, 131), (207, 209, 49),
-    (210, 212, 50), (213, 215, 51), (216, 218, 52), (219, 221, 53), (222, 224, 54), (225, 227, 55),
-    (228, 230, 58), (231, 235, 59), (237, 239, 94), (240, 247, 119), (249, 251, 72), (253, 254, 77),
-    (256, 257, 82), (259, 261, 88), (263, 268, 95), (270, 272, 101), (274, 283, 123), (284, 290, 124),
-    (291, 299, 125), (300, 306, 126), (307, 308, 123), (309, 319, 131), (320, 322, 123),
+    (108, 112, 88), (114, 116, 94), (118, 125, 95), (127, 131, 101), (133, 133, 121), (134, 139, 119),
+    (140, 142, 121), (144, 151, 125), (152, 158, 126), (159, 166, 127), (167, 173, 128), (174, 177, 125),
+    (179, 191, 133), (207, 209, 49), (210, 212, 50), (213, 215, 51), (216, 218, 52), (219, 221, 53),
+    (222, 224, 54), (225, 227, 55), (228, 230, 58), (231, 235, 59), (237, 239, 94), (240, 240, 121),
+    (241, 246, 119), (247, 247, 121), (249, 251, 72), (253, 254, 77), (256, 257, 82), (259, 261, 88),
+    (263, 268, 95), (270, 272, 101), (274, 283, 125), (284, 290, 126), (291, 299, 127), (300, 306, 128),
+    (307, 308, 125), (309, 319, 133), (320, 322, 125),
 )

@@ -121,23 +121,23 @@ def unmet(facts, request_date):
         if (f_pt_visits_requested is not None and _t4 is not None and (not (f_pt_visits_requested <= _t4))):
             _failed = True
 
-    # when#0 (physical_medicine.mtus:112): (documented injury_pt_visits:count)
+    # when#0 (physical_medicine.mtus:114): $visits_counted:bool
     _when5 = (f_injury_pt_visits is not None)
     if _when5 is not False:
 
-        # statutory_cap when#0 (physical_medicine.mtus:113): (<= (+ injury_pt_visits:count pt_visits_reques...
+        # statutory_cap when#0 (physical_medicine.mtus:115): (<= (+ injury_pt_visits:count pt_visits_reques...
         _t6 = add(f_injury_pt_visits, f_pt_visits_requested)
         if _when5 is None or not (_t6 is not None and (_t6 <= 24)):
             _out.append('statutory_cap')
             if not (_when5 is None) and (_t6 is not None and (not (_t6 <= 24))):
                 _failed = True
 
-    # when#1 (physical_medicine.mtus:124): (any prior_physical_medicine):bool
+    # when#1 (physical_medicine.mtus:126): (any prior_physical_medicine):bool
     _when7 = (len(f_prior_physical_medicine) > 0)
     if _when7 is not False:
         _unknown8 = _when7 is None
 
-        # functional_improvement when#1 (physical_medicine.mtus:125): (and (or (last prior_physical_medicin...
+        # functional_improvement when#1 (physical_medicine.mtus:127): (and (or (last prior_physical_medicin...
         _r9 = last_row(f_prior_physical_medicine, 'date')
         _t10 = None if _r9 is None else _r9.get('adl_improved')
         _t11 = None if _r9 is None else _r9.get('work_restrictions_reduced')
@@ -147,7 +147,7 @@ def unmet(facts, request_date):
             if not (_unknown8) and (((_t10 is False) and (_t11 is False)) or (_t12 is False)):
                 _failed = True
 
-        # home_program_not_enough when#1 (physical_medicine.mtus:128): home_program_insufficient:bool
+        # home_program_not_enough when#1 (physical_medicine.mtus:130): home_program_insufficient:bool
         if _unknown8 or not (f_home_program_insufficient is True):
             _out.append('home_program_not_enough')
             if not (_unknown8) and (f_home_program_insufficient is False):
@@ -191,9 +191,9 @@ def _decide(facts, request_date):
         f_prior_physical_medicine = ()
     r_prior_physical_medicine = FactValue('prior_physical_medicine', f_prior_physical_medicine, d_prior_physical_medicine)
 
-    # when#0 (physical_medicine.mtus:112): (documented injury_pt_visits:count)
+    # when#0 (physical_medicine.mtus:114): $visits_counted:bool
     _gate1 = ((f_injury_pt_visits is not None), ())
-    # when#1 (physical_medicine.mtus:124): (any prior_physical_medicine):bool
+    # when#1 (physical_medicine.mtus:126): (any prior_physical_medicine):bool
     _v2, _m2 = any_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None)
     _gate3 = (_v2, _m2)
 
@@ -218,7 +218,7 @@ def _decide(facts, request_date):
     _c12 = decide('course_length', False, ALWAYS, (_v15, _m15), (r_pt_visits_requested, r_pt_visits_per_week, r_physical_medicine_diagnosis), (Computed('pt_visits_per_week * pm_weeks[physical_medicine_diagnosis]', _v14), Computed('pm_weeks[physical_medicine_diagnosis]', _v13)), rules=_RULES)
 
     if _gate1[0] is True:
-        # statutory_cap when#0 (physical_medicine.mtus:113): (<= (+ injury_pt_visits:count pt_visits_reques...
+        # statutory_cap when#0 (physical_medicine.mtus:115): (<= (+ injury_pt_visits:count pt_visits_reques...
         _v17, _m17 = strict_m(add(f_injury_pt_visits, f_pt_visits_requested), (f_injury_pt_visits, m_injury_pt_visits), (f_pt_visits_requested, m_pt_visits_requested))
         _v18, _m18 = strict_m((None if _v17 is None else (_v17 <= 24)), (_v17, _m17))
         _c16 = decide('statutory_cap', False, _gate1, (_v18, _m18), (r_injury_pt_visits, r_pt_visits_requested), (Computed('injury_pt_visits + pt_visits_requested', _v17),), rules=_RULES)
@@ -226,7 +226,7 @@ def _decide(facts, request_date):
         _c16 = decide('statutory_cap', False, _gate1, None, (r_injury_pt_visits,), rules=_RULES)
 
     if _gate3[0] is True:
-        # functional_improvement when#1 (physical_medicine.mtus:125): (and (or (last prior_physical_medicin...
+        # functional_improvement when#1 (physical_medicine.mtus:127): (and (or (last prior_physical_medicin...
         _p21 = pick_m('last', f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'date')
         _v22, _m22 = field_m(_p21, 'prior_physical_medicine', 'adl_improved')
         _v23, _m23 = field_m(_p21, 'prior_physical_medicine', 'work_restrictions_reduced')
@@ -234,7 +234,7 @@ def _decide(facts, request_date):
         _v25, _m25 = field_m(_p21, 'prior_physical_medicine', 'dependency_reduced')
         _v26, _m26 = and_m((_v24, _m24), (_v25, _m25))
         _c19 = decide('functional_improvement', False, _gate3, (_v26, _m26), (r_prior_physical_medicine,), rules=_RULES)
-        # home_program_not_enough when#1 (physical_medicine.mtus:128): home_program_insufficient:bool
+        # home_program_not_enough when#1 (physical_medicine.mtus:130): home_program_insufficient:bool
         _c20 = decide('home_program_not_enough', False, _gate3, (f_home_program_insufficient, m_home_program_insufficient), (r_prior_physical_medicine, r_home_program_insufficient), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
         _c19 = decide('functional_improvement', False, _gate3, None, (r_prior_physical_medicine,), rules=_RULES)
@@ -246,10 +246,10 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (84, 84, 51), (85, 85, 52), (86, 86, 53), (87, 87, 54), (88, 88, 55), (89, 89, 56),
-    (90, 93, 57), (97, 100, 87), (102, 106, 92), (108, 115, 98), (117, 122, 103), (124, 126, 112),
-    (128, 133, 113), (135, 138, 124), (140, 143, 125), (144, 144, 126), (145, 148, 125), (150, 154, 128),
+    (90, 93, 57), (97, 100, 87), (102, 106, 92), (108, 115, 98), (117, 122, 103), (124, 126, 114),
+    (128, 133, 115), (135, 138, 126), (140, 143, 127), (144, 144, 128), (145, 148, 127), (150, 154, 130),
     (170, 172, 51), (173, 175, 52), (176, 178, 53), (179, 181, 54), (182, 184, 55), (185, 187, 56),
-    (188, 192, 57), (194, 195, 112), (196, 198, 124), (200, 201, 87), (203, 205, 92), (207, 212, 98),
-    (214, 218, 103), (220, 226, 113), (228, 233, 125), (234, 234, 126), (235, 236, 125), (237, 238, 128),
-    (239, 241, 125),
+    (188, 192, 57), (194, 195, 114), (196, 198, 126), (200, 201, 87), (203, 205, 92), (207, 212, 98),
+    (214, 218, 103), (220, 226, 115), (228, 233, 127), (234, 234, 128), (235, 236, 127), (237, 238, 130),
+    (239, 241, 127),
 )
