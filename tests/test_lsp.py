@@ -368,6 +368,11 @@ def test_completion_in_examples_and_declarations():
     assert labels(text) == ["trigger_points", "per_session", "anesthetic", "repeat"]
     text = HEAD.replace("  injections: count", "  injections: ‸")
     assert labels(text, Analysis(HEAD).tree)[:3] == ["finding", "number", "count"]
+    line = [x for x in HEAD.splitlines() if x.startswith("  injections: count")][0]
+    text = HEAD.replace(line, '  injections: count "n" from item ‸')
+    assert labels(text, Analysis(HEAD).tree) == ["quantity"]
+    text = HEAD.replace(line, '  injections: count "n" ‸')
+    assert labels(text, Analysis(HEAD).tree) == ["default", "from product", "from item quantity"]
 
 
 def test_every_name_in_the_bundled_guidelines_has_a_declaration():
