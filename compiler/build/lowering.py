@@ -109,55 +109,85 @@ _PRECEDENCE = {"or": 1, "and": 2, "not": 3, "compare": 4, "+": 5, "-": 5, "*": 6
 
 
 def written(e: model.Expr, outer: int = 0) -> str:
-    """e as a guideline writes it (`sum(prior_physical_medicine.visits) + pt_visits_requested`), for traces."""
-    def wrap(text: str, level: int) -> str:
-        return f"({text})" if level < outer else text
+    """e as a guideline writes it (`sum(prior_physical_medicine.visits) + pt_visits_requested`), for traces.
 
-    if isinstance(e, (model.FactRef, model.FieldRef, model.ValueRef)):
+    `outer` is the precedence of the enclosing operator: a looser e is parenthesised.
+    """
+    return _WRITER.visit(e, outer)
+
+
+def _wrap(text: str, level: int, outer: int) -> str:
+    return f"({text})" if level < outer else text
+
+
+class _Writer(model.Visitor):
+    """written(): one visit_<class> method per expression class, each given the enclosing precedence."""
+
+    def generic_visit(self, e: model.Expr, outer: int) -> str:
+        return outline(e)  # a node this printer does not know yet: the debugging form
+
+    def visit_FactRef(self, e: model.FactRef | model.FieldRef | model.ValueRef, outer: int) -> str:
         return e.name
-    if isinstance(e, model.RequestDate):
+
+    visit_FieldRef = visit_ValueRef = visit_FactRef
+
+    def visit_RequestDate(self, e: model.RequestDate, outer: int) -> str:
         return "request.date"
-    if isinstance(e, model.Const):
+
+    def visit_Const(self, e: model.Const, outer: int) -> str:
         return e.text
-    if isinstance(e, model.Not):
-        return wrap("not " + written(e.operand, 3), 3)
-    if isinstance(e, model.Logic):
+
+    def visit_Not(self, e: model.Not, outer: int) -> str:
+        return _wrap("not " + self.visit(e.operand, 3), 3, outer)
+
+    def visit_Logic(self, e: model.Logic, outer: int) -> str:
         level = _PRECEDENCE[e.op]
-        return wrap(f" {e.op} ".join(written(x, level + 1) for x in e.operands), level)
-    if isinstance(e, model.AtLeast):
-        return f"at least {e.count} of {{" + ", ".join(written(x) for x in e.items) + "}"
-    if isinstance(e, model.Compare):
-        return wrap(f"{written(e.left, 5)} {e.op} {written(e.right, 5)}", 4)
-    if isinstance(e, model.Between):
-        return wrap(f"{written(e.value, 5)} between {written(e.low, 5)} and {written(e.high, 5)}", 4)
-    if isinstance(e, model.Member):
-        return wrap(f"{written(e.left, 5)} {e.op} {written(e.right, 5)}", 4)
-    if isinstance(e, model.Arith):
+        return _wrap(f" {e.op} ".join(self.visit(x, level + 1) for x in e.operands), level, outer)
+
+    def visit_AtLeast(self, e: model.AtLeast, outer: int) -> str:
+        return f"at least {e.count} of {{" + ", ".join(self.visit(x, 0) for x in e.items) + "}"
+
+    def visit_Compare(self, e: model.Compare | model.Member, outer: int) -> str:
+        return _wrap(f"{self.visit(e.left, 5)} {e.op} {self.visit(e.right, 5)}", 4, outer)
+
+    visit_Member = visit_Compare
+
+    def visit_Between(self, e: model.Between, outer: int) -> str:
+        return _wrap(f"{self.visit(e.value, 5)} between {self.visit(e.low, 5)} and {self.visit(e.high, 5)}", 4, outer)
+
+    def visit_Arith(self, e: model.Arith, outer: int) -> str:
         level = _PRECEDENCE[e.op]
-        return wrap(f"{written(e.left, level)} {e.op} {written(e.right, level + 1)}", level)
-    if isinstance(e, model.TimeFrom):
-        return f"time from {written(e.start, 5)} to {written(e.end, 5)}"
-    if isinstance(e, model.Documented):
-        return f"documented {written(e.target)}"
-    if isinstance(e, model.Lookup):
-        return f"{e.table}[{written(e.key)}]" + (".low" if e.low else "")
-    if isinstance(e, model.SetCount):
+        return _wrap(f"{self.visit(e.left, level)} {e.op} {self.visit(e.right, level + 1)}", level, outer)
+
+    def visit_TimeFrom(self, e: model.TimeFrom, outer: int) -> str:
+        return f"time from {self.visit(e.start, 5)} to {self.visit(e.end, 5)}"
+
+    def visit_Documented(self, e: model.Documented, outer: int) -> str:
+        return f"documented {self.visit(e.target, 0)}"
+
+    def visit_Lookup(self, e: model.Lookup, outer: int) -> str:
+        return f"{e.table}[{self.visit(e.key, 0)}]" + (".low" if e.low else "")
+
+    def visit_SetCount(self, e: model.SetCount, outer: int) -> str:
         return f"count({e.set.name})"
-    if isinstance(e, model.Query):
-        inner = e.history.name
+
+    def visit_Query(self, e: model.Query, outer: int) -> str:
+        name = e.history.name
+        inner = ""  # what follows the history's name inside the parentheses
         if e.value is not None:
-            inner += f" of {written(e.value)}"
+            inner += f" of {self.visit(e.value, 0)}"
         if e.within_text:
             inner += f" within {e.within_text}"
         if e.where is not None:
-            inner += f" where {written(e.where)}"
-        text = f"{e.op}({inner})"
-        if e.field:
-            text += ("." if e.op in ("last", "first") else "") + e.field
-            if e.op not in ("last", "first"):  # sum(h.field)
-                text = f"{e.op}({e.history.name}.{e.field}" + inner[len(e.history.name):] + ")"
-        return text
-    return outline(e)  # a node this printer does not know yet: the debugging form
+            inner += f" where {self.visit(e.where, 0)}"
+        if e.field is None:
+            return f"{e.op}({name}{inner})"
+        if e.op in ("last", "first"):  # last(h).field
+            return f"{e.op}({name}{inner}).{e.field}"
+        return f"{e.op}({name}.{e.field}{inner})"  # sum(h.field ...)
+
+
+_WRITER = _Writer()
 
 
 _READ = (model.FactRef, model.FieldRef, model.Const, model.RequestDate)
