@@ -41,7 +41,10 @@ import attrs
 #: 5: lookup_or / lookup_or_m, tables with an `otherwise` row.
 #: 6: compare_code / member_code, ICD-10-CM, CPT and HCPCS codes and patterns.
 #: 7: count_distinct_m and set_count: `count distinct(h.field)` and `count(s)` of a set.
-RUNTIME_VERSION = 7
+#: 8: the request item's quantity fills only a fact declared `from item quantity` (the pack info's
+#:    `from_item`), no longer every count a criterion `allows fewer` of: a pack compiled before would
+#:    silently stop reading "PT 2x6" as 12 visits, so it is refused and recompiled instead.
+RUNTIME_VERSION = 8
 
 MET = "met"
 NOT_MET = "not met"

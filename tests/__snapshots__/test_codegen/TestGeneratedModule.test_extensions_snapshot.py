@@ -15,12 +15,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'opioids'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'opioids.mtus'
 CRITERIA = ('ceiling', 'no_acetaminophen', 'trial_over', 'visit_limit', 'per_request', 'chronic')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
 _K1 = Duration(3, 0)  # 3 months (opioids.mtus:32)

@@ -15,12 +15,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'acupuncture'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'acupuncture.mtus'
 CRITERIA = ('indication', 'frequency', 'initial_treatments', 'initial_duration', 'extension_improvement')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
 _K1 = Duration(2, 0)  # 2 months (acupuncture.mtus:65)

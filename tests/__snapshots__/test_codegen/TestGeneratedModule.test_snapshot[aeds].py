@@ -15,12 +15,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'aeds'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'aeds.mtus'
 CRITERIA = ('indication', 'topiramate_second_line', 'moderate_response', 'function', 'side_effects')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
 _K1 = Decimal('30')  # 30% (aeds.mtus:115)

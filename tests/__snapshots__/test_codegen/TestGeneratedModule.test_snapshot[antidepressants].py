@@ -15,12 +15,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'antidepressants'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'antidepressants.mtus'
 CRITERIA = ('indication', 'ssri_for_depression', 'efficacy', 'not_tolerated', 'tca_contraindicated')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {

@@ -16,12 +16,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'aquatic_therapy'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'aquatic_therapy.mtus'
 CRITERIA = ('reduced_weight_bearing_needed', 'visit_limit', 'course_length', 'functional_improvement')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # Table pm_visits: visits recommended (aquatic_therapy.mtus:46)
 _table_pm_visits = {

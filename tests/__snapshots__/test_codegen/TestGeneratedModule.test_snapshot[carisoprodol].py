@@ -14,12 +14,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'carisoprodol'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'carisoprodol.mtus'
 CRITERIA = ('carisoprodol_product',)
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # What a presumption can name -> its label (runtime.conclude).
 _LABELS = {

@@ -15,12 +15,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'esi'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'esi.mtus'
 CRITERIA = ('radiculopathy', 'conservative_care', 'fluoroscopic_guidance', 'transforaminal_levels', 'interlaminar_levels', 'no_series', 'repeat_improvement', 'per_region_per_year')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
 _K1 = Decimal('50')  # 50% (esi.mtus:125)

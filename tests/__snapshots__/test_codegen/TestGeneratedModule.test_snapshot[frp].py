@@ -15,12 +15,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'frp'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'frp.mtus'
 CRITERIA = ('evaluation', 'previous_methods', 'no_other_options', 'function_loss', 'not_surgical_candidate', 'motivation', 'negative_predictors', 'first_period_sessions', 'total_sessions', 'no_reenrollment', 'efficacy')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'not_surgical_candidate': 'sessions_requested', 'first_period_sessions': 'sessions_requested', 'total_sessions': 'sessions_requested'}

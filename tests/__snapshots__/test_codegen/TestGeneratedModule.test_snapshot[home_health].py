@@ -14,12 +14,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'home_health'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'home_health.mtus'
 CRITERIA = ('medical', 'homebound_patient', 'hours', 'homemaker', 'personal_care_only')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
 _K1 = frozenset(('personal care',))  # personal care (home_health.mtus:68)

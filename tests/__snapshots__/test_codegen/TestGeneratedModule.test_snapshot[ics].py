@@ -15,12 +15,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'ics'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'ics.mtus'
 CRITERIA = ('not_isolated', 'proven_effective', 'patient_selection', 'one_month_trial', 'continuation', 'garment')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
 _K1 = Duration(1, 0)  # 1 month (ics.mtus:82)

@@ -15,12 +15,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'manual_therapy'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'manual_therapy.mtus'
 CRITERIA = ('maintenance', 'region_not_recommended', 'carpal_tunnel_syndrome', 'flare_up_return_to_work', 'flare_up_visits', 'trial_visits', 'functional_improvement', 'total_visits')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
 _K1 = frozenset(('ankle or foot', 'forearm, wrist or hand', 'knee'))  # ankle or foot, forearm, wrist or hand, knee (manual_therapy.mtus:73)

@@ -14,12 +14,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'massage'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'massage.mtus'
 CRITERIA = ('adjunct', 'visit_limit')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'visit_limit': 'massage_visits_requested'}

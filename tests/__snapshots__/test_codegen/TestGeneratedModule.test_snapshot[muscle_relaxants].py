@@ -15,12 +15,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'muscle_relaxants'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'muscle_relaxants.mtus'
 CRITERIA = ('indication', 'short_term', 'cyclobenzaprine_to_date', 'cyclobenzaprine_supply', 'medication_record')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
 _K1 = frozenset(('baclofen', 'tizanidine'))  # baclofen, tizanidine (muscle_relaxants.mtus:66)

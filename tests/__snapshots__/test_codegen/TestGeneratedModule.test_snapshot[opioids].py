@@ -15,12 +15,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'opioids'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'opioids.mtus'
 CRITERIA = ('four_as', 'drug_screen', 'continuation', 'overall_function', 'intolerable_effects', 'function_decreased', 'resolved', 'non_adherence', 'patient_request', 'immediate_discontinuation', 'referral', 'morphine_equivalent_ceiling')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # Table mme_factor: oral morphine milligram equivalent conversion factor (opioids.mtus:119)
 _table_mme_factor = {

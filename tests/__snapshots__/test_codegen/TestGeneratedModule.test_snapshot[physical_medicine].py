@@ -16,12 +16,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'physical_medicine'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'physical_medicine.mtus'
 CRITERIA = ('passive_modalities_only', 'frequency', 'visit_limit', 'course_length', 'statutory_cap', 'functional_improvement', 'home_program_not_enough')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # Table pm_visits: visits recommended (physical_medicine.mtus:70)
 _table_pm_visits = {

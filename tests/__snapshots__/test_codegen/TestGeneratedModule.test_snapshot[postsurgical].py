@@ -16,12 +16,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'postsurgical'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'postsurgical.mtus'
 CRITERIA = ('within_period', 'initial_course', 'functional_improvement', 'general_course_limit')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # Table general_course: visits of the general course of therapy (postsurgical.mtus:63)
 _table_general_course = {

@@ -14,12 +14,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'ppi'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'ppi.mtus'
 CRITERIA = ('on_nsaid', 'gi_risk_or_dyspepsia')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {

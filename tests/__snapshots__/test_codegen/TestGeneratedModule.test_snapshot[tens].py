@@ -16,12 +16,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'tens'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'tens.mtus'
 CRITERIA = ('adjunct', 'listed_condition', 'chronic', 'other_modalities', 'treatment_plan', 'one_month_trial', 'four_lead', 'trial_documentation', 'ongoing_treatment', 'purchase_after_trial')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
 _K1 = frozenset(('CRPS I', 'CRPS II', 'multiple sclerosis', 'neuropathic pain', 'phantom limb pain', 'spasticity after spinal cord injury'))  # neuropathic pain, CRPS I, CRPS II, phantom limb pain, spasticity after spinal cord injury, multip...

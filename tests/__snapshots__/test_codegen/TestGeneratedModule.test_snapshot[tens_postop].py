@@ -14,12 +14,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'tens_postop'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'tens_postop.mtus'
 CRITERIA = ('first_30_days', 'rental_within_30_days')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
 _K1 = Duration(0, 30)  # 30 days (tens_postop.mtus:37)

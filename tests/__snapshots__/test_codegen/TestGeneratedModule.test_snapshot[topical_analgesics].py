@@ -15,12 +15,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'topical_analgesics'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'topical_analgesics.mtus'
 CRITERIA = ('compound_indication', 'topical_anticonvulsant', 'topical_muscle_relaxant', 'topical_ketoprofen', 'lidocaine_patch', 'lidocaine_indication', 'lidocaine_after_first_line', 'capsaicin_after_other_treatments', 'capsaicin_strength', 'topical_nsaid_indication', 'topical_nsaid_site', 'topical_nsaid_supply', 'topical_nsaid_short_term', 'topical_nsaid_neuropathic', 'medication_record')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
 _K1 = Decimal('0.025')  # 0.025% (topical_analgesics.mtus:128)

@@ -15,12 +15,12 @@ from mtus.compiler.check.runtime import (
 )
 
 GUIDELINE_ID = 'tpi'
-RUNTIME_VERSION = 7
+RUNTIME_VERSION = 8
 SOURCE_FILE = 'tpi.mtus'
 CRITERIA = ('trigger_points', 'chronic', 'conservative_care', 'no_radiculopathy', 'per_session', 'other_injectate', 'fibromyalgia', 'repeat_relief', 'repeat_function', 'interval')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
-    raise ImportError('this checker needs mtus runtime version 7')
+    raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
 _K1 = frozenset(('botulinum toxin', 'corticosteroid only', 'glucose', 'saline'))  # saline, glucose, botulinum toxin, corticosteroid only (tpi.mtus:88)
