@@ -33,3 +33,16 @@ def test_one_joiner_sets_off_items_that_hold_commas():
         "ankle or foot; forearm, wrist or hand; or knee"
     assert join(["", "a"]) == "a"
 
+
+
+@pytest.mark.parametrize("label,one", [
+    ("levels to be injected in the session", "level to be injected in the session"),
+    ("epidural steroid injections", "epidural steroid injection"),
+    ("hours of home health care per week", "hour of home health care per week"),
+    ("therapies", "therapy"),
+    ("sessions (full days)", "session (full days)"),
+    ("units of glass", "unit of glass"),
+])
+def test_a_count_of_one_names_its_head_noun_in_the_singular(label, one):
+    from mtus.compiler.check.rationale import _singular
+    assert _singular(label) == one

@@ -81,6 +81,7 @@ class RequestDecision:
     remedies: tuple[str, ...]
     on_denial: Optional[str] = None  # the guideline's sentence for every letter that does not certify
     presumptions: tuple[str, ...] = ()  # each presumption that decided, as the letter states it
+    support: tuple[str, ...] = ()  # for a certified request: what the record documents that meets the criteria
 
     @property
     def certified(self) -> bool:
@@ -126,7 +127,10 @@ class RequestDecision:
 
     def in_this_case(self, wording: str = "imr") -> list[str]:
         """"In this case, ...": the decisive reasons, then the part a partly supported request may have."""
-        if self.certified:
+        if self.certified and self.support:  # what the record shows, as a reviewer who certifies cites it
+            out = [sentence("In this case, " + self.support[0])] + [sentence(t) for t in self.support[1:]]
+            out.append("The criteria for use that apply to this request are met.")
+        elif self.certified:
             out = ["In this case, the criteria for use that apply to this request are met."]
         else:
             texts = [r.text for r in self.decisive()]
@@ -263,6 +267,7 @@ def decide(case: Case, pack: Pack, wording: str = "imr") -> Letter:
             remedies=tuple(ex.remedies(result)),
             on_denial=ex.on_denial(),
             presumptions=tuple(ex.presumptions(result, reasons)),
+            support=tuple(ex.support(result, req.sources)) if result.certified else (),
         ))
     return Letter(case, pack, tuple(decisions), wording)
 

@@ -17,7 +17,7 @@ from typing import Mapping, Optional
 import attrs
 
 from mtus.compiler.check.info import Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, GuidelineInfo, Operand, Shape
-from mtus.compiler.check.runtime import (NOT_APPLICABLE, NOT_DOCUMENTED, CriterionResult, Duration,
+from mtus.compiler.check.runtime import (MET, NOT_APPLICABLE, NOT_DOCUMENTED, CriterionResult, Duration,
                               GuidelineResult)
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -527,6 +527,74 @@ class Explainer:
         """The documented facts a criterion reads itself (not those of the `when` that guards it)."""
         return [n for n in values if n not in c.when_facts]
 
+    def support(self, result: GuidelineResult, sources: Mapping[str, str]) -> list[str]:
+        """What the record documents that meets each criterion for use, sources cited.
+
+        For a certified request: "the record documents X, Y and Z" (every
+        finding in one clause), then "the request is for 2 injections per
+        session, within the 4 the guideline allows", "the onset of symptoms is
+        documented as March 10, 2013, 8 months before the request". Only what
+        the record itself documents is named (a presumption has its own
+        sentence); a criterion met another way (an alternative of an `or`, a
+        computed value) gets no clause, and a fact two criteria limit gets the
+        later (the narrower, under its `when`) one.
+        """
+        found: list[str] = []  # "X", "no Y": what the record documents, in criteria order
+        found_facts: list[str] = []
+        limits: dict[str, tuple[str, list[str]]] = {}  # the fact a clause is about -> the clause
+        for r in result.criteria:
+            c = self.criteria[r.id]
+            if c.exclude or r.outcome != MET or c.shape.disjunctive:
+                continue
+            values = {fv.name: fv.value for fv in r.read if fv.documented}
+            words, used = self._met(c, r, values)
+            if not words:
+                continue
+            if isinstance(words, list):
+                for w in words:
+                    if w not in found:
+                        found.append(w)
+                found_facts += [n for n in used if n not in found_facts]
+            else:
+                limits.pop(used[0], None)  # the later clause on a fact replaces the earlier, in its place
+                limits[used[0]] = (words, used)
+        out = [self._cite("the record documents " + join(found), found_facts, sources)] if found else []
+        return out + [self._cite(text, used, sources) for text, used in limits.values()]
+
+    def _met(self, c: CriterionInfo, r: CriterionResult, values: Mapping[str, object]):
+        """What meets a criterion, from what the record documents: findings as a list of noun phrases, or a
+        clause on one value; with the facts named. ("", []) where the criterion was met another way."""
+        shape = c.shape
+        kind, fact = shape.kind, shape.fact
+        schema = self.facts.get(fact) if fact else None
+        v = values.get(fact) if fact else None
+        label = self.label(fact) if fact else ""
+        if kind == "finding" and v is True:
+            return [_documented(label)], [fact]
+        if kind == "no_finding" and v is False:
+            return [f"no {no_article(label)}"], [fact]
+        if kind == "findings" and shape.op == "and" and all(values.get(n) is True for n in shape.facts):
+            return [_documented(self.label(n)) for n in shape.facts], list(shape.facts)
+        if kind == "limit" and v is not None:
+            limit = shape.limit
+            words = {"<=": f"within the {limit} the guideline allows", "<": f"less than {limit}",
+                     ">=": f"at least the {limit} the guideline requires", ">": f"more than {limit}",
+                     "=": "as the guideline requires"}.get(shape.op)
+            if words is None:
+                return "", []
+            shown = format_value(v, schema)
+            if _kind(schema) == "count":
+                what = _unrequested(label)
+                return f"the request is for {shown} {_singular(what) if v == 1 else what}, {words}", [fact]
+            return f"the {label} is documented as {shown}, {words}", [fact]
+        if kind == "elapsed" and isinstance(v, datetime.date) and shape.to_request:
+            computed = {x.expr: x.value for x in r.computed if x.value is not None}
+            elapsed = next((x for e, x in computed.items() if e.startswith("time from ")), None)
+            if elapsed is not None:
+                return (f"the {label} is documented as {format_date(v)}, {format_value(elapsed)} before the request",
+                        [fact])
+        return "", []
+
     def reasons(self, result: GuidelineResult, sources: Mapping[str, str]) -> list[Reason]:
         """Every criterion that stops certification, one sentence each, in the order the guideline states them.
 
@@ -585,17 +653,25 @@ class Explainer:
         documented." A detail checked only when stated and a silent exclusion get no sentence.
         """
         out: list[str] = []
+        histories: list[str] = []  # "no X are documented", each history read as none: one sentence for all
         for p in result.presumptions:
             label = no_article(p.label or p.fact.replace("_", " "))
             kind = p.kind
             if kind == "none_when_silent":
-                title = lower_start(self.info.title)
-                out.append(f"No {label} are documented; the request is reviewed as an initial request for {title}.")
+                clause = f"no {label} {'are' if _plural(label) else 'is'} documented"
+                if not histories:
+                    out.append("")  # the sentence's place, written below once every history is known
+                if clause not in histories:
+                    histories.append(clause)
             elif kind == "presumed_absent":
                 out.append(sentence(f"No {label} {'are' if _plural(label) else 'is'} documented"))
             # detail_unstated: a detail checked only when stated that the request leaves out has
             # no sentence (the criteria reading it do not apply); a *required* detail is a reason,
             # "the request does not specify ...", said by reason().
+        if histories:
+            title = lower_start(self.info.title)
+            out[out.index("")] = sentence(f"{join(histories)}; the request is reviewed as an initial request "
+                                          f"for {title}")
         return list(dict.fromkeys(out))
 
     def _reads_only_product(self, r: CriterionResult) -> bool:
@@ -675,6 +751,28 @@ def _words(text: str) -> str:
     word is not said a second time after it.
     """
     return " ".join(text.lower().split()).rstrip(".;:")
+
+
+def _documented(label: str) -> str:
+    """A finding's label after "the record documents": without a "documentation of" or "a record of" of its own."""
+    for lead in ("documentation of ", "a record of "):
+        if label.startswith(lead):
+            return label[len(lead):]
+    return label
+
+
+def _singular(label: str) -> str:
+    """A plural count label for a count of 1, by its head noun: "levels to be injected" -> "level to be injected"."""
+    m = _HEAD_ENDS.search(label)
+    head = label[:m.start()].rstrip() if m else label
+    rest = label[len(head):]
+    words = head.split(" ")
+    last = words[-1]
+    if last.endswith("ies") and len(last) > 4:
+        words[-1] = last[:-3] + "y"
+    elif last.endswith("s") and not last.endswith("ss"):
+        words[-1] = last[:-1]
+    return " ".join(words) + rest
 
 
 def _unrequested(label: str) -> str:
