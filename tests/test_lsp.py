@@ -387,3 +387,10 @@ def test_every_name_in_the_bundled_guidelines_has_a_declaration():
             assert target is not None and target.declaration is not None, (path.name, kind, name, span.line)
             assert a.text[target.declaration.start:target.declaration.end].strip('"') == \
                 name.rpartition(".")[2] or kind in ("ingredient", "product"), (path.name, name)
+
+
+def test_hover_says_a_fact_is_read_from_the_items_quantity():
+    text = (GUIDELINES / "tpi.mtus").read_text(encoding="utf-8")
+    hover = Analysis(text, "tpi.mtus").hover("fact", "injections")
+    assert "From the request item's quantity" in hover and "unless the case gives it" in hover
+    assert "request item" not in Analysis(text, "tpi.mtus").hover("fact", "substance")
