@@ -42,7 +42,7 @@ _WORDS = {
     "INT": "a whole number",
     "DATE": "a date such as 2014-12-18",
     "PAGE_SPEC": "a page number (`122`, `74-96`)",
-    "CPT_CODE": "a CPT code such as 20552",
+    "CPT_CODE": "a CPT or HCPCS code such as 20552 or E0730",
     "COMPARE": "a comparison such as `<=`",
     "ADD_OP": "`+` or `-`",
     "MUL_OP": "`*` or `/`",
@@ -441,6 +441,9 @@ def _hint(err: _Error) -> Optional[str]:
         if keyword is not None:  # `exlcude b: ...`: a colon after `exlcude` would only make a new mistake
             return f"`{prev.text}` is not a keyword; did you mean `{keyword} {err.token.value} ...`?"
         return f"put a colon after the id: `{prev.text}: {err.token.value} ...`"
+    if prev.text in ("cpt", "hcpcs") and "CPT_CODE" in expected:
+        example = "20552" if prev.text == "cpt" else "E0730"
+        return f"write the code as billed, five characters without quotes: `{prev.text} {example}`"
     if err.type == "COMPARE":
         return "comparisons do not chain: write `a < b and b < c`, or `b between a and c`"
     # `default 1 from item ...`: after a number `from` reads as its unit, and the error is at `item`

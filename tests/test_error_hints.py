@@ -25,6 +25,19 @@ def test_an_id_without_its_colon_still_gets_the_colon_hint():
     assert d.hint == "put a colon after the id: `per_session: a ...`"
 
 
+@pytest.mark.parametrize("services, hint", [
+    ('hcpcs "E0730"', "write the code as billed, five characters without quotes: `hcpcs E0730`"),
+    ("hcpcs E073", "write the code as billed, five characters without quotes: `hcpcs E0730`"),
+    ("cpt 2055", "write the code as billed, five characters without quotes: `cpt 20552`"),
+])
+def test_a_malformed_service_code_says_how_codes_are_written(services, hint):
+    text = f'guideline x "X"\n  source "S" page 1\n  services "TENS unit", {services}\nfacts\n  a: finding "a"\n' \
+           'criteria\n  c: a\n'
+    (d,) = check_text(text).diagnostics
+    assert (d.code, d.hint) == ("E110", hint)
+    assert "a CPT or HCPCS code such as 20552 or E0730" in d.message
+
+
 NORCO = "date: 2015-03-02\nrequests:\n  - item: Norco 10/325 #180\n  - item: \"Norco 10/325 #120\"\n" \
         "  - item: Norco 5/325  # written as a comment\n"
 
