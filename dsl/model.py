@@ -452,8 +452,9 @@ class Fact:
     # what the record's silence means: None (not documented, the default) or one of
     # "required", "checked when stated", "none when silent", "presumed absent when silent"
     silence: Optional[str] = None
-    # `from item quantity`: filled at check time from the quantity the request item states
-    # ("Trigger point injections x4": 4) unless the case gives the fact
+    # `from item quantity` / `from item levels`: filled at check time from the quantity the request
+    # item states ("Trigger point injections x4": 4) or the spinal levels it names ("L4-5 and L5-S1":
+    # 2), unless the case gives the fact
     from_item: Optional[str] = None
 
 

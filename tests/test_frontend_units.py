@@ -353,6 +353,9 @@ def test_from_item_quantity_and_hcpcs_services_reach_the_model():
     ("count \"n\" from item weeks, request detail, checked when stated", "E465"),
     ("duration \"n\" from item quantity, request detail, checked when stated", "E466"),
     ("count \"n\" from item quantity", "W430"),
+    ("count \"n\" from item levels", "W430"),
+    ("text \"n\" from item levels, request detail, checked when stated", "E466"),
+    ("count \"n\" from item level, request detail, checked when stated", "E465"),
 ])
 def test_from_item_is_checked(clause, code):
     text = f'guideline g "G"\n  source "S" page 1\nfacts\n  n: {clause}\ncriteria\n  c: documented n\n'

@@ -173,6 +173,24 @@ def test_the_items_quantity_is_the_count_it_names_and_no_other(reader):
     assert "injections" not in silent.facts
 
 
+@pytest.mark.parametrize("item, levels", [
+    ("Right L4-5 and L5-S1 transforaminal epidural steroid injection", 2),
+    ("Right L3-4, L4-5 and L5-S1 TFESI", 3),
+    ("Lumbar ESI L4-S1", 2),  # a span: each level in it
+    ("C5-6 and C6-7 interlaminar ESI", 2),
+    ("Lumbar ESI L5-S1 x2", 1),  # two injections at one level
+    ("TFESI L4-5, L4-5", 1),  # a level written twice is one level
+    ("Lumbar ESI L5-S2", None),  # not a span between two vertebrae: the case says
+    ("Right L5 selective nerve root block", None),  # a root, not a level
+])
+def test_the_levels_an_item_names_are_the_count_declared_from_them(reader, item, levels):
+    (req,) = reader.read({"date": "2014-12-18", "request": {"item": item}}, "<case>").requests
+    assert req.guideline == "esi"
+    assert req.facts.get("esi_levels") == levels
+    if levels is not None:
+        assert req.sources["esi_levels"] == f'the request ("{item}")'
+
+
 def test_a_count_allowed_fewer_is_not_filled_unless_declared_from_the_item(tmp_path):
     """Only the declaration fills a count: `allows fewer` alone (home health's hours per week) does not."""
     from mtus.compiler.check.itemtext import read_detail

@@ -122,7 +122,8 @@ class FactInfo(FieldInfo):
     #: "presumed absent when silent") and whether it is a request detail
     silence: Optional[str] = None
     detail: bool = False
-    #: `from item quantity`: the request item's quantity fills it ("quantity"), unless the case gives it
+    #: `from item quantity` / `from item levels`: the request item's quantity or number of spinal levels
+    #: fills it ("quantity", "levels"), unless the case gives it
     from_item: Optional[str] = None
 
     def to_json(self) -> Json:

@@ -147,6 +147,26 @@ def read_detail(item: str) -> ItemDetail:
                       region, levels)
 
 
+#: The vertebrae in order, top down: a level is the segment between two adjacent ones (L4-L5, L5-S1).
+_SPINE = {v: i for i, v in enumerate([f"C{n}" for n in range(1, 8)] + [f"T{n}" for n in range(1, 13)]
+                                     + [f"L{n}" for n in range(1, 6)] + ["S1"])}
+
+
+def level_count(levels: tuple) -> Optional[int]:
+    """How many spinal levels (segments) the item's levels cover: "L4-L5" and "L5-S1" are 2, "L4-S1" is 2.
+
+    None when the item names none, or a level that is not a span between two
+    vertebrae top down (a reviewer would have to ask).
+    """
+    segments: set[int] = set()
+    for level in levels:
+        top, _, bottom = level.partition("-")
+        if top not in _SPINE or bottom not in _SPINE or _SPINE[bottom] <= _SPINE[top]:
+            return None
+        segments.update(range(_SPINE[top], _SPINE[bottom]))
+    return len(segments) or None
+
+
 def _level(top: str, bottom: str) -> str:
     """A spinal level in one spelling: L4-5 and L4-L5 are both L4-L5."""
     top, bottom = top.upper(), bottom.upper()

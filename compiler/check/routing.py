@@ -19,7 +19,7 @@ import attrs
 
 from mtus.compiler.check.editions import in_force, is_mtus, period_text, rank
 from mtus.compiler.check.info import FormularyInfo, GuidelineInfo, Service
-from mtus.compiler.check.itemtext import ItemDetail, outside_parentheses, routing_text
+from mtus.compiler.check.itemtext import ItemDetail, level_count, outside_parentheses, routing_text
 
 #: A procedure code in an item, bare or after its system's name: a CPT code ("20552", "CPT 0232T") or an
 #: HCPCS Level II code ("E0730 TENS unit", "HCPCS E0730": a letter A-V and four digits).
@@ -355,8 +355,9 @@ def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[di
     detail whose values are approaches (`esi_approach`) takes the one named; the
     fact declared `from item quantity` is the item's quantity ("PT 2x6": 12
     visits; "Trigger point injections x4": 4 injections), and no other fact is
-    (a TENS unit's "x1" is one unit, not one lead). The case's own facts
-    override these.
+    (a TENS unit's "x1" is one unit, not one lead); the fact declared `from
+    item levels` is the number of spinal levels it names ("L4-5 and L5-S1": 2).
+    The case's own facts override these.
     """
     declared = info.facts
     facts: dict[str, Any] = {}
@@ -371,10 +372,12 @@ def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[di
             members = schema.members or ()
             if schema.detail and detail.approach in members and set(members) <= set(APPROACHES):
                 facts[name] = detail.approach
-    if detail.quantity is not None:
-        for name, schema in declared.items():
-            if schema.from_item == "quantity":
-                facts[name] = detail.quantity
+    levels = level_count(detail.levels)
+    for name, schema in declared.items():
+        if schema.from_item == "quantity" and detail.quantity is not None:
+            facts[name] = detail.quantity
+        elif schema.from_item == "levels" and levels is not None:
+            facts[name] = levels
     return facts, {n: f'the request ("{item}")' for n in facts}
 
 

@@ -149,6 +149,10 @@ def _comment(text: str, indent: str) -> list[str]:
     return textwrap.wrap(text, WIDTH, initial_indent=indent + "# ", subsequent_indent=indent + "#   ")
 
 
+#: What fills a fact declared `from item PART`, as the template says it.
+_FROM_ITEM = {"quantity": 'quantity ("x4", "2x6")', "levels": 'spinal levels ("L4-5 and L5-S1": 2)'}
+
+
 def _fact_block(info: GuidelineInfo, name: str, indent: str) -> list[str]:
     schema = info.facts[name]
     label = schema.label or name
@@ -159,9 +163,10 @@ def _fact_block(info: GuidelineInfo, name: str, indent: str) -> list[str]:
         what += " Read by " + ", ".join(readers) + "."
     out += _comment(what, indent)
     out += _comment(f"If the record is silent: {silence(info, name)}.", indent)
-    if getattr(schema, "from_item", None) == "quantity":  # packs from before `from item quantity` have none
-        out += _comment("The item's quantity gives it when the item states one (\"x4\", \"2x6\"); write it here "
-                        "only to say otherwise.", indent)
+    part = schema.from_item
+    if part in _FROM_ITEM:
+        out += _comment(f"The item's {_FROM_ITEM[part]} gives it when the item states it; write it here only to "
+                        "say otherwise.", indent)
     if schema.kind == "history" and schema.fields:
         out += _comment(f"`{name}: []` documents that there were none. The fields of an entry:", indent)
         for fname, f in schema.fields.items():

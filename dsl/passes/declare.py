@@ -133,41 +133,48 @@ def _product_source(ctx: Context, f: ast.Fact, t: model.Type):
     return f.source
 
 
-#: The parts of a request item a fact may be read from (`from item quantity`), and what each is.
-ITEM_PARTS = {"quantity": "the number of units the item requests (\"x4\", \"#60\", \"2x6\": 12)"}
+#: The parts of a request item a fact may be read from (`from item quantity`): what each is, and what it counts.
+ITEM_PARTS = {
+    "quantity": ("the number of units it requests (\"x4\", \"#60\", \"2x6\": 12)", "injections, visits, sessions"),
+    "levels": ("the number of spinal levels it names (\"L4-5 and L5-S1\": 2)", "levels to be injected"),
+}
 
 
-def _item_source(ctx: Context, f: ast.Fact, t: model.Type, first: ast.Fact | None, detail: bool):
+def _item_source(ctx: Context, f: ast.Fact, t: model.Type, first: dict[str, ast.Fact], detail: bool):
     """The item part a fact is read from (`from item quantity`), checked; None if there is none or it is wrong.
 
     E465 an unknown part, E466 a fact that is not a count or number, E467 a
-    second fact from the quantity (one item states one quantity), W430 a fact
-    that is not a request detail (the quantity describes the request).
+    second fact from the same part (one item states one quantity), W430 a fact
+    that is not a request detail (the part describes the request). `first`
+    holds the fact first read from each part.
     """
-    if f.from_item is None:
+    part = f.from_item
+    if part is None:
         return None
     span = f.from_item_span or f.span
-    if f.from_item not in ITEM_PARTS:
-        ctx.report(diag.error("E465", f"a request item has no `{f.from_item}` to read `{f.name}` from", span,
-                              hint=did_you_mean(f.from_item, ITEM_PARTS) or
-                              "the item's part that a fact can be read from is `quantity`: " + ITEM_PARTS["quantity"]))
+    if part not in ITEM_PARTS:
+        parts = ", and ".join(f"its `{p}`, {what}" for p, (what, _) in ITEM_PARTS.items())
+        ctx.report(diag.error("E465", f"a request item has no `{part}` to read `{f.name}` from", span,
+                              hint=did_you_mean(part, ITEM_PARTS) or f"an item gives {parts}"))
         return None
+    counts = ITEM_PARTS[part][1]
     if t.kind not in (model.COUNT, model.NUMBER):
-        ctx.report(diag.error("E466", f"`{f.name}` is {t.describe()}, but an item's quantity is a count", f.type.span,
-                              hint=f"declare `{f.name}: count \"...\"` for what the quantity counts "
-                                   "(injections, visits, sessions), or delete `from item quantity`"))
+        ctx.report(diag.error("E466", f"`{f.name}` is {t.describe()}, but an item's {part} is a count", f.type.span,
+                              hint=f"declare `{f.name}: count \"...\"` for what the {part} counts "
+                                   f"({counts}), or delete `from item {part}`"))
         return None
-    if first is not None:
-        ctx.report(diag.error("E467", f"`{f.name}` and `{first.name}` are both read from the item's quantity", span,
-                              notes=[diag.Note("first read from it here", first.from_item_span or first.span)],
-                              hint="an item states one quantity: keep `from item quantity` on the fact a reviewer "
+    if part in first:
+        earlier = first[part]
+        ctx.report(diag.error("E467", f"`{f.name}` and `{earlier.name}` are both read from the item's {part}", span,
+                              notes=[diag.Note("first read from it here", earlier.from_item_span or earlier.span)],
+                              hint=f"an item states one {part}: keep `from item {part}` on the fact a reviewer "
                                    "reads it as"))
         return None
     if not detail:
-        ctx.report(diag.warning("W430", f"`{f.name}` is read from the item's quantity but is not a request detail",
-                                span, hint=f"the quantity describes the request: write `{f.name}: ... from item quantity, "
+        ctx.report(diag.warning("W430", f"`{f.name}` is read from the item's {part} but is not a request detail",
+                                span, hint=f"the {part} describes the request: write `{f.name}: ... from item {part}, "
                                            "request detail, checked when stated` (or `required`)"))
-    return f.from_item
+    return part
 
 
 #: The kinds of value a table can hold.
@@ -316,7 +323,7 @@ def _rules(ctx: Context, f: ast.Fact, t: model.Type, default) -> tuple[bool, "st
 def declare(ctx: Context) -> None:
     """Give every fact and table a type; reject duplicates and mistyped defaults and entries."""
     seen: dict[str, ast.Fact] = {}
-    from_quantity: ast.Fact | None = None  # the first fact read from the item's quantity
+    from_item: dict[str, ast.Fact] = {}  # the first fact read from each part of the item
     for f in ctx.tree.facts:
         if f.name in seen:
             ctx.report(diag.error("E401", f"fact `{f.name}` is declared twice", f.name_span,
@@ -348,11 +355,11 @@ def declare(ctx: Context) -> None:
         declared = _DECLARED.get(f.type.kind, f.type.kind)
         source = _product_source(ctx, f, t)
         detail, silence = _rules(ctx, f, t, default)
-        from_item = _item_source(ctx, f, t, from_quantity, detail)
-        if from_item is not None:
-            from_quantity = f
+        part = _item_source(ctx, f, t, from_item, detail)
+        if part is not None:
+            from_item[part] = f
         ctx.facts[f.name] = model.Fact(f.name, t, declared, f.label or humanize(f.name), default, f.span,
-                                       source=source, detail=detail, silence=silence, from_item=from_item)
+                                       source=source, detail=detail, silence=silence, from_item=part)
     _tables(ctx)
     _lets(ctx)
 

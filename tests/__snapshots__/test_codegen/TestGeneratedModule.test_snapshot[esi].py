@@ -23,8 +23,8 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
-_K1 = Decimal('50')  # 50% (esi.mtus:125)
-_K2 = Duration(0, 42)  # 6 weeks (esi.mtus:127)
+_K1 = Decimal('50')  # 50% (esi.mtus:127)
+_K2 = Duration(0, 42)  # 6 weeks (esi.mtus:129)
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
@@ -87,35 +87,35 @@ def unmet(facts, request_date):
     _out = []
     _failed = False  # a criterion not met or an exclusion that applies
 
-    # radiculopathy (esi.mtus:72): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
+    # radiculopathy (esi.mtus:74): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
     if not ((f_radiculopathy_on_exam is True) and (f_radiculopathy_corroborated is True)):
         _out.append('radiculopathy')
         if ((f_radiculopathy_on_exam is False) or (f_radiculopathy_corroborated is False)):
             _failed = True
 
-    # conservative_care (esi.mtus:77): unresponsive_to_conservative_care:bool
+    # conservative_care (esi.mtus:79): unresponsive_to_conservative_care:bool
     if not (f_unresponsive_to_conservative_care is True):
         _out.append('conservative_care')
         if (f_unresponsive_to_conservative_care is False):
             _failed = True
 
-    # fluoroscopic_guidance (esi.mtus:82): fluoroscopy:bool
+    # fluoroscopic_guidance (esi.mtus:84): fluoroscopy:bool
     if not (f_fluoroscopy is True) and ((f_fluoroscopy is False) or not (f_fluoroscopy is None)):
         _out.append('fluoroscopic_guidance')
         if (f_fluoroscopy is False):
             _failed = True
 
-    # transforaminal_levels (esi.mtus:88): (<= esi_levels:count 2:count)
+    # transforaminal_levels (esi.mtus:90): (<= esi_levels:count 2:count)
     if not (f_esi_levels is not None and (f_esi_levels <= 2)) and ((f_esi_levels is not None and (not (f_esi_levels <= 2))) or not (f_esi_levels is None)):
         _out.append('transforaminal_levels')
         if (f_esi_levels is not None and (not (f_esi_levels <= 2))):
             _failed = True
 
-    # when#0 (esi.mtus:94): (!= esi_approach:enum 'transforaminal')
+    # when#0 (esi.mtus:96): (!= esi_approach:enum 'transforaminal')
     _when1 = (None if f_esi_approach is None else (f_esi_approach != 'transforaminal'))
     if _when1 is not False:
 
-        # interlaminar_levels when#0 (esi.mtus:95): (<= esi_levels:count 1:count)
+        # interlaminar_levels when#0 (esi.mtus:97): (<= esi_levels:count 1:count)
         if _when1 is None:
             if True:
                 _out.append('interlaminar_levels')
@@ -124,13 +124,13 @@ def unmet(facts, request_date):
             if (f_esi_levels is not None and (not (f_esi_levels <= 1))):
                 _failed = True
 
-    # no_series (esi.mtus:101): (<= esi_requested:count 2:count)
+    # no_series (esi.mtus:103): (<= esi_requested:count 2:count)
     if not (f_esi_requested is not None and (f_esi_requested <= 2)) and ((f_esi_requested is not None and (not (f_esi_requested <= 2))) or not (f_esi_requested is None)):
         _out.append('no_series')
         if (f_esi_requested is not None and (not (f_esi_requested <= 2))):
             _failed = True
 
-    # when#1 (esi.mtus:121): $same_region:bool
+    # when#1 (esi.mtus:123): $same_region:bool
     def _where2(_row3):
         _t4 = _row3.get('region')
         _m5 = () if _t4 is not None else ('prior_esis.region',)
@@ -141,7 +141,7 @@ def unmet(facts, request_date):
     if _when8 is not False:
         _unknown9 = _when8 is None
 
-        # repeat_improvement when#1 (esi.mtus:125): (and (>= (last prior_esis where (= .region:enum esi_reg...
+        # repeat_improvement when#1 (esi.mtus:127): (and (>= (last prior_esis where (= .region:enum esi_reg...
         def _where10(_row11):
             _t12 = _row11.get('region')
             _m13 = () if _t12 is not None else ('prior_esis.region',)
@@ -176,7 +176,7 @@ def unmet(facts, request_date):
             if not (_unknown9) and ((_v16 is not None and (not (_v16 >= _K1))) or (_v23 is False) or (_t31 is False) or (_v38 is False)):
                 _failed = True
 
-        # per_region_per_year when#1 (esi.mtus:133): (<= (+ (count prior_esis within 1 year where (= .regio...
+        # per_region_per_year when#1 (esi.mtus:135): (<= (+ (count prior_esis within 1 year where (= .regio...
         _w39 = window(request_date, 12, 0)
         def _where40(_row41):
             _t42 = _row41.get('region')
@@ -234,10 +234,10 @@ def _decide(facts, request_date):
         f_prior_esis = ()
     r_prior_esis = FactValue('prior_esis', f_prior_esis, d_prior_esis)
 
-    # when#0 (esi.mtus:94): (!= esi_approach:enum 'transforaminal')
+    # when#0 (esi.mtus:96): (!= esi_approach:enum 'transforaminal')
     _v1, _m1 = strict_m((None if f_esi_approach is None else (f_esi_approach != 'transforaminal')), (f_esi_approach, m_esi_approach))
     _gate2 = (_v1, _m1)
-    # when#1 (esi.mtus:121): $same_region:bool
+    # when#1 (esi.mtus:123): $same_region:bool
     def _where3(_row4):
         _t5 = _row4.get('region')
         _m6 = () if _t5 is not None else ('prior_esis.region',)
@@ -246,33 +246,33 @@ def _decide(facts, request_date):
     _v8, _m8 = any_m(f_prior_esis, 'prior_esis', None, _where3)
     _gate9 = (_v8, _m8)
 
-    # radiculopathy (esi.mtus:72): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
+    # radiculopathy (esi.mtus:74): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
     _v11, _m11 = and_m((f_radiculopathy_on_exam, m_radiculopathy_on_exam), (f_radiculopathy_corroborated, m_radiculopathy_corroborated))
     _c10 = decide('radiculopathy', False, ALWAYS, (_v11, _m11), (r_radiculopathy_on_exam, r_radiculopathy_corroborated), rules=_RULES)
 
-    # conservative_care (esi.mtus:77): unresponsive_to_conservative_care:bool
+    # conservative_care (esi.mtus:79): unresponsive_to_conservative_care:bool
     _c12 = decide('conservative_care', False, ALWAYS, (f_unresponsive_to_conservative_care, m_unresponsive_to_conservative_care), (r_unresponsive_to_conservative_care,), rules=_RULES)
 
-    # fluoroscopic_guidance (esi.mtus:82): fluoroscopy:bool
+    # fluoroscopic_guidance (esi.mtus:84): fluoroscopy:bool
     _c13 = decide('fluoroscopic_guidance', False, ALWAYS, (f_fluoroscopy, m_fluoroscopy), (r_fluoroscopy,), rules=_RULES)
 
-    # transforaminal_levels (esi.mtus:88): (<= esi_levels:count 2:count)
+    # transforaminal_levels (esi.mtus:90): (<= esi_levels:count 2:count)
     _v15, _m15 = strict_m((None if f_esi_levels is None else (f_esi_levels <= 2)), (f_esi_levels, m_esi_levels))
     _c14 = decide('transforaminal_levels', False, ALWAYS, (_v15, _m15), (r_esi_levels,), rules=_RULES)
 
     if _gate2[0] is True:
-        # interlaminar_levels when#0 (esi.mtus:95): (<= esi_levels:count 1:count)
+        # interlaminar_levels when#0 (esi.mtus:97): (<= esi_levels:count 1:count)
         _v17, _m17 = strict_m((None if f_esi_levels is None else (f_esi_levels <= 1)), (f_esi_levels, m_esi_levels))
         _c16 = decide('interlaminar_levels', False, _gate2, (_v17, _m17), (r_esi_approach, r_esi_levels), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
         _c16 = decide('interlaminar_levels', False, _gate2, None, (r_esi_approach,), rules=_RULES)
 
-    # no_series (esi.mtus:101): (<= esi_requested:count 2:count)
+    # no_series (esi.mtus:103): (<= esi_requested:count 2:count)
     _v19, _m19 = strict_m((None if f_esi_requested is None else (f_esi_requested <= 2)), (f_esi_requested, m_esi_requested))
     _c18 = decide('no_series', False, ALWAYS, (_v19, _m19), (r_esi_requested,), rules=_RULES)
 
     if _gate9[0] is True:
-        # repeat_improvement when#1 (esi.mtus:125): (and (>= (last prior_esis where (= .region:enum esi_reg...
+        # repeat_improvement when#1 (esi.mtus:127): (and (>= (last prior_esis where (= .region:enum esi_reg...
         def _where22(_row23):
             _t24 = _row23.get('region')
             _m25 = () if _t24 is not None else ('prior_esis.region',)
@@ -306,7 +306,7 @@ def _decide(facts, request_date):
         _v52, _m52 = field_m(_p51, 'prior_esis', 'function_improved')
         _v53, _m53 = and_m((_v29, _m29), (_v36, _m36), (_v45, _m45), (_v52, _m52))
         _c20 = decide('repeat_improvement', False, _gate9, (_v53, _m53), (r_prior_esis, r_esi_region), (Computed('last(prior_esis where region = esi_region).relief', _v28), Computed('last(prior_esis where region = esi_region).relief_lasted', _v43)), rules=_RULES)
-        # per_region_per_year when#1 (esi.mtus:133): (<= (+ (count prior_esis within 1 year where (= .regio...
+        # per_region_per_year when#1 (esi.mtus:135): (<= (+ (count prior_esis within 1 year where (= .regio...
         _w54 = window(request_date, 12, 0)
         def _where55(_row56):
             _t57 = _row56.get('region')
@@ -326,13 +326,13 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (75, 75, 49), (76, 76, 50), (77, 77, 51), (78, 78, 52), (79, 79, 53), (80, 80, 54),
-    (81, 81, 55), (82, 82, 58), (83, 86, 59), (90, 94, 72), (96, 100, 77), (102, 106, 82),
-    (108, 112, 88), (114, 116, 94), (118, 125, 95), (127, 131, 101), (133, 133, 121), (134, 139, 119),
-    (140, 142, 121), (144, 151, 125), (152, 158, 126), (159, 166, 127), (167, 173, 128), (174, 177, 125),
-    (179, 191, 133), (207, 209, 49), (210, 212, 50), (213, 215, 51), (216, 218, 52), (219, 221, 53),
-    (222, 224, 54), (225, 227, 55), (228, 230, 58), (231, 235, 59), (237, 239, 94), (240, 240, 121),
-    (241, 246, 119), (247, 247, 121), (249, 251, 72), (253, 254, 77), (256, 257, 82), (259, 261, 88),
-    (263, 268, 95), (270, 272, 101), (274, 283, 125), (284, 290, 126), (291, 299, 127), (300, 306, 128),
-    (307, 308, 125), (309, 319, 133), (320, 322, 125),
+    (75, 75, 49), (76, 76, 50), (77, 77, 51), (78, 78, 52), (79, 79, 53), (80, 80, 56),
+    (81, 81, 57), (82, 82, 60), (83, 86, 61), (90, 94, 74), (96, 100, 79), (102, 106, 84),
+    (108, 112, 90), (114, 116, 96), (118, 125, 97), (127, 131, 103), (133, 133, 123), (134, 139, 121),
+    (140, 142, 123), (144, 151, 127), (152, 158, 128), (159, 166, 129), (167, 173, 130), (174, 177, 127),
+    (179, 191, 135), (207, 209, 49), (210, 212, 50), (213, 215, 51), (216, 218, 52), (219, 221, 53),
+    (222, 224, 56), (225, 227, 57), (228, 230, 60), (231, 235, 61), (237, 239, 96), (240, 240, 123),
+    (241, 246, 121), (247, 247, 123), (249, 251, 74), (253, 254, 79), (256, 257, 84), (259, 261, 90),
+    (263, 268, 97), (270, 272, 103), (274, 283, 127), (284, 290, 128), (291, 299, 129), (300, 306, 130),
+    (307, 308, 127), (309, 319, 135), (320, 322, 127),
 )
