@@ -69,8 +69,12 @@ def _time_vs_period(e) -> Optional[tuple[model.TimeFrom, model.Period, bool]]:
     return None
 
 
-class _Function:
-    """Emits the body of one generated function: temporaries, scopes, both flavours of expression."""
+class _Function(model.Visitor):
+    """Emits the body of one generated function: temporaries, scopes, both flavours of expression.
+
+    The evaluate path (`pair`) is its model.Visitor walk; the fast path (`val`, `truth`)
+    is a switch over families of constructs (see val).
+    """
 
     def __init__(self, gen: "_Generator", w: CodeWriter, full: bool):
         self.gen = gen
@@ -218,7 +222,13 @@ class _Function:
 
     # ----------------------------------------------- fast-path values
     def val(self, e: model.Expr) -> _V:
-        """The plain (three-valued) value of e."""
+        """The plain (three-valued) value of e, without the missing facts: the fast path.
+
+        A switch rather than a visitor: constructs that compile alike share a branch
+        (the comparisons and set tests their strict-operand code, `and`/`or` and
+        `at least` theirs). A construct with no branch here is computed as its pair
+        (the evaluate path), which is always right, only slower; a `where` field is.
+        """
         line = e.span.line
         if isinstance(e, model.ValueRef):  # a named value is its definition; temporaries share repeated parts
             return self.val(e.expr)
@@ -230,8 +240,6 @@ class _Function:
             return _V(self.gen.constant(const_value(e), e), False)
         if isinstance(e, model.Documented):
             return _V(self.documented(e.target), False)
-        if isinstance(e, model.FieldRef):  # only inside `where`, which is compiled as pairs
-            return self.pair_value(e)
         if isinstance(e, model.Not):
             x = self.atom(self.val(e.operand), line)
             return _V(f"(None if {x.text} is None else not {x.text})", True) if x.nullable else _V(f"(not {x.text})", False)
@@ -269,7 +277,7 @@ class _Function:
         if isinstance(e, model.SetCount):
             s = self.val(e.set)
             return _V(f"set_count({s.text}, {literal(distinct_kind(e.set.type))})", s.nullable)
-        raise AssertionError(e)
+        return self.pair_value(e)  # a FieldRef: only inside `where`, which is compiled as pairs
 
     def query_val(self, e: model.Query) -> _V:
         rows = self.fact(e.history.name)
@@ -324,64 +332,96 @@ class _Function:
 
     # ------------------------------------------------ pairs (evaluate)
     def pair(self, e: model.Expr) -> tuple[str, str]:
-        """(value text, missing text) of e, as the interpreter computes them."""
-        line = e.span.line
-        if isinstance(e, model.ValueRef):
-            return self.pair(e.expr)
-        if isinstance(e, model.FactRef):
-            f = self.fact(e.name)
-            if not f.nullable:
-                return f.text, "()"
-            if self.full:
-                return f.text, mangle("m", e.name)
-            return f.text, f"(() if {f.text} is not None else {literal((e.name,))})"
-        if isinstance(e, model.FieldRef):
-            row, history = self.rows[-1]
-            v = self.temp(f"{row}.get({literal(e.name)})", line)
-            m = self.temp(f"() if {v} is not None else {literal((history + '.' + e.name,))}", line, "_m")
-            return v, m
-        if isinstance(e, (model.RequestDate, model.Const, model.Documented)):
-            return self.val(e).text, "()"
-        if isinstance(e, model.Not):
-            v, m = self.pair(e.operand)
-            if not self.pair_nullable(e.operand):
-                return f"(not {v})", "()"
-            return self.temp(f"None if {v} is None else not {v}", line), m
-        if isinstance(e, (model.Logic, model.AtLeast)):
-            args = ", ".join(f"({v}, {m})" for v, m in (self.pair(x) for x in model.children(e)))
-            if isinstance(e, model.AtLeast):
-                return self.temp_pair(f"at_least_m({e.count}, {args})", line)
-            return self.temp_pair(f"{e.op}_m({args})", line)
-        if isinstance(e, (model.Compare, model.Between, model.Member, model.Arith, model.TimeFrom)):
-            children = self.strict_children(e) if isinstance(e, model.Compare) else list(model.children(e))
-            kids = [self.pair(x) for x in children]
-            nullable = [self.pair_nullable(x) for x in children]
-            operands = [_V(v, n) for (v, _), n in zip(kids, nullable)]
-            if isinstance(e, (model.Arith, model.TimeFrom)):
-                fn = ARITH_FUNCTIONS[e.op] if isinstance(e, model.Arith) else "time_from"
-                value = f"{fn}({operands[0].text}, {operands[1].text})"
-            else:
-                checks, core = self.strict(e, operands, line)
-                unknown = " or ".join(c + " is None" for c in checks)
-                value = core if not checks or checks == [core] else f"(None if {unknown} else {core})"
-            # only an operand that can be unknown can be missing something
-            args = "".join(f", ({v}, {m})" for (v, m), n in zip(kids, nullable) if n)
-            return self.temp_pair(f"strict_m({value}{args})", line)
-        if isinstance(e, model.Lookup):
-            key = "({}, {})".format(*self.pair(e.key))
-            default = self.gen.table_default(e)
-            if default is not None:
-                return self.temp_pair(f"lookup_or_m({self.gen.table(e.table, e.low)}, {key}, {default})", line)
-            return self.temp_pair(f"lookup_m({self.gen.table(e.table, e.low)}, {literal(e.table)}, {key})", line)
-        if isinstance(e, model.Query):
-            return self.query_pair(e)
-        if isinstance(e, model.SetCount):
-            v, m = self.pair(e.set)
-            if not self.pair_nullable(e.set):
-                return self.val(e).text, "()"
-            return self.temp_pair(f"strict_m(set_count({v}, {literal(distinct_kind(e.set.type))}), ({v}, {m}))",
-                                  e.span.line)
+        """(value text, missing text) of e, as the interpreter computes them.
+
+        One visit_<class> method per construct (model.Visitor), named as the
+        interpreter's (interpret._Case) are, so the two back ends read side by side.
+        """
+        return self.visit(e)
+
+    def generic_visit(self, e, *args):
         raise AssertionError(e)
+
+    def visit_ValueRef(self, e: model.ValueRef) -> tuple[str, str]:
+        return self.pair(e.expr)
+
+    def visit_FactRef(self, e: model.FactRef) -> tuple[str, str]:
+        f = self.fact(e.name)
+        if not f.nullable:
+            return f.text, "()"
+        if self.full:
+            return f.text, mangle("m", e.name)
+        return f.text, f"(() if {f.text} is not None else {literal((e.name,))})"
+
+    def visit_FieldRef(self, e: model.FieldRef) -> tuple[str, str]:
+        row, history = self.rows[-1]
+        v = self.temp(f"{row}.get({literal(e.name)})", e.span.line)
+        m = self.temp(f"() if {v} is not None else {literal((history + '.' + e.name,))}", e.span.line, "_m")
+        return v, m
+
+    def visit_Const(self, e: model.Const | model.RequestDate | model.Documented) -> tuple[str, str]:
+        return self.val(e).text, "()"  # always known
+
+    visit_RequestDate = visit_Documented = visit_Const
+
+    def visit_Not(self, e: model.Not) -> tuple[str, str]:
+        v, m = self.pair(e.operand)
+        if not self.pair_nullable(e.operand):
+            return f"(not {v})", "()"
+        return self.temp(f"None if {v} is None else not {v}", e.span.line), m
+
+    def visit_Logic(self, e: model.Logic) -> tuple[str, str]:
+        return self.temp_pair(f"{e.op}_m({self.pair_args(e)})", e.span.line)
+
+    def visit_AtLeast(self, e: model.AtLeast) -> tuple[str, str]:
+        return self.temp_pair(f"at_least_m({e.count}, {self.pair_args(e)})", e.span.line)
+
+    def pair_args(self, e: model.Logic | model.AtLeast) -> str:
+        return ", ".join(f"({v}, {m})" for v, m in (self.pair(x) for x in model.children(e)))
+
+    def visit_Compare(self, e: model.Compare | model.Between | model.Member) -> tuple[str, str]:
+        operands, args = self.strict_operands(e)
+        checks, core = self.strict(e, operands, e.span.line)
+        unknown = " or ".join(c + " is None" for c in checks)
+        value = core if not checks or checks == [core] else f"(None if {unknown} else {core})"
+        return self.temp_pair(f"strict_m({value}{args})", e.span.line)
+
+    visit_Between = visit_Member = visit_Compare
+
+    def visit_Arith(self, e: model.Arith | model.TimeFrom) -> tuple[str, str]:
+        operands, args = self.strict_operands(e)
+        fn = ARITH_FUNCTIONS[e.op] if isinstance(e, model.Arith) else "time_from"
+        return self.temp_pair(f"strict_m({fn}({operands[0].text}, {operands[1].text}){args})", e.span.line)
+
+    visit_TimeFrom = visit_Arith
+
+    def strict_operands(self, e) -> tuple[list[_V], str]:
+        """A strict operation's operands as values, and as strict_m's further arguments.
+
+        Only an operand that can be unknown can be missing something, so only those are passed.
+        """
+        children = self.strict_children(e)
+        kids = [self.pair(x) for x in children]
+        nullable = [self.pair_nullable(x) for x in children]
+        operands = [_V(v, n) for (v, _), n in zip(kids, nullable)]
+        return operands, "".join(f", ({v}, {m})" for (v, m), n in zip(kids, nullable) if n)
+
+    def visit_Lookup(self, e: model.Lookup) -> tuple[str, str]:
+        key = "({}, {})".format(*self.pair(e.key))
+        default = self.gen.table_default(e)
+        if default is not None:
+            return self.temp_pair(f"lookup_or_m({self.gen.table(e.table, e.low)}, {key}, {default})", e.span.line)
+        return self.temp_pair(f"lookup_m({self.gen.table(e.table, e.low)}, {literal(e.table)}, {key})", e.span.line)
+
+    def visit_Query(self, e: model.Query) -> tuple[str, str]:
+        return self.query_pair(e)
+
+    def visit_SetCount(self, e: model.SetCount) -> tuple[str, str]:
+        v, m = self.pair(e.set)
+        if not self.pair_nullable(e.set):
+            return self.val(e).text, "()"
+        return self.temp_pair(f"strict_m(set_count({v}, {literal(distinct_kind(e.set.type))}), ({v}, {m}))",
+                              e.span.line)
 
     def pair_nullable(self, e) -> bool:
         if isinstance(e, model.ValueRef):
