@@ -35,13 +35,28 @@ def test_manifest_records_hashes_and_guidelines(built):
     assert m["runtime"] == RUNTIME_VERSION
     ids = sorted(p.stem for p in GUIDELINES.glob("*.mtus") if p.stem != "formulary")
     assert [g["id"] for g in m["guidelines"]] == ids
-    expected = {f"guidelines/{i}.{ext}" for i in ids for ext in ("py", "json")}
+    expected = {f"guidelines/{i}.{ext}" for i in ids for ext in ("py", "json")} | {"routing.json"}
     if m["formulary"]:
         expected.add(m["formulary"])
-    assert set(m["files"]) == expected
+    assert set(m["files"]) == expected and m["routing"] == "routing.json"
     assert set(m["sources"]) == {p.name for p in GUIDELINES.glob("*.mtus")}
     g = next(g for g in m["guidelines"] if g["id"] == "tpi")
-    assert g["citation"]["pages"] == "122" and {"kind": "cpt", "value": "20553"} in g["services"]
+    assert g["citation"]["pages"] == "122"
+    routing = json.loads((built / "routing.json").read_text())
+    assert ["20553", [routing["guidelines"].index("tpi")]] in routing["cpt"]
+    assert [" trigger point injection ", "trigger point injection", routing["guidelines"].index("tpi")] in routing["names"]
+
+
+def _old_format(built) -> None:
+    """The pack as compiled before routing.json: each guideline's services and facts in the manifest."""
+    m = built / "manifest.json"
+    data = json.loads(m.read_text())
+    for g in data["guidelines"]:
+        info = json.loads((built / g["info"]).read_text())
+        g["services"], g["facts"] = info["services"], list(info["facts"])
+    del data["routing"], data["files"]["routing.json"]
+    os.remove(built / "routing.json")
+    m.write_text(json.dumps(data))
 
 
 def test_loaded_pack_evaluates(built):
@@ -99,7 +114,8 @@ def test_altered_manifest_is_refused(built):
         load_pack(str(built))
 
 
-def test_a_malformed_routing_index_is_refused_at_open(built):
+def test_a_malformed_manifest_index_is_refused_at_open(built):
+    _old_format(built)
     m = built / "manifest.json"
     data = json.loads(m.read_text())
     data["guidelines"][0]["facts"] = [1]
@@ -108,19 +124,35 @@ def test_a_malformed_routing_index_is_refused_at_open(built):
         load_pack(str(built))
 
 
-def test_the_manifest_index_is_the_descriptions_index(built):
-    """The services and facts the manifest lists are those of the guidelines' descriptions."""
-    from mtus.compiler.check.index import PackIndex
+def test_the_routing_index_is_the_descriptions_index(built):
+    """routing.json's tables and facts are those the router builds from the guidelines' descriptions."""
+    from mtus.compiler.check.index import PackIndex, RouteTables
+    from mtus.compiler.check.routing import route_tables
 
     p = load_pack(str(built))
-    assert p.index is not None
+    assert p.index is not None and p.index.services is None
+    full = PackIndex.of({gid: g.info for gid, g in p.guidelines.items()})
+    assert dict(p.index.facts) == dict(full.facts)
+    built_now = route_tables(full.services, p.formulary)
+    for field in RouteTables.__slots__:
+        assert getattr(p.index.tables, field) == getattr(built_now, field), field
+
+
+def test_the_manifest_index_of_an_older_pack_is_the_descriptions_index(built):
+    from mtus.compiler.check.index import PackIndex
+
+    _old_format(built)
+    p = load_pack(str(built))
+    assert p.index is not None and p.index.tables is None
     full = PackIndex.of({gid: g.info for gid, g in p.guidelines.items()})
     assert dict(p.index.services) == dict(full.services)
     assert dict(p.index.facts) == dict(full.facts)
+    assert p.reader().router.services("20553 trigger point injection") == ["tpi"]
 
 
 def test_a_pack_without_the_index_still_routes(built):
     """A manifest written before the index: descriptions are read to route, as they were."""
+    _old_format(built)
     m = built / "manifest.json"
     data = json.loads(m.read_text())
     for g in data["guidelines"]:
@@ -139,9 +171,60 @@ def test_opening_a_pack_reads_only_its_manifest_and_formulary(built, monkeypatch
     monkeypatch.setattr(packmod_, "read_bounded", lambda path, *a, **k: read.append(os.path.basename(path)) or
                         real(path, *a, **k))
     p = load_pack(str(built))
-    assert sorted(read) == ["formulary.json", "manifest.json"]
+    assert sorted(read) == ["formulary.json", "manifest.json", "routing.json"]
     p.reader().router.services("20553")
-    assert sorted(read) == ["formulary.json", "manifest.json"]
+    assert sorted(read) == ["formulary.json", "manifest.json", "routing.json"]
+
+
+def _rehash(built, rel: str) -> None:
+    """The manifest updated to the file's new sha256: a pack altered consistently, as only its builder could."""
+    m = built / "manifest.json"
+    data = json.loads(m.read_text())
+    data["files"][rel] = packmod.sha256((built / rel).read_bytes())
+    m.write_text(json.dumps(data))
+
+
+def test_an_altered_routing_table_is_refused_at_open(built):
+    r = built / "routing.json"
+    r.write_text(r.read_text().replace('"20553"', '"20554"'))
+    with pytest.raises(PackError, match="routing.json: does not match its sha256 in the manifest"):
+        load_pack(str(built))
+
+
+@pytest.mark.parametrize("change, why", [
+    (lambda d: d.update(format=2), "not a routing table of format 1"),
+    (lambda d: d["guidelines"].reverse(), "it lists other guidelines than the manifest"),
+    (lambda d: d["names"].append(["x", "x", 999]), "its tables are not lists of texts and guideline numbers"),
+    (lambda d: d["facts"].append(["x", [True]]), "its tables are not lists of texts and guideline numbers"),
+    (lambda d: d["cpt"].append([20553, [0]]), "its tables are not lists of texts and guideline numbers"),
+    (lambda d: d.pop("drug"), "its tables are not lists of texts and guideline numbers"),
+    (lambda d: d.update(drug_names={"a": 1}), "its tables are not lists of texts and guideline numbers"),
+])
+def test_a_malformed_routing_table_is_refused_at_open(built, change, why):
+    r = built / "routing.json"
+    data = json.loads(r.read_text())
+    change(data)
+    r.write_text(json.dumps(data))
+    _rehash(built, "routing.json")
+    with pytest.raises(PackError, match=f"routing.json: is not a valid routing table \\({why}\\); recompile the pack"):
+        load_pack(str(built))
+    r.write_text("[")
+    _rehash(built, "routing.json")
+    with pytest.raises(PackError, match="routing.json: is not a valid routing table; recompile the pack .*not valid JSON"):
+        load_pack(str(built))
+
+
+def test_a_missing_or_misnamed_routing_table_is_refused_at_open(built):
+    m = built / "manifest.json"
+    data = json.loads(m.read_text())
+    for name in ("guidelines/tpi.py", "manifest.json", "nowhere.json", 3):
+        m.write_text(json.dumps(dict(data, routing=name)))
+        with pytest.raises(PackError, match="manifest.json: `routing` must name a .json file of the pack"):
+            load_pack(str(built))
+    m.write_text(json.dumps(data))
+    os.remove(built / "routing.json")
+    with pytest.raises(PackError, match="routing.json: missing from the pack"):
+        load_pack(str(built))
 
 
 def test_other_runtime_version_is_refused(built):
@@ -266,7 +349,7 @@ def test_a_module_built_for_another_runtime_is_refused_when_first_used(built, mo
         p.guidelines["tpi"].evaluate({}, datetime.date(2014, 12, 18))
 
 
-@pytest.mark.parametrize("rel", ["guidelines/tpi.py", "guidelines/tpi.json"])
+@pytest.mark.parametrize("rel", ["guidelines/tpi.py", "guidelines/tpi.json", "routing.json"])
 @pytest.mark.parametrize("command", [["check", "docs/examples/seed-2014-12-18.yaml", "--pack"], ["schema"],
                                      ["template", "tpi", "--pack"]])
 def test_a_file_found_altered_on_first_use_is_an_error_not_a_traceback(built, rel, command):

@@ -15,8 +15,9 @@ import attrs
 
 from mtus.compiler.check import runtime
 from mtus.compiler.check.info import FormularyInfo
-from mtus.compiler.check.pack import (FORMULARY, MANIFEST, PACK_FORMAT, CompileError, PackError, _display_path,
-                                      compiler_version, read_pack_dir, sha256, verify_listing)
+from mtus.compiler.check.pack import (FORMULARY, MANIFEST, PACK_FORMAT, ROUTING, CompileError, PackError,
+                                      _display_path, compiler_version, read_pack_dir, sha256, verify_listing)
+from mtus.compiler.check.routing import route_tables
 
 
 def _json_bytes(data) -> bytes:
@@ -69,6 +70,7 @@ def pack_from_results(results: list, name: str = "mtus-pack", version: str = "0"
     entries = []
     source_hashes = {}
     seen: dict[str, str] = {}
+    described = {}
     formulary = None
     for r in results:
         source_hashes[_display_path(r.source.path)] = sha256(r.source.text.encode("utf-8"))
@@ -83,16 +85,22 @@ def pack_from_results(results: list, name: str = "mtus-pack", version: str = "0"
         info = f"guidelines/{g.id}.json"
         files[module] = generate_module(g).encode("utf-8")
         files[info] = _json_bytes(infos[id(r)].to_json())
-        entries.append({
-            "id": g.id, "title": g.title, "citation": g.citation.to_json(),
-            "services": [{"kind": s.kind, "value": s.value} for s in g.services],
-            # the routing index (check/index.py): a case is read without opening other guidelines' files
-            "facts": list(infos[id(r)].facts),
-            "module": module, "info": info,
-        })
+        entries.append({"id": g.id, "title": g.title, "citation": g.citation.to_json(), "module": module, "info": info})
+        described[g.id] = infos[id(r)]
     _check_drug_services(results, formulary)
     if formulary is not None:
         files[FORMULARY] = _json_bytes(formulary.to_json())
+    # the routing index (check/index.py) in the router's form: a case is read without normalising a service name
+    # or opening other guidelines' files, however large the pack
+    ids = sorted(described)
+    # from the formulary as check time reads it (its file's key order breaks ties between names of one length)
+    tables = route_tables({gid: described[gid].services for gid in ids},
+                          FormularyInfo.from_json(json.loads(files[FORMULARY])) if formulary is not None else None)
+    facts: dict[str, list[str]] = {}
+    for gid in ids:
+        for fact in described[gid].facts:
+            facts.setdefault(fact, []).append(gid)
+    files[ROUTING] = (json.dumps(tables.to_json(ids, facts), separators=(",", ":"), ensure_ascii=False) + "\n").encode()
     manifest = {
         "format": PACK_FORMAT,
         "name": name,
@@ -103,6 +111,7 @@ def pack_from_results(results: list, name: str = "mtus-pack", version: str = "0"
         "files": {p: sha256(b) for p, b in sorted(files.items())},
         "guidelines": sorted(entries, key=lambda e: e["id"]),
         "formulary": FORMULARY if formulary is not None else None,
+        "routing": ROUTING,
     }
     files[MANIFEST] = _json_bytes(manifest)
     return PackFiles(files)

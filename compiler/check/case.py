@@ -630,7 +630,7 @@ class CaseReader:
         # with a pack's index, a guideline's description is read only when a case routes to it
         self.index = index if index is not None else PackIndex.of(infos)
         self.all_facts = AllFacts(infos, self.index.facts)
-        self.router = Router(infos, formulary, services=self.index.services)
+        self.router = Router(infos, formulary, services=self.index.services, tables=self.index.tables)
 
     def read(self, data: Any, path: str, strict: bool = False) -> Case:
         """A validated, routed case; with `strict`, a fact no requested guideline reads is an error too."""

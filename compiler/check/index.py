@@ -1,14 +1,17 @@
 """A pack's routing index: which guideline covers which services and declares which facts.
 
-The manifest carries it (build/packwriter.py writes each guideline's `services`
-and `facts`), so reading a case opens the description of only the guidelines
-it routes to: start-up does not grow with the pack. A pack without it (or a
-set of descriptions given directly) has its index computed from the descriptions.
+The compiler writes it into the pack as `routing.json` (RouteTables.to_json),
+in the form the router uses: service names normalised, CPT codes and drug
+services as tables, fact names with the guidelines declaring them. Reading a
+case then opens the description of only the guidelines it routes to, and no
+name is normalised at start-up. A pack written before it carries each guideline's
+`services` and `facts` in the manifest instead; a set of descriptions given
+directly has its index computed from the descriptions.
 """
 
 from __future__ import annotations
 
-from typing import Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from mtus.compiler.check.info import FactInfo, GuidelineInfo, Service
 
@@ -33,13 +36,16 @@ class ServiceEntry:
 
 
 class PackIndex:
-    """services: guideline id -> its services; facts: fact name -> the ids of the guidelines declaring it, in order."""
+    """services: guideline id -> its services; facts: fact name -> the ids of the guidelines declaring it, in order;
+    tables: the router's tables when the pack carries them (then `services` is None: nothing needs them)."""
 
-    __slots__ = ("services", "facts")
+    __slots__ = ("services", "facts", "tables")
 
-    def __init__(self, services: Mapping[str, Sequence[Service | ServiceEntry]], facts: Mapping[str, tuple[str, ...]]):
+    def __init__(self, services: Optional[Mapping[str, Sequence[Service | ServiceEntry]]],
+                 facts: Mapping[str, tuple[str, ...]], tables: Optional[RouteTables] = None):
         self.services = services
         self.facts = facts
+        self.tables = tables
 
     @classmethod
     def of(cls, infos: Mapping[str, GuidelineInfo]) -> "PackIndex":
@@ -49,6 +55,82 @@ class PackIndex:
             for name in info.facts:
                 facts.setdefault(name, []).append(gid)
         return cls({gid: info.services for gid, info in infos.items()}, {n: tuple(g) for n, g in facts.items()})
+
+
+#: The version of routing.json's layout; a pack with another is refused (recompile it).
+ROUTING_FORMAT = 1
+
+
+class RouteTables:
+    """The router's tables (routing.Router): CPT code -> guideline ids; (padded normalised service name, guideline
+    id) with the name as written beside it (for the closest-service hint); (drug service kind, value) -> ids; the
+    formulary's names as word sets, longest first; each ingredient's single-ingredient dosage forms."""
+
+    __slots__ = ("cpt", "names", "raw_names", "drug", "drug_names", "single_forms")
+
+    def __init__(self, cpt: dict[str, set], names: list[tuple[str, str]], raw_names: list[str],
+                 drug: dict[tuple[str, str], set], drug_names: list[tuple[frozenset, str, str]],
+                 single_forms: dict[str, set]):
+        self.cpt, self.names, self.raw_names, self.drug = cpt, names, raw_names, drug
+        self.drug_names, self.single_forms = drug_names, single_forms
+
+    def to_json(self, ids: Sequence[str], facts: Mapping[str, Sequence[str]]) -> dict:
+        """routing.json: guidelines by their position in `ids` (the manifest's order); sets sorted."""
+        at = {gid: i for i, gid in enumerate(ids)}
+        return {"format": ROUTING_FORMAT, "guidelines": list(ids),
+                "cpt": [[code, sorted(at[g] for g in gids)] for code, gids in sorted(self.cpt.items())],
+                "names": [[name, raw, at[gid]] for (name, gid), raw in zip(self.names, self.raw_names)],
+                "drug": [[kind, value, sorted(at[g] for g in gids)] for (kind, value), gids in sorted(self.drug.items())],
+                "drug_names": [[sorted(words), kind, name] for words, kind, name in self.drug_names],
+                "single_forms": [[i, sorted(forms)] for i, forms in sorted(self.single_forms.items())],
+                "facts": [[name, [at[g] for g in gids]] for name, gids in facts.items()]}
+
+    @classmethod
+    def from_json(cls, data: Any, ids: Sequence[str]) -> tuple[RouteTables, dict[str, tuple[str, ...]]]:
+        """The tables and the facts index of routing.json, for a pack whose guidelines are `ids` in order.
+
+        ValueError saying what is wrong if it is not one (any other shape, another format, other guidelines).
+        """
+        if not isinstance(data, dict) or data.get("format") != ROUTING_FORMAT:
+            raise ValueError(f"not a routing table of format {ROUTING_FORMAT}")
+        if data.get("guidelines") != list(ids):
+            raise ValueError("it lists other guidelines than the manifest")
+        try:  # checked with whole-list operations (str.join refuses a non-text, a list index a non-integer)
+            def gids(xs: Any) -> list[str]:
+                if type(xs) is not list or set(map(type, xs)) - {int} or (xs and min(xs) < 0):
+                    raise ValueError
+                return [ids[i] for i in xs]
+
+            rows = _list(data["cpt"])
+            cpt = {code: set(gids(g)) for code, g in rows}
+            _texts(list(cpt))
+            rows = _list(data["names"])
+            normalised, raw_names = _texts([n for n, _, _ in rows]), _texts([r for _, r, _ in rows])
+            names = list(zip(normalised, gids([i for _, _, i in rows])))
+            rows = _list(data["drug"])
+            drug = {(kind, value): set(gids(g)) for kind, value, g in rows}
+            _texts([k + v for k, v in drug])
+            rows = _list(data["drug_names"])
+            drug_names = [(frozenset(_texts(_list(words))), kind, name) for words, kind, name in rows]
+            _texts([k + n for _, k, n in drug_names])
+            single_forms = {i: set(_texts(_list(forms))) for i, forms in _list(data["single_forms"])}
+            _texts(list(single_forms))
+            facts = {name: tuple(gids(g)) for name, g in _list(data["facts"])}
+            _texts(list(facts))
+        except (TypeError, ValueError, KeyError, IndexError):
+            raise ValueError("its tables are not lists of texts and guideline numbers") from None
+        return cls(cpt, names, raw_names, drug, drug_names, single_forms), facts
+
+
+def _texts(xs: list) -> list:
+    "".join(xs)  # TypeError unless every one is a text
+    return xs
+
+
+def _list(x: Any) -> list:
+    if type(x) is not list:
+        raise TypeError
+    return x
 
 
 class AllFacts(Mapping[str, FactInfo]):

@@ -3,8 +3,8 @@
 A pack is a folder:
 
     manifest.json            name, version, compiler and runtime versions,
-                             sha256 of every source and every generated file,
-                             each guideline's services and fact names (check/index.py)
+                             sha256 of every source and every generated file
+    routing.json             the router's tables and each fact's guidelines (check/index.py's RouteTables)
     guidelines/<id>.py       the compiled checker (build/codegen.py)
     guidelines/<id>.json     check-time description: facts, statements (check/info.py's GuidelineInfo)
 
@@ -21,6 +21,7 @@ build/packwriter.py, imported only then.
 from __future__ import annotations
 
 import errno
+import gc
 import hashlib
 import json
 import os
@@ -32,12 +33,13 @@ import attrs
 
 from mtus.compiler.check import runtime
 from mtus.compiler.check.bounded import Refused, read_bounded
-from mtus.compiler.check.index import PackIndex, ServiceEntry
+from mtus.compiler.check.index import PackIndex, RouteTables, ServiceEntry
 from mtus.compiler.check.info import FormularyInfo, GuidelineInfo
 
 PACK_FORMAT = 1
 MANIFEST = "manifest.json"
 FORMULARY = "formulary.json"
+ROUTING = "routing.json"
 MAX_PACK_FILE_BYTES = 20 * 1024 * 1024
 MAX_PACK_FILES = 10_000
 MAX_PACK_BYTES = 200 * 1024 * 1024
@@ -163,6 +165,33 @@ class LoadedGuideline:
         return self.module.evaluate(facts, request_date)
 
 
+class _Guidelines(Mapping[str, LoadedGuideline]):
+    """A pack folder's guidelines by id, each made when first looked up: a large pack has thousands, a case uses one."""
+
+    def __init__(self, entries: list[tuple[str, str, str]], files: _Files, location: str):
+        self._entries = {gid: (module, info) for gid, module, info in entries}
+        self._files = files
+        self._location = location
+        self._made: dict[str, LoadedGuideline] = {}
+
+    def __getitem__(self, gid: str) -> LoadedGuideline:
+        g = self._made.get(gid)
+        if g is None:
+            module, info = self._entries[gid]
+            g = self._made[gid] = LoadedGuideline(gid, None, None, f"{self._location}/{module}", self._files, module,
+                                                  info)
+        return g
+
+    def __contains__(self, gid: object) -> bool:
+        return gid in self._entries
+
+    def __iter__(self):
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class _Infos(Mapping[str, GuidelineInfo]):
     """The pack's guideline descriptions by id, each read when first asked for."""
 
@@ -190,7 +219,7 @@ class Pack:
     guidelines: Mapping[str, LoadedGuideline]
     location: str
     formulary: Optional[FormularyInfo] = None  # the drug vocabulary, when the pack has one
-    index: Optional[PackIndex] = None  # the manifest's services and facts; None: computed from the descriptions
+    index: Optional[PackIndex] = None  # routing.json's (or the manifest's) index; None: computed from the descriptions
     _cache: dict = attrs.field(factory=dict, eq=False, repr=False)
 
     def reader(self):
@@ -325,11 +354,17 @@ def verify_manifest(raw: Optional[bytes], names: Iterable[str], location: str) -
         found = "has no pack format" if fmt is None else f"pack format {fmt!r}"
         raise PackError(f"{where}: {found}; this mtus reads format {PACK_FORMAT}")
     listed = manifest.get("files")
-    if not isinstance(listed, dict) or not all(type(k) is str and type(v) is str for k, v in listed.items()):
+    try:  # whole-list checks (str.join refuses a non-text): a large pack lists thousands of files
+        valid = isinstance(listed, dict) and isinstance("".join(listed) + "".join(listed.values()), str)
+    except TypeError:
+        valid = False
+    if not valid:
         raise PackError(f"{where}: is not a valid pack manifest (`files` must map each path to its sha256)")
-    for rel in sorted(listed):
-        if rel.startswith("/") or "\\" in rel or ".." in rel.split("/") or rel in ("", MANIFEST):
-            raise PackError(f"{where}: lists `{rel}`, which is outside the pack")
+    joined = "\n" + "\n".join(listed) + "\n"
+    if "\\" in joined or "\n/" in joined or ".." in joined or "\n\n" in joined or f"\n{MANIFEST}\n" in joined:
+        for rel in sorted(listed):  # which one, for the message
+            if rel.startswith("/") or "\\" in rel or ".." in rel.split("/") or rel in ("", MANIFEST):
+                raise PackError(f"{where}: lists `{rel}`, which is outside the pack")
     present = set(names)
     extra = sorted(present - set(listed) - {MANIFEST})
     if extra:
@@ -357,6 +392,15 @@ def _entries(manifest: dict, listed: Mapping, where: str) -> list[tuple[str, str
     guidelines = manifest.get("guidelines")
     if not isinstance(guidelines, list):
         raise PackError(f"{where}: is not a valid pack manifest (`guidelines` must be a list)")
+    try:  # the usual, valid manifest checked with whole-list operations; any doubt, entry by entry below
+        out = [(e["id"], e["module"], e["info"]) for e in guidelines]
+        ids, modules, infos = [x[0] for x in out], [x[1] for x in out], [x[2] for x in out]
+        "".join(ids + modules + infos)
+        if (len(set(ids)) == len(ids) and listed.keys() >= set(modules) | set(infos)
+                and not [m for m in modules if not m.endswith(".py")] and not [i for i in infos if not i.endswith(".json")]):
+            return out
+    except (TypeError, KeyError):
+        pass
     out, seen = [], set()
     for i, entry in enumerate(guidelines):
         if not isinstance(entry, dict) or not all(type(entry.get(k)) is str for k in ("id", "module", "info")):
@@ -396,6 +440,20 @@ def _index(manifest: dict, where: str) -> Optional[PackIndex]:
         for n in names:
             facts.setdefault(n, []).append(entry["id"])
     return PackIndex(services, {n: tuple(g) for n, g in facts.items()})
+
+
+def _routing_index(name, files: _Files, manifest: dict, location: str, ids: list[str]) -> PackIndex:
+    """The index of the pack's routing.json (its tables and facts); PackError naming the file if it is not one."""
+    if type(name) is not str or not name.endswith(".json") or name not in manifest["files"] or name == MANIFEST:
+        raise PackError(f"{location}/{MANIFEST}: `routing` must name a .json file of the pack")
+    where = f"{location}/{name}"
+    hint = "recompile the pack with `mtus compile`"
+    data = _json(files.read(name), where, f"is not a valid routing table; {hint}")
+    try:
+        tables, facts = RouteTables.from_json(data, ids)
+    except ValueError as e:
+        raise PackError(f"{where}: is not a valid routing table ({e}); {hint}") from None
+    return PackIndex(None, facts, tables)
 
 
 def _read_info(data: bytes, where: str) -> GuidelineInfo:
@@ -444,38 +502,59 @@ def _module_from_text(text: str, name: str, filename: str) -> types.ModuleType:
     return module
 
 
-def _pack(manifest: dict, raw_manifest: bytes, files: _Files, location: str, eager: bool) -> Pack:
-    """The Pack of a verified manifest. With `eager` (files in memory), every description is read now."""
+def _pack(manifest: dict, digest: str, files: _Files, location: str, eager: bool) -> Pack:
+    """The Pack of a verified manifest (`digest`: its sha256). With `eager` (files in memory), every description
+    is read now. A manifest with routing.json loses its `guidelines` and `sources` here: in a large pack they are
+    most of it, and are released before the tables are read."""
     where = f"{location}/{MANIFEST}"
     if manifest.get("runtime") != runtime.RUNTIME_VERSION:
         raise PackError(f"{where}: compiled for runtime {manifest.get('runtime')!r}, but this mtus "
                         f"provides runtime {runtime.RUNTIME_VERSION}; recompile the pack with `mtus compile`")
-    loaded = {}
-    for gid, module, info_file in _entries(manifest, manifest["files"], where):
-        # the module runs, and the description is read, when the guideline is first used
-        loaded[gid] = LoadedGuideline(gid, None, None, f"{location}/{module}", files, module, info_file)
-        if eager:
-            loaded[gid].info  # noqa: B018 - a bad description in memory is refused at once
-    index = _index(manifest, where)
+    entries = _entries(manifest, manifest["files"], where)
+    # the module runs, and the description is read, when the guideline is first used
+    loaded: Mapping[str, LoadedGuideline] = _Guidelines(entries, files, location)
+    if eager:
+        loaded = dict(loaded.items())
+        for g in loaded.values():
+            g.info  # noqa: B018 - a bad description in memory is refused at once
+    routing = manifest.get("routing")
+    if routing is not None:  # read and checked now: a pack whose tables are broken is refused before any case
+        for key in ("guidelines", "sources"):  # most of a large pack's manifest: not kept while the tables are read
+            manifest.pop(key, None)
+        index: Optional[PackIndex] = _routing_index(routing, files, manifest, location, [e[0] for e in entries])
+    else:
+        index = _index(manifest, where)
     formulary = None
     name = manifest.get("formulary")
     if name is not None:
         if type(name) is not str or name not in manifest["files"] or name == MANIFEST:
             raise PackError(f"{where}: `formulary` must name a .json file of the pack")
         formulary = _read_formulary(files.read(name), f"{location}/{name}")
-    return Pack(str(manifest.get("name", "?")), str(manifest.get("version", "?")), sha256(raw_manifest), loaded,
+    return Pack(str(manifest.get("name", "?")), str(manifest.get("version", "?")), digest, loaded,
                 location, formulary, index)
 
 
 def load_pack_files(files: Mapping[str, bytes], location: str) -> Pack:
     """Verify and load a pack given as files in memory (every hash checked now). No generated code runs here."""
     manifest = verify_listing(files, location)
-    return _pack(manifest, files[MANIFEST], _Files(location, manifest["files"], files), location, eager=True)
+    return _pack(manifest, sha256(files[MANIFEST]), _Files(location, manifest["files"], files), location, eager=True)
 
 
 def load_pack(path: str) -> Pack:
     """Open a pack folder: its manifest's structure and listing are verified now, each other file's sha256 just
     before its first use (see module docstring). Start-up reads one file however large the pack."""
+    # no collection while a large pack's manifest and tables are built: they make no cycles, and each
+    # collection would scan them all again
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_pack(path)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_pack(path: str) -> Pack:
     root = Path(path)
     if not root.is_dir():
         raise PackError(f"{root}: is not a pack folder")
@@ -492,7 +571,9 @@ def load_pack(path: str) -> Pack:
         except OSError as e:
             raise PackError(f"{where}: cannot be read: {e.strerror or e}") from None
     manifest = verify_manifest(raw, names, location)
-    return _pack(manifest, raw, _Files(location, manifest["files"]), location, eager=False)
+    digest = sha256(raw) if raw is not None else ""
+    raw = None  # released: a large pack's manifest is megabytes
+    return _pack(manifest, digest, _Files(location, manifest["files"]), location, eager=False)
 
 
 # -------------------------------------------------------------- source packs

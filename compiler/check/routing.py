@@ -18,6 +18,7 @@ from typing import Any, Mapping, Optional, Sequence
 import attrs
 
 from mtus.compiler.check.editions import in_force, is_mtus, period_text, rank
+from mtus.compiler.check.index import RouteTables
 from mtus.compiler.check.info import FormularyInfo, GuidelineInfo, Service
 from mtus.compiler.check.itemtext import ItemDetail, level_count, outside_parentheses, routing_text
 
@@ -92,43 +93,55 @@ class Route:
                 "closest": [{"guideline": g, "service": s} for g, s in self.closest]}
 
 
+def route_tables(services_of: Mapping[str, Sequence[Service]], formulary: Optional[FormularyInfo]) -> RouteTables:
+    """The router's tables from each guideline's services (in order) and the formulary: what a pack's routing.json
+    holds (build/packwriter.py writes them, so no name is normalised when a pack is opened)."""
+    cpt: dict[str, set] = {}
+    names: list[tuple[str, str]] = []  # (normalised service name, guideline id)
+    raw_names: list[str] = []
+    drug: dict[tuple[str, str], set] = {}  # (kind, value) -> guideline ids
+    for gid, svcs in services_of.items():
+        for svc in svcs:
+            if svc.kind in ("cpt", "hcpcs"):  # one table: the two systems' codes never collide
+                cpt.setdefault(svc.value.upper(), set()).add(gid)
+            elif svc.kind == "name":
+                names.append((f" {_norm(svc.value)} ", gid))
+                raw_names.append(svc.value)
+            else:
+                drug.setdefault((svc.kind, svc.value), set()).add(gid)
+    drug_names: list[tuple[frozenset, str, str]] = []  # (words, kind, name)
+    single_forms: dict[str, set] = {}  # ingredient -> forms of its single-ingredient products
+    if formulary is not None:
+        named = []
+        for kind, vocabulary in (("products", formulary.products), ("ingredients", formulary.ingredients)):
+            for name in vocabulary:
+                n = _norm(name)
+                if n:
+                    named.append((len(n), frozenset(n.split()), kind, name))
+        # longest name first; products before ingredients of the same length
+        named.sort(key=lambda x: (-x[0], x[2] != "products"))
+        drug_names = [(words, kind, name) for _, words, kind, name in named]
+        for entry in formulary.products.values():
+            if len(entry.ingredients) == 1 and entry.form:
+                single_forms.setdefault(entry.ingredients[0], set()).add(entry.form)
+    return RouteTables(cpt, names, raw_names, drug, drug_names, single_forms)
+
+
 class Router:
     """The pack's routing tables: CPT and HCPCS codes, service names and drug services to guideline ids."""
 
     CACHE_SIZE = 4096
 
     def __init__(self, infos: Mapping[str, GuidelineInfo], formulary: Optional[FormularyInfo] = None,
-                 services: Optional[Mapping[str, Sequence[Service]]] = None):
+                 services: Optional[Mapping[str, Sequence[Service]]] = None, tables: Optional[RouteTables] = None):
         self.infos = infos
         self.formulary = formulary
-        # each guideline's services: from the pack's index when given, so no description is read to route
-        self.services_of = services if services is not None else {gid: info.services for gid, info in infos.items()}
-        self._cpt: dict[str, set] = {}
-        self._names: list[tuple[str, str]] = []  # (normalised service name, guideline id)
-        self._drug: dict[tuple[str, str], set] = {}  # (kind, value) -> guideline ids
-        for gid, svcs in self.services_of.items():
-            for svc in svcs:
-                if svc.kind in ("cpt", "hcpcs"):  # one table: the two systems' codes never collide
-                    self._cpt.setdefault(svc.value.upper(), set()).add(gid)
-                elif svc.kind == "name":
-                    self._names.append((f" {_norm(svc.value)} ", gid))
-                else:
-                    self._drug.setdefault((svc.kind, svc.value), set()).add(gid)
-        self._drug_names: list[tuple[frozenset, str, str]] = []  # (words, kind, name)
-        self._single_forms: dict[str, set] = {}  # ingredient -> forms of its single-ingredient products
-        if formulary is not None:
-            named = []
-            for kind, names in (("products", formulary.products), ("ingredients", formulary.ingredients)):
-                for name in names:
-                    n = _norm(name)
-                    if n:
-                        named.append((len(n), frozenset(n.split()), kind, name))
-            # longest name first; products before ingredients of the same length
-            named.sort(key=lambda x: (-x[0], x[2] != "products"))
-            self._drug_names = [(words, kind, name) for _, words, kind, name in named]
-            for entry in formulary.products.values():
-                if len(entry.ingredients) == 1 and entry.form:
-                    self._single_forms.setdefault(entry.ingredients[0], set()).add(entry.form)
+        if tables is None:  # a pack's routing.json carries them; else from the services (the pack's index's, if given)
+            tables = route_tables(services if services is not None else {gid: info.services for gid, info in infos.items()},
+                                  formulary)
+        self.tables = tables
+        self._cpt, self._names, self._drug = tables.cpt, tables.names, tables.drug
+        self._drug_names, self._single_forms = tables.drug_names, tables.single_forms
         self._products: dict[str, Optional[Product]] = {}
         self._routes: dict[tuple, list[str]] = {}
         self._hint_index: dict[str, tuple[str, str]] = {}
@@ -138,10 +151,8 @@ class Router:
     def _prepare_hints(self) -> None:
         """The closest-service hint's names, prepared once (lower-cased name -> first guideline declaring it)."""
         index: dict[str, tuple[str, str]] = {}
-        for gid, svcs in self.services_of.items():
-            for svc in svcs:
-                if svc.kind == "name":
-                    index.setdefault(svc.value.lower(), (gid, svc.value))
+        for (_, gid), raw in zip(self._names, self.tables.raw_names):
+            index.setdefault(raw.lower(), (gid, raw))
         self._hint_index = index
         self._hint_names = [_HintName(key, n, len(n.split()), tuple(Counter(n).items()))
                             for key in index for n in [_norm(key)]]
