@@ -505,6 +505,7 @@ class _Generator:
         self.tables: dict[tuple[str, bool], str] = {}
         self.source_file = os.path.basename(guideline.path or "") or "<text>"
         self.track_failed = False  # unmet notes a criterion failing outright (set per guideline)
+        self.risks: dict[str, tuple] = {}  # silence.reading_risks of the guideline, while unmet is written
 
     def table(self, name: str, low: bool = False) -> str:
         """The module constant holding a table (written in the header once something looks it up).
@@ -690,16 +691,19 @@ class _Generator:
             w.line('"""The ids of the criteria not met or not documented, in source order."""')
             fn = _Function(self, w, full=False)
             self.read_facts(full=False)
-            # readings can change the answer only when nothing fails outright (runtime.reading_facts)
-            self.track_failed = silence.readings_change_unmet(self.guideline)
+            # readings can change the answer only where a criterion with a risk (silence.reading_risks)
+            # has one, and only when nothing fails outright (runtime.reading_facts)
+            self.risks = silence.reading_risks(self.guideline)
+            self.track_failed = bool(self.risks)
             w.line("_out = []")
             if self.track_failed:
                 w.line("_failed = False  # a criterion not met or an exclusion that applies")
+                w.line("_may_change = False  # every reading may change what this answer names")
             self.unmet_items(fn, list(self.guideline.criteria), 0, None)
             w.line()
             if self.track_failed:
-                w.comment("Open, with a finding or `one of` fact undocumented: decide it in every reading.")
-                w.line("if _failed:")
+                w.comment("Open where a reading may change it: decide it in every reading.")
+                w.line("if _failed or not _may_change:")
                 with w.indent():
                     w.line("return _out")
                 reads = "_READS" if silence.reading_reads(self.guideline) else "{}"
@@ -738,7 +742,24 @@ class _Generator:
             self.unmet_items(fn, criteria, depth + 1, inner)
 
     def unmet_criterion(self, fn: _Function, c: model.Criterion, unknown: Optional[str]) -> None:
-        """Append c's id when it stops certification, as runtime.decide rules (silence included)."""
+        """Append c's id when it stops certification, as runtime.decide rules (silence included);
+        note where trying every reading may change that (silence.reading_risks)."""
+        self.unmet_decision(fn, c, unknown)
+        risk = self.risks.get(c.id) if self.track_failed else None
+        if risk is None:
+            return
+        risky, details, reads_ = risk
+        parts = []
+        if risky:
+            parts.append(self.unstated(list(risky)))
+        if details:
+            parts.append(f"({self.unstated(list(details))}) and ({self.unstated(list(reads_))})")
+        with self.w.origin(c.span.line):
+            self.w.line(f"if {' or '.join(f'({p})' for p in parts) if len(parts) > 1 else parts[0]}:")
+            with self.w.indent():
+                self.w.line("_may_change = True")
+
+    def unmet_decision(self, fn: _Function, c: model.Criterion, unknown: Optional[str]) -> None:
         w = self.w
         w.line()
         append = f"_out.append({literal(c.id)})"

@@ -83,43 +83,80 @@ def reading_reads(guideline: model.Guideline) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _rises_with(e: model.Expr, names: set[str]) -> bool:
-    """Whether e reads the findings `names` only through `and`, `or` and `at least`.
+def _one_of_test(e: model.Expr, domains: dict[str, tuple]) -> Optional[tuple[str, frozenset]]:
+    """(fact, the values that make e true) where e tests a `one of` fact of `domains` against constants."""
+    if isinstance(e, (model.Member, model.Compare)) and isinstance(e.left, model.FactRef) \
+            and isinstance(e.right, model.Const) and e.left.name in domains:
+        if e.op in (model.MemberOp.IN, model.MemberOp.NOT_IN) and isinstance(e.right.value, frozenset):
+            values = frozenset(e.right.value)
+        elif e.op in (model.CompareOp.EQ, model.CompareOp.NE) and isinstance(e.right.value, str):
+            values = frozenset((e.right.value,))
+        else:
+            return None
+        if e.op in (model.MemberOp.NOT_IN, model.CompareOp.NE):
+            values = frozenset(domains[e.left.name]) - values
+        return e.left.name, values
+    return None
 
-    Such an e can only rise (false, unknown, true) as one of those findings
-    goes from absent to present, since those operators are monotone in
-    three-valued logic; anything else that reads one of them may not.
-    """
-    if isinstance(e, model.ValueRef):
-        return _rises_with(e.expr, names)
-    if isinstance(e, (model.Logic, model.AtLeast)):
-        return all(_rises_with(x, names) for x in model.children(e))
-    if isinstance(e, model.FactRef) and e.type.kind == model.BOOL:
-        return True
-    return not (set(model.facts_read(e)) & names)
+
+def _read_once(e: model.Expr, findings: set[str], domains: dict[str, tuple], seen: dict[str, int],
+               risky: set[str]) -> None:
+    """Walk e: count each fact of `domains` read as a plain finding, or as a `one of` fact tested against
+    constants that some of its values meet and some do not, under `and`, `or`, `not` and `at least` (in
+    `seen`); put in `risky` every fact of `domains` read any other way."""
+    if isinstance(e, model.ValueRef):  # a named value is its expression, read again at each use
+        _read_once(e.expr, findings, domains, seen, risky)
+    elif isinstance(e, (model.Logic, model.AtLeast, model.Not)):
+        for x in model.children(e):
+            _read_once(x, findings, domains, seen, risky)
+    elif isinstance(e, model.FactRef) and e.name in findings:
+        seen[e.name] = seen.get(e.name, 0) + 1
+    elif (test := _one_of_test(e, domains)) is not None and test[1] and set(domains[test[0]]) - test[1]:
+        seen[test[0]] = seen.get(test[0], 0) + 1  # true in some reading and false in another: as a finding
+    else:
+        risky.update(n for n in model.facts_read(e) if n in domains)
 
 
-def readings_change_unmet(guideline: model.Guideline) -> bool:
-    """Whether trying every reading can change which criteria the fast path `unmet` names.
+def reading_risks(guideline: model.Guideline) -> dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
+    """Where trying every reading can change which criteria the fast path `unmet` names.
 
-    It cannot when each criterion that reads a fact of `reading_domains` reads
-    only findings, outside its `when`s, through `and`/`or`/`at least`, and no
-    request detail checked when stated: with all those findings absent such a
-    criterion that is open is still open or fails (so it is unmet in some
-    reading and stays unmet), and one that passes or fails outright does so in
-    every reading (runtime.every_reading). The generated `unmet` then skips the
-    readings, which `evaluate` still tries for the letter's wording.
+    Criterion id -> (risky, details, reads): `reads`, the facts of
+    `reading_domains` it reads; `risky`, those of them that, undocumented,
+    may let it change: those its `when`s read, and those its condition reads
+    other than once as a plain finding (or a `one of` fact tested against
+    values some of its values meet and some do not) under `and`/`or`/`not`/`at
+    least`.
+    Read once that way, a finding cannot turn an open criterion into one that
+    passes in every reading (nor an open exclusion into one that applies in
+    every reading): in three-valued logic a formula that reads each variable
+    once is true in every completion only if it is already true (by induction
+    on and/or/not/at least), so such a criterion stays unmet wherever it was,
+    and one that passes or fails outright does so in every reading
+    (runtime.every_reading). `details`, the request details checked when
+    stated that it reads: one that passes because such a detail is unstated may
+    be found not met once every reading fails, so it is a risk whenever one is
+    unstated and any of `reads` undocumented. Only criteria with a risk are
+    listed.
     """
     domains = reading_domains(guideline)
     findings = {n for n, values in domains.items() if values == (True, False)}
     checked = {n for n, r in rules(guideline).items() if r == rt.CHECKED_WHEN_STATED}
+    out: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
     for c in guideline.criteria:
         gates = set().union(*(model.facts_read(cond.expr) for cond in c.conditions))
         read = gates | set(model.facts_read(c.expr))
         if not read & set(domains):
             continue
-        if read & (set(domains) - findings) or read & checked or gates & set(domains):
-            return True
-        if not _rises_with(c.expr, findings):
-            return True
-    return False
+        seen: dict[str, int] = {}
+        risky = gates & set(domains)
+        _read_once(c.expr, findings, domains, seen, risky)
+        risky.update(n for n, k in seen.items() if k > 1)
+        details = tuple(n for n in rules(guideline) if n in read and n in checked)
+        if risky or details:
+            out[c.id] = (tuple(n for n in domains if n in risky), details, tuple(n for n in domains if n in read))
+    return out
+
+
+def readings_change_unmet(guideline: model.Guideline) -> bool:
+    """Whether the fast path `unmet` must ever try every reading (see reading_risks)."""
+    return bool(reading_risks(guideline))

@@ -63,6 +63,7 @@ def unmet(facts, request_date):
     f_onset = _get('onset')
     _out = []
     _failed = False  # a criterion not met or an exclusion that applies
+    _may_change = False  # every reading may change what this answer names
 
     # ceiling (opioids.mtus:25): (<= (sum regimen of (* .daily_mg:number mme_factor[.drug:text]:number)...
     _w1 = window(request_date, 3, 0)
@@ -99,6 +100,8 @@ def unmet(facts, request_date):
         _out.append('trial_over')
         if (_t18 is False):
             _failed = True
+    if f_form is None:
+        _may_change = True
 
     # visit_limit (opioids.mtus:28): (<= (+ visits_to_date:count visits_requested:count):count 10:count)
     _t19 = add(f_visits_to_date, f_visits_requested)
@@ -120,8 +123,8 @@ def unmet(facts, request_date):
         if (_t20 is not None and (not (_t20 < request_date))):
             _failed = True
 
-    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
-    if _failed:
+    # Open where a reading may change it: decide it in every reading.
+    if _failed or not _may_change:
         return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
@@ -203,7 +206,7 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (58, 58, 5), (59, 59, 6), (60, 60, 7), (61, 61, 8), (62, 62, 9), (63, 63, 13),
-    (67, 86, 25), (88, 92, 26), (94, 101, 27), (103, 108, 28), (110, 114, 30), (116, 121, 32),
-    (137, 139, 5), (140, 142, 6), (143, 145, 7), (146, 148, 8), (149, 150, 9), (151, 153, 13),
-    (155, 172, 25), (174, 177, 26), (179, 184, 27), (186, 189, 28), (191, 193, 30), (195, 198, 32),
+    (68, 87, 25), (89, 93, 26), (95, 104, 27), (106, 111, 28), (113, 117, 30), (119, 124, 32),
+    (140, 142, 5), (143, 145, 6), (146, 148, 7), (149, 151, 8), (152, 153, 9), (154, 156, 13),
+    (158, 175, 25), (177, 180, 26), (182, 187, 27), (189, 192, 28), (194, 196, 30), (198, 201, 32),
 )

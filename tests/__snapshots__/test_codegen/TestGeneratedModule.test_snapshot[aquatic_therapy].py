@@ -88,6 +88,7 @@ def unmet(facts, request_date):
         f_prior_physical_medicine = ()
     _out = []
     _failed = False  # a criterion not met or an exclusion that applies
+    _may_change = False  # every reading may change what this answer names
 
     # reduced_weight_bearing_needed (aquatic_therapy.mtus:60): reduced_weight_bearing:bool
     if not (f_reduced_weight_bearing is True):
@@ -103,6 +104,8 @@ def unmet(facts, request_date):
         _out.append('visit_limit')
         if (_t2 is not None and _t3 is not None and (not (_t2 <= _t3))):
             _failed = True
+    if f_physical_medicine_diagnosis is None:
+        _may_change = True
 
     # course_length (aquatic_therapy.mtus:72): (<= aquatic_visits_requested:count (* aquatic_visits_per...
     _t4 = mul(f_aquatic_visits_per_week, lookup(_table_pm_weeks, f_physical_medicine_diagnosis))
@@ -110,6 +113,8 @@ def unmet(facts, request_date):
         _out.append('course_length')
         if (f_aquatic_visits_requested is not None and _t4 is not None and (not (f_aquatic_visits_requested <= _t4))):
             _failed = True
+    if (f_physical_medicine_diagnosis is None) or ((f_aquatic_visits_per_week is None) and (f_physical_medicine_diagnosis is None)):
+        _may_change = True
 
     # when#0 (aquatic_therapy.mtus:78): (any prior_physical_medicine):bool
     _when5 = (len(f_prior_physical_medicine) > 0)
@@ -125,8 +130,8 @@ def unmet(facts, request_date):
             if not (_when5 is None) and (((_t7 is False) and (_t8 is False)) or (_t9 is False)):
                 _failed = True
 
-    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
-    if _failed:
+    # Open where a reading may change it: decide it in every reading.
+    if _failed or not _may_change:
         return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
@@ -194,8 +199,8 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (81, 81, 32), (82, 82, 33), (83, 83, 34), (84, 84, 35), (85, 88, 36), (92, 96, 60),
-    (98, 105, 66), (107, 112, 72), (114, 116, 78), (118, 121, 79), (122, 122, 80), (123, 126, 79),
-    (142, 144, 32), (145, 147, 33), (148, 150, 34), (151, 153, 35), (154, 158, 36), (160, 162, 78),
-    (164, 165, 60), (167, 172, 66), (174, 178, 72), (180, 185, 79), (186, 186, 80), (187, 190, 79),
+    (81, 81, 32), (82, 82, 33), (83, 83, 34), (84, 84, 35), (85, 88, 36), (93, 97, 60),
+    (99, 108, 66), (110, 117, 72), (119, 121, 78), (123, 126, 79), (127, 127, 80), (128, 131, 79),
+    (147, 149, 32), (150, 152, 33), (153, 155, 34), (156, 158, 35), (159, 163, 36), (165, 167, 78),
+    (169, 170, 60), (172, 177, 66), (179, 183, 72), (185, 190, 79), (191, 191, 80), (192, 195, 79),
 )

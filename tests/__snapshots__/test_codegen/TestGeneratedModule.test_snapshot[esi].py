@@ -86,6 +86,7 @@ def unmet(facts, request_date):
         f_prior_esis = ()
     _out = []
     _failed = False  # a criterion not met or an exclusion that applies
+    _may_change = False  # every reading may change what this answer names
 
     # radiculopathy (esi.mtus:74): (and radiculopathy_on_exam:bool radiculopathy_corroborated:bool)
     if not ((f_radiculopathy_on_exam is True) and (f_radiculopathy_corroborated is True)):
@@ -123,6 +124,8 @@ def unmet(facts, request_date):
             _out.append('interlaminar_levels')
             if (f_esi_levels is not None and (not (f_esi_levels <= 1))):
                 _failed = True
+        if (f_esi_approach is None) or ((f_esi_levels is None) and (f_esi_approach is None)):
+            _may_change = True
 
     # no_series (esi.mtus:103): (<= esi_requested:count 2:count)
     if not (f_esi_requested is not None and (f_esi_requested <= 2)) and ((f_esi_requested is not None and (not (f_esi_requested <= 2))) or not (f_esi_requested is None)):
@@ -175,6 +178,8 @@ def unmet(facts, request_date):
             _out.append('repeat_improvement')
             if not (_unknown9) and ((_v16 is not None and (not (_v16 >= _K1))) or (_v23 is False) or (_t31 is False) or (_v38 is False)):
                 _failed = True
+        if f_esi_region is None:
+            _may_change = True
 
         # per_region_per_year when#1 (esi.mtus:135): (<= (+ (count prior_esis within 1 year where (= .regio...
         _w39 = window(request_date, 12, 0)
@@ -189,9 +194,11 @@ def unmet(facts, request_date):
             _out.append('per_region_per_year')
             if not (_unknown9) and (_t46 is not None and (not (_t46 <= 4))):
                 _failed = True
+        if f_esi_region is None:
+            _may_change = True
 
-    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
-    if _failed:
+    # Open where a reading may change it: decide it in every reading.
+    if _failed or not _may_change:
         return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
@@ -327,12 +334,12 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (75, 75, 49), (76, 76, 50), (77, 77, 51), (78, 78, 52), (79, 79, 53), (80, 80, 56),
-    (81, 81, 57), (82, 82, 60), (83, 86, 61), (90, 94, 74), (96, 100, 79), (102, 106, 84),
-    (108, 112, 90), (114, 116, 96), (118, 125, 97), (127, 131, 103), (133, 133, 123), (134, 139, 121),
-    (140, 142, 123), (144, 151, 127), (152, 158, 128), (159, 166, 129), (167, 173, 130), (174, 177, 127),
-    (179, 191, 135), (207, 209, 49), (210, 212, 50), (213, 215, 51), (216, 218, 52), (219, 221, 53),
-    (222, 224, 56), (225, 227, 57), (228, 230, 60), (231, 235, 61), (237, 239, 96), (240, 240, 123),
-    (241, 246, 121), (247, 247, 123), (249, 251, 74), (253, 254, 79), (256, 257, 84), (259, 261, 90),
-    (263, 268, 97), (270, 272, 103), (274, 283, 127), (284, 290, 128), (291, 299, 129), (300, 306, 130),
-    (307, 308, 127), (309, 319, 135), (320, 322, 127),
+    (81, 81, 57), (82, 82, 60), (83, 86, 61), (91, 95, 74), (97, 101, 79), (103, 107, 84),
+    (109, 113, 90), (115, 117, 96), (119, 128, 97), (130, 134, 103), (136, 136, 123), (137, 142, 121),
+    (143, 145, 123), (147, 154, 127), (155, 161, 128), (162, 169, 129), (170, 176, 130), (177, 182, 127),
+    (184, 198, 135), (214, 216, 49), (217, 219, 50), (220, 222, 51), (223, 225, 52), (226, 228, 53),
+    (229, 231, 56), (232, 234, 57), (235, 237, 60), (238, 242, 61), (244, 246, 96), (247, 247, 123),
+    (248, 253, 121), (254, 254, 123), (256, 258, 74), (260, 261, 79), (263, 264, 84), (266, 268, 90),
+    (270, 275, 97), (277, 279, 103), (281, 290, 127), (291, 297, 128), (298, 306, 129), (307, 313, 130),
+    (314, 315, 127), (316, 326, 135), (327, 329, 127),
 )

@@ -11,7 +11,7 @@ from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, add, and_m,
     any_m, decide, field_m, finish, last_row, or_m,
-    pick_m, strict_m, sum_m, unmet_in_every_reading,
+    pick_m, strict_m, sum_m,
 )
 
 GUIDELINE_ID = 'frp'
@@ -61,17 +61,6 @@ _READINGS = {
     'predictors_addressed': (True, False),
 }
 
-# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
-_READS = {
-    'evaluation': ('thorough_evaluation', 'baseline_functional_testing'),
-    'previous_methods': ('previous_methods_failed',),
-    'no_other_options': ('no_other_options',),
-    'function_loss': ('loss_of_function',),
-    'not_surgical_candidate': ('surgical_candidate', 'avoiding_optional_surgery'),
-    'motivation': ('motivated', 'forgoes_secondary_gains'),
-    'negative_predictors': ('predictors_addressed',),
-}
-
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -100,69 +89,48 @@ def unmet(facts, request_date):
     if f_program_to_date is None:
         f_program_to_date = ()
     _out = []
-    _failed = False  # a criterion not met or an exclusion that applies
 
     # evaluation (frp.mtus:64): (and thorough_evaluation:bool baseline_functional_testing:bool)
     if not ((f_thorough_evaluation is True) and (f_baseline_functional_testing is True)):
         _out.append('evaluation')
-        if ((f_thorough_evaluation is False) or (f_baseline_functional_testing is False)):
-            _failed = True
 
     # previous_methods (frp.mtus:71): previous_methods_failed:bool
     if not (f_previous_methods_failed is True):
         _out.append('previous_methods')
-        if (f_previous_methods_failed is False):
-            _failed = True
 
     # no_other_options (frp.mtus:73): no_other_options:bool
     if not (f_no_other_options is True):
         _out.append('no_other_options')
-        if (f_no_other_options is False):
-            _failed = True
 
     # function_loss (frp.mtus:78): loss_of_function:bool
     if not (f_loss_of_function is True):
         _out.append('function_loss')
-        if (f_loss_of_function is False):
-            _failed = True
 
     # not_surgical_candidate (frp.mtus:85): (or (not surgical_candidate:bool) (and avoiding_optional_su...
     if not ((f_surgical_candidate is False) or ((f_avoiding_optional_surgery is True) and (f_sessions_requested is not None and (f_sessions_requested <= 10)))):
         _out.append('not_surgical_candidate')
-        if ((f_surgical_candidate is True) and ((f_avoiding_optional_surgery is False) or (f_sessions_requested is not None and (not (f_sessions_requested <= 10))))):
-            _failed = True
 
     # motivation (frp.mtus:91): (and motivated:bool forgoes_secondary_gains:bool)
     if not ((f_motivated is True) and (f_forgoes_secondary_gains is True)):
         _out.append('motivation')
-        if ((f_motivated is False) or (f_forgoes_secondary_gains is False)):
-            _failed = True
 
     # negative_predictors (frp.mtus:102): predictors_addressed:bool
     if not (f_predictors_addressed is True):
         _out.append('negative_predictors')
-        if (f_predictors_addressed is False):
-            _failed = True
 
     # first_period_sessions (frp.mtus:110): (or (any program_to_date):bool (<= sessions_requested:count...
     if not ((len(f_program_to_date) > 0) or (f_sessions_requested is not None and (f_sessions_requested <= 10))):
         _out.append('first_period_sessions')
-        if ((not (len(f_program_to_date) > 0)) and (f_sessions_requested is not None and (not (f_sessions_requested <= 10)))):
-            _failed = True
 
     # total_sessions (frp.mtus:120): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
     _v1, _m1 = sum_m(f_program_to_date, 'program_to_date', None, None, 'sessions', 0)
     _t2 = add(_v1, f_sessions_requested)
     if not ((_t2 is not None and (_t2 <= 20)) or f_extension_justified):
         _out.append('total_sessions')
-        if ((_t2 is not None and (not (_t2 <= 20))) and (not f_extension_justified)):
-            _failed = True
 
     # no_reenrollment (frp.mtus:133): (not (any previous_programs):bool)
     if not (not (len(f_previous_programs) > 0)):
         _out.append('no_reenrollment')
-        if (len(f_previous_programs) > 0):
-            _failed = True
 
     # when#0 (frp.mtus:138): (any program_to_date):bool
     _when3 = (len(f_program_to_date) > 0)
@@ -174,13 +142,8 @@ def unmet(facts, request_date):
         _t6 = None if _r4 is None else _r4.get('objective_gains')
         if _when3 is None or not ((_t5 is True) and (_t6 is True)):
             _out.append('efficacy')
-            if not (_when3 is None) and ((_t5 is False) or (_t6 is False)):
-                _failed = True
 
-    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
-    if _failed:
-        return _out
-    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
+    return _out
 
 
 def evaluate(facts, request_date):
@@ -302,13 +265,13 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (79, 79, 39), (80, 80, 40), (81, 81, 41), (82, 82, 42), (83, 83, 43), (84, 84, 44),
-    (85, 85, 45), (86, 86, 46), (87, 87, 47), (88, 88, 48), (89, 89, 49), (90, 93, 50),
-    (94, 97, 51), (98, 101, 54), (105, 109, 64), (111, 115, 71), (117, 121, 73), (123, 127, 78),
-    (129, 133, 85), (135, 139, 91), (141, 145, 102), (147, 151, 110), (153, 159, 120), (161, 165, 133),
-    (167, 169, 138), (171, 178, 139), (194, 196, 39), (197, 199, 40), (200, 202, 41), (203, 205, 42),
-    (206, 208, 43), (209, 211, 44), (212, 214, 45), (215, 217, 46), (218, 220, 47), (221, 223, 48),
-    (224, 226, 49), (227, 231, 50), (232, 236, 51), (237, 241, 54), (243, 245, 138), (247, 249, 64),
-    (251, 252, 71), (254, 255, 73), (257, 258, 78), (260, 265, 85), (267, 269, 91), (271, 272, 102),
-    (274, 276, 110), (278, 283, 120), (285, 288, 133), (290, 298, 139),
+    (68, 68, 39), (69, 69, 40), (70, 70, 41), (71, 71, 42), (72, 72, 43), (73, 73, 44),
+    (74, 74, 45), (75, 75, 46), (76, 76, 47), (77, 77, 48), (78, 78, 49), (79, 82, 50),
+    (83, 86, 51), (87, 90, 54), (93, 95, 64), (97, 99, 71), (101, 103, 73), (105, 107, 78),
+    (109, 111, 85), (113, 115, 91), (117, 119, 102), (121, 123, 110), (125, 129, 120), (131, 133, 133),
+    (135, 137, 138), (139, 144, 139), (157, 159, 39), (160, 162, 40), (163, 165, 41), (166, 168, 42),
+    (169, 171, 43), (172, 174, 44), (175, 177, 45), (178, 180, 46), (181, 183, 47), (184, 186, 48),
+    (187, 189, 49), (190, 194, 50), (195, 199, 51), (200, 204, 54), (206, 208, 138), (210, 212, 64),
+    (214, 215, 71), (217, 218, 73), (220, 221, 78), (223, 228, 85), (230, 232, 91), (234, 235, 102),
+    (237, 239, 110), (241, 246, 120), (248, 251, 133), (253, 261, 139),
 )

@@ -83,6 +83,7 @@ def unmet(facts, request_date):
         f_ics_trials = ()
     _out = []
     _failed = False  # a criterion not met or an exclusion that applies
+    _may_change = False  # every reading may change what this answer names
 
     # not_isolated (ics.mtus:63): with_recommended_treatments:bool
     if not (f_with_recommended_treatments is True):
@@ -142,9 +143,11 @@ def unmet(facts, request_date):
             _out.append('garment')
             if ((not (len(f_ics_trials) > 0)) or (f_pads_need_garment is False)):
                 _failed = True
+        if (f_ics_garment is None) and (f_pads_need_garment is None):
+            _may_change = True
 
-    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
-    if _failed:
+    # Open where a reading may change it: decide it in every reading.
+    if _failed or not _may_change:
         return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
@@ -244,11 +247,11 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (70, 70, 43), (71, 71, 44), (72, 72, 45), (73, 73, 46), (74, 74, 47), (75, 75, 48),
-    (76, 76, 49), (77, 77, 50), (78, 78, 51), (79, 79, 52), (80, 83, 53), (87, 91, 63),
-    (93, 97, 69), (99, 103, 74), (105, 107, 81), (109, 117, 82), (119, 121, 87), (123, 126, 88),
-    (127, 127, 89), (128, 131, 88), (133, 135, 95), (137, 144, 96), (160, 162, 43), (163, 165, 44),
-    (166, 168, 45), (169, 171, 46), (172, 174, 47), (175, 177, 48), (178, 180, 49), (181, 183, 50),
-    (184, 186, 51), (187, 189, 52), (190, 194, 53), (196, 199, 81), (200, 201, 87), (202, 203, 95),
-    (205, 206, 63), (208, 209, 69), (211, 213, 74), (215, 221, 82), (223, 227, 88), (228, 228, 89),
-    (229, 232, 88), (234, 239, 96),
+    (76, 76, 49), (77, 77, 50), (78, 78, 51), (79, 79, 52), (80, 83, 53), (88, 92, 63),
+    (94, 98, 69), (100, 104, 74), (106, 108, 81), (110, 118, 82), (120, 122, 87), (124, 127, 88),
+    (128, 128, 89), (129, 132, 88), (134, 136, 95), (138, 147, 96), (163, 165, 43), (166, 168, 44),
+    (169, 171, 45), (172, 174, 46), (175, 177, 47), (178, 180, 48), (181, 183, 49), (184, 186, 50),
+    (187, 189, 51), (190, 192, 52), (193, 197, 53), (199, 202, 81), (203, 204, 87), (205, 206, 95),
+    (208, 209, 63), (211, 212, 69), (214, 216, 74), (218, 224, 82), (226, 230, 88), (231, 231, 89),
+    (232, 235, 88), (237, 242, 96),
 )

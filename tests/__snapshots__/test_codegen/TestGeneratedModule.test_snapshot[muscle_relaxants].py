@@ -69,6 +69,7 @@ def unmet(facts, request_date):
     f_pain_function_recorded = _get('pain_function_recorded')
     _out = []
     _failed = False  # a criterion not met or an exclusion that applies
+    _may_change = False  # every reading may change what this answer names
 
     # indication (muscle_relaxants.mtus:65): (or acute_exacerbation:bool (and (contains any of ingredie...
     if not ((f_acute_exacerbation is True) or ((f_ingredients is not None and member('contains any of', f_ingredients, _K1, TEXT, request_date)) and (f_spasticity is True)) or ((f_ingredients is not None and contains_text(f_ingredients, 'tizanidine')) and (f_myofascial_pain is True))):
@@ -116,9 +117,11 @@ def unmet(facts, request_date):
             _out.append('medication_record')
             if (f_pain_function_recorded is False):
                 _failed = True
+        if (f_renewal is None) and (f_pain_function_recorded is None):
+            _may_change = True
 
-    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
-    if _failed:
+    # Open where a reading may change it: decide it in every reading.
+    if _failed or not _may_change:
         return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
@@ -202,9 +205,9 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (61, 61, 48), (62, 62, 49), (63, 63, 50), (64, 64, 51), (65, 65, 52), (66, 66, 53),
-    (67, 67, 54), (68, 68, 55), (69, 69, 56), (73, 77, 65), (79, 83, 75), (85, 88, 85),
-    (90, 95, 86), (97, 105, 89), (107, 109, 95), (111, 118, 96), (134, 136, 48), (137, 139, 49),
-    (140, 142, 50), (143, 145, 51), (146, 148, 52), (149, 151, 53), (152, 154, 54), (155, 157, 55),
-    (158, 160, 56), (162, 164, 85), (165, 166, 95), (168, 168, 65), (169, 170, 66), (171, 172, 67),
-    (173, 174, 65), (176, 178, 75), (180, 184, 86), (185, 188, 89), (189, 191, 86), (193, 197, 96),
+    (67, 67, 54), (68, 68, 55), (69, 69, 56), (74, 78, 65), (80, 84, 75), (86, 89, 85),
+    (91, 96, 86), (98, 106, 89), (108, 110, 95), (112, 121, 96), (137, 139, 48), (140, 142, 49),
+    (143, 145, 50), (146, 148, 51), (149, 151, 52), (152, 154, 53), (155, 157, 54), (158, 160, 55),
+    (161, 163, 56), (165, 167, 85), (168, 169, 95), (171, 171, 65), (172, 173, 66), (174, 175, 67),
+    (176, 177, 65), (179, 181, 75), (183, 187, 86), (188, 191, 89), (192, 194, 86), (196, 200, 96),
 )

@@ -78,6 +78,7 @@ def unmet(facts, request_date):
     f_pain_function_recorded = _get('pain_function_recorded')
     _out = []
     _failed = False  # a criterion not met or an exclusion that applies
+    _may_change = False  # every reading may change what this answer names
 
     # exclude unprotected_gi_risk (nsaids.mtus:73): (and (at-least 1 (> (time-from birth_date:date requ...
     _t1 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
@@ -97,9 +98,11 @@ def unmet(facts, request_date):
             _out.append('medication_record')
             if (f_pain_function_recorded is False):
                 _failed = True
+        if (f_renewal is None) and (f_pain_function_recorded is None):
+            _may_change = True
 
-    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
-    if _failed:
+    # Open where a reading may change it: decide it in every reading.
+    if _failed or not _may_change:
         return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
@@ -170,7 +173,7 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (59, 59, 52), (60, 63, 53), (64, 67, 54), (68, 71, 55), (72, 75, 56), (76, 76, 57),
-    (77, 77, 58), (78, 78, 59), (82, 86, 73), (88, 90, 81), (92, 99, 82), (115, 117, 52),
-    (118, 122, 53), (123, 127, 54), (128, 132, 55), (133, 137, 56), (138, 140, 57), (141, 143, 58),
-    (144, 146, 59), (148, 149, 81), (151, 154, 73), (155, 156, 75), (157, 159, 73), (161, 165, 82),
+    (77, 77, 58), (78, 78, 59), (83, 87, 73), (89, 91, 81), (93, 102, 82), (118, 120, 52),
+    (121, 125, 53), (126, 130, 54), (131, 135, 55), (136, 140, 56), (141, 143, 57), (144, 146, 58),
+    (147, 149, 59), (151, 152, 81), (154, 157, 73), (158, 159, 75), (160, 162, 73), (164, 168, 82),
 )

@@ -93,6 +93,7 @@ def unmet(facts, request_date):
         f_prior_physical_medicine = ()
     _out = []
     _failed = False  # a criterion not met or an exclusion that applies
+    _may_change = False  # every reading may change what this answer names
 
     # exclude passive_modalities_only (physical_medicine.mtus:87): passive_only:bool
     if (f_passive_only is True):
@@ -113,6 +114,8 @@ def unmet(facts, request_date):
         _out.append('visit_limit')
         if (_t2 is not None and _t3 is not None and (not (_t2 <= _t3))):
             _failed = True
+    if f_physical_medicine_diagnosis is None:
+        _may_change = True
 
     # course_length (physical_medicine.mtus:103): (<= pt_visits_requested:count (* pt_visits_per_week:c...
     _t4 = mul(f_pt_visits_per_week, lookup(_table_pm_weeks, f_physical_medicine_diagnosis))
@@ -120,6 +123,8 @@ def unmet(facts, request_date):
         _out.append('course_length')
         if (f_pt_visits_requested is not None and _t4 is not None and (not (f_pt_visits_requested <= _t4))):
             _failed = True
+    if (f_physical_medicine_diagnosis is None) or ((f_pt_visits_per_week is None) and (f_physical_medicine_diagnosis is None)):
+        _may_change = True
 
     # when#0 (physical_medicine.mtus:114): $visits_counted:bool
     _when5 = (f_injury_pt_visits is not None)
@@ -153,8 +158,8 @@ def unmet(facts, request_date):
             if not (_unknown8) and (f_home_program_insufficient is False):
                 _failed = True
 
-    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
-    if _failed:
+    # Open where a reading may change it: decide it in every reading.
+    if _failed or not _may_change:
         return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
@@ -246,10 +251,10 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (84, 84, 51), (85, 85, 52), (86, 86, 53), (87, 87, 54), (88, 88, 55), (89, 89, 56),
-    (90, 93, 57), (97, 100, 87), (102, 106, 92), (108, 115, 98), (117, 122, 103), (124, 126, 114),
-    (128, 133, 115), (135, 138, 126), (140, 143, 127), (144, 144, 128), (145, 148, 127), (150, 154, 130),
-    (170, 172, 51), (173, 175, 52), (176, 178, 53), (179, 181, 54), (182, 184, 55), (185, 187, 56),
-    (188, 192, 57), (194, 195, 114), (196, 198, 126), (200, 201, 87), (203, 205, 92), (207, 212, 98),
-    (214, 218, 103), (220, 226, 115), (228, 233, 127), (234, 234, 128), (235, 236, 127), (237, 238, 130),
-    (239, 241, 127),
+    (90, 93, 57), (98, 101, 87), (103, 107, 92), (109, 118, 98), (120, 127, 103), (129, 131, 114),
+    (133, 138, 115), (140, 143, 126), (145, 148, 127), (149, 149, 128), (150, 153, 127), (155, 159, 130),
+    (175, 177, 51), (178, 180, 52), (181, 183, 53), (184, 186, 54), (187, 189, 55), (190, 192, 56),
+    (193, 197, 57), (199, 200, 114), (201, 203, 126), (205, 206, 87), (208, 210, 92), (212, 217, 98),
+    (219, 223, 103), (225, 231, 115), (233, 238, 127), (239, 239, 128), (240, 241, 127), (242, 243, 130),
+    (244, 246, 127),
 )

@@ -88,12 +88,15 @@ def unmet(facts, request_date):
         f_stimulator_trials = ()
     _out = []
     _failed = False  # a criterion not met or an exclusion that applies
+    _may_change = False  # every reading may change what this answer names
 
     # listed_condition (scs.mtus:67): (or (in indication:enum {'complex regional pain syndrome', 'multi...
     if not ((f_indication is not None and (f_indication in _K1)) or ((f_indication is not None and (f_indication == 'failed back syndrome')) and (f_back_operations is not None and (f_back_operations >= 1)))):
         _out.append('listed_condition')
         if ((f_indication is not None and (not (f_indication in _K1))) and ((f_indication is not None and (not (f_indication == 'failed back syndrome'))) or (f_back_operations is not None and (not (f_back_operations >= 1))))):
             _failed = True
+    if f_indication is None:
+        _may_change = True
 
     # less_invasive (scs.mtus:73): less_invasive_failed:bool
     if not (f_less_invasive_failed is True):
@@ -145,8 +148,8 @@ def unmet(facts, request_date):
             if ((not (len(f_stimulator_trials) > 0)) or (_t3 is not None and (not (_t3 >= _K2))) or ((_t4 is False) and (_t5 is False))):
                 _failed = True
 
-    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
-    if _failed:
+    # Open where a reading may change it: decide it in every reading.
+    if _failed or not _may_change:
         return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
@@ -246,11 +249,11 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (75, 75, 44), (76, 76, 45), (77, 77, 46), (78, 78, 47), (79, 79, 48), (80, 80, 49),
-    (81, 81, 50), (82, 82, 51), (83, 83, 54), (84, 84, 55), (85, 88, 56), (92, 96, 67),
-    (98, 102, 73), (104, 108, 78), (110, 114, 82), (116, 119, 88), (121, 124, 92), (126, 129, 96),
-    (131, 133, 103), (135, 137, 104), (138, 139, 105), (140, 146, 104), (162, 164, 44), (165, 167, 45),
-    (168, 170, 46), (171, 173, 47), (174, 176, 48), (177, 179, 49), (180, 182, 50), (183, 185, 51),
-    (186, 188, 54), (189, 191, 55), (192, 196, 56), (198, 199, 103), (201, 202, 67), (203, 205, 69),
-    (206, 207, 67), (209, 210, 73), (212, 213, 78), (215, 217, 82), (219, 220, 88), (222, 223, 92),
-    (225, 227, 96), (229, 234, 104), (235, 237, 105), (238, 241, 104),
+    (81, 81, 50), (82, 82, 51), (83, 83, 54), (84, 84, 55), (85, 88, 56), (93, 99, 67),
+    (101, 105, 73), (107, 111, 78), (113, 117, 82), (119, 122, 88), (124, 127, 92), (129, 132, 96),
+    (134, 136, 103), (138, 140, 104), (141, 142, 105), (143, 149, 104), (165, 167, 44), (168, 170, 45),
+    (171, 173, 46), (174, 176, 47), (177, 179, 48), (180, 182, 49), (183, 185, 50), (186, 188, 51),
+    (189, 191, 54), (192, 194, 55), (195, 199, 56), (201, 202, 103), (204, 205, 67), (206, 208, 69),
+    (209, 210, 67), (212, 213, 73), (215, 216, 78), (218, 220, 82), (222, 223, 88), (225, 226, 92),
+    (228, 230, 96), (232, 237, 104), (238, 240, 105), (241, 244, 104),
 )

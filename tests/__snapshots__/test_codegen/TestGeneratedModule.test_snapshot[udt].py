@@ -67,6 +67,7 @@ def unmet(facts, request_date):
         f_prior_tests = ()
     _out = []
     _failed = False  # a criterion not met or an exclusion that applies
+    _may_change = False  # every reading may change what this answer names
 
     # indication (udt.mtus:54): (at-least 1 controlled_substance_regimen:bool opioid_trial_planned:bool...
     if not ((f_controlled_substance_regimen is True) + (f_opioid_trial_planned is True) + (f_misuse_concern is True) >= 1):
@@ -87,6 +88,8 @@ def unmet(facts, request_date):
             _out.append('frequency_for_risk')
             if not (_when3 is None) and (((f_risk_level is not None and (not (f_risk_level == 'moderate'))) or (_t5 is not None and (not (_t5 <= 3)))) and ((f_risk_level is not None and (not (f_risk_level == 'high'))) or (_t5 is not None and (not (_t5 <= 12))))):
                 _failed = True
+        if f_risk_level is None:
+            _may_change = True
 
     # when#1 (udt.mtus:74): definitive_testing:bool
     _when6 = f_definitive_testing
@@ -100,9 +103,11 @@ def unmet(facts, request_date):
             _out.append('confirmation_indicated')
             if (f_inconsistent_screen is False):
                 _failed = True
+        if (f_definitive_testing is None) and (f_inconsistent_screen is None):
+            _may_change = True
 
-    # Open, with a finding or `one of` fact undocumented: decide it in every reading.
-    if _failed:
+    # Open where a reading may change it: decide it in every reading.
+    if _failed or not _may_change:
         return _out
     return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
@@ -177,8 +182,8 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (58, 58, 39), (59, 59, 40), (60, 60, 41), (61, 61, 42), (62, 62, 43), (63, 63, 44),
-    (64, 67, 45), (71, 75, 54), (77, 81, 61), (83, 89, 67), (91, 93, 74), (95, 102, 75),
-    (118, 120, 39), (121, 123, 40), (124, 126, 41), (127, 129, 42), (130, 132, 43), (133, 135, 44),
-    (136, 140, 45), (142, 145, 61), (146, 147, 74), (149, 151, 54), (153, 159, 67), (160, 162, 68),
-    (163, 166, 67), (168, 172, 75),
+    (64, 67, 45), (72, 76, 54), (78, 82, 61), (84, 92, 67), (94, 96, 74), (98, 107, 75),
+    (123, 125, 39), (126, 128, 40), (129, 131, 41), (132, 134, 42), (135, 137, 43), (138, 140, 44),
+    (141, 145, 45), (147, 150, 61), (151, 152, 74), (154, 156, 54), (158, 164, 67), (165, 167, 68),
+    (168, 171, 67), (173, 177, 75),
 )
