@@ -644,9 +644,17 @@ def setup_peers(source: Path, peers: Path) -> None:
         subprocess.run([sys.executable, "-m", "venv", str(peers / ".venv")], check=True)
         subprocess.run([str(py), "-m", "pip", "install", "--quiet", "-r", str(peers / "requirements.txt")],
                        check=True)
-    if subprocess.run([str(py), "-c", "import mtus.compiler"], capture_output=True).returncode != 0:
+    if not _imports_this_checkout(py):
         say(f"  installing this checkout into {peers / '.venv'} (pip install -e)")
         subprocess.run([str(py), "-m", "pip", "install", "--quiet", "-e", str(ROOT)], check=True)
+
+
+def _imports_this_checkout(py: Path) -> bool:
+    """Whether the venv of `py` imports this checkout's mtus: an editable install of another checkout
+    (an older worktree) would measure that code under this checkout's name."""
+    found = subprocess.run([str(py), "-c", "import mtus.compiler; print(mtus.compiler.__file__)"],
+                           capture_output=True, text=True)
+    return found.returncode == 0 and Path(found.stdout.strip()).resolve().is_relative_to(ROOT.resolve())
 
 
 def section_peers(peers: Path, quick: bool, tmp: Path) -> dict:
@@ -654,6 +662,9 @@ def section_peers(peers: Path, quick: bool, tmp: Path) -> dict:
     if not (peers / "bench_peers.py").is_file() or not py.is_file():
         raise SystemExit(f"--peers {peers}: needs a copy of the shared harness with its venv; "
                          "add --peers-source PATH_OF_THE_HARNESS to make one, or see bench/README.md")
+    if not _imports_this_checkout(py):
+        raise SystemExit(f"--peers {peers}: its venv imports another checkout's mtus; add --peers-source "
+                         f"PATH_OF_THE_HARNESS to install this one, or run {py} -m pip install -e {ROOT}")
     out_json = tmp / "peers.json"
     cmd = [str(py), str(peers / "bench_peers.py"), "--extra-path", str(ROOT),
            "--extra-factory", "bench.peers_mtus:make_check", "--out", str(out_json)] + (["--quick"] if quick else [])
