@@ -81,12 +81,24 @@ class FastReader:
             to_value = _CONVERT[kind]
             texts = {}  # the value of each text seen
             lists: dict[tuple, Any] = {}  # the value of each list of texts seen
+            ints: dict[int, Any] = {}  # the value of each int seen (looked up for an int only: True == 1)
 
             def conv(raw: Any) -> Any:
                 if type(raw) is str:
                     v = texts.get(raw, _NOT)
                     if v is not _NOT:
                         return v
+                elif type(raw) is int:
+                    v = ints.get(raw, _NOT)
+                    if v is not _NOT:
+                        return v
+                    try:
+                        v = to_value(raw, schema)
+                    except _Bad:
+                        return _NOT
+                    if len(ints) < MAX_REMEMBERED:
+                        ints[raw] = v
+                    return v
                 elif type(raw) is list:  # a set's entries: remembered by their texts
                     if not all(type(x) is str for x in raw):  # the reader words what is wrong
                         return _NOT
@@ -132,8 +144,13 @@ class FastReader:
                 if schema is None:
                     return None
                 made = convs[name] = self.converter(schema)
-            value = made[1].get(v, _NOT) if type(v) is str else _NOT  # a text seen before: no call
-            if value is _NOT:
+            if type(v) is str:  # a text seen before: no call
+                value = made[1].get(v, _NOT)
+                if value is _NOT:
+                    value = made[0](v)
+                    if value is _NOT:
+                        return None
+            else:
                 value = made[0](v)
                 if value is _NOT:
                     return None
@@ -183,6 +200,9 @@ class FastReader:
         shared = self.facts(data.get("facts"), None, self.all_facts)
         if shared is None:
             return None
+        if len(raw_requests) == 1:  # the usual line: one request, every shared fact its guideline's
+            one = self.request(raw_requests[0], date, shared)
+            return None if one is None else (cid, date, [one])
         requests = []
         read: set = set()
         for r in raw_requests:
@@ -212,6 +232,28 @@ class FastReader:
             if n not in read:
                 return None
         return cid, date, requests
+
+    def request(self, r: Any, date: datetime.date, shared: dict) -> Optional[tuple[str, str, dict]]:
+        """(item, guideline id, facts) of a line's only request, or None where the case reader decides the line:
+        as the loop in read() does for several, with a shared fact its guideline does not read a warning."""
+        if type(r) is not dict:
+            return None
+        for k in r:
+            if k not in ("item", "guideline", "facts"):
+                return None
+        item, explicit = r.get("item"), r.get("guideline")
+        if type(item) is not str or (explicit is not None and type(explicit) is not str):
+            return None
+        routed = self.route(item, explicit, date)
+        if routed is None:
+            return None
+        stripped, gid, base, declared = routed
+        if not shared.keys() <= declared.keys():  # a shared fact its guideline does not read: the reader warns
+            return None
+        own = self.facts(r.get("facts"), gid, declared)
+        if own is None:
+            return None
+        return stripped, gid, {**base, **shared, **own}
 
     def route(self, item: str, explicit: Optional[str], date: datetime.date) -> Optional[tuple]:
         """(item stripped, guideline id, facts the item documents, the guideline's facts), or None if not decided."""
