@@ -122,6 +122,12 @@ def _fact_kind(files, kind) -> bytes:
     return json.dumps(info).encode()
 
 
+def _shape_kind(files, kind) -> bytes:
+    info = json.loads(files["guidelines/tpi.json"])
+    info["criteria"][0]["shape"]["kind"] = kind
+    return json.dumps(info).encode()
+
+
 def _with_formulary(files, change) -> dict:
     """The pack with a formulary.json that is well formed but for `change`."""
     good = {"id": "d", "title": "D", "citation": None, "ingredients": {"carisoprodol": ["muscle relaxant"]},
@@ -171,6 +177,9 @@ BROKEN = {
     "formulary missing": (lambda f: with_manifest(f, _set("formulary", "f.json")), "`formulary` must name a .json file"),
     "fact of no kind the reader has": (lambda f: rehashed(f, "guidelines/tpi.json", _fact_kind(f, "colour")),
                                        "guidelines/tpi.json: is not a valid guideline description"),
+    "criterion shape of no kind the letters phrase": (
+        lambda f: rehashed(f, "guidelines/tpi.json", _shape_kind(f, "colour")),
+        "guidelines/tpi.json: is not a valid guideline description"),
     "formulary products a list": (lambda f: _with_formulary(f, {"products": []}), "is not a valid formulary file"),
     "formulary form a number": (lambda f: _with_formulary(f, {"products": {"Soma": {"ingredients": ["carisoprodol"],
                                                                                     "form": 3}}}),

@@ -50,6 +50,23 @@ class FieldKind(str, Enum):
         return format(str(self.value), spec)
 
 
+class ShapeKind(str, Enum):
+    """How a criterion's finding is phrased with the case's values (see Shape); as str, the word in the JSON."""
+
+    LIMIT = "limit"
+    ELAPSED = "elapsed"
+    FINDING = "finding"
+    NO_FINDING = "no_finding"
+    FINDINGS = "findings"
+    MEMBER = "member"
+    CONTAINS = "contains"
+    COMPARE = "compare"
+    GENERAL = "general"
+
+    __str__ = FieldKind.__str__
+    __format__ = FieldKind.__format__
+
+
 def _tuple(items: Optional[list[Any]]) -> Optional[tuple[Any, ...]]:
     return None if items is None else tuple(items)
 
@@ -219,7 +236,7 @@ class Shape:
     any one missing fact may decide the criterion.
     """
 
-    kind: str
+    kind: ShapeKind = attrs.field(converter=ShapeKind)
     fact: Optional[str] = None
     op: Optional[str] = None
     limit: Optional[str] = None
@@ -232,6 +249,7 @@ class Shape:
 
     def to_json(self) -> Json:
         out = {k: v for k, v in attrs.asdict(self, recurse=False).items() if v is not None}
+        out["kind"] = self.kind.value
         if self.facts is not None:
             out["facts"] = list(self.facts)
         for side in ("left", "right"):
