@@ -40,3 +40,17 @@ def test_another_format_is_refused():
     data = describe(check_file(GUIDELINES / "tpi.mtus").model).to_json()
     with pytest.raises(ValueError, match=f"this mtus reads {INFO_FORMAT}"):
         GuidelineInfo.from_json(dict(data, format=INFO_FORMAT + 1))
+
+
+def test_a_when_on_whether_a_fact_is_documented_reads_as_a_clause():
+    """Not 'the record documents documentation of ...': the fact is or is not documented, in number."""
+    from mtus.dsl import check_text
+
+    g = check_text('guideline g "G"\n  source "MTUS" page 1\n\nfacts\n'
+                   '  visits_given: count "physical therapy visits already given for this injury"\n'
+                   '  onset: date "onset of symptoms"\n  requested: count "visits requested"\n\ncriteria\n'
+                   '  when documented visits_given\n    cap: visits_given + requested <= 24\n'
+                   '  when not documented onset\n    other: requested <= 6\n', "g.mtus").model
+    assert [c.when for c in describe(g).criteria] == [
+        ("the physical therapy visits already given for this injury are documented",),
+        ("the onset of symptoms is not documented",)]

@@ -20,7 +20,7 @@ from mtus.compiler.build.lowering import compared_directly, computed_operands, w
 from mtus.compiler.check.info import (Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, FormularyInfo,
                                      GuidelineInfo, InForce, OnDenialInfo, Operand, ProductInfo, Service, Shape,
                                      TableInfo)
-from mtus.compiler.check.rationale import join, no_article
+from mtus.compiler.check.rationale import is_plural, join, no_article
 from mtus.dsl import model
 from mtus.dsl.model import BOOL, ENUM, HISTORY, QUANTITY, SET
 
@@ -175,6 +175,11 @@ class _Phraser:
         return f"{self.label(left)} {word} {self.label(right)}"
 
     # ------------------------------------------------------------- conditions
+    def _documented_clause(self, target: model.Expr, negation: str) -> str:
+        """"the visits already given for this injury are documented" (or "are not")."""
+        label = no_article(self.label(target))
+        return f"the {label} {'are' if is_plural(label) else 'is'}{negation} documented"
+
     def clause(self, e: model.Expr) -> str:
         """A `when` condition as a clause that follows "where": "there are prior trigger point injections"."""
         if isinstance(e, model.Query) and e.op == "any":
@@ -188,6 +193,10 @@ class _Phraser:
             return f"the {self.label(m.left)} {verb} {self.label(m.right)}"
         if isinstance(e, model.Not) and isinstance(e.operand, model.FactRef) and e.operand.type.kind == BOOL:
             return f"the record documents no {self.label(e.operand)}"  # true only when documented absent
+        if isinstance(e, model.Documented):  # not "the record documents documentation of ..."
+            return self._documented_clause(e.target, "")
+        if isinstance(e, model.Not) and isinstance(e.operand, model.Documented):
+            return self._documented_clause(e.operand.target, " not")
         if isinstance(e, model.Not):
             return f"the record does not show {self.phrase(e.operand)}"
         if isinstance(e, model.Logic):

@@ -658,13 +658,13 @@ class Explainer:
             label = no_article(p.label or p.fact.replace("_", " "))
             kind = p.kind
             if kind == "none_when_silent":
-                clause = f"no {label} {'are' if _plural(label) else 'is'} documented"
+                clause = f"no {label} {'are' if is_plural(label) else 'is'} documented"
                 if not histories:
                     out.append("")  # the sentence's place, written below once every history is known
                 if clause not in histories:
                     histories.append(clause)
             elif kind == "presumed_absent":
-                out.append(sentence(f"No {label} {'are' if _plural(label) else 'is'} documented"))
+                out.append(sentence(f"No {label} {'are' if is_plural(label) else 'is'} documented"))
             # detail_unstated: a detail checked only when stated that the request leaves out has
             # no sentence (the criteria reading it do not apply); a *required* detail is a reason,
             # "the request does not specify ...", said by reason().
@@ -741,7 +741,10 @@ class Explainer:
         return out
 
 
-_HEAD_ENDS = re.compile(r" (?:of|with|by|for|from|to|in|on|at|after|before|that|which)\b|[(,;:]")
+#: Where a noun phrase's head ends: a preposition, a relative word, a participle that follows the head
+#: ("visits already given ...", "injections requested per session"), a parenthesis or a comma.
+_HEAD_ENDS = re.compile(r" (?:of|with|by|for|from|to|in|on|at|after|before|that|which|already|given|taken|"
+                        r"done|completed|requested|received|performed)\b|[(,;:]")
 
 
 def _words(text: str) -> str:
@@ -781,7 +784,7 @@ def _unrequested(label: str) -> str:
     return re.sub(r" requested\b", "", label, count=1)
 
 
-def _plural(label: str) -> bool:
+def is_plural(label: str) -> bool:
     """Whether a noun phrase is plural, judged by its head noun: the last word before its first
     preposition or parenthesis ("issues of abuse": yes; "history of peptic ulcer": no)."""
     head = _HEAD_ENDS.split(label, maxsplit=1)[0].split()
