@@ -265,6 +265,17 @@ def _line(pack: Pack, lineno: int, line: str, opts: Options) -> tuple[bool, bool
     return False, False, _encode(_error(lineno, None, [problem]))
 
 
+def result_lines(pack: Pack, start: int, lines: list[str], opts: Options) -> str:
+    """The result lines of `lines`, numbered from `start` (blank ones skipped), each ending in a line feed:
+    what check_stream writes for them (the HTTP server's JSON Lines answer uses it)."""
+    return "".join(_line(pack, n, line, opts)[2] + "\n" for n, line in enumerate(lines, start) if line.strip())
+
+
+def error_line(lineno: int, message: str, hint: Optional[str] = None) -> str:
+    """An error record for line `lineno`, as check_stream writes one (without the line feed)."""
+    return _encode(_error(lineno, None, [{"key": "", "message": message, "hint": hint}]))
+
+
 def _work(digest: str, start: int, lines: list, opts: Options) -> tuple[int, int, int, str]:
     """A worker's share: the raw lines from line number `start` -> (results, decided, certified, their text)."""
     pack = _worker_pack

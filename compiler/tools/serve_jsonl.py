@@ -59,7 +59,7 @@ _DECIDING = threading.Lock()
 
 def _decide(pack: Pack, start: int, lines: list[str], opts: batch.Options) -> str:
     with _DECIDING:
-        return "".join(batch._line(pack, n, line, opts)[2] + "\n" for n, line in enumerate(lines, start) if line.strip())
+        return batch.result_lines(pack, start, lines, opts)
 
 
 async def records(pack: Pack, request: Request, wording: str, explain: bool, strict: bool,
@@ -74,5 +74,4 @@ async def records(pack: Pack, request: Request, wording: str, explain: bool, str
             if text:
                 yield text
     except BodyTooLarge as e:
-        yield batch._encode(batch._error(n, None, [{"key": "", "message": f"{e}: the stream stops at this line",
-                                                    "hint": "split the input into several requests"}])) + "\n"
+        yield batch.error_line(n, f"{e}: the stream stops at this line", "split the input into several requests") + "\n"
