@@ -293,8 +293,8 @@ class Explainer:
                 text = f"there is no {statement}"
             else:
                 text = f"there is no documentation of {missing}"
-                if c.shape.kind == "general":
-                    text += f", needed to establish {statement}"
+                if c.shape.kind == "general" and not _restates(statement, missing):
+                    text += f", needed to establish {statement}"  # what the missing facts are for
             used: list[str] = []
         else:
             text, used = self._not_met(c, r, values)
@@ -754,6 +754,20 @@ def _words(text: str) -> str:
     word is not said a second time after it.
     """
     return " ".join(text.lower().split()).rstrip(".;:")
+
+
+_STEM_SKIP = frozenset({"that", "with", "have", "from", "this", "which", "their", "there"})
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _STEM_SKIP}
+
+
+def _restates(statement: str, missing: str) -> bool:
+    """Whether a criterion's statement mostly repeats the facts it misses (most of its words, by their first
+    five letters, are theirs): "needed to establish" it would then say the same thing twice."""
+    words = _stems(statement)
+    return bool(words) and len(words & _stems(missing)) >= 0.6 * len(words)
 
 
 def _documented(label: str) -> str:
