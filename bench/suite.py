@@ -196,12 +196,19 @@ print(json.dumps({{"import_s": t1 - t0, "compile_s": t2 - t1, "compile_cpu_s": c
 """
 
 
-def _compile_runs(env: Env, src, cache: Path, cold: bool, reps: int) -> dict:
-    """Median in-process seconds of pack_from_sources (after `import compiler.pack`) and process wall."""
+def _compile_runs(env: Env, src, cache: Path, cold: bool, reps: int, keep_grammar: bool = False) -> dict:
+    """Median in-process seconds of pack_from_sources (after `import compiler.pack`) and process wall.
+
+    `cold`: no pack cached; with `keep_grammar`, Lark's analysed grammar is (dsl/parser.py's grammar_cache, in
+    the cache's grammar/ folder), as after any earlier run of mtus; without, nothing is, as on a first run."""
     code = _COMPILE_CODE.format(src=None if src is None else str(src))
     inside, cpu, wall, front, loads = [], [], [], set(), []
     for _ in range(reps):
-        if cold:
+        if cold and keep_grammar and cache.is_dir():
+            for entry in cache.iterdir():
+                if entry.name != "grammar":
+                    shutil.rmtree(entry, ignore_errors=True)
+        elif cold:
             shutil.rmtree(cache, ignore_errors=True)
         loads.append(load())
         t0 = time.perf_counter()
@@ -236,14 +243,17 @@ def section_compile(env: Env, quick: bool) -> dict:
     cache = env.tmp / "compile-cache"
     reps_cold, reps_warm = (3, 5) if quick else (5, 10)
     _compile_runs(env, None, cache, True, 1)  # byte-code for the front end, once
-    cold = _compile_runs(env, None, cache, True, reps_cold)
+    first = _compile_runs(env, None, cache, True, reps_cold)
+    cold = _compile_runs(env, None, cache, True, reps_cold, keep_grammar=True)
     warm = _compile_runs(env, None, cache, False, reps_warm)
-    out["bundled"] = {"lines": bundled_lines, "cold": cold, "warm": warm,
+    out["bundled"] = {"lines": bundled_lines, "cold": cold, "first": first, "warm": warm,
                       "cold_lines_per_s": bundled_lines / cold["cpu_s"]}
     say(f"bundled pack: {cold['guidelines']} guidelines + formulary, {bundled_lines:,} lines of .mtus")
     say(f"  cold cache: {cold['cpu_s'] * 1000:7.0f} ms CPU in process ({cold['s'] * 1000:.0f} ms wall; "
         f"{bundled_lines / cold['cpu_s']:,.0f} lines/s), {cold['wall_s'] * 1000:5.0f} ms wall with interpreter "
-        f"start (median of {reps_cold}; load {cold['load']:.1f})")
+        f"start (median of {reps_cold}; load {cold['load']:.1f}); the grammar analysed before, as after any run")
+    say(f"  nothing cached (a first run): {first['cpu_s'] * 1000:7.0f} ms CPU in process ({first['s'] * 1000:.0f} ms "
+        f"wall; load {first['load']:.1f})")
     say(f"  warm cache: {warm['s'] * 1000:7.1f} ms in process, {warm['wall_s'] * 1000:5.0f} ms wall "
         f"(median of {reps_warm}); front end imported: {warm['front_end_imported'] == [False] and 'no' or 'YES'}")
 
