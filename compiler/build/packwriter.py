@@ -85,7 +85,8 @@ def pack_from_results(results: list, name: str = "mtus-pack", version: str = "0"
         info = f"guidelines/{g.id}.json"
         files[module] = generate_module(g).encode("utf-8")
         files[info] = _json_bytes(infos[id(r)].to_json())
-        entries.append({"id": g.id, "title": g.title, "citation": g.citation.to_json(), "module": module, "info": info})
+        # title, citation, services and facts are the description's (and routing.json's): the manifest stays small
+        entries.append({"id": g.id, "module": module, "info": info})
         described[g.id] = infos[id(r)]
     _check_drug_services(results, formulary)
     if formulary is not None:

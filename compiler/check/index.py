@@ -63,23 +63,36 @@ ROUTING_FORMAT = 1
 
 class RouteTables:
     """The router's tables (routing.Router): CPT code -> guideline ids; (padded normalised service name, guideline
-    id) with the name as written beside it (for the closest-service hint); (drug service kind, value) -> ids; the
-    formulary's names as word sets, longest first; each ingredient's single-ingredient dosage forms."""
+    id); (drug service kind, value) -> ids; the formulary's names as word sets, longest first; each ingredient's
+    single-ingredient dosage forms. `written`: the service names as written where that is not the normalised
+    name without its padding (by position in `names`), for the closest-service hint (raw_names)."""
 
-    __slots__ = ("cpt", "names", "raw_names", "drug", "drug_names", "single_forms")
+    __slots__ = ("cpt", "names", "written", "drug", "drug_names", "single_forms")
 
-    def __init__(self, cpt: dict[str, set], names: list[tuple[str, str]], raw_names: list[str],
+    def __init__(self, cpt: dict[str, set], names: list[tuple[str, str]], written: dict[int, str],
                  drug: dict[tuple[str, str], set], drug_names: list[tuple[frozenset, str, str]],
                  single_forms: dict[str, set]):
-        self.cpt, self.names, self.raw_names, self.drug = cpt, names, raw_names, drug
+        self.cpt, self.names, self.written, self.drug = cpt, names, written, drug
         self.drug_names, self.single_forms = drug_names, single_forms
+
+    @classmethod
+    def with_raw_names(cls, cpt, names: list[tuple[str, str]], raw_names: list[str], drug, drug_names, single_forms):
+        """The tables, given every service name as written beside its normalised form (what `written` keeps)."""
+        written = {i: raw for i, (raw, (name, _)) in enumerate(zip(raw_names, names)) if raw != name[1:-1]}
+        return cls(cpt, names, written, drug, drug_names, single_forms)
+
+    @property
+    def raw_names(self) -> list[str]:
+        """Each service name as written, in the order of `names` (made when a hint first needs them)."""
+        return [self.written.get(i, name[1:-1]) for i, (name, _) in enumerate(self.names)]
 
     def to_json(self, ids: Sequence[str], facts: Mapping[str, Sequence[str]]) -> dict:
         """routing.json: guidelines by their position in `ids` (the manifest's order); sets sorted."""
         at = {gid: i for i, gid in enumerate(ids)}
         return {"format": ROUTING_FORMAT, "guidelines": list(ids),
                 "cpt": [[code, sorted(at[g] for g in gids)] for code, gids in sorted(self.cpt.items())],
-                "names": [[name, raw, at[gid]] for (name, gid), raw in zip(self.names, self.raw_names)],
+                "names": [[name, at[gid]] for name, gid in self.names],
+                "written": [[i, raw] for i, raw in sorted(self.written.items())],
                 "drug": [[kind, value, sorted(at[g] for g in gids)] for (kind, value), gids in sorted(self.drug.items())],
                 "drug_names": [[sorted(words), kind, name] for words, kind, name in self.drug_names],
                 "single_forms": [[i, sorted(forms)] for i, forms in sorted(self.single_forms.items())],
@@ -105,8 +118,12 @@ class RouteTables:
             cpt = {code: set(gids(g)) for code, g in rows}
             _texts(list(cpt))
             rows = _list(data["names"])
-            normalised, raw_names = _texts([n for n, _, _ in rows]), _texts([r for _, r, _ in rows])
-            names = list(zip(normalised, gids([i for _, _, i in rows])))
+            names = list(zip(_texts([n for n, _ in rows]), gids([i for _, i in rows])))
+            rows = _list(data["written"])
+            at = [i for i, _ in rows]  # positions in `names`
+            if set(map(type, at)) - {int} or (at and not 0 <= min(at) <= max(at) < len(names)):
+                raise ValueError
+            written = dict(zip(at, _texts([w for _, w in rows])))
             rows = _list(data["drug"])
             drug = {(kind, value): set(gids(g)) for kind, value, g in rows}
             _texts([k + v for k, v in drug])
@@ -119,7 +136,7 @@ class RouteTables:
             _texts(list(facts))
         except (TypeError, ValueError, KeyError, IndexError):
             raise ValueError("its tables are not lists of texts and guideline numbers") from None
-        return cls(cpt, names, raw_names, drug, drug_names, single_forms), facts
+        return cls(cpt, names, written, drug, drug_names, single_forms), facts
 
 
 def _texts(xs: list) -> list:

@@ -124,7 +124,7 @@ def route_tables(services_of: Mapping[str, Sequence[Service]], formulary: Option
         for entry in formulary.products.values():
             if len(entry.ingredients) == 1 and entry.form:
                 single_forms.setdefault(entry.ingredients[0], set()).add(entry.form)
-    return RouteTables(cpt, names, raw_names, drug, drug_names, single_forms)
+    return RouteTables.with_raw_names(cpt, names, raw_names, drug, drug_names, single_forms)
 
 
 class Router:
