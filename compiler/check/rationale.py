@@ -544,7 +544,7 @@ class Explainer:
         limits: dict[str, tuple[str, list[str]]] = {}  # the fact a clause is about -> the clause
         for r in result.criteria:
             c = self.criteria[r.id]
-            if c.exclude or r.outcome != MET or c.shape.disjunctive:
+            if c.exclude or r.outcome != MET:
                 continue
             values = {fv.name: fv.value for fv in r.read if fv.documented}
             words, used = self._met(c, r, values)
@@ -569,6 +569,11 @@ class Explainer:
         schema = self.facts.get(fact) if fact else None
         v = values.get(fact) if fact else None
         label = self.label(fact) if fact else ""
+        # the findings the record documents that the criterion itself reads (not its `when`, not the request's)
+        present = [n for n, x in values.items() if x is True and _kind(self.facts.get(n)) == "finding"
+                   and n not in c.when_facts and not self.facts[n].detail]
+        if shape.disjunctive or kind == "general":  # met by one of several ways: the findings it has
+            return ([_documented(self.label(n)) for n in present], present) if present else ("", [])
         if kind == "finding" and v is True:
             return [_documented(label)], [fact]
         if kind == "no_finding" and v is False:
