@@ -178,6 +178,9 @@ def test_members_of_a_set_of_list_values_are_checked():
     assert e.right.type.kind == model.ENUM
     assert errors('  c: regions contains "elbow"\n') == ["E203"]
     assert errors('  c: regions contains any of {"neck", "elbow"}\n') == ["E203"]
+    line = '  c: regions contains any of {"neck", "elbow"}\n'
+    (d,) = [d for d in check_text(HEAD + FACTS + "criteria\n" + line, "u.mtus").diagnostics if d.code == "E203"]
+    assert d.span.column == line.index('"elbow"') + 1  # the value in the list, not the whole set
 
 
 def test_member_comparison_is_exact():

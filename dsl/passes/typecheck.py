@@ -339,13 +339,13 @@ class _Typer:
         left, right = (elem, coll) if e.op in ("in", "not in") else (coll, elem)
         return model.Member(e.op, left, right, e.span)
 
-    def _set_elements(self, element: Optional[Type], const, node):
+    def _set_elements(self, element: Optional[Type], const, node: ast.Expr):
         """Check a constant set's values against the element type they are compared with."""
         if not isinstance(const, model.Const) or element is None:
             return const
         got = const.type.element
         if element.kind == CODE and got is not None and got.kind == TEXT:  # patterns of codes, each checked
-            items = {i.value: i for i in getattr(node, "items", ())}
+            items = _listed(node)
             values = []
             for v in sorted(const.value, key=str):
                 fitted = self._code_fit(element, model.Const(v, got, v, const.span),
@@ -355,7 +355,7 @@ class _Typer:
                 values.append(fitted.value)
             return model.Const(frozenset(values), Type(SET, element=element), const.text, const.span)
         if element.kind == TEXT and got is not None and got.kind == TEXT:
-            items = {i.value: i for i in getattr(node, "items", ())}
+            items = _listed(node)
             for v in sorted(const.value, key=str):
                 self._pattern_as_text(v, items[v].span if v in items else node.span)
         if const.value and got is not None and not _same_family(got, element):
@@ -365,7 +365,7 @@ class _Typer:
             return const
         for v in sorted(const.value, key=str):
             if v not in element.members:
-                at = next((i.span for i in getattr(node, "items", ()) if getattr(i, "value", None) == v), node.span)
+                at = _listed(node).get(v, node).span
                 return self.err("E203", f'"{v}" is not one of the values declared for this fact', at,
                                 hint=member_hint(str(v), element.members))
         return model.Const(const.value, Type(SET, element=element), const.text, const.span)
@@ -736,3 +736,13 @@ def typecheck(ctx: Context) -> None:
                                                     let.span)
     _criteria(ctx, typer, ctx.tree.criteria, (), _base_citation(ctx))
     check_examples(ctx, typer)
+
+
+def _listed(node: ast.Expr) -> dict:
+    """A set literal's strings by value, the first writing of each (to point at one); none for another node."""
+    out: dict = {}
+    if isinstance(node, ast.SetLit):
+        for i in node.items:
+            if isinstance(i, ast.StringLit):
+                out.setdefault(i.value, i)
+    return out
