@@ -45,6 +45,8 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # ignored, since it is what a reviewer expects, not what the record documents.
 _TOP_KEYS = ("case", "date", "summary", "patient", "request", "requests", "facts", "expected")
 _PATIENT_KEYS = ("age", "sex", "injury_date", "diagnoses")
+#: The patient fields a guideline may read as facts of the same name, and the kind that fact must be.
+_PATIENT_KINDS = {"age": "count", "injury_date": "date"}
 #: An age above this is a typing error, not a patient.
 MAX_AGE = 130
 _REQUEST_KEYS = ("item", "guideline", "facts")
@@ -64,7 +66,8 @@ class Request:
 
 @attrs.frozen
 class Patient:
-    """What a case states about the injured worker, for the letter's case summary (never for a decision)."""
+    """What a case states about the injured worker, for the letter's case summary; a guideline that declares
+    a fact `age` (a count) or `injury_date` (a date) reads the age or date of injury stated here too."""
 
     age: Optional[int] = None
     sex: Optional[str] = None
@@ -531,6 +534,10 @@ class _Loader:
                 if n in declared:
                     facts[n] = v
             facts.update(own)
+            if patient is not None:  # the age and date of injury the case states, for a guideline that reads them
+                for n, v in (("age", patient.age), ("injury_date", patient.injury_date)):
+                    if v is not None and n not in facts and n in declared and declared[n].kind == _PATIENT_KINDS[n]:
+                        facts[n] = v
             sources = {n: s for n, s in from_item.items() if n not in own and n not in shared}
             sources.update((n, s) for n, s in shared_sources.items() if n in declared)
             sources.update(own_sources)

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
-    ALWAYS, Computed, FactValue, GuidelineResult, at_least_m, compare_elapsed,
-    decide, finish, strict_m, time_from,
+    ALWAYS, Computed, FactValue, GuidelineResult, and_m, at_least_m,
+    compare_elapsed, decide, finish, or_m, strict_m, time_from,
 )
 
 GUIDELINE_ID = 'ppi'
@@ -47,6 +47,7 @@ def unmet(facts, request_date):
     _get = facts.get
     f_concurrent_nsaid = _get('concurrent_nsaid')
     f_birth_date = _get('birth_date')
+    f_age = _get('age')
     f_gi_event_history = _get('gi_event_history')
     d_gi_event_history = f_gi_event_history is not None
     if f_gi_event_history is None:
@@ -62,13 +63,13 @@ def unmet(facts, request_date):
     f_nsaid_dyspepsia = _get('nsaid_dyspepsia')
     _out = []
 
-    # on_nsaid (ppi.mtus:48): concurrent_nsaid:bool
+    # on_nsaid (ppi.mtus:51): concurrent_nsaid:bool
     if not (f_concurrent_nsaid is True):
         _out.append('on_nsaid')
 
-    # gi_risk_or_dyspepsia (ppi.mtus:60): (at-least 1 (> (time-from birth_date:date request.date) 65 ye...
+    # gi_risk_or_dyspepsia (ppi.mtus:66): (at-least 1 $over_65:bool gi_event_history:bool gi_risk_medic...
     _t1 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
-    if not ((_t1 is True) + f_gi_event_history + f_gi_risk_medications + f_high_dose_nsaids + (f_nsaid_dyspepsia is True) >= 1):
+    if not ((((f_age is not None) and (f_age is not None and (f_age > 65))) or ((not (f_age is not None)) and (_t1 is True))) + f_gi_event_history + f_gi_risk_medications + f_high_dose_nsaids + (f_nsaid_dyspepsia is True) >= 1):
         _out.append('gi_risk_or_dyspepsia')
 
     return _out
@@ -88,6 +89,9 @@ def _decide(facts, request_date):
     f_birth_date = _get('birth_date')
     m_birth_date = () if f_birth_date is not None else ('birth_date',)
     r_birth_date = FactValue('birth_date', f_birth_date, f_birth_date is not None)
+    f_age = _get('age')
+    m_age = () if f_age is not None else ('age',)
+    r_age = FactValue('age', f_age, f_age is not None)
     f_gi_event_history = _get('gi_event_history')
     d_gi_event_history = f_gi_event_history is not None
     if f_gi_event_history is None:
@@ -107,22 +111,27 @@ def _decide(facts, request_date):
     m_nsaid_dyspepsia = () if f_nsaid_dyspepsia is not None else ('nsaid_dyspepsia',)
     r_nsaid_dyspepsia = FactValue('nsaid_dyspepsia', f_nsaid_dyspepsia, f_nsaid_dyspepsia is not None)
 
-    # on_nsaid (ppi.mtus:48): concurrent_nsaid:bool
+    # on_nsaid (ppi.mtus:51): concurrent_nsaid:bool
     _c1 = decide('on_nsaid', False, ALWAYS, (f_concurrent_nsaid, m_concurrent_nsaid), (r_concurrent_nsaid,), rules=_RULES)
 
-    # gi_risk_or_dyspepsia (ppi.mtus:60): (at-least 1 (> (time-from birth_date:date request.date) 65 ye...
-    _t3 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
-    _v4, _m4 = strict_m(_t3, (f_birth_date, m_birth_date))
-    _v5, _m5 = at_least_m(1, (_v4, _m4), (f_gi_event_history, ()), (f_gi_risk_medications, ()), (f_high_dose_nsaids, ()), (f_nsaid_dyspepsia, m_nsaid_dyspepsia))
-    _v6, _m6 = strict_m(time_from(f_birth_date, request_date), (f_birth_date, m_birth_date))
-    _c2 = decide('gi_risk_or_dyspepsia', False, ALWAYS, (_v5, _m5), (r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_nsaid_dyspepsia), (Computed('time from birth_date to request.date', _v6),), rules=_RULES)
+    # gi_risk_or_dyspepsia (ppi.mtus:66): (at-least 1 $over_65:bool gi_event_history:bool gi_risk_medic...
+    _v3, _m3 = strict_m((None if f_age is None else (f_age > 65)), (f_age, m_age))
+    _v4, _m4 = and_m(((f_age is not None), ()), (_v3, _m3))
+    _t5 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
+    _v6, _m6 = strict_m(_t5, (f_birth_date, m_birth_date))
+    _v7, _m7 = and_m(((not (f_age is not None)), ()), (_v6, _m6))
+    _v8, _m8 = or_m((_v4, _m4), (_v7, _m7))
+    _v9, _m9 = at_least_m(1, (_v8, _m8), (f_gi_event_history, ()), (f_gi_risk_medications, ()), (f_high_dose_nsaids, ()), (f_nsaid_dyspepsia, m_nsaid_dyspepsia))
+    _v10, _m10 = strict_m(time_from(f_birth_date, request_date), (f_birth_date, m_birth_date))
+    _c2 = decide('gi_risk_or_dyspepsia', False, ALWAYS, (_v9, _m9), (r_age, r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_nsaid_dyspepsia), (Computed('time from birth_date to request.date', _v10),), rules=_RULES)
 
     return GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c2))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (48, 48, 38), (49, 49, 39), (50, 53, 40), (54, 57, 41), (58, 61, 42), (62, 62, 43),
-    (65, 67, 48), (69, 72, 60), (85, 87, 38), (88, 90, 39), (91, 95, 40), (96, 100, 41),
-    (101, 105, 42), (106, 108, 43), (110, 111, 48), (113, 118, 60),
+    (48, 48, 38), (49, 49, 39), (50, 50, 42), (51, 54, 43), (55, 58, 44), (59, 62, 45),
+    (63, 63, 46), (66, 68, 51), (70, 70, 66), (71, 71, 64), (72, 73, 66), (86, 88, 38),
+    (89, 91, 39), (92, 94, 42), (95, 99, 43), (100, 104, 44), (105, 109, 45), (110, 112, 46),
+    (114, 115, 51), (117, 117, 66), (118, 123, 64), (124, 124, 66), (125, 125, 64), (126, 126, 66),
 )
