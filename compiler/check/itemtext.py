@@ -173,11 +173,22 @@ def _level(top: str, bottom: str) -> str:
     return f"{top}-{bottom if bottom[0].isalpha() else top[0] + bottom}"
 
 
+#: "s/p" (status post) and a surgery named after it in the same clause: the item is post-operative care
+#: ("PT x12 s/p R knee arthroscopy"). Not "s/p fall" nor "s/p MVA": those name an injury, not a surgery.
+_STATUS_POST = Lazy(r"\b(?:s/p|status\s+post)\b[^,;]*?(?:\b\w+(?:ectomy|otomy|ostomy|plasty|oscopy|desis|pexy|rrhaphy)"
+                    r"|\b(?:orif|repair|release|fusion|fixation|replacement|reconstruction|decompression|"
+                    r"arthroplasty|surgery|amputation)\b)", re.I, ("s/p", "status"))
+_POST_OP = Lazy(r"\bpost[\s-]?(?:op|operative|surgical)\b", re.I, ("post",))
+
+
 def routing_text(item: str) -> str:
-    """The item with reviewers' shorthand written out (dotted abbreviations closed up: P.T. -> PT)."""
+    """The item with reviewers' shorthand written out (dotted abbreviations closed up: P.T. -> PT), and
+    "post-op" before an item that says it follows a surgery ("s/p ... arthroscopy"), as "post-op" routes."""
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), item)
     for pattern, words in _SHORTHAND_RE:
         text = pattern.sub(words, text)
+    if _STATUS_POST.search(text) and not _POST_OP.search(text):
+        text = "post-op " + text
     return text
 
 
