@@ -303,3 +303,32 @@ def test_a_case_of_misspelled_items_lists_the_closest_services_for_the_first_one
     routes = [r.unrouted for r in case.requests]
     assert all(r.closest and r.closest[0][0] == "tpi" for r in routes[:MAX_CLOSEST_SEARCHES])
     assert all(r.closest == () and "guideline: <id>" in r.hint for r in routes[MAX_CLOSEST_SEARCHES:])
+
+
+@pytest.mark.parametrize("item,length,purchase", [
+    ("IF unit rental x3 months", (3, "month"), False),
+    ("Post-op TENS unit rental x60 days R knee", (60, "day"), False),
+    ("TENS unit 30-day rental", (30, "day"), False),
+    ("Interferential unit purchase", None, True),
+    ("Buy TENS unit", None, True),
+    ("TENS unit", None, None),
+    ("Norco 10/325 #120", None, None),
+])
+def test_an_item_states_its_length_of_use_and_whether_it_is_a_purchase(item, length, purchase):
+    from mtus.compiler.check.itemtext import read_detail
+
+    detail = read_detail(item)
+    assert (detail.length, detail.purchase) == (length, purchase)
+
+
+def test_the_length_and_the_purchase_fill_the_facts_declared_from_them():
+    from mtus.compiler.check.itemtext import read_detail
+    from mtus.compiler.check.pack import open_pack
+    from mtus.compiler.check.routing import detail_facts
+    from mtus.compiler.check.runtime import Duration
+
+    info = open_pack(None).guidelines["tens_postop"].info
+    item = "Post-op TENS unit rental x60 days R knee"
+    facts, sources = detail_facts(info, read_detail(item), item)
+    assert facts == {"tens_rental_length": Duration(0, 60), "tens_purchase": False}
+    assert sources["tens_rental_length"] == f'the request ("{item}")'

@@ -102,10 +102,30 @@ class ItemDetail:
     approach: Optional[str] = None  # transforaminal, interlaminar, caudal
     region: Optional[str] = None  # cervical, thoracic, lumbar
     levels: tuple = ()
+    length: Optional[tuple[int, str]] = None  # the length of use or rental: "x30 days" (30, "day"), "3-month rental"
+    purchase: Optional[bool] = None  # True for "purchase", False for "rental"/"rent"; None when it says neither
 
     def to_json(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in attrs.asdict(self).items()
-                if v not in (None, ())}
+        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in attrs.asdict(self).items()
+               if v not in (None, ())}
+        if self.length is not None:  # as the item says it: "30 days"
+            n, unit = self.length
+            out["length"] = f"{n} {unit}{'' if n == 1 else 's'}"
+        return out
+
+
+#: A length of use or rental: "x30 days", "x 3 months", "30-day rental", "for 1 month", "3 mo rental".
+_LENGTH = Lazy(r"(?<![\d./])(\d{1,3})[\s-]*(days?|weeks?|wks?|months?|mos?)\b", re.I, (DIGIT,))
+_LENGTH_UNITS = {"d": "day", "w": "week", "m": "month"}
+_PURCHASE = Lazy(r"\b(purchase|buy|rental|rent)\b", re.I, ("purchase", "buy", "rent"))
+
+
+def _length(item: str) -> Optional[tuple[int, str]]:
+    """The length of use an item states (the first one), as (number, "day" | "week" | "month")."""
+    m = _LENGTH.search(item)
+    if not m or int(m.group(1)) == 0:
+        return None
+    return int(m.group(1)), _LENGTH_UNITS[m.group(2)[0].lower()]
 
 
 def read_detail(item: str) -> ItemDetail:
@@ -141,10 +161,12 @@ def read_detail(item: str) -> ItemDetail:
     r = _REGION.search(item)
     levels = tuple(_level(x.group(1), x.group(2)) for x in _LEVEL.finditer(item))
     region = _REGIONS[r.group(1).lower()] if r else (_LEVEL_REGIONS[levels[0][0]] if levels else None)
+    p = _PURCHASE.search(item)
     return ItemDetail(quantity, per_week, weeks, " ".join(s.group(1).split()) if s else None,
                       ", ".join(dict.fromkeys(sigs)) or None,
                       _APPROACHES[a.group(1).lower()] if a else None,
-                      region, levels)
+                      region, levels, _length(item),
+                      p.group(1).lower() in ("purchase", "buy") if p else None)
 
 
 #: The vertebrae in order, top down: a level is the segment between two adjacent ones (L4-L5, L5-S1).

@@ -394,14 +394,15 @@ class Explainer:
                 return text, self._own_facts(c, values)
         if kind == "elapsed" and isinstance(v, datetime.date):
             limit = shape.limit
-            bound = {">": f"more than {limit}", ">=": f"at least {limit}", "<": f"less than {limit}",
-                     "<=": f"no more than {limit}"}.get(shape.op, limit)
+            # what the elapsed time is, the comparison failed: "more than 30 days", not "not no more than 30 days"
+            failed = {">": f"not more than {limit}", ">=": f"less than {limit}", "<": f"not less than {limit}",
+                      "<=": f"more than {limit}"}.get(shape.op, f"not {limit}")
             where = "before the request" if shape.to_request else "earlier"
             elapsed = next((x for e, x in computed.items() if e.startswith("time from ")), None)
             if elapsed is not None:  # the elapsed time the criterion computed, shown as the reviewer reads it
                 return (f"the {label} is documented as {format_date(v)}, {format_value(elapsed)} {where}, "
-                        f"not {bound}"), [fact]
-            return f"the {label} is documented as {format_date(v)}, which is not {bound} {where}", [fact]
+                        f"{failed}"), [fact]
+            return f"the {label} is documented as {format_date(v)}, {failed} {where}", [fact]
         # "the record documents (no) X": labels are noun phrases of unknown number
         if kind == "finding" and v is False:
             return f"the record documents no {no_article(label)}", [fact]
@@ -574,6 +575,8 @@ class Explainer:
                    and n not in c.when_facts and not self.facts[n].detail]
         if shape.disjunctive or kind == "general":  # met by one of several ways: the findings it has
             return ([_documented(self.label(n)) for n in present], present) if present else ("", [])
+        if kind in ("finding", "no_finding") and self.facts[fact].detail:
+            return "", []  # what was requested ("a purchase", "no purchase") is not evidence
         if kind == "finding" and v is True:
             return [_documented(label)], [fact]
         if kind == "no_finding" and v is False:
@@ -703,8 +706,10 @@ class Explainer:
         """What documentation would have to be present, one line per distinct need.
 
         None at all where an exclusion that applies turns on the patient's own
-        condition: then no documentation would change the determination, and
-        listing the other criteria's needs would say it could.
+        condition, or where too much time has passed since a documented date
+        (post-operative TENS more than 30 days after the surgery): then no
+        documentation would change the determination, and listing the other
+        criteria's needs would say it could.
         """
         out: list[str] = []
         for r in result.reasons:
@@ -712,7 +717,12 @@ class Explainer:
             statement = lower_start(c.statement)
             negated = c.shape.kind == "no_finding" and not c.exclude  # `not radiculopathy`
             absence = f"the absence of {no_article(self.label(c.shape.fact))}" if negated else ""
-            if negated and r.outcome == NOT_DOCUMENTED:
+            if negated and self.facts[c.shape.fact].detail and r.outcome != NOT_DOCUMENTED:
+                line = sentence(f"A request for {statement}")  # what was requested: another request changes it
+            elif c.shape.kind == "elapsed" and c.shape.op in ("<=", "<") and r.outcome != NOT_DOCUMENTED \
+                    and c.shape.to_request:
+                return []  # too long since the documented date: nothing the record could add changes that
+            elif negated and r.outcome == NOT_DOCUMENTED:
                 line = sentence(f"Documentation of {absence}")  # not "Documentation of radiculopathy"
             elif negated:
                 line = sentence(absence)  # the finding is documented: only its absence would change it

@@ -21,6 +21,7 @@ from mtus.compiler.check.editions import in_force, is_mtus, period_text, rank
 from mtus.compiler.check.index import RouteTables
 from mtus.compiler.check.info import FormularyInfo, GuidelineInfo, Service
 from mtus.compiler.check.itemtext import ItemDetail, level_count, outside_parentheses, routing_text
+from mtus.compiler.check.runtime import Duration
 
 #: A procedure code in an item, bare or after its system's name: a CPT code ("20552", "CPT 0232T") or an
 #: HCPCS Level II code ("E0730 TENS unit", "HCPCS E0730": a letter A-V and four digits).
@@ -367,7 +368,10 @@ def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[di
     fact declared `from item quantity` is the item's quantity ("PT 2x6": 12
     visits; "Trigger point injections x4": 4 injections), and no other fact is
     (a TENS unit's "x1" is one unit, not one lead); the fact declared `from
-    item levels` is the number of spinal levels it names ("L4-5 and L5-S1": 2).
+    item levels` is the number of spinal levels it names ("L4-5 and L5-S1": 2);
+    `from item length` the length of use it states ("rental x30 days"), and
+    `from item purchase` whether it is a purchase ("purchase": present,
+    "rental": absent).
     The case's own facts override these.
     """
     declared = info.facts
@@ -389,6 +393,11 @@ def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[di
             facts[name] = detail.quantity
         elif schema.from_item == "levels" and levels is not None:
             facts[name] = levels
+        elif schema.from_item == "length" and detail.length is not None:
+            n, unit = detail.length
+            facts[name] = Duration(n, 0) if unit == "month" else Duration(0, n * (7 if unit == "week" else 1))
+        elif schema.from_item == "purchase" and detail.purchase is not None:
+            facts[name] = detail.purchase
     return facts, {n: f'the request ("{item}")' for n in facts}
 
 

@@ -133,11 +133,21 @@ def _product_source(ctx: Context, f: ast.Fact, t: model.Type):
     return f.source
 
 
-#: The parts of a request item a fact may be read from (`from item quantity`): what each is, and what it counts.
+#: The parts of a request item a fact may be read from (`from item quantity`): what each is, and what it is
+#: read as (the declaration it needs).
 ITEM_PARTS = {
     "quantity": ("the number of units it requests (\"x4\", \"#60\", \"2x6\": 12)", "injections, visits, sessions"),
     "levels": ("the number of spinal levels it names (\"L4-5 and L5-S1\": 2)", "levels to be injected"),
+    "length": ("the length of use it states (\"rental x30 days\", \"3-month rental\")", "a length of use or rental"),
+    "purchase": ("whether it is a purchase (\"purchase\": present; \"rental\": absent)", "a purchase"),
 }
+#: The kinds of fact each part fills, and how the declaration reads.
+_PART_KINDS = {"quantity": ((model.COUNT, model.NUMBER), "count"), "levels": ((model.COUNT, model.NUMBER), "count"),
+               "length": ((model.DURATION,), "duration"), "purchase": ((model.BOOL,), "finding")}
+
+
+def _article(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
 
 
 def _item_source(ctx: Context, f: ast.Fact, t: model.Type, first: dict[str, ast.Fact], detail: bool):
@@ -153,15 +163,17 @@ def _item_source(ctx: Context, f: ast.Fact, t: model.Type, first: dict[str, ast.
         return None
     span = f.from_item_span or f.span
     if part not in ITEM_PARTS:
-        parts = ", and ".join(f"its `{p}`, {what}" for p, (what, _) in ITEM_PARTS.items())
+        listed = [f"its `{p}`, {what}" for p, (what, _) in ITEM_PARTS.items()]
+        parts = "; ".join(listed[:-1]) + "; and " + listed[-1]
         ctx.report(diag.error("E465", f"a request item has no `{part}` to read `{f.name}` from", span,
                               hint=did_you_mean(part, ITEM_PARTS) or f"an item gives {parts}"))
         return None
     counts = ITEM_PARTS[part][1]
-    if t.kind not in (model.COUNT, model.NUMBER):
-        ctx.report(diag.error("E466", f"`{f.name}` is {t.describe()}, but an item's {part} is a count", f.type.span,
-                              hint=f"declare `{f.name}: count \"...\"` for what the {part} counts "
-                                   f"({counts}), or delete `from item {part}`"))
+    kinds, word = _PART_KINDS[part]
+    if t.kind not in kinds:
+        ctx.report(diag.error("E466", f"`{f.name}` is {t.describe()}, but an item's {part} is {_article(word)}",
+                              f.type.span, hint=f"declare `{f.name}: {word} \"...\"` for {counts}, or delete "
+                                                f"`from item {part}`"))
         return None
     if part in first:
         earlier = first[part]

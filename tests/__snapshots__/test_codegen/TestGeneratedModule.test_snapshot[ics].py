@@ -17,17 +17,18 @@ from mtus.compiler.check.runtime import (
 GUIDELINE_ID = 'ics'
 RUNTIME_VERSION = 8
 SOURCE_FILE = 'ics.mtus'
-CRITERIA = ('not_isolated', 'proven_effective', 'patient_selection', 'one_month_trial', 'continuation', 'garment')
+CRITERIA = ('not_isolated', 'proven_effective', 'patient_selection', 'one_month_trial', 'trial_before_purchase', 'continuation', 'garment')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
-_K1 = Duration(1, 0)  # 1 month (ics.mtus:82)
+_K1 = Duration(1, 0)  # 1 month (ics.mtus:85)
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
     'ics_use_requested': 'checked when stated',
+    'ics_purchase': 'checked when stated',
     'ics_garment': 'checked when stated',
     'ics_trials': 'none when silent',
 }
@@ -35,6 +36,7 @@ _RULES = {
 # What a presumption can name -> its label (runtime.conclude).
 _LABELS = {
     'ics_use_requested': 'length of use requested',
+    'ics_purchase': 'a request to purchase the unit',
     'ics_garment': 'a request for a garment (jacket)',
     'ics_trials': 'prior one-month interferential trials',
     'ics_trials.date': 'start of the trial',
@@ -75,6 +77,7 @@ def unmet(facts, request_date):
     f_pain_limits_therapy = _get('pain_limits_therapy')
     f_unresponsive_to_conservative_measures = _get('unresponsive_to_conservative_measures')
     f_ics_use_requested = _get('ics_use_requested')
+    f_ics_purchase = _get('ics_purchase')
     f_ics_garment = _get('ics_garment')
     f_pads_need_garment = _get('pads_need_garment')
     f_ics_trials = _get('ics_trials')
@@ -85,58 +88,68 @@ def unmet(facts, request_date):
     _failed = False  # a criterion not met or an exclusion that applies
     _may_change = False  # every reading may change what this answer names
 
-    # not_isolated (ics.mtus:63): with_recommended_treatments:bool
+    # not_isolated (ics.mtus:66): with_recommended_treatments:bool
     if not (f_with_recommended_treatments is True):
         _out.append('not_isolated')
         if (f_with_recommended_treatments is False):
             _failed = True
 
-    # proven_effective (ics.mtus:69): supervised_effectiveness:bool
+    # proven_effective (ics.mtus:72): supervised_effectiveness:bool
     if not (f_supervised_effectiveness is True):
         _out.append('proven_effective')
         if (f_supervised_effectiveness is False):
             _failed = True
 
-    # patient_selection (ics.mtus:74): (at-least 1 medications_ineffective:bool medication_side_effects...
+    # patient_selection (ics.mtus:77): (at-least 1 medications_ineffective:bool medication_side_effects...
     if not ((f_medications_ineffective is True) + (f_medication_side_effects is True) + (f_substance_abuse_history is True) + (f_pain_limits_therapy is True) + (f_unresponsive_to_conservative_measures is True) >= 1):
         _out.append('patient_selection')
         if ((not (f_medications_ineffective is False)) + (not (f_medication_side_effects is False)) + (not (f_substance_abuse_history is False)) + (not (f_pain_limits_therapy is False)) + (not (f_unresponsive_to_conservative_measures is False)) < 1):
             _failed = True
 
-    # when#0 (ics.mtus:81): (not (any ics_trials):bool)
+    # when#0 (ics.mtus:84): (not (any ics_trials):bool)
     _when1 = (not (len(f_ics_trials) > 0))
     if _when1 is not False:
+        _unknown2 = _when1 is None
 
-        # one_month_trial when#0 (ics.mtus:82): (<= ics_use_requested:duration 1 month:duration)
-        _t2 = compare_duration('<=', f_ics_use_requested, _K1, request_date)
-        if _when1 is None:
+        # one_month_trial when#0 (ics.mtus:85): (<= ics_use_requested:duration 1 month:duration)
+        _t3 = compare_duration('<=', f_ics_use_requested, _K1, request_date)
+        if _unknown2:
             if True:
                 _out.append('one_month_trial')
-        elif not (_t2 is True) and ((_t2 is False) or not (f_ics_use_requested is None)):
+        elif not (_t3 is True) and ((_t3 is False) or not (f_ics_use_requested is None)):
             _out.append('one_month_trial')
-            if (_t2 is False):
+            if (_t3 is False):
                 _failed = True
 
-    # when#1 (ics.mtus:87): (any ics_trials):bool
-    _when3 = (len(f_ics_trials) > 0)
-    if _when3 is not False:
+        # trial_before_purchase when#0 (ics.mtus:90): (not ics_purchase:bool)
+        if _unknown2:
+            if True:
+                _out.append('trial_before_purchase')
+        elif not (f_ics_purchase is False) and ((f_ics_purchase is True) or not (f_ics_purchase is None)):
+            _out.append('trial_before_purchase')
+            if (f_ics_purchase is True):
+                _failed = True
 
-        # continuation when#1 (ics.mtus:88): (and (last ics_trials field function_increased):bool (last ics...
-        _r4 = last_row(f_ics_trials, 'date')
-        _t5 = None if _r4 is None else _r4.get('function_increased')
-        _t6 = None if _r4 is None else _r4.get('pain_decreased')
-        _t7 = None if _r4 is None else _r4.get('medication_reduced')
-        if _when3 is None or not ((_t5 is True) and (_t6 is True) and (_t7 is True)):
+    # when#1 (ics.mtus:95): (any ics_trials):bool
+    _when4 = (len(f_ics_trials) > 0)
+    if _when4 is not False:
+
+        # continuation when#1 (ics.mtus:96): (and (last ics_trials field function_increased):bool (last ics...
+        _r5 = last_row(f_ics_trials, 'date')
+        _t6 = None if _r5 is None else _r5.get('function_increased')
+        _t7 = None if _r5 is None else _r5.get('pain_decreased')
+        _t8 = None if _r5 is None else _r5.get('medication_reduced')
+        if _when4 is None or not ((_t6 is True) and (_t7 is True) and (_t8 is True)):
             _out.append('continuation')
-            if not (_when3 is None) and ((_t5 is False) or (_t6 is False) or (_t7 is False)):
+            if not (_when4 is None) and ((_t6 is False) or (_t7 is False) or (_t8 is False)):
                 _failed = True
 
-    # when#2 (ics.mtus:95): ics_garment:bool
-    _when8 = f_ics_garment
-    if _when8 is not False:
+    # when#2 (ics.mtus:103): ics_garment:bool
+    _when9 = f_ics_garment
+    if _when9 is not False:
 
-        # garment when#2 (ics.mtus:96): (and (any ics_trials):bool pads_need_garment:bool)
-        if _when8 is None:
+        # garment when#2 (ics.mtus:104): (and (any ics_trials):bool pads_need_garment:bool)
+        if _when9 is None:
             if not (f_ics_garment is None):
                 _out.append('garment')
         elif not ((len(f_ics_trials) > 0) and (f_pads_need_garment is True)) and (((not (len(f_ics_trials) > 0)) or (f_pads_need_garment is False)) or not (f_ics_garment is None)):
@@ -184,6 +197,9 @@ def _decide(facts, request_date):
     f_ics_use_requested = _get('ics_use_requested')
     m_ics_use_requested = () if f_ics_use_requested is not None else ('ics_use_requested',)
     r_ics_use_requested = FactValue('ics_use_requested', f_ics_use_requested, f_ics_use_requested is not None)
+    f_ics_purchase = _get('ics_purchase')
+    m_ics_purchase = () if f_ics_purchase is not None else ('ics_purchase',)
+    r_ics_purchase = FactValue('ics_purchase', f_ics_purchase, f_ics_purchase is not None)
     f_ics_garment = _get('ics_garment')
     m_ics_garment = () if f_ics_garment is not None else ('ics_garment',)
     r_ics_garment = FactValue('ics_garment', f_ics_garment, f_ics_garment is not None)
@@ -196,62 +212,67 @@ def _decide(facts, request_date):
         f_ics_trials = ()
     r_ics_trials = FactValue('ics_trials', f_ics_trials, d_ics_trials)
 
-    # when#0 (ics.mtus:81): (not (any ics_trials):bool)
+    # when#0 (ics.mtus:84): (not (any ics_trials):bool)
     _v1, _m1 = any_m(f_ics_trials, 'ics_trials', None, None)
     _t2 = None if _v1 is None else not _v1
     _gate3 = (_t2, _m1)
-    # when#1 (ics.mtus:87): (any ics_trials):bool
+    # when#1 (ics.mtus:95): (any ics_trials):bool
     _gate4 = (_v1, _m1)
-    # when#2 (ics.mtus:95): ics_garment:bool
+    # when#2 (ics.mtus:103): ics_garment:bool
     _gate5 = (f_ics_garment, m_ics_garment)
 
-    # not_isolated (ics.mtus:63): with_recommended_treatments:bool
+    # not_isolated (ics.mtus:66): with_recommended_treatments:bool
     _c6 = decide('not_isolated', False, ALWAYS, (f_with_recommended_treatments, m_with_recommended_treatments), (r_with_recommended_treatments,), rules=_RULES)
 
-    # proven_effective (ics.mtus:69): supervised_effectiveness:bool
+    # proven_effective (ics.mtus:72): supervised_effectiveness:bool
     _c7 = decide('proven_effective', False, ALWAYS, (f_supervised_effectiveness, m_supervised_effectiveness), (r_supervised_effectiveness,), rules=_RULES)
 
-    # patient_selection (ics.mtus:74): (at-least 1 medications_ineffective:bool medication_side_effects...
+    # patient_selection (ics.mtus:77): (at-least 1 medications_ineffective:bool medication_side_effects...
     _v9, _m9 = at_least_m(1, (f_medications_ineffective, m_medications_ineffective), (f_medication_side_effects, m_medication_side_effects), (f_substance_abuse_history, m_substance_abuse_history), (f_pain_limits_therapy, m_pain_limits_therapy), (f_unresponsive_to_conservative_measures, m_unresponsive_to_conservative_measures))
     _c8 = decide('patient_selection', False, ALWAYS, (_v9, _m9), (r_medications_ineffective, r_medication_side_effects, r_substance_abuse_history, r_pain_limits_therapy, r_unresponsive_to_conservative_measures), rules=_RULES)
 
     if _gate3[0] is True:
-        # one_month_trial when#0 (ics.mtus:82): (<= ics_use_requested:duration 1 month:duration)
-        _t11 = compare_duration('<=', f_ics_use_requested, _K1, request_date)
-        _v12, _m12 = strict_m(_t11, (f_ics_use_requested, m_ics_use_requested))
-        _c10 = decide('one_month_trial', False, _gate3, (_v12, _m12), (r_ics_trials, r_ics_use_requested), rules=_RULES)
+        # one_month_trial when#0 (ics.mtus:85): (<= ics_use_requested:duration 1 month:duration)
+        _t12 = compare_duration('<=', f_ics_use_requested, _K1, request_date)
+        _v13, _m13 = strict_m(_t12, (f_ics_use_requested, m_ics_use_requested))
+        _c10 = decide('one_month_trial', False, _gate3, (_v13, _m13), (r_ics_trials, r_ics_use_requested), rules=_RULES)
+        # trial_before_purchase when#0 (ics.mtus:90): (not ics_purchase:bool)
+        _t14 = None if f_ics_purchase is None else not f_ics_purchase
+        _c11 = decide('trial_before_purchase', False, _gate3, (_t14, m_ics_purchase), (r_ics_trials, r_ics_purchase), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
         _c10 = decide('one_month_trial', False, _gate3, None, (r_ics_trials,), rules=_RULES)
+        _c11 = decide('trial_before_purchase', False, _gate3, None, (r_ics_trials,), rules=_RULES)
 
     if _gate4[0] is True:
-        # continuation when#1 (ics.mtus:88): (and (last ics_trials field function_increased):bool (last ics...
-        _p14 = pick_m('last', f_ics_trials, 'ics_trials', None, None, 'date')
-        _v15, _m15 = field_m(_p14, 'ics_trials', 'function_increased')
-        _v16, _m16 = field_m(_p14, 'ics_trials', 'pain_decreased')
-        _v17, _m17 = field_m(_p14, 'ics_trials', 'medication_reduced')
-        _v18, _m18 = and_m((_v15, _m15), (_v16, _m16), (_v17, _m17))
-        _c13 = decide('continuation', False, _gate4, (_v18, _m18), (r_ics_trials,), rules=_RULES)
+        # continuation when#1 (ics.mtus:96): (and (last ics_trials field function_increased):bool (last ics...
+        _p16 = pick_m('last', f_ics_trials, 'ics_trials', None, None, 'date')
+        _v17, _m17 = field_m(_p16, 'ics_trials', 'function_increased')
+        _v18, _m18 = field_m(_p16, 'ics_trials', 'pain_decreased')
+        _v19, _m19 = field_m(_p16, 'ics_trials', 'medication_reduced')
+        _v20, _m20 = and_m((_v17, _m17), (_v18, _m18), (_v19, _m19))
+        _c15 = decide('continuation', False, _gate4, (_v20, _m20), (r_ics_trials,), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c13 = decide('continuation', False, _gate4, None, (r_ics_trials,), rules=_RULES)
+        _c15 = decide('continuation', False, _gate4, None, (r_ics_trials,), rules=_RULES)
 
     if _gate5[0] is True:
-        # garment when#2 (ics.mtus:96): (and (any ics_trials):bool pads_need_garment:bool)
-        _v20, _m20 = and_m((_v1, _m1), (f_pads_need_garment, m_pads_need_garment))
-        _c19 = decide('garment', False, _gate5, (_v20, _m20), (r_ics_garment, r_ics_trials, r_pads_need_garment), rules=_RULES)
+        # garment when#2 (ics.mtus:104): (and (any ics_trials):bool pads_need_garment:bool)
+        _v22, _m22 = and_m((_v1, _m1), (f_pads_need_garment, m_pads_need_garment))
+        _c21 = decide('garment', False, _gate5, (_v22, _m22), (r_ics_garment, r_ics_trials, r_pads_need_garment), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c19 = decide('garment', False, _gate5, None, (r_ics_garment,), rules=_RULES)
+        _c21 = decide('garment', False, _gate5, None, (r_ics_garment,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c6, _c7, _c8, _c10, _c13, _c19))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c6, _c7, _c8, _c10, _c11, _c15, _c21))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (70, 70, 43), (71, 71, 44), (72, 72, 45), (73, 73, 46), (74, 74, 47), (75, 75, 48),
-    (76, 76, 49), (77, 77, 50), (78, 78, 51), (79, 79, 52), (80, 83, 53), (88, 92, 63),
-    (94, 98, 69), (100, 104, 74), (106, 108, 81), (110, 118, 82), (120, 122, 87), (124, 127, 88),
-    (128, 128, 89), (129, 132, 88), (134, 136, 95), (138, 147, 96), (163, 165, 43), (166, 168, 44),
-    (169, 171, 45), (172, 174, 46), (175, 177, 47), (178, 180, 48), (181, 183, 49), (184, 186, 50),
-    (187, 189, 51), (190, 192, 52), (193, 197, 53), (199, 202, 81), (203, 204, 87), (205, 206, 95),
-    (208, 209, 63), (211, 212, 69), (214, 216, 74), (218, 224, 82), (226, 230, 88), (231, 231, 89),
-    (232, 235, 88), (237, 242, 96),
+    (72, 72, 43), (73, 73, 44), (74, 74, 45), (75, 75, 46), (76, 76, 47), (77, 77, 48),
+    (78, 78, 49), (79, 79, 52), (80, 80, 53), (81, 81, 54), (82, 82, 55), (83, 86, 56),
+    (91, 95, 66), (97, 101, 72), (103, 107, 77), (109, 112, 84), (114, 122, 85), (124, 131, 90),
+    (133, 135, 95), (137, 140, 96), (141, 141, 97), (142, 145, 96), (147, 149, 103), (151, 160, 104),
+    (176, 178, 43), (179, 181, 44), (182, 184, 45), (185, 187, 46), (188, 190, 47), (191, 193, 48),
+    (194, 196, 49), (197, 199, 52), (200, 202, 53), (203, 205, 54), (206, 208, 55), (209, 213, 56),
+    (215, 218, 84), (219, 220, 95), (221, 222, 103), (224, 225, 66), (227, 228, 72), (230, 232, 77),
+    (234, 238, 85), (239, 241, 90), (242, 244, 85), (246, 250, 96), (251, 251, 97), (252, 255, 96),
+    (257, 262, 104),
 )

@@ -25,7 +25,7 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
 
 # The guideline's values, built once.
 _K1 = frozenset(('CRPS I', 'CRPS II', 'multiple sclerosis', 'neuropathic pain', 'phantom limb pain', 'spasticity after spinal cord injury'))  # neuropathic pain, CRPS I, CRPS II, phantom limb pain, spasticity after spinal cord injury, multip...
-_K2 = Duration(1, 0)  # 1 month (tens.mtus:87)
+_K2 = Duration(1, 0)  # 1 month (tens.mtus:89)
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
@@ -85,42 +85,42 @@ def unmet(facts, request_date):
     _failed = False  # a criterion not met or an exclusion that applies
     _may_change = False  # every reading may change what this answer names
 
-    # adjunct (tens.mtus:63): functional_restoration:bool
+    # adjunct (tens.mtus:65): functional_restoration:bool
     if not (f_functional_restoration is True):
         _out.append('adjunct')
         if (f_functional_restoration is False):
             _failed = True
 
-    # listed_condition (tens.mtus:65): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
+    # listed_condition (tens.mtus:67): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
     if not (f_tens_conditions is not None and member('contains any of', f_tens_conditions, _K1, EXACT, request_date)):
         _out.append('listed_condition')
         if (f_tens_conditions is not None and (not member('contains any of', f_tens_conditions, _K1, EXACT, request_date))):
             _failed = True
 
-    # chronic (tens.mtus:69): (>= (time-from symptom_onset:date request.date) 3 months:duration)
+    # chronic (tens.mtus:71): (>= (time-from symptom_onset:date request.date) 3 months:duration)
     _t1 = compare_elapsed('>=', f_symptom_onset, request_date, 3, 0)
     if not (_t1 is True):
         _out.append('chronic')
         if (_t1 is False):
             _failed = True
 
-    # other_modalities (tens.mtus:74): other_modalities_failed:bool
+    # other_modalities (tens.mtus:76): other_modalities_failed:bool
     if not (f_other_modalities_failed is True):
         _out.append('other_modalities')
         if (f_other_modalities_failed is False):
             _failed = True
 
-    # treatment_plan (tens.mtus:79): tens_goals:bool
+    # treatment_plan (tens.mtus:81): tens_goals:bool
     if not (f_tens_goals is True):
         _out.append('treatment_plan')
         if (f_tens_goals is False):
             _failed = True
 
-    # when#0 (tens.mtus:86): (not (any tens_trials):bool)
+    # when#0 (tens.mtus:88): (not (any tens_trials):bool)
     _when2 = (not (len(f_tens_trials) > 0))
     if _when2 is not False:
 
-        # one_month_trial when#0 (tens.mtus:87): (<= tens_rental_length:duration 1 month:duration)
+        # one_month_trial when#0 (tens.mtus:89): (<= tens_rental_length:duration 1 month:duration)
         _t3 = compare_duration('<=', f_tens_rental_length, _K2, request_date)
         if _when2 is None:
             if True:
@@ -130,11 +130,11 @@ def unmet(facts, request_date):
             if (_t3 is False):
                 _failed = True
 
-    # when#1 (tens.mtus:92): (> tens_leads:count 2:count)
+    # when#1 (tens.mtus:94): (> tens_leads:count 2:count)
     _when4 = (None if f_tens_leads is None else (f_tens_leads > 2))
     if _when4 is not False:
 
-        # four_lead when#1 (tens.mtus:93): four_lead_reason:bool
+        # four_lead when#1 (tens.mtus:95): four_lead_reason:bool
         if _when4 is None:
             if not (f_tens_leads is None):
                 _out.append('four_lead')
@@ -145,12 +145,12 @@ def unmet(facts, request_date):
         if (f_tens_leads is None) and (f_four_lead_reason is None):
             _may_change = True
 
-    # when#2 (tens.mtus:97): (any tens_trials):bool
+    # when#2 (tens.mtus:99): (any tens_trials):bool
     _when5 = (len(f_tens_trials) > 0)
     if _when5 is not False:
         _unknown6 = _when5 is None
 
-        # trial_documentation when#2 (tens.mtus:100): (any tens_trials where (and (documented .use_frequenc...
+        # trial_documentation when#2 (tens.mtus:102): (any tens_trials where (and (documented .use_frequenc...
         def _where7(_row8):
             _v9, _m9 = and_m(((_row8.get('use_frequency') is not None), ()), ((_row8.get('pain_relieved') is not None), ()), ((_row8.get('function_improved') is not None), ()))
             return _v9, _m9
@@ -160,7 +160,7 @@ def unmet(facts, request_date):
             if not (_unknown6) and (_v10 is False):
                 _failed = True
 
-        # ongoing_treatment when#2 (tens.mtus:104): (last tens_trials field other_treatment):bool
+        # ongoing_treatment when#2 (tens.mtus:106): (last tens_trials field other_treatment):bool
         _r11 = last_row(f_tens_trials, 'date')
         _t12 = None if _r11 is None else _r11.get('other_treatment')
         if _unknown6 or not (_t12 is True):
@@ -168,11 +168,11 @@ def unmet(facts, request_date):
             if not (_unknown6) and (_t12 is False):
                 _failed = True
 
-    # when#3 (tens.mtus:110): tens_purchase:bool
+    # when#3 (tens.mtus:112): tens_purchase:bool
     _when13 = f_tens_purchase
     if _when13 is not False:
 
-        # purchase_after_trial when#3 (tens.mtus:111): (any tens_trials where (and .pain_relieved:bool .fun...
+        # purchase_after_trial when#3 (tens.mtus:113): (any tens_trials where (and .pain_relieved:bool .fun...
         def _where14(_row15):
             _t16 = _row15.get('pain_relieved')
             _m17 = () if _t16 is not None else ('tens_trials.pain_relieved',)
@@ -236,39 +236,39 @@ def _decide(facts, request_date):
         f_tens_trials = ()
     r_tens_trials = FactValue('tens_trials', f_tens_trials, d_tens_trials)
 
-    # when#0 (tens.mtus:86): (not (any tens_trials):bool)
+    # when#0 (tens.mtus:88): (not (any tens_trials):bool)
     _v1, _m1 = any_m(f_tens_trials, 'tens_trials', None, None)
     _t2 = None if _v1 is None else not _v1
     _gate3 = (_t2, _m1)
-    # when#1 (tens.mtus:92): (> tens_leads:count 2:count)
+    # when#1 (tens.mtus:94): (> tens_leads:count 2:count)
     _v4, _m4 = strict_m((None if f_tens_leads is None else (f_tens_leads > 2)), (f_tens_leads, m_tens_leads))
     _gate5 = (_v4, _m4)
-    # when#2 (tens.mtus:97): (any tens_trials):bool
+    # when#2 (tens.mtus:99): (any tens_trials):bool
     _gate6 = (_v1, _m1)
-    # when#3 (tens.mtus:110): tens_purchase:bool
+    # when#3 (tens.mtus:112): tens_purchase:bool
     _gate7 = (f_tens_purchase, m_tens_purchase)
 
-    # adjunct (tens.mtus:63): functional_restoration:bool
+    # adjunct (tens.mtus:65): functional_restoration:bool
     _c8 = decide('adjunct', False, ALWAYS, (f_functional_restoration, m_functional_restoration), (r_functional_restoration,), rules=_RULES)
 
-    # listed_condition (tens.mtus:65): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
+    # listed_condition (tens.mtus:67): (contains any of tens_conditions:set[enum] {'CRPS I', 'CRPS II',...
     _v10, _m10 = strict_m((None if f_tens_conditions is None else member('contains any of', f_tens_conditions, _K1, EXACT, request_date)), (f_tens_conditions, m_tens_conditions))
     _c9 = decide('listed_condition', False, ALWAYS, (_v10, _m10), (r_tens_conditions,), rules=_RULES)
 
-    # chronic (tens.mtus:69): (>= (time-from symptom_onset:date request.date) 3 months:duration)
+    # chronic (tens.mtus:71): (>= (time-from symptom_onset:date request.date) 3 months:duration)
     _t12 = compare_elapsed('>=', f_symptom_onset, request_date, 3, 0)
     _v13, _m13 = strict_m(_t12, (f_symptom_onset, m_symptom_onset))
     _v14, _m14 = strict_m(time_from(f_symptom_onset, request_date), (f_symptom_onset, m_symptom_onset))
     _c11 = decide('chronic', False, ALWAYS, (_v13, _m13), (r_symptom_onset,), (Computed('time from symptom_onset to request.date', _v14),), rules=_RULES)
 
-    # other_modalities (tens.mtus:74): other_modalities_failed:bool
+    # other_modalities (tens.mtus:76): other_modalities_failed:bool
     _c15 = decide('other_modalities', False, ALWAYS, (f_other_modalities_failed, m_other_modalities_failed), (r_other_modalities_failed,), rules=_RULES)
 
-    # treatment_plan (tens.mtus:79): tens_goals:bool
+    # treatment_plan (tens.mtus:81): tens_goals:bool
     _c16 = decide('treatment_plan', False, ALWAYS, (f_tens_goals, m_tens_goals), (r_tens_goals,), rules=_RULES)
 
     if _gate3[0] is True:
-        # one_month_trial when#0 (tens.mtus:87): (<= tens_rental_length:duration 1 month:duration)
+        # one_month_trial when#0 (tens.mtus:89): (<= tens_rental_length:duration 1 month:duration)
         _t18 = compare_duration('<=', f_tens_rental_length, _K2, request_date)
         _v19, _m19 = strict_m(_t18, (f_tens_rental_length, m_tens_rental_length))
         _c17 = decide('one_month_trial', False, _gate3, (_v19, _m19), (r_tens_trials, r_tens_rental_length), rules=_RULES)
@@ -276,19 +276,19 @@ def _decide(facts, request_date):
         _c17 = decide('one_month_trial', False, _gate3, None, (r_tens_trials,), rules=_RULES)
 
     if _gate5[0] is True:
-        # four_lead when#1 (tens.mtus:93): four_lead_reason:bool
+        # four_lead when#1 (tens.mtus:95): four_lead_reason:bool
         _c20 = decide('four_lead', False, _gate5, (f_four_lead_reason, m_four_lead_reason), (r_tens_leads, r_four_lead_reason), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
         _c20 = decide('four_lead', False, _gate5, None, (r_tens_leads,), rules=_RULES)
 
     if _gate6[0] is True:
-        # trial_documentation when#2 (tens.mtus:100): (any tens_trials where (and (documented .use_frequenc...
+        # trial_documentation when#2 (tens.mtus:102): (any tens_trials where (and (documented .use_frequenc...
         def _where23(_row24):
             _v25, _m25 = and_m(((_row24.get('use_frequency') is not None), ()), ((_row24.get('pain_relieved') is not None), ()), ((_row24.get('function_improved') is not None), ()))
             return _v25, _m25
         _v26, _m26 = any_m(f_tens_trials, 'tens_trials', None, _where23)
         _c21 = decide('trial_documentation', False, _gate6, (_v26, _m26), (r_tens_trials,), rules=_RULES)
-        # ongoing_treatment when#2 (tens.mtus:104): (last tens_trials field other_treatment):bool
+        # ongoing_treatment when#2 (tens.mtus:106): (last tens_trials field other_treatment):bool
         _p27 = pick_m('last', f_tens_trials, 'tens_trials', None, None, 'date')
         _v28, _m28 = field_m(_p27, 'tens_trials', 'other_treatment')
         _c22 = decide('ongoing_treatment', False, _gate6, (_v28, _m28), (r_tens_trials,), rules=_RULES)
@@ -297,7 +297,7 @@ def _decide(facts, request_date):
         _c22 = decide('ongoing_treatment', False, _gate6, None, (r_tens_trials,), rules=_RULES)
 
     if _gate7[0] is True:
-        # purchase_after_trial when#3 (tens.mtus:111): (any tens_trials where (and .pain_relieved:bool .fun...
+        # purchase_after_trial when#3 (tens.mtus:113): (any tens_trials where (and .pain_relieved:bool .fun...
         def _where30(_row31):
             _t32 = _row31.get('pain_relieved')
             _m33 = () if _t32 is not None else ('tens_trials.pain_relieved',)
@@ -316,12 +316,12 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (71, 71, 41), (72, 72, 42), (73, 73, 43), (74, 74, 44), (75, 75, 45), (76, 76, 47),
-    (77, 77, 48), (78, 78, 49), (79, 79, 50), (80, 83, 51), (88, 92, 63), (94, 98, 65),
-    (100, 105, 69), (107, 111, 74), (113, 117, 79), (119, 121, 86), (123, 131, 87), (133, 135, 92),
-    (137, 146, 93), (148, 151, 97), (153, 161, 100), (163, 169, 104), (171, 173, 110), (175, 190, 111),
+    (77, 77, 48), (78, 78, 51), (79, 79, 52), (80, 83, 53), (88, 92, 65), (94, 98, 67),
+    (100, 105, 71), (107, 111, 76), (113, 117, 81), (119, 121, 88), (123, 131, 89), (133, 135, 94),
+    (137, 146, 95), (148, 151, 99), (153, 161, 102), (163, 169, 106), (171, 173, 112), (175, 190, 113),
     (206, 208, 41), (209, 211, 42), (212, 214, 43), (215, 217, 44), (218, 220, 45), (221, 223, 47),
-    (224, 226, 48), (227, 229, 49), (230, 232, 50), (233, 237, 51), (239, 242, 86), (243, 245, 92),
-    (246, 247, 97), (248, 249, 110), (251, 252, 63), (254, 256, 65), (258, 262, 69), (264, 265, 74),
-    (267, 268, 79), (270, 276, 87), (278, 282, 93), (284, 290, 100), (291, 294, 104), (295, 297, 100),
-    (299, 311, 111),
+    (224, 226, 48), (227, 229, 51), (230, 232, 52), (233, 237, 53), (239, 242, 88), (243, 245, 94),
+    (246, 247, 99), (248, 249, 112), (251, 252, 65), (254, 256, 67), (258, 262, 71), (264, 265, 76),
+    (267, 268, 81), (270, 276, 89), (278, 282, 95), (284, 290, 102), (291, 294, 106), (295, 297, 102),
+    (299, 311, 113),
 )

@@ -16,22 +16,24 @@ from mtus.compiler.check.runtime import (
 GUIDELINE_ID = 'tens_postop'
 RUNTIME_VERSION = 8
 SOURCE_FILE = 'tens_postop.mtus'
-CRITERIA = ('first_30_days', 'rental_within_30_days')
+CRITERIA = ('first_30_days', 'rental_within_30_days', 'rental_not_purchase')
 
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
-_K1 = Duration(0, 30)  # 30 days (tens_postop.mtus:37)
+_K1 = Duration(0, 30)  # 30 days (tens_postop.mtus:39)
 
 # Fact -> its silence rule (runtime.decide).
 _RULES = {
     'tens_rental_length': 'checked when stated',
+    'tens_purchase': 'checked when stated',
 }
 
 # What a presumption can name -> its label (runtime.conclude).
 _LABELS = {
     'tens_rental_length': 'length of rental requested',
+    'tens_purchase': 'a request to purchase the unit',
 }
 
 
@@ -40,17 +42,22 @@ def unmet(facts, request_date):
     _get = facts.get
     f_surgery_date = _get('surgery_date')
     f_tens_rental_length = _get('tens_rental_length')
+    f_tens_purchase = _get('tens_purchase')
     _out = []
 
-    # first_30_days (tens_postop.mtus:34): (<= (time-from surgery_date:date request.date) 30 days:durat...
+    # first_30_days (tens_postop.mtus:36): (<= (time-from surgery_date:date request.date) 30 days:durat...
     _t1 = compare_elapsed('<=', f_surgery_date, request_date, 0, 30)
     if not (_t1 is True):
         _out.append('first_30_days')
 
-    # rental_within_30_days (tens_postop.mtus:37): (<= tens_rental_length:duration 30 days:duration)
+    # rental_within_30_days (tens_postop.mtus:39): (<= tens_rental_length:duration 30 days:duration)
     _t2 = compare_duration('<=', f_tens_rental_length, _K1, request_date)
     if not (_t2 is True) and ((_t2 is False) or not (f_tens_rental_length is None)):
         _out.append('rental_within_30_days')
+
+    # rental_not_purchase (tens_postop.mtus:43): (not tens_purchase:bool)
+    if not (f_tens_purchase is False) and ((f_tens_purchase is True) or not (f_tens_purchase is None)):
+        _out.append('rental_not_purchase')
 
     return _out
 
@@ -69,23 +76,30 @@ def _decide(facts, request_date):
     f_tens_rental_length = _get('tens_rental_length')
     m_tens_rental_length = () if f_tens_rental_length is not None else ('tens_rental_length',)
     r_tens_rental_length = FactValue('tens_rental_length', f_tens_rental_length, f_tens_rental_length is not None)
+    f_tens_purchase = _get('tens_purchase')
+    m_tens_purchase = () if f_tens_purchase is not None else ('tens_purchase',)
+    r_tens_purchase = FactValue('tens_purchase', f_tens_purchase, f_tens_purchase is not None)
 
-    # first_30_days (tens_postop.mtus:34): (<= (time-from surgery_date:date request.date) 30 days:durat...
+    # first_30_days (tens_postop.mtus:36): (<= (time-from surgery_date:date request.date) 30 days:durat...
     _t2 = compare_elapsed('<=', f_surgery_date, request_date, 0, 30)
     _v3, _m3 = strict_m(_t2, (f_surgery_date, m_surgery_date))
     _v4, _m4 = strict_m(time_from(f_surgery_date, request_date), (f_surgery_date, m_surgery_date))
     _c1 = decide('first_30_days', False, ALWAYS, (_v3, _m3), (r_surgery_date,), (Computed('time from surgery_date to request.date', _v4),), rules=_RULES)
 
-    # rental_within_30_days (tens_postop.mtus:37): (<= tens_rental_length:duration 30 days:duration)
+    # rental_within_30_days (tens_postop.mtus:39): (<= tens_rental_length:duration 30 days:duration)
     _t6 = compare_duration('<=', f_tens_rental_length, _K1, request_date)
     _v7, _m7 = strict_m(_t6, (f_tens_rental_length, m_tens_rental_length))
     _c5 = decide('rental_within_30_days', False, ALWAYS, (_v7, _m7), (r_tens_rental_length,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c5))
+    # rental_not_purchase (tens_postop.mtus:43): (not tens_purchase:bool)
+    _t9 = None if f_tens_purchase is None else not f_tens_purchase
+    _c8 = decide('rental_not_purchase', False, ALWAYS, (_t9, m_tens_purchase), (r_tens_purchase,), rules=_RULES)
+
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c5, _c8))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (41, 41, 28), (42, 42, 29), (45, 48, 34), (50, 53, 37), (66, 68, 28), (69, 71, 29),
-    (73, 77, 34), (79, 82, 37),
+    (43, 43, 28), (44, 44, 30), (45, 45, 31), (48, 51, 36), (53, 56, 39), (58, 60, 43),
+    (73, 75, 28), (76, 78, 30), (79, 81, 31), (83, 87, 36), (89, 92, 39), (94, 96, 43),
 )
