@@ -747,3 +747,20 @@ def test_a_measured_duration_against_a_period_is_the_same_rule_both_ways_round()
     month = Duration(1, 0)
     assert rt.dur_cmp(measured, month, D(2020, 1, 1)) == rt.elapsed_cmp(D(2014, 1, 31), D(2014, 2, 28), 1, 0) == 0
     assert rt.dur_cmp(Duration(0, 29), measured, D(2020, 1, 1)) == 1  # 29 days from Jan 31 is Mar 1
+
+
+@pytest.mark.parametrize("key,value", [
+    ("arthroscopic meniscectomy", 12),  # its own row
+    ("R knee arthroscopic partial medial meniscectomy", 12),  # the row whose words it contains
+    ("Oxycodone ER 20 mg", 15),  # the row with the most words
+    ("oxycodone 10 mg", 10),
+    ("shoulder arthroscopy", None),  # no row's words are all in it
+    ("hip knee", None),  # two one-word rows with different values: not decided
+])
+def test_a_table_row_is_found_by_the_words_of_its_key(key, value):
+    from decimal import Decimal
+
+    from mtus.compiler.check.runtime import table_get
+    table = {"arthroscopic meniscectomy": Decimal(12), "oxycodone": Decimal(10), "oxycodone er": Decimal(15),
+             "hip": Decimal(1), "knee": Decimal(2)}
+    assert table_get(table, key) == (None if value is None else Decimal(value))

@@ -758,8 +758,8 @@ class Explainer:
 
 #: Where a noun phrase's head ends: a preposition, a relative word, a participle that follows the head
 #: ("visits already given ...", "injections requested per session"), a parenthesis or a comma.
-_HEAD_ENDS = re.compile(r" (?:of|with|by|for|from|to|in|on|at|after|before|that|which|already|given|taken|"
-                        r"done|completed|requested|received|performed)\b|[(,;:]")
+_HEAD_ENDS = re.compile(r" (?:of|with|by|for|from|to|in|on|at|after|before|since|during|within|per|that|which|"
+                        r"already|given|taken|done|completed|requested|received|performed)\b|[(,;:]")
 
 
 def _words(text: str) -> str:

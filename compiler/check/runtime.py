@@ -28,6 +28,7 @@ import calendar
 import datetime
 import decimal
 import operator
+import re
 from bisect import bisect_right
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
@@ -675,9 +676,34 @@ def field_m(row_pair: Pair, history: str, field: str) -> Pair:
 
 # ----------------------------------------------------------------- tables
 # A table is a dict from keys normalised with norm_text to the entries' values.
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def table_get(table: Mapping[str, Value], key: str) -> Value:
+    """The entry for `key` (text): its own row, else the row whose key's words all appear in it, the row
+    with the most words ("R knee arthroscopic partial medial meniscectomy" is the row "arthroscopic
+    meniscectomy"); None if no row matches or two rows of as many words with different values do."""
+    k = norm_text(key)
+    v = table.get(k)
+    if v is not None or not table:
+        return v
+    words = set(_WORDS.findall(k))
+    best: Value = None
+    size, tie = 0, False
+    for row, value in table.items():
+        row_words = _WORDS.findall(row)
+        if not row_words or not words.issuperset(row_words):
+            continue
+        if len(row_words) > size:
+            best, size, tie = value, len(row_words), False
+        elif len(row_words) == size and value != best:
+            tie = True
+    return None if tie else best
+
+
 def lookup(table: Mapping[str, Value], key: Optional[str]) -> Value:
-    """`table[key]`, key matched like text; None if the key is unknown or not in the table."""
-    return None if key is None else table.get(norm_text(key))
+    """`table[key]`, key matched like text (table_get); None if the key is unknown or not in the table."""
+    return None if key is None else table_get(table, key)
 
 
 def lookup_m(table: Mapping[str, Value], name: str, key: Pair) -> Pair:
@@ -685,19 +711,22 @@ def lookup_m(table: Mapping[str, Value], name: str, key: Pair) -> Pair:
     k, m = key
     if k is None:
         return None, m
-    v = table.get(norm_text(k))
+    v = table_get(table, k)
     return (v, ()) if v is not None else (None, (f"{name}[{k}]",))
 
 
 def lookup_or(table: Mapping[str, Value], key: Optional[str], default: Value) -> Value:
     """`table[key]` for a table with an `otherwise` row: `default` for a key it does not list; None if the key is unknown."""
-    return None if key is None else table.get(norm_text(key), default)
+    if key is None:
+        return None
+    v = table_get(table, key)
+    return default if v is None else v
 
 
 def lookup_or_m(table: Mapping[str, Value], key: Pair, default: Value) -> Pair:
     """lookup_or with what it misses: only the key's (every listed or unlisted key has a value)."""
     k, m = key
-    return (None, m) if k is None else (table.get(norm_text(k), default), ())
+    return (None, m) if k is None else (lookup_or(table, k, default), ())
 
 
 # --------------------------------------------------------- codes (ICD-10-CM, CPT, HCPCS)
