@@ -22,7 +22,7 @@ from mtus.compiler.check.info import GuidelineInfo
 from mtus.compiler.check.inert import inert, markdown_text
 from mtus.compiler.check.pack import Pack
 from mtus.compiler.check.rationale import Explainer, Reason, format_date, format_value, join, sentence
-from mtus.compiler.check.runtime import CERTIFIED, MODIFIED, GuidelineResult, to_json_value
+from mtus.compiler.check.runtime import APPLIES, CERTIFIED, MODIFIED, GuidelineResult, to_json_value
 
 WIDTH = 88
 #: Decisive reasons in the rationale paragraph; the rest are in "what would change it", --explain and JSON.
@@ -122,8 +122,9 @@ class RequestDecision:
         return list(dict.fromkeys(m for cid in reason.criteria for m in by_id[cid].missing))
 
     def decisive(self) -> tuple[Reason, ...]:
-        """The reasons the rationale paragraph gives: the first few, in the order the guideline states them."""
-        return self.reasons[:MAX_REASONS]
+        """The reasons the rationale paragraph gives: the first few, an exclusion that applies first (it decides
+        alone: "personal care is not medical treatment" leads), then in the order the guideline states them."""
+        return tuple(sorted(self.reasons, key=lambda r: r.outcome != APPLIES))[:MAX_REASONS]
 
     def in_this_case(self, wording: str = "imr") -> list[str]:
         """"In this case, ...": the decisive reasons, then the part a partly supported request may have."""

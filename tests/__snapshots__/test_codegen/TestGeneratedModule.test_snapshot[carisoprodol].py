@@ -33,7 +33,7 @@ def unmet(facts, request_date):
     f_ingredients = _get('ingredients')
     _out = []
 
-    # exclude carisoprodol_product (carisoprodol.mtus:33): (contains ingredients:set[text] 'carisoprodol')
+    # exclude carisoprodol_product (carisoprodol.mtus:34): (contains ingredients:set[text] 'carisoprodol')
     if (f_ingredients is not None and contains_text(f_ingredients, 'carisoprodol')):
         _out.append('carisoprodol_product')
 
@@ -52,7 +52,7 @@ def _decide(facts, request_date):
     m_ingredients = () if f_ingredients is not None else ('ingredients',)
     r_ingredients = FactValue('ingredients', f_ingredients, f_ingredients is not None)
 
-    # exclude carisoprodol_product (carisoprodol.mtus:33): (contains ingredients:set[text] 'carisoprodol')
+    # exclude carisoprodol_product (carisoprodol.mtus:34): (contains ingredients:set[text] 'carisoprodol')
     _v2, _m2 = strict_m((None if f_ingredients is None else contains_text(f_ingredients, 'carisoprodol')), (f_ingredients, m_ingredients))
     _c1 = decide('carisoprodol_product', True, ALWAYS, (_v2, _m2), (r_ingredients,))
 
@@ -61,5 +61,5 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (33, 33, 27), (36, 38, 33), (51, 53, 27), (55, 57, 33),
+    (33, 33, 27), (36, 38, 34), (51, 53, 27), (55, 57, 34),
 )
