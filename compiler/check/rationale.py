@@ -734,7 +734,8 @@ class Explainer:
                 line = sentence(f"Documentation of {self.missing_phrase(r.missing)}, to rule out the exclusion "
                                 f"({statement if c.said else 'not recommended with ' + statement})")
             elif r.outcome == NOT_DOCUMENTED and c.shape.disjunctive:
-                line = sentence(f"Documentation of any of: {self.missing_phrase(r.missing, 'or')}")
+                any_of = "any of: " if len(r.missing) > 1 else ""  # not "any of" one thing
+                line = sentence(f"Documentation of {any_of}{self.missing_phrase(r.missing, 'or')}")
             elif r.outcome == NOT_DOCUMENTED:
                 line = sentence(f"Documentation of {self.missing_phrase(r.missing)}")
             elif c.exclude:
@@ -749,6 +750,8 @@ class Explainer:
             elif c.allows_fewer or (c.shape.kind == "limit"
                                     and _kind(self._fact(c.shape.fact)) == "count"):
                 line = sentence(f"A request for {statement}")  # a count is changed by asking for less
+            elif " documented" in statement:  # "functional improvement documented with ...": says it already
+                line = sentence(statement)
             else:
                 line = sentence(f"Documentation showing {statement}")
             if line not in out:
