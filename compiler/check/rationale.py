@@ -603,6 +603,12 @@ class Explainer:
                         [fact])
         return "", []
 
+    @staticmethod
+    def _missing_of(result: GuidelineResult, reason: Reason) -> set[str]:
+        """The facts the criteria of a reason miss."""
+        by_id = {c.id: c for c in result.criteria}
+        return {m for cid in reason.criteria for m in by_id[cid].missing}
+
     def reasons(self, result: GuidelineResult, sources: Mapping[str, str]) -> list[Reason]:
         """Every criterion that stops certification, one sentence each, in the order the guideline states them.
 
@@ -622,8 +628,13 @@ class Explainer:
                     i = turns_on[("turns on",)]
                     out[i] = attrs.evolve(out[i], criteria=out[i].criteria + (r.id,))
                     continue
+                said = {m for earlier in out for m in self._missing_of(result, earlier)}
+                if set(open_on) <= said:  # an earlier sentence already says the record does not document them
+                    i = len(out) - 1
+                    out[i] = attrs.evolve(out[i], criteria=out[i].criteria + (r.id,))
+                    continue
                 turns_on[("turns on",)] = len(out)
-                text = (f"whether the request can be certified turns on the {self.missing_phrase(open_on)}, "
+                text = (f"whether the request can be certified turns on {_with_the(self.missing_phrase(open_on))}, "
                         f"which the record does not document")
                 out.append(Reason((r.id,), r.outcome, text))
                 continue
@@ -712,6 +723,7 @@ class Explainer:
         criteria's needs would say it could.
         """
         out: list[str] = []
+        asked: set[str] = set()  # the facts a line already asks for
         for r in result.reasons:
             c = self.criteria[r.id]
             statement = lower_start(c.statement)
@@ -729,6 +741,8 @@ class Explainer:
             elif r.outcome == NOT_DOCUMENTED and not r.missing:
                 line = sentence(f"Documented values that allow the criterion of {statement} to be determined")
             elif r.outcome == NOT_DOCUMENTED and self._undetermined_when(c, r):
+                if set(r.missing) <= asked:  # another line already asks for them
+                    continue
                 line = sentence(f"Documentation of {self.missing_phrase(r.missing)}, or that there were none")
             elif r.outcome == NOT_DOCUMENTED and c.exclude:
                 line = sentence(f"Documentation of {self.missing_phrase(r.missing)}, to rule out the exclusion "
@@ -756,6 +770,8 @@ class Explainer:
                 line = sentence(f"Documentation showing {statement}")
             if line not in out:
                 out.append(line)
+            if r.outcome == NOT_DOCUMENTED:
+                asked.update(r.missing)
         return out
 
 
@@ -786,6 +802,11 @@ def _restates(statement: str, missing: str) -> bool:
     five letters, are theirs): "needed to establish" it would then say the same thing twice."""
     words = _stems(statement)
     return bool(words) and len(words & _stems(missing)) >= 0.6 * len(words)
+
+
+def _with_the(phrase: str) -> str:
+    """A noun phrase with "the" before it, unless it has an article of its own ("a current NSAID prescription")."""
+    return phrase if phrase.startswith(("a ", "an ", "the ")) else f"the {phrase}"
 
 
 def _documented(label: str) -> str:

@@ -11,6 +11,7 @@ from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Computed, FactValue, GuidelineResult, and_m, at_least_m,
     compare_elapsed, decide, finish, or_m, strict_m, time_from,
+    unmet_in_every_reading,
 )
 
 GUIDELINE_ID = 'ppi'
@@ -41,6 +42,12 @@ _READINGS = {
     'nsaid_dyspepsia': (True, False),
 }
 
+# Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).
+_READS = {
+    'on_nsaid': ('concurrent_nsaid',),
+    'gi_risk_or_dyspepsia': ('nsaid_dyspepsia', 'concurrent_nsaid'),
+}
+
 
 def unmet(facts, request_date):
     """The ids of the criteria not met or not documented, in source order."""
@@ -62,17 +69,32 @@ def unmet(facts, request_date):
         f_high_dose_nsaids = False
     f_nsaid_dyspepsia = _get('nsaid_dyspepsia')
     _out = []
+    _failed = False  # a criterion not met or an exclusion that applies
+    _may_change = False  # every reading may change what this answer names
 
     # on_nsaid (ppi.mtus:51): concurrent_nsaid:bool
     if not (f_concurrent_nsaid is True):
         _out.append('on_nsaid')
+        if (f_concurrent_nsaid is False):
+            _failed = True
 
-    # gi_risk_or_dyspepsia (ppi.mtus:66): (at-least 1 $over_65:bool gi_event_history:bool gi_risk_medic...
-    _t1 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
-    if not ((((f_age is not None) and (f_age is not None and (f_age > 65))) or ((not (f_age is not None)) and (_t1 is True))) + f_gi_event_history + f_gi_risk_medications + f_high_dose_nsaids + (f_nsaid_dyspepsia is True) >= 1):
-        _out.append('gi_risk_or_dyspepsia')
+    # when#0 (ppi.mtus:68): concurrent_nsaid:bool
+    _when1 = f_concurrent_nsaid
+    if _when1 is not False:
 
-    return _out
+        # gi_risk_or_dyspepsia when#0 (ppi.mtus:69): (at-least 1 $over_65:bool gi_event_history:bool gi_ris...
+        _t2 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
+        if _when1 is None or not ((((f_age is not None) and (f_age is not None and (f_age > 65))) or ((not (f_age is not None)) and (_t2 is True))) + f_gi_event_history + f_gi_risk_medications + f_high_dose_nsaids + (f_nsaid_dyspepsia is True) >= 1):
+            _out.append('gi_risk_or_dyspepsia')
+            if not (_when1 is None) and ((not (((not (f_age is not None)) or (f_age is not None and (not (f_age > 65)))) and ((f_age is not None) or (_t2 is False)))) + (not (not f_gi_event_history)) + (not (not f_gi_risk_medications)) + (not (not f_high_dose_nsaids)) + (not (f_nsaid_dyspepsia is False)) < 1):
+                _failed = True
+        if f_concurrent_nsaid is None:
+            _may_change = True
+
+    # Open where a reading may change it: decide it in every reading.
+    if _failed or not _may_change:
+        return _out
+    return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, _READS)
 
 
 def evaluate(facts, request_date):
@@ -111,27 +133,34 @@ def _decide(facts, request_date):
     m_nsaid_dyspepsia = () if f_nsaid_dyspepsia is not None else ('nsaid_dyspepsia',)
     r_nsaid_dyspepsia = FactValue('nsaid_dyspepsia', f_nsaid_dyspepsia, f_nsaid_dyspepsia is not None)
 
+    # when#0 (ppi.mtus:68): concurrent_nsaid:bool
+    _gate1 = (f_concurrent_nsaid, m_concurrent_nsaid)
+
     # on_nsaid (ppi.mtus:51): concurrent_nsaid:bool
-    _c1 = decide('on_nsaid', False, ALWAYS, (f_concurrent_nsaid, m_concurrent_nsaid), (r_concurrent_nsaid,), rules=_RULES)
+    _c2 = decide('on_nsaid', False, ALWAYS, (f_concurrent_nsaid, m_concurrent_nsaid), (r_concurrent_nsaid,), rules=_RULES)
 
-    # gi_risk_or_dyspepsia (ppi.mtus:66): (at-least 1 $over_65:bool gi_event_history:bool gi_risk_medic...
-    _v3, _m3 = strict_m((None if f_age is None else (f_age > 65)), (f_age, m_age))
-    _v4, _m4 = and_m(((f_age is not None), ()), (_v3, _m3))
-    _t5 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
-    _v6, _m6 = strict_m(_t5, (f_birth_date, m_birth_date))
-    _v7, _m7 = and_m(((not (f_age is not None)), ()), (_v6, _m6))
-    _v8, _m8 = or_m((_v4, _m4), (_v7, _m7))
-    _v9, _m9 = at_least_m(1, (_v8, _m8), (f_gi_event_history, ()), (f_gi_risk_medications, ()), (f_high_dose_nsaids, ()), (f_nsaid_dyspepsia, m_nsaid_dyspepsia))
-    _v10, _m10 = strict_m(time_from(f_birth_date, request_date), (f_birth_date, m_birth_date))
-    _c2 = decide('gi_risk_or_dyspepsia', False, ALWAYS, (_v9, _m9), (r_age, r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_nsaid_dyspepsia), (Computed('time from birth_date to request.date', _v10),), rules=_RULES)
+    if _gate1[0] is True:
+        # gi_risk_or_dyspepsia when#0 (ppi.mtus:69): (at-least 1 $over_65:bool gi_event_history:bool gi_ris...
+        _v4, _m4 = strict_m((None if f_age is None else (f_age > 65)), (f_age, m_age))
+        _v5, _m5 = and_m(((f_age is not None), ()), (_v4, _m4))
+        _t6 = compare_elapsed('>', f_birth_date, request_date, 780, 0)
+        _v7, _m7 = strict_m(_t6, (f_birth_date, m_birth_date))
+        _v8, _m8 = and_m(((not (f_age is not None)), ()), (_v7, _m7))
+        _v9, _m9 = or_m((_v5, _m5), (_v8, _m8))
+        _v10, _m10 = at_least_m(1, (_v9, _m9), (f_gi_event_history, ()), (f_gi_risk_medications, ()), (f_high_dose_nsaids, ()), (f_nsaid_dyspepsia, m_nsaid_dyspepsia))
+        _v11, _m11 = strict_m(time_from(f_birth_date, request_date), (f_birth_date, m_birth_date))
+        _c3 = decide('gi_risk_or_dyspepsia', False, _gate1, (_v10, _m10), (r_concurrent_nsaid, r_age, r_birth_date, r_gi_event_history, r_gi_risk_medications, r_high_dose_nsaids, r_nsaid_dyspepsia), (Computed('time from birth_date to request.date', _v11),), rules=_RULES)
+    else:  # not applicable, or not documented with what the `when` misses
+        _c3 = decide('gi_risk_or_dyspepsia', False, _gate1, None, (r_concurrent_nsaid,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c1, _c2))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c2, _c3))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (48, 48, 38), (49, 49, 39), (50, 50, 42), (51, 54, 43), (55, 58, 44), (59, 62, 45),
-    (63, 63, 46), (66, 68, 51), (70, 70, 66), (71, 71, 64), (72, 73, 66), (86, 88, 38),
-    (89, 91, 39), (92, 94, 42), (95, 99, 43), (100, 104, 44), (105, 109, 45), (110, 112, 46),
-    (114, 115, 51), (117, 117, 66), (118, 123, 64), (124, 124, 66), (125, 125, 64), (126, 126, 66),
+    (55, 55, 38), (56, 56, 39), (57, 57, 42), (58, 61, 43), (62, 65, 44), (66, 69, 45),
+    (70, 70, 46), (75, 79, 51), (81, 83, 68), (85, 85, 69), (86, 86, 64), (87, 92, 69),
+    (108, 110, 38), (111, 113, 39), (114, 116, 42), (117, 121, 43), (122, 126, 44), (127, 131, 45),
+    (132, 134, 46), (136, 137, 68), (139, 140, 51), (142, 143, 69), (144, 149, 64), (150, 150, 69),
+    (151, 151, 64), (152, 154, 69),
 )
