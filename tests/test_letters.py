@@ -163,7 +163,8 @@ def test_computed_values_are_shown(source_pack):
 def test_prior_and_requested_visits_are_added_up_in_the_letter(source_pack):
     path = str(CASES_DIR / "physical_medicine" / "modified_additional_visits.yaml")
     text = " ".join(paragraphs(api.check_case(path, source_pack)))
-    assert "come to 18 (6 plus 12), more than the 10 visits recommended for myalgia and myositis, unspecified" in text
+    assert ("the physical medicine visits completed and requested total 18 (6 plus 12), more than the 10 visits "
+            "recommended for myalgia and myositis, unspecified") in text
 
 
 def test_the_elapsed_time_is_shown(source_pack):

@@ -486,7 +486,8 @@ class Explainer:
         parts = lside.parts
         if parts:
             part_values = [self._part_value(p, computed, values) for p in parts]
-            if all(x is not None for x in part_values):
+            # "16 (10 plus 6)"; not "12 (0 plus 12)": a sum with nothing before shows only its value
+            if all(x is not None for x in part_values) and not (lside.word == "plus" and "0" in part_values):
                 shown += f" ({part_values[0]} {lside.word} {part_values[1]})"
         fact = lside.fact
         if c.shows:  # the author's words for the computed value

@@ -107,7 +107,7 @@ def unmet(facts, request_date):
     if f_physical_medicine_diagnosis is None:
         _may_change = True
 
-    # course_length (aquatic_therapy.mtus:72): (<= aquatic_visits_requested:count (* aquatic_visits_per...
+    # course_length (aquatic_therapy.mtus:73): (<= aquatic_visits_requested:count (* aquatic_visits_per...
     _t4 = mul(f_aquatic_visits_per_week, lookup(_table_pm_weeks, f_physical_medicine_diagnosis))
     if not (f_aquatic_visits_requested is not None and _t4 is not None and (f_aquatic_visits_requested <= _t4)) and ((f_aquatic_visits_requested is not None and _t4 is not None and (not (f_aquatic_visits_requested <= _t4))) or not (f_aquatic_visits_per_week is None)):
         _out.append('course_length')
@@ -116,11 +116,11 @@ def unmet(facts, request_date):
     if (f_physical_medicine_diagnosis is None) or ((f_aquatic_visits_per_week is None) and (f_physical_medicine_diagnosis is None)):
         _may_change = True
 
-    # when#0 (aquatic_therapy.mtus:78): (any prior_physical_medicine):bool
+    # when#0 (aquatic_therapy.mtus:79): (any prior_physical_medicine):bool
     _when5 = (len(f_prior_physical_medicine) > 0)
     if _when5 is not False:
 
-        # functional_improvement when#0 (aquatic_therapy.mtus:79): (and (or (last prior_physical_medicine f...
+        # functional_improvement when#0 (aquatic_therapy.mtus:80): (and (or (last prior_physical_medicine f...
         _r6 = last_row(f_prior_physical_medicine, 'date')
         _t7 = None if _r6 is None else _r6.get('adl_improved')
         _t8 = None if _r6 is None else _r6.get('work_restrictions_reduced')
@@ -162,7 +162,7 @@ def _decide(facts, request_date):
         f_prior_physical_medicine = ()
     r_prior_physical_medicine = FactValue('prior_physical_medicine', f_prior_physical_medicine, d_prior_physical_medicine)
 
-    # when#0 (aquatic_therapy.mtus:78): (any prior_physical_medicine):bool
+    # when#0 (aquatic_therapy.mtus:79): (any prior_physical_medicine):bool
     _v1, _m1 = any_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None)
     _gate2 = (_v1, _m1)
 
@@ -176,14 +176,14 @@ def _decide(facts, request_date):
     _v8, _m8 = strict_m((None if _v6 is None or _v7 is None else (_v6 <= _v7)), (_v6, _m6), (_v7, _m7))
     _c4 = decide('visit_limit', False, ALWAYS, (_v8, _m8), (r_prior_physical_medicine, r_aquatic_visits_requested, r_physical_medicine_diagnosis), (Computed('sum(prior_physical_medicine.visits) + aquatic_visits_requested', _v6), Computed('sum(prior_physical_medicine.visits)', _v5), Computed('pm_visits[physical_medicine_diagnosis]', _v7)), rules=_RULES)
 
-    # course_length (aquatic_therapy.mtus:72): (<= aquatic_visits_requested:count (* aquatic_visits_per...
+    # course_length (aquatic_therapy.mtus:73): (<= aquatic_visits_requested:count (* aquatic_visits_per...
     _v10, _m10 = lookup_m(_table_pm_weeks, 'pm_weeks', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
     _v11, _m11 = strict_m(mul(f_aquatic_visits_per_week, _v10), (f_aquatic_visits_per_week, m_aquatic_visits_per_week), (_v10, _m10))
     _v12, _m12 = strict_m((None if f_aquatic_visits_requested is None or _v11 is None else (f_aquatic_visits_requested <= _v11)), (f_aquatic_visits_requested, m_aquatic_visits_requested), (_v11, _m11))
     _c9 = decide('course_length', False, ALWAYS, (_v12, _m12), (r_aquatic_visits_requested, r_aquatic_visits_per_week, r_physical_medicine_diagnosis), (Computed('aquatic_visits_per_week * pm_weeks[physical_medicine_diagnosis]', _v11), Computed('pm_weeks[physical_medicine_diagnosis]', _v10)), rules=_RULES)
 
     if _gate2[0] is True:
-        # functional_improvement when#0 (aquatic_therapy.mtus:79): (and (or (last prior_physical_medicine f...
+        # functional_improvement when#0 (aquatic_therapy.mtus:80): (and (or (last prior_physical_medicine f...
         _p14 = pick_m('last', f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'date')
         _v15, _m15 = field_m(_p14, 'prior_physical_medicine', 'adl_improved')
         _v16, _m16 = field_m(_p14, 'prior_physical_medicine', 'work_restrictions_reduced')
@@ -200,7 +200,7 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (81, 81, 32), (82, 82, 33), (83, 83, 34), (84, 84, 35), (85, 88, 36), (93, 97, 60),
-    (99, 108, 66), (110, 117, 72), (119, 121, 78), (123, 126, 79), (127, 127, 80), (128, 131, 79),
-    (147, 149, 32), (150, 152, 33), (153, 155, 34), (156, 158, 35), (159, 163, 36), (165, 167, 78),
-    (169, 170, 60), (172, 177, 66), (179, 183, 72), (185, 190, 79), (191, 191, 80), (192, 195, 79),
+    (99, 108, 66), (110, 117, 73), (119, 121, 79), (123, 126, 80), (127, 127, 81), (128, 131, 80),
+    (147, 149, 32), (150, 152, 33), (153, 155, 34), (156, 158, 35), (159, 163, 36), (165, 167, 79),
+    (169, 170, 60), (172, 177, 66), (179, 183, 73), (185, 190, 80), (191, 191, 81), (192, 195, 80),
 )

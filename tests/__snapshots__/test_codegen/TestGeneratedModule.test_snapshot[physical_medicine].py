@@ -117,7 +117,7 @@ def unmet(facts, request_date):
     if f_physical_medicine_diagnosis is None:
         _may_change = True
 
-    # course_length (physical_medicine.mtus:103): (<= pt_visits_requested:count (* pt_visits_per_week:c...
+    # course_length (physical_medicine.mtus:104): (<= pt_visits_requested:count (* pt_visits_per_week:c...
     _t4 = mul(f_pt_visits_per_week, lookup(_table_pm_weeks, f_physical_medicine_diagnosis))
     if not (f_pt_visits_requested is not None and _t4 is not None and (f_pt_visits_requested <= _t4)) and ((f_pt_visits_requested is not None and _t4 is not None and (not (f_pt_visits_requested <= _t4))) or not (f_pt_visits_per_week is None)):
         _out.append('course_length')
@@ -126,23 +126,23 @@ def unmet(facts, request_date):
     if (f_physical_medicine_diagnosis is None) or ((f_pt_visits_per_week is None) and (f_physical_medicine_diagnosis is None)):
         _may_change = True
 
-    # when#0 (physical_medicine.mtus:114): $visits_counted:bool
+    # when#0 (physical_medicine.mtus:115): $visits_counted:bool
     _when5 = (f_injury_pt_visits is not None)
     if _when5 is not False:
 
-        # statutory_cap when#0 (physical_medicine.mtus:115): (<= (+ injury_pt_visits:count pt_visits_reques...
+        # statutory_cap when#0 (physical_medicine.mtus:116): (<= (+ injury_pt_visits:count pt_visits_reques...
         _t6 = add(f_injury_pt_visits, f_pt_visits_requested)
         if _when5 is None or not (_t6 is not None and (_t6 <= 24)):
             _out.append('statutory_cap')
             if not (_when5 is None) and (_t6 is not None and (not (_t6 <= 24))):
                 _failed = True
 
-    # when#1 (physical_medicine.mtus:126): (any prior_physical_medicine):bool
+    # when#1 (physical_medicine.mtus:127): (any prior_physical_medicine):bool
     _when7 = (len(f_prior_physical_medicine) > 0)
     if _when7 is not False:
         _unknown8 = _when7 is None
 
-        # functional_improvement when#1 (physical_medicine.mtus:127): (and (or (last prior_physical_medicin...
+        # functional_improvement when#1 (physical_medicine.mtus:128): (and (or (last prior_physical_medicin...
         _r9 = last_row(f_prior_physical_medicine, 'date')
         _t10 = None if _r9 is None else _r9.get('adl_improved')
         _t11 = None if _r9 is None else _r9.get('work_restrictions_reduced')
@@ -152,7 +152,7 @@ def unmet(facts, request_date):
             if not (_unknown8) and (((_t10 is False) and (_t11 is False)) or (_t12 is False)):
                 _failed = True
 
-        # home_program_not_enough when#1 (physical_medicine.mtus:130): home_program_insufficient:bool
+        # home_program_not_enough when#1 (physical_medicine.mtus:131): home_program_insufficient:bool
         if _unknown8 or not (f_home_program_insufficient is True):
             _out.append('home_program_not_enough')
             if not (_unknown8) and (f_home_program_insufficient is False):
@@ -196,9 +196,9 @@ def _decide(facts, request_date):
         f_prior_physical_medicine = ()
     r_prior_physical_medicine = FactValue('prior_physical_medicine', f_prior_physical_medicine, d_prior_physical_medicine)
 
-    # when#0 (physical_medicine.mtus:114): $visits_counted:bool
+    # when#0 (physical_medicine.mtus:115): $visits_counted:bool
     _gate1 = ((f_injury_pt_visits is not None), ())
-    # when#1 (physical_medicine.mtus:126): (any prior_physical_medicine):bool
+    # when#1 (physical_medicine.mtus:127): (any prior_physical_medicine):bool
     _v2, _m2 = any_m(f_prior_physical_medicine, 'prior_physical_medicine', None, None)
     _gate3 = (_v2, _m2)
 
@@ -216,14 +216,14 @@ def _decide(facts, request_date):
     _v11, _m11 = strict_m((None if _v9 is None or _v10 is None else (_v9 <= _v10)), (_v9, _m9), (_v10, _m10))
     _c7 = decide('visit_limit', False, ALWAYS, (_v11, _m11), (r_prior_physical_medicine, r_pt_visits_requested, r_physical_medicine_diagnosis), (Computed('sum(prior_physical_medicine.visits) + pt_visits_requested', _v9), Computed('sum(prior_physical_medicine.visits)', _v8), Computed('pm_visits[physical_medicine_diagnosis]', _v10)), rules=_RULES)
 
-    # course_length (physical_medicine.mtus:103): (<= pt_visits_requested:count (* pt_visits_per_week:c...
+    # course_length (physical_medicine.mtus:104): (<= pt_visits_requested:count (* pt_visits_per_week:c...
     _v13, _m13 = lookup_m(_table_pm_weeks, 'pm_weeks', (f_physical_medicine_diagnosis, m_physical_medicine_diagnosis))
     _v14, _m14 = strict_m(mul(f_pt_visits_per_week, _v13), (f_pt_visits_per_week, m_pt_visits_per_week), (_v13, _m13))
     _v15, _m15 = strict_m((None if f_pt_visits_requested is None or _v14 is None else (f_pt_visits_requested <= _v14)), (f_pt_visits_requested, m_pt_visits_requested), (_v14, _m14))
     _c12 = decide('course_length', False, ALWAYS, (_v15, _m15), (r_pt_visits_requested, r_pt_visits_per_week, r_physical_medicine_diagnosis), (Computed('pt_visits_per_week * pm_weeks[physical_medicine_diagnosis]', _v14), Computed('pm_weeks[physical_medicine_diagnosis]', _v13)), rules=_RULES)
 
     if _gate1[0] is True:
-        # statutory_cap when#0 (physical_medicine.mtus:115): (<= (+ injury_pt_visits:count pt_visits_reques...
+        # statutory_cap when#0 (physical_medicine.mtus:116): (<= (+ injury_pt_visits:count pt_visits_reques...
         _v17, _m17 = strict_m(add(f_injury_pt_visits, f_pt_visits_requested), (f_injury_pt_visits, m_injury_pt_visits), (f_pt_visits_requested, m_pt_visits_requested))
         _v18, _m18 = strict_m((None if _v17 is None else (_v17 <= 24)), (_v17, _m17))
         _c16 = decide('statutory_cap', False, _gate1, (_v18, _m18), (r_injury_pt_visits, r_pt_visits_requested), (Computed('injury_pt_visits + pt_visits_requested', _v17),), rules=_RULES)
@@ -231,7 +231,7 @@ def _decide(facts, request_date):
         _c16 = decide('statutory_cap', False, _gate1, None, (r_injury_pt_visits,), rules=_RULES)
 
     if _gate3[0] is True:
-        # functional_improvement when#1 (physical_medicine.mtus:127): (and (or (last prior_physical_medicin...
+        # functional_improvement when#1 (physical_medicine.mtus:128): (and (or (last prior_physical_medicin...
         _p21 = pick_m('last', f_prior_physical_medicine, 'prior_physical_medicine', None, None, 'date')
         _v22, _m22 = field_m(_p21, 'prior_physical_medicine', 'adl_improved')
         _v23, _m23 = field_m(_p21, 'prior_physical_medicine', 'work_restrictions_reduced')
@@ -239,7 +239,7 @@ def _decide(facts, request_date):
         _v25, _m25 = field_m(_p21, 'prior_physical_medicine', 'dependency_reduced')
         _v26, _m26 = and_m((_v24, _m24), (_v25, _m25))
         _c19 = decide('functional_improvement', False, _gate3, (_v26, _m26), (r_prior_physical_medicine,), rules=_RULES)
-        # home_program_not_enough when#1 (physical_medicine.mtus:130): home_program_insufficient:bool
+        # home_program_not_enough when#1 (physical_medicine.mtus:131): home_program_insufficient:bool
         _c20 = decide('home_program_not_enough', False, _gate3, (f_home_program_insufficient, m_home_program_insufficient), (r_prior_physical_medicine, r_home_program_insufficient), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
         _c19 = decide('functional_improvement', False, _gate3, None, (r_prior_physical_medicine,), rules=_RULES)
@@ -251,10 +251,10 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (84, 84, 51), (85, 85, 52), (86, 86, 53), (87, 87, 54), (88, 88, 55), (89, 89, 56),
-    (90, 93, 57), (98, 101, 87), (103, 107, 92), (109, 118, 98), (120, 127, 103), (129, 131, 114),
-    (133, 138, 115), (140, 143, 126), (145, 148, 127), (149, 149, 128), (150, 153, 127), (155, 159, 130),
+    (90, 93, 57), (98, 101, 87), (103, 107, 92), (109, 118, 98), (120, 127, 104), (129, 131, 115),
+    (133, 138, 116), (140, 143, 127), (145, 148, 128), (149, 149, 129), (150, 153, 128), (155, 159, 131),
     (175, 177, 51), (178, 180, 52), (181, 183, 53), (184, 186, 54), (187, 189, 55), (190, 192, 56),
-    (193, 197, 57), (199, 200, 114), (201, 203, 126), (205, 206, 87), (208, 210, 92), (212, 217, 98),
-    (219, 223, 103), (225, 231, 115), (233, 238, 127), (239, 239, 128), (240, 241, 127), (242, 243, 130),
-    (244, 246, 127),
+    (193, 197, 57), (199, 200, 115), (201, 203, 127), (205, 206, 87), (208, 210, 92), (212, 217, 98),
+    (219, 223, 104), (225, 231, 116), (233, 238, 128), (239, 239, 129), (240, 241, 128), (242, 243, 131),
+    (244, 246, 128),
 )
