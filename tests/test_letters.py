@@ -400,3 +400,14 @@ def test_a_request_failing_outright_does_not_turn_on_an_undocumented_when(source
     assert "3 levels" in text and "turns on" not in text
     assert len(d.remedies) >= len(d.in_this_case()) - 1
 
+
+
+def test_a_rule_of_several_undocumented_facts_is_named_in_the_guidelines_words(source_pack):
+    """'(ADL or work restrictions) and dependency', none documented: not a list of the three as if all were needed."""
+    path = str(Path(__file__).parent / "casebook" / "cbt" / "more-outcome-not-reported.yaml")
+    letter = api.check_case(path, source_pack)
+    text = " ".join(paragraphs(letter))
+    assert ("there is no documentation of objective functional improvement with the visits so far (a clinically "
+            "significant improvement in activities of daily living or a reduction in work restrictions, and a "
+            "reduction in dependency on continued medical treatment)") in text
+    assert "activities of daily living, reduction in work restrictions, and reduction" not in text

@@ -291,6 +291,11 @@ class Explainer:
                         f"({statement if c.said else 'not recommended with ' + statement})")
             elif statement.startswith("documentation of ") and c.said:
                 text = f"there is no {statement}"
+            elif c.said and len(r.missing) >= 3 and not any(fv.documented for fv in r.read
+                                                            if fv.name in r.missing):
+                # several facts of one rule, none documented: the guideline's words say how they combine
+                # ("ADL or work restrictions, and dependency"), a list of them would not
+                text = f"there is no {_documentation_of(statement)}"
             else:
                 text = f"there is no documentation of {missing}"
                 if c.shape.kind == "general" and not _restates(statement, missing):
@@ -751,6 +756,8 @@ class Explainer:
             elif r.outcome == NOT_DOCUMENTED and c.shape.disjunctive:
                 any_of = "any of: " if len(r.missing) > 1 else ""  # not "any of" one thing
                 line = sentence(f"Documentation of {any_of}{self.missing_phrase(r.missing, 'or')}")
+            elif r.outcome == NOT_DOCUMENTED and c.said and len(r.missing) >= 3 and not c.exclude:
+                line = sentence(_documentation_of(statement))  # as reason() words it
             elif r.outcome == NOT_DOCUMENTED:
                 line = sentence(f"Documentation of {self.missing_phrase(r.missing)}")
             elif c.exclude:
@@ -803,6 +810,16 @@ def _restates(statement: str, missing: str) -> bool:
     five letters, are theirs): "needed to establish" it would then say the same thing twice."""
     words = _stems(statement)
     return bool(words) and len(words & _stems(missing)) >= 0.6 * len(words)
+
+
+def _documentation_of(statement: str) -> str:
+    """"documentation of X" for a criterion's statement ("documentation that ..." for a clause), without a
+    "documented" or "evidence of" of its own."""
+    for lead in ("documented evidence of ", "documentation of ", "evidence of "):
+        if statement.startswith(lead):
+            statement = statement[len(lead):]
+            break
+    return f"documentation {statement}" if statement.startswith("that ") else f"documentation of {statement}"
 
 
 def _with_the(phrase: str) -> str:
