@@ -206,21 +206,10 @@ class FastReader:
         requests = []
         read: set = set()
         for r in raw_requests:
-            if type(r) is not dict:
+            parts = self.parts(r, date)
+            if parts is None:
                 return None
-            for k in r:
-                if k not in ("item", "guideline", "facts"):
-                    return None
-            item, explicit = r.get("item"), r.get("guideline")
-            if type(item) is not str or (explicit is not None and type(explicit) is not str):
-                return None
-            routed = self.route(item, explicit, date)
-            if routed is None:
-                return None
-            stripped, gid, base, declared = routed
-            own = self.facts(r.get("facts"), gid, declared)
-            if own is None:
-                return None
+            stripped, gid, base, declared, own = parts
             facts = dict(base)
             for n, v in shared.items():
                 if n in declared:
@@ -233,9 +222,9 @@ class FastReader:
                 return None
         return cid, date, requests
 
-    def request(self, r: Any, date: datetime.date, shared: dict) -> Optional[tuple[str, str, dict]]:
-        """(item, guideline id, facts) of a line's only request, or None where the case reader decides the line:
-        as the loop in read() does for several, with a shared fact its guideline does not read a warning."""
+    def parts(self, r: Any, date: datetime.date) -> Optional[tuple[str, str, dict, dict, dict]]:
+        """(item, guideline id, facts the item documents, the guideline's facts, the request's own facts) of
+        a plain request; None where the case reader decides the line."""
         if type(r) is not dict:
             return None
         for k in r:
@@ -248,10 +237,17 @@ class FastReader:
         if routed is None:
             return None
         stripped, gid, base, declared = routed
-        if not shared.keys() <= declared.keys():  # a shared fact its guideline does not read: the reader warns
-            return None
         own = self.facts(r.get("facts"), gid, declared)
-        if own is None:
+        return None if own is None else (stripped, gid, base, declared, own)
+
+    def request(self, r: Any, date: datetime.date, shared: dict) -> Optional[tuple[str, str, dict]]:
+        """(item, guideline id, facts) of a line's only request, or None where the case reader decides the line:
+        as the loop in read() does for several, with a shared fact its guideline does not read a warning."""
+        parts = self.parts(r, date)
+        if parts is None:
+            return None
+        stripped, gid, base, declared, own = parts
+        if not shared.keys() <= declared.keys():  # a shared fact its guideline does not read: the reader warns
             return None
         return stripped, gid, {**base, **shared, **own}
 
