@@ -504,8 +504,9 @@ class _Generator:
         # (table name, lower ends?) -> module constant name, for the tables looked up
         self.tables: dict[tuple[str, bool], str] = {}
         self.source_file = os.path.basename(guideline.path or "") or "<text>"
-        self.track_failed = False  # unmet notes a criterion failing outright (set per guideline)
-        self.risks: dict[str, tuple] = {}  # silence.reading_risks of the guideline, while unmet is written
+        # criterion id -> where trying every reading may change what `unmet` names (silence.reading_risks);
+        # empty: `unmet` never tries them, nor notes a criterion failing outright
+        self.risks = silence.reading_risks(guideline)
 
     def table(self, name: str, low: bool = False) -> str:
         """The module constant holding a table (written in the header once something looks it up).
@@ -622,7 +623,7 @@ class _Generator:
                 ("_READINGS", "Findings and `one of` facts -> their readings, in declaration order "
                               "(runtime.every_reading).", silence.reading_domains(g)),
                 ("_READS", "Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).",
-                 silence.reading_reads(g) if silence.readings_change_unmet(g) else {})):
+                 silence.reading_reads(g) if self.risks else {})):
             if not items:
                 continue
             h.line()
@@ -693,15 +694,13 @@ class _Generator:
             self.read_facts(full=False)
             # readings can change the answer only where a criterion with a risk (silence.reading_risks)
             # has one, and only when nothing fails outright (runtime.reading_facts)
-            self.risks = silence.reading_risks(self.guideline)
-            self.track_failed = bool(self.risks)
             w.line("_out = []")
-            if self.track_failed:
+            if self.risks:
                 w.line("_failed = False  # a criterion not met or an exclusion that applies")
                 w.line("_may_change = False  # every reading may change what this answer names")
             self.unmet_items(fn, list(self.guideline.criteria), 0, None)
             w.line()
-            if self.track_failed:
+            if self.risks:
                 w.comment("Open where a reading may change it: decide it in every reading.")
                 w.line("if _failed or not _may_change:")
                 with w.indent():
@@ -745,7 +744,7 @@ class _Generator:
         """Append c's id when it stops certification, as runtime.decide rules (silence included);
         note where trying every reading may change that (silence.reading_risks)."""
         self.unmet_decision(fn, c, unknown)
-        risk = self.risks.get(c.id) if self.track_failed else None
+        risk = self.risks.get(c.id)
         if risk is None:
             return
         risky, details, reads_ = risk
@@ -770,7 +769,7 @@ class _Generator:
                 w.line(f"if not ({unknown}) and {applies}:" if unknown else f"if {applies}:")
                 with w.indent():
                     w.line(append)
-                    if self.track_failed:
+                    if self.risks:
                         w.line("_failed = True")
                 return
             gate_details, details = self.details_read(c)
@@ -779,7 +778,7 @@ class _Generator:
                 w.line(f"if {unknown} or not {ok}:" if unknown else f"if not {ok}:")
                 with fn.block():  # temporaries the test below computes stay in this block
                     w.line(append)
-                    if self.track_failed:
+                    if self.risks:
                         fails = fn.is_false(c.expr)
                         w.line(f"if not ({unknown}) and {fails}:" if unknown else f"if {fails}:")
                         with w.indent():
@@ -798,7 +797,7 @@ class _Generator:
                 w.line(f"if not {ok} and ({fails} or not ({self.unstated(details)})):")
             with w.indent():
                 w.line(append)
-                if self.track_failed:
+                if self.risks:
                     w.line(f"if {fails}:")
                     with w.indent():
                         w.line("_failed = True")
