@@ -83,45 +83,33 @@ class FastReader:
             lists: dict[tuple, Any] = {}  # the value of each list of texts seen
             ints: dict[int, Any] = {}  # the value of each int seen (looked up for an int only: True == 1)
 
-            def conv(raw: Any) -> Any:
-                if type(raw) is str:
-                    v = texts.get(raw, _NOT)
-                    if v is not _NOT:
-                        return v
-                elif type(raw) is int:
-                    v = ints.get(raw, _NOT)
-                    if v is not _NOT:
-                        return v
+            def remembered(seen: dict, key: Any, raw: Any) -> Any:
+                v = seen.get(key, _NOT)
+                if v is _NOT:
                     try:
                         v = to_value(raw, schema)
                     except _Bad:
                         return _NOT
-                    if len(ints) < MAX_REMEMBERED:
-                        ints[raw] = v
-                    return v
-                elif type(raw) is list:  # a set's entries: remembered by their texts
+                    if len(seen) < MAX_REMEMBERED:
+                        seen[key] = v
+                return v
+
+            def conv(raw: Any) -> Any:
+                t = type(raw)
+                if t is str:
+                    return remembered(texts, raw, raw)
+                if t is int:
+                    return remembered(ints, raw, raw)
+                if t is list:  # a set's entries: remembered by their texts
                     if not all(type(x) is str for x in raw):  # the reader words what is wrong
                         return _NOT
-                    key = tuple(raw)
-                    v = lists.get(key, _NOT)
-                    if v is not _NOT:
-                        return v
-                    try:
-                        v = to_value(raw, schema)
-                    except _Bad:
-                        return _NOT
-                    if len(lists) < MAX_REMEMBERED:
-                        lists[key] = v
-                    return v
-                elif raw is None or type(raw) is dict:  # empty, or {value, source}: the case reader says how
+                    return remembered(lists, tuple(raw), raw)
+                if raw is None or t is dict:  # empty, or {value, source}: the case reader says how
                     return _NOT
                 try:
-                    v = to_value(raw, schema)
+                    return to_value(raw, schema)
                 except _Bad:
                     return _NOT
-                if type(raw) is str and len(texts) < MAX_REMEMBERED:
-                    texts[raw] = v
-                return v
 
         made = self._convs[id(schema)] = (conv, texts)
         self._keep.append(schema)  # its id stays its own while the converter is kept
