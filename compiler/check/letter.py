@@ -21,7 +21,8 @@ from mtus.compiler.check.editions import edition_text, is_mtus, not_mtus_sentenc
 from mtus.compiler.check.info import GuidelineInfo
 from mtus.compiler.check.inert import inert, markdown_text
 from mtus.compiler.check.pack import Pack
-from mtus.compiler.check.rationale import Explainer, Reason, format_date, format_value, join, sentence
+from mtus.compiler.check.rationale import (Explainer, Reason, format_date, format_value, join, missing_of,
+                                            sentence)
 from mtus.compiler.check.runtime import APPLIES, CERTIFIED, MODIFIED, GuidelineResult, to_json_value
 
 WIDTH = 88
@@ -118,8 +119,7 @@ class RequestDecision:
 
     def missing(self, reason: Reason) -> list[str]:
         """What the record does not document, for the criteria a reason stands for (first use first)."""
-        by_id = {r.id: r for r in self.result.criteria}
-        return list(dict.fromkeys(m for cid in reason.criteria for m in by_id[cid].missing))
+        return missing_of(self.result, reason)
 
     def decisive(self) -> tuple[Reason, ...]:
         """The reasons the rationale paragraph gives: the first few, an exclusion that applies first (it decides

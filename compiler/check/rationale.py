@@ -609,12 +609,6 @@ class Explainer:
                         [fact])
         return "", []
 
-    @staticmethod
-    def _missing_of(result: GuidelineResult, reason: Reason) -> set[str]:
-        """The facts the criteria of a reason miss."""
-        by_id = {c.id: c for c in result.criteria}
-        return {m for cid in reason.criteria for m in by_id[cid].missing}
-
     def reasons(self, result: GuidelineResult, sources: Mapping[str, str]) -> list[Reason]:
         """Every criterion that stops certification, one sentence each, in the order the guideline states them.
 
@@ -634,7 +628,7 @@ class Explainer:
                     i = turns_on[("turns on",)]
                     out[i] = attrs.evolve(out[i], criteria=out[i].criteria + (r.id,))
                     continue
-                said = {m for earlier in out for m in self._missing_of(result, earlier)}
+                said = {m for earlier in out for m in missing_of(result, earlier)}
                 if set(open_on) <= said:  # an earlier sentence already says the record does not document them
                     i = len(out) - 1
                     out[i] = attrs.evolve(out[i], criteria=out[i].criteria + (r.id,))
@@ -683,13 +677,13 @@ class Explainer:
             label = no_article(p.label or p.fact.replace("_", " "))
             kind = p.kind
             if kind == "none_when_silent":
-                clause = f"no {label} {'are' if is_plural(label) else 'is'} documented"
+                clause = _none_documented(label)
                 if not histories:
                     out.append("")  # the sentence's place, written below once every history is known
                 if clause not in histories:
                     histories.append(clause)
             elif kind == "presumed_absent":
-                out.append(sentence(f"No {label} {'are' if is_plural(label) else 'is'} documented"))
+                out.append(sentence(_none_documented(label)))
             # detail_unstated: a detail checked only when stated that the request leaves out has
             # no sentence (the criteria reading it do not apply); a *required* detail is a reason,
             # "the request does not specify ...", said by reason().
@@ -820,6 +814,17 @@ def _documentation_of(statement: str) -> str:
             statement = statement[len(lead):]
             break
     return f"documentation {statement}" if statement.startswith("that ") else f"documentation of {statement}"
+
+
+def _none_documented(label: str) -> str:
+    """"no X is documented" / "no Xs are documented", in the label's number."""
+    return f"no {label} {'are' if is_plural(label) else 'is'} documented"
+
+
+def missing_of(result: GuidelineResult, reason: Reason) -> list[str]:
+    """What the record does not document, for the criteria a reason stands for (first use first)."""
+    by_id = {r.id: r for r in result.criteria}
+    return list(dict.fromkeys(m for cid in reason.criteria for m in by_id[cid].missing))
 
 
 def _with_the(phrase: str) -> str:
