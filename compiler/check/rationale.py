@@ -411,6 +411,9 @@ class Explainer:
         # "the record documents (no) X": labels are noun phrases of unknown number
         if kind == "finding" and v is False:
             return f"the record documents no {no_article(label)}", [fact]
+        if kind == "no_finding" and v is True and c.said and self.facts[fact].detail:
+            # what was requested is what fails: say what the guideline supports instead
+            return f"the record documents {label}, where the guideline supports {lower_start(c.statement)}", [fact]
         if kind == "no_finding" and v is True:
             return f"the record documents {label}", [fact]
         if kind == "findings" and shape.op == "and":
