@@ -5,15 +5,17 @@ cases with peer rule engines and a hand-written function. Here the criteria
 are `bench/peers_tpi.mtus`, compiled by mtus (front end, checks, Python
 backend) when the harness calls the factory, so its "compile ms" column is
 mtus compiling the guideline from text. The checker is the generated module's
-fast path `unmet`, which returns the criterion ids not met or not documented in
-source order: the harness's ids in its order.
+fast path `unmet_record`, which returns the criterion ids not met or not
+documented in source order: the harness's ids in its order.
 
-The adapter maps a harness case to the facts the guideline declares, inside
-the timed call: their names are the harness's case keys, and the fields of its
-two nested objects (`trigger_points`, `prior`) are facts of their own, lifted
-beside the case's keys by one dict merge (no field of the two objects shares a
-name with a key of the case). Nothing is converted: the harness's values are
-already the runtime's (bools, ints, strings, a list of diagnoses).
+The checker reads the harness's case itself, inside the timed call: the
+guideline is compiled with a layout (`LAYOUT`: the facts nested in the case's
+`trigger_points` and `prior` objects; every other fact is the case key of its
+name), so the generated `unmet_record` reads each fact where the harness keeps
+it, as the hand-written function does. Nothing is converted: the harness's
+values are already the runtime's (bools, ints, strings, a list of diagnoses).
+`adapter` and `adapter_by_name` are the two ways an integrator without a
+layout would map a case to flat facts first (bench/suite.py times them too).
 
 From a copy of the harness, with its venv (`pip install -r requirements.txt`,
 plus `pip install attrs` for mtus):
@@ -29,8 +31,18 @@ GUIDELINE = Path(__file__).resolve().with_name("peers_tpi.mtus")
 _EMPTY: dict = {}
 
 
-def compile_unmet(path: Path = GUIDELINE):
-    """The compiled checker's `unmet(facts, request_date)` for the guideline at path."""
+#: Where the harness keeps the facts it nests (the rest are its case keys of the same name).
+LAYOUT = {
+    "twitch_response": ("trigger_points", "twitch_response"),
+    "referred_pain": ("trigger_points", "referred_pain"),
+    "pain_relief_percent": ("prior", "pain_relief_percent"),
+    "relief_weeks": ("prior", "relief_weeks"),
+    "functional_improvement": ("prior", "functional_improvement"),
+}
+
+
+def compile_module(path: Path = GUIDELINE):
+    """The checker module compiled from the guideline at path, with the harness's layout."""
     from mtus.compiler.build.codegen import generate_module, load_module
     from mtus.dsl import check_file
     from mtus.dsl.diagnostics import render_text
@@ -38,11 +50,25 @@ def compile_unmet(path: Path = GUIDELINE):
     result = check_file(str(path))
     if not result.ok:
         raise RuntimeError(render_text(result.diagnostics, {result.source.path: result.source}))
-    return load_module(generate_module(result.model), result.model.id).unmet
+    return load_module(generate_module(result.model, LAYOUT), result.model.id)
+
+
+def compile_unmet(path: Path = GUIDELINE):
+    """The compiled checker's `unmet(facts, request_date)` on flat facts, for the guideline at path."""
+    return compile_module(path).unmet
+
+
+def reader(unmet_record):
+    """check(case) -> unmet ids: the checker reading the harness case where the layout says (no mapping)."""
+
+    def check(case):
+        return unmet_record(case, None)  # no criterion reads request.date
+
+    return check
 
 
 def adapter(unmet):
-    """check(case) -> unmet ids, for a harness case dict: its facts mapped inside the call, as an integrator would."""
+    """check(case) -> unmet ids, the case first mapped to flat facts by one merge (the adapter before layouts)."""
 
     def check(case):
         get = case.get
@@ -79,4 +105,4 @@ def adapter_by_name(unmet):
 
 def make_check():
     """The harness's factory: compile the guideline with mtus, return check(case)."""
-    return adapter(compile_unmet())
+    return reader(compile_module().unmet_record)

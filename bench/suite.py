@@ -698,8 +698,10 @@ def section_peers(peers: Path, quick: bool, tmp: Path) -> dict:
     say("  each peer's time per case over mtus's: "
         + ", ".join(f"{k} {v:.1f}x" for k, v in sorted(ahead.items(), key=lambda kv: kv[1])))
     split = _peers_split(peers)
-    say(f"  where mtus's time goes (in process, harness cases, means): mapping a case to facts {split['mapping_us']:.3f} us "
-        f"(13 reads by name: {split['adapter_by_name_us']:.3f} us), the compiled checker "
+    say(f"  where mtus's time goes (in process, harness cases, means): unmet_record reading each case where the "
+        f"layout says {split['record_us']:.3f} us; without a layout, mapping a case to flat facts first "
+        f"{split['mapping_us']:.3f} us by one merge (13 reads by name: {split['adapter_by_name_us']:.3f} us) and then the "
+        f"compiled checker "
         f"{split['unmet_us']:.3f} us, of which the criteria {split['criteria_alone_us']:.3f} us and deciding in every "
         f"reading the rest ({split['cases_decided_in_every_reading']} of {split['cases']} cases take that step: a fact "
         f"a reading could change is undocumented and nothing fails outright); hand-written baseline "
@@ -720,9 +722,10 @@ def _peers_split(peers: Path) -> dict:
         sys.path.remove(str(peers))
     from bench import peers_mtus
 
-    unmet = peers_mtus.compile_unmet()
-    check = peers_mtus.adapter(unmet)
-    collect = peers_mtus.adapter(lambda facts, rd: facts)  # the mapping alone
+    module = peers_mtus.compile_module()
+    unmet = module.unmet
+    check = peers_mtus.reader(module.unmet_record)  # what the harness times: the case read where the layout says
+    collect = peers_mtus.adapter(lambda facts, rd: facts)  # an integrator's mapping to flat facts, alone
     cs = peer_cases.generate_cases(1000, 20240611)
     flat = [collect(c) for c in cs]
 
@@ -730,6 +733,7 @@ def _peers_split(peers: Path) -> dict:
         return min(timeit.repeat(lambda: [fn(x) for x in xs], number=5, repeat=7)) / (5 * len(xs)) * 1e6
 
     total = per_case(check, cs)
+    merged = per_case(peers_mtus.adapter(unmet), cs)  # mapping first, then unmet on the flat facts
     crit = per_case(lambda f: unmet(f, None), flat)
     by_name = per_case(peers_mtus.adapter_by_name(lambda facts, rd: facts), cs)  # that mapping alone
     # the criteria alone: the same generated unmet with the every-reading step (runtime.unmet_in_every_reading,
@@ -751,7 +755,7 @@ def _peers_split(peers: Path) -> dict:
     for f in flat:
         spied(f, None)
     needs = taken[0]
-    return {"baseline_us": per_case(baseline.check, cs), "adapter_us": total, "unmet_us": crit,
+    return {"baseline_us": per_case(baseline.check, cs), "record_us": total, "adapter_us": merged, "unmet_us": crit,
             "mapping_us": per_case(collect, cs), "adapter_by_name_us": by_name, "criteria_alone_us": crit_alone,
             "cases_decided_in_every_reading": needs, "cases": len(cs)}
 
@@ -763,7 +767,7 @@ def targets(res: dict) -> list[tuple[str, str, str]]:
     if "peers" in res:
         p = res["peers"]
         r = p["ours"]["eval_us_median"] / p["baseline"]["eval_us_median"]
-        out.append(("1. harness: within 1.5x of the hand-written baseline, mapping included", f"{r:.2f}x",
+        out.append(("1. harness: within 1.5x of the hand-written baseline, the case read in the call", f"{r:.2f}x",
                     mark(r <= 1.5)))
     if "batch" in res:
         b = res["batch"]
@@ -812,7 +816,7 @@ def targets(res: dict) -> list[tuple[str, str, str]]:
     if "peers" in res and res["peers"]["least_ahead"]:
         p = res["peers"]
         a = p["ahead_of_peers"][p["least_ahead"]]
-        out.append(("at least 25x ahead of every peer (harness, with the adapter's mapping)",
+        out.append(("at least 25x ahead of every peer (harness, the case read in the call)",
                     f"{a:.1f}x ahead of {p['least_ahead']}", mark(a >= 25)))
     if "batch" in res:
         b = res["batch"]

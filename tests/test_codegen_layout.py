@@ -95,3 +95,18 @@ def test_a_text_path_is_one_key():
     g = check_file(next(p for p in FILES if p.stem == "tpi")).model
     module = load_module(generate_module(g, {"radiculopathy": "radic"}), g.id)
     assert module.facts_of_record({"radic": True})["radiculopathy"] is True
+
+
+@pytest.mark.parametrize("case", [
+    {"trigger_points": {"twitch_response": True, "referred_pain": True}, "symptom_duration_months": 4,
+     "conservative_therapy_failed": True, "radiculopathy": False, "injections_per_session": 3, "is_repeat": True,
+     "prior": {"pain_relief_percent": 60, "relief_weeks": 6, "functional_improvement": True},
+     "months_since_last_injection": 2, "substance": "local anesthetic", "diagnoses": ["cervicalgia"]},
+    {"trigger_points": {"twitch_response": False}, "is_repeat": True, "prior": {"relief_weeks": 2}},
+    {},
+], ids=["certified", "repeat without relief", "empty"])
+def test_the_peers_harness_reader_decides_as_the_flat_facts(case):
+    from bench import peers_mtus
+
+    module = peers_mtus.compile_module()
+    assert peers_mtus.make_check()(case) == peers_mtus.adapter(module.unmet)(case)
