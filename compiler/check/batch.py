@@ -74,20 +74,12 @@ class LongLine(str):
     """Stands for a line longer than MAX_LINE_BYTES, which is never held in memory; its text is its length."""
 
 
-class _Written(str):
-    """A line's record already written as JSON (by the fast path), with what the summary counts."""
-
-    decided = certified = False
-
-
 def _result(pack: Pack, lineno: int, line: str, opts: Options):
-    """A line's record: written by the fast path when the line is plain and valid, else as _record builds it."""
+    """A line's record: _fast's (decided, certified, text) when the line is plain and valid, else _record's dict."""
     if opts.fast:
         done = _fast(pack, lineno, line)
         if done is not None:
-            written = _Written(done[2])
-            written.decided, written.certified = done[0], done[1]
-            return written
+            return done
     return _record(pack, lineno, line, opts)
 
 
@@ -213,10 +205,23 @@ def _fast(pack: Pack, lineno: int, line: str) -> Optional[tuple[bool, bool, str]
 
 
 _WORDS: dict[tuple, str] = {}  # (guideline id, outcome) -> the record's text for them
+_TEXTS: dict[tuple, str] = {}  # (item, guideline id, unmet ids) -> a request's record text (batch lines repeat them)
 
 
 def _request_text(item: str, gid: str, unmet: list, modified) -> str:
     """One compact request record, as _encode writes it (keys sorted, no spaces, ASCII)."""
+    if modified is None:
+        key = (item, gid, *unmet)
+        text = _TEXTS.get(key)
+        if text is None:
+            text = _request_text_of(item, gid, unmet, None)
+            if len(_TEXTS) < 4096:
+                _TEXTS[key] = text
+        return text
+    return _request_text_of(item, gid, unmet, modified)
+
+
+def _request_text_of(item: str, gid: str, unmet: list, modified) -> str:
     outcome = MODIFIED if modified is not None else CERTIFIED if not unmet else NOT_CERTIFIED
     words = _WORDS.get((gid, outcome))
     if words is None:
@@ -253,8 +258,8 @@ def _line(pack: Pack, lineno: int, line: str, opts: Options) -> tuple[bool, bool
     """
     try:
         record = _result(pack, lineno, line, opts)
-        if isinstance(record, _Written):
-            return record.decided, record.certified, str(record)
+        if type(record) is tuple:  # written by the fast path
+            return record
         decided = record["error"] is None and any(r["guideline"] is not None for r in record["requests"])
         return decided, decided and all(r["certified"] for r in record["requests"]), _encode(record)
     except PackError as e:  # a checker refused when first used: every line of its guideline says so
