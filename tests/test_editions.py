@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import json
 
-import attrs
 import pytest
 
 from mtus.compiler.build.packwriter import build_pack
@@ -13,6 +12,7 @@ from mtus.compiler.check import api
 from mtus.compiler.check.editions import edition_text, in_force, period_text
 from mtus.compiler.check.info import InForce
 from mtus.compiler.check.pack import load_pack_files
+from mtus.compiler.check.runtime import evolve
 
 HEADER = '''guideline {id} "{title}"
   source "{source}" page {page}
@@ -116,9 +116,9 @@ def test_period_phrases(source_pack):
     tpi = source_pack.guidelines["tpi"].info
     assert in_force(tpi, datetime.date(2016, 7, 28)) and not in_force(tpi, datetime.date(2016, 7, 29))
     assert edition_text(tpi) == "2009 edition, in force from July 18, 2009 through July 28, 2016"
-    until = attrs.evolve(tpi, in_force=InForce(None, "2016-07-28"), version=None)
+    until = evolve(tpi, in_force=InForce(None, "2016-07-28"), version=None)
     assert period_text(until) == "in force through July 28, 2016" and edition_text(until) == period_text(until)
-    always = attrs.evolve(tpi, in_force=None, version=None)
+    always = evolve(tpi, in_force=None, version=None)
     assert in_force(always, datetime.date(1990, 1, 1)) and edition_text(always) == ""
 
 

@@ -262,14 +262,14 @@ def test_cases_cover_every_tpi_criterion_in_every_state(source_pack):
 
 
 def test_a_date_out_of_calendar_range_reads_as_undeterminable(source_pack):
-    import attrs
+    from mtus.compiler.check.runtime import evolve
     import datetime
     from mtus.compiler.check.letter import decide
     # Routed on a date the 2009 edition is in force, then decided as of 9999-12-30 (no edition is in force
     # then, so routing alone would make the item "not addressed" before any date arithmetic).
     case = api.read_case({"date": "2014-12-18", "request": {"item": "trigger point injection"},
                           "facts": {"symptom_onset": "9999-11-01"}}, source_pack)
-    letter = decide(attrs.evolve(case, date=datetime.date(9999, 12, 30)), source_pack)
+    letter = decide(evolve(case, date=datetime.date(9999, 12, 30)), source_pack)
     text = api.render(letter, "text")
     assert "a date or number computed from them is out of range" in " ".join(text.split())
     assert "no documentation of ," not in text and "no documentation of ." not in text

@@ -579,7 +579,7 @@ def test_every_reading_only_where_the_result_is_open():
     base = once({}, RD)
     assert rt.every_reading(base, {}, once, {"a": (True, False)}) is base and len(calls) == 1
     # documented facts and facts outside the domains are never read every way
-    assert rt.reading_facts(attrs_evolve(base, criteria=base.criteria[1:]), {"a": True}, {"a": (True, False)}) == ()
+    assert rt.reading_facts(rt.evolve(base, criteria=base.criteria[1:]), {"a": True}, {"a": (True, False)}) == ()
 
 
 def test_reading_facts_caps_facts_and_readings():
@@ -630,18 +630,13 @@ def result_of(*outcomes):
 def test_modification_and_determination_in_json():
     m = rt.Modification("visits", 6, 12)
     assert m.to_json() == {"fact": "visits", "certified": 6, "requested": 12}
-    r = attrs_evolve(result_of(rt.NOT_MET), modified=m)
+    r = rt.evolve(result_of(rt.NOT_MET), modified=m)
     assert (r.certified, r.determination, r.unmet_ids()) == (False, "modified", ["c0"])
     j = r.to_json()
     assert (j["certified"], j["determination"], j["modified"]) == (False, "modified", m.to_json())
     assert result_of(rt.MET).determination == "certified" and result_of(rt.MET).to_json()["modified"] is None
     assert result_of(rt.NOT_DOCUMENTED).determination == "not certified"
     assert rt.GuidelineResult("g", RD, ()).modified is None
-
-
-def attrs_evolve(r, **changes):
-    import attrs
-    return attrs.evolve(r, **changes)
 
 
 def limit(most: int, fact: str = "n", extra=lambda facts: []):

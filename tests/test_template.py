@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 
-import attrs
 import pytest
 import yaml
 from click.testing import CliRunner
 
 from mtus.compiler.check import api
 from mtus.compiler.check.casefile import parse_case_text
+from mtus.compiler.check.runtime import evolve
 from mtus.compiler.tools.cli import main
 from mtus.compiler.tools.template import TemplateError, resolve, silence, template, template_for
 from tests.conftest import ROOT
@@ -97,8 +97,8 @@ def test_an_unknown_item_exits_2(run):
 def _with_rules(info, **rules):
     facts = dict(info.facts)
     for name, (rule, detail) in rules.items():
-        facts[name] = attrs.evolve(facts[name], silence=rule, detail=detail)
-    return attrs.evolve(info, facts=facts)
+        facts[name] = evolve(facts[name], silence=rule, detail=detail)
+    return evolve(info, facts=facts)
 
 
 def test_silence_follows_the_declared_rule_first(source_pack):

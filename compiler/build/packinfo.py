@@ -14,13 +14,13 @@ import datetime
 from decimal import Decimal
 from typing import Optional
 
-import attrs
 
 from mtus.compiler.build.lowering import compared_directly, computed_operands, written
 from mtus.compiler.check.info import (Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, FormularyInfo,
                                      GuidelineInfo, InForce, OnDenialInfo, Operand, ProductInfo, Service, Shape,
                                      TableInfo)
 from mtus.compiler.check.rationale import is_plural, join, no_article
+from mtus.compiler.check.runtime import evolve
 from mtus.dsl import model
 from mtus.dsl.model import BOOL, ENUM, HISTORY, QUANTITY, SET
 
@@ -302,7 +302,7 @@ def _shape(e: model.Expr, shows: bool = False) -> Shape:
         limits = [x for x in (_shape(o, shows) for o in e.operands) if x.kind in ("limit", "compare")]
         if len(limits) == 1:  # `facts`: the findings among the alternatives, which the letter names too
             findings = tuple(o.name for o in e.operands if isinstance(o, model.FactRef) and o.type.kind == BOOL)
-            return attrs.evolve(limits[0], disjunctive=True, facts=findings or None)
+            return evolve(limits[0], disjunctive=True, facts=findings or None)
     if isinstance(e, model.AtLeast) or (isinstance(e, model.Logic) and e.op == "or"):
         return Shape("general", disjunctive=True)  # any one of the missing facts may decide it
     return Shape("general")

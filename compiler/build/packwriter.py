@@ -18,6 +18,7 @@ from mtus.compiler.check.info import FormularyInfo
 from mtus.compiler.check.pack import (FORMULARY, MANIFEST, PACK_FORMAT, ROUTING, CompileError, PackError,
                                       _display_path, compiler_version, read_pack_dir, sha256, verify_listing)
 from mtus.compiler.check.routing import route_tables
+from mtus.compiler.check.runtime import evolve
 
 
 def _json_bytes(data) -> bytes:
@@ -175,8 +176,8 @@ def _merge_formulary(into: Optional[FormularyInfo], new: FormularyInfo, path: st
         for name in names:
             if name in (into.ingredients if section == "ingredient" else into.products):
                 raise PackError(f"{path}: {section} \"{name}\" is already defined by another formulary file")
-    return attrs.evolve(into, ingredients={**into.ingredients, **new.ingredients},
-                        products={**into.products, **new.products})
+    return evolve(into, ingredients={**into.ingredients, **new.ingredients},
+                  products={**into.products, **new.products})
 
 
 def _check_drug_services(results, formulary: Optional[FormularyInfo]) -> None:

@@ -13,13 +13,17 @@ Everything here works without the front end once a pack is compiled.
 from __future__ import annotations
 
 import datetime
-from typing import Any, Mapping, Optional, Union
+from collections.abc import Mapping
 
 from mtus.compiler.check.case import Case
 from mtus.compiler.check.casefile import CaseError, read_case_file
 from mtus.compiler.check.letter import Letter, decide, letter_json, render
 from mtus.compiler.check.pack import Pack, PackError, open_pack
 from mtus.compiler.check.runtime import CriterionResult, GuidelineResult
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional, Union
 
 
 def load_pack(spec: Optional[str] = None) -> Pack:

@@ -12,38 +12,50 @@ import sys
 from collections import deque
 from decimal import Decimal
 from itertools import islice
-from typing import IO, Iterable, Iterator, Optional
-
-import attrs
 
 from mtus.compiler.check.casefile import MAX_TEXT_CHARS, CaseError, _long_int, shape_problem
 from mtus.compiler.check.letter import WORDINGS, NotAddressed, _not_addressed_json, decide, letter_json, render
 from mtus.compiler.check.pack import Pack, PackError
-from mtus.compiler.check.runtime import CERTIFIED, MODIFIED, NOT_CERTIFIED, to_json_value
+from mtus.compiler.check.runtime import CERTIFIED, MODIFIED, NOT_CERTIFIED, Record, to_json_value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Iterable, Iterator, Optional
 
 #: Lines longer than this are error records (a case is a few kilobytes).
 MAX_LINE_BYTES = 1024 * 1024
 
 
-@attrs.define
 class Summary:
-    lines: int = 0
-    decided: int = 0
-    errors: int = 0
-    certified: int = 0  # decided cases whose every request is certified (--exit-code)
+    """What a batch run did, counted as its results are written."""
+
+    __slots__ = ("lines", "decided", "errors", "certified")
+
+    def __init__(self, lines: int = 0, decided: int = 0, errors: int = 0, certified: int = 0) -> None:
+        self.lines = lines
+        self.decided = decided
+        self.errors = errors
+        self.certified = certified  # decided cases whose every request is certified (--exit-code)
 
     def text(self) -> str:
         return f"{self.lines} line(s): {self.decided} decided, {self.errors} error(s)"
 
 
-@attrs.frozen
-class Options:
+class Options(Record):
     """How each line is decided and what its record carries (see docs/case-files.md, JSON Lines)."""
 
-    wording: str = "imr"
-    explain: bool = False  # each request's `criteria`: the per-criterion trace
-    strict: bool = False  # a fact no requested guideline reads makes the line an error
-    letter: Optional[str] = None  # "text", "markdown" or "json": the record's `letter`
+    __slots__ = ("wording", "explain", "strict", "letter")
+    wording: str
+    explain: bool  # each request's `criteria`: the per-criterion trace
+    strict: bool  # a fact no requested guideline reads makes the line an error
+    letter: Optional[str]  # "text", "markdown" or "json": the record's `letter`
+
+    def __init__(self, wording: str = "imr", explain: bool = False, strict: bool = False,
+                 letter: Optional[str] = None) -> None:
+        self.wording = wording
+        self.explain = explain
+        self.strict = strict
+        self.letter = letter
 
     @property
     def fast(self) -> bool:

@@ -12,9 +12,6 @@ import datetime
 import difflib
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping, Optional
-
-import attrs
 
 from mtus.compiler.check.casefile import CaseError, LDict, LList, Problem, read_case_file
 from mtus.compiler.check.index import AllFacts, PackIndex
@@ -22,7 +19,11 @@ from mtus.compiler.check.info import FieldInfo, FormularyInfo, GuidelineInfo
 from mtus.compiler.check.itemtext import ItemDetail, read_detail
 from mtus.compiler.check.lazyre import Lazy  # most values need none of the patterns below: compiled on first use
 from mtus.compiler.check.routing import MAX_CLOSEST_SEARCHES, Product, Route, Router, detail_facts
-from mtus.compiler.check.runtime import Duration
+from mtus.compiler.check.runtime import Duration, Record, evolve
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping, Optional
 
 #: Entries in one history beyond this are refused (documented limit).
 MAX_HISTORY = 1000
@@ -52,39 +53,76 @@ MAX_AGE = 130
 _REQUEST_KEYS = ("item", "guideline", "facts")
 
 
-@attrs.frozen
-class Request:
+_NO_DETAIL = ItemDetail()
+
+
+class Request(Record):
+    """One requested item: the guideline that decides it (if any) and the facts it is decided on."""
+
+    __slots__ = ("index", "item", "guideline", "facts", "sources", "product", "detail", "unrouted")
     index: int
     item: str
     guideline: Optional[str]  # None: no guideline governs the item on the date (see `unrouted`)
     facts: Mapping[str, Any]
     sources: Mapping[str, str]
-    product: Optional[Product] = None
-    detail: ItemDetail = ItemDetail()  # quantity, frequency, approach as the item states them
-    unrouted: Optional[Route] = None  # why the item is not addressed, when guideline is None
+    product: Optional[Product]
+    detail: ItemDetail  # quantity, frequency, approach as the item states them
+    unrouted: Optional[Route]  # why the item is not addressed, when guideline is None
+
+    def __init__(self, index: int, item: str, guideline: Optional[str], facts: Mapping[str, Any],
+                 sources: Mapping[str, str], product: Optional[Product] = None, detail: ItemDetail = _NO_DETAIL,
+                 unrouted: Optional[Route] = None) -> None:
+        self.index = index
+        self.item = item
+        self.guideline = guideline
+        self.facts = facts
+        self.sources = sources
+        self.product = product
+        self.detail = detail
+        self.unrouted = unrouted
 
 
-@attrs.frozen
-class Patient:
+class Patient(Record):
     """What a case states about the injured worker, for the letter's case summary; a guideline that declares
     a fact `age` (a count) or `injury_date` (a date) reads the age or date of injury stated here too."""
 
-    age: Optional[int] = None
-    sex: Optional[str] = None
-    injury_date: Optional[datetime.date] = None
-    diagnoses: tuple[str, ...] = ()
+    __slots__ = ("age", "sex", "injury_date", "diagnoses")
+    age: Optional[int]
+    sex: Optional[str]
+    injury_date: Optional[datetime.date]
+    diagnoses: tuple[str, ...]
+
+    def __init__(self, age: Optional[int] = None, sex: Optional[str] = None,
+                 injury_date: Optional[datetime.date] = None, diagnoses: tuple[str, ...] = ()) -> None:
+        self.age = age
+        self.sex = sex
+        self.injury_date = injury_date
+        self.diagnoses = diagnoses
 
 
-@attrs.frozen
-class Case:
+class Case(Record):
+    """A case file as read: its date, its requests (routed), what it says about the patient."""
+
+    __slots__ = ("id", "date", "requests", "path", "summary", "patient", "warnings")
     id: Optional[str]
     date: datetime.date
     requests: tuple[Request, ...]
     path: str
-    summary: Optional[str] = None  # the case file's own clinical summary, as written
-    patient: Optional[Patient] = None
+    summary: Optional[str]  # the case file's own clinical summary, as written
+    patient: Optional[Patient]
     #: Problems that do not stop the decision (facts no requested guideline reads); --strict makes them errors.
-    warnings: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...]
+
+    def __init__(self, id: Optional[str], date: datetime.date, requests: tuple[Request, ...], path: str,
+                 summary: Optional[str] = None, patient: Optional[Patient] = None,
+                 warnings: tuple[Problem, ...] = ()) -> None:
+        self.id = id
+        self.date = date
+        self.requests = requests
+        self.path = path
+        self.summary = summary
+        self.patient = patient
+        self.warnings = warnings
 
 
 class _Bad(Exception):
@@ -542,12 +580,12 @@ class _Loader:
             sources.update((n, s) for n, s in shared_sources.items() if n in declared)
             sources.update(own_sources)
             requests.append(Request(i, item.strip(), gid, facts, sources, product, detail))
-        warnings = [attrs.evolve(w, key=self.item_key(raw_requests, rkey, w.line))  # a `#` that cut an item short
+        warnings = [evolve(w, key=self.item_key(raw_requests, rkey, w.line))  # a `#` that cut an item short
                     for w in getattr(data, "warnings", ())]
         if requests and not self.problems:
             warnings += self.unread(shared, requests, data.get("facts"), rkey)
         if self.strict:
-            self.problems += [attrs.evolve(w, severity="error") for w in warnings]
+            self.problems += [evolve(w, severity="error") for w in warnings]
             warnings = []
         if self.problems:
             if self.more:

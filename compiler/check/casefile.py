@@ -12,12 +12,14 @@ import functools
 import json
 import re
 from decimal import Decimal
-from typing import Any, Optional
-
-import attrs
 
 from mtus.compiler.check.bounded import Refused, read_bounded
 from mtus.compiler.check.lazyre import Lazy
+from mtus.compiler.check.runtime import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 #: Limits for untrusted case files (documented in docs/case-files.md).
 MAX_CASE_BYTES = 5 * 1024 * 1024
@@ -34,16 +36,25 @@ def _long_int(text: str):
     return int(text) if len(text) <= LONG_NUMBER_CHARS else Decimal(text)
 
 
-@attrs.frozen
-class Problem:
+class Problem(Record):
     """One thing wrong with a case file: where (key path and line) and what."""
 
+    __slots__ = ("path", "key", "message", "hint", "line", "severity")
     path: str
     key: str
     message: str
-    hint: Optional[str] = None
-    line: Optional[int] = None
-    severity: str = "error"  # or "warning": the case is still decided (see case.py's unread facts)
+    hint: Optional[str]
+    line: Optional[int]
+    severity: str  # "error", or "warning": the case is still decided (see case.py's unread facts)
+
+    def __init__(self, path: str, key: str, message: str, hint: Optional[str] = None, line: Optional[int] = None,
+                 severity: str = "error") -> None:
+        self.path = path
+        self.key = key
+        self.message = message
+        self.hint = hint
+        self.line = line
+        self.severity = severity
 
     def render(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path

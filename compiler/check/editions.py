@@ -9,9 +9,12 @@ to) and, for a source outside the MTUS, its rank in the evidence hierarchy of
 from __future__ import annotations
 
 import datetime
-from typing import Optional
 
 from mtus.compiler.check.info import GuidelineInfo
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 #: What each rank of a source outside the MTUS is (8 CCR 9792.25(b) and (c)); the MTUS is rank 1.
 RANKS = {2: "a nationally recognized evidence-based medical treatment guideline",

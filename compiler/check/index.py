@@ -11,9 +11,13 @@ directly has its index computed from the descriptions.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from collections.abc import Mapping
 
 from mtus.compiler.check.info import FactInfo, GuidelineInfo, Service
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Optional, Sequence
 
 
 class ServiceEntry:

@@ -6,20 +6,23 @@ case files are read by the facts' types, requests routed by the services,
 and letters and rationale phrased from the criteria's statements and shapes.
 The pack's drug vocabulary (`formulary.json`, FormularyInfo) is handed over the
 same way.
-Plain attrs classes over JSON values; nothing here imports the front end.
+Plain classes over JSON values (check/record.py); nothing here imports the front end.
 """
 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Mapping, Optional
 
-import attrs
+from mtus.compiler.check.runtime import Record, as_dict
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping, Optional
+
+    Json = Any
 
 #: The version of the JSON written by to_json; from_json refuses any other.
 INFO_FORMAT = 1
-
-Json = Any
 
 
 class FieldKind(str, Enum):
@@ -71,13 +74,18 @@ def _tuple(items: Optional[list[Any]]) -> Optional[tuple[Any, ...]]:
     return None if items is None else tuple(items)
 
 
-@attrs.frozen
-class Citation:
+class Citation(Record):
     """Where a guideline or criterion comes from: source, section and pages as written."""
 
+    __slots__ = ("source", "section", "pages")
     source: str
-    section: Optional[str] = None
-    pages: Optional[str] = None
+    section: Optional[str]
+    pages: Optional[str]
+
+    def __init__(self, source: str, section: Optional[str] = None, pages: Optional[str] = None) -> None:
+        self.source = source
+        self.section = section
+        self.pages = pages
 
     def to_json(self) -> Json:
         return {"source": self.source, "section": self.section, "pages": self.pages}
@@ -87,20 +95,30 @@ class Citation:
         return cls(data["source"], data.get("section"), data.get("pages"))
 
 
-@attrs.frozen
-class FieldInfo:
+class FieldInfo(Record):
     """The type of a value a case documents, and its label: a history's field, or a set's element (no label).
 
     `kind`: a quantity has a `unit`, an enum its `members`, a set its
     `element`, a history its `fields`.
     """
 
-    kind: FieldKind = attrs.field(converter=FieldKind)
-    label: Optional[str] = None
-    unit: Optional[str] = None
-    members: Optional[tuple[str, ...]] = None
-    element: Optional[FieldInfo] = None
-    fields: Optional[Mapping[str, FieldInfo]] = None
+    __slots__ = ("kind", "label", "unit", "members", "element", "fields")
+    kind: FieldKind
+    label: Optional[str]
+    unit: Optional[str]
+    members: Optional[tuple[str, ...]]
+    element: Optional[FieldInfo]
+    fields: Optional[Mapping[str, FieldInfo]]
+
+    def __init__(self, kind: FieldKind | str, label: Optional[str] = None, unit: Optional[str] = None,
+                 members: Optional[tuple[str, ...]] = None, element: Optional[FieldInfo] = None,
+                 fields: Optional[Mapping[str, FieldInfo]] = None) -> None:
+        self.kind = FieldKind(kind)
+        self.label = label
+        self.unit = unit
+        self.members = members
+        self.element = element
+        self.fields = fields
 
     def to_json(self) -> Json:
         out: dict[str, Json] = {"kind": self.kind.value}
@@ -129,19 +147,31 @@ class FieldInfo:
         return cls(**cls._parts(data))
 
 
-@attrs.frozen
 class FactInfo(FieldInfo):
     """A fact the guideline declares: its type and label, its default, the product part it is read from."""
 
-    default: Json = None  # as JSON: "12.5" for a number, {"months": 1, "days": 0} for a period, an ISO date
-    from_product: Optional[str] = None
+    __slots__ = ("default", "from_product", "silence", "detail", "from_item")
+    default: Json  # as JSON: "12.5" for a number, {"months": 1, "days": 0} for a period, an ISO date
+    from_product: Optional[str]
     #: what a silent record means for it ("required", "checked when stated", "none when silent",
     #: "presumed absent when silent") and whether it is a request detail
-    silence: Optional[str] = None
-    detail: bool = False
+    silence: Optional[str]
+    detail: bool
     #: `from item quantity` / `from item levels`: the request item's quantity or number of spinal levels
     #: fills it ("quantity", "levels"), unless the case gives it
-    from_item: Optional[str] = None
+    from_item: Optional[str]
+
+    def __init__(self, kind: FieldKind | str, label: Optional[str] = None, unit: Optional[str] = None,
+                 members: Optional[tuple[str, ...]] = None, element: Optional[FieldInfo] = None,
+                 fields: Optional[Mapping[str, FieldInfo]] = None, default: Json = None,
+                 from_product: Optional[str] = None, silence: Optional[str] = None, detail: bool = False,
+                 from_item: Optional[str] = None) -> None:
+        FieldInfo.__init__(self, kind, label, unit, members, element, fields)
+        self.default = default
+        self.from_product = from_product
+        self.silence = silence
+        self.detail = detail
+        self.from_item = from_item
 
     def to_json(self) -> Json:
         out = super().to_json()
@@ -161,7 +191,6 @@ class FactInfo(FieldInfo):
                    from_item=data.get("from_item"))
 
 
-@attrs.frozen
 class ComputedInfo(FieldInfo):
     """A value a criterion computes (a sum, a lookup, an elapsed time), as its trace and letters show it.
 
@@ -171,12 +200,25 @@ class ComputedInfo(FieldInfo):
     the table a lookup reads.
     """
 
-    expr: str = ""
-    compared: bool = True
-    table_label: Optional[str] = None
+    __slots__ = ("expr", "compared", "table_label", "pick", "since")
+    expr: str
+    compared: bool
+    table_label: Optional[str]
     #: `last(h).field` / `first(h).field`: ("most recent" or "earliest", the history's label, the field's label)
-    pick: Optional[tuple[str, str, str]] = None
-    since: Optional[str] = None  # `time from X to request.date`: X as written
+    pick: Optional[tuple[str, str, str]]
+    since: Optional[str]  # `time from X to request.date`: X as written
+
+    def __init__(self, kind: FieldKind | str, label: Optional[str] = None, unit: Optional[str] = None,
+                 members: Optional[tuple[str, ...]] = None, element: Optional[FieldInfo] = None,
+                 fields: Optional[Mapping[str, FieldInfo]] = None, expr: str = "", compared: bool = True,
+                 table_label: Optional[str] = None, pick: Optional[tuple[str, str, str]] = None,
+                 since: Optional[str] = None) -> None:
+        FieldInfo.__init__(self, kind, label, unit, members, element, fields)
+        self.expr = expr
+        self.compared = compared
+        self.table_label = table_label
+        self.pick = pick
+        self.since = since
 
     def to_json(self) -> Json:
         out = super().to_json()
@@ -197,23 +239,33 @@ class ComputedInfo(FieldInfo):
                    since=data.get("since"))
 
 
-@attrs.frozen
-class Operand:
+class Operand(Record):
     """One side of a compared value, as a letter shows it: a `fact`, a `const` (as written), or a `computed` value.
 
     A computed value names its expression; a table lookup keyed by a fact has
     `key`; arithmetic has its two `parts` and the `word` between them ("plus").
     """
 
-    fact: Optional[str] = None
-    const: Optional[str] = None
-    computed: Optional[str] = None
-    key: Optional[str] = None
-    parts: Optional[tuple[Operand, ...]] = None
-    word: Optional[str] = None
+    __slots__ = ("fact", "const", "computed", "key", "parts", "word")
+    fact: Optional[str]
+    const: Optional[str]
+    computed: Optional[str]
+    key: Optional[str]
+    parts: Optional[tuple[Operand, ...]]
+    word: Optional[str]
+
+    def __init__(self, fact: Optional[str] = None, const: Optional[str] = None, computed: Optional[str] = None,
+                 key: Optional[str] = None, parts: Optional[tuple[Operand, ...]] = None,
+                 word: Optional[str] = None) -> None:
+        self.fact = fact
+        self.const = const
+        self.computed = computed
+        self.key = key
+        self.parts = parts
+        self.word = word
 
     def to_json(self) -> Json:
-        out: dict[str, Json] = {k: v for k, v in attrs.asdict(self, recurse=False).items() if v is not None}
+        out: dict[str, Json] = {k: v for k, v in as_dict(self).items() if v is not None}
         if self.parts is not None:
             out["parts"] = [p.to_json() for p in self.parts]
         return out
@@ -225,8 +277,7 @@ class Operand:
                    None if parts is None else tuple(Operand.from_json(p) for p in parts), data.get("word"))
 
 
-@attrs.frozen
-class Shape:
+class Shape(Record):
     """How a finding for a criterion is phrased with the case's values; which parts are set depends on `kind`.
 
     limit: `fact op limit`; elapsed: time from `fact` (to the request when
@@ -236,19 +287,36 @@ class Shape:
     any one missing fact may decide the criterion.
     """
 
-    kind: ShapeKind = attrs.field(converter=ShapeKind)
-    fact: Optional[str] = None
-    op: Optional[str] = None
-    limit: Optional[str] = None
-    to_request: Optional[bool] = None
-    facts: Optional[tuple[str, ...]] = None
-    values: Optional[str] = None
-    disjunctive: Optional[bool] = None
-    left: Optional[Operand] = None
-    right: Optional[Operand] = None
+    __slots__ = ("kind", "fact", "op", "limit", "to_request", "facts", "values", "disjunctive", "left", "right")
+    kind: ShapeKind
+    fact: Optional[str]
+    op: Optional[str]
+    limit: Optional[str]
+    to_request: Optional[bool]
+    facts: Optional[tuple[str, ...]]
+    values: Optional[str]
+    disjunctive: Optional[bool]
+    left: Optional[Operand]
+    right: Optional[Operand]
+
+    def __init__(self, kind: ShapeKind | str, fact: Optional[str] = None, op: Optional[str] = None,
+                 limit: Optional[str] = None, to_request: Optional[bool] = None,
+                 facts: Optional[tuple[str, ...]] = None, values: Optional[str] = None,
+                 disjunctive: Optional[bool] = None, left: Optional[Operand] = None,
+                 right: Optional[Operand] = None) -> None:
+        self.kind = ShapeKind(kind)
+        self.fact = fact
+        self.op = op
+        self.limit = limit
+        self.to_request = to_request
+        self.facts = facts
+        self.values = values
+        self.disjunctive = disjunctive
+        self.left = left
+        self.right = right
 
     def to_json(self) -> Json:
-        out = {k: v for k, v in attrs.asdict(self, recurse=False).items() if v is not None}
+        out = {k: v for k, v in as_dict(self).items() if v is not None}
         out["kind"] = self.kind.value
         if self.facts is not None:
             out["facts"] = list(self.facts)
@@ -266,10 +334,11 @@ class Shape:
                    None if right is None else Operand.from_json(right))
 
 
-@attrs.frozen
-class CriterionInfo:
+class CriterionInfo(Record):
     """One criterion: its statement (as the guideline says it, or generated), shape, `when` clauses and line."""
 
+    __slots__ = ("id", "exclude", "statement", "said", "generated", "shape", "when", "when_facts", "allows_fewer",
+                 "citation", "line", "computed", "reads", "shows")
     id: str
     exclude: bool
     statement: str
@@ -281,9 +350,28 @@ class CriterionInfo:
     allows_fewer: Optional[str]
     citation: Citation
     line: int
-    computed: tuple[ComputedInfo, ...] = ()  # the values it computes, in the order the runtime reports them
-    reads: tuple[str, ...] = ()  # the facts its own condition reads, first use first (templates, reference pages)
-    shows: Optional[str] = None  # `shows "... {} ..."`: the author's words for the computed value it compares
+    computed: tuple[ComputedInfo, ...]  # the values it computes, in the order the runtime reports them
+    reads: tuple[str, ...]  # the facts its own condition reads, first use first (templates, reference pages)
+    shows: Optional[str]  # `shows "... {} ..."`: the author's words for the computed value it compares
+
+    def __init__(self, id: str, exclude: bool, statement: str, said: bool, generated: str, shape: Shape,
+                 when: tuple[str, ...], when_facts: tuple[str, ...], allows_fewer: Optional[str], citation: Citation,
+                 line: int, computed: tuple[ComputedInfo, ...] = (), reads: tuple[str, ...] = (),
+                 shows: Optional[str] = None) -> None:
+        self.id = id
+        self.exclude = exclude
+        self.statement = statement
+        self.said = said
+        self.generated = generated
+        self.shape = shape
+        self.when = when
+        self.when_facts = when_facts
+        self.allows_fewer = allows_fewer
+        self.citation = citation
+        self.line = line
+        self.computed = computed
+        self.reads = reads
+        self.shows = shows
 
     def to_json(self) -> Json:
         return {"id": self.id, "exclude": self.exclude, "statement": self.statement, "said": self.said,
@@ -306,12 +394,16 @@ class CriterionInfo:
         return next((x for x in self.computed if x.expr == expr), None)
 
 
-@attrs.frozen
-class Service:
+class Service(Record):
     """A service a guideline covers: kind "name", "cpt", "hcpcs", "class", "ingredient" or "form", and its value."""
 
+    __slots__ = ("kind", "value")
     kind: str
     value: str
+
+    def __init__(self, kind: str, value: str) -> None:
+        self.kind = kind
+        self.value = value
 
     def to_json(self) -> Json:
         return {"kind": self.kind, "value": self.value}
@@ -321,13 +413,18 @@ class Service:
         return cls(data["kind"], data["value"])
 
 
-@attrs.frozen
-class TableInfo:
+class TableInfo(Record):
     """A table of the guideline: its entries as (key, value as written)."""
 
+    __slots__ = ("name", "label", "entries")
     name: str
     label: str
     entries: tuple[tuple[str, str], ...]
+
+    def __init__(self, name: str, label: str, entries: tuple[tuple[str, str], ...]) -> None:
+        self.name = name
+        self.label = label
+        self.entries = entries
 
     def to_json(self) -> Json:
         return {"name": self.name, "label": self.label, "entries": [list(e) for e in self.entries]}
@@ -337,12 +434,16 @@ class TableInfo:
         return cls(data["name"], data["label"], tuple((k, v) for k, v in data["entries"]))
 
 
-@attrs.frozen
-class OnDenialInfo:
+class OnDenialInfo(Record):
     """A guideline's `on denial says`: the sentence every letter that does not certify carries, and its citation."""
 
+    __slots__ = ("text", "citation")
     text: str
     citation: Citation
+
+    def __init__(self, text: str, citation: Citation) -> None:
+        self.text = text
+        self.citation = citation
 
     def to_json(self) -> Json:
         return {"text": self.text, "citation": self.citation.to_json()}
@@ -352,12 +453,16 @@ class OnDenialInfo:
         return cls(data["text"], Citation.from_json(data["citation"]))
 
 
-@attrs.frozen
-class InForce:
+class InForce(Record):
     """The dates of the requests an edition applies to (ISO dates, both inclusive; None: open)."""
 
-    start: Optional[str] = None
-    end: Optional[str] = None
+    __slots__ = ("start", "end")
+    start: Optional[str]
+    end: Optional[str]
+
+    def __init__(self, start: Optional[str] = None, end: Optional[str] = None) -> None:
+        self.start = start
+        self.end = end
 
     def to_json(self) -> Json:
         return {"from": self.start, "until": self.end}
@@ -367,10 +472,11 @@ class InForce:
         return cls(data.get("from"), data.get("until"))
 
 
-@attrs.frozen
-class GuidelineInfo:
+class GuidelineInfo(Record):
     """Everything check time knows about a guideline besides its compiled checker."""
 
+    __slots__ = ("id", "title", "citation", "citation_text", "version", "services", "states", "facts", "tables",
+                 "criteria", "on_denial", "in_force", "not_mtus_rank")
     id: str
     title: str
     citation: Citation
@@ -381,9 +487,28 @@ class GuidelineInfo:
     facts: Mapping[str, FactInfo]  # in declaration order
     tables: tuple[TableInfo, ...]
     criteria: tuple[CriterionInfo, ...]  # in source order
-    on_denial: Optional[OnDenialInfo] = None
-    in_force: Optional[InForce] = None  # the edition's period; None: applied whatever the date
-    not_mtus_rank: Optional[int] = None  # a source outside the MTUS: its rank in 8 CCR 9792.25 (2 or 3)
+    on_denial: Optional[OnDenialInfo]
+    in_force: Optional[InForce]  # the edition's period; None: applied whatever the date
+    not_mtus_rank: Optional[int]  # a source outside the MTUS: its rank in 8 CCR 9792.25 (2 or 3)
+
+    def __init__(self, id: str, title: str, citation: Citation, citation_text: str, version: Optional[str],
+                 services: tuple[Service, ...], states: Optional[str], facts: Mapping[str, FactInfo],
+                 tables: tuple[TableInfo, ...], criteria: tuple[CriterionInfo, ...],
+                 on_denial: Optional[OnDenialInfo] = None, in_force: Optional[InForce] = None,
+                 not_mtus_rank: Optional[int] = None) -> None:
+        self.id = id
+        self.title = title
+        self.citation = citation
+        self.citation_text = citation_text
+        self.version = version
+        self.services = services
+        self.states = states
+        self.facts = facts
+        self.tables = tables
+        self.criteria = criteria
+        self.on_denial = on_denial
+        self.in_force = in_force
+        self.not_mtus_rank = not_mtus_rank
 
     def to_json(self) -> Json:
         out = {"format": INFO_FORMAT, "id": self.id, "title": self.title, "citation": self.citation.to_json(),
@@ -421,12 +546,16 @@ def _texts(data: Json) -> tuple[str, ...]:
     return tuple(data)
 
 
-@attrs.frozen
-class ProductInfo:
+class ProductInfo(Record):
     """A drug product of the formulary: its ingredients and its dosage form (None: not stated)."""
 
+    __slots__ = ("ingredients", "form")
     ingredients: tuple[str, ...]
-    form: Optional[str] = None
+    form: Optional[str]
+
+    def __init__(self, ingredients: tuple[str, ...], form: Optional[str] = None) -> None:
+        self.ingredients = ingredients
+        self.form = form
 
     def to_json(self) -> Json:
         return {"ingredients": list(self.ingredients), "form": self.form}
@@ -439,19 +568,27 @@ class ProductInfo:
         return cls(_texts(data["ingredients"]), form)
 
 
-@attrs.frozen
-class FormularyInfo:
+class FormularyInfo(Record):
     """The pack's drug vocabulary (formulary.json): ingredients with their drug classes, products by name.
 
     Check time routes a drug request by it (check/routing.py); build/packinfo.py
     makes it from a `formulary` file, and several files merge into one (packwriter).
     """
 
+    __slots__ = ("id", "title", "citation", "ingredients", "products")
     id: str
     title: str
     citation: Optional[Citation]
     ingredients: Mapping[str, tuple[str, ...]]  # ingredient name -> its drug classes
     products: Mapping[str, ProductInfo]  # product name (brand or generic) -> ingredients and form
+
+    def __init__(self, id: str, title: str, citation: Optional[Citation], ingredients: Mapping[str, tuple[str, ...]],
+                 products: Mapping[str, ProductInfo]) -> None:
+        self.id = id
+        self.title = title
+        self.citation = citation
+        self.ingredients = ingredients
+        self.products = products
 
     def to_json(self) -> Json:
         return {"id": self.id, "title": self.title,

@@ -10,11 +10,13 @@ pack, not this module, decides which guideline governs.
 from __future__ import annotations
 
 import re
-from typing import Optional
-
-import attrs
 
 from mtus.compiler.check.lazyre import DIGIT, Lazy, literal_prefixes
+from mtus.compiler.check.runtime import Record, as_dict
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 _WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                  "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "once": 1, "twice": 2, "thrice": 3}
@@ -90,23 +92,39 @@ _DOTTED = Lazy(r"\b(?:[A-Za-z]\.){2,}", 0, (".",))
 _PARENS = Lazy(r"\(([^()]*)\)", 0, ("(",))
 
 
-@attrs.frozen
-class ItemDetail:
+class ItemDetail(Record):
     """What an item states besides the service: units requested, frequency, dosing, approach."""
 
-    quantity: Optional[int] = None  # units requested: "#180", "x6", or visits per week times weeks
-    per_week: Optional[int] = None
-    weeks: Optional[int] = None
-    strength: Optional[str] = None
-    dosing: Optional[str] = None
-    approach: Optional[str] = None  # transforaminal, interlaminar, caudal
-    region: Optional[str] = None  # cervical, thoracic, lumbar
-    levels: tuple = ()
-    length: Optional[tuple[int, str]] = None  # the length of use or rental: "x30 days" (30, "day"), "3-month rental"
-    purchase: Optional[bool] = None  # True for "purchase", False for "rental"/"rent"; None when it says neither
+    __slots__ = ("quantity", "per_week", "weeks", "strength", "dosing", "approach", "region", "levels", "length",
+                 "purchase")
+    quantity: Optional[int]  # units requested: "#180", "x6", or visits per week times weeks
+    per_week: Optional[int]
+    weeks: Optional[int]
+    strength: Optional[str]
+    dosing: Optional[str]
+    approach: Optional[str]  # transforaminal, interlaminar, caudal
+    region: Optional[str]  # cervical, thoracic, lumbar
+    levels: tuple
+    length: Optional[tuple[int, str]]  # the length of use or rental: "x30 days" (30, "day"), "3-month rental"
+    purchase: Optional[bool]  # True for "purchase", False for "rental"/"rent"; None when it says neither
+
+    def __init__(self, quantity: Optional[int] = None, per_week: Optional[int] = None, weeks: Optional[int] = None,
+                 strength: Optional[str] = None, dosing: Optional[str] = None, approach: Optional[str] = None,
+                 region: Optional[str] = None, levels: tuple = (), length: Optional[tuple[int, str]] = None,
+                 purchase: Optional[bool] = None) -> None:
+        self.quantity = quantity
+        self.per_week = per_week
+        self.weeks = weeks
+        self.strength = strength
+        self.dosing = dosing
+        self.approach = approach
+        self.region = region
+        self.levels = levels
+        self.length = length
+        self.purchase = purchase
 
     def to_json(self) -> dict:
-        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in attrs.asdict(self).items()
+        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in as_dict(self).items()
                if v not in (None, ())}
         if self.length is not None:  # as the item says it: "30 days"
             n, unit = self.length

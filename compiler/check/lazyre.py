@@ -10,7 +10,10 @@ holding none of them is answered without compiling or searching. That answer is 
 from __future__ import annotations
 
 import re
-from typing import Iterator, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator, Optional
 
 #: In `needs`: a digit 0-9.
 DIGIT = "0-9"

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-from typing import Optional
-
-import attrs
 
 from mtus.compiler.check.case import Case, Request
 from mtus.compiler.check.editions import edition_text, is_mtus, not_mtus_sentence
@@ -23,7 +20,11 @@ from mtus.compiler.check.inert import inert, markdown_text
 from mtus.compiler.check.pack import Pack
 from mtus.compiler.check.rationale import (Explainer, Reason, format_date, format_value, join, missing_of,
                                             sentence)
-from mtus.compiler.check.runtime import APPLIES, CERTIFIED, MODIFIED, GuidelineResult, to_json_value
+from mtus.compiler.check.runtime import APPLIES, CERTIFIED, MODIFIED, GuidelineResult, Record, to_json_value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 WIDTH = 88
 #: Decisive reasons in the rationale paragraph; the rest are in "what would change it", --explain and JSON.
@@ -33,15 +34,22 @@ MAX_REASONS = 3
 JSON_FORMAT = 2
 
 
-@attrs.frozen
-class Wording:
+class Wording(Record):
     """How one kind of review names its outcomes; {item}, {k}, {n}, {units} are filled in per request."""
 
+    __slots__ = ("title", "words", "verdicts", "closings", "part")
     title: str
     words: dict  # runtime determination -> the word after "Determination:"
     verdicts: dict  # runtime determination -> the sentence after it
     closings: dict  # runtime determination -> the last sentence of the rationale
     part: str  # the supported part of a request only partly supported, in the rationale paragraph
+
+    def __init__(self, title: str, words: dict, verdicts: dict, closings: dict, part: str) -> None:
+        self.title = title
+        self.words = words
+        self.verdicts = verdicts
+        self.closings = closings
+        self.part = part
 
 
 #: IMR decides a request as a whole (there is no "modified"); the part the guideline supports is named.
@@ -72,17 +80,33 @@ WORDINGS = {
 }
 
 
-@attrs.frozen
-class RequestDecision:
+class RequestDecision(Record):
+    """A request a guideline decided: the result, and the letter's sentences for it."""
+
+    __slots__ = ("request", "info", "result", "statement", "reasons", "remedies", "on_denial", "presumptions",
+                 "support")
     request: Request
     info: GuidelineInfo
     result: GuidelineResult
     statement: tuple[str, ...]
     reasons: tuple[Reason, ...]
     remedies: tuple[str, ...]
-    on_denial: Optional[str] = None  # the guideline's sentence for every letter that does not certify
-    presumptions: tuple[str, ...] = ()  # each presumption that decided, as the letter states it
-    support: tuple[str, ...] = ()  # for a certified request: what the record documents that meets the criteria
+    on_denial: Optional[str]  # the guideline's sentence for every letter that does not certify
+    presumptions: tuple[str, ...]  # each presumption that decided, as the letter states it
+    support: tuple[str, ...]  # for a certified request: what the record documents that meets the criteria
+
+    def __init__(self, request: Request, info: GuidelineInfo, result: GuidelineResult, statement: tuple[str, ...],
+                 reasons: tuple[Reason, ...], remedies: tuple[str, ...], on_denial: Optional[str] = None,
+                 presumptions: tuple[str, ...] = (), support: tuple[str, ...] = ()) -> None:
+        self.request = request
+        self.info = info
+        self.result = result
+        self.statement = statement
+        self.reasons = reasons
+        self.remedies = remedies
+        self.on_denial = on_denial
+        self.presumptions = presumptions
+        self.support = support
 
     @property
     def certified(self) -> bool:
@@ -156,13 +180,16 @@ def _guideline(info: GuidelineInfo) -> str:
     return f"{info.citation_text} ({info.title})" + (f"; {edition}" if edition else "")
 
 
-@attrs.frozen
-class NotAddressed:
+class NotAddressed(Record):
     """An item no guideline decides (none governs it, none in force on the date, or several): a result, not an error."""
 
+    __slots__ = ("request",)
     request: Request
     certified = None
     modified = None
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
 
     @property
     def route(self):
@@ -194,12 +221,20 @@ def _not_addressed_json(d: NotAddressed, w: str) -> dict:
             "not_addressed": d.route.to_json(), "detail": d.request.detail.to_json()}
 
 
-@attrs.frozen
-class Letter:
+class Letter(Record):
+    """A case's decisions, as one letter says them."""
+
+    __slots__ = ("case", "pack", "decisions", "wording")
     case: Case
     pack: Pack
     decisions: tuple  # a RequestDecision, or a NotAddressed, per request
-    wording: str = "imr"
+    wording: str
+
+    def __init__(self, case: Case, pack: Pack, decisions: tuple, wording: str = "imr") -> None:
+        self.case = case
+        self.pack = pack
+        self.decisions = decisions
+        self.wording = wording
 
     @property
     def decided(self) -> int:

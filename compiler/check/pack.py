@@ -26,15 +26,18 @@ import hashlib
 import json
 import os
 import types
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Iterable, Mapping, Optional
-
-import attrs
 
 from mtus.compiler.check import runtime
 from mtus.compiler.check.bounded import Refused, read_bounded
 from mtus.compiler.check.index import PackIndex, RouteTables, ServiceEntry
 from mtus.compiler.check.info import FormularyInfo, GuidelineInfo
+from mtus.compiler.check.runtime import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable, Optional
 
 PACK_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -211,16 +214,31 @@ class _Infos(Mapping[str, GuidelineInfo]):
         return len(self._guidelines)
 
 
-@attrs.frozen
-class Pack:
+class Pack(Record):
+    """An opened, verified pack: its guidelines, formulary and routing index (what a check needs of it)."""
+
+    __slots__ = ("name", "version", "digest", "guidelines", "location", "formulary", "index", "_cache")
+    _uncompared = _unshown = ("_cache",)
     name: str
     version: str
     digest: str  # sha256 of manifest.json: names the exact pack in letters
     guidelines: Mapping[str, LoadedGuideline]
     location: str
-    formulary: Optional[FormularyInfo] = None  # the drug vocabulary, when the pack has one
-    index: Optional[PackIndex] = None  # routing.json's (or the manifest's) index; None: computed from the descriptions
-    _cache: dict = attrs.field(factory=dict, eq=False, repr=False)
+    formulary: Optional[FormularyInfo]  # the drug vocabulary, when the pack has one
+    index: Optional[PackIndex]  # routing.json's (or the manifest's) index; None: computed from the descriptions
+    _cache: dict  # what is made from the pack on first use (the case reader, the descriptions)
+
+    def __init__(self, name: str, version: str, digest: str, guidelines: Mapping[str, LoadedGuideline], location: str,
+                 formulary: Optional[FormularyInfo] = None, index: Optional[PackIndex] = None,
+                 cache: Optional[dict] = None) -> None:
+        self.name = name
+        self.version = version
+        self.digest = digest
+        self.guidelines = guidelines
+        self.location = location
+        self.formulary = formulary
+        self.index = index
+        self._cache = {} if cache is None else cache
 
     def reader(self):
         """The case reader for this pack (routing tables built once)."""

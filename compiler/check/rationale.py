@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime
 import re
 from decimal import Decimal
-from typing import Mapping, Optional
-
-import attrs
 
 from mtus.compiler.check.info import Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, GuidelineInfo, Operand, Shape
 from mtus.compiler.check.runtime import (MET, NOT_APPLICABLE, NOT_DOCUMENTED, CriterionResult, Duration,
-                              GuidelineResult)
+                                        GuidelineResult, Record)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Mapping, Optional
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December")
@@ -110,13 +111,22 @@ def _number_text(n) -> str:
     return str(n)
 
 
-@attrs.frozen
-class Reason:
+class Reason(Record):
     """One reason a request is not certified: the criteria it stands for, their outcome, the sentence's body."""
 
+    __slots__ = ("criteria", "outcome", "text")
     criteria: tuple[str, ...]
     outcome: str
     text: str
+
+    def __init__(self, criteria: tuple[str, ...], outcome: str, text: str) -> None:
+        self.criteria = criteria
+        self.outcome = outcome
+        self.text = text
+
+    def also(self, criterion: str) -> Reason:
+        """This reason standing for one criterion more."""
+        return Reason(self.criteria + (criterion,), self.outcome, self.text)
 
     @property
     def criterion(self) -> str:
@@ -629,12 +639,12 @@ class Explainer:
                     and set(r.missing) <= set(c.when_facts)):
                 if ("turns on",) in turns_on:  # one plain sentence for all of them
                     i = turns_on[("turns on",)]
-                    out[i] = attrs.evolve(out[i], criteria=out[i].criteria + (r.id,))
+                    out[i] = out[i].also(r.id)
                     continue
                 said = {m for earlier in out for m in missing_of(result, earlier)}
                 if set(open_on) <= said:  # an earlier sentence already says the record does not document them
                     i = len(out) - 1
-                    out[i] = attrs.evolve(out[i], criteria=out[i].criteria + (r.id,))
+                    out[i] = out[i].also(r.id)
                     continue
                 turns_on[("turns on",)] = len(out)
                 text = (f"whether the request can be certified turns on {_with_the(self.missing_phrase(open_on))}, "
@@ -645,7 +655,7 @@ class Explainer:
                 key = (tuple(c.when), r.missing)
                 if key in turns_on:
                     i = turns_on[key]
-                    out[i] = attrs.evolve(out[i], criteria=out[i].criteria + (r.id,))
+                    out[i] = out[i].also(r.id)
                     continue
                 turns_on[key] = len(out)
                 text = (f"whether the request can be certified turns on whether {join(list(c.when))}, "

@@ -13,15 +13,16 @@ import datetime
 import difflib
 import re
 from collections import Counter
-from typing import Any, Mapping, Optional, Sequence
-
-import attrs
 
 from mtus.compiler.check.editions import in_force, is_mtus, period_text, rank
 from mtus.compiler.check.index import RouteTables
 from mtus.compiler.check.info import FormularyInfo, GuidelineInfo, Service
 from mtus.compiler.check.itemtext import ItemDetail, level_count, outside_parentheses, routing_text
-from mtus.compiler.check.runtime import Duration
+from mtus.compiler.check.runtime import Duration, Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping, Optional, Sequence
 
 #: A procedure code in an item, bare or after its system's name: a CPT code ("20552", "CPT 0232T") or an
 #: HCPCS Level II code ("E0730 TENS unit", "HCPCS E0730": a letter A-V and four digits).
@@ -55,34 +56,49 @@ def _close(word: str, options) -> Optional[str]:
     return "did you mean " + " or ".join(f"`{x}`" for x in m) + "?"
 
 
-@attrs.frozen
-class Product:
+class Product(Record):
     """A drug the request item names, as the pack's formulary describes it."""
 
+    __slots__ = ("name", "ingredients", "classes", "form")
     name: str
     ingredients: frozenset
     classes: frozenset
     form: Optional[str]
+
+    def __init__(self, name: str, ingredients: frozenset, classes: frozenset, form: Optional[str]) -> None:
+        self.name = name
+        self.ingredients = ingredients
+        self.classes = classes
+        self.form = form
 
     def value(self, part: str):
         return {"ingredients": self.ingredients, "classes": self.classes, "form": self.form,
                 "name": self.name}[part]
 
 
-@attrs.frozen
-class Route:
+class Route(Record):
     """Where an item goes: a guideline id, or why none (`key` is the request key the problem is about).
 
     A miss about `guideline` (an unknown id) is an error in the case file; a
     miss about `item` is an item-level result: the item is not addressed.
     """
 
+    __slots__ = ("guideline", "key", "message", "hint", "closest", "kind")
     guideline: Optional[str]
-    key: str = "item"
-    message: str = ""
-    hint: Optional[str] = None
-    closest: tuple = ()  # (guideline id, service name) pairs nearest an item no guideline governs
-    kind: str = "none"  # why not routed: none (no guideline), several, not_in_force, or unknown_id
+    key: str
+    message: str
+    hint: Optional[str]
+    closest: tuple  # (guideline id, service name) pairs nearest an item no guideline governs
+    kind: str  # why not routed: none (no guideline), several, not_in_force, or unknown_id
+
+    def __init__(self, guideline: Optional[str], key: str = "item", message: str = "", hint: Optional[str] = None,
+                 closest: tuple = (), kind: str = "none") -> None:
+        self.guideline = guideline
+        self.key = key
+        self.message = message
+        self.hint = hint
+        self.closest = closest
+        self.kind = kind
 
     @property
     def addressed_elsewhere(self) -> bool:
@@ -325,7 +341,6 @@ class Router:
         return found
 
 
-@attrs.frozen
 class _HintName:
     """One service name, prepared once per pack for the closest-service hint.
 
@@ -335,10 +350,17 @@ class _HintName:
     costs a few comparisons per name instead of one full match per run of words.
     """
 
+    __slots__ = ("key", "norm", "words", "chars")
     key: str  # the name as the guideline declares it, lower case (sorting ties)
     norm: str
     words: int
     chars: tuple  # (character, count) pairs
+
+    def __init__(self, key: str, norm: str, words: int, chars: tuple) -> None:
+        self.key = key
+        self.norm = norm
+        self.words = words
+        self.chars = chars
 
     def _ratio(self, text: tuple, cutoff: float) -> float:
         """difflib's ratio of a (text, its characters) to the name if it may reach cutoff, else 0.0 (below cutoff)."""

@@ -2,8 +2,8 @@
 
 Generated checker modules import only the names in __all__; the reference
 interpreter (compiler/build/interpret.py) uses the same functions, so both share one
-definition of the semantics. Standard library and attrs only: checking a case
-never imports Lark or the compiler.
+definition of the semantics. Standard library only (not even typing, which only
+the type checker reads): checking a case never imports Lark or the compiler.
 
 Values of documented facts, as the case loader produces them:
   finding -> bool, count -> int, number / percent / quantity -> Decimal (or int),
@@ -31,9 +31,13 @@ import operator
 import re
 from bisect import bisect_right
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
+from operator import attrgetter
 
-import attrs
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping, Optional, Sequence, TypeVar
+
+    R = TypeVar("R", bound="Record")
 
 #: Bumped whenever generated code would need a different runtime. Packs record it.
 #: 2: tables (lookup), sum of an expression, partial certification, total calendar arithmetic.
@@ -72,6 +76,59 @@ PRESUMED_ABSENT = "presumed_absent"      # a finding the record is silent on is 
 DETAIL_UNSTATED = "detail_unstated"      # a request detail checked only when stated was not stated
 EXCLUSION_SILENT = "exclusion_silent"    # an exclusion the record is silent on does not apply
 PRESUMPTION_KINDS = (NONE_WHEN_SILENT, PRESUMED_ABSENT, DETAIL_UNSTATED, EXCLUSION_SILENT)
+
+
+# ---------------------------------------------------------- value classes
+# Check time's value classes (here and in the modules around) are written out by hand: `__slots__` in
+# `__init__`'s order and an explicit `__init__`. attrs generated and compiled every class's methods when its
+# module was imported, which with importing attrs itself was about a third of `mtus check`'s start-up.
+class Record:
+    """A value: equal to another of the same class with equal fields, hashable by them, shown as attrs shows it.
+
+    A subclass names its fields in `__slots__` (after its bases' fields, in `__init__`'s order); fields listed
+    in `_uncompared` take no part in equality or hashing, those in `_unshown` are left out of the repr.
+    """
+
+    __slots__ = ()
+    _fields: ClassVar[tuple[str, ...]] = ()
+    _uncompared: ClassVar[tuple[str, ...]] = ()
+    _unshown: ClassVar[tuple[str, ...]] = ()
+    _shown: ClassVar[tuple[str, ...]] = ()
+    #: the compared fields of an instance (attrgetter: a C function, not bound as a method); with none, its class
+    _key: ClassVar[attrgetter[object]] = attrgetter("__class__")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        slots = cls.__dict__.get("__slots__", ())
+        cls._fields = cls._fields + ((slots,) if isinstance(slots, str) else tuple(slots))
+        compared = [f for f in cls._fields if f not in cls._uncompared]
+        cls._key = attrgetter(*compared) if compared else attrgetter("__class__")
+        cls._shown = tuple(f for f in cls._fields if f not in cls._unshown)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        key = self._key
+        return key(self) == key(other)
+
+    def __hash__(self) -> int:
+        return hash(self._key(self))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._shown)
+        return f"{self.__class__.__qualname__}({inner})"
+
+
+def evolve(obj: R, **changes: Any) -> R:
+    """A copy of obj with some fields changed (as attrs.evolve: a field `_x` is the keyword `x`)."""
+    args = {name.lstrip("_"): getattr(obj, name) for name in obj._fields}
+    args.update(changes)
+    return obj.__class__(**args)
+
+
+def as_dict(obj: Record) -> dict[str, Any]:
+    """The fields of obj by name, in order (as attrs.asdict without recursion)."""
+    return {name: getattr(obj, name) for name in obj._fields}
 
 
 # ------------------------------------------------------------------ time
@@ -115,19 +172,28 @@ def shift(d: Optional[datetime.date], months: int, days: int) -> Optional[dateti
     return add_days(add_months(d, months), days) if days else add_months(d, months)
 
 
-@attrs.frozen
-class Duration:
+class Duration(Record):
     """A length of calendar time: whole months plus days.
 
     A duration measured by `time from A to B` remembers A (`start`) and B
     (`end`), so that comparing it with `2 months` is decided on the calendar
-    starting at A.
+    starting at A. Equal durations have equal months and days, wherever they start.
     """
 
-    months: int = 0
-    days: int = 0
-    start: Optional[datetime.date] = attrs.field(default=None, eq=False)
-    end: Optional[datetime.date] = attrs.field(default=None, eq=False, repr=False)
+    __slots__ = ("months", "days", "start", "end")
+    _uncompared = ("start", "end")
+    _unshown = ("end",)
+    months: int
+    days: int
+    start: Optional[datetime.date]
+    end: Optional[datetime.date]
+
+    def __init__(self, months: int = 0, days: int = 0, start: Optional[datetime.date] = None,
+                 end: Optional[datetime.date] = None) -> None:
+        self.months = months
+        self.days = days
+        self.start = start
+        self.end = end
 
     def after(self, d: Optional[datetime.date]) -> Optional[datetime.date]:
         """The date this long after d (None if that is off the calendar)."""
@@ -285,13 +351,14 @@ def k_at_least(n: int, *values: Optional[bool]) -> Optional[bool]:
 
 
 # ------------------------------------------- values with their missing facts
-#: A runtime value: bool, int, Decimal, str, date, Duration, frozenset, or a history's rows.
-Value = Any
-Row = Mapping[str, Any]
-Pair = tuple[Any, tuple[str, ...]]  # (value, missing): missing is () unless value is None
-#: `within`'s inclusive (first, last) dates; first is None when it would be off the calendar
-Window = Optional[tuple[Optional[datetime.date], datetime.date]]
-Where = Optional[Callable[[Row], Pair]]
+if TYPE_CHECKING:  # the type checker's names only
+    #: A runtime value: bool, int, Decimal, str, date, Duration, frozenset, or a history's rows.
+    Value = Any
+    Row = Mapping[str, Any]
+    Pair = tuple[Any, tuple[str, ...]]  # (value, missing): missing is () unless value is None
+    #: `within`'s inclusive (first, last) dates; first is None when it would be off the calendar
+    Window = Optional[tuple[Optional[datetime.date], datetime.date]]
+    Where = Optional[Callable[[Row], Pair]]
 
 
 def union(*missings: Iterable[str]) -> tuple[str, ...]:
@@ -775,38 +842,46 @@ def member_code(op: str, a: Any, b: Any) -> Optional[bool]:
 
 
 # --------------------------------------------------------------- results
-@attrs.frozen
-class FactValue:
+class FactValue(Record):
     """A fact a criterion read, with the value the case documented (None if not documented).
 
     For a fact with a default that the case leaves out, `value` is the default
     and `documented` is False.
     """
 
+    __slots__ = ("name", "value", "documented")
     name: str
     value: object
     documented: bool
+
+    def __init__(self, name: str, value: object, documented: bool) -> None:
+        self.name = name
+        self.value = value
+        self.documented = documented
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "value": to_json_value(self.value), "documented": self.documented}
 
 
-@attrs.frozen
-class Computed:
+class Computed(Record):
     """A value a criterion computed from the facts (a sum, a table lookup, an elapsed time); None if unknown.
 
     `expr` is the computed expression as the guideline writes it.
     """
 
+    __slots__ = ("expr", "value")
     expr: str
     value: object
+
+    def __init__(self, expr: str, value: object) -> None:
+        self.expr = expr
+        self.value = value
 
     def to_json(self) -> dict[str, Any]:
         return {"expr": self.expr, "value": to_json_value(self.value)}
 
 
-@attrs.frozen
-class CriterionResult:
+class CriterionResult(Record):
     """The outcome of one criterion on one case.
 
     `missing` names what was not documented, in first-use order: fact names,
@@ -820,14 +895,32 @@ class CriterionResult:
     the outcome (empty when three-valued logic decided it).
     """
 
+    __slots__ = ("id", "outcome", "exclude", "read", "missing", "computed", "presumed", "readings")
     id: str
     outcome: str
     exclude: bool
-    read: tuple[FactValue, ...] = ()
-    missing: tuple[str, ...] = ()
-    computed: tuple[Computed, ...] = ()
-    presumed: tuple[str, ...] = ()
-    readings: tuple[str, ...] = ()
+    read: tuple[FactValue, ...]
+    missing: tuple[str, ...]
+    computed: tuple[Computed, ...]
+    presumed: tuple[str, ...]
+    readings: tuple[str, ...]
+
+    def __init__(self, id: str, outcome: str, exclude: bool, read: tuple[FactValue, ...] = (),
+                 missing: tuple[str, ...] = (), computed: tuple[Computed, ...] = (), presumed: tuple[str, ...] = (),
+                 readings: tuple[str, ...] = ()) -> None:
+        self.id = id
+        self.outcome = outcome
+        self.exclude = exclude
+        self.read = read
+        self.missing = missing
+        self.computed = computed
+        self.presumed = presumed
+        self.readings = readings
+
+    def with_outcome(self, outcome: str, missing: tuple[str, ...], presumed: tuple[str, ...],
+               readings: tuple[str, ...]) -> CriterionResult:
+        """This result with another outcome, what it misses and rests on, and the readings tried."""
+        return CriterionResult(self.id, outcome, self.exclude, self.read, missing, self.computed, presumed, readings)
 
     @property
     def passing(self) -> bool:
@@ -847,26 +940,37 @@ class CriterionResult:
         }
 
 
-@attrs.frozen
-class Presumption:
+class Presumption(Record):
     """A presumption that decided a result: the fact, its kind (PRESUMPTION_KINDS), its label, the criteria resting on it."""
 
+    __slots__ = ("fact", "kind", "label", "criteria")
     fact: str
     kind: str
     label: str
-    criteria: tuple[str, ...] = ()
+    criteria: tuple[str, ...]
+
+    def __init__(self, fact: str, kind: str, label: str, criteria: tuple[str, ...] = ()) -> None:
+        self.fact = fact
+        self.kind = kind
+        self.label = label
+        self.criteria = criteria
 
     def to_json(self) -> dict[str, Any]:
         return {"fact": self.fact, "kind": self.kind, "label": self.label, "criteria": list(self.criteria)}
 
 
-@attrs.frozen
-class Modification:
+class Modification(Record):
     """Partial certification: `certified` of the `requested` amount of the count fact `fact` would be certified."""
 
+    __slots__ = ("fact", "certified", "requested")
     fact: str
     certified: int
     requested: int
+
+    def __init__(self, fact: str, certified: int, requested: int) -> None:
+        self.fact = fact
+        self.certified = certified
+        self.requested = requested
 
     def to_json(self) -> dict[str, Any]:
         return {"fact": self.fact, "certified": self.certified, "requested": self.requested}
@@ -875,8 +979,7 @@ class Modification:
 CERTIFIED, MODIFIED, NOT_CERTIFIED = "certified", "modified", "not certified"
 
 
-@attrs.frozen
-class GuidelineResult:
+class GuidelineResult(Record):
     """The determination for one guideline: certified when every applicable criterion is met.
 
     `criteria` are the outcomes for the amount requested. `modified` is set when
@@ -884,14 +987,25 @@ class GuidelineResult:
     certified (see `modify`); `certified` stays False then.
     """
 
+    __slots__ = ("guideline", "request_date", "criteria", "modified", "presumptions", "turns_on")
     guideline: str
     request_date: datetime.date
     criteria: tuple[CriterionResult, ...]
-    modified: Optional[Modification] = None
+    modified: Optional[Modification]
     #: The presumptions that decided, each once, in first-use order (see `conclude`).
-    presumptions: tuple[Presumption, ...] = ()
+    presumptions: tuple[Presumption, ...]
     #: When every reading was tried and the result still differs between them: the facts it turns on.
-    turns_on: tuple[str, ...] = ()
+    turns_on: tuple[str, ...]
+
+    def __init__(self, guideline: str, request_date: datetime.date, criteria: tuple[CriterionResult, ...],
+                 modified: Optional[Modification] = None, presumptions: tuple[Presumption, ...] = (),
+                 turns_on: tuple[str, ...] = ()) -> None:
+        self.guideline = guideline
+        self.request_date = request_date
+        self.criteria = criteria
+        self.modified = modified
+        self.presumptions = presumptions
+        self.turns_on = turns_on
 
     @property
     def certified(self) -> bool:
@@ -957,7 +1071,8 @@ def modify(result: GuidelineResult, facts: Mapping[str, object], allows_fewer: M
     for k in range(n - 1, 0, -1):
         fewer[fact] = k
         if not unmet(fewer, result.request_date):
-            return attrs.evolve(result, modified=Modification(fact, k, n))
+            return GuidelineResult(result.guideline, result.request_date, result.criteria, Modification(fact, k, n),
+                                   result.presumptions, result.turns_on)
     return result
 
 
@@ -1010,8 +1125,9 @@ def decide(cid: str, exclude: bool, gate: Pair, result: Optional[Pair],
 #: this many readings are tried; the facts are taken in declaration order (the same in every back end).
 MAX_READING_FACTS = 4
 MAX_READINGS = 64
-#: A fact -> the values it can take, in the order they are tried.
-Domains = Mapping[str, tuple[Value, ...]]
+if TYPE_CHECKING:
+    #: A fact -> the values it can take, in the order they are tried.
+    Domains = Mapping[str, tuple[Value, ...]]
 
 
 def reading_facts(result: GuidelineResult, facts: Mapping[str, object],
@@ -1095,9 +1211,9 @@ def every_reading(result: GuidelineResult, facts: Mapping[str, object],
             continue
         missing = union(*(c.missing for c in cs)) if outcome == NOT_DOCUMENTED else ()
         presumed = union(base.presumed, *(c.presumed for c in cs))
-        criteria.append(attrs.evolve(base, outcome=outcome, missing=missing, presumed=presumed,
-                                     readings=tuple(n for n in names if n in read)))
-    return attrs.evolve(result, criteria=tuple(criteria), turns_on=tuple(n for n in names if n in turns_on))
+        criteria.append(base.with_outcome(outcome, missing, presumed, tuple(n for n in names if n in read)))
+    return GuidelineResult(result.guideline, result.request_date, tuple(criteria), result.modified,
+                           result.presumptions, tuple(n for n in names if n in turns_on))
 
 
 def unmet_in_every_reading(unmet: list[str], facts: Mapping[str, object], request_date: datetime.date,
@@ -1177,8 +1293,9 @@ def decisive_presumptions(result: GuidelineResult, base: GuidelineResult, facts:
     criteria = []
     for c in result.criteria:
         kept = tuple(n for n in c.presumed if n not in others or c.id in decided[n])
-        criteria.append(c if kept == c.presumed else attrs.evolve(c, presumed=kept))
-    return attrs.evolve(result, criteria=tuple(criteria))
+        criteria.append(c if kept == c.presumed else c.with_outcome(c.outcome, c.missing, kept, c.readings))
+    return GuidelineResult(result.guideline, result.request_date, tuple(criteria), result.modified,
+                           result.presumptions, result.turns_on)
 
 
 def conclude(result: GuidelineResult, rules: Mapping[str, str], labels: Mapping[str, str]) -> GuidelineResult:
@@ -1206,7 +1323,8 @@ def conclude(result: GuidelineResult, rules: Mapping[str, str], labels: Mapping[
         return result
     presumptions = tuple(Presumption(name, kind, labels.get(name, name.replace("_", " ")), tuple(ids))
                          for name, (kind, ids) in found.items())
-    return attrs.evolve(result, presumptions=presumptions)
+    return GuidelineResult(result.guideline, result.request_date, result.criteria, result.modified, presumptions,
+                           result.turns_on)
 
 
 def finish(result: GuidelineResult, facts: Mapping[str, object],

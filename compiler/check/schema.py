@@ -6,9 +6,11 @@ claims-system exports can validate a case before it reaches a reviewer.
 
 from __future__ import annotations
 
-from typing import Mapping, Optional
-
 from mtus.compiler.check.info import FieldInfo, GuidelineInfo
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Mapping, Optional
 
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "a date, YYYY-MM-DD"}
 

@@ -19,7 +19,7 @@ import attrs
 
 from mtus.compiler.check.casefile import CaseError, LDict, LList, read_case_file
 from mtus.compiler.check.rationale import no_article
-from mtus.compiler.check.runtime import CriterionResult, GuidelineResult
+from mtus.compiler.check.runtime import CriterionResult, GuidelineResult, evolve
 
 DETERMINATIONS = ("certified", "not certified", "modified")
 BASES = ("clinical", "administrative")
@@ -251,7 +251,7 @@ def run_case(path: str, pack, root: Optional[str] = None) -> CaseRun:
     letter = decide(case, pack, "ur")
     runs = []
     for exp, d in zip(exps, letter.decisions):
-        one = attrs.evolve(letter, decisions=(d,))
+        one = evolve(letter, decisions=(d,))
         runs.append(compare(exp, d, render(one, "text", False), folder, set(pack.guidelines)))
     return CaseRun(shown, folder, tuple(runs), ())
 

@@ -8,12 +8,17 @@ output.plain_echo (click.echo's behaviour for text on the standard streams) on t
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 from mtus.compiler.check.casefile import CaseError, read_case_file, read_case_stream
 from mtus.compiler.check.letter import RequestDecision, decide, render
 from mtus.compiler.check.pack import CompileError, PackError, open_pack
-from mtus.compiler.tools.output import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Echo, echo_err, fail, paint
+from mtus.compiler.tools.output import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, echo_err, fail, paint
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
+
+    from mtus.compiler.tools.output import Echo
 
 
 def compile_failed(echo: Echo, err: CompileError, code: int = EXIT_PROBLEMS) -> None:

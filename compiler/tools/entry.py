@@ -11,7 +11,10 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from typing import Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 # --name -> (the keyword of checkcmd.run_check, the values click accepts or None for any text)
 _VALUES = {"--pack": ("pack_spec", None), "--format": ("fmt", ("text", "markdown", "json")),

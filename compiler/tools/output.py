@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Callable, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Optional
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
-Echo = Callable[..., None]
+if TYPE_CHECKING:
+    Echo = Callable[..., None]
 
 _SEVERITY = re.compile(r"(?m)(?<![\w-])(error|warning)(\[\w+\])?:")
 _HINT = re.compile(r"(?m)^(hint|note):")
