@@ -26,10 +26,11 @@ if TYPE_CHECKING:
 MAX_LINE_BYTES = 1024 * 1024
 
 
-class Summary:
-    """What a batch run did, counted as its results are written."""
+class Summary(Record):
+    """What a batch run did, counted as its results are written (equal to another that counted the same)."""
 
     __slots__ = ("lines", "decided", "errors", "certified")
+    __hash__ = None  # counted in place, so not hashable (as attrs.define made it)
 
     def __init__(self, lines: int = 0, decided: int = 0, errors: int = 0, certified: int = 0) -> None:
         self.lines = lines
