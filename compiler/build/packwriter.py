@@ -39,12 +39,13 @@ class PackFiles:
 
 def build_pack(paths: Iterable[str], name: str = "mtus-pack", version: str = "0") -> PackFiles:
     """Compile `.mtus` files or folders into pack files. Raises CompileError on diagnostics."""
-    from mtus.dsl.frontend import check_paths, find_sources
+    from mtus.dsl.frontend import check_paths, cycles_not_collected, find_sources
 
     sources = find_sources(paths)
     if not sources:
         raise PackError("no .mtus files found in " + ", ".join(map(str, paths)))
-    return pack_from_results(check_paths(sources), name, version)
+    with cycles_not_collected():  # one collection after it all, not one between checking and generating
+        return pack_from_results(check_paths(sources), name, version)
 
 
 def pack_from_text(text: str, path: str = "<stdin>", name: str = "mtus-pack", version: str = "0"):
@@ -57,6 +58,13 @@ def pack_from_text(text: str, path: str = "<stdin>", name: str = "mtus-pack", ve
 
 def pack_from_results(results: list, name: str = "mtus-pack", version: str = "0") -> PackFiles:
     """Pack files from the front end's results (one per source). Raises CompileError on diagnostics."""
+    from mtus.dsl.frontend import cycles_not_collected
+
+    with cycles_not_collected():
+        return _pack_from_results(results, name, version)
+
+
+def _pack_from_results(results: list, name: str, version: str) -> PackFiles:
     from mtus.compiler.build.packinfo import describe, describe_formulary
     from mtus.compiler.build.codegen import generate_module
     from mtus.dsl.model import Formulary, Guideline
