@@ -8,10 +8,12 @@ to the reader of the guideline it routes to (`GuidelineReader`, built once
 from that guideline's fact schema): it knows each declared fact's kind and
 remembers each value it has converted, keyed by the fact's name and the value
 as written, so a value seen before costs one dict lookup; any other value goes
-through the case reader's own converter for its kind (check/case.py). It
-answers None for anything else: another key, a `{value, source}` fact, an
-undeclared or unknown fact, any value the reader would refuse, an item no
-guideline decides, a shared fact no requested guideline reads (a warning).
+through the case reader's own converter for its kind (check/case.py); a
+fact written `{value, source}` is read for its value (the compact record
+cites no sources). It answers None for anything else: another key (a
+patient), an undeclared or unknown fact, any value the reader would refuse or
+read otherwise, an item no guideline decides, a shared fact no requested
+guideline reads (a warning).
 Those lines go to the case reader, which says what is wrong, so every result
 is the one the case reader gives (tests/test_batch_fast.py and
 tests/test_batchread.py compare them).
@@ -32,6 +34,10 @@ MAX_REMEMBERED = 200_000
 _NOT = object()  # a value the fast path does not take: the case reader decides the line
 _TOP = frozenset(("case", "date", "request", "requests", "facts"))
 _REQUEST = frozenset(("item", "guideline", "facts"))
+#: Top keys the compact record does not read: the case file's summary (checked as the reader checks it) and a
+#: casebook's `expected:` (ignored by the reader).
+_IGNORED = frozenset(("summary", "expected"))
+_SOURCED = frozenset(("value", "source"))
 _SCALARS = (str, int)  # the types whose values are remembered by value (a bool is neither: True == 1)
 
 
@@ -134,7 +140,14 @@ class GuidelineReader:
                         if len(values) < MAX_REMEMBERED:
                             values[key] = v
                 else:
-                    v = convert(*pair)
+                    if t is dict:  # {value, source}: the value (a record's sources are the letter's, not the batch's)
+                        raw_value = pair[1]
+                        source = raw_value.get("source", "")
+                        if "value" not in raw_value or not raw_value.keys() <= _SOURCED or type(source) is not str:
+                            return False  # the reader words what is wrong
+                        v = convert(pair[0], raw_value["value"])
+                    else:
+                        v = convert(*pair)
                     if v is _NOT:
                         return False
                 out[pair[0]] = v
@@ -159,8 +172,14 @@ class FastReader:
     # ---------------------------------------------------------------- a line
     def read(self, data: Any) -> Optional[tuple[Optional[str], datetime.date, list[tuple[str, str, dict]]]]:
         """(case id, review date, [(item, guideline id, facts)]) of a plain, valid case; None otherwise."""
-        if type(data) is not dict or not data.keys() <= _TOP:
+        if type(data) is not dict:
             return None
+        if not data.keys() <= _TOP:
+            if not data.keys() <= _TOP | _IGNORED:
+                return None
+            summary = data.get("summary")
+            if summary is not None and (type(summary) is not str or not summary.strip()):
+                return None
         cid = data.get("case")
         if cid is not None:
             if type(cid) is int and -(1 << 63) <= cid < 1 << 63:  # a longer one: the case reader's way
