@@ -240,6 +240,8 @@ REALISTIC = {
     "aeds": ("Gabapentin 300mg #90", {"neuropathic_pain": "present"}),
     "antidepressants": ("Cymbalta 30mg #30", {"neuropathic_pain": "present"}),
     "psych_treatment": ("Psychotherapy x4", {"identified_for_treatment": "present", "psychotherapy_requested": 4}),
+    "psych_evaluation": ("Psychological evaluation prior to SCS trial", {"implant_trial_planned": "present"}),
+    "frp_evaluation": ("FRP evaluation", {"previous_methods_failed": "present", "surgical_candidate": "absent"}),
 }
 
 

@@ -191,6 +191,7 @@ class Router:
         # still route to several guidelines, which is not decided.
         winners = {gid for name, gid in named if not inside(name, gid)}
         found = (found | winners) - ({gid for name, gid in named if inside(name, gid)} - winners)
+        found -= _purposes(text, [(name, gid) for name, gid in named if gid in winners])
         if not found and _norm(item) in self.infos:
             found.add(_norm(item))
         return sorted(found)
@@ -379,6 +380,25 @@ class _HintName:
             return max([ratio] + [self._ratio(r, 0.0) for r in runs])
         window = max((self._ratio(r, 0.8) for r in runs), default=0.0)
         return window if window >= 0.8 else None
+
+
+#: Words after which an item names what the service is for, not another service: "Psychological
+#: evaluation for SCS trial" is an evaluation; the stimulator is its purpose.
+_PURPOSE = (" for ", " prior to ", " before ", " in preparation for ")
+
+
+def _purposes(text: str, named: list[tuple[str, str]]) -> set[str]:
+    """Guidelines the item names only as the purpose of a service it names first (none if it names no purpose).
+
+    text is normalised and padded with spaces, as `Router.services` matches names in it.
+    """
+    cut = min((i for i in (text.find(w) for w in _PURPOSE) if i >= 0), default=-1)
+    if cut < 0:
+        return set()
+    before = {gid for name, gid in named if text.find(name) + len(name) <= cut + 1}
+    if not before:
+        return set()
+    return {gid for name, gid in named if gid not in before}
 
 
 def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[dict, dict]:
