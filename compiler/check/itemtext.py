@@ -96,7 +96,7 @@ class ItemDetail(Record):
     """What an item states besides the service: units requested, frequency, dosing, approach."""
 
     __slots__ = ("quantity", "per_week", "weeks", "strength", "dosing", "approach", "region", "levels", "length",
-                 "purchase")
+                 "purchase", "hours_per_week")
     quantity: Optional[int]  # units requested: "#180", "x6", or visits per week times weeks
     per_week: Optional[int]
     weeks: Optional[int]
@@ -107,11 +107,12 @@ class ItemDetail(Record):
     levels: tuple
     length: Optional[tuple[int, str]]  # the length of use or rental: "x30 days" (30, "day"), "3-month rental"
     purchase: Optional[bool]  # True for "purchase", False for "rental"/"rent"; None when it says neither
+    hours_per_week: Optional[int]  # hours of care a week: "20 hours per week", "4 hrs/day x 5 days/week" (20)
 
     def __init__(self, quantity: Optional[int] = None, per_week: Optional[int] = None, weeks: Optional[int] = None,
                  strength: Optional[str] = None, dosing: Optional[str] = None, approach: Optional[str] = None,
                  region: Optional[str] = None, levels: tuple = (), length: Optional[tuple[int, str]] = None,
-                 purchase: Optional[bool] = None) -> None:
+                 purchase: Optional[bool] = None, hours_per_week: Optional[int] = None) -> None:
         self.quantity = quantity
         self.per_week = per_week
         self.weeks = weeks
@@ -122,6 +123,7 @@ class ItemDetail(Record):
         self.levels = levels
         self.length = length
         self.purchase = purchase
+        self.hours_per_week = hours_per_week
 
     def to_json(self) -> dict:
         out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in as_dict(self).items()
@@ -136,6 +138,24 @@ class ItemDetail(Record):
 _LENGTH = Lazy(r"(?<![\d./])(\d{1,3})[\s-]*(days?|weeks?|wks?|months?|mos?)\b", re.I, (DIGIT,))
 _LENGTH_UNITS = {"d": "day", "w": "week", "m": "month"}
 _PURCHASE = Lazy(r"\b(purchase|buy|rental|rent)\b", re.I, ("purchase", "buy", "rent"))
+
+
+_HOURS = r"(\d{1,3})\s*(?:hours?|hrs?)\s*(?:/|per|a|an|each)\s*"
+#: Hours of care a week, stated ("20 hours per week", "20 hrs/wk") or as hours a day by days a week
+#: ("4 hrs/day x 5 days/week", "8 hours a day, 7 days a week").
+_HOURS_WEEK = Lazy(_HOURS + r"(?:week|wk)\b", re.I, ("hour", "hr"))
+_HOURS_DAY = Lazy(_HOURS + r"day\b\.?,?\s*(?:x|for|times)?\s*(\d)\s*days?\s*(?:/|per|a|an|each)\s*(?:week|wk)\b", re.I,
+                  ("hour", "hr"))
+
+
+def _hours_per_week(item: str) -> Optional[int]:
+    """The hours of care a week the item states, if it states them (at most the 168 hours of a week)."""
+    m = _HOURS_WEEK.search(item)
+    hours = int(m.group(1)) if m else None
+    if hours is None:
+        d = _HOURS_DAY.search(item)
+        hours = int(d.group(1)) * int(d.group(2)) if d and int(d.group(2)) <= 7 else None
+    return hours if hours is not None and 0 < hours <= 168 else None
 
 
 def _length(item: str) -> Optional[tuple[int, str]]:
@@ -184,7 +204,7 @@ def read_detail(item: str) -> ItemDetail:
                       ", ".join(dict.fromkeys(sigs)) or None,
                       _APPROACHES[a.group(1).lower()] if a else None,
                       region, levels, _length(item),
-                      p.group(1).lower() in ("purchase", "buy") if p else None)
+                      p.group(1).lower() in ("purchase", "buy") if p else None, _hours_per_week(item))
 
 
 #: The vertebrae in order, top down: a level is the segment between two adjacent ones (L4-L5, L5-S1).

@@ -413,7 +413,8 @@ def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[di
     item levels` is the number of spinal levels it names ("L4-5 and L5-S1": 2);
     `from item length` the length of use it states ("rental x30 days"), and
     `from item purchase` whether it is a purchase ("purchase": present,
-    "rental": absent).
+    "rental": absent); `from item frequency` the visits per week ("2x6": 2),
+    `from item hours` the hours of care per week ("4 hrs/day x 5 days/week": 20).
     The case's own facts override these.
     """
     declared = info.facts
@@ -440,6 +441,10 @@ def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[di
             facts[name] = Duration(n, 0) if unit == "month" else Duration(0, n * (7 if unit == "week" else 1))
         elif schema.from_item == "purchase" and detail.purchase is not None:
             facts[name] = detail.purchase
+        elif schema.from_item == "frequency" and detail.per_week is not None:
+            facts[name] = detail.per_week
+        elif schema.from_item == "hours" and detail.hours_per_week is not None:
+            facts[name] = detail.hours_per_week
     return facts, {n: f'the request ("{item}")' for n in facts}
 
 

@@ -168,7 +168,8 @@ _NOT_ADDRESSED = _obj("why no guideline decides the item", {
 })
 
 _DETAIL = {"type": "object", "description": "what the item states besides the service (units requested, frequency, "
-                                            "strength, dosing, approach, region, levels, length of use, purchase or rental); "
+                                            "strength, dosing, approach, region, levels, length of use, purchase or rental, "
+                                            "hours per week); "
                                             "only what it states"}
 
 _DETERMINATION = _t("string", "the word the letter prints, lower-cased: `overturned`/`upheld` (IMR wording, which "

@@ -140,10 +140,13 @@ ITEM_PARTS = {
     "levels": ("the number of spinal levels it names (\"L4-5 and L5-S1\": 2)", "levels to be injected"),
     "length": ("the length of use it states (\"rental x30 days\", \"3-month rental\")", "a length of use or rental"),
     "purchase": ("whether it is a purchase (\"purchase\": present; \"rental\": absent)", "a purchase"),
+    "frequency": ("the visits per week it states (\"2x6\", \"3 times a week for 4 weeks\": 2, 3)", "visits per week"),
+    "hours": ("the hours of care per week it states (\"4 hrs/day x 5 days/week\": 20)", "hours of care per week"),
 }
 #: The kinds of fact each part fills, and how the declaration reads.
 _PART_KINDS = {"quantity": ((model.COUNT, model.NUMBER), "count"), "levels": ((model.COUNT, model.NUMBER), "count"),
-               "length": ((model.DURATION,), "duration"), "purchase": ((model.BOOL,), "finding")}
+               "length": ((model.DURATION,), "duration"), "purchase": ((model.BOOL,), "finding"),
+               "frequency": ((model.COUNT, model.NUMBER), "count"), "hours": ((model.COUNT, model.NUMBER), "count")}
 
 
 def _article(word: str) -> str:

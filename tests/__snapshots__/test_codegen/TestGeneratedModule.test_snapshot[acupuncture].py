@@ -10,8 +10,8 @@ from decimal import Decimal
 from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION
 from mtus.compiler.check.runtime import (
     ALWAYS, Duration, FactValue, GuidelineResult, and_m, any_m,
-    between, compare_duration, decide, field_m, finish, last_row,
-    or_m, pick_m, strict_m,
+    compare_duration, decide, field_m, finish, last_row, or_m,
+    pick_m, strict_m,
 )
 
 GUIDELINE_ID = 'acupuncture'
@@ -23,7 +23,7 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
-_K1 = Duration(2, 0)  # 2 months (acupuncture.mtus:65)
+_K1 = Duration(2, 0)  # 2 months (acupuncture.mtus:69)
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'initial_treatments': 'acupuncture_requested'}
@@ -74,24 +74,24 @@ def unmet(facts, request_date):
     if not ((f_medication_reduced_or_not_tolerated is True) or (f_rehabilitation_adjunct is True)):
         _out.append('indication')
 
-    # frequency (acupuncture.mtus:55): (between acupuncture_per_week:count 1:count 3:count)
-    if not (f_acupuncture_per_week is not None and (1 <= f_acupuncture_per_week <= 3)) and ((f_acupuncture_per_week is not None and (not (1 <= f_acupuncture_per_week <= 3))) or not (f_acupuncture_per_week is None)):
+    # frequency (acupuncture.mtus:59): (<= acupuncture_per_week:count 3:count)
+    if not (f_acupuncture_per_week is not None and (f_acupuncture_per_week <= 3)) and ((f_acupuncture_per_week is not None and (not (f_acupuncture_per_week <= 3))) or not (f_acupuncture_per_week is None)):
         _out.append('frequency')
 
-    # initial_treatments (acupuncture.mtus:62): (or (any prior_acupuncture):bool (<= acupuncture_reques...
+    # initial_treatments (acupuncture.mtus:66): (or (any prior_acupuncture):bool (<= acupuncture_reques...
     if not ((len(f_prior_acupuncture) > 0) or (f_acupuncture_requested is not None and (f_acupuncture_requested <= 6))):
         _out.append('initial_treatments')
 
-    # initial_duration (acupuncture.mtus:65): (<= acupuncture_course:duration 2 months:duration)
+    # initial_duration (acupuncture.mtus:69): (<= acupuncture_course:duration 2 months:duration)
     _t1 = compare_duration('<=', f_acupuncture_course, _K1, request_date)
     if not (_t1 is True) and ((_t1 is False) or not (f_acupuncture_course is None)):
         _out.append('initial_duration')
 
-    # when#0 (acupuncture.mtus:73): (any prior_acupuncture):bool
+    # when#0 (acupuncture.mtus:77): (any prior_acupuncture):bool
     _when2 = (len(f_prior_acupuncture) > 0)
     if _when2 is not False:
 
-        # extension_improvement when#0 (acupuncture.mtus:74): (and (or (last prior_acupuncture field adl_im...
+        # extension_improvement when#0 (acupuncture.mtus:78): (and (or (last prior_acupuncture field adl_im...
         _r3 = last_row(f_prior_acupuncture, 'date')
         _t4 = None if _r3 is None else _r3.get('adl_improved')
         _t5 = None if _r3 is None else _r3.get('work_restrictions_reduced')
@@ -131,7 +131,7 @@ def _decide(facts, request_date):
         f_prior_acupuncture = ()
     r_prior_acupuncture = FactValue('prior_acupuncture', f_prior_acupuncture, d_prior_acupuncture)
 
-    # when#0 (acupuncture.mtus:73): (any prior_acupuncture):bool
+    # when#0 (acupuncture.mtus:77): (any prior_acupuncture):bool
     _v1, _m1 = any_m(f_prior_acupuncture, 'prior_acupuncture', None, None)
     _gate2 = (_v1, _m1)
 
@@ -139,22 +139,22 @@ def _decide(facts, request_date):
     _v4, _m4 = or_m((f_medication_reduced_or_not_tolerated, m_medication_reduced_or_not_tolerated), (f_rehabilitation_adjunct, m_rehabilitation_adjunct))
     _c3 = decide('indication', False, ALWAYS, (_v4, _m4), (r_medication_reduced_or_not_tolerated, r_rehabilitation_adjunct), rules=_RULES)
 
-    # frequency (acupuncture.mtus:55): (between acupuncture_per_week:count 1:count 3:count)
-    _v6, _m6 = strict_m((None if f_acupuncture_per_week is None else (1 <= f_acupuncture_per_week <= 3)), (f_acupuncture_per_week, m_acupuncture_per_week))
+    # frequency (acupuncture.mtus:59): (<= acupuncture_per_week:count 3:count)
+    _v6, _m6 = strict_m((None if f_acupuncture_per_week is None else (f_acupuncture_per_week <= 3)), (f_acupuncture_per_week, m_acupuncture_per_week))
     _c5 = decide('frequency', False, ALWAYS, (_v6, _m6), (r_acupuncture_per_week,), rules=_RULES)
 
-    # initial_treatments (acupuncture.mtus:62): (or (any prior_acupuncture):bool (<= acupuncture_reques...
+    # initial_treatments (acupuncture.mtus:66): (or (any prior_acupuncture):bool (<= acupuncture_reques...
     _v8, _m8 = strict_m((None if f_acupuncture_requested is None else (f_acupuncture_requested <= 6)), (f_acupuncture_requested, m_acupuncture_requested))
     _v9, _m9 = or_m((_v1, _m1), (_v8, _m8))
     _c7 = decide('initial_treatments', False, ALWAYS, (_v9, _m9), (r_prior_acupuncture, r_acupuncture_requested), rules=_RULES)
 
-    # initial_duration (acupuncture.mtus:65): (<= acupuncture_course:duration 2 months:duration)
+    # initial_duration (acupuncture.mtus:69): (<= acupuncture_course:duration 2 months:duration)
     _t11 = compare_duration('<=', f_acupuncture_course, _K1, request_date)
     _v12, _m12 = strict_m(_t11, (f_acupuncture_course, m_acupuncture_course))
     _c10 = decide('initial_duration', False, ALWAYS, (_v12, _m12), (r_acupuncture_course,), rules=_RULES)
 
     if _gate2[0] is True:
-        # extension_improvement when#0 (acupuncture.mtus:74): (and (or (last prior_acupuncture field adl_im...
+        # extension_improvement when#0 (acupuncture.mtus:78): (and (or (last prior_acupuncture field adl_im...
         _p14 = pick_m('last', f_prior_acupuncture, 'prior_acupuncture', None, None, 'date')
         _v15, _m15 = field_m(_p14, 'prior_acupuncture', 'adl_improved')
         _v16, _m16 = field_m(_p14, 'prior_acupuncture', 'work_restrictions_reduced')
@@ -171,8 +171,8 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (62, 62, 35), (63, 63, 36), (64, 64, 37), (65, 65, 38), (66, 66, 39), (67, 70, 40),
-    (73, 75, 51), (77, 79, 55), (81, 83, 62), (85, 88, 65), (90, 92, 73), (94, 97, 74),
-    (98, 98, 75), (99, 100, 74), (113, 115, 35), (116, 118, 36), (119, 121, 37), (122, 124, 38),
-    (125, 127, 39), (128, 132, 40), (134, 136, 73), (138, 140, 51), (142, 144, 55), (146, 149, 62),
-    (151, 154, 65), (156, 161, 74), (162, 162, 75), (163, 166, 74),
+    (73, 75, 51), (77, 79, 59), (81, 83, 66), (85, 88, 69), (90, 92, 77), (94, 97, 78),
+    (98, 98, 79), (99, 100, 78), (113, 115, 35), (116, 118, 36), (119, 121, 37), (122, 124, 38),
+    (125, 127, 39), (128, 132, 40), (134, 136, 77), (138, 140, 51), (142, 144, 59), (146, 149, 66),
+    (151, 154, 69), (156, 161, 78), (162, 162, 79), (163, 166, 78),
 )

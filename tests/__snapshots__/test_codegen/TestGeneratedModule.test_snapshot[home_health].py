@@ -22,7 +22,7 @@ if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 8')
 
 # The guideline's values, built once.
-_K1 = frozenset(('personal care',))  # personal care (home_health.mtus:71)
+_K1 = frozenset(('personal care',))  # personal care (home_health.mtus:72)
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
 _ALLOWS_FEWER = {'hours': 'hours_per_week'}
@@ -55,23 +55,23 @@ def unmet(facts, request_date):
     f_care_requested = _get('care_requested')
     _out = []
 
-    # medical (home_health.mtus:49): medical_treatment:bool
+    # medical (home_health.mtus:50): medical_treatment:bool
     if not (f_medical_treatment is True):
         _out.append('medical')
 
-    # homebound_patient (home_health.mtus:52): homebound:bool
+    # homebound_patient (home_health.mtus:53): homebound:bool
     if not (f_homebound is True):
         _out.append('homebound_patient')
 
-    # hours (home_health.mtus:59): (<= hours_per_week:count 35:count)
+    # hours (home_health.mtus:60): (<= hours_per_week:count 35:count)
     if not (f_hours_per_week is not None and (f_hours_per_week <= 35)) and ((f_hours_per_week is not None and (not (f_hours_per_week <= 35))) or not (f_hours_per_week is None)):
         _out.append('hours')
 
-    # exclude homemaker (home_health.mtus:66): (contains care_requested:set[enum] 'homemaker services')
+    # exclude homemaker (home_health.mtus:67): (contains care_requested:set[enum] 'homemaker services')
     if (f_care_requested is not None and ('homemaker services' in f_care_requested)):
         _out.append('homemaker')
 
-    # exclude personal_care_only (home_health.mtus:71): (contains only care_requested:set[enum] {'perso...
+    # exclude personal_care_only (home_health.mtus:72): (contains only care_requested:set[enum] {'perso...
     if (f_care_requested is not None and member('contains only', f_care_requested, _K1, EXACT, request_date)):
         _out.append('personal_care_only')
 
@@ -99,21 +99,21 @@ def _decide(facts, request_date):
     m_care_requested = () if f_care_requested is not None else ('care_requested',)
     r_care_requested = FactValue('care_requested', f_care_requested, f_care_requested is not None)
 
-    # medical (home_health.mtus:49): medical_treatment:bool
+    # medical (home_health.mtus:50): medical_treatment:bool
     _c1 = decide('medical', False, ALWAYS, (f_medical_treatment, m_medical_treatment), (r_medical_treatment,), rules=_RULES)
 
-    # homebound_patient (home_health.mtus:52): homebound:bool
+    # homebound_patient (home_health.mtus:53): homebound:bool
     _c2 = decide('homebound_patient', False, ALWAYS, (f_homebound, m_homebound), (r_homebound,), rules=_RULES)
 
-    # hours (home_health.mtus:59): (<= hours_per_week:count 35:count)
+    # hours (home_health.mtus:60): (<= hours_per_week:count 35:count)
     _v4, _m4 = strict_m((None if f_hours_per_week is None else (f_hours_per_week <= 35)), (f_hours_per_week, m_hours_per_week))
     _c3 = decide('hours', False, ALWAYS, (_v4, _m4), (r_hours_per_week,), rules=_RULES)
 
-    # exclude homemaker (home_health.mtus:66): (contains care_requested:set[enum] 'homemaker services')
+    # exclude homemaker (home_health.mtus:67): (contains care_requested:set[enum] 'homemaker services')
     _v6, _m6 = strict_m((None if f_care_requested is None else ('homemaker services' in f_care_requested)), (f_care_requested, m_care_requested))
     _c5 = decide('homemaker', True, ALWAYS, (_v6, _m6), (r_care_requested,), rules=_RULES)
 
-    # exclude personal_care_only (home_health.mtus:71): (contains only care_requested:set[enum] {'perso...
+    # exclude personal_care_only (home_health.mtus:72): (contains only care_requested:set[enum] {'perso...
     _v8, _m8 = strict_m((None if f_care_requested is None else member('contains only', f_care_requested, _K1, EXACT, request_date)), (f_care_requested, m_care_requested))
     _c7 = decide('personal_care_only', True, ALWAYS, (_v8, _m8), (r_care_requested,), rules=_RULES)
 
@@ -122,7 +122,7 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (52, 52, 37), (53, 53, 38), (54, 54, 44), (55, 55, 45), (58, 60, 49), (62, 64, 52),
-    (66, 68, 59), (70, 72, 66), (74, 76, 71), (89, 91, 37), (92, 94, 38), (95, 97, 44),
-    (98, 100, 45), (102, 103, 49), (105, 106, 52), (108, 110, 59), (112, 114, 66), (116, 118, 71),
+    (52, 52, 37), (53, 53, 38), (54, 54, 45), (55, 55, 46), (58, 60, 50), (62, 64, 53),
+    (66, 68, 60), (70, 72, 67), (74, 76, 72), (89, 91, 37), (92, 94, 38), (95, 97, 45),
+    (98, 100, 46), (102, 103, 50), (105, 106, 53), (108, 110, 60), (112, 114, 67), (116, 118, 72),
 )
