@@ -91,6 +91,12 @@ def test_add_months_leap_day_plus_a_year():
     assert rt.add_months(D(2016, 2, 29), 48) == D(2020, 2, 29)
 
 
+def test_leap_years_are_calendars():
+    import calendar
+
+    assert [y for y in range(1, 10000) if rt._leap(y)] == [y for y in range(1, 10000) if calendar.isleap(y)]
+
+
 def test_add_months_backwards_across_years():
     assert rt.add_months(D(2015, 1, 15), -2) == D(2014, 11, 15)
     assert rt.add_months(D(2015, 3, 31), -1) == D(2015, 2, 28)

@@ -9,7 +9,6 @@ problems are collected and raised together as a CaseError with key paths.
 from __future__ import annotations
 
 import datetime
-import difflib
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -132,6 +131,8 @@ class _Bad(Exception):
 
 
 def _close(word: str, options) -> Optional[str]:
+    import difflib  # only for a misspelt name: not at start-up
+
     m = difflib.get_close_matches(word, sorted(options), n=3, cutoff=0.6)
     if not m:
         return None
@@ -648,6 +649,8 @@ class _Loader:
         for name in shared:
             if name in read:
                 continue
+            import difflib
+
             close = difflib.get_close_matches(name, sorted(read), n=3, cutoff=0.6)
             hint = ("did you mean " + " or ".join(f"`{x}`" for x in close) + "? " if close else "") + \
                 f"`mtus template {routed[0]}` lists the facts {routed[0]} reads"

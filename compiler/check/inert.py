@@ -15,8 +15,11 @@ import re
 from mtus.compiler.check.lazyre import Lazy  # the Markdown patterns: compiled when a Markdown letter is written
 
 #: C0 controls but the line feed, DEL, C1 controls, line/paragraph separators, bidirectional
-#: embeddings, overrides and isolates, the byte order mark, and lone surrogates.
-_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+#: embeddings, overrides and isolates, the byte order mark, and lone surrogates. Its classes beyond
+#: Latin-1 take half a millisecond to compile: it is compiled for the first text that is not ASCII.
+_UNSAFE = Lazy("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+#: The same characters within ASCII (the usual letter is ASCII text).
+_UNSAFE_ASCII = re.compile("[\x00-\x09\x0b-\x1f\x7f]")
 
 
 def _escape(m: re.Match) -> str:
@@ -27,9 +30,10 @@ def _escape(m: re.Match) -> str:
 
 def inert(text: str) -> str:
     """text with every control character (line feeds kept) written as a visible escape."""
-    if _UNSAFE.search(text) is None:  # the usual letter: no copy
+    unsafe = _UNSAFE_ASCII if text.isascii() else _UNSAFE.compiled()
+    if unsafe.search(text) is None:  # the usual letter: no copy
         return text
-    return _UNSAFE.sub(_escape, text)
+    return unsafe.sub(_escape, text)
 
 
 #: A line that starts with one of these can open a Markdown block: heading, quote, list, rule,

@@ -10,7 +10,6 @@ generic in parentheses routed like the brand.
 from __future__ import annotations
 
 import datetime
-import difflib
 import re
 from collections import Counter
 
@@ -50,6 +49,8 @@ def _norm(text: str) -> str:
 
 
 def _close(word: str, options) -> Optional[str]:
+    import difflib  # only for a misspelt name or an item no guideline governs: not at start-up
+
     m = difflib.get_close_matches(word, sorted(options), n=3, cutoff=0.6)
     if not m:
         return None
@@ -371,6 +372,8 @@ class _HintName:
             return 0.0
         if 2.0 * sum(min(n, chars[c]) for c, n in self.chars) / total < cutoff:  # difflib's quick_ratio
             return 0.0
+        import difflib
+
         return difflib.SequenceMatcher(None, string, self.norm).ratio()
 
     def score(self, whole: tuple, runs: list) -> Optional[float]:

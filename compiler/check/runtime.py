@@ -24,7 +24,6 @@ Two shapes of evaluation share these functions:
 
 from __future__ import annotations
 
-import calendar
 import datetime
 import decimal
 import operator
@@ -136,6 +135,11 @@ _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _MIN_YEAR, _MAX_YEAR = datetime.MINYEAR, datetime.MAXYEAR
 
 
+def _leap(year: int) -> bool:
+    """calendar.isleap, without importing calendar (and locale) at every check's start-up."""
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
 def add_months(d: Optional[datetime.date], months: int) -> Optional[datetime.date]:
     """Calendar month arithmetic with month-end clamping: Jan 31 + 1 month = Feb 28/29.
 
@@ -149,7 +153,7 @@ def add_months(d: Optional[datetime.date], months: int) -> Optional[datetime.dat
         return None
     day = d.day
     if day > 28:  # only the last days of a month can need clamping (checked on every case: keep it cheap)
-        last = 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month - 1]
+        last = 29 if month == 2 and _leap(year) else _MONTH_DAYS[month - 1]
         day = min(day, last)
     return datetime.date(year, month, day)
 
