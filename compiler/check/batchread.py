@@ -198,8 +198,16 @@ class FastReader:
                 r = r[0]
             elif type(r) is not dict:
                 return None
-        # the usual line: one request, every shared fact its guideline's
-        route = self.request_route(r, data.get("date"))
+        # the usual line: one request, every shared fact its guideline's (request_route, inlined: it is per line)
+        if type(r) is not dict or not r.keys() <= _REQUEST:
+            return None
+        key = (r.get("item"), r.get("guideline"), data.get("date"))
+        try:
+            route = self._routes[key]
+        except KeyError:
+            route = self.request_route(r, key[2])
+        except TypeError:  # a list or mapping as the item, guideline or date: the reader words what is wrong
+            return None
         if route is None:
             return None
         date, stripped, gid, base, g = route
