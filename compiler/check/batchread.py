@@ -127,7 +127,8 @@ class GuidelineReader:
                             return False
                         if len(values) < MAX_REMEMBERED:
                             values[pair] = v
-                elif t is list and pair[0] not in histories:  # a set: its texts remembered as a tuple
+                elif t is list and (not pair[1] or pair[0] not in histories):
+                    # a set, or an empty history: remembered by its texts as a tuple (a history's rows are not)
                     key = (pair[0], tuple(pair[1]))
                     try:  # only lists of texts are remembered: no other list equals one
                         v = get(key)
