@@ -30,6 +30,8 @@ from mtus.compiler.check.routing import detail_facts
 
 #: Remembered values per guideline reader and routes per fast reader: beyond these, values are converted each time.
 MAX_REMEMBERED = 200_000
+#: Items remembered (what each is, what it documents): item texts are fewer than values, but each is kept whole.
+MAX_ITEMS = 4_096
 
 _NOT = object()  # a value the fast path does not take: the case reader decides the line
 _TOP = frozenset(("case", "date", "request", "requests", "facts"))
@@ -168,6 +170,8 @@ class FastReader:
         # documents, the guideline's reader), or None where the case reader decides the line
         self._routes: dict[tuple, Optional[tuple]] = {}
         self._readers: dict[str, GuidelineReader] = {}
+        self._items: dict[tuple, tuple] = {}  # (item, explicit guideline) -> (item stripped, product)
+        self._bases: dict[tuple, tuple] = {}  # (guideline id, item) -> (facts the item documents, reader)
         self.checkers: dict[str, tuple] = {}  # guideline id -> what batch.py calls of its checker
 
     # ---------------------------------------------------------------- a line
@@ -270,28 +274,43 @@ class FastReader:
         return found
 
     def route(self, item: str, explicit: Optional[str], rawdate: str) -> Optional[tuple]:
-        """request_route's answer, worked out: the date read, the item routed, what it documents."""
+        """request_route's answer, worked out: the date read, the item routed on it, what the item documents.
+
+        Only the guideline in force depends on the date: what an item is (its product, its details) and what it
+        documents for a guideline are remembered per item, so a date not seen before costs a routing only.
+        """
         try:
             date = parse_date(rawdate)
         except _Bad:
             return None
-        stripped = item.strip()
-        if not stripped or "\n" in stripped:
-            return None
-        router = self.reader.router
-        product = router.product(item)
-        gid = router.resolve(item, explicit, product, date, False).guideline
+        key = (item, explicit)
+        found = self._items.get(key)
+        if found is None:
+            stripped = item.strip()
+            if not stripped or "\n" in stripped:
+                return None
+            found = (stripped, self.reader.router.product(item))
+            if len(self._items) < MAX_ITEMS:
+                self._items[key] = found
+        stripped, product = found
+        gid = self.reader.router.resolve(item, explicit, product, date, False).guideline
         if gid is None:
             return None
-        info = self.infos[gid]
-        declared = info.facts
-        facts, _ = detail_facts(info, read_detail(item), stripped)
-        if product is not None:  # facts the guideline takes from the product: the case may override
-            for n, schema in declared.items():
-                part = schema.from_product
-                if part and product.value(part) is not None:
-                    facts[n] = product.value(part)
-        g = self._readers.get(gid)
-        if g is None:
-            g = self._readers[gid] = GuidelineReader(declared)
-        return date, stripped, gid, facts, g
+        bkey = (gid, item)
+        base = self._bases.get(bkey)
+        if base is None:
+            info = self.infos[gid]
+            declared = info.facts
+            facts, _ = detail_facts(info, read_detail(item), stripped)
+            if product is not None:  # facts the guideline takes from the product: the case may override
+                for n, schema in declared.items():
+                    part = schema.from_product
+                    if part and product.value(part) is not None:
+                        facts[n] = product.value(part)
+            g = self._readers.get(gid)
+            if g is None:
+                g = self._readers[gid] = GuidelineReader(declared)
+            base = (facts, g)
+            if len(self._bases) < MAX_ITEMS:
+                self._bases[bkey] = base
+        return date, stripped, gid, base[0], base[1]
