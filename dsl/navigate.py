@@ -134,7 +134,8 @@ class Analysis:
             if f.from_item:
                 example = {"quantity": '"x4", "#60"', "levels": '"L4-5 and L5-S1": 2', "length": '"rental x30 days"',
                            "purchase": '"purchase" or "rental"', "frequency": '"2x6": 2 a week',
-                           "hours": '"4 hrs/day x 5 days/week": 20'}.get(f.from_item, "")
+                           "hours": '"4 hrs/day x 5 days/week": 20',
+                           "days": '"x10 days", "160 hours": 20'}.get(f.from_item, "")
                 parts.append(f"From the request item's {f.from_item} ({example}), unless the case gives it.")
             if f.fields:
                 parts.append("Fields: " + ", ".join(f"`{x.name}` ({type_text(x.type)})" for x in f.fields))
@@ -550,7 +551,8 @@ def complete(text: str, offset: int, tree: Optional[Tree]) -> list[Completion]:
     if ctx.section == "facts" and re.search(r"\bfrom\s+product$", stripped):
         return [Completion(w, "keyword") for w in ("ingredients", "classes", "form", "name")]
     if ctx.section == "facts" and re.search(r"\bfrom\s+item$", stripped):
-        return [Completion(part, "keyword") for part in ("quantity", "levels", "length", "purchase", "frequency", "hours")]
+        return [Completion(part, "keyword") for part in ("quantity", "levels", "length", "purchase", "frequency", "hours",
+                                                                   "days")]
     if ctx.section in ("facts", "tables", "header", "ingredients", "products"):
         return [Completion(w, "keyword") for w in ("default", "from product", "from item quantity")] \
             if ctx.section == "facts" else []

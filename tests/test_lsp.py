@@ -370,7 +370,7 @@ def test_completion_in_examples_and_declarations():
     assert labels(text, Analysis(HEAD).tree)[:3] == ["finding", "number", "count"]
     line = [x for x in HEAD.splitlines() if x.startswith("  injections: count")][0]
     text = HEAD.replace(line, '  injections: count "n" from item ‸')
-    assert labels(text, Analysis(HEAD).tree) == ["quantity", "levels", "length", "purchase", "frequency", "hours"]
+    assert labels(text, Analysis(HEAD).tree) == ["quantity", "levels", "length", "purchase", "frequency", "hours", "days"]
     text = HEAD.replace(line, '  injections: count "n" ‸')
     assert labels(text, Analysis(HEAD).tree) == ["default", "from product", "from item quantity"]
 

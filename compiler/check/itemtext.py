@@ -158,6 +158,33 @@ def _hours_per_week(item: str) -> Optional[int]:
     return hours if hours is not None and 0 < hours <= 168 else None
 
 
+#: A day program's length in days, hours or weeks: "x10 days", "x10 additional days", "(20 days)",
+#: "160 hours", "x 80 hrs", "2 weeks"; not a rate ("4 hrs/day", "20 hours per week").
+_PROGRAM_DAYS = Lazy(r"(?<![\d./])(\d{1,3})\s*(?:additional\s+|more\s+|full[- ]?)?"
+                     r"(days?|hours?|hrs?|weeks?|wks?)\b(?!\s*(?:/|per\b|a\s+(?:day|week)|each))", re.I, (DIGIT,))
+#: Hours in a full day of a day program, days in its week ("160 hours (20 days)").
+FULL_DAY_HOURS, PROGRAM_WEEK_DAYS = 8, 5
+
+
+def program_days(item: str, quantity: Optional[int]) -> Optional[int]:
+    """The full days a day program item requests: its days, else its hours in full days, else its weeks of
+    five days, else its bare quantity ("FRP x10"); None where hours are not whole days (part-day sessions).
+
+    Not part of ItemDetail: only an item a guideline reads as a day program has days ("Norco for 2 weeks"
+    has none)."""
+    found: dict[str, int] = {}
+    for m in _PROGRAM_DAYS.finditer(item):
+        found.setdefault(m.group(2)[0].lower(), int(m.group(1)))  # d(ays), h(ours/rs), w(eeks/ks)
+    if "d" in found:
+        return found["d"] or None
+    if "h" in found:
+        days, part = divmod(found["h"], FULL_DAY_HOURS)
+        return days or None if not part else None
+    if "w" in found:
+        return found["w"] * PROGRAM_WEEK_DAYS or None
+    return quantity
+
+
 def _length(item: str) -> Optional[tuple[int, str]]:
     """The length of use an item states (the first one), as (number, "day" | "week" | "month")."""
     m = _LENGTH.search(item)

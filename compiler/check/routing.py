@@ -16,7 +16,7 @@ from collections import Counter
 from mtus.compiler.check.editions import in_force, is_mtus, period_text, rank
 from mtus.compiler.check.index import RouteTables
 from mtus.compiler.check.info import FormularyInfo, GuidelineInfo, Service
-from mtus.compiler.check.itemtext import ItemDetail, level_count, outside_parentheses, routing_text
+from mtus.compiler.check.itemtext import ItemDetail, level_count, outside_parentheses, program_days, routing_text
 from mtus.compiler.check.runtime import Duration, Record
 
 TYPE_CHECKING = False
@@ -417,7 +417,8 @@ def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[di
     `from item length` the length of use it states ("rental x30 days"), and
     `from item purchase` whether it is a purchase ("purchase": present,
     "rental": absent); `from item frequency` the visits per week ("2x6": 2),
-    `from item hours` the hours of care per week ("4 hrs/day x 5 days/week": 20).
+    `from item hours` the hours of care per week ("4 hrs/day x 5 days/week": 20),
+    `from item days` the full days of a day program ("160 hours": 20).
     The case's own facts override these.
     """
     declared = info.facts
@@ -448,6 +449,10 @@ def detail_facts(info: GuidelineInfo, detail: ItemDetail, item: str) -> tuple[di
             facts[name] = detail.per_week
         elif schema.from_item == "hours" and detail.hours_per_week is not None:
             facts[name] = detail.hours_per_week
+        elif schema.from_item == "days":
+            days = program_days(item, detail.quantity)
+            if days is not None:
+                facts[name] = days
     return facts, {n: f'the request ("{item}")' for n in facts}
 
 

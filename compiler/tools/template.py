@@ -152,7 +152,8 @@ def _comment(text: str, indent: str) -> list[str]:
 #: What fills a fact declared `from item PART`, as the template says it.
 _FROM_ITEM = {"quantity": 'quantity ("x4", "2x6")', "levels": 'spinal levels ("L4-5 and L5-S1": 2)',
               "length": 'length of use ("rental x30 days")', "purchase": 'word "purchase" or "rental"',
-              "frequency": 'visits per week ("2x6": 2)', "hours": 'hours per week ("4 hrs/day x 5 days/week": 20)'}
+              "frequency": 'visits per week ("2x6": 2)', "hours": 'hours per week ("4 hrs/day x 5 days/week": 20)',
+              "days": 'program days ("x10 days", "160 hours": 20)'}
 
 
 def _fact_block(info: GuidelineInfo, name: str, indent: str) -> list[str]:

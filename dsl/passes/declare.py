@@ -142,11 +142,14 @@ ITEM_PARTS = {
     "purchase": ("whether it is a purchase (\"purchase\": present; \"rental\": absent)", "a purchase"),
     "frequency": ("the visits per week it states (\"2x6\", \"3 times a week for 4 weeks\": 2, 3)", "visits per week"),
     "hours": ("the hours of care per week it states (\"4 hrs/day x 5 days/week\": 20)", "hours of care per week"),
+    "days": ("the full days of a day program it requests (\"x10 days\"; \"160 hours\": 20; \"2 weeks\": 10)",
+             "full-day sessions"),
 }
 #: The kinds of fact each part fills, and how the declaration reads.
 _PART_KINDS = {"quantity": ((model.COUNT, model.NUMBER), "count"), "levels": ((model.COUNT, model.NUMBER), "count"),
                "length": ((model.DURATION,), "duration"), "purchase": ((model.BOOL,), "finding"),
-               "frequency": ((model.COUNT, model.NUMBER), "count"), "hours": ((model.COUNT, model.NUMBER), "count")}
+               "frequency": ((model.COUNT, model.NUMBER), "count"), "hours": ((model.COUNT, model.NUMBER), "count"),
+               "days": ((model.COUNT, model.NUMBER), "count")}
 
 
 def _article(word: str) -> str:

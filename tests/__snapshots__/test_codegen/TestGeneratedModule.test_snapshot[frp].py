@@ -90,53 +90,53 @@ def unmet(facts, request_date):
         f_program_to_date = ()
     _out = []
 
-    # evaluation (frp.mtus:64): (and thorough_evaluation:bool baseline_functional_testing:bool)
+    # evaluation (frp.mtus:66): (and thorough_evaluation:bool baseline_functional_testing:bool)
     if not ((f_thorough_evaluation is True) and (f_baseline_functional_testing is True)):
         _out.append('evaluation')
 
-    # previous_methods (frp.mtus:71): previous_methods_failed:bool
+    # previous_methods (frp.mtus:73): previous_methods_failed:bool
     if not (f_previous_methods_failed is True):
         _out.append('previous_methods')
 
-    # no_other_options (frp.mtus:73): no_other_options:bool
+    # no_other_options (frp.mtus:75): no_other_options:bool
     if not (f_no_other_options is True):
         _out.append('no_other_options')
 
-    # function_loss (frp.mtus:78): loss_of_function:bool
+    # function_loss (frp.mtus:80): loss_of_function:bool
     if not (f_loss_of_function is True):
         _out.append('function_loss')
 
-    # not_surgical_candidate (frp.mtus:85): (or (not surgical_candidate:bool) (and avoiding_optional_su...
+    # not_surgical_candidate (frp.mtus:87): (or (not surgical_candidate:bool) (and avoiding_optional_su...
     if not ((f_surgical_candidate is False) or ((f_avoiding_optional_surgery is True) and (f_sessions_requested is not None and (f_sessions_requested <= 10)))):
         _out.append('not_surgical_candidate')
 
-    # motivation (frp.mtus:91): (and motivated:bool forgoes_secondary_gains:bool)
+    # motivation (frp.mtus:93): (and motivated:bool forgoes_secondary_gains:bool)
     if not ((f_motivated is True) and (f_forgoes_secondary_gains is True)):
         _out.append('motivation')
 
-    # negative_predictors (frp.mtus:102): predictors_addressed:bool
+    # negative_predictors (frp.mtus:104): predictors_addressed:bool
     if not (f_predictors_addressed is True):
         _out.append('negative_predictors')
 
-    # first_period_sessions (frp.mtus:110): (or (any program_to_date):bool (<= sessions_requested:count...
+    # first_period_sessions (frp.mtus:112): (or (any program_to_date):bool (<= sessions_requested:count...
     if not ((len(f_program_to_date) > 0) or (f_sessions_requested is not None and (f_sessions_requested <= 10))):
         _out.append('first_period_sessions')
 
-    # total_sessions (frp.mtus:120): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
+    # total_sessions (frp.mtus:122): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
     _v1, _m1 = sum_m(f_program_to_date, 'program_to_date', None, None, 'sessions', 0)
     _t2 = add(_v1, f_sessions_requested)
     if not ((_t2 is not None and (_t2 <= 20)) or f_extension_justified):
         _out.append('total_sessions')
 
-    # no_reenrollment (frp.mtus:133): (not (any previous_programs):bool)
+    # no_reenrollment (frp.mtus:135): (not (any previous_programs):bool)
     if not (not (len(f_previous_programs) > 0)):
         _out.append('no_reenrollment')
 
-    # when#0 (frp.mtus:138): (any program_to_date):bool
+    # when#0 (frp.mtus:140): (any program_to_date):bool
     _when3 = (len(f_program_to_date) > 0)
     if _when3 is not False:
 
-        # efficacy when#0 (frp.mtus:139): (and (last program_to_date field subjective_gains):bool (last pro...
+        # efficacy when#0 (frp.mtus:141): (and (last program_to_date field subjective_gains):bool (last pro...
         _r4 = last_row(f_program_to_date, 'date')
         _t5 = None if _r4 is None else _r4.get('subjective_gains')
         _t6 = None if _r4 is None else _r4.get('objective_gains')
@@ -203,55 +203,55 @@ def _decide(facts, request_date):
         f_program_to_date = ()
     r_program_to_date = FactValue('program_to_date', f_program_to_date, d_program_to_date)
 
-    # when#0 (frp.mtus:138): (any program_to_date):bool
+    # when#0 (frp.mtus:140): (any program_to_date):bool
     _v1, _m1 = any_m(f_program_to_date, 'program_to_date', None, None)
     _gate2 = (_v1, _m1)
 
-    # evaluation (frp.mtus:64): (and thorough_evaluation:bool baseline_functional_testing:bool)
+    # evaluation (frp.mtus:66): (and thorough_evaluation:bool baseline_functional_testing:bool)
     _v4, _m4 = and_m((f_thorough_evaluation, m_thorough_evaluation), (f_baseline_functional_testing, m_baseline_functional_testing))
     _c3 = decide('evaluation', False, ALWAYS, (_v4, _m4), (r_thorough_evaluation, r_baseline_functional_testing), rules=_RULES)
 
-    # previous_methods (frp.mtus:71): previous_methods_failed:bool
+    # previous_methods (frp.mtus:73): previous_methods_failed:bool
     _c5 = decide('previous_methods', False, ALWAYS, (f_previous_methods_failed, m_previous_methods_failed), (r_previous_methods_failed,), rules=_RULES)
 
-    # no_other_options (frp.mtus:73): no_other_options:bool
+    # no_other_options (frp.mtus:75): no_other_options:bool
     _c6 = decide('no_other_options', False, ALWAYS, (f_no_other_options, m_no_other_options), (r_no_other_options,), rules=_RULES)
 
-    # function_loss (frp.mtus:78): loss_of_function:bool
+    # function_loss (frp.mtus:80): loss_of_function:bool
     _c7 = decide('function_loss', False, ALWAYS, (f_loss_of_function, m_loss_of_function), (r_loss_of_function,), rules=_RULES)
 
-    # not_surgical_candidate (frp.mtus:85): (or (not surgical_candidate:bool) (and avoiding_optional_su...
+    # not_surgical_candidate (frp.mtus:87): (or (not surgical_candidate:bool) (and avoiding_optional_su...
     _t9 = None if f_surgical_candidate is None else not f_surgical_candidate
     _v10, _m10 = strict_m((None if f_sessions_requested is None else (f_sessions_requested <= 10)), (f_sessions_requested, m_sessions_requested))
     _v11, _m11 = and_m((f_avoiding_optional_surgery, m_avoiding_optional_surgery), (_v10, _m10))
     _v12, _m12 = or_m((_t9, m_surgical_candidate), (_v11, _m11))
     _c8 = decide('not_surgical_candidate', False, ALWAYS, (_v12, _m12), (r_surgical_candidate, r_avoiding_optional_surgery, r_sessions_requested), rules=_RULES)
 
-    # motivation (frp.mtus:91): (and motivated:bool forgoes_secondary_gains:bool)
+    # motivation (frp.mtus:93): (and motivated:bool forgoes_secondary_gains:bool)
     _v14, _m14 = and_m((f_motivated, m_motivated), (f_forgoes_secondary_gains, m_forgoes_secondary_gains))
     _c13 = decide('motivation', False, ALWAYS, (_v14, _m14), (r_motivated, r_forgoes_secondary_gains), rules=_RULES)
 
-    # negative_predictors (frp.mtus:102): predictors_addressed:bool
+    # negative_predictors (frp.mtus:104): predictors_addressed:bool
     _c15 = decide('negative_predictors', False, ALWAYS, (f_predictors_addressed, m_predictors_addressed), (r_predictors_addressed,), rules=_RULES)
 
-    # first_period_sessions (frp.mtus:110): (or (any program_to_date):bool (<= sessions_requested:count...
+    # first_period_sessions (frp.mtus:112): (or (any program_to_date):bool (<= sessions_requested:count...
     _v17, _m17 = or_m((_v1, _m1), (_v10, _m10))
     _c16 = decide('first_period_sessions', False, ALWAYS, (_v17, _m17), (r_program_to_date, r_sessions_requested), rules=_RULES)
 
-    # total_sessions (frp.mtus:120): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
+    # total_sessions (frp.mtus:122): (or (<= (+ (sum program_to_date field sessions):count sessions_req...
     _v19, _m19 = sum_m(f_program_to_date, 'program_to_date', None, None, 'sessions', 0)
     _v20, _m20 = strict_m(add(_v19, f_sessions_requested), (_v19, _m19), (f_sessions_requested, m_sessions_requested))
     _v21, _m21 = strict_m((None if _v20 is None else (_v20 <= 20)), (_v20, _m20))
     _v22, _m22 = or_m((_v21, _m21), (f_extension_justified, ()))
     _c18 = decide('total_sessions', False, ALWAYS, (_v22, _m22), (r_program_to_date, r_sessions_requested, r_extension_justified), (Computed('sum(program_to_date.sessions) + sessions_requested', _v20), Computed('sum(program_to_date.sessions)', _v19)), rules=_RULES)
 
-    # no_reenrollment (frp.mtus:133): (not (any previous_programs):bool)
+    # no_reenrollment (frp.mtus:135): (not (any previous_programs):bool)
     _v24, _m24 = any_m(f_previous_programs, 'previous_programs', None, None)
     _t25 = None if _v24 is None else not _v24
     _c23 = decide('no_reenrollment', False, ALWAYS, (_t25, _m24), (r_previous_programs,), rules=_RULES)
 
     if _gate2[0] is True:
-        # efficacy when#0 (frp.mtus:139): (and (last program_to_date field subjective_gains):bool (last pro...
+        # efficacy when#0 (frp.mtus:141): (and (last program_to_date field subjective_gains):bool (last pro...
         _p27 = pick_m('last', f_program_to_date, 'program_to_date', None, None, 'date')
         _v28, _m28 = field_m(_p27, 'program_to_date', 'subjective_gains')
         _v29, _m29 = field_m(_p27, 'program_to_date', 'objective_gains')
@@ -266,12 +266,12 @@ def _decide(facts, request_date):
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
     (68, 68, 39), (69, 69, 40), (70, 70, 41), (71, 71, 42), (72, 72, 43), (73, 73, 44),
-    (74, 74, 45), (75, 75, 46), (76, 76, 47), (77, 77, 48), (78, 78, 49), (79, 82, 50),
-    (83, 86, 51), (87, 90, 54), (93, 95, 64), (97, 99, 71), (101, 103, 73), (105, 107, 78),
-    (109, 111, 85), (113, 115, 91), (117, 119, 102), (121, 123, 110), (125, 129, 120), (131, 133, 133),
-    (135, 137, 138), (139, 144, 139), (157, 159, 39), (160, 162, 40), (163, 165, 41), (166, 168, 42),
+    (74, 74, 45), (75, 75, 46), (76, 76, 47), (77, 77, 48), (78, 78, 51), (79, 82, 52),
+    (83, 86, 53), (87, 90, 56), (93, 95, 66), (97, 99, 73), (101, 103, 75), (105, 107, 80),
+    (109, 111, 87), (113, 115, 93), (117, 119, 104), (121, 123, 112), (125, 129, 122), (131, 133, 135),
+    (135, 137, 140), (139, 144, 141), (157, 159, 39), (160, 162, 40), (163, 165, 41), (166, 168, 42),
     (169, 171, 43), (172, 174, 44), (175, 177, 45), (178, 180, 46), (181, 183, 47), (184, 186, 48),
-    (187, 189, 49), (190, 194, 50), (195, 199, 51), (200, 204, 54), (206, 208, 138), (210, 212, 64),
-    (214, 215, 71), (217, 218, 73), (220, 221, 78), (223, 228, 85), (230, 232, 91), (234, 235, 102),
-    (237, 239, 110), (241, 246, 120), (248, 251, 133), (253, 261, 139),
+    (187, 189, 51), (190, 194, 52), (195, 199, 53), (200, 204, 56), (206, 208, 140), (210, 212, 66),
+    (214, 215, 73), (217, 218, 75), (220, 221, 80), (223, 228, 87), (230, 232, 93), (234, 235, 104),
+    (237, 239, 112), (241, 246, 122), (248, 251, 135), (253, 261, 141),
 )
