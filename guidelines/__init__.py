@@ -1,9 +1,12 @@
 """The bundled MTUS guidelines (`*.mtus`), shipped as package data."""
 
-from importlib import resources
 from pathlib import Path
 
 
 def bundled_dir() -> Path:
-    """The folder holding the bundled `.mtus` files of the installed package."""
-    return Path(str(resources.files(__name__)))
+    """The folder holding the bundled `.mtus` files of the installed package: this package's own folder.
+
+    Not importlib.resources, whose files() is this same folder for a package installed as files: importing it
+    imports typing, tempfile and zipfile, about 7 ms of every `mtus check` without `--pack`.
+    """
+    return Path(__file__).parent

@@ -87,8 +87,9 @@ def test_every_layer_is_checked():
 
 def test_checking_with_a_compiled_pack_loads_no_front_end(tmp_path):
     """The rule above, observed: a whole `mtus check` run with a compiled pack, through click and through the
-    console script. The console script's path (what `mtus check` runs) also imports neither attrs nor typing:
-    check time's classes are written out by hand (runtime.Record), and its annotations are read by mypy only."""
+    console script. The console script's path (what `mtus check` runs, with a pack folder or the bundled pack
+    from the cache) also imports neither attrs nor typing: check time's classes are written out by hand
+    (runtime.Record), and its annotations are read by mypy only."""
     from mtus.compiler.build.packwriter import build_pack, write_pack
 
     pack = tmp_path / "pack"
@@ -100,15 +101,19 @@ def test_checking_with_a_compiled_pack_loads_no_front_end(tmp_path):
     via_click = ("import sys\nfrom mtus.compiler.tools.cli import main\n"
                  "try:\n    main(['check', sys.argv[1], '--pack', sys.argv[2]])\nexcept SystemExit:\n    pass\n")
     via_script = ("import sys\nfrom mtus.compiler.tools.entry import main\n"
-                  "sys.argv = ['mtus', 'check', sys.argv[1], '--pack', sys.argv[2]]\n"
+                  "sys.argv = ['mtus', 'check', sys.argv[1]] + (['--pack', sys.argv[2]] if sys.argv[2] else [])\n"
                   "try:\n    main()\nexcept SystemExit:\n    pass\n")
     found = {}
-    for name, code in (("click", via_click), ("script", via_script)):
+    # the bundled pack twice: the first run compiles it into the cache, the second opens it as any pack
+    runs = (("click", via_click, pack), ("script", via_script, pack), ("cold", via_script, ""),
+            ("bundled", via_script, ""))
+    for name, code, pack_arg in runs:
         r = subprocess.run([sys.executable, "-c", code + report, str(ROOT / "docs" / "examples" / "seed-2014-12-18.yaml"),
-                            str(pack)], capture_output=True, text=True,
+                            str(pack_arg)], capture_output=True, text=True,
                            env=dict(os.environ, MTUS_CACHE_DIR=str(tmp_path / "cache")))
         assert r.returncode == 0, r.stderr
         assert "UPHELD" in r.stdout
         found[name] = ast.literal_eval(r.stdout.strip().splitlines()[-1])
     assert found["click"][0] == []  # click itself imports typing
     assert found["script"] == [[], []]
+    assert found["bundled"] == [[], []]
