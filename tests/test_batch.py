@@ -68,60 +68,7 @@ def test_case_and_jsonl_are_exclusive():
     assert r.exit_code == 2 and "give a case file, or --jsonl" in r.stderr
 
 
-class _Counted:
-    """The input lines, counting how many the batch has read."""
-
-    def __init__(self, lines):
-        self.lines = lines
-        self.read = 0
-
-    def __iter__(self):
-        for line in self.lines:
-            self.read += 1
-            yield line
-
-
-class _Ahead(io.StringIO):
-    """The output, recording how far the input was read ahead of each result line."""
-
-    def __init__(self, source: _Counted):
-        super().__init__()
-        self.source = source
-        self.written = 0
-        self.most_ahead = 0
-
-    def write(self, text):
-        self.written += text.count("\n")
-        self.most_ahead = max(self.most_ahead, self.source.read - self.written)
-        return super().write(text)
-
-
-def test_jobs_read_a_bounded_window_ahead_of_the_output(tmp_path):
-    """With several processes, memory does not grow with the input: the input is read
-    at most jobs * window * chunk lines ahead of the output (Pool.imap reads it all)."""
-    from mtus.compiler.check.pack import open_pack
-
-    guidelines = str(Path(__file__).parent.parent / "guidelines")
-    pack = open_pack(guidelines)
-    lines = [x for x in _lines() if x.strip()] * 150  # over 2,000 lines, none blank
-    source = _Counted(lines)
-    out = _Ahead(source)
-    progress = io.StringIO()
-    summary = check_stream(source, out, pack, pack_spec=guidelines, jobs=2, chunk=8, window=2, progress=progress)
-    assert summary.lines == len(lines) and source.read == len(lines)
-    assert 0 < out.most_ahead <= 2 * 2 * 8
-    one, one_progress = io.StringIO(), io.StringIO()
-    assert check_stream(lines, one, pack, progress=one_progress) == summary
-    assert out.getvalue() == one.getvalue()
-    assert progress.getvalue() == one_progress.getvalue() == \
-        "".join(f"\r{k:,} cases" for k in range(1000, len(lines) + 1, 1000)) + "\n"
-
-
-def test_workers_refuse_another_pack_than_the_one_given(source_pack):
-    import pytest
-
-    with pytest.raises(RuntimeError, match="not .* pass pack_spec"):
-        check_stream(_lines(), io.StringIO(), source_pack, pack_spec=None, jobs=2)
+# --jobs N (its bounded read-ahead, its errors): tests/test_batch_parallel.py
 
 
 def test_benchmark_lines_decide_as_the_checker_on_the_same_facts(source_pack):

@@ -2,16 +2,15 @@
 
 A bad line (invalid JSON, an unusable case) becomes an error record with its
 line number and the run goes on. Memory stays flat: lines are streamed, and
-with several jobs at most a bounded window of lines is in flight.
+with several jobs at most a bounded number of byte blocks is in flight
+(check/parallel.py).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections import deque
 from decimal import Decimal
-from itertools import islice
 
 from mtus.compiler.check.casefile import MAX_TEXT_CHARS, CaseError, _long_int, shape_problem
 from mtus.compiler.check.letter import WORDINGS, NotAddressed, _not_addressed_json, decide, letter_json, render
@@ -20,7 +19,7 @@ from mtus.compiler.check.runtime import CERTIFIED, MODIFIED, NOT_CERTIFIED, Reco
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import IO, Iterable, Iterator, Optional
+    from typing import IO, Any, Callable, Iterable, Iterator, Optional, Union
 
 #: Lines longer than this are error records (a case is a few kilobytes).
 MAX_LINE_BYTES = 1024 * 1024
@@ -174,20 +173,6 @@ def _encode(record: dict) -> str:
 _str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 
 
-#: Lines per task sent to a worker, and tasks in flight per worker with --jobs N: at most
-#: jobs * WINDOW * CHUNK lines are read ahead of the output, however long the input.
-CHUNK = 256
-WINDOW = 4
-
-_worker_pack: Optional[Pack] = None
-
-
-def _init_worker(spec: Optional[str]) -> None:
-    global _worker_pack
-    from mtus.compiler.check.pack import open_pack
-    _worker_pack = open_pack(spec)
-
-
 def _fast(pack: Pack, lineno: int, line: str) -> Optional[tuple[bool, bool, str]]:
     """The compact record of a plain, valid line read by the fast path (check/batchread.py), written by
     _fast_text; None for any other line (the case reader decides it)."""
@@ -294,24 +279,6 @@ def error_line(lineno: int, message: str, hint: Optional[str] = None) -> str:
     return _encode(_error(lineno, None, [{"key": "", "message": message, "hint": hint}]))
 
 
-def _work(digest: str, start: int, lines: list, opts: Options) -> tuple[int, int, int, str]:
-    """A worker's share: the raw lines from line number `start` -> (results, decided, certified, their text)."""
-    pack = _worker_pack
-    if pack.digest != digest:  # the worker opened another pack than the one given: never mix them
-        raise RuntimeError(f"the worker opened pack sha256 {pack.digest}, not {digest}; "
-                           "pass pack_spec for the pack being checked")
-    texts = []
-    decided = certified = 0
-    for n, line in enumerate(lines, start):
-        if line.strip():
-            ok, yes, text = _line(pack, n, line, opts)
-            decided += ok
-            certified += yes
-            texts.append(text)
-    # one string per chunk: the main process only reads, hands out and writes
-    return len(texts), decided, certified, "".join(t + "\n" for t in texts)
-
-
 def _one_by_one(pack: Pack, lines: Iterable[str], opts: Options) -> Iterator[tuple[int, int, int, str]]:
     """In this process, each result written as soon as its line is read (a slow producer is not kept waiting)."""
     for n, line in enumerate(lines, 1):
@@ -320,53 +287,34 @@ def _one_by_one(pack: Pack, lines: Iterable[str], opts: Options) -> Iterator[tup
             yield 1, int(ok), int(yes), text + "\n"
 
 
-def _windowed(pool, digest: str, lines: Iterable[str], opts: Options,
-              chunk: int, window: int) -> Iterator[tuple[int, int, int, str]]:
-    """Results in input order, chunk by chunk, with at most `window` chunks of `chunk` lines read ahead.
-
-    (Pool.imap would do the ordering, but its feeder thread reads the whole
-    input as fast as it can: memory would grow with the input.)
-    """
-    pending: deque = deque()
-    source = iter(lines)
-    start = 1
-    exhausted = False
-    while True:
-        while not exhausted and len(pending) < window:
-            batch = list(islice(source, chunk))
-            if batch:
-                pending.append(pool.apply_async(_work, (digest, start, batch, opts)))
-                start += len(batch)
-            exhausted = len(batch) < chunk
-        if not pending:
-            return
-        yield pending.popleft().get()
-
-
-def check_stream(lines: Iterable[str], out: IO[str], pack: Pack, *, pack_spec: Optional[str] = None,
-                 jobs: int = 1, wording: str = "imr", explain: bool = False,
-                 progress: Optional[IO[str]] = None, chunk: int = CHUNK, window: int = WINDOW,
+def check_stream(lines: Union[Iterable[str], "JsonLines"], out: IO[str], pack: Pack, *,
+                 pack_spec: Optional[str] = None, jobs: int = 1, wording: str = "imr", explain: bool = False,
+                 progress: Optional[IO[str]] = None, block: Optional[int] = None, window: Optional[int] = None,
                  strict: bool = False, letter: Optional[str] = None) -> Summary:
     """Decide every case of a JSON Lines stream; write one result line per input line.
 
-    With jobs > 1 the workers open the pack from `pack_spec` (the bundled pack
-    if None), which must be `pack`; at most jobs * window * chunk lines are
-    read ahead of the output.
+    With jobs > 1, `lines` must be a JsonLines (its bytes are handed to the
+    workers in blocks, check/parallel.py), and the workers open the pack from
+    `pack_spec` (the bundled pack if None), which must be `pack`; at most
+    jobs * window blocks of `block` bytes are read ahead of the output.
     """
     summary = Summary()
     opts = Options(wording, explain, strict, letter)
+    results: Iterator[tuple[int, int, int, Any]]
     if jobs <= 1:
         results = _one_by_one(pack, lines, opts)
-        pool = None
+        write: Callable[[Any], object] = out.write
     else:
-        import multiprocessing
+        from mtus.compiler.check import parallel
 
-        pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(pack_spec,))
-        results = _windowed(pool, pack.digest, lines, opts, chunk, jobs * window)
-    ok = False
+        if not isinstance(lines, JsonLines):
+            raise TypeError("several jobs read the input's bytes: pass a JsonLines (open_lines), not texts")
+        results = parallel.results(lines.stream, pack, pack_spec, jobs, opts, block or parallel.BLOCK,
+                                   window or parallel.WINDOW)
+        write = parallel.byte_writer(out)
     try:
         for count, decided, certified, text in results:
-            out.write(text)
+            write(text)
             before = summary.lines
             summary.lines += count
             summary.decided += decided
@@ -376,14 +324,10 @@ def check_stream(lines: Iterable[str], out: IO[str], pack: Pack, *, pack_spec: O
                 for done in range((before // 1000 + 1) * 1000, summary.lines + 1, 1000):
                     progress.write(f"\r{done:,} cases")
                 progress.flush()
-        ok = True
     finally:
-        if pool is not None:
-            if ok:
-                pool.close()
-            else:  # an error or an interrupt: do not wait for the cases in flight
-                pool.terminate()
-            pool.join()
+        close = getattr(results, "close", None)
+        if close is not None:  # the workers stop at once on an error or Ctrl-C, not when collected
+            close()
     if progress is not None and summary.lines >= 1000:
         progress.write("\n")
     return summary
@@ -400,6 +344,7 @@ class JsonLines:
     """
 
     def __init__(self, stream: IO[bytes], owned: bool):
+        self.stream = stream  # several jobs read it in blocks (check/parallel.py)
         self._stream = stream
         self._owned = owned
 

@@ -75,10 +75,16 @@ def _check(echo, case, pack_spec, fmt, wording, explain, strict, exit_code, json
         except OSError as e:
             fail(echo, f"{jsonl}: error: cannot read: {e.strerror or e}", EXIT_USAGE)
         progress = sys.stderr if sys.stderr.isatty() and not quiet else None
+        from mtus.compiler.check.parallel import WorkerError
+
         with stream:
-            summary = check_stream(stream, sys.stdout, pack, pack_spec=pack_spec, jobs=jobs, wording=wording,
-                                   explain=explain, progress=progress, strict=strict,
-                                   letter=fmt if format_given else None)
+            try:
+                summary = check_stream(stream, sys.stdout, pack, pack_spec=pack_spec, jobs=jobs, wording=wording,
+                                       explain=explain, progress=progress, strict=strict,
+                                       letter=fmt if format_given else None)
+            except WorkerError as e:  # a worker killed (--jobs N): the output is incomplete, and says so
+                sys.stdout.flush()
+                fail(echo, f"{jsonl}: error: {e}", EXIT_USAGE)
         if not quiet:
             echo_err(echo, summary.text())
         if summary.errors:
