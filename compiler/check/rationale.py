@@ -394,9 +394,9 @@ class Explainer:
             op, limit = shape.op, shape.limit
             shown = format_value(v, schema)
             words = {"<=": f"more than the {limit} the guideline allows",
-                     "<": f"not less than {limit} as the guideline requires",
+                     "<": f"where the guideline requires less than {limit}",
                      ">=": f"less than the {limit} the guideline requires",
-                     ">": f"not more than {limit} as the guideline requires",
+                     ">": f"where the guideline requires more than {limit}",
                      "=": f"not {limit} as the guideline requires",
                      "!=": "which the guideline does not allow"}[op]
             if _kind(schema) == "count":
@@ -815,6 +815,8 @@ def _stems(text: str) -> set[str]:
 def _restates(statement: str, missing: str) -> bool:
     """Whether a criterion's statement mostly repeats the facts it misses (most of its words, by their first
     five letters, are theirs): "needed to establish" it would then say the same thing twice."""
+    if no_article(statement).startswith(no_article(missing)):  # "an acute exacerbation of X (or, for ...)"
+        return True
     words = _stems(statement)
     return bool(words) and len(words & _stems(missing)) >= 0.6 * len(words)
 
