@@ -13,10 +13,9 @@ fact written `{value, source}` is read for its value (the compact record
 cites no sources). It answers None for anything else: another key (a
 patient), an undeclared or unknown fact, any value the reader would refuse or
 read otherwise, an item no guideline decides, a shared fact no requested
-guideline reads (a warning).
-Those lines go to the case reader, which says what is wrong, so every result
-is the one the case reader gives (tests/test_batch_fast.py and
-tests/test_batchread.py compare them).
+guideline reads (a warning). Those lines go to the case reader, which says
+what is wrong, so every result is the one the case reader gives
+(tests/test_batch_fast.py and tests/test_batchread.py compare them).
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ _REQUEST = frozenset(("item", "guideline", "facts"))
 #: casebook's `expected:` (ignored by the reader).
 _IGNORED = frozenset(("summary", "expected"))
 _SOURCED = frozenset(("value", "source"))
-_SCALARS = (str, int)  # the types whose values are remembered by value (a bool is neither: True == 1)
 
 
 def _converter(schema) -> Callable[[Any], Any]:
