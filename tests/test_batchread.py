@@ -225,7 +225,7 @@ def _settings(n: int) -> settings:
                                            HealthCheck.function_scoped_fixture])
 
 
-@tiers(fast=150, slow=2000)
+@tiers(fast=300, slow=3000)
 def test_generated_lines_read_as_the_case_reader_reads_them(source_pack, n):
     @_settings(n)
     @given(st.data())
