@@ -14,6 +14,7 @@ the fast path takes a line its facts must be the reader's, value and type.
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -75,7 +76,8 @@ _PERCENTS = ["50%", "49.5%", "100%", "0%", "101%", "-1%", "50 %", 50, num("62.5"
              True]
 _DURATIONS = ["8 weeks", "1 week", " 3 Months ", "10 days", "1 year", "2 years", "0 days", "8 wks",
               "1234567 days", "0000001 days", "-1 weeks", 8, "", "٣ days"]
-_DATES = ["2014-12-18", "2016-02-29", " 2014-12-18 ", "2014-02-30", "2015-02-29", "2014-2-3", "20141218",
+_DATES = ["2014-12-18", "2016-02-29", "2009-07-17", "2009-07-18", "2016-07-28", "2016-07-29",
+          " 2014-12-18 ", "2014-02-30", "2015-02-29", "2014-2-3", "20141218",
           20141218, "9999-12-31", "0001-01-01", "0000-01-01", "٢٠١٤-١٢-١٨", "2014-12-18T00:00"]
 _TEXTS = ["lumbago", "myofascial pain syndrome", "", "  padded  ", "a\nb", 5, "é" * 30]
 _OTHER = [None, {"value": "present", "source": "p. 3"}, {"value": "present", "extra": 1}, {"source": "p. 3"},
@@ -307,3 +309,27 @@ def test_bench_lines_with_hostile_values(source_pack, strict):
             data["facts"][name] = value
         assert not compare(source_pack, _line_text(data), strict)
         assert compare(source_pack, line, strict)  # the untouched line: the fast path takes it
+
+
+def test_a_route_changes_on_the_days_an_edition_starts_and_ends(source_pack):
+    """Routes are remembered per stretch between the dates the candidates' editions change: each side of each
+    change routes as the case reader does, whichever date of a stretch is seen first."""
+    from mtus.compiler.check.batchread import FastReader
+
+    period = source_pack.infos["tpi"].in_force
+    first, last = datetime.date.fromisoformat(period.start), datetime.date.fromisoformat(period.end)
+    one = datetime.timedelta(days=1)
+    dates = [last, first + 5 * one, first - one, first, last + one, last + 40 * one, first - 40 * one,
+             datetime.date(1, 1, 1), datetime.date(9999, 12, 31)]
+    fresh = FastReader(source_pack.reader())
+    for explicit in (None, "tpi"):
+        for d in dates:
+            data = {"case": "e", "date": d.isoformat(), "request": {"item": "trigger point injection"}}
+            if explicit:
+                data["request"]["guideline"] = explicit
+            got = fresh.read(json.loads(json.dumps(data)))
+            in_force = first <= d <= last
+            assert (got is not None) == in_force, d
+            if in_force:
+                assert got[2][0][1] == "tpi"
+            compare(source_pack, _line_text(data), strict=False)

@@ -21,6 +21,7 @@ what is wrong, so every result is the one the case reader gives
 from __future__ import annotations
 
 import datetime
+from bisect import bisect_right
 from typing import Any, Callable, Mapping, Optional
 
 from mtus.compiler.check.case import _CONVERT, MAX_HISTORY, MAX_REQUESTS, CaseReader, _Bad, parse_date
@@ -274,8 +275,10 @@ class FastReader:
     def route(self, item: str, explicit: Optional[str], rawdate: str) -> Optional[tuple]:
         """request_route's answer, worked out: the date read, the item routed on it, what the item documents.
 
-        Only the guideline in force depends on the date: what an item is (its product, its details) and what it
-        documents for a guideline are remembered per item, so a date not seen before costs a routing only.
+        Only the guidelines in force depend on the date, and they change only on the dates their editions start
+        and end: what an item is (its product, its details), the dates its candidates' editions change, and its
+        route between two such dates are remembered per item, so a date not seen before costs a search among
+        those dates (the router itself decides each stretch once).
         """
         try:
             date = parse_date(rawdate)
@@ -287,10 +290,36 @@ class FastReader:
             stripped = item.strip()
             if not stripped or "\n" in stripped:
                 return None
-            found = (stripped, self.reader.router.product(item))
+            product = self.reader.router.product(item)
+            found = (stripped, product, self.changes(item, explicit, product), {})
             if len(self._items) < MAX_ITEMS:
                 self._items[key] = found
-        stripped, product = found
+        stripped, product, changes, stretches = found
+        stretch = bisect_right(changes, date)  # the same for every date between the same two changes
+        settled = stretches.get(stretch, _NOT)
+        if settled is _NOT:
+            settled = stretches[stretch] = self.settle(item, explicit, stripped, product, date)
+        return None if settled is None else (date, stripped, *settled)
+
+    def changes(self, item: str, explicit: Optional[str], product) -> list[datetime.date]:
+        """The dates on which the guidelines in force among the item's candidates may change, in order: each
+        edition's first day and the day after its last (editions.in_force, both ends inclusive)."""
+        ids = [explicit] if explicit is not None else self.reader.router.route(item, product)
+        out = set()
+        for gid in ids:
+            period = self.infos[gid].in_force if gid in self.infos else None
+            if period is None:
+                continue
+            if period.start:
+                out.add(datetime.date.fromisoformat(period.start))
+            if period.end:
+                end = datetime.date.fromisoformat(period.end)
+                if end < datetime.date.max:
+                    out.add(end + datetime.timedelta(days=1))
+        return sorted(out)
+
+    def settle(self, item: str, explicit: Optional[str], stripped: str, product, date: datetime.date):
+        """(guideline id, facts the item documents, the guideline's reader) of the item on the date, or None."""
         gid = self.reader.router.resolve(item, explicit, product, date, False).guideline
         if gid is None:
             return None
@@ -311,4 +340,4 @@ class FastReader:
             base = (facts, g)
             if len(self._bases) < MAX_ITEMS:
                 self._bases[bkey] = base
-        return date, stripped, gid, base[0], base[1]
+        return gid, base[0], base[1]
