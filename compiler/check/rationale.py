@@ -13,7 +13,8 @@ import datetime
 import re
 from decimal import Decimal
 
-from mtus.compiler.check.info import Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, GuidelineInfo, Operand, Shape
+from mtus.compiler.check.info import (Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, GuidelineInfo, Operand,
+                                      Shape, TableInfo)
 from mtus.compiler.check.runtime import (MET, NOT_APPLICABLE, NOT_DOCUMENTED, CriterionResult, Duration,
                                         GuidelineResult, Record)
 
@@ -143,6 +144,10 @@ class Explainer:
 
     # ------------------------------------------------------------- labels
     def label(self, name: str) -> str:
+        miss = self._table_miss(name)  # a value a table does not list: runtime.lookup_m's `table[key]`
+        if miss is not None:
+            t, key = miss
+            return f'the {no_article(t.label)} for "{key}", which the guideline\'s table does not list'
         if "." in name:
             hist, field = name.split(".", 1)
             h = self.facts.get(hist)
@@ -273,6 +278,22 @@ class Explainer:
             else:
                 out.append(_undocumented(self.label(p)))
         return join(out, word)
+
+    def _table_miss(self, name: str) -> Optional[tuple[TableInfo, str]]:
+        """(table, key) for a missing `table[key]`: a value the table does not list (runtime.lookup_m)."""
+        if not (name.endswith("]") and "[" in name):
+            return None
+        table, key = name[:-1].split("[", 1)
+        t = next((t for t in self.info.tables if t.name == table), None)
+        return (t, key) if t is not None else None
+
+    def _table_remedy(self, missing) -> str:
+        """What would change a value no table lists: the value named as the table names it."""
+        t, key = self._table_miss(missing[0]) or (None, "")
+        assert t is not None
+        keys = list(dict.fromkeys(k for k, _ in t.entries))
+        shown = ", ".join(keys[:8]) + (f", and {len(keys) - 8} more" if len(keys) > 8 else "")
+        return sentence(f'Documentation that names "{key}" as the guideline\'s table does ({shown})')
 
     def _undetermined_when(self, c, r: CriterionResult) -> bool:
         """Not documented only because the `when` condition guarding it is unknown."""
@@ -751,6 +772,10 @@ class Explainer:
                 line = sentence(f"Documentation of {absence}")  # not "Documentation of radiculopathy"
             elif negated:
                 line = sentence(absence)  # the finding is documented: only its absence would change it
+            elif r.outcome == NOT_DOCUMENTED and r.missing and all(self._table_miss(m) for m in r.missing):
+                line = self._table_remedy(r.missing)
+                if line in out:
+                    continue
             elif r.outcome == NOT_DOCUMENTED and not r.missing:
                 line = sentence(f"Documented values that allow the criterion of {statement} to be determined")
             elif r.outcome == NOT_DOCUMENTED and self._undetermined_when(c, r):

@@ -39,9 +39,19 @@ _table_general_course = {
     'cervical fusion': 24,
     'total hip arthroplasty': 24,
     'total hip replacement': 24,
+    'tka': 24,
+    'tha': 24,
+    'meniscectomy': 12,
+    'microdiscectomy': 16,
+    'acl repair': 24,
+    'anterior cruciate ligament repair': 24,
+    'acdf': 24,
+    'anterior cervical discectomy and fusion': 24,
+    'lumbar laminectomy and fusion': 34,
+    'lumbar decompression and fusion': 34,
 }
 
-# Table treatment_period: postsurgical physical medicine treatment period (postsurgical.mtus:79)
+# Table treatment_period: postsurgical physical medicine treatment period (postsurgical.mtus:94)
 _table_treatment_period = {
     'total knee arthroplasty': Duration(4, 0),
     'total knee replacement': Duration(4, 0),
@@ -57,6 +67,16 @@ _table_treatment_period = {
     'cervical fusion': Duration(6, 0),
     'total hip arthroplasty': Duration(4, 0),
     'total hip replacement': Duration(4, 0),
+    'tka': Duration(4, 0),
+    'tha': Duration(4, 0),
+    'meniscectomy': Duration(6, 0),
+    'microdiscectomy': Duration(6, 0),
+    'acl repair': Duration(6, 0),
+    'anterior cruciate ligament repair': Duration(6, 0),
+    'acdf': Duration(6, 0),
+    'anterior cervical discectomy and fusion': Duration(6, 0),
+    'lumbar laminectomy and fusion': Duration(6, 0),
+    'lumbar decompression and fusion': Duration(6, 0),
 }
 
 # Criterion -> the count fact it allows fewer of, for partial certification (runtime.modify).
@@ -96,34 +116,34 @@ def unmet(facts, request_date):
         f_postop_therapy = ()
     _out = []
 
-    # within_period (postsurgical.mtus:100): (<= (time-from surgery_date:date request.date) treatment_p...
+    # within_period (postsurgical.mtus:125): (<= (time-from surgery_date:date request.date) treatment_p...
     _t1 = time_from(f_surgery_date, request_date)
     _t2 = lookup(_table_treatment_period, f_surgery)
     _t3 = compare_duration('<=', _t1, _t2, request_date)
     if not (_t3 is True):
         _out.append('within_period')
 
-    # when#0 (postsurgical.mtus:107): (not (any postop_therapy):bool)
+    # when#0 (postsurgical.mtus:132): (not (any postop_therapy):bool)
     _when4 = (not (len(f_postop_therapy) > 0))
     if _when4 is not False:
 
-        # initial_course when#0 (postsurgical.mtus:108): (<= postop_visits_requested:count (/ general_cours...
+        # initial_course when#0 (postsurgical.mtus:133): (<= postop_visits_requested:count (/ general_cours...
         _t5 = div(lookup(_table_general_course, f_surgery), 2)
         if _when4 is None or not (f_postop_visits_requested is not None and _t5 is not None and (f_postop_visits_requested <= _t5)):
             _out.append('initial_course')
 
-    # when#1 (postsurgical.mtus:118): (any postop_therapy):bool
+    # when#1 (postsurgical.mtus:143): (any postop_therapy):bool
     _when6 = (len(f_postop_therapy) > 0)
     if _when6 is not False:
         _unknown7 = _when6 is None
 
-        # functional_improvement when#1 (postsurgical.mtus:119): (last postop_therapy field function_improv...
+        # functional_improvement when#1 (postsurgical.mtus:144): (last postop_therapy field function_improv...
         _r8 = last_row(f_postop_therapy, 'date')
         _t9 = None if _r8 is None else _r8.get('function_improved')
         if _unknown7 or not (_t9 is True):
             _out.append('functional_improvement')
 
-        # general_course_limit when#1 (postsurgical.mtus:121): (or (<= (+ (sum postop_therapy field visits)...
+        # general_course_limit when#1 (postsurgical.mtus:146): (or (<= (+ (sum postop_therapy field visits)...
         _v10, _m10 = sum_m(f_postop_therapy, 'postop_therapy', None, None, 'visits', 0)
         _t11 = add(_v10, f_postop_visits_requested)
         _t12 = lookup(_table_general_course, f_surgery)
@@ -159,14 +179,14 @@ def _decide(facts, request_date):
         f_postop_therapy = ()
     r_postop_therapy = FactValue('postop_therapy', f_postop_therapy, d_postop_therapy)
 
-    # when#0 (postsurgical.mtus:107): (not (any postop_therapy):bool)
+    # when#0 (postsurgical.mtus:132): (not (any postop_therapy):bool)
     _v1, _m1 = any_m(f_postop_therapy, 'postop_therapy', None, None)
     _t2 = None if _v1 is None else not _v1
     _gate3 = (_t2, _m1)
-    # when#1 (postsurgical.mtus:118): (any postop_therapy):bool
+    # when#1 (postsurgical.mtus:143): (any postop_therapy):bool
     _gate4 = (_v1, _m1)
 
-    # within_period (postsurgical.mtus:100): (<= (time-from surgery_date:date request.date) treatment_p...
+    # within_period (postsurgical.mtus:125): (<= (time-from surgery_date:date request.date) treatment_p...
     _v6, _m6 = strict_m(time_from(f_surgery_date, request_date), (f_surgery_date, m_surgery_date))
     _v7, _m7 = lookup_m(_table_treatment_period, 'treatment_period', (f_surgery, m_surgery))
     _t8 = compare_duration('<=', _v6, _v7, request_date)
@@ -174,7 +194,7 @@ def _decide(facts, request_date):
     _c5 = decide('within_period', False, ALWAYS, (_v9, _m9), (r_surgery_date, r_surgery), (Computed('time from surgery_date to request.date', _v6), Computed('treatment_period[surgery]', _v7)), rules=_RULES)
 
     if _gate3[0] is True:
-        # initial_course when#0 (postsurgical.mtus:108): (<= postop_visits_requested:count (/ general_cours...
+        # initial_course when#0 (postsurgical.mtus:133): (<= postop_visits_requested:count (/ general_cours...
         _v11, _m11 = lookup_m(_table_general_course, 'general_course', (f_surgery, m_surgery))
         _v12, _m12 = strict_m(div(_v11, 2), (_v11, _m11))
         _v13, _m13 = strict_m((None if f_postop_visits_requested is None or _v12 is None else (f_postop_visits_requested <= _v12)), (f_postop_visits_requested, m_postop_visits_requested), (_v12, _m12))
@@ -183,11 +203,11 @@ def _decide(facts, request_date):
         _c10 = decide('initial_course', False, _gate3, None, (r_postop_therapy,), rules=_RULES)
 
     if _gate4[0] is True:
-        # functional_improvement when#1 (postsurgical.mtus:119): (last postop_therapy field function_improv...
+        # functional_improvement when#1 (postsurgical.mtus:144): (last postop_therapy field function_improv...
         _p16 = pick_m('last', f_postop_therapy, 'postop_therapy', None, None, 'date')
         _v17, _m17 = field_m(_p16, 'postop_therapy', 'function_improved')
         _c14 = decide('functional_improvement', False, _gate4, (_v17, _m17), (r_postop_therapy,), rules=_RULES)
-        # general_course_limit when#1 (postsurgical.mtus:121): (or (<= (+ (sum postop_therapy field visits)...
+        # general_course_limit when#1 (postsurgical.mtus:146): (or (<= (+ (sum postop_therapy field visits)...
         _v18, _m18 = sum_m(f_postop_therapy, 'postop_therapy', None, None, 'visits', 0)
         _v19, _m19 = strict_m(add(_v18, f_postop_visits_requested), (_v18, _m18), (f_postop_visits_requested, m_postop_visits_requested))
         _v20, _m20 = lookup_m(_table_general_course, 'general_course', (f_surgery, m_surgery))
@@ -203,8 +223,8 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (89, 89, 51), (90, 90, 52), (91, 91, 53), (92, 92, 54), (93, 96, 55), (99, 104, 100),
-    (106, 108, 107), (110, 113, 108), (115, 118, 118), (120, 124, 119), (126, 131, 121), (144, 146, 51),
-    (147, 149, 52), (150, 152, 53), (153, 155, 54), (156, 160, 55), (162, 165, 107), (166, 167, 118),
-    (169, 174, 100), (176, 183, 108), (185, 189, 119), (190, 196, 121), (197, 199, 119),
+    (109, 109, 51), (110, 110, 52), (111, 111, 53), (112, 112, 54), (113, 116, 55), (119, 124, 125),
+    (126, 128, 132), (130, 133, 133), (135, 138, 143), (140, 144, 144), (146, 151, 146), (164, 166, 51),
+    (167, 169, 52), (170, 172, 53), (173, 175, 54), (176, 180, 55), (182, 185, 132), (186, 187, 143),
+    (189, 194, 125), (196, 203, 133), (205, 209, 144), (210, 216, 146), (217, 219, 144),
 )
