@@ -40,11 +40,12 @@ def _in_lines(stream: JsonLines) -> list:
 
 def _in_blocks(data: bytes, size: int) -> list:
     got = []
-    for start, part in parallel._blocks(io.BytesIO(data).read, size):
+    for start, part, feeds in parallel._blocks(io.BytesIO(data).read, size):
         if isinstance(part, int):
             got.append((start, "LongLine", str(part)))
         else:
-            got += [(n, type(x).__name__, str(x)) for n, x in enumerate(parallel._lines(part), start)]
+            assert feeds == part.count(b"\n")
+            got += [(n, type(x).__name__, str(x)) for n, x in enumerate(parallel._lines(part, feeds), start)]
     return got
 
 
@@ -74,7 +75,7 @@ def test_a_long_line_is_dropped_while_it_is_read(monkeypatch):
             return super().read(size)
 
     blocks = list(parallel._blocks(Spy(data).read, 16))
-    assert blocks == [(1, 10_001), (2, b"{}\n"), (3, 5_000)]
+    assert blocks == [(1, 10_001, 1), (2, b"{}\n", 1), (3, 5_000, 0)]
     assert all(0 < s <= 16 for s in held)
 
 
@@ -158,7 +159,31 @@ def test_jobs_read_a_bounded_number_of_blocks_ahead_of_the_output(pack):
         "".join(f"\r{k:,} cases" for k in range(1000, len(ends) + 1, 1000)) + "\n"
 
 
-def test_workers_refuse_another_pack_than_the_one_given(source_pack):
+def test_spawned_workers_open_the_pack_and_write_what_one_process_writes(pack, monkeypatch):
+    """Where fork is not used (another system, or another thread running), the workers open the pack again."""
+    monkeypatch.setattr(parallel, "_start_method", lambda: "spawn")
+    monkeypatch.setattr(batch, "MAX_LINE_BYTES", 3000)
+    data = _tricky(3000)
+    one, two = io.StringIO(), io.StringIO()
+    check_stream(JsonLines(io.BytesIO(data), owned=True), one, pack)
+    check_stream(JsonLines(io.BytesIO(data), owned=True), two, pack, pack_spec=GUIDELINES, jobs=2, block=4096)
+    assert two.getvalue() == one.getvalue()
+
+
+def test_fork_is_used_only_with_one_thread():
+    assert parallel._start_method() == ("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert parallel._start_method() == "spawn"
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_spawned_workers_refuse_another_pack_than_the_one_given(source_pack, monkeypatch):
+    monkeypatch.setattr(parallel, "_start_method", lambda: "spawn")
     data = b"\n".join(CASES) + b"\n"
     with pytest.raises(RuntimeError, match="not .* pass pack_spec"):  # the workers open the bundled pack
         check_stream(JsonLines(io.BytesIO(data), owned=True), io.StringIO(), source_pack, pack_spec=None, jobs=2)
