@@ -285,3 +285,26 @@ def test_ctrl_c_on_standard_input_says_aborted_and_no_traceback(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 1
     assert "Traceback" not in err.decode() and err.decode().strip().endswith("Aborted!")
+
+
+def test_standard_input_with_two_jobs_writes_what_one_process_writes(monkeypatch):
+    from click.testing import CliRunner
+
+    from mtus.compiler.tools.cli import main
+
+    blocks = []
+
+    def counted(*args, real=parallel._blocks):
+        for got in real(*args):
+            blocks.append(got[0])
+            yield got
+
+    monkeypatch.setattr(parallel, "_blocks", counted)
+
+    data = _tricky(batch.MAX_LINE_BYTES)  # the real limit: a line over 1 MiB from standard input
+    runner = CliRunner()
+    one = runner.invoke(main, ["check", "--jsonl", "-", "--pack", GUIDELINES], input=data)
+    two = runner.invoke(main, ["check", "--jsonl", "-", "--pack", GUIDELINES, "--jobs", "2"], input=data)
+    assert one.exit_code == two.exit_code == 2  # some lines are errors
+    assert two.stdout_bytes == one.stdout_bytes and two.stderr == one.stderr
+    assert b"longer than 1,048,576 bytes" in one.stdout_bytes and len(blocks) > 1  # cut into blocks for the workers
