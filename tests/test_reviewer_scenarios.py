@@ -181,10 +181,17 @@ def test_opioid_renewal_with_documented_misuse_needs_a_drug_screen(source_pack):
     assert "misuse_issues" not in {p.fact for p in result.presumptions}
 
 
-def test_opioid_renewal_needs_the_current_regimen(source_pack):
+def test_opioid_renewal_checks_the_dose_ceiling_where_the_regimen_is_listed(source_pack):
+    # A renewal whose notes document the 4 A's and the continuation test but do not total the daily
+    # milligrams is not denied for that: the 120 mg MED ceiling (p.86) is checked where the record
+    # lists the regimen, and a listed regimen above it without a pain consultation fails.
     facts = {k: v for k, v in OPIOID_RENEWAL.items() if k != "opioid_regimen"}
     result = decide(source_pack, "opioids", facts)
-    assert [(c.id, c.outcome) for c in result.reasons] == [("morphine_equivalent_ceiling", rt.NOT_DOCUMENTED)]
+    assert result.certified and {c.id: c.outcome for c in result.criteria}["morphine_equivalent_ceiling"] \
+        == rt.NOT_APPLICABLE
+    high = dict(facts, opioid_regimen=[{"drug": "oxycodone", "daily_mg": 90}], pain_consultation="absent")  # 135 MED
+    result = decide(source_pack, "opioids", high)
+    assert [(c.id, c.outcome) for c in result.reasons] == [("morphine_equivalent_ceiling", rt.NOT_MET)]
 
 
 # ------------------------------------------------------------------ every guideline that can recommend

@@ -22,7 +22,7 @@ CRITERIA = ('four_as', 'drug_screen', 'continuation', 'overall_function', 'intol
 if _RUNTIME_VERSION != RUNTIME_VERSION:
     raise ImportError('this checker needs mtus runtime version 8')
 
-# Table mme_factor: oral morphine milligram equivalent conversion factor (opioids.mtus:119)
+# Table mme_factor: oral morphine milligram equivalent conversion factor (opioids.mtus:123)
 _table_mme_factor = {
     'codeine': Decimal('0.15'),
     'hydrocodone': Decimal('1'),
@@ -118,70 +118,74 @@ def unmet(facts, request_date):
     f_opioid_regimen = _get('opioid_regimen')
     _out = []
 
-    # four_as (opioids.mtus:139): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
+    # four_as (opioids.mtus:143): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
     if not ((f_analgesia_monitored is True) and (f_adl_monitored is True) and (f_adverse_effects_monitored is True) and (f_aberrant_behavior_monitored is True)):
         _out.append('four_as')
 
-    # when#0 (opioids.mtus:146): misuse_issues:bool
+    # when#0 (opioids.mtus:150): misuse_issues:bool
     _when1 = f_misuse_issues
     if _when1 is not False:
 
-        # drug_screen when#0 (opioids.mtus:147): drug_screening:bool
+        # drug_screen when#0 (opioids.mtus:151): drug_screening:bool
         if _when1 is None or not (f_drug_screening is True):
             _out.append('drug_screen')
 
-    # continuation (opioids.mtus:153): (or returned_to_work:bool (and function_improved:bool pain_impro...
+    # continuation (opioids.mtus:157): (or returned_to_work:bool (and function_improved:bool pain_impro...
     if not ((f_returned_to_work is True) or ((f_function_improved is True) and (f_pain_improved is True))):
         _out.append('continuation')
 
-    # overall_function (opioids.mtus:161): (or function_improved:bool extenuating_circumstances:bool)
+    # overall_function (opioids.mtus:165): (or function_improved:bool extenuating_circumstances:bool)
     if not ((f_function_improved is True) or (f_extenuating_circumstances is True)):
         _out.append('overall_function')
 
-    # exclude intolerable_effects (opioids.mtus:165): intolerable_adverse_effects:bool
+    # exclude intolerable_effects (opioids.mtus:169): intolerable_adverse_effects:bool
     if (f_intolerable_adverse_effects is True):
         _out.append('intolerable_effects')
 
-    # exclude function_decreased (opioids.mtus:168): decreased_function:bool
+    # exclude function_decreased (opioids.mtus:172): decreased_function:bool
     if (f_decreased_function is True):
         _out.append('function_decreased')
 
-    # exclude resolved (opioids.mtus:171): pain_resolved:bool
+    # exclude resolved (opioids.mtus:175): pain_resolved:bool
     if (f_pain_resolved is True):
         _out.append('resolved')
 
-    # exclude non_adherence (opioids.mtus:174): serious_non_adherence:bool
+    # exclude non_adherence (opioids.mtus:178): serious_non_adherence:bool
     if (f_serious_non_adherence is True):
         _out.append('non_adherence')
 
-    # exclude patient_request (opioids.mtus:177): discontinuation_requested:bool
+    # exclude patient_request (opioids.mtus:181): discontinuation_requested:bool
     if (f_discontinuation_requested is True):
         _out.append('patient_request')
 
-    # exclude immediate_discontinuation (opioids.mtus:185): (at-least 1 illegal_activity:bool opioid_re...
+    # exclude immediate_discontinuation (opioids.mtus:189): (at-least 1 illegal_activity:bool opioid_re...
     if ((f_illegal_activity is True) + (f_opioid_related_accident is True) + (f_suicide_attempt is True) + (f_threatening_behavior is True) >= 1):
         _out.append('immediate_discontinuation')
 
-    # when#1 (opioids.mtus:191): repeated_contract_violations:bool
+    # when#1 (opioids.mtus:195): repeated_contract_violations:bool
     _when2 = f_repeated_contract_violations
     if _when2 is not False:
 
-        # referral when#1 (opioids.mtus:192): specialist_referral:bool
+        # referral when#1 (opioids.mtus:196): specialist_referral:bool
         if _when2 is None or not (f_specialist_referral is True):
             _out.append('referral')
 
-    # morphine_equivalent_ceiling (opioids.mtus:204): (or (<= (sum opioid_regimen of (* .daily_mg:numbe...
-    def _value3(_row4):
-        _t5 = _row4.get('daily_mg')
-        _m6 = () if _t5 is not None else ('opioid_regimen.daily_mg',)
-        _t7 = _row4.get('drug')
-        _m8 = () if _t7 is not None else ('opioid_regimen.drug',)
-        _v9, _m9 = lookup_m(_table_mme_factor, 'mme_factor', (_t7, _m8))
-        _v10, _m10 = strict_m(mul(_t5, _v9), (_t5, _m6), (_v9, _m9))
-        return _v10, _m10
-    _v11, _m11 = sum_of_m(f_opioid_regimen, 'opioid_regimen', None, None, _value3, 0)
-    if not ((_v11 is not None and (_v11 <= 120)) or (f_pain_consultation is True)):
-        _out.append('morphine_equivalent_ceiling')
+    # when#2 (opioids.mtus:208): (documented opioid_regimen:history)
+    _when3 = (f_opioid_regimen is not None)
+    if _when3 is not False:
+
+        # morphine_equivalent_ceiling when#2 (opioids.mtus:209): (or (<= (sum opioid_regimen of (* .daily_m...
+        def _value4(_row5):
+            _t6 = _row5.get('daily_mg')
+            _m7 = () if _t6 is not None else ('opioid_regimen.daily_mg',)
+            _t8 = _row5.get('drug')
+            _m9 = () if _t8 is not None else ('opioid_regimen.drug',)
+            _v10, _m10 = lookup_m(_table_mme_factor, 'mme_factor', (_t8, _m9))
+            _v11, _m11 = strict_m(mul(_t6, _v10), (_t6, _m7), (_v10, _m10))
+            return _v11, _m11
+        _v12, _m12 = sum_of_m(f_opioid_regimen, 'opioid_regimen', None, None, _value4, 0)
+        if _when3 is None or not ((_v12 is not None and (_v12 <= 120)) or (f_pain_consultation is True)):
+            _out.append('morphine_equivalent_ceiling')
 
     return _out
 
@@ -267,70 +271,75 @@ def _decide(facts, request_date):
     f_opioid_regimen = _get('opioid_regimen')
     r_opioid_regimen = FactValue('opioid_regimen', f_opioid_regimen, f_opioid_regimen is not None)
 
-    # when#0 (opioids.mtus:146): misuse_issues:bool
+    # when#0 (opioids.mtus:150): misuse_issues:bool
     _gate1 = (f_misuse_issues, ())
-    # when#1 (opioids.mtus:191): repeated_contract_violations:bool
+    # when#1 (opioids.mtus:195): repeated_contract_violations:bool
     _gate2 = (f_repeated_contract_violations, ())
+    # when#2 (opioids.mtus:208): (documented opioid_regimen:history)
+    _gate3 = ((f_opioid_regimen is not None), ())
 
-    # four_as (opioids.mtus:139): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
-    _v4, _m4 = and_m((f_analgesia_monitored, m_analgesia_monitored), (f_adl_monitored, m_adl_monitored), (f_adverse_effects_monitored, m_adverse_effects_monitored), (f_aberrant_behavior_monitored, m_aberrant_behavior_monitored))
-    _c3 = decide('four_as', False, ALWAYS, (_v4, _m4), (r_analgesia_monitored, r_adl_monitored, r_adverse_effects_monitored, r_aberrant_behavior_monitored), rules=_RULES)
+    # four_as (opioids.mtus:143): (and analgesia_monitored:bool adl_monitored:bool adverse_effects_moni...
+    _v5, _m5 = and_m((f_analgesia_monitored, m_analgesia_monitored), (f_adl_monitored, m_adl_monitored), (f_adverse_effects_monitored, m_adverse_effects_monitored), (f_aberrant_behavior_monitored, m_aberrant_behavior_monitored))
+    _c4 = decide('four_as', False, ALWAYS, (_v5, _m5), (r_analgesia_monitored, r_adl_monitored, r_adverse_effects_monitored, r_aberrant_behavior_monitored), rules=_RULES)
 
     if _gate1[0] is True:
-        # drug_screen when#0 (opioids.mtus:147): drug_screening:bool
-        _c5 = decide('drug_screen', False, _gate1, (f_drug_screening, m_drug_screening), (r_misuse_issues, r_drug_screening), rules=_RULES)
+        # drug_screen when#0 (opioids.mtus:151): drug_screening:bool
+        _c6 = decide('drug_screen', False, _gate1, (f_drug_screening, m_drug_screening), (r_misuse_issues, r_drug_screening), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c5 = decide('drug_screen', False, _gate1, None, (r_misuse_issues,), rules=_RULES)
+        _c6 = decide('drug_screen', False, _gate1, None, (r_misuse_issues,), rules=_RULES)
 
-    # continuation (opioids.mtus:153): (or returned_to_work:bool (and function_improved:bool pain_impro...
-    _v7, _m7 = and_m((f_function_improved, m_function_improved), (f_pain_improved, m_pain_improved))
-    _v8, _m8 = or_m((f_returned_to_work, m_returned_to_work), (_v7, _m7))
-    _c6 = decide('continuation', False, ALWAYS, (_v8, _m8), (r_returned_to_work, r_function_improved, r_pain_improved), rules=_RULES)
+    # continuation (opioids.mtus:157): (or returned_to_work:bool (and function_improved:bool pain_impro...
+    _v8, _m8 = and_m((f_function_improved, m_function_improved), (f_pain_improved, m_pain_improved))
+    _v9, _m9 = or_m((f_returned_to_work, m_returned_to_work), (_v8, _m8))
+    _c7 = decide('continuation', False, ALWAYS, (_v9, _m9), (r_returned_to_work, r_function_improved, r_pain_improved), rules=_RULES)
 
-    # overall_function (opioids.mtus:161): (or function_improved:bool extenuating_circumstances:bool)
-    _v10, _m10 = or_m((f_function_improved, m_function_improved), (f_extenuating_circumstances, m_extenuating_circumstances))
-    _c9 = decide('overall_function', False, ALWAYS, (_v10, _m10), (r_function_improved, r_extenuating_circumstances), rules=_RULES)
+    # overall_function (opioids.mtus:165): (or function_improved:bool extenuating_circumstances:bool)
+    _v11, _m11 = or_m((f_function_improved, m_function_improved), (f_extenuating_circumstances, m_extenuating_circumstances))
+    _c10 = decide('overall_function', False, ALWAYS, (_v11, _m11), (r_function_improved, r_extenuating_circumstances), rules=_RULES)
 
-    # exclude intolerable_effects (opioids.mtus:165): intolerable_adverse_effects:bool
-    _c11 = decide('intolerable_effects', True, ALWAYS, (f_intolerable_adverse_effects, m_intolerable_adverse_effects), (r_intolerable_adverse_effects,), rules=_RULES)
+    # exclude intolerable_effects (opioids.mtus:169): intolerable_adverse_effects:bool
+    _c12 = decide('intolerable_effects', True, ALWAYS, (f_intolerable_adverse_effects, m_intolerable_adverse_effects), (r_intolerable_adverse_effects,), rules=_RULES)
 
-    # exclude function_decreased (opioids.mtus:168): decreased_function:bool
-    _c12 = decide('function_decreased', True, ALWAYS, (f_decreased_function, m_decreased_function), (r_decreased_function,), rules=_RULES)
+    # exclude function_decreased (opioids.mtus:172): decreased_function:bool
+    _c13 = decide('function_decreased', True, ALWAYS, (f_decreased_function, m_decreased_function), (r_decreased_function,), rules=_RULES)
 
-    # exclude resolved (opioids.mtus:171): pain_resolved:bool
-    _c13 = decide('resolved', True, ALWAYS, (f_pain_resolved, m_pain_resolved), (r_pain_resolved,), rules=_RULES)
+    # exclude resolved (opioids.mtus:175): pain_resolved:bool
+    _c14 = decide('resolved', True, ALWAYS, (f_pain_resolved, m_pain_resolved), (r_pain_resolved,), rules=_RULES)
 
-    # exclude non_adherence (opioids.mtus:174): serious_non_adherence:bool
-    _c14 = decide('non_adherence', True, ALWAYS, (f_serious_non_adherence, m_serious_non_adherence), (r_serious_non_adherence,), rules=_RULES)
+    # exclude non_adherence (opioids.mtus:178): serious_non_adherence:bool
+    _c15 = decide('non_adherence', True, ALWAYS, (f_serious_non_adherence, m_serious_non_adherence), (r_serious_non_adherence,), rules=_RULES)
 
-    # exclude patient_request (opioids.mtus:177): discontinuation_requested:bool
-    _c15 = decide('patient_request', True, ALWAYS, (f_discontinuation_requested, m_discontinuation_requested), (r_discontinuation_requested,), rules=_RULES)
+    # exclude patient_request (opioids.mtus:181): discontinuation_requested:bool
+    _c16 = decide('patient_request', True, ALWAYS, (f_discontinuation_requested, m_discontinuation_requested), (r_discontinuation_requested,), rules=_RULES)
 
-    # exclude immediate_discontinuation (opioids.mtus:185): (at-least 1 illegal_activity:bool opioid_re...
-    _v17, _m17 = at_least_m(1, (f_illegal_activity, m_illegal_activity), (f_opioid_related_accident, m_opioid_related_accident), (f_suicide_attempt, m_suicide_attempt), (f_threatening_behavior, m_threatening_behavior))
-    _c16 = decide('immediate_discontinuation', True, ALWAYS, (_v17, _m17), (r_illegal_activity, r_opioid_related_accident, r_suicide_attempt, r_threatening_behavior), rules=_RULES)
+    # exclude immediate_discontinuation (opioids.mtus:189): (at-least 1 illegal_activity:bool opioid_re...
+    _v18, _m18 = at_least_m(1, (f_illegal_activity, m_illegal_activity), (f_opioid_related_accident, m_opioid_related_accident), (f_suicide_attempt, m_suicide_attempt), (f_threatening_behavior, m_threatening_behavior))
+    _c17 = decide('immediate_discontinuation', True, ALWAYS, (_v18, _m18), (r_illegal_activity, r_opioid_related_accident, r_suicide_attempt, r_threatening_behavior), rules=_RULES)
 
     if _gate2[0] is True:
-        # referral when#1 (opioids.mtus:192): specialist_referral:bool
-        _c18 = decide('referral', False, _gate2, (f_specialist_referral, m_specialist_referral), (r_repeated_contract_violations, r_specialist_referral), rules=_RULES)
+        # referral when#1 (opioids.mtus:196): specialist_referral:bool
+        _c19 = decide('referral', False, _gate2, (f_specialist_referral, m_specialist_referral), (r_repeated_contract_violations, r_specialist_referral), rules=_RULES)
     else:  # not applicable, or not documented with what the `when` misses
-        _c18 = decide('referral', False, _gate2, None, (r_repeated_contract_violations,), rules=_RULES)
+        _c19 = decide('referral', False, _gate2, None, (r_repeated_contract_violations,), rules=_RULES)
 
-    # morphine_equivalent_ceiling (opioids.mtus:204): (or (<= (sum opioid_regimen of (* .daily_mg:numbe...
-    def _value20(_row21):
-        _t22 = _row21.get('daily_mg')
-        _m23 = () if _t22 is not None else ('opioid_regimen.daily_mg',)
-        _t24 = _row21.get('drug')
-        _m25 = () if _t24 is not None else ('opioid_regimen.drug',)
-        _v26, _m26 = lookup_m(_table_mme_factor, 'mme_factor', (_t24, _m25))
-        _v27, _m27 = strict_m(mul(_t22, _v26), (_t22, _m23), (_v26, _m26))
-        return _v27, _m27
-    _v28, _m28 = sum_of_m(f_opioid_regimen, 'opioid_regimen', None, None, _value20, 0)
-    _v29, _m29 = strict_m((None if _v28 is None else (_v28 <= 120)), (_v28, _m28))
-    _v30, _m30 = or_m((_v29, _m29), (f_pain_consultation, m_pain_consultation))
-    _c19 = decide('morphine_equivalent_ceiling', False, ALWAYS, (_v30, _m30), (r_opioid_regimen, r_pain_consultation), (Computed('sum(opioid_regimen of daily_mg * mme_factor[drug])', _v28),), rules=_RULES)
+    if _gate3[0] is True:
+        # morphine_equivalent_ceiling when#2 (opioids.mtus:209): (or (<= (sum opioid_regimen of (* .daily_m...
+        def _value21(_row22):
+            _t23 = _row22.get('daily_mg')
+            _m24 = () if _t23 is not None else ('opioid_regimen.daily_mg',)
+            _t25 = _row22.get('drug')
+            _m26 = () if _t25 is not None else ('opioid_regimen.drug',)
+            _v27, _m27 = lookup_m(_table_mme_factor, 'mme_factor', (_t25, _m26))
+            _v28, _m28 = strict_m(mul(_t23, _v27), (_t23, _m24), (_v27, _m27))
+            return _v28, _m28
+        _v29, _m29 = sum_of_m(f_opioid_regimen, 'opioid_regimen', None, None, _value21, 0)
+        _v30, _m30 = strict_m((None if _v29 is None else (_v29 <= 120)), (_v29, _m29))
+        _v31, _m31 = or_m((_v30, _m30), (f_pain_consultation, m_pain_consultation))
+        _c20 = decide('morphine_equivalent_ceiling', False, _gate3, (_v31, _m31), (r_opioid_regimen, r_pain_consultation), (Computed('sum(opioid_regimen of daily_mg * mme_factor[drug])', _v29),), rules=_RULES)
+    else:  # not applicable, or not documented with what the `when` misses
+        _c20 = decide('morphine_equivalent_ceiling', False, _gate3, None, (r_opioid_regimen,), rules=_RULES)
 
-    return GuidelineResult(GUIDELINE_ID, request_date, (_c3, _c5, _c6, _c9, _c11, _c12, _c13, _c14, _c15, _c16, _c18, _c19))
+    return GuidelineResult(GUIDELINE_ID, request_date, (_c4, _c6, _c7, _c10, _c12, _c13, _c14, _c15, _c16, _c17, _c19, _c20))
 
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
@@ -338,14 +347,14 @@ SOURCE_LINES = (
     (90, 90, 82), (91, 91, 83), (92, 92, 84), (93, 93, 85), (94, 97, 86), (98, 98, 87),
     (99, 99, 88), (100, 100, 89), (101, 101, 90), (102, 102, 91), (103, 103, 92), (104, 104, 93),
     (105, 105, 94), (106, 106, 95), (107, 107, 96), (108, 108, 97), (109, 109, 98), (110, 110, 99),
-    (111, 111, 100), (112, 115, 101), (116, 116, 102), (117, 117, 103), (118, 118, 104), (121, 123, 139),
-    (125, 127, 146), (129, 131, 147), (133, 135, 153), (137, 139, 161), (141, 143, 165), (145, 147, 168),
-    (149, 151, 171), (153, 155, 174), (157, 159, 177), (161, 163, 185), (165, 167, 191), (169, 171, 192),
-    (173, 184, 204), (197, 199, 82), (200, 202, 83), (203, 205, 84), (206, 208, 85), (209, 213, 86),
-    (214, 216, 87), (217, 219, 88), (220, 222, 89), (223, 225, 90), (226, 228, 91), (229, 231, 92),
-    (232, 234, 93), (235, 237, 94), (238, 240, 95), (241, 243, 96), (244, 246, 97), (247, 249, 98),
-    (250, 252, 99), (253, 255, 100), (256, 260, 101), (261, 263, 102), (264, 266, 103), (267, 268, 104),
-    (270, 271, 146), (272, 273, 191), (275, 277, 139), (279, 283, 147), (285, 288, 153), (290, 292, 161),
-    (294, 295, 165), (297, 298, 168), (300, 301, 171), (303, 304, 174), (306, 307, 177), (309, 311, 185),
-    (313, 317, 192), (319, 331, 204),
+    (111, 111, 100), (112, 115, 101), (116, 116, 102), (117, 117, 103), (118, 118, 108), (121, 123, 143),
+    (125, 127, 150), (129, 131, 151), (133, 135, 157), (137, 139, 165), (141, 143, 169), (145, 147, 172),
+    (149, 151, 175), (153, 155, 178), (157, 159, 181), (161, 163, 189), (165, 167, 195), (169, 171, 196),
+    (173, 175, 208), (177, 188, 209), (201, 203, 82), (204, 206, 83), (207, 209, 84), (210, 212, 85),
+    (213, 217, 86), (218, 220, 87), (221, 223, 88), (224, 226, 89), (227, 229, 90), (230, 232, 91),
+    (233, 235, 92), (236, 238, 93), (239, 241, 94), (242, 244, 95), (245, 247, 96), (248, 250, 97),
+    (251, 253, 98), (254, 256, 99), (257, 259, 100), (260, 264, 101), (265, 267, 102), (268, 270, 103),
+    (271, 272, 108), (274, 275, 150), (276, 277, 195), (278, 279, 208), (281, 283, 143), (285, 289, 151),
+    (291, 294, 157), (296, 298, 165), (300, 301, 169), (303, 304, 172), (306, 307, 175), (309, 310, 178),
+    (312, 313, 181), (315, 317, 189), (319, 323, 196), (325, 340, 209),
 )
