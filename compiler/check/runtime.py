@@ -458,10 +458,22 @@ def between_duration(value: Optional[Duration], low: Optional[Duration], high: O
 TEXT, DURATION, EXACT = "text", "duration", "exact"  # how the elements of a set compare
 
 
+#: Texts of collections as norm_text normalises them, remembered: a batch tests the same diagnoses against
+#: the same needles on every line. Bounded, so a stream of distinct texts cannot grow it without end.
+_NORMALISED: dict[str, str] = {}
+_NORMALISED_MAX = 100_000
+
+
 def contains_text(collection: Iterable[str], needle: str) -> bool:
     """Whether free text `needle`, already normalised with norm_text, is in the collection."""
+    seen = _NORMALISED
     for x in collection:
-        if norm_text(x) == needle:
+        n = seen.get(x)
+        if n is None:
+            n = norm_text(x)
+            if len(seen) < _NORMALISED_MAX:
+                seen[x] = n
+        if n == needle:
             return True
     return False
 
