@@ -15,6 +15,7 @@ from typing import Any
 from lark import Token, Tree
 
 from mtus.dsl import ast
+from mtus.dsl.parser import Node
 from mtus.dsl.source import Source, Span
 
 #: Expressions nested deeper than this are refused (E901) instead of
@@ -48,19 +49,21 @@ class _Builder:
             seen[keyword] = self.span(item)
 
     # ----------------------------------------------------------- positions
-    def span(self, node: Tree | Token) -> Span:
+    def span(self, node: Node | Token) -> Span:
         if isinstance(node, Token):
             return Span(self.file, node.start_pos, node.end_pos, node.line, node.column,
                         node.end_line, node.end_column)
-        m = node.meta
-        if m.empty:  # a rule that matched nothing has no position
+        s, e = node.start, node.end
+        if s is None:  # a rule that matched nothing has no position
             return Span(self.file, 0, 0, 1, 1, 1, 1)
-        return Span(self.file, m.start_pos, m.end_pos, m.line, m.column, m.end_line, m.end_column)
+        return Span(self.file, s.start_pos, e.end_pos, s.line, s.column, e.end_line, e.end_column)
 
     # ------------------------------------------------------------- helpers
     @staticmethod
     def string(tok: Token) -> str:
         body = str(tok)[1:-1]
+        if "\\" not in body:
+            return body  # most strings have no escape to decode
         out = []
         i = 0
         while i < len(body):

@@ -94,18 +94,78 @@ class _Indenter:
             yield Token.new_borrow_pos("_DEDENT", "", token) if token else Token("_DEDENT", "")
 
 
+class Node(Tree):
+    """A node of the parse tree, with the tokens its text starts and ends with (None if it matched nothing).
+
+    `start`/`end` are the node's own extent; `outer_start`/`outer_end` also
+    cover the punctuation of a rule inlined into it (`( expr )`), which is
+    what the node's parent counts: the spans of Lark's propagate_positions,
+    kept as two tokens instead of a dozen attributes per node (that cost 35%
+    of a parse).
+    """
+
+    start: Token | None = None
+    end: Token | None = None
+    outer_start: Token | None = None
+    outer_end: Token | None = None
+
+
+class _Positions:
+    """Wraps the callback that builds one rule's node: gives the node its tokens, by Lark's rule
+    (lark.parse_tree_builder.PropagatePositions): a node starts where its first child that has a
+    position starts, counting an inlined rule's punctuation, and ends likewise at its last."""
+
+    __slots__ = ("build",)
+
+    def __init__(self, build):
+        self.build = build
+
+    def __call__(self, children: list):
+        node = self.build(children)
+        if node.__class__ is not Node:
+            return node  # a rule inlined into its only child, a token: it has its own position
+        for c in children:
+            if c.__class__ is Node:
+                if c.outer_start is not None:
+                    start = c.outer_start
+                    break
+            elif isinstance(c, Token):
+                start = c
+                break
+        else:
+            return node  # matched nothing
+        for c in reversed(children):
+            if c.__class__ is Node:
+                if c.outer_end is not None:
+                    end = c.outer_end
+                    break
+            elif isinstance(c, Token):
+                end = c
+                break
+        if node.start is None:  # else an inlined node (`?rule`): its own extent stays, its parent sees the outer
+            node.start, node.end = start, end
+        node.outer_start, node.outer_end = start, end
+        return node
+
+
 @functools.lru_cache(maxsize=2)
 def _build(keep_all_tokens: bool) -> Lark:
-    return Lark(
+    lark = Lark(
         grammar_text(),
         parser="lalr",
         lexer="contextual",
         postlex=_Indenter(),
-        propagate_positions=True,
+        tree_class=Node,
         maybe_placeholders=True,
         keep_all_tokens=keep_all_tokens,
         cache=grammar_cache(f"grammar-{int(keep_all_tokens)}.lark"),
     )
+    # Lark's parser calls these callbacks (one per rule) as it reduces; wrapped in place, as the parser
+    # holds this very dict (tests/test_parser_positions.py checks every span against Lark's own).
+    callbacks = lark._callbacks
+    for rule in callbacks:
+        callbacks[rule] = _Positions(callbacks[rule])
+    return lark
 
 
 def grammar_cache(name: str) -> str | bool:
