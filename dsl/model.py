@@ -395,19 +395,27 @@ class Visitor:
         return None
 
 
-class _FactsRead(Visitor):
-    def __init__(self) -> None:
-        self.names: dict[str, None] = {}
-
-    def visit_FactRef(self, e: FactRef) -> None:
-        self.names.setdefault(e.name)
+def _facts_into(e: Expr, names: dict) -> None:
+    if type(e) is FactRef:
+        names[e.name] = None
+        return
+    for field in CHILD_FIELDS[type(e)]:
+        value = getattr(e, field)
+        if type(value) is tuple:
+            for x in value:
+                _facts_into(x, names)
+        elif value is not None:
+            _facts_into(value, names)
 
 
 def facts_read(e: Expr) -> tuple[str, ...]:
-    """Names of the facts an expression reads, in first-use order."""
-    v = _FactsRead()
-    v.visit(e)
-    return tuple(v.names)
+    """Names of the facts an expression reads, in first-use order.
+
+    A plain recursion over CHILD_FIELDS rather than a Visitor: the code generator
+    and the pack description ask it about 60 times per guideline."""
+    names: dict[str, None] = {}
+    _facts_into(e, names)
+    return tuple(names)
 
 
 # --------------------------------------------------------------- declarations
