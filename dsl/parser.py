@@ -18,6 +18,7 @@ from typing import Iterator
 import attrs
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput
+from lark.lexer import ContextualLexer
 
 from mtus.dsl import diagnostics as diag
 from mtus.dsl.source import Source
@@ -165,7 +166,78 @@ def _build(keep_all_tokens: bool) -> Lark:
     callbacks = lark._callbacks
     for rule in callbacks:
         callbacks[rule] = _Positions(callbacks[rule])
+    _lex_faster(lark)
     return lark
+
+
+def _lex_faster(lark: Lark) -> None:
+    """Drive Lark's contextual lexer with one loop of our own instead of its layers of calls per token.
+
+    The same per-state regular expressions, keyword callbacks, ignored terminals
+    and line counting as lark.lexer.BasicLexer.next_token, which reading a
+    file spent a fifth of its time getting through; anything unexpected
+    (no terminal matches: a syntax error) is handed back to Lark's own loop at
+    that point, so errors are Lark's. A Lark whose lexer is not laid out as
+    expected keeps its own loop. tests/test_parser_positions.py compares every
+    token and error with Lark's own lexing.
+    """
+    contextual = getattr(lark.parser.lexer, "lexer", None)  # under the Indenter's PostLexConnector
+    if not isinstance(contextual, ContextualLexer):
+        return
+    lexers = contextual.lexers
+    if not all(hasattr(type(b), "scanner") and hasattr(b, "ignore_types") and hasattr(b, "newline_types")
+               for b in lexers.values()):  # (the scanner is a property that compiles it: looked up on the class)
+        return  # pragma: no cover - another Lark's internals
+
+    class Tables(dict):
+        """Parser state -> what its lexer tries, made when first needed (as Lark compiles its scanners)."""
+
+        def __missing__(self, state):
+            basic = lexers[state]
+            mres = tuple(basic.scanner._mres)  # building the scanner also sets the keyword callbacks
+            self[state] = table = (mres, frozenset(basic.ignore_types), frozenset(basic.newline_types),
+                                   dict(basic.callback))
+            return table
+
+    contextual.lex = functools.partial(_lex, Tables(), contextual.lex)
+
+
+def _lex(tables: dict, lark_lex, lexer_state, parser_state) -> Iterator[Token]:
+    """lark.lexer.ContextualLexer.lex, the terminals to try chosen by the parser's state before each token."""
+    text, end = lexer_state.text.text, lexer_state.text.end
+    counter = lexer_state.line_ctr
+    pos, line, column, line_start = counter.char_pos, counter.line, counter.column, counter.line_start_pos
+    while pos < end:
+        mres, ignore, newline, callback = tables[parser_state.position]
+        for mre in mres:
+            m = mre.match(text, pos, end)
+            if m:
+                break
+        else:  # Lark's own loop reports it, from here
+            counter.char_pos, counter.line, counter.column, counter.line_start_pos = pos, line, column, line_start
+            yield from lark_lex(lexer_state, parser_state)
+            return
+        kind = m.lastgroup
+        value = m.group(0)
+        token = None if kind in ignore and kind not in callback else Token(kind, value, pos, line, column)
+        if kind in newline:
+            lines = value.count("\n")
+            if lines:
+                line += lines
+                line_start = pos + value.rindex("\n") + 1
+        pos = m.end()
+        column = pos - line_start + 1
+        if token is None:
+            continue
+        token.end_line, token.end_column, token.end_pos = line, column, pos
+        if kind in callback:
+            token = callback[kind](token)
+        if kind in ignore:
+            continue
+        counter.char_pos, counter.line, counter.column, counter.line_start_pos = pos, line, column, line_start
+        lexer_state.last_token = token
+        yield token
+    counter.char_pos, counter.line, counter.column, counter.line_start_pos = pos, line, column, line_start
 
 
 def grammar_cache(name: str) -> str | bool:

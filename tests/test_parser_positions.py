@@ -1,8 +1,11 @@
-"""The parser's node positions (dsl/parser.py: Node, _Positions) are the ones Lark's propagate_positions gives.
+"""The parser's tokens and node positions are the ones Lark gives by itself.
 
-Every span of every diagnostic and model node comes from them; the front end
-keeps two tokens per node instead of Lark's meta for speed, so this compares
-the two node by node on every `.mtus` file of the repository that parses.
+Every span of every diagnostic and model node comes from them. For speed the
+front end keeps two tokens per node instead of Lark's propagate_positions
+(dsl/parser.py: Node, _Positions) and drives Lark's lexer with a loop of its
+own (_lex_faster), so this compares them with a plain Lark parser, node by
+node and token by token, and the errors of the files that do not parse, on
+every `.mtus` file of the repository.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ def _extent(node) -> tuple | None:
 def _compare(ours, theirs, where: list) -> None:
     assert type(ours) is type(theirs) or (isinstance(ours, Node) and isinstance(theirs, Tree)), where
     assert _extent(ours) == _extent(theirs), where
+    if isinstance(ours, Token):
+        assert (ours.type, str(ours)) == (theirs.type, str(theirs)), where
     if isinstance(ours, Tree):
         assert ours.data == theirs.data and len(ours.children) == len(theirs.children), where
         for i, (a, b) in enumerate(zip(ours.children, theirs.children)):
@@ -59,6 +64,17 @@ def test_positions_are_lark_own(path):
         text += "\n"
     try:
         theirs = _reference().parse(text)
-    except Exception:  # noqa: BLE001 - a file with a syntax error: nothing to compare
+    except Exception as e:  # noqa: BLE001 - a file with a syntax error: the same error
+        with pytest.raises(type(e)) as ours:
+            _lark().parse(text)
+        assert _error(ours.value) == _error(e)
         return
     _compare(_lark().parse(text), theirs, [])
+
+
+def _error(e: Exception) -> tuple:
+    token = getattr(e, "token", None)
+    return (type(e), str(e).split("\n")[0], getattr(e, "line", None), getattr(e, "column", None),
+            getattr(e, "pos_in_stream", None), sorted(getattr(e, "expected", None) or ()),
+            sorted(getattr(e, "allowed", None) or ()),
+            None if token is None else (token.type, str(token), _extent(token)))
