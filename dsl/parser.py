@@ -116,33 +116,41 @@ class _Positions:
     (lark.parse_tree_builder.PropagatePositions): a node starts where its first child that has a
     position starts, counting an inlined rule's punctuation, and ends likewise at its last."""
 
-    __slots__ = ("build",)
+    __slots__ = ("build", "first_is_token", "last_is_token")
 
-    def __init__(self, build):
+    def __init__(self, build, first_is_token: bool, last_is_token: bool):
         self.build = build
+        self.first_is_token = first_is_token  # the rule's first symbol is a terminal: its first child is a token
+        self.last_is_token = last_is_token
 
     def __call__(self, children: list):
         node = self.build(children)
         if node.__class__ is not Node:
             return node  # a rule inlined into its only child, a token: it has its own position
-        for c in children:
-            if c.__class__ is Node:
-                if c.outer_start is not None:
-                    start = c.outer_start
-                    break
-            elif isinstance(c, Token):
-                start = c
-                break
+        if self.first_is_token:
+            start = children[0]
         else:
-            return node  # matched nothing
-        for c in reversed(children):
-            if c.__class__ is Node:
-                if c.outer_end is not None:
-                    end = c.outer_end
+            for c in children:
+                if c.__class__ is Node:
+                    if c.outer_start is not None:
+                        start = c.outer_start
+                        break
+                elif isinstance(c, Token):
+                    start = c
                     break
-            elif isinstance(c, Token):
-                end = c
-                break
+            else:
+                return node  # matched nothing
+        if self.last_is_token:
+            end = children[-1]
+        else:
+            for c in reversed(children):
+                if c.__class__ is Node:
+                    if c.outer_end is not None:
+                        end = c.outer_end
+                        break
+                elif isinstance(c, Token):
+                    end = c
+                    break
         if node.start is None:  # else an inlined node (`?rule`): its own extent stays, its parent sees the outer
             node.start, node.end = start, end
         node.outer_start, node.outer_end = start, end
@@ -165,7 +173,9 @@ def _build(keep_all_tokens: bool) -> Lark:
     # holds this very dict (tests/test_parser_positions.py checks every span against Lark's own).
     callbacks = lark._callbacks
     for rule in callbacks:
-        callbacks[rule] = _Positions(callbacks[rule])
+        symbols = getattr(rule, "expansion", None) or ()
+        callbacks[rule] = _Positions(callbacks[rule], bool(symbols) and symbols[0].is_term,
+                                     bool(symbols) and symbols[-1].is_term)
     _lex_faster(lark)
     return lark
 
@@ -202,6 +212,10 @@ def _lex_faster(lark: Lark) -> None:
     contextual.lex = functools.partial(_lex, Tables(), contextual.lex)
 
 
+#: Token(...) without its check for a deprecated keyword argument, where Lark has it.
+_token = getattr(Token, "_future_new", Token)
+
+
 def _lex(tables: dict, lark_lex, lexer_state, parser_state) -> Iterator[Token]:
     """lark.lexer.ContextualLexer.lex, the terminals to try chosen by the parser's state before each token."""
     text, end = lexer_state.text.text, lexer_state.text.end
@@ -219,7 +233,7 @@ def _lex(tables: dict, lark_lex, lexer_state, parser_state) -> Iterator[Token]:
             return
         kind = m.lastgroup
         value = m.group(0)
-        token = None if kind in ignore and kind not in callback else Token(kind, value, pos, line, column)
+        token = None if kind in ignore and kind not in callback else _token(kind, value, pos, line, column)
         if kind in newline:
             lines = value.count("\n")
             if lines:
