@@ -378,6 +378,10 @@ def children(e: Expr) -> tuple:
     return tuple(out)
 
 
+#: (visitor class, node class) -> the visitor's function for it (Visitor.visit).
+_METHODS: dict[tuple[type, type], Any] = {}
+
+
 class Visitor:
     """A walk over expressions: visit(e) calls the method named `visit_<class>` (e.g. visit_Compare).
 
@@ -386,8 +390,11 @@ class Visitor:
     """
 
     def visit(self, e: Expr, *args: Any) -> Any:
-        method = getattr(self, "visit_" + type(e).__name__, None)
-        return self.generic_visit(e, *args) if method is None else method(e, *args)
+        key = (type(self), type(e))
+        method = _METHODS.get(key)
+        if method is None:  # the class's own function for this kind of node, looked up once
+            method = _METHODS[key] = getattr(type(self), "visit_" + type(e).__name__, type(self).generic_visit)
+        return method(self, e, *args)
 
     def generic_visit(self, e: Expr, *args: Any) -> Any:
         for c in children(e):
