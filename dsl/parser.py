@@ -218,7 +218,8 @@ _token = getattr(Token, "_future_new", Token)
 
 def _lex(tables: dict, lark_lex, lexer_state, parser_state) -> Iterator[Token]:
     """lark.lexer.ContextualLexer.lex, the terminals to try chosen by the parser's state before each token."""
-    text, end = lexer_state.text.text, lexer_state.text.end
+    text = lexer_state.text  # a str up to Lark 1.1, a TextSlice after
+    text, end = (text, len(text)) if isinstance(text, str) else (text.text, text.end)
     counter = lexer_state.line_ctr
     pos, line, column, line_start = counter.char_pos, counter.line, counter.column, counter.line_start_pos
     while pos < end:
