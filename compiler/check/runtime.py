@@ -265,10 +265,21 @@ def elapsed_cmp(start: Optional[datetime.date], end: Optional[datetime.date], mo
     """
     if start is None or end is None:
         return None
-    moved = shift(start, months, days)
+    key = (start, months, days)
+    moved = _SHIFTED.get(key)
+    if moved is None:  # not seen, or off the calendar (never remembered: rare, and None means unseen)
+        moved = shift(start, months, days)
+        if moved is not None and len(_SHIFTED) < _SHIFTED_MAX:
+            _SHIFTED[key] = moved
     if moved is None:
         return None
     return (end > moved) - (end < moved)
+
+
+#: start + period, remembered by (start, months, days): a batch compares the same few onset and
+#: injection dates with the same periods on line after line. Bounded like _NORMALISED.
+_SHIFTED: dict[tuple[datetime.date, int, int], datetime.date] = {}
+_SHIFTED_MAX = 100_000
 
 
 def compare_elapsed(op: str, start: Optional[datetime.date], end: Optional[datetime.date], months: int,
