@@ -45,11 +45,12 @@ def test_manifest_records_hashes_and_guidelines(built):
     assert json.loads((built / "guidelines/tpi.json").read_text())["citation"]["pages"] == "122"
     routing = json.loads((built / "routing.json").read_text())
     assert ["20553", [routing["guidelines"].index("tpi")]] in routing["cpt"]
-    assert [" trigger point injection ", routing["guidelines"].index("tpi")] in routing["names"]
+    names = list(zip(routing["names"], routing["name_guidelines"]))
+    assert (" trigger point injection ", routing["guidelines"].index("tpi")) in names
     # a name is kept as written only where that is not its normalised form
     p = load_pack(str(built))
-    written = dict(routing["written"])
-    assert written and all(raw != routing["names"][i][0].strip() for i, raw in written.items())
+    written = dict(zip(routing["written_at"], routing["written"]))
+    assert written and all(raw != routing["names"][i].strip() for i, raw in written.items())
     assert all(raw.lower() == raw for raw in p.index.tables.raw_names if raw not in written.values())
 
 
@@ -198,11 +199,15 @@ def test_an_altered_routing_table_is_refused_at_open(built):
 
 
 @pytest.mark.parametrize("change, why", [
-    (lambda d: d.update(format=2), "not a routing table of format 1"),
+    (lambda d: d.update(format=1), "not a routing table of format 2"),
     (lambda d: d["guidelines"].reverse(), "it lists other guidelines than the manifest"),
-    (lambda d: d["names"].append(["x", 999]), "its tables are not lists of texts and guideline numbers"),
-    (lambda d: d["written"].append([99999, "x"]), "its tables are not lists of texts and guideline numbers"),
-    (lambda d: d["written"].append([0, 1]), "its tables are not lists of texts and guideline numbers"),
+    (lambda d: (d["names"].append("x"), d["name_guidelines"].append(999)),
+     "its tables are not lists of texts and guideline numbers"),
+    (lambda d: d["names"].append("x"), "its tables are not lists of texts and guideline numbers"),
+    (lambda d: (d["written_at"].append(99999), d["written"].append("x")),
+     "its tables are not lists of texts and guideline numbers"),
+    (lambda d: (d["written_at"].append(0), d["written"].append(1)),
+     "its tables are not lists of texts and guideline numbers"),
     (lambda d: d["facts"].append(["x", [True]]), "its tables are not lists of texts and guideline numbers"),
     (lambda d: d["cpt"].append([20553, [0]]), "its tables are not lists of texts and guideline numbers"),
     (lambda d: d.pop("drug"), "its tables are not lists of texts and guideline numbers"),
