@@ -71,6 +71,16 @@ def test_compile_then_check_with_the_pack(run, tmp_path):
     assert "Rule pack: mtus-chronic-pain 2024.1" in r.stdout
 
 
+def test_compile_names_at_most_shown_ids_guidelines(run, tmp_path, monkeypatch):
+    from mtus.compiler.tools import cli
+
+    monkeypatch.setattr(cli, "SHOWN_IDS", 3)
+    r = run("compile", "guidelines/", "-o", str(tmp_path / "pack"))
+    assert r.exit_code == 0, r.stderr
+    n = len(json.loads((tmp_path / "pack" / "manifest.json").read_text())["guidelines"])
+    assert f"{n} guideline(s): acupuncture, aeds, antidepressants, and {n - 3} more" in r.stderr
+
+
 def test_compile_reports_diagnostics_and_exit_1(run, tmp_path):
     bad = tmp_path / "bad.mtus"
     bad.write_text('guideline x "X"\n  source "S" page 1\ncriteria\n  a: nothing_declared\n')

@@ -16,6 +16,9 @@ import click
 from mtus.compiler.tools.output import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, color_for
 from mtus.compiler.tools.output import paint as _paint  # click.echo drops its colour unless --color and the terminal allow it
 
+#: Guideline ids `mtus compile` names when it has written a pack (a pack of 2,000 would fill the screen).
+SHOWN_IDS = 30
+
 
 class _Commands(click.Group):
     """The command group; a pack file found altered when first used (packs are verified file by file, on
@@ -150,8 +153,9 @@ def compile_cmd(paths: tuple[str, ...], output: str, name: str, pack_version: st
         _compile_failed(e)
     except (PackError, OSError) as e:
         _fail(f"error: {e}", EXIT_PROBLEMS)
-    ids = ", ".join(g["id"] for g in pack.manifest["guidelines"])
-    click.echo(f"wrote {where}: {len(pack.manifest['guidelines'])} guideline(s): {ids}", err=True)
+    ids = [g["id"] for g in pack.manifest["guidelines"]]
+    shown = ", ".join(ids[:SHOWN_IDS]) + (f", and {len(ids) - SHOWN_IDS:,} more" if len(ids) > SHOWN_IDS else "")
+    click.echo(f"wrote {where}: {len(ids):,} guideline(s): {shown}", err=True)
 
 
 @main.command()
