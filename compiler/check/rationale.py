@@ -279,6 +279,11 @@ class Explainer:
                 out.append(_undocumented(self.label(p)))
         return join(out, word)
 
+    def _is_detail(self, name: str) -> bool:
+        """Whether a missing fact is a request detail (the request states it, not the medical record)."""
+        f = self.facts.get(name)
+        return f is not None and bool(f.detail)
+
     def _table_miss(self, name: str) -> Optional[tuple[TableInfo, str]]:
         """(table, key) for a missing `table[key]`: a value the table does not list (runtime.lookup_m)."""
         if not (name.endswith("]") and "[" in name):
@@ -776,6 +781,8 @@ class Explainer:
                 line = self._table_remedy(r.missing)
                 if line in out:
                     continue
+            elif r.outcome == NOT_DOCUMENTED and r.missing and all(self._is_detail(m) for m in r.missing):
+                line = sentence(f"A request that states the {self.missing_phrase(r.missing)}")  # not the record's
             elif r.outcome == NOT_DOCUMENTED and not r.missing:
                 line = sentence(f"Documented values that allow the criterion of {statement} to be determined")
             elif r.outcome == NOT_DOCUMENTED and self._undetermined_when(c, r):

@@ -61,24 +61,24 @@ def unmet(facts, request_date):
     f_less_dependency = _get('less_dependency')
     _out = []
 
-    # appropriately_identified (psych_treatment.mtus:76): identified_for_treatment:bool
+    # appropriately_identified (psych_treatment.mtus:79): identified_for_treatment:bool
     if not (f_identified_for_treatment is True):
         _out.append('appropriately_identified')
 
-    # initial_trial (psych_treatment.mtus:83): (or (any psychotherapy_visits):bool (<= psychotherapy_re...
+    # initial_trial (psych_treatment.mtus:86): (or (any psychotherapy_visits):bool (<= psychotherapy_re...
     if not ((len(f_psychotherapy_visits) > 0) or (f_psychotherapy_requested is not None and (f_psychotherapy_requested <= 4))):
         _out.append('initial_trial')
 
-    # when#0 (psych_treatment.mtus:88): (any psychotherapy_visits):bool
+    # when#0 (psych_treatment.mtus:91): (any psychotherapy_visits):bool
     _when1 = (len(f_psychotherapy_visits) > 0)
     if _when1 is not False:
         _unknown2 = _when1 is None
 
-        # functional_improvement when#0 (psych_treatment.mtus:95): (and (at-least 1 adl_improvement:bool wo...
+        # functional_improvement when#0 (psych_treatment.mtus:98): (and (at-least 1 adl_improvement:bool wo...
         if _unknown2 or not (((f_adl_improvement is True) + (f_work_restrictions_reduced is True) >= 1) and (f_less_dependency is True)):
             _out.append('functional_improvement')
 
-        # total_visits when#0 (psych_treatment.mtus:99): (<= (+ (count psychotherapy_visits):count psychoth...
+        # total_visits when#0 (psych_treatment.mtus:102): (<= (+ (count psychotherapy_visits):count psychot...
         _t3 = add((len(f_psychotherapy_visits)), f_psychotherapy_requested)
         if _unknown2 or not (_t3 is not None and (_t3 <= 10)):
             _out.append('total_visits')
@@ -115,24 +115,24 @@ def _decide(facts, request_date):
     m_less_dependency = () if f_less_dependency is not None else ('less_dependency',)
     r_less_dependency = FactValue('less_dependency', f_less_dependency, f_less_dependency is not None)
 
-    # when#0 (psych_treatment.mtus:88): (any psychotherapy_visits):bool
+    # when#0 (psych_treatment.mtus:91): (any psychotherapy_visits):bool
     _v1, _m1 = any_m(f_psychotherapy_visits, 'psychotherapy_visits', None, None)
     _gate2 = (_v1, _m1)
 
-    # appropriately_identified (psych_treatment.mtus:76): identified_for_treatment:bool
+    # appropriately_identified (psych_treatment.mtus:79): identified_for_treatment:bool
     _c3 = decide('appropriately_identified', False, ALWAYS, (f_identified_for_treatment, m_identified_for_treatment), (r_identified_for_treatment,), rules=_RULES)
 
-    # initial_trial (psych_treatment.mtus:83): (or (any psychotherapy_visits):bool (<= psychotherapy_re...
+    # initial_trial (psych_treatment.mtus:86): (or (any psychotherapy_visits):bool (<= psychotherapy_re...
     _v5, _m5 = strict_m((None if f_psychotherapy_requested is None else (f_psychotherapy_requested <= 4)), (f_psychotherapy_requested, m_psychotherapy_requested))
     _v6, _m6 = or_m((_v1, _m1), (_v5, _m5))
     _c4 = decide('initial_trial', False, ALWAYS, (_v6, _m6), (r_psychotherapy_visits, r_psychotherapy_requested), rules=_RULES)
 
     if _gate2[0] is True:
-        # functional_improvement when#0 (psych_treatment.mtus:95): (and (at-least 1 adl_improvement:bool wo...
+        # functional_improvement when#0 (psych_treatment.mtus:98): (and (at-least 1 adl_improvement:bool wo...
         _v9, _m9 = at_least_m(1, (f_adl_improvement, m_adl_improvement), (f_work_restrictions_reduced, m_work_restrictions_reduced))
         _v10, _m10 = and_m((_v9, _m9), (f_less_dependency, m_less_dependency))
         _c7 = decide('functional_improvement', False, _gate2, (_v10, _m10), (r_psychotherapy_visits, r_adl_improvement, r_work_restrictions_reduced, r_less_dependency), rules=_RULES)
-        # total_visits when#0 (psych_treatment.mtus:99): (<= (+ (count psychotherapy_visits):count psychoth...
+        # total_visits when#0 (psych_treatment.mtus:102): (<= (+ (count psychotherapy_visits):count psychot...
         _v11, _m11 = count_m(f_psychotherapy_visits, 'psychotherapy_visits', None, None)
         _v12, _m12 = strict_m(add(_v11, f_psychotherapy_requested), (_v11, _m11), (f_psychotherapy_requested, m_psychotherapy_requested))
         _v13, _m13 = strict_m((None if _v12 is None else (_v12 <= 10)), (_v12, _m12))
@@ -146,8 +146,8 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (53, 53, 57), (54, 54, 58), (55, 58, 59), (59, 59, 61), (60, 60, 62), (61, 61, 63),
-    (64, 66, 76), (68, 70, 83), (72, 75, 88), (77, 79, 95), (81, 84, 99), (97, 99, 57),
-    (100, 102, 58), (103, 107, 59), (108, 110, 61), (111, 113, 62), (114, 116, 63), (118, 120, 88),
-    (122, 123, 76), (125, 128, 83), (130, 134, 95), (135, 139, 99), (140, 142, 95),
+    (53, 53, 60), (54, 54, 61), (55, 58, 62), (59, 59, 64), (60, 60, 65), (61, 61, 66),
+    (64, 66, 79), (68, 70, 86), (72, 75, 91), (77, 79, 98), (81, 84, 102), (97, 99, 60),
+    (100, 102, 61), (103, 107, 62), (108, 110, 64), (111, 113, 65), (114, 116, 66), (118, 120, 91),
+    (122, 123, 79), (125, 128, 86), (130, 134, 98), (135, 139, 102), (140, 142, 98),
 )
