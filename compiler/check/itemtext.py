@@ -179,7 +179,7 @@ def program_days(item: str, quantity: Optional[int]) -> Optional[int]:
         return found["d"] or None
     if "h" in found:
         days, part = divmod(found["h"], FULL_DAY_HOURS)
-        return days or None if not part else None
+        return None if part or not days else days  # part-day hours: left to the case
     if "w" in found:
         return found["w"] * PROGRAM_WEEK_DAYS or None
     return quantity

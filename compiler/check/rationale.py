@@ -294,8 +294,9 @@ class Explainer:
 
     def _table_remedy(self, missing) -> str:
         """What would change a value no table lists: the value named as the table names it."""
-        t, key = self._table_miss(missing[0]) or (None, "")
-        assert t is not None
+        miss = self._table_miss(missing[0])
+        assert miss is not None  # the caller asks only for values no table lists
+        t, key = miss
         keys = list(dict.fromkeys(k for k, _ in t.entries))
         shown = ", ".join(keys[:8]) + (f", and {len(keys) - 8} more" if len(keys) > 8 else "")
         return sentence(f'Documentation that names "{key}" as the guideline\'s table does ({shown})')

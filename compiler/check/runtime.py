@@ -945,7 +945,7 @@ class CriterionResult(Record):
         self.readings = readings
 
     def with_outcome(self, outcome: str, missing: tuple[str, ...], presumed: tuple[str, ...],
-               readings: tuple[str, ...]) -> CriterionResult:
+                     readings: tuple[str, ...]) -> CriterionResult:
         """This result with another outcome, what it misses and rests on, and the readings tried."""
         return CriterionResult(self.id, outcome, self.exclude, self.read, missing, self.computed, presumed, readings)
 
