@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import datetime
 import re
-from contextlib import contextmanager
 from decimal import Decimal
 from enum import Enum
-from typing import Iterator, Optional
+from typing import Optional
 
 from mtus.compiler.check.runtime import Duration
 
@@ -99,40 +98,42 @@ def comment_text(text: str, limit: int = 100) -> str:
 
 
 class CodeWriter:
-    """Lines of Python with indentation and a table of the `.mtus` line behind each line."""
+    """Lines of Python with indentation and a table of the `.mtus` line behind each line.
+
+    A large pack writes hundreds of thousands of lines, so `indent()` and
+    `origin()` are small classes rather than generator context managers
+    (which cost three times as much), and the indentation is kept as text.
+    """
 
     def __init__(self) -> None:
         self._lines: list[str] = []
         self._origins: list[Optional[int]] = []
         self._level = 0
+        self._prefix = ""  # INDENT * self._level
         self._origin: Optional[int] = None
+        self._indent = _Indent(self)
 
     def line(self, text: str = "") -> None:
-        if "\n" in text or "\r" in text or not (text.isprintable() or text == ""):
+        # isprintable() is false for every line break (\n, \r, \u2028, ...) and true for ""
+        if not text.isprintable():
             raise ValueError(f"generated line is not a single printable line: {text!r}")
-        self._lines.append(INDENT * self._level + text if text else "")
-        self._origins.append(self._origin if text else None)
+        if text:
+            self._lines.append(self._prefix + text)
+            self._origins.append(self._origin)
+        else:
+            self._lines.append("")
+            self._origins.append(None)
 
     def comment(self, text: str) -> None:
         self.line("# " + comment_text(text))
 
-    @contextmanager
-    def indent(self) -> Iterator[None]:
-        self._level += 1
-        try:
-            yield
-        finally:
-            self._level -= 1
+    def indent(self) -> "_Indent":
+        """A block one level deeper: `with w.indent(): ...`."""
+        return self._indent
 
-    @contextmanager
-    def origin(self, mtus_line: Optional[int]) -> Iterator[None]:
+    def origin(self, mtus_line: Optional[int]) -> "_Origin":
         """Tag the lines written inside with the `.mtus` line they implement."""
-        saved = self._origin
-        self._origin = mtus_line if mtus_line is not None else saved
-        try:
-            yield
-        finally:
-            self._origin = saved
+        return _Origin(self, mtus_line)
 
     @property
     def next_line(self) -> int:
@@ -153,3 +154,40 @@ class CodeWriter:
 
     def getvalue(self) -> str:
         return "\n".join(self._lines) + "\n"
+
+
+class _Indent:
+    """CodeWriter.indent(): one level deeper while inside (one object per writer: nesting only counts)."""
+
+    __slots__ = ("w",)
+
+    def __init__(self, w: CodeWriter) -> None:
+        self.w = w
+
+    def __enter__(self) -> None:
+        w = self.w
+        w._level += 1
+        w._prefix = INDENT * w._level
+
+    def __exit__(self, *exc: object) -> None:
+        w = self.w
+        w._level -= 1
+        w._prefix = INDENT * w._level
+
+
+class _Origin:
+    """CodeWriter.origin(line): the lines written inside are tagged with line (None keeps the enclosing one)."""
+
+    __slots__ = ("w", "line", "saved")
+
+    def __init__(self, w: CodeWriter, line: Optional[int]) -> None:
+        self.w, self.line = w, line
+
+    def __enter__(self) -> None:
+        w = self.w
+        self.saved = w._origin
+        if self.line is not None:
+            w._origin = self.line
+
+    def __exit__(self, *exc: object) -> None:
+        self.w._origin = self.saved
