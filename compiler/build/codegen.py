@@ -144,8 +144,8 @@ class _Function(model.Visitor):
             row, _ = self.rows[-1]
             return f"({row}.get({literal(target.name)}) is not None)"
         if self.gen.presumed[target.name] is not None:
-            return mangle("d", target.name)
-        return f"({mangle('f', target.name)} is not None)"
+            return self.gen.d_name[target.name]
+        return f"({self.gen.f_name[target.name]} is not None)"
 
     # --------------------------------------------- strict operations
     def strict_children(self, e) -> list:
@@ -354,7 +354,7 @@ class _Function(model.Visitor):
         if not f.nullable:
             return f.text, "()"
         if self.full:
-            return f.text, mangle("m", e.name)
+            return f.text, self.gen.m_name[e.name]
         return f.text, f"(() if {f.text} is not None else {literal((e.name,))})"
 
     def visit_FieldRef(self, e: model.FieldRef) -> tuple[str, str]:
@@ -515,9 +515,15 @@ class _Generator:
         # Asked per fact reference and per criterion, so computed once per guideline
         # (guideline.fact() is a scan of the facts, facts_read a walk of the expression).
         self.presumed = {f.name: silence.presumed_const(f) for f in guideline.facts}
+        # each fact's locals: its value, whether documented, what it misses, its FactValue
+        self.f_name, self.d_name, self.m_name, self.r_name = (
+            {f.name: mangle(prefix, f.name) for f in guideline.facts} for prefix in "fdmr")
         # the fast path's value of each fact: f_<name>, unknown unless silence presumes a value
-        self.fact_values = {n: _V(mangle("f", n), c is None) for n, c in self.presumed.items()}
+        self.fact_values = {n: _V(self.f_name[n], c is None) for n, c in self.presumed.items()}
         self.rules = silence.rules(guideline)
+        self.labels = silence.labels(guideline)
+        self.reading_domains = silence.reading_domains(guideline)
+        self.reading_reads = silence.reading_reads(guideline) if self.risks else {}
         self.checked = {n for n, r in self.rules.items() if r == rt.CHECKED_WHEN_STATED}
         self._facts_read: dict[int, tuple[str, ...]] = {}  # id(expression) -> model.facts_read(expression)
         self._outlines: dict[int, str] = {}  # id(expression) -> its outline (comments of unmet and evaluate)
@@ -657,14 +663,13 @@ class _Generator:
 
     def silence_lines(self, h: CodeWriter) -> None:
         """The silence rules, the labels presumptions name, and the facts to read every way (build/silence.py)."""
-        g = self.guideline
         for name, note, items in (
                 ("_RULES", "Fact -> its silence rule (runtime.decide).", self.rules),
-                ("_LABELS", "What a presumption can name -> its label (runtime.conclude).", silence.labels(g)),
+                ("_LABELS", "What a presumption can name -> its label (runtime.conclude).", self.labels),
                 ("_READINGS", "Findings and `one of` facts -> their readings, in declaration order "
-                              "(runtime.every_reading).", silence.reading_domains(g)),
+                              "(runtime.every_reading).", self.reading_domains),
                 ("_READS", "Criterion -> the facts of _READINGS it reads (runtime.unmet_in_every_reading).",
-                 silence.reading_reads(g) if self.risks else {})):
+                 self.reading_reads)):
             if not items:
                 continue
             h.line()
@@ -711,21 +716,21 @@ class _Generator:
         for fact in g.facts:
             if fact.name not in used:
                 continue
-            f, key = mangle("f", fact.name), literal(fact.name)
+            f, key = self.f_name[fact.name], literal(fact.name)
             with w.origin(fact.span.line):
                 w.line(f"{f} = {reads[fact.name]}" if record else f"{f} = _get({key})")
                 documented = f"{f} is not None"
                 presumed = self.presumed[fact.name]
                 if presumed is not None:
-                    documented = mangle("d", fact.name)
+                    documented = self.d_name[fact.name]
                     w.line(f"{documented} = {f} is not None")
                     w.line(f"if {f} is None:")
                     with w.indent():
                         w.line(f"{f} = {self.constant(const_value(presumed), presumed)}")
                 elif full and fact.type.kind != HISTORY:  # a history's queries name it themselves
-                    w.line(f"{mangle('m', fact.name)} = () if {f} is not None else {literal((fact.name,))}")
+                    w.line(f"{self.m_name[fact.name]} = () if {f} is not None else {literal((fact.name,))}")
                 if full:
-                    w.line(f"{mangle('r', fact.name)} = FactValue({key}, {f}, {documented})")
+                    w.line(f"{self.r_name[fact.name]} = FactValue({key}, {f}, {documented})")
 
     # ------------------------------------------------------- fast path
     def unmet_function(self, record: bool = False) -> None:
@@ -754,7 +759,7 @@ class _Generator:
                 if record:  # rare: the flat facts, once, for the general path
                     w.line("return unmet(facts_of_record(record), request_date)")
                 else:
-                    reads = "_READS" if silence.reading_reads(self.guideline) else "{}"
+                    reads = "_READS" if self.reading_reads else "{}"
                     w.line(f"return unmet_in_every_reading(_out, facts, request_date, _decide, _READINGS, {reads})")
             else:
                 w.line("return _out")
@@ -893,9 +898,8 @@ class _Generator:
         both = self.reads([x.expr for x in c.conditions] + [c.expr])
         return [n for n in gate if n in checked], [n for n in both if n in checked]
 
-    @staticmethod
-    def unstated(names: list[str]) -> str:
-        return " or ".join(f"{mangle('f', n)} is None" for n in names)
+    def unstated(self, names: list[str]) -> str:
+        return " or ".join(f"{self.f_name[n]} is None" for n in names)
 
     def criterion_comment(self, c: model.Criterion) -> None:
         kind = "exclude " if c.exclude else ""
@@ -910,8 +914,8 @@ class _Generator:
         with w.indent():
             w.line('"""Every criterion\'s outcome, decided in every reading, with the partial certification and presumptions."""')
             args = ", ".join("_" + n if present else "{}" for n, present in (
-                ("READINGS", bool(silence.reading_domains(g))), ("ALLOWS_FEWER", bool(allows_fewer(g))),
-                ("RULES", bool(self.rules)), ("LABELS", bool(silence.labels(g)))))
+                ("READINGS", bool(self.reading_domains)), ("ALLOWS_FEWER", bool(allows_fewer(g))),
+                ("RULES", bool(self.rules)), ("LABELS", bool(self.labels))))
             a = args.split(", ")
             w.line(f"return finish(_decide(facts, request_date), facts, _decide, {a[0]}, {a[1]}, unmet, {a[2]}, {a[3]})")
         w.line()
@@ -991,7 +995,7 @@ class _Generator:
         return f", {_tuple_text(items)}" if items else ""
 
     def read_tuple(self, names) -> str:
-        return _tuple_text([mangle("r", n) for n in names])
+        return _tuple_text([self.r_name[n] for n in names])
 
 
 def _words(text: str) -> set[str]:

@@ -30,11 +30,7 @@ def literal(value) -> str:
     guideline text can ever be spliced into code as anything but a literal.
     """
     t = type(value)
-    if value is None or t is bool:
-        return repr(value)
-    if t is int:
-        return repr(value)
-    if t is str:
+    if t is str or t is int or t is bool or value is None:  # the common cases first
         return repr(value)
     if t is Decimal:
         if not value.is_finite():
