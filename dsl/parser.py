@@ -18,7 +18,9 @@ from typing import Iterator
 import attrs
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput
-from lark.lexer import ContextualLexer
+from lark.lexer import ContextualLexer, UnlessCallback
+from lark.parse_tree_builder import ExpandSingleChild
+from lark.parsers.lalr_analysis import Shift
 
 from mtus.dsl import diagnostics as diag
 from mtus.dsl.source import Source
@@ -195,21 +197,31 @@ def _lex_faster(lark: Lark) -> None:
     if not isinstance(contextual, ContextualLexer):
         return
     lexers = contextual.lexers
-    if not all(hasattr(type(b), "scanner") and hasattr(b, "ignore_types") and hasattr(b, "newline_types")
-               for b in lexers.values()):  # (the scanner is a property that compiles it: looked up on the class)
+    if not all(_lays_out(b) for b in lexers.values()):
         return  # pragma: no cover - another Lark's internals
 
-    class Tables(dict):
-        """Parser state -> what its lexer tries, made when first needed (as Lark compiles its scanners)."""
+    contextual.lex = functools.partial(_lex, _LexTables(lexers), contextual.lex)
 
-        def __missing__(self, state):
-            basic = lexers[state]
-            mres = tuple(basic.scanner._mres)  # building the scanner also sets the keyword callbacks
-            self[state] = table = (mres, frozenset(basic.ignore_types), frozenset(basic.newline_types),
-                                   dict(basic.callback))
-            return table
 
-    contextual.lex = functools.partial(_lex, Tables(), contextual.lex)
+def _lays_out(basic) -> bool:
+    """Whether one state's lexer (a lark.lexer.BasicLexer) has what _LexTables reads."""
+    # (the scanner is a property that compiles it: looked up on the class)
+    return hasattr(type(basic), "scanner") and hasattr(basic, "ignore_types") and hasattr(basic, "newline_types")
+
+
+class _LexTables(dict):
+    """Parser state -> what its lexer tries, made when first needed (as Lark compiles its scanners)."""
+
+    def __init__(self, lexers: dict):
+        super().__init__()
+        self.lexers = lexers
+
+    def __missing__(self, state):
+        basic = self.lexers[state]
+        mres = tuple(basic.scanner._mres)  # building the scanner also sets the keyword callbacks
+        self[state] = table = (mres, frozenset(basic.ignore_types), frozenset(basic.newline_types),
+                               dict(basic.callback))
+        return table
 
 
 #: Token(...) without its check for a deprecated keyword argument, where Lark has it.
@@ -255,6 +267,203 @@ def _lex(tables: dict, lark_lex, lexer_state, parser_state) -> Iterator[Token]:
     counter.char_pos, counter.line, counter.column, counter.line_start_pos = pos, line, column, line_start
 
 
+class _KeywordTypes(dict):
+    """A word's terminal after Lark's keyword callback (NAME `and` -> AND), remembered: the callback is a pure
+    function of the text, and names recur. Bounded, so that a file of made-up names cannot grow it for ever."""
+
+    def __init__(self, callback, kind: str):
+        super().__init__()
+        self.callback, self.kind = callback, kind
+
+    def __missing__(self, value: str) -> str:
+        kind = self.callback(_token(self.kind, value)).type
+        if len(self) < 4096:
+            self[value] = kind
+        return kind
+
+
+class _HappyPath:
+    """Parses a file without syntax errors in one loop of ours, or gives up (None) and Lark parses it.
+
+    Lark spends about 3 µs a token passing it through a lexer generator, the
+    indenter's generator and ParserState.feed_token. This loop does the same
+    three things with Lark's own tables: the contextual lexer's per-state
+    expressions and keyword callbacks, _Indenter's rules, Lark's LALR table
+    and the callbacks that build each rule's node. Anything off the happy
+    path (no terminal matches, a token the table has no action for, an
+    indentation problem, too many tokens) gives up at once, so that every
+    error, its diagnostics and the recovery stay Lark's and _Indenter's.
+    tests/test_parser_fastpath.py compares it with Lark's own parse.
+    """
+
+    def __init__(self, lexers: dict, states: dict, start: int, end: int, callbacks: dict):
+        self.lark_lexers = _LexTables(lexers)
+        self.lexers: dict = {}  # parser state -> self._lexer(state)
+        self.keywords: dict = {}  # a state's lexer -> its keyword callbacks as _KeywordTypes
+        self.start, self.end = start, end
+        # Lark's table, state -> symbol -> (Shift, state) or (Reduce, rule), as ints: a state to shift to,
+        # or ~i for the rule rules[i] to reduce by.
+        rules: list = []
+        index: dict = {}
+        self.actions: dict = {}
+        for state, row in states.items():
+            mine = self.actions[state] = {}
+            for symbol, (action, arg) in row.items():
+                if action is Shift:
+                    mine[symbol] = arg
+                    continue
+                if arg not in index:
+                    index[arg] = len(rules)
+                    rules.append(self._reduction(arg, callbacks[arg]))
+                mine[symbol] = ~index[arg]
+        self.rules = tuple(rules)
+
+    @staticmethod
+    def _reduction(rule, callback) -> tuple:
+        """(symbols taken off the stack, the rule's name, what builds its node or None when it is the one child)."""
+        size = len(rule.expansion)
+        if size == 1 and isinstance(callback, _Positions) and type(callback.build) is ExpandSingleChild:
+            callback = None  # a `?rule` of one symbol, kept as it is: the child itself, positions and all
+        return size, rule.origin.name, callback
+
+    @classmethod
+    def of(cls, lark: Lark) -> _HappyPath | None:
+        """The happy path over a Lark built by _build, or None where Lark's internals are not laid out as expected."""
+        try:
+            frontend = lark.parser
+            contextual = frontend.lexer.lexer  # under the Indenter's PostLexConnector
+            table = frontend.parser.parser.parse_table
+            callbacks = frontend.parser.parser.callbacks
+            (start,) = lark.options.start
+            states, start_state, end_state = table.states, table.start_states[start], table.end_states[start]
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return None
+        if not (isinstance(contextual, ContextualLexer) and isinstance(lark.options.postlex, _Indenter)
+                and all(_lays_out(b) for b in contextual.lexers.values())
+                and callbacks is lark._callbacks and not any(isinstance(k, str) for k in callbacks)
+                and all(isinstance(k, int) for k in states) and not states.get(end_state)
+                and not any(row.get("$END", (None,))[0] is Shift for row in states.values())):
+            return None  # (the loop ends at the end state, which has no action, and never shifts the end)
+        return cls(contextual.lexers, states, start_state, end_state, callbacks)
+
+    def _lexer(self, state: int):
+        """What the lexer tries in a parser state: the expressions, ignored and line-counting terminals, keywords;
+        None for a lexer with callbacks other than keywords (not on the happy path)."""
+        mres, ignore, newline, callback = self.lark_lexers[state]
+        if not all(isinstance(c, UnlessCallback) for c in callback.values()) or ignore & callback.keys():
+            return None
+        keywords = {}
+        for kind, c in callback.items():
+            if c not in self.keywords:
+                self.keywords[c] = _KeywordTypes(c, kind)
+            keywords[kind] = self.keywords[c]
+        self.lexers[state] = lexer = mres, ignore, newline, keywords
+        return lexer
+
+    def parse(self, text: str) -> Node | None:
+        """The tree Lark would build of a text ending with a newline, or None for Lark to parse it."""
+        lexers, actions, rules = self.lexers, self.actions, self.rules
+        limit = MAX_TOKENS  # read now: tests lower it
+        end = len(text)
+        pos, line, line_start = 0, 1, 0
+        state = self.start
+        stack = [state]  # the parser's states, and beside them the values of its symbols
+        values: list = []
+        levels = [0]  # the indentation of each open block
+        style = None  # the character every indentation uses (the first one's)
+        depth = 0  # brackets open: newlines inside them are not the end of a line
+        count = 0
+        token = None  # the last token read
+        while True:
+            if pos < end:
+                lexer = lexers.get(state) or self._lexer(state)
+                if lexer is None:
+                    return None
+                mres, ignore, newline, keywords = lexer
+                for mre in mres:
+                    m = mre.match(text, pos, end)
+                    if m:
+                        break
+                else:
+                    return None
+                kind = m.lastgroup
+                value = m.group()
+                start, start_line, column = pos, line, pos - line_start + 1
+                pos = m.end()
+                if kind in newline:
+                    lines = value.count("\n")
+                    if lines:
+                        line += lines
+                        line_start = start + value.rindex("\n") + 1
+                if kind in ignore:
+                    continue
+                if kind in keywords:
+                    kind = keywords[kind][value]
+                token = _token(kind, value, start, start_line, column, line, pos - line_start + 1, pos)
+                count += 1
+                if count > limit:
+                    return None
+                if kind == "_NL":  # as _Indenter.process
+                    if depth:
+                        continue
+                    at = value.rfind("\n")
+                    if at < 0:
+                        return None
+                    indent_str = value[at + 1:]
+                    indent = 0
+                    if indent_str:
+                        if style is None:
+                            style = indent_str[0]
+                        if (" " in indent_str and "\t" in indent_str) or indent_str[0] != style:
+                            return None
+                        indent = indent_str.count(" ") + indent_str.count("\t") * TAB_WIDTH
+                    if indent == levels[-1]:
+                        feed: tuple | list = (token,)
+                    elif indent > levels[-1]:
+                        levels.append(indent)
+                        feed = (token, Token.new_borrow_pos("_INDENT", indent_str, token))
+                    else:
+                        feed = [token]
+                        while indent < levels[-1]:
+                            levels.pop()
+                            feed.append(Token.new_borrow_pos("_DEDENT", indent_str, token))
+                        if indent != levels[-1]:
+                            return None
+                else:
+                    feed = (token,)
+                    if kind in _OPEN:
+                        depth += 1
+                    elif depth and kind in _CLOSE:
+                        depth -= 1
+            else:  # the blocks still open close, then the end: reductions up to the end state, where no action is
+                dedent = Token.new_borrow_pos("_DEDENT", "", token) if token else Token("_DEDENT", "")
+                feed = [dedent] * (len(levels) - 1) + [_token("$END", "")]
+            for fed in feed:
+                kind = fed.type
+                while True:  # reduce, then shift the token
+                    act = actions[state].get(kind)
+                    if act is None:
+                        return values[-1] if state == self.end and kind == "$END" else None
+                    if act >= 0:
+                        state = act
+                        stack.append(state)
+                        values.append(fed)
+                        break
+                    size, name, build = rules[~act]
+                    if build is None:
+                        del stack[-1]
+                    else:
+                        if size:
+                            children = values[-size:]
+                            del values[-size:]
+                            del stack[-size:]
+                        else:
+                            children = []
+                        values.append(build(children))
+                    state = actions[stack[-1]][name]
+                    stack.append(state)
+
+
 def grammar_cache(name: str) -> str | bool:
     """Where Lark keeps the analysed grammar between processes, or False for none.
 
@@ -285,6 +494,19 @@ def grammar_cache(name: str) -> str | bool:
     return os.path.join(folder, name)
 
 
+@functools.lru_cache(maxsize=2)
+def _happy_path(lark: Lark) -> _HappyPath | _LarkOnly:
+    return _HappyPath.of(lark) or _LarkOnly()
+
+
+class _LarkOnly:
+    """Where Lark's internals are not as _HappyPath expects: every text is Lark's to parse."""
+
+    @staticmethod
+    def parse(text: str) -> None:
+        return None
+
+
 def _lark() -> Lark:
     """The parser the front end uses: punctuation and keywords are dropped from the tree."""
     return _build(False)
@@ -310,7 +532,7 @@ def _run(lark: Lark, source: Source) -> ParseResult:
     if not text.endswith("\n"):
         text += "\n"  # every statement ends with a newline; offsets are unchanged
     try:
-        return ParseResult(lark.parse(text), ())
+        return ParseResult(_happy_path(lark).parse(text) or lark.parse(text), ())
     except IndentProblem as e:
         return ParseResult(None, (indent_error(source, e),))
     except TooManyTokens as e:
