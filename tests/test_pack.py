@@ -320,7 +320,7 @@ def test_a_failure_at_any_write_step_never_leaves_half_a_pack(tmp_path, monkeypa
     write_pack(build_pack([str(GUIDELINES)], name="t", version="1"), str(target))
     old = _snapshot(target)
     new_pack = build_pack([str(GUIDELINES)], name="t", version="2")
-    real_open, real_replace = open, os.replace
+    real_write, real_replace = packmod._write_new, os.replace
     k = 1 - stride
     while True:
         k += stride
@@ -334,7 +334,7 @@ def test_a_failure_at_any_write_step_never_leaves_half_a_pack(tmp_path, monkeypa
                 return real(*args, **kwargs)
             return f
 
-        monkeypatch.setattr(packmod, "open", counting(real_open), raising=False)
+        monkeypatch.setattr(packmod, "_write_new", counting(real_write))
         monkeypatch.setattr(packmod.os, "replace", counting(real_replace))
         try:
             write_pack(new_pack, str(target))
@@ -352,6 +352,30 @@ def test_a_failure_at_any_write_step_never_leaves_half_a_pack(tmp_path, monkeypa
             assert now == dict(new_pack.files)
             break
     assert k > len(new_pack.files)  # every file write and both renames were failed once (in the slow tier)
+
+
+@pytest.mark.parametrize("name", ["../x.py", "/tmp/x.py", "guidelines/../../x.py", "a//b.py", "./x.py",
+                                  "guidelines\\..\\x.py", "x\0.py", ""])
+def test_a_file_name_that_could_lead_outside_the_pack_is_refused(tmp_path, name):
+    files = dict(build_pack([str(GUIDELINES / "tpi.mtus")]).files)
+    files[name] = b"print('escaped')\n"
+    with pytest.raises(PackError, match="outside the pack folder"):
+        write_pack(packmod.PackFiles(files), str(tmp_path / "pack"))
+    assert [p.name for p in tmp_path.rglob("*")] == [], "nothing written, nothing left behind"
+
+
+def test_only_a_pack_the_user_asked_for_is_synced_to_disk(tmp_path, monkeypatch):
+    """`mtus compile -o` syncs every file before the rename; the cache does not (an entry a crash left
+    truncated fails its hashes when opened and is compiled again)."""
+    synced = []
+    monkeypatch.setattr(packmod.os, "fsync", lambda fd: synced.append(fd))
+    pack = build_pack([str(GUIDELINES / "tpi.mtus")])
+    write_pack(pack, str(tmp_path / "asked"))
+    assert len(synced) == len(pack.files)
+    synced.clear()
+    write_pack(pack, str(tmp_path / "cached"), durable=False)
+    assert synced == []
+    assert _snapshot(tmp_path / "cached") == _snapshot(tmp_path / "asked") == dict(pack.files)
 
 
 def test_a_module_built_for_another_runtime_is_refused_when_first_used(built, monkeypatch):

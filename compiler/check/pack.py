@@ -697,7 +697,7 @@ def pack_from_sources(paths: Iterable[str], name: str = "mtus-pack", version: st
     pack = build_pack(files, name=name, version=version)
     if use_cache:
         try:
-            write_pack(pack, str(cached))
+            write_pack(pack, str(cached), durable=False)  # a damaged entry fails its hashes and is rebuilt
         except (OSError, PackError):
             pass  # a read-only cache only costs speed
     return load_pack_files(pack.files, "<compiled from " + ", ".join(_display_path(f) for f in files) + ">")
