@@ -110,12 +110,6 @@ def _set(key, value):
     return change
 
 
-def _entry(key, value):
-    def change(m):
-        m["guidelines"][0][key] = value
-    return change
-
-
 def _fact_kind(files, kind) -> bytes:
     info = json.loads(files["guidelines/tpi.json"])
     info["facts"]["injections"]["kind"] = kind
@@ -151,24 +145,21 @@ BROKEN = {
                       "manifest.json: is not a valid pack manifest"),
     "guidelines missing": (lambda f: with_manifest(f, lambda m: m.pop("guidelines")), "`guidelines` must be a list"),
     "guidelines a dict": (lambda f: with_manifest(f, _set("guidelines", {})), "`guidelines` must be a list"),
-    "entry a string": (lambda f: with_manifest(f, _set("guidelines", ["tpi"])), "guideline entry 1 is not valid"),
-    "entry without id": (lambda f: with_manifest(f, lambda m: m["guidelines"][0].pop("id")), "entry 1 is not valid"),
-    "id a number": (lambda f: with_manifest(f, _entry("id", 7)), "guideline entry 1 is not valid"),
-    "module a json file": (lambda f: with_manifest(f, _entry("module", "guidelines/tpi.json")),
-                           "module `guidelines/tpi.json` is not a .py file of the pack"),
-    "module outside": (lambda f: with_manifest(f, _entry("module", "../../etc/x.py")),
-                       "module `../../etc/x.py` is not a .py file of the pack"),
-    "module unlisted": (lambda f: with_manifest(f, _entry("module", "guidelines/other.py")),
-                        "is not a .py file of the pack"),
-    "module the manifest": (lambda f: with_manifest(f, _entry("module", "manifest.json")),
-                            "is not a .py file of the pack"),
+    "id a number": (lambda f: with_manifest(f, _set("guidelines", [7])), "guideline 1 (7) is not a guideline id"),
+    "id an entry": (lambda f: with_manifest(f, _set("guidelines", [{"id": "tpi"}])), "guideline 1 ({'id': 'tpi'})"),
+    "id a path": (lambda f: with_manifest(f, _set("guidelines", ["../../etc/x"])),
+                  "guideline 1 ('../../etc/x') is not a guideline id"),
+    "id of two lines": (lambda f: with_manifest(f, _set("guidelines", ["tpi\nx"])),
+                        "guideline 1 ('tpi\\nx') is not a guideline id"),
+    "id of no files": (lambda f: with_manifest(f, _set("guidelines", ["other"])),
+                       "guidelines/other.json: is not in the pack (its manifest does not list it)"),
     "info not JSON": (lambda f: rehashed(f, "guidelines/tpi.json", b"{nope"),
                       "guidelines/tpi.json: is not a valid guideline description"),
     "info a list": (lambda f: rehashed(f, "guidelines/tpi.json", b"[]"),
                     "guidelines/tpi.json: is not a valid guideline description"),
     "info nested deeply": (lambda f: rehashed(f, "guidelines/tpi.json", b"[" * 100_000),
                            "guidelines/tpi.json: is not a valid guideline description"),
-    "listed twice": (lambda f: with_manifest(f, lambda m: m["guidelines"].append(dict(m["guidelines"][0]))),
+    "listed twice": (lambda f: with_manifest(f, lambda m: m["guidelines"].append("tpi")),
                      "guideline `tpi` is listed twice"),
     "path outside": (lambda f: with_manifest(f, lambda m: m["files"].update({"../x": "0" * 64})), "which is outside"),
     "absolute path": (lambda f: with_manifest(f, lambda m: m["files"].update({"/etc/passwd": "0" * 64})),
@@ -201,8 +192,8 @@ def test_a_broken_pack_is_refused_by_name(tpi_files, name):
     assert str(e.value).startswith("hostile")  # names the file in the pack
 
 
-@pytest.mark.parametrize("name", ["manifest nested deeply", "entry a string", "info not JSON", "extra cache file",
-                                  "module outside"])
+@pytest.mark.parametrize("name", ["manifest nested deeply", "id a number", "info not JSON", "extra cache file",
+                                  "id a path"])
 def test_check_with_a_broken_pack_is_an_error_not_a_traceback(tmp_path, tpi_files, name):
     out = tmp_path / "pack"
     for rel, data in BROKEN[name][0](tpi_files).items():

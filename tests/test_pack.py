@@ -34,36 +34,31 @@ def test_manifest_records_hashes_and_guidelines(built):
     m = json.loads((built / "manifest.json").read_text())
     assert m["runtime"] == RUNTIME_VERSION
     ids = sorted(p.stem for p in GUIDELINES.glob("*.mtus") if p.stem != "formulary")
-    assert [g["id"] for g in m["guidelines"]] == ids
+    assert m["format"] == 2 and m["guidelines"] == ids  # each one's files named by rule
     expected = {f"guidelines/{i}.{ext}" for i in ids for ext in ("py", "json")} | {"routing.json"}
     if m["formulary"]:
         expected.add(m["formulary"])
     assert set(m["files"]) == expected and m["routing"] == "routing.json"
     assert set(m["sources"]) == {p.name for p in GUIDELINES.glob("*.mtus")}
-    assert next(g for g in m["guidelines"] if g["id"] == "tpi") == {"id": "tpi", "module": "guidelines/tpi.py",
-                                                                   "info": "guidelines/tpi.json"}
     assert json.loads((built / "guidelines/tpi.json").read_text())["citation"]["pages"] == "122"
     routing = json.loads((built / "routing.json").read_text())
     assert ["20553", [routing["guidelines"].index("tpi")]] in routing["cpt"]
-    names = list(zip(routing["names"], routing["name_guidelines"]))
-    assert (" trigger point injection ", routing["guidelines"].index("tpi")) in names
-    # a name is kept as written only where that is not its normalised form
+    # each guideline's names are consecutive: one run (its first name's position, its number) per guideline
+    starts, owners = routing["name_runs"][::2], routing["name_runs"][1::2]
+    assert starts == sorted(set(starts)) and len(set(owners)) == len(owners)
+    i = owners.index(routing["guidelines"].index("tpi"))
+    end = starts[i + 1] if i + 1 < len(starts) else len(routing["names"])
+    assert " trigger point injection " in routing["names"][starts[i]:end]
+    # each fact's guidelines: a text of their numbers
+    facts, tpi = dict(routing["facts"]), str(routing["guidelines"].index("tpi"))
+    declared = json.loads((built / "guidelines/tpi.json").read_text())["facts"]
+    assert declared and all(tpi in facts[f].split() for f in declared)
     p = load_pack(str(built))
+    assert (" trigger point injection ", "tpi") in p.index.tables.names
+    # a name is kept as written only where that is not its normalised form
     written = dict(zip(routing["written_at"], routing["written"]))
     assert written and all(raw != routing["names"][i].strip() for i, raw in written.items())
     assert all(raw.lower() == raw for raw in p.index.tables.raw_names if raw not in written.values())
-
-
-def _old_format(built) -> None:
-    """The pack as compiled before routing.json: each guideline's services and facts in the manifest."""
-    m = built / "manifest.json"
-    data = json.loads(m.read_text())
-    for g in data["guidelines"]:
-        info = json.loads((built / g["info"]).read_text())
-        g["services"], g["facts"] = info["services"], list(info["facts"])
-    del data["routing"], data["files"]["routing.json"]
-    os.remove(built / "routing.json")
-    m.write_text(json.dumps(data))
 
 
 def test_loaded_pack_evaluates(built):
@@ -121,16 +116,6 @@ def test_altered_manifest_is_refused(built):
         load_pack(str(built))
 
 
-def test_a_malformed_manifest_index_is_refused_at_open(built):
-    _old_format(built)
-    m = built / "manifest.json"
-    data = json.loads(m.read_text())
-    data["guidelines"][0]["facts"] = [1]
-    m.write_text(json.dumps(data))
-    with pytest.raises(PackError, match="manifest.json: guideline entry 1 is not valid"):
-        load_pack(str(built))
-
-
 def test_the_routing_index_is_the_descriptions_index(built):
     """routing.json's tables and facts are those the router builds from the guidelines' descriptions."""
     from mtus.compiler.check.index import PackIndex, RouteTables
@@ -141,33 +126,35 @@ def test_the_routing_index_is_the_descriptions_index(built):
     full = PackIndex.of({gid: g.info for gid, g in p.guidelines.items()})
     assert dict(p.index.facts) == dict(full.facts)
     built_now = route_tables(full.services, p.formulary)
-    for field in RouteTables.__slots__:
+    for field in (*RouteTables.__slots__, "names", "raw_names"):
         assert getattr(p.index.tables, field) == getattr(built_now, field), field
 
 
-def test_the_manifest_index_of_an_older_pack_is_the_descriptions_index(built):
-    from mtus.compiler.check.index import PackIndex
-
-    _old_format(built)
-    p = load_pack(str(built))
-    assert p.index is not None and p.index.tables is None
-    full = PackIndex.of({gid: g.info for gid, g in p.guidelines.items()})
-    assert dict(p.index.services) == dict(full.services)
-    assert dict(p.index.facts) == dict(full.facts)
-    assert p.reader().router.services("20553 trigger point injection") == ["tpi"]
-
-
-def test_a_pack_without_the_index_still_routes(built):
-    """A manifest written before the index: descriptions are read to route, as they were."""
-    _old_format(built)
+def test_a_pack_of_the_first_format_is_refused_with_what_to_do(built):
+    """Format 1 listed an entry per guideline (with, earlier, its services and facts); this mtus reads format 2."""
     m = built / "manifest.json"
     data = json.loads(m.read_text())
-    for g in data["guidelines"]:
-        g.pop("facts")
+    data["format"] = 1
+    data["guidelines"] = [{"id": g, "module": f"guidelines/{g}.py", "info": f"guidelines/{g}.json"}
+                          for g in data["guidelines"]]
     m.write_text(json.dumps(data))
+    with pytest.raises(PackError, match="manifest.json: pack format 1; this mtus reads format 2"):
+        load_pack(str(built))
+
+
+def test_a_guideline_whose_files_the_manifest_does_not_list_is_refused_when_first_used(built):
+    """Files are named by rule (guidelines/<id>.py): a pack altered to drop one, manifest and all, opens (each
+    file is checked before its first use, and the listing matches), and that guideline is refused when used."""
+    m = built / "manifest.json"
+    data = json.loads(m.read_text())
+    del data["files"]["guidelines/tpi.py"]
+    m.write_text(json.dumps(data))
+    os.remove(built / "guidelines" / "tpi.py")
     p = load_pack(str(built))
-    assert p.index is None
-    assert p.reader().router.services("20553 trigger point injection") == ["tpi"]
+    assert p.guidelines["tpi"].info.id == "tpi"
+    with pytest.raises(PackError, match="guidelines/tpi.py: is not in the pack .its manifest does not list it."):
+        p.guidelines["tpi"].module  # noqa: B018
+    p.guidelines["aeds"].module  # noqa: B018 - the others still load
 
 
 def test_opening_a_pack_reads_only_its_manifest_and_formulary(built, monkeypatch):
@@ -198,20 +185,25 @@ def test_an_altered_routing_table_is_refused_at_open(built):
         load_pack(str(built))
 
 
+_BAD = "its tables are not lists of texts and guideline numbers"
+
+
 @pytest.mark.parametrize("change, why", [
-    (lambda d: d.update(format=1), "not a routing table of format 2"),
+    (lambda d: d.update(format=2), "not a routing table of format 3"),
     (lambda d: d["guidelines"].reverse(), "it lists other guidelines than the manifest"),
-    (lambda d: (d["names"].append("x"), d["name_guidelines"].append(999)),
-     "its tables are not lists of texts and guideline numbers"),
-    (lambda d: d["names"].append("x"), "its tables are not lists of texts and guideline numbers"),
-    (lambda d: (d["written_at"].append(99999), d["written"].append("x")),
-     "its tables are not lists of texts and guideline numbers"),
-    (lambda d: (d["written_at"].append(0), d["written"].append(1)),
-     "its tables are not lists of texts and guideline numbers"),
-    (lambda d: d["facts"].append(["x", [True]]), "its tables are not lists of texts and guideline numbers"),
-    (lambda d: d["cpt"].append([20553, [0]]), "its tables are not lists of texts and guideline numbers"),
-    (lambda d: d.pop("drug"), "its tables are not lists of texts and guideline numbers"),
-    (lambda d: d.update(drug_names={"a": 1}), "its tables are not lists of texts and guideline numbers"),
+    (lambda d: d["name_runs"].extend([len(d["names"]), 0]), _BAD),  # a run of no names
+    (lambda d: d["name_runs"].extend([len(d["names"]) - 1, 999]), _BAD),  # no such guideline
+    (lambda d: d["name_runs"].append(0), _BAD),  # half a run
+    (lambda d: d["name_runs"].__setitem__(2, 0), _BAD),  # two runs from the same name
+    (lambda d: d["name_runs"].__setitem__(0, 1), _BAD),  # the first names of none
+    (lambda d: d["name_runs"].__setitem__(1, 1.5), _BAD),
+    (lambda d: (d["written_at"].append(99999), d["written"].append("x")), _BAD),
+    (lambda d: (d["written_at"].append(0), d["written"].append(1)), _BAD),
+    (lambda d: d["facts"].append(["x", [0]]), _BAD),
+    (lambda d: d["facts"].append([1, "0"]), _BAD),
+    (lambda d: d["cpt"].append([20553, [0]]), _BAD),
+    (lambda d: d.pop("drug"), _BAD),
+    (lambda d: d.update(drug_names={"a": 1}), _BAD),
 ])
 def test_a_malformed_routing_table_is_refused_at_open(built, change, why):
     r = built / "routing.json"
@@ -225,6 +217,20 @@ def test_a_malformed_routing_table_is_refused_at_open(built, change, why):
     _rehash(built, "routing.json")
     with pytest.raises(PackError, match="routing.json: is not a valid routing table; recompile the pack .*not valid JSON"):
         load_pack(str(built))
+
+
+@pytest.mark.parametrize("numbers", ["0 x", "99999", "", "0  1", "-1", "1.5"])
+def test_a_fact_whose_guideline_numbers_are_not_numbers_is_refused_when_first_looked_up(built, numbers):
+    r = built / "routing.json"
+    data = json.loads(r.read_text())
+    data["facts"] = [[name, numbers if name == "referred_pain" else gids] for name, gids in data["facts"]]
+    r.write_text(json.dumps(data))
+    _rehash(built, "routing.json")
+    p = load_pack(str(built))
+    assert p.index.facts["radiculopathy"]
+    with pytest.raises(PackError, match="routing.json: the guidelines of fact `referred_pain` are not guideline "
+                                        "numbers .*; recompile the pack"):
+        p.index.facts["referred_pain"]  # noqa: B018
 
 
 def test_a_missing_or_misnamed_routing_table_is_refused_at_open(built):

@@ -16,7 +16,8 @@ import attrs
 from mtus.compiler.check import runtime
 from mtus.compiler.check.info import FormularyInfo
 from mtus.compiler.check.pack import (FORMULARY, MANIFEST, PACK_FORMAT, ROUTING, CompileError, PackError,
-                                      _display_path, compiler_version, read_pack_dir, sha256, verify_listing)
+                                      _display_path, compiler_version, guideline_files, read_pack_dir, sha256,
+                                      verify_listing)
 from mtus.compiler.check.routing import route_tables
 from mtus.compiler.check.runtime import evolve
 
@@ -76,7 +77,6 @@ def _pack_from_results(results: list, name: str, version: str) -> PackFiles:
     if any(not r.ok for r in results):
         raise CompileError(results)
     files: dict[str, bytes] = {}
-    entries = []
     source_hashes = {}
     seen: dict[str, str] = {}
     described = {}
@@ -90,12 +90,10 @@ def _pack_from_results(results: list, name: str, version: str) -> PackFiles:
         if g.id in seen:
             raise PackError(f"{r.source.path}: guideline id `{g.id}` is also used by {seen[g.id]}")
         seen[g.id] = r.source.path
-        module = f"guidelines/{g.id}.py"
-        info = f"guidelines/{g.id}.json"
+        module, info = guideline_files(g.id)
         files[module] = generate_module(g).encode("utf-8")
         files[info] = _json_bytes(infos[id(r)].to_json())
-        # title, citation, services and facts are the description's (and routing.json's): the manifest stays small
-        entries.append({"id": g.id, "module": module, "info": info})
+        # title, citation, services and facts are the description's (and routing.json's): the manifest lists ids
         described[g.id] = infos[id(r)]
     _check_drug_services(results, formulary)
     if formulary is not None:
@@ -119,7 +117,7 @@ def _pack_from_results(results: list, name: str, version: str) -> PackFiles:
         "runtime": runtime.RUNTIME_VERSION,
         "sources": source_hashes,
         "files": {p: sha256(b) for p, b in sorted(files.items())},
-        "guidelines": sorted(entries, key=lambda e: e["id"]),
+        "guidelines": ids,
         "formulary": FORMULARY if formulary is not None else None,
         "routing": ROUTING,
     }

@@ -4,13 +4,14 @@ The compiler writes it into the pack as `routing.json` (RouteTables.to_json),
 in the form the router uses: service names normalised, CPT codes and drug
 services as tables, fact names with the guidelines declaring them. Reading a
 case then opens the description of only the guidelines it routes to, and no
-name is normalised at start-up. A pack written before it carries each guideline's
-`services` and `facts` in the manifest instead; a set of descriptions given
-directly has its index computed from the descriptions.
+name is normalised at start-up. A set of descriptions given directly has its
+index computed from the descriptions.
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections.abc import Mapping
 
 from mtus.compiler.check.info import FactInfo, GuidelineInfo, Service
@@ -20,32 +21,13 @@ if TYPE_CHECKING:
     from typing import Any, Iterator, Optional, Sequence
 
 
-class ServiceEntry:
-    """A service as the manifest lists it: what routing reads of info.Service (built at a tenth of its cost)."""
-
-    __slots__ = ("kind", "value")
-
-    def __init__(self, kind: str, value: str):
-        self.kind = kind
-        self.value = value
-
-    def __eq__(self, other: object) -> bool:
-        return getattr(other, "kind", None) == self.kind and getattr(other, "value", None) == self.value
-
-    def __hash__(self) -> int:
-        return hash((self.kind, self.value))
-
-    def __repr__(self) -> str:
-        return f"ServiceEntry({self.kind!r}, {self.value!r})"
-
-
 class PackIndex:
     """services: guideline id -> its services; facts: fact name -> the ids of the guidelines declaring it, in order;
     tables: the router's tables when the pack carries them (then `services` is None: nothing needs them)."""
 
     __slots__ = ("services", "facts", "tables")
 
-    def __init__(self, services: Optional[Mapping[str, Sequence[Service | ServiceEntry]]],
+    def __init__(self, services: Optional[Mapping[str, Sequence[Service]]],
                  facts: Mapping[str, tuple[str, ...]], tables: Optional[RouteTables] = None):
         self.services = services
         self.facts = facts
@@ -63,74 +45,104 @@ class PackIndex:
 
 #: The version of routing.json's layout; a pack with another is refused (recompile it). 2: the service names
 #: and the names as written as parallel lists (a large pack's 14,000 pairs decoded 2.5x faster than pairs).
-ROUTING_FORMAT = 2
+#: 3: each name's guideline as runs (the names of one guideline are consecutive), each fact's guidelines as one
+#: text of numbers, read when the fact is first looked up (30,000 numbers were a third of opening a large pack).
+ROUTING_FORMAT = 3
 
 
 class RouteTables:
-    """The router's tables (routing.Router): CPT code -> guideline ids; (padded normalised service name, guideline
-    id); (drug service kind, value) -> ids; the formulary's names as word sets, longest first; each ingredient's
-    single-ingredient dosage forms. `written`: the service names as written where that is not the normalised
-    name without its padding (by position in `names`), for the closest-service hint (raw_names)."""
+    """The router's tables (routing.Router): CPT code -> guideline ids; the padded normalised service names
+    (`texts`), each guideline's consecutive (`starts`: where its first name is, `owners`: its position in
+    `ids`); (drug service kind, value) -> ids; the formulary's names as word sets, longest first; each
+    ingredient's single-ingredient dosage forms. `written`: the service names as written where that is not
+    the normalised name without its padding (by position in `texts`), for the closest-service hint (raw_names)."""
 
-    __slots__ = ("cpt", "names", "written", "drug", "drug_names", "single_forms")
+    __slots__ = ("cpt", "texts", "starts", "owners", "ids", "written", "drug", "drug_names", "single_forms")
 
-    def __init__(self, cpt: dict[str, set], names: list[tuple[str, str]], written: dict[int, str],
-                 drug: dict[tuple[str, str], set], drug_names: list[tuple[frozenset, str, str]],
-                 single_forms: dict[str, set]):
-        self.cpt, self.names, self.written, self.drug = cpt, names, written, drug
-        self.drug_names, self.single_forms = drug_names, single_forms
+    def __init__(self, cpt: dict[str, set], texts: list[str], starts: list[int], owners: list[int],
+                 ids: Sequence[str], written: dict[int, str], drug: dict[tuple[str, str], set],
+                 drug_names: list[tuple[frozenset, str, str]], single_forms: dict[str, set]):
+        self.cpt, self.texts, self.starts, self.owners, self.ids = cpt, texts, starts, owners, ids
+        self.written, self.drug, self.drug_names, self.single_forms = written, drug, drug_names, single_forms
 
     @classmethod
-    def with_raw_names(cls, cpt, names: list[tuple[str, str]], raw_names: list[str], drug, drug_names, single_forms):
-        """The tables, given every service name as written beside its normalised form (what `written` keeps)."""
+    def with_raw_names(cls, cpt, names: list[tuple[str, str]], raw_names: list[str], ids: Sequence[str], drug,
+                       drug_names, single_forms):
+        """The tables, given every service name as written beside its normalised form (what `written` keeps)
+        and its guideline; `ids`: every guideline, in the pack's order."""
+        at = {gid: i for i, gid in enumerate(ids)}
         written = {i: raw for i, (raw, (name, _)) in enumerate(zip(raw_names, names)) if raw != name[1:-1]}
-        return cls(cpt, names, written, drug, drug_names, single_forms)
+        starts, owners = [], []
+        for i, (_, gid) in enumerate(names):
+            if not owners or owners[-1] != at[gid]:
+                starts.append(i)
+                owners.append(at[gid])
+        return cls(cpt, [name for name, _ in names], starts, owners, list(ids), written, drug, drug_names,
+                   single_forms)
+
+    def owner(self, i: int) -> str:
+        """The id of the guideline whose service name is `texts[i]`."""
+        return self.ids[self.owners[bisect_right(self.starts, i) - 1]]
+
+    @property
+    def names(self) -> list[tuple[str, str]]:
+        """(padded normalised service name, guideline id), in order."""
+        return [(text, self.owner(i)) for i, text in enumerate(self.texts)]
 
     @property
     def raw_names(self) -> list[str]:
         """Each service name as written, in the order of `names` (made when a hint first needs them)."""
-        return [self.written.get(i, name[1:-1]) for i, (name, _) in enumerate(self.names)]
+        return [self.written.get(i, name[1:-1]) for i, name in enumerate(self.texts)]
 
     def to_json(self, ids: Sequence[str], facts: Mapping[str, Sequence[str]]) -> dict:
         """routing.json: guidelines by their position in `ids` (the manifest's order); sets sorted."""
         at = {gid: i for i, gid in enumerate(ids)}
         return {"format": ROUTING_FORMAT, "guidelines": list(ids),
                 "cpt": [[code, sorted(at[g] for g in gids)] for code, gids in sorted(self.cpt.items())],
-                "names": [name for name, _ in self.names],
-                "name_guidelines": [at[gid] for _, gid in self.names],
+                "names": list(self.texts),
+                "name_runs": [x for start, o in zip(self.starts, self.owners) for x in (start, at[self.ids[o]])],
                 "written_at": sorted(self.written),
                 "written": [raw for _, raw in sorted(self.written.items())],
                 "drug": [[kind, value, sorted(at[g] for g in gids)] for (kind, value), gids in sorted(self.drug.items())],
                 "drug_names": [[sorted(words), kind, name] for words, kind, name in self.drug_names],
                 "single_forms": [[i, sorted(forms)] for i, forms in sorted(self.single_forms.items())],
-                "facts": [[name, [at[g] for g in gids]] for name, gids in facts.items()]}
+                "facts": [[name, " ".join(str(at[g]) for g in gids)] for name, gids in facts.items()]}
 
     @classmethod
-    def from_json(cls, data: Any, ids: Sequence[str]) -> tuple[RouteTables, dict[str, tuple[str, ...]]]:
+    def from_json(cls, data: Any, ids: Sequence[str]) -> tuple[RouteTables, Mapping[str, tuple[str, ...]]]:
         """The tables and the facts index of routing.json, for a pack whose guidelines are `ids` in order.
 
         ValueError saying what is wrong if it is not one (any other shape, another format, other guidelines).
+        Every table is checked now, but for each fact's guideline numbers: checked when the fact is first
+        looked up (FactGuidelines).
         """
         if not isinstance(data, dict) or data.get("format") != ROUTING_FORMAT:
             raise ValueError(f"not a routing table of format {ROUTING_FORMAT}")
-        if data.get("guidelines") != list(ids):
+        ids = list(ids)
+        if data.get("guidelines") != ids:
             raise ValueError("it lists other guidelines than the manifest")
+        count = len(ids)
         try:  # checked with whole-list operations (str.join refuses a non-text, a list index a non-integer)
-            def gids(xs: Any) -> list[str]:
-                if type(xs) is not list or set(map(type, xs)) - {int} or (xs and min(xs) < 0):
+            def numbers(xs: Any, below: int = count) -> list[int]:
+                if type(xs) is not list or set(map(type, xs)) - {int} or (xs and not 0 <= min(xs) <= max(xs) < below):
                     raise ValueError
-                return [ids[i] for i in xs]
+                return xs
+
+            def gids(xs: Any) -> list[str]:
+                return [ids[i] for i in numbers(xs)]
 
             rows = _list(data["cpt"])
             cpt = {code: set(gids(g)) for code, g in rows}
             _texts(list(cpt))
-            texts, owners = _texts(_list(data["names"])), gids(data["name_guidelines"])
-            if len(texts) != len(owners):
+            texts = _texts(_list(data["names"]))
+            runs = numbers(data["name_runs"], max(count, len(texts)))
+            starts, owners = runs[::2], runs[1::2]
+            if (len(starts) != len(owners) or starts != sorted(set(starts)) or (texts and starts[:1] != [0])
+                    or (starts and starts[-1] >= len(texts)) or (owners and max(owners) >= count)):
                 raise ValueError
-            names = list(zip(texts, owners))
-            at = _list(data["written_at"])  # positions in `names`
+            at = _list(data["written_at"])  # positions in `texts`
             raws = _texts(_list(data["written"]))
-            if set(map(type, at)) - {int} or (at and not 0 <= min(at) <= max(at) < len(names)) or len(at) != len(raws):
+            if set(map(type, at)) - {int} or (at and not 0 <= min(at) <= max(at) < len(texts)) or len(at) != len(raws):
                 raise ValueError
             written = dict(zip(at, raws))
             rows = _list(data["drug"])
@@ -141,11 +153,50 @@ class RouteTables:
             _texts([k + n for _, k, n in drug_names])
             single_forms = {i: set(_texts(_list(forms))) for i, forms in _list(data["single_forms"])}
             _texts(list(single_forms))
-            facts = {name: tuple(gids(g)) for name, g in _list(data["facts"])}
-            _texts(list(facts))
+            facts = dict(_list(data["facts"]))
+            _texts(list(facts) + list(facts.values()))
         except (TypeError, ValueError, KeyError, IndexError):
             raise ValueError("its tables are not lists of texts and guideline numbers") from None
-        return cls(cpt, names, written, drug, drug_names, single_forms), facts
+        return (cls(cpt, texts, starts, owners, ids, written, drug, drug_names, single_forms),
+                FactGuidelines(facts, ids))
+
+
+class FactGuidelines(Mapping[str, tuple[str, ...]]):
+    """fact name -> the ids of the guidelines declaring it, in order, from routing.json's text of guideline
+    numbers for the fact (`"0 7 12"`), read when the fact is first looked up: a case names a dozen facts of a
+    pack's hundreds. A text that is not such numbers is a PackError then (the file matched its sha256)."""
+
+    __slots__ = ("_numbers", "_ids", "_made")
+
+    def __init__(self, numbers: dict[str, str], ids: Sequence[str]):
+        self._numbers = numbers
+        self._ids = ids
+        self._made: dict[str, tuple[str, ...]] = {}
+
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        made = self._made.get(name)
+        if made is None:
+            text = self._numbers[name]
+            ids = self._ids
+            if not _NUMBERS.fullmatch(text) or any(int(n) >= len(ids) for n in text.split()):
+                from mtus.compiler.check.pack import PackError, ROUTING
+
+                raise PackError(f"{ROUTING}: the guidelines of fact `{name}` are not guideline numbers "
+                                f"({text[:40]!r}); recompile the pack with `mtus compile`")
+            made = self._made[name] = tuple([ids[int(n)] for n in text.split()])
+        return made
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._numbers
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._numbers)
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+
+_NUMBERS = re.compile(r"\d{1,9}(?: \d{1,9})*")
 
 
 def _texts(xs: list) -> list:

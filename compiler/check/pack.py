@@ -2,7 +2,7 @@
 
 A pack is a folder:
 
-    manifest.json            name, version, compiler and runtime versions,
+    manifest.json            name, version, compiler and runtime versions, the guideline ids,
                              sha256 of every source and every generated file
     routing.json             the router's tables and each fact's guidelines (check/index.py's RouteTables)
     guidelines/<id>.py       the compiled checker (build/codegen.py)
@@ -25,13 +25,14 @@ import gc
 import hashlib
 import json
 import os
+import re
 import types
 from collections.abc import Mapping
 from pathlib import Path
 
 from mtus.compiler.check import runtime
 from mtus.compiler.check.bounded import Refused, read_bounded
-from mtus.compiler.check.index import PackIndex, RouteTables, ServiceEntry
+from mtus.compiler.check.index import PackIndex, RouteTables
 from mtus.compiler.check.info import FormularyInfo, GuidelineInfo
 from mtus.compiler.check.runtime import Record
 
@@ -39,7 +40,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Iterable, Optional
 
-PACK_FORMAT = 1
+#: 2: the manifest lists guideline ids, each guideline's files named by rule (guidelines/<id>.py and .json),
+#: and routing.json is required (format 1 listed an entry per guideline: most of a large pack's start-up).
+PACK_FORMAT = 2
 MANIFEST = "manifest.json"
 FORMULARY = "formulary.json"
 ROUTING = "routing.json"
@@ -101,9 +104,11 @@ class _Files:
         self._memory = memory
 
     def read(self, rel: str) -> bytes:
+        where = f"{self.location}/{rel}"
+        if rel not in self._listed:  # a guideline's file is named by rule: the manifest must list it too
+            raise PackError(f"{where}: is not in the pack (its manifest does not list it); the pack was altered")
         if self._memory is not None:
             return self._memory[rel]
-        where = f"{self.location}/{rel}"
         try:
             data = read_bounded(os.path.join(self.location, rel), MAX_PACK_FILE_BYTES, follow_links=False)
         except Refused as e:
@@ -171,8 +176,8 @@ class LoadedGuideline:
 class _Guidelines(Mapping[str, LoadedGuideline]):
     """A pack folder's guidelines by id, each made when first looked up: a large pack has thousands, a case uses one."""
 
-    def __init__(self, entries: list[tuple[str, str, str]], files: _Files, location: str):
-        self._entries = {gid: (module, info) for gid, module, info in entries}
+    def __init__(self, ids: list[str], files: _Files, location: str):
+        self._ids = dict.fromkeys(ids)  # in the manifest's order
         self._files = files
         self._location = location
         self._made: dict[str, LoadedGuideline] = {}
@@ -180,19 +185,21 @@ class _Guidelines(Mapping[str, LoadedGuideline]):
     def __getitem__(self, gid: str) -> LoadedGuideline:
         g = self._made.get(gid)
         if g is None:
-            module, info = self._entries[gid]
+            if gid not in self._ids:
+                raise KeyError(gid)
+            module, info = guideline_files(gid)
             g = self._made[gid] = LoadedGuideline(gid, None, None, f"{self._location}/{module}", self._files, module,
                                                   info)
         return g
 
     def __contains__(self, gid: object) -> bool:
-        return gid in self._entries
+        return gid in self._ids
 
     def __iter__(self):
-        return iter(self._entries)
+        return iter(self._ids)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._ids)
 
 
 class _Infos(Mapping[str, GuidelineInfo]):
@@ -405,59 +412,36 @@ def verify_listing(files: Mapping[str, bytes], location: str) -> dict:
     return manifest
 
 
-def _entries(manifest: dict, listed: Mapping, where: str) -> list[tuple[str, str, str]]:
-    """(id, module, info) of each guideline in a verified manifest; PackError if any is malformed."""
-    guidelines = manifest.get("guidelines")
-    if not isinstance(guidelines, list):
-        raise PackError(f"{where}: is not a valid pack manifest (`guidelines` must be a list)")
-    try:  # the usual, valid manifest checked with whole-list operations; any doubt, entry by entry below
-        out = [(e["id"], e["module"], e["info"]) for e in guidelines]
-        ids, modules, infos = [x[0] for x in out], [x[1] for x in out], [x[2] for x in out]
-        "".join(ids + modules + infos)
-        if (len(set(ids)) == len(ids) and listed.keys() >= set(modules) | set(infos)
-                and not [m for m in modules if not m.endswith(".py")] and not [i for i in infos if not i.endswith(".json")]):
-            return out
-    except (TypeError, KeyError):
-        pass
-    out, seen = [], set()
-    for i, entry in enumerate(guidelines):
-        if not isinstance(entry, dict) or not all(type(entry.get(k)) is str for k in ("id", "module", "info")):
-            raise PackError(f"{where}: guideline entry {i + 1} is not valid (it needs text `id`, `module` and `info`)")
-        gid, module, info = entry["id"], entry["module"], entry["info"]
-        if gid in seen:
-            raise PackError(f"{where}: guideline `{gid}` is listed twice")
-        seen.add(gid)
-        if not module.endswith(".py") or module not in listed:
-            raise PackError(f"{where}: guideline `{gid}`: module `{module}` is not a .py file of the pack")
-        if not info.endswith(".json") or info not in listed:
-            raise PackError(f"{where}: guideline `{gid}`: info `{info}` is not a .json file of the pack")
-        out.append((gid, module, info))
-    return out
+def guideline_files(gid: str) -> tuple[str, str]:
+    """The files of a guideline in a pack, by rule: its checker module and its description."""
+    return f"guidelines/{gid}.py", f"guidelines/{gid}.json"
 
 
-def _index(manifest: dict, where: str) -> Optional[PackIndex]:
-    """The routing index the manifest's guideline entries carry (`services`, `facts`); None if any entry has none
-    (a pack written before they were: its descriptions are read to route). PackError if one is malformed."""
-    services: dict[str, tuple[ServiceEntry, ...]] = {}
-    facts: dict[str, list[str]] = {}
-    for i, entry in enumerate(manifest["guidelines"]):
-        svcs, names = entry.get("services"), entry.get("facts")
-        if svcs is None or names is None:
-            return None
-        try:  # str.join refuses anything but texts: one check per entry, not one per value
-            pairs = [(s["kind"], s["value"]) for s in svcs]
-            "".join(names)
-            "".join(k + v for k, v in pairs)
-            services[entry["id"]] = tuple([ServiceEntry(k, v) for k, v in pairs])
-            valid = type(svcs) is list and type(names) is list
-        except (TypeError, KeyError):
-            valid = False
-        if not valid:
-            raise PackError(f"{where}: guideline entry {i + 1} is not valid (`services` must list kinds and values, "
-                            "`facts` the names of its facts)")
-        for n in names:
-            facts.setdefault(n, []).append(entry["id"])
-    return PackIndex(services, {n: tuple(g) for n, g in facts.items()})
+#: A guideline id, as the grammar's NAME: nothing that could name a file outside guidelines/ (_IDS: several,
+#: one a line, checked at once).
+_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\n[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _guideline_ids(manifest: dict, where: str) -> list[str]:
+    """The guideline ids of a verified manifest, in order; PackError if they are not distinct names.
+    (Whether each guideline's files are listed is checked when they are first read.)"""
+    ids = manifest.get("guidelines")
+    if type(ids) is not list:
+        raise PackError(f"{where}: is not a valid pack manifest (`guidelines` must be a list of guideline ids)")
+    try:
+        joined = "\n".join(ids)
+    except TypeError:
+        joined = None
+    if ids and (joined is None or not _IDS.fullmatch(joined) or joined.count("\n") != len(ids) - 1):
+        i, bad = next((i, x) for i, x in enumerate(ids) if type(x) is not str or not _ID.fullmatch(x))
+        raise PackError(f"{where}: guideline {i + 1} ({bad!r}) is not a guideline id (a name of letters, digits "
+                        "and _)")
+    if len(set(ids)) != len(ids):
+        seen: set[str] = set()
+        twice = next(x for x in ids if x in seen or seen.add(x))  # type: ignore[func-returns-value]
+        raise PackError(f"{where}: guideline `{twice}` is listed twice")
+    return ids
 
 
 def _routing_index(name, files: _Files, manifest: dict, location: str, ids: list[str]) -> PackIndex:
@@ -528,20 +512,16 @@ def _pack(manifest: dict, digest: str, files: _Files, location: str, eager: bool
     if manifest.get("runtime") != runtime.RUNTIME_VERSION:
         raise PackError(f"{where}: compiled for runtime {manifest.get('runtime')!r}, but this mtus "
                         f"provides runtime {runtime.RUNTIME_VERSION}; recompile the pack with `mtus compile`")
-    entries = _entries(manifest, manifest["files"], where)
+    ids = _guideline_ids(manifest, where)
     # the module runs, and the description is read, when the guideline is first used
-    loaded: Mapping[str, LoadedGuideline] = _Guidelines(entries, files, location)
+    loaded: Mapping[str, LoadedGuideline] = _Guidelines(ids, files, location)
     if eager:
         loaded = dict(loaded.items())
         for g in loaded.values():
             g.info  # noqa: B018 - a bad description in memory is refused at once
-    routing = manifest.get("routing")
-    if routing is not None:  # read and checked now: a pack whose tables are broken is refused before any case
-        for key in ("guidelines", "sources"):  # most of a large pack's manifest: not kept while the tables are read
-            manifest.pop(key, None)
-        index: Optional[PackIndex] = _routing_index(routing, files, manifest, location, [e[0] for e in entries])
-    else:
-        index = _index(manifest, where)
+    manifest.pop("sources", None)  # not needed to check a case: not kept
+    # read and checked now: a pack whose tables are broken is refused before any case
+    index = _routing_index(manifest.get("routing"), files, manifest, location, ids)
     formulary = None
     name = manifest.get("formulary")
     if name is not None:

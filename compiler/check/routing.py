@@ -142,7 +142,7 @@ def route_tables(services_of: Mapping[str, Sequence[Service]], formulary: Option
         for entry in formulary.products.values():
             if len(entry.ingredients) == 1 and entry.form:
                 single_forms.setdefault(entry.ingredients[0], set()).add(entry.form)
-    return RouteTables.with_raw_names(cpt, names, raw_names, drug, drug_names, single_forms)
+    return RouteTables.with_raw_names(cpt, names, raw_names, list(services_of), drug, drug_names, single_forms)
 
 
 class Router:
@@ -158,7 +158,7 @@ class Router:
             tables = route_tables(services if services is not None else {gid: info.services for gid, info in infos.items()},
                                   formulary)
         self.tables = tables
-        self._cpt, self._names, self._drug = tables.cpt, tables.names, tables.drug
+        self._cpt, self._drug = tables.cpt, tables.drug
         self._drug_names, self._single_forms = tables.drug_names, tables.single_forms
         self._products: dict[str, Optional[Product]] = {}
         self._routes: dict[tuple, list[str]] = {}
@@ -169,7 +169,7 @@ class Router:
     def _prepare_hints(self) -> None:
         """The closest-service hint's names, prepared once (lower-cased name -> first guideline declaring it)."""
         index: dict[str, tuple[str, str]] = {}
-        for (_, gid), raw in zip(self._names, self.tables.raw_names):
+        for (_, gid), raw in zip(self.tables.names, self.tables.raw_names):
             index.setdefault(raw.lower(), (gid, raw))
         self._hint_index = index
         self._hint_names = [_HintName(key, n, len(n.split()), tuple(Counter(n).items()))
@@ -181,7 +181,8 @@ class Router:
         for m in _CODE.finditer(item):
             found |= self._cpt.get(m.group(1).upper(), set())
         text = f" {_norm(routing_text(item))} "
-        named = [(name, gid) for name, gid in self._names if name in text]
+        tables = self.tables
+        named = [(name, tables.owner(i)) for i, name in enumerate(tables.texts) if name in text]
 
         def inside(name: str, gid: str) -> bool:
             return any(other != gid and name != longer and name in longer for longer, other in named)

@@ -153,7 +153,7 @@ def compile_cmd(paths: tuple[str, ...], output: str, name: str, pack_version: st
         _compile_failed(e)
     except (PackError, OSError) as e:
         _fail(f"error: {e}", EXIT_PROBLEMS)
-    ids = [g["id"] for g in pack.manifest["guidelines"]]
+    ids = pack.manifest["guidelines"]
     shown = ", ".join(ids[:SHOWN_IDS]) + (f", and {len(ids) - SHOWN_IDS:,} more" if len(ids) > SHOWN_IDS else "")
     click.echo(f"wrote {where}: {len(ids):,} guideline(s): {shown}", err=True)
 
