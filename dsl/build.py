@@ -49,14 +49,20 @@ class _Builder:
             seen[keyword] = self.span(item)
 
     # ----------------------------------------------------------- positions
-    def span(self, node: Node | Token) -> Span:
-        if isinstance(node, Token):
-            return Span(self.file, node.start_pos, node.end_pos, node.line, node.column,
-                        node.end_line, node.end_column)
-        s, e = node.start, node.end
+    # A span per node and token is most of what building costs: tok() and node() each make one with no
+    # test of what they were given; span() is for the few places that may get either.
+    def tok(self, t: Token) -> Span:
+        return Span(self.file, t.start_pos, t.end_pos, t.line, t.column, t.end_line, t.end_column)
+
+    def node(self, n: Node) -> Span:
+        s = n.start
         if s is None:  # a rule that matched nothing has no position
             return Span(self.file, 0, 0, 1, 1, 1, 1)
+        e = n.end
         return Span(self.file, s.start_pos, e.end_pos, s.line, s.column, e.end_line, e.end_column)
+
+    def span(self, node: Node | Token) -> Span:
+        return self.tok(node) if isinstance(node, Token) else self.node(node)
 
     # ------------------------------------------------------------- helpers
     @staticmethod
@@ -340,14 +346,15 @@ class _Builder:
             for a in g.children:
                 path_tree, op, value = a.children
                 path = self.path(path_tree)
-                if isinstance(value, Tree) and value.data == "rows":
+                kind = value.data
+                if kind == "rows":
                     given = tuple(self.row(r) for r in value.children if r is not None)
-                elif isinstance(value, Tree) and value.data == "given_set":
+                elif kind == "given_set":
                     items = tuple(self.literal(x) for x in value.children if x is not None)
-                    given = ast.SetLit(items, self.span(value))
+                    given = ast.SetLit(items, self.node(value))
                 else:
                     given = self.literal(value)
-                out.append(ast.Given(path, given, self.span(a), str(op), self.span(op)))
+                out.append(ast.Given(path, given, self.node(a), str(op), self.tok(op)))
         verdict, *reasons = expect.children
         words = [str(t) for t in verdict.children]
         certified = words == ["certified"]
@@ -357,12 +364,12 @@ class _Builder:
             givens=tuple(out),
             certified=certified,
             reasons=tuple(
-                ast.Reason(str(r.children[0]), " ".join(str(t) for t in r.children[1].children), self.span(r))
+                ast.Reason(str(r.children[0]), " ".join(str(t) for t in r.children[1].children), self.node(r))
                 for r in reasons if r is not None
             ),
-            span=self.span(tree),
+            span=self.node(tree),
             modified=modified,
-            modified_span=self.span(verdict.children[1]) if modified is not None else None,
+            modified_span=self.tok(verdict.children[1]) if modified is not None else None,
         )
 
     def row(self, tree: Tree) -> ast.Row:
@@ -371,93 +378,125 @@ class _Builder:
             if fv is None:
                 continue
             name, lit = fv.children
-            values.append((str(name), self.literal(lit), self.span(name)))
-        return ast.Row(tuple(values), self.span(tree))
+            values.append((str(name), self.literal(lit), self.tok(name)))
+        return ast.Row(tuple(values), self.node(tree))
 
     # ---------------------------------------------------------- expressions
     def path(self, tree: Tree) -> ast.Path:
-        toks = [t for t in tree.children]
-        return ast.Path(tuple(str(t) for t in toks), self.span(tree), tuple(self.span(t) for t in toks))
+        toks = tree.children
+        if len(toks) == 1:  # most paths are one name: the path's span is the name's (one Span, shared)
+            (t,) = toks
+            span = self.tok(t)
+            if tree.start is t and tree.end is t:
+                return ast.Path((str(t),), span, (span,))
+            return ast.Path((str(t),), self.node(tree), (span,))
+        return ast.Path(tuple(str(t) for t in toks), self.node(tree), tuple(self.tok(t) for t in toks))
 
     def literal(self, tree: Tree) -> ast.Literal:
-        span = self.span(tree)
         kind = tree.data
         if kind == "number":
             num, unit = tree.children
-            return ast.NumberLit(Decimal(str(num)), str(num), str(unit) if unit is not None else None, span,
-                                 self.span(unit) if unit is not None else None)
-        if kind == "percent":
-            return ast.PercentLit(Decimal(str(tree.children[0])), str(tree.children[0]), span)
+            if unit is None:
+                return ast.NumberLit(Decimal(str(num)), str(num), None, self.node(tree), None)
+            return ast.NumberLit(Decimal(str(num)), str(num), str(unit), self.node(tree), self.tok(unit))
         if kind == "string":
-            return ast.StringLit(self.string(tree.children[0]), span)
+            return ast.StringLit(self.string(tree.children[0]), self.node(tree))
+        if kind == "percent":
+            return ast.PercentLit(Decimal(str(tree.children[0])), str(tree.children[0]), self.node(tree))
         if kind == "date":
-            return ast.DateLit(str(tree.children[0]), span)
+            return ast.DateLit(str(tree.children[0]), self.node(tree))
         if kind in ("present", "absent"):
-            return ast.FindingLit(kind == "present", span)
+            return ast.FindingLit(kind == "present", self.node(tree))
         raise AssertionError(kind)
 
-    _LITERALS = {"number", "percent", "string", "date", "present", "absent"}
-
     def expr(self, tree: Any, depth: int):
+        """The expression a tree denotes, by its kind (the tables below); depth counts the nesting so far."""
         if depth > MAX_DEPTH:
             raise TooDeep(self.span(tree))
-        d = depth + 1
+        try:
+            build = _EXPRS[tree.data]
+        except KeyError:
+            raise AssertionError(f"unhandled tree {tree.data}") from None
+        return build(self, tree, depth + 1)
+
+    def logic(self, tree: Tree, d: int) -> ast.Logic:
         kind = tree.data
-        span = self.span(tree)
-        if kind in self._LITERALS:
-            return self.literal(tree)
-        if kind == "path":
-            return self.path(tree)
-        if kind in ("and_", "or_"):
-            operands = []
-            for c in tree.children:
-                e = self.expr(c, d)
-                if isinstance(e, ast.Logic) and e.op == kind[:-1] and c.data == kind:
-                    operands.extend(e.operands)
-                else:
-                    operands.append(e)
-            return ast.Logic(kind[:-1], tuple(operands), span)
-        if kind == "not_":
-            return ast.Not(self.expr(tree.children[0], d), span)
-        if kind == "compare":
-            left, op, right = tree.children
-            return ast.Compare(str(op), self.expr(left, d), self.expr(right, d), span, self.span(op))
-        if kind in ("is_in", "not_in", "contains", "contains_any", "contains_only"):
-            op = {"is_in": "in", "not_in": "not in", "contains": "contains",
-                  "contains_any": "contains any of", "contains_only": "contains only"}[kind]
-            left, right = tree.children
-            return ast.Membership(op, self.expr(left, d), self.expr(right, d), span)
-        if kind == "between":
-            v, lo, hi = tree.children
-            return ast.Between(self.expr(v, d), self.expr(lo, d), self.expr(hi, d), span)
-        if kind == "arith":
-            left, op, right = tree.children
-            return ast.Arith(str(op), self.expr(left, d), self.expr(right, d), span)
-        if kind == "documented":
-            return ast.Documented(self.path(tree.children[0]), span)
-        if kind == "time_from":
-            a, b = tree.children
-            return ast.TimeFrom(self.expr(a, d), self.expr(b, d), span)
-        if kind == "at_least":
-            n, *items = tree.children
-            return ast.AtLeast(int(str(n)), tuple(self.expr(i, d) for i in items if i is not None), span)
-        if kind == "set_literal":
-            return ast.SetLit(tuple(self.expr(i, d) for i in tree.children if i is not None), span)
-        if kind == "aggregate":
-            op, target, value, within, where, field = tree.children
-            return ast.Aggregate(
-                op=" ".join(str(t) for t in op.children), target=self.path(target),
-                within=self.literal(within) if within is not None else None,
-                where=self.expr(where, d) if where is not None else None,
-                field=str(field) if field is not None else None, span=span,
-                field_span=self.span(field) if field is not None else None,
-                value=self.expr(value, d) if value is not None else None,
-            )
-        if kind == "lookup":
-            name, key, end = tree.children
-            return ast.Lookup(str(name), self.expr(key, d), span, self.span(name),
-                              str(end) if end is not None else None, self.span(end) if end is not None else None)
-        raise AssertionError(f"unhandled tree {kind}")
+        op = kind[:-1]
+        operands = []
+        for c in tree.children:
+            e = self.expr(c, d)
+            if isinstance(e, ast.Logic) and e.op == op and c.data == kind:
+                operands.extend(e.operands)
+            else:
+                operands.append(e)
+        return ast.Logic(op, tuple(operands), self.node(tree))
+
+    def not_(self, tree: Tree, d: int) -> ast.Not:
+        return ast.Not(self.expr(tree.children[0], d), self.node(tree))
+
+    def compare(self, tree: Tree, d: int) -> ast.Compare:
+        left, op, right = tree.children
+        return ast.Compare(str(op), self.expr(left, d), self.expr(right, d), self.node(tree), self.tok(op))
+
+    def membership(self, tree: Tree, d: int) -> ast.Membership:
+        left, right = tree.children
+        return ast.Membership(_MEMBERSHIP[tree.data], self.expr(left, d), self.expr(right, d), self.node(tree))
+
+    def between(self, tree: Tree, d: int) -> ast.Between:
+        v, lo, hi = tree.children
+        return ast.Between(self.expr(v, d), self.expr(lo, d), self.expr(hi, d), self.node(tree))
+
+    def arith(self, tree: Tree, d: int) -> ast.Arith:
+        left, op, right = tree.children
+        return ast.Arith(str(op), self.expr(left, d), self.expr(right, d), self.node(tree))
+
+    def documented(self, tree: Tree, d: int) -> ast.Documented:
+        return ast.Documented(self.path(tree.children[0]), self.node(tree))
+
+    def time_from(self, tree: Tree, d: int) -> ast.TimeFrom:
+        a, b = tree.children
+        return ast.TimeFrom(self.expr(a, d), self.expr(b, d), self.node(tree))
+
+    def at_least(self, tree: Tree, d: int) -> ast.AtLeast:
+        n, *items = tree.children
+        return ast.AtLeast(int(str(n)), tuple(self.expr(i, d) for i in items if i is not None), self.node(tree))
+
+    def set_literal(self, tree: Tree, d: int) -> ast.SetLit:
+        return ast.SetLit(tuple(self.expr(i, d) for i in tree.children if i is not None), self.node(tree))
+
+    def aggregate(self, tree: Tree, d: int) -> ast.Aggregate:
+        op, target, value, within, where, field = tree.children
+        target_path = self.path(target)
+        within_lit = self.literal(within) if within is not None else None
+        where_expr = self.expr(where, d) if where is not None else None  # before `value`, as written below it
+        return ast.Aggregate(
+            op=" ".join(str(t) for t in op.children), target=target_path, within=within_lit, where=where_expr,
+            field=str(field) if field is not None else None, span=self.node(tree),
+            field_span=self.tok(field) if field is not None else None,
+            value=self.expr(value, d) if value is not None else None,
+        )
+
+    def lookup(self, tree: Tree, d: int) -> ast.Lookup:
+        name, key, end = tree.children
+        return ast.Lookup(str(name), self.expr(key, d), self.node(tree), self.tok(name),
+                          str(end) if end is not None else None, self.tok(end) if end is not None else None)
+
+
+#: The words of each membership operator, by its tree name.
+_MEMBERSHIP = {"is_in": "in", "not_in": "not in", "contains": "contains",
+               "contains_any": "contains any of", "contains_only": "contains only"}
+
+#: Expression tree name -> the _Builder function that builds it (with the depth below it): one dict
+#: lookup instead of a chain of comparisons per node.
+_EXPRS = {
+    **{k: lambda b, tree, d: b.literal(tree) for k in ("number", "percent", "string", "date", "present", "absent")},
+    "path": lambda b, tree, d: b.path(tree),
+    "and_": _Builder.logic, "or_": _Builder.logic, "not_": _Builder.not_, "compare": _Builder.compare,
+    **{k: _Builder.membership for k in _MEMBERSHIP},
+    "between": _Builder.between, "arith": _Builder.arith, "documented": _Builder.documented,
+    "time_from": _Builder.time_from, "at_least": _Builder.at_least, "set_literal": _Builder.set_literal,
+    "aggregate": _Builder.aggregate, "lookup": _Builder.lookup,
+}
 
 
 def build(tree: Tree, source: Source) -> ast.Guideline | ast.Formulary:

@@ -86,7 +86,7 @@ def check_examples(ctx: Context, typer):
         ok = True
         given: dict[str, ast.Given] = {}
         for g in ex.givens:
-            kind = ctx.resolved.get(g.path)
+            kind = ctx.resolved.get(id(g.path))
             if kind is None or id(g) in ctx.failed:
                 ok = False  # resolve reported it
                 continue

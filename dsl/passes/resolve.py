@@ -38,7 +38,7 @@ class _Resolver:
         self.ctx.report(d)
 
     def found(self, p: ast.Path, kind: str) -> None:
-        self.ctx.resolved[p] = kind
+        self.ctx.resolved[id(p)] = kind
         if kind == "fact" and self.reading:
             self.ctx.read.add(p.parts[0])
 
@@ -193,7 +193,7 @@ class _Resolver:
     def example(self, ex: ast.Example):
         for g in ex.givens:
             self.path(g.path)
-            if isinstance(g.value, tuple) and self.ctx.resolved.get(g.path) == "fact":
+            if isinstance(g.value, tuple) and self.ctx.resolved.get(id(g.path)) == "fact":
                 fields = self.history_fields(g.path.parts[0]) or ()
                 for r in g.value:
                     for fname, _lit, span in r.values:

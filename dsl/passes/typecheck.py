@@ -83,7 +83,7 @@ class _Typer:
         return method(e, row)
 
     def e_Path(self, e: ast.Path, row):
-        kind = self.ctx.resolved.get(e)
+        kind = self.ctx.resolved.get(id(e))
         if kind is None:
             return None  # resolve reported it
         if kind == "request.date":
