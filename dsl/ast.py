@@ -1,4 +1,4 @@
-"""The syntax tree of a `.mtus` file: frozen attrs nodes, each with a source span.
+"""The syntax tree of a `.mtus` file: attrs nodes, each with a source span, never changed once built.
 
 These nodes mirror what the author wrote, names unresolved and types unknown.
 dsl/build.py creates them from Lark's tree once; the checking passes read them
@@ -15,11 +15,14 @@ import attrs
 
 from mtus.dsl.source import Span
 
-frozen = attrs.frozen(kw_only=False)
+#: The nodes' class decorator: slotted, compared and hashed by value, and not changed once built, but not
+#: attrs-frozen: a frozen class's `__init__` sets each field through object.__setattr__, which was a fifth
+#: of building the tree (about 300 nodes a guideline); nothing assigns to a node's fields.
+node = attrs.define(unsafe_hash=True)
 
 
 # ---------------------------------------------------------------- expressions
-@frozen
+@node
 class Path:
     """A dotted name: `injections`, `request.date`."""
     parts: tuple[str, ...]
@@ -31,7 +34,7 @@ class Path:
         return ".".join(self.parts)
 
 
-@frozen
+@node
 class NumberLit:
     """A number, optionally followed by a unit word: `4`, `120 MME/day`, `3 months`."""
     value: Decimal
@@ -41,45 +44,45 @@ class NumberLit:
     unit_span: Optional[Span] = None
 
 
-@frozen
+@node
 class PercentLit:
     value: Decimal
     text: str
     span: Span
 
 
-@frozen
+@node
 class StringLit:
     value: str
     span: Span
 
 
-@frozen
+@node
 class DateLit:
     text: str
     span: Span
 
 
-@frozen
+@node
 class FindingLit:
     """`present` or `absent`, the two documented states of a finding."""
     present: bool
     span: Span
 
 
-@frozen
+@node
 class SetLit:
     items: tuple["Expr", ...]
     span: Span
 
 
-@frozen
+@node
 class Not:
     operand: "Expr"
     span: Span
 
 
-@frozen
+@node
 class Logic:
     """`a and b and c` or `a or b`: operands kept flat, in source order."""
     op: str  # "and" | "or"
@@ -87,7 +90,7 @@ class Logic:
     span: Span
 
 
-@frozen
+@node
 class Compare:
     op: str  # < <= > >= = !=
     left: "Expr"
@@ -96,7 +99,7 @@ class Compare:
     op_span: Optional[Span] = None
 
 
-@frozen
+@node
 class Membership:
     """`x in S`, `x not in S`, `S contains x`, `S contains any of T`, `S contains only T`."""
     op: str  # "in" | "not in" | "contains" | "contains any of" | "contains only"
@@ -105,7 +108,7 @@ class Membership:
     span: Span
 
 
-@frozen
+@node
 class Between:
     value: "Expr"
     low: "Expr"
@@ -113,7 +116,7 @@ class Between:
     span: Span
 
 
-@frozen
+@node
 class Arith:
     op: str  # + - * /
     left: "Expr"
@@ -121,27 +124,27 @@ class Arith:
     span: Span
 
 
-@frozen
+@node
 class Documented:
     path: Path
     span: Span
 
 
-@frozen
+@node
 class TimeFrom:
     start: "Expr"
     end: "Expr"
     span: Span
 
 
-@frozen
+@node
 class AtLeast:
     count: int
     items: tuple["Expr", ...]
     span: Span
 
 
-@frozen
+@node
 class Aggregate:
     """`any(h)`, `count(h within 12 months where ...)`, `last(h).field`, `sum(h.field)`, `sum(h of expr)`."""
     op: str  # any all count sum last first, or "count distinct"
@@ -154,7 +157,7 @@ class Aggregate:
     value: Optional["Expr"] = None  # `sum(h of <expr>)`: the expression added up per entry
 
 
-@frozen
+@node
 class Lookup:
     """`table[key]`, or `table[key].low` / `.high`: the table's entry for the key (a range's end)."""
     table: str
@@ -196,7 +199,7 @@ def children(e: Expr) -> tuple:
 
 
 # --------------------------------------------------------------- declarations
-@frozen
+@node
 class Pages:
     """Page references as written: `122`, `74-96`, `29, 41-42`."""
     specs: tuple[str, ...]
@@ -207,7 +210,7 @@ class Pages:
         return ", ".join(self.specs)
 
 
-@frozen
+@node
 class Citation:
     source: Optional[str]
     section: Optional[str]
@@ -215,14 +218,14 @@ class Citation:
     span: Span
 
 
-@frozen
+@node
 class Service:
     kind: str  # "name" | "cpt" | "hcpcs" | "class" | "ingredient" | "form"
     value: str
     span: Span
 
 
-@frozen
+@node
 class TypeRef:
     """A declared type: `finding`, `quantity mg`, `one of {...}`, `set of text`, `history`."""
     kind: str
@@ -231,7 +234,7 @@ class TypeRef:
     members: tuple[StringLit, ...] = ()
 
 
-@frozen
+@node
 class Field:
     name: str
     type: TypeRef
@@ -240,7 +243,7 @@ class Field:
     name_span: Span
 
 
-@frozen
+@node
 class Fact:
     name: str
     type: TypeRef
@@ -259,7 +262,7 @@ class Fact:
     from_item_span: Optional[Span] = None
 
 
-@frozen
+@node
 class Rule:
     """One clause after a comma in a fact declaration: `request detail`, `required`, `checked when stated`,
     `none when silent` or `presumed absent when silent` (the words as written, spaces single)."""
@@ -267,7 +270,7 @@ class Rule:
     span: Span
 
 
-@frozen
+@node
 class RangeLit:
     """`3-8` or `3-5 weeks` in a table entry: both ends, each with the unit written after the second."""
     low: NumberLit
@@ -275,14 +278,14 @@ class RangeLit:
     span: Span
 
 
-@frozen
+@node
 class TableEntry:
     key: StringLit
     value: Union[Literal, RangeLit]
     span: Span
 
 
-@frozen
+@node
 class Table:
     """`name: type "label"` under `tables`, with its `"key": value` entries indented below."""
     name: str
@@ -295,7 +298,7 @@ class Table:
     otherwise: Optional[TableEntry] = None
 
 
-@frozen
+@node
 class Criterion:
     id: str
     exclude: bool
@@ -312,7 +315,7 @@ class Criterion:
     shows_span: Optional[Span] = None
 
 
-@frozen
+@node
 class Let:
     """`let NAME = expr` under `criteria`, with an indented `says "label"`: a value the criteria below may use."""
     name: str
@@ -324,20 +327,20 @@ class Let:
     under_when: Optional[Span] = None
 
 
-@frozen
+@node
 class When:
     condition: Expr
     items: tuple[Union[Criterion, "When"], ...]
     span: Span
 
 
-@frozen
+@node
 class Row:
     values: tuple[tuple[str, Literal, Span], ...]
     span: Span
 
 
-@frozen
+@node
 class Given:
     """`fact = value` in an example: a literal, a set of literals, or history rows."""
     path: Path
@@ -347,14 +350,14 @@ class Given:
     op_span: Optional[Span] = None
 
 
-@frozen
+@node
 class Reason:
     criterion: str
     outcome: str  # "met" | "not met" | "not documented" | "not applicable"
     span: Span
 
 
-@frozen
+@node
 class Example:
     name: str
     givens: tuple[Given, ...]
@@ -366,7 +369,7 @@ class Example:
     modified_span: Optional[Span] = None
 
 
-@frozen
+@node
 class OnDenial:
     """`on denial says "..."`: a sentence every letter that does not certify the request carries."""
 
@@ -375,7 +378,7 @@ class OnDenial:
     span: Span
 
 
-@frozen
+@node
 class InForce:
     """`in force from D [until D]` / `in force until D`: the dates of the requests this edition applies to."""
 
@@ -386,7 +389,7 @@ class InForce:
     end_span: Optional[Span] = None
 
 
-@frozen
+@node
 class NotMtus:
     """`not mtus rank N`: a source outside the MTUS, at rank N of the evidence hierarchy (8 CCR 9792.25)."""
 
@@ -394,7 +397,7 @@ class NotMtus:
     span: Span
 
 
-@frozen
+@node
 class Guideline:
     id: str
     title: str
@@ -418,7 +421,7 @@ class Guideline:
 
 
 # ------------------------------------------------------------------ formulary
-@frozen
+@node
 class Ingredient:
     """`"name": "class", ...` under `ingredients`."""
     name: StringLit
@@ -426,7 +429,7 @@ class Ingredient:
     span: Span
 
 
-@frozen
+@node
 class Product:
     """`"Name": "ingredient", ... as "form"` under `products`."""
     name: StringLit
@@ -435,7 +438,7 @@ class Product:
     span: Span
 
 
-@frozen
+@node
 class Formulary:
     id: str
     title: str
