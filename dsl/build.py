@@ -8,7 +8,6 @@ type pass, which reports them with a span.
 
 from __future__ import annotations
 
-import textwrap
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +28,11 @@ _RULE_WORDS = {"rule_detail": "request detail", "rule_required": "required",
                "rule_checked": "checked when stated", "rule_none": "none when silent",
                "rule_absent": "presumed absent when silent"}
 
+#: Header lines and criterion lines that may appear once, by tree name, as the words the author wrote.
+_HEADER_WORDS = {"citation": "source", "in_force": "in force", "not_mtus": "not mtus", "on_denial": "on denial says"}
+_ATTR_WORDS = {"says": "says", "allows_fewer": "allows fewer", "shows": "shows"}
+
+
 class TooDeep(Exception):
     def __init__(self, span: Span):
         self.span = span
@@ -43,10 +47,10 @@ class _Builder:
 
     def once(self, seen: dict, keyword: str, item: Tree) -> None:
         """Note a line that may appear only once (`source`, `says`, ...) if it is repeated."""
-        if keyword in seen:
-            self.repeated.append((keyword, self.span(item), seen[keyword]))
+        if keyword in seen:  # (the spans only then: most lines are not repeated)
+            self.repeated.append((keyword, self.node(item), self.node(seen[keyword])))
         else:
-            seen[keyword] = self.span(item)
+            seen[keyword] = item
 
     # ----------------------------------------------------------- positions
     # A span per node and token is most of what building costs: tok() and node() each make one with no
@@ -84,9 +88,8 @@ class _Builder:
         return "".join(out)
 
     def text(self, tok: Token) -> str:
-        if tok.type == "TEXT_BLOCK":
-            body = str(tok)[3:-3]
-            return " ".join(textwrap.dedent(body).split()) if body.strip() else ""
+        if tok.type == "TEXT_BLOCK":  # its lines joined by single spaces (which also undoes any indentation)
+            return " ".join(str(tok)[3:-3].split())
         return self.string(tok)
 
     # --------------------------------------------------------- declarations
@@ -121,9 +124,7 @@ class _Builder:
             if item is None:
                 continue
             if item.data != "services":
-                self.once(seen, {"citation": "source", "in_force": "in force", "not_mtus": "not mtus",
-                                  "on_denial": "on denial says"}.get(item.data, item.data),
-                          item)
+                self.once(seen, _HEADER_WORDS.get(item.data, item.data), item)
             if item.data == "citation":
                 citation = self.citation(item)
             elif item.data == "services":
@@ -135,16 +136,16 @@ class _Builder:
             elif item.data == "in_force":
                 in_force = self.in_force(item)
             elif item.data == "not_mtus":
-                not_mtus = ast.NotMtus(int(item.children[0]), self.span(item))
+                not_mtus = ast.NotMtus(int(item.children[0]), self.node(item))
             elif item.data == "on_denial":
                 text, cite = item.children
                 on_denial = ast.OnDenial(self.text(text), self.cite_ref(cite) if cite is not None else None,
-                                         self.span(item))
+                                         self.node(item))
         return ast.Guideline(
             id=str(name_tok), title=self.string(title_tok), citation=citation,
             services=tuple(services), states=states, version=version, facts=facts,
-            criteria=criteria, examples=tuple(examples), span=self.span(header),
-            id_span=self.span(name_tok), repeated=tuple(self.repeated), tables=tables,
+            criteria=criteria, examples=tuple(examples), span=self.node(header),
+            id_span=self.tok(name_tok), repeated=tuple(self.repeated), tables=tables,
             in_force=in_force, not_mtus=not_mtus, on_denial=on_denial, lets=tuple(self.lets),
         )
 
@@ -155,8 +156,8 @@ class _Builder:
             start, end = None, dates[0]
         else:
             start, end = dates[0], (dates[1] if len(dates) > 1 else None)
-        return ast.InForce(str(start) if start else None, str(end) if end else None, self.span(item),
-                           self.span(start) if start else None, self.span(end) if end else None)
+        return ast.InForce(str(start) if start else None, str(end) if end else None, self.node(item),
+                           self.tok(start) if start else None, self.tok(end) if end else None)
 
     def formulary(self, header: Tree, sections: list) -> ast.Formulary:
         name_tok, title_tok, *items = header.children
@@ -253,11 +254,11 @@ class _Builder:
         kind = tree.data[len("service_"):]  # service_name, service_cpt, service_class, ...
         tok = tree.children[0]
         value = str(tok).upper() if kind in ("cpt", "hcpcs") else self.string(tok)
-        return ast.Service(kind, value, self.span(tree))
+        return ast.Service(kind, value, self.node(tree))
 
     def type_ref(self, tree: Tree) -> ast.TypeRef:
         kind = tree.data[2:]  # t_finding -> finding
-        span = self.span(tree)
+        span = self.node(tree)
         if kind == "quantity":
             return ast.TypeRef("quantity", span, unit=str(tree.children[0]))
         if kind == "count":  # `count visits`: what it counts, as a unit
@@ -265,14 +266,14 @@ class _Builder:
             return ast.TypeRef("count", span, unit=str(unit) if unit is not None else None)
         if kind in ("enum", "set_enum"):
             members = tuple(
-                ast.StringLit(self.string(t), self.span(t)) for t in tree.children[0].children if t is not None
+                ast.StringLit(self.string(t), self.tok(t)) for t in tree.children[0].children if t is not None
             )
             return ast.TypeRef(kind, span, members=members)
         return ast.TypeRef(kind, span)
 
     def fact(self, tree: Tree) -> ast.Fact:
         name, type_tree, label, source, default, *rest = tree.children
-        rules = tuple(ast.Rule(_RULE_WORDS[r.data], self.span(r)) for r in rest
+        rules = tuple(ast.Rule(_RULE_WORDS[r.data], self.node(r)) for r in rest
                       if r is not None and r.data in _RULE_WORDS)
         fields = [f for f in rest if f is not None and f.data not in _RULE_WORDS]
         # `from product NAME` or `from item NAME`: where the value comes from when the case does not say
@@ -284,20 +285,20 @@ class _Builder:
             label=self.string(label) if label is not None else None,
             default=self.literal(default.children[0]) if default is not None else None,
             fields=tuple(self.field(f) for f in fields if f is not None),
-            span=self.span(tree),
-            name_span=self.span(name),
+            span=self.node(tree),
+            name_span=self.tok(name),
             source=str(product.children[0]) if product is not None else None,
-            source_span=self.span(product.children[0]) if product is not None else None,
+            source_span=self.tok(product.children[0]) if product is not None else None,
             rules=rules,
             from_item=str(item.children[0]) if item is not None else None,
-            from_item_span=self.span(item.children[0]) if item is not None else None,
+            from_item_span=self.tok(item.children[0]) if item is not None else None,
         )
 
     def field(self, tree: Tree) -> ast.Field:
         name, type_tree, label = tree.children
         return ast.Field(str(name), self.type_ref(type_tree),
                          self.string(label) if label is not None else None,
-                         self.span(tree), self.span(name))
+                         self.node(tree), self.tok(name))
 
     def criteria_items(self, trees, when: Span | None):
         """The criteria and `when` blocks of a section or block; its `let`s go to self.lets (with the `when`, if any)."""
@@ -305,14 +306,14 @@ class _Builder:
             if tree.data == "let_decl":
                 name, expr, label = tree.children
                 self.lets.append(ast.Let(str(name), self.text(label) if label is not None else None,
-                                         self.expr(expr, 0), self.span(tree), self.span(name), when))
+                                         self.expr(expr, 0), self.node(tree), self.tok(name), when))
             else:
                 yield self.criteria_item(tree)
 
     def criteria_item(self, tree: Tree):
         if tree.data == "when_block":
             cond, *items = tree.children
-            span = self.span(tree)
+            span = self.node(tree)
             return ast.When(self.expr(cond, 0), tuple(self.criteria_items(items, span)), span)
         exclude, name, expr, *attrs_ = tree.children
         says = None
@@ -323,19 +324,19 @@ class _Builder:
         for a in attrs_:
             if a is None:
                 continue
-            self.once(seen, {"says": "says", "allows_fewer": "allows fewer", "shows": "shows"}.get(a.data, "cite"), a)
+            self.once(seen, _ATTR_WORDS.get(a.data, "cite"), a)
             if a.data == "says":
                 says = self.text(a.children[0])
             elif a.data == "shows":
-                shows, shows_span = self.string(a.children[0]), self.span(a.children[0])
+                shows, shows_span = self.string(a.children[0]), self.tok(a.children[0])
             elif a.data == "allows_fewer":
                 if fewer is None:
-                    fewer, fewer_span = str(a.children[0]), self.span(a.children[0])
+                    fewer, fewer_span = str(a.children[0]), self.tok(a.children[0])
             else:
                 citation = self.cite_ref(a)
         return ast.Criterion(
             id=str(name), exclude=exclude is not None, expr=self.expr(expr, 0), says=says,
-            citation=citation, span=self.span(tree), id_span=self.span(name),
+            citation=citation, span=self.node(tree), id_span=self.tok(name),
             allows_fewer=fewer, allows_fewer_span=fewer_span, shows=shows, shows_span=shows_span,
         )
 
@@ -347,31 +348,22 @@ class _Builder:
         for g in givens:
             for a in g.children:
                 path_tree, op, value = a.children
-                path = path_of(path_tree)
                 kind = value.data
                 if kind == "rows":
                     given = tuple(self.row(r) for r in value.children if r is not None)
                 elif kind == "given_set":
-                    items = tuple(literal(x) for x in value.children if x is not None)
-                    given = ast.SetLit(items, node(value))
+                    given = ast.SetLit(tuple(literal(x) for x in value.children if x is not None), node(value))
                 else:
                     given = literal(value)
-                out.append(Given(path, given, node(a), str(op), tok(op)))
+                out.append(Given(path_of(path_tree), given, node(a), str(op), tok(op)))
         verdict, *reasons = expect.children
-        words = [str(t) for t in verdict.children]
-        certified = words == ["certified"]
+        words = verdict.children
         modified = int(words[1]) if words[0] == "modified" else None
         return ast.Example(
-            name=self.string(name),
-            givens=tuple(out),
-            certified=certified,
-            reasons=tuple(
-                ast.Reason(str(r.children[0]), " ".join(str(t) for t in r.children[1].children), self.node(r))
-                for r in reasons if r is not None
-            ),
-            span=self.node(tree),
-            modified=modified,
-            modified_span=self.tok(verdict.children[1]) if modified is not None else None,
+            self.string(name), tuple(out), len(words) == 1 and words[0] == "certified",
+            tuple(ast.Reason(str(r.children[0]), " ".join(r.children[1].children), node(r))
+                  for r in reasons if r is not None),
+            node(tree), modified, tok(words[1]) if modified is not None else None,
         )
 
     def row(self, tree: Tree) -> ast.Row:

@@ -80,28 +80,30 @@ def _set_member(typer, t: Type, lit, c=None):
 def check_examples(ctx: Context, typer):
     excluded = _exclusions(ctx.tree.criteria)
     ids = set(excluded)
+    resolved, failed, declared = ctx.resolved, ctx.failed, ctx.facts
     for ex in ctx.tree.examples:
         date = None
         facts = []
         ok = True
         given: dict[str, ast.Given] = {}
         for g in ex.givens:
-            kind = ctx.resolved.get(id(g.path))
-            if kind is None or id(g) in ctx.failed:
+            kind = resolved.get(id(g.path))
+            if kind is None or id(g) in failed:
                 ok = False  # resolve reported it
                 continue
+            dotted = g.path.dotted
             if g.op != "=":
                 ok = False
                 typer.err("E110", f"an example gives each value with `=`, not `{g.op}`", g.op_span or g.span,
-                          hint=f"write `{g.path.dotted} = ...`: an example states what the record documents")
+                          hint=f"write `{dotted} = ...`: an example states what the record documents")
                 continue
-            if g.path.dotted in given:
+            if dotted in given:
                 ok = False
-                typer.err("E401", f"`{g.path.dotted}` is given twice in this example", g.path.span,
-                          notes=[diag.Note("first given here", given[g.path.dotted].path.span)],
+                typer.err("E401", f"`{dotted}` is given twice in this example", g.path.span,
+                          notes=[diag.Note("first given here", given[dotted].path.span)],
                           hint="give each fact once")
                 continue
-            given[g.path.dotted] = g
+            given[dotted] = g
             if kind == "request.date":
                 if isinstance(g.value, ast.DateLit):
                     c = typer._literal(g.value)
@@ -111,7 +113,7 @@ def check_examples(ctx: Context, typer):
                     ok = False
                     typer.err("E308", "`request.date` is a date", g.span, hint="write e.g. `request.date = 2014-12-18`")
                 continue
-            fact = ctx.facts[g.path.parts[0]]
+            fact = declared[g.path.parts[0]]
             v = _given_value(ctx, typer, fact.type, g.value, g.span)
             ok &= v is not None
             facts.append((fact.name, v))

@@ -64,19 +64,24 @@ class _Resolver:
         self.fail(node, diag.error("E202", f"history `{history}` has no field `{name}`", span, hint=hint))
 
     def path(self, p: ast.Path, row: tuple[model.Field, ...] = ()):
-        first = p.parts[0]
-        if first == "request" and first not in self.ctx.facts:
-            if len(p.parts) == 2 and p.parts[1] in REQUEST_FIELDS:
+        parts = p.parts
+        first = parts[0]
+        facts = self.ctx.facts
+        if not row and len(parts) == 1 and first in facts:
+            self.found(p, "fact")  # most paths: a fact's name, outside `where`
+            return
+        if first == "request" and first not in facts:
+            if len(parts) == 2 and parts[1] in REQUEST_FIELDS:
                 self.found(p, "request.date")
             else:
-                hint = did_you_mean(p.dotted, [f"request.{f}" for f in REQUEST_FIELDS]) if len(p.parts) > 1 else None
+                hint = did_you_mean(p.dotted, [f"request.{f}" for f in REQUEST_FIELDS]) if len(parts) > 1 else None
                 self.fail(p, diag.error("E205", f"`{p.dotted}` is not something a request has", p.span,
                                         hint=hint or "the request provides `request.date`, the date time is counted from"))
             return
-        if len(p.parts) == 1:
+        if len(parts) == 1:
             if any(f.name == first for f in row):
                 self.found(p, "field")
-            elif first in self.ctx.facts:
+            elif first in facts:
                 self.found(p, "fact")
             elif first in self.ctx.lets:
                 self.value(p)

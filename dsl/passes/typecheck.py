@@ -14,7 +14,7 @@ name (ctx.failed) are skipped silently.
 from __future__ import annotations
 
 import difflib
-from typing import Optional
+from typing import Callable, Optional
 
 from mtus.dsl import ast, model
 from mtus.dsl import diagnostics as diag
@@ -52,6 +52,10 @@ def _source_text(ctx: Context, node) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+#: AST node class -> the _Typer function that types it (_Typer.expr).
+_METHODS: dict[type, Callable] = {}
+
+
 class _Typer:
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -79,8 +83,10 @@ class _Typer:
     def expr(self, e, row: Optional[model.FactRef]) -> Optional[model.Expr]:
         if id(e) in self.ctx.failed:
             return None  # resolve reported it
-        method = getattr(self, "e_" + type(e).__name__)
-        return method(e, row)
+        method = _METHODS.get(type(e))
+        if method is None:  # the e_<class> function for this kind of node, looked up once
+            method = _METHODS[type(e)] = getattr(_Typer, "e_" + type(e).__name__)
+        return method(self, e, row)
 
     def e_Path(self, e: ast.Path, row):
         kind = self.ctx.resolved.get(id(e))
