@@ -106,8 +106,7 @@ class _Function(model.Visitor):
         name = self.cached(rhs)
         if name is None:
             name = self.fresh(prefix)
-            with self.w.origin(line):
-                self.w.line(f"{name} = {rhs}")
+            self.w.line(f"{name} = {rhs}", line)
             self.scopes[-1][rhs] = name
         return name
 
@@ -116,8 +115,7 @@ class _Function(model.Visitor):
         if found is None:
             n = self.fresh("")
             found = (f"_v{n}", f"_m{n}")
-            with self.w.origin(line):
-                self.w.line(f"{found[0]}, {found[1]} = {rhs}")
+            self.w.line(f"{found[0]}, {found[1]} = {rhs}", line)
             self.scopes[-1][rhs] = found
         return found
 
@@ -537,7 +535,8 @@ class _Generator:
         self.checked = {n for n, r in self.rules.items() if r == rt.CHECKED_WHEN_STATED}
         self._facts_read: dict[int, tuple[str, ...]] = {}  # id(expression) -> model.facts_read(expression)
         self._criterion_reads: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # id(criterion) -> reads
-        self._outlines: dict[int, str] = {}  # id(expression) -> its outline (comments of unmet and evaluate)
+        self._outlines: dict[int, str] = {}  # id(`when` expression) -> its outline (comments of unmet and evaluate)
+        self._comments: dict[int, str] = {}  # id(criterion) -> the text of its comment
 
     def reads(self, exprs) -> tuple[str, ...]:
         """lowering.reads(exprs), from each expression's facts read once."""
@@ -920,9 +919,13 @@ class _Generator:
         return " or ".join(f"{self.f_name[n]} is None" for n in names)
 
     def criterion_comment(self, c: model.Criterion) -> None:
-        kind = "exclude " if c.exclude else ""
-        guard = "".join(f" when#{x.index}" for x in c.conditions)
-        self.w.comment(f"{kind}{c.id}{guard} ({self.source_file}:{c.span.line}): {self.outline(c.expr)}")
+        """`# <id> when#<n> (<file>:<line>): <outline>` above the criterion (in unmet, and again in evaluate)."""
+        text = self._comments.get(id(c))
+        if text is None:
+            kind = "exclude " if c.exclude else ""
+            guard = "".join(f" when#{x.index}" for x in c.conditions)
+            text = self._comments[id(c)] = f"{kind}{c.id}{guard} ({self.source_file}:{c.span.line}): {outline(c.expr)}"
+        self.w.comment(text)
 
     # ------------------------------------------------------- full results
     def evaluate_function(self) -> None:

@@ -112,13 +112,14 @@ class CodeWriter:
         self._origin: Optional[int] = None
         self._indent = _Indent(self)
 
-    def line(self, text: str = "") -> None:
+    def line(self, text: str = "", origin: Optional[int] = None) -> None:
+        """One line at the current indentation; `origin`: its `.mtus` line, as `with self.origin(...)` gives it."""
         # isprintable() is false for every line break (\n, \r, \u2028, ...) and true for ""
         if not text.isprintable():
             raise ValueError(f"generated line is not a single printable line: {text!r}")
         if text:
             self._lines.append(self._prefix + text)
-            self._origins.append(self._origin)
+            self._origins.append(self._origin if origin is None else origin)
         else:
             self._lines.append("")
             self._origins.append(None)
