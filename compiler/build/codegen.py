@@ -612,8 +612,7 @@ class _Generator:
         head = self.header(text)
         # The body was written before the header (constants are discovered while writing it),
         # so its line table is shifted by the header's length when joined.
-        offset = len(head.splitlines())
-        table = tuple((a + offset, b + offset, m) for a, b, m in body.source_lines())
+        table = body.source_lines(first=len(head.splitlines()) + 1)
         tail = CodeWriter()
         tail.line()
         tail.line()
@@ -732,23 +731,23 @@ class _Generator:
         if not record:
             w.line("_get = facts.get")
         for fact in g.facts:
-            if fact.name not in used:
+            name = fact.name
+            if name not in used:
                 continue
-            f, key = self.f_name[fact.name], literal(fact.name)
-            with w.origin(fact.span.line):
-                w.line(f"{f} = {reads[fact.name]}" if record else f"{f} = _get({key})")
-                documented = f"{f} is not None"
-                presumed = self.presumed[fact.name]
-                if presumed is not None:
-                    documented = self.d_name[fact.name]
-                    w.line(f"{documented} = {f} is not None")
-                    w.line(f"if {f} is None:")
-                    with w.indent():
-                        w.line(f"{f} = {self.constant(const_value(presumed), presumed)}")
-                elif full and fact.type.kind != HISTORY:  # a history's queries name it themselves
-                    w.line(f"{self.m_name[fact.name]} = () if {f} is not None else {literal((fact.name,))}")
-                if full:
-                    w.line(f"{self.r_name[fact.name]} = FactValue({key}, {f}, {documented})")
+            f, key, at = self.f_name[name], literal(name), fact.span.line  # each line's origin: the declaration
+            w.line(f"{f} = {reads[name]}" if record else f"{f} = _get({key})", at)
+            documented = f"{f} is not None"
+            presumed = self.presumed[name]
+            if presumed is not None:
+                documented = self.d_name[name]
+                w.line(f"{documented} = {f} is not None", at)
+                w.line(f"if {f} is None:", at)
+                with w.indent():
+                    w.line(f"{f} = {self.constant(const_value(presumed), presumed)}", at)
+            elif full and fact.type.kind != HISTORY:  # a history's queries name it themselves
+                w.line(f"{self.m_name[name]} = () if {f} is not None else {literal((name,))}", at)
+            if full:
+                w.line(f"{self.r_name[name]} = FactValue({key}, {f}, {documented})", at)
 
     # ------------------------------------------------------- fast path
     def unmet_function(self, record: bool = False) -> None:

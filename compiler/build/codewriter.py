@@ -140,17 +140,21 @@ class CodeWriter:
         """The 1-based number the next line will get."""
         return len(self._lines) + 1
 
-    def source_lines(self) -> tuple[tuple[int, int, int], ...]:
-        """(first, last, mtus line) ranges of consecutive lines with the same origin."""
-        out: list[list[int]] = []
-        for i, o in enumerate(self._origins, start=1):
-            if o is None:
+    def source_lines(self, first: int = 1) -> tuple[tuple[int, int, int], ...]:
+        """(first, last, mtus line) ranges of consecutive lines with the same origin; `first`: the number of
+        the writer's first line in the module it ends up in."""
+        out: list[tuple[int, int, int]] = []
+        start = last = origin = None
+        for i, o in enumerate(self._origins, start=first):
+            if o is not None and o == origin and last == i - 1:
+                last = i
                 continue
-            if out and out[-1][2] == o and out[-1][1] == i - 1:
-                out[-1][1] = i
-            else:
-                out.append([i, i, o])
-        return tuple(tuple(r) for r in out)
+            if origin is not None:
+                out.append((start, last, origin))
+            start, last, origin = i, i, o
+        if origin is not None:
+            out.append((start, last, origin))
+        return tuple(out)
 
     def getvalue(self) -> str:
         return "\n".join(self._lines) + "\n"
