@@ -282,6 +282,19 @@ class _KeywordTypes(dict):
         return kind
 
 
+def _first_match(mres: tuple, text: str, pos: int, end: int):
+    """The first of a lexer's expressions to match (Lark splits one of over 100 terminals)."""
+    for mre in mres:
+        m = mre.match(text, pos, end)
+        if m:
+            return m
+    return None
+
+
+def _no_match(text: str, pos: int, end: int) -> None:
+    return None
+
+
 class _HappyPath:
     """Parses a file without syntax errors in one loop of ours, or gives up (None) and Lark parses it.
 
@@ -346,18 +359,20 @@ class _HappyPath:
             return None  # (the loop ends at the end state, which has no action, and never shifts the end)
         return cls(contextual.lexers, states, start_state, end_state, callbacks)
 
-    def _lexer(self, state: int):
-        """What the lexer tries in a parser state: the expressions, ignored and line-counting terminals, keywords;
-        None for a lexer with callbacks other than keywords (not on the happy path)."""
+    def _lexer(self, state: int) -> tuple:
+        """What the lexer tries in a parser state: a function matching its terminals at a position, its ignored and
+        line-counting terminals, its keywords; a lexer with callbacks other than keywords matches nothing (not on
+        the happy path)."""
         mres, ignore, newline, callback = self.lark_lexers[state]
         if not all(isinstance(c, UnlessCallback) for c in callback.values()) or ignore & callback.keys():
-            return None
+            return _no_match, ignore, newline, {}
         keywords = {}
         for kind, c in callback.items():
             if c not in self.keywords:
                 self.keywords[c] = _KeywordTypes(c, kind)
             keywords[kind] = self.keywords[c]
-        self.lexers[state] = lexer = mres, ignore, newline, keywords
+        match = mres[0].match if len(mres) == 1 else functools.partial(_first_match, mres)
+        self.lexers[state] = lexer = match, ignore, newline, keywords
         return lexer
 
     def parse(self, text: str) -> Node | None:
@@ -375,17 +390,11 @@ class _HappyPath:
         count = 0
         token = None  # the last token read
         while True:
-            if pos < end:
-                lexer = lexers.get(state) or self._lexer(state)
-                if lexer is None:
-                    return None
-                mres, ignore, newline, keywords = lexer
-                for mre in mres:
-                    m = mre.match(text, pos, end)
-                    if m:
-                        break
-                else:
-                    return None
+            match, ignore, newline, keywords = lexers.get(state) or self._lexer(state)
+            while True:  # up to the next token not ignored (no terminal matches the empty text at the end)
+                m = match(text, pos, end)
+                if m is None:
+                    break
                 kind = m.lastgroup
                 value = m.group()
                 start, start_line, column = pos, line, pos - line_start + 1
@@ -395,8 +404,9 @@ class _HappyPath:
                     if lines:
                         line += lines
                         line_start = start + value.rindex("\n") + 1
-                if kind in ignore:
-                    continue
+                if kind not in ignore:
+                    break
+            if m is not None:
                 if kind in keywords:
                     kind = keywords[kind][value]
                 token = _token(kind, value, start, start_line, column, line, pos - line_start + 1, pos)
@@ -435,6 +445,8 @@ class _HappyPath:
                         depth += 1
                     elif depth and kind in _CLOSE:
                         depth -= 1
+            elif pos < end:
+                return None  # no terminal matches: a syntax error
             else:  # the blocks still open close, then the end: reductions up to the end state, where no action is
                 dedent = Token.new_borrow_pos("_DEDENT", "", token) if token else Token("_DEDENT", "")
                 feed = [dedent] * (len(levels) - 1) + [_token("$END", "")]

@@ -190,6 +190,7 @@ def test_mutated_texts_give_the_diagnostics_lark_gives(seed):
     'guideline g "G"\n  source "S" page 1\n\ncriteria\n  c: (a\n  or b)\n',  # a newline inside brackets
     'guideline g "G"\n  source "S" page 1\n\ncriteria\n  c: a)\n',  # a stray closing bracket
     'guideline g "G"\n  source "S" page 1 \\\n   section "2"\n',  # a continued line
+    'guideline g "G"\n  source "S" page 1\n\\\n',  # the text ends with ignored characters
     'guideline g "G" # a comment at the end\n  source "S" page 1   # and here\n',
     'guideline g "G"\n  source "S" page 1\n\ncriteria\n  c: a ~ b\n',  # no terminal matches
 ])
