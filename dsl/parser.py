@@ -11,15 +11,24 @@ too (at most MAX_SYNTAX_ERRORS).
 from __future__ import annotations
 
 import functools
+import operator
 import os
+import re
 import stat
 from typing import Iterator
+
+try:
+    from re import _constants as sre_constants
+    from re import _parser as sre_parse
+except ImportError:  # Python 3.10
+    import sre_constants  # type: ignore[no-redef]
+    import sre_parse  # type: ignore[no-redef]
 
 import attrs
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput
 from lark.lexer import ContextualLexer, UnlessCallback
-from lark.parse_tree_builder import ExpandSingleChild
+from lark.parse_tree_builder import ChildFilterLALR, ChildFilterLALR_NoPlaceholders, ExpandSingleChild
 from lark.parsers.lalr_analysis import Shift
 
 from mtus.dsl import diagnostics as diag
@@ -113,22 +122,69 @@ class Node(Tree):
     outer_end: Token | None = None
 
 
-class _Positions:
-    """Wraps the callback that builds one rule's node: gives the node its tokens, by Lark's rule
-    (lark.parse_tree_builder.PropagatePositions): a node starts where its first child that has a
-    position starts, counting an inlined rule's punctuation, and ends likewise at its last."""
+class _NodeBuilder:
+    """Builds one rule's node as Lark's callback chain for the rule would, in one call, and gives it its tokens.
 
-    __slots__ = ("build", "first_is_token", "last_is_token")
+    The chain (lark.parse_tree_builder) drops punctuation and keywords,
+    splices the children of `_rule`s in, puts maybe_placeholders' None for an
+    absent `[x]`, keeps a `?rule`'s only child as it is, and makes the Node; a
+    call each, for a million nodes in a large pack. The tokens are by Lark's
+    rule (PropagatePositions): a node starts where its first child that has a
+    position starts, counting an inlined rule's punctuation, and ends likewise
+    at its last. A chain of another shape (another Lark) is called as it is.
+    tests/test_parser_positions.py compares every node with a plain Lark's.
+    """
 
-    def __init__(self, build, first_is_token: bool, last_is_token: bool):
-        self.build = build
+    __slots__ = ("chain", "name", "include", "nones", "span", "pick", "expand1", "first_is_token", "last_is_token")
+
+    def __init__(self, chain, first_is_token: bool, last_is_token: bool, fuse: bool = True):
         self.first_is_token = first_is_token  # the rule's first symbol is a terminal: its first child is a token
         self.last_is_token = last_is_token
+        self.chain = chain
+        self.include = self.span = self.pick = None
+        self.nones = 0
+        self.expand1 = False
+        link = chain
+        if type(link) is ChildFilterLALR:
+            self.include, self.nones, link = tuple(link.to_include), link.append_none, link.node_builder
+        elif type(link) is ChildFilterLALR_NoPlaceholders:
+            self.include, link = tuple((i, expand, 0) for i, expand in link.to_include), link.node_builder
+        if type(link) is ExpandSingleChild:
+            self.expand1, link = True, link.node_builder
+        if not (fuse and type(link) is functools.partial and link.func is Node and len(link.args) == 1
+                and not link.keywords):
+            self.include, self.nones, self.expand1 = None, 0, False
+            return
+        self.chain, self.name = None, link.args[0]
+        if self.include is not None and not self.nones and not any(e or n for _, e, n in self.include):
+            kept = [i for i, _, _ in self.include]  # some children as they are: one slice, or one itemgetter
+            if not kept:
+                self.span = slice(0, 0)
+            elif kept == list(range(kept[0], kept[-1] + 1)):
+                self.span = slice(kept[0], kept[-1] + 1)
+            else:
+                self.pick = operator.itemgetter(*kept)
+
+    @property
+    def passes_its_child(self) -> bool:
+        """A `?rule` of one symbol, nothing filtered: its one child is what it builds, positions and all."""
+        return self.expand1 and self.include is None
 
     def __call__(self, children: list):
-        node = self.build(children)
+        if self.chain is not None:
+            node = self.chain(children)
+        else:
+            kids = children
+            if self.include is not None:
+                if self.span is not None:
+                    kids = children[self.span]
+                elif self.pick is not None:
+                    kids = list(self.pick(children))
+                else:
+                    kids = _filter(children, self.include, self.nones)
+            node = kids[0] if self.expand1 and len(kids) == 1 else Node(self.name, kids)
         if node.__class__ is not Node:
-            return node  # a rule inlined into its only child, a token: it has its own position
+            return node  # a rule inlined into its only child, a token (or None): it has its own position
         if self.first_is_token:
             start = children[0]
         else:
@@ -159,6 +215,24 @@ class _Positions:
         return node
 
 
+def _filter(children: list, include: tuple, nones: int) -> list:
+    """lark.parse_tree_builder.ChildFilterLALR: the children kept, `_rule`s spliced in, None for absent `[x]`s."""
+    filtered: list = []
+    for i, expand, add_none in include:
+        if add_none:
+            filtered += [None] * add_none
+        if expand:
+            if filtered:
+                filtered += children[i].children
+            else:  # a left-recursive list: its children list goes on growing
+                filtered = children[i].children
+        else:
+            filtered.append(children[i])
+    if nones:
+        filtered += [None] * nones
+    return filtered
+
+
 @functools.lru_cache(maxsize=2)
 def _build(keep_all_tokens: bool) -> Lark:
     lark = Lark(
@@ -171,12 +245,12 @@ def _build(keep_all_tokens: bool) -> Lark:
         keep_all_tokens=keep_all_tokens,
         cache=grammar_cache(f"grammar-{int(keep_all_tokens)}.lark"),
     )
-    # Lark's parser calls these callbacks (one per rule) as it reduces; wrapped in place, as the parser
-    # holds this very dict (tests/test_parser_positions.py checks every span against Lark's own).
+    # Lark's parser calls these callbacks (one per rule) as it reduces; replaced in place, as the parser
+    # holds this very dict (tests/test_parser_positions.py checks every node against Lark's own).
     callbacks = lark._callbacks
     for rule in callbacks:
         symbols = getattr(rule, "expansion", None) or ()
-        callbacks[rule] = _Positions(callbacks[rule], bool(symbols) and symbols[0].is_term,
+        callbacks[rule] = _NodeBuilder(callbacks[rule], bool(symbols) and symbols[0].is_term,
                                      bool(symbols) and symbols[-1].is_term)
     _lex_faster(lark)
     return lark
@@ -295,6 +369,70 @@ def _no_match(text: str, pos: int, end: int) -> None:
     return None
 
 
+#: Spaces and tabs between tokens, when the grammar ignores them as one terminal: skipped by the expression that
+#: matches the next token (a third of all matches were of them), where _blanks_first shows that it is the same.
+_BLANKS = "[\t ]*"
+
+
+def _blanks_first(terminals: list, ignore: frozenset) -> bool:
+    """Whether a lexer's expression, its terminals tried in this order, matches an ignored `[\t ]+` (all of the
+    blanks) wherever a space or a tab comes next: then skipping them first finds the same next token."""
+    for t in terminals:
+        regexp = t.pattern.to_regexp()
+        if t.name in ignore and regexp in ("[\t ]+", "[ \t]+"):
+            return True
+        try:
+            if _may_start_blank(sre_parse.parse(regexp)) is not False:
+                return False  # this terminal might match at a blank, before the blanks' own
+        except Exception:  # noqa: BLE001 - an expression this reading does not follow: no skipping
+            return False
+    return False
+
+
+def _may_start_blank(items) -> bool | None:
+    """Whether a parsed expression (re's parser) may match text starting with a space or a tab; True where this
+    reading is unsure, None where the expression may match nothing at all (what follows it decides)."""
+    c = sre_constants
+    for op, av in items:
+        if op is c.LITERAL:
+            return av in (9, 32)
+        if op is c.IN:  # a class: [...] or [^...]
+            blank_in = {c.CATEGORY_SPACE: True, c.CATEGORY_NOT_DIGIT: True, c.CATEGORY_NOT_WORD: True,
+                        c.CATEGORY_NOT_LINEBREAK: True, c.CATEGORY_DIGIT: False, c.CATEGORY_WORD: False,
+                        c.CATEGORY_NOT_SPACE: False, c.CATEGORY_LINEBREAK: False}
+            negate = av[:1] == [(c.NEGATE, None)]
+            for blank in (9, 32):
+                hit = False
+                for kind, arg in av[negate:]:
+                    if kind is c.LITERAL:
+                        hit = hit or arg == blank
+                    elif kind is c.RANGE:
+                        hit = hit or arg[0] <= blank <= arg[1]
+                    elif kind is c.CATEGORY and arg in blank_in:
+                        hit = hit or blank_in[arg]
+                    else:
+                        return True
+                if hit != negate:
+                    return True
+            return False
+        if op is c.SUBPATTERN:
+            first = _may_start_blank(av[-1])
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            first = _may_start_blank(av[2])
+            if first is False and av[0] == 0:
+                first = None
+        elif op is c.BRANCH:
+            firsts = [_may_start_blank(b) for b in av[1]]
+            first = True if True in firsts else None if None in firsts else False
+        elif op in (c.ASSERT, c.ASSERT_NOT, c.AT):
+            continue  # matches no character (and may only make a match fail)
+        else:
+            return True
+        if first is not None:
+            return first
+    return None
+
+
 class _HappyPath:
     """Parses a file without syntax errors in one loop of ours, or gives up (None) and Lark parses it.
 
@@ -335,7 +473,7 @@ class _HappyPath:
     def _reduction(rule, callback) -> tuple:
         """(symbols taken off the stack, the rule's name, what builds its node or None when it is the one child)."""
         size = len(rule.expansion)
-        if size == 1 and isinstance(callback, _Positions) and type(callback.build) is ExpandSingleChild:
+        if size == 1 and isinstance(callback, _NodeBuilder) and callback.passes_its_child:
             callback = None  # a `?rule` of one symbol, kept as it is: the child itself, positions and all
         return size, rule.origin.name, callback
 
@@ -371,7 +509,12 @@ class _HappyPath:
             if c not in self.keywords:
                 self.keywords[c] = _KeywordTypes(c, kind)
             keywords[kind] = self.keywords[c]
-        match = mres[0].match if len(mres) == 1 else functools.partial(_first_match, mres)
+        if len(mres) > 1:
+            match = functools.partial(_first_match, mres)
+        elif _blanks_first(self.lark_lexers.lexers[state].scanner.terminals, ignore):
+            match = re.compile(f"{_BLANKS}(?:{mres[0].pattern})", mres[0].flags).match
+        else:
+            match = mres[0].match
         self.lexers[state] = lexer = match, ignore, newline, keywords
         return lexer
 
@@ -396,9 +539,10 @@ class _HappyPath:
                 if m is None:
                     break
                 kind = m.lastgroup
-                value = m.group()
-                start, start_line, column = pos, line, pos - line_start + 1
+                value = m.group(kind)
                 pos = m.end()
+                start = pos - len(value)
+                start_line, column = line, start - line_start + 1
                 if kind in newline:
                     lines = value.count("\n")
                     if lines:

@@ -208,3 +208,21 @@ def test_too_many_tokens_is_left_to_lark(monkeypatch):
     monkeypatch.setattr(dsl_parser, "MAX_TOKENS", 8)
     assert _happy_path(_lark()).parse(text) is None
     assert [d.code for d in parse(Source("g.mtus", text)).diagnostics] == ["E901"]
+
+
+@pytest.mark.parametrize(("regexp", "may"), [
+    (r"[\t ]+", True), (r" ", True), (r"\s", True), (r"\W", True), (r"[^\d]", True), (r"[^\S]", True), (r".", True),
+    (r"[\x00-z]", True), (r"x|\x20", True), (r"(?:x)?\t", True), (r"\b \b", True), (r"[^\n]", True), (r"a*+ ", True),
+    (r"[^\s]", False), (r"\d+", False), (r"\w", False), (r"[\S]", False), (r"[!-z]", False), (r"(?:x)?y", False),
+    (r"(?=a)b", False), (r"(?i:A)", False), (r"\n", False), (r'"(?!"")([^"\\\n]|\\.)*"', False), (r"a*", None),
+])
+def test_which_terminals_may_start_with_a_blank(regexp, may):
+    """A lexer skips blanks before matching only where no terminal tried before the blanks' own could match one."""
+    assert dsl_parser._may_start_blank(dsl_parser.sre_parse.parse(regexp)) is may
+
+
+def test_blanks_are_skipped_where_the_grammar_allows():
+    happy = _happy_path(_lark())
+    assert happy.parse(_text(ROOT / "guidelines" / "opioids.mtus")) is not None
+    patterns = [lexer[0].__self__.pattern for lexer in happy.lexers.values()]
+    assert sum(p.startswith(dsl_parser._BLANKS) for p in patterns) > len(patterns) / 2
