@@ -369,6 +369,11 @@ def _no_match(text: str, pos: int, end: int) -> None:
     return None
 
 
+#: What a terminal needs beyond making its token: counting its lines, skipping it, its keyword type, _Indenter's
+#: handling (line ends, brackets).
+_LINES, _IGNORED, _KEYWORD, _INDENTS = 1, 2, 4, 8
+_LAYOUT = _OPEN | _CLOSE | {"_NL"}
+
 #: Spaces and tabs between tokens, when the grammar ignores them as one terminal: skipped by the expression that
 #: matches the next token (a third of all matches were of them), where _blanks_first shows that it is the same.
 _BLANKS = "[\t ]*"
@@ -449,7 +454,7 @@ class _HappyPath:
 
     def __init__(self, lexers: dict, states: dict, start: int, end: int, callbacks: dict):
         self.lark_lexers = _LexTables(lexers)
-        self.lexers: dict = {}  # parser state -> self._lexer(state)
+        self.lexers = _Lexers(self._lexer)
         self.keywords: dict = {}  # a state's lexer -> its keyword callbacks as _KeywordTypes
         self.start, self.end = start, end
         # Lark's table, state -> symbol -> (Shift, state) or (Reduce, rule), as ints: a state to shift to,
@@ -498,25 +503,28 @@ class _HappyPath:
         return cls(contextual.lexers, states, start_state, end_state, callbacks)
 
     def _lexer(self, state: int) -> tuple:
-        """What the lexer tries in a parser state: a function matching its terminals at a position, its ignored and
-        line-counting terminals, its keywords; a lexer with callbacks other than keywords matches nothing (not on
-        the happy path)."""
+        """What the lexer does in a parser state: a function matching its terminals at a position, the terminals that
+        need more than making a token (_SPECIAL), the keyword types of words; a lexer with callbacks other than
+        keywords matches nothing (not on the happy path)."""
         mres, ignore, newline, callback = self.lark_lexers[state]
         if not all(isinstance(c, UnlessCallback) for c in callback.values()) or ignore & callback.keys():
-            return _no_match, ignore, newline, {}
+            return _no_match, {}, {}
         keywords = {}
         for kind, c in callback.items():
             if c not in self.keywords:
                 self.keywords[c] = _KeywordTypes(c, kind)
             keywords[kind] = self.keywords[c]
+        special: dict = {}
+        for kinds, flag in ((newline, _LINES), (ignore, _IGNORED), (keywords, _KEYWORD), (_LAYOUT, _INDENTS)):
+            for kind in kinds:
+                special[kind] = special.get(kind, 0) | flag
         if len(mres) > 1:
             match = functools.partial(_first_match, mres)
         elif _blanks_first(self.lark_lexers.lexers[state].scanner.terminals, ignore):
             match = re.compile(f"{_BLANKS}(?:{mres[0].pattern})", mres[0].flags).match
         else:
             match = mres[0].match
-        self.lexers[state] = lexer = match, ignore, newline, keywords
-        return lexer
+        return match, special, keywords
 
     def parse(self, text: str) -> Node | None:
         """The tree Lark would build of a text ending with a newline, or None for Lark to parse it."""
@@ -531,93 +539,111 @@ class _HappyPath:
         style = None  # the character every indentation uses (the first one's)
         depth = 0  # brackets open: newlines inside them are not the end of a line
         count = 0
-        token = None  # the last token read
+        last = None  # the last token read
+        made: list = []  # tokens of ours to parse next (_INDENT, _DEDENT, the end), the next one last
         while True:
-            match, ignore, newline, keywords = lexers.get(state) or self._lexer(state)
-            while True:  # up to the next token not ignored (no terminal matches the empty text at the end)
+            if made:
+                token = made.pop()
+                kind = token.type
+            else:
+                match, special, keywords = lexers[state]
                 m = match(text, pos, end)
                 if m is None:
-                    break
+                    if pos < end:
+                        return None  # no terminal matches: a syntax error
+                    # The blocks still open close, then the end: reductions up to the end state, where no action is.
+                    dedent = Token.new_borrow_pos("_DEDENT", "", last) if last else Token("_DEDENT", "")
+                    made = [_token("$END", "")] + [dedent] * (len(levels) - 1)
+                    continue
                 kind = m.lastgroup
-                value = m.group(kind)
+                value = m.group(kind)  # (blanks before it skipped)
                 pos = m.end()
                 start = pos - len(value)
-                start_line, column = line, start - line_start + 1
-                if kind in newline:
-                    lines = value.count("\n")
-                    if lines:
-                        line += lines
-                        line_start = start + value.rindex("\n") + 1
-                if kind not in ignore:
-                    break
-            if m is not None:
-                if kind in keywords:
-                    kind = keywords[kind][value]
-                token = _token(kind, value, start, start_line, column, line, pos - line_start + 1, pos)
-                count += 1
-                if count > limit:
-                    return None
-                if kind == "_NL":  # as _Indenter.process
-                    if depth:
-                        continue
-                    at = value.rfind("\n")
-                    if at < 0:
-                        return None
-                    indent_str = value[at + 1:]
-                    indent = 0
-                    if indent_str:
-                        if style is None:
-                            style = indent_str[0]
-                        if (" " in indent_str and "\t" in indent_str) or indent_str[0] != style:
-                            return None
-                        indent = indent_str.count(" ") + indent_str.count("\t") * TAB_WIDTH
-                    if indent == levels[-1]:
-                        feed: tuple | list = (token,)
-                    elif indent > levels[-1]:
-                        levels.append(indent)
-                        feed = (token, Token.new_borrow_pos("_INDENT", indent_str, token))
-                    else:
-                        feed = [token]
-                        while indent < levels[-1]:
-                            levels.pop()
-                            feed.append(Token.new_borrow_pos("_DEDENT", indent_str, token))
-                        if indent != levels[-1]:
-                            return None
+                column = start - line_start + 1
+                flags = special.get(kind)
+                if flags is None:  # most tokens: nothing to do but make it
+                    token = _token(kind, value, start, line, column, line, pos - line_start + 1, pos)
                 else:
-                    feed = (token,)
-                    if kind in _OPEN:
+                    start_line = line
+                    if flags & _LINES:
+                        lines = value.count("\n")
+                        if lines:
+                            line += lines
+                            line_start = start + value.rindex("\n") + 1
+                    if flags & _IGNORED:
+                        continue
+                    if flags & _KEYWORD:
+                        kind = keywords[kind][value]
+                    token = _token(kind, value, start, start_line, column, line, pos - line_start + 1, pos)
+                    if kind == "_NL":  # as _Indenter.process
+                        if depth:
+                            count += 1
+                            if count > limit:
+                                return None
+                            last = token
+                            continue
+                        at = value.rfind("\n")
+                        if at < 0:
+                            return None
+                        indent_str = value[at + 1:]
+                        indent = 0
+                        if indent_str:
+                            if style is None:
+                                style = indent_str[0]
+                            if (" " in indent_str and "\t" in indent_str) or indent_str[0] != style:
+                                return None
+                            indent = indent_str.count(" ") + indent_str.count("\t") * TAB_WIDTH
+                        if indent > levels[-1]:
+                            levels.append(indent)
+                            made.append(Token.new_borrow_pos("_INDENT", indent_str, token))
+                        elif indent < levels[-1]:
+                            while indent < levels[-1]:
+                                levels.pop()
+                                made.append(Token.new_borrow_pos("_DEDENT", indent_str, token))
+                            if indent != levels[-1]:
+                                return None
+                    elif kind in _OPEN:
                         depth += 1
                     elif depth and kind in _CLOSE:
                         depth -= 1
-            elif pos < end:
-                return None  # no terminal matches: a syntax error
-            else:  # the blocks still open close, then the end: reductions up to the end state, where no action is
-                dedent = Token.new_borrow_pos("_DEDENT", "", token) if token else Token("_DEDENT", "")
-                feed = [dedent] * (len(levels) - 1) + [_token("$END", "")]
-            for fed in feed:
-                kind = fed.type
-                while True:  # reduce, then shift the token
-                    act = actions[state].get(kind)
-                    if act is None:
-                        return values[-1] if state == self.end and kind == "$END" else None
-                    if act >= 0:
-                        state = act
-                        stack.append(state)
-                        values.append(fed)
-                        break
-                    size, name, build = rules[~act]
-                    if build is None:
-                        del stack[-1]
-                    else:
-                        if size:
-                            children = values[-size:]
-                            del values[-size:]
-                            del stack[-size:]
-                        else:
-                            children = []
-                        values.append(build(children))
-                    state = actions[stack[-1]][name]
+                count += 1
+                if count > limit:
+                    return None
+                last = token
+            while True:  # reduce, then shift the token
+                act = actions[state].get(kind)
+                if act is None:
+                    return values[-1] if state == self.end and kind == "$END" else None
+                if act >= 0:
+                    state = act
                     stack.append(state)
+                    values.append(token)
+                    break
+                size, name, build = rules[~act]
+                if build is None:
+                    del stack[-1]
+                else:
+                    if size:
+                        children = values[-size:]
+                        del values[-size:]
+                        del stack[-size:]
+                    else:
+                        children = []
+                    values.append(build(children))
+                state = actions[stack[-1]][name]
+                stack.append(state)
+
+
+class _Lexers(dict):
+    """Parser state -> what the happy path's lexer does in it, made when first needed."""
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, state: int) -> tuple:
+        self[state] = lexer = self.make(state)
+        return lexer
 
 
 def grammar_cache(name: str) -> str | bool:
