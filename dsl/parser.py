@@ -135,12 +135,13 @@ class _NodeBuilder:
     tests/test_parser_positions.py compares every node with a plain Lark's.
     """
 
-    __slots__ = ("chain", "name", "include", "nones", "span", "pick", "expand1", "first_is_token", "last_is_token")
+    __slots__ = ("chain", "fused", "name", "include", "nones", "span", "pick", "expand1", "first_is_token",
+                 "last_is_token")
 
     def __init__(self, chain, first_is_token: bool, last_is_token: bool, fuse: bool = True):
         self.first_is_token = first_is_token  # the rule's first symbol is a terminal: its first child is a token
         self.last_is_token = last_is_token
-        self.chain = chain
+        self.chain, self.fused, self.name = chain, False, None
         self.include = self.span = self.pick = None
         self.nones = 0
         self.expand1 = False
@@ -155,7 +156,7 @@ class _NodeBuilder:
                 and not link.keywords):
             self.include, self.nones, self.expand1 = None, 0, False
             return
-        self.chain, self.name = None, link.args[0]
+        self.fused, self.name = True, link.args[0]
         if self.include is not None and not self.nones and not any(e or n for _, e, n in self.include):
             kept = [i for i, _, _ in self.include]  # some children as they are: one slice, or one itemgetter
             if not kept:
@@ -171,7 +172,7 @@ class _NodeBuilder:
         return self.expand1 and self.include is None
 
     def __call__(self, children: list):
-        if self.chain is not None:
+        if not self.fused:
             node = self.chain(children)
         else:
             kids = children
@@ -478,8 +479,10 @@ class _HappyPath:
     def _reduction(rule, callback) -> tuple:
         """(symbols taken off the stack, the rule's name, what builds its node or None when it is the one child)."""
         size = len(rule.expansion)
-        if size == 1 and isinstance(callback, _NodeBuilder) and callback.passes_its_child:
-            callback = None  # a `?rule` of one symbol, kept as it is: the child itself, positions and all
+        if isinstance(callback, _NodeBuilder):
+            if size == 1 and callback.passes_its_child:
+                return size, rule.origin.name, None  # a `?rule` of one symbol, kept as it is: the child itself
+            callback = callback.__call__  # (a bound method is called faster than an object)
         return size, rule.origin.name, callback
 
     @classmethod
@@ -611,8 +614,9 @@ class _HappyPath:
                     return None
                 last = token
             while True:  # reduce, then shift the token
-                act = actions[state].get(kind)
-                if act is None:
+                try:
+                    act = actions[state][kind]
+                except KeyError:
                     return values[-1] if state == self.end and kind == "$END" else None
                 if act >= 0:
                     state = act

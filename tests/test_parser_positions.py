@@ -2,7 +2,7 @@
 
 Every span of every diagnostic and model node comes from them. For speed the
 front end keeps two tokens per node instead of Lark's propagate_positions
-(dsl/parser.py: Node, _Positions) and drives Lark's lexer with a loop of its
+(dsl/parser.py: Node, _NodeBuilder) and drives Lark's lexer with a loop of its
 own (_lex_faster), so this compares them with a plain Lark parser, node by
 node and token by token, and the errors of the files that do not parse, on
 every `.mtus` file of the repository.
