@@ -19,7 +19,11 @@ import attrs
 
 from mtus.dsl.source import Span
 
-frozen = attrs.frozen
+#: The model's class decorator: slotted, compared and hashed by value, never changed once built (the type
+#: constants below are shared by every guideline), but not attrs-frozen: a frozen class's `__init__` sets
+#: each field through object.__setattr__, which was a fifth of the checking passes (a guideline's examples
+#: alone make a few hundred constants). Without on_setattr hooks a converter runs only in `__init__`.
+record = attrs.define(unsafe_hash=True, on_setattr=attrs.setters.NO_OP)
 
 
 # ------------------------------------------------------------ words as enums
@@ -104,7 +108,7 @@ NUMERIC = frozenset({NUMBER, COUNT})
 # ---------------------------------------------------------------------- types
 
 
-@frozen
+@record
 class Type:
     """The type of a fact or expression. `element` is for sets; `fields` for histories."""
 
@@ -171,7 +175,7 @@ T_DATE = Type(DATE)
 T_TEXT = Type(TEXT)
 
 
-@frozen
+@record
 class Period:
     """A calendar period as written: months and days (weeks are 7 days, years 12 months)."""
 
@@ -180,14 +184,14 @@ class Period:
 
 
 # ---------------------------------------------------------------- expressions
-@frozen
+@record
 class FactRef:
     name: str
     type: Type
     span: Span
 
 
-@frozen
+@record
 class FieldRef:
     """A field of the history row being examined (inside `where`)."""
     name: str
@@ -195,7 +199,7 @@ class FieldRef:
     span: Span
 
 
-@frozen
+@record
 class RequestDate:
     span: Span
     type: Type = T_DATE
@@ -204,7 +208,7 @@ class RequestDate:
 Value = Union[bool, int, Decimal, str, datetime.date, Period, frozenset]
 
 
-@frozen
+@record
 class Const:
     value: Value
     type: Type
@@ -212,14 +216,14 @@ class Const:
     span: Span
 
 
-@frozen
+@record
 class Not:
     operand: "Expr"
     span: Span
     type: Type = T_BOOL
 
 
-@frozen
+@record
 class Logic:
     op: LogicOp = attrs.field(converter=LogicOp)
     operands: tuple["Expr", ...]
@@ -227,7 +231,7 @@ class Logic:
     type: Type = T_BOOL
 
 
-@frozen
+@record
 class Compare:
     op: CompareOp = attrs.field(converter=CompareOp)
     left: "Expr"
@@ -236,7 +240,7 @@ class Compare:
     type: Type = T_BOOL
 
 
-@frozen
+@record
 class Member:
     op: MemberOp = attrs.field(converter=MemberOp)
     left: "Expr"
@@ -245,7 +249,7 @@ class Member:
     type: Type = T_BOOL
 
 
-@frozen
+@record
 class Between:
     value: "Expr"
     low: "Expr"
@@ -254,7 +258,7 @@ class Between:
     type: Type = T_BOOL
 
 
-@frozen
+@record
 class Arith:
     op: ArithOp = attrs.field(converter=ArithOp)
     left: "Expr"
@@ -263,7 +267,7 @@ class Arith:
     span: Span
 
 
-@frozen
+@record
 class Documented:
     """`documented x`: true when the fact (or row field) is present in the case."""
     target: Union[FactRef, FieldRef]
@@ -271,7 +275,7 @@ class Documented:
     type: Type = T_BOOL
 
 
-@frozen
+@record
 class TimeFrom:
     start: "Expr"
     end: "Expr"
@@ -279,7 +283,7 @@ class TimeFrom:
     type: Type = T_DURATION
 
 
-@frozen
+@record
 class AtLeast:
     count: int
     items: tuple["Expr", ...]
@@ -287,7 +291,7 @@ class AtLeast:
     type: Type = T_BOOL
 
 
-@frozen
+@record
 class Query:
     """An operation over a history: any, all, count, count distinct, sum, last, first.
 
@@ -309,7 +313,7 @@ class Query:
     value: Optional["Expr"] = None  # `sum(h of <expr>)`: per-row expression; field is then None
 
 
-@frozen
+@record
 class SetCount:
     """`count(s)` of a set fact: how many different values it holds (texts and codes compared as they match)."""
     set: FactRef
@@ -317,7 +321,7 @@ class SetCount:
     type: Type = T_COUNT
 
 
-@frozen
+@record
 class Lookup:
     """`table[key]`: the entry for key (text/enum), matched like text (casefold, spaces collapsed).
 
@@ -332,7 +336,7 @@ class Lookup:
     low: bool = False
 
 
-@frozen
+@record
 class ValueRef:
     """A use of a named value (`let NAME = expr`): its definition travels with it.
 
@@ -426,7 +430,7 @@ def facts_read(e: Expr) -> tuple[str, ...]:
 
 
 # --------------------------------------------------------------- declarations
-@frozen
+@record
 class Citation:
     source: str
     section: Optional[str]
@@ -444,14 +448,14 @@ class Citation:
         return {"source": self.source, "section": self.section, "pages": self.pages}
 
 
-@frozen
+@record
 class Field:
     name: str
     type: Type
     label: str
 
 
-@frozen
+@record
 class Fact:
     name: str
     type: Type
@@ -473,14 +477,14 @@ class Fact:
     from_item: Optional[str] = None
 
 
-@frozen
+@record
 class TableEntry:
     key: str  # as written
     value: Const  # typed with the table's value type; a range's upper end
     low: Optional[Const] = None  # a range's lower end (`3-8`); None for a single value
 
 
-@frozen
+@record
 class Table:
     name: str
     type: Type  # value type: number, count, percent, quantity, duration or text
@@ -495,7 +499,7 @@ class Table:
         return any(e.low is not None for e in (*self.entries, *((self.otherwise,) if self.otherwise else ())))
 
 
-@frozen
+@record
 class NamedValue:
     """`let NAME "label" = expr`: a value computed once from the facts and used by name in criteria."""
     name: str
@@ -508,7 +512,7 @@ class NamedValue:
         return self.expr.type
 
 
-@frozen
+@record
 class Condition:
     """A `when` condition; criteria inside the block share this object."""
     index: int
@@ -516,7 +520,7 @@ class Condition:
     span: Span
 
 
-@frozen
+@record
 class Criterion:
     id: str
     exclude: bool
@@ -531,13 +535,13 @@ class Criterion:
     shows: Optional[str] = None
 
 
-@frozen
+@record
 class Service:
     kind: str  # "name" | "cpt" | "hcpcs" | "class" | "ingredient" | "form" (drug services: value is the name)
     value: str
 
 
-@frozen
+@record
 class Example:
     name: str
     request_date: Optional[datetime.date]
@@ -548,7 +552,7 @@ class Example:
     modified: Optional[int] = None  # `expect modified 6 because ...`
 
 
-@frozen
+@record
 class OnDenial:
     """The sentence every letter that does not certify a request of this guideline carries, with its citation."""
 
@@ -556,7 +560,7 @@ class OnDenial:
     citation: Citation
 
 
-@frozen
+@record
 class Guideline:
     id: str
     title: str
@@ -587,14 +591,14 @@ class Guideline:
 
 
 # ------------------------------------------------------------------ formulary
-@frozen
+@record
 class Ingredient:
     name: str
     classes: tuple[str, ...]
     span: Span
 
 
-@frozen
+@record
 class Product:
     name: str
     ingredients: tuple[str, ...]
@@ -602,7 +606,7 @@ class Product:
     span: Span
 
 
-@frozen
+@record
 class Formulary:
     """A drug vocabulary file: ingredients with their classes, products with ingredients and form."""
     id: str
