@@ -165,9 +165,10 @@ class _Function(model.Visitor):
         """
         checks = [x.text for x in operands if x.nullable]
         if isinstance(e, model.Compare):
-            if compare_kind(e.left.type, e.right.type) == rt.DURATION:
+            kind = compare_kind(e.left.type, e.right.type)
+            if kind == rt.DURATION:
                 return self.compare_duration(e, operands, line)
-            return checks, self.compare_core(e, operands[0].text, operands[1].text)
+            return checks, self.compare_core(e, kind, operands[0].text, operands[1].text)
         if isinstance(e, model.Between):
             v, lo, hi = (x.text for x in operands)
             if e.value.type.kind == DURATION:
@@ -196,11 +197,12 @@ class _Function(model.Visitor):
                       f"{literal(period.days)})", line)
         return [t], t
 
-    def compare_core(self, e: model.Compare, a: str, b: str) -> str:
+    def compare_core(self, e: model.Compare, kind: str, a: str, b: str) -> str:
+        """The comparison of a and b, compared as `kind` (lowering.compare_kind)."""
         op = _PY_OP[e.op]
-        if compare_kind(e.left.type, e.right.type) == rt.CODE:
+        if kind == rt.CODE:
             return f"compare_code({literal(e.op)}, {a}, {b})"
-        if compare_kind(e.left.type, e.right.type) == rt.TEXT:
+        if kind == rt.TEXT:
             return f"({self.normalised(e.left, a)} {op} {self.normalised(e.right, b)})"
         return f"({a} {op} {b})"
 
@@ -534,9 +536,11 @@ class _Generator:
         self.reading_reads = silence.reading_reads(guideline) if self.risks else {}
         self.checked = {n for n, r in self.rules.items() if r == rt.CHECKED_WHEN_STATED}
         self._facts_read: dict[int, tuple[str, ...]] = {}  # id(expression) -> model.facts_read(expression)
+        # the facts the criteria and their `when`s read (unmet and evaluate read each of them once)
+        self.used_facts = set(self.reads([c.expr for c in guideline.criteria] + [c.expr for c in guideline.conditions]))
         self._criterion_reads: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # id(criterion) -> reads
         self._outlines: dict[int, str] = {}  # id(`when` expression) -> its outline (comments of unmet and evaluate)
-        self._comments: dict[int, str] = {}  # id(criterion) -> the text of its comment
+        self._comments: dict[int, str] = {}  # id(criterion) -> its comment line
 
     def reads(self, exprs) -> tuple[str, ...]:
         """lowering.reads(exprs), from each expression's facts read once."""
@@ -725,7 +729,7 @@ class _Generator:
         where the layout puts it in `record` instead of by name from `facts`.
         """
         g = self.guideline
-        used = set(self.reads([c.expr for c in g.criteria] + [c.expr for c in g.conditions]))
+        used = self.used_facts
         w = self.w
         reads = self.record_reads([f.name for f in g.facts if f.name in used]) if record else {}
         if not record:
@@ -919,12 +923,13 @@ class _Generator:
 
     def criterion_comment(self, c: model.Criterion) -> None:
         """`# <id> when#<n> (<file>:<line>): <outline>` above the criterion (in unmet, and again in evaluate)."""
-        text = self._comments.get(id(c))
-        if text is None:
+        line = self._comments.get(id(c))
+        if line is None:
             kind = "exclude " if c.exclude else ""
             guard = "".join(f" when#{x.index}" for x in c.conditions)
-            text = self._comments[id(c)] = f"{kind}{c.id}{guard} ({self.source_file}:{c.span.line}): {outline(c.expr)}"
-        self.w.comment(text)
+            text = f"{kind}{c.id}{guard} ({self.source_file}:{c.span.line}): {outline(c.expr)}"
+            line = self._comments[id(c)] = "# " + comment_text(text)  # as w.comment(text) writes it
+        self.w.line(line)
 
     # ------------------------------------------------------- full results
     def evaluate_function(self) -> None:
