@@ -148,12 +148,12 @@ class _Function(model.Visitor):
         return f"({self.gen.f_name[target.name]} is not None)"
 
     # --------------------------------------------- strict operations
-    def strict_children(self, e) -> list:
+    def strict_children(self, e) -> tuple:
         """The operands a comparison or set test is computed from."""
         timed = _time_vs_period(e)
         if timed is not None:  # `time from A to B` against a period reads A and B directly
-            return [timed[0].start, timed[0].end]
-        return list(model.children(e))
+            return (timed[0].start, timed[0].end)
+        return self.gen.children(e)
 
     def strict(self, e, operands: list[_V], line: Optional[int]) -> tuple[list[str], str]:
         """(names that must not be None, the value when none is) for comparisons and set tests.
@@ -250,7 +250,7 @@ class _Function(model.Visitor):
             x = self.atom(self.val(e.operand), line)
             return _V(f"(None if {x.text} is None else not {x.text})", True) if x.nullable else _V(f"(not {x.text})", False)
         if isinstance(e, (model.Logic, model.AtLeast)):
-            xs = [self.val(x) for x in model.children(e)]
+            xs = [self.val(x) for x in self.gen.children(e)]
             nullable = any(x.nullable for x in xs)
             args = ", ".join(x.text for x in xs)
             if isinstance(e, model.AtLeast):
@@ -268,7 +268,7 @@ class _Function(model.Visitor):
             unknown = " or ".join(c + " is None" for c in checks)
             return _V(f"(None if {unknown} else {core})", True)
         if isinstance(e, (model.Arith, model.TimeFrom)):
-            a, b = (self.val(x) for x in model.children(e))
+            a, b = (self.val(x) for x in self.gen.children(e))
             fn = ARITH_FUNCTIONS[e.op] if isinstance(e, model.Arith) else "time_from"
             # a quotient by zero has no value, nor has a date off the calendar
             nullable = a.nullable or b.nullable or fn == "div" or e.type.kind == DATE
@@ -388,7 +388,7 @@ class _Function(model.Visitor):
         return self.temp_pair(f"at_least_m({e.count}, {self.pair_args(e)})", e.span.line)
 
     def pair_args(self, e: model.Logic | model.AtLeast) -> str:
-        return ", ".join(f"({v}, {m})" for v, m in (self.pair(x) for x in model.children(e)))
+        return ", ".join(f"({v}, {m})" for v, m in (self.pair(x) for x in self.gen.children(e)))
 
     def visit_Compare(self, e: model.Compare | model.Between | model.Member) -> tuple[str, str]:
         operands, args = self.strict_operands(e)
@@ -535,10 +535,14 @@ class _Generator:
         self.reading_domains = silence.reading_domains(guideline)
         self.reading_reads = silence.reading_reads(guideline) if self.risks else {}
         self.checked = {n for n, r in self.rules.items() if r == rt.CHECKED_WHEN_STATED}
+        # Caches by id(): an expression is hashed by its value, all of it. Every node looked up is kept
+        # alive (_keep), so that no id is reused while the generator runs (the guideline holds them anyway).
+        self._keep: list = []
         self._facts_read: dict[int, tuple[str, ...]] = {}  # id(expression) -> model.facts_read(expression)
         # the facts the criteria and their `when`s read (unmet and evaluate read each of them once)
         self.used_facts = set(self.reads([c.expr for c in guideline.criteria] + [c.expr for c in guideline.conditions]))
         self._criterion_reads: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # id(criterion) -> reads
+        self._children: dict[int, tuple] = {}  # id(expression) -> model.children(expression)
         self._outlines: dict[int, str] = {}  # id(`when` expression) -> its outline (comments of unmet and evaluate)
         self._comments: dict[int, str] = {}  # id(criterion) -> its comment line
 
@@ -550,8 +554,17 @@ class _Generator:
             names = cache.get(id(e))
             if names is None:
                 names = cache[id(e)] = model.facts_read(e)
+                self._keep.append(e)
             out.update(dict.fromkeys(names))
         return tuple(out)
+
+    def children(self, e) -> tuple:
+        """model.children(e), found once per node: unmet and evaluate compile each expression two to four times."""
+        found = self._children.get(id(e))
+        if found is None:
+            found = self._children[id(e)] = model.children(e)
+            self._keep.append(e)
+        return found
 
     def criterion_reads(self, c: model.Criterion) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(the facts c's `when`s read, the facts c reads in all), asked by unmet and again by evaluate."""
