@@ -32,6 +32,8 @@ def literal(value) -> str:
     t = type(value)
     if t is str or t is int or t is bool or value is None:  # the common cases first
         return repr(value)
+    if t is tuple:  # mostly of names: a str item is written here rather than by a call per item
+        return _tuple([repr(x) if type(x) is str else literal(x) for x in value])
     if t is Decimal:
         if not value.is_finite():
             raise ValueError(f"not a finite number: {value!r}")
@@ -45,8 +47,6 @@ def literal(value) -> str:
     if t is frozenset:
         items = [literal(x) for x in sorted(value, key=_order)]  # sorted: byte-identical across runs
         return f"frozenset({_tuple(items)})" if items else "frozenset()"
-    if t is tuple:
-        return _tuple([literal(x) for x in value])
     if isinstance(value, Enum):  # the model's kinds and operators: written as their (exact) value
         return literal(value.value)
     raise TypeError(f"cannot write a {t.__name__} as a literal")
