@@ -458,32 +458,27 @@ class _HappyPath:
         self.lexers = _Lexers(self._lexer)
         self.keywords: dict = {}  # a state's lexer -> its keyword callbacks as _KeywordTypes
         self.start, self.end = start, end
-        # Lark's table, state -> symbol -> (Shift, state) or (Reduce, rule), as ints: a state to shift to,
-        # or ~i for the rule rules[i] to reduce by.
-        rules: list = []
-        index: dict = {}
-        self.actions: dict = {}
+        # Lark's table, state -> symbol -> (Shift, state) or (Reduce, rule), as ints: a state to shift to, or ~i
+        # to reduce by the rule rules[i]: (symbols taken off the stack, the state to go to after it from each state
+        # left on top, what builds its node or None where a `?rule` of one symbol keeps its child as it is).
+        self.actions: dict = {state: {} for state in states}
+        reductions: dict = {}
         for state, row in states.items():
-            mine = self.actions[state] = {}
             for symbol, (action, arg) in row.items():
                 if action is Shift:
-                    mine[symbol] = arg
-                    continue
-                if arg not in index:
-                    index[arg] = len(rules)
-                    rules.append(self._reduction(arg, callbacks[arg]))
-                mine[symbol] = ~index[arg]
-        self.rules = tuple(rules)
+                    self.actions[state][symbol] = arg
+                else:
+                    self.actions[state][symbol] = ~reductions.setdefault(arg, len(reductions))
+        self.rules = tuple(self._reduction(rule, callbacks[rule]) for rule in reductions)
 
-    @staticmethod
-    def _reduction(rule, callback) -> tuple:
-        """(symbols taken off the stack, the rule's name, what builds its node or None when it is the one child)."""
-        size = len(rule.expansion)
-        if isinstance(callback, _NodeBuilder):
-            if size == 1 and callback.passes_its_child:
-                return size, rule.origin.name, None  # a `?rule` of one symbol, kept as it is: the child itself
-            callback = callback.__call__  # (a bound method is called faster than an object)
-        return size, rule.origin.name, callback
+    def _reduction(self, rule, build) -> tuple:
+        size, name = len(rule.expansion), rule.origin.name
+        goto = {state: row[name] for state, row in self.actions.items() if name in row}
+        if isinstance(build, _NodeBuilder):
+            if size == 1 and build.passes_its_child:
+                return size, goto, None
+            build = build.__call__  # (a bound method is called faster than an object)
+        return size, goto, build
 
     @classmethod
     def of(cls, lark: Lark) -> _HappyPath | None:
@@ -623,7 +618,7 @@ class _HappyPath:
                     stack.append(state)
                     values.append(token)
                     break
-                size, name, build = rules[~act]
+                size, goto, build = rules[~act]
                 if build is None:
                     del stack[-1]
                 else:
@@ -634,7 +629,7 @@ class _HappyPath:
                     else:
                         children = []
                     values.append(build(children))
-                state = actions[stack[-1]][name]
+                state = goto[stack[-1]]
                 stack.append(state)
 
 
