@@ -252,7 +252,7 @@ def _build(keep_all_tokens: bool) -> Lark:
     for rule in callbacks:
         symbols = getattr(rule, "expansion", None) or ()
         callbacks[rule] = _NodeBuilder(callbacks[rule], bool(symbols) and symbols[0].is_term,
-                                     bool(symbols) and symbols[-1].is_term)
+                                       bool(symbols) and symbols[-1].is_term)
     _lex_faster(lark)
     return lark
 
@@ -381,11 +381,11 @@ _BLANKS = "[\t ]*"
 
 
 def _blanks_first(terminals: list, ignore: frozenset) -> bool:
-    """Whether a lexer's expression, its terminals tried in this order, matches an ignored `[\t ]+` (all of the
-    blanks) wherever a space or a tab comes next: then skipping them first finds the same next token."""
+    """Whether a lexer's expression, its terminals tried in this order, matches all the spaces and tabs that come
+    next as one ignored terminal: then skipping them first finds the same next token."""
     for t in terminals:
         regexp = t.pattern.to_regexp()
-        if t.name in ignore and regexp in ("[\t ]+", "[ \t]+"):
+        if t.name in ignore and regexp in ("[\t ]+", "[ \t]+", r"[\t ]+", r"[ \t]+"):
             return True
         try:
             if _may_start_blank(sre_parse.parse(regexp)) is not False:

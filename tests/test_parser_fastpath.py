@@ -4,9 +4,11 @@ It gives up on anything off the happy path, and Lark then parses the text
 itself, so errors stay Lark's. This compares the two node by node and token
 by token (types, texts, every position, each node's start/end/outer tokens)
 on every `.mtus` file of the repository, on generated guidelines
-(bench/genpack.py), and on texts mutated the ways authors break them: a text
-Lark parses must give the same tree, a text Lark refuses must make the happy
-path give up, and `parse` must report the same diagnostics either way.
+(bench/genpack.py), on random guidelines (tests/strategies.py) and on texts
+mutated the ways authors break them: a text Lark parses must give the same
+tree, a text Lark refuses must make the happy path give up, and `parse` must
+report the same diagnostics either way. Each rule's node builder is compared
+with Lark's callback chain for the rule, for every rule of the grammar.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from mtus.dsl.frontend import normalize
 from mtus.dsl.parser import Node, _happy_path, _HappyPath, _lark, _lark_all_tokens, _LarkOnly, parse
 from mtus.dsl.source import Source
 from tests.conftest import ROOT
+from tests.strategies import guidelines, to_mtus
 
 FILES = sorted(p for p in ROOT.rglob("*.mtus") if ".venv" not in p.parts)
 LARKS = {"tree": _lark, "all tokens": _lark_all_tokens}
@@ -109,6 +112,15 @@ def test_generated_guidelines_parse_as_lark_parses_them():
     assert len(texts) >= 60
     for text in texts:
         _check(text)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(guidelines())
+def test_random_guidelines_parse_as_lark_parses_them(g):
+    """Guidelines drawn by tests/strategies.py, written out as text: every construct, nested, parenthesised."""
+    text = to_mtus(g)
+    _check(text if text.endswith("\n") else text + "\n", "tree")
 
 
 # ------------------------------------------------------------------ mutations
