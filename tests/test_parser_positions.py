@@ -2,10 +2,11 @@
 
 Every span of every diagnostic and model node comes from them. For speed the
 front end keeps two tokens per node instead of Lark's propagate_positions
-(dsl/parser.py: Node, _NodeBuilder) and drives Lark's lexer with a loop of its
-own (_lex_faster), so this compares them with a plain Lark parser, node by
-node and token by token, and the errors of the files that do not parse, on
-every `.mtus` file of the repository.
+(dsl/parser.py: Node, _NodeBuilder), drives Lark's lexer with a loop of its
+own (_lex_faster) and reads a file that parses with a loop of its own
+(_HappyPath), so this compares them with a plain Lark parser, node by node
+and token by token, and the errors of the files that do not parse, on every
+`.mtus` file of the repository.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from lark import Lark, Token, Tree
 
 from mtus.dsl.frontend import normalize
-from mtus.dsl.parser import Node, _Indenter, _lark
+from mtus.dsl.parser import Node, _happy_path, _Indenter, _lark
 from mtus.grammar import grammar_text
 from tests.conftest import ROOT
 
@@ -70,6 +71,7 @@ def test_positions_are_lark_own(path):
         assert _error(ours.value) == _error(e)
         return
     _compare(_lark().parse(text), theirs, [])
+    _compare(_happy_path(_lark()).parse(text), theirs, [])  # and the loop a file that parses is read by
 
 
 def _error(e: Exception) -> tuple:
