@@ -389,12 +389,17 @@ def _blanks_first(terminals: list, ignore: frozenset) -> bool:
         regexp = t.pattern.to_regexp()
         if t.name in ignore and regexp in ("[\t ]+", "[ \t]+", r"[\t ]+", r"[ \t]+"):
             return True
-        try:
-            if _may_start_blank(sre_parse.parse(regexp)) is not False:
-                return False  # this terminal might match at a blank, before the blanks' own
-        except Exception:  # noqa: BLE001 - an expression this reading does not follow: no skipping
-            return False
+        if _regexp_may_start_blank(regexp):
+            return False  # this terminal might match at a blank, before the blanks' own
     return False
+
+
+@functools.lru_cache(maxsize=None)
+def _regexp_may_start_blank(regexp: str) -> bool:
+    try:
+        return _may_start_blank(sre_parse.parse(regexp)) is not False
+    except Exception:  # noqa: BLE001 - an expression this reading does not follow: it may
+        return True
 
 
 def _may_start_blank(items) -> bool | None:
@@ -459,23 +464,27 @@ class _HappyPath:
         self.lark_lexers = _LexTables(lexers)
         self.lexers = _Lexers(self._lexer)
         self.keywords: dict = {}  # a state's lexer -> its keyword callbacks as _KeywordTypes
+        self.shared: dict = {}  # Lark's lexer for a state (states with the same terminals share one) -> ours
         self.start, self.end = start, end
         # Lark's table, state -> symbol -> (Shift, state) or (Reduce, rule), as ints: a state to shift to, or ~i
         # to reduce by the rule rules[i]: (symbols taken off the stack, the state to go to after it from each state
         # left on top, what builds its node or None where a `?rule` of one symbol keeps its child as it is).
         self.actions: dict = {state: {} for state in states}
         reductions: dict = {}
+        gotos: dict = {}  # a rule's name -> {state: the state after the rule from there}
         for state, row in states.items():
             for symbol, (action, arg) in row.items():
                 if action is Shift:
                     self.actions[state][symbol] = arg
+                    gotos.setdefault(symbol, {})[state] = arg  # (terminals too: never looked up)
                 else:
                     self.actions[state][symbol] = ~reductions.setdefault(arg, len(reductions))
-        self.rules = tuple(self._reduction(rule, callbacks[rule]) for rule in reductions)
+        self.rules = tuple(self._reduction(rule, gotos.get(rule.origin.name, {}), callbacks[rule])
+                           for rule in reductions)
 
-    def _reduction(self, rule, build) -> tuple:
-        size, name = len(rule.expansion), rule.origin.name
-        goto = {state: row[name] for state, row in self.actions.items() if name in row}
+    @staticmethod
+    def _reduction(rule, goto: dict, build) -> tuple:
+        size = len(rule.expansion)
         if isinstance(build, _NodeBuilder):
             if size == 1 and build.passes_its_child:
                 return size, goto, None
@@ -504,8 +513,15 @@ class _HappyPath:
 
     def _lexer(self, state: int) -> tuple:
         """What the lexer does in a parser state: a function matching its terminals at a position, the terminals that
-        need more than making a token (_SPECIAL), the keyword types of words; a lexer with callbacks other than
-        keywords matches nothing (not on the happy path)."""
+        need more than making a token (_LINES, _IGNORED, _KEYWORD, _INDENTS), the keyword types of words; a lexer with
+        callbacks other than keywords matches nothing (not on the happy path)."""
+        basic = self.lark_lexers.lexers[state]
+        if basic in self.shared:
+            return self.shared[basic]
+        self.shared[basic] = lexer = self._new_lexer(state)
+        return lexer
+
+    def _new_lexer(self, state: int) -> tuple:
         mres, ignore, newline, callback = self.lark_lexers[state]
         if not all(isinstance(c, UnlessCallback) for c in callback.values()) or ignore & callback.keys():
             return _no_match, {}, {}
