@@ -410,3 +410,22 @@ def test_a_file_found_altered_on_first_use_is_an_error_not_a_traceback(built, re
         return
     assert r.returncode in (1, 2) and "Traceback" not in r.stderr, r.stderr
     assert f"{built}/{rel}: does not match its sha256 in the manifest" in r.stderr
+
+
+def test_compiling_leaves_no_cycles_for_the_collector():
+    """Compiling runs with the cycle collector paused (dsl.frontend.cycles_not_collected); what it leaves in cycles
+    is found when it resumes, by one pass over everything compiling made (a closure calling itself in the code
+    generator, once per criterion, was 0.25 s of compiling 2,000 guidelines). Nothing should be left."""
+    import gc
+
+    build_pack([str(GUIDELINES)])  # Lark's grammar analysed, caches warm
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        build_pack([str(GUIDELINES)])
+        gc.collect()
+        left = [type(o).__qualname__ for o in gc.garbage]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert left == []

@@ -110,7 +110,6 @@ class CodeWriter:
         self._level = 0
         self._prefix = ""  # INDENT * self._level
         self._origin: Optional[int] = None
-        self._indent = _Indent(self)
 
     def line(self, text: str = "", origin: Optional[int] = None) -> None:
         """One line at the current indentation; `origin`: its `.mtus` line, as `with self.origin(...)` gives it."""
@@ -128,8 +127,9 @@ class CodeWriter:
         self.line("# " + comment_text(text))
 
     def indent(self) -> "_Indent":
-        """A block one level deeper: `with w.indent(): ...`."""
-        return self._indent
+        """A block one level deeper: `with w.indent(): ...` (a new object each time: one the writer kept would
+        refer back to it, a cycle left for the collector to find in every generated module)."""
+        return _Indent(self)
 
     def origin(self, mtus_line: Optional[int]) -> "_Origin":
         """Tag the lines written inside with the `.mtus` line they implement."""
@@ -161,7 +161,7 @@ class CodeWriter:
 
 
 class _Indent:
-    """CodeWriter.indent(): one level deeper while inside (one object per writer: nesting only counts)."""
+    """CodeWriter.indent(): one level deeper while inside."""
 
     __slots__ = ("w",)
 

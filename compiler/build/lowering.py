@@ -9,6 +9,7 @@ maps the model onto it.
 
 from __future__ import annotations
 
+import functools
 from typing import Iterable, Optional
 
 from mtus.compiler.check import runtime as rt
@@ -221,22 +222,23 @@ def computed_operands(e: model.Expr) -> list[model.Expr]:
     inside a query are not values of the criterion and are not entered.
     """
     out: list[model.Expr] = []
-
-    def value(x: model.Expr) -> None:
-        if isinstance(x, _READ) or (isinstance(x, model.Query) and x.op in ("any", "all")):
-            return
-        out.append(x)
-        if isinstance(x, (model.Arith, model.TimeFrom)):
-            for child in model.children(x):
-                value(child)
-        elif isinstance(x, model.Lookup):
-            value(x.key)
-
-    _walk_comparisons(e, value)
+    _walk_comparisons(e, functools.partial(_computed, out))
     unique: dict[str, model.Expr] = {}
     for x in out:  # the same value compared twice is shown once
         unique.setdefault(written(x), x)
     return list(unique.values())
+
+
+def _computed(out: list, x: model.Expr) -> None:
+    """computed_operands' walk (not a closure calling itself: each would be a cycle left for the collector)."""
+    if isinstance(x, _READ) or (isinstance(x, model.Query) and x.op in ("any", "all")):
+        return
+    out.append(x)
+    if isinstance(x, (model.Arith, model.TimeFrom)):
+        for child in model.children(x):
+            _computed(out, child)
+    elif isinstance(x, model.Lookup):
+        _computed(out, x.key)
 
 
 def reads(exprs: Iterable[model.Expr]) -> tuple[str, ...]:
