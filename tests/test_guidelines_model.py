@@ -26,3 +26,29 @@ def test_tpi_uses_the_case_file_fact_names():
                      "radiculopathy", "injections", "substance", "diagnoses", "prior_injections"]
     history = model.fact("prior_injections").type
     assert [f.name for f in history.fields] == ["date", "relief", "relief_lasted", "function_improved"]
+
+
+def test_the_backends_never_change_a_model():
+    """The model's records are not attrs-frozen (a frozen `__init__` was a fifth of checking), so this holds by
+    rule, not by construction: generating the checker, describing the guideline and interpreting a case read
+    the model and its shared type constants and change nothing."""
+    import copy
+    import datetime
+
+    from mtus.compiler.build.codegen import generate_module
+    from mtus.compiler.build.interpret import evaluate
+    from mtus.compiler.build.packinfo import describe
+    from mtus.dsl import model as m
+
+    constants = {name: (value, copy.deepcopy(value)) for name, value in vars(m).items() if name.startswith("T_")}
+    assert constants
+    for path in FILES:
+        g = check_file(path).model
+        if not isinstance(g, m.Guideline):
+            continue
+        before, outline = copy.deepcopy(g), dump(g)
+        generate_module(g)
+        describe(g)
+        evaluate(g, {}, datetime.date(2020, 1, 1))
+        assert g == before and dump(g) == outline, path.name
+    assert all(value == kept for value, kept in constants.values())
