@@ -138,7 +138,8 @@ def test_a_pack_of_the_first_format_is_refused_with_what_to_do(built):
     data["guidelines"] = [{"id": g, "module": f"guidelines/{g}.py", "info": f"guidelines/{g}.json"}
                           for g in data["guidelines"]]
     m.write_text(json.dumps(data))
-    with pytest.raises(PackError, match="manifest.json: pack format 1; this mtus reads format 2"):
+    with pytest.raises(PackError, match="manifest.json: pack format 1; this mtus reads format 2: recompile the "
+                                        "pack with `mtus compile`"):
         load_pack(str(built))
 
 

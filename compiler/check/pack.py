@@ -373,7 +373,7 @@ def verify_manifest(raw: Optional[bytes], names: Iterable[str], location: str) -
     fmt = manifest.get("format")
     if type(fmt) is not int or fmt != PACK_FORMAT:
         found = "has no pack format" if fmt is None else f"pack format {fmt!r}"
-        raise PackError(f"{where}: {found}; this mtus reads format {PACK_FORMAT}")
+        raise PackError(f"{where}: {found}; this mtus reads format {PACK_FORMAT}: recompile the pack with `mtus compile`")
     listed = manifest.get("files")
     try:  # whole-list checks (str.join refuses a non-text): a large pack lists thousands of files
         valid = isinstance(listed, dict) and isinstance("".join(listed) + "".join(listed.values()), str)
