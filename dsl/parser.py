@@ -568,8 +568,8 @@ class _HappyPath:
                     if pos < end:
                         return None  # no terminal matches: a syntax error
                     # The blocks still open close, then the end: reductions up to the end state, where no action is.
-                    dedent = Token.new_borrow_pos("_DEDENT", "", last) if last else Token("_DEDENT", "")
-                    made = [_token("$END", "")] + [dedent] * (len(levels) - 1)
+                    made = [_token("$END", "")] + [Token.new_borrow_pos("_DEDENT", "", last) if last
+                                                   else Token("_DEDENT", "") for _ in levels[1:]]
                     continue
                 kind = m.lastgroup
                 value = m.group(kind)  # (blanks before it skipped)

@@ -88,6 +88,12 @@ def _check(text: str, which: str = "tree") -> None:
     else:
         assert ours is not None, "the happy path gave up on a text Lark parses"
         _same(ours, theirs, [])
+        assert _tokens_and_objects(ours) == _tokens_and_objects(theirs)  # no token object twice in the tree
+
+
+def _tokens_and_objects(tree) -> tuple[int, int]:
+    tokens = list(tree.scan_values(lambda v: isinstance(v, Token)))
+    return len(tokens), len({id(t) for t in tokens})
 
 
 def test_the_happy_path_is_taken():
@@ -207,6 +213,8 @@ def test_mutated_texts_give_the_diagnostics_lark_gives(seed):
     'guideline g "G"\n  source "S" page 1\n\ncriteria\n  c: a)\n',  # a stray closing bracket
     'guideline g "G"\n  source "S" page 1 \\\n   section "2"\n',  # a continued line
     'guideline g "G"\n  source "S" page 1\n\\\n',  # the text ends with ignored characters
+    # two blocks still open at the end (the last line end continued): closed by the end, not by a line
+    'guideline g "G"\n  source "S" page 1\n\nfacts\n  a: finding "a"\n\ncriteria\n  c: a\n    says "x"\n    \\\n',
     'guideline g "G" # a comment at the end\n  source "S" page 1   # and here\n',
     'guideline g "G"\n  source "S" page 1\n\ncriteria\n  c: a ~ b\n',  # no terminal matches
 ])
