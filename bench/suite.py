@@ -269,7 +269,9 @@ def section_compile(env: Env, quick: bool) -> dict:
         shutil.rmtree(src, ignore_errors=True)
         files, lines = genpack.generate(src, size, own_services=True)
         r = _compile_runs(env, src, env.tmp / f"gen-cache{size}", True, 1)
-        points.append((lines, r["cpu_s"]))
+        # the fit is of user CPU: the kernel's share is creating the cache's 4,000 files, which on this shared
+        # disk took from 0.1 s to 3 s for the same files minutes apart
+        points.append((lines, r["cpu_s"] - r["sys_s"]))
         growth.append({"guidelines": size, "lines": lines, "cold_s": r["s"], "cold_cpu_s": r["cpu_s"],
                        "cold_sys_s": r["sys_s"],
                        "lines_per_cpu_s": lines / r["cpu_s"], "load": r["load"]})
@@ -290,7 +292,7 @@ def section_compile(env: Env, quick: bool) -> dict:
     say(f"  cold cache: {growth[-1]['cold_cpu_s']:7.2f} s CPU in process ({growth[-1]['lines_per_cpu_s']:,.0f} "
         "lines per CPU second)")
     say(f"  warm cache: {warm_big['s'] * 1000:7.1f} ms in process, {warm_big['wall_s'] * 1000:5.0f} ms wall")
-    say(f"  fit of CPU time: {fit['fixed_s'] * 1000:.0f} ms + {fit['s_per_1000_lines'] * 1000:.0f} ms per 1,000 lines, "
+    say(f"  fit of user CPU time: {fit['fixed_s'] * 1000:.0f} ms + {fit['s_per_1000_lines'] * 1000:.0f} ms per 1,000 lines, "
         f"every size within {fit['max_deviation']:.1%} of the line; marginal CPU per 1,000 lines "
         + ", ".join(f"{x * 1000:.0f}" for x in fit["marginal_s_per_1000_lines"]) + " ms")
     return out
@@ -821,7 +823,7 @@ def targets(res: dict) -> list[tuple[str, str, str]]:
                     mark(g["cold_cpu_s"] < 5 and g["guidelines"] >= 2000)))
         f = g["fit"]
         lin = f["max_deviation"] < 0.1 and (f["last_over_first_marginal"] or 0) < 1.5
-        out.append(("5. compile CPU time linear in size",
+        out.append(("5. compile CPU time linear in size (user CPU)",
                     f"every size within {f['max_deviation']:.1%} of a line; last/first marginal "
                     f"{f['last_over_first_marginal']:.2f}", mark(lin)))
         b = res["compile"]["bundled"]
