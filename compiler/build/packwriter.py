@@ -53,10 +53,10 @@ def build_pack(paths: Iterable[str], name: str = "mtus-pack", version: str = "0"
 
 def pack_from_text(text: str, path: str = "<stdin>", name: str = "mtus-pack", version: str = "0"):
     """A loaded pack from one `.mtus` source given as text (`--pack -`). Raises CompileError."""
-    from mtus.compiler.check.pack import load_pack_files
+    from mtus.compiler.check.pack import load_built_pack
     from mtus.dsl.frontend import check_text
 
-    return load_pack_files(pack_from_results([check_text(text, path)], name, version).files, path)
+    return load_built_pack(pack_from_results([check_text(text, path)], name, version).files, path)
 
 
 def pack_from_results(results: list, name: str = "mtus-pack", version: str = "0") -> PackFiles:

@@ -109,12 +109,13 @@ class RouteTables:
                 "facts": [[name, " ".join(str(at[g]) for g in gids)] for name, gids in facts.items()]}
 
     @classmethod
-    def from_json(cls, data: Any, ids: Sequence[str]) -> tuple[RouteTables, Mapping[str, tuple[str, ...]]]:
+    def from_json(cls, data: Any, ids: Sequence[str],
+                  where: str = "routing.json") -> tuple[RouteTables, Mapping[str, tuple[str, ...]]]:
         """The tables and the facts index of routing.json, for a pack whose guidelines are `ids` in order.
 
         ValueError saying what is wrong if it is not one (any other shape, another format, other guidelines).
         Every table is checked now, but for each fact's guideline numbers: checked when the fact is first
-        looked up (FactGuidelines).
+        looked up (FactGuidelines, whose errors name the file as `where`).
         """
         if not isinstance(data, dict) or data.get("format") != ROUTING_FORMAT:
             raise ValueError(f"not a routing table of format {ROUTING_FORMAT}")
@@ -158,7 +159,7 @@ class RouteTables:
         except (TypeError, ValueError, KeyError, IndexError):
             raise ValueError("its tables are not lists of texts and guideline numbers") from None
         return (cls(cpt, texts, starts, owners, ids, written, drug, drug_names, single_forms),
-                FactGuidelines(facts, ids))
+                FactGuidelines(facts, ids, where))
 
 
 class FactGuidelines(Mapping[str, tuple[str, ...]]):
@@ -166,24 +167,25 @@ class FactGuidelines(Mapping[str, tuple[str, ...]]):
     numbers for the fact (`"0 7 12"`), read when the fact is first looked up: a case names a dozen facts of a
     pack's hundreds. A text that is not such numbers is a PackError then (the file matched its sha256)."""
 
-    __slots__ = ("_numbers", "_ids", "_made")
+    __slots__ = ("_numbers", "_ids", "_where", "_made")
 
-    def __init__(self, numbers: dict[str, str], ids: Sequence[str]):
+    def __init__(self, numbers: dict[str, str], ids: Sequence[str], where: str = "routing.json"):
         self._numbers = numbers
         self._ids = ids
+        self._where = where  # the file, for errors
         self._made: dict[str, tuple[str, ...]] = {}
 
     def __getitem__(self, name: str) -> tuple[str, ...]:
         made = self._made.get(name)
         if made is None:
-            text = self._numbers[name]
-            ids = self._ids
-            if not _NUMBERS.fullmatch(text) or any(int(n) >= len(ids) for n in text.split()):
-                from mtus.compiler.check.pack import PackError, ROUTING
+            text, ids = self._numbers[name], self._ids
+            numbers = [int(n) for n in text.split()] if _NUMBERS.fullmatch(text) else [len(ids)]
+            if max(numbers) >= len(ids):
+                from mtus.compiler.check.pack import PackError  # (check/pack.py imports this module)
 
-                raise PackError(f"{ROUTING}: the guidelines of fact `{name}` are not guideline numbers "
+                raise PackError(f"{self._where}: the guidelines of fact `{name}` are not guideline numbers "
                                 f"({text[:40]!r}); recompile the pack with `mtus compile`")
-            made = self._made[name] = tuple([ids[int(n)] for n in text.split()])
+            made = self._made[name] = tuple([ids[n] for n in numbers])
         return made
 
     def __contains__(self, name: object) -> bool:

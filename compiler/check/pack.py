@@ -27,6 +27,7 @@ import json
 import os
 import re
 import types
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -228,7 +229,7 @@ class Pack(Record):
     guidelines: Mapping[str, LoadedGuideline]
     location: str
     formulary: Optional[FormularyInfo]  # the drug vocabulary, when the pack has one
-    index: Optional[PackIndex]  # routing.json's (or the manifest's) index; None: computed from the descriptions
+    index: Optional[PackIndex]  # routing.json's index; None (a pack made of descriptions): computed from them
     _cache: dict  # what is made from the pack on first use (the case reader, the descriptions)
 
     def __init__(self, name: str, version: str, digest: str, guidelines: Mapping[str, LoadedGuideline], location: str,
@@ -416,7 +417,7 @@ def guideline_files(gid: str) -> tuple[str, str]:
 #: A guideline id, as the grammar's NAME: nothing that could name a file outside guidelines/ (_IDS: several,
 #: one a line, checked at once).
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_IDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\n[A-Za-z_][A-Za-z0-9_]*)*")
+_IDS = re.compile(f"{_ID.pattern}(?:\n{_ID.pattern})*")
 
 
 def _guideline_ids(manifest: dict, where: str) -> list[str]:
@@ -434,8 +435,7 @@ def _guideline_ids(manifest: dict, where: str) -> list[str]:
         raise PackError(f"{where}: guideline {i + 1} ({bad!r}) is not a guideline id (a name of letters, digits "
                         "and _)")
     if len(set(ids)) != len(ids):
-        seen: set[str] = set()
-        twice = next(x for x in ids if x in seen or seen.add(x))  # type: ignore[func-returns-value]
+        twice = next(gid for gid, n in Counter(ids).items() if n > 1)
         raise PackError(f"{where}: guideline `{twice}` is listed twice")
     return ids
 
@@ -448,7 +448,7 @@ def _routing_index(name, files: _Files, manifest: dict, location: str, ids: list
     hint = "recompile the pack with `mtus compile`"
     data = _json(files.read(name), where, f"is not a valid routing table; {hint}")
     try:
-        tables, facts = RouteTables.from_json(data, ids)
+        tables, facts = RouteTables.from_json(data, ids, where)
     except ValueError as e:
         raise PackError(f"{where}: is not a valid routing table ({e}); {hint}") from None
     return PackIndex(None, facts, tables)
@@ -534,7 +534,7 @@ def load_pack_files(files: Mapping[str, bytes], location: str) -> Pack:
     return _pack(manifest, sha256(files[MANIFEST]), _Files(location, manifest["files"], files), location, eager=True)
 
 
-def _built_pack(files: Mapping[str, bytes], location: str) -> Pack:
+def load_built_pack(files: Mapping[str, bytes], location: str) -> Pack:
     """A pack this process has just compiled (build/packwriter.py), loaded from memory: its files are the
     compiler's, so nothing is hashed again and each description is read when first used (2,000 guidelines:
     0.5 s less)."""
@@ -684,7 +684,7 @@ def pack_from_sources(paths: Iterable[str], name: str = "mtus-pack", version: st
             write_pack(pack, str(cached), durable=False)  # a damaged entry fails its hashes and is rebuilt
         except (OSError, PackError):
             pass  # a read-only cache only costs speed
-    return _built_pack(pack.files, "<compiled from " + ", ".join(_display_path(f) for f in files) + ">")
+    return load_built_pack(pack.files, "<compiled from " + ", ".join(_display_path(f) for f in files) + ">")
 
 
 def bundled_pack(use_cache: bool = True) -> Pack:
@@ -707,6 +707,6 @@ def open_pack(spec: Optional[str]) -> Pack:
     raise PackError(f"{spec}: no such pack folder or .mtus file")
 
 
-__all__ = ["Pack", "PackError", "CompileError", "load_pack", "load_pack_files", "pack_from_sources",
+__all__ = ["Pack", "PackError", "CompileError", "load_pack", "load_pack_files", "load_built_pack", "pack_from_sources",
            "bundled_pack", "open_pack"]
 
