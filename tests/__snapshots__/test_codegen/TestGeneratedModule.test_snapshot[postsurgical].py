@@ -49,9 +49,11 @@ _table_general_course = {
     'anterior cervical discectomy and fusion': 24,
     'lumbar laminectomy and fusion': 34,
     'lumbar decompression and fusion': 34,
+    'rotator cuff repair': 24,
+    'rcr': 24,
 }
 
-# Table treatment_period: postsurgical physical medicine treatment period (postsurgical.mtus:94)
+# Table treatment_period: postsurgical physical medicine treatment period (postsurgical.mtus:101)
 _table_treatment_period = {
     'total knee arthroplasty': Duration(4, 0),
     'total knee replacement': Duration(4, 0),
@@ -69,6 +71,8 @@ _table_treatment_period = {
     'total hip replacement': Duration(4, 0),
     'tka': Duration(4, 0),
     'tha': Duration(4, 0),
+    'rotator cuff repair': Duration(6, 0),
+    'rcr': Duration(6, 0),
     'meniscectomy': Duration(6, 0),
     'microdiscectomy': Duration(6, 0),
     'acl repair': Duration(6, 0),
@@ -116,34 +120,34 @@ def unmet(facts, request_date):
         f_postop_therapy = ()
     _out = []
 
-    # within_period (postsurgical.mtus:125): (<= (time-from surgery_date:date request.date) treatment_p...
+    # within_period (postsurgical.mtus:134): (<= (time-from surgery_date:date request.date) treatment_p...
     _t1 = time_from(f_surgery_date, request_date)
     _t2 = lookup(_table_treatment_period, f_surgery)
     _t3 = compare_duration('<=', _t1, _t2, request_date)
     if not (_t3 is True):
         _out.append('within_period')
 
-    # when#0 (postsurgical.mtus:132): (not (any postop_therapy):bool)
+    # when#0 (postsurgical.mtus:141): (not (any postop_therapy):bool)
     _when4 = (not (len(f_postop_therapy) > 0))
     if _when4 is not False:
 
-        # initial_course when#0 (postsurgical.mtus:133): (<= postop_visits_requested:count (/ general_cours...
+        # initial_course when#0 (postsurgical.mtus:142): (<= postop_visits_requested:count (/ general_cours...
         _t5 = div(lookup(_table_general_course, f_surgery), 2)
         if _when4 is None or not (f_postop_visits_requested is not None and _t5 is not None and (f_postop_visits_requested <= _t5)):
             _out.append('initial_course')
 
-    # when#1 (postsurgical.mtus:143): (any postop_therapy):bool
+    # when#1 (postsurgical.mtus:152): (any postop_therapy):bool
     _when6 = (len(f_postop_therapy) > 0)
     if _when6 is not False:
         _unknown7 = _when6 is None
 
-        # functional_improvement when#1 (postsurgical.mtus:144): (last postop_therapy field function_improv...
+        # functional_improvement when#1 (postsurgical.mtus:153): (last postop_therapy field function_improv...
         _r8 = last_row(f_postop_therapy, 'date')
         _t9 = None if _r8 is None else _r8.get('function_improved')
         if _unknown7 or not (_t9 is True):
             _out.append('functional_improvement')
 
-        # general_course_limit when#1 (postsurgical.mtus:146): (or (<= (+ (sum postop_therapy field visits)...
+        # general_course_limit when#1 (postsurgical.mtus:155): (or (<= (+ (sum postop_therapy field visits)...
         _v10, _m10 = sum_m(f_postop_therapy, 'postop_therapy', None, None, 'visits', 0)
         _t11 = add(_v10, f_postop_visits_requested)
         _t12 = lookup(_table_general_course, f_surgery)
@@ -179,14 +183,14 @@ def _decide(facts, request_date):
         f_postop_therapy = ()
     r_postop_therapy = FactValue('postop_therapy', f_postop_therapy, d_postop_therapy)
 
-    # when#0 (postsurgical.mtus:132): (not (any postop_therapy):bool)
+    # when#0 (postsurgical.mtus:141): (not (any postop_therapy):bool)
     _v1, _m1 = any_m(f_postop_therapy, 'postop_therapy', None, None)
     _t2 = None if _v1 is None else not _v1
     _gate3 = (_t2, _m1)
-    # when#1 (postsurgical.mtus:143): (any postop_therapy):bool
+    # when#1 (postsurgical.mtus:152): (any postop_therapy):bool
     _gate4 = (_v1, _m1)
 
-    # within_period (postsurgical.mtus:125): (<= (time-from surgery_date:date request.date) treatment_p...
+    # within_period (postsurgical.mtus:134): (<= (time-from surgery_date:date request.date) treatment_p...
     _v6, _m6 = strict_m(time_from(f_surgery_date, request_date), (f_surgery_date, m_surgery_date))
     _v7, _m7 = lookup_m(_table_treatment_period, 'treatment_period', (f_surgery, m_surgery))
     _t8 = compare_duration('<=', _v6, _v7, request_date)
@@ -194,7 +198,7 @@ def _decide(facts, request_date):
     _c5 = decide('within_period', False, ALWAYS, (_v9, _m9), (r_surgery_date, r_surgery), (Computed('time from surgery_date to request.date', _v6), Computed('treatment_period[surgery]', _v7)), rules=_RULES)
 
     if _gate3[0] is True:
-        # initial_course when#0 (postsurgical.mtus:133): (<= postop_visits_requested:count (/ general_cours...
+        # initial_course when#0 (postsurgical.mtus:142): (<= postop_visits_requested:count (/ general_cours...
         _v11, _m11 = lookup_m(_table_general_course, 'general_course', (f_surgery, m_surgery))
         _v12, _m12 = strict_m(div(_v11, 2), (_v11, _m11))
         _v13, _m13 = strict_m((None if f_postop_visits_requested is None or _v12 is None else (f_postop_visits_requested <= _v12)), (f_postop_visits_requested, m_postop_visits_requested), (_v12, _m12))
@@ -203,11 +207,11 @@ def _decide(facts, request_date):
         _c10 = decide('initial_course', False, _gate3, None, (r_postop_therapy,), rules=_RULES)
 
     if _gate4[0] is True:
-        # functional_improvement when#1 (postsurgical.mtus:144): (last postop_therapy field function_improv...
+        # functional_improvement when#1 (postsurgical.mtus:153): (last postop_therapy field function_improv...
         _p16 = pick_m('last', f_postop_therapy, 'postop_therapy', None, None, 'date')
         _v17, _m17 = field_m(_p16, 'postop_therapy', 'function_improved')
         _c14 = decide('functional_improvement', False, _gate4, (_v17, _m17), (r_postop_therapy,), rules=_RULES)
-        # general_course_limit when#1 (postsurgical.mtus:146): (or (<= (+ (sum postop_therapy field visits)...
+        # general_course_limit when#1 (postsurgical.mtus:155): (or (<= (+ (sum postop_therapy field visits)...
         _v18, _m18 = sum_m(f_postop_therapy, 'postop_therapy', None, None, 'visits', 0)
         _v19, _m19 = strict_m(add(_v18, f_postop_visits_requested), (_v18, _m18), (f_postop_visits_requested, m_postop_visits_requested))
         _v20, _m20 = lookup_m(_table_general_course, 'general_course', (f_surgery, m_surgery))
@@ -223,8 +227,8 @@ def _decide(facts, request_date):
 
 # Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).
 SOURCE_LINES = (
-    (109, 109, 51), (110, 110, 52), (111, 111, 53), (112, 112, 54), (113, 116, 55), (119, 124, 125),
-    (126, 128, 132), (130, 133, 133), (135, 138, 143), (140, 144, 144), (146, 151, 146), (164, 166, 51),
-    (167, 169, 52), (170, 172, 53), (173, 175, 54), (176, 180, 55), (182, 185, 132), (186, 187, 143),
-    (189, 194, 125), (196, 203, 133), (205, 209, 144), (210, 216, 146), (217, 219, 144),
+    (113, 113, 51), (114, 114, 52), (115, 115, 53), (116, 116, 54), (117, 120, 55), (123, 128, 134),
+    (130, 132, 141), (134, 137, 142), (139, 142, 152), (144, 148, 153), (150, 155, 155), (168, 170, 51),
+    (171, 173, 52), (174, 176, 53), (177, 179, 54), (180, 184, 55), (186, 189, 141), (190, 191, 152),
+    (193, 198, 134), (200, 207, 142), (209, 213, 153), (214, 220, 155), (221, 223, 153),
 )
