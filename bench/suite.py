@@ -269,8 +269,8 @@ def section_compile(env: Env, quick: bool) -> dict:
         shutil.rmtree(src, ignore_errors=True)
         files, lines = genpack.generate(src, size, own_services=True)
         r = _compile_runs(env, src, env.tmp / f"gen-cache{size}", True, 1)
-        # the fit is of user CPU: the kernel's share is creating the cache's 4,000 files, which on this shared
-        # disk took from 0.1 s to 3 s for the same files minutes apart
+        # the fit is of user CPU: the kernel's share is the disk's and the memory's (page faults), and on this
+        # shared machine varied several-fold for the same work minutes apart
         points.append((lines, r["cpu_s"] - r["sys_s"]))
         growth.append({"guidelines": size, "lines": lines, "cold_s": r["s"], "cold_cpu_s": r["cpu_s"],
                        "cold_sys_s": r["sys_s"],

@@ -100,12 +100,18 @@ def test_compile_refuses_to_overwrite_a_folder_that_is_not_a_pack(run, tmp_path)
 def test_tampered_pack_is_refused(run, tmp_path):
     out = tmp_path / "pack"
     assert run("compile", "guidelines/", "-o", str(out)).exit_code == 0
-    module = out / "guidelines" / "tpi.py"
-    module.write_text(module.read_text() + "\nprint('hijacked')\n")
+    checkers = out / "checkers.txt"
+    data = checkers.read_bytes()
+    hijacked = data.replace(b"def evaluate(", b"print('hijacked')\ndef evaluate(")
+    checkers.write_bytes(hijacked)
     r = run("check", SEED, "--pack", str(out))
     assert r.exit_code == 1
-    assert "guidelines/tpi.py: does not match its sha256 in the manifest" in r.stderr
+    assert f"{out}/checkers.txt: is {len(hijacked):,} bytes, but the manifest places its parts in " \
+           f"{len(data):,}; the pack was altered" in r.stderr
     assert "hijacked" not in r.stdout
+    checkers.write_bytes(data.replace(b"request_date", b"Request_date"))  # each part's bytes changed, not its size
+    r = run("check", SEED, "--pack", str(out))
+    assert r.exit_code == 1 and "checkers.txt#tpi: does not match its sha256 in the manifest" in r.stderr
 
 
 def test_rationale_and_schema(run):
@@ -188,7 +194,7 @@ def test_dash_reads_standard_input_everywhere(tmp_path):
     assert lint.exit_code == 1 and lint.stdout.startswith("<stdin>:") and "error[E201]" in lint.stdout
     assert "passed, 0 failed" in _invoke("test", "-", input=tpi).stdout
     assert _invoke("compile", "-", "-o", str(tmp_path / "p"), input=tpi).exit_code == 0
-    assert (tmp_path / "p" / "guidelines" / "tpi.py").is_file()
+    assert json.loads((tmp_path / "p" / "manifest.json").read_text())["guidelines"] == ["tpi"]
     assert "Trigger point injections (tpi)" in _invoke("rationale", "-", input=tpi).stdout
     assert "guideline: tpi" in _invoke("template", "tpi", "--pack", "-", input=tpi).stdout
     assert "twitch_response" in _invoke("schema", "-", input=tpi).stdout

@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from mtus.compiler.build.packwriter import build_pack, write_pack
-from mtus.compiler.check.pack import PackError, load_pack, load_pack_files, sha256
+from mtus.compiler.check.pack import PackError, load_pack, load_pack_files
 from mtus.compiler.tools.cli import main
 from tests.conftest import GUIDELINES, ROOT
+from tests.packedit import part, rehashed, with_manifest, with_part
 
 TPI = str(GUIDELINES / "tpi.mtus")
 
@@ -58,17 +59,20 @@ def test_compile_never_follows_a_symlinked_manifest(tmp_path, built):
     assert (out / "notes.txt").read_text() == "precious"
 
 
-@pytest.mark.parametrize("change", ["extra", "pycache", "altered", "missing"])
+@pytest.mark.parametrize("change", ["extra", "pycache", "altered", "part altered", "missing"])
 def test_compile_never_replaces_a_pack_with_something_it_did_not_write(built, change):
     if change == "extra":
-        (built / "guidelines" / "mine.txt").write_text("precious")
+        (built / "mine.txt").write_text("precious")
     elif change == "pycache":
         (built / "__pycache__").mkdir()
         (built / "__pycache__" / "x.pyc").write_text("precious")
     elif change == "altered":
-        (built / "guidelines" / "tpi.json").write_text("{}")
+        (built / "descriptions.jsonl").write_text("{}")
+    elif change == "part altered":  # the same size, one part's bytes changed
+        f = built / "checkers.txt"
+        f.write_bytes(f.read_bytes().replace(b"evaluate", b"Evaluate", 1))
     else:
-        (built / "guidelines" / "tpi.json").unlink()
+        (built / "descriptions.jsonl").unlink()
     before = sorted(p.relative_to(built).as_posix() for p in built.rglob("*"))
     r = compile_to(built)
     assert r.exit_code == 1 and "so it is not replaced" in r.output, r.output
@@ -83,43 +87,27 @@ def test_compile_replaces_a_pack_it_wrote_and_an_empty_folder(tmp_path, built):
 
 
 # ------------------------------------------------ 5. a broken pack is refused by name
-def manifest_of(files) -> dict:
-    return json.loads(files["manifest.json"])
-
-
-def with_manifest(files, change) -> dict:
-    files = dict(files)
-    m = manifest_of(files)
-    change(m)
-    files["manifest.json"] = json.dumps(m).encode()
-    return files
-
-
-def rehashed(files, rel, data) -> dict:
-    files = dict(files)
-    files[rel] = data
-
-    def update(m):
-        m["files"][rel] = sha256(data)
-    return with_manifest(files, update)
-
-
 def _set(key, value):
     def change(m):
         m[key] = value
     return change
 
 
+def _info(files, data: bytes) -> dict:
+    """The pack with tpi's description replaced (placed and hashed as its builder would)."""
+    return with_part(files, "descriptions.jsonl", "tpi", data)
+
+
 def _fact_kind(files, kind) -> bytes:
-    info = json.loads(files["guidelines/tpi.json"])
+    info = json.loads(part(files, "descriptions.jsonl", "tpi"))
     info["facts"]["injections"]["kind"] = kind
-    return json.dumps(info).encode()
+    return json.dumps(info).encode() + b"\n"
 
 
 def _shape_kind(files, kind) -> bytes:
-    info = json.loads(files["guidelines/tpi.json"])
+    info = json.loads(part(files, "descriptions.jsonl", "tpi"))
     info["criteria"][0]["shape"]["kind"] = kind
-    return json.dumps(info).encode()
+    return json.dumps(info).encode() + b"\n"
 
 
 def _with_formulary(files, change) -> dict:
@@ -141,7 +129,7 @@ BROKEN = {
     "format text": (lambda f: with_manifest(f, _set("format", "1")), "manifest.json: pack format '1'"),
     "files a list": (lambda f: with_manifest(f, _set("files", [])), "manifest.json: is not a valid pack manifest"),
     "files missing": (lambda f: with_manifest(f, lambda m: m.pop("files")), "is not a valid pack manifest"),
-    "hash a number": (lambda f: with_manifest(f, lambda m: m["files"].update({"guidelines/tpi.py": 1})),
+    "hash a number": (lambda f: with_manifest(f, lambda m: m["files"].update({"routing.json": 1})),
                       "manifest.json: is not a valid pack manifest"),
     "guidelines missing": (lambda f: with_manifest(f, lambda m: m.pop("guidelines")), "`guidelines` must be a list"),
     "guidelines a dict": (lambda f: with_manifest(f, _set("guidelines", {})), "`guidelines` must be a list"),
@@ -151,14 +139,19 @@ BROKEN = {
                   "guideline 1 ('../../etc/x') is not a guideline id"),
     "id of two lines": (lambda f: with_manifest(f, _set("guidelines", ["tpi\nx"])),
                         "guideline 1 ('tpi\\nx') is not a guideline id"),
-    "id of no files": (lambda f: with_manifest(f, _set("guidelines", ["other"])),
-                       "guidelines/other.json: is not in the pack (its manifest does not list it)"),
-    "info not JSON": (lambda f: rehashed(f, "guidelines/tpi.json", b"{nope"),
-                      "guidelines/tpi.json: is not a valid guideline description"),
-    "info a list": (lambda f: rehashed(f, "guidelines/tpi.json", b"[]"),
-                    "guidelines/tpi.json: is not a valid guideline description"),
-    "info nested deeply": (lambda f: rehashed(f, "guidelines/tpi.json", b"[" * 100_000),
-                           "guidelines/tpi.json: is not a valid guideline description"),
+    "id of no parts": (lambda f: with_manifest(f, lambda m: m["guidelines"].append("other")),
+                       "manifest.json: is not a valid pack manifest (`checkers` must give the end and the sha256 of "
+                       "each guideline's part of checkers.txt, in the order of `guidelines`)"),
+    "info not JSON": (lambda f: _info(f, b"{nope"), "descriptions.jsonl#tpi: is not a valid guideline description"),
+    "info a list": (lambda f: _info(f, b"[]"), "descriptions.jsonl#tpi: is not a valid guideline description"),
+    "info nested deeply": (lambda f: _info(f, b"[" * 100_000),
+                           "descriptions.jsonl#tpi: is not a valid guideline description"),
+    "info of another place": (lambda f: with_manifest(f, lambda m: m["descriptions"]["ends"].__setitem__(0, 10)),
+                              "descriptions.jsonl: is "),
+    "info altered": (lambda f: {**f, "descriptions.jsonl": f["descriptions.jsonl"].replace(b"tpi", b"tpj", 1)},
+                     "descriptions.jsonl#tpi: does not match its sha256 in the manifest"),
+    "checker altered": (lambda f: {**f, "checkers.txt": f["checkers.txt"].replace(b"tpi", b"tpj", 1)},
+                        "checkers.txt#tpi: does not match its sha256 in the manifest"),
     "listed twice": (lambda f: with_manifest(f, lambda m: m["guidelines"].append("tpi")),
                      "guideline `tpi` is listed twice"),
     "path outside": (lambda f: with_manifest(f, lambda m: m["files"].update({"../x": "0" * 64})), "which is outside"),
@@ -166,11 +159,10 @@ BROKEN = {
                       "which is outside"),
     "formulary a number": (lambda f: with_manifest(f, _set("formulary", 3)), "`formulary` must name a .json file"),
     "formulary missing": (lambda f: with_manifest(f, _set("formulary", "f.json")), "`formulary` must name a .json file"),
-    "fact of no kind the reader has": (lambda f: rehashed(f, "guidelines/tpi.json", _fact_kind(f, "colour")),
-                                       "guidelines/tpi.json: is not a valid guideline description"),
+    "fact of no kind the reader has": (lambda f: _info(f, _fact_kind(f, "colour")),
+                                       "descriptions.jsonl#tpi: is not a valid guideline description"),
     "criterion shape of no kind the letters phrase": (
-        lambda f: rehashed(f, "guidelines/tpi.json", _shape_kind(f, "colour")),
-        "guidelines/tpi.json: is not a valid guideline description"),
+        lambda f: _info(f, _shape_kind(f, "colour")), "descriptions.jsonl#tpi: is not a valid guideline description"),
     "formulary products a list": (lambda f: _with_formulary(f, {"products": []}), "is not a valid formulary file"),
     "formulary form a number": (lambda f: _with_formulary(f, {"products": {"Soma": {"ingredients": ["carisoprodol"],
                                                                                     "form": 3}}}),
@@ -208,27 +200,44 @@ def test_check_with_a_broken_pack_is_an_error_not_a_traceback(tmp_path, tpi_file
     assert str(out) in r.stderr
 
 
-def test_pack_files_that_are_not_regular_files_are_refused(built):
-    os.mkfifo(built / "guidelines" / "fifo")  # would block a plain open() forever
+def test_pack_files_that_are_not_regular_files_are_refused(built, tmp_path):
+    os.mkfifo(built / "fifo")  # would block a plain open() forever
     with pytest.raises(PackError, match="fifo: is not a regular file"):
         load_pack(str(built))
-    os.unlink(built / "guidelines" / "fifo")
-    (built / "guidelines" / "zero").symlink_to("/dev/zero")
+    os.unlink(built / "fifo")
+    (built / "zero").symlink_to("/dev/zero")
     with pytest.raises(PackError, match="zero: is a symbolic link"):
         load_pack(str(built))
-    os.unlink(built / "guidelines" / "zero")
-    (built / "sub").symlink_to(built / "guidelines", target_is_directory=True)
+    os.unlink(built / "zero")
+    (tmp_path / "elsewhere").mkdir()
+    (built / "sub").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     with pytest.raises(PackError, match="sub: is a symbolic link"):
         load_pack(str(built))
+    os.unlink(built / "sub")
+    # a file of parts swapped for a link or a FIFO after the pack was opened: refused when a part is read
+    for make, why in ((lambda p: p.symlink_to("/dev/zero"), "is a symbolic link"),
+                      (os.mkfifo, "is not a regular file")):
+        p = load_pack(str(built))
+        saved = (built / "checkers.txt").read_bytes()
+        os.unlink(built / "checkers.txt")
+        make(built / "checkers.txt")
+        with pytest.raises(PackError, match=f"checkers.txt: {why}"):
+            p.guidelines["tpi"].module  # noqa: B018
+        os.unlink(built / "checkers.txt")
+        (built / "checkers.txt").write_bytes(saved)
 
 
 def test_an_oversized_pack_file_is_refused_by_a_bounded_read(built, monkeypatch):
     from mtus.compiler.check import pack
 
-    monkeypatch.setattr(pack, "MAX_PACK_FILE_BYTES", 400)  # the manifest of one guideline is under 1,000 bytes
-    too_large = r"(manifest|routing|guidelines/tpi)\.(py|json): is larger than the limit of 400 bytes for a pack file"
+    monkeypatch.setattr(pack, "MAX_PACK_FILE_BYTES", 400)  # the manifest of one guideline is over 400 bytes
+    too_large = r"manifest\.json: is larger than the limit of 400 bytes for a pack file"
     with pytest.raises(PackError, match=too_large):
         load_pack(str(built))
+    monkeypatch.setattr(pack, "MAX_PACK_FILE_BYTES", 10_000)  # the checker is larger: refused before it is read
+    p = load_pack(str(built))
+    with pytest.raises(PackError, match=r"checkers\.txt#tpi: is larger than the limit of 10,000 bytes"):
+        p.guidelines["tpi"].module  # noqa: B018
 
 
 def test_a_cache_entry_others_can_write_is_not_used(tmp_path, monkeypatch):
@@ -239,15 +248,12 @@ def test_a_cache_entry_others_can_write_is_not_used(tmp_path, monkeypatch):
     first = pack.pack_from_sources([TPI])
     (entry,) = (tmp_path / "cache").iterdir()
     assert first.location == str(entry) or first.location.startswith("<compiled")
-    poison = entry / "guidelines" / "tpi.py"
-    os.chmod(poison, 0o644)
-    text = poison.read_text().replace("def evaluate(facts, request_date):",
-                                      "import builtins\nbuiltins.mtus_cache_pwned = 1\n\n"
-                                      "def evaluate(facts, request_date):")
     files = dict(load_files(entry))
-    files["guidelines/tpi.py"] = text.encode()
+    text = part(files, "checkers.txt", "tpi").decode().replace("def evaluate(facts, request_date):",
+                                                               "import builtins\nbuiltins.mtus_cache_pwned = 1\n\n"
+                                                               "def evaluate(facts, request_date):")
     shutil.rmtree(entry)
-    poisoned = rehashed(files, "guidelines/tpi.py", text.encode())
+    poisoned = with_part(files, "checkers.txt", "tpi", text.encode())
     for rel, data in poisoned.items():
         (entry / rel).parent.mkdir(parents=True, exist_ok=True)
         (entry / rel).write_bytes(data)

@@ -471,6 +471,7 @@ def test_a_coding_declaration_in_a_guideline_never_runs(payload, tmp_path):
 
     from mtus.compiler.check.pack import load_pack
     from mtus.compiler.tools.cli import main
+    from tests.packedit import part
 
     src = tmp_path / "coding=utf-7 +AAo-x.mtus"  # the file name is user text too
     src.write_text(evil_source(payload), encoding="utf-8")
@@ -478,7 +479,7 @@ def test_a_coding_declaration_in_a_guideline_never_runs(payload, tmp_path):
     runner = CliRunner()
     r = runner.invoke(main, ["compile", str(src), "-o", str(out)])
     assert r.exit_code == 0, r.output
-    checker = (out / "guidelines" / "evil.py").read_bytes()
+    checker = part({rel: (out / rel).read_bytes() for rel in ("manifest.json", "checkers.txt")}, "checkers.txt", "evil")
     assert tuple(checker.decode("utf-8").splitlines()[:2]) == FIRST_LINES
     assert_safe_module(checker_text(checker, "evil.py"))
     case = tmp_path / "case.yaml"
@@ -493,18 +494,11 @@ def test_a_coding_declaration_in_a_guideline_never_runs(payload, tmp_path):
 
 def _repacked(module_bytes: bytes) -> dict:
     """The bundled tpi guideline's pack with its checker replaced and the manifest re-hashed to match."""
-    import json
-
     from mtus.compiler.build.packwriter import build_pack
-    from mtus.compiler.check.pack import sha256
     from mtus.guidelines import bundled_dir
+    from tests.packedit import with_part
 
-    files = dict(build_pack([str(bundled_dir() / "tpi.mtus")]).files)
-    files["guidelines/tpi.py"] = module_bytes
-    manifest = json.loads(files["manifest.json"])
-    manifest["files"]["guidelines/tpi.py"] = sha256(module_bytes)
-    files["manifest.json"] = json.dumps(manifest).encode()
-    return files
+    return with_part(build_pack([str(bundled_dir() / "tpi.mtus")]).files, "checkers.txt", "tpi", module_bytes)
 
 
 def test_the_loader_compiles_text_so_a_coding_declaration_is_inert():
@@ -522,9 +516,9 @@ def test_the_loader_compiles_text_so_a_coding_declaration_is_inert():
 
 
 @pytest.mark.parametrize("module, message", [
-    (b"x = '\xff'\n", "hostile-pack/guidelines/tpi.py: is not UTF-8 text (byte 5)"),
-    (b"def (:\n", "hostile-pack/guidelines/tpi.py:1: is not a valid generated checker"),
-    (b"x = 1\x00\n", "hostile-pack/guidelines/tpi.py"),
+    (b"x = '\xff'\n", "hostile-pack/checkers.txt#tpi: is not UTF-8 text (byte 5)"),
+    (b"def (:\n", "hostile-pack/checkers.txt#tpi:1: is not a valid generated checker"),
+    (b"x = 1\x00\n", "hostile-pack/checkers.txt#tpi"),
 ])
 def test_a_checker_that_is_not_utf8_python_is_refused_by_name(module, message):
     from mtus.compiler.check.pack import PackError, load_pack_files

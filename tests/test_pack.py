@@ -13,6 +13,7 @@ from mtus.compiler.check.pack import PackError, load_pack
 from mtus.compiler.build.packwriter import build_pack, write_pack
 from mtus.compiler.check.runtime import RUNTIME_VERSION
 from tests.conftest import GUIDELINES, tiers
+from tests.packedit import part
 
 
 @pytest.fixture
@@ -35,13 +36,23 @@ def test_manifest_records_hashes_and_guidelines(built):
     m = json.loads((built / "manifest.json").read_text())
     assert m["runtime"] == RUNTIME_VERSION
     ids = sorted(p.stem for p in GUIDELINES.glob("*.mtus") if p.stem != "formulary")
-    assert m["format"] == 2 and m["guidelines"] == ids  # each one's files named by rule
-    expected = {f"guidelines/{i}.{ext}" for i in ids for ext in ("py", "json")} | {"routing.json"}
-    if m["formulary"]:
-        expected.add(m["formulary"])
-    assert set(m["files"]) == expected and m["routing"] == "routing.json"
+    assert m["format"] == 3 and m["guidelines"] == ids
+    # the checkers and descriptions are two files, each guideline's part placed and hashed by the manifest
+    assert sorted(p.name for p in built.iterdir()) == ["checkers.txt", "descriptions.jsonl", "formulary.json",
+                                                        "manifest.json", "routing.json"]
+    assert set(m["files"]) == {"formulary.json", "routing.json"} and m["routing"] == "routing.json"
+    assert m["formulary"] == "formulary.json"
     assert set(m["sources"]) == {p.name for p in GUIDELINES.glob("*.mtus")}
-    assert json.loads((built / "guidelines/tpi.json").read_text())["citation"]["pages"] == "122"
+    files = {p.name: p.read_bytes() for p in built.iterdir()}
+    for rel, key in (("checkers.txt", "checkers"), ("descriptions.jsonl", "descriptions")):
+        ends = m[key]["ends"]
+        assert len(ends) == len(m[key]["sha256"]) == len(ids) and ends == sorted(ends) and ends[-1] == len(files[rel])
+        assert [packmod.sha256(part(files, rel, gid)) for gid in ids] == m[key]["sha256"]
+    descriptions = files["descriptions.jsonl"].decode().splitlines()  # one JSON line each, in the order of ids
+    assert [json.loads(line)["id"] for line in descriptions] == ids
+    tpi_info = json.loads(part(files, "descriptions.jsonl", "tpi"))
+    assert tpi_info["citation"]["pages"] == "122"
+    assert part(files, "checkers.txt", "tpi").decode().splitlines()[2].startswith("# Checker for guideline tpi:")
     routing = json.loads((built / "routing.json").read_text())
     assert ["20553", [routing["guidelines"].index("tpi")]] in routing["cpt"]
     # each guideline's names are consecutive: one run (its first name's position, its number) per guideline
@@ -52,7 +63,7 @@ def test_manifest_records_hashes_and_guidelines(built):
     assert " trigger point injection " in routing["names"][starts[i]:end]
     # each fact's guidelines: a text of their numbers
     facts, tpi = dict(routing["facts"]), str(routing["guidelines"].index("tpi"))
-    declared = json.loads((built / "guidelines/tpi.json").read_text())["facts"]
+    declared = tpi_info["facts"]
     assert declared and all(tpi in facts[f].split() for f in declared)
     p = load_pack(str(built))
     assert (" trigger point injection ", "tpi") in p.index.tables.names
@@ -69,48 +80,67 @@ def test_loaded_pack_evaluates(built):
     assert not r.certified
 
 
-def _first_use(pack, rel):
-    """Use the file `rel` of the pack: its description is read, or its checker executed."""
-    g = pack.guidelines["tpi"]
-    return g.info if rel.endswith(".json") else g.module
+def _first_use(pack, rel, gid="tpi"):
+    """Use guideline `gid`'s part of `rel`: its description is read, or its checker executed."""
+    g = pack.guidelines[gid]
+    return g.info if rel.endswith(".jsonl") else g.module
 
 
-@pytest.mark.parametrize("rel", ["guidelines/tpi.py", "guidelines/tpi.json"])
-def test_altered_file_is_refused_by_name_before_it_is_used(built, rel):
+def _alter_part(built, rel, gid="tpi"):
+    """One letter of guideline `gid`'s part of `rel` changed (the file keeps its size)."""
     f = built / rel
-    f.write_bytes(f.read_bytes().replace(b"tpi", b"tpj", 1))
+    data = bytearray(f.read_bytes())
+    m = json.loads((built / "manifest.json").read_text())
+    i = m["guidelines"].index(gid)
+    start = m[{"checkers.txt": "checkers", "descriptions.jsonl": "descriptions"}[rel]]["ends"][i - 1] if i else 0
+    at = data.index(b"e", start + 40)
+    data[at:at + 1] = b"E"
+    f.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("rel", ["checkers.txt", "descriptions.jsonl"])
+def test_an_altered_part_is_refused_by_name_before_it_is_used(built, rel):
+    _alter_part(built, rel)
     p = load_pack(str(built))  # opening reads only the manifest: start-up does not grow with the pack
-    with pytest.raises(PackError, match=rf"{rel}: does not match its sha256"):
+    with pytest.raises(PackError, match=rf"{built}/{rel}#tpi: does not match its sha256"):
         _first_use(p, rel)
-    with pytest.raises(PackError, match=rf"{rel}: does not match its sha256"):
+    with pytest.raises(PackError, match=rf"{rel}#tpi: does not match its sha256"):
         _first_use(p, rel)  # and again: nothing unverified was kept
+    _first_use(p, rel, "aeds")  # the others' parts are intact, and used
 
 
 def test_an_altered_checker_never_runs(built):
     import builtins
 
-    f = built / "guidelines" / "tpi.py"
-    f.write_bytes(b"import builtins\nbuiltins.mtus_altered_ran = 1\n" + f.read_bytes())
+    f = built / "checkers.txt"
+    f.write_bytes(f.read_bytes().replace(b"def evaluate(facts, request_date):",
+                                         b"import builtins; builtins.mtus_altered_ran = 1\ndef evaluate(facts, "
+                                         b"request_date):"))
     p = load_pack(str(built))
-    with pytest.raises(PackError, match="tpi.py: does not match its sha256"):
+    with pytest.raises(PackError, match="checkers.txt: is [0-9,]+ bytes, but the manifest places its parts in"):
         p.guidelines["tpi"].evaluate({}, None)
     assert not hasattr(builtins, "mtus_altered_ran")
-    p.guidelines["aeds"].module  # noqa: B018 - the other guidelines still load
 
 
-def test_truncated_file_is_refused(built):
-    f = built / "guidelines" / "tpi.py"
-    f.write_bytes(f.read_bytes()[:100])
-    with pytest.raises(PackError, match="tpi.py: does not match"):
+@pytest.mark.parametrize("cut", [1, 100])
+def test_a_truncated_or_lengthened_file_of_parts_is_refused(built, cut):
+    f = built / "checkers.txt"
+    data = f.read_bytes()
+    f.write_bytes(data[:-cut])
+    with pytest.raises(PackError, match="checkers.txt: is [0-9,]+ bytes, but the manifest places its parts in "
+                                        f"{len(data):,}; the pack was altered"):
+        load_pack(str(built)).guidelines["aeds"].module  # noqa: B018 - the first part is whole, but the file is not
+    f.write_bytes(data + b"\n" * cut)  # bytes after the last part: in no part, under no hash
+    with pytest.raises(PackError, match="checkers.txt: is [0-9,]+ bytes, but the manifest places its parts in"):
         load_pack(str(built)).guidelines["tpi"].module  # noqa: B018
 
 
 def test_altered_manifest_is_refused(built):
     m = built / "manifest.json"
     data = json.loads(m.read_text())
-    data["files"]["guidelines/tpi.py"] = "0" * 64
+    data["checkers"]["sha256"][data["guidelines"].index("tpi")] = "0" * 64
     m.write_text(json.dumps(data))
-    with pytest.raises(PackError, match="tpi.py: does not match"):
+    with pytest.raises(PackError, match="checkers.txt#tpi: does not match"):
         load_pack(str(built)).guidelines["tpi"].module  # noqa: B018
     m.write_text("{not json")
     with pytest.raises(PackError, match="manifest.json: is not a valid pack manifest"):
@@ -131,32 +161,44 @@ def test_the_routing_index_is_the_descriptions_index(built):
         assert getattr(p.index.tables, field) == getattr(built_now, field), field
 
 
-def test_a_pack_of_the_first_format_is_refused_with_what_to_do(built):
-    """Format 1 listed an entry per guideline (with, earlier, its services and facts); this mtus reads format 2."""
+@pytest.mark.parametrize("fmt", [1, 2])
+def test_a_pack_of_an_earlier_format_is_refused_with_what_to_do(built, fmt):
+    """Format 1 listed an entry per guideline, format 2 two files a guideline (guidelines/<id>.py and .json);
+    this mtus reads format 3."""
     m = built / "manifest.json"
     data = json.loads(m.read_text())
-    data["format"] = 1
-    data["guidelines"] = [{"id": g, "module": f"guidelines/{g}.py", "info": f"guidelines/{g}.json"}
-                          for g in data["guidelines"]]
+    data["format"] = fmt
+    data["files"].update({f"guidelines/{g}.{ext}": "0" * 64 for g in data["guidelines"] for ext in ("py", "json")})
     m.write_text(json.dumps(data))
-    with pytest.raises(PackError, match="manifest.json: pack format 1; this mtus reads format 2: recompile the "
+    with pytest.raises(PackError, match=f"manifest.json: pack format {fmt}; this mtus reads format 3: recompile the "
                                         "pack with `mtus compile`"):
         load_pack(str(built))
 
 
-def test_a_guideline_whose_files_the_manifest_does_not_list_is_refused_when_first_used(built):
-    """Files are named by rule (guidelines/<id>.py): a pack altered to drop one, manifest and all, opens (each
-    file is checked before its first use, and the listing matches), and that guideline is refused when used."""
+@pytest.mark.parametrize("change", [
+    lambda d: d["checkers"]["ends"].pop(),  # one guideline placed nowhere
+    lambda d: d["descriptions"]["sha256"].append("0" * 64),
+    lambda d: d["checkers"]["ends"].reverse(),  # parts that end before they start
+    lambda d: d["checkers"]["ends"].__setitem__(0, -1),
+    lambda d: d["checkers"]["ends"].__setitem__(0, 1.5),
+    lambda d: d["checkers"]["ends"].__setitem__(0, True),
+    lambda d: d["checkers"]["ends"].__setitem__(0, "10"),
+    lambda d: d["descriptions"]["sha256"].__setitem__(3, "0" * 63),
+    lambda d: d["descriptions"]["sha256"].__setitem__(3, "0" * 64 + "\n" + "0" * 64),
+    lambda d: d["descriptions"]["sha256"].__setitem__(3, 7),
+    lambda d: d["descriptions"].pop("sha256"),
+    lambda d: d.__setitem__("checkers", [1, 2]),
+    lambda d: d.pop("descriptions"),
+])
+def test_a_manifest_that_does_not_place_every_part_is_refused_at_open(built, change):
     m = built / "manifest.json"
     data = json.loads(m.read_text())
-    del data["files"]["guidelines/tpi.py"]
+    change(data)
     m.write_text(json.dumps(data))
-    os.remove(built / "guidelines" / "tpi.py")
-    p = load_pack(str(built))
-    assert p.guidelines["tpi"].info.id == "tpi"
-    with pytest.raises(PackError, match="guidelines/tpi.py: is not in the pack .its manifest does not list it."):
-        p.guidelines["tpi"].module  # noqa: B018
-    p.guidelines["aeds"].module  # noqa: B018 - the others still load
+    with pytest.raises(PackError, match=r"manifest.json: is not a valid pack manifest \(`(checkers|descriptions)` "
+                                        r"must give the end and the sha256 of each guideline's part of "
+                                        r"(checkers.txt|descriptions.jsonl), in the order of `guidelines`\)"):
+        load_pack(str(built))
 
 
 def test_opening_a_pack_reads_only_its_manifest_and_formulary(built, monkeypatch):
@@ -166,10 +208,18 @@ def test_opening_a_pack_reads_only_its_manifest_and_formulary(built, monkeypatch
     real = packmod_.read_bounded
     monkeypatch.setattr(packmod_, "read_bounded", lambda path, *a, **k: read.append(os.path.basename(path)) or
                         real(path, *a, **k))
+    parts = []
+    real_range = packmod_.read_range
+    monkeypatch.setattr(packmod_, "read_range", lambda path, start, stop, **k: parts.append(
+        (os.path.basename(path), stop - start)) or real_range(path, start, stop, **k))
     p = load_pack(str(built))
-    assert sorted(read) == ["formulary.json", "manifest.json", "routing.json"]
+    assert sorted(read) == ["formulary.json", "manifest.json", "routing.json"] and parts == []
     p.reader().router.services("20553")
-    assert sorted(read) == ["formulary.json", "manifest.json", "routing.json"]
+    assert sorted(read) == ["formulary.json", "manifest.json", "routing.json"] and parts == []
+    p.guidelines["tpi"].module  # noqa: B018 - a checker used reads its own part, no other
+    m = json.loads((built / "manifest.json").read_text())
+    i = m["guidelines"].index("tpi")
+    assert parts == [("checkers.txt", m["checkers"]["ends"][i] - m["checkers"]["ends"][i - 1])]
 
 
 def _rehash(built, rel: str) -> None:
@@ -238,7 +288,7 @@ def test_a_fact_whose_guideline_numbers_are_not_numbers_is_refused_when_first_lo
 def test_a_missing_or_misnamed_routing_table_is_refused_at_open(built):
     m = built / "manifest.json"
     data = json.loads(m.read_text())
-    for name in ("guidelines/tpi.py", "manifest.json", "nowhere.json", 3):
+    for name in ("checkers.txt", "descriptions.jsonl", "manifest.json", "nowhere.json", 3):
         m.write_text(json.dumps(dict(data, routing=name)))
         with pytest.raises(PackError, match="manifest.json: `routing` must name a .json file of the pack"):
             load_pack(str(built))
@@ -258,13 +308,16 @@ def test_other_runtime_version_is_refused(built):
 
 
 def test_extra_and_missing_files_are_refused(built):
+    (built / "guidelines").mkdir()
     (built / "guidelines" / "evil.py").write_text("import os\n")
-    with pytest.raises(PackError, match="evil.py: is not listed in the manifest"):
+    with pytest.raises(PackError, match="guidelines/evil.py: is not listed in the manifest"):
         load_pack(str(built))
     os.remove(built / "guidelines" / "evil.py")
-    os.remove(built / "guidelines" / "tpi.json")
-    with pytest.raises(PackError, match="tpi.json: missing from the pack"):
-        load_pack(str(built))
+    os.rmdir(built / "guidelines")
+    for rel in ("descriptions.jsonl", "checkers.txt"):
+        os.remove(built / rel)
+        with pytest.raises(PackError, match=f"{rel}: missing from the pack"):
+            load_pack(str(built))
 
 
 def test_manifest_paths_cannot_leave_the_pack(built):
@@ -390,11 +443,11 @@ def test_a_module_built_for_another_runtime_is_refused_when_first_used(built, mo
     import datetime
     p = load_pack(str(built))
     monkeypatch.setattr(packmod.runtime, "RUNTIME_VERSION", packmod.runtime.RUNTIME_VERSION + 1)
-    with pytest.raises(PackError, match="tpi.py: built for another runtime version"):
+    with pytest.raises(PackError, match="checkers.txt#tpi: built for another runtime version"):
         p.guidelines["tpi"].evaluate({}, datetime.date(2014, 12, 18))
 
 
-@pytest.mark.parametrize("rel", ["guidelines/tpi.py", "guidelines/tpi.json", "routing.json"])
+@pytest.mark.parametrize("rel", ["checkers.txt", "descriptions.jsonl", "routing.json"])
 @pytest.mark.parametrize("command", [["check", "docs/examples/seed-2014-12-18.yaml", "--pack"], ["schema"],
                                      ["template", "tpi", "--pack"]])
 def test_a_file_found_altered_on_first_use_is_an_error_not_a_traceback(built, rel, command):
@@ -403,15 +456,19 @@ def test_a_file_found_altered_on_first_use_is_an_error_not_a_traceback(built, re
 
     from tests.conftest import ROOT
 
-    f = built / rel
-    f.write_bytes(f.read_bytes().replace(b"tpi", b"tpj", 1))
+    if rel == "routing.json":
+        f = built / rel
+        f.write_bytes(f.read_bytes().replace(b"tpi", b"tpj", 1))
+    else:
+        _alter_part(built, rel)
     mtus = os.path.join(os.path.dirname(sys.executable), "mtus")
     r = subprocess.run([mtus, *command, str(built)], capture_output=True, text=True, cwd=ROOT)
-    if command[0] != "check" and rel.endswith(".py"):  # these never run a checker
+    if command[0] != "check" and rel == "checkers.txt":  # these never run a checker
         assert r.returncode == 0, r.stderr
         return
     assert r.returncode in (1, 2) and "Traceback" not in r.stderr, r.stderr
-    assert f"{built}/{rel}: does not match its sha256 in the manifest" in r.stderr
+    where = f"{built}/{rel}" + ("" if rel == "routing.json" else "#tpi")
+    assert f"{where}: does not match its sha256 in the manifest" in r.stderr
 
 
 def test_compiling_leaves_no_cycles_for_the_collector():

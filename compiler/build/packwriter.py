@@ -15,9 +15,9 @@ import attrs
 
 from mtus.compiler.check import runtime
 from mtus.compiler.check.info import FormularyInfo
-from mtus.compiler.check.pack import (FORMULARY, MANIFEST, PACK_FORMAT, ROUTING, CompileError, PackError,
-                                      _display_path, compiler_version, guideline_files, read_pack_dir, sha256,
-                                      verify_listing)
+from mtus.compiler.check.pack import (CHECKERS, DESCRIPTIONS, FORMULARY, MANIFEST, PACK_FORMAT, PARTS, ROUTING,
+                                      CompileError, PackError, _display_path, compiler_version, read_pack_dir,
+                                      sha256, verify_listing)
 from mtus.compiler.check.routing import route_tables
 from mtus.compiler.check.runtime import evolve
 
@@ -82,6 +82,7 @@ def _pack_from_results(results: list, name: str, version: str) -> PackFiles:
     source_hashes = {}
     seen: dict[str, str] = {}
     described = {}
+    parts: dict[str, tuple[bytes, bytes]] = {}  # id -> (checker, description)
     formulary = None
     for r in results:
         source_hashes[_display_path(r.source.path)] = sha256(r.source.text.encode("utf-8"))
@@ -92,9 +93,7 @@ def _pack_from_results(results: list, name: str, version: str) -> PackFiles:
         if g.id in seen:
             raise PackError(f"{r.source.path}: guideline id `{g.id}` is also used by {seen[g.id]}")
         seen[g.id] = r.source.path
-        module, info = guideline_files(g.id)
-        files[module] = generate_module(g).encode("utf-8")
-        files[info] = _json_bytes(infos[id(r)].to_json())
+        parts[g.id] = (generate_module(g).encode("utf-8"), _json_bytes(infos[id(r)].to_json()))
         # title, citation, services and facts are the description's (and routing.json's): the manifest lists ids
         described[g.id] = infos[id(r)]
     _check_drug_services(results, formulary)
@@ -111,6 +110,9 @@ def _pack_from_results(results: list, name: str, version: str) -> PackFiles:
         for fact in described[gid].facts:
             facts.setdefault(fact, []).append(gid)
     files[ROUTING] = (json.dumps(tables.to_json(ids, facts), separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+    places = {}
+    for rel, which in ((CHECKERS, 0), (DESCRIPTIONS, 1)):
+        files[rel], places[PARTS[rel]] = joined_parts([parts[gid][which] for gid in ids])
     manifest = {
         "format": PACK_FORMAT,
         "name": name,
@@ -118,13 +120,25 @@ def _pack_from_results(results: list, name: str, version: str) -> PackFiles:
         "compiler": compiler_version(),
         "runtime": runtime.RUNTIME_VERSION,
         "sources": source_hashes,
-        "files": {p: sha256(b) for p, b in sorted(files.items())},
+        # the files of parts are listed by their parts' places and hashes: a part is checked without reading the rest
+        "files": {p: sha256(b) for p, b in sorted(files.items()) if p not in PARTS},
         "guidelines": ids,
+        **places,
         "formulary": FORMULARY if formulary is not None else None,
         "routing": ROUTING,
     }
     files[MANIFEST] = _json_bytes(manifest)
     return PackFiles(files)
+
+
+def joined_parts(parts: list[bytes]) -> tuple[bytes, dict]:
+    """One file of the guidelines' parts, one after another, and the manifest's entry placing them: each part's
+    end and sha256 (check/pack.py reads a part, and checks its hash, without reading the others)."""
+    ends, end = [], 0
+    for part in parts:
+        end += len(part)
+        ends.append(end)
+    return b"".join(parts), {"ends": ends, "sha256": [sha256(part) for part in parts]}
 
 
 def with_fact_conflicts(results: list, infos: Optional[dict] = None) -> list:
@@ -286,7 +300,7 @@ def _write_new(path: str, data: bytes, durable: bool) -> None:
 
 def _pack_relative(rel: str) -> str:
     """The folder of a pack file's name, refusing a name that could lead outside the pack (read lexically:
-    the names are the compiler's, `guidelines/<id>.py`, and ids are checked names)."""
+    the names are the compiler's, and a pack is one folder of files)."""
     parts = rel.split("/")
     if rel.startswith("/") or "\\" in rel or "\0" in rel or any(p in ("", ".", "..") for p in parts):
         raise PackError(f"{rel}: refusing to write outside the pack folder")

@@ -47,3 +47,31 @@ def read_bounded(path: str, limit: int, follow_links: bool = True) -> bytes:
     if size > limit:
         raise Refused(f"is larger than the limit of {limit:,} bytes", too_large=True)
     return b"".join(chunks)
+
+
+def read_range(path: str, start: int, stop: int, follow_links: bool = True) -> tuple[bytes, int]:
+    """Bytes `start` to `stop` of the regular file at `path`, and the file's size as fstat() gives it then.
+
+    What is read is bounded by `stop - start` whatever the file holds (fewer bytes
+    if it is shorter: the caller compares the size with the one it expects).
+    Refused if it is not a regular file; OSError is left to the caller.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if not follow_links:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Refused("is not a regular file", too_large=False)
+        os.lseek(fd, start, os.SEEK_SET)
+        chunks, size = [], 0
+        while size < stop - start:
+            chunk = os.read(fd, stop - start - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks), st.st_size

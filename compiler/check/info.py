@@ -1,7 +1,7 @@
 """The typed handoff from compile time to check time: what a pack says about each guideline.
 
 build/packinfo.py makes these from the checked model; a pack stores them as
-`guidelines/<id>.json` (to_json) and check time reads them back (from_json):
+lines of `descriptions.jsonl` (to_json) and check time reads them back (from_json):
 case files are read by the facts' types, requests routed by the services,
 and letters and rationale phrased from the criteria's statements and shapes.
 The pack's drug vocabulary (`formulary.json`, FormularyInfo) is handed over the

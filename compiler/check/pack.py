@@ -1,22 +1,27 @@
 """Rule packs at check time: load and verify a pack, and the source-pack cache.
 
-A pack is a folder:
+A pack is a folder of four or five files, however many guidelines it has:
 
-    manifest.json            name, version, compiler and runtime versions, the guideline ids,
-                             sha256 of every source and every generated file
+    manifest.json            name, version, compiler and runtime versions, sha256 of every source and of the
+                             files routing.json and formulary.json, the guideline ids, and where each guideline's
+                             checker and description sit in the two files below, with the sha256 of each part
+    checkers.txt             every guideline's compiled checker (build/codegen.py), one after another in the
+                             manifest's order: each one a Python module of its own, never one program
+    descriptions.jsonl       every guideline's check-time description (check/info.py's GuidelineInfo), one JSON
+                             line each, in the same order
     routing.json             the router's tables and each fact's guidelines (check/index.py's RouteTables)
-    guidelines/<id>.py       the compiled checker (build/codegen.py)
-    guidelines/<id>.json     check-time description: facts, statements (check/info.py's GuidelineInfo)
+    formulary.json           the drug vocabulary, when the sources have one
 
 Opening a pack folder reads only its manifest: its structure, the runtime
 version and the folder's listing (no unlisted, missing or linked file) are
-verified at once, so a broken pack is refused before any case is read; each
-other file is read and its sha256 checked just before its first use (a
-checker module before it is executed), so start-up does not grow with the
-pack. A pack given in memory is verified whole. This module imports nothing from
-the front end or the code generator: checking a case needs only the runtime.
-A source pack (`--pack file.mtus`) whose cache entry is missing is compiled by
-build/packwriter.py, imported only then.
+verified at once, so a broken pack is refused before any case is read. Each
+other file, and each guideline's part of checkers.txt and descriptions.jsonl,
+is read and its sha256 checked just before its first use (a checker before it
+is executed), so start-up does not grow with the pack: a case reads the parts
+of the one or two guidelines it uses. A pack given in memory is verified whole.
+This module imports nothing from the front end or the code generator: checking
+a case needs only the runtime. A source pack (`--pack file.mtus`) whose cache
+entry is missing is compiled by build/packwriter.py, imported only then.
 """
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mtus.compiler.check import runtime
-from mtus.compiler.check.bounded import Refused, read_bounded
+from mtus.compiler.check.bounded import Refused, read_bounded, read_range
 from mtus.compiler.check.index import PackIndex, RouteTables
 from mtus.compiler.check.info import FormularyInfo, GuidelineInfo
 from mtus.compiler.check.runtime import Record
@@ -41,13 +46,17 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Iterable, Optional
 
-#: 2: the manifest lists guideline ids, each guideline's files named by rule (guidelines/<id>.py and .json),
-#: and routing.json is required (format 1 listed an entry per guideline: most of a large pack's start-up).
-PACK_FORMAT = 2
+#: 3: the guidelines' checkers and descriptions are parts of two files, placed by the manifest (format 2 had
+#: two files a guideline: creating 4,000 files was most of compiling 2,000 guidelines, and 2 ms of opening them).
+PACK_FORMAT = 3
 MANIFEST = "manifest.json"
 FORMULARY = "formulary.json"
 ROUTING = "routing.json"
-MAX_PACK_FILE_BYTES = 20 * 1024 * 1024
+CHECKERS = "checkers.txt"
+DESCRIPTIONS = "descriptions.jsonl"
+#: The files of which each guideline has a part, and the manifest's key that places the parts.
+PARTS = {CHECKERS: "checkers", DESCRIPTIONS: "descriptions"}
+MAX_PACK_FILE_BYTES = 20 * 1024 * 1024  # a file, or a guideline's part of checkers.txt or descriptions.jsonl
 MAX_PACK_FILES = 10_000
 MAX_PACK_BYTES = 200 * 1024 * 1024
 
@@ -90,50 +99,123 @@ def is_pack_dir(path: Path) -> bool:
 class _Files:
     """A pack's files by relative path, each read (and, from a folder, checked against its sha256) when first used.
 
-    In memory every file was verified when the pack was loaded; in a folder,
-    a file is read bounded and its hash compared with the manifest's just
-    before its content is used, and the bytes used are the bytes hashed.
+    In memory every whole file was verified when the pack was loaded; in a
+    folder, a file, or a guideline's part of one, is read bounded and its hash
+    compared with the manifest's just before its content is used, and the bytes
+    used are the bytes hashed.
     """
 
-    def __init__(self, location: str, listed: Mapping[str, str], memory: Optional[Mapping[str, bytes]] = None):
+    def __init__(self, location: str, listed: Mapping[str, str], places: Mapping[str, _Places],
+                 memory: Optional[Mapping[str, bytes]] = None):
         self.location = location
         self._listed = listed
+        self._places = places  # by file of parts (CHECKERS, DESCRIPTIONS)
         self._memory = memory
 
     def read(self, rel: str) -> bytes:
+        """A whole file (routing.json, formulary.json), verified."""
         where = f"{self.location}/{rel}"
-        if rel not in self._listed:  # a guideline's file is named by rule: the manifest must list it too
-            raise PackError(f"{where}: is not in the pack (its manifest does not list it); the pack was altered")
         if self._memory is not None:
             return self._memory[rel]
         try:
             data = read_bounded(os.path.join(self.location, rel), MAX_PACK_FILE_BYTES, follow_links=False)
-        except Refused as e:
-            why = " for a pack file" if e.too_large else "; a pack holds only folders and regular files"
-            raise PackError(f"{where}: {e}{why}") from None
-        except OSError as e:
-            if e.errno == errno.ELOOP:  # O_NOFOLLOW met a link put there since the pack was opened
-                raise PackError(f"{where}: is a symbolic link; packs hold plain files") from None
-            raise PackError(f"{where}: cannot be read: {e.strerror or e}") from None
+        except (Refused, OSError) as e:
+            raise _unreadable(where, e) from None
         if sha256(data) != self._listed[rel]:
             raise PackError(f"{where}: does not match its sha256 in the manifest; the pack was altered")
         return data
 
+    def part(self, rel: str, i: int, gid: str) -> bytes:
+        """Guideline `gid`'s part of `rel` (the i-th in the manifest's order), verified against its own sha256."""
+        places = self._places[rel]
+        start, stop, digest = places.start(i), places.ends[i], places.digests[i]
+        where = f"{self.location}/{rel}#{gid}"
+        if stop - start > MAX_PACK_FILE_BYTES:
+            raise PackError(f"{where}: is larger than the limit of {MAX_PACK_FILE_BYTES:,} bytes for a pack file")
+        if self._memory is not None:
+            whole = self._memory[rel]
+            data, size = whole[start:stop], len(whole)
+        else:
+            try:
+                data, size = read_range(os.path.join(self.location, rel), start, stop, follow_links=False)
+            except (Refused, OSError) as e:
+                raise _unreadable(f"{self.location}/{rel}", e) from None
+        places.check(self.location, rel, size)
+        if sha256(data) != digest:
+            raise PackError(f"{where}: does not match its sha256 in the manifest; the pack was altered")
+        return data
+
+
+def _unreadable(where: str, e: Exception) -> PackError:
+    """The PackError of a pack file that a bounded read refused or the system could not read."""
+    if isinstance(e, Refused):
+        why = " for a pack file" if e.too_large else "; a pack holds only folders and regular files"
+        return PackError(f"{where}: {e}{why}")
+    if isinstance(e, OSError) and e.errno == errno.ELOOP:  # O_NOFOLLOW met a link put there since the pack was opened
+        return PackError(f"{where}: is a symbolic link; packs hold plain files")
+    return PackError(f"{where}: cannot be read: {getattr(e, 'strerror', None) or e}")
+
+
+class _Places:
+    """Where each guideline's part of one file sits: the end of each part (a part starts where the one before
+    it ends) and the sha256 of each, in the manifest's order of guidelines."""
+
+    __slots__ = ("ends", "digests")
+
+    def __init__(self, ends: list[int], digests: list[str]):
+        self.ends = ends
+        self.digests = digests
+
+    def start(self, i: int) -> int:
+        return self.ends[i - 1] if i else 0
+
+    def check(self, location: str, rel: str, size: int) -> None:
+        """PackError unless the file of the parts is `size` bytes: every byte is in a part whose hash is listed."""
+        end = self.ends[-1] if self.ends else 0
+        if size != end:  # bytes added or cut: the parts are not where the manifest places them
+            raise PackError(f"{location}/{rel}: is {size:,} bytes, but the manifest places its parts in {end:,}; the "
+                            "pack was altered")
+
+
+#: sha256 digests as the manifest writes them, one a line (a large pack's thousands checked at once).
+_DIGESTS = re.compile(r"[0-9a-f]{64}(?:\n[0-9a-f]{64})*")
+
+
+def _places(manifest: dict, rel: str, n: int, where: str) -> _Places:
+    """The places of the n guidelines' parts of `rel` from a manifest; PackError if they are not n ends in
+    order and n digests."""
+    key = PARTS[rel]
+    table = manifest.get(key)
+    ends = table.get("ends") if isinstance(table, dict) else None
+    digests = table.get("sha256") if isinstance(table, dict) else None
+    what = (f"{where}: is not a valid pack manifest (`{key}` must give the end and the sha256 of each guideline's "
+            f"part of {rel}, in the order of `guidelines`)")
+    if type(ends) is not list or type(digests) is not list or len(ends) != n or len(digests) != n:
+        raise PackError(what)
+    if n and (any(type(e) is not int for e in ends) or ends[0] < 0 or ends != sorted(ends)):
+        raise PackError(what)
+    try:
+        joined = "\n".join(digests)
+    except TypeError:
+        raise PackError(what) from None
+    if (n and not _DIGESTS.fullmatch(joined)) or joined.count("\n") != max(n - 1, 0):
+        raise PackError(what)
+    return _Places(ends, digests)
+
 
 class LoadedGuideline:
     """One guideline of a verified pack. Its description is read and its checker module executed on first
-    use (each file's hash checked just before): a reviewer's case touches one or two of a pack's
+    use (each part's hash checked just before): a reviewer's case touches one or two of a pack's
     guidelines, not all of them."""
 
     def __init__(self, id: str, info: Optional[GuidelineInfo], source: Optional[bytes], filename: str,
-                 files: Optional[_Files] = None, module_file: str = "", info_file: str = ""):
+                 files: Optional[_Files] = None, index: int = -1):
         self.id = id
-        self.filename = filename
+        self.filename = filename  # the checker's name in tracebacks and messages: `<pack>/checkers.txt#<id>`
         self._info = info
         self._source = source
         self._files = files  # where `info` and `source` are read from when not given
-        self._module_file = module_file
-        self._info_file = info_file
+        self._index = index  # the guideline's place in the manifest's order
         self._module: Optional[types.ModuleType] = None
 
     def __repr__(self) -> str:
@@ -143,7 +225,8 @@ class LoadedGuideline:
     def info(self) -> GuidelineInfo:
         if self._info is None:
             assert self._files is not None
-            self._info = _read_info(self._files.read(self._info_file), f"{self._files.location}/{self._info_file}")
+            data = self._files.part(DESCRIPTIONS, self._index, self.id)
+            self._info = _read_info(data, f"{self._files.location}/{DESCRIPTIONS}#{self.id}")
         return self._info
 
     @property
@@ -151,7 +234,7 @@ class LoadedGuideline:
         if self._source is not None:
             return self._source
         assert self._files is not None
-        return self._files.read(self._module_file)  # not kept: it is needed once, to compile
+        return self._files.part(CHECKERS, self._index, self.id)  # not kept: it is needed once, to compile
 
     @property
     def module(self) -> types.ModuleType:
@@ -174,7 +257,7 @@ class _Guidelines(Mapping[str, LoadedGuideline]):
     """A pack folder's guidelines by id, each made when first looked up: a large pack has thousands, a case uses one."""
 
     def __init__(self, ids: list[str], files: _Files, location: str):
-        self._ids = dict.fromkeys(ids)  # in the manifest's order
+        self._ids = {gid: i for i, gid in enumerate(ids)}  # in the manifest's order
         self._files = files
         self._location = location
         self._made: dict[str, LoadedGuideline] = {}
@@ -182,11 +265,9 @@ class _Guidelines(Mapping[str, LoadedGuideline]):
     def __getitem__(self, gid: str) -> LoadedGuideline:
         g = self._made.get(gid)
         if g is None:
-            if gid not in self._ids:
-                raise KeyError(gid)
-            module, info = guideline_files(gid)
-            g = self._made[gid] = LoadedGuideline(gid, None, None, f"{self._location}/{module}", self._files, module,
-                                                  info)
+            i = self._ids[gid]  # KeyError: not a guideline of the pack
+            g = self._made[gid] = LoadedGuideline(gid, None, None, f"{self._location}/{CHECKERS}#{gid}", self._files,
+                                                  i)
         return g
 
     def __contains__(self, gid: object) -> bool:
@@ -336,13 +417,12 @@ def read_pack_dir(root: Path) -> dict[str, bytes]:
         where = root / rel
         if len(files) >= MAX_PACK_FILES:
             raise PackError(f"{root}: holds more than {MAX_PACK_FILES:,} files; not a pack")
+        # not a link: checked above; the files of parts hold every guideline's (each part is bounded when read)
+        limit = MAX_PACK_BYTES if rel in PARTS else MAX_PACK_FILE_BYTES
         try:
-            data = read_bounded(entry.path, MAX_PACK_FILE_BYTES, follow_links=False)  # not a link: checked above
-        except Refused as e:
-            why = " for a pack file" if e.too_large else "; a pack holds only folders and regular files"
-            raise PackError(f"{where}: {e}{why}") from None
-        except OSError as e:
-            raise PackError(f"{where}: cannot be read: {e.strerror or e}") from None
+            data = read_bounded(entry.path, limit, follow_links=False)
+        except (Refused, OSError) as e:
+            raise _unreadable(str(where), e) from None
         total += len(data)
         if total > MAX_PACK_BYTES:
             raise PackError(f"{root}: holds more than {MAX_PACK_BYTES:,} bytes; not a pack")
@@ -388,17 +468,18 @@ def verify_manifest(raw: Optional[bytes], names: Iterable[str], location: str) -
             if rel.startswith("/") or "\\" in rel or ".." in rel.split("/") or rel in ("", MANIFEST):
                 raise PackError(f"{where}: lists `{rel}`, which is outside the pack")
     present = set(names)
-    extra = sorted(present - set(listed) - {MANIFEST})
+    extra = sorted(present - set(listed) - {MANIFEST, *PARTS})
     if extra:
         raise PackError(f"{location}/{extra[0]}: is not listed in the manifest; the pack was altered")
-    missing = sorted(set(listed) - present)
+    missing = sorted((set(listed) | set(PARTS)) - present)
     if missing:
         raise PackError(f"{location}/{missing[0]}: missing from the pack (the manifest lists it)")
     return manifest
 
 
 def verify_listing(files: Mapping[str, bytes], location: str) -> dict:
-    """The manifest, once it lists exactly the pack's files with their sha256; PackError naming the file otherwise.
+    """The manifest, once it lists exactly the pack's files with their sha256 (and places every guideline's parts
+    of checkers.txt and descriptions.jsonl, with theirs); PackError naming the file otherwise.
 
     This is what makes a folder a pack: `mtus compile -o` replaces nothing else.
     """
@@ -406,23 +487,26 @@ def verify_listing(files: Mapping[str, bytes], location: str) -> dict:
     for rel, digest in sorted(manifest["files"].items()):
         if sha256(files[rel]) != digest:
             raise PackError(f"{location}/{rel}: does not match its sha256 in the manifest; the pack was altered")
+    where = f"{location}/{MANIFEST}"
+    ids = _guideline_ids(manifest, where)
+    for rel in PARTS:
+        places, data = _places(manifest, rel, len(ids), where), files[rel]
+        places.check(location, rel, len(data))
+        for i, gid in enumerate(ids):
+            if sha256(data[places.start(i):places.ends[i]]) != places.digests[i]:
+                raise PackError(f"{location}/{rel}#{gid}: does not match its sha256 in the manifest; the pack was "
+                                "altered")
     return manifest
 
 
-def guideline_files(gid: str) -> tuple[str, str]:
-    """The files of a guideline in a pack, by rule: its checker module and its description."""
-    return f"guidelines/{gid}.py", f"guidelines/{gid}.json"
-
-
-#: A guideline id, as the grammar's NAME: nothing that could name a file outside guidelines/ (_IDS: several,
-#: one a line, checked at once).
+#: A guideline id, as the grammar's NAME (_IDS: several, one a line, checked at once). An id names no file, but
+#: it is part of the checker's name in tracebacks and of messages: it holds no path, space or line break.
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _IDS = re.compile(f"{_ID.pattern}(?:\n{_ID.pattern})*")
 
 
 def _guideline_ids(manifest: dict, where: str) -> list[str]:
-    """The guideline ids of a verified manifest, in order; PackError if they are not distinct names.
-    (Whether each guideline's files are listed is checked when they are first read.)"""
+    """The guideline ids of a verified manifest, in order; PackError if they are not distinct names."""
     ids = manifest.get("guidelines")
     if type(ids) is not list:
         raise PackError(f"{where}: is not a valid pack manifest (`guidelines` must be a list of guideline ids)")
@@ -500,15 +584,18 @@ def _module_from_text(text: str, name: str, filename: str) -> types.ModuleType:
     return module
 
 
-def _pack(manifest: dict, digest: str, files: _Files, location: str, eager: bool) -> Pack:
-    """The Pack of a verified manifest (`digest`: its sha256). With `eager` (files in memory), every description
-    is read now. A manifest with routing.json loses its `guidelines` and `sources` here: in a large pack they are
-    most of it, and are released before the tables are read."""
+def _pack(manifest: dict, digest: str, location: str, memory: Optional[Mapping[str, bytes]] = None,
+          eager: bool = False) -> Pack:
+    """The Pack of a verified manifest (`digest`: its sha256), its files in a folder at `location` or in
+    `memory`. With `eager` (files in memory), every description is read now. The manifest's `sources` are not
+    kept: in a large pack they are much of it."""
     where = f"{location}/{MANIFEST}"
     if manifest.get("runtime") != runtime.RUNTIME_VERSION:
         raise PackError(f"{where}: compiled for runtime {manifest.get('runtime')!r}, but this mtus "
                         f"provides runtime {runtime.RUNTIME_VERSION}; recompile the pack with `mtus compile`")
     ids = _guideline_ids(manifest, where)
+    files = _Files(location, manifest["files"], {rel: _places(manifest, rel, len(ids), where) for rel in PARTS},
+                   memory)
     # the module runs, and the description is read, when the guideline is first used
     loaded: Mapping[str, LoadedGuideline] = _Guidelines(ids, files, location)
     if eager:
@@ -531,7 +618,7 @@ def _pack(manifest: dict, digest: str, files: _Files, location: str, eager: bool
 def load_pack_files(files: Mapping[str, bytes], location: str) -> Pack:
     """Verify and load a pack given as files in memory (every hash checked now). No generated code runs here."""
     manifest = verify_listing(files, location)
-    return _pack(manifest, sha256(files[MANIFEST]), _Files(location, manifest["files"], files), location, eager=True)
+    return _pack(manifest, sha256(files[MANIFEST]), location, files, eager=True)
 
 
 def load_built_pack(files: Mapping[str, bytes], location: str) -> Pack:
@@ -539,7 +626,7 @@ def load_built_pack(files: Mapping[str, bytes], location: str) -> Pack:
     compiler's, so nothing is hashed again and each description is read when first used (2,000 guidelines:
     0.5 s less)."""
     manifest = json.loads(files[MANIFEST])
-    return _pack(manifest, sha256(files[MANIFEST]), _Files(location, manifest["files"], files), location, eager=False)
+    return _pack(manifest, sha256(files[MANIFEST]), location, files)
 
 
 def load_pack(path: str) -> Pack:
@@ -567,15 +654,12 @@ def _load_pack(path: str) -> Pack:
         where = f"{location}/{MANIFEST}"
         try:
             raw = read_bounded(str(root / MANIFEST), MAX_PACK_FILE_BYTES, follow_links=False)
-        except Refused as e:
-            why = " for a pack file" if e.too_large else "; a pack holds only folders and regular files"
-            raise PackError(f"{where}: {e}{why}") from None
-        except OSError as e:
-            raise PackError(f"{where}: cannot be read: {e.strerror or e}") from None
+        except (Refused, OSError) as e:
+            raise _unreadable(where, e) from None
     manifest = verify_manifest(raw, names, location)
     digest = sha256(raw) if raw is not None else ""
     raw = None  # released: a large pack's manifest is megabytes
-    return _pack(manifest, digest, _Files(location, manifest["files"]), location, eager=False)
+    return _pack(manifest, digest, location)
 
 
 # -------------------------------------------------------------- source packs

@@ -31,9 +31,9 @@ with atheris.instrument_imports():
     from mtus.compiler.check.batch import JsonLines, check_stream
     from mtus.compiler.check.casefile import CaseError, parse_case_text
     from mtus.compiler.check.letter import decide, render
-    from mtus.compiler.check.pack import PackError, load_pack_files, sha256
+    from mtus.compiler.check.pack import PARTS, PackError, load_pack_files, sha256
 
-from mtus.compiler.build.packwriter import build_pack  # noqa: E402 - compile time, not fuzzed
+from mtus.compiler.build.packwriter import build_pack, joined_parts  # noqa: E402 - compile time, not fuzzed
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = dict(build_pack([str(ROOT / "guidelines")], name="fuzz", version="1").files)
@@ -77,10 +77,13 @@ def fuzz_pack(data: bytes) -> None:
     body = data[1:]
     if which == len(NAMES) or NAMES[which] == "manifest.json":
         files["manifest.json"] = body
-    else:
+    else:  # the new content placed and hashed as the builder would: the loader must still refuse it or run it
         files[NAMES[which]] = body
         manifest = json.loads(SMALL["manifest.json"])
-        manifest["files"][NAMES[which]] = sha256(body)
+        if NAMES[which] in PARTS:  # the one guideline's part is the whole file
+            manifest[PARTS[NAMES[which]]] = joined_parts([body])[1]
+        else:
+            manifest["files"][NAMES[which]] = sha256(body)
         files["manifest.json"] = json.dumps(manifest).encode()
     try:
         pack = load_pack_files(files, "<fuzz>")
@@ -89,7 +92,7 @@ def fuzz_pack(data: bytes) -> None:
     except PackError as e:
         assert str(e).startswith("<fuzz>"), str(e)
     except Exception as e:  # noqa: BLE001 - a checker module's own code may raise: it is code, and trusted
-        if which == len(NAMES) or not NAMES[which].endswith(".py"):
+        if which == len(NAMES) or NAMES[which] != "checkers.txt":
             raise
         del e
 
