@@ -3,15 +3,66 @@ modification can happen (part of pass 3)."""
 
 from __future__ import annotations
 
+import datetime
+
 from mtus.dsl import ast, model
 from mtus.dsl import diagnostics as diag
-from mtus.dsl.model import CODE, ENUM, HISTORY, SET, TEXT, Type
+from mtus.dsl.model import BOOL, CODE, COUNT, DATE, ENUM, HISTORY, PERCENT, SET, TEXT, Type
 from mtus.dsl.passes import literals
 from mtus.dsl.passes.context import Context, did_you_mean
 from mtus.dsl.passes.hints import example_of, member_hint
 
 
+#: What _plain() returns for a given it leaves to the general path.
+_GENERAL = object()
+
+
+def _plain(t: Type, lit):
+    """The value of a well-formed given of the commonest kinds, as the general path below would find it, or
+    _GENERAL: a finding, date, count, percent, text or one of a fact's values given for a fact of that type.
+
+    An example gives hundreds of values; building a typed constant for each only to take its value back
+    was most of checking them. Anything else (a mistake above all) takes the general path, which reports it.
+    """
+    k, cls = t.kind, type(lit)
+    if cls is ast.FindingLit:
+        return lit.present if k is BOOL else _GENERAL
+    if cls is ast.StringLit:
+        if k is TEXT or (k is ENUM and lit.value in t.members):
+            return lit.value
+        return _GENERAL
+    if cls is ast.DateLit and k is DATE:
+        try:
+            return datetime.date.fromisoformat(lit.text)
+        except ValueError:
+            return _GENERAL
+    if cls is ast.NumberLit and k is COUNT and lit.unit is None and lit.value == lit.value.to_integral_value():
+        return int(lit.value)
+    if cls is ast.PercentLit and k is PERCENT:
+        return lit.value
+    return _GENERAL
+
+
+def _plain_member(element: Type, lit):
+    """A text given for a `set of text` or `set of` values fact, as _set_member finds it, or _GENERAL."""
+    if type(lit) is ast.StringLit and (element.kind is TEXT or (element.kind is ENUM and lit.value in element.members)):
+        return lit.value
+    return _GENERAL
+
+
 def _given_value(ctx: Context, typer, t: Type, lit, span):
+    value = _plain(t, lit)
+    if value is not _GENERAL:
+        return value
+    if t.kind == SET and t.element is not None:
+        if type(lit) is ast.SetLit:
+            values = [_plain_member(t.element, x) for x in lit.items]
+            if _GENERAL not in values:
+                return frozenset(values)
+        else:
+            value = _plain_member(t.element, lit)
+            if value is not _GENERAL:
+                return frozenset([value])
     if t.kind == HISTORY:
         if not isinstance(lit, tuple):
             return typer.err("E308", "a history is given as a list of entries, e.g. [{date: 2014-09-01, relief: 60%}]",
