@@ -35,11 +35,10 @@ class Word(str, Enum):
     (enum.StrEnum does this from Python 3.11; the project supports 3.10).
     """
 
-    def __str__(self) -> str:
-        return str(self.value)
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self.value), spec)
+    # A member is the str of its word (str's own methods give it): Enum's `.value` is a descriptor call, and
+    # f-strings format a word about 70,000 times in compiling 2,000 guidelines.
+    __str__ = str.__str__
+    __format__ = str.__format__
 
 
 class Kind(Word):
