@@ -519,9 +519,14 @@ class _Generator:
         # (table name, lower ends?) -> module constant name, for the tables looked up
         self.tables: dict[tuple[str, bool], str] = {}
         self.source_file = os.path.basename(guideline.path or "") or "<text>"
+        # Caches by id(): an expression is hashed by its value, all of it. Every node looked up is kept
+        # alive (_keep), so that no id is reused while the generator runs (the guideline holds them anyway).
+        self._keep: list = []
+        self._facts_read: dict[int, tuple[str, ...]] = {}  # id(expression) -> model.facts_read(expression)
+        self.reading_domains = silence.reading_domains(guideline)
         # criterion id -> where trying every reading may change what `unmet` names (silence.reading_risks);
         # empty: `unmet` never tries them, nor notes a criterion failing outright
-        self.risks = silence.reading_risks(guideline)
+        self.risks = silence.reading_risks(guideline, self.facts_read, self.reading_domains)
         # Asked per fact reference and per criterion, so computed once per guideline
         # (guideline.fact() is a scan of the facts, facts_read a walk of the expression).
         self.presumed = {f.name: silence.presumed_const(f) for f in guideline.facts}
@@ -531,20 +536,24 @@ class _Generator:
         # the fast path's value of each fact: f_<name>, unknown unless silence presumes a value
         self.fact_values = {n: _V(self.f_name[n], c is None) for n, c in self.presumed.items()}
         self.rules = silence.rules(guideline)
-        self.labels = silence.labels(guideline)
-        self.reading_domains = silence.reading_domains(guideline)
-        self.reading_reads = silence.reading_reads(guideline) if self.risks else {}
+        self.labels = silence.labels(guideline, self.facts_read)
+        self.reading_reads = (silence.reading_reads(guideline, self.facts_read, self.reading_domains)
+                              if self.risks else {})
         self.checked = {n for n, r in self.rules.items() if r == rt.CHECKED_WHEN_STATED}
-        # Caches by id(): an expression is hashed by its value, all of it. Every node looked up is kept
-        # alive (_keep), so that no id is reused while the generator runs (the guideline holds them anyway).
-        self._keep: list = []
-        self._facts_read: dict[int, tuple[str, ...]] = {}  # id(expression) -> model.facts_read(expression)
         # the facts the criteria and their `when`s read (unmet and evaluate read each of them once)
         self.used_facts = set(self.reads([c.expr for c in guideline.criteria] + [c.expr for c in guideline.conditions]))
         self._criterion_reads: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # id(criterion) -> reads
         self._children: dict[int, tuple] = {}  # id(expression) -> model.children(expression)
         self._outlines: dict[int, str] = {}  # id(`when` expression) -> its outline (comments of unmet and evaluate)
         self._comments: dict[int, str] = {}  # id(criterion) -> its comment line
+
+    def facts_read(self, e) -> tuple[str, ...]:
+        """model.facts_read(e), each expression walked once (the silence rules ask too: build/silence.py)."""
+        names = self._facts_read.get(id(e))
+        if names is None:
+            names = self._facts_read[id(e)] = model.facts_read(e)
+            self._keep.append(e)
+        return names
 
     def reads(self, exprs) -> tuple[str, ...]:
         """lowering.reads(exprs), from each expression's facts read once."""
@@ -553,8 +562,7 @@ class _Generator:
         for e in exprs:
             names = cache.get(id(e))
             if names is None:
-                names = cache[id(e)] = model.facts_read(e)
-                self._keep.append(e)
+                names = self.facts_read(e)
             out.update(dict.fromkeys(names))
         return tuple(out)
 

@@ -7,10 +7,14 @@ readings in the same order.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 from mtus.compiler.check import runtime as rt
 from mtus.dsl import model
+
+#: model.facts_read, or a memo of it: each `when` is asked about once per criterion under it, and the code
+#: generator asks about every criterion again (codegen._Generator.facts_read shares one memo with these).
+FactsRead = Callable[[model.Expr], tuple[str, ...]]
 
 
 def presumed_const(fact: model.Fact) -> Optional[model.Const]:
@@ -29,14 +33,14 @@ def rules(guideline: model.Guideline) -> dict[str, str]:
     return {f.name: f.silence for f in guideline.facts if f.silence is not None}
 
 
-def labels(guideline: model.Guideline) -> dict[str, str]:
+def labels(guideline: model.Guideline, facts_read: FactsRead = model.facts_read) -> dict[str, str]:
     """Labels for what a presumption can name: facts with a silence rule, and what exclusions read (with history fields)."""
     names = set(rules(guideline))
     for c in guideline.criteria:
         if c.exclude:
-            names.update(model.facts_read(c.expr))
+            names.update(facts_read(c.expr))
             for cond in c.conditions:
-                names.update(model.facts_read(cond.expr))
+                names.update(facts_read(cond.expr))
     out: dict[str, str] = {}
     for f in guideline.facts:
         if f.name not in names:
@@ -64,19 +68,22 @@ def reading_domains(guideline: model.Guideline) -> dict[str, tuple]:
     return out
 
 
-def reading_reads(guideline: model.Guideline) -> dict[str, tuple[str, ...]]:
+def reading_reads(guideline: model.Guideline, facts_read: FactsRead = model.facts_read,
+                  domains: Optional[dict[str, tuple]] = None) -> dict[str, tuple[str, ...]]:
     """Criterion id -> the facts of `reading_domains` it reads (its condition and its `when`), for those reading any.
 
     Only a criterion that reads an undocumented one of them can change outcome
     when every reading is tried (three-valued logic is sound: a definite outcome
     is the same in every reading), so the fast path skips the readings otherwise.
+    `domains`: reading_domains(guideline), if the caller has it.
     """
-    domains = reading_domains(guideline)
+    if domains is None:
+        domains = reading_domains(guideline)
     out: dict[str, tuple[str, ...]] = {}
     for c in guideline.criteria:
-        names = dict.fromkeys(model.facts_read(c.expr))
+        names = dict.fromkeys(facts_read(c.expr))
         for cond in c.conditions:
-            names.update(dict.fromkeys(model.facts_read(cond.expr)))
+            names.update(dict.fromkeys(facts_read(cond.expr)))
         read = tuple(n for n in names if n in domains)
         if read:
             out[c.id] = read
@@ -100,24 +107,26 @@ def _one_of_test(e: model.Expr, domains: dict[str, tuple]) -> Optional[tuple[str
 
 
 def _read_once(e: model.Expr, findings: set[str], domains: dict[str, tuple], seen: dict[str, int],
-               risky: set[str]) -> None:
+               risky: set[str], facts_read: FactsRead) -> None:
     """Walk e: count each fact of `domains` read as a plain finding, or as a `one of` fact tested against
     constants that some of its values meet and some do not, under `and`, `or`, `not` and `at least` (in
     `seen`); put in `risky` every fact of `domains` read any other way."""
     if isinstance(e, model.ValueRef):  # a named value is its expression, read again at each use
-        _read_once(e.expr, findings, domains, seen, risky)
+        _read_once(e.expr, findings, domains, seen, risky, facts_read)
     elif isinstance(e, (model.Logic, model.AtLeast, model.Not)):
         for x in model.children(e):
-            _read_once(x, findings, domains, seen, risky)
+            _read_once(x, findings, domains, seen, risky, facts_read)
     elif isinstance(e, model.FactRef) and e.name in findings:
         seen[e.name] = seen.get(e.name, 0) + 1
     elif (test := _one_of_test(e, domains)) is not None and test[1] and set(domains[test[0]]) - test[1]:
         seen[test[0]] = seen.get(test[0], 0) + 1  # true in some reading and false in another: as a finding
     else:
-        risky.update(n for n in model.facts_read(e) if n in domains)
+        risky.update(n for n in facts_read(e) if n in domains)
 
 
-def reading_risks(guideline: model.Guideline) -> dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
+def reading_risks(guideline: model.Guideline, facts_read: FactsRead = model.facts_read,
+                  domains: Optional[dict[str, tuple]] = None
+                  ) -> dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
     """Where trying every reading can change which criteria the fast path `unmet` names.
 
     Criterion id -> (risky, details, reads): `reads`, the facts of
@@ -136,22 +145,25 @@ def reading_risks(guideline: model.Guideline) -> dict[str, tuple[tuple[str, ...]
     stated that it reads: one that passes because such a detail is unstated may
     be found not met once every reading fails, so it is a risk whenever one is
     unstated and any of `reads` undocumented. Only criteria with a risk are
-    listed.
+    listed. `domains`: reading_domains(guideline), if the caller has it.
     """
-    domains = reading_domains(guideline)
+    if domains is None:
+        domains = reading_domains(guideline)
     findings = {n for n, values in domains.items() if values == (True, False)}
-    checked = {n for n, r in rules(guideline).items() if r == rt.CHECKED_WHEN_STATED}
+    declared = rules(guideline)
+    checked = {n for n, r in declared.items() if r == rt.CHECKED_WHEN_STATED}
+    domain_names = set(domains)
     out: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
     for c in guideline.criteria:
-        gates = set().union(*(model.facts_read(cond.expr) for cond in c.conditions))
-        read = gates | set(model.facts_read(c.expr))
-        if not read & set(domains):
+        gates = set().union(*(facts_read(cond.expr) for cond in c.conditions))
+        read = gates.union(facts_read(c.expr))
+        if read.isdisjoint(domain_names):
             continue
         seen: dict[str, int] = {}
-        risky = gates & set(domains)
-        _read_once(c.expr, findings, domains, seen, risky)
+        risky = gates & domain_names
+        _read_once(c.expr, findings, domains, seen, risky, facts_read)
         risky.update(n for n, k in seen.items() if k > 1)
-        details = tuple(n for n in rules(guideline) if n in read and n in checked)
+        details = tuple(n for n in declared if n in read and n in checked)
         if risky or details:
             out[c.id] = (tuple(n for n in domains if n in risky), details, tuple(n for n in domains if n in read))
     return out
