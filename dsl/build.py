@@ -1,5 +1,10 @@
 """Lark parse tree -> AST, once. Nothing after this module sees a lark.Tree.
 
+A file the parser's happy path reads comes with its AST already built, rule by
+rule, by dsl/reduce.py, which must build what this module builds (this module
+is the reference: tests/test_parser_reduce.py); this one builds after Lark's
+own parse, and reports expressions nested too deep.
+
 Also decodes literals (numbers to Decimal, strings unescaped, text blocks
 dedented) and flattens chains of `and`/`or`. Malformed literals that the
 grammar cannot rule out (a date such as 2014-02-30) are left as text for the
@@ -21,8 +26,6 @@ from mtus.dsl.source import Source, Span
 #: exhausting Python's stack in later passes.
 MAX_DEPTH = 100
 
-
-
 #: A fact's silence clauses, by their tree name, as the words the author wrote.
 _RULE_WORDS = {"rule_detail": "request detail", "rule_required": "required",
                "rule_checked": "checked when stated", "rule_none": "none when silent",
@@ -31,6 +34,32 @@ _RULE_WORDS = {"rule_detail": "request detail", "rule_required": "required",
 #: Header lines and criterion lines that may appear once, by tree name, as the words the author wrote.
 _HEADER_WORDS = {"citation": "source", "in_force": "in force", "not_mtus": "not mtus", "on_denial": "on denial says"}
 _ATTR_WORDS = {"says": "says", "allows_fewer": "allows fewer", "shows": "shows"}
+
+
+def string_value(tok: Token) -> str:
+    """A STRING token's text: the quotes off, its escapes decoded."""
+    body = str(tok)[1:-1]
+    if "\\" not in body:
+        return body  # most strings have no escape to decode
+    out = []
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            out.append({"n": "\n", "t": "\t", '"': '"', "\\": "\\"}.get(nxt, "\\" + nxt))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def text_value(tok: Token) -> str:
+    """A STRING's or a TEXT_BLOCK's text; a block's lines joined by single spaces (which also undoes any indentation)."""
+    if tok.type == "TEXT_BLOCK":
+        return " ".join(str(tok)[3:-3].split())
+    return string_value(tok)
 
 
 class TooDeep(Exception):
@@ -69,28 +98,8 @@ class _Builder:
         return self.tok(node) if isinstance(node, Token) else self.node(node)
 
     # ------------------------------------------------------------- helpers
-    @staticmethod
-    def string(tok: Token) -> str:
-        body = str(tok)[1:-1]
-        if "\\" not in body:
-            return body  # most strings have no escape to decode
-        out = []
-        i = 0
-        while i < len(body):
-            c = body[i]
-            if c == "\\" and i + 1 < len(body):
-                nxt = body[i + 1]
-                out.append({"n": "\n", "t": "\t", '"': '"', "\\": "\\"}.get(nxt, "\\" + nxt))
-                i += 2
-            else:
-                out.append(c)
-                i += 1
-        return "".join(out)
-
-    def text(self, tok: Token) -> str:
-        if tok.type == "TEXT_BLOCK":  # its lines joined by single spaces (which also undoes any indentation)
-            return " ".join(str(tok)[3:-3].split())
-        return self.string(tok)
+    string = staticmethod(string_value)
+    text = staticmethod(text_value)
 
     # --------------------------------------------------------- declarations
     def start(self, tree: Tree) -> ast.Guideline | ast.Formulary:
@@ -495,6 +504,11 @@ _EXPRS = {
 }
 
 
-def build(tree: Tree, source: Source) -> ast.Guideline | ast.Formulary:
-    """Convert a parse tree into the AST. Raises TooDeep for absurd nesting."""
+def build(tree: Tree | ast.Guideline | ast.Formulary, source: Source) -> ast.Guideline | ast.Formulary:
+    """Convert a parse tree into the AST. Raises TooDeep for absurd nesting.
+
+    The parser's happy path hands over the syntax tree already built (dsl/reduce.py), as it is.
+    """
+    if isinstance(tree, (ast.Guideline, ast.Formulary)):
+        return tree
     return _Builder(source).start(tree)

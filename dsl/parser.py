@@ -1,8 +1,8 @@
-"""The only facade over Lark: text in, Lark tree or the syntax diagnostics out.
+"""The only facade over Lark: text in; the syntax tree, or Lark's tree for dsl/build.py, or the syntax diagnostics out.
 
 A file that parses is read by one loop of ours over Lark's own tables
-(_HappyPath, about 40% less CPU); anything else by Lark itself, so the
-errors are Lark's. Its exceptions never leave this module;
+(_HappyPath, about 40% less CPU), which builds the syntax tree as it reduces
+(dsl/reduce.py); anything else by Lark itself, so the errors are Lark's. Its exceptions never leave this module;
 dsl/syntax_errors.py phrases them for guideline authors. After a syntax error
 the parser does not guess what the author meant (LALR error recovery would
 report follow-on errors): the statement with the error, and the lines
@@ -33,8 +33,9 @@ from lark.lexer import ContextualLexer, UnlessCallback
 from lark.parse_tree_builder import ChildFilterLALR, ChildFilterLALR_NoPlaceholders, ExpandSingleChild
 from lark.parsers.lalr_analysis import Shift
 
+from mtus.dsl import ast
 from mtus.dsl import diagnostics as diag
-from mtus.dsl.source import Source
+from mtus.dsl.source import Source, Span
 from mtus.grammar import grammar_text
 from mtus.dsl.syntax_errors import IndentProblem, indent_error, syntax_error
 
@@ -216,6 +217,61 @@ class _NodeBuilder:
             node.start, node.end = start, end
         node.outer_start, node.outer_end = start, end
         return node
+
+
+def _ignoring_positions(build):
+    """A Lark callback as the happy path calls a rule's builder (a _NodeBuilder finds its positions itself)."""
+    call = build.__call__ if isinstance(build, _NodeBuilder) else build  # (a bound method: called faster)
+    return lambda context, children, start, end: call(children)
+
+
+class _NotLaidOut(Exception):
+    """A rule the happy path's makers cannot build (another Lark, another grammar)."""
+
+
+def _picker(builder: _NodeBuilder):
+    """How a rule's children are filtered as Lark's callback chain filters them (_NodeBuilder), for its maker
+    (dsl/reduce.py), where a `_rule` Lark splices in left its children as a list; or None: all are kept."""
+    if builder.include is None:
+        return None
+    if builder.span is not None:
+        return operator.itemgetter(builder.span)
+    if builder.pick is not None:
+        pick = builder.pick
+        return lambda children: list(pick(children))
+    return functools.partial(_splice, builder.include, builder.nones)
+
+
+def _splice(include: tuple, nones: int, children: list) -> list:
+    """_filter for a rule's built children: a spliced `_rule`'s are a list."""
+    filtered: list = []
+    for i, expand, add_none in include:
+        if add_none:
+            filtered += [None] * add_none
+        if expand:
+            if filtered:
+                filtered += children[i]
+            else:  # a left-recursive list: it goes on growing
+                filtered = children[i]
+        else:
+            filtered.append(children[i])
+    if nones:
+        filtered += [None] * nones
+    return filtered
+
+
+def _expanding(make):
+    """A `?rule`'s maker: its only child as it is (with the rule's text, if it matched nothing, as _NodeBuilder
+    sets node.start), else make's node."""
+    def expand(context, kids: list, start, end):
+        if len(kids) != 1:
+            return make(context, kids, start, end)
+        kid = kids[0]
+        if start is not None and getattr(kid, "span", None) is context.nothing:
+            kid.span = Span(context.file, start.start_pos, end.end_pos, start.line, start.column, end.end_line,
+                            end.end_column)
+        return kid
+    return expand
 
 
 def _filter(children: list, include: tuple, nones: int) -> list:
@@ -460,7 +516,7 @@ class _HappyPath:
     tests/test_parser_fastpath.py compares it with Lark's own parse.
     """
 
-    def __init__(self, lexers: dict, states: dict, start: int, end: int, callbacks: dict):
+    def __init__(self, lexers: dict, states: dict, start: int, end: int, callbacks: dict, makers=None):
         self.lark_lexers = _LexTables(lexers)
         self.lexers = _Lexers(self._lexer)
         self.keywords: dict = {}  # a state's lexer -> its keyword callbacks as _KeywordTypes
@@ -479,21 +535,33 @@ class _HappyPath:
                     gotos.setdefault(symbol, {})[state] = arg  # (terminals too: never looked up)
                 else:
                     self.actions[state][symbol] = ~reductions.setdefault(arg, len(reductions))
-        self.rules = tuple(self._reduction(rule, gotos.get(rule.origin.name, {}), callbacks[rule])
+        self.context = makers.context if makers is not None else None
+        self.rules = tuple(self._reduction(rule, gotos.get(rule.origin.name, {}), callbacks[rule], makers)
                            for rule in reductions)
 
     @staticmethod
-    def _reduction(rule, goto: dict, build) -> tuple:
+    def _reduction(rule, goto: dict, build, makers) -> tuple:
+        """What reducing by a rule does: (its length, its gotos, fn(context, children, start, end) -> its value, or
+        None where a `?rule` of one symbol keeps its child as it is; what filters its children first, or None)."""
         size = len(rule.expansion)
-        if isinstance(build, _NodeBuilder):
-            if size == 1 and build.passes_its_child:
-                return size, goto, None
-            build = build.__call__  # (a bound method is called faster than an object)
-        return size, goto, build
+        if isinstance(build, _NodeBuilder) and size == 1 and build.passes_its_child:
+            return size, goto, None, None
+        if makers is None:
+            return size, goto, _ignoring_positions(build), None
+        if not (isinstance(build, _NodeBuilder) and build.fused):
+            raise _NotLaidOut(rule)
+        make = makers.MAKERS.get(build.name) or (makers.inlined if build.name.startswith("_") else None)
+        one = build.expand1 and build.include is not None and len(build.include) == 1 and not build.nones and not any(
+            expand or nones for _, expand, nones in build.include)  # an inlined rule that always passes its child
+        if (make is None and not one) or (build.expand1 and any(
+                rule.expansion[i].is_term for i, _, _ in build.include or ())):  # (a token's position is its own)
+            raise _NotLaidOut(rule)
+        return size, goto, _expanding(make) if build.expand1 else make, _picker(build)
 
     @classmethod
-    def of(cls, lark: Lark) -> _HappyPath | None:
-        """The happy path over a Lark built by _build, or None where Lark's internals are not laid out as expected."""
+    def of(cls, lark: Lark, makers=None) -> _HappyPath | None:
+        """The happy path over a Lark built by _build, or None where Lark's internals are not laid out as expected;
+        with makers (dsl/reduce.py), one that builds the syntax tree as it reduces."""
         try:
             frontend = lark.parser
             contextual = frontend.lexer.lexer  # under the Indenter's PostLexConnector
@@ -509,7 +577,10 @@ class _HappyPath:
                 and all(isinstance(k, int) for k in states) and not states.get(end_state)
                 and not any(row.get("$END", (None,))[0] is Shift for row in states.values())):
             return None  # (the loop ends at the end state, which has no action, and never shifts the end)
-        return cls(contextual.lexers, states, start_state, end_state, callbacks)
+        try:
+            return cls(contextual.lexers, states, start_state, end_state, callbacks, makers)
+        except _NotLaidOut:
+            return None
 
     def _lexer(self, state: int) -> tuple:
         """What the lexer does in a parser state: a function matching its terminals at a position, the terminals that
@@ -542,8 +613,17 @@ class _HappyPath:
             match = mres[0].match
         return match, special, keywords
 
-    def parse(self, text: str) -> Node | None:
-        """The tree Lark would build of a text ending with a newline, or None for Lark to parse it."""
+    def parse(self, text: str, file: str = "<text>"):
+        """The tree Lark would build of a text ending with a newline (or with makers, the syntax tree of the file at
+        that path), or None for Lark to parse it."""
+        if self.context is None:
+            return self._parse(text, file)
+        try:
+            return self._parse(text, file)
+        except Exception:  # noqa: BLE001 - nested too deep (GiveUp), or else: Lark's parse and dsl/build.py say
+            return None
+
+    def _parse(self, text: str, file: str):
         lexers, actions, rules = self.lexers, self.actions, self.rules
         limit = MAX_TOKENS  # read now: tests lower it
         end = len(text)
@@ -551,6 +631,8 @@ class _HappyPath:
         state = self.start
         stack = [state]  # the parser's states, and beside them the values of its symbols
         values: list = []
+        outs: dict = {}  # place in values -> the outer start and end tokens of the rule's node there
+        context = self.context(file) if self.context is not None else None
         levels = [0]  # the indentation of each open block
         style = None  # the character every indentation uses (the first one's)
         depth = 0  # brackets open: newlines inside them are not the end of a line
@@ -636,19 +718,47 @@ class _HappyPath:
                     stack.append(state)
                     values.append(token)
                     break
-                size, goto, build = rules[~act]
+                size, goto, build, pick = rules[~act]
                 if build is None:
                     del stack[-1]
                 else:
+                    at = len(values) - size
                     if size:
-                        children = values[-size:]
-                        del values[-size:]
+                        children = values[at:]
+                        del values[at:]
                         del stack[-size:]
+                        # The tokens the rule's text starts and ends with, by Lark's rule (_NodeBuilder): a token
+                        # child's own, else the outer ones of the first/last child that has any.
+                        s = children[0]
+                        if s.__class__ is not Token:
+                            s = outs[at][0]
+                            if s is None:
+                                s = _first(children, outs, at, 0)
+                        e = children[-1]
+                        if e.__class__ is not Token:
+                            e = outs[at + size - 1][1]
+                            if e is None:
+                                e = _first(children[::-1], outs, at + size - 1, 1)
                     else:
                         children = []
-                    values.append(build(children))
+                        s = e = None
+                    values.append(build(context, children if pick is None else pick(children), s, e))
+                    outs[at] = (s, e)
                 state = goto[stack[-1]]
                 stack.append(state)
+
+
+def _first(children: list, outs: dict, at: int, which: int) -> Token | None:
+    """The start (which=0) of the first child that has one, children counted from `at` in the stack; or, children
+    reversed and counted down from `at`, the end (which=1) of the last."""
+    step = 1 - 2 * which
+    for i, c in enumerate(children):
+        if c.__class__ is Token:
+            return c
+        t = outs[at + i * step][which]
+        if t is not None:
+            return t
+    return None
 
 
 class _Lexers(dict):
@@ -698,11 +808,19 @@ def _happy_path(lark: Lark) -> _HappyPath | _LarkOnly:
     return _HappyPath.of(lark) or _LarkOnly()
 
 
+@functools.lru_cache(maxsize=2)
+def _building_path(lark: Lark) -> _HappyPath | _LarkOnly:
+    """The happy path that builds the syntax tree as it reduces (dsl/reduce.py), else the one that builds Lark's."""
+    from mtus.dsl import reduce  # (it reads dsl/build.py, which reads this module)
+
+    return _HappyPath.of(lark, reduce) or _happy_path(lark)
+
+
 class _LarkOnly:
     """Where Lark's internals are not as _HappyPath expects: every text is Lark's to parse."""
 
     @staticmethod
-    def parse(text: str) -> None:
+    def parse(text: str, file: str = "<text>") -> None:
         return None
 
 
@@ -722,16 +840,18 @@ def terminal_pattern(name: str) -> str | None:
 
 @attrs.frozen
 class ParseResult:
-    tree: Tree | None
+    #: Lark's tree for dsl/build.py; or, from the happy path, the syntax tree already built (build() passes it on)
+    tree: Tree | ast.Guideline | ast.Formulary | None
     diagnostics: tuple[diag.Diagnostic, ...]
 
 
-def _run(lark: Lark, source: Source) -> ParseResult:
+def _run(lark: Lark, source: Source, building: bool = False) -> ParseResult:
     text = source.text
     if not text.endswith("\n"):
         text += "\n"  # every statement ends with a newline; offsets are unchanged
     try:
-        return ParseResult(_happy_path(lark).parse(text) or lark.parse(text), ())
+        happy = _building_path(lark) if building else _happy_path(lark)
+        return ParseResult(happy.parse(text, source.path) or lark.parse(text), ())
     except IndentProblem as e:
         return ParseResult(None, (indent_error(source, e),))
     except TooManyTokens as e:
@@ -759,7 +879,7 @@ _FINAL = frozenset({"E111", "E103", "E901"})
 def parse(source: Source) -> ParseResult:
     """Parse one source file. Returns a tree, or its syntax errors as diagnostics (the first, then others found
     by reading the file again without the statement in error, while each is further down)."""
-    result = _run(_lark(), source)
+    result = _run(_lark(), source, building=True)
     if result.tree is not None or not result.diagnostics:
         return result
     found = [result.diagnostics[0]]

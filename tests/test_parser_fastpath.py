@@ -187,6 +187,7 @@ def _diagnostics(text: str, lark_only: bool) -> tuple:
     with pytest.MonkeyPatch.context() as m:
         if lark_only:
             m.setattr(dsl_parser, "_happy_path", lambda lark: _LarkOnly())
+            m.setattr(dsl_parser, "_building_path", lambda lark: _LarkOnly())
         result = parse(Source("g.mtus", text))
     return result.tree is None, result.diagnostics
 
