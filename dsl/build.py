@@ -36,8 +36,8 @@ _HEADER_WORDS = {"citation": "source", "in_force": "in force", "not_mtus": "not 
 _ATTR_WORDS = {"says": "says", "allows_fewer": "allows fewer", "shows": "shows"}
 
 
-def string_value(tok: Token) -> str:
-    """A STRING token's text: the quotes off, its escapes decoded."""
+def string_value(tok: str) -> str:
+    """A STRING token's text (a Token, or its text): the quotes off, its escapes decoded."""
     body = str(tok)[1:-1]
     if "\\" not in body:
         return body  # most strings have no escape to decode
@@ -55,11 +55,11 @@ def string_value(tok: Token) -> str:
     return "".join(out)
 
 
-def text_value(tok: Token) -> str:
+def text_value(kind: str, text: str) -> str:
     """A STRING's or a TEXT_BLOCK's text; a block's lines joined by single spaces (which also undoes any indentation)."""
-    if tok.type == "TEXT_BLOCK":
-        return " ".join(str(tok)[3:-3].split())
-    return string_value(tok)
+    if kind == "TEXT_BLOCK":
+        return " ".join(text[3:-3].split())
+    return string_value(text)
 
 
 class TooDeep(Exception):
@@ -99,7 +99,9 @@ class _Builder:
 
     # ------------------------------------------------------------- helpers
     string = staticmethod(string_value)
-    text = staticmethod(text_value)
+    @staticmethod
+    def text(tok: Token) -> str:
+        return text_value(tok.type, str(tok))
 
     # --------------------------------------------------------- declarations
     def start(self, tree: Tree) -> ast.Guideline | ast.Formulary:

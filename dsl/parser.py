@@ -268,8 +268,7 @@ def _expanding(make):
             return make(context, kids, start, end)
         kid = kids[0]
         if start is not None and getattr(kid, "span", None) is context.nothing:
-            kid.span = Span(context.file, start.start_pos, end.end_pos, start.line, start.column, end.end_line,
-                            end.end_column)
+            kid.span = Span(context.file, start[2], end[7], start[3], start[4], end[5], end[6])  # (tokens: tuples)
         return kid
     return expand
 
@@ -633,6 +632,10 @@ class _HappyPath:
         values: list = []
         outs: dict = {}  # place in values -> the outer start and end tokens of the rule's node there
         context = self.context(file) if self.context is not None else None
+        # Building the syntax tree (dsl/reduce.py), a token is a tuple (type, value, start_pos, line, column,
+        # end_line, end_column, end_pos): a fifth of the cost of making a Lark Token, and no tree holds it.
+        tuples = context is not None
+        tokens = tuple if tuples else Token  # (the class of a token among the values; no rule's value is one)
         levels = [0]  # the indentation of each open block
         style = None  # the character every indentation uses (the first one's)
         depth = 0  # brackets open: newlines inside them are not the end of a line
@@ -642,7 +645,7 @@ class _HappyPath:
         while True:
             if made:
                 token = made.pop()
-                kind = token.type
+                kind = token[0] if tuples else token.type
             else:
                 match, special, keywords = lexers[state]
                 m = match(text, pos, end)
@@ -650,8 +653,7 @@ class _HappyPath:
                     if pos < end:
                         return None  # no terminal matches: a syntax error
                     # The blocks still open close, then the end: reductions up to the end state, where no action is.
-                    made = [_token("$END", "")] + [Token.new_borrow_pos("_DEDENT", "", last) if last
-                                                   else Token("_DEDENT", "") for _ in levels[1:]]
+                    made = [_made("$END", "", None, tuples)] + [_made("_DEDENT", "", last, tuples) for _ in levels[1:]]
                     continue
                 kind = m.lastgroup
                 value = m.group(kind)  # (blanks before it skipped)
@@ -660,7 +662,10 @@ class _HappyPath:
                 column = start - line_start + 1
                 flags = special.get(kind)
                 if flags is None:  # most tokens: nothing to do but make it
-                    token = _token(kind, value, start, line, column, line, pos - line_start + 1, pos)
+                    if tuples:
+                        token = (kind, value, start, line, column, line, pos - line_start + 1, pos)
+                    else:
+                        token = _token(kind, value, start, line, column, line, pos - line_start + 1, pos)
                 else:
                     start_line = line
                     if flags & _LINES:
@@ -672,7 +677,10 @@ class _HappyPath:
                         continue
                     if flags & _KEYWORD:
                         kind = keywords[kind][value]
-                    token = _token(kind, value, start, start_line, column, line, pos - line_start + 1, pos)
+                    if tuples:
+                        token = (kind, value, start, start_line, column, line, pos - line_start + 1, pos)
+                    else:
+                        token = _token(kind, value, start, start_line, column, line, pos - line_start + 1, pos)
                     if kind == "_NL":  # as _Indenter.process
                         if depth:
                             count += 1
@@ -693,11 +701,11 @@ class _HappyPath:
                             indent = indent_str.count(" ") + indent_str.count("\t") * TAB_WIDTH
                         if indent > levels[-1]:
                             levels.append(indent)
-                            made.append(Token.new_borrow_pos("_INDENT", indent_str, token))
+                            made.append(_made("_INDENT", indent_str, token, tuples))
                         elif indent < levels[-1]:
                             while indent < levels[-1]:
                                 levels.pop()
-                                made.append(Token.new_borrow_pos("_DEDENT", indent_str, token))
+                                made.append(_made("_DEDENT", indent_str, token, tuples))
                             if indent != levels[-1]:
                                 return None
                     elif kind in _OPEN:
@@ -730,15 +738,15 @@ class _HappyPath:
                         # The tokens the rule's text starts and ends with, by Lark's rule (_NodeBuilder): a token
                         # child's own, else the outer ones of the first/last child that has any.
                         s = children[0]
-                        if s.__class__ is not Token:
+                        if s.__class__ is not tokens:
                             s = outs[at][0]
                             if s is None:
-                                s = _first(children, outs, at, 0)
+                                s = _first(children, outs, at, 0, tokens)
                         e = children[-1]
-                        if e.__class__ is not Token:
+                        if e.__class__ is not tokens:
                             e = outs[at + size - 1][1]
                             if e is None:
-                                e = _first(children[::-1], outs, at + size - 1, 1)
+                                e = _first(children[::-1], outs, at + size - 1, 1, tokens)
                     else:
                         children = []
                         s = e = None
@@ -748,12 +756,21 @@ class _HappyPath:
                 stack.append(state)
 
 
-def _first(children: list, outs: dict, at: int, which: int) -> Token | None:
+def _made(kind: str, value: str, borrow, tuples: bool):
+    """A token of the indenter's (_INDENT, _DEDENT) or the end, where another token is (or nowhere, for none)."""
+    if tuples:
+        return (kind, value, *(borrow[2:] if borrow is not None and borrow[1] else (None,) * 6))
+    if kind == "$END":
+        return _token(kind, value)
+    return Token.new_borrow_pos(kind, value, borrow) if borrow else Token(kind, value)
+
+
+def _first(children: list, outs: dict, at: int, which: int, tokens: type):
     """The start (which=0) of the first child that has one, children counted from `at` in the stack; or, children
     reversed and counted down from `at`, the end (which=1) of the last."""
     step = 1 - 2 * which
     for i, c in enumerate(children):
-        if c.__class__ is Token:
+        if c.__class__ is tokens:
             return c
         t = outs[at + i * step][which]
         if t is not None:

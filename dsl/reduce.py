@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from lark import Token
-
 from mtus.dsl import ast
 from mtus.dsl.build import _MEMBERSHIP, _RULE_WORDS, MAX_DEPTH, string_value, text_value
 from mtus.dsl.source import Span
+
+
+#: A token, as the happy path makes them here: (type, value, start_pos, line, column, end_line, end_column, end_pos).
+Tok = tuple
 
 
 class GiveUp(Exception):
@@ -40,14 +42,18 @@ class _Context:
         self.heights: dict = {}  # id(expression) -> levels of expressions it nests (1 if absent)
 
 
-def _span(c: _Context, s: Token | None, e: Token) -> Span:
+def _span(c: _Context, s: Tok | None, e: Tok) -> Span:
     if s is None:
         return c.nothing
-    return Span(c.file, s.start_pos, e.end_pos, s.line, s.column, e.end_line, e.end_column)
+    return Span(c.file, s[2], e[7], s[3], s[4], e[5], e[6])
 
 
-def _tok(c: _Context, t: Token) -> Span:
-    return Span(c.file, t.start_pos, t.end_pos, t.line, t.column, t.end_line, t.end_column)
+def _tok(c: _Context, t: Tok) -> Span:
+    return Span(c.file, t[2], t[7], t[3], t[4], t[5], t[6])
+
+
+def _text(t: Tok) -> str:
+    return text_value(t[0], t[1])
 
 
 def _height(c: _Context, node, *children) -> None:
@@ -63,23 +69,23 @@ def _height(c: _Context, node, *children) -> None:
 # ------------------------------------------------------------- literals
 def _number(c, k, s, e):
     num, unit = k
-    text = str(num)
+    text = num[1]
     if unit is None:
         return ast.NumberLit(Decimal(text), text, None, _span(c, s, e), None)
-    return ast.NumberLit(Decimal(text), text, str(unit), _span(c, s, e), _tok(c, unit))
+    return ast.NumberLit(Decimal(text), text, unit[1], _span(c, s, e), _tok(c, unit))
 
 
 def _percent(c, k, s, e):
-    text = str(k[0])
+    text = k[0][1]
     return ast.PercentLit(Decimal(text), text, _span(c, s, e))
 
 
 def _string(c, k, s, e):
-    return ast.StringLit(string_value(k[0]), _span(c, s, e))
+    return ast.StringLit(string_value(k[0][1]), _span(c, s, e))
 
 
 def _date(c, k, s, e):
-    return ast.DateLit(str(k[0]), _span(c, s, e))
+    return ast.DateLit(k[0][1], _span(c, s, e))
 
 
 def _present(c, k, s, e):
@@ -95,9 +101,9 @@ def _path(c, k, s, e):
         (t,) = k
         span = _tok(c, t)
         if s is t and e is t:
-            return ast.Path((str(t),), span, (span,))
-        return ast.Path((str(t),), _span(c, s, e), (span,))
-    return ast.Path(tuple(str(t) for t in k), _span(c, s, e), tuple(_tok(c, t) for t in k))
+            return ast.Path((t[1],), span, (span,))
+        return ast.Path((t[1],), _span(c, s, e), (span,))
+    return ast.Path(tuple(t[1] for t in k), _span(c, s, e), tuple(_tok(c, t) for t in k))
 
 
 # ---------------------------------------------------------- expressions
@@ -123,7 +129,7 @@ def _not(c, k, s, e):
 
 def _compare(c, k, s, e):
     left, op, right = k
-    node = ast.Compare(str(op), left, right, _span(c, s, e), _tok(c, op))
+    node = ast.Compare(op[1], left, right, _span(c, s, e), _tok(c, op))
     _height(c, node, left, right)
     return node
 
@@ -145,7 +151,7 @@ def _between(c, k, s, e):
 
 def _arith(c, k, s, e):
     left, op, right = k
-    node = ast.Arith(str(op), left, right, _span(c, s, e))
+    node = ast.Arith(op[1], left, right, _span(c, s, e))
     _height(c, node, left, right)
     return node
 
@@ -163,7 +169,7 @@ def _time_from(c, k, s, e):
 def _at_least(c, k, s, e):
     n, *items = k
     items = [i for i in items if i is not None]
-    node = ast.AtLeast(int(str(n)), tuple(items), _span(c, s, e))
+    node = ast.AtLeast(int(n[1]), tuple(items), _span(c, s, e))
     _height(c, node, *items)
     return node
 
@@ -180,7 +186,7 @@ def _aggregate(c, k, s, e):
     op, target, value, within, where, field = k
     node = ast.Aggregate(
         op=op, target=target, within=within, where=where,
-        field=str(field) if field is not None else None, span=_span(c, s, e),
+        field=field[1] if field is not None else None, span=_span(c, s, e),
         field_span=_tok(c, field) if field is not None else None, value=value,
     )
     below = [x for x in (where, value) if x is not None]
@@ -190,13 +196,13 @@ def _aggregate(c, k, s, e):
 
 
 def _agg_op(c, k, s, e):
-    return " ".join(str(t) for t in k)
+    return " ".join(t[1] for t in k)
 
 
 def _lookup(c, k, s, e):
     name, key, end = k
-    node = ast.Lookup(str(name), key, _span(c, s, e), _tok(c, name),
-                      str(end) if end is not None else None, _tok(c, end) if end is not None else None)
+    node = ast.Lookup(name[1], key, _span(c, s, e), _tok(c, name),
+                      end[1] if end is not None else None, _tok(c, end) if end is not None else None)
     _height(c, node, key)
     return node
 
@@ -204,11 +210,13 @@ def _lookup(c, k, s, e):
 # ------------------------------------------------------------- examples
 def _assignment(c, k, s, e):
     path, op, value = k
-    return ast.Given(path, value, _span(c, s, e), str(op), _tok(c, op))
+    if value.__class__ is list:  # rows
+        value = tuple(value)
+    return ast.Given(path, value, _span(c, s, e), op[1], _tok(c, op))
 
 
 def _rows(c, k, s, e):
-    return tuple(r for r in k if r is not None)
+    return [r for r in k if r is not None]  # (no rule's value is a tuple: that is a token)
 
 
 def _given_set(c, k, s, e):
@@ -216,12 +224,12 @@ def _given_set(c, k, s, e):
 
 
 def _record(c, k, s, e):
-    return ast.Row(tuple(v for v in k if v is not None), _span(c, s, e))
+    return ast.Row(tuple(tuple(v) for v in k if v is not None), _span(c, s, e))
 
 
 def _field_value(c, k, s, e):
     name, lit = k
-    return (str(name), lit, _tok(c, name))
+    return [name[1], lit, _tok(c, name)]
 
 
 def _given(c, k, s, e):
@@ -233,23 +241,23 @@ def _kids(c, k, s, e):
 
 
 def _outcome(c, k, s, e):
-    return " ".join(k)
+    return " ".join(t[1] for t in k)
 
 
 def _reason(c, k, s, e):
-    return ast.Reason(str(k[0]), k[1], _span(c, s, e))
+    return ast.Reason(k[0][1], k[1], _span(c, s, e))
 
 
 def _expect(c, k, s, e):
     verdict, *reasons = k
-    return verdict, tuple(r for r in reasons if r is not None)
+    return [verdict, tuple(r for r in reasons if r is not None)]
 
 
 def _example(c, k, s, e):
     name, *givens, (words, reasons) = k
-    modified = int(words[1]) if words[0] == "modified" else None
+    modified = int(words[1][1]) if words[0][1] == "modified" else None
     return ast.Example(
-        string_value(name), tuple(g for given in givens for g in given), len(words) == 1 and words[0] == "certified",
+        string_value(name[1]), tuple(g for given in givens for g in given), len(words) == 1 and words[0][1] == "certified",
         reasons, _span(c, s, e), modified, _tok(c, words[1]) if modified is not None else None,
     )
 
@@ -259,12 +267,12 @@ def _type(kind: str):
     def make(c, k, s, e):
         span = _span(c, s, e)
         if kind == "quantity":
-            return ast.TypeRef("quantity", span, unit=str(k[0]))
+            return ast.TypeRef("quantity", span, unit=k[0][1])
         if kind == "count":
             unit = k[0] if k else None
-            return ast.TypeRef("count", span, unit=str(unit) if unit is not None else None)
+            return ast.TypeRef("count", span, unit=unit[1] if unit is not None else None)
         if kind in ("enum", "set_enum"):
-            members = tuple(ast.StringLit(string_value(t), _tok(c, t)) for t in k[0] if t is not None)
+            members = tuple(ast.StringLit(string_value(t[1]), _tok(c, t)) for t in k[0] if t is not None)
             return ast.TypeRef(kind, span, members=members)
         return ast.TypeRef(kind, span)
     return make
@@ -281,7 +289,7 @@ class _Source:
 
     __slots__ = ("item", "name")
 
-    def __init__(self, item: bool, name: Token):
+    def __init__(self, item: bool, name: Tok):
         self.item, self.name = item, name
 
 
@@ -312,20 +320,20 @@ def _fact(c, k, s, e):
     product = source if source is not None and not source.item else None
     item = source if source is not None and source.item else None
     return ast.Fact(
-        name=str(name), type=type_ref, label=string_value(label) if label is not None else None,
+        name=name[1], type=type_ref, label=string_value(label[1]) if label is not None else None,
         default=default.literal if default is not None else None,
         fields=tuple(f for f in rest if f.__class__ is not ast.Rule), span=_span(c, s, e), name_span=_tok(c, name),
-        source=str(product.name) if product is not None else None,
+        source=product.name[1] if product is not None else None,
         source_span=_tok(c, product.name) if product is not None else None,
         rules=tuple(r for r in rest if r.__class__ is ast.Rule),
-        from_item=str(item.name) if item is not None else None,
+        from_item=item.name[1] if item is not None else None,
         from_item_span=_tok(c, item.name) if item is not None else None,
     )
 
 
 def _field(c, k, s, e):
     name, type_ref, label = k
-    return ast.Field(str(name), type_ref, string_value(label) if label is not None else None,
+    return ast.Field(name[1], type_ref, string_value(label[1]) if label is not None else None,
                      _span(c, s, e), _tok(c, name))
 
 
@@ -339,7 +347,7 @@ class _Otherwise:
 
 
 def _table_entry(c, k, s, e):
-    return ast.TableEntry(ast.StringLit(string_value(k[0]), _tok(c, k[0])), k[1], _span(c, s, e))
+    return ast.TableEntry(ast.StringLit(string_value(k[0][1]), _tok(c, k[0])), k[1], _span(c, s, e))
 
 
 def _table_otherwise(c, k, s, e):
@@ -348,10 +356,10 @@ def _table_otherwise(c, k, s, e):
 
 def _range(c, k, s, e):
     low, high, unit = k
-    u = str(unit) if unit is not None else None
+    u = unit[1] if unit is not None else None
     u_span = _tok(c, unit) if unit is not None else None
-    return ast.RangeLit(ast.NumberLit(Decimal(str(low)), str(low), u, _tok(c, low), u_span),
-                        ast.NumberLit(Decimal(str(high)), str(high), u, _tok(c, high), u_span), _span(c, s, e))
+    return ast.RangeLit(ast.NumberLit(Decimal(low[1]), low[1], u, _tok(c, low), u_span),
+                        ast.NumberLit(Decimal(high[1]), high[1], u, _tok(c, high), u_span), _span(c, s, e))
 
 
 def _table(c, k, s, e):
@@ -367,7 +375,7 @@ def _table(c, k, s, e):
     for extra in otherwise[1:]:  # one default row: a second would silently replace the first
         c.repeated.append(("otherwise", extra.span, otherwise[0].span))
     return ast.Table(
-        name=str(name), type=type_ref, label=string_value(label) if label is not None else None,
+        name=name[1], type=type_ref, label=string_value(label[1]) if label is not None else None,
         entries=tuple(entries), span=_span(c, s, e), name_span=_tok(c, name),
         otherwise=otherwise[0] if otherwise else None,
     )
@@ -431,7 +439,7 @@ def _criterion(c, k, s, e):
         elif fewer is None:
             fewer, fewer_span = a.value
     return ast.Criterion(
-        id=str(name), exclude=exclude is not None, expr=expr, says=says,
+        id=name[1], exclude=exclude is not None, expr=expr, says=says,
         citation=citation, span=_span(c, s, e), id_span=_tok(c, name),
         allows_fewer=fewer, allows_fewer_span=fewer_span, shows=shows, shows_span=shows_span,
     )
@@ -448,7 +456,7 @@ class _Let:
 
 def _let(c, k, s, e):
     name, expr, label = k
-    let = _Let((str(name), text_value(label) if label is not None else None, expr, _span(c, s, e), _tok(c, name)))
+    let = _Let((name[1], _text(label) if label is not None else None, expr, _span(c, s, e), _tok(c, name)))
     c.lets.append(let)
     return let
 
@@ -464,39 +472,39 @@ def _when(c, k, s, e):
 
 def _cite_ref(c, k, s, e):
     source, section, pages = k[-3:]
-    return ast.Citation(string_value(source) if source is not None else None,
-                        string_value(section) if section is not None else None, pages, _span(c, s, e))
+    return ast.Citation(string_value(source[1]) if source is not None else None,
+                        string_value(section[1]) if section is not None else None, pages, _span(c, s, e))
 
 
 # --------------------------------------------------------------- header
 def _citation(c, k, s, e):
     source, section, pages = k
-    return ast.Citation(source=string_value(source) if source is not None else None,
-                        section=string_value(section) if section is not None else None,
+    return ast.Citation(source=string_value(source[1]) if source is not None else None,
+                        section=string_value(section[1]) if section is not None else None,
                         pages=pages, span=_span(c, s, e))
 
 
 def _pages(c, k, s, e):
-    return ast.Pages(tuple(str(t) for t in k), _span(c, s, e))
+    return ast.Pages(tuple(t[1] for t in k), _span(c, s, e))
 
 
 def _service(kind: str):
     def make(c, k, s, e):
         tok = k[0]
-        return ast.Service(kind, str(tok).upper() if kind in ("cpt", "hcpcs") else string_value(tok), _span(c, s, e))
+        return ast.Service(kind, tok[1].upper() if kind in ("cpt", "hcpcs") else string_value(tok[1]), _span(c, s, e))
     return make
 
 
 def _in_force_period(until: bool):
     def make(c, k, s, e):
         dates = [d for d in k if d is not None]
-        return (None, dates[0]) if until else (dates[0], dates[1] if len(dates) > 1 else None)
+        return [None, dates[0]] if until else [dates[0], dates[1] if len(dates) > 1 else None]
     return make
 
 
 def _in_force(c, k, s, e):
     start, end = k[0]
-    return ast.InForce(str(start) if start else None, str(end) if end else None, _span(c, s, e),
+    return ast.InForce(start[1] if start else None, end[1] if end else None, _span(c, s, e),
                        _tok(c, start) if start else None, _tok(c, end) if end else None)
 
 
@@ -505,7 +513,7 @@ class _Header:
 
     __slots__ = ("formulary", "name", "title", "items", "span")
 
-    def __init__(self, formulary: bool, name: Token, title: Token, items: list, span: Span):
+    def __init__(self, formulary: bool, name: Tok, title: Tok, items: list, span: Span):
         self.formulary, self.name, self.title, self.items, self.span = formulary, name, title, items, span
 
 
@@ -545,7 +553,7 @@ def _start(c, k, s, e):
         else:
             on_denial = item.value
     return ast.Guideline(
-        id=str(header.name), title=string_value(header.title), citation=citation,
+        id=header.name[1], title=string_value(header.title[1]), citation=citation,
         services=tuple(services), states=states, version=version, facts=sections.get("facts", ()),
         criteria=sections.get("criteria", ()), examples=tuple(x for x in rest if x.__class__ is ast.Example),
         span=header.span, id_span=_tok(c, header.name), repeated=tuple(repeated), tables=sections.get("tables", ()),
@@ -563,14 +571,14 @@ def _formulary(c: _Context, header: _Header, sections: dict) -> ast.Formulary:
         if citation is None:
             citation = item
     return ast.Formulary(
-        id=str(header.name), title=string_value(header.title), citation=citation,
+        id=header.name[1], title=string_value(header.title[1]), citation=citation,
         ingredients=sections.get("ingredients", ()), products=sections.get("products", ()), span=header.span,
         id_span=_tok(c, header.name), repeated=tuple(repeated),
     )
 
 
-def _string_lit(c: _Context, tok: Token) -> ast.StringLit:
-    return ast.StringLit(string_value(tok), _tok(c, tok))
+def _string_lit(c: _Context, tok: Tok) -> ast.StringLit:
+    return ast.StringLit(string_value(tok[1]), _tok(c, tok))
 
 
 def _ingredient(c, k, s, e):
@@ -582,7 +590,7 @@ class _Form:
 
     __slots__ = ("name",)
 
-    def __init__(self, name: Token):
+    def __init__(self, name: Tok):
         self.name = name
 
 
@@ -620,18 +628,18 @@ MAKERS = {
     "tables_section": _section("tables"),
     "criterion": _criterion, "let_decl": _let, "when_block": _when, "criteria_section": _section("criteria"),
     "cite_ref": _cite_ref,
-    "says": _line("says", lambda c, k, s, e: text_value(k[0])),
-    "shows": _line("shows", lambda c, k, s, e: (string_value(k[0]), _tok(c, k[0]))),
-    "allows_fewer": _line("allows fewer", lambda c, k, s, e: (str(k[0]), _tok(c, k[0]))),
+    "says": _line("says", lambda c, k, s, e: _text(k[0])),
+    "shows": _line("shows", lambda c, k, s, e: (string_value(k[0][1]), _tok(c, k[0]))),
+    "allows_fewer": _line("allows fewer", lambda c, k, s, e: (k[0][1], _tok(c, k[0]))),
     "guideline": _header(False), "formulary": _header(True), "citation": _citation, "pages": _pages,
     **{f"service_{kind}": _service(kind) for kind in ("name", "cpt", "hcpcs", "class", "ingredient", "form")},
     "services": _line("services", lambda c, k, s, e: list(k)),
-    "states": _line("states", lambda c, k, s, e: text_value(k[0])),
-    "version": _line("version", lambda c, k, s, e: string_value(k[0])),
+    "states": _line("states", lambda c, k, s, e: _text(k[0])),
+    "version": _line("version", lambda c, k, s, e: string_value(k[0][1])),
     "in_force_period": _in_force_period(False), "in_force_until": _in_force_period(True),
     "in_force": _line("in force", _in_force),
-    "not_mtus": _line("not mtus", lambda c, k, s, e: ast.NotMtus(int(k[0]), _span(c, s, e))),
-    "on_denial": _line("on denial says", lambda c, k, s, e: ast.OnDenial(text_value(k[0]), k[1], _span(c, s, e))),
+    "not_mtus": _line("not mtus", lambda c, k, s, e: ast.NotMtus(int(k[0][1]), _span(c, s, e))),
+    "on_denial": _line("on denial says", lambda c, k, s, e: ast.OnDenial(_text(k[0]), k[1], _span(c, s, e))),
     "ingredients_section": _section("ingredients"), "ingredient_decl": _ingredient,
     "products_section": _section("products"), "product_decl": _product, "product_form": _product_form,
     "start": _start,
