@@ -165,8 +165,10 @@ def check_examples(ctx: Context, typer):
                     typer.err("E308", "`request.date` is a date", g.span, hint="write e.g. `request.date = 2014-12-18`")
                 continue
             fact = declared[g.path.parts[0]]
-            v = _given_value(ctx, typer, fact.type, g.value, g.span)
-            ok &= v is not None
+            v = _plain(fact.type, g.value)
+            if v is _GENERAL:
+                v = _given_value(ctx, typer, fact.type, g.value, g.span)
+                ok &= v is not None
             facts.append((fact.name, v))
         for r in ex.reasons:
             if r.criterion not in ids:

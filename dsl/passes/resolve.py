@@ -196,14 +196,20 @@ class _Resolver:
             self.expr(e.where, fields)
 
     def example(self, ex: ast.Example):
+        resolved, facts = self.ctx.resolved, self.ctx.facts
         for g in ex.givens:
-            self.path(g.path)
-            if isinstance(g.value, tuple) and self.ctx.resolved.get(id(g.path)) == "fact":
-                fields = self.history_fields(g.path.parts[0]) or ()
+            parts = g.path.parts
+            if len(parts) == 1 and parts[0] in facts:  # most givens: a fact by its name (as path() finds it)
+                resolved[id(g.path)] = "fact"
+            else:
+                self.path(g.path)
+            if isinstance(g.value, tuple) and resolved.get(id(g.path)) == "fact":
+                fields = self.history_fields(parts[0]) or ()
+                names = {f.name for f in fields}
                 for r in g.value:
                     for fname, _lit, span in r.values:
-                        if not any(f.name == fname for f in fields):
-                            self.unknown_field(g, g.path.parts[0], fname, span, fields)
+                        if fname not in names:
+                            self.unknown_field(g, parts[0], fname, span, fields)
 
 
 def _walk_items(r: _Resolver, items):
