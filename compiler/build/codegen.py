@@ -34,7 +34,7 @@ from typing import Callable, Iterator, Mapping, Optional, Sequence
 from mtus.compiler.check import runtime as rt
 from mtus.compiler.build import silence
 from mtus.compiler.build.codewriter import INDENT, CodeWriter, comment_text, literal, mangle
-from mtus.compiler.build.lowering import (ARITH_FUNCTIONS, allows_fewer, compare_kind, computed_operands, const_value, date_field,
+from mtus.compiler.build.lowering import (ARITH_FUNCTIONS, allows_fewer, compare_kind, computed_written, const_value, date_field,
                                           distinct_kind,
                                           member_kind, sum_type, sum_zero, table_default, table_entries,
                                           written)
@@ -1037,7 +1037,7 @@ class _Generator:
 
     def computed_arg(self, fn: _Function, c: model.Criterion) -> str:
         """`, (Computed(...), ...)`: the computed values the criterion compares, or nothing if it has none."""
-        items = [f"Computed({literal(written(x))}, {fn.pair(x)[0]})" for x in computed_operands(c.expr)]
+        items = [f"Computed({literal(text)}, {fn.pair(x)[0]})" for text, x in computed_written(c.expr)]
         return f", {_tuple_text(items)}" if items else ""
 
     def read_tuple(self, names) -> str:

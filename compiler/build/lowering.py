@@ -9,7 +9,6 @@ maps the model onto it.
 
 from __future__ import annotations
 
-import functools
 from typing import Iterable, Optional
 
 from mtus.compiler.check import runtime as rt
@@ -194,23 +193,39 @@ _WRITER = _Writer()
 _READ = (model.FactRef, model.FieldRef, model.Const, model.RequestDate)
 
 
-def _walk_comparisons(x: model.Expr, operand) -> None:
-    """Call operand(side) for each side of each comparison or set test in a criterion's logic."""
-    if isinstance(x, (model.Compare, model.Between, model.Member)):
-        for child in model.children(x):
-            operand(child)
-    elif isinstance(x, (model.Logic, model.Not, model.AtLeast)):
-        for child in model.children(x):
-            _walk_comparisons(child, operand)
-    elif isinstance(x, model.ValueRef) and x.type.kind == model.BOOL:  # a named condition: what it compares
-        _walk_comparisons(x.expr, operand)
-
-
-def compared_directly(e: model.Expr) -> set[str]:
-    """The written form of the computed values e compares directly (not the parts they are computed from)."""
-    out: set[str] = set()
-    _walk_comparisons(e, lambda x: out.add(written(x)))
+def comparison_sides(e: model.Expr) -> list[model.Expr]:
+    """Each side of each comparison or set test in a criterion's logic (through `and`, `or`, `not`, `at least`
+    and named conditions), in source order."""
+    out: list[model.Expr] = []
+    _sides_into(e, out)
     return out
+
+
+def _sides_into(x: model.Expr, out: list) -> None:
+    # by exact class (the model's classes have no subclasses): asked of every criterion by both back ends and
+    # the pack description, where isinstance() against tuples and model.children() were most of the walk
+    t = type(x)
+    if t is model.Compare or t is model.Member:
+        out.append(x.left)
+        out.append(x.right)
+    elif t is model.Between:
+        out += (x.value, x.low, x.high)
+    elif t is model.Logic:
+        for child in x.operands:
+            _sides_into(child, out)
+    elif t is model.Not:
+        _sides_into(x.operand, out)
+    elif t is model.AtLeast:
+        for child in x.items:
+            _sides_into(child, out)
+    elif t is model.ValueRef and x.type.kind == model.BOOL:  # a named condition: what it compares
+        _sides_into(x.expr, out)
+
+
+def compared_directly(e: model.Expr, sides: Optional[list[model.Expr]] = None) -> set[str]:
+    """The written form of the computed values e compares directly (not the parts they are computed from);
+    `sides`: comparison_sides(e), if the caller has it."""
+    return {written(x) for x in (comparison_sides(e) if sides is None else sides)}
 
 
 def computed_operands(e: model.Expr) -> list[model.Expr]:
@@ -221,12 +236,21 @@ def computed_operands(e: model.Expr) -> list[model.Expr]:
     date) is listed, then its own computed operands, in source order. The rows
     inside a query are not values of the criterion and are not entered.
     """
+    return [x for _, x in computed_written(e)]
+
+
+def computed_written(e: model.Expr, sides: Optional[list[model.Expr]] = None) -> list[tuple[str, model.Expr]]:
+    """computed_operands(e), each with its written form (the key that keeps one of each); `sides`:
+    comparison_sides(e), if the caller has it."""
     out: list[model.Expr] = []
-    _walk_comparisons(e, functools.partial(_computed, out))
+    for x in comparison_sides(e) if sides is None else sides:
+        _computed(out, x)
+    if not out:  # most criteria compare only facts and literals
+        return []
     unique: dict[str, model.Expr] = {}
     for x in out:  # the same value compared twice is shown once
         unique.setdefault(written(x), x)
-    return list(unique.values())
+    return list(unique.items())
 
 
 def _computed(out: list, x: model.Expr) -> None:

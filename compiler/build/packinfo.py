@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Optional
 
 
-from mtus.compiler.build.lowering import compared_directly, computed_operands, written
+from mtus.compiler.build.lowering import comparison_sides, compared_directly, computed_written, written
 from mtus.compiler.check.info import (Citation, ComputedInfo, CriterionInfo, FactInfo, FieldInfo, FormularyInfo,
                                      GuidelineInfo, InForce, OnDenialInfo, Operand, ProductInfo, Service, Shape,
                                      TableInfo)
@@ -250,11 +250,12 @@ def _operand(e: model.Expr) -> Operand:
 def _computed(p: _Phraser, g: model.Guideline, e: model.Expr) -> tuple[ComputedInfo, ...]:
     """The computed values a criterion compares (lowering.computed_operands), each with its label."""
     out: list[ComputedInfo] = []
-    operands = computed_operands(e)
+    sides = comparison_sides(e)
+    operands = computed_written(e, sides)
     if not operands:  # most criteria compare only facts and literals
         return ()
-    direct = compared_directly(e)
-    for x in operands:
+    direct = compared_directly(e, sides)
+    for text, x in operands:
         table_label = None
         if isinstance(x, model.Lookup):
             table = next((t for t in g.tables if t.name == x.table), None)
@@ -264,7 +265,6 @@ def _computed(p: _Phraser, g: model.Guideline, e: model.Expr) -> tuple[ComputedI
             h = p.facts[x.history.name]
             pick = ("most recent" if x.op == "last" else "earliest", h.label, h.type.field(x.field).label)
         since = written(x.start) if isinstance(x, model.TimeFrom) and isinstance(x.end, model.RequestDate) else None
-        text = written(x)
         out.append(ComputedInfo(kind="finding" if x.type.kind == BOOL else x.type.kind, label=p.label(x),
                                 unit=x.type.unit if x.type.kind == QUANTITY else None, expr=text,
                                 compared=text in direct, table_label=table_label, pick=pick, since=since))
@@ -314,15 +314,21 @@ def _shape(e: model.Expr, shows: bool = False) -> Shape:
 
 
 # ------------------------------------------------------------------ schema
-def _type_parts(t: model.Type) -> dict:
-    """A type as FieldInfo's keyword arguments ("finding" for a true/false fact; a case gives a code as text)."""
-    return {
-        "kind": "finding" if t.kind == BOOL else ("text" if t.kind == model.CODE else t.kind),
-        "unit": t.unit if t.kind == QUANTITY else None,
-        "members": tuple(t.members) if t.kind == ENUM else None,
-        "element": FieldInfo(**_type_parts(t.element)) if t.kind == SET else None,
-        "fields": {f.name: FieldInfo(**_type_parts(f.type), label=f.label) for f in t.fields} if t.kind == HISTORY else None,
-    }
+def _field_info(t: model.Type, label: Optional[str] = None) -> FieldInfo:
+    """A type as check time reads it ("finding" for a true/false fact; a case gives a code as text)."""
+    return FieldInfo(*_type_parts(t, label))
+
+
+def _type_parts(t: model.Type, label: Optional[str]) -> tuple:
+    """FieldInfo's first arguments for a type and its label: kind, label, unit, members, element, fields
+    (positional: a large pack describes thousands of facts, and keywords gathered into a dict cost more)."""
+    k = t.kind
+    return ("finding" if k == BOOL else ("text" if k == model.CODE else k),
+            label,
+            t.unit if k == QUANTITY else None,
+            tuple(t.members) if k == ENUM else None,
+            _field_info(t.element) if k == SET else None,
+            {f.name: _field_info(f.type, f.label) for f in t.fields} if k == HISTORY else None)
 
 
 def _default(c: Optional[model.Const]):
@@ -395,9 +401,8 @@ def describe(g: model.Guideline) -> GuidelineInfo:
         states=g.states,
         on_denial=(OnDenialInfo(g.on_denial.text, _citation(g.on_denial.citation))
                    if g.on_denial is not None else None),
-        facts={f.name: FactInfo(**_type_parts(f.type), label=f.label, default=_default(f.default),
-                                from_product=f.source or None, silence=f.silence, detail=f.detail,
-                                from_item=f.from_item)
+        facts={f.name: FactInfo(*_type_parts(f.type, f.label), _default(f.default), f.source or None, f.silence,
+                                f.detail, f.from_item)
                for f in g.facts},
         tables=tuple(TableInfo(t.name, t.label, tuple((e.key, _entry_text(e)) for e in t.entries)) for t in g.tables),
         criteria=tuple(criteria),
