@@ -150,12 +150,13 @@ def reading_risks(guideline: model.Guideline, facts_read: FactsRead = model.fact
     if domains is None:
         domains = reading_domains(guideline)
     findings = {n for n, values in domains.items() if values == (True, False)}
-    declared = rules(guideline)
-    checked = {n for n, r in declared.items() if r == rt.CHECKED_WHEN_STATED}
+    checked = [n for n, r in rules(guideline).items() if r == rt.CHECKED_WHEN_STATED]  # declaration order
     domain_names = set(domains)
     out: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
     for c in guideline.criteria:
-        gates = set().union(*(facts_read(cond.expr) for cond in c.conditions))
+        gates: set[str] = set()
+        for cond in c.conditions:
+            gates.update(facts_read(cond.expr))
         read = gates.union(facts_read(c.expr))
         if read.isdisjoint(domain_names):
             continue
@@ -163,7 +164,7 @@ def reading_risks(guideline: model.Guideline, facts_read: FactsRead = model.fact
         risky = gates & domain_names
         _read_once(c.expr, findings, domains, seen, risky, facts_read)
         risky.update(n for n, k in seen.items() if k > 1)
-        details = tuple(n for n in declared if n in read and n in checked)
+        details = tuple(n for n in checked if n in read)
         if risky or details:
             out[c.id] = (tuple(n for n in domains if n in risky), details, tuple(n for n in domains if n in read))
     return out

@@ -7,7 +7,7 @@ import datetime
 
 from mtus.dsl import ast, model
 from mtus.dsl import diagnostics as diag
-from mtus.dsl.model import BOOL, CODE, COUNT, DATE, ENUM, HISTORY, PERCENT, SET, TEXT, Type
+from mtus.dsl.model import BOOL, CODE, COUNT, DATE, DURATION, ENUM, HISTORY, PERCENT, SET, TEXT, Type
 from mtus.dsl.passes import literals
 from mtus.dsl.passes.context import Context, did_you_mean
 from mtus.dsl.passes.hints import example_of, member_hint
@@ -19,7 +19,8 @@ _GENERAL = object()
 
 def _plain(t: Type, lit):
     """The value of a well-formed given of the commonest kinds, as the general path below would find it, or
-    _GENERAL: a finding, date, count, percent, text or one of a fact's values given for a fact of that type.
+    _GENERAL: a finding, date, count, duration, percent, text or one of a fact's values given for a fact of that
+    type.
 
     An example gives hundreds of values; building a typed constant for each only to take its value back
     was most of checking them. Anything else (a mistake above all) takes the general path, which reports it.
@@ -36,8 +37,15 @@ def _plain(t: Type, lit):
             return datetime.date.fromisoformat(lit.text)
         except ValueError:
             return _GENERAL
-    if cls is ast.NumberLit and k is COUNT and lit.unit is None and lit.value == lit.value.to_integral_value():
-        return int(lit.value)
+    if cls is ast.NumberLit and lit.value == lit.value.to_integral_value():
+        if k is COUNT and lit.unit is None:
+            return int(lit.value)
+        if k is DURATION and lit.unit is not None and lit.unit.lower() in literals.DURATION_UNITS:
+            months, days = literals.DURATION_UNITS[lit.unit.lower()]
+            n = int(lit.value)
+            if months * n <= literals.MAX_MONTHS and days * n <= literals.MAX_DAYS:
+                return model.Period(months * n, days * n)
+        return _GENERAL
     if cls is ast.PercentLit and k is PERCENT:
         return lit.value
     return _GENERAL
@@ -67,15 +75,21 @@ def _given_value(ctx: Context, typer, t: Type, lit, span):
         if not isinstance(lit, tuple):
             return typer.err("E308", "a history is given as a list of entries, e.g. [{date: 2014-09-01, relief: 60%}]",
                              span)
+        fields: dict[str, Type] = {}
+        for f in t.fields:  # the first of a name, as t.field() finds it
+            fields.setdefault(f.name, f.type)
         rows = []
         for r in lit:
             values = []
             for fname, flit, _fspan in r.values:
-                if t.field(fname) is None:
+                ft = fields.get(fname)
+                if ft is None:
                     return None  # resolve reported the unknown field
-                v = _given_value(ctx, typer, t.field(fname).type, flit, flit.span)
-                if v is None:
-                    return None
+                v = _plain(ft, flit)
+                if v is _GENERAL:
+                    v = _given_value(ctx, typer, ft, flit, flit.span)
+                    if v is None:
+                        return None
                 values.append((fname, v))
             rows.append(tuple(values))
         return tuple(rows)
