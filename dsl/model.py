@@ -381,10 +381,6 @@ def children(e: Expr) -> tuple:
     return tuple(out)
 
 
-#: (visitor class, node class) -> the visitor's function for it (Visitor.visit).
-_METHODS: dict[tuple[type, type], Any] = {}
-
-
 class Visitor:
     """A walk over expressions: visit(e) calls the method named `visit_<class>` (e.g. visit_Compare).
 
@@ -392,11 +388,19 @@ class Visitor:
     the children and returns None; subclasses override what they need.
     """
 
+    #: node class -> this visitor class's function for it, looked up once (each subclass has its own table:
+    #: keyed by the node's class alone, a lookup makes no (visitor, node) tuple to hash)
+    _methods: dict[type, Any] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._methods = {}
+
     def visit(self, e: Expr, *args: Any) -> Any:
-        key = (type(self), type(e))
-        method = _METHODS.get(key)
+        method = self._methods.get(type(e))
         if method is None:  # the class's own function for this kind of node, looked up once
-            method = _METHODS[key] = getattr(type(self), "visit_" + type(e).__name__, type(self).generic_visit)
+            cls = type(self)
+            method = cls._methods[type(e)] = getattr(cls, "visit_" + type(e).__name__, cls.generic_visit)
         return method(self, e, *args)
 
     def generic_visit(self, e: Expr, *args: Any) -> Any:
