@@ -24,7 +24,7 @@ from mtus.dsl import ast
 from mtus.dsl import parser as dsl_parser
 from mtus.dsl.build import MAX_DEPTH, TooDeep, _Builder, build
 from mtus.dsl.frontend import check_text
-from mtus.dsl.parser import _building_path, _happy_path, _HappyPath, _lark, parse
+from mtus.dsl.parser import Node, _building_path, _happy_path, _HappyPath, _lark, parse
 from mtus.dsl.source import Source
 from tests.conftest import ROOT
 from tests.strategies import guidelines, to_mtus
@@ -194,3 +194,55 @@ def test_mutated_texts_give_the_same_results_with_or_without_it(seed):
     seeds = _seeds()
     text = _mutate(seeds[rng.randrange(len(seeds))], rng)
     assert _front_end(text, True) == _front_end(text, False)
+
+
+def test_every_rule_filters_its_children_as_lark_does():
+    """Each rule's picker (what its maker is given) keeps, splices and pads the children as Lark's filter does, for
+    every rule of the grammar, including those no file of the repository uses; a spliced `_rule` left a list."""
+    lark = _lark()
+    picked = 0
+    for rule, builder in lark._callbacks.items():
+        if builder.include is None:
+            continue
+        nodes, values = [], []
+        for k, symbol in enumerate(rule.expansion):
+            if symbol.name.startswith("_") and not symbol.is_term:
+                items = [object() for _ in range(k % 3 + 1)]
+                nodes.append(Node(symbol.name, list(items)))
+                values.append(list(items))
+            else:
+                x = object()
+                nodes.append(x)
+                values.append(x)
+        theirs = dsl_parser._filter(nodes, builder.include, builder.nones)
+        ours = dsl_parser._picker(builder)(values)
+        assert type(ours) is list and len(ours) == len(theirs), rule
+        assert all(a is b for a, b in zip(ours, theirs)), rule
+        picked += 1
+    assert picked > 50
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(st.text(alphabet='"\\\n\r\t x1.#', max_size=40), st.integers(0, 40))
+def test_the_faster_expressions_match_as_the_grammars(text, at):
+    """The lexer's faster forms of the grammar's expressions (dsl/parser.py's _FASTER) match the same text, wherever
+    they start, on texts of quotes, backslashes, line ends and digits (where they could differ)."""
+    import re
+
+    assert len(dsl_parser._FASTER) == 3
+    for theirs, ours in dsl_parser._FASTER.items():
+        a = re.compile(theirs).match(text, min(at, len(text)))
+        b = re.compile(ours).match(text, min(at, len(text)))
+        assert (a and a.span()) == (b and b.span()), (theirs, text, at)
+
+
+def test_the_faster_expressions_are_the_grammars():
+    """Each of _FASTER's expressions is one a terminal of the grammar has (else the grammar changed them: no faster
+    form is used), and the happy path's lexers use the faster ones."""
+    regexps = {t.pattern.to_regexp() for t in _lark().terminals}
+    assert set(dsl_parser._FASTER) <= regexps
+    happy = _building_path(_lark())
+    assert happy.parse(_text(ROOT / "guidelines" / "opioids.mtus"), "opioids.mtus") is not None
+    patterns = [lexer[0].__self__.pattern for lexer in happy.lexers.values() if hasattr(lexer[0], "__self__")]
+    assert any(ours in p for p in patterns for ours in dsl_parser._FASTER.values())
+    assert not any(theirs in p for p in patterns for theirs in dsl_parser._FASTER)
