@@ -553,6 +553,13 @@ class _HappyPath:
     indentation problem, too many tokens) gives up at once, so that every
     error, its diagnostics and the recovery stay Lark's and _Indenter's.
     tests/test_parser_fastpath.py compares it with Lark's own parse.
+
+    With makers (dsl/reduce.py, for the front end), each reduction builds the
+    syntax tree's node instead of Lark's, from the values its children built
+    and the tokens its text starts and ends with by Lark's rules (kept beside
+    the stack, as Lark keeps them in each node); tokens are then tuples, which
+    no node keeps. An expression nested as deep as dsl/build.py refuses gives up
+    too. tests/test_parser_reduce.py compares the tree with dsl/build.py's.
     """
 
     def __init__(self, lexers: dict, states: dict, start: int, end: int, callbacks: dict, makers=None):
