@@ -156,7 +156,8 @@ def check_examples(ctx: Context, typer):
             if kind is None or id(g) in failed:
                 ok = False  # resolve reported it
                 continue
-            dotted = g.path.dotted
+            parts = g.path.parts
+            dotted = parts[0] if len(parts) == 1 else g.path.dotted
             if g.op != "=":
                 ok = False
                 typer.err("E110", f"an example gives each value with `=`, not `{g.op}`", g.op_span or g.span,
@@ -171,14 +172,16 @@ def check_examples(ctx: Context, typer):
             given[dotted] = g
             if kind == "request.date":
                 if isinstance(g.value, ast.DateLit):
-                    c = typer._literal(g.value)
-                    date = c.value if c else None
-                    ok &= c is not None
+                    date = _plain(model.T_DATE, g.value)
+                    if date is _GENERAL:  # not a calendar date: the general path reports it
+                        c = typer._literal(g.value)
+                        date = c.value if c else None
+                        ok &= c is not None
                 else:
                     ok = False
                     typer.err("E308", "`request.date` is a date", g.span, hint="write e.g. `request.date = 2014-12-18`")
                 continue
-            fact = declared[g.path.parts[0]]
+            fact = declared[parts[0]]
             v = _plain(fact.type, g.value)
             if v is _GENERAL:
                 v = _given_value(ctx, typer, fact.type, g.value, g.span)
