@@ -28,8 +28,7 @@ import os
 import re
 import traceback
 import types
-from contextlib import contextmanager
-from typing import Callable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from mtus.compiler.check import runtime as rt
 from mtus.compiler.build import silence
@@ -91,7 +90,12 @@ class _Function(model.Visitor):
         self.w = w
         self.full = full  # evaluate() reads each fact's missing tuple once, as m_<name>
         self.counter = 0
-        self.scopes: list[dict[str, object]] = [{}]
+        # What the open blocks have computed: key (the right-hand side, or "query <written>") -> its temporary.
+        # A key is added only when no open block has it, so one dict serves them all; each open block lists
+        # the keys it added, dropped when it closes (_Block). A chain of dicts searched innermost first was
+        # a tenth of the generator's time.
+        self.visible: dict[str, Any] = {}
+        self.added: list[list[str]] = [[]]
         self.rows: list[tuple[str, str]] = []  # (row variable, history name) of enclosing `where`s
 
     # -------------------------------------------------------- plumbing
@@ -99,39 +103,32 @@ class _Function(model.Visitor):
         self.counter += 1
         return f"{prefix}{self.counter}"
 
-    def cached(self, key: str):
-        for scope in reversed(self.scopes):
-            if key in scope:
-                return scope[key]
-        return None
+    def remember(self, key: str, value: Any) -> None:
+        """key's temporary, visible until the innermost open block closes (key is not visible yet)."""
+        self.visible[key] = value
+        self.added[-1].append(key)
 
     def temp(self, rhs: str, line: Optional[int], prefix: str = "_t") -> str:
         """A local holding rhs, computed once per block (expressions have no side effects)."""
-        name = self.cached(rhs)
+        name = self.visible.get(rhs)
         if name is None:
             name = self.fresh(prefix)
             self.w.line(f"{name} = {rhs}", line)
-            self.scopes[-1][rhs] = name
+            self.remember(rhs, name)
         return name
 
     def temp_pair(self, rhs: str, line: Optional[int]) -> tuple[str, str]:
-        found = self.cached(rhs)
+        found = self.visible.get(rhs)
         if found is None:
             n = self.fresh("")
             found = (f"_v{n}", f"_m{n}")
             self.w.line(f"{found[0]}, {found[1]} = {rhs}", line)
-            self.scopes[-1][rhs] = found
+            self.remember(rhs, found)
         return found
 
-    @contextmanager
-    def block(self) -> Iterator[None]:
+    def block(self) -> "_Block":
         """An indented block: temporaries computed inside are not visible after it."""
-        self.scopes.append({})
-        try:
-            with self.w.indent():
-                yield
-        finally:
-            self.scopes.pop()
+        return _Block(self)
 
     def atom(self, v: _V, line: Optional[int]) -> _V:
         """v, as a name or literal if it may be None (it is then read twice: the test and the use)."""
@@ -462,10 +459,10 @@ class _Function(model.Visitor):
         if self.rows:  # inside a row function the query may read the row: not shared
             return self._query_pair(e)
         key = "query " + written(e)
-        found = self.cached(key)
+        found = self.visible.get(key)
         if found is None:
             found = self._query_pair(e)
-            self.scopes[-1][key] = found
+            self.remember(key, found)
         return found
 
     def _query_pair(self, e: model.Query) -> tuple[str, str]:
@@ -495,19 +492,43 @@ class _Function(model.Visitor):
         """A local function row -> (value, missing) for a `where` or a `sum ... of`; it may read facts and outer rows."""
         fname = self.fresh(prefix)
         row = self.fresh("_row")
-        saved = self.scopes
+        saved = self.visible, self.added
         with self.w.origin(body.span.line):
             self.w.line(f"def {fname}({row}):")
             self.rows.append((row, e.history.name))
-            self.scopes = [{}]  # the body is self-contained: it reuses nothing computed outside
+            self.visible, self.added = {}, [[]]  # the body is self-contained: it reuses nothing computed outside
             try:
                 with self.w.indent():
                     v, m = self.pair(body)
                     self.w.line(f"return {v}, {m}")
             finally:
-                self.scopes = saved
+                self.visible, self.added = saved
                 self.rows.pop()
         return fname
+
+
+class _Block:
+    """_Function.block(): a scope of temporaries and one level of indentation while inside (a small class, as
+    CodeWriter.indent() is: a generator context manager cost several times as much, once per criterion)."""
+
+    __slots__ = ("fn", "indent")
+
+    def __init__(self, fn: _Function) -> None:
+        self.fn = fn
+        self.indent = fn.w.indent()
+
+    def __enter__(self) -> None:
+        self.fn.added.append([])
+        self.indent.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.indent.__exit__(*exc)
+        finally:
+            fn = self.fn
+            visible = fn.visible
+            for key in fn.added.pop():
+                del visible[key]
 
 
 #: expression class -> the _Function method computing its pair (_Function.pair)
