@@ -25,14 +25,8 @@ def read_bounded(path: str, limit: int, follow_links: bool = True) -> bytes:
 
     OSError (missing, unreadable) is left to the caller, which knows what the file is.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)  # a FIFO must not block open()
-    if not follow_links:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags)
+    fd, st = _open_regular(path, follow_links)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise Refused("is not a regular file", too_large=False)
         chunks, size = [], 0
         want = st.st_size + 1  # the size stat() reports, and one byte to see the end: usually one read
         while size <= limit:
@@ -56,14 +50,8 @@ def read_range(path: str, start: int, stop: int, follow_links: bool = True) -> t
     if it is shorter: the caller compares the size with the one it expects).
     Refused if it is not a regular file; OSError is left to the caller.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    if not follow_links:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags)
+    fd, st = _open_regular(path, follow_links)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise Refused("is not a regular file", too_large=False)
         os.lseek(fd, start, os.SEEK_SET)
         chunks, size = [], 0
         while size < stop - start:
@@ -75,3 +63,19 @@ def read_range(path: str, start: int, stop: int, follow_links: bool = True) -> t
     finally:
         os.close(fd)
     return b"".join(chunks), st.st_size
+
+
+def _open_regular(path: str, follow_links: bool) -> tuple[int, os.stat_result]:
+    """A descriptor of the file at `path` and its fstat(), or Refused (closed) if it is not a regular file."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)  # a FIFO must not block open()
+    if not follow_links:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Refused("is not a regular file", too_large=False)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
