@@ -1,6 +1,8 @@
 """The code writer's bookkeeping: indentation, each line's `.mtus` origin, the line table, imported names."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mtus.compiler.build.codegen import _words
 from mtus.compiler.build.codewriter import CodeWriter, literal, mangle
@@ -44,6 +46,13 @@ def test_mangle_writes_any_name_that_is_not_a_plain_ascii_identifier_as_hex():
         mangle("F", "x")
     with pytest.raises(ValueError):
         mangle("f_", "x")
+
+
+@given(st.text(max_size=12))
+def test_mangle_with_a_one_letter_prefix_changes_only_that_letter(name):
+    # the code generator names a fact's d_, m_ and r_ locals from its f_ one (codegen._Generator)
+    f = mangle("f", name)
+    assert [p + f[1:] for p in "dmr"] == [mangle(p, name) for p in "dmr"]
 
 
 def test_literal_of_a_tuple_writes_each_item_exactly():

@@ -254,7 +254,7 @@ class _Function(model.Visitor):
         if isinstance(e, (model.Logic, model.AtLeast)):
             xs = [self.val(x) for x in self.gen.children(e)]
             nullable = any(x.nullable for x in xs)
-            args = ", ".join(x.text for x in xs)
+            args = ", ".join([x.text for x in xs])
             if isinstance(e, model.AtLeast):
                 return _V(f"k_at_least({e.count}, {args})", nullable)
             if not nullable:
@@ -267,7 +267,7 @@ class _Function(model.Visitor):
                 return _V(core, False)
             if checks == [core]:
                 return _V(core, True)
-            unknown = " or ".join(c + " is None" for c in checks)
+            unknown = " or ".join([c + " is None" for c in checks])
             return _V(f"(None if {unknown} else {core})", True)
         if isinstance(e, (model.Arith, model.TimeFrom)):
             a, b = (self.val(x) for x in self.gen.children(e))
@@ -332,8 +332,8 @@ class _Function(model.Visitor):
             return _paren(parts, " and " if (e.op == "and") == want else " or ")
         if isinstance(e, model.AtLeast):
             if want:
-                return "(" + " + ".join(self.truth(x, True) for x in e.items) + f" >= {e.count})"
-            return "(" + " + ".join(f"(not {self.truth(x, False)})" for x in e.items) + f" < {e.count})"
+                return "(" + " + ".join([self.truth(x, True) for x in e.items]) + f" >= {e.count})"
+            return "(" + " + ".join([f"(not {self.truth(x, False)})" for x in e.items]) + f" < {e.count})"
         if isinstance(e, model.Documented):
             d = self.documented(e.target)
             return d if want else f"(not {d})"
@@ -395,12 +395,12 @@ class _Function(model.Visitor):
         return self.temp_pair(f"at_least_m({e.count}, {self.pair_args(e)})", e.span.line)
 
     def pair_args(self, e: model.Logic | model.AtLeast) -> str:
-        return ", ".join(f"({v}, {m})" for v, m in (self.pair(x) for x in self.gen.children(e)))
+        return ", ".join([f"({v}, {m})" for v, m in [self.pair(x) for x in self.gen.children(e)]])
 
     def visit_Compare(self, e: model.Compare | model.Between | model.Member) -> tuple[str, str]:
         operands, args = self.strict_operands(e)
         checks, core = self.strict(e, operands, e.span.line)
-        unknown = " or ".join(c + " is None" for c in checks)
+        unknown = " or ".join([c + " is None" for c in checks])
         value = core if not checks or checks == [core] else f"(None if {unknown} else {core})"
         return self.temp_pair(f"strict_m({value}{args})", e.span.line)
 
@@ -422,7 +422,7 @@ class _Function(model.Visitor):
         kids = [self.pair(x) for x in children]
         nullable = [self.pair_nullable(x) for x in children]
         operands = [_V(v, n) for (v, _), n in zip(kids, nullable)]
-        return operands, "".join(f", ({v}, {m})" for (v, m), n in zip(kids, nullable) if n)
+        return operands, "".join([f", ({v}, {m})" for (v, m), n in zip(kids, nullable) if n])
 
     def visit_Lookup(self, e: model.Lookup) -> tuple[str, str]:
         key = "({}, {})".format(*self.pair(e.key))
@@ -562,8 +562,10 @@ class _Generator:
         # (guideline.fact() is a scan of the facts, facts_read a walk of the expression).
         self.presumed = {f.name: silence.presumed_const(f) for f in guideline.facts}
         # each fact's locals: its value, whether documented, what it misses, its FactValue
-        self.f_name, self.d_name, self.m_name, self.r_name = (
-            {f.name: mangle(prefix, f.name) for f in guideline.facts} for prefix in "fdmr")
+        # (mangle()'s name for a one-letter prefix is that letter and a part the prefix does not change)
+        self.f_name = {f.name: mangle("f", f.name) for f in guideline.facts}
+        self.d_name, self.m_name, self.r_name = (
+            {name: prefix + local[1:] for name, local in self.f_name.items()} for prefix in "dmr")
         # the fast path's value of each fact: f_<name>, unknown unless silence presumes a value
         self.fact_values = {n: _V(self.f_name[n], c is None) for n, c in self.presumed.items()}
         self.rules = silence.rules(guideline)
@@ -973,14 +975,14 @@ class _Generator:
         return [n for n in gate if n in checked], [n for n in both if n in checked]
 
     def unstated(self, names: list[str]) -> str:
-        return " or ".join(f"{self.f_name[n]} is None" for n in names)
+        return " or ".join([f"{self.f_name[n]} is None" for n in names])
 
     def criterion_comment(self, c: model.Criterion) -> None:
         """`# <id> when#<n> (<file>:<line>): <outline>` above the criterion (in unmet, and again in evaluate)."""
         line = self._comments.get(id(c))
         if line is None:
             kind = "exclude " if c.exclude else ""
-            guard = "".join(f" when#{x.index}" for x in c.conditions)
+            guard = "".join([f" when#{x.index}" for x in c.conditions])
             text = f"{kind}{c.id}{guard} ({self.source_file}:{c.span.line}): {outline(c.expr)}"
             line = self._comments[id(c)] = "# " + comment_text(text)  # as w.comment(text) writes it
         self.w.line(line)
@@ -1044,7 +1046,7 @@ class _Generator:
         if len(conditions) == 1:
             gate = gates[conditions[0].index]
         else:
-            gate = fn.temp("and_m(" + ", ".join(gates[x.index] for x in conditions) + ")", line, "_gate")
+            gate = fn.temp("and_m(" + ", ".join([gates[x.index] for x in conditions]) + ")", line, "_gate")
         cond_read = self.read_tuple(self.criterion_reads(run[0])[0])
         w.line()
         with w.origin(line):
