@@ -271,10 +271,14 @@ def _computed(p: _Phraser, g: model.Guideline, e: model.Expr) -> tuple[ComputedI
     return tuple(out)
 
 
+#: What a comparison's side may be for the letter to word it without a computed value.
+_PLAIN_SIDE = (model.FactRef, model.Const, model.TimeFrom)
+
+
 def _shape(e: model.Expr, shows: bool = False) -> Shape:
     """How to phrase a finding for this criterion with the case's values (`shows` words its computed value)."""
-    if isinstance(e, model.Compare) and (shows or not all(isinstance(x, (model.FactRef, model.Const, model.TimeFrom))
-                                                          for x in (e.left, e.right))):
+    if isinstance(e, model.Compare) and (shows or not (isinstance(e.left, _PLAIN_SIDE)
+                                                       and isinstance(e.right, _PLAIN_SIDE))):
         # a computed value compared: the letter shows it ("the visits total 18, more than the 10 ...")
         left, right, op = e.left, e.right, e.op
         if isinstance(left, model.Const):
@@ -294,7 +298,7 @@ def _shape(e: model.Expr, shows: bool = False) -> Shape:
     if isinstance(e, model.FactRef) and e.type.kind == BOOL:
         return Shape("finding", fact=e.name)
     if isinstance(e, model.Logic) and all(isinstance(x, model.FactRef) and x.type.kind == BOOL for x in e.operands):
-        return Shape("findings", op=e.op, facts=tuple(x.name for x in e.operands), disjunctive=e.op == "or")
+        return Shape("findings", op=e.op, facts=tuple([x.name for x in e.operands]), disjunctive=e.op == "or")
     if isinstance(e, model.Not) and isinstance(e.operand, model.FactRef) and e.operand.type.kind == BOOL:
         return Shape("no_finding", fact=e.operand.name)
     if isinstance(e, model.Member) and isinstance(e.left, model.FactRef) and e.op in ("in", "not in"):
@@ -383,8 +387,8 @@ def describe(g: model.Guideline) -> GuidelineInfo:
             generated=generated,
             shape=_shape(c.expr, c.shows is not None),
             computed=_computed(p, g, c.expr),
-            when=tuple(conditions[x.index] for x in c.conditions),
-            when_facts=tuple(sorted({n for x in c.conditions for n in condition_facts[x.index]})),
+            when=tuple([conditions[x.index] for x in c.conditions]),
+            when_facts=tuple(sorted({n for x in c.conditions for n in condition_facts[x.index]})) if c.conditions else (),
             reads=model.facts_read(c.expr),
             allows_fewer=c.allows_fewer,
             shows=c.shows,
@@ -397,14 +401,14 @@ def describe(g: model.Guideline) -> GuidelineInfo:
         citation=_citation(g.citation),
         citation_text=g.citation.describe(),
         version=g.version,
-        services=tuple(Service(s.kind, s.value) for s in g.services),
+        services=tuple([Service(s.kind, s.value) for s in g.services]),
         states=g.states,
         on_denial=(OnDenialInfo(g.on_denial.text, _citation(g.on_denial.citation))
                    if g.on_denial is not None else None),
         facts={f.name: FactInfo(*_type_parts(f.type, f.label), _default(f.default), f.source or None, f.silence,
                                 f.detail, f.from_item)
                for f in g.facts},
-        tables=tuple(TableInfo(t.name, t.label, tuple((e.key, _entry_text(e)) for e in t.entries)) for t in g.tables),
+        tables=tuple([TableInfo(t.name, t.label, tuple([(e.key, _entry_text(e)) for e in t.entries])) for t in g.tables]),
         criteria=tuple(criteria),
         in_force=InForce(*(d.isoformat() if d else None for d in g.in_force)) if g.in_force else None,
         not_mtus_rank=g.not_mtus_rank,
