@@ -208,7 +208,7 @@ def check_examples(ctx: Context, typer):
             ok &= _modified(ctx, typer, ex, dict(facts), set(given))
         if ok:
             ctx.examples.append(model.Example(ex.name, date, tuple(facts), ex.certified,
-                                              tuple((r.criterion, r.outcome) for r in ex.reasons), ex.span,
+                                              tuple([(r.criterion, r.outcome) for r in ex.reasons]), ex.span,
                                               modified=ex.modified))
 
 

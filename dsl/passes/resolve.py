@@ -198,18 +198,23 @@ class _Resolver:
     def example(self, ex: ast.Example):
         resolved, facts = self.ctx.resolved, self.ctx.facts
         for g in ex.givens:
-            parts = g.path.parts
+            path = g.path
+            parts = path.parts
             if len(parts) == 1 and parts[0] in facts:  # most givens: a fact by its name (as path() finds it)
-                resolved[id(g.path)] = "fact"
+                resolved[id(path)] = "fact"
+                if not isinstance(g.value, tuple):
+                    continue
             else:
-                self.path(g.path)
-            if isinstance(g.value, tuple) and resolved.get(id(g.path)) == "fact":
-                fields = self.history_fields(parts[0]) or ()
-                names = {f.name for f in fields}
-                for r in g.value:
-                    for fname, _lit, span in r.values:
-                        if fname not in names:
-                            self.unknown_field(g, parts[0], fname, span, fields)
+                self.path(path)
+                if not (isinstance(g.value, tuple) and resolved.get(id(path)) == "fact"):
+                    continue
+            # a history's rows: each field they give must be one of its fields
+            fields = self.history_fields(parts[0]) or ()
+            names = {f.name for f in fields}
+            for r in g.value:
+                for fname, _lit, span in r.values:
+                    if fname not in names:
+                        self.unknown_field(g, parts[0], fname, span, fields)
 
 
 def _walk_items(r: _Resolver, items):
