@@ -51,6 +51,8 @@ class _Phraser:
             self.rows.pop()
 
     def label(self, e: model.Expr) -> str:
+        if type(e) is model.FactRef:  # most labels (each case below is of its own class: the order is free)
+            return self.facts[e.name].label
         if isinstance(e, model.ValueRef):  # the name the author gave the value
             return e.label
         if isinstance(e, model.SetCount):
@@ -103,6 +105,8 @@ class _Phraser:
         """A criterion as a noun phrase: 'no more than 4 injections requested per session'."""
         if isinstance(e, (model.FactRef, model.FieldRef, model.ValueRef)) and e.type.kind == BOOL:
             return self.label(e)
+        if type(e) is model.Compare:  # next most (no case above or below is of this class)
+            return self.compare(e)
         if isinstance(e, model.Query) and e.type.kind == BOOL:
             h = self.facts[e.history.name]
             window = f" within {e.within_text}" if e.within_text else ""
