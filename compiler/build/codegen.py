@@ -43,7 +43,7 @@ from mtus.dsl.model import DATE, DURATION, HISTORY
 
 _SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z|\(\)\Z|-?\d+\Z|'[^'\\]*'\Z|True\Z|False\Z|None\Z")
 #: The runtime's names a checker may import, as _words() finds them.
-_RUNTIME_NAMES = tuple((n, n.encode("ascii")) for n in rt.__all__ if n != "RUNTIME_VERSION")
+_RUNTIME_NAMES = {n.encode("ascii"): n for n in rt.__all__ if n != "RUNTIME_VERSION"}  # as a word -> the name
 # Words of generated text, as bytes: every byte but [A-Za-z0-9_] becomes a space (see _words).
 _NOT_WORD = bytes(b if chr(b).isascii() and (chr(b).isalnum() or chr(b) == "_") else 32 for b in range(256))
 _PY_OP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "=": "==", "!=": "!="}
@@ -698,7 +698,7 @@ class _Generator:
         h.line()
         tables = self.table_lines()
         words = _words(body + " ".join(self.constants) + "\n".join(tables))
-        used = sorted(n for n, word in _RUNTIME_NAMES if word in words)
+        used = sorted([_RUNTIME_NAMES[word] for word in words.intersection(_RUNTIME_NAMES)])
         h.line("from mtus.compiler.check.runtime import RUNTIME_VERSION as _RUNTIME_VERSION")
         h.line("from mtus.compiler.check.runtime import (")
         with h.indent():
