@@ -442,13 +442,16 @@ class _Function(model.Visitor):
                               e.span.line)
 
     def pair_nullable(self, e) -> bool:
+        t = type(e)  # the commonest first (each case is of its own class)
+        if t is model.FactRef:
+            return self.gen.fact_values[e.name].nullable
+        if t is model.Const:
+            return False
         if isinstance(e, model.ValueRef):
             return self.pair_nullable(e.expr)
         if isinstance(e, model.SetCount):
             return self.pair_nullable(e.set)
-        if isinstance(e, model.FactRef):
-            return self.fact(e.name).nullable
-        return not isinstance(e, (model.RequestDate, model.Const, model.Documented))
+        return not isinstance(e, (model.RequestDate, model.Documented))
 
     def pair_value(self, e) -> _V:
         v, _ = self.pair(e)
@@ -458,7 +461,7 @@ class _Function(model.Visitor):
         """A query's pair, computed once per block outside rows (a criterion and its computed values share it)."""
         if self.rows:  # inside a row function the query may read the row: not shared
             return self._query_pair(e)
-        key = "query " + written(e)
+        key = self.gen.query_key(e)
         found = self.visible.get(key)
         if found is None:
             found = self._query_pair(e)
@@ -579,6 +582,7 @@ class _Generator:
         self._children: dict[int, tuple] = {}  # id(expression) -> model.children(expression)
         self._outlines: dict[int, str] = {}  # id(`when` expression) -> its outline (comments of unmet and evaluate)
         self._comments: dict[int, str] = {}  # id(criterion) -> its comment line
+        self._query_keys: dict[int, str] = {}  # id(query) -> its key among the temporaries
 
     def facts_read(self, e) -> tuple[str, ...]:
         """model.facts_read(e), each expression walked once (the silence rules ask too: build/silence.py)."""
@@ -614,6 +618,14 @@ class _Generator:
             gate = self.reads([x.expr for x in c.conditions])
             found = self._criterion_reads[id(c)] = (gate, self.reads([x.expr for x in c.conditions] + [c.expr]))
         return found
+
+    def query_key(self, e: model.Query) -> str:
+        """"query <written form>": a query's key among the temporaries (_Function.query_pair), written once."""
+        key = self._query_keys.get(id(e))
+        if key is None:
+            key = self._query_keys[id(e)] = "query " + written(e)
+            self._keep.append(e)
+        return key
 
     def outline(self, e) -> str:
         """dump.expr(e), written once for the comment above it in unmet and again in evaluate."""

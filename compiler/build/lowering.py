@@ -36,12 +36,12 @@ def _runtime_value(v):
 
 def compare_kind(a: model.Type, b: model.Type) -> str:
     """How two values compare: as durations, as codes (against patterns), as free text, or exactly."""
-    kinds = {a.kind, b.kind}
-    if model.CODE in kinds:
+    ak, bk = a.kind, b.kind  # Kind members (Type converts them), so compared by identity
+    if ak is model.CODE or bk is model.CODE:
         return rt.CODE
-    if DURATION in kinds:
+    if ak is DURATION or bk is DURATION:
         return rt.DURATION
-    if TEXT in kinds:
+    if ak is TEXT or bk is TEXT:
         return rt.TEXT
     return rt.EXACT
 
