@@ -111,17 +111,18 @@ def _read_once(e: model.Expr, findings: set[str], domains: dict[str, tuple], see
     """Walk e: count each fact of `domains` read as a plain finding, or as a `one of` fact tested against
     constants that some of its values meet and some do not, under `and`, `or`, `not` and `at least` (in
     `seen`); put in `risky` every fact of `domains` read any other way."""
-    if isinstance(e, model.ValueRef):  # a named value is its expression, read again at each use
+    t = type(e)  # each case is of its own classes (the model's classes have no subclasses)
+    if t is model.FactRef and e.name in findings:  # the commonest
+        seen[e.name] = seen.get(e.name, 0) + 1
+    elif t is model.ValueRef:  # a named value is its expression, read again at each use
         _read_once(e.expr, findings, domains, seen, risky, facts_read)
-    elif isinstance(e, (model.Logic, model.AtLeast, model.Not)):
+    elif t is model.Logic or t is model.AtLeast or t is model.Not:
         for x in model.children(e):
             _read_once(x, findings, domains, seen, risky, facts_read)
-    elif isinstance(e, model.FactRef) and e.name in findings:
-        seen[e.name] = seen.get(e.name, 0) + 1
     elif (test := _one_of_test(e, domains)) is not None and test[1] and set(domains[test[0]]) - test[1]:
         seen[test[0]] = seen.get(test[0], 0) + 1  # true in some reading and false in another: as a finding
     else:
-        risky.update(n for n in facts_read(e) if n in domains)
+        risky.update([n for n in facts_read(e) if n in domains])
 
 
 def reading_risks(guideline: model.Guideline, facts_read: FactsRead = model.facts_read,
@@ -163,10 +164,10 @@ def reading_risks(guideline: model.Guideline, facts_read: FactsRead = model.fact
         seen: dict[str, int] = {}
         risky = gates & domain_names
         _read_once(c.expr, findings, domains, seen, risky, facts_read)
-        risky.update(n for n, k in seen.items() if k > 1)
-        details = tuple(n for n in checked if n in read)
+        risky.update([n for n, k in seen.items() if k > 1])
+        details = tuple([n for n in checked if n in read])
         if risky or details:
-            out[c.id] = (tuple(n for n in domains if n in risky), details, tuple(n for n in domains if n in read))
+            out[c.id] = (tuple([n for n in domains if n in risky]), details, tuple([n for n in domains if n in read]))
     return out
 
 
