@@ -142,10 +142,10 @@ class _Writer(model.Visitor):
 
     def visit_Logic(self, e: model.Logic, outer: int) -> str:
         level = _PRECEDENCE[e.op]
-        return _wrap(f" {e.op} ".join(self.visit(x, level + 1) for x in e.operands), level, outer)
+        return _wrap(f" {e.op} ".join([self.visit(x, level + 1) for x in e.operands]), level, outer)
 
     def visit_AtLeast(self, e: model.AtLeast, outer: int) -> str:
-        return f"at least {e.count} of {{" + ", ".join(self.visit(x, 0) for x in e.items) + "}"
+        return f"at least {e.count} of {{" + ", ".join([self.visit(x, 0) for x in e.items]) + "}"
 
     def visit_Compare(self, e: model.Compare | model.Member, outer: int) -> str:
         return _wrap(f"{self.visit(e.left, 5)} {e.op} {self.visit(e.right, 5)}", 4, outer)

@@ -84,7 +84,7 @@ def reading_reads(guideline: model.Guideline, facts_read: FactsRead = model.fact
         names = dict.fromkeys(facts_read(c.expr))
         for cond in c.conditions:
             names.update(dict.fromkeys(facts_read(cond.expr)))
-        read = tuple(n for n in names if n in domains)
+        read = tuple([n for n in names if n in domains])
         if read:
             out[c.id] = read
     return out
