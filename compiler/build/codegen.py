@@ -615,8 +615,9 @@ class _Generator:
         """(the facts c's `when`s read, the facts c reads in all), asked by unmet and again by evaluate."""
         found = self._criterion_reads.get(id(c))
         if found is None:
-            gate = self.reads([x.expr for x in c.conditions])
-            found = self._criterion_reads[id(c)] = (gate, self.reads([x.expr for x in c.conditions] + [c.expr]))
+            gate = self.reads([x.expr for x in c.conditions]) if c.conditions else ()
+            own = self.facts_read(c.expr)  # no name twice
+            found = self._criterion_reads[id(c)] = (gate, tuple(dict.fromkeys(gate + own)) if gate else own)
         return found
 
     def query_key(self, e: model.Query) -> str:
@@ -689,8 +690,9 @@ class _Generator:
         tail.comment("Generated line ranges -> the .mtus line they implement (runtime.mtus_line reads it).")
         tail.line("SOURCE_LINES = (")
         with tail.indent():
-            for i in range(0, len(table), 6):  # each (int, int, int) as literal() writes it, in a third the time
-                tail.line(" ".join(["(%d, %d, %d)," % r for r in table[i:i + 6]]))
+            ranges = ["(%d, %d, %d)," % r for r in table]  # each (int, int, int) as literal() writes it, faster
+            for i in range(0, len(ranges), 6):
+                tail.line(" ".join(ranges[i:i + 6]))
         tail.line(")")
         return head + text + tail.getvalue()
 
