@@ -54,3 +54,35 @@ def test_a_when_on_whether_a_fact_is_documented_reads_as_a_clause():
     assert [c.when for c in describe(g).criteria] == [
         ("the physical therapy visits already given for this injury are documented",),
         ("the onset of symptoms is not documented",)]
+
+
+def test_every_kind_of_fact_is_described_with_its_parts():
+    """Each part of a fact's type lands in its own key (describe() passes them to FieldInfo in order)."""
+    from mtus.dsl.frontend import check_text
+
+    text = '''guideline demo "Demo guideline"
+  source "MTUS Chronic Pain Medical Treatment Guidelines" page 122
+
+facts
+  dose: quantity mg "daily dose" default 0 mg
+  side: one of {"left", "right"} "side", request detail, checked when stated
+  tags: set of {"a", "b"} "tags"
+  prior: history "prior visits", required
+    date: date "date"
+    lasted: duration "how long"
+
+criteria
+  c: dose <= 10 mg and side = "left" and tags contains "a" and any(prior where lasted >= 2 weeks)
+'''
+    r = check_text(text)
+    assert r.ok, r.diagnostics
+    facts = describe(r.model).to_json()["facts"]
+    assert facts["dose"] == {"kind": "quantity", "label": "daily dose", "unit": "mg", "default": "0", "silence": None,
+                             "detail": False}
+    assert facts["side"] == {"kind": "enum", "label": "side", "members": ["left", "right"], "default": None,
+                             "silence": "checked when stated", "detail": True}
+    assert facts["tags"] == {"kind": "set", "label": "tags", "element": {"kind": "enum", "members": ["a", "b"]},
+                             "default": None, "silence": None, "detail": False}
+    assert facts["prior"] == {"kind": "history", "label": "prior visits", "fields": {
+        "date": {"kind": "date", "label": "date"}, "lasted": {"kind": "duration", "label": "how long"}},
+        "default": None, "silence": "required", "detail": False}

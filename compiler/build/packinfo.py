@@ -409,8 +409,9 @@ def describe(g: model.Guideline) -> GuidelineInfo:
         states=g.states,
         on_denial=(OnDenialInfo(g.on_denial.text, _citation(g.on_denial.citation))
                    if g.on_denial is not None else None),
-        facts={f.name: FactInfo(*_type_parts(f.type, f.label), _default(f.default), f.source or None, f.silence,
-                                f.detail, f.from_item)
+        facts={f.name: FactInfo(*_type_parts(f.type, f.label), default=_default(f.default),
+                                from_product=f.source or None, silence=f.silence, detail=f.detail,
+                                from_item=f.from_item)
                for f in g.facts},
         tables=tuple([TableInfo(t.name, t.label, tuple([(e.key, _entry_text(e)) for e in t.entries])) for t in g.tables]),
         criteria=tuple(criteria),
