@@ -81,6 +81,21 @@ def test_compile_names_at_most_shown_ids_guidelines(run, tmp_path, monkeypatch):
     assert f"{n} guideline(s): acupuncture, aeds, antidepressants, and {n - 3} more" in r.stderr
 
 
+def test_a_pack_of_a_formulary_only_compiles_and_opens(run, tmp_path):
+    """Its files of checkers and descriptions are empty, and the pack still verifies and routes drug names."""
+    out = tmp_path / "pack"
+    r = run("compile", "guidelines/formulary.mtus", "-o", str(out))
+    assert r.exit_code == 0 and r.stderr.strip().endswith(": no guideline (a formulary only)"), r.stderr
+    assert (out / "checkers.txt").read_bytes() == (out / "descriptions.jsonl").read_bytes() == b""
+    from mtus.compiler.check.pack import PackError, load_pack, load_pack_files
+
+    p = load_pack(str(out))
+    assert len(p.guidelines) == 0 and p.formulary is not None and "carisoprodol" in p.formulary.ingredients
+    (out / "checkers.txt").write_bytes(b"x")
+    with pytest.raises(PackError, match="checkers.txt: is 1 byte, but the manifest places its parts in 0"):
+        load_pack_files({rel.name: rel.read_bytes() for rel in out.iterdir()}, str(out))
+
+
 def test_compile_reports_diagnostics_and_exit_1(run, tmp_path):
     bad = tmp_path / "bad.mtus"
     bad.write_text('guideline x "X"\n  source "S" page 1\ncriteria\n  a: nothing_declared\n')

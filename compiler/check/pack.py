@@ -173,8 +173,8 @@ class _Places:
         """PackError unless the file of the parts is `size` bytes: every byte is in a part whose hash is listed."""
         end = self.ends[-1] if self.ends else 0
         if size != end:  # bytes added or cut: the parts are not where the manifest places them
-            raise PackError(f"{location}/{rel}: is {size:,} bytes, but the manifest places its parts in {end:,}; the "
-                            "pack was altered")
+            raise PackError(f"{location}/{rel}: is {size:,} byte{'' if size == 1 else 's'}, but the manifest places "
+                            f"its parts in {end:,}; the pack was altered")
 
 
 #: sha256 digests as the manifest writes them, one a line (a large pack's thousands checked at once).

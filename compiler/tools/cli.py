@@ -155,7 +155,8 @@ def compile_cmd(paths: tuple[str, ...], output: str, name: str, pack_version: st
         _fail(f"error: {e}", EXIT_PROBLEMS)
     ids = pack.manifest["guidelines"]
     shown = ", ".join(ids[:SHOWN_IDS]) + (f", and {len(ids) - SHOWN_IDS:,} more" if len(ids) > SHOWN_IDS else "")
-    click.echo(f"wrote {where}: {len(ids):,} guideline(s): {shown}", err=True)
+    what = f"{len(ids):,} guideline(s): {shown}" if ids else "no guideline (a formulary only)"
+    click.echo(f"wrote {where}: {what}", err=True)
 
 
 @main.command()
