@@ -429,10 +429,15 @@ def test_only_a_pack_the_user_asked_for_is_synced_to_disk(tmp_path, monkeypatch)
     """`mtus compile -o` syncs every file before the rename; the cache does not (an entry a crash left
     truncated fails its hashes when opened and is compiled again)."""
     synced = []
-    monkeypatch.setattr(packmod.os, "fsync", lambda fd: synced.append(fd))
+    real_fsync = os.fsync
+    monkeypatch.setattr(packmod.os, "fsync", lambda fd: synced.append(os.readlink(f"/proc/self/fd/{fd}")) or
+                        real_fsync(fd))
     pack = build_pack([str(GUIDELINES / "tpi.mtus")])
     write_pack(pack, str(tmp_path / "asked"))
-    assert len(synced) == len(pack.files)
+    # each file, then the new folder (the names in it), then its parent (the rename), in that order
+    assert len(synced) == len(pack.files) + 2
+    assert [os.path.basename(p) for p in synced[:-2]] == sorted(pack.files)
+    assert os.path.basename(synced[-2]).startswith(".asked.") and synced[-1] == str(tmp_path)
     synced.clear()
     write_pack(pack, str(tmp_path / "cached"), durable=False)
     assert synced == []

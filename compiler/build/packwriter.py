@@ -233,9 +233,9 @@ def write_pack(pack: PackFiles, out_dir: str, durable: bool = True) -> Path:
 
     An existing folder is replaced only if it is empty or verifies as a pack
     (its manifest lists exactly its files, with matching hashes), so `-o` can
-    never delete a file mtus did not write. `durable` syncs every file to disk
-    before the rename (a pack the user asked for); the cache does without
-    (a 2,000-guideline pack: seconds of I/O), since an entry a crash left
+    never delete a file mtus did not write. `durable` syncs every file and the
+    new folder to disk before the rename, and the parent folder after it (a pack
+    the user asked for); the cache does without, since an entry a crash left
     truncated fails its hashes when opened and is compiled again.
     """
     target = Path(out_dir)
@@ -264,6 +264,8 @@ def write_pack(pack: PackFiles, out_dir: str, durable: bool = True) -> Path:
                 os.makedirs(os.path.join(tmp, folder), exist_ok=True)
                 made.add(folder)
             _write_new(os.path.join(tmp, rel), data, durable)
+        if durable:
+            _sync_folder(tmp)  # the files' names, before the folder is renamed into place
         old = None
         if target.exists():
             # Directories cannot be swapped atomically: move the old pack aside,
@@ -277,12 +279,29 @@ def write_pack(pack: PackFiles, out_dir: str, durable: bool = True) -> Path:
             if old is not None:
                 os.replace(old, target)
             raise
+        if durable:
+            _sync_folder(str(parent))  # the rename itself
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _sync_folder(path: str) -> None:
+    """Sync a folder's entries to disk, so that names created or renamed in it survive a crash. Where a folder
+    cannot be opened or synced (Windows; some file systems), there is nothing more to do."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _write_new(path: str, data: bytes, durable: bool) -> None:
