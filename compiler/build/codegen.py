@@ -92,8 +92,8 @@ class _Function(model.Visitor):
         self.counter = 0
         # What the open blocks have computed: key (the right-hand side, or "query <written>") -> its temporary.
         # A key is added only when no open block has it, so one dict serves them all; each open block lists
-        # the keys it added, dropped when it closes (_Block). A chain of dicts searched innermost first was
-        # a tenth of the generator's time.
+        # the keys it added, dropped when it closes (_Block): one lookup, where a chain of dicts (one per open
+        # block) was searched innermost first.
         self.visible: dict[str, Any] = {}
         self.added: list[list[str]] = [[]]
         self.rows: list[tuple[str, str]] = []  # (row variable, history name) of enclosing `where`s
@@ -983,7 +983,7 @@ class _Generator:
     def details_read(self, c: model.Criterion) -> tuple[list[str], list[str]]:
         """The request details checked only when stated that c's `when`s read, and that c reads in all."""
         checked = self.checked
-        if not checked:  # most guidelines check no request detail only when stated
+        if not checked:  # a guideline that checks no request detail only when stated
             return [], []
         gate, both = self.criterion_reads(c)
         return [n for n in gate if n in checked], [n for n in both if n in checked]
