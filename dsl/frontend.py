@@ -54,6 +54,11 @@ def check_text(text: str, path: str = "<text>") -> CheckResult:
     size = len(source.text.encode("utf-8", errors="replace"))
     if size > MAX_FILE_BYTES:
         return CheckResult(Source(path, ""), None, (_too_large(path, size),))
+    return _check_safely(source)
+
+
+def _check_safely(source: Source) -> CheckResult:
+    """_check, every exception a diagnostic."""
     try:
         return _check(source)
     except RecursionError:
@@ -162,7 +167,7 @@ def check_file(path: str | os.PathLike) -> CheckResult:
     src, problem, _ = _read(str(path))
     if problem is not None:
         return CheckResult(src, None, (problem,))
-    return check_text(src.text, src.path)
+    return _check_safely(src)  # read bounded to MAX_FILE_BYTES, decoded strictly and normalised: check_text's checks
 
 
 def find_sources(paths: Iterable[str | os.PathLike]) -> list[str]:

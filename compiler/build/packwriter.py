@@ -75,7 +75,9 @@ def _pack_from_results(results: list, name: str, version: str) -> PackFiles:
     if any(not r.ok for r in results):
         raise CompileError(results)
     infos = {id(r): describe(r.model) for r in results if isinstance(r.model, Guideline)}
-    results = with_fact_conflicts(results, infos)
+    # each description as JSON once: the fact checks compare its facts, the pack stores it
+    described_json = {key: info.to_json() for key, info in infos.items()}
+    results = with_fact_conflicts(results, described_json)
     if any(not r.ok for r in results):
         raise CompileError(results)
     files: dict[str, bytes] = {}
@@ -93,7 +95,7 @@ def _pack_from_results(results: list, name: str, version: str) -> PackFiles:
         if g.id in seen:
             raise PackError(f"{r.source.path}: guideline id `{g.id}` is also used by {seen[g.id]}")
         seen[g.id] = r.source.path
-        parts[g.id] = (generate_module(g).encode("utf-8"), _json_bytes(infos[id(r)].to_json()))
+        parts[g.id] = (generate_module(g).encode("utf-8"), _json_bytes(described_json[id(r)]))
         # title, citation, services and facts are the description's (and routing.json's): the manifest lists ids
         described[g.id] = infos[id(r)]
     _check_drug_services(results, formulary)
@@ -141,13 +143,13 @@ def joined_parts(parts: list[bytes]) -> tuple[bytes, dict]:
     return b"".join(parts), {"ends": ends, "sha256": [sha256(part) for part in parts]}
 
 
-def with_fact_conflicts(results: list, infos: Optional[dict] = None) -> list:
+def with_fact_conflicts(results: list, described_json: Optional[dict] = None) -> list:
     """The results, with an E408 error on each fact declared by two guidelines with a different meaning.
 
     A case's `facts:` gives one value to every guideline that reads the name, so
     the name must mean the same everywhere: same type, allowed values, unit,
     default and silence rule (everything the pack info says but the label).
-    `infos` maps id(result) to its describe() data, computed here if not given.
+    `described_json` maps id(result) to its description as JSON (describe(...).to_json()), made here if not given.
     """
     from mtus.compiler.build.packinfo import describe
     from mtus.dsl import diagnostics as diag
@@ -159,9 +161,10 @@ def with_fact_conflicts(results: list, infos: Optional[dict] = None) -> list:
         g = r.model
         if not isinstance(g, Guideline):
             continue
-        facts = (infos[id(r)] if infos is not None and id(r) in infos else describe(g)).facts
+        known = described_json.get(id(r)) if described_json is not None else None
+        facts = known["facts"] if known is not None else {n: f.to_json() for n, f in describe(g).facts.items()}
         for f in g.facts:
-            meaning = {k: v for k, v in facts[f.name].to_json().items() if k != "label"}
+            meaning = {k: v for k, v in facts[f.name].items() if k != "label"}
             if f.name not in first:
                 first[f.name] = (g.id, f, meaning)
                 continue
