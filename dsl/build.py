@@ -14,13 +14,15 @@ type pass, which reports them with a span.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
-
-from lark import Token, Tree
+from typing import TYPE_CHECKING, Any
 
 from mtus.dsl import ast
-from mtus.dsl.parser import Node
 from mtus.dsl.source import Source, Span
+
+if TYPE_CHECKING:  # Lark's tree is built only where the parser's happy path gives up (dsl/parser.py)
+    from lark import Token, Tree
+
+    from mtus.dsl.larktree import Node
 
 #: Expressions nested deeper than this are refused (E901) instead of
 #: exhausting Python's stack in later passes.
@@ -95,7 +97,7 @@ class _Builder:
         return Span(self.file, s.start_pos, e.end_pos, s.line, s.column, e.end_line, e.end_column)
 
     def span(self, node: Node | Token) -> Span:
-        return self.tok(node) if isinstance(node, Token) else self.node(node)
+        return self.tok(node) if isinstance(node, str) else self.node(node)  # (a Token is a str, a Node is not)
 
     # ------------------------------------------------------------- helpers
     string = staticmethod(string_value)
@@ -198,6 +200,8 @@ class _Builder:
         )
 
     def product(self, tree: Tree) -> ast.Product:
+        from lark import Tree
+
         name, *rest = tree.children
         form = rest.pop() if rest and (rest[-1] is None or isinstance(rest[-1], Tree)) else None
         return ast.Product(

@@ -2,7 +2,11 @@
 
 A file that parses is read by one loop of ours over Lark's own tables
 (_HappyPath, about 40% less CPU), which builds the syntax tree as it reduces
-(dsl/reduce.py); anything else by Lark itself, so the errors are Lark's. Its exceptions never leave this module;
+(dsl/reduce.py); anything else by Lark itself, so the errors are Lark's. The
+tables are kept as plain values in the grammar cache (_front_path), so that a
+file that parses is read without importing Lark at all (about half the CPU of
+linting one guideline); Lark is imported where a file has an error, and for
+the tools that use its tree (lex, the formatter). Its exceptions never leave this module;
 dsl/syntax_errors.py phrases them for guideline authors. After a syntax error
 the parser does not guess what the author meant (LALR error recovery would
 report follow-on errors): the statement with the error, and the lines
@@ -13,11 +17,15 @@ independent errors further down are reported too (at most MAX_SYNTAX_ERRORS).
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib.util
+import marshal
 import operator
 import os
 import re
 import stat
-from typing import Iterator
+import sys
+from typing import TYPE_CHECKING, Any, Iterator
 
 try:
     from re import _constants as sre_constants
@@ -27,17 +35,43 @@ except ImportError:  # Python 3.10
     import sre_parse  # type: ignore[no-redef]
 
 import attrs
-from lark import Lark, Token, Tree
-from lark.exceptions import LarkError, UnexpectedInput
-from lark.lexer import ContextualLexer, UnlessCallback
-from lark.parse_tree_builder import ChildFilterLALR, ChildFilterLALR_NoPlaceholders, ExpandSingleChild
-from lark.parsers.lalr_analysis import Shift
 
 from mtus.dsl import ast
 from mtus.dsl import diagnostics as diag
 from mtus.dsl.source import Source, Span
 from mtus.grammar import grammar_text
 from mtus.dsl.syntax_errors import IndentProblem, indent_error, syntax_error
+
+if TYPE_CHECKING:
+    from lark import Lark, Token, Tree
+
+    from mtus.dsl.larktree import Node
+
+    _token = Token
+
+#: Lark's names this module uses, imported into it when Lark is first needed (_with_lark): a file that parses is
+#: read from the tables kept in the grammar cache without them (_front_path).
+_LARK_NAMES = ("Lark", "Token", "Tree", "Node", "_token")
+
+
+def _with_lark() -> None:
+    """Import Lark, and its names this module uses (a file with an error, Lark's tree for the tools, no cache)."""
+    if "_token" in globals():
+        return
+    from lark import Lark, Token, Tree
+
+    from mtus.dsl.larktree import Node
+
+    # Token(...) without its check for a deprecated keyword argument, where Lark has it.
+    globals().update(Lark=Lark, Token=Token, Tree=Tree, Node=Node, _token=getattr(Token, "_future_new", Token))
+
+
+def __getattr__(name: str) -> Any:
+    """Lark's names (Node, Token, ...) for other modules and tests, importing Lark when first asked for."""
+    if name in _LARK_NAMES:
+        _with_lark()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 TAB_WIDTH = 8
 #: Words, names, numbers, strings, symbols and line ends in one file beyond this are refused while
@@ -109,22 +143,6 @@ class _Indenter:
             yield Token.new_borrow_pos("_DEDENT", "", token) if token else Token("_DEDENT", "")
 
 
-class Node(Tree):
-    """A node of the parse tree, with the tokens its text starts and ends with (None if it matched nothing).
-
-    `start`/`end` are the node's own extent; `outer_start`/`outer_end` also
-    cover the punctuation of a rule inlined into it (`( expr )`), which is
-    what the node's parent counts: the spans of Lark's propagate_positions,
-    kept as two tokens instead of a dozen attributes per node (that cost 35%
-    of a parse).
-    """
-
-    start: Token | None = None
-    end: Token | None = None
-    outer_start: Token | None = None
-    outer_end: Token | None = None
-
-
 class _NodeBuilder:
     """Builds one rule's node as Lark's callback chain for the rule would, in one call, and gives it its tokens.
 
@@ -148,6 +166,8 @@ class _NodeBuilder:
         self.include = self.span = self.pick = None
         self.nones = 0
         self.expand1 = False
+        from lark.parse_tree_builder import ChildFilterLALR, ChildFilterLALR_NoPlaceholders, ExpandSingleChild
+
         link = chain
         if type(link) is ChildFilterLALR:
             self.include, self.nones, link = tuple(link.to_include), link.append_none, link.node_builder
@@ -229,17 +249,18 @@ class _NotLaidOut(Exception):
     """A rule the happy path's makers cannot build (another Lark, another grammar)."""
 
 
-def _picker(builder: _NodeBuilder):
-    """How a rule's children are filtered as Lark's callback chain filters them (_NodeBuilder), for its maker
-    (dsl/reduce.py), where a `_rule` Lark splices in left its children as a list; or None: all are kept."""
-    if builder.include is None:
+def _picker(include: tuple | None, nones: int):
+    """How a rule's children are filtered as Lark's callback chain filters them (_NodeBuilder's include and nones),
+    for its maker (dsl/reduce.py), where a `_rule` Lark splices in left its children as a list; or None: all are
+    kept."""
+    if include is None:
         return None
-    if builder.span is not None:
-        return operator.itemgetter(builder.span)
-    if builder.pick is not None:
-        pick = builder.pick
+    if not nones and not any(expand or add for _, expand, add in include):  # some children as they are
+        kept = [i for i, _, _ in include]
+        if not kept or kept == list(range(kept[0], kept[-1] + 1)):  # one slice (as _NodeBuilder's span)
+            return operator.itemgetter(slice(kept[0], kept[-1] + 1) if kept else slice(0, 0))
+        pick = operator.itemgetter(*kept)
         return lambda children: list(pick(children))
-    include, nones = builder.include, builder.nones
     # The shapes most reductions have, each in one expression (_splice's loop cost a tenth of building the tree).
     if len(include) == 2 and not nones and not include[0][2] and not include[1][2]:
         (i, expand_i, _), (j, expand_j, _) = include
@@ -313,6 +334,7 @@ def _filter(children: list, include: tuple, nones: int) -> list:
 
 @functools.lru_cache(maxsize=2)
 def _build(keep_all_tokens: bool) -> Lark:
+    _with_lark()
     lark = Lark(
         grammar_text(),
         parser="lalr",
@@ -345,6 +367,8 @@ def _lex_faster(lark: Lark) -> None:
     expected keeps its own loop. tests/test_parser_positions.py compares every
     token and error with Lark's own lexing.
     """
+    from lark.lexer import ContextualLexer
+
     contextual = getattr(lark.parser.lexer, "lexer", None)  # under the Indenter's PostLexConnector
     if not isinstance(contextual, ContextualLexer):
         return
@@ -374,10 +398,6 @@ class _LexTables(dict):
         self[state] = table = (mres, frozenset(basic.ignore_types), frozenset(basic.newline_types),
                                dict(basic.callback))
         return table
-
-
-#: Token(...) without its check for a deprecated keyword argument, where Lark has it.
-_token = getattr(Token, "_future_new", Token)
 
 
 def _lex(tables: dict, lark_lex, lexer_state, parser_state) -> Iterator[Token]:
@@ -421,14 +441,24 @@ def _lex(tables: dict, lark_lex, lexer_state, parser_state) -> Iterator[Token]:
 
 class _KeywordTypes(dict):
     """A word's terminal after Lark's keyword callback (NAME `and` -> AND), remembered: the callback is a pure
-    function of the text, and names recur. Bounded, so that a file of made-up names cannot grow it for ever."""
+    function of the text, and names recur. Bounded, so that a file of made-up names cannot grow it for ever.
 
-    def __init__(self, callback, kind: str):
+    The callback (lark.lexer.UnlessCallback) gives the word the terminal of
+    the first of its scanner's expressions that matches all of it, else
+    leaves it as it is: so does this, with the same expressions (_lexer_spec).
+    """
+
+    def __init__(self, mres: tuple, kind: str):
         super().__init__()
-        self.callback, self.kind = callback, kind
+        self.mres, self.kind = mres, kind
 
     def __missing__(self, value: str) -> str:
-        kind = self.callback(_token(self.kind, value)).type
+        kind = self.kind
+        for mre in self.mres:
+            m = mre.fullmatch(value)
+            if m:
+                kind = m.lastgroup
+                break
         if len(self) < 4096:
             self[value] = kind
         return kind
@@ -541,6 +571,102 @@ def _may_start_blank(items) -> bool | None:
     return None
 
 
+def _tables(lark: Lark) -> tuple[dict, list, dict] | None:
+    """Lark's tables as the happy path reads them, in plain values: the start and end states, the LALR table (state ->
+    symbol -> a state to shift to, or ~i to reduce by the i-th rule), and each rule's (length, name, how its node
+    is built: None where a `?rule` passes its one child on, else _NodeBuilder's (name, expand1, include, nones,
+    whether a token is kept), or False for a chain it does not know); with Lark's rules in that order, and its
+    lexers by state. None where Lark's internals are not laid out as expected."""
+    from lark.lexer import ContextualLexer
+    from lark.parsers.lalr_analysis import Shift
+
+    try:
+        frontend = lark.parser
+        contextual = frontend.lexer.lexer  # under the Indenter's PostLexConnector
+        table = frontend.parser.parser.parse_table
+        callbacks = frontend.parser.parser.callbacks
+        (start,) = lark.options.start
+        states, start_state, end_state = table.states, table.start_states[start], table.end_states[start]
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    if not (isinstance(contextual, ContextualLexer) and isinstance(lark.options.postlex, _Indenter)
+            and all(_lays_out(b) for b in contextual.lexers.values())
+            and callbacks is lark._callbacks and not any(isinstance(k, str) for k in callbacks)
+            and all(isinstance(k, int) for k in states) and not states.get(end_state)
+            and not any(row.get("$END", (None,))[0] is Shift for row in states.values())):
+        return None  # (the loop ends at the end state, which has no action, and never shifts the end)
+    actions: dict = {state: {} for state in states}
+    reductions: dict = {}
+    for state, row in states.items():
+        for symbol, (action, arg) in row.items():
+            # (names are plain strings: Lark's may be Tokens, which marshal does not write)
+            if action is Shift:
+                actions[state][str(symbol)] = arg
+            else:
+                actions[state][str(symbol)] = ~reductions.setdefault(arg, len(reductions))
+    rules = []
+    for rule in reductions:
+        build, size = callbacks[rule], len(rule.expansion)
+        if isinstance(build, _NodeBuilder) and size == 1 and build.passes_its_child:
+            plan: Any = None
+        elif isinstance(build, _NodeBuilder) and build.fused:
+            plan = (str(build.name), build.expand1, build.include, build.nones,
+                    any(rule.expansion[i].is_term for i, _, _ in build.include or ()))
+        else:
+            plan = False
+        rules.append((size, str(rule.origin.name), plan))
+    return ({"start": start_state, "end": end_state, "actions": actions, "rules": tuple(rules)}, list(reductions),
+            contextual.lexers)
+
+
+class _LarkLexers(dict):
+    """Parser state -> its lexer's spec (_lexer_spec), made from Lark's lexer for it when first needed; states that
+    share a lexer share its spec."""
+
+    def __init__(self, lexers: dict):
+        super().__init__()
+        self.lexers = lexers
+        self.made: dict = {}  # id of Lark's lexer (kept alive by lexers) -> its spec
+        self.tables: dict = {}  # a keyword table -> itself, so that equal ones are one (and kept once)
+
+    def __missing__(self, state: int):
+        basic = self.lexers[state]
+        if id(basic) not in self.made:
+            self.made[id(basic)] = _lexer_spec(basic, self.tables)
+        self[state] = spec = self.made[id(basic)]
+        return spec
+
+
+def _lexer_spec(basic, tables: dict):
+    """What the happy path's lexer does in the states that share one of Lark's (a lark.lexer.BasicLexer), in plain
+    values: (its expressions as (pattern, flags), the terminals that need more than making a token with their
+    _LINES/_IGNORED/_KEYWORD/_INDENTS flags, each word terminal's keyword table: the (pattern, flags) of its
+    keyword callback's expressions); None for a lexer with callbacks other than keywords (not on the happy path)."""
+    from lark.lexer import UnlessCallback
+
+    mres = tuple(basic.scanner._mres)  # building the scanner also sets the keyword callbacks
+    ignore, newline = frozenset(map(str, basic.ignore_types)), frozenset(map(str, basic.newline_types))
+    callback = {str(kind): c for kind, c in basic.callback.items()}
+    if not all(type(c) is UnlessCallback for c in callback.values()) or ignore & callback.keys():
+        return None
+    keywords = {}
+    for kind, c in callback.items():
+        table = tuple((m.pattern, m.flags) for m in c.scanner._mres)
+        keywords[kind] = tables.setdefault(table, table)
+    special: dict = {}
+    for kinds, flag in ((newline, _LINES), (ignore, _IGNORED), (keywords, _KEYWORD), (_LAYOUT, _INDENTS)):
+        for kind in kinds:
+            special[kind] = special.get(kind, 0) | flag
+    terminals = basic.scanner.terminals
+    if len(mres) > 1:
+        patterns = tuple((m.pattern, m.flags) for m in mres)
+    elif _blanks_first(terminals, ignore):
+        patterns = ((f"{_BLANKS}(?:{_faster(mres[0].pattern, terminals)})", mres[0].flags),)
+    else:
+        patterns = ((_faster(mres[0].pattern, terminals), mres[0].flags),)
+    return patterns, special, keywords
+
+
 class _HappyPath:
     """Parses a file without syntax errors in one loop of ours, or gives up (None) and Lark parses it.
 
@@ -562,102 +688,97 @@ class _HappyPath:
     too. tests/test_parser_reduce.py compares the tree with dsl/build.py's.
     """
 
-    def __init__(self, lexers: dict, states: dict, start: int, end: int, callbacks: dict, makers=None):
-        self.lark_lexers = _LexTables(lexers)
+    def __init__(self, tables: dict, specs, makers=None, builds: list | None = None):
+        """From the plain tables of _tables (a dict of ints, strings, tuples), the lexers' specs (state -> _lexer_spec,
+        made when first needed), and makers (dsl/reduce.py) or else Lark's callbacks for the rules (builds)."""
+        self.tables, self.specs = tables, specs
         self.lexers = _Lexers(self._lexer)
-        self.keywords: dict = {}  # a state's lexer -> its keyword callbacks as _KeywordTypes
-        self.shared: dict = {}  # Lark's lexer for a state (states with the same terminals share one) -> ours
-        self.start, self.end = start, end
-        # Lark's table, state -> symbol -> (Shift, state) or (Reduce, rule), as ints: a state to shift to, or ~i
-        # to reduce by the rule rules[i]: (symbols taken off the stack, the state to go to after it from each state
-        # left on top, what builds its node or None where a `?rule` of one symbol keeps its child as it is).
-        self.actions: dict = {state: {} for state in states}
-        reductions: dict = {}
+        self.keywords: dict = {}  # (a word's terminal, its keyword table) -> _KeywordTypes
+        self.shared: dict = {}  # id of a lexer's spec (states with the same terminals share one) -> ours
+        self.start, self.end = tables["start"], tables["end"]
+        # Lark's table, state -> symbol -> a state to shift to, or ~i to reduce by the rule rules[i]: (symbols taken
+        # off the stack, the state to go to after it from each state left on top, what builds its node or None where
+        # a `?rule` of one symbol keeps its child as it is; what filters its children first, or None).
+        self.actions: dict = tables["actions"]
         gotos: dict = {}  # a rule's name -> {state: the state after the rule from there}
-        for state, row in states.items():
-            for symbol, (action, arg) in row.items():
-                if action is Shift:
-                    self.actions[state][symbol] = arg
-                    gotos.setdefault(symbol, {})[state] = arg  # (terminals too: never looked up)
-                else:
-                    self.actions[state][symbol] = ~reductions.setdefault(arg, len(reductions))
+        for state, row in self.actions.items():
+            for symbol, act in row.items():
+                if act >= 0:
+                    gotos.setdefault(symbol, {})[state] = act  # (terminals too: never looked up)
         self.context = makers.context if makers is not None else None
-        self.rules = tuple(self._reduction(rule, gotos.get(rule.origin.name, {}), callbacks[rule], makers)
-                           for rule in reductions)
+        self.rules = tuple(self._reduction(size, gotos.get(origin, {}), plan, makers, builds and builds[i])
+                           for i, (size, origin, plan) in enumerate(tables["rules"]))
 
     @staticmethod
-    def _reduction(rule, goto: dict, build, makers) -> tuple:
+    def _reduction(size: int, goto: dict, plan, makers, build) -> tuple:
         """What reducing by a rule does: (its length, its gotos, fn(context, children, start, end) -> its value, or
         None where a `?rule` of one symbol keeps its child as it is; what filters its children first, or None)."""
-        size = len(rule.expansion)
-        if isinstance(build, _NodeBuilder) and size == 1 and build.passes_its_child:
+        if plan is None:
             return size, goto, None, None
         if makers is None:
             return size, goto, _ignoring_positions(build), None
-        if not (isinstance(build, _NodeBuilder) and build.fused):
-            raise _NotLaidOut(rule)
-        make = makers.MAKERS.get(build.name) or (makers.inlined if build.name.startswith("_") else None)
-        one = build.expand1 and build.include is not None and len(build.include) == 1 and not build.nones and not any(
-            expand or nones for _, expand, nones in build.include)  # an inlined rule that always passes its child
-        if (make is None and not one) or (build.expand1 and any(
-                rule.expansion[i].is_term for i, _, _ in build.include or ())):  # (a token's position is its own)
-            raise _NotLaidOut(rule)
-        return size, goto, _expanding(make) if build.expand1 else make, _picker(build)
+        if plan is False:  # a callback chain _NodeBuilder does not know
+            raise _NotLaidOut(goto)
+        name, expand1, include, nones, includes_token = plan
+        make = makers.MAKERS.get(name) or (makers.inlined if name.startswith("_") else None)
+        one = expand1 and include is not None and len(include) == 1 and not nones and not any(
+            expand or nones for _, expand, nones in include)  # an inlined rule that always passes its child
+        if (make is None and not one) or (expand1 and includes_token):  # (a token's position is its own)
+            raise _NotLaidOut(name)
+        return size, goto, _expanding(make) if expand1 else make, _picker(include, nones)
 
     @classmethod
     def of(cls, lark: Lark, makers=None) -> _HappyPath | None:
         """The happy path over a Lark built by _build, or None where Lark's internals are not laid out as expected;
         with makers (dsl/reduce.py), one that builds the syntax tree as it reduces."""
-        try:
-            frontend = lark.parser
-            contextual = frontend.lexer.lexer  # under the Indenter's PostLexConnector
-            table = frontend.parser.parser.parse_table
-            callbacks = frontend.parser.parser.callbacks
-            (start,) = lark.options.start
-            states, start_state, end_state = table.states, table.start_states[start], table.end_states[start]
-        except (AttributeError, KeyError, TypeError, ValueError):
+        found = _tables(lark)
+        if found is None:
             return None
-        if not (isinstance(contextual, ContextualLexer) and isinstance(lark.options.postlex, _Indenter)
-                and all(_lays_out(b) for b in contextual.lexers.values())
-                and callbacks is lark._callbacks and not any(isinstance(k, str) for k in callbacks)
-                and all(isinstance(k, int) for k in states) and not states.get(end_state)
-                and not any(row.get("$END", (None,))[0] is Shift for row in states.values())):
-            return None  # (the loop ends at the end state, which has no action, and never shifts the end)
+        tables, rules, lexers = found
+        callbacks = lark._callbacks
         try:
-            return cls(contextual.lexers, states, start_state, end_state, callbacks, makers)
+            return cls(tables, _LarkLexers(lexers), makers, None if makers is not None else [callbacks[r] for r in rules])
         except _NotLaidOut:
             return None
+
+    @classmethod
+    def kept(cls, data: dict, makers) -> _HappyPath | None:
+        """The happy path from what plain() gave (read back from the grammar cache), with no Lark; None where the
+        makers have changed since (else it is as the one of() gives)."""
+        try:
+            return cls(data, data["lexers"], makers)
+        except _NotLaidOut:
+            return None
+
+    def plain(self) -> dict:
+        """Everything this path was made of, as plain values (dicts, tuples, strings, ints): what kept() takes."""
+        for state in self.actions:
+            self.specs[state]  # (each state's lexer spec, made now)
+        return {**self.tables, "lexers": {state: self.specs[state] for state in self.actions}}
 
     def _lexer(self, state: int) -> tuple:
         """What the lexer does in a parser state: a function matching its terminals at a position, the terminals that
         need more than making a token (_LINES, _IGNORED, _KEYWORD, _INDENTS), the keyword types of words; a lexer with
         callbacks other than keywords matches nothing (not on the happy path)."""
-        basic = self.lark_lexers.lexers[state]
-        if basic in self.shared:
-            return self.shared[basic]
-        self.shared[basic] = lexer = self._new_lexer(state)
+        spec = self.specs[state]
+        lexer = self.shared.get(id(spec))
+        if lexer is None:
+            self.shared[id(spec)] = lexer = self._new_lexer(spec)
         return lexer
 
-    def _new_lexer(self, state: int) -> tuple:
-        mres, ignore, newline, callback = self.lark_lexers[state]
-        if not all(isinstance(c, UnlessCallback) for c in callback.values()) or ignore & callback.keys():
+    def _new_lexer(self, spec) -> tuple:
+        if spec is None:
             return _no_match, {}, {}
+        patterns, special, tables = spec
         keywords = {}
-        for kind, c in callback.items():
-            if c not in self.keywords:
-                self.keywords[c] = _KeywordTypes(c, kind)
-            keywords[kind] = self.keywords[c]
-        special: dict = {}
-        for kinds, flag in ((newline, _LINES), (ignore, _IGNORED), (keywords, _KEYWORD), (_LAYOUT, _INDENTS)):
-            for kind in kinds:
-                special[kind] = special.get(kind, 0) | flag
-        terminals = self.lark_lexers.lexers[state].scanner.terminals
-        if len(mres) > 1:
-            match = functools.partial(_first_match, mres)
-        elif _blanks_first(terminals, ignore):
-            match = re.compile(f"{_BLANKS}(?:{_faster(mres[0].pattern, terminals)})", mres[0].flags).match
+        for kind, table in tables.items():
+            if (kind, table) not in self.keywords:
+                self.keywords[kind, table] = _KeywordTypes(tuple(re.compile(p, f) for p, f in table), kind)
+            keywords[kind] = self.keywords[kind, table]
+        if len(patterns) > 1:
+            match = functools.partial(_first_match, tuple(re.compile(p, f) for p, f in patterns))
         else:
-            match = re.compile(_faster(mres[0].pattern, terminals), mres[0].flags).match
+            match = re.compile(*patterns[0]).match
         return match, special, keywords
 
     def parse(self, text: str, file: str = "<text>"):
@@ -846,7 +967,8 @@ def grammar_cache(name: str) -> str | bool:
     version against the file, and rebuilds it when they differ. The file is
     a pickle, and loading one that someone else wrote would run their code, so
     it lives only in a folder of mtus's cache (MTUS_CACHE_DIR, else
-    ~/.cache/mtus) that this user owns and no one else can write to.
+    ~/.cache/mtus) that this user owns and no one else can write to. The
+    happy path's tables (_front_path) are kept there too.
     """
     try:
         import resource
@@ -881,6 +1003,112 @@ def _building_path(lark: Lark) -> _HappyPath | _LarkOnly:
     return _HappyPath.of(lark, reduce) or _happy_path(lark)
 
 
+#: The file in the grammar cache that keeps the front end's happy path (_HappyPath.plain()) between processes.
+_KEPT = "happy-path.marshal"
+_KEPT_MAGIC = b"mtus happy path 1\n"
+#: A kept file is about 250 KiB; one far larger is not ours.
+_KEPT_MAX = 16 * 1024 * 1024
+
+
+@functools.lru_cache(maxsize=1)
+def _front_path() -> _HappyPath | _LarkOnly:
+    """The happy path the front end reads files with: made from the tables kept in the grammar cache, without
+    importing Lark (about half of linting one guideline); else from Lark's own, keeping its tables for the next
+    process. A kept file that is damaged, not this user's, or made from another grammar, Lark or parser is not used
+    (and is made again)."""
+    from mtus.dsl import reduce  # (it reads dsl/build.py, which reads this module)
+
+    where = grammar_cache(_KEPT)
+    key = _kept_key() if where else None
+    if where and key:
+        data = _read_kept(where, key)
+        if data is not None:
+            try:
+                happy = _HappyPath.kept(data, reduce)
+            except Exception:  # noqa: BLE001 - not laid out as plain() writes it: made again
+                happy = None
+            if happy is not None:
+                return happy
+    happy = _building_path(_lark())
+    if where and key and isinstance(happy, _HappyPath) and happy.context is not None:
+        _keep(where, key, happy.plain())
+    return happy
+
+
+def _kept_key() -> bytes | None:
+    """What the kept tables depend on, hashed: the grammar's text, Lark's version (its package's __init__.py, which
+    has it, read without importing Lark), this module's code and Python's version; None where one cannot be read."""
+    try:
+        spec = importlib.util.find_spec("lark")
+        origin = spec.origin if spec is not None else None
+        if origin is None:
+            return None
+        key = hashlib.sha256()
+        for part in (grammar_text().encode("utf-8"), _bytes(origin), _bytes(__file__), sys.version.encode()):
+            key.update(hashlib.sha256(part).digest())
+        return key.digest()
+    except (OSError, ImportError, ValueError):
+        return None
+
+
+def _bytes(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _read_kept(path: str, key: bytes) -> dict | None:
+    """The tables kept at path for this key, or None: no file, not a regular file this user owns, damaged (its
+    digest), or made for another key. marshal of plain values: reading it runs no code."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        try:
+            st = os.fstat(fd)
+            getuid = getattr(os, "getuid", None)
+            if (not stat.S_ISREG(st.st_mode) or (getuid is not None and st.st_uid != getuid())
+                    or st.st_size > _KEPT_MAX):
+                return None
+            blob = f.read(_KEPT_MAX + 1)
+        except OSError:
+            return None
+    head = len(_KEPT_MAGIC)
+    if blob[:head] != _KEPT_MAGIC or blob[head:head + 32] != key:
+        return None
+    if hashlib.sha256(blob[head:head + 32] + blob[head + 64:]).digest() != blob[head + 32:head + 64]:
+        return None
+    try:
+        data = marshal.loads(blob[head + 64:])
+    except (EOFError, ValueError, TypeError):
+        return None
+    return data if type(data) is dict else None
+
+
+def _keep(path: str, key: bytes, data: dict) -> None:
+    """Write the tables for the next process (magic, key, digest of key and payload, payload), whole or not at all."""
+    import tempfile
+
+    try:
+        payload = marshal.dumps(data)
+    except ValueError:  # pragma: no cover - a value plain() should not have made (tests/test_parser_kept.py)
+        return
+    blob = _KEPT_MAGIC + key + hashlib.sha256(key + payload).digest() + payload
+    try:
+        fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".happy-path-")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+        os.replace(temporary, path)
+    except OSError:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+
+
 class _LarkOnly:
     """Where Lark's internals are not as _HappyPath expects: every text is Lark's to parse."""
 
@@ -911,6 +1139,8 @@ class ParseResult:
 
 
 def _run(lark: Lark, source: Source, building: bool = False) -> ParseResult:
+    from lark.exceptions import LarkError, UnexpectedInput
+
     text = source.text
     if not text.endswith("\n"):
         text += "\n"  # every statement ends with a newline; offsets are unchanged
@@ -944,6 +1174,10 @@ _FINAL = frozenset({"E111", "E103", "E901"})
 def parse(source: Source) -> ParseResult:
     """Parse one source file. Returns a tree, or its syntax errors as diagnostics (the first, then others found
     by reading the file again without the statement in error, while each is further down)."""
+    text = source.text if source.text.endswith("\n") else source.text + "\n"  # (as _run)
+    tree = _front_path().parse(text, source.path)
+    if tree is not None:
+        return ParseResult(tree, ())
     result = _run(_lark(), source, building=True)
     if result.tree is not None or not result.diagnostics:
         return result

@@ -10,15 +10,16 @@ section with nothing in it, typographic quotes and comparison signs.
 from __future__ import annotations
 
 import re
-from typing import Optional
-
-from lark import Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from typing import TYPE_CHECKING, Optional
 
 from mtus.dsl import diagnostics as diag
 from mtus.dsl import scan
 from mtus.dsl.source import Source, Span
 from mtus.grammar import keywords
+
+if TYPE_CHECKING:  # Lark is imported only where a file has an error (dsl/parser.py reads one that parses without it)
+    from lark import Token
+    from lark.exceptions import UnexpectedInput
 
 
 class IndentProblem(Exception):
@@ -386,6 +387,9 @@ def _special(err: _Error) -> Optional[diag.Diagnostic]:
 
 def syntax_error(source: Source, e: UnexpectedInput) -> diag.Diagnostic:
     """One diagnostic for Lark's first error, in the author's terms."""
+    from lark import Token
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
     if isinstance(e, UnexpectedCharacters):
         return _character_error(source, e.pos_in_stream, set(e.allowed or ()))
     if isinstance(e, UnexpectedEOF):

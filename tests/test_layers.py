@@ -117,3 +117,18 @@ def test_checking_with_a_compiled_pack_loads_no_front_end(tmp_path):
     assert found["click"][0] == []  # click itself imports typing
     assert found["script"] == [[], []]
     assert found["bundled"] == [[], []]
+
+
+def test_the_front_end_imports_lark_only_when_it_needs_it():
+    """A file that parses is read from the tables kept in the grammar cache (dsl/parser.py: _front_path), so the
+    front end imports Lark inside functions only: where a file has an error, and for the tools that use Lark's
+    tree (tests/test_parser_kept.py checks a whole check of a file in a fresh process)."""
+    for name in ("parser", "build", "reduce", "syntax_errors", "frontend", "source", "diagnostics", "model"):
+        path = ROOT / "dsl" / f"{name}.py"
+        top = [line for module, at_top, line in imports(path) if at_top and (module == "lark" or module.startswith(
+            ("lark.", "mtus.dsl.larktree")))]
+        assert not top, f"dsl/{name}.py imports Lark at module level (line {top})"
+    r = subprocess.run([sys.executable, "-c", "import sys, mtus.dsl.frontend, mtus.dsl.parser\n"
+                        "print(sorted(m for m in sys.modules if m == 'lark' or m.startswith('lark.')))"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stderr

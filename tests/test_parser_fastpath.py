@@ -188,6 +188,7 @@ def _diagnostics(text: str, lark_only: bool) -> tuple:
         if lark_only:
             m.setattr(dsl_parser, "_happy_path", lambda lark: _LarkOnly())
             m.setattr(dsl_parser, "_building_path", lambda lark: _LarkOnly())
+            m.setattr(dsl_parser, "_front_path", lambda: _LarkOnly())
         result = parse(Source("g.mtus", text))
     return result.tree is None, result.diagnostics
 
