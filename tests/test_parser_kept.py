@@ -170,3 +170,23 @@ def test_a_file_that_parses_is_checked_without_lark_and_an_error_with_it(tmp_pat
     assert _check_in_a_new_process(cache, good) == (True, first[1], True)
     assert kept.stat().st_size > 5000
     assert _check_in_a_new_process(cache, good) == (True, first[1], False)
+
+
+def test_a_kept_file_of_another_key_or_user_is_made_again(tmp_path):
+    """As after an upgrade of Lark or mtus (another key), or a file this user does not own: not read, the same
+    result from Lark's tables, and this process's own kept in its place."""
+    good = GUIDELINES / "tpi.mtus"
+    cache = tmp_path / "cache"
+    first = _check_in_a_new_process(cache, good)
+    kept = cache / "grammar" / "happy-path.marshal"
+    blob = kept.read_bytes()
+    at = len(dsl_parser._KEPT_MAGIC)
+    kept.write_bytes(blob[:at] + bytes(32) + blob[at + 32:])  # another key (its digest as it was)
+    assert _check_in_a_new_process(cache, good) == (True, first[1], True)
+    # made again (the same tables; a dict's order may differ, as sets are ordered by the process's hash seed)
+    assert kept.read_bytes()[at:at + 32] == blob[at:at + 32] and _read_kept(str(kept), _kept_key()) is not None
+    if os.getuid() == 0:  # (only root can give a file to another user)
+        os.chown(kept, 65534, 65534)
+        assert _check_in_a_new_process(cache, good) == (True, first[1], True)
+        assert kept.stat().st_uid == 0 and _read_kept(str(kept), _kept_key()) is not None
+    assert _check_in_a_new_process(cache, good) == (True, first[1], False)
