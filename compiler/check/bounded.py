@@ -26,21 +26,13 @@ def read_bounded(path: str, limit: int, follow_links: bool = True) -> bytes:
     OSError (missing, unreadable) is left to the caller, which knows what the file is.
     """
     fd, st = _open_regular(path, follow_links)
-    try:
-        chunks, size = [], 0
-        want = st.st_size + 1  # the size stat() reports, and one byte to see the end: usually one read
-        while size <= limit:
-            chunk = os.read(fd, min(limit + 1 - size, want))
-            want = 1 << 20
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
+    try:  # the size stat() reports, and one byte to see the end: usually one read
+        data = _read_up_to(fd, limit + 1, st.st_size + 1)
     finally:
         os.close(fd)
-    if size > limit:
+    if len(data) > limit:
         raise Refused(f"is larger than the limit of {limit:,} bytes", too_large=True)
-    return b"".join(chunks)
+    return data
 
 
 def read_range(path: str, start: int, stop: int, follow_links: bool = True) -> tuple[bytes, int]:
@@ -53,16 +45,23 @@ def read_range(path: str, start: int, stop: int, follow_links: bool = True) -> t
     fd, st = _open_regular(path, follow_links)
     try:
         os.lseek(fd, start, os.SEEK_SET)
-        chunks, size = [], 0
-        while size < stop - start:
-            chunk = os.read(fd, stop - start - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
+        data = _read_up_to(fd, stop - start, stop - start)
     finally:
         os.close(fd)
-    return b"".join(chunks), st.st_size
+    return data, st.st_size
+
+
+def _read_up_to(fd: int, n: int, first: int) -> bytes:
+    """At most n bytes from fd, fewer at its end: `first` asked for at once, then up to 1 MiB a read."""
+    chunks, size, want = [], 0, first
+    while size < n:
+        chunk = os.read(fd, min(n - size, want))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        want = 1 << 20
+    return b"".join(chunks)
 
 
 def _open_regular(path: str, follow_links: bool) -> tuple[int, os.stat_result]:
