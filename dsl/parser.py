@@ -284,7 +284,7 @@ def _grown(items: list, item) -> list:
 
 
 def _splice(include: tuple, nones: int, children: list) -> list:
-    """_filter for a rule's built children: a spliced `_rule`'s are a list."""
+    """Lark's child filter (see _filter) over a rule's built children, where a spliced `_rule`'s are a list."""
     filtered: list = []
     for i, expand, add_none in include:
         if add_none:
@@ -315,21 +315,14 @@ def _expanding(make):
 
 
 def _filter(children: list, include: tuple, nones: int) -> list:
-    """lark.parse_tree_builder.ChildFilterLALR: the children kept, `_rule`s spliced in, None for absent `[x]`s."""
-    filtered: list = []
-    for i, expand, add_none in include:
-        if add_none:
-            filtered += [None] * add_none
+    """lark.parse_tree_builder.ChildFilterLALR: the children kept, `_rule`s spliced in, None for absent `[x]`s.
+    _splice's, each spliced `_rule` node standing for its children list (that very list: a left-recursive one
+    goes on growing, as in Lark)."""
+    kids = list(children)
+    for i, expand, _ in include:
         if expand:
-            if filtered:
-                filtered += children[i].children
-            else:  # a left-recursive list: its children list goes on growing
-                filtered = children[i].children
-        else:
-            filtered.append(children[i])
-    if nones:
-        filtered += [None] * nones
-    return filtered
+            kids[i] = children[i].children
+    return _splice(include, nones, kids)
 
 
 @functools.lru_cache(maxsize=2)
